@@ -1,0 +1,2 @@
+export * from './jwk.js';
+export * from './keys.js';

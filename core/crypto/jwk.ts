@@ -1,0 +1,40 @@
+/** Public JWKs (RFC 7517/7518/8037) for the two key types Semper signs with, and RFC 7638 thumbprints. */
+import { z } from 'zod';
+import { encodeBase64url, sha256, utf8 } from '../encoding/index.js';
+import { SemperError } from '../errors.js';
+
+const b64u = z.string().regex(/^[A-Za-z0-9_-]+$/);
+
+export const EcPublicJwk = z.strictObject({
+  kty: z.literal('EC'),
+  crv: z.literal('P-256'),
+  x: b64u.length(43),
+  y: b64u.length(43),
+});
+export const OkpPublicJwk = z.strictObject({
+  kty: z.literal('OKP'),
+  crv: z.literal('Ed25519'),
+  x: b64u.length(43),
+});
+export const PublicJwk = z.discriminatedUnion('kty', [EcPublicJwk, OkpPublicJwk]);
+export type PublicJwk = z.infer<typeof PublicJwk>;
+
+/** Keep only the public members RFC 7638 names; WebCrypto's export adds key_ops/ext. */
+export function toPublicJwk(jwk: JsonWebKey): PublicJwk {
+  const candidate =
+    jwk.kty === 'EC'
+      ? { kty: jwk.kty, crv: jwk.crv, x: jwk.x, y: jwk.y }
+      : { kty: jwk.kty, crv: jwk.crv, x: jwk.x };
+  const parsed = PublicJwk.safeParse(candidate);
+  if (!parsed.success) throw new SemperError('ERR_KEY', 'RFC 7518 §6.2 / RFC 8037 §2: not a P-256 or Ed25519 public JWK');
+  return parsed.data;
+}
+
+/** RFC 7638 JWK thumbprint (SHA-256, base64url): the stable id of a public key. */
+export async function jwkThumbprint(jwk: PublicJwk): Promise<string> {
+  // Required members in lexicographic order, no whitespace (RFC 7638 §3.2).
+  const members = jwk.kty === 'EC'
+    ? `{"crv":"${jwk.crv}","kty":"EC","x":"${jwk.x}","y":"${jwk.y}"}`
+    : `{"crv":"${jwk.crv}","kty":"OKP","x":"${jwk.x}"}`;
+  return encodeBase64url(await sha256(utf8(members)));
+}

@@ -1,0 +1,3 @@
+export * from './base64url.js';
+export * from './canonical-json.js';
+export * from './digest.js';

@@ -1,0 +1,53 @@
+/**
+ * Typed errors. Every error names the rule that was broken (as jose does), so a caller can
+ * branch on `code` and a human can read `message`. Nothing in core throws a bare Error for a
+ * validation failure.
+ */
+export type SemperErrorCode =
+  | 'ERR_ENCODING'
+  | 'ERR_SCHEMA'
+  | 'ERR_ALG_UNSUPPORTED'
+  | 'ERR_KEY'
+  | 'ERR_SIGNATURE_INVALID'
+  | 'ERR_STATEMENT_TYPE'
+  | 'ERR_CERT_CHAIN'
+  | 'ERR_CERT_EXPIRED'
+  | 'ERR_CERT_UNTRUSTED'
+  | 'ERR_CERT_ORIGIN'
+  | 'ERR_CERT_REVOKED'
+  | 'ERR_NONCE_MISMATCH'
+  | 'ERR_OFFER_EXPIRED'
+  | 'ERR_OFFER_UNKNOWN'
+  | 'ERR_ORDER_INVALID'
+  | 'ERR_REPLAY'
+  | 'ERR_PROTOCOL_STATE'
+  | 'ERR_EXCHANGE_UNFAIR'
+  | 'ERR_TTP'
+  | 'ERR_WEBAUTHN'
+  | 'ERR_NOT_FOUND'
+  | 'ERR_INTERNAL';
+
+export class SemperError extends Error {
+  override readonly name: string = 'SemperError';
+  constructor(
+    readonly code: SemperErrorCode,
+    message: string,
+    readonly details?: Record<string, unknown>,
+  ) {
+    super(message);
+  }
+
+  toJSON(): { code: SemperErrorCode; message: string } {
+    return { code: this.code, message: this.message };
+  }
+}
+
+export function isSemperError(e: unknown): e is SemperError {
+  return e instanceof SemperError;
+}
+
+/** Errors crossing a JSON boundary (HTTP, runtime port) travel as {code, message}. */
+export function errorToJson(e: unknown): { code: SemperErrorCode; message: string } {
+  if (isSemperError(e)) return e.toJSON();
+  return { code: 'ERR_INTERNAL', message: e instanceof Error ? e.message : String(e) };
+}

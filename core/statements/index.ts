@@ -1,0 +1,3 @@
+export * from './schema.js';
+export * from './sign.js';
+export * from './verify.js';

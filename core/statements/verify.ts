@@ -1,0 +1,76 @@
+/**
+ * The one verifier every statement goes through. It checks, in this order, and stops at the
+ * first failure with an error naming the rule:
+ *   1. shape (schema) and, if asked, the statement type;
+ *   2. the signer: a bare JWK, or an X.509 chain that validates against the configured roots
+ *      at `now` (validity periods, CA flags, revocation if a checker is given);
+ *   3. the signature over the signing input (schema.ts) with the signer's key.
+ * Certificates are checked before the signature so that an untrusted signer is reported as such.
+ */
+import { SemperError } from '../errors.js';
+import { decodeBase64url } from '../encoding/index.js';
+import { verifyRaw, type KeyAlgorithm } from '../crypto/keys.js';
+import type { PublicJwk } from '../crypto/jwk.js';
+import { validateChain, type CertificateInfo, type ChainValidationOptions, type ValidatedChain } from '../pki/certificates.js';
+import { Statement, type SignatureBlock } from './schema.js';
+import { signingInput } from './sign.js';
+
+export interface VerifyOptions {
+  /** Accepted statement types; anything else is ERR_STATEMENT_TYPE. */
+  types?: readonly string[];
+  /** Required for x509 signers: the trust anchors and the time to validate at. */
+  trust?: ChainValidationOptions;
+  /** Refuse signers that are not certified (x509). */
+  requireCertificate?: boolean;
+  /** Verifier for `webauthn-ES256` signatures; absent means such statements are refused. */
+  webauthn?: WebAuthnStatementVerifier;
+}
+
+export interface WebAuthnStatementVerifier {
+  verify(signature: Extract<SignatureBlock, { alg: 'webauthn-ES256' }>, signingInput: Uint8Array<ArrayBuffer>): Promise<{ userVerified: boolean }>;
+}
+
+export interface VerifiedStatement<B = Record<string, unknown>> {
+  statement: Statement<B>;
+  signerJwk: PublicJwk;
+  /** Present when the signer is certified. */
+  chain?: ValidatedChain;
+  /** Present for webauthn-ES256: whether the authenticator verified the user (UV flag). */
+  userVerified?: boolean;
+}
+
+export async function verifyStatement<B = Record<string, unknown>>(input: unknown, options: VerifyOptions = {}): Promise<VerifiedStatement<B>> {
+  const parsed = Statement.safeParse(input);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new SemperError('ERR_SCHEMA', `statement: ${issue ? `${issue.path.join('.') || '$'}: ${issue.message}` : 'malformed'}`);
+  }
+  const statement = parsed.data as Statement<B>;
+  if (options.types && !options.types.includes(statement.type)) {
+    throw new SemperError('ERR_STATEMENT_TYPE', `expected a ${options.types.join(' or ')} statement, got ${statement.type}`);
+  }
+  const { signature } = statement;
+  let signerJwk: PublicJwk;
+  let chain: ValidatedChain | undefined;
+  if (signature.signer.kind === 'x509') {
+    if (!options.trust) throw new SemperError('ERR_CERT_UNTRUSTED', 'certified statement but no trust anchors were configured');
+    chain = await validateChain(signature.signer.chain, options.trust);
+    signerJwk = chain.leaf.publicJwk;
+  } else {
+    if (options.requireCertificate) throw new SemperError('ERR_CERT_UNTRUSTED', `${statement.type} must be signed by a certified key`);
+    signerJwk = signature.signer.jwk;
+  }
+  const data = signingInput(statement);
+  if (signature.alg === 'webauthn-ES256') {
+    if (signature.signer.kind !== 'webauthn') throw new SemperError('ERR_SIGNATURE_INVALID', 'webauthn-ES256 needs a webauthn signer');
+    if (!options.webauthn) throw new SemperError('ERR_ALG_UNSUPPORTED', 'webauthn-ES256 statements are not accepted here');
+    const { userVerified } = await options.webauthn.verify(signature, data);
+    return { statement, signerJwk, ...(chain ? { chain } : {}), userVerified };
+  }
+  if (signature.signer.kind === 'webauthn') throw new SemperError('ERR_SIGNATURE_INVALID', `a webauthn signer cannot make ${signature.alg} signatures`);
+  const ok = await verifyRaw(signature.alg as KeyAlgorithm, signerJwk, data, decodeBase64url(signature.value));
+  if (!ok) throw new SemperError('ERR_SIGNATURE_INVALID', `${statement.type}: ${signature.alg} signature does not verify`);
+  return { statement, signerJwk, ...(chain ? { chain } : {}) };
+}
+
+export type { CertificateInfo };

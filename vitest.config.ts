@@ -1,0 +1,12 @@
+import { defineConfig } from 'vitest/config';
+
+// Unit, protocol and server tests run in Node. e2e and attack suites drive the built extension
+// in Chromium and have their own config (vitest.e2e.config.ts) so they run one file at a time.
+export default defineConfig({
+  test: {
+    include: ['test/core/**/*.test.ts', 'test/protocols/**/*.test.ts', 'test/server/**/*.test.ts', 'test/extension/**/*.test.ts'],
+    environment: 'node',
+    testTimeout: 30_000,
+    hookTimeout: 60_000,
+  },
+});
