@@ -1,0 +1,161 @@
+/**
+ * The merchant's side of a purchase, sans-IO. The merchant kit (server/merchant) persists the
+ * returned JSON state per deal and serialises steps per deal in a transaction.
+ *
+ * `makeOffer` answers a shopper's OfferRequest with an offer signed over the shopper's nonce.
+ * `stepMerchant` takes the signed order: it verifies the shopper's signature, that the order
+ * names exactly the offer this merchant issued for the deal, and that the offer is still valid;
+ * then it signs a confirmation and a delivery. A repeated identical order gets the identical
+ * reply (the shopper's worker may resend after a restart); a different order for the same deal
+ * is a replay and refused.
+ */
+import { SemperError } from '../errors.js';
+import { randomId } from '../encoding/index.js';
+import type { Signer } from '../crypto/keys.js';
+import type { PublicJwk } from '../crypto/jwk.js';
+import { signStatement, statementDigest, verifyStatement, type Statement, type WebAuthnStatementVerifier } from '../statements/index.js';
+import {
+  OfferRequest,
+  OrderBody,
+  STATEMENT_TYPES,
+  type ConfirmationBody,
+  type DeliveredGood,
+  type DeliveryBody,
+  type Money,
+  type OfferBody,
+} from '../protocol/commerce.js';
+import { digestDelivered, parseBody } from './common.js';
+
+export interface MerchantIdentity {
+  signer: Signer;
+  /** The merchant's certificate chain, leaf first (base64 DER). */
+  chain: string[];
+  /** The origin the merchant serves offers from (in its certificate). */
+  origin: string;
+}
+
+export interface CatalogItem {
+  sku: string;
+  title: string;
+  unitPrice: Money;
+  kind: 'digital' | 'physical';
+  /** The digital good delivered after the order. */
+  good: { mediaType: string; content: string };
+}
+
+export interface MerchantContext {
+  identity: MerchantIdentity;
+  lookup(sku: string): CatalogItem | undefined;
+  now: number;
+  offerTtlMs: number;
+  terms: string;
+  /** Accept orders signed by hardware tokens; absent means device-key signatures only. */
+  webauthn?: WebAuthnStatementVerifier;
+}
+
+export interface OrderReply {
+  confirmation: Statement<ConfirmationBody>;
+  delivery: Statement<DeliveryBody>;
+}
+
+export type MerchantDealState =
+  | { phase: 'offered'; dealId: string; offer: Statement<OfferBody>; offerDigest: string; createdAt: number }
+  | {
+      phase: 'confirmed';
+      dealId: string;
+      offer: Statement<OfferBody>;
+      offerDigest: string;
+      createdAt: number;
+      order: Statement<OrderBody>;
+      orderDigest: string;
+      shopperKey: PublicJwk;
+      reply: OrderReply;
+      confirmedAt: number;
+    };
+
+export type MerchantEvent = { type: 'order-received'; order: unknown; now: number };
+
+function signerRef(identity: MerchantIdentity) {
+  return { signerRef: { kind: 'x509' as const, chain: identity.chain } };
+}
+
+export async function makeOffer(request: unknown, ctx: MerchantContext): Promise<{ state: MerchantDealState; offer: Statement<OfferBody> }> {
+  const req = parseBody(OfferRequest, request, 'offer request');
+  const seen = new Set<string>();
+  const items = req.items.map(({ sku, quantity }) => {
+    if (seen.has(sku)) throw new SemperError('ERR_SCHEMA', `offer request names ${sku} twice`);
+    seen.add(sku);
+    const item = ctx.lookup(sku);
+    if (!item) throw new SemperError('ERR_NOT_FOUND', `no product ${sku}`);
+    return { sku, title: item.title, quantity, unitPrice: item.unitPrice, kind: item.kind };
+  });
+  const currency = items[0]!.unitPrice.currency;
+  if (items.some((i) => i.unitPrice.currency !== currency)) throw new SemperError('ERR_SCHEMA', 'items are priced in different currencies');
+  const body: OfferBody = {
+    offerId: randomId(18),
+    nonce: req.nonce,
+    origin: ctx.identity.origin,
+    items,
+    total: { amount: items.reduce((s, i) => s + i.unitPrice.amount * i.quantity, 0), currency },
+    expiresAt: new Date(ctx.now + ctx.offerTtlMs).toISOString(),
+    terms: ctx.terms,
+    paymentMethods: ['invoice'],
+  };
+  const offer = await signStatement<OfferBody>(
+    { type: STATEMENT_TYPES.offer, version: 1, dealId: req.dealId, issuedAt: new Date(ctx.now).toISOString(), body },
+    ctx.identity.signer,
+    signerRef(ctx.identity),
+  );
+  return { state: { phase: 'offered', dealId: req.dealId, offer, offerDigest: await statementDigest(offer), createdAt: ctx.now }, offer };
+}
+
+export async function stepMerchant(state: MerchantDealState, event: MerchantEvent, ctx: MerchantContext): Promise<{ state: MerchantDealState; reply: OrderReply }> {
+  const verified = await verifyStatement<OrderBody>(event.order, {
+    types: [STATEMENT_TYPES.order],
+    ...(ctx.webauthn ? { webauthn: ctx.webauthn } : {}),
+  });
+  const order = verified.statement;
+  const body = parseBody(OrderBody, order.body, 'order');
+  if (order.dealId !== state.dealId) throw new SemperError('ERR_ORDER_INVALID', 'order is for another deal');
+  const orderDigest = await statementDigest(order);
+  if (state.phase === 'confirmed') {
+    if (orderDigest === state.orderDigest) return { state, reply: state.reply };
+    throw new SemperError('ERR_REPLAY', 'this deal already has a different order');
+  }
+  if (body.offerDigest !== state.offerDigest || body.offerId !== state.offer.body.offerId) {
+    throw new SemperError('ERR_ORDER_INVALID', 'order does not accept the offer issued for this deal');
+  }
+  if (Date.parse(state.offer.body.expiresAt) <= event.now) throw new SemperError('ERR_OFFER_EXPIRED', `offer expired at ${state.offer.body.expiresAt}`);
+  if (!state.offer.body.paymentMethods.includes(body.paymentMethod)) throw new SemperError('ERR_ORDER_INVALID', `payment method ${body.paymentMethod} was not offered`);
+
+  const issuedAt = new Date(event.now).toISOString();
+  const orderId = randomId(18);
+  const confirmation = await signStatement<ConfirmationBody>(
+    {
+      type: STATEMENT_TYPES.confirmation,
+      version: 1,
+      dealId: state.dealId,
+      issuedAt,
+      body: { orderId, offerDigest: state.offerDigest, orderDigest, status: 'accepted', total: state.offer.body.total, paymentMethod: body.paymentMethod },
+    },
+    ctx.identity.signer,
+    signerRef(ctx.identity),
+  );
+  const goods: DeliveredGood[] = [];
+  for (const item of state.offer.body.items.filter((i) => i.kind === 'digital')) {
+    const catalog = ctx.lookup(item.sku);
+    if (!catalog) throw new SemperError('ERR_NOT_FOUND', `product ${item.sku} is no longer available`);
+    const good = { content: catalog.good.content, encoding: 'utf8' as const };
+    goods.push({ sku: item.sku, title: item.title, mediaType: catalog.good.mediaType, ...good, digest: await digestDelivered(good) });
+  }
+  const delivery = await signStatement<DeliveryBody>(
+    { type: STATEMENT_TYPES.delivery, version: 1, dealId: state.dealId, issuedAt, body: { orderId, orderDigest, goods } },
+    ctx.identity.signer,
+    signerRef(ctx.identity),
+  );
+  const reply = { confirmation, delivery };
+  return {
+    state: { ...state, phase: 'confirmed', order: { ...order, body }, orderDigest, shopperKey: verified.signerJwk, reply, confirmedAt: event.now },
+    reply,
+  };
+}

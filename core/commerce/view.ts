@@ -1,0 +1,28 @@
+/**
+ * What the trusted window may show about an offer: built only from a verified offer and its
+ * validated certificate chain, never from anything the page said.
+ */
+import type { Money, OfferedItem, PaymentMethod } from '../protocol/commerce.js';
+
+export interface VerifiedOfferView {
+  dealId: string;
+  offerId: string;
+  /** The origin that asked for the deal, as the browser reported it; equal to the certified origin. */
+  origin: string;
+  merchant: {
+    legalName: string;
+    organization?: string;
+    certifiedOrigins: string[];
+    /** Common name of the root CA the certificate chains to. */
+    issuer: string;
+    certificateFingerprint: string;
+    certificateNotAfter: string;
+  };
+  items: OfferedItem[];
+  total: Money;
+  expiresAt: string;
+  /** Merchant-provided text: signed by the merchant, but its content is the merchant's word. */
+  terms: string;
+  paymentMethods: PaymentMethod[];
+  verifiedAt: string;
+}

@@ -1,0 +1,104 @@
+/**
+ * Wire schemas of the purchase flow (offer → order → confirmation → delivery), validated at
+ * every boundary: the merchant validates what the shopper sends, the shopper what the merchant
+ * returns. Money is an integer count of minor units (cents) with an ISO 4217 code: no floats.
+ *
+ * HTTP (the merchant's Semper endpoint, on the shop page's own origin):
+ *   POST /semper/offer  OfferRequest            → 200 { offer: Statement<OfferBody> }
+ *   POST /semper/order  { order: Statement<OrderBody> } → 200 OrderResult
+ *   errors: 4xx/5xx { error: { code: SemperErrorCode, message } }
+ */
+import { z } from 'zod';
+
+const b64u = z.string().regex(/^[A-Za-z0-9_-]+$/, 'base64url');
+export const Nonce = b64u.length(43); // 32 random bytes
+export const DealId = z.string().regex(/^[A-Za-z0-9_-]{16,64}$/, 'deal id');
+export const Sku = z.string().regex(/^[a-z0-9][a-z0-9-]{0,63}$/, 'sku');
+
+export const Money = z.strictObject({
+  amount: z.number().int().nonnegative().max(1_000_000_000),
+  currency: z.string().regex(/^[A-Z]{3}$/, 'ISO 4217 code'),
+});
+export type Money = z.infer<typeof Money>;
+
+export const RequestedItem = z.strictObject({ sku: Sku, quantity: z.number().int().min(1).max(99) });
+export type RequestedItem = z.infer<typeof RequestedItem>;
+
+/** What a page may ask for: the only page-provided input that reaches the worker's logic. */
+export const PurchaseParams = z.strictObject({ items: z.array(RequestedItem).min(1).max(20) });
+export type PurchaseParams = z.infer<typeof PurchaseParams>;
+
+export const OfferRequest = z.strictObject({ dealId: DealId, nonce: Nonce, items: PurchaseParams.shape.items });
+export type OfferRequest = z.infer<typeof OfferRequest>;
+
+export const OfferedItem = z.strictObject({
+  sku: Sku,
+  title: z.string().min(1).max(200),
+  quantity: z.number().int().min(1).max(99),
+  unitPrice: Money,
+  kind: z.enum(['digital', 'physical']),
+});
+export type OfferedItem = z.infer<typeof OfferedItem>;
+
+export const PaymentMethod = z.enum(['invoice']);
+export type PaymentMethod = z.infer<typeof PaymentMethod>;
+
+export const OfferBody = z.strictObject({
+  offerId: b64u.min(16).max(64),
+  /** The shopper's fresh nonce, echoed: a replayed offer cannot match. */
+  nonce: Nonce,
+  /** The origin the merchant claims to serve this offer from; must be in its certificate. */
+  origin: z.string().url(),
+  items: z.array(OfferedItem).min(1).max(20),
+  total: Money,
+  expiresAt: z.iso.datetime(),
+  terms: z.string().max(2000),
+  paymentMethods: z.array(PaymentMethod).min(1),
+});
+export type OfferBody = z.infer<typeof OfferBody>;
+
+export const OrderBody = z.strictObject({
+  offerId: OfferBody.shape.offerId,
+  /** statementDigest of the signed offer this order accepts. */
+  offerDigest: b64u.length(43),
+  paymentMethod: PaymentMethod,
+});
+export type OrderBody = z.infer<typeof OrderBody>;
+
+export const ConfirmationBody = z.strictObject({
+  orderId: b64u.min(16).max(64),
+  offerDigest: b64u.length(43),
+  orderDigest: b64u.length(43),
+  status: z.literal('accepted'),
+  total: Money,
+  paymentMethod: PaymentMethod,
+});
+export type ConfirmationBody = z.infer<typeof ConfirmationBody>;
+
+export const DeliveredGood = z.strictObject({
+  sku: Sku,
+  title: z.string().min(1).max(200),
+  mediaType: z.string().regex(/^[a-z]+\/[a-z0-9.+-]+$/),
+  /** The good itself (digital goods are small in the demo); UTF-8 text or base64url per encoding. */
+  content: z.string().max(1_000_000),
+  encoding: z.enum(['utf8', 'base64url']),
+  /** base64url SHA-256 of the decoded content. */
+  digest: b64u.length(43),
+});
+export type DeliveredGood = z.infer<typeof DeliveredGood>;
+
+export const DeliveryBody = z.strictObject({
+  orderId: ConfirmationBody.shape.orderId,
+  orderDigest: b64u.length(43),
+  goods: z.array(DeliveredGood).max(20),
+});
+export type DeliveryBody = z.infer<typeof DeliveryBody>;
+
+export const STATEMENT_TYPES = {
+  offer: 'semper.offer',
+  order: 'semper.order',
+  confirmation: 'semper.order-confirmation',
+  delivery: 'semper.delivery',
+} as const;
+
+export const ErrorResponse = z.strictObject({ error: z.strictObject({ code: z.string().max(64), message: z.string().max(1000) }) });

@@ -1,0 +1,166 @@
+import { describe, expect, it, beforeAll } from 'vitest';
+import { generateKeyPair, signerFromKeyPair, type Signer } from '../../../core/crypto/index.js';
+import { randomId } from '../../../core/encoding/index.js';
+import { signStatement, verifyStatement, type Statement } from '../../../core/statements/index.js';
+import {
+  makeOffer, stepMerchant, startPurchase, stepShopper, pendingSends, isTerminal,
+  type CatalogItem, type MerchantContext, type ShopperState, type ShopperStep, type MerchantDealState,
+} from '../../../core/commerce/index.js';
+import type { OfferBody } from '../../../core/protocol/commerce.js';
+import { makeTestCa, type TestCa } from '../../helpers/pki.js';
+
+const ORIGIN = 'http://127.0.0.1:8451';
+const catalog: CatalogItem[] = [
+  { sku: 'colour-report', title: 'Colour management report', unitPrice: { amount: 1250, currency: 'EUR' }, kind: 'digital', good: { mediaType: 'text/plain', content: 'ISO 12647 in practice…' } },
+  { sku: 'ink-abstract', title: 'Ink abstract', unitPrice: { amount: 300, currency: 'EUR' }, kind: 'digital', good: { mediaType: 'text/plain', content: 'Abstract.' } },
+];
+
+let ca: TestCa;
+let merchant: MerchantContext;
+let shopperSigner: Signer;
+beforeAll(async () => {
+  ca = await makeTestCa();
+  const m = await ca.issue({ commonName: 'Fogra Forschungsgesellschaft Druck e.V.', role: 'merchant', origins: [ORIGIN] });
+  merchant = { identity: { signer: m.signer, chain: m.chain, origin: ORIGIN }, lookup: (sku) => catalog.find((c) => c.sku === sku), now: Date.now(), offerTtlMs: 600_000, terms: 'Digital goods, no returns.' };
+  shopperSigner = await signerFromKeyPair('ES256', await generateKeyPair('ES256'));
+});
+
+/** JSON round trip: states must be plain JSON for the worker to persist them. */
+const persist = <T>(v: T): T => JSON.parse(JSON.stringify(v)) as T;
+
+function start(items = [{ sku: 'colour-report', quantity: 2 }]) {
+  return startPurchase({ dealId: randomId(18), nonce: randomId(32), origin: ORIGIN, items, now: Date.now() });
+}
+
+describe('purchase: offer → order → confirmation → delivery', () => {
+  it('completes, with every state plain JSON and every statement archived', async () => {
+    const ctx = { roots: [ca.root], signer: shopperSigner };
+    let s: ShopperStep = start();
+    expect(s.send).toHaveLength(1);
+    const offerReq = s.send[0]!;
+    expect(offerReq.path).toBe('/semper/offer');
+    const made = await makeOffer(persist(offerReq.body), { ...merchant, now: Date.now() });
+    let mState: MerchantDealState = persist(made.state);
+    s = await stepShopper(persist(s.state), { type: 'offer-response', response: persist({ offer: made.offer }), now: Date.now() }, ctx);
+    expect(s.state.phase).toBe('awaiting-confirmation');
+    const show = s.effects.find((e) => e.kind === 'show-offer');
+    expect(show?.kind === 'show-offer' && show.view.merchant.legalName).toBe('Fogra Forschungsgesellschaft Druck e.V.');
+    expect(show?.kind === 'show-offer' && show.view.total).toEqual({ amount: 2500, currency: 'EUR' });
+    s = await stepShopper(persist(s.state), { type: 'user-confirmed', now: Date.now() }, ctx);
+    expect(s.state.phase).toBe('ordering');
+    expect(pendingSends(s.state)).toEqual(s.send); // what a restarted worker re-sends
+    const orderMsg = s.send[0]!;
+    const r1 = await stepMerchant(mState, { type: 'order-received', order: persist(orderMsg.body).order, now: Date.now() }, merchant);
+    mState = persist(r1.state);
+    // A resend after a worker restart gets the identical reply.
+    const r2 = await stepMerchant(mState, { type: 'order-received', order: persist(orderMsg.body).order, now: Date.now() }, merchant);
+    expect(r2.reply).toEqual(r1.reply);
+    s = await stepShopper(persist(s.state), { type: 'order-response', response: persist(r1.reply), now: Date.now() }, ctx);
+    expect(s.state.phase).toBe('completed');
+    expect(isTerminal(s.state)).toBe(true);
+    const finished = s.effects.find((e) => e.kind === 'finished');
+    expect(finished?.kind === 'finished' && finished.outcome.delivered).toEqual([{ sku: 'colour-report', title: 'Colour management report' }]);
+    // The merchant's stored order verifies against the shopper's key.
+    if (mState.phase !== 'confirmed') throw new Error('merchant not confirmed');
+    const v = await verifyStatement(mState.order, { types: ['semper.order'] });
+    expect(v.signerJwk).toEqual(shopperSigner.publicJwk);
+    // Late duplicates do not move a finished deal.
+    await expect(stepShopper(s.state, { type: 'order-response', response: r1.reply, now: Date.now() }, ctx)).rejects.toMatchObject({ code: 'ERR_PROTOCOL_STATE' });
+  });
+
+  it('a declined offer ends rejected without signing anything', async () => {
+    const ctx = { roots: [ca.root], signer: shopperSigner };
+    let s = start();
+    const made = await makeOffer(s.send[0]!.body, merchant);
+    s = await stepShopper(s.state, { type: 'offer-response', response: { offer: made.offer }, now: Date.now() }, ctx);
+    s = await stepShopper(s.state, { type: 'user-rejected', now: Date.now() }, ctx);
+    expect(s.state.phase).toBe('rejected');
+    expect(s.send).toEqual([]);
+    expect(s.effects).toEqual([{ kind: 'rejected', dealId: s.state.dealId }]);
+  });
+});
+
+describe('offers that must never reach the trusted window', () => {
+  async function tryOffer(mutate: (offer: Statement<OfferBody>, state: ShopperState) => Promise<unknown> | unknown, roots?: string[]) {
+    const s = start();
+    const made = await makeOffer(s.send[0]!.body, merchant);
+    const response = await mutate(made.offer, s.state);
+    const next = await stepShopper(s.state, { type: 'offer-response', response, now: Date.now() }, { roots: roots ?? [ca.root], signer: shopperSigner });
+    expect(next.effects.some((e) => e.kind === 'show-offer')).toBe(false);
+    expect(next.state.phase).toBe('failed');
+    return next.state.phase === 'failed' ? next.state.error.code : 'none';
+  }
+  const resign = async (offer: Statement<OfferBody>, body: Partial<OfferBody>, signer = merchant.identity.signer, chain = merchant.identity.chain) => {
+    const { signature: _s, ...unsigned } = offer;
+    return { offer: await signStatement({ ...unsigned, body: { ...offer.body, ...body } }, signer, { signerRef: { kind: 'x509', chain } }) };
+  };
+
+  it('bad signature', async () => {
+    expect(await tryOffer((o) => ({ offer: { ...o, body: { ...o.body, total: { amount: 1, currency: 'EUR' } } } }))).toBe('ERR_SIGNATURE_INVALID');
+  });
+  it('certificate for another origin', async () => {
+    const other = await ca.issue({ commonName: 'Evil GmbH', role: 'merchant', origins: ['http://127.0.0.1:9999'] });
+    expect(await tryOffer((o) => resign(o, {}, other.signer, other.chain))).toBe('ERR_CERT_ORIGIN');
+  });
+  it('offer body claiming another origin than the page', async () => {
+    expect(await tryOffer((o) => resign(o, { origin: 'http://127.0.0.1:9999' }))).toBe('ERR_CERT_ORIGIN');
+  });
+  it('expired certificate', async () => {
+    const old = await ca.issue({ commonName: 'Fogra', role: 'merchant', origins: [ORIGIN], notBefore: new Date(Date.now() - 9e8), notAfter: new Date(Date.now() - 1000) });
+    expect(await tryOffer((o) => resign(o, {}, old.signer, old.chain))).toBe('ERR_CERT_EXPIRED');
+  });
+  it('unknown CA', async () => {
+    const rogue = await makeTestCa('Rogue CA');
+    const m = await rogue.issue({ commonName: 'Fogra', role: 'merchant', origins: [ORIGIN] });
+    expect(await tryOffer((o) => resign(o, {}, m.signer, m.chain))).toBe('ERR_CERT_UNTRUSTED');
+  });
+  it('a certificate of another role (shopper) cannot make offers', async () => {
+    const m = await ca.issue({ commonName: 'Some Shopper', role: 'shopper', origins: [ORIGIN] });
+    expect(await tryOffer((o) => resign(o, {}, m.signer, m.chain))).toBe('ERR_CERT_UNTRUSTED');
+  });
+  it('replayed nonce', async () => {
+    expect(await tryOffer((o) => resign(o, { nonce: randomId(32) }))).toBe('ERR_NONCE_MISMATCH');
+  });
+  it('offer for another deal', async () => {
+    expect(await tryOffer(async (o) => { const { signature: _s, ...u } = o; return { offer: await signStatement({ ...u, dealId: randomId(18) }, merchant.identity.signer, { signerRef: { kind: 'x509', chain: merchant.identity.chain } }) }; })).toBe('ERR_REPLAY');
+  });
+  it('expired offer', async () => {
+    expect(await tryOffer((o) => resign(o, { expiresAt: new Date(Date.now() - 1000).toISOString() }))).toBe('ERR_OFFER_EXPIRED');
+  });
+  it('other items or a wrong total', async () => {
+    expect(await tryOffer((o) => resign(o, { items: o.body.items.map((i) => ({ ...i, quantity: 5 })) }))).toBe('ERR_SCHEMA');
+    expect(await tryOffer((o) => resign(o, { total: { amount: 1, currency: 'EUR' } }))).toBe('ERR_SCHEMA');
+  });
+  it('a bare-key (uncertified) offer and garbage', async () => {
+    expect(await tryOffer(async (o) => { const { signature: _s, ...u } = o; return { offer: await signStatement(u, merchant.identity.signer) }; })).toBe('ERR_CERT_UNTRUSTED');
+    expect(await tryOffer(() => ({ offer: 'hello' }))).toBe('ERR_SCHEMA');
+    expect(await tryOffer(() => null)).toBe('ERR_SCHEMA');
+  });
+});
+
+describe('merchant refuses bad orders', () => {
+  async function offered() {
+    const s = start();
+    const made = await makeOffer(s.send[0]!.body, merchant);
+    const sh = await stepShopper(s.state, { type: 'offer-response', response: { offer: made.offer }, now: Date.now() }, { roots: [ca.root], signer: shopperSigner });
+    const ordered = await stepShopper(sh.state, { type: 'user-confirmed', now: Date.now() }, { roots: [ca.root], signer: shopperSigner });
+    const order = (ordered.send[0]!.body as { order: Statement }).order;
+    return { mState: made.state, order };
+  }
+  it('tampered order, order for another offer, expired offer, different second order', async () => {
+    const { mState, order } = await offered();
+    await expect(stepMerchant(mState, { type: 'order-received', order: { ...order, body: { ...order.body, paymentMethod: 'invoice', offerId: 'x'.repeat(24) } }, now: Date.now() }, merchant)).rejects.toMatchObject({ code: 'ERR_SIGNATURE_INVALID' });
+    const other = await offered();
+    await expect(stepMerchant(mState, { type: 'order-received', order: other.order, now: Date.now() }, merchant)).rejects.toMatchObject({ code: 'ERR_ORDER_INVALID' });
+    await expect(stepMerchant(mState, { type: 'order-received', order, now: Date.now() + 3_600_000 }, merchant)).rejects.toMatchObject({ code: 'ERR_OFFER_EXPIRED' });
+    const ok = await stepMerchant(mState, { type: 'order-received', order, now: Date.now() }, merchant);
+    const { signature: _s, ...u } = order;
+    const second = await signStatement({ ...u, issuedAt: new Date(Date.now() + 1).toISOString() }, shopperSigner);
+    await expect(stepMerchant(ok.state, { type: 'order-received', order: second, now: Date.now() }, merchant)).rejects.toMatchObject({ code: 'ERR_REPLAY' });
+  });
+  it('unknown product and duplicate SKUs in a request', async () => {
+    await expect(makeOffer({ dealId: randomId(18), nonce: randomId(32), items: [{ sku: 'nope', quantity: 1 }] }, merchant)).rejects.toMatchObject({ code: 'ERR_NOT_FOUND' });
+    await expect(makeOffer({ dealId: randomId(18), nonce: randomId(32), items: [{ sku: 'ink-abstract', quantity: 1 }, { sku: 'ink-abstract', quantity: 2 }] }, merchant)).rejects.toMatchObject({ code: 'ERR_SCHEMA' });
+    await expect(makeOffer({ dealId: 'short', nonce: randomId(32), items: [{ sku: 'ink-abstract', quantity: 1 }] }, merchant)).rejects.toMatchObject({ code: 'ERR_SCHEMA' });
+  });
+});

@@ -1,0 +1,51 @@
+import { describe, expect, it } from 'vitest';
+import { readCertificate, validateChain, certificateToPem } from '../../../core/pki/index.js';
+import { makeTestCa } from '../../helpers/pki.js';
+
+const DAY = 86_400_000;
+
+describe('X.509 merchant certificates', () => {
+  it('bind legal name, role and origins, and validate to the issuing root', async () => {
+    const ca = await makeTestCa();
+    const m = await ca.issue({ commonName: 'Fogra Forschungsgesellschaft Druck e.V.', role: 'merchant', origins: ['http://127.0.0.1:8451'] });
+    const info = await readCertificate(m.chain[0]!);
+    expect(info).toMatchObject({ commonName: 'Fogra Forschungsgesellschaft Druck e.V.', role: 'merchant', origins: ['http://127.0.0.1:8451'], isCA: false });
+    expect(info.publicJwk).toEqual(m.signer.publicJwk);
+    const v = await validateChain(m.chain, { roots: [ca.root], now: new Date() });
+    expect(v.root.commonName).toBe('Semper Test CA');
+    expect(v.path).toHaveLength(2);
+    expect(certificateToPem(m.chain[0]!)).toMatch(/^-----BEGIN CERTIFICATE-----/);
+  });
+
+  it('refuses an unknown CA, an expired or not-yet-valid certificate, and a leaf posing as issuer', async () => {
+    const ca = await makeTestCa();
+    const other = await makeTestCa('Other CA');
+    const m = await ca.issue({ commonName: 'Shop', role: 'merchant', origins: ['https://shop.example'] });
+    await expect(validateChain(m.chain, { roots: [other.root], now: new Date() })).rejects.toMatchObject({ code: 'ERR_CERT_UNTRUSTED' });
+    const old = await ca.issue({ commonName: 'Old Shop', role: 'merchant', origins: ['https://shop.example'], notBefore: new Date(Date.now() - 10 * DAY), notAfter: new Date(Date.now() - DAY) });
+    await expect(validateChain(old.chain, { roots: [ca.root], now: new Date() })).rejects.toMatchObject({ code: 'ERR_CERT_EXPIRED' });
+    await expect(validateChain(m.chain, { roots: [ca.root], now: new Date(Date.now() + 400 * DAY) })).rejects.toMatchObject({ code: 'ERR_CERT_EXPIRED' });
+    // A merchant (not a CA) cannot issue: a chain [victim-signed-by-merchant, merchant] is refused.
+    const { issueCertificate } = await import('../../../core/pki/index.js');
+    const { generateKeyPair } = await import('../../../core/crypto/index.js');
+    const forged = await issueCertificate({
+      issuerCertificate: m.chain[0]!, issuerPrivateKey: m.keys.privateKey, subjectPublicKey: (await generateKeyPair('ES256')).publicKey,
+      commonName: 'Big Bank', role: 'merchant', origins: ['https://bank.example'], notBefore: new Date(Date.now() - DAY), notAfter: new Date(Date.now() + DAY),
+    });
+    await expect(validateChain([forged, m.chain[0]!], { roots: [ca.root], now: new Date() })).rejects.toMatchObject({ code: 'ERR_CERT_CHAIN' });
+  });
+
+  it('consults the revocation checker for non-root certificates', async () => {
+    const ca = await makeTestCa();
+    const m = await ca.issue({ commonName: 'Shop', role: 'merchant', origins: ['https://shop.example'] });
+    const serial = (await readCertificate(m.chain[0]!)).serialNumber;
+    await expect(validateChain(m.chain, { roots: [ca.root], now: new Date(), isRevoked: async (c) => c.serialNumber === serial })).rejects.toMatchObject({ code: 'ERR_CERT_REVOKED' });
+  });
+
+  it('rejects a merchant certificate without origins and garbage DER', async () => {
+    const ca = await makeTestCa();
+    await expect(ca.issue({ commonName: 'Shop', role: 'merchant', origins: [] })).rejects.toMatchObject({ code: 'ERR_SCHEMA' });
+    await expect(ca.issue({ commonName: 'Shop', role: 'merchant', origins: ['https://shop.example/path'] })).rejects.toMatchObject({ code: 'ERR_SCHEMA' });
+    await expect(validateChain(['AAAA'], { roots: [ca.root], now: new Date() })).rejects.toMatchObject({ code: 'ERR_CERT_CHAIN' });
+  });
+});

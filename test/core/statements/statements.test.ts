@@ -1,0 +1,53 @@
+import { describe, expect, it } from 'vitest';
+import { generateKeyPair, signerFromKeyPair } from '../../../core/crypto/index.js';
+import { signStatement, verifyStatement, signingInput, statementDigest, type Statement } from '../../../core/statements/index.js';
+import { makeTestCa } from '../../helpers/pki.js';
+
+const base = { type: 'semper.test', version: 1 as const, dealId: 'deal-0123456789abcdef', issuedAt: '2026-11-23T10:00:00.000Z', body: { amount: 100, to: 'Bob' } };
+
+describe('signed statements', () => {
+  it('a bare-key statement verifies and any change to body, type, alg or signer breaks it', async () => {
+    const signer = await signerFromKeyPair('ES256', await generateKeyPair('ES256'));
+    const st = await signStatement(base, signer);
+    const v = await verifyStatement(st);
+    expect(v.signerJwk).toEqual(signer.publicJwk);
+    const tamper = async (f: (s: Statement) => void) => {
+      const copy = structuredClone(st) as Statement;
+      f(copy);
+      return verifyStatement(copy);
+    };
+    await expect(tamper((s) => (s.body.amount = 900))).rejects.toMatchObject({ code: 'ERR_SIGNATURE_INVALID' });
+    await expect(tamper((s) => (s.type = 'semper.other'))).rejects.toMatchObject({ code: 'ERR_SIGNATURE_INVALID' });
+    await expect(tamper((s) => (s.dealId = 'deal-other-0123456789'))).rejects.toMatchObject({ code: 'ERR_SIGNATURE_INVALID' });
+    const other = await signerFromKeyPair('ES256', await generateKeyPair('ES256'));
+    await expect(tamper((s) => { if (s.signature.signer.kind === 'jwk') s.signature.signer.jwk = other.publicJwk; })).rejects.toMatchObject({ code: 'ERR_SIGNATURE_INVALID' });
+    await expect(tamper((s) => { (s.signature as { alg: string }).alg = 'EdDSA'; })).rejects.toMatchObject({ code: 'ERR_ALG_UNSUPPORTED' });
+    await expect(tamper((s) => { (s.signature as { alg: string }).alg = 'none'; })).rejects.toMatchObject({ code: 'ERR_SCHEMA' });
+    await expect(tamper((s) => { (s as unknown as Record<string, unknown>).extra = 1; })).rejects.toMatchObject({ code: 'ERR_SCHEMA' });
+  });
+
+  it('the signing input covers alg and signer, not the signature value', async () => {
+    const signer = await signerFromKeyPair('EdDSA', await generateKeyPair('EdDSA'));
+    const st = await signStatement(base, signer);
+    const text = new TextDecoder().decode(signingInput(st));
+    expect(text).toContain('"alg":"EdDSA"');
+    expect(text).not.toContain(st.signature.value);
+    expect(await statementDigest(st)).toMatch(/^[A-Za-z0-9_-]{43}$/);
+  });
+
+  it('certified statements need trust anchors and a valid chain; types are enforced', async () => {
+    const ca = await makeTestCa();
+    const m = await ca.issue({ commonName: 'Shop', role: 'merchant', origins: ['https://shop.example'] });
+    const st = await signStatement(base, m.signer, { signerRef: { kind: 'x509', chain: m.chain } });
+    await expect(verifyStatement(st)).rejects.toMatchObject({ code: 'ERR_CERT_UNTRUSTED' });
+    const v = await verifyStatement(st, { trust: { roots: [ca.root], now: new Date() }, types: ['semper.test'] });
+    expect(v.chain?.leaf.commonName).toBe('Shop');
+    await expect(verifyStatement(st, { trust: { roots: [ca.root], now: new Date() }, types: ['semper.offer'] })).rejects.toMatchObject({ code: 'ERR_STATEMENT_TYPE' });
+    // Signed by another key than the certificate's.
+    const stranger = await signerFromKeyPair('ES256', await generateKeyPair('ES256'));
+    const forged = await signStatement(base, stranger, { signerRef: { kind: 'x509', chain: m.chain } });
+    await expect(verifyStatement(forged, { trust: { roots: [ca.root], now: new Date() } })).rejects.toMatchObject({ code: 'ERR_SIGNATURE_INVALID' });
+    const bare = await signStatement(base, m.signer);
+    await expect(verifyStatement(bare, { requireCertificate: true })).rejects.toMatchObject({ code: 'ERR_CERT_UNTRUSTED' });
+  });
+});

@@ -1,0 +1,35 @@
+/** Test PKI: a root CA and certified parties, made with the production core/pki functions. */
+import { generateKeyPair, signerFromKeyPair, type Signer } from '../../core/crypto/index.js';
+import { createRootCertificate, issueCertificate, type CertificateRole } from '../../core/pki/index.js';
+
+const DAY = 86_400_000;
+
+export interface TestCa {
+  root: string;
+  keys: CryptoKeyPair;
+  issue(p: { commonName: string; role: Exclude<CertificateRole, 'ca'>; origins?: string[]; notBefore?: Date; notAfter?: Date; keys?: CryptoKeyPair }): Promise<{ chain: string[]; signer: Signer; keys: CryptoKeyPair }>;
+}
+
+export async function makeTestCa(commonName = 'Semper Test CA', now = Date.now()): Promise<TestCa> {
+  const keys = await generateKeyPair('ES256');
+  const root = await createRootCertificate({ commonName, keys, notBefore: new Date(now - DAY), notAfter: new Date(now + 365 * DAY) });
+  return {
+    root,
+    keys,
+    async issue(p) {
+      const subjectKeys = p.keys ?? (await generateKeyPair('ES256'));
+      const der = await issueCertificate({
+        issuerCertificate: root,
+        issuerPrivateKey: keys.privateKey,
+        subjectPublicKey: subjectKeys.publicKey,
+        commonName: p.commonName,
+        organization: p.commonName,
+        role: p.role,
+        ...(p.origins ? { origins: p.origins } : {}),
+        notBefore: p.notBefore ?? new Date(now - DAY),
+        notAfter: p.notAfter ?? new Date(now + 30 * DAY),
+      });
+      return { chain: [der], signer: await signerFromKeyPair('ES256', subjectKeys), keys: subjectKeys };
+    },
+  };
+}
