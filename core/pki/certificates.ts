@@ -167,7 +167,7 @@ export function readCertificate(der: string): Promise<CertificateInfo> {
 }
 
 async function readUncached(der: string): Promise<CertificateInfo> {
-  const cert = parse(der);
+  const cert = parseCached(der);
   const first = (type: string) => cert.subjectName.getField(type)[0];
   const ou = cert.subjectName.getField('OU').find((v) => v.startsWith('semper-'));
   const roleText = ou?.slice('semper-'.length);
@@ -214,15 +214,39 @@ function checkValidity(info: CertificateInfo, now: Date): void {
   if (now > info.notAfter) throw new SemperError('ERR_CERT_EXPIRED', `RFC 5280 §4.1.2.5: "${info.commonName}" expired ${info.notAfter.toISOString()}`);
 }
 
-async function signedBy(child: string, issuer: string): Promise<boolean> {
-  const c = parse(child);
-  const i = parse(issuer);
-  if (c.issuer !== i.subject) return false;
-  try {
-    return await c.verify({ publicKey: i.publicKey, signatureOnly: true });
-  } catch {
-    return false;
+// A certificate's signature under a given issuer key never changes, so a verified link is
+// remembered (bounded): verifying the tenth offer of a merchant costs one statement signature,
+// not a chain walk. Validity periods and revocation are still checked on every validation.
+const verifiedLinks = new Set<string>();
+const parsedCache = new Map<string, x509.X509Certificate>();
+
+function parseCached(der: string): x509.X509Certificate {
+  let cert = parsedCache.get(der);
+  if (!cert) {
+    cert = parse(der);
+    if (parsedCache.size > 512) parsedCache.delete(parsedCache.keys().next().value!);
+    parsedCache.set(der, cert);
   }
+  return cert;
+}
+
+async function signedBy(child: string, issuer: string): Promise<boolean> {
+  const link = `${child}|${issuer}`;
+  if (verifiedLinks.has(link)) return true;
+  const c = parseCached(child);
+  const i = parseCached(issuer);
+  if (c.issuer !== i.subject) return false;
+  let ok = false;
+  try {
+    ok = await c.verify({ publicKey: i.publicKey, signatureOnly: true });
+  } catch {
+    ok = false;
+  }
+  if (ok) {
+    if (verifiedLinks.size > 1024) verifiedLinks.delete(verifiedLinks.values().next().value!);
+    verifiedLinks.add(link);
+  }
+  return ok;
 }
 
 /**

@@ -1,0 +1,57 @@
+/**
+ * Crypto floor vs. the purchase protocol. One offer → order → confirmation → delivery run costs
+ * 4 ES256 signatures (offer, order, confirmation, delivery) and 7 ES256 verifications (4
+ * statements + 3 certificate links, one per certified statement, when nothing is cached).
+ * The ratio says how much the protocol costs beyond its own cryptography.
+ */
+import { generateKeyPair, signerFromKeyPair, verifyRaw } from '../core/crypto/index.js';
+import { randomId, utf8 } from '../core/encoding/index.js';
+import { makeOffer, startPurchase, stepMerchant, stepShopper, verifyOffer, type CatalogItem, type MerchantContext } from '../core/commerce/index.js';
+import { makeTestCa } from '../test/helpers/pki.js';
+import { fmt, measure } from './harness.js';
+
+const ORIGIN = 'http://127.0.0.1:8451';
+
+export async function benchPurchase(): Promise<string[]> {
+  const ca = await makeTestCa();
+  const m = await ca.issue({ commonName: 'Bench Shop', role: 'merchant', origins: [ORIGIN] });
+  const catalog: CatalogItem[] = [{ sku: 'report', title: 'Report', unitPrice: { amount: 1000, currency: 'EUR' }, kind: 'digital', good: { mediaType: 'text/plain', content: 'x'.repeat(2000) } }];
+  const merchant: MerchantContext = { identity: { signer: m.signer, chain: m.chain, origin: ORIGIN }, lookup: (s) => catalog.find((c) => c.sku === s), now: Date.now(), offerTtlMs: 600_000, terms: 'Bench terms.' };
+  const shopper = await signerFromKeyPair('ES256', await generateKeyPair('ES256'));
+  const ctx = { roots: [ca.root], signer: shopper };
+  const data = utf8('x'.repeat(600));
+  const sig = await shopper.sign(data);
+
+  const sign = await measure('ES256 sign', () => shopper.sign(data));
+  const verify = await measure('ES256 verify', () => verifyRaw('ES256', shopper.publicJwk, data, sig));
+
+  const req = () => ({ dealId: randomId(18), nonce: randomId(32), items: [{ sku: 'report', quantity: 1 }] });
+  const sample = req();
+  const sampleOffer = (await makeOffer(sample, merchant)).offer;
+  const offerVerify = await measure('offer verification (schema + chain + signature + binding)', () =>
+    verifyOffer({ offer: sampleOffer }, { ...sample, origin: ORIGIN }, Date.now(), ctx),
+  );
+
+  const run = async () => {
+    let s = startPurchase({ ...req(), origin: ORIGIN, now: Date.now() });
+    const made = await makeOffer(s.send[0]!.body, { ...merchant, now: Date.now() });
+    s = await stepShopper(s.state, { type: 'offer-response', response: { offer: made.offer }, now: Date.now() }, ctx);
+    s = await stepShopper(s.state, { type: 'user-confirmed', now: Date.now() }, ctx);
+    const r = await stepMerchant(made.state, { type: 'order-received', order: (s.send[0]!.body as { order: unknown }).order, now: Date.now() }, merchant);
+    s = await stepShopper(s.state, { type: 'order-response', response: r.reply, now: Date.now() }, ctx);
+    if (s.state.phase !== 'completed') throw new Error(`bench run ended ${s.state.phase}`);
+  };
+  const protocol = await measure('purchase protocol run (in-process)', run);
+
+  const cryptoFloorMs = 4 * (1000 / sign.opsPerSecond) + 7 * (1000 / verify.opsPerSecond);
+  const warmFloorMs = 4 * (1000 / sign.opsPerSecond) + 4 * (1000 / verify.opsPerSecond);
+  const runMs = 1000 / protocol.opsPerSecond;
+  return [
+    `ES256 sign:                 ${fmt(sign.opsPerSecond)} /s  (floor)`,
+    `ES256 verify:               ${fmt(verify.opsPerSecond)} /s  (floor)`,
+    `offer verification:         ${fmt(offerVerify.opsPerSecond)} /s  = ${fmt(offerVerify.opsPerSecond / verify.opsPerSecond)} x ES256 verify rate`,
+    `purchase run (in-process):  ${fmt(protocol.opsPerSecond)} /s  = ${fmt(runMs)} ms per run`,
+    `  ratio to its crypto (4 sign + 7 verify, cold chain): ${fmt(runMs / cryptoFloorMs)}`,
+    `  ratio to its crypto (4 sign + 4 verify, cached chain links): ${fmt(runMs / warmFloorMs)}`,
+  ];
+}

@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# `npm test`: typecheck, unit/protocol/server tests (Node), build the extension, then the e2e and
+# attack suites in real Chromium. Ends with one line "N passed, N failed" summing every suite.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+mkdir -p test-results
+
+CHROMIUM="${SEMPER_CHROMIUM:-/usr/bin/chromium}"
+if [ ! -x "$CHROMIUM" ]; then
+  if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null; then
+    echo "Installing Debian's chromium (needed by the e2e tests)..."
+    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) || { echo "Chromium install failed: run 'apt-get install chromium' and retry."; exit 1; }
+  else
+    echo "Chromium not found at $CHROMIUM: install it with 'sudo apt-get install chromium' (or set SEMPER_CHROMIUM) and retry."
+    exit 1
+  fi
+fi
+
+status=0
+echo "== typecheck"
+npm run -s typecheck || { echo "typecheck failed"; status=1; }
+
+echo "== unit, protocol and server tests"
+npx vitest run --reporter=default --reporter=json --outputFile=test-results/unit.json || status=1
+
+echo "== build the extension"
+npm run -s build >test-results/build.log 2>&1 || { cat test-results/build.log; echo "build failed"; status=1; }
+
+echo "== e2e and attack suites (built extension in Chromium)"
+npx vitest run --config vitest.e2e.config.ts --reporter=default --reporter=json --outputFile=test-results/e2e.json || status=1
+
+node -e '
+const fs = require("fs");
+let passed = 0, failed = 0;
+for (const f of ["test-results/unit.json", "test-results/e2e.json"]) {
+  if (!fs.existsSync(f)) { failed += 1; console.log(`(no results in ${f})`); continue; }
+  const r = JSON.parse(fs.readFileSync(f, "utf8"));
+  passed += r.numPassedTests; failed += r.numFailedTests;
+  if (r.numTotalTests === 0 || (r.numFailedTestSuites > 0 && r.numFailedTests === 0)) failed += Math.max(1, r.numFailedTestSuites);
+}
+if (process.argv[1] === "1" && failed === 0) failed = 1;
+const line = `${passed} passed, ${failed} failed`;
+fs.writeFileSync("test-results/summary.txt", line + "\n");
+console.log(line);
+process.exit(failed ? 1 : 0);
+' "$status"
