@@ -164,3 +164,42 @@ describe('merchant refuses bad orders', () => {
     await expect(makeOffer({ dealId: 'short', nonce: randomId(32), items: [{ sku: 'ink-abstract', quantity: 1 }] }, merchant)).rejects.toMatchObject({ code: 'ERR_SCHEMA' });
   });
 });
+
+describe('confirmations and deliveries the shopper refuses', () => {
+  async function ordering() {
+    const ctx = { roots: [ca.root], signer: shopperSigner };
+    let s = start();
+    const made = await makeOffer(s.send[0]!.body, merchant);
+    s = await stepShopper(s.state, { type: 'offer-response', response: { offer: made.offer }, now: Date.now() }, ctx);
+    s = await stepShopper(s.state, { type: 'user-confirmed', now: Date.now() }, ctx);
+    const r = await stepMerchant(made.state, { type: 'order-received', order: (s.send[0]!.body as { order: unknown }).order, now: Date.now() }, merchant);
+    return { ctx, s, reply: r.reply };
+  }
+  const resignAs = async <B>(st: Statement<B>, body: Partial<B>, signer = merchant.identity.signer, chain = merchant.identity.chain) => {
+    const { signature: _s, ...u } = st;
+    return signStatement({ ...u, body: { ...st.body, ...body } }, signer, { signerRef: { kind: 'x509', chain } });
+  };
+  async function outcome(f: (reply: Awaited<ReturnType<typeof ordering>>['reply']) => Promise<unknown>) {
+    const { ctx, s, reply } = await ordering();
+    const next = await stepShopper(s.state, { type: 'order-response', response: await f(reply), now: Date.now() }, ctx);
+    expect(next.effects.some((e) => e.kind === 'finished')).toBe(false);
+    return next.state.phase === 'failed' ? next.state.error.code : next.state.phase;
+  }
+  it('a delivery whose content does not match its digest', async () => {
+    expect(await outcome(async (r) => ({ ...r, delivery: await resignAs(r.delivery, { goods: r.delivery.body.goods.map((g) => ({ ...g, content: 'something else' })) }) }))).toBe('ERR_ORDER_INVALID');
+  });
+  it('a delivery that leaves out the goods', async () => {
+    expect(await outcome(async (r) => ({ ...r, delivery: await resignAs(r.delivery, { goods: [] }) }))).toBe('ERR_ORDER_INVALID');
+  });
+  it('a confirmation for another order or another total', async () => {
+    expect(await outcome(async (r) => ({ ...r, confirmation: await resignAs(r.confirmation, { orderDigest: randomId(32) }) }))).toBe('ERR_ORDER_INVALID');
+    expect(await outcome(async (r) => ({ ...r, confirmation: await resignAs(r.confirmation, { total: { amount: 1, currency: 'EUR' } }) }))).toBe('ERR_ORDER_INVALID');
+  });
+  it('a confirmation signed by another certified merchant', async () => {
+    const other = await ca.issue({ commonName: 'Other Shop', role: 'merchant', origins: [ORIGIN] });
+    expect(await outcome(async (r) => ({ ...r, confirmation: await resignAs(r.confirmation, {}, other.signer, other.chain) }))).toBe('ERR_SIGNATURE_INVALID');
+  });
+  it('a merchant error reply ends the deal with that error', async () => {
+    expect(await outcome(async () => ({ error: { code: 'ERR_OFFER_EXPIRED', message: 'too late' } }))).toBe('ERR_OFFER_EXPIRED');
+  });
+});
