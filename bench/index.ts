@@ -1,10 +1,15 @@
 /** `npm run bench`: every figure is a rate measured in this run, with ratios against baselines measured in the same run. */
 import { benchPurchase } from './purchase.js';
+import { benchWebAuthn } from './webauthn.js';
 
-const sections: [string, () => Promise<string[]>][] = [['Purchase (issue 2)', benchPurchase]];
+const sections: [string, () => Promise<string[]>][] = [
+  ['Purchase (issue 2)', benchPurchase],
+  ['Hardware-token statements (issue 3)', benchWebAuthn],
+];
 
 try {
-  const mod = (await import('./ttp.js')) as { benchTtp?: () => Promise<{ decisionsPerSecond: number; rawSignsPerSecond: number; ratio: number }> };
+  const ttpModule = './ttp.js';
+  const mod = (await import(ttpModule)) as { benchTtp?: () => Promise<{ decisionsPerSecond: number; rawSignsPerSecond: number; ratio: number }> };
   if (mod.benchTtp) {
     const benchTtp = mod.benchTtp;
     sections.push([

@@ -22,6 +22,7 @@ export type SemperErrorCode =
   | 'ERR_REPLAY'
   | 'ERR_PROTOCOL_STATE'
   | 'ERR_EXCHANGE_UNFAIR'
+  | 'ERR_ITEM_MISMATCH'
   | 'ERR_TTP'
   | 'ERR_WEBAUTHN'
   | 'ERR_NOT_FOUND'

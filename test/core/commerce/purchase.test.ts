@@ -4,7 +4,7 @@ import { randomId } from '../../../core/encoding/index.js';
 import { signStatement, verifyStatement, type Statement } from '../../../core/statements/index.js';
 import {
   makeOffer, stepMerchant, startPurchase, stepShopper, pendingSends, isTerminal,
-  type CatalogItem, type MerchantContext, type ShopperState, type ShopperStep, type MerchantDealState,
+  type CatalogItem, type MerchantContext, type Outbound, type ShopperState, type ShopperStep, type MerchantDealState,
 } from '../../../core/commerce/index.js';
 import type { OfferBody } from '../../../core/protocol/commerce.js';
 import { makeTestCa, type TestCa } from '../../helpers/pki.js';
@@ -28,6 +28,11 @@ beforeAll(async () => {
 /** JSON round trip: states must be plain JSON for the worker to persist them. */
 const persist = <T>(v: T): T => JSON.parse(JSON.stringify(v)) as T;
 
+function orderOf(out: Outbound): unknown {
+  if (out.path !== '/semper/order') throw new Error(`expected an order, got ${out.path}`);
+  return persist(out.body.order);
+}
+
 function start(items = [{ sku: 'colour-report', quantity: 2 }]) {
   return startPurchase({ dealId: randomId(18), nonce: randomId(32), origin: ORIGIN, items, now: Date.now() });
 }
@@ -50,10 +55,10 @@ describe('purchase: offer → order → confirmation → delivery', () => {
     expect(s.state.phase).toBe('ordering');
     expect(pendingSends(s.state)).toEqual(s.send); // what a restarted worker re-sends
     const orderMsg = s.send[0]!;
-    const r1 = await stepMerchant(mState, { type: 'order-received', order: persist(orderMsg.body).order, now: Date.now() }, merchant);
+    const r1 = await stepMerchant(mState, { type: 'order-received', order: orderOf(orderMsg), now: Date.now() }, merchant);
     mState = persist(r1.state);
     // A resend after a worker restart gets the identical reply.
-    const r2 = await stepMerchant(mState, { type: 'order-received', order: persist(orderMsg.body).order, now: Date.now() }, merchant);
+    const r2 = await stepMerchant(mState, { type: 'order-received', order: orderOf(orderMsg), now: Date.now() }, merchant);
     expect(r2.reply).toEqual(r1.reply);
     s = await stepShopper(persist(s.state), { type: 'order-response', response: persist(r1.reply), now: Date.now() }, ctx);
     expect(s.state.phase).toBe('completed');

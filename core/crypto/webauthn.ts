@@ -1,0 +1,321 @@
+/**
+ * Hardware-token signatures over Semper statements (WebAuthn L3, https://www.w3.org/TR/webauthn-3/).
+ *
+ * A `webauthn-ES256` statement signature is a WebAuthn assertion whose challenge is
+ * SHA-256(signingInput(statement)) (statements/sign.ts). The verifier runs the relying-party
+ * checks of WebAuthn L3 §7.2 through @simplewebauthn/server, once per statement, offline:
+ *   - clientDataJSON.type is "webauthn.get" (step 11);
+ *   - clientDataJSON.challenge is base64url(SHA-256(signing input)) (step 12);
+ *   - clientDataJSON.origin is an expected origin (step 13), and the assertion was made in a
+ *     top-level document (crossOrigin not true, step 14);
+ *   - authenticatorData.rpIdHash is SHA-256 of the signer's rpId, itself an expected RP ID (step 15);
+ *   - the UP flag is set (step 16), the UV flag too if user verification is required (step 17);
+ *   - the signature over authenticatorData ‖ SHA-256(clientDataJSON) verifies under the
+ *     credential public key named in the (signed) signer block (steps 19-20).
+ * Signature counters (step 22) are NOT enforced: a statement is verified long after it was signed,
+ * by parties who never saw the credential's other assertions, so there is no stored counter to
+ * compare against. Every verification passes a stored counter of 0, which disables the check.
+ *
+ * Every failure is SemperError('ERR_WEBAUTHN') whose message starts with the check that failed
+ * and whose `details.check` names it for code (WebAuthnCheck).
+ *
+ * In Chromium an extension page's RP ID is its origin string `chrome-extension://<id>` (not the
+ * bare id), so the rpIdHash is SHA-256 of that string; clientDataJSON.origin is the same string.
+ */
+import {
+  verifyAuthenticationResponse,
+  verifyRegistrationResponse,
+  type AuthenticationResponseJSON,
+  type RegistrationResponseJSON,
+} from '@simplewebauthn/server';
+import { decodeBase64url, encodeBase64url, sha256 } from '../encoding/index.js';
+import { SemperError, isSemperError } from '../errors.js';
+import { signingInput } from '../statements/sign.js';
+import type { SignatureBlock, SignerRef, UnsignedStatement } from '../statements/schema.js';
+import type { WebAuthnStatementVerifier } from '../statements/verify.js';
+import { COSE_ALG_ES256, coseToJwk, jwkToCose } from './cose.js';
+import { ecdsaDerToRaw } from './ecdsa-der.js';
+import type { PublicJwk } from './jwk.js';
+import { importPublicJwk } from './keys.js';
+
+export { coseToJwk, jwkToCose } from './cose.js';
+export type { AuthenticationResponseJSON, RegistrationResponseJSON };
+
+export type WebAuthnSignatureBlock = Extract<SignatureBlock, { alg: 'webauthn-ES256' }>;
+export type WebAuthnSignerRef = Extract<SignerRef, { kind: 'webauthn' }>;
+
+/** The check that failed, as `details.check` of an ERR_WEBAUTHN error. */
+export type WebAuthnCheck =
+  | 'signer'
+  | 'encoding'
+  | 'client-data'
+  | 'type'
+  | 'challenge'
+  | 'origin'
+  | 'rp-id'
+  | 'authenticator-data'
+  | 'user-presence'
+  | 'user-verification'
+  | 'signature'
+  | 'credential-id'
+  | 'algorithm'
+  | 'attestation'
+  | 'assertion';
+
+const LABEL: Record<WebAuthnCheck, string> = {
+  signer: 'wrong signer',
+  encoding: 'bad encoding',
+  'client-data': 'bad clientDataJSON',
+  type: 'wrong type',
+  challenge: 'wrong challenge',
+  origin: 'wrong origin',
+  'rp-id': 'wrong RP ID',
+  'authenticator-data': 'bad authenticatorData',
+  'user-presence': 'UP missing',
+  'user-verification': 'UV missing',
+  signature: 'bad signature',
+  'credential-id': 'wrong credential id',
+  algorithm: 'wrong algorithm',
+  attestation: 'bad attestation',
+  assertion: 'assertion rejected',
+};
+
+function webauthnError(check: WebAuthnCheck, message: string): SemperError {
+  return new SemperError('ERR_WEBAUTHN', `WebAuthn ${LABEL[check]}: ${message}`, { check });
+}
+
+/**
+ * @simplewebauthn/server reports failures as plain Errors; name the check each one is about.
+ * (Matched on the v14 messages; anything unrecognised is still ERR_WEBAUTHN, as 'assertion'.)
+ */
+const LIBRARY_MESSAGES: readonly [RegExp, WebAuthnCheck, string][] = [
+  [/^Unexpected (authentication|registration) response type/, 'type', 'clientDataJSON.type is not the expected ceremony type'],
+  [/^Unexpected (authentication|registration) response challenge/, 'challenge', "clientDataJSON.challenge is not base64url(SHA-256) of this statement's signing input"],
+  [/^(Detected cross-origin|Unexpected cross-origin|Unexpected top origin)/, 'origin', 'the assertion was made in a cross-origin frame'],
+  [/^Unexpected (authentication|registration) response origin/, 'origin', 'clientDataJSON.origin is not an expected origin'],
+  [/^Unexpected RP ID hash/, 'rp-id', 'authenticatorData.rpIdHash is not SHA-256 of the expected RP ID'],
+  [/^(User not present|User presence was required)/, 'user-presence', 'the UP (user present) flag is not set'],
+  [/^User verification (was )?required/, 'user-verification', 'user verification is required but the UV flag is not set'],
+  [/^(Authenticator data was|Leftover bytes)/, 'authenticator-data', 'authenticatorData is malformed'],
+  [/^(ClientDataJSON tokenBinding|Unexpected tokenBinding|Unexpected value for TokenBinding|Credential response clientDataJSON)/, 'client-data', 'clientDataJSON is malformed'],
+  [/^Unexpected public key alg/, 'algorithm', 'the credential is not an ES256 (COSE -7) key'],
+  [/[Aa]ttestation|^No AAGUID|^No public key|^No credential ID/, 'attestation', 'the attestation object does not verify'],
+  [/^(Missing credential ID|Credential ID was not|Unexpected credential type|Credential missing)/, 'credential-id', 'the credential id or type is malformed'],
+];
+
+function fromLibraryError(e: unknown): SemperError {
+  if (isSemperError(e)) return e;
+  const message = e instanceof Error ? e.message : String(e);
+  for (const [pattern, check, text] of LIBRARY_MESSAGES) {
+    if (pattern.test(message)) return webauthnError(check, `${text} (${message})`);
+  }
+  return webauthnError('assertion', message);
+}
+
+/** Strict base64url (RFC 4648 §5, canonical) for a named field, as ERR_WEBAUTHN. */
+function decodeField(name: string, text: string): Uint8Array<ArrayBuffer> {
+  try {
+    return decodeBase64url(text);
+  } catch {
+    throw webauthnError('encoding', `${name} is not canonical base64url (RFC 4648 §5)`);
+  }
+}
+
+interface ClientData {
+  type?: unknown;
+  challenge?: unknown;
+  origin?: unknown;
+  crossOrigin?: unknown;
+  topOrigin?: unknown;
+}
+
+function parseClientData(bytes: Uint8Array<ArrayBuffer>): ClientData {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes));
+  } catch {
+    throw webauthnError('client-data', 'clientDataJSON is not UTF-8 JSON (WebAuthn L3 §5.8.1)');
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+    throw webauthnError('client-data', 'clientDataJSON is not a JSON object (WebAuthn L3 §5.8.1)');
+  }
+  return parsed as ClientData;
+}
+
+/** A P-256 credential key in COSE form, or ERR_WEBAUTHN naming the signer. */
+function credentialCose(jwk: PublicJwk): Uint8Array<ArrayBuffer> {
+  try {
+    return jwkToCose(jwk);
+  } catch {
+    throw webauthnError('signer', 'webauthn-ES256 needs a P-256 credential key');
+  }
+}
+
+export interface WebAuthnVerifierOptions {
+  /** Accepted clientDataJSON.origin values, e.g. `chrome-extension://<id>` of the pinned extension. */
+  expectedOrigins: readonly string[];
+  /** Accepted RP IDs; the signer's rpId must be one of them. Chromium extension pages: `chrome-extension://<id>`. */
+  expectedRpIds: readonly string[];
+  /** Refuse assertions without the UV flag. Defaults to true; pass false to accept presence-only tokens. */
+  requireUserVerification?: boolean;
+}
+
+/** The verifier `verifyStatement(…, { webauthn })` calls for `webauthn-ES256` signatures. */
+export function createWebAuthnVerifier(options: WebAuthnVerifierOptions): WebAuthnStatementVerifier {
+  const expectedOrigins = [...options.expectedOrigins];
+  const expectedRpIds = [...options.expectedRpIds];
+  const requireUserVerification = options.requireUserVerification ?? true;
+  if (expectedOrigins.length === 0 || expectedRpIds.length === 0) {
+    throw new SemperError('ERR_WEBAUTHN', 'a WebAuthn verifier needs at least one expected origin and one expected RP ID');
+  }
+
+  return {
+    async verify(signature, input) {
+      const { signer } = signature;
+      if (signer.kind !== 'webauthn') throw webauthnError('signer', 'a webauthn-ES256 signature needs a webauthn signer');
+      if (!expectedRpIds.includes(signer.rpId)) {
+        throw webauthnError('rp-id', `the signer's RP ID ${JSON.stringify(signer.rpId)} is not an expected RP ID`);
+      }
+      const publicKey = credentialCose(signer.jwk);
+      // Strict encodings: one signed statement has one text form (and so one digest).
+      decodeField('authenticatorData', signature.authenticatorData);
+      const clientData = parseClientData(decodeField('clientDataJSON', signature.clientDataJSON));
+      try {
+        ecdsaDerToRaw(decodeField('signature value', signature.value));
+      } catch (e) {
+        throw isSemperError(e) && e.code === 'ERR_WEBAUTHN' ? e : webauthnError('signature', `not a DER ECDSA signature (${e instanceof Error ? e.message : String(e)})`);
+      }
+
+      const expectedChallenge = encodeBase64url(await sha256(input));
+      const response: AuthenticationResponseJSON = {
+        id: signer.credentialId,
+        rawId: signer.credentialId,
+        type: 'public-key',
+        clientExtensionResults: {},
+        response: { clientDataJSON: signature.clientDataJSON, authenticatorData: signature.authenticatorData, signature: signature.value },
+      };
+      let result: Awaited<ReturnType<typeof verifyAuthenticationResponse>>;
+      try {
+        result = await verifyAuthenticationResponse({
+          response,
+          expectedType: 'webauthn.get',
+          expectedChallenge,
+          expectedOrigin: expectedOrigins,
+          // The rpIdHash must be that of the RP ID the signer block names (and signs), not just any expected one.
+          expectedRPID: [signer.rpId],
+          // Stored counter 0: counters are not enforced for offline statement verification (see above).
+          credential: { id: signer.credentialId, publicKey, counter: 0 },
+          requireUserVerification,
+        });
+      } catch (e) {
+        throw fromLibraryError(e);
+      }
+      if (!result.verified) {
+        throw webauthnError('signature', 'the signature over authenticatorData ‖ SHA-256(clientDataJSON) does not verify under the credential public key');
+      }
+      // WebAuthn L3 §7.2 step 14: statements are signed in the extension's own top-level window, never in a frame.
+      if (clientData.crossOrigin === true) throw webauthnError('origin', 'the assertion was made in a cross-origin frame (clientDataJSON.crossOrigin)');
+      return { userVerified: result.authenticationInfo.userVerified };
+    },
+  };
+}
+
+/** The `{alg, signer}` a webauthn-ES256 statement is signed under (signingInput covers both). */
+export type WebAuthnStatementToSign = UnsignedStatement<unknown> & { signature: { alg: 'webauthn-ES256'; signer: WebAuthnSignerRef } };
+
+/** The WebAuthn challenge for a statement: base64url(SHA-256(signingInput)), to pass to `startAuthentication`. */
+export async function challengeForStatement(statement: WebAuthnStatementToSign): Promise<string> {
+  if (statement.signature.alg !== 'webauthn-ES256' || statement.signature.signer.kind !== 'webauthn') {
+    throw webauthnError('signer', 'a WebAuthn challenge is only made for webauthn-ES256 statements with a webauthn signer');
+  }
+  return encodeBase64url(await sha256(signingInput(statement)));
+}
+
+export interface AssertionToBlock {
+  /** What @simplewebauthn/browser's `startAuthentication` resolved with. */
+  response: AuthenticationResponseJSON;
+  jwk: PublicJwk;
+  credentialId: string;
+  rpId: string;
+}
+
+/**
+ * The statement signature block for an assertion made over `challengeForStatement(…)` with the
+ * same signer. Only the shape is checked here; `verifyStatement` checks the rest.
+ */
+export function signatureBlockFromAssertion({ response, jwk, credentialId, rpId }: AssertionToBlock): WebAuthnSignatureBlock {
+  if (response.type !== 'public-key') throw webauthnError('credential-id', `credential type is ${JSON.stringify(response.type)}, expected "public-key"`);
+  if (response.id !== credentialId || response.rawId !== credentialId) {
+    throw webauthnError('credential-id', 'the assertion was made by another credential than the signer names');
+  }
+  credentialCose(jwk);
+  const { authenticatorData, clientDataJSON, signature } = response.response;
+  decodeField('authenticatorData', authenticatorData);
+  decodeField('clientDataJSON', clientDataJSON);
+  decodeField('signature', signature);
+  return {
+    alg: 'webauthn-ES256',
+    signer: { kind: 'webauthn', jwk, credentialId, rpId },
+    value: signature,
+    authenticatorData,
+    clientDataJSON,
+  };
+}
+
+export interface VerifyRegistrationOptions {
+  /** What @simplewebauthn/browser's `startRegistration` resolved with. */
+  response: RegistrationResponseJSON;
+  /** The base64url challenge given to `startRegistration`. */
+  expectedChallenge: string;
+  expectedOrigin: string | readonly string[];
+  expectedRpId: string;
+  /** Refuse credentials created without UV. Defaults to true. */
+  requireUserVerification?: boolean;
+}
+
+export interface VerifiedRegistration {
+  /** base64url credential id, as the signer block names it. */
+  credentialId: string;
+  jwk: PublicJwk;
+  userVerified: boolean;
+  /** Authenticator model (UUID form); all zeros for 'none' attestation from most platforms. */
+  aaguid: string;
+  /** 'none', 'packed', 'fido-u2f', … Attestation trust is not evaluated beyond the format's own checks. */
+  attestationFormat: string;
+}
+
+/**
+ * Verify a registration (WebAuthn L3 §7.1) and return the credential a `webauthn` signer names.
+ * Only ES256 (COSE -7) credentials are accepted, since statements name `webauthn-ES256`.
+ */
+export async function verifyRegistration(options: VerifyRegistrationOptions): Promise<VerifiedRegistration> {
+  let result: Awaited<ReturnType<typeof verifyRegistrationResponse>>;
+  try {
+    result = await verifyRegistrationResponse({
+      response: options.response,
+      expectedType: 'webauthn.create',
+      expectedChallenge: options.expectedChallenge,
+      expectedOrigin: typeof options.expectedOrigin === 'string' ? options.expectedOrigin : [...options.expectedOrigin],
+      expectedRPID: options.expectedRpId,
+      requireUserPresence: true,
+      requireUserVerification: options.requireUserVerification ?? true,
+      supportedAlgorithmIDs: [COSE_ALG_ES256],
+    });
+  } catch (e) {
+    throw fromLibraryError(e);
+  }
+  if (!result.verified || !result.registrationInfo) throw webauthnError('attestation', 'the attestation statement does not verify');
+  const info = result.registrationInfo;
+  // The response's id is not covered by the attestation; the id in the attested credential data is.
+  if (options.response.id !== info.credential.id) {
+    throw webauthnError('credential-id', 'the response id differs from the credential id in the attested credential data');
+  }
+  let jwk: PublicJwk;
+  try {
+    jwk = coseToJwk(info.credential.publicKey);
+    await importPublicJwk(jwk);
+  } catch (e) {
+    throw webauthnError('algorithm', `the credential public key is not a usable P-256 key (${e instanceof Error ? e.message : String(e)})`);
+  }
+  return { credentialId: info.credential.id, jwk, userVerified: info.userVerified, aaguid: info.aaguid, attestationFormat: info.fmt };
+}
