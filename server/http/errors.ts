@@ -1,0 +1,61 @@
+/**
+ * How every party turns a failure into an HTTP answer: `{ error: { code, message } }` with a
+ * status derived from the SemperError code. Unexpected exceptions become a generic 500 whose
+ * message says nothing about the inside (no stack, no SQL, no file paths); the detail goes to
+ * the server log only.
+ */
+import type { Context } from 'hono';
+import type { ContentfulStatusCode } from 'hono/utils/http-status';
+import { isSemperError, type SemperErrorCode } from '../../core/errors.js';
+
+export interface ErrorBody {
+  error: { code: SemperErrorCode; message: string };
+}
+
+const STATUS: Partial<Record<SemperErrorCode, ContentfulStatusCode>> = {
+  // The request itself is malformed.
+  ERR_SCHEMA: 400,
+  ERR_ENCODING: 400,
+  ERR_STATEMENT_TYPE: 400,
+  ERR_ALG_UNSUPPORTED: 400,
+  ERR_KEY: 400,
+  ERR_NONCE_MISMATCH: 400,
+  // Well-formed but refused: a signature, certificate or order that does not hold up.
+  ERR_SIGNATURE_INVALID: 403,
+  ERR_ORDER_INVALID: 403,
+  ERR_CERT_CHAIN: 403,
+  ERR_CERT_EXPIRED: 403,
+  ERR_CERT_UNTRUSTED: 403,
+  ERR_CERT_ORIGIN: 403,
+  ERR_CERT_REVOKED: 403,
+  ERR_WEBAUTHN: 403,
+  ERR_NOT_FOUND: 404,
+  ERR_OFFER_UNKNOWN: 404,
+  // Conflicts with what already happened.
+  ERR_REPLAY: 409,
+  ERR_PROTOCOL_STATE: 409,
+  ERR_OFFER_EXPIRED: 410,
+};
+
+export function statusOf(code: SemperErrorCode): ContentfulStatusCode {
+  return STATUS[code] ?? 500;
+}
+
+export function errorBody(code: SemperErrorCode, message: string): ErrorBody {
+  return { error: { code, message } };
+}
+
+export function errorResponse(c: Context, code: SemperErrorCode, message: string, status?: ContentfulStatusCode): Response {
+  return c.json(errorBody(code, message), status ?? statusOf(code));
+}
+
+/** Hono `onError` handler shared by every party's app. */
+export function handleError(err: unknown, c: Context): Response {
+  if (isSemperError(err)) {
+    const status = statusOf(err.code);
+    if (status === 500) console.error(`[semper] ${c.req.method} ${c.req.path}: ${err.code}: ${err.message}`);
+    return errorResponse(c, err.code, err.message, status);
+  }
+  console.error(`[semper] ${c.req.method} ${c.req.path}: unexpected error`, err);
+  return errorResponse(c, 'ERR_INTERNAL', 'internal error', 500);
+}

@@ -1,0 +1,143 @@
+/**
+ * A small typed layer over better-sqlite3 that every Node party uses for its own database file
+ * (`ca.sqlite`, `shop.sqlite`, ...). One file per party keeps the parties' trust separate: no
+ * party can read or corrupt another's records by accident.
+ *
+ * Durability: WAL journal with `synchronous=NORMAL`. A committed transaction survives a process
+ * crash (the WAL is written before commit returns); only an OS crash or power loss can lose the
+ * last few commits, never corrupt the file. Foreign keys are on because SQLite leaves them off.
+ */
+import { chmodSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { SemperError } from '../../core/errors.js';
+
+export type SqliteDatabase = Database.Database;
+
+export interface Migration {
+  /** 1, 2, 3, ... within its component: applied in order, each exactly once. */
+  version: number;
+  description: string;
+  up: string | ((db: SqliteDatabase) => void);
+}
+
+/**
+ * The migrations of one component sharing the file (e.g. the merchant kit's deal tables and the
+ * demo shop's identity tables both live in shop.sqlite). Each component counts its own versions,
+ * so modules can evolve their tables independently.
+ */
+export interface MigrationSet {
+  component: string;
+  migrations: readonly Migration[];
+}
+
+export interface OpenOptions {
+  /** Directory the database file lives in; created (mode 0700) if missing. */
+  dataDir: string;
+  /** File name inside dataDir, e.g. `shop.sqlite`. */
+  fileName: string;
+  schema: readonly MigrationSet[];
+}
+
+export class SqliteStore {
+  readonly path: string;
+  readonly db: SqliteDatabase;
+
+  private constructor(path: string, db: SqliteDatabase) {
+    this.path = path;
+    this.db = db;
+  }
+
+  static open(options: OpenOptions): SqliteStore {
+    if (!/^[A-Za-z0-9._-]+\.sqlite$/.test(options.fileName)) {
+      throw new SemperError('ERR_INTERNAL', `database file name must be a plain *.sqlite name, not ${options.fileName}`);
+    }
+    // Party databases hold private keys (see ca/service.ts): keep them readable by this user only.
+    mkdirSync(options.dataDir, { recursive: true, mode: 0o700 });
+    const path = join(options.dataDir, options.fileName);
+    const db = new Database(path);
+    try {
+      chmodSync(path, 0o600);
+      db.pragma('journal_mode = WAL');
+      db.pragma('synchronous = NORMAL');
+      db.pragma('foreign_keys = ON');
+      // Two processes on one file (e.g. a test and an operator's CLI) wait instead of failing at once.
+      db.pragma('busy_timeout = 5000');
+      const store = new SqliteStore(path, db);
+      store.migrate(options.schema);
+      return store;
+    } catch (e) {
+      db.close();
+      throw e;
+    }
+  }
+
+  /** The highest applied migration of a component, 0 if none. */
+  schemaVersion(component: string): number {
+    const row = this.db
+      .prepare<[string], { version: number | null }>('SELECT MAX(version) AS version FROM schema_version WHERE component = ?')
+      .get(component);
+    return row?.version ?? 0;
+  }
+
+  private migrate(schema: readonly MigrationSet[]): void {
+    this.db.exec(`CREATE TABLE IF NOT EXISTS schema_version (
+      component TEXT NOT NULL,
+      version INTEGER NOT NULL,
+      description TEXT NOT NULL,
+      applied_at TEXT NOT NULL,
+      PRIMARY KEY (component, version)
+    )`);
+    const record = this.db.prepare<[string, number, string, string]>(
+      'INSERT INTO schema_version (component, version, description, applied_at) VALUES (?, ?, ?, ?)',
+    );
+    for (const set of schema) {
+      const sorted = [...set.migrations].sort((a, b) => a.version - b.version);
+      sorted.forEach((m, i) => {
+        if (m.version !== i + 1) {
+          throw new SemperError('ERR_INTERNAL', `${set.component} migrations must be numbered 1..n without gaps (found ${m.version} at position ${i + 1})`);
+        }
+      });
+      const current = this.schemaVersion(set.component);
+      if (current > sorted.length) {
+        // A newer program wrote this file; running older code on it could misread its records.
+        throw new SemperError('ERR_INTERNAL', `${this.path}: ${set.component} schema is at version ${current}, this program knows only ${sorted.length}`);
+      }
+      for (const m of sorted.slice(current)) {
+        // Each migration and its version row commit together, so a crash never leaves a half-migrated file.
+        this.immediate(() => {
+          if (typeof m.up === 'string') this.db.exec(m.up);
+          else m.up(this.db);
+          record.run(set.component, m.version, m.description, new Date().toISOString());
+        });
+      }
+    }
+  }
+
+  /**
+   * Run `fn` in a write transaction (BEGIN IMMEDIATE: the write lock is taken up front, so two
+   * writers never both read the old value and then collide on upgrade). `fn` must be
+   * synchronous; an exception rolls everything back.
+   */
+  immediate<T>(fn: () => T): T {
+    return this.db.transaction(fn).immediate();
+  }
+
+  /** A read-only snapshot transaction (BEGIN DEFERRED). */
+  read<T>(fn: () => T): T {
+    return this.db.transaction(fn).deferred();
+  }
+
+  close(): void {
+    if (this.db.open) this.db.close();
+  }
+}
+
+/** Parse JSON stored by this program; a corrupt row is an internal error, not bad input. */
+export function parseStoredJson(text: string, what: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    throw new SemperError('ERR_INTERNAL', `stored ${what} is not JSON`);
+  }
+}

@@ -1,0 +1,145 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { generateKeyPair } from '../../core/crypto/index.js';
+import { readCertificate, validateChain } from '../../core/pki/index.js';
+import { CaService, createCaApp, type CertificateRecord } from '../../server/ca/index.js';
+import { listen, type RunningServer } from '../../server/http/listen.js';
+import { generatePersistableEs256 } from '../../server/storage/keys.js';
+import { getJson, postJson, tempDataDir, type ErrorJson } from './helpers.js';
+
+async function serveCa(dir: string): Promise<{ ca: CaService; server: RunningServer; stop(): Promise<void> }> {
+  const ca = await CaService.open({ dataDir: dir });
+  const app = createCaApp(ca);
+  const server = await listen({ host: '127.0.0.1', port: 0, fetch: (req) => app.fetch(req) });
+  return {
+    ca,
+    server,
+    async stop() {
+      await server.close();
+      ca.close();
+    },
+  };
+}
+
+describe('CA over HTTP with SQLite', () => {
+  const tmp = tempDataDir('ca');
+  afterAll(() => tmp.remove());
+
+  let firstRoot: { certificate: string; pem: string };
+  let issued: CertificateRecord;
+
+  beforeAll(async () => {
+    const party = await serveCa(tmp.dir);
+    try {
+      const res = await getJson<{ certificate: string; pem: string }>(`${party.server.url}/ca/root`);
+      expect(res.status).toBe(200);
+      firstRoot = res.json;
+      const merchantKeys = await generateKeyPair('ES256');
+      issued = await party.ca.issueMerchantCertificate({
+        legalName: 'Fogra Forschungsgesellschaft Druck e.V.',
+        origins: ['http://127.0.0.1:9999'],
+        publicKey: merchantKeys.publicKey,
+      });
+    } finally {
+      await party.stop();
+    }
+  });
+
+  it('publishes a self-signed ES256 root as DER and PEM', async () => {
+    const info = await readCertificate(firstRoot.certificate);
+    expect(info.isCA).toBe(true);
+    expect(info.role).toBe('ca');
+    expect(info.publicJwk.kty).toBe('EC');
+    expect(info.subject).toBe(info.issuer);
+    expect(firstRoot.pem).toMatch(/^-----BEGIN CERTIFICATE-----\n/);
+    const pemBody = firstRoot.pem.replace(/-----[A-Z ]+-----/g, '').replace(/\s+/g, '');
+    expect(pemBody).toBe(firstRoot.certificate);
+  });
+
+  it('keeps the same root across a restart and still knows what it issued', async () => {
+    const party = await serveCa(tmp.dir);
+    try {
+      const res = await getJson<{ certificate: string }>(`${party.server.url}/ca/root`);
+      expect(res.json.certificate).toBe(firstRoot.certificate);
+
+      const record = await getJson<CertificateRecord>(`${party.server.url}/ca/certificates/${issued.serial}`);
+      expect(record.status).toBe(200);
+      expect(record.json).toEqual(issued);
+      expect(record.json.revokedAt).toBeNull();
+
+      // The reloaded root key still issues certificates that chain to the unchanged root.
+      const another = await party.ca.issueMerchantCertificate({
+        legalName: 'Second Shop GmbH',
+        origins: ['https://shop.example'],
+        publicKey: (await generateKeyPair('ES256')).publicKey,
+      });
+      const chain = await validateChain([another.certificate], { roots: [firstRoot.certificate], now: new Date() });
+      expect(chain.leaf.origins).toEqual(['https://shop.example']);
+    } finally {
+      await party.stop();
+    }
+  });
+
+  it('records merchant certificates binding legal name, origins and key', async () => {
+    const chain = await validateChain([issued.certificate], { roots: [firstRoot.certificate], now: new Date() });
+    expect(chain.leaf.role).toBe('merchant');
+    expect(chain.leaf.commonName).toBe('Fogra Forschungsgesellschaft Druck e.V.');
+    expect(chain.leaf.organization).toBe('Fogra Forschungsgesellschaft Druck e.V.');
+    expect(chain.leaf.origins).toEqual(['http://127.0.0.1:9999']);
+    expect(issued.role).toBe('merchant');
+    expect(issued.origins).toEqual(['http://127.0.0.1:9999']);
+    expect(issued.serial).toBe(chain.leaf.serialNumber.toLowerCase());
+    expect(issued.notAfter).toBe(chain.leaf.notAfter.toISOString());
+  });
+
+  it('answers status honestly: good for issued, unknown for never issued, 400 for a malformed serial', async () => {
+    const party = await serveCa(tmp.dir);
+    try {
+      const good = await getJson<{ serial: string; status: string }>(`${party.server.url}/ca/status/${issued.serial.toUpperCase()}`);
+      expect(good.json).toEqual({ serial: issued.serial, status: 'good' });
+      expect(good.headers.get('cache-control')).toBe('no-store');
+
+      const unknown = await getJson<{ status: string }>(`${party.server.url}/ca/status/0123456789abcdef`);
+      expect(unknown.json).toEqual({ serial: '0123456789abcdef', status: 'unknown' });
+
+      const missing = await getJson<ErrorJson>(`${party.server.url}/ca/certificates/0123456789abcdef`);
+      expect(missing.status).toBe(404);
+      expect(missing.json.error.code).toBe('ERR_NOT_FOUND');
+
+      const bad = await getJson<ErrorJson>(`${party.server.url}/ca/status/not-a-serial`);
+      expect(bad.status).toBe(400);
+      expect(bad.json.error.code).toBe('ERR_SCHEMA');
+    } finally {
+      await party.stop();
+    }
+  });
+
+  it('offers no way to obtain a certificate over HTTP', async () => {
+    const party = await serveCa(tmp.dir);
+    try {
+      for (const path of ['/ca/certificates', '/ca/issue', '/ca/enrol', '/ca/root']) {
+        const res = await postJson<ErrorJson>(`${party.server.url}${path}`, { legalName: 'Mallory', origins: ['https://evil.example'] });
+        expect(res.status).toBe(404);
+        expect(res.json.error.code).toBe('ERR_NOT_FOUND');
+      }
+    } finally {
+      await party.stop();
+    }
+  });
+
+  it('refuses to start if the stored key does not match the stored root', async () => {
+    const other = tempDataDir('ca-mismatch');
+    try {
+      const ca = await CaService.open({ dataDir: other.dir });
+      ca.close();
+      const db = new Database(join(other.dir, 'ca.sqlite'));
+      const { pkcs8 } = await generatePersistableEs256();
+      db.prepare('UPDATE ca_root SET private_key_pkcs8 = ?').run(Buffer.from(pkcs8));
+      db.close();
+      await expect(CaService.open({ dataDir: other.dir })).rejects.toMatchObject({ code: 'ERR_KEY' });
+    } finally {
+      other.remove();
+    }
+  });
+});

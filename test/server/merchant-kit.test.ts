@@ -1,0 +1,149 @@
+/**
+ * The merchant kit as a library: mounted into some other Node web app, with a store of the
+ * host's choosing. These use `app.request` (web-standard Request/Response, no port).
+ */
+import { describe, expect, it } from 'vitest';
+import { Hono } from 'hono';
+import { generateKeyPair, signerFromKeyPair } from '../../core/crypto/index.js';
+import type { MerchantDealState, MerchantIdentity } from '../../core/commerce/merchant.js';
+import { createMerchantApp, catalogFromItems, MERCHANT_SCHEMA, SqliteMerchantDealStore, type MerchantDealStore, type StoredDeal } from '../../server/merchant/index.js';
+import { SqliteStore } from '../../server/storage/sqlite.js';
+import type { OfferBody } from '../../core/protocol/commerce.js';
+import type { Statement } from '../../core/statements/index.js';
+import { KeyedLock } from '../../server/merchant/keyed-lock.js';
+import { PRODUCTS, SHOP_TERMS } from '../../server/shop/catalog.js';
+import { newDealId, newNonce, signOrder, tempDataDir, testShopper, type ErrorJson } from './helpers.js';
+
+/** A jwk-signed identity is enough for the kit's own behaviour (certificates are the marketplace's tests). */
+async function identity(): Promise<MerchantIdentity> {
+  return { signer: await signerFromKeyPair('ES256', await generateKeyPair('ES256')), chain: [], origin: 'https://shop.example' };
+}
+
+class MemoryStore implements MerchantDealStore {
+  readonly deals = new Map<string, StoredDeal>();
+  failWith: Error | undefined;
+  async insertDeal(dealId: string, state: MerchantDealState) {
+    if (this.failWith) throw this.failWith;
+    if (this.deals.has(dealId)) return false;
+    this.deals.set(dealId, { dealId, state, version: 1, createdAt: 'now', updatedAt: 'now' });
+    return true;
+  }
+  async getDeal(dealId: string) {
+    if (this.failWith) throw this.failWith;
+    return this.deals.get(dealId);
+  }
+  async updateDeal(dealId: string, expectedVersion: number, state: MerchantDealState) {
+    const deal = this.deals.get(dealId);
+    if (!deal || deal.version !== expectedVersion) return false;
+    this.deals.set(dealId, { ...deal, state, version: deal.version + 1 });
+    return true;
+  }
+}
+
+const offerBody = () => JSON.stringify({ dealId: newDealId(), nonce: newNonce(), items: [{ sku: 'fm-screening-abstract', quantity: 1 }] });
+const jsonPost = (body: string) => ({ method: 'POST', headers: { 'content-type': 'application/json' }, body });
+
+describe('merchant kit mounted in a host app', () => {
+  it('serves /semper/* next to the host routes, with its own JSON errors', async () => {
+    const store = new MemoryStore();
+    const host = new Hono();
+    host.get('/', (c) => c.text('host home'));
+    host.route('/', createMerchantApp({ identity: await identity(), catalog: catalogFromItems(PRODUCTS, SHOP_TERMS), store, offerTtlMs: 60_000 }));
+
+    expect(await (await host.request('/')).text()).toBe('host home');
+    const ok = await host.request('/semper/offer', jsonPost(offerBody()));
+    expect(ok.status).toBe(200);
+    expect(store.deals.size).toBe(1);
+    const bad = await host.request('/semper/offer', jsonPost('{'));
+    expect(bad.status).toBe(400);
+    expect(((await bad.json()) as ErrorJson).error.code).toBe('ERR_SCHEMA');
+  });
+
+  it('turns an unexpected failure into a bare 500 without internals', async () => {
+    const store = new MemoryStore();
+    store.failWith = new Error('SQLITE_CORRUPT: database disk image is malformed at /srv/secret/shop.sqlite');
+    const app = createMerchantApp({ identity: await identity(), catalog: catalogFromItems(PRODUCTS, SHOP_TERMS), store, offerTtlMs: 60_000 });
+    const errors: unknown[] = [];
+    const original = console.error;
+    console.error = (...args: unknown[]) => errors.push(args);
+    try {
+      const res = await app.request('/semper/offer', jsonPost(offerBody()));
+      expect(res.status).toBe(500);
+      const text = await res.text();
+      expect(JSON.parse(text)).toEqual({ error: { code: 'ERR_INTERNAL', message: 'internal error' } });
+      expect(text).not.toContain('SQLITE');
+      expect(errors).toHaveLength(1); // the operator still gets the detail in the log
+    } finally {
+      console.error = original;
+    }
+  });
+
+  it('guards the deal view with a bearer token when the host sets one', async () => {
+    const store = new MemoryStore();
+    const app = createMerchantApp({ identity: await identity(), catalog: catalogFromItems(PRODUCTS, SHOP_TERMS), store, offerTtlMs: 60_000, operatorToken: 's3cret-operator-token' });
+    const dealId = (JSON.parse(offerBody()) as { dealId: string }).dealId;
+    await app.request('/semper/offer', jsonPost(JSON.stringify({ dealId, nonce: newNonce(), items: [{ sku: 'fm-screening-abstract', quantity: 1 }] })));
+    expect((await app.request(`/semper/deals/${dealId}`)).status).toBe(401);
+    expect((await app.request(`/semper/deals/${dealId}`, { headers: { authorization: 'Bearer wrong-operator-token!' } })).status).toBe(401);
+    const ok = await app.request(`/semper/deals/${dealId}`, { headers: { authorization: 'Bearer s3cret-operator-token' } });
+    expect(ok.status).toBe(200);
+    expect(((await ok.json()) as StoredDeal).state.phase).toBe('offered');
+  });
+
+  it('rejects a non-positive offer lifetime at construction', async () => {
+    expect(() => createMerchantApp({ identity: {} as MerchantIdentity, catalog: catalogFromItems([], ''), store: new MemoryStore(), offerTtlMs: 0 })).toThrow(/offerTtlMs/);
+  });
+});
+
+describe('two merchant kits on one SQLite file (two processes)', () => {
+  it('apply concurrent duplicate orders once: the compare-and-set makes the loser re-read', async () => {
+    const tmp = tempDataDir('kit-shared');
+    const stores = [0, 1].map(() => SqliteStore.open({ dataDir: tmp.dir, fileName: 'shop.sqlite', schema: [MERCHANT_SCHEMA] }));
+    try {
+      const id = await identity();
+      const apps = stores.map((s) =>
+        createMerchantApp({ identity: id, catalog: catalogFromItems(PRODUCTS, SHOP_TERMS), store: new SqliteMerchantDealStore(s), offerTtlMs: 60_000 }),
+      );
+      const dealId = newDealId();
+      const offered = await apps[0]!.request('/semper/offer', jsonPost(JSON.stringify({ dealId, nonce: newNonce(), items: [{ sku: 'ink-drying-report', quantity: 1 }] })));
+      const { offer } = (await offered.json()) as { offer: Statement<OfferBody> };
+      const order = await signOrder(offer, await testShopper());
+      const body = JSON.stringify({ order });
+      const replies = await Promise.all(Array.from({ length: 6 }, (_, i) => apps[i % 2]!.request('/semper/order', jsonPost(body))));
+      expect(replies.map((r) => r.status)).toEqual(Array(6).fill(200));
+      const texts = await Promise.all(replies.map((r) => r.text()));
+      expect(new Set(texts).size).toBe(1);
+      const deal = await new SqliteMerchantDealStore(stores[1]!).getDeal(dealId);
+      expect(deal?.version).toBe(2);
+    } finally {
+      stores.forEach((s) => s.close());
+      tmp.remove();
+    }
+  });
+});
+
+describe('KeyedLock', () => {
+  it('runs tasks for one key one at a time, other keys in parallel, and forgets idle keys', async () => {
+    const lock = new KeyedLock();
+    const log: string[] = [];
+    const task = (key: string, name: string, ms: number) =>
+      lock.run(key, async () => {
+        log.push(`start ${name}`);
+        await new Promise((r) => setTimeout(r, ms));
+        log.push(`end ${name}`);
+        return name;
+      });
+    const results = await Promise.all([task('a', 'a1', 30), task('a', 'a2', 1), task('b', 'b1', 5)]);
+    expect(results).toEqual(['a1', 'a2', 'b1']);
+    expect(log.indexOf('end a1')).toBeLessThan(log.indexOf('start a2'));
+    expect(log.indexOf('start b1')).toBeLessThan(log.indexOf('end a1'));
+    expect(lock.size).toBe(0);
+  });
+
+  it('releases the key when a task throws', async () => {
+    const lock = new KeyedLock();
+    await expect(lock.run('k', async () => Promise.reject(new Error('boom')))).rejects.toThrow('boom');
+    expect(await lock.run('k', async () => 'next')).toBe('next');
+    expect(lock.size).toBe(0);
+  });
+});
