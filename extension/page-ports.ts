@@ -1,0 +1,169 @@
+/**
+ * The worker's side of the page bridge: runtime ports from content scripts. The requesting
+ * origin comes only from the port's sender (the browser), purchases only from top-level frames.
+ * Each page request is attached to its deal; when the deal ends, every attached port is told.
+ * After a worker restart the content script reconnects and re-attaches by deal id.
+ */
+import { errorToJson, isSemperError } from '../core/errors.js';
+import { PROVIDER_ERRORS, providerError, type PortResponse, type ProviderErrorShape } from './bridge-protocol.js';
+import type { DealRecord, DealResult } from './deal-store.js';
+import { PROVIDER_METHODS, PortRequestSchema, parseProviderRequest } from './port-protocol.js';
+import { pageOriginOf } from './sender.js';
+import type { RequestedItem } from '../core/protocol/commerce.js';
+
+export interface PortLike {
+  readonly name: string;
+  readonly sender?: chrome.runtime.MessageSender | undefined;
+  postMessage(message: PortResponse): void;
+  onMessage: { addListener(listener: (message: unknown) => void): void };
+  onDisconnect: { addListener(listener: () => void): void };
+  disconnect(): void;
+}
+
+export interface PagePortsDeps {
+  extensionId: string;
+  version: string;
+  startPurchase(origin: string, items: RequestedItem[]): Promise<DealRecord>;
+  getDeal(dealId: string): Promise<DealRecord | undefined>;
+  onError?(e: unknown): void;
+}
+
+interface Attachment {
+  port: PortLike;
+  id: string;
+  dealId: string;
+}
+
+/** How a finished deal answers the page: the outcome, or a provider error naming the reason. */
+export function settlementOf(result: DealResult): { ok: true; result: unknown } | { ok: false; error: ProviderErrorShape } {
+  switch (result.kind) {
+    case 'finished':
+      return { ok: true, result: result.outcome };
+    case 'rejected':
+      return { ok: false, error: providerError(PROVIDER_ERRORS.userRejected, 'the shopper declined the purchase', 'ERR_USER_REJECTED') };
+    case 'failed':
+      return {
+        ok: false,
+        error:
+          result.error.code === 'ERR_INTERNAL'
+            ? providerError(PROVIDER_ERRORS.internal, result.error.message, result.error.code)
+            : providerError(PROVIDER_ERRORS.unauthorized, result.error.message, result.error.code),
+      };
+  }
+}
+
+export class PagePorts {
+  private readonly attachments = new Map<string, Set<Attachment>>();
+
+  constructor(private readonly deps: PagePortsDeps) {}
+
+  connect(port: PortLike): void {
+    const sender = port.sender;
+    const origin = sender ? pageOriginOf(sender) : undefined;
+    // Only this extension's content scripts can connect (no externally_connectable); check anyway.
+    if (!sender || sender.id !== this.deps.extensionId || !origin || sender.tab === undefined) {
+      port.disconnect();
+      return;
+    }
+    const topLevel = sender.frameId === 0;
+    const mine = new Set<Attachment>();
+    port.onDisconnect.addListener(() => {
+      for (const a of mine) this.attachments.get(a.dealId)?.delete(a);
+      mine.clear();
+    });
+    port.onMessage.addListener((raw) => {
+      void this.onMessage(port, origin, topLevel, mine, raw).catch((e: unknown) => this.deps.onError?.(e));
+    });
+  }
+
+  private async onMessage(port: PortLike, origin: string, topLevel: boolean, mine: Set<Attachment>, raw: unknown): Promise<void> {
+    const parsed = PortRequestSchema.safeParse(raw);
+    if (!parsed.success) {
+      const id = typeof raw === 'object' && raw !== null && 'id' in raw ? (raw as { id: unknown }).id : undefined;
+      if (typeof id === 'string' && /^[A-Za-z0-9_-]{1,64}$/.test(id)) {
+        this.post(port, { type: 'error', id, error: providerError(PROVIDER_ERRORS.invalidParams, 'malformed request', 'ERR_SCHEMA') });
+      }
+      return;
+    }
+    const message = parsed.data;
+    if (message.type === 'attach') {
+      const record = await this.deps.getDeal(message.dealId);
+      // A page may only re-attach to deals of its own origin.
+      if (!record || record.origin !== origin) {
+        this.post(port, { type: 'error', id: message.id, error: providerError(PROVIDER_ERRORS.unauthorized, 'unknown deal', 'ERR_NOT_FOUND') });
+        return;
+      }
+      await this.attach(port, message.id, record, mine);
+      return;
+    }
+    const request = parseProviderRequest(message.method, message.params);
+    if (!request.ok) {
+      this.post(port, { type: 'error', id: message.id, error: request.error });
+      return;
+    }
+    switch (request.request.method) {
+      case 'semper_getInfo':
+        this.post(port, { type: 'result', id: message.id, result: { name: 'Semper', version: this.deps.version, methods: [...PROVIDER_METHODS] } });
+        return;
+      case 'semper_purchase': {
+        if (!topLevel) {
+          this.post(port, {
+            type: 'error',
+            id: message.id,
+            error: providerError(PROVIDER_ERRORS.unauthorized, 'only a top-level page may request a purchase', 'ERR_PROTOCOL_STATE'),
+          });
+          return;
+        }
+        let record: DealRecord;
+        try {
+          record = await this.deps.startPurchase(origin, request.request.params.items);
+        } catch (e) {
+          const { code, message: text } = errorToJson(e);
+          const providerCode = isSemperError(e) && code !== 'ERR_INTERNAL' ? PROVIDER_ERRORS.unauthorized : PROVIDER_ERRORS.internal;
+          this.post(port, { type: 'error', id: message.id, error: providerError(providerCode, text, code) });
+          return;
+        }
+        this.post(port, { type: 'deal', id: message.id, dealId: record.dealId });
+        await this.attach(port, message.id, record, mine);
+        return;
+      }
+    }
+  }
+
+  private async attach(port: PortLike, id: string, record: DealRecord, mine: Set<Attachment>): Promise<void> {
+    if (record.result) {
+      this.answer({ port, id, dealId: record.dealId }, record.result);
+      return;
+    }
+    const a: Attachment = { port, id, dealId: record.dealId };
+    let set = this.attachments.get(record.dealId);
+    if (!set) this.attachments.set(record.dealId, (set = new Set()));
+    set.add(a);
+    mine.add(a);
+    // The deal may have ended between reading `record` and attaching: look again.
+    const latest = await this.deps.getDeal(record.dealId);
+    if (latest?.result) this.settle(latest);
+  }
+
+  /** The deal ended: answer every page request waiting for it. */
+  settle(record: DealRecord): void {
+    if (!record.result) return;
+    const set = this.attachments.get(record.dealId);
+    if (!set) return;
+    this.attachments.delete(record.dealId);
+    for (const a of set) this.answer(a, record.result);
+  }
+
+  private answer(a: Attachment, result: DealResult): void {
+    const s = settlementOf(result);
+    this.post(a.port, s.ok ? { type: 'result', id: a.id, result: s.result } : { type: 'error', id: a.id, error: s.error });
+  }
+
+  private post(port: PortLike, message: PortResponse): void {
+    try {
+      port.postMessage(message);
+    } catch {
+      // The page went away; its deal carries on and stays in the archive.
+    }
+  }
+}

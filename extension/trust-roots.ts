@@ -1,0 +1,63 @@
+/**
+ * Trusted CA roots: a setting of the user's, never a constant. Added as PEM or base64 DER
+ * (settings page, operation API), stored in IndexedDB, read fresh for every verification.
+ */
+import 'reflect-metadata';
+import { X509Certificate } from '@peculiar/x509';
+import { SemperError } from '../core/errors.js';
+import { readCertificate } from '../core/pki/index.js';
+import { db, type TrustedRoot } from './db.js';
+
+const PEM = /-----BEGIN CERTIFICATE-----([\s\S]+?)-----END CERTIFICATE-----/;
+
+/** Accepts one PEM certificate or its base64 DER body; returns canonical base64 DER. */
+export function normaliseCertificateText(text: string): string {
+  const trimmed = text.trim();
+  const pem = PEM.exec(trimmed);
+  const body = (pem ? pem[1]! : trimmed).replace(/\s+/g, '');
+  if (!/^[A-Za-z0-9+/]+={0,2}$/.test(body) || body.length % 4 !== 0) {
+    throw new SemperError('ERR_ENCODING', 'not a PEM certificate or base64 DER');
+  }
+  return body;
+}
+
+export async function describeRoot(der: string, now: number): Promise<TrustedRoot> {
+  const info = await readCertificate(der);
+  if (!info.isCA) throw new SemperError('ERR_CERT_CHAIN', `"${info.commonName}" is not a CA certificate`);
+  if (info.subject !== info.issuer) throw new SemperError('ERR_CERT_CHAIN', `"${info.commonName}" is not self-signed (not a root)`);
+  const selfSigned = await new X509Certificate(der).verify({ signatureOnly: true }).catch(() => false);
+  if (!selfSigned) throw new SemperError('ERR_SIGNATURE_INVALID', `"${info.commonName}": the self-signature does not verify`);
+  return {
+    fingerprint: info.fingerprint,
+    der,
+    commonName: info.commonName,
+    subject: info.subject,
+    notAfter: info.notAfter.toISOString(),
+    addedAt: now,
+  };
+}
+
+export async function addRoot(text: string): Promise<TrustedRoot> {
+  const root = await describeRoot(normaliseCertificateText(text), Date.now());
+  const database = await db();
+  const existing = await database.get('roots', root.fingerprint);
+  if (existing) return existing;
+  await database.put('roots', root);
+  return root;
+}
+
+export async function listRoots(): Promise<TrustedRoot[]> {
+  return (await db()).getAll('roots');
+}
+
+export async function removeRoot(fingerprint: string): Promise<boolean> {
+  const database = await db();
+  const existing = await database.get('roots', fingerprint);
+  if (!existing) return false;
+  await database.delete('roots', fingerprint);
+  return true;
+}
+
+export async function rootDers(): Promise<string[]> {
+  return (await listRoots()).map((r) => r.der);
+}

@@ -1,0 +1,52 @@
+/**
+ * Translation and formatting for the extension's pages (English, German) through chrome.i18n,
+ * whose language follows the browser's UI language.
+ */
+import type { Money } from '../../core/protocol/commerce.js';
+import type { DealStatus } from '../deal-store.js';
+
+export type MessageKey = keyof typeof import('../../_locales/en/messages.json');
+
+export function t(key: MessageKey, ...substitutions: string[]): string {
+  return chrome.i18n.getMessage(key, substitutions) || key;
+}
+
+export function uiLocale(): string {
+  return chrome.i18n.getUILanguage() || 'en';
+}
+
+/** Money is an integer of minor units; the currency says how many digits that is. */
+export function formatMoney(money: Money, locale = uiLocale()): string {
+  const format = new Intl.NumberFormat(locale, { style: 'currency', currency: money.currency });
+  const digits = format.resolvedOptions().maximumFractionDigits ?? 2;
+  return format.format(money.amount / 10 ** digits);
+}
+
+export function formatDateTime(iso: string, locale = uiLocale()): string {
+  const date = new Date(iso);
+  if (Number.isNaN(date.getTime())) return iso;
+  return new Intl.DateTimeFormat(locale, { dateStyle: 'medium', timeStyle: 'short' }).format(date);
+}
+
+const STATUS_KEYS: Record<DealStatus, MessageKey> = {
+  'requesting-offer': 'statusRequestingOffer',
+  'awaiting-confirmation': 'statusAwaitingConfirmation',
+  ordering: 'statusOrdering',
+  completed: 'statusCompleted',
+  rejected: 'statusRejected',
+  failed: 'statusFailed',
+};
+
+export function statusLabel(status: DealStatus): string {
+  return t(STATUS_KEYS[status]);
+}
+
+export function paymentMethodLabel(method: string): string {
+  return method === 'invoice' ? t('paymentInvoice') : method;
+}
+
+/** Set the document's language and title from the UI locale. */
+export function localiseDocument(titleKey: MessageKey): void {
+  document.documentElement.lang = uiLocale();
+  document.title = t(titleKey);
+}

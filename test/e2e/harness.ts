@@ -1,0 +1,164 @@
+/**
+ * End-to-end harness: the BUILT extension (dist/, made by `npm run build` before the suite) in
+ * Debian's Chromium through playwright-core, plus the real marketplace in-process.
+ *
+ * Each launch gets a fresh user-data directory; callers close it in afterAll.
+ */
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { chromium, type BrowserContext, type Page, type Worker } from 'playwright-core';
+import { EXTENSION_ID } from '../../extension/id.js';
+import type { OperationName, OperationRequest, OperationResponses, OperationResult } from '../../extension/operations.js';
+
+export const DIST = resolve('dist');
+export const RESULTS = resolve('test-results');
+export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+
+export interface LaunchOptions {
+  /** UI language of the browser (chrome.i18n follows it), e.g. 'de'. */
+  lang?: string;
+}
+
+export interface ExtensionHarness {
+  context: BrowserContext;
+  extensionId: string;
+  worker: Worker;
+  /** An extension page (the popup, opened as a tab) used to call the operation API. */
+  opsPage: Page;
+  url(path: string): string;
+  operation<O extends OperationName>(op: O, request: OperationRequest<O>): Promise<OperationResponses[O]>;
+  /** The raw result, for tests that expect a refusal. */
+  operationResult<O extends OperationName>(op: O, request: OperationRequest<O>): Promise<OperationResult<O>>;
+  close(): Promise<void>;
+}
+
+export async function launchExtension(options: LaunchOptions = {}): Promise<ExtensionHarness> {
+  if (!existsSync(join(DIST, 'manifest.json'))) throw new Error('dist/ is missing: run `npm run build` first');
+  mkdirSync(RESULTS, { recursive: true });
+  const userDataDir = mkdtempSync(join(tmpdir(), 'semper-e2e-'));
+  const lang = options.lang ?? 'en';
+  const context = await chromium.launchPersistentContext(userDataDir, {
+    executablePath: CHROMIUM,
+    headless: true,
+    // Pages get their window's size (the trusted window is opened 480×760 by the worker).
+    viewport: null,
+    locale: lang,
+    // On Linux, Chromium takes its UI language from the environment; --lang alone is not enough.
+    env: { ...process.env, LANGUAGE: lang, LANG: lang === 'de' ? 'de_DE.UTF-8' : 'en_US.UTF-8' },
+    args: [
+      `--disable-extensions-except=${DIST}`,
+      `--load-extension=${DIST}`,
+      `--lang=${lang}`,
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--no-first-run',
+    ],
+  });
+  try {
+    let worker = context.serviceWorkers().find((w) => w.url().startsWith('chrome-extension://'));
+    worker ??= await context.waitForEvent('serviceworker', { predicate: (w) => w.url().startsWith('chrome-extension://'), timeout: 20_000 });
+    const extensionId = new URL(worker.url()).host;
+    if (extensionId !== EXTENSION_ID) throw new Error(`extension id ${extensionId} is not the pinned ${EXTENSION_ID}`);
+    const url = (path: string) => `chrome-extension://${extensionId}/${path.replace(/^\//, '')}`;
+    const opsPage = await context.newPage();
+    await opsPage.goto(url('popup/index.html'));
+
+    const operationResult = async <O extends OperationName>(op: O, request: OperationRequest<O>): Promise<OperationResult<O>> =>
+      (await opsPage.evaluate(
+        ([o, r]) => chrome.runtime.sendMessage({ op: o, request: r }),
+        [op, request] as const,
+      )) as OperationResult<O>;
+
+    return {
+      context,
+      extensionId,
+      worker,
+      opsPage,
+      url,
+      operationResult,
+      async operation(op, request) {
+        const result = await operationResult(op, request);
+        if (!result.ok) throw new Error(`${op}: ${result.error.code} ${result.error.message}`);
+        return result.response;
+      },
+      async close() {
+        await context.close().catch(() => undefined);
+        rmSync(userDataDir, { recursive: true, force: true });
+      },
+    };
+  } catch (e) {
+    await context.close().catch(() => undefined);
+    rmSync(userDataDir, { recursive: true, force: true });
+    throw e;
+  }
+}
+
+/**
+ * Stop the extension's service worker, as Chrome does to an idle MV3 worker (CDP
+ * ServiceWorker.stopAllWorkers), and wait until it has stopped. The next event wakes it.
+ */
+export async function stopServiceWorker(harness: ExtensionHarness): Promise<void> {
+  const cdp = await harness.context.newCDPSession(harness.opsPage);
+  try {
+    const scope = harness.url('');
+    let resolveStopped!: () => void;
+    const stopped = new Promise<void>((r) => (resolveStopped = r));
+    cdp.on('ServiceWorker.workerVersionUpdated', (event) => {
+      if (event.versions.some((v) => v.scriptURL.startsWith(scope) && v.runningStatus === 'stopped')) resolveStopped();
+    });
+    await cdp.send('ServiceWorker.enable');
+    await cdp.send('ServiceWorker.stopAllWorkers');
+    await Promise.race([stopped, new Promise((_, reject) => setTimeout(() => reject(new Error('service worker did not stop')), 10_000))]);
+  } finally {
+    await cdp.detach().catch(() => undefined);
+  }
+}
+
+/**
+ * Click a trusted-window button whose effect closes the window (the worker closes it once the
+ * deal ends). The close can race with the end of Playwright's click, which then reports the
+ * page as closed; that is the expected outcome, not an error.
+ */
+export async function clickInTrustedWindow(page: Page, selector: string): Promise<void> {
+  try {
+    await page.click(selector);
+  } catch (e) {
+    if (!page.isClosed()) throw e;
+  }
+}
+
+/** The next page whose URL is the trusted window (opened by the worker with windows.create). */
+export async function waitForTrustedWindow(harness: ExtensionHarness, timeout = 20_000): Promise<Page> {
+  const prefix = harness.url('trusted-window/index.html');
+  const existing = harness.context.pages().find((p) => p.url().startsWith(prefix));
+  const page = existing ?? (await harness.context.waitForEvent('page', { predicate: (p) => p.url().startsWith(prefix), timeout }));
+  await page.waitForLoadState('domcontentloaded');
+  return page;
+}
+
+export function trustedWindows(harness: ExtensionHarness): Page[] {
+  const prefix = harness.url('trusted-window/index.html');
+  return harness.context.pages().filter((p) => p.url().startsWith(prefix) && !p.isClosed());
+}
+
+export function tempDir(prefix: string): { path: string; remove(): void } {
+  const path = mkdtempSync(join(tmpdir(), prefix));
+  return { path, remove: () => rmSync(path, { recursive: true, force: true }) };
+}
+
+/** The result a shop page shows (server/shop/shop-script.ts writes it into #semper-result). */
+export async function pageResult(page: Page, timeout = 30_000): Promise<{ status: string; code?: string; reason?: string; dealId?: string; text: string }> {
+  const output = page.locator('#semper-result:is([data-status=completed], [data-status=error])');
+  await output.waitFor({ timeout });
+  return output.evaluate((el) => ({
+    status: el.getAttribute('data-status') ?? '',
+    ...(el.getAttribute('data-code') !== null ? { code: el.getAttribute('data-code')! } : {}),
+    ...(el.getAttribute('data-reason') !== null ? { reason: el.getAttribute('data-reason')! } : {}),
+    ...(el.getAttribute('data-deal-id') !== null ? { dealId: el.getAttribute('data-deal-id')! } : {}),
+    text: el.textContent ?? '',
+  }));
+}

@@ -1,0 +1,85 @@
+/**
+ * Offers that must never reach the trusted window. A hostile merchant (a real origin on
+ * 127.0.0.1) answers the extension's offer request with an offer that is wrong in one way; the
+ * page must get 4100 with the SemperErrorCode as `data.reason`, and no trusted window may open.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Page } from 'playwright-core';
+import { clickInTrustedWindow, launchExtension, pageResult, trustedWindows, waitForTrustedWindow, type ExtensionHarness } from './harness.js';
+import { HOSTILE_LEGAL_NAME, startHostileMerchant, type HostileMerchant, type HostileMode } from './hostile-merchant.js';
+
+let harness: ExtensionHarness;
+let merchant: HostileMerchant;
+let shopPage: Page;
+/** Every trusted window that opened during this file. */
+const windowsOpened: string[] = [];
+
+beforeAll(async () => {
+  merchant = await startHostileMerchant();
+  harness = await launchExtension();
+  await harness.operation('settings.addRoot', { certificate: merchant.trustedRoot });
+  harness.context.on('page', (p) => {
+    if (p.url().startsWith(harness.url('trusted-window/'))) windowsOpened.push(p.url());
+  });
+  shopPage = await harness.context.newPage();
+});
+
+afterAll(async () => {
+  await harness?.close();
+  await merchant?.close();
+});
+
+async function buy(mode: HostileMode): Promise<Awaited<ReturnType<typeof pageResult>>> {
+  merchant.mode = mode;
+  await shopPage.goto(`${merchant.url}/`);
+  await shopPage.click('#buy');
+  return pageResult(shopPage);
+}
+
+describe('hostile page', () => {
+  it('finds window.semper already at its first script, and cannot reach the trusted window', async () => {
+    await shopPage.goto(`${merchant.url}/`);
+    expect(await shopPage.evaluate(() => document.documentElement.dataset.semperAtFirstScript)).toBe('object');
+    // Not web-accessible: a page can neither fetch nor frame the trusted window.
+    const url = harness.url('trusted-window/index.html?deal=abcdefghijklmnopqrstuvwx');
+    expect(await shopPage.evaluate((u) => fetch(u).then(() => 'loaded', () => 'blocked'), url)).toBe('blocked');
+  });
+});
+
+describe('hostile merchant: bad offers are refused before the trusted window', () => {
+  const cases: [HostileMode, string][] = [
+    ['bad-signature', 'ERR_SIGNATURE_INVALID'],
+    ['other-origin-certificate', 'ERR_CERT_ORIGIN'],
+    ['expired-certificate', 'ERR_CERT_EXPIRED'],
+    ['unknown-ca', 'ERR_CERT_UNTRUSTED'],
+    ['replayed-nonce', 'ERR_NONCE_MISMATCH'],
+    ['expired-offer', 'ERR_OFFER_EXPIRED'],
+  ];
+
+  for (const [mode, reason] of cases) {
+    it(`${mode} → 4100 ${reason}, no trusted window`, async () => {
+      const before = merchant.requests.length;
+      const result = await buy(mode);
+      expect(result).toMatchObject({ status: 'error', code: '4100', reason });
+      // The extension did ask (so the refusal is its verification, not a transport failure).
+      expect(merchant.requests.length).toBe(before + 1);
+      expect(windowsOpened).toEqual([]);
+      expect(trustedWindows(harness)).toEqual([]);
+      const deals = await harness.operation('listDeals', {});
+      const deal = deals.deals.find((d) => d.dealId === merchant.requests.at(-1)!.dealId);
+      expect(deal).toMatchObject({ status: 'failed', error: { code: reason } });
+      expect(deal?.merchant).toBeUndefined(); // never verified, never shown
+    });
+  }
+
+  it('control: a correct offer from the same merchant does reach the trusted window', async () => {
+    merchant.mode = 'valid';
+    await shopPage.goto(`${merchant.url}/`);
+    await shopPage.click('#buy');
+    const tw = await waitForTrustedWindow(harness);
+    await expect.poll(() => tw.locator('#merchant-name').textContent()).toBe(HOSTILE_LEGAL_NAME);
+    await clickInTrustedWindow(tw, '#decline');
+    expect(await pageResult(shopPage)).toMatchObject({ status: 'error', code: '4001' });
+    windowsOpened.length = 0;
+  });
+});

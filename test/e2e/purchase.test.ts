@@ -1,0 +1,224 @@
+/**
+ * The walking skeleton end to end: the built extension in Chromium, the real marketplace (CA +
+ * demo shop) in-process, a shopper clicking "Buy with Semper" and deciding in the trusted window.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { join } from 'node:path';
+import { verifyStatement } from '../../core/statements/index.js';
+import { STATEMENT_TYPES } from '../../core/protocol/commerce.js';
+import { startMarketplace, type Marketplace } from '../../server/marketplace.js';
+import { SHOP_LEGAL_NAME } from '../../server/shop/catalog.js';
+import { RESULTS, clickInTrustedWindow, launchExtension, pageResult, stopServiceWorker, tempDir, trustedWindows, waitForTrustedWindow, type ExtensionHarness } from './harness.js';
+
+const PRODUCT = 'ink-drying-report';
+let market: Marketplace;
+let dataDir: ReturnType<typeof tempDir>;
+
+beforeAll(async () => {
+  dataDir = tempDir('semper-market-');
+  market = await startMarketplace({ dataDir: dataDir.path, caPort: 0, shopPort: 0, host: '127.0.0.1' });
+});
+
+afterAll(async () => {
+  await market?.close();
+  dataDir?.remove();
+});
+
+describe('purchase in Chromium (English)', () => {
+  let harness: ExtensionHarness;
+
+  beforeAll(async () => {
+    harness = await launchExtension();
+    // The root is a setting: fetched from the CA like a user would, added through the operation API.
+    const published = (await (await fetch(`${market.caUrl}/ca/root`)).json()) as { certificate: string; pem: string };
+    expect(published.certificate).toBe(market.rootCertificate);
+    await harness.operation('settings.addRoot', { certificate: published.pem });
+    expect((await harness.operation('settings.listRoots', {})).roots).toHaveLength(1);
+  });
+
+  afterAll(async () => {
+    await harness?.close();
+  });
+
+  it('the provider is in the page before its scripts run, frozen', async () => {
+    const page = await harness.context.newPage();
+    await page.goto(`${market.shopUrl}/product/${PRODUCT}`);
+    const info = await page.evaluate(() => {
+      const w = window as unknown as { semper: { isSemper: boolean; request: unknown } };
+      const frozen = Object.isFrozen(w.semper);
+      const descriptor = Object.getOwnPropertyDescriptor(window, 'semper');
+      try {
+        (window as unknown as { semper: unknown }).semper = {};
+      } catch {
+        /* strict-mode assignment to a read-only property throws */
+      }
+      return { isSemper: w.semper.isSemper, frozen, writable: descriptor?.writable, configurable: descriptor?.configurable };
+    });
+    expect(info).toEqual({ isSemper: true, frozen: true, writable: false, configurable: false });
+    const bad = await page.evaluate(() =>
+      (window as unknown as { semper: { request(a: unknown): Promise<unknown> } }).semper
+        .request({ method: 'semper_purchase', params: { items: [{ sku: 'NOT A SKU', quantity: 1 }] } })
+        .catch((e: { code: number; data: { reason: string } }) => ({ code: e.code, reason: e.data.reason })),
+    );
+    expect(bad).toEqual({ code: -32602, reason: 'ERR_SCHEMA' });
+    const unknown = await page.evaluate(() =>
+      (window as unknown as { semper: { request(a: unknown): Promise<unknown> } }).semper
+        .request({ method: 'eth_sendTransaction' })
+        .catch((e: { code: number }) => ({ code: e.code })),
+    );
+    expect(unknown).toEqual({ code: 4200 });
+    await page.close();
+  });
+
+  it('confirmed purchase: verified window, signed order at the merchant, evidence archived', async () => {
+    const page = await harness.context.newPage();
+    await page.goto(`${market.shopUrl}/product/${PRODUCT}`);
+    await page.click('#buy');
+    const tw = await waitForTrustedWindow(harness);
+    await expect.poll(() => tw.locator('#merchant-name').textContent()).toBe(SHOP_LEGAL_NAME);
+    expect(await tw.locator('#total').textContent()).toBe('€12.00');
+    expect(await tw.locator('#requesting-origin').textContent()).toBe(market.shopUrl);
+    expect(await tw.locator('#certified-origins').textContent()).toBe(market.shopUrl);
+    expect(await tw.locator('#issuer').textContent()).toBe('Semper Demo Root CA');
+    await expect.poll(() => tw.locator('#confirm').isEnabled()).toBe(true);
+    await tw.screenshot({ path: join(RESULTS, 'trusted-window-en.png'), fullPage: true });
+
+    // The deal-deciding operations are for the trusted window only, not for other extension pages.
+    const dealId = new URL(tw.url()).searchParams.get('deal')!;
+    const forged = await harness.operationResult('confirmDeal', { dealId });
+    expect(forged).toMatchObject({ ok: false, error: { code: 'ERR_FORBIDDEN' } });
+
+    const closed = tw.waitForEvent('close');
+    await clickInTrustedWindow(tw, '#confirm');
+    const result = await pageResult(page);
+    expect(result).toMatchObject({ status: 'completed', dealId });
+    await closed; // the worker closes the window once the deal ends
+
+    // The merchant's stored order is signed by this browser's device key.
+    const stored = (await (await fetch(`${market.shopUrl}/semper/deals/${dealId}`)).json()) as { state: { phase: string; order: unknown } };
+    expect(stored.state.phase).toBe('confirmed');
+    const verified = await verifyStatement(stored.state.order, { types: [STATEMENT_TYPES.order] });
+    const identity = await harness.operation('getIdentity', {});
+    expect(verified.signerJwk).toEqual(identity.publicJwk);
+    expect(verified.statement.dealId).toBe(dealId);
+
+    // The shopper's archive holds the whole exchange.
+    const deal = await harness.operation('getDeal', { dealId });
+    expect(deal.deal).toMatchObject({ status: 'completed', merchant: SHOP_LEGAL_NAME, total: { amount: 1200, currency: 'EUR' } });
+    expect(deal.statements.map((s) => [s.type, s.direction])).toEqual([
+      [STATEMENT_TYPES.offer, 'received'],
+      [STATEMENT_TYPES.order, 'sent'],
+      [STATEMENT_TYPES.confirmation, 'received'],
+      [STATEMENT_TYPES.delivery, 'received'],
+    ]);
+    expect(deal.goods.map((g) => g.sku)).toEqual([PRODUCT]);
+    await page.close();
+  });
+
+  it('declining → 4001; a second request queues; closing its window → 4001', async () => {
+    const first = await harness.context.newPage();
+    const second = await harness.context.newPage();
+    await first.goto(`${market.shopUrl}/product/${PRODUCT}`);
+    await second.goto(`${market.shopUrl}/product/fm-screening-abstract`);
+    await first.click('#buy');
+    const tw1 = await waitForTrustedWindow(harness);
+    await tw1.locator('#merchant-name').waitFor();
+    await second.click('#buy');
+    // The second deal waits for the first window: still only one trusted window.
+    await expect.poll(async () => (await harness.operation('listDeals', {})).deals.filter((d) => d.status === 'awaiting-confirmation').length).toBe(2);
+    expect(trustedWindows(harness)).toHaveLength(1);
+
+    const nextWindow = harness.context.waitForEvent('page', { predicate: (p) => p.url().startsWith(harness.url('trusted-window/')) && p !== tw1 });
+    await clickInTrustedWindow(tw1, '#decline');
+    expect(await pageResult(first)).toMatchObject({ status: 'error', code: '4001' });
+
+    const tw2 = await nextWindow;
+    await tw2.locator('#merchant-name').waitFor();
+    expect(await tw2.locator('#total').textContent()).toBe('€2.50');
+    await tw2.close(); // the user closes the window instead of deciding
+    expect(await pageResult(second)).toMatchObject({ status: 'error', code: '4001' });
+    expect(trustedWindows(harness)).toHaveLength(0);
+    await first.close();
+    await second.close();
+  });
+
+  it('survives the worker being stopped: confirm after a restart completes; a window closed meanwhile declines', async () => {
+    const page = await harness.context.newPage();
+    await page.goto(`${market.shopUrl}/product/${PRODUCT}`);
+    await page.click('#buy');
+    const tw = await waitForTrustedWindow(harness);
+    await tw.locator('#merchant-name').waitFor();
+    await stopServiceWorker(harness);
+    // The page's port dropped; its content script re-attaches by deal id (waking the worker),
+    // and the resumed worker keeps the open window instead of opening a second one.
+    await expect.poll(async () => (await harness.operation('listDeals', {})).deals[0]?.status).toBe('awaiting-confirmation');
+    expect(trustedWindows(harness)).toHaveLength(1);
+    await expect.poll(() => tw.locator('#confirm').isEnabled()).toBe(true);
+    await clickInTrustedWindow(tw, '#confirm');
+    expect(await pageResult(page)).toMatchObject({ status: 'completed' });
+
+    // Stopped worker, then the user closes the window: onRemoved wakes it and the deal is declined.
+    await page.reload();
+    await page.click('#buy');
+    const tw2 = await waitForTrustedWindow(harness);
+    await tw2.locator('#merchant-name').waitFor();
+    await stopServiceWorker(harness);
+    await tw2.close();
+    expect(await pageResult(page)).toMatchObject({ status: 'error', code: '4001' });
+    await page.close();
+  });
+
+  it('popup: purchases, evidence and settings', async () => {
+    const popup = await harness.context.newPage();
+    await popup.setViewportSize({ width: 600, height: 900 });
+    await popup.goto(harness.url('popup/index.html'));
+    const rows = popup.locator('#deals tbody tr');
+    await expect.poll(() => rows.count()).toBe(5);
+    await popup.locator('#deals tbody tr[data-status=completed] button').first().click();
+    await expect.poll(() => popup.locator('#statements tbody tr').count()).toBe(4);
+    expect(await popup.locator('#roots li').count()).toBe(1);
+    await expect.poll(() => popup.locator('#device-key-id').textContent()).toBe((await harness.operation('getIdentity', {})).keyId);
+    await popup.screenshot({ path: join(RESULTS, 'popup.png'), fullPage: true });
+    await popup.close();
+  });
+});
+
+describe('trusted window in German (--lang=de)', () => {
+  let harness: ExtensionHarness;
+
+  beforeAll(async () => {
+    harness = await launchExtension({ lang: 'de' });
+  });
+
+  afterAll(async () => {
+    await harness?.close();
+  });
+
+  it('the popup\'s settings add a trusted root from pasted PEM', async () => {
+    const popup = await harness.context.newPage();
+    await popup.goto(harness.url('popup/index.html'));
+    expect(await popup.locator('#settings-heading').textContent()).toBe('Vertrauenswürdige Zertifizierungsstellen');
+    await popup.locator('#root-pem').fill(market.rootPem);
+    await popup.getByRole('button', { name: 'Diesem Zertifikat vertrauen' }).click();
+    await expect.poll(() => popup.locator('#roots li').count()).toBe(1);
+    expect(await popup.locator('#roots li strong').textContent()).toBe('Semper Demo Root CA');
+    await popup.close();
+  });
+
+  it('shows German labels and German number formats', async () => {
+    const page = await harness.context.newPage();
+    await page.goto(`${market.shopUrl}/product/${PRODUCT}`);
+    await page.click('#buy');
+    const tw = await waitForTrustedWindow(harness);
+    await tw.locator('#merchant-name').waitFor();
+    expect(await tw.locator('#tw-heading').textContent()).toBe('Kauf bestätigen');
+    expect(await tw.locator('#decline').textContent()).toBe('Ablehnen');
+    expect(await tw.locator('#total').textContent()).toMatch(/^12,00\s€$/);
+    expect(await tw.evaluate(() => document.documentElement.lang)).toMatch(/^de/);
+    await expect.poll(() => tw.locator('#confirm').isEnabled()).toBe(true);
+    await tw.screenshot({ path: join(RESULTS, 'trusted-window-de.png'), fullPage: true });
+    await clickInTrustedWindow(tw, '#decline');
+    expect(await pageResult(page)).toMatchObject({ status: 'error', code: '4001' });
+    await page.close();
+  });
+});

@@ -1,0 +1,32 @@
+/**
+ * Builds the unpacked MV3 extension into dist/ (`npm run build`).
+ *
+ * - @crxjs/vite-plugin reads manifest.json: the service worker, the popup (action.default_popup)
+ *   and the content scripts. Both content scripts are `*.iife.ts`, so crxjs bundles them as
+ *   self-contained classic scripts that run synchronously at document_start. (A non-IIFE content
+ *   script becomes a loader that dynamic-imports its module, which would run after page scripts
+ *   and would need its chunks listed in web_accessible_resources.)
+ * - The trusted window is not referenced by the manifest (it is opened with windows.create), so
+ *   it is an explicit rollup input. It is deliberately NOT web-accessible.
+ */
+import { defineConfig } from 'vite';
+import { crx, type ManifestV3Export } from '@crxjs/vite-plugin';
+import preact from '@preact/preset-vite';
+import manifest from './manifest.json' with { type: 'json' };
+
+export default defineConfig({
+  plugins: [preact(), crx({ manifest: manifest as ManifestV3Export })],
+  build: {
+    outDir: 'dist',
+    emptyOutDir: true,
+    target: 'chrome116',
+    sourcemap: false,
+    minify: false,
+    rollupOptions: {
+      input: {
+        trusted: 'trusted-window/index.html',
+      },
+    },
+  },
+  server: { strictPort: true, port: 5173, hmr: { port: 5173 } },
+});
