@@ -109,6 +109,20 @@ export async function makeOffer(request: unknown, ctx: MerchantContext): Promise
   return { state: { phase: 'offered', dealId: req.dealId, offer, offerDigest: await statementDigest(offer), createdAt: ctx.now }, offer };
 }
 
+/**
+ * A shopper whose worker was stopped mid-request re-sends the identical offer request after a
+ * restart. The same deal, nonce and items get the offer already issued (while it is valid and
+ * not yet ordered); anything else for a known deal is a replay. Returns undefined for a replay.
+ */
+export function repeatedOffer(state: MerchantDealState, request: unknown, now: number): Statement<OfferBody> | undefined {
+  const req = parseBody(OfferRequest, request, 'offer request');
+  if (state.phase !== 'offered' || req.dealId !== state.dealId || req.nonce !== state.offer.body.nonce) return undefined;
+  if (Date.parse(state.offer.body.expiresAt) <= now) return undefined;
+  const offered = state.offer.body.items;
+  const same = req.items.length === offered.length && req.items.every((r, i) => offered[i]!.sku === r.sku && offered[i]!.quantity === r.quantity);
+  return same ? state.offer : undefined;
+}
+
 export async function stepMerchant(state: MerchantDealState, event: MerchantEvent, ctx: MerchantContext): Promise<{ state: MerchantDealState; reply: OrderReply }> {
   const verified = await verifyStatement<OrderBody>(event.order, {
     types: [STATEMENT_TYPES.order],

@@ -13,7 +13,7 @@ import { Hono } from 'hono';
 import { z } from 'zod';
 import { SemperError } from '../../core/errors.js';
 import { bytesEqual, utf8 } from '../../core/encoding/index.js';
-import { makeOffer, stepMerchant, type CatalogItem, type MerchantContext, type MerchantIdentity } from '../../core/commerce/merchant.js';
+import { makeOffer, repeatedOffer, stepMerchant, type CatalogItem, type MerchantContext, type MerchantIdentity } from '../../core/commerce/merchant.js';
 import { DealId, OfferRequest } from '../../core/protocol/commerce.js';
 import { Statement, type WebAuthnStatementVerifier } from '../../core/statements/index.js';
 import { errorResponse, handleError } from '../http/errors.js';
@@ -89,8 +89,13 @@ export function createMerchantApp(options: MerchantAppOptions): Hono {
   app.post('/semper/offer', limit, async (c) => {
     const request = await readJson(c, OfferRequest, 'offer request');
     return locks.run(request.dealId, async () => {
-      // Cheap early refusal; the insert below is what actually guarantees uniqueness.
-      if (await store.getDeal(request.dealId)) throw new SemperError('ERR_REPLAY', `deal ${request.dealId} already has an offer`);
+      // Cheap early answer; the insert below is what actually guarantees uniqueness.
+      const existing = await store.getDeal(request.dealId);
+      if (existing) {
+        const again = repeatedOffer(existing.state, request, now());
+        if (again) return c.json({ offer: again });
+        throw new SemperError('ERR_REPLAY', `deal ${request.dealId} already has an offer`);
+      }
       const { state, offer } = await makeOffer(request, context());
       if (!(await store.insertDeal(request.dealId, state))) throw new SemperError('ERR_REPLAY', `deal ${request.dealId} already has an offer`);
       return c.json({ offer });

@@ -132,6 +132,16 @@ describe('POST /semper/offer', () => {
     const stored = await getJson<StoredDeal>(`${market.shopUrl}/semper/deals/${first.dealId}`);
     expect(stored.json.state.offer).toEqual(first.offer);
   });
+
+  it('answers an identical repeated offer request (a restarted worker) with the same offer, and nothing else', async () => {
+    const first = await requestOffer(market.shopUrl);
+    const items = [{ sku: 'ink-drying-report', quantity: 2 }];
+    const repeat = await postJson<{ offer: unknown }>(`${market.shopUrl}/semper/offer`, { dealId: first.dealId, nonce: first.nonce, items });
+    expect(repeat.status).toBe(200);
+    expect(repeat.json?.offer).toEqual(first.offer);
+    const otherItems = await postJson(`${market.shopUrl}/semper/offer`, { dealId: first.dealId, nonce: first.nonce, items: [{ sku: 'ink-drying-report', quantity: 3 }] });
+    expectError(otherItems, 409, 'ERR_REPLAY');
+  });
 });
 
 describe('POST /semper/order', () => {
