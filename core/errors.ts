@@ -25,7 +25,10 @@ export type SemperErrorCode =
   | 'ERR_ITEM_MISMATCH'
   | 'ERR_TTP'
   | 'ERR_WEBAUTHN'
+  | 'ERR_HARDWARE_TOKEN_REQUIRED'
   | 'ERR_NOT_FOUND'
+  | 'ERR_USER_REJECTED'
+  | 'ERR_FORBIDDEN'
   | 'ERR_INTERNAL';
 
 export class SemperError extends Error {

@@ -23,8 +23,11 @@ import {
   type DeliveryBody,
   type Money,
   type OfferBody,
+  type OfferedItem,
+  type OrderSignatureDemand,
 } from '../protocol/commerce.js';
-import { digestDelivered, parseBody } from './common.js';
+import type { CertificateInfo } from '../pki/certificates.js';
+import { checkSignatureDemand, digestDelivered, parseBody } from './common.js';
 
 export interface MerchantIdentity {
   signer: Signer;
@@ -51,6 +54,10 @@ export interface MerchantContext {
   terms: string;
   /** Accept orders signed by hardware tokens; absent means device-key signatures only. */
   webauthn?: WebAuthnStatementVerifier;
+  /** Accept orders signed with a shopper certificate chaining to these roots (and not revoked). */
+  trust?: { roots: readonly string[]; isRevoked?: (cert: CertificateInfo) => Promise<boolean> };
+  /** The merchant's policy: which orders must be signed with a hardware token (signed into the offer). */
+  requireHardwareToken?: (items: OfferedItem[], total: Money) => OrderSignatureDemand | undefined;
 }
 
 export interface OrderReply {
@@ -91,15 +98,18 @@ export async function makeOffer(request: unknown, ctx: MerchantContext): Promise
   });
   const currency = items[0]!.unitPrice.currency;
   if (items.some((i) => i.unitPrice.currency !== currency)) throw new SemperError('ERR_SCHEMA', 'items are priced in different currencies');
+  const total = { amount: items.reduce((s, i) => s + i.unitPrice.amount * i.quantity, 0), currency };
+  const demand = ctx.requireHardwareToken?.(items, total);
   const body: OfferBody = {
     offerId: randomId(18),
     nonce: req.nonce,
     origin: ctx.identity.origin,
     items,
-    total: { amount: items.reduce((s, i) => s + i.unitPrice.amount * i.quantity, 0), currency },
+    total,
     expiresAt: new Date(ctx.now + ctx.offerTtlMs).toISOString(),
     terms: ctx.terms,
     paymentMethods: ['invoice'],
+    ...(demand && (demand.hardwareToken || demand.userVerification) ? { orderSignature: demand } : {}),
   };
   const offer = await signStatement<OfferBody>(
     { type: STATEMENT_TYPES.offer, version: 1, dealId: req.dealId, issuedAt: new Date(ctx.now).toISOString(), body },
@@ -127,7 +137,11 @@ export async function stepMerchant(state: MerchantDealState, event: MerchantEven
   const verified = await verifyStatement<OrderBody>(event.order, {
     types: [STATEMENT_TYPES.order],
     ...(ctx.webauthn ? { webauthn: ctx.webauthn } : {}),
+    ...(ctx.trust ? { trust: { roots: ctx.trust.roots, now: new Date(event.now), ...(ctx.trust.isRevoked ? { isRevoked: ctx.trust.isRevoked } : {}) } } : {}),
   });
+  if (verified.chain && verified.chain.leaf.role !== 'shopper') {
+    throw new SemperError('ERR_CERT_UNTRUSTED', `orders are signed by shoppers, not by a ${verified.chain.leaf.role ?? 'role-less'} certificate`);
+  }
   const order = verified.statement;
   const body = parseBody(OrderBody, order.body, 'order');
   if (order.dealId !== state.dealId) throw new SemperError('ERR_ORDER_INVALID', 'order is for another deal');
@@ -141,6 +155,7 @@ export async function stepMerchant(state: MerchantDealState, event: MerchantEven
   }
   if (Date.parse(state.offer.body.expiresAt) <= event.now) throw new SemperError('ERR_OFFER_EXPIRED', `offer expired at ${state.offer.body.expiresAt}`);
   if (!state.offer.body.paymentMethods.includes(body.paymentMethod)) throw new SemperError('ERR_ORDER_INVALID', `payment method ${body.paymentMethod} was not offered`);
+  checkSignatureDemand(state.offer.body.orderSignature, order.signature.alg, verified.userVerified);
 
   const issuedAt = new Date(event.now).toISOString();
   const orderId = randomId(18);

@@ -11,20 +11,31 @@
 import { SemperError, errorToJson, type SemperErrorCode } from '../errors.js';
 import type { Signer } from '../crypto/keys.js';
 import type { CertificateInfo } from '../pki/certificates.js';
-import { signStatement, statementDigest, verifyStatement, type Statement } from '../statements/index.js';
+import {
+  signStatement,
+  statementDigest,
+  verifyStatement,
+  type SignatureBlock,
+  type SignerRef,
+  type Statement,
+  type UnsignedStatement,
+  type WebAuthnStatementVerifier,
+} from '../statements/index.js';
+import { canonicalJson } from '../encoding/index.js';
 import {
   ConfirmationBody,
   DeliveryBody,
   ErrorResponse,
   OfferBody,
   STATEMENT_TYPES,
+  type Money,
   type OfferRequest,
   type OrderBody,
   type RequestedItem,
 } from '../protocol/commerce.js';
 import type { PurchaseOutcome } from '../protocol/provider.js';
-import type { VerifiedOfferView } from './view.js';
-import { digestDelivered, parseBody } from './common.js';
+import type { SignatureRequirement, VerifiedOfferView } from './view.js';
+import { checkSignatureDemand, digestDelivered, parseBody } from './common.js';
 
 export interface ShopperContext {
   /** Trusted CA roots (base64 DER): a setting of the user's, not a constant. */
@@ -32,6 +43,15 @@ export interface ShopperContext {
   /** The key that signs orders (device key). */
   signer: Signer;
   isRevoked?: (cert: CertificateInfo) => Promise<boolean>;
+  /** Verifies orders signed with a hardware token (WebAuthn) before they are sent. */
+  webauthn?: WebAuthnStatementVerifier;
+  /** The shopper's settings. */
+  policy?: ShopperPolicy;
+}
+
+export interface ShopperPolicy {
+  /** Orders whose total exceeds this need a hardware token with user verification. Other currencies always do. */
+  hardwareTokenAbove?: Money;
 }
 
 export type Outbound =
@@ -54,7 +74,10 @@ export type ShopperEvent =
   | { type: 'offer-response'; response: unknown; now: number }
   | { type: 'order-response'; response: unknown; now: number }
   | { type: 'transport-error'; error: ErrorInfo; now: number }
+  /** Confirmed in the trusted window; the host's device signer (ctx.signer) signs the order. */
   | { type: 'user-confirmed'; now: number }
+  /** Confirmed and signed outside the machine (a WebAuthn assertion over `orderToSign`). */
+  | { type: 'order-signed'; order: unknown; now: number }
   | { type: 'user-rejected'; now: number };
 
 interface Common {
@@ -140,6 +163,7 @@ export async function stepShopper(state: ShopperState, event: ShopperEvent, ctx:
       return unexpected(state, event);
     case 'awaiting-confirmation':
       if (event.type === 'user-confirmed') return confirm(state, event.now, ctx);
+      if (event.type === 'order-signed') return acceptSignedOrder(state, event.order, event.now, ctx);
       if (event.type === 'user-rejected') return reject(state, event.now);
       return unexpected(state, event);
     case 'ordering':
@@ -169,7 +193,7 @@ export async function verifyOffer(
   response: unknown,
   expected: { dealId: string; nonce: string; origin: string; items: RequestedItem[] },
   now: number,
-  ctx: Pick<ShopperContext, 'roots' | 'isRevoked'>,
+  ctx: Pick<ShopperContext, 'roots' | 'isRevoked' | 'policy'>,
 ): Promise<{ offer: Statement<OfferBody>; offerDigest: string; view: VerifiedOfferView }> {
   const errorReply = ErrorResponse.safeParse(response);
   if (errorReply.success) throw new SemperError('ERR_OFFER_UNKNOWN', `merchant refused: ${errorReply.data.error.code} ${errorReply.data.error.message}`);
@@ -216,6 +240,7 @@ export async function verifyOffer(
     expiresAt: body.expiresAt,
     terms: body.terms,
     paymentMethods: body.paymentMethods,
+    signature: signatureRequirement(body, ctx.policy),
     verifiedAt: new Date(now).toISOString(),
   };
   return { offer: { ...offer, body }, offerDigest, view };
@@ -245,26 +270,85 @@ async function receiveOffer(state: Extract<ShopperState, { phase: 'requesting-of
   };
 }
 
-async function confirm(state: Extract<ShopperState, { phase: 'awaiting-confirmation' }>, now: number, ctx: ShopperContext): Promise<ShopperStep> {
-  // The user may take longer than the offer lives: never sign an order for an expired offer.
-  if (Date.parse(state.view.expiresAt) <= now) return fail(state, new SemperError('ERR_OFFER_EXPIRED', `offer expired at ${state.view.expiresAt}`), now);
-  const order = await signStatement<OrderBody>(
-    {
-      type: STATEMENT_TYPES.order,
-      version: 1,
-      dealId: state.dealId,
-      issuedAt: new Date(now).toISOString(),
-      body: { offerId: state.view.offerId, offerDigest: state.offerDigest, paymentMethod: state.view.paymentMethods[0]! },
-    },
-    ctx.signer,
-  );
-  const orderDigest = await statementDigest(order);
-  const next: ShopperState = { ...state, phase: 'ordering', order, orderDigest };
+function signatureRequirement(body: OfferBody, policy: ShopperPolicy | undefined): SignatureRequirement {
+  const because: SignatureRequirement['because'] = [];
+  let hardwareToken = false;
+  let userVerification = false;
+  if (body.orderSignature) {
+    because.push('merchant');
+    hardwareToken ||= body.orderSignature.hardwareToken;
+    userVerification ||= body.orderSignature.userVerification;
+  }
+  const limit = policy?.hardwareTokenAbove;
+  if (limit && (body.total.currency !== limit.currency || body.total.amount > limit.amount)) {
+    because.push('amount');
+    hardwareToken = true;
+    userVerification = true;
+  }
+  return { hardwareToken, userVerification, because };
+}
+
+/** The order the shopper signs for this offer, with the signature header it will carry. */
+export function orderToSign<H extends { alg: SignatureBlock['alg']; signer: SignerRef }>(
+  state: ShopperState,
+  now: number,
+  header: H,
+): UnsignedStatement<OrderBody> & { signature: H } {
+  if (state.phase !== 'awaiting-confirmation') throw new SemperError('ERR_PROTOCOL_STATE', `purchase ${state.dealId}: nothing to sign in phase ${state.phase}`);
   return {
-    state: next,
-    send: pendingSends(next),
-    effects: [{ kind: 'archive', dealId: state.dealId, statement: order, direction: 'sent' }],
+    type: STATEMENT_TYPES.order,
+    version: 1,
+    dealId: state.dealId,
+    issuedAt: new Date(now).toISOString(),
+    body: { offerId: state.view.offerId, offerDigest: state.offerDigest, paymentMethod: state.view.paymentMethods[0]! },
+    signature: header,
   };
+}
+
+function checkNotExpired(state: Extract<ShopperState, { phase: 'awaiting-confirmation' }>, now: number): void {
+  // The user may take longer than the offer lives: never send an order for an expired offer.
+  if (Date.parse(state.view.expiresAt) <= now) throw new SemperError('ERR_OFFER_EXPIRED', `offer expired at ${state.view.expiresAt}`);
+}
+
+async function ordered(state: Extract<ShopperState, { phase: 'awaiting-confirmation' }>, order: Statement<OrderBody>): Promise<ShopperStep> {
+  const next: ShopperState = { ...state, phase: 'ordering', order, orderDigest: await statementDigest(order) };
+  return { state: next, send: pendingSends(next), effects: [{ kind: 'archive', dealId: state.dealId, statement: order, direction: 'sent' }] };
+}
+
+async function confirm(state: Extract<ShopperState, { phase: 'awaiting-confirmation' }>, now: number, ctx: ShopperContext): Promise<ShopperStep> {
+  try {
+    checkNotExpired(state, now);
+  } catch (e) {
+    return fail(state, e, now);
+  }
+  // Refused without ending the deal: the window can still be confirmed with a hardware token.
+  if (state.view.signature.hardwareToken || state.view.signature.userVerification) {
+    throw new SemperError('ERR_HARDWARE_TOKEN_REQUIRED', `this order must be signed with a hardware security key (${state.view.signature.because.join(', ')})`);
+  }
+  const { signature: header, ...unsigned } = orderToSign(state, now, { alg: ctx.signer.alg, signer: { kind: 'jwk', jwk: ctx.signer.publicJwk } });
+  return ordered(state, await signStatement<OrderBody>(unsigned, ctx.signer, { signerRef: header.signer }));
+}
+
+/**
+ * An order signed outside the machine (hardware token in the trusted window). It must be the
+ * order `orderToSign` describes for this state, verify, and meet the signature requirement;
+ * otherwise it is refused and the deal stays open.
+ */
+async function acceptSignedOrder(state: Extract<ShopperState, { phase: 'awaiting-confirmation' }>, input: unknown, now: number, ctx: ShopperContext): Promise<ShopperStep> {
+  try {
+    checkNotExpired(state, now);
+  } catch (e) {
+    return fail(state, e, now);
+  }
+  const verified = await verifyStatement<OrderBody>(input, { types: [STATEMENT_TYPES.order], ...(ctx.webauthn ? { webauthn: ctx.webauthn } : {}) });
+  const order = verified.statement;
+  const expected = orderToSign(state, now, order.signature);
+  if (order.dealId !== expected.dealId || canonicalJson(order.body) !== canonicalJson(expected.body)) {
+    throw new SemperError('ERR_ORDER_INVALID', 'the signed order is not the order for this offer');
+  }
+  if (Math.abs(Date.parse(order.issuedAt) - now) > 10 * 60_000) throw new SemperError('ERR_ORDER_INVALID', 'the signed order is not fresh');
+  checkSignatureDemand(state.view.signature, order.signature.alg, verified.userVerified);
+  return ordered(state, { ...order, body: expected.body });
 }
 
 async function receiveResult(state: Extract<ShopperState, { phase: 'ordering' }>, response: unknown, now: number, ctx: ShopperContext): Promise<ShopperStep> {

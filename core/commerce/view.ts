@@ -4,6 +4,14 @@
  */
 import type { Money, OfferedItem, PaymentMethod } from '../protocol/commerce.js';
 
+/** How the order must be signed, and who asked for it. */
+export interface SignatureRequirement {
+  hardwareToken: boolean;
+  userVerification: boolean;
+  /** merchant: demanded in the signed offer; amount: the shopper's own threshold setting. */
+  because: ('merchant' | 'amount')[];
+}
+
 export interface VerifiedOfferView {
   dealId: string;
   offerId: string;
@@ -24,5 +32,6 @@ export interface VerifiedOfferView {
   /** Merchant-provided text: signed by the merchant, but its content is the merchant's word. */
   terms: string;
   paymentMethods: PaymentMethod[];
+  signature: SignatureRequirement;
   verifiedAt: string;
 }

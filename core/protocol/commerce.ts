@@ -43,6 +43,13 @@ export type OfferedItem = z.infer<typeof OfferedItem>;
 export const PaymentMethod = z.enum(['invoice']);
 export type PaymentMethod = z.infer<typeof PaymentMethod>;
 
+/** A merchant's demand on how the order is signed (e.g. above an amount): signed in the offer. */
+export const OrderSignatureDemand = z.strictObject({
+  hardwareToken: z.boolean(),
+  userVerification: z.boolean(),
+});
+export type OrderSignatureDemand = z.infer<typeof OrderSignatureDemand>;
+
 export const OfferBody = z.strictObject({
   offerId: b64u.min(16).max(64),
   /** The shopper's fresh nonce, echoed: a replayed offer cannot match. */
@@ -54,6 +61,7 @@ export const OfferBody = z.strictObject({
   expiresAt: z.iso.datetime(),
   terms: z.string().max(2000),
   paymentMethods: z.array(PaymentMethod).min(1),
+  orderSignature: OrderSignatureDemand.optional(),
 });
 export type OfferBody = z.infer<typeof OfferBody>;
 

@@ -1,0 +1,135 @@
+/**
+ * The statements of the exchange protocols. Every protocol message is a signed statement
+ * (core/statements) whose body is validated with these schemas before anything acts on it.
+ *
+ *   semper.exchange.propose          m1  originator: parties, TTP, both descriptions, deadline,
+ *                                        contract signing: commitment h(nO)
+ *   semper.exchange.accept           m2  responder: h(m1) (= exchange id); contract signing:
+ *                                        commitment h(nR); generatable↔verifiable and
+ *                                        revocable↔revocable: the responder's item
+ *   semper.exchange.deliver          m3/m4  an item (originator m3, responder m4); contract
+ *                                        signing also reveals the nonce and names h(peer nonce)
+ *   semper.exchange.abort-request    to the TTP: {exchangeId, m1}
+ *   semper.exchange.resolve-request  to the TTP: {exchangeId, m1, m2}  (contract signing)
+ *   semper.exchange.complaint        to the TTP: {exchangeId, m1, m2?} (the other protocols)
+ *   semper.ttp.abort-token           TTP: the exchange is aborted; it will never resolve it
+ *   semper.ttp.resolution            TTP: the exchange is resolved; carries m1, m2, affidavits
+ *   semper.ttp.affidavit             TTP: replacement for a generatable item of one party
+ *   semper.ttp.revocation-order      TTP: both revocable transfers of the exchange are undone
+ *
+ * The exchange id is statementDigest(m1). m1 binds both parties' keys, the TTP's key, the deal
+ * and a fresh exchange nonce; every later message and every TTP request names the exchange id
+ * and each request kind has its own statement type, so no message of one exchange or one
+ * sub-protocol can be replayed as another (the Shmatikov–Mitchell fixes to ASW).
+ */
+import { z } from 'zod';
+import { Statement as StatementSchema } from '../statements/schema.js';
+import { Description, Digest, Item } from '../items/schema.js';
+import { SecurityAttributes } from '../transfer/index.js';
+import { PartyRef, ProtocolId, TtpRef } from './types.js';
+
+export const EXCHANGE_TYPES = {
+  propose: 'semper.exchange.propose',
+  accept: 'semper.exchange.accept',
+  deliver: 'semper.exchange.deliver',
+  abortRequest: 'semper.exchange.abort-request',
+  resolveRequest: 'semper.exchange.resolve-request',
+  complaint: 'semper.exchange.complaint',
+} as const;
+
+export const TTP_TYPES = {
+  abortToken: 'semper.ttp.abort-token',
+  resolution: 'semper.ttp.resolution',
+  affidavit: 'semper.ttp.affidavit',
+  revocationOrder: 'semper.ttp.revocation-order',
+} as const;
+
+export const TTP_REQUEST_TYPES: readonly string[] = [EXCHANGE_TYPES.abortRequest, EXCHANGE_TYPES.resolveRequest, EXCHANGE_TYPES.complaint];
+export const TTP_ANSWER_TYPES: readonly string[] = [TTP_TYPES.abortToken, TTP_TYPES.resolution, TTP_TYPES.revocationOrder];
+
+const Nonce = z.string().regex(/^[A-Za-z0-9_-]{43}$/, '256-bit base64url nonce');
+const Epoch = z.number().int().nonnegative();
+
+export const ProposeBody = z.strictObject({
+  protocol: ProtocolId,
+  exchangeNonce: Nonce,
+  originator: PartyRef,
+  responder: PartyRef,
+  ttp: TtpRef,
+  originatorGives: Description,
+  responderGives: Description,
+  originatorAttributes: SecurityAttributes,
+  responderAttributes: SecurityAttributes,
+  /** Responder complaints are accepted by the TTP until then (epoch ms); also m1's expiry. */
+  deadline: Epoch,
+  /** contract signing: h(nO) */
+  commitment: Digest.optional(),
+  terms: z.string().max(4000).optional(),
+});
+export type ProposeBody = z.infer<typeof ProposeBody>;
+
+export const AcceptBody = z.strictObject({
+  exchangeId: Digest,
+  /** contract signing: h(nR) */
+  commitment: Digest.optional(),
+  /** generatable↔verifiable, revocable↔revocable: the responder's item */
+  item: Item.optional(),
+});
+export type AcceptBody = z.infer<typeof AcceptBody>;
+
+export const DeliverBody = z.strictObject({
+  exchangeId: Digest,
+  role: z.enum(['originator', 'responder']),
+  item: Item,
+  /** contract signing: this party's nonce (its commitment was h(nonce)) */
+  nonce: Nonce.optional(),
+  /** contract signing: h(peer's nonce), binding the reveal to this run */
+  peerCommitment: Digest.optional(),
+});
+export type DeliverBody = z.infer<typeof DeliverBody>;
+
+export const AbortRequestBody = z.strictObject({ exchangeId: Digest, m1: StatementSchema });
+export const ResolveRequestBody = z.strictObject({ exchangeId: Digest, m1: StatementSchema, m2: StatementSchema });
+export const ComplaintBody = z.strictObject({ exchangeId: Digest, m1: StatementSchema, m2: StatementSchema.optional() });
+
+export const AbortTokenBody = z.strictObject({
+  exchangeId: Digest,
+  protocol: ProtocolId,
+  reason: z.enum(['abort-request', 'deadline-passed']),
+  requestedBy: Digest,
+});
+export type AbortTokenBody = z.infer<typeof AbortTokenBody>;
+
+export const AffidavitBody = z.strictObject({
+  exchangeId: Digest,
+  /** the party whose item this affidavit replaces */
+  onBehalfOf: Digest,
+  /** what that party committed to give (fixed content), as it stands in m1 */
+  description: Description,
+  /** the statement in which the party committed: m1 (originator) or m2 (responder) */
+  commitment: Digest,
+});
+export type AffidavitBody = z.infer<typeof AffidavitBody>;
+
+export const ResolutionBody = z.strictObject({
+  exchangeId: Digest,
+  protocol: ProtocolId,
+  m1: StatementSchema,
+  /** the responder's m2 (generatable↔verifiable: carries the forwarded item) */
+  m2: StatementSchema.optional(),
+  affidavits: z.array(StatementSchema).max(2),
+  /** revocable↔revocable after the deadline: no revocation any more, both transfers are final */
+  final: z.boolean().optional(),
+  requestedBy: Digest,
+});
+export type ResolutionBody = z.infer<typeof ResolutionBody>;
+
+export const RevocationOrderBody = z.strictObject({
+  exchangeId: Digest,
+  protocol: z.literal('revocable-revocable'),
+  m1: StatementSchema,
+  /** every transfer of the exchange is to be undone by whoever can (bank, statement terms) */
+  revoke: z.array(z.strictObject({ giver: Digest, description: Description })).min(1).max(2),
+  requestedBy: Digest,
+});
+export type RevocationOrderBody = z.infer<typeof RevocationOrderBody>;

@@ -1,0 +1,300 @@
+/**
+ * The TTP's decision logic over one exchange record, pure apart from WebCrypto:
+ *
+ *   checkTtpRequest(request, ctx)          → CheckedRequest   (or throws, naming the rule)
+ *   decideTtp(record | null, checked, ctx) → { kind:'existing', answer } | { kind:'decided', record }
+ *
+ * A record goes `none → aborted | resolved` once and never changes; it stores the one signed
+ * answer, and every later request for that exchange (repeated, or the other party's, or the
+ * other sub-protocol's) gets exactly that answer. The host stores a `decided` record only if
+ * none exists yet, atomically (server/ttp: a SQLite transaction on a UNIQUE exchange id); if it
+ * lost a race it answers with the winner's record. So the TTP never both aborts and resolves.
+ *
+ * What the TTP checks before deciding anything:
+ *   - the request is a signed statement of a request type, by the originator or responder that
+ *     m1 names; m1 is signed by its originator and names *this* TTP; the request's exchange id
+ *     is h(m1) (so it names the exchange and nothing can be replayed into another one);
+ *   - m2 (when given) is the responder's, for this exchange;
+ *   - the request is allowed for the protocol and the requester's role:
+ *       contract signing      abort: originator only; resolve: either, with m2
+ *       generatable↔verifiable complaint: responder, with m2 carrying its item; abort:
+ *                             originator, only after the deadline
+ *       revocable↔revocable   complaint or abort: either
+ *   - external verifiability: before resolving a generatable↔verifiable exchange, the responder's
+ *     item in m2 must match the description in m1 (core/items matchItem), else no decision;
+ *   - generatability: affidavits are issued only for descriptions that fix the content and are
+ *     given by the party that signed the commitment (re-checked with assertFair).
+ * Decisions by protocol:
+ *   contract signing       abort → aborted (abort token); resolve → resolved (resolution with
+ *                          m1, m2 and affidavits replacing both items)
+ *   generatable↔verifiable complaint before the deadline with a matching item → resolved
+ *                          (resolution: affidavit for the originator's item, m2 forwarded to
+ *                          the originator); any request after the deadline → aborted
+ *   revocable↔revocable    complaint/abort until the deadline → aborted (revocation order for
+ *                          both transfers); after the deadline → resolved (final)
+ */
+import { z } from 'zod';
+import { SemperError } from '../errors.js';
+import type { Signer } from '../crypto/keys.js';
+import { matchItem, type MatchContext, type MatchResult } from '../items/match.js';
+import type { Description, Item } from '../items/schema.js';
+import { Statement as StatementSchema, type SignerRef, type Statement } from '../statements/schema.js';
+import { Digest } from '../items/schema.js';
+import {
+  AbortRequestBody,
+  AcceptBody,
+  ComplaintBody,
+  EXCHANGE_TYPES,
+  ProposeBody,
+  ResolveRequestBody,
+  TTP_TYPES,
+  type ProposeBody as ProposeBodyT,
+} from './messages.js';
+import { assertFair } from './negotiate.js';
+import { exchangeIdOf, matchContext, parseBody, sign, typeOf, verifyFrom, type VerifyTrust } from './common.js';
+import { ProtocolId, type Role } from './types.js';
+import type { CertificateInfo } from '../pki/certificates.js';
+
+export interface TtpContext {
+  signer: Signer;
+  /** How TTP statements name the key: normally its X.509 chain, so parties can check the certificate. */
+  signerRef?: SignerRef;
+  trust: { roots: readonly string[]; isRevoked?: (cert: CertificateInfo) => Promise<boolean> };
+  /** The TTP's clock (epoch ms). */
+  now: number;
+  /** How the TTP checks a verifiable transfer; default core/items matchItem. (Tests inject a broken one.) */
+  verifyTransfer?: (item: Item, description: Description, ctx: MatchContext) => Promise<MatchResult>;
+}
+
+export type TtpRequestKind = 'abort' | 'resolve' | 'complaint';
+
+export interface CheckedRequest {
+  kind: TtpRequestKind;
+  exchangeId: string;
+  dealId: string;
+  protocol: ProtocolId;
+  requester: string;
+  requesterRole: Role;
+  request: Statement;
+  m1: Statement;
+  m1Body: ProposeBodyT;
+  m2: Statement | null;
+  /** The responder's item in m2 (generatable↔verifiable and revocable↔revocable) */
+  m2Item: Item | null;
+}
+
+export interface TtpRecord {
+  exchangeId: string;
+  dealId: string;
+  protocol: ProtocolId;
+  decision: 'aborted' | 'resolved';
+  decidedAt: number;
+  /** key id of the party whose request decided the record */
+  decidedBy: string;
+  /** The one signed answer every request for this exchange gets. */
+  answer: Statement;
+}
+
+export type TtpDecision = { kind: 'existing'; answer: Statement } | { kind: 'decided'; record: TtpRecord };
+
+function trustOf(ctx: TtpContext): VerifyTrust {
+  return { roots: ctx.trust.roots, ...(ctx.trust.isRevoked ? { isRevoked: ctx.trust.isRevoked } : {}) };
+}
+
+const KIND_OF: Record<string, TtpRequestKind> = {
+  [EXCHANGE_TYPES.abortRequest]: 'abort',
+  [EXCHANGE_TYPES.resolveRequest]: 'resolve',
+  [EXCHANGE_TYPES.complaint]: 'complaint',
+};
+
+/** Authenticate and validate a request; throws SemperError (ERR_SCHEMA, ERR_SIGNATURE_INVALID, ERR_TTP, ...) naming the rule. */
+export async function checkTtpRequest(input: unknown, ctx: TtpContext): Promise<CheckedRequest> {
+  const type = typeOf(input);
+  const kind = type ? KIND_OF[type] : undefined;
+  if (!kind) throw new SemperError('ERR_STATEMENT_TYPE', `not a TTP request: ${type ?? 'no type'}`);
+  const trust = trustOf(ctx);
+  const schema = kind === 'abort' ? AbortRequestBody : kind === 'resolve' ? ResolveRequestBody : ComplaintBody;
+  const req = await verifyFrom(input, [type!], null, schema, trust, ctx.now);
+  const m1 = await verifyFrom(req.body.m1, [EXCHANGE_TYPES.propose], null, ProposeBody, trust, ctx.now);
+  if (m1.keyId !== m1.body.originator.keyId) throw new SemperError('ERR_SIGNATURE_INVALID', 'm1 is not signed by the originator it names');
+  const exchangeId = await exchangeIdOf(m1.statement);
+  if (req.body.exchangeId !== exchangeId) throw new SemperError('ERR_REPLAY', 'the request names another exchange than h(m1)');
+  if (req.statement.dealId !== m1.statement.dealId) throw new SemperError('ERR_REPLAY', 'the request is for another deal than m1');
+  if (m1.body.ttp.keyId !== ctx.signer.keyId) throw new SemperError('ERR_TTP', 'the exchange names another TTP');
+  const { originator, responder } = m1.body;
+  const requesterRole: Role | null = req.keyId === originator.keyId ? 'originator' : req.keyId === responder.keyId ? 'responder' : null;
+  if (!requesterRole) throw new SemperError('ERR_SIGNATURE_INVALID', 'the requester is not a party to this exchange');
+  const m2Input = 'm2' in req.body ? req.body.m2 : undefined;
+  let m2: Statement | null = null;
+  let m2Item: Item | null = null;
+  if (m2Input !== undefined) {
+    const v = await verifyFrom(m2Input, [EXCHANGE_TYPES.accept], [responder.keyId], AcceptBody, trust, ctx.now);
+    if (v.body.exchangeId !== exchangeId) throw new SemperError('ERR_REPLAY', 'm2 belongs to another exchange');
+    m2 = v.statement;
+    m2Item = v.body.item ?? null;
+  }
+  const protocol = m1.body.protocol;
+  const refuse = (rule: string): never => {
+    throw new SemperError('ERR_TTP', `${protocol}: ${rule}`);
+  };
+  switch (protocol) {
+    case 'contract-signing':
+      if (kind === 'complaint') refuse('use abort or resolve requests');
+      if (kind === 'abort' && requesterRole !== 'originator') refuse('only the originator may abort (before it has m2)');
+      if (kind === 'resolve' && !m2) refuse('a resolve request carries m2');
+      break;
+    case 'generatable-verifiable':
+      if (kind === 'resolve') refuse('the responder complains; the originator asks for abort after the deadline');
+      if (kind === 'complaint' && requesterRole !== 'responder') refuse('only the responder (who gave the verifiable item first) complains');
+      if (kind === 'complaint' && !m2Item) refuse("a complaint carries m2 with the responder's item");
+      if (kind === 'abort' && requesterRole !== 'originator') refuse('only the originator asks for the final abort');
+      break;
+    case 'revocable-revocable':
+      if (kind === 'resolve') refuse('there is nothing to generate; complain to have both transfers revoked');
+      break;
+  }
+  return {
+    kind,
+    exchangeId,
+    dealId: m1.statement.dealId,
+    protocol,
+    requester: req.keyId,
+    requesterRole,
+    request: req.statement,
+    m1: m1.statement,
+    m1Body: m1.body,
+    m2,
+    m2Item,
+  };
+}
+
+async function affidavit(req: CheckedRequest, party: 'originator' | 'responder', ctx: TtpContext): Promise<Statement> {
+  const onBehalfOf = req.m1Body[party].keyId;
+  const description = party === 'originator' ? req.m1Body.originatorGives : req.m1Body.responderGives;
+  const commitment = party === 'originator' ? req.exchangeId : await exchangeIdOf(req.m2!);
+  return sign(TTP_TYPES.affidavit, req.dealId, { exchangeId: req.exchangeId, onBehalfOf, description, commitment }, ctx, ctx.now);
+}
+
+function transfers(req: CheckedRequest): [Parameters<typeof assertFair>[1], Parameters<typeof assertFair>[2]] {
+  const b = req.m1Body;
+  return [
+    { giver: b.originator.keyId, gives: b.originatorGives, attributes: b.originatorAttributes },
+    { giver: b.responder.keyId, gives: b.responderGives, attributes: b.responderAttributes },
+  ];
+}
+
+/**
+ * Decide on a checked request given the exchange's record (null = none yet). Throws ERR_TTP when
+ * the request cannot decide anything (too early, item does not match); the record is unchanged.
+ */
+export async function decideTtp(record: TtpRecord | null, req: CheckedRequest, ctx: TtpContext): Promise<TtpDecision> {
+  if (record) {
+    if (record.exchangeId !== req.exchangeId) throw new SemperError('ERR_INTERNAL', 'record of another exchange');
+    return { kind: 'existing', answer: record.answer };
+  }
+  const b = req.m1Body;
+  const pastDeadline = ctx.now > b.deadline;
+  const decide = (decision: TtpRecord['decision'], answer: Statement): TtpDecision => ({
+    kind: 'decided',
+    record: { exchangeId: req.exchangeId, dealId: req.dealId, protocol: req.protocol, decision, decidedAt: ctx.now, decidedBy: req.requester, answer },
+  });
+  const abortToken = async (reason: 'abort-request' | 'deadline-passed') =>
+    decide('aborted', await sign(TTP_TYPES.abortToken, req.dealId, { exchangeId: req.exchangeId, protocol: req.protocol, reason, requestedBy: req.requester }, ctx, ctx.now));
+  const [o, r] = transfers(req);
+  switch (req.protocol) {
+    case 'contract-signing': {
+      if (req.kind === 'abort') return abortToken('abort-request');
+      assertFair('contract-signing', o, r);
+      const affidavits = [await affidavit(req, 'originator', ctx), await affidavit(req, 'responder', ctx)];
+      const answer = await sign(TTP_TYPES.resolution, req.dealId, { exchangeId: req.exchangeId, protocol: req.protocol, m1: req.m1, m2: req.m2, affidavits, requestedBy: req.requester }, ctx, ctx.now);
+      return decide('resolved', answer);
+    }
+    case 'generatable-verifiable': {
+      if (pastDeadline) return abortToken('deadline-passed');
+      if (req.kind === 'abort') {
+        throw new SemperError('ERR_TTP', `generatable-verifiable: too early, the responder may complain until ${new Date(b.deadline).toISOString()}`, { retryAfter: b.deadline + 1 });
+      }
+      assertFair('generatable-verifiable', o, r, b.deadline);
+      const check = ctx.verifyTransfer ?? matchItem;
+      const m = await check(req.m2Item!, b.responderGives, matchContext(trustOf(ctx), ctx.now));
+      if (!m.ok) throw new SemperError('ERR_TTP', `generatable-verifiable: the verifiable transfer did not happen as agreed: ${m.reason}`);
+      const affidavits = [await affidavit(req, 'originator', ctx)];
+      const answer = await sign(TTP_TYPES.resolution, req.dealId, { exchangeId: req.exchangeId, protocol: req.protocol, m1: req.m1, m2: req.m2, affidavits, requestedBy: req.requester }, ctx, ctx.now);
+      return decide('resolved', answer);
+    }
+    case 'revocable-revocable': {
+      if (pastDeadline) {
+        const answer = await sign(TTP_TYPES.resolution, req.dealId, { exchangeId: req.exchangeId, protocol: req.protocol, m1: req.m1, affidavits: [], final: true, requestedBy: req.requester }, ctx, ctx.now);
+        return decide('resolved', answer);
+      }
+      const answer = await sign(
+        TTP_TYPES.revocationOrder,
+        req.dealId,
+        {
+          exchangeId: req.exchangeId,
+          protocol: req.protocol,
+          m1: req.m1,
+          revoke: [
+            { giver: b.originator.keyId, description: b.originatorGives },
+            { giver: b.responder.keyId, description: b.responderGives },
+          ],
+          requestedBy: req.requester,
+        },
+        ctx,
+        ctx.now,
+      );
+      return decide('aborted', answer);
+    }
+  }
+}
+
+/** Key id of the TTP (what m1 must name). */
+export function ttpKeyId(ctx: TtpContext): string {
+  return ctx.signer.keyId;
+}
+
+export const TtpRecordSchema = z.strictObject({
+  exchangeId: Digest,
+  dealId: z.string().min(8).max(128),
+  protocol: ProtocolId,
+  decision: z.enum(['aborted', 'resolved']),
+  decidedAt: z.number().int().nonnegative(),
+  decidedBy: Digest,
+  answer: StatementSchema,
+});
+
+/** Parse a stored record (e.g. read back from SQLite). */
+export function parseTtpRecord(json: unknown): TtpRecord {
+  return parseBody(TtpRecordSchema, json, 'TTP record') as TtpRecord;
+}
+
+/**
+ * Where a TTP host keeps its records. `insertIfAbsent` must be atomic: it stores `record` only if
+ * the exchange has none, and returns the stored record (the winner) and whether it was this one.
+ */
+export interface TtpRecordStore {
+  get(exchangeId: string): TtpRecord | null | Promise<TtpRecord | null>;
+  insertIfAbsent(record: TtpRecord): { record: TtpRecord; inserted: boolean } | Promise<{ record: TtpRecord; inserted: boolean }>;
+}
+
+export interface ProcessedRequest {
+  answer: Statement;
+  record: TtpRecord;
+  /** true if this request decided the record (false: an earlier one had) */
+  decided: boolean;
+  request: CheckedRequest;
+}
+
+/**
+ * The whole TTP step for one request: check, look up, decide, store-if-absent, answer. Throws a
+ * SemperError for requests that decide nothing. Concurrent calls for one exchange may both
+ * compute a decision; the store keeps the first and both get its answer.
+ */
+export async function processTtpRequest(input: unknown, store: TtpRecordStore, ctx: TtpContext): Promise<ProcessedRequest> {
+  const request = await checkTtpRequest(input, ctx);
+  const existing = await store.get(request.exchangeId);
+  const decision = await decideTtp(existing, request, ctx);
+  if (decision.kind === 'existing') return { answer: decision.answer, record: existing!, decided: false, request };
+  const { record, inserted } = await store.insertIfAbsent(decision.record);
+  return { answer: record.answer, record, decided: inserted, request };
+}

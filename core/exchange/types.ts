@@ -1,0 +1,151 @@
+/**
+ * Types shared by the generic fair-exchange protocols. States, events, outbound messages and
+ * effects are plain JSON: a host persists the state after every step (JSON.stringify) and
+ * resumes from it after a crash. Time and randomness enter only through events (`now`) and the
+ * context (`randomNonce`), so simulations are deterministic.
+ */
+import { z } from 'zod';
+import type { Signer } from '../crypto/keys.js';
+import type { CertificateInfo } from '../pki/certificates.js';
+import { SignerRef, type Statement } from '../statements/schema.js';
+import type { WebAuthnStatementVerifier } from '../statements/verify.js';
+import { Digest } from '../items/schema.js';
+import type { Description, Item } from '../items/schema.js';
+import type { SecurityAttributes } from '../transfer/index.js';
+
+export const PROTOCOLS = ['generatable-verifiable', 'revocable-revocable', 'contract-signing'] as const;
+export const ProtocolId = z.enum(PROTOCOLS);
+export type ProtocolId = z.infer<typeof ProtocolId>;
+
+export type Role = 'originator' | 'responder';
+
+/** A party as m1 names it: its key (RFC 7638 thumbprint) and, optionally, how its statements carry the key (e.g. its certificate chain). */
+export const PartyRef = z.strictObject({ keyId: Digest, signer: SignerRef.optional() });
+export type PartyRef = z.infer<typeof PartyRef>;
+
+/** The TTP both parties accepted, pinned by key thumbprint (its statements may carry an X.509 chain). */
+export const TtpRef = z.strictObject({ keyId: Digest, endpoint: z.string().url().max(512).optional() });
+export type TtpRef = z.infer<typeof TtpRef>;
+
+export interface TrustConfig {
+  /** CA roots (base64 DER) the user trusts: for certified signers, credentials and the TTP's chain. */
+  roots: readonly string[];
+  /** Key ids (RFC 7638) of the TTPs the user accepts: a setting, not a constant. */
+  ttps: readonly string[];
+  isRevoked?: (cert: CertificateInfo) => Promise<boolean>;
+}
+
+export interface ExchangeContext {
+  /** This party's signing key. */
+  signer: Signer;
+  /** How this party's statements name its key (default: the bare JWK). */
+  signerRef?: SignerRef;
+  trust: TrustConfig;
+  /** Fresh 256-bit base64url values (exchange nonce, contract-signing nonces); default crypto.getRandomValues. */
+  randomNonce?: () => string;
+  webauthn?: WebAuthnStatementVerifier;
+}
+
+export interface Timeouts {
+  /** How long to wait for the peer before escalating (retransmit or go to the TTP), ms. */
+  peer: number;
+  /** How long to wait for the TTP's answer before re-sending the same request, ms. */
+  ttpRetry: number;
+  /**
+   * Safety margin around the exchange deadline, ms: at least the worst-case delay of a message to
+   * the TTP plus clock skew. A responder complains no later than `deadline - ttpMargin`; an
+   * originator asks the TTP for the final word no earlier than `deadline + ttpMargin`.
+   */
+  ttpMargin: number;
+  /** Give up on the TTP (outcome `failed`) after this many unanswered or refused requests. */
+  ttpMaxAttempts: number;
+  /** Retransmissions of a message to the peer before escalating (where the protocol allows it). */
+  peerRetries: number;
+}
+
+export const DEFAULT_TIMEOUTS: Timeouts = { peer: 30_000, ttpRetry: 10_000, ttpMargin: 60_000, ttpMaxAttempts: 30, peerRetries: 2 };
+
+export type ExchangeEvent =
+  /** A statement arrived (from the peer, or the TTP's answer); it is validated before anything acts on it. */
+  | { type: 'message'; message: unknown; now: number; from?: 'peer' | 'ttp' }
+  /** The TTP refused a request (HTTP 4xx/5xx with {code, message}). */
+  | { type: 'ttp-error'; error: { code: string; message: string }; now: number }
+  /** The host's timer for `wakeAt(state)` fired. */
+  | { type: 'timeout'; now: number }
+  /** The host restarted from the persisted state: re-send what may not have left. */
+  | { type: 'resume'; now: number };
+
+export interface Outbound {
+  to: 'peer' | 'ttp';
+  statement: Statement;
+}
+
+export type ExchangeOutcome =
+  /** The main protocol completed: `received` is the peer's item, checked against its description. */
+  | { status: 'completed'; received: Item }
+  /**
+   * The TTP resolved the exchange. `replacement` is the TTP's affidavit standing in for the peer's
+   * item (generatable items); `received` is the peer's item if it arrived directly or the TTP
+   * forwarded it (verifiable items). `resolution` is the TTP's signed statement (evidence).
+   */
+  | { status: 'resolved'; resolution: Statement; received?: Item; replacement?: Statement }
+  /** The TTP aborted: abort token, or a revocation order undoing both revocable transfers. */
+  | { status: 'aborted'; token: Statement; received?: Item }
+  /** Stopped without giving anything of value (no acceptable proposal, or the TTP unreachable). */
+  | { status: 'failed'; reason: string; received?: Item };
+
+export type ExchangeEffect =
+  | { kind: 'archive'; statement: Statement; direction: 'sent' | 'received' }
+  | { kind: 'rejected-message'; error: { code: string; message: string } }
+  | { kind: 'finished'; outcome: ExchangeOutcome };
+
+export type Phase = 'awaiting-m1' | 'awaiting-m2' | 'awaiting-m3' | 'awaiting-m4' | 'awaiting-ttp' | 'done';
+
+export interface ExchangeState {
+  v: 1;
+  protocol: ProtocolId;
+  role: Role;
+  phase: Phase;
+  dealId: string;
+  self: PartyRef;
+  /** The peer: known to the originator from the start, to the responder from m1 (or pinned in advance). */
+  peer: PartyRef | null;
+  /** Responder only: the originator key id it will accept m1 from, if pinned. */
+  expectedPeer: string | null;
+  ttp: TtpRef | null;
+  ownGives: Description;
+  ownItem: Item;
+  peerGives: Description;
+  ownAttributes: SecurityAttributes;
+  peerAttributes: SecurityAttributes;
+  timeouts: Timeouts;
+  startedAt: number;
+  deadline: number;
+  m1: Statement | null;
+  m2: Statement | null;
+  exchangeId: string | null;
+  /** contract signing: this party's secret nonce (revealed in its delivery), and the peer's commitment h(n). */
+  nonce: string | null;
+  peerCommitment: string | null;
+  /** The peer's item, once checked against peerGives. */
+  received: Item | null;
+  /** This party's own delivery (m3/m4), re-sent if the peer repeats the message it answers. */
+  delivered: Statement | null;
+  /** Which TTP request is outstanding (once sent, never changes kind). */
+  ttpRequest: 'abort' | 'resolve' | 'complaint' | null;
+  ttpAttempts: number;
+  retransmits: number;
+  /** When the host must deliver a `timeout` event; null = no timer. */
+  wakeAt: number | null;
+  /** The last messages sent, re-sent on `resume` (receivers are idempotent). */
+  outbox: Outbound[];
+  outcome: ExchangeOutcome | null;
+}
+
+export interface StepResult {
+  state: ExchangeState;
+  send: Outbound[];
+  effects: ExchangeEffect[];
+}
+
+export type { Statement, Description, Item };

@@ -1,0 +1,3 @@
+export * from './schema.js';
+export * from './properties.js';
+export * from './match.js';

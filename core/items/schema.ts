@@ -1,0 +1,193 @@
+/**
+ * Business items (paper §2.1, §3.3): money, statements, credentials and information, bundled
+ * into tree-like packages. An `Item` is the thing itself; a `Description` is what a party
+ * expects to receive, agreed before an exchange starts and checked against the peer's item
+ * (by the party itself, and by the TTP when it has to step in).
+ *
+ * Everything here is plain JSON and validated with zod at every boundary.
+ */
+import { z } from 'zod';
+import { Statement as StatementSchema, StatementType, type Statement } from '../statements/schema.js';
+import type { CertificateRole } from '../pki/certificates.js';
+import type { JsonValue } from '../encoding/canonical-json.js';
+
+const b64u = z.string().regex(/^[A-Za-z0-9_-]*$/, 'base64url');
+const b64 = z.string().regex(/^[A-Za-z0-9+/]+={0,2}$/, 'base64');
+/** base64url SHA-256 (32 bytes): digests and RFC 7638 key thumbprints. */
+export const Digest = z.string().regex(/^[A-Za-z0-9_-]{43}$/, 'base64url SHA-256');
+
+/** Limits that keep one item (and so one protocol message) bounded. */
+export const ITEM_LIMITS = {
+  /** base64url characters of one information item (≈ 6 MiB of data). */
+  informationChars: 8 * 1024 * 1024,
+  /** children of one package */
+  packageItems: 32,
+  /** nesting depth of packages (a package at the top is depth 1) */
+  packageDepth: 4,
+} as const;
+
+/** Money: an integer count of minor units (cents) with an ISO 4217 code. No floats. */
+export const Amount = z.strictObject({
+  amount: z.number().int().nonnegative().max(1_000_000_000_000),
+  currency: z.string().regex(/^[A-Z]{3}$/, 'ISO 4217 code'),
+});
+export type Amount = z.infer<typeof Amount>;
+
+export const PaymentMethod = z.enum(['account', 'cash', 'cheque']);
+export type PaymentMethod = z.infer<typeof PaymentMethod>;
+
+export const CERTIFICATE_ROLES = ['merchant', 'shopper', 'ttp', 'bank', 'arbiter', 'tsa'] as const;
+
+/** Who must have signed a statement: a pinned key (RFC 7638 thumbprint) or a certified role/name. */
+export const SignerConstraint = z.union([
+  z.strictObject({ keyId: Digest }),
+  z.strictObject({
+    certified: z.strictObject({
+      role: z.enum(CERTIFICATE_ROLES).optional(),
+      commonName: z.string().min(1).max(128).optional(),
+    }),
+  }),
+]);
+export type SignerConstraint = z.infer<typeof SignerConstraint>;
+
+// ---------------------------------------------------------------------------------------------
+// Items
+
+export type InformationItem = { kind: 'information'; mediaType: string; data: string };
+export type StatementItem = { kind: 'statement'; statement: Statement };
+/** A credential: an X.509 certificate chain (base64 DER, leaf first). */
+export type CredentialItem = { kind: 'credential'; chain: string[] };
+/** Money: the payment's proof is a statement by the bank (receipt, coin, cleared cheque). */
+export type MoneyItem = { kind: 'money'; method: PaymentMethod; value: Amount; proof: Statement };
+export type PackageItem = { kind: 'package'; items: Item[] };
+export type Item = InformationItem | StatementItem | CredentialItem | MoneyItem | PackageItem;
+
+const InformationItemSchema = z.strictObject({
+  kind: z.literal('information'),
+  mediaType: z.string().regex(/^[a-z0-9!#$&^_.+-]+\/[a-z0-9!#$&^_.+-]+$/i, 'media type').max(128),
+  data: b64u.max(ITEM_LIMITS.informationChars),
+});
+const StatementItemSchema = z.strictObject({ kind: z.literal('statement'), statement: StatementSchema });
+const CredentialItemSchema = z.strictObject({ kind: z.literal('credential'), chain: z.array(b64).min(1).max(5) });
+const MoneyItemSchema = z.strictObject({ kind: z.literal('money'), method: PaymentMethod, value: Amount, proof: StatementSchema });
+
+export const Item: z.ZodType<Item> = z.lazy(() =>
+  z.discriminatedUnion('kind', [
+    InformationItemSchema,
+    StatementItemSchema,
+    CredentialItemSchema,
+    MoneyItemSchema,
+    z.strictObject({ kind: z.literal('package'), items: z.array(Item).max(ITEM_LIMITS.packageItems) }),
+  ]),
+) as z.ZodType<Item>;
+
+// ---------------------------------------------------------------------------------------------
+// Descriptions
+
+export type InformationDescription = {
+  kind: 'information';
+  /** base64url SHA-256 of the data bytes */
+  digest: string;
+  mediaType?: string;
+  size?: number;
+};
+export type StatementDescription = {
+  kind: 'statement';
+  type: string;
+  signer: SignerConstraint;
+  dealId?: string;
+  /** Constraints on the body: the value at each dotted path must equal `equals`. */
+  constraints?: { path: string; equals: JsonValue }[];
+  /**
+   * The exact body, fixed before the exchange. A statement whose content is fixed and whose
+   * signer is the giving party is *generatable*: the TTP can attest it in the giver's stead
+   * (an affidavit), because the giver committed to it in the signed m1/m2.
+   */
+  content?: { body: Record<string, JsonValue> };
+  /** The statement is voidable by a TTP revocation order until this time (epoch ms). */
+  revocableUntil?: number;
+};
+export type CredentialDescription = {
+  kind: 'credential';
+  role?: Exclude<CertificateRole, 'ca'>;
+  commonName?: string;
+  /** RFC 7638 thumbprint of the certified key */
+  subjectKeyId?: string;
+};
+export type MoneyDescription = {
+  kind: 'money';
+  method: PaymentMethod;
+  value: Amount;
+  /** key id of the payee (the party receiving the money) */
+  payee: string;
+  /** what the payment must reference (deal id, invoice number): a proof for another deal does not fit */
+  reference: string;
+  /** who vouches for the payment (the bank) */
+  issuer: SignerConstraint;
+  /** account transfers: the bank undoes the transfer on a TTP revocation order until this time (epoch ms) */
+  revocableUntil?: number;
+};
+export type PackageDescription = { kind: 'package'; items: Description[] };
+export type Description =
+  | InformationDescription
+  | StatementDescription
+  | CredentialDescription
+  | MoneyDescription
+  | PackageDescription;
+
+const JsonObject = z.record(z.string(), z.json());
+const Epoch = z.number().int().nonnegative();
+
+export const Description: z.ZodType<Description> = z.lazy(() =>
+  z.discriminatedUnion('kind', [
+    z.strictObject({
+      kind: z.literal('information'),
+      digest: Digest,
+      mediaType: z.string().max(128).optional(),
+      size: z.number().int().nonnegative().optional(),
+    }),
+    z.strictObject({
+      kind: z.literal('statement'),
+      type: StatementType,
+      signer: SignerConstraint,
+      dealId: z.string().min(8).max(128).optional(),
+      constraints: z
+        .array(z.strictObject({ path: z.string().regex(/^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/, 'dotted path'), equals: z.json() }))
+        .max(32)
+        .optional(),
+      content: z.strictObject({ body: JsonObject }).optional(),
+      revocableUntil: Epoch.optional(),
+    }),
+    z.strictObject({
+      kind: z.literal('credential'),
+      role: z.enum(CERTIFICATE_ROLES).optional(),
+      commonName: z.string().min(1).max(128).optional(),
+      subjectKeyId: Digest.optional(),
+    }),
+    z.strictObject({
+      kind: z.literal('money'),
+      method: PaymentMethod,
+      value: Amount,
+      payee: Digest,
+      reference: z.string().min(1).max(128),
+      issuer: SignerConstraint,
+      revocableUntil: Epoch.optional(),
+    }),
+    z.strictObject({ kind: z.literal('package'), items: z.array(Description).max(ITEM_LIMITS.packageItems) }),
+  ]),
+) as z.ZodType<Description>;
+
+/** The bank's statement inside a money item (core/payment issues these). */
+export const PAYMENT_PROOF_TYPE = 'semper.payment.proof';
+export const PaymentProofBody = z.strictObject({
+  method: PaymentMethod,
+  value: Amount,
+  payee: Digest,
+  reference: z.string().min(1).max(128),
+});
+export type PaymentProofBody = z.infer<typeof PaymentProofBody>;
+
+/** Depth of a package tree (a leaf item is depth 0). */
+export function depthOf(x: Item | Description): number {
+  return x.kind === 'package' ? 1 + Math.max(0, ...x.items.map(depthOf)) : 0;
+}

@@ -1,0 +1,72 @@
+/**
+ * The TTP's records in SQLite (better-sqlite3). One row per exchange, keyed by the exchange id
+ * (PRIMARY KEY, so UNIQUE): a decision is inserted only if the exchange has none, inside a
+ * transaction, and the row is never updated or deleted. Whatever raced, the first row wins and
+ * every later request is answered from it; the row is on disk (WAL, synchronous=FULL) before
+ * the answer leaves, so nothing decided is lost across a restart.
+ */
+import Database from 'better-sqlite3';
+import { parseTtpRecord, type TtpRecord, type TtpRecordStore } from '../../core/exchange/ttp.js';
+
+interface Row {
+  record: string;
+}
+
+export class SqliteTtpStore implements TtpRecordStore {
+  private readonly db: Database.Database;
+  private readonly selectStmt: Database.Statement<[string], Row>;
+  private readonly insertStmt: Database.Statement<[string, string, string, string, number, string, string]>;
+  private readonly insertTx: Database.Transaction<(record: TtpRecord) => { record: TtpRecord; inserted: boolean }>;
+
+  constructor(path: string) {
+    this.db = new Database(path);
+    this.db.pragma('journal_mode = WAL');
+    this.db.pragma('synchronous = FULL');
+    this.db.pragma('busy_timeout = 5000');
+    this.db.exec(`
+      CREATE TABLE IF NOT EXISTS ttp_exchanges (
+        exchange_id TEXT PRIMARY KEY NOT NULL,
+        deal_id     TEXT NOT NULL,
+        protocol    TEXT NOT NULL,
+        decision    TEXT NOT NULL CHECK (decision IN ('aborted', 'resolved')),
+        decided_at  INTEGER NOT NULL,
+        decided_by  TEXT NOT NULL,
+        record      TEXT NOT NULL
+      ) STRICT;
+      CREATE TRIGGER IF NOT EXISTS ttp_exchanges_immutable BEFORE UPDATE ON ttp_exchanges
+        BEGIN SELECT RAISE(ABORT, 'a TTP decision never changes'); END;
+      CREATE TRIGGER IF NOT EXISTS ttp_exchanges_kept BEFORE DELETE ON ttp_exchanges
+        BEGIN SELECT RAISE(ABORT, 'a TTP decision is never deleted'); END;
+    `);
+    this.selectStmt = this.db.prepare<[string], Row>('SELECT record FROM ttp_exchanges WHERE exchange_id = ?');
+    this.insertStmt = this.db.prepare(
+      'INSERT INTO ttp_exchanges (exchange_id, deal_id, protocol, decision, decided_at, decided_by, record) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (exchange_id) DO NOTHING',
+    );
+    this.insertTx = this.db.transaction((record: TtpRecord) => {
+      const info = this.insertStmt.run(record.exchangeId, record.dealId, record.protocol, record.decision, record.decidedAt, record.decidedBy, JSON.stringify(record));
+      if (info.changes === 1) return { record, inserted: true };
+      return { record: this.get(record.exchangeId)!, inserted: false };
+    });
+  }
+
+  get(exchangeId: string): TtpRecord | null {
+    const row = this.selectStmt.get(exchangeId);
+    return row ? parseTtpRecord(JSON.parse(row.record)) : null;
+  }
+
+  insertIfAbsent(record: TtpRecord): { record: TtpRecord; inserted: boolean } {
+    // IMMEDIATE: take the write lock at BEGIN, so two processes sharing the file serialise here too.
+    return this.insertTx.immediate(record);
+  }
+
+  counts(): { aborted: number; resolved: number } {
+    const rows = this.db.prepare<[], { decision: string; n: number }>('SELECT decision, COUNT(*) AS n FROM ttp_exchanges GROUP BY decision').all();
+    const out = { aborted: 0, resolved: 0 };
+    for (const r of rows) if (r.decision === 'aborted' || r.decision === 'resolved') out[r.decision] = r.n;
+    return out;
+  }
+
+  close(): void {
+    this.db.close();
+  }
+}

@@ -1,0 +1,149 @@
+/** The role machines on their own: what they accept, what they refuse, what they end with. */
+import { beforeAll, describe, expect, it } from 'vitest';
+import {
+  EXCHANGE_TYPES,
+  isTerminal,
+  pendingSends,
+  startOriginator,
+  startResponder,
+  stepExchange,
+  wakeAt,
+  type ExchangeContext,
+  type ExchangeState,
+  type StepResult,
+} from '../../../core/exchange/index.js';
+import { nowIso, signStatement, type Statement } from '../../../core/statements/index.js';
+import { allScenarios, makeKeys, nonceSource, SIM_TIMEOUTS, T0, type Keys, type Scenario } from '../../protocols/fixtures.js';
+
+let keys: Keys;
+let mail: Scenario, contract: Scenario;
+beforeAll(async () => {
+  keys = await makeKeys();
+  [mail, contract] = (await allScenarios(keys)) as [Scenario, Scenario];
+});
+
+const roundTrip = (s: ExchangeState): ExchangeState => JSON.parse(JSON.stringify(s)) as ExchangeState;
+
+async function start(sc: Scenario, seed: number, overrides: { deadline?: number } = {}) {
+  const oCtx: ExchangeContext = { ...sc.O.ctx, randomNonce: nonceSource(seed) };
+  const rCtx: ExchangeContext = { ...sc.R.ctx, randomNonce: nonceSource(seed + 1) };
+  const common = { protocol: sc.protocol, dealId: sc.dealId, now: T0, timeouts: SIM_TIMEOUTS };
+  const o = await startOriginator(
+    { ...common, gives: sc.O.gives, item: sc.O.item, expects: sc.R.gives, responder: { keyId: keys.r.keyId }, ttp: { keyId: keys.ttp.keyId }, deadline: overrides.deadline ?? sc.deadline },
+    oCtx,
+  );
+  const r = await startResponder({ ...common, gives: sc.R.gives, item: sc.R.item, expects: sc.O.gives }, rCtx);
+  return { o, r, oCtx, rCtx };
+}
+
+const deliver = (state: ExchangeState, message: unknown, ctx: ExchangeContext, now = T0) => stepExchange(roundTrip(state), { type: 'message', message, now, from: 'peer' }, ctx);
+const rejectedCode = (res: StepResult) => res.effects.find((e) => e.kind === 'rejected-message')?.kind === 'rejected-message' ? (res.effects.find((e) => e.kind === 'rejected-message') as { error: { code: string } }).error.code : null;
+
+async function resign(signer: typeof keys.o, st: Statement, patch: Partial<Statement>): Promise<Statement> {
+  const { signature: _s, ...rest } = { ...st, ...patch };
+  void _s;
+  return (await signStatement({ ...rest, issuedAt: nowIso(T0) }, signer)) as Statement;
+}
+
+describe('certified mail, step by step', () => {
+  it('honest run: three messages, both complete, no timers left, evidence archived', async () => {
+    const { o, r, oCtx, rCtx } = await start(mail, 1);
+    expect(o.send.map((s) => s.statement.type)).toEqual([EXCHANGE_TYPES.propose]);
+    expect(r.send).toEqual([]);
+    const r1 = await deliver(r.state, o.send[0]!.statement, rCtx);
+    expect(r1.send.map((s) => s.statement.type)).toEqual([EXCHANGE_TYPES.accept]);
+    expect(wakeAt(r1.state)).toBe(T0 + SIM_TIMEOUTS.peer);
+    const o2 = await deliver(o.state, r1.send[0]!.statement, oCtx);
+    expect(o2.state.outcome).toEqual({ status: 'completed', received: mail.R.item });
+    expect(o2.effects.filter((e) => e.kind === 'archive').map((e) => (e as { direction: string }).direction)).toEqual(['received', 'sent']);
+    const r3 = await deliver(r1.state, o2.send[0]!.statement, rCtx);
+    expect(r3.state.outcome).toEqual({ status: 'completed', received: mail.O.item });
+    expect(isTerminal(r3.state) && isTerminal(o2.state)).toBe(true);
+    expect(wakeAt(r3.state)).toBeNull();
+    expect(r3.effects.at(-1)).toMatchObject({ kind: 'finished', outcome: { status: 'completed' } });
+  });
+
+  it('the responder refuses proposals that differ from what was agreed, and keeps waiting', async () => {
+    const { o, r, rCtx } = await start(mail, 3);
+    const m1 = o.send[0]!.statement;
+    const cases: [string, Statement | unknown][] = [
+      ['ERR_REPLAY', await resign(keys.o, m1, { dealId: 'deal-some-other-0001' })],
+      ['ERR_TTP', await resign(keys.o, m1, { body: { ...m1.body, ttp: { keyId: keys.mallory.keyId } } })],
+      ['ERR_ITEM_MISMATCH', await resign(keys.o, m1, { body: { ...m1.body, responderGives: mail.O.gives } })],
+      ['ERR_SIGNATURE_INVALID', await resign(keys.mallory, m1, {})],
+      ['ERR_SIGNATURE_INVALID', { ...m1, body: { ...m1.body, deadline: T0 + 1 } }],
+      ['ERR_SCHEMA', await resign(keys.o, m1, { body: { ...m1.body, protocol: 'telepathy' } })],
+      ['ERR_STATEMENT_TYPE', { type: 'semper.offer' }],
+    ];
+    for (const [code, msg] of cases) {
+      const res = await deliver(r.state, msg, rCtx);
+      expect(rejectedCode(res), code).toBe(code);
+      expect(res.send).toEqual([]);
+      expect(res.state).toEqual(roundTrip(r.state));
+    }
+    // a proposal too close to its deadline to be answered safely
+    const late = await start(mail, 5, { deadline: T0 + SIM_TIMEOUTS.ttpMargin + 10 });
+    const res = await deliver(r.state, late.o.send[0]!.statement, rCtx, T0 + 20);
+    expect(rejectedCode(res)).toBe('ERR_OFFER_EXPIRED');
+    // the genuine one is accepted after all that
+    expect((await deliver(r.state, m1, rCtx)).state.phase).toBe('awaiting-m3');
+  });
+
+  it("the originator refuses a wrong item and an earlier exchange's m2, gives nothing, and only then asks the TTP", async () => {
+    const { o, r, oCtx, rCtx } = await start(mail, 7);
+    const earlier = await start(mail, 9);
+    const oldM2 = (await deliver(earlier.r.state, earlier.o.send[0]!.statement, earlier.rCtx)).send[0]!.statement;
+    expect(rejectedCode(await deliver(o.state, oldM2, oCtx))).toBe('ERR_REPLAY');
+    const r1 = await deliver(r.state, o.send[0]!.statement, rCtx);
+    const m2 = r1.send[0]!.statement;
+    const wrong = await resign(keys.r, m2, { body: { ...m2.body, item: mail.R.wrongItem } });
+    const res = await deliver(o.state, wrong, oCtx);
+    expect(rejectedCode(res)).toBe('ERR_ITEM_MISMATCH');
+    expect(res.send).toEqual([]);
+    // timeouts before the deadline: re-send m1, then wait; only after deadline+margin go to the TTP
+    let s = res.state;
+    const sent: string[] = [];
+    for (let i = 0; i < 30 && s.ttpRequest === null; i++) {
+      const t = wakeAt(s)!;
+      const step = await stepExchange(roundTrip(s), { type: 'timeout', now: t }, oCtx);
+      sent.push(...step.send.map((x) => `${x.to}:${x.statement.type}@${t - T0}`));
+      s = step.state;
+    }
+    expect(sent.at(-1)).toBe(`ttp:${EXCHANGE_TYPES.abortRequest}@${mail.deadline + SIM_TIMEOUTS.ttpMargin - T0}`);
+    expect(sent.slice(0, -1).every((x) => x.startsWith('peer:'))).toBe(true);
+    // after a restart the same request goes out again
+    expect((await stepExchange(roundTrip(s), { type: 'resume', now: wakeAt(s)! }, oCtx)).send).toEqual(pendingSends(s));
+  });
+});
+
+describe('contract signing, step by step', () => {
+  it('m3 must reveal the nonce committed to in m1 and be bound to our commitment', async () => {
+    const { o, r, oCtx, rCtx } = await start(contract, 11);
+    const r1 = await deliver(r.state, o.send[0]!.statement, rCtx);
+    const o2 = await deliver(o.state, r1.send[0]!.statement, oCtx);
+    const m3 = o2.send[0]!.statement;
+    expect(m3.type).toBe(EXCHANGE_TYPES.deliver);
+    const badNonce = await resign(keys.o, m3, { body: { ...m3.body, nonce: 'A'.repeat(43) } });
+    expect(rejectedCode(await deliver(r1.state, badNonce, rCtx))).toBe('ERR_NONCE_MISMATCH');
+    const unbound = await resign(keys.o, m3, { body: { ...m3.body, peerCommitment: 'B'.repeat(43) } });
+    expect(rejectedCode(await deliver(r1.state, unbound, rCtx))).toBe('ERR_NONCE_MISMATCH');
+    const r2 = await deliver(r1.state, m3, rCtx);
+    expect(r2.state.outcome?.status).toBe('completed');
+    const o3 = await deliver(o2.state, r2.send[0]!.statement, oCtx);
+    expect(o3.state.outcome).toEqual({ status: 'completed', received: contract.R.item });
+    // R missed nothing, but O repeats m3: R answers with the same m4
+    const again = await deliver(r2.state, m3, rCtx);
+    expect(again.send.map((x) => x.statement)).toEqual(r2.send.map((x) => x.statement));
+  });
+
+  it('after asking for an abort the originator never sends m3, even if m2 turns up', async () => {
+    const { o, r, oCtx, rCtx } = await start(contract, 13);
+    let s = o.state;
+    for (let i = 0; i < 5 && s.ttpRequest === null; i++) s = (await stepExchange(roundTrip(s), { type: 'timeout', now: wakeAt(s)! }, oCtx)).state;
+    expect(s.ttpRequest).toBe('abort');
+    const r1 = await deliver(r.state, o.send[0]!.statement, rCtx);
+    const late = await deliver(s, r1.send[0]!.statement, oCtx);
+    expect(late.send).toEqual([]);
+    expect(rejectedCode(late)).toBe('ERR_PROTOCOL_STATE');
+  });
+});
