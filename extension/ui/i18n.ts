@@ -11,8 +11,10 @@ export function t(key: MessageKey, ...substitutions: string[]): string {
   return chrome.i18n.getMessage(key, substitutions) || key;
 }
 
+/** The locale the messages are shown in (so numbers and dates match the text), as a BCP 47 tag. */
 export function uiLocale(): string {
-  return chrome.i18n.getUILanguage() || 'en';
+  const locale = chrome.i18n.getMessage('@@ui_locale') || chrome.i18n.getUILanguage() || 'en';
+  return locale.replace(/_/g, '-');
 }
 
 /** Money is an integer of minor units; the currency says how many digits that is. */

@@ -4,6 +4,11 @@
  * transaction, and the row is never updated or deleted. Whatever raced, the first row wins and
  * every later request is answered from it; the row is on disk (WAL, synchronous=FULL) before
  * the answer leaves, so nothing decided is lost across a restart.
+ *
+ * Group commit: decisions arriving in the same turn of the event loop are inserted in one
+ * transaction, so one fsync covers many decisions. No answer is released before its commit;
+ * two decisions for one exchange in one batch still resolve to the first (ON CONFLICT DO NOTHING,
+ * and the loser reads the winner inside the same transaction).
  */
 import Database from 'better-sqlite3';
 import { parseTtpRecord, type TtpRecord, type TtpRecordStore } from '../../core/exchange/ttp.js';
@@ -16,7 +21,8 @@ export class SqliteTtpStore implements TtpRecordStore {
   private readonly db: Database.Database;
   private readonly selectStmt: Database.Statement<[string], Row>;
   private readonly insertStmt: Database.Statement<[string, string, string, string, number, string, string]>;
-  private readonly insertTx: Database.Transaction<(record: TtpRecord) => { record: TtpRecord; inserted: boolean }>;
+  private readonly insertTx: Database.Transaction<(records: TtpRecord[]) => { record: TtpRecord; inserted: boolean }[]>;
+  private pending: { record: TtpRecord; resolve: (r: { record: TtpRecord; inserted: boolean }) => void; reject: (e: unknown) => void }[] = [];
 
   constructor(path: string) {
     this.db = new Database(path);
@@ -42,11 +48,13 @@ export class SqliteTtpStore implements TtpRecordStore {
     this.insertStmt = this.db.prepare(
       'INSERT INTO ttp_exchanges (exchange_id, deal_id, protocol, decision, decided_at, decided_by, record) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (exchange_id) DO NOTHING',
     );
-    this.insertTx = this.db.transaction((record: TtpRecord) => {
-      const info = this.insertStmt.run(record.exchangeId, record.dealId, record.protocol, record.decision, record.decidedAt, record.decidedBy, JSON.stringify(record));
-      if (info.changes === 1) return { record, inserted: true };
-      return { record: this.get(record.exchangeId)!, inserted: false };
-    });
+    this.insertTx = this.db.transaction((records: TtpRecord[]) =>
+      records.map((record) => {
+        const info = this.insertStmt.run(record.exchangeId, record.dealId, record.protocol, record.decision, record.decidedAt, record.decidedBy, JSON.stringify(record));
+        if (info.changes === 1) return { record, inserted: true };
+        return { record: this.get(record.exchangeId)!, inserted: false };
+      }),
+    );
   }
 
   get(exchangeId: string): TtpRecord | null {
@@ -54,9 +62,25 @@ export class SqliteTtpStore implements TtpRecordStore {
     return row ? parseTtpRecord(JSON.parse(row.record)) : null;
   }
 
-  insertIfAbsent(record: TtpRecord): { record: TtpRecord; inserted: boolean } {
-    // IMMEDIATE: take the write lock at BEGIN, so two processes sharing the file serialise here too.
-    return this.insertTx.immediate(record);
+  insertIfAbsent(record: TtpRecord): Promise<{ record: TtpRecord; inserted: boolean }> {
+    return new Promise((resolve, reject) => {
+      if (this.pending.length === 0) setImmediate(() => this.flush());
+      this.pending.push({ record, resolve, reject });
+    });
+  }
+
+  private flush(): void {
+    const batch = this.pending;
+    this.pending = [];
+    let results: { record: TtpRecord; inserted: boolean }[];
+    try {
+      // IMMEDIATE: take the write lock at BEGIN, so two processes sharing the file serialise here too.
+      results = this.insertTx.immediate(batch.map((p) => p.record));
+    } catch (e) {
+      for (const p of batch) p.reject(e);
+      return;
+    }
+    batch.forEach((p, i) => p.resolve(results[i]!));
   }
 
   counts(): { aborted: number; resolved: number } {
@@ -67,6 +91,7 @@ export class SqliteTtpStore implements TtpRecordStore {
   }
 
   close(): void {
+    if (this.pending.length) this.flush();
     this.db.close();
   }
 }
