@@ -36,7 +36,7 @@ async function pool<T>(items: readonly T[], concurrency: number, work: (item: T)
   );
 }
 
-export async function benchTtp(options: BenchTtpOptions = {}): Promise<{ decisionsPerSecond: number; rawSignsPerSecond: number; ratio: number }> {
+export async function benchTtp(options: BenchTtpOptions = {}): Promise<{ decisionsPerSecond: number; inProcessDecisionsPerSecond: number; rawSignsPerSecond: number; ratio: number }> {
   const requests = options.requests ?? 2_000;
   const concurrency = options.concurrency ?? 16;
   const rawSigns = options.rawSigns ?? 2_000;
@@ -60,7 +60,7 @@ export async function benchTtp(options: BenchTtpOptions = {}): Promise<{ decisio
     const sig = (keyId: string): Description => ({ kind: 'statement', type: 'semper.contract.signature', signer: { keyId }, content: { body: { contract: 'bench contract' } } });
     // Prepare distinct exchanges (m1 + the originator's abort request), outside the timed part.
     const bodies: string[] = [];
-    for (let i = 0; i < requests; i++) {
+    for (let i = 0; i < requests + requests / 2; i++) {
       const body: ProposeBody = {
         protocol: 'contract-signing',
         exchangeNonce: randomId(32),
@@ -80,6 +80,15 @@ export async function benchTtp(options: BenchTtpOptions = {}): Promise<{ decisio
     }
     // Warm up connections and caches.
     await fetch(server.url + '/ttp').then((res) => res.text());
+
+    // The same decisions without HTTP: what the TTP logic and its SQLite commit cost alone.
+    const direct = bodies.splice(requests).map((b) => (JSON.parse(b) as { request: unknown }).request);
+    const tDirect = performance.now();
+    await pool(direct, concurrency, async (request) => {
+      const r = await service.handle(request);
+      if (!r.decided) throw new Error('benchTtp: an in-process request did not decide');
+    });
+    const inProcessDecisionsPerSecond = direct.length / ((performance.now() - tDirect) / 1000);
 
     let failures = 0;
     const t0 = performance.now();
@@ -101,7 +110,7 @@ export async function benchTtp(options: BenchTtpOptions = {}): Promise<{ decisio
 
     const decisionsPerSecond = requests / decisionsSeconds;
     const rawSignsPerSecond = rawSigns / signSeconds;
-    return { decisionsPerSecond, rawSignsPerSecond, ratio: decisionsPerSecond / rawSignsPerSecond };
+    return { decisionsPerSecond, inProcessDecisionsPerSecond, rawSignsPerSecond, ratio: decisionsPerSecond / rawSignsPerSecond };
   } finally {
     await server.close();
     service.close();
