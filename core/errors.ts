@@ -15,6 +15,12 @@ export type SemperErrorCode =
   | 'ERR_CERT_UNTRUSTED'
   | 'ERR_CERT_ORIGIN'
   | 'ERR_CERT_REVOKED'
+  /** No trustworthy, current revocation information (stale or unverifiable CRL): fail closed. */
+  | 'ERR_REVOCATION_UNKNOWN'
+  /** A one-time registration code that is unknown, expired or already used. */
+  | 'ERR_REGISTRATION_CODE'
+  /** Too many attempts from one client in a period. */
+  | 'ERR_RATE_LIMITED'
   | 'ERR_NONCE_MISMATCH'
   | 'ERR_OFFER_EXPIRED'
   | 'ERR_OFFER_UNKNOWN'

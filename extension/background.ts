@@ -7,7 +7,11 @@
 import { randomId } from '../core/encoding/index.js';
 import { DealRunner } from './deal-runner.js';
 import { IdbDealStore } from './db.js';
-import { deviceSigner } from './device-key.js';
+import { deviceSigner, keyStore } from './device-key.js';
+import { createWebAuthnVerifier } from '../core/crypto/webauthn.js';
+import { Badge } from './badge.js';
+import { IdbSettingsRecords, IdbTokenRecords } from './identity-db.js';
+import { IdentityService, type PendingChallenge } from './identity-service.js';
 import { postToMerchant } from './merchant-http.js';
 import { handleOperation } from './operation-handlers.js';
 import { PagePorts, type PortLike } from './page-ports.js';
@@ -15,23 +19,93 @@ import { PAGE_PORT_NAME, TRUSTED_WINDOW_PORT_NAME } from './bridge-protocol.js';
 import { addRoot, listRoots, removeRoot, rootDers } from './trust-roots.js';
 import { TrustedWindowManager, type CurrentWindow } from './trusted-window-manager.js';
 import { isTrustedWindowPage } from './sender.js';
+import { IdbExchangeStore } from './exchange-db.js';
+import { ExchangeRunner, dealOfAlarm, exchangeAlarmName } from './exchange-runner.js';
+import { httpExchangeTransport } from './exchange-http.js';
+import { addTtp, listTtps, removeTtp, ttpEntries } from './ttp-trust.js';
+import type { WindowQueueStore } from './trusted-window-manager.js';
 
 const extensionId = chrome.runtime.id;
 const extensionBase = chrome.runtime.getURL('');
 const log = (what: string, e: unknown) => console.warn(`[semper] ${what}:`, e);
 
 const store = new IdbDealStore();
+const exchangeStore = new IdbExchangeStore();
+
+/** One trusted window at a time for purchases and exchanges alike, oldest first. */
+const queue: WindowQueueStore = {
+  async get(dealId) {
+    const purchase = await store.get(dealId);
+    if (purchase) return purchase;
+    const exchange = await exchangeStore.get(dealId);
+    return exchange ? { dealId, status: exchange.status, createdAt: exchange.createdAt, kind: 'exchange' } : undefined;
+  },
+  async listActive() {
+    const exchanges = (await exchangeStore.listActive()).map((e) => ({ dealId: e.dealId, status: e.status, createdAt: e.createdAt, kind: 'exchange' as const }));
+    return [...(await store.listActive()), ...exchanges];
+  },
+};
+
+// chrome-extension://<id> (pinned by the manifest key: extension/id.ts): origin and RP ID of every WebAuthn ceremony.
+const extensionOrigin = extensionBase.replace(/\/$/, '');
+const CHALLENGES_KEY = 'tokenChallenges';
+const identity = new IdentityService({
+  keys: keyStore,
+  tokens: new IdbTokenRecords(),
+  settings: new IdbSettingsRecords(),
+  roots: () => rootDers(),
+  fetch: (input, init) => fetch(input, init),
+  now: () => Date.now(),
+  randomId: (bytes) => randomId(bytes),
+  extensionOrigin,
+  challenges: {
+    async get() {
+      return ((await chrome.storage.session.get(CHALLENGES_KEY))[CHALLENGES_KEY] as PendingChallenge[] | undefined) ?? [];
+    },
+    async set(value) {
+      await chrome.storage.session.set({ [CHALLENGES_KEY]: value });
+    },
+  },
+});
+// Token-signed orders are verified before they leave; UV is enforced by the machine where the view demands it.
+const webauthn = createWebAuthnVerifier({ expectedOrigins: [extensionOrigin], expectedRpIds: [extensionOrigin], requireUserVerification: false });
+
+/** The toolbar badge: deals awaiting the user. */
+const badge = new Badge({
+  count: async () => (await queue.listActive()).filter((d) => d.status === 'awaiting-confirmation').length,
+  async show(text) {
+    await chrome.action.setBadgeBackgroundColor({ color: '#8b0000' });
+    await chrome.action.setBadgeText({ text });
+  },
+  onError: (e) => log('badge', e),
+});
+const refreshBadge = () => void badge.refresh();
+
+/** The trusted window on its setup or token view (not tied to a deal). */
+let setupWindowId: number | undefined;
+async function openSetupWindow(view: 'setup' | 'token'): Promise<void> {
+  if (setupWindowId !== undefined && (await chrome.windows.get(setupWindowId).then(() => true, () => false))) {
+    await chrome.windows.remove(setupWindowId).catch(() => undefined);
+  }
+  const win = await chrome.windows.create({
+    type: 'popup',
+    url: chrome.runtime.getURL(`trusted-window/index.html?view=${view}`),
+    ...TRUSTED_WINDOW_SIZE,
+    focused: true,
+  });
+  setupWindowId = win?.id;
+}
 
 const TRUSTED_WINDOW_SIZE = { width: 480, height: 760 };
 const SESSION_KEY = 'trustedWindow';
 
 const windows: TrustedWindowManager = new TrustedWindowManager({
-  store,
+  store: queue,
   windows: {
-    async open(dealId) {
+    async open(dealId, kind) {
       const win = await chrome.windows.create({
         type: 'popup',
-        url: chrome.runtime.getURL(`trusted-window/index.html?deal=${encodeURIComponent(dealId)}`),
+        url: chrome.runtime.getURL(`trusted-window/index.html?deal=${encodeURIComponent(dealId)}${kind === 'exchange' ? '&kind=exchange' : ''}`),
         ...TRUSTED_WINDOW_SIZE,
         focused: true,
       });
@@ -64,6 +138,7 @@ const windows: TrustedWindowManager = new TrustedWindowManager({
   },
   onUserClosed(dealId) {
     runner.reject(dealId).catch(() => undefined); // not awaiting any more: nothing to decline
+    exchanges.reject(dealId).catch(() => undefined);
   },
 });
 
@@ -71,13 +146,14 @@ const pagePorts = new PagePorts({
   extensionId,
   version: chrome.runtime.getManifest().version,
   startPurchase: (origin, items) => runner.start(origin, items),
-  getDeal: (dealId) => store.get(dealId),
+  startExchange: (origin, use, documentId) => exchanges.start(origin, use, documentId),
+  getDeal: async (dealId) => (await store.get(dealId)) ?? (await exchangeStore.get(dealId)),
   onError: (e) => log('page request', e),
 });
 
 const runner: DealRunner = new DealRunner({
   store,
-  context: async () => ({ roots: await rootDers(), signer: await deviceSigner() }),
+  context: async () => ({ roots: await rootDers(), signer: await deviceSigner(), webauthn, policy: await identity.policy() }),
   http: (origin, outbound) => postToMerchant(origin, outbound),
   now: () => Date.now(),
   randomId: (bytes) => randomId(bytes),
@@ -88,7 +164,43 @@ const runner: DealRunner = new DealRunner({
     pagePorts.settle(record);
     windows.release(record.dealId).catch((e: unknown) => log('trusted window', e));
   },
+  onChanged: refreshBadge,
   onError: (dealId, e) => log(`deal ${dealId}`, e),
+});
+
+/** Exchange deals (certified mail, contract signing): the shopper as originator, timers through chrome.alarms. */
+const exchanges: ExchangeRunner = new ExchangeRunner({
+  store: exchangeStore,
+  context: async () => ({ roots: await rootDers(), signer: await deviceSigner(), ttps: ttpEntries(await listTtps()) }),
+  transport: httpExchangeTransport,
+  alarms: {
+    async set(dealId, when) {
+      await chrome.alarms.create(exchangeAlarmName(dealId), { when: Math.max(when, Date.now() + 50) });
+    },
+    async clear(dealId) {
+      await chrome.alarms.clear(exchangeAlarmName(dealId));
+    },
+  },
+  now: () => Date.now(),
+  randomId: (bytes) => randomId(bytes),
+  onAwaitingUser: () => {
+    windows.pump().catch((e: unknown) => log('trusted window', e));
+  },
+  // Once the user confirmed, the exchange runs on without the window (it may wait for the TTP).
+  onDecided: (record) => {
+    windows.release(record.dealId).catch((e: unknown) => log('trusted window', e));
+  },
+  onSettled: (record) => {
+    pagePorts.settle(record);
+    windows.release(record.dealId).catch((e: unknown) => log('trusted window', e));
+  },
+  onChanged: refreshBadge,
+  onError: (dealId, e) => log(`exchange ${dealId}`, e),
+});
+
+chrome.alarms.onAlarm.addListener((alarm) => {
+  const dealId = dealOfAlarm(alarm.name);
+  if (dealId) exchanges.timeout(dealId).catch((e: unknown) => log(`exchange ${dealId} timer`, e));
 });
 
 chrome.runtime.onConnect.addListener((port) => {
@@ -114,6 +226,8 @@ chrome.runtime.onMessage.addListener((message: unknown, sender, sendResponse) =>
     currentWindow: () => windows.current(),
     signer: deviceSigner,
     roots: { add: addRoot, list: listRoots, remove: removeRoot },
+    identity: { service: identity, keys: keyStore, openWindow: openSetupWindow, now: () => Date.now() },
+    exchange: { store: exchangeStore, runner: exchanges, ttps: { add: addTtp, list: listTtps, remove: removeTtp } },
   }).then(sendResponse, (e: unknown) => {
     log('operation', e);
     sendResponse({ ok: false, error: { code: 'ERR_INTERNAL', message: 'operation failed' } });
@@ -126,7 +240,7 @@ chrome.windows.onRemoved.addListener((windowId) => {
 });
 
 // Worker start (install, browser start, or a wake-up after Chrome stopped an idle worker).
-runner
-  .resume()
+Promise.all([runner.resume(), exchanges.resume()])
   .then(() => windows.pump())
-  .catch((e: unknown) => log('resume', e));
+  .catch((e: unknown) => log('resume', e))
+  .finally(refreshBadge);

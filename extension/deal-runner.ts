@@ -41,11 +41,19 @@ export interface DealRunnerDeps {
   onAwaitingUser(record: DealRecord): void;
   /** A deal reached its end: settle the page's request, close its window. */
   onSettled(record: DealRecord): void;
+  /** Any persisted change of a deal (created, stepped): the toolbar badge counts deals awaiting the user. */
+  onChanged?(record: DealRecord): void;
   onError?(dealId: string, error: unknown): void;
 }
 
 /** At most this many unfinished deals per origin: a page cannot queue windows without end. */
 export const MAX_ACTIVE_DEALS_PER_ORIGIN = 3;
+/**
+ * At most this many deals per origin started within DEAL_RATE_WINDOW_MS, finished or not: a page
+ * whose offers fail at once must not fill the shopper's archive without end (test/attacks/flood.test.ts).
+ */
+export const MAX_DEALS_PER_ORIGIN_PER_WINDOW = 20;
+export const DEAL_RATE_WINDOW_MS = 60_000;
 
 export class DealRunner {
   private readonly chains = new Map<string, Promise<void>>();
@@ -54,12 +62,22 @@ export class DealRunner {
   constructor(private readonly deps: DealRunnerDeps) {}
 
   /** Start a purchase for `origin` (from the browser, never from the page). */
-  async start(origin: string, items: RequestedItem[]): Promise<DealRecord> {
+  start(origin: string, items: RequestedItem[]): Promise<DealRecord> {
+    // Check the bound and create the deal under one per-origin lock: concurrent requests would
+    // otherwise all read the same count and all pass (test/attacks/flood.test.ts).
+    return this.serial(`origin:${origin}`, () => this.startLocked(origin, items));
+  }
+
+  private async startLocked(origin: string, items: RequestedItem[]): Promise<DealRecord> {
     const active = await this.deps.store.listActive();
     if (active.filter((d) => d.origin === origin).length >= MAX_ACTIVE_DEALS_PER_ORIGIN) {
       throw new SemperError('ERR_PROTOCOL_STATE', `${origin} already has ${MAX_ACTIVE_DEALS_PER_ORIGIN} purchases in progress`);
     }
     const now = this.deps.now();
+    const recent = (await this.deps.store.listAll()).filter((d) => d.origin === origin && d.createdAt > now - DEAL_RATE_WINDOW_MS);
+    if (recent.length >= MAX_DEALS_PER_ORIGIN_PER_WINDOW) {
+      throw new SemperError('ERR_RATE_LIMITED', `${origin} started ${recent.length} purchases in the last minute; try again later`);
+    }
     const dealId = this.deps.randomId(24);
     const nonce = this.deps.randomId(32);
     const step = startPurchase({ dealId, nonce, origin, items, now });
@@ -73,26 +91,33 @@ export class DealRunner {
       terminal: isTerminal(step.state),
     };
     await this.deps.store.create(record);
+    this.deps.onChanged?.(record);
     this.perform(record, step);
     return record;
   }
 
-  confirm(dealId: string): Promise<DealRecord> {
-    return this.userDecision(dealId, { type: 'user-confirmed', now: this.deps.now() });
+  /** Confirmed in the trusted window; `ctx` overrides the context for this step (e.g. the signer: a pseudonym). */
+  confirm(dealId: string, ctx?: Partial<ShopperContext>): Promise<DealRecord> {
+    return this.userDecision(dealId, { type: 'user-confirmed', now: this.deps.now() }, ctx);
+  }
+
+  /** An order signed in the trusted window (hardware token); the machine verifies it, a refusal leaves the deal open. */
+  submitSignedOrder(dealId: string, order: unknown): Promise<DealRecord> {
+    return this.userDecision(dealId, { type: 'order-signed', order, now: this.deps.now() });
   }
 
   reject(dealId: string): Promise<DealRecord> {
     return this.userDecision(dealId, { type: 'user-rejected', now: this.deps.now() });
   }
 
-  private userDecision(dealId: string, event: ShopperEvent): Promise<DealRecord> {
+  private userDecision(dealId: string, event: ShopperEvent, ctx?: Partial<ShopperContext>): Promise<DealRecord> {
     return this.serial(dealId, async () => {
       const record = await this.deps.store.get(dealId);
       if (!record) throw new SemperError('ERR_NOT_FOUND', `no deal ${dealId}`);
       if (record.status !== 'awaiting-confirmation') {
         throw new SemperError('ERR_PROTOCOL_STATE', `deal ${dealId} is ${record.status}, not awaiting confirmation`);
       }
-      return this.step(record, event);
+      return this.step(record, event, ctx);
     });
   }
 
@@ -129,8 +154,8 @@ export class DealRunner {
   }
 
   /** One machine step, persisted before anything is sent or shown. Caller holds the deal's lock. */
-  private async step(record: DealRecord, event: ShopperEvent): Promise<DealRecord> {
-    const ctx = await this.deps.context();
+  private async step(record: DealRecord, event: ShopperEvent, overrides?: Partial<ShopperContext>): Promise<DealRecord> {
+    const ctx = { ...(await this.deps.context()), ...overrides };
     const step = await stepShopper(record.state, event, ctx);
     const now = this.deps.now();
     const next: DealRecord = {
@@ -168,6 +193,7 @@ export class DealRunner {
       }
     }
     await this.deps.store.commit(next, archive);
+    this.deps.onChanged?.(next);
     this.perform(next, step);
     return next;
   }

@@ -1,35 +1,21 @@
 /**
- * The device key: ECDSA P-256, generated non-extractable on first use and stored as a CryptoKeyPair
- * in IndexedDB. Orders are signed with it; only its public JWK and RFC 7638 key id ever leave.
+ * The worker's key store (key-store.ts over IndexedDB, identity-db.ts). The device key of earlier
+ * versions ('semper'.keys['device']) is migrated on first use and becomes the identity key, so
+ * existing archives and flows keep working. `deviceSigner()` is the identity key's signer: orders
+ * of non-anonymous deals are signed with it; only its public JWK and RFC 7638 key id ever leave.
  */
-import { generateKeyPair, signerFromKeyPair, type Signer } from '../core/crypto/index.js';
-import { db } from './db.js';
+import type { Signer } from '../core/crypto/index.js';
+import { KeyStore } from './key-store.js';
+import { IdbKeyRecords, dropLegacyDeviceKey, legacyDeviceKey } from './identity-db.js';
 
-const DEVICE_KEY = 'device';
-let signerPromise: Promise<Signer> | undefined;
+export const keyStore = new KeyStore({
+  records: new IdbKeyRecords(),
+  now: () => Date.now(),
+  legacyDeviceKey,
+  legacyMigrated: dropLegacyDeviceKey,
+});
 
-async function loadOrCreate(): Promise<Signer> {
-  const database = await db();
-  let record = await database.get('keys', DEVICE_KEY);
-  if (!record) {
-    const pair = await generateKeyPair('ES256', false);
-    try {
-      // add(), not put(): if another context created the key meanwhile, keep theirs.
-      await database.add('keys', { alg: 'ES256', pair, createdAt: Date.now() }, DEVICE_KEY);
-    } catch {
-      // fall through and read the winner
-    }
-    record = await database.get('keys', DEVICE_KEY);
-    if (!record) throw new Error('device key could not be stored');
-  }
-  if (record.pair.privateKey.extractable) throw new Error('device key is extractable: refusing to use it');
-  return signerFromKeyPair('ES256', record.pair);
-}
-
-export function deviceSigner(): Promise<Signer> {
-  signerPromise ??= loadOrCreate().catch((e: unknown) => {
-    signerPromise = undefined;
-    throw e;
-  });
-  return signerPromise;
+/** The active identity key's signer (made on first use). */
+export async function deviceSigner(): Promise<Signer> {
+  return keyStore.signer(await keyStore.identity());
 }

@@ -11,6 +11,40 @@ import type { HttpReply } from './deal-runner.js';
 export const MAX_RESPONSE_BYTES = 2_000_000;
 export const REQUEST_TIMEOUT_MS = 20_000;
 
+/**
+ * The body as text, reading at most `limit` bytes: a declared or streamed larger body is cancelled
+ * (closing the connection) instead of being buffered whole. The fetch's timeout signal also
+ * aborts a body that never ends.
+ */
+async function readBounded(response: Response, limit: number): Promise<string> {
+  const declared = Number(response.headers.get('content-length') ?? '0');
+  if (declared > limit) {
+    await response.body?.cancel().catch(() => undefined);
+    throw new Error('response too large');
+  }
+  if (!response.body) return '';
+  const reader = response.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > limit) {
+      await reader.cancel().catch(() => undefined);
+      throw new Error('response too large');
+    }
+    chunks.push(value);
+  }
+  const bytes = new Uint8Array(size);
+  let offset = 0;
+  for (const chunk of chunks) {
+    bytes.set(chunk, offset);
+    offset += chunk.byteLength;
+  }
+  return new TextDecoder().decode(bytes);
+}
+
 export async function postToMerchant(origin: string, outbound: Outbound, fetchImpl: typeof fetch = fetch): Promise<HttpReply> {
   let url: URL;
   try {
@@ -36,11 +70,7 @@ export async function postToMerchant(origin: string, outbound: Outbound, fetchIm
   }
   let body: unknown;
   try {
-    const declared = Number(response.headers.get('content-length') ?? '0');
-    if (declared > MAX_RESPONSE_BYTES) throw new Error('response too large');
-    const text = await response.text();
-    if (text.length > MAX_RESPONSE_BYTES) throw new Error('response too large');
-    body = JSON.parse(text);
+    body = JSON.parse(await readBounded(response, MAX_RESPONSE_BYTES));
   } catch (e) {
     return { kind: 'error', error: { code: 'ERR_SCHEMA', message: `merchant reply (HTTP ${response.status}) is not JSON: ${e instanceof Error ? e.message : String(e)}` } };
   }

@@ -22,6 +22,9 @@ import {
   type RootSummary,
 } from './operations.js';
 import { isExtensionPage, isTrustedWindowPage } from './sender.js';
+import { dealSigner, identityHandlers, type IdentityHandlerDeps } from './identity-handlers.js';
+import { TRUSTED_PAGE_OPERATIONS } from './identity-operations.js';
+import { exchangeHandlers, type ExchangeHandlerDeps } from './exchange-handlers.js';
 import type { CurrentWindow } from './trusted-window-manager.js';
 
 export interface OperationDeps {
@@ -29,7 +32,7 @@ export interface OperationDeps {
   /** chrome.runtime.getURL('') */
   extensionBase: string;
   store: DealStore;
-  runner: Pick<DealRunner, 'confirm' | 'reject'>;
+  runner: Pick<DealRunner, 'confirm' | 'reject' | 'submitSignedOrder'>;
   currentWindow(): Promise<CurrentWindow | undefined>;
   signer(): Promise<Signer>;
   roots: {
@@ -37,6 +40,10 @@ export interface OperationDeps {
     list(): Promise<TrustedRoot[]>;
     remove(fingerprint: string): Promise<boolean>;
   };
+  /** Key store, personalisation, CA registration, hardware tokens, threshold (identity-handlers.ts). */
+  identity: IdentityHandlerDeps;
+  /** Exchange deals (certified mail, contract signing) and the trusted TTPs (exchange-handlers.ts). */
+  exchange: ExchangeHandlerDeps;
 }
 
 export type OperationSender = Pick<chrome.runtime.MessageSender, 'id' | 'url' | 'tab'>;
@@ -54,6 +61,9 @@ export async function handleOperation(raw: unknown, sender: OperationSender, dep
   if (!request.success) {
     const issue = request.error.issues[0];
     return { ok: false, error: { code: 'ERR_SCHEMA', message: `${op}: ${issue ? `${issue.path.join('.') || '$'}: ${issue.message}` : 'malformed'}` } };
+  }
+  if (TRUSTED_PAGE_OPERATIONS.includes(op) && !isTrustedWindowPage(sender, deps.extensionId, deps.extensionBase)) {
+    return forbidden(`${op} is only for the trusted window`);
   }
   if (TRUSTED_WINDOW_OPERATIONS.includes(op)) {
     const dealId = (request.data as { dealId: string }).dealId;
@@ -121,8 +131,10 @@ const handlers: { [O in OperationName]: (request: OperationRequest<O>, deps: Ope
     }
     return { view: record.view, status: record.status };
   },
-  async confirmDeal({ dealId }, { runner }) {
-    const record = await runner.confirm(dealId);
+  async confirmDeal({ dealId, anonymous }, { runner, store, identity }) {
+    const deal = await requireDeal(store, dealId);
+    // Anonymous: this merchant origin's pseudonym (the same one every time, never another origin's).
+    const record = await runner.confirm(dealId, { signer: await dealSigner(identity, deal.origin, anonymous === true) });
     return { status: record.status };
   },
   async rejectDeal({ dealId }, { runner }) {
@@ -161,4 +173,6 @@ const handlers: { [O in OperationName]: (request: OperationRequest<O>, deps: Ope
   async 'settings.removeRoot'({ fingerprint }, { roots }) {
     return { removed: await roots.remove(fingerprint) };
   },
+  ...identityHandlers,
+  ...exchangeHandlers,
 };

@@ -14,6 +14,8 @@ import type { DeliveredGood, Money } from '../core/protocol/commerce.js';
 import type { PurchaseOutcome } from '../core/protocol/provider.js';
 import type { Statement } from '../core/statements/index.js';
 import type { DealStatus } from './deal-store.js';
+import { IDENTITY_DEAL_WINDOW_OPERATIONS, IdentityOperationRequests, type IdentityOperationResponses } from './identity-operations.js';
+import { EXCHANGE_WINDOW_OPERATIONS, ExchangeOperationRequests, type ExchangeOperationResponses } from './exchange-operations.js';
 
 const Fingerprint = z.string().regex(/^[A-Za-z0-9_-]{43}$/);
 const Empty = z.strictObject({});
@@ -21,7 +23,8 @@ const ByDeal = z.strictObject({ dealId: DealId });
 
 export const OperationRequests = {
   getPendingOffer: ByDeal,
-  confirmDeal: ByDeal,
+  /** `anonymous`: sign with this merchant origin's pseudonym instead of the identity key. */
+  confirmDeal: z.strictObject({ dealId: DealId, anonymous: z.boolean().optional() }),
   rejectDeal: ByDeal,
   listDeals: Empty,
   getDeal: ByDeal,
@@ -29,12 +32,14 @@ export const OperationRequests = {
   'settings.addRoot': z.strictObject({ certificate: z.string().min(1).max(20_000) }),
   'settings.listRoots': Empty,
   'settings.removeRoot': z.strictObject({ fingerprint: Fingerprint }),
+  ...IdentityOperationRequests,
+  ...ExchangeOperationRequests,
 } as const;
 
 export type OperationName = keyof typeof OperationRequests;
 export const OPERATION_NAMES = Object.keys(OperationRequests) as OperationName[];
 /** Operations only the trusted window showing the deal may call. */
-export const TRUSTED_WINDOW_OPERATIONS: readonly OperationName[] = ['getPendingOffer', 'confirmDeal', 'rejectDeal'];
+export const TRUSTED_WINDOW_OPERATIONS: readonly OperationName[] = ['getPendingOffer', 'confirmDeal', 'rejectDeal', ...IDENTITY_DEAL_WINDOW_OPERATIONS, ...EXCHANGE_WINDOW_OPERATIONS];
 
 export type OperationRequest<O extends OperationName> = z.infer<(typeof OperationRequests)[O]>;
 
@@ -71,7 +76,7 @@ export interface RootSummary {
   addedAt: string;
 }
 
-export interface OperationResponses {
+export interface OperationResponses extends IdentityOperationResponses, ExchangeOperationResponses {
   getPendingOffer: { view: VerifiedOfferView; status: DealStatus };
   confirmDeal: { status: DealStatus };
   rejectDeal: { status: DealStatus };

@@ -10,6 +10,15 @@ import type { DealRecord, DealResult } from './deal-store.js';
 import { PROVIDER_METHODS, PortRequestSchema, parseProviderRequest } from './port-protocol.js';
 import { pageOriginOf } from './sender.js';
 import type { RequestedItem } from '../core/protocol/commerce.js';
+import type { ExchangeUse } from '../core/commerce/exchange-deal.js';
+import type { ExchangeResult } from './exchange-store.js';
+
+/** A deal a page request waits for: a purchase or an exchange (both settle the same way). */
+export interface SettleableDeal {
+  dealId: string;
+  origin: string;
+  result?: DealResult | ExchangeResult;
+}
 
 export interface PortLike {
   readonly name: string;
@@ -24,7 +33,9 @@ export interface PagePortsDeps {
   extensionId: string;
   version: string;
   startPurchase(origin: string, items: RequestedItem[]): Promise<DealRecord>;
-  getDeal(dealId: string): Promise<DealRecord | undefined>;
+  /** Certified mail / contract signing (absent: the methods are refused as unsupported). */
+  startExchange?(origin: string, use: ExchangeUse, documentId: string): Promise<SettleableDeal>;
+  getDeal(dealId: string): Promise<SettleableDeal | undefined>;
   onError?(e: unknown): void;
 }
 
@@ -35,12 +46,12 @@ interface Attachment {
 }
 
 /** How a finished deal answers the page: the outcome, or a provider error naming the reason. */
-export function settlementOf(result: DealResult): { ok: true; result: unknown } | { ok: false; error: ProviderErrorShape } {
+export function settlementOf(result: DealResult | ExchangeResult): { ok: true; result: unknown } | { ok: false; error: ProviderErrorShape } {
   switch (result.kind) {
     case 'finished':
       return { ok: true, result: result.outcome };
     case 'rejected':
-      return { ok: false, error: providerError(PROVIDER_ERRORS.userRejected, 'the shopper declined the purchase', 'ERR_USER_REJECTED') };
+      return { ok: false, error: providerError(PROVIDER_ERRORS.userRejected, 'the shopper declined', 'ERR_USER_REJECTED') };
     case 'failed':
       return {
         ok: false,
@@ -114,23 +125,46 @@ export class PagePorts {
           });
           return;
         }
-        let record: DealRecord;
-        try {
-          record = await this.deps.startPurchase(origin, request.request.params.items);
-        } catch (e) {
-          const { code, message: text } = errorToJson(e);
-          const providerCode = isSemperError(e) && code !== 'ERR_INTERNAL' ? PROVIDER_ERRORS.unauthorized : PROVIDER_ERRORS.internal;
-          this.post(port, { type: 'error', id: message.id, error: providerError(providerCode, text, code) });
+        const items = request.request.params.items;
+        await this.startDeal(port, message.id, mine, () => this.deps.startPurchase(origin, items));
+        return;
+      }
+      case 'semper_certifiedMail':
+      case 'semper_signContract': {
+        const startExchange = this.deps.startExchange;
+        if (!topLevel || !startExchange) {
+          this.post(port, {
+            type: 'error',
+            id: message.id,
+            error: startExchange
+              ? providerError(PROVIDER_ERRORS.unauthorized, 'only a top-level page may request an exchange', 'ERR_PROTOCOL_STATE')
+              : providerError(PROVIDER_ERRORS.unsupportedMethod, `unsupported method ${request.request.method}`, 'ERR_SCHEMA'),
+          });
           return;
         }
-        this.post(port, { type: 'deal', id: message.id, dealId: record.dealId });
-        await this.attach(port, message.id, record, mine);
+        const r = request.request;
+        const [use, documentId] = r.method === 'semper_certifiedMail' ? (['certified-mail', r.params.documentId] as const) : (['contract-signing', r.params.contractId] as const);
+        await this.startDeal(port, message.id, mine, () => startExchange(origin, use, documentId));
         return;
       }
     }
   }
 
-  private async attach(port: PortLike, id: string, record: DealRecord, mine: Set<Attachment>): Promise<void> {
+  private async startDeal(port: PortLike, id: string, mine: Set<Attachment>, start: () => Promise<SettleableDeal>): Promise<void> {
+    let record: SettleableDeal;
+    try {
+      record = await start();
+    } catch (e) {
+      const { code, message: text } = errorToJson(e);
+      const providerCode = isSemperError(e) && code !== 'ERR_INTERNAL' ? PROVIDER_ERRORS.unauthorized : PROVIDER_ERRORS.internal;
+      this.post(port, { type: 'error', id, error: providerError(providerCode, text, code) });
+      return;
+    }
+    this.post(port, { type: 'deal', id, dealId: record.dealId });
+    await this.attach(port, id, record, mine);
+  }
+
+  private async attach(port: PortLike, id: string, record: SettleableDeal, mine: Set<Attachment>): Promise<void> {
     if (record.result) {
       this.answer({ port, id, dealId: record.dealId }, record.result);
       return;
@@ -146,7 +180,7 @@ export class PagePorts {
   }
 
   /** The deal ended: answer every page request waiting for it. */
-  settle(record: DealRecord): void {
+  settle(record: SettleableDeal | DealRecord): void {
     if (!record.result) return;
     const set = this.attachments.get(record.dealId);
     if (!set) return;
@@ -154,7 +188,7 @@ export class PagePorts {
     for (const a of set) this.answer(a, record.result);
   }
 
-  private answer(a: Attachment, result: DealResult): void {
+  private answer(a: Attachment, result: DealResult | ExchangeResult): void {
     const s = settlementOf(result);
     this.post(a.port, s.ok ? { type: 'result', id: a.id, result: s.result } : { type: 'error', id: a.id, error: s.error });
   }

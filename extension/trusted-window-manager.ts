@@ -4,11 +4,24 @@
  * the window currently shown is remembered in session storage. Closing the window is the user
  * declining the deal.
  */
-import type { DealRecord, DealStore } from './deal-store.js';
+/** A deal as the window queue sees it: purchases and exchanges share one window, oldest first. */
+export interface QueuedDeal {
+  dealId: string;
+  status: string;
+  createdAt: number;
+  /** absent: a purchase */
+  kind?: 'purchase' | 'exchange';
+}
+
+/** Where the queue comes from (the purchase store, or purchases and exchanges together). */
+export interface WindowQueueStore {
+  get(dealId: string): Promise<QueuedDeal | undefined>;
+  listActive(): Promise<QueuedDeal[]>;
+}
 
 export interface WindowHost {
   /** Open the trusted window for a deal; returns its window id. */
-  open(dealId: string): Promise<number>;
+  open(dealId: string, kind: 'purchase' | 'exchange'): Promise<number>;
   close(windowId: number): Promise<void>;
   exists(windowId: number): Promise<boolean>;
   focus(windowId: number): Promise<void>;
@@ -25,7 +38,7 @@ export interface SessionSlot {
 }
 
 export interface TrustedWindowDeps {
-  store: DealStore;
+  store: WindowQueueStore;
   windows: WindowHost;
   session: SessionSlot;
   /** The user closed the window of a deal still awaiting confirmation. */
@@ -76,10 +89,10 @@ export class TrustedWindowManager {
         }
       }
       const next = (await this.deps.store.listActive())
-        .filter((d: DealRecord) => d.status === 'awaiting-confirmation')
+        .filter((d: QueuedDeal) => d.status === 'awaiting-confirmation')
         .sort((a, b) => a.createdAt - b.createdAt)[0];
       if (!next) return;
-      const windowId = await this.deps.windows.open(next.dealId);
+      const windowId = await this.deps.windows.open(next.dealId, next.kind ?? 'purchase');
       await this.deps.session.set({ dealId: next.dealId, windowId });
     });
   }

@@ -3,6 +3,8 @@ import { useCallback, useEffect, useState } from 'preact/hooks';
 import { callOperation } from '../extension/operations-client.js';
 import type { DealSummary, OperationResponses, RootSummary } from '../extension/operations.js';
 import { formatDateTime, formatMoney, statusLabel, t } from '../extension/ui/i18n.js';
+import { IdentitySettings } from './Identity.js';
+import { Exchanges, TtpSettings } from './Exchanges.js';
 
 const message = (e: unknown) => (e instanceof Error ? e.message : String(e));
 
@@ -14,8 +16,10 @@ export function App() {
         <h1>{t('popTitle')}</h1>
       </header>
       {selected ? <DealDetail dealId={selected} onBack={() => setSelected(null)} /> : <DealList onOpen={setSelected} />}
+      <Exchanges />
       <Settings />
-      <Device />
+      <TtpSettings />
+      <IdentitySettings />
     </main>
   );
 }
@@ -191,25 +195,6 @@ function Settings() {
         </button>
       </form>
       {error ? <p role="alert" class="error">{error}</p> : null}
-    </section>
-  );
-}
-
-function Device() {
-  const [keyId, setKeyId] = useState<string | null>(null);
-  useEffect(() => {
-    callOperation('getIdentity', {}).then(
-      (r) => setKeyId(r.keyId),
-      () => setKeyId(null),
-    );
-  }, []);
-  return (
-    <section class="panel" aria-labelledby="device-heading">
-      <h2 id="device-heading">{t('popDevice')}</h2>
-      <dl>
-        <dt>{t('popDeviceKey')}</dt>
-        <dd class="mono" id="device-key-id">{keyId ?? '…'}</dd>
-      </dl>
     </section>
   );
 }

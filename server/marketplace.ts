@@ -12,22 +12,38 @@ import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Hono } from 'hono';
 import { z } from 'zod';
-import { fingerprintOf } from '../core/pki/index.js';
+import { createWebAuthnVerifier } from '../core/crypto/webauthn.js';
+import { certificateToPem, fingerprintOf } from '../core/pki/index.js';
+import { EXTENSION_ORIGIN } from '../extension/id.js';
 import { errorBody } from './http/errors.js';
 import { assertLoopback, listen, urlFor, type RunningServer } from './http/listen.js';
 import { CaService, createCaApp } from './ca/index.js';
 import { openShop, type Shop } from './shop/index.js';
+import { createTtpApp, openMarketplaceTtp } from './ttp/index.js';
+import type { ExchangeFaults } from './merchant/exchange-app.js';
+import type { ExchangeTiming } from '../core/commerce/exchange-deal.js';
 
 export interface MarketplaceOptions {
   dataDir: string;
   /** 0 for an ephemeral port. */
   caPort: number;
   shopPort: number;
+  /** The TTP's port (default 0: ephemeral; `npm start` uses SEMPER_TTP_PORT, 8452). */
+  ttpPort?: number;
+  /** The shop's fair exchanges: timing it proposes, and test faults (a test may change them between cases). */
+  exchange?: { timing?: ExchangeTiming; faults?: ExchangeFaults };
   /** Loopback only (127.0.0.1 by default). */
   host?: string;
   /** Clock for offers and certificates; tests inject one to make offers expire. */
   now?: () => number;
   offerTtlMs?: number;
+  /**
+   * The origin (and, in Chromium, the RP ID) of the extension whose hardware-token signatures the
+   * shop accepts: `chrome-extension://<id>`, pinned by the manifest key (extension/id.ts).
+   */
+  extensionOrigin?: string;
+  /** Registration attempts per client address per minute at the CA (default 10). */
+  registrationAttemptsPerMinute?: number;
 }
 
 export interface Marketplace {
@@ -40,9 +56,23 @@ export interface Marketplace {
   rootPemPath: string;
   /** The shop's current merchant certificate (DER base64). */
   merchantCertificate: string;
+  /** The TTP that guarantees fairness of the shop's exchanges: its base URL (POST /ttp/requests). */
+  ttpUrl: string;
+  /** The TTP's certificate (DER base64, role ttp, from the marketplace CA): what a shopper adds to its trusted TTPs. */
+  ttpCertificate: string;
+  ttpPem: string;
+  ttpKeyId: string;
   dataDir: string;
+  /** The demo registration code made at start-up for "Demo Shopper" (also in `dataDir/registration-code.txt`). */
+  demoRegistrationCode: string;
+  /** A fresh one-time registration code for `name` (the CA operator's action; valid 7 days unless said otherwise). */
+  createRegistrationCode(name: string, validForMs?: number): Promise<string>;
+  /** Operator revocation at the CA. */
+  revokeCertificate(serial: string): Promise<void>;
   close(): Promise<void>;
 }
+
+export const DEMO_SHOPPER_NAME = 'Demo Shopper';
 
 function unavailable(): Response {
   return new Response(JSON.stringify(errorBody('ERR_INTERNAL', 'the shop is still starting')), {
@@ -52,9 +82,9 @@ function unavailable(): Response {
 }
 
 /** Write then rename, so a reader never sees a half-written PEM. */
-function writeFileAtomic(path: string, text: string): void {
+function writeFileAtomic(path: string, text: string, mode = 0o644): void {
   const tmp = `${path}.${process.pid}.tmp`;
-  writeFileSync(tmp, text, { mode: 0o644 });
+  writeFileSync(tmp, text, { mode });
   renameSync(tmp, path);
 }
 
@@ -74,19 +104,46 @@ export async function startMarketplace(options: MarketplaceOptions): Promise<Mar
     opened.push(ca);
     const rootPemPath = join(dataDir, 'ca-root.pem');
     writeFileAtomic(rootPemPath, ca.rootPem);
-    const caApp = createCaApp(ca);
-    const caServer = await listen({ host, port: options.caPort, fetch: (req) => caApp.fetch(req) });
+    const caApp = createCaApp(ca, {
+      ...(options.registrationAttemptsPerMinute !== undefined ? { registrationAttemptsPerMinute: options.registrationAttemptsPerMinute } : {}),
+      ...(options.now ? { now: options.now } : {}),
+    });
+    // env carries the socket, so the CA can limit registration attempts per client address.
+    const caServer = await listen({ host, port: options.caPort, fetch: (req, env) => caApp.fetch(req, env) });
     opened.push(caServer);
+    // One demo code, so a first-time user can register the extension right away. A secret: 0600.
+    const demoRegistrationCode = await ca.createRegistrationCode({ name: DEMO_SHOPPER_NAME });
+    writeFileAtomic(join(dataDir, 'registration-code.txt'), `${demoRegistrationCode}\n`, 0o600);
+
+    // The TTP: its own key and database, certified by the CA, on its own port.
+    const ttp = await openMarketplaceTtp({ dataDir, ca, ...(options.now ? { now: options.now } : {}) });
+    opened.push(ttp);
+    const ttpApp = createTtpApp(ttp);
+    const ttpServer = await listen({ host, port: options.ttpPort ?? 0, fetch: (req) => ttpApp.fetch(req) });
+    opened.push(ttpServer);
+    const ttpCertificate = ttp.certificateChain[0]!;
+    writeFileAtomic(join(dataDir, 'ttp.pem'), certificateToPem(ttpCertificate));
 
     let shopApp: Hono | undefined;
     const shopServer: RunningServer = await listen({ host, port: options.shopPort, fetch: (req) => (shopApp ? shopApp.fetch(req) : unavailable()) });
     opened.push(shopServer);
+    const extensionOrigin = options.extensionOrigin ?? EXTENSION_ORIGIN;
     const shop: Shop = await openShop({
       dataDir,
       origin: urlFor(host, shopServer.port),
       ca,
+      // Orders may be signed by a shopper certificate from this CA, checked against its CRL...
+      shopperTrust: { roots: [ca.rootCertificate], isRevoked: ca.revocationChecker() },
+      // ...or by a hardware token in the extension's trusted window. UV is not required here:
+      // the offer says when it is (orderSignature), and the merchant machine enforces that.
+      webauthn: createWebAuthnVerifier({ expectedOrigins: [extensionOrigin], expectedRpIds: [extensionOrigin], requireUserVerification: false }),
       ...(options.now ? { now: options.now } : {}),
       ...(options.offerTtlMs !== undefined ? { offerTtlMs: options.offerTtlMs } : {}),
+      exchange: {
+        ttp: { keyId: ttp.keyId, url: ttpServer.url, certificateChain: ttp.certificateChain },
+        ...(options.exchange?.timing ? { timing: options.exchange.timing } : {}),
+        ...(options.exchange?.faults ? { faults: options.exchange.faults } : {}),
+      },
     });
     // The shop's database must close after its server: push it before the server in close order.
     opened.splice(opened.indexOf(shopServer), 0, shop);
@@ -100,7 +157,16 @@ export async function startMarketplace(options: MarketplaceOptions): Promise<Mar
       rootPem: ca.rootPem,
       rootPemPath,
       merchantCertificate: shop.identity.certificate,
+      ttpUrl: ttpServer.url,
+      ttpCertificate,
+      ttpPem: certificateToPem(ttpCertificate),
+      ttpKeyId: ttp.keyId,
       dataDir,
+      demoRegistrationCode,
+      createRegistrationCode: (name, validForMs) => ca.createRegistrationCode({ name, ...(validForMs !== undefined ? { validForMs } : {}) }),
+      revokeCertificate: async (serial) => {
+        await ca.revoke(serial, 'unspecified');
+      },
       close: () => (closing ??= closeAll()),
     };
   } catch (e) {
@@ -124,6 +190,7 @@ async function main(): Promise<void> {
     dataDir: process.env.SEMPER_DATA_DIR || './data',
     caPort: envPort('SEMPER_CA_PORT', 8450),
     shopPort: envPort('SEMPER_SHOP_PORT', 8451),
+    ttpPort: envPort('SEMPER_TTP_PORT', 8452),
   });
   const dist = resolve('dist');
   console.log(
@@ -134,10 +201,15 @@ async function main(): Promise<void> {
       `  Certification authority          ${market.caUrl}/ca/root`,
       `  CA root certificate (PEM)        ${market.rootPemPath}`,
       `  CA root fingerprint (SHA-256)    ${await fingerprintOf(market.rootCertificate)}`,
+      `  Trusted third party (TTP)        ${market.ttpUrl}/ttp`,
+      `  TTP certificate (PEM)            ${join(market.dataDir, 'ttp.pem')}`,
+      `  TTP fingerprint (SHA-256)        ${await fingerprintOf(market.ttpCertificate)}`,
+      `  Exchanges (certified mail, contract signing)  ${market.shopUrl}/agreements`,
+      `  Registration code (${DEMO_SHOPPER_NAME})  ${market.demoRegistrationCode}  (one-time, 7 days; also in registration-code.txt)`,
       `  Data directory                   ${market.dataDir}`,
       `  Extension build                  ${dist}  (chrome://extensions → Load unpacked)`,
       '',
-      'Ctrl-C stops both servers.',
+      'Ctrl-C stops all servers.',
       '',
     ].join('\n'),
   );

@@ -6,6 +6,8 @@ import { useEffect, useRef, useState } from 'preact/hooks';
 import type { VerifiedOfferView } from '../core/commerce/view.js';
 import { callOperation } from '../extension/operations-client.js';
 import { formatDateTime, formatMoney, paymentMethodLabel, t } from '../extension/ui/i18n.js';
+import { Decision } from './Decision.js';
+import { TrustedHeader } from './identity.js';
 
 type Phase = { kind: 'loading' } | { kind: 'error'; message: string } | { kind: 'ready'; view: VerifiedOfferView; busy?: 'confirm' | 'decline' };
 
@@ -38,7 +40,7 @@ export function App({ dealId }: { dealId: string | null }) {
     return () => clearTimeout(timer);
   }, [phase.kind]);
 
-  if (phase.kind === 'loading') return <main class="tw" aria-busy="true"><p role="status">{t('twLoading')}</p></main>;
+  if (phase.kind === 'loading') return <main class="tw" aria-busy="true"><Brand /><p role="status">{t('twLoading')}</p></main>;
   if (phase.kind === 'error') {
     return (
       <main class="tw">
@@ -49,14 +51,6 @@ export function App({ dealId }: { dealId: string | null }) {
   }
 
   const { view, busy } = phase;
-  const decide = (decision: 'confirm' | 'decline') => {
-    if (busy || !dealId) return;
-    setPhase({ ...phase, busy: decision });
-    callOperation(decision === 'confirm' ? 'confirmDeal' : 'rejectDeal', { dealId }).catch((e: unknown) =>
-      setPhase({ kind: 'error', message: e instanceof Error ? e.message : String(e) }),
-    );
-    // The worker closes this window when the deal ends.
-  };
 
   return (
     <main class="tw" aria-labelledby="tw-heading">
@@ -92,6 +86,7 @@ export function App({ dealId }: { dealId: string | null }) {
 
       <section class="panel" aria-labelledby="tw-items">
         <h2 id="tw-items">{t('twItems')}</h2>
+        <p class="note" id="tw-items-source">{t('twItemsSource')}</p>
         <table>
           <thead>
             <tr>
@@ -131,31 +126,13 @@ export function App({ dealId }: { dealId: string | null }) {
         {view.terms ? <pre class="terms-text">{view.terms}</pre> : <p class="note">{t('twNoTerms')}</p>}
       </section>
 
-      <section class="actions" role="group" aria-labelledby="tw-actions">
-        <h2 id="tw-actions" class="visually-hidden">{t('twActions')}</h2>
-        <button type="button" id="decline" ref={declineRef} disabled={busy !== undefined} onClick={() => decide('decline')}>
-          {t('twDecline')}
-        </button>
-        <button type="button" id="confirm" class="primary" disabled={busy !== undefined || !armed} onClick={() => decide('confirm')}>
-          {t('twConfirm')}
-        </button>
-      </section>
-      {busy ? (
-        <p role="status" id="tw-progress">
-          {busy === 'confirm' ? t('twSending') : t('twDeclining')}
-        </p>
-      ) : null}
+      {/* How the order is signed (device key, pseudonym, hardware token) and the decision itself. */}
+      <Decision view={view} dealId={dealId!} armed={armed} declineRef={declineRef} {...(busy ? { initialBusy: busy } : {})} />
     </main>
   );
 }
 
+/** The header of every trusted-window screen, with the shopper's security phrase and picture. */
 function Brand() {
-  return (
-    <header class="brand" aria-label={t('twBrand')}>
-      <span class="brand-mark" aria-hidden="true">
-        ◆
-      </span>{' '}
-      {t('twBrand')}
-    </header>
-  );
+  return <TrustedHeader />;
 }

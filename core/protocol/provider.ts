@@ -5,6 +5,11 @@
 import { z } from 'zod';
 import { PurchaseParams } from './commerce.js';
 
+/** Exchange uses: the page names only which document or contract; everything shown comes from the merchant's signed descriptor. */
+const ExchangeDocumentId = z.string().regex(/^[a-z0-9][a-z0-9-]{0,63}$/, 'document id');
+export const CertifiedMailParams = z.strictObject({ documentId: ExchangeDocumentId });
+export const SignContractParams = z.strictObject({ contractId: ExchangeDocumentId });
+
 export const PROVIDER_ERRORS = {
   /** The shopper declined in the trusted window, or closed it. */
   userRejected: 4001,
@@ -19,6 +24,8 @@ export type ProviderErrorCode = (typeof PROVIDER_ERRORS)[keyof typeof PROVIDER_E
 export const ProviderRequest = z.discriminatedUnion('method', [
   z.strictObject({ method: z.literal('semper_getInfo'), params: z.strictObject({}).optional() }),
   z.strictObject({ method: z.literal('semper_purchase'), params: PurchaseParams }),
+  z.strictObject({ method: z.literal('semper_certifiedMail'), params: CertifiedMailParams }),
+  z.strictObject({ method: z.literal('semper_signContract'), params: SignContractParams }),
 ]);
 export type ProviderRequest = z.infer<typeof ProviderRequest>;
 
@@ -28,6 +35,17 @@ export interface PurchaseOutcome {
   orderId: string;
   /** Titles and SKUs of what was delivered; the goods themselves stay in the shopper's archive. */
   delivered: { sku: string; title: string }[];
+}
+
+/** What a page learns when an exchange ends (the items themselves stay in the shopper's archive). */
+export interface ExchangeOutcomeForPage {
+  dealId: string;
+  /** completed: the main protocol ran; resolved: the TTP stepped in and the shopper has the item or its replacement; aborted: nobody got anything. */
+  status: 'completed' | 'resolved' | 'aborted';
+  use: 'certified-mail' | 'contract-signing';
+  /** statementDigest of m1: how the TTP names the exchange */
+  exchangeId: string;
+  title: string;
 }
 
 export interface ProviderErrorData {

@@ -13,7 +13,9 @@ export function t(key: MessageKey, ...substitutions: string[]): string {
 
 /** The locale the messages are shown in (so numbers and dates match the text), as a BCP 47 tag. */
 export function uiLocale(): string {
-  const locale = chrome.i18n.getMessage('@@ui_locale') || chrome.i18n.getUILanguage() || 'en';
+  // Each messages file names its own language (localeTag): Chromium's @@ui_locale can differ from
+  // the language the messages were picked in (e.g. 'en_US' while --lang=de shows German text).
+  const locale = chrome.i18n.getMessage('localeTag') || chrome.i18n.getMessage('@@ui_locale') || chrome.i18n.getUILanguage() || 'en';
   return locale.replace(/_/g, '-');
 }
 

@@ -1,21 +1,46 @@
 /**
- * The CA's public, read-only HTTP face. Everything here is public information (a root
- * certificate, issued certificates, their status), so any origin may read it; nothing here
- * issues or changes anything. Merchant enrolment happens in-process (see CaService) until an
- * authenticated enrolment protocol exists.
+ * The CA's HTTP face.
  *
- *   GET /ca/root                 → { certificate: base64 DER, pem }
- *   GET /ca/certificates/:serial → CertificateRecord            (404 ERR_NOT_FOUND)
- *   GET /ca/status/:serial       → { serial, status: 'good' | 'revoked' | 'unknown' }
+ * Public, read-only (any origin may read: a root certificate, issued certificates, their status
+ * and the CRL are public information):
+ *   GET  /ca/root                 → { certificate: base64 DER, pem }
+ *   GET  /ca/certificates/:serial → CertificateRecord                              (404 ERR_NOT_FOUND)
+ *   GET  /ca/status/:serial       → { serial, status: 'good' | 'revoked' | 'unknown' }
+ *   GET  /ca/crl                  → { crl: base64 DER, pem, thisUpdate, nextUpdate, crlNumber }
+ *   GET  /ca/crl.der              → the CRL as application/pkix-crl (RFC 2585 §4.2), for stock tools
+ *
+ * Shopper-facing, state-changing (core/pki/registration.ts has the schemas):
+ *   POST /ca/register  { registrationCode, csr }  → { certificate, chain: [certificate], name, serial }
+ *        403 ERR_REGISTRATION_CODE (unknown, expired or used code), 400 ERR_SCHEMA (bad request/CSR),
+ *        403 ERR_SIGNATURE_INVALID (CSR not signed by its key), 400 ERR_ALG_UNSUPPORTED (key type),
+ *        429 ERR_RATE_LIMITED (more than `registrationAttemptsPerMinute` attempts from one address)
+ *   POST /ca/revoke    { request: Statement<{ serial, reason }> }  → { serial, status: 'revoked', revokedAt, reason }
+ *        the statement is `semper.ca.revocation-request`, signed by the certificate's own key.
+ *
+ * CORS: only the GET routes send CORS headers. The POST routes are called by the extension's
+ * service worker, which has host permissions for the CA and so needs no CORS; web pages get
+ * none (and, since the body must be application/json, cannot even send a request without a
+ * preflight that this app does not grant).
+ *
+ * Merchant enrolment stays in-process (see CaService) until an authenticated enrolment protocol exists.
  */
 import { Hono } from 'hono';
 import { cors } from 'hono/cors';
 import { z } from 'zod';
 import { SemperError } from '../../core/errors.js';
+import { RegistrationRequest, type CrlResponse, type RegistrationResponse, type RevocationResponse } from '../../core/pki/index.js';
+import { Statement } from '../../core/statements/index.js';
 import { errorResponse, handleError } from '../http/errors.js';
-import { normaliseSerial, type CaService, type CertificateStatus } from './service.js';
+import { jsonBodyLimit, readJson } from '../http/json.js';
+import { RateLimiter, peerAddress, rateLimit } from '../http/rate-limit.js';
+import { normaliseSerial, type CaService, type CertificateRecord, type CertificateStatus } from './service.js';
 
 const SerialParam = z.string().regex(/^[0-9A-Fa-f]{1,40}$/, 'certificate serial: 1-40 hex digits');
+
+/** A CSR is well under 1 KiB, a revocation request with its certificate a few KiB. */
+const CA_BODY_LIMIT = 16 * 1024;
+
+const RevokeRequest = z.strictObject({ request: Statement });
 
 function serialFrom(raw: string): string {
   const parsed = SerialParam.safeParse(raw);
@@ -24,35 +49,83 @@ function serialFrom(raw: string): string {
   return serial;
 }
 
-export function createCaApp(service: CaService): Hono {
+export interface CaAppOptions {
+  /** Registration attempts per client address per minute (default 10). */
+  registrationAttemptsPerMinute?: number;
+  /** How a client is told apart for the attempt limit (default: the socket's peer address). */
+  clientKey?: Parameters<typeof rateLimit>[1];
+  /** Clock for the attempt limit (default: Date.now). */
+  now?: () => number;
+}
+
+function revocationResponse(record: CertificateRecord): RevocationResponse {
+  return { serial: record.serial, status: 'revoked', revokedAt: record.revokedAt!, reason: record.revocationReason ?? 'unspecified' };
+}
+
+export function createCaApp(service: CaService, options: CaAppOptions = {}): Hono {
   const app = new Hono();
   app.onError(handleError);
   app.notFound((c) => errorResponse(c, 'ERR_NOT_FOUND', `no route ${c.req.method} ${c.req.path}`));
-  // Public, credential-free data: any origin (and the extension) may read it.
-  app.use('/ca/*', cors({ origin: '*', allowMethods: ['GET'] }));
+  // Public, credential-free data: any origin (and the extension) may read it. GET only.
+  const publicRead = cors({ origin: '*', allowMethods: ['GET'] });
   app.use('/ca/*', async (c, next) => {
     await next();
     c.header('x-content-type-options', 'nosniff');
   });
+  const limit = jsonBodyLimit(CA_BODY_LIMIT);
+  const registrationLimiter = new RateLimiter({
+    limit: options.registrationAttemptsPerMinute ?? 10,
+    windowMs: 60_000,
+    ...(options.now ? { now: options.now } : {}),
+  });
 
-  app.get('/ca/root', (c) => {
+  app.get('/ca/root', publicRead, (c) => {
     c.header('cache-control', 'no-cache');
     return c.json({ certificate: service.rootCertificate, pem: service.rootPem });
   });
 
-  app.get('/ca/certificates/:serial', (c) => {
+  app.get('/ca/certificates/:serial', publicRead, (c) => {
     const serial = serialFrom(c.req.param('serial'));
     const record = service.getCertificate(serial);
     if (!record) throw new SemperError('ERR_NOT_FOUND', `no certificate with serial ${serial}`);
     return c.json(record);
   });
 
-  app.get('/ca/status/:serial', (c) => {
+  app.get('/ca/status/:serial', publicRead, (c) => {
     const serial = serialFrom(c.req.param('serial'));
     const status: CertificateStatus = service.status(serial);
     // Status can change (revocation): never let a cache answer for the CA.
     c.header('cache-control', 'no-store');
     return c.json({ serial, status });
+  });
+
+  app.get('/ca/crl', publicRead, async (c) => {
+    const published = await service.currentCrl();
+    // A newer CRL may be issued before nextUpdate (after a revocation): always revalidate.
+    c.header('cache-control', 'no-cache');
+    return c.json(published satisfies CrlResponse);
+  });
+
+  app.get('/ca/crl.der', publicRead, async (c) => {
+    const published = await service.currentCrl();
+    c.header('content-type', 'application/pkix-crl');
+    c.header('cache-control', 'no-cache');
+    return c.body(new Uint8Array(Buffer.from(published.crl, 'base64')));
+  });
+
+  // Counted before anything else is looked at, so malformed guesses count too.
+  app.post('/ca/register', rateLimit(registrationLimiter, options.clientKey ?? peerAddress), limit, async (c) => {
+    const request = await readJson(c, RegistrationRequest, 'registration request');
+    const registration = await service.registerShopper(request);
+    c.header('cache-control', 'no-store');
+    return c.json(registration satisfies RegistrationResponse);
+  });
+
+  app.post('/ca/revoke', limit, async (c) => {
+    const { request } = await readJson(c, RevokeRequest, 'revocation request');
+    const record = await service.revokeByHolder(request);
+    c.header('cache-control', 'no-store');
+    return c.json(revocationResponse(record));
   });
 
   return app;

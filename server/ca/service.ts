@@ -3,15 +3,47 @@
  * issues certificates binding a legal name (and, for merchants, the web origins the merchant
  * serves offers from) to a public key, and keeps a register of everything it issued so anyone
  * can ask for a certificate's status.
+ *
+ * Shoppers register as in the SEMPER trials, where the CA handed each participant a secret
+ * beforehand: the operator creates a one-time registration code for a named person
+ * (`createRegistrationCode`), hands it over out of band, and the shopper's device redeems it with
+ * a PKCS #10 request for its own key (`registerShopper`). The certificate names the person the
+ * CA has on file for the code, never what the request says.
+ *
+ * Revocation: by the operator (`revoke`) or by the holder with a statement signed by the
+ * certificate's own key (`revokeByHolder`). Status is published as a signed CRL with a short
+ * lifetime (`currentCrl`), reissued when it is half-way to stale or after any revocation.
  */
 import { SemperError } from '../../core/errors.js';
-import { certificateToPem, createRootCertificate, issueCertificate, readCertificate, type CertificateRole } from '../../core/pki/index.js';
+import { encodeBase64url, sha256, utf8 } from '../../core/encoding/index.js';
+import {
+  REGISTRATION_CODE_ALPHABET,
+  REGISTRATION_CODE_LENGTH,
+  REVOCATION_REQUEST_TYPE,
+  RevocationRequestBody,
+  canonicalSerial,
+  certificateToPem,
+  createCrl,
+  createRootCertificate,
+  crlRevocationChecker,
+  crlToPem,
+  formatRegistrationCode,
+  issueCertificate,
+  normaliseRegistrationCode,
+  readCertificate,
+  verifyCertificationRequest,
+  type CertificateInfo,
+  type CertificateRole,
+  type OperatorRevocationReason,
+} from '../../core/pki/index.js';
+import { verifyStatement } from '../../core/statements/index.js';
 import { SqliteStore, parseStoredJson, type MigrationSet } from '../storage/sqlite.js';
 import { generatePersistableEs256, importEs256Pkcs8 } from '../storage/keys.js';
 
 export const CA_DB_FILE = 'ca.sqlite';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
+const MINUTE_MS = 60 * 1000;
 /** Certificates start a little in the past so a verifier whose clock lags slightly still accepts them. */
 const BACKDATE_MS = 5 * 60 * 1000;
 
@@ -42,6 +74,35 @@ const CA_SCHEMA: MigrationSet = {
         );
       `,
     },
+    {
+      version: 2,
+      description: 'shopper registration codes, revocation reasons, the current CRL',
+      up: `
+        -- Serials become canonical (no leading zero digits), as the CRL and the extension name them.
+        UPDATE certificates SET serial = ltrim(serial, '0') WHERE serial GLOB '0?*' AND ltrim(serial, '0') <> '';
+        -- Only SHA-256 of each code is stored: 80 random bits make a slow hash unnecessary, and
+        -- a leaked database does not reveal codes that are still unused.
+        CREATE TABLE registration_codes (
+          code_hash TEXT PRIMARY KEY,
+          name TEXT NOT NULL,
+          created_at TEXT NOT NULL,
+          expires_at TEXT NOT NULL,
+          used_at TEXT,
+          certificate_serial TEXT REFERENCES certificates (serial)
+        );
+        ALTER TABLE certificates ADD COLUMN revocation_reason TEXT;
+        CREATE TABLE crl (
+          id INTEGER PRIMARY KEY CHECK (id = 1),
+          crl_number INTEGER NOT NULL,
+          der TEXT NOT NULL,
+          this_update TEXT NOT NULL,
+          next_update TEXT NOT NULL,
+          -- How many revoked certificates it lists: revocations only ever add, so the CRL is
+          -- current iff this equals the number of revoked certificates now.
+          entries INTEGER NOT NULL
+        );
+      `,
+    },
   ],
 };
 
@@ -49,7 +110,7 @@ export type CertificateStatus = 'good' | 'revoked' | 'unknown';
 
 /** One entry of the CA's register, as the HTTP API returns it. Times are RFC 3339 UTC. */
 export interface CertificateRecord {
-  /** Lower-case hex, as in the certificate's serialNumber. */
+  /** Lower-case hex without leading zeros (canonicalSerial of the certificate's serialNumber). */
   serial: string;
   subject: string;
   commonName: string;
@@ -60,8 +121,35 @@ export interface CertificateRecord {
   notBefore: string;
   notAfter: string;
   issuedAt: string;
-  /** Always null until revocation is implemented; the column exists so the status answer is honest. */
+  /** When the CA revoked it (RFC 3339), null while it is good. */
   revokedAt: string | null;
+  /** CRLReason name (RFC 5280 §5.3.1), null while it is good. */
+  revocationReason: OperatorRevocationReason | null;
+}
+
+export interface RegistrationCodeParams {
+  /** The registrant's name as the CA verified it: it becomes the certificate's CN. */
+  name: string;
+  /** How long the code may be redeemed (default 7 days). */
+  validForMs?: number;
+}
+
+export interface ShopperRegistration {
+  /** Base64 DER shopper certificate. */
+  certificate: string;
+  /** Leaf first, without the root. */
+  chain: string[];
+  name: string;
+  serial: string;
+}
+
+export interface PublishedCrl {
+  /** Base64 DER. */
+  crl: string;
+  pem: string;
+  thisUpdate: string;
+  nextUpdate: string;
+  crlNumber: string;
 }
 
 export interface MerchantEnrolment {
@@ -80,6 +168,10 @@ export interface CaServiceOptions {
   commonName?: string;
   organization?: string;
   rootValidityMs?: number;
+  /** Lifetime of each CRL (nextUpdate - thisUpdate); default 15 minutes. */
+  crlValidityMs?: number;
+  /** Validity of shopper certificates; default one year. */
+  shopperValidityMs?: number;
 }
 
 interface CertificateRow {
@@ -93,13 +185,33 @@ interface CertificateRow {
   not_after: string;
   issued_at: string;
   revoked_at: string | null;
+  revocation_reason: string | null;
+}
+
+interface CodeRow {
+  code_hash: string;
+  name: string;
+  expires_at: string;
+  used_at: string | null;
+}
+
+interface CrlRow {
+  crl_number: number;
+  der: string;
+  this_update: string;
+  next_update: string;
+  entries: number;
 }
 
 const SERIAL = /^[0-9a-f]{1,40}$/;
 
+/**
+ * How the CA names a serial everywhere (register, HTTP, CRL): lower-case hex without leading
+ * zeros, core/pki `canonicalSerial`. Any case and any leading zeros are accepted on input.
+ */
 export function normaliseSerial(serial: string): string | undefined {
   const lower = serial.toLowerCase();
-  return SERIAL.test(lower) ? lower : undefined;
+  return SERIAL.test(lower) ? canonicalSerial(lower) : undefined;
 }
 
 function toRecord(row: CertificateRow): CertificateRecord {
@@ -115,7 +227,34 @@ function toRecord(row: CertificateRow): CertificateRecord {
     notAfter: row.not_after,
     issuedAt: row.issued_at,
     revokedAt: row.revoked_at,
+    revocationReason: row.revoked_at === null ? null : ((row.revocation_reason ?? 'unspecified') as OperatorRevocationReason),
   };
+}
+
+/** Names are RDN values (core/pki): printable, no control characters, no surrounding spaces. */
+function checkRegistrantName(name: string): string {
+  if (typeof name !== 'string' || !/^[^\p{Cc}]{1,128}$/u.test(name) || name.trim() !== name) {
+    throw new SemperError('ERR_SCHEMA', 'registrant name must be 1-128 printable characters without surrounding spaces');
+  }
+  return name;
+}
+
+function randomRegistrationCode(): string {
+  // 16 symbols x 5 bits = 80 bits: exactly 10 random bytes, no modulo bias.
+  const bytes = crypto.getRandomValues(new Uint8Array(10));
+  let bits = 0n;
+  for (const b of bytes) bits = (bits << 8n) | BigInt(b);
+  let out = '';
+  for (let i = REGISTRATION_CODE_LENGTH - 1; i >= 0; i--) out += REGISTRATION_CODE_ALPHABET[Number((bits >> BigInt(i * 5)) & 31n)];
+  return out;
+}
+
+async function hashCode(canonical: string): Promise<string> {
+  return encodeBase64url(await sha256(utf8(canonical)));
+}
+
+function codeError(message: string): SemperError {
+  return new SemperError('ERR_REGISTRATION_CODE', message);
 }
 
 export class CaService {
@@ -125,13 +264,19 @@ export class CaService {
   private readonly store: SqliteStore;
   private readonly rootPrivateKey: CryptoKey;
   private readonly now: () => number;
+  private readonly crlValidityMs: number;
+  private readonly shopperValidityMs: number;
+  private crlInFlight: Promise<void> | undefined;
 
-  private constructor(store: SqliteStore, rootCertificate: string, rootPrivateKey: CryptoKey, now: () => number) {
+  private constructor(store: SqliteStore, rootCertificate: string, rootPrivateKey: CryptoKey, now: () => number, options: CaServiceOptions) {
     this.store = store;
     this.rootCertificate = rootCertificate;
     this.rootPem = certificateToPem(rootCertificate);
     this.rootPrivateKey = rootPrivateKey;
     this.now = now;
+    this.crlValidityMs = options.crlValidityMs ?? 15 * MINUTE_MS;
+    this.shopperValidityMs = options.shopperValidityMs ?? 365 * DAY_MS;
+    if (!(this.crlValidityMs >= 2000)) throw new SemperError('ERR_SCHEMA', 'crlValidityMs must be at least 2 seconds (CRL times have second precision)');
   }
 
   /** Open the CA's database; on the very first start create the root key and certificate, later load them. */
@@ -172,7 +317,7 @@ export class CaService {
       if (derived.x !== rootInfo.publicJwk.x || derived.y !== rootInfo.publicJwk.y) {
         throw new SemperError('ERR_KEY', 'stored CA private key does not match the stored root certificate');
       }
-      return new CaService(store, row.certificate, keys.privateKey, now);
+      return new CaService(store, row.certificate, keys.privateKey, now, options);
     } catch (e) {
       store.close();
       throw e;
@@ -207,6 +352,227 @@ export class CaService {
     const record = this.getCertificate(serial);
     if (!record) throw new SemperError('ERR_INTERNAL', 'issued certificate was not recorded');
     return record;
+  }
+
+  /**
+   * Issue a TTP certificate (role ttp, no origins) for the marketplace's own TTP. In-process
+   * only, like merchant enrolment: no HTTP route reaches this method.
+   */
+  async issueTtpCertificate(params: { commonName: string; publicKey: CryptoKey; validityMs?: number }): Promise<CertificateRecord> {
+    const t = this.now();
+    const rootInfo = await readCertificate(this.rootCertificate);
+    const notAfter = new Date(Math.min(t + (params.validityMs ?? 365 * DAY_MS), rootInfo.notAfter.getTime()));
+    const der = await issueCertificate({
+      issuerCertificate: this.rootCertificate,
+      issuerPrivateKey: this.rootPrivateKey,
+      subjectPublicKey: params.publicKey,
+      commonName: params.commonName,
+      organization: params.commonName,
+      role: 'ttp',
+      notBefore: new Date(t - BACKDATE_MS),
+      notAfter,
+    });
+    const info = await readCertificate(der);
+    const serial = normaliseSerial(info.serialNumber);
+    if (!serial) throw new SemperError('ERR_INTERNAL', `issued certificate has an unexpected serial ${info.serialNumber}`);
+    this.store.immediate(() => insertCertificate(this.store, serial, info, 'ttp', der, new Date(t).toISOString()));
+    const record = this.getCertificate(serial);
+    if (!record) throw new SemperError('ERR_INTERNAL', 'issued certificate was not recorded');
+    return record;
+  }
+
+  /**
+   * A one-time code for `name` (the person the operator verified), valid for `validForMs`.
+   * Returned once, as XXXX-XXXX-XXXX-XXXX; only its SHA-256 is stored.
+   */
+  async createRegistrationCode(params: RegistrationCodeParams): Promise<string> {
+    const name = checkRegistrantName(params.name);
+    const validForMs = params.validForMs ?? 7 * DAY_MS;
+    if (!(validForMs > 0)) throw new SemperError('ERR_SCHEMA', 'validForMs must be positive');
+    const t = this.now();
+    const code = randomRegistrationCode();
+    const hash = await hashCode(code);
+    this.store.immediate(() => {
+      this.store.db
+        .prepare('INSERT INTO registration_codes (code_hash, name, created_at, expires_at, used_at) VALUES (?, ?, ?, ?, NULL)')
+        .run(hash, name, new Date(t).toISOString(), new Date(t + validForMs).toISOString());
+    });
+    return formatRegistrationCode(code);
+  }
+
+  /**
+   * Redeem a registration code with a PKCS #10 request: the request must prove possession of an
+   * ES256 or Ed25519 key; the code must be known, unexpired and unused, and is consumed
+   * atomically (of two concurrent redemptions exactly one succeeds). The certificate's CN is the
+   * name on file for the code; role shopper; valid one year (never beyond the root).
+   */
+  async registerShopper(request: { registrationCode: string; csr: string }): Promise<ShopperRegistration> {
+    const canonical = normaliseRegistrationCode(request.registrationCode);
+    if (!canonical) throw codeError(`a registration code is ${REGISTRATION_CODE_LENGTH} characters like XXXX-XXXX-XXXX-XXXX`);
+    // Check the request before touching the code: a broken CSR must not burn a valid code.
+    const csr = await verifyCertificationRequest(request.csr);
+    const hash = await hashCode(canonical);
+    const t = this.now();
+    const at = new Date(t).toISOString();
+    const claimed = this.store.immediate(() => {
+      const row = this.store.db.prepare<[string], CodeRow>('SELECT code_hash, name, expires_at, used_at FROM registration_codes WHERE code_hash = ?').get(hash);
+      if (!row) throw codeError('unknown registration code: check it, or ask the CA for a new one');
+      if (row.used_at !== null) throw codeError('this registration code has already been used');
+      if (Date.parse(row.expires_at) <= t) throw codeError(`this registration code expired at ${row.expires_at}`);
+      const claim = this.store.db.prepare('UPDATE registration_codes SET used_at = ? WHERE code_hash = ? AND used_at IS NULL').run(at, hash);
+      if (claim.changes !== 1) throw codeError('this registration code has already been used');
+      return row;
+    });
+    try {
+      const rootInfo = await readCertificate(this.rootCertificate);
+      const der = await issueCertificate({
+        issuerCertificate: this.rootCertificate,
+        issuerPrivateKey: this.rootPrivateKey,
+        subjectPublicKey: csr.publicKey,
+        commonName: claimed.name,
+        role: 'shopper',
+        notBefore: new Date(t - BACKDATE_MS),
+        notAfter: new Date(Math.min(t + this.shopperValidityMs, rootInfo.notAfter.getTime())),
+      });
+      const info = await readCertificate(der);
+      const serial = normaliseSerial(info.serialNumber);
+      if (!serial) throw new SemperError('ERR_INTERNAL', `issued certificate has an unexpected serial ${info.serialNumber}`);
+      this.store.immediate(() => {
+        insertCertificate(this.store, serial, info, 'shopper', der, at);
+        this.store.db.prepare('UPDATE registration_codes SET certificate_serial = ? WHERE code_hash = ?').run(serial, hash);
+      });
+      return { certificate: der, chain: [der], name: claimed.name, serial };
+    } catch (e) {
+      // Issuing failed on our side: give the code back so the registrant can try again.
+      this.store.immediate(() => {
+        this.store.db.prepare('UPDATE registration_codes SET used_at = NULL WHERE code_hash = ? AND certificate_serial IS NULL').run(hash);
+      });
+      throw e;
+    }
+  }
+
+  /**
+   * Revoke a certificate this CA issued (operator action). Idempotent: revoking a revoked
+   * certificate returns the original record unchanged. The CRL is reissued before returning.
+   */
+  async revoke(serial: string, reason: OperatorRevocationReason = 'unspecified'): Promise<CertificateRecord> {
+    const key = normaliseSerial(serial);
+    const record = key ? this.getCertificate(key) : undefined;
+    if (!key || !record) throw new SemperError('ERR_NOT_FOUND', `no certificate with serial ${serial}`);
+    if (record.role === 'ca') throw new SemperError('ERR_SCHEMA', 'the CA root is not revoked through its own CRL: distrust it instead');
+    this.store.immediate(() => {
+      this.store.db
+        .prepare('UPDATE certificates SET revoked_at = ?, revocation_reason = ? WHERE serial = ? AND revoked_at IS NULL')
+        .run(new Date(this.now()).toISOString(), reason, key);
+    });
+    await this.currentCrl();
+    return this.getCertificate(key)!;
+  }
+
+  /**
+   * Revocation requested by the holder: a `semper.ca.revocation-request` statement signed by the
+   * certificate's own key (signer `{kind:'x509', chain:[certificate]}`), whose chain validates to
+   * this CA's root now, and whose body names that very certificate's serial.
+   */
+  async revokeByHolder(statement: unknown): Promise<CertificateRecord> {
+    const verified = await verifyStatement(statement, {
+      types: [REVOCATION_REQUEST_TYPE],
+      requireCertificate: true,
+      trust: { roots: [this.rootCertificate], now: new Date(this.now()) },
+    });
+    const parsed = RevocationRequestBody.safeParse(verified.statement.body);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0];
+      throw new SemperError('ERR_SCHEMA', `revocation request: ${issue ? `${issue.path.join('.') || '$'}: ${issue.message}` : 'malformed'}`);
+    }
+    const leaf = verified.chain!.leaf;
+    if (leaf.isCA) throw new SemperError('ERR_CERT_CHAIN', 'a revocation request is signed by an end-entity certificate, not by a CA');
+    if (canonicalSerial(parsed.data.serial) !== canonicalSerial(leaf.serialNumber)) {
+      throw new SemperError('ERR_SIGNATURE_INVALID', `a revocation request must be signed by the key of the certificate it revokes (signed by serial ${leaf.serialNumber.toLowerCase()}, names ${parsed.data.serial.toLowerCase()})`);
+    }
+    if (!this.getCertificate(leaf.serialNumber)) throw new SemperError('ERR_NOT_FOUND', `this CA has no record of serial ${leaf.serialNumber.toLowerCase()}`);
+    return this.revoke(leaf.serialNumber, parsed.data.reason);
+  }
+
+  /**
+   * The current CRL: reissued when none exists, when half its lifetime has passed (so a fetched
+   * CRL always has a useful remaining life), or when it misses a revocation. One issuance at a time.
+   */
+  async currentCrl(): Promise<PublishedCrl> {
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const stored = this.storedCrlIfCurrent();
+      if (stored) return stored;
+      this.crlInFlight ??= this.issueCrl().finally(() => {
+        this.crlInFlight = undefined;
+      });
+      await this.crlInFlight;
+      // Loop: a revocation may have committed while that CRL was being signed.
+    }
+    const stored = this.storedCrlIfCurrent();
+    if (stored) return stored;
+    throw new SemperError('ERR_INTERNAL', 'the CRL could not be brought up to date');
+  }
+
+  private storedCrlIfCurrent(): PublishedCrl | undefined {
+    return this.store.read(() => {
+      const row = this.store.db.prepare<[], CrlRow>('SELECT crl_number, der, this_update, next_update, entries FROM crl WHERE id = 1').get();
+      if (!row) return undefined;
+      const revoked = this.store.db.prepare<[], { n: number }>('SELECT COUNT(*) AS n FROM certificates WHERE revoked_at IS NOT NULL').get()!.n;
+      const t = this.now();
+      const thisUpdate = Date.parse(row.this_update);
+      if (row.entries !== revoked || t >= thisUpdate + this.crlValidityMs / 2 || t < thisUpdate - BACKDATE_MS) return undefined;
+      return { crl: row.der, pem: crlToPem(row.der), thisUpdate: row.this_update, nextUpdate: row.next_update, crlNumber: String(row.crl_number) };
+    });
+  }
+
+  private async issueCrl(): Promise<void> {
+    const snapshot = this.store.read(() => ({
+      number: (this.store.db.prepare<[], { n: number | null }>('SELECT MAX(crl_number) AS n FROM crl').get()?.n ?? 0) + 1,
+      revoked: this.store.db
+        .prepare<[], { serial: string; revoked_at: string; revocation_reason: string | null }>(
+          'SELECT serial, revoked_at, revocation_reason FROM certificates WHERE revoked_at IS NOT NULL ORDER BY revoked_at, serial',
+        )
+        .all(),
+    }));
+    // CRL times have one-second precision (RFC 5280 §5.1.2.4 UTCTime): round down.
+    const t = Math.floor(this.now() / 1000) * 1000;
+    const thisUpdate = new Date(t);
+    const nextUpdate = new Date(t + this.crlValidityMs);
+    const der = await createCrl({
+      issuerCertificate: this.rootCertificate,
+      issuerPrivateKey: this.rootPrivateKey,
+      entries: snapshot.revoked.map((r) => ({
+        serial: r.serial,
+        revokedAt: new Date(r.revoked_at),
+        reason: (r.revocation_reason ?? 'unspecified') as OperatorRevocationReason,
+      })),
+      thisUpdate,
+      nextUpdate,
+      crlNumber: snapshot.number,
+    });
+    this.store.immediate(() => {
+      // cRLNumber only grows (RFC 5280 §5.2.3): never overwrite a newer CRL another process stored.
+      this.store.db
+        .prepare(
+          `INSERT INTO crl (id, crl_number, der, this_update, next_update, entries) VALUES (1, ?, ?, ?, ?, ?)
+           ON CONFLICT (id) DO UPDATE SET crl_number = excluded.crl_number, der = excluded.der, this_update = excluded.this_update,
+             next_update = excluded.next_update, entries = excluded.entries
+           WHERE excluded.crl_number > crl.crl_number`,
+        )
+        .run(snapshot.number, der, thisUpdate.toISOString(), nextUpdate.toISOString(), snapshot.revoked.length);
+    });
+  }
+
+  /**
+   * An `isRevoked` for chain validation (MerchantContext.trust, ChainValidationOptions) backed by
+   * this CA's current CRL, verified as any relying party would (signature, issuer, freshness):
+   * in-process parties check exactly what the CA publishes.
+   */
+  revocationChecker(now: () => number = this.now): (cert: CertificateInfo) => Promise<boolean> {
+    return async (cert) => {
+      const { crl } = await this.currentCrl();
+      return crlRevocationChecker(crl, this.rootCertificate, new Date(now()))(cert);
+    };
   }
 
   getCertificate(serial: string): CertificateRecord | undefined {

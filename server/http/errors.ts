@@ -29,12 +29,17 @@ const STATUS: Partial<Record<SemperErrorCode, ContentfulStatusCode>> = {
   ERR_CERT_ORIGIN: 403,
   ERR_CERT_REVOKED: 403,
   ERR_WEBAUTHN: 403,
+  ERR_HARDWARE_TOKEN_REQUIRED: 403,
+  ERR_REGISTRATION_CODE: 403,
   ERR_NOT_FOUND: 404,
   ERR_OFFER_UNKNOWN: 404,
   // Conflicts with what already happened.
   ERR_REPLAY: 409,
   ERR_PROTOCOL_STATE: 409,
   ERR_OFFER_EXPIRED: 410,
+  ERR_RATE_LIMITED: 429,
+  // The verifier has no current revocation information (stale CRL): its problem, try later.
+  ERR_REVOCATION_UNKNOWN: 503,
 };
 
 export function statusOf(code: SemperErrorCode): ContentfulStatusCode {
@@ -53,7 +58,7 @@ export function errorResponse(c: Context, code: SemperErrorCode, message: string
 export function handleError(err: unknown, c: Context): Response {
   if (isSemperError(err)) {
     const status = statusOf(err.code);
-    if (status === 500) console.error(`[semper] ${c.req.method} ${c.req.path}: ${err.code}: ${err.message}`);
+    if (status >= 500) console.error(`[semper] ${c.req.method} ${c.req.path}: ${err.code}: ${err.message}`);
     return errorResponse(c, err.code, err.message, status);
   }
   console.error(`[semper] ${c.req.method} ${c.req.path}: unexpected error`, err);

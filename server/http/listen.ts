@@ -3,7 +3,11 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createAdaptorServer } from '@hono/node-server';
 
-export type FetchHandler = (request: Request) => Response | Promise<Response>;
+/**
+ * `env` is what @hono/node-server passes as the second argument (`{ incoming, outgoing }`), so a
+ * Hono app given it can read the peer address (`getConnInfo`), e.g. for per-client rate limits.
+ */
+export type FetchHandler = (request: Request, env?: unknown) => Response | Promise<Response>;
 
 export interface RunningServer {
   /** http://host:port, with the port the OS actually assigned (listen on port 0 for an ephemeral one). */
@@ -24,7 +28,7 @@ export function assertLoopback(host: string): void {
 }
 
 export async function listen(options: { fetch: FetchHandler; host: string; port: number }): Promise<RunningServer> {
-  const server = createAdaptorServer({ fetch: (request) => options.fetch(request) }) as Server;
+  const server = createAdaptorServer({ fetch: (request: Request, env: unknown) => options.fetch(request, env) }) as Server;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port, options.host, () => {

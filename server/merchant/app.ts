@@ -6,6 +6,9 @@
  *
  *   POST /semper/offer          OfferRequest       → { offer }
  *   POST /semper/order          { order }          → { confirmation, delivery }   (idempotent)
+ *                               the order is signed by a device key (jwk), a shopper certificate
+ *                               (x509, if `shopperTrust`) or a hardware token (webauthn-ES256, if
+ *                               `webauthn`); 403 ERR_HARDWARE_TOKEN_REQUIRED if the offer demanded one
  *   GET  /semper/deals/:dealId                     → the stored merchant-side deal (read-only)
  *   errors                                         → { error: { code, message } }
  */
@@ -39,8 +42,19 @@ export interface MerchantAppOptions {
   maxBodyBytes?: number;
   /** If set, `GET /semper/deals/:dealId` requires `Authorization: Bearer <token>`. */
   operatorToken?: string;
-  /** Accept orders signed with hardware tokens. */
+  /** Accept orders signed with hardware tokens (`webauthn-ES256`, core/crypto/webauthn.ts). */
   webauthn?: WebAuthnStatementVerifier;
+  /**
+   * Accept orders signed with a shopper certificate (`x509` signer, role shopper) chaining to
+   * these roots at the time of the order, and not revoked per `isRevoked` (e.g. a CRL checker,
+   * core/pki crlRevocationChecker). Absent: certified orders are refused (ERR_CERT_UNTRUSTED).
+   */
+  shopperTrust?: MerchantContext['trust'];
+  /**
+   * Which offers demand a hardware-token signature on the order (signed into the offer as
+   * `orderSignature`); an order that does not meet it is 403 ERR_HARDWARE_TOKEN_REQUIRED.
+   */
+  requireHardwareToken?: MerchantContext['requireHardwareToken'];
 }
 
 /** `POST /semper/order` body. The statement is fully verified by the machine; here only its shape. */
@@ -73,6 +87,8 @@ export function createMerchantApp(options: MerchantAppOptions): Hono {
     offerTtlMs,
     terms: catalog.terms,
     ...(options.webauthn ? { webauthn: options.webauthn } : {}),
+    ...(options.shopperTrust ? { trust: options.shopperTrust } : {}),
+    ...(options.requireHardwareToken ? { requireHardwareToken: options.requireHardwareToken } : {}),
   });
 
   const app = new Hono();

@@ -4,15 +4,21 @@
  */
 import { Hono, type Context } from 'hono';
 import { Sku } from '../../core/protocol/commerce.js';
-import type { MerchantIdentity } from '../../core/commerce/merchant.js';
+import type { MerchantContext, MerchantIdentity } from '../../core/commerce/merchant.js';
+import type { WebAuthnStatementVerifier } from '../../core/statements/index.js';
 import { errorResponse } from '../http/errors.js';
 import { catalogFromItems, createMerchantApp } from '../merchant/app.js';
 import type { MerchantDealStore } from '../merchant/store.js';
-import { SHOP_TERMS, type ShopProduct } from './catalog.js';
+import { SHOP_TERMS, signatureDemandOf, type ShopProduct } from './catalog.js';
 import { SHOP_CSP, catalogPage, notFoundPage, productPage, type PageContext } from './pages.js';
 import { SHOP_SCRIPT } from './shop-script.js';
+import type { MerchantExchangeHost } from '../merchant/exchange-app.js';
+import { agreementsPage } from './exchange-pages.js';
+import { EXCHANGE_CONTRACTS, EXCHANGE_DOCUMENTS } from './exchange-uses.js';
 
 export interface ShopAppOptions {
+  /** The merchant kit's exchange host (certified mail, contract signing), mounted at /semper/exchange/*. */
+  exchange?: MerchantExchangeHost;
   identity: MerchantIdentity;
   legalName: string;
   products: readonly ShopProduct[];
@@ -21,6 +27,10 @@ export interface ShopAppOptions {
   now?: () => number;
   maxBodyBytes?: number;
   operatorToken?: string;
+  /** Accept orders signed with shopper certificates chaining to these roots (see MerchantAppOptions). */
+  shopperTrust?: MerchantContext['trust'];
+  /** Accept orders signed with hardware tokens. */
+  webauthn?: WebAuthnStatementVerifier;
 }
 
 function pageHeaders(c: Context): void {
@@ -44,6 +54,10 @@ export function createShopApp(options: ShopAppOptions): Hono {
     ...(options.now ? { now: options.now } : {}),
     ...(options.maxBodyBytes !== undefined ? { maxBodyBytes: options.maxBodyBytes } : {}),
     ...(options.operatorToken !== undefined ? { operatorToken: options.operatorToken } : {}),
+    ...(options.shopperTrust ? { shopperTrust: options.shopperTrust } : {}),
+    ...(options.webauthn ? { webauthn: options.webauthn } : {}),
+    // Products that carry an orderSignature demand (the standards archive) put it into the offer.
+    requireHardwareToken: signatureDemandOf(products),
   });
 
   const app = new Hono();
@@ -76,6 +90,14 @@ export function createShopApp(options: ShopAppOptions): Hono {
     c.header('cache-control', 'no-cache');
     return c.body(SHOP_SCRIPT);
   });
+
+  if (options.exchange) {
+    app.get('/agreements', (c) => {
+      pageHeaders(c);
+      return c.html(agreementsPage(EXCHANGE_DOCUMENTS, EXCHANGE_CONTRACTS, pageContext));
+    });
+    app.route('/', options.exchange.app);
+  }
 
   // Browsers ask for it on every page; answer without a 404 page.
   app.get('/favicon.ico', (c) => c.body(null, 204));

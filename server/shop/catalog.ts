@@ -4,6 +4,7 @@
  * for this demo.
  */
 import type { CatalogItem } from '../../core/commerce/merchant.js';
+import type { OfferedItem, OrderSignatureDemand } from '../../core/protocol/commerce.js';
 import { catalogFromItems, type MerchantCatalog } from '../merchant/app.js';
 
 export interface ShopProduct extends CatalogItem {
@@ -11,6 +12,8 @@ export interface ShopProduct extends CatalogItem {
   summary: string;
   authors: string;
   year: number;
+  /** How an order for this product must be signed (signed into the offer); absent: any shopper key. */
+  orderSignature?: OrderSignatureDemand;
 }
 
 export const SHOP_LEGAL_NAME = 'Fogra Forschungsgesellschaft Druck e.V.';
@@ -97,7 +100,47 @@ export const PRODUCTS: readonly ShopProduct[] = [
         'phone calls. The service valued that an order could not later be denied.\n',
     },
   },
+  {
+    sku: 'standards-archive',
+    title: 'Complete Standards Archive',
+    authors: 'Fogra standards office',
+    year: 1998,
+    summary:
+      'Every process standard, test form description and tolerance table of the service in one archive. ' +
+      'Because of its price, the order must be signed with a hardware security key that verifies you (PIN or fingerprint).',
+    unitPrice: { amount: 14900, currency: 'EUR' },
+    kind: 'digital',
+    orderSignature: { hardwareToken: true, userVerification: true },
+    good: {
+      mediaType: 'text/plain',
+      content:
+        'Complete Standards Archive (index edition)\n\n' +
+        'Part 1. Process standards for sheet-fed and web offset: paper types, tone value increase, tolerances.\n' +
+        'Part 2. Test forms: layout and measurement of the media wedge, grey balance patches and slur targets.\n' +
+        'Part 3. Proofing: substrate, colorimetric conditions and the acceptance of contract proofs.\n' +
+        'Part 4. Data exchange: characterisation data sets and how a printer names the one it prints to.\n' +
+        'Each part lists the measurement conditions first, because without them no tolerance means anything.\n',
+    },
+  },
 ];
+
+/**
+ * The shop's hardware-token policy for `requireHardwareToken`: an offer demands what its most
+ * demanding product demands (here the expensive archive: a security key with user verification).
+ */
+export function signatureDemandOf(products: readonly ShopProduct[]): (items: OfferedItem[]) => OrderSignatureDemand | undefined {
+  const bySku = new Map(products.map((p) => [p.sku, p]));
+  return (items) => {
+    let hardwareToken = false;
+    let userVerification = false;
+    for (const item of items) {
+      const demand = bySku.get(item.sku)?.orderSignature;
+      hardwareToken ||= demand?.hardwareToken === true;
+      userVerification ||= demand?.userVerification === true;
+    }
+    return hardwareToken || userVerification ? { hardwareToken, userVerification } : undefined;
+  };
+}
 
 export function shopCatalog(products: readonly ShopProduct[] = PRODUCTS): MerchantCatalog {
   return catalogFromItems(products, SHOP_TERMS);

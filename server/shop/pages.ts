@@ -32,7 +32,8 @@ const STYLE = `
   button { font: inherit; background: var(--accent); color: #fff; border: 0; border-radius: 4px; padding: 0.5rem 1.1rem; cursor: pointer; }
   button:disabled { opacity: 0.6; cursor: progress; }
   #semper-result { display: block; min-height: 1.5rem; padding: 0.75rem 1rem; border-radius: 4px; }
-  #semper-result[data-status=completed] { background: #e3f4e8; }
+  #semper-result[data-status=completed], #semper-result[data-status=resolved] { background: #e3f4e8; }
+  #semper-result[data-status=aborted] { background: #fff4d6; }
   #semper-result[data-status=error] { background: #fbe6e4; }
   #semper-result[data-status=pending] { background: #eef1f6; }
   footer { max-width: 52rem; margin: 3rem auto 2rem; padding: 0 1.5rem; color: var(--muted); font-size: 0.85rem; }
@@ -64,7 +65,7 @@ interface Layout {
   script?: boolean;
 }
 
-function layout(p: Layout): string {
+export function layout(p: Layout): string {
   return `<!doctype html>
 <html lang="en">
 <head>
@@ -105,7 +106,7 @@ export function catalogPage(products: readonly ShopProduct[], ctx: PageContext):
   </li>`,
     )
     .join('\n');
-  return layout({ ...ctx, title: SHOP_TITLE, body: `<h2>Catalogue</h2>\n<ul class="products">\n${items}\n</ul>` });
+  return layout({ ...ctx, title: SHOP_TITLE, body: `<h2>Catalogue</h2>\n<ul class="products">\n${items}\n</ul>\n<p><a href="/agreements">Test reports by certified mail and the subscription agreement &rarr;</a></p>` });
 }
 
 export function productPage(p: ShopProduct, ctx: PageContext): string {

@@ -16,7 +16,7 @@ export const SHOP_SCRIPT = String.raw`'use strict';
   function show(status, text, attributes) {
     result.textContent = text;
     result.setAttribute('data-status', status);
-    ['data-code', 'data-reason', 'data-deal-id'].forEach(function (name) { result.removeAttribute(name); });
+    ['data-code', 'data-reason', 'data-deal-id', 'data-exchange-id'].forEach(function (name) { result.removeAttribute(name); });
     Object.keys(attributes || {}).forEach(function (name) { result.setAttribute(name, String(attributes[name])); });
   }
 
@@ -49,6 +49,42 @@ export const SHOP_SCRIPT = String.raw`'use strict';
 
   Array.prototype.forEach.call(document.querySelectorAll('button[data-semper-buy]'), function (button) {
     button.addEventListener('click', function () { buy(button); });
+  });
+
+  // Exchanges (certified mail, contract signing): data-status becomes the outcome
+  // (completed | resolved | aborted) or error; data-exchange-id names the exchange at the TTP.
+  async function exchange(button) {
+    var use = button.getAttribute('data-semper-exchange');
+    var id = button.getAttribute('data-document');
+    var provider = window.semper;
+    if (!provider || typeof provider.request !== 'function') {
+      show('error', 'The Semper extension is not installed in this browser.', { 'data-reason': 'extension-missing' });
+      return;
+    }
+    button.disabled = true;
+    show('pending', 'Waiting for you to confirm in the Semper window\u2026');
+    try {
+      var request = use === 'contract-signing'
+        ? { method: 'semper_signContract', params: { contractId: id } }
+        : { method: 'semper_certifiedMail', params: { documentId: id } };
+      var outcome = await provider.request(request);
+      var words = { completed: 'Exchange completed', resolved: 'Exchange resolved by the trusted third party', aborted: 'Exchange aborted: nobody got anything' };
+      show(outcome.status, (words[outcome.status] || outcome.status) + ': ' + outcome.title + '. Deal ' + outcome.dealId + '.', {
+        'data-deal-id': outcome.dealId,
+        'data-exchange-id': outcome.exchangeId,
+      });
+    } catch (error) {
+      var code = error && typeof error.code === 'number' ? error.code : -32603;
+      var reason = error && error.data && typeof error.data.reason === 'string' ? error.data.reason : '';
+      var message = error && typeof error.message === 'string' ? error.message : String(error);
+      show('error', 'Exchange not completed (' + code + (reason ? ', ' + reason : '') + '): ' + message, { 'data-code': code, 'data-reason': reason });
+    } finally {
+      button.disabled = false;
+    }
+  }
+
+  Array.prototype.forEach.call(document.querySelectorAll('button[data-semper-exchange]'), function (button) {
+    button.addEventListener('click', function () { exchange(button); });
   });
 })();
 `;

@@ -11,14 +11,24 @@ import { chromium, type BrowserContext, type Page, type Worker } from 'playwrigh
 import { EXTENSION_ID } from '../../extension/id.js';
 import type { OperationName, OperationRequest, OperationResponses, OperationResult } from '../../extension/operations.js';
 
-export const DIST = resolve('dist');
+/** The built extension; SEMPER_DIST lets parallel builds (several engineers, CI shards) keep apart. */
+export const DIST = resolve(process.env.SEMPER_DIST ?? 'dist');
 export const RESULTS = resolve('test-results');
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
 export interface LaunchOptions {
   /** UI language of the browser (chrome.i18n follows it), e.g. 'de'. */
   lang?: string;
+  /**
+   * Choose a security phrase and picture through the operation API before the test runs (default
+   * true), so the first purchase goes straight to its offer. `false` leaves Semper un-set-up: the
+   * first purchase then opens the onboarding in the trusted window (test/e2e/onboarding.test.ts).
+   */
+  onboarded?: boolean;
 }
+
+/** The security phrase a pre-onboarded harness chooses. */
+export const HARNESS_PHRASE = 'harness phrase: blue teapot';
 
 export interface ExtensionHarness {
   context: BrowserContext;
@@ -72,6 +82,11 @@ export async function launchExtension(options: LaunchOptions = {}): Promise<Exte
         ([o, r]) => chrome.runtime.sendMessage({ op: o, request: r }),
         [op, request] as const,
       )) as OperationResult<O>;
+
+    if (options.onboarded !== false) {
+      const set = await operationResult('identity.personalise', { phrase: HARNESS_PHRASE, picture: 0 });
+      if (!set.ok) throw new Error(`identity.personalise: ${set.error.code} ${set.error.message}`);
+    }
 
     return {
       context,

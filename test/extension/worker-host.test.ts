@@ -8,10 +8,13 @@ import type { ShopperState } from '../../core/commerce/shopper.js';
 import type { VerifiedOfferView } from '../../core/commerce/view.js';
 import type { PortResponse } from '../../extension/bridge-protocol.js';
 import { MemoryDealStore, type DealRecord, type DealStatus } from '../../extension/deal-store.js';
+import { MemoryExchangeStore } from '../../extension/exchange-store.js';
 import { postToMerchant } from '../../extension/merchant-http.js';
 import { handleOperation, type OperationDeps } from '../../extension/operation-handlers.js';
 import { PagePorts, type PortLike } from '../../extension/page-ports.js';
 import { TrustedWindowManager, type CurrentWindow } from '../../extension/trusted-window-manager.js';
+import { KeyStore, MemoryKeyRecords } from '../../extension/key-store.js';
+import { IdentityService, MemorySettingsRecords, MemoryTokenRecords } from '../../extension/identity-service.js';
 
 const EXT_ID = 'ogebgngddklbcapdihmjkemgigajimlo';
 const BASE = `chrome-extension://${EXT_ID}/`;
@@ -228,13 +231,37 @@ function opDeps(store: MemoryDealStore, current?: CurrentWindow): OperationDeps 
         return { ...(await store.get(id))!, status: 'ordering' };
       },
       reject: async (id) => ({ ...(await store.get(id))!, status: 'rejected' }),
+      submitSignedOrder: async (id) => ({ ...(await store.get(id))!, status: 'ordering' }),
     },
     currentWindow: async () => current,
     signer: async () => {
       throw new Error('not needed');
     },
     roots: { add: async () => Promise.reject(new Error('no')), list: async () => [], remove: async () => false },
+    identity: identityDeps(),
+    exchange: {
+      store: new MemoryExchangeStore(),
+      runner: { confirm: async () => Promise.reject(new Error('no')), reject: async () => Promise.reject(new Error('no')) },
+      ttps: { add: async () => Promise.reject(new Error('no')), list: async () => [], remove: async () => false },
+    },
   };
+}
+
+function identityDeps(): OperationDeps['identity'] {
+  const keys = new KeyStore({ records: new MemoryKeyRecords(), now: () => Date.now() });
+  let challenges: { challenge: string; expiresAt: number }[] = [];
+  const service = new IdentityService({
+    keys,
+    tokens: new MemoryTokenRecords(),
+    settings: new MemorySettingsRecords(),
+    roots: async () => [],
+    fetch: () => Promise.reject(new Error('no network in this test')),
+    now: () => Date.now(),
+    randomId: () => 'x'.repeat(43),
+    extensionOrigin: `chrome-extension://${EXT_ID}`,
+    challenges: { get: async () => challenges, set: async (v) => void (challenges = v) },
+  });
+  return { service, keys, openWindow: async () => undefined, now: () => Date.now() };
 }
 
 describe('operation API access', () => {

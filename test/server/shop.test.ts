@@ -54,7 +54,7 @@ describe('shop pages', () => {
       expect(html).toContain(`href="/product/${p.sku}"`);
       expect(html).toContain(`€${(p.unitPrice.amount / 100).toFixed(2)}`);
     }
-    expect(PRODUCTS.length).toBe(4);
+    expect(PRODUCTS.length).toBe(5);
     expectNoInlineScript(html);
     // The inline stylesheet is allowed by its hash, nothing else is.
     const style = /<style>([\s\S]*?)<\/style>/.exec(html)?.[1];

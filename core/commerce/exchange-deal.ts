@@ -1,0 +1,505 @@
+/**
+ * Exchange deals: the two commerce uses of the generic fair exchange (core/exchange) that a
+ * shopper starts from a web page, with the merchant as responder and a TTP that steps in only on
+ * faults.
+ *
+ *   certified mail     the merchant gives a document (information: externally verifiable), the
+ *                      shopper a signed receipt for it (a statement with fixed content:
+ *                      generatable) → generatable↔verifiable, the shopper is the originator;
+ *   contract signing   both sign one fixed contract text (both generatable) → ASW contract
+ *                      signing, the shopper is the originator.
+ *
+ * Before any exchange message moves, the shopper asks the merchant for a *descriptor*: the
+ * merchant's signed statement of what each side gives (the two item descriptions), the TTP it
+ * accepts, the timing, bound to the shopper's fresh nonce, the deal and the page's origin — the
+ * offer of an exchange. The shopper verifies it exactly like an offer (certificate chain to a
+ * trusted root, merchant role, origin binding, nonce echo, expiry), then re-derives everything it
+ * will sign from it and negotiates the protocol itself (negotiateExchange); only a descriptor that
+ * passes all of this reaches the trusted window. The page names only the use and a document id.
+ *
+ * HTTP (the merchant kit, on the page's own origin):
+ *   POST /semper/exchange/descriptor  DescriptorRequest   → { descriptor: Statement<DescriptorBody> }
+ *   POST /semper/exchange/messages    { message: Statement } → { replies: Statement[] }
+ */
+import { z } from 'zod';
+import { SemperError } from '../errors.js';
+import { jwkThumbprint, PublicJwk } from '../crypto/jwk.js';
+import type { Signer } from '../crypto/keys.js';
+import { canonicalJson, decodeBase64url, encodeBase64url, randomId, sha256, utf8, type JsonValue } from '../encoding/index.js';
+import { validateChain, type CertificateInfo } from '../pki/certificates.js';
+import { signStatement, verifyStatement, type Statement } from '../statements/index.js';
+import { describeInformation } from '../items/match.js';
+import { Description as DescriptionSchema, Digest, type Description, type Item } from '../items/schema.js';
+import { DEFAULT_ATTRIBUTES, receiptDescription } from '../transfer/index.js';
+import { negotiateExchange } from '../exchange/negotiate.js';
+import { DEFAULT_TIMEOUTS, type ProtocolId, type Timeouts } from '../exchange/types.js';
+import { DealId, ErrorResponse, Nonce } from '../protocol/commerce.js';
+import type { MerchantIdentity } from './merchant.js';
+import { parseBody } from './common.js';
+
+export const EXCHANGE_USES = ['certified-mail', 'contract-signing'] as const;
+export const ExchangeUse = z.enum(EXCHANGE_USES);
+export type ExchangeUse = z.infer<typeof ExchangeUse>;
+
+/** The protocol each use must run (the shopper re-derives it with negotiateExchange). */
+export const USE_PROTOCOL: Record<ExchangeUse, ProtocolId> = {
+  'certified-mail': 'generatable-verifiable',
+  'contract-signing': 'contract-signing',
+};
+
+export const DocumentId = z.string().regex(/^[a-z0-9][a-z0-9-]{0,63}$/, 'document id');
+
+export const EXCHANGE_DEAL_TYPES = {
+  descriptor: 'semper.exchange.descriptor',
+  receipt: 'semper.receipt',
+  contractSignature: 'semper.contract.signature',
+} as const;
+
+/** `POST /semper/exchange/descriptor`: what the shopper's worker asks (the page named only use + document id). */
+export const DescriptorRequest = z.strictObject({
+  dealId: DealId,
+  nonce: Nonce,
+  use: ExchangeUse,
+  documentId: DocumentId,
+  /** The key the shopper will sign its item and the exchange messages with. */
+  shopper: z.strictObject({ jwk: PublicJwk }),
+});
+export type DescriptorRequest = z.infer<typeof DescriptorRequest>;
+
+/** The merchant's proposed timing (ms). The shopper clamps every value to its own bounds. */
+export const ExchangeTiming = z.strictObject({
+  peerMs: z.number().int().positive(),
+  ttpRetryMs: z.number().int().positive(),
+  ttpMarginMs: z.number().int().positive(),
+  peerRetries: z.number().int().nonnegative(),
+});
+export type ExchangeTiming = z.infer<typeof ExchangeTiming>;
+
+export const DEFAULT_EXCHANGE_TIMING: ExchangeTiming = {
+  peerMs: DEFAULT_TIMEOUTS.peer,
+  ttpRetryMs: DEFAULT_TIMEOUTS.ttpRetry,
+  ttpMarginMs: DEFAULT_TIMEOUTS.ttpMargin,
+  peerRetries: DEFAULT_TIMEOUTS.peerRetries,
+};
+
+/** The shopper's bounds on the merchant's timing: no value can make it wait absurdly long or hammer anyone. */
+export const TIMING_BOUNDS = {
+  peerMs: [1_000, 120_000],
+  ttpRetryMs: [1_000, 120_000],
+  ttpMarginMs: [2_000, 15 * 60_000],
+  peerRetries: [0, 3],
+} as const satisfies Record<keyof ExchangeTiming, readonly [number, number]>;
+
+const b64 = z.string().regex(/^[A-Za-z0-9+/]+={0,2}$/, 'base64');
+
+export const DescriptorDocument = z.strictObject({
+  title: z.string().min(1).max(200),
+  mediaType: z.string().min(3).max(128),
+  size: z.number().int().nonnegative(),
+  digest: Digest,
+});
+export type DescriptorDocument = z.infer<typeof DescriptorDocument>;
+
+/** The fixed body both parties sign in contract signing. */
+export const ContractBody = z.strictObject({
+  contractId: DocumentId,
+  title: z.string().min(1).max(200),
+  text: z.string().min(1).max(20_000),
+  /** [shopper key id, merchant key id] */
+  parties: z.tuple([Digest, Digest]),
+});
+export type ContractBody = z.infer<typeof ContractBody>;
+
+export const DescriptorBody = z.strictObject({
+  descriptorId: z.string().regex(/^[A-Za-z0-9_-]{16,64}$/),
+  /** The shopper's fresh nonce, echoed: a replayed descriptor cannot match. */
+  nonce: Nonce,
+  /** The origin the merchant serves the exchange from; must be in its certificate and be the page's. */
+  origin: z.string().url(),
+  use: ExchangeUse,
+  documentId: DocumentId,
+  title: z.string().min(1).max(200),
+  protocol: z.enum(['generatable-verifiable', 'contract-signing', 'revocable-revocable']),
+  shopper: z.strictObject({ keyId: Digest }),
+  merchant: z.strictObject({ keyId: Digest }),
+  /** The TTP the merchant accepts: its key and certificate (the shopper decides whether it trusts it). */
+  ttp: z.strictObject({ keyId: Digest, certificateChain: z.array(b64).min(1).max(5), endpoint: z.string().url().max(512).optional() }),
+  shopperGives: DescriptionSchema,
+  merchantGives: DescriptionSchema,
+  /** certified mail: what the document is (its digest, type and size are also in merchantGives) */
+  document: DescriptorDocument.optional(),
+  timing: ExchangeTiming,
+  expiresAt: z.iso.datetime(),
+  terms: z.string().max(2000).optional(),
+});
+export type DescriptorBody = z.infer<typeof DescriptorBody>;
+
+/** A TTP the shopper trusts (a setting): by certificate fingerprint, or by key id from a stored certificate. */
+export interface TrustedTtpEntry {
+  /** base64url SHA-256 of the TTP certificate's DER */
+  fingerprint: string;
+  /** RFC 7638 thumbprint of the certified key, when the certificate itself was added */
+  keyId?: string;
+  /** Where the shopper reaches the TTP (the user's setting, never the merchant's word). */
+  url: string;
+}
+
+/** What the trusted window may show about an exchange: built only from a verified descriptor. */
+export interface VerifiedExchangeView {
+  dealId: string;
+  use: ExchangeUse;
+  documentId: string;
+  title: string;
+  /** The requesting origin, as the browser reported it; equal to the certified origin. */
+  origin: string;
+  merchant: {
+    legalName: string;
+    organization?: string;
+    certifiedOrigins: string[];
+    issuer: string;
+    certificateFingerprint: string;
+    certificateNotAfter: string;
+    keyId: string;
+  };
+  protocol: ProtocolId;
+  /** certified mail: the document the shopper receives (and gives a receipt for) */
+  document?: DescriptorDocument;
+  /** contract signing: the text both sign */
+  contract?: { title: string; text: string; digest: string };
+  ttp: { name: string; organization?: string; issuer: string; certificateFingerprint: string; certificateNotAfter: string; keyId: string; url: string };
+  expiresAt: string;
+  terms?: string;
+  verifiedAt: string;
+}
+
+/** Everything the shopper's worker needs to run the exchange it agreed to (plain JSON). */
+export interface ExchangeAgreement {
+  dealId: string;
+  use: ExchangeUse;
+  protocol: ProtocolId;
+  shopperKeyId: string;
+  merchantKeyId: string;
+  shopperGives: Description;
+  merchantGives: Description;
+  ttp: { keyId: string; url: string };
+  timeouts: Timeouts;
+  expiresAt: number;
+  /** The roots the merchant's and the TTP's chains validated to: kept so the exchange can finish even if settings change. */
+  roots: string[];
+  title: string;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Merchant side
+
+export interface ExchangeDocument {
+  title: string;
+  mediaType: string;
+  /** UTF-8 text (the demo's documents are text) */
+  content: string;
+}
+
+export interface ExchangeContract {
+  title: string;
+  text: string;
+}
+
+export interface ExchangeCatalog {
+  document(id: string): ExchangeDocument | undefined;
+  contract(id: string): ExchangeContract | undefined;
+}
+
+export interface ExchangeMerchantContext {
+  identity: MerchantIdentity;
+  ttp: { keyId: string; certificateChain: string[]; endpoint?: string };
+  catalog: ExchangeCatalog;
+  now: number;
+  descriptorTtlMs: number;
+  timing: ExchangeTiming;
+  terms?: string;
+}
+
+/** What the merchant's responder machine starts with for a descriptor. */
+export interface ResponderSetup {
+  protocol: ProtocolId;
+  shopperKeyId: string;
+  gives: Description;
+  item: Item;
+  expects: Description;
+}
+
+function signerRefOf(identity: MerchantIdentity) {
+  return { signerRef: { kind: 'x509' as const, chain: identity.chain } };
+}
+
+/** The certified-mail item the merchant gives: the document's bytes. */
+export function documentItem(doc: ExchangeDocument): Extract<Item, { kind: 'information' }> {
+  return { kind: 'information', mediaType: doc.mediaType, data: encodeBase64url(utf8(doc.content)) };
+}
+
+function contractDescription(signerKeyId: string, dealId: string, body: ContractBody): Description {
+  return { kind: 'statement', type: EXCHANGE_DEAL_TYPES.contractSignature, signer: { keyId: signerKeyId }, dealId, content: { body: body as unknown as Record<string, JsonValue> } };
+}
+
+/** Sign the statement a description with fixed content stands for (the shopper's receipt or contract signature). */
+export async function signFixedStatement(description: Description, dealId: string, signer: Signer, now: number, signerRef?: { kind: 'x509'; chain: string[] }): Promise<Item> {
+  if (description.kind !== 'statement' || !description.content) throw new SemperError('ERR_ITEM_MISMATCH', 'only a statement with fixed content can be signed in advance');
+  const statement = await signStatement(
+    { type: description.type, version: 1, dealId: description.dealId ?? dealId, issuedAt: new Date(now).toISOString(), body: description.content.body },
+    signer,
+    signerRef ? { signerRef } : {},
+  );
+  return { kind: 'statement', statement: statement as Statement };
+}
+
+/**
+ * The merchant's answer to a descriptor request: the signed descriptor and the setup of its
+ * responder machine (its own item is made here: the document, or its signature on the contract).
+ */
+export async function makeExchangeDescriptor(request: unknown, ctx: ExchangeMerchantContext): Promise<{ descriptor: Statement<DescriptorBody>; responder: ResponderSetup }> {
+  const req = parseBody(DescriptorRequest, request, 'exchange descriptor request');
+  const shopperKeyId = await jwkThumbprint(req.shopper.jwk);
+  const merchantKeyId = ctx.identity.signer.keyId;
+  if (shopperKeyId === merchantKeyId) throw new SemperError('ERR_PROTOCOL_STATE', 'an exchange needs two different parties');
+  let shopperGives: Description;
+  let merchantGives: Description;
+  let item: Item;
+  let title: string;
+  let document: DescriptorDocument | undefined;
+  if (req.use === 'certified-mail') {
+    const doc = ctx.catalog.document(req.documentId);
+    if (!doc) throw new SemperError('ERR_NOT_FOUND', `no document ${req.documentId}`);
+    item = documentItem(doc);
+    const described = await describeInformation(item);
+    merchantGives = described;
+    shopperGives = receiptDescription({ receiver: shopperKeyId, sender: merchantKeyId, dealId: req.dealId, received: described });
+    title = doc.title;
+    document = { title: doc.title, mediaType: doc.mediaType, size: described.size!, digest: described.digest };
+  } else {
+    const contract = ctx.catalog.contract(req.documentId);
+    if (!contract) throw new SemperError('ERR_NOT_FOUND', `no contract ${req.documentId}`);
+    const body: ContractBody = { contractId: req.documentId, title: contract.title, text: contract.text, parties: [shopperKeyId, merchantKeyId] };
+    shopperGives = contractDescription(shopperKeyId, req.dealId, body);
+    merchantGives = contractDescription(merchantKeyId, req.dealId, body);
+    item = await signFixedStatement(merchantGives, req.dealId, ctx.identity.signer, ctx.now, signerRefOf(ctx.identity).signerRef);
+    title = contract.title;
+  }
+  const body: DescriptorBody = {
+    descriptorId: randomId(18),
+    nonce: req.nonce,
+    origin: ctx.identity.origin,
+    use: req.use,
+    documentId: req.documentId,
+    title,
+    protocol: USE_PROTOCOL[req.use],
+    shopper: { keyId: shopperKeyId },
+    merchant: { keyId: merchantKeyId },
+    ttp: { keyId: ctx.ttp.keyId, certificateChain: ctx.ttp.certificateChain, ...(ctx.ttp.endpoint ? { endpoint: ctx.ttp.endpoint } : {}) },
+    shopperGives,
+    merchantGives,
+    ...(document ? { document } : {}),
+    timing: ctx.timing,
+    expiresAt: new Date(ctx.now + ctx.descriptorTtlMs).toISOString(),
+    ...(ctx.terms ? { terms: ctx.terms } : {}),
+  };
+  const descriptor = await signStatement<DescriptorBody>(
+    { type: EXCHANGE_DEAL_TYPES.descriptor, version: 1, dealId: req.dealId, issuedAt: new Date(ctx.now).toISOString(), body },
+    ctx.identity.signer,
+    signerRefOf(ctx.identity),
+  );
+  return { descriptor, responder: { protocol: body.protocol, shopperKeyId, gives: merchantGives, item, expects: shopperGives } };
+}
+
+/** The same request again (a restarted worker re-sends it): true if it asks for exactly this descriptor. */
+export async function isRepeatedDescriptorRequest(descriptor: Statement<DescriptorBody>, request: unknown): Promise<boolean> {
+  const req = parseBody(DescriptorRequest, request, 'exchange descriptor request');
+  const b = descriptor.body;
+  return (
+    descriptor.dealId === req.dealId && b.nonce === req.nonce && b.use === req.use && b.documentId === req.documentId && b.shopper.keyId === (await jwkThumbprint(req.shopper.jwk))
+  );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Shopper side
+
+export interface DescriptorExpectation {
+  dealId: string;
+  nonce: string;
+  /** The page's origin, from the browser. */
+  origin: string;
+  use: ExchangeUse;
+  documentId: string;
+  shopperKeyId: string;
+}
+
+export interface DescriptorTrust {
+  roots: readonly string[];
+  ttps: readonly TrustedTtpEntry[];
+  isRevoked?: (cert: CertificateInfo) => Promise<boolean>;
+}
+
+function clamp(value: number, [lo, hi]: readonly [number, number]): number {
+  return Math.min(hi, Math.max(lo, value));
+}
+
+/** The shopper's timeouts from the merchant's proposal, clamped to the shopper's bounds. */
+export function timeoutsFrom(timing: ExchangeTiming): Timeouts {
+  const peer = clamp(timing.peerMs, TIMING_BOUNDS.peerMs);
+  const ttpRetry = clamp(timing.ttpRetryMs, TIMING_BOUNDS.ttpRetryMs);
+  const ttpMargin = clamp(timing.ttpMarginMs, TIMING_BOUNDS.ttpMarginMs);
+  const peerRetries = clamp(timing.peerRetries, TIMING_BOUNDS.peerRetries);
+  return { ...DEFAULT_TIMEOUTS, peer, ttpRetry, ttpMargin, peerRetries };
+}
+
+function sameJson(a: unknown, b: unknown): boolean {
+  return canonicalJson(a) === canonicalJson(b);
+}
+
+async function textDigest(text: string): Promise<string> {
+  return encodeBase64url(await sha256(utf8(text)));
+}
+
+/**
+ * Verify a merchant's descriptor against everything the shopper knows, and derive what the
+ * shopper will sign and run. Throws a SemperError naming the rule; the result is the only thing
+ * the trusted window is shown.
+ */
+export async function verifyExchangeDescriptor(
+  response: unknown,
+  expected: DescriptorExpectation,
+  now: number,
+  trust: DescriptorTrust,
+): Promise<{ descriptor: Statement<DescriptorBody>; view: VerifiedExchangeView; agreement: ExchangeAgreement }> {
+  const errorReply = ErrorResponse.safeParse(response);
+  if (errorReply.success) throw new SemperError('ERR_OFFER_UNKNOWN', `merchant refused: ${errorReply.data.error.code} ${errorReply.data.error.message}`);
+  const raw = (response as { descriptor?: unknown } | null)?.descriptor;
+  const chainTrust = { roots: trust.roots, now: new Date(now), ...(trust.isRevoked ? { isRevoked: trust.isRevoked } : {}) };
+  const verified = await verifyStatement<DescriptorBody>(raw, { types: [EXCHANGE_DEAL_TYPES.descriptor], requireCertificate: true, trust: chainTrust });
+  const body = parseBody(DescriptorBody, verified.statement.body, 'exchange descriptor');
+  const descriptor: Statement<DescriptorBody> = { ...verified.statement, body };
+  const leaf = verified.chain!.leaf;
+  if (leaf.role !== 'merchant') throw new SemperError('ERR_CERT_UNTRUSTED', `descriptor signed by a ${leaf.role ?? 'non-merchant'} certificate`);
+  if (!leaf.origins.includes(expected.origin)) {
+    throw new SemperError('ERR_CERT_ORIGIN', `certificate of "${leaf.commonName}" is for ${leaf.origins.join(', ') || 'no origin'}, not ${expected.origin}`);
+  }
+  if (body.origin !== expected.origin) throw new SemperError('ERR_CERT_ORIGIN', `descriptor names origin ${body.origin}, page is ${expected.origin}`);
+  if (descriptor.dealId !== expected.dealId) throw new SemperError('ERR_REPLAY', 'descriptor is for another deal');
+  if (body.nonce !== expected.nonce) throw new SemperError('ERR_NONCE_MISMATCH', "descriptor does not echo this request's nonce (replayed or reused descriptor)");
+  if (Date.parse(body.expiresAt) <= now) throw new SemperError('ERR_OFFER_EXPIRED', `descriptor expired at ${body.expiresAt}`);
+  if (Date.parse(descriptor.issuedAt) > now + 5 * 60_000) throw new SemperError('ERR_SCHEMA', 'descriptor is issued in the future');
+  if (body.use !== expected.use || body.documentId !== expected.documentId) throw new SemperError('ERR_SCHEMA', 'descriptor is for another use or document than the page asked for');
+  const merchantKeyId = await jwkThumbprint(verified.signerJwk);
+  if (body.merchant.keyId !== merchantKeyId) throw new SemperError('ERR_SIGNATURE_INVALID', 'descriptor names another merchant key than the one that signed it');
+  if (body.shopper.keyId !== expected.shopperKeyId) throw new SemperError('ERR_PROTOCOL_STATE', "descriptor is for another shopper key than this browser's");
+
+  // What each side gives: re-derived here, never taken on the merchant's word.
+  let document: DescriptorDocument | undefined;
+  let contract: VerifiedExchangeView['contract'];
+  if (body.use === 'certified-mail') {
+    const m = body.merchantGives;
+    if (m.kind !== 'information' || m.mediaType === undefined || m.size === undefined) throw new SemperError('ERR_ITEM_MISMATCH', 'certified mail: the merchant must give a described document (digest, media type, size)');
+    if (!body.document || body.document.digest !== m.digest || body.document.mediaType !== m.mediaType || body.document.size !== m.size) {
+      throw new SemperError('ERR_ITEM_MISMATCH', 'certified mail: the document shown differs from the document described');
+    }
+    const receipt = receiptDescription({ receiver: expected.shopperKeyId, sender: merchantKeyId, dealId: expected.dealId, received: m });
+    if (!sameJson(body.shopperGives, receipt)) throw new SemperError('ERR_ITEM_MISMATCH', 'certified mail: the receipt asked for is not a receipt for exactly this document');
+    document = body.document;
+    if (body.title !== document.title) throw new SemperError('ERR_SCHEMA', 'descriptor title differs from the document title');
+  } else {
+    const s = body.shopperGives;
+    const m = body.merchantGives;
+    if (s.kind !== 'statement' || m.kind !== 'statement' || !s.content || !m.content) throw new SemperError('ERR_ITEM_MISMATCH', 'contract signing: both sides give a signature on a fixed text');
+    const c = parseBody(ContractBody, s.content.body, 'contract');
+    const expectShopper = contractDescription(expected.shopperKeyId, expected.dealId, c);
+    const expectMerchant = contractDescription(merchantKeyId, expected.dealId, c);
+    if (!sameJson(s, expectShopper) || !sameJson(m, expectMerchant)) throw new SemperError('ERR_ITEM_MISMATCH', 'contract signing: the two signatures are not on one and the same contract between these two parties');
+    if (c.parties[0] !== expected.shopperKeyId || c.parties[1] !== merchantKeyId) throw new SemperError('ERR_ITEM_MISMATCH', 'contract signing: the contract names other parties');
+    if (c.contractId !== expected.documentId || c.title !== body.title) throw new SemperError('ERR_ITEM_MISMATCH', 'contract signing: the contract is not the one the page asked for');
+    contract = { title: c.title, text: c.text, digest: await textDigest(c.text) };
+  }
+
+  // The TTP: certified for that role by a trusted root, and one the user chose to trust.
+  const ttpChain = await validateChain(body.ttp.certificateChain, chainTrust);
+  const ttpLeaf = ttpChain.leaf;
+  if (ttpLeaf.role !== 'ttp') throw new SemperError('ERR_TTP', `the proposed TTP's certificate is for role ${ttpLeaf.role ?? 'none'}, not ttp`);
+  const ttpKeyId = await jwkThumbprint(ttpLeaf.publicJwk);
+  if (ttpKeyId !== body.ttp.keyId) throw new SemperError('ERR_TTP', "the proposed TTP's key id is not the certified key");
+  const entry = trust.ttps.find((t) => t.fingerprint === ttpLeaf.fingerprint || (t.keyId !== undefined && t.keyId === ttpKeyId));
+  if (!entry) throw new SemperError('ERR_TTP', `the merchant proposes the TTP "${ttpLeaf.commonName}", which is not among the TTPs you trust`);
+
+  // The protocol: negotiated by the shopper from the two transfers' properties.
+  const negotiated = negotiateExchange({
+    a: { giver: expected.shopperKeyId, gives: body.shopperGives, attributes: DEFAULT_ATTRIBUTES },
+    b: { giver: merchantKeyId, gives: body.merchantGives, attributes: DEFAULT_ATTRIBUTES },
+  });
+  if (negotiated.protocol !== body.protocol || negotiated.protocol !== USE_PROTOCOL[body.use] || negotiated.originator !== 'a') {
+    throw new SemperError('ERR_EXCHANGE_UNFAIR', `the merchant proposes ${body.protocol}; the items call for ${negotiated.protocol} with the ${negotiated.originator === 'a' ? 'shopper' : 'merchant'} as originator`);
+  }
+
+  const roots = [...new Set([verified.chain!.root.der, ttpChain.root.der])];
+  const view: VerifiedExchangeView = {
+    dealId: descriptor.dealId,
+    use: body.use,
+    documentId: body.documentId,
+    title: body.title,
+    origin: expected.origin,
+    merchant: {
+      legalName: leaf.commonName,
+      ...(leaf.organization ? { organization: leaf.organization } : {}),
+      certifiedOrigins: leaf.origins,
+      issuer: verified.chain!.root.commonName,
+      certificateFingerprint: leaf.fingerprint,
+      certificateNotAfter: leaf.notAfter.toISOString(),
+      keyId: merchantKeyId,
+    },
+    protocol: negotiated.protocol,
+    ...(document ? { document } : {}),
+    ...(contract ? { contract } : {}),
+    ttp: {
+      name: ttpLeaf.commonName,
+      ...(ttpLeaf.organization ? { organization: ttpLeaf.organization } : {}),
+      issuer: ttpChain.root.commonName,
+      certificateFingerprint: ttpLeaf.fingerprint,
+      certificateNotAfter: ttpLeaf.notAfter.toISOString(),
+      keyId: ttpKeyId,
+      url: entry.url,
+    },
+    expiresAt: body.expiresAt,
+    ...(body.terms ? { terms: body.terms } : {}),
+    verifiedAt: new Date(now).toISOString(),
+  };
+  const agreement: ExchangeAgreement = {
+    dealId: descriptor.dealId,
+    use: body.use,
+    protocol: negotiated.protocol,
+    shopperKeyId: expected.shopperKeyId,
+    merchantKeyId,
+    shopperGives: body.shopperGives,
+    merchantGives: body.merchantGives,
+    ttp: { keyId: ttpKeyId, url: entry.url },
+    timeouts: timeoutsFrom(body.timing),
+    expiresAt: Date.parse(body.expiresAt),
+    roots,
+    title: body.title,
+  };
+  return { descriptor, view, agreement };
+}
+
+/** Is the agreed TTP still among the trusted ones (checked again when the user confirms)? */
+export function ttpStillTrusted(view: VerifiedExchangeView, ttps: readonly TrustedTtpEntry[]): boolean {
+  return ttps.some((t) => t.fingerprint === view.ttp.certificateFingerprint || (t.keyId !== undefined && t.keyId === view.ttp.keyId));
+}
+
+/** The document bytes of a certified-mail item, as text if it is text. */
+export function informationText(item: Item): { mediaType: string; text?: string; data: string } | undefined {
+  if (item.kind !== 'information') return undefined;
+  let text: string | undefined;
+  if (item.mediaType.startsWith('text/')) {
+    try {
+      text = new TextDecoder('utf-8', { fatal: true }).decode(decodeBase64url(item.data));
+    } catch {
+      text = undefined;
+    }
+  }
+  return { mediaType: item.mediaType, data: item.data, ...(text !== undefined ? { text } : {}) };
+}

@@ -1,0 +1,234 @@
+/**
+ * Certificate revocation lists (RFC 5280 §5) through @peculiar/x509.
+ *
+ * The CA signs a complete (not delta, not partitioned) CRL with a short lifetime; a verifier
+ * accepts it only if it is signed by the issuer's key, names the issuer, and is current
+ * (thisUpdate ≤ now ≤ nextUpdate, RFC 5280 §6.3.3 (a)). Anything else means revocation status
+ * is unknown, and Semper fails closed: ERR_REVOCATION_UNKNOWN (`details.check` says which rule).
+ *
+ * Each CRL carries the extensions RFC 5280 §5.2 requires of conforming CAs: authorityKeyIdentifier
+ * and cRLNumber (monotonically increasing). OpenSSL reads it: `openssl crl -inform DER -text`
+ * or the PEM from `crlToPem` (label "X509 CRL", RFC 7468 §6).
+ */
+import 'reflect-metadata';
+import * as x509 from '@peculiar/x509';
+import { encodeBase64 } from '../encoding/index.js';
+import { SemperError } from '../errors.js';
+import type { CertificateInfo } from './certificates.js';
+import { canonicalSerial, decodeBase64Der } from './der.js';
+
+/** CRLReason (RFC 5280 §5.3.1), by name. `removeFromCRL` is for delta CRLs only and not offered. */
+export const CRL_REASONS = {
+  unspecified: 0,
+  keyCompromise: 1,
+  cACompromise: 2,
+  affiliationChanged: 3,
+  superseded: 4,
+  cessationOfOperation: 5,
+  certificateHold: 6,
+  privilegeWithdrawn: 9,
+  aACompromise: 10,
+} as const;
+export type CrlReason = keyof typeof CRL_REASONS;
+
+export interface CrlEntry {
+  /** Hex serial of the revoked certificate. */
+  serial: string;
+  revokedAt: Date;
+  reason?: CrlReason;
+}
+
+export interface CreateCrlParams {
+  /** The issuing CA's certificate (base64 DER); its subject becomes the CRL's issuer. */
+  issuerCertificate: string;
+  issuerPrivateKey: CryptoKey;
+  entries: readonly CrlEntry[];
+  thisUpdate: Date;
+  nextUpdate: Date;
+  /** cRLNumber (RFC 5280 §5.2.3): strictly increasing per issuer. */
+  crlNumber: bigint | number;
+}
+
+const OID_CRL_NUMBER = '2.5.29.20';
+const OID_AUTHORITY_KEY_ID = '2.5.29.35';
+const OID_REASON_CODE = '2.5.29.21';
+const OID_INVALIDITY_DATE = '2.5.29.24';
+/** Extensions this verifier understands; a critical one outside this list makes the CRL unusable (RFC 5280 §5.2). */
+const KNOWN_CRL_EXTENSIONS = new Set([OID_CRL_NUMBER, OID_AUTHORITY_KEY_ID]);
+const KNOWN_ENTRY_EXTENSIONS = new Set([OID_REASON_CODE, OID_INVALIDITY_DATE]);
+/** CRLs are small; the demo CA's is a few hundred bytes. Bound what a verifier parses. */
+const MAX_CRL_BYTES = 1024 * 1024;
+
+/** DER INTEGER (X.690 §8.3) of a non-negative value: minimal two's-complement octets. */
+function derInteger(value: bigint): Uint8Array<ArrayBuffer> {
+  if (value < 0n) throw new SemperError('ERR_SCHEMA', 'RFC 5280 §5.2.3: cRLNumber is a non-negative integer');
+  let hex = value.toString(16);
+  if (hex.length % 2) hex = `0${hex}`;
+  if (parseInt(hex.slice(0, 2), 16) & 0x80) hex = `00${hex}`;
+  const body = hex.match(/../g)!.map((h) => parseInt(h, 16));
+  if (body.length > 20) throw new SemperError('ERR_SCHEMA', 'RFC 5280 §5.2.3: cRLNumber is at most 20 octets');
+  return new Uint8Array([0x02, body.length, ...body]);
+}
+
+function readDerInteger(bytes: Uint8Array): bigint | undefined {
+  if (bytes.length < 3 || bytes[0] !== 0x02 || bytes[1] !== bytes.length - 2 || bytes[1]! > 21) return undefined;
+  let v = 0n;
+  for (const b of bytes.subarray(2)) v = (v << 8n) | BigInt(b);
+  return bytes[2]! & 0x80 ? undefined : v;
+}
+
+function signingAlgorithm(key: CryptoKey): EcdsaParams | Algorithm {
+  if (key.algorithm.name === 'ECDSA') return { name: 'ECDSA', hash: 'SHA-256' } as EcdsaParams;
+  if (key.algorithm.name === 'Ed25519') return { name: 'Ed25519' };
+  throw new SemperError('ERR_ALG_UNSUPPORTED', `CRLs are signed with ES256 or Ed25519, not ${key.algorithm.name}`);
+}
+
+/** Issue a complete CRL (RFC 5280 §5.1, v2) signed by the CA; base64 DER. */
+export async function createCrl(p: CreateCrlParams): Promise<string> {
+  const issuer = new x509.X509Certificate(p.issuerCertificate);
+  if (!(p.nextUpdate > p.thisUpdate)) throw new SemperError('ERR_SCHEMA', 'RFC 5280 §5.1.2.5: nextUpdate must be later than thisUpdate');
+  const crl = await x509.X509CrlGenerator.create({
+    issuer: issuer.subjectName,
+    thisUpdate: p.thisUpdate,
+    nextUpdate: p.nextUpdate,
+    signingAlgorithm: signingAlgorithm(p.issuerPrivateKey),
+    signingKey: p.issuerPrivateKey,
+    entries: p.entries.map((e) => ({
+      serialNumber: canonicalSerial(e.serial),
+      revocationDate: e.revokedAt,
+      ...(e.reason !== undefined ? { reason: CRL_REASONS[e.reason] as number as x509.X509CrlReason } : {}),
+    })),
+    extensions: [
+      await x509.AuthorityKeyIdentifierExtension.create(issuer.publicKey),
+      new x509.Extension(OID_CRL_NUMBER, false, derInteger(BigInt(p.crlNumber))),
+    ],
+  });
+  return encodeBase64(new Uint8Array(crl.rawData));
+}
+
+/** PEM (RFC 7468 §6, label "X509 CRL", the one OpenSSL reads) of a base64 DER CRL. */
+export function crlToPem(crlB64: string): string {
+  const lines = crlB64.match(/.{1,64}/g) ?? [];
+  return `-----BEGIN X509 CRL-----\n${lines.join('\n')}\n-----END X509 CRL-----\n`;
+}
+
+export interface VerifiedCrl {
+  /** Serials of revoked certificates, canonical (lower-case hex, no leading zeros). */
+  revokedSerials: Set<string>;
+  thisUpdate: Date;
+  nextUpdate: Date;
+  /** cRLNumber as a decimal string, if present. */
+  crlNumber?: string;
+  /** The issuer's subject (RFC 4514 string). */
+  issuer: string;
+}
+
+export type CrlCheck = 'encoding' | 'issuer' | 'issuer-not-crl-signer' | 'signature' | 'stale' | 'not-yet-valid' | 'no-next-update' | 'unsupported-extension';
+
+function unknown(check: CrlCheck, message: string): SemperError {
+  return new SemperError('ERR_REVOCATION_UNKNOWN', message, { check });
+}
+
+export interface VerifyCrlOptions {
+  /** Tolerated clock difference for thisUpdate lying in the verifier's future (default 5 minutes). */
+  clockSkewMs?: number;
+}
+
+function hex(bytes: ArrayBuffer | Uint8Array): string {
+  return Array.from(new Uint8Array(bytes), (b) => b.toString(16).padStart(2, '0')).join('');
+}
+
+/**
+ * Verify a base64 DER CRL against its issuer's certificate at `now` (RFC 5280 §6.3.3 reduced to
+ * complete CRLs from the certificate issuer itself):
+ *   - the CRL issuer name equals the issuer certificate's subject (§6.3.3 (b), §5.1.2.3);
+ *   - the issuer is a CA allowed to sign CRLs (keyUsage cRLSign, §6.3.3 (f));
+ *   - if the CRL names an authorityKeyIdentifier, it is the issuer's subjectKeyIdentifier (§5.2.1);
+ *   - the signature verifies under the issuer's key (§6.3.3 (g));
+ *   - nextUpdate is present (§5.1.2.5) and now is not after it, thisUpdate not in the future (§6.3.3 (a));
+ *   - no critical extension it does not understand (delta CRLs, partitioned or indirect CRLs, §5.2, §5.3).
+ */
+export async function verifyCrl(crlB64: string, issuerCertB64: string, now: Date, options: VerifyCrlOptions = {}): Promise<VerifiedCrl> {
+  const der = decodeBase64Der(crlB64, 'CRL', 'ERR_REVOCATION_UNKNOWN', MAX_CRL_BYTES);
+  let crl: x509.X509Crl;
+  let issuer: x509.X509Certificate;
+  try {
+    crl = new x509.X509Crl(der);
+  } catch (e) {
+    throw unknown('encoding', `RFC 5280 §5.1: not a DER CertificateList (${e instanceof Error ? e.message : String(e)})`);
+  }
+  try {
+    issuer = new x509.X509Certificate(decodeBase64Der(issuerCertB64, 'issuer certificate', 'ERR_CERT_CHAIN'));
+  } catch (e) {
+    if (e instanceof SemperError) throw e;
+    throw new SemperError('ERR_CERT_CHAIN', `RFC 5280 §4.1: issuer is not a DER certificate (${e instanceof Error ? e.message : String(e)})`);
+  }
+
+  if (crl.issuer !== issuer.subject) {
+    throw unknown('issuer', `RFC 5280 §6.3.3 (b): the CRL is issued by "${crl.issuer}", not by "${issuer.subject}"`);
+  }
+  const bc = issuer.getExtension(x509.BasicConstraintsExtension);
+  const ku = issuer.getExtension(x509.KeyUsagesExtension);
+  if (bc?.ca !== true || (ku && !(ku.usages & x509.KeyUsageFlags.cRLSign))) {
+    throw unknown('issuer-not-crl-signer', `RFC 5280 §6.3.3 (f): "${issuer.subject}" is not a CA allowed to sign CRLs (cRLSign)`);
+  }
+  for (const ext of crl.extensions) {
+    if (ext.critical && !KNOWN_CRL_EXTENSIONS.has(ext.type)) {
+      throw unknown('unsupported-extension', `RFC 5280 §5.2: unrecognised critical CRL extension ${ext.type} (delta, partitioned and indirect CRLs are not supported)`);
+    }
+  }
+  const aki = crl.getExtension(x509.AuthorityKeyIdentifierExtension);
+  const ski = issuer.getExtension(x509.SubjectKeyIdentifierExtension);
+  if (aki?.keyId && ski && aki.keyId.toLowerCase() !== ski.keyId.toLowerCase()) {
+    throw unknown('issuer', 'RFC 5280 §5.2.1: the CRL\'s authorityKeyIdentifier is not the issuer\'s subjectKeyIdentifier');
+  }
+
+  let signed = false;
+  try {
+    signed = await crl.verify({ publicKey: issuer });
+  } catch {
+    signed = false;
+  }
+  if (!signed) throw unknown('signature', `RFC 5280 §6.3.3 (g): the CRL signature does not verify under the key of "${issuer.subject}"`);
+
+  const { thisUpdate, nextUpdate } = crl;
+  if (!nextUpdate) throw unknown('no-next-update', 'RFC 5280 §5.1.2.5: the CRL has no nextUpdate, so its freshness cannot be judged');
+  const skew = options.clockSkewMs ?? 5 * 60 * 1000;
+  if (thisUpdate.getTime() - skew > now.getTime()) {
+    throw unknown('not-yet-valid', `RFC 5280 §5.1.2.4: the CRL is dated ${thisUpdate.toISOString()}, in the future`);
+  }
+  if (now.getTime() > nextUpdate.getTime()) {
+    throw unknown('stale', `RFC 5280 §6.3.3 (a): the CRL is stale (nextUpdate ${nextUpdate.toISOString()} has passed)`);
+  }
+
+  const revokedSerials = new Set<string>();
+  for (const entry of crl.entries) {
+    for (const ext of entry.extensions) {
+      if (ext.critical && !KNOWN_ENTRY_EXTENSIONS.has(ext.type)) {
+        throw unknown('unsupported-extension', `RFC 5280 §5.3: unrecognised critical CRL entry extension ${ext.type} (indirect CRLs are not supported)`);
+      }
+    }
+    revokedSerials.add(canonicalSerial(entry.serialNumber));
+  }
+  const numberExt = crl.extensions.find((e) => e.type === OID_CRL_NUMBER);
+  const crlNumber = numberExt ? readDerInteger(new Uint8Array(numberExt.value)) : undefined;
+  if (numberExt && crlNumber === undefined) throw unknown('encoding', `RFC 5280 §5.2.3: malformed cRLNumber ${hex(numberExt.value)}`);
+  return { revokedSerials, thisUpdate, nextUpdate, ...(crlNumber !== undefined ? { crlNumber: crlNumber.toString() } : {}), issuer: issuer.subject };
+}
+
+/**
+ * The `isRevoked` callback of `validateChain` (ChainValidationOptions) backed by one CRL. The CRL
+ * is verified once, on first use, at `now`; a CRL that does not verify, or a certificate from
+ * another issuer (about which this CRL says nothing), throws ERR_REVOCATION_UNKNOWN.
+ */
+export function crlRevocationChecker(crlB64: string, issuerCertB64: string, now: Date, options: VerifyCrlOptions = {}): (cert: CertificateInfo) => Promise<boolean> {
+  let verified: Promise<VerifiedCrl> | undefined;
+  return async (cert) => {
+    verified ??= verifyCrl(crlB64, issuerCertB64, now, options);
+    const crl = await verified;
+    if (cert.issuer !== crl.issuer) {
+      throw unknown('issuer', `no CRL for "${cert.commonName}": it is issued by "${cert.issuer}", the CRL by "${crl.issuer}"`);
+    }
+    return crl.revokedSerials.has(canonicalSerial(cert.serialNumber));
+  };
+}

@@ -1,0 +1,71 @@
+/**
+ * A per-client attempt limit (sliding window) for endpoints that check guessable secrets, such
+ * as the CA's one-time registration codes. In memory, per process: enough for one demo party;
+ * a deployment behind several processes would keep the counters in shared storage.
+ */
+import type { Context, MiddlewareHandler } from 'hono';
+import { getConnInfo } from '@hono/node-server/conninfo';
+import { errorResponse } from './errors.js';
+
+export interface RateLimiterOptions {
+  /** Attempts allowed per key within `windowMs`. */
+  limit: number;
+  windowMs: number;
+  now?: () => number;
+  /** Bound on remembered keys; the oldest idle ones are dropped first (default 10 000). */
+  maxKeys?: number;
+}
+
+export class RateLimiter {
+  private readonly hits = new Map<string, number[]>();
+  private readonly now: () => number;
+
+  constructor(private readonly options: RateLimiterOptions) {
+    if (!(options.limit >= 1) || !(options.windowMs > 0)) throw new Error('rate limit needs limit >= 1 and windowMs > 0');
+    this.now = options.now ?? Date.now;
+  }
+
+  /** Count one attempt for `key`. Returns 0 if allowed, else the milliseconds until the next one would be. */
+  attempt(key: string): number {
+    const t = this.now();
+    const since = t - this.options.windowMs;
+    const recent = (this.hits.get(key) ?? []).filter((at) => at > since);
+    if (recent.length >= this.options.limit) {
+      this.hits.set(key, recent);
+      return Math.max(1, recent[0]! + this.options.windowMs - t);
+    }
+    recent.push(t);
+    // Re-insert so Map order is least-recently-used first.
+    this.hits.delete(key);
+    this.hits.set(key, recent);
+    const max = this.options.maxKeys ?? 10_000;
+    while (this.hits.size > max) this.hits.delete(this.hits.keys().next().value!);
+    return 0;
+  }
+}
+
+/**
+ * The peer's IP address as the socket reports it. Forwarding headers (X-Forwarded-For) are
+ * deliberately ignored: the demo parties listen on loopback with no proxy in front, and a header
+ * is whatever the client wants it to be. Without a socket (app.request in tests) all callers
+ * share one key.
+ */
+export function peerAddress(c: Context): string {
+  try {
+    return getConnInfo(c).remote.address ?? 'unknown';
+  } catch {
+    return 'unknown';
+  }
+}
+
+/** Hono middleware: 429 ERR_RATE_LIMITED with Retry-After once a client exceeds the limit. */
+export function rateLimit(limiter: RateLimiter, keyOf: (c: Context) => string = peerAddress): MiddlewareHandler {
+  return async (c, next) => {
+    const waitMs = limiter.attempt(keyOf(c));
+    if (waitMs > 0) {
+      c.header('retry-after', String(Math.ceil(waitMs / 1000)));
+      return errorResponse(c, 'ERR_RATE_LIMITED', `too many attempts from this client; try again in ${Math.ceil(waitMs / 1000)} s`, 429);
+    }
+    await next();
+  };
+}

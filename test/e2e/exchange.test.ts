@@ -1,0 +1,253 @@
+/**
+ * The two commerce uses of the fair exchange, end to end: the built extension in Chromium, the
+ * real marketplace (CA, TTP, demo shop) in-process. The shopper starts from the shop's page, the
+ * trusted window shows the merchant's verified descriptor with the TTP that guarantees fairness,
+ * and the worker runs the exchange as originator (timeouts through chrome.alarms).
+ *
+ *   contract signing, honest merchant   → completed, the TTP never heard of it (404)
+ *   certified mail, honest merchant     → the shopper has the document, the merchant the receipt
+ *   the merchant stops after receiving the shopper's signature → the TTP resolves: the shopper
+ *                                         ends with the contract (resolution + affidavit verify
+ *                                         from Node with the TTP's certificate), the page gets 'resolved'
+ *   a descriptor bound to another origin → refused, no trusted window
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { join } from 'node:path';
+import type { Page } from 'playwright-core';
+import { AffidavitBody, ResolutionBody, TTP_TYPES } from '../../core/exchange/index.js';
+import { ContractBody, EXCHANGE_DEAL_TYPES } from '../../core/commerce/exchange-deal.js';
+import { verifyStatement, type Statement } from '../../core/statements/index.js';
+import { startMarketplace, type Marketplace } from '../../server/marketplace.js';
+import type { ExchangeFaults } from '../../server/merchant/exchange-app.js';
+import { SHOP_LEGAL_NAME } from '../../server/shop/catalog.js';
+import { EXCHANGE_CONTRACTS, EXCHANGE_DOCUMENTS } from '../../server/shop/exchange-uses.js';
+import {
+  HARNESS_PHRASE,
+  RESULTS,
+  clickInTrustedWindow,
+  launchExtension,
+  stopServiceWorker,
+  tempDir,
+  trustedWindows,
+  waitForTrustedWindow,
+  type ExtensionHarness,
+} from './harness.js';
+
+const CONTRACT = EXCHANGE_CONTRACTS[0]!;
+const DOCUMENT = EXCHANGE_DOCUMENTS[0]!;
+/** Short timers so a merchant that stops is overcome within seconds (the shopper clamps them to ≥ 1 s). */
+const TIMING = { peerMs: 1_000, ttpRetryMs: 1_000, ttpMarginMs: 2_000, peerRetries: 1 };
+
+let market: Marketplace;
+let dataDir: ReturnType<typeof tempDir>;
+let harness: ExtensionHarness;
+let page: Page;
+const faults: ExchangeFaults = {};
+const windowsOpened: string[] = [];
+
+beforeAll(async () => {
+  dataDir = tempDir('semper-exchange-');
+  market = await startMarketplace({ dataDir: dataDir.path, caPort: 0, shopPort: 0, ttpPort: 0, host: '127.0.0.1', exchange: { timing: TIMING, faults } });
+  harness = await launchExtension();
+  await harness.operation('settings.addRoot', { certificate: market.rootPem });
+  // The user chooses whom to trust: the marketplace's TTP, by certificate, at its address.
+  const added = await harness.operation('settings.addTtp', { certificate: market.ttpPem, url: market.ttpUrl });
+  expect(added.ttp).toMatchObject({ commonName: 'Semper Demo TTP', url: market.ttpUrl, keyId: market.ttpKeyId });
+  harness.context.on('page', (p) => {
+    if (p.url().startsWith(harness.url('trusted-window/'))) windowsOpened.push(p.url());
+  });
+  page = await harness.context.newPage();
+});
+
+afterAll(async () => {
+  await harness?.close();
+  await market?.close();
+  dataDir?.remove();
+});
+
+interface ExchangeResult {
+  status: string;
+  dealId?: string;
+  exchangeId?: string;
+  code?: string;
+  reason?: string;
+}
+
+/** What the shop page shows once the exchange request settled. */
+async function exchangeResult(timeout = 30_000): Promise<ExchangeResult> {
+  const output = page.locator('#semper-result:is([data-status=completed], [data-status=resolved], [data-status=aborted], [data-status=error])');
+  await output.waitFor({ timeout });
+  return output.evaluate((el) => {
+    const out: Record<string, string> = { status: el.getAttribute('data-status') ?? '' };
+    for (const [attr, key] of [
+      ['data-deal-id', 'dealId'],
+      ['data-exchange-id', 'exchangeId'],
+      ['data-code', 'code'],
+      ['data-reason', 'reason'],
+    ] as const) {
+      const v = el.getAttribute(attr);
+      if (v !== null) out[key] = v;
+    }
+    return out as unknown as ExchangeResult;
+  });
+}
+
+async function startFromPage(button: string): Promise<Page> {
+  await page.goto(`${market.shopUrl}/agreements`);
+  await page.click(button);
+  const tw = await waitForTrustedWindow(harness);
+  await tw.locator('#merchant-name').waitFor();
+  return tw;
+}
+
+async function ttpStatus(exchangeId: string): Promise<{ status: number; decision?: string }> {
+  const res = await fetch(`${market.ttpUrl}/ttp/exchanges/${exchangeId}`);
+  const body = (await res.json()) as { decision?: string };
+  return { status: res.status, ...(body.decision ? { decision: body.decision } : {}) };
+}
+
+async function merchantSide(dealId: string) {
+  return (await (await fetch(`${market.shopUrl}/semper/exchange/deals/${dealId}`)).json()) as {
+    stopped: boolean;
+    state: { phase: string; received: { kind: string; statement: Statement } | null; outcome: { status: string } | null };
+  };
+}
+
+describe('exchanges through the trusted window', () => {
+  it('contract signing with an honest merchant: completed, zero TTP requests', async () => {
+    const tw = await startFromPage(`#sign-${CONTRACT.id}`);
+    expect(await tw.locator('#merchant-name').textContent()).toBe(SHOP_LEGAL_NAME);
+    expect(await tw.locator('#requesting-origin').textContent()).toBe(market.shopUrl);
+    expect(await tw.locator('#contract-title').textContent()).toBe(CONTRACT.title);
+    expect(await tw.locator('#contract-text').textContent()).toBe(CONTRACT.text);
+    expect(await tw.locator('#ttp-name').textContent()).toBe('Semper Demo TTP');
+    expect(await tw.locator('#ttp-url').textContent()).toBe(market.ttpUrl);
+    expect(await tw.locator('#security-phrase').textContent()).toBe(HARNESS_PHRASE);
+    await expect.poll(() => tw.locator('#confirm').isEnabled()).toBe(true);
+
+    // Deciding is for the trusted window showing this exchange only.
+    const dealId = new URL(tw.url()).searchParams.get('deal')!;
+    expect(await harness.operationResult('confirmExchange', { dealId })).toMatchObject({ ok: false, error: { code: 'ERR_FORBIDDEN' } });
+
+    await tw.screenshot({ path: join(RESULTS, 'trusted-window-contract.png'), fullPage: true });
+    await clickInTrustedWindow(tw, '#confirm');
+    const result = await exchangeResult();
+    expect(result).toMatchObject({ status: 'completed', dealId });
+    expect(await ttpStatus(result.exchangeId!)).toEqual({ status: 404 });
+
+    const merchant = await merchantSide(dealId);
+    expect(merchant.state.outcome?.status).toBe('completed');
+    const identity = await harness.operation('getIdentity', {});
+    const signature = await verifyStatement(merchant.state.received!.statement, { types: [EXCHANGE_DEAL_TYPES.contractSignature] });
+    expect(signature.signerJwk).toEqual(identity.publicJwk);
+    expect(ContractBody.parse(signature.statement.body).text).toBe(CONTRACT.text);
+  });
+
+  it('certified mail: the shopper gets the document, the merchant the signed receipt', async () => {
+    const tw = await startFromPage(`#receive-${DOCUMENT.id}`);
+    expect(await tw.locator('#document-title').textContent()).toBe(DOCUMENT.title);
+    await expect.poll(() => tw.locator('#confirm').isEnabled()).toBe(true);
+    await clickInTrustedWindow(tw, '#confirm');
+    const result = await exchangeResult();
+    expect(result.status).toBe('completed');
+    const dealId = result.dealId!;
+
+    const mine = await harness.operation('getExchange', { dealId });
+    expect(mine.document?.text).toBe(DOCUMENT.content);
+    expect(mine.exchange.status).toBe('completed');
+
+    // The receipt travels after the document: the merchant may record it a moment later.
+    await expect.poll(async () => (await merchantSide(dealId)).state.outcome?.status).toBe('completed');
+    const receipt = (await merchantSide(dealId)).state.received!;
+    const identity = await harness.operation('getIdentity', {});
+    const verified = await verifyStatement(receipt.statement, { types: [EXCHANGE_DEAL_TYPES.receipt] });
+    expect(verified.signerJwk).toEqual(identity.publicJwk);
+    expect(verified.statement.dealId).toBe(dealId);
+    expect(verified.statement.body).toMatchObject({ sender: mine.view!.merchant.keyId, receiver: identity.keyId });
+    expect(await ttpStatus(result.exchangeId!)).toEqual({ status: 404 });
+  });
+
+  it('the merchant stops after receiving the shopper\'s signature: the TTP resolves and the shopper ends with the contract (across a worker restart)', async () => {
+    faults.stopAfter = 'receiving-originator-item';
+    try {
+      const tw = await startFromPage(`#sign-${CONTRACT.id}`);
+      const dealId = new URL(tw.url()).searchParams.get('deal')!;
+      await expect.poll(() => tw.locator('#confirm').isEnabled()).toBe(true);
+      await clickInTrustedWindow(tw, '#confirm');
+      // The merchant took the shopper's signature and went silent; the worker, waiting for m4, is
+      // stopped as Chrome stops idle workers. Its alarm wakes it, it resumes from IndexedDB.
+      await expect.poll(async () => (await merchantSide(dealId)).stopped, { timeout: 10_000 }).toBe(true);
+      await stopServiceWorker(harness);
+      const result = await exchangeResult(30_000);
+      expect(result).toMatchObject({ status: 'resolved', dealId });
+      expect(await ttpStatus(result.exchangeId!)).toMatchObject({ status: 200, decision: 'resolved' });
+
+      // The evidence, verified from Node with the TTP's certificate and nothing the extension says.
+      const x = await harness.operation('getExchange', { dealId });
+      expect(x.exchange.status).toBe('resolved');
+      const trust = { roots: [market.rootCertificate], now: new Date() };
+      const resolution = await verifyStatement(x.evidence.resolution, { types: [TTP_TYPES.resolution], requireCertificate: true, trust });
+      expect(resolution.chain?.leaf.der).toBe(market.ttpCertificate);
+      const rb = ResolutionBody.parse(resolution.statement.body);
+      expect(rb.exchangeId).toBe(result.exchangeId);
+      const affidavit = await verifyStatement(x.evidence.affidavit, { types: [TTP_TYPES.affidavit], requireCertificate: true, trust });
+      expect(affidavit.chain?.leaf.der).toBe(market.ttpCertificate);
+      const ab = AffidavitBody.parse(affidavit.statement.body);
+      expect(ab.onBehalfOf).toBe(x.view!.merchant.keyId);
+      expect(ab.exchangeId).toBe(result.exchangeId);
+      // What the affidavit stands in for: the merchant's signature on exactly this contract.
+      const described = ab.description as { kind: string; type: string; content: { body: unknown } };
+      expect(described.type).toBe(EXCHANGE_DEAL_TYPES.contractSignature);
+      expect(ContractBody.parse(described.content.body).text).toBe(CONTRACT.text);
+      expect(rb.affidavits.map((a) => JSON.stringify(a))).toContain(JSON.stringify(x.evidence.affidavit));
+    } finally {
+      delete faults.stopAfter;
+    }
+  });
+
+  it('a descriptor bound to another origin never reaches the trusted window', async () => {
+    faults.descriptorOrigin = 'https://elsewhere.example';
+    windowsOpened.length = 0;
+    try {
+      await page.goto(`${market.shopUrl}/agreements`);
+      await page.click(`#sign-${CONTRACT.id}`);
+      expect(await exchangeResult()).toMatchObject({ status: 'error', code: '4100', reason: 'ERR_CERT_ORIGIN' });
+      expect(windowsOpened).toEqual([]);
+      expect(trustedWindows(harness)).toEqual([]);
+    } finally {
+      delete faults.descriptorOrigin;
+    }
+  });
+
+  it('the page names a document, never its content; an unknown one is refused before any window', async () => {
+    await page.goto(`${market.shopUrl}/agreements`);
+    windowsOpened.length = 0;
+    const call = (request: unknown) =>
+      page.evaluate(
+        (r) =>
+          (window as unknown as { semper: { request(a: unknown): Promise<unknown> } }).semper
+            .request(r)
+            .then((v) => ({ ok: v }), (e: { code: number; data: { reason: string } }) => ({ code: e.code, reason: e.data.reason })),
+        request,
+      );
+    expect(await call({ method: 'semper_signContract', params: { contractId: CONTRACT.id, text: 'The subscriber pays nothing.' } })).toEqual({ code: -32602, reason: 'ERR_SCHEMA' });
+    expect(await call({ method: 'semper_certifiedMail', params: { documentId: 'no-such-report' } })).toEqual({ code: 4100, reason: 'ERR_OFFER_UNKNOWN' });
+    expect(windowsOpened).toEqual([]);
+  });
+
+  it('popup: exchanges with their outcome and evidence, the trusted TTP', async () => {
+    const popup = await harness.context.newPage();
+    await popup.setViewportSize({ width: 600, height: 1000 });
+    await popup.goto(harness.url('popup/index.html'));
+    const rows = popup.locator('#exchanges tbody tr');
+    await expect.poll(() => rows.count()).toBe(5);
+    expect(await popup.locator('#exchanges tbody tr[data-status=resolved]').count()).toBe(1);
+    await popup.locator('#exchanges tbody tr[data-status=resolved] button').click();
+    await expect.poll(() => popup.locator('#exchange-statements tbody tr').count()).toBeGreaterThan(5);
+    expect(await popup.locator(`#exchange-statements tr[data-type="${TTP_TYPES.affidavit}"]`).count()).toBe(1);
+    expect(await popup.locator('#exchange-evidence').isVisible()).toBe(true);
+    expect(await popup.locator('#ttps li').count()).toBe(1);
+    await popup.screenshot({ path: join(RESULTS, 'popup-exchanges.png'), fullPage: true });
+    await popup.close();
+  });
+});

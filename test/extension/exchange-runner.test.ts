@@ -1,0 +1,202 @@
+/**
+ * The worker's exchange runner in Node: the real originator machine against the real merchant
+ * exchange host and TTP app (no ports), fake alarms and a controllable clock. Persistence after
+ * every step, archive of both directions, TTP resolve driven by alarms, resume after a restart,
+ * decline, refusal of a descriptor before the window.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { randomId } from '../../core/encoding/index.js';
+import { TTP_TYPES } from '../../core/exchange/index.js';
+import type { Statement } from '../../core/statements/index.js';
+import { ExchangeRunner, type ExchangeRunnerDeps } from '../../extension/exchange-runner.js';
+import { MemoryExchangeStore, type ExchangeDealRecord } from '../../extension/exchange-store.js';
+import type { ExchangeTransport } from '../../extension/exchange-http.js';
+import { settlementOf } from '../../extension/page-ports.js';
+import { EXCHANGE_CONTRACTS, EXCHANGE_DOCUMENTS } from '../../server/shop/exchange-uses.js';
+import { EX_ORIGIN, makeExchangeWorld, merchantExchange, newShopper, type ExchangeWorld } from '../helpers/exchange.js';
+import type { Signer } from '../../core/crypto/index.js';
+
+let world: ExchangeWorld;
+let signer: Signer;
+
+beforeAll(async () => {
+  world = await makeExchangeWorld();
+  signer = await newShopper();
+});
+afterAll(async () => {
+  await world?.close();
+});
+
+function transport(): ExchangeTransport & { ttpCalls: number } {
+  const post = async (app: { request(path: string, init: RequestInit): Response | Promise<Response> }, path: string, body: unknown) => {
+    const res = await app.request(path, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    const json = (await res.json()) as { error?: { code: string; message: string } };
+    return res.ok ? { kind: 'response' as const, body: json } : { kind: 'error' as const, status: res.status, error: json.error ?? { code: 'ERR_INTERNAL', message: `HTTP ${res.status}` } };
+  };
+  const t = {
+    ttpCalls: 0,
+    descriptor: (origin: string, body: unknown) => {
+      expect(origin).toBe(EX_ORIGIN);
+      return post(world.host.app, '/semper/exchange/descriptor', body);
+    },
+    peer: (origin: string, message: Statement) => {
+      expect(origin).toBe(EX_ORIGIN);
+      return post(world.host.app, '/semper/exchange/messages', { message });
+    },
+    ttp: (url: string, request: Statement) => {
+      expect(url).toBe(world.ttpEntry.url);
+      t.ttpCalls++;
+      return post(world.ttpApp, '/ttp/requests', { request });
+    },
+  };
+  return t;
+}
+
+function harness(store = new MemoryExchangeStore()) {
+  const alarms = new Map<string, number>();
+  const awaiting: string[] = [];
+  const settled: ExchangeDealRecord[] = [];
+  const commits: string[] = [];
+  const net = transport();
+  const original = store.commit.bind(store);
+  store.commit = async (record, archive) => {
+    commits.push(record.status);
+    return original(record, archive);
+  };
+  const deps: ExchangeRunnerDeps = {
+    store,
+    context: async () => ({ roots: [world.ca.root], signer, ttps: [world.ttpEntry] }),
+    transport: net,
+    alarms: { set: (id, when) => void alarms.set(id, when), clear: (id) => void alarms.delete(id) },
+    now: () => world.clock.now,
+    randomId: (n) => randomId(n),
+    onAwaitingUser: (r) => awaiting.push(r.dealId),
+    onSettled: (r) => settled.push(r),
+  };
+  const runner = new ExchangeRunner(deps);
+  /** Fire due alarms the way chrome.alarms would, advancing the clock. */
+  async function fireAlarms(dealId: string, max = 20): Promise<void> {
+    for (let i = 0; i < max && alarms.has(dealId); i++) {
+      world.clock.now = Math.max(world.clock.now, alarms.get(dealId)!);
+      await runner.timeout(dealId);
+      await runner.idle();
+    }
+  }
+  return { runner, store, alarms, awaiting, settled, commits, net, fireAlarms };
+}
+
+describe('exchange runner', () => {
+  it('contract signing: descriptor → window → confirm → completed, no TTP, every statement archived', async () => {
+    const h = harness();
+    const started = await h.runner.start(EX_ORIGIN, 'contract-signing', EXCHANGE_CONTRACTS[0]!.id);
+    await h.runner.idle();
+    expect(h.awaiting).toEqual([started.dealId]);
+    const waiting = (await h.store.get(started.dealId))!;
+    expect(waiting.status).toBe('awaiting-confirmation');
+    expect(waiting.view?.contract?.text).toBe(EXCHANGE_CONTRACTS[0]!.text);
+    expect(waiting.view?.ttp.name).toBe('Semper Test TTP');
+    await h.runner.confirm(started.dealId);
+    await h.runner.idle();
+    const done = (await h.store.get(started.dealId))!;
+    expect(done.status).toBe('completed');
+    expect(h.net.ttpCalls).toBe(0);
+    expect(h.alarms.has(started.dealId)).toBe(false);
+    expect(settlementOf(done.result!)).toEqual({ ok: true, result: { dealId: started.dealId, status: 'completed', use: 'contract-signing', exchangeId: done.exchange!.exchangeId, title: EXCHANGE_CONTRACTS[0]!.title } });
+    const types = (await h.store.archiveOf(started.dealId)).map((a) => `${a.direction} ${a.type}`);
+    expect(types).toEqual([
+      'received semper.exchange.descriptor',
+      'sent semper.exchange.propose',
+      'received semper.exchange.accept',
+      'sent semper.exchange.deliver',
+      'received semper.exchange.deliver',
+    ]);
+    // Persisted after every step: descriptor, m1, m2(+m3), m4.
+    expect(h.commits).toEqual(['awaiting-confirmation', 'exchanging', 'exchanging', 'completed']);
+  });
+
+  it('certified mail: the document arrives, the merchant gets the receipt', async () => {
+    const h = harness();
+    const { dealId } = await h.runner.start(EX_ORIGIN, 'certified-mail', EXCHANGE_DOCUMENTS[0]!.id);
+    await h.runner.idle();
+    await h.runner.confirm(dealId);
+    await h.runner.idle();
+    const done = (await h.store.get(dealId))!;
+    expect(done.status).toBe('completed');
+    expect((await merchantExchange(world, dealId)).state.outcome?.status).toBe('completed');
+  });
+
+  it('the merchant stops after the shopper signed: alarms drive the resolve, the shopper ends resolved with the affidavit', async () => {
+    const h = harness();
+    world.faults.stopAfter = 'receiving-originator-item';
+    try {
+      const { dealId } = await h.runner.start(EX_ORIGIN, 'contract-signing', EXCHANGE_CONTRACTS[0]!.id);
+      await h.runner.idle();
+      await h.runner.confirm(dealId);
+      await h.runner.idle();
+      expect((await h.store.get(dealId))!.exchange!.phase).toBe('awaiting-m4');
+      expect(h.alarms.get(dealId)).toBe((await h.store.get(dealId))!.exchange!.wakeAt);
+      expect(h.settled).toEqual([]);
+      await h.fireAlarms(dealId);
+      const done = (await h.store.get(dealId))!;
+      expect(done.status).toBe('resolved');
+      expect(h.net.ttpCalls).toBe(1);
+      expect(h.settled.map((r) => r.result)).toEqual([{ kind: 'finished', outcome: expect.objectContaining({ status: 'resolved' }) }]);
+      const archived = (await h.store.archiveOf(dealId)).map((a) => a.type);
+      expect(archived).toEqual(expect.arrayContaining([TTP_TYPES.resolution, TTP_TYPES.affidavit, 'semper.exchange.resolve-request']));
+    } finally {
+      delete world.faults.stopAfter;
+    }
+  });
+
+  it('a restarted worker resumes: re-sends its outbox and re-arms the alarm', async () => {
+    const store = new MemoryExchangeStore();
+    const first = harness(store);
+    world.faults.stopAfter = 'receiving-proposal';
+    try {
+      const { dealId } = await first.runner.start(EX_ORIGIN, 'contract-signing', EXCHANGE_CONTRACTS[0]!.id);
+      await first.runner.idle();
+      await first.runner.confirm(dealId);
+      await first.runner.idle();
+      // "Restart": a fresh runner on the same store, alarms lost.
+      const second = harness(store);
+      await second.runner.resume();
+      await second.runner.idle();
+      expect(second.alarms.has(dealId)).toBe(true);
+      await second.fireAlarms(dealId);
+      expect((await store.get(dealId))!.status).toBe('aborted');
+      expect(second.settled[0]?.result).toMatchObject({ kind: 'finished', outcome: { status: 'aborted' } });
+    } finally {
+      delete world.faults.stopAfter;
+    }
+  });
+
+  it('decline, and a descriptor bound to another origin never reaches the window', async () => {
+    const h = harness();
+    const { dealId } = await h.runner.start(EX_ORIGIN, 'contract-signing', EXCHANGE_CONTRACTS[0]!.id);
+    await h.runner.idle();
+    await h.runner.reject(dealId);
+    expect((await h.store.get(dealId))!.result).toEqual({ kind: 'rejected' });
+
+    world.faults.descriptorOrigin = 'https://elsewhere.example';
+    try {
+      const bad = await h.runner.start(EX_ORIGIN, 'contract-signing', EXCHANGE_CONTRACTS[0]!.id);
+      await h.runner.idle();
+      const record = (await h.store.get(bad.dealId))!;
+      expect(record.status).toBe('failed');
+      expect(record.result).toMatchObject({ kind: 'failed', error: { code: 'ERR_CERT_ORIGIN' } });
+      expect(record.view).toBeUndefined();
+      expect(h.awaiting).toEqual([dealId]);
+    } finally {
+      delete world.faults.descriptorOrigin;
+    }
+  });
+
+  it('an untrusted TTP is refused before the window', async () => {
+    const h = harness();
+    const runner = new ExchangeRunner({ ...(h.runner as unknown as { deps: ExchangeRunnerDeps }).deps, context: async () => ({ roots: [world.ca.root], signer, ttps: [] }) });
+    const { dealId } = await runner.start(EX_ORIGIN, 'certified-mail', EXCHANGE_DOCUMENTS[0]!.id);
+    await runner.idle();
+    expect((await h.store.get(dealId))!.result).toMatchObject({ kind: 'failed', error: { code: 'ERR_TTP' } });
+    expect(h.awaiting).toEqual([]);
+  });
+});

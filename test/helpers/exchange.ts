@@ -1,0 +1,222 @@
+/**
+ * Exchange-deal fixtures for Node tests: a test CA, a certified merchant running the merchant
+ * kit's exchange host (real SQLite, controllable clock), a TTP service and app (no port), and a
+ * shopper that drives the originator machine the way the extension's worker does.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Hono } from 'hono';
+import { generateKeyPair, signerFromKeyPair, type Signer } from '../../core/crypto/index.js';
+import { randomId } from '../../core/encoding/index.js';
+import {
+  signFixedStatement,
+  verifyExchangeDescriptor,
+  type DescriptorBody,
+  type ExchangeAgreement,
+  type ExchangeTiming,
+  type ExchangeUse,
+  type TrustedTtpEntry,
+  type VerifiedExchangeView,
+} from '../../core/commerce/exchange-deal.js';
+import { isTerminal, startOriginator, stepExchange, type ExchangeContext, type ExchangeEvent, type ExchangeState, type StepResult } from '../../core/exchange/index.js';
+import { issueCertificate, readCertificate } from '../../core/pki/index.js';
+import type { Statement } from '../../core/statements/index.js';
+import { MerchantExchangeHost, type ExchangeFaults } from '../../server/merchant/exchange-app.js';
+import { MERCHANT_EXCHANGE_SCHEMA, SqliteMerchantExchangeStore } from '../../server/merchant/exchange-store.js';
+import { shopExchangeCatalog } from '../../server/shop/exchange-uses.js';
+import { SqliteStore } from '../../server/storage/sqlite.js';
+import { createTtpApp, TtpService } from '../../server/ttp/index.js';
+import { makeTestCa, type TestCa } from './pki.js';
+
+export const EX_ORIGIN = 'http://127.0.0.1:8451';
+export const FAST_TIMING: ExchangeTiming = { peerMs: 1_000, ttpRetryMs: 1_000, ttpMarginMs: 2_000, peerRetries: 1 };
+
+export interface ExchangeWorld {
+  ca: TestCa;
+  clock: { now: number; advance(ms: number): void };
+  merchant: { signer: Signer; chain: string[] };
+  ttp: TtpService;
+  ttpApp: Hono;
+  ttpCertificate: string;
+  ttpEntry: TrustedTtpEntry;
+  host: MerchantExchangeHost;
+  faults: ExchangeFaults;
+  /** TTP requests that reached the TTP app (from anyone). */
+  ttpRequests: Statement[];
+  close(): Promise<void>;
+}
+
+export async function makeExchangeWorld(options: { timing?: ExchangeTiming } = {}): Promise<ExchangeWorld> {
+  const start = Date.now();
+  const clock = {
+    now: start,
+    advance(ms: number) {
+      this.now += ms;
+    },
+  };
+  const ca = await makeTestCa('Semper Exchange Test Root', start);
+  const m = await ca.issue({ commonName: 'Fogra Forschungsgesellschaft Druck e.V.', role: 'merchant', origins: [EX_ORIGIN] });
+  const dir = mkdtempSync(join(tmpdir(), 'semper-exchange-'));
+  const ttp = await TtpService.create({
+    ca: {
+      rootCertificate: ca.root,
+      issue: (req) =>
+        issueCertificate({
+          issuerCertificate: ca.root,
+          issuerPrivateKey: ca.keys.privateKey,
+          subjectPublicKey: req.subjectPublicKey,
+          commonName: req.commonName,
+          role: 'ttp',
+          notBefore: new Date(start - 86_400_000),
+          notAfter: new Date(start + 30 * 86_400_000),
+        }),
+    },
+    dbPath: join(dir, 'ttp.sqlite'),
+    commonName: 'Semper Test TTP',
+    clock: () => clock.now,
+  });
+  const ttpApp = createTtpApp(ttp);
+  const ttpRequests: Statement[] = [];
+  const ttpFetch: typeof fetch = async (input, init) => {
+    const body = JSON.parse(String(init?.body)) as { request: Statement };
+    ttpRequests.push(body.request);
+    const url = new URL(String(input instanceof Request ? input.url : input));
+    return ttpApp.request(url.pathname, init);
+  };
+  const ttpCertificate = ttp.certificateChain[0]!;
+  const info = await readCertificate(ttpCertificate);
+  const store = SqliteStore.open({ dataDir: dir, fileName: 'shop.sqlite', schema: [MERCHANT_EXCHANGE_SCHEMA] });
+  const faults: ExchangeFaults = {};
+  const host = new MerchantExchangeHost({
+    identity: { signer: m.signer, chain: m.chain, origin: EX_ORIGIN },
+    catalog: shopExchangeCatalog(),
+    store: new SqliteMerchantExchangeStore(store, () => clock.now),
+    ttp: { keyId: ttp.keyId, url: 'http://127.0.0.1:8452', certificateChain: ttp.certificateChain },
+    trustRoots: [ca.root],
+    timing: options.timing ?? FAST_TIMING,
+    now: () => clock.now,
+    faults,
+    fetch: ttpFetch,
+  });
+  return {
+    ca,
+    clock,
+    merchant: m,
+    ttp,
+    ttpApp,
+    ttpCertificate,
+    ttpEntry: { fingerprint: info.fingerprint, keyId: ttp.keyId, url: 'http://127.0.0.1:8452' },
+    host,
+    faults,
+    ttpRequests,
+    async close() {
+      await host.stop();
+      store.close();
+      ttp.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+export async function newShopper(): Promise<Signer> {
+  return signerFromKeyPair('ES256', await generateKeyPair('ES256'));
+}
+
+export async function requestDescriptor(world: ExchangeWorld, shopper: Signer, use: ExchangeUse, documentId: string, ids = { dealId: randomId(16), nonce: randomId(32) }) {
+  const res = await world.host.app.request('/semper/exchange/descriptor', {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ dealId: ids.dealId, nonce: ids.nonce, use, documentId, shopper: { jwk: shopper.publicJwk } }),
+  });
+  return { status: res.status, body: (await res.json()) as { descriptor?: Statement<DescriptorBody>; error?: { code: string } }, ...ids };
+}
+
+/** A Node shopper: verifies the descriptor, signs its item, runs the originator against the host and the TTP app. */
+export class NodeShopper {
+  state!: ExchangeState;
+  agreement!: ExchangeAgreement;
+  view!: VerifiedExchangeView;
+  readonly archive: Statement[] = [];
+  /** When false, messages to the merchant are lost (the shopper keeps its state). */
+  deliverToPeer = true;
+
+  constructor(
+    private readonly world: ExchangeWorld,
+    readonly signer: Signer,
+  ) {}
+
+  ctx(): ExchangeContext {
+    return { signer: this.signer, trust: { roots: [this.world.ca.root], ttps: [this.agreement.ttp.keyId] } };
+  }
+
+  async start(use: ExchangeUse, documentId: string): Promise<void> {
+    const d = await requestDescriptor(this.world, this.signer, use, documentId);
+    if (!d.body.descriptor) throw new Error(`descriptor refused: ${JSON.stringify(d.body)}`);
+    const verified = await verifyExchangeDescriptor(
+      d.body,
+      { dealId: d.dealId, nonce: d.nonce, origin: EX_ORIGIN, use, documentId, shopperKeyId: this.signer.keyId },
+      this.world.clock.now,
+      { roots: [this.world.ca.root], ttps: [this.world.ttpEntry] },
+    );
+    this.agreement = verified.agreement;
+    this.view = verified.view;
+    const a = this.agreement;
+    const item = await signFixedStatement(a.shopperGives, a.dealId, this.signer, this.world.clock.now);
+    const res = await startOriginator(
+      {
+        protocol: a.protocol,
+        dealId: a.dealId,
+        responder: { keyId: a.merchantKeyId },
+        ttp: { keyId: a.ttp.keyId, endpoint: a.ttp.url },
+        gives: a.shopperGives,
+        item,
+        expects: a.merchantGives,
+        now: this.world.clock.now,
+        timeouts: a.timeouts,
+      },
+      this.ctx(),
+    );
+    await this.apply(res);
+  }
+
+  async event(e: ExchangeEvent): Promise<void> {
+    await this.apply(await stepExchange(this.state, e, this.ctx()));
+  }
+
+  /** Fire the shopper's timer (advancing the clock to it) until it is done or `max` times. */
+  async runTimers(max = 20): Promise<void> {
+    for (let i = 0; i < max && !isTerminal(this.state) && this.state.wakeAt !== null; i++) {
+      if (this.state.wakeAt > this.world.clock.now) this.world.clock.now = this.state.wakeAt;
+      await this.event({ type: 'timeout', now: this.world.clock.now });
+    }
+  }
+
+  private async apply(res: StepResult): Promise<void> {
+    this.state = JSON.parse(JSON.stringify(res.state)) as ExchangeState;
+    for (const e of res.effects) if (e.kind === 'archive') this.archive.push(e.statement);
+    for (const o of res.send) {
+      if (o.to === 'peer') {
+        if (!this.deliverToPeer) continue;
+        const r = await this.world.host.app.request('/semper/exchange/messages', {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ message: o.statement }),
+        });
+        const body = (await r.json()) as { replies?: Statement[] };
+        for (const reply of body.replies ?? []) await this.event({ type: 'message', message: reply, now: this.world.clock.now, from: 'peer' });
+      } else {
+        this.world.ttpRequests.push(o.statement);
+        const r = await this.world.ttpApp.request('/ttp/requests', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ request: o.statement }) });
+        const body = (await r.json()) as { answer?: Statement; error?: { code: string; message: string } };
+        if (body.answer) await this.event({ type: 'message', message: body.answer, now: this.world.clock.now, from: 'ttp' });
+        else await this.event({ type: 'ttp-error', error: body.error ?? { code: 'ERR_TTP', message: `HTTP ${r.status}` }, now: this.world.clock.now });
+      }
+    }
+  }
+}
+
+export async function merchantExchange(world: ExchangeWorld, dealId: string) {
+  const r = await world.host.app.request(`/semper/exchange/deals/${dealId}`);
+  return (await r.json()) as { state: ExchangeState; stopped: boolean; descriptor: Statement<DescriptorBody> };
+}

@@ -1,0 +1,161 @@
+/**
+ * Attacks on the exchange descriptor (core/commerce/exchange-deal.ts): what a hostile merchant
+ * (or a network replaying an honest one) can put in front of the shopper before any exchange
+ * message moves. Each must be refused by verifyExchangeDescriptor — which is what stands
+ * between the merchant and the trusted window — naming the rule it broke.
+ */
+import { beforeAll, afterAll, describe, expect, it } from 'vitest';
+import { randomId } from '../../core/encoding/index.js';
+import { SemperError } from '../../core/errors.js';
+import {
+  verifyExchangeDescriptor,
+  type DescriptorBody,
+  type DescriptorExpectation,
+  type ExchangeUse,
+} from '../../core/commerce/exchange-deal.js';
+import { signStatement, type Statement } from '../../core/statements/index.js';
+import type { Description } from '../../core/items/index.js';
+import { EX_ORIGIN, makeExchangeWorld, newShopper, requestDescriptor, type ExchangeWorld } from '../helpers/exchange.js';
+import type { Signer } from '../../core/crypto/index.js';
+
+let world: ExchangeWorld;
+let shopper: Signer;
+
+beforeAll(async () => {
+  world = await makeExchangeWorld();
+  shopper = await newShopper();
+});
+afterAll(async () => {
+  await world?.close();
+});
+
+interface Genuine {
+  descriptor: Statement<DescriptorBody>;
+  expected: DescriptorExpectation;
+}
+
+async function genuine(use: ExchangeUse = 'contract-signing'): Promise<Genuine> {
+  const documentId = use === 'contract-signing' ? 'subscription-agreement' : 'test-report';
+  const d = await requestDescriptor(world, shopper, use, documentId);
+  return {
+    descriptor: d.body.descriptor!,
+    expected: { dealId: d.dealId, nonce: d.nonce, origin: EX_ORIGIN, use, documentId, shopperKeyId: shopper.keyId },
+  };
+}
+
+/** The merchant re-signs a descriptor it altered (it holds its key: these are its own lies). */
+async function resign(d: Statement<DescriptorBody>, body: DescriptorBody, signer: Signer = world.merchant.signer, chain: string[] = world.merchant.chain): Promise<Statement<DescriptorBody>> {
+  const { signature: _drop, ...unsigned } = d;
+  void _drop;
+  return signStatement<DescriptorBody>({ ...unsigned, body }, signer, { signerRef: { kind: 'x509', chain } });
+}
+
+async function refusal(descriptor: unknown, expected: DescriptorExpectation, ttps = [world.ttpEntry]): Promise<string> {
+  try {
+    await verifyExchangeDescriptor({ descriptor }, expected, world.clock.now, { roots: [world.ca.root], ttps });
+  } catch (e) {
+    if (e instanceof SemperError) return e.code;
+    throw e;
+  }
+  return 'accepted';
+}
+
+describe('exchange descriptor: control', () => {
+  it('a genuine descriptor verifies for both uses', async () => {
+    for (const use of ['contract-signing', 'certified-mail'] as const) {
+      const g = await genuine(use);
+      expect(await refusal(g.descriptor, g.expected)).toBe('accepted');
+    }
+  });
+});
+
+describe('exchange descriptor: origin binding, freshness, signer', () => {
+  it('signed with a certificate for another origin → ERR_CERT_ORIGIN', async () => {
+    const g = await genuine();
+    const other = await world.ca.issue({ commonName: 'Evil Merchant Ltd', role: 'merchant', origins: ['https://evil.example'] });
+    const body = { ...g.descriptor.body, origin: 'https://evil.example', merchant: { keyId: other.signer.keyId } };
+    expect(await refusal(await resign(g.descriptor, body, other.signer, other.chain), g.expected)).toBe('ERR_CERT_ORIGIN');
+  });
+
+  it('naming another origin in its body (certificate fine) → ERR_CERT_ORIGIN', async () => {
+    const g = await genuine();
+    expect(await refusal(await resign(g.descriptor, { ...g.descriptor.body, origin: 'https://other.example' }), g.expected)).toBe('ERR_CERT_ORIGIN');
+  });
+
+  it('a descriptor replayed into another request (nonce) or deal → ERR_NONCE_MISMATCH / ERR_REPLAY', async () => {
+    const g = await genuine();
+    expect(await refusal(g.descriptor, { ...g.expected, nonce: randomId(32) })).toBe('ERR_NONCE_MISMATCH');
+    expect(await refusal(g.descriptor, { ...g.expected, dealId: randomId(16) })).toBe('ERR_REPLAY');
+  });
+
+  it('expired → ERR_OFFER_EXPIRED; bit-flipped signature → ERR_SIGNATURE_INVALID; unknown CA → ERR_CERT_UNTRUSTED', async () => {
+    const g = await genuine();
+    expect(await refusal(await resign(g.descriptor, { ...g.descriptor.body, expiresAt: new Date(world.clock.now - 1000).toISOString() }), g.expected)).toBe('ERR_OFFER_EXPIRED');
+    const flipped = { ...g.descriptor, body: { ...g.descriptor.body, title: g.descriptor.body.title + ' ' } };
+    expect(await refusal(flipped, g.expected)).toBe('ERR_SIGNATURE_INVALID');
+    try {
+      await verifyExchangeDescriptor({ descriptor: g.descriptor }, g.expected, world.clock.now, { roots: [], ttps: [world.ttpEntry] });
+      expect.unreachable();
+    } catch (e) {
+      expect((e as SemperError).code).toBe('ERR_CERT_UNTRUSTED');
+    }
+  });
+
+  it('for another shopper key, or naming a merchant key other than the signer → refused', async () => {
+    const g = await genuine();
+    expect(await refusal(g.descriptor, { ...g.expected, shopperKeyId: (await newShopper()).keyId })).toBe('ERR_PROTOCOL_STATE');
+    expect(await refusal(await resign(g.descriptor, { ...g.descriptor.body, merchant: { keyId: shopper.keyId } }), g.expected)).toBe('ERR_SIGNATURE_INVALID');
+  });
+
+  it('for another document than the page asked for → ERR_SCHEMA', async () => {
+    const g = await genuine();
+    expect(await refusal(g.descriptor, { ...g.expected, documentId: 'another-contract' })).toBe('ERR_SCHEMA');
+  });
+});
+
+describe('exchange descriptor: the TTP is the shopper\'s choice', () => {
+  it('a TTP the shopper does not trust → ERR_TTP', async () => {
+    const g = await genuine();
+    expect(await refusal(g.descriptor, g.expected, [])).toBe('ERR_TTP');
+  });
+
+  it('a "TTP" whose certificate is a merchant certificate, or whose key id is not the certified key → ERR_TTP', async () => {
+    const g = await genuine();
+    const fake = await world.ca.issue({ commonName: 'Semper Test TTP', role: 'merchant', origins: ['https://ttp.example'] });
+    const asMerchant = { ...g.descriptor.body, ttp: { keyId: fake.signer.keyId, certificateChain: fake.chain } };
+    expect(await refusal(await resign(g.descriptor, asMerchant), g.expected, [world.ttpEntry, { fingerprint: 'x'.repeat(43), keyId: fake.signer.keyId, url: 'https://ttp.example' }])).toBe('ERR_TTP');
+    const wrongKey = { ...g.descriptor.body, ttp: { ...g.descriptor.body.ttp, keyId: shopper.keyId } };
+    expect(await refusal(await resign(g.descriptor, wrongKey), g.expected)).toBe('ERR_TTP');
+  });
+});
+
+describe('exchange descriptor: what the shopper gives is re-derived, never taken on the merchant\'s word', () => {
+  it('contract: the shopper would sign another text than the merchant → ERR_ITEM_MISMATCH', async () => {
+    const g = await genuine();
+    const s = g.descriptor.body.shopperGives as Extract<Description, { kind: 'statement' }>;
+    const altered: Description = { ...s, content: { body: { ...s.content!.body, text: 'The subscriber pays EUR 24,000.00 per term.' } } };
+    expect(await refusal(await resign(g.descriptor, { ...g.descriptor.body, shopperGives: altered }), g.expected)).toBe('ERR_ITEM_MISMATCH');
+  });
+
+  it('contract: a merchant "signature" without fixed content (not generatable) → refused before the window', async () => {
+    const g = await genuine();
+    const m = g.descriptor.body.merchantGives as Extract<Description, { kind: 'statement' }>;
+    const { content: _c, ...loose } = m;
+    void _c;
+    expect(await refusal(await resign(g.descriptor, { ...g.descriptor.body, merchantGives: loose }), g.expected)).toBe('ERR_ITEM_MISMATCH');
+  });
+
+  it('certified mail: a receipt for another document than the one delivered → ERR_ITEM_MISMATCH', async () => {
+    const g = await genuine('certified-mail');
+    const m = g.descriptor.body.merchantGives as Extract<Description, { kind: 'information' }>;
+    const other = { ...m, digest: 'A'.repeat(43) };
+    expect(await refusal(await resign(g.descriptor, { ...g.descriptor.body, merchantGives: other }), g.expected)).toBe('ERR_ITEM_MISMATCH');
+    // ...and the shown document must be the described one.
+    expect(await refusal(await resign(g.descriptor, { ...g.descriptor.body, document: { ...g.descriptor.body.document!, size: 1 } }), g.expected)).toBe('ERR_ITEM_MISMATCH');
+  });
+
+  it('a protocol the items do not call for (certified mail as "contract signing") → ERR_EXCHANGE_UNFAIR', async () => {
+    const g = await genuine('certified-mail');
+    expect(await refusal(await resign(g.descriptor, { ...g.descriptor.body, protocol: 'contract-signing' }), g.expected)).toBe('ERR_EXCHANGE_UNFAIR');
+  });
+});

@@ -1,0 +1,173 @@
+/**
+ * The merchant kit's exchange host (server/merchant/exchange-app.ts) with a Node shopper running
+ * the originator machine, a real TTP app and SQLite: the two commerce uses complete with no TTP
+ * request; a merchant that stops after the shopper's signature is overcome by the TTP; a shopper
+ * that withholds its receipt is overcome by the merchant's own timers; descriptors are
+ * idempotent for a restarted worker and refuse replays.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TTP_TYPES, AffidavitBody } from '../../core/exchange/index.js';
+import { ContractBody, EXCHANGE_DEAL_TYPES, informationText } from '../../core/commerce/exchange-deal.js';
+import { verifyStatement, type Statement } from '../../core/statements/index.js';
+import { receiptDescription } from '../../core/transfer/index.js';
+import { EXCHANGE_CONTRACTS, EXCHANGE_DOCUMENTS } from '../../server/shop/exchange-uses.js';
+import { makeExchangeWorld, merchantExchange, newShopper, NodeShopper, requestDescriptor, type ExchangeWorld } from '../helpers/exchange.js';
+
+let world: ExchangeWorld;
+
+beforeAll(async () => {
+  world = await makeExchangeWorld();
+});
+afterAll(async () => {
+  await world?.close();
+});
+
+const CONTRACT = EXCHANGE_CONTRACTS[0]!;
+const DOCUMENT = EXCHANGE_DOCUMENTS[0]!;
+
+async function ttpRecord(exchangeId: string): Promise<number> {
+  return (await world.ttpApp.request(`/ttp/exchanges/${exchangeId}`)).status;
+}
+
+describe('exchange host: the honest runs need no TTP', () => {
+  it('contract signing: both signatures swapped, zero TTP requests', async () => {
+    const before = world.ttpRequests.length;
+    const s = new NodeShopper(world, await newShopper());
+    await s.start('contract-signing', CONTRACT.id);
+    expect(s.view.contract?.text).toBe(CONTRACT.text);
+    expect(s.state.outcome?.status).toBe('completed');
+    const merchant = await merchantExchange(world, s.agreement.dealId);
+    expect(merchant.state.outcome?.status).toBe('completed');
+    expect(world.ttpRequests.length).toBe(before);
+    expect(await ttpRecord(s.state.exchangeId!)).toBe(404);
+    // Each side holds the other's signature on the one text.
+    const got = s.state.outcome?.status === 'completed' ? s.state.outcome.received : undefined;
+    expect(got?.kind).toBe('statement');
+    const sig = await verifyStatement((got as { statement: Statement }).statement, { types: [EXCHANGE_DEAL_TYPES.contractSignature], trust: { roots: [world.ca.root], now: new Date(world.clock.now) } });
+    expect(ContractBody.parse(sig.statement.body).text).toBe(CONTRACT.text);
+  });
+
+  it('certified mail: the shopper gets the document, the merchant the signed receipt', async () => {
+    const s = new NodeShopper(world, await newShopper());
+    await s.start('certified-mail', DOCUMENT.id);
+    expect(s.state.outcome?.status).toBe('completed');
+    const doc = s.state.outcome?.status === 'completed' ? informationText(s.state.outcome.received) : undefined;
+    expect(doc?.text).toBe(DOCUMENT.content);
+    const merchant = await merchantExchange(world, s.agreement.dealId);
+    expect(merchant.state.outcome?.status).toBe('completed');
+    const receipt = merchant.state.received as { kind: 'statement'; statement: Statement };
+    const v = await verifyStatement(receipt.statement, { types: [EXCHANGE_DEAL_TYPES.receipt] });
+    expect(v.signerJwk).toEqual(s.signer.publicJwk);
+    const expected = receiptDescription({ receiver: s.signer.keyId, sender: world.merchant.signer.keyId, dealId: s.agreement.dealId, received: s.agreement.merchantGives });
+    expect(v.statement.body).toEqual((expected as { content: { body: unknown } }).content.body);
+    expect(await ttpRecord(s.state.exchangeId!)).toBe(404);
+  });
+});
+
+describe('exchange host: faults are overcome by the TTP', () => {
+  it('the merchant stops after the shopper signed: the TTP resolves, the shopper holds an affidavit for the contract', async () => {
+    world.faults.stopAfter = 'receiving-originator-item';
+    try {
+      const s = new NodeShopper(world, await newShopper());
+      await s.start('contract-signing', CONTRACT.id);
+      expect(s.state.phase).toBe('awaiting-m4');
+      expect((await merchantExchange(world, s.agreement.dealId)).stopped).toBe(true);
+      await s.runTimers();
+      const outcome = s.state.outcome!;
+      expect(outcome.status).toBe('resolved');
+      if (outcome.status !== 'resolved') return;
+      const aff = await verifyStatement(outcome.replacement, { types: [TTP_TYPES.affidavit], requireCertificate: true, trust: { roots: [world.ca.root], now: new Date(world.clock.now) } });
+      expect(aff.chain?.leaf.der).toBe(world.ttpCertificate);
+      const body = AffidavitBody.parse(aff.statement.body);
+      expect(body.onBehalfOf).toBe(world.merchant.signer.keyId);
+      expect((body.description as { content: { body: unknown } }).content.body).toMatchObject({ text: CONTRACT.text });
+      expect(await ttpRecord(s.state.exchangeId!)).toBe(200);
+      // A stopped merchant answers nothing.
+      const again = await world.host.app.request('/semper/exchange/messages', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ message: s.state.delivered }) });
+      expect(again.status).toBe(503);
+    } finally {
+      delete world.faults.stopAfter;
+    }
+  });
+
+  it('the merchant never answers m1: the shopper aborts at the TTP, nobody is bound', async () => {
+    world.faults.stopAfter = 'receiving-proposal';
+    try {
+      const s = new NodeShopper(world, await newShopper());
+      await s.start('contract-signing', CONTRACT.id);
+      await s.runTimers();
+      expect(s.state.outcome?.status).toBe('aborted');
+      expect(s.state.delivered).toBeNull(); // its signature never left
+    } finally {
+      delete world.faults.stopAfter;
+    }
+  });
+
+  it('certified mail: a shopper that keeps its receipt is overcome by the merchant\'s timers (complaint → affidavit)', async () => {
+    const s = new NodeShopper(world, await newShopper());
+    s.deliverToPeer = true;
+    // Let m1 through, lose m3: the shopper has the document, the merchant nothing yet.
+    const original = world.host.app.request.bind(world.host.app);
+    let lose = false;
+    world.host.app.request = ((input: string, init?: RequestInit) => {
+      if (lose) return Promise.resolve(new Response(JSON.stringify({ replies: [] }), { headers: { 'content-type': 'application/json' } }));
+      const body = init?.body ? (JSON.parse(String(init.body)) as { message?: Statement }) : {};
+      if (body.message?.type === 'semper.exchange.propose') lose = true;
+      return original(input, init);
+    }) as typeof world.host.app.request;
+    try {
+      await s.start('certified-mail', DOCUMENT.id);
+    } finally {
+      world.host.app.request = original;
+    }
+    expect(s.state.outcome?.status).toBe('completed');
+    for (let i = 0; i < 10; i++) {
+      const m = await merchantExchange(world, s.agreement.dealId);
+      if (m.state.phase === 'done') break;
+      world.clock.now = Math.max(world.clock.now, m.state.wakeAt ?? world.clock.now);
+      await world.host.tick();
+      await world.host.stop(); // waits for the TTP request under way
+    }
+    const m = await merchantExchange(world, s.agreement.dealId);
+    expect(m.state.outcome?.status).toBe('resolved');
+    if (m.state.outcome?.status !== 'resolved') return;
+    const aff = AffidavitBody.parse(m.state.outcome.replacement!.body);
+    expect(aff.onBehalfOf).toBe(s.signer.keyId);
+  });
+});
+
+describe('exchange host: descriptors', () => {
+  it('the identical request (restarted worker) gets the same descriptor; another nonce for the deal is a replay', async () => {
+    const shopper = await newShopper();
+    const first = await requestDescriptor(world, shopper, 'contract-signing', CONTRACT.id);
+    expect(first.status).toBe(200);
+    const again = await requestDescriptor(world, shopper, 'contract-signing', CONTRACT.id, { dealId: first.dealId, nonce: first.nonce });
+    expect(again.body.descriptor).toEqual(first.body.descriptor);
+    const replay = await requestDescriptor(world, shopper, 'contract-signing', CONTRACT.id, { dealId: first.dealId, nonce: 'A'.repeat(43) });
+    expect(replay.status).toBe(409);
+    expect(replay.body.error?.code).toBe('ERR_REPLAY');
+  });
+
+  it('unknown documents are 404; a malformed request is 400', async () => {
+    const shopper = await newShopper();
+    const missing = await requestDescriptor(world, shopper, 'certified-mail', 'no-such-document');
+    expect(missing.status).toBe(404);
+    const bad = await world.host.app.request('/semper/exchange/descriptor', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ use: 'certified-mail' }) });
+    expect(bad.status).toBe(400);
+  });
+
+  it('a message for an unknown deal is 404, a message that does not verify is refused with its code', async () => {
+    const shopper = await newShopper();
+    const d = await requestDescriptor(world, shopper, 'contract-signing', CONTRACT.id);
+    const forged = { ...d.body.descriptor!, type: 'semper.exchange.propose' };
+    const r = await world.host.app.request('/semper/exchange/messages', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ message: forged }) });
+    expect(r.status).toBe(403);
+    expect(((await r.json()) as { error: { code: string } }).error.code).toBe('ERR_SIGNATURE_INVALID');
+    const unknown = await world.host.app.request('/semper/exchange/messages', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ message: { ...forged, dealId: 'x'.repeat(24) } }),
+    });
+    expect(unknown.status).toBe(404);
+  });
+});
