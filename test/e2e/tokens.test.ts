@@ -7,6 +7,7 @@
  * the shopper's own threshold makes the window ask for a token.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { CDPSession, Page } from 'playwright-core';
 import { createWebAuthnVerifier } from '../../core/crypto/webauthn.js';
@@ -14,7 +15,7 @@ import { verifyStatement } from '../../core/statements/index.js';
 import { STATEMENT_TYPES } from '../../core/protocol/commerce.js';
 import { EXTENSION_ORIGIN } from '../../extension/id.js';
 import { startMarketplace, type Marketplace } from '../../server/marketplace.js';
-import { HARNESS_PHRASE, RESULTS, clickInTrustedWindow, launchExtension, pageResult, tempDir, waitForTrustedWindow, type ExtensionHarness } from './harness.js';
+import { DIST, HARNESS_PHRASE, RESULTS, clickInTrustedWindow, launchExtension, pageResult, tempDir, waitForTrustedWindow, type ExtensionHarness } from './harness.js';
 
 const ARCHIVE = 'standards-archive';
 const CHEAP = 'fm-screening-abstract';
@@ -81,6 +82,15 @@ async function badge(): Promise<string> {
 
 let credential: VirtualCredential;
 let registeredId: string;
+
+describe('the built trusted window', () => {
+  it('is not web-accessible and runs under the strict extension-page CSP (dist/manifest.json)', () => {
+    const manifest = JSON.parse(readFileSync(join(DIST, 'manifest.json'), 'utf8')) as { web_accessible_resources?: unknown; content_security_policy?: { extension_pages?: string } };
+    expect(manifest.web_accessible_resources).toBeUndefined();
+    const csp = manifest.content_security_policy?.extension_pages ?? '';
+    for (const directive of ["script-src 'self'", "object-src 'none'", "base-uri 'none'", "frame-ancestors 'none'", "form-action 'none'"]) expect(csp).toContain(directive);
+  });
+});
 
 describe('hardware tokens in the trusted window', () => {
   it('registers a security key in the trusted window (worker-verified attestation)', async () => {

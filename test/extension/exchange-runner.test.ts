@@ -200,3 +200,16 @@ describe('exchange runner', () => {
     expect(h.awaiting).toEqual([]);
   });
 });
+
+describe('trusted TTPs (a setting)', () => {
+  it('by certificate (must be a TTP certificate) or by fingerprint, always with an https or loopback address', async () => {
+    const { describeTtp, normaliseTtpUrl } = await import('../../extension/ttp-trust.js');
+    const ttp = await describeTtp({ certificate: world.ttpCertificate, url: 'http://127.0.0.1:8452/ttp' }, 1);
+    expect(ttp).toMatchObject({ fingerprint: world.ttpEntry.fingerprint, keyId: world.ttp.keyId, commonName: 'Semper Test TTP', url: 'http://127.0.0.1:8452' });
+    await expect(describeTtp({ certificate: world.merchant.chain[0]!, url: 'https://ttp.example' }, 1)).rejects.toMatchObject({ code: 'ERR_CERT_UNTRUSTED' });
+    expect(await describeTtp({ fingerprint: world.ttpEntry.fingerprint, url: 'https://ttp.example/' }, 1)).toEqual({ fingerprint: world.ttpEntry.fingerprint, url: 'https://ttp.example', addedAt: 1 });
+    await expect(describeTtp({ url: 'https://ttp.example' }, 1)).rejects.toMatchObject({ code: 'ERR_SCHEMA' });
+    expect(() => normaliseTtpUrl('http://ttp.example')).toThrow(/https/);
+    expect(() => normaliseTtpUrl('https://user:pw@ttp.example')).toThrow(/credentials/);
+  });
+});
