@@ -26,7 +26,8 @@ import {
 import type { RequestedItem } from '../core/protocol/commerce.js';
 import type { ArchiveEntry, DealRecord, DealStatus, DealStore } from './deal-store.js';
 
-export type HttpReply = { kind: 'response'; body: unknown } | { kind: 'error'; error: ErrorInfo };
+export type { HttpReply } from './http.js';
+import type { HttpReply } from './http.js';
 
 export interface DealRunnerDeps {
   store: DealStore;

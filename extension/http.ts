@@ -1,0 +1,89 @@
+/**
+ * The worker's one HTTP client for talking to other parties (merchants, the TTP): `POST` JSON to
+ * a fixed path on a fixed origin. No cookies, no redirects (a redirect could move the request to
+ * another origin), bounded time and size. Never throws: every failure is a typed error that the
+ * runners feed to their machines.
+ */
+import { ErrorResponse } from '../core/protocol/commerce.js';
+
+export type HttpReply =
+  | { kind: 'response'; body: unknown }
+  /** `status` is absent when nothing came back (network, timeout). */
+  | { kind: 'error'; error: { code: string; message: string }; status?: number };
+
+export const REQUEST_TIMEOUT_MS = 20_000;
+
+/**
+ * The body as text, reading at most `limit` bytes: a declared or streamed larger body is cancelled
+ * (closing the connection) instead of being buffered whole. The fetch's timeout signal also
+ * aborts a body that never ends.
+ */
+async function readBounded(response: Response, limit: number): Promise<string> {
+  const declared = Number(response.headers.get('content-length') ?? '0');
+  if (declared > limit) {
+    await response.body?.cancel().catch(() => undefined);
+    throw new Error('response too large');
+  }
+  if (!response.body) return '';
+  const reader = response.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > limit) {
+      await reader.cancel().catch(() => undefined);
+      throw new Error('response too large');
+    }
+    chunks.push(value);
+  }
+  const bytes = new Uint8Array(size);
+  let offset = 0;
+  for (const chunk of chunks) {
+    bytes.set(chunk, offset);
+    offset += chunk.byteLength;
+  }
+  return new TextDecoder().decode(bytes);
+}
+
+export interface PostOptions {
+  maxResponseBytes: number;
+  timeoutMs?: number;
+  fetchImpl?: typeof fetch;
+}
+
+export async function postJson(base: string, path: string, body: unknown, options: PostOptions): Promise<HttpReply> {
+  let url: URL;
+  try {
+    url = new URL(path, base);
+  } catch {
+    return { kind: 'error', error: { code: 'ERR_INTERNAL', message: `bad address ${base}` } };
+  }
+  if (url.origin !== new URL(base).origin) return { kind: 'error', error: { code: 'ERR_INTERNAL', message: 'path leaves the origin' } };
+  let response: Response;
+  try {
+    response = await (options.fetchImpl ?? fetch)(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'application/json' },
+      body: JSON.stringify(body),
+      credentials: 'omit',
+      redirect: 'error',
+      cache: 'no-store',
+      referrerPolicy: 'no-referrer',
+      signal: AbortSignal.timeout(options.timeoutMs ?? REQUEST_TIMEOUT_MS),
+    });
+  } catch (e) {
+    return { kind: 'error', error: { code: 'ERR_INTERNAL', message: `${url.origin} unreachable: ${e instanceof Error ? e.message : String(e)}` } };
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(await readBounded(response, options.maxResponseBytes));
+  } catch (e) {
+    return { kind: 'error', status: response.status, error: { code: 'ERR_SCHEMA', message: `reply (HTTP ${response.status}) is not JSON: ${e instanceof Error ? e.message : String(e)}` } };
+  }
+  if (response.ok) return { kind: 'response', body: parsed };
+  const error = ErrorResponse.safeParse(parsed);
+  if (error.success) return { kind: 'error', status: response.status, error: error.data.error };
+  return { kind: 'error', status: response.status, error: { code: 'ERR_INTERNAL', message: `HTTP ${response.status}` } };
+}
