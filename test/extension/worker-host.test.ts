@@ -314,7 +314,7 @@ describe('merchant HTTP', () => {
   });
 
   it('turns merchant errors, bad JSON and network failures into typed errors', async () => {
-    expect(await postToMerchant(ORIGIN, outbound, respond(409, '{"error":{"code":"ERR_REPLAY","message":"seen"}}'))).toEqual({ kind: 'error', error: { code: 'ERR_REPLAY', message: 'seen' } });
+    expect(await postToMerchant(ORIGIN, outbound, respond(409, '{"error":{"code":"ERR_REPLAY","message":"seen"}}'))).toEqual({ kind: 'error', status: 409, error: { code: 'ERR_REPLAY', message: 'seen' } });
     expect(await postToMerchant(ORIGIN, outbound, respond(500, 'oops'))).toMatchObject({ kind: 'error', error: { code: 'ERR_SCHEMA' } });
     expect(await postToMerchant(ORIGIN, outbound, respond(502, '{}'))).toMatchObject({ kind: 'error', error: { code: 'ERR_INTERNAL' } });
     const down = (async () => {
