@@ -1,4 +1,7 @@
 import type { z } from 'zod';
+import type { CertificateInfo, ValidatedChain } from '../pki/certificates.js';
+import { verifyStatement, type Statement } from '../statements/index.js';
+import { ErrorResponse } from '../protocol/commerce.js';
 import { SemperError } from '../errors.js';
 import { decodeBase64url, encodeBase64url, sha256, utf8 } from '../encoding/index.js';
 import type { DeliveredGood, OrderSignatureDemand } from '../protocol/commerce.js';
@@ -27,4 +30,82 @@ export function checkSignatureDemand(demand: OrderSignatureDemand | undefined, a
   if (demand.userVerification && userVerified !== true) {
     throw new SemperError('ERR_HARDWARE_TOKEN_REQUIRED', 'this offer must be ordered with a security key that verified the user (PIN or biometrics)');
   }
+}
+
+/** What every merchant statement bound to a shopper's request carries in its body. */
+interface BoundBody {
+  origin: string;
+  nonce: string;
+  expiresAt: string;
+}
+
+export interface MerchantStatementExpectation {
+  /** The page's origin, as the browser reported it. */
+  origin: string;
+  dealId: string;
+  nonce: string;
+}
+
+export interface MerchantTrust {
+  roots: readonly string[];
+  isRevoked?: (cert: CertificateInfo) => Promise<boolean>;
+}
+
+/**
+ * Verify what a merchant returned for a shopper's request (an offer, an exchange descriptor):
+ * an error reply is refused; the statement is certified by a root the shopper trusts, for the
+ * merchant role and for the page's origin; it names that origin, echoes this request's deal id
+ * and nonce (no replayed statements), is not expired and not issued in the future.
+ */
+export async function verifyMerchantStatement<S extends z.ZodType<BoundBody>>(
+  response: unknown,
+  field: string,
+  type: string,
+  schema: S,
+  expected: MerchantStatementExpectation,
+  now: number,
+  trust: MerchantTrust,
+): Promise<{ statement: Statement<z.infer<S>>; chain: ValidatedChain; signerJwk: CertificateInfo['publicJwk'] }> {
+  const errorReply = ErrorResponse.safeParse(response);
+  if (errorReply.success) throw new SemperError('ERR_OFFER_UNKNOWN', `merchant refused: ${errorReply.data.error.code} ${errorReply.data.error.message}`);
+  const raw = (response as Record<string, unknown> | null)?.[field];
+  const verified = await verifyStatement(raw, {
+    types: [type],
+    requireCertificate: true,
+    trust: { roots: trust.roots, now: new Date(now), ...(trust.isRevoked ? { isRevoked: trust.isRevoked } : {}) },
+  });
+  const body = parseBody(schema, verified.statement.body, field);
+  const chain = verified.chain!;
+  const leaf = chain.leaf;
+  if (leaf.role !== 'merchant') throw new SemperError('ERR_CERT_UNTRUSTED', `${field} signed by a ${leaf.role ?? 'non-merchant'} certificate`);
+  // Origin binding: the page's origin (from the browser) must be one the CA certified for this merchant.
+  if (!leaf.origins.includes(expected.origin)) {
+    throw new SemperError('ERR_CERT_ORIGIN', `certificate of "${leaf.commonName}" is for ${leaf.origins.join(', ') || 'no origin'}, not ${expected.origin}`);
+  }
+  if (body.origin !== expected.origin) throw new SemperError('ERR_CERT_ORIGIN', `${field} names origin ${body.origin}, page is ${expected.origin}`);
+  if (verified.statement.dealId !== expected.dealId) throw new SemperError('ERR_REPLAY', `${field} is for another deal`);
+  if (body.nonce !== expected.nonce) throw new SemperError('ERR_NONCE_MISMATCH', `${field} does not echo this request's nonce (replayed or reused ${field})`);
+  if (Date.parse(body.expiresAt) <= now) throw new SemperError('ERR_OFFER_EXPIRED', `${field} expired at ${body.expiresAt}`);
+  if (Date.parse(verified.statement.issuedAt) > now + 5 * 60_000) throw new SemperError('ERR_SCHEMA', `${field} is issued in the future`);
+  return { statement: { ...verified.statement, body }, chain, signerJwk: verified.signerJwk };
+}
+
+/** The merchant as the trusted window shows it: from its validated certificate chain only. */
+export function certifiedMerchant(chain: ValidatedChain): {
+  legalName: string;
+  organization?: string;
+  certifiedOrigins: string[];
+  issuer: string;
+  certificateFingerprint: string;
+  certificateNotAfter: string;
+} {
+  const leaf = chain.leaf;
+  return {
+    legalName: leaf.commonName,
+    ...(leaf.organization ? { organization: leaf.organization } : {}),
+    certifiedOrigins: leaf.origins,
+    issuer: chain.root.commonName,
+    certificateFingerprint: leaf.fingerprint,
+    certificateNotAfter: leaf.notAfter.toISOString(),
+  };
 }

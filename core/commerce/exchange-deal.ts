@@ -27,15 +27,15 @@ import { jwkThumbprint, PublicJwk } from '../crypto/jwk.js';
 import type { Signer } from '../crypto/keys.js';
 import { canonicalJson, decodeBase64url, encodeBase64url, randomId, sha256, utf8, type JsonValue } from '../encoding/index.js';
 import { validateChain, type CertificateInfo } from '../pki/certificates.js';
-import { signStatement, verifyStatement, type Statement } from '../statements/index.js';
+import { signStatement, type Statement } from '../statements/index.js';
 import { describeInformation } from '../items/match.js';
 import { Description as DescriptionSchema, Digest, type Description, type Item } from '../items/schema.js';
 import { DEFAULT_ATTRIBUTES, receiptDescription } from '../transfer/index.js';
 import { negotiateExchange } from '../exchange/negotiate.js';
 import { DEFAULT_TIMEOUTS, type ProtocolId, type Timeouts } from '../exchange/types.js';
-import { DealId, ErrorResponse, Nonce } from '../protocol/commerce.js';
+import { DealId, Nonce } from '../protocol/commerce.js';
 import type { MerchantIdentity } from './merchant.js';
-import { parseBody } from './common.js';
+import { certifiedMerchant, parseBody, verifyMerchantStatement } from './common.js';
 
 export const EXCHANGE_USES = ['certified-mail', 'contract-signing'] as const;
 export const ExchangeUse = z.enum(EXCHANGE_USES);
@@ -370,23 +370,10 @@ export async function verifyExchangeDescriptor(
   now: number,
   trust: DescriptorTrust,
 ): Promise<{ descriptor: Statement<DescriptorBody>; view: VerifiedExchangeView; agreement: ExchangeAgreement }> {
-  const errorReply = ErrorResponse.safeParse(response);
-  if (errorReply.success) throw new SemperError('ERR_OFFER_UNKNOWN', `merchant refused: ${errorReply.data.error.code} ${errorReply.data.error.message}`);
-  const raw = (response as { descriptor?: unknown } | null)?.descriptor;
   const chainTrust = { roots: trust.roots, now: new Date(now), ...(trust.isRevoked ? { isRevoked: trust.isRevoked } : {}) };
-  const verified = await verifyStatement<DescriptorBody>(raw, { types: [EXCHANGE_DEAL_TYPES.descriptor], requireCertificate: true, trust: chainTrust });
-  const body = parseBody(DescriptorBody, verified.statement.body, 'exchange descriptor');
-  const descriptor: Statement<DescriptorBody> = { ...verified.statement, body };
-  const leaf = verified.chain!.leaf;
-  if (leaf.role !== 'merchant') throw new SemperError('ERR_CERT_UNTRUSTED', `descriptor signed by a ${leaf.role ?? 'non-merchant'} certificate`);
-  if (!leaf.origins.includes(expected.origin)) {
-    throw new SemperError('ERR_CERT_ORIGIN', `certificate of "${leaf.commonName}" is for ${leaf.origins.join(', ') || 'no origin'}, not ${expected.origin}`);
-  }
-  if (body.origin !== expected.origin) throw new SemperError('ERR_CERT_ORIGIN', `descriptor names origin ${body.origin}, page is ${expected.origin}`);
-  if (descriptor.dealId !== expected.dealId) throw new SemperError('ERR_REPLAY', 'descriptor is for another deal');
-  if (body.nonce !== expected.nonce) throw new SemperError('ERR_NONCE_MISMATCH', "descriptor does not echo this request's nonce (replayed or reused descriptor)");
-  if (Date.parse(body.expiresAt) <= now) throw new SemperError('ERR_OFFER_EXPIRED', `descriptor expired at ${body.expiresAt}`);
-  if (Date.parse(descriptor.issuedAt) > now + 5 * 60_000) throw new SemperError('ERR_SCHEMA', 'descriptor is issued in the future');
+  const verified = await verifyMerchantStatement(response, 'descriptor', EXCHANGE_DEAL_TYPES.descriptor, DescriptorBody, expected, now, trust);
+  const descriptor = verified.statement;
+  const body = descriptor.body;
   if (body.use !== expected.use || body.documentId !== expected.documentId) throw new SemperError('ERR_SCHEMA', 'descriptor is for another use or document than the page asked for');
   const merchantKeyId = await jwkThumbprint(verified.signerJwk);
   if (body.merchant.keyId !== merchantKeyId) throw new SemperError('ERR_SIGNATURE_INVALID', 'descriptor names another merchant key than the one that signed it');
@@ -436,22 +423,14 @@ export async function verifyExchangeDescriptor(
     throw new SemperError('ERR_EXCHANGE_UNFAIR', `the merchant proposes ${body.protocol}; the items call for ${negotiated.protocol} with the ${negotiated.originator === 'a' ? 'shopper' : 'merchant'} as originator`);
   }
 
-  const roots = [...new Set([verified.chain!.root.der, ttpChain.root.der])];
+  const roots = [...new Set([verified.chain.root.der, ttpChain.root.der])];
   const view: VerifiedExchangeView = {
     dealId: descriptor.dealId,
     use: body.use,
     documentId: body.documentId,
     title: body.title,
     origin: expected.origin,
-    merchant: {
-      legalName: leaf.commonName,
-      ...(leaf.organization ? { organization: leaf.organization } : {}),
-      certifiedOrigins: leaf.origins,
-      issuer: verified.chain!.root.commonName,
-      certificateFingerprint: leaf.fingerprint,
-      certificateNotAfter: leaf.notAfter.toISOString(),
-      keyId: merchantKeyId,
-    },
+    merchant: { ...certifiedMerchant(verified.chain), keyId: merchantKeyId },
     protocol: negotiated.protocol,
     ...(document ? { document } : {}),
     ...(contract ? { contract } : {}),

@@ -35,7 +35,7 @@ import {
 } from '../protocol/commerce.js';
 import type { PurchaseOutcome } from '../protocol/provider.js';
 import type { SignatureRequirement, VerifiedOfferView } from './view.js';
-import { checkSignatureDemand, digestDelivered, parseBody } from './common.js';
+import { certifiedMerchant, checkSignatureDemand, digestDelivered, parseBody, verifyMerchantStatement } from './common.js';
 
 export interface ShopperContext {
   /** Trusted CA roots (base64 DER): a setting of the user's, not a constant. */
@@ -195,27 +195,9 @@ export async function verifyOffer(
   now: number,
   ctx: Pick<ShopperContext, 'roots' | 'isRevoked' | 'policy'>,
 ): Promise<{ offer: Statement<OfferBody>; offerDigest: string; view: VerifiedOfferView }> {
-  const errorReply = ErrorResponse.safeParse(response);
-  if (errorReply.success) throw new SemperError('ERR_OFFER_UNKNOWN', `merchant refused: ${errorReply.data.error.code} ${errorReply.data.error.message}`);
-  const raw = (response as { offer?: unknown } | null)?.offer;
-  const verified = await verifyStatement<OfferBody>(raw, {
-    types: [STATEMENT_TYPES.offer],
-    requireCertificate: true,
-    trust: { roots: ctx.roots, now: new Date(now), ...(ctx.isRevoked ? { isRevoked: ctx.isRevoked } : {}) },
-  });
+  const verified = await verifyMerchantStatement(response, 'offer', STATEMENT_TYPES.offer, OfferBody, expected, now, ctx);
   const offer = verified.statement;
-  const body = parseBody(OfferBody, offer.body, 'offer');
-  const leaf = verified.chain!.leaf;
-  if (leaf.role !== 'merchant') throw new SemperError('ERR_CERT_UNTRUSTED', `offer signed by a ${leaf.role ?? 'non-merchant'} certificate`);
-  // Origin binding: the page's origin (from the browser) must be one the CA certified for this merchant.
-  if (!leaf.origins.includes(expected.origin)) {
-    throw new SemperError('ERR_CERT_ORIGIN', `certificate of "${leaf.commonName}" is for ${leaf.origins.join(', ') || 'no origin'}, not ${expected.origin}`);
-  }
-  if (body.origin !== expected.origin) throw new SemperError('ERR_CERT_ORIGIN', `offer names origin ${body.origin}, page is ${expected.origin}`);
-  if (offer.dealId !== expected.dealId) throw new SemperError('ERR_REPLAY', 'offer is for another deal');
-  if (body.nonce !== expected.nonce) throw new SemperError('ERR_NONCE_MISMATCH', 'offer does not echo this request\'s nonce (replayed or reused offer)');
-  if (Date.parse(body.expiresAt) <= now) throw new SemperError('ERR_OFFER_EXPIRED', `offer expired at ${body.expiresAt}`);
-  if (Date.parse(offer.issuedAt) > now + 5 * 60_000) throw new SemperError('ERR_SCHEMA', 'offer is issued in the future');
+  const body = offer.body;
   checkItemsMatch(body, expected.items);
   const total = body.items.reduce((sum, i) => sum + i.unitPrice.amount * i.quantity, 0);
   const currencies = new Set(body.items.map((i) => i.unitPrice.currency));
@@ -227,14 +209,7 @@ export async function verifyOffer(
     dealId: offer.dealId,
     offerId: body.offerId,
     origin: expected.origin,
-    merchant: {
-      legalName: leaf.commonName,
-      ...(leaf.organization ? { organization: leaf.organization } : {}),
-      certifiedOrigins: leaf.origins,
-      issuer: verified.chain!.root.commonName,
-      certificateFingerprint: leaf.fingerprint,
-      certificateNotAfter: leaf.notAfter.toISOString(),
-    },
+    merchant: certifiedMerchant(verified.chain),
     items: body.items,
     total: body.total,
     expiresAt: body.expiresAt,
@@ -243,7 +218,7 @@ export async function verifyOffer(
     signature: signatureRequirement(body, ctx.policy),
     verifiedAt: new Date(now).toISOString(),
   };
-  return { offer: { ...offer, body }, offerDigest, view };
+  return { offer, offerDigest, view };
 }
 
 function checkItemsMatch(body: OfferBody, requested: RequestedItem[]): void {
