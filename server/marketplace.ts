@@ -111,6 +111,8 @@ export async function startMarketplace(options: MarketplaceOptions): Promise<Mar
     // env carries the socket, so the CA can limit registration attempts per client address.
     const caServer = await listen({ host, port: options.caPort, fetch: (req, env) => caApp.fetch(req, env) });
     opened.push(caServer);
+    // Certificates issued from here on tell verifiers where the CA publishes revocations.
+    ca.publishCrlAt(`${caServer.url}/ca/crl.der`);
     // One demo code, so a first-time user can register the extension right away. A secret: 0600.
     const demoRegistrationCode = await ca.createRegistrationCode({ name: DEMO_SHOPPER_NAME });
     writeFileAtomic(join(dataDir, 'registration-code.txt'), `${demoRegistrationCode}\n`, 0o600);
@@ -191,6 +193,8 @@ async function main(): Promise<void> {
     caPort: envPort('SEMPER_CA_PORT', 8450),
     shopPort: envPort('SEMPER_SHOP_PORT', 8451),
     ttpPort: envPort('SEMPER_TTP_PORT', 8452),
+    // Another extension install's origin for hardware-token orders (e.g. a Firefox build: getIdentity's extensionOrigin).
+    ...(process.env.SEMPER_EXTENSION_ORIGIN ? { extensionOrigin: process.env.SEMPER_EXTENSION_ORIGIN.replace(/\/$/, '') } : {}),
   });
   const dist = resolve('dist');
   console.log(

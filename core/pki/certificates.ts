@@ -28,6 +28,8 @@ export interface CertificateInfo {
   role: CertificateRole | undefined;
   issuer: string;
   origins: string[];
+  /** CRL distribution points (RFC 5280 §4.2.1.13): where the issuer publishes revocations. */
+  crlUrls: string[];
   notBefore: Date;
   notAfter: Date;
   isCA: boolean;
@@ -73,6 +75,17 @@ export function canonicalOrigin(origin: string): string {
   return url.origin;
 }
 
+function checkCrlUrl(url: string): string {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new SemperError('ERR_SCHEMA', `not a CRL URL: ${url}`);
+  }
+  if (parsed.protocol !== 'https:' && parsed.protocol !== 'http:') throw new SemperError('ERR_SCHEMA', `a CRL distribution point is an http(s) URL: ${url}`);
+  return parsed.href;
+}
+
 function randomSerial(): string {
   const bytes = crypto.getRandomValues(new Uint8Array(16));
   bytes[0] = bytes[0]! & 0x7f; // positive INTEGER (RFC 5280 §4.1.2.2)
@@ -113,6 +126,8 @@ export interface IssueParams {
   organization?: string;
   role: Exclude<CertificateRole, 'ca'>;
   origins?: string[];
+  /** URLs of the issuer's CRL (DER over HTTP), written as a CRL distribution point. */
+  crlUrls?: string[];
   notBefore: Date;
   notAfter: Date;
   serialNumber?: string;
@@ -130,6 +145,8 @@ export async function issueCertificate(p: IssueParams): Promise<string> {
     await x509.AuthorityKeyIdentifierExtension.create(issuer.publicKey),
   ];
   if (origins.length) extensions.push(new x509.SubjectAlternativeNameExtension(origins.map((value) => ({ type: 'url' as const, value }))));
+  const crlUrls = (p.crlUrls ?? []).map(checkCrlUrl);
+  if (crlUrls.length) extensions.push(new x509.CRLDistributionPointsExtension(crlUrls));
   const cert = await x509.X509CertificateGenerator.create({
     serialNumber: p.serialNumber ?? randomSerial(),
     subject: buildName(p.commonName, p.role, p.organization),
@@ -174,6 +191,13 @@ async function readUncached(der: string): Promise<CertificateInfo> {
   const role = ROLES.find((r) => r === roleText);
   const san = cert.getExtension(x509.SubjectAlternativeNameExtension);
   const origins = san ? san.names.items.filter((n) => n.type === 'url').map((n) => n.value) : [];
+  const dp = cert.getExtension(x509.CRLDistributionPointsExtension);
+  const crlUrls: string[] = [];
+  for (const point of dp?.distributionPoints ?? []) {
+    for (const name of point.distributionPoint?.fullName ?? []) {
+      if (name.uniformResourceIdentifier) crlUrls.push(name.uniformResourceIdentifier);
+    }
+  }
   const bc = cert.getExtension(x509.BasicConstraintsExtension);
   const publicJwk = await exportPublicJwk(await cert.publicKey.export());
   const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', cert.rawData));
@@ -186,6 +210,7 @@ async function readUncached(der: string): Promise<CertificateInfo> {
     role,
     issuer: cert.issuer,
     origins,
+    crlUrls,
     notBefore: cert.notBefore,
     notAfter: cert.notAfter,
     isCA: bc?.ca === true,

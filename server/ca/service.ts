@@ -172,6 +172,12 @@ export interface CaServiceOptions {
   crlValidityMs?: number;
   /** Validity of shopper certificates; default one year. */
   shopperValidityMs?: number;
+  /**
+   * Where this CA publishes its CRL (DER over HTTP), written into every certificate it issues as
+   * a CRL distribution point so verifiers know where to check. Settable later with
+   * `publishCrlAt` (the URL is known only once the CA listens).
+   */
+  crlUrl?: string;
 }
 
 interface CertificateRow {
@@ -267,8 +273,10 @@ export class CaService {
   private readonly crlValidityMs: number;
   private readonly shopperValidityMs: number;
   private crlInFlight: Promise<void> | undefined;
+  private crlUrl: string | undefined;
 
   private constructor(store: SqliteStore, rootCertificate: string, rootPrivateKey: CryptoKey, now: () => number, options: CaServiceOptions) {
+    this.crlUrl = options.crlUrl;
     this.store = store;
     this.rootCertificate = rootCertificate;
     this.rootPem = certificateToPem(rootCertificate);
@@ -324,61 +332,76 @@ export class CaService {
     }
   }
 
+  /** From now on, certificates name `url` as their CRL distribution point (RFC 5280 §4.2.1.13). */
+  publishCrlAt(url: string): void {
+    this.crlUrl = url;
+  }
+
   /**
-   * Issue a merchant certificate. In-process only: this slice has no authenticated enrolment
-   * protocol, so there is deliberately no HTTP route that reaches this method.
+   * Sign a leaf certificate: backdated a little for clock skew, never outliving the root
+   * (RFC 5280 §6.1.3), naming this CA's CRL. Every issuing path goes through here.
    */
-  async issueMerchantCertificate(enrolment: MerchantEnrolment): Promise<CertificateRecord> {
+  private async signLeaf(p: {
+    role: 'merchant' | 'ttp' | 'shopper';
+    commonName: string;
+    organization?: string;
+    origins?: string[];
+    publicKey: CryptoKey;
+    validityMs: number;
+  }): Promise<{ der: string; info: CertificateInfo; serial: string }> {
     const t = this.now();
     const rootInfo = await readCertificate(this.rootCertificate);
-    const wanted = t + (enrolment.validityMs ?? 365 * DAY_MS);
-    // A certificate cannot outlive its issuer (RFC 5280 §6.1.3): cut it at the root's end.
-    const notAfter = new Date(Math.min(wanted, rootInfo.notAfter.getTime()));
     const der = await issueCertificate({
       issuerCertificate: this.rootCertificate,
       issuerPrivateKey: this.rootPrivateKey,
-      subjectPublicKey: enrolment.publicKey,
-      commonName: enrolment.legalName,
-      organization: enrolment.legalName,
-      role: 'merchant',
-      origins: enrolment.origins,
+      subjectPublicKey: p.publicKey,
+      commonName: p.commonName,
+      ...(p.organization ? { organization: p.organization } : {}),
+      role: p.role,
+      ...(p.origins ? { origins: p.origins } : {}),
+      ...(this.crlUrl ? { crlUrls: [this.crlUrl] } : {}),
       notBefore: new Date(t - BACKDATE_MS),
-      notAfter,
+      notAfter: new Date(Math.min(t + p.validityMs, rootInfo.notAfter.getTime())),
     });
     const info = await readCertificate(der);
     const serial = normaliseSerial(info.serialNumber);
     if (!serial) throw new SemperError('ERR_INTERNAL', `issued certificate has an unexpected serial ${info.serialNumber}`);
-    this.store.immediate(() => insertCertificate(this.store, serial, info, 'merchant', der, new Date(t).toISOString()));
+    return { der, info, serial };
+  }
+
+  /** Sign and record a merchant or TTP certificate (in-process only: no HTTP route reaches this). */
+  private async issueRecorded(p: Parameters<CaService['signLeaf']>[0] & { role: 'merchant' | 'ttp' }): Promise<CertificateRecord> {
+    const { der, info, serial } = await this.signLeaf(p);
+    this.store.immediate(() => insertCertificate(this.store, serial, info, p.role, der, new Date(this.now()).toISOString()));
     const record = this.getCertificate(serial);
     if (!record) throw new SemperError('ERR_INTERNAL', 'issued certificate was not recorded');
     return record;
   }
 
   /**
-   * Issue a TTP certificate (role ttp, no origins) for the marketplace's own TTP. In-process
-   * only, like merchant enrolment: no HTTP route reaches this method.
+   * Issue a merchant certificate. In-process only: this slice has no authenticated enrolment
+   * protocol, so there is deliberately no HTTP route that reaches this method.
    */
-  async issueTtpCertificate(params: { commonName: string; publicKey: CryptoKey; validityMs?: number }): Promise<CertificateRecord> {
-    const t = this.now();
-    const rootInfo = await readCertificate(this.rootCertificate);
-    const notAfter = new Date(Math.min(t + (params.validityMs ?? 365 * DAY_MS), rootInfo.notAfter.getTime()));
-    const der = await issueCertificate({
-      issuerCertificate: this.rootCertificate,
-      issuerPrivateKey: this.rootPrivateKey,
-      subjectPublicKey: params.publicKey,
+  issueMerchantCertificate(enrolment: MerchantEnrolment): Promise<CertificateRecord> {
+    return this.issueRecorded({
+      role: 'merchant',
+      commonName: enrolment.legalName,
+      organization: enrolment.legalName,
+      origins: enrolment.origins,
+      publicKey: enrolment.publicKey,
+      validityMs: enrolment.validityMs ?? 365 * DAY_MS,
+    });
+  }
+
+  /** Issue a TTP certificate (role ttp, no origins) for the marketplace's own TTP. In-process only. */
+  issueTtpCertificate(params: { commonName: string; publicKey: CryptoKey; validityMs?: number }): Promise<CertificateRecord> {
+    return this.issueRecorded({
+      role: 'ttp',
       commonName: params.commonName,
       organization: params.commonName,
-      role: 'ttp',
-      notBefore: new Date(t - BACKDATE_MS),
-      notAfter,
+      publicKey: params.publicKey,
+      validityMs: params.validityMs ?? 365 * DAY_MS,
     });
-    const info = await readCertificate(der);
-    const serial = normaliseSerial(info.serialNumber);
-    if (!serial) throw new SemperError('ERR_INTERNAL', `issued certificate has an unexpected serial ${info.serialNumber}`);
-    this.store.immediate(() => insertCertificate(this.store, serial, info, 'ttp', der, new Date(t).toISOString()));
-    const record = this.getCertificate(serial);
-    if (!record) throw new SemperError('ERR_INTERNAL', 'issued certificate was not recorded');
-    return record;
   }
 
   /**
@@ -424,19 +447,7 @@ export class CaService {
       return row;
     });
     try {
-      const rootInfo = await readCertificate(this.rootCertificate);
-      const der = await issueCertificate({
-        issuerCertificate: this.rootCertificate,
-        issuerPrivateKey: this.rootPrivateKey,
-        subjectPublicKey: csr.publicKey,
-        commonName: claimed.name,
-        role: 'shopper',
-        notBefore: new Date(t - BACKDATE_MS),
-        notAfter: new Date(Math.min(t + this.shopperValidityMs, rootInfo.notAfter.getTime())),
-      });
-      const info = await readCertificate(der);
-      const serial = normaliseSerial(info.serialNumber);
-      if (!serial) throw new SemperError('ERR_INTERNAL', `issued certificate has an unexpected serial ${info.serialNumber}`);
+      const { der, info, serial } = await this.signLeaf({ role: 'shopper', commonName: claimed.name, publicKey: csr.publicKey, validityMs: this.shopperValidityMs });
       this.store.immediate(() => {
         insertCertificate(this.store, serial, info, 'shopper', der, at);
         this.store.db.prepare('UPDATE registration_codes SET certificate_serial = ? WHERE code_hash = ?').run(serial, hash);

@@ -18,6 +18,7 @@ import {
   type RevocationResponse,
 } from '../../core/pki/index.js';
 import { signStatement } from '../../core/statements/index.js';
+import { encodeBase64 } from '../../core/encoding/index.js';
 import { CaService, createCaApp, type CertificateRecord } from '../../server/ca/index.js';
 import { listen, type RunningServer } from '../../server/http/listen.js';
 import { getJson, postJson, tempDataDir, type ErrorJson, type HttpResult } from './helpers.js';
@@ -104,6 +105,18 @@ describe('POST /ca/register', () => {
     const record = await getJson<CertificateRecord>(`${server.url}/ca/certificates/${serial}`);
     expect(record.json).toMatchObject({ serial, role: 'shopper', commonName: 'Ann Example', certificate, revokedAt: null, revocationReason: null });
     expect((await getJson(`${server.url}/ca/status/${serial}`)).json).toEqual({ serial, status: 'good' });
+  });
+
+  it('names its CRL distribution point once it knows where it publishes, and the DER CRL there verifies', async () => {
+    ca.publishCrlAt(`${server.url}/ca/crl.der`);
+    const code = await ca.createRegistrationCode({ name: 'Dora Example', validForMs: 60 * MIN });
+    const { res } = await registerShopper(server.url, code, 'ES256', 'Dora Example');
+    expect(res.status).toBe(200);
+    const info = await readCertificate(res.json.certificate);
+    expect(info.crlUrls).toEqual([`${server.url}/ca/crl.der`]);
+    const der = new Uint8Array(await (await fetch(info.crlUrls[0]!)).arrayBuffer());
+    const crl = await verifyCrl(encodeBase64(der), ca.rootCertificate, new Date());
+    expect(crl.revokedSerials.has(res.json.serial)).toBe(false);
   });
 
   it('certifies Ed25519 keys too', async () => {

@@ -35,6 +35,20 @@ describe('X.509 merchant certificates', () => {
     await expect(validateChain([forged, m.chain[0]!], { roots: [ca.root], now: new Date() })).rejects.toMatchObject({ code: 'ERR_CERT_CHAIN' });
   });
 
+  it('names the CRL distribution point it was issued with (RFC 5280 §4.2.1.13), and refuses non-http ones', async () => {
+    const ca = await makeTestCa();
+    const { issueCertificate } = await import('../../../core/pki/index.js');
+    const { generateKeyPair } = await import('../../../core/crypto/index.js');
+    const params = {
+      issuerCertificate: ca.root, issuerPrivateKey: ca.keys.privateKey, subjectPublicKey: (await generateKeyPair('ES256')).publicKey,
+      commonName: 'Shop', role: 'merchant' as const, origins: ['https://shop.example'], notBefore: new Date(Date.now() - DAY), notAfter: new Date(Date.now() + DAY),
+    };
+    const der = await issueCertificate({ ...params, crlUrls: ['http://127.0.0.1:8450/ca/crl.der'] });
+    expect((await readCertificate(der)).crlUrls).toEqual(['http://127.0.0.1:8450/ca/crl.der']);
+    expect((await readCertificate(await issueCertificate(params))).crlUrls).toEqual([]);
+    await expect(issueCertificate({ ...params, crlUrls: ['file:///etc/passwd'] })).rejects.toMatchObject({ code: 'ERR_SCHEMA' });
+  });
+
   it('consults the revocation checker for non-root certificates', async () => {
     const ca = await makeTestCa();
     const m = await ca.issue({ commonName: 'Shop', role: 'merchant', origins: ['https://shop.example'] });
