@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import type { CertificateInfo, ValidatedChain } from '../pki/certificates.js';
+import type { CertificateInfo, ValidatedChain, RevocationCheck } from '../pki/certificates.js';
 import { verifyStatement, type Statement } from '../statements/index.js';
 import { ErrorResponse } from '../protocol/commerce.js';
 import { SemperError } from '../errors.js';
@@ -48,7 +48,7 @@ export interface MerchantStatementExpectation {
 
 export interface MerchantTrust {
   roots: readonly string[];
-  isRevoked?: (cert: CertificateInfo) => Promise<boolean>;
+  isRevoked?: RevocationCheck;
 }
 
 /**

@@ -26,7 +26,7 @@ import { SemperError } from '../errors.js';
 import { jwkThumbprint, PublicJwk } from '../crypto/jwk.js';
 import type { Signer } from '../crypto/keys.js';
 import { canonicalJson, decodeBase64url, encodeBase64url, randomId, sha256, utf8, type JsonValue } from '../encoding/index.js';
-import { validateChain, type CertificateInfo } from '../pki/certificates.js';
+import { validateChain, type CertificateInfo, type RevocationCheck } from '../pki/certificates.js';
 import { signStatement, type Statement } from '../statements/index.js';
 import { describeInformation } from '../items/match.js';
 import { Description as DescriptionSchema, Digest, type Description, type Item } from '../items/schema.js';
@@ -335,7 +335,7 @@ export interface DescriptorExpectation {
 export interface DescriptorTrust {
   roots: readonly string[];
   ttps: readonly TrustedTtpEntry[];
-  isRevoked?: (cert: CertificateInfo) => Promise<boolean>;
+  isRevoked?: RevocationCheck;
 }
 
 function clamp(value: number, [lo, hi]: readonly [number, number]): number {

@@ -26,7 +26,7 @@ import {
   type OfferedItem,
   type OrderSignatureDemand,
 } from '../protocol/commerce.js';
-import type { CertificateInfo } from '../pki/certificates.js';
+import type { CertificateInfo, RevocationCheck } from '../pki/certificates.js';
 import { checkSignatureDemand, digestDelivered, parseBody } from './common.js';
 
 export interface MerchantIdentity {
@@ -55,7 +55,7 @@ export interface MerchantContext {
   /** Accept orders signed by hardware tokens; absent means device-key signatures only. */
   webauthn?: WebAuthnStatementVerifier;
   /** Accept orders signed with a shopper certificate chaining to these roots (and not revoked). */
-  trust?: { roots: readonly string[]; isRevoked?: (cert: CertificateInfo) => Promise<boolean> };
+  trust?: { roots: readonly string[]; isRevoked?: RevocationCheck };
   /** The merchant's policy: which orders must be signed with a hardware token (signed into the offer). */
   requireHardwareToken?: (items: OfferedItem[], total: Money) => OrderSignatureDemand | undefined;
 }

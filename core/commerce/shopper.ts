@@ -10,7 +10,7 @@
  */
 import { SemperError, errorToJson, type SemperErrorCode } from '../errors.js';
 import type { Signer } from '../crypto/keys.js';
-import type { CertificateInfo } from '../pki/certificates.js';
+import type { CertificateInfo, RevocationCheck } from '../pki/certificates.js';
 import {
   signStatement,
   statementDigest,
@@ -42,7 +42,7 @@ export interface ShopperContext {
   roots: readonly string[];
   /** The key that signs orders (device key). */
   signer: Signer;
-  isRevoked?: (cert: CertificateInfo) => Promise<boolean>;
+  isRevoked?: RevocationCheck;
   /** Verifies orders signed with a hardware token (WebAuthn) before they are sent. */
   webauthn?: WebAuthnStatementVerifier;
   /** The shopper's settings. */

@@ -6,7 +6,7 @@ import type { Signer } from '../crypto/keys.js';
 import { nowIso, signStatement, statementDigest, verifyStatement, type SignerRef, type Statement } from '../statements/index.js';
 import type { WebAuthnStatementVerifier } from '../statements/verify.js';
 import type { MatchContext } from '../items/match.js';
-import type { CertificateInfo } from '../pki/certificates.js';
+import type { CertificateInfo, RevocationCheck } from '../pki/certificates.js';
 import type { ExchangeContext, ExchangeEffect, ExchangeOutcome, ExchangeState, Outbound, PartyRef, StepResult } from './types.js';
 
 export function parseBody<T>(
@@ -24,7 +24,7 @@ export function parseBody<T>(
 
 export interface VerifyTrust {
   roots: readonly string[];
-  isRevoked?: (cert: CertificateInfo) => Promise<boolean>;
+  isRevoked?: RevocationCheck;
   webauthn?: WebAuthnStatementVerifier;
 }
 

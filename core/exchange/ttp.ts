@@ -53,13 +53,13 @@ import {
 import { assertFair } from './negotiate.js';
 import { exchangeIdOf, matchContext, parseBody, sign, typeOf, verifyFrom, type VerifyTrust } from './common.js';
 import { ProtocolId, type Role } from './types.js';
-import type { CertificateInfo } from '../pki/certificates.js';
+import type { CertificateInfo, RevocationCheck } from '../pki/certificates.js';
 
 export interface TtpContext {
   signer: Signer;
   /** How TTP statements name the key: normally its X.509 chain, so parties can check the certificate. */
   signerRef?: SignerRef;
-  trust: { roots: readonly string[]; isRevoked?: (cert: CertificateInfo) => Promise<boolean> };
+  trust: { roots: readonly string[]; isRevoked?: RevocationCheck };
   /** The TTP's clock (epoch ms). */
   now: number;
   /** How the TTP checks a verifiable transfer; default core/items matchItem. (Tests inject a broken one.) */

@@ -6,7 +6,7 @@
  */
 import { z } from 'zod';
 import type { Signer } from '../crypto/keys.js';
-import type { CertificateInfo } from '../pki/certificates.js';
+import type { CertificateInfo, RevocationCheck } from '../pki/certificates.js';
 import { SignerRef, type Statement } from '../statements/schema.js';
 import type { WebAuthnStatementVerifier } from '../statements/verify.js';
 import { Digest } from '../items/schema.js';
@@ -32,7 +32,7 @@ export interface TrustConfig {
   roots: readonly string[];
   /** Key ids (RFC 7638) of the TTPs the user accepts: a setting, not a constant. */
   ttps: readonly string[];
-  isRevoked?: (cert: CertificateInfo) => Promise<boolean>;
+  isRevoked?: RevocationCheck;
 }
 
 export interface ExchangeContext {

@@ -6,7 +6,7 @@
 import { SemperError, isSemperError } from '../errors.js';
 import { canonicalJson, decodeBase64url, encodeBase64url, sha256 } from '../encoding/index.js';
 import { jwkThumbprint } from '../crypto/jwk.js';
-import { validateChain, type CertificateInfo } from '../pki/certificates.js';
+import { validateChain, type CertificateInfo, type RevocationCheck } from '../pki/certificates.js';
 import { verifyStatement, type VerifiedStatement, type WebAuthnStatementVerifier } from '../statements/verify.js';
 import {
   Description as DescriptionSchema,
@@ -25,7 +25,7 @@ export interface MatchContext {
   roots: readonly string[];
   /** The time to check validity at (epoch ms). */
   now: number;
-  isRevoked?: (cert: CertificateInfo) => Promise<boolean>;
+  isRevoked?: RevocationCheck;
   webauthn?: WebAuthnStatementVerifier;
 }
 

@@ -219,12 +219,19 @@ async function readUncached(der: string): Promise<CertificateInfo> {
   };
 }
 
+/**
+ * Is `cert` revoked? Asked for every non-root certificate on a validated path, with the
+ * certificate that issued it (needed to check a CRL's signature). Return true, or throw a
+ * SemperError (ERR_REVOCATION_UNKNOWN) when the answer cannot be had: never guess "good".
+ */
+export type RevocationCheck = (cert: CertificateInfo, issuer: CertificateInfo) => Promise<boolean>;
+
 export interface ChainValidationOptions {
   /** Trust anchors: DER base64 root certificates the user (or operator) chose to trust. */
   roots: readonly string[];
   now: Date;
   /** Revocation check for every non-root certificate in the path; throw or return true to reject. */
-  isRevoked?: (cert: CertificateInfo) => Promise<boolean>;
+  isRevoked?: RevocationCheck;
 }
 
 export interface ValidatedChain {
@@ -308,8 +315,8 @@ export async function validateChain(chain: readonly string[], options: ChainVali
   }
   for (const info of infos) checkValidity(info, options.now);
   if (options.isRevoked) {
-    for (const info of infos.slice(0, -1)) {
-      if (await options.isRevoked(info)) throw new SemperError('ERR_CERT_REVOKED', `certificate "${info.commonName}" (serial ${info.serialNumber}) is revoked`);
+    for (const [i, info] of infos.slice(0, -1).entries()) {
+      if (await options.isRevoked(info, infos[i + 1]!)) throw new SemperError('ERR_CERT_REVOKED', `certificate "${info.commonName}" (serial ${info.serialNumber}) is revoked`);
     }
   }
   return { leaf: infos[0]!, root: infos[infos.length - 1]!, path: infos };
