@@ -2,6 +2,7 @@ import type { z } from 'zod';
 import type { CertificateInfo, ValidatedChain, RevocationCheck } from '../pki/certificates.js';
 import { verifyStatement, type Statement } from '../statements/index.js';
 import { ErrorResponse } from '../protocol/commerce.js';
+import type { CertifiedMerchant } from './view.js';
 import { SemperError } from '../errors.js';
 import { decodeBase64url, encodeBase64url, sha256, utf8 } from '../encoding/index.js';
 import type { DeliveredGood, OrderSignatureDemand } from '../protocol/commerce.js';
@@ -91,14 +92,7 @@ export async function verifyMerchantStatement<S extends z.ZodType<BoundBody>>(
 }
 
 /** The merchant as the trusted window shows it: from its validated certificate chain only. */
-export function certifiedMerchant(chain: ValidatedChain): {
-  legalName: string;
-  organization?: string;
-  certifiedOrigins: string[];
-  issuer: string;
-  certificateFingerprint: string;
-  certificateNotAfter: string;
-} {
+export function certifiedMerchant(chain: ValidatedChain): CertifiedMerchant {
   const leaf = chain.leaf;
   return {
     legalName: leaf.commonName,

@@ -36,6 +36,7 @@ import { DEFAULT_TIMEOUTS, type ProtocolId, type Timeouts } from '../exchange/ty
 import { DealId, Nonce } from '../protocol/commerce.js';
 import type { MerchantIdentity } from './merchant.js';
 import { certifiedMerchant, parseBody, verifyMerchantStatement } from './common.js';
+import type { CertifiedMerchant } from './view.js';
 
 export const EXCHANGE_USES = ['certified-mail', 'contract-signing'] as const;
 export const ExchangeUse = z.enum(EXCHANGE_USES);
@@ -152,15 +153,7 @@ export interface VerifiedExchangeView {
   title: string;
   /** The requesting origin, as the browser reported it; equal to the certified origin. */
   origin: string;
-  merchant: {
-    legalName: string;
-    organization?: string;
-    certifiedOrigins: string[];
-    issuer: string;
-    certificateFingerprint: string;
-    certificateNotAfter: string;
-    keyId: string;
-  };
+  merchant: CertifiedMerchant & { keyId: string };
   protocol: ProtocolId;
   /** certified mail: the document the shopper receives (and gives a receipt for) */
   document?: DescriptorDocument;

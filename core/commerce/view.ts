@@ -4,6 +4,17 @@
  */
 import type { Money, OfferedItem, PaymentMethod } from '../protocol/commerce.js';
 
+/** The merchant as the trusted window shows it: read from its validated certificate chain only. */
+export interface CertifiedMerchant {
+  legalName: string;
+  organization?: string;
+  certifiedOrigins: string[];
+  /** Common name of the root CA the certificate chains to. */
+  issuer: string;
+  certificateFingerprint: string;
+  certificateNotAfter: string;
+}
+
 /** How the order must be signed, and who asked for it. */
 export interface SignatureRequirement {
   hardwareToken: boolean;
@@ -17,15 +28,7 @@ export interface VerifiedOfferView {
   offerId: string;
   /** The origin that asked for the deal, as the browser reported it; equal to the certified origin. */
   origin: string;
-  merchant: {
-    legalName: string;
-    organization?: string;
-    certifiedOrigins: string[];
-    /** Common name of the root CA the certificate chains to. */
-    issuer: string;
-    certificateFingerprint: string;
-    certificateNotAfter: string;
-  };
+  merchant: CertifiedMerchant;
   items: OfferedItem[];
   total: Money;
   expiresAt: string;
