@@ -3,9 +3,12 @@
  * (trusted-window-manager.ts), the page bridge (page-ports.ts) and the operation API
  * (operation-handlers.ts). Every listener is registered synchronously at the top level, so
  * Chrome can wake a killed worker for the event; on every start, unfinished deals resume.
+ * In Firefox the same module is the background event page (`background.scripts`, see
+ * vite.config.firefox.ts); every browser API goes through `browser` (extension/browser.ts).
  */
 import { randomId } from '../core/encoding/index.js';
 import { DealRunner } from './deal-runner.js';
+import { CrlRevocationChecker } from './revocation.js';
 import { IdbDealStore } from './db.js';
 import { deviceSigner, keyStore } from './device-key.js';
 import { createWebAuthnVerifier } from '../core/crypto/webauthn.js';
@@ -24,9 +27,10 @@ import { ExchangeRunner, dealOfAlarm, exchangeAlarmName } from './exchange-runne
 import { httpExchangeTransport } from './exchange-http.js';
 import { addTtp, listTtps, removeTtp, ttpEntries } from './ttp-trust.js';
 import type { WindowQueueStore } from './trusted-window-manager.js';
+import { browser, type Runtime } from './browser.js';
 
-const extensionId = chrome.runtime.id;
-const extensionBase = chrome.runtime.getURL('');
+const extensionId = browser.runtime.id;
+const extensionBase = browser.runtime.getURL('');
 const log = (what: string, e: unknown) => console.warn(`[semper] ${what}:`, e);
 
 const store = new IdbDealStore();
@@ -47,6 +51,9 @@ const queue: WindowQueueStore = {
 };
 
 // chrome-extension://<id> (pinned by the manifest key: extension/id.ts): origin and RP ID of every WebAuthn ceremony.
+// Not in Firefox: there the page origin is moz-extension://<per-install UUID>, a ceremony without a web-domain
+// rp.id is refused (SecurityError), and clientDataJSON.origin is moz-extension://<SHA-256 of the add-on id>
+// (extension/README.md, "Firefox"): hardware tokens are Chromium-only so far.
 const extensionOrigin = extensionBase.replace(/\/$/, '');
 const CHALLENGES_KEY = 'tokenChallenges';
 const identity = new IdentityService({
@@ -60,10 +67,10 @@ const identity = new IdentityService({
   extensionOrigin,
   challenges: {
     async get() {
-      return ((await chrome.storage.session.get(CHALLENGES_KEY))[CHALLENGES_KEY] as PendingChallenge[] | undefined) ?? [];
+      return ((await browser.storage.session.get(CHALLENGES_KEY))[CHALLENGES_KEY] as PendingChallenge[] | undefined) ?? [];
     },
     async set(value) {
-      await chrome.storage.session.set({ [CHALLENGES_KEY]: value });
+      await browser.storage.session.set({ [CHALLENGES_KEY]: value });
     },
   },
 });
@@ -74,8 +81,8 @@ const webauthn = createWebAuthnVerifier({ expectedOrigins: [extensionOrigin], ex
 const badge = new Badge({
   count: async () => (await queue.listActive()).filter((d) => d.status === 'awaiting-confirmation').length,
   async show(text) {
-    await chrome.action.setBadgeBackgroundColor({ color: '#8b0000' });
-    await chrome.action.setBadgeText({ text });
+    await browser.action.setBadgeBackgroundColor({ color: '#8b0000' });
+    await browser.action.setBadgeText({ text });
   },
   onError: (e) => log('badge', e),
 });
@@ -84,12 +91,12 @@ const refreshBadge = () => void badge.refresh();
 /** The trusted window on its setup or token view (not tied to a deal). */
 let setupWindowId: number | undefined;
 async function openSetupWindow(view: 'setup' | 'token'): Promise<void> {
-  if (setupWindowId !== undefined && (await chrome.windows.get(setupWindowId).then(() => true, () => false))) {
-    await chrome.windows.remove(setupWindowId).catch(() => undefined);
+  if (setupWindowId !== undefined && (await browser.windows.get(setupWindowId).then(() => true, () => false))) {
+    await browser.windows.remove(setupWindowId).catch(() => undefined);
   }
-  const win = await chrome.windows.create({
+  const win = await browser.windows.create({
     type: 'popup',
-    url: chrome.runtime.getURL(`trusted-window/index.html?view=${view}`),
+    url: browser.runtime.getURL(`trusted-window/index.html?view=${view}`),
     ...TRUSTED_WINDOW_SIZE,
     focused: true,
   });
@@ -103,9 +110,9 @@ const windows: TrustedWindowManager = new TrustedWindowManager({
   store: queue,
   windows: {
     async open(dealId, kind) {
-      const win = await chrome.windows.create({
+      const win = await browser.windows.create({
         type: 'popup',
-        url: chrome.runtime.getURL(`trusted-window/index.html?deal=${encodeURIComponent(dealId)}${kind === 'exchange' ? '&kind=exchange' : ''}`),
+        url: browser.runtime.getURL(`trusted-window/index.html?deal=${encodeURIComponent(dealId)}${kind === 'exchange' ? '&kind=exchange' : ''}`),
         ...TRUSTED_WINDOW_SIZE,
         focused: true,
       });
@@ -113,27 +120,27 @@ const windows: TrustedWindowManager = new TrustedWindowManager({
       return win.id;
     },
     async close(windowId) {
-      await chrome.windows.remove(windowId);
+      await browser.windows.remove(windowId);
     },
     async exists(windowId) {
-      return chrome.windows.get(windowId).then(
+      return browser.windows.get(windowId).then(
         () => true,
         () => false,
       );
     },
     async focus(windowId) {
-      await chrome.windows.update(windowId, { focused: true });
+      await browser.windows.update(windowId, { focused: true });
     },
   },
   session: {
     async get() {
-      const value = (await chrome.storage.session.get(SESSION_KEY))[SESSION_KEY] as Partial<CurrentWindow> | undefined;
+      const value = (await browser.storage.session.get(SESSION_KEY))[SESSION_KEY] as Partial<CurrentWindow> | undefined;
       if (value && typeof value.dealId === 'string' && typeof value.windowId === 'number') return { dealId: value.dealId, windowId: value.windowId };
       return undefined;
     },
     async set(value) {
-      if (value) await chrome.storage.session.set({ [SESSION_KEY]: value });
-      else await chrome.storage.session.remove(SESSION_KEY);
+      if (value) await browser.storage.session.set({ [SESSION_KEY]: value });
+      else await browser.storage.session.remove(SESSION_KEY);
     },
   },
   onUserClosed(dealId) {
@@ -144,16 +151,19 @@ const windows: TrustedWindowManager = new TrustedWindowManager({
 
 const pagePorts = new PagePorts({
   extensionId,
-  version: chrome.runtime.getManifest().version,
+  version: browser.runtime.getManifest().version,
   startPurchase: (origin, items) => runner.start(origin, items),
   startExchange: (origin, use, documentId) => exchanges.start(origin, use, documentId),
   getDeal: async (dealId) => (await store.get(dealId)) ?? (await exchangeStore.get(dealId)),
   onError: (e) => log('page request', e),
 });
 
+/** CRLs named in merchant and TTP certificates, fetched and cached until their nextUpdate. */
+const revocation = new CrlRevocationChecker({ now: () => Date.now() });
+
 const runner: DealRunner = new DealRunner({
   store,
-  context: async () => ({ roots: await rootDers(), signer: await deviceSigner(), webauthn, policy: await identity.policy() }),
+  context: async () => ({ roots: await rootDers(), signer: await deviceSigner(), webauthn, policy: await identity.policy(), isRevoked: revocation.isRevoked }),
   http: (origin, outbound) => postToMerchant(origin, outbound),
   now: () => Date.now(),
   randomId: (bytes) => randomId(bytes),
@@ -168,17 +178,17 @@ const runner: DealRunner = new DealRunner({
   onError: (dealId, e) => log(`deal ${dealId}`, e),
 });
 
-/** Exchange deals (certified mail, contract signing): the shopper as originator, timers through chrome.alarms. */
+/** Exchange deals (certified mail, contract signing): the shopper as originator, timers through browser.alarms. */
 const exchanges: ExchangeRunner = new ExchangeRunner({
   store: exchangeStore,
-  context: async () => ({ roots: await rootDers(), signer: await deviceSigner(), ttps: ttpEntries(await listTtps()) }),
+  context: async () => ({ roots: await rootDers(), signer: await deviceSigner(), ttps: ttpEntries(await listTtps()), isRevoked: revocation.isRevoked }),
   transport: httpExchangeTransport,
   alarms: {
     async set(dealId, when) {
-      await chrome.alarms.create(exchangeAlarmName(dealId), { when: Math.max(when, Date.now() + 50) });
+      await browser.alarms.create(exchangeAlarmName(dealId), { when: Math.max(when, Date.now() + 50) });
     },
     async clear(dealId) {
-      await chrome.alarms.clear(exchangeAlarmName(dealId));
+      await browser.alarms.clear(exchangeAlarmName(dealId));
     },
   },
   now: () => Date.now(),
@@ -198,12 +208,12 @@ const exchanges: ExchangeRunner = new ExchangeRunner({
   onError: (dealId, e) => log(`exchange ${dealId}`, e),
 });
 
-chrome.alarms.onAlarm.addListener((alarm) => {
+browser.alarms.onAlarm.addListener((alarm) => {
   const dealId = dealOfAlarm(alarm.name);
   if (dealId) exchanges.timeout(dealId).catch((e: unknown) => log(`exchange ${dealId} timer`, e));
 });
 
-chrome.runtime.onConnect.addListener((port) => {
+browser.runtime.onConnect.addListener((port) => {
   if (port.name === PAGE_PORT_NAME) {
     pagePorts.connect(port as unknown as PortLike);
     return;
@@ -217,8 +227,9 @@ chrome.runtime.onConnect.addListener((port) => {
   port.disconnect();
 });
 
-chrome.runtime.onMessage.addListener((message: unknown, sender, sendResponse) => {
-  handleOperation(message, sender, {
+// The returned promise is the response (webextension-polyfill in Chromium, natively in Firefox); it never rejects.
+browser.runtime.onMessage.addListener((message: unknown, sender: Runtime.MessageSender) => {
+  return handleOperation(message, sender, {
     extensionId,
     extensionBase,
     store,
@@ -228,14 +239,13 @@ chrome.runtime.onMessage.addListener((message: unknown, sender, sendResponse) =>
     roots: { add: addRoot, list: listRoots, remove: removeRoot },
     identity: { service: identity, keys: keyStore, openWindow: openSetupWindow, now: () => Date.now() },
     exchange: { store: exchangeStore, runner: exchanges, ttps: { add: addTtp, list: listTtps, remove: removeTtp } },
-  }).then(sendResponse, (e: unknown) => {
+  }).catch((e: unknown) => {
     log('operation', e);
-    sendResponse({ ok: false, error: { code: 'ERR_INTERNAL', message: 'operation failed' } });
+    return { ok: false, error: { code: 'ERR_INTERNAL', message: 'operation failed' } };
   });
-  return true; // answer asynchronously
 });
 
-chrome.windows.onRemoved.addListener((windowId) => {
+browser.windows.onRemoved.addListener((windowId) => {
   windows.windowRemoved(windowId).catch((e: unknown) => log('trusted window', e));
 });
 

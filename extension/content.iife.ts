@@ -5,18 +5,19 @@
  */
 import { PAGE_PORT_NAME, type PortRequest } from './bridge-protocol.js';
 import { ContentBridge, type BridgePort } from './content-bridge.js';
+import { browser } from './browser.js';
 
 const targetOrigin = window.location.origin === 'null' ? '*' : window.location.origin;
 
 const bridge = new ContentBridge({
   connect(): BridgePort {
-    const port = chrome.runtime.connect({ name: PAGE_PORT_NAME });
+    const port = browser.runtime.connect({ name: PAGE_PORT_NAME });
     return {
       postMessage: (m: PortRequest) => port.postMessage(m),
       onMessage: (listener) => port.onMessage.addListener((m: unknown) => listener(m)),
       onDisconnect: (listener) =>
         port.onDisconnect.addListener(() => {
-          void chrome.runtime.lastError; // read it so Chrome does not log "unchecked lastError"
+          void browser.runtime.lastError; // read it so Chrome does not log "unchecked lastError"
           listener();
         }),
     };

@@ -38,6 +38,7 @@ import {
   type StepResult,
 } from '../core/exchange/index.js';
 import type { ArchiveEntry } from './deal-store.js';
+import type { RevocationCheck } from '../core/pki/index.js';
 import { DEAL_RATE_WINDOW_MS, MAX_DEALS_PER_ORIGIN_PER_WINDOW } from './deal-runner.js';
 import type { ExchangeTransport, ExchangeHttpReply } from './exchange-http.js';
 import type { ExchangeDealRecord, ExchangeResult, ExchangeStatus, ExchangeStore } from './exchange-store.js';
@@ -49,6 +50,8 @@ export interface ExchangeRunnerContext {
   signer: Signer;
   /** Trusted TTPs (a setting, read fresh). */
   ttps: TrustedTtpEntry[];
+  /** Revocation of the merchant's and the TTP's certificates (extension/revocation.ts). */
+  isRevoked?: RevocationCheck;
 }
 
 export interface ExchangeRunnerDeps {
@@ -245,7 +248,7 @@ export class ExchangeRunner {
     const a = record.agreement!;
     // The roots the exchange was agreed under stay valid for it, whatever the settings say later.
     const roots = [...new Set([...a.roots, ...ctx.roots])];
-    return { signer: ctx.signer, trust: { roots, ttps: [a.ttp.keyId] } };
+    return { signer: ctx.signer, trust: { roots, ttps: [a.ttp.keyId], ...(ctx.isRevoked ? { isRevoked: ctx.isRevoked } : {}) } };
   }
 
   private requestDescriptor(record: ExchangeDealRecord, signer: Signer): void {
@@ -281,7 +284,7 @@ export class ExchangeRunner {
           reply.body,
           { dealId, nonce: record.nonce, origin: record.origin, use: record.use, documentId: record.documentId, shopperKeyId: record.shopperKeyId },
           now,
-          { roots: ctx.roots, ttps: ctx.ttps },
+          { roots: ctx.roots, ttps: ctx.ttps, ...(ctx.isRevoked ? { isRevoked: ctx.isRevoked } : {}) },
         );
       } catch (e) {
         if (!isSemperError(e)) throw e;

@@ -18,13 +18,13 @@ export const REQUEST_TIMEOUT_MS = 20_000;
  * (closing the connection) instead of being buffered whole. The fetch's timeout signal also
  * aborts a body that never ends.
  */
-async function readBounded(response: Response, limit: number): Promise<string> {
+async function readBounded(response: Response, limit: number): Promise<Uint8Array<ArrayBuffer>> {
   const declared = Number(response.headers.get('content-length') ?? '0');
   if (declared > limit) {
     await response.body?.cancel().catch(() => undefined);
     throw new Error('response too large');
   }
-  if (!response.body) return '';
+  if (!response.body) return new Uint8Array(0);
   const reader = response.body.getReader();
   const chunks: Uint8Array[] = [];
   let size = 0;
@@ -44,7 +44,7 @@ async function readBounded(response: Response, limit: number): Promise<string> {
     bytes.set(chunk, offset);
     offset += chunk.byteLength;
   }
-  return new TextDecoder().decode(bytes);
+  return bytes;
 }
 
 export interface PostOptions {
@@ -78,7 +78,7 @@ export async function postJson(base: string, path: string, body: unknown, option
   }
   let parsed: unknown;
   try {
-    parsed = JSON.parse(await readBounded(response, options.maxResponseBytes));
+    parsed = JSON.parse(new TextDecoder().decode(await readBounded(response, options.maxResponseBytes)));
   } catch (e) {
     return { kind: 'error', status: response.status, error: { code: 'ERR_SCHEMA', message: `reply (HTTP ${response.status}) is not JSON: ${e instanceof Error ? e.message : String(e)}` } };
   }
@@ -86,4 +86,26 @@ export async function postJson(base: string, path: string, body: unknown, option
   const error = ErrorResponse.safeParse(parsed);
   if (error.success) return { kind: 'error', status: response.status, error: error.data.error };
   return { kind: 'error', status: response.status, error: { code: 'ERR_INTERNAL', message: `HTTP ${response.status}` } };
+}
+
+/**
+ * GET a published binary document (a CRL named in a certificate): http(s) only, same rules as
+ * above. Throws an Error saying what went wrong; the caller turns it into its typed error.
+ */
+export async function getBytes(address: string, options: PostOptions): Promise<Uint8Array<ArrayBuffer>> {
+  const url = new URL(address);
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new Error(`not an http(s) URL: ${address}`);
+  const response = await (options.fetchImpl ?? fetch)(url, {
+    method: 'GET',
+    credentials: 'omit',
+    redirect: 'error',
+    cache: 'no-store',
+    referrerPolicy: 'no-referrer',
+    signal: AbortSignal.timeout(options.timeoutMs ?? REQUEST_TIMEOUT_MS),
+  });
+  if (!response.ok) {
+    await response.body?.cancel().catch(() => undefined);
+    throw new Error(`${url.origin} answered HTTP ${response.status}`);
+  }
+  return readBounded(response, options.maxResponseBytes);
 }

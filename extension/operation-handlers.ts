@@ -29,7 +29,7 @@ import type { CurrentWindow } from './trusted-window-manager.js';
 
 export interface OperationDeps {
   extensionId: string;
-  /** chrome.runtime.getURL('') */
+  /** browser.runtime.getURL('') */
   extensionBase: string;
   store: DealStore;
   runner: Pick<DealRunner, 'confirm' | 'reject' | 'submitSignedOrder'>;
@@ -46,7 +46,8 @@ export interface OperationDeps {
   exchange: ExchangeHandlerDeps;
 }
 
-export type OperationSender = Pick<chrome.runtime.MessageSender, 'id' | 'url' | 'tab'>;
+/** What the browser reports about a message's sender (chrome.runtime / browser.runtime MessageSender alike). */
+export type OperationSender = Pick<chrome.runtime.MessageSender, 'id' | 'url'> & { tab?: { windowId?: number } | undefined };
 
 function forbidden(message: string): OperationResult<OperationName> {
   return { ok: false, error: { code: 'ERR_FORBIDDEN', message } };

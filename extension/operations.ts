@@ -1,9 +1,9 @@
 /**
  * The worker's operation API (in the style of GNU Taler's wallet-core: operation → request →
  * response), used by the popup, the trusted window and tests through
- * `chrome.runtime.sendMessage({ op, request })`. Requests are zod-validated in the worker, and
- * only extension pages may call; confirm/reject/getPendingOffer only from the trusted window
- * that shows that deal.
+ * `runtime.sendMessage({ op, request })` (`browser.*` in the extension, `chrome.*` in tests).
+ * Requests are zod-validated in the worker, and only extension pages may call;
+ * confirm/reject/getPendingOffer only from the trusted window that shows that deal.
  */
 import { z } from 'zod';
 import { DealId } from '../core/protocol/commerce.js';

@@ -193,8 +193,6 @@ async function main(): Promise<void> {
     caPort: envPort('SEMPER_CA_PORT', 8450),
     shopPort: envPort('SEMPER_SHOP_PORT', 8451),
     ttpPort: envPort('SEMPER_TTP_PORT', 8452),
-    // Another extension install's origin for hardware-token orders (e.g. a Firefox build: getIdentity's extensionOrigin).
-    ...(process.env.SEMPER_EXTENSION_ORIGIN ? { extensionOrigin: process.env.SEMPER_EXTENSION_ORIGIN.replace(/\/$/, '') } : {}),
   });
   const dist = resolve('dist');
   console.log(

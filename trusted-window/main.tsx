@@ -6,6 +6,7 @@ import { ExchangeApp } from './ExchangeApp.js';
 import { OnboardingGate, SetupPage, TokenPage } from './Onboarding.js';
 import { TRUSTED_WINDOW_PORT_NAME } from '../extension/bridge-protocol.js';
 import { localiseDocument } from '../extension/ui/i18n.js';
+import { browser, type Runtime } from '../extension/browser.js';
 
 const params = new URLSearchParams(location.search);
 const dealId = params.get('deal');
@@ -18,11 +19,11 @@ localiseDocument(view === 'setup' ? 'obTitle' : view === 'token' ? 'tokTitle' : 
 // Keep the worker alive while the user reads the offer (port messages reset its idle timer).
 // If the worker restarts anyway, it resumes the deal from IndexedDB and this window stays valid.
 function keepAlive(): void {
-  let port: chrome.runtime.Port | null = null;
+  let port: Runtime.Port | null = null;
   const connect = () => {
-    port = chrome.runtime.connect({ name: TRUSTED_WINDOW_PORT_NAME });
+    port = browser.runtime.connect({ name: TRUSTED_WINDOW_PORT_NAME });
     port.onDisconnect.addListener(() => {
-      void chrome.runtime.lastError;
+      void browser.runtime.lastError;
       port = null;
     });
   };

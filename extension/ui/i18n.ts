@@ -1,21 +1,22 @@
 /**
- * Translation and formatting for the extension's pages (English, German) through chrome.i18n,
+ * Translation and formatting for the extension's pages (English, German) through browser.i18n,
  * whose language follows the browser's UI language.
  */
 import type { Money } from '../../core/protocol/commerce.js';
 import type { DealStatus } from '../deal-store.js';
+import { browser } from '../browser.js';
 
 export type MessageKey = keyof typeof import('../../_locales/en/messages.json');
 
 export function t(key: MessageKey, ...substitutions: string[]): string {
-  return chrome.i18n.getMessage(key, substitutions) || key;
+  return browser.i18n.getMessage(key, substitutions) || key;
 }
 
 /** The locale the messages are shown in (so numbers and dates match the text), as a BCP 47 tag. */
 export function uiLocale(): string {
   // Each messages file names its own language (localeTag): Chromium's @@ui_locale can differ from
   // the language the messages were picked in (e.g. 'en_US' while --lang=de shows German text).
-  const locale = chrome.i18n.getMessage('localeTag') || chrome.i18n.getMessage('@@ui_locale') || chrome.i18n.getUILanguage() || 'en';
+  const locale = browser.i18n.getMessage('localeTag') || browser.i18n.getMessage('@@ui_locale') || browser.i18n.getUILanguage() || 'en';
   return locale.replace(/_/g, '-');
 }
 

@@ -38,7 +38,7 @@ describe('onboarding in the trusted window', () => {
 
     // 1. identity
     await tw.locator('#ob-for-deal').waitFor();
-    expect(await tw.locator('#security-phrase-missing').isVisible()).toBe(true);
+    await expect.poll(() => tw.locator('#security-phrase-missing').isVisible()).toBe(true);
     await tw.click('#create-identity');
     // 2. phrase + picture (too short first: refused in place)
     await tw.locator('#phrase').fill('ab');

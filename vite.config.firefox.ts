@@ -1,0 +1,32 @@
+/**
+ * Builds the Firefox package into dist-firefox/ (`npm run build:firefox`; scripts/pack-firefox.ts
+ * then zips it into dist-firefox.zip).
+ *
+ * The same sources and the same @crxjs/vite-plugin pipeline as vite.config.ts, with crxjs's
+ * `browser: 'firefox'` target: it emits `background.scripts: [loader]` (an event page) instead of a
+ * service worker, and its production output has no Chromium-only loader code (the background
+ * loader is one `import './assets/background…js'`; the content scripts are self-contained IIFEs;
+ * HTML pages are plain module scripts). The manifest is derived from manifest.json by
+ * scripts/firefox-manifest.ts.
+ */
+import { defineConfig } from 'vite';
+import { crx, type ManifestV3Export } from '@crxjs/vite-plugin';
+import preact from '@preact/preset-vite';
+import manifest from './manifest.json' with { type: 'json' };
+import { firefoxManifest, type ChromiumManifest } from './scripts/firefox-manifest.js';
+
+export default defineConfig({
+  plugins: [preact(), crx({ manifest: firefoxManifest(manifest as ChromiumManifest) as unknown as ManifestV3Export, browser: 'firefox' })],
+  build: {
+    outDir: 'dist-firefox',
+    emptyOutDir: true,
+    target: 'firefox128',
+    sourcemap: false,
+    minify: false,
+    rollupOptions: {
+      input: {
+        trusted: 'trusted-window/index.html',
+      },
+    },
+  },
+});
