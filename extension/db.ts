@@ -5,6 +5,7 @@
  */
 import { openDB, type DBSchema, type IDBPDatabase } from 'idb';
 import type { ArchiveEntry, DealRecord, DealStore } from './deal-store.js';
+import { IdbRecordStore, createRecordStores } from './record-store.js';
 
 export interface TrustedRoot {
   /** base64url SHA-256 of the DER */
@@ -37,10 +38,7 @@ let dbPromise: Promise<Db> | undefined;
 export function db(): Promise<Db> {
   dbPromise ??= openDB<SemperDB>('semper', 1, {
     upgrade(database) {
-      const deals = database.createObjectStore('deals', { keyPath: 'dealId' });
-      deals.createIndex('byCreated', 'createdAt');
-      const archive = database.createObjectStore('archive', { keyPath: ['dealId', 'digest'] });
-      archive.createIndex('byDeal', 'dealId');
+      createRecordStores(database, 'deals');
       database.createObjectStore('keys');
       database.createObjectStore('roots', { keyPath: 'fingerprint' });
     },
@@ -48,32 +46,8 @@ export function db(): Promise<Db> {
   return dbPromise;
 }
 
-export class IdbDealStore implements DealStore {
-  async get(dealId: string) {
-    return (await db()).get('deals', dealId);
-  }
-
-  async create(record: DealRecord) {
-    await (await db()).add('deals', record);
-  }
-
-  async commit(record: DealRecord, archive: ArchiveEntry[]) {
-    const tx = (await db()).transaction(['deals', 'archive'], 'readwrite');
-    const writes: Promise<unknown>[] = [tx.objectStore('deals').put(record)];
-    for (const entry of archive) writes.push(tx.objectStore('archive').put(entry));
-    await Promise.all([...writes, tx.done]);
-  }
-
-  async listActive() {
-    return (await this.listAll()).filter((d) => !d.terminal);
-  }
-
-  async listAll() {
-    return (await db()).getAllFromIndex('deals', 'byCreated');
-  }
-
-  async archiveOf(dealId: string) {
-    const entries = await (await db()).getAllFromIndex('archive', 'byDeal', dealId);
-    return entries.sort((a, b) => a.archivedAt - b.archivedAt);
+export class IdbDealStore extends IdbRecordStore<DealRecord, SemperDB> implements DealStore {
+  constructor() {
+    super(db, 'deals');
   }
 }

@@ -1,11 +1,11 @@
 /**
  * What the worker keeps per deal, and the storage interface the deal runner uses. The IndexedDB
- * implementation is in db.ts; tests use the in-memory one below.
+ * implementation is in db.ts; tests use the in-memory one below (both: record-store.ts).
  */
 import type { ShopperState, ErrorInfo } from '../core/commerce/shopper.js';
 import type { VerifiedOfferView } from '../core/commerce/view.js';
-import type { Statement } from '../core/statements/index.js';
 import type { PurchaseOutcome } from '../core/protocol/provider.js';
+import { MemoryRecordStore, type RecordStore } from './record-store.js';
 
 export type DealStatus = 'requesting-offer' | 'awaiting-confirmation' | 'ordering' | 'completed' | 'rejected' | 'failed';
 
@@ -31,50 +31,12 @@ export interface DealRecord {
   result?: DealResult;
 }
 
-export interface ArchiveEntry {
-  dealId: string;
-  direction: 'sent' | 'received';
-  type: string;
-  statement: Statement<unknown>;
-  /** statementDigest(statement) */
-  digest: string;
-  archivedAt: number;
-}
+export type { ArchiveEntry } from './record-store.js';
 
-export interface DealStore {
-  get(dealId: string): Promise<DealRecord | undefined>;
-  /** Create a deal; fails if the id exists. */
-  create(record: DealRecord): Promise<void>;
-  /** Persist a step: the new record and its archive entries, atomically. */
-  commit(record: DealRecord, archive: ArchiveEntry[]): Promise<void>;
-  listActive(): Promise<DealRecord[]>;
-  listAll(): Promise<DealRecord[]>;
-  archiveOf(dealId: string): Promise<ArchiveEntry[]>;
-}
+export type DealStore = RecordStore<DealRecord>;
 
-export class MemoryDealStore implements DealStore {
-  readonly deals = new Map<string, DealRecord>();
-  readonly archive = new Map<string, ArchiveEntry>();
-
-  async get(dealId: string) {
-    const r = this.deals.get(dealId);
-    return r ? structuredClone(r) : undefined;
-  }
-  async create(record: DealRecord) {
-    if (this.deals.has(record.dealId)) throw new Error(`deal ${record.dealId} exists`);
-    this.deals.set(record.dealId, structuredClone(record));
-  }
-  async commit(record: DealRecord, archive: ArchiveEntry[]) {
-    this.deals.set(record.dealId, structuredClone(record));
-    for (const a of archive) this.archive.set(`${a.dealId}/${a.digest}`, structuredClone(a));
-  }
-  async listActive() {
-    return [...this.deals.values()].filter((d) => !d.terminal).map((d) => structuredClone(d));
-  }
-  async listAll() {
-    return [...this.deals.values()].map((d) => structuredClone(d));
-  }
-  async archiveOf(dealId: string) {
-    return [...this.archive.values()].filter((a) => a.dealId === dealId).sort((a, b) => a.archivedAt - b.archivedAt).map((a) => structuredClone(a));
+export class MemoryDealStore extends MemoryRecordStore<DealRecord> {
+  constructor() {
+    super('deal');
   }
 }

@@ -7,6 +7,7 @@
 import { openDB, type DBSchema, type IDBPDatabase } from 'idb';
 import type { ArchiveEntry } from './deal-store.js';
 import type { ExchangeDealRecord, ExchangeStore } from './exchange-store.js';
+import { IdbRecordStore, createRecordStores } from './record-store.js';
 
 export interface TrustedTtp {
   /** base64url SHA-256 of the certificate DER (given directly, or computed from the certificate) */
@@ -33,43 +34,16 @@ let dbPromise: Promise<IDBPDatabase<ExchangeDB>> | undefined;
 export function exchangeDb(): Promise<IDBPDatabase<ExchangeDB>> {
   dbPromise ??= openDB<ExchangeDB>('semper-exchange', 1, {
     upgrade(database) {
-      const exchanges = database.createObjectStore('exchanges', { keyPath: 'dealId' });
-      exchanges.createIndex('byCreated', 'createdAt');
-      const archive = database.createObjectStore('archive', { keyPath: ['dealId', 'digest'] });
-      archive.createIndex('byDeal', 'dealId');
+      createRecordStores(database, 'exchanges');
       database.createObjectStore('ttps', { keyPath: 'fingerprint' });
     },
   });
   return dbPromise;
 }
 
-export class IdbExchangeStore implements ExchangeStore {
-  async get(dealId: string) {
-    return (await exchangeDb()).get('exchanges', dealId);
-  }
-
-  async create(record: ExchangeDealRecord) {
-    await (await exchangeDb()).add('exchanges', record);
-  }
-
-  async commit(record: ExchangeDealRecord, archive: ArchiveEntry[]) {
-    const tx = (await exchangeDb()).transaction(['exchanges', 'archive'], 'readwrite');
-    const writes: Promise<unknown>[] = [tx.objectStore('exchanges').put(record)];
-    for (const entry of archive) writes.push(tx.objectStore('archive').put(entry));
-    await Promise.all([...writes, tx.done]);
-  }
-
-  async listActive() {
-    return (await this.listAll()).filter((d) => !d.terminal);
-  }
-
-  async listAll() {
-    return (await exchangeDb()).getAllFromIndex('exchanges', 'byCreated');
-  }
-
-  async archiveOf(dealId: string) {
-    const entries = await (await exchangeDb()).getAllFromIndex('archive', 'byDeal', dealId);
-    return entries.sort((a, b) => a.archivedAt - b.archivedAt);
+export class IdbExchangeStore extends IdbRecordStore<ExchangeDealRecord, ExchangeDB> implements ExchangeStore {
+  constructor() {
+    super(exchangeDb, 'exchanges');
   }
 }
 

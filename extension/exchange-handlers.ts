@@ -10,7 +10,8 @@ import { TTP_TYPES } from '../core/exchange/index.js';
 import type { Statement } from '../core/statements/index.js';
 import type { ArchiveEntry } from './deal-store.js';
 import type { TrustedTtp } from './exchange-db.js';
-import type { ExchangeOperationRequests, ExchangeOperationResponses, ExchangeStatementView, ExchangeSummary, TtpSummary } from './exchange-operations.js';
+import type { ExchangeOperationRequests, ExchangeOperationResponses, ExchangeSummary, TtpSummary } from './exchange-operations.js';
+import { archivedStatementView } from './operation-common.js';
 import type { ExchangeRunner } from './exchange-runner.js';
 import type { ExchangeDealRecord, ExchangeStore } from './exchange-store.js';
 
@@ -67,10 +68,6 @@ const rank = (a: ArchiveEntry) => {
   return i < 0 ? ORDER.length : i;
 };
 
-function statementView(a: ArchiveEntry): ExchangeStatementView {
-  return { type: a.type, direction: a.direction, digest: a.digest, issuedAt: a.statement.issuedAt, archivedAt: new Date(a.archivedAt).toISOString(), statement: a.statement };
-}
-
 function ttpSummary(t: TrustedTtp): TtpSummary {
   return {
     fingerprint: t.fingerprint,
@@ -114,7 +111,7 @@ export const exchangeHandlers: Handlers = {
       exchange: summariseExchange(record),
       ...(record.view ? { view: record.view } : {}),
       ...(record.result?.kind === 'finished' ? { outcome: record.result.outcome } : {}),
-      statements: archive.map(statementView),
+      statements: archive.map(archivedStatementView),
       evidence: { ...(resolution ? { resolution } : {}), ...(affidavit ? { affidavit } : {}), ...(abortToken ? { abortToken } : {}) },
       ...(doc && record.view?.document ? { document: { title: record.view.document.title, ...doc } } : {}),
       ...(record.view?.contract

@@ -4,16 +4,13 @@
  * and the trusted-TTP setting.
  */
 import { z } from 'zod';
-import { DealId } from '../core/protocol/commerce.js';
 import type { ErrorInfo } from '../core/commerce/shopper.js';
 import type { ExchangeUse, VerifiedExchangeView } from '../core/commerce/exchange-deal.js';
 import type { ExchangeOutcomeForPage } from '../core/protocol/provider.js';
 import type { Statement } from '../core/statements/index.js';
 import type { ExchangeStatus } from './exchange-store.js';
+import { ByDeal, Empty, Fingerprint, type ArchivedStatementView } from './operation-common.js';
 
-const Fingerprint = z.string().regex(/^[A-Za-z0-9_-]{43}$/);
-const Empty = z.strictObject({});
-const ByDeal = z.strictObject({ dealId: DealId });
 
 export const ExchangeOperationRequests = {
   /** Trusted window of that deal only. */
@@ -49,14 +46,7 @@ export interface ExchangeSummary {
   error?: ErrorInfo;
 }
 
-export interface ExchangeStatementView {
-  type: string;
-  direction: 'sent' | 'received';
-  digest: string;
-  issuedAt: string;
-  archivedAt: string;
-  statement: Statement<unknown>;
-}
+export type ExchangeStatementView = ArchivedStatementView;
 
 export interface TtpSummary {
   fingerprint: string;

@@ -10,9 +10,9 @@ import type { RegistrationResponseJSON } from '../core/crypto/webauthn.js';
 import type { KeySummary } from './key-store.js';
 import type { IdentityStatus, TokenRegistrationOptions, TokenSigningRequest, TokenSummary } from './identity-service.js';
 import type { DealStatus } from './deal-store.js';
+import { Empty } from './operation-common.js';
 
 const b64u = z.string().regex(/^[A-Za-z0-9_-]+$/, 'base64url');
-const Empty = z.strictObject({});
 const KeyId = z.string().regex(/^[A-Za-z0-9_-]{43}$/, 'key id (RFC 7638 thumbprint)');
 const CredentialId = b64u.min(16).max(1024);
 

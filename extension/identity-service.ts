@@ -7,7 +7,6 @@
  * All I/O is injected (records, fetch, clock, session storage for registration challenges), so
  * the same code runs in the service worker and in Node tests.
  */
-import { z } from 'zod';
 import { SemperError, type SemperErrorCode } from '../core/errors.js';
 import { jwkThumbprint, type PublicJwk } from '../core/crypto/index.js';
 import { encodeBase64url } from '../core/encoding/index.js';
@@ -31,6 +30,7 @@ import {
 import { signStatement, type Statement } from '../core/statements/index.js';
 import { orderToSign, type ShopperPolicy, type ShopperState } from '../core/commerce/shopper.js';
 import { Money } from '../core/protocol/commerce.js';
+import { postJson } from './http.js';
 import { summariseKey, type KeyStore, type KeySummary, type StoredKey } from './key-store.js';
 
 export const DEFAULT_CA_URL = 'http://127.0.0.1:8450';
@@ -43,6 +43,7 @@ export const PHRASE_MAX = 64;
 /** A registration challenge is good for this long, once. */
 export const CHALLENGE_TTL_MS = 5 * 60_000;
 export const CA_TIMEOUT_MS = 20_000;
+const CA_MAX_RESPONSE_BYTES = 200_000;
 /** The informational CN of the shopper's CSR (the CA puts the name from its own records). */
 export const CSR_COMMON_NAME = 'Semper shopper';
 
@@ -216,8 +217,6 @@ export function normalisePhrase(text: string): string {
   return phrase;
 }
 
-const CaError = z.object({ error: z.object({ code: z.string(), message: z.string() }) });
-
 const KNOWN_CA_CODES = new Set<SemperErrorCode>([
   'ERR_REGISTRATION_CODE',
   'ERR_RATE_LIMITED',
@@ -366,38 +365,13 @@ export class IdentityService {
     });
   }
 
+  /** POST to the CA through http.ts (no cookies, no redirects, bounded); its error codes pass through when known. */
   private async postToCa(caUrl: string, path: string, body: unknown): Promise<unknown> {
-    const url = new URL(path, caUrl);
-    let response: Response;
-    try {
-      response = await this.deps.fetch(url, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', accept: 'application/json' },
-        body: JSON.stringify(body),
-        credentials: 'omit',
-        redirect: 'error',
-        cache: 'no-store',
-        referrerPolicy: 'no-referrer',
-        signal: AbortSignal.timeout(CA_TIMEOUT_MS),
-      });
-    } catch (e) {
-      throw new SemperError('ERR_INTERNAL', `the CA at ${caUrl} cannot be reached (${e instanceof Error ? e.message : String(e)})`);
-    }
-    let parsed: unknown;
-    try {
-      const text = await response.text();
-      if (text.length > 200_000) throw new Error('answer too large');
-      parsed = JSON.parse(text);
-    } catch {
-      throw new SemperError('ERR_SCHEMA', `the CA answered HTTP ${response.status} without a JSON body`);
-    }
-    if (response.ok) return parsed;
-    const error = CaError.safeParse(parsed);
-    if (error.success) {
-      const code = error.data.error.code as SemperErrorCode;
-      throw new SemperError(KNOWN_CA_CODES.has(code) ? code : 'ERR_INTERNAL', error.data.error.message.slice(0, 300));
-    }
-    throw new SemperError('ERR_INTERNAL', `the CA answered HTTP ${response.status}`);
+    const reply = await postJson(caUrl, path, body, { maxResponseBytes: CA_MAX_RESPONSE_BYTES, timeoutMs: CA_TIMEOUT_MS, fetchImpl: this.deps.fetch });
+    if (reply.kind === 'response') return reply.body;
+    if (reply.status === undefined) throw new SemperError('ERR_INTERNAL', `the CA at ${caUrl} cannot be reached (${reply.error.message})`);
+    const code = reply.error.code as SemperErrorCode;
+    throw new SemperError(KNOWN_CA_CODES.has(code) ? code : 'ERR_INTERNAL', reply.error.message.slice(0, 300));
   }
 
   // ── hardware tokens ────────────────────────────────────────────────────────

@@ -7,13 +7,13 @@ import { errorToJson, SemperError } from '../core/errors.js';
 import { DeliveryBody, STATEMENT_TYPES } from '../core/protocol/commerce.js';
 import type { Signer } from '../core/crypto/keys.js';
 import type { DealRunner } from './deal-runner.js';
-import type { ArchiveEntry, DealRecord, DealStore } from './deal-store.js';
+import type { DealRecord, DealStore } from './deal-store.js';
 import type { TrustedRoot } from './db.js';
+import { archivedStatementView } from './operation-common.js';
 import {
   OperationMessage,
   OperationRequests,
   TRUSTED_WINDOW_OPERATIONS,
-  type ArchivedStatementView,
   type DealSummary,
   type OperationName,
   type OperationRequest,
@@ -113,17 +113,6 @@ function rootSummary(r: TrustedRoot): RootSummary {
 
 const TYPE_ORDER: string[] = [STATEMENT_TYPES.offer, STATEMENT_TYPES.order, STATEMENT_TYPES.confirmation, STATEMENT_TYPES.delivery];
 
-function archivedView(a: ArchiveEntry): ArchivedStatementView {
-  return {
-    type: a.type,
-    direction: a.direction,
-    digest: a.digest,
-    issuedAt: a.statement.issuedAt,
-    archivedAt: new Date(a.archivedAt).toISOString(),
-    statement: a.statement,
-  };
-}
-
 const handlers: { [O in OperationName]: (request: OperationRequest<O>, deps: OperationDeps) => Promise<OperationResponses[O]> } = {
   async getPendingOffer({ dealId }, { store }) {
     const record = await requireDeal(store, dealId);
@@ -157,7 +146,7 @@ const handlers: { [O in OperationName]: (request: OperationRequest<O>, deps: Ope
       deal: summarise(record),
       ...(record.view ? { view: record.view } : {}),
       ...(record.result?.kind === 'finished' ? { outcome: record.result.outcome } : {}),
-      statements: archive.map(archivedView),
+      statements: archive.map(archivedStatementView),
       goods,
     };
   },

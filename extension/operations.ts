@@ -12,14 +12,11 @@ import type { ErrorInfo } from '../core/commerce/shopper.js';
 import type { PublicJwk } from '../core/crypto/jwk.js';
 import type { DeliveredGood, Money } from '../core/protocol/commerce.js';
 import type { PurchaseOutcome } from '../core/protocol/provider.js';
-import type { Statement } from '../core/statements/index.js';
 import type { DealStatus } from './deal-store.js';
 import { IDENTITY_DEAL_WINDOW_OPERATIONS, IdentityOperationRequests, type IdentityOperationResponses } from './identity-operations.js';
+import { ByDeal, Empty, Fingerprint, type ArchivedStatementView } from './operation-common.js';
 import { EXCHANGE_WINDOW_OPERATIONS, ExchangeOperationRequests, type ExchangeOperationResponses } from './exchange-operations.js';
 
-const Fingerprint = z.string().regex(/^[A-Za-z0-9_-]{43}$/);
-const Empty = z.strictObject({});
-const ByDeal = z.strictObject({ dealId: DealId });
 
 export const OperationRequests = {
   getPendingOffer: ByDeal,
@@ -59,14 +56,7 @@ export interface DealSummary {
   error?: ErrorInfo;
 }
 
-export interface ArchivedStatementView {
-  type: string;
-  direction: 'sent' | 'received';
-  digest: string;
-  issuedAt: string;
-  archivedAt: string;
-  statement: Statement<unknown>;
-}
+export type { ArchivedStatementView } from './operation-common.js';
 
 export interface RootSummary {
   fingerprint: string;

@@ -1,12 +1,11 @@
 /** The toolbar popup: purchases with their evidence, trusted roots, the device key id. */
 import { useCallback, useEffect, useState } from 'preact/hooks';
 import { callOperation } from '../extension/operations-client.js';
-import type { DealSummary, OperationResponses, RootSummary } from '../extension/operations.js';
+import type { DealSummary, RootSummary } from '../extension/operations.js';
 import { formatDateTime, formatMoney, statusLabel, t } from '../extension/ui/i18n.js';
 import { IdentitySettings } from './Identity.js';
 import { Exchanges, TtpSettings } from './Exchanges.js';
-
-const message = (e: unknown) => (e instanceof Error ? e.message : String(e));
+import { DetailPanel, ErrorReason, Field, ListPanel, OpenButton, StatementsTable, StatusCell, message, useLoaded } from './components.js';
 
 export function App() {
   const [selected, setSelected] = useState<string | null>(null);
@@ -25,109 +24,57 @@ export function App() {
 }
 
 function DealList({ onOpen }: { onOpen(dealId: string): void }) {
-  const [deals, setDeals] = useState<DealSummary[] | null>(null);
-  const [error, setError] = useState<string | null>(null);
-  useEffect(() => {
-    callOperation('listDeals', {}).then(
-      (r) => setDeals(r.deals),
-      (e: unknown) => setError(message(e)),
-    );
-  }, []);
+  const { data: deals, error } = useLoaded(() => callOperation('listDeals', {}).then((r) => r.deals), []);
   return (
-    <section class="panel" aria-labelledby="deals-heading" id="deals">
-      <h2 id="deals-heading">{t('popDeals')}</h2>
-      {error ? <p role="alert" class="error">{t('popError', error)}</p> : null}
-      {deals === null ? null : deals.length === 0 ? (
-        <p class="note">{t('popNoDeals')}</p>
-      ) : (
-        <table>
-          <thead>
-            <tr>
-              <th scope="col">{t('popColMerchant')}</th>
-              <th scope="col" class="num">{t('popColTotal')}</th>
-              <th scope="col">{t('popColStatus')}</th>
-              <th scope="col">{t('popColDate')}</th>
-            </tr>
-          </thead>
-          <tbody>
-            {deals.map((d) => (
-              <tr key={d.dealId} data-deal={d.dealId} data-status={d.status}>
-                <td>
-                  <button type="button" class="link" aria-label={`${t('popOpenDeal')}: ${d.merchant ?? d.origin}`} onClick={() => onOpen(d.dealId)}>
-                    {d.merchant ?? t('popUnknownMerchant')}
-                  </button>
-                  <div class="note mono">{d.origin}</div>
-                </td>
-                <td class="num">{d.total ? formatMoney(d.total) : '–'}</td>
-                <td class={`status-${d.status}`}>{statusLabel(d.status)}</td>
-                <td>{formatDateTime(d.createdAt)}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
+    <ListPanel
+      id="deals"
+      heading={t('popDeals')}
+      error={error}
+      items={deals}
+      empty={t('popNoDeals')}
+      columns={[{ label: t('popColMerchant') }, { label: t('popColTotal'), num: true }, { label: t('popColStatus') }, { label: t('popColDate') }]}
+      row={(d: DealSummary) => (
+        <tr key={d.dealId} data-deal={d.dealId} data-status={d.status}>
+          <td>
+            <OpenButton name={d.merchant ?? d.origin} onOpen={() => onOpen(d.dealId)}>
+              {d.merchant ?? t('popUnknownMerchant')}
+            </OpenButton>
+            <div class="note mono">{d.origin}</div>
+          </td>
+          <td class="num">{d.total ? formatMoney(d.total) : '–'}</td>
+          <StatusCell status={d.status} label={statusLabel(d.status)} />
+          <td>{formatDateTime(d.createdAt)}</td>
+        </tr>
       )}
-    </section>
+    />
   );
 }
 
 function DealDetail({ dealId, onBack }: { dealId: string; onBack(): void }) {
-  const [deal, setDeal] = useState<OperationResponses['getDeal'] | null>(null);
-  const [error, setError] = useState<string | null>(null);
-  useEffect(() => {
-    callOperation('getDeal', { dealId }).then(setDeal, (e: unknown) => setError(message(e)));
-  }, [dealId]);
+  const { data: deal, error } = useLoaded(() => callOperation('getDeal', { dealId }), [dealId]);
   return (
-    <section class="panel" aria-labelledby="deal-heading" id="deal-detail">
-      <button type="button" onClick={onBack}>
-        ← {t('popBack')}
-      </button>
-      <h2 id="deal-heading">
-        {t('popDeal')}: {deal?.deal.merchant ?? t('popUnknownMerchant')}
-      </h2>
-      {error ? <p role="alert" class="error">{t('popError', error)}</p> : null}
+    <DetailPanel
+      id="deal-detail"
+      headingId="deal-heading"
+      back={t('popBack')}
+      onBack={onBack}
+      heading={`${t('popDeal')}: ${deal?.deal.merchant ?? t('popUnknownMerchant')}`}
+      error={error}
+    >
       {deal ? (
         <>
           <dl>
-            <dt>{t('popOrigin')}</dt>
-            <dd class="mono">{deal.deal.origin}</dd>
-            <dt>{t('popColStatus')}</dt>
-            <dd class={`status-${deal.deal.status}`}>{statusLabel(deal.deal.status)}</dd>
-            {deal.deal.total ? (
-              <>
-                <dt>{t('popColTotal')}</dt>
-                <dd>{formatMoney(deal.deal.total)}</dd>
-              </>
-            ) : null}
-            <dt>{t('popColDate')}</dt>
-            <dd>{formatDateTime(deal.deal.createdAt)}</dd>
-            {deal.deal.error ? (
-              <>
-                <dt>{t('popReason')}</dt>
-                <dd class="mono">
-                  {deal.deal.error.code}: {deal.deal.error.message}
-                </dd>
-              </>
-            ) : null}
+            <Field label={t('popOrigin')} class="mono">
+              {deal.deal.origin}
+            </Field>
+            <Field label={t('popColStatus')} class={`status-${deal.deal.status}`}>
+              {statusLabel(deal.deal.status)}
+            </Field>
+            {deal.deal.total ? <Field label={t('popColTotal')}>{formatMoney(deal.deal.total)}</Field> : null}
+            <Field label={t('popColDate')}>{formatDateTime(deal.deal.createdAt)}</Field>
+            <ErrorReason error={deal.deal.error} />
           </dl>
-          <h3>{t('popStatements')}</h3>
-          <table id="statements">
-            <thead>
-              <tr>
-                <th scope="col">{t('popColType')}</th>
-                <th scope="col">{t('popColDirection')}</th>
-                <th scope="col">{t('popColDigest')}</th>
-              </tr>
-            </thead>
-            <tbody>
-              {deal.statements.map((s) => (
-                <tr key={s.digest} data-type={s.type}>
-                  <td class="mono">{s.type}</td>
-                  <td>{s.direction === 'sent' ? t('dirSent') : t('dirReceived')}</td>
-                  <td class="mono">{s.digest}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
+          <StatementsTable id="statements" statements={deal.statements} />
           <h3>{t('popGoods')}</h3>
           {deal.goods.length === 0 ? (
             <p class="note">{t('popNoGoods')}</p>
@@ -143,7 +90,7 @@ function DealDetail({ dealId, onBack }: { dealId: string; onBack(): void }) {
           )}
         </>
       ) : null}
-    </section>
+    </DetailPanel>
   );
 }
 

@@ -4,12 +4,10 @@
  */
 import { useCallback, useEffect, useState } from 'preact/hooks';
 import { callOperation } from '../extension/operations-client.js';
-import type { OperationResponses } from '../extension/operations.js';
 import type { ExchangeSummary, TtpSummary } from '../extension/exchange-operations.js';
 import type { ExchangeStatus } from '../extension/exchange-store.js';
 import { formatDateTime, t, type MessageKey } from '../extension/ui/i18n.js';
-
-const message = (e: unknown) => (e instanceof Error ? e.message : String(e));
+import { DetailPanel, ErrorReason, Field, ListPanel, OpenButton, StatementsTable, StatusCell, message, useLoaded } from './components.js';
 
 const STATUS_KEYS: Record<ExchangeStatus, MessageKey> = {
   'requesting-descriptor': 'xsRequesting',
@@ -36,104 +34,62 @@ export function Exchanges() {
 }
 
 function ExchangeList({ onOpen }: { onOpen(dealId: string): void }) {
-  const [list, setList] = useState<ExchangeSummary[] | null>(null);
-  const [error, setError] = useState<string | null>(null);
-  useEffect(() => {
-    callOperation('listExchanges', {}).then(
-      (r) => setList(r.exchanges),
-      (e: unknown) => setError(message(e)),
-    );
-  }, []);
+  const { data: list, error } = useLoaded(() => callOperation('listExchanges', {}).then((r) => r.exchanges), []);
   return (
-    <section class="panel" aria-labelledby="exchanges-heading" id="exchanges">
-      <h2 id="exchanges-heading">{t('xsExchanges')}</h2>
-      {error ? (
-        <p role="alert" class="error">
-          {t('popError', error)}
-        </p>
-      ) : null}
-      {list === null ? null : list.length === 0 ? (
-        <p class="note">{t('xsNone')}</p>
-      ) : (
-        <table>
-          <thead>
-            <tr>
-              <th scope="col">{t('xsColWhat')}</th>
-              <th scope="col">{t('popColStatus')}</th>
-              <th scope="col">{t('popColDate')}</th>
-            </tr>
-          </thead>
-          <tbody>
-            {list.map((x) => (
-              <tr key={x.dealId} data-deal={x.dealId} data-status={x.status} data-use={x.use}>
-                <td>
-                  <button type="button" class="link" aria-label={`${t('popOpenDeal')}: ${x.title ?? x.origin}`} onClick={() => onOpen(x.dealId)}>
-                    {x.title ?? useLabel(x.use)}
-                  </button>
-                  <div class="note">
-                    {useLabel(x.use)} · {x.merchant ?? x.origin}
-                  </div>
-                </td>
-                <td class={`status-${x.status}`}>{exchangeStatusLabel(x.status)}</td>
-                <td>{formatDateTime(x.createdAt)}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
+    <ListPanel
+      id="exchanges"
+      heading={t('xsExchanges')}
+      error={error}
+      items={list}
+      empty={t('xsNone')}
+      columns={[{ label: t('xsColWhat') }, { label: t('popColStatus') }, { label: t('popColDate') }]}
+      row={(x: ExchangeSummary) => (
+        <tr key={x.dealId} data-deal={x.dealId} data-status={x.status} data-use={x.use}>
+          <td>
+            <OpenButton name={x.title ?? x.origin} onOpen={() => onOpen(x.dealId)}>
+              {x.title ?? useLabel(x.use)}
+            </OpenButton>
+            <div class="note">
+              {useLabel(x.use)} · {x.merchant ?? x.origin}
+            </div>
+          </td>
+          <StatusCell status={x.status} label={exchangeStatusLabel(x.status)} />
+          <td>{formatDateTime(x.createdAt)}</td>
+        </tr>
       )}
-    </section>
+    />
   );
 }
 
 function ExchangeDetail({ dealId, onBack }: { dealId: string; onBack(): void }) {
-  const [x, setX] = useState<OperationResponses['getExchange'] | null>(null);
-  const [error, setError] = useState<string | null>(null);
-  useEffect(() => {
-    callOperation('getExchange', { dealId }).then(setX, (e: unknown) => setError(message(e)));
-  }, [dealId]);
+  const { data: x, error } = useLoaded(() => callOperation('getExchange', { dealId }), [dealId]);
   const s = x?.exchange;
   return (
-    <section class="panel" aria-labelledby="exchange-heading" id="exchange-detail">
-      <button type="button" onClick={onBack}>
-        ← {t('xsBack')}
-      </button>
-      <h2 id="exchange-heading">{s ? `${useLabel(s.use)}: ${s.title ?? ''}` : t('xsExchanges')}</h2>
-      {error ? (
-        <p role="alert" class="error">
-          {t('popError', error)}
-        </p>
-      ) : null}
+    <DetailPanel
+      id="exchange-detail"
+      headingId="exchange-heading"
+      back={t('xsBack')}
+      onBack={onBack}
+      heading={s ? `${useLabel(s.use)}: ${s.title ?? ''}` : t('xsExchanges')}
+      error={error}
+    >
       {x && s ? (
         <>
           <dl>
-            <dt>{t('popColMerchant')}</dt>
-            <dd>{s.merchant ?? '–'}</dd>
-            <dt>{t('popOrigin')}</dt>
-            <dd class="mono">{s.origin}</dd>
-            <dt>{t('popColStatus')}</dt>
-            <dd class={`status-${s.status}`} id="exchange-status">
+            <Field label={t('popColMerchant')}>{s.merchant ?? '–'}</Field>
+            <Field label={t('popOrigin')} class="mono">
+              {s.origin}
+            </Field>
+            <Field label={t('popColStatus')} class={`status-${s.status}`} id="exchange-status">
               {exchangeStatusLabel(s.status)}
-            </dd>
-            {s.ttp ? (
-              <>
-                <dt>{t('xwTtp')}</dt>
-                <dd>{s.ttp}</dd>
-              </>
-            ) : null}
+            </Field>
+            {s.ttp ? <Field label={t('xwTtp')}>{s.ttp}</Field> : null}
             {s.exchangeId ? (
-              <>
-                <dt>{t('xsExchangeId')}</dt>
-                <dd class="mono">{s.exchangeId}</dd>
-              </>
+              <Field label={t('xsExchangeId')} class="mono">
+                {s.exchangeId}
+              </Field>
             ) : null}
-            {s.error ? (
-              <>
-                <dt>{t('popReason')}</dt>
-                <dd class="mono">
-                  {s.error.code}: {s.error.message}
-                </dd>
-              </>
-            ) : null}
+            <ErrorReason error={s.error} />
           </dl>
           {x.evidence.resolution ? (
             <p class="note" id="exchange-evidence">
@@ -164,28 +120,10 @@ function ExchangeDetail({ dealId, onBack }: { dealId: string; onBack(): void }) 
               </pre>
             </>
           ) : null}
-          <h3>{t('popStatements')}</h3>
-          <table id="exchange-statements">
-            <thead>
-              <tr>
-                <th scope="col">{t('popColType')}</th>
-                <th scope="col">{t('popColDirection')}</th>
-                <th scope="col">{t('popColDigest')}</th>
-              </tr>
-            </thead>
-            <tbody>
-              {x.statements.map((st) => (
-                <tr key={st.digest} data-type={st.type}>
-                  <td class="mono">{st.type}</td>
-                  <td>{st.direction === 'sent' ? t('dirSent') : t('dirReceived')}</td>
-                  <td class="mono">{st.digest}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
+          <StatementsTable id="exchange-statements" statements={x.statements} />
         </>
       ) : null}
-    </section>
+    </DetailPanel>
   );
 }
 

@@ -9,8 +9,7 @@ import type { IdentityStatus } from '../extension/identity-service.js';
 import type { KeyStatus, KeySummary } from '../extension/key-store.js';
 import { Emblem } from '../extension/ui/emblems.js';
 import { formatDateTime, t, type MessageKey } from '../extension/ui/i18n.js';
-
-const message = (e: unknown) => (e instanceof Error ? e.message : String(e));
+import { message } from './components.js';
 
 const REASONS = ['keyCompromise', 'superseded', 'affiliationChanged', 'cessationOfOperation', 'unspecified'] as const;
 type Reason = (typeof REASONS)[number];

@@ -10,6 +10,7 @@ import { useState } from 'preact/hooks';
 import type { VerifiedOfferView } from '../core/commerce/view.js';
 import { callOperation, OperationError } from '../extension/operations-client.js';
 import { formatMoney, t } from '../extension/ui/i18n.js';
+import { ConfirmButton, DecisionActions, Progress } from './components.js';
 import { useIdentityStatus } from './identity.js';
 import { TokenRegistration, explainTokenSigningError, signOrderWithToken } from './tokens.js';
 
@@ -141,13 +142,7 @@ export function Decision({
         </p>
       ) : null}
 
-      <section class="actions" role="group" aria-labelledby="tw-actions">
-        <h2 id="tw-actions" class="visually-hidden">
-          {t('twActions')}
-        </h2>
-        <button type="button" id="decline" ref={declineRef} disabled={busy !== undefined} onClick={() => decide('decline')}>
-          {t('twDecline')}
-        </button>
+      <DecisionActions declineRef={declineRef} disabled={busy !== undefined} onDecline={() => decide('decline')}>
         {tokens.length > 0 ? (
           <button
             type="button"
@@ -161,16 +156,12 @@ export function Decision({
           </button>
         ) : null}
         {!tokenRequired ? (
-          <button type="button" id="confirm" class="primary" disabled={busy !== undefined || !armed} onClick={() => decide('confirm')}>
+          <ConfirmButton disabled={busy !== undefined || !armed} onConfirm={() => decide('confirm')}>
             {anonymous ? t('twConfirmAnonymous') : t('twConfirm')}
-          </button>
+          </ConfirmButton>
         ) : null}
-      </section>
-      {busy ? (
-        <p role="status" id="tw-progress">
-          {busy === 'token' ? t('twTokenWaiting') : busy === 'confirm' ? t('twSending') : t('twDeclining')}
-        </p>
-      ) : null}
+      </DecisionActions>
+      <Progress text={busy === undefined ? null : busy === 'token' ? t('twTokenWaiting') : busy === 'confirm' ? t('twSending') : t('twDeclining')} />
     </>
   );
 }

@@ -1,0 +1,172 @@
+/**
+ * What the popup's purchase and exchange views share: loading an operation's answer, the list
+ * panel with its table, the row's open button, the status cell, the detail panel with its back
+ * button, definition-list fields and the table of archived statements (the evidence).
+ */
+import type { ComponentChildren, JSX } from 'preact';
+import { useEffect, useState } from 'preact/hooks';
+import type { ErrorInfo } from '../core/commerce/shopper.js';
+import type { ArchivedStatementView } from '../extension/operations.js';
+import { t } from '../extension/ui/i18n.js';
+
+export const message = (e: unknown) => (e instanceof Error ? e.message : String(e));
+
+/** Runs `load` when `deps` change: its answer (null until it came) or the error's text. */
+export function useLoaded<T>(load: () => Promise<T>, deps: readonly unknown[]): { data: T | null; error: string | null } {
+  const [data, setData] = useState<T | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  useEffect(() => {
+    load().then(
+      (d) => setData(() => d),
+      (e: unknown) => setError(message(e)),
+    );
+  }, deps);
+  return { data, error };
+}
+
+export function ErrorAlert({ error }: { error: string | null }) {
+  return error ? (
+    <p role="alert" class="error">
+      {t('popError', error)}
+    </p>
+  ) : null;
+}
+
+export interface Column {
+  label: string;
+  num?: boolean;
+}
+
+/** A section `id` (heading `${id}-heading`) with a table of `items`, or the `empty` note. */
+export function ListPanel<T>({
+  id,
+  heading,
+  error,
+  items,
+  empty,
+  columns,
+  row,
+}: {
+  id: string;
+  heading: string;
+  error: string | null;
+  items: T[] | null;
+  empty: string;
+  columns: Column[];
+  row(item: T): JSX.Element;
+}) {
+  return (
+    <section class="panel" aria-labelledby={`${id}-heading`} id={id}>
+      <h2 id={`${id}-heading`}>{heading}</h2>
+      <ErrorAlert error={error} />
+      {items === null ? null : items.length === 0 ? (
+        <p class="note">{empty}</p>
+      ) : (
+        <table>
+          <thead>
+            <tr>
+              {columns.map((c) => (
+                <th key={c.label} scope="col" class={c.num ? 'num' : undefined}>
+                  {c.label}
+                </th>
+              ))}
+            </tr>
+          </thead>
+          <tbody>{items.map(row)}</tbody>
+        </table>
+      )}
+    </section>
+  );
+}
+
+/** The link-styled button that opens a row's detail; `name` completes its accessible label. */
+export function OpenButton({ name, onOpen, children }: { name: string; onOpen(): void; children: ComponentChildren }) {
+  return (
+    <button type="button" class="link" aria-label={`${t('popOpenDeal')}: ${name}`} onClick={onOpen}>
+      {children}
+    </button>
+  );
+}
+
+/** A deal's status as a table cell, styled by `status-<status>`. */
+export function StatusCell({ status, label }: { status: string; label: string }) {
+  return <td class={`status-${status}`}>{label}</td>;
+}
+
+/** A detail section `id` with the back button, its heading (`headingId`) and the load error. */
+export function DetailPanel({
+  id,
+  headingId,
+  back,
+  onBack,
+  heading,
+  error,
+  children,
+}: {
+  id: string;
+  headingId: string;
+  back: string;
+  onBack(): void;
+  heading: ComponentChildren;
+  error: string | null;
+  children: ComponentChildren;
+}) {
+  return (
+    <section class="panel" aria-labelledby={headingId} id={id}>
+      <button type="button" onClick={onBack}>
+        ← {back}
+      </button>
+      <h2 id={headingId}>{heading}</h2>
+      <ErrorAlert error={error} />
+      {children}
+    </section>
+  );
+}
+
+/** One `<dt>`/`<dd>` pair of a detail's definition list. */
+export function Field({ label, class: className, id, children }: { label: string; class?: string; id?: string; children: ComponentChildren }) {
+  return (
+    <>
+      <dt>{label}</dt>
+      <dd class={className} id={id}>
+        {children}
+      </dd>
+    </>
+  );
+}
+
+/** Why a deal failed, when it did. */
+export function ErrorReason({ error }: { error: ErrorInfo | undefined }) {
+  return error ? (
+    <Field label={t('popReason')} class="mono">
+      {error.code}: {error.message}
+    </Field>
+  ) : null;
+}
+
+/** The archived statements of a deal, both directions: the evidence. */
+export function StatementsTable({ id, statements }: { id: string; statements: ArchivedStatementView[] }) {
+  return (
+    <>
+      <h3>{t('popStatements')}</h3>
+      <table id={id}>
+        <thead>
+          <tr>
+            <th scope="col">{t('popColType')}</th>
+            <th scope="col">{t('popColDirection')}</th>
+            <th scope="col">{t('popColDigest')}</th>
+          </tr>
+        </thead>
+        <tbody>
+          {statements.map((s) => (
+            <tr key={s.digest} data-type={s.type}>
+              <td class="mono">{s.type}</td>
+              <td>{s.direction === 'sent' ? t('dirSent') : t('dirReceived')}</td>
+              <td class="mono">{s.digest}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </>
+  );
+}
