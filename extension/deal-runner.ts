@@ -17,7 +17,6 @@ import {
   pendingSends,
   startPurchase,
   stepShopper,
-  type ErrorInfo,
   type Outbound,
   type ShopperContext,
   type ShopperEvent,
