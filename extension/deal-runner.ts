@@ -15,6 +15,7 @@ import { statementDigest } from '../core/statements/index.js';
 import {
   isTerminal,
   pendingSends,
+  wakeAt,
   startPurchase,
   stepShopper,
   type Outbound,
@@ -121,14 +122,32 @@ export class DealRunner {
     });
   }
 
-  /** Re-send what live deals wait for and re-announce the ones awaiting the user (worker start). */
+  /**
+   * Re-send what live deals wait for and re-announce the ones awaiting the user (worker start).
+   * A deal whose offer expired meanwhile is ended (ERR_OFFER_EXPIRED) instead of shown again.
+   */
   async resume(): Promise<DealRecord[]> {
     const active = await this.deps.store.listActive();
     for (const record of active) {
+      const due = wakeAt(record.state);
+      if (due !== null && due <= this.deps.now()) {
+        await this.expire(record.dealId);
+        continue;
+      }
       for (const outbound of pendingSends(record.state)) this.transmit(record, outbound);
       if (record.status === 'awaiting-confirmation') this.deps.onAwaitingUser(record);
     }
     return active;
+  }
+
+  /** Deliver the machine's timeout: ends a deal whose offer expired before the user decided. */
+  expire(dealId: string): Promise<DealRecord | undefined> {
+    return this.serial(dealId, async () => {
+      const record = await this.deps.store.get(dealId);
+      const due = record ? wakeAt(record.state) : null;
+      if (!record || due === null || due > this.deps.now()) return record;
+      return this.step(record, { type: 'timeout', now: this.deps.now() });
+    });
   }
 
   /** Wait until every step queued so far has run (tests). */

@@ -76,6 +76,8 @@ export type ShopperEvent =
   | { type: 'transport-error'; error: ErrorInfo; now: number }
   /** Confirmed in the trusted window; the host's device signer (ctx.signer) signs the order. */
   | { type: 'user-confirmed'; now: number }
+  /** The host's timer fired at `wakeAt(state)`: an offer nobody confirmed in time ends the deal. */
+  | { type: 'timeout'; now: number }
   /** Confirmed and signed outside the machine (a WebAuthn assertion over `orderToSign`). */
   | { type: 'order-signed'; order: unknown; now: number }
   | { type: 'user-rejected'; now: number };
@@ -130,6 +132,11 @@ export function pendingSends(state: ShopperState): Outbound[] {
   }
 }
 
+/** When the host should deliver a `timeout` event (epoch ms), or null: the offer's expiry while it awaits the user. */
+export function wakeAt(state: ShopperState): number | null {
+  return state.phase === 'awaiting-confirmation' ? Date.parse(state.view.expiresAt) : null;
+}
+
 export function isTerminal(state: ShopperState): boolean {
   return state.phase === 'completed' || state.phase === 'rejected' || state.phase === 'failed';
 }
@@ -164,6 +171,9 @@ export async function stepShopper(state: ShopperState, event: ShopperEvent, ctx:
     case 'awaiting-confirmation':
       if (event.type === 'user-confirmed') return confirm(state, event.now, ctx);
       if (event.type === 'order-signed') return acceptSignedOrder(state, event.order, event.now, ctx);
+      if (event.type === 'timeout' && Date.parse(state.view.expiresAt) <= event.now) {
+        return fail(state, new SemperError('ERR_OFFER_EXPIRED', `offer expired at ${state.view.expiresAt} before it was confirmed`), event.now);
+      }
       if (event.type === 'user-rejected') return reject(state, event.now);
       return unexpected(state, event);
     case 'ordering':

@@ -63,7 +63,7 @@ function fakeMerchant() {
   };
 }
 
-function makeRunner(store: MemoryDealStore, http: DealRunnerDeps['http'], roots?: () => string[]) {
+function makeRunner(store: MemoryDealStore, http: DealRunnerDeps['http'], roots?: () => string[], now: () => number = () => Date.now()) {
   const awaiting: string[] = [];
   const settled: DealRecord[] = [];
   const commits: string[] = [];
@@ -76,7 +76,7 @@ function makeRunner(store: MemoryDealStore, http: DealRunnerDeps['http'], roots?
     store,
     context: async () => ({ roots: roots ? roots() : [ca.root], signer }),
     http,
-    now: () => Date.now(),
+    now,
     randomId: (n) => randomId(n),
     onAwaitingUser: (r) => awaiting.push(r.dealId),
     onSettled: (r) => settled.push(r),
@@ -176,6 +176,28 @@ describe('deal runner', () => {
 
     const third = makeRunner(new MemoryDealStore(), merchant.http);
     expect(await third.runner.resume()).toEqual([]);
+  });
+
+  it('after a restart, a deal whose offer expired while it awaited the user ends (ERR_OFFER_EXPIRED) instead of reopening its window', async () => {
+    const store = new MemoryDealStore();
+    const merchant = fakeMerchant();
+    const first = makeRunner(store, merchant.http);
+    const { dealId } = await first.runner.start(ORIGIN, [{ sku: 'ink-report', quantity: 1 }]);
+    await first.runner.idle();
+    const expiresAt = Date.parse((await store.get(dealId))!.view!.expiresAt);
+    // Before expiry a restart re-announces it; after expiry it is ended and settled.
+    const early = makeRunner(store, merchant.http, undefined, () => expiresAt - 1000);
+    await early.runner.resume();
+    expect(early.awaiting).toEqual([dealId]);
+    const late = makeRunner(store, merchant.http, undefined, () => expiresAt + 1000);
+    await late.runner.resume();
+    await late.runner.idle();
+    expect(late.awaiting).toEqual([]);
+    const ended = await store.get(dealId);
+    expect(ended?.status).toBe('failed');
+    expect(ended?.result).toMatchObject({ kind: 'failed', error: { code: 'ERR_OFFER_EXPIRED' } });
+    expect(late.settled.map((r) => r.dealId)).toEqual([dealId]);
+    expect(merchant.calls.filter((c) => c.path === '/semper/order')).toHaveLength(0);
   });
 
   it('drops a reply the state no longer expects', async () => {

@@ -3,7 +3,7 @@ import { generateKeyPair, signerFromKeyPair, type Signer } from '../../../core/c
 import { randomId } from '../../../core/encoding/index.js';
 import { signStatement, verifyStatement, type Statement } from '../../../core/statements/index.js';
 import {
-  makeOffer, stepMerchant, startPurchase, stepShopper, pendingSends, isTerminal,
+  makeOffer, stepMerchant, startPurchase, stepShopper, pendingSends, isTerminal, wakeAt,
   type CatalogItem, type MerchantContext, type Outbound, type ShopperState, type ShopperStep, type MerchantDealState,
 } from '../../../core/commerce/index.js';
 import type { OfferBody } from '../../../core/protocol/commerce.js';
@@ -71,6 +71,20 @@ describe('purchase: offer → order → confirmation → delivery', () => {
     expect(v.signerJwk).toEqual(shopperSigner.publicJwk);
     // Late duplicates do not move a finished deal.
     await expect(stepShopper(s.state, { type: 'order-response', response: r1.reply, now: Date.now() }, ctx)).rejects.toMatchObject({ code: 'ERR_PROTOCOL_STATE' });
+  });
+
+  it('an offer nobody confirms before it expires ends on the timeout event; an early timeout changes nothing', async () => {
+    const ctx = { roots: [ca.root], signer: shopperSigner };
+    let s = start();
+    const made = await makeOffer(s.send[0]!.body, merchant);
+    s = await stepShopper(s.state, { type: 'offer-response', response: { offer: made.offer }, now: Date.now() }, ctx);
+    const due = wakeAt(s.state)!;
+    expect(due).toBe(Date.parse(made.offer.body.expiresAt));
+    await expect(stepShopper(s.state, { type: 'timeout', now: due - 1 }, ctx)).rejects.toMatchObject({ code: 'ERR_PROTOCOL_STATE' });
+    const ended = await stepShopper(s.state, { type: 'timeout', now: due }, ctx);
+    expect(ended.state.phase === 'failed' && ended.state.error.code).toBe('ERR_OFFER_EXPIRED');
+    expect(ended.send).toEqual([]);
+    expect(wakeAt(ended.state)).toBeNull();
   });
 
   it('a declined offer ends rejected without signing anything', async () => {
