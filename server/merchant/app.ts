@@ -16,6 +16,7 @@ import { Hono } from 'hono';
 import { z } from 'zod';
 import { SemperError } from '../../core/errors.js';
 import { bytesEqual, utf8 } from '../../core/encoding/index.js';
+import { RateLimiter, rateLimit } from '../http/rate-limit.js';
 import { makeOffer, repeatedOffer, stepMerchant, type CatalogItem, type MerchantContext, type MerchantIdentity } from '../../core/commerce/merchant.js';
 import { DealId, OfferRequest } from '../../core/protocol/commerce.js';
 import { Statement, type WebAuthnStatementVerifier } from '../../core/statements/index.js';
@@ -40,6 +41,11 @@ export interface MerchantAppOptions {
   now?: () => number;
   /** Largest accepted POST body (default 64 KiB: an order with a certificate chain is a few KiB). */
   maxBodyBytes?: number;
+  /**
+   * Offers each client address may ask for per minute (default 120). Every offer is signed and
+   * stored, so an unbounded offer endpoint is a free way to burn the merchant's CPU and disk.
+   */
+  offersPerMinute?: number;
   /** If set, `GET /semper/deals/:dealId` requires `Authorization: Bearer <token>`. */
   operatorToken?: string;
   /** Accept orders signed with hardware tokens (`webauthn-ES256`, core/crypto/webauthn.ts). */
@@ -102,7 +108,8 @@ export function createMerchantApp(options: MerchantAppOptions): Hono {
   });
   const limit = jsonBodyLimit(options.maxBodyBytes ?? DEFAULT_BODY_LIMIT);
 
-  app.post('/semper/offer', limit, async (c) => {
+  const offerLimiter = new RateLimiter({ limit: options.offersPerMinute ?? 120, windowMs: 60_000, now });
+  app.post('/semper/offer', rateLimit(offerLimiter), limit, async (c) => {
     const request = await readJson(c, OfferRequest, 'offer request');
     return locks.run(request.dealId, async () => {
       // Cheap early answer; the insert below is what actually guarantees uniqueness.

@@ -90,6 +90,20 @@ describe('merchant kit mounted in a host app', () => {
     expect(((await ok.json()) as StoredDeal).state.phase).toBe('offered');
   });
 
+  it('limits offers per client: past the limit 429 ERR_RATE_LIMITED with Retry-After, nothing signed or stored', async () => {
+    const store = new MemoryStore();
+    let t = Date.now();
+    const app = createMerchantApp({ identity: await identity(), catalog: catalogFromItems(PRODUCTS, SHOP_TERMS), store, offerTtlMs: 60_000, offersPerMinute: 3, now: () => t });
+    for (let i = 0; i < 3; i++) expect((await app.request('/semper/offer', jsonPost(offerBody()))).status).toBe(200);
+    const refused = await app.request('/semper/offer', jsonPost(offerBody()));
+    expect(refused.status).toBe(429);
+    expect(refused.headers.get('retry-after')).toMatch(/^\d+$/);
+    expect(((await refused.json()) as { error: { code: string } }).error.code).toBe('ERR_RATE_LIMITED');
+    expect(store.deals.size).toBe(3);
+    t += 61_000;
+    expect((await app.request('/semper/offer', jsonPost(offerBody()))).status).toBe(200);
+  });
+
   it('rejects a non-positive offer lifetime at construction', async () => {
     expect(() => createMerchantApp({ identity: {} as MerchantIdentity, catalog: catalogFromItems([], ''), store: new MemoryStore(), offerTtlMs: 0 })).toThrow(/offerTtlMs/);
   });
