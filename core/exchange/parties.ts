@@ -77,40 +77,35 @@ import {
   type TtpRef,
 } from './types.js';
 
-export interface OriginatorParams {
+/** What either role is told when it starts. */
+interface PartyParams {
   /** From negotiateExchange (the originator is the side it names). */
   protocol: ProtocolId;
   dealId: string;
-  responder: PartyRef;
-  ttp: TtpRef;
   /** What this party gives, and the item itself (checked against `gives` before anything is sent). */
   gives: Description;
   item: Item;
-  /** What this party expects from the responder. */
+  /** What this party expects from the peer. */
   expects: Description;
   attributes?: SecurityAttributes;
   peerAttributes?: SecurityAttributes;
   now: number;
+  timeouts?: Partial<Timeouts>;
+}
+
+export interface OriginatorParams extends PartyParams {
+  responder: PartyRef;
+  ttp: TtpRef;
   /** Absolute deadline (epoch ms); default now + 4·peer + 2·ttpMargin. */
   deadline?: number;
-  timeouts?: Partial<Timeouts>;
   terms?: string;
 }
 
-export interface ResponderParams {
-  protocol: ProtocolId;
-  dealId: string;
+export interface ResponderParams extends PartyParams {
   /** Pin the originator's key id, if known in advance. */
   originator?: string;
-  gives: Description;
-  item: Item;
-  expects: Description;
-  attributes?: SecurityAttributes;
-  peerAttributes?: SecurityAttributes;
-  now: number;
   /** Give up waiting for an acceptable m1 at this time (default now + (peerRetries+2)·peer). */
   waitUntil?: number;
-  timeouts?: Partial<Timeouts>;
 }
 
 function trustOf(ctx: ExchangeContext): VerifyTrust {
