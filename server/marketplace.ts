@@ -14,7 +14,7 @@ import type { Hono } from 'hono';
 import { z } from 'zod';
 import { createWebAuthnVerifier } from '../core/crypto/webauthn.js';
 import { certificateToPem, fingerprintOf } from '../core/pki/index.js';
-import { EXTENSION_ORIGIN } from '../extension/id.js';
+import { EXTENSION_ORIGIN } from '../core/protocol/extension-id.js';
 import { errorBody } from './http/errors.js';
 import { assertLoopback, listen, urlFor, type RunningServer } from './http/listen.js';
 import { CaService, createCaApp } from './ca/index.js';

@@ -25,7 +25,7 @@ import { z } from 'zod';
 import { SemperError } from '../errors.js';
 import { jwkThumbprint, PublicJwk } from '../crypto/jwk.js';
 import type { Signer } from '../crypto/keys.js';
-import { canonicalJson, decodeBase64url, encodeBase64url, randomId, sha256, utf8, type JsonValue } from '../encoding/index.js';
+import { canonicalJson, decodeBase64url, encodeBase64url, sha256, utf8, type JsonValue } from '../encoding/index.js';
 import { validateChain, type CertificateInfo, type RevocationCheck } from '../pki/certificates.js';
 import { signStatement, type Statement } from '../statements/index.js';
 import { describeInformation } from '../items/match.js';
@@ -202,35 +202,12 @@ export interface ExchangeCatalog {
   contract(id: string): ExchangeContract | undefined;
 }
 
-export interface ExchangeMerchantContext {
-  identity: MerchantIdentity;
-  ttp: { keyId: string; certificateChain: string[]; endpoint?: string };
-  catalog: ExchangeCatalog;
-  now: number;
-  descriptorTtlMs: number;
-  timing: ExchangeTiming;
-  terms?: string;
-}
-
-/** What the merchant's responder machine starts with for a descriptor. */
-export interface ResponderSetup {
-  protocol: ProtocolId;
-  shopperKeyId: string;
-  gives: Description;
-  item: Item;
-  expects: Description;
-}
-
-function signerRefOf(identity: MerchantIdentity) {
-  return { signerRef: { kind: 'x509' as const, chain: identity.chain } };
-}
-
 /** The certified-mail item the merchant gives: the document's bytes. */
 export function documentItem(doc: ExchangeDocument): Extract<Item, { kind: 'information' }> {
   return { kind: 'information', mediaType: doc.mediaType, data: encodeBase64url(utf8(doc.content)) };
 }
 
-function contractDescription(signerKeyId: string, dealId: string, body: ContractBody): Description {
+export function contractDescription(signerKeyId: string, dealId: string, body: ContractBody): Description {
   return { kind: 'statement', type: EXCHANGE_DEAL_TYPES.contractSignature, signer: { keyId: signerKeyId }, dealId, content: { body: body as unknown as Record<string, JsonValue> } };
 }
 
@@ -243,73 +220,6 @@ export async function signFixedStatement(description: Description, dealId: strin
     signerRef ? { signerRef } : {},
   );
   return { kind: 'statement', statement: statement as Statement };
-}
-
-/**
- * The merchant's answer to a descriptor request: the signed descriptor and the setup of its
- * responder machine (its own item is made here: the document, or its signature on the contract).
- */
-export async function makeExchangeDescriptor(request: unknown, ctx: ExchangeMerchantContext): Promise<{ descriptor: Statement<DescriptorBody>; responder: ResponderSetup }> {
-  const req = parseBody(DescriptorRequest, request, 'exchange descriptor request');
-  const shopperKeyId = await jwkThumbprint(req.shopper.jwk);
-  const merchantKeyId = ctx.identity.signer.keyId;
-  if (shopperKeyId === merchantKeyId) throw new SemperError('ERR_PROTOCOL_STATE', 'an exchange needs two different parties');
-  let shopperGives: Description;
-  let merchantGives: Description;
-  let item: Item;
-  let title: string;
-  let document: DescriptorDocument | undefined;
-  if (req.use === 'certified-mail') {
-    const doc = ctx.catalog.document(req.documentId);
-    if (!doc) throw new SemperError('ERR_NOT_FOUND', `no document ${req.documentId}`);
-    item = documentItem(doc);
-    const described = await describeInformation(item);
-    merchantGives = described;
-    shopperGives = receiptDescription({ receiver: shopperKeyId, sender: merchantKeyId, dealId: req.dealId, received: described });
-    title = doc.title;
-    document = { title: doc.title, mediaType: doc.mediaType, size: described.size!, digest: described.digest };
-  } else {
-    const contract = ctx.catalog.contract(req.documentId);
-    if (!contract) throw new SemperError('ERR_NOT_FOUND', `no contract ${req.documentId}`);
-    const body: ContractBody = { contractId: req.documentId, title: contract.title, text: contract.text, parties: [shopperKeyId, merchantKeyId] };
-    shopperGives = contractDescription(shopperKeyId, req.dealId, body);
-    merchantGives = contractDescription(merchantKeyId, req.dealId, body);
-    item = await signFixedStatement(merchantGives, req.dealId, ctx.identity.signer, ctx.now, signerRefOf(ctx.identity).signerRef);
-    title = contract.title;
-  }
-  const body: DescriptorBody = {
-    descriptorId: randomId(18),
-    nonce: req.nonce,
-    origin: ctx.identity.origin,
-    use: req.use,
-    documentId: req.documentId,
-    title,
-    protocol: USE_PROTOCOL[req.use],
-    shopper: { keyId: shopperKeyId },
-    merchant: { keyId: merchantKeyId },
-    ttp: { keyId: ctx.ttp.keyId, certificateChain: ctx.ttp.certificateChain, ...(ctx.ttp.endpoint ? { endpoint: ctx.ttp.endpoint } : {}) },
-    shopperGives,
-    merchantGives,
-    ...(document ? { document } : {}),
-    timing: ctx.timing,
-    expiresAt: new Date(ctx.now + ctx.descriptorTtlMs).toISOString(),
-    ...(ctx.terms ? { terms: ctx.terms } : {}),
-  };
-  const descriptor = await signStatement<DescriptorBody>(
-    { type: EXCHANGE_DEAL_TYPES.descriptor, version: 1, dealId: req.dealId, issuedAt: new Date(ctx.now).toISOString(), body },
-    ctx.identity.signer,
-    signerRefOf(ctx.identity),
-  );
-  return { descriptor, responder: { protocol: body.protocol, shopperKeyId, gives: merchantGives, item, expects: shopperGives } };
-}
-
-/** The same request again (a restarted worker re-sends it): true if it asks for exactly this descriptor. */
-export async function isRepeatedDescriptorRequest(descriptor: Statement<DescriptorBody>, request: unknown): Promise<boolean> {
-  const req = parseBody(DescriptorRequest, request, 'exchange descriptor request');
-  const b = descriptor.body;
-  return (
-    descriptor.dealId === req.dealId && b.nonce === req.nonce && b.use === req.use && b.documentId === req.documentId && b.shopper.keyId === (await jwkThumbprint(req.shopper.jwk))
-  );
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -1,16 +1,20 @@
 /**
- * The merchant's side of a purchase, sans-IO. The merchant kit (server/merchant) persists the
- * returned JSON state per deal and serialises steps per deal in a transaction.
+ * The merchant's side of a purchase as a sans-IO machine on the one contract (core/machine.ts).
+ * The merchant kit (server/merchant) persists the returned JSON state per deal, under a per-deal
+ * lock and a compare-and-set (server/host/step.ts).
  *
- * `makeOffer` answers a shopper's OfferRequest with an offer signed over the shopper's nonce.
- * `stepMerchant` takes the signed order: it verifies the shopper's signature, that the order
- * names exactly the offer this merchant issued for the deal, and that the offer is still valid;
- * then it signs a confirmation and a delivery. A repeated identical order gets the identical
- * reply (the shopper's worker may resend after a restart); a different order for the same deal
- * is a replay and refused.
+ *   new       → offer-requested: an offer signed over the shopper's nonce     → offered
+ *   offered   → offer-requested again (same deal, nonce, items: a restarted worker re-sends it):
+ *               the offer already issued, while it is valid; anything else is a replay
+ *   offered   → order-received: the shopper's signature, the order names exactly this offer,
+ *               the offer is still valid → a signed confirmation and delivery   → confirmed
+ *   confirmed → order-received again: the identical order gets the identical reply; a different
+ *               order for the same deal is a replay
+ * Refusals throw a SemperError and change nothing. Every reply goes back to the shopper as the
+ * answer to its request (`send: [{ to: 'shopper', body }]`).
  */
 import { SemperError } from '../errors.js';
-import { randomId } from '../encoding/index.js';
+import type { Machine, RandomSource, StepResult } from '../machine.js';
 import type { Signer } from '../crypto/keys.js';
 import type { PublicJwk } from '../crypto/jwk.js';
 import { signStatement, statementDigest, verifyStatement, type Statement, type WebAuthnStatementVerifier } from '../statements/index.js';
@@ -49,9 +53,10 @@ export interface CatalogItem {
 export interface MerchantContext {
   identity: MerchantIdentity;
   lookup(sku: string): CatalogItem | undefined;
-  now: number;
   offerTtlMs: number;
   terms: string;
+  /** Offer and order ids. */
+  random: RandomSource;
   /** Accept orders signed by hardware tokens; absent means device-key signatures only. */
   webauthn?: WebAuthnStatementVerifier;
   /** Accept orders signed with a shopper certificate chaining to these roots (and not revoked). */
@@ -66,6 +71,8 @@ export interface OrderReply {
 }
 
 export type MerchantDealState =
+  /** Nothing issued yet: the state a host starts a deal id it has never seen in (never stored). */
+  | { phase: 'new'; dealId: string }
   | { phase: 'offered'; dealId: string; offer: Statement<OfferBody>; offerDigest: string; createdAt: number }
   | {
       phase: 'confirmed';
@@ -80,14 +87,33 @@ export type MerchantDealState =
       confirmedAt: number;
     };
 
-export type MerchantEvent = { type: 'order-received'; order: unknown; now: number };
+export type MerchantEvent =
+  /** `POST /semper/offer`: an OfferRequest (validated here). */
+  | { type: 'offer-requested'; request: unknown; now: number }
+  /** `POST /semper/order`: the signed order. */
+  | { type: 'order-received'; order: unknown; now: number };
+
+/** The answer to the shopper's request. */
+export type MerchantOutbound = { to: 'shopper'; body: { offer: Statement<OfferBody> } | OrderReply };
+
+export type MerchantStep = StepResult<MerchantDealState, MerchantOutbound, never>;
 
 function signerRef(identity: MerchantIdentity) {
   return { signerRef: { kind: 'x509' as const, chain: identity.chain } };
 }
 
-export async function makeOffer(request: unknown, ctx: MerchantContext): Promise<{ state: MerchantDealState; offer: Statement<OfferBody> }> {
+/** The deal a host starts a new deal id in. */
+export function newMerchantDeal(dealId: string): MerchantDealState {
+  return { phase: 'new', dealId };
+}
+
+function reply(state: MerchantDealState, body: MerchantOutbound['body']): MerchantStep {
+  return { state, send: [{ to: 'shopper', body }], effects: [] };
+}
+
+async function makeOffer(state: Extract<MerchantDealState, { phase: 'new' }>, request: unknown, now: number, ctx: MerchantContext): Promise<MerchantStep> {
   const req = parseBody(OfferRequest, request, 'offer request');
+  if (req.dealId !== state.dealId) throw new SemperError('ERR_PROTOCOL_STATE', 'offer request is for another deal');
   const seen = new Set<string>();
   const items = req.items.map(({ sku, quantity }) => {
     if (seen.has(sku)) throw new SemperError('ERR_SCHEMA', `offer request names ${sku} twice`);
@@ -101,39 +127,43 @@ export async function makeOffer(request: unknown, ctx: MerchantContext): Promise
   const total = { amount: items.reduce((s, i) => s + i.unitPrice.amount * i.quantity, 0), currency };
   const demand = ctx.requireHardwareToken?.(items, total);
   const body: OfferBody = {
-    offerId: randomId(18),
+    offerId: ctx.random.id(18),
     nonce: req.nonce,
     origin: ctx.identity.origin,
     items,
     total,
-    expiresAt: new Date(ctx.now + ctx.offerTtlMs).toISOString(),
+    expiresAt: new Date(now + ctx.offerTtlMs).toISOString(),
     terms: ctx.terms,
     paymentMethods: ['invoice'],
     ...(demand && (demand.hardwareToken || demand.userVerification) ? { orderSignature: demand } : {}),
   };
   const offer = await signStatement<OfferBody>(
-    { type: STATEMENT_TYPES.offer, version: 1, dealId: req.dealId, issuedAt: new Date(ctx.now).toISOString(), body },
+    { type: STATEMENT_TYPES.offer, version: 1, dealId: req.dealId, issuedAt: new Date(now).toISOString(), body },
     ctx.identity.signer,
     signerRef(ctx.identity),
   );
-  return { state: { phase: 'offered', dealId: req.dealId, offer, offerDigest: await statementDigest(offer), createdAt: ctx.now }, offer };
+  return reply({ phase: 'offered', dealId: req.dealId, offer, offerDigest: await statementDigest(offer), createdAt: now }, { offer });
 }
 
 /**
  * A shopper whose worker was stopped mid-request re-sends the identical offer request after a
  * restart. The same deal, nonce and items get the offer already issued (while it is valid and
- * not yet ordered); anything else for a known deal is a replay. Returns undefined for a replay.
+ * not yet ordered); anything else for a known deal is a replay.
  */
-export function repeatedOffer(state: MerchantDealState, request: unknown, now: number): Statement<OfferBody> | undefined {
+function repeatedOffer(state: Exclude<MerchantDealState, { phase: 'new' }>, request: unknown, now: number): MerchantStep {
   const req = parseBody(OfferRequest, request, 'offer request');
-  if (state.phase !== 'offered' || req.dealId !== state.dealId || req.nonce !== state.offer.body.nonce) return undefined;
-  if (Date.parse(state.offer.body.expiresAt) <= now) return undefined;
+  const replay = new SemperError('ERR_REPLAY', `deal ${state.dealId} already has an offer`);
+  if (state.phase !== 'offered' || req.dealId !== state.dealId || req.nonce !== state.offer.body.nonce) throw replay;
+  if (Date.parse(state.offer.body.expiresAt) <= now) throw replay;
   const offered = state.offer.body.items;
   const same = req.items.length === offered.length && req.items.every((r, i) => offered[i]!.sku === r.sku && offered[i]!.quantity === r.quantity);
-  return same ? state.offer : undefined;
+  if (!same) throw replay;
+  return reply(state, { offer: state.offer });
 }
 
-export async function stepMerchant(state: MerchantDealState, event: MerchantEvent, ctx: MerchantContext): Promise<{ state: MerchantDealState; reply: OrderReply }> {
+export async function stepMerchant(state: MerchantDealState, event: MerchantEvent, ctx: MerchantContext): Promise<MerchantStep> {
+  if (event.type === 'offer-requested') return state.phase === 'new' ? makeOffer(state, event.request, event.now, ctx) : repeatedOffer(state, event.request, event.now);
+  if (state.phase === 'new') throw new SemperError('ERR_OFFER_UNKNOWN', `no offer was made for deal ${state.dealId}`);
   const verified = await verifyStatement<OrderBody>(event.order, {
     types: [STATEMENT_TYPES.order],
     ...(ctx.webauthn ? { webauthn: ctx.webauthn } : {}),
@@ -147,7 +177,7 @@ export async function stepMerchant(state: MerchantDealState, event: MerchantEven
   if (order.dealId !== state.dealId) throw new SemperError('ERR_ORDER_INVALID', 'order is for another deal');
   const orderDigest = await statementDigest(order);
   if (state.phase === 'confirmed') {
-    if (orderDigest === state.orderDigest) return { state, reply: state.reply };
+    if (orderDigest === state.orderDigest) return reply(state, state.reply);
     throw new SemperError('ERR_REPLAY', 'this deal already has a different order');
   }
   if (body.offerDigest !== state.offerDigest || body.offerId !== state.offer.body.offerId) {
@@ -158,7 +188,7 @@ export async function stepMerchant(state: MerchantDealState, event: MerchantEven
   checkSignatureDemand(state.offer.body.orderSignature, order.signature.alg, verified.userVerified);
 
   const issuedAt = new Date(event.now).toISOString();
-  const orderId = randomId(18);
+  const orderId = ctx.random.id(18);
   const confirmation = await signStatement<ConfirmationBody>(
     {
       type: STATEMENT_TYPES.confirmation,
@@ -182,9 +212,19 @@ export async function stepMerchant(state: MerchantDealState, event: MerchantEven
     ctx.identity.signer,
     signerRef(ctx.identity),
   );
-  const reply = { confirmation, delivery };
-  return {
-    state: { ...state, phase: 'confirmed', order: { ...order, body }, orderDigest, shopperKey: verified.signerJwk, reply, confirmedAt: event.now },
-    reply,
-  };
+  const orderReply = { confirmation, delivery };
+  return reply(
+    { ...state, phase: 'confirmed', order: { ...order, body }, orderDigest, shopperKey: verified.signerJwk, reply: orderReply, confirmedAt: event.now },
+    orderReply,
+  );
 }
+
+/** The merchant's purchase role on the machine contract. It only answers: nothing is pending, no timer. */
+export const purchaseMerchant: Machine<MerchantDealState, MerchantEvent, MerchantContext, MerchantOutbound, never, { dealId: string }> = {
+  kind: 'purchase-merchant',
+  start: async ({ dealId }) => ({ state: newMerchantDeal(dealId), send: [], effects: [] }),
+  step: stepMerchant,
+  pendingSends: () => [],
+  wakeAt: () => null,
+  isTerminal: (state) => state.phase === 'confirmed',
+};

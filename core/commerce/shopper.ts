@@ -22,6 +22,7 @@ import {
   type WebAuthnStatementVerifier,
 } from '../statements/index.js';
 import { canonicalJson } from '../encoding/index.js';
+import type { Machine, RandomSource, StepResult, TransportReply } from '../machine.js';
 import {
   ConfirmationBody,
   DeliveryBody,
@@ -38,6 +39,8 @@ import type { SignatureRequirement, VerifiedOfferView } from './view.js';
 import { certifiedMerchant, checkSignatureDemand, digestDelivered, parseBody, verifyMerchantStatement } from './common.js';
 
 export interface ShopperContext {
+  /** Deal ids and nonces. */
+  random: RandomSource;
   /** Trusted CA roots (base64 DER): a setting of the user's, not a constant. */
   roots: readonly string[];
   /** The key that signs orders (device key). */
@@ -80,7 +83,9 @@ export type ShopperEvent =
   | { type: 'timeout'; now: number }
   /** Confirmed and signed outside the machine (a WebAuthn assertion over `orderToSign`). */
   | { type: 'order-signed'; order: unknown; now: number }
-  | { type: 'user-rejected'; now: number };
+  | { type: 'user-rejected'; now: number }
+  /** The transport's answer to something this machine sent; applied only while the state still waits for it. */
+  | { type: 'reply'; sent: Outbound; reply: TransportReply; now: number };
 
 interface Common {
   dealId: string;
@@ -109,12 +114,16 @@ export type ShopperState =
 
 export type ShopperPhase = ShopperState['phase'];
 
-export interface ShopperStep {
-  state: ShopperState;
-  send: Outbound[];
-  effects: ShopperEffect[];
+export type ShopperStep = StepResult<ShopperState, Outbound, ShopperEffect>;
+
+/** What a purchase starts with: the page's origin (from the browser) and the items it asked for. */
+export interface PurchaseParams {
+  origin: string;
+  items: RequestedItem[];
+  now: number;
 }
 
+/** The first state with the deal id and nonce given (the machine's `start` draws them from ctx.random). */
 export function startPurchase(p: { dealId: string; nonce: string; origin: string; items: RequestedItem[]; now: number }): ShopperStep {
   const state: ShopperState = { phase: 'requesting-offer', dealId: p.dealId, origin: p.origin, nonce: p.nonce, items: p.items, startedAt: p.now };
   return { state, send: pendingSends(state), effects: [] };
@@ -162,6 +171,13 @@ function unexpected(state: ShopperState, event: ShopperEvent): never {
  * transition to `failed` with a typed error.
  */
 export async function stepShopper(state: ShopperState, event: ShopperEvent, ctx: ShopperContext): Promise<ShopperStep> {
+  if (event.type === 'reply') {
+    // A late or duplicate answer (to a request this state no longer waits for) moves nothing.
+    if (!pendingSends(state).some((o) => o.path === event.sent.path)) return { state, send: [], effects: [] };
+    const { reply, now } = event;
+    if (reply.kind === 'error') return stepShopper(state, { type: 'transport-error', error: reply.error, now }, ctx);
+    return stepShopper(state, { type: event.sent.path === '/semper/offer' ? 'offer-response' : 'order-response', response: reply.body, now }, ctx);
+  }
   switch (state.phase) {
     case 'requesting-offer':
       if (event.type === 'offer-response') return receiveOffer(state, event.response, event.now, ctx);
@@ -385,3 +401,13 @@ async function receiveResult(state: Extract<ShopperState, { phase: 'ordering' }>
     return fail(state, e, now);
   }
 }
+
+/** The shopper's purchase role on the machine contract (core/machine.ts). */
+export const purchaseShopper: Machine<ShopperState, ShopperEvent, ShopperContext, Outbound, ShopperEffect, PurchaseParams> = {
+  kind: 'purchase',
+  start: async (p, ctx) => startPurchase({ dealId: ctx.random.id(24), nonce: ctx.random.id(32), origin: p.origin, items: p.items, now: p.now }),
+  step: stepShopper,
+  pendingSends,
+  wakeAt,
+  isTerminal,
+};

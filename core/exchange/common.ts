@@ -1,6 +1,7 @@
 /** Helpers shared by the protocol roles and the TTP: signing, verifying "from this key", results. */
 import { SemperError, errorToJson, isSemperError } from '../errors.js';
-import { canonicalJson, encodeBase64url, randomId, sha256, utf8 } from '../encoding/index.js';
+import { canonicalJson, encodeBase64url, sha256, utf8 } from '../encoding/index.js';
+import type { RandomSource } from '../machine.js';
 import { jwkThumbprint } from '../crypto/jwk.js';
 import type { Signer } from '../crypto/keys.js';
 import { nowIso, signStatement, statementDigest, verifyStatement, type SignerRef, type Statement } from '../statements/index.js';
@@ -78,8 +79,8 @@ export async function commitTo(nonce: string): Promise<string> {
   return encodeBase64url(await sha256(utf8(nonce)));
 }
 
-export function freshNonce(ctx: { randomNonce?: () => string }): string {
-  return ctx.randomNonce ? ctx.randomNonce() : randomId(32);
+export function freshNonce(ctx: { random: RandomSource }): string {
+  return ctx.random.id(32);
 }
 
 export function exchangeIdOf(m1: Statement): Promise<string> {

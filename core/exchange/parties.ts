@@ -29,6 +29,7 @@
  *   After the deadline the TTP declares the exchange final instead.
  */
 import { SemperError, isSemperError } from '../errors.js';
+import type { Machine } from '../machine.js';
 import { matchItem } from '../items/match.js';
 import type { Description, Item } from '../items/schema.js';
 import { DEFAULT_ATTRIBUTES, type SecurityAttributes } from '../transfer/index.js';
@@ -567,3 +568,23 @@ async function onTtpAnswer(state: ExchangeState, message: unknown, now: number, 
   const done = finished({ ...state, outbox: state.phase === 'awaiting-ttp' ? [] : state.outbox }, outcome);
   return result(done.state, [], [...effects, ...done.effects]);
 }
+
+/** The fair exchange's originator on the machine contract (core/machine.ts). */
+export const exchangeOriginator: Machine<ExchangeState, ExchangeEvent, ExchangeContext, Outbound, ExchangeEffect, OriginatorParams> = {
+  kind: 'exchange-originator',
+  start: startOriginator,
+  step: stepExchange,
+  pendingSends,
+  wakeAt,
+  isTerminal,
+};
+
+/** The fair exchange's responder on the machine contract. */
+export const exchangeResponder: Machine<ExchangeState, ExchangeEvent, ExchangeContext, Outbound, ExchangeEffect, ResponderParams> = {
+  kind: 'exchange-responder',
+  start: startResponder,
+  step: stepExchange,
+  pendingSends,
+  wakeAt,
+  isTerminal,
+};

@@ -1,14 +1,15 @@
 /**
- * The TTP's decision logic over one exchange record, pure apart from WebCrypto:
+ * The TTP's decision logic over one exchange record, pure apart from WebCrypto, and the TTP as a
+ * machine on the one contract (`ttpMachine`, whose step is these two):
  *
- *   checkTtpRequest(request, ctx)          → CheckedRequest   (or throws, naming the rule)
- *   decideTtp(record | null, checked, ctx) → { kind:'existing', answer } | { kind:'decided', record }
+ *   checkTtpRequest(request, ctx, now)          → CheckedRequest   (or throws, naming the rule)
+ *   decideTtp(record | null, checked, ctx, now) → { kind:'existing', answer } | { kind:'decided', record }
  *
  * A record goes `none → aborted | resolved` once and never changes; it stores the one signed
  * answer, and every later request for that exchange (repeated, or the other party's, or the
  * other sub-protocol's) gets exactly that answer. The host stores a `decided` record only if
  * none exists yet, atomically (server/ttp: a SQLite transaction on a UNIQUE exchange id); if it
- * lost a race it answers with the winner's record. So the TTP never both aborts and resolves.
+ * lost a race it steps again on the winner's record and answers with it. So the TTP never both aborts and resolves.
  *
  * What the TTP checks before deciding anything:
  *   - the request is a signed statement of a request type, by the originator or responder that
@@ -35,6 +36,7 @@
  */
 import { z } from 'zod';
 import { SemperError } from '../errors.js';
+import type { Machine } from '../machine.js';
 import type { Signer } from '../crypto/keys.js';
 import { matchItem, type MatchContext, type MatchResult } from '../items/match.js';
 import type { Description, Item } from '../items/schema.js';
@@ -60,8 +62,6 @@ export interface TtpContext {
   /** How TTP statements name the key: normally its X.509 chain, so parties can check the certificate. */
   signerRef?: SignerRef;
   trust: { roots: readonly string[]; isRevoked?: RevocationCheck };
-  /** The TTP's clock (epoch ms). */
-  now: number;
   /** How the TTP checks a verifiable transfer; default core/items matchItem. (Tests inject a broken one.) */
   verifyTransfer?: (item: Item, description: Description, ctx: MatchContext) => Promise<MatchResult>;
 }
@@ -108,14 +108,14 @@ const KIND_OF: Record<string, TtpRequestKind> = {
 };
 
 /** Authenticate and validate a request; throws SemperError (ERR_SCHEMA, ERR_SIGNATURE_INVALID, ERR_TTP, ...) naming the rule. */
-export async function checkTtpRequest(input: unknown, ctx: TtpContext): Promise<CheckedRequest> {
+export async function checkTtpRequest(input: unknown, ctx: TtpContext, now: number): Promise<CheckedRequest> {
   const type = typeOf(input);
   const kind = type ? KIND_OF[type] : undefined;
   if (!kind) throw new SemperError('ERR_STATEMENT_TYPE', `not a TTP request: ${type ?? 'no type'}`);
   const trust = trustOf(ctx);
   const schema = kind === 'abort' ? AbortRequestBody : kind === 'resolve' ? ResolveRequestBody : ComplaintBody;
-  const req = await verifyFrom(input, [type!], null, schema, trust, ctx.now);
-  const m1 = await verifyFrom(req.body.m1, [EXCHANGE_TYPES.propose], null, ProposeBody, trust, ctx.now);
+  const req = await verifyFrom(input, [type!], null, schema, trust, now);
+  const m1 = await verifyFrom(req.body.m1, [EXCHANGE_TYPES.propose], null, ProposeBody, trust, now);
   if (m1.keyId !== m1.body.originator.keyId) throw new SemperError('ERR_SIGNATURE_INVALID', 'm1 is not signed by the originator it names');
   const exchangeId = await exchangeIdOf(m1.statement);
   if (req.body.exchangeId !== exchangeId) throw new SemperError('ERR_REPLAY', 'the request names another exchange than h(m1)');
@@ -128,7 +128,7 @@ export async function checkTtpRequest(input: unknown, ctx: TtpContext): Promise<
   let m2: Statement | null = null;
   let m2Item: Item | null = null;
   if (m2Input !== undefined) {
-    const v = await verifyFrom(m2Input, [EXCHANGE_TYPES.accept], [responder.keyId], AcceptBody, trust, ctx.now);
+    const v = await verifyFrom(m2Input, [EXCHANGE_TYPES.accept], [responder.keyId], AcceptBody, trust, now);
     if (v.body.exchangeId !== exchangeId) throw new SemperError('ERR_REPLAY', 'm2 belongs to another exchange');
     m2 = v.statement;
     m2Item = v.body.item ?? null;
@@ -168,11 +168,11 @@ export async function checkTtpRequest(input: unknown, ctx: TtpContext): Promise<
   };
 }
 
-async function affidavit(req: CheckedRequest, party: 'originator' | 'responder', ctx: TtpContext): Promise<Statement> {
+async function affidavit(req: CheckedRequest, party: 'originator' | 'responder', ctx: TtpContext, now: number): Promise<Statement> {
   const onBehalfOf = req.m1Body[party].keyId;
   const description = party === 'originator' ? req.m1Body.originatorGives : req.m1Body.responderGives;
   const commitment = party === 'originator' ? req.exchangeId : await exchangeIdOf(req.m2!);
-  return sign(TTP_TYPES.affidavit, req.dealId, { exchangeId: req.exchangeId, onBehalfOf, description, commitment }, ctx, ctx.now);
+  return sign(TTP_TYPES.affidavit, req.dealId, { exchangeId: req.exchangeId, onBehalfOf, description, commitment }, ctx, now);
 }
 
 function transfers(req: CheckedRequest): [Parameters<typeof assertFair>[1], Parameters<typeof assertFair>[2]] {
@@ -187,26 +187,26 @@ function transfers(req: CheckedRequest): [Parameters<typeof assertFair>[1], Para
  * Decide on a checked request given the exchange's record (null = none yet). Throws ERR_TTP when
  * the request cannot decide anything (too early, item does not match); the record is unchanged.
  */
-export async function decideTtp(record: TtpRecord | null, req: CheckedRequest, ctx: TtpContext): Promise<TtpDecision> {
+export async function decideTtp(record: TtpRecord | null, req: CheckedRequest, ctx: TtpContext, now: number): Promise<TtpDecision> {
   if (record) {
     if (record.exchangeId !== req.exchangeId) throw new SemperError('ERR_INTERNAL', 'record of another exchange');
     return { kind: 'existing', answer: record.answer };
   }
   const b = req.m1Body;
-  const pastDeadline = ctx.now > b.deadline;
+  const pastDeadline = now > b.deadline;
   const decide = (decision: TtpRecord['decision'], answer: Statement): TtpDecision => ({
     kind: 'decided',
-    record: { exchangeId: req.exchangeId, dealId: req.dealId, protocol: req.protocol, decision, decidedAt: ctx.now, decidedBy: req.requester, answer },
+    record: { exchangeId: req.exchangeId, dealId: req.dealId, protocol: req.protocol, decision, decidedAt: now, decidedBy: req.requester, answer },
   });
   const abortToken = async (reason: 'abort-request' | 'deadline-passed') =>
-    decide('aborted', await sign(TTP_TYPES.abortToken, req.dealId, { exchangeId: req.exchangeId, protocol: req.protocol, reason, requestedBy: req.requester }, ctx, ctx.now));
+    decide('aborted', await sign(TTP_TYPES.abortToken, req.dealId, { exchangeId: req.exchangeId, protocol: req.protocol, reason, requestedBy: req.requester }, ctx, now));
   const [o, r] = transfers(req);
   switch (req.protocol) {
     case 'contract-signing': {
       if (req.kind === 'abort') return abortToken('abort-request');
       assertFair('contract-signing', o, r);
-      const affidavits = [await affidavit(req, 'originator', ctx), await affidavit(req, 'responder', ctx)];
-      const answer = await sign(TTP_TYPES.resolution, req.dealId, { exchangeId: req.exchangeId, protocol: req.protocol, m1: req.m1, m2: req.m2, affidavits, requestedBy: req.requester }, ctx, ctx.now);
+      const affidavits = [await affidavit(req, 'originator', ctx, now), await affidavit(req, 'responder', ctx, now)];
+      const answer = await sign(TTP_TYPES.resolution, req.dealId, { exchangeId: req.exchangeId, protocol: req.protocol, m1: req.m1, m2: req.m2, affidavits, requestedBy: req.requester }, ctx, now);
       return decide('resolved', answer);
     }
     case 'generatable-verifiable': {
@@ -216,15 +216,15 @@ export async function decideTtp(record: TtpRecord | null, req: CheckedRequest, c
       }
       assertFair('generatable-verifiable', o, r, b.deadline);
       const check = ctx.verifyTransfer ?? matchItem;
-      const m = await check(req.m2Item!, b.responderGives, matchContext(trustOf(ctx), ctx.now));
+      const m = await check(req.m2Item!, b.responderGives, matchContext(trustOf(ctx), now));
       if (!m.ok) throw new SemperError('ERR_TTP', `generatable-verifiable: the verifiable transfer did not happen as agreed: ${m.reason}`);
-      const affidavits = [await affidavit(req, 'originator', ctx)];
-      const answer = await sign(TTP_TYPES.resolution, req.dealId, { exchangeId: req.exchangeId, protocol: req.protocol, m1: req.m1, m2: req.m2, affidavits, requestedBy: req.requester }, ctx, ctx.now);
+      const affidavits = [await affidavit(req, 'originator', ctx, now)];
+      const answer = await sign(TTP_TYPES.resolution, req.dealId, { exchangeId: req.exchangeId, protocol: req.protocol, m1: req.m1, m2: req.m2, affidavits, requestedBy: req.requester }, ctx, now);
       return decide('resolved', answer);
     }
     case 'revocable-revocable': {
       if (pastDeadline) {
-        const answer = await sign(TTP_TYPES.resolution, req.dealId, { exchangeId: req.exchangeId, protocol: req.protocol, m1: req.m1, affidavits: [], final: true, requestedBy: req.requester }, ctx, ctx.now);
+        const answer = await sign(TTP_TYPES.resolution, req.dealId, { exchangeId: req.exchangeId, protocol: req.protocol, m1: req.m1, affidavits: [], final: true, requestedBy: req.requester }, ctx, now);
         return decide('resolved', answer);
       }
       const answer = await sign(
@@ -241,7 +241,7 @@ export async function decideTtp(record: TtpRecord | null, req: CheckedRequest, c
           requestedBy: req.requester,
         },
         ctx,
-        ctx.now,
+        now,
       );
       return decide('aborted', answer);
     }
@@ -268,33 +268,45 @@ export function parseTtpRecord(json: unknown): TtpRecord {
   return parseBody(TtpRecordSchema, json, 'TTP record') as TtpRecord;
 }
 
-/**
- * Where a TTP host keeps its records. `insertIfAbsent` must be atomic: it stores `record` only if
- * the exchange has none, and returns the stored record (the winner) and whether it was this one.
- */
-export interface TtpRecordStore {
-  get(exchangeId: string): TtpRecord | null | Promise<TtpRecord | null>;
-  insertIfAbsent(record: TtpRecord): { record: TtpRecord; inserted: boolean } | Promise<{ record: TtpRecord; inserted: boolean }>;
+/** The TTP's state for one exchange: undecided (never stored), or its one decision. */
+export interface TtpState {
+  exchangeId: string;
+  record: TtpRecord | null;
 }
 
-export interface ProcessedRequest {
-  answer: Statement;
-  record: TtpRecord;
-  /** true if this request decided the record (false: an earlier one had) */
-  decided: boolean;
-  request: CheckedRequest;
+/** A request statement (abort, resolve, complaint) as it arrived; `now` is the TTP's clock. */
+export type TtpEvent = { type: 'request'; request: unknown; now: number };
+
+/** The answer to the requester: the exchange's one signed answer; `decided` if this request made it. */
+export type TtpOutbound = { to: 'requester'; answer: Statement; decided: boolean };
+
+/**
+ * Which exchange a request is about (the host's key for the record): the exchange id the request
+ * names. The step checks that it is h(m1); a request that lies about it is refused there.
+ */
+export function ttpRequestKey(request: unknown): string {
+  const id = (request as { body?: { exchangeId?: unknown } } | null)?.body?.exchangeId;
+  const parsed = Digest.safeParse(id);
+  if (!parsed.success) throw new SemperError('ERR_SCHEMA', 'a TTP request names its exchange (body.exchangeId, base64url SHA-256)');
+  return parsed.data;
 }
 
 /**
- * The whole TTP step for one request: check, look up, decide, store-if-absent, answer. Throws a
- * SemperError for requests that decide nothing. Concurrent calls for one exchange may both
- * compute a decision; the store keeps the first and both get its answer.
+ * The TTP on the machine contract: one state per exchange, `open → decided` once. The host stores
+ * a decided state only if the exchange has none (compare-and-set on "absent"); if it lost a race,
+ * it steps again on the winner's state and answers with the winner's answer.
  */
-export async function processTtpRequest(input: unknown, store: TtpRecordStore, ctx: TtpContext): Promise<ProcessedRequest> {
-  const request = await checkTtpRequest(input, ctx);
-  const existing = await store.get(request.exchangeId);
-  const decision = await decideTtp(existing, request, ctx);
-  if (decision.kind === 'existing') return { answer: decision.answer, record: existing!, decided: false, request };
-  const { record, inserted } = await store.insertIfAbsent(decision.record);
-  return { answer: record.answer, record, decided: inserted, request };
-}
+export const ttpMachine: Machine<TtpState, TtpEvent, TtpContext, TtpOutbound, never, { exchangeId: string }> = {
+  kind: 'ttp',
+  start: async ({ exchangeId }) => ({ state: { exchangeId, record: null }, send: [], effects: [] }),
+  async step(state, event, ctx) {
+    const request = await checkTtpRequest(event.request, ctx, event.now);
+    if (request.exchangeId !== state.exchangeId) throw new SemperError('ERR_REPLAY', 'the request names another exchange than h(m1)');
+    const decision = await decideTtp(state.record, request, ctx, event.now);
+    if (decision.kind === 'existing') return { state, send: [{ to: 'requester', answer: decision.answer, decided: false }], effects: [] };
+    return { state: { exchangeId: state.exchangeId, record: decision.record }, send: [{ to: 'requester', answer: decision.record.answer, decided: true }], effects: [] };
+  },
+  pendingSends: () => [],
+  wakeAt: () => null,
+  isTerminal: (state) => state.record !== null,
+};

@@ -2,9 +2,10 @@
  * Types shared by the generic fair-exchange protocols. States, events, outbound messages and
  * effects are plain JSON: a host persists the state after every step (JSON.stringify) and
  * resumes from it after a crash. Time and randomness enter only through events (`now`) and the
- * context (`randomNonce`), so simulations are deterministic.
+ * context (`random`), so simulations are deterministic.
  */
 import { z } from 'zod';
+import type { RandomSource, StepResult as MachineStep } from '../machine.js';
 import type { Signer } from '../crypto/keys.js';
 import type { CertificateInfo, RevocationCheck } from '../pki/certificates.js';
 import { SignerRef, type Statement } from '../statements/schema.js';
@@ -41,8 +42,8 @@ export interface ExchangeContext {
   /** How this party's statements name its key (default: the bare JWK). */
   signerRef?: SignerRef;
   trust: TrustConfig;
-  /** Fresh 256-bit base64url values (exchange nonce, contract-signing nonces); default crypto.getRandomValues. */
-  randomNonce?: () => string;
+  /** The exchange nonce and the contract-signing nonces (256-bit each). */
+  random: RandomSource;
   webauthn?: WebAuthnStatementVerifier;
 }
 
@@ -142,10 +143,6 @@ export interface ExchangeState {
   outcome: ExchangeOutcome | null;
 }
 
-export interface StepResult {
-  state: ExchangeState;
-  send: Outbound[];
-  effects: ExchangeEffect[];
-}
+export type StepResult = MachineStep<ExchangeState, Outbound, ExchangeEffect>;
 
 export type { Statement, Description, Item };

@@ -8,7 +8,7 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { chromium, type BrowserContext, type Page, type Worker } from 'playwright-core';
-import { EXTENSION_ID } from '../../extension/id.js';
+import { EXTENSION_ID } from '../../core/protocol/extension-id.js';
 import type { OperationName, OperationRequest, OperationResponses, OperationResult } from '../../extension/operations.js';
 
 /** The built extension; SEMPER_DIST lets parallel builds (several engineers, CI shards) keep apart. */

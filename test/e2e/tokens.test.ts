@@ -13,7 +13,7 @@ import type { CDPSession, Page } from 'playwright-core';
 import { createWebAuthnVerifier } from '../../core/crypto/webauthn.js';
 import { verifyStatement } from '../../core/statements/index.js';
 import { STATEMENT_TYPES } from '../../core/protocol/commerce.js';
-import { EXTENSION_ORIGIN } from '../../extension/id.js';
+import { EXTENSION_ORIGIN } from '../../core/protocol/extension-id.js';
 import { startMarketplace, type Marketplace } from '../../server/marketplace.js';
 import { DIST, HARNESS_PHRASE, RESULTS, clickInTrustedWindow, launchExtension, pageResult, tempDir, waitForTrustedWindow, type ExtensionHarness } from './harness.js';
 

@@ -12,7 +12,7 @@ import type { MerchantDealState } from '../../core/commerce/merchant.js';
 import type { ConfirmationBody, DeliveryBody, OfferBody, OrderBody } from '../../core/protocol/commerce.js';
 import { createCrl, crlRevocationChecker, readCertificate } from '../../core/pki/index.js';
 import { signStatement, verifyStatement, type Statement } from '../../core/statements/index.js';
-import { EXTENSION_ORIGIN } from '../../extension/id.js';
+import { EXTENSION_ORIGIN } from '../../core/protocol/extension-id.js';
 import { startMarketplace, type Marketplace } from '../../server/marketplace.js';
 import { createMerchantApp, catalogFromItems, MERCHANT_SCHEMA, SqliteMerchantDealStore } from '../../server/merchant/index.js';
 import type { StoredDeal } from '../../server/merchant/store.js';
