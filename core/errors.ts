@@ -24,6 +24,8 @@ export type SemperErrorCode =
   | 'ERR_NONCE_MISMATCH'
   | 'ERR_OFFER_EXPIRED'
   | 'ERR_OFFER_UNKNOWN'
+  /** A signed offer or descriptor whose content contradicts itself or the request (totals, items, dates). */
+  | 'ERR_OFFER_INVALID'
   | 'ERR_ORDER_INVALID'
   | 'ERR_REPLAY'
   | 'ERR_PROTOCOL_STATE'
@@ -35,6 +37,8 @@ export type SemperErrorCode =
   | 'ERR_NOT_FOUND'
   | 'ERR_USER_REJECTED'
   | 'ERR_FORBIDDEN'
+  /** A request that needs credentials it did not present (e.g. the operator token). */
+  | 'ERR_UNAUTHORIZED'
   | 'ERR_INTERNAL';
 
 export class SemperError extends Error {

@@ -87,7 +87,7 @@ export async function verifyMerchantStatement<S extends z.ZodType<BoundBody>>(
   if (verified.statement.dealId !== expected.dealId) throw new SemperError('ERR_REPLAY', `${field} is for another deal`);
   if (body.nonce !== expected.nonce) throw new SemperError('ERR_NONCE_MISMATCH', `${field} does not echo this request's nonce (replayed or reused ${field})`);
   if (Date.parse(body.expiresAt) <= now) throw new SemperError('ERR_OFFER_EXPIRED', `${field} expired at ${body.expiresAt}`);
-  if (Date.parse(verified.statement.issuedAt) > now + 5 * 60_000) throw new SemperError('ERR_SCHEMA', `${field} is issued in the future`);
+  if (Date.parse(verified.statement.issuedAt) > now + 5 * 60_000) throw new SemperError('ERR_OFFER_INVALID', `${field} is issued in the future`);
   return { statement: { ...verified.statement, body }, chain, signerJwk: verified.signerJwk };
 }
 

@@ -277,7 +277,7 @@ export async function verifyExchangeDescriptor(
   const verified = await verifyMerchantStatement(response, 'descriptor', EXCHANGE_DEAL_TYPES.descriptor, DescriptorBody, expected, now, trust);
   const descriptor = verified.statement;
   const body = descriptor.body;
-  if (body.use !== expected.use || body.documentId !== expected.documentId) throw new SemperError('ERR_SCHEMA', 'descriptor is for another use or document than the page asked for');
+  if (body.use !== expected.use || body.documentId !== expected.documentId) throw new SemperError('ERR_OFFER_INVALID', 'descriptor is for another use or document than the page asked for');
   const merchantKeyId = await jwkThumbprint(verified.signerJwk);
   if (body.merchant.keyId !== merchantKeyId) throw new SemperError('ERR_SIGNATURE_INVALID', 'descriptor names another merchant key than the one that signed it');
   if (body.shopper.keyId !== expected.shopperKeyId) throw new SemperError('ERR_PROTOCOL_STATE', "descriptor is for another shopper key than this browser's");
@@ -294,7 +294,7 @@ export async function verifyExchangeDescriptor(
     const receipt = receiptDescription({ receiver: expected.shopperKeyId, sender: merchantKeyId, dealId: expected.dealId, received: m });
     if (!sameJson(body.shopperGives, receipt)) throw new SemperError('ERR_ITEM_MISMATCH', 'certified mail: the receipt asked for is not a receipt for exactly this document');
     document = body.document;
-    if (body.title !== document.title) throw new SemperError('ERR_SCHEMA', 'descriptor title differs from the document title');
+    if (body.title !== document.title) throw new SemperError('ERR_OFFER_INVALID', 'descriptor title differs from the document title');
   } else {
     const s = body.shopperGives;
     const m = body.merchantGives;

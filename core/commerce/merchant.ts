@@ -123,7 +123,7 @@ async function makeOffer(state: Extract<MerchantDealState, { phase: 'new' }>, re
     return { sku, title: item.title, quantity, unitPrice: item.unitPrice, kind: item.kind };
   });
   const currency = items[0]!.unitPrice.currency;
-  if (items.some((i) => i.unitPrice.currency !== currency)) throw new SemperError('ERR_SCHEMA', 'items are priced in different currencies');
+  if (items.some((i) => i.unitPrice.currency !== currency)) throw new SemperError('ERR_ORDER_INVALID', 'items are priced in different currencies');
   const total = { amount: items.reduce((s, i) => s + i.unitPrice.amount * i.quantity, 0), currency };
   const demand = ctx.requireHardwareToken?.(items, total);
   const body: OfferBody = {

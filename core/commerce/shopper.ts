@@ -228,7 +228,7 @@ export async function verifyOffer(
   const total = body.items.reduce((sum, i) => sum + i.unitPrice.amount * i.quantity, 0);
   const currencies = new Set(body.items.map((i) => i.unitPrice.currency));
   if (currencies.size !== 1 || !currencies.has(body.total.currency) || total !== body.total.amount) {
-    throw new SemperError('ERR_SCHEMA', 'offer total is not the sum of its items in one currency');
+    throw new SemperError('ERR_OFFER_INVALID', 'offer total is not the sum of its items in one currency');
   }
   const offerDigest = await statementDigest(offer);
   const view: VerifiedOfferView = {
@@ -250,7 +250,7 @@ export async function verifyOffer(
 function checkItemsMatch(body: OfferBody, requested: RequestedItem[]): void {
   const want = new Map(requested.map((i) => [i.sku, i.quantity]));
   if (body.items.length !== want.size || body.items.some((i) => want.get(i.sku) !== i.quantity)) {
-    throw new SemperError('ERR_SCHEMA', 'offer items are not the items requested');
+    throw new SemperError('ERR_OFFER_INVALID', 'offer items are not the items requested');
   }
 }
 

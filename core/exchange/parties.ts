@@ -322,7 +322,7 @@ async function onPropose(state: ExchangeState, message: unknown, now: number, ct
   if (!sameJson(body.responderAttributes, state.ownAttributes)) throw new SemperError('ERR_PROTOCOL_STATE', "m1: the responder's security attributes differ from the agreed ones");
   const completeBy = state.protocol === 'contract-signing' ? body.deadline : body.deadline - t.ttpMargin;
   if (now >= completeBy) throw new SemperError('ERR_OFFER_EXPIRED', 'm1: too close to (or past) its deadline to be answered safely');
-  if ((state.protocol === 'contract-signing') !== (body.commitment !== undefined)) throw new SemperError('ERR_SCHEMA', 'm1: a commitment is required exactly for contract signing');
+  if ((state.protocol === 'contract-signing') !== (body.commitment !== undefined)) throw new SemperError('ERR_PROTOCOL_STATE', 'm1: a commitment is required exactly for contract signing');
   assertFair(
     state.protocol,
     { giver: body.originator.keyId, gives: body.originatorGives, attributes: body.originatorAttributes },
