@@ -107,9 +107,9 @@ describe('exchange descriptor: origin binding, freshness, signer', () => {
     expect(await refusal(await resign(g.descriptor, { ...g.descriptor.body, merchant: { keyId: shopper.keyId } }), g.expected)).toBe('ERR_SIGNATURE_INVALID');
   });
 
-  it('for another document than the page asked for → ERR_SCHEMA', async () => {
+  it('for another document than the page asked for → ERR_OFFER_INVALID', async () => {
     const g = await genuine();
-    expect(await refusal(g.descriptor, { ...g.expected, documentId: 'another-contract' })).toBe('ERR_SCHEMA');
+    expect(await refusal(g.descriptor, { ...g.expected, documentId: 'another-contract' })).toBe('ERR_OFFER_INVALID');
   });
 });
 

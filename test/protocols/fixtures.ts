@@ -12,6 +12,7 @@
 import { createRootCertificate, issueCertificate } from '../../core/pki/index.js';
 import { generateKeyPair, signerFromKeyPair, type Signer } from '../../core/crypto/index.js';
 import { encodeBase64url, utf8 } from '../../core/encoding/index.js';
+import { seededRandom } from '../../core/machine.js';
 import { nowIso, signStatement, type Statement } from '../../core/statements/index.js';
 import { describeInformation, PAYMENT_PROOF_TYPE, type Description, type Item } from '../../core/items/index.js';
 import { receiptDescription } from '../../core/transfer/index.js';
@@ -75,35 +76,20 @@ export interface Scenario {
   O: Side;
   R: Side;
   deadline: number;
-  ttpContext(now: number): TtpContext;
-}
-
-/** A deterministic "random" nonce source (splitmix-ish over a counter), so runs replay exactly. */
-export function nonceSource(seed: number): () => string {
-  let x = seed >>> 0;
-  return () => {
-    const bytes = new Uint8Array(32);
-    for (let i = 0; i < 32; i++) {
-      x = (x + 0x9e3779b9) >>> 0;
-      let z = x;
-      z = Math.imul(z ^ (z >>> 16), 0x85ebca6b) >>> 0;
-      z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35) >>> 0;
-      bytes[i] = (z ^ (z >>> 16)) & 0xff;
-    }
-    return encodeBase64url(bytes);
-  };
+  /** The TTP's context (its clock comes with each request event). */
+  ttpContext(): TtpContext;
 }
 
 function contexts(keys: Keys): { o: ExchangeContext; r: ExchangeContext } {
   const trust = { roots: [keys.root], ttps: [keys.ttp.keyId] };
   return {
-    o: { signer: keys.o, trust, randomNonce: nonceSource(1) },
-    r: { signer: keys.r, trust, randomNonce: nonceSource(2) },
+    o: { signer: keys.o, trust, random: seededRandom(1) },
+    r: { signer: keys.r, trust, random: seededRandom(2) },
   };
 }
 
 function ttpContext(keys: Keys) {
-  return (now: number): TtpContext => ({ signer: keys.ttp, signerRef: { kind: 'x509', chain: keys.ttpChain }, trust: { roots: [keys.root] }, now });
+  return (): TtpContext => ({ signer: keys.ttp, signerRef: { kind: 'x509', chain: keys.ttpChain }, trust: { roots: [keys.root] } });
 }
 
 async function signedBy(signer: Signer, type: string, dealId: string, body: Record<string, unknown>): Promise<Statement> {

@@ -2,7 +2,8 @@ import { describe, expect, it, beforeAll } from 'vitest';
 import { generateKeyPair, signerFromKeyPair, type Signer } from '../../../core/crypto/index.js';
 import { createWebAuthnVerifier } from '../../../core/crypto/webauthn.js';
 import { randomId } from '../../../core/encoding/index.js';
-import { makeOffer, orderToSign, startPurchase, stepMerchant, stepShopper, type CatalogItem, type MerchantContext, type ShopperContext, type ShopperState } from '../../../core/commerce/index.js';
+import { newMerchantDeal, orderToSign, startPurchase, stepMerchant, stepShopper, type CatalogItem, type MerchantContext, type ShopperContext, type ShopperState } from '../../../core/commerce/index.js';
+import { cryptoRandom } from '../../../core/machine.js';
 import type { Statement } from '../../../core/statements/index.js';
 import { SoftAuthenticator } from '../../helpers/soft-authenticator.js';
 import { makeTestCa } from '../../helpers/pki.js';
@@ -25,9 +26,9 @@ beforeAll(async () => {
   merchant = {
     identity: { signer: m.signer, chain: m.chain, origin: ORIGIN },
     lookup: (sku) => catalog.find((c) => c.sku === sku),
-    now: Date.now(),
     offerTtlMs: 600_000,
     terms: 'Terms.',
+    random: cryptoRandom,
     webauthn: verifier,
     // The merchant demands a token with user verification above 100 EUR.
     requireHardwareToken: (_items, total) => (total.amount > 10_000 ? { hardwareToken: true, userVerification: true } : undefined),
@@ -37,8 +38,8 @@ beforeAll(async () => {
 
 async function offered(sku: string, ctx: ShopperContext) {
   const s = startPurchase({ dealId: randomId(18), nonce: randomId(32), origin: ORIGIN, items: [{ sku, quantity: 1 }], now: Date.now() });
-  const made = await makeOffer(s.send[0]!.body, merchant);
-  const next = await stepShopper(s.state, { type: 'offer-response', response: { offer: made.offer }, now: Date.now() }, ctx);
+  const made = await stepMerchant(newMerchantDeal(s.state.dealId), { type: 'offer-requested', request: s.send[0]!.body, now: Date.now() }, merchant);
+  const next = await stepShopper(s.state, { type: 'offer-response', response: made.send[0]!.body, now: Date.now() }, ctx);
   return { state: next.state, mState: made.state, effects: next.effects };
 }
 
@@ -49,7 +50,7 @@ async function tokenOrder(state: ShopperState, token: SoftAuthenticator): Promis
 
 describe('hardware-token orders', () => {
   it('a merchant demand is shown in the verified view, refuses the device key, and accepts a UV token order end to end', async () => {
-    const ctx: ShopperContext = { roots, signer: device, webauthn: verifier };
+    const ctx: ShopperContext = { roots, signer: device, random: cryptoRandom, webauthn: verifier };
     const { state, mState } = await offered('archive', ctx);
     if (state.phase !== 'awaiting-confirmation') throw new Error(state.phase);
     expect(state.view.signature).toEqual({ hardwareToken: true, userVerification: true, because: ['merchant'] });
@@ -63,7 +64,7 @@ describe('hardware-token orders', () => {
   });
 
   it('a token without user verification is refused by the shopper machine and by the merchant', async () => {
-    const ctx: ShopperContext = { roots, signer: device, webauthn: verifier };
+    const ctx: ShopperContext = { roots, signer: device, random: cryptoRandom, webauthn: verifier };
     const { state, mState } = await offered('archive', ctx);
     const token = await SoftAuthenticator.create({ rpId: EXT, origin: EXT, userVerification: false });
     const order = await tokenOrder(state, token);
@@ -72,7 +73,7 @@ describe('hardware-token orders', () => {
   });
 
   it('the merchant refuses a device-key order for an offer that demands a token (a shopper cannot skip the demand)', async () => {
-    const ctx: ShopperContext = { roots, signer: device };
+    const ctx: ShopperContext = { roots, signer: device, random: cryptoRandom };
     const { state, mState } = await offered('archive', ctx);
     const { signature: h, ...unsigned } = orderToSign(state, Date.now(), { alg: 'ES256', signer: { kind: 'jwk', jwk: device.publicJwk } });
     const { signStatement } = await import('../../../core/statements/index.js');
@@ -81,7 +82,7 @@ describe('hardware-token orders', () => {
   });
 
   it("the shopper's own amount threshold requires a token even when the merchant does not", async () => {
-    const ctx: ShopperContext = { roots, signer: device, webauthn: verifier, policy: { hardwareTokenAbove: { amount: 200, currency: 'EUR' } } };
+    const ctx: ShopperContext = { roots, signer: device, random: cryptoRandom, webauthn: verifier, policy: { hardwareTokenAbove: { amount: 200, currency: 'EUR' } } };
     const { state } = await offered('abstract', ctx);
     if (state.phase !== 'awaiting-confirmation') throw new Error(state.phase);
     expect(state.view.signature).toEqual({ hardwareToken: true, userVerification: true, because: ['amount'] });
@@ -92,13 +93,13 @@ describe('hardware-token orders', () => {
   });
 
   it('a token-signed order for something else is refused and the deal stays open', async () => {
-    const ctx: ShopperContext = { roots, signer: device, webauthn: verifier };
+    const ctx: ShopperContext = { roots, signer: device, random: cryptoRandom, webauthn: verifier };
     const a = await offered('archive', ctx);
     const b = await offered('archive', ctx);
     const token = await SoftAuthenticator.create({ rpId: EXT, origin: EXT });
     const orderForB = await tokenOrder(b.state, token);
     await expect(stepShopper(a.state, { type: 'order-signed', order: orderForB, now: Date.now() }, ctx)).rejects.toMatchObject({ code: 'ERR_ORDER_INVALID' });
     // Without a WebAuthn verifier configured, token orders are not accepted at all.
-    await expect(stepShopper(b.state, { type: 'order-signed', order: orderForB, now: Date.now() }, { roots, signer: device })).rejects.toMatchObject({ code: 'ERR_ALG_UNSUPPORTED' });
+    await expect(stepShopper(b.state, { type: 'order-signed', order: orderForB, now: Date.now() }, { roots, signer: device, random: cryptoRandom })).rejects.toMatchObject({ code: 'ERR_ALG_UNSUPPORTED' });
   });
 });

@@ -3,9 +3,10 @@ import { generateKeyPair, signerFromKeyPair, type Signer } from '../../../core/c
 import { randomId } from '../../../core/encoding/index.js';
 import { signStatement, verifyStatement, type Statement } from '../../../core/statements/index.js';
 import {
-  makeOffer, stepMerchant, startPurchase, stepShopper, pendingSends, isTerminal, wakeAt,
-  type CatalogItem, type MerchantContext, type Outbound, type ShopperState, type ShopperStep, type MerchantDealState,
+  newMerchantDeal, stepMerchant, startPurchase, stepShopper, pendingSends, isTerminal, wakeAt,
+  type CatalogItem, type MerchantContext, type MerchantStep, type OrderReply, type Outbound, type ShopperContext, type ShopperState, type ShopperStep, type MerchantDealState,
 } from '../../../core/commerce/index.js';
+import { cryptoRandom } from '../../../core/machine.js';
 import type { OfferBody } from '../../../core/protocol/commerce.js';
 import { makeTestCa, type TestCa } from '../../helpers/pki.js';
 
@@ -21,9 +22,21 @@ let shopperSigner: Signer;
 beforeAll(async () => {
   ca = await makeTestCa();
   const m = await ca.issue({ commonName: 'Fogra Forschungsgesellschaft Druck e.V.', role: 'merchant', origins: [ORIGIN] });
-  merchant = { identity: { signer: m.signer, chain: m.chain, origin: ORIGIN }, lookup: (sku) => catalog.find((c) => c.sku === sku), now: Date.now(), offerTtlMs: 600_000, terms: 'Digital goods, no returns.' };
+  merchant = { identity: { signer: m.signer, chain: m.chain, origin: ORIGIN }, lookup: (sku) => catalog.find((c) => c.sku === sku), offerTtlMs: 600_000, terms: 'Digital goods, no returns.', random: cryptoRandom };
   shopperSigner = await signerFromKeyPair('ES256', await generateKeyPair('ES256'));
 });
+
+/** The merchant's offer for a request: the `offer-requested` event on a new deal (the answer is send[0].body). */
+async function makeOffer(request: unknown, ctx: MerchantContext, now = Date.now()): Promise<{ state: MerchantDealState; offer: Statement<OfferBody> }> {
+  const dealId = (request as { dealId?: unknown } | null)?.dealId;
+  const r = await stepMerchant(newMerchantDeal(typeof dealId === 'string' ? dealId : ''), { type: 'offer-requested', request, now }, ctx);
+  return { state: r.state, offer: (r.send[0]!.body as { offer: Statement<OfferBody> }).offer };
+}
+
+/** The merchant's answer to an order (send[0].body). */
+const replyOf = (r: MerchantStep): OrderReply => r.send[0]!.body as OrderReply;
+
+const shopperCtx = (): ShopperContext => ({ roots: [ca.root], signer: shopperSigner, random: cryptoRandom });
 
 /** JSON round trip: states must be plain JSON for the worker to persist them. */
 const persist = <T>(v: T): T => JSON.parse(JSON.stringify(v)) as T;
@@ -39,12 +52,12 @@ function start(items = [{ sku: 'colour-report', quantity: 2 }]) {
 
 describe('purchase: offer → order → confirmation → delivery', () => {
   it('completes, with every state plain JSON and every statement archived', async () => {
-    const ctx = { roots: [ca.root], signer: shopperSigner };
+    const ctx = shopperCtx();
     let s: ShopperStep = start();
     expect(s.send).toHaveLength(1);
     const offerReq = s.send[0]!;
     expect(offerReq.path).toBe('/semper/offer');
-    const made = await makeOffer(persist(offerReq.body), { ...merchant, now: Date.now() });
+    const made = await makeOffer(persist(offerReq.body), merchant);
     let mState: MerchantDealState = persist(made.state);
     s = await stepShopper(persist(s.state), { type: 'offer-response', response: persist({ offer: made.offer }), now: Date.now() }, ctx);
     expect(s.state.phase).toBe('awaiting-confirmation');
@@ -59,8 +72,8 @@ describe('purchase: offer → order → confirmation → delivery', () => {
     mState = persist(r1.state);
     // A resend after a worker restart gets the identical reply.
     const r2 = await stepMerchant(mState, { type: 'order-received', order: orderOf(orderMsg), now: Date.now() }, merchant);
-    expect(r2.reply).toEqual(r1.reply);
-    s = await stepShopper(persist(s.state), { type: 'order-response', response: persist(r1.reply), now: Date.now() }, ctx);
+    expect(replyOf(r2)).toEqual(replyOf(r1));
+    s = await stepShopper(persist(s.state), { type: 'order-response', response: persist(replyOf(r1)), now: Date.now() }, ctx);
     expect(s.state.phase).toBe('completed');
     expect(isTerminal(s.state)).toBe(true);
     const finished = s.effects.find((e) => e.kind === 'finished');
@@ -70,11 +83,11 @@ describe('purchase: offer → order → confirmation → delivery', () => {
     const v = await verifyStatement(mState.order, { types: ['semper.order'] });
     expect(v.signerJwk).toEqual(shopperSigner.publicJwk);
     // Late duplicates do not move a finished deal.
-    await expect(stepShopper(s.state, { type: 'order-response', response: r1.reply, now: Date.now() }, ctx)).rejects.toMatchObject({ code: 'ERR_PROTOCOL_STATE' });
+    await expect(stepShopper(s.state, { type: 'order-response', response: replyOf(r1), now: Date.now() }, ctx)).rejects.toMatchObject({ code: 'ERR_PROTOCOL_STATE' });
   });
 
   it('an offer nobody confirms before it expires ends on the timeout event; an early timeout changes nothing', async () => {
-    const ctx = { roots: [ca.root], signer: shopperSigner };
+    const ctx = shopperCtx();
     let s = start();
     const made = await makeOffer(s.send[0]!.body, merchant);
     s = await stepShopper(s.state, { type: 'offer-response', response: { offer: made.offer }, now: Date.now() }, ctx);
@@ -88,7 +101,7 @@ describe('purchase: offer → order → confirmation → delivery', () => {
   });
 
   it('a declined offer ends rejected without signing anything', async () => {
-    const ctx = { roots: [ca.root], signer: shopperSigner };
+    const ctx = shopperCtx();
     let s = start();
     const made = await makeOffer(s.send[0]!.body, merchant);
     s = await stepShopper(s.state, { type: 'offer-response', response: { offer: made.offer }, now: Date.now() }, ctx);
@@ -104,7 +117,7 @@ describe('offers that must never reach the trusted window', () => {
     const s = start();
     const made = await makeOffer(s.send[0]!.body, merchant);
     const response = await mutate(made.offer, s.state);
-    const next = await stepShopper(s.state, { type: 'offer-response', response, now: Date.now() }, { roots: roots ?? [ca.root], signer: shopperSigner });
+    const next = await stepShopper(s.state, { type: 'offer-response', response, now: Date.now() }, { ...shopperCtx(), roots: roots ?? [ca.root] });
     expect(next.effects.some((e) => e.kind === 'show-offer')).toBe(false);
     expect(next.state.phase).toBe('failed');
     return next.state.phase === 'failed' ? next.state.error.code : 'none';
@@ -147,8 +160,8 @@ describe('offers that must never reach the trusted window', () => {
     expect(await tryOffer((o) => resign(o, { expiresAt: new Date(Date.now() - 1000).toISOString() }))).toBe('ERR_OFFER_EXPIRED');
   });
   it('other items or a wrong total', async () => {
-    expect(await tryOffer((o) => resign(o, { items: o.body.items.map((i) => ({ ...i, quantity: 5 })) }))).toBe('ERR_SCHEMA');
-    expect(await tryOffer((o) => resign(o, { total: { amount: 1, currency: 'EUR' } }))).toBe('ERR_SCHEMA');
+    expect(await tryOffer((o) => resign(o, { items: o.body.items.map((i) => ({ ...i, quantity: 5 })) }))).toBe('ERR_OFFER_INVALID');
+    expect(await tryOffer((o) => resign(o, { total: { amount: 1, currency: 'EUR' } }))).toBe('ERR_OFFER_INVALID');
   });
   it('a bare-key (uncertified) offer and garbage', async () => {
     expect(await tryOffer(async (o) => { const { signature: _s, ...u } = o; return { offer: await signStatement(u, merchant.identity.signer) }; })).toBe('ERR_CERT_UNTRUSTED');
@@ -161,8 +174,8 @@ describe('merchant refuses bad orders', () => {
   async function offered() {
     const s = start();
     const made = await makeOffer(s.send[0]!.body, merchant);
-    const sh = await stepShopper(s.state, { type: 'offer-response', response: { offer: made.offer }, now: Date.now() }, { roots: [ca.root], signer: shopperSigner });
-    const ordered = await stepShopper(sh.state, { type: 'user-confirmed', now: Date.now() }, { roots: [ca.root], signer: shopperSigner });
+    const sh = await stepShopper(s.state, { type: 'offer-response', response: { offer: made.offer }, now: Date.now() }, shopperCtx());
+    const ordered = await stepShopper(sh.state, { type: 'user-confirmed', now: Date.now() }, shopperCtx());
     const order = (ordered.send[0]!.body as { order: Statement }).order;
     return { mState: made.state, order };
   }
@@ -182,17 +195,34 @@ describe('merchant refuses bad orders', () => {
     await expect(makeOffer({ dealId: randomId(18), nonce: randomId(32), items: [{ sku: 'ink-abstract', quantity: 1 }, { sku: 'ink-abstract', quantity: 2 }] }, merchant)).rejects.toMatchObject({ code: 'ERR_SCHEMA' });
     await expect(makeOffer({ dealId: 'short', nonce: randomId(32), items: [{ sku: 'ink-abstract', quantity: 1 }] }, merchant)).rejects.toMatchObject({ code: 'ERR_SCHEMA' });
   });
+  it('items priced in different currencies cannot be offered together', async () => {
+    const mixed: MerchantContext = { ...merchant, lookup: (sku) => (sku === 'usd-item' ? { ...catalog[1]!, sku, unitPrice: { amount: 300, currency: 'USD' } } : catalog.find((c) => c.sku === sku)) };
+    await expect(makeOffer({ dealId: randomId(18), nonce: randomId(32), items: [{ sku: 'ink-abstract', quantity: 1 }, { sku: 'usd-item', quantity: 1 }] }, mixed)).rejects.toMatchObject({ code: 'ERR_ORDER_INVALID' });
+  });
+  it('a repeated offer request (a restarted worker) gets the same offer while it is valid; anything else for the deal is a replay', async () => {
+    const request = { dealId: randomId(18), nonce: randomId(32), items: [{ sku: 'ink-abstract', quantity: 1 }] };
+    const made = await makeOffer(request, merchant);
+    const again = await stepMerchant(persist(made.state), { type: 'offer-requested', request, now: Date.now() }, merchant);
+    expect(again.state).toEqual(made.state);
+    expect((again.send[0]!.body as { offer: unknown }).offer).toEqual(made.offer);
+    for (const other of [{ ...request, nonce: randomId(32) }, { ...request, items: [{ sku: 'ink-abstract', quantity: 2 }] }]) {
+      await expect(stepMerchant(made.state, { type: 'offer-requested', request: other, now: Date.now() }, merchant)).rejects.toMatchObject({ code: 'ERR_REPLAY' });
+    }
+    await expect(stepMerchant(made.state, { type: 'offer-requested', request, now: Date.now() + 3_600_000 }, merchant)).rejects.toMatchObject({ code: 'ERR_REPLAY' });
+    // No order without an offer.
+    await expect(stepMerchant(newMerchantDeal(randomId(18)), { type: 'order-received', order: {}, now: Date.now() }, merchant)).rejects.toMatchObject({ code: 'ERR_OFFER_UNKNOWN' });
+  });
 });
 
 describe('confirmations and deliveries the shopper refuses', () => {
   async function ordering() {
-    const ctx = { roots: [ca.root], signer: shopperSigner };
+    const ctx = shopperCtx();
     let s = start();
     const made = await makeOffer(s.send[0]!.body, merchant);
     s = await stepShopper(s.state, { type: 'offer-response', response: { offer: made.offer }, now: Date.now() }, ctx);
     s = await stepShopper(s.state, { type: 'user-confirmed', now: Date.now() }, ctx);
     const r = await stepMerchant(made.state, { type: 'order-received', order: (s.send[0]!.body as { order: unknown }).order, now: Date.now() }, merchant);
-    return { ctx, s, reply: r.reply };
+    return { ctx, s, reply: replyOf(r) };
   }
   const resignAs = async <B>(st: Statement<B>, body: Partial<B>, signer = merchant.identity.signer, chain = merchant.identity.chain) => {
     const { signature: _s, ...u } = st;

@@ -13,7 +13,8 @@ import {
   type StepResult,
 } from '../../../core/exchange/index.js';
 import { nowIso, signStatement, type Statement } from '../../../core/statements/index.js';
-import { allScenarios, makeKeys, nonceSource, SIM_TIMEOUTS, T0, type Keys, type Scenario } from '../../protocols/fixtures.js';
+import { seededRandom } from '../../../core/machine.js';
+import { allScenarios, makeKeys, SIM_TIMEOUTS, T0, type Keys, type Scenario } from '../../protocols/fixtures.js';
 
 let keys: Keys;
 let mail: Scenario, contract: Scenario;
@@ -25,8 +26,8 @@ beforeAll(async () => {
 const roundTrip = (s: ExchangeState): ExchangeState => JSON.parse(JSON.stringify(s)) as ExchangeState;
 
 async function start(sc: Scenario, seed: number, overrides: { deadline?: number } = {}) {
-  const oCtx: ExchangeContext = { ...sc.O.ctx, randomNonce: nonceSource(seed) };
-  const rCtx: ExchangeContext = { ...sc.R.ctx, randomNonce: nonceSource(seed + 1) };
+  const oCtx: ExchangeContext = { ...sc.O.ctx, random: seededRandom(seed) };
+  const rCtx: ExchangeContext = { ...sc.R.ctx, random: seededRandom(seed + 1) };
   const common = { protocol: sc.protocol, dealId: sc.dealId, now: T0, timeouts: SIM_TIMEOUTS };
   const o = await startOriginator(
     { ...common, gives: sc.O.gives, item: sc.O.item, expects: sc.R.gives, responder: { keyId: keys.r.keyId }, ttp: { keyId: keys.ttp.keyId }, deadline: overrides.deadline ?? sc.deadline },

@@ -1,19 +1,19 @@
-/** The TTP's decision function (core/exchange/ttp.ts) over an in-memory record map. */
+/** The TTP's decisions (core/exchange/ttp.ts, ttpMachine) through an in-memory host: one state per exchange, compare-and-set on absent. */
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
   EXCHANGE_TYPES,
-  processTtpRequest,
   startOriginator,
   startResponder,
   stepExchange,
   TTP_TYPES,
-  type TtpRecord,
-  type TtpRecordStore,
+  type TtpContext,
 } from '../../../core/exchange/index.js';
+import { seededRandom } from '../../../core/machine.js';
 import { canonicalJson } from '../../../core/encoding/index.js';
 import { nowIso, signStatement, type Statement } from '../../../core/statements/index.js';
 import type { Signer } from '../../../core/crypto/index.js';
-import { allScenarios, DEADLINE, makeKeys, nonceSource, SIM_TIMEOUTS, T0, type Keys, type Scenario } from '../../protocols/fixtures.js';
+import { allScenarios, DEADLINE, makeKeys, SIM_TIMEOUTS, T0, type Keys, type Scenario } from '../../protocols/fixtures.js';
+import { memoryTtp, type MemoryTtp } from '../../protocols/ttp-host.js';
 
 let keys: Keys;
 let mail: Scenario, contract: Scenario, money: Scenario;
@@ -22,23 +22,10 @@ beforeAll(async () => {
   [mail, contract, money] = (await allScenarios(keys)) as [Scenario, Scenario, Scenario];
 });
 
-function memoryStore(): TtpRecordStore & { size(): number } {
-  const m = new Map<string, string>();
-  return {
-    get: (id) => (m.has(id) ? (JSON.parse(m.get(id)!) as TtpRecord) : null),
-    insertIfAbsent: (r) => {
-      if (m.has(r.exchangeId)) return { record: JSON.parse(m.get(r.exchangeId)!) as TtpRecord, inserted: false };
-      m.set(r.exchangeId, JSON.stringify(r));
-      return { record: r, inserted: true };
-    },
-    size: () => m.size,
-  };
-}
-
 /** Run the machines to the point where m1 and m2 exist; `wrongM2` lets R put a wrong item in m2. */
 async function exchange(sc: Scenario, seed: number, wrongM2 = false) {
-  const oCtx = { ...sc.O.ctx, randomNonce: nonceSource(seed) };
-  const rCtx = { ...sc.R.ctx, randomNonce: nonceSource(seed + 1) };
+  const oCtx = { ...sc.O.ctx, random: seededRandom(seed) };
+  const rCtx = { ...sc.R.ctx, random: seededRandom(seed + 1) };
   const common = { protocol: sc.protocol, dealId: sc.dealId, now: T0, timeouts: SIM_TIMEOUTS };
   const o = await startOriginator({ ...common, gives: sc.O.gives, item: sc.O.item, expects: sc.R.gives, responder: { keyId: keys.r.keyId }, ttp: { keyId: keys.ttp.keyId }, deadline: sc.deadline }, oCtx);
   const r0 = await startResponder({ ...common, gives: sc.R.gives, item: sc.R.item, expects: sc.O.gives }, rCtx);
@@ -53,11 +40,13 @@ async function req(signer: Signer, type: string, dealId: string, body: Record<st
   return (await signStatement({ type, version: 1, dealId, issuedAt: nowIso(T0), body }, signer)) as Statement;
 }
 
-const at = (sc: Scenario, now: number) => sc.ttpContext(now);
+/** The TTP's context at `now` (the clock travels with the request event). */
+const at = (sc: Scenario, now: number) => ({ ctx: sc.ttpContext(), now });
+const processTtpRequest = (request: unknown, store: MemoryTtp, at: { ctx: TtpContext; now: number }) => store.request(request, at.ctx, at.now);
 
 describe('TTP: contract signing', () => {
   it('abort first: every later request, abort or resolve, gets the same abort token', async () => {
-    const store = memoryStore();
+    const store = memoryTtp();
     const { m1, m2, exchangeId } = await exchange(contract, 10);
     const abort = await req(keys.o, EXCHANGE_TYPES.abortRequest, contract.dealId, { exchangeId, m1 });
     const resolve = await req(keys.r, EXCHANGE_TYPES.resolveRequest, contract.dealId, { exchangeId, m1, m2 });
@@ -72,7 +61,7 @@ describe('TTP: contract signing', () => {
   });
 
   it('resolve first: the resolution carries m1, m2 and affidavits for both items; a later abort gets it', async () => {
-    const store = memoryStore();
+    const store = memoryTtp();
     const { m1, m2, exchangeId } = await exchange(contract, 20);
     const resolve = await req(keys.o, EXCHANGE_TYPES.resolveRequest, contract.dealId, { exchangeId, m1, m2 });
     const r = await processTtpRequest(resolve, store, at(contract, T0));
@@ -85,8 +74,36 @@ describe('TTP: contract signing', () => {
     expect((await processTtpRequest(abort, store, at(contract, T0))).answer.type).toBe(TTP_TYPES.resolution);
   });
 
+  it('an abort and a resolve racing on an undecided exchange: one decision is stored, the loser answers with it', async () => {
+    const store = memoryTtp();
+    const { m1, m2, exchangeId } = await exchange(contract, 25);
+    const ctx = contract.ttpContext();
+    const abort = await req(keys.o, EXCHANGE_TYPES.abortRequest, contract.dealId, { exchangeId, m1 });
+    const resolve = await req(keys.r, EXCHANGE_TYPES.resolveRequest, contract.dealId, { exchangeId, m1, m2 });
+    // Both hosts read "absent" and step; both decide, differently.
+    const start = await store.load(exchangeId, ctx);
+    const a = await store.step(start, abort, ctx, T0);
+    const r = await store.step(start, resolve, ctx, T0);
+    expect([a.decided, r.decided]).toEqual([true, true]);
+    expect(a.state.record?.decision).toBe('aborted');
+    expect(r.state.record?.decision).toBe('resolved');
+    // The resolve is stored first; the abort loses the compare-and-set and steps again on the winner's state.
+    expect(store.insertIfAbsent(r.state)).toBe(true);
+    expect(store.insertIfAbsent(a.state)).toBe(false);
+    const again = await store.step(await store.load(exchangeId, ctx), abort, ctx, T0);
+    expect(again.decided).toBe(false);
+    expect(canonicalJson(again.answer)).toBe(canonicalJson(r.answer));
+    expect(store.get(exchangeId)?.decision).toBe('resolved');
+    // The same race through the host: both answers are the one stored decision.
+    const store2 = memoryTtp();
+    const [x, y] = await Promise.all([store2.request(abort, ctx, T0), store2.request(resolve, ctx, T0)]);
+    expect(canonicalJson(x.answer)).toBe(canonicalJson(y.answer));
+    expect([x.decided, y.decided].filter(Boolean)).toHaveLength(1);
+    expect(store2.size()).toBe(1);
+  });
+
   it('refuses requests that would let one exchange be turned into another (Shmatikov–Mitchell)', async () => {
-    const store = memoryStore();
+    const store = memoryTtp();
     const a = await exchange(contract, 30);
     const b = await exchange(contract, 40);
     const ctx = at(contract, T0);
@@ -103,7 +120,7 @@ describe('TTP: contract signing', () => {
     // a stranger
     await expect(processTtpRequest(await req(keys.mallory, EXCHANGE_TYPES.resolveRequest, contract.dealId, { exchangeId: a.exchangeId, m1: a.m1, m2: a.m2 }), store, ctx)).rejects.toMatchObject({ code: 'ERR_SIGNATURE_INVALID' });
     // an exchange that names another TTP
-    const otherTtp = { ...ctx, signer: keys.mallory };
+    const otherTtp = { ...ctx, ctx: { ...ctx.ctx, signer: keys.mallory } };
     await expect(processTtpRequest(abort, store, otherTtp)).rejects.toMatchObject({ code: 'ERR_TTP' });
     expect(store.size()).toBe(0);
   });
@@ -111,7 +128,7 @@ describe('TTP: contract signing', () => {
 
 describe('TTP: generatable ↔ verifiable', () => {
   it('resolves a complaint iff the verifiable item matches, before the deadline', async () => {
-    const store = memoryStore();
+    const store = memoryTtp();
     const good = await exchange(mail, 50);
     const complaint = await req(keys.r, EXCHANGE_TYPES.complaint, mail.dealId, { exchangeId: good.exchangeId, m1: good.m1, m2: good.m2 });
     const r = await processTtpRequest(complaint, store, at(mail, DEADLINE));
@@ -128,7 +145,7 @@ describe('TTP: generatable ↔ verifiable', () => {
   });
 
   it("the originator's abort is too early before the deadline, final after it", async () => {
-    const store = memoryStore();
+    const store = memoryTtp();
     const ex = await exchange(mail, 70);
     const abort = await req(keys.o, EXCHANGE_TYPES.abortRequest, mail.dealId, { exchangeId: ex.exchangeId, m1: ex.m1 });
     await expect(processTtpRequest(abort, store, at(mail, DEADLINE))).rejects.toMatchObject({ code: 'ERR_TTP', message: expect.stringMatching(/too early/) });
@@ -141,7 +158,7 @@ describe('TTP: generatable ↔ verifiable', () => {
   });
 
   it('only the responder complains, with m2', async () => {
-    const store = memoryStore();
+    const store = memoryTtp();
     const ex = await exchange(mail, 80);
     await expect(processTtpRequest(await req(keys.o, EXCHANGE_TYPES.complaint, mail.dealId, { exchangeId: ex.exchangeId, m1: ex.m1, m2: ex.m2 }), store, at(mail, T0))).rejects.toMatchObject({ code: 'ERR_TTP' });
     await expect(processTtpRequest(await req(keys.r, EXCHANGE_TYPES.complaint, mail.dealId, { exchangeId: ex.exchangeId, m1: ex.m1 }), store, at(mail, T0))).rejects.toMatchObject({ code: 'ERR_TTP' });
@@ -150,7 +167,7 @@ describe('TTP: generatable ↔ verifiable', () => {
 
 describe('TTP: revocable ↔ revocable', () => {
   it('a complaint before the deadline revokes both transfers; after it the exchange is final', async () => {
-    const store = memoryStore();
+    const store = memoryTtp();
     const ex = await exchange(money, 90);
     const complaint = await req(keys.o, EXCHANGE_TYPES.complaint, money.dealId, { exchangeId: ex.exchangeId, m1: ex.m1 });
     const r = await processTtpRequest(complaint, store, at(money, T0));
