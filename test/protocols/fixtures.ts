@@ -12,7 +12,7 @@
 import { createRootCertificate, issueCertificate } from '../../core/pki/index.js';
 import { generateKeyPair, signerFromKeyPair, type Signer } from '../../core/crypto/index.js';
 import { encodeBase64url, utf8 } from '../../core/encoding/index.js';
-import { seededRandom } from '../../core/machine.js';
+import { seededRandom, type RandomSource } from '../../core/machine.js';
 import { nowIso, signStatement, type Statement } from '../../core/statements/index.js';
 import { describeInformation, PAYMENT_PROOF_TYPE, type Description, type Item } from '../../core/items/index.js';
 import { receiptDescription } from '../../core/transfer/index.js';
@@ -78,6 +78,11 @@ export interface Scenario {
   deadline: number;
   /** The TTP's context (its clock comes with each request event). */
   ttpContext(): TtpContext;
+}
+
+/** A deterministic randomness source for the simulations (kept for callers of the old name; it is core's seededRandom). */
+export function nonceSource(seed: number): RandomSource {
+  return seededRandom(seed);
 }
 
 function contexts(keys: Keys): { o: ExchangeContext; r: ExchangeContext } {

@@ -1,9 +1,11 @@
 /**
- * Deterministic simulation of one exchange: originator O, responder R and the TTP T over an
- * in-memory network, driven by a scheduler that is either FIFO or steered by a list of choices
- * (fast-check generates them). Every party's state is persisted as JSON after every step and
- * re-read before the next, so states are proven to be plain JSON and a crash is "lose what was
- * not persisted, restart from the JSON".
+ * Deterministic simulation of one exchange: originator O, responder R and the TTP T over the
+ * simulated network of sim.ts (shared with the purchase simulation, purchase-harness.ts), driven
+ * by a scheduler that is either FIFO or steered by a list of choices (fast-check generates them).
+ * Every party's state is persisted as JSON after every step and re-read before the next, so
+ * states are proven to be plain JSON and a crash is "lose what was not persisted, restart from
+ * the JSON". The TTP is `ttpMachine` behind an in-memory host (ttp-host.ts): one stored state per
+ * exchange, compare-and-set on absent.
  *
  * Network model (what the protocols assume, see core/exchange/parties.ts):
  *   - party↔party messages may be dropped, duplicated, delayed and reordered arbitrarily;
@@ -18,14 +20,19 @@
  *   timeliness   every honest party terminated;
  *   TTP          never both an abort (token/revocation) and a resolution for the exchange.
  */
-import { stepExchange, startOriginator, startResponder, processTtpRequest, EXCHANGE_TYPES, TTP_TYPES, type ExchangeContext, type ExchangeEvent, type ExchangeOutcome, type ExchangeState, type Outbound, type StepResult, type TtpRecord, type TtpRecordStore } from '../../core/exchange/index.js';
+import { stepExchange, startOriginator, startResponder, EXCHANGE_TYPES, TTP_TYPES, type ExchangeContext, type ExchangeEvent, type ExchangeOutcome, type ExchangeState, type Outbound, type StepResult, type TtpRecord } from '../../core/exchange/index.js';
 import { AffidavitBody } from '../../core/exchange/messages.js';
 import { errorToJson } from '../../core/errors.js';
+import { seededRandom } from '../../core/machine.js';
 import { matchItem, type Description, type Item, type MatchContext, type MatchResult } from '../../core/items/index.js';
 import { signStatement, verifyStatement, nowIso, type Statement } from '../../core/statements/index.js';
 import { canonicalJson } from '../../core/encoding/index.js';
 import { jwkThumbprint } from '../../core/crypto/index.js';
-import { nonceSource, SIM_TIMEOUTS, T0, TTP_DELAY, type Scenario, type Side } from './fixtures.js';
+import { SIM_TIMEOUTS, T0, TTP_DELAY, type Scenario, type Side } from './fixtures.js';
+import { Persisted, runSchedule, SimNet, type Budget, type CrashSpec as NetCrashSpec, type Driver, type Wire } from './sim.js';
+import { memoryTtp } from './ttp-host.js';
+
+export { assertPlainJson } from './sim.js';
 
 export type PartyId = 'O' | 'R';
 export type NodeId = PartyId | 'T';
@@ -43,12 +50,7 @@ export type CheatStrategy =
   /** may send abort/resolve/complaint requests to the TTP at any time */
   | 'rogue-ttp';
 
-export interface CrashSpec {
-  node: NodeId;
-  /** crash while processing this node's n-th event (1-based) */
-  atStep: number;
-  mode: 'before-persist' | 'before-send';
-}
+export type CrashSpec = NetCrashSpec<NodeId>;
 
 export interface SimOptions {
   scenario: Scenario;
@@ -66,7 +68,7 @@ export interface SimOptions {
   /** Statements from an earlier exchange, for the replay cheat. */
   replayPool?: readonly Statement[];
   /** Budgets for the random scheduler. */
-  budget?: { drops?: number; duplicates?: number; injections?: number; crashes?: number };
+  budget?: Partial<Budget>;
   maxSteps?: number;
   seed?: number;
 }
@@ -86,100 +88,43 @@ export interface SimResult {
 }
 
 type Payload = { kind: 'statement'; statement: Statement } | { kind: 'ttp-error'; error: { code: string; message: string } };
-interface Wire {
-  id: number;
-  from: NodeId;
-  to: NodeId;
-  json: string;
-  sentAt: number;
-  /** party↔TTP: must be delivered by sentAt + TTP_DELAY */
-  bounded: boolean;
-}
 
 interface PartyNode {
   id: PartyId;
-  persisted: string;
+  state: Persisted<ExchangeState>;
   ctx: ExchangeContext;
   side: Side;
   step: StepFn;
 }
 
-type Action =
-  | { kind: 'deliver'; wire: Wire }
-  | { kind: 'drop'; wire: Wire }
-  | { kind: 'duplicate'; wire: Wire }
-  | { kind: 'advance' }
-  | { kind: 'inject'; statement: Statement; to: NodeId }
-  | { kind: 'rogue'; request: 'abort' | 'resolve' | 'complaint' }
-  | { kind: 'crash'; node: NodeId; mode: CrashSpec['mode'] };
-
-/** Throws if `value` is not plain JSON (no undefined, functions, class instances, non-finite numbers). */
-export function assertPlainJson(value: unknown, path = '$'): void {
-  if (value === null || typeof value === 'string' || typeof value === 'boolean') return;
-  if (typeof value === 'number') {
-    if (!Number.isFinite(value)) throw new Error(`${path}: non-finite number`);
-    return;
-  }
-  if (Array.isArray(value)) {
-    value.forEach((v, i) => assertPlainJson(v, `${path}[${i}]`));
-    return;
-  }
-  if (typeof value === 'object') {
-    if (Object.getPrototypeOf(value) !== Object.prototype) throw new Error(`${path}: not a plain object`);
-    for (const [k, v] of Object.entries(value)) {
-      if (v === undefined) throw new Error(`${path}.${k}: undefined`);
-      assertPlainJson(v, `${path}.${k}`);
-    }
-    return;
-  }
-  throw new Error(`${path}: ${typeof value} is not JSON`);
-}
+/** The cheater's own moves (besides what the network does). */
+type Move = { kind: 'inject'; statement: Statement; to: NodeId } | { kind: 'rogue'; request: 'abort' | 'resolve' | 'complaint' };
 
 const other = (p: PartyId): PartyId => (p === 'O' ? 'R' : 'O');
 
 export async function simulate(opts: SimOptions): Promise<SimResult> {
   const sc = opts.scenario;
   const seed = opts.seed ?? 0;
-  const budget = { drops: 3, duplicates: 3, injections: 3, crashes: 1, ...opts.budget };
   const maxSteps = opts.maxSteps ?? 400;
+  const net = new SimNet<NodeId>({ t0: T0, nodes: ['O', 'R', 'T'], choices: opts.choices, crash: opts.crash, budget: opts.budget });
   const violations: string[] = [];
-  const trace: string[] = [];
   const wire: Statement[] = [];
   /** statements each party itself sent in this run (injected replays are attributed to the cheater) */
   const sentBy: Record<NodeId, Statement[]> = { O: [], R: [], T: [] };
-  const steps: Record<NodeId, number> = { O: 0, R: 0, T: 0 };
-  let now = T0;
-  let nextId = 1;
-  let pending: Wire[] = [];
   let ttpRequests = 0;
-  let crashed = false;
-  const choices = opts.choices ?? [];
-  let choiceIndex = 0;
   const cheater = opts.cheater?.party ?? null;
   const cheats = new Set(opts.cheater?.strategies ?? []);
 
-  // TTP: in-memory records (JSON text, as a database row would be) and every answer it gave.
-  const records = new Map<string, string>();
+  // TTP: ttpMachine behind an in-memory host (state per exchange as JSON text), and every answer it gave.
+  const ttp = memoryTtp({ forgetful: opts.forgetfulTtp ?? false });
+  const ttpCtx = { ...sc.ttpContext(), ...(opts.ttpVerifyTransfer ? { verifyTransfer: opts.ttpVerifyTransfer } : {}) };
   const answersGiven = new Map<string, Set<string>>();
-  const store: TtpRecordStore = {
-    get: (id) => {
-      if (opts.forgetfulTtp) return null;
-      const j = records.get(id);
-      return j ? (JSON.parse(j) as TtpRecord) : null;
-    },
-    insertIfAbsent: (record) => {
-      const j = opts.forgetfulTtp ? undefined : records.get(record.exchangeId);
-      if (j) return { record: JSON.parse(j) as TtpRecord, inserted: false };
-      records.set(record.exchangeId, JSON.stringify(record));
-      return { record, inserted: true };
-    },
-  };
 
   const nodes: Record<PartyId, PartyNode> = {
-    O: { id: 'O', persisted: '', ctx: { ...sc.O.ctx, randomNonce: nonceSource(seed * 2 + 11) }, side: sc.O, step: opts.steps?.O ?? stepExchange },
-    R: { id: 'R', persisted: '', ctx: { ...sc.R.ctx, randomNonce: nonceSource(seed * 2 + 12) }, side: sc.R, step: opts.steps?.R ?? stepExchange },
+    O: { id: 'O', state: new Persisted(), ctx: { ...sc.O.ctx, random: seededRandom(seed * 2 + 11) }, side: sc.O, step: opts.steps?.O ?? stepExchange },
+    R: { id: 'R', state: new Persisted(), ctx: { ...sc.R.ctx, random: seededRandom(seed * 2 + 12) }, side: sc.R, step: opts.steps?.R ?? stepExchange },
   };
-  const stateOf = (p: PartyId): ExchangeState => JSON.parse(nodes[p].persisted) as ExchangeState;
+  const stateOf = (p: PartyId): ExchangeState => nodes[p].state.load();
 
   function enqueue(from: NodeId, to: NodeId, payload: Payload): void {
     if (payload.kind === 'statement') {
@@ -187,12 +132,13 @@ export async function simulate(opts: SimOptions): Promise<SimResult> {
       sentBy[from].push(payload.statement);
     }
     if (to === 'T') ttpRequests++;
-    const json = JSON.stringify(payload);
     if (from !== 'T' && to !== 'T' && payload.kind === 'statement' && opts.dropTypes?.includes(payload.statement.type)) {
-      trace.push(`${now - T0} ${from}→${to} ${payload.statement.type} (dropped by base schedule)`);
+      net.log(`${from}→${to} ${payload.statement.type} (dropped by base schedule)`);
       return;
     }
-    pending.push({ id: nextId++, from, to, json, sentAt: now, bounded: from === 'T' || to === 'T' });
+    const bounded = from === 'T' || to === 'T';
+    const label = payload.kind === 'statement' ? payload.statement.type : `ttp-error ${payload.error.code}`;
+    net.send(from, to, payload, { droppable: !bounded, deliverBy: bounded ? net.now + TTP_DELAY : null, label });
   }
 
   // --- the cheater's view of its own traffic ---------------------------------------------------
@@ -222,113 +168,67 @@ export async function simulate(opts: SimOptions): Promise<SimResult> {
   }
 
   async function resign(node: PartyNode, st: Statement, body: Record<string, unknown>): Promise<Statement> {
-    return (await signStatement({ type: st.type, version: 1, dealId: st.dealId, issuedAt: nowIso(now), body }, node.ctx.signer)) as Statement;
+    return (await signStatement({ type: st.type, version: 1, dealId: st.dealId, issuedAt: nowIso(net.now), body }, node.ctx.signer)) as Statement;
   }
 
   async function applyResult(p: PartyId, res: StepResult, crash: CrashSpec | null): Promise<void> {
-    assertPlainJson(res.state);
-    const text = JSON.stringify(res.state);
     if (crash?.mode === 'before-persist') {
-      trace.push(`${now - T0} ${p} CRASH before persisting`);
+      net.log(`${p} CRASH before persisting`);
       return restart(p);
     }
-    nodes[p].persisted = text;
+    nodes[p].state.save(res.state);
     if (crash?.mode === 'before-send') {
-      trace.push(`${now - T0} ${p} CRASH after persisting, before sending`);
+      net.log(`${p} CRASH after persisting, before sending`);
       return restart(p);
     }
     for (const o of await cheatFilter(p, res.send)) enqueue(p, o.to === 'peer' ? other(p) : 'T', { kind: 'statement', statement: o.statement });
   }
 
   async function restart(p: PartyId): Promise<void> {
-    const res = await nodes[p].step(stateOf(p), { type: 'resume', now }, nodes[p].ctx);
+    const res = await nodes[p].step(stateOf(p), { type: 'resume', now: net.now }, nodes[p].ctx);
     await applyResult(p, res, null);
   }
 
-  function crashFor(node: NodeId): CrashSpec | null {
-    if (crashed || !opts.crash || opts.crash.node !== node || opts.crash.atStep !== steps[node]) return null;
-    crashed = true;
-    return opts.crash;
-  }
-
   async function deliverToParty(p: PartyId, event: ExchangeEvent): Promise<void> {
-    steps[p]++;
+    const crash = net.step(p);
     const res = await nodes[p].step(stateOf(p), event, nodes[p].ctx);
-    for (const e of res.effects) if (e.kind === 'rejected-message') trace.push(`${now - T0} ${p} rejected: ${e.error.code} ${e.error.message}`);
-    await applyResult(p, res, crashFor(p));
+    for (const e of res.effects) if (e.kind === 'rejected-message') net.log(`${p} rejected: ${e.error.code} ${e.error.message}`);
+    await applyResult(p, res, crash);
   }
 
-  async function deliverToTtp(w: Wire): Promise<void> {
-    steps.T++;
+  async function deliverToTtp(w: Wire<NodeId>): Promise<void> {
+    const crash = net.step('T');
     const payload = JSON.parse(w.json) as Payload;
     if (payload.kind !== 'statement') return;
-    const crash = crashFor('T');
     let reply: Payload;
+    if (crash?.mode === 'before-persist') {
+      net.log('T CRASH before persisting');
+      return;
+    }
     try {
-      if (crash?.mode === 'before-persist') {
-        trace.push(`${now - T0} T CRASH before persisting`);
-        return;
-      }
-      const ctx = { ...sc.ttpContext(now), ...(opts.ttpVerifyTransfer ? { verifyTransfer: opts.ttpVerifyTransfer } : {}) };
-      const r = await processTtpRequest(payload.statement, store, ctx);
+      const r = await ttp.request(payload.statement, ttpCtx, net.now);
       reply = { kind: 'statement', statement: r.answer };
       const given = answersGiven.get(r.record.exchangeId) ?? new Set<string>();
       given.add(r.answer.type);
       answersGiven.set(r.record.exchangeId, given);
-      trace.push(`${now - T0} T ${payload.statement.type} from ${w.from} → ${r.answer.type}${r.decided ? ' (decided)' : ''}`);
+      net.log(`T ${payload.statement.type} from ${w.from} → ${r.answer.type}${r.decided ? ' (decided)' : ''}`);
     } catch (e) {
       reply = { kind: 'ttp-error', error: errorToJson(e) };
-      trace.push(`${now - T0} T ${payload.statement.type} from ${w.from} → error ${reply.error.code}: ${reply.error.message}`);
+      net.log(`T ${payload.statement.type} from ${w.from} → error ${reply.error.code}: ${reply.error.message}`);
     }
     if (crash?.mode === 'before-send') {
-      trace.push(`${now - T0} T CRASH after persisting, before answering`);
+      net.log('T CRASH after persisting, before answering');
       return;
     }
     if (w.from !== 'T') enqueue('T', w.from, reply);
   }
 
-  async function deliver(w: Wire): Promise<void> {
-    pending = pending.filter((x) => x.id !== w.id);
-    const payload = JSON.parse(w.json) as Payload;
-    if (w.to === 'T') return deliverToTtp(w);
-    trace.push(`${now - T0} ${w.from}→${w.to} ${payload.kind === 'statement' ? payload.statement.type : `ttp-error ${payload.error.code}`}`);
-    const event: ExchangeEvent =
-      payload.kind === 'statement'
-        ? { type: 'message', message: payload.statement, now, from: w.from === 'T' ? 'ttp' : 'peer' }
-        : { type: 'ttp-error', error: payload.error, now };
-    await deliverToParty(w.to, event);
-  }
-
-  function nextTimer(): number | null {
-    const ts = (['O', 'R'] as const).map((p) => stateOf(p).wakeAt).filter((t): t is number => t !== null);
-    return ts.length ? Math.max(now, Math.min(...ts)) : null;
-  }
-
-  function canAdvance(): boolean {
-    const t = nextTimer();
-    if (t === null) return false;
-    return !pending.some((w) => w.bounded && w.sentAt + TTP_DELAY < t);
-  }
-
-  async function advance(): Promise<void> {
-    const t = nextTimer();
-    if (t === null) return;
-    now = t;
-    for (const p of ['O', 'R'] as const) {
-      const s = stateOf(p);
-      if (s.wakeAt !== null && s.wakeAt <= now) {
-        trace.push(`${now - T0} ${p} timeout`);
-        await deliverToParty(p, { type: 'timeout', now });
-      }
-    }
-  }
-
   // --- cheater's extra moves --------------------------------------------------------------------
-  function rogueMoves(): Action[] {
+  function rogueMoves(): Move[] {
     if (!cheater || !cheats.has('rogue-ttp')) return [];
     const s = stateOf(cheater);
     if (!s.m1 || !s.exchangeId) return [];
-    const moves: Action[] = [{ kind: 'rogue', request: 'abort' }, { kind: 'rogue', request: 'complaint' }];
+    const moves: Move[] = [{ kind: 'rogue', request: 'abort' }, { kind: 'rogue', request: 'complaint' }];
     if (s.m2) moves.push({ kind: 'rogue', request: 'resolve' });
     return moves;
   }
@@ -339,12 +239,12 @@ export async function simulate(opts: SimOptions): Promise<SimResult> {
     const type = kind === 'abort' ? EXCHANGE_TYPES.abortRequest : kind === 'resolve' ? EXCHANGE_TYPES.resolveRequest : EXCHANGE_TYPES.complaint;
     const body: Record<string, unknown> = { exchangeId: s.exchangeId, m1: s.m1 };
     if (s.m2) body['m2'] = cheats.has('wrong-item') ? (substituted.get(canonicalJson(s.m2)) ?? s.m2) : s.m2;
-    const st = (await signStatement({ type, version: 1, dealId: s.dealId, issuedAt: nowIso(now), body }, nodes[p].ctx.signer)) as Statement;
-    trace.push(`${now - T0} ${p} (cheater) sends ${type}`);
+    const st = (await signStatement({ type, version: 1, dealId: s.dealId, issuedAt: nowIso(net.now), body }, nodes[p].ctx.signer)) as Statement;
+    net.log(`${p} (cheater) sends ${type}`);
     enqueue(p, 'T', { kind: 'statement', statement: st });
   }
 
-  function injectMoves(): Action[] {
+  function injectMoves(): Move[] {
     if (!cheater || !cheats.has('replay')) return [];
     const pool = [...(opts.replayPool ?? []), ...wire];
     return pool.flatMap((statement) => [
@@ -353,86 +253,60 @@ export async function simulate(opts: SimOptions): Promise<SimResult> {
     ]);
   }
 
+  const driver: Driver<NodeId, Move> = {
+    async deliver(w) {
+      if (w.to === 'T') return deliverToTtp(w);
+      const payload = JSON.parse(w.json) as Payload;
+      net.log(`${w.from}→${w.to} ${w.label}`);
+      const event: ExchangeEvent =
+        payload.kind === 'statement'
+          ? { type: 'message', message: payload.statement, now: net.now, from: w.from === 'T' ? 'ttp' : 'peer' }
+          : { type: 'ttp-error', error: payload.error, now: net.now };
+      await deliverToParty(w.to, event);
+    },
+    nextTimer() {
+      const ts = (['O', 'R'] as const).map((p) => stateOf(p).wakeAt).filter((t): t is number => t !== null);
+      return ts.length ? Math.min(...ts) : null;
+    },
+    async fireTimers() {
+      for (const p of ['O', 'R'] as const) {
+        const s = stateOf(p);
+        if (s.wakeAt !== null && s.wakeAt <= net.now) {
+          net.log(`${p} timeout`);
+          await deliverToParty(p, { type: 'timeout', now: net.now });
+        }
+      }
+    },
+    crashable: () => (['O', 'R', 'T'] as const).filter((p) => p !== cheater && (p === 'T' || stateOf(p).phase !== 'done')),
+    moves: () => (net.budget.injections > 0 ? [...injectMoves().slice(-12), ...rogueMoves()] : []),
+    async perform(move) {
+      net.budget.injections--;
+      if (move.kind === 'inject') {
+        net.log(`${cheater} (cheater) injects ${move.statement.type} to ${move.to}`);
+        enqueue(cheater!, move.to, { kind: 'statement', statement: move.statement });
+      } else {
+        await rogue(move.request);
+      }
+    },
+  };
+
   // --- start ------------------------------------------------------------------------------------
-  const common = { protocol: sc.protocol, dealId: sc.dealId, now, timeouts: SIM_TIMEOUTS };
+  const common = { protocol: sc.protocol, dealId: sc.dealId, now: net.now, timeouts: SIM_TIMEOUTS };
   const rStart = await startResponder({ ...common, gives: sc.R.gives, item: sc.R.item, expects: sc.O.gives, originator: sc.keys.o.keyId }, nodes.R.ctx);
-  nodes.R.persisted = JSON.stringify(rStart.state);
+  nodes.R.state.save(rStart.state);
   const oStart = await startOriginator(
     { ...common, gives: sc.O.gives, item: sc.O.item, expects: sc.R.gives, responder: { keyId: sc.keys.r.keyId }, ttp: { keyId: sc.keys.ttp.keyId }, deadline: sc.deadline },
     nodes.O.ctx,
   );
-  nodes.O.persisted = '{}';
   await applyResult('O', oStart, null);
 
   // --- run --------------------------------------------------------------------------------------
-  let stepCount = 0;
-  for (; stepCount < maxSteps; stepCount++) {
-    const overdue = pending.filter((w) => w.bounded && w.sentAt + TTP_DELAY <= now);
-    const actions: Action[] = [];
-    for (const w of pending) {
-      actions.push({ kind: 'deliver', wire: w });
-      if (!w.bounded && budget.drops > 0) actions.push({ kind: 'drop', wire: w });
-      if (budget.duplicates > 0) actions.push({ kind: 'duplicate', wire: w });
-    }
-    if (canAdvance()) actions.push({ kind: 'advance' });
-    if (budget.injections > 0) actions.push(...injectMoves().slice(-12), ...rogueMoves());
-    if (opts.choices && budget.crashes > 0 && !opts.crash) {
-      for (const p of ['O', 'R', 'T'] as const) {
-        if (p === cheater || (p !== 'T' && stateOf(p).phase === 'done')) continue;
-        actions.push({ kind: 'crash', node: p, mode: 'before-persist' }, { kind: 'crash', node: p, mode: 'before-send' });
-      }
-    }
-    const progress = actions.filter((a) => a.kind === 'deliver' || a.kind === 'advance');
-    if (progress.length === 0) break;
-    let action: Action;
-    if (overdue.length > 0) {
-      action = { kind: 'deliver', wire: overdue[0]! };
-    } else if (choiceIndex < choices.length) {
-      action = actions[choices[choiceIndex++]! % actions.length]!;
-    } else {
-      action = pending.length ? { kind: 'deliver', wire: pending[0]! } : { kind: 'advance' };
-      if (action.kind === 'advance' && !canAdvance()) break;
-    }
-    switch (action.kind) {
-      case 'deliver':
-        await deliver(action.wire);
-        break;
-      case 'drop':
-        budget.drops--;
-        pending = pending.filter((x) => x.id !== action.wire.id);
-        trace.push(`${now - T0} net drops ${action.wire.from}→${action.wire.to}`);
-        break;
-      case 'duplicate':
-        budget.duplicates--;
-        pending.push({ ...action.wire, id: nextId++ });
-        break;
-      case 'advance':
-        await advance();
-        break;
-      case 'inject':
-        budget.injections--;
-        trace.push(`${now - T0} ${cheater} (cheater) injects ${action.statement.type} to ${action.to}`);
-        enqueue(cheater!, action.to, { kind: 'statement', statement: action.statement });
-        break;
-      case 'rogue':
-        budget.injections--;
-        await rogue(action.request);
-        break;
-      case 'crash': {
-        budget.crashes--;
-        // Crash at the node's next event.
-        opts = { ...opts, crash: { node: action.node, atStep: steps[action.node] + 1, mode: action.mode } };
-        break;
-      }
-    }
-  }
-
+  await runSchedule(net, driver, maxSteps);
   // --- oracle -----------------------------------------------------------------------------------
   const finalStates = { O: stateOf('O'), R: stateOf('R') };
   const outcomes = { O: finalStates.O.outcome, R: finalStates.R.outcome };
   const exchangeId = finalStates.O.exchangeId;
-  const recordJson = exchangeId ? records.get(exchangeId) : undefined;
-  const ttpRecord = recordJson ? (JSON.parse(recordJson) as TtpRecord) : null;
+  const ttpRecord = exchangeId ? ttp.get(exchangeId) : null;
 
   for (const [id, given] of answersGiven) {
     const aborted = given.has(TTP_TYPES.abortToken) || given.has(TTP_TYPES.revocationOrder);
@@ -445,10 +319,10 @@ export async function simulate(opts: SimOptions): Promise<SimResult> {
   // The exchange that matters is the honest party's (a replayed m1 can make it an older one).
   const focus = cheater ? other(cheater) : 'O';
   const focusId = finalStates[focus].exchangeId ?? exchangeId;
-  const focusJson = focusId ? records.get(focusId) : undefined;
-  const focusRecord = focusJson ? (JSON.parse(focusJson) as TtpRecord) : null;
+  const focusRecord = focusId ? ttp.get(focusId) : null;
   const revoked = sc.protocol === 'revocable-revocable' && focusRecord?.decision === 'aborted';
   const resolved = focusRecord?.decision === 'resolved' && sc.protocol !== 'revocable-revocable';
+  const now = net.now;
   const mctx = (): MatchContext => ({ roots: [sc.keys.root], now });
 
   /** Did party p end up with its peer's item (or the TTP's replacement)? */
@@ -496,7 +370,7 @@ export async function simulate(opts: SimOptions): Promise<SimResult> {
     if (hasCheater && !hasHonest) violations.push(`fairness: cheating ${cheater} got honest ${honest}'s item, ${honest} got nothing`);
   }
 
-  return { violations, ttpRequests, outcomes, finalStates, steps, wire, ttpRecord, trace };
+  return { violations, ttpRequests, outcomes, finalStates, steps: { ...net.steps }, wire, ttpRecord, trace: net.trace };
 }
 
 export function describeRun(r: SimResult): string {

@@ -28,6 +28,7 @@ export interface MemoryTtp {
   insertIfAbsent(state: TtpState): boolean;
   /** The stored state of an exchange, or the machine's start state if none is stored. */
   load(exchangeId: string, ctx: TtpContext): Promise<TtpState>;
+  /** The stored decision of an exchange, or null. */
   get(exchangeId: string): TtpRecord | null;
   size(): number;
 }
@@ -68,7 +69,11 @@ export function memoryTtp(options: { forgetful?: boolean } = {}): MemoryTtp {
       }
       return { answer: res.answer, decided: res.decided, record: res.state.record! };
     },
-    get: (exchangeId) => stored(exchangeId)?.record ?? null,
+    get: (exchangeId) => {
+      // What is stored (a forgetful TTP writes its decisions too; it just never reads them back).
+      const j = rows.get(exchangeId);
+      return j ? ((JSON.parse(j) as TtpState).record ?? null) : null;
+    },
     size: () => rows.size,
   };
   return host;
