@@ -1,7 +1,7 @@
 /** The toolbar popup: purchases with their evidence, trusted roots, the device key id. */
 import { useCallback, useEffect, useState } from 'preact/hooks';
-import { callOperation } from '../extension/operations-client.js';
-import type { DealSummary, RootSummary } from '../extension/operations.js';
+import { callOperation } from '../extension/operations/client.js';
+import type { DealSummary, RootSummary } from '../extension/operations/table.js';
 import { formatDateTime, formatMoney, statusLabel, t } from '../extension/ui/i18n.js';
 import { IdentitySettings } from './Identity.js';
 import { Exchanges, TtpSettings } from './Exchanges.js';

@@ -3,13 +3,13 @@
  * and the trusted TTPs setting.
  */
 import { useCallback, useEffect, useState } from 'preact/hooks';
-import { callOperation } from '../extension/operations-client.js';
-import type { ExchangeSummary, TtpSummary } from '../extension/exchange-operations.js';
-import type { ExchangeStatus } from '../extension/exchange-store.js';
+import { callOperation } from '../extension/operations/client.js';
+import type { ExchangeSummary, TtpSummary } from '../extension/operations/table.js';
+import type { ExchangeDealPhase } from '../core/commerce/exchange-shopper.js';
 import { formatDateTime, t, type MessageKey } from '../extension/ui/i18n.js';
 import { DetailPanel, ErrorReason, Field, ListPanel, OpenButton, StatementsTable, StatusCell, message, useLoaded } from './components.js';
 
-const STATUS_KEYS: Record<ExchangeStatus, MessageKey> = {
+const STATUS_KEYS: Record<ExchangeDealPhase, MessageKey> = {
   'requesting-descriptor': 'xsRequesting',
   'awaiting-confirmation': 'statusAwaitingConfirmation',
   exchanging: 'xsExchanging',
@@ -20,7 +20,7 @@ const STATUS_KEYS: Record<ExchangeStatus, MessageKey> = {
   rejected: 'statusRejected',
 };
 
-export function exchangeStatusLabel(status: ExchangeStatus): string {
+export function exchangeStatusLabel(status: ExchangeDealPhase): string {
   return t(STATUS_KEYS[status]);
 }
 

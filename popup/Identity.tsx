@@ -4,9 +4,9 @@
  * the security keys (register opens the trusted window; remove) and the hardware-token limit.
  */
 import { useCallback, useEffect, useState } from 'preact/hooks';
-import { callOperation } from '../extension/operations-client.js';
-import type { IdentityStatus } from '../extension/identity-service.js';
-import type { KeyStatus, KeySummary } from '../extension/key-store.js';
+import { callOperation } from '../extension/operations/client.js';
+import type { IdentityStatus } from '../extension/identity/service.js';
+import type { KeyStatus, KeySummary } from '../extension/identity/key-store.js';
 import { Emblem } from '../extension/ui/emblems.js';
 import { formatDateTime, t, type MessageKey } from '../extension/ui/i18n.js';
 import { message } from './components.js';

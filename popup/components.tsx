@@ -6,7 +6,7 @@
 import type { ComponentChildren, JSX } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 import type { ErrorInfo } from '../core/commerce/shopper.js';
-import type { ArchivedStatementView } from '../extension/operations.js';
+import type { ArchivedStatementView } from '../extension/operations/table.js';
 import { t } from '../extension/ui/i18n.js';
 
 export const message = (e: unknown) => (e instanceof Error ? e.message : String(e));

@@ -3,7 +3,7 @@
  * said, and asks the user to confirm or decline. Closing the window declines.
  */
 import type { VerifiedOfferView } from '../core/commerce/view.js';
-import { callOperation } from '../extension/operations-client.js';
+import { callOperation } from '../extension/operations/client.js';
 import { formatDateTime, formatMoney, paymentMethodLabel, t } from '../extension/ui/i18n.js';
 import { MerchantPanel, NotReady, RequestedByPanel, TermsPanel, usePendingDeal } from './components.js';
 import { Decision } from './Decision.js';

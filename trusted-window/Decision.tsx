@@ -8,7 +8,7 @@
 import type { Ref } from 'preact';
 import { useState } from 'preact/hooks';
 import type { VerifiedOfferView } from '../core/commerce/view.js';
-import { callOperation, OperationError } from '../extension/operations-client.js';
+import { callOperation, OperationError } from '../extension/operations/client.js';
 import { formatMoney, t } from '../extension/ui/i18n.js';
 import { ConfirmButton, DecisionActions, Progress } from './components.js';
 import { useIdentityStatus } from './identity.js';

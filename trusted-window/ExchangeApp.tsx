@@ -6,7 +6,7 @@
  * closing the window declines.
  */
 import type { VerifiedExchangeView } from '../core/commerce/exchange-deal.js';
-import { callOperation } from '../extension/operations-client.js';
+import { callOperation } from '../extension/operations/client.js';
 import { formatDateTime, t } from '../extension/ui/i18n.js';
 import { ConfirmButton, DecisionActions, MerchantPanel, NotReady, Progress, RequestedByPanel, TermsPanel, usePendingDeal } from './components.js';
 import { TrustedHeader } from './identity.js';

@@ -7,8 +7,8 @@
  */
 import type { ComponentChildren } from 'preact';
 import { useEffect, useRef, useState } from 'preact/hooks';
-import { callOperation, OperationError } from '../extension/operations-client.js';
-import type { KeySummary } from '../extension/key-store.js';
+import { callOperation, OperationError } from '../extension/operations/client.js';
+import type { KeySummary } from '../extension/identity/key-store.js';
 import { EMBLEMS, Emblem } from '../extension/ui/emblems.js';
 import { t } from '../extension/ui/i18n.js';
 import { TrustedHeader, identityChanged, useIdentityStatus } from './identity.js';

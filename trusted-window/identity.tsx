@@ -5,8 +5,8 @@
  * the page that asked for the deal.
  */
 import { useEffect, useState } from 'preact/hooks';
-import { callOperation } from '../extension/operations-client.js';
-import type { IdentityStatus } from '../extension/identity-service.js';
+import { callOperation } from '../extension/operations/client.js';
+import type { IdentityStatus } from '../extension/identity/service.js';
 import { Emblem } from '../extension/ui/emblems.js';
 import { t } from '../extension/ui/i18n.js';
 

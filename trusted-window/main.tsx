@@ -4,7 +4,7 @@ import './trusted-window.css';
 import { App } from './App.js';
 import { ExchangeApp } from './ExchangeApp.js';
 import { OnboardingGate, SetupPage, TokenPage } from './Onboarding.js';
-import { TRUSTED_WINDOW_PORT_NAME } from '../extension/bridge-protocol.js';
+import { TRUSTED_WINDOW_PORT_NAME } from '../extension/content/bridge-protocol.js';
 import { localiseDocument } from '../extension/ui/i18n.js';
 import { browser, type Runtime } from '../extension/browser.js';
 

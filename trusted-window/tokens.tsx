@@ -9,8 +9,9 @@
 import { startAuthentication, startRegistration } from '@simplewebauthn/browser';
 import { useState } from 'preact/hooks';
 import { signatureBlockFromAssertion } from '../core/crypto/webauthn.js';
-import { callOperation, OperationError } from '../extension/operations-client.js';
-import type { TokenSummary } from '../extension/identity-service.js';
+import { callOperation, OperationError } from '../extension/operations/client.js';
+import type { OperationRequest } from '../extension/operations/table.js';
+import type { TokenSummary } from '../extension/identity/service.js';
 import { t } from '../extension/ui/i18n.js';
 import { identityChanged } from './identity.js';
 
@@ -66,7 +67,9 @@ export async function signOrderWithToken(dealId: string, credentialId?: string):
     },
   });
   const signature = signatureBlockFromAssertion({ response, jwk: request.jwk, credentialId: request.credentialId, rpId: request.rpId });
-  await callOperation('submitSignedOrder', { dealId, order: { ...request.order, signature } });
+  // The worker validates the order against its schema (operations/table.ts) before the machine verifies it.
+  const order = { ...request.order, signature } as OperationRequest<'submitSignedOrder'>['order'];
+  await callOperation('submitSignedOrder', { dealId, order });
 }
 
 /** Register a security key: label, then the browser's ceremony, then the worker's verification. */

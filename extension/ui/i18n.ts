@@ -3,7 +3,7 @@
  * whose language follows the browser's UI language.
  */
 import type { Money } from '../../core/protocol/commerce.js';
-import type { DealStatus } from '../deal-store.js';
+import type { ShopperPhase } from '../../core/commerce/shopper.js';
 import { browser } from '../browser.js';
 
 export type MessageKey = keyof typeof import('../../_locales/en/messages.json');
@@ -33,7 +33,7 @@ export function formatDateTime(iso: string, locale = uiLocale()): string {
   return new Intl.DateTimeFormat(locale, { dateStyle: 'medium', timeStyle: 'short' }).format(date);
 }
 
-const STATUS_KEYS: Record<DealStatus, MessageKey> = {
+const STATUS_KEYS: Record<ShopperPhase, MessageKey> = {
   'requesting-offer': 'statusRequestingOffer',
   'awaiting-confirmation': 'statusAwaitingConfirmation',
   ordering: 'statusOrdering',
@@ -42,7 +42,7 @@ const STATUS_KEYS: Record<DealStatus, MessageKey> = {
   failed: 'statusFailed',
 };
 
-export function statusLabel(status: DealStatus): string {
+export function statusLabel(status: ShopperPhase): string {
   return t(STATUS_KEYS[status]);
 }
 

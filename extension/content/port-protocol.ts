@@ -1,0 +1,34 @@
+/**
+ * What the worker accepts from a page's content script, validated with zod: the page is
+ * untrusted and the content script only forwards what the page said.
+ */
+import { z } from 'zod';
+import { DealId } from '../../core/protocol/commerce.js';
+import { PROVIDER_ERRORS, ProviderRequest } from '../../core/protocol/provider.js';
+import { providerError, type ProviderErrorShape } from './bridge-protocol.js';
+
+const RequestId = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/);
+
+export const PortRequestSchema = z.discriminatedUnion('type', [
+  z.strictObject({ type: z.literal('request'), id: RequestId, method: z.string().min(1).max(64), params: z.unknown().optional() }),
+  z.strictObject({ type: z.literal('attach'), id: RequestId, dealId: DealId }),
+]);
+export type PortRequestMessage = z.infer<typeof PortRequestSchema>;
+
+export const PROVIDER_METHODS = ['semper_getInfo', 'semper_purchase', 'semper_certifiedMail', 'semper_signContract'] as const;
+
+export type ParsedProviderRequest = { ok: true; request: ProviderRequest } | { ok: false; error: ProviderErrorShape };
+
+/** Validate a page's `{ method, params }`: unknown method → 4200, bad params → -32602. */
+export function parseProviderRequest(method: string, params: unknown): ParsedProviderRequest {
+  if (!(PROVIDER_METHODS as readonly string[]).includes(method)) {
+    return { ok: false, error: providerError(PROVIDER_ERRORS.unsupportedMethod, `unsupported method ${method.slice(0, 64)}`, 'ERR_SCHEMA') };
+  }
+  const parsed = ProviderRequest.safeParse(params === undefined ? { method } : { method, params });
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const where = issue ? `${issue.path.join('.') || '$'}: ${issue.message}` : 'malformed';
+    return { ok: false, error: providerError(PROVIDER_ERRORS.invalidParams, `invalid params (${where})`, 'ERR_SCHEMA') };
+  }
+  return { ok: true, request: parsed.data };
+}

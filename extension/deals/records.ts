@@ -1,0 +1,91 @@
+/**
+ * What the worker keeps per deal, for every kind alike: one record (the machine's JSON state plus
+ * what the host derived from its effects) and the deal's archived statements. The host
+ * (worker/host.ts) writes both in one transaction after every step; the IndexedDB store is
+ * worker/store.ts, tests use MemoryDealStore below.
+ */
+import type { ErrorInfo, ShopperState } from '../../core/commerce/shopper.js';
+import type { VerifiedOfferView } from '../../core/commerce/view.js';
+import type { ExchangeDealState, VerifiedExchangeView } from '../../core/commerce/index.js';
+import type { ExchangeOutcomeForPage, PurchaseOutcome } from '../../core/protocol/provider.js';
+import type { Statement } from '../../core/statements/index.js';
+
+export type DealKind = 'purchase' | 'exchange';
+
+/** How a page's request settles; kept so a re-attaching page still gets its answer. */
+export type DealResult<O = PurchaseOutcome | ExchangeOutcomeForPage> = { kind: 'finished'; outcome: O } | { kind: 'failed'; error: ErrorInfo } | { kind: 'rejected' };
+
+interface RecordOf<K extends DealKind, S, V, O> {
+  kind: K;
+  dealId: string;
+  /** The requesting origin, as the browser reported it. */
+  origin: string;
+  createdAt: number;
+  updatedAt: number;
+  /** The machine's state (plain JSON), persisted after every step. */
+  state: S;
+  /** The state's phase, kept beside it for lists and the window queue. */
+  status: string;
+  terminal: boolean;
+  /** The verified view (show-offer), once there is one: all the trusted window may show. */
+  view?: V;
+  result?: DealResult<O>;
+  /** The last message the machine refused (shown in the popup; the deal went on). */
+  problem?: ErrorInfo;
+}
+
+export type PurchaseRecord = RecordOf<'purchase', ShopperState, VerifiedOfferView, PurchaseOutcome>;
+export type ExchangeRecord = RecordOf<'exchange', ExchangeDealState, VerifiedExchangeView, ExchangeOutcomeForPage>;
+export type DealRecord = PurchaseRecord | ExchangeRecord;
+
+export interface ArchiveEntry {
+  dealId: string;
+  direction: 'sent' | 'received';
+  type: string;
+  statement: Statement<unknown>;
+  /** statementDigest(statement) */
+  digest: string;
+  archivedAt: number;
+}
+
+export interface DealStore {
+  get(dealId: string): Promise<DealRecord | undefined>;
+  /** Create a deal; fails if the id exists. */
+  create(record: DealRecord): Promise<void>;
+  /** Persist a step: the new record and its archive entries, atomically. */
+  commit(record: DealRecord, archive: ArchiveEntry[]): Promise<void>;
+  listActive(): Promise<DealRecord[]>;
+  /** Every deal, oldest first. */
+  listAll(): Promise<DealRecord[]>;
+  archiveOf(dealId: string): Promise<ArchiveEntry[]>;
+}
+
+export const byArchivedAt = (a: ArchiveEntry, b: ArchiveEntry): number => a.archivedAt - b.archivedAt;
+
+/** In memory (tests): every read and write is a structured clone, as with IndexedDB. */
+export class MemoryDealStore implements DealStore {
+  readonly deals = new Map<string, DealRecord>();
+  readonly archive = new Map<string, ArchiveEntry>();
+
+  async get(dealId: string) {
+    const r = this.deals.get(dealId);
+    return r ? structuredClone(r) : undefined;
+  }
+  async create(record: DealRecord) {
+    if (this.deals.has(record.dealId)) throw new Error(`deal ${record.dealId} exists`);
+    this.deals.set(record.dealId, structuredClone(record));
+  }
+  async commit(record: DealRecord, archive: ArchiveEntry[]) {
+    this.deals.set(record.dealId, structuredClone(record));
+    for (const a of archive) this.archive.set(`${a.dealId}/${a.digest}`, structuredClone(a));
+  }
+  async listActive() {
+    return (await this.listAll()).filter((d) => !d.terminal);
+  }
+  async listAll() {
+    return [...this.deals.values()].sort((a, b) => a.createdAt - b.createdAt).map((d) => structuredClone(d));
+  }
+  async archiveOf(dealId: string) {
+    return [...this.archive.values()].filter((a) => a.dealId === dealId).sort(byArchivedAt).map((a) => structuredClone(a));
+  }
+}

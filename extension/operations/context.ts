@@ -1,0 +1,29 @@
+/**
+ * What operation handlers work with: the worker's services, handed in by the background (and by
+ * tests). Handlers take this and their request only; they never import one another.
+ */
+import type { EventShape } from '../worker/host.js';
+import type { DealRecord, DealStore } from '../deals/records.js';
+import type { KeyStore } from '../identity/key-store.js';
+import type { IdentityService } from '../identity/service.js';
+import type { TrustRoots } from '../settings/trust-roots.js';
+import type { TrustedTtps } from '../settings/ttp-trust.js';
+
+export interface OperationContext {
+  store: DealStore;
+  /** The one host: user decisions are events on a deal's machine. */
+  host: { event(dealId: string, event: EventShape): Promise<DealRecord> };
+  keys: KeyStore;
+  identity: IdentityService;
+  roots: TrustRoots;
+  ttps: TrustedTtps;
+  /** Open the trusted window on the setup or token-registration view. */
+  openWindow(view: 'setup' | 'token'): Promise<void>;
+  now(): number;
+}
+
+import type { OperationName, OperationRequest, OperationResponses } from './table.js';
+
+export type Handler<O extends OperationName> = (request: OperationRequest<O>, ctx: OperationContext) => Promise<OperationResponses[O]>;
+/** A group of handlers (purchases, exchanges, identity, settings); dispatch.ts takes their union, which must cover the table. */
+export type Handlers<O extends OperationName> = { [K in O]: Handler<K> };

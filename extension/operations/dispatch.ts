@@ -1,0 +1,61 @@
+/**
+ * The worker's side of the operation API (table.ts): `handleOperation` checks who is calling
+ * (extension pages only; per the table, the trusted-window page only, or only the trusted window
+ * that currently shows the deal named in the request), validates the request with the table's
+ * schema, and runs the one handler for the operation. The handler groups never import one another.
+ */
+import { errorToJson } from '../../core/errors.js';
+import { isExtensionPage, isTrustedWindowPage } from '../worker/sender.js';
+import type { CurrentWindow } from '../worker/trusted-window-manager.js';
+import type { Handlers, OperationContext } from './context.js';
+import { exchangeHandlers } from './handlers/exchanges.js';
+import { identityHandlers } from './handlers/identity.js';
+import { purchaseHandlers } from './handlers/purchases.js';
+import { settingsHandlers } from './handlers/settings.js';
+import { OperationMessage, OPERATIONS, type OperationName, type OperationRequest, type OperationResult } from './table.js';
+
+export interface DispatchDeps extends OperationContext {
+  extensionId: string;
+  /** browser.runtime.getURL('') */
+  extensionBase: string;
+  currentWindow(): Promise<CurrentWindow | undefined>;
+}
+
+/** What the browser reports about a message's sender (chrome.runtime / browser.runtime MessageSender alike). */
+export type OperationSender = Pick<chrome.runtime.MessageSender, 'id' | 'url'> & { tab?: { windowId?: number } | undefined };
+
+const HANDLERS: Handlers<OperationName> = { ...purchaseHandlers, ...exchangeHandlers, ...identityHandlers, ...settingsHandlers };
+
+function forbidden(message: string): OperationResult<OperationName> {
+  return { ok: false, error: { code: 'ERR_FORBIDDEN', message } };
+}
+
+export async function handleOperation(raw: unknown, sender: OperationSender, deps: DispatchDeps): Promise<OperationResult<OperationName>> {
+  if (!isExtensionPage(sender, deps.extensionId, deps.extensionBase)) return forbidden("operations are only for Semper's own pages");
+  const message = OperationMessage.safeParse(raw);
+  if (!message.success) return { ok: false, error: { code: 'ERR_SCHEMA', message: 'expected { op, request } with a known op' } };
+  const op = message.data.op;
+  const spec = OPERATIONS[op];
+  const request = spec.request.safeParse(message.data.request);
+  if (!request.success) {
+    const issue = request.error.issues[0];
+    return { ok: false, error: { code: 'ERR_SCHEMA', message: `${op}: ${issue ? `${issue.path.join('.') || '$'}: ${issue.message}` : 'malformed'}` } };
+  }
+  const fromTrustedWindow = isTrustedWindowPage(sender, deps.extensionId, deps.extensionBase);
+  if (spec.access === 'trusted-page' && !fromTrustedWindow) return forbidden(`${op} is only for the trusted window`);
+  if (spec.access === 'deal-window') {
+    const dealId = (request.data as { dealId: string }).dealId;
+    const current = await deps.currentWindow();
+    const fromItsWindow = fromTrustedWindow && current !== undefined && current.dealId === dealId && sender.tab?.windowId === current.windowId;
+    if (!fromItsWindow) return forbidden(`${op} is only for the trusted window showing deal ${dealId}`);
+  }
+  try {
+    return { ok: true, response: await run(op, request.data as OperationRequest<typeof op>, deps) };
+  } catch (e) {
+    return { ok: false, error: errorToJson(e) };
+  }
+}
+
+function run<O extends OperationName>(op: O, request: OperationRequest<O>, ctx: OperationContext) {
+  return (HANDLERS[op] as Handlers<O>[O])(request, ctx);
+}

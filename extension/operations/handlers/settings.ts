@@ -1,0 +1,54 @@
+/** Operations on the shopper's settings: trusted CA roots, trusted TTPs, the hardware-token threshold and the CA address. */
+import type { TrustedRoot } from '../../settings/trust-roots.js';
+import type { TrustedTtp } from '../../settings/ttp-trust.js';
+import type { Handlers } from '../context.js';
+import type { RootSummary, TtpSummary } from '../table.js';
+
+function rootSummary(r: TrustedRoot): RootSummary {
+  return { fingerprint: r.fingerprint, commonName: r.commonName, subject: r.subject, notAfter: r.notAfter, addedAt: new Date(r.addedAt).toISOString() };
+}
+
+function ttpSummary(t: TrustedTtp): TtpSummary {
+  return {
+    fingerprint: t.fingerprint,
+    url: t.url,
+    ...(t.commonName ? { commonName: t.commonName } : {}),
+    ...(t.keyId ? { keyId: t.keyId } : {}),
+    ...(t.notAfter ? { notAfter: t.notAfter } : {}),
+    addedAt: new Date(t.addedAt).toISOString(),
+  };
+}
+
+export const settingsHandlers: Handlers<
+  'settings.get' | 'settings.set' | 'settings.addRoot' | 'settings.listRoots' | 'settings.removeRoot' | 'settings.addTtp' | 'settings.listTtps' | 'settings.removeTtp'
+> = {
+  async 'settings.get'(_r, { identity }) {
+    const s = await identity.status();
+    return { hardwareTokenAbove: s.hardwareTokenAbove, caUrl: s.caUrl };
+  },
+  async 'settings.set'(request, { identity }) {
+    return identity.updateSettings({
+      ...(request.hardwareTokenAbove !== undefined ? { hardwareTokenAbove: request.hardwareTokenAbove } : {}),
+      ...(request.caUrl !== undefined ? { caUrl: request.caUrl } : {}),
+    });
+  },
+  async 'settings.addRoot'({ certificate }, { roots }) {
+    return { root: rootSummary(await roots.add(certificate)) };
+  },
+  async 'settings.listRoots'(_request, { roots }) {
+    return { roots: (await roots.list()).map(rootSummary) };
+  },
+  async 'settings.removeRoot'({ fingerprint }, { roots }) {
+    return { removed: await roots.remove(fingerprint) };
+  },
+  async 'settings.addTtp'(input, { ttps }) {
+    const ttp = await ttps.add({ url: input.url, ...(input.certificate !== undefined ? { certificate: input.certificate } : {}), ...(input.fingerprint !== undefined ? { fingerprint: input.fingerprint } : {}) });
+    return { ttp: ttpSummary(ttp) };
+  },
+  async 'settings.listTtps'(_r, { ttps }) {
+    return { ttps: (await ttps.list()).map(ttpSummary) };
+  },
+  async 'settings.removeTtp'({ fingerprint }, { ttps }) {
+    return { removed: await ttps.remove(fingerprint) };
+  },
+};

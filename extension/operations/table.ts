@@ -1,0 +1,225 @@
+/**
+ * The worker's operation API, in one table (in the style of GNU Taler's wallet-core: operation →
+ * request → response): every front end — the popup, the trusted window, the e2e tests — calls
+ * `runtime.sendMessage({ op, request })` and gets `{ ok: true, response }` or
+ * `{ ok: false, error: { code, message } }`. Each operation names its request schema (zod,
+ * checked in the worker before any handler runs) and who may call it:
+ *
+ *   page         any of Semper's own extension pages (popup, trusted window)
+ *   trusted-page the trusted-window page only (WebAuthn ceremonies)
+ *   deal-window  only the trusted window that currently shows the deal named in the request
+ *
+ * Web pages and content scripts can never call an operation (operations/dispatch.ts).
+ */
+import { z } from 'zod';
+import { DealId, Money, type DeliveredGood } from '../../core/protocol/commerce.js';
+import { HolderRevocationReason } from '../../core/pki/registration.js';
+import { Statement } from '../../core/statements/index.js';
+import type { PublicJwk } from '../../core/crypto/jwk.js';
+import type { ErrorInfo, ShopperPhase } from '../../core/commerce/shopper.js';
+import type { ExchangeDealPhase } from '../../core/commerce/exchange-shopper.js';
+import type { VerifiedOfferView } from '../../core/commerce/view.js';
+import type { ExchangeUse, VerifiedExchangeView } from '../../core/commerce/exchange-deal.js';
+import type { ExchangeOutcomeForPage, PurchaseOutcome } from '../../core/protocol/provider.js';
+import type { KeySummary } from '../identity/key-store.js';
+import type { IdentityStatus, TokenRegistrationOptions, TokenSigningRequest, TokenSummary } from '../identity/service.js';
+
+const b64u = z.string().regex(/^[A-Za-z0-9_-]+$/, 'base64url');
+export const Fingerprint = z.string().regex(/^[A-Za-z0-9_-]{43}$/, 'base64url SHA-256 fingerprint');
+const KeyId = z.string().regex(/^[A-Za-z0-9_-]{43}$/, 'key id (RFC 7638 thumbprint)');
+const CredentialId = b64u.min(16).max(1024);
+const Empty = z.strictObject({});
+const ByDeal = z.strictObject({ dealId: DealId });
+
+/** What startRegistration resolved with; @simplewebauthn/server (verifyRegistration) checks the rest. */
+export const RegistrationResponse = z.object({
+  id: CredentialId,
+  rawId: CredentialId,
+  type: z.literal('public-key'),
+  response: z.looseObject({
+    clientDataJSON: b64u.max(4096),
+    attestationObject: b64u.max(16_384),
+    transports: z.array(z.enum(['ble', 'cable', 'hybrid', 'internal', 'nfc', 'smart-card', 'usb'])).optional(),
+  }),
+  clientExtensionResults: z.record(z.string(), z.unknown()),
+  authenticatorAttachment: z.enum(['platform', 'cross-platform']).optional(),
+});
+
+/** An order signed with a security key: a statement whose signature block is a WebAuthn assertion. */
+export const TokenSignedOrder = Statement.refine((s) => s.signature.alg === 'webauthn-ES256' && s.signature.signer.kind === 'webauthn', {
+  message: 'expected an order signed with a security key (webauthn-ES256)',
+});
+
+export type Access = 'page' | 'trusted-page' | 'deal-window';
+
+export const OPERATIONS = {
+  // ── deals: purchases ────────────────────────────────────────────────────
+  getPendingOffer: { request: ByDeal, access: 'deal-window' },
+  /** `anonymous`: sign with this merchant origin's pseudonym instead of the identity key. */
+  confirmDeal: { request: z.strictObject({ dealId: DealId, anonymous: z.boolean().optional() }), access: 'deal-window' },
+  rejectDeal: { request: ByDeal, access: 'deal-window' },
+  /** The order a registered token signs for this deal, and its challenge. */
+  'tokens.orderToSign': { request: z.strictObject({ dealId: DealId, credentialId: CredentialId.optional() }), access: 'deal-window' },
+  /** The token-signed order (the machine's `order-signed`). */
+  submitSignedOrder: { request: z.strictObject({ dealId: DealId, order: TokenSignedOrder }), access: 'deal-window' },
+  listDeals: { request: Empty, access: 'page' },
+  getDeal: { request: ByDeal, access: 'page' },
+  // ── deals: exchanges ────────────────────────────────────────────────────
+  getPendingExchange: { request: ByDeal, access: 'deal-window' },
+  confirmExchange: { request: ByDeal, access: 'deal-window' },
+  rejectExchange: { request: ByDeal, access: 'deal-window' },
+  listExchanges: { request: Empty, access: 'page' },
+  getExchange: { request: ByDeal, access: 'page' },
+  // ── identity ────────────────────────────────────────────────────────────
+  getIdentity: { request: Empty, access: 'page' },
+  /** Phrase, picture, identity, certificate, tokens, threshold: what every Semper page shows. */
+  'identity.status': { request: Empty, access: 'page' },
+  /** Make the device identity key (idempotent). */
+  'identity.create': { request: Empty, access: 'page' },
+  'identity.personalise': { request: z.strictObject({ phrase: z.string().min(1).max(256), picture: z.number().int().min(0).max(11) }), access: 'page' },
+  /** PKCS #10 with the identity key + one-time code → POST <caUrl>/ca/register. */
+  'identity.register': { request: z.strictObject({ caUrl: z.string().min(1).max(512), registrationCode: z.string().min(1).max(64) }), access: 'page' },
+  'identity.rotate': { request: Empty, access: 'page' },
+  /** Open the trusted window for setup or for registering a security key. */
+  'identity.openSetup': { request: z.strictObject({ view: z.enum(['setup', 'token']) }), access: 'page' },
+  'keys.list': { request: Empty, access: 'page' },
+  /** Revoke a key's certificate at its CA (signed by the key itself). */
+  'keys.revoke': { request: z.strictObject({ keyId: KeyId, reason: HolderRevocationReason }), access: 'page' },
+  'tokens.list': { request: Empty, access: 'page' },
+  /** The options for startRegistration (fresh challenge). */
+  'tokens.beginRegistration': { request: Empty, access: 'trusted-page' },
+  /** The registration response; the worker verifies it and stores the credential. */
+  'tokens.finishRegistration': { request: z.strictObject({ label: z.string().max(64), challenge: b64u.length(43), response: RegistrationResponse }), access: 'trusted-page' },
+  'tokens.remove': { request: z.strictObject({ credentialId: CredentialId }), access: 'page' },
+  // ── settings ────────────────────────────────────────────────────────────
+  'settings.get': { request: Empty, access: 'page' },
+  'settings.set': { request: z.strictObject({ hardwareTokenAbove: Money.nullable().optional(), caUrl: z.string().min(1).max(512).optional() }), access: 'page' },
+  'settings.addRoot': { request: z.strictObject({ certificate: z.string().min(1).max(20_000) }), access: 'page' },
+  'settings.listRoots': { request: Empty, access: 'page' },
+  'settings.removeRoot': { request: z.strictObject({ fingerprint: Fingerprint }), access: 'page' },
+  /** A TTP to trust: its certificate (PEM | base64 DER) or its fingerprint, and where to reach it. */
+  'settings.addTtp': {
+    request: z.strictObject({ certificate: z.string().min(1).max(20_000).optional(), fingerprint: Fingerprint.optional(), url: z.string().min(1).max(512) }),
+    access: 'page',
+  },
+  'settings.listTtps': { request: Empty, access: 'page' },
+  'settings.removeTtp': { request: z.strictObject({ fingerprint: Fingerprint }), access: 'page' },
+} as const satisfies Record<string, { request: z.ZodType; access: Access }>;
+
+export type OperationName = keyof typeof OPERATIONS;
+export const OPERATION_NAMES = Object.keys(OPERATIONS) as OperationName[];
+export type OperationRequest<O extends OperationName> = z.infer<(typeof OPERATIONS)[O]['request']>;
+
+export const OperationMessage = z.strictObject({
+  op: z.enum(OPERATION_NAMES as [OperationName, ...OperationName[]]),
+  request: z.unknown(),
+});
+
+/** The envelope of every answer (what a page checks before it reads the response). */
+export const OperationResultEnvelope = z.union([
+  z.strictObject({ ok: z.literal(true), response: z.unknown() }),
+  z.strictObject({ ok: z.literal(false), error: z.strictObject({ code: z.string().max(64), message: z.string().max(4096) }) }),
+]);
+
+// ── responses ───────────────────────────────────────────────────────────────
+
+export interface DealSummary {
+  dealId: string;
+  origin: string;
+  status: ShopperPhase;
+  createdAt: string;
+  updatedAt: string;
+  merchant?: string;
+  total?: Money;
+  error?: ErrorInfo;
+}
+
+export interface ExchangeSummary {
+  dealId: string;
+  origin: string;
+  use: ExchangeUse;
+  status: ExchangeDealPhase;
+  title?: string;
+  merchant?: string;
+  ttp?: string;
+  exchangeId?: string;
+  createdAt: string;
+  updatedAt: string;
+  error?: ErrorInfo;
+}
+
+/** An archived statement of a deal, as getDeal / getExchange return it. */
+export interface ArchivedStatementView {
+  type: string;
+  direction: 'sent' | 'received';
+  digest: string;
+  issuedAt: string;
+  archivedAt: string;
+  statement: Statement<unknown>;
+}
+
+export interface RootSummary {
+  fingerprint: string;
+  commonName: string;
+  subject: string;
+  notAfter: string;
+  addedAt: string;
+}
+
+export interface TtpSummary {
+  fingerprint: string;
+  url: string;
+  commonName?: string;
+  keyId?: string;
+  notAfter?: string;
+  addedAt: string;
+}
+
+export interface OperationResponses {
+  getPendingOffer: { view: VerifiedOfferView; status: ShopperPhase };
+  confirmDeal: { status: ShopperPhase };
+  rejectDeal: { status: ShopperPhase };
+  'tokens.orderToSign': TokenSigningRequest;
+  submitSignedOrder: { status: ShopperPhase };
+  listDeals: { deals: DealSummary[] };
+  getDeal: { deal: DealSummary; view?: VerifiedOfferView; outcome?: PurchaseOutcome; statements: ArchivedStatementView[]; goods: DeliveredGood[] };
+  getPendingExchange: { view: VerifiedExchangeView; status: ExchangeDealPhase };
+  confirmExchange: { status: ExchangeDealPhase };
+  rejectExchange: { status: ExchangeDealPhase };
+  listExchanges: { exchanges: ExchangeSummary[] };
+  getExchange: {
+    exchange: ExchangeSummary;
+    view?: VerifiedExchangeView;
+    outcome?: ExchangeOutcomeForPage;
+    statements: ArchivedStatementView[];
+    /** The TTP's statements, when it stepped in: resolution + affidavit, or the abort token. */
+    evidence: { resolution?: Statement; affidavit?: Statement; abortToken?: Statement };
+    /** certified mail: the document received (directly or forwarded by the TTP) */
+    document?: { title: string; mediaType: string; data: string; text?: string };
+    /** contract signing: the text, and the merchant's signature if it arrived (else the affidavit stands in) */
+    contract?: { title: string; text: string; merchantSignature?: Statement };
+  };
+  getIdentity: { keyId: string; publicJwk: PublicJwk; alg: 'ES256' };
+  'identity.status': IdentityStatus;
+  'identity.create': { identity: KeySummary };
+  'identity.personalise': { phrase: string; picture: number };
+  'identity.register': { identity: KeySummary };
+  'identity.rotate': { previous?: KeySummary; current: KeySummary };
+  'identity.openSetup': { opened: boolean };
+  'keys.list': { keys: KeySummary[] };
+  'keys.revoke': { key: KeySummary };
+  'tokens.list': { tokens: TokenSummary[] };
+  'tokens.beginRegistration': { options: TokenRegistrationOptions };
+  'tokens.finishRegistration': { token: TokenSummary };
+  'tokens.remove': { removed: boolean };
+  'settings.get': { hardwareTokenAbove: Money | null; caUrl: string };
+  'settings.set': { hardwareTokenAbove: Money | null; caUrl: string };
+  'settings.addRoot': { root: RootSummary };
+  'settings.listRoots': { roots: RootSummary[] };
+  'settings.removeRoot': { removed: boolean };
+  'settings.addTtp': { ttp: TtpSummary };
+  'settings.listTtps': { ttps: TtpSummary[] };
+  'settings.removeTtp': { removed: boolean };
+}
+
+export type OperationResult<O extends OperationName> = { ok: true; response: OperationResponses[O] } | { ok: false; error: { code: string; message: string } };

@@ -1,0 +1,260 @@
+/**
+ * The service worker: wires the one host (worker/host.ts) with its deal kinds (extension/deals/),
+ * the trusted window (trusted-window-manager.ts), the page bridge (content/page-ports.ts) and the
+ * operation API (operations/dispatch.ts) to the browser. Every listener is registered
+ * synchronously at the top level, so Chrome can wake a killed worker for the event; on every
+ * start, unfinished deals resume. In Firefox the same module is the background event page
+ * (`background.scripts`, see vite.config.firefox.ts); every browser API goes through `browser`
+ * (extension/browser.ts).
+ */
+import { z } from 'zod';
+import { createWebAuthnVerifier } from '../../core/crypto/webauthn.js';
+import { cryptoRandom } from '../../core/machine.js';
+import { browser, type Runtime } from '../browser.js';
+import { PAGE_PORT_NAME, TRUSTED_WINDOW_PORT_NAME } from '../content/bridge-protocol.js';
+import { PagePorts, type PortLike } from '../content/page-ports.js';
+import { exchangeKind } from '../deals/exchange.js';
+import { purchaseKind } from '../deals/purchase.js';
+import type { DealRecord } from '../deals/records.js';
+import { KeyStore } from '../identity/key-store.js';
+import { IdentityService } from '../identity/service.js';
+import { handleOperation } from '../operations/dispatch.js';
+import { TrustRoots } from '../settings/trust-roots.js';
+import { TrustedTtps } from '../settings/ttp-trust.js';
+import { Badge } from './badge.js';
+import { MachineHost } from './host.js';
+import { httpTransport } from './http.js';
+import { CrlRevocationChecker } from './revocation.js';
+import { isTrustedWindowPage } from './sender.js';
+import { IdbDealStore, IdbKeyRecords, IdbSettingsRecords, IdbTokenRecords, dropLegacyDeviceKey, legacyDeviceKey, rootRecords, ttpRecords } from './store.js';
+import { TrustedWindowManager, type QueuedDeal, type WindowQueueStore } from './trusted-window-manager.js';
+
+const extensionId = browser.runtime.id;
+const extensionBase = browser.runtime.getURL('');
+const log = (what: string, e: unknown) => console.warn(`[semper] ${what}:`, e);
+const now = () => Date.now();
+
+const store = new IdbDealStore();
+const keys = new KeyStore({ records: new IdbKeyRecords(), now, legacyDeviceKey, legacyMigrated: dropLegacyDeviceKey });
+const roots = new TrustRoots(rootRecords);
+const ttps = new TrustedTtps(ttpRecords);
+
+// chrome-extension://<id> (pinned by the manifest key: core/protocol/extension-id.ts): origin and RP ID of every WebAuthn
+// ceremony. Not in Firefox: there the page origin is moz-extension://<per-install UUID>, a ceremony without a web-domain
+// rp.id is refused (SecurityError), and clientDataJSON.origin is moz-extension://<SHA-256 of the add-on id>
+// (extension/README.md, "Firefox"): hardware tokens are Chromium-only so far.
+const extensionOrigin = extensionBase.replace(/\/$/, '');
+const CHALLENGES_KEY = 'tokenChallenges';
+const PendingChallenges = z.array(z.strictObject({ challenge: z.string(), expiresAt: z.number() }));
+const identity = new IdentityService({
+  keys,
+  tokens: new IdbTokenRecords(),
+  settings: new IdbSettingsRecords(),
+  roots: () => roots.ders(),
+  fetch: (input, init) => fetch(input, init),
+  now,
+  randomId: (bytes) => cryptoRandom.id(bytes),
+  extensionOrigin,
+  challenges: {
+    async get() {
+      return PendingChallenges.safeParse((await browser.storage.session.get(CHALLENGES_KEY))[CHALLENGES_KEY]).data ?? [];
+    },
+    async set(value) {
+      await browser.storage.session.set({ [CHALLENGES_KEY]: value });
+    },
+  },
+});
+// Token-signed orders are verified before they leave; UV is enforced by the machine where the view demands it.
+const webauthn = createWebAuthnVerifier({ expectedOrigins: [extensionOrigin], expectedRpIds: [extensionOrigin], requireUserVerification: false });
+
+/** CRLs named in merchant and TTP certificates, fetched and cached until their nextUpdate; prepared before each step. */
+const revocation = new CrlRevocationChecker({});
+
+const ALARM_PREFIX = 'semper-deal:';
+/** The first release named exchange timers so; a timer it left behind still reaches its deal. */
+const FIRST_RELEASE_ALARM_PREFIX = 'semper-exchange:';
+function dealOfAlarm(name: string): string | undefined {
+  for (const prefix of [ALARM_PREFIX, FIRST_RELEASE_ALARM_PREFIX]) if (name.startsWith(prefix)) return name.slice(prefix.length);
+  return undefined;
+}
+
+const host: MachineHost = new MachineHost({
+  store,
+  kinds: [
+    purchaseKind({
+      roots: () => roots.ders(),
+      signer: (origin, anonymous) => keys.dealSigner(origin, anonymous),
+      policy: () => identity.policy(),
+      webauthn,
+      isRevoked: revocation.isRevoked,
+      random: cryptoRandom,
+    }),
+    exchangeKind({
+      roots: () => roots.ders(),
+      signer: () => keys.identitySigner(),
+      ttps: () => ttps.entries(),
+      isRevoked: revocation.isRevoked,
+      random: cryptoRandom,
+    }),
+  ],
+  transport: httpTransport(),
+  alarms: {
+    async set(dealId, when) {
+      await browser.alarms.create(`${ALARM_PREFIX}${dealId}`, { when: Math.max(when, Date.now() + 50) });
+    },
+    async clear(dealId) {
+      await browser.alarms.clear(`${ALARM_PREFIX}${dealId}`);
+    },
+  },
+  revocation,
+  now,
+  onAwaitingUser: () => {
+    windows.pump().catch((e: unknown) => log('trusted window', e));
+  },
+  // An exchange runs on without its window once the user confirmed (it may wait for the TTP).
+  onReleased: (record) => {
+    windows.release(record.dealId).catch((e: unknown) => log('trusted window', e));
+  },
+  onSettled: (record) => {
+    pagePorts.settle(record);
+    windows.release(record.dealId).catch((e: unknown) => log('trusted window', e));
+  },
+  onChanged: () => void badge.refresh(),
+  onError: (dealId, e) => log(`deal ${dealId}`, e),
+});
+
+/** One trusted window at a time for every kind of deal, oldest first. */
+const queued = (record: DealRecord): QueuedDeal => ({ dealId: record.dealId, status: record.status, createdAt: record.createdAt, kind: record.kind, holdsWindow: host.holdsWindow(record) });
+const queue: WindowQueueStore = {
+  async get(dealId) {
+    const record = await store.get(dealId);
+    return record ? queued(record) : undefined;
+  },
+  async listActive() {
+    return (await store.listActive()).map(queued);
+  },
+};
+
+/** The toolbar badge: deals awaiting the user. */
+const badge = new Badge({
+  count: async () => (await store.listActive()).filter((d) => d.status === 'awaiting-confirmation').length,
+  async show(text) {
+    await browser.action.setBadgeBackgroundColor({ color: '#8b0000' });
+    await browser.action.setBadgeText({ text });
+  },
+  onError: (e) => log('badge', e),
+});
+
+const TRUSTED_WINDOW_SIZE = { width: 480, height: 760 };
+const SESSION_KEY = 'trustedWindow';
+const CurrentWindowRecord = z.object({ dealId: z.string(), windowId: z.number() });
+
+/** The trusted window on its setup or token view (not tied to a deal). */
+let setupWindowId: number | undefined;
+async function openSetupWindow(view: 'setup' | 'token'): Promise<void> {
+  if (setupWindowId !== undefined && (await browser.windows.get(setupWindowId).then(() => true, () => false))) {
+    await browser.windows.remove(setupWindowId).catch(() => undefined);
+  }
+  const win = await browser.windows.create({ type: 'popup', url: browser.runtime.getURL(`trusted-window/index.html?view=${view}`), ...TRUSTED_WINDOW_SIZE, focused: true });
+  setupWindowId = win?.id;
+}
+
+const windows: TrustedWindowManager = new TrustedWindowManager({
+  store: queue,
+  windows: {
+    async open(dealId, kind) {
+      const win = await browser.windows.create({
+        type: 'popup',
+        url: browser.runtime.getURL(`trusted-window/index.html?deal=${encodeURIComponent(dealId)}${kind === 'exchange' ? '&kind=exchange' : ''}`),
+        ...TRUSTED_WINDOW_SIZE,
+        focused: true,
+      });
+      if (win?.id === undefined) throw new Error('could not open the trusted window');
+      return win.id;
+    },
+    async close(windowId) {
+      await browser.windows.remove(windowId);
+    },
+    async exists(windowId) {
+      return browser.windows.get(windowId).then(
+        () => true,
+        () => false,
+      );
+    },
+    async focus(windowId) {
+      await browser.windows.update(windowId, { focused: true });
+    },
+  },
+  session: {
+    async get() {
+      return CurrentWindowRecord.safeParse((await browser.storage.session.get(SESSION_KEY))[SESSION_KEY]).data;
+    },
+    async set(value) {
+      if (value) await browser.storage.session.set({ [SESSION_KEY]: value });
+      else await browser.storage.session.remove(SESSION_KEY);
+    },
+  },
+  onUserClosed(dealId) {
+    // Closing the window is declining; a deal that no longer awaits the user refuses the event, which is fine.
+    host.event(dealId, { type: 'user-rejected', now: now() }).catch(() => undefined);
+  },
+});
+
+const pagePorts = new PagePorts({
+  extensionId,
+  version: browser.runtime.getManifest().version,
+  startPurchase: (origin, items) => host.start('purchase', origin, { items }),
+  startExchange: (origin, use, documentId) => host.start('exchange', origin, { use, documentId }),
+  getDeal: (dealId) => store.get(dealId),
+  onError: (e) => log('page request', e),
+});
+
+browser.alarms.onAlarm.addListener((alarm) => {
+  const dealId = dealOfAlarm(alarm.name);
+  if (dealId) host.timeout(dealId).catch((e: unknown) => log(`deal ${dealId} timer`, e));
+});
+
+browser.runtime.onConnect.addListener((port) => {
+  if (port.name === PAGE_PORT_NAME) {
+    pagePorts.connect(port as unknown as PortLike);
+    return;
+  }
+  if (port.name === TRUSTED_WINDOW_PORT_NAME && port.sender && isTrustedWindowPage(port.sender, extensionId, extensionBase)) {
+    // The trusted window pings over this port while it is open: that keeps the worker alive
+    // while the user reads the offer. Nothing else travels on it.
+    port.onMessage.addListener(() => undefined);
+    return;
+  }
+  port.disconnect();
+});
+
+// The returned promise is the response (webextension-polyfill in Chromium, natively in Firefox); it never rejects.
+browser.runtime.onMessage.addListener((message: unknown, sender: Runtime.MessageSender) => {
+  return handleOperation(message, sender, {
+    extensionId,
+    extensionBase,
+    currentWindow: () => windows.current(),
+    store,
+    host,
+    keys,
+    identity,
+    roots,
+    ttps,
+    openWindow: openSetupWindow,
+    now,
+  }).catch((e: unknown) => {
+    log('operation', e);
+    return { ok: false, error: { code: 'ERR_INTERNAL', message: 'operation failed' } };
+  });
+});
+
+browser.windows.onRemoved.addListener((windowId) => {
+  windows.windowRemoved(windowId).catch((e: unknown) => log('trusted window', e));
+});
+
+// Worker start (install, browser start, or a wake-up after Chrome stopped an idle worker).
+host
+  .resume()
+  .then(() => windows.pump())
+  .catch((e: unknown) => log('resume', e))
+  .finally(() => void badge.refresh());

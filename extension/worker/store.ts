@@ -1,0 +1,174 @@
+/**
+ * The worker's one IndexedDB database ('semper', through idb) and its typed stores:
+ *
+ *   deals     one record per deal of every kind (deals/records.ts), keyed by deal id
+ *   archive   every statement of every deal, both directions, keyed [dealId, digest]
+ *   keys      the shopper's keys by key id (non-extractable CryptoKeyPairs, stored as is:
+ *             structured clone keeps them non-extractable, so nothing can read the key material)
+ *   tokens    registered hardware tokens (WebAuthn credentials) by credential id
+ *   settings  one record: security phrase + picture, CA URL, hardware-token threshold
+ *   roots     trusted CA roots (a setting)
+ *   ttps      trusted TTPs (a setting)
+ *   meta      migration markers
+ *
+ * Versions: 1 was the first release's 'semper' (deals = purchases, archive, keys['device'],
+ * roots); 2 is this schema. Opening the database also imports, once, the two other databases the
+ * first release kept ('semper-identity', 'semper-exchange'), so an installed extension keeps its
+ * keys, deals and settings (worker/migrations.ts; test/e2e/migration.test.ts runs it on a profile
+ * made by that release).
+ */
+import { openDB, type DBSchema, type IDBPDatabase, type IDBPTransaction, type StoreNames } from 'idb';
+import type { KeyRecords, StoredKey } from '../identity/key-store.js';
+import type { SettingsRecords, ShopperSettings, StoredToken, TokenRecords } from '../identity/service.js';
+import type { TrustedRoot } from '../settings/trust-roots.js';
+import type { TrustedTtp } from '../settings/ttp-trust.js';
+import { byArchivedAt, type ArchiveEntry, type DealRecord, type DealStore } from '../deals/records.js';
+import { createStores, importLegacyDatabases, upgradeFromFirstRelease, type LegacyDeviceKey } from './migrations.js';
+
+export const DB_NAME = 'semper';
+export const DB_VERSION = 2;
+
+export interface SemperDB extends DBSchema {
+  deals: { key: string; value: DealRecord; indexes: { byCreated: number } };
+  archive: { key: [string, string]; value: ArchiveEntry; indexes: { byDeal: string } };
+  keys: { key: string; value: StoredKey; indexes: { byPurpose: string } };
+  tokens: { key: string; value: StoredToken };
+  settings: { key: string; value: ShopperSettings };
+  roots: { key: string; value: TrustedRoot };
+  ttps: { key: string; value: TrustedTtp };
+  meta: { key: string; value: unknown };
+}
+
+export type SemperDatabase = IDBPDatabase<SemperDB>;
+export type UpgradeTransaction = IDBPTransaction<SemperDB, StoreNames<SemperDB>[], 'versionchange'>;
+
+const SETTINGS_KEY = 'shopper';
+export const META_LEGACY_DEVICE_KEY = 'legacyDeviceKey';
+
+let dbPromise: Promise<SemperDatabase> | undefined;
+
+/** The database, upgraded and with the first release's other databases imported. */
+export function semperDb(): Promise<SemperDatabase> {
+  dbPromise ??= (async () => {
+    const database = await openDB<SemperDB>(DB_NAME, DB_VERSION, {
+      async upgrade(db, oldVersion, _newVersion, tx) {
+        if (oldVersion === 1) await upgradeFromFirstRelease(db, tx);
+        else createStores(db, oldVersion);
+      },
+    });
+    await importLegacyDatabases(database);
+    return database;
+  })();
+  dbPromise.catch(() => {
+    dbPromise = undefined;
+  });
+  return dbPromise;
+}
+
+export class IdbDealStore implements DealStore {
+  async get(dealId: string) {
+    return (await semperDb()).get('deals', dealId);
+  }
+  async create(record: DealRecord) {
+    await (await semperDb()).add('deals', record);
+  }
+  async commit(record: DealRecord, archive: ArchiveEntry[]) {
+    const tx = (await semperDb()).transaction(['deals', 'archive'], 'readwrite');
+    await Promise.all([tx.objectStore('deals').put(record), ...archive.map((entry) => tx.objectStore('archive').put(entry)), tx.done]);
+  }
+  async listActive() {
+    return (await this.listAll()).filter((d) => !d.terminal);
+  }
+  async listAll() {
+    return (await semperDb()).getAllFromIndex('deals', 'byCreated');
+  }
+  async archiveOf(dealId: string) {
+    return (await (await semperDb()).getAllFromIndex('archive', 'byDeal', dealId)).sort(byArchivedAt);
+  }
+}
+
+export class IdbKeyRecords implements KeyRecords {
+  async list() {
+    return (await semperDb()).getAll('keys');
+  }
+  async get(keyId: string) {
+    return (await semperDb()).get('keys', keyId);
+  }
+  async add(key: StoredKey) {
+    try {
+      await (await semperDb()).add('keys', key);
+      return true;
+    } catch (e) {
+      if (e instanceof DOMException && e.name === 'ConstraintError') return false;
+      throw e;
+    }
+  }
+  async putAll(keys: StoredKey[]) {
+    const tx = (await semperDb()).transaction('keys', 'readwrite');
+    await Promise.all([...keys.map((k) => tx.store.put(k)), tx.done]);
+  }
+}
+
+/** The device key the first release kept in 'semper'.keys['device'] (kept aside by the upgrade until the key store takes it). */
+export async function legacyDeviceKey(): Promise<LegacyDeviceKey | undefined> {
+  return (await (await semperDb()).get('meta', META_LEGACY_DEVICE_KEY)) as LegacyDeviceKey | undefined;
+}
+
+/** Once the key store holds it, the legacy key lives only there. */
+export async function dropLegacyDeviceKey(): Promise<void> {
+  await (await semperDb()).delete('meta', META_LEGACY_DEVICE_KEY);
+}
+
+export class IdbTokenRecords implements TokenRecords {
+  async list() {
+    return (await semperDb()).getAll('tokens');
+  }
+  async get(credentialId: string) {
+    return (await semperDb()).get('tokens', credentialId);
+  }
+  async put(token: StoredToken) {
+    await (await semperDb()).put('tokens', token);
+  }
+  async delete(credentialId: string) {
+    return deleteIfPresent('tokens', credentialId);
+  }
+}
+
+export class IdbSettingsRecords implements SettingsRecords {
+  async get() {
+    return (await (await semperDb()).get('settings', SETTINGS_KEY)) ?? {};
+  }
+  async put(settings: ShopperSettings) {
+    await (await semperDb()).put('settings', settings, SETTINGS_KEY);
+  }
+}
+
+/** A setting kept as a list keyed by fingerprint (trusted roots, trusted TTPs). */
+export interface FingerprintRecords<T extends { fingerprint: string }> {
+  list(): Promise<T[]>;
+  get(fingerprint: string): Promise<T | undefined>;
+  put(value: T): Promise<void>;
+  delete(fingerprint: string): Promise<boolean>;
+}
+
+async function deleteIfPresent(store: 'tokens' | 'roots' | 'ttps', key: string): Promise<boolean> {
+  const tx = (await semperDb()).transaction(store, 'readwrite');
+  const existing = await tx.store.get(key);
+  if (existing) await tx.store.delete(key);
+  await tx.done;
+  return existing !== undefined;
+}
+
+function fingerprintRecords<S extends 'roots' | 'ttps'>(store: S): FingerprintRecords<SemperDB[S]['value']> {
+  return {
+    list: async () => (await semperDb()).getAll(store),
+    get: async (fingerprint) => (await semperDb()).get(store, fingerprint),
+    put: async (value) => {
+      await (await semperDb()).put(store, value);
+    },
+    delete: (fingerprint) => deleteIfPresent(store, fingerprint),
+  };
+}
+
+export const rootRecords: FingerprintRecords<TrustedRoot> = fingerprintRecords('roots');
+export const ttpRecords: FingerprintRecords<TrustedTtp> = fingerprintRecords('ttps');
