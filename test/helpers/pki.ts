@@ -7,7 +7,7 @@ const DAY = 86_400_000;
 export interface TestCa {
   root: string;
   keys: CryptoKeyPair;
-  issue(p: { commonName: string; role: Exclude<CertificateRole, 'ca'>; origins?: string[]; notBefore?: Date; notAfter?: Date; keys?: CryptoKeyPair }): Promise<{ chain: string[]; signer: Signer; keys: CryptoKeyPair }>;
+  issue(p: { commonName: string; role: Exclude<CertificateRole, 'ca'>; origins?: string[]; notBefore?: Date; notAfter?: Date; /** The subject's key pair (default: a new ES256 pair); an Ed25519 pair gets an EdDSA signer. */ keys?: CryptoKeyPair }): Promise<{ chain: string[]; signer: Signer; keys: CryptoKeyPair }>;
 }
 
 export async function makeTestCa(commonName = 'Semper Test CA', now = Date.now()): Promise<TestCa> {
@@ -29,7 +29,9 @@ export async function makeTestCa(commonName = 'Semper Test CA', now = Date.now()
         notBefore: p.notBefore ?? new Date(now - DAY),
         notAfter: p.notAfter ?? new Date(now + 30 * DAY),
       });
-      return { chain: [der], signer: await signerFromKeyPair('ES256', subjectKeys), keys: subjectKeys };
+      // The signer's algorithm follows the subject key (ECDSA P-256 by default; Ed25519 keys give EdDSA signers).
+      const alg = subjectKeys.publicKey.algorithm.name === 'Ed25519' ? 'EdDSA' : 'ES256';
+      return { chain: [der], signer: await signerFromKeyPair(alg, subjectKeys), keys: subjectKeys };
     },
   };
 }
