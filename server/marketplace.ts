@@ -20,7 +20,7 @@ import { assertLoopback, listen, urlFor, type RunningServer } from './http/liste
 import { CaService, createCaApp } from './ca/index.js';
 import { openShop, type Shop } from './shop/index.js';
 import { createTtpApp, openMarketplaceTtp } from './ttp/index.js';
-import type { ExchangeFaults } from './merchant/exchange-app.js';
+import type { ExchangeFaults } from './merchant/kit.js';
 import type { ExchangeTiming } from '../core/commerce/exchange-deal.js';
 
 export interface MarketplaceOptions {
@@ -39,11 +39,13 @@ export interface MarketplaceOptions {
   offerTtlMs?: number;
   /**
    * The origin (and, in Chromium, the RP ID) of the extension whose hardware-token signatures the
-   * shop accepts: `chrome-extension://<id>`, pinned by the manifest key (extension/id.ts).
+   * shop accepts: `chrome-extension://<id>`, pinned by the manifest key (core/protocol/extension-id.ts).
    */
   extensionOrigin?: string;
   /** Registration attempts per client address per minute at the CA (default 10). */
   registrationAttemptsPerMinute?: number;
+  /** Signed statements per client address per minute at the shop and at the TTP (http/rate-limit.ts has the default). */
+  signedStatementsPerMinute?: number;
 }
 
 export interface Marketplace {
@@ -120,27 +122,35 @@ export async function startMarketplace(options: MarketplaceOptions): Promise<Mar
     // The TTP: its own key and database, certified by the CA, on its own port.
     const ttp = await openMarketplaceTtp({ dataDir, ca, ...(options.now ? { now: options.now } : {}) });
     opened.push(ttp);
-    const ttpApp = createTtpApp(ttp);
-    const ttpServer = await listen({ host, port: options.ttpPort ?? 0, fetch: (req) => ttpApp.fetch(req) });
+    const ttpApp = createTtpApp(ttp, {
+      ...(options.signedStatementsPerMinute !== undefined ? { signedStatementsPerMinute: options.signedStatementsPerMinute } : {}),
+      ...(options.now ? { now: options.now } : {}),
+    });
+    // env carries the socket: the TTP limits signed answers per client address.
+    const ttpServer = await listen({ host, port: options.ttpPort ?? 0, fetch: (req, env) => ttpApp.fetch(req, env) });
     opened.push(ttpServer);
     const ttpCertificate = ttp.certificateChain[0]!;
     writeFileAtomic(join(dataDir, 'ttp.pem'), certificateToPem(ttpCertificate));
 
     let shopApp: Hono | undefined;
-    const shopServer: RunningServer = await listen({ host, port: options.shopPort, fetch: (req) => (shopApp ? shopApp.fetch(req) : unavailable()) });
+    // env carries the socket: the merchant kit limits signed statements per client address.
+    const shopServer: RunningServer = await listen({ host, port: options.shopPort, fetch: (req, env) => (shopApp ? shopApp.fetch(req, env) : unavailable()) });
     opened.push(shopServer);
     const extensionOrigin = options.extensionOrigin ?? EXTENSION_ORIGIN;
     const shop: Shop = await openShop({
       dataDir,
       origin: urlFor(host, shopServer.port),
       ca,
-      // Orders may be signed by a shopper certificate from this CA, checked against its CRL...
-      shopperTrust: { roots: [ca.rootCertificate], isRevoked: ca.revocationChecker() },
+      // Orders may be signed by a shopper certificate from this CA, checked against its CRL
+      // (loaded before each step; so are the certificates in exchange messages, e.g. the TTP's)...
+      shopperTrust: { roots: [ca.rootCertificate] },
+      revocation: ca.revocationSource(),
       // ...or by a hardware token in the extension's trusted window. UV is not required here:
       // the offer says when it is (orderSignature), and the merchant machine enforces that.
       webauthn: createWebAuthnVerifier({ expectedOrigins: [extensionOrigin], expectedRpIds: [extensionOrigin], requireUserVerification: false }),
       ...(options.now ? { now: options.now } : {}),
       ...(options.offerTtlMs !== undefined ? { offerTtlMs: options.offerTtlMs } : {}),
+      ...(options.signedStatementsPerMinute !== undefined ? { signedStatementsPerMinute: options.signedStatementsPerMinute } : {}),
       exchange: {
         ttp: { keyId: ttp.keyId, url: ttpServer.url, certificateChain: ttp.certificateChain },
         ...(options.exchange?.timing ? { timing: options.exchange.timing } : {}),

@@ -25,7 +25,6 @@ import {
   certificateToPem,
   createCrl,
   createRootCertificate,
-  crlRevocationChecker,
   crlToPem,
   formatRegistrationCode,
   issueCertificate,
@@ -35,7 +34,9 @@ import {
   type CertificateInfo,
   type CertificateRole,
   type OperatorRevocationReason,
+  type RevocationSource,
 } from '../../core/pki/index.js';
+import { crlRevocationSource } from '../host/revocation.js';
 import { verifyStatement } from '../../core/statements/index.js';
 import { SqliteStore, parseStoredJson, type MigrationSet } from '../storage/sqlite.js';
 import { generatePersistableEs256, importEs256Pkcs8 } from '../storage/keys.js';
@@ -575,15 +576,13 @@ export class CaService {
   }
 
   /**
-   * An `isRevoked` for chain validation (MerchantContext.trust, ChainValidationOptions) backed by
-   * this CA's current CRL, verified as any relying party would (signature, issuer, freshness):
-   * in-process parties check exactly what the CA publishes.
+   * Revocation status from this CA's current CRL for hosts of machines (core/pki/revocation.ts):
+   * `prepare` loads the CRL and verifies it as any relying party would (signature, issuer,
+   * freshness at the event's time), the step's `isRevoked` answers from it without I/O. In-process
+   * parties check exactly what the CA publishes.
    */
-  revocationChecker(now: () => number = this.now): (cert: CertificateInfo) => Promise<boolean> {
-    return async (cert) => {
-      const { crl } = await this.currentCrl();
-      return crlRevocationChecker(crl, this.rootCertificate, new Date(now()))(cert);
-    };
+  revocationSource(): RevocationSource {
+    return crlRevocationSource({ issuerCertificate: this.rootCertificate, currentCrl: async () => (await this.currentCrl()).crl });
   }
 
   getCertificate(serial: string): CertificateRecord | undefined {

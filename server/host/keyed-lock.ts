@@ -1,7 +1,8 @@
 /**
- * One-at-a-time execution per key (per deal). Steps of the merchant machine are async (they
- * sign), so without this two concurrent requests for one deal would both read the same old
- * state. The store's compare-and-set still guards against a second process on the same file.
+ * One-at-a-time execution per key (a deal, an exchange at the TTP). Machine steps are async
+ * (they sign and verify), so without this two concurrent requests for one key would both read
+ * the same old state. The store's compare-and-set (step.ts) still guards against a second
+ * process on the same database.
  */
 export class KeyedLock {
   private readonly tails = new Map<string, Promise<void>>();

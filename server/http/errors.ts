@@ -20,8 +20,11 @@ const STATUS: Partial<Record<SemperErrorCode, ContentfulStatusCode>> = {
   ERR_ALG_UNSUPPORTED: 400,
   ERR_KEY: 400,
   ERR_NONCE_MISMATCH: 400,
-  // Well-formed but refused: a signature, certificate or order that does not hold up.
+  // Credentials missing or wrong (the operator token).
+  ERR_UNAUTHORIZED: 401,
+  // Well-formed but refused: a signature, certificate, offer or order that does not hold up.
   ERR_SIGNATURE_INVALID: 403,
+  ERR_OFFER_INVALID: 403,
   ERR_ORDER_INVALID: 403,
   ERR_CERT_CHAIN: 403,
   ERR_CERT_EXPIRED: 403,
@@ -36,6 +39,10 @@ const STATUS: Partial<Record<SemperErrorCode, ContentfulStatusCode>> = {
   // Conflicts with what already happened.
   ERR_REPLAY: 409,
   ERR_PROTOCOL_STATE: 409,
+  // A fair exchange that cannot be decided now (too early, another TTP, an item that does not match).
+  ERR_TTP: 409,
+  ERR_EXCHANGE_UNFAIR: 409,
+  ERR_ITEM_MISMATCH: 409,
   ERR_OFFER_EXPIRED: 410,
   ERR_RATE_LIMITED: 429,
   // The verifier has no current revocation information (stale CRL): its problem, try later.

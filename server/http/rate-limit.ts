@@ -1,7 +1,12 @@
 /**
- * A per-client attempt limit (sliding window) for endpoints that check guessable secrets, such
- * as the CA's one-time registration codes. In memory, per process: enough for one demo party;
- * a deployment behind several processes would keep the counters in shared storage.
+ * Per-client limits (sliding window), in memory, per process: enough for one demo party; a
+ * deployment behind several processes would keep the counters in shared storage. Two policies:
+ *
+ *   - attempts at a guessable secret (the CA's one-time registration codes): the CA's own limiter;
+ *   - signed statements (`signingRateLimit`): every endpoint whose answer the party signs and
+ *     stores (offers, orders, exchange descriptors and messages, TTP requests) shares one budget
+ *     per client address and party. Signing and storing cost the party CPU and disk; a client
+ *     that may ask without bound gets both for free.
  */
 import type { Context, MiddlewareHandler } from 'hono';
 import { getConnInfo } from '@hono/node-server/conninfo';
@@ -68,4 +73,24 @@ export function rateLimit(limiter: RateLimiter, keyOf: (c: Context) => string = 
     }
     await next();
   };
+}
+
+/**
+ * Signed statements each client address may obtain from one party per minute, by default: far
+ * above what a shopper needs (a purchase is two requests, an exchange three or four), low enough
+ * that one client cannot make a party sign and store without bound. A party under load tests or
+ * benchmarks configures its own.
+ */
+export const DEFAULT_SIGNED_STATEMENTS_PER_MINUTE = 300;
+
+export interface SigningLimitOptions {
+  /** Default DEFAULT_SIGNED_STATEMENTS_PER_MINUTE. */
+  perMinute?: number;
+  now?: () => number;
+}
+
+/** The one policy for endpoints that issue signed statements: one middleware per party, shared by all its such routes. */
+export function signingRateLimit(options: SigningLimitOptions = {}): MiddlewareHandler {
+  const limiter = new RateLimiter({ limit: options.perMinute ?? DEFAULT_SIGNED_STATEMENTS_PER_MINUTE, windowMs: 60_000, ...(options.now ? { now: options.now } : {}) });
+  return rateLimit(limiter, peerAddress);
 }

@@ -1,2 +1,20 @@
-export { createMerchantApp, catalogFromItems, type MerchantAppOptions, type MerchantCatalog } from './app.js';
-export { SqliteMerchantDealStore, MERCHANT_SCHEMA, type MerchantDealStore, type StoredDeal } from './store.js';
+/** The merchant kit: one app and host for every kind of deal (kit.ts) over one deal store (deals.ts). */
+export {
+  createMerchantKit,
+  catalogFromItems,
+  type ExchangeFaults,
+  type ExchangeOptions,
+  type MerchantCatalog,
+  type MerchantKit,
+  type MerchantKitOptions,
+  type PurchaseOptions,
+} from './kit.js';
+export {
+  MemoryMerchantDealStore,
+  SqliteMerchantDealStore,
+  MERCHANT_DEALS_SCHEMA,
+  DEAL_KINDS,
+  type DealKind,
+  type MerchantDealStore,
+  type StoredDeal,
+} from './deals.js';

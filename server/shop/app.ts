@@ -4,33 +4,22 @@
  */
 import { Hono, type Context } from 'hono';
 import { Sku } from '../../core/protocol/commerce.js';
-import type { MerchantContext, MerchantIdentity } from '../../core/commerce/merchant.js';
-import type { WebAuthnStatementVerifier } from '../../core/statements/index.js';
 import { errorResponse } from '../http/errors.js';
-import { catalogFromItems, createMerchantApp } from '../merchant/app.js';
-import type { MerchantDealStore } from '../merchant/store.js';
-import { SHOP_TERMS, signatureDemandOf, type ShopProduct } from './catalog.js';
 import { SHOP_CSP, catalogPage, notFoundPage, productPage, type PageContext } from './pages.js';
+import type { ShopProduct } from './catalog.js';
 import { SHOP_SCRIPT } from './shop-script.js';
-import type { MerchantExchangeHost } from '../merchant/exchange-app.js';
 import { agreementsPage } from './exchange-pages.js';
 import { EXCHANGE_CONTRACTS, EXCHANGE_DOCUMENTS } from './exchange-uses.js';
 
 export interface ShopAppOptions {
-  /** The merchant kit's exchange host (certified mail, contract signing), mounted at /semper/exchange/*. */
-  exchange?: MerchantExchangeHost;
-  identity: MerchantIdentity;
+  /** The merchant kit's app (server/merchant/kit.ts), mounted at /semper/*. */
+  merchant: Hono;
+  /** The kit runs exchange deals: show the agreements page. */
+  exchanges: boolean;
+  /** The origin the shop's offers are signed for (shown on the pages). */
+  origin: string;
   legalName: string;
   products: readonly ShopProduct[];
-  deals: MerchantDealStore;
-  offerTtlMs: number;
-  now?: () => number;
-  maxBodyBytes?: number;
-  operatorToken?: string;
-  /** Accept orders signed with shopper certificates chaining to these roots (see MerchantAppOptions). */
-  shopperTrust?: MerchantContext['trust'];
-  /** Accept orders signed with hardware tokens. */
-  webauthn?: WebAuthnStatementVerifier;
 }
 
 function pageHeaders(c: Context): void {
@@ -42,23 +31,9 @@ function pageHeaders(c: Context): void {
 }
 
 export function createShopApp(options: ShopAppOptions): Hono {
-  const { products, identity } = options;
+  const { products } = options;
   const bySku = new Map(products.map((p) => [p.sku, p]));
-  const pageContext: PageContext = { legalName: options.legalName, origin: identity.origin };
-
-  const merchant = createMerchantApp({
-    identity,
-    catalog: catalogFromItems(products, SHOP_TERMS),
-    store: options.deals,
-    offerTtlMs: options.offerTtlMs,
-    ...(options.now ? { now: options.now } : {}),
-    ...(options.maxBodyBytes !== undefined ? { maxBodyBytes: options.maxBodyBytes } : {}),
-    ...(options.operatorToken !== undefined ? { operatorToken: options.operatorToken } : {}),
-    ...(options.shopperTrust ? { shopperTrust: options.shopperTrust } : {}),
-    ...(options.webauthn ? { webauthn: options.webauthn } : {}),
-    // Products that carry an orderSignature demand (the standards archive) put it into the offer.
-    requireHardwareToken: signatureDemandOf(products),
-  });
+  const pageContext: PageContext = { legalName: options.legalName, origin: options.origin };
 
   const app = new Hono();
   app.onError((err, c) => {
@@ -91,17 +66,16 @@ export function createShopApp(options: ShopAppOptions): Hono {
     return c.body(SHOP_SCRIPT);
   });
 
-  if (options.exchange) {
+  if (options.exchanges) {
     app.get('/agreements', (c) => {
       pageHeaders(c);
       return c.html(agreementsPage(EXCHANGE_DOCUMENTS, EXCHANGE_CONTRACTS, pageContext));
     });
-    app.route('/', options.exchange.app);
   }
 
   // Browsers ask for it on every page; answer without a 404 page.
   app.get('/favicon.ico', (c) => c.body(null, 204));
 
-  app.route('/', merchant);
+  app.route('/', options.merchant);
   return app;
 }

@@ -1,18 +1,20 @@
 /**
- * Opening the demo shop: its database (shop.sqlite: merchant deals + identity), its merchant
- * identity for the given origin (enrolling with the CA if needed), and its Hono app.
+ * Opening the demo shop: its database (shop.sqlite: the merchant's deals and its identity), its
+ * merchant identity for the given origin (a certificate from the CA if needed), the merchant kit
+ * (purchases of the catalogue, and exchange deals when a TTP is configured) and its Hono app.
  */
 import type { Hono } from 'hono';
-import type { MerchantContext } from '../../core/commerce/merchant.js';
-import type { WebAuthnStatementVerifier } from '../../core/statements/index.js';
-import { MERCHANT_SCHEMA, SqliteMerchantDealStore } from '../merchant/store.js';
-import { MerchantExchangeHost, type ExchangeFaults } from '../merchant/exchange-app.js';
-import { MERCHANT_EXCHANGE_SCHEMA, SqliteMerchantExchangeStore } from '../merchant/exchange-store.js';
+import type { MerchantIdentity } from '../../core/commerce/merchant.js';
 import type { ExchangeTiming } from '../../core/commerce/exchange-deal.js';
-import { shopExchangeCatalog } from './exchange-uses.js';
+import { canonicalOrigin } from '../../core/pki/index.js';
+import type { RevocationSource } from '../../core/pki/revocation.js';
+import type { WebAuthnStatementVerifier } from '../../core/statements/index.js';
+import { IDENTITY_SCHEMA, loadPartyIdentity } from '../identity/party-identity.js';
+import { createMerchantKit, catalogFromItems, type ExchangeFaults, type MerchantKit } from '../merchant/kit.js';
+import { MERCHANT_DEALS_SCHEMA, SqliteMerchantDealStore } from '../merchant/deals.js';
 import { SqliteStore } from '../storage/sqlite.js';
-import { PRODUCTS, SHOP_LEGAL_NAME, type ShopProduct } from './catalog.js';
-import { SHOP_IDENTITY_SCHEMA, loadMerchantIdentity, type MerchantEnroller, type ShopIdentity } from './identity.js';
+import { PRODUCTS, SHOP_LEGAL_NAME, SHOP_TERMS, signatureDemandOf, type ShopProduct } from './catalog.js';
+import { shopExchangeCatalog } from './exchange-uses.js';
 import { createShopApp } from './app.js';
 
 export const SHOP_DB_FILE = 'shop.sqlite';
@@ -32,6 +34,12 @@ export interface ShopExchangeOptions {
   timerIntervalMs?: number;
 }
 
+/** What the shop needs from a CA: its root, and in-process enrolment (see CaService). */
+export interface MerchantEnroller {
+  readonly rootCertificate: string;
+  issueMerchantCertificate(enrolment: { legalName: string; origins: string[]; publicKey: CryptoKey }): Promise<{ certificate: string }>;
+}
+
 export interface OpenShopOptions {
   exchange?: ShopExchangeOptions;
   dataDir: string;
@@ -44,16 +52,26 @@ export interface OpenShopOptions {
   now?: () => number;
   maxBodyBytes?: number;
   operatorToken?: string;
-  /** Accept orders signed with shopper certificates (roots + revocation check). */
-  shopperTrust?: MerchantContext['trust'];
+  /** Accept orders signed with shopper certificates chaining to these roots. */
+  shopperTrust?: { roots: readonly string[] };
+  /** Revocation status of certificates in orders and exchange messages (e.g. the CA's CRL). */
+  revocation?: RevocationSource;
   /** Accept orders signed with hardware tokens. */
   webauthn?: WebAuthnStatementVerifier;
+  /** Signed statements per client address per minute (the kit's default otherwise). */
+  signedStatementsPerMinute?: number;
+}
+
+export interface ShopIdentity extends MerchantIdentity {
+  certificate: string;
+  serial: string;
+  /** True when this start obtained a new certificate. */
+  enrolled: boolean;
 }
 
 export interface Shop {
-  /** The exchange host, when `exchange` was configured. */
-  exchange?: MerchantExchangeHost;
   app: Hono;
+  kit: MerchantKit;
   identity: ShopIdentity;
   store: SqliteStore;
   deals: SqliteMerchantDealStore;
@@ -61,53 +79,62 @@ export interface Shop {
 }
 
 export async function openShop(options: OpenShopOptions): Promise<Shop> {
-  const store = SqliteStore.open({ dataDir: options.dataDir, fileName: SHOP_DB_FILE, schema: [MERCHANT_SCHEMA, SHOP_IDENTITY_SCHEMA, MERCHANT_EXCHANGE_SCHEMA] });
+  const store = SqliteStore.open({ dataDir: options.dataDir, fileName: SHOP_DB_FILE, schema: [MERCHANT_DEALS_SCHEMA, IDENTITY_SCHEMA] });
   try {
     const legalName = options.legalName ?? SHOP_LEGAL_NAME;
-    const identity = await loadMerchantIdentity({
+    const origin = canonicalOrigin(options.origin);
+    const { ca } = options;
+    const party = await loadPartyIdentity({
       store,
-      origin: options.origin,
-      legalName,
-      ca: options.ca,
+      role: 'merchant',
+      origin,
+      root: ca.rootCertificate,
+      issue: async (publicKey) => (await ca.issueMerchantCertificate({ legalName, origins: [origin], publicKey })).certificate,
       ...(options.now ? { now: options.now } : {}),
     });
+    const identity: ShopIdentity = { signer: party.signer, chain: [party.certificate], origin, certificate: party.certificate, serial: party.serial, enrolled: party.enrolled };
     const deals = new SqliteMerchantDealStore(store, options.now);
-    const exchange = options.exchange
-      ? new MerchantExchangeHost({
-          identity,
-          catalog: shopExchangeCatalog(),
-          store: new SqliteMerchantExchangeStore(store, options.now),
-          ttp: options.exchange.ttp,
-          trustRoots: options.exchange.trustRoots ?? [options.ca.rootCertificate],
-          ...(options.exchange.timing ? { timing: options.exchange.timing } : {}),
-          ...(options.exchange.faults ? { faults: options.exchange.faults } : {}),
-          ...(options.now ? { now: options.now } : {}),
-          ...(options.operatorToken !== undefined ? { operatorToken: options.operatorToken } : {}),
-          onError: (what, e) => console.warn(`[shop] ${what}:`, e),
-        })
-      : undefined;
-    const app = createShopApp({
-      ...(exchange ? { exchange } : {}),
+    const products = options.products ?? PRODUCTS;
+    const ex = options.exchange;
+    const kit = createMerchantKit({
       identity,
-      legalName,
-      products: options.products ?? PRODUCTS,
       deals,
-      offerTtlMs: options.offerTtlMs ?? DEFAULT_OFFER_TTL_MS,
-      ...(options.now ? { now: options.now } : {}),
-      ...(options.maxBodyBytes !== undefined ? { maxBodyBytes: options.maxBodyBytes } : {}),
+      purchases: {
+        catalog: catalogFromItems(products, SHOP_TERMS),
+        offerTtlMs: options.offerTtlMs ?? DEFAULT_OFFER_TTL_MS,
+        ...(options.webauthn ? { webauthn: options.webauthn } : {}),
+        ...(options.shopperTrust ? { shopperTrust: options.shopperTrust } : {}),
+        // Products that carry an orderSignature demand (the standards archive) put it into the offer.
+        requireHardwareToken: signatureDemandOf(products),
+      },
+      ...(ex
+        ? {
+            exchanges: {
+              catalog: shopExchangeCatalog(),
+              ttp: ex.ttp,
+              trustRoots: ex.trustRoots ?? [ca.rootCertificate],
+              ...(ex.timing ? { timing: ex.timing } : {}),
+              ...(ex.faults ? { faults: ex.faults } : {}),
+            },
+          }
+        : {}),
+      ...(options.revocation ? { revocation: options.revocation } : {}),
+      ...(options.signedStatementsPerMinute !== undefined ? { signedStatementsPerMinute: options.signedStatementsPerMinute } : {}),
       ...(options.operatorToken !== undefined ? { operatorToken: options.operatorToken } : {}),
-      ...(options.shopperTrust ? { shopperTrust: options.shopperTrust } : {}),
-      ...(options.webauthn ? { webauthn: options.webauthn } : {}),
+      ...(options.maxBodyBytes !== undefined ? { maxBodyBytes: options.maxBodyBytes } : {}),
+      ...(options.now ? { now: options.now } : {}),
+      log: (what, e) => console.warn(`[shop] ${what}:`, e),
     });
-    if (exchange && options.exchange?.timerIntervalMs !== 0) exchange.start(options.exchange?.timerIntervalMs ?? 1000);
+    const app = createShopApp({ merchant: kit.app, exchanges: ex !== undefined, origin, legalName, products });
+    if (ex && ex.timerIntervalMs !== 0) kit.start(ex.timerIntervalMs ?? 1000);
     return {
       app,
+      kit,
       identity,
       store,
       deals,
-      ...(exchange ? { exchange } : {}),
       close: async () => {
-        await exchange?.stop();
+        await kit.stop();
         store.close();
       },
     };
@@ -118,4 +145,3 @@ export async function openShop(options: OpenShopOptions): Promise<Shop> {
 }
 
 export { PRODUCTS, SHOP_LEGAL_NAME, SHOP_TITLE, shopCatalog, signatureDemandOf, type ShopProduct } from './catalog.js';
-export type { ShopIdentity, MerchantEnroller } from './identity.js';

@@ -133,6 +133,23 @@ export class SqliteStore {
   }
 }
 
+/** Does the file have this table? (Migrations that absorb another component's tables ask.) */
+export function hasTable(db: SqliteDatabase, name: string): boolean {
+  return db.prepare<[string], { n: number }>("SELECT COUNT(*) AS n FROM sqlite_master WHERE type = 'table' AND name = ?").get(name)!.n > 0;
+}
+
+/**
+ * Inside a migration that moved another component's tables into its own: record one more
+ * version of that component ("superseded"), so that an older program, which knows only the old
+ * versions, refuses the file instead of re-creating the old tables empty (e.g. a fresh key).
+ * Nothing happens for a component the file never had.
+ */
+export function supersedeComponent(db: SqliteDatabase, component: string, description: string): void {
+  const row = db.prepare<[string], { version: number | null }>('SELECT MAX(version) AS version FROM schema_version WHERE component = ?').get(component);
+  if (!row?.version) return;
+  db.prepare('INSERT INTO schema_version (component, version, description, applied_at) VALUES (?, ?, ?, ?)').run(component, row.version + 1, description, new Date().toISOString());
+}
+
 /** Parse JSON stored by this program; a corrupt row is an internal error, not bad input. */
 export function parseStoredJson(text: string, what: string): unknown {
   try {

@@ -1,15 +1,29 @@
 /**
- * The TTP as a service: its own signing key and certificate, the record store, and the core
- * decision logic (core/exchange/ttp.ts). HTTP lives in app.ts; this class does no I/O besides
- * the store.
+ * The TTP as a service: its signing key and certificate, and the host of its machine
+ * (`ttpMachine`, core/exchange/ttp.ts) through the one host step (server/host/step.ts) over its
+ * record store (store.ts). One key per exchange: a request names its exchange; the host locks
+ * it, reads its record (none: undecided), steps, and stores a new decision only if the exchange
+ * still has none. HTTP lives in app.ts.
  */
 import { SemperError } from '../../core/errors.js';
 import { generateKeyPair, signerFromKeyPair, type Signer } from '../../core/crypto/index.js';
 import type { PublicJwk } from '../../core/crypto/jwk.js';
-import { readCertificate, type CertificateInfo } from '../../core/pki/index.js';
+import { readCertificate } from '../../core/pki/index.js';
+import type { RevocationSource } from '../../core/pki/revocation.js';
 import type { Statement } from '../../core/statements/index.js';
-import { PROTOCOLS, processTtpRequest, type TtpContext, type TtpRecord, type TtpRecordStore } from '../../core/exchange/index.js';
-import { SqliteTtpStore } from './store.js';
+import {
+  PROTOCOLS,
+  checkTtpRequest,
+  ttpMachine,
+  ttpRequestKey,
+  type TtpContext,
+  type TtpEvent,
+  type TtpOutbound,
+  type TtpRecord,
+  type TtpState,
+} from '../../core/exchange/index.js';
+import { MachineHost } from '../host/step.js';
+import { SqliteTtpStore, type TtpRecordStore } from './store.js';
 
 /** What the TTP asks a CA for (server/ca, or a test CA built with core/pki issueCertificate). */
 export interface TtpCertificateRequest {
@@ -19,7 +33,7 @@ export interface TtpCertificateRequest {
   role: 'ttp';
 }
 
-/** The CA as the TTP needs it: issue a certificate (base64 DER) and name its root. */
+/** The CA as a TTP without a stored identity needs it (tests, benchmarks): issue a certificate (base64 DER) and name its root. */
 export interface CertificateAuthorityLike {
   issue(params: TtpCertificateRequest): Promise<string>;
   rootCertificate: string;
@@ -31,10 +45,11 @@ export interface TtpServiceOptions {
   certificateChain: string[];
   /** Trust anchors for certified parties and credentials in exchanged items. */
   trustRoots: readonly string[];
-  /** SQLite file (or ':memory:'), or any atomic store. */
+  /** SQLite file (or ':memory:'), or any store with insert-if-absent. */
   store: TtpRecordStore | { path: string };
   clock?: () => number;
-  isRevoked?: (cert: CertificateInfo) => Promise<boolean>;
+  /** Revocation status of certificates in requests (prepared before each step). */
+  revocation?: RevocationSource;
 }
 
 export interface TtpInfo {
@@ -48,30 +63,38 @@ export class TtpService {
   readonly certificateChain: string[];
   readonly store: TtpRecordStore;
   private readonly ownsStore: SqliteTtpStore | null;
-  private readonly trustRoots: readonly string[];
   private readonly clock: () => number;
-  private readonly isRevoked: TtpServiceOptions['isRevoked'];
+  private readonly context: () => TtpContext;
+  private readonly host: MachineHost<TtpState, TtpEvent, TtpContext, TtpOutbound, never, { exchangeId: string }>;
 
   constructor(options: TtpServiceOptions) {
     if (options.certificateChain.length === 0) throw new SemperError('ERR_CERT_CHAIN', 'the TTP needs a certificate chain');
     this.signer = options.signer;
     this.certificateChain = [...options.certificateChain];
-    if ('path' in options.store) {
-      this.ownsStore = new SqliteTtpStore(options.store.path);
-      this.store = this.ownsStore;
-    } else {
-      this.ownsStore = null;
-      this.store = options.store;
-    }
-    this.trustRoots = options.trustRoots;
+    this.ownsStore = 'path' in options.store ? new SqliteTtpStore(options.store.path) : null;
+    this.store = this.ownsStore ?? (options.store as TtpRecordStore);
     this.clock = options.clock ?? Date.now;
-    this.isRevoked = options.isRevoked;
+    const { trustRoots, revocation } = options;
+    const context: TtpContext = {
+      signer: this.signer,
+      signerRef: { kind: 'x509', chain: this.certificateChain },
+      trust: { roots: trustRoots, ...(revocation ? { isRevoked: revocation.isRevoked } : {}) },
+    };
+    this.context = () => context;
+    this.host = new MachineHost({
+      machine: ttpMachine,
+      store: this.store,
+      startParams: (exchangeId) => ({ exchangeId }),
+      context: this.context,
+      ...(revocation ? { revocation: { source: revocation, roots: trustRoots } } : {}),
+    });
   }
 
   /**
    * A TTP with a fresh key (non-extractable ES256 unless `keys` is given) certified by `ca`.
    * A host that restarts must hand the same key back (`keys`), or exchanges naming the old
-   * key are refused: m1 pins the TTP's key.
+   * key are refused: m1 pins the TTP's key. The marketplace keeps its TTP's key with the one
+   * identity loader instead (open.ts).
    */
   static async create(params: {
     ca: CertificateAuthorityLike;
@@ -103,23 +126,26 @@ export class TtpService {
     return { keyId: this.keyId, certificateChain: this.certificateChain, protocols: PROTOCOLS };
   }
 
-  context(): TtpContext {
-    return {
-      signer: this.signer,
-      signerRef: { kind: 'x509', chain: this.certificateChain },
-      trust: { roots: this.trustRoots, ...(this.isRevoked ? { isRevoked: this.isRevoked } : {}) },
-      now: this.clock(),
-    };
-  }
-
   /** Handle one request statement. Throws a SemperError for requests that decide nothing. */
   async handle(request: unknown): Promise<{ answer: Statement; decided: boolean; exchangeId: string }> {
-    const r = await processTtpRequest(request, this.store, this.context());
-    return { answer: r.answer, decided: r.decided, exchangeId: r.record.exchangeId };
+    const now = this.clock();
+    let exchangeId: string;
+    try {
+      exchangeId = ttpRequestKey(request);
+    } catch (e) {
+      // No well-formed exchange id, so no record to look at: the checker names what is wrong
+      // with the request in its usual order (its type first); it cannot pass without an id.
+      await checkTtpRequest(request, this.context(), now);
+      throw e;
+    }
+    const step = await this.host.step(exchangeId, { type: 'request', request, now });
+    const reply = step.kind === 'stepped' ? step.send[0] : undefined;
+    if (!reply) throw new SemperError('ERR_INTERNAL', `the TTP had no answer for exchange ${exchangeId}`);
+    return { answer: reply.answer, decided: reply.decided, exchangeId };
   }
 
   async record(exchangeId: string): Promise<TtpRecord | null> {
-    return this.store.get(exchangeId);
+    return (await this.store.get(exchangeId))?.state.record ?? null;
   }
 
   close(): void {

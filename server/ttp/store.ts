@@ -1,28 +1,33 @@
 /**
- * The TTP's records in SQLite (better-sqlite3). One row per exchange, keyed by the exchange id
- * (PRIMARY KEY, so UNIQUE): a decision is inserted only if the exchange has none, inside a
- * transaction, and the row is never updated or deleted. Whatever raced, the first row wins and
- * every later request is answered from it; the row is on disk (WAL, synchronous=FULL) before
- * the answer leaves, so nothing decided is lost across a restart.
+ * The TTP's records in SQLite (better-sqlite3), as the state store of its machine (core/exchange
+ * ttp.ts, run by the one host step, server/host/step.ts). One row per exchange, keyed by the
+ * exchange id (PRIMARY KEY, so UNIQUE): a decision is inserted only if the exchange has none, and
+ * the row is never updated or deleted (triggers refuse both). Whatever raced, the first row wins:
+ * the loser's insert reports false, and the host steps again on the winner's record and answers
+ * with it. The row is on disk (WAL, synchronous=FULL) before the answer leaves, so nothing decided
+ * is lost across a restart.
  *
  * Group commit: decisions arriving in the same turn of the event loop are inserted in one
- * transaction, so one fsync covers many decisions. No answer is released before its commit;
- * two decisions for one exchange in one batch still resolve to the first (ON CONFLICT DO NOTHING,
- * and the loser reads the winner inside the same transaction).
+ * transaction, so one fsync covers many decisions; no `put` resolves before its commit.
  */
 import Database from 'better-sqlite3';
-import { parseTtpRecord, type TtpRecord, type TtpRecordStore } from '../../core/exchange/ttp.js';
+import { SemperError } from '../../core/errors.js';
+import { parseTtpRecord, type TtpRecord, type TtpState } from '../../core/exchange/ttp.js';
+import type { StateStore, StoredState } from '../host/step.js';
 
 interface Row {
   record: string;
 }
 
+/** Any store of TTP states: the host writes a state only when it holds a new decision. */
+export type TtpRecordStore = StateStore<TtpState>;
+
 export class SqliteTtpStore implements TtpRecordStore {
   private readonly db: Database.Database;
   private readonly selectStmt: Database.Statement<[string], Row>;
   private readonly insertStmt: Database.Statement<[string, string, string, string, number, string, string]>;
-  private readonly insertTx: Database.Transaction<(records: TtpRecord[]) => { record: TtpRecord; inserted: boolean }[]>;
-  private pending: { record: TtpRecord; resolve: (r: { record: TtpRecord; inserted: boolean }) => void; reject: (e: unknown) => void }[] = [];
+  private readonly insertTx: Database.Transaction<(records: TtpRecord[]) => boolean[]>;
+  private pending: { record: TtpRecord; resolve: (inserted: boolean) => void; reject: (e: unknown) => void }[] = [];
 
   constructor(path: string) {
     this.db = new Database(path);
@@ -49,20 +54,26 @@ export class SqliteTtpStore implements TtpRecordStore {
       'INSERT INTO ttp_exchanges (exchange_id, deal_id, protocol, decision, decided_at, decided_by, record) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (exchange_id) DO NOTHING',
     );
     this.insertTx = this.db.transaction((records: TtpRecord[]) =>
-      records.map((record) => {
-        const info = this.insertStmt.run(record.exchangeId, record.dealId, record.protocol, record.decision, record.decidedAt, record.decidedBy, JSON.stringify(record));
-        if (info.changes === 1) return { record, inserted: true };
-        return { record: this.get(record.exchangeId)!, inserted: false };
-      }),
+      records.map((r) => this.insertStmt.run(r.exchangeId, r.dealId, r.protocol, r.decision, r.decidedAt, r.decidedBy, JSON.stringify(r)).changes === 1),
     );
   }
 
-  get(exchangeId: string): TtpRecord | null {
+  /** The exchange's decision, or null if it has none. */
+  record(exchangeId: string): TtpRecord | null {
     const row = this.selectStmt.get(exchangeId);
     return row ? parseTtpRecord(JSON.parse(row.record)) : null;
   }
 
-  insertIfAbsent(record: TtpRecord): Promise<{ record: TtpRecord; inserted: boolean }> {
+  async get(exchangeId: string): Promise<StoredState<TtpState> | undefined> {
+    const record = this.record(exchangeId);
+    // A decided exchange never changes again: one version.
+    return record ? { state: { exchangeId, record }, version: 1 } : undefined;
+  }
+
+  put(exchangeId: string, expectedVersion: number | null, state: TtpState): Promise<boolean> {
+    if (expectedVersion !== null) return Promise.reject(new SemperError('ERR_INTERNAL', 'a TTP decision never changes'));
+    const { record } = state;
+    if (!record || record.exchangeId !== exchangeId) return Promise.reject(new SemperError('ERR_INTERNAL', `no decision for exchange ${exchangeId} to store`));
     return new Promise((resolve, reject) => {
       if (this.pending.length === 0) setImmediate(() => this.flush());
       this.pending.push({ record, resolve, reject });
@@ -72,15 +83,15 @@ export class SqliteTtpStore implements TtpRecordStore {
   private flush(): void {
     const batch = this.pending;
     this.pending = [];
-    let results: { record: TtpRecord; inserted: boolean }[];
+    let inserted: boolean[];
     try {
       // IMMEDIATE: take the write lock at BEGIN, so two processes sharing the file serialise here too.
-      results = this.insertTx.immediate(batch.map((p) => p.record));
+      inserted = this.insertTx.immediate(batch.map((p) => p.record));
     } catch (e) {
       for (const p of batch) p.reject(e);
       return;
     }
-    batch.forEach((p, i) => p.resolve(results[i]!));
+    batch.forEach((p, i) => p.resolve(inserted[i]!));
   }
 
   counts(): { aborted: number; resolved: number } {

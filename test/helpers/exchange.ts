@@ -1,7 +1,9 @@
 /**
  * Exchange-deal fixtures for Node tests: a test CA, a certified merchant running the merchant
- * kit's exchange host (real SQLite, controllable clock), a TTP service and app (no port), and a
- * shopper that drives the originator machine the way the extension's worker does.
+ * kit with exchange deals (real SQLite, controllable clock), a TTP service and app (no port), and
+ * a shopper that drives the originator machine the way the extension's worker does. Requests go
+ * through `app.request` (no socket, so every caller is one client): the kit and the TTP get a
+ * signed-statement limit no test reaches.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -19,17 +21,19 @@ import {
   type TrustedTtpEntry,
   type VerifiedExchangeView,
 } from '../../core/commerce/exchange-deal.js';
+import type { ExchangeMerchantState } from '../../core/commerce/exchange-merchant.js';
 import { isTerminal, startOriginator, stepExchange, type ExchangeContext, type ExchangeEvent, type ExchangeState, type StepResult } from '../../core/exchange/index.js';
+import { cryptoRandom } from '../../core/machine.js';
 import { issueCertificate, readCertificate } from '../../core/pki/index.js';
 import type { Statement } from '../../core/statements/index.js';
-import { MerchantExchangeHost, type ExchangeFaults } from '../../server/merchant/exchange-app.js';
-import { MERCHANT_EXCHANGE_SCHEMA, SqliteMerchantExchangeStore } from '../../server/merchant/exchange-store.js';
+import { createMerchantKit, MERCHANT_DEALS_SCHEMA, SqliteMerchantDealStore, type ExchangeFaults, type MerchantKit, type StoredDeal } from '../../server/merchant/index.js';
 import { shopExchangeCatalog } from '../../server/shop/exchange-uses.js';
 import { SqliteStore } from '../../server/storage/sqlite.js';
 import { createTtpApp, TtpService } from '../../server/ttp/index.js';
 import { makeTestCa, type TestCa } from './pki.js';
 
 export const EX_ORIGIN = 'http://127.0.0.1:8451';
+const UNLIMITED = 1_000_000;
 export const FAST_TIMING: ExchangeTiming = { peerMs: 1_000, ttpRetryMs: 1_000, ttpMarginMs: 2_000, peerRetries: 1 };
 
 export interface ExchangeWorld {
@@ -40,7 +44,8 @@ export interface ExchangeWorld {
   ttpApp: Hono;
   ttpCertificate: string;
   ttpEntry: TrustedTtpEntry;
-  host: MerchantExchangeHost;
+  /** The merchant kit, exchange deals only. */
+  host: MerchantKit;
   faults: ExchangeFaults;
   /** TTP requests that reached the TTP app (from anyone). */
   ttpRequests: Statement[];
@@ -76,7 +81,7 @@ export async function makeExchangeWorld(options: { timing?: ExchangeTiming } = {
     commonName: 'Semper Test TTP',
     clock: () => clock.now,
   });
-  const ttpApp = createTtpApp(ttp);
+  const ttpApp = createTtpApp(ttp, { signedStatementsPerMinute: UNLIMITED });
   const ttpRequests: Statement[] = [];
   const ttpFetch: typeof fetch = async (input, init) => {
     const body = JSON.parse(String(init?.body)) as { request: Statement };
@@ -86,18 +91,21 @@ export async function makeExchangeWorld(options: { timing?: ExchangeTiming } = {
   };
   const ttpCertificate = ttp.certificateChain[0]!;
   const info = await readCertificate(ttpCertificate);
-  const store = SqliteStore.open({ dataDir: dir, fileName: 'shop.sqlite', schema: [MERCHANT_EXCHANGE_SCHEMA] });
+  const store = SqliteStore.open({ dataDir: dir, fileName: 'shop.sqlite', schema: [MERCHANT_DEALS_SCHEMA] });
   const faults: ExchangeFaults = {};
-  const host = new MerchantExchangeHost({
+  const host = createMerchantKit({
     identity: { signer: m.signer, chain: m.chain, origin: EX_ORIGIN },
-    catalog: shopExchangeCatalog(),
-    store: new SqliteMerchantExchangeStore(store, () => clock.now),
-    ttp: { keyId: ttp.keyId, url: 'http://127.0.0.1:8452', certificateChain: ttp.certificateChain },
-    trustRoots: [ca.root],
-    timing: options.timing ?? FAST_TIMING,
+    deals: new SqliteMerchantDealStore(store, () => clock.now),
+    exchanges: {
+      catalog: shopExchangeCatalog(),
+      ttp: { keyId: ttp.keyId, url: 'http://127.0.0.1:8452', certificateChain: ttp.certificateChain },
+      trustRoots: [ca.root],
+      timing: options.timing ?? FAST_TIMING,
+      faults,
+      fetch: ttpFetch,
+    },
+    signedStatementsPerMinute: UNLIMITED,
     now: () => clock.now,
-    faults,
-    fetch: ttpFetch,
   });
   return {
     ca,
@@ -147,7 +155,7 @@ export class NodeShopper {
   ) {}
 
   ctx(): ExchangeContext {
-    return { signer: this.signer, trust: { roots: [this.world.ca.root], ttps: [this.agreement.ttp.keyId] } };
+    return { signer: this.signer, trust: { roots: [this.world.ca.root], ttps: [this.agreement.ttp.keyId] }, random: cryptoRandom };
   }
 
   async start(use: ExchangeUse, documentId: string): Promise<void> {
@@ -216,7 +224,10 @@ export class NodeShopper {
   }
 }
 
-export async function merchantExchange(world: ExchangeWorld, dealId: string) {
-  const r = await world.host.app.request(`/semper/exchange/deals/${dealId}`);
-  return (await r.json()) as { state: ExchangeState; stopped: boolean; descriptor: Statement<DescriptorBody> };
+/** The merchant's side of an exchange deal, from the kit's operator route: its responder state, whether a test fault stopped it, its descriptor. */
+export async function merchantExchange(world: ExchangeWorld, dealId: string): Promise<{ state: ExchangeState; stopped: boolean; descriptor: Statement<DescriptorBody> }> {
+  const r = await world.host.app.request(`/semper/deals/${dealId}`);
+  const deal = (await r.json()) as StoredDeal<ExchangeMerchantState>;
+  if (deal.kind !== 'exchange' || deal.state.phase !== 'responding') throw new Error(`deal ${dealId} is not a merchant exchange: ${JSON.stringify(deal)}`);
+  return { state: deal.state.responder, stopped: deal.halted, descriptor: deal.state.descriptor };
 }

@@ -1,0 +1,270 @@
+/**
+ * Where the merchant kit keeps its deals, of every kind, in one table: per deal its kind
+ * (purchase, exchange), the machine's JSON state, the columns the host queries (phase, when its
+ * timer is due, whether a test fault halted it) and a version counter for the compare-and-set of
+ * the one host step (server/host/step.ts). A new kind of deal is one more value of `kind`.
+ *
+ * The SQLite implementation is what the demo shop uses; the memory one is for kits mounted in
+ * tests and in hosts that keep nothing. Another host can implement the interface over its own
+ * database.
+ *
+ * Schema history (component 'merchant'): version 1 is the purchase table of the first release;
+ * version 2 makes it the table of every kind and moves the exchange deals of the release after
+ * it (`merchant_exchanges`, component 'merchant-exchange') into it, so an installed shop keeps
+ * its deals.
+ */
+import { SemperError } from '../../core/errors.js';
+import type { Machine } from '../../core/machine.js';
+import type { StateStore, StoredState } from '../host/step.js';
+import { hasTable, parseStoredJson, supersedeComponent, type MigrationSet, type SqliteDatabase, type SqliteStore } from '../storage/sqlite.js';
+
+export const DEAL_KINDS = ['purchase', 'exchange'] as const;
+export type DealKind = (typeof DEAL_KINDS)[number];
+
+export interface StoredDeal<S = unknown> {
+  dealId: string;
+  kind: DealKind;
+  phase: string;
+  state: S;
+  /** Incremented on every write: the compare-and-set token. */
+  version: number;
+  /** A test fault stopped this deal: it takes no more events and runs no timers. */
+  halted: boolean;
+  /** When the deal's timer is due (epoch ms), null if it has none. */
+  wakeAt: number | null;
+  createdAt: string;
+  updatedAt: string;
+}
+
+/** What a write stores: the state and the columns derived from it. */
+export interface DealWrite {
+  kind: DealKind;
+  phase: string;
+  wakeAt: number | null;
+  halted: boolean;
+  state: unknown;
+}
+
+export interface MerchantDealStore {
+  get(dealId: string): Promise<StoredDeal | undefined>;
+  /** Write iff the deal is still at `expectedVersion` (null: only if the deal id is free, the first write); false if not. */
+  put(dealId: string, expectedVersion: number | null, write: DealWrite): Promise<boolean>;
+  /** Deals not halted whose timer is due at `now`, earliest first, at most `limit`. */
+  due(now: number, limit: number): Promise<{ dealId: string; kind: DealKind }[]>;
+}
+
+/**
+ * One kind's view of the store, as the host step wants it: states of that kind only (a deal id
+ * taken by another kind is a replay), validated by `decode` when read, with phase and timer
+ * columns derived from the state by the kind's machine.
+ */
+export function dealsOfKind<S extends { phase: string }>(
+  deals: MerchantDealStore,
+  kind: DealKind,
+  machine: Pick<Machine<S, never, never, never, never, never>, 'wakeAt' | 'isTerminal'>,
+  decode: (dealId: string, value: unknown) => S,
+): StateStore<S> {
+  return {
+    async get(dealId): Promise<StoredState<S> | undefined> {
+      const deal = await deals.get(dealId);
+      if (!deal) return undefined;
+      if (deal.kind !== kind) throw new SemperError('ERR_REPLAY', `deal ${dealId} is already taken by a ${deal.kind} deal`);
+      return { state: decode(dealId, deal.state), version: deal.version, halted: deal.halted };
+    },
+    put(dealId, expectedVersion, state, options) {
+      const wakeAt = machine.isTerminal(state) ? null : machine.wakeAt(state);
+      return deals.put(dealId, expectedVersion, { kind, phase: state.phase, wakeAt, halted: options?.halt ?? false, state });
+    },
+  };
+}
+
+const V1_PURCHASES = `
+  CREATE TABLE merchant_deals (
+    deal_id TEXT PRIMARY KEY,
+    phase TEXT NOT NULL,
+    offer_digest TEXT NOT NULL,
+    order_digest TEXT,
+    state TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+  );
+  CREATE UNIQUE INDEX merchant_deals_order ON merchant_deals (order_digest) WHERE order_digest IS NOT NULL;
+`;
+
+const V2_ALL_KINDS = `
+  CREATE TABLE merchant_deals (
+    deal_id TEXT PRIMARY KEY,
+    kind TEXT NOT NULL CHECK (kind IN ('purchase', 'exchange')),
+    phase TEXT NOT NULL,
+    wake_at INTEGER,
+    halted INTEGER NOT NULL DEFAULT 0 CHECK (halted IN (0, 1)),
+    state TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+  );
+  CREATE INDEX merchant_deals_due ON merchant_deals (wake_at) WHERE wake_at IS NOT NULL AND halted = 0;
+`;
+
+interface LegacyExchangeRow {
+  deal_id: string;
+  use: string;
+  phase: string;
+  wake_at: number | null;
+  stopped: number;
+  descriptor: string;
+  state: string;
+  version: number;
+  created_at: string;
+  updated_at: string;
+}
+
+function migrateToAllKinds(db: SqliteDatabase): void {
+  db.exec('ALTER TABLE merchant_deals RENAME TO merchant_deals_v1');
+  db.exec(V2_ALL_KINDS);
+  db.exec(`INSERT INTO merchant_deals (deal_id, kind, phase, wake_at, halted, state, version, created_at, updated_at)
+           SELECT deal_id, 'purchase', phase, NULL, 0, state, version, created_at, updated_at FROM merchant_deals_v1 ORDER BY rowid`);
+  db.exec('DROP TABLE merchant_deals_v1');
+  if (!hasTable(db, 'merchant_exchanges')) return;
+  // An exchange deal's state is now the exchange-merchant machine's: the descriptor and the responder together.
+  const insert = db.prepare(
+    `INSERT INTO merchant_deals (deal_id, kind, phase, wake_at, halted, state, version, created_at, updated_at)
+     VALUES (?, 'exchange', 'responding', ?, ?, ?, ?, ?, ?) ON CONFLICT (deal_id) DO NOTHING`,
+  );
+  const moved = db.prepare('DELETE FROM merchant_exchanges WHERE deal_id = ?');
+  for (const row of db.prepare<[], LegacyExchangeRow>('SELECT * FROM merchant_exchanges ORDER BY rowid').all()) {
+    const state = {
+      phase: 'responding',
+      dealId: row.deal_id,
+      use: row.use,
+      descriptor: parseStoredJson(row.descriptor, `descriptor of exchange ${row.deal_id}`),
+      responder: parseStoredJson(row.state, `state of exchange ${row.deal_id}`),
+    };
+    const wakeAt = row.phase === 'done' ? null : row.wake_at;
+    const result = insert.run(row.deal_id, wakeAt, row.stopped ? 1 : 0, JSON.stringify(state), row.version, row.created_at, row.updated_at);
+    if (result.changes === 1) moved.run(row.deal_id);
+  }
+  // Purchases and exchanges had separate deal ids until now: an exchange whose id a purchase also
+  // used cannot share the one table. It is kept, not lost, in a table of its own for the operator.
+  const left = db.prepare<[], { n: number }>('SELECT COUNT(*) AS n FROM merchant_exchanges').get()!.n;
+  db.exec(left === 0 ? 'DROP TABLE merchant_exchanges' : 'ALTER TABLE merchant_exchanges RENAME TO merchant_exchanges_unmigrated');
+  supersedeComponent(db, 'merchant-exchange', 'exchange deals moved into merchant_deals (merchant version 2)');
+}
+
+export const MERCHANT_DEALS_SCHEMA: MigrationSet = {
+  component: 'merchant',
+  migrations: [
+    { version: 1, description: 'merchant deal states', up: V1_PURCHASES },
+    { version: 2, description: 'one table for every kind of deal (purchases and exchanges)', up: migrateToAllKinds },
+  ],
+};
+
+interface DealRow {
+  deal_id: string;
+  kind: string;
+  phase: string;
+  wake_at: number | null;
+  halted: number;
+  state: string;
+  version: number;
+  created_at: string;
+  updated_at: string;
+}
+
+function isKind(kind: string): kind is DealKind {
+  return (DEAL_KINDS as readonly string[]).includes(kind);
+}
+
+function decodeRow(row: DealRow): StoredDeal {
+  if (!isKind(row.kind)) throw new SemperError('ERR_INTERNAL', `stored deal ${row.deal_id} is of an unknown kind ${row.kind}`);
+  return {
+    dealId: row.deal_id,
+    kind: row.kind,
+    phase: row.phase,
+    state: parseStoredJson(row.state, `state of deal ${row.deal_id}`),
+    version: row.version,
+    halted: row.halted === 1,
+    wakeAt: row.wake_at,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+  };
+}
+
+/** The merchant kit's deals in a party's SQLite file (the file must include MERCHANT_DEALS_SCHEMA). */
+export class SqliteMerchantDealStore implements MerchantDealStore {
+  constructor(
+    private readonly store: SqliteStore,
+    private readonly clock: () => number = Date.now,
+  ) {}
+
+  async get(dealId: string): Promise<StoredDeal | undefined> {
+    const row = this.store.db.prepare<[string], DealRow>('SELECT * FROM merchant_deals WHERE deal_id = ?').get(dealId);
+    return row ? decodeRow(row) : undefined;
+  }
+
+  async put(dealId: string, expectedVersion: number | null, write: DealWrite): Promise<boolean> {
+    const at = new Date(this.clock()).toISOString();
+    const state = JSON.stringify(write.state);
+    const halted = write.halted ? 1 : 0;
+    return this.store.immediate(() => {
+      const result =
+        expectedVersion === null
+          ? this.store.db
+              .prepare(
+                `INSERT INTO merchant_deals (deal_id, kind, phase, wake_at, halted, state, version, created_at, updated_at)
+                 VALUES (?, ?, ?, ?, ?, ?, 1, ?, ?) ON CONFLICT (deal_id) DO NOTHING`,
+              )
+              .run(dealId, write.kind, write.phase, write.wakeAt, halted, state, at, at)
+          : this.store.db
+              .prepare(
+                `UPDATE merchant_deals SET phase = ?, wake_at = ?, halted = ?, state = ?, version = version + 1, updated_at = ?
+                 WHERE deal_id = ? AND kind = ? AND version = ?`,
+              )
+              .run(write.phase, write.wakeAt, halted, state, at, dealId, write.kind, expectedVersion);
+      return result.changes === 1;
+    });
+  }
+
+  async due(now: number, limit: number): Promise<{ dealId: string; kind: DealKind }[]> {
+    return this.store.db
+      .prepare<[number, number], { deal_id: string; kind: string }>(
+        'SELECT deal_id, kind FROM merchant_deals WHERE wake_at IS NOT NULL AND wake_at <= ? AND halted = 0 ORDER BY wake_at LIMIT ?',
+      )
+      .all(now, limit)
+      .flatMap((r) => (isKind(r.kind) ? [{ dealId: r.deal_id, kind: r.kind }] : []));
+  }
+}
+
+/** Deals in memory, stored as JSON text so that nothing a caller holds aliases what is stored. */
+export class MemoryMerchantDealStore implements MerchantDealStore {
+  private readonly deals = new Map<string, Omit<StoredDeal, 'state'> & { state: string }>();
+
+  constructor(private readonly clock: () => number = Date.now) {}
+
+  get size(): number {
+    return this.deals.size;
+  }
+
+  async get(dealId: string): Promise<StoredDeal | undefined> {
+    const deal = this.deals.get(dealId);
+    return deal ? { ...deal, state: JSON.parse(deal.state) as unknown } : undefined;
+  }
+
+  async put(dealId: string, expectedVersion: number | null, write: DealWrite): Promise<boolean> {
+    const existing = this.deals.get(dealId);
+    const at = new Date(this.clock()).toISOString();
+    if (expectedVersion === null ? existing !== undefined : existing?.kind !== write.kind || existing.version !== expectedVersion) return false;
+    const { kind, phase, wakeAt, halted } = write;
+    this.deals.set(dealId, { dealId, kind, phase, wakeAt, halted, state: JSON.stringify(write.state), version: (existing?.version ?? 0) + 1, createdAt: existing?.createdAt ?? at, updatedAt: at });
+    return true;
+  }
+
+  async due(now: number, limit: number): Promise<{ dealId: string; kind: DealKind }[]> {
+    return [...this.deals.values()]
+      .filter((d) => !d.halted && d.wakeAt !== null && d.wakeAt <= now)
+      .sort((a, b) => a.wakeAt! - b.wakeAt!)
+      .slice(0, limit)
+      .map((d) => ({ dealId: d.dealId, kind: d.kind }));
+  }
+}
