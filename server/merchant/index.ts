@@ -15,6 +15,7 @@ export {
   MERCHANT_DEALS_SCHEMA,
   DEAL_KINDS,
   type DealKind,
+  type DealWrite,
   type MerchantDealStore,
   type StoredDeal,
 } from './deals.js';

@@ -6,11 +6,20 @@ import { describe, expect, it } from 'vitest';
 import { Hono } from 'hono';
 import { generateKeyPair, signerFromKeyPair } from '../../core/crypto/index.js';
 import type { MerchantDealState, MerchantIdentity } from '../../core/commerce/merchant.js';
-import { createMerchantApp, catalogFromItems, MERCHANT_SCHEMA, SqliteMerchantDealStore, type MerchantDealStore, type StoredDeal } from '../../server/merchant/index.js';
+import {
+  createMerchantKit,
+  catalogFromItems,
+  MemoryMerchantDealStore,
+  MERCHANT_DEALS_SCHEMA,
+  SqliteMerchantDealStore,
+  type DealWrite,
+  type MerchantKitOptions,
+  type StoredDeal,
+} from '../../server/merchant/index.js';
 import { SqliteStore } from '../../server/storage/sqlite.js';
 import type { OfferBody } from '../../core/protocol/commerce.js';
 import type { Statement } from '../../core/statements/index.js';
-import { KeyedLock } from '../../server/merchant/keyed-lock.js';
+import { KeyedLock } from '../../server/host/keyed-lock.js';
 import { PRODUCTS, SHOP_TERMS } from '../../server/shop/catalog.js';
 import { newDealId, newNonce, signOrder, tempDataDir, testShopper, type ErrorJson } from './helpers.js';
 
@@ -19,25 +28,22 @@ async function identity(): Promise<MerchantIdentity> {
   return { signer: await signerFromKeyPair('ES256', await generateKeyPair('ES256')), chain: [], origin: 'https://shop.example' };
 }
 
-class MemoryStore implements MerchantDealStore {
-  readonly deals = new Map<string, StoredDeal>();
+/** A memory store that can be made to fail like a broken database. */
+class MemoryStore extends MemoryMerchantDealStore {
   failWith: Error | undefined;
-  async insertDeal(dealId: string, state: MerchantDealState) {
+  override async get(dealId: string) {
     if (this.failWith) throw this.failWith;
-    if (this.deals.has(dealId)) return false;
-    this.deals.set(dealId, { dealId, state, version: 1, createdAt: 'now', updatedAt: 'now' });
-    return true;
+    return super.get(dealId);
   }
-  async getDeal(dealId: string) {
+  override async put(dealId: string, expectedVersion: number | null, write: DealWrite) {
     if (this.failWith) throw this.failWith;
-    return this.deals.get(dealId);
+    return super.put(dealId, expectedVersion, write);
   }
-  async updateDeal(dealId: string, expectedVersion: number, state: MerchantDealState) {
-    const deal = this.deals.get(dealId);
-    if (!deal || deal.version !== expectedVersion) return false;
-    this.deals.set(dealId, { ...deal, state, version: deal.version + 1 });
-    return true;
-  }
+}
+
+/** A purchase-only kit over `store` (options may add to or override the defaults). */
+async function purchaseKit(store: MemoryStore, options: Partial<MerchantKitOptions> = {}) {
+  return createMerchantKit({ identity: await identity(), deals: store, purchases: { catalog: catalogFromItems(PRODUCTS, SHOP_TERMS), offerTtlMs: 60_000 }, ...options }).app;
 }
 
 const offerBody = () => JSON.stringify({ dealId: newDealId(), nonce: newNonce(), items: [{ sku: 'fm-screening-abstract', quantity: 1 }] });
@@ -48,12 +54,12 @@ describe('merchant kit mounted in a host app', () => {
     const store = new MemoryStore();
     const host = new Hono();
     host.get('/', (c) => c.text('host home'));
-    host.route('/', createMerchantApp({ identity: await identity(), catalog: catalogFromItems(PRODUCTS, SHOP_TERMS), store, offerTtlMs: 60_000 }));
+    host.route('/', await purchaseKit(store));
 
     expect(await (await host.request('/')).text()).toBe('host home');
     const ok = await host.request('/semper/offer', jsonPost(offerBody()));
     expect(ok.status).toBe(200);
-    expect(store.deals.size).toBe(1);
+    expect(store.size).toBe(1);
     const bad = await host.request('/semper/offer', jsonPost('{'));
     expect(bad.status).toBe(400);
     expect(((await bad.json()) as ErrorJson).error.code).toBe('ERR_SCHEMA');
@@ -62,7 +68,7 @@ describe('merchant kit mounted in a host app', () => {
   it('turns an unexpected failure into a bare 500 without internals', async () => {
     const store = new MemoryStore();
     store.failWith = new Error('SQLITE_CORRUPT: database disk image is malformed at /srv/secret/shop.sqlite');
-    const app = createMerchantApp({ identity: await identity(), catalog: catalogFromItems(PRODUCTS, SHOP_TERMS), store, offerTtlMs: 60_000 });
+    const app = await purchaseKit(store);
     const errors: unknown[] = [];
     const original = console.error;
     console.error = (...args: unknown[]) => errors.push(args);
@@ -80,43 +86,49 @@ describe('merchant kit mounted in a host app', () => {
 
   it('guards the deal view with a bearer token when the host sets one', async () => {
     const store = new MemoryStore();
-    const app = createMerchantApp({ identity: await identity(), catalog: catalogFromItems(PRODUCTS, SHOP_TERMS), store, offerTtlMs: 60_000, operatorToken: 's3cret-operator-token' });
+    const app = await purchaseKit(store, { operatorToken: 's3cret-operator-token' });
     const dealId = (JSON.parse(offerBody()) as { dealId: string }).dealId;
     await app.request('/semper/offer', jsonPost(JSON.stringify({ dealId, nonce: newNonce(), items: [{ sku: 'fm-screening-abstract', quantity: 1 }] })));
-    expect((await app.request(`/semper/deals/${dealId}`)).status).toBe(401);
-    expect((await app.request(`/semper/deals/${dealId}`, { headers: { authorization: 'Bearer wrong-operator-token!' } })).status).toBe(401);
+    for (const headers of [{} as Record<string, string>, { authorization: 'Bearer wrong-operator-token!' }, { authorization: 'Bearer s3cret' }, { authorization: 's3cret-operator-token' }]) {
+      const refused = await app.request(`/semper/deals/${dealId}`, { headers });
+      expect(refused.status).toBe(401);
+      expect(refused.headers.get('www-authenticate')).toBe('Bearer');
+      expect(((await refused.json()) as ErrorJson).error.code).toBe('ERR_UNAUTHORIZED');
+    }
     const ok = await app.request(`/semper/deals/${dealId}`, { headers: { authorization: 'Bearer s3cret-operator-token' } });
     expect(ok.status).toBe(200);
-    expect(((await ok.json()) as StoredDeal).state.phase).toBe('offered');
+    const deal = (await ok.json()) as StoredDeal<MerchantDealState>;
+    expect(deal).toMatchObject({ dealId, kind: 'purchase', phase: 'offered', version: 1, halted: false });
+    expect(deal.state.phase).toBe('offered');
   });
 
   it('limits offers per client: past the limit 429 ERR_RATE_LIMITED with Retry-After, nothing signed or stored', async () => {
     const store = new MemoryStore();
     let t = Date.now();
-    const app = createMerchantApp({ identity: await identity(), catalog: catalogFromItems(PRODUCTS, SHOP_TERMS), store, offerTtlMs: 60_000, offersPerMinute: 3, now: () => t });
+    const app = await purchaseKit(store, { signedStatementsPerMinute: 3, now: () => t });
     for (let i = 0; i < 3; i++) expect((await app.request('/semper/offer', jsonPost(offerBody()))).status).toBe(200);
     const refused = await app.request('/semper/offer', jsonPost(offerBody()));
     expect(refused.status).toBe(429);
     expect(refused.headers.get('retry-after')).toMatch(/^\d+$/);
     expect(((await refused.json()) as { error: { code: string } }).error.code).toBe('ERR_RATE_LIMITED');
-    expect(store.deals.size).toBe(3);
+    expect(store.size).toBe(3);
     t += 61_000;
     expect((await app.request('/semper/offer', jsonPost(offerBody()))).status).toBe(200);
   });
 
   it('rejects a non-positive offer lifetime at construction', async () => {
-    expect(() => createMerchantApp({ identity: {} as MerchantIdentity, catalog: catalogFromItems([], ''), store: new MemoryStore(), offerTtlMs: 0 })).toThrow(/offerTtlMs/);
+    expect(() => createMerchantKit({ identity: {} as MerchantIdentity, deals: new MemoryStore(), purchases: { catalog: catalogFromItems([], ''), offerTtlMs: 0 } })).toThrow(/offerTtlMs/);
   });
 });
 
 describe('two merchant kits on one SQLite file (two processes)', () => {
   it('apply concurrent duplicate orders once: the compare-and-set makes the loser re-read', async () => {
     const tmp = tempDataDir('kit-shared');
-    const stores = [0, 1].map(() => SqliteStore.open({ dataDir: tmp.dir, fileName: 'shop.sqlite', schema: [MERCHANT_SCHEMA] }));
+    const stores = [0, 1].map(() => SqliteStore.open({ dataDir: tmp.dir, fileName: 'shop.sqlite', schema: [MERCHANT_DEALS_SCHEMA] }));
     try {
       const id = await identity();
-      const apps = stores.map((s) =>
-        createMerchantApp({ identity: id, catalog: catalogFromItems(PRODUCTS, SHOP_TERMS), store: new SqliteMerchantDealStore(s), offerTtlMs: 60_000 }),
+      const apps = stores.map(
+        (s) => createMerchantKit({ identity: id, deals: new SqliteMerchantDealStore(s), purchases: { catalog: catalogFromItems(PRODUCTS, SHOP_TERMS), offerTtlMs: 60_000 } }).app,
       );
       const dealId = newDealId();
       const offered = await apps[0]!.request('/semper/offer', jsonPost(JSON.stringify({ dealId, nonce: newNonce(), items: [{ sku: 'ink-drying-report', quantity: 1 }] })));
@@ -127,7 +139,7 @@ describe('two merchant kits on one SQLite file (two processes)', () => {
       expect(replies.map((r) => r.status)).toEqual(Array(6).fill(200));
       const texts = await Promise.all(replies.map((r) => r.text()));
       expect(new Set(texts).size).toBe(1);
-      const deal = await new SqliteMerchantDealStore(stores[1]!).getDeal(dealId);
+      const deal = await new SqliteMerchantDealStore(stores[1]!).get(dealId);
       expect(deal?.version).toBe(2);
     } finally {
       stores.forEach((s) => s.close());

@@ -10,12 +10,12 @@ import { join } from 'node:path';
 import type { Signer } from '../../core/crypto/index.js';
 import type { MerchantDealState } from '../../core/commerce/merchant.js';
 import type { ConfirmationBody, DeliveryBody, OfferBody, OrderBody } from '../../core/protocol/commerce.js';
-import { createCrl, crlRevocationChecker, readCertificate } from '../../core/pki/index.js';
+import { createCrl, readCertificate } from '../../core/pki/index.js';
 import { signStatement, verifyStatement, type Statement } from '../../core/statements/index.js';
 import { EXTENSION_ORIGIN } from '../../core/protocol/extension-id.js';
 import { startMarketplace, type Marketplace } from '../../server/marketplace.js';
-import { createMerchantApp, catalogFromItems, MERCHANT_SCHEMA, SqliteMerchantDealStore } from '../../server/merchant/index.js';
-import type { StoredDeal } from '../../server/merchant/store.js';
+import { createMerchantKit, catalogFromItems, MERCHANT_DEALS_SCHEMA, SqliteMerchantDealStore, type StoredDeal } from '../../server/merchant/index.js';
+import { crlRevocationSource } from '../../server/host/revocation.js';
 import { PRODUCTS, SHOP_TERMS, signatureDemandOf } from '../../server/shop/catalog.js';
 import { SqliteStore } from '../../server/storage/sqlite.js';
 import { signerFromKeyPair, generateKeyPair } from '../../core/crypto/index.js';
@@ -91,7 +91,7 @@ describe('orders signed with the shopper\'s CA certificate', () => {
     const res = await placeOrder(await signCertifiedOrder(offer, shopper));
     expect(res.status).toBe(200);
     await verifyStatement(res.json.confirmation, { trust: { roots: [market.rootCertificate], now: new Date() }, requireCertificate: true });
-    const deal = (await getJson<StoredDeal>(`${market.shopUrl}/semper/deals/${offer.dealId}`)).json;
+    const deal = (await getJson<StoredDeal<MerchantDealState>>(`${market.shopUrl}/semper/deals/${offer.dealId}`)).json;
     const state = deal.state as Extract<MerchantDealState, { phase: 'confirmed' }>;
     expect(state.phase).toBe('confirmed');
     expect(state.shopperKey).toEqual(shopper.signer.publicJwk);
@@ -105,7 +105,7 @@ describe('orders signed with the shopper\'s CA certificate', () => {
     const offer = await offerFor('ink-drying-report');
     expectError(await placeOrder(await signCertifiedOrder(offer, shopper)), 403, 'ERR_CERT_REVOKED');
     // Nothing was applied: the deal is still only offered.
-    expect((await getJson<StoredDeal>(`${market.shopUrl}/semper/deals/${offer.dealId}`)).json.state.phase).toBe('offered');
+    expect((await getJson<StoredDeal<MerchantDealState>>(`${market.shopUrl}/semper/deals/${offer.dealId}`)).json.state.phase).toBe('offered');
   });
 
   it('are refused after an operator revocation too, and from another CA or a non-shopper certificate', async () => {
@@ -124,13 +124,14 @@ describe('orders signed with the shopper\'s CA certificate', () => {
     const shopper = await ca.issue({ commonName: 'Kit Shopper', role: 'shopper' });
     const t = Date.now();
     const crl = await createCrl({ issuerCertificate: ca.root, issuerPrivateKey: ca.keys.privateKey, entries: [], thisUpdate: new Date(t - 20 * 60_000), nextUpdate: new Date(t - 5 * 60_000), crlNumber: 1 });
-    const store = SqliteStore.open({ dataDir: join(tmp.dir, 'kit'), fileName: 'kit.sqlite', schema: [MERCHANT_SCHEMA] });
+    const store = SqliteStore.open({ dataDir: join(tmp.dir, 'kit'), fileName: 'kit.sqlite', schema: [MERCHANT_DEALS_SCHEMA] });
     try {
       const identity = { signer: await signerFromKeyPair('ES256', await generateKeyPair('ES256')), chain: [], origin: 'https://kit.example' };
-      const app = createMerchantApp({
-        identity, catalog: catalogFromItems(PRODUCTS, SHOP_TERMS), store: new SqliteMerchantDealStore(store), offerTtlMs: 60_000,
-        shopperTrust: { roots: [ca.root], isRevoked: (cert) => crlRevocationChecker(crl, ca.root, new Date())(cert) },
-        requireHardwareToken: signatureDemandOf(PRODUCTS),
+      const { app } = createMerchantKit({
+        identity,
+        deals: new SqliteMerchantDealStore(store),
+        purchases: { catalog: catalogFromItems(PRODUCTS, SHOP_TERMS), offerTtlMs: 60_000, shopperTrust: { roots: [ca.root] }, requireHardwareToken: signatureDemandOf(PRODUCTS) },
+        revocation: crlRevocationSource({ issuerCertificate: ca.root, currentCrl: async () => crl }),
       });
       const post = (path: string, body: unknown) => app.request(path, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
       const { randomId } = await import('../../core/encoding/index.js');
@@ -166,7 +167,7 @@ describe('orders signed with a hardware token (WebAuthn)', () => {
     const res = await placeOrder(order);
     expect(res.status).toBe(200);
     expect(res.json.delivery.body.goods.map((g) => g.sku)).toEqual(['standards-archive']);
-    const state = (await getJson<StoredDeal>(`${market.shopUrl}/semper/deals/${offer.dealId}`)).json.state as Extract<MerchantDealState, { phase: 'confirmed' }>;
+    const state = (await getJson<StoredDeal<MerchantDealState>>(`${market.shopUrl}/semper/deals/${offer.dealId}`)).json.state as Extract<MerchantDealState, { phase: 'confirmed' }>;
     expect(state.shopperKey).toEqual(key.jwk);
     // Idempotent like any order.
     expect((await placeOrder(order)).text).toBe(res.text);
