@@ -332,6 +332,11 @@ export async function simulatePurchase(opts: PurchaseSimOptions): Promise<Purcha
       net.log(`M→S ${wire.label}${payload.replayed ? ' (replayed by the network)' : ''}`);
       await shopperEvent({ type: 'reply', sent: payload.sent, reply: payload.reply, now: net.now });
     },
+    dropped(wire) {
+      // A lost request or answer: the worker's fetch fails (an extra, replayed answer is just gone).
+      const payload = JSON.parse(wire.json) as Payload;
+      if (payload.kind === 'request' || !payload.replayed) transportError(payload, payload.kind === 'request' ? 'request lost' : 'response lost');
+    },
     nextTimer() {
       const s = shopperState();
       return s && !purchaseShopper.isTerminal(s) ? purchaseShopper.wakeAt(s) : null;
