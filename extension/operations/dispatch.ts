@@ -4,7 +4,9 @@
  * that currently shows the deal named in the request), validates the request with the table's
  * schema, and runs the one handler for the operation. The handler groups never import one another.
  */
+import { z } from 'zod';
 import { errorToJson } from '../../core/errors.js';
+import { DealId } from '../../core/protocol/commerce.js';
 import { isExtensionPage, isTrustedWindowPage } from '../worker/sender.js';
 import type { CurrentWindow } from '../worker/trusted-window-manager.js';
 import type { Handlers, OperationContext } from './context.js';
@@ -30,25 +32,32 @@ function forbidden(message: string): OperationResult<OperationName> {
   return { ok: false, error: { code: 'ERR_FORBIDDEN', message } };
 }
 
+function schemaError(op: string, error: z.ZodError): OperationResult<OperationName> {
+  const issue = error.issues[0];
+  return { ok: false, error: { code: 'ERR_SCHEMA', message: `${op}: ${issue ? `${issue.path.join('.') || '$'}: ${issue.message}` : 'malformed'}` } };
+}
+
+/** Enough of a deal-window request to tell which deal it is about (the full schema comes after the access check). */
+const NamesDeal = z.object({ dealId: DealId });
+
 export async function handleOperation(raw: unknown, sender: OperationSender, deps: DispatchDeps): Promise<OperationResult<OperationName>> {
   if (!isExtensionPage(sender, deps.extensionId, deps.extensionBase)) return forbidden("operations are only for Semper's own pages");
   const message = OperationMessage.safeParse(raw);
   if (!message.success) return { ok: false, error: { code: 'ERR_SCHEMA', message: 'expected { op, request } with a known op' } };
   const op = message.data.op;
   const spec = OPERATIONS[op];
-  const request = spec.request.safeParse(message.data.request);
-  if (!request.success) {
-    const issue = request.error.issues[0];
-    return { ok: false, error: { code: 'ERR_SCHEMA', message: `${op}: ${issue ? `${issue.path.join('.') || '$'}: ${issue.message}` : 'malformed'}` } };
-  }
+  // Who may call is decided before the request is looked at any further.
   const fromTrustedWindow = isTrustedWindowPage(sender, deps.extensionId, deps.extensionBase);
   if (spec.access === 'trusted-page' && !fromTrustedWindow) return forbidden(`${op} is only for the trusted window`);
   if (spec.access === 'deal-window') {
-    const dealId = (request.data as { dealId: string }).dealId;
+    const named = NamesDeal.safeParse(message.data.request);
+    if (!named.success) return schemaError(op, named.error);
     const current = await deps.currentWindow();
-    const fromItsWindow = fromTrustedWindow && current !== undefined && current.dealId === dealId && sender.tab?.windowId === current.windowId;
-    if (!fromItsWindow) return forbidden(`${op} is only for the trusted window showing deal ${dealId}`);
+    const fromItsWindow = fromTrustedWindow && current !== undefined && current.dealId === named.data.dealId && sender.tab?.windowId === current.windowId;
+    if (!fromItsWindow) return forbidden(`${op} is only for the trusted window showing deal ${named.data.dealId}`);
   }
+  const request = spec.request.safeParse(message.data.request);
+  if (!request.success) return schemaError(op, request.error);
   try {
     return { ok: true, response: await run(op, request.data as OperationRequest<typeof op>, deps) };
   } catch (e) {

@@ -114,10 +114,10 @@ describe('Firefox package (npm run build:firefox)', () => {
     expect(manifest.action.default_popup).toBe(chromiumManifest.action.default_popup);
     expect(manifest).not.toHaveProperty('web_accessible_resources');
     expect(manifest.content_scripts.map((c: { js: string[]; world?: string; run_at: string }) => [c.js, c.world, c.run_at])).toEqual([
-      [['extension/provider.iife.js'], 'MAIN', 'document_start'],
-      [['extension/content.iife.js'], undefined, 'document_start'],
+      [['extension/content/provider.iife.js'], 'MAIN', 'document_start'],
+      [['extension/content/content.iife.js'], undefined, 'document_start'],
     ]);
-    for (const file of ['extension/provider.iife.js', 'extension/content.iife.js', 'popup/index.html', 'trusted-window/index.html', '_locales/en/messages.json', '_locales/de/messages.json']) {
+    for (const file of ['extension/content/provider.iife.js', 'extension/content/content.iife.js', 'popup/index.html', 'trusted-window/index.html', '_locales/en/messages.json', '_locales/de/messages.json']) {
       expect(existsSync(join(dist, file)), file).toBe(true);
     }
   });
@@ -128,8 +128,8 @@ describe('Firefox package (npm run build:firefox)', () => {
 
   it('keeps the polyfill out of the MAIN-world provider and ships no dev-server loader', () => {
     // The MAIN-world provider must not carry the polyfill (it would throw in the page's world).
-    expect(readFileSync(join(dist, 'extension/provider.iife.js'), 'utf8')).not.toMatch(/chrome\.runtime|webextension-polyfill/);
-    const content = readFileSync(join(dist, 'extension/content.iife.js'), 'utf8');
+    expect(readFileSync(join(dist, 'extension/content/provider.iife.js'), 'utf8')).not.toMatch(/chrome\.runtime|webextension-polyfill/);
+    const content = readFileSync(join(dist, 'extension/content/content.iife.js'), 'utf8');
     expect(content).toMatch(/webextension-polyfill/);
     expect(content).not.toMatch(/localhost:\d+|@vite\/client/);
   });

@@ -1,20 +1,21 @@
 /**
- * The worker's exchange runner in Node: the real originator machine against the real merchant
- * exchange host and TTP app (no ports), fake alarms and a controllable clock. Persistence after
- * every step, archive of both directions, TTP resolve driven by alarms, resume after a restart,
- * decline, refusal of a descriptor before the window.
+ * Exchange deals in the worker's one host (extension/worker/host.ts + deals/exchange.ts) in Node:
+ * the real exchange-deal machine against the real merchant kit and TTP app (no ports), fake alarms
+ * and a controllable clock. Persistence after every step, archive of both directions, TTP resolve
+ * driven by alarms, resume after a restart, decline, refusal of a descriptor before the window.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { randomId } from '../../core/encoding/index.js';
-import { TTP_TYPES } from '../../core/exchange/index.js';
-import type { Statement } from '../../core/statements/index.js';
-import { ExchangeRunner, type ExchangeRunnerDeps } from '../../extension/exchange-runner.js';
-import { MemoryExchangeStore, type ExchangeDealRecord } from '../../extension/exchange-store.js';
-import type { ExchangeTransport } from '../../extension/exchange-http.js';
-import { settlementOf } from '../../extension/page-ports.js';
-import { EXCHANGE_CONTRACTS, EXCHANGE_DOCUMENTS } from '../../server/shop/exchange-uses.js';
-import { EX_ORIGIN, makeExchangeWorld, merchantExchange, newShopper, type ExchangeWorld } from '../helpers/exchange.js';
-import type { Signer } from '../../core/crypto/index.js';
+import { cryptoRandom, type TransportReply } from '../../../core/machine.js';
+import { TTP_TYPES } from '../../../core/exchange/index.js';
+import type { TrustedTtpEntry } from '../../../core/commerce/exchange-deal.js';
+import { MachineHost, type HttpOutbound } from '../../../extension/worker/host.js';
+import { exchangeKind } from '../../../extension/deals/exchange.js';
+import { MemoryDealStore, type DealRecord, type ExchangeRecord } from '../../../extension/deals/records.js';
+import { settlementOf } from '../../../extension/content/page-ports.js';
+import { EXCHANGE_CONTRACTS, EXCHANGE_DOCUMENTS } from '../../../server/shop/exchange-uses.js';
+import { EX_ORIGIN, makeExchangeWorld, merchantExchange, newShopper, type ExchangeWorld } from '../../helpers/exchange.js';
+import type { Signer } from '../../../core/crypto/index.js';
+import type { ExchangeUse } from '../../../core/commerce/index.js';
 
 let world: ExchangeWorld;
 let signer: Signer;
@@ -27,35 +28,31 @@ afterAll(async () => {
   await world?.close();
 });
 
-function transport(): ExchangeTransport & { ttpCalls: number } {
-  const post = async (app: { request(path: string, init: RequestInit): Response | Promise<Response> }, path: string, body: unknown) => {
+function transport() {
+  const post = async (app: { request(path: string, init: RequestInit): Response | Promise<Response> }, path: string, body: unknown): Promise<TransportReply> => {
     const res = await app.request(path, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
     const json = (await res.json()) as { error?: { code: string; message: string } };
-    return res.ok ? { kind: 'response' as const, body: json } : { kind: 'error' as const, status: res.status, error: json.error ?? { code: 'ERR_INTERNAL', message: `HTTP ${res.status}` } };
+    return res.ok ? { kind: 'response', body: json } : { kind: 'error', status: res.status, error: json.error ?? { code: 'ERR_INTERNAL', message: `HTTP ${res.status}` } };
   };
   const t = {
     ttpCalls: 0,
-    descriptor: (origin: string, body: unknown) => {
-      expect(origin).toBe(EX_ORIGIN);
-      return post(world.host.app, '/semper/exchange/descriptor', body);
-    },
-    peer: (origin: string, message: Statement) => {
-      expect(origin).toBe(EX_ORIGIN);
-      return post(world.host.app, '/semper/exchange/messages', { message });
-    },
-    ttp: (url: string, request: Statement) => {
-      expect(url).toBe(world.ttpEntry.url);
+    http: (origin: string, outbound: HttpOutbound): Promise<TransportReply> => {
+      if (outbound.to === 'merchant') {
+        expect(origin).toBe(EX_ORIGIN);
+        return post(world.host.app, outbound.path, outbound.body);
+      }
+      expect(outbound.url).toBe(world.ttpEntry.url);
       t.ttpCalls++;
-      return post(world.ttpApp, '/ttp/requests', { request });
+      return post(world.ttpApp, outbound.path, outbound.body);
     },
   };
   return t;
 }
 
-function harness(store = new MemoryExchangeStore()) {
+function harness(store = new MemoryDealStore(), ttps: () => TrustedTtpEntry[] = () => [world.ttpEntry]) {
   const alarms = new Map<string, number>();
   const awaiting: string[] = [];
-  const settled: ExchangeDealRecord[] = [];
+  const settled: DealRecord[] = [];
   const commits: string[] = [];
   const net = transport();
   const original = store.commit.bind(store);
@@ -63,17 +60,24 @@ function harness(store = new MemoryExchangeStore()) {
     commits.push(record.status);
     return original(record, archive);
   };
-  const deps: ExchangeRunnerDeps = {
+  const host = new MachineHost({
     store,
-    context: async () => ({ roots: [world.ca.root], signer, ttps: [world.ttpEntry] }),
-    transport: net,
+    kinds: [exchangeKind({ roots: async () => [world.ca.root], signer: async () => signer, ttps: async () => ttps(), random: cryptoRandom })],
+    transport: net.http,
     alarms: { set: (id, when) => void alarms.set(id, when), clear: (id) => void alarms.delete(id) },
     now: () => world.clock.now,
-    randomId: (n) => randomId(n),
     onAwaitingUser: (r) => awaiting.push(r.dealId),
     onSettled: (r) => settled.push(r),
+  });
+  const runner = {
+    start: (origin: string, use: ExchangeUse, documentId: string) => host.start('exchange', origin, { use, documentId }) as Promise<ExchangeRecord>,
+    confirm: (dealId: string) => host.event(dealId, { type: 'user-confirmed', now: world.clock.now }),
+    reject: (dealId: string) => host.event(dealId, { type: 'user-rejected', now: world.clock.now }),
+    timeout: (dealId: string) => host.timeout(dealId),
+    resume: () => host.resume(),
+    idle: () => host.idle(),
   };
-  const runner = new ExchangeRunner(deps);
+  const get = async (dealId: string) => (await store.get(dealId)) as ExchangeRecord | undefined;
   /** Fire due alarms the way chrome.alarms would, advancing the clock. */
   async function fireAlarms(dealId: string, max = 20): Promise<void> {
     for (let i = 0; i < max && alarms.has(dealId); i++) {
@@ -82,10 +86,13 @@ function harness(store = new MemoryExchangeStore()) {
       await runner.idle();
     }
   }
-  return { runner, store, alarms, awaiting, settled, commits, net, fireAlarms };
+  return { runner, store: { get, archiveOf: (id: string) => store.archiveOf(id) }, alarms, awaiting, settled, commits, net, fireAlarms };
 }
 
-describe('exchange runner', () => {
+/** The originator's state inside an exchange-deal record. */
+const exchangeOf = (r: ExchangeRecord) => ('exchange' in r.state ? r.state.exchange : undefined);
+
+describe('the host running exchange deals', () => {
   it('contract signing: descriptor → window → confirm → completed, no TTP, every statement archived', async () => {
     const h = harness();
     const started = await h.runner.start(EX_ORIGIN, 'contract-signing', EXCHANGE_CONTRACTS[0]!.id);
@@ -101,7 +108,7 @@ describe('exchange runner', () => {
     expect(done.status).toBe('completed');
     expect(h.net.ttpCalls).toBe(0);
     expect(h.alarms.has(started.dealId)).toBe(false);
-    expect(settlementOf(done.result!)).toEqual({ ok: true, result: { dealId: started.dealId, status: 'completed', use: 'contract-signing', exchangeId: done.exchange!.exchangeId, title: EXCHANGE_CONTRACTS[0]!.title } });
+    expect(settlementOf(done.result!)).toEqual({ ok: true, result: { dealId: started.dealId, status: 'completed', use: 'contract-signing', exchangeId: exchangeOf(done)!.exchangeId, title: EXCHANGE_CONTRACTS[0]!.title } });
     const types = (await h.store.archiveOf(started.dealId)).map((a) => `${a.direction} ${a.type}`);
     expect(types).toEqual([
       'received semper.exchange.descriptor',
@@ -133,8 +140,8 @@ describe('exchange runner', () => {
       await h.runner.idle();
       await h.runner.confirm(dealId);
       await h.runner.idle();
-      expect((await h.store.get(dealId))!.exchange!.phase).toBe('awaiting-m4');
-      expect(h.alarms.get(dealId)).toBe((await h.store.get(dealId))!.exchange!.wakeAt);
+      expect(exchangeOf((await h.store.get(dealId))!)!.phase).toBe('awaiting-m4');
+      expect(h.alarms.get(dealId)).toBe(exchangeOf((await h.store.get(dealId))!)!.wakeAt);
       expect(h.settled).toEqual([]);
       await h.fireAlarms(dealId);
       const done = (await h.store.get(dealId))!;
@@ -149,7 +156,7 @@ describe('exchange runner', () => {
   });
 
   it('a restarted worker resumes: re-sends its outbox and re-arms the alarm', async () => {
-    const store = new MemoryExchangeStore();
+    const store = new MemoryDealStore();
     const first = harness(store);
     world.faults.stopAfter = 'receiving-proposal';
     try {
@@ -192,10 +199,9 @@ describe('exchange runner', () => {
   });
 
   it('an untrusted TTP is refused before the window', async () => {
-    const h = harness();
-    const runner = new ExchangeRunner({ ...(h.runner as unknown as { deps: ExchangeRunnerDeps }).deps, context: async () => ({ roots: [world.ca.root], signer, ttps: [] }) });
-    const { dealId } = await runner.start(EX_ORIGIN, 'certified-mail', EXCHANGE_DOCUMENTS[0]!.id);
-    await runner.idle();
+    const h = harness(new MemoryDealStore(), () => []);
+    const { dealId } = await h.runner.start(EX_ORIGIN, 'certified-mail', EXCHANGE_DOCUMENTS[0]!.id);
+    await h.runner.idle();
     expect((await h.store.get(dealId))!.result).toMatchObject({ kind: 'failed', error: { code: 'ERR_TTP' } });
     expect(h.awaiting).toEqual([]);
   });
@@ -203,7 +209,7 @@ describe('exchange runner', () => {
 
 describe('trusted TTPs (a setting)', () => {
   it('by certificate (must be a TTP certificate) or by fingerprint, always with an https or loopback address', async () => {
-    const { describeTtp, normaliseTtpUrl } = await import('../../extension/ttp-trust.js');
+    const { describeTtp, normaliseTtpUrl } = await import('../../../extension/settings/ttp-trust.js');
     const ttp = await describeTtp({ certificate: world.ttpCertificate, url: 'http://127.0.0.1:8452/ttp' }, 1);
     expect(ttp).toMatchObject({ fingerprint: world.ttpEntry.fingerprint, keyId: world.ttp.keyId, commonName: 'Semper Test TTP', url: 'http://127.0.0.1:8452' });
     await expect(describeTtp({ certificate: world.merchant.chain[0]!, url: 'https://ttp.example' }, 1)).rejects.toMatchObject({ code: 'ERR_CERT_UNTRUSTED' });

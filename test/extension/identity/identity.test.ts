@@ -2,18 +2,20 @@
  * The shopper's identity in Node, without IndexedDB: the key store (purposes, one pseudonym per
  * origin, rotation, revocation, legacy migration), the identity service (phrase, threshold, CA
  * registration and revocation against a CA built from core/pki, WebAuthn registration and token
- * signing with the software authenticator, through the real purchase machine), and the badge.
+ * signing with the software authenticator, through the real purchase machine), and who may call
+ * the identity operations.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
-import { generateKeyPair, jwkThumbprint, signerFromKeyPair } from '../../core/crypto/index.js';
-import { randomId } from '../../core/encoding/index.js';
-import { createWebAuthnVerifier, type RegistrationResponseJSON } from '../../core/crypto/webauthn.js';
-import { SemperError } from '../../core/errors.js';
-import { issueCertificate, validateChain, verifyCertificationRequest } from '../../core/pki/index.js';
-import { verifyStatement } from '../../core/statements/index.js';
-import { makeOffer, startPurchase, stepShopper, type ShopperState } from '../../core/commerce/index.js';
-import { STATEMENT_TYPES } from '../../core/protocol/commerce.js';
-import { Badge, badgeText } from '../../extension/badge.js';
+import { generateKeyPair, jwkThumbprint, signerFromKeyPair } from '../../../core/crypto/index.js';
+import { randomId } from '../../../core/encoding/index.js';
+import { createWebAuthnVerifier, type RegistrationResponseJSON } from '../../../core/crypto/webauthn.js';
+import { SemperError } from '../../../core/errors.js';
+import { issueCertificate, validateChain, verifyCertificationRequest } from '../../../core/pki/index.js';
+import { verifyStatement } from '../../../core/statements/index.js';
+import { newMerchantDeal, startPurchase, stepMerchant, stepShopper, type ShopperState } from '../../../core/commerce/index.js';
+import { STATEMENT_TYPES } from '../../../core/protocol/commerce.js';
+import { canonicalSerial } from '../../../core/pki/index.js';
+import { cryptoRandom, type TransportReply } from '../../../core/machine.js';
 import {
   DEFAULT_HARDWARE_TOKEN_ABOVE,
   IdentityService,
@@ -22,12 +24,16 @@ import {
   normaliseCaUrl,
   normalisePhrase,
   type PendingChallenge,
-} from '../../extension/identity-service.js';
-import { KeyStore, MemoryKeyRecords } from '../../extension/key-store.js';
-import { MemoryDealStore, type DealRecord } from '../../extension/deal-store.js';
-import { handleOperation, type OperationDeps } from '../../extension/operation-handlers.js';
-import { makeTestCa, type TestCa } from '../helpers/pki.js';
-import { SoftAuthenticator } from '../helpers/soft-authenticator.js';
+} from '../../../extension/identity/service.js';
+import { KeyStore, MemoryKeyRecords } from '../../../extension/identity/key-store.js';
+import { MemoryDealStore, type PurchaseRecord } from '../../../extension/deals/records.js';
+import { purchaseKind } from '../../../extension/deals/purchase.js';
+import { MachineHost, type HttpOutbound } from '../../../extension/worker/host.js';
+import { handleOperation, type DispatchDeps } from '../../../extension/operations/dispatch.js';
+import { TrustRoots } from '../../../extension/settings/trust-roots.js';
+import { TrustedTtps } from '../../../extension/settings/ttp-trust.js';
+import { makeTestCa, type TestCa } from '../../helpers/pki.js';
+import { SoftAuthenticator } from '../../helpers/soft-authenticator.js';
 
 const EXT = 'chrome-extension://ogebgngddklbcapdihmjkemgigajimlo';
 const SHOP = 'http://127.0.0.1:8451';
@@ -134,7 +140,8 @@ function fakeCa(opts: { certifyOtherKey?: boolean } = {}) {
         notBefore: new Date(Date.now() - 60_000),
         notAfter: new Date(Date.now() + 86_400_000),
       });
-      const serial = (await validateChain([der], { roots: [ca.root], now: new Date() })).leaf.serialNumber.toLowerCase();
+      // Serials compared as server/ca compares them: lower-case hex without leading zeros.
+      const serial = canonicalSerial((await validateChain([der], { roots: [ca.root], now: new Date() })).leaf.serialNumber);
       issued.set(serial, der);
       return json(200, { certificate: der, chain: [der], name: 'Alice Example', serial });
     }
@@ -145,7 +152,7 @@ function fakeCa(opts: { certifyOtherKey?: boolean } = {}) {
         trust: { roots: [ca.root], now: new Date() },
       });
       const { serial, reason } = verified.statement.body;
-      if (verified.chain!.leaf.der !== issued.get(serial)) return json(403, { error: { code: 'ERR_FORBIDDEN', message: 'not signed by that certificate' } });
+      if (verified.chain!.leaf.der !== issued.get(canonicalSerial(serial))) return json(403, { error: { code: 'ERR_FORBIDDEN', message: 'not signed by that certificate' } });
       revoked.push({ serial, reason });
       return json(200, { serial, status: 'revoked', revokedAt: new Date().toISOString(), reason });
     }
@@ -237,19 +244,20 @@ describe('identity service: CA registration and revocation', () => {
   });
 });
 
-/** A deal awaiting confirmation whose offer demands a token with UV (the real machines). */
-async function awaitingDeal(): Promise<Extract<ShopperState, { phase: 'awaiting-confirmation' }>> {
+/** A deal awaiting confirmation (the real machines); by default its offer demands a token with UV. */
+async function awaitingDeal(opts: { demandToken?: boolean; dealId?: string } = {}): Promise<Extract<ShopperState, { phase: 'awaiting-confirmation' }>> {
   const m = await ca.issue({ commonName: 'Token Shop', role: 'merchant', origins: [SHOP] });
-  const start = startPurchase({ dealId: 'deal-token-0000000001', nonce: 'n'.repeat(43), origin: SHOP, items: [{ sku: 'archive', quantity: 1 }], now: Date.now() });
-  const { offer } = await makeOffer(start.send[0]!.body, {
+  const dealId = opts.dealId ?? 'deal-token-0000000001';
+  const start = startPurchase({ dealId, nonce: 'n'.repeat(43), origin: SHOP, items: [{ sku: 'archive', quantity: 1 }], now: Date.now() });
+  const offered = await stepMerchant(newMerchantDeal(dealId), { type: 'offer-requested', request: start.send[0]!.body, now: Date.now() }, {
     identity: { signer: m.signer, chain: m.chain, origin: SHOP },
     lookup: () => ({ sku: 'archive', title: 'Archive', unitPrice: { amount: 14_900, currency: 'EUR' }, kind: 'digital', good: { mediaType: 'text/plain', content: 'x' } }),
-    now: Date.now(),
     offerTtlMs: 600_000,
     terms: 'T',
-    requireHardwareToken: () => ({ hardwareToken: true, userVerification: true }),
+    random: cryptoRandom,
+    ...(opts.demandToken === false ? {} : { requireHardwareToken: () => ({ hardwareToken: true, userVerification: true }) }),
   });
-  const step = await stepShopper(start.state, { type: 'offer-response', response: { offer }, now: Date.now() }, { roots: [ca.root], signer: await signerFromKeyPair('ES256', await generateKeyPair('ES256')) });
+  const step = await stepShopper(start.state, { type: 'offer-response', response: offered.send[0]!.body, now: Date.now() }, { roots: [ca.root], signer: await signerFromKeyPair('ES256', await generateKeyPair('ES256')), random: cryptoRandom });
   if (step.state.phase !== 'awaiting-confirmation') throw new Error(`offer not accepted: ${step.state.phase}`);
   return step.state;
 }
@@ -290,7 +298,7 @@ describe('identity service: hardware tokens', () => {
     const { signature: header, ...unsigned } = request.order;
     expect(header).toEqual({ alg: 'webauthn-ES256', signer: token.signerRef });
 
-    const ctx = { roots: [ca.root], signer: await signerFromKeyPair('ES256', await generateKeyPair('ES256')), webauthn: createWebAuthnVerifier({ expectedOrigins: [EXT], expectedRpIds: [EXT], requireUserVerification: false }) };
+    const ctx = { roots: [ca.root], random: cryptoRandom, signer: await signerFromKeyPair('ES256', await generateKeyPair('ES256')), webauthn: createWebAuthnVerifier({ expectedOrigins: [EXT], expectedRpIds: [EXT], requireUserVerification: false }) };
     const noUv = await token.signStatement(unsigned, { flags: 0x01 });
     await svc.checkTokenSigner(noUv);
     await expect(stepShopper(state, { type: 'order-signed', order: noUv, now: Date.now() }, ctx)).rejects.toMatchObject({ code: 'ERR_HARDWARE_TOKEN_REQUIRED' });
@@ -310,68 +318,52 @@ describe('identity service: hardware tokens', () => {
   });
 });
 
-describe('badge', () => {
-  it('shows the count (empty at 0), coalescing bursts of refreshes', async () => {
-    expect([0, 1, 2, 99, 100].map(badgeText)).toEqual(['', '1', '2', '99', '99+']);
-    let count = 2;
-    let counted = 0;
-    const shown: string[] = [];
-    const badge = new Badge({
-      count: async () => {
-        counted++;
-        await new Promise((r) => setTimeout(r, 5));
-        return count;
-      },
-      show: async (text) => void shown.push(text),
-    });
-    await Promise.all([badge.refresh(), badge.refresh(), badge.refresh(), badge.refresh()]);
-    expect(shown).toEqual(['2']);
-    expect(counted).toBeLessThanOrEqual(2);
-    count = 0;
-    await badge.refresh();
-    await badge.refresh();
-    expect(shown).toEqual(['2', '']);
-  });
-});
-
 describe('identity operations: who may call them', () => {
   const BASE = `${EXT}/`;
   const popup = { id: 'ogebgngddklbcapdihmjkemgigajimlo', url: `${BASE}popup/index.html` };
   const twPage = (windowId: number) => ({ id: popup.id, url: `${BASE}trusted-window/index.html?deal=deal-0001-abcdefghijkl`, tab: { windowId } as chrome.tabs.Tab });
 
+  /** Two deals awaiting the user in a real host whose purchases are signed by the key store; the orders sent are captured. */
   async function deps() {
     const { svc, keys } = service();
     const store = new MemoryDealStore();
-    const record: DealRecord = {
-      dealId: 'deal-0001-abcdefghijkl',
-      origin: SHOP,
-      createdAt: 1,
-      updatedAt: 1,
-      state: { phase: 'awaiting-confirmation' } as unknown as ShopperState,
-      status: 'awaiting-confirmation',
-      terminal: false,
-    };
-    await store.create(record);
-    const confirmedWith: string[] = [];
-    const d: OperationDeps = {
+    const records: PurchaseRecord[] = [];
+    for (const dealId of ['deal-0001-abcdefghijkl', 'deal-0002-abcdefghijkl']) {
+      const state = await awaitingDeal({ demandToken: false, dealId });
+      const record: PurchaseRecord = { kind: 'purchase', dealId, origin: SHOP, createdAt: 1, updatedAt: 1, state, status: state.phase, terminal: false, view: state.view };
+      await store.create(record);
+      records.push(record);
+    }
+    const orders: { signature: { signer: { jwk: Parameters<typeof jwkThumbprint>[0] } } }[] = [];
+    const host = new MachineHost({
+      store,
+      kinds: [purchaseKind({ roots: async () => [ca.root], signer: (origin, anonymous) => keys.dealSigner(origin, anonymous), policy: async () => ({}), random: cryptoRandom })],
+      transport: (_origin: string, outbound: HttpOutbound): Promise<TransportReply> => {
+        orders.push((outbound.body as { order: (typeof orders)[number] }).order);
+        return new Promise(() => undefined); // the merchant never answers: only what was signed matters here
+      },
+      alarms: { set: () => undefined, clear: () => undefined },
+      now: () => Date.now(),
+      onAwaitingUser: () => undefined,
+      onSettled: () => undefined,
+    });
+    const unused = { list: async () => [], get: async () => undefined, put: async () => Promise.reject(new Error('no')), delete: async () => false };
+    let shown = records[0]!.dealId;
+    const d: DispatchDeps = {
       extensionId: popup.id,
       extensionBase: BASE,
+      currentWindow: async () => ({ dealId: shown, windowId: 7 }),
       store,
-      runner: {
-        confirm: async (id, ctx) => {
-          confirmedWith.push(ctx?.signer?.keyId ?? 'default');
-          return { ...(await store.get(id))!, status: 'ordering' };
-        },
-        reject: async (id) => ({ ...(await store.get(id))!, status: 'rejected' }),
-        submitSignedOrder: async (id) => ({ ...(await store.get(id))!, status: 'ordering' }),
-      },
-      currentWindow: async () => ({ dealId: record.dealId, windowId: 7 }),
-      signer: async () => keys.signer(await keys.identity()),
-      roots: { add: async () => Promise.reject(new Error('no')), list: async () => [], remove: async () => false },
-      identity: { service: svc, keys, openWindow: async () => undefined, now: () => Date.now() },
-      exchange: {} as OperationDeps['exchange'],
+      host,
+      keys,
+      identity: svc,
+      roots: new TrustRoots(unused),
+      ttps: new TrustedTtps(unused),
+      openWindow: async () => undefined,
+      now: () => Date.now(),
     };
-    return { d, keys, confirmedWith, record };
+    const signedWith = async () => Promise.all(orders.map((o) => jwkThumbprint(o.signature.signer.jwk)));
+    return { d, keys, signedWith, record: records[0]!, records, show: (dealId: string) => (shown = dealId) };
   }
 
   it('WebAuthn ceremonies only from the trusted window page; deal-bound token operations only from that deal\'s window', async () => {
@@ -385,9 +377,11 @@ describe('identity operations: who may call them', () => {
   });
 
   it('confirmDeal signs with the identity key, or with the origin\'s pseudonym when anonymous', async () => {
-    const { d, keys, confirmedWith, record } = await deps();
-    expect(await handleOperation({ op: 'confirmDeal', request: { dealId: record.dealId } }, twPage(7), d)).toMatchObject({ ok: true });
-    expect(await handleOperation({ op: 'confirmDeal', request: { dealId: record.dealId, anonymous: true } }, twPage(7), d)).toMatchObject({ ok: true });
-    expect(confirmedWith).toEqual([(await keys.identity()).keyId, (await keys.pseudonymFor(SHOP)).keyId]);
+    const { d, keys, signedWith, records, show } = await deps();
+    const tw = (dealId: string) => ({ ...twPage(7), url: `${BASE}trusted-window/index.html?deal=${dealId}` });
+    expect(await handleOperation({ op: 'confirmDeal', request: { dealId: records[0]!.dealId } }, tw(records[0]!.dealId), d)).toMatchObject({ ok: true });
+    show(records[1]!.dealId);
+    expect(await handleOperation({ op: 'confirmDeal', request: { dealId: records[1]!.dealId, anonymous: true } }, tw(records[1]!.dealId), d)).toMatchObject({ ok: true });
+    expect(await signedWith()).toEqual([(await keys.identity()).keyId, (await keys.pseudonymFor(SHOP)).keyId]);
   });
 });

@@ -1,17 +1,19 @@
 /**
- * The worker's deal runner in Node, with the real shopper machine and a real merchant machine
- * behind a fake HTTP: persistence after every step, archive, settlement, stale replies, resume.
+ * The worker's one host (extension/worker/host.ts) running purchases in Node, with the real
+ * shopper machine and a real merchant machine behind a fake HTTP: persistence after every step,
+ * archive, settlement, stale replies, resume, per-origin caps.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
-import { generateKeyPair, signerFromKeyPair, type Signer } from '../../core/crypto/index.js';
-import { randomId } from '../../core/encoding/index.js';
-import { SemperError, errorToJson } from '../../core/errors.js';
-import { makeOffer, stepMerchant, type CatalogItem, type MerchantContext, type MerchantDealState, type Outbound } from '../../core/commerce/index.js';
-import { STATEMENT_TYPES } from '../../core/protocol/commerce.js';
-import { DealRunner, MAX_ACTIVE_DEALS_PER_ORIGIN, type DealRunnerDeps, type HttpReply } from '../../extension/deal-runner.js';
-import { MemoryDealStore, type DealRecord } from '../../extension/deal-store.js';
-import { settlementOf } from '../../extension/page-ports.js';
-import { makeTestCa, type TestCa } from '../helpers/pki.js';
+import { generateKeyPair, signerFromKeyPair, type Signer } from '../../../core/crypto/index.js';
+import { cryptoRandom, type TransportReply } from '../../../core/machine.js';
+import { SemperError, errorToJson } from '../../../core/errors.js';
+import { newMerchantDeal, stepMerchant, type CatalogItem, type MerchantContext, type MerchantDealState, type Outbound } from '../../../core/commerce/index.js';
+import { STATEMENT_TYPES } from '../../../core/protocol/commerce.js';
+import { MachineHost, type HttpOutbound } from '../../../extension/worker/host.js';
+import { purchaseKind, MAX_ACTIVE_PER_ORIGIN } from '../../../extension/deals/purchase.js';
+import { MemoryDealStore, type DealRecord, type PurchaseRecord } from '../../../extension/deals/records.js';
+import { settlementOf } from '../../../extension/content/page-ports.js';
+import { makeTestCa, type TestCa } from '../../helpers/pki.js';
 
 const ORIGIN = 'http://127.0.0.1:8451';
 const catalog: CatalogItem[] = [
@@ -19,13 +21,13 @@ const catalog: CatalogItem[] = [
 ];
 
 let ca: TestCa;
-let merchantCtx: Omit<MerchantContext, 'now'>;
+let merchantCtx: MerchantContext;
 let signer: Signer;
 
 beforeAll(async () => {
   ca = await makeTestCa();
   const m = await ca.issue({ commonName: 'Fogra Forschungsgesellschaft Druck e.V.', role: 'merchant', origins: [ORIGIN] });
-  merchantCtx = { identity: { signer: m.signer, chain: m.chain, origin: ORIGIN }, lookup: (sku) => catalog.find((c) => c.sku === sku), offerTtlMs: 600_000, terms: 'Terms.' };
+  merchantCtx = { identity: { signer: m.signer, chain: m.chain, origin: ORIGIN }, lookup: (sku) => catalog.find((c) => c.sku === sku), offerTtlMs: 600_000, terms: 'Terms.', random: cryptoRandom };
   signer = await signerFromKeyPair('ES256', await generateKeyPair('ES256'));
 });
 
@@ -34,20 +36,21 @@ function fakeMerchant() {
   const deals = new Map<string, MerchantDealState>();
   const calls: Outbound[] = [];
   let dropReplies = false;
-  async function handle(outbound: Outbound): Promise<HttpReply> {
+  async function handle(outbound: Outbound): Promise<TransportReply> {
     calls.push(JSON.parse(JSON.stringify(outbound)) as Outbound);
     try {
       if (outbound.path === '/semper/offer') {
-        const { state, offer } = await makeOffer(outbound.body, { ...merchantCtx, now: Date.now() });
-        deals.set(outbound.body.dealId, state);
-        return { kind: 'response', body: JSON.parse(JSON.stringify({ offer })) };
+        const dealId = outbound.body.dealId;
+        const { state, send } = await stepMerchant(deals.get(dealId) ?? newMerchantDeal(dealId), { type: 'offer-requested', request: outbound.body, now: Date.now() }, merchantCtx);
+        deals.set(dealId, state);
+        return { kind: 'response', body: JSON.parse(JSON.stringify(send[0]!.body)) };
       }
       const order = outbound.body.order;
       const state = deals.get(order.dealId);
       if (!state) return { kind: 'error', error: { code: 'ERR_OFFER_UNKNOWN', message: 'no offer' } };
-      const { state: next, reply } = await stepMerchant(state, { type: 'order-received', order, now: Date.now() }, { ...merchantCtx, now: Date.now() });
+      const { state: next, send } = await stepMerchant(state, { type: 'order-received', order, now: Date.now() }, merchantCtx);
       deals.set(order.dealId, next);
-      return { kind: 'response', body: JSON.parse(JSON.stringify(reply)) };
+      return { kind: 'response', body: JSON.parse(JSON.stringify(send[0]!.body)) };
     } catch (e) {
       return { kind: 'error', error: errorToJson(e) };
     }
@@ -56,14 +59,14 @@ function fakeMerchant() {
     deals,
     calls,
     loseReplies: (on: boolean) => (dropReplies = on),
-    http: (_origin: string, outbound: Outbound): Promise<HttpReply> => {
-      const reply = handle(outbound);
-      return dropReplies ? reply.then(() => new Promise<HttpReply>(() => undefined)) : reply;
+    http: (_origin: string, outbound: HttpOutbound): Promise<TransportReply> => {
+      const reply = handle(outbound as Outbound);
+      return dropReplies ? reply.then(() => new Promise<TransportReply>(() => undefined)) : reply;
     },
   };
 }
 
-function makeRunner(store: MemoryDealStore, http: DealRunnerDeps['http'], roots?: () => string[], now: () => number = () => Date.now()) {
+function makeRunner(store: MemoryDealStore, http: (origin: string, outbound: HttpOutbound) => Promise<TransportReply>, roots?: () => string[], now: () => number = () => Date.now()) {
   const awaiting: string[] = [];
   const settled: DealRecord[] = [];
   const commits: string[] = [];
@@ -72,19 +75,26 @@ function makeRunner(store: MemoryDealStore, http: DealRunnerDeps['http'], roots?
     commits.push(record.status);
     return origCommit(record, archive);
   };
-  const runner = new DealRunner({
+  const host = new MachineHost({
     store,
-    context: async () => ({ roots: roots ? roots() : [ca.root], signer }),
-    http,
+    kinds: [purchaseKind({ roots: async () => (roots ? roots() : [ca.root]), signer: async () => signer, policy: async () => ({}), random: cryptoRandom })],
+    transport: http,
+    alarms: { set: () => undefined, clear: () => undefined },
     now,
-    randomId: (n) => randomId(n),
     onAwaitingUser: (r) => awaiting.push(r.dealId),
     onSettled: (r) => settled.push(r),
   });
+  const runner = {
+    start: (origin: string, items: { sku: string; quantity: number }[]) => host.start('purchase', origin, { items }) as Promise<PurchaseRecord>,
+    confirm: (dealId: string) => host.event(dealId, { type: 'user-confirmed', now: now() }),
+    reject: (dealId: string) => host.event(dealId, { type: 'user-rejected', now: now() }),
+    resume: () => host.resume(),
+    idle: () => host.idle(),
+  };
   return { runner, awaiting, settled, commits };
 }
 
-describe('deal runner', () => {
+describe('the host running purchases', () => {
   it('runs a purchase to completion, persisting every step and archiving every statement', async () => {
     const store = new MemoryDealStore();
     const merchant = fakeMerchant();
@@ -214,11 +224,11 @@ describe('deal runner', () => {
     expect(await store.get(dealId)).toEqual(before);
   });
 
-  it(`allows at most ${MAX_ACTIVE_DEALS_PER_ORIGIN} unfinished deals per origin`, async () => {
+  it(`allows at most ${MAX_ACTIVE_PER_ORIGIN} unfinished deals per origin`, async () => {
     const store = new MemoryDealStore();
     const merchant = fakeMerchant();
     const { runner } = makeRunner(store, merchant.http);
-    for (let i = 0; i < MAX_ACTIVE_DEALS_PER_ORIGIN; i++) await runner.start(ORIGIN, [{ sku: 'ink-report', quantity: 1 }]);
+    for (let i = 0; i < MAX_ACTIVE_PER_ORIGIN; i++) await runner.start(ORIGIN, [{ sku: 'ink-report', quantity: 1 }]);
     await expect(runner.start(ORIGIN, [{ sku: 'ink-report', quantity: 1 }])).rejects.toBeInstanceOf(SemperError);
     await expect(runner.start('https://other.example', [{ sku: 'ink-report', quantity: 1 }])).resolves.toBeDefined();
     await runner.idle();

@@ -1,6 +1,6 @@
 /** Provider ↔ content script ↔ worker messages: validation and the content script's reconnect logic. */
 import { describe, expect, it } from 'vitest';
-import { PROVIDER_ERRORS as CORE_CODES } from '../../core/protocol/provider.js';
+import { PROVIDER_ERRORS as CORE_CODES } from '../../../core/protocol/provider.js';
 import {
   CONTENT_TO_PAGE,
   PAGE_TO_CONTENT,
@@ -10,10 +10,10 @@ import {
   isPortResponse,
   type PageResponseMessage,
   type PortRequest,
-} from '../../extension/bridge-protocol.js';
-import { ContentBridge, MAX_PENDING, type BridgePort } from '../../extension/content-bridge.js';
-import { PortRequestSchema, parseProviderRequest } from '../../extension/port-protocol.js';
-import { pageOriginOf, isExtensionPage, isTrustedWindowPage } from '../../extension/sender.js';
+} from '../../../extension/content/bridge-protocol.js';
+import { ContentBridge, MAX_PENDING, type BridgePort } from '../../../extension/content/content-bridge.js';
+import { PortRequestSchema, parseProviderRequest } from '../../../extension/content/port-protocol.js';
+import { pageOriginOf, isExtensionPage, isTrustedWindowPage } from '../../../extension/worker/sender.js';
 
 const CHANNEL = '0123456789abcdef0123456789abcdef';
 

@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { generateKeyPair } from '../../core/crypto/index.js';
-import { readCertificate, validateChain } from '../../core/pki/index.js';
-import { CaService, createCaApp } from '../../server/ca/index.js';
-import { CrlRevocationChecker } from '../../extension/revocation.js';
-import { tempDataDir } from '../server/helpers.js';
+import { generateKeyPair } from '../../../core/crypto/index.js';
+import { readCertificate, validateChain } from '../../../core/pki/index.js';
+import { CaService, createCaApp } from '../../../server/ca/index.js';
+import { CrlRevocationChecker } from '../../../extension/worker/revocation.js';
+import { tempDataDir } from '../../server/helpers.js';
 
 const CA_URL = 'http://ca.test';
 const tmp = tempDataDir('revocation');
@@ -36,13 +36,17 @@ afterAll(() => {
 
 describe('the worker checks the CRL its certificates name', () => {
   it('accepts a good certificate, refuses a revoked one, and caches the CRL until its nextUpdate', async () => {
-    const checker = new CrlRevocationChecker({ now: () => clock, fetchImpl });
+    const checker = new CrlRevocationChecker({ fetchImpl });
     const good = await merchant();
     const bad = await merchant();
     expect((await readCertificate(good.chain[0]!)).crlUrls).toEqual([`${CA_URL}/ca/crl.der`]);
     await ca.revoke(bad.serial, 'keyCompromise');
     fetches = [];
-    const validate = (chain: string[]) => validateChain(chain, { roots: [ca.rootCertificate], now: new Date(clock), isRevoked: checker.isRevoked });
+    // As the host does: prepare the chains an event carries, then the step validates them.
+    const validate = async (chain: string[]) => {
+      await checker.prepare([chain], [ca.rootCertificate], clock);
+      return validateChain(chain, { roots: [ca.rootCertificate], now: new Date(clock), isRevoked: checker.isRevoked });
+    };
     await expect(validate(good.chain)).resolves.toMatchObject({ leaf: { commonName: 'Shop GmbH' } });
     await expect(validate(bad.chain)).rejects.toMatchObject({ code: 'ERR_CERT_REVOKED' });
     expect(fetches).toEqual([`${CA_URL}/ca/crl.der`]);
@@ -55,10 +59,11 @@ describe('the worker checks the CRL its certificates name', () => {
   });
 
   it('fails closed when the CRL a certificate names cannot be had', async () => {
-    const checker = new CrlRevocationChecker({ now: () => clock, fetchImpl });
+    const checker = new CrlRevocationChecker({ fetchImpl });
     const m = await merchant();
     caDown = true;
     try {
+      await checker.prepare([m.chain], [ca.rootCertificate], clock);
       await expect(validateChain(m.chain, { roots: [ca.rootCertificate], now: new Date(clock), isRevoked: checker.isRevoked })).rejects.toMatchObject({ code: 'ERR_REVOCATION_UNKNOWN' });
     } finally {
       caDown = false;
@@ -66,13 +71,26 @@ describe('the worker checks the CRL its certificates name', () => {
   });
 
   it('a certificate without a distribution point carries no revocation information', async () => {
-    const checker = new CrlRevocationChecker({ now: () => clock, fetchImpl });
+    const checker = new CrlRevocationChecker({ fetchImpl });
     const quiet = await CaService.open({ dataDir: tempDataDir('revocation-quiet').dir });
     const keys = await generateKeyPair('ES256');
     const record = await quiet.issueMerchantCertificate({ legalName: 'Old Shop', origins: ['https://old.example'], publicKey: keys.publicKey });
     fetches = [];
+    await checker.prepare([[record.certificate]], [quiet.rootCertificate], Date.now());
     await expect(validateChain([record.certificate], { roots: [quiet.rootCertificate], now: new Date(), isRevoked: checker.isRevoked })).resolves.toBeDefined();
     expect(fetches).toEqual([]);
     quiet.close();
+  });
+
+  it('the step never fetches: a chain nobody prepared has no status, and validation fails closed', async () => {
+    const checker = new CrlRevocationChecker({ fetchImpl });
+    const m = await merchant();
+    fetches = [];
+    await expect(validateChain(m.chain, { roots: [ca.rootCertificate], now: new Date(clock), isRevoked: checker.isRevoked })).rejects.toMatchObject({ code: 'ERR_REVOCATION_UNKNOWN' });
+    expect(fetches).toEqual([]);
+    // A stale prepared CRL (the step's time is past its nextUpdate) is no status either.
+    await checker.prepare([m.chain], [ca.rootCertificate], clock);
+    await checker.prepare([], [ca.rootCertificate], clock + 60 * 60_000);
+    await expect(validateChain(m.chain, { roots: [ca.rootCertificate], now: new Date(clock), isRevoked: checker.isRevoked })).rejects.toMatchObject({ code: 'ERR_REVOCATION_UNKNOWN' });
   });
 });

@@ -1,0 +1,133 @@
+/**
+ * The worker's side of the page bridge (extension/content/page-ports.ts): the origin comes from
+ * the port's sender, purchases only from top-level frames, re-attach only by the same origin.
+ */
+import { describe, expect, it } from 'vitest';
+import type { ShopperPhase, ShopperState } from '../../../core/commerce/shopper.js';
+import type { PortResponse } from '../../../extension/content/bridge-protocol.js';
+import { PagePorts, type PortLike } from '../../../extension/content/page-ports.js';
+import { MemoryDealStore, type PurchaseRecord } from '../../../extension/deals/records.js';
+
+const EXT_ID = 'ogebgngddklbcapdihmjkemgigajimlo';
+const ORIGIN = 'https://shop.example';
+
+let seq = 0;
+/** A purchase record in a given phase (only what these tests look at). */
+function deal(status: ShopperPhase, extra: Partial<PurchaseRecord> = {}): PurchaseRecord {
+  seq++;
+  const dealId = `deal-${String(seq).padStart(4, '0')}-abcdefghijkl`;
+  return {
+    kind: 'purchase',
+    dealId,
+    origin: ORIGIN,
+    createdAt: seq,
+    updatedAt: seq,
+    state: { phase: status, dealId } as unknown as ShopperState,
+    status,
+    terminal: status === 'completed' || status === 'failed' || status === 'rejected',
+    ...extra,
+  };
+}
+
+class FakePort implements PortLike {
+  readonly posted: PortResponse[] = [];
+  disconnected = false;
+  private listeners: ((m: unknown) => void)[] = [];
+  private disconnectListeners: (() => void)[] = [];
+  constructor(
+    readonly sender: chrome.runtime.MessageSender,
+    readonly name = 'semper-page/1',
+  ) {}
+  postMessage(m: PortResponse) {
+    this.posted.push(m);
+  }
+  onMessage = { addListener: (l: (m: unknown) => void) => void this.listeners.push(l) };
+  onDisconnect = { addListener: (l: () => void) => void this.disconnectListeners.push(l) };
+  disconnect() {
+    this.disconnected = true;
+  }
+  async send(m: unknown) {
+    for (const l of this.listeners) l(m);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+function pagePorts(store: MemoryDealStore) {
+  const started: { origin: string }[] = [];
+  const ports = new PagePorts({
+    extensionId: EXT_ID,
+    version: '0.1.0',
+    startPurchase: async (origin) => {
+      started.push({ origin });
+      const record = deal('requesting-offer', { origin });
+      await store.create(record);
+      return record;
+    },
+    getDeal: (id) => store.get(id),
+  });
+  return { ports, started };
+}
+
+const tab = { id: 1, windowId: 1 } as chrome.tabs.Tab;
+const purchase = { type: 'request', id: 'c1', method: 'semper_purchase', params: { items: [{ sku: 'a', quantity: 1 }] } };
+
+describe('page ports', () => {
+  it('takes the origin from the sender and tells the page the deal id', async () => {
+    const store = new MemoryDealStore();
+    const { ports, started } = pagePorts(store);
+    const port = new FakePort({ id: EXT_ID, origin: ORIGIN, url: `${ORIGIN}/p`, frameId: 0, tab });
+    ports.connect(port);
+    await port.send(purchase);
+    expect(started).toEqual([{ origin: ORIGIN }]);
+    expect(port.posted[0]).toMatchObject({ type: 'deal', id: 'c1' });
+    const dealId = (port.posted[0] as { dealId: string }).dealId;
+    const record = (await store.get(dealId))!;
+    ports.settle({ ...record, terminal: true, result: { kind: 'rejected' } });
+    expect(port.posted[1]).toMatchObject({ type: 'error', id: 'c1', error: { code: 4001 } });
+  });
+
+  it('refuses purchases from frames, and connections without a web origin', async () => {
+    const store = new MemoryDealStore();
+    const { ports, started } = pagePorts(store);
+    const framed = new FakePort({ id: EXT_ID, origin: ORIGIN, url: `${ORIGIN}/ad`, frameId: 3, tab });
+    ports.connect(framed);
+    await framed.send(purchase);
+    expect(framed.posted).toEqual([expect.objectContaining({ type: 'error', error: expect.objectContaining({ code: 4100 }) })]);
+    const plainHttp = new FakePort({ id: EXT_ID, url: 'http://shop.example/', frameId: 0, tab });
+    ports.connect(plainHttp);
+    expect(plainHttp.disconnected).toBe(true);
+    const otherExtension = new FakePort({ id: 'someoneelse', origin: ORIGIN, frameId: 0, tab });
+    ports.connect(otherExtension);
+    expect(otherExtension.disconnected).toBe(true);
+    expect(started).toEqual([]);
+  });
+
+  it('re-attaches only to deals of the same origin, and answers finished deals at once', async () => {
+    const store = new MemoryDealStore();
+    const { ports } = pagePorts(store);
+    const finished = deal('completed', {
+      result: { kind: 'finished', outcome: { dealId: 'x', status: 'completed', orderId: 'o', delivered: [] } },
+    });
+    await store.create(finished);
+    const same = new FakePort({ id: EXT_ID, origin: ORIGIN, frameId: 0, tab });
+    ports.connect(same);
+    await same.send({ type: 'attach', id: 'c9', dealId: finished.dealId });
+    expect(same.posted).toEqual([{ type: 'result', id: 'c9', result: { dealId: 'x', status: 'completed', orderId: 'o', delivered: [] } }]);
+    const other = new FakePort({ id: EXT_ID, origin: 'https://evil.example', frameId: 0, tab });
+    ports.connect(other);
+    await other.send({ type: 'attach', id: 'c9', dealId: finished.dealId });
+    expect(other.posted).toEqual([expect.objectContaining({ type: 'error', error: expect.objectContaining({ code: 4100, data: { reason: 'ERR_NOT_FOUND' } }) })]);
+  });
+
+  it('answers malformed and unknown requests with typed errors', async () => {
+    const { ports } = pagePorts(new MemoryDealStore());
+    const port = new FakePort({ id: EXT_ID, origin: ORIGIN, frameId: 0, tab });
+    ports.connect(port);
+    await port.send({ type: 'request', id: 'c1', method: 'semper_purchase', params: { items: 'all' } });
+    await port.send({ type: 'request', id: 'c2', method: 'semper_steal' });
+    await port.send({ type: 'bogus', id: 'c3' });
+    await port.send('not even an object');
+    expect(port.posted.map((m) => (m.type === 'error' ? m.error.code : m.type))).toEqual([-32602, 4200, -32602]);
+  });
+});
+

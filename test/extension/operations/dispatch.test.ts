@@ -1,0 +1,114 @@
+/**
+ * The operation API's access checks (extension/operations/dispatch.ts): extension pages only,
+ * requests validated against the one table, deal-window operations only from that deal's window.
+ */
+import { describe, expect, it } from 'vitest';
+import type { ShopperPhase, ShopperState } from '../../../core/commerce/shopper.js';
+import type { VerifiedOfferView } from '../../../core/commerce/view.js';
+import { MemoryDealStore, type PurchaseRecord } from '../../../extension/deals/records.js';
+import { handleOperation, type DispatchDeps } from '../../../extension/operations/dispatch.js';
+import type { CurrentWindow } from '../../../extension/worker/trusted-window-manager.js';
+import { KeyStore, MemoryKeyRecords } from '../../../extension/identity/key-store.js';
+import { IdentityService, MemorySettingsRecords, MemoryTokenRecords } from '../../../extension/identity/service.js';
+import { TrustRoots } from '../../../extension/settings/trust-roots.js';
+import { TrustedTtps } from '../../../extension/settings/ttp-trust.js';
+
+const EXT_ID = 'ogebgngddklbcapdihmjkemgigajimlo';
+const BASE = `chrome-extension://${EXT_ID}/`;
+const ORIGIN = 'https://shop.example';
+
+let seq = 0;
+/** A purchase record in a given phase (only what these tests look at). */
+function deal(status: ShopperPhase, extra: Partial<PurchaseRecord> = {}): PurchaseRecord {
+  seq++;
+  const dealId = `deal-${String(seq).padStart(4, '0')}-abcdefghijkl`;
+  return {
+    kind: 'purchase',
+    dealId,
+    origin: ORIGIN,
+    createdAt: seq,
+    updatedAt: seq,
+    state: { phase: status, dealId } as unknown as ShopperState,
+    status,
+    terminal: status === 'completed' || status === 'failed' || status === 'rejected',
+    ...extra,
+  };
+}
+
+const view = { merchant: { legalName: 'Shop' }, total: { amount: 1, currency: 'EUR' } } as unknown as VerifiedOfferView;
+
+/** Settings over no storage: these tests never reach them. */
+const unused = { list: async () => [], get: async () => undefined, put: async () => Promise.reject(new Error('no')), delete: async () => false };
+
+function opDeps(store: MemoryDealStore, current?: CurrentWindow): DispatchDeps & { confirmed: string[] } {
+  const confirmed: string[] = [];
+  const keys = new KeyStore({ records: new MemoryKeyRecords(), now: () => Date.now() });
+  let challenges: { challenge: string; expiresAt: number }[] = [];
+  const identity = new IdentityService({
+    keys,
+    tokens: new MemoryTokenRecords(),
+    settings: new MemorySettingsRecords(),
+    roots: async () => [],
+    fetch: () => Promise.reject(new Error('no network in this test')),
+    now: () => Date.now(),
+    randomId: () => 'x'.repeat(43),
+    extensionOrigin: `chrome-extension://${EXT_ID}`,
+    challenges: { get: async () => challenges, set: async (v) => void (challenges = v) },
+  });
+  return {
+    confirmed,
+    extensionId: EXT_ID,
+    extensionBase: BASE,
+    currentWindow: async () => current,
+    store,
+    // The host's side is tested in worker/host.test.ts; here only who may call.
+    host: {
+      event: async (id, event) => {
+        if (event.type === 'user-confirmed') confirmed.push(id);
+        const record = (await store.get(id)) as PurchaseRecord;
+        return { ...record, state: { ...record.state, phase: 'ordering' } as ShopperState, status: 'ordering' };
+      },
+    },
+    keys,
+    identity,
+    roots: new TrustRoots(unused),
+    ttps: new TrustedTtps(unused),
+    openWindow: async () => undefined,
+    now: () => Date.now(),
+  };
+}
+
+describe('operation API access', () => {
+  it('is closed to content scripts and other extensions', async () => {
+    const deps = opDeps(new MemoryDealStore());
+    expect(await handleOperation({ op: 'listDeals', request: {} }, { id: EXT_ID, url: 'https://shop.example/' }, deps)).toMatchObject({ ok: false, error: { code: 'ERR_FORBIDDEN' } });
+    expect(await handleOperation({ op: 'listDeals', request: {} }, { id: 'x', url: `${BASE}popup/index.html` }, deps)).toMatchObject({ ok: false, error: { code: 'ERR_FORBIDDEN' } });
+    expect(await handleOperation({ op: 'listDeals', request: {} }, { id: EXT_ID, url: `${BASE}popup/index.html` }, deps)).toEqual({ ok: true, response: { deals: [] } });
+  });
+
+  it('validates requests', async () => {
+    const deps = opDeps(new MemoryDealStore());
+    const popup = { id: EXT_ID, url: `${BASE}popup/index.html` };
+    expect(await handleOperation({ op: 'dropTables', request: {} }, popup, deps)).toMatchObject({ ok: false, error: { code: 'ERR_SCHEMA' } });
+    expect(await handleOperation({ op: 'getDeal', request: { dealId: 1 } }, popup, deps)).toMatchObject({ ok: false, error: { code: 'ERR_SCHEMA' } });
+    expect(await handleOperation({ op: 'listDeals', request: { all: true } }, popup, deps)).toMatchObject({ ok: false, error: { code: 'ERR_SCHEMA' } });
+  });
+
+  it('lets only the trusted window showing the deal confirm it', async () => {
+    const store = new MemoryDealStore();
+    const a = deal('awaiting-confirmation', { view });
+    const b = deal('awaiting-confirmation', { view });
+    await store.create(a);
+    await store.create(b);
+    const deps = opDeps(store, { dealId: a.dealId, windowId: 7 });
+    const tw = (windowId: number) => ({ id: EXT_ID, url: `${BASE}trusted-window/index.html?deal=${a.dealId}`, tab: { windowId } as chrome.tabs.Tab });
+    const popup = { id: EXT_ID, url: `${BASE}popup/index.html`, tab: { windowId: 7 } as chrome.tabs.Tab };
+    expect(await handleOperation({ op: 'confirmDeal', request: { dealId: a.dealId } }, popup, deps)).toMatchObject({ ok: false, error: { code: 'ERR_FORBIDDEN' } });
+    expect(await handleOperation({ op: 'confirmDeal', request: { dealId: a.dealId } }, tw(8), deps)).toMatchObject({ ok: false, error: { code: 'ERR_FORBIDDEN' } });
+    expect(await handleOperation({ op: 'confirmDeal', request: { dealId: b.dealId } }, tw(7), deps)).toMatchObject({ ok: false, error: { code: 'ERR_FORBIDDEN' } });
+    expect(await handleOperation({ op: 'getPendingOffer', request: { dealId: a.dealId } }, tw(7), deps)).toMatchObject({ ok: true, response: { view } });
+    expect(await handleOperation({ op: 'confirmDeal', request: { dealId: a.dealId } }, tw(7), deps)).toEqual({ ok: true, response: { status: 'ordering' } });
+    expect(deps.confirmed).toEqual([a.dealId]);
+  });
+});
+

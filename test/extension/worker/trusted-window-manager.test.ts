@@ -1,0 +1,123 @@
+/**
+ * The trusted-window queue (extension/worker/trusted-window-manager.ts): one window at a time,
+ * oldest deal first, a purchase keeps its window while its order is on the way, closing it declines.
+ */
+import { describe, expect, it } from 'vitest';
+import type { ShopperPhase, ShopperState } from '../../../core/commerce/shopper.js';
+import { cryptoRandom } from '../../../core/machine.js';
+import { purchaseKind } from '../../../extension/deals/purchase.js';
+import { MemoryDealStore, type DealRecord, type PurchaseRecord } from '../../../extension/deals/records.js';
+import { TrustedWindowManager, type CurrentWindow, type WindowQueueStore } from '../../../extension/worker/trusted-window-manager.js';
+
+const ORIGIN = 'https://shop.example';
+
+let seq = 0;
+/** A purchase record in a given phase (only what these tests look at). */
+function deal(status: ShopperPhase, extra: Partial<PurchaseRecord> = {}): PurchaseRecord {
+  seq++;
+  const dealId = `deal-${String(seq).padStart(4, '0')}-abcdefghijkl`;
+  return {
+    kind: 'purchase',
+    dealId,
+    origin: ORIGIN,
+    createdAt: seq,
+    updatedAt: seq,
+    state: { phase: status, dealId } as unknown as ShopperState,
+    status,
+    terminal: status === 'completed' || status === 'failed' || status === 'rejected',
+    ...extra,
+  };
+}
+
+const purchases = purchaseKind({ roots: async () => [], signer: () => Promise.reject(new Error('unused')), policy: async () => ({}), random: cryptoRandom });
+
+/** The queue as the background builds it: the store, and whether the deal's kind keeps the window. */
+function queueOf(store: MemoryDealStore): WindowQueueStore {
+  const queued = (r: DealRecord) => ({ dealId: r.dealId, status: r.status, createdAt: r.createdAt, kind: r.kind, holdsWindow: !r.terminal && purchases.holdsWindow(r.state as ShopperState) });
+  return {
+    get: async (id) => {
+      const r = await store.get(id);
+      return r ? queued(r) : undefined;
+    },
+    listActive: async () => (await store.listActive()).map(queued),
+  };
+}
+
+function windowHarness(store: MemoryDealStore) {
+  const open = new Map<number, string>();
+  let nextId = 100;
+  let session: CurrentWindow | undefined;
+  const closedByUser: string[] = [];
+  const manager = new TrustedWindowManager({
+    store: queueOf(store),
+    windows: {
+      open: async (dealId) => {
+        const id = nextId++;
+        open.set(id, dealId);
+        return id;
+      },
+      close: async (id) => void open.delete(id),
+      exists: async (id) => open.has(id),
+      focus: async () => undefined,
+    },
+    session: { get: async () => session, set: async (v) => void (session = v) },
+    onUserClosed: (dealId) => closedByUser.push(dealId),
+  });
+  return { manager, open, closedByUser, session: () => session };
+}
+
+describe('trusted window manager', () => {
+  it('shows one deal at a time, oldest first; the next opens when one ends', async () => {
+    const store = new MemoryDealStore();
+    const a = deal('awaiting-confirmation');
+    const b = deal('awaiting-confirmation');
+    await store.create(b);
+    await store.create(a);
+    const w = windowHarness(store);
+    await w.manager.pump();
+    await w.manager.pump();
+    expect([...w.open.values()]).toEqual([a.dealId]);
+    await store.commit({ ...a, state: { ...a.state, phase: 'completed' } as ShopperState, status: 'completed', terminal: true }, []);
+    await w.manager.release(a.dealId);
+    expect([...w.open.values()]).toEqual([b.dealId]);
+    expect(w.closedByUser).toEqual([]); // closing it ourselves is not the user declining
+  });
+
+  it('keeps the window while the confirmed order is on its way', async () => {
+    const store = new MemoryDealStore();
+    const a = deal('awaiting-confirmation');
+    await store.create(a);
+    const w = windowHarness(store);
+    await w.manager.pump();
+    await store.commit({ ...a, state: { ...a.state, phase: 'ordering' } as ShopperState, status: 'ordering' }, []);
+    await store.create(deal('awaiting-confirmation'));
+    await w.manager.pump();
+    expect([...w.open.values()]).toEqual([a.dealId]);
+  });
+
+  it('the user closing the window declines that deal', async () => {
+    const store = new MemoryDealStore();
+    const a = deal('awaiting-confirmation');
+    await store.create(a);
+    const w = windowHarness(store);
+    await w.manager.pump();
+    const { windowId } = w.session()!;
+    w.open.delete(windowId);
+    await w.manager.windowRemoved(windowId);
+    expect(w.closedByUser).toEqual([a.dealId]);
+    await w.manager.windowRemoved(12345); // some other window: ignored
+    expect(w.closedByUser).toEqual([a.dealId]);
+  });
+
+  it('after a restart, notices a window that went away meanwhile', async () => {
+    const store = new MemoryDealStore();
+    const a = deal('awaiting-confirmation');
+    await store.create(a);
+    const w = windowHarness(store);
+    await w.manager.pump();
+    w.open.clear(); // closed while the worker was stopped
+    await w.manager.pump();
+    expect(w.closedByUser).toEqual([a.dealId]);
+  });
+});
+
