@@ -93,9 +93,8 @@ interface Common {
   documentId: string;
   /** The fresh nonce the merchant's descriptor must echo. */
   nonce: string;
-  /** The key the exchange is signed with, and its public JWK (sent in the descriptor request). */
+  /** The key the exchange is signed with. */
   shopperKeyId: string;
-  shopperJwk: PublicJwk;
   startedAt: number;
 }
 
@@ -107,7 +106,8 @@ interface Agreed {
 }
 
 export type ExchangeDealState =
-  | (Common & { phase: 'requesting-descriptor' })
+  /** `shopperJwk`: the key's public JWK, sent in the descriptor request. */
+  | (Common & { phase: 'requesting-descriptor'; shopperJwk: PublicJwk })
   | (Common & Agreed & { phase: 'awaiting-confirmation' })
   | (Common & Agreed & { phase: 'exchanging'; exchange: ExchangeState; lastProblem?: ErrorInfo })
   | (Common & Agreed & { phase: 'completed' | 'resolved' | 'aborted'; exchange: ExchangeState; outcome: ExchangeOutcomeForPage; lastProblem?: ErrorInfo; endedAt: number })
@@ -121,7 +121,7 @@ export type ExchangeDealStep = StepResult<ExchangeDealState, ExchangeDealOutboun
 const MAX_REPLIES = 8;
 
 function common(s: ExchangeDealState): Common {
-  return { dealId: s.dealId, origin: s.origin, use: s.use, documentId: s.documentId, nonce: s.nonce, shopperKeyId: s.shopperKeyId, shopperJwk: s.shopperJwk, startedAt: s.startedAt };
+  return { dealId: s.dealId, origin: s.origin, use: s.use, documentId: s.documentId, nonce: s.nonce, shopperKeyId: s.shopperKeyId, startedAt: s.startedAt };
 }
 
 function agreed(s: ExchangeDealState): Partial<Agreed> {
@@ -141,7 +141,7 @@ function fail(state: ExchangeDealState, error: ErrorInfo, now: number, effects: 
   };
 }
 
-function descriptorRequest(s: Common): ExchangeDealOutbound {
+function descriptorRequest(s: Extract<ExchangeDealState, { phase: 'requesting-descriptor' }>): ExchangeDealOutbound {
   return {
     kind: 'http',
     to: 'merchant',
