@@ -6,7 +6,8 @@
  */
 import { generateKeyPair, signerFromKeyPair, verifyRaw } from '../core/crypto/index.js';
 import { randomId, utf8 } from '../core/encoding/index.js';
-import { makeOffer, startPurchase, stepMerchant, stepShopper, verifyOffer, type CatalogItem, type MerchantContext } from '../core/commerce/index.js';
+import { newMerchantDeal, startPurchase, stepMerchant, stepShopper, verifyOffer, type CatalogItem, type MerchantContext, type ShopperContext } from '../core/commerce/index.js';
+import { cryptoRandom } from '../core/machine.js';
 import { makeTestCa } from '../test/helpers/pki.js';
 import { fmt, measure } from './harness.js';
 
@@ -16,9 +17,9 @@ export async function benchPurchase(): Promise<string[]> {
   const ca = await makeTestCa();
   const m = await ca.issue({ commonName: 'Bench Shop', role: 'merchant', origins: [ORIGIN] });
   const catalog: CatalogItem[] = [{ sku: 'report', title: 'Report', unitPrice: { amount: 1000, currency: 'EUR' }, kind: 'digital', good: { mediaType: 'text/plain', content: 'x'.repeat(2000) } }];
-  const merchant: MerchantContext = { identity: { signer: m.signer, chain: m.chain, origin: ORIGIN }, lookup: (s) => catalog.find((c) => c.sku === s), now: Date.now(), offerTtlMs: 600_000, terms: 'Bench terms.' };
+  const merchant: MerchantContext = { identity: { signer: m.signer, chain: m.chain, origin: ORIGIN }, lookup: (s) => catalog.find((c) => c.sku === s), offerTtlMs: 600_000, terms: 'Bench terms.', random: cryptoRandom };
   const shopper = await signerFromKeyPair('ES256', await generateKeyPair('ES256'));
-  const ctx = { roots: [ca.root], signer: shopper };
+  const ctx: ShopperContext = { roots: [ca.root], signer: shopper, random: cryptoRandom };
   const data = utf8('x'.repeat(600));
   const sig = await shopper.sign(data);
 
@@ -27,18 +28,22 @@ export async function benchPurchase(): Promise<string[]> {
 
   const req = () => ({ dealId: randomId(18), nonce: randomId(32), items: [{ sku: 'report', quantity: 1 }] });
   const sample = req();
-  const sampleOffer = (await makeOffer(sample, merchant)).offer;
+  const offerFor = async (request: ReturnType<typeof req>) => {
+    const made = await stepMerchant(newMerchantDeal(request.dealId), { type: 'offer-requested', request, now: Date.now() }, merchant);
+    return { state: made.state, offer: (made.send[0]!.body as { offer: unknown }).offer };
+  };
+  const sampleOffer = (await offerFor(sample)).offer;
   const offerVerify = await measure('offer verification (schema + chain + signature + binding)', () =>
     verifyOffer({ offer: sampleOffer }, { ...sample, origin: ORIGIN }, Date.now(), ctx),
   );
 
   const run = async () => {
     let s = startPurchase({ ...req(), origin: ORIGIN, now: Date.now() });
-    const made = await makeOffer(s.send[0]!.body, { ...merchant, now: Date.now() });
+    const made = await offerFor(s.send[0]!.body as ReturnType<typeof req>);
     s = await stepShopper(s.state, { type: 'offer-response', response: { offer: made.offer }, now: Date.now() }, ctx);
     s = await stepShopper(s.state, { type: 'user-confirmed', now: Date.now() }, ctx);
     const r = await stepMerchant(made.state, { type: 'order-received', order: (s.send[0]!.body as { order: unknown }).order, now: Date.now() }, merchant);
-    s = await stepShopper(s.state, { type: 'order-response', response: r.reply, now: Date.now() }, ctx);
+    s = await stepShopper(s.state, { type: 'order-response', response: r.send[0]!.body, now: Date.now() }, ctx);
     if (s.state.phase !== 'completed') throw new Error(`bench run ended ${s.state.phase}`);
   };
   const protocol = await measure('purchase protocol run (in-process)', run);
