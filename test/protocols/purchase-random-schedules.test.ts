@@ -9,6 +9,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { describePurchase, makePurchaseWorld, simulatePurchase, type PurchaseSimResult, type PurchaseWorld } from './purchase-harness.js';
+import { scheduleChoices } from './sim.js';
 
 let world: PurchaseWorld;
 /** The answers of an earlier purchase (another deal, another nonce), for the replaying network. */
@@ -20,7 +21,8 @@ beforeAll(async () => {
 });
 
 const NUM_RUNS = Number(process.env['SEMPER_FC_RUNS'] ?? 300);
-const choices = fc.array(fc.nat({ max: 10_000 }), { maxLength: 40 });
+/** FIFO-leaning schedules that reach the order and its answer (sim.ts scheduleChoices). */
+const choices = scheduleChoices();
 
 /** What a set of runs went through, so the test can say the schedules were not all alike. */
 function tally(runs: PurchaseSimResult[]) {

@@ -18,6 +18,7 @@
  * What the simulation adds (its parties, their timers, cheats, the user) comes in through a
  * `Driver`; `runSchedule` is the one scheduling loop.
  */
+import fc from 'fast-check';
 
 export type CrashMode = 'before-persist' | 'before-send';
 
@@ -152,7 +153,7 @@ export class SimNet<N extends string> {
     this.crash = { node, atStep: this.steps[node] + 1, mode };
   }
 
-  /** The next scheduler choice, or undefined when the list ran out (then the scheduler goes FIFO). */
+  /** The next scheduler choice, or undefined when the list ran out (then the scheduler goes FIFO). A negative choice lets FIFO take that one step. */
   nextChoice(): number | undefined {
     if (!this.choices || this.choiceIndex >= this.choices.length) return undefined;
     return this.choices[this.choiceIndex++];
@@ -192,7 +193,8 @@ type Action<N extends string, X> =
  * Run the scheduler until nothing can make progress or `maxSteps` actions were taken. Overdue
  * bounded messages are delivered first; otherwise the choices pick among every possible action
  * (deliver, drop, duplicate each message; advance the clock; the driver's moves; arm a crash);
- * without choices, FIFO.
+ * without choices (or for a negative choice), FIFO: the oldest message, else the driver's FIFO
+ * move, else the clock.
  */
 export async function runSchedule<N extends string, X>(net: SimNet<N>, driver: Driver<N, X>, maxSteps: number): Promise<void> {
   const timer = (): number | null => {
@@ -224,7 +226,7 @@ export async function runSchedule<N extends string, X>(net: SimNet<N>, driver: D
     const choice = overdue.length > 0 ? undefined : net.nextChoice();
     if (overdue.length > 0) {
       action = { kind: 'deliver', wire: overdue[0]! };
-    } else if (choice !== undefined) {
+    } else if (choice !== undefined && choice >= 0) {
       action = actions[choice % actions.length]!;
     } else {
       const fifo = net.pending.length ? null : (driver.fifoMove?.() ?? null);
@@ -262,4 +264,15 @@ export async function runSchedule<N extends string, X>(net: SimNet<N>, driver: D
         break;
     }
   }
+}
+
+/**
+ * Scheduler choices for fast-check: two steps in three left to FIFO (-1), the rest a free pick
+ * among every possible action, up to `maxLength` steps. (fast-check's default size would cap the
+ * arrays at 10 choices whatever maxLength says; 'medium' lets them reach it.) Runs then follow
+ * the protocol far enough for faults to hit its later messages, instead of derailing early.
+ */
+export function scheduleChoices(maxLength = 40): fc.Arbitrary<number[]> {
+  const step = fc.oneof({ weight: 2, arbitrary: fc.constant(-1) }, { weight: 1, arbitrary: fc.nat({ max: 10_000 }) });
+  return fc.array(step, { maxLength, size: 'medium' });
 }
