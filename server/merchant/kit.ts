@@ -31,7 +31,8 @@
 import { Hono, type Context } from 'hono';
 import { z } from 'zod';
 import { SemperError, errorToJson } from '../../core/errors.js';
-import { cryptoRandom, type RandomSource } from '../../core/machine.js';
+import { cryptoRandom, type Machine, type RandomSource } from '../../core/machine.js';
+import type { RevocationCheck } from '../../core/pki/certificates.js';
 import type { RevocationSource } from '../../core/pki/revocation.js';
 import {
   purchaseMerchant,
@@ -59,7 +60,7 @@ import { DEFAULT_BODY_LIMIT, jsonBodyLimit, readJson } from '../http/json.js';
 import { operatorOnly } from '../http/operator.js';
 import { signingRateLimit } from '../http/rate-limit.js';
 import { KeyedLock } from '../host/keyed-lock.js';
-import { MachineHost, type HostStep } from '../host/step.js';
+import { MachineHost, type HostStep, type TimedEvent } from '../host/step.js';
 import { dealsOfKind, type DealKind, type MerchantDealStore } from './deals.js';
 
 export interface MerchantCatalog {
@@ -189,6 +190,40 @@ function haltsOn(faults: ExchangeFaults) {
   };
 }
 
+/** A POST route of a kind of deal: which deal the request is about, and the event it is. */
+interface DealRoute<V> {
+  path: string;
+  read(c: Context, now: number): Promise<{ dealId: string; event: V }>;
+}
+
+function jsonRoute<B, V>(path: string, schema: z.ZodType<B>, what: string, toEvent: (body: B, now: number) => { dealId: string; event: V }): DealRoute<V> {
+  return { path, read: async (c, now) => toEvent(await readJson(c, schema, what), now) };
+}
+
+/** Runs one event for a deal of this kind, and whatever it leads to (followUp); resolves with the step. */
+type RunStep<S, V, O, E> = (dealId: string, event: V | ((state: S) => V | null)) => Promise<HostStep<S, O, E>>;
+
+/**
+ * One kind of deal as the kit hosts it: its core machine, how its stored state is read back, its
+ * context, its routes, its timer event, what happens after a step besides answering the shopper.
+ * A new kind of deal is a core machine and one of these.
+ */
+interface DealKindRegistration<S extends { phase: string }, V extends TimedEvent, C, O extends { to: string }, E> {
+  kind: DealKind;
+  machine: Machine<S, V, C, O, E, { dealId: string }>;
+  decode(dealId: string, value: unknown): S;
+  context(): C;
+  /** The roots its steps validate chains against (revocation is prepared for them); none: no revocation. */
+  revocationRoots?: readonly string[];
+  haltAfter?(before: S, after: S, event: V): boolean;
+  maxBodyBytes: number;
+  routes: DealRoute<V>[];
+  /** The event a due timer delivers (kinds whose machine has a `wakeAt`). */
+  timeout?(now: number): V;
+  /** After every step: sends to others than the shopper, effects. */
+  followUp?(dealId: string, step: HostStep<S, O, E>, run: RunStep<S, V, O, E>): void;
+}
+
 /** The answer to the shopper's request: what the step sent to the shopper. */
 function answer<S, O extends { to: string }, E>(c: Context, step: HostStep<S, O, E>): Response {
   // A halted merchant (test fault) behaves like one that crashed: no answer worth reading.
@@ -198,14 +233,121 @@ function answer<S, O extends { to: string }, E>(c: Context, step: HostStep<S, O,
   return c.json(reply.body);
 }
 
+function purchaseDeals(options: PurchaseOptions, identity: MerchantIdentity, random: RandomSource, isRevoked: RevocationCheck | undefined) {
+  if (!(options.offerTtlMs > 0)) throw new SemperError('ERR_SCHEMA', 'offerTtlMs must be positive');
+  const roots = options.shopperTrust?.roots;
+  const registration: DealKindRegistration<MerchantDealState, MerchantEvent, MerchantContext, MerchantOutbound, never> = {
+    kind: 'purchase',
+    machine: purchaseMerchant,
+    decode: decodePurchase,
+    context: () => ({
+      identity,
+      lookup: (sku) => options.catalog.lookup(sku),
+      offerTtlMs: options.offerTtlMs,
+      terms: options.catalog.terms,
+      random,
+      ...(options.webauthn ? { webauthn: options.webauthn } : {}),
+      ...(roots ? { trust: { roots, ...(isRevoked ? { isRevoked } : {}) } } : {}),
+      ...(options.requireHardwareToken ? { requireHardwareToken: options.requireHardwareToken } : {}),
+    }),
+    ...(roots ? { revocationRoots: roots } : {}),
+    maxBodyBytes: DEFAULT_BODY_LIMIT,
+    routes: [
+      jsonRoute('/semper/offer', OfferRequest, 'offer request', (request, now) => ({ dealId: request.dealId, event: { type: 'offer-requested', request, now } })),
+      jsonRoute('/semper/order', OrderRequest, 'order request', ({ order }, now) => ({ dealId: order.dealId, event: { type: 'order-received', order, now } })),
+    ],
+  };
+  return registration;
+}
+
+interface ExchangeHostEnv {
+  identity: MerchantIdentity;
+  random: RandomSource;
+  isRevoked: RevocationCheck | undefined;
+  now: () => number;
+  log: (what: string, e: unknown) => void;
+  /** Keep track of work no request waits for (stop() waits for it). */
+  track(p: Promise<unknown>): void;
+}
+
+function exchangeDeals(options: ExchangeOptions, env: ExchangeHostEnv) {
+  const faults = options.faults ?? {};
+  const doFetch = options.fetch ?? fetch;
+  const { identity, now, log } = env;
+
+  /** The TTP's answer to a request as the deal's next event; null if the TTP could not be reached (the responder's timer asks again). */
+  const askTtp = async (dealId: string, request: Statement): Promise<ExchangeMerchantEvent | null> => {
+    try {
+      const response = await doFetch(new URL('/ttp/requests', options.ttp.url), {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', accept: 'application/json' },
+        body: JSON.stringify({ request }),
+        redirect: 'error',
+        signal: AbortSignal.timeout(TTP_TIMEOUT_MS),
+      });
+      const body = (await response.json()) as { answer?: unknown; error?: { code?: unknown; message?: unknown } };
+      if (response.ok && body.answer) return { type: 'message', message: body.answer, now: now(), from: 'ttp' };
+      return { type: 'ttp-error', error: { code: String(body.error?.code ?? 'ERR_TTP'), message: String(body.error?.message ?? `TTP answered HTTP ${response.status}`) }, now: now() };
+    } catch (e) {
+      log(`TTP unreachable for exchange ${dealId}`, errorToJson(e));
+      return null;
+    }
+  };
+
+  const registration: DealKindRegistration<ExchangeMerchantState, ExchangeMerchantEvent, ExchangeMerchantContext, ExchangeMerchantOutbound, ExchangeMerchantEffect> = {
+    kind: 'exchange',
+    machine: exchangeMerchant,
+    decode: decodeExchange,
+    context: () => ({
+      identity: faults.descriptorOrigin ? { ...identity, origin: faults.descriptorOrigin } : identity,
+      ttp: options.ttp,
+      catalog: options.catalog,
+      descriptorTtlMs: options.descriptorTtlMs ?? DEFAULT_DESCRIPTOR_TTL_MS,
+      timing: options.timing ?? DEFAULT_EXCHANGE_TIMING,
+      ...(options.terms ? { terms: options.terms } : {}),
+      trustRoots: options.trustRoots,
+      ...(env.isRevoked ? { isRevoked: env.isRevoked } : {}),
+      random: env.random,
+    }),
+    revocationRoots: options.trustRoots,
+    haltAfter: haltsOn(faults),
+    maxBodyBytes: EXCHANGE_BODY_LIMIT,
+    routes: [
+      jsonRoute('/semper/exchange/descriptor', DescriptorRequest, 'exchange descriptor request', (request, t) => ({ dealId: request.dealId, event: { type: 'descriptor-requested', request, now: t } })),
+      jsonRoute('/semper/exchange/messages', MessageRequest, 'exchange message', ({ message }, t) => ({ dealId: message.dealId, event: { type: 'message', message, now: t, from: 'peer' } })),
+    ],
+    timeout: (t) => ({ type: 'timeout', now: t }),
+    followUp(dealId, step, run) {
+      if (step.kind !== 'stepped') return;
+      for (const effect of step.effects) log(`exchange ${dealId}`, effect.error);
+      for (const o of step.send) {
+        if (o.to !== 'ttp') continue;
+        // The TTP's answer is the deal's next event; no shopper request waits for it.
+        env.track(
+          askTtp(dealId, o.statement)
+            .then((event) => event && run(dealId, event))
+            .catch((e: unknown) => log(`TTP request of exchange ${dealId}`, e)),
+        );
+      }
+    },
+  };
+  return registration;
+}
+
 export function createMerchantKit(options: MerchantKitOptions): MerchantKit {
   const { identity, deals } = options;
   const now = options.now ?? Date.now;
   const random = options.random ?? cryptoRandom;
   const log = options.log ?? ((what: string, e: unknown) => console.warn(`[merchant] ${what}:`, e));
   const isRevoked = options.revocation?.isRevoked;
-  // Both kinds key their deals by deal id in one table: one lock for both.
+  // Every kind keys its deals by deal id in one table: one lock for all.
   const locks = new KeyedLock();
+  const timers = new Map<DealKind, (dealId: string) => Promise<unknown>>();
+  const inflight = new Set<Promise<unknown>>();
+  const track = (p: Promise<unknown>) => {
+    inflight.add(p);
+    void p.finally(() => inflight.delete(p));
+  };
 
   const app = new Hono();
   app.onError(handleError);
@@ -216,123 +358,48 @@ export function createMerchantKit(options: MerchantKitOptions): MerchantKit {
     c.header('cache-control', 'no-store');
     c.header('x-content-type-options', 'nosniff');
   });
+  // Every route of every kind issues signed statements: one budget per client.
   const signing = signingRateLimit({ ...(options.signedStatementsPerMinute !== undefined ? { perMinute: options.signedStatementsPerMinute } : {}), now });
-  const timers = new Map<DealKind, (dealId: string) => Promise<void>>();
-  const inflight = new Set<Promise<unknown>>();
 
-  const purchases = options.purchases;
-  if (purchases) {
-    if (!(purchases.offerTtlMs > 0)) throw new SemperError('ERR_SCHEMA', 'offerTtlMs must be positive');
-    const roots = purchases.shopperTrust?.roots;
-    const host = new MachineHost<MerchantDealState, MerchantEvent, MerchantContext, MerchantOutbound, never, { dealId: string }>(
+  /** The one place a kind of deal is hosted: its store view, host step, routes and timers. */
+  function register<S extends { phase: string }, V extends TimedEvent, C, O extends { to: string }, E>(reg: DealKindRegistration<S, V, C, O, E>): void {
+    const host = new MachineHost<S, V, C, O, E, { dealId: string }>(
       {
-        machine: purchaseMerchant,
-        store: dealsOfKind(deals, 'purchase', purchaseMerchant, decodePurchase),
+        machine: reg.machine,
+        store: dealsOfKind(deals, reg.kind, reg.machine, reg.decode),
         startParams: (dealId) => ({ dealId }),
-        context: () => ({
-          identity,
-          lookup: (sku) => purchases.catalog.lookup(sku),
-          offerTtlMs: purchases.offerTtlMs,
-          terms: purchases.catalog.terms,
-          random,
-          ...(purchases.webauthn ? { webauthn: purchases.webauthn } : {}),
-          ...(roots ? { trust: { roots, ...(isRevoked ? { isRevoked } : {}) } } : {}),
-          ...(purchases.requireHardwareToken ? { requireHardwareToken: purchases.requireHardwareToken } : {}),
-        }),
-        ...(options.revocation && roots ? { revocation: { source: options.revocation, roots } } : {}),
+        context: reg.context,
+        ...(options.revocation && reg.revocationRoots ? { revocation: { source: options.revocation, roots: reg.revocationRoots } } : {}),
+        ...(reg.haltAfter ? { haltAfter: reg.haltAfter } : {}),
       },
       locks,
     );
-    const limit = jsonBodyLimit(options.maxBodyBytes ?? DEFAULT_BODY_LIMIT);
-    app.post('/semper/offer', signing, limit, async (c) => {
-      const request = await readJson(c, OfferRequest, 'offer request');
-      return answer(c, await host.step(request.dealId, { type: 'offer-requested', request, now: now() }));
-    });
-    app.post('/semper/order', signing, limit, async (c) => {
-      const { order } = await readJson(c, OrderRequest, 'order request');
-      return answer(c, await host.step(order.dealId, { type: 'order-received', order, now: now() }));
-    });
-  }
-
-  const exchanges = options.exchanges;
-  if (exchanges) {
-    const faults = exchanges.faults ?? {};
-    const doFetch = exchanges.fetch ?? fetch;
-    const host = new MachineHost<ExchangeMerchantState, ExchangeMerchantEvent, ExchangeMerchantContext, ExchangeMerchantOutbound, ExchangeMerchantEffect, { dealId: string }>(
-      {
-        machine: exchangeMerchant,
-        store: dealsOfKind(deals, 'exchange', exchangeMerchant, decodeExchange),
-        startParams: (dealId) => ({ dealId }),
-        context: () => ({
-          identity: faults.descriptorOrigin ? { ...identity, origin: faults.descriptorOrigin } : identity,
-          ttp: exchanges.ttp,
-          catalog: exchanges.catalog,
-          descriptorTtlMs: exchanges.descriptorTtlMs ?? DEFAULT_DESCRIPTOR_TTL_MS,
-          timing: exchanges.timing ?? DEFAULT_EXCHANGE_TIMING,
-          ...(exchanges.terms ? { terms: exchanges.terms } : {}),
-          trustRoots: exchanges.trustRoots,
-          ...(isRevoked ? { isRevoked } : {}),
-          random,
+    const run: RunStep<S, V, O, E> = async (dealId, event) => {
+      const step = await host.step(dealId, event);
+      reg.followUp?.(dealId, step, run);
+      return step;
+    };
+    const limit = jsonBodyLimit(options.maxBodyBytes ?? reg.maxBodyBytes);
+    for (const route of reg.routes) {
+      app.post(route.path, signing, limit, async (c) => {
+        const { dealId, event } = await route.read(c, now());
+        return answer(c, await run(dealId, event));
+      });
+    }
+    const timeout = reg.timeout;
+    if (timeout) {
+      timers.set(reg.kind, (dealId) =>
+        run(dealId, (state) => {
+          const wakeAt = reg.machine.wakeAt(state);
+          const t = now();
+          return wakeAt !== null && wakeAt <= t ? timeout(t) : null;
         }),
-        ...(options.revocation ? { revocation: { source: options.revocation, roots: exchanges.trustRoots } } : {}),
-        haltAfter: haltsOn(faults),
-      },
-      locks,
-    );
-
-    /** After a step: log what the responder refused, and ask the TTP what it must be asked. */
-    const followUp = (dealId: string, step: HostStep<ExchangeMerchantState, ExchangeMerchantOutbound, ExchangeMerchantEffect>): void => {
-      if (step.kind !== 'stepped') return;
-      for (const effect of step.effects) log(`exchange ${dealId}`, effect.error);
-      for (const o of step.send) {
-        if (o.to !== 'ttp') continue;
-        const p = askTtp(dealId, o.statement).catch((e: unknown) => log(`TTP request of exchange ${dealId}`, e));
-        inflight.add(p);
-        void p.finally(() => inflight.delete(p));
-      }
-    };
-
-    const askTtp = async (dealId: string, request: Statement): Promise<void> => {
-      let event: ExchangeMerchantEvent;
-      try {
-        const response = await doFetch(new URL('/ttp/requests', exchanges.ttp.url), {
-          method: 'POST',
-          headers: { 'content-type': 'application/json', accept: 'application/json' },
-          body: JSON.stringify({ request }),
-          redirect: 'error',
-          signal: AbortSignal.timeout(TTP_TIMEOUT_MS),
-        });
-        const body = (await response.json()) as { answer?: unknown; error?: { code?: unknown; message?: unknown } };
-        if (response.ok && body.answer) event = { type: 'message', message: body.answer, now: now(), from: 'ttp' };
-        else event = { type: 'ttp-error', error: { code: String(body.error?.code ?? 'ERR_TTP'), message: String(body.error?.message ?? `TTP answered HTTP ${response.status}`) }, now: now() };
-      } catch (e) {
-        // Unreachable: the responder's timer asks again.
-        log(`TTP unreachable for exchange ${dealId}`, errorToJson(e));
-        return;
-      }
-      followUp(dealId, await host.step(dealId, event));
-    };
-
-    timers.set('exchange', async (dealId) => {
-      followUp(dealId, await host.step(dealId, (state) => {
-        const wakeAt = exchangeMerchant.wakeAt(state);
-        const t = now();
-        return wakeAt !== null && wakeAt <= t ? { type: 'timeout', now: t } : null;
-      }));
-    });
-
-    const limit = jsonBodyLimit(options.maxBodyBytes ?? EXCHANGE_BODY_LIMIT);
-    app.post('/semper/exchange/descriptor', signing, limit, async (c) => {
-      const request = await readJson(c, DescriptorRequest, 'exchange descriptor request');
-      return answer(c, await host.step(request.dealId, { type: 'descriptor-requested', request, now: now() }));
-    });
-    app.post('/semper/exchange/messages', signing, limit, async (c) => {
-      const { message } = await readJson(c, MessageRequest, 'exchange message');
-      const step = await host.step(message.dealId, { type: 'message', message, now: now(), from: 'peer' });
-      followUp(message.dealId, step);
-      return answer(c, step);
-    });
+      );
+    }
   }
+
+  if (options.purchases) register(purchaseDeals(options.purchases, identity, random, isRevoked));
+  if (options.exchanges) register(exchangeDeals(options.exchanges, { identity, random, isRevoked, now, log, track }));
 
   app.get('/semper/deals/:dealId', operatorOnly(options.operatorToken), async (c) => {
     const parsed = DealId.safeParse(c.req.param('dealId'));
