@@ -29,7 +29,7 @@ import { signStatement, verifyStatement, nowIso, type Statement } from '../../co
 import { canonicalJson } from '../../core/encoding/index.js';
 import { jwkThumbprint } from '../../core/crypto/index.js';
 import { SIM_TIMEOUTS, T0, TTP_DELAY, type Scenario, type Side } from './fixtures.js';
-import { Persisted, runSchedule, SimNet, type Budget, type CrashSpec as NetCrashSpec, type Driver, type Wire } from './sim.js';
+import { assertPlainJson, Persisted, runSchedule, SimNet, type Budget, type CrashSpec as NetCrashSpec, type Driver, type Wire } from './sim.js';
 import { memoryTtp } from './ttp-host.js';
 
 export { assertPlainJson } from './sim.js';
@@ -172,6 +172,7 @@ export async function simulate(opts: SimOptions): Promise<SimResult> {
   }
 
   async function applyResult(p: PartyId, res: StepResult, crash: CrashSpec | null): Promise<void> {
+    assertPlainJson(res.state);
     if (crash?.mode === 'before-persist') {
       net.log(`${p} CRASH before persisting`);
       return restart(p);

@@ -58,7 +58,7 @@ import {
 import type { VerifiedOfferView } from '../../core/commerce/view.js';
 import type { ConfirmationBody, OfferBody, OrderBody, RequestedItem } from '../../core/protocol/commerce.js';
 import { T0 } from './fixtures.js';
-import { Persisted, runSchedule, SimNet, type Budget, type CrashSpec, type Driver, type Wire } from './sim.js';
+import { assertPlainJson, Persisted, runSchedule, SimNet, type Budget, type CrashSpec, type Driver, type Wire } from './sim.js';
 import { makeTestCa } from '../helpers/pki.js';
 
 export const ORIGIN = 'https://fogra.example';
@@ -222,6 +222,7 @@ export async function simulatePurchase(opts: PurchaseSimOptions): Promise<Purcha
   }
 
   async function applyShopper(res: ShopperStep, crash: PurchaseCrashSpec | null): Promise<void> {
+    assertPlainJson(res);
     if (crash?.mode === 'before-persist') {
       net.log('S CRASH before persisting');
       return restartShopper();
@@ -285,6 +286,7 @@ export async function simulatePurchase(opts: PurchaseSimOptions): Promise<Purcha
       if (typeof dealId !== 'string') throw new SemperError('ERR_SCHEMA', 'no deal id');
       const row = M.get(dealId);
       const res = await stepM(row ? row.load() : newMerchantDeal(dealId), event, merchantCtx);
+      assertPlainJson(res);
       if (crash?.mode === 'before-persist') {
         net.log(`M CRASH before persisting (${req.sent.path})`);
         return transportError(req, 'connection reset');
