@@ -21,6 +21,8 @@ import type { OfferBody } from '../../core/protocol/commerce.js';
 import type { Statement } from '../../core/statements/index.js';
 import { KeyedLock } from '../../server/host/keyed-lock.js';
 import { PRODUCTS, SHOP_TERMS } from '../../server/shop/catalog.js';
+import { EXCHANGE_DOCUMENTS, shopExchangeCatalog } from '../../server/shop/exchange-uses.js';
+import { makeTestCa } from '../helpers/pki.js';
 import { newDealId, newNonce, signOrder, tempDataDir, testShopper, type ErrorJson } from './helpers.js';
 
 /** A jwk-signed identity is enough for the kit's own behaviour (certificates are the marketplace's tests). */
@@ -118,6 +120,80 @@ describe('merchant kit mounted in a host app', () => {
 
   it('rejects a non-positive offer lifetime at construction', async () => {
     expect(() => createMerchantKit({ identity: {} as MerchantIdentity, deals: new MemoryStore(), purchases: { catalog: catalogFromItems([], ''), offerTtlMs: 0 } })).toThrow(/offerTtlMs/);
+  });
+});
+
+describe('one kit for every kind of deal', () => {
+  async function fullKit(options: Partial<MerchantKitOptions> = {}) {
+    const ca = await makeTestCa('Kit CA');
+    const ttp = await ca.issue({ commonName: 'Kit TTP', role: 'ttp' });
+    const store = new MemoryStore();
+    const kit = createMerchantKit({
+      identity: await identity(),
+      deals: store,
+      purchases: { catalog: catalogFromItems(PRODUCTS, SHOP_TERMS), offerTtlMs: 60_000 },
+      exchanges: { catalog: shopExchangeCatalog(), ttp: { keyId: ttp.signer.keyId, url: 'http://127.0.0.1:9', certificateChain: ttp.chain }, trustRoots: [ca.root] },
+      ...options,
+    });
+    return { app: kit.app, store };
+  }
+  const descriptorRequest = async (dealId = newDealId()) =>
+    JSON.stringify({ dealId, nonce: newNonce(), use: 'certified-mail', documentId: EXCHANGE_DOCUMENTS[0]!.id, shopper: { jwk: (await testShopper()).publicJwk } });
+
+  it('one signed-statement budget per client covers offers, orders, descriptors and exchange messages', async () => {
+    let t = Date.now();
+    const { app, store } = await fullKit({ signedStatementsPerMinute: 4, now: () => t });
+    const offered = await app.request('/semper/offer', jsonPost(offerBody()));
+    expect(offered.status).toBe(200);
+    const { offer } = (await offered.json()) as { offer: Statement<OfferBody> };
+    expect((await app.request('/semper/order', jsonPost(JSON.stringify({ order: await signOrder(offer, await testShopper()) })))).status).toBe(200);
+    const described = await app.request('/semper/exchange/descriptor', jsonPost(await descriptorRequest()));
+    expect(described.status).toBe(200);
+    const { descriptor } = (await described.json()) as { descriptor: Statement };
+    // A message the merchant refuses still cost it a look: it counts.
+    const refusedMessage = await app.request('/semper/exchange/messages', jsonPost(JSON.stringify({ message: { ...descriptor, type: 'semper.exchange.propose' } })));
+    expect([400, 403]).toContain(refusedMessage.status);
+    for (const [path, body] of [
+      ['/semper/offer', offerBody()],
+      ['/semper/order', JSON.stringify({ order: await signOrder(offer, await testShopper()) })],
+      ['/semper/exchange/descriptor', await descriptorRequest()],
+      ['/semper/exchange/messages', JSON.stringify({ message: descriptor })],
+    ] as const) {
+      const refused = await app.request(path, jsonPost(body));
+      expect(refused.status, path).toBe(429);
+      expect(refused.headers.get('retry-after')).toMatch(/^\d+$/);
+      expect(((await refused.json()) as ErrorJson).error.code).toBe('ERR_RATE_LIMITED');
+    }
+    expect(store.size).toBe(2);
+    // Reading a deal signs nothing and is not limited.
+    expect((await app.request(`/semper/deals/${offer.dealId}`)).status).toBe(200);
+    t += 61_000;
+    expect((await app.request('/semper/exchange/descriptor', jsonPost(await descriptorRequest()))).status).toBe(200);
+  });
+
+  it('one operator route serves purchases and exchanges alike, behind the same token', async () => {
+    const { app } = await fullKit({ operatorToken: 'operator-token-for-all-kinds' });
+    const exchangeDeal = newDealId();
+    expect((await app.request('/semper/exchange/descriptor', jsonPost(await descriptorRequest(exchangeDeal)))).status).toBe(200);
+    const purchaseDeal = (JSON.parse(offerBody()) as { dealId: string }).dealId;
+    expect((await app.request('/semper/offer', jsonPost(JSON.stringify({ dealId: purchaseDeal, nonce: newNonce(), items: [{ sku: 'fm-screening-abstract', quantity: 1 }] })))).status).toBe(200);
+    const auth = { authorization: 'Bearer operator-token-for-all-kinds' };
+    for (const [dealId, kind, phase] of [
+      [exchangeDeal, 'exchange', 'responding'],
+      [purchaseDeal, 'purchase', 'offered'],
+    ] as const) {
+      const refused = await app.request(`/semper/deals/${dealId}`);
+      expect(refused.status).toBe(401);
+      expect(((await refused.json()) as ErrorJson).error.code).toBe('ERR_UNAUTHORIZED');
+      const ok = await app.request(`/semper/deals/${dealId}`, { headers: auth });
+      expect(await ok.json()).toMatchObject({ dealId, kind, phase, halted: false, version: 1 });
+    }
+    // The exchange kind had a route of its own; there is one now.
+    expect((await app.request(`/semper/exchange/deals/${exchangeDeal}`, { headers: auth })).status).toBe(404);
+    // A deal id names one deal: an offer for the exchange's deal id is a replay.
+    const clash = await app.request('/semper/offer', jsonPost(JSON.stringify({ dealId: exchangeDeal, nonce: newNonce(), items: [{ sku: 'fm-screening-abstract', quantity: 1 }] })));
+    expect(clash.status).toBe(409);
+    expect(((await clash.json()) as ErrorJson).error.code).toBe('ERR_REPLAY');
   });
 });
 

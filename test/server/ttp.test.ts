@@ -97,6 +97,26 @@ describe('TTP app (no port)', () => {
     svc.close();
   });
 
+  it('limits requests per client with the one signed-statement policy: 429 ERR_RATE_LIMITED, nothing decided', async () => {
+    const svc = service('limited.sqlite');
+    let t = clock();
+    const app = createTtpApp(svc, { signedStatementsPerMinute: 2, now: () => t });
+    const fetcher = (path: string, init: RequestInit) => Promise.resolve(app.request(path, init));
+    const [a, b] = await prepareExchanges(sc, 2, 10);
+    expect((await post(fetcher, a!.abort)).status).toBe(200);
+    expect((await post(fetcher, { hello: 1 } as unknown as Statement)).status).toBe(400);
+    const refused = await app.request('/ttp/requests', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ request: b!.abort }) });
+    expect(refused.status).toBe(429);
+    expect(refused.headers.get('retry-after')).toMatch(/^\d+$/);
+    expect(((await refused.json()) as { error: { code: string } }).error.code).toBe('ERR_RATE_LIMITED');
+    expect(await svc.record(b!.exchangeId)).toBeNull();
+    // Reading decisions is not limited.
+    expect((await app.request(`/ttp/exchanges/${a!.exchangeId}`)).status).toBe(200);
+    t += 61_000;
+    expect((await post(fetcher, b!.abort)).body.decided).toBe(true);
+    svc.close();
+  });
+
   it('TtpService.create gets its certificate from a CA and names its key', async () => {
     const caKeys = await generateKeyPair('ES256');
     const notBefore = new Date(Date.UTC(2025, 0, 1));
