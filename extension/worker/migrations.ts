@@ -163,8 +163,12 @@ async function readAll(name: string, stores: string[]): Promise<Record<string, u
  * marker), then delete them. Records already in 'semper' win over imported ones with the same key.
  */
 export async function importLegacyDatabases(database: SemperDatabase): Promise<void> {
-  if ((await database.get('meta', META_IMPORTED)) === true) return;
   const existing = await existingDatabases();
+  if ((await database.get('meta', META_IMPORTED)) === true) {
+    // Imported already; an old database still open somewhere when it was deleted is deleted now.
+    for (const name of [LEGACY_IDENTITY_DB, LEGACY_EXCHANGE_DB]) if (existing.has(name)) void deleteDatabase(name);
+    return;
+  }
   const identity = existing.has(LEGACY_IDENTITY_DB) ? await readAll(LEGACY_IDENTITY_DB, ['keys', 'tokens', 'settings']) : {};
   const exchange = existing.has(LEGACY_EXCHANGE_DB) ? await readAll(LEGACY_EXCHANGE_DB, ['exchanges', 'archive', 'ttps']) : {};
   const keys = (identity.keys ?? []) as StoredKey[];
@@ -182,9 +186,7 @@ export async function importLegacyDatabases(database: SemperDatabase): Promise<v
   for (const t of (exchange.ttps ?? []) as TrustedTtp[]) await putNew('ttps', t.fingerprint, t);
   await tx.objectStore('meta').put(true, META_IMPORTED);
   await tx.done;
-  for (const name of [LEGACY_IDENTITY_DB, LEGACY_EXCHANGE_DB]) {
-    if (existing.has(name)) await deleteDatabase(name);
-  }
+  for (const name of [LEGACY_IDENTITY_DB, LEGACY_EXCHANGE_DB]) if (existing.has(name)) void deleteDatabase(name);
 }
 
 function deleteDatabase(name: string): Promise<void> {

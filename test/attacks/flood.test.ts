@@ -1,6 +1,6 @@
 /**
  * Attack 3: a page floods the extension with purchase requests. The extension bounds it: at most
- * MAX_ACTIVE_DEALS_PER_ORIGIN unfinished deals per origin (the worker), at most MAX_PENDING
+ * MAX_ACTIVE_PER_ORIGIN unfinished deals per origin (the worker), at most MAX_PENDING
  * requests in flight per page (the content script); the rest are refused quickly with a typed
  * error; only one trusted window exists at any moment; and another origin's purchase still works.
  */
@@ -8,8 +8,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
 import { makeTestCa } from '../helpers/pki.js';
 import { clickInTrustedWindow, launchExtension, trustedWindows, type ExtensionHarness } from '../e2e/harness.js';
-import { MAX_ACTIVE_DEALS_PER_ORIGIN, MAX_DEALS_PER_ORIGIN_PER_WINDOW } from '../../extension/deal-runner.js';
-import { PROVIDER_METHODS } from '../../extension/port-protocol.js';
+import { MAX_ACTIVE_PER_ORIGIN as MAX_ACTIVE_DEALS_PER_ORIGIN, MAX_PER_ORIGIN_PER_WINDOW as MAX_DEALS_PER_ORIGIN_PER_WINDOW } from '../../extension/deals/purchase.js';
+import { PROVIDER_METHODS } from '../../extension/content/port-protocol.js';
 import { ATTACK_SKU, dealsOf, rawOperation, startAttackServer, type AttackServer } from './helpers.js';
 
 let harness: ExtensionHarness;

@@ -9,7 +9,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeTestCa } from '../helpers/pki.js';
 import { launchExtension, pageResult, trustedWindows, type ExtensionHarness } from '../e2e/harness.js';
-import { MAX_RESPONSE_BYTES, REQUEST_TIMEOUT_MS } from '../../extension/merchant-http.js';
+import { MAX_RESPONSE_BYTES, REQUEST_TIMEOUT_MS } from '../../extension/worker/http.js';
 import { HUGE_BYTES, dealsOf, startAttackServer, type AttackServer, type OfferMode } from './helpers.js';
 
 let harness: ExtensionHarness;

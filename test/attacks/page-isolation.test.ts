@@ -14,9 +14,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Frame, Page } from 'playwright-core';
 import { makeTestCa } from '../helpers/pki.js';
 import { DIST, clickInTrustedWindow, launchExtension, trustedWindows, waitForTrustedWindow, type ExtensionHarness } from '../e2e/harness.js';
-import { OPERATION_NAMES } from '../../extension/operations.js';
-import { PROVIDER_METHODS } from '../../extension/port-protocol.js';
-import { CONTENT_TO_PAGE, PAGE_TO_CONTENT } from '../../extension/bridge-protocol.js';
+import { OPERATION_NAMES } from '../../extension/operations/table.js';
+import { PROVIDER_METHODS } from '../../extension/content/port-protocol.js';
+import { CONTENT_TO_PAGE, PAGE_TO_CONTENT } from '../../extension/content/bridge-protocol.js';
 import {
   ATTACK_LEGAL_NAME,
   ATTACK_SKU,

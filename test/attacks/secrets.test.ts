@@ -12,8 +12,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
 import { makeTestCa } from '../helpers/pki.js';
 import { clickInTrustedWindow, launchExtension, trustedWindows, waitForTrustedWindow, type ExtensionHarness } from '../e2e/harness.js';
-import { OPERATION_NAMES } from '../../extension/operations.js';
-import { CONTENT_TO_PAGE, PAGE_TO_CONTENT } from '../../extension/bridge-protocol.js';
+import { OPERATION_NAMES } from '../../extension/operations/table.js';
+import { CONTENT_TO_PAGE, PAGE_TO_CONTENT } from '../../extension/content/bridge-protocol.js';
 import {
   ATTACK_LEGAL_NAME,
   ATTACK_SKU,

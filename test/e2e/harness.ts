@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { chromium, type BrowserContext, type Page, type Worker } from 'playwright-core';
 import { EXTENSION_ID } from '../../core/protocol/extension-id.js';
-import type { OperationName, OperationRequest, OperationResponses, OperationResult } from '../../extension/operations.js';
+import type { OperationName, OperationRequest, OperationResponses, OperationResult } from '../../extension/operations/table.js';
 
 /** The built extension; SEMPER_DIST lets parallel builds (several engineers, CI shards) keep apart. */
 export const DIST = resolve(process.env.SEMPER_DIST ?? 'dist');
@@ -25,6 +25,10 @@ export interface LaunchOptions {
    * first purchase then opens the onboarding in the trusted window (test/e2e/onboarding.test.ts).
    */
   onboarded?: boolean;
+  /** Another build of the extension (default DIST), e.g. an earlier release for the migration test. */
+  dist?: string;
+  /** A profile directory to use and keep (default: a fresh one, removed on close). */
+  userDataDir?: string;
 }
 
 /** The security phrase a pre-onboarded harness chooses. */
@@ -44,9 +48,14 @@ export interface ExtensionHarness {
 }
 
 export async function launchExtension(options: LaunchOptions = {}): Promise<ExtensionHarness> {
-  if (!existsSync(join(DIST, 'manifest.json'))) throw new Error('dist/ is missing: run `npm run build` first');
+  const dist = options.dist ?? DIST;
+  if (!existsSync(join(dist, 'manifest.json'))) throw new Error(`${dist} has no manifest.json: run \`npm run build\` first`);
   mkdirSync(RESULTS, { recursive: true });
-  const userDataDir = mkdtempSync(join(tmpdir(), 'semper-e2e-'));
+  const keepProfile = options.userDataDir !== undefined;
+  const userDataDir = options.userDataDir ?? mkdtempSync(join(tmpdir(), 'semper-e2e-'));
+  const removeProfile = () => {
+    if (!keepProfile) rmSync(userDataDir, { recursive: true, force: true });
+  };
   const lang = options.lang ?? 'en';
   const context = await chromium.launchPersistentContext(userDataDir, {
     executablePath: CHROMIUM,
@@ -57,8 +66,8 @@ export async function launchExtension(options: LaunchOptions = {}): Promise<Exte
     // On Linux, Chromium takes its UI language from the environment; --lang alone is not enough.
     env: { ...process.env, LANGUAGE: lang, LANG: lang === 'de' ? 'de_DE.UTF-8' : 'en_US.UTF-8' },
     args: [
-      `--disable-extensions-except=${DIST}`,
-      `--load-extension=${DIST}`,
+      `--disable-extensions-except=${dist}`,
+      `--load-extension=${dist}`,
       `--lang=${lang}`,
       '--no-sandbox',
       '--disable-gpu',
@@ -102,12 +111,12 @@ export async function launchExtension(options: LaunchOptions = {}): Promise<Exte
       },
       async close() {
         await context.close().catch(() => undefined);
-        rmSync(userDataDir, { recursive: true, force: true });
+        removeProfile();
       },
     };
   } catch (e) {
     await context.close().catch(() => undefined);
-    rmSync(userDataDir, { recursive: true, force: true });
+    removeProfile();
     throw e;
   }
 }
