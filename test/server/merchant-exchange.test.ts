@@ -1,5 +1,5 @@
 /**
- * The merchant kit's exchange host (server/merchant/exchange-app.ts) with a Node shopper running
+ * The merchant kit's exchange deals (server/merchant/kit.ts) with a Node shopper running
  * the originator machine, a real TTP app and SQLite: the two commerce uses complete with no TTP
  * request; a merchant that stops after the shopper's signature is overcome by the TTP; a shopper
  * that withholds its receipt is overcome by the merchant's own timers; descriptors are
@@ -29,7 +29,7 @@ async function ttpRecord(exchangeId: string): Promise<number> {
   return (await world.ttpApp.request(`/ttp/exchanges/${exchangeId}`)).status;
 }
 
-describe('exchange host: the honest runs need no TTP', () => {
+describe('exchange deals in the kit: the honest runs need no TTP', () => {
   it('contract signing: both signatures swapped, zero TTP requests', async () => {
     const before = world.ttpRequests.length;
     const s = new NodeShopper(world, await newShopper());
@@ -64,7 +64,7 @@ describe('exchange host: the honest runs need no TTP', () => {
   });
 });
 
-describe('exchange host: faults are overcome by the TTP', () => {
+describe('exchange deals in the kit: faults are overcome by the TTP', () => {
   it('the merchant stops after the shopper signed: the TTP resolves, the shopper holds an affidavit for the contract', async () => {
     world.faults.stopAfter = 'receiving-originator-item';
     try {
@@ -136,7 +136,7 @@ describe('exchange host: faults are overcome by the TTP', () => {
   });
 });
 
-describe('exchange host: descriptors', () => {
+describe('exchange deals in the kit: descriptors', () => {
   it('the identical request (restarted worker) gets the same descriptor; another nonce for the deal is a replay', async () => {
     const shopper = await newShopper();
     const first = await requestDescriptor(world, shopper, 'contract-signing', CONTRACT.id);
