@@ -1,8 +1,8 @@
 /**
  * Revocation status from one issuer's CRL, split the way the machine contract wants it
- * (core/pki/revocation.ts): `prepare` does the I/O before a step (load the current CRL, verify it
- * against the issuer at the event's time), `isRevoked` answers inside the step from that verified
- * CRL alone. The marketplace's merchant kit uses it with its own CA (CaService.revocationSource).
+ * (core/pki/revocation.ts): `prepare` does the I/O before every step (load the current CRL,
+ * verify it against the issuer at the event's time), `isRevoked` answers inside the step from
+ * that verified CRL alone. The marketplace's merchant kit uses it with its own CA (CaService.revocationSource).
  *
  * Fail closed: a CRL that cannot be had or does not verify (stale, wrong signature) is remembered
  * as the reason, and every check of a chain then throws ERR_REVOCATION_UNKNOWN with it. The step
@@ -25,9 +25,10 @@ type Snapshot = { der: string; crl: VerifiedCrl; verifiedAt: number } | { error:
 export function crlRevocationSource(options: CrlRevocationSourceOptions): RevocationSource {
   let snapshot: Snapshot | undefined;
   return {
-    async prepare(chains, _roots, now) {
-      // Nothing in the event is certified (a device-key order): no status needed, no CRL loaded.
-      if (chains.length === 0) return;
+    // The chains are not consulted: one CRL covers every certificate of its issuer, also those a
+    // step signs or checks that the event does not carry (the merchant's own certificate on the
+    // contract it signs). Loading it is cheap (the CA's stored CRL; verified once per CRL).
+    async prepare(_chains, _roots, now) {
       try {
         const der = await options.currentCrl();
         // The same CRL, verified earlier and still current at `now`: its signature has not changed.

@@ -1,7 +1,8 @@
 /**
  * Exchange-deal fixtures for Node tests: a test CA, a certified merchant running the merchant
  * kit with exchange deals (real SQLite, controllable clock), a TTP service and app (no port), and
- * a shopper that drives the originator machine the way the extension's worker does. Requests go
+ * a shopper that drives the originator machine the way the extension's worker does. The kit
+ * checks certificates against a CRL of the test CA, as the marketplace's does. Requests go
  * through `app.request` (no socket, so every caller is one client): the kit and the TTP get a
  * signed-statement limit no test reaches.
  */
@@ -24,9 +25,10 @@ import {
 import type { ExchangeMerchantState } from '../../core/commerce/exchange-merchant.js';
 import { isTerminal, startOriginator, stepExchange, type ExchangeContext, type ExchangeEvent, type ExchangeState, type StepResult } from '../../core/exchange/index.js';
 import { cryptoRandom } from '../../core/machine.js';
-import { issueCertificate, readCertificate } from '../../core/pki/index.js';
+import { createCrl, issueCertificate, readCertificate } from '../../core/pki/index.js';
 import type { Statement } from '../../core/statements/index.js';
 import { createMerchantKit, MERCHANT_DEALS_SCHEMA, SqliteMerchantDealStore, type ExchangeFaults, type MerchantKit, type StoredDeal } from '../../server/merchant/index.js';
+import { crlRevocationSource } from '../../server/host/revocation.js';
 import { shopExchangeCatalog } from '../../server/shop/exchange-uses.js';
 import { SqliteStore } from '../../server/storage/sqlite.js';
 import { createTtpApp, TtpService } from '../../server/ttp/index.js';
@@ -92,6 +94,8 @@ export async function makeExchangeWorld(options: { timing?: ExchangeTiming } = {
   const ttpCertificate = ttp.certificateChain[0]!;
   const info = await readCertificate(ttpCertificate);
   const store = SqliteStore.open({ dataDir: dir, fileName: 'shop.sqlite', schema: [MERCHANT_DEALS_SCHEMA] });
+  // Nothing revoked; current for longer than any test moves the clock.
+  const crl = await createCrl({ issuerCertificate: ca.root, issuerPrivateKey: ca.keys.privateKey, entries: [], thisUpdate: new Date(start - 60_000), nextUpdate: new Date(start + 7 * 86_400_000), crlNumber: 1 });
   const faults: ExchangeFaults = {};
   const host = createMerchantKit({
     identity: { signer: m.signer, chain: m.chain, origin: EX_ORIGIN },
@@ -104,6 +108,8 @@ export async function makeExchangeWorld(options: { timing?: ExchangeTiming } = {
       faults,
       fetch: ttpFetch,
     },
+    // As in the marketplace: certificates in what the merchant receives (the TTP's answers) are checked against the CA's CRL.
+    revocation: crlRevocationSource({ issuerCertificate: ca.root, currentCrl: async () => crl }),
     signedStatementsPerMinute: UNLIMITED,
     now: () => clock.now,
   });

@@ -19,7 +19,8 @@ import { crlRevocationSource } from '../../server/host/revocation.js';
 import { PRODUCTS, SHOP_TERMS, signatureDemandOf } from '../../server/shop/catalog.js';
 import { SqliteStore } from '../../server/storage/sqlite.js';
 import { signerFromKeyPair, generateKeyPair } from '../../core/crypto/index.js';
-import { getJson, postJson, requestOffer, signOrder, tempDataDir, testShopper, type ErrorJson, type HttpResult } from './helpers.js';
+import { getJson, newDealId, newNonce, postJson, requestOffer, signOrder, tempDataDir, testShopper, type ErrorJson, type HttpResult } from './helpers.js';
+import { EXCHANGE_CONTRACTS, EXCHANGE_DOCUMENTS } from '../../server/shop/exchange-uses.js';
 import { registerShopper, revocationBody, signRevocation, unsignedOrder, x509Signer } from './registration-helpers.js';
 import { SoftAuthenticator } from '../helpers/soft-authenticator.js';
 import { makeTestCa } from '../helpers/pki.js';
@@ -196,5 +197,26 @@ describe('orders signed with a hardware token (WebAuthn)', () => {
     expect(res.status).toBe(200);
     const info = await readCertificate(market.merchantCertificate);
     expect(info.role).toBe('merchant');
+  });
+});
+
+describe('exchange deals in the marketplace, under the CA\'s CRL', () => {
+  it('issue descriptors for both uses (the merchant checks its own certificate too), and refuse after the merchant certificate is revoked', async () => {
+    const shopper = await testShopper();
+    const ask = (use: 'certified-mail' | 'contract-signing', documentId: string) =>
+      postJson<{ descriptor?: Statement } & Partial<ErrorJson>>(`${market.shopUrl}/semper/exchange/descriptor`, {
+        dealId: newDealId(),
+        nonce: newNonce(),
+        use,
+        documentId,
+        shopper: { jwk: shopper.publicJwk },
+      });
+    expect((await ask('certified-mail', EXCHANGE_DOCUMENTS[0]!.id)).status).toBe(200);
+    expect((await ask('contract-signing', EXCHANGE_CONTRACTS[0]!.id)).status).toBe(200);
+    // The contract the merchant would sign carries its revoked certificate: refused, not signed away.
+    await market.revokeCertificate((await readCertificate(market.merchantCertificate)).serialNumber);
+    const refused = await ask('contract-signing', EXCHANGE_CONTRACTS[0]!.id);
+    expect(refused.status).toBeGreaterThanOrEqual(400);
+    expect(refused.text).toMatch(/ERR_CERT_REVOKED/);
   });
 });
