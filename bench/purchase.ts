@@ -6,7 +6,16 @@
  */
 import { generateKeyPair, signerFromKeyPair, verifyRaw } from '../core/crypto/index.js';
 import { randomId, utf8 } from '../core/encoding/index.js';
-import { newMerchantDeal, startPurchase, stepMerchant, stepShopper, verifyOffer, type CatalogItem, type MerchantContext, type ShopperContext } from '../core/commerce/index.js';
+import {
+  newMerchantDeal,
+  startPurchase,
+  stepMerchant,
+  stepShopper,
+  verifyOffer,
+  type CatalogItem,
+  type MerchantContext,
+  type ShopperContext,
+} from '../core/commerce/index.js';
 import { cryptoRandom } from '../core/machine.js';
 import { makeTestCa } from '../test/helpers/pki.js';
 import { fmt, measure } from './harness.js';
@@ -16,8 +25,22 @@ const ORIGIN = 'http://127.0.0.1:8451';
 export async function benchPurchase(): Promise<string[]> {
   const ca = await makeTestCa();
   const m = await ca.issue({ commonName: 'Bench Shop', role: 'merchant', origins: [ORIGIN] });
-  const catalog: CatalogItem[] = [{ sku: 'report', title: 'Report', unitPrice: { amount: 1000, currency: 'EUR' }, kind: 'digital', good: { mediaType: 'text/plain', content: 'x'.repeat(2000) } }];
-  const merchant: MerchantContext = { identity: { signer: m.signer, chain: m.chain, origin: ORIGIN }, lookup: (s) => catalog.find((c) => c.sku === s), offerTtlMs: 600_000, terms: 'Bench terms.', random: cryptoRandom };
+  const catalog: CatalogItem[] = [
+    {
+      sku: 'report',
+      title: 'Report',
+      unitPrice: { amount: 1000, currency: 'EUR' },
+      kind: 'digital',
+      good: { mediaType: 'text/plain', content: 'x'.repeat(2000) },
+    },
+  ];
+  const merchant: MerchantContext = {
+    identity: { signer: m.signer, chain: m.chain, origin: ORIGIN },
+    lookup: (s) => catalog.find((c) => c.sku === s),
+    offerTtlMs: 600_000,
+    terms: 'Bench terms.',
+    random: cryptoRandom,
+  };
   const shopper = await signerFromKeyPair('ES256', await generateKeyPair('ES256'));
   const ctx: ShopperContext = { roots: [ca.root], signer: shopper, random: cryptoRandom };
   const data = utf8('x'.repeat(600));

@@ -36,7 +36,9 @@ async function pool<T>(items: readonly T[], concurrency: number, work: (item: T)
   );
 }
 
-export async function benchTtp(options: BenchTtpOptions = {}): Promise<{ decisionsPerSecond: number; inProcessDecisionsPerSecond: number; rawSignsPerSecond: number; ratio: number }> {
+export async function benchTtp(
+  options: BenchTtpOptions = {},
+): Promise<{ decisionsPerSecond: number; inProcessDecisionsPerSecond: number; rawSignsPerSecond: number; ratio: number }> {
   const requests = options.requests ?? 2_000;
   const concurrency = options.concurrency ?? 16;
   const rawSigns = options.rawSigns ?? 2_000;
@@ -49,16 +51,33 @@ export async function benchTtp(options: BenchTtpOptions = {}): Promise<{ decisio
   const rootCertificate = await createRootCertificate({ commonName: 'Bench CA', keys: caKeys, notBefore, notAfter });
   const ca: CertificateAuthorityLike = {
     rootCertificate,
-    issue: (p) => issueCertificate({ issuerCertificate: rootCertificate, issuerPrivateKey: caKeys.privateKey, subjectPublicKey: p.subjectPublicKey, commonName: p.commonName, role: p.role, notBefore, notAfter }),
+    issue: (p) =>
+      issueCertificate({
+        issuerCertificate: rootCertificate,
+        issuerPrivateKey: caKeys.privateKey,
+        subjectPublicKey: p.subjectPublicKey,
+        commonName: p.commonName,
+        role: p.role,
+        notBefore,
+        notAfter,
+      }),
   };
   const dir = mkdtempSync(join(tmpdir(), 'semper-bench-ttp-'));
   const service = await TtpService.create({ ca, dbPath: join(dir, 'ttp.sqlite') });
   // 16 clients on loopback are one address: a limit far above the run's requests, which the default would stop.
   const server = await startTtpServer(service, { signedStatementsPerMinute: 1_000_000 });
   try {
-    const [o, r] = await Promise.all([generateKeyPair('ES256').then((k) => signerFromKeyPair('ES256', k)), generateKeyPair('ES256').then((k) => signerFromKeyPair('ES256', k))]);
-    const dealId = 'bench-deal-' + randomId(8);
-    const sig = (keyId: string): Description => ({ kind: 'statement', type: 'semper.contract.signature', signer: { keyId }, content: { body: { contract: 'bench contract' } } });
+    const [o, r] = await Promise.all([
+      generateKeyPair('ES256').then((k) => signerFromKeyPair('ES256', k)),
+      generateKeyPair('ES256').then((k) => signerFromKeyPair('ES256', k)),
+    ]);
+    const dealId = `bench-deal-${randomId(8)}`;
+    const sig = (keyId: string): Description => ({
+      kind: 'statement',
+      type: 'semper.contract.signature',
+      signer: { keyId },
+      content: { body: { contract: 'bench contract' } },
+    });
     // Prepare distinct exchanges (m1 + the originator's abort request), outside the timed part.
     const bodies: string[] = [];
     for (let i = 0; i < requests + requests / 2; i++) {
@@ -80,7 +99,7 @@ export async function benchTtp(options: BenchTtpOptions = {}): Promise<{ decisio
       bodies.push(JSON.stringify({ request: abort }));
     }
     // Warm up connections and caches.
-    await fetch(server.url + '/ttp').then((res) => res.text());
+    await fetch(`${server.url}/ttp`).then((res) => res.text());
 
     // The same decisions without HTTP: what the TTP logic and its SQLite commit cost alone.
     const direct = bodies.splice(requests).map((b) => (JSON.parse(b) as { request: unknown }).request);
@@ -94,7 +113,7 @@ export async function benchTtp(options: BenchTtpOptions = {}): Promise<{ decisio
     let failures = 0;
     const t0 = performance.now();
     await pool(bodies, concurrency, async (body) => {
-      const res = await fetch(server.url + '/ttp/requests', { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+      const res = await fetch(`${server.url}/ttp/requests`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
       const json = (await res.json()) as { decided?: boolean };
       if (res.status !== 200 || json.decided !== true) failures++;
     });
@@ -102,11 +121,21 @@ export async function benchTtp(options: BenchTtpOptions = {}): Promise<{ decisio
     if (failures) throw new Error(`benchTtp: ${failures} of ${requests} requests did not decide`);
 
     // The same key's raw ES256 signing rate, same concurrency, over a typical answer's bytes.
-    const sample = canonicalBytes({ type: 'semper.ttp.abort-token', version: 1, dealId, issuedAt: nowIso(now), body: { exchangeId: randomId(32), protocol: 'contract-signing', reason: 'abort-request', requestedBy: o!.keyId } });
-    const t1 = performance.now();
-    await pool(Array.from({ length: rawSigns }, (_, i) => i), concurrency, async () => {
-      await service.signer.sign(sample);
+    const sample = canonicalBytes({
+      type: 'semper.ttp.abort-token',
+      version: 1,
+      dealId,
+      issuedAt: nowIso(now),
+      body: { exchangeId: randomId(32), protocol: 'contract-signing', reason: 'abort-request', requestedBy: o!.keyId },
     });
+    const t1 = performance.now();
+    await pool(
+      Array.from({ length: rawSigns }, (_, i) => i),
+      concurrency,
+      async () => {
+        await service.signer.sign(sample);
+      },
+    );
     const signSeconds = (performance.now() - t1) / 1000;
 
     const decisionsPerSecond = requests / decisionsSeconds;

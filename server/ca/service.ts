@@ -448,7 +448,12 @@ export class CaService {
       return row;
     });
     try {
-      const { der, info, serial } = await this.signLeaf({ role: 'shopper', commonName: claimed.name, publicKey: csr.publicKey, validityMs: this.shopperValidityMs });
+      const { der, info, serial } = await this.signLeaf({
+        role: 'shopper',
+        commonName: claimed.name,
+        publicKey: csr.publicKey,
+        validityMs: this.shopperValidityMs,
+      });
       this.store.immediate(() => {
         insertCertificate(this.store, serial, info, 'shopper', der, at);
         this.store.db.prepare('UPDATE registration_codes SET certificate_serial = ? WHERE code_hash = ?').run(serial, hash);
@@ -500,7 +505,10 @@ export class CaService {
     const leaf = verified.chain!.leaf;
     if (leaf.isCA) throw new SemperError('ERR_CERT_CHAIN', 'a revocation request is signed by an end-entity certificate, not by a CA');
     if (canonicalSerial(parsed.data.serial) !== canonicalSerial(leaf.serialNumber)) {
-      throw new SemperError('ERR_SIGNATURE_INVALID', `a revocation request must be signed by the key of the certificate it revokes (signed by serial ${leaf.serialNumber.toLowerCase()}, names ${parsed.data.serial.toLowerCase()})`);
+      throw new SemperError(
+        'ERR_SIGNATURE_INVALID',
+        `a revocation request must be signed by the key of the certificate it revokes (signed by serial ${leaf.serialNumber.toLowerCase()}, names ${parsed.data.serial.toLowerCase()})`,
+      );
     }
     if (!this.getCertificate(leaf.serialNumber)) throw new SemperError('ERR_NOT_FOUND', `this CA has no record of serial ${leaf.serialNumber.toLowerCase()}`);
     return this.revoke(leaf.serialNumber, parsed.data.reason);

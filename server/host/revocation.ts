@@ -35,7 +35,10 @@ export function crlRevocationSource(options: CrlRevocationSourceOptions): Revoca
         if (snapshot && 'crl' in snapshot && snapshot.der === der && snapshot.verifiedAt <= now && now <= snapshot.crl.nextUpdate.getTime()) return;
         snapshot = { der, crl: await verifyCrl(der, options.issuerCertificate, new Date(now)), verifiedAt: now };
       } catch (e) {
-        const reason = isSemperError(e) && e.code === 'ERR_REVOCATION_UNKNOWN' ? e : new SemperError('ERR_REVOCATION_UNKNOWN', `no current CRL: ${e instanceof Error ? e.message : String(e)}`);
+        const reason =
+          isSemperError(e) && e.code === 'ERR_REVOCATION_UNKNOWN'
+            ? e
+            : new SemperError('ERR_REVOCATION_UNKNOWN', `no current CRL: ${e instanceof Error ? e.message : String(e)}`);
         snapshot = { error: reason };
       }
     },
@@ -43,7 +46,11 @@ export function crlRevocationSource(options: CrlRevocationSourceOptions): Revoca
       if (!snapshot) throw new SemperError('ERR_REVOCATION_UNKNOWN', `no revocation status was prepared for "${cert.commonName}"`);
       if ('error' in snapshot) throw snapshot.error;
       if (cert.issuer !== snapshot.crl.issuer) {
-        throw new SemperError('ERR_REVOCATION_UNKNOWN', `no CRL for "${cert.commonName}": it is issued by "${cert.issuer}", the CRL by "${snapshot.crl.issuer}"`, { check: 'issuer' });
+        throw new SemperError(
+          'ERR_REVOCATION_UNKNOWN',
+          `no CRL for "${cert.commonName}": it is issued by "${cert.issuer}", the CRL by "${snapshot.crl.issuer}"`,
+          { check: 'issuer' },
+        );
       }
       return snapshot.crl.revokedSerials.has(canonicalSerial(cert.serialNumber));
     },

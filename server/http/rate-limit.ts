@@ -91,6 +91,10 @@ export interface SigningLimitOptions {
 
 /** The one policy for endpoints that issue signed statements: one middleware per party, shared by all its such routes. */
 export function signingRateLimit(options: SigningLimitOptions = {}): MiddlewareHandler {
-  const limiter = new RateLimiter({ limit: options.perMinute ?? DEFAULT_SIGNED_STATEMENTS_PER_MINUTE, windowMs: 60_000, ...(options.now ? { now: options.now } : {}) });
+  const limiter = new RateLimiter({
+    limit: options.perMinute ?? DEFAULT_SIGNED_STATEMENTS_PER_MINUTE,
+    windowMs: 60_000,
+    ...(options.now ? { now: options.now } : {}),
+  });
   return rateLimit(limiter, peerAddress);
 }

@@ -256,7 +256,17 @@ export class MemoryMerchantDealStore implements MerchantDealStore {
     const at = new Date(this.clock()).toISOString();
     if (expectedVersion === null ? existing !== undefined : existing?.kind !== write.kind || existing.version !== expectedVersion) return false;
     const { kind, phase, wakeAt, halted } = write;
-    this.deals.set(dealId, { dealId, kind, phase, wakeAt, halted, state: JSON.stringify(write.state), version: (existing?.version ?? 0) + 1, createdAt: existing?.createdAt ?? at, updatedAt: at });
+    this.deals.set(dealId, {
+      dealId,
+      kind,
+      phase,
+      wakeAt,
+      halted,
+      state: JSON.stringify(write.state),
+      version: (existing?.version ?? 0) + 1,
+      createdAt: existing?.createdAt ?? at,
+      updatedAt: at,
+    });
     return true;
   }
 

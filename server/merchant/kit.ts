@@ -253,7 +253,10 @@ function purchaseDeals(options: PurchaseOptions, identity: MerchantIdentity, ran
     ...(roots ? { revocationRoots: roots } : {}),
     maxBodyBytes: DEFAULT_BODY_LIMIT,
     routes: [
-      jsonRoute('/semper/offer', OfferRequest, 'offer request', (request, now) => ({ dealId: request.dealId, event: { type: 'offer-requested', request, now } })),
+      jsonRoute('/semper/offer', OfferRequest, 'offer request', (request, now) => ({
+        dealId: request.dealId,
+        event: { type: 'offer-requested', request, now },
+      })),
       jsonRoute('/semper/order', OrderRequest, 'order request', ({ order }, now) => ({ dealId: order.dealId, event: { type: 'order-received', order, now } })),
     ],
   };
@@ -287,14 +290,24 @@ function exchangeDeals(options: ExchangeOptions, env: ExchangeHostEnv) {
       });
       const body = (await response.json()) as { answer?: unknown; error?: { code?: unknown; message?: unknown } };
       if (response.ok && body.answer) return { type: 'message', message: body.answer, now: now(), from: 'ttp' };
-      return { type: 'ttp-error', error: { code: String(body.error?.code ?? 'ERR_TTP'), message: String(body.error?.message ?? `TTP answered HTTP ${response.status}`) }, now: now() };
+      return {
+        type: 'ttp-error',
+        error: { code: String(body.error?.code ?? 'ERR_TTP'), message: String(body.error?.message ?? `TTP answered HTTP ${response.status}`) },
+        now: now(),
+      };
     } catch (e) {
       log(`TTP unreachable for exchange ${dealId}`, errorToJson(e));
       return null;
     }
   };
 
-  const registration: DealKindRegistration<ExchangeMerchantState, ExchangeMerchantEvent, ExchangeMerchantContext, ExchangeMerchantOutbound, ExchangeMerchantEffect> = {
+  const registration: DealKindRegistration<
+    ExchangeMerchantState,
+    ExchangeMerchantEvent,
+    ExchangeMerchantContext,
+    ExchangeMerchantOutbound,
+    ExchangeMerchantEffect
+  > = {
     kind: 'exchange',
     machine: exchangeMerchant,
     decode: decodeExchange,
@@ -313,8 +326,14 @@ function exchangeDeals(options: ExchangeOptions, env: ExchangeHostEnv) {
     haltAfter: haltsOn(faults),
     maxBodyBytes: EXCHANGE_BODY_LIMIT,
     routes: [
-      jsonRoute('/semper/exchange/descriptor', DescriptorRequest, 'exchange descriptor request', (request, t) => ({ dealId: request.dealId, event: { type: 'descriptor-requested', request, now: t } })),
-      jsonRoute('/semper/exchange/messages', MessageRequest, 'exchange message', ({ message }, t) => ({ dealId: message.dealId, event: { type: 'message', message, now: t, from: 'peer' } })),
+      jsonRoute('/semper/exchange/descriptor', DescriptorRequest, 'exchange descriptor request', (request, t) => ({
+        dealId: request.dealId,
+        event: { type: 'descriptor-requested', request, now: t },
+      })),
+      jsonRoute('/semper/exchange/messages', MessageRequest, 'exchange message', ({ message }, t) => ({
+        dealId: message.dealId,
+        event: { type: 'message', message, now: t, from: 'peer' },
+      })),
     ],
     timeout: (t) => ({ type: 'timeout', now: t }),
     followUp(dealId, step, run) {
@@ -415,7 +434,9 @@ export function createMerchantKit(options: MerchantKitOptions): MerchantKit {
     ticking ??= (async () => {
       try {
         for (const { dealId, kind } of await deals.due(now(), DUE_PER_TICK)) {
-          await timers.get(kind)?.(dealId).catch((e: unknown) => log(`timer of ${kind} deal ${dealId}`, e));
+          await timers
+            .get(kind)?.(dealId)
+            .catch((e: unknown) => log(`timer of ${kind} deal ${dealId}`, e));
         }
       } finally {
         ticking = undefined;

@@ -42,12 +42,15 @@ export const EXCHANGE_CONTRACTS: readonly ShopContract[] = [
       '2. The term is twelve months from the day both parties have signed. It renews for twelve months unless ' +
       'either party gives notice three months before its end.\n' +
       '3. The fee is EUR 240.00 per term, invoiced at the start of each term, payable within 30 days.\n' +
-      '4. Reports are for the subscriber\'s own research use and may not be passed on.\n' +
+      "4. Reports are for the subscriber's own research use and may not be passed on.\n" +
       '5. German law applies. Disputes may be submitted to the arbiter named in the deal.\n',
   },
 ];
 
-export function shopExchangeCatalog(documents: readonly ShopDocument[] = EXCHANGE_DOCUMENTS, contracts: readonly ShopContract[] = EXCHANGE_CONTRACTS): ExchangeCatalog {
+export function shopExchangeCatalog(
+  documents: readonly ShopDocument[] = EXCHANGE_DOCUMENTS,
+  contracts: readonly ShopContract[] = EXCHANGE_CONTRACTS,
+): ExchangeCatalog {
   const docs = new Map(documents.map((d) => [d.id, d]));
   const cons = new Map(contracts.map((c) => [c.id, c]));
   return {

@@ -92,7 +92,14 @@ export async function openShop(options: OpenShopOptions): Promise<Shop> {
       issue: async (publicKey) => (await ca.issueMerchantCertificate({ legalName, origins: [origin], publicKey })).certificate,
       ...(options.now ? { now: options.now } : {}),
     });
-    const identity: ShopIdentity = { signer: party.signer, chain: [party.certificate], origin, certificate: party.certificate, serial: party.serial, enrolled: party.enrolled };
+    const identity: ShopIdentity = {
+      signer: party.signer,
+      chain: [party.certificate],
+      origin,
+      certificate: party.certificate,
+      serial: party.serial,
+      enrolled: party.enrolled,
+    };
     const deals = new SqliteMerchantDealStore(store, options.now);
     const products = options.products ?? PRODUCTS;
     const ex = options.exchange;

@@ -106,7 +106,11 @@ export function catalogPage(products: readonly ShopProduct[], ctx: PageContext):
   </li>`,
     )
     .join('\n');
-  return layout({ ...ctx, title: SHOP_TITLE, body: `<h2>Catalogue</h2>\n<ul class="products">\n${items}\n</ul>\n<p><a href="/agreements">Test reports by certified mail and the subscription agreement &rarr;</a></p>` });
+  return layout({
+    ...ctx,
+    title: SHOP_TITLE,
+    body: `<h2>Catalogue</h2>\n<ul class="products">\n${items}\n</ul>\n<p><a href="/agreements">Test reports by certified mail and the subscription agreement &rarr;</a></p>`,
+  });
 }
 
 export function productPage(p: ShopProduct, ctx: PageContext): string {
@@ -127,5 +131,9 @@ export function productPage(p: ShopProduct, ctx: PageContext): string {
 }
 
 export function notFoundPage(ctx: PageContext): string {
-  return layout({ ...ctx, title: `Not found · ${SHOP_TITLE}`, body: '<h2>Not found</h2>\n<p>There is no such page. <a href="/">Back to the catalogue</a></p>' });
+  return layout({
+    ...ctx,
+    title: `Not found · ${SHOP_TITLE}`,
+    body: '<h2>Not found</h2>\n<p>There is no such page. <a href="/">Back to the catalogue</a></p>',
+  });
 }

@@ -74,9 +74,7 @@ export class SqliteStore {
 
   /** The highest applied migration of a component, 0 if none. */
   schemaVersion(component: string): number {
-    const row = this.db
-      .prepare<[string], { version: number | null }>('SELECT MAX(version) AS version FROM schema_version WHERE component = ?')
-      .get(component);
+    const row = this.db.prepare<[string], { version: number | null }>('SELECT MAX(version) AS version FROM schema_version WHERE component = ?').get(component);
     return row?.version ?? 0;
   }
 
@@ -147,7 +145,12 @@ export function hasTable(db: SqliteDatabase, name: string): boolean {
 export function supersedeComponent(db: SqliteDatabase, component: string, description: string): void {
   const row = db.prepare<[string], { version: number | null }>('SELECT MAX(version) AS version FROM schema_version WHERE component = ?').get(component);
   if (!row?.version) return;
-  db.prepare('INSERT INTO schema_version (component, version, description, applied_at) VALUES (?, ?, ?, ?)').run(component, row.version + 1, description, new Date().toISOString());
+  db.prepare('INSERT INTO schema_version (component, version, description, applied_at) VALUES (?, ?, ?, ?)').run(
+    component,
+    row.version + 1,
+    description,
+    new Date().toISOString(),
+  );
 }
 
 /** Parse JSON stored by this program; a corrupt row is an internal error, not bad input. */

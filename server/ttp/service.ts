@@ -106,7 +106,12 @@ export class TtpService {
   }): Promise<TtpService> {
     const keys = params.keys ?? (await generateKeyPair('ES256'));
     const signer = await signerFromKeyPair('ES256', keys);
-    const leaf = await params.ca.issue({ subjectPublicKey: keys.publicKey, publicJwk: signer.publicJwk, commonName: params.commonName ?? 'Semper TTP', role: 'ttp' });
+    const leaf = await params.ca.issue({
+      subjectPublicKey: keys.publicKey,
+      publicJwk: signer.publicJwk,
+      commonName: params.commonName ?? 'Semper TTP',
+      role: 'ttp',
+    });
     const info = await readCertificate(leaf);
     if (info.publicJwk.x !== signer.publicJwk.x) throw new SemperError('ERR_CERT_CHAIN', 'the CA certified another key than the TTP asked for');
     return new TtpService({

@@ -91,7 +91,7 @@ export class SqliteTtpStore implements TtpRecordStore {
       for (const p of batch) p.reject(e);
       return;
     }
-    batch.forEach((p, i) => p.resolve(inserted[i]!));
+    for (const [i, p] of batch.entries()) p.resolve(inserted[i] === true);
   }
 
   counts(): { aborted: number; resolved: number } {

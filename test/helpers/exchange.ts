@@ -23,11 +23,26 @@ import {
   type VerifiedExchangeView,
 } from '../../core/commerce/exchange-deal.js';
 import type { ExchangeMerchantState } from '../../core/commerce/exchange-merchant.js';
-import { isTerminal, startOriginator, stepExchange, type ExchangeContext, type ExchangeEvent, type ExchangeState, type StepResult } from '../../core/exchange/index.js';
+import {
+  isTerminal,
+  startOriginator,
+  stepExchange,
+  type ExchangeContext,
+  type ExchangeEvent,
+  type ExchangeState,
+  type StepResult,
+} from '../../core/exchange/index.js';
 import { cryptoRandom } from '../../core/machine.js';
 import { createCrl, issueCertificate, readCertificate } from '../../core/pki/index.js';
 import type { Statement } from '../../core/statements/index.js';
-import { createMerchantKit, MERCHANT_DEALS_SCHEMA, SqliteMerchantDealStore, type ExchangeFaults, type MerchantKit, type StoredDeal } from '../../server/merchant/index.js';
+import {
+  createMerchantKit,
+  MERCHANT_DEALS_SCHEMA,
+  SqliteMerchantDealStore,
+  type ExchangeFaults,
+  type MerchantKit,
+  type StoredDeal,
+} from '../../server/merchant/index.js';
 import { crlRevocationSource } from '../../server/host/revocation.js';
 import { shopExchangeCatalog } from '../../server/shop/exchange-uses.js';
 import { SqliteStore } from '../../server/storage/sqlite.js';
@@ -95,7 +110,14 @@ export async function makeExchangeWorld(options: { timing?: ExchangeTiming } = {
   const info = await readCertificate(ttpCertificate);
   const store = SqliteStore.open({ dataDir: dir, fileName: 'shop.sqlite', schema: [MERCHANT_DEALS_SCHEMA] });
   // Nothing revoked; current for longer than any test moves the clock.
-  const crl = await createCrl({ issuerCertificate: ca.root, issuerPrivateKey: ca.keys.privateKey, entries: [], thisUpdate: new Date(start - 60_000), nextUpdate: new Date(start + 7 * 86_400_000), crlNumber: 1 });
+  const crl = await createCrl({
+    issuerCertificate: ca.root,
+    issuerPrivateKey: ca.keys.privateKey,
+    entries: [],
+    thisUpdate: new Date(start - 60_000),
+    nextUpdate: new Date(start + 7 * 86_400_000),
+    crlNumber: 1,
+  });
   const faults: ExchangeFaults = {};
   const host = createMerchantKit({
     identity: { signer: m.signer, chain: m.chain, origin: EX_ORIGIN },
@@ -137,7 +159,13 @@ export async function newShopper(): Promise<Signer> {
   return signerFromKeyPair('ES256', await generateKeyPair('ES256'));
 }
 
-export async function requestDescriptor(world: ExchangeWorld, shopper: Signer, use: ExchangeUse, documentId: string, ids = { dealId: randomId(16), nonce: randomId(32) }) {
+export async function requestDescriptor(
+  world: ExchangeWorld,
+  shopper: Signer,
+  use: ExchangeUse,
+  documentId: string,
+  ids = { dealId: randomId(16), nonce: randomId(32) },
+) {
   const res = await world.host.app.request('/semper/exchange/descriptor', {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
@@ -221,7 +249,11 @@ export class NodeShopper {
         for (const reply of body.replies ?? []) await this.event({ type: 'message', message: reply, now: this.world.clock.now, from: 'peer' });
       } else {
         this.world.ttpRequests.push(o.statement);
-        const r = await this.world.ttpApp.request('/ttp/requests', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ request: o.statement }) });
+        const r = await this.world.ttpApp.request('/ttp/requests', {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ request: o.statement }),
+        });
         const body = (await r.json()) as { answer?: Statement; error?: { code: string; message: string } };
         if (body.answer) await this.event({ type: 'message', message: body.answer, now: this.world.clock.now, from: 'ttp' });
         else await this.event({ type: 'ttp-error', error: body.error ?? { code: 'ERR_TTP', message: `HTTP ${r.status}` }, now: this.world.clock.now });
@@ -231,7 +263,10 @@ export class NodeShopper {
 }
 
 /** The merchant's side of an exchange deal, from the kit's operator route: its responder state, whether a test fault stopped it, its descriptor. */
-export async function merchantExchange(world: ExchangeWorld, dealId: string): Promise<{ state: ExchangeState; stopped: boolean; descriptor: Statement<DescriptorBody> }> {
+export async function merchantExchange(
+  world: ExchangeWorld,
+  dealId: string,
+): Promise<{ state: ExchangeState; stopped: boolean; descriptor: Statement<DescriptorBody> }> {
   const r = await world.host.app.request(`/semper/deals/${dealId}`);
   const deal = (await r.json()) as StoredDeal<ExchangeMerchantState>;
   if (deal.kind !== 'exchange' || deal.state.phase !== 'responding') throw new Error(`deal ${dealId} is not a merchant exchange: ${JSON.stringify(deal)}`);

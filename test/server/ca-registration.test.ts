@@ -80,7 +80,7 @@ describe('registration codes', () => {
 });
 
 describe('POST /ca/register', () => {
-  it('certifies the requester\'s key under the name on file for the code: role shopper, one year, chains to the root', async () => {
+  it("certifies the requester's key under the name on file for the code: role shopper, one year, chains to the root", async () => {
     const code = await ca.createRegistrationCode({ name: 'Ann Example', validForMs: 60 * MIN });
     // Typed sloppily, and the CSR asks for another name: the CA uses its own record.
     const typed = code.toLowerCase().replace(/-/g, ' ');
@@ -158,7 +158,12 @@ describe('POST /ca/register', () => {
     const csr = await createCertificationRequest({ keys, commonName: 'Carl' });
     const bytes = Buffer.from(csr, 'base64');
     bytes[bytes.indexOf('Carl')] = 'K'.charCodeAt(0);
-    expectError(await postJson(`${server.url}/ca/register`, { registrationCode: code, csr: bytes.toString('base64') }), 403, 'ERR_SIGNATURE_INVALID', /proof of possession/);
+    expectError(
+      await postJson(`${server.url}/ca/register`, { registrationCode: code, csr: bytes.toString('base64') }),
+      403,
+      'ERR_SIGNATURE_INVALID',
+      /proof of possession/,
+    );
     expectError(await postJson(`${server.url}/ca/register`, { registrationCode: code, csr: 'AAAA' }), 400, 'ERR_SCHEMA');
     expectError(await postJson(`${server.url}/ca/register`, { registrationCode: code, csr, name: 'Extra' }), 400, 'ERR_SCHEMA');
     expectError(await postJson(`${server.url}/ca/register`, { registrationCode: code, csr }, { 'content-type': 'text/plain' }), 400, 'ERR_SCHEMA');
@@ -202,7 +207,7 @@ describe('revocation and the CRL', () => {
     return { ...r, certificate: r.res.json.certificate, serial: r.res.json.serial };
   }
 
-  it('the holder revokes with a request signed by the certificate\'s own key; status, record and CRL say so; repeating is harmless', async () => {
+  it("the holder revokes with a request signed by the certificate's own key; status, record and CRL say so; repeating is harmless", async () => {
     const holder = await registered('Holder Hanna');
     const request = await signRevocation(revocationBody(holder.serial, 'keyCompromise'), holder.signer, [holder.certificate]);
     const res = await postJson<RevocationResponse>(`${server.url}/ca/revoke`, { request });
@@ -227,8 +232,13 @@ describe('revocation and the CRL', () => {
 
     // A validator using the CRL now refuses the certificate.
     const { crlRevocationChecker } = await import('../../core/pki/index.js');
-    await expect(validateChain([holder.certificate], { roots: [ca.rootCertificate], now: new Date(), isRevoked: crlRevocationChecker(crl.json.crl, ca.rootCertificate, new Date()) }))
-      .rejects.toMatchObject({ code: 'ERR_CERT_REVOKED' });
+    await expect(
+      validateChain([holder.certificate], {
+        roots: [ca.rootCertificate],
+        now: new Date(),
+        isRevoked: crlRevocationChecker(crl.json.crl, ca.rootCertificate, new Date()),
+      }),
+    ).rejects.toMatchObject({ code: 'ERR_CERT_REVOKED' });
 
     const again = await postJson<RevocationResponse>(`${server.url}/ca/revoke`, { request });
     expect(again.status).toBe(200);
@@ -255,7 +265,17 @@ describe('revocation and the CRL', () => {
     const foreign = await signRevocation(revocationBody(victim.serial), stranger.signer, stranger.chain);
     expectError(await postJson(`${server.url}/ca/revoke`, { request: foreign }), 403, 'ERR_CERT_UNTRUSTED');
 
-    const wrongType = await signStatement({ type: 'semper.order', version: 1, dealId: 'deal-id-123456', issuedAt: new Date().toISOString(), body: { serial: victim.serial, reason: 'unspecified' } }, victim.signer, x509Signer([victim.certificate]));
+    const wrongType = await signStatement(
+      {
+        type: 'semper.order',
+        version: 1,
+        dealId: 'deal-id-123456',
+        issuedAt: new Date().toISOString(),
+        body: { serial: victim.serial, reason: 'unspecified' },
+      },
+      victim.signer,
+      x509Signer([victim.certificate]),
+    );
     expectError(await postJson(`${server.url}/ca/revoke`, { request: wrongType }), 400, 'ERR_STATEMENT_TYPE');
     const badReason = await signStatement(
       unsignedRevocationRequest({ serial: victim.serial, reason: 'cACompromise' as 'unspecified' }, Date.now()),
@@ -277,7 +297,10 @@ describe('revocation and the CRL', () => {
     expect((await getJson<CrlResponse>(`${server.url}/ca/crl`)).json.crlNumber).toBe(first.crlNumber);
     skewMs = 16 * MIN;
     try {
-      await expect(verifyCrl(first.crl, ca.rootCertificate, new Date(clock()))).rejects.toMatchObject({ code: 'ERR_REVOCATION_UNKNOWN', details: { check: 'stale' } });
+      await expect(verifyCrl(first.crl, ca.rootCertificate, new Date(clock()))).rejects.toMatchObject({
+        code: 'ERR_REVOCATION_UNKNOWN',
+        details: { check: 'stale' },
+      });
       const next = (await getJson<CrlResponse>(`${server.url}/ca/crl`)).json;
       expect(BigInt(next.crlNumber)).toBeGreaterThan(BigInt(first.crlNumber));
       const v = await verifyCrl(next.crl, ca.rootCertificate, new Date(clock()));
@@ -305,7 +328,9 @@ describe('revocation and the CRL', () => {
       const keys = await generateKeyPair('ES256');
       const reg = await reopened.registerShopper({ registrationCode: code, csr: await createCertificationRequest({ keys, commonName: 'x' }) });
       expect(reg.name).toBe('Restart Rita');
-      await expect(reopened.registerShopper({ registrationCode: code, csr: await createCertificationRequest({ keys, commonName: 'x' }) })).rejects.toMatchObject({ code: 'ERR_REGISTRATION_CODE' });
+      await expect(
+        reopened.registerShopper({ registrationCode: code, csr: await createCertificationRequest({ keys, commonName: 'x' }) }),
+      ).rejects.toMatchObject({ code: 'ERR_REGISTRATION_CODE' });
       const crl = await reopened.currentCrl();
       expect(BigInt(crl.crlNumber)).toBeGreaterThanOrEqual(BigInt(before.crlNumber));
       const listed = (await verifyCrl(crl.crl, reopened.rootCertificate, new Date())).revokedSerials;

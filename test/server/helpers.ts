@@ -63,11 +63,12 @@ export async function requestOffer(shopUrl: string, items = [{ sku: 'ink-drying-
 }
 
 /** What the shopper's machine does when the user confirms: sign an order naming the offer by digest. */
-export async function signOrder(offer: Statement<OfferBody>, shopper: Signer, overrides: Partial<OrderBody> & { dealId?: string } = {}): Promise<Statement<OrderBody>> {
+export async function signOrder(
+  offer: Statement<OfferBody>,
+  shopper: Signer,
+  overrides: Partial<OrderBody> & { dealId?: string } = {},
+): Promise<Statement<OrderBody>> {
   const { dealId, ...bodyOverrides } = overrides;
   const body: OrderBody = { offerId: offer.body.offerId, offerDigest: await statementDigest(offer), paymentMethod: 'invoice', ...bodyOverrides };
-  return signStatement<OrderBody>(
-    { type: 'semper.order', version: 1, dealId: dealId ?? offer.dealId, issuedAt: new Date().toISOString(), body },
-    shopper,
-  );
+  return signStatement<OrderBody>({ type: 'semper.order', version: 1, dealId: dealId ?? offer.dealId, issuedAt: new Date().toISOString(), body }, shopper);
 }

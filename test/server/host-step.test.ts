@@ -53,7 +53,10 @@ class MemoryStates implements StateStore<Counter> {
   }
 }
 
-function host(store: MemoryStates, extra: Partial<HostedMachine<Counter, Add, { limit: number }, { to: 'caller'; total: number }, never, { key: string }>> = {}) {
+function host(
+  store: MemoryStates,
+  extra: Partial<HostedMachine<Counter, Add, { limit: number }, { to: 'caller'; total: number }, never, { key: string }>> = {},
+) {
   return new MachineHost({ machine: counter, store, startParams: (key) => ({ key }), context: () => ({ limit: 10 }), ...extra });
 }
 
@@ -74,7 +77,7 @@ describe('the one host step', () => {
     expect(store.rows.get('k')).toMatchObject({ version: 2 });
   });
 
-  it('a lost compare-and-set reads the winner\'s state and steps again on it', async () => {
+  it("a lost compare-and-set reads the winner's state and steps again on it", async () => {
     const store = new MemoryStates();
     const h = host(store);
     await h.step('k', add(1));

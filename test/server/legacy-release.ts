@@ -127,7 +127,9 @@ export async function writeLegacyMerchantCertificate(store: SqliteStore, origin:
 
 export async function writeLegacyTtpCertificate(store: SqliteStore, certificate: string, at: number): Promise<void> {
   const info = await readCertificate(certificate);
-  store.db.prepare('INSERT INTO ttp_certificates (serial, certificate, not_after, issued_at) VALUES (?, ?, ?, ?)').run(info.serialNumber.toLowerCase(), certificate, info.notAfter.toISOString(), iso(at));
+  store.db
+    .prepare('INSERT INTO ttp_certificates (serial, certificate, not_after, issued_at) VALUES (?, ?, ?, ?)')
+    .run(info.serialNumber.toLowerCase(), certificate, info.notAfter.toISOString(), iso(at));
 }
 
 /** A purchase row as the release's SqliteMerchantDealStore wrote it. */
@@ -137,7 +139,16 @@ export function writeLegacyPurchase(store: SqliteStore, state: Exclude<MerchantD
       `INSERT INTO merchant_deals (deal_id, phase, offer_digest, order_digest, state, version, created_at, updated_at)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
     )
-    .run(state.dealId, state.phase, state.offerDigest, state.phase === 'confirmed' ? state.orderDigest : null, JSON.stringify(state), version, iso(at), iso(at));
+    .run(
+      state.dealId,
+      state.phase,
+      state.offerDigest,
+      state.phase === 'confirmed' ? state.orderDigest : null,
+      JSON.stringify(state),
+      version,
+      iso(at),
+      iso(at),
+    );
 }
 
 /** An exchange row as the release's SqliteMerchantExchangeStore wrote it. */
@@ -152,7 +163,19 @@ export function writeLegacyExchange(
       `INSERT INTO merchant_exchanges (deal_id, use, phase, exchange_id, wake_at, stopped, descriptor, state, version, created_at, updated_at)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     )
-    .run(row.dealId, row.use, state.phase, state.exchangeId, state.wakeAt, row.stopped ? 1 : 0, JSON.stringify(row.descriptor), JSON.stringify(state), row.version, iso(at), iso(at));
+    .run(
+      row.dealId,
+      row.use,
+      state.phase,
+      state.exchangeId,
+      state.wakeAt,
+      row.stopped ? 1 : 0,
+      JSON.stringify(row.descriptor),
+      JSON.stringify(state),
+      row.version,
+      iso(at),
+      iso(at),
+    );
 }
 
 export function openLegacy(dataDir: string, fileName: string, schema: readonly MigrationSet[]): SqliteStore {

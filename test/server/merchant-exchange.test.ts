@@ -43,7 +43,10 @@ describe('exchange deals in the kit: the honest runs need no TTP', () => {
     // Each side holds the other's signature on the one text.
     const got = s.state.outcome?.status === 'completed' ? s.state.outcome.received : undefined;
     expect(got?.kind).toBe('statement');
-    const sig = await verifyStatement((got as { statement: Statement }).statement, { types: [EXCHANGE_DEAL_TYPES.contractSignature], trust: { roots: [world.ca.root], now: new Date(world.clock.now) } });
+    const sig = await verifyStatement((got as { statement: Statement }).statement, {
+      types: [EXCHANGE_DEAL_TYPES.contractSignature],
+      trust: { roots: [world.ca.root], now: new Date(world.clock.now) },
+    });
     expect(ContractBody.parse(sig.statement.body).text).toBe(CONTRACT.text);
   });
 
@@ -58,7 +61,12 @@ describe('exchange deals in the kit: the honest runs need no TTP', () => {
     const receipt = merchant.state.received as { kind: 'statement'; statement: Statement };
     const v = await verifyStatement(receipt.statement, { types: [EXCHANGE_DEAL_TYPES.receipt] });
     expect(v.signerJwk).toEqual(s.signer.publicJwk);
-    const expected = receiptDescription({ receiver: s.signer.keyId, sender: world.merchant.signer.keyId, dealId: s.agreement.dealId, received: s.agreement.merchantGives });
+    const expected = receiptDescription({
+      receiver: s.signer.keyId,
+      sender: world.merchant.signer.keyId,
+      dealId: s.agreement.dealId,
+      received: s.agreement.merchantGives,
+    });
     expect(v.statement.body).toEqual((expected as { content: { body: unknown } }).content.body);
     expect(await ttpRecord(s.state.exchangeId!)).toBe(404);
   });
@@ -76,14 +84,22 @@ describe('exchange deals in the kit: faults are overcome by the TTP', () => {
       const outcome = s.state.outcome!;
       expect(outcome.status).toBe('resolved');
       if (outcome.status !== 'resolved') return;
-      const aff = await verifyStatement(outcome.replacement, { types: [TTP_TYPES.affidavit], requireCertificate: true, trust: { roots: [world.ca.root], now: new Date(world.clock.now) } });
+      const aff = await verifyStatement(outcome.replacement, {
+        types: [TTP_TYPES.affidavit],
+        requireCertificate: true,
+        trust: { roots: [world.ca.root], now: new Date(world.clock.now) },
+      });
       expect(aff.chain?.leaf.der).toBe(world.ttpCertificate);
       const body = AffidavitBody.parse(aff.statement.body);
       expect(body.onBehalfOf).toBe(world.merchant.signer.keyId);
       expect((body.description as { content: { body: unknown } }).content.body).toMatchObject({ text: CONTRACT.text });
       expect(await ttpRecord(s.state.exchangeId!)).toBe(200);
       // A stopped merchant answers nothing.
-      const again = await world.host.app.request('/semper/exchange/messages', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ message: s.state.delivered }) });
+      const again = await world.host.app.request('/semper/exchange/messages', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ message: s.state.delivered }),
+      });
       expect(again.status).toBe(503);
     } finally {
       delete world.faults.stopAfter;
@@ -103,7 +119,7 @@ describe('exchange deals in the kit: faults are overcome by the TTP', () => {
     }
   });
 
-  it('certified mail: a shopper that keeps its receipt is overcome by the merchant\'s timers (complaint → affidavit)', async () => {
+  it("certified mail: a shopper that keeps its receipt is overcome by the merchant's timers (complaint → affidavit)", async () => {
     const s = new NodeShopper(world, await newShopper());
     s.deliverToPeer = true;
     // Let m1 through, lose m3: the shopper has the document, the merchant nothing yet.
@@ -152,7 +168,11 @@ describe('exchange deals in the kit: descriptors', () => {
     const shopper = await newShopper();
     const missing = await requestDescriptor(world, shopper, 'certified-mail', 'no-such-document');
     expect(missing.status).toBe(404);
-    const bad = await world.host.app.request('/semper/exchange/descriptor', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ use: 'certified-mail' }) });
+    const bad = await world.host.app.request('/semper/exchange/descriptor', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ use: 'certified-mail' }),
+    });
     expect(bad.status).toBe(400);
   });
 
@@ -160,7 +180,11 @@ describe('exchange deals in the kit: descriptors', () => {
     const shopper = await newShopper();
     const d = await requestDescriptor(world, shopper, 'contract-signing', CONTRACT.id);
     const forged = { ...d.body.descriptor!, type: 'semper.exchange.propose' };
-    const r = await world.host.app.request('/semper/exchange/messages', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ message: forged }) });
+    const r = await world.host.app.request('/semper/exchange/messages', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ message: forged }),
+    });
     expect(r.status).toBe(403);
     expect(((await r.json()) as { error: { code: string } }).error.code).toBe('ERR_SIGNATURE_INVALID');
     const unknown = await world.host.app.request('/semper/exchange/messages', {

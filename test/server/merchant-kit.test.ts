@@ -45,7 +45,12 @@ class MemoryStore extends MemoryMerchantDealStore {
 
 /** A purchase-only kit over `store` (options may add to or override the defaults). */
 async function purchaseKit(store: MemoryStore, options: Partial<MerchantKitOptions> = {}) {
-  return createMerchantKit({ identity: await identity(), deals: store, purchases: { catalog: catalogFromItems(PRODUCTS, SHOP_TERMS), offerTtlMs: 60_000 }, ...options }).app;
+  return createMerchantKit({
+    identity: await identity(),
+    deals: store,
+    purchases: { catalog: catalogFromItems(PRODUCTS, SHOP_TERMS), offerTtlMs: 60_000 },
+    ...options,
+  }).app;
 }
 
 const offerBody = () => JSON.stringify({ dealId: newDealId(), nonce: newNonce(), items: [{ sku: 'fm-screening-abstract', quantity: 1 }] });
@@ -91,7 +96,12 @@ describe('merchant kit mounted in a host app', () => {
     const app = await purchaseKit(store, { operatorToken: 's3cret-operator-token' });
     const dealId = (JSON.parse(offerBody()) as { dealId: string }).dealId;
     await app.request('/semper/offer', jsonPost(JSON.stringify({ dealId, nonce: newNonce(), items: [{ sku: 'fm-screening-abstract', quantity: 1 }] })));
-    for (const headers of [{} as Record<string, string>, { authorization: 'Bearer wrong-operator-token!' }, { authorization: 'Bearer s3cret' }, { authorization: 's3cret-operator-token' }]) {
+    for (const headers of [
+      {} as Record<string, string>,
+      { authorization: 'Bearer wrong-operator-token!' },
+      { authorization: 'Bearer s3cret' },
+      { authorization: 's3cret-operator-token' },
+    ]) {
       const refused = await app.request(`/semper/deals/${dealId}`, { headers });
       expect(refused.status).toBe(401);
       expect(refused.headers.get('www-authenticate')).toBe('Bearer');
@@ -119,7 +129,9 @@ describe('merchant kit mounted in a host app', () => {
   });
 
   it('rejects a non-positive offer lifetime at construction', async () => {
-    expect(() => createMerchantKit({ identity: {} as MerchantIdentity, deals: new MemoryStore(), purchases: { catalog: catalogFromItems([], ''), offerTtlMs: 0 } })).toThrow(/offerTtlMs/);
+    expect(() =>
+      createMerchantKit({ identity: {} as MerchantIdentity, deals: new MemoryStore(), purchases: { catalog: catalogFromItems([], ''), offerTtlMs: 0 } }),
+    ).toThrow(/offerTtlMs/);
   });
 });
 
@@ -132,13 +144,23 @@ describe('one kit for every kind of deal', () => {
       identity: await identity(),
       deals: store,
       purchases: { catalog: catalogFromItems(PRODUCTS, SHOP_TERMS), offerTtlMs: 60_000 },
-      exchanges: { catalog: shopExchangeCatalog(), ttp: { keyId: ttp.signer.keyId, url: 'http://127.0.0.1:9', certificateChain: ttp.chain }, trustRoots: [ca.root] },
+      exchanges: {
+        catalog: shopExchangeCatalog(),
+        ttp: { keyId: ttp.signer.keyId, url: 'http://127.0.0.1:9', certificateChain: ttp.chain },
+        trustRoots: [ca.root],
+      },
       ...options,
     });
     return { app: kit.app, store };
   }
   const descriptorRequest = async (dealId = newDealId()) =>
-    JSON.stringify({ dealId, nonce: newNonce(), use: 'certified-mail', documentId: EXCHANGE_DOCUMENTS[0]!.id, shopper: { jwk: (await testShopper()).publicJwk } });
+    JSON.stringify({
+      dealId,
+      nonce: newNonce(),
+      use: 'certified-mail',
+      documentId: EXCHANGE_DOCUMENTS[0]!.id,
+      shopper: { jwk: (await testShopper()).publicJwk },
+    });
 
   it('one signed-statement budget per client covers offers, orders, descriptors and exchange messages', async () => {
     let t = Date.now();
@@ -151,7 +173,10 @@ describe('one kit for every kind of deal', () => {
     expect(described.status).toBe(200);
     const { descriptor } = (await described.json()) as { descriptor: Statement };
     // A message the merchant refuses still cost it a look: it counts.
-    const refusedMessage = await app.request('/semper/exchange/messages', jsonPost(JSON.stringify({ message: { ...descriptor, type: 'semper.exchange.propose' } })));
+    const refusedMessage = await app.request(
+      '/semper/exchange/messages',
+      jsonPost(JSON.stringify({ message: { ...descriptor, type: 'semper.exchange.propose' } })),
+    );
     expect([400, 403]).toContain(refusedMessage.status);
     for (const [path, body] of [
       ['/semper/offer', offerBody()],
@@ -176,7 +201,14 @@ describe('one kit for every kind of deal', () => {
     const exchangeDeal = newDealId();
     expect((await app.request('/semper/exchange/descriptor', jsonPost(await descriptorRequest(exchangeDeal)))).status).toBe(200);
     const purchaseDeal = (JSON.parse(offerBody()) as { dealId: string }).dealId;
-    expect((await app.request('/semper/offer', jsonPost(JSON.stringify({ dealId: purchaseDeal, nonce: newNonce(), items: [{ sku: 'fm-screening-abstract', quantity: 1 }] })))).status).toBe(200);
+    expect(
+      (
+        await app.request(
+          '/semper/offer',
+          jsonPost(JSON.stringify({ dealId: purchaseDeal, nonce: newNonce(), items: [{ sku: 'fm-screening-abstract', quantity: 1 }] })),
+        )
+      ).status,
+    ).toBe(200);
     const auth = { authorization: 'Bearer operator-token-for-all-kinds' };
     for (const [dealId, kind, phase] of [
       [exchangeDeal, 'exchange', 'responding'],
@@ -191,7 +223,10 @@ describe('one kit for every kind of deal', () => {
     // The exchange kind had a route of its own; there is one now.
     expect((await app.request(`/semper/exchange/deals/${exchangeDeal}`, { headers: auth })).status).toBe(404);
     // A deal id names one deal: an offer for the exchange's deal id is a replay.
-    const clash = await app.request('/semper/offer', jsonPost(JSON.stringify({ dealId: exchangeDeal, nonce: newNonce(), items: [{ sku: 'fm-screening-abstract', quantity: 1 }] })));
+    const clash = await app.request(
+      '/semper/offer',
+      jsonPost(JSON.stringify({ dealId: exchangeDeal, nonce: newNonce(), items: [{ sku: 'fm-screening-abstract', quantity: 1 }] })),
+    );
     expect(clash.status).toBe(409);
     expect(((await clash.json()) as ErrorJson).error.code).toBe('ERR_REPLAY');
   });
@@ -204,10 +239,18 @@ describe('two merchant kits on one SQLite file (two processes)', () => {
     try {
       const id = await identity();
       const apps = stores.map(
-        (s) => createMerchantKit({ identity: id, deals: new SqliteMerchantDealStore(s), purchases: { catalog: catalogFromItems(PRODUCTS, SHOP_TERMS), offerTtlMs: 60_000 } }).app,
+        (s) =>
+          createMerchantKit({
+            identity: id,
+            deals: new SqliteMerchantDealStore(s),
+            purchases: { catalog: catalogFromItems(PRODUCTS, SHOP_TERMS), offerTtlMs: 60_000 },
+          }).app,
       );
       const dealId = newDealId();
-      const offered = await apps[0]!.request('/semper/offer', jsonPost(JSON.stringify({ dealId, nonce: newNonce(), items: [{ sku: 'ink-drying-report', quantity: 1 }] })));
+      const offered = await apps[0]!.request(
+        '/semper/offer',
+        jsonPost(JSON.stringify({ dealId, nonce: newNonce(), items: [{ sku: 'ink-drying-report', quantity: 1 }] })),
+      );
       const { offer } = (await offered.json()) as { offer: Statement<OfferBody> };
       const order = await signOrder(offer, await testShopper());
       const body = JSON.stringify({ order });
@@ -218,7 +261,7 @@ describe('two merchant kits on one SQLite file (two processes)', () => {
       const deal = await new SqliteMerchantDealStore(stores[1]!).get(dealId);
       expect(deal?.version).toBe(2);
     } finally {
-      stores.forEach((s) => s.close());
+      for (const s of stores) s.close();
       tmp.remove();
     }
   });

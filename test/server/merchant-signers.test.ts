@@ -85,7 +85,7 @@ describe('marketplace start-up', () => {
   });
 });
 
-describe('orders signed with the shopper\'s CA certificate', () => {
+describe("orders signed with the shopper's CA certificate", () => {
   it('are accepted while the certificate is good, and the merchant records the certified key', async () => {
     const shopper = await certifiedShopper('Certified Clara');
     const offer = await offerFor('ink-drying-report');
@@ -124,17 +124,30 @@ describe('orders signed with the shopper\'s CA certificate', () => {
     const ca = await makeTestCa('Kit CA');
     const shopper = await ca.issue({ commonName: 'Kit Shopper', role: 'shopper' });
     const t = Date.now();
-    const crl = await createCrl({ issuerCertificate: ca.root, issuerPrivateKey: ca.keys.privateKey, entries: [], thisUpdate: new Date(t - 20 * 60_000), nextUpdate: new Date(t - 5 * 60_000), crlNumber: 1 });
+    const crl = await createCrl({
+      issuerCertificate: ca.root,
+      issuerPrivateKey: ca.keys.privateKey,
+      entries: [],
+      thisUpdate: new Date(t - 20 * 60_000),
+      nextUpdate: new Date(t - 5 * 60_000),
+      crlNumber: 1,
+    });
     const store = SqliteStore.open({ dataDir: join(tmp.dir, 'kit'), fileName: 'kit.sqlite', schema: [MERCHANT_DEALS_SCHEMA] });
     try {
       const identity = { signer: await signerFromKeyPair('ES256', await generateKeyPair('ES256')), chain: [], origin: 'https://kit.example' };
       const { app } = createMerchantKit({
         identity,
         deals: new SqliteMerchantDealStore(store),
-        purchases: { catalog: catalogFromItems(PRODUCTS, SHOP_TERMS), offerTtlMs: 60_000, shopperTrust: { roots: [ca.root] }, requireHardwareToken: signatureDemandOf(PRODUCTS) },
+        purchases: {
+          catalog: catalogFromItems(PRODUCTS, SHOP_TERMS),
+          offerTtlMs: 60_000,
+          shopperTrust: { roots: [ca.root] },
+          requireHardwareToken: signatureDemandOf(PRODUCTS),
+        },
         revocation: crlRevocationSource({ issuerCertificate: ca.root, currentCrl: async () => crl }),
       });
-      const post = (path: string, body: unknown) => app.request(path, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+      const post = (path: string, body: unknown) =>
+        app.request(path, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
       const { randomId } = await import('../../core/encoding/index.js');
       const offerRes = await post('/semper/offer', { dealId: randomId(16), nonce: randomId(32), items: [{ sku: 'ink-drying-report', quantity: 1 }] });
       const { offer } = (await offerRes.json()) as { offer: Statement<OfferBody> };
@@ -168,7 +181,10 @@ describe('orders signed with a hardware token (WebAuthn)', () => {
     const res = await placeOrder(order);
     expect(res.status).toBe(200);
     expect(res.json.delivery.body.goods.map((g) => g.sku)).toEqual(['standards-archive']);
-    const state = (await getJson<StoredDeal<MerchantDealState>>(`${market.shopUrl}/semper/deals/${offer.dealId}`)).json.state as Extract<MerchantDealState, { phase: 'confirmed' }>;
+    const state = (await getJson<StoredDeal<MerchantDealState>>(`${market.shopUrl}/semper/deals/${offer.dealId}`)).json.state as Extract<
+      MerchantDealState,
+      { phase: 'confirmed' }
+    >;
     expect(state.shopperKey).toEqual(key.jwk);
     // Idempotent like any order.
     expect((await placeOrder(order)).text).toBe(res.text);
@@ -176,7 +192,11 @@ describe('orders signed with a hardware token (WebAuthn)', () => {
 
   it('refuse the archive with 403 ERR_HARDWARE_TOKEN_REQUIRED without UV, with a device key, or with a certificate', async () => {
     const presenceOnly = await token(false);
-    expectError(await placeOrder(await presenceOnly.signStatement(await unsignedOrder(await offerFor('standards-archive')))), 403, 'ERR_HARDWARE_TOKEN_REQUIRED');
+    expectError(
+      await placeOrder(await presenceOnly.signStatement(await unsignedOrder(await offerFor('standards-archive')))),
+      403,
+      'ERR_HARDWARE_TOKEN_REQUIRED',
+    );
     expectError(await placeOrder(await signOrder(await offerFor('standards-archive'), await testShopper())), 403, 'ERR_HARDWARE_TOKEN_REQUIRED');
     const certified = await certifiedShopper('Certified But Keyless');
     expectError(await placeOrder(await signCertifiedOrder(await offerFor('standards-archive'), certified)), 403, 'ERR_HARDWARE_TOKEN_REQUIRED');
@@ -189,7 +209,11 @@ describe('orders signed with a hardware token (WebAuthn)', () => {
     expectError(await placeOrder(await otherExtension.signStatement(await unsignedOrder(await offerFor('standards-archive')))), 403, 'ERR_WEBAUTHN');
     // The right rpId, but the assertion claims to come from a web page.
     const key = await token(true);
-    expectError(await placeOrder(await key.signStatement(await unsignedOrder(await offerFor('standards-archive')), { origin: 'https://evil.example' })), 403, 'ERR_WEBAUTHN');
+    expectError(
+      await placeOrder(await key.signStatement(await unsignedOrder(await offerFor('standards-archive')), { origin: 'https://evil.example' })),
+      403,
+      'ERR_WEBAUTHN',
+    );
   });
 
   it('device-key orders still work for ordinary products', async () => {
@@ -200,7 +224,7 @@ describe('orders signed with a hardware token (WebAuthn)', () => {
   });
 });
 
-describe('exchange deals in the marketplace, under the CA\'s CRL', () => {
+describe("exchange deals in the marketplace, under the CA's CRL", () => {
   it('issue descriptors for both uses (the merchant checks its own certificate too), and refuse after the merchant certificate is revoked', async () => {
     const shopper = await testShopper();
     const ask = (use: 'certified-mail' | 'contract-signing', documentId: string) =>

@@ -102,7 +102,11 @@ describe('POST /semper/offer', () => {
   it('refuses malformed JSON, a wrong media type, schema violations and unknown products', async () => {
     const url = `${market.shopUrl}/semper/offer`;
     expectError(await postJson(url, '{"dealId": "abc", '), 400, 'ERR_SCHEMA');
-    expectError(await postJson(url, { dealId: newDealId(), nonce: newNonce(), items: [{ sku: 'ink-drying-report', quantity: 1 }] }, { 'content-type': 'text/plain' }), 400, 'ERR_SCHEMA');
+    expectError(
+      await postJson(url, { dealId: newDealId(), nonce: newNonce(), items: [{ sku: 'ink-drying-report', quantity: 1 }] }, { 'content-type': 'text/plain' }),
+      400,
+      'ERR_SCHEMA',
+    );
     expectError(await postJson(url, { dealId: newDealId(), nonce: 'short', items: [{ sku: 'ink-drying-report', quantity: 1 }] }), 400, 'ERR_SCHEMA');
     expectError(await postJson(url, { dealId: newDealId(), nonce: newNonce(), items: [{ sku: 'ink-drying-report', quantity: 100 }] }), 400, 'ERR_SCHEMA');
     expectError(await postJson(url, { dealId: newDealId(), nonce: newNonce(), items: [], extra: 1 }), 400, 'ERR_SCHEMA');
@@ -128,7 +132,11 @@ describe('POST /semper/offer', () => {
   it('refuses a deal id that already has an offer, and keeps the first offer', async () => {
     const first = await requestOffer(market.shopUrl);
     expect(first.res.status).toBe(200);
-    const again = await postJson(`${market.shopUrl}/semper/offer`, { dealId: first.dealId, nonce: newNonce(), items: [{ sku: 'fm-screening-abstract', quantity: 1 }] });
+    const again = await postJson(`${market.shopUrl}/semper/offer`, {
+      dealId: first.dealId,
+      nonce: newNonce(),
+      items: [{ sku: 'fm-screening-abstract', quantity: 1 }],
+    });
     expectError(again, 409, 'ERR_REPLAY');
     const stored = await getJson<StoredDeal>(`${market.shopUrl}/semper/deals/${first.dealId}`);
     expect(stored.json.state.phase === 'offered' && stored.json.state.offer).toEqual(first.offer);
@@ -140,7 +148,11 @@ describe('POST /semper/offer', () => {
     const repeat = await postJson<{ offer: unknown }>(`${market.shopUrl}/semper/offer`, { dealId: first.dealId, nonce: first.nonce, items });
     expect(repeat.status).toBe(200);
     expect(repeat.json?.offer).toEqual(first.offer);
-    const otherItems = await postJson(`${market.shopUrl}/semper/offer`, { dealId: first.dealId, nonce: first.nonce, items: [{ sku: 'ink-drying-report', quantity: 3 }] });
+    const otherItems = await postJson(`${market.shopUrl}/semper/offer`, {
+      dealId: first.dealId,
+      nonce: first.nonce,
+      items: [{ sku: 'ink-drying-report', quantity: 3 }],
+    });
     expectError(otherItems, 409, 'ERR_REPLAY');
   });
 });
@@ -154,7 +166,11 @@ describe('POST /semper/order', () => {
     const orderDigest = await statementDigest(order);
     const offerDigest = await statementDigest(offer!);
 
-    const confirmation = await verifyStatement<ConfirmationBody>(res.json.confirmation, { types: ['semper.order-confirmation'], trust: trust(), requireCertificate: true });
+    const confirmation = await verifyStatement<ConfirmationBody>(res.json.confirmation, {
+      types: ['semper.order-confirmation'],
+      trust: trust(),
+      requireCertificate: true,
+    });
     expect(confirmation.statement.dealId).toBe(dealId);
     expect(confirmation.statement.body).toMatchObject({ status: 'accepted', orderDigest, offerDigest, total: { amount: 250, currency: 'EUR' } });
     expect(confirmation.chain?.leaf.origins).toEqual([market.shopUrl]);
@@ -247,7 +263,12 @@ describe('POST /semper/order', () => {
     const stored = await getJson<StoredDeal>(`${market.shopUrl}/semper/deals/${dealId}`);
     // Version 1 = offered, 2 = confirmed: exactly one update was committed.
     expect(stored.json.version).toBe(2);
-    expect(JSON.stringify({ confirmation: (stored.json.state as { reply: Reply }).reply.confirmation, delivery: (stored.json.state as { reply: Reply }).reply.delivery })).toBe(first);
+    expect(
+      JSON.stringify({
+        confirmation: (stored.json.state as { reply: Reply }).reply.confirmation,
+        delivery: (stored.json.state as { reply: Reply }).reply.delivery,
+      }),
+    ).toBe(first);
   });
 });
 

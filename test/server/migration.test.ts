@@ -37,7 +37,9 @@ import {
 const DAY = 86_400_000;
 const ORIGIN = 'http://127.0.0.1:8451';
 const dirs: { remove(): void }[] = [];
-afterAll(() => dirs.forEach((d) => d.remove()));
+afterAll(() => {
+  for (const d of dirs) d.remove();
+});
 
 async function testCa() {
   const t = Date.now();
@@ -72,7 +74,13 @@ describe('shop.sqlite of the previous release', () => {
     const ttpConfig = { keyId: ttp.signer.keyId, certificateChain: ttp.chain, url: 'http://127.0.0.1:9' };
 
     // What the release's merchant kit stored: an offered deal, a confirmed one, two exchange deals (one stopped by a fault).
-    const merchantCtx: MerchantContext = { identity, lookup: catalogFromItems(PRODUCTS, SHOP_TERMS).lookup, offerTtlMs: 10 * 60_000, terms: SHOP_TERMS, random: cryptoRandom };
+    const merchantCtx: MerchantContext = {
+      identity,
+      lookup: catalogFromItems(PRODUCTS, SHOP_TERMS).lookup,
+      offerTtlMs: 10 * 60_000,
+      terms: SHOP_TERMS,
+      random: cryptoRandom,
+    };
     const offerIn = async (dealId: string) => {
       const request = { dealId, nonce: newNonce(), items: [{ sku: 'ink-drying-report', quantity: 1 }] };
       const step = await stepMerchant(newMerchantDeal(dealId), { type: 'offer-requested', request, now: t }, merchantCtx);
@@ -96,7 +104,13 @@ describe('shop.sqlite of the previous release', () => {
       random: cryptoRandom,
     };
     const descriptorFor = async (dealId: string) => {
-      const request: DescriptorRequest = { dealId, nonce: newNonce(), use: 'certified-mail', documentId: EXCHANGE_DOCUMENTS[0]!.id, shopper: { jwk: shopper.publicJwk } };
+      const request: DescriptorRequest = {
+        dealId,
+        nonce: newNonce(),
+        use: 'certified-mail',
+        documentId: EXCHANGE_DOCUMENTS[0]!.id,
+        shopper: { jwk: shopper.publicJwk },
+      };
       const step = await stepExchangeMerchant({ phase: 'new', dealId }, { type: 'descriptor-requested', request, now: t }, exchangeCtx);
       return { request, state: step.state as Extract<ExchangeMerchantState, { phase: 'responding' }> };
     };
@@ -110,8 +124,16 @@ describe('shop.sqlite of the previous release', () => {
     await writeLegacyMerchantCertificate(legacy, ORIGIN, certificate, t - DAY);
     writeLegacyPurchase(legacy, offered.state, 1, t);
     writeLegacyPurchase(legacy, confirmed, 2, t);
-    for (const [ex, isStopped] of [[open, false], [stopped, true], [clash, false]] as const) {
-      writeLegacyExchange(legacy, { dealId: ex.state.dealId, use: ex.state.use, descriptor: ex.state.descriptor, state: ex.state.responder, stopped: isStopped, version: 1 }, t);
+    for (const [ex, isStopped] of [
+      [open, false],
+      [stopped, true],
+      [clash, false],
+    ] as const) {
+      writeLegacyExchange(
+        legacy,
+        { dealId: ex.state.dealId, use: ex.state.use, descriptor: ex.state.descriptor, state: ex.state.responder, stopped: isStopped, version: 1 },
+        t,
+      );
     }
     legacy.close();
 
@@ -138,7 +160,14 @@ describe('shop.sqlite of the previous release', () => {
       const get = async (dealId: string) => (await (await shop.app.request(`/semper/deals/${dealId}`)).json()) as StoredDeal;
       expect(await get(confirmed.dealId)).toMatchObject({ kind: 'purchase', phase: 'confirmed', version: 2, halted: false, wakeAt: null, state: confirmed });
       expect(await get(offered.state.dealId)).toMatchObject({ kind: 'purchase', phase: 'offered', version: 1, state: offered.state });
-      expect(await get(open.state.dealId)).toMatchObject({ kind: 'exchange', phase: 'responding', version: 1, halted: false, wakeAt: open.state.responder.wakeAt, state: open.state });
+      expect(await get(open.state.dealId)).toMatchObject({
+        kind: 'exchange',
+        phase: 'responding',
+        version: 1,
+        halted: false,
+        wakeAt: open.state.responder.wakeAt,
+        state: open.state,
+      });
       expect(await get(stopped.state.dealId)).toMatchObject({ kind: 'exchange', halted: true, state: stopped.state });
 
       // The purchase the worker retries after the upgrade gets the identical reply; the offered one can be ordered.
@@ -154,7 +183,10 @@ describe('shop.sqlite of the previous release', () => {
       // Its timer is due where it was.
       expect(await shop.deals.due(open.state.responder.wakeAt!, 10)).toEqual([{ dealId: open.state.dealId, kind: 'exchange' }]);
 
-      const tables = shop.store.db.prepare<[], { name: string }>("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").all().map((r) => r.name);
+      const tables = shop.store.db
+        .prepare<[], { name: string }>("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
+        .all()
+        .map((r) => r.name);
       expect(tables).toEqual(['identity_certificates', 'identity_key', 'merchant_deals', 'merchant_exchanges_unmigrated', 'schema_version']);
       // The exchange that shared a purchase's deal id is kept aside, not lost.
       expect(shop.store.db.prepare('SELECT deal_id FROM merchant_exchanges_unmigrated').all()).toEqual([{ deal_id: clash.state.dealId }]);
@@ -166,7 +198,11 @@ describe('shop.sqlite of the previous release', () => {
     // The release itself would now misread the file: it refuses it instead.
     expect(() => openLegacy(tmp.dir, SHOP_DB_FILE, LEGACY_SHOP_SCHEMA)).toThrow(/schema is at version 2/);
     // And a second start of today's code finds everything as it left it.
-    const reopened = await openShop({ dataDir: tmp.dir, origin: ORIGIN, ca: { rootCertificate: ca.root, issueMerchantCertificate: async () => Promise.reject(new Error('no enrolment expected')) } });
+    const reopened = await openShop({
+      dataDir: tmp.dir,
+      origin: ORIGIN,
+      ca: { rootCertificate: ca.root, issueMerchantCertificate: async () => Promise.reject(new Error('no enrolment expected')) },
+    });
     try {
       expect(reopened.identity.certificate).toBe(certificate);
       expect((await reopened.deals.get(confirmed.dealId))?.version).toBe(2);

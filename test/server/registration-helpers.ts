@@ -18,7 +18,12 @@ export interface RegisteredShopper {
 }
 
 /** What the extension does: a fresh non-extractable key, a PKCS #10 request, POST /ca/register. */
-export async function registerShopper(caUrl: string, registrationCode: string, alg: KeyAlgorithm = 'ES256', requestedName = 'Whatever The Device Says'): Promise<RegisteredShopper> {
+export async function registerShopper(
+  caUrl: string,
+  registrationCode: string,
+  alg: KeyAlgorithm = 'ES256',
+  requestedName = 'Whatever The Device Says',
+): Promise<RegisteredShopper> {
   const keys = await generateKeyPair(alg);
   const csr = await createCertificationRequest({ keys, commonName: requestedName });
   const res = await postJson<RegistrationResponse & ErrorJson>(`${caUrl}/ca/register`, { registrationCode, csr });

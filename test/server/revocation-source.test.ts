@@ -26,7 +26,13 @@ describe('crlRevocationSource', () => {
       crlNumber: 1,
     });
     let loads = 0;
-    const source = crlRevocationSource({ issuerCertificate: ca.root, currentCrl: async () => (loads++, crl) });
+    const source = crlRevocationSource({
+      issuerCertificate: ca.root,
+      currentCrl: async () => {
+        loads++;
+        return crl;
+      },
+    });
     const root = await readCertificate(ca.root);
     const goodInfo = await readCertificate(good.chain[0]!);
 
@@ -40,7 +46,10 @@ describe('crlRevocationSource', () => {
 
     const other = await makeTestCa('Other CA', t);
     const stranger = await readCertificate((await other.issue({ commonName: 'Stranger', role: 'shopper' })).chain[0]!);
-    await expect(source.isRevoked(stranger, await readCertificate(other.root))).rejects.toMatchObject({ code: 'ERR_REVOCATION_UNKNOWN', details: { check: 'issuer' } });
+    await expect(source.isRevoked(stranger, await readCertificate(other.root))).rejects.toMatchObject({
+      code: 'ERR_REVOCATION_UNKNOWN',
+      details: { check: 'issuer' },
+    });
 
     // Past nextUpdate the same CRL is stale: fail closed, and say so.
     await source.prepare([good.chain], [ca.root], t + 11 * MINUTE);

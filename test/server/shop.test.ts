@@ -130,7 +130,7 @@ class FakeElement {
     if (type === 'click') this.listeners.push(fn);
   }
   click() {
-    this.listeners.forEach((fn) => fn());
+    for (const fn of this.listeners) fn();
   }
 }
 

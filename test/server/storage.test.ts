@@ -19,7 +19,7 @@ const NOTES_V2: MigrationSet = {
 describe('SqliteStore', () => {
   const cleanups: (() => void)[] = [];
   afterEach(() => {
-    cleanups.splice(0).forEach((f) => f());
+    for (const f of cleanups.splice(0)) f();
   });
   function open(schema: MigrationSet[]) {
     const tmp = tempDataDir('storage');

@@ -25,7 +25,15 @@ export async function prepareExchanges(sc: Scenario, n: number, seed = 1): Promi
     const rCtx = { ...sc.R.ctx, randomNonce: nonceSource(seed * 100_000 + i * 2 + 1) };
     const common = { protocol: sc.protocol, dealId: sc.dealId, now: T0, timeouts: SIM_TIMEOUTS };
     const o = await startOriginator(
-      { ...common, gives: sc.O.gives, item: sc.O.item, expects: sc.R.gives, responder: { keyId: sc.keys.r.keyId }, ttp: { keyId: sc.keys.ttp.keyId }, deadline: sc.deadline },
+      {
+        ...common,
+        gives: sc.O.gives,
+        item: sc.O.item,
+        expects: sc.R.gives,
+        responder: { keyId: sc.keys.r.keyId },
+        ttp: { keyId: sc.keys.ttp.keyId },
+        deadline: sc.deadline,
+      },
       oCtx,
     );
     const r0 = await startResponder({ ...common, gives: sc.R.gives, item: sc.R.item, expects: sc.O.gives }, rCtx);

@@ -50,7 +50,11 @@ describe('TTP app (no port)', () => {
     expect(first.status).toBe(200);
     expect(first.body.decided).toBe(true);
     expect(first.body.answer!.type).toBe(TTP_TYPES.abortToken);
-    const v = await verifyStatement(first.body.answer, { types: [TTP_TYPES.abortToken], trust: { roots: [keys.root], now: new Date(clock()) }, requireCertificate: true });
+    const v = await verifyStatement(first.body.answer, {
+      types: [TTP_TYPES.abortToken],
+      trust: { roots: [keys.root], now: new Date(clock()) },
+      requireCertificate: true,
+    });
     expect(v.chain?.leaf.role).toBe('ttp');
 
     const again = await post(fetcher, ex!.abort);
@@ -105,7 +109,11 @@ describe('TTP app (no port)', () => {
     const [a, b] = await prepareExchanges(sc, 2, 10);
     expect((await post(fetcher, a!.abort)).status).toBe(200);
     expect((await post(fetcher, { hello: 1 } as unknown as Statement)).status).toBe(400);
-    const refused = await app.request('/ttp/requests', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ request: b!.abort }) });
+    const refused = await app.request('/ttp/requests', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ request: b!.abort }),
+    });
     expect(refused.status).toBe(429);
     expect(refused.headers.get('retry-after')).toMatch(/^\d+$/);
     expect(((await refused.json()) as { error: { code: string } }).error.code).toBe('ERR_RATE_LIMITED');
@@ -124,7 +132,16 @@ describe('TTP app (no port)', () => {
     const rootCertificate = await createRootCertificate({ commonName: 'Marketplace CA', keys: caKeys, notBefore, notAfter });
     const ca: CertificateAuthorityLike = {
       rootCertificate,
-      issue: (p) => issueCertificate({ issuerCertificate: rootCertificate, issuerPrivateKey: caKeys.privateKey, subjectPublicKey: p.subjectPublicKey, commonName: p.commonName, role: p.role, notBefore, notAfter }),
+      issue: (p) =>
+        issueCertificate({
+          issuerCertificate: rootCertificate,
+          issuerPrivateKey: caKeys.privateKey,
+          subjectPublicKey: p.subjectPublicKey,
+          commonName: p.commonName,
+          role: p.role,
+          notBefore,
+          notAfter,
+        }),
     };
     const svc = await TtpService.create({ ca, dbPath: ':memory:', commonName: 'Marketplace TTP' });
     const chain = await validateChain(svc.info().certificateChain, { roots: [rootCertificate], now: new Date() });
@@ -143,7 +160,12 @@ describe('TTP over real HTTP on 127.0.0.1', () => {
       const fetcher = (path: string, init: RequestInit) => fetch(server.url + path, init);
       const exchanges = await prepareExchanges(sc, 24, 11);
       // Per exchange: the originator aborts and the responder resolves, three times each, all at once, shuffled.
-      const jobs = exchanges.flatMap((ex) => [0, 1, 2].flatMap(() => [{ ex, req: ex.abort }, { ex, req: ex.resolve }]));
+      const jobs = exchanges.flatMap((ex) =>
+        [0, 1, 2].flatMap(() => [
+          { ex, req: ex.abort },
+          { ex, req: ex.resolve },
+        ]),
+      );
       for (let i = jobs.length - 1; i > 0; i--) {
         const j = (i * 7919) % (i + 1);
         [jobs[i], jobs[j]] = [jobs[j]!, jobs[i]!];
