@@ -13,9 +13,8 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Page } from 'playwright-core';
-import { createMerchantApp, catalogFromItems } from '../../server/merchant/app.js';
-import type { MerchantDealStore, StoredDeal } from '../../server/merchant/store.js';
-import type { MerchantDealState } from '../../core/commerce/merchant.js';
+import { catalogFromItems, createMerchantKit } from '../../server/merchant/kit.js';
+import { MemoryMerchantDealStore } from '../../server/merchant/deals.js';
 import { SHOP_SCRIPT } from '../../server/shop/shop-script.js';
 import { makeTestCa, type TestCa } from '../helpers/pki.js';
 import type { ExtensionHarness } from '../e2e/harness.js';
@@ -72,26 +71,6 @@ export interface AttackServer {
   close(): Promise<void>;
 }
 
-class MemoryMerchantStore implements MerchantDealStore {
-  private readonly deals = new Map<string, StoredDeal>();
-  async insertDeal(dealId: string, state: MerchantDealState) {
-    if (this.deals.has(dealId)) return false;
-    const now = new Date().toISOString();
-    this.deals.set(dealId, { dealId, state: structuredClone(state), version: 1, createdAt: now, updatedAt: now });
-    return true;
-  }
-  async getDeal(dealId: string) {
-    const d = this.deals.get(dealId);
-    return d ? structuredClone(d) : undefined;
-  }
-  async updateDeal(dealId: string, expectedVersion: number, state: MerchantDealState) {
-    const d = this.deals.get(dealId);
-    if (!d || d.version !== expectedVersion) return false;
-    this.deals.set(dealId, { ...d, state: structuredClone(state), version: d.version + 1, updatedAt: new Date().toISOString() });
-    return true;
-  }
-}
-
 /** The default shop page: a "Buy with Semper" button driven by the demo shop's own /shop.js. */
 export const SHOP_PAGE = `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Attack shop</title><script src="/shop.js" defer></script></head>
@@ -110,7 +89,7 @@ const MAX_LOGGED_BODY = 1024 * 1024;
 export async function startAttackServer(options: { ca?: TestCa; legalName?: string } = {}): Promise<AttackServer> {
   const ca = options.ca ?? (await makeTestCa('Attack Test Root'));
   const holds = new Set<ServerResponse>();
-  let merchantApp: ReturnType<typeof createMerchantApp> | undefined;
+  let merchantApp: ReturnType<typeof createMerchantKit>['app'] | undefined;
 
   const state: AttackServer = {
     url: '',
@@ -254,15 +233,17 @@ export async function startAttackServer(options: { ca?: TestCa; legalName?: stri
   const port = (server.address() as AddressInfo).port;
   state.url = `http://127.0.0.1:${port}`;
   const issued = await ca.issue({ commonName: options.legalName ?? ATTACK_LEGAL_NAME, role: 'merchant', origins: [state.url] });
-  merchantApp = createMerchantApp({
+  merchantApp = createMerchantKit({
     identity: { signer: issued.signer, chain: issued.chain, origin: state.url },
-    catalog: catalogFromItems(
-      [{ sku: ATTACK_SKU, title: 'Widget', unitPrice: { amount: 999, currency: 'EUR' }, kind: 'digital', good: { mediaType: 'text/plain', content: 'one widget\n' } }],
-      'No refunds.',
-    ),
-    store: new MemoryMerchantStore(),
-    offerTtlMs: 600_000,
-  });
+    deals: new MemoryMerchantDealStore(),
+    purchases: {
+      catalog: catalogFromItems(
+        [{ sku: ATTACK_SKU, title: 'Widget', unitPrice: { amount: 999, currency: 'EUR' }, kind: 'digital', good: { mediaType: 'text/plain', content: 'one widget\n' } }],
+        'No refunds.',
+      ),
+      offerTtlMs: 600_000,
+    },
+  }).app;
   state.close = () =>
     new Promise<void>((resolve) => {
       for (const h of holds) h.destroy();

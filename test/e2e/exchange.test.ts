@@ -18,7 +18,7 @@ import { AffidavitBody, ResolutionBody, TTP_TYPES } from '../../core/exchange/in
 import { ContractBody, EXCHANGE_DEAL_TYPES } from '../../core/commerce/exchange-deal.js';
 import { verifyStatement, type Statement } from '../../core/statements/index.js';
 import { startMarketplace, type Marketplace } from '../../server/marketplace.js';
-import type { ExchangeFaults } from '../../server/merchant/exchange-app.js';
+import type { ExchangeFaults } from '../../server/merchant/kit.js';
 import { SHOP_LEGAL_NAME } from '../../server/shop/catalog.js';
 import { EXCHANGE_CONTRACTS, EXCHANGE_DOCUMENTS } from '../../server/shop/exchange-uses.js';
 import {
@@ -107,10 +107,12 @@ async function ttpStatus(exchangeId: string): Promise<{ status: number; decision
 }
 
 async function merchantSide(dealId: string) {
-  return (await (await fetch(`${market.shopUrl}/semper/exchange/deals/${dealId}`)).json()) as {
-    stopped: boolean;
-    state: { phase: string; received: { kind: string; statement: Statement } | null; outcome: { status: string } | null };
+  // The kit's one operator route: the stored deal of any kind; an exchange's state carries its responder.
+  const deal = (await (await fetch(`${market.shopUrl}/semper/deals/${dealId}`)).json()) as {
+    halted: boolean;
+    state: { responder: { phase: string; received: { kind: string; statement: Statement } | null; outcome: { status: string } | null } };
   };
+  return { stopped: deal.halted, state: deal.state.responder };
 }
 
 describe('exchanges through the trusted window', () => {

@@ -89,7 +89,7 @@ export async function launchExtension(options: LaunchOptions = {}): Promise<Exte
     const operationResult = async <O extends OperationName>(op: O, request: OperationRequest<O>): Promise<OperationResult<O>> =>
       (await opsPage.evaluate(
         ([o, r]) => chrome.runtime.sendMessage({ op: o, request: r }),
-        [op, request] as const,
+        [op, request] as [string, unknown],
       )) as OperationResult<O>;
 
     if (options.onboarded !== false) {
