@@ -82,7 +82,7 @@ describe('page ports', () => {
     expect(port.posted[0]).toMatchObject({ type: 'deal', id: 'c1' });
     const dealId = (port.posted[0] as { dealId: string }).dealId;
     const record = (await store.get(dealId))!;
-    ports.settle({ ...record, terminal: true, result: { kind: 'rejected' } });
+    ports.settle({ dealId: record.dealId, origin: record.origin, result: { kind: 'rejected' } });
     expect(port.posted[1]).toMatchObject({ type: 'error', id: 'c1', error: { code: 4001 } });
   });
 
