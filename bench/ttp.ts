@@ -8,14 +8,15 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createRootCertificate, issueCertificate } from '../core/pki/index.js';
+import { createRootCertificate } from '../core/pki/index.js';
 import { generateKeyPair, signerFromKeyPair, type Signer } from '../core/crypto/index.js';
 import { canonicalBytes, randomId } from '../core/encoding/index.js';
 import { nowIso, signStatement, statementDigest, type Statement } from '../core/statements/index.js';
 import { EXCHANGE_TYPES, type ProposeBody } from '../core/exchange/index.js';
 import type { Description } from '../core/items/index.js';
 import { DEFAULT_ATTRIBUTES } from '../core/transfer/index.js';
-import { startTtpServer, TtpService, type CertificateAuthorityLike } from '../server/ttp/index.js';
+import { startTtpServer, TtpService } from '../server/ttp/index.js';
+import { ttpIssuer } from '../test/helpers/exchange.js';
 
 export interface BenchTtpOptions {
   requests?: number;
@@ -49,19 +50,7 @@ export async function benchTtp(
 
   const caKeys = await generateKeyPair('ES256');
   const rootCertificate = await createRootCertificate({ commonName: 'Bench CA', keys: caKeys, notBefore, notAfter });
-  const ca: CertificateAuthorityLike = {
-    rootCertificate,
-    issue: (p) =>
-      issueCertificate({
-        issuerCertificate: rootCertificate,
-        issuerPrivateKey: caKeys.privateKey,
-        subjectPublicKey: p.subjectPublicKey,
-        commonName: p.commonName,
-        role: p.role,
-        notBefore,
-        notAfter,
-      }),
-  };
+  const ca = ttpIssuer({ root: rootCertificate, keys: caKeys }, { notBefore, notAfter });
   const dir = mkdtempSync(join(tmpdir(), 'semper-bench-ttp-'));
   const service = await TtpService.create({ ca, dbPath: join(dir, 'ttp.sqlite') });
   // 16 clients on loopback are one address: a limit far above the run's requests, which the default would stop.

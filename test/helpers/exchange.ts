@@ -46,7 +46,7 @@ import {
 import { crlRevocationSource } from '../../server/host/revocation.js';
 import { shopExchangeCatalog } from '../../server/shop/exchange-uses.js';
 import { SqliteStore } from '../../server/storage/sqlite.js';
-import { createTtpApp, TtpService } from '../../server/ttp/index.js';
+import { createTtpApp, TtpService, type CertificateAuthorityLike } from '../../server/ttp/index.js';
 import { makeTestCa, type TestCa } from './pki.js';
 
 export const EX_ORIGIN = 'http://127.0.0.1:8451';
@@ -69,6 +69,22 @@ export interface ExchangeWorld {
   close(): Promise<void>;
 }
 
+/** A test CA as `TtpService.create` wants it: certificates (role ttp) for whatever key the TTP presents. */
+export function ttpIssuer(ca: Pick<TestCa, 'root' | 'keys'>, validity: { notBefore: Date; notAfter: Date }): CertificateAuthorityLike {
+  return {
+    rootCertificate: ca.root,
+    issue: (req) =>
+      issueCertificate({
+        issuerCertificate: ca.root,
+        issuerPrivateKey: ca.keys.privateKey,
+        subjectPublicKey: req.subjectPublicKey,
+        commonName: req.commonName,
+        role: 'ttp',
+        ...validity,
+      }),
+  };
+}
+
 export async function makeExchangeWorld(options: { timing?: ExchangeTiming } = {}): Promise<ExchangeWorld> {
   const start = Date.now();
   const clock = {
@@ -81,19 +97,7 @@ export async function makeExchangeWorld(options: { timing?: ExchangeTiming } = {
   const m = await ca.issue({ commonName: 'Fogra Forschungsgesellschaft Druck e.V.', role: 'merchant', origins: [EX_ORIGIN] });
   const dir = mkdtempSync(join(tmpdir(), 'semper-exchange-'));
   const ttp = await TtpService.create({
-    ca: {
-      rootCertificate: ca.root,
-      issue: (req) =>
-        issueCertificate({
-          issuerCertificate: ca.root,
-          issuerPrivateKey: ca.keys.privateKey,
-          subjectPublicKey: req.subjectPublicKey,
-          commonName: req.commonName,
-          role: 'ttp',
-          notBefore: new Date(start - 86_400_000),
-          notAfter: new Date(start + 30 * 86_400_000),
-        }),
-    },
+    ca: ttpIssuer(ca, { notBefore: new Date(start - 86_400_000), notAfter: new Date(start + 30 * 86_400_000) }),
     dbPath: join(dir, 'ttp.sqlite'),
     commonName: 'Semper Test TTP',
     clock: () => clock.now,

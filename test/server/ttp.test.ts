@@ -7,10 +7,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createTtpApp, startTtpServer, TtpService, type CertificateAuthorityLike } from '../../server/ttp/index.js';
+import { createTtpApp, startTtpServer, TtpService } from '../../server/ttp/index.js';
 import { EXCHANGE_TYPES, TTP_TYPES } from '../../core/exchange/index.js';
 import { canonicalJson } from '../../core/encoding/index.js';
-import { createRootCertificate, issueCertificate, validateChain } from '../../core/pki/index.js';
+import { createRootCertificate, validateChain } from '../../core/pki/index.js';
+import { ttpIssuer } from '../helpers/exchange.js';
 import { generateKeyPair } from '../../core/crypto/index.js';
 import { verifyStatement, type Statement } from '../../core/statements/index.js';
 import { T0, type Keys, type Scenario } from '../protocols/fixtures.js';
@@ -126,23 +127,11 @@ describe('TTP app (no port)', () => {
   });
 
   it('TtpService.create gets its certificate from a CA and names its key', async () => {
-    const caKeys = await generateKeyPair('ES256');
     const notBefore = new Date(Date.UTC(2025, 0, 1));
     const notAfter = new Date(Date.UTC(2040, 0, 1));
+    const caKeys = await generateKeyPair('ES256');
     const rootCertificate = await createRootCertificate({ commonName: 'Marketplace CA', keys: caKeys, notBefore, notAfter });
-    const ca: CertificateAuthorityLike = {
-      rootCertificate,
-      issue: (p) =>
-        issueCertificate({
-          issuerCertificate: rootCertificate,
-          issuerPrivateKey: caKeys.privateKey,
-          subjectPublicKey: p.subjectPublicKey,
-          commonName: p.commonName,
-          role: p.role,
-          notBefore,
-          notAfter,
-        }),
-    };
+    const ca = ttpIssuer({ root: rootCertificate, keys: caKeys }, { notBefore, notAfter });
     const svc = await TtpService.create({ ca, dbPath: ':memory:', commonName: 'Marketplace TTP' });
     const chain = await validateChain(svc.info().certificateChain, { roots: [rootCertificate], now: new Date() });
     expect(chain.leaf.role).toBe('ttp');
