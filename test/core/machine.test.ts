@@ -51,7 +51,13 @@ const TTP_URL = 'https://ttp.example';
 const SEED = 7;
 
 const catalog: CatalogItem[] = [
-  { sku: 'report', title: 'Colour report', unitPrice: { amount: 1250, currency: 'EUR' }, kind: 'digital', good: { mediaType: 'text/plain', content: 'ISO 12647 in practice.' } },
+  {
+    sku: 'report',
+    title: 'Colour report',
+    unitPrice: { amount: 1250, currency: 'EUR' },
+    kind: 'digital',
+    good: { mediaType: 'text/plain', content: 'ISO 12647 in practice.' },
+  },
 ];
 
 /** Everything one run needs: keys of one algorithm (EdDSA: deterministic; ES256: randomized). */
@@ -93,7 +99,12 @@ async function makeWorld(alg: KeyAlgorithm): Promise<World> {
       terms: 'Digital goods, no returns.',
       random: seededRandom(seed),
     }),
-    exShopperCtx: (seed) => ({ random: seededRandom(seed), signer: shopper, roots: [ca.root], ttps: [{ fingerprint: ttp.fingerprint, keyId: ttp.signer.keyId, url: TTP_URL }] }),
+    exShopperCtx: (seed) => ({
+      random: seededRandom(seed),
+      signer: shopper,
+      roots: [ca.root],
+      ttps: [{ fingerprint: ttp.fingerprint, keyId: ttp.signer.keyId, url: TTP_URL }],
+    }),
     exMerchantCtx: (seed) => ({
       identity: { signer: m.signer, chain: m.chain, origin: ORIGIN },
       ttp: { keyId: ttp.signer.keyId, certificateChain: ttp.chain, url: TTP_URL },
@@ -137,7 +148,11 @@ async function runFlows(w: World): Promise<Flows> {
   const s0 = await purchaseShopper.start({ origin: ORIGIN, items: [{ sku: 'report', quantity: 2 }], now: NOW }, w.shopperCtx(1));
   const offerRequest = s0.send[0]!.body;
   const m1 = await purchaseMerchant.step(newMerchantDeal(s0.state.dealId), { type: 'offer-requested', request: offerRequest, now: NOW }, w.merchantCtx(2));
-  const s1 = await purchaseShopper.step(s0.state, { type: 'reply', sent: s0.send[0]!, reply: { kind: 'response', body: m1.send[0]!.body }, now: NOW + 1 }, w.shopperCtx(1));
+  const s1 = await purchaseShopper.step(
+    s0.state,
+    { type: 'reply', sent: s0.send[0]!, reply: { kind: 'response', body: m1.send[0]!.body }, now: NOW + 1 },
+    w.shopperCtx(1),
+  );
   expect(s1.state.phase).toBe('awaiting-confirmation');
   const s2 = await purchaseShopper.step(s1.state, { type: 'user-confirmed', now: NOW + 2 }, w.shopperCtx(1));
   expect(s2.state.phase).toBe('ordering');
@@ -148,9 +163,17 @@ async function runFlows(w: World): Promise<Flows> {
   // Exchange deal (contract signing: both sides draw nonces and sign).
   const d0 = await exchangeShopper.start({ origin: ORIGIN, use: 'contract-signing', documentId: 'subscription', now: NOW }, w.exShopperCtx(4));
   const descriptorRequest = d0.send[0]!.body;
-  const x1 = await exchangeMerchant.step({ phase: 'new', dealId: d0.state.dealId }, { type: 'descriptor-requested', request: descriptorRequest, now: NOW }, w.exMerchantCtx(5));
+  const x1 = await exchangeMerchant.step(
+    { phase: 'new', dealId: d0.state.dealId },
+    { type: 'descriptor-requested', request: descriptorRequest, now: NOW },
+    w.exMerchantCtx(5),
+  );
   if (x1.state.phase !== 'responding') throw new Error(x1.state.phase);
-  const d1 = await exchangeShopper.step(d0.state, { type: 'reply', sent: d0.send[0]!, reply: { kind: 'response', body: (x1.send[0] as { body: unknown }).body }, now: NOW + 1 }, w.exShopperCtx(4));
+  const d1 = await exchangeShopper.step(
+    d0.state,
+    { type: 'reply', sent: d0.send[0]!, reply: { kind: 'response', body: (x1.send[0] as { body: unknown }).body }, now: NOW + 1 },
+    w.exShopperCtx(4),
+  );
   if (d1.state.phase !== 'awaiting-confirmation') throw new Error(`${d1.state.phase}: ${JSON.stringify(d1.effects)}`);
   const d2 = await exchangeShopper.step(d1.state, { type: 'user-confirmed', now: NOW + 2 }, w.exShopperCtx(4));
   if (d2.state.phase !== 'exchanging') throw new Error(d2.state.phase);
@@ -232,7 +255,12 @@ const CASES: Case[] = [
     signs: false,
     run: async (w, f, seed, dt) => {
       const sent = purchaseShopper.pendingSends(f.shopperOrdering)[0]!;
-      const res = await step(purchaseShopper, f.shopperOrdering, { type: 'reply', sent, reply: { kind: 'response', body: f.orderReply }, now: NOW + 4 + dt }, w.shopperCtx(seed));
+      const res = await step(
+        purchaseShopper,
+        f.shopperOrdering,
+        { type: 'reply', sent, reply: { kind: 'response', body: f.orderReply }, now: NOW + 4 + dt },
+        w.shopperCtx(seed),
+      );
       expect((res.state as ShopperState).phase).toBe('completed');
       return res;
     },
@@ -242,7 +270,13 @@ const CASES: Case[] = [
     name: 'offer-requested: a signed offer with a fresh offer id',
     random: true,
     signs: true,
-    run: (w, f, seed, dt) => step(purchaseMerchant, newMerchantDeal((f.offerRequest as { dealId: string }).dealId), { type: 'offer-requested', request: f.offerRequest, now: NOW + dt }, w.merchantCtx(seed)),
+    run: (w, f, seed, dt) =>
+      step(
+        purchaseMerchant,
+        newMerchantDeal((f.offerRequest as { dealId: string }).dealId),
+        { type: 'offer-requested', request: f.offerRequest, now: NOW + dt },
+        w.merchantCtx(seed),
+      ),
   },
   {
     role: 'purchase merchant',
@@ -256,7 +290,8 @@ const CASES: Case[] = [
     name: 'start: a fresh deal id and nonce, the descriptor request',
     random: true,
     signs: false,
-    run: (w, _f, seed, dt) => exchangeShopper.start({ origin: ORIGIN, use: 'contract-signing', documentId: 'subscription', now: NOW + dt }, w.exShopperCtx(seed)),
+    run: (w, _f, seed, dt) =>
+      exchangeShopper.start({ origin: ORIGIN, use: 'contract-signing', documentId: 'subscription', now: NOW + dt }, w.exShopperCtx(seed)),
   },
   {
     role: 'exchange-deal shopper',
@@ -271,21 +306,28 @@ const CASES: Case[] = [
     random: true,
     signs: true,
     run: (w, f, seed, dt) =>
-      step(exchangeMerchant, { phase: 'new', dealId: (f.descriptorRequest as { dealId: string }).dealId }, { type: 'descriptor-requested', request: f.descriptorRequest, now: NOW + dt }, w.exMerchantCtx(seed)),
+      step(
+        exchangeMerchant,
+        { phase: 'new', dealId: (f.descriptorRequest as { dealId: string }).dealId },
+        { type: 'descriptor-requested', request: f.descriptorRequest, now: NOW + dt },
+        w.exMerchantCtx(seed),
+      ),
   },
   {
     role: 'exchange-deal merchant',
     name: 'message m1: m2 with a fresh nonce',
     random: true,
     signs: true,
-    run: (w, f, seed, dt) => step(exchangeMerchant, f.exMerchantResponding, { type: 'message', message: f.m1, now: NOW + 3 + dt, from: 'peer' }, w.exMerchantCtx(seed)),
+    run: (w, f, seed, dt) =>
+      step(exchangeMerchant, f.exMerchantResponding, { type: 'message', message: f.m1, now: NOW + 3 + dt, from: 'peer' }, w.exMerchantCtx(seed)),
   },
   {
     role: 'originator',
     name: 'start: m1 with fresh exchange nonce and commitment',
     random: true,
     signs: true,
-    run: (w, f, seed, dt) => exchangeOriginator.start({ ...copy(f.originatorParams), now: f.originatorParams.now + dt }, w.originatorCtx(seed, f.exExchanging.agreement.roots)),
+    run: (w, f, seed, dt) =>
+      exchangeOriginator.start({ ...copy(f.originatorParams), now: f.originatorParams.now + dt }, w.originatorCtx(seed, f.exExchanging.agreement.roots)),
   },
   {
     role: 'originator',
@@ -293,7 +335,12 @@ const CASES: Case[] = [
     random: false,
     signs: true,
     run: async (w, f, seed, dt) => {
-      const res = await step(exchangeOriginator, f.exExchanging.exchange, { type: 'message', message: f.m2, now: NOW + 4 + dt, from: 'peer' }, w.originatorCtx(seed, f.exExchanging.agreement.roots));
+      const res = await step(
+        exchangeOriginator,
+        f.exExchanging.exchange,
+        { type: 'message', message: f.m2, now: NOW + 4 + dt, from: 'peer' },
+        w.originatorCtx(seed, f.exExchanging.agreement.roots),
+      );
       expect((res.state as ExchangeState).phase).toBe('awaiting-m4');
       return res;
     },
@@ -305,8 +352,18 @@ const CASES: Case[] = [
     signs: true,
     run: async (w, f, seed, dt) => {
       const ctx = w.exMerchantCtx(seed);
-      const responderCtx: ExchangeContext = { signer: w.merchant.signer, signerRef: { kind: 'x509', chain: w.merchant.chain }, trust: { roots: [w.ca.root], ttps: [w.ttp.signer.keyId] }, random: ctx.random };
-      const res = await step(exchangeResponder, f.exMerchantResponding.responder, { type: 'message', message: f.m1, now: NOW + 3 + dt, from: 'peer' }, responderCtx);
+      const responderCtx: ExchangeContext = {
+        signer: w.merchant.signer,
+        signerRef: { kind: 'x509', chain: w.merchant.chain },
+        trust: { roots: [w.ca.root], ttps: [w.ttp.signer.keyId] },
+        random: ctx.random,
+      };
+      const res = await step(
+        exchangeResponder,
+        f.exMerchantResponding.responder,
+        { type: 'message', message: f.m1, now: NOW + 3 + dt, from: 'peer' },
+        responderCtx,
+      );
       expect((res.state as ExchangeState).phase).toBe('awaiting-m3');
       return res;
     },
@@ -316,14 +373,26 @@ const CASES: Case[] = [
     name: 'abort request: the signed abort token',
     random: false,
     signs: true,
-    run: async (w, f, _seed, dt) => step(ttpMachine, (await ttpMachine.start({ exchangeId: f.exExchanging.exchange.exchangeId! }, w.ttpCtx())).state, { type: 'request', request: f.abortRequest, now: NOW + 5 + dt }, w.ttpCtx()),
+    run: async (w, f, _seed, dt) =>
+      step(
+        ttpMachine,
+        (await ttpMachine.start({ exchangeId: f.exExchanging.exchange.exchangeId! }, w.ttpCtx())).state,
+        { type: 'request', request: f.abortRequest, now: NOW + 5 + dt },
+        w.ttpCtx(),
+      ),
   },
   {
     role: 'TTP',
     name: 'resolve request: the signed resolution with two affidavits',
     random: false,
     signs: true,
-    run: async (w, f, _seed, dt) => step(ttpMachine, (await ttpMachine.start({ exchangeId: f.exExchanging.exchange.exchangeId! }, w.ttpCtx())).state, { type: 'request', request: f.resolveRequest, now: NOW + 5 + dt }, w.ttpCtx()),
+    run: async (w, f, _seed, dt) =>
+      step(
+        ttpMachine,
+        (await ttpMachine.start({ exchangeId: f.exExchanging.exchange.exchangeId! }, w.ttpCtx())).state,
+        { type: 'request', request: f.resolveRequest, now: NOW + 5 + dt },
+        w.ttpCtx(),
+      ),
   },
 ];
 
@@ -343,7 +412,9 @@ beforeAll(async () => {
 
 describe('every step is a function of (state, event, ctx): byte-identical output', () => {
   it('covers every role of the machine contract', () => {
-    expect(new Set(CASES.map((c) => c.role))).toEqual(new Set(['purchase shopper', 'purchase merchant', 'exchange-deal shopper', 'exchange-deal merchant', 'originator', 'responder', 'TTP']));
+    expect(new Set(CASES.map((c) => c.role))).toEqual(
+      new Set(['purchase shopper', 'purchase merchant', 'exchange-deal shopper', 'exchange-deal merchant', 'originator', 'responder', 'TTP']),
+    );
   });
 
   it.each(CASES.map((c) => [`${c.role} — ${c.name}`, c] as const))('%s', async (_label, c) => {

@@ -7,7 +7,14 @@ const DAY = 86_400_000;
 export interface TestCa {
   root: string;
   keys: CryptoKeyPair;
-  issue(p: { commonName: string; role: Exclude<CertificateRole, 'ca'>; origins?: string[]; notBefore?: Date; notAfter?: Date; /** The subject's key pair (default: a new ES256 pair); an Ed25519 pair gets an EdDSA signer. */ keys?: CryptoKeyPair }): Promise<{ chain: string[]; signer: Signer; keys: CryptoKeyPair }>;
+  issue(p: {
+    commonName: string;
+    role: Exclude<CertificateRole, 'ca'>;
+    origins?: string[];
+    notBefore?: Date;
+    notAfter?: Date /** The subject's key pair (default: a new ES256 pair); an Ed25519 pair gets an EdDSA signer. */;
+    keys?: CryptoKeyPair;
+  }): Promise<{ chain: string[]; signer: Signer; keys: CryptoKeyPair }>;
 }
 
 export async function makeTestCa(commonName = 'Semper Test CA', now = Date.now()): Promise<TestCa> {

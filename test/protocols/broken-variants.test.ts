@@ -22,7 +22,13 @@ const eagerOriginator: StepFn = async (state, event, ctx) => {
   const msg = event.type === 'message' ? (event.message as Statement) : null;
   if (msg?.type !== EXCHANGE_TYPES.accept || state.phase !== 'awaiting-m2' || real.state.phase === 'done') return real;
   const deliver = (await signStatement(
-    { type: EXCHANGE_TYPES.deliver, version: 1, dealId: state.dealId, issuedAt: nowIso(event.now), body: { exchangeId: state.exchangeId, role: 'originator', item: state.ownItem } },
+    {
+      type: EXCHANGE_TYPES.deliver,
+      version: 1,
+      dealId: state.dealId,
+      issuedAt: nowIso(event.now),
+      body: { exchangeId: state.exchangeId, role: 'originator', item: state.ownItem },
+    },
     ctx.signer,
   )) as Statement;
   const next: ExchangeState = { ...state, phase: 'done', wakeAt: null, outcome: { status: 'completed', received: (msg.body as { item: Item }).item } };

@@ -7,12 +7,7 @@
 import { beforeAll, afterAll, describe, expect, it } from 'vitest';
 import { randomId } from '../../core/encoding/index.js';
 import { SemperError } from '../../core/errors.js';
-import {
-  verifyExchangeDescriptor,
-  type DescriptorBody,
-  type DescriptorExpectation,
-  type ExchangeUse,
-} from '../../core/commerce/exchange-deal.js';
+import { verifyExchangeDescriptor, type DescriptorBody, type DescriptorExpectation, type ExchangeUse } from '../../core/commerce/exchange-deal.js';
 import { signStatement, type Statement } from '../../core/statements/index.js';
 import type { Description } from '../../core/items/index.js';
 import { EX_ORIGIN, makeExchangeWorld, newShopper, requestDescriptor, type ExchangeWorld } from '../helpers/exchange.js';
@@ -44,7 +39,12 @@ async function genuine(use: ExchangeUse = 'contract-signing'): Promise<Genuine> 
 }
 
 /** The merchant re-signs a descriptor it altered (it holds its key: these are its own lies). */
-async function resign(d: Statement<DescriptorBody>, body: DescriptorBody, signer: Signer = world.merchant.signer, chain: string[] = world.merchant.chain): Promise<Statement<DescriptorBody>> {
+async function resign(
+  d: Statement<DescriptorBody>,
+  body: DescriptorBody,
+  signer: Signer = world.merchant.signer,
+  chain: string[] = world.merchant.chain,
+): Promise<Statement<DescriptorBody>> {
   const { signature: _drop, ...unsigned } = d;
   void _drop;
   return signStatement<DescriptorBody>({ ...unsigned, body }, signer, { signerRef: { kind: 'x509', chain } });
@@ -90,8 +90,10 @@ describe('exchange descriptor: origin binding, freshness, signer', () => {
 
   it('expired → ERR_OFFER_EXPIRED; bit-flipped signature → ERR_SIGNATURE_INVALID; unknown CA → ERR_CERT_UNTRUSTED', async () => {
     const g = await genuine();
-    expect(await refusal(await resign(g.descriptor, { ...g.descriptor.body, expiresAt: new Date(world.clock.now - 1000).toISOString() }), g.expected)).toBe('ERR_OFFER_EXPIRED');
-    const flipped = { ...g.descriptor, body: { ...g.descriptor.body, title: g.descriptor.body.title + ' ' } };
+    expect(await refusal(await resign(g.descriptor, { ...g.descriptor.body, expiresAt: new Date(world.clock.now - 1000).toISOString() }), g.expected)).toBe(
+      'ERR_OFFER_EXPIRED',
+    );
+    const flipped = { ...g.descriptor, body: { ...g.descriptor.body, title: `${g.descriptor.body.title} ` } };
     expect(await refusal(flipped, g.expected)).toBe('ERR_SIGNATURE_INVALID');
     try {
       await verifyExchangeDescriptor({ descriptor: g.descriptor }, g.expected, world.clock.now, { roots: [], ttps: [world.ttpEntry] });
@@ -113,7 +115,7 @@ describe('exchange descriptor: origin binding, freshness, signer', () => {
   });
 });
 
-describe('exchange descriptor: the TTP is the shopper\'s choice', () => {
+describe("exchange descriptor: the TTP is the shopper's choice", () => {
   it('a TTP the shopper does not trust → ERR_TTP', async () => {
     const g = await genuine();
     expect(await refusal(g.descriptor, g.expected, [])).toBe('ERR_TTP');
@@ -123,13 +125,18 @@ describe('exchange descriptor: the TTP is the shopper\'s choice', () => {
     const g = await genuine();
     const fake = await world.ca.issue({ commonName: 'Semper Test TTP', role: 'merchant', origins: ['https://ttp.example'] });
     const asMerchant = { ...g.descriptor.body, ttp: { keyId: fake.signer.keyId, certificateChain: fake.chain } };
-    expect(await refusal(await resign(g.descriptor, asMerchant), g.expected, [world.ttpEntry, { fingerprint: 'x'.repeat(43), keyId: fake.signer.keyId, url: 'https://ttp.example' }])).toBe('ERR_TTP');
+    expect(
+      await refusal(await resign(g.descriptor, asMerchant), g.expected, [
+        world.ttpEntry,
+        { fingerprint: 'x'.repeat(43), keyId: fake.signer.keyId, url: 'https://ttp.example' },
+      ]),
+    ).toBe('ERR_TTP');
     const wrongKey = { ...g.descriptor.body, ttp: { ...g.descriptor.body.ttp, keyId: shopper.keyId } };
     expect(await refusal(await resign(g.descriptor, wrongKey), g.expected)).toBe('ERR_TTP');
   });
 });
 
-describe('exchange descriptor: what the shopper gives is re-derived, never taken on the merchant\'s word', () => {
+describe("exchange descriptor: what the shopper gives is re-derived, never taken on the merchant's word", () => {
   it('contract: the shopper would sign another text than the merchant → ERR_ITEM_MISMATCH', async () => {
     const g = await genuine();
     const s = g.descriptor.body.shopperGives as Extract<Description, { kind: 'statement' }>;
@@ -151,7 +158,9 @@ describe('exchange descriptor: what the shopper gives is re-derived, never taken
     const other = { ...m, digest: 'A'.repeat(43) };
     expect(await refusal(await resign(g.descriptor, { ...g.descriptor.body, merchantGives: other }), g.expected)).toBe('ERR_ITEM_MISMATCH');
     // ...and the shown document must be the described one.
-    expect(await refusal(await resign(g.descriptor, { ...g.descriptor.body, document: { ...g.descriptor.body.document!, size: 1 } }), g.expected)).toBe('ERR_ITEM_MISMATCH');
+    expect(await refusal(await resign(g.descriptor, { ...g.descriptor.body, document: { ...g.descriptor.body.document!, size: 1 } }), g.expected)).toBe(
+      'ERR_ITEM_MISMATCH',
+    );
   });
 
   it('a protocol the items do not call for (certified mail as "contract signing") → ERR_EXCHANGE_UNFAIR', async () => {

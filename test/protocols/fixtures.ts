@@ -112,7 +112,10 @@ export async function certifiedMail(keys: Keys, dealId = 'deal-certified-mail-00
   const receiptDesc = receiptDescription({ receiver: keys.o.keyId, sender: keys.r.keyId, dealId, received: mailDesc });
   if (receiptDesc.kind !== 'statement' || !receiptDesc.content) throw new Error('fixture');
   const receipt: Item = { kind: 'statement', statement: await signedBy(keys.o, 'semper.receipt', dealId, receiptDesc.content.body) };
-  const wrongReceipt: Item = { kind: 'statement', statement: await signedBy(keys.o, 'semper.receipt', dealId, { ...receiptDesc.content.body, received: 'nothing' }) };
+  const wrongReceipt: Item = {
+    kind: 'statement',
+    statement: await signedBy(keys.o, 'semper.receipt', dealId, { ...receiptDesc.content.body, received: 'nothing' }),
+  };
   return {
     name: 'certified-mail',
     protocol: 'generatable-verifiable',
@@ -136,8 +139,8 @@ export async function contract(keys: Keys, dealId = 'deal-contract-00000001'): P
   };
   const so = await sig(keys.o, text);
   const sr = await sig(keys.r, text);
-  const wo = await sig(keys.o, text + ' (amended: 1 EUR)');
-  const wr = await sig(keys.r, text + ' (amended: 1 EUR)');
+  const wo = await sig(keys.o, `${text} (amended: 1 EUR)`);
+  const wr = await sig(keys.r, `${text} (amended: 1 EUR)`);
   return {
     name: 'contract',
     protocol: 'contract-signing',

@@ -20,7 +20,20 @@
  *   timeliness   every honest party terminated;
  *   TTP          never both an abort (token/revocation) and a resolution for the exchange.
  */
-import { stepExchange, startOriginator, startResponder, EXCHANGE_TYPES, TTP_TYPES, type ExchangeContext, type ExchangeEvent, type ExchangeOutcome, type ExchangeState, type Outbound, type StepResult, type TtpRecord } from '../../core/exchange/index.js';
+import {
+  stepExchange,
+  startOriginator,
+  startResponder,
+  EXCHANGE_TYPES,
+  TTP_TYPES,
+  type ExchangeContext,
+  type ExchangeEvent,
+  type ExchangeOutcome,
+  type ExchangeState,
+  type Outbound,
+  type StepResult,
+  type TtpRecord,
+} from '../../core/exchange/index.js';
 import { AffidavitBody } from '../../core/exchange/messages.js';
 import { errorToJson } from '../../core/errors.js';
 import { seededRandom } from '../../core/machine.js';
@@ -157,8 +170,8 @@ export async function simulate(opts: SimOptions): Promise<SimResult> {
           const replaced = substituted.get(key) ?? (await resign(nodes[p], st, { ...body, item: nodes[p].side.wrongItem }));
           substituted.set(key, replaced);
           st = replaced;
-        } else if (o.to === 'ttp' && body['m2'] && p === 'R') {
-          const replaced = substituted.get(canonicalJson(body['m2']));
+        } else if (o.to === 'ttp' && body.m2 && p === 'R') {
+          const replaced = substituted.get(canonicalJson(body.m2));
           if (replaced) st = await resign(nodes[p], st, { ...body, m2: replaced });
         }
       }
@@ -229,7 +242,10 @@ export async function simulate(opts: SimOptions): Promise<SimResult> {
     if (!cheater || !cheats.has('rogue-ttp')) return [];
     const s = stateOf(cheater);
     if (!s.m1 || !s.exchangeId) return [];
-    const moves: Move[] = [{ kind: 'rogue', request: 'abort' }, { kind: 'rogue', request: 'complaint' }];
+    const moves: Move[] = [
+      { kind: 'rogue', request: 'abort' },
+      { kind: 'rogue', request: 'complaint' },
+    ];
     if (s.m2) moves.push({ kind: 'rogue', request: 'resolve' });
     return moves;
   }
@@ -239,7 +255,7 @@ export async function simulate(opts: SimOptions): Promise<SimResult> {
     const s = stateOf(p);
     const type = kind === 'abort' ? EXCHANGE_TYPES.abortRequest : kind === 'resolve' ? EXCHANGE_TYPES.resolveRequest : EXCHANGE_TYPES.complaint;
     const body: Record<string, unknown> = { exchangeId: s.exchangeId, m1: s.m1 };
-    if (s.m2) body['m2'] = cheats.has('wrong-item') ? (substituted.get(canonicalJson(s.m2)) ?? s.m2) : s.m2;
+    if (s.m2) body.m2 = cheats.has('wrong-item') ? (substituted.get(canonicalJson(s.m2)) ?? s.m2) : s.m2;
     const st = (await signStatement({ type, version: 1, dealId: s.dealId, issuedAt: nowIso(net.now), body }, nodes[p].ctx.signer)) as Statement;
     net.log(`${p} (cheater) sends ${type}`);
     enqueue(p, 'T', { kind: 'statement', statement: st });
@@ -296,7 +312,15 @@ export async function simulate(opts: SimOptions): Promise<SimResult> {
   const rStart = await startResponder({ ...common, gives: sc.R.gives, item: sc.R.item, expects: sc.O.gives, originator: sc.keys.o.keyId }, nodes.R.ctx);
   nodes.R.state.save(rStart.state);
   const oStart = await startOriginator(
-    { ...common, gives: sc.O.gives, item: sc.O.item, expects: sc.R.gives, responder: { keyId: sc.keys.r.keyId }, ttp: { keyId: sc.keys.ttp.keyId }, deadline: sc.deadline },
+    {
+      ...common,
+      gives: sc.O.gives,
+      item: sc.O.item,
+      expects: sc.R.gives,
+      responder: { keyId: sc.keys.r.keyId },
+      ttp: { keyId: sc.keys.ttp.keyId },
+      deadline: sc.deadline,
+    },
     nodes.O.ctx,
   );
   await applyResult('O', oStart, null);
@@ -336,8 +360,8 @@ export async function simulate(opts: SimOptions): Promise<SimResult> {
       // hands out for a resolved exchange.
       for (const st of sentBy[peer]) {
         const body = st.body as Record<string, unknown>;
-        if ((st.type === EXCHANGE_TYPES.accept || st.type === EXCHANGE_TYPES.deliver) && body['item']) {
-          if ((await matchItem(body['item'] as Item, expected, mctx())).ok) return true;
+        if ((st.type === EXCHANGE_TYPES.accept || st.type === EXCHANGE_TYPES.deliver) && body.item) {
+          if ((await matchItem(body.item as Item, expected, mctx())).ok) return true;
         }
       }
       return resolved;

@@ -35,7 +35,11 @@ function withReply(res: Awaited<ReturnType<MerchantStepFn>>, reply: OrderReply):
 const confirmsAnotherOffer: MerchantStepFn = async (state, event, ctx) => {
   const res = await stepMerchant(state, event, ctx);
   if (state.phase !== 'offered' || res.state.phase !== 'confirmed') return res;
-  const repriced = await resign<OfferBody>(state.offer, { ...state.offer.body, offerId: ctx.random.id(18), total: { ...state.offer.body.total, amount: state.offer.body.total.amount * 2 } }, ctx);
+  const repriced = await resign<OfferBody>(
+    state.offer,
+    { ...state.offer.body, offerId: ctx.random.id(18), total: { ...state.offer.body.total, amount: state.offer.body.total.amount * 2 } },
+    ctx,
+  );
   const c = res.state.reply.confirmation;
   const confirmation = await resign<ConfirmationBody>(c, { ...c.body, offerDigest: await statementDigest(repriced), total: repriced.body.total }, ctx);
   return withReply(res, { ...res.state.reply, confirmation });
@@ -63,7 +67,12 @@ const skipsDeliveryDigest: ShopperStepFn = async (state, event, ctx) => {
   if (state.phase !== 'ordering' || real.state.phase !== 'failed' || !/does not match its digest/.test(real.state.error.message)) return real;
   if (event.type !== 'reply' || event.reply.kind !== 'response') return real;
   const { confirmation, delivery } = event.reply.body as OrderReply;
-  const outcome: PurchaseOutcome = { dealId: state.dealId, status: 'completed', orderId: confirmation.body.orderId, delivered: delivery.body.goods.map((g) => ({ sku: g.sku, title: g.title })) };
+  const outcome: PurchaseOutcome = {
+    dealId: state.dealId,
+    status: 'completed',
+    orderId: confirmation.body.orderId,
+    delivered: delivery.body.goods.map((g) => ({ sku: g.sku, title: g.title })),
+  };
   const { dealId, origin, nonce, items, startedAt, view, offer, order } = state;
   return {
     state: { dealId, origin, nonce, items, startedAt, phase: 'completed', view, offer, order, confirmation, delivery, outcome, endedAt: event.now },
@@ -77,7 +86,12 @@ const trustsTheOffersNonce: ShopperStepFn = async (state, event, ctx) => {
   if (state.phase === 'requesting-offer' && event.type === 'reply' && event.sent.path === '/semper/offer' && event.reply.kind === 'response') {
     const offer = (event.reply.body as { offer?: Statement<OfferBody> } | null)?.offer;
     try {
-      const v = await verifyOffer(event.reply.body, { dealId: offer!.dealId, nonce: offer!.body.nonce, origin: state.origin, items: state.items }, event.now, ctx);
+      const v = await verifyOffer(
+        event.reply.body,
+        { dealId: offer!.dealId, nonce: offer!.body.nonce, origin: state.origin, items: state.items },
+        event.now,
+        ctx,
+      );
       return { state: { ...state, phase: 'awaiting-confirmation', ...v }, send: [], effects: [{ kind: 'show-offer', dealId: state.dealId, view: v.view }] };
     } catch {
       // not even an offer: what the real machine does
@@ -138,11 +152,14 @@ describe('the purchase oracle catches broken shoppers', () => {
     expect(ok.shopper?.phase === 'failed' && ok.shopper.error.code).toBe('ERR_ORDER_INVALID');
   });
 
-  it('a shopper that shows a replayed offer (verified against its own nonce, not the request\'s)', async () => {
+  it("a shopper that shows a replayed offer (verified against its own nonce, not the request's)", async () => {
     // First move: the network answers the offer request with the offer of an earlier deal.
     const schedule = { choices: [4], replay: true, replayPool: earlier };
     const r = await simulatePurchase({ world, ...schedule, steps: { S: trustsTheOffersNonce } });
-    expect(r.trace.some((l) => l.includes('replayed by the network')), describePurchase(r)).toBe(true);
+    expect(
+      r.trace.some((l) => l.includes('replayed by the network')),
+      describePurchase(r),
+    ).toBe(true);
     expect(r.violations, describePurchase(r)).toContainEqual(expect.stringMatching(/^shown: an offer the merchant did not issue for this deal and nonce/));
     const ok = await simulatePurchase({ world, ...schedule });
     expect(ok.violations, describePurchase(ok)).toEqual([]);

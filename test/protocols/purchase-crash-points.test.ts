@@ -6,7 +6,15 @@
  * satisfy the purchase oracle and the shopper must terminate.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
-import { describePurchase, makePurchaseWorld, OFFER_TTL_MS, simulatePurchase, type PurchaseNode, type PurchaseSimOptions, type PurchaseWorld } from './purchase-harness.js';
+import {
+  describePurchase,
+  makePurchaseWorld,
+  OFFER_TTL_MS,
+  simulatePurchase,
+  type PurchaseNode,
+  type PurchaseSimOptions,
+  type PurchaseWorld,
+} from './purchase-harness.js';
 import type { CrashMode } from './sim.js';
 
 let world: PurchaseWorld;
@@ -24,7 +32,11 @@ const BASES: { name: string; base: Base; expect: [string, string] }[] = [
   { name: 'offer answer lost', base: { lose: { responses: ['/semper/offer'] } }, expect: ['ERR_INTERNAL', 'offered'] },
   { name: 'order lost', base: { lose: { requests: ['/semper/order'] } }, expect: ['ERR_INTERNAL', 'offered'] },
   { name: 'order answer lost', base: { lose: { responses: ['/semper/order'] } }, expect: ['ERR_INTERNAL', 'confirmed'] },
-  { name: 'the order reaches the merchant after the offer expired', base: { userThinksMs: OFFER_TTL_MS - 1, requestLatencyMs: 2 }, expect: ['ERR_OFFER_EXPIRED', 'offered'] },
+  {
+    name: 'the order reaches the merchant after the offer expired',
+    base: { userThinksMs: OFFER_TTL_MS - 1, requestLatencyMs: 2 },
+    expect: ['ERR_OFFER_EXPIRED', 'offered'],
+  },
 ];
 
 const outcome = (r: Awaited<ReturnType<typeof simulatePurchase>>): [string, string] => [
@@ -59,7 +71,11 @@ describe.each(BASES)('purchase, $name: every crash point', ({ name, base, expect
             if (crashed) resumedToCompletion++;
           }
           // ...and the restart really resumed: some of those runs re-sent what was pending.
-          if (crashed && node === 'S' && r.shopper !== null) expect(r.trace.some((l) => l.includes('S restarts in phase')), label).toBe(true);
+          if (crashed && node === 'S' && r.shopper !== null)
+            expect(
+              r.trace.some((l) => l.includes('S restarts in phase')),
+              label,
+            ).toBe(true);
         }
       }
     }
@@ -69,4 +85,3 @@ describe.each(BASES)('purchase, $name: every crash point', ({ name, base, expect
     expect(crashedRuns).toBeGreaterThanOrEqual(2 * (dry.steps.S + dry.steps.M));
   });
 });
-

@@ -69,9 +69,27 @@ export const REQUEST_TIMEOUT_MS = 20_000;
 export const DELAY_MS = 40_000;
 
 export const CATALOG: CatalogItem[] = [
-  { sku: 'colour-report', title: 'Colour management report', unitPrice: { amount: 1250, currency: 'EUR' }, kind: 'digital', good: { mediaType: 'text/plain', content: 'ISO 12647 in practice.' } },
-  { sku: 'ink-abstract', title: 'Ink abstract', unitPrice: { amount: 300, currency: 'EUR' }, kind: 'digital', good: { mediaType: 'text/plain', content: 'Abstract.' } },
-  { sku: 'printed-atlas', title: 'Printed colour atlas', unitPrice: { amount: 9900, currency: 'EUR' }, kind: 'physical', good: { mediaType: 'text/plain', content: '(shipped)' } },
+  {
+    sku: 'colour-report',
+    title: 'Colour management report',
+    unitPrice: { amount: 1250, currency: 'EUR' },
+    kind: 'digital',
+    good: { mediaType: 'text/plain', content: 'ISO 12647 in practice.' },
+  },
+  {
+    sku: 'ink-abstract',
+    title: 'Ink abstract',
+    unitPrice: { amount: 300, currency: 'EUR' },
+    kind: 'digital',
+    good: { mediaType: 'text/plain', content: 'Abstract.' },
+  },
+  {
+    sku: 'printed-atlas',
+    title: 'Printed colour atlas',
+    unitPrice: { amount: 9900, currency: 'EUR' },
+    kind: 'physical',
+    good: { mediaType: 'text/plain', content: '(shipped)' },
+  },
 ];
 export const ITEMS: RequestedItem[] = [
   { sku: 'colour-report', quantity: 2 },
@@ -188,7 +206,12 @@ export async function simulatePurchase(opts: PurchaseSimOptions): Promise<Purcha
   const shopperState = (): ShopperState | null => (S.exists ? S.load() : null);
 
   function transportError(req: { inc: number; sent: Outbound }, why: string): void {
-    const payload: ResponsePayload = { kind: 'response', inc: req.inc, sent: req.sent, reply: { kind: 'error', error: { code: 'ERR_INTERNAL', message: `${ORIGIN} unreachable: ${why}` } } };
+    const payload: ResponsePayload = {
+      kind: 'response',
+      inc: req.inc,
+      sent: req.sent,
+      reply: { kind: 'error', error: { code: 'ERR_INTERNAL', message: `${ORIGIN} unreachable: ${why}` } },
+    };
     net.send('M', 'S', payload, { droppable: false, deliverBy: net.now + REQUEST_TIMEOUT_MS, label: `transport error (${req.sent.path})` });
   }
 
@@ -197,7 +220,8 @@ export async function simulatePurchase(opts: PurchaseSimOptions): Promise<Purcha
     if (o.path === '/semper/order') sentOrders.push(o.body.order);
     if (opts.lose?.requests?.includes(o.path)) {
       net.log(`S→M ${o.path} (lost by base schedule)`);
-      return transportError(payload, 'request lost');
+      transportError(payload, 'request lost');
+      return;
     }
     net.send('S', 'M', payload, { droppable: true, label: o.path });
   }
@@ -269,7 +293,8 @@ export async function simulatePurchase(opts: PurchaseSimOptions): Promise<Purcha
   function answer(req: RequestPayload, reply: TransportReply): void {
     if (opts.lose?.responses?.includes(req.sent.path)) {
       net.log(`M→S answer to ${req.sent.path} (lost by base schedule)`);
-      return transportError(req, 'response lost');
+      transportError(req, 'response lost');
+      return;
     }
     const label = reply.kind === 'error' ? `error ${reply.error.code} (${req.sent.path})` : `answer (${req.sent.path})`;
     net.send('M', 'S', { kind: 'response', inc: req.inc, sent: req.sent, reply } satisfies ResponsePayload, { droppable: true, label });
@@ -279,8 +304,10 @@ export async function simulatePurchase(opts: PurchaseSimOptions): Promise<Purcha
     const crash = net.step('M');
     const body = req.sent.body as unknown as Record<string, unknown>;
     const isOffer = req.sent.path === '/semper/offer';
-    const dealId = isOffer ? body['dealId'] : (body['order'] as { dealId?: unknown } | undefined)?.dealId;
-    const event: MerchantEvent = isOffer ? { type: 'offer-requested', request: body, now: net.now } : { type: 'order-received', order: body['order'], now: net.now };
+    const dealId = isOffer ? body.dealId : (body.order as { dealId?: unknown } | undefined)?.dealId;
+    const event: MerchantEvent = isOffer
+      ? { type: 'offer-requested', request: body, now: net.now }
+      : { type: 'order-received', order: body.order, now: net.now };
     let reply: TransportReply;
     try {
       if (typeof dealId !== 'string') throw new SemperError('ERR_SCHEMA', 'no deal id');
@@ -289,7 +316,8 @@ export async function simulatePurchase(opts: PurchaseSimOptions): Promise<Purcha
       assertPlainJson(res);
       if (crash?.mode === 'before-persist') {
         net.log(`M CRASH before persisting (${req.sent.path})`);
-        return transportError(req, 'connection reset');
+        transportError(req, 'connection reset');
+        return;
       }
       const stored = row ?? new Persisted<MerchantDealState>();
       stored.save(res.state);
@@ -298,7 +326,8 @@ export async function simulatePurchase(opts: PurchaseSimOptions): Promise<Purcha
       if (res.state.phase === 'confirmed') confirmationsIssued.push(res.state.reply.confirmation);
       if (crash?.mode === 'before-send') {
         net.log(`M CRASH after persisting, before answering (${req.sent.path})`);
-        return transportError(req, 'connection reset');
+        transportError(req, 'connection reset');
+        return;
       }
       const out = res.send[0];
       if (!out) throw new Error('the merchant machine answered nothing');
@@ -309,7 +338,8 @@ export async function simulatePurchase(opts: PurchaseSimOptions): Promise<Purcha
       if (!isSemperError(e)) throw e;
       if (crash) {
         net.log(`M CRASH (${crash.mode}) while refusing ${req.sent.path}`);
-        return transportError(req, 'connection reset');
+        transportError(req, 'connection reset');
+        return;
       }
       net.log(`M refuses ${req.sent.path}: ${e.code} ${e.message}`);
       reply = { kind: 'error', status: 400, error: errorToJson(e) };
@@ -360,7 +390,8 @@ export async function simulatePurchase(opts: PurchaseSimOptions): Promise<Purcha
       const s = shopperState();
       if (s?.phase === 'awaiting-confirmation') moves.push({ kind: 'user', decision: 'confirm' }, { kind: 'user', decision: 'reject' });
       if (delays > 0) moves.push({ kind: 'delay' });
-      if (opts.replay && net.budget.injections > 0 && s && purchaseShopper.pendingSends(s).length > 0) moves.push(...replayPool().map((body) => ({ kind: 'replay' as const, body })));
+      if (opts.replay && net.budget.injections > 0 && s && purchaseShopper.pendingSends(s).length > 0)
+        moves.push(...replayPool().map((body) => ({ kind: 'replay' as const, body })));
       return moves;
     },
     isProgress: (move) => move.kind === 'user',
@@ -384,7 +415,10 @@ export async function simulatePurchase(opts: PurchaseSimOptions): Promise<Purcha
           net.budget.injections--;
           const s = shopperState()!;
           const sent = purchaseShopper.pendingSends(s)[0]!;
-          net.send('M', 'S', { kind: 'response', inc, sent, reply: { kind: 'response', body: move.body }, replayed: true } satisfies ResponsePayload, { droppable: true, label: `recorded answer (${sent.path})` });
+          net.send('M', 'S', { kind: 'response', inc, sent, reply: { kind: 'response', body: move.body }, replayed: true } satisfies ResponsePayload, {
+            droppable: true,
+            label: `recorded answer (${sent.path})`,
+          });
           return;
         }
       }
@@ -409,7 +443,8 @@ export async function simulatePurchase(opts: PurchaseSimOptions): Promise<Purcha
   const merchant = dealId ? (M.get(dealId)?.load() ?? null) : null;
   const canon = (v: unknown) => canonicalJson(v);
 
-  if (shopper && !purchaseShopper.isTerminal(shopper)) violations.push(`timeliness: the shopper did not terminate (phase ${shopper.phase}) within ${maxSteps} steps`);
+  if (shopper && !purchaseShopper.isTerminal(shopper))
+    violations.push(`timeliness: the shopper did not terminate (phase ${shopper.phase}) within ${maxSteps} steps`);
 
   // The merchant: at most one order per deal, only an order the shopper signed, for an offer it issued.
   const ordersSigned = new Map<string, Statement<OrderBody>>();
@@ -451,14 +486,18 @@ export async function simulatePurchase(opts: PurchaseSimOptions): Promise<Purcha
     if (shopper.confirmation.body.orderDigest !== orderDigest || shopper.confirmation.body.offerDigest !== (await statementDigest(shopper.offer))) {
       violations.push("completion: the confirmation does not name the shopper's order and offer");
     }
-    const digital = shopper.offer.body.items.filter((i) => i.kind === 'digital').map((i) => i.sku).sort();
+    const digital = shopper.offer.body.items
+      .filter((i) => i.kind === 'digital')
+      .map((i) => i.sku)
+      .sort();
     const goods = shopper.delivery.body.goods;
     if (canon(goods.map((g) => g.sku).sort()) !== canon(digital)) violations.push("completion: the goods are not the offer's digital items");
     for (const g of goods) {
       if ((await digestDelivered(g)) !== g.digest) violations.push(`completion: delivered "${g.title}" does not match its digest`);
       if (g.content !== CATALOG.find((c) => c.sku === g.sku)?.good.content) violations.push(`completion: delivered "${g.title}" is not the merchant's good`);
     }
-    if (canon(shopper.outcome.delivered) !== canon(goods.map((g) => ({ sku: g.sku, title: g.title })))) violations.push('completion: the outcome names other goods than were delivered');
+    if (canon(shopper.outcome.delivered) !== canon(goods.map((g) => ({ sku: g.sku, title: g.title }))))
+      violations.push('completion: the outcome names other goods than were delivered');
   }
 
   // Declined: nothing signed left the browser.
@@ -473,7 +512,8 @@ export async function simulatePurchase(opts: PurchaseSimOptions): Promise<Purcha
     }
     try {
       const v = await verifyStatement(offer, { types: ['semper.offer'], requireCertificate: true, trust: { roots: [w.root], now: new Date(at) } });
-      if (v.chain?.leaf.role !== 'merchant' || !v.chain.leaf.origins.includes(ORIGIN)) violations.push('shown: the offer is not certified for a merchant at the page origin');
+      if (v.chain?.leaf.role !== 'merchant' || !v.chain.leaf.origins.includes(ORIGIN))
+        violations.push('shown: the offer is not certified for a merchant at the page origin');
       if (view.merchant.legalName !== v.chain?.leaf.commonName) violations.push('shown: the merchant named is not the certified one');
     } catch (e) {
       violations.push(`shown: the offer does not verify at ${at - T0}: ${e instanceof Error ? e.message : String(e)}`);
@@ -481,11 +521,14 @@ export async function simulatePurchase(opts: PurchaseSimOptions): Promise<Purcha
     if (Date.parse(offer.body.expiresAt) <= at) violations.push('shown: an expired offer');
     const b = offer.body;
     if (view.dealId !== shopper.dealId || view.origin !== ORIGIN || b.origin !== ORIGIN) violations.push('shown: the view names another deal or origin');
-    if (canon([view.items, view.total, view.expiresAt, view.terms, view.paymentMethods]) !== canon([b.items, b.total, b.expiresAt, b.terms, b.paymentMethods])) {
+    if (
+      canon([view.items, view.total, view.expiresAt, view.terms, view.paymentMethods]) !== canon([b.items, b.total, b.expiresAt, b.terms, b.paymentMethods])
+    ) {
       violations.push('shown: the view says something else than the offer');
     }
     const requested = new Map((opts.items ?? ITEMS).map((i) => [i.sku, i.quantity]));
-    if (b.items.length !== requested.size || b.items.some((i) => requested.get(i.sku) !== i.quantity)) violations.push('shown: an offer for other items than requested');
+    if (b.items.length !== requested.size || b.items.some((i) => requested.get(i.sku) !== i.quantity))
+      violations.push('shown: an offer for other items than requested');
   }
 
   return { violations, shopper, merchant, steps: { ...net.steps }, responses, shown: shown.length, trace: net.trace };

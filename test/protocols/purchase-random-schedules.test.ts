@@ -20,7 +20,7 @@ beforeAll(async () => {
   earlier = (await simulatePurchase({ world, seed: 99 })).responses;
 });
 
-const NUM_RUNS = Number(process.env['SEMPER_FC_RUNS'] ?? 300);
+const NUM_RUNS = Number(process.env.SEMPER_FC_RUNS ?? 300);
 /** FIFO-leaning schedules that reach the order and its answer (sim.ts scheduleChoices). */
 const choices = scheduleChoices();
 

@@ -24,7 +24,7 @@ beforeAll(async () => {
   }
 });
 
-const NUM_RUNS = Number(process.env['SEMPER_FC_RUNS'] ?? 300);
+const NUM_RUNS = Number(process.env.SEMPER_FC_RUNS ?? 300);
 const choices = fc.array(fc.nat({ max: 10_000 }), { maxLength: 80 });
 const STRATEGIES: CheatStrategy[] = ['wrong-item', 'withhold', 'no-ttp', 'replay', 'rogue-ttp'];
 const cheaterArb = fc.record({

@@ -61,7 +61,7 @@ export function assertPlainJson(value: unknown, path = '$'): void {
     return;
   }
   if (Array.isArray(value)) {
-    value.forEach((v, i) => assertPlainJson(v, `${path}[${i}]`));
+    for (const [i, v] of value.entries()) assertPlainJson(v, `${path}[${i}]`);
     return;
   }
   if (typeof value === 'object') {
@@ -111,7 +111,13 @@ export class SimNet<N extends string> {
   private choiceIndex = 0;
   private nextId = 1;
 
-  constructor(opts: { t0: number; nodes: readonly N[]; choices?: readonly number[] | undefined; crash?: CrashSpec<N> | undefined; budget?: Partial<Budget> | undefined }) {
+  constructor(opts: {
+    t0: number;
+    nodes: readonly N[];
+    choices?: readonly number[] | undefined;
+    crash?: CrashSpec<N> | undefined;
+    budget?: Partial<Budget> | undefined;
+  }) {
     this.t0 = opts.t0;
     this.now = opts.t0;
     this.steps = Object.fromEntries(opts.nodes.map((n) => [n, 0])) as Record<N, number>;
@@ -126,7 +132,16 @@ export class SimNet<N extends string> {
 
   /** Put a message in flight. */
   send(from: N, to: N, payload: unknown, opts: { droppable: boolean; deliverBy?: number | null; label: string }): Wire<N> {
-    const w: Wire<N> = { id: this.nextId++, from, to, json: JSON.stringify(payload), sentAt: this.now, deliverBy: opts.deliverBy ?? null, droppable: opts.droppable, label: opts.label };
+    const w: Wire<N> = {
+      id: this.nextId++,
+      from,
+      to,
+      json: JSON.stringify(payload),
+      sentAt: this.now,
+      deliverBy: opts.deliverBy ?? null,
+      droppable: opts.droppable,
+      label: opts.label,
+    };
     this.pending.push(w);
     return w;
   }

@@ -2,7 +2,17 @@ import { describe, expect, it, beforeAll } from 'vitest';
 import { generateKeyPair, signerFromKeyPair, type Signer } from '../../../core/crypto/index.js';
 import { createWebAuthnVerifier } from '../../../core/crypto/webauthn.js';
 import { randomId } from '../../../core/encoding/index.js';
-import { newMerchantDeal, orderToSign, startPurchase, stepMerchant, stepShopper, type CatalogItem, type MerchantContext, type ShopperContext, type ShopperState } from '../../../core/commerce/index.js';
+import {
+  newMerchantDeal,
+  orderToSign,
+  startPurchase,
+  stepMerchant,
+  stepShopper,
+  type CatalogItem,
+  type MerchantContext,
+  type ShopperContext,
+  type ShopperState,
+} from '../../../core/commerce/index.js';
 import { cryptoRandom } from '../../../core/machine.js';
 import type { Statement } from '../../../core/statements/index.js';
 import { SoftAuthenticator } from '../../helpers/soft-authenticator.js';
@@ -12,7 +22,13 @@ const ORIGIN = 'http://127.0.0.1:8451';
 const EXT = 'chrome-extension://ogebgngddklbcapdihmjkemgigajimlo';
 const verifier = createWebAuthnVerifier({ expectedOrigins: [EXT], expectedRpIds: [EXT], requireUserVerification: false });
 const catalog: CatalogItem[] = [
-  { sku: 'archive', title: 'Complete Standards Archive', unitPrice: { amount: 24900, currency: 'EUR' }, kind: 'digital', good: { mediaType: 'text/plain', content: 'All of it.' } },
+  {
+    sku: 'archive',
+    title: 'Complete Standards Archive',
+    unitPrice: { amount: 24900, currency: 'EUR' },
+    kind: 'digital',
+    good: { mediaType: 'text/plain', content: 'All of it.' },
+  },
   { sku: 'abstract', title: 'Abstract', unitPrice: { amount: 300, currency: 'EUR' }, kind: 'digital', good: { mediaType: 'text/plain', content: 'Short.' } },
 ];
 
@@ -69,7 +85,9 @@ describe('hardware-token orders', () => {
     const token = await SoftAuthenticator.create({ rpId: EXT, origin: EXT, userVerification: false });
     const order = await tokenOrder(state, token);
     await expect(stepShopper(state, { type: 'order-signed', order, now: Date.now() }, ctx)).rejects.toMatchObject({ code: 'ERR_HARDWARE_TOKEN_REQUIRED' });
-    await expect(stepMerchant(mState, { type: 'order-received', order, now: Date.now() }, merchant)).rejects.toMatchObject({ code: 'ERR_HARDWARE_TOKEN_REQUIRED' });
+    await expect(stepMerchant(mState, { type: 'order-received', order, now: Date.now() }, merchant)).rejects.toMatchObject({
+      code: 'ERR_HARDWARE_TOKEN_REQUIRED',
+    });
   });
 
   it('the merchant refuses a device-key order for an offer that demands a token (a shopper cannot skip the demand)', async () => {
@@ -78,11 +96,19 @@ describe('hardware-token orders', () => {
     const { signature: h, ...unsigned } = orderToSign(state, Date.now(), { alg: 'ES256', signer: { kind: 'jwk', jwk: device.publicJwk } });
     const { signStatement } = await import('../../../core/statements/index.js');
     const order = await signStatement(unsigned, device, { signerRef: h.signer });
-    await expect(stepMerchant(mState, { type: 'order-received', order, now: Date.now() }, merchant)).rejects.toMatchObject({ code: 'ERR_HARDWARE_TOKEN_REQUIRED' });
+    await expect(stepMerchant(mState, { type: 'order-received', order, now: Date.now() }, merchant)).rejects.toMatchObject({
+      code: 'ERR_HARDWARE_TOKEN_REQUIRED',
+    });
   });
 
   it("the shopper's own amount threshold requires a token even when the merchant does not", async () => {
-    const ctx: ShopperContext = { roots, signer: device, random: cryptoRandom, webauthn: verifier, policy: { hardwareTokenAbove: { amount: 200, currency: 'EUR' } } };
+    const ctx: ShopperContext = {
+      roots,
+      signer: device,
+      random: cryptoRandom,
+      webauthn: verifier,
+      policy: { hardwareTokenAbove: { amount: 200, currency: 'EUR' } },
+    };
     const { state } = await offered('abstract', ctx);
     if (state.phase !== 'awaiting-confirmation') throw new Error(state.phase);
     expect(state.view.signature).toEqual({ hardwareToken: true, userVerification: true, because: ['amount'] });
@@ -100,6 +126,8 @@ describe('hardware-token orders', () => {
     const orderForB = await tokenOrder(b.state, token);
     await expect(stepShopper(a.state, { type: 'order-signed', order: orderForB, now: Date.now() }, ctx)).rejects.toMatchObject({ code: 'ERR_ORDER_INVALID' });
     // Without a WebAuthn verifier configured, token orders are not accepted at all.
-    await expect(stepShopper(b.state, { type: 'order-signed', order: orderForB, now: Date.now() }, { roots, signer: device, random: cryptoRandom })).rejects.toMatchObject({ code: 'ERR_ALG_UNSUPPORTED' });
+    await expect(
+      stepShopper(b.state, { type: 'order-signed', order: orderForB, now: Date.now() }, { roots, signer: device, random: cryptoRandom }),
+    ).rejects.toMatchObject({ code: 'ERR_ALG_UNSUPPORTED' });
   });
 });

@@ -3,8 +3,22 @@ import { generateKeyPair, signerFromKeyPair, type Signer } from '../../../core/c
 import { randomId } from '../../../core/encoding/index.js';
 import { signStatement, verifyStatement, type Statement } from '../../../core/statements/index.js';
 import {
-  newMerchantDeal, stepMerchant, startPurchase, stepShopper, pendingSends, isTerminal, wakeAt,
-  type CatalogItem, type MerchantContext, type MerchantStep, type OrderReply, type Outbound, type ShopperContext, type ShopperState, type ShopperStep, type MerchantDealState,
+  newMerchantDeal,
+  stepMerchant,
+  startPurchase,
+  stepShopper,
+  pendingSends,
+  isTerminal,
+  wakeAt,
+  type CatalogItem,
+  type MerchantContext,
+  type MerchantStep,
+  type OrderReply,
+  type Outbound,
+  type ShopperContext,
+  type ShopperState,
+  type ShopperStep,
+  type MerchantDealState,
 } from '../../../core/commerce/index.js';
 import { cryptoRandom } from '../../../core/machine.js';
 import type { OfferBody } from '../../../core/protocol/commerce.js';
@@ -12,8 +26,20 @@ import { makeTestCa, type TestCa } from '../../helpers/pki.js';
 
 const ORIGIN = 'http://127.0.0.1:8451';
 const catalog: CatalogItem[] = [
-  { sku: 'colour-report', title: 'Colour management report', unitPrice: { amount: 1250, currency: 'EUR' }, kind: 'digital', good: { mediaType: 'text/plain', content: 'ISO 12647 in practice…' } },
-  { sku: 'ink-abstract', title: 'Ink abstract', unitPrice: { amount: 300, currency: 'EUR' }, kind: 'digital', good: { mediaType: 'text/plain', content: 'Abstract.' } },
+  {
+    sku: 'colour-report',
+    title: 'Colour management report',
+    unitPrice: { amount: 1250, currency: 'EUR' },
+    kind: 'digital',
+    good: { mediaType: 'text/plain', content: 'ISO 12647 in practice…' },
+  },
+  {
+    sku: 'ink-abstract',
+    title: 'Ink abstract',
+    unitPrice: { amount: 300, currency: 'EUR' },
+    kind: 'digital',
+    good: { mediaType: 'text/plain', content: 'Abstract.' },
+  },
 ];
 
 let ca: TestCa;
@@ -22,7 +48,13 @@ let shopperSigner: Signer;
 beforeAll(async () => {
   ca = await makeTestCa();
   const m = await ca.issue({ commonName: 'Fogra Forschungsgesellschaft Druck e.V.', role: 'merchant', origins: [ORIGIN] });
-  merchant = { identity: { signer: m.signer, chain: m.chain, origin: ORIGIN }, lookup: (sku) => catalog.find((c) => c.sku === sku), offerTtlMs: 600_000, terms: 'Digital goods, no returns.', random: cryptoRandom };
+  merchant = {
+    identity: { signer: m.signer, chain: m.chain, origin: ORIGIN },
+    lookup: (sku) => catalog.find((c) => c.sku === sku),
+    offerTtlMs: 600_000,
+    terms: 'Digital goods, no returns.',
+    random: cryptoRandom,
+  };
   shopperSigner = await signerFromKeyPair('ES256', await generateKeyPair('ES256'));
 });
 
@@ -83,7 +115,9 @@ describe('purchase: offer → order → confirmation → delivery', () => {
     const v = await verifyStatement(mState.order, { types: ['semper.order'] });
     expect(v.signerJwk).toEqual(shopperSigner.publicJwk);
     // Late duplicates do not move a finished deal.
-    await expect(stepShopper(s.state, { type: 'order-response', response: replyOf(r1), now: Date.now() }, ctx)).rejects.toMatchObject({ code: 'ERR_PROTOCOL_STATE' });
+    await expect(stepShopper(s.state, { type: 'order-response', response: replyOf(r1), now: Date.now() }, ctx)).rejects.toMatchObject({
+      code: 'ERR_PROTOCOL_STATE',
+    });
   });
 
   it('an offer nobody confirms before it expires ends on the timeout event; an early timeout changes nothing', async () => {
@@ -138,7 +172,13 @@ describe('offers that must never reach the trusted window', () => {
     expect(await tryOffer((o) => resign(o, { origin: 'http://127.0.0.1:9999' }))).toBe('ERR_CERT_ORIGIN');
   });
   it('expired certificate', async () => {
-    const old = await ca.issue({ commonName: 'Fogra', role: 'merchant', origins: [ORIGIN], notBefore: new Date(Date.now() - 9e8), notAfter: new Date(Date.now() - 1000) });
+    const old = await ca.issue({
+      commonName: 'Fogra',
+      role: 'merchant',
+      origins: [ORIGIN],
+      notBefore: new Date(Date.now() - 9e8),
+      notAfter: new Date(Date.now() - 1000),
+    });
     expect(await tryOffer((o) => resign(o, {}, old.signer, old.chain))).toBe('ERR_CERT_EXPIRED');
   });
   it('unknown CA', async () => {
@@ -154,7 +194,14 @@ describe('offers that must never reach the trusted window', () => {
     expect(await tryOffer((o) => resign(o, { nonce: randomId(32) }))).toBe('ERR_NONCE_MISMATCH');
   });
   it('offer for another deal', async () => {
-    expect(await tryOffer(async (o) => { const { signature: _s, ...u } = o; return { offer: await signStatement({ ...u, dealId: randomId(18) }, merchant.identity.signer, { signerRef: { kind: 'x509', chain: merchant.identity.chain } }) }; })).toBe('ERR_REPLAY');
+    expect(
+      await tryOffer(async (o) => {
+        const { signature: _s, ...u } = o;
+        return {
+          offer: await signStatement({ ...u, dealId: randomId(18) }, merchant.identity.signer, { signerRef: { kind: 'x509', chain: merchant.identity.chain } }),
+        };
+      }),
+    ).toBe('ERR_REPLAY');
   });
   it('expired offer', async () => {
     expect(await tryOffer((o) => resign(o, { expiresAt: new Date(Date.now() - 1000).toISOString() }))).toBe('ERR_OFFER_EXPIRED');
@@ -164,7 +211,12 @@ describe('offers that must never reach the trusted window', () => {
     expect(await tryOffer((o) => resign(o, { total: { amount: 1, currency: 'EUR' } }))).toBe('ERR_OFFER_INVALID');
   });
   it('a bare-key (uncertified) offer and garbage', async () => {
-    expect(await tryOffer(async (o) => { const { signature: _s, ...u } = o; return { offer: await signStatement(u, merchant.identity.signer) }; })).toBe('ERR_CERT_UNTRUSTED');
+    expect(
+      await tryOffer(async (o) => {
+        const { signature: _s, ...u } = o;
+        return { offer: await signStatement(u, merchant.identity.signer) };
+      }),
+    ).toBe('ERR_CERT_UNTRUSTED');
     expect(await tryOffer(() => ({ offer: 'hello' }))).toBe('ERR_SCHEMA');
     expect(await tryOffer(() => null)).toBe('ERR_SCHEMA');
   });
@@ -181,23 +233,64 @@ describe('merchant refuses bad orders', () => {
   }
   it('tampered order, order for another offer, expired offer, different second order', async () => {
     const { mState, order } = await offered();
-    await expect(stepMerchant(mState, { type: 'order-received', order: { ...order, body: { ...order.body, paymentMethod: 'invoice', offerId: 'x'.repeat(24) } }, now: Date.now() }, merchant)).rejects.toMatchObject({ code: 'ERR_SIGNATURE_INVALID' });
+    await expect(
+      stepMerchant(
+        mState,
+        { type: 'order-received', order: { ...order, body: { ...order.body, paymentMethod: 'invoice', offerId: 'x'.repeat(24) } }, now: Date.now() },
+        merchant,
+      ),
+    ).rejects.toMatchObject({ code: 'ERR_SIGNATURE_INVALID' });
     const other = await offered();
-    await expect(stepMerchant(mState, { type: 'order-received', order: other.order, now: Date.now() }, merchant)).rejects.toMatchObject({ code: 'ERR_ORDER_INVALID' });
-    await expect(stepMerchant(mState, { type: 'order-received', order, now: Date.now() + 3_600_000 }, merchant)).rejects.toMatchObject({ code: 'ERR_OFFER_EXPIRED' });
+    await expect(stepMerchant(mState, { type: 'order-received', order: other.order, now: Date.now() }, merchant)).rejects.toMatchObject({
+      code: 'ERR_ORDER_INVALID',
+    });
+    await expect(stepMerchant(mState, { type: 'order-received', order, now: Date.now() + 3_600_000 }, merchant)).rejects.toMatchObject({
+      code: 'ERR_OFFER_EXPIRED',
+    });
     const ok = await stepMerchant(mState, { type: 'order-received', order, now: Date.now() }, merchant);
     const { signature: _s, ...u } = order;
     const second = await signStatement({ ...u, issuedAt: new Date(Date.now() + 1).toISOString() }, shopperSigner);
     await expect(stepMerchant(ok.state, { type: 'order-received', order: second, now: Date.now() }, merchant)).rejects.toMatchObject({ code: 'ERR_REPLAY' });
   });
   it('unknown product and duplicate SKUs in a request', async () => {
-    await expect(makeOffer({ dealId: randomId(18), nonce: randomId(32), items: [{ sku: 'nope', quantity: 1 }] }, merchant)).rejects.toMatchObject({ code: 'ERR_NOT_FOUND' });
-    await expect(makeOffer({ dealId: randomId(18), nonce: randomId(32), items: [{ sku: 'ink-abstract', quantity: 1 }, { sku: 'ink-abstract', quantity: 2 }] }, merchant)).rejects.toMatchObject({ code: 'ERR_SCHEMA' });
-    await expect(makeOffer({ dealId: 'short', nonce: randomId(32), items: [{ sku: 'ink-abstract', quantity: 1 }] }, merchant)).rejects.toMatchObject({ code: 'ERR_SCHEMA' });
+    await expect(makeOffer({ dealId: randomId(18), nonce: randomId(32), items: [{ sku: 'nope', quantity: 1 }] }, merchant)).rejects.toMatchObject({
+      code: 'ERR_NOT_FOUND',
+    });
+    await expect(
+      makeOffer(
+        {
+          dealId: randomId(18),
+          nonce: randomId(32),
+          items: [
+            { sku: 'ink-abstract', quantity: 1 },
+            { sku: 'ink-abstract', quantity: 2 },
+          ],
+        },
+        merchant,
+      ),
+    ).rejects.toMatchObject({ code: 'ERR_SCHEMA' });
+    await expect(makeOffer({ dealId: 'short', nonce: randomId(32), items: [{ sku: 'ink-abstract', quantity: 1 }] }, merchant)).rejects.toMatchObject({
+      code: 'ERR_SCHEMA',
+    });
   });
   it('items priced in different currencies cannot be offered together', async () => {
-    const mixed: MerchantContext = { ...merchant, lookup: (sku) => (sku === 'usd-item' ? { ...catalog[1]!, sku, unitPrice: { amount: 300, currency: 'USD' } } : catalog.find((c) => c.sku === sku)) };
-    await expect(makeOffer({ dealId: randomId(18), nonce: randomId(32), items: [{ sku: 'ink-abstract', quantity: 1 }, { sku: 'usd-item', quantity: 1 }] }, mixed)).rejects.toMatchObject({ code: 'ERR_ORDER_INVALID' });
+    const mixed: MerchantContext = {
+      ...merchant,
+      lookup: (sku) => (sku === 'usd-item' ? { ...catalog[1]!, sku, unitPrice: { amount: 300, currency: 'USD' } } : catalog.find((c) => c.sku === sku)),
+    };
+    await expect(
+      makeOffer(
+        {
+          dealId: randomId(18),
+          nonce: randomId(32),
+          items: [
+            { sku: 'ink-abstract', quantity: 1 },
+            { sku: 'usd-item', quantity: 1 },
+          ],
+        },
+        mixed,
+      ),
+    ).rejects.toMatchObject({ code: 'ERR_ORDER_INVALID' });
   });
   it('a repeated offer request (a restarted worker) gets the same offer while it is valid; anything else for the deal is a replay', async () => {
     const request = { dealId: randomId(18), nonce: randomId(32), items: [{ sku: 'ink-abstract', quantity: 1 }] };
@@ -205,12 +298,21 @@ describe('merchant refuses bad orders', () => {
     const again = await stepMerchant(persist(made.state), { type: 'offer-requested', request, now: Date.now() }, merchant);
     expect(again.state).toEqual(made.state);
     expect((again.send[0]!.body as { offer: unknown }).offer).toEqual(made.offer);
-    for (const other of [{ ...request, nonce: randomId(32) }, { ...request, items: [{ sku: 'ink-abstract', quantity: 2 }] }]) {
-      await expect(stepMerchant(made.state, { type: 'offer-requested', request: other, now: Date.now() }, merchant)).rejects.toMatchObject({ code: 'ERR_REPLAY' });
+    for (const other of [
+      { ...request, nonce: randomId(32) },
+      { ...request, items: [{ sku: 'ink-abstract', quantity: 2 }] },
+    ]) {
+      await expect(stepMerchant(made.state, { type: 'offer-requested', request: other, now: Date.now() }, merchant)).rejects.toMatchObject({
+        code: 'ERR_REPLAY',
+      });
     }
-    await expect(stepMerchant(made.state, { type: 'offer-requested', request, now: Date.now() + 3_600_000 }, merchant)).rejects.toMatchObject({ code: 'ERR_REPLAY' });
+    await expect(stepMerchant(made.state, { type: 'offer-requested', request, now: Date.now() + 3_600_000 }, merchant)).rejects.toMatchObject({
+      code: 'ERR_REPLAY',
+    });
     // No order without an offer.
-    await expect(stepMerchant(newMerchantDeal(randomId(18)), { type: 'order-received', order: {}, now: Date.now() }, merchant)).rejects.toMatchObject({ code: 'ERR_OFFER_UNKNOWN' });
+    await expect(stepMerchant(newMerchantDeal(randomId(18)), { type: 'order-received', order: {}, now: Date.now() }, merchant)).rejects.toMatchObject({
+      code: 'ERR_OFFER_UNKNOWN',
+    });
   });
 });
 
@@ -235,14 +337,21 @@ describe('confirmations and deliveries the shopper refuses', () => {
     return next.state.phase === 'failed' ? next.state.error.code : next.state.phase;
   }
   it('a delivery whose content does not match its digest', async () => {
-    expect(await outcome(async (r) => ({ ...r, delivery: await resignAs(r.delivery, { goods: r.delivery.body.goods.map((g) => ({ ...g, content: 'something else' })) }) }))).toBe('ERR_ORDER_INVALID');
+    expect(
+      await outcome(async (r) => ({
+        ...r,
+        delivery: await resignAs(r.delivery, { goods: r.delivery.body.goods.map((g) => ({ ...g, content: 'something else' })) }),
+      })),
+    ).toBe('ERR_ORDER_INVALID');
   });
   it('a delivery that leaves out the goods', async () => {
     expect(await outcome(async (r) => ({ ...r, delivery: await resignAs(r.delivery, { goods: [] }) }))).toBe('ERR_ORDER_INVALID');
   });
   it('a confirmation for another order or another total', async () => {
     expect(await outcome(async (r) => ({ ...r, confirmation: await resignAs(r.confirmation, { orderDigest: randomId(32) }) }))).toBe('ERR_ORDER_INVALID');
-    expect(await outcome(async (r) => ({ ...r, confirmation: await resignAs(r.confirmation, { total: { amount: 1, currency: 'EUR' } }) }))).toBe('ERR_ORDER_INVALID');
+    expect(await outcome(async (r) => ({ ...r, confirmation: await resignAs(r.confirmation, { total: { amount: 1, currency: 'EUR' } }) }))).toBe(
+      'ERR_ORDER_INVALID',
+    );
   });
   it('a confirmation signed by another certified merchant', async () => {
     const other = await ca.issue({ commonName: 'Other Shop', role: 'merchant', origins: [ORIGIN] });

@@ -29,7 +29,9 @@ describe('JWK', () => {
     expect(signer.keyId).toBe(await jwkThumbprint(signer.publicJwk));
     expect(signer.keyId).toMatch(/^[A-Za-z0-9_-]{43}$/);
     // RFC 8037 Appendix A.3 thumbprint of the Ed25519 example key.
-    expect(await jwkThumbprint({ kty: 'OKP', crv: 'Ed25519', x: '11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo' })).toBe('kPrK_qmxVWaYVA9wwBF6Iuo3vVzz7TxHCTwXBygrS4k');
+    expect(await jwkThumbprint({ kty: 'OKP', crv: 'Ed25519', x: '11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo' })).toBe(
+      'kPrK_qmxVWaYVA9wwBF6Iuo3vVzz7TxHCTwXBygrS4k',
+    );
     expect(() => toPublicJwk({ kty: 'RSA', n: 'x', e: 'AQAB' })).toThrowError(/P-256 or Ed25519/);
   });
   it('refuses a key whose type differs from the signature algorithm', async () => {

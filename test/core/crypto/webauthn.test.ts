@@ -18,7 +18,13 @@ import { FLAG_UP, FLAG_UV, SoftAuthenticator, p1363ToDer } from '../../helpers/s
 // Chromium: an extension page's RP ID is its origin string (see core/crypto/webauthn.ts).
 const EXT = 'chrome-extension://kfjpmdjmiogaolnnlnbpdnhonnpaecoa';
 const OTHER_EXT = 'chrome-extension://aaaabbbbccccddddeeeeffffgggghhhh';
-const base = { type: 'semper.order', version: 1 as const, dealId: 'deal-0123456789abcdef', issuedAt: '2026-11-23T10:00:00.000Z', body: { amount: 100, to: 'Bob' } };
+const base = {
+  type: 'semper.order',
+  version: 1 as const,
+  dealId: 'deal-0123456789abcdef',
+  issuedAt: '2026-11-23T10:00:00.000Z',
+  body: { amount: 100, to: 'Bob' },
+};
 const other = { ...base, body: { amount: 900, to: 'Mallory' } };
 
 const verifier = createWebAuthnVerifier({ expectedOrigins: [EXT], expectedRpIds: [EXT] });
@@ -30,31 +36,32 @@ const token = () => SoftAuthenticator.create({ rpId: EXT, origin: EXT });
  * startAuthentication over challengeForStatement(). Chromium used RP ID = origin = chrome-extension://<id>.
  */
 const CHROMIUM_STATEMENT = {
-  'type': 'semper.order',
-  'version': 1,
-  'dealId': 'deal-0123456789abcdef',
-  'issuedAt': '2026-11-23T10:00:00.000Z',
-  'body': {
-    'amount': 100,
-    'to': 'Bob'
+  type: 'semper.order',
+  version: 1,
+  dealId: 'deal-0123456789abcdef',
+  issuedAt: '2026-11-23T10:00:00.000Z',
+  body: {
+    amount: 100,
+    to: 'Bob',
   },
-  'signature': {
-    'alg': 'webauthn-ES256',
-    'signer': {
-      'kind': 'webauthn',
-      'jwk': {
-        'kty': 'EC',
-        'crv': 'P-256',
-        'x': 'YJJv4_DbahhA_GPRl8WzMimrAIz8JtkqUXRQBUYJ-LI',
-        'y': 'xalbzNWBdCmDiiBqMlRDbuCpPsqGQz1jTDPwFF44l8g'
+  signature: {
+    alg: 'webauthn-ES256',
+    signer: {
+      kind: 'webauthn',
+      jwk: {
+        kty: 'EC',
+        crv: 'P-256',
+        x: 'YJJv4_DbahhA_GPRl8WzMimrAIz8JtkqUXRQBUYJ-LI',
+        y: 'xalbzNWBdCmDiiBqMlRDbuCpPsqGQz1jTDPwFF44l8g',
       },
-      'credentialId': 'zi9--DZdkAMIqlhKT59xFYD3cEC0bDnlwfR4L1QfDXk',
-      'rpId': 'chrome-extension://mhgcffeoelefehfgohggohpmakeagiob'
+      credentialId: 'zi9--DZdkAMIqlhKT59xFYD3cEC0bDnlwfR4L1QfDXk',
+      rpId: 'chrome-extension://mhgcffeoelefehfgohggohpmakeagiob',
     },
-    'value': 'MEUCIQDViTK6kfa1EY_a13loOlbV0QQQ-8SqMrg-ZOjV1DqiUwIgeo6L6iq8T0MbNdUl6v8zzrlHQPTJwQVkuSsUiXkbZL0',
-    'authenticatorData': 'B-aTVbp56QVTBLj0cHWgPhvfCxduXqi_DyfW4FRZwYAFAAAAAg',
-    'clientDataJSON': 'eyJ0eXBlIjoid2ViYXV0aG4uZ2V0IiwiY2hhbGxlbmdlIjoiX1BrRWtzMVh0U1NrS19wcGx1dFVGMzV2LTJpNzNHSTlhUVZsdWxHRDdyMCIsIm9yaWdpbiI6ImNocm9tZS1leHRlbnNpb246Ly9taGdjZmZlb2VsZWZlaGZnb2hnZ29ocG1ha2VhZ2lvYiIsImNyb3NzT3JpZ2luIjpmYWxzZX0'
-  }
+    value: 'MEUCIQDViTK6kfa1EY_a13loOlbV0QQQ-8SqMrg-ZOjV1DqiUwIgeo6L6iq8T0MbNdUl6v8zzrlHQPTJwQVkuSsUiXkbZL0',
+    authenticatorData: 'B-aTVbp56QVTBLj0cHWgPhvfCxduXqi_DyfW4FRZwYAFAAAAAg',
+    clientDataJSON:
+      'eyJ0eXBlIjoid2ViYXV0aG4uZ2V0IiwiY2hhbGxlbmdlIjoiX1BrRWtzMVh0U1NrS19wcGx1dFVGMzV2LTJpNzNHSTlhUVZsdWxHRDdyMCIsIm9yaWdpbiI6ImNocm9tZS1leHRlbnNpb246Ly9taGdjZmZlb2VsZWZlaGZnb2hnZ29ocG1ha2VhZ2lvYiIsImNyb3NzT3JpZ2luIjpmYWxzZX0',
+  },
 } as const;
 const CHROMIUM_EXT = CHROMIUM_STATEMENT.signature.signer.rpId;
 
@@ -77,10 +84,10 @@ describe('P1363 → DER ECDSA signatures (soft authenticator) and the strict DER
   const r = (first: string) => first + '11'.repeat(31);
   it('encodes minimal positive INTEGERs: 0x00 prefix for a high bit, leading zeros stripped', () => {
     const highBit = hex(r('80') + r('01'));
-    expect(toHex(p1363ToDer(highBit))).toBe('3045' + '022100' + r('80') + '0220' + r('01'));
-    const leadingZeros = hex('0000' + '7f'.repeat(30) + r('ff'));
-    expect(toHex(p1363ToDer(leadingZeros))).toBe('3043' + '021e' + '7f'.repeat(30) + '022100' + r('ff'));
-    const tiny = hex('00'.repeat(31) + '01' + '00'.repeat(31) + '80');
+    expect(toHex(p1363ToDer(highBit))).toBe(`3045022100${r('80')}0220${r('01')}`);
+    const leadingZeros = hex(`0000${'7f'.repeat(30)}${r('ff')}`);
+    expect(toHex(p1363ToDer(leadingZeros))).toBe(`3043021e${'7f'.repeat(30)}022100${r('ff')}`);
+    const tiny = hex(`${'00'.repeat(31)}01${'00'.repeat(31)}80`);
     expect(toHex(p1363ToDer(tiny))).toBe('3007' + '020101' + '02020080');
     for (const raw of [highBit, leadingZeros, tiny]) expect(ecdsaDerToRaw(p1363ToDer(raw))).toEqual(raw);
   });
@@ -100,13 +107,13 @@ describe('P1363 → DER ECDSA signatures (soft authenticator) and the strict DER
   it('the core parser rejects BER leniencies and garbage', () => {
     const good = p1363ToDer(hex(r('01') + r('02')));
     const bad = [
-      hex('3046' + '02210001' + '11'.repeat(31) + '0220' + r('02')), // non-minimal r (0x00 before a low byte)
-      hex('3044' + '0220' + r('81') + '0220' + r('02')), // negative r
+      hex(`304602210001${'11'.repeat(31)}0220${r('02')}`), // non-minimal r (0x00 before a low byte)
+      hex(`30440220${r('81')}0220${r('02')}`), // negative r
       new Uint8Array([...good, 0]), // trailing byte
-      hex('308144' + toHex(good).slice(4)), // long-form length
+      hex(`308144${toHex(good).slice(4)}`), // long-form length
       hex('3006' + '020100' + '020101'), // r = 0
       good.subarray(0, good.length - 1), // truncated
-      hex('3145' + toHex(good).slice(4)), // not a SEQUENCE
+      hex(`3145${toHex(good).slice(4)}`), // not a SEQUENCE
     ];
     for (const der of bad) expect(() => ecdsaDerToRaw(der)).toThrow(expect.objectContaining({ code: 'ERR_SIGNATURE_INVALID' }));
   });
@@ -140,7 +147,17 @@ describe('JWK ↔ COSE_Key (RFC 9053 §7.1.1)', () => {
       else m.set(label, value);
       return new Uint8Array(isoCBOR.encode(m as Cbor));
     };
-    for (const bad of [edit(1, 1), edit(3, -8), edit(-1, 2), edit(-2, new Uint8Array(31)), edit(-3, undefined), edit(3, undefined), edit(-4, new Uint8Array(32)), new Uint8Array([0x01]), new Uint8Array([0xff, 0x00])]) {
+    for (const bad of [
+      edit(1, 1),
+      edit(3, -8),
+      edit(-1, 2),
+      edit(-2, new Uint8Array(31)),
+      edit(-3, undefined),
+      edit(3, undefined),
+      edit(-4, new Uint8Array(32)),
+      new Uint8Array([0x01]),
+      new Uint8Array([0xff, 0x00]),
+    ]) {
       expect(() => coseToJwk(bad)).toThrow(expect.objectContaining({ code: 'ERR_KEY' }));
     }
     const ed = await exportPublicJwk((await generateKeyPair('EdDSA')).publicKey);
@@ -158,7 +175,11 @@ describe('webauthn-ES256 statements', () => {
     expect(v.signerJwk).toEqual(t.jwk);
     // The challenge is base64url(SHA-256) of the signing input, as the clientDataJSON says.
     const clientData = JSON.parse(new TextDecoder().decode(decodeBase64url(st.signature.alg === 'webauthn-ES256' ? st.signature.clientDataJSON : '')));
-    expect(clientData).toMatchObject({ type: 'webauthn.get', origin: EXT, challenge: await challengeForStatement({ ...base, signature: { alg: 'webauthn-ES256', signer: t.signerRef } }) });
+    expect(clientData).toMatchObject({
+      type: 'webauthn.get',
+      origin: EXT,
+      challenge: await challengeForStatement({ ...base, signature: { alg: 'webauthn-ES256', signer: t.signerRef } }),
+    });
 
     // A presence-only token passes when UV is not required, and says so.
     const presenceOnly = await SoftAuthenticator.create({ rpId: EXT, origin: EXT, userVerification: false });
@@ -246,7 +267,7 @@ describe('webauthn-ES256 statements', () => {
       expect(ad).toHaveLength(50);
       const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
       const bumped = ad.slice(0, -1) + alphabet[alphabet.indexOf(ad.at(-1)!) + 1]!;
-      expect(atob(bumped.replace(/-/g, '+').replace(/_/g, '/') + '==')).toBe(atob(ad.replace(/-/g, '+').replace(/_/g, '/') + '=='));
+      expect(atob(`${bumped.replace(/-/g, '+').replace(/_/g, '/')}==`)).toBe(atob(`${ad.replace(/-/g, '+').replace(/_/g, '/')}==`));
       await check({ ...st, signature: { ...st.signature, authenticatorData: bumped } }, 'encoding', /bad encoding/);
     });
 
@@ -321,7 +342,13 @@ describe('registration (attestation "none")', () => {
     const t = await token();
     const response = await t.makeCredential(challenge);
     const reg = await verifyRegistration({ response, ...opts });
-    expect(reg).toEqual({ credentialId: t.credentialId, jwk: t.jwk, userVerified: true, aaguid: '00000000-0000-0000-0000-000000000000', attestationFormat: 'none' });
+    expect(reg).toEqual({
+      credentialId: t.credentialId,
+      jwk: t.jwk,
+      userVerified: true,
+      aaguid: '00000000-0000-0000-0000-000000000000',
+      attestationFormat: 'none',
+    });
     const st = await t.signStatement(base);
     if (st.signature.signer.kind !== 'webauthn') throw new Error('unreachable');
     expect(st.signature.signer.jwk).toEqual(reg.jwk);
@@ -330,7 +357,8 @@ describe('registration (attestation "none")', () => {
 
   it('refuses a wrong challenge, origin, RP ID, type, missing UV, or a swapped id', async () => {
     const t = await token();
-    const reg = (r: Awaited<ReturnType<SoftAuthenticator['makeCredential']>>, extra: Partial<Parameters<typeof verifyRegistration>[0]> = {}) => verifyRegistration({ response: r, ...opts, ...extra });
+    const reg = (r: Awaited<ReturnType<SoftAuthenticator['makeCredential']>>, extra: Partial<Parameters<typeof verifyRegistration>[0]> = {}) =>
+      verifyRegistration({ response: r, ...opts, ...extra });
     await expectCheck(reg(await t.makeCredential(challenge), { expectedChallenge: encodeBase64url(new Uint8Array(32)) }), 'challenge', /wrong challenge/);
     await expectCheck(reg(await t.makeCredential(challenge, { origin: 'https://evil.example' })), 'origin', /wrong origin/);
     await expectCheck(reg(await t.makeCredential(challenge, { rpId: OTHER_EXT })), 'rp-id', /wrong RP ID/);

@@ -31,16 +31,29 @@ describe('negotiateExchange', () => {
   it('refuses pairs no protocol makes fair, naming why', () => {
     // information for an account payment: neither side generatable, information not revocable
     const unfair: NegotiationInput = { a: side(mail, 'R'), b: side(money, 'O') };
-    expect(() => negotiateExchange(unfair)).toThrow(expect.objectContaining({ code: 'ERR_EXCHANGE_UNFAIR', message: expect.stringMatching(/a gives information \(verifiable\), b gives money \(verifiable\+revocable\)/) }));
+    expect(() => negotiateExchange(unfair)).toThrow(
+      expect.objectContaining({
+        code: 'ERR_EXCHANGE_UNFAIR',
+        message: expect.stringMatching(/a gives information \(verifiable\), b gives money \(verifiable\+revocable\)/),
+      }),
+    );
     // revocation windows that close before the deadline
-    expect(() => negotiateExchange({ a: side(money, 'O'), b: side(money, 'R'), deadline: T0 + 10 * 3_600_000 })).toThrow(expect.objectContaining({ code: 'ERR_EXCHANGE_UNFAIR' }));
+    expect(() => negotiateExchange({ a: side(money, 'O'), b: side(money, 'R'), deadline: T0 + 10 * 3_600_000 })).toThrow(
+      expect.objectContaining({ code: 'ERR_EXCHANGE_UNFAIR' }),
+    );
     // end-to-end confidential information cannot be checked by the TTP
-    expect(() => negotiateExchange({ a: side(mail, 'O'), b: side(mail, 'R', { ...DEFAULT_ATTRIBUTES, confidentiality: 'end-to-end' }) })).toThrow(expect.objectContaining({ code: 'ERR_EXCHANGE_UNFAIR' }));
+    expect(() => negotiateExchange({ a: side(mail, 'O'), b: side(mail, 'R', { ...DEFAULT_ATTRIBUTES, confidentiality: 'end-to-end' }) })).toThrow(
+      expect.objectContaining({ code: 'ERR_EXCHANGE_UNFAIR' }),
+    );
     // only a protocol that does not fit is allowed
-    expect(() => negotiateExchange({ a: side(mail, 'O'), b: side(mail, 'R'), allowed: ['revocable-revocable'] })).toThrow(/among the allowed protocols revocable-revocable/);
+    expect(() => negotiateExchange({ a: side(mail, 'O'), b: side(mail, 'R'), allowed: ['revocable-revocable'] })).toThrow(
+      /among the allowed protocols revocable-revocable/,
+    );
     // two pieces of information: nothing generatable, nothing revocable
     const infoDesc: Description = { kind: 'information', digest: 'B'.repeat(43) };
-    expect(() => negotiateExchange({ a: side(mail, 'R'), b: { giver: keys.o.keyId, gives: infoDesc, attributes: DEFAULT_ATTRIBUTES } })).toThrow(expect.objectContaining({ code: 'ERR_EXCHANGE_UNFAIR' }));
+    expect(() => negotiateExchange({ a: side(mail, 'R'), b: { giver: keys.o.keyId, gives: infoDesc, attributes: DEFAULT_ATTRIBUTES } })).toThrow(
+      expect.objectContaining({ code: 'ERR_EXCHANGE_UNFAIR' }),
+    );
   });
 
   it('an originator refuses an unfair protocol before anything is sent', async () => {
@@ -59,8 +72,15 @@ describe('negotiateExchange', () => {
     await expect(startOriginator(p, mail.R.ctx)).rejects.toMatchObject({ code: 'ERR_EXCHANGE_UNFAIR' });
     await expect(startOriginator({ ...p, protocol: 'contract-signing' }, mail.R.ctx)).rejects.toMatchObject({ code: 'ERR_EXCHANGE_UNFAIR' });
     // and an item that does not fit its own description is refused too
-    await expect(startOriginator({ ...p, responder: { keyId: keys.r.keyId }, gives: mail.O.gives, item: mail.O.wrongItem, expects: mail.R.gives }, mail.O.ctx)).rejects.toMatchObject({ code: 'ERR_ITEM_MISMATCH' });
+    await expect(
+      startOriginator({ ...p, responder: { keyId: keys.r.keyId }, gives: mail.O.gives, item: mail.O.wrongItem, expects: mail.R.gives }, mail.O.ctx),
+    ).rejects.toMatchObject({ code: 'ERR_ITEM_MISMATCH' });
     // an untrusted TTP
-    await expect(startOriginator({ ...p, responder: { keyId: keys.r.keyId }, gives: mail.O.gives, item: mail.O.item, expects: mail.R.gives, ttp: { keyId: keys.mallory.keyId } }, mail.O.ctx)).rejects.toMatchObject({ code: 'ERR_TTP' });
+    await expect(
+      startOriginator(
+        { ...p, responder: { keyId: keys.r.keyId }, gives: mail.O.gives, item: mail.O.item, expects: mail.R.gives, ttp: { keyId: keys.mallory.keyId } },
+        mail.O.ctx,
+      ),
+    ).rejects.toMatchObject({ code: 'ERR_TTP' });
   });
 });

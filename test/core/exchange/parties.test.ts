@@ -30,15 +30,27 @@ async function start(sc: Scenario, seed: number, overrides: { deadline?: number 
   const rCtx: ExchangeContext = { ...sc.R.ctx, random: seededRandom(seed + 1) };
   const common = { protocol: sc.protocol, dealId: sc.dealId, now: T0, timeouts: SIM_TIMEOUTS };
   const o = await startOriginator(
-    { ...common, gives: sc.O.gives, item: sc.O.item, expects: sc.R.gives, responder: { keyId: keys.r.keyId }, ttp: { keyId: keys.ttp.keyId }, deadline: overrides.deadline ?? sc.deadline },
+    {
+      ...common,
+      gives: sc.O.gives,
+      item: sc.O.item,
+      expects: sc.R.gives,
+      responder: { keyId: keys.r.keyId },
+      ttp: { keyId: keys.ttp.keyId },
+      deadline: overrides.deadline ?? sc.deadline,
+    },
     oCtx,
   );
   const r = await startResponder({ ...common, gives: sc.R.gives, item: sc.R.item, expects: sc.O.gives }, rCtx);
   return { o, r, oCtx, rCtx };
 }
 
-const deliver = (state: ExchangeState, message: unknown, ctx: ExchangeContext, now = T0) => stepExchange(roundTrip(state), { type: 'message', message, now, from: 'peer' }, ctx);
-const rejectedCode = (res: StepResult) => res.effects.find((e) => e.kind === 'rejected-message')?.kind === 'rejected-message' ? (res.effects.find((e) => e.kind === 'rejected-message') as { error: { code: string } }).error.code : null;
+const deliver = (state: ExchangeState, message: unknown, ctx: ExchangeContext, now = T0) =>
+  stepExchange(roundTrip(state), { type: 'message', message, now, from: 'peer' }, ctx);
+const rejectedCode = (res: StepResult) =>
+  res.effects.find((e) => e.kind === 'rejected-message')?.kind === 'rejected-message'
+    ? (res.effects.find((e) => e.kind === 'rejected-message') as { error: { code: string } }).error.code
+    : null;
 
 async function resign(signer: typeof keys.o, st: Statement, patch: Partial<Statement>): Promise<Statement> {
   const { signature: _s, ...rest } = { ...st, ...patch };

@@ -1,13 +1,6 @@
 /** The TTP's decisions (core/exchange/ttp.ts, ttpMachine) through an in-memory host: one state per exchange, compare-and-set on absent. */
 import { beforeAll, describe, expect, it } from 'vitest';
-import {
-  EXCHANGE_TYPES,
-  startOriginator,
-  startResponder,
-  stepExchange,
-  TTP_TYPES,
-  type TtpContext,
-} from '../../../core/exchange/index.js';
+import { EXCHANGE_TYPES, startOriginator, startResponder, stepExchange, TTP_TYPES, type TtpContext } from '../../../core/exchange/index.js';
 import { seededRandom } from '../../../core/machine.js';
 import { canonicalJson } from '../../../core/encoding/index.js';
 import { nowIso, signStatement, type Statement } from '../../../core/statements/index.js';
@@ -27,7 +20,18 @@ async function exchange(sc: Scenario, seed: number, wrongM2 = false) {
   const oCtx = { ...sc.O.ctx, random: seededRandom(seed) };
   const rCtx = { ...sc.R.ctx, random: seededRandom(seed + 1) };
   const common = { protocol: sc.protocol, dealId: sc.dealId, now: T0, timeouts: SIM_TIMEOUTS };
-  const o = await startOriginator({ ...common, gives: sc.O.gives, item: sc.O.item, expects: sc.R.gives, responder: { keyId: keys.r.keyId }, ttp: { keyId: keys.ttp.keyId }, deadline: sc.deadline }, oCtx);
+  const o = await startOriginator(
+    {
+      ...common,
+      gives: sc.O.gives,
+      item: sc.O.item,
+      expects: sc.R.gives,
+      responder: { keyId: keys.r.keyId },
+      ttp: { keyId: keys.ttp.keyId },
+      deadline: sc.deadline,
+    },
+    oCtx,
+  );
   const r0 = await startResponder({ ...common, gives: sc.R.gives, item: sc.R.item, expects: sc.O.gives }, rCtx);
   const r1 = await stepExchange(r0.state, { type: 'message', message: o.state.m1, now: T0 }, rCtx);
   const exchangeId = o.state.exchangeId!;
@@ -108,17 +112,25 @@ describe('TTP: contract signing', () => {
     const b = await exchange(contract, 40);
     const ctx = at(contract, T0);
     // the responder cannot abort
-    await expect(processTtpRequest(await req(keys.r, EXCHANGE_TYPES.abortRequest, contract.dealId, { exchangeId: a.exchangeId, m1: a.m1 }), store, ctx)).rejects.toMatchObject({ code: 'ERR_TTP' });
+    await expect(
+      processTtpRequest(await req(keys.r, EXCHANGE_TYPES.abortRequest, contract.dealId, { exchangeId: a.exchangeId, m1: a.m1 }), store, ctx),
+    ).rejects.toMatchObject({ code: 'ERR_TTP' });
     // a request naming exchange b but carrying m1 of a
-    await expect(processTtpRequest(await req(keys.o, EXCHANGE_TYPES.abortRequest, contract.dealId, { exchangeId: b.exchangeId, m1: a.m1 }), store, ctx)).rejects.toMatchObject({ code: 'ERR_REPLAY' });
+    await expect(
+      processTtpRequest(await req(keys.o, EXCHANGE_TYPES.abortRequest, contract.dealId, { exchangeId: b.exchangeId, m1: a.m1 }), store, ctx),
+    ).rejects.toMatchObject({ code: 'ERR_REPLAY' });
     // m2 of exchange b replayed into a resolve of exchange a
-    await expect(processTtpRequest(await req(keys.r, EXCHANGE_TYPES.resolveRequest, contract.dealId, { exchangeId: a.exchangeId, m1: a.m1, m2: b.m2 }), store, ctx)).rejects.toMatchObject({ code: 'ERR_REPLAY' });
+    await expect(
+      processTtpRequest(await req(keys.r, EXCHANGE_TYPES.resolveRequest, contract.dealId, { exchangeId: a.exchangeId, m1: a.m1, m2: b.m2 }), store, ctx),
+    ).rejects.toMatchObject({ code: 'ERR_REPLAY' });
     // a signed abort request relabelled as a resolve request no longer verifies
     const abort = await req(keys.o, EXCHANGE_TYPES.abortRequest, contract.dealId, { exchangeId: a.exchangeId, m1: a.m1 });
     const relabelled = { ...abort, type: EXCHANGE_TYPES.resolveRequest, body: { ...abort.body, m2: a.m2 } };
     await expect(processTtpRequest(relabelled, store, ctx)).rejects.toMatchObject({ code: 'ERR_SIGNATURE_INVALID' });
     // a stranger
-    await expect(processTtpRequest(await req(keys.mallory, EXCHANGE_TYPES.resolveRequest, contract.dealId, { exchangeId: a.exchangeId, m1: a.m1, m2: a.m2 }), store, ctx)).rejects.toMatchObject({ code: 'ERR_SIGNATURE_INVALID' });
+    await expect(
+      processTtpRequest(await req(keys.mallory, EXCHANGE_TYPES.resolveRequest, contract.dealId, { exchangeId: a.exchangeId, m1: a.m1, m2: a.m2 }), store, ctx),
+    ).rejects.toMatchObject({ code: 'ERR_SIGNATURE_INVALID' });
     // an exchange that names another TTP
     const otherTtp = { ...ctx, ctx: { ...ctx.ctx, signer: keys.mallory } };
     await expect(processTtpRequest(abort, store, otherTtp)).rejects.toMatchObject({ code: 'ERR_TTP' });
@@ -140,7 +152,10 @@ describe('TTP: generatable ↔ verifiable', () => {
 
     const bad = await exchange(mail, 60, true);
     const badComplaint = await req(keys.r, EXCHANGE_TYPES.complaint, mail.dealId, { exchangeId: bad.exchangeId, m1: bad.m1, m2: bad.m2 });
-    await expect(processTtpRequest(badComplaint, store, at(mail, T0))).rejects.toMatchObject({ code: 'ERR_TTP', message: expect.stringMatching(/verifiable transfer did not happen/) });
+    await expect(processTtpRequest(badComplaint, store, at(mail, T0))).rejects.toMatchObject({
+      code: 'ERR_TTP',
+      message: expect.stringMatching(/verifiable transfer did not happen/),
+    });
     expect(store.get(bad.exchangeId)).toBeNull();
   });
 
@@ -160,8 +175,12 @@ describe('TTP: generatable ↔ verifiable', () => {
   it('only the responder complains, with m2', async () => {
     const store = memoryTtp();
     const ex = await exchange(mail, 80);
-    await expect(processTtpRequest(await req(keys.o, EXCHANGE_TYPES.complaint, mail.dealId, { exchangeId: ex.exchangeId, m1: ex.m1, m2: ex.m2 }), store, at(mail, T0))).rejects.toMatchObject({ code: 'ERR_TTP' });
-    await expect(processTtpRequest(await req(keys.r, EXCHANGE_TYPES.complaint, mail.dealId, { exchangeId: ex.exchangeId, m1: ex.m1 }), store, at(mail, T0))).rejects.toMatchObject({ code: 'ERR_TTP' });
+    await expect(
+      processTtpRequest(await req(keys.o, EXCHANGE_TYPES.complaint, mail.dealId, { exchangeId: ex.exchangeId, m1: ex.m1, m2: ex.m2 }), store, at(mail, T0)),
+    ).rejects.toMatchObject({ code: 'ERR_TTP' });
+    await expect(
+      processTtpRequest(await req(keys.r, EXCHANGE_TYPES.complaint, mail.dealId, { exchangeId: ex.exchangeId, m1: ex.m1 }), store, at(mail, T0)),
+    ).rejects.toMatchObject({ code: 'ERR_TTP' });
   });
 });
 

@@ -85,7 +85,12 @@ describe('matchItem', () => {
     const st = (mail.O.item as Extract<Item, { kind: 'statement' }>).statement;
     const tampered: Item = { kind: 'statement', statement: { ...st, body: { ...st.body, sender: keys.o.keyId } } };
     expect(await matchItem(tampered, d, ctx())).toMatchObject({ ok: false, reason: expect.stringMatching(/ERR_SIGNATURE_INVALID/) });
-    const constrained: Description = { kind: 'statement', type: 'semper.note', signer: { keyId: keys.o.keyId }, constraints: [{ path: 'order.total', equals: 5 }] };
+    const constrained: Description = {
+      kind: 'statement',
+      type: 'semper.note',
+      signer: { keyId: keys.o.keyId },
+      constraints: [{ path: 'order.total', equals: 5 }],
+    };
     const good: Item = { kind: 'statement', statement: await sign(keys.o, 'semper.note', { order: { total: 5, x: 1 } }) };
     const bad: Item = { kind: 'statement', statement: await sign(keys.o, 'semper.note', { order: { total: '5' } }) };
     expect((await matchItem(good, constrained, ctx())).ok).toBe(true);
@@ -93,7 +98,9 @@ describe('matchItem', () => {
   });
 
   it('statement signed by a certified key: role and name', async () => {
-    const st = (await signStatement({ type: 'semper.note', version: 1, dealId: 'deal-items-000001', issuedAt: nowIso(T0), body: {} }, keys.ttp, { signerRef: { kind: 'x509', chain: keys.ttpChain } })) as Statement;
+    const st = (await signStatement({ type: 'semper.note', version: 1, dealId: 'deal-items-000001', issuedAt: nowIso(T0), body: {} }, keys.ttp, {
+      signerRef: { kind: 'x509', chain: keys.ttpChain },
+    })) as Statement;
     const item: Item = { kind: 'statement', statement: st };
     expect((await matchItem(item, { kind: 'statement', type: 'semper.note', signer: { certified: { role: 'ttp' } } }, ctx())).ok).toBe(true);
     expect((await matchItem(item, { kind: 'statement', type: 'semper.note', signer: { certified: { role: 'bank' } } }, ctx())).ok).toBe(false);
@@ -105,8 +112,14 @@ describe('matchItem', () => {
     expect((await matchItem(cred, { kind: 'credential', role: 'ttp', subjectKeyId: keys.ttp.keyId }, ctx())).ok).toBe(true);
     expect((await matchItem(cred, { kind: 'credential', role: 'merchant' }, ctx())).ok).toBe(false);
     expect((await matchItem(cred, { kind: 'credential', subjectKeyId: keys.o.keyId }, ctx())).ok).toBe(false);
-    expect(await matchItem(cred, { kind: 'credential' }, { roots: [], now: T0 })).toMatchObject({ ok: false, reason: expect.stringMatching(/ERR_CERT_UNTRUSTED/) });
-    expect(await matchItem(cred, { kind: 'credential' }, { roots: [keys.root], now: Date.UTC(2041, 0, 1) })).toMatchObject({ ok: false, reason: expect.stringMatching(/ERR_CERT_EXPIRED/) });
+    expect(await matchItem(cred, { kind: 'credential' }, { roots: [], now: T0 })).toMatchObject({
+      ok: false,
+      reason: expect.stringMatching(/ERR_CERT_UNTRUSTED/),
+    });
+    expect(await matchItem(cred, { kind: 'credential' }, { roots: [keys.root], now: Date.UTC(2041, 0, 1) })).toMatchObject({
+      ok: false,
+      reason: expect.stringMatching(/ERR_CERT_EXPIRED/),
+    });
   });
 
   it('money: bank-signed proof for this amount, payee and reference', async () => {
@@ -152,7 +165,11 @@ describe('exchange-enabling properties', () => {
   it('packages: a property holds if it holds for every item; an empty package has all', () => {
     const o = keys.o.keyId;
     expect(itemProperties({ kind: 'package', items: [] }, o)).toEqual({ verifiable: true, generatable: true, revocable: true });
-    expect(itemProperties({ kind: 'package', items: [mail.O.gives, { kind: 'information', digest: 'A'.repeat(43) }] }, o)).toEqual({ verifiable: true, generatable: false, revocable: false });
+    expect(itemProperties({ kind: 'package', items: [mail.O.gives, { kind: 'information', digest: 'A'.repeat(43) }] }, o)).toEqual({
+      verifiable: true,
+      generatable: false,
+      revocable: false,
+    });
     const r1 = { ...(money.O.gives as Extract<Description, { kind: 'money' }>), revocableUntil: T0 + 5 };
     const r2 = { ...r1, revocableUntil: T0 + 9 };
     expect(itemProperties({ kind: 'package', items: [r1, r2] }, o)).toMatchObject({ revocable: true, revocableUntil: T0 + 5 });

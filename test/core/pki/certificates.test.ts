@@ -22,15 +22,27 @@ describe('X.509 merchant certificates', () => {
     const other = await makeTestCa('Other CA');
     const m = await ca.issue({ commonName: 'Shop', role: 'merchant', origins: ['https://shop.example'] });
     await expect(validateChain(m.chain, { roots: [other.root], now: new Date() })).rejects.toMatchObject({ code: 'ERR_CERT_UNTRUSTED' });
-    const old = await ca.issue({ commonName: 'Old Shop', role: 'merchant', origins: ['https://shop.example'], notBefore: new Date(Date.now() - 10 * DAY), notAfter: new Date(Date.now() - DAY) });
+    const old = await ca.issue({
+      commonName: 'Old Shop',
+      role: 'merchant',
+      origins: ['https://shop.example'],
+      notBefore: new Date(Date.now() - 10 * DAY),
+      notAfter: new Date(Date.now() - DAY),
+    });
     await expect(validateChain(old.chain, { roots: [ca.root], now: new Date() })).rejects.toMatchObject({ code: 'ERR_CERT_EXPIRED' });
     await expect(validateChain(m.chain, { roots: [ca.root], now: new Date(Date.now() + 400 * DAY) })).rejects.toMatchObject({ code: 'ERR_CERT_EXPIRED' });
     // A merchant (not a CA) cannot issue: a chain [victim-signed-by-merchant, merchant] is refused.
     const { issueCertificate } = await import('../../../core/pki/index.js');
     const { generateKeyPair } = await import('../../../core/crypto/index.js');
     const forged = await issueCertificate({
-      issuerCertificate: m.chain[0]!, issuerPrivateKey: m.keys.privateKey, subjectPublicKey: (await generateKeyPair('ES256')).publicKey,
-      commonName: 'Big Bank', role: 'merchant', origins: ['https://bank.example'], notBefore: new Date(Date.now() - DAY), notAfter: new Date(Date.now() + DAY),
+      issuerCertificate: m.chain[0]!,
+      issuerPrivateKey: m.keys.privateKey,
+      subjectPublicKey: (await generateKeyPair('ES256')).publicKey,
+      commonName: 'Big Bank',
+      role: 'merchant',
+      origins: ['https://bank.example'],
+      notBefore: new Date(Date.now() - DAY),
+      notAfter: new Date(Date.now() + DAY),
     });
     await expect(validateChain([forged, m.chain[0]!], { roots: [ca.root], now: new Date() })).rejects.toMatchObject({ code: 'ERR_CERT_CHAIN' });
   });
@@ -40,8 +52,14 @@ describe('X.509 merchant certificates', () => {
     const { issueCertificate } = await import('../../../core/pki/index.js');
     const { generateKeyPair } = await import('../../../core/crypto/index.js');
     const params = {
-      issuerCertificate: ca.root, issuerPrivateKey: ca.keys.privateKey, subjectPublicKey: (await generateKeyPair('ES256')).publicKey,
-      commonName: 'Shop', role: 'merchant' as const, origins: ['https://shop.example'], notBefore: new Date(Date.now() - DAY), notAfter: new Date(Date.now() + DAY),
+      issuerCertificate: ca.root,
+      issuerPrivateKey: ca.keys.privateKey,
+      subjectPublicKey: (await generateKeyPair('ES256')).publicKey,
+      commonName: 'Shop',
+      role: 'merchant' as const,
+      origins: ['https://shop.example'],
+      notBefore: new Date(Date.now() - DAY),
+      notAfter: new Date(Date.now() + DAY),
     };
     const der = await issueCertificate({ ...params, crlUrls: ['http://127.0.0.1:8450/ca/crl.der'] });
     expect((await readCertificate(der)).crlUrls).toEqual(['http://127.0.0.1:8450/ca/crl.der']);
@@ -53,7 +71,9 @@ describe('X.509 merchant certificates', () => {
     const ca = await makeTestCa();
     const m = await ca.issue({ commonName: 'Shop', role: 'merchant', origins: ['https://shop.example'] });
     const serial = (await readCertificate(m.chain[0]!)).serialNumber;
-    await expect(validateChain(m.chain, { roots: [ca.root], now: new Date(), isRevoked: async (c) => c.serialNumber === serial })).rejects.toMatchObject({ code: 'ERR_CERT_REVOKED' });
+    await expect(validateChain(m.chain, { roots: [ca.root], now: new Date(), isRevoked: async (c) => c.serialNumber === serial })).rejects.toMatchObject({
+      code: 'ERR_CERT_REVOKED',
+    });
   });
 
   it('rejects a merchant certificate without origins and garbage DER', async () => {

@@ -50,8 +50,13 @@ describe('PKCS #10 certification requests', () => {
       // The verified key is what the CA certifies.
       const ca = await makeTestCa();
       const cert = await issueCertificate({
-        issuerCertificate: ca.root, issuerPrivateKey: ca.keys.privateKey, subjectPublicKey: verified.publicKey,
-        commonName: 'Ann Shopper', role: 'shopper', notBefore: new Date(Date.now() - MIN), notAfter: new Date(Date.now() + DAY),
+        issuerCertificate: ca.root,
+        issuerPrivateKey: ca.keys.privateKey,
+        subjectPublicKey: verified.publicKey,
+        commonName: 'Ann Shopper',
+        role: 'shopper',
+        notBefore: new Date(Date.now() - MIN),
+        notAfter: new Date(Date.now() + DAY),
       });
       expect((await readCertificate(cert)).publicJwk).toEqual(verified.publicJwk);
     }
@@ -65,23 +70,38 @@ describe('PKCS #10 certification requests', () => {
     const at = Buffer.from(bytes).indexOf('Ann');
     expect(at).toBeGreaterThan(0);
     bytes[at] = 'B'.charCodeAt(0);
-    await expect(verifyCertificationRequest(bytesToB64(bytes))).rejects.toMatchObject({ code: 'ERR_SIGNATURE_INVALID', message: expect.stringMatching(/RFC 2986.*proof of possession/) });
+    await expect(verifyCertificationRequest(bytesToB64(bytes))).rejects.toMatchObject({
+      code: 'ERR_SIGNATURE_INVALID',
+      message: expect.stringMatching(/RFC 2986.*proof of possession/),
+    });
 
     // A request whose signature was made by another key than the one it names.
     const other = await generateKeyPair('ES256');
     const forged = await x509.Pkcs10CertificateRequestGenerator.create({
-      name: 'CN=Mallory', signingAlgorithm: { name: 'ECDSA', hash: 'SHA-256' } as EcdsaParams,
+      name: 'CN=Mallory',
+      signingAlgorithm: { name: 'ECDSA', hash: 'SHA-256' } as EcdsaParams,
       keys: { publicKey: keys.publicKey, privateKey: other.privateKey },
     });
     await expect(verifyCertificationRequest(bytesToB64(new Uint8Array(forged.rawData)))).rejects.toMatchObject({ code: 'ERR_SIGNATURE_INVALID' });
 
     const p384 = (await crypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-384' }, false, ['sign', 'verify'])) as CryptoKeyPair;
-    const p384Csr = await x509.Pkcs10CertificateRequestGenerator.create({ name: 'CN=x', keys: p384, signingAlgorithm: { name: 'ECDSA', hash: 'SHA-384' } as EcdsaParams });
+    const p384Csr = await x509.Pkcs10CertificateRequestGenerator.create({
+      name: 'CN=x',
+      keys: p384,
+      signingAlgorithm: { name: 'ECDSA', hash: 'SHA-384' } as EcdsaParams,
+    });
     await expect(verifyCertificationRequest(bytesToB64(new Uint8Array(p384Csr.rawData)))).rejects.toMatchObject({ code: 'ERR_ALG_UNSUPPORTED' });
     await expect(createCertificationRequest({ keys: p384, commonName: 'x' })).rejects.toMatchObject({ code: 'ERR_ALG_UNSUPPORTED' });
 
-    const sha384 = await x509.Pkcs10CertificateRequestGenerator.create({ name: 'CN=x', keys, signingAlgorithm: { name: 'ECDSA', hash: 'SHA-384' } as EcdsaParams });
-    await expect(verifyCertificationRequest(bytesToB64(new Uint8Array(sha384.rawData)))).rejects.toMatchObject({ code: 'ERR_ALG_UNSUPPORTED', message: expect.stringMatching(/ecdsa-with-SHA256/) });
+    const sha384 = await x509.Pkcs10CertificateRequestGenerator.create({
+      name: 'CN=x',
+      keys,
+      signingAlgorithm: { name: 'ECDSA', hash: 'SHA-384' } as EcdsaParams,
+    });
+    await expect(verifyCertificationRequest(bytesToB64(new Uint8Array(sha384.rawData)))).rejects.toMatchObject({
+      code: 'ERR_ALG_UNSUPPORTED',
+      message: expect.stringMatching(/ecdsa-with-SHA256/),
+    });
 
     const pem = new x509.Pkcs10CertificateRequest(b64ToBytes(csr)).toString('pem');
     for (const bad of [pem, 'AAAA', '', 'not base64!', `${csr}\n`, 'A'.repeat(8000)]) {
@@ -106,9 +126,12 @@ describe('CRLs', () => {
     const good = await ca.issue({ commonName: 'Good Shopper', role: 'shopper' });
     const revokedInfo = await readCertificate(revoked.chain[0]!);
     const crl = await createCrl({
-      issuerCertificate: ca.root, issuerPrivateKey: ca.keys.privateKey,
+      issuerCertificate: ca.root,
+      issuerPrivateKey: ca.keys.privateKey,
       entries: [{ serial: revokedInfo.serialNumber, revokedAt: new Date(now - MIN), reason: 'keyCompromise' }],
-      thisUpdate: new Date(now), nextUpdate: new Date(now + 15 * MIN), crlNumber: 7,
+      thisUpdate: new Date(now),
+      nextUpdate: new Date(now + 15 * MIN),
+      crlNumber: 7,
     });
     return { ca, revoked, good, revokedInfo, crl };
   }
@@ -134,12 +157,22 @@ describe('CRLs', () => {
     // Same subject name, different key: the authorityKeyIdentifier already gives it away.
     const impostor = await makeTestCa('Semper Test CA', now);
     await check(verifyCrl(crl, impostor.root, new Date(now)), 'issuer');
-    const forged = await createCrl({ issuerCertificate: impostor.root, issuerPrivateKey: impostor.keys.privateKey, entries: [], thisUpdate: new Date(now), nextUpdate: new Date(now + MIN), crlNumber: 8 });
+    const forged = await createCrl({
+      issuerCertificate: impostor.root,
+      issuerPrivateKey: impostor.keys.privateKey,
+      entries: [],
+      thisUpdate: new Date(now),
+      nextUpdate: new Date(now + MIN),
+      crlNumber: 8,
+    });
     await check(verifyCrl(forged, ca.root, new Date(now)), 'issuer');
     // ...and without that extension, the signature does.
     const noAki = await x509.X509CrlGenerator.create({
-      issuer: new x509.X509Certificate(b64ToBytes(impostor.root)).subjectName, thisUpdate: new Date(now), nextUpdate: new Date(now + MIN),
-      signingAlgorithm: { name: 'ECDSA', hash: 'SHA-256' } as EcdsaParams, signingKey: impostor.keys.privateKey,
+      issuer: new x509.X509Certificate(b64ToBytes(impostor.root)).subjectName,
+      thisUpdate: new Date(now),
+      nextUpdate: new Date(now + MIN),
+      signingAlgorithm: { name: 'ECDSA', hash: 'SHA-256' } as EcdsaParams,
+      signingKey: impostor.keys.privateKey,
     });
     await check(verifyCrl(bytesToB64(new Uint8Array(noAki.rawData)), ca.root, new Date(now)), 'signature');
     const otherName = await makeTestCa('Other CA', now);
@@ -150,21 +183,35 @@ describe('CRLs', () => {
     await check(verifyCrl(bytesToB64(bytes), ca.root, new Date(now)), 'signature');
     await expect(verifyCrl('garbage', ca.root, new Date(now))).rejects.toMatchObject({ code: 'ERR_REVOCATION_UNKNOWN' });
     // A leaf certificate is no CRL issuer, even if it signs one under its own name.
-    const leafCrl = await createCrl({ issuerCertificate: good.chain[0]!, issuerPrivateKey: good.keys.privateKey, entries: [], thisUpdate: new Date(now), nextUpdate: new Date(now + MIN), crlNumber: 1 });
+    const leafCrl = await createCrl({
+      issuerCertificate: good.chain[0]!,
+      issuerPrivateKey: good.keys.privateKey,
+      entries: [],
+      thisUpdate: new Date(now),
+      nextUpdate: new Date(now + MIN),
+      crlNumber: 1,
+    });
     await check(verifyCrl(leafCrl, good.chain[0]!, new Date(now)), 'issuer-not-crl-signer');
   });
 
-  it('as validateChain\'s revocation checker: revoked → ERR_CERT_REVOKED, good passes, stale or foreign → ERR_REVOCATION_UNKNOWN', async () => {
+  it("as validateChain's revocation checker: revoked → ERR_CERT_REVOKED, good passes, stale or foreign → ERR_REVOCATION_UNKNOWN", async () => {
     const { ca, crl, revoked, good } = await setup();
     const at = new Date(now + MIN);
-    await expect(validateChain(revoked.chain, { roots: [ca.root], now: at, isRevoked: crlRevocationChecker(crl, ca.root, at) })).rejects.toMatchObject({ code: 'ERR_CERT_REVOKED' });
+    await expect(validateChain(revoked.chain, { roots: [ca.root], now: at, isRevoked: crlRevocationChecker(crl, ca.root, at) })).rejects.toMatchObject({
+      code: 'ERR_CERT_REVOKED',
+    });
     const ok = await validateChain(good.chain, { roots: [ca.root], now: at, isRevoked: crlRevocationChecker(crl, ca.root, at) });
     expect(ok.leaf.commonName).toBe('Good Shopper');
     const late = new Date(now + 20 * MIN);
-    await expect(validateChain(good.chain, { roots: [ca.root], now: late, isRevoked: crlRevocationChecker(crl, ca.root, late) })).rejects.toMatchObject({ code: 'ERR_REVOCATION_UNKNOWN' });
+    await expect(validateChain(good.chain, { roots: [ca.root], now: late, isRevoked: crlRevocationChecker(crl, ca.root, late) })).rejects.toMatchObject({
+      code: 'ERR_REVOCATION_UNKNOWN',
+    });
     const other = await makeTestCa('Other CA', now);
     const stranger = await other.issue({ commonName: 'Stranger', role: 'shopper' });
-    await expect(crlRevocationChecker(crl, ca.root, at)(await readCertificate(stranger.chain[0]!))).rejects.toMatchObject({ code: 'ERR_REVOCATION_UNKNOWN', details: { check: 'issuer' } });
+    await expect(crlRevocationChecker(crl, ca.root, at)(await readCertificate(stranger.chain[0]!))).rejects.toMatchObject({
+      code: 'ERR_REVOCATION_UNKNOWN',
+      details: { check: 'issuer' },
+    });
   });
 
   it.skipIf(!hasOpenssl)('is a CRL OpenSSL reads and verifies against the CA certificate', async () => {

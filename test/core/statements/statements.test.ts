@@ -3,7 +3,13 @@ import { generateKeyPair, signerFromKeyPair } from '../../../core/crypto/index.j
 import { signStatement, verifyStatement, signingInput, statementDigest, type Statement } from '../../../core/statements/index.js';
 import { makeTestCa } from '../../helpers/pki.js';
 
-const base = { type: 'semper.test', version: 1 as const, dealId: 'deal-0123456789abcdef', issuedAt: '2026-11-23T10:00:00.000Z', body: { amount: 100, to: 'Bob' } };
+const base = {
+  type: 'semper.test',
+  version: 1 as const,
+  dealId: 'deal-0123456789abcdef',
+  issuedAt: '2026-11-23T10:00:00.000Z',
+  body: { amount: 100, to: 'Bob' },
+};
 
 describe('signed statements', () => {
   it('a bare-key statement verifies and any change to body, type, alg or signer breaks it', async () => {
@@ -20,10 +26,26 @@ describe('signed statements', () => {
     await expect(tamper((s) => (s.type = 'semper.other'))).rejects.toMatchObject({ code: 'ERR_SIGNATURE_INVALID' });
     await expect(tamper((s) => (s.dealId = 'deal-other-0123456789'))).rejects.toMatchObject({ code: 'ERR_SIGNATURE_INVALID' });
     const other = await signerFromKeyPair('ES256', await generateKeyPair('ES256'));
-    await expect(tamper((s) => { if (s.signature.signer.kind === 'jwk') s.signature.signer.jwk = other.publicJwk; })).rejects.toMatchObject({ code: 'ERR_SIGNATURE_INVALID' });
-    await expect(tamper((s) => { (s.signature as { alg: string }).alg = 'EdDSA'; })).rejects.toMatchObject({ code: 'ERR_ALG_UNSUPPORTED' });
-    await expect(tamper((s) => { (s.signature as { alg: string }).alg = 'none'; })).rejects.toMatchObject({ code: 'ERR_SCHEMA' });
-    await expect(tamper((s) => { (s as unknown as Record<string, unknown>).extra = 1; })).rejects.toMatchObject({ code: 'ERR_SCHEMA' });
+    await expect(
+      tamper((s) => {
+        if (s.signature.signer.kind === 'jwk') s.signature.signer.jwk = other.publicJwk;
+      }),
+    ).rejects.toMatchObject({ code: 'ERR_SIGNATURE_INVALID' });
+    await expect(
+      tamper((s) => {
+        (s.signature as { alg: string }).alg = 'EdDSA';
+      }),
+    ).rejects.toMatchObject({ code: 'ERR_ALG_UNSUPPORTED' });
+    await expect(
+      tamper((s) => {
+        (s.signature as { alg: string }).alg = 'none';
+      }),
+    ).rejects.toMatchObject({ code: 'ERR_SCHEMA' });
+    await expect(
+      tamper((s) => {
+        (s as unknown as Record<string, unknown>).extra = 1;
+      }),
+    ).rejects.toMatchObject({ code: 'ERR_SCHEMA' });
   });
 
   it('the signing input covers alg and signer, not the signature value', async () => {
@@ -42,7 +64,9 @@ describe('signed statements', () => {
     await expect(verifyStatement(st)).rejects.toMatchObject({ code: 'ERR_CERT_UNTRUSTED' });
     const v = await verifyStatement(st, { trust: { roots: [ca.root], now: new Date() }, types: ['semper.test'] });
     expect(v.chain?.leaf.commonName).toBe('Shop');
-    await expect(verifyStatement(st, { trust: { roots: [ca.root], now: new Date() }, types: ['semper.offer'] })).rejects.toMatchObject({ code: 'ERR_STATEMENT_TYPE' });
+    await expect(verifyStatement(st, { trust: { roots: [ca.root], now: new Date() }, types: ['semper.offer'] })).rejects.toMatchObject({
+      code: 'ERR_STATEMENT_TYPE',
+    });
     // Signed by another key than the certificate's.
     const stranger = await signerFromKeyPair('ES256', await generateKeyPair('ES256'));
     const forged = await signStatement(base, stranger, { signerRef: { kind: 'x509', chain: m.chain } });

@@ -1,5 +1,13 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { checkTransfer, DEFAULT_ATTRIBUTES, openTransfer, receiptDescription, signTransfer, transferProperties, type Transfer } from '../../../core/transfer/index.js';
+import {
+  checkTransfer,
+  DEFAULT_ATTRIBUTES,
+  openTransfer,
+  receiptDescription,
+  signTransfer,
+  transferProperties,
+  type Transfer,
+} from '../../../core/transfer/index.js';
 import { itemProperties, type Description } from '../../../core/items/index.js';
 import { certifiedMail, currencyExchange, makeKeys, T0, type Keys, type Scenario } from '../../protocols/fixtures.js';
 
@@ -18,7 +26,9 @@ describe('transfers', () => {
     expect(transferProperties(t).verifiable).toBe(true);
     const secret = transferProperties({ ...t, attributes: { ...DEFAULT_ATTRIBUTES, confidentiality: 'end-to-end' } });
     expect(secret).toMatchObject({ verifiable: false, generatable: false });
-    expect(transferProperties({ giver: keys.o.keyId, gives: mail.O.gives, attributes: { ...DEFAULT_ATTRIBUTES, confidentiality: 'end-to-end' } }).generatable).toBe(false);
+    expect(
+      transferProperties({ giver: keys.o.keyId, gives: mail.O.gives, attributes: { ...DEFAULT_ATTRIBUTES, confidentiality: 'end-to-end' } }).generatable,
+    ).toBe(false);
   });
 
   it('anonymity refuses what identifies the sender', () => {
@@ -46,6 +56,8 @@ describe('transfers', () => {
     const forged = await signTransfer({ dealId: 'deal-transfer-0001', to: keys.r.keyId, item: mail.R.item, now: T0 }, keys.mallory);
     const claimed = { ...forged, body: { ...forged.body, from: keys.o.keyId } };
     await expect(openTransfer(claimed, keys.r.keyId)).rejects.toMatchObject({ code: 'ERR_SIGNATURE_INVALID' });
-    await expect(signTransfer({ dealId: 'deal-transfer-0001', to: keys.r.keyId, item: { kind: 'nope' } as never, now: T0 }, keys.o)).rejects.toMatchObject({ code: 'ERR_SCHEMA' });
+    await expect(signTransfer({ dealId: 'deal-transfer-0001', to: keys.r.keyId, item: { kind: 'nope' } as never, now: T0 }, keys.o)).rejects.toMatchObject({
+      code: 'ERR_SCHEMA',
+    });
   });
 });
