@@ -119,17 +119,7 @@ async function assertOwnItem(item: Item, gives: Description, ctx: ExchangeContex
 }
 
 function baseState(
-  p: {
-    protocol: ProtocolId;
-    dealId: string;
-    gives: Description;
-    item: Item;
-    expects: Description;
-    attributes?: SecurityAttributes;
-    peerAttributes?: SecurityAttributes;
-    now: number;
-    timeouts?: Partial<Timeouts>;
-  },
+  p: PartyParams,
   ctx: ExchangeContext,
 ): Omit<ExchangeState, 'role' | 'phase' | 'peer' | 'expectedPeer' | 'ttp' | 'deadline' | 'wakeAt'> {
   return {

@@ -31,6 +31,7 @@ import { signStatement, type Statement } from '../../core/statements/index.js';
 import { orderToSign, type ShopperPolicy, type ShopperState } from '../../core/commerce/shopper.js';
 import { Money } from '../../core/protocol/commerce.js';
 import { postJson } from '../worker/http.js';
+import { partyOrigin } from '../worker/sender.js';
 import { summariseKey, type KeyStore, type KeySummary, type StoredKey } from './key-store.js';
 
 export const DEFAULT_CA_URL = 'http://127.0.0.1:8450';
@@ -192,20 +193,9 @@ export interface IdentityServiceDeps {
   challenges: { get(): Promise<PendingChallenge[]>; set(value: PendingChallenge[]): Promise<void> };
 }
 
-const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]']);
-
-/** A CA base URL: https, or http on loopback (what the extension's host permissions allow). Returns its origin. */
+/** A CA base URL as an origin (worker/sender.ts partyOrigin). */
 export function normaliseCaUrl(text: string): string {
-  let url: URL;
-  try {
-    url = new URL(text.trim());
-  } catch {
-    throw new SemperError('ERR_SCHEMA', `not a URL: ${JSON.stringify(text)}`);
-  }
-  const secure = url.protocol === 'https:' || (url.protocol === 'http:' && LOOPBACK.has(url.hostname));
-  if (!secure) throw new SemperError('ERR_SCHEMA', 'the CA must be reached over https (http only on this computer: 127.0.0.1, localhost)');
-  if (url.username || url.password) throw new SemperError('ERR_SCHEMA', 'the CA URL must not contain credentials');
-  return url.origin;
+  return partyOrigin(text, 'CA');
 }
 
 /** A security phrase: 3–64 characters after trimming, no control characters. */

@@ -11,6 +11,7 @@ import { readCertificate } from '../../core/pki/index.js';
 import type { TrustedTtpEntry } from '../../core/commerce/exchange-deal.js';
 import type { FingerprintRecords } from '../worker/store.js';
 import { normaliseCertificateText } from './trust-roots.js';
+import { partyOrigin } from '../worker/sender.js';
 
 export interface TrustedTtp {
   /** base64url SHA-256 of the certificate DER (given directly, or computed from the certificate) */
@@ -27,19 +28,9 @@ export interface TrustedTtp {
 }
 
 const FINGERPRINT = /^[A-Za-z0-9_-]{43}$/;
-const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]']);
-
-/** The TTP's base URL as an origin: https, or http on loopback (development and tests). */
+/** The TTP's base URL as an origin (worker/sender.ts partyOrigin). */
 export function normaliseTtpUrl(text: string): string {
-  let url: URL;
-  try {
-    url = new URL(text.trim());
-  } catch {
-    throw new SemperError('ERR_SCHEMA', 'the TTP address is not a URL');
-  }
-  if (url.username || url.password) throw new SemperError('ERR_SCHEMA', 'the TTP address must not carry credentials');
-  if (url.protocol === 'https:' || (url.protocol === 'http:' && LOOPBACK.has(url.hostname))) return url.origin;
-  throw new SemperError('ERR_SCHEMA', 'the TTP address must be https (or http on this machine)');
+  return partyOrigin(text, 'TTP');
 }
 
 export async function describeTtp(input: { certificate?: string; fingerprint?: string; url: string }, now: number): Promise<TrustedTtp> {

@@ -1,9 +1,27 @@
 /**
- * Who is asking: derived only from what the browser reports about a message's sender
+ * Who is asking, and whom the worker may talk to. Who is asking is derived only from what the browser reports about a message's sender
  * (runtime.MessageSender), never from a message field.
  */
 
+import { SemperError } from '../../core/errors.js';
+
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]']);
+
+/**
+ * The origin of another party the user names (a CA, a TTP): https, or http on this computer
+ * (development and tests) — what the extension's host permissions allow; no credentials in it.
+ */
+export function partyOrigin(text: string, party: string): string {
+  let url: URL;
+  try {
+    url = new URL(text.trim());
+  } catch {
+    throw new SemperError('ERR_SCHEMA', `the ${party} address is not a URL: ${JSON.stringify(text)}`);
+  }
+  if (url.username || url.password) throw new SemperError('ERR_SCHEMA', `the ${party} address must not carry credentials`);
+  if (url.protocol === 'https:' || (url.protocol === 'http:' && LOOPBACK.has(url.hostname))) return url.origin;
+  throw new SemperError('ERR_SCHEMA', `the ${party} must be reached over https (http only on this computer: 127.0.0.1, localhost)`);
+}
 
 /**
  * The web origin of a page's content script: `sender.origin`, else the origin of `sender.url`.
