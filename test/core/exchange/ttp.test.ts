@@ -46,7 +46,7 @@ async function req(signer: Signer, type: string, dealId: string, body: Record<st
 
 /** The TTP's context at `now` (the clock travels with the request event). */
 const at = (sc: Scenario, now: number) => ({ ctx: sc.ttpContext(), now });
-const processTtpRequest = (request: unknown, store: MemoryTtp, at: { ctx: TtpContext; now: number }) => store.request(request, at.ctx, at.now);
+const askTtp = (request: unknown, store: MemoryTtp, at: { ctx: TtpContext; now: number }) => store.request(request, at.ctx, at.now);
 
 describe('TTP: contract signing', () => {
   it('abort first: every later request, abort or resolve, gets the same abort token', async () => {
@@ -54,13 +54,13 @@ describe('TTP: contract signing', () => {
     const { m1, m2, exchangeId } = await exchange(contract, 10);
     const abort = await req(keys.o, EXCHANGE_TYPES.abortRequest, contract.dealId, { exchangeId, m1 });
     const resolve = await req(keys.r, EXCHANGE_TYPES.resolveRequest, contract.dealId, { exchangeId, m1, m2 });
-    const first = await processTtpRequest(abort, store, at(contract, T0));
+    const first = await askTtp(abort, store, at(contract, T0));
     expect(first).toMatchObject({ decided: true, record: { decision: 'aborted' } });
     expect(first.answer.type).toBe(TTP_TYPES.abortToken);
-    const second = await processTtpRequest(resolve, store, at(contract, T0 + 5));
+    const second = await askTtp(resolve, store, at(contract, T0 + 5));
     expect(second.decided).toBe(false);
     expect(canonicalJson(second.answer)).toBe(canonicalJson(first.answer));
-    expect(canonicalJson((await processTtpRequest(abort, store, at(contract, T0 + 9))).answer)).toBe(canonicalJson(first.answer));
+    expect(canonicalJson((await askTtp(abort, store, at(contract, T0 + 9))).answer)).toBe(canonicalJson(first.answer));
     expect(store.size()).toBe(1);
   });
 
@@ -68,14 +68,14 @@ describe('TTP: contract signing', () => {
     const store = memoryTtp();
     const { m1, m2, exchangeId } = await exchange(contract, 20);
     const resolve = await req(keys.o, EXCHANGE_TYPES.resolveRequest, contract.dealId, { exchangeId, m1, m2 });
-    const r = await processTtpRequest(resolve, store, at(contract, T0));
+    const r = await askTtp(resolve, store, at(contract, T0));
     expect(r.record.decision).toBe('resolved');
     const body = r.answer.body as { m1: Statement; m2: Statement; affidavits: Statement[] };
     expect(body.m1).toEqual(m1);
     expect(body.m2).toEqual(m2);
     expect(body.affidavits.map((a) => (a.body as { onBehalfOf: string }).onBehalfOf)).toEqual([keys.o.keyId, keys.r.keyId]);
     const abort = await req(keys.o, EXCHANGE_TYPES.abortRequest, contract.dealId, { exchangeId, m1 });
-    expect((await processTtpRequest(abort, store, at(contract, T0))).answer.type).toBe(TTP_TYPES.resolution);
+    expect((await askTtp(abort, store, at(contract, T0))).answer.type).toBe(TTP_TYPES.resolution);
   });
 
   it('an abort and a resolve racing on an undecided exchange: one decision is stored, the loser answers with it', async () => {
@@ -113,27 +113,27 @@ describe('TTP: contract signing', () => {
     const ctx = at(contract, T0);
     // the responder cannot abort
     await expect(
-      processTtpRequest(await req(keys.r, EXCHANGE_TYPES.abortRequest, contract.dealId, { exchangeId: a.exchangeId, m1: a.m1 }), store, ctx),
+      askTtp(await req(keys.r, EXCHANGE_TYPES.abortRequest, contract.dealId, { exchangeId: a.exchangeId, m1: a.m1 }), store, ctx),
     ).rejects.toMatchObject({ code: 'ERR_TTP' });
     // a request naming exchange b but carrying m1 of a
     await expect(
-      processTtpRequest(await req(keys.o, EXCHANGE_TYPES.abortRequest, contract.dealId, { exchangeId: b.exchangeId, m1: a.m1 }), store, ctx),
+      askTtp(await req(keys.o, EXCHANGE_TYPES.abortRequest, contract.dealId, { exchangeId: b.exchangeId, m1: a.m1 }), store, ctx),
     ).rejects.toMatchObject({ code: 'ERR_REPLAY' });
     // m2 of exchange b replayed into a resolve of exchange a
     await expect(
-      processTtpRequest(await req(keys.r, EXCHANGE_TYPES.resolveRequest, contract.dealId, { exchangeId: a.exchangeId, m1: a.m1, m2: b.m2 }), store, ctx),
+      askTtp(await req(keys.r, EXCHANGE_TYPES.resolveRequest, contract.dealId, { exchangeId: a.exchangeId, m1: a.m1, m2: b.m2 }), store, ctx),
     ).rejects.toMatchObject({ code: 'ERR_REPLAY' });
     // a signed abort request relabelled as a resolve request no longer verifies
     const abort = await req(keys.o, EXCHANGE_TYPES.abortRequest, contract.dealId, { exchangeId: a.exchangeId, m1: a.m1 });
     const relabelled = { ...abort, type: EXCHANGE_TYPES.resolveRequest, body: { ...abort.body, m2: a.m2 } };
-    await expect(processTtpRequest(relabelled, store, ctx)).rejects.toMatchObject({ code: 'ERR_SIGNATURE_INVALID' });
+    await expect(askTtp(relabelled, store, ctx)).rejects.toMatchObject({ code: 'ERR_SIGNATURE_INVALID' });
     // a stranger
     await expect(
-      processTtpRequest(await req(keys.mallory, EXCHANGE_TYPES.resolveRequest, contract.dealId, { exchangeId: a.exchangeId, m1: a.m1, m2: a.m2 }), store, ctx),
+      askTtp(await req(keys.mallory, EXCHANGE_TYPES.resolveRequest, contract.dealId, { exchangeId: a.exchangeId, m1: a.m1, m2: a.m2 }), store, ctx),
     ).rejects.toMatchObject({ code: 'ERR_SIGNATURE_INVALID' });
     // an exchange that names another TTP
     const otherTtp = { ...ctx, ctx: { ...ctx.ctx, signer: keys.mallory } };
-    await expect(processTtpRequest(abort, store, otherTtp)).rejects.toMatchObject({ code: 'ERR_TTP' });
+    await expect(askTtp(abort, store, otherTtp)).rejects.toMatchObject({ code: 'ERR_TTP' });
     expect(store.size()).toBe(0);
   });
 });
@@ -143,7 +143,7 @@ describe('TTP: generatable ↔ verifiable', () => {
     const store = memoryTtp();
     const good = await exchange(mail, 50);
     const complaint = await req(keys.r, EXCHANGE_TYPES.complaint, mail.dealId, { exchangeId: good.exchangeId, m1: good.m1, m2: good.m2 });
-    const r = await processTtpRequest(complaint, store, at(mail, DEADLINE));
+    const r = await askTtp(complaint, store, at(mail, DEADLINE));
     expect(r.record.decision).toBe('resolved');
     const body = r.answer.body as { m2: Statement; affidavits: Statement[] };
     expect(body.m2).toEqual(good.m2);
@@ -152,7 +152,7 @@ describe('TTP: generatable ↔ verifiable', () => {
 
     const bad = await exchange(mail, 60, true);
     const badComplaint = await req(keys.r, EXCHANGE_TYPES.complaint, mail.dealId, { exchangeId: bad.exchangeId, m1: bad.m1, m2: bad.m2 });
-    await expect(processTtpRequest(badComplaint, store, at(mail, T0))).rejects.toMatchObject({
+    await expect(askTtp(badComplaint, store, at(mail, T0))).rejects.toMatchObject({
       code: 'ERR_TTP',
       message: expect.stringMatching(/verifiable transfer did not happen/),
     });
@@ -163,23 +163,23 @@ describe('TTP: generatable ↔ verifiable', () => {
     const store = memoryTtp();
     const ex = await exchange(mail, 70);
     const abort = await req(keys.o, EXCHANGE_TYPES.abortRequest, mail.dealId, { exchangeId: ex.exchangeId, m1: ex.m1 });
-    await expect(processTtpRequest(abort, store, at(mail, DEADLINE))).rejects.toMatchObject({ code: 'ERR_TTP', message: expect.stringMatching(/too early/) });
-    const r = await processTtpRequest(abort, store, at(mail, DEADLINE + 1));
+    await expect(askTtp(abort, store, at(mail, DEADLINE))).rejects.toMatchObject({ code: 'ERR_TTP', message: expect.stringMatching(/too early/) });
+    const r = await askTtp(abort, store, at(mail, DEADLINE + 1));
     expect(r.answer.type).toBe(TTP_TYPES.abortToken);
     expect(r.answer.body).toMatchObject({ reason: 'deadline-passed' });
     // The responder's complaint after that gets the same token.
     const late = await req(keys.r, EXCHANGE_TYPES.complaint, mail.dealId, { exchangeId: ex.exchangeId, m1: ex.m1, m2: ex.m2 });
-    expect(canonicalJson((await processTtpRequest(late, store, at(mail, DEADLINE + 2))).answer)).toBe(canonicalJson(r.answer));
+    expect(canonicalJson((await askTtp(late, store, at(mail, DEADLINE + 2))).answer)).toBe(canonicalJson(r.answer));
   });
 
   it('only the responder complains, with m2', async () => {
     const store = memoryTtp();
     const ex = await exchange(mail, 80);
     await expect(
-      processTtpRequest(await req(keys.o, EXCHANGE_TYPES.complaint, mail.dealId, { exchangeId: ex.exchangeId, m1: ex.m1, m2: ex.m2 }), store, at(mail, T0)),
+      askTtp(await req(keys.o, EXCHANGE_TYPES.complaint, mail.dealId, { exchangeId: ex.exchangeId, m1: ex.m1, m2: ex.m2 }), store, at(mail, T0)),
     ).rejects.toMatchObject({ code: 'ERR_TTP' });
     await expect(
-      processTtpRequest(await req(keys.r, EXCHANGE_TYPES.complaint, mail.dealId, { exchangeId: ex.exchangeId, m1: ex.m1 }), store, at(mail, T0)),
+      askTtp(await req(keys.r, EXCHANGE_TYPES.complaint, mail.dealId, { exchangeId: ex.exchangeId, m1: ex.m1 }), store, at(mail, T0)),
     ).rejects.toMatchObject({ code: 'ERR_TTP' });
   });
 });
@@ -189,13 +189,13 @@ describe('TTP: revocable ↔ revocable', () => {
     const store = memoryTtp();
     const ex = await exchange(money, 90);
     const complaint = await req(keys.o, EXCHANGE_TYPES.complaint, money.dealId, { exchangeId: ex.exchangeId, m1: ex.m1 });
-    const r = await processTtpRequest(complaint, store, at(money, T0));
+    const r = await askTtp(complaint, store, at(money, T0));
     expect(r.answer.type).toBe(TTP_TYPES.revocationOrder);
     expect((r.answer.body as { revoke: { giver: string }[] }).revoke.map((x) => x.giver)).toEqual([keys.o.keyId, keys.r.keyId]);
 
     const ex2 = await exchange(money, 100);
     const late = await req(keys.r, EXCHANGE_TYPES.complaint, money.dealId, { exchangeId: ex2.exchangeId, m1: ex2.m1, m2: ex2.m2 });
-    const f = await processTtpRequest(late, store, at(money, DEADLINE + 1));
+    const f = await askTtp(late, store, at(money, DEADLINE + 1));
     expect(f.answer.type).toBe(TTP_TYPES.resolution);
     expect(f.answer.body).toMatchObject({ final: true });
   });
