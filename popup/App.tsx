@@ -126,7 +126,10 @@ function Settings() {
       <ul id="roots">
         {(roots ?? []).map((r) => (
           <li key={r.fingerprint}>
-            <strong>{r.commonName}</strong> <span class="note">({t('popValidUntil')} {formatDateTime(r.notAfter)})</span>
+            <strong>{r.commonName}</strong>{' '}
+            <span class="note">
+              ({t('popValidUntil')} {formatDateTime(r.notAfter)})
+            </span>
             <div class="mono note">{r.fingerprint}</div>
             <button type="button" onClick={() => remove(r.fingerprint)} aria-label={`${t('popRemoveRoot')}: ${r.commonName}`}>
               {t('popRemoveRoot')}
@@ -141,7 +144,11 @@ function Settings() {
           {t('popAddRoot')}
         </button>
       </form>
-      {error ? <p role="alert" class="error">{error}</p> : null}
+      {error ? (
+        <p role="alert" class="error">
+          {error}
+        </p>
+      ) : null}
     </section>
   );
 }

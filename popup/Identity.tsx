@@ -79,9 +79,7 @@ export function IdentitySettings() {
             {identity?.keyId ?? '…'}
           </dd>
           <dt>{t('popCertificate')}</dt>
-          <dd id="identity-certificate">
-            {identity?.certificate ? `${identity.certificate.name} (${identity.certificate.serial})` : t('popNotCertified')}
-          </dd>
+          <dd id="identity-certificate">{identity?.certificate ? `${identity.certificate.name} (${identity.certificate.serial})` : t('popNotCertified')}</dd>
         </dl>
         <button type="button" id="setup-semper" onClick={() => open('setup')}>
           {t('popSetup')}
@@ -96,8 +94,15 @@ export function IdentitySettings() {
         <ul class="plain" id="token-list">
           {(status?.tokens ?? []).map((tok) => (
             <li key={tok.credentialId} data-credential={tok.credentialId}>
-              <strong>{tok.label}</strong> <span class="note">({tok.userVerifiedAtRegistration ? t('popTokenUv') : t('popTokenNoUv')}, {formatDateTime(tok.createdAt)})</span>
-              <button type="button" aria-label={`${t('popRemoveToken')}: ${tok.label}`} onClick={() => act(callOperation('tokens.remove', { credentialId: tok.credentialId }))}>
+              <strong>{tok.label}</strong>{' '}
+              <span class="note">
+                ({tok.userVerifiedAtRegistration ? t('popTokenUv') : t('popTokenNoUv')}, {formatDateTime(tok.createdAt)})
+              </span>
+              <button
+                type="button"
+                aria-label={`${t('popRemoveToken')}: ${tok.label}`}
+                onClick={() => act(callOperation('tokens.remove', { credentialId: tok.credentialId }))}
+              >
                 {t('popRemoveToken')}
               </button>
             </li>
@@ -154,7 +159,11 @@ function KeyList({ keys, act }: { keys: KeySummary[]; act(p: Promise<unknown>): 
                           </option>
                         ))}
                       </select>
-                      <button type="button" class="danger" onClick={() => act(callOperation('keys.revoke', { keyId: k.keyId, reason }).finally(() => setRevoking(null)))}>
+                      <button
+                        type="button"
+                        class="danger"
+                        onClick={() => act(callOperation('keys.revoke', { keyId: k.keyId, reason }).finally(() => setRevoking(null)))}
+                      >
                         {t('popRevokeConfirm')}
                       </button>
                       <button type="button" onClick={() => setRevoking(null)}>
@@ -175,15 +184,15 @@ function KeyList({ keys, act }: { keys: KeySummary[]; act(p: Promise<unknown>): 
         </tbody>
       </table>
       {rotating ? (
-        <div role="group" aria-labelledby="rotate-question">
-          <p id="rotate-question">{t('popRotateConfirm')}</p>
+        <fieldset class="inline-question">
+          <legend id="rotate-question">{t('popRotateConfirm')}</legend>
           <button type="button" class="danger" id="rotate-yes" onClick={() => act(callOperation('identity.rotate', {}).finally(() => setRotating(false)))}>
             {t('popRotateYes')}
           </button>{' '}
           <button type="button" onClick={() => setRotating(false)}>
             {t('popCancel')}
           </button>
-        </div>
+        </fieldset>
       ) : (
         <button type="button" id="rotate-identity" onClick={() => setRotating(true)}>
           {t('popRotate')}
@@ -214,7 +223,15 @@ function Threshold({ status, onSaved }: { status: IdentityStatus; onSaved(): voi
     <form class="panel" aria-labelledby="threshold-heading" id="threshold" onSubmit={save}>
       <h2 id="threshold-heading">{t('popThreshold')}</h2>
       <label for="threshold-amount">{t('popThresholdLabel')}</label>
-      <input id="threshold-amount" type="text" inputMode="decimal" value={text} disabled={none} aria-describedby="threshold-hint" onInput={(e) => setText((e.target as HTMLInputElement).value)} />
+      <input
+        id="threshold-amount"
+        type="text"
+        inputMode="decimal"
+        value={text}
+        disabled={none}
+        aria-describedby="threshold-hint"
+        onInput={(e) => setText((e.target as HTMLInputElement).value)}
+      />
       <p class="note" id="threshold-hint">
         {t('popThresholdHint')}
       </p>

@@ -118,22 +118,34 @@ try {
       args: [`${BASE}popup/index.html`],
     });
     await mn.send('Marionette:SetContext', { value: 'content' });
-    const after = await poll(() => mn.value<string[]>('WebDriver:GetWindowHandles'), (h) => h.length > before.length);
+    const after = await poll(
+      () => mn.value<string[]>('WebDriver:GetWindowHandles'),
+      (h) => h.length > before.length,
+    );
     const tab = after.find((h) => !before.includes(h))!;
     await mn.send('WebDriver:SwitchToWindow', { handle: tab, focus: true });
-    await poll(() => mn.value<string>('WebDriver:GetCurrentURL'), (u) => u.startsWith(BASE));
+    await poll(
+      () => mn.value<string>('WebDriver:GetCurrentURL'),
+      (u) => u.startsWith(BASE),
+    );
     return tab;
   });
 
   const operation = async (op: string, request: unknown) => {
     const r = await mn.value<{ ok: boolean; response?: unknown; error?: { code: string; message: string } }>('WebDriver:ExecuteAsyncScript', {
-      script: 'const [op, request, done] = arguments; browser.runtime.sendMessage({ op, request }).then(done, (e) => done({ ok: false, error: { code: "THROWN", message: String(e) } }));',
+      script:
+        'const [op, request, done] = arguments; browser.runtime.sendMessage({ op, request }).then(done, (e) => done({ ok: false, error: { code: "THROWN", message: String(e) } }));',
       args: [op, request],
     });
     if (!r?.ok) throw new Error(`${op}: ${JSON.stringify(r?.error)}`);
     return r.response;
   };
-  await step('the event page answers operations (getIdentity)', () => poll(() => operation('getIdentity', {}), () => true));
+  await step('the event page answers operations (getIdentity)', () =>
+    poll(
+      () => operation('getIdentity', {}),
+      () => true,
+    ),
+  );
   await step('onboarding and a trusted root through operations', async () => {
     await operation('identity.personalise', { phrase: 'smoke phrase: green kettle', picture: 0 });
     return operation('settings.addRoot', { certificate: market.rootPem });
@@ -178,7 +190,10 @@ try {
     const buy = await mn.value<Record<string, string>>('WebDriver:FindElement', { using: 'css selector', value: '#buy' });
     await mn.send('WebDriver:ElementClick', { id: Object.values(buy)[0] });
     const trusted = await step(`${label}: Buy opens the trusted window (windows.create)`, async () => {
-      const after = await poll(() => mn.value<string[]>('WebDriver:GetWindowHandles'), (h) => h.length > before.length);
+      const after = await poll(
+        () => mn.value<string[]>('WebDriver:GetWindowHandles'),
+        (h) => h.length > before.length,
+      );
       return after.find((h) => !before.includes(h))!;
     });
     await mn.send('WebDriver:SwitchToWindow', { handle: trusted, focus: true });
@@ -225,7 +240,10 @@ try {
     await step(`${label}: the merchant holds the confirmed, signed order; the window closed`, async () => {
       const stored = (await (await fetch(`${market.shopUrl}/semper/deals/${result.dealId}`)).json()) as { state: { phase: string } };
       check(stored.state.phase === 'confirmed', `phase ${stored.state.phase}`);
-      await poll(() => mn.value<string[]>('WebDriver:GetWindowHandles'), (h) => !h.includes(trusted));
+      await poll(
+        () => mn.value<string[]>('WebDriver:GetWindowHandles'),
+        (h) => !h.includes(trusted),
+      );
       return stored.state.phase;
     });
   };
@@ -234,7 +252,14 @@ try {
 
   // WebAuthn on an extension page (the popup tab), with a virtual authenticator.
   await mn.send('WebDriver:SwitchToWindow', { handle: opsTab, focus: true });
-  await mn.send('WebAuthn:AddVirtualAuthenticator', { protocol: 'ctap2', transport: 'usb', hasResidentKey: true, hasUserVerification: true, isUserConsenting: true, isUserVerified: true });
+  await mn.send('WebAuthn:AddVirtualAuthenticator', {
+    protocol: 'ctap2',
+    transport: 'usb',
+    hasResidentKey: true,
+    hasUserVerification: true,
+    isUserConsenting: true,
+    isUserVerified: true,
+  });
   const create = (rpId: string | null) =>
     mn.value<{ error?: string; origin?: string; rpIdHash?: string }>('WebDriver:ExecuteAsyncScript', {
       script: `const [rpId, done] = arguments;

@@ -28,14 +28,22 @@ export function App({ dealId }: { dealId: string | null }) {
 
       <section class="panel" aria-labelledby="tw-items">
         <h2 id="tw-items">{t('twItems')}</h2>
-        <p class="note" id="tw-items-source">{t('twItemsSource')}</p>
+        <p class="note" id="tw-items-source">
+          {t('twItemsSource')}
+        </p>
         <table>
           <thead>
             <tr>
               <th scope="col">{t('twColItem')}</th>
-              <th scope="col" class="num">{t('twColQuantity')}</th>
-              <th scope="col" class="num">{t('twColUnitPrice')}</th>
-              <th scope="col" class="num">{t('twColAmount')}</th>
+              <th scope="col" class="num">
+                {t('twColQuantity')}
+              </th>
+              <th scope="col" class="num">
+                {t('twColUnitPrice')}
+              </th>
+              <th scope="col" class="num">
+                {t('twColAmount')}
+              </th>
             </tr>
           </thead>
           <tbody>
@@ -50,8 +58,12 @@ export function App({ dealId }: { dealId: string | null }) {
           </tbody>
           <tfoot>
             <tr class="total">
-              <th scope="row" colSpan={3}>{t('twTotal')}</th>
-              <td class="num" id="total">{formatMoney(view.total)}</td>
+              <th scope="row" colSpan={3}>
+                {t('twTotal')}
+              </th>
+              <td class="num" id="total">
+                {formatMoney(view.total)}
+              </td>
             </tr>
           </tfoot>
         </table>

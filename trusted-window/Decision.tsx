@@ -52,7 +52,8 @@ export function Decision({
     if (busy) return;
     setBusy(decision);
     setNotice(null);
-    const call = decision === 'confirm' ? callOperation('confirmDeal', { dealId, ...(anonymous ? { anonymous: true } : {}) }) : callOperation('rejectDeal', { dealId });
+    const call =
+      decision === 'confirm' ? callOperation('confirmDeal', { dealId, ...(anonymous ? { anonymous: true } : {}) }) : callOperation('rejectDeal', { dealId });
     // The worker closes this window when the deal ends; a refusal leaves the deal open.
     call.catch((e: unknown) => {
       setBusy(undefined);
@@ -127,7 +128,14 @@ export function Decision({
 
         {!tokenRequired ? (
           <div class="check">
-            <input type="checkbox" id="anonymous" checked={anonymous} disabled={busy !== undefined} onChange={(e) => setAnonymous((e.target as HTMLInputElement).checked)} aria-describedby="anonymous-note" />
+            <input
+              type="checkbox"
+              id="anonymous"
+              checked={anonymous}
+              disabled={busy !== undefined}
+              onChange={(e) => setAnonymous((e.target as HTMLInputElement).checked)}
+              aria-describedby="anonymous-note"
+            />
             <label for="anonymous">{t('twAnonymous')}</label>
             <p class="note" id="anonymous-note">
               {t('twAnonymousNote')}

@@ -103,7 +103,11 @@ export function Onboarding({ forDeal, onDone }: { forDeal: boolean; onDone(): vo
     <main class="tw onboarding" aria-labelledby="ob-title">
       <TrustedHeader />
       <h1 id="ob-title">{t('obHeading')}</h1>
-      {forDeal ? <p class="note" id="ob-for-deal">{t('obForDeal')}</p> : null}
+      {forDeal ? (
+        <p class="note" id="ob-for-deal">
+          {t('obForDeal')}
+        </p>
+      ) : null}
       {index >= 0 ? (
         <ol class="steps" aria-label={t('obProgress')}>
           {STEPS.map((s, i) => (
@@ -183,7 +187,11 @@ export function Onboarding({ forDeal, onDone }: { forDeal: boolean; onDone(): vo
               <p class="note">
                 {t('obSerial')} <code id="certificate-serial">{certificate.serial}</code>
               </p>
-              {!certificate.trusted ? <p class="error" id="certificate-untrusted">{t('obCertUntrusted')}</p> : null}
+              {!certificate.trusted ? (
+                <p class="error" id="certificate-untrusted">
+                  {t('obCertUntrusted')}
+                </p>
+              ) : null}
             </div>
           ) : (
             <form onSubmit={register}>
@@ -208,7 +216,12 @@ export function Onboarding({ forDeal, onDone }: { forDeal: boolean; onDone(): vo
             </form>
           )}
           <div class="actions">
-            <button type="button" id={certificate ? 'certify-next' : 'skip-registration'} class={certificate ? 'primary' : undefined} onClick={() => setStep('token')}>
+            <button
+              type="button"
+              id={certificate ? 'certify-next' : 'skip-registration'}
+              class={certificate ? 'primary' : undefined}
+              onClick={() => setStep('token')}
+            >
               {certificate ? t('obNext') : t('obLater')}
             </button>
           </div>

@@ -129,9 +129,19 @@ export function TermsPanel({ terms }: { terms: string }) {
 }
 
 /** The decision buttons: Decline (focused first), then the screen's own buttons (`children`). */
-export function DecisionActions({ declineRef, disabled, onDecline, children }: { declineRef: Ref<HTMLButtonElement>; disabled: boolean; onDecline(): void; children: ComponentChildren }) {
+export function DecisionActions({
+  declineRef,
+  disabled,
+  onDecline,
+  children,
+}: {
+  declineRef: Ref<HTMLButtonElement>;
+  disabled: boolean;
+  onDecline(): void;
+  children: ComponentChildren;
+}) {
   return (
-    <section class="actions" role="group" aria-labelledby="tw-actions">
+    <section class="actions" aria-labelledby="tw-actions">
       <h2 id="tw-actions" class="visually-hidden">
         {t('twActions')}
       </h2>

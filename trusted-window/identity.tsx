@@ -43,7 +43,7 @@ export function TrustedHeader() {
   const state = useIdentityStatus();
   const p = state.kind === 'ready' ? state.status.personalisation : undefined;
   return (
-    <header class="brand" aria-label={t('twBrand')}>
+    <header class="brand">
       <div class="brand-row">
         <span class="brand-mark" aria-hidden="true">
           ◆

@@ -19,7 +19,7 @@ import { identityChanged } from './identity.js';
 function ceremonyError(e: unknown): string | undefined {
   if (e instanceof OperationError) return undefined;
   const name = (e as { name?: unknown } | null)?.name;
-  const causeName = ((e as { cause?: { name?: unknown } } | null)?.cause)?.name;
+  const causeName = (e as { cause?: { name?: unknown } } | null)?.cause?.name;
   const n = typeof causeName === 'string' ? causeName : typeof name === 'string' ? name : undefined;
   return n && n !== 'Error' && n !== 'WebAuthnError' ? n : undefined;
 }
@@ -103,6 +103,7 @@ export function TokenRegistration({ onRegistered, autoFocus = false }: { onRegis
       <h2 id="tok-heading">{t('tokHeading')}</h2>
       <p class="note">{t('tokExplain')}</p>
       <label for="token-label">{t('tokLabel')}</label>
+      {/* biome-ignore lint/a11y/noAutofocus: the window was opened for this one field (registering a key), and only then is autoFocus set */}
       <input id="token-label" type="text" maxLength={64} value={label} autoFocus={autoFocus} onInput={(e) => setLabel((e.target as HTMLInputElement).value)} />
       <button type="submit" id="register-token" class="primary" disabled={busy}>
         {busy ? t('tokRegistering') : t('tokRegister')}

@@ -26,15 +26,13 @@ import { SemperError } from '../errors.js';
 import { jwkThumbprint, PublicJwk } from '../crypto/jwk.js';
 import type { Signer } from '../crypto/keys.js';
 import { canonicalJson, decodeBase64url, encodeBase64url, sha256, utf8, type JsonValue } from '../encoding/index.js';
-import { validateChain, type CertificateInfo, type RevocationCheck } from '../pki/certificates.js';
+import { validateChain, type RevocationCheck } from '../pki/certificates.js';
 import { signStatement, type Statement } from '../statements/index.js';
-import { describeInformation } from '../items/match.js';
 import { Description as DescriptionSchema, Digest, type Description, type Item } from '../items/schema.js';
 import { DEFAULT_ATTRIBUTES, receiptDescription } from '../transfer/index.js';
 import { negotiateExchange } from '../exchange/negotiate.js';
 import { DEFAULT_TIMEOUTS, type ProtocolId, type Timeouts } from '../exchange/types.js';
 import { DealId, Nonce } from '../protocol/commerce.js';
-import type { MerchantIdentity } from './merchant.js';
 import { certifiedMerchant, parseBody, verifyMerchantStatement } from './common.js';
 import type { CertifiedMerchant } from './view.js';
 
@@ -208,12 +206,25 @@ export function documentItem(doc: ExchangeDocument): Extract<Item, { kind: 'info
 }
 
 export function contractDescription(signerKeyId: string, dealId: string, body: ContractBody): Description {
-  return { kind: 'statement', type: EXCHANGE_DEAL_TYPES.contractSignature, signer: { keyId: signerKeyId }, dealId, content: { body: body as unknown as Record<string, JsonValue> } };
+  return {
+    kind: 'statement',
+    type: EXCHANGE_DEAL_TYPES.contractSignature,
+    signer: { keyId: signerKeyId },
+    dealId,
+    content: { body: body as unknown as Record<string, JsonValue> },
+  };
 }
 
 /** Sign the statement a description with fixed content stands for (the shopper's receipt or contract signature). */
-export async function signFixedStatement(description: Description, dealId: string, signer: Signer, now: number, signerRef?: { kind: 'x509'; chain: string[] }): Promise<Item> {
-  if (description.kind !== 'statement' || !description.content) throw new SemperError('ERR_ITEM_MISMATCH', 'only a statement with fixed content can be signed in advance');
+export async function signFixedStatement(
+  description: Description,
+  dealId: string,
+  signer: Signer,
+  now: number,
+  signerRef?: { kind: 'x509'; chain: string[] },
+): Promise<Item> {
+  if (description.kind !== 'statement' || !description.content)
+    throw new SemperError('ERR_ITEM_MISMATCH', 'only a statement with fixed content can be signed in advance');
   const statement = await signStatement(
     { type: description.type, version: 1, dealId: description.dealId ?? dealId, issuedAt: new Date(now).toISOString(), body: description.content.body },
     signer,
@@ -277,9 +288,11 @@ export async function verifyExchangeDescriptor(
   const verified = await verifyMerchantStatement(response, 'descriptor', EXCHANGE_DEAL_TYPES.descriptor, DescriptorBody, expected, now, trust);
   const descriptor = verified.statement;
   const body = descriptor.body;
-  if (body.use !== expected.use || body.documentId !== expected.documentId) throw new SemperError('ERR_OFFER_INVALID', 'descriptor is for another use or document than the page asked for');
+  if (body.use !== expected.use || body.documentId !== expected.documentId)
+    throw new SemperError('ERR_OFFER_INVALID', 'descriptor is for another use or document than the page asked for');
   const merchantKeyId = await jwkThumbprint(verified.signerJwk);
-  if (body.merchant.keyId !== merchantKeyId) throw new SemperError('ERR_SIGNATURE_INVALID', 'descriptor names another merchant key than the one that signed it');
+  if (body.merchant.keyId !== merchantKeyId)
+    throw new SemperError('ERR_SIGNATURE_INVALID', 'descriptor names another merchant key than the one that signed it');
   if (body.shopper.keyId !== expected.shopperKeyId) throw new SemperError('ERR_PROTOCOL_STATE', "descriptor is for another shopper key than this browser's");
 
   // What each side gives: re-derived here, never taken on the merchant's word.
@@ -287,24 +300,30 @@ export async function verifyExchangeDescriptor(
   let contract: VerifiedExchangeView['contract'];
   if (body.use === 'certified-mail') {
     const m = body.merchantGives;
-    if (m.kind !== 'information' || m.mediaType === undefined || m.size === undefined) throw new SemperError('ERR_ITEM_MISMATCH', 'certified mail: the merchant must give a described document (digest, media type, size)');
+    if (m.kind !== 'information' || m.mediaType === undefined || m.size === undefined)
+      throw new SemperError('ERR_ITEM_MISMATCH', 'certified mail: the merchant must give a described document (digest, media type, size)');
     if (!body.document || body.document.digest !== m.digest || body.document.mediaType !== m.mediaType || body.document.size !== m.size) {
       throw new SemperError('ERR_ITEM_MISMATCH', 'certified mail: the document shown differs from the document described');
     }
     const receipt = receiptDescription({ receiver: expected.shopperKeyId, sender: merchantKeyId, dealId: expected.dealId, received: m });
-    if (!sameJson(body.shopperGives, receipt)) throw new SemperError('ERR_ITEM_MISMATCH', 'certified mail: the receipt asked for is not a receipt for exactly this document');
+    if (!sameJson(body.shopperGives, receipt))
+      throw new SemperError('ERR_ITEM_MISMATCH', 'certified mail: the receipt asked for is not a receipt for exactly this document');
     document = body.document;
     if (body.title !== document.title) throw new SemperError('ERR_OFFER_INVALID', 'descriptor title differs from the document title');
   } else {
     const s = body.shopperGives;
     const m = body.merchantGives;
-    if (s.kind !== 'statement' || m.kind !== 'statement' || !s.content || !m.content) throw new SemperError('ERR_ITEM_MISMATCH', 'contract signing: both sides give a signature on a fixed text');
+    if (s.kind !== 'statement' || m.kind !== 'statement' || !s.content || !m.content)
+      throw new SemperError('ERR_ITEM_MISMATCH', 'contract signing: both sides give a signature on a fixed text');
     const c = parseBody(ContractBody, s.content.body, 'contract');
     const expectShopper = contractDescription(expected.shopperKeyId, expected.dealId, c);
     const expectMerchant = contractDescription(merchantKeyId, expected.dealId, c);
-    if (!sameJson(s, expectShopper) || !sameJson(m, expectMerchant)) throw new SemperError('ERR_ITEM_MISMATCH', 'contract signing: the two signatures are not on one and the same contract between these two parties');
-    if (c.parties[0] !== expected.shopperKeyId || c.parties[1] !== merchantKeyId) throw new SemperError('ERR_ITEM_MISMATCH', 'contract signing: the contract names other parties');
-    if (c.contractId !== expected.documentId || c.title !== body.title) throw new SemperError('ERR_ITEM_MISMATCH', 'contract signing: the contract is not the one the page asked for');
+    if (!sameJson(s, expectShopper) || !sameJson(m, expectMerchant))
+      throw new SemperError('ERR_ITEM_MISMATCH', 'contract signing: the two signatures are not on one and the same contract between these two parties');
+    if (c.parties[0] !== expected.shopperKeyId || c.parties[1] !== merchantKeyId)
+      throw new SemperError('ERR_ITEM_MISMATCH', 'contract signing: the contract names other parties');
+    if (c.contractId !== expected.documentId || c.title !== body.title)
+      throw new SemperError('ERR_ITEM_MISMATCH', 'contract signing: the contract is not the one the page asked for');
     contract = { title: c.title, text: c.text, digest: await textDigest(c.text) };
   }
 
@@ -323,7 +342,10 @@ export async function verifyExchangeDescriptor(
     b: { giver: merchantKeyId, gives: body.merchantGives, attributes: DEFAULT_ATTRIBUTES },
   });
   if (negotiated.protocol !== body.protocol || negotiated.protocol !== USE_PROTOCOL[body.use] || negotiated.originator !== 'a') {
-    throw new SemperError('ERR_EXCHANGE_UNFAIR', `the merchant proposes ${body.protocol}; the items call for ${negotiated.protocol} with the ${negotiated.originator === 'a' ? 'shopper' : 'merchant'} as originator`);
+    throw new SemperError(
+      'ERR_EXCHANGE_UNFAIR',
+      `the merchant proposes ${body.protocol}; the items call for ${negotiated.protocol} with the ${negotiated.originator === 'a' ? 'shopper' : 'merchant'} as originator`,
+    );
   }
 
   const roots = [...new Set([verified.chain.root.der, ttpChain.root.der])];

@@ -66,8 +66,7 @@ export interface ExchangeMerchantContext {
 
 export type ExchangeMerchantState =
   /** Nothing issued yet (never stored). */
-  | { phase: 'new'; dealId: string }
-  | { phase: 'responding'; dealId: string; use: ExchangeUse; descriptor: Statement<DescriptorBody>; responder: ExchangeState };
+  { phase: 'new'; dealId: string } | { phase: 'responding'; dealId: string; use: ExchangeUse; descriptor: Statement<DescriptorBody>; responder: ExchangeState };
 
 export type ExchangeMerchantEvent = { type: 'descriptor-requested'; request: unknown; now: number } | ExchangeEvent;
 
@@ -102,7 +101,11 @@ function responderContext(ctx: ExchangeMerchantContext): ExchangeContext {
  * The merchant's answer to a descriptor request: the signed descriptor and the setup of its
  * responder machine (its own item is made here: the document, or its signature on the contract).
  */
-async function makeExchangeDescriptor(req: DescriptorRequest, now: number, ctx: ExchangeMerchantContext): Promise<{ descriptor: Statement<DescriptorBody>; responder: ResponderSetup }> {
+async function makeExchangeDescriptor(
+  req: DescriptorRequest,
+  now: number,
+  ctx: ExchangeMerchantContext,
+): Promise<{ descriptor: Statement<DescriptorBody>; responder: ResponderSetup }> {
   const shopperKeyId = await jwkThumbprint(req.shopper.jwk);
   const merchantKeyId = ctx.identity.signer.keyId;
   if (shopperKeyId === merchantKeyId) throw new SemperError('ERR_PROTOCOL_STATE', 'an exchange needs two different parties');
@@ -160,10 +163,13 @@ async function isRepeatedDescriptorRequest(descriptor: Statement<DescriptorBody>
   const req = parseBody(DescriptorRequest, request, 'exchange descriptor request');
   const b = descriptor.body;
   return (
-    descriptor.dealId === req.dealId && b.nonce === req.nonce && b.use === req.use && b.documentId === req.documentId && b.shopper.keyId === (await jwkThumbprint(req.shopper.jwk))
+    descriptor.dealId === req.dealId &&
+    b.nonce === req.nonce &&
+    b.use === req.use &&
+    b.documentId === req.documentId &&
+    b.shopper.keyId === (await jwkThumbprint(req.shopper.jwk))
   );
 }
-
 
 async function issueDescriptor(dealId: string, request: unknown, now: number, ctx: ExchangeMerchantContext): Promise<ExchangeMerchantStep> {
   const req = parseBody(DescriptorRequest, request, 'exchange descriptor request');
@@ -185,14 +191,23 @@ async function issueDescriptor(dealId: string, request: unknown, now: number, ct
     },
     responderContext(ctx),
   );
-  return { state: { phase: 'responding', dealId, use: req.use, descriptor, responder: started.state }, send: [{ to: 'shopper', body: { descriptor } }], effects: [] };
+  return {
+    state: { phase: 'responding', dealId, use: req.use, descriptor, responder: started.state },
+    send: [{ to: 'shopper', body: { descriptor } }],
+    effects: [],
+  };
 }
 
-export async function stepExchangeMerchant(state: ExchangeMerchantState, event: ExchangeMerchantEvent, ctx: ExchangeMerchantContext): Promise<ExchangeMerchantStep> {
+export async function stepExchangeMerchant(
+  state: ExchangeMerchantState,
+  event: ExchangeMerchantEvent,
+  ctx: ExchangeMerchantContext,
+): Promise<ExchangeMerchantStep> {
   if (event.type === 'descriptor-requested') {
     if (state.phase === 'new') return issueDescriptor(state.dealId, event.request, event.now, ctx);
     const stillOpen = state.responder.phase === 'awaiting-m1' && Date.parse(state.descriptor.body.expiresAt) > event.now;
-    if (stillOpen && (await isRepeatedDescriptorRequest(state.descriptor, event.request))) return { state, send: [{ to: 'shopper', body: { descriptor: state.descriptor } }], effects: [] };
+    if (stillOpen && (await isRepeatedDescriptorRequest(state.descriptor, event.request)))
+      return { state, send: [{ to: 'shopper', body: { descriptor: state.descriptor } }], effects: [] };
     throw new SemperError('ERR_REPLAY', `deal ${state.dealId} already has an exchange descriptor`);
   }
   if (state.phase === 'new') throw new SemperError('ERR_NOT_FOUND', `no exchange for deal ${state.dealId}`);
@@ -211,11 +226,19 @@ export async function stepExchangeMerchant(state: ExchangeMerchantState, event: 
 }
 
 /** The merchant's exchange-deal role on the machine contract. */
-export const exchangeMerchant: Machine<ExchangeMerchantState, ExchangeMerchantEvent, ExchangeMerchantContext, ExchangeMerchantOutbound, ExchangeMerchantEffect, { dealId: string }> = {
+export const exchangeMerchant: Machine<
+  ExchangeMerchantState,
+  ExchangeMerchantEvent,
+  ExchangeMerchantContext,
+  ExchangeMerchantOutbound,
+  ExchangeMerchantEffect,
+  { dealId: string }
+> = {
   kind: 'exchange-merchant',
   start: async ({ dealId }) => ({ state: { phase: 'new', dealId }, send: [], effects: [] }),
   step: stepExchangeMerchant,
-  pendingSends: (state) => (state.phase === 'responding' ? state.responder.outbox.filter((o) => o.to === 'ttp').map((o) => ({ to: 'ttp' as const, statement: o.statement })) : []),
+  pendingSends: (state) =>
+    state.phase === 'responding' ? state.responder.outbox.filter((o) => o.to === 'ttp').map((o) => ({ to: 'ttp' as const, statement: o.statement })) : [],
   wakeAt: (state) => (state.phase === 'responding' ? state.responder.wakeAt : null),
   isTerminal: (state) => state.phase === 'responding' && responderTerminal(state.responder),
 };

@@ -110,7 +110,14 @@ export type ExchangeDealState =
   | (Common & { phase: 'requesting-descriptor'; shopperJwk: PublicJwk })
   | (Common & Agreed & { phase: 'awaiting-confirmation' })
   | (Common & Agreed & { phase: 'exchanging'; exchange: ExchangeState; lastProblem?: ErrorInfo })
-  | (Common & Agreed & { phase: 'completed' | 'resolved' | 'aborted'; exchange: ExchangeState; outcome: ExchangeOutcomeForPage; lastProblem?: ErrorInfo; endedAt: number })
+  | (Common &
+      Agreed & {
+        phase: 'completed' | 'resolved' | 'aborted';
+        exchange: ExchangeState;
+        outcome: ExchangeOutcomeForPage;
+        lastProblem?: ErrorInfo;
+        endedAt: number;
+      })
   | (Common & Partial<Agreed> & { phase: 'failed'; error: ErrorInfo; exchange?: ExchangeState; lastProblem?: ErrorInfo; endedAt: number })
   | (Common & Partial<Agreed> & { phase: 'rejected'; endedAt: number });
 
@@ -169,7 +176,11 @@ export function isTerminalExchangeDeal(state: ExchangeDealState): boolean {
 function exchangeContext(state: Agreed, ctx: ExchangeShopperContext): ExchangeContext {
   // The roots the exchange was agreed under stay valid for it, whatever the settings say later.
   const roots = [...new Set([...state.agreement.roots, ...ctx.roots])];
-  return { signer: ctx.signer, trust: { roots, ttps: [state.agreement.ttp.keyId], ...(ctx.isRevoked ? { isRevoked: ctx.isRevoked } : {}) }, random: ctx.random };
+  return {
+    signer: ctx.signer,
+    trust: { roots, ttps: [state.agreement.ttp.keyId], ...(ctx.isRevoked ? { isRevoked: ctx.isRevoked } : {}) },
+    random: ctx.random,
+  };
 }
 
 export async function startExchangeDeal(p: ExchangeDealParams, ctx: Pick<ExchangeShopperContext, 'random' | 'signer'>): Promise<ExchangeDealStep> {
@@ -187,8 +198,13 @@ export async function startExchangeDeal(p: ExchangeDealParams, ctx: Pick<Exchang
   return { state, send: pendingExchangeDealSends(state), effects: [] };
 }
 
-async function receiveDescriptor(state: Extract<ExchangeDealState, { phase: 'requesting-descriptor' }>, response: unknown, now: number, ctx: ExchangeShopperContext): Promise<ExchangeDealStep> {
-  let verified;
+async function receiveDescriptor(
+  state: Extract<ExchangeDealState, { phase: 'requesting-descriptor' }>,
+  response: unknown,
+  now: number,
+  ctx: ExchangeShopperContext,
+): Promise<ExchangeDealStep> {
+  let verified: Awaited<ReturnType<typeof verifyExchangeDescriptor>>;
   try {
     verified = await verifyExchangeDescriptor(
       response,
@@ -210,7 +226,11 @@ async function receiveDescriptor(state: Extract<ExchangeDealState, { phase: 'req
   };
 }
 
-async function confirm(state: Extract<ExchangeDealState, { phase: 'awaiting-confirmation' }>, now: number, ctx: ExchangeShopperContext): Promise<ExchangeDealStep> {
+async function confirm(
+  state: Extract<ExchangeDealState, { phase: 'awaiting-confirmation' }>,
+  now: number,
+  ctx: ExchangeShopperContext,
+): Promise<ExchangeDealStep> {
   const a = state.agreement;
   try {
     // The user may take longer than the descriptor lives, or change settings meanwhile.
@@ -253,15 +273,32 @@ function applyExchange(state: Extract<ExchangeDealState, { phase: 'exchanging' }
     } else {
       const outcome = effect.outcome;
       // The TTP's affidavit is evidence in its own right: archive it beside the resolution.
-      if (outcome.status === 'resolved' && outcome.replacement) effects.push({ kind: 'archive', dealId: state.dealId, statement: outcome.replacement, direction: 'received' });
+      if (outcome.status === 'resolved' && outcome.replacement)
+        effects.push({ kind: 'archive', dealId: state.dealId, statement: outcome.replacement, direction: 'received' });
       const problem = lastProblem ? { lastProblem } : {};
       if (outcome.status === 'failed') {
         const error = { code: 'ERR_TTP', message: outcome.reason };
         next = { ...common(state), ...agreed(state), exchange: res.state, ...problem, phase: 'failed', error, endedAt: now };
         effects.push({ kind: 'failed', dealId: state.dealId, error });
       } else {
-        const pageOutcome: ExchangeOutcomeForPage = { dealId: state.dealId, status: outcome.status, use: state.use, exchangeId: res.state.exchangeId!, title: state.agreement.title };
-        next = { ...common(state), descriptor: state.descriptor, view: state.view, agreement: state.agreement, exchange: res.state, ...problem, phase: outcome.status, outcome: pageOutcome, endedAt: now };
+        const pageOutcome: ExchangeOutcomeForPage = {
+          dealId: state.dealId,
+          status: outcome.status,
+          use: state.use,
+          exchangeId: res.state.exchangeId!,
+          title: state.agreement.title,
+        };
+        next = {
+          ...common(state),
+          descriptor: state.descriptor,
+          view: state.view,
+          agreement: state.agreement,
+          exchange: res.state,
+          ...problem,
+          phase: outcome.status,
+          outcome: pageOutcome,
+          endedAt: now,
+        };
         effects.push({ kind: 'finished', dealId: state.dealId, outcome: pageOutcome });
       }
     }
@@ -271,7 +308,11 @@ function applyExchange(state: Extract<ExchangeDealState, { phase: 'exchanging' }
   return { state: next, send: res.send.map((o) => toHttp(state.agreement, o)), effects };
 }
 
-async function exchangeStep(state: Extract<ExchangeDealState, { phase: 'exchanging' }>, event: ExchangeEvent, ctx: ExchangeShopperContext): Promise<ExchangeDealStep> {
+async function exchangeStep(
+  state: Extract<ExchangeDealState, { phase: 'exchanging' }>,
+  event: ExchangeEvent,
+  ctx: ExchangeShopperContext,
+): Promise<ExchangeDealStep> {
   // The exchange must finish with the key that signed m1.
   if (ctx.signer.keyId !== state.shopperKeyId) throw new SemperError('ERR_KEY', 'the identity key of this exchange is no longer available');
   return applyExchange(state, await stepExchange(state.exchange, event, exchangeContext(state, ctx)), event.now);
@@ -331,7 +372,14 @@ function reject(state: ExchangeDealState, now: number): ExchangeDealStep {
 }
 
 /** The shopper's exchange-deal role on the machine contract. */
-export const exchangeShopper: Machine<ExchangeDealState, ExchangeDealEvent, ExchangeShopperContext, ExchangeDealOutbound, ExchangeDealEffect, ExchangeDealParams> = {
+export const exchangeShopper: Machine<
+  ExchangeDealState,
+  ExchangeDealEvent,
+  ExchangeShopperContext,
+  ExchangeDealOutbound,
+  ExchangeDealEffect,
+  ExchangeDealParams
+> = {
   kind: 'exchange',
   start: startExchangeDeal,
   step: stepExchangeDeal,

@@ -30,7 +30,7 @@ import {
   type OfferedItem,
   type OrderSignatureDemand,
 } from '../protocol/commerce.js';
-import type { CertificateInfo, RevocationCheck } from '../pki/certificates.js';
+import type { RevocationCheck } from '../pki/certificates.js';
 import { checkSignatureDemand, digestDelivered, parseBody } from './common.js';
 
 export interface MerchantIdentity {
@@ -162,7 +162,8 @@ function repeatedOffer(state: Exclude<MerchantDealState, { phase: 'new' }>, requ
 }
 
 export async function stepMerchant(state: MerchantDealState, event: MerchantEvent, ctx: MerchantContext): Promise<MerchantStep> {
-  if (event.type === 'offer-requested') return state.phase === 'new' ? makeOffer(state, event.request, event.now, ctx) : repeatedOffer(state, event.request, event.now);
+  if (event.type === 'offer-requested')
+    return state.phase === 'new' ? makeOffer(state, event.request, event.now, ctx) : repeatedOffer(state, event.request, event.now);
   if (state.phase === 'new') throw new SemperError('ERR_OFFER_UNKNOWN', `no offer was made for deal ${state.dealId}`);
   const verified = await verifyStatement<OrderBody>(event.order, {
     types: [STATEMENT_TYPES.order],
@@ -184,7 +185,8 @@ export async function stepMerchant(state: MerchantDealState, event: MerchantEven
     throw new SemperError('ERR_ORDER_INVALID', 'order does not accept the offer issued for this deal');
   }
   if (Date.parse(state.offer.body.expiresAt) <= event.now) throw new SemperError('ERR_OFFER_EXPIRED', `offer expired at ${state.offer.body.expiresAt}`);
-  if (!state.offer.body.paymentMethods.includes(body.paymentMethod)) throw new SemperError('ERR_ORDER_INVALID', `payment method ${body.paymentMethod} was not offered`);
+  if (!state.offer.body.paymentMethods.includes(body.paymentMethod))
+    throw new SemperError('ERR_ORDER_INVALID', `payment method ${body.paymentMethod} was not offered`);
   checkSignatureDemand(state.offer.body.orderSignature, order.signature.alg, verified.userVerified);
 
   const issuedAt = new Date(event.now).toISOString();

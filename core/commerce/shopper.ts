@@ -10,7 +10,7 @@
  */
 import { SemperError, errorToJson, type SemperErrorCode } from '../errors.js';
 import type { Signer } from '../crypto/keys.js';
-import type { CertificateInfo, RevocationCheck } from '../pki/certificates.js';
+import type { RevocationCheck } from '../pki/certificates.js';
 import {
   signStatement,
   statementDigest,
@@ -98,7 +98,14 @@ interface Common {
 export type ShopperState =
   | (Common & { phase: 'requesting-offer' })
   | (Common & { phase: 'awaiting-confirmation'; offer: Statement<OfferBody>; offerDigest: string; view: VerifiedOfferView })
-  | (Common & { phase: 'ordering'; offer: Statement<OfferBody>; offerDigest: string; view: VerifiedOfferView; order: Statement<OrderBody>; orderDigest: string })
+  | (Common & {
+      phase: 'ordering';
+      offer: Statement<OfferBody>;
+      offerDigest: string;
+      view: VerifiedOfferView;
+      order: Statement<OrderBody>;
+      orderDigest: string;
+    })
   | (Common & {
       phase: 'completed';
       view: VerifiedOfferView;
@@ -254,8 +261,13 @@ function checkItemsMatch(body: OfferBody, requested: RequestedItem[]): void {
   }
 }
 
-async function receiveOffer(state: Extract<ShopperState, { phase: 'requesting-offer' }>, response: unknown, now: number, ctx: ShopperContext): Promise<ShopperStep> {
-  let verified;
+async function receiveOffer(
+  state: Extract<ShopperState, { phase: 'requesting-offer' }>,
+  response: unknown,
+  now: number,
+  ctx: ShopperContext,
+): Promise<ShopperStep> {
+  let verified: Awaited<ReturnType<typeof verifyOffer>>;
   try {
     verified = await verifyOffer(response, state, now, ctx);
   } catch (e) {
@@ -335,7 +347,12 @@ async function confirm(state: Extract<ShopperState, { phase: 'awaiting-confirmat
  * order `orderToSign` describes for this state, verify, and meet the signature requirement;
  * otherwise it is refused and the deal stays open.
  */
-async function acceptSignedOrder(state: Extract<ShopperState, { phase: 'awaiting-confirmation' }>, input: unknown, now: number, ctx: ShopperContext): Promise<ShopperStep> {
+async function acceptSignedOrder(
+  state: Extract<ShopperState, { phase: 'awaiting-confirmation' }>,
+  input: unknown,
+  now: number,
+  ctx: ShopperContext,
+): Promise<ShopperStep> {
   try {
     checkNotExpired(state, now);
   } catch (e) {
@@ -363,10 +380,12 @@ async function receiveResult(state: Extract<ShopperState, { phase: 'ordering' }>
     const sameSigner = (s: Statement<unknown>) => JSON.stringify(s.signature.signer) === JSON.stringify(offerSigner);
     const c = await verifyStatement<ConfirmationBody>(reply?.confirmation, { types: [STATEMENT_TYPES.confirmation], requireCertificate: true, trust });
     const d = await verifyStatement<DeliveryBody>(reply?.delivery, { types: [STATEMENT_TYPES.delivery], requireCertificate: true, trust });
-    if (!sameSigner(c.statement) || !sameSigner(d.statement)) throw new SemperError('ERR_SIGNATURE_INVALID', 'confirmation or delivery not signed by the offer\'s merchant');
+    if (!sameSigner(c.statement) || !sameSigner(d.statement))
+      throw new SemperError('ERR_SIGNATURE_INVALID', "confirmation or delivery not signed by the offer's merchant");
     const confirmation = { ...c.statement, body: parseBody(ConfirmationBody, c.statement.body, 'confirmation') };
     const delivery = { ...d.statement, body: parseBody(DeliveryBody, d.statement.body, 'delivery') };
-    if (confirmation.dealId !== state.dealId || delivery.dealId !== state.dealId) throw new SemperError('ERR_REPLAY', 'confirmation or delivery is for another deal');
+    if (confirmation.dealId !== state.dealId || delivery.dealId !== state.dealId)
+      throw new SemperError('ERR_REPLAY', 'confirmation or delivery is for another deal');
     if (confirmation.body.orderDigest !== state.orderDigest || confirmation.body.offerDigest !== state.offerDigest) {
       throw new SemperError('ERR_ORDER_INVALID', 'confirmation does not name this order and offer');
     }
@@ -376,9 +395,13 @@ async function receiveResult(state: Extract<ShopperState, { phase: 'ordering' }>
     if (delivery.body.orderDigest !== state.orderDigest || delivery.body.orderId !== confirmation.body.orderId) {
       throw new SemperError('ERR_ORDER_INVALID', 'delivery does not name this order');
     }
-    const digitalSkus = state.view.items.filter((i) => i.kind === 'digital').map((i) => i.sku).sort();
+    const digitalSkus = state.view.items
+      .filter((i) => i.kind === 'digital')
+      .map((i) => i.sku)
+      .sort();
     const deliveredSkus = delivery.body.goods.map((g) => g.sku).sort();
-    if (JSON.stringify(digitalSkus) !== JSON.stringify(deliveredSkus)) throw new SemperError('ERR_ORDER_INVALID', 'delivery does not contain the digital goods ordered');
+    if (JSON.stringify(digitalSkus) !== JSON.stringify(deliveredSkus))
+      throw new SemperError('ERR_ORDER_INVALID', 'delivery does not contain the digital goods ordered');
     for (const good of delivery.body.goods) {
       if ((await digestDelivered(good)) !== good.digest) throw new SemperError('ERR_ORDER_INVALID', `delivered "${good.title}" does not match its digest`);
     }

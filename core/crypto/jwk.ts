@@ -21,10 +21,7 @@ export type PublicJwk = z.infer<typeof PublicJwk>;
 
 /** Keep only the public members RFC 7638 names; WebCrypto's export adds key_ops/ext. */
 export function toPublicJwk(jwk: JsonWebKey): PublicJwk {
-  const candidate =
-    jwk.kty === 'EC'
-      ? { kty: jwk.kty, crv: jwk.crv, x: jwk.x, y: jwk.y }
-      : { kty: jwk.kty, crv: jwk.crv, x: jwk.x };
+  const candidate = jwk.kty === 'EC' ? { kty: jwk.kty, crv: jwk.crv, x: jwk.x, y: jwk.y } : { kty: jwk.kty, crv: jwk.crv, x: jwk.x };
   const parsed = PublicJwk.safeParse(candidate);
   if (!parsed.success) throw new SemperError('ERR_KEY', 'RFC 7518 §6.2 / RFC 8037 §2: not a P-256 or Ed25519 public JWK');
   return parsed.data;
@@ -33,8 +30,6 @@ export function toPublicJwk(jwk: JsonWebKey): PublicJwk {
 /** RFC 7638 JWK thumbprint (SHA-256, base64url): the stable id of a public key. */
 export async function jwkThumbprint(jwk: PublicJwk): Promise<string> {
   // Required members in lexicographic order, no whitespace (RFC 7638 §3.2).
-  const members = jwk.kty === 'EC'
-    ? `{"crv":"${jwk.crv}","kty":"EC","x":"${jwk.x}","y":"${jwk.y}"}`
-    : `{"crv":"${jwk.crv}","kty":"OKP","x":"${jwk.x}"}`;
+  const members = jwk.kty === 'EC' ? `{"crv":"${jwk.crv}","kty":"EC","x":"${jwk.x}","y":"${jwk.y}"}` : `{"crv":"${jwk.crv}","kty":"OKP","x":"${jwk.x}"}`;
   return encodeBase64url(await sha256(utf8(members)));
 }

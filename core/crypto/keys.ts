@@ -3,7 +3,7 @@
  * holds a CryptoKey handle and nothing can read the key material out of it.
  */
 import { SemperError } from '../errors.js';
-import { jwkThumbprint, PublicJwk, toPublicJwk } from './jwk.js';
+import { jwkThumbprint, type PublicJwk, toPublicJwk } from './jwk.js';
 
 /** Algorithms of keys held in WebCrypto (JWA names, RFC 7518 §3.1, RFC 8037 §3.1). */
 export type KeyAlgorithm = 'ES256' | 'EdDSA';

@@ -90,14 +90,22 @@ function webauthnError(check: WebAuthnCheck, message: string): SemperError {
  */
 const LIBRARY_MESSAGES: readonly [RegExp, WebAuthnCheck, string][] = [
   [/^Unexpected (authentication|registration) response type/, 'type', 'clientDataJSON.type is not the expected ceremony type'],
-  [/^Unexpected (authentication|registration) response challenge/, 'challenge', "clientDataJSON.challenge is not base64url(SHA-256) of this statement's signing input"],
+  [
+    /^Unexpected (authentication|registration) response challenge/,
+    'challenge',
+    "clientDataJSON.challenge is not base64url(SHA-256) of this statement's signing input",
+  ],
   [/^(Detected cross-origin|Unexpected cross-origin|Unexpected top origin)/, 'origin', 'the assertion was made in a cross-origin frame'],
   [/^Unexpected (authentication|registration) response origin/, 'origin', 'clientDataJSON.origin is not an expected origin'],
   [/^Unexpected RP ID hash/, 'rp-id', 'authenticatorData.rpIdHash is not SHA-256 of the expected RP ID'],
   [/^(User not present|User presence was required)/, 'user-presence', 'the UP (user present) flag is not set'],
   [/^User verification (was )?required/, 'user-verification', 'user verification is required but the UV flag is not set'],
   [/^(Authenticator data was|Leftover bytes)/, 'authenticator-data', 'authenticatorData is malformed'],
-  [/^(ClientDataJSON tokenBinding|Unexpected tokenBinding|Unexpected value for TokenBinding|Credential response clientDataJSON)/, 'client-data', 'clientDataJSON is malformed'],
+  [
+    /^(ClientDataJSON tokenBinding|Unexpected tokenBinding|Unexpected value for TokenBinding|Credential response clientDataJSON)/,
+    'client-data',
+    'clientDataJSON is malformed',
+  ],
   [/^Unexpected public key alg/, 'algorithm', 'the credential is not an ES256 (COSE -7) key'],
   [/[Aa]ttestation|^No AAGUID|^No public key|^No credential ID/, 'attestation', 'the attestation object does not verify'],
   [/^(Missing credential ID|Credential ID was not|Unexpected credential type|Credential missing)/, 'credential-id', 'the credential id or type is malformed'],
@@ -183,7 +191,9 @@ export function createWebAuthnVerifier(options: WebAuthnVerifierOptions): WebAut
       try {
         ecdsaDerToRaw(decodeField('signature value', signature.value));
       } catch (e) {
-        throw isSemperError(e) && e.code === 'ERR_WEBAUTHN' ? e : webauthnError('signature', `not a DER ECDSA signature (${e instanceof Error ? e.message : String(e)})`);
+        throw isSemperError(e) && e.code === 'ERR_WEBAUTHN'
+          ? e
+          : webauthnError('signature', `not a DER ECDSA signature (${e instanceof Error ? e.message : String(e)})`);
       }
 
       const expectedChallenge = encodeBase64url(await sha256(input));

@@ -30,4 +30,3 @@ export function decodeBase64url(text: string): Uint8Array<ArrayBuffer> {
   }
   return out;
 }
-

@@ -23,7 +23,7 @@ function assertIJson(value: unknown, path: string): void {
     case 'object':
       if (value === null) return;
       if (Array.isArray(value)) {
-        value.forEach((v, i) => assertIJson(v, `${path}[${i}]`));
+        for (const [i, v] of value.entries()) assertIJson(v, `${path}[${i}]`);
         return;
       }
       if (Object.getPrototypeOf(value) !== Object.prototype && Object.getPrototypeOf(value) !== null) {

@@ -7,7 +7,7 @@ import type { Signer } from '../crypto/keys.js';
 import { nowIso, signStatement, statementDigest, verifyStatement, type SignerRef, type Statement } from '../statements/index.js';
 import type { WebAuthnStatementVerifier } from '../statements/verify.js';
 import type { MatchContext } from '../items/match.js';
-import type { CertificateInfo, RevocationCheck } from '../pki/certificates.js';
+import type { RevocationCheck } from '../pki/certificates.js';
 import type { ExchangeContext, ExchangeEffect, ExchangeOutcome, ExchangeState, Outbound, PartyRef, StepResult } from './types.js';
 
 export function parseBody<T>(
@@ -70,7 +70,13 @@ export function selfRef(ctx: ExchangeContext): PartyRef {
   return ctx.signerRef && ctx.signerRef.kind === 'x509' ? { keyId: ctx.signer.keyId, signer: ctx.signerRef } : { keyId: ctx.signer.keyId };
 }
 
-export async function sign(type: string, dealId: string, body: Record<string, unknown>, ctx: { signer: Signer; signerRef?: SignerRef }, now: number): Promise<Statement> {
+export async function sign(
+  type: string,
+  dealId: string,
+  body: Record<string, unknown>,
+  ctx: { signer: Signer; signerRef?: SignerRef },
+  now: number,
+): Promise<Statement> {
   return (await signStatement({ type, version: 1, dealId, issuedAt: nowIso(now), body }, ctx.signer, { signerRef: signerRefOf(ctx) })) as Statement;
 }
 

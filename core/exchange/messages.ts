@@ -129,7 +129,10 @@ export const RevocationOrderBody = z.strictObject({
   protocol: z.literal('revocable-revocable'),
   m1: StatementSchema,
   /** every transfer of the exchange is to be undone by whoever can (bank, statement terms) */
-  revoke: z.array(z.strictObject({ giver: Digest, description: Description })).min(1).max(2),
+  revoke: z
+    .array(z.strictObject({ giver: Digest, description: Description }))
+    .min(1)
+    .max(2),
   requestedBy: Digest,
 });
 export type RevocationOrderBody = z.infer<typeof RevocationOrderBody>;

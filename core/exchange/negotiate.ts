@@ -55,7 +55,8 @@ export function unfairness(protocol: ProtocolId, originator: Transfer, responder
       return null;
     case 'revocable-revocable':
       if (!o.revocable || !r.revocable) return `revocable↔revocable needs both items revocable (originator: ${show(o)}; responder: ${show(r)})`;
-      if (!revocableUntilDeadline(o, deadline) || !revocableUntilDeadline(r, deadline)) return 'revocable↔revocable: an item stops being revocable before the exchange deadline';
+      if (!revocableUntilDeadline(o, deadline) || !revocableUntilDeadline(r, deadline))
+        return 'revocable↔revocable: an item stops being revocable before the exchange deadline';
       return null;
   }
 }

@@ -118,10 +118,7 @@ async function assertOwnItem(item: Item, gives: Description, ctx: ExchangeContex
   if (!m.ok) throw new SemperError('ERR_ITEM_MISMATCH', `own item does not fit its description: ${m.reason}`);
 }
 
-function baseState(
-  p: PartyParams,
-  ctx: ExchangeContext,
-): Omit<ExchangeState, 'role' | 'phase' | 'peer' | 'expectedPeer' | 'ttp' | 'deadline' | 'wakeAt'> {
+function baseState(p: PartyParams, ctx: ExchangeContext): Omit<ExchangeState, 'role' | 'phase' | 'peer' | 'expectedPeer' | 'ttp' | 'deadline' | 'wakeAt'> {
   return {
     v: 1,
     protocol: p.protocol,
@@ -300,19 +297,27 @@ async function onPropose(state: ExchangeState, message: unknown, now: number, ct
     throw new SemperError('ERR_REPLAY', 'a proposal for another exchange: this one is already under way');
   }
   const t = state.timeouts;
-  const { statement: m1, body, keyId } = await verifyFrom(message, [EXCHANGE_TYPES.propose], state.expectedPeer ? [state.expectedPeer] : null, ProposeBody, trustOf(ctx), now);
+  const {
+    statement: m1,
+    body,
+    keyId,
+  } = await verifyFrom(message, [EXCHANGE_TYPES.propose], state.expectedPeer ? [state.expectedPeer] : null, ProposeBody, trustOf(ctx), now);
   if (keyId !== body.originator.keyId) throw new SemperError('ERR_SIGNATURE_INVALID', 'm1 is not signed by the originator it names');
   if (m1.dealId !== state.dealId) throw new SemperError('ERR_REPLAY', `m1 is for deal ${m1.dealId}, not ${state.dealId}`);
   if (body.protocol !== state.protocol) throw new SemperError('ERR_PROTOCOL_STATE', `m1 proposes ${body.protocol}, agreed was ${state.protocol}`);
   if (body.responder.keyId !== state.self.keyId) throw new SemperError('ERR_PROTOCOL_STATE', 'm1 names another responder');
   if (body.originator.keyId === state.self.keyId) throw new SemperError('ERR_PROTOCOL_STATE', 'm1 names this party as both sides');
   if (!ctx.trust.ttps.includes(body.ttp.keyId)) throw new SemperError('ERR_TTP', `m1 names TTP ${body.ttp.keyId}, which this party does not trust`);
-  if (!sameJson(body.originatorGives, state.peerGives)) throw new SemperError('ERR_ITEM_MISMATCH', "m1: the originator's item description differs from the agreed one");
-  if (!sameJson(body.responderGives, state.ownGives)) throw new SemperError('ERR_ITEM_MISMATCH', "m1: the responder's item description differs from the agreed one");
-  if (!sameJson(body.responderAttributes, state.ownAttributes)) throw new SemperError('ERR_PROTOCOL_STATE', "m1: the responder's security attributes differ from the agreed ones");
+  if (!sameJson(body.originatorGives, state.peerGives))
+    throw new SemperError('ERR_ITEM_MISMATCH', "m1: the originator's item description differs from the agreed one");
+  if (!sameJson(body.responderGives, state.ownGives))
+    throw new SemperError('ERR_ITEM_MISMATCH', "m1: the responder's item description differs from the agreed one");
+  if (!sameJson(body.responderAttributes, state.ownAttributes))
+    throw new SemperError('ERR_PROTOCOL_STATE', "m1: the responder's security attributes differ from the agreed ones");
   const completeBy = state.protocol === 'contract-signing' ? body.deadline : body.deadline - t.ttpMargin;
   if (now >= completeBy) throw new SemperError('ERR_OFFER_EXPIRED', 'm1: too close to (or past) its deadline to be answered safely');
-  if ((state.protocol === 'contract-signing') !== (body.commitment !== undefined)) throw new SemperError('ERR_PROTOCOL_STATE', 'm1: a commitment is required exactly for contract signing');
+  if ((state.protocol === 'contract-signing') !== (body.commitment !== undefined))
+    throw new SemperError('ERR_PROTOCOL_STATE', 'm1: a commitment is required exactly for contract signing');
   assertFair(
     state.protocol,
     { giver: body.originator.keyId, gives: body.originatorGives, attributes: body.originatorAttributes },
@@ -374,7 +379,16 @@ async function onAccept(state: ExchangeState, message: unknown, now: number, ctx
       now,
     );
     const send: Outbound[] = [{ to: 'peer', statement: deliver }];
-    const next: ExchangeState = { ...state, phase: 'awaiting-m4', m2, peerCommitment: body.commitment, delivered: deliver, retransmits: 0, wakeAt: now + t.peer, outbox: send };
+    const next: ExchangeState = {
+      ...state,
+      phase: 'awaiting-m4',
+      m2,
+      peerCommitment: body.commitment,
+      delivered: deliver,
+      retransmits: 0,
+      wakeAt: now + t.peer,
+      outbox: send,
+    };
     return result(next, send, [received(m2), ...archiveSent(send)]);
   }
   // generatable-verifiable / revocable-revocable: check the responder's item before giving ours.
@@ -392,7 +406,9 @@ async function onAccept(state: ExchangeState, message: unknown, now: number, ctx
 async function onDeliver(state: ExchangeState, message: unknown, now: number, ctx: ExchangeContext): Promise<StepResult> {
   const expectsDelivery =
     (state.role === 'responder' && (state.phase === 'awaiting-m3' || (state.phase === 'awaiting-ttp' && state.received === null))) ||
-    (state.role === 'originator' && state.protocol === 'contract-signing' && (state.phase === 'awaiting-m4' || (state.phase === 'awaiting-ttp' && state.ttpRequest === 'resolve')));
+    (state.role === 'originator' &&
+      state.protocol === 'contract-signing' &&
+      (state.phase === 'awaiting-m4' || (state.phase === 'awaiting-ttp' && state.ttpRequest === 'resolve')));
   if (!expectsDelivery) {
     // Contract signing: the originator repeats m3 because it missed our m4.
     if (state.role === 'responder' && state.phase === 'done' && state.delivered) {
@@ -438,7 +454,7 @@ async function onDeliver(state: ExchangeState, message: unknown, now: number, ct
 async function toTtp(state: ExchangeState, kind: 'abort' | 'resolve' | 'complaint', ctx: ExchangeContext, now: number): Promise<StepResult> {
   const type = kind === 'abort' ? EXCHANGE_TYPES.abortRequest : kind === 'resolve' ? EXCHANGE_TYPES.resolveRequest : EXCHANGE_TYPES.complaint;
   const body: Record<string, unknown> = { exchangeId: state.exchangeId, m1: state.m1 };
-  if (kind === 'resolve' || (kind === 'complaint' && state.m2)) body['m2'] = state.m2;
+  if (kind === 'resolve' || (kind === 'complaint' && state.m2)) body.m2 = state.m2;
   const request = await sign(type, state.dealId, body, ctx, now);
   const send: Outbound[] = [{ to: 'ttp', statement: request }];
   const next: ExchangeState = { ...state, phase: 'awaiting-ttp', ttpRequest: kind, ttpAttempts: 1, wakeAt: now + state.timeouts.ttpRetry, outbox: send };
@@ -480,7 +496,7 @@ async function onTimeout(state: ExchangeState, now: number, ctx: ExchangeContext
           return toTtp(state, 'complaint', ctx, now);
         }
       }
-    // falls through (exhaustive above)
+      return result(state); // not reached: the switch above answers every protocol
     case 'awaiting-m3':
       if (state.protocol === 'contract-signing') return canRetry ? retransmit(state, now + t.peer) : toTtp(state, 'resolve', ctx, now);
       {

@@ -55,7 +55,7 @@ import {
 import { assertFair } from './negotiate.js';
 import { exchangeIdOf, matchContext, parseBody, sign, typeOf, verifyFrom, type VerifyTrust } from './common.js';
 import { ProtocolId, type Role } from './types.js';
-import type { CertificateInfo, RevocationCheck } from '../pki/certificates.js';
+import type { RevocationCheck } from '../pki/certificates.js';
 
 export interface TtpContext {
   signer: Signer;
@@ -199,32 +199,55 @@ export async function decideTtp(record: TtpRecord | null, req: CheckedRequest, c
     record: { exchangeId: req.exchangeId, dealId: req.dealId, protocol: req.protocol, decision, decidedAt: now, decidedBy: req.requester, answer },
   });
   const abortToken = async (reason: 'abort-request' | 'deadline-passed') =>
-    decide('aborted', await sign(TTP_TYPES.abortToken, req.dealId, { exchangeId: req.exchangeId, protocol: req.protocol, reason, requestedBy: req.requester }, ctx, now));
+    decide(
+      'aborted',
+      await sign(TTP_TYPES.abortToken, req.dealId, { exchangeId: req.exchangeId, protocol: req.protocol, reason, requestedBy: req.requester }, ctx, now),
+    );
   const [o, r] = transfers(req);
   switch (req.protocol) {
     case 'contract-signing': {
       if (req.kind === 'abort') return abortToken('abort-request');
       assertFair('contract-signing', o, r);
       const affidavits = [await affidavit(req, 'originator', ctx, now), await affidavit(req, 'responder', ctx, now)];
-      const answer = await sign(TTP_TYPES.resolution, req.dealId, { exchangeId: req.exchangeId, protocol: req.protocol, m1: req.m1, m2: req.m2, affidavits, requestedBy: req.requester }, ctx, now);
+      const answer = await sign(
+        TTP_TYPES.resolution,
+        req.dealId,
+        { exchangeId: req.exchangeId, protocol: req.protocol, m1: req.m1, m2: req.m2, affidavits, requestedBy: req.requester },
+        ctx,
+        now,
+      );
       return decide('resolved', answer);
     }
     case 'generatable-verifiable': {
       if (pastDeadline) return abortToken('deadline-passed');
       if (req.kind === 'abort') {
-        throw new SemperError('ERR_TTP', `generatable-verifiable: too early, the responder may complain until ${new Date(b.deadline).toISOString()}`, { retryAfter: b.deadline + 1 });
+        throw new SemperError('ERR_TTP', `generatable-verifiable: too early, the responder may complain until ${new Date(b.deadline).toISOString()}`, {
+          retryAfter: b.deadline + 1,
+        });
       }
       assertFair('generatable-verifiable', o, r, b.deadline);
       const check = ctx.verifyTransfer ?? matchItem;
       const m = await check(req.m2Item!, b.responderGives, matchContext(trustOf(ctx), now));
       if (!m.ok) throw new SemperError('ERR_TTP', `generatable-verifiable: the verifiable transfer did not happen as agreed: ${m.reason}`);
       const affidavits = [await affidavit(req, 'originator', ctx, now)];
-      const answer = await sign(TTP_TYPES.resolution, req.dealId, { exchangeId: req.exchangeId, protocol: req.protocol, m1: req.m1, m2: req.m2, affidavits, requestedBy: req.requester }, ctx, now);
+      const answer = await sign(
+        TTP_TYPES.resolution,
+        req.dealId,
+        { exchangeId: req.exchangeId, protocol: req.protocol, m1: req.m1, m2: req.m2, affidavits, requestedBy: req.requester },
+        ctx,
+        now,
+      );
       return decide('resolved', answer);
     }
     case 'revocable-revocable': {
       if (pastDeadline) {
-        const answer = await sign(TTP_TYPES.resolution, req.dealId, { exchangeId: req.exchangeId, protocol: req.protocol, m1: req.m1, affidavits: [], final: true, requestedBy: req.requester }, ctx, now);
+        const answer = await sign(
+          TTP_TYPES.resolution,
+          req.dealId,
+          { exchangeId: req.exchangeId, protocol: req.protocol, m1: req.m1, affidavits: [], final: true, requestedBy: req.requester },
+          ctx,
+          now,
+        );
         return decide('resolved', answer);
       }
       const answer = await sign(
@@ -304,7 +327,11 @@ export const ttpMachine: Machine<TtpState, TtpEvent, TtpContext, TtpOutbound, ne
     if (request.exchangeId !== state.exchangeId) throw new SemperError('ERR_REPLAY', 'the request names another exchange than h(m1)');
     const decision = await decideTtp(state.record, request, ctx, event.now);
     if (decision.kind === 'existing') return { state, send: [{ to: 'requester', answer: decision.answer, decided: false }], effects: [] };
-    return { state: { exchangeId: state.exchangeId, record: decision.record }, send: [{ to: 'requester', answer: decision.record.answer, decided: true }], effects: [] };
+    return {
+      state: { exchangeId: state.exchangeId, record: decision.record },
+      send: [{ to: 'requester', answer: decision.record.answer, decided: true }],
+      effects: [],
+    };
   },
   pendingSends: () => [],
   wakeAt: () => null,

@@ -7,7 +7,7 @@
 import { z } from 'zod';
 import type { RandomSource, StepResult as MachineStep } from '../machine.js';
 import type { Signer } from '../crypto/keys.js';
-import type { CertificateInfo, RevocationCheck } from '../pki/certificates.js';
+import type { RevocationCheck } from '../pki/certificates.js';
 import { SignerRef, type Statement } from '../statements/schema.js';
 import type { WebAuthnStatementVerifier } from '../statements/verify.js';
 import { Digest } from '../items/schema.js';

@@ -34,7 +34,11 @@ export type MatchResult = { ok: true } | { ok: false; reason: string };
 const OK: MatchResult = { ok: true };
 const fail = (reason: string): MatchResult => ({ ok: false, reason });
 
-function parseWith<T>(schema: { safeParse(v: unknown): { success: true; data: T } | { success: false; error: { issues: { path: PropertyKey[]; message: string }[] } } }, input: unknown, what: string): T {
+function parseWith<T>(
+  schema: { safeParse(v: unknown): { success: true; data: T } | { success: false; error: { issues: { path: PropertyKey[]; message: string }[] } } },
+  input: unknown,
+  what: string,
+): T {
   const parsed = schema.safeParse(input);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
@@ -66,7 +70,7 @@ export async function describeInformation(item: Extract<Item, { kind: 'informati
 function bodyAt(body: unknown, path: string): unknown {
   let cur: unknown = body;
   for (const key of path.split('.')) {
-    if (cur === null || typeof cur !== 'object' || Array.isArray(cur) || !Object.prototype.hasOwnProperty.call(cur, key)) return undefined;
+    if (cur === null || typeof cur !== 'object' || Array.isArray(cur) || !Object.hasOwn(cur, key)) return undefined;
     cur = (cur as Record<string, unknown>)[key];
   }
   return cur;
@@ -87,8 +91,10 @@ async function checkSigner(verified: VerifiedStatement, constraint: SignerConstr
   }
   if (!verified.chain) return fail(`${what}: must be signed by a certified key`);
   const leaf = verified.chain.leaf;
-  if (constraint.certified.role && leaf.role !== constraint.certified.role) return fail(`${what}: signer's certificate role is ${leaf.role ?? 'none'}, expected ${constraint.certified.role}`);
-  if (constraint.certified.commonName && leaf.commonName !== constraint.certified.commonName) return fail(`${what}: signer is "${leaf.commonName}", expected "${constraint.certified.commonName}"`);
+  if (constraint.certified.role && leaf.role !== constraint.certified.role)
+    return fail(`${what}: signer's certificate role is ${leaf.role ?? 'none'}, expected ${constraint.certified.role}`);
+  if (constraint.certified.commonName && leaf.commonName !== constraint.certified.commonName)
+    return fail(`${what}: signer is "${leaf.commonName}", expected "${constraint.certified.commonName}"`);
   return OK;
 }
 
@@ -119,7 +125,8 @@ export async function matchItem(item: Item, description: Description, ctx: Match
       }
       const digest = encodeBase64url(await sha256(bytes));
       if (digest !== description.digest) return fail(`${path}: information digest ${digest} differs from the expected ${description.digest}`);
-      if (description.mediaType !== undefined && it.mediaType !== description.mediaType) return fail(`${path}: media type ${it.mediaType}, expected ${description.mediaType}`);
+      if (description.mediaType !== undefined && it.mediaType !== description.mediaType)
+        return fail(`${path}: media type ${it.mediaType}, expected ${description.mediaType}`);
       if (description.size !== undefined && bytes.length !== description.size) return fail(`${path}: ${bytes.length} bytes, expected ${description.size}`);
       return OK;
     }
@@ -130,7 +137,8 @@ export async function matchItem(item: Item, description: Description, ctx: Match
       const signer = await checkSigner(verified, description.signer, path);
       if (!signer.ok) return signer;
       const st = verified.statement;
-      if (description.dealId !== undefined && st.dealId !== description.dealId) return fail(`${path}: statement is for deal ${st.dealId}, expected ${description.dealId}`);
+      if (description.dealId !== undefined && st.dealId !== description.dealId)
+        return fail(`${path}: statement is for deal ${st.dealId}, expected ${description.dealId}`);
       for (const c of description.constraints ?? []) {
         if (!sameJson(bodyAt(st.body, c.path), c.equals)) return fail(`${path}: body.${c.path} does not equal the expected value`);
       }
@@ -147,14 +155,17 @@ export async function matchItem(item: Item, description: Description, ctx: Match
         throw e;
       }
       if (description.role && leaf.role !== description.role) return fail(`${path}: credential role ${leaf.role ?? 'none'}, expected ${description.role}`);
-      if (description.commonName && leaf.commonName !== description.commonName) return fail(`${path}: credential names "${leaf.commonName}", expected "${description.commonName}"`);
-      if (description.subjectKeyId && (await jwkThumbprint(leaf.publicJwk)) !== description.subjectKeyId) return fail(`${path}: credential certifies another key`);
+      if (description.commonName && leaf.commonName !== description.commonName)
+        return fail(`${path}: credential names "${leaf.commonName}", expected "${description.commonName}"`);
+      if (description.subjectKeyId && (await jwkThumbprint(leaf.publicJwk)) !== description.subjectKeyId)
+        return fail(`${path}: credential certifies another key`);
       return OK;
     }
     case 'money': {
       const it = item as Extract<Item, { kind: 'money' }>;
       if (it.method !== description.method) return fail(`${path}: ${it.method} payment, expected ${description.method}`);
-      if (!sameJson(it.value, description.value)) return fail(`${path}: ${it.value.amount} ${it.value.currency}, expected ${description.value.amount} ${description.value.currency}`);
+      if (!sameJson(it.value, description.value))
+        return fail(`${path}: ${it.value.amount} ${it.value.currency}, expected ${description.value.amount} ${description.value.currency}`);
       const verified = await verifyOrReason(it.proof, PAYMENT_PROOF_TYPE, ctx);
       if (typeof verified === 'string') return fail(`${path}: payment proof: ${verified}`);
       const issuer = await checkSigner(verified, description.issuer, `${path}: payment proof`);

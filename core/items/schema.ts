@@ -64,7 +64,10 @@ export type Item = InformationItem | StatementItem | CredentialItem | MoneyItem 
 
 const InformationItemSchema = z.strictObject({
   kind: z.literal('information'),
-  mediaType: z.string().regex(/^[a-z0-9!#$&^_.+-]+\/[a-z0-9!#$&^_.+-]+$/i, 'media type').max(128),
+  mediaType: z
+    .string()
+    .regex(/^[a-z0-9!#$&^_.+-]+\/[a-z0-9!#$&^_.+-]+$/i, 'media type')
+    .max(128),
   data: b64u.max(ITEM_LIMITS.informationChars),
 });
 const StatementItemSchema = z.strictObject({ kind: z.literal('statement'), statement: StatementSchema });
@@ -128,12 +131,7 @@ export type MoneyDescription = {
   revocableUntil?: number;
 };
 export type PackageDescription = { kind: 'package'; items: Description[] };
-export type Description =
-  | InformationDescription
-  | StatementDescription
-  | CredentialDescription
-  | MoneyDescription
-  | PackageDescription;
+export type Description = InformationDescription | StatementDescription | CredentialDescription | MoneyDescription | PackageDescription;
 
 const JsonObject = z.record(z.string(), z.json());
 const Epoch = z.number().int().nonnegative();

@@ -242,7 +242,8 @@ export interface ValidatedChain {
 }
 
 function checkValidity(info: CertificateInfo, now: Date): void {
-  if (now < info.notBefore) throw new SemperError('ERR_CERT_EXPIRED', `RFC 5280 §4.1.2.5: "${info.commonName}" is not valid before ${info.notBefore.toISOString()}`);
+  if (now < info.notBefore)
+    throw new SemperError('ERR_CERT_EXPIRED', `RFC 5280 §4.1.2.5: "${info.commonName}" is not valid before ${info.notBefore.toISOString()}`);
   if (now > info.notAfter) throw new SemperError('ERR_CERT_EXPIRED', `RFC 5280 §4.1.2.5: "${info.commonName}" expired ${info.notAfter.toISOString()}`);
 }
 
@@ -316,7 +317,8 @@ export async function validateChain(chain: readonly string[], options: ChainVali
   for (const info of infos) checkValidity(info, options.now);
   if (options.isRevoked) {
     for (const [i, info] of infos.slice(0, -1).entries()) {
-      if (await options.isRevoked(info, infos[i + 1]!)) throw new SemperError('ERR_CERT_REVOKED', `certificate "${info.commonName}" (serial ${info.serialNumber}) is revoked`);
+      if (await options.isRevoked(info, infos[i + 1]!))
+        throw new SemperError('ERR_CERT_REVOKED', `certificate "${info.commonName}" (serial ${info.serialNumber}) is revoked`);
     }
   }
   return { leaf: infos[0]!, root: infos[infos.length - 1]!, path: infos };
@@ -330,4 +332,3 @@ export function certificateToPem(der: string): string {
 export function fingerprintOf(der: string): Promise<string> {
   return readCertificate(der).then((i) => i.fingerprint);
 }
-

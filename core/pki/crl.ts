@@ -174,13 +174,16 @@ export async function verifyCrl(crlB64: string, issuerCertB64: string, now: Date
   }
   for (const ext of crl.extensions) {
     if (ext.critical && !KNOWN_CRL_EXTENSIONS.has(ext.type)) {
-      throw unknown('unsupported-extension', `RFC 5280 §5.2: unrecognised critical CRL extension ${ext.type} (delta, partitioned and indirect CRLs are not supported)`);
+      throw unknown(
+        'unsupported-extension',
+        `RFC 5280 §5.2: unrecognised critical CRL extension ${ext.type} (delta, partitioned and indirect CRLs are not supported)`,
+      );
     }
   }
   const aki = crl.getExtension(x509.AuthorityKeyIdentifierExtension);
   const ski = issuer.getExtension(x509.SubjectKeyIdentifierExtension);
   if (aki?.keyId && ski && aki.keyId.toLowerCase() !== ski.keyId.toLowerCase()) {
-    throw unknown('issuer', 'RFC 5280 §5.2.1: the CRL\'s authorityKeyIdentifier is not the issuer\'s subjectKeyIdentifier');
+    throw unknown('issuer', "RFC 5280 §5.2.1: the CRL's authorityKeyIdentifier is not the issuer's subjectKeyIdentifier");
   }
 
   let signed = false;
@@ -221,7 +224,12 @@ export async function verifyCrl(crlB64: string, issuerCertB64: string, now: Date
  * is verified once, on first use, at `now`; a CRL that does not verify, or a certificate from
  * another issuer (about which this CRL says nothing), throws ERR_REVOCATION_UNKNOWN.
  */
-export function crlRevocationChecker(crlB64: string, issuerCertB64: string, now: Date, options: VerifyCrlOptions = {}): (cert: CertificateInfo) => Promise<boolean> {
+export function crlRevocationChecker(
+  crlB64: string,
+  issuerCertB64: string,
+  now: Date,
+  options: VerifyCrlOptions = {},
+): (cert: CertificateInfo) => Promise<boolean> {
   let verified: Promise<VerifiedCrl> | undefined;
   return async (cert) => {
     verified ??= verifyCrl(crlB64, issuerCertB64, now, options);

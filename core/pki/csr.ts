@@ -80,7 +80,10 @@ export async function verifyCertificationRequest(csrB64: string): Promise<Verifi
   try {
     spkiKey = await csr.publicKey.export();
   } catch (e) {
-    throw new SemperError('ERR_ALG_UNSUPPORTED', `RFC 2986 §4.1: subjectPKInfo is not a usable ES256 or Ed25519 key (${e instanceof Error ? e.message : String(e)})`);
+    throw new SemperError(
+      'ERR_ALG_UNSUPPORTED',
+      `RFC 2986 §4.1: subjectPKInfo is not a usable ES256 or Ed25519 key (${e instanceof Error ? e.message : String(e)})`,
+    );
   }
   const alg = algorithmOfCryptoKey(spkiKey);
   const sigAlg = csr.signatureAlgorithm as { name: string; hash?: { name: string } };

@@ -19,11 +19,7 @@ export const REGISTRATION_CODE_LENGTH = 16;
 
 /** The canonical 16-symbol form of a typed code, or undefined if it cannot be one. */
 export function normaliseRegistrationCode(typed: string): string | undefined {
-  const symbols = typed
-    .toUpperCase()
-    .replace(/[\s-]/g, '')
-    .replace(/O/g, '0')
-    .replace(/[IL]/g, '1');
+  const symbols = typed.toUpperCase().replace(/[\s-]/g, '').replace(/O/g, '0').replace(/[IL]/g, '1');
   if (symbols.length !== REGISTRATION_CODE_LENGTH) return undefined;
   for (const ch of symbols) if (!REGISTRATION_CODE_ALPHABET.includes(ch)) return undefined;
   return symbols;

@@ -49,18 +49,20 @@ export interface Transfer {
 
 /** Refuse attribute combinations no implementation can honour. Names the rule that breaks. */
 export function checkTransfer(t: Transfer): void {
-  if (t.attributes.anonymity) walk(t.gives, (d) => {
-    if (d.kind === 'statement' && 'certified' in d.signer) {
-      throw new SemperError('ERR_SCHEMA', 'anonymity: a statement signed by a certified key identifies its sender');
-    }
-    if (d.kind === 'credential') throw new SemperError('ERR_SCHEMA', 'anonymity: a credential identifies its holder');
-    if (d.kind === 'money' && d.method !== 'cash') throw new SemperError('ERR_SCHEMA', `anonymity: ${d.method} payments identify the payer; only cash is anonymous`);
-  });
+  if (t.attributes.anonymity)
+    walk(t.gives, (d) => {
+      if (d.kind === 'statement' && 'certified' in d.signer) {
+        throw new SemperError('ERR_SCHEMA', 'anonymity: a statement signed by a certified key identifies its sender');
+      }
+      if (d.kind === 'credential') throw new SemperError('ERR_SCHEMA', 'anonymity: a credential identifies its holder');
+      if (d.kind === 'money' && d.method !== 'cash')
+        throw new SemperError('ERR_SCHEMA', `anonymity: ${d.method} payments identify the payer; only cash is anonymous`);
+    });
 }
 
 function walk(d: Description, f: (d: Description) => void): void {
   f(d);
-  if (d.kind === 'package') d.items.forEach((c) => walk(c, f));
+  if (d.kind === 'package') for (const c of d.items) walk(c, f);
 }
 
 /** The exchange-enabling properties of a transfer: its items' properties under its attributes. */
@@ -100,10 +102,18 @@ export const TransferBody = z.strictObject({
 });
 
 /** Sign a transfer of `item` (non-repudiation of origin). */
-export async function signTransfer(p: { dealId: string; to: string; item: Item; attributes?: SecurityAttributes; now: number }, signer: Signer, signerRef?: SignerRef): Promise<Statement> {
+export async function signTransfer(
+  p: { dealId: string; to: string; item: Item; attributes?: SecurityAttributes; now: number },
+  signer: Signer,
+  signerRef?: SignerRef,
+): Promise<Statement> {
   const attributes = p.attributes ?? DEFAULT_ATTRIBUTES;
   const body = { from: signer.keyId, to: p.to, attributes, item: parseItem(p.item) };
-  return signStatement({ type: TRANSFER_TYPE, version: 1, dealId: p.dealId, issuedAt: nowIso(p.now), body }, signer, signerRef ? { signerRef } : {}) as Promise<Statement>;
+  return signStatement(
+    { type: TRANSFER_TYPE, version: 1, dealId: p.dealId, issuedAt: nowIso(p.now), body },
+    signer,
+    signerRef ? { signerRef } : {},
+  ) as Promise<Statement>;
 }
 
 /** Verify a transfer addressed to `me`; returns the sender's key id and the item. */

@@ -110,9 +110,7 @@ export type PortRequest =
 /** worker → content script */
 export type PortResponse =
   /** The deal id, as soon as the deal exists, so the request survives a worker restart. */
-  | { type: 'deal'; id: string; dealId: string }
-  | { type: 'result'; id: string; result: unknown }
-  | { type: 'error'; id: string; error: ProviderErrorShape };
+  { type: 'deal'; id: string; dealId: string } | { type: 'result'; id: string; result: unknown } | { type: 'error'; id: string; error: ProviderErrorShape };
 
 const DEAL_ID = /^[A-Za-z0-9_-]{16,64}$/;
 

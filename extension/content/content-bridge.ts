@@ -109,7 +109,8 @@ export class ContentBridge {
     if (this.pending.size === 0) return;
     // Requests without a deal id cannot be found again: the worker died before creating the deal.
     for (const [id, entry] of [...this.pending]) {
-      if (!entry.dealId) this.settle(id, providerError(PROVIDER_ERRORS.internal, 'the Semper worker restarted before the request started; please retry', 'ERR_INTERNAL'));
+      if (!entry.dealId)
+        this.settle(id, providerError(PROVIDER_ERRORS.internal, 'the Semper worker restarted before the request started; please retry', 'ERR_INTERNAL'));
     }
     this.scheduleReconnect();
   }
@@ -118,7 +119,8 @@ export class ContentBridge {
     if (this.pending.size === 0) return;
     const delay = RECONNECT_DELAYS[this.reconnectAttempt];
     if (delay === undefined) {
-      for (const id of [...this.pending.keys()]) this.settle(id, providerError(PROVIDER_ERRORS.internal, 'lost the connection to the Semper extension', 'ERR_INTERNAL'));
+      for (const id of [...this.pending.keys()])
+        this.settle(id, providerError(PROVIDER_ERRORS.internal, 'lost the connection to the Semper extension', 'ERR_INTERNAL'));
       return;
     }
     this.reconnectAttempt++;

@@ -142,7 +142,8 @@ export class PagePorts {
           return;
         }
         const r = request.request;
-        const [use, documentId] = r.method === 'semper_certifiedMail' ? (['certified-mail', r.params.documentId] as const) : (['contract-signing', r.params.contractId] as const);
+        const [use, documentId] =
+          r.method === 'semper_certifiedMail' ? (['certified-mail', r.params.documentId] as const) : (['contract-signing', r.params.contractId] as const);
         await this.startDeal(port, message.id, mine, () => startExchange(origin, use, documentId));
         return;
       }
@@ -170,7 +171,10 @@ export class PagePorts {
     }
     const a: Attachment = { port, id, dealId: record.dealId };
     let set = this.attachments.get(record.dealId);
-    if (!set) this.attachments.set(record.dealId, (set = new Set()));
+    if (!set) {
+      set = new Set();
+      this.attachments.set(record.dealId, set);
+    }
     set.add(a);
     mine.add(a);
     // The deal may have ended between reading `record` and attaching: look again.

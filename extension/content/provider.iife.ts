@@ -8,13 +8,7 @@
  * requests; the worker validates them, takes the origin from the browser, and shows the user
  * what it verified. Checks here are for the page's convenience, not for security.
  */
-import {
-  PAGE_TO_CONTENT,
-  PROVIDER_ERRORS,
-  isPageResponse,
-  type PageRequestMessage,
-  type ProviderErrorShape,
-} from './bridge-protocol.js';
+import { PAGE_TO_CONTENT, PROVIDER_ERRORS, isPageResponse, type PageRequestMessage, type ProviderErrorShape } from './bridge-protocol.js';
 
 // Capture what we use before any page script can replace it.
 const win = window;

@@ -4,7 +4,13 @@
  * generic fair exchange. Once the user confirmed, the trusted window closes and the exchange runs
  * on (it may wait for the TTP for minutes); its timers are the host's alarms.
  */
-import { exchangeShopper, type ExchangeDealEvent, type ExchangeDealParams, type ExchangeDealState, type ExchangeShopperContext } from '../../core/commerce/exchange-shopper.js';
+import {
+  exchangeShopper,
+  type ExchangeDealEvent,
+  type ExchangeDealParams,
+  type ExchangeDealState,
+  type ExchangeShopperContext,
+} from '../../core/commerce/exchange-shopper.js';
 import type { TrustedTtpEntry } from '../../core/commerce/exchange-deal.js';
 import type { Signer } from '../../core/crypto/keys.js';
 import type { RandomSource } from '../../core/machine.js';
@@ -21,7 +27,9 @@ export interface ExchangeKindDeps {
   random: RandomSource;
 }
 
-export function exchangeKind(deps: ExchangeKindDeps): DealKindRegistration<ExchangeDealState, ExchangeDealEvent, ExchangeShopperContext, Omit<ExchangeDealParams, 'origin' | 'now'>> {
+export function exchangeKind(
+  deps: ExchangeKindDeps,
+): DealKindRegistration<ExchangeDealState, ExchangeDealEvent, ExchangeShopperContext, Omit<ExchangeDealParams, 'origin' | 'now'>> {
   return {
     kind: 'exchange',
     machine: exchangeShopper,

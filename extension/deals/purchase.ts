@@ -3,7 +3,14 @@
  * what the host needs to run it. The trusted window stays open while the order is on its way
  * ('ordering'), showing progress; a page may have 3 purchases unfinished and start 20 a minute.
  */
-import { purchaseShopper, type PurchaseParams, type ShopperContext, type ShopperEvent, type ShopperPolicy, type ShopperState } from '../../core/commerce/shopper.js';
+import {
+  purchaseShopper,
+  type PurchaseParams,
+  type ShopperContext,
+  type ShopperEvent,
+  type ShopperPolicy,
+  type ShopperState,
+} from '../../core/commerce/shopper.js';
 import type { Signer } from '../../core/crypto/keys.js';
 import type { RandomSource } from '../../core/machine.js';
 import type { RevocationCheck } from '../../core/pki/certificates.js';
@@ -11,7 +18,9 @@ import type { WebAuthnStatementVerifier } from '../../core/statements/index.js';
 import type { DealKindRegistration, EventShape } from '../worker/host.js';
 
 /** A confirmation from the trusted window; `anonymous`: sign with this origin's pseudonym. */
-export type PurchaseUserEvent = Extract<ShopperEvent, { type: 'order-signed' | 'user-rejected' }> | { type: 'user-confirmed'; now: number; anonymous?: boolean };
+export type PurchaseUserEvent =
+  | Extract<ShopperEvent, { type: 'order-signed' | 'user-rejected' }>
+  | { type: 'user-confirmed'; now: number; anonymous?: boolean };
 
 export interface PurchaseKindDeps {
   /** Trusted roots (a setting, read fresh). */
@@ -28,7 +37,9 @@ export const MAX_ACTIVE_PER_ORIGIN = 3;
 export const MAX_PER_ORIGIN_PER_WINDOW = 20;
 export const RATE_WINDOW_MS = 60_000;
 
-export function purchaseKind(deps: PurchaseKindDeps): DealKindRegistration<ShopperState, PurchaseUserEvent | ShopperEvent, ShopperContext, Omit<PurchaseParams, 'origin' | 'now'>> {
+export function purchaseKind(
+  deps: PurchaseKindDeps,
+): DealKindRegistration<ShopperState, PurchaseUserEvent | ShopperEvent, ShopperContext, Omit<PurchaseParams, 'origin' | 'now'>> {
   return {
     kind: 'purchase',
     machine: purchaseShopper,

@@ -13,7 +13,10 @@ import type { Statement } from '../../core/statements/index.js';
 export type DealKind = 'purchase' | 'exchange';
 
 /** How a page's request settles; kept so a re-attaching page still gets its answer. */
-export type DealResult<O = PurchaseOutcome | ExchangeOutcomeForPage> = { kind: 'finished'; outcome: O } | { kind: 'failed'; error: ErrorInfo } | { kind: 'rejected' };
+export type DealResult<O = PurchaseOutcome | ExchangeOutcomeForPage> =
+  | { kind: 'finished'; outcome: O }
+  | { kind: 'failed'; error: ErrorInfo }
+  | { kind: 'rejected' };
 
 interface RecordOf<K extends DealKind, S, V, O> {
   kind: K;
@@ -86,6 +89,9 @@ export class MemoryDealStore implements DealStore {
     return [...this.deals.values()].sort((a, b) => a.createdAt - b.createdAt).map((d) => structuredClone(d));
   }
   async archiveOf(dealId: string) {
-    return [...this.archive.values()].filter((a) => a.dealId === dealId).sort(byArchivedAt).map((a) => structuredClone(a));
+    return [...this.archive.values()]
+      .filter((a) => a.dealId === dealId)
+      .sort(byArchivedAt)
+      .map((a) => structuredClone(a));
   }
 }

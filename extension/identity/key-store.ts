@@ -113,7 +113,15 @@ export function summariseKey(k: StoredKey): KeySummary {
     ...(k.origin ? { origin: k.origin } : {}),
     publicJwk: k.publicJwk,
     ...(k.certificate
-      ? { certificate: { name: k.certificate.name, serial: k.certificate.serial, notAfter: k.certificate.notAfter, caUrl: k.certificate.caUrl, trusted: k.certificate.trusted } }
+      ? {
+          certificate: {
+            name: k.certificate.name,
+            serial: k.certificate.serial,
+            notAfter: k.certificate.notAfter,
+            caUrl: k.certificate.caUrl,
+            trusted: k.certificate.trusted,
+          },
+        }
       : {}),
     ...(k.revocation ? { revocation: { reason: k.revocation.reason, at: new Date(k.revocation.at).toISOString() } } : {}),
   };

@@ -296,11 +296,12 @@ export class IdentityService {
     }
     const csr = await createCertificationRequest({ keys: identity.pair, commonName: CSR_COMMON_NAME });
     const reply = RegistrationResponse.safeParse(await this.postToCa(caUrl, '/ca/register', { registrationCode: code, csr }));
-    if (!reply.success) throw new SemperError('ERR_SCHEMA', 'the CA\'s answer is not a registration result');
+    if (!reply.success) throw new SemperError('ERR_SCHEMA', "the CA's answer is not a registration result");
     const { certificate, name, serial } = reply.data;
     const info = await readCertificate(certificate);
     if ((await jwkThumbprint(info.publicJwk)) !== identity.keyId) throw new SemperError('ERR_CERT_CHAIN', 'the CA certified another key than this identity');
-    if (info.role !== undefined && info.role !== 'shopper') throw new SemperError('ERR_CERT_CHAIN', `the CA issued a ${info.role} certificate, not a shopper certificate`);
+    if (info.role !== undefined && info.role !== 'shopper')
+      throw new SemperError('ERR_CERT_CHAIN', `the CA issued a ${info.role} certificate, not a shopper certificate`);
     const rest = reply.data.chain.filter((c) => c !== certificate);
     let trusted = false;
     try {
@@ -342,7 +343,8 @@ export class IdentityService {
     if (!key.certificate) throw new SemperError('ERR_PROTOCOL_STATE', 'this key has no certificate to revoke');
     const statement = await this.revocationRequest(key, reason.data);
     const answer = RevocationResponse.safeParse(await this.postToCa(key.certificate.caUrl, '/ca/revoke', revocationBody(statement)));
-    if (!answer.success || answer.data.serial.toLowerCase() !== key.certificate.serial) throw new SemperError('ERR_SCHEMA', 'the CA\'s answer is not a revocation of this certificate');
+    if (!answer.success || answer.data.serial.toLowerCase() !== key.certificate.serial)
+      throw new SemperError('ERR_SCHEMA', "the CA's answer is not a revocation of this certificate");
     return summariseKey(await this.deps.keys.markRevoked(keyId, answer.data.reason));
   }
 
@@ -429,7 +431,8 @@ export class IdentityService {
 
   /** The order for a deal awaiting confirmation, to be signed by a registered token, and its challenge. */
   async tokenSigningRequest(state: ShopperState, credentialId: string | undefined, now: number): Promise<TokenSigningRequest> {
-    if (state.phase !== 'awaiting-confirmation') throw new SemperError('ERR_PROTOCOL_STATE', `deal ${state.dealId} is ${state.phase}, not awaiting confirmation`);
+    if (state.phase !== 'awaiting-confirmation')
+      throw new SemperError('ERR_PROTOCOL_STATE', `deal ${state.dealId} is ${state.phase}, not awaiting confirmation`);
     const tokens = (await this.deps.tokens.list()).sort((a, b) => a.createdAt - b.createdAt);
     const token = credentialId ? tokens.find((t) => t.credentialId === credentialId) : tokens.at(-1);
     if (!token) throw new SemperError('ERR_NOT_FOUND', credentialId ? 'this security key is not registered' : 'no security key is registered');
@@ -449,7 +452,8 @@ export class IdentityService {
   /** A token-signed order may only name a token registered here (the machine verifies the rest). Returns its credential id. */
   async checkTokenSigner(order: Statement<unknown>): Promise<string> {
     const { alg, signer } = order.signature;
-    if (alg !== 'webauthn-ES256' || signer.kind !== 'webauthn') throw new SemperError('ERR_SCHEMA', 'expected an order signed with a security key (webauthn-ES256)');
+    if (alg !== 'webauthn-ES256' || signer.kind !== 'webauthn')
+      throw new SemperError('ERR_SCHEMA', 'expected an order signed with a security key (webauthn-ES256)');
     const token = await this.deps.tokens.get(signer.credentialId);
     if (!token) throw new SemperError('ERR_WEBAUTHN', 'the order is signed by a security key that is not registered here');
     const named = await jwkThumbprint(signer.jwk).catch(() => '');

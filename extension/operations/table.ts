@@ -89,11 +89,17 @@ export const OPERATIONS = {
   /** The options for startRegistration (fresh challenge). */
   'tokens.beginRegistration': { request: Empty, access: 'trusted-page' },
   /** The registration response; the worker verifies it and stores the credential. */
-  'tokens.finishRegistration': { request: z.strictObject({ label: z.string().max(64), challenge: b64u.length(43), response: RegistrationResponse }), access: 'trusted-page' },
+  'tokens.finishRegistration': {
+    request: z.strictObject({ label: z.string().max(64), challenge: b64u.length(43), response: RegistrationResponse }),
+    access: 'trusted-page',
+  },
   'tokens.remove': { request: z.strictObject({ credentialId: CredentialId }), access: 'page' },
   // ── settings ────────────────────────────────────────────────────────────
   'settings.get': { request: Empty, access: 'page' },
-  'settings.set': { request: z.strictObject({ hardwareTokenAbove: Money.nullable().optional(), caUrl: z.string().min(1).max(512).optional() }), access: 'page' },
+  'settings.set': {
+    request: z.strictObject({ hardwareTokenAbove: Money.nullable().optional(), caUrl: z.string().min(1).max(512).optional() }),
+    access: 'page',
+  },
   'settings.addRoot': { request: z.strictObject({ certificate: z.string().min(1).max(20_000) }), access: 'page' },
   'settings.listRoots': { request: Empty, access: 'page' },
   'settings.removeRoot': { request: z.strictObject({ fingerprint: Fingerprint }), access: 'page' },

@@ -124,7 +124,13 @@ const host: MachineHost = new MachineHost({
 });
 
 /** One trusted window at a time for every kind of deal, oldest first. */
-const queued = (record: DealRecord): QueuedDeal => ({ dealId: record.dealId, status: record.status, createdAt: record.createdAt, kind: record.kind, holdsWindow: host.holdsWindow(record) });
+const queued = (record: DealRecord): QueuedDeal => ({
+  dealId: record.dealId,
+  status: record.status,
+  createdAt: record.createdAt,
+  kind: record.kind,
+  holdsWindow: host.holdsWindow(record),
+});
 const queue: WindowQueueStore = {
   async get(dealId) {
     const record = await store.get(dealId);
@@ -152,10 +158,21 @@ const CurrentWindowRecord = z.object({ dealId: z.string(), windowId: z.number() 
 /** The trusted window on its setup or token view (not tied to a deal). */
 let setupWindowId: number | undefined;
 async function openSetupWindow(view: 'setup' | 'token'): Promise<void> {
-  if (setupWindowId !== undefined && (await browser.windows.get(setupWindowId).then(() => true, () => false))) {
+  if (
+    setupWindowId !== undefined &&
+    (await browser.windows.get(setupWindowId).then(
+      () => true,
+      () => false,
+    ))
+  ) {
     await browser.windows.remove(setupWindowId).catch(() => undefined);
   }
-  const win = await browser.windows.create({ type: 'popup', url: browser.runtime.getURL(`trusted-window/index.html?view=${view}`), ...TRUSTED_WINDOW_SIZE, focused: true });
+  const win = await browser.windows.create({
+    type: 'popup',
+    url: browser.runtime.getURL(`trusted-window/index.html?view=${view}`),
+    ...TRUSTED_WINDOW_SIZE,
+    focused: true,
+  });
   setupWindowId = win?.id;
 }
 

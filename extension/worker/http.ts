@@ -79,7 +79,11 @@ export async function postJson(base: string, path: string, body: unknown, option
   try {
     parsed = JSON.parse(new TextDecoder().decode(await readBounded(response, options.maxResponseBytes)));
   } catch (e) {
-    return { kind: 'error', status: response.status, error: { code: 'ERR_SCHEMA', message: `reply (HTTP ${response.status}) is not JSON: ${e instanceof Error ? e.message : String(e)}` } };
+    return {
+      kind: 'error',
+      status: response.status,
+      error: { code: 'ERR_SCHEMA', message: `reply (HTTP ${response.status}) is not JSON: ${e instanceof Error ? e.message : String(e)}` },
+    };
   }
   if (response.ok) return { kind: 'response', body: parsed };
   const error = ErrorResponse.safeParse(parsed);

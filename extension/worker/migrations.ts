@@ -91,28 +91,56 @@ interface FirstReleaseExchange {
 
 /** The first release's exchange record as a record of the exchange-deal machine. */
 export function exchangeRecordFrom(old: FirstReleaseExchange, keys: ReadonlyMap<string, PublicJwk>): ExchangeRecord {
-  const common = { dealId: old.dealId, origin: old.origin, use: old.use, documentId: old.documentId, nonce: old.nonce, shopperKeyId: old.shopperKeyId, startedAt: old.createdAt };
+  const common = {
+    dealId: old.dealId,
+    origin: old.origin,
+    use: old.use,
+    documentId: old.documentId,
+    nonce: old.nonce,
+    shopperKeyId: old.shopperKeyId,
+    startedAt: old.createdAt,
+  };
   const agreed = old.descriptor && old.view && old.agreement ? { descriptor: old.descriptor, view: old.view, agreement: old.agreement } : undefined;
   const endedAt = old.updatedAt;
-  const failed = (error: ErrorInfo): ExchangeDealState => ({ ...common, ...agreed, ...(old.exchange ? { exchange: old.exchange } : {}), phase: 'failed', error, endedAt });
+  const failed = (error: ErrorInfo): ExchangeDealState => ({
+    ...common,
+    ...agreed,
+    ...(old.exchange ? { exchange: old.exchange } : {}),
+    phase: 'failed',
+    error,
+    endedAt,
+  });
   let state: ExchangeDealState;
   const jwk = keys.get(old.shopperKeyId);
   switch (old.status) {
     case 'requesting-descriptor':
-      state = jwk ? { ...common, phase: 'requesting-descriptor', shopperJwk: jwk } : failed({ code: 'ERR_KEY', message: 'the key of this exchange was not found when Semper was updated' });
+      state = jwk
+        ? { ...common, phase: 'requesting-descriptor', shopperJwk: jwk }
+        : failed({ code: 'ERR_KEY', message: 'the key of this exchange was not found when Semper was updated' });
       break;
     case 'awaiting-confirmation':
       state = agreed ? { ...common, ...agreed, phase: 'awaiting-confirmation' } : failed({ code: 'ERR_INTERNAL', message: 'incomplete record' });
       break;
     case 'exchanging':
-      state = agreed && old.exchange ? { ...common, ...agreed, phase: 'exchanging', exchange: old.exchange, ...(old.lastProblem ? { lastProblem: old.lastProblem } : {}) } : failed({ code: 'ERR_INTERNAL', message: 'incomplete record' });
+      state =
+        agreed && old.exchange
+          ? { ...common, ...agreed, phase: 'exchanging', exchange: old.exchange, ...(old.lastProblem ? { lastProblem: old.lastProblem } : {}) }
+          : failed({ code: 'ERR_INTERNAL', message: 'incomplete record' });
       break;
     case 'completed':
     case 'resolved':
     case 'aborted':
       state =
         agreed && old.exchange && old.result?.kind === 'finished'
-          ? { ...common, ...agreed, phase: old.status, exchange: old.exchange, outcome: old.result.outcome, endedAt, ...(old.lastProblem ? { lastProblem: old.lastProblem } : {}) }
+          ? {
+              ...common,
+              ...agreed,
+              phase: old.status,
+              exchange: old.exchange,
+              outcome: old.result.outcome,
+              endedAt,
+              ...(old.lastProblem ? { lastProblem: old.lastProblem } : {}),
+            }
           : failed({ code: 'ERR_INTERNAL', message: 'incomplete record' });
       break;
     case 'rejected':

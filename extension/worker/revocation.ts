@@ -90,9 +90,16 @@ export class CrlRevocationChecker implements RevocationSource {
   private async fetchAndVerify(url: string, issuer: CertificateInfo, now: number): Promise<CachedCrl> {
     let der: Uint8Array<ArrayBuffer>;
     try {
-      der = await getBytes(url, { maxResponseBytes: MAX_CRL_BYTES, timeoutMs: CRL_TIMEOUT_MS, ...(this.deps.fetchImpl ? { fetchImpl: this.deps.fetchImpl } : {}) });
+      der = await getBytes(url, {
+        maxResponseBytes: MAX_CRL_BYTES,
+        timeoutMs: CRL_TIMEOUT_MS,
+        ...(this.deps.fetchImpl ? { fetchImpl: this.deps.fetchImpl } : {}),
+      });
     } catch (e) {
-      throw new SemperError('ERR_REVOCATION_UNKNOWN', `the CRL of "${issuer.commonName}" at ${url} could not be fetched: ${e instanceof Error ? e.message : String(e)}`);
+      throw new SemperError(
+        'ERR_REVOCATION_UNKNOWN',
+        `the CRL of "${issuer.commonName}" at ${url} could not be fetched: ${e instanceof Error ? e.message : String(e)}`,
+      );
     }
     const verified = await verifyCrl(encodeBase64(der), issuer.der, new Date(now));
     return { revoked: verified.revokedSerials, nextUpdate: verified.nextUpdate.getTime() };

@@ -8,7 +8,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
 import { makeTestCa } from '../helpers/pki.js';
 import { clickInTrustedWindow, launchExtension, trustedWindows, type ExtensionHarness } from '../e2e/harness.js';
-import { MAX_ACTIVE_PER_ORIGIN as MAX_ACTIVE_DEALS_PER_ORIGIN, MAX_PER_ORIGIN_PER_WINDOW as MAX_DEALS_PER_ORIGIN_PER_WINDOW } from '../../extension/deals/purchase.js';
+import {
+  MAX_ACTIVE_PER_ORIGIN as MAX_ACTIVE_DEALS_PER_ORIGIN,
+  MAX_PER_ORIGIN_PER_WINDOW as MAX_DEALS_PER_ORIGIN_PER_WINDOW,
+} from '../../extension/deals/purchase.js';
 import { PROVIDER_METHODS } from '../../extension/content/port-protocol.js';
 import { ATTACK_SKU, dealsOf, rawOperation, startAttackServer, type AttackServer } from './helpers.js';
 
@@ -52,7 +55,8 @@ async function flood(page: Page, count: number): Promise<void> {
       for (let i = 0; i < count; i++) {
         w.semper.request({ method: 'semper_purchase', params: { items: [{ sku, quantity: 1 }] } }).then(
           (value) => w.__flood.push({ i, ok: true, value, ms: performance.now() - w.__floodStart }),
-          (e: { code: number; data: { reason: string } }) => w.__flood.push({ i, ok: false, code: e.code, reason: e.data.reason, ms: performance.now() - w.__floodStart }),
+          (e: { code: number; data: { reason: string } }) =>
+            w.__flood.push({ i, ok: false, code: e.code, reason: e.data.reason, ms: performance.now() - w.__floodStart }),
         );
       }
     },
@@ -67,7 +71,13 @@ const settled = (page: Page) => page.evaluate(() => (window as unknown as { __fl
 async function nextWindow(seen: Set<string>): Promise<{ tw: Page; dealId: string }> {
   let found: Page | undefined;
   await expect
-    .poll(() => (found = trustedWindows(harness).find((p) => !seen.has(new URL(p.url()).searchParams.get('deal') ?? ''))) !== undefined, { timeout: 20_000 })
+    .poll(
+      () => {
+        found = trustedWindows(harness).find((p) => !seen.has(new URL(p.url()).searchParams.get('deal') ?? ''));
+        return found !== undefined;
+      },
+      { timeout: 20_000 },
+    )
     .toBe(true);
   const tw = found!;
   await tw.waitForLoadState('domcontentloaded');
@@ -185,9 +195,13 @@ describe('3. a flood of purchase requests is bounded', () => {
     // Another origin is not affected.
     const other = await harness.context.newPage();
     await other.goto(`${honest.url}/`);
-    expect(await other.evaluate(() => (window as unknown as { semper: { request(a: unknown): Promise<unknown> } }).semper
-      .request({ method: 'semper_purchase', params: { items: [{ sku: 'no-such-product', quantity: 1 }] } })
-      .catch((e: { data: { reason: string } }) => e.data.reason))).toBe('ERR_NOT_FOUND');
+    expect(
+      await other.evaluate(() =>
+        (window as unknown as { semper: { request(a: unknown): Promise<unknown> } }).semper
+          .request({ method: 'semper_purchase', params: { items: [{ sku: 'no-such-product', quantity: 1 }] } })
+          .catch((e: { data: { reason: string } }) => e.data.reason),
+      ),
+    ).toBe('ERR_NOT_FOUND');
     await other.close();
     await page.close();
   });

@@ -109,7 +109,11 @@ export async function startAttackServer(options: { ca?: TestCa; legalName?: stri
     const headers = new Headers();
     for (const [k, v] of Object.entries(req.headers)) if (typeof v === 'string') headers.set(k, v);
     const response = await merchantApp.fetch(
-      new Request(`${state.url}${req.url ?? '/'}`, { method: req.method ?? 'GET', headers, ...(req.method === 'GET' || req.method === 'HEAD' ? {} : { body: new Uint8Array(body) }) }),
+      new Request(`${state.url}${req.url ?? '/'}`, {
+        method: req.method ?? 'GET',
+        headers,
+        ...(req.method === 'GET' || req.method === 'HEAD' ? {} : { body: new Uint8Array(body) }),
+      }),
     );
     res.writeHead(response.status, Object.fromEntries(response.headers));
     res.end(Buffer.from(await response.arrayBuffer()));
@@ -130,7 +134,12 @@ export async function startAttackServer(options: { ca?: TestCa; legalName?: stri
     const pump = (): void => {
       while (sent < total) {
         if (res.destroyed) return;
-        const piece = sent === 0 ? head : total - sent <= tail.length ? tail.subarray(0, total - sent) : chunk.subarray(0, Math.min(chunk.length, total - sent - tail.length));
+        const piece =
+          sent === 0
+            ? head
+            : total - sent <= tail.length
+              ? tail.subarray(0, total - sent)
+              : chunk.subarray(0, Math.min(chunk.length, total - sent - tail.length));
         sent += piece.length;
         stats.bytesSent = sent;
         if (!res.write(piece)) {
@@ -238,7 +247,15 @@ export async function startAttackServer(options: { ca?: TestCa; legalName?: stri
     deals: new MemoryMerchantDealStore(),
     purchases: {
       catalog: catalogFromItems(
-        [{ sku: ATTACK_SKU, title: 'Widget', unitPrice: { amount: 999, currency: 'EUR' }, kind: 'digital', good: { mediaType: 'text/plain', content: 'one widget\n' } }],
+        [
+          {
+            sku: ATTACK_SKU,
+            title: 'Widget',
+            unitPrice: { amount: 999, currency: 'EUR' },
+            kind: 'digital',
+            good: { mediaType: 'text/plain', content: 'one widget\n' },
+          },
+        ],
         'No refunds.',
       ),
       offerTtlMs: 600_000,
@@ -262,7 +279,12 @@ export function providerRequest(page: Page, args: unknown): Promise<ProviderOutc
     (a) =>
       (window as unknown as { semper: { request(x: unknown): Promise<unknown> } }).semper.request(a).then(
         (value) => ({ ok: true as const, value }),
-        (e: { code?: unknown; data?: { reason?: unknown }; message?: unknown }) => ({ ok: false as const, code: e?.code, reason: e?.data?.reason, message: e?.message }),
+        (e: { code?: unknown; data?: { reason?: unknown }; message?: unknown }) => ({
+          ok: false as const,
+          code: e?.code,
+          reason: e?.data?.reason,
+          message: e?.message,
+        }),
       ),
     args,
   );
@@ -312,7 +334,11 @@ export function serviceWorkerOf(harness: ExtensionHarness) {
  * An operation by name, untyped (for operations other engineers may not have wired yet): the raw
  * `{ ok, response | error }` from the worker, called from the harness's extension page.
  */
-export async function rawOperation(harness: ExtensionHarness, op: string, request: unknown): Promise<{ ok: boolean; response?: unknown; error?: { code: string; message: string } }> {
+export async function rawOperation(
+  harness: ExtensionHarness,
+  op: string,
+  request: unknown,
+): Promise<{ ok: boolean; response?: unknown; error?: { code: string; message: string } }> {
   return (await harness.opsPage.evaluate(([o, r]) => chrome.runtime.sendMessage({ op: o, request: r }), [op, request] as const)) as {
     ok: boolean;
     response?: unknown;

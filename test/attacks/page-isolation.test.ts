@@ -125,7 +125,13 @@ describe('1. the trusted window cannot be reached from a page', () => {
     const pages = files.filter((f) => f.endsWith('.html'));
     // The assertion below must look at the real pages, or it would pass on an empty list.
     expect(pages).toEqual(expect.arrayContaining(['trusted-window/index.html', 'popup/index.html']));
-    const globToRegExp = (glob: string) => new RegExp(`^${glob.replace(/^\//, '').replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*')}$`);
+    const globToRegExp = (glob: string) =>
+      new RegExp(
+        `^${glob
+          .replace(/^\//, '')
+          .replace(/[.+?^${}()|[\]\\]/g, '\\$&')
+          .replace(/\*/g, '.*')}$`,
+      );
     const exposed = (manifest.web_accessible_resources ?? []).flatMap((entry) =>
       files.filter((f) => entry.resources.some((glob) => globToRegExp(glob).test(f)) && !f.startsWith('extension/') && !f.startsWith('_locales/')),
     );
@@ -134,7 +140,7 @@ describe('1. the trusted window cannot be reached from a page', () => {
     expect(manifest.externally_connectable).toBeUndefined();
   });
 
-  it('window.open, iframe, navigation, fetch, XHR and <img>/<link>/<script> probes of a live deal\'s window URL yield nothing', async () => {
+  it("window.open, iframe, navigation, fetch, XHR and <img>/<link>/<script> probes of a live deal's window URL yield nothing", async () => {
     const { page, tw, dealId } = await pendingDeal();
     // The hostile page is the merchant's own origin, which knows the deal id from the offer request.
     const hostile = await harness.context.newPage();
@@ -201,8 +207,15 @@ describe('1. the trusted window cannot be reached from a page', () => {
       document.body.append(frame);
     }, url);
     let framed: Frame | undefined;
-    await expect.poll(() => (framed = hostile.frames().find((f) => f !== hostile.mainFrame()))?.url()).toMatch(/^chrome-error:/);
-    expect(await framed!.evaluate(() => ({ app: document.getElementById('app') !== null, merchant: document.getElementById('merchant-name') !== null }))).toEqual({
+    await expect
+      .poll(() => {
+        framed = hostile.frames().find((f) => f !== hostile.mainFrame());
+        return framed?.url();
+      })
+      .toMatch(/^chrome-error:/);
+    expect(
+      await framed!.evaluate(() => ({ app: document.getElementById('app') !== null, merchant: document.getElementById('merchant-name') !== null })),
+    ).toEqual({
       app: false,
       merchant: false,
     });
@@ -224,7 +237,7 @@ describe('1. the trusted window cannot be reached from a page', () => {
     await page.close();
   });
 
-  it('a tab showing the trusted window\'s URL by another route (e.g. the user pastes a link) can neither see nor decide the deal', async () => {
+  it("a tab showing the trusted window's URL by another route (e.g. the user pastes a link) can neither see nor decide the deal", async () => {
     const { page, tw, dealId } = await pendingDeal();
     const ordersBefore = ordersAt(shop);
     // Browser-initiated navigation, as from the address bar: Chromium loads the page this time.
@@ -273,7 +286,12 @@ describe('2. messages from other origins are not the content script and not the 
     await top.goto(`${shop.url}${FRAMED_PATH}`);
     await recordMessages(top);
     let frame: Frame | undefined;
-    await expect.poll(() => (frame = top.frames().find((f) => f.url().startsWith(other.url)))?.url()).toBe(`${other.url}${FRAME_PATH}`);
+    await expect
+      .poll(() => {
+        frame = top.frames().find((f) => f.url().startsWith(other.url));
+        return frame?.url();
+      })
+      .toBe(`${other.url}${FRAME_PATH}`);
     await frame!.waitForLoadState('domcontentloaded');
     return { top, frame: frame! };
   }
@@ -297,7 +315,9 @@ describe('2. messages from other origins are not the content script and not the 
     const dealsBefore = (await dealsOf(harness)).length;
     // Worst case: the attacker knows the provider's channel and the pending request id (any script
     // of the top page can see them; here they are handed to the frame).
-    const request = (await recordedMessages(top)).map((m) => JSON.parse(m.json) as { type?: string; channel: string; id: string }).find((d) => d?.type === PAGE_TO_CONTENT);
+    const request = (await recordedMessages(top))
+      .map((m) => JSON.parse(m.json) as { type?: string; channel: string; id: string })
+      .find((d) => d?.type === PAGE_TO_CONTENT);
     expect(request).toBeDefined();
     const { channel, id } = request!;
 
@@ -381,7 +401,7 @@ describe('2. messages from other origins are not the content script and not the 
     await top.close();
   });
 
-  it('a page of another origin that opened the shop cannot make requests in the shop\'s name', async () => {
+  it("a page of another origin that opened the shop cannot make requests in the shop's name", async () => {
     const attacker = await harness.context.newPage();
     await attacker.goto(`${other.url}/`);
     const openedShop = harness.context.waitForEvent('page', { predicate: (p) => p.url().startsWith(shop.url) });
@@ -530,7 +550,9 @@ describe('4. no signing oracle and no way to the operation API', () => {
     expect(shop.requests.filter((r) => r.path === '/semper/offer')).toHaveLength(offersBefore);
     // Nothing was polluted, neither in the page nor in the worker.
     expect(await page.evaluate(() => Object.getOwnPropertyNames(Object.prototype).filter((k) => k === 'polluted'))).toEqual([]);
-    expect(await serviceWorkerOf(harness).evaluate(() => ({ polluted: ({} as { polluted?: unknown }).polluted ?? null, keys: Object.keys(Object.prototype) }))).toEqual({
+    expect(
+      await serviceWorkerOf(harness).evaluate(() => ({ polluted: ({} as { polluted?: unknown }).polluted ?? null, keys: Object.keys(Object.prototype) })),
+    ).toEqual({
       polluted: null,
       keys: [],
     });
@@ -563,7 +585,9 @@ describe('4. no signing oracle and no way to the operation API', () => {
       { dealId, channel, REQUEST: PAGE_TO_CONTENT },
     );
     const responses = async () =>
-      (await recordedMessages(page)).map((m) => JSON.parse(m.json) as { type?: string; id?: string; ok?: boolean; result?: unknown; error?: { code: number } }).filter((d) => d?.type === CONTENT_TO_PAGE);
+      (await recordedMessages(page))
+        .map((m) => JSON.parse(m.json) as { type?: string; id?: string; ok?: boolean; result?: unknown; error?: { code: number } })
+        .filter((d) => d?.type === CONTENT_TO_PAGE);
     await expect.poll(async () => (await responses()).length).toBe(2);
     const byId = Object.fromEntries((await responses()).map((r) => [r.id, r]));
     expect(byId.asMethod).toMatchObject({ ok: false, error: { code: 4200 } });

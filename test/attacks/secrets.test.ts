@@ -51,7 +51,11 @@ async function hostilePage(path = '/'): Promise<Page> {
 }
 
 /** Buy in `page` through its "Buy with Semper" button and decide in the trusted window. */
-async function purchase(page: Page, decision: 'confirm' | 'decline', options: { anonymous?: boolean } = {}): Promise<{ dealId: string; tw: Page; anonymous: boolean }> {
+async function purchase(
+  page: Page,
+  decision: 'confirm' | 'decline',
+  options: { anonymous?: boolean } = {},
+): Promise<{ dealId: string; tw: Page; anonymous: boolean }> {
   await page.click('#buy');
   const tw = await waitForTrustedWindow(harness);
   await expect.poll(() => tw.locator('#merchant-name').textContent()).toBe(ATTACK_LEGAL_NAME);
@@ -78,7 +82,8 @@ async function pageReachable(page: Page): Promise<Record<string, string>> {
   const inPage = await page.evaluate(async () => {
     const walk = (v: unknown, depth: number, seen: Set<unknown>): unknown => {
       if (depth > 6) return '…';
-      if (typeof v === 'function') return { fn: String(v), props: Object.getOwnPropertyNames(v).map((k) => [k, walk((v as unknown as Record<string, unknown>)[k], depth + 1, seen)]) };
+      if (typeof v === 'function')
+        return { fn: String(v), props: Object.getOwnPropertyNames(v).map((k) => [k, walk((v as unknown as Record<string, unknown>)[k], depth + 1, seen)]) };
       if (typeof v !== 'object' || v === null) return v;
       if (seen.has(v)) return '[seen]';
       seen.add(v);
@@ -91,7 +96,7 @@ async function pageReachable(page: Page): Promise<Record<string, string>> {
     const semperish = Object.getOwnPropertyNames(window).filter((n) => /semper/i.test(n));
     return {
       dom: document.documentElement.outerHTML,
-      text: document.body.innerText,
+      text: document.body.textContent ?? '',
       title: document.title,
       semper: JSON.stringify(walk((window as unknown as { semper: unknown }).semper, 0, new Set())),
       globals: JSON.stringify(semperish),
@@ -145,7 +150,9 @@ describe('5. a look-alike trusted window cannot show the security phrase', () =>
     const asked = [
       await providerRequest(page, { method: 'semper_getInfo' }),
       ...(await Promise.all(
-        ['semper_getPhrase', 'semper_getSettings', 'identity.status', 'identity.personalise', 'settings.get', 'semper_getIdentity'].map((method) => providerRequest(page, { method, params: {} })),
+        ['semper_getPhrase', 'semper_getSettings', 'identity.status', 'identity.personalise', 'settings.get', 'semper_getIdentity'].map((method) =>
+          providerRequest(page, { method, params: {} }),
+        ),
       )),
       await providerRequest(page, { method: 'semper_purchase', params: { items: [{ sku: ATTACK_SKU, quantity: 1 }], phrase: true } }),
     ];
@@ -167,8 +174,8 @@ describe('5. a look-alike trusted window cannot show the security phrase', () =>
     const tw = await waitForTrustedWindow(harness);
     await expect.poll(() => tw.locator('#merchant-name').textContent()).toBe(ATTACK_LEGAL_NAME);
     // Positive control: the phrase is set and the real window shows it (so the search below would find it).
-    await expect.poll(() => tw.locator('body').innerText()).toContain(phrase);
-    expect(leaksOf({ trustedWindow: await tw.locator('body').innerText() }, phrase)).toEqual(['trustedWindow']);
+    await expect.poll(() => tw.locator('body').textContent()).toContain(phrase);
+    expect(leaksOf({ trustedWindow: (await tw.locator('body').textContent()) ?? '' }, phrase)).toEqual(['trustedWindow']);
     await expect.poll(() => tw.locator('#confirm').isEnabled()).toBe(true);
     await clickInTrustedWindow(tw, '#confirm');
     await page.locator('#semper-result[data-status=completed]').waitFor({ timeout: 20_000 });
@@ -187,7 +194,7 @@ describe('5. a look-alike trusted window cannot show the security phrase', () =>
 });
 
 describe('6. a page cannot read keys or the phrase', () => {
-  it('IndexedDB of the page origin is not the extension\'s', async () => {
+  it("IndexedDB of the page origin is not the extension's", async () => {
     const page = await hostilePage();
     // Make sure the extension's databases exist (a purchase made the keys), so absence below means something.
     await purchase(page, 'confirm');
@@ -226,13 +233,18 @@ describe('6. a page cannot read keys or the phrase', () => {
       const error = await s.request({ method: 'semper_nothing' }).catch((e: unknown) => e as Record<string, unknown>);
       return {
         keys: Reflect.ownKeys(s).map(String).sort(),
-        accessors: Object.entries(descriptors).filter(([, d]) => d.get || d.set).map(([k]) => k),
+        accessors: Object.entries(descriptors)
+          .filter(([, d]) => d.get || d.set)
+          .map(([k]) => k),
         protoIsObject: Object.getPrototypeOf(s) === Object.prototype,
         frozen: Object.isFrozen(s),
         types: { isSemper: s.isSemper, version: typeof s.version, request: typeof s.request },
         requestProps: Object.getOwnPropertyNames(s.request).sort(),
         requestProto: Object.getPrototypeOf(s.request) === Function.prototype,
-        errorKeys: Reflect.ownKeys(error as object).map(String).filter((k) => k !== 'stack').sort(),
+        errorKeys: Reflect.ownKeys(error as object)
+          .map(String)
+          .filter((k) => k !== 'stack')
+          .sort(),
         errorData: Reflect.ownKeys((error as { data: object }).data).map(String),
         globals: Object.getOwnPropertyNames(window).filter((n) => /semper/i.test(n)),
       };
@@ -268,7 +280,8 @@ describe('6. a page cannot read keys or the phrase', () => {
       for (const secretish of [k.jwk!.x!, k.jwk!.y!]) expect({ key: k.path, where: leaksOf(sources, secretish) }).toEqual({ key: k.path, where: [] });
     }
     const all = Object.values(sources).join('\n');
-    for (const marker of ['"d":', 'privateKey', 'pkcs8', 'BEGIN PRIVATE', '"kty"']) expect({ marker, found: all.includes(marker) }).toEqual({ marker, found: false });
+    for (const marker of ['"d":', 'privateKey', 'pkcs8', 'BEGIN PRIVATE', '"kty"'])
+      expect({ marker, found: all.includes(marker) }).toEqual({ marker, found: false });
     await page.close();
   });
 });
@@ -319,7 +332,7 @@ function storedKeys(): Promise<FoundKey[]> {
       try {
         for (const store of [...db.objectStoreNames]) {
           const records = await getAll(db, store);
-          records.forEach((r, i) => walk(r, { db: info.name!, store }, `[${i}]`, new Set()));
+          for (const [i, r] of records.entries()) walk(r, { db: info.name!, store }, `[${i}]`, new Set());
         }
       } finally {
         db.close();
@@ -359,7 +372,7 @@ function storedKeys(): Promise<FoundKey[]> {
 }
 
 describe('7. no stored private key can be exported, not even by the worker itself', () => {
-  it('every CryptoKey in the extension\'s IndexedDB: private halves non-extractable, exportKey/wrapKey reject', async () => {
+  it("every CryptoKey in the extension's IndexedDB: private halves non-extractable, exportKey/wrapKey reject", async () => {
     // A purchase signed with the identity key and, where offered, an anonymous one (a pseudonym key).
     const page = await hostilePage();
     await purchase(page, 'confirm');
@@ -375,13 +388,23 @@ describe('7. no stored private key can be exported, not even by the worker itsel
     if (listed.ok) {
       const summaries = (listed.response as { keys: { purpose: string; publicJwk: { x: string } }[] }).keys;
       if (anonymous) expect(summaries.map((k) => k.purpose)).toContain('pseudonym');
-      for (const summary of summaries) expect({ purpose: summary.purpose, found: keys.some((k) => k.type === 'public' && k.jwk?.x === summary.publicJwk.x) }).toEqual({ purpose: summary.purpose, found: true });
+      for (const summary of summaries)
+        expect({ purpose: summary.purpose, found: keys.some((k) => k.type === 'public' && k.jwk?.x === summary.publicJwk.x) }).toEqual({
+          purpose: summary.purpose,
+          found: true,
+        });
       expect(secret.length).toBeGreaterThanOrEqual(summaries.length);
     }
     for (const k of secret) {
       expect(k).toMatchObject({
         extractable: false,
-        exports: { pkcs8: 'InvalidAccessError', jwk: 'InvalidAccessError', raw: 'InvalidAccessError', spki: 'InvalidAccessError', wrapKey: 'InvalidAccessError' },
+        exports: {
+          pkcs8: 'InvalidAccessError',
+          jwk: 'InvalidAccessError',
+          raw: 'InvalidAccessError',
+          spki: 'InvalidAccessError',
+          wrapKey: 'InvalidAccessError',
+        },
       });
     }
     // The identity the worker signs with is one of those pairs.
@@ -390,7 +413,9 @@ describe('7. no stored private key can be exported, not even by the worker itsel
       const x = (identity.response as { publicJwk: { x: string } }).publicJwk.x;
       const pair = keys.find((k) => k.type === 'public' && k.jwk?.x === x);
       expect(pair).toBeDefined();
-      expect(secret.some((k) => k.db === pair!.db && k.store === pair!.store && k.path.replace(/privateKey$/, '') === pair!.path.replace(/publicKey$/, ''))).toBe(true);
+      expect(
+        secret.some((k) => k.db === pair!.db && k.store === pair!.store && k.path.replace(/privateKey$/, '') === pair!.path.replace(/publicKey$/, '')),
+      ).toBe(true);
     }
   });
 });

@@ -169,7 +169,7 @@ describe('exchanges through the trusted window', () => {
     expect(await ttpStatus(result.exchangeId!)).toEqual({ status: 404 });
   });
 
-  it('the merchant stops after receiving the shopper\'s signature: the TTP resolves and the shopper ends with the contract (across a worker restart)', async () => {
+  it("the merchant stops after receiving the shopper's signature: the TTP resolves and the shopper ends with the contract (across a worker restart)", async () => {
     faults.stopAfter = 'receiving-originator-item';
     try {
       const tw = await startFromPage(`#sign-${CONTRACT.id}`);
@@ -227,12 +227,16 @@ describe('exchanges through the trusted window', () => {
     const call = (request: unknown) =>
       page.evaluate(
         (r) =>
-          (window as unknown as { semper: { request(a: unknown): Promise<unknown> } }).semper
-            .request(r)
-            .then((v) => ({ ok: v }), (e: { code: number; data: { reason: string } }) => ({ code: e.code, reason: e.data.reason })),
+          (window as unknown as { semper: { request(a: unknown): Promise<unknown> } }).semper.request(r).then(
+            (v) => ({ ok: v }),
+            (e: { code: number; data: { reason: string } }) => ({ code: e.code, reason: e.data.reason }),
+          ),
         request,
       );
-    expect(await call({ method: 'semper_signContract', params: { contractId: CONTRACT.id, text: 'The subscriber pays nothing.' } })).toEqual({ code: -32602, reason: 'ERR_SCHEMA' });
+    expect(await call({ method: 'semper_signContract', params: { contractId: CONTRACT.id, text: 'The subscriber pays nothing.' } })).toEqual({
+      code: -32602,
+      reason: 'ERR_SCHEMA',
+    });
     expect(await call({ method: 'semper_certifiedMail', params: { documentId: 'no-such-report' } })).toEqual({ code: 4100, reason: 'ERR_OFFER_UNKNOWN' });
     expect(windowsOpened).toEqual([]);
   });

@@ -87,10 +87,7 @@ export async function launchExtension(options: LaunchOptions = {}): Promise<Exte
     await opsPage.goto(url('popup/index.html'));
 
     const operationResult = async <O extends OperationName>(op: O, request: OperationRequest<O>): Promise<OperationResult<O>> =>
-      (await opsPage.evaluate(
-        ([o, r]) => chrome.runtime.sendMessage({ op: o, request: r }),
-        [op, request] as [string, unknown],
-      )) as OperationResult<O>;
+      (await opsPage.evaluate(([o, r]) => chrome.runtime.sendMessage({ op: o, request: r }), [op, request] as [string, unknown])) as OperationResult<O>;
 
     if (options.onboarded !== false) {
       const set = await operationResult('identity.personalise', { phrase: HARNESS_PHRASE, picture: 0 });

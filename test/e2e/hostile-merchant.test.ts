@@ -42,7 +42,16 @@ describe('hostile page', () => {
     expect(await shopPage.evaluate(() => document.documentElement.dataset.semperAtFirstScript)).toBe('object');
     // Not web-accessible: a page can neither fetch nor frame the trusted window.
     const url = harness.url('trusted-window/index.html?deal=abcdefghijklmnopqrstuvwx');
-    expect(await shopPage.evaluate((u) => fetch(u).then(() => 'loaded', () => 'blocked'), url)).toBe('blocked');
+    expect(
+      await shopPage.evaluate(
+        (u) =>
+          fetch(u).then(
+            () => 'loaded',
+            () => 'blocked',
+          ),
+        url,
+      ),
+    ).toBe('blocked');
   });
 });
 

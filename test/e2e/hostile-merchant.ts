@@ -16,13 +16,7 @@ import { makeTestCa, type TestCa } from '../helpers/pki.js';
 
 export type HostileMode =
   /** A correct offer (control case: it must reach the trusted window). */
-  | 'valid'
-  | 'bad-signature'
-  | 'other-origin-certificate'
-  | 'expired-certificate'
-  | 'unknown-ca'
-  | 'replayed-nonce'
-  | 'expired-offer';
+  'valid' | 'bad-signature' | 'other-origin-certificate' | 'expired-certificate' | 'unknown-ca' | 'replayed-nonce' | 'expired-offer';
 
 export const HOSTILE_LEGAL_NAME = 'Hostile Test Merchant GmbH';
 export const HOSTILE_SKU = 'widget';
@@ -90,7 +84,13 @@ export async function startHostileMerchant(): Promise<HostileMerchant> {
         : kind === 'other-origin'
           ? await trustedCa.issue({ commonName: HOSTILE_LEGAL_NAME, role: 'merchant', origins: ['https://shop.example'] })
           : kind === 'expired'
-            ? await trustedCa.issue({ commonName: HOSTILE_LEGAL_NAME, role: 'merchant', origins: [state.url], notBefore: new Date(now - 3 * DAY), notAfter: new Date(now - DAY) })
+            ? await trustedCa.issue({
+                commonName: HOSTILE_LEGAL_NAME,
+                role: 'merchant',
+                origins: [state.url],
+                notBefore: new Date(now - 3 * DAY),
+                notAfter: new Date(now - DAY),
+              })
             : await unknownCa.issue({ commonName: HOSTILE_LEGAL_NAME, role: 'merchant', origins: [state.url] });
     const id = { signer: issued.signer, chain: issued.chain };
     identities.set(kind, id);
@@ -112,14 +112,26 @@ export async function startHostileMerchant(): Promise<HostileMerchant> {
       // A replayed offer echoes some earlier nonce, not this request's.
       nonce: mode === 'replayed-nonce' ? randomId(32) : request.nonce,
       origin: state.url,
-      items: request.items.map((i) => ({ sku: i.sku, title: 'Widget', quantity: i.quantity, unitPrice: { amount: 999, currency: 'EUR' }, kind: 'digital' as const })),
+      items: request.items.map((i) => ({
+        sku: i.sku,
+        title: 'Widget',
+        quantity: i.quantity,
+        unitPrice: { amount: 999, currency: 'EUR' },
+        kind: 'digital' as const,
+      })),
       total: { amount: 999 * request.items.reduce((s, i) => s + i.quantity, 0), currency: 'EUR' },
       expiresAt: new Date(mode === 'expired-offer' ? now - 60_000 : now + 600_000).toISOString(),
       terms: 'No refunds. Ever.',
       paymentMethods: ['invoice'],
     };
     const offer = await signStatement<OfferBody>(
-      { type: STATEMENT_TYPES.offer, version: 1, dealId: request.dealId, issuedAt: new Date(now - (mode === 'expired-offer' ? 600_000 : 0)).toISOString(), body },
+      {
+        type: STATEMENT_TYPES.offer,
+        version: 1,
+        dealId: request.dealId,
+        issuedAt: new Date(now - (mode === 'expired-offer' ? 600_000 : 0)).toISOString(),
+        body,
+      },
       who.signer,
       { signerRef: { kind: 'x509', chain: who.chain } },
     );

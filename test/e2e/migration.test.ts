@@ -155,7 +155,9 @@ describe('updating from the first release', () => {
     expect(x.statements).toHaveLength(before.statements[exchanges[0]!.dealId]!);
     expect(x.document?.text).toBe(EXCHANGE_DOCUMENTS[0]!.content);
     // One database, at this release's version (had the update not run, the first release's three would be there at version 1).
-    await expect.poll(async () => h.opsPage.evaluate(async () => (await indexedDB.databases()).map((d) => `${d.name} ${d.version}`).sort())).toEqual(['semper 2']);
+    await expect
+      .poll(async () => h.opsPage.evaluate(async () => (await indexedDB.databases()).map((d) => `${d.name} ${d.version}`).sort()))
+      .toEqual(['semper 2']);
   });
 
   it('the purchase that was waiting reopens and completes; a new one is signed by the same key', async () => {

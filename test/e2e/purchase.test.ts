@@ -8,7 +8,17 @@ import { verifyStatement } from '../../core/statements/index.js';
 import { STATEMENT_TYPES } from '../../core/protocol/commerce.js';
 import { startMarketplace, type Marketplace } from '../../server/marketplace.js';
 import { SHOP_LEGAL_NAME } from '../../server/shop/catalog.js';
-import { RESULTS, clickInTrustedWindow, launchExtension, pageResult, stopServiceWorker, tempDir, trustedWindows, waitForTrustedWindow, type ExtensionHarness } from './harness.js';
+import {
+  RESULTS,
+  clickInTrustedWindow,
+  launchExtension,
+  pageResult,
+  stopServiceWorker,
+  tempDir,
+  trustedWindows,
+  waitForTrustedWindow,
+  type ExtensionHarness,
+} from './harness.js';
 
 const PRODUCT = 'ink-drying-report';
 let market: Marketplace;
@@ -194,7 +204,7 @@ describe('trusted window in German (--lang=de)', () => {
     await harness?.close();
   });
 
-  it('the popup\'s settings add a trusted root from pasted PEM', async () => {
+  it("the popup's settings add a trusted root from pasted PEM", async () => {
     const popup = await harness.context.newPage();
     await popup.goto(harness.url('popup/index.html'));
     expect(await popup.locator('#settings-heading').textContent()).toBe('Vertrauenswürdige Zertifizierungsstellen');

@@ -15,7 +15,17 @@ import { verifyStatement } from '../../core/statements/index.js';
 import { STATEMENT_TYPES } from '../../core/protocol/commerce.js';
 import { EXTENSION_ORIGIN } from '../../core/protocol/extension-id.js';
 import { startMarketplace, type Marketplace } from '../../server/marketplace.js';
-import { DIST, HARNESS_PHRASE, RESULTS, clickInTrustedWindow, launchExtension, pageResult, tempDir, waitForTrustedWindow, type ExtensionHarness } from './harness.js';
+import {
+  DIST,
+  HARNESS_PHRASE,
+  RESULTS,
+  clickInTrustedWindow,
+  launchExtension,
+  pageResult,
+  tempDir,
+  waitForTrustedWindow,
+  type ExtensionHarness,
+} from './harness.js';
 
 const ARCHIVE = 'standards-archive';
 const CHEAP = 'fm-screening-abstract';
@@ -57,7 +67,14 @@ async function virtualAuthenticator(page: Page, userVerified: boolean, credentia
   const cdp = await harness.context.newCDPSession(page);
   await cdp.send('WebAuthn.enable');
   const { authenticatorId } = await cdp.send('WebAuthn.addVirtualAuthenticator', {
-    options: { protocol: 'ctap2', transport: 'usb', hasResidentKey: true, hasUserVerification: true, isUserVerified: userVerified, automaticPresenceSimulation: true },
+    options: {
+      protocol: 'ctap2',
+      transport: 'usb',
+      hasResidentKey: true,
+      hasUserVerification: true,
+      isUserVerified: userVerified,
+      automaticPresenceSimulation: true,
+    },
   });
   if (credential) await cdp.send('WebAuthn.addCredential', { authenticatorId, credential });
   return { cdp, authenticatorId };
@@ -85,10 +102,14 @@ let registeredId: string;
 
 describe('the built trusted window', () => {
   it('is not web-accessible and runs under the strict extension-page CSP (dist/manifest.json)', () => {
-    const manifest = JSON.parse(readFileSync(join(DIST, 'manifest.json'), 'utf8')) as { web_accessible_resources?: unknown; content_security_policy?: { extension_pages?: string } };
+    const manifest = JSON.parse(readFileSync(join(DIST, 'manifest.json'), 'utf8')) as {
+      web_accessible_resources?: unknown;
+      content_security_policy?: { extension_pages?: string };
+    };
     expect(manifest.web_accessible_resources).toBeUndefined();
     const csp = manifest.content_security_policy?.extension_pages ?? '';
-    for (const directive of ["script-src 'self'", "object-src 'none'", "base-uri 'none'", "frame-ancestors 'none'", "form-action 'none'"]) expect(csp).toContain(directive);
+    for (const directive of ["script-src 'self'", "object-src 'none'", "base-uri 'none'", "frame-ancestors 'none'", "form-action 'none'"])
+      expect(csp).toContain(directive);
   });
 });
 
@@ -128,7 +149,10 @@ describe('hardware tokens in the trusted window', () => {
     await tw.screenshot({ path: join(RESULTS, 'trusted-window-token.png'), fullPage: true });
 
     // A device-key confirm is refused by the machine (ERR_HARDWARE_TOKEN_REQUIRED) and changes nothing.
-    const forced = (await tw.evaluate((id) => chrome.runtime.sendMessage({ op: 'confirmDeal', request: { dealId: id } }), dealId)) as { ok: boolean; error?: { code: string } };
+    const forced = (await tw.evaluate((id) => chrome.runtime.sendMessage({ op: 'confirmDeal', request: { dealId: id } }), dealId)) as {
+      ok: boolean;
+      error?: { code: string };
+    };
     expect(forced).toMatchObject({ ok: false, error: { code: 'ERR_HARDWARE_TOKEN_REQUIRED' } });
     expect((await harness.operation('getDeal', { dealId })).deal.status).toBe('awaiting-confirmation');
 
@@ -140,7 +164,10 @@ describe('hardware tokens in the trusted window', () => {
     const webauthn = createWebAuthnVerifier({ expectedOrigins: [EXTENSION_ORIGIN], expectedRpIds: [EXTENSION_ORIGIN], requireUserVerification: true });
     const verified = await verifyStatement(stored.state.order, { types: [STATEMENT_TYPES.order], webauthn });
     expect(verified.userVerified).toBe(true);
-    expect(verified.statement.signature).toMatchObject({ alg: 'webauthn-ES256', signer: { kind: 'webauthn', credentialId: registeredId, rpId: EXTENSION_ORIGIN } });
+    expect(verified.statement.signature).toMatchObject({
+      alg: 'webauthn-ES256',
+      signer: { kind: 'webauthn', credentialId: registeredId, rpId: EXTENSION_ORIGIN },
+    });
     await page.close();
   });
 
@@ -202,7 +229,7 @@ describe('hardware tokens in the trusted window', () => {
     expect(pseudonyms[0]).toMatchObject({ origin: market.shopUrl, publicJwk: signers[0] });
   });
 
-  it('the shopper\'s own limit (popup setting) makes an order above it need the token', async () => {
+  it("the shopper's own limit (popup setting) makes an order above it need the token", async () => {
     const popup = await harness.context.newPage();
     await popup.goto(harness.url('popup/index.html'));
     await popup.locator('#threshold-amount').fill('10.00');

@@ -13,7 +13,15 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import chromiumManifest from '../../manifest.json' with { type: 'json' };
-import { FIREFOX_MIN_VERSION, GECKO_ID, firefoxWebAuthnOrigin } from '../../scripts/firefox-manifest.js';
+import { FIREFOX_MIN_VERSION, GECKO_ID, firefoxWebAuthnOrigin, type FirefoxManifest } from '../../scripts/firefox-manifest.js';
+
+/** The manifest as the build writes it: the derived Firefox fields plus what crxjs carries over. */
+type BuiltManifest = FirefoxManifest & {
+  host_permissions: string[];
+  content_security_policy: unknown;
+  action: { default_popup: string };
+  content_scripts: { js: string[]; world?: string; run_at: string }[];
+};
 import { zipDirectory } from '../../scripts/pack-firefox.js';
 
 const root = resolve(fileURLToPath(new URL('../..', import.meta.url)));
@@ -38,7 +46,17 @@ const addonsLinter = createRequire(import.meta.url)('addons-linter') as AddonsLi
 function lint(path: string): Promise<LintResult> {
   return addonsLinter
     .createInstance({
-      config: { _: [path], logLevel: 'fatal', stack: false, pretty: false, warningsAsErrors: false, metadata: false, output: 'none', boring: false, selfHosted: false },
+      config: {
+        _: [path],
+        logLevel: 'fatal',
+        stack: false,
+        pretty: false,
+        warningsAsErrors: false,
+        metadata: false,
+        output: 'none',
+        boring: false,
+        selfHosted: false,
+      },
       runAsBinary: false,
     })
     .run();
@@ -54,7 +72,7 @@ const ACCEPTED_WARNINGS = new Set(['UNSAFE_VAR_ASSIGNMENT', 'DANGEROUS_EVAL']);
 let work: string;
 let dist: string;
 let zip: string;
-let manifest: Record<string, any>;
+let manifest: BuiltManifest;
 
 beforeAll(async () => {
   work = mkdtempSync(join(tmpdir(), 'semper-firefox-'));
@@ -66,7 +84,7 @@ beforeAll(async () => {
     { cwd: root, timeout: 60_000 },
   );
   writeFileSync(zip, zipDirectory(dist));
-  manifest = JSON.parse(readFileSync(join(dist, 'manifest.json'), 'utf8')) as Record<string, any>;
+  manifest = JSON.parse(readFileSync(join(dist, 'manifest.json'), 'utf8')) as BuiltManifest;
 }, 90_000);
 
 afterAll(() => {
@@ -102,7 +120,7 @@ describe('Firefox package (npm run build:firefox)', () => {
     expect(manifest.background.scripts).toHaveLength(1);
 
     // The background loader is one relative module import of a file that is in the package.
-    const loader = readFileSync(join(dist, manifest.background.scripts[0]), 'utf8');
+    const loader = readFileSync(join(dist, manifest.background.scripts[0]!), 'utf8');
     const imported = /^import '\.\/([^']+)';\s*$/.exec(loader)?.[1];
     expect(imported, loader).toBeDefined();
     expect(existsSync(join(dist, imported!))).toBe(true);
@@ -117,7 +135,14 @@ describe('Firefox package (npm run build:firefox)', () => {
       [['extension/content/provider.iife.js'], 'MAIN', 'document_start'],
       [['extension/content/content.iife.js'], undefined, 'document_start'],
     ]);
-    for (const file of ['extension/content/provider.iife.js', 'extension/content/content.iife.js', 'popup/index.html', 'trusted-window/index.html', '_locales/en/messages.json', '_locales/de/messages.json']) {
+    for (const file of [
+      'extension/content/provider.iife.js',
+      'extension/content/content.iife.js',
+      'popup/index.html',
+      'trusted-window/index.html',
+      '_locales/en/messages.json',
+      '_locales/de/messages.json',
+    ]) {
       expect(existsSync(join(dist, file)), file).toBe(true);
     }
   });

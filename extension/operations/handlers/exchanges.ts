@@ -66,7 +66,8 @@ export const exchangeHandlers: Handlers<'getPendingExchange' | 'confirmExchange'
   async getExchange({ dealId }, { store }) {
     const record = await requireDeal(store, dealId, 'exchange');
     const archive = (await store.archiveOf(dealId)).sort((a, b) => a.archivedAt - b.archivedAt || rank(a) - rank(b));
-    const find = (type: string): Statement | undefined => archive.find((a) => a.type === type && a.direction === 'received')?.statement as Statement | undefined;
+    const find = (type: string): Statement | undefined =>
+      archive.find((a) => a.type === type && a.direction === 'received')?.statement as Statement | undefined;
     const outcome = 'exchange' in record.state ? (record.state.exchange?.outcome ?? null) : null;
     const received = outcome && 'received' in outcome ? outcome.received : undefined;
     const resolution = find(TTP_TYPES.resolution);

@@ -20,7 +20,9 @@ export function summarisePurchase(record: PurchaseRecord): DealSummary {
 
 const TYPE_ORDER: string[] = [STATEMENT_TYPES.offer, STATEMENT_TYPES.order, STATEMENT_TYPES.confirmation, STATEMENT_TYPES.delivery];
 
-export const purchaseHandlers: Handlers<'getPendingOffer' | 'confirmDeal' | 'rejectDeal' | 'tokens.orderToSign' | 'submitSignedOrder' | 'listDeals' | 'getDeal'> = {
+export const purchaseHandlers: Handlers<
+  'getPendingOffer' | 'confirmDeal' | 'rejectDeal' | 'tokens.orderToSign' | 'submitSignedOrder' | 'listDeals' | 'getDeal'
+> = {
   async getPendingOffer({ dealId }, { store }) {
     const record = await requireDeal(store, dealId, 'purchase');
     if (!record.view || (record.state.phase !== 'awaiting-confirmation' && record.state.phase !== 'ordering')) {

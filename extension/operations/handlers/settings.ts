@@ -20,7 +20,14 @@ function ttpSummary(t: TrustedTtp): TtpSummary {
 }
 
 export const settingsHandlers: Handlers<
-  'settings.get' | 'settings.set' | 'settings.addRoot' | 'settings.listRoots' | 'settings.removeRoot' | 'settings.addTtp' | 'settings.listTtps' | 'settings.removeTtp'
+  | 'settings.get'
+  | 'settings.set'
+  | 'settings.addRoot'
+  | 'settings.listRoots'
+  | 'settings.removeRoot'
+  | 'settings.addTtp'
+  | 'settings.listTtps'
+  | 'settings.removeTtp'
 > = {
   async 'settings.get'(_r, { identity }) {
     const s = await identity.status();
@@ -42,7 +49,11 @@ export const settingsHandlers: Handlers<
     return { removed: await roots.remove(fingerprint) };
   },
   async 'settings.addTtp'(input, { ttps }) {
-    const ttp = await ttps.add({ url: input.url, ...(input.certificate !== undefined ? { certificate: input.certificate } : {}), ...(input.fingerprint !== undefined ? { fingerprint: input.fingerprint } : {}) });
+    const ttp = await ttps.add({
+      url: input.url,
+      ...(input.certificate !== undefined ? { certificate: input.certificate } : {}),
+      ...(input.fingerprint !== undefined ? { fingerprint: input.fingerprint } : {}),
+    });
     return { ttp: ttpSummary(ttp) };
   },
   async 'settings.listTtps'(_r, { ttps }) {

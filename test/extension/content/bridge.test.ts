@@ -54,7 +54,7 @@ describe('provider request validation (worker side, zod)', () => {
     expect(PortRequestSchema.safeParse({ type: 'attach', id: 'c 1', dealId: 'abcdefghijklmnopqrstuvwx' }).success).toBe(false);
   });
 
-  it('the content scripts repeat core\'s provider error codes exactly', () => {
+  it("the content scripts repeat core's provider error codes exactly", () => {
     expect(PROVIDER_ERRORS).toEqual(CORE_CODES);
   });
 });
@@ -71,8 +71,12 @@ describe('page message guards', () => {
 
   it('responses carry a known error code or a result', () => {
     expect(isPageResponse({ type: CONTENT_TO_PAGE, channel: CHANNEL, id: 'r1', ok: true, result: 1 })).toBe(true);
-    expect(isPageResponse({ type: CONTENT_TO_PAGE, channel: CHANNEL, id: 'r1', ok: false, error: { code: 4001, message: 'no', data: { reason: 'x' } } })).toBe(true);
-    expect(isPageResponse({ type: CONTENT_TO_PAGE, channel: CHANNEL, id: 'r1', ok: false, error: { code: 1234, message: 'no', data: { reason: 'x' } } })).toBe(false);
+    expect(isPageResponse({ type: CONTENT_TO_PAGE, channel: CHANNEL, id: 'r1', ok: false, error: { code: 4001, message: 'no', data: { reason: 'x' } } })).toBe(
+      true,
+    );
+    expect(isPageResponse({ type: CONTENT_TO_PAGE, channel: CHANNEL, id: 'r1', ok: false, error: { code: 1234, message: 'no', data: { reason: 'x' } } })).toBe(
+      false,
+    );
     expect(isPortResponse({ type: 'deal', id: 'c1', dealId: 'abcdefghijklmnopqrstuvwx' })).toBe(true);
     expect(isPortResponse({ type: 'deal', id: 'c1', dealId: 'x' })).toBe(false);
   });
@@ -88,7 +92,7 @@ describe('sender checks', () => {
     expect(pageOriginOf({})).toBeUndefined();
   });
 
-  it('recognises this extension\'s pages and the trusted window', () => {
+  it("recognises this extension's pages and the trusted window", () => {
     const base = 'chrome-extension://ogebgngddklbcapdihmjkemgigajimlo/';
     const id = 'ogebgngddklbcapdihmjkemgigajimlo';
     expect(isExtensionPage({ id, url: `${base}popup/index.html` }, id, base)).toBe(true);
@@ -141,7 +145,7 @@ function makeBridge() {
 }
 
 describe('content bridge', () => {
-  it('forwards page requests with its own ids and answers on the page\'s channel', () => {
+  it("forwards page requests with its own ids and answers on the page's channel", () => {
     const { ports, toPage, request } = makeBridge();
     request('r1');
     expect(ports).toHaveLength(1);

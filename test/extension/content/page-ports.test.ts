@@ -116,7 +116,9 @@ describe('page ports', () => {
     const other = new FakePort({ id: EXT_ID, origin: 'https://evil.example', frameId: 0, tab });
     ports.connect(other);
     await other.send({ type: 'attach', id: 'c9', dealId: finished.dealId });
-    expect(other.posted).toEqual([expect.objectContaining({ type: 'error', error: expect.objectContaining({ code: 4100, data: { reason: 'ERR_NOT_FOUND' } }) })]);
+    expect(other.posted).toEqual([
+      expect.objectContaining({ type: 'error', error: expect.objectContaining({ code: 4100, data: { reason: 'ERR_NOT_FOUND' } }) }),
+    ]);
   });
 
   it('answers malformed and unknown requests with typed errors', async () => {
@@ -130,4 +132,3 @@ describe('page ports', () => {
     expect(port.posted.map((m) => (m.type === 'error' ? m.error.code : m.type))).toEqual([-32602, 4200, -32602]);
   });
 });
-

@@ -29,10 +29,16 @@ afterAll(async () => {
 });
 
 function transport() {
-  const post = async (app: { request(path: string, init: RequestInit): Response | Promise<Response> }, path: string, body: unknown): Promise<TransportReply> => {
+  const post = async (
+    app: { request(path: string, init: RequestInit): Response | Promise<Response> },
+    path: string,
+    body: unknown,
+  ): Promise<TransportReply> => {
     const res = await app.request(path, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
     const json = (await res.json()) as { error?: { code: string; message: string } };
-    return res.ok ? { kind: 'response', body: json } : { kind: 'error', status: res.status, error: json.error ?? { code: 'ERR_INTERNAL', message: `HTTP ${res.status}` } };
+    return res.ok
+      ? { kind: 'response', body: json }
+      : { kind: 'error', status: res.status, error: json.error ?? { code: 'ERR_INTERNAL', message: `HTTP ${res.status}` } };
   };
   const t = {
     ttpCalls: 0,
@@ -108,7 +114,16 @@ describe('the host running exchange deals', () => {
     expect(done.status).toBe('completed');
     expect(h.net.ttpCalls).toBe(0);
     expect(h.alarms.has(started.dealId)).toBe(false);
-    expect(settlementOf(done.result!)).toEqual({ ok: true, result: { dealId: started.dealId, status: 'completed', use: 'contract-signing', exchangeId: exchangeOf(done)!.exchangeId, title: EXCHANGE_CONTRACTS[0]!.title } });
+    expect(settlementOf(done.result!)).toEqual({
+      ok: true,
+      result: {
+        dealId: started.dealId,
+        status: 'completed',
+        use: 'contract-signing',
+        exchangeId: exchangeOf(done)!.exchangeId,
+        title: EXCHANGE_CONTRACTS[0]!.title,
+      },
+    });
     const types = (await h.store.archiveOf(started.dealId)).map((a) => `${a.direction} ${a.type}`);
     expect(types).toEqual([
       'received semper.exchange.descriptor',
@@ -213,7 +228,11 @@ describe('trusted TTPs (a setting)', () => {
     const ttp = await describeTtp({ certificate: world.ttpCertificate, url: 'http://127.0.0.1:8452/ttp' }, 1);
     expect(ttp).toMatchObject({ fingerprint: world.ttpEntry.fingerprint, keyId: world.ttp.keyId, commonName: 'Semper Test TTP', url: 'http://127.0.0.1:8452' });
     await expect(describeTtp({ certificate: world.merchant.chain[0]!, url: 'https://ttp.example' }, 1)).rejects.toMatchObject({ code: 'ERR_CERT_UNTRUSTED' });
-    expect(await describeTtp({ fingerprint: world.ttpEntry.fingerprint, url: 'https://ttp.example/' }, 1)).toEqual({ fingerprint: world.ttpEntry.fingerprint, url: 'https://ttp.example', addedAt: 1 });
+    expect(await describeTtp({ fingerprint: world.ttpEntry.fingerprint, url: 'https://ttp.example/' }, 1)).toEqual({
+      fingerprint: world.ttpEntry.fingerprint,
+      url: 'https://ttp.example',
+      addedAt: 1,
+    });
     await expect(describeTtp({ url: 'https://ttp.example' }, 1)).rejects.toMatchObject({ code: 'ERR_SCHEMA' });
     expect(() => normaliseTtpUrl('http://ttp.example')).toThrow(/https/);
     expect(() => normaliseTtpUrl('https://user:pw@ttp.example')).toThrow(/credentials/);

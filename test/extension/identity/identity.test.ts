@@ -127,7 +127,8 @@ function fakeCa(opts: { certifyOtherKey?: boolean } = {}) {
     requests.push({ path: url.pathname, body });
     if (url.origin !== CA_URL) return json(404, { error: { code: 'ERR_NOT_FOUND', message: 'no such CA' } });
     if (url.pathname === '/ca/register') {
-      if (body.registrationCode !== CODE.replace(/-/g, '') || codeUsed) return json(403, { error: { code: 'ERR_REGISTRATION_CODE', message: 'unknown, expired or used code' } });
+      if (body.registrationCode !== CODE.replace(/-/g, '') || codeUsed)
+        return json(403, { error: { code: 'ERR_REGISTRATION_CODE', message: 'unknown, expired or used code' } });
       codeUsed = true;
       const csr = await verifyCertificationRequest(body.csr as string);
       const subject = opts.certifyOtherKey ? (await generateKeyPair('ES256')).publicKey : csr.publicKey;
@@ -152,7 +153,8 @@ function fakeCa(opts: { certifyOtherKey?: boolean } = {}) {
         trust: { roots: [ca.root], now: new Date() },
       });
       const { serial, reason } = verified.statement.body;
-      if (verified.chain!.leaf.der !== issued.get(canonicalSerial(serial))) return json(403, { error: { code: 'ERR_FORBIDDEN', message: 'not signed by that certificate' } });
+      if (verified.chain!.leaf.der !== issued.get(canonicalSerial(serial)))
+        return json(403, { error: { code: 'ERR_FORBIDDEN', message: 'not signed by that certificate' } });
       revoked.push({ serial, reason });
       return json(200, { serial, status: 'revoked', revokedAt: new Date().toISOString(), reason });
     }
@@ -175,7 +177,12 @@ function service(opts: { fetch?: typeof fetch; roots?: string[] } = {}) {
     now: () => Date.now(),
     randomId: (bytes) => randomId(bytes),
     extensionOrigin: EXT,
-    challenges: { get: async () => challenges, set: async (v) => void (challenges = v) },
+    challenges: {
+      get: async () => challenges,
+      set: async (v) => {
+        challenges = v;
+      },
+    },
   });
   return { svc, keys, tokens, settings };
 }
@@ -249,21 +256,35 @@ async function awaitingDeal(opts: { demandToken?: boolean; dealId?: string } = {
   const m = await ca.issue({ commonName: 'Token Shop', role: 'merchant', origins: [SHOP] });
   const dealId = opts.dealId ?? 'deal-token-0000000001';
   const start = startPurchase({ dealId, nonce: 'n'.repeat(43), origin: SHOP, items: [{ sku: 'archive', quantity: 1 }], now: Date.now() });
-  const offered = await stepMerchant(newMerchantDeal(dealId), { type: 'offer-requested', request: start.send[0]!.body, now: Date.now() }, {
-    identity: { signer: m.signer, chain: m.chain, origin: SHOP },
-    lookup: () => ({ sku: 'archive', title: 'Archive', unitPrice: { amount: 14_900, currency: 'EUR' }, kind: 'digital', good: { mediaType: 'text/plain', content: 'x' } }),
-    offerTtlMs: 600_000,
-    terms: 'T',
-    random: cryptoRandom,
-    ...(opts.demandToken === false ? {} : { requireHardwareToken: () => ({ hardwareToken: true, userVerification: true }) }),
-  });
-  const step = await stepShopper(start.state, { type: 'offer-response', response: offered.send[0]!.body, now: Date.now() }, { roots: [ca.root], signer: await signerFromKeyPair('ES256', await generateKeyPair('ES256')), random: cryptoRandom });
+  const offered = await stepMerchant(
+    newMerchantDeal(dealId),
+    { type: 'offer-requested', request: start.send[0]!.body, now: Date.now() },
+    {
+      identity: { signer: m.signer, chain: m.chain, origin: SHOP },
+      lookup: () => ({
+        sku: 'archive',
+        title: 'Archive',
+        unitPrice: { amount: 14_900, currency: 'EUR' },
+        kind: 'digital',
+        good: { mediaType: 'text/plain', content: 'x' },
+      }),
+      offerTtlMs: 600_000,
+      terms: 'T',
+      random: cryptoRandom,
+      ...(opts.demandToken === false ? {} : { requireHardwareToken: () => ({ hardwareToken: true, userVerification: true }) }),
+    },
+  );
+  const step = await stepShopper(
+    start.state,
+    { type: 'offer-response', response: offered.send[0]!.body, now: Date.now() },
+    { roots: [ca.root], signer: await signerFromKeyPair('ES256', await generateKeyPair('ES256')), random: cryptoRandom },
+  );
   if (step.state.phase !== 'awaiting-confirmation') throw new Error(`offer not accepted: ${step.state.phase}`);
   return step.state;
 }
 
 describe('identity service: hardware tokens', () => {
-  it('registration: the worker\'s challenge, once; the credential is stored with its key and RP ID', async () => {
+  it("registration: the worker's challenge, once; the credential is stored with its key and RP ID", async () => {
     const { svc } = service();
     const token = await SoftAuthenticator.create({ rpId: EXT, origin: EXT });
     const options = await svc.beginTokenRegistration();
@@ -286,22 +307,31 @@ describe('identity service: hardware tokens', () => {
     expect(await svc.listTokens()).toEqual([]);
   });
 
-  it('signing an order: the machine accepts the token\'s order with UV, refuses one without UV (deal stays open)', async () => {
+  it("signing an order: the machine accepts the token's order with UV, refuses one without UV (deal stays open)", async () => {
     const { svc } = service();
     const token = await SoftAuthenticator.create({ rpId: EXT, origin: EXT });
     const options = await svc.beginTokenRegistration();
     await svc.finishTokenRegistration('Key', options.challenge, await token.makeCredential(options.challenge));
     const state = await awaitingDeal();
-    await expect(svc.tokenSigningRequest({ ...state, phase: 'requesting-offer' } as ShopperState, undefined, Date.now())).rejects.toMatchObject({ code: 'ERR_PROTOCOL_STATE' });
+    await expect(svc.tokenSigningRequest({ ...state, phase: 'requesting-offer' } as ShopperState, undefined, Date.now())).rejects.toMatchObject({
+      code: 'ERR_PROTOCOL_STATE',
+    });
     const request = await svc.tokenSigningRequest(state, undefined, Date.now());
     expect(request).toMatchObject({ userVerification: 'required', credentialId: token.credentialId, rpId: EXT });
     const { signature: header, ...unsigned } = request.order;
     expect(header).toEqual({ alg: 'webauthn-ES256', signer: token.signerRef });
 
-    const ctx = { roots: [ca.root], random: cryptoRandom, signer: await signerFromKeyPair('ES256', await generateKeyPair('ES256')), webauthn: createWebAuthnVerifier({ expectedOrigins: [EXT], expectedRpIds: [EXT], requireUserVerification: false }) };
+    const ctx = {
+      roots: [ca.root],
+      random: cryptoRandom,
+      signer: await signerFromKeyPair('ES256', await generateKeyPair('ES256')),
+      webauthn: createWebAuthnVerifier({ expectedOrigins: [EXT], expectedRpIds: [EXT], requireUserVerification: false }),
+    };
     const noUv = await token.signStatement(unsigned, { flags: 0x01 });
     await svc.checkTokenSigner(noUv);
-    await expect(stepShopper(state, { type: 'order-signed', order: noUv, now: Date.now() }, ctx)).rejects.toMatchObject({ code: 'ERR_HARDWARE_TOKEN_REQUIRED' });
+    await expect(stepShopper(state, { type: 'order-signed', order: noUv, now: Date.now() }, ctx)).rejects.toMatchObject({
+      code: 'ERR_HARDWARE_TOKEN_REQUIRED',
+    });
     // A device-key confirm is refused the same way.
     await expect(stepShopper(state, { type: 'user-confirmed', now: Date.now() }, ctx)).rejects.toMatchObject({ code: 'ERR_HARDWARE_TOKEN_REQUIRED' });
 
@@ -321,7 +351,11 @@ describe('identity service: hardware tokens', () => {
 describe('identity operations: who may call them', () => {
   const BASE = `${EXT}/`;
   const popup = { id: 'ogebgngddklbcapdihmjkemgigajimlo', url: `${BASE}popup/index.html` };
-  const twPage = (windowId: number) => ({ id: popup.id, url: `${BASE}trusted-window/index.html?deal=deal-0001-abcdefghijkl`, tab: { windowId } as chrome.tabs.Tab });
+  const twPage = (windowId: number) => ({
+    id: popup.id,
+    url: `${BASE}trusted-window/index.html?deal=deal-0001-abcdefghijkl`,
+    tab: { windowId } as chrome.tabs.Tab,
+  });
 
   /** Two deals awaiting the user in a real host whose purchases are signed by the key store; the orders sent are captured. */
   async function deps() {
@@ -330,14 +364,31 @@ describe('identity operations: who may call them', () => {
     const records: PurchaseRecord[] = [];
     for (const dealId of ['deal-0001-abcdefghijkl', 'deal-0002-abcdefghijkl']) {
       const state = await awaitingDeal({ demandToken: false, dealId });
-      const record: PurchaseRecord = { kind: 'purchase', dealId, origin: SHOP, createdAt: 1, updatedAt: 1, state, status: state.phase, terminal: false, view: state.view };
+      const record: PurchaseRecord = {
+        kind: 'purchase',
+        dealId,
+        origin: SHOP,
+        createdAt: 1,
+        updatedAt: 1,
+        state,
+        status: state.phase,
+        terminal: false,
+        view: state.view,
+      };
       await store.create(record);
       records.push(record);
     }
     const orders: { signature: { signer: { jwk: Parameters<typeof jwkThumbprint>[0] } } }[] = [];
     const host = new MachineHost({
       store,
-      kinds: [purchaseKind({ roots: async () => [ca.root], signer: (origin, anonymous) => keys.dealSigner(origin, anonymous), policy: async () => ({}), random: cryptoRandom })],
+      kinds: [
+        purchaseKind({
+          roots: async () => [ca.root],
+          signer: (origin, anonymous) => keys.dealSigner(origin, anonymous),
+          policy: async () => ({}),
+          random: cryptoRandom,
+        }),
+      ],
       transport: (_origin: string, outbound: HttpOutbound): Promise<TransportReply> => {
         orders.push((outbound.body as { order: (typeof orders)[number] }).order);
         return new Promise(() => undefined); // the merchant never answers: only what was signed matters here
@@ -366,22 +417,36 @@ describe('identity operations: who may call them', () => {
     return { d, keys, signedWith, record: records[0]!, records, show: (dealId: string) => (shown = dealId) };
   }
 
-  it('WebAuthn ceremonies only from the trusted window page; deal-bound token operations only from that deal\'s window', async () => {
+  it("WebAuthn ceremonies only from the trusted window page; deal-bound token operations only from that deal's window", async () => {
     const { d, record } = await deps();
     expect(await handleOperation({ op: 'tokens.beginRegistration', request: {} }, popup, d)).toMatchObject({ ok: false, error: { code: 'ERR_FORBIDDEN' } });
     expect(await handleOperation({ op: 'tokens.beginRegistration', request: {} }, twPage(99), d)).toMatchObject({ ok: true });
-    expect(await handleOperation({ op: 'tokens.orderToSign', request: { dealId: record.dealId } }, twPage(99), d)).toMatchObject({ ok: false, error: { code: 'ERR_FORBIDDEN' } });
-    expect(await handleOperation({ op: 'submitSignedOrder', request: { dealId: record.dealId, order: {} } }, popup, d)).toMatchObject({ ok: false, error: { code: 'ERR_FORBIDDEN' } });
-    expect(await handleOperation({ op: 'identity.status', request: {} }, { id: popup.id, url: `${SHOP}/` }, d)).toMatchObject({ ok: false, error: { code: 'ERR_FORBIDDEN' } });
-    expect(await handleOperation({ op: 'identity.personalise', request: { phrase: 'ok phrase', picture: 12 } }, popup, d)).toMatchObject({ ok: false, error: { code: 'ERR_SCHEMA' } });
+    expect(await handleOperation({ op: 'tokens.orderToSign', request: { dealId: record.dealId } }, twPage(99), d)).toMatchObject({
+      ok: false,
+      error: { code: 'ERR_FORBIDDEN' },
+    });
+    expect(await handleOperation({ op: 'submitSignedOrder', request: { dealId: record.dealId, order: {} } }, popup, d)).toMatchObject({
+      ok: false,
+      error: { code: 'ERR_FORBIDDEN' },
+    });
+    expect(await handleOperation({ op: 'identity.status', request: {} }, { id: popup.id, url: `${SHOP}/` }, d)).toMatchObject({
+      ok: false,
+      error: { code: 'ERR_FORBIDDEN' },
+    });
+    expect(await handleOperation({ op: 'identity.personalise', request: { phrase: 'ok phrase', picture: 12 } }, popup, d)).toMatchObject({
+      ok: false,
+      error: { code: 'ERR_SCHEMA' },
+    });
   });
 
-  it('confirmDeal signs with the identity key, or with the origin\'s pseudonym when anonymous', async () => {
+  it("confirmDeal signs with the identity key, or with the origin's pseudonym when anonymous", async () => {
     const { d, keys, signedWith, records, show } = await deps();
     const tw = (dealId: string) => ({ ...twPage(7), url: `${BASE}trusted-window/index.html?deal=${dealId}` });
     expect(await handleOperation({ op: 'confirmDeal', request: { dealId: records[0]!.dealId } }, tw(records[0]!.dealId), d)).toMatchObject({ ok: true });
     show(records[1]!.dealId);
-    expect(await handleOperation({ op: 'confirmDeal', request: { dealId: records[1]!.dealId, anonymous: true } }, tw(records[1]!.dealId), d)).toMatchObject({ ok: true });
+    expect(await handleOperation({ op: 'confirmDeal', request: { dealId: records[1]!.dealId, anonymous: true } }, tw(records[1]!.dealId), d)).toMatchObject({
+      ok: true,
+    });
     expect(await signedWith()).toEqual([(await keys.identity()).keyId, (await keys.pseudonymFor(SHOP)).keyId]);
   });
 });

@@ -53,7 +53,12 @@ function opDeps(store: MemoryDealStore, current?: CurrentWindow): DispatchDeps &
     now: () => Date.now(),
     randomId: () => 'x'.repeat(43),
     extensionOrigin: `chrome-extension://${EXT_ID}`,
-    challenges: { get: async () => challenges, set: async (v) => void (challenges = v) },
+    challenges: {
+      get: async () => challenges,
+      set: async (v) => {
+        challenges = v;
+      },
+    },
   });
   return {
     confirmed,
@@ -81,9 +86,18 @@ function opDeps(store: MemoryDealStore, current?: CurrentWindow): DispatchDeps &
 describe('operation API access', () => {
   it('is closed to content scripts and other extensions', async () => {
     const deps = opDeps(new MemoryDealStore());
-    expect(await handleOperation({ op: 'listDeals', request: {} }, { id: EXT_ID, url: 'https://shop.example/' }, deps)).toMatchObject({ ok: false, error: { code: 'ERR_FORBIDDEN' } });
-    expect(await handleOperation({ op: 'listDeals', request: {} }, { id: 'x', url: `${BASE}popup/index.html` }, deps)).toMatchObject({ ok: false, error: { code: 'ERR_FORBIDDEN' } });
-    expect(await handleOperation({ op: 'listDeals', request: {} }, { id: EXT_ID, url: `${BASE}popup/index.html` }, deps)).toEqual({ ok: true, response: { deals: [] } });
+    expect(await handleOperation({ op: 'listDeals', request: {} }, { id: EXT_ID, url: 'https://shop.example/' }, deps)).toMatchObject({
+      ok: false,
+      error: { code: 'ERR_FORBIDDEN' },
+    });
+    expect(await handleOperation({ op: 'listDeals', request: {} }, { id: 'x', url: `${BASE}popup/index.html` }, deps)).toMatchObject({
+      ok: false,
+      error: { code: 'ERR_FORBIDDEN' },
+    });
+    expect(await handleOperation({ op: 'listDeals', request: {} }, { id: EXT_ID, url: `${BASE}popup/index.html` }, deps)).toEqual({
+      ok: true,
+      response: { deals: [] },
+    });
   });
 
   it('validates requests', async () => {
@@ -103,12 +117,20 @@ describe('operation API access', () => {
     const deps = opDeps(store, { dealId: a.dealId, windowId: 7 });
     const tw = (windowId: number) => ({ id: EXT_ID, url: `${BASE}trusted-window/index.html?deal=${a.dealId}`, tab: { windowId } as chrome.tabs.Tab });
     const popup = { id: EXT_ID, url: `${BASE}popup/index.html`, tab: { windowId: 7 } as chrome.tabs.Tab };
-    expect(await handleOperation({ op: 'confirmDeal', request: { dealId: a.dealId } }, popup, deps)).toMatchObject({ ok: false, error: { code: 'ERR_FORBIDDEN' } });
-    expect(await handleOperation({ op: 'confirmDeal', request: { dealId: a.dealId } }, tw(8), deps)).toMatchObject({ ok: false, error: { code: 'ERR_FORBIDDEN' } });
-    expect(await handleOperation({ op: 'confirmDeal', request: { dealId: b.dealId } }, tw(7), deps)).toMatchObject({ ok: false, error: { code: 'ERR_FORBIDDEN' } });
+    expect(await handleOperation({ op: 'confirmDeal', request: { dealId: a.dealId } }, popup, deps)).toMatchObject({
+      ok: false,
+      error: { code: 'ERR_FORBIDDEN' },
+    });
+    expect(await handleOperation({ op: 'confirmDeal', request: { dealId: a.dealId } }, tw(8), deps)).toMatchObject({
+      ok: false,
+      error: { code: 'ERR_FORBIDDEN' },
+    });
+    expect(await handleOperation({ op: 'confirmDeal', request: { dealId: b.dealId } }, tw(7), deps)).toMatchObject({
+      ok: false,
+      error: { code: 'ERR_FORBIDDEN' },
+    });
     expect(await handleOperation({ op: 'getPendingOffer', request: { dealId: a.dealId } }, tw(7), deps)).toMatchObject({ ok: true, response: { view } });
     expect(await handleOperation({ op: 'confirmDeal', request: { dealId: a.dealId } }, tw(7), deps)).toEqual({ ok: true, response: { status: 'ordering' } });
     expect(deps.confirmed).toEqual([a.dealId]);
   });
 });
-

@@ -3,7 +3,8 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 
 describe('locales', () => {
-  const load = (lang: string) => JSON.parse(readFileSync(`_locales/${lang}/messages.json`, 'utf8')) as Record<string, { message: string; placeholders?: object }>;
+  const load = (lang: string) =>
+    JSON.parse(readFileSync(`_locales/${lang}/messages.json`, 'utf8')) as Record<string, { message: string; placeholders?: object }>;
   it('English and German have the same keys and placeholders', () => {
     const en = load('en');
     const de = load('de');
@@ -16,8 +17,16 @@ describe('locales', () => {
 
   it('every key the pages use exists', () => {
     const en = load('en');
-    const sources = ['trusted-window/App.tsx', 'popup/App.tsx', 'extension/ui/i18n.ts', 'trusted-window/main.tsx', 'popup/main.tsx'].map((f) => readFileSync(f, 'utf8')).join('\n');
-    const used = new Set([...sources.matchAll(/\bt\('([A-Za-z]+)'/g), ...sources.matchAll(/: '((?:status|tw|pop)[A-Za-z]+)'/g), ...sources.matchAll(/localiseDocument\('([A-Za-z]+)'\)/g)].map((m) => m[1]!));
+    const sources = ['trusted-window/App.tsx', 'popup/App.tsx', 'extension/ui/i18n.ts', 'trusted-window/main.tsx', 'popup/main.tsx']
+      .map((f) => readFileSync(f, 'utf8'))
+      .join('\n');
+    const used = new Set(
+      [
+        ...sources.matchAll(/\bt\('([A-Za-z]+)'/g),
+        ...sources.matchAll(/: '((?:status|tw|pop)[A-Za-z]+)'/g),
+        ...sources.matchAll(/localiseDocument\('([A-Za-z]+)'\)/g),
+      ].map((m) => m[1]!),
+    );
     expect(used.size).toBeGreaterThan(30);
     for (const key of used) expect(en[key], key).toBeDefined();
     const manifest = readFileSync('manifest.json', 'utf8');

@@ -25,4 +25,3 @@ describe('badge', () => {
     expect(shown).toEqual(['2', '']);
   });
 });
-

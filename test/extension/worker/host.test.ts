@@ -17,7 +17,13 @@ import { makeTestCa, type TestCa } from '../../helpers/pki.js';
 
 const ORIGIN = 'http://127.0.0.1:8451';
 const catalog: CatalogItem[] = [
-  { sku: 'ink-report', title: 'Ink report', unitPrice: { amount: 1200, currency: 'EUR' }, kind: 'digital', good: { mediaType: 'text/plain', content: 'Report text.' } },
+  {
+    sku: 'ink-report',
+    title: 'Ink report',
+    unitPrice: { amount: 1200, currency: 'EUR' },
+    kind: 'digital',
+    good: { mediaType: 'text/plain', content: 'Report text.' },
+  },
 ];
 
 let ca: TestCa;
@@ -27,7 +33,13 @@ let signer: Signer;
 beforeAll(async () => {
   ca = await makeTestCa();
   const m = await ca.issue({ commonName: 'Fogra Forschungsgesellschaft Druck e.V.', role: 'merchant', origins: [ORIGIN] });
-  merchantCtx = { identity: { signer: m.signer, chain: m.chain, origin: ORIGIN }, lookup: (sku) => catalog.find((c) => c.sku === sku), offerTtlMs: 600_000, terms: 'Terms.', random: cryptoRandom };
+  merchantCtx = {
+    identity: { signer: m.signer, chain: m.chain, origin: ORIGIN },
+    lookup: (sku) => catalog.find((c) => c.sku === sku),
+    offerTtlMs: 600_000,
+    terms: 'Terms.',
+    random: cryptoRandom,
+  };
   signer = await signerFromKeyPair('ES256', await generateKeyPair('ES256'));
 });
 
@@ -41,7 +53,11 @@ function fakeMerchant() {
     try {
       if (outbound.path === '/semper/offer') {
         const dealId = outbound.body.dealId;
-        const { state, send } = await stepMerchant(deals.get(dealId) ?? newMerchantDeal(dealId), { type: 'offer-requested', request: outbound.body, now: Date.now() }, merchantCtx);
+        const { state, send } = await stepMerchant(
+          deals.get(dealId) ?? newMerchantDeal(dealId),
+          { type: 'offer-requested', request: outbound.body, now: Date.now() },
+          merchantCtx,
+        );
         deals.set(dealId, state);
         return { kind: 'response', body: JSON.parse(JSON.stringify(send[0]!.body)) };
       }
@@ -66,7 +82,12 @@ function fakeMerchant() {
   };
 }
 
-function makeRunner(store: MemoryDealStore, http: (origin: string, outbound: HttpOutbound) => Promise<TransportReply>, roots?: () => string[], now: () => number = () => Date.now()) {
+function makeRunner(
+  store: MemoryDealStore,
+  http: (origin: string, outbound: HttpOutbound) => Promise<TransportReply>,
+  roots?: () => string[],
+  now: () => number = () => Date.now(),
+) {
   const awaiting: string[] = [];
   const settled: DealRecord[] = [];
   const commits: string[] = [];

@@ -7,7 +7,8 @@ const ORIGIN = 'https://shop.example';
 describe('merchant HTTP', () => {
   const outbound = { kind: 'http', to: 'merchant', path: '/semper/offer', body: { dealId: 'abcdefghijklmnop', nonce: 'n', items: [] } } as const;
   const postToMerchant = (origin: string, o: typeof outbound, fetchImpl: typeof fetch) => httpTransport(fetchImpl)(origin, o);
-  const respond = (status: number, body: string) => (async () => new Response(body, { status, headers: { 'content-type': 'application/json' } })) as unknown as typeof fetch;
+  const respond = (status: number, body: string) =>
+    (async () => new Response(body, { status, headers: { 'content-type': 'application/json' } })) as unknown as typeof fetch;
 
   it('posts JSON to the page origin without cookies or redirects', async () => {
     let seen: { url: string; init: RequestInit } | undefined;
@@ -21,7 +22,11 @@ describe('merchant HTTP', () => {
   });
 
   it('turns merchant errors, bad JSON and network failures into typed errors', async () => {
-    expect(await postToMerchant(ORIGIN, outbound, respond(409, '{"error":{"code":"ERR_REPLAY","message":"seen"}}'))).toEqual({ kind: 'error', status: 409, error: { code: 'ERR_REPLAY', message: 'seen' } });
+    expect(await postToMerchant(ORIGIN, outbound, respond(409, '{"error":{"code":"ERR_REPLAY","message":"seen"}}'))).toEqual({
+      kind: 'error',
+      status: 409,
+      error: { code: 'ERR_REPLAY', message: 'seen' },
+    });
     expect(await postToMerchant(ORIGIN, outbound, respond(500, 'oops'))).toMatchObject({ kind: 'error', error: { code: 'ERR_SCHEMA' } });
     expect(await postToMerchant(ORIGIN, outbound, respond(502, '{}'))).toMatchObject({ kind: 'error', error: { code: 'ERR_INTERNAL' } });
     const down = (async () => {
@@ -31,9 +36,8 @@ describe('merchant HTTP', () => {
   });
 });
 
-
 describe('TTP HTTP', () => {
-  it('goes to the URL the machine names (the user\'s setting), never to the page\'s origin', async () => {
+  it("goes to the URL the machine names (the user's setting), never to the page's origin", async () => {
     let seen: string | undefined;
     const fake = (async (url: URL) => {
       seen = String(url);

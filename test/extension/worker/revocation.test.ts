@@ -64,7 +64,9 @@ describe('the worker checks the CRL its certificates name', () => {
     caDown = true;
     try {
       await checker.prepare([m.chain], [ca.rootCertificate], clock);
-      await expect(validateChain(m.chain, { roots: [ca.rootCertificate], now: new Date(clock), isRevoked: checker.isRevoked })).rejects.toMatchObject({ code: 'ERR_REVOCATION_UNKNOWN' });
+      await expect(validateChain(m.chain, { roots: [ca.rootCertificate], now: new Date(clock), isRevoked: checker.isRevoked })).rejects.toMatchObject({
+        code: 'ERR_REVOCATION_UNKNOWN',
+      });
     } finally {
       caDown = false;
     }
@@ -86,11 +88,15 @@ describe('the worker checks the CRL its certificates name', () => {
     const checker = new CrlRevocationChecker({ fetchImpl });
     const m = await merchant();
     fetches = [];
-    await expect(validateChain(m.chain, { roots: [ca.rootCertificate], now: new Date(clock), isRevoked: checker.isRevoked })).rejects.toMatchObject({ code: 'ERR_REVOCATION_UNKNOWN' });
+    await expect(validateChain(m.chain, { roots: [ca.rootCertificate], now: new Date(clock), isRevoked: checker.isRevoked })).rejects.toMatchObject({
+      code: 'ERR_REVOCATION_UNKNOWN',
+    });
     expect(fetches).toEqual([]);
     // A stale prepared CRL (the step's time is past its nextUpdate) is no status either.
     await checker.prepare([m.chain], [ca.rootCertificate], clock);
     await checker.prepare([], [ca.rootCertificate], clock + 60 * 60_000);
-    await expect(validateChain(m.chain, { roots: [ca.rootCertificate], now: new Date(clock), isRevoked: checker.isRevoked })).rejects.toMatchObject({ code: 'ERR_REVOCATION_UNKNOWN' });
+    await expect(validateChain(m.chain, { roots: [ca.rootCertificate], now: new Date(clock), isRevoked: checker.isRevoked })).rejects.toMatchObject({
+      code: 'ERR_REVOCATION_UNKNOWN',
+    });
   });
 });

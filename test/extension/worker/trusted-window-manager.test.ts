@@ -33,7 +33,13 @@ const purchases = purchaseKind({ roots: async () => [], signer: () => Promise.re
 
 /** The queue as the background builds it: the store, and whether the deal's kind keeps the window. */
 function queueOf(store: MemoryDealStore): WindowQueueStore {
-  const queued = (r: DealRecord) => ({ dealId: r.dealId, status: r.status, createdAt: r.createdAt, kind: r.kind, holdsWindow: !r.terminal && purchases.holdsWindow(r.state as ShopperState) });
+  const queued = (r: DealRecord) => ({
+    dealId: r.dealId,
+    status: r.status,
+    createdAt: r.createdAt,
+    kind: r.kind,
+    holdsWindow: !r.terminal && purchases.holdsWindow(r.state as ShopperState),
+  });
   return {
     get: async (id) => {
       const r = await store.get(id);
@@ -60,7 +66,12 @@ function windowHarness(store: MemoryDealStore) {
       exists: async (id) => open.has(id),
       focus: async () => undefined,
     },
-    session: { get: async () => session, set: async (v) => void (session = v) },
+    session: {
+      get: async () => session,
+      set: async (v) => {
+        session = v;
+      },
+    },
     onUserClosed: (dealId) => closedByUser.push(dealId),
   });
   return { manager, open, closedByUser, session: () => session };
@@ -120,4 +131,3 @@ describe('trusted window manager', () => {
     expect(w.closedByUser).toEqual([a.dealId]);
   });
 });
-
