@@ -1,4 +1,4 @@
-/** The merchant kit: one app and host for every kind of deal (kit.ts) over one deal store (deals.ts). */
+/** The merchant kit: one app and host for every kind of deal (kit.ts; purchases.ts, exchanges.ts register the two kinds) over one deal store (deals.ts). */
 export {
   createMerchantKit,
   catalogFromItems,

@@ -5,7 +5,7 @@
  */
 import type { CatalogItem } from '../../core/commerce/merchant.js';
 import type { OfferedItem, OrderSignatureDemand } from '../../core/protocol/commerce.js';
-import { catalogFromItems, type MerchantCatalog } from '../merchant/kit.js';
+import { catalogFromItems, type MerchantCatalog } from '../merchant/purchases.js';
 
 export interface ShopProduct extends CatalogItem {
   /** One or two sentences for the catalogue page (the good itself is only delivered after the order). */

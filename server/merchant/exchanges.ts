@@ -1,0 +1,161 @@
+/**
+ * Exchange deals in the merchant kit (certified mail, contract signing): the registration of the
+ * merchant's exchange-deal machine (core/commerce/exchange-merchant.ts, the responder of the
+ * generic fair exchange) with its routes, its timers and its TTP requests.
+ *
+ *   POST /semper/exchange/descriptor  DescriptorRequest      → { descriptor }   (idempotent)
+ *   POST /semper/exchange/messages    { message: Statement } → { replies: Statement[] }
+ *
+ * The TTP is asked at the URL the merchant is configured with, never one a message names; its
+ * answer (or refusal) is the deal's next event. Due timers deliver `timeout` (the kit's tick).
+ *
+ * Test faults (`faults`, read on every request so a test can switch them):
+ *   stopAfter: 'receiving-proposal'         the merchant processes m1, then answers nothing more
+ *   stopAfter: 'receiving-originator-item'  the merchant takes the shopper's item (m3), then stops
+ *   descriptorOrigin                        descriptors name this origin instead of the merchant's
+ * A stopped (halted) deal answers 503 and runs no timers: the shopper must get its due from the TTP.
+ */
+import { z } from 'zod';
+import { SemperError, errorToJson } from '../../core/errors.js';
+import {
+  exchangeMerchant,
+  type ExchangeMerchantContext,
+  type ExchangeMerchantEffect,
+  type ExchangeMerchantEvent,
+  type ExchangeMerchantOutbound,
+  type ExchangeMerchantState,
+} from '../../core/commerce/exchange-merchant.js';
+import { DEFAULT_EXCHANGE_TIMING, DescriptorRequest, type ExchangeCatalog, type ExchangeTiming } from '../../core/commerce/exchange-deal.js';
+import { EXCHANGE_TYPES } from '../../core/exchange/index.js';
+import { Statement } from '../../core/statements/index.js';
+import { jsonRoute, type DealKindRegistration, type KitEnv } from './registration.js';
+
+export interface ExchangeFaults {
+  stopAfter?: 'receiving-proposal' | 'receiving-originator-item';
+  descriptorOrigin?: string;
+}
+
+export interface ExchangeOptions {
+  catalog: ExchangeCatalog;
+  /** The TTP this merchant accepts, and where it reaches it. */
+  ttp: { keyId: string; url: string; certificateChain: string[] };
+  /** Roots for certified signers in exchange messages (the TTP's chain, certified items). */
+  trustRoots: readonly string[];
+  timing?: ExchangeTiming;
+  /** How long a descriptor may be confirmed (default 10 minutes). */
+  descriptorTtlMs?: number;
+  terms?: string;
+  faults?: ExchangeFaults;
+  /** How the merchant POSTs to the TTP (default: global fetch). */
+  fetch?: typeof fetch;
+}
+
+const MessageRequest = z.strictObject({ message: Statement });
+const DEFAULT_DESCRIPTOR_TTL_MS = 10 * 60_000;
+const EXCHANGE_BODY_LIMIT = 256 * 1024;
+const TTP_TIMEOUT_MS = 10_000;
+
+function decodeExchange(dealId: string, value: unknown): ExchangeMerchantState {
+  const v = value as { phase?: unknown; dealId?: unknown; responder?: { v?: unknown; role?: unknown; dealId?: unknown } } | null;
+  const r = v?.responder;
+  if (typeof v !== 'object' || v === null || v.phase !== 'responding' || v.dealId !== dealId || r?.v !== 1 || r.role !== 'responder' || r.dealId !== dealId) {
+    throw new SemperError('ERR_INTERNAL', `stored state of deal ${dealId} is not an exchange state`);
+  }
+  return value as ExchangeMerchantState;
+}
+
+function isPropose(message: unknown): boolean {
+  return typeof message === 'object' && message !== null && (message as { type?: unknown }).type === EXCHANGE_TYPES.propose;
+}
+
+/** The test faults that halt an exchange deal, checked after each shopper message. */
+function haltsOn(faults: ExchangeFaults) {
+  return (before: ExchangeMerchantState, after: ExchangeMerchantState, event: ExchangeMerchantEvent): boolean => {
+    if (event.type !== 'message' || event.from !== 'peer' || before.phase !== 'responding' || after.phase !== 'responding') return false;
+    switch (faults.stopAfter) {
+      case 'receiving-proposal':
+        return isPropose(event.message) && before.responder.phase === 'awaiting-m1' && after.responder.phase !== 'awaiting-m1';
+      case 'receiving-originator-item':
+        return before.responder.received === null && after.responder.received !== null;
+      default:
+        return false;
+    }
+  };
+}
+
+/** The kit's registration of exchange deals. */
+export function exchangeDeals(
+  options: ExchangeOptions,
+  env: KitEnv,
+): DealKindRegistration<ExchangeMerchantState, ExchangeMerchantEvent, ExchangeMerchantContext, ExchangeMerchantOutbound, ExchangeMerchantEffect> {
+  const faults = options.faults ?? {};
+  const doFetch = options.fetch ?? fetch;
+  const { identity, now, log } = env;
+
+  /** The TTP's answer to a request as the deal's next event; null if the TTP could not be reached (the responder's timer asks again). */
+  const askTtp = async (dealId: string, request: Statement): Promise<ExchangeMerchantEvent | null> => {
+    try {
+      const response = await doFetch(new URL('/ttp/requests', options.ttp.url), {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', accept: 'application/json' },
+        body: JSON.stringify({ request }),
+        redirect: 'error',
+        signal: AbortSignal.timeout(TTP_TIMEOUT_MS),
+      });
+      const body = (await response.json()) as { answer?: unknown; error?: { code?: unknown; message?: unknown } };
+      if (response.ok && body.answer) return { type: 'message', message: body.answer, now: now(), from: 'ttp' };
+      return {
+        type: 'ttp-error',
+        error: { code: String(body.error?.code ?? 'ERR_TTP'), message: String(body.error?.message ?? `TTP answered HTTP ${response.status}`) },
+        now: now(),
+      };
+    } catch (e) {
+      log(`TTP unreachable for exchange ${dealId}`, errorToJson(e));
+      return null;
+    }
+  };
+
+  return {
+    kind: 'exchange',
+    machine: exchangeMerchant,
+    decode: decodeExchange,
+    context: () => ({
+      identity: faults.descriptorOrigin ? { ...identity, origin: faults.descriptorOrigin } : identity,
+      ttp: options.ttp,
+      catalog: options.catalog,
+      descriptorTtlMs: options.descriptorTtlMs ?? DEFAULT_DESCRIPTOR_TTL_MS,
+      timing: options.timing ?? DEFAULT_EXCHANGE_TIMING,
+      ...(options.terms ? { terms: options.terms } : {}),
+      trustRoots: options.trustRoots,
+      ...(env.isRevoked ? { isRevoked: env.isRevoked } : {}),
+      random: env.random,
+    }),
+    revocationRoots: options.trustRoots,
+    haltAfter: haltsOn(faults),
+    maxBodyBytes: EXCHANGE_BODY_LIMIT,
+    routes: [
+      jsonRoute('/semper/exchange/descriptor', DescriptorRequest, 'exchange descriptor request', (request, t) => ({
+        dealId: request.dealId,
+        event: { type: 'descriptor-requested', request, now: t },
+      })),
+      jsonRoute('/semper/exchange/messages', MessageRequest, 'exchange message', ({ message }, t) => ({
+        dealId: message.dealId,
+        event: { type: 'message', message, now: t, from: 'peer' },
+      })),
+    ],
+    timeout: (t) => ({ type: 'timeout', now: t }),
+    followUp(dealId, step, run) {
+      if (step.kind !== 'stepped') return;
+      for (const effect of step.effects) log(`exchange ${dealId}`, effect.error);
+      for (const o of step.send) {
+        if (o.to !== 'ttp') continue;
+        // The TTP's answer is the deal's next event; no shopper request waits for it.
+        env.track(
+          askTtp(dealId, o.statement)
+            .then((event) => event && run(dealId, event))
+            .catch((e: unknown) => log(`TTP request of exchange ${dealId}`, e)),
+        );
+      }
+    },
+  };
+}

@@ -1,0 +1,97 @@
+/**
+ * Purchases in the merchant kit: the registration of the merchant's purchase machine
+ * (core/commerce/merchant.ts: offer → order → confirmation and delivery) with its routes.
+ *
+ *   POST /semper/offer   OfferRequest  → { offer }
+ *   POST /semper/order   { order }     → { confirmation, delivery }   (idempotent)
+ *        the order is signed by a device key (jwk), a shopper certificate (x509, if `shopperTrust`,
+ *        revocation from the kit's `revocation`) or a hardware token (webauthn-ES256, if `webauthn`)
+ */
+import { z } from 'zod';
+import { SemperError } from '../../core/errors.js';
+import {
+  purchaseMerchant,
+  type CatalogItem,
+  type MerchantContext,
+  type MerchantDealState,
+  type MerchantEvent,
+  type MerchantOutbound,
+} from '../../core/commerce/merchant.js';
+import { OfferRequest } from '../../core/protocol/commerce.js';
+import { Statement, type WebAuthnStatementVerifier } from '../../core/statements/index.js';
+import { DEFAULT_BODY_LIMIT } from '../http/json.js';
+import { jsonRoute, type DealKindRegistration, type KitEnv } from './registration.js';
+
+export interface MerchantCatalog {
+  lookup(sku: string): CatalogItem | undefined;
+  /** The terms every offer carries (and the shopper signs by ordering). */
+  terms: string;
+}
+
+export interface PurchaseOptions {
+  catalog: MerchantCatalog;
+  /** How long an offer may be accepted. */
+  offerTtlMs: number;
+  /** Accept orders signed with hardware tokens (`webauthn-ES256`, core/crypto/webauthn.ts). */
+  webauthn?: WebAuthnStatementVerifier;
+  /**
+   * Accept orders signed with a shopper certificate (`x509` signer, role shopper) chaining to
+   * these roots at the time of the order, and not revoked per the kit's `revocation`. Absent:
+   * certified orders are refused (ERR_CERT_UNTRUSTED).
+   */
+  shopperTrust?: { roots: readonly string[] };
+  /** Which offers demand a hardware-token signature on the order (signed into the offer as `orderSignature`). */
+  requireHardwareToken?: MerchantContext['requireHardwareToken'];
+}
+
+/** `POST /semper/order` body. The statement is fully verified by the machine; here only its shape. */
+const OrderRequest = z.strictObject({ order: Statement });
+
+/** A catalogue from a fixed list of items. */
+export function catalogFromItems(items: readonly CatalogItem[], terms: string): MerchantCatalog {
+  const bySku = new Map(items.map((item) => [item.sku, item]));
+  if (bySku.size !== items.length) throw new SemperError('ERR_SCHEMA', 'catalogue lists a SKU twice');
+  return { lookup: (sku) => bySku.get(sku), terms };
+}
+
+/** Our own rows, but a hand-edited or truncated file must not be acted on as if it were sound. */
+function decodePurchase(dealId: string, value: unknown): MerchantDealState {
+  const v = value as Partial<Record<'phase' | 'dealId', unknown>> | null;
+  if (typeof v !== 'object' || v === null || (v.phase !== 'offered' && v.phase !== 'confirmed') || v.dealId !== dealId) {
+    throw new SemperError('ERR_INTERNAL', `stored state of deal ${dealId} is not a purchase state`);
+  }
+  return value as MerchantDealState;
+}
+
+/** The kit's registration of purchases. */
+export function purchaseDeals(
+  options: PurchaseOptions,
+  { identity, random, isRevoked }: KitEnv,
+): DealKindRegistration<MerchantDealState, MerchantEvent, MerchantContext, MerchantOutbound, never> {
+  if (!(options.offerTtlMs > 0)) throw new SemperError('ERR_SCHEMA', 'offerTtlMs must be positive');
+  const roots = options.shopperTrust?.roots;
+  return {
+    kind: 'purchase',
+    machine: purchaseMerchant,
+    decode: decodePurchase,
+    context: () => ({
+      identity,
+      lookup: (sku) => options.catalog.lookup(sku),
+      offerTtlMs: options.offerTtlMs,
+      terms: options.catalog.terms,
+      random,
+      ...(options.webauthn ? { webauthn: options.webauthn } : {}),
+      ...(roots ? { trust: { roots, ...(isRevoked ? { isRevoked } : {}) } } : {}),
+      ...(options.requireHardwareToken ? { requireHardwareToken: options.requireHardwareToken } : {}),
+    }),
+    ...(roots ? { revocationRoots: roots } : {}),
+    maxBodyBytes: DEFAULT_BODY_LIMIT,
+    routes: [
+      jsonRoute('/semper/offer', OfferRequest, 'offer request', (request, now) => ({
+        dealId: request.dealId,
+        event: { type: 'offer-requested', request, now },
+      })),
+      jsonRoute('/semper/order', OrderRequest, 'order request', ({ order }, now) => ({ dealId: order.dealId, event: { type: 'order-received', order, now } })),
+    ],
+  };
+}
