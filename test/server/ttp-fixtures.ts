@@ -1,4 +1,4 @@
-/** Contract-signing exchanges ready to be aborted or resolved at the TTP (for the server tests and the bench). */
+/** Contract-signing exchanges ready to be aborted or resolved at the TTP (for the server tests). */
 import { EXCHANGE_TYPES, startOriginator, startResponder, stepExchange } from '../../core/exchange/index.js';
 import { nowIso, signStatement, type Statement } from '../../core/statements/index.js';
 import type { Signer } from '../../core/crypto/index.js';
