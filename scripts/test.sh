@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# `npm test`: typecheck, unit/protocol/server tests (Node), build the extension, then the e2e and
+# `npm test`: typecheck, lint, unit/protocol/server tests (Node), build the extension, then the e2e and
 # attack suites in real Chromium. Ends with one line "N passed, N failed" summing every suite.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -19,6 +19,9 @@ fi
 status=0
 echo "== typecheck"
 npm run -s typecheck || { echo "typecheck failed"; status=1; }
+
+echo "== lint and format (Biome)"
+npm run -s lint || { echo "lint failed: run 'npm run format' for what it can fix"; status=1; }
 
 echo "== unit, protocol and server tests"
 npx vitest run --reporter=default --reporter=json --outputFile=test-results/unit.json || status=1
