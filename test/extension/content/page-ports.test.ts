@@ -3,31 +3,11 @@
  * the port's sender, purchases only from top-level frames, re-attach only by the same origin.
  */
 import { describe, expect, it } from 'vitest';
-import type { ShopperPhase, ShopperState } from '../../../core/commerce/shopper.js';
 import type { PortResponse } from '../../../extension/content/bridge-protocol.js';
 import { PagePorts, type PortLike } from '../../../extension/content/page-ports.js';
-import { MemoryDealStore, type PurchaseRecord } from '../../../extension/deals/records.js';
+import { MemoryDealStore, } from '../../../extension/deals/records.js';
 
-const EXT_ID = 'ogebgngddklbcapdihmjkemgigajimlo';
-const ORIGIN = 'https://shop.example';
-
-let seq = 0;
-/** A purchase record in a given phase (only what these tests look at). */
-function deal(status: ShopperPhase, extra: Partial<PurchaseRecord> = {}): PurchaseRecord {
-  seq++;
-  const dealId = `deal-${String(seq).padStart(4, '0')}-abcdefghijkl`;
-  return {
-    kind: 'purchase',
-    dealId,
-    origin: ORIGIN,
-    createdAt: seq,
-    updatedAt: seq,
-    state: { phase: status, dealId } as unknown as ShopperState,
-    status,
-    terminal: status === 'completed' || status === 'failed' || status === 'rejected',
-    ...extra,
-  };
-}
+import { EXT_ID, ORIGIN, deal } from '../fixtures.js';
 
 class FakePort implements PortLike {
   readonly posted: PortResponse[] = [];

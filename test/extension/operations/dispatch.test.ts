@@ -3,7 +3,7 @@
  * requests validated against the one table, deal-window operations only from that deal's window.
  */
 import { describe, expect, it } from 'vitest';
-import type { ShopperPhase, ShopperState } from '../../../core/commerce/shopper.js';
+import type { ShopperState } from '../../../core/commerce/shopper.js';
 import type { VerifiedOfferView } from '../../../core/commerce/view.js';
 import { MemoryDealStore, type PurchaseRecord } from '../../../extension/deals/records.js';
 import { handleOperation, type DispatchDeps } from '../../../extension/operations/dispatch.js';
@@ -13,27 +13,7 @@ import { IdentityService, MemorySettingsRecords, MemoryTokenRecords } from '../.
 import { TrustRoots } from '../../../extension/settings/trust-roots.js';
 import { TrustedTtps } from '../../../extension/settings/ttp-trust.js';
 
-const EXT_ID = 'ogebgngddklbcapdihmjkemgigajimlo';
-const BASE = `chrome-extension://${EXT_ID}/`;
-const ORIGIN = 'https://shop.example';
-
-let seq = 0;
-/** A purchase record in a given phase (only what these tests look at). */
-function deal(status: ShopperPhase, extra: Partial<PurchaseRecord> = {}): PurchaseRecord {
-  seq++;
-  const dealId = `deal-${String(seq).padStart(4, '0')}-abcdefghijkl`;
-  return {
-    kind: 'purchase',
-    dealId,
-    origin: ORIGIN,
-    createdAt: seq,
-    updatedAt: seq,
-    state: { phase: status, dealId } as unknown as ShopperState,
-    status,
-    terminal: status === 'completed' || status === 'failed' || status === 'rejected',
-    ...extra,
-  };
-}
+import { BASE, EXT_ID, deal } from '../fixtures.js';
 
 const view = { merchant: { legalName: 'Shop' }, total: { amount: 1, currency: 'EUR' } } as unknown as VerifiedOfferView;
 

@@ -3,31 +3,13 @@
  * oldest deal first, a purchase keeps its window while its order is on the way, closing it declines.
  */
 import { describe, expect, it } from 'vitest';
-import type { ShopperPhase, ShopperState } from '../../../core/commerce/shopper.js';
+import type { ShopperState } from '../../../core/commerce/shopper.js';
 import { cryptoRandom } from '../../../core/machine.js';
 import { purchaseKind } from '../../../extension/deals/purchase.js';
-import { MemoryDealStore, type DealRecord, type PurchaseRecord } from '../../../extension/deals/records.js';
+import { MemoryDealStore, type DealRecord, } from '../../../extension/deals/records.js';
 import { TrustedWindowManager, type CurrentWindow, type WindowQueueStore } from '../../../extension/worker/trusted-window-manager.js';
 
-const ORIGIN = 'https://shop.example';
-
-let seq = 0;
-/** A purchase record in a given phase (only what these tests look at). */
-function deal(status: ShopperPhase, extra: Partial<PurchaseRecord> = {}): PurchaseRecord {
-  seq++;
-  const dealId = `deal-${String(seq).padStart(4, '0')}-abcdefghijkl`;
-  return {
-    kind: 'purchase',
-    dealId,
-    origin: ORIGIN,
-    createdAt: seq,
-    updatedAt: seq,
-    state: { phase: status, dealId } as unknown as ShopperState,
-    status,
-    terminal: status === 'completed' || status === 'failed' || status === 'rejected',
-    ...extra,
-  };
-}
+import { deal } from '../fixtures.js';
 
 const purchases = purchaseKind({ roots: async () => [], signer: () => Promise.reject(new Error('unused')), policy: async () => ({}), random: cryptoRandom });
 
