@@ -18,6 +18,7 @@ import { MemoryMerchantDealStore } from '../../server/merchant/deals.js';
 import { SHOP_SCRIPT } from '../../server/shop/shop-script.js';
 import { makeTestCa, type TestCa } from '../helpers/pki.js';
 import type { ExtensionHarness } from '../e2e/harness.js';
+import { MAX_RESPONSE_BYTES } from '../../extension/worker/http.js';
 
 export const ATTACK_SKU = 'widget';
 export const ATTACK_LEGAL_NAME = 'Attack Test Merchant GmbH';
@@ -28,9 +29,9 @@ export type OfferMode =
   | 'merchant'
   /** 302 to the same path on `redirectTo` (another origin). */
   | 'redirect'
-  /** 200 with `Content-Length` of HUGE_BYTES and that many bytes, streamed with backpressure. */
+  /** 200 with `Content-Length` of HUGE_BYTES and that many bytes, streamed with backpressure and a pause (see HUGE_PAUSE_MS). */
   | 'huge-declared'
-  /** 200, chunked (no Content-Length), HUGE_BYTES streamed with backpressure. */
+  /** 200, chunked (no Content-Length), HUGE_BYTES streamed with backpressure and a pause (see HUGE_PAUSE_MS). */
   | 'huge-chunked'
   /** Never answers (no status line). */
   | 'hang'
@@ -38,6 +39,23 @@ export type OfferMode =
   | 'drip';
 
 export const HUGE_BYTES = 64 * 1024 * 1024;
+/** A huge body is written in pieces of this size (after a short JSON head). */
+export const HUGE_PIECE_BYTES = 64 * 1024;
+/**
+ * A huge body is sent in two parts: first just over the worker's bound for merchant replies (the
+ * first piece that takes the body past MAX_RESPONSE_BYTES), then nothing for HUGE_PAUSE_MS, then
+ * the rest. A worker that stops at its bound has everything it needs to give up before the pause
+ * and closes the connection during it; a worker that reads on waits through the pause and is then
+ * sent the rest. The pause makes "how much did the worker want" observable on the server:
+ * without it, the count of bytes written before the connection closed measures how far Chromium
+ * reads ahead of the worker (Chromium 156 in this harness fetches the whole body into its own
+ * buffers whether or not the worker reads: measured, all 64 MiB within 0.1 to 2 s with a worker
+ * that reads nothing) times how long the worker took to reach its bound (40 ms to 1 s, longer
+ * under load): 2 to 26 MiB were sent on the same machine.
+ */
+export const HUGE_PAUSE_AFTER_BYTES = MAX_RESPONSE_BYTES;
+/** Shorter than the worker's request timeout, so that a worker that reads on cannot hide behind it. */
+export const HUGE_PAUSE_MS = 10_000;
 
 export interface LoggedRequest {
   method: string;
@@ -53,6 +71,10 @@ export interface StreamStats {
   clientClosed: boolean;
   /** The whole body was sent. */
   finished: boolean;
+  /** Huge bodies: bytes sent when the pause began (undefined: the client went away before it). */
+  pausedAt?: number;
+  /** Huge bodies: the pause ended with the client still connected, and the rest was sent. */
+  resumed?: boolean;
 }
 
 export interface AttackServer {
@@ -119,21 +141,34 @@ export async function startAttackServer(options: { ca?: TestCa; legalName?: stri
     res.end(Buffer.from(await response.arrayBuffer()));
   }
 
-  /** Stream `total` bytes of a JSON-looking body, pulling only as fast as the client reads. */
+  /**
+   * Stream `total` bytes of a JSON-looking body, only as fast as the socket takes them, pausing
+   * HUGE_PAUSE_MS once more than HUGE_PAUSE_AFTER_BYTES have been sent.
+   */
   function streamHuge(res: ServerResponse, total: number, declareLength: boolean): void {
-    const stats: StreamStats = { bytesSent: 0, clientClosed: false, finished: false };
+    const stats: StreamStats = { bytesSent: 0, clientClosed: false, finished: false, resumed: false };
     state.lastStream = stats;
     res.writeHead(200, { 'content-type': 'application/json', ...(declareLength ? { 'content-length': String(total) } : {}) });
-    const chunk = Buffer.alloc(64 * 1024, 0x61); // 'aaaa…' inside a JSON string
+    const chunk = Buffer.alloc(HUGE_PIECE_BYTES, 0x61); // 'aaaa…' inside a JSON string
     const head = Buffer.from('{"offer":"');
     const tail = Buffer.from('"}');
+    let pause: ReturnType<typeof setTimeout> | undefined;
     res.on('close', () => {
+      clearTimeout(pause);
       if (!stats.finished) stats.clientClosed = true;
     });
     let sent = 0;
     const pump = (): void => {
       while (sent < total) {
         if (res.destroyed) return;
+        if (sent > HUGE_PAUSE_AFTER_BYTES && stats.pausedAt === undefined) {
+          stats.pausedAt = sent;
+          pause = setTimeout(() => {
+            stats.resumed = true;
+            pump();
+          }, HUGE_PAUSE_MS);
+          return;
+        }
         const piece =
           sent === 0
             ? head

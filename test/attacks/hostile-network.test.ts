@@ -10,7 +10,16 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeTestCa } from '../helpers/pki.js';
 import { launchExtension, pageResult, trustedWindows, type ExtensionHarness } from '../e2e/harness.js';
 import { MAX_RESPONSE_BYTES, REQUEST_TIMEOUT_MS } from '../../extension/worker/http.js';
-import { HUGE_BYTES, dealsOf, startAttackServer, type AttackServer, type OfferMode } from './helpers.js';
+import {
+  HUGE_BYTES,
+  HUGE_PAUSE_AFTER_BYTES,
+  HUGE_PAUSE_MS,
+  HUGE_PIECE_BYTES,
+  dealsOf,
+  startAttackServer,
+  type AttackServer,
+  type OfferMode,
+} from './helpers.js';
 
 let harness: ExtensionHarness;
 const servers = new Map<OfferMode, AttackServer>();
@@ -45,11 +54,18 @@ afterAll(async () => {
 describe('8. hostile merchant endpoint', () => {
   it('redirect, huge body, hang and endless body each end in a typed error, without a window, within the time bound', async () => {
     expect(HUGE_BYTES).toBeGreaterThan(20 * MAX_RESPONSE_BYTES);
-    const started = Date.now();
+    // The huge bodies pause just past the bound, for less than the request timeout (helpers.ts).
+    expect(HUGE_PAUSE_AFTER_BYTES).toBe(MAX_RESPONSE_BYTES);
+    expect(HUGE_PAUSE_MS).toBeLessThanOrEqual(REQUEST_TIMEOUT_MS / 2);
     const pages = new Map<OfferMode, Awaited<ReturnType<typeof harness.context.newPage>>>();
+    // Each page's time is counted from its own click, not from the start of the loop: opening
+    // the tabs one after the other takes seconds on a busy machine (measured up to 6 s before
+    // the fourth click), which is no part of the worker's time bound.
+    const clickedAt = new Map<OfferMode, number>();
     for (const mode of MODES) {
       const page = await harness.context.newPage();
       await page.goto(`${servers.get(mode)!.url}/`);
+      clickedAt.set(mode, Date.now());
       await page.click('#buy');
       pages.set(mode, page);
     }
@@ -57,7 +73,7 @@ describe('8. hostile merchant endpoint', () => {
     await Promise.all(
       MODES.map(async (mode) => {
         const result = await pageResult(pages.get(mode)!, REQUEST_TIMEOUT_MS + 15_000);
-        results.set(mode, { ...result, afterMs: Date.now() - started });
+        results.set(mode, { ...result, afterMs: Date.now() - clickedAt.get(mode)! });
       }),
     );
 
@@ -68,15 +84,25 @@ describe('8. hostile merchant endpoint', () => {
 
     // Huge bodies: refused as malformed, and not read to the end: the worker stops reading
     // (and closes the connection) after the bound, whether or not the size was declared.
+    // The server sends just over the bound, then holds the rest back for HUGE_PAUSE_MS: the
+    // worker must close the connection during that pause, asking for nothing more. A worker that
+    // read on (e.g. `await response.text()`) would keep the connection open through the pause and
+    // be sent the rest (resumed, bytesSent up to HUGE_BYTES, finished). The count of bytes sent
+    // without a pause is no measure of what the worker read: Chromium fetches the body ahead of
+    // the worker's reads, so it depends on how soon the worker gets to its bound (helpers.ts).
     for (const mode of ['huge-declared', 'huge-chunked'] as const) {
       expect({ mode, result: results.get(mode) }).toMatchObject({ mode, result: { status: 'error', code: '4100', reason: 'ERR_SCHEMA' } });
       const stream = servers.get(mode)!.lastStream!;
       expect(stream).toBeDefined();
-      await expect.poll(() => stream.clientClosed, { timeout: 10_000 }).toBe(true);
-      expect({ mode, finished: stream.finished }).toEqual({ mode, finished: false });
-      // A small part of the 64 MiB offered: the bound plus what Chromium and the sockets buffer
-      // (measured: about 4 MiB declared, 9 MiB chunked; all of it before merchant-http read bounded).
-      expect({ mode, bytesSent: stream.bytesSent < HUGE_BYTES / 4 }).toEqual({ mode, bytesSent: true });
+      await expect.poll(() => stream.clientClosed || stream.finished, { timeout: 10_000 }).toBe(true);
+      expect({ mode, clientClosed: stream.clientClosed, finished: stream.finished, resumed: stream.resumed }).toEqual({
+        mode,
+        clientClosed: true,
+        finished: false,
+        resumed: false,
+      });
+      // At most the piece that took the body past the bound (less when the declared size is refused up front).
+      expect(stream.bytesSent, `${mode}: bytes sent before the worker closed the connection`).toBeLessThanOrEqual(HUGE_PAUSE_AFTER_BYTES + HUGE_PIECE_BYTES);
     }
 
     // Hang and endless body: the request is abandoned at the timeout (not before, not never).
