@@ -27,6 +27,10 @@ export type SemperErrorCode =
   /** A signed offer or descriptor whose content contradicts itself or the request (totals, items, dates). */
   | 'ERR_OFFER_INVALID'
   | 'ERR_ORDER_INVALID'
+  /** A delivery, authentic and for this order, that is not what the signed offer committed to (content, media type, title, size). */
+  | 'ERR_DELIVERY_MISMATCH'
+  /** An order left, and the merchant gave no answer to it (only failed connections) until the deal's answer deadline. */
+  | 'ERR_ORDER_UNANSWERED'
   | 'ERR_REPLAY'
   | 'ERR_PROTOCOL_STATE'
   | 'ERR_EXCHANGE_UNFAIR'
