@@ -176,11 +176,18 @@ async function issueDescriptor(dealId: string, request: unknown, now: number, ct
   if (req.dealId !== dealId) throw new SemperError('ERR_PROTOCOL_STATE', 'descriptor request is for another deal');
   const { descriptor, responder } = await makeExchangeDescriptor(req, now, ctx);
   const timeouts = timeoutsFrom(ctx.timing);
+  const expiresAt = Date.parse(descriptor.body.expiresAt);
   const started = await startResponder(
     {
       protocol: responder.protocol,
       dealId,
-      originator: responder.shopperKeyId,
+      // What the descriptor agreed, which m1 must say exactly (exchange-deal.ts: what the shopper puts in m1).
+      originator: { keyId: responder.shopperKeyId },
+      responder: { keyId: ctx.identity.signer.keyId },
+      ttp: { keyId: ctx.ttp.keyId },
+      ...(descriptor.body.terms !== undefined ? { terms: descriptor.body.terms } : {}),
+      // The shopper confirms by expiresAt and names a deadline (startOriginator's default) from then; one more margin for clock skew.
+      latestDeadline: expiresAt + 4 * timeouts.peer + 3 * timeouts.ttpMargin,
       gives: responder.gives,
       item: responder.item,
       expects: responder.expects,

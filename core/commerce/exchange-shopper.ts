@@ -243,13 +243,15 @@ async function confirm(
         protocol: a.protocol,
         dealId: state.dealId,
         responder: { keyId: a.merchantKeyId },
-        ttp: { keyId: a.ttp.keyId, endpoint: a.ttp.url },
+        // The TTP as the descriptor agreed it: its key (where the user reaches it is the user's setting, not part of the agreement).
+        ttp: { keyId: a.ttp.keyId },
         gives: a.shopperGives,
         item,
         expects: a.merchantGives,
         now,
         timeouts: a.timeouts,
-        ...(state.view.contract ? { terms: state.view.contract.title } : {}),
+        // The merchant's signed terms, as shown; the merchant's responder checks m1 carries exactly these.
+        ...(state.descriptor.body.terms !== undefined ? { terms: state.descriptor.body.terms } : {}),
       },
       exchangeContext(state, ctx),
     );

@@ -103,8 +103,18 @@ export interface OriginatorParams extends PartyParams {
 }
 
 export interface ResponderParams extends PartyParams {
-  /** Pin the originator's key id, if known in advance. */
-  originator?: string;
+  /**
+   * What was agreed in advance, which m1 must name exactly: the originator (its key id, and a
+   * signer ref only if one was agreed), the TTP (key id, and endpoint if one was agreed).
+   */
+  originator: PartyRef;
+  ttp: TtpRef;
+  /** How m1 must name this party (default: its key id alone). */
+  responder?: PartyRef;
+  /** The terms m1 must carry (default: none). */
+  terms?: string;
+  /** The latest deadline m1 may name (epoch ms; default: only the protocol's own bounds). */
+  latestDeadline?: number;
   /** Give up waiting for an acceptable m1 at this time (default now + (peerRetries+2)·peer). */
   waitUntil?: number;
 }
@@ -118,7 +128,7 @@ async function assertOwnItem(item: Item, gives: Description, ctx: ExchangeContex
   if (!m.ok) throw new SemperError('ERR_ITEM_MISMATCH', `own item does not fit its description: ${m.reason}`);
 }
 
-function baseState(p: PartyParams, ctx: ExchangeContext): Omit<ExchangeState, 'role' | 'phase' | 'peer' | 'expectedPeer' | 'ttp' | 'deadline' | 'wakeAt'> {
+function baseState(p: PartyParams, ctx: ExchangeContext): Omit<ExchangeState, 'role' | 'phase' | 'peer' | 'agreed' | 'ttp' | 'deadline' | 'wakeAt'> {
   return {
     v: 1,
     protocol: p.protocol,
@@ -183,7 +193,7 @@ export async function startOriginator(p: OriginatorParams, ctx: ExchangeContext)
     role: 'originator',
     phase: 'awaiting-m2',
     peer: p.responder,
-    expectedPeer: p.responder.keyId,
+    agreed: null,
     ttp: p.ttp,
     deadline,
     m1,
@@ -209,6 +219,9 @@ function originatorM2Wake(protocol: ProtocolId, now: number, deadline: number, t
 /** Start as responder: waits for an acceptable m1 (nothing is sent yet). */
 export async function startResponder(p: ResponderParams, ctx: ExchangeContext): Promise<StepResult> {
   const base = baseState(p, ctx);
+  if (p.originator.keyId === ctx.signer.keyId) throw new SemperError('ERR_PROTOCOL_STATE', 'an exchange needs two different parties');
+  if (p.responder && p.responder.keyId !== ctx.signer.keyId) throw new SemperError('ERR_PROTOCOL_STATE', "m1 is to name this party by another party's key");
+  if (!ctx.trust.ttps.includes(p.ttp.keyId)) throw new SemperError('ERR_TTP', `TTP ${p.ttp.keyId} is not among the TTPs this party trusts`);
   await assertOwnItem(p.item, p.gives, ctx, p.now);
   const waitUntil = p.waitUntil ?? p.now + (base.timeouts.peerRetries + 2) * base.timeouts.peer;
   const state: ExchangeState = {
@@ -216,7 +229,13 @@ export async function startResponder(p: ResponderParams, ctx: ExchangeContext): 
     role: 'responder',
     phase: 'awaiting-m1',
     peer: null,
-    expectedPeer: p.originator ?? null,
+    agreed: {
+      originator: p.originator,
+      responder: p.responder ?? { keyId: ctx.signer.keyId },
+      ttp: p.ttp,
+      terms: p.terms ?? null,
+      latestDeadline: p.latestDeadline ?? null,
+    },
     ttp: null,
     deadline: waitUntil,
     wakeAt: waitUntil,
@@ -296,24 +315,30 @@ async function onPropose(state: ExchangeState, message: unknown, now: number, ct
     if (repeat) return repeat;
     throw new SemperError('ERR_REPLAY', 'a proposal for another exchange: this one is already under way');
   }
+  const agreed = state.agreed;
+  if (!agreed) throw new SemperError('ERR_PROTOCOL_STATE', 'this exchange was set up by an earlier release without an agreement to check m1 against');
   const t = state.timeouts;
-  const {
-    statement: m1,
-    body,
-    keyId,
-  } = await verifyFrom(message, [EXCHANGE_TYPES.propose], state.expectedPeer ? [state.expectedPeer] : null, ProposeBody, trustOf(ctx), now);
-  if (keyId !== body.originator.keyId) throw new SemperError('ERR_SIGNATURE_INVALID', 'm1 is not signed by the originator it names');
+  const { statement: m1, body } = await verifyFrom(message, [EXCHANGE_TYPES.propose], [agreed.originator.keyId], ProposeBody, trustOf(ctx), now);
+  // Every field of m1 is what was agreed (the exchange nonce is freshness only, the commitment is checked below).
+  // m1 is signed by the agreed originator's key (verifyFrom) and names exactly that originator (below), so it is
+  // signed by the originator it names.
   if (m1.dealId !== state.dealId) throw new SemperError('ERR_REPLAY', `m1 is for deal ${m1.dealId}, not ${state.dealId}`);
   if (body.protocol !== state.protocol) throw new SemperError('ERR_PROTOCOL_STATE', `m1 proposes ${body.protocol}, agreed was ${state.protocol}`);
-  if (body.responder.keyId !== state.self.keyId) throw new SemperError('ERR_PROTOCOL_STATE', 'm1 names another responder');
-  if (body.originator.keyId === state.self.keyId) throw new SemperError('ERR_PROTOCOL_STATE', 'm1 names this party as both sides');
+  if (!sameJson(body.originator, agreed.originator)) throw new SemperError('ERR_PROTOCOL_STATE', 'm1 names the originator otherwise than agreed');
+  if (!sameJson(body.responder, agreed.responder)) throw new SemperError('ERR_PROTOCOL_STATE', 'm1 names this party otherwise than agreed');
   if (!ctx.trust.ttps.includes(body.ttp.keyId)) throw new SemperError('ERR_TTP', `m1 names TTP ${body.ttp.keyId}, which this party does not trust`);
+  if (!sameJson(body.ttp, agreed.ttp)) throw new SemperError('ERR_TTP', 'm1 names the TTP (key or endpoint) otherwise than agreed');
   if (!sameJson(body.originatorGives, state.peerGives))
     throw new SemperError('ERR_ITEM_MISMATCH', "m1: the originator's item description differs from the agreed one");
   if (!sameJson(body.responderGives, state.ownGives))
     throw new SemperError('ERR_ITEM_MISMATCH', "m1: the responder's item description differs from the agreed one");
+  if (!sameJson(body.originatorAttributes, state.peerAttributes))
+    throw new SemperError('ERR_PROTOCOL_STATE', "m1: the originator's security attributes differ from the agreed ones");
   if (!sameJson(body.responderAttributes, state.ownAttributes))
     throw new SemperError('ERR_PROTOCOL_STATE', "m1: the responder's security attributes differ from the agreed ones");
+  if ((body.terms ?? null) !== agreed.terms) throw new SemperError('ERR_PROTOCOL_STATE', 'm1 carries other terms than agreed');
+  if (agreed.latestDeadline !== null && body.deadline > agreed.latestDeadline)
+    throw new SemperError('ERR_PROTOCOL_STATE', 'm1 names a later deadline than agreed');
   const completeBy = state.protocol === 'contract-signing' ? body.deadline : body.deadline - t.ttpMargin;
   if (now >= completeBy) throw new SemperError('ERR_OFFER_EXPIRED', 'm1: too close to (or past) its deadline to be answered safely');
   if ((state.protocol === 'contract-signing') !== (body.commitment !== undefined))

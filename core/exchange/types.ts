@@ -28,6 +28,20 @@ export type PartyRef = z.infer<typeof PartyRef>;
 export const TtpRef = z.strictObject({ keyId: Digest, endpoint: z.string().url().max(512).optional() });
 export type TtpRef = z.infer<typeof TtpRef>;
 
+/** What a responder agreed to before m1 arrives: every field of m1 is checked against this, the descriptions or the attributes. */
+export interface AgreedProposal {
+  /** The originator exactly as m1 must name it (key id; a signer ref only if agreed). */
+  originator: PartyRef;
+  /** This party exactly as m1 must name it. */
+  responder: PartyRef;
+  /** The TTP exactly as m1 must name it (key id, and the endpoint if one was agreed). */
+  ttp: TtpRef;
+  /** The terms m1 must carry; null: m1 carries none. */
+  terms: string | null;
+  /** The latest deadline m1 may name (epoch ms); null: only the protocol's own bounds. */
+  latestDeadline: number | null;
+}
+
 export interface TrustConfig {
   /** CA roots (base64 DER) the user trusts: for certified signers, credentials and the TTP's chain. */
   roots: readonly string[];
@@ -111,8 +125,12 @@ export interface ExchangeState {
   self: PartyRef;
   /** The peer: known to the originator from the start, to the responder from m1 (or pinned in advance). */
   peer: PartyRef | null;
-  /** Responder only: the originator key id it will accept m1 from, if pinned. */
-  expectedPeer: string | null;
+  /**
+   * Responder only: what was agreed in advance (e.g. in a signed descriptor) and m1 must say
+   * exactly, besides the two descriptions and attributes above. Null for an originator. (Absent
+   * in a responder state of an earlier release: such a state takes no m1.)
+   */
+  agreed: AgreedProposal | null;
   ttp: TtpRef | null;
   ownGives: Description;
   ownItem: Item;

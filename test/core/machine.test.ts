@@ -188,7 +188,7 @@ async function runFlows(w: World): Promise<Flows> {
     protocol: a.protocol,
     dealId: a.dealId,
     responder: { keyId: a.merchantKeyId },
-    ttp: { keyId: a.ttp.keyId, endpoint: a.ttp.url },
+    ttp: { keyId: a.ttp.keyId },
     gives: a.shopperGives,
     item: await signFixedStatement(a.shopperGives, a.dealId, w.shopper, NOW + 2),
     expects: a.merchantGives,

@@ -197,6 +197,11 @@ export class NodeShopper {
   }
 
   async start(use: ExchangeUse, documentId: string): Promise<void> {
+    await this.apply(await this.propose(use, documentId));
+  }
+
+  /** Descriptor, verification, the shopper's item and the originator's start (m1), nothing sent yet. */
+  async propose(use: ExchangeUse, documentId: string): Promise<StepResult> {
     const d = await requestDescriptor(this.world, this.signer, use, documentId);
     if (!d.body.descriptor) throw new Error(`descriptor refused: ${JSON.stringify(d.body)}`);
     const verified = await verifyExchangeDescriptor(
@@ -214,7 +219,7 @@ export class NodeShopper {
         protocol: a.protocol,
         dealId: a.dealId,
         responder: { keyId: a.merchantKeyId },
-        ttp: { keyId: a.ttp.keyId, endpoint: a.ttp.url },
+        ttp: { keyId: a.ttp.keyId },
         gives: a.shopperGives,
         item,
         expects: a.merchantGives,
@@ -223,7 +228,8 @@ export class NodeShopper {
       },
       this.ctx(),
     );
-    await this.apply(res);
+    this.state = JSON.parse(JSON.stringify(res.state)) as ExchangeState;
+    return res;
   }
 
   async event(e: ExchangeEvent): Promise<void> {
@@ -244,13 +250,8 @@ export class NodeShopper {
     for (const o of res.send) {
       if (o.to === 'peer') {
         if (!this.deliverToPeer) continue;
-        const r = await this.world.host.app.request('/semper/exchange/messages', {
-          method: 'POST',
-          headers: { 'content-type': 'application/json' },
-          body: JSON.stringify({ message: o.statement }),
-        });
-        const body = (await r.json()) as { replies?: Statement[] };
-        for (const reply of body.replies ?? []) await this.event({ type: 'message', message: reply, now: this.world.clock.now, from: 'peer' });
+        const { replies } = await postExchangeMessage(this.world, o.statement);
+        for (const reply of replies) await this.event({ type: 'message', message: reply, now: this.world.clock.now, from: 'peer' });
       } else {
         this.world.ttpRequests.push(o.statement);
         const r = await this.world.ttpApp.request('/ttp/requests', {
@@ -264,6 +265,20 @@ export class NodeShopper {
       }
     }
   }
+}
+
+/** POST one exchange message to the kit as a shopper would: the HTTP status and the replies (or the refusal). */
+export async function postExchangeMessage(
+  world: ExchangeWorld,
+  message: unknown,
+): Promise<{ status: number; replies: Statement[]; error?: { code: string; message: string } }> {
+  const r = await world.host.app.request('/semper/exchange/messages', {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ message }),
+  });
+  const body = (await r.json()) as { replies?: Statement[]; error?: { code: string; message: string } };
+  return { status: r.status, replies: body.replies ?? [], ...(body.error ? { error: body.error } : {}) };
 }
 
 /** The merchant's side of an exchange deal, from the kit's operator route: its responder state, whether a test fault stopped it, its descriptor. */

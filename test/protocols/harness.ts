@@ -309,7 +309,18 @@ export async function simulate(opts: SimOptions): Promise<SimResult> {
 
   // --- start ------------------------------------------------------------------------------------
   const common = { protocol: sc.protocol, dealId: sc.dealId, now: net.now, timeouts: SIM_TIMEOUTS };
-  const rStart = await startResponder({ ...common, gives: sc.R.gives, item: sc.R.item, expects: sc.O.gives, originator: sc.keys.o.keyId }, nodes.R.ctx);
+  const rStart = await startResponder(
+    {
+      ...common,
+      gives: sc.R.gives,
+      item: sc.R.item,
+      expects: sc.O.gives,
+      originator: { keyId: sc.keys.o.keyId },
+      ttp: { keyId: sc.keys.ttp.keyId },
+      latestDeadline: sc.deadline,
+    },
+    nodes.R.ctx,
+  );
   nodes.R.state.save(rStart.state);
   const oStart = await startOriginator(
     {

@@ -11,7 +11,17 @@ import { ContractBody, EXCHANGE_DEAL_TYPES, informationText } from '../../core/c
 import { verifyStatement, type Statement } from '../../core/statements/index.js';
 import { receiptDescription } from '../../core/transfer/index.js';
 import { EXCHANGE_CONTRACTS, EXCHANGE_DOCUMENTS } from '../../server/shop/exchange-uses.js';
-import { makeExchangeWorld, merchantExchange, newShopper, NodeShopper, requestDescriptor, type ExchangeWorld } from '../helpers/exchange.js';
+import { DEFAULT_ATTRIBUTES } from '../../core/transfer/index.js';
+import { nowIso, signStatement } from '../../core/statements/index.js';
+import {
+  makeExchangeWorld,
+  merchantExchange,
+  newShopper,
+  NodeShopper,
+  postExchangeMessage,
+  requestDescriptor,
+  type ExchangeWorld,
+} from '../helpers/exchange.js';
 
 let world: ExchangeWorld;
 
@@ -69,6 +79,41 @@ describe('exchange deals in the kit: the honest runs need no TTP', () => {
     });
     expect(v.statement.body).toEqual((expected as { content: { body: unknown } }).content.body);
     expect(await ttpRecord(s.state.exchangeId!)).toBe(404);
+  });
+});
+
+describe('exchange deals in the kit: the merchant signs only over what it agreed (issue 8, item 2)', () => {
+  it('a proposal with extra terms, other attributes, a TTP endpoint or other signer refs is refused: no m2, the deal still waits', async () => {
+    for (const use of ['contract-signing', 'certified-mail'] as const) {
+      const s = new NodeShopper(world, await newShopper());
+      const started = await s.propose(use, use === 'contract-signing' ? CONTRACT.id : DOCUMENT.id);
+      const m1 = started.send[0]!.statement;
+      const b = m1.body as Record<string, unknown>;
+      const forged = async (patch: Record<string, unknown>) =>
+        (await signStatement(
+          { type: m1.type, version: 1, dealId: m1.dealId, issuedAt: nowIso(world.clock.now), body: { ...b, ...patch } },
+          s.signer,
+        )) as Statement;
+      const cases: [string, Statement][] = [
+        ['extra terms', await forged({ terms: 'R additionally owes O 1,000,000 EUR.' })],
+        ['other originator attributes', await forged({ originatorAttributes: { ...DEFAULT_ATTRIBUTES, confidentiality: 'none' } })],
+        ['another TTP endpoint', await forged({ ttp: { keyId: world.ttp.keyId, endpoint: 'https://ttp.evil.example/' } })],
+        ['a signer ref for the shopper', await forged({ originator: { keyId: s.signer.keyId, signer: { kind: 'x509', chain: world.merchant.chain } } })],
+        [
+          'a signer ref for the merchant',
+          await forged({ responder: { keyId: world.merchant.signer.keyId, signer: { kind: 'x509', chain: world.ttp.certificateChain } } }),
+        ],
+      ];
+      for (const [what, message] of cases) {
+        const r = await postExchangeMessage(world, message);
+        expect(r.status, `${use}: ${what}`).toBeGreaterThanOrEqual(400);
+        expect(r.replies, `${use}: ${what}`).toEqual([]);
+        expect((await merchantExchange(world, m1.dealId)).state.m2, `${use}: ${what}`).toBeNull();
+      }
+      // The genuine proposal still goes through.
+      const ok = await postExchangeMessage(world, m1);
+      expect(ok.replies.map((x) => x.type)).toEqual(['semper.exchange.accept']);
+    }
   });
 });
 

@@ -36,7 +36,10 @@ export async function prepareExchanges(sc: Scenario, n: number, seed = 1): Promi
       },
       oCtx,
     );
-    const r0 = await startResponder({ ...common, gives: sc.R.gives, item: sc.R.item, expects: sc.O.gives }, rCtx);
+    const r0 = await startResponder(
+      { ...common, gives: sc.R.gives, item: sc.R.item, expects: sc.O.gives, originator: { keyId: sc.keys.o.keyId }, ttp: { keyId: sc.keys.ttp.keyId } },
+      rCtx,
+    );
     const r1 = await stepExchange(r0.state, { type: 'message', message: o.send[0]!.statement, now: T0 }, rCtx);
     const m1 = o.state.m1!;
     const m2 = r1.state.m2!;

@@ -41,7 +41,19 @@ async function start(sc: Scenario, seed: number, overrides: { deadline?: number 
     },
     oCtx,
   );
-  const r = await startResponder({ ...common, gives: sc.R.gives, item: sc.R.item, expects: sc.O.gives }, rCtx);
+  // What R agreed to in advance (a descriptor): the originator, itself as m1 names it, the TTP (key and endpoint), no extra terms.
+  const r = await startResponder(
+    {
+      ...common,
+      gives: sc.R.gives,
+      item: sc.R.item,
+      expects: sc.O.gives,
+      originator: { keyId: keys.o.keyId },
+      ttp: { keyId: keys.ttp.keyId },
+      latestDeadline: sc.deadline,
+    },
+    rCtx,
+  );
   return { o, r, oCtx, rCtx };
 }
 
@@ -99,6 +111,43 @@ describe('certified mail, step by step', () => {
     const res = await deliver(r.state, late.o.send[0]!.statement, rCtx, T0 + 20);
     expect(rejectedCode(res)).toBe('ERR_OFFER_EXPIRED');
     // the genuine one is accepted after all that
+    expect((await deliver(r.state, m1, rCtx)).state.phase).toBe('awaiting-m3');
+  });
+
+  it('every field of m1 is checked against what was agreed: a proposal that differs in any is refused, no m2 (issue 8, item 2)', async () => {
+    const { o, r, rCtx } = await start(mail, 4);
+    const m1 = o.send[0]!.statement;
+    const b = m1.body as Record<string, unknown>;
+    const forged = (patch: Record<string, unknown>) => resign(keys.o, m1, { body: { ...b, ...patch } });
+    const cases: [string, string, Statement][] = [
+      ['extra terms', 'ERR_PROTOCOL_STATE', await forged({ terms: 'R additionally owes O 1,000,000 EUR.' })],
+      [
+        'other originator attributes',
+        'ERR_PROTOCOL_STATE',
+        await forged({ originatorAttributes: { ...(b.originatorAttributes as object), confidentiality: 'none' } }),
+      ],
+      ['another TTP endpoint', 'ERR_TTP', await forged({ ttp: { keyId: keys.ttp.keyId, endpoint: 'https://ttp.evil.example/' } })],
+      [
+        'another signer ref for the originator',
+        'ERR_PROTOCOL_STATE',
+        await forged({ originator: { keyId: keys.o.keyId, signer: { kind: 'x509', chain: keys.ttpChain } } }),
+      ],
+      [
+        'another signer ref for the responder',
+        'ERR_PROTOCOL_STATE',
+        await forged({ responder: { keyId: keys.r.keyId, signer: { kind: 'jwk', jwk: keys.mallory.publicJwk } } }),
+      ],
+      ['a deadline later than agreed', 'ERR_PROTOCOL_STATE', await forged({ deadline: mail.deadline + 86_400_000 })],
+    ];
+    for (const [what, code, msg] of cases) {
+      const res = await deliver(r.state, msg, rCtx);
+      expect(rejectedCode(res), what).toBe(code);
+      expect(res.send, what).toEqual([]);
+      expect(res.state, what).toEqual(roundTrip(r.state));
+    }
+    // A proposal by another originator than the agreed one (signed by it, naming itself) is refused too.
+    const stranger = await resign(keys.mallory, m1, { body: { ...b, originator: { keyId: keys.mallory.keyId } } });
+    expect(rejectedCode(await deliver(r.state, stranger, rCtx))).toBe('ERR_SIGNATURE_INVALID');
     expect((await deliver(r.state, m1, rCtx)).state.phase).toBe('awaiting-m3');
   });
 

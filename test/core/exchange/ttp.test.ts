@@ -32,7 +32,10 @@ async function exchange(sc: Scenario, seed: number, wrongM2 = false) {
     },
     oCtx,
   );
-  const r0 = await startResponder({ ...common, gives: sc.R.gives, item: sc.R.item, expects: sc.O.gives }, rCtx);
+  const r0 = await startResponder(
+    { ...common, gives: sc.R.gives, item: sc.R.item, expects: sc.O.gives, originator: { keyId: keys.o.keyId }, ttp: { keyId: keys.ttp.keyId } },
+    rCtx,
+  );
   const r1 = await stepExchange(r0.state, { type: 'message', message: o.state.m1, now: T0 }, rCtx);
   const exchangeId = o.state.exchangeId!;
   let m2 = r1.state.m2!;
