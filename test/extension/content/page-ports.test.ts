@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import type { PortResponse } from '../../../extension/content/bridge-protocol.js';
 import { PagePorts, type PortLike } from '../../../extension/content/page-ports.js';
-import { MemoryDealStore, } from '../../../extension/deals/records.js';
+import { MemoryDealStore } from '../../../extension/deals/records.js';
 
 import { EXT_ID, ORIGIN, deal } from '../fixtures.js';
 

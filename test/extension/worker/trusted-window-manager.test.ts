@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import type { ShopperState } from '../../../core/commerce/shopper.js';
 import { cryptoRandom } from '../../../core/machine.js';
 import { purchaseKind } from '../../../extension/deals/purchase.js';
-import { MemoryDealStore, type DealRecord, } from '../../../extension/deals/records.js';
+import { MemoryDealStore, type DealRecord } from '../../../extension/deals/records.js';
 import { TrustedWindowManager, type CurrentWindow, type WindowQueueStore } from '../../../extension/worker/trusted-window-manager.js';
 
 import { deal } from '../fixtures.js';
