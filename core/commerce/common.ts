@@ -17,6 +17,11 @@ export function parseBody<S extends z.ZodType>(schema: S, body: unknown, what: s
   return parsed.data;
 }
 
+/** The size in bytes of a delivered good's decoded content. */
+export function goodSize(good: Pick<DeliveredGood, 'content' | 'encoding'>): number {
+  return good.encoding === 'utf8' ? utf8(good.content).length : decodeBase64url(good.content).length;
+}
+
 export async function digestDelivered(good: Pick<DeliveredGood, 'content' | 'encoding'>): Promise<string> {
   const bytes = good.encoding === 'utf8' ? utf8(good.content) : decodeBase64url(good.content);
   return encodeBase64url(await sha256(bytes));

@@ -23,6 +23,7 @@ import {
   OrderBody,
   STATEMENT_TYPES,
   type ConfirmationBody,
+  type ContentCommitment,
   type DeliveredGood,
   type DeliveryBody,
   type Money,
@@ -31,7 +32,7 @@ import {
   type OrderSignatureDemand,
 } from '../protocol/commerce.js';
 import type { RevocationCheck } from '../pki/certificates.js';
-import { checkSignatureDemand, digestDelivered, parseBody } from './common.js';
+import { checkSignatureDemand, digestDelivered, goodSize, parseBody } from './common.js';
 
 export interface MerchantIdentity {
   signer: Signer;
@@ -46,8 +47,23 @@ export interface CatalogItem {
   title: string;
   unitPrice: Money;
   kind: 'digital' | 'physical';
-  /** The digital good delivered after the order. */
-  good: { mediaType: string; content: string };
+  /**
+   * The digital good delivered after the order: its content (the offer commits to its digest), or
+   * for a good not yet produced, a description, its media type and a size bound (the offer commits
+   * to those) and how it is produced when ordered.
+   */
+  good: { mediaType: string; content: string } | { mediaType: string; description: string; maxSize: number; produce(): string };
+}
+
+/** What an offer commits to for a catalogue item (digital items only). */
+export async function commitmentOf(item: CatalogItem): Promise<ContentCommitment | undefined> {
+  if (item.kind !== 'digital') return undefined;
+  const good = item.good;
+  if ('content' in good) {
+    const encoded = { content: good.content, encoding: 'utf8' as const };
+    return { kind: 'content', mediaType: good.mediaType, digest: await digestDelivered(encoded), size: goodSize(encoded) };
+  }
+  return { kind: 'described', mediaType: good.mediaType, description: good.description, maxSize: good.maxSize };
 }
 
 export interface MerchantContext {
@@ -115,13 +131,16 @@ async function makeOffer(state: Extract<MerchantDealState, { phase: 'new' }>, re
   const req = parseBody(OfferRequest, request, 'offer request');
   if (req.dealId !== state.dealId) throw new SemperError('ERR_PROTOCOL_STATE', 'offer request is for another deal');
   const seen = new Set<string>();
-  const items = req.items.map(({ sku, quantity }) => {
+  const items: OfferedItem[] = [];
+  for (const { sku, quantity } of req.items) {
     if (seen.has(sku)) throw new SemperError('ERR_SCHEMA', `offer request names ${sku} twice`);
     seen.add(sku);
     const item = ctx.lookup(sku);
     if (!item) throw new SemperError('ERR_NOT_FOUND', `no product ${sku}`);
-    return { sku, title: item.title, quantity, unitPrice: item.unitPrice, kind: item.kind };
-  });
+    // The commitment to what will be delivered, for shoppers that ask (every shopper since the first release).
+    const content = req.deliveryCommitments ? await commitmentOf(item) : undefined;
+    items.push({ sku, title: item.title, quantity, unitPrice: item.unitPrice, kind: item.kind, ...(content ? { content } : {}) });
+  }
   const currency = items[0]!.unitPrice.currency;
   if (items.some((i) => i.unitPrice.currency !== currency)) throw new SemperError('ERR_ORDER_INVALID', 'items are priced in different currencies');
   const total = { amount: items.reduce((s, i) => s + i.unitPrice.amount * i.quantity, 0), currency };
@@ -206,7 +225,7 @@ export async function stepMerchant(state: MerchantDealState, event: MerchantEven
   for (const item of state.offer.body.items.filter((i) => i.kind === 'digital')) {
     const catalog = ctx.lookup(item.sku);
     if (!catalog) throw new SemperError('ERR_NOT_FOUND', `product ${item.sku} is no longer available`);
-    const good = { content: catalog.good.content, encoding: 'utf8' as const };
+    const good = { content: 'content' in catalog.good ? catalog.good.content : catalog.good.produce(), encoding: 'utf8' as const };
     goods.push({ sku: item.sku, title: item.title, mediaType: catalog.good.mediaType, ...good, digest: await digestDelivered(good) });
   }
   const delivery = await signStatement<DeliveryBody>(

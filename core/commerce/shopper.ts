@@ -6,7 +6,22 @@
  * after every step, so a killed worker resumes with `pendingSends(state)`.
  *
  * Nothing from the merchant reaches `show-offer` unverified: schema, certificate chain to a
- * configured root, origin binding, signature, nonce echo, deal id, expiry.
+ * configured root, origin binding, signature, nonce echo, deal id, expiry, and a commitment to
+ * what each digital item delivers (content digest, media type, size — or, for a good not yet
+ * produced, a description and a size bound).
+ *
+ *   requesting-offer → awaiting-confirmation → ordering → completed
+ *                                                      → delivery-mismatch  the merchant's signed delivery is not
+ *                                                                           what its offer committed to (evidence kept)
+ *                                            ordering → retrying-order      no answer to the order (connection lost,
+ *                                                                           merchant unavailable, an answer that is not
+ *                                                                           the merchant's): the same order again at
+ *                                                                           `wakeAt`, backing off, until the merchant
+ *                                                                           answers or the answer deadline passes
+ *                                                                           (ERR_ORDER_UNANSWERED); the merchant answers
+ *                                                                           a repeated order identically
+ * A deal whose order left is reported failed only on the merchant's own error answer (HTTP 4xx
+ * with a typed error), on its signed answer contradicting the offer, or at the answer deadline.
  */
 import { SemperError, errorToJson, type SemperErrorCode } from '../errors.js';
 import type { Signer } from '../crypto/keys.js';
@@ -29,6 +44,7 @@ import {
   ErrorResponse,
   OfferBody,
   STATEMENT_TYPES,
+  type DeliveredGood,
   type Money,
   type OfferRequest,
   type OrderBody,
@@ -36,7 +52,7 @@ import {
 } from '../protocol/commerce.js';
 import type { PurchaseOutcome } from '../protocol/provider.js';
 import type { SignatureRequirement, VerifiedOfferView } from './view.js';
-import { certifiedMerchant, checkSignatureDemand, digestDelivered, parseBody, verifyMerchantStatement } from './common.js';
+import { certifiedMerchant, checkSignatureDemand, digestDelivered, goodSize, parseBody, verifyMerchantStatement } from './common.js';
 
 export interface ShopperContext {
   /** Deal ids and nonces. */
@@ -50,7 +66,22 @@ export interface ShopperContext {
   webauthn?: WebAuthnStatementVerifier;
   /** The shopper's settings. */
   policy?: ShopperPolicy;
+  /** How an unanswered order is retried (default ORDER_RETRY). */
+  orderRetry?: OrderRetryPolicy;
 }
+
+/** How an order without an answer is retried (the host's alarm at `wakeAt(state)` sends each attempt). */
+export interface OrderRetryPolicy {
+  /** Wait after the first failed attempt; doubled after every further one... */
+  firstMs: number;
+  /** ...up to this. */
+  maxMs: number;
+  /** The answer deadline: this long after the later of the offer's expiry and the order's time. */
+  answerWindowMs: number;
+}
+
+/** The default: 2 s, 4 s, … up to 5 min between attempts, for a day after the offer expired. */
+export const ORDER_RETRY: OrderRetryPolicy = { firstMs: 2_000, maxMs: 5 * 60_000, answerWindowMs: 24 * 60 * 60_000 };
 
 export interface ShopperPolicy {
   /** Orders whose total exceeds this need a hardware token with user verification. Other currencies always do. */
@@ -76,7 +107,8 @@ export type ShopperEffect =
 export type ShopperEvent =
   | { type: 'offer-response'; response: unknown; now: number }
   | { type: 'order-response'; response: unknown; now: number }
-  | { type: 'transport-error'; error: ErrorInfo; now: number }
+  /** A request failed: `status` is the HTTP status of an error answer; absent when nothing came back. */
+  | { type: 'transport-error'; error: ErrorInfo; status?: number; now: number }
   /** Confirmed in the trusted window; the host's device signer (ctx.signer) signs the order. */
   | { type: 'user-confirmed'; now: number }
   /** The host's timer fired at `wakeAt(state)`: an offer nobody confirmed in time ends the deal. */
@@ -95,16 +127,50 @@ interface Common {
   startedAt: number;
 }
 
+/** What the shopper holds once its order left. */
+interface Ordered extends Common {
+  offer: Statement<OfferBody>;
+  offerDigest: string;
+  view: VerifiedOfferView;
+  order: Statement<OrderBody>;
+  orderDigest: string;
+}
+
+/** How a delivered good differs from what the offer committed to. */
+export interface DeliveryMismatch {
+  sku: string;
+  /**
+   * missing: an offered digital item was not delivered; not-offered / duplicate: a good the offer
+   * did not name, or named once; title / media-type / content / size: not what the offer committed
+   * to; digest: the delivery's own digest is not its content's.
+   */
+  what: 'missing' | 'not-offered' | 'duplicate' | 'title' | 'media-type' | 'content' | 'size' | 'digest';
+}
+
 export type ShopperState =
   | (Common & { phase: 'requesting-offer' })
   | (Common & { phase: 'awaiting-confirmation'; offer: Statement<OfferBody>; offerDigest: string; view: VerifiedOfferView })
+  | (Ordered & { phase: 'ordering' })
+  | (Ordered & {
+      phase: 'retrying-order';
+      /** Attempts that got no answer so far. */
+      attempts: number;
+      /** When the next attempt is sent; null while one is on its way. */
+      nextAttemptAt: number | null;
+      /** Until then the order is retried; then the deal ends with ERR_ORDER_UNANSWERED. */
+      answerBy: number;
+      lastError: ErrorInfo;
+    })
   | (Common & {
-      phase: 'ordering';
-      offer: Statement<OfferBody>;
-      offerDigest: string;
+      phase: 'delivery-mismatch';
       view: VerifiedOfferView;
+      offer: Statement<OfferBody>;
       order: Statement<OrderBody>;
-      orderDigest: string;
+      confirmation: Statement<ConfirmationBody>;
+      delivery: Statement<DeliveryBody>;
+      mismatches: DeliveryMismatch[];
+      error: ErrorInfo;
+      endedAt: number;
     })
   | (Common & {
       phase: 'completed';
@@ -136,25 +202,41 @@ export function startPurchase(p: { dealId: string; nonce: string; origin: string
   return { state, send: pendingSends(state), effects: [] };
 }
 
+const orderSend = (state: Ordered): Outbound => ({ kind: 'http', to: 'merchant', path: '/semper/order', body: { order: state.order } });
+
 /** Messages that must be (re-)sent in this state: after a start, a step, or a worker restart. */
 export function pendingSends(state: ShopperState): Outbound[] {
   switch (state.phase) {
     case 'requesting-offer':
-      return [{ kind: 'http', to: 'merchant', path: '/semper/offer', body: { dealId: state.dealId, nonce: state.nonce, items: state.items } }];
+      return [
+        {
+          kind: 'http',
+          to: 'merchant',
+          path: '/semper/offer',
+          body: { dealId: state.dealId, nonce: state.nonce, items: state.items, deliveryCommitments: true },
+        },
+      ];
     case 'ordering':
-      return [{ kind: 'http', to: 'merchant', path: '/semper/order', body: { order: state.order } }];
+      return [orderSend(state)];
+    case 'retrying-order':
+      return state.nextAttemptAt === null ? [orderSend(state)] : [];
     default:
       return [];
   }
 }
 
-/** When the host should deliver a `timeout` event (epoch ms), or null: the offer's expiry while it awaits the user. */
+/**
+ * When the host should deliver a `timeout` event (epoch ms), or null: the offer's expiry while it
+ * awaits the user; the next attempt (or the answer deadline) while an order waits for its answer.
+ */
 export function wakeAt(state: ShopperState): number | null {
-  return state.phase === 'awaiting-confirmation' ? Date.parse(state.view.expiresAt) : null;
+  if (state.phase === 'awaiting-confirmation') return Date.parse(state.view.expiresAt);
+  if (state.phase === 'retrying-order') return state.nextAttemptAt === null ? state.answerBy : Math.min(state.nextAttemptAt, state.answerBy);
+  return null;
 }
 
 export function isTerminal(state: ShopperState): boolean {
-  return state.phase === 'completed' || state.phase === 'rejected' || state.phase === 'failed';
+  return state.phase === 'completed' || state.phase === 'rejected' || state.phase === 'failed' || state.phase === 'delivery-mismatch';
 }
 
 function fail(state: ShopperState, e: unknown, now: number): ShopperStep {
@@ -164,7 +246,7 @@ function fail(state: ShopperState, e: unknown, now: number): ShopperStep {
   return { state: next, send: [], effects: [{ kind: 'failed', dealId: state.dealId, error }] };
 }
 
-function common(state: ShopperState): Common {
+function common(state: Common): Common {
   return { dealId: state.dealId, origin: state.origin, nonce: state.nonce, items: state.items, startedAt: state.startedAt };
 }
 
@@ -179,10 +261,14 @@ function unexpected(state: ShopperState, event: ShopperEvent): never {
  */
 export async function stepShopper(state: ShopperState, event: ShopperEvent, ctx: ShopperContext): Promise<ShopperStep> {
   if (event.type === 'reply') {
-    // A late or duplicate answer (to a request this state no longer waits for) moves nothing.
-    if (!pendingSends(state).some((o) => o.path === event.sent.path)) return { state, send: [], effects: [] };
     const { reply, now } = event;
-    if (reply.kind === 'error') return stepShopper(state, { type: 'transport-error', error: reply.error, now }, ctx);
+    // A late or duplicate answer (to a request this state no longer waits for) moves nothing; an
+    // answer to the order is looked at whenever the order waits for one (it is verified anyway).
+    const orderAnswer = reply.kind === 'response' && event.sent.path === '/semper/order' && (state.phase === 'ordering' || state.phase === 'retrying-order');
+    if (!orderAnswer && !pendingSends(state).some((o) => o.path === event.sent.path)) return { state, send: [], effects: [] };
+    if (reply.kind === 'error') {
+      return stepShopper(state, { type: 'transport-error', error: reply.error, ...(reply.status === undefined ? {} : { status: reply.status }), now }, ctx);
+    }
     return stepShopper(state, { type: event.sent.path === '/semper/offer' ? 'offer-response' : 'order-response', response: reply.body, now }, ctx);
   }
   switch (state.phase) {
@@ -200,12 +286,72 @@ export async function stepShopper(state: ShopperState, event: ShopperEvent, ctx:
       if (event.type === 'user-rejected') return reject(state, event.now);
       return unexpected(state, event);
     case 'ordering':
+    case 'retrying-order':
       if (event.type === 'order-response') return receiveResult(state, event.response, event.now, ctx);
-      if (event.type === 'transport-error') return fail(state, new SemperError(asCode(event.error.code), event.error.message), event.now);
+      if (event.type === 'transport-error') {
+        // The merchant's own error answer ends the deal; no answer (or not the merchant's) is retried.
+        if (isMerchantRefusal(event.status)) return fail(state, new SemperError(asCode(event.error.code), event.error.message), event.now);
+        return retryLater(state, event.error, event.now, ctx);
+      }
+      if (event.type === 'timeout' && state.phase === 'retrying-order') return retryDue(state, event.now);
       return unexpected(state, event);
     default:
       return unexpected(state, event);
   }
+}
+
+/**
+ * An HTTP error answer the merchant's application gave about the order (4xx with a typed error):
+ * the merchant has decided. No status (nothing came back), 408, 429, 5xx and a 2xx whose body could
+ * not be read say nothing about the order: it may have been stored, so it is sent again.
+ */
+function isMerchantRefusal(status: number | undefined): boolean {
+  return status !== undefined && status >= 400 && status < 500 && status !== 408 && status !== 429;
+}
+
+/** No answer to the order: try again after a back-off, until the answer deadline. */
+function retryLater(state: Extract<ShopperState, { phase: 'ordering' | 'retrying-order' }>, error: ErrorInfo, now: number, ctx: ShopperContext): ShopperStep {
+  const policy = ctx.orderRetry ?? ORDER_RETRY;
+  const attempts = state.phase === 'retrying-order' ? state.attempts + 1 : 1;
+  const answerBy =
+    state.phase === 'retrying-order' ? state.answerBy : Math.max(Date.parse(state.view.expiresAt), Date.parse(state.order.issuedAt)) + policy.answerWindowMs;
+  if (now >= answerBy) return unanswered(state, attempts, error, now);
+  const delay = Math.min(policy.maxMs, policy.firstMs * 2 ** Math.min(attempts - 1, 20));
+  const next: ShopperState = {
+    ...orderedPart(state),
+    phase: 'retrying-order',
+    attempts,
+    nextAttemptAt: Math.min(now + delay, answerBy),
+    answerBy,
+    lastError: error,
+  };
+  return { state: next, send: [], effects: [] };
+}
+
+/** The timer of a retrying order: send it again, or end the deal at the answer deadline. */
+function retryDue(state: Extract<ShopperState, { phase: 'retrying-order' }>, now: number): ShopperStep {
+  if (now >= state.answerBy) return unanswered(state, state.attempts, state.lastError, now);
+  if (state.nextAttemptAt === null || now < state.nextAttemptAt) {
+    throw new SemperError('ERR_PROTOCOL_STATE', `purchase ${state.dealId}: no attempt due (next ${state.nextAttemptAt})`);
+  }
+  const next: ShopperState = { ...state, nextAttemptAt: null };
+  return { state: next, send: [orderSend(next)], effects: [] };
+}
+
+function unanswered(state: Extract<ShopperState, { phase: 'ordering' | 'retrying-order' }>, attempts: number, last: ErrorInfo, now: number): ShopperStep {
+  return fail(
+    state,
+    new SemperError(
+      'ERR_ORDER_UNANSWERED',
+      `the merchant did not answer the order in ${attempts} attempts (last: ${last.code} ${last.message}); it may hold the order: the signed order is in the archive`,
+    ),
+    now,
+  );
+}
+
+function orderedPart(state: Ordered): Ordered {
+  const { offer, offerDigest, view, order, orderDigest } = state;
+  return { ...common(state), offer, offerDigest, view, order, orderDigest };
 }
 
 function asCode(code: string): SemperErrorCode {
@@ -232,6 +378,7 @@ export async function verifyOffer(
   const offer = verified.statement;
   const body = offer.body;
   checkItemsMatch(body, expected.items);
+  checkCommitments(body);
   const total = body.items.reduce((sum, i) => sum + i.unitPrice.amount * i.quantity, 0);
   const currencies = new Set(body.items.map((i) => i.unitPrice.currency));
   if (currencies.size !== 1 || !currencies.has(body.total.currency) || total !== body.total.amount) {
@@ -252,6 +399,14 @@ export async function verifyOffer(
     verifiedAt: new Date(now).toISOString(),
   };
   return { offer, offerDigest, view };
+}
+
+/** Every digital item says what it delivers; physical items are not delivered in the deal. */
+function checkCommitments(body: OfferBody): void {
+  for (const item of body.items) {
+    if (item.kind === 'digital' && !item.content) throw new SemperError('ERR_OFFER_INVALID', `the offer does not commit to what "${item.sku}" delivers`);
+    if (item.kind === 'physical' && item.content) throw new SemperError('ERR_OFFER_INVALID', `physical item "${item.sku}" is not delivered in the deal`);
+  }
 }
 
 function checkItemsMatch(body: OfferBody, requested: RequestedItem[]): void {
@@ -369,23 +524,35 @@ async function acceptSignedOrder(
   return ordered(state, { ...order, body: expected.body });
 }
 
-async function receiveResult(state: Extract<ShopperState, { phase: 'ordering' }>, response: unknown, now: number, ctx: ShopperContext): Promise<ShopperStep> {
+/**
+ * The answer to the order. The merchant's typed error answer ends the deal. An answer that is not
+ * the merchant's signed answer for this deal (schema, chain, signature, another signer than the
+ * offer's, another deal) is no answer: the order is sent again. The merchant's signed answer is
+ * final: it must name this order, offer and total, and its delivery must be what the offer
+ * committed to (else `delivery-mismatch`, the statements archived as evidence).
+ */
+async function receiveResult(
+  state: Extract<ShopperState, { phase: 'ordering' | 'retrying-order' }>,
+  response: unknown,
+  now: number,
+  ctx: ShopperContext,
+): Promise<ShopperStep> {
+  const errorReply = ErrorResponse.safeParse(response);
+  if (errorReply.success) {
+    return fail(state, new SemperError(asCode(errorReply.data.error.code), `merchant refused the order: ${errorReply.data.error.message}`), now);
+  }
+  let answer: { confirmation: Statement<ConfirmationBody>; delivery: Statement<DeliveryBody> };
   try {
-    const reply = response as { confirmation?: unknown; delivery?: unknown } | null;
-    const errorReply = ErrorResponse.safeParse(response);
-    if (errorReply.success) throw new SemperError(asCode(errorReply.data.error.code), `merchant refused the order: ${errorReply.data.error.message}`);
-    // The merchant signs with the same certified key it signed the offer with.
-    const trust = { roots: ctx.roots, now: new Date(now), ...(ctx.isRevoked ? { isRevoked: ctx.isRevoked } : {}) };
-    const offerSigner = state.offer.signature.signer;
-    const sameSigner = (s: Statement<unknown>) => JSON.stringify(s.signature.signer) === JSON.stringify(offerSigner);
-    const c = await verifyStatement<ConfirmationBody>(reply?.confirmation, { types: [STATEMENT_TYPES.confirmation], requireCertificate: true, trust });
-    const d = await verifyStatement<DeliveryBody>(reply?.delivery, { types: [STATEMENT_TYPES.delivery], requireCertificate: true, trust });
-    if (!sameSigner(c.statement) || !sameSigner(d.statement))
-      throw new SemperError('ERR_SIGNATURE_INVALID', "confirmation or delivery not signed by the offer's merchant");
-    const confirmation = { ...c.statement, body: parseBody(ConfirmationBody, c.statement.body, 'confirmation') };
-    const delivery = { ...d.statement, body: parseBody(DeliveryBody, d.statement.body, 'delivery') };
-    if (confirmation.dealId !== state.dealId || delivery.dealId !== state.dealId)
-      throw new SemperError('ERR_REPLAY', 'confirmation or delivery is for another deal');
+    answer = await authenticateAnswer(state, response, now, ctx);
+  } catch (e) {
+    return retryLater(state, errorToJson(e), now, ctx);
+  }
+  const { confirmation, delivery } = answer;
+  const evidence: ShopperEffect[] = [
+    { kind: 'archive', dealId: state.dealId, statement: confirmation, direction: 'received' },
+    { kind: 'archive', dealId: state.dealId, statement: delivery, direction: 'received' },
+  ];
+  try {
     if (confirmation.body.orderDigest !== state.orderDigest || confirmation.body.offerDigest !== state.offerDigest) {
       throw new SemperError('ERR_ORDER_INVALID', 'confirmation does not name this order and offer');
     }
@@ -395,34 +562,100 @@ async function receiveResult(state: Extract<ShopperState, { phase: 'ordering' }>
     if (delivery.body.orderDigest !== state.orderDigest || delivery.body.orderId !== confirmation.body.orderId) {
       throw new SemperError('ERR_ORDER_INVALID', 'delivery does not name this order');
     }
-    const digitalSkus = state.view.items
-      .filter((i) => i.kind === 'digital')
-      .map((i) => i.sku)
-      .sort();
-    const deliveredSkus = delivery.body.goods.map((g) => g.sku).sort();
-    if (JSON.stringify(digitalSkus) !== JSON.stringify(deliveredSkus))
-      throw new SemperError('ERR_ORDER_INVALID', 'delivery does not contain the digital goods ordered');
-    for (const good of delivery.body.goods) {
-      if ((await digestDelivered(good)) !== good.digest) throw new SemperError('ERR_ORDER_INVALID', `delivered "${good.title}" does not match its digest`);
-    }
-    const outcome: PurchaseOutcome = {
-      dealId: state.dealId,
-      status: 'completed',
-      orderId: confirmation.body.orderId,
-      delivered: delivery.body.goods.map((g) => ({ sku: g.sku, title: g.title })),
+  } catch (e) {
+    const failed = fail(state, e, now);
+    return { ...failed, effects: [...evidence, ...failed.effects] };
+  }
+  const mismatches = await deliveryMismatches(state.offer.body, delivery.body.goods);
+  const { view, offer, order } = state;
+  if (mismatches.length > 0) {
+    const error = {
+      code: 'ERR_DELIVERY_MISMATCH' as const,
+      message: `the delivery is not what the offer committed to: ${mismatches.map((m) => `${m.sku} (${m.what})`).join(', ')}`,
     };
     return {
-      state: { ...common(state), phase: 'completed', view: state.view, offer: state.offer, order: state.order, confirmation, delivery, outcome, endedAt: now },
+      state: { ...common(state), phase: 'delivery-mismatch', view, offer, order, confirmation, delivery, mismatches, error, endedAt: now },
       send: [],
-      effects: [
-        { kind: 'archive', dealId: state.dealId, statement: confirmation, direction: 'received' },
-        { kind: 'archive', dealId: state.dealId, statement: delivery, direction: 'received' },
-        { kind: 'finished', dealId: state.dealId, outcome },
-      ],
+      effects: [...evidence, { kind: 'failed', dealId: state.dealId, error }],
     };
-  } catch (e) {
-    return fail(state, e, now);
   }
+  const outcome: PurchaseOutcome = {
+    dealId: state.dealId,
+    status: 'completed',
+    orderId: confirmation.body.orderId,
+    delivered: delivery.body.goods.map((g) => ({ sku: g.sku, title: g.title })),
+  };
+  return {
+    state: { ...common(state), phase: 'completed', view, offer, order, confirmation, delivery, outcome, endedAt: now },
+    send: [],
+    effects: [...evidence, { kind: 'finished', dealId: state.dealId, outcome }],
+  };
+}
+
+/** The merchant's signed answer for this deal: both statements certified, by the offer's own signer, for this deal. Throws otherwise. */
+async function authenticateAnswer(
+  state: Extract<ShopperState, { phase: 'ordering' | 'retrying-order' }>,
+  response: unknown,
+  now: number,
+  ctx: ShopperContext,
+): Promise<{ confirmation: Statement<ConfirmationBody>; delivery: Statement<DeliveryBody> }> {
+  const reply = response as { confirmation?: unknown; delivery?: unknown } | null;
+  const trust = { roots: ctx.roots, now: new Date(now), ...(ctx.isRevoked ? { isRevoked: ctx.isRevoked } : {}) };
+  // The merchant signs with the same certified key it signed the offer with.
+  const offerSigner = canonicalJson(state.offer.signature.signer);
+  const c = await verifyStatement<ConfirmationBody>(reply?.confirmation, { types: [STATEMENT_TYPES.confirmation], requireCertificate: true, trust });
+  if (canonicalJson(c.statement.signature.signer) !== offerSigner)
+    throw new SemperError('ERR_SIGNATURE_INVALID', "confirmation not signed by the offer's merchant");
+  const d = await verifyStatement<DeliveryBody>(reply?.delivery, { types: [STATEMENT_TYPES.delivery], requireCertificate: true, trust });
+  if (canonicalJson(d.statement.signature.signer) !== offerSigner)
+    throw new SemperError('ERR_SIGNATURE_INVALID', "delivery not signed by the offer's merchant");
+  const confirmation = { ...c.statement, body: parseBody(ConfirmationBody, c.statement.body, 'confirmation') };
+  const delivery = { ...d.statement, body: parseBody(DeliveryBody, d.statement.body, 'delivery') };
+  if (confirmation.dealId !== state.dealId) throw new SemperError('ERR_REPLAY', 'confirmation is for another deal');
+  if (delivery.dealId !== state.dealId) throw new SemperError('ERR_REPLAY', 'delivery is for another deal');
+  return { confirmation, delivery };
+}
+
+/**
+ * How the delivered goods differ from what the offer committed to (empty: they are what was
+ * offered). Each offered digital item exactly once, titled as offered; its media type, content
+ * digest and size as committed (a described good: its media type and size bound); and the
+ * delivery's own digest of each good right.
+ */
+export async function deliveryMismatches(offer: OfferBody, goods: readonly DeliveredGood[]): Promise<DeliveryMismatch[]> {
+  const out: DeliveryMismatch[] = [];
+  const digital = new Map(offer.items.filter((i) => i.kind === 'digital').map((i) => [i.sku, i]));
+  const seen = new Set<string>();
+  for (const good of goods) {
+    const item = digital.get(good.sku);
+    if (!item) {
+      out.push({ sku: good.sku, what: 'not-offered' });
+      continue;
+    }
+    if (seen.has(good.sku)) {
+      out.push({ sku: good.sku, what: 'duplicate' });
+      continue;
+    }
+    seen.add(good.sku);
+    if (good.title !== item.title) out.push({ sku: good.sku, what: 'title' });
+    let actual: { digest: string; size: number } | undefined;
+    try {
+      actual = { digest: await digestDelivered(good), size: goodSize(good) };
+    } catch {
+      actual = undefined; // not decodable: not the content of anything
+    }
+    const committed = item.content;
+    if (committed) {
+      if (good.mediaType !== committed.mediaType) out.push({ sku: good.sku, what: 'media-type' });
+      if (committed.kind === 'content') {
+        if (actual?.digest !== committed.digest) out.push({ sku: good.sku, what: 'content' });
+        else if (actual.size !== committed.size) out.push({ sku: good.sku, what: 'size' });
+      } else if (!actual || actual.size > committed.maxSize) out.push({ sku: good.sku, what: 'size' });
+    }
+    if (actual?.digest !== good.digest) out.push({ sku: good.sku, what: 'digest' });
+  }
+  for (const sku of digital.keys()) if (!seen.has(sku)) out.push({ sku, what: 'missing' });
+  return out;
 }
 
 /** The shopper's purchase role on the machine contract (core/machine.ts). */

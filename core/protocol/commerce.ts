@@ -28,8 +28,45 @@ export type RequestedItem = z.infer<typeof RequestedItem>;
 export const PurchaseParams = z.strictObject({ items: z.array(RequestedItem).min(1).max(20) });
 export type PurchaseParams = z.infer<typeof PurchaseParams>;
 
-export const OfferRequest = z.strictObject({ dealId: DealId, nonce: Nonce, items: PurchaseParams.shape.items });
+export const OfferRequest = z.strictObject({
+  dealId: DealId,
+  nonce: Nonce,
+  items: PurchaseParams.shape.items,
+  /**
+   * Ask for an offer that commits to what each digital item delivers (`OfferedItem.content`). This
+   * release's shoppers always ask and refuse offers without it; shoppers of the first release do not
+   * ask, and their strict schemas would refuse an offer carrying it.
+   */
+  deliveryCommitments: z.literal(true).optional(),
+});
 export type OfferRequest = z.infer<typeof OfferRequest>;
+
+/** A media type as goods carry it (lower case, no parameters). */
+export const MediaType = z
+  .string()
+  .max(100)
+  .regex(/^[a-z]+\/[a-z0-9.+-]+$/, 'media type');
+/** The largest good a delivery may carry, in bytes (what 1,000,000 characters of UTF-8 can be). */
+export const MAX_GOOD_BYTES = 4_000_000;
+
+/**
+ * What the offer commits the merchant to deliver for a digital item; the shopper holds the
+ * delivery to it (never to what the delivery says about itself):
+ *   content    the exact bytes: their SHA-256 (base64url), media type and size;
+ *   described  a good not yet produced: what it will be (the text an arbiter holds it against), its
+ *              media type and an upper bound on its size.
+ * The item's title is committed too: the delivered good carries the same title.
+ */
+export const ContentCommitment = z.discriminatedUnion('kind', [
+  z.strictObject({ kind: z.literal('content'), mediaType: MediaType, digest: b64u.length(43), size: z.number().int().nonnegative().max(MAX_GOOD_BYTES) }),
+  z.strictObject({
+    kind: z.literal('described'),
+    mediaType: MediaType,
+    description: z.string().min(1).max(2000),
+    maxSize: z.number().int().positive().max(MAX_GOOD_BYTES),
+  }),
+]);
+export type ContentCommitment = z.infer<typeof ContentCommitment>;
 
 export const OfferedItem = z.strictObject({
   sku: Sku,
@@ -37,6 +74,8 @@ export const OfferedItem = z.strictObject({
   quantity: z.number().int().min(1).max(99),
   unitPrice: Money,
   kind: z.enum(['digital', 'physical']),
+  /** Digital items: what will be delivered (see ContentCommitment). Absent only in offers made for first-release shoppers. */
+  content: ContentCommitment.optional(),
 });
 export type OfferedItem = z.infer<typeof OfferedItem>;
 
@@ -86,7 +125,7 @@ export type ConfirmationBody = z.infer<typeof ConfirmationBody>;
 export const DeliveredGood = z.strictObject({
   sku: Sku,
   title: z.string().min(1).max(200),
-  mediaType: z.string().regex(/^[a-z]+\/[a-z0-9.+-]+$/),
+  mediaType: MediaType,
   /** The good itself (digital goods are small in the demo); UTF-8 text or base64url per encoding. */
   content: z.string().max(1_000_000),
   encoding: z.enum(['utf8', 'base64url']),

@@ -103,7 +103,11 @@ export function isPageResponse(v: unknown): v is PageResponseMessage {
 
 /** content script → worker, over the runtime port */
 export type PortRequest =
-  | { type: 'request'; id: string; method: string; params?: unknown }
+  /**
+   * `key`: random per page request (the content script's, never the page's): the same request
+   * re-sent after a worker restart finds the deal it already started instead of starting another.
+   */
+  | { type: 'request'; id: string; method: string; params?: unknown; key?: string }
   /** After a reconnect (worker restart): re-attach to a deal this page started. */
   | { type: 'attach'; id: string; dealId: string };
 

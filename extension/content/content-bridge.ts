@@ -2,8 +2,10 @@
  * The content script's logic, free of `window` and `chrome` so it runs in unit tests:
  * page requests in, runtime-port messages out, and back. It survives a worker restart: when the
  * port drops it reconnects and re-attaches every request whose deal id it already knows, so the
- * page's promise still settles. A request that had no deal yet cannot be re-attached and is
- * failed (the page may retry).
+ * page's promise still settles. A request whose deal id had not arrived yet is sent again with
+ * the same random key: the worker may have stored the deal before it stopped, and the key finds
+ * it (a new worker starts it otherwise). The page is never told "please retry" for a purchase that
+ * may be under way: one request, one deal.
  */
 import {
   CONTENT_TO_PAGE,
@@ -29,17 +31,21 @@ export interface BridgeHost {
   postToPage(message: PageResponseMessage): void;
   /** Schedule a reconnect attempt. */
   setTimeout(fn: () => void, ms: number): void;
+  /** A fresh random key (at least 128 bits, base64url) for each page request. */
+  randomKey(): string;
 }
 
 interface Pending {
   channel: string;
   pageId: string;
+  /** What went to the worker: sent again as it is if the worker restarts before the deal id arrived. */
+  message: Extract<PortRequest, { type: 'request' }>;
   dealId?: string;
 }
 
 /** A page may not flood the worker. */
 export const MAX_PENDING = 8;
-const RECONNECT_DELAYS = [50, 200, 500, 1000, 2000];
+const RECONNECT_DELAYS = [50, 200, 500, 1000, 2000, 4000, 8000];
 
 export class ContentBridge {
   private port: BridgePort | null = null;
@@ -61,8 +67,14 @@ export class ContentBridge {
       return;
     }
     const id = `c${++this.counter}`;
-    this.pending.set(id, { channel: data.channel, pageId: data.id });
-    const message: PortRequest = { type: 'request', id, method: data.method, ...(data.params === undefined ? {} : { params: data.params }) };
+    const message: Extract<PortRequest, { type: 'request' }> = {
+      type: 'request',
+      id,
+      method: data.method,
+      ...(data.params === undefined ? {} : { params: data.params }),
+      key: this.host.randomKey(),
+    };
+    this.pending.set(id, { channel: data.channel, pageId: data.id, message });
     this.send(message, id);
   }
 
@@ -107,11 +119,8 @@ export class ContentBridge {
     if (this.port !== port) return;
     this.port = null;
     if (this.pending.size === 0) return;
-    // Requests without a deal id cannot be found again: the worker died before creating the deal.
-    for (const [id, entry] of [...this.pending]) {
-      if (!entry.dealId)
-        this.settle(id, providerError(PROVIDER_ERRORS.internal, 'the Semper worker restarted before the request started; please retry', 'ERR_INTERNAL'));
-    }
+    // Every pending request goes on after the reconnect (reattach): none is failed here, since
+    // the worker may have stored a deal for it before it stopped.
     this.scheduleReconnect();
   }
 
@@ -132,7 +141,7 @@ export class ContentBridge {
     try {
       const port = this.ensurePort();
       for (const [id, entry] of this.pending) {
-        if (entry.dealId) port.postMessage({ type: 'attach', id, dealId: entry.dealId });
+        port.postMessage(entry.dealId ? { type: 'attach', id, dealId: entry.dealId } : entry.message);
       }
     } catch {
       this.port = null;

@@ -28,6 +28,12 @@ const bridge = new ContentBridge({
   setTimeout(fn, ms) {
     window.setTimeout(fn, ms);
   },
+  randomKey() {
+    const bytes = crypto.getRandomValues(new Uint8Array(18));
+    return btoa(String.fromCharCode(...bytes))
+      .replace(/\+/g, '-')
+      .replace(/\//g, '_');
+  },
 });
 
 window.addEventListener('message', (event: MessageEvent) => {

@@ -2,7 +2,9 @@
  * The worker's side of the page bridge (it runs in the worker; the other side is content.iife.ts): runtime ports from content scripts. The requesting
  * origin comes only from the port's sender (the browser), purchases only from top-level frames.
  * Each page request is attached to its deal; when the deal ends, every attached port is told.
- * After a worker restart the content script reconnects and re-attaches by deal id.
+ * After a worker restart the content script reconnects and re-attaches by deal id, or, for a
+ * request whose deal id it had not heard yet, sends the request again with the same random key:
+ * the host finds the deal that request started (or starts it now) — one request, one deal.
  */
 import { errorToJson, isSemperError } from '../../core/errors.js';
 import { PROVIDER_ERRORS, providerError, type PortResponse, type ProviderErrorShape } from './bridge-protocol.js';
@@ -31,9 +33,10 @@ export interface PortLike {
 export interface PagePortsDeps {
   extensionId: string;
   version: string;
-  startPurchase(origin: string, items: RequestedItem[]): Promise<SettleableDeal>;
+  /** `requestKey`: the page request's random key; the same key again gets the deal it started (worker/host.ts start). */
+  startPurchase(origin: string, items: RequestedItem[], requestKey?: string): Promise<SettleableDeal>;
   /** Certified mail / contract signing (absent: the methods are refused as unsupported). */
-  startExchange?(origin: string, use: ExchangeUse, documentId: string): Promise<SettleableDeal>;
+  startExchange?(origin: string, use: ExchangeUse, documentId: string, requestKey?: string): Promise<SettleableDeal>;
   getDeal(dealId: string): Promise<SettleableDeal | undefined>;
   onError?(e: unknown): void;
 }
@@ -125,7 +128,7 @@ export class PagePorts {
           return;
         }
         const items = request.request.params.items;
-        await this.startDeal(port, message.id, mine, () => this.deps.startPurchase(origin, items));
+        await this.startDeal(port, message.id, mine, () => this.deps.startPurchase(origin, items, message.key));
         return;
       }
       case 'semper_certifiedMail':
@@ -144,7 +147,7 @@ export class PagePorts {
         const r = request.request;
         const [use, documentId] =
           r.method === 'semper_certifiedMail' ? (['certified-mail', r.params.documentId] as const) : (['contract-signing', r.params.contractId] as const);
-        await this.startDeal(port, message.id, mine, () => startExchange(origin, use, documentId));
+        await this.startDeal(port, message.id, mine, () => startExchange(origin, use, documentId, message.key));
         return;
       }
     }

@@ -8,9 +8,11 @@ import { PROVIDER_ERRORS, ProviderRequest } from '../../core/protocol/provider.j
 import { providerError, type ProviderErrorShape } from './bridge-protocol.js';
 
 const RequestId = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/);
+/** A page request's random key (128 bits or more, base64url). */
+export const RequestKey = z.string().regex(/^[A-Za-z0-9_-]{22,64}$/);
 
 export const PortRequestSchema = z.discriminatedUnion('type', [
-  z.strictObject({ type: z.literal('request'), id: RequestId, method: z.string().min(1).max(64), params: z.unknown().optional() }),
+  z.strictObject({ type: z.literal('request'), id: RequestId, method: z.string().min(1).max(64), params: z.unknown().optional(), key: RequestKey.optional() }),
   z.strictObject({ type: z.literal('attach'), id: RequestId, dealId: DealId }),
 ]);
 export type PortRequestMessage = z.infer<typeof PortRequestSchema>;

@@ -35,6 +35,11 @@ interface RecordOf<K extends DealKind, S, V, O> {
   result?: DealResult<O>;
   /** The last message the machine refused (shown in the popup; the deal went on). */
   problem?: ErrorInfo;
+  /**
+   * The random key of the page request that started the deal (from the content script, never
+   * shown to a page): a request re-sent after a worker restart finds its deal by it.
+   */
+  pageRequest?: string;
 }
 
 export type PurchaseRecord = RecordOf<'purchase', ShopperState, VerifiedOfferView, PurchaseOutcome>;

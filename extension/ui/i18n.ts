@@ -40,6 +40,8 @@ const STATUS_KEYS: Record<ShopperPhase, MessageKey> = {
   completed: 'statusCompleted',
   rejected: 'statusRejected',
   failed: 'statusFailed',
+  'retrying-order': 'statusRetryingOrder',
+  'delivery-mismatch': 'statusDeliveryMismatch',
 };
 
 export function statusLabel(status: ShopperPhase): string {

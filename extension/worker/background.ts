@@ -220,8 +220,8 @@ const windows: TrustedWindowManager = new TrustedWindowManager({
 const pagePorts = new PagePorts({
   extensionId,
   version: browser.runtime.getManifest().version,
-  startPurchase: (origin, items) => host.start('purchase', origin, { items }),
-  startExchange: (origin, use, documentId) => host.start('exchange', origin, { use, documentId }),
+  startPurchase: (origin, items, requestKey) => host.start('purchase', origin, { items }, requestKey ? { pageRequest: requestKey } : {}),
+  startExchange: (origin, use, documentId, requestKey) => host.start('exchange', origin, { use, documentId }, requestKey ? { pageRequest: requestKey } : {}),
   getDeal: (dealId) => store.get(dealId),
   onError: (e) => log('page request', e),
 });

@@ -112,13 +112,24 @@ export class MachineHost {
     return r;
   }
 
-  /** Start a deal of `kind` for `origin` (from the browser, never from the page). */
-  start<P>(kind: DealKind, origin: string, params: P): Promise<DealRecord> {
+  /**
+   * Start a deal of `kind` for `origin` (from the browser, never from the page). `pageRequest`: the
+   * random key of the page request asking for it; the same request again (its content script
+   * re-sends it after a worker restart) gets the deal it already started: one request, one deal.
+   */
+  start<P>(kind: DealKind, origin: string, params: P, options: { pageRequest?: string } = {}): Promise<DealRecord> {
     // Check the caps and create the deal under one per-origin lock: concurrent requests would
     // otherwise all read the same count and all pass (test/attacks/flood.test.ts).
-    return this.serial(`origin:${kind}:${origin}`, async () => {
+    return this.serial(`origin:${origin}`, async () => {
       const reg = this.registration(kind);
-      const all = (await this.deps.store.listAll()).filter((d) => d.kind === kind && d.origin === origin);
+      const ofOrigin = (await this.deps.store.listAll()).filter((d) => d.origin === origin);
+      const { pageRequest } = options;
+      const started = pageRequest === undefined ? undefined : ofOrigin.find((d) => d.pageRequest === pageRequest);
+      if (started) {
+        if (started.kind !== kind) throw new SemperError('ERR_REPLAY', `page request ${pageRequest} started a deal of another kind`);
+        return started;
+      }
+      const all = ofOrigin.filter((d) => d.kind === kind);
       if (all.filter((d) => !d.terminal).length >= reg.maxActivePerOrigin) {
         throw new SemperError('ERR_PROTOCOL_STATE', `${origin} already has ${reg.maxActivePerOrigin} ${reg.noun} in progress`);
       }
@@ -128,20 +139,21 @@ export class MachineHost {
         throw new SemperError('ERR_RATE_LIMITED', `${origin} started ${recent.length} ${reg.noun} in the last minute; try again later`);
       }
       const ctx = await reg.context({ origin });
-      const started = await reg.machine.start({ ...(params as object), origin, now }, ctx);
+      const first = await reg.machine.start({ ...(params as object), origin, now }, ctx);
       const record = {
         kind,
-        dealId: started.state.dealId,
+        dealId: first.state.dealId,
         origin,
         createdAt: now,
         updatedAt: now,
-        state: started.state,
-        status: started.state.phase,
-        terminal: reg.machine.isTerminal(started.state),
+        state: first.state,
+        status: first.state.phase,
+        terminal: reg.machine.isTerminal(first.state),
+        ...(pageRequest === undefined ? {} : { pageRequest }),
       } as DealRecord;
       await this.deps.store.create(record);
       this.deps.onChanged?.(record);
-      return this.after(reg, record, record, started);
+      return this.after(reg, record, record, first);
     });
   }
 

@@ -6,7 +6,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { signStatement, statementDigest, type Statement } from '../../core/statements/index.js';
-import { stepMerchant, stepShopper, verifyOffer, type MerchantDealState, type OrderReply } from '../../core/commerce/index.js';
+import { digestDelivered, stepMerchant, stepShopper, verifyOffer, type MerchantDealState, type OrderReply } from '../../core/commerce/index.js';
 import type { ConfirmationBody, DeliveryBody, OfferBody } from '../../core/protocol/commerce.js';
 import type { PurchaseOutcome } from '../../core/protocol/provider.js';
 import { describePurchase, makePurchaseWorld, simulatePurchase, type MerchantStepFn, type PurchaseWorld, type ShopperStepFn } from './purchase-harness.js';
@@ -61,10 +61,23 @@ const deliversOtherContent: MerchantStepFn = async (state, event, ctx) => {
   return withReply(res, { ...res.state.reply, delivery });
 };
 
-/** Broken shopper: completes although a delivered good does not match its digest. */
-const skipsDeliveryDigest: ShopperStepFn = async (state, event, ctx) => {
+/** Hostile merchant (issue 8 item 1): delivers other content under another title, with the digest of what it delivers. */
+const deliversOtherContentConsistently: MerchantStepFn = async (state, event, ctx) => {
+  const res = await stepMerchant(state, event, ctx);
+  if (state.phase !== 'offered' || res.state.phase !== 'confirmed') return res;
+  const d = res.state.reply.delivery;
+  const content = 'Three blank pages.';
+  const goods = await Promise.all(
+    d.body.goods.map(async (g) => ({ ...g, title: `${g.title} (abridged)`, content, digest: await digestDelivered({ content, encoding: 'utf8' }) })),
+  );
+  const delivery = await resign<DeliveryBody>(d, { ...d.body, goods }, ctx);
+  return withReply(res, { ...res.state.reply, delivery });
+};
+
+/** Broken shopper: completes although the delivery is not what the offer committed to (the check before issue 8 item 1, or none). */
+const skipsDeliveryCheck: ShopperStepFn = async (state, event, ctx) => {
   const real = await stepShopper(state, event, ctx);
-  if (state.phase !== 'ordering' || real.state.phase !== 'failed' || !/does not match its digest/.test(real.state.error.message)) return real;
+  if ((state.phase !== 'ordering' && state.phase !== 'retrying-order') || real.state.phase !== 'delivery-mismatch') return real;
   if (event.type !== 'reply' || event.reply.kind !== 'response') return real;
   const { confirmation, delivery } = event.reply.body as OrderReply;
   const outcome: PurchaseOutcome = {
@@ -74,6 +87,7 @@ const skipsDeliveryDigest: ShopperStepFn = async (state, event, ctx) => {
     delivered: delivery.body.goods.map((g) => ({ sku: g.sku, title: g.title })),
   };
   const { dealId, origin, nonce, items, startedAt, view, offer, order } = state;
+  void ctx;
   return {
     state: { dealId, origin, nonce, items, startedAt, phase: 'completed', view, offer, order, confirmation, delivery, outcome, endedAt: event.now },
     send: [],
@@ -98,6 +112,19 @@ const trustsTheOffersNonce: ShopperStepFn = async (state, event, ctx) => {
     }
   }
   return stepShopper(state, event, ctx);
+};
+
+/** Broken shopper (before issue 8 item 7): reports the deal failed on the first order that got no answer. */
+const failsOnLostAnswer: ShopperStepFn = async (state, event, ctx) => {
+  const real = await stepShopper(state, event, ctx);
+  if (state.phase !== 'ordering' || real.state.phase !== 'retrying-order') return real;
+  const error = real.state.lastError;
+  const { dealId, origin, nonce, items, startedAt, view } = state;
+  return {
+    state: { dealId, origin, nonce, items, startedAt, phase: 'failed', error, view, endedAt: event.now },
+    send: [],
+    effects: [{ kind: 'failed', dealId, error }],
+  };
 };
 
 /** Broken shopper: ignores failed requests (waits for an answer that will never come). */
@@ -142,14 +169,48 @@ describe('the purchase oracle catches broken merchants', () => {
 
 describe('the purchase oracle catches broken shoppers', () => {
   it('a shopper that completes without checking the delivery against its digest', async () => {
-    const r = await simulatePurchase({ world, steps: { M: deliversOtherContent, S: skipsDeliveryDigest } });
+    const r = await simulatePurchase({ world, steps: { M: deliversOtherContent, S: skipsDeliveryCheck } });
     expect(r.shopper?.phase).toBe('completed');
     expect(r.violations, describePurchase(r)).toContainEqual(expect.stringMatching(/^completion: delivered ".*" does not match its digest$/));
     expect(r.violations).toContainEqual(expect.stringMatching(/^completion: delivered ".*" is not the merchant's good$/));
-    // The real shopper refuses the same delivery; nothing to report.
+    // The real shopper refuses the same delivery: the deal ends in delivery-mismatch, nothing to report.
     const ok = await simulatePurchase({ world, steps: { M: deliversOtherContent } });
     expect(ok.violations, describePurchase(ok)).toEqual([]);
-    expect(ok.shopper?.phase === 'failed' && ok.shopper.error.code).toBe('ERR_ORDER_INVALID');
+    expect(ok.shopper?.phase).toBe('delivery-mismatch');
+  });
+
+  it('issue 8 item 1: a shopper that takes other content under another title with its own matching digest', async () => {
+    const r = await simulatePurchase({ world, steps: { M: deliversOtherContentConsistently, S: skipsDeliveryCheck } });
+    expect(r.shopper?.phase).toBe('completed');
+    expect(r.violations, describePurchase(r)).toContainEqual(expect.stringMatching(/^completion: delivered ".*" is not what the offer committed to$/));
+    const ok = await simulatePurchase({ world, steps: { M: deliversOtherContentConsistently } });
+    expect(ok.violations, describePurchase(ok)).toEqual([]);
+    expect(ok.shopper?.phase === 'delivery-mismatch' && ok.shopper.mismatches.map((m) => m.what)).toEqual(['title', 'content', 'title', 'content']);
+  });
+
+  it('issue 8 item 7: a shopper that reports the deal failed when the answer to its stored order is lost', async () => {
+    const lose = { responses: ['/semper/order'], times: 1 };
+    const r = await simulatePurchase({ world, steps: { S: failsOnLostAnswer }, lose });
+    expect(r.merchant?.phase).toBe('confirmed');
+    expect(r.violations, describePurchase(r)).toContain(
+      "binding: the merchant holds the shopper's order, but the shopper reported the deal failed (ERR_INTERNAL)",
+    );
+    const ok = await simulatePurchase({ world, lose });
+    expect(ok.violations, describePurchase(ok)).toEqual([]);
+    expect(ok.shopper?.phase).toBe('completed');
+    expect(ok.trace.filter((l) => l.includes('S→M /semper/order'))).toHaveLength(2);
+  });
+
+  it('the oracle refuses a delivery-mismatch for a delivery that is what was offered', async () => {
+    const cries: ShopperStepFn = async (state, event, ctx) => {
+      const real = await stepShopper(state, event, ctx);
+      if (real.state.phase !== 'completed') return real;
+      const { outcome: _o, ...rest } = real.state;
+      const error = { code: 'ERR_DELIVERY_MISMATCH', message: 'not what I wanted' };
+      return { state: { ...rest, phase: 'delivery-mismatch', mismatches: [], error }, send: [], effects: [{ kind: 'failed', dealId: state.dealId, error }] };
+    };
+    const r = await simulatePurchase({ world, steps: { S: cries } });
+    expect(r.violations, describePurchase(r)).toContain('mismatch: the shopper refused a delivery that is what the offer committed to');
   });
 
   it("a shopper that shows a replayed offer (verified against its own nonce, not the request's)", async () => {

@@ -30,8 +30,11 @@ const BASES: { name: string; base: Base; expect: [string, string] }[] = [
   { name: 'the offer expires in the window', base: { user: 'wait' }, expect: ['ERR_OFFER_EXPIRED', 'offered'] },
   { name: 'offer request lost', base: { lose: { requests: ['/semper/offer'] } }, expect: ['ERR_INTERNAL', 'none'] },
   { name: 'offer answer lost', base: { lose: { responses: ['/semper/offer'] } }, expect: ['ERR_INTERNAL', 'offered'] },
-  { name: 'order lost', base: { lose: { requests: ['/semper/order'] } }, expect: ['ERR_INTERNAL', 'offered'] },
-  { name: 'order answer lost', base: { lose: { responses: ['/semper/order'] } }, expect: ['ERR_INTERNAL', 'confirmed'] },
+  // Issue 8 item 7: an order without an answer is sent again until the merchant answers or the answer deadline passes.
+  { name: 'every order lost', base: { lose: { requests: ['/semper/order'] } }, expect: ['ERR_ORDER_UNANSWERED', 'offered'] },
+  { name: 'every answer to the order lost', base: { lose: { responses: ['/semper/order'] } }, expect: ['ERR_ORDER_UNANSWERED', 'confirmed'] },
+  { name: 'the first two orders lost', base: { lose: { requests: ['/semper/order'], times: 2 } }, expect: ['completed', 'confirmed'] },
+  { name: 'the first two answers to the order lost', base: { lose: { responses: ['/semper/order'], times: 2 } }, expect: ['completed', 'confirmed'] },
   {
     name: 'the order reaches the merchant after the offer expired',
     base: { userThinksMs: OFFER_TTL_MS - 1, requestLatencyMs: 2 },

@@ -25,7 +25,12 @@
  *               it issued for this deal, at that offer's total;
  *   completion  if the shopper completed, the merchant confirmed exactly the shopper's order and
  *               the shopper holds the confirmation and delivery the merchant issued; the goods are
- *               the offer's digital items, each matching its digest and the merchant's good;
+ *               the offer's digital items, each matching its digest and the merchant's good, and
+ *               each what the offer committed to (content digest, media type, title);
+ *   mismatch    a shopper that ended in delivery-mismatch holds the merchant's own delivery for its
+ *               order, and that delivery is not what the offer committed to;
+ *   binding     a shopper whose order the merchant confirmed never reports the deal failed, except
+ *               at its answer deadline (ERR_ORDER_UNANSWERED): the order is retried until answered;
  *   shown       every offer the shopper showed is one the merchant issued for this deal and
  *               nonce, verifies (chain, role, signature) at the time shown, was not expired, and
  *               the view says what the offer says;
@@ -56,7 +61,7 @@ import {
   type ShopperStep,
 } from '../../core/commerce/index.js';
 import type { VerifiedOfferView } from '../../core/commerce/view.js';
-import type { ConfirmationBody, OfferBody, OrderBody, RequestedItem } from '../../core/protocol/commerce.js';
+import type { ConfirmationBody, DeliveredGood, OfferBody, OrderBody, RequestedItem } from '../../core/protocol/commerce.js';
 import { T0 } from './fixtures.js';
 import { assertPlainJson, Persisted, runSchedule, SimNet, type Budget, type CrashSpec, type Driver, type Wire } from './sim.js';
 import { makeTestCa } from '../helpers/pki.js';
@@ -67,6 +72,8 @@ export const OFFER_TTL_MS = 60_000;
 export const REQUEST_TIMEOUT_MS = 20_000;
 /** How far the scheduler's `delay` move moves the clock (a slow user, a late alarm, a slow network). */
 export const DELAY_MS = 40_000;
+/** Order retries in the simulation: the production back-off, over an answer window short enough for a run's step budget. */
+export const ORDER_RETRY_SIM = { firstMs: 2_000, maxMs: 20_000, answerWindowMs: 3 * 60_000 };
 
 export const CATALOG: CatalogItem[] = [
   {
@@ -115,7 +122,7 @@ export async function makePurchaseWorld(): Promise<PurchaseWorld> {
     root: ca.root,
     merchant: { signer: m.signer, chain: m.chain, commonName },
     shopper: s.signer,
-    shopperCtx: (seed) => ({ random: seededRandom(seed), roots: [ca.root], signer: s.signer }),
+    shopperCtx: (seed) => ({ random: seededRandom(seed), roots: [ca.root], signer: s.signer, orderRetry: ORDER_RETRY_SIM }),
     merchantCtx: (seed) => ({
       identity: { signer: m.signer, chain: m.chain, origin: ORIGIN },
       lookup: (sku) => CATALOG.find((c) => c.sku === sku),
@@ -143,7 +150,7 @@ export interface PurchaseSimOptions {
   /** Every request reaches the merchant this long after it was sent (ms; default 0). */
   requestLatencyMs?: number;
   /** Deterministic faults for base schedules: lose every request / response of these paths. */
-  lose?: { requests?: readonly string[]; responses?: readonly string[] };
+  lose?: { requests?: readonly string[]; responses?: readonly string[] /** only the first this many of them (default: all) */; times?: number };
   /** Broken variants: replace a party's step function. */
   steps?: { S?: ShopperStepFn; M?: MerchantStepFn };
   /** The network may answer the shopper's requests with recorded responses (these, and this run's). */
@@ -204,6 +211,8 @@ export async function simulatePurchase(opts: PurchaseSimOptions): Promise<Purcha
   const M = new Map<string, Persisted<MerchantDealState>>();
 
   const shopperState = (): ShopperState | null => (S.exists ? S.load() : null);
+  let lossesLeft = opts.lose?.times ?? Number.POSITIVE_INFINITY;
+  const loseOne = (): boolean => lossesLeft-- > 0;
 
   function transportError(req: { inc: number; sent: Outbound }, why: string): void {
     const payload: ResponsePayload = {
@@ -218,7 +227,7 @@ export async function simulatePurchase(opts: PurchaseSimOptions): Promise<Purcha
   function sendRequest(o: Outbound): void {
     const payload: RequestPayload = { kind: 'request', inc, sent: o };
     if (o.path === '/semper/order') sentOrders.push(o.body.order);
-    if (opts.lose?.requests?.includes(o.path)) {
+    if (opts.lose?.requests?.includes(o.path) && loseOne()) {
       net.log(`S→M ${o.path} (lost by base schedule)`);
       transportError(payload, 'request lost');
       return;
@@ -291,7 +300,7 @@ export async function simulatePurchase(opts: PurchaseSimOptions): Promise<Purcha
 
   // --- the merchant kit --------------------------------------------------------------------------
   function answer(req: RequestPayload, reply: TransportReply): void {
-    if (opts.lose?.responses?.includes(req.sent.path)) {
+    if (opts.lose?.responses?.includes(req.sent.path) && loseOne()) {
       net.log(`M→S answer to ${req.sent.path} (lost by base schedule)`);
       transportError(req, 'response lost');
       return;
@@ -494,10 +503,34 @@ export async function simulatePurchase(opts: PurchaseSimOptions): Promise<Purcha
     if (canon(goods.map((g) => g.sku).sort()) !== canon(digital)) violations.push("completion: the goods are not the offer's digital items");
     for (const g of goods) {
       if ((await digestDelivered(g)) !== g.digest) violations.push(`completion: delivered "${g.title}" does not match its digest`);
-      if (g.content !== CATALOG.find((c) => c.sku === g.sku)?.good.content) violations.push(`completion: delivered "${g.title}" is not the merchant's good`);
+      const good = CATALOG.find((c) => c.sku === g.sku)?.good;
+      if (!good || !('content' in good) || g.content !== good.content) violations.push(`completion: delivered "${g.title}" is not the merchant's good`);
     }
     if (canon(shopper.outcome.delivered) !== canon(goods.map((g) => ({ sku: g.sku, title: g.title }))))
       violations.push('completion: the outcome names other goods than were delivered');
+    for (const g of goods)
+      if (!(await asCommitted(shopper.offer.body, g))) violations.push(`completion: delivered "${g.title}" is not what the offer committed to`);
+  }
+
+  // Mismatch: only the merchant's own delivery for this order, and only when it is not what was offered.
+  if (shopper?.phase === 'delivery-mismatch') {
+    if (merchant?.phase !== 'confirmed' || canon(merchant.reply.delivery) !== canon(shopper.delivery))
+      violations.push("mismatch: the shopper holds another delivery than the merchant's for its order");
+    const goods = shopper.delivery.body.goods;
+    const digital = shopper.offer.body.items.filter((i) => i.kind === 'digital');
+    const allAsCommitted =
+      goods.length === digital.length &&
+      digital.every((i) => goods.some((g) => g.sku === i.sku)) &&
+      (await everyAsync(goods, (g) => asCommitted(shopper.offer.body, g)));
+    if (allAsCommitted) violations.push('mismatch: the shopper refused a delivery that is what the offer committed to');
+  }
+
+  // Binding: a confirmed order is never behind a failed deal, unless the merchant stayed silent until the answer deadline.
+  if (shopper?.phase === 'failed' && merchant?.phase === 'confirmed') {
+    // A failed state keeps no order: compare with the orders that left the browser.
+    const digests = new Set(await Promise.all(sentOrders.filter((o) => o.dealId === shopper.dealId).map((o) => statementDigest(o))));
+    if (digests.has(merchant.orderDigest) && shopper.error.code !== 'ERR_ORDER_UNANSWERED')
+      violations.push(`binding: the merchant holds the shopper's order, but the shopper reported the deal failed (${shopper.error.code})`);
   }
 
   // Declined: nothing signed left the browser.
@@ -532,6 +565,20 @@ export async function simulatePurchase(opts: PurchaseSimOptions): Promise<Purcha
   }
 
   return { violations, shopper, merchant, steps: { ...net.steps }, responses, shown: shown.length, trace: net.trace };
+}
+
+/** Is this delivered good what the offer committed to for its item (independently of core's check)? */
+async function asCommitted(offer: OfferBody, g: DeliveredGood): Promise<boolean> {
+  const item = offer.items.find((i) => i.sku === g.sku && i.kind === 'digital');
+  const c = item?.content;
+  if (!item || !c || g.title !== item.title || g.mediaType !== c.mediaType) return false;
+  if (c.kind === 'content') return (await digestDelivered(g)) === c.digest;
+  return new TextEncoder().encode(g.content).length <= c.maxSize;
+}
+
+async function everyAsync<T>(xs: readonly T[], f: (x: T) => Promise<boolean>): Promise<boolean> {
+  for (const x of xs) if (!(await f(x))) return false;
+  return true;
 }
 
 export function describePurchase(r: PurchaseSimResult): string {

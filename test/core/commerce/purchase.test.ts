@@ -21,6 +21,7 @@ import {
   type MerchantDealState,
 } from '../../../core/commerce/index.js';
 import { cryptoRandom } from '../../../core/machine.js';
+import { digestDelivered } from '../../../core/commerce/common.js';
 import type { OfferBody } from '../../../core/protocol/commerce.js';
 import { makeTestCa, type TestCa } from '../../helpers/pki.js';
 
@@ -330,10 +331,12 @@ describe('confirmations and deliveries the shopper refuses', () => {
     const { signature: _s, ...u } = st;
     return signStatement({ ...u, body: { ...st.body, ...body } }, signer, { signerRef: { kind: 'x509', chain } });
   };
+  /** The shopper's phase after the (changed) answer: the error code if it failed, and its error if it retries. */
   async function outcome(f: (reply: Awaited<ReturnType<typeof ordering>>['reply']) => Promise<unknown>) {
     const { ctx, s, reply } = await ordering();
     const next = await stepShopper(s.state, { type: 'order-response', response: await f(reply), now: Date.now() }, ctx);
     expect(next.effects.some((e) => e.kind === 'finished')).toBe(false);
+    if (next.state.phase === 'retrying-order') return `retrying-order ${next.state.lastError.code}`;
     return next.state.phase === 'failed' ? next.state.error.code : next.state.phase;
   }
   it('a delivery whose content does not match its digest', async () => {
@@ -342,22 +345,331 @@ describe('confirmations and deliveries the shopper refuses', () => {
         ...r,
         delivery: await resignAs(r.delivery, { goods: r.delivery.body.goods.map((g) => ({ ...g, content: 'something else' })) }),
       })),
-    ).toBe('ERR_ORDER_INVALID');
+    ).toBe('delivery-mismatch');
   });
   it('a delivery that leaves out the goods', async () => {
-    expect(await outcome(async (r) => ({ ...r, delivery: await resignAs(r.delivery, { goods: [] }) }))).toBe('ERR_ORDER_INVALID');
+    expect(await outcome(async (r) => ({ ...r, delivery: await resignAs(r.delivery, { goods: [] }) }))).toBe('delivery-mismatch');
   });
-  it('a confirmation for another order or another total', async () => {
+  it('a confirmation for another order, offer or total; a delivery for another order: ERR_ORDER_INVALID, the signed answer archived', async () => {
     expect(await outcome(async (r) => ({ ...r, confirmation: await resignAs(r.confirmation, { orderDigest: randomId(32) }) }))).toBe('ERR_ORDER_INVALID');
+    expect(await outcome(async (r) => ({ ...r, confirmation: await resignAs(r.confirmation, { offerDigest: randomId(32) }) }))).toBe('ERR_ORDER_INVALID');
     expect(await outcome(async (r) => ({ ...r, confirmation: await resignAs(r.confirmation, { total: { amount: 1, currency: 'EUR' } }) }))).toBe(
       'ERR_ORDER_INVALID',
     );
+    expect(await outcome(async (r) => ({ ...r, confirmation: await resignAs(r.confirmation, { total: { amount: 2500, currency: 'USD' } }) }))).toBe(
+      'ERR_ORDER_INVALID',
+    );
+    expect(await outcome(async (r) => ({ ...r, delivery: await resignAs(r.delivery, { orderDigest: randomId(32) }) }))).toBe('ERR_ORDER_INVALID');
+    expect(await outcome(async (r) => ({ ...r, delivery: await resignAs(r.delivery, { orderId: randomId(18) }) }))).toBe('ERR_ORDER_INVALID');
+    const { ctx, s, reply } = await ordering();
+    const next = await stepShopper(
+      s.state,
+      { type: 'order-response', response: { ...reply, confirmation: await resignAs(reply.confirmation, { orderDigest: randomId(32) }) }, now: Date.now() },
+      ctx,
+    );
+    expect(next.effects.filter((e) => e.kind === 'archive').map((e) => (e.kind === 'archive' ? e.statement.type : ''))).toEqual([
+      'semper.order-confirmation',
+      'semper.delivery',
+    ]);
   });
-  it('a confirmation signed by another certified merchant', async () => {
+  it("a confirmation or a delivery signed by another certified merchant is not the merchant's answer: the order is sent again", async () => {
     const other = await ca.issue({ commonName: 'Other Shop', role: 'merchant', origins: [ORIGIN] });
-    expect(await outcome(async (r) => ({ ...r, confirmation: await resignAs(r.confirmation, {}, other.signer, other.chain) }))).toBe('ERR_SIGNATURE_INVALID');
+    expect(await outcome(async (r) => ({ ...r, confirmation: await resignAs(r.confirmation, {}, other.signer, other.chain) }))).toBe(
+      'retrying-order ERR_SIGNATURE_INVALID',
+    );
+    expect(await outcome(async (r) => ({ ...r, delivery: await resignAs(r.delivery, {}, other.signer, other.chain) }))).toBe(
+      'retrying-order ERR_SIGNATURE_INVALID',
+    );
+  });
+  it("answers of another deal, forged, uncertified or malformed are not the merchant's answer either", async () => {
+    const forOtherDeal = async <B>(st: Statement<B>) => {
+      const { signature: _s, ...u } = st;
+      return signStatement({ ...u, dealId: randomId(18) }, merchant.identity.signer, { signerRef: { kind: 'x509', chain: merchant.identity.chain } });
+    };
+    expect(await outcome(async (r) => ({ ...r, confirmation: await forOtherDeal(r.confirmation) }))).toBe('retrying-order ERR_REPLAY');
+    expect(await outcome(async (r) => ({ ...r, delivery: await forOtherDeal(r.delivery) }))).toBe('retrying-order ERR_REPLAY');
+    expect(await outcome(async (r) => ({ ...r, delivery: { ...r.delivery, body: { ...r.delivery.body, goods: [] } } }))).toBe(
+      'retrying-order ERR_SIGNATURE_INVALID',
+    );
+    expect(
+      await outcome(async (r) => {
+        const { signature: _s, ...u } = r.confirmation;
+        return { ...r, confirmation: await signStatement(u, merchant.identity.signer) };
+      }),
+    ).toBe('retrying-order ERR_CERT_UNTRUSTED');
+    expect(await outcome(async (r) => ({ ...r, confirmation: await resignAs(r.confirmation, { status: 'maybe' } as never) }))).toBe(
+      'retrying-order ERR_SCHEMA',
+    );
+    expect(await outcome(async (r) => ({ ...r, delivery: await resignAs(r.delivery, { goods: 'none' } as never) }))).toBe('retrying-order ERR_SCHEMA');
+    expect(await outcome(async () => ({ confirmation: 'hello' }))).toBe('retrying-order ERR_SCHEMA');
   });
   it('a merchant error reply ends the deal with that error', async () => {
     expect(await outcome(async () => ({ error: { code: 'ERR_OFFER_EXPIRED', message: 'too late' } }))).toBe('ERR_OFFER_EXPIRED');
+  });
+});
+
+describe('issue 8 item 1: the delivery is checked against what the offer committed to, not against itself', () => {
+  async function ordering() {
+    const ctx = shopperCtx();
+    let s = start();
+    const made = await makeOffer(s.send[0]!.body, merchant);
+    s = await stepShopper(s.state, { type: 'offer-response', response: { offer: made.offer }, now: Date.now() }, ctx);
+    s = await stepShopper(s.state, { type: 'user-confirmed', now: Date.now() }, ctx);
+    const r = await stepMerchant(made.state, { type: 'order-received', order: (s.send[0]!.body as { order: unknown }).order, now: Date.now() }, merchant);
+    return { ctx, s, reply: replyOf(r), offer: made.offer };
+  }
+  const resignDelivery = async (d: OrderReply['delivery'], goods: OrderReply['delivery']['body']['goods']) => {
+    const { signature: _s, ...u } = d;
+    return signStatement({ ...u, body: { ...d.body, goods } }, merchant.identity.signer, { signerRef: { kind: 'x509', chain: merchant.identity.chain } });
+  };
+  /** The shopper's step on an order answer whose delivery's goods were changed by `change` (and re-signed by the merchant). */
+  async function deliver(change: (g: OrderReply['delivery']['body']['goods'][number]) => Promise<OrderReply['delivery']['body']['goods'][number]>) {
+    const { ctx, s, reply } = await ordering();
+    const goods = await Promise.all(reply.delivery.body.goods.map(change));
+    const delivery = await resignDelivery(reply.delivery, goods);
+    return stepShopper(s.state, { type: 'order-response', response: { ...reply, delivery }, now: Date.now() }, ctx);
+  }
+
+  it('the offer commits to each digital item: its content digest, media type and size', async () => {
+    const { offer } = await ordering();
+    const item = offer.body.items[0]!;
+    const good = catalog.find((c) => c.sku === item.sku)!.good as { mediaType: string; content: string };
+    expect(item.content).toEqual({
+      kind: 'content',
+      mediaType: good.mediaType,
+      digest: await digestDelivered({ content: good.content, encoding: 'utf8' }),
+      size: new TextEncoder().encode(good.content).length,
+    });
+  });
+
+  it('other content with a matching self-declared digest and another title ends in delivery-mismatch, with the evidence', async () => {
+    const next = await deliver(async (g) => {
+      const content = 'Three blank pages.';
+      return { ...g, title: 'Another title', content, digest: await digestDelivered({ content, encoding: 'utf8' }) };
+    });
+    expect(next.state.phase).toBe('delivery-mismatch');
+    expect(next.effects.some((e) => e.kind === 'finished')).toBe(false);
+    expect(next.effects).toContainEqual(expect.objectContaining({ kind: 'failed', error: expect.objectContaining({ code: 'ERR_DELIVERY_MISMATCH' }) }));
+    // The evidence stays: the confirmation and the delivery are archived (the offer and the order were already).
+    const archived = next.effects.filter((e) => e.kind === 'archive').map((e) => (e.kind === 'archive' ? e.statement.type : ''));
+    expect(archived).toEqual(['semper.order-confirmation', 'semper.delivery']);
+    if (next.state.phase !== 'delivery-mismatch') throw new Error('unreachable');
+    expect(next.state.mismatches).toEqual([
+      { sku: 'colour-report', what: 'title' },
+      { sku: 'colour-report', what: 'content' },
+    ]);
+    expect(next.state.offer.body.items[0]!.content).toBeDefined();
+    expect(next.state.delivery.body.goods[0]!.content).toBe('Three blank pages.');
+    expect(isTerminal(next.state)).toBe(true);
+    expect(wakeAt(next.state)).toBeNull();
+  });
+
+  it('another media type, or only another title, is a mismatch too', async () => {
+    const media = await deliver(async (g) => ({ ...g, mediaType: 'text/html' }));
+    expect(media.state.phase === 'delivery-mismatch' && media.state.mismatches).toEqual([{ sku: 'colour-report', what: 'media-type' }]);
+    const title = await deliver(async (g) => ({ ...g, title: 'Colour management report (abridged)' }));
+    expect(title.state.phase === 'delivery-mismatch' && title.state.mismatches).toEqual([{ sku: 'colour-report', what: 'title' }]);
+  });
+
+  it('a good the offer did not name, or a missing one, is a mismatch', async () => {
+    const { ctx, s, reply } = await ordering();
+    const extra = { ...reply.delivery.body.goods[0]!, sku: 'ink-abstract' };
+    const more = await stepShopper(
+      s.state,
+      {
+        type: 'order-response',
+        response: { ...reply, delivery: await resignDelivery(reply.delivery, [...reply.delivery.body.goods, extra]) },
+        now: Date.now(),
+      },
+      ctx,
+    );
+    expect(more.state.phase === 'delivery-mismatch' && more.state.mismatches).toEqual([{ sku: 'ink-abstract', what: 'not-offered' }]);
+    const none = await stepShopper(
+      s.state,
+      { type: 'order-response', response: { ...reply, delivery: await resignDelivery(reply.delivery, []) }, now: Date.now() },
+      ctx,
+    );
+    expect(none.state.phase === 'delivery-mismatch' && none.state.mismatches).toEqual([{ sku: 'colour-report', what: 'missing' }]);
+  });
+
+  it('an offer whose digital item commits to nothing never reaches the trusted window', async () => {
+    const s = start();
+    const made = await makeOffer(s.send[0]!.body, merchant);
+    const { signature: _s, ...u } = made.offer;
+    const bare = await signStatement(
+      { ...u, body: { ...made.offer.body, items: made.offer.body.items.map(({ content: _c, ...i }) => i) } },
+      merchant.identity.signer,
+      { signerRef: { kind: 'x509', chain: merchant.identity.chain } },
+    );
+    const next = await stepShopper(s.state, { type: 'offer-response', response: { offer: bare }, now: Date.now() }, shopperCtx());
+    expect(next.state.phase === 'failed' && next.state.error.code).toBe('ERR_OFFER_INVALID');
+    expect(next.effects.some((e) => e.kind === 'show-offer')).toBe(false);
+  });
+
+  it('a good not yet produced: the offer commits to a description, media type and size bound; the delivery is held to them', async () => {
+    let produced = 'The report, written after the order.';
+    const toOrder: CatalogItem = {
+      sku: 'custom-report',
+      title: 'Custom report',
+      unitPrice: { amount: 5000, currency: 'EUR' },
+      kind: 'digital',
+      good: { mediaType: 'text/plain', description: 'A two-page report on your press, written after the order.', maxSize: 100, produce: () => produced },
+    };
+    const m: MerchantContext = { ...merchant, lookup: (sku) => (sku === toOrder.sku ? toOrder : undefined) };
+    const run = async () => {
+      const ctx = shopperCtx();
+      let s = start([{ sku: 'custom-report', quantity: 1 }]);
+      const made = await makeOffer(s.send[0]!.body, m);
+      expect(made.offer.body.items[0]!.content).toEqual({
+        kind: 'described',
+        mediaType: 'text/plain',
+        description: 'A two-page report on your press, written after the order.',
+        maxSize: 100,
+      });
+      s = await stepShopper(s.state, { type: 'offer-response', response: { offer: made.offer }, now: Date.now() }, ctx);
+      s = await stepShopper(s.state, { type: 'user-confirmed', now: Date.now() }, ctx);
+      const r = await stepMerchant(made.state, { type: 'order-received', order: (s.send[0]!.body as { order: unknown }).order, now: Date.now() }, m);
+      return stepShopper(s.state, { type: 'order-response', response: replyOf(r), now: Date.now() }, ctx);
+    };
+    expect((await run()).state.phase).toBe('completed');
+    produced = 'x'.repeat(101);
+    const tooBig = await run();
+    expect(tooBig.state.phase === 'delivery-mismatch' && tooBig.state.mismatches).toEqual([{ sku: 'custom-report', what: 'size' }]);
+  });
+});
+
+describe('issue 8 item 7: an order without an answer is sent again, never reported failed until the merchant answered or the deal expired', () => {
+  const retry = { firstMs: 2_000, maxMs: 60_000, answerWindowMs: 3_600_000 };
+  async function orderingAt(t0: number) {
+    const ctx: ShopperContext = { ...shopperCtx(), orderRetry: retry };
+    let s = start();
+    const made = await makeOffer(s.send[0]!.body, merchant, t0);
+    s = await stepShopper(s.state, { type: 'offer-response', response: { offer: made.offer }, now: t0 }, ctx);
+    s = await stepShopper(s.state, { type: 'user-confirmed', now: t0 }, ctx);
+    const sent = s.send[0]!;
+    return { ctx, s, sent, merchantState: made.state, expiresAt: Date.parse(made.offer.body.expiresAt) };
+  }
+  const lost = (sent: Outbound, now: number, status?: number) =>
+    ({
+      type: 'reply',
+      sent,
+      reply: { kind: 'error', error: { code: 'ERR_INTERNAL', message: 'connection reset' }, ...(status === undefined ? {} : { status }) },
+      now,
+    }) as const;
+
+  it('the connection drops after the merchant stored the order: the same order goes again at wakeAt, and the identical answer completes the deal', async () => {
+    const t0 = Date.now();
+    const { ctx, s, sent, merchantState } = await orderingAt(t0);
+    // The merchant stores the order and answers; the answer is lost.
+    const stored = await stepMerchant(merchantState, { type: 'order-received', order: orderOf(sent), now: t0 + 10 }, merchant);
+    const r1 = await stepShopper(persist(s.state), lost(sent, t0 + 20), ctx);
+    expect(r1.state.phase).toBe('retrying-order');
+    expect(r1.effects).toEqual([]); // not failed: nothing settles the page
+    expect(r1.send).toEqual([]);
+    expect(pendingSends(r1.state)).toEqual([]); // a restart now sends nothing before the alarm
+    expect(isTerminal(r1.state)).toBe(false);
+    expect(wakeAt(r1.state)).toBe(t0 + 20 + retry.firstMs);
+    // An early alarm changes nothing.
+    await expect(stepShopper(r1.state, { type: 'timeout', now: t0 + 21 }, ctx)).rejects.toMatchObject({ code: 'ERR_PROTOCOL_STATE' });
+    // The alarm: the very same order again (idempotent by deal at the merchant).
+    const r2 = await stepShopper(persist(r1.state), { type: 'timeout', now: t0 + 20 + retry.firstMs }, ctx);
+    expect(r2.send).toEqual([sent]);
+    expect(pendingSends(r2.state)).toEqual([sent]); // in flight: a restart re-sends it
+    const again = await stepMerchant(persist(stored.state), { type: 'order-received', order: orderOf(r2.send[0]!), now: t0 + 3_000 }, merchant);
+    expect(replyOf(again)).toEqual(replyOf(stored));
+    const r3 = await stepShopper(persist(r2.state), { type: 'reply', sent, reply: { kind: 'response', body: persist(replyOf(again)) }, now: t0 + 3_000 }, ctx);
+    expect(r3.state.phase).toBe('completed');
+  });
+
+  it('backs off (doubling, capped) while the merchant is unreachable or overloaded (no answer, 408, 429, 5xx, an unreadable 2xx)', async () => {
+    const t0 = Date.now();
+    const { ctx, s, sent } = await orderingAt(t0);
+    let state = s.state;
+    let now = t0;
+    const waits: number[] = [];
+    for (const status of [undefined, 503, 429, 502, 408, 500, 200, undefined, undefined]) {
+      const r = await stepShopper(state, lost(sent, now, status), ctx);
+      expect(r.state.phase).toBe('retrying-order');
+      const due = wakeAt(r.state)!;
+      waits.push(due - now);
+      now = due;
+      const fire = await stepShopper(r.state, { type: 'timeout', now }, ctx);
+      expect(fire.send).toEqual([sent]);
+      state = fire.state;
+    }
+    expect(waits).toEqual([2_000, 4_000, 8_000, 16_000, 32_000, 60_000, 60_000, 60_000, 60_000]);
+    expect(state.phase === 'retrying-order' && state.attempts).toBe(9);
+  });
+
+  it('a late transport error of an earlier attempt, while the next one waits, moves nothing', async () => {
+    const t0 = Date.now();
+    const { ctx, s, sent } = await orderingAt(t0);
+    const r1 = await stepShopper(s.state, lost(sent, t0), ctx);
+    const late = await stepShopper(r1.state, lost(sent, t0 + 1), ctx);
+    expect(late.state).toBe(r1.state);
+  });
+
+  it("the merchant's error answer (4xx with its code) ends the deal with that code, also after retries", async () => {
+    const t0 = Date.now();
+    const { ctx, s, sent } = await orderingAt(t0);
+    const refused = (now: number) =>
+      ({ type: 'reply', sent, reply: { kind: 'error', status: 410, error: { code: 'ERR_OFFER_EXPIRED', message: 'offer expired' } }, now }) as const;
+    const direct = await stepShopper(s.state, refused(t0), ctx);
+    expect(direct.state.phase === 'failed' && direct.state.error.code).toBe('ERR_OFFER_EXPIRED');
+    const r1 = await stepShopper(s.state, lost(sent, t0), ctx);
+    const r2 = await stepShopper(r1.state, { type: 'timeout', now: wakeAt(r1.state)! }, ctx);
+    const r3 = await stepShopper(r2.state, refused(wakeAt(r1.state)! + 5), ctx);
+    expect(r3.state.phase === 'failed' && r3.state.error.code).toBe('ERR_OFFER_EXPIRED');
+    expect(r3.effects).toEqual([{ kind: 'failed', dealId: s.state.dealId, error: { code: 'ERR_OFFER_EXPIRED', message: 'offer expired' } }]);
+    // A typed error in a 200 body is the merchant's answer too.
+    const r4 = await stepShopper(
+      r2.state,
+      { type: 'reply', sent, reply: { kind: 'response', body: { error: { code: 'ERR_REPLAY', message: 'no' } } }, now: t0 + 9 },
+      ctx,
+    );
+    expect(r4.state.phase === 'failed' && r4.state.error.code).toBe('ERR_REPLAY');
+  });
+
+  it('no answer until the answer deadline (the offer expiry plus the window): ERR_ORDER_UNANSWERED, never before', async () => {
+    const t0 = Date.now();
+    const { ctx, s, sent, expiresAt } = await orderingAt(t0);
+    const answerBy = expiresAt + retry.answerWindowMs;
+    let state = s.state;
+    let now = t0;
+    let attempts = 0;
+    for (;;) {
+      const r = await stepShopper(state, lost(sent, now), ctx);
+      attempts++;
+      if (r.state.phase !== 'retrying-order') {
+        expect(r.state.phase === 'failed' && r.state.error.code).toBe('ERR_ORDER_UNANSWERED');
+        expect(now).toBeGreaterThanOrEqual(answerBy);
+        break;
+      }
+      expect(r.state.answerBy).toBe(answerBy);
+      const due = wakeAt(r.state)!;
+      expect(due).toBeLessThanOrEqual(answerBy);
+      now = due;
+      const fire = await stepShopper(r.state, { type: 'timeout', now }, ctx);
+      if (fire.state.phase === 'failed') {
+        expect(fire.state.error.code).toBe('ERR_ORDER_UNANSWERED');
+        expect(now).toBe(answerBy);
+        expect(fire.effects).toEqual([expect.objectContaining({ kind: 'failed', error: expect.objectContaining({ code: 'ERR_ORDER_UNANSWERED' }) })]);
+        break;
+      }
+      state = fire.state;
+      expect(attempts).toBeLessThan(200);
+    }
+    // An attempt still on its way at the deadline does not keep the deal open for ever either.
+    const r1 = await stepShopper(s.state, lost(sent, t0), ctx);
+    const inFlight = await stepShopper(r1.state, { type: 'timeout', now: wakeAt(r1.state)! }, ctx);
+    expect(wakeAt(inFlight.state)).toBe(answerBy);
+    const ended = await stepShopper(inFlight.state, { type: 'timeout', now: answerBy }, ctx);
+    expect(ended.state.phase === 'failed' && ended.state.error.code).toBe('ERR_ORDER_UNANSWERED');
+  });
+
+  it('the offer request is not retried: a failed offer request ends the deal (nothing was signed)', async () => {
+    const s = start();
+    const r = await stepShopper(s.state, lost(s.send[0]!, Date.now()), shopperCtx());
+    expect(r.state.phase === 'failed' && r.state.error.code).toBe('ERR_INTERNAL');
   });
 });

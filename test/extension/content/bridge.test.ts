@@ -129,6 +129,7 @@ function makeBridge() {
   const toPage: PageResponseMessage[] = [];
   const timers: (() => void)[] = [];
   let broken = false;
+  let keys = 0;
   const bridge = new ContentBridge({
     connect() {
       if (broken) throw new Error('Extension context invalidated.');
@@ -138,6 +139,7 @@ function makeBridge() {
     },
     postToPage: (m) => toPage.push(m),
     setTimeout: (fn) => timers.push(fn),
+    randomKey: () => `key-${++keys}-0123456789abcdef`,
   });
   const request = (id: string, method = 'semper_purchase', params: unknown = { items: [{ sku: 'a', quantity: 1 }] }) =>
     bridge.onPageMessage({ type: PAGE_TO_CONTENT, channel: CHANNEL, id, method, params }, true);
@@ -161,21 +163,38 @@ describe('content bridge', () => {
     expect(ports).toHaveLength(0);
   });
 
-  it('re-attaches by deal id after the worker restarts; fails requests that had no deal yet', () => {
+  it('every request carries its own random key (the worker finds the deal it started by it)', () => {
+    const { ports, request } = makeBridge();
+    request('r1');
+    request('r2');
+    const [a, b] = ports[0]!.sent as Extract<PortRequest, { type: 'request' }>[];
+    expect(a!.key).toMatch(/^[A-Za-z0-9_-]{22,64}$/);
+    expect(b!.key).not.toBe(a!.key);
+    expect(PortRequestSchema.safeParse(a).success).toBe(true);
+  });
+
+  it('issue 8 item 8: after a worker restart, re-attaches by deal id, and re-sends a request that had no deal id yet with its key (never "please retry")', () => {
     const { ports, toPage, timers, request } = makeBridge();
     request('r1');
     request('r2');
     const [a, b] = ports[0]!.sent;
     ports[0]!.deliver({ type: 'deal', id: a!.id, dealId: 'abcdefghijklmnopqrstuvwx' });
     ports[0]!.drop();
-    expect(toPage).toEqual([expect.objectContaining({ id: 'r2', ok: false, error: expect.objectContaining({ code: -32603 }) })]);
+    // The page is told nothing: its deal may already be stored (the worker stopped between storing it and saying so).
+    expect(toPage).toEqual([]);
     expect(timers).toHaveLength(1);
     timers.shift()!();
     expect(ports).toHaveLength(2);
-    expect(ports[1]!.sent).toEqual([{ type: 'attach', id: a!.id, dealId: 'abcdefghijklmnopqrstuvwx' }]);
+    expect(ports[1]!.sent).toEqual([{ type: 'attach', id: a!.id, dealId: 'abcdefghijklmnopqrstuvwx' }, b]);
     ports[1]!.deliver({ type: 'error', id: a!.id, error: { code: 4001, message: 'declined', data: { reason: 'ERR_USER_REJECTED' } } });
     expect(toPage.at(-1)).toMatchObject({ id: 'r1', ok: false, error: { code: 4001 } });
-    expect(b).toBeDefined();
+    // The resumed request goes on: its deal id, then its outcome.
+    ports[1]!.deliver({ type: 'deal', id: b!.id, dealId: 'bcdefghijklmnopqrstuvwxy' });
+    ports[1]!.deliver({ type: 'result', id: b!.id, result: { dealId: 'bcdefghijklmnopqrstuvwxy' } });
+    expect(toPage.at(-1)).toMatchObject({ id: 'r2', ok: true, result: { dealId: 'bcdefghijklmnopqrstuvwxy' } });
+    // A second restart re-attaches nothing that has settled.
+    ports[1]!.drop();
+    expect(timers).toHaveLength(0);
   });
 
   it('fails everything cleanly when the extension is gone', () => {

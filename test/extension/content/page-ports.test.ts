@@ -33,13 +33,16 @@ class FakePort implements PortLike {
 }
 
 function pagePorts(store: MemoryDealStore) {
-  const started: { origin: string }[] = [];
+  const started: { origin: string; requestKey?: string | undefined }[] = [];
   const ports = new PagePorts({
     extensionId: EXT_ID,
     version: '0.1.0',
-    startPurchase: async (origin) => {
-      started.push({ origin });
-      const record = deal('requesting-offer', { origin });
+    startPurchase: async (origin, _items, requestKey) => {
+      // As the host does: a request key that started a deal of this origin finds that deal.
+      const existing = requestKey ? (await store.listAll()).find((d) => d.origin === origin && d.pageRequest === requestKey) : undefined;
+      if (existing) return existing;
+      started.push({ origin, ...(requestKey ? { requestKey } : {}) });
+      const record = deal('requesting-offer', { origin, ...(requestKey ? { pageRequest: requestKey } : {}) });
       await store.create(record);
       return record;
     },
@@ -110,5 +113,29 @@ describe('page ports', () => {
     await port.send({ type: 'bogus', id: 'c3' });
     await port.send('not even an object');
     expect(port.posted.map((m) => (m.type === 'error' ? m.error.code : m.type))).toEqual([-32602, 4200, -32602]);
+  });
+});
+
+describe('issue 8 item 8: one purchase, one deal across a worker restart', () => {
+  it("a request re-sent with its key after a restart attaches to the deal it already started, and settles with that deal's outcome", async () => {
+    const store = new MemoryDealStore();
+    const key = 'k0123456789abcdefghijk';
+    // The first worker started the deal, then stopped before telling the page its id.
+    const first = pagePorts(store);
+    const before = new FakePort({ id: EXT_ID, origin: ORIGIN, url: `${ORIGIN}/p`, frameId: 0, tab });
+    first.ports.connect(before);
+    await before.send({ ...purchase, key });
+    expect(first.started).toEqual([{ origin: ORIGIN, requestKey: key }]);
+    const dealId = (before.posted[0] as { dealId: string }).dealId;
+    // The new worker gets the same request again.
+    const second = pagePorts(store);
+    const after = new FakePort({ id: EXT_ID, origin: ORIGIN, url: `${ORIGIN}/p`, frameId: 0, tab });
+    second.ports.connect(after);
+    await after.send({ ...purchase, key });
+    expect(second.started).toEqual([]);
+    expect(after.posted).toEqual([{ type: 'deal', id: 'c1', dealId }]);
+    expect(await store.listAll()).toHaveLength(1);
+    second.ports.settle({ dealId, origin: ORIGIN, result: { kind: 'rejected' } });
+    expect(after.posted[1]).toMatchObject({ type: 'error', id: 'c1', error: { code: 4001 } });
   });
 });

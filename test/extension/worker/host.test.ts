@@ -43,11 +43,16 @@ beforeAll(async () => {
   signer = await signerFromKeyPair('ES256', await generateKeyPair('ES256'));
 });
 
-/** A merchant behind a fake network; while `dropReplies` is set, it acts on requests but its replies are lost. */
+/**
+ * A merchant behind a fake network; while `dropReplies` is set, it acts on requests but its replies
+ * are lost; `cutOrders` answers of orders it stored are cut off (the connection drops: a transport
+ * error without a status), `unavailable` requests fail before reaching it (503).
+ */
 function fakeMerchant() {
   const deals = new Map<string, MerchantDealState>();
   const calls: Outbound[] = [];
   let dropReplies = false;
+  const faults = { cutOrders: 0, unavailable: 0 };
   async function handle(outbound: Outbound): Promise<TransportReply> {
     calls.push(JSON.parse(JSON.stringify(outbound)) as Outbound);
     try {
@@ -74,9 +79,20 @@ function fakeMerchant() {
   return {
     deals,
     calls,
+    faults,
     loseReplies: (on: boolean) => (dropReplies = on),
-    http: (_origin: string, outbound: HttpOutbound): Promise<TransportReply> => {
+    http: async (_origin: string, outbound: HttpOutbound): Promise<TransportReply> => {
+      if (outbound.path === '/semper/order' && faults.unavailable > 0) {
+        faults.unavailable--;
+        calls.push(JSON.parse(JSON.stringify(outbound)) as Outbound);
+        return { kind: 'error', status: 503, error: { code: 'ERR_INTERNAL', message: 'the merchant has stopped' } };
+      }
       const reply = handle(outbound as Outbound);
+      if (outbound.path === '/semper/order' && faults.cutOrders > 0) {
+        faults.cutOrders--;
+        await reply;
+        return { kind: 'error', error: { code: 'ERR_INTERNAL', message: `${ORIGIN} unreachable: connection reset` } };
+      }
       return dropReplies ? reply.then(() => new Promise<TransportReply>(() => undefined)) : reply;
     },
   };
@@ -90,7 +106,10 @@ function makeRunner(
 ) {
   const awaiting: string[] = [];
   const settled: DealRecord[] = [];
+  const released: string[] = [];
   const commits: string[] = [];
+  /** The alarm of each deal, as the host last set it (deleted when cleared). */
+  const alarms = new Map<string, number>();
   const origCommit = store.commit.bind(store);
   store.commit = async (record, archive) => {
     commits.push(record.status);
@@ -100,9 +119,13 @@ function makeRunner(
     store,
     kinds: [purchaseKind({ roots: async () => (roots ? roots() : [ca.root]), signer: async () => signer, policy: async () => ({}), random: cryptoRandom })],
     transport: http,
-    alarms: { set: () => undefined, clear: () => undefined },
+    alarms: {
+      set: (dealId, when) => void alarms.set(dealId, when),
+      clear: (dealId) => void alarms.delete(dealId),
+    },
     now,
     onAwaitingUser: (r) => awaiting.push(r.dealId),
+    onReleased: (r) => released.push(r.dealId),
     onSettled: (r) => settled.push(r),
   });
   const runner = {
@@ -111,8 +134,11 @@ function makeRunner(
     reject: (dealId: string) => host.event(dealId, { type: 'user-rejected', now: now() }),
     resume: () => host.resume(),
     idle: () => host.idle(),
+    /** The deal's alarm fired (chrome.alarms in the worker). */
+    alarm: (dealId: string) => host.timeout(dealId),
+    host,
   };
-  return { runner, awaiting, settled, commits };
+  return { runner, awaiting, settled, released, commits, alarms };
 }
 
 describe('the host running purchases', () => {
@@ -253,5 +279,142 @@ describe('the host running purchases', () => {
     await expect(runner.start(ORIGIN, [{ sku: 'ink-report', quantity: 1 }])).rejects.toBeInstanceOf(SemperError);
     await expect(runner.start('https://other.example', [{ sku: 'ink-report', quantity: 1 }])).resolves.toBeDefined();
     await runner.idle();
+  });
+});
+
+describe('issue 8 item 7: the host retries an order whose answer was lost', () => {
+  /** A clock the test moves. */
+  function clock(start = Date.now()) {
+    let t = start;
+    return {
+      now: () => t,
+      set(v: number) {
+        t = v;
+      },
+    };
+  }
+
+  it('the connection is cut after the merchant stored the order: the deal is not failed, the alarm sends the same order again, it completes; one order at the merchant', async () => {
+    const store = new MemoryDealStore();
+    const merchant = fakeMerchant();
+    const c = clock();
+    const { runner, settled, released, alarms, commits } = makeRunner(store, merchant.http, undefined, c.now);
+    const { dealId } = await runner.start(ORIGIN, [{ sku: 'ink-report', quantity: 1 }]);
+    await runner.idle();
+    merchant.faults.cutOrders = 1;
+    await runner.confirm(dealId);
+    await runner.idle();
+    // The merchant holds the order; the shopper's deal waits for its answer, not failed, the page not settled.
+    expect(merchant.deals.get(dealId)?.phase).toBe('confirmed');
+    const waiting = await store.get(dealId);
+    expect(waiting?.status).toBe('retrying-order');
+    expect(waiting?.terminal).toBe(false);
+    expect(waiting?.result).toBeUndefined();
+    expect(settled).toEqual([]);
+    // The trusted window is let go (the deal runs on without it; the popup says it waits for the merchant).
+    expect(released).toEqual([dealId]);
+    const due = alarms.get(dealId)!;
+    expect(due).toBe(c.now() + 2_000);
+    // An early alarm sends nothing.
+    await runner.alarm(dealId);
+    await runner.idle();
+    expect(merchant.calls.filter((o) => o.path === '/semper/order')).toHaveLength(1);
+    // The alarm at wakeAt: the persisted order again; the merchant answers it identically.
+    c.set(due);
+    await runner.alarm(dealId);
+    await runner.idle();
+    const orders = merchant.calls.filter((o) => o.path === '/semper/order');
+    expect(orders).toHaveLength(2);
+    expect(orders[1]).toEqual(orders[0]);
+    const done = await store.get(dealId);
+    expect(done?.status).toBe('completed');
+    expect(settled.map((r) => r.dealId)).toEqual([dealId]);
+    expect(settled[0]!.result).toMatchObject({ kind: 'finished', outcome: { status: 'completed' } });
+    expect(alarms.has(dealId)).toBe(false);
+    expect(commits).toEqual(['awaiting-confirmation', 'ordering', 'retrying-order', 'retrying-order', 'completed']);
+    // One order at the merchant: the one this browser signed, confirmed once.
+    const confirmed = merchant.deals.get(dealId);
+    expect(confirmed?.phase === 'confirmed' && confirmed.order).toEqual((orders[0]!.body as { order: unknown }).order);
+  });
+
+  it('a merchant unavailable for a while (503): retried with back-off; a worker restart in between waits for the alarm, then sends', async () => {
+    const store = new MemoryDealStore();
+    const merchant = fakeMerchant();
+    const c = clock();
+    const first = makeRunner(store, merchant.http, undefined, c.now);
+    const { dealId } = await first.runner.start(ORIGIN, [{ sku: 'ink-report', quantity: 1 }]);
+    await first.runner.idle();
+    merchant.faults.unavailable = 2;
+    await first.runner.confirm(dealId);
+    await first.runner.idle();
+    const due1 = first.alarms.get(dealId)!;
+    c.set(due1);
+    await first.runner.alarm(dealId);
+    await first.runner.idle();
+    const due2 = first.alarms.get(dealId)!;
+    expect(due2 - due1).toBe(4_000); // doubled
+    expect(merchant.deals.get(dealId)?.phase).toBe('offered'); // nothing reached it yet
+    // The worker restarts before the next attempt: nothing is sent early, the alarm is re-armed.
+    const second = makeRunner(store, merchant.http, undefined, c.now);
+    await second.runner.resume();
+    await second.runner.idle();
+    expect(merchant.calls.filter((o) => o.path === '/semper/order')).toHaveLength(2);
+    expect(second.alarms.get(dealId)).toBe(due2);
+    // The alarm after the restart: sent, confirmed, completed.
+    c.set(due2);
+    await second.runner.resume();
+    await second.runner.idle();
+    expect((await store.get(dealId))?.status).toBe('completed');
+    expect(merchant.calls.filter((o) => o.path === '/semper/order')).toHaveLength(3);
+    expect(second.settled.map((r) => r.dealId)).toEqual([dealId]);
+  });
+
+  it("the merchant's own error answer to the order (4xx with its code) ends the deal with that code", async () => {
+    const store = new MemoryDealStore();
+    const merchant = fakeMerchant();
+    const c = clock();
+    const { runner, settled } = makeRunner(store, merchant.http, undefined, c.now);
+    const { dealId } = await runner.start(ORIGIN, [{ sku: 'ink-report', quantity: 1 }]);
+    await runner.idle();
+    // The user confirms after the offer expired at the merchant but not yet for the shopper's clock skew: the merchant refuses.
+    const refusing = makeRunner(
+      store,
+      async (_o, outbound) =>
+        outbound.path === '/semper/order'
+          ? { kind: 'error', status: 410, error: { code: 'ERR_OFFER_EXPIRED', message: 'offer expired' } }
+          : merchant.http(_o, outbound),
+      undefined,
+      c.now,
+    );
+    await refusing.runner.confirm(dealId);
+    await refusing.runner.idle();
+    const ended = await store.get(dealId);
+    expect(ended?.status).toBe('failed');
+    expect(ended?.result).toMatchObject({ kind: 'failed', error: { code: 'ERR_OFFER_EXPIRED' } });
+    expect(refusing.settled.map((r) => r.dealId)).toEqual([dealId]);
+    expect(settled).toEqual([]);
+  });
+});
+
+describe('issue 8 item 8: a page request starts at most one deal', () => {
+  it('starting again with the same page request key (a content script re-sending after a worker restart) gives the deal it started; caps are not spent', async () => {
+    const store = new MemoryDealStore();
+    const merchant = fakeMerchant();
+    const { runner } = makeRunner(store, merchant.http);
+    const start = (origin: string, key: string) =>
+      runner.host.start('purchase', origin, { items: [{ sku: 'ink-report', quantity: 1 }] }, { pageRequest: key }) as Promise<PurchaseRecord>;
+    const a = await start(ORIGIN, 'key-a-0123456789abcdefgh');
+    const again = await start(ORIGIN, 'key-a-0123456789abcdefgh');
+    expect(again.dealId).toBe(a.dealId);
+    expect((await store.listAll()).map((d) => d.dealId)).toEqual([a.dealId]);
+    // The cap counts deals, not requests: the repeats do not use it up.
+    for (let i = 0; i < MAX_ACTIVE_PER_ORIGIN + 2; i++) await start(ORIGIN, 'key-a-0123456789abcdefgh');
+    const b = await start(ORIGIN, 'key-b-0123456789abcdefgh');
+    expect(b.dealId).not.toBe(a.dealId);
+    // A key is bound to the origin that used it: another origin cannot reach the deal with it.
+    const other = await start('https://other.example', 'key-a-0123456789abcdefgh');
+    expect(other.dealId).not.toBe(a.dealId);
+    await runner.idle();
+    expect(merchant.calls.filter((c) => c.path === '/semper/offer')).toHaveLength(3);
   });
 });
