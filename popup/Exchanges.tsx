@@ -13,6 +13,7 @@ const STATUS_KEYS: Record<ExchangeDealPhase, MessageKey> = {
   'requesting-descriptor': 'xsRequesting',
   'awaiting-confirmation': 'statusAwaitingConfirmation',
   exchanging: 'xsExchanging',
+  'awaiting-ttp': 'xsAwaitingTtp',
   completed: 'statusCompleted',
   resolved: 'xsResolved',
   aborted: 'xsAborted',
@@ -91,6 +92,11 @@ function ExchangeDetail({ dealId, onBack }: { dealId: string; onBack(): void }) 
             ) : null}
             <ErrorReason error={s.error} />
           </dl>
+          {s.status === 'awaiting-ttp' ? (
+            <p class="note" id="exchange-awaiting-ttp">
+              {t('xsAwaitingTtpNote')}
+            </p>
+          ) : null}
           {x.evidence.resolution ? (
             <p class="note" id="exchange-evidence">
               {x.evidence.affidavit ? t('xsEvidenceAffidavit') : t('xsEvidenceResolution')}

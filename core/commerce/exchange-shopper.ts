@@ -9,6 +9,9 @@
  *   exchanging             confirmed: the shopper's item is signed, the originator started; its
  *                          messages go to the merchant, its requests to the TTP at the URL the
  *                          user configured for that TTP (never one a merchant named)
+ *   awaiting-ttp           the originator has asked the TTP and waits for its decision: it never
+ *                          gives up (something of value may have left) and re-asks with back-off;
+ *                          the popup says: waiting for the third party
  *   completed | resolved | aborted   the page's answer (ExchangeOutcomeForPage)
  *   failed | rejected      a typed error, or the user declined
  *
@@ -109,7 +112,7 @@ export type ExchangeDealState =
   /** `shopperJwk`: the key's public JWK, sent in the descriptor request. */
   | (Common & { phase: 'requesting-descriptor'; shopperJwk: PublicJwk })
   | (Common & Agreed & { phase: 'awaiting-confirmation' })
-  | (Common & Agreed & { phase: 'exchanging'; exchange: ExchangeState; lastProblem?: ErrorInfo })
+  | (Common & Agreed & { phase: Running; exchange: ExchangeState; lastProblem?: ErrorInfo })
   | (Common &
       Agreed & {
         phase: 'completed' | 'resolved' | 'aborted';
@@ -122,6 +125,19 @@ export type ExchangeDealState =
   | (Common & Partial<Agreed> & { phase: 'rejected'; endedAt: number });
 
 export type ExchangeDealPhase = ExchangeDealState['phase'];
+
+/** The phases of a confirmed exchange that runs: 'awaiting-ttp' while the originator waits for the TTP's decision. */
+type Running = 'exchanging' | 'awaiting-ttp';
+type RunningState = Extract<ExchangeDealState, { phase: Running }>;
+
+function isRunning(state: ExchangeDealState): state is RunningState {
+  return state.phase === 'exchanging' || state.phase === 'awaiting-ttp';
+}
+
+/** The running phase that says what the originator waits for. */
+function runningPhase(exchange: ExchangeState): Running {
+  return exchange.phase === 'awaiting-ttp' ? 'awaiting-ttp' : 'exchanging';
+}
 export type ExchangeDealStep = StepResult<ExchangeDealState, ExchangeDealOutbound, ExchangeDealEffect>;
 
 /** At most this many replies of one merchant answer are taken (a merchant cannot make the worker loop). */
@@ -165,12 +181,12 @@ function toHttp(agreement: ExchangeAgreement, o: ExchangeOutbound): ExchangeDeal
 
 export function pendingExchangeDealSends(state: ExchangeDealState): ExchangeDealOutbound[] {
   if (state.phase === 'requesting-descriptor') return [descriptorRequest(state)];
-  if (state.phase === 'exchanging') return state.exchange.outbox.map((o) => toHttp(state.agreement, o));
+  if (isRunning(state)) return state.exchange.outbox.map((o) => toHttp(state.agreement, o));
   return [];
 }
 
 export function isTerminalExchangeDeal(state: ExchangeDealState): boolean {
-  return state.phase !== 'requesting-descriptor' && state.phase !== 'awaiting-confirmation' && state.phase !== 'exchanging';
+  return state.phase !== 'requesting-descriptor' && state.phase !== 'awaiting-confirmation' && !isRunning(state);
 }
 
 function exchangeContext(state: Agreed, ctx: ExchangeShopperContext): ExchangeContext {
@@ -255,7 +271,7 @@ async function confirm(
       },
       exchangeContext(state, ctx),
     );
-    return applyExchange({ ...state, phase: 'exchanging', exchange: started.state }, started, now, true);
+    return applyExchange({ ...state, phase: runningPhase(started.state), exchange: started.state }, started, now, true);
   } catch (e) {
     if (!isSemperError(e)) throw e;
     return fail(state, errorToJson(e), now);
@@ -263,10 +279,10 @@ async function confirm(
 }
 
 /** Fold one originator step into the deal: archive, problems, the outcome, the sends. */
-function applyExchange(state: Extract<ExchangeDealState, { phase: 'exchanging' }>, res: ExchangeStep, now: number, started = false): ExchangeDealStep {
+function applyExchange(state: RunningState, res: ExchangeStep, now: number, started = false): ExchangeDealStep {
   const effects: ExchangeDealEffect[] = [];
   let lastProblem = state.lastProblem;
-  let next: ExchangeDealState = { ...state, exchange: res.state };
+  let next: ExchangeDealState = { ...state, phase: runningPhase(res.state), exchange: res.state };
   for (const effect of res.effects) {
     if (effect.kind === 'archive') effects.push({ kind: 'archive', dealId: state.dealId, statement: effect.statement, direction: effect.direction });
     else if (effect.kind === 'rejected-message') {
@@ -305,16 +321,12 @@ function applyExchange(state: Extract<ExchangeDealState, { phase: 'exchanging' }
       }
     }
   }
-  if (next.phase === 'exchanging' && lastProblem) next = { ...next, lastProblem };
+  if (isRunning(next) && lastProblem) next = { ...next, lastProblem };
   if (!started && res.state === state.exchange && effects.length === 0 && res.send.length === 0) return unchanged(state);
   return { state: next, send: res.send.map((o) => toHttp(state.agreement, o)), effects };
 }
 
-async function exchangeStep(
-  state: Extract<ExchangeDealState, { phase: 'exchanging' }>,
-  event: ExchangeEvent,
-  ctx: ExchangeShopperContext,
-): Promise<ExchangeDealStep> {
+async function exchangeStep(state: RunningState, event: ExchangeEvent, ctx: ExchangeShopperContext): Promise<ExchangeDealStep> {
   // The exchange must finish with the key that signed m1.
   if (ctx.signer.keyId !== state.shopperKeyId) throw new SemperError('ERR_KEY', 'the identity key of this exchange is no longer available');
   return applyExchange(state, await stepExchange(state.exchange, event, exchangeContext(state, ctx)), event.now);
@@ -327,7 +339,7 @@ async function onReply(state: ExchangeDealState, event: Extract<ExchangeDealEven
     if (reply.kind === 'error') return stepExchangeDeal(state, { type: 'transport-error', error: reply.error, now }, ctx);
     return receiveDescriptor(state, reply.body, now, ctx);
   }
-  if (state.phase !== 'exchanging') return unchanged(state);
+  if (!isRunning(state)) return unchanged(state);
   if (sent.to === 'merchant') {
     // A merchant that refused or is down: the exchange's timers decide what happens next.
     if (reply.kind === 'error') return unchanged(state);
@@ -335,7 +347,7 @@ async function onReply(state: ExchangeDealState, event: Extract<ExchangeDealEven
     if (!Array.isArray(replies)) return unchanged(state);
     let result: ExchangeDealStep = unchanged(state);
     for (const message of replies.slice(0, MAX_REPLIES)) {
-      if (result.state.phase !== 'exchanging') break;
+      if (!isRunning(result.state)) break;
       const next = await exchangeStep(result.state, { type: 'message', message, now, from: 'peer' }, ctx);
       result = { state: next.state, send: [...result.send, ...next.send], effects: [...result.effects, ...next.effects] };
     }
@@ -361,6 +373,7 @@ export async function stepExchangeDeal(state: ExchangeDealState, event: Exchange
       if (event.type === 'user-rejected') return reject(state, event.now);
       break;
     case 'exchanging':
+    case 'awaiting-ttp':
       if (event.type === 'message' || event.type === 'timeout' || event.type === 'ttp-error' || event.type === 'resume') return exchangeStep(state, event, ctx);
       break;
     default:
@@ -386,6 +399,6 @@ export const exchangeShopper: Machine<
   start: startExchangeDeal,
   step: stepExchangeDeal,
   pendingSends: pendingExchangeDealSends,
-  wakeAt: (state) => (state.phase === 'exchanging' ? state.exchange.wakeAt : null),
+  wakeAt: (state) => (isRunning(state) ? state.exchange.wakeAt : null),
   isTerminal: isTerminalExchangeDeal,
 };

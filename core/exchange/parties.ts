@@ -76,6 +76,7 @@ import {
   type StepResult,
   type Timeouts,
   type TtpRef,
+  ttpRetryDelay,
 } from './types.js';
 
 /** What either role is told when it starts. */
@@ -482,7 +483,14 @@ async function toTtp(state: ExchangeState, kind: 'abort' | 'resolve' | 'complain
   if (kind === 'resolve' || (kind === 'complaint' && state.m2)) body.m2 = state.m2;
   const request = await sign(type, state.dealId, body, ctx, now);
   const send: Outbound[] = [{ to: 'ttp', statement: request }];
-  const next: ExchangeState = { ...state, phase: 'awaiting-ttp', ttpRequest: kind, ttpAttempts: 1, wakeAt: now + state.timeouts.ttpRetry, outbox: send };
+  const next: ExchangeState = {
+    ...state,
+    phase: 'awaiting-ttp',
+    ttpRequest: kind,
+    ttpAttempts: 1,
+    wakeAt: now + ttpRetryDelay(state.timeouts, 1),
+    outbox: send,
+  };
   return result(next, send, archiveSent(send));
 }
 
@@ -532,9 +540,10 @@ async function onTimeout(state: ExchangeState, now: number, ctx: ExchangeContext
     case 'awaiting-m4':
       return canRetry ? retransmit(state, now + t.peer) : toTtp(state, 'resolve', ctx, now);
     case 'awaiting-ttp': {
-      if (state.ttpAttempts >= t.ttpMaxAttempts) return failed(state, `the TTP did not answer after ${state.ttpAttempts} requests`);
+      // Never give up: the same request again, after a wait that doubles up to a cap (a durable timer).
       const send = state.outbox.filter((o) => o.to === 'ttp');
-      return result({ ...state, ttpAttempts: state.ttpAttempts + 1, wakeAt: now + t.ttpRetry }, send);
+      const attempt = state.ttpAttempts + 1;
+      return result({ ...state, ttpAttempts: attempt, wakeAt: now + ttpRetryDelay(t, attempt) }, send);
     }
     case 'done':
       return result(state);
@@ -543,9 +552,8 @@ async function onTimeout(state: ExchangeState, now: number, ctx: ExchangeContext
 
 function onTtpError(state: ExchangeState, now: number): StepResult {
   if (state.phase !== 'awaiting-ttp') return result(state);
-  if (state.ttpAttempts >= state.timeouts.ttpMaxAttempts) return failed(state, `the TTP refused ${state.ttpAttempts} requests`);
-  // Ask again at the next timer (the TTP may have been early, e.g. before the deadline, or down).
-  return result({ ...state, wakeAt: now + state.timeouts.ttpRetry });
+  // Ask again at the next timer (the request was early, e.g. before the deadline, or the TTP is down): never give up.
+  return result({ ...state, wakeAt: now + ttpRetryDelay(state.timeouts, state.ttpAttempts) });
 }
 
 // --- the TTP's answer ---------------------------------------------------------------------------

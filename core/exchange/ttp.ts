@@ -28,9 +28,10 @@
  * Decisions by protocol:
  *   contract signing       abort → aborted (abort token); resolve → resolved (resolution with
  *                          m1, m2 and affidavits replacing both items)
- *   generatable↔verifiable complaint before the deadline with a matching item → resolved
- *                          (resolution: affidavit for the originator's item, m2 forwarded to
- *                          the originator); any request after the deadline → aborted
+ *   generatable↔verifiable complaint with a matching item → resolved (resolution: affidavit for
+ *                          the originator's item, m2 forwarded to the originator); the
+ *                          originator's abort only after the deadline → aborted. So until the
+ *                          deadline a complaint always wins; after it, whichever comes first.
  *   revocable↔revocable    complaint/abort until the deadline → aborted (revocation order for
  *                          both transfers); after the deadline → resolved (final)
  */
@@ -219,12 +220,15 @@ export async function decideTtp(record: TtpRecord | null, req: CheckedRequest, c
       return decide('resolved', answer);
     }
     case 'generatable-verifiable': {
-      if (pastDeadline) return abortToken('deadline-passed');
       if (req.kind === 'abort') {
+        if (pastDeadline) return abortToken('deadline-passed');
         throw new SemperError('ERR_TTP', `generatable-verifiable: too early, the responder may complain until ${new Date(b.deadline).toISOString()}`, {
           retryAfter: b.deadline + 1,
         });
       }
+      // A complaint: until the deadline it always wins; after it, only if the originator has not had its abort first
+      // (the record would exist). A responder that gave its item and found the TTP down keeps complaining, and wins
+      // if the originator never asked.
       assertFair('generatable-verifiable', o, r, b.deadline);
       const check = ctx.verifyTransfer ?? matchItem;
       const m = await check(req.m2Item!, b.responderGives, matchContext(trustOf(ctx), now));

@@ -64,7 +64,12 @@ export interface ExchangeContext {
 export interface Timeouts {
   /** How long to wait for the peer before escalating (retransmit or go to the TTP), ms. */
   peer: number;
-  /** How long to wait for the TTP's answer before re-sending the same request, ms. */
+  /**
+   * How long to wait for the TTP's answer before re-sending the same request, ms: the first wait;
+   * each further one doubles, up to TTP_RETRY_CAP_MS. A party never gives up on the TTP: once it
+   * has asked, something of value may have left (its item, or a message that lets the peer have
+   * the exchange resolved), so only the TTP's decision ends the exchange.
+   */
   ttpRetry: number;
   /**
    * Safety margin around the exchange deadline, ms: at least the worst-case delay of a message to
@@ -72,13 +77,19 @@ export interface Timeouts {
    * originator asks the TTP for the final word no earlier than `deadline + ttpMargin`.
    */
   ttpMargin: number;
-  /** Give up on the TTP (outcome `failed`) after this many unanswered or refused requests. */
-  ttpMaxAttempts: number;
   /** Retransmissions of a message to the peer before escalating (where the protocol allows it). */
   peerRetries: number;
 }
 
-export const DEFAULT_TIMEOUTS: Timeouts = { peer: 30_000, ttpRetry: 10_000, ttpMargin: 60_000, ttpMaxAttempts: 30, peerRetries: 2 };
+export const DEFAULT_TIMEOUTS: Timeouts = { peer: 30_000, ttpRetry: 10_000, ttpMargin: 60_000, peerRetries: 2 };
+
+/** The longest wait between two requests to a TTP that does not answer (unless ttpRetry itself is longer). */
+export const TTP_RETRY_CAP_MS = 10 * 60_000;
+
+/** The wait after the `attempt`-th request to the TTP (1-based): ttpRetry, doubling, capped. */
+export function ttpRetryDelay(t: Pick<Timeouts, 'ttpRetry'>, attempt: number): number {
+  return Math.min(t.ttpRetry * 2 ** Math.min(Math.max(attempt, 1) - 1, 20), Math.max(t.ttpRetry, TTP_RETRY_CAP_MS));
+}
 
 export type ExchangeEvent =
   /** A statement arrived (from the peer, or the TTP's answer); it is validated before anything acts on it. */
@@ -106,7 +117,10 @@ export type ExchangeOutcome =
   | { status: 'resolved'; resolution: Statement; received?: Item; replacement?: Statement }
   /** The TTP aborted: abort token, or a revocation order undoing both revocable transfers. */
   | { status: 'aborted'; token: Statement; received?: Item }
-  /** Stopped without giving anything of value (no acceptable proposal, or the TTP unreachable). */
+  /**
+   * Stopped without giving anything of value: a responder to which no acceptable proposal came.
+   * Never the outcome of a party that has asked the TTP (it keeps asking until the TTP decides).
+   */
   | { status: 'failed'; reason: string; received?: Item };
 
 export type ExchangeEffect =

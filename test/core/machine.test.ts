@@ -133,7 +133,7 @@ interface Flows {
   orderReply: unknown;
   merchantOffered: MerchantDealState;
   exAwaiting: ExchangeDealState;
-  exExchanging: Extract<ExchangeDealState, { phase: 'exchanging' }>;
+  exExchanging: Extract<ExchangeDealState, { phase: 'exchanging' | 'awaiting-ttp' }>;
   descriptorRequest: unknown;
   exMerchantResponding: Extract<ExchangeMerchantState, { phase: 'responding' }>;
   m1: Statement;

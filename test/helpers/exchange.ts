@@ -186,6 +186,8 @@ export class NodeShopper {
   readonly archive: Statement[] = [];
   /** When false, messages to the merchant are lost (the shopper keeps its state). */
   deliverToPeer = true;
+  /** When true, the TTP cannot be reached: every request fails as a network error would. */
+  ttpDown = false;
 
   constructor(
     private readonly world: ExchangeWorld,
@@ -252,6 +254,8 @@ export class NodeShopper {
         if (!this.deliverToPeer) continue;
         const { replies } = await postExchangeMessage(this.world, o.statement);
         for (const reply of replies) await this.event({ type: 'message', message: reply, now: this.world.clock.now, from: 'peer' });
+      } else if (this.ttpDown) {
+        await this.event({ type: 'ttp-error', error: { code: 'ERR_INTERNAL', message: 'TTP unreachable' }, now: this.world.clock.now });
       } else {
         this.world.ttpRequests.push(o.statement);
         const r = await this.world.ttpApp.request('/ttp/requests', {

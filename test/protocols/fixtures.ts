@@ -20,7 +20,7 @@ import type { ExchangeContext, ProtocolId, Timeouts } from '../../core/exchange/
 import type { TtpContext } from '../../core/exchange/ttp.js';
 
 export const T0 = Date.UTC(2030, 0, 1);
-export const SIM_TIMEOUTS: Timeouts = { peer: 1_000, ttpRetry: 1_000, ttpMargin: 3_000, ttpMaxAttempts: 20, peerRetries: 1 };
+export const SIM_TIMEOUTS: Timeouts = { peer: 1_000, ttpRetry: 1_000, ttpMargin: 3_000, peerRetries: 1 };
 /** Worst-case delay of a message to or from the TTP in the simulations (must be < ttpMargin). */
 export const TTP_DELAY = 1_000;
 export const DEADLINE = T0 + 10_000;

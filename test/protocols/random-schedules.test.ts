@@ -25,6 +25,8 @@ beforeAll(async () => {
 });
 
 const NUM_RUNS = Number(process.env.SEMPER_FC_RUNS ?? 300);
+/** Hundreds of simulated runs per test: far beyond the default 30 s on a loaded machine. */
+const LONG = 180_000;
 const choices = fc.array(fc.nat({ max: 10_000 }), { maxLength: 80 });
 const STRATEGIES: CheatStrategy[] = ['wrong-item', 'withhold', 'no-ttp', 'replay', 'rogue-ttp'];
 const cheaterArb = fc.record({
@@ -37,29 +39,37 @@ describe.each([
   ['contract', 0x5e3a2],
   ['currency', 0x5e3a3],
 ] as const)('%s under random schedules', (name, seed) => {
-  it('honest parties, faulty network and one crash: fair, timely, consistent', async () => {
-    const sc = scenarios.find((s) => s.name === name)!;
-    let usedTtp = 0;
-    await fc.assert(
-      fc.asyncProperty(choices, fc.nat({ max: 1000 }), async (ch, runSeed) => {
-        const r = await simulate({ scenario: sc, choices: ch, seed: runSeed });
-        if (r.ttpRequests > 0) usedTtp++;
-        expect(r.violations, describeRun(r)).toEqual([]);
-      }),
-      { numRuns: NUM_RUNS, seed },
-    );
-    // The schedules did exercise the recovery paths, not only the optimistic one.
-    expect(usedTtp).toBeGreaterThanOrEqual(Math.ceil(NUM_RUNS / 20));
-  });
+  it(
+    'honest parties, faulty network and one crash: fair, timely, consistent',
+    async () => {
+      const sc = scenarios.find((s) => s.name === name)!;
+      let usedTtp = 0;
+      await fc.assert(
+        fc.asyncProperty(choices, fc.nat({ max: 1000 }), async (ch, runSeed) => {
+          const r = await simulate({ scenario: sc, choices: ch, seed: runSeed });
+          if (r.ttpRequests > 0) usedTtp++;
+          expect(r.violations, describeRun(r)).toEqual([]);
+        }),
+        { numRuns: NUM_RUNS, seed },
+      );
+      // The schedules did exercise the recovery paths, not only the optimistic one.
+      expect(usedTtp).toBeGreaterThanOrEqual(Math.ceil(NUM_RUNS / 20));
+    },
+    LONG,
+  );
 
-  it('one cheating party: the honest one is never worse off', async () => {
-    const sc = scenarios.find((s) => s.name === name)!;
-    await fc.assert(
-      fc.asyncProperty(choices, cheaterArb, async (ch, cheater) => {
-        const r = await simulate({ scenario: sc, choices: ch, cheater, replayPool: replayPools.get(name)!, seed: 7 });
-        expect(r.violations, `${cheater.party} cheats with ${cheater.strategies.join('+')}\n${describeRun(r)}`).toEqual([]);
-      }),
-      { numRuns: NUM_RUNS, seed: seed + 1 },
-    );
-  });
+  it(
+    'one cheating party: the honest one is never worse off',
+    async () => {
+      const sc = scenarios.find((s) => s.name === name)!;
+      await fc.assert(
+        fc.asyncProperty(choices, cheaterArb, async (ch, cheater) => {
+          const r = await simulate({ scenario: sc, choices: ch, cheater, replayPool: replayPools.get(name)!, seed: 7 });
+          expect(r.violations, `${cheater.party} cheats with ${cheater.strategies.join('+')}\n${describeRun(r)}`).toEqual([]);
+        }),
+        { numRuns: NUM_RUNS, seed: seed + 1 },
+      );
+    },
+    LONG,
+  );
 });

@@ -151,6 +151,32 @@ describe('exchange deals in the kit: faults are overcome by the TTP', () => {
     }
   });
 
+  it('the TTP is down for 35 s after the shopper signed: it keeps asking (never failed), and ends resolved when the TTP is back (issue 8, item 3)', async () => {
+    world.faults.stopAfter = 'receiving-originator-item';
+    try {
+      const s = new NodeShopper(world, await newShopper());
+      await s.start('contract-signing', CONTRACT.id);
+      expect(s.state.delivered).not.toBeNull(); // its signature (m3) left
+      s.ttpDown = true;
+      const outageEnds = world.clock.now + 35_000;
+      let requests = 0;
+      while (world.clock.now < outageEnds) {
+        expect(s.state.wakeAt).not.toBeNull();
+        world.clock.now = Math.max(world.clock.now, s.state.wakeAt!);
+        await s.event({ type: 'timeout', now: world.clock.now });
+        if (s.state.phase === 'awaiting-ttp') requests++;
+        expect(s.state.outcome, `at +${outageEnds - world.clock.now} ms before the TTP is back`).toBeNull();
+      }
+      expect(s.state.phase).toBe('awaiting-ttp');
+      expect(requests).toBeGreaterThan(2);
+      s.ttpDown = false;
+      await s.runTimers();
+      expect(s.state.outcome?.status).toBe('resolved');
+    } finally {
+      delete world.faults.stopAfter;
+    }
+  });
+
   it('the merchant never answers m1: the shopper aborts at the TTP, nobody is bound', async () => {
     world.faults.stopAfter = 'receiving-proposal';
     try {

@@ -14,6 +14,7 @@ import {
 } from '../../../core/exchange/index.js';
 import { nowIso, signStatement, type Statement } from '../../../core/statements/index.js';
 import { seededRandom } from '../../../core/machine.js';
+import { memoryTtp } from '../../protocols/ttp-host.js';
 import { allScenarios, makeKeys, SIM_TIMEOUTS, T0, type Keys, type Scenario } from '../../protocols/fixtures.js';
 
 let keys: Keys;
@@ -207,5 +208,70 @@ describe('contract signing, step by step', () => {
     const late = await deliver(s, r1.send[0]!.statement, oCtx);
     expect(late.send).toEqual([]);
     expect(rejectedCode(late)).toBe('ERR_PROTOCOL_STATE');
+  });
+});
+
+describe('a party that has given its item never gives up on the TTP (issue 8, item 3)', () => {
+  /** Let the TTP be unreachable for `outageMs` (every request times out or is refused), then answer. */
+  async function outage(state: ExchangeState, ctx: ExchangeContext, sc: Scenario, from: number, outageMs: number) {
+    let s = state;
+    const waits: number[] = [];
+    let now = from;
+    let refused = false;
+    while (now < from + outageMs) {
+      const wake = wakeAt(s);
+      expect(wake, `phase ${s.phase}`).not.toBeNull();
+      expect(s.phase).toBe('awaiting-ttp');
+      waits.push(wake! - now);
+      now = wake!;
+      // Alternate: the request is lost (the timer fires), or the TTP refuses it (HTTP 503).
+      const step = refused
+        ? await stepExchange(roundTrip(s), { type: 'ttp-error', error: { code: 'ERR_INTERNAL', message: 'HTTP 503' }, now }, ctx)
+        : await stepExchange(roundTrip(s), { type: 'timeout', now }, ctx);
+      refused = !refused;
+      expect(step.state.outcome, `after ${now - from} ms of outage`).toBeNull();
+      expect(step.effects.filter((e) => e.kind === 'finished')).toEqual([]);
+      s = step.state;
+    }
+    // The TTP comes back and answers the request the party keeps sending.
+    const request = pendingSends(s).find((o) => o.to === 'ttp')!.statement;
+    const answer = await memoryTtp().request(request, sc.ttpContext(), now);
+    const back = await stepExchange(roundTrip(s), { type: 'message', message: answer.answer, now, from: 'ttp' }, ctx);
+    return { state: back.state, waits };
+  }
+
+  it('contract signing: after m3 the originator waits out 60 s of TTP outage, then ends resolved', async () => {
+    const { o, r, oCtx, rCtx } = await start(contract, 21);
+    const r1 = await deliver(r.state, o.send[0]!.statement, rCtx);
+    const o2 = await deliver(o.state, r1.send[0]!.statement, oCtx); // m3 sent, m4 never comes
+    expect(o2.state.delivered).not.toBeNull();
+    let s = o2.state;
+    let askedAt = T0;
+    while (s.phase !== 'awaiting-ttp') {
+      askedAt = wakeAt(s)!;
+      s = (await stepExchange(roundTrip(s), { type: 'timeout', now: askedAt }, oCtx)).state;
+    }
+    expect(s.ttpRequest).toBe('resolve');
+    const { state, waits } = await outage(s, oCtx, contract, askedAt, 60_000);
+    expect(state.outcome?.status).toBe('resolved');
+    // Back-off: the waits grow (never shrink) from ttpRetry.
+    expect(waits[0]).toBe(SIM_TIMEOUTS.ttpRetry);
+    for (let i = 1; i < waits.length; i++) expect(waits[i]).toBeGreaterThanOrEqual(waits[i - 1]!);
+    expect(waits.at(-1)).toBeGreaterThan(SIM_TIMEOUTS.ttpRetry);
+  });
+
+  it('certified mail: the responder that gave the document in m2 complains and waits out an outage past the deadline, then ends resolved', async () => {
+    const { o, r, rCtx } = await start(mail, 23);
+    const r1 = await deliver(r.state, o.send[0]!.statement, rCtx); // m2 (the document) sent, m3 never comes
+    let s = r1.state;
+    let askedAt = T0;
+    while (s.phase !== 'awaiting-ttp') {
+      askedAt = wakeAt(s)!;
+      s = (await stepExchange(roundTrip(s), { type: 'timeout', now: askedAt }, rCtx)).state;
+    }
+    expect(s.ttpRequest).toBe('complaint');
+    const { state } = await outage(s, rCtx, mail, askedAt, 40_000);
+    // The complaint reaches the TTP only after the deadline; no abort was decided before it, so the TTP resolves.
+    expect(state.outcome?.status).toBe('resolved');
   });
 });

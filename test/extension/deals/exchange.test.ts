@@ -42,6 +42,8 @@ function transport() {
   };
   const t = {
     ttpCalls: 0,
+    /** The TTP cannot be reached: requests fail as a network error does (no status). */
+    ttpDown: false,
     http: (origin: string, outbound: HttpOutbound): Promise<TransportReply> => {
       if (outbound.to === 'merchant') {
         expect(origin).toBe(EX_ORIGIN);
@@ -49,6 +51,7 @@ function transport() {
       }
       expect(outbound.url).toBe(world.ttpEntry.url);
       t.ttpCalls++;
+      if (t.ttpDown) return Promise.resolve({ kind: 'error', error: { code: 'ERR_INTERNAL', message: 'fetch failed' } } as const);
       return post(world.ttpApp, outbound.path, outbound.body);
     },
   };
@@ -165,6 +168,37 @@ describe('the host running exchange deals', () => {
       expect(h.settled.map((r) => r.result)).toEqual([{ kind: 'finished', outcome: expect.objectContaining({ status: 'resolved' }) }]);
       const archived = (await h.store.archiveOf(dealId)).map((a) => a.type);
       expect(archived).toEqual(expect.arrayContaining([TTP_TYPES.resolution, TTP_TYPES.affidavit, 'semper.exchange.resolve-request']));
+    } finally {
+      delete world.faults.stopAfter;
+    }
+  });
+
+  it('the TTP is down for 35 s after the shopper signed: the deal waits for the third party, never fails, and ends resolved (issue 8, item 3)', async () => {
+    const h = harness();
+    world.faults.stopAfter = 'receiving-originator-item';
+    try {
+      const { dealId } = await h.runner.start(EX_ORIGIN, 'contract-signing', EXCHANGE_CONTRACTS[0]!.id);
+      await h.runner.idle();
+      await h.runner.confirm(dealId);
+      await h.runner.idle();
+      h.net.ttpDown = true;
+      const outageEnds = world.clock.now + 35_000;
+      const seen = new Set<string>();
+      for (let i = 0; i < 50 && world.clock.now < outageEnds; i++) {
+        await h.fireAlarms(dealId, 1);
+        const r = (await h.store.get(dealId))!;
+        seen.add(r.status);
+        expect(r.terminal, `${r.status} at +${world.clock.now - outageEnds + 35_000} ms`).toBe(false);
+        expect(h.alarms.has(dealId)).toBe(true);
+      }
+      expect(world.clock.now).toBeGreaterThanOrEqual(outageEnds);
+      expect(seen).toContain('awaiting-ttp');
+      expect((await h.store.get(dealId))!.status).toBe('awaiting-ttp');
+      expect(h.settled).toEqual([]);
+      h.net.ttpDown = false;
+      await h.fireAlarms(dealId);
+      expect((await h.store.get(dealId))!.status).toBe('resolved');
+      expect(h.settled.map((r) => r.result)).toEqual([{ kind: 'finished', outcome: expect.objectContaining({ status: 'resolved' }) }]);
     } finally {
       delete world.faults.stopAfter;
     }
