@@ -299,9 +299,11 @@ function applyExchange(state: RunningState, res: ExchangeStep, now: number, star
         next = { ...common(state), ...agreed(state), exchange: res.state, ...problem, phase: 'failed', error, endedAt: now };
         effects.push({ kind: 'failed', dealId: state.dealId, error });
       } else {
+        // The deal's uses never run revocable↔revocable; a revocation would be an abort for the page.
+        const status = outcome.status === 'revoked' ? 'aborted' : outcome.status;
         const pageOutcome: ExchangeOutcomeForPage = {
           dealId: state.dealId,
-          status: outcome.status,
+          status,
           use: state.use,
           exchangeId: res.state.exchangeId!,
           title: state.agreement.title,
@@ -313,7 +315,7 @@ function applyExchange(state: RunningState, res: ExchangeStep, now: number, star
           agreement: state.agreement,
           exchange: res.state,
           ...problem,
-          phase: outcome.status,
+          phase: status,
           outcome: pageOutcome,
           endedAt: now,
         };

@@ -26,7 +26,10 @@
  *   m1 O→R propose, m2 R→O accept{item_R}, m3 O→R deliver{item_O} (only after item_R matched).
  *   Either side without what it expects complains before deadline−margin: the TTP orders both
  *   transfers revoked (a revocation order the banks/statement terms honour until the deadline).
- *   After the deadline the TTP declares the exchange final instead.
+ *   After the deadline the TTP declares the exchange final instead. So neither side reports
+ *   completion on the main protocol alone: after deadline+margin each asks the TTP for its final
+ *   word (a resolve request) and ends completed (final) or revoked — the TTP's decision reaches
+ *   both parties, a revocation is never silently undone behind a "completed".
  */
 import { SemperError, isSemperError } from '../errors.js';
 import type { Machine } from '../machine.js';
@@ -423,6 +426,9 @@ async function onAccept(state: ExchangeState, message: unknown, now: number, ctx
   if (!m.ok) throw new SemperError('ERR_ITEM_MISMATCH', `m2: the responder's item does not fit its description: ${m.reason}`);
   const deliver = await sign(EXCHANGE_TYPES.deliver, state.dealId, { exchangeId: state.exchangeId, role: 'originator', item: state.ownItem }, ctx, now);
   const send: Outbound[] = [{ to: 'peer', statement: deliver }];
+  if (state.protocol === 'revocable-revocable') {
+    return result(awaitFinal({ ...state, m2, received: body.item, delivered: deliver, outbox: send }), send, [received(m2), ...archiveSent(send)]);
+  }
   const done = finished({ ...state, m2, received: body.item, delivered: deliver, outbox: send }, { status: 'completed', received: body.item });
   return result(done.state, send, [received(m2), ...archiveSent(send), ...done.effects]);
 }
@@ -455,9 +461,11 @@ async function onDeliver(state: ExchangeState, message: unknown, now: number, ct
   const m = await matchItem(body.item, state.peerGives, matchContext(trustOf(ctx), now));
   if (!m.ok) throw new SemperError('ERR_ITEM_MISMATCH', `delivery does not fit its description: ${m.reason}`);
   const effects: ExchangeEffect[] = [received(statement)];
-  if (state.protocol === 'revocable-revocable' && state.phase === 'awaiting-ttp') {
+  if (state.protocol === 'revocable-revocable') {
     // Our complaint is on its way and will revoke both transfers: keep the item, wait for the TTP.
-    return result({ ...state, received: body.item }, [], effects);
+    if (state.phase === 'awaiting-ttp') return result({ ...state, received: body.item }, [], effects);
+    // Not final before the deadline: wait for the TTP's final word.
+    return result(awaitFinal({ ...state, received: body.item }), [], effects);
   }
   let send: Outbound[] = [];
   let delivered = state.delivered;
@@ -492,6 +500,11 @@ async function toTtp(state: ExchangeState, kind: 'abort' | 'resolve' | 'complain
     outbox: send,
   };
   return result(next, send, archiveSent(send));
+}
+
+/** Revocable↔revocable after the main protocol: ask the TTP for its final word once the deadline (and a margin) passed. */
+function awaitFinal(state: ExchangeState): ExchangeState {
+  return { ...state, phase: 'awaiting-final', retransmits: 0, wakeAt: state.deadline + state.timeouts.ttpMargin };
 }
 
 function retransmit(state: ExchangeState, wake: number): StepResult {
@@ -539,6 +552,8 @@ async function onTimeout(state: ExchangeState, now: number, ctx: ExchangeContext
       }
     case 'awaiting-m4':
       return canRetry ? retransmit(state, now + t.peer) : toTtp(state, 'resolve', ctx, now);
+    case 'awaiting-final':
+      return toTtp(state, 'resolve', ctx, now);
     case 'awaiting-ttp': {
       // Never give up: the same request again, after a wait that doubles up to a cap (a durable timer).
       const send = state.outbox.filter((o) => o.to === 'ttp');
@@ -569,13 +584,15 @@ async function onTtpAnswer(state: ExchangeState, message: unknown, now: number, 
   if (type === TTP_TYPES.abortToken) {
     const { statement, body } = await verifyFrom(message, [type], [state.ttp.keyId], AbortTokenBody, trust, now);
     if (body.exchangeId !== state.exchangeId) throw new SemperError('ERR_REPLAY', 'abort token for another exchange');
+    if (body.protocol !== state.protocol) throw new SemperError('ERR_REPLAY', `abort token for a ${body.protocol} exchange, this is ${state.protocol}`);
     effects.push(received(statement));
     outcome = { status: 'aborted', token: statement, ...keep };
   } else if (type === TTP_TYPES.revocationOrder) {
     const { statement, body } = await verifyFrom(message, [type], [state.ttp.keyId], RevocationOrderBody, trust, now);
     if (body.exchangeId !== state.exchangeId) throw new SemperError('ERR_REPLAY', 'revocation order for another exchange');
+    if (body.protocol !== state.protocol) throw new SemperError('ERR_REPLAY', `revocation order for a ${body.protocol} exchange, this is ${state.protocol}`);
     effects.push(received(statement));
-    outcome = { status: 'aborted', token: statement, ...keep };
+    outcome = { status: 'revoked', order: statement, revoked: body.revoke, ...keep };
   } else {
     const { statement, body } = await verifyFrom(message, [TTP_TYPES.resolution], [state.ttp.keyId], ResolutionBody, trust, now);
     if (body.exchangeId !== state.exchangeId || body.protocol !== state.protocol) throw new SemperError('ERR_REPLAY', 'resolution for another exchange');
@@ -602,7 +619,12 @@ async function onTtpAnswer(state: ExchangeState, message: unknown, now: number, 
         effects.push(asRejection(e));
       }
     }
-    outcome = { status: 'resolved', resolution: statement, ...(item ? { received: item } : {}), ...(replacement ? { replacement } : {}) };
+    if (body.final === true && state.protocol === 'revocable-revocable' && item) {
+      // Both transfers stand: the main protocol's outcome, now final.
+      outcome = { status: 'completed', received: item, final: statement };
+    } else {
+      outcome = { status: 'resolved', resolution: statement, ...(item ? { received: item } : {}), ...(replacement ? { replacement } : {}) };
+    }
   }
   const done = finished({ ...state, outbox: state.phase === 'awaiting-ttp' ? [] : state.outbox }, outcome);
   return result(done.state, [], [...effects, ...done.effects]);

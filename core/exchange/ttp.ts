@@ -20,7 +20,8 @@
  *       contract signing      abort: originator only; resolve: either, with m2
  *       generatable↔verifiable complaint: responder, with m2 carrying its item; abort:
  *                             originator, only after the deadline
- *       revocable↔revocable   complaint or abort: either
+ *       revocable↔revocable   complaint or abort: either; resolve (the final word, after the
+ *                             deadline): either, with m2
  *   - external verifiability: before resolving a generatable↔verifiable exchange, the responder's
  *     item in m2 must match the description in m1 (core/items matchItem), else no decision;
  *   - generatability: affidavits are issued only for descriptions that fix the content and are
@@ -33,7 +34,8 @@
  *                          originator's abort only after the deadline → aborted. So until the
  *                          deadline a complaint always wins; after it, whichever comes first.
  *   revocable↔revocable    complaint/abort until the deadline → aborted (revocation order for
- *                          both transfers); after the deadline → resolved (final)
+ *                          both transfers); any request after the deadline → resolved (final);
+ *                          a resolve request before the deadline → refused (too early)
  */
 import { z } from 'zod';
 import { SemperError } from '../errors.js';
@@ -151,7 +153,8 @@ export async function checkTtpRequest(input: unknown, ctx: TtpContext, now: numb
       if (kind === 'abort' && requesterRole !== 'originator') refuse('only the originator asks for the final abort');
       break;
     case 'revocable-revocable':
-      if (kind === 'resolve') refuse('there is nothing to generate; complain to have both transfers revoked');
+      // complaint or abort: have both transfers revoked (until the deadline); resolve: the final word (after it).
+      if (kind === 'resolve' && !m2) refuse('a request for the final word carries m2');
       break;
   }
   return {
@@ -244,6 +247,15 @@ export async function decideTtp(record: TtpRecord | null, req: CheckedRequest, c
       return decide('resolved', answer);
     }
     case 'revocable-revocable': {
+      if (req.kind === 'resolve' && !pastDeadline) {
+        throw new SemperError(
+          'ERR_TTP',
+          `revocable-revocable: too early for the final word, either party may complain until ${new Date(b.deadline).toISOString()}`,
+          {
+            retryAfter: b.deadline + 1,
+          },
+        );
+      }
       if (pastDeadline) {
         const answer = await sign(
           TTP_TYPES.resolution,

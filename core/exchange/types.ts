@@ -107,16 +107,25 @@ export interface Outbound {
 }
 
 export type ExchangeOutcome =
-  /** The main protocol completed: `received` is the peer's item, checked against its description. */
-  | { status: 'completed'; received: Item }
+  /**
+   * The main protocol completed: `received` is the peer's item, checked against its description.
+   * Revocable↔revocable: only once the TTP said the exchange is final (`final`, its resolution
+   * with final: true), because until the deadline a complaint could have both transfers revoked.
+   */
+  | { status: 'completed'; received: Item; final?: Statement }
   /**
    * The TTP resolved the exchange. `replacement` is the TTP's affidavit standing in for the peer's
    * item (generatable items); `received` is the peer's item if it arrived directly or the TTP
    * forwarded it (verifiable items). `resolution` is the TTP's signed statement (evidence).
    */
   | { status: 'resolved'; resolution: Statement; received?: Item; replacement?: Statement }
-  /** The TTP aborted: abort token, or a revocation order undoing both revocable transfers. */
+  /** The TTP aborted (abort token): it never resolves this exchange. */
   | { status: 'aborted'; token: Statement; received?: Item }
+  /**
+   * Revocable↔revocable: the TTP ordered the transfers undone (`order`, its revocation order;
+   * `revoked`, which transfers: giver and description). An item received is to be given back.
+   */
+  | { status: 'revoked'; order: Statement; revoked: { giver: string; description: Description }[]; received?: Item }
   /**
    * Stopped without giving anything of value: a responder to which no acceptable proposal came.
    * Never the outcome of a party that has asked the TTP (it keeps asking until the TTP decides).
@@ -128,7 +137,12 @@ export type ExchangeEffect =
   | { kind: 'rejected-message'; error: { code: string; message: string } }
   | { kind: 'finished'; outcome: ExchangeOutcome };
 
-export type Phase = 'awaiting-m1' | 'awaiting-m2' | 'awaiting-m3' | 'awaiting-m4' | 'awaiting-ttp' | 'done';
+/**
+ * 'awaiting-final' (revocable↔revocable): the main protocol is through, but until the deadline
+ * either side could still have both transfers revoked; after deadline+margin the party asks the
+ * TTP for its final word (a resolution with final: true, or the revocation order it issued).
+ */
+export type Phase = 'awaiting-m1' | 'awaiting-m2' | 'awaiting-m3' | 'awaiting-m4' | 'awaiting-final' | 'awaiting-ttp' | 'done';
 
 export interface ExchangeState {
   v: 1;

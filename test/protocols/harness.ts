@@ -25,6 +25,7 @@ import {
   startOriginator,
   startResponder,
   EXCHANGE_TYPES,
+  TTP_ANSWER_TYPES,
   TTP_TYPES,
   type ExchangeContext,
   type ExchangeEvent,
@@ -352,6 +353,63 @@ export async function simulate(opts: SimOptions): Promise<SimResult> {
     if (p === cheater) continue;
     if (finalStates[p].phase !== 'done') violations.push(`timeliness: honest ${p} did not terminate (phase ${finalStates[p].phase}) within ${maxSteps} steps`);
   }
+  // Every honest party's outcome agrees with the TTP's one decision for its exchange, and every TTP statement it
+  // holds is the TTP's (its key), for its exchange, and every affidavit replaces exactly the agreed description of
+  // a party of the exchange. Aborts (abort token) and revocations (revocation order) are different outcomes.
+  for (const p of ['O', 'R'] as const) {
+    if (p === cheater) continue;
+    const o = outcomes[p];
+    const exId = finalStates[p].exchangeId;
+    const record = exId ? ttp.get(exId) : null;
+    const held =
+      o?.status === 'resolved'
+        ? o.resolution
+        : o?.status === 'aborted'
+          ? o.token
+          : o?.status === 'revoked'
+            ? o.order
+            : o?.status === 'completed'
+              ? (o.final ?? null)
+              : null;
+    if (held) {
+      const problem = await checkTtpStatement(held, exId);
+      if (problem) violations.push(`evidence: honest ${p} holds a TTP statement that ${problem}`);
+      if (!record || canonicalJson(record.answer) !== canonicalJson(held))
+        violations.push(`outcome: honest ${p} holds a TTP answer that is not the TTP's decision for its exchange`);
+    }
+    const answer = record?.answer.type;
+    if (answer === TTP_TYPES.revocationOrder && o?.status !== 'revoked')
+      violations.push(`outcome: the TTP revoked ${p}'s exchange, but honest ${p} ended ${o?.status ?? 'without an outcome'}`);
+    if (o?.status === 'revoked' && answer !== TTP_TYPES.revocationOrder)
+      violations.push(`outcome: honest ${p} ended revoked, but the TTP decided ${answer ?? 'nothing'}`);
+    if (o?.status === 'aborted' && answer !== TTP_TYPES.abortToken)
+      violations.push(`outcome: honest ${p} ended aborted, but the TTP decided ${answer ?? 'nothing'}`);
+    if (answer === TTP_TYPES.resolution && (o?.status === 'aborted' || o?.status === 'revoked' || o?.status === 'failed'))
+      violations.push(`outcome: the TTP resolved ${p}'s exchange, but honest ${p} ended ${o.status}`);
+  }
+
+  /** What is wrong with a TTP statement an honest party holds as evidence (null: nothing). */
+  async function checkTtpStatement(st: Statement, exId: string | null): Promise<string | null> {
+    try {
+      const v = await verifyStatement(st, { types: TTP_ANSWER_TYPES, trust: { roots: [sc.keys.root], now: new Date(net.now) } });
+      if ((await jwkThumbprint(v.signerJwk)) !== sc.keys.ttp.keyId) return 'is not signed by the TTP of the exchange';
+      const body = v.statement.body as { exchangeId?: string; affidavits?: unknown[] };
+      if (body.exchangeId !== exId) return 'names another exchange';
+      for (const a of body.affidavits ?? []) {
+        const av = await verifyStatement(a, { types: [TTP_TYPES.affidavit], trust: { roots: [sc.keys.root], now: new Date(net.now) } });
+        if ((await jwkThumbprint(av.signerJwk)) !== sc.keys.ttp.keyId) return 'carries an affidavit not signed by the TTP';
+        const b = AffidavitBody.parse(av.statement.body);
+        if (b.exchangeId !== exId) return 'carries an affidavit for another exchange';
+        const party = b.onBehalfOf === sc.keys.o.keyId ? sc.O : b.onBehalfOf === sc.keys.r.keyId ? sc.R : null;
+        if (!party) return 'carries an affidavit on behalf of a stranger';
+        if (canonicalJson(b.description) !== canonicalJson(party.gives)) return 'carries an affidavit for another description than the agreed one';
+      }
+      return null;
+    } catch (e) {
+      return `does not verify (${errorToJson(e).code})`;
+    }
+  }
+
   // The exchange that matters is the honest party's (a replayed m1 can make it an older one).
   const focus = cheater ? other(cheater) : 'O';
   const focusId = finalStates[focus].exchangeId ?? exchangeId;

@@ -18,10 +18,10 @@ import { memoryTtp } from '../../protocols/ttp-host.js';
 import { allScenarios, makeKeys, SIM_TIMEOUTS, T0, type Keys, type Scenario } from '../../protocols/fixtures.js';
 
 let keys: Keys;
-let mail: Scenario, contract: Scenario;
+let mail: Scenario, contract: Scenario, money: Scenario;
 beforeAll(async () => {
   keys = await makeKeys();
-  [mail, contract] = (await allScenarios(keys)) as [Scenario, Scenario];
+  [mail, contract, money] = (await allScenarios(keys)) as [Scenario, Scenario, Scenario];
 });
 
 const roundTrip = (s: ExchangeState): ExchangeState => JSON.parse(JSON.stringify(s)) as ExchangeState;
@@ -273,5 +273,64 @@ describe('a party that has given its item never gives up on the TTP (issue 8, it
     const { state } = await outage(s, rCtx, mail, askedAt, 40_000);
     // The complaint reaches the TTP only after the deadline; no abort was decided before it, so the TTP resolves.
     expect(state.outcome?.status).toBe('resolved');
+  });
+});
+
+describe("revocable ↔ revocable: the TTP's decision reaches both parties (issue 8, item 4)", () => {
+  /** Run a party's timers, letting the TTP (one shared record store) answer what it asks, until it is done. */
+  async function untilDone(state: ExchangeState, ctx: ExchangeContext, ttp: ReturnType<typeof memoryTtp>, from: number) {
+    let s = state;
+    let now = from;
+    for (let i = 0; i < 50 && s.phase !== 'done'; i++) {
+      now = Math.max(now, wakeAt(s) ?? now);
+      const step = await stepExchange(roundTrip(s), { type: 'timeout', now }, ctx);
+      s = step.state;
+      for (const o of step.send.filter((x) => x.to === 'ttp')) {
+        try {
+          const a = await ttp.request(o.statement, money.ttpContext(), now);
+          s = (await stepExchange(roundTrip(s), { type: 'message', message: a.answer, now, from: 'ttp' }, ctx)).state;
+        } catch (e) {
+          s = (await stepExchange(roundTrip(s), { type: 'ttp-error', error: { code: (e as { code: string }).code, message: String(e) }, now }, ctx)).state;
+        }
+      }
+    }
+    return s;
+  }
+
+  it('m3 is lost: the responder complains, the TTP orders both transfers revoked, and the originator ends revoked, not completed', async () => {
+    const ttp = memoryTtp();
+    const { o, r, oCtx, rCtx } = await start(money, 31);
+    const r1 = await deliver(r.state, o.send[0]!.statement, rCtx); // m2: R's payment
+    const o2 = await deliver(o.state, r1.send[0]!.statement, oCtx); // O pays in m3, which is lost
+    expect(o2.send.map((x) => x.statement.type)).toEqual([EXCHANGE_TYPES.deliver]);
+    // R, without m3, complains before the deadline: the TTP orders both transfers revoked.
+    const rDone = await untilDone(r1.state, rCtx, ttp, T0);
+    expect(rDone.outcome?.status).toBe('revoked');
+    // O must learn it: it does not report completion before the TTP had its word.
+    const oDone = await untilDone(o2.state, oCtx, ttp, T0);
+    expect(oDone.outcome?.status).toBe('revoked');
+    const order = oDone.outcome?.status === 'revoked' ? oDone.outcome : null;
+    expect(order?.order.type).toBe('semper.ttp.revocation-order');
+    expect(order?.revoked.map((x) => x.giver)).toEqual([keys.o.keyId, keys.r.keyId]);
+  });
+
+  it('no complaint: after the deadline both ask the TTP for the final word and end completed, holding it', async () => {
+    const ttp = memoryTtp();
+    const { o, r, oCtx, rCtx } = await start(money, 33);
+    const r1 = await deliver(r.state, o.send[0]!.statement, rCtx);
+    const o2 = await deliver(o.state, r1.send[0]!.statement, oCtx);
+    const r2 = await deliver(r1.state, o2.send[0]!.statement, rCtx);
+    expect(o2.state.outcome).toBeNull(); // not before the final word
+    expect(r2.state.outcome).toBeNull();
+    for (const [s, ctx] of [
+      [o2.state, oCtx],
+      [r2.state, rCtx],
+    ] as const) {
+      const done = await untilDone(s, ctx, ttp, T0);
+      expect(done.outcome?.status).toBe('completed');
+      const final = done.outcome?.status === 'completed' ? done.outcome.final : undefined;
+      expect(final?.type).toBe('semper.ttp.resolution');
+      expect(final?.body).toMatchObject({ final: true });
+    }
   });
 });

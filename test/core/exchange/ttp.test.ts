@@ -202,4 +202,27 @@ describe('TTP: revocable ↔ revocable', () => {
     expect(f.answer.type).toBe(TTP_TYPES.resolution);
     expect(f.answer.body).toMatchObject({ final: true });
   });
+
+  it('the final word (a resolve request, with m2): too early before the deadline; after it the revocation order if one was issued, else final', async () => {
+    const store = memoryTtp();
+    const ex = await exchange(money, 110);
+    const ask = (signer: Signer) => req(signer, EXCHANGE_TYPES.resolveRequest, money.dealId, { exchangeId: ex.exchangeId, m1: ex.m1, m2: ex.m2 });
+    await expect(askTtp(await ask(keys.o), store, at(money, DEADLINE))).rejects.toMatchObject({ code: 'ERR_TTP', message: expect.stringMatching(/too early/) });
+    expect(store.get(ex.exchangeId)).toBeNull();
+    const f = await askTtp(await ask(keys.r), store, at(money, DEADLINE + 1));
+    expect(f.answer.body).toMatchObject({ final: true });
+    // Once revoked, the final word is the revocation order.
+    const ex2 = await exchange(money, 120);
+    await askTtp(await req(keys.r, EXCHANGE_TYPES.complaint, money.dealId, { exchangeId: ex2.exchangeId, m1: ex2.m1, m2: ex2.m2 }), store, at(money, T0));
+    const word = await askTtp(
+      await req(keys.o, EXCHANGE_TYPES.resolveRequest, money.dealId, { exchangeId: ex2.exchangeId, m1: ex2.m1, m2: ex2.m2 }),
+      store,
+      at(money, DEADLINE + 5),
+    );
+    expect(word.answer.type).toBe(TTP_TYPES.revocationOrder);
+    // Without m2 there is no final word to ask for.
+    await expect(
+      askTtp(await req(keys.o, EXCHANGE_TYPES.resolveRequest, money.dealId, { exchangeId: ex.exchangeId, m1: ex.m1 }), store, at(money, DEADLINE + 5)),
+    ).rejects.toMatchObject({ code: 'ERR_SCHEMA' });
+  });
 });
