@@ -7,4 +7,5 @@ export * from './messages.js';
 export * from './negotiate.js';
 export * from './parties.js';
 export * from './ttp.js';
+export * from './evidence.js';
 export { commitTo, exchangeIdOf } from './common.js';

@@ -152,6 +152,7 @@ function baseState(p: PartyParams, ctx: ExchangeContext): Omit<ExchangeState, 'r
     peerCommitment: null,
     received: null,
     delivered: null,
+    peerDelivery: null,
     ttpRequest: null,
     ttpAttempts: 0,
     retransmits: 0,
@@ -463,9 +464,9 @@ async function onDeliver(state: ExchangeState, message: unknown, now: number, ct
   const effects: ExchangeEffect[] = [received(statement)];
   if (state.protocol === 'revocable-revocable') {
     // Our complaint is on its way and will revoke both transfers: keep the item, wait for the TTP.
-    if (state.phase === 'awaiting-ttp') return result({ ...state, received: body.item }, [], effects);
+    if (state.phase === 'awaiting-ttp') return result({ ...state, received: body.item, peerDelivery: statement }, [], effects);
     // Not final before the deadline: wait for the TTP's final word.
-    return result(awaitFinal({ ...state, received: body.item }), [], effects);
+    return result(awaitFinal({ ...state, received: body.item, peerDelivery: statement }), [], effects);
   }
   let send: Outbound[] = [];
   let delivered = state.delivered;
@@ -479,7 +480,10 @@ async function onDeliver(state: ExchangeState, message: unknown, now: number, ct
     );
     send = [{ to: 'peer', statement: delivered }];
   }
-  const done = finished({ ...state, received: body.item, delivered, outbox: send.length ? send : state.outbox }, { status: 'completed', received: body.item });
+  const done = finished(
+    { ...state, received: body.item, peerDelivery: statement, delivered, outbox: send.length ? send : state.outbox },
+    { status: 'completed', received: body.item },
+  );
   return result(done.state, send, [...effects, ...archiveSent(send), ...done.effects]);
 }
 

@@ -178,6 +178,12 @@ export interface ExchangeState {
   received: Item | null;
   /** This party's own delivery (m3/m4), re-sent if the peer repeats the message it answers. */
   delivered: Statement | null;
+  /**
+   * The peer's delivery (m3/m4) as it arrived: with m1, m2 and `delivered` the main protocol's
+   * transcript, which proves a contract whatever abort token exists (evidence.ts). (Absent in a state
+   * of an earlier release.)
+   */
+  peerDelivery?: Statement | null;
   /** Which TTP request is outstanding (once sent, never changes kind). */
   ttpRequest: 'abort' | 'resolve' | 'complaint' | null;
   ttpAttempts: number;

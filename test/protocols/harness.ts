@@ -21,6 +21,7 @@
  *   TTP          never both an abort (token/revocation) and a resolution for the exchange.
  */
 import {
+  judgeContractSigning,
   stepExchange,
   startOriginator,
   startResponder,
@@ -133,6 +134,8 @@ export async function simulate(opts: SimOptions): Promise<SimResult> {
   const ttp = memoryTtp({ forgetful: opts.forgetfulTtp ?? false });
   const ttpCtx = { ...sc.ttpContext(), ...(opts.ttpVerifyTransfer ? { verifyTransfer: opts.ttpVerifyTransfer } : {}) };
   const answersGiven = new Map<string, Set<string>>();
+  /** Every answer the TTP gave (to anyone). */
+  const ttpAnswers: Statement[] = [];
 
   const nodes: Record<PartyId, PartyNode> = {
     O: { id: 'O', state: new Persisted(), ctx: { ...sc.O.ctx, random: seededRandom(seed * 2 + 11) }, side: sc.O, step: opts.steps?.O ?? stepExchange },
@@ -223,6 +226,7 @@ export async function simulate(opts: SimOptions): Promise<SimResult> {
     try {
       const r = await ttp.request(payload.statement, ttpCtx, net.now);
       reply = { kind: 'statement', statement: r.answer };
+      ttpAnswers.push(r.answer);
       const given = answersGiven.get(r.record.exchangeId) ?? new Set<string>();
       given.add(r.answer.type);
       answersGiven.set(r.record.exchangeId, given);
@@ -407,6 +411,46 @@ export async function simulate(opts: SimOptions): Promise<SimResult> {
       return null;
     } catch (e) {
       return `does not verify (${errorToJson(e).code})`;
+    }
+  }
+
+  // Contract signing: the contract is judged on everything anyone could show (every statement on the wire, every TTP
+  // answer); if it stands, every honest party can show it with what it holds itself (evidence.ts). So an abort token in
+  // the cheater's hands never leaves an honest party bound without proof, nor proof without a binding.
+  if (sc.protocol === 'contract-signing') {
+    for (const p of ['O', 'R'] as const) {
+      if (p === cheater) continue;
+      const st = finalStates[p];
+      if (!st.m1 || !st.exchangeId) continue;
+      const all = [...wire, ...ttpAnswers];
+      const of = (type: string, role?: string) =>
+        all.filter(
+          (x) => x.type === type && (x.body as { exchangeId?: string }).exchangeId === st.exchangeId && (!role || (x.body as { role?: string }).role === role),
+        );
+      const judgeTrust = { roots: [sc.keys.root], now: net.now };
+      let anyone = false;
+      for (const m2 of of(EXCHANGE_TYPES.accept))
+        for (const m3 of of(EXCHANGE_TYPES.deliver, 'originator'))
+          for (const m4 of of(EXCHANGE_TYPES.deliver, 'responder'))
+            if (!anyone && (await judgeContractSigning({ m1: st.m1, m2, m3, m4 }, judgeTrust)).signed) anyone = true;
+      for (const resolution of of(TTP_TYPES.resolution))
+        if (!anyone && (await judgeContractSigning({ m1: st.m1, resolution }, judgeTrust)).signed) anyone = true;
+      const o = st.outcome;
+      const own = await judgeContractSigning(
+        {
+          m1: st.m1,
+          ...(st.m2 ? { m2: st.m2 } : {}),
+          ...(st.role === 'originator'
+            ? { m3: st.delivered ?? undefined, m4: st.peerDelivery ?? undefined }
+            : { m3: st.peerDelivery ?? undefined, m4: st.delivered ?? undefined }),
+          ...(o?.status === 'resolved' ? { resolution: o.resolution } : {}),
+          ...(o?.status === 'aborted' ? { abortToken: o.token } : {}),
+        },
+        judgeTrust,
+      );
+      if (anyone && !own.signed) violations.push(`contract: the contract stands (evidence exists), but honest ${p} cannot show it (${own.basis})`);
+      if (own.signed && o?.status !== 'completed' && o?.status !== 'resolved')
+        violations.push(`contract: honest ${p} holds the contract but ended ${o?.status ?? 'undecided'}`);
     }
   }
 
