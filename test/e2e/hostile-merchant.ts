@@ -5,6 +5,7 @@
  * from the production core/pki functions: a CA the extension trusts (configured by the test),
  * and one it does not.
  */
+import { createHash } from 'node:crypto';
 import { Hono } from 'hono';
 import { OfferRequest, STATEMENT_TYPES, type OfferBody } from '../../core/protocol/commerce.js';
 import { randomId } from '../../core/encoding/index.js';
@@ -20,6 +21,9 @@ export type HostileMode =
 
 export const HOSTILE_LEGAL_NAME = 'Hostile Test Merchant GmbH';
 export const HOSTILE_SKU = 'widget';
+const WIDGET = 'one widget\n';
+/** base64url SHA-256 of WIDGET */
+const WIDGET_DIGEST = createHash('sha256').update(WIDGET).digest('base64url');
 const DAY = 86_400_000;
 
 interface Identity {
@@ -118,6 +122,8 @@ export async function startHostileMerchant(): Promise<HostileMerchant> {
         quantity: i.quantity,
         unitPrice: { amount: 999, currency: 'EUR' },
         kind: 'digital' as const,
+        // What the widget delivers (issue 8 item 1: offers commit to it; a shopper refuses one that does not).
+        content: { kind: 'content' as const, mediaType: 'text/plain', digest: WIDGET_DIGEST, size: WIDGET.length },
       })),
       total: { amount: 999 * request.items.reduce((s, i) => s + i.quantity, 0), currency: 'EUR' },
       expiresAt: new Date(mode === 'expired-offer' ? now - 60_000 : now + 600_000).toISOString(),
