@@ -10,12 +10,20 @@
  *                      signing, the shopper is the originator.
  *
  * Before any exchange message moves, the shopper asks the merchant for a *descriptor*: the
- * merchant's signed statement of what each side gives (the two item descriptions), the TTP it
- * accepts, the timing, bound to the shopper's fresh nonce, the deal and the page's origin — the
- * offer of an exchange. The shopper verifies it exactly like an offer (certificate chain to a
- * trusted root, merchant role, origin binding, nonce echo, expiry), then re-derives everything it
- * will sign from it and negotiates the protocol itself (negotiateExchange); only a descriptor that
- * passes all of this reaches the trusted window. The page names only the use and a document id.
+ * merchant's signed statement of what is exchanged (the document's digest, type and size, or the
+ * contract's title and text), the TTP it accepts, the timing, bound to the shopper's fresh nonce,
+ * the deal and the page's origin — the offer of an exchange. The shopper verifies it exactly like
+ * an offer (certificate chain to a trusted root, merchant role, origin binding, nonce echo,
+ * expiry); only a descriptor that passes reaches the trusted window. The page names only the use
+ * and a document id.
+ *
+ * Nothing that identifies the shopper leaves before the user confirmed: the descriptor request
+ * carries no key, and the descriptor names none. The key the user chose for the deal is bound at
+ * m1, which leaves only after confirmation: both sides derive the two item descriptions from the
+ * descriptor, the deal id and the two keys (`exchangeItems`: the receipt names its receiver, the
+ * contract body its parties), the shopper when it signs, the merchant when m1 arrives — and the
+ * merchant's responder accepts m1 only if it describes exactly those. So what the shopper signs is
+ * fixed by what the merchant signed, and the merchant signs m2 only over the key m1 binds.
  *
  * HTTP (the merchant kit, on the page's own origin):
  *   POST /semper/exchange/descriptor  DescriptorRequest   → { descriptor: Statement<DescriptorBody> }
@@ -23,17 +31,17 @@
  */
 import { z } from 'zod';
 import { SemperError } from '../errors.js';
-import { jwkThumbprint, PublicJwk } from '../crypto/jwk.js';
+import { jwkThumbprint } from '../crypto/jwk.js';
 import type { Signer } from '../crypto/keys.js';
-import { canonicalJson, decodeBase64url, encodeBase64url, sha256, utf8, type JsonValue } from '../encoding/index.js';
+import { decodeBase64url, encodeBase64url, sha256, utf8, type JsonValue } from '../encoding/index.js';
 import { validateChain, type RevocationCheck } from '../pki/certificates.js';
 import { signStatement, type Statement } from '../statements/index.js';
-import { Description as DescriptionSchema, Digest, type Description, type Item } from '../items/schema.js';
+import { Digest, type Description, type Item } from '../items/schema.js';
 import { DEFAULT_ATTRIBUTES, receiptDescription } from '../transfer/index.js';
 import { negotiateExchange } from '../exchange/negotiate.js';
 import { DEFAULT_TIMEOUTS, type ProtocolId, type Timeouts } from '../exchange/types.js';
 import { DealId, Nonce } from '../protocol/commerce.js';
-import { certifiedMerchant, parseBody, verifyMerchantStatement } from './common.js';
+import { certifiedMerchant, verifyMerchantStatement } from './common.js';
 import type { CertifiedMerchant } from './view.js';
 
 export const EXCHANGE_USES = ['certified-mail', 'contract-signing'] as const;
@@ -54,14 +62,15 @@ export const EXCHANGE_DEAL_TYPES = {
   contractSignature: 'semper.contract.signature',
 } as const;
 
-/** `POST /semper/exchange/descriptor`: what the shopper's worker asks (the page named only use + document id). */
+/**
+ * `POST /semper/exchange/descriptor`: what the shopper's worker asks (the page named only use +
+ * document id). No key of the shopper's: a page must not learn who asks before the user agreed.
+ */
 export const DescriptorRequest = z.strictObject({
   dealId: DealId,
   nonce: Nonce,
   use: ExchangeUse,
   documentId: DocumentId,
-  /** The key the shopper will sign its item and the exchange messages with. */
-  shopper: z.strictObject({ jwk: PublicJwk }),
 });
 export type DescriptorRequest = z.infer<typeof DescriptorRequest>;
 
@@ -99,6 +108,13 @@ export const DescriptorDocument = z.strictObject({
 });
 export type DescriptorDocument = z.infer<typeof DescriptorDocument>;
 
+/** Contract signing: the text both sign, as the descriptor fixes it (the parties are bound at m1). */
+export const DescriptorContract = z.strictObject({
+  title: z.string().min(1).max(200),
+  text: z.string().min(1).max(20_000),
+});
+export type DescriptorContract = z.infer<typeof DescriptorContract>;
+
 /** The fixed body both parties sign in contract signing. */
 export const ContractBody = z.strictObject({
   contractId: DocumentId,
@@ -119,14 +135,13 @@ export const DescriptorBody = z.strictObject({
   documentId: DocumentId,
   title: z.string().min(1).max(200),
   protocol: z.enum(['generatable-verifiable', 'contract-signing', 'revocable-revocable']),
-  shopper: z.strictObject({ keyId: Digest }),
   merchant: z.strictObject({ keyId: Digest }),
   /** The TTP the merchant accepts: its key and certificate (the shopper decides whether it trusts it). */
   ttp: z.strictObject({ keyId: Digest, certificateChain: z.array(b64).min(1).max(5), endpoint: z.string().url().max(512).optional() }),
-  shopperGives: DescriptionSchema,
-  merchantGives: DescriptionSchema,
-  /** certified mail: what the document is (its digest, type and size are also in merchantGives) */
+  /** certified mail: the document the merchant gives (its description is derived from this: exchangeItems) */
   document: DescriptorDocument.optional(),
+  /** contract signing: the contract both sign (the signed body adds the id and the two parties: exchangeItems) */
+  contract: DescriptorContract.optional(),
   timing: ExchangeTiming,
   expiresAt: z.iso.datetime(),
   terms: z.string().max(2000).optional(),
@@ -163,21 +178,58 @@ export interface VerifiedExchangeView {
   verifiedAt: string;
 }
 
-/** Everything the shopper's worker needs to run the exchange it agreed to (plain JSON). */
+/**
+ * Everything the shopper's worker needs to run the exchange it agreed to (plain JSON). The item
+ * descriptions are not here: they name the shopper's key, chosen at confirmation (exchangeItems).
+ */
 export interface ExchangeAgreement {
   dealId: string;
   use: ExchangeUse;
   protocol: ProtocolId;
-  shopperKeyId: string;
   merchantKeyId: string;
-  shopperGives: Description;
-  merchantGives: Description;
   ttp: { keyId: string; url: string };
   timeouts: Timeouts;
   expiresAt: number;
   /** The roots the merchant's and the TTP's chains validated to: kept so the exchange can finish even if settings change. */
   roots: string[];
   title: string;
+}
+
+/** The two item descriptions of an exchange deal, once the shopper's key is known. */
+export interface ExchangeItems {
+  shopperGives: Description;
+  merchantGives: Description;
+}
+
+/**
+ * Derive what each side gives from the descriptor, the deal and the two keys. Both sides call it:
+ * the shopper when the user confirmed (with the key it signs with), the merchant when m1 arrives
+ * (with the key m1 names); the merchant's responder then checks m1 describes exactly these.
+ *   certified mail    merchant: the document (digest, media type, size); shopper: a receipt for
+ *                     exactly that document, naming receiver, sender and deal
+ *   contract signing  both: a signature on {contractId, title, text, parties:[shopper, merchant]}
+ */
+export function exchangeItems(
+  body: Pick<DescriptorBody, 'use' | 'documentId' | 'document' | 'contract'>,
+  p: { dealId: string; shopperKeyId: string; merchantKeyId: string },
+): ExchangeItems {
+  if (p.shopperKeyId === p.merchantKeyId) throw new SemperError('ERR_PROTOCOL_STATE', 'an exchange needs two different parties');
+  if (body.use === 'certified-mail') {
+    const d = body.document;
+    if (!d || body.contract) throw new SemperError('ERR_OFFER_INVALID', 'certified mail: the descriptor describes a document (and no contract)');
+    const merchantGives: Description = { kind: 'information', digest: d.digest, mediaType: d.mediaType, size: d.size };
+    return {
+      merchantGives,
+      shopperGives: receiptDescription({ receiver: p.shopperKeyId, sender: p.merchantKeyId, dealId: p.dealId, received: merchantGives }),
+    };
+  }
+  const c = body.contract;
+  if (!c || body.document) throw new SemperError('ERR_OFFER_INVALID', 'contract signing: the descriptor carries the contract (and no document)');
+  const contract: ContractBody = { contractId: body.documentId, title: c.title, text: c.text, parties: [p.shopperKeyId, p.merchantKeyId] };
+  return {
+    shopperGives: contractDescription(p.shopperKeyId, p.dealId, contract),
+    merchantGives: contractDescription(p.merchantKeyId, p.dealId, contract),
+  };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -243,7 +295,6 @@ export interface DescriptorExpectation {
   origin: string;
   use: ExchangeUse;
   documentId: string;
-  shopperKeyId: string;
 }
 
 export interface DescriptorTrust {
@@ -263,10 +314,6 @@ export function timeoutsFrom(timing: ExchangeTiming): Timeouts {
   const ttpMargin = clamp(timing.ttpMarginMs, TIMING_BOUNDS.ttpMarginMs);
   const peerRetries = clamp(timing.peerRetries, TIMING_BOUNDS.peerRetries);
   return { ...DEFAULT_TIMEOUTS, peer, ttpRetry, ttpMargin, peerRetries };
-}
-
-function sameJson(a: unknown, b: unknown): boolean {
-  return canonicalJson(a) === canonicalJson(b);
 }
 
 async function textDigest(text: string): Promise<string> {
@@ -293,38 +340,20 @@ export async function verifyExchangeDescriptor(
   const merchantKeyId = await jwkThumbprint(verified.signerJwk);
   if (body.merchant.keyId !== merchantKeyId)
     throw new SemperError('ERR_SIGNATURE_INVALID', 'descriptor names another merchant key than the one that signed it');
-  if (body.shopper.keyId !== expected.shopperKeyId) throw new SemperError('ERR_PROTOCOL_STATE', "descriptor is for another shopper key than this browser's");
 
-  // What each side gives: re-derived here, never taken on the merchant's word.
+  // What is exchanged: the document or the contract the page asked for (the descriptions follow from it at confirmation).
   let document: DescriptorDocument | undefined;
   let contract: VerifiedExchangeView['contract'];
   if (body.use === 'certified-mail') {
-    const m = body.merchantGives;
-    if (m.kind !== 'information' || m.mediaType === undefined || m.size === undefined)
-      throw new SemperError('ERR_ITEM_MISMATCH', 'certified mail: the merchant must give a described document (digest, media type, size)');
-    if (!body.document || body.document.digest !== m.digest || body.document.mediaType !== m.mediaType || body.document.size !== m.size) {
-      throw new SemperError('ERR_ITEM_MISMATCH', 'certified mail: the document shown differs from the document described');
-    }
-    const receipt = receiptDescription({ receiver: expected.shopperKeyId, sender: merchantKeyId, dealId: expected.dealId, received: m });
-    if (!sameJson(body.shopperGives, receipt))
-      throw new SemperError('ERR_ITEM_MISMATCH', 'certified mail: the receipt asked for is not a receipt for exactly this document');
+    if (!body.document || body.contract)
+      throw new SemperError('ERR_ITEM_MISMATCH', 'certified mail: the merchant must describe the document it gives (and no contract)');
     document = body.document;
     if (body.title !== document.title) throw new SemperError('ERR_OFFER_INVALID', 'descriptor title differs from the document title');
   } else {
-    const s = body.shopperGives;
-    const m = body.merchantGives;
-    if (s.kind !== 'statement' || m.kind !== 'statement' || !s.content || !m.content)
-      throw new SemperError('ERR_ITEM_MISMATCH', 'contract signing: both sides give a signature on a fixed text');
-    const c = parseBody(ContractBody, s.content.body, 'contract');
-    const expectShopper = contractDescription(expected.shopperKeyId, expected.dealId, c);
-    const expectMerchant = contractDescription(merchantKeyId, expected.dealId, c);
-    if (!sameJson(s, expectShopper) || !sameJson(m, expectMerchant))
-      throw new SemperError('ERR_ITEM_MISMATCH', 'contract signing: the two signatures are not on one and the same contract between these two parties');
-    if (c.parties[0] !== expected.shopperKeyId || c.parties[1] !== merchantKeyId)
-      throw new SemperError('ERR_ITEM_MISMATCH', 'contract signing: the contract names other parties');
-    if (c.contractId !== expected.documentId || c.title !== body.title)
-      throw new SemperError('ERR_ITEM_MISMATCH', 'contract signing: the contract is not the one the page asked for');
-    contract = { title: c.title, text: c.text, digest: await textDigest(c.text) };
+    if (!body.contract || body.document)
+      throw new SemperError('ERR_ITEM_MISMATCH', 'contract signing: the merchant must give the contract both sign (and no document)');
+    if (body.contract.title !== body.title) throw new SemperError('ERR_ITEM_MISMATCH', 'contract signing: the contract is not the one the page asked for');
+    contract = { title: body.contract.title, text: body.contract.text, digest: await textDigest(body.contract.text) };
   }
 
   // The TTP: certified for that role by a trusted root, and one the user chose to trust.
@@ -336,15 +365,11 @@ export async function verifyExchangeDescriptor(
   const entry = trust.ttps.find((t) => t.fingerprint === ttpLeaf.fingerprint || (t.keyId !== undefined && t.keyId === ttpKeyId));
   if (!entry) throw new SemperError('ERR_TTP', `the merchant proposes the TTP "${ttpLeaf.commonName}", which is not among the TTPs you trust`);
 
-  // The protocol: negotiated by the shopper from the two transfers' properties.
-  const negotiated = negotiateExchange({
-    a: { giver: expected.shopperKeyId, gives: body.shopperGives, attributes: DEFAULT_ATTRIBUTES },
-    b: { giver: merchantKeyId, gives: body.merchantGives, attributes: DEFAULT_ATTRIBUTES },
-  });
-  if (negotiated.protocol !== body.protocol || negotiated.protocol !== USE_PROTOCOL[body.use] || negotiated.originator !== 'a') {
+  // The protocol each use calls for (the shopper negotiates it from the derived items again when it confirms).
+  if (body.protocol !== USE_PROTOCOL[body.use]) {
     throw new SemperError(
       'ERR_EXCHANGE_UNFAIR',
-      `the merchant proposes ${body.protocol}; the items call for ${negotiated.protocol} with the ${negotiated.originator === 'a' ? 'shopper' : 'merchant'} as originator`,
+      `the merchant proposes ${body.protocol}; ${body.use} calls for ${USE_PROTOCOL[body.use]} with the shopper as originator`,
     );
   }
 
@@ -356,7 +381,7 @@ export async function verifyExchangeDescriptor(
     title: body.title,
     origin: expected.origin,
     merchant: { ...certifiedMerchant(verified.chain), keyId: merchantKeyId },
-    protocol: negotiated.protocol,
+    protocol: body.protocol,
     ...(document ? { document } : {}),
     ...(contract ? { contract } : {}),
     ttp: {
@@ -375,11 +400,8 @@ export async function verifyExchangeDescriptor(
   const agreement: ExchangeAgreement = {
     dealId: descriptor.dealId,
     use: body.use,
-    protocol: negotiated.protocol,
-    shopperKeyId: expected.shopperKeyId,
+    protocol: body.protocol,
     merchantKeyId,
-    shopperGives: body.shopperGives,
-    merchantGives: body.merchantGives,
     ttp: { keyId: ttpKeyId, url: entry.url },
     timeouts: timeoutsFrom(body.timing),
     expiresAt: Date.parse(body.expiresAt),
@@ -387,6 +409,25 @@ export async function verifyExchangeDescriptor(
     title: body.title,
   };
   return { descriptor, view, agreement };
+}
+
+/**
+ * At confirmation: the item descriptions for the key the deal is signed with, and the protocol
+ * negotiated from them (it must be the one agreed, with the shopper as originator).
+ */
+export function confirmedItems(descriptor: Statement<DescriptorBody>, agreement: ExchangeAgreement, shopperKeyId: string): ExchangeItems {
+  const items = exchangeItems(descriptor.body, { dealId: agreement.dealId, shopperKeyId, merchantKeyId: agreement.merchantKeyId });
+  const negotiated = negotiateExchange({
+    a: { giver: shopperKeyId, gives: items.shopperGives, attributes: DEFAULT_ATTRIBUTES },
+    b: { giver: agreement.merchantKeyId, gives: items.merchantGives, attributes: DEFAULT_ATTRIBUTES },
+  });
+  if (negotiated.protocol !== agreement.protocol || negotiated.originator !== 'a') {
+    throw new SemperError(
+      'ERR_EXCHANGE_UNFAIR',
+      `the merchant proposes ${agreement.protocol}; the items call for ${negotiated.protocol} with the ${negotiated.originator === 'a' ? 'shopper' : 'merchant'} as originator`,
+    );
+  }
+  return items;
 }
 
 /** Is the agreed TTP still among the trusted ones (checked again when the user confirms)? */

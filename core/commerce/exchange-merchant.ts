@@ -1,27 +1,37 @@
 /**
  * The merchant's side of an exchange deal (certified mail, contract signing; see
  * exchange-deal.ts) as one machine on the contract (core/machine.ts): it answers the shopper's
- * descriptor request with a signed descriptor and starts its *responder* of the generic fair
- * exchange (core/exchange), then runs that responder on every message, timer and TTP answer.
+ * descriptor request with a signed descriptor, starts its *responder* of the generic fair exchange
+ * (core/exchange) when m1 arrives, then runs that responder on every message, timer and TTP answer.
  *
- *   new        → descriptor-requested: the signed descriptor; the responder starts  → responding
- *   responding → descriptor-requested again (a restarted worker re-sends it): the same descriptor
- *                while m1 has not come and the descriptor is valid; anything else is a replay
+ *   new        → descriptor-requested: the signed descriptor (it names no shopper: the request
+ *                carries no key)                                                      → offered
+ *   offered    → descriptor-requested again (a restarted worker re-sends it): the same descriptor
+ *                while it is valid; anything else is a replay
+ *   offered    → message m1: the shopper's key is the one m1 names; the two item descriptions are
+ *                derived for it (exchangeItems), the merchant's own item made (the document, or
+ *                its signature on the contract naming both parties), and the responder started
+ *                with everything the descriptor agreed — it checks every field of m1 against that
+ *                and answers m2, or refuses m1 and the deal stays offered              → responding
+ *   offered    → timeout after the descriptor expired (and m1's grace): nothing was given → expired
  *   responding → message | timeout | ttp-error | resume: the responder's step. Replies to the
  *                shopper go back as the answer to its request (`{ to: 'shopper', body: { replies } }`);
  *                requests to the TTP go to the TTP the merchant is configured with (`{ to: 'ttp' }`),
  *                never to an address a message names.
  * A message the responder refuses without any change is a refusal of the request (thrown).
+ *
+ * A `responding` state of an earlier release (its descriptor named the shopper's key and its
+ * responder was started with it) goes on as it was; its responder takes no new m1.
  */
-import { jwkThumbprint } from '../crypto/jwk.js';
 import { SemperError } from '../errors.js';
 import type { Machine, RandomSource, StepResult } from '../machine.js';
-import type { RevocationCheck } from '../pki/certificates.js';
-import { signStatement, type Statement } from '../statements/index.js';
+import { validateChain, type RevocationCheck } from '../pki/certificates.js';
+import { jwkThumbprint } from '../crypto/jwk.js';
+import { signStatement, verifyStatement, type Statement } from '../statements/index.js';
 import { describeInformation } from '../items/match.js';
-import type { Description, Item } from '../items/schema.js';
-import { receiptDescription } from '../transfer/index.js';
+import type { Item } from '../items/schema.js';
 import {
+  EXCHANGE_TYPES,
   isTerminal as responderTerminal,
   startResponder,
   stepExchange,
@@ -29,19 +39,17 @@ import {
   type ExchangeEffect,
   type ExchangeEvent,
   type ExchangeState,
-  type ProtocolId,
 } from '../exchange/index.js';
 import type { MerchantIdentity } from './merchant.js';
 import { parseBody } from './common.js';
 import {
-  contractDescription,
   DescriptorRequest,
   documentItem,
   EXCHANGE_DEAL_TYPES,
+  exchangeItems,
   signFixedStatement,
   timeoutsFrom,
   USE_PROTOCOL,
-  type ContractBody,
   type DescriptorBody,
   type DescriptorDocument,
   type ExchangeCatalog,
@@ -64,9 +72,20 @@ export interface ExchangeMerchantContext {
   random: RandomSource;
 }
 
+interface Described {
+  dealId: string;
+  use: ExchangeUse;
+  descriptor: Statement<DescriptorBody>;
+}
+
 export type ExchangeMerchantState =
   /** Nothing issued yet (never stored). */
-  { phase: 'new'; dealId: string } | { phase: 'responding'; dealId: string; use: ExchangeUse; descriptor: Statement<DescriptorBody>; responder: ExchangeState };
+  | { phase: 'new'; dealId: string }
+  /** The descriptor is out; no m1 yet (no key of the shopper's is known). */
+  | (Described & { phase: 'offered' })
+  /** No acceptable m1 came before the descriptor (and its grace) ran out: nothing was given. */
+  | (Described & { phase: 'expired'; endedAt: number })
+  | (Described & { phase: 'responding'; responder: ExchangeState });
 
 export type ExchangeMerchantEvent = { type: 'descriptor-requested'; request: unknown; now: number } | ExchangeEvent;
 
@@ -79,15 +98,6 @@ export type ExchangeMerchantEffect = Extract<ExchangeEffect, { kind: 'rejected-m
 
 export type ExchangeMerchantStep = StepResult<ExchangeMerchantState, ExchangeMerchantOutbound, ExchangeMerchantEffect>;
 
-/** What the merchant's responder machine starts with for a descriptor. */
-interface ResponderSetup {
-  protocol: ProtocolId;
-  shopperKeyId: string;
-  gives: Description;
-  item: Item;
-  expects: Description;
-}
-
 function responderContext(ctx: ExchangeMerchantContext): ExchangeContext {
   return {
     signer: ctx.identity.signer,
@@ -97,40 +107,33 @@ function responderContext(ctx: ExchangeMerchantContext): ExchangeContext {
   };
 }
 
-/**
- * The merchant's answer to a descriptor request: the signed descriptor and the setup of its
- * responder machine (its own item is made here: the document, or its signature on the contract).
- */
-async function makeExchangeDescriptor(
-  req: DescriptorRequest,
-  now: number,
-  ctx: ExchangeMerchantContext,
-): Promise<{ descriptor: Statement<DescriptorBody>; responder: ResponderSetup }> {
-  const shopperKeyId = await jwkThumbprint(req.shopper.jwk);
-  const merchantKeyId = ctx.identity.signer.keyId;
-  if (shopperKeyId === merchantKeyId) throw new SemperError('ERR_PROTOCOL_STATE', 'an exchange needs two different parties');
-  let shopperGives: Description;
-  let merchantGives: Description;
-  let item: Item;
+/** How long after the descriptor's expiry m1 may still come (the shopper confirmed in time; its m1 may need retries). */
+function m1Grace(timing: ExchangeTiming): number {
+  const t = timeoutsFrom(timing);
+  return (t.peerRetries + 2) * t.peer;
+}
+
+/** The merchant's answer to a descriptor request: the signed descriptor. It names what is exchanged, not who asks. */
+async function makeExchangeDescriptor(req: DescriptorRequest, now: number, ctx: ExchangeMerchantContext): Promise<Statement<DescriptorBody>> {
+  // Nothing is signed under a certificate that is no longer good (expired, revoked: the host prepared the CRL). A kit
+  // without a certificate (tests) signs descriptors no shopper accepts anyway.
+  if (ctx.identity.chain.length > 0) {
+    await validateChain(ctx.identity.chain, { roots: ctx.trustRoots, now: new Date(now), ...(ctx.isRevoked ? { isRevoked: ctx.isRevoked } : {}) });
+  }
   let title: string;
   let document: DescriptorDocument | undefined;
+  let contract: { title: string; text: string } | undefined;
   if (req.use === 'certified-mail') {
     const doc = ctx.catalog.document(req.documentId);
     if (!doc) throw new SemperError('ERR_NOT_FOUND', `no document ${req.documentId}`);
-    item = documentItem(doc);
-    const described = await describeInformation(item);
-    merchantGives = described;
-    shopperGives = receiptDescription({ receiver: shopperKeyId, sender: merchantKeyId, dealId: req.dealId, received: described });
+    const described = await describeInformation(documentItem(doc));
     title = doc.title;
     document = { title: doc.title, mediaType: doc.mediaType, size: described.size!, digest: described.digest };
   } else {
-    const contract = ctx.catalog.contract(req.documentId);
-    if (!contract) throw new SemperError('ERR_NOT_FOUND', `no contract ${req.documentId}`);
-    const body: ContractBody = { contractId: req.documentId, title: contract.title, text: contract.text, parties: [shopperKeyId, merchantKeyId] };
-    shopperGives = contractDescription(shopperKeyId, req.dealId, body);
-    merchantGives = contractDescription(merchantKeyId, req.dealId, body);
-    item = await signFixedStatement(merchantGives, req.dealId, ctx.identity.signer, now, { kind: 'x509', chain: ctx.identity.chain });
-    title = contract.title;
+    const c = ctx.catalog.contract(req.documentId);
+    if (!c) throw new SemperError('ERR_NOT_FOUND', `no contract ${req.documentId}`);
+    title = c.title;
+    contract = { title: c.title, text: c.text };
   }
   const body: DescriptorBody = {
     descriptorId: ctx.random.id(18),
@@ -140,69 +143,103 @@ async function makeExchangeDescriptor(
     documentId: req.documentId,
     title,
     protocol: USE_PROTOCOL[req.use],
-    shopper: { keyId: shopperKeyId },
-    merchant: { keyId: merchantKeyId },
+    merchant: { keyId: ctx.identity.signer.keyId },
     ttp: { keyId: ctx.ttp.keyId, certificateChain: ctx.ttp.certificateChain, endpoint: ctx.ttp.url },
-    shopperGives,
-    merchantGives,
     ...(document ? { document } : {}),
+    ...(contract ? { contract } : {}),
     timing: ctx.timing,
     expiresAt: new Date(now + ctx.descriptorTtlMs).toISOString(),
     ...(ctx.terms ? { terms: ctx.terms } : {}),
   };
-  const descriptor = await signStatement<DescriptorBody>(
+  return signStatement<DescriptorBody>(
     { type: EXCHANGE_DEAL_TYPES.descriptor, version: 1, dealId: req.dealId, issuedAt: new Date(now).toISOString(), body },
     ctx.identity.signer,
     { signerRef: { kind: 'x509', chain: ctx.identity.chain } },
   );
-  return { descriptor, responder: { protocol: body.protocol, shopperKeyId, gives: merchantGives, item, expects: shopperGives } };
 }
 
 /** The same request again (a restarted worker re-sends it): true if it asks for exactly this descriptor. */
-async function isRepeatedDescriptorRequest(descriptor: Statement<DescriptorBody>, request: unknown): Promise<boolean> {
+function isRepeatedDescriptorRequest(descriptor: Statement<DescriptorBody>, request: unknown): boolean {
   const req = parseBody(DescriptorRequest, request, 'exchange descriptor request');
   const b = descriptor.body;
-  return (
-    descriptor.dealId === req.dealId &&
-    b.nonce === req.nonce &&
-    b.use === req.use &&
-    b.documentId === req.documentId &&
-    b.shopper.keyId === (await jwkThumbprint(req.shopper.jwk))
-  );
+  return descriptor.dealId === req.dealId && b.nonce === req.nonce && b.use === req.use && b.documentId === req.documentId;
 }
 
 async function issueDescriptor(dealId: string, request: unknown, now: number, ctx: ExchangeMerchantContext): Promise<ExchangeMerchantStep> {
   const req = parseBody(DescriptorRequest, request, 'exchange descriptor request');
   if (req.dealId !== dealId) throw new SemperError('ERR_PROTOCOL_STATE', 'descriptor request is for another deal');
-  const { descriptor, responder } = await makeExchangeDescriptor(req, now, ctx);
+  const descriptor = await makeExchangeDescriptor(req, now, ctx);
+  return { state: { phase: 'offered', dealId, use: req.use, descriptor }, send: [{ to: 'shopper', body: { descriptor } }], effects: [] };
+}
+
+/** The key that signed m1 (the shopper's, bound now); the responder then checks m1 names exactly it and nothing but what was agreed. */
+async function proposer(message: unknown, now: number, ctx: ExchangeMerchantContext): Promise<string> {
+  const verified = await verifyStatement(message, {
+    types: [EXCHANGE_TYPES.propose],
+    trust: { roots: ctx.trustRoots, now: new Date(now), ...(ctx.isRevoked ? { isRevoked: ctx.isRevoked } : {}) },
+  });
+  return jwkThumbprint(verified.signerJwk);
+}
+
+/** m1 for an offered deal: bind the shopper's key, derive the items, start the responder with the agreement and step it. */
+async function onProposal(
+  state: Extract<ExchangeMerchantState, { phase: 'offered' }>,
+  event: Extract<ExchangeEvent, { type: 'message' }>,
+  ctx: ExchangeMerchantContext,
+): Promise<ExchangeMerchantStep> {
+  const { descriptor } = state;
+  const body = descriptor.body;
+  const now = event.now;
+  const expiresAt = Date.parse(body.expiresAt);
+  if (now > expiresAt + m1Grace(ctx.timing)) throw new SemperError('ERR_OFFER_EXPIRED', `the descriptor expired at ${body.expiresAt}`);
+  const merchantKeyId = ctx.identity.signer.keyId;
+  if (body.merchant.keyId !== merchantKeyId) throw new SemperError('ERR_KEY', 'the descriptor was signed with another merchant key than this one');
+  const shopperKeyId = await proposer(event.message, now, ctx);
+  const items = exchangeItems(body, { dealId: state.dealId, shopperKeyId, merchantKeyId });
+  let item: Item;
+  if (state.use === 'certified-mail') {
+    const doc = ctx.catalog.document(body.documentId);
+    if (!doc) throw new SemperError('ERR_NOT_FOUND', `no document ${body.documentId}`);
+    item = documentItem(doc);
+  } else {
+    item = await signFixedStatement(items.merchantGives, state.dealId, ctx.identity.signer, now, { kind: 'x509', chain: ctx.identity.chain });
+  }
   const timeouts = timeoutsFrom(ctx.timing);
-  const expiresAt = Date.parse(descriptor.body.expiresAt);
   const started = await startResponder(
     {
-      protocol: responder.protocol,
-      dealId,
-      // What the descriptor agreed, which m1 must say exactly (exchange-deal.ts: what the shopper puts in m1).
-      originator: { keyId: responder.shopperKeyId },
-      responder: { keyId: ctx.identity.signer.keyId },
-      ttp: { keyId: ctx.ttp.keyId },
-      ...(descriptor.body.terms !== undefined ? { terms: descriptor.body.terms } : {}),
+      protocol: body.protocol,
+      dealId: state.dealId,
+      // What the descriptor agreed, which m1 must say exactly (exchange-shopper.ts: what the shopper puts in m1).
+      originator: { keyId: shopperKeyId },
+      responder: { keyId: merchantKeyId },
+      ttp: { keyId: body.ttp.keyId },
+      ...(body.terms !== undefined ? { terms: body.terms } : {}),
       // The shopper confirms by expiresAt and names a deadline (startOriginator's default) from then; one more margin for clock skew.
       latestDeadline: expiresAt + 4 * timeouts.peer + 3 * timeouts.ttpMargin,
-      gives: responder.gives,
-      item: responder.item,
-      expects: responder.expects,
+      gives: items.merchantGives,
+      item,
+      expects: items.shopperGives,
       now,
-      // The shopper may confirm until the descriptor expires; m1 may take a few retries after that.
-      waitUntil: now + ctx.descriptorTtlMs + (timeouts.peerRetries + 2) * timeouts.peer,
       timeouts,
     },
     responderContext(ctx),
   );
+  const res = await stepExchange(started.state, event, responderContext(ctx));
+  const problems = res.effects.filter((e): e is ExchangeMerchantEffect => e.kind === 'rejected-message');
+  if (res.state.phase === 'awaiting-m1') {
+    // Refused: the deal stays offered, nothing is stored; the refusal answers the request.
+    const error = problems[0]?.error ?? { code: 'ERR_PROTOCOL_STATE', message: 'm1 was not accepted' };
+    throw new SemperError(/^ERR_[A-Z_]+$/.test(error.code) ? (error.code as SemperError['code']) : 'ERR_INTERNAL', error.message);
+  }
   return {
-    state: { phase: 'responding', dealId, use: req.use, descriptor, responder: started.state },
-    send: [{ to: 'shopper', body: { descriptor } }],
-    effects: [],
+    state: { phase: 'responding', dealId: state.dealId, use: state.use, descriptor, responder: res.state },
+    send: [{ to: 'shopper', body: { replies: res.send.filter((o) => o.to === 'peer').map((o) => o.statement) } }],
+    effects: problems,
   };
+}
+
+function isProposal(message: unknown): boolean {
+  return typeof message === 'object' && message !== null && (message as { type?: unknown }).type === EXCHANGE_TYPES.propose;
 }
 
 export async function stepExchangeMerchant(
@@ -212,12 +249,34 @@ export async function stepExchangeMerchant(
 ): Promise<ExchangeMerchantStep> {
   if (event.type === 'descriptor-requested') {
     if (state.phase === 'new') return issueDescriptor(state.dealId, event.request, event.now, ctx);
-    const stillOpen = state.responder.phase === 'awaiting-m1' && Date.parse(state.descriptor.body.expiresAt) > event.now;
-    if (stillOpen && (await isRepeatedDescriptorRequest(state.descriptor, event.request)))
+    // A restarted worker re-sends its request: the same descriptor while no m1 came and it is valid (also an earlier
+    // release's `responding` state whose responder still waits for m1).
+    const stillOpen =
+      (state.phase === 'offered' || (state.phase === 'responding' && state.responder.phase === 'awaiting-m1')) &&
+      Date.parse(state.descriptor.body.expiresAt) > event.now;
+    if (stillOpen && isRepeatedDescriptorRequest(state.descriptor, event.request))
       return { state, send: [{ to: 'shopper', body: { descriptor: state.descriptor } }], effects: [] };
     throw new SemperError('ERR_REPLAY', `deal ${state.dealId} already has an exchange descriptor`);
   }
-  if (state.phase === 'new') throw new SemperError('ERR_NOT_FOUND', `no exchange for deal ${state.dealId}`);
+  switch (state.phase) {
+    case 'new':
+      throw new SemperError('ERR_NOT_FOUND', `no exchange for deal ${state.dealId}`);
+    case 'expired':
+      if (event.type === 'message') throw new SemperError('ERR_OFFER_EXPIRED', `the exchange descriptor of deal ${state.dealId} expired`);
+      return { state, send: [], effects: [] };
+    case 'offered':
+      if (event.type === 'message') {
+        if (!isProposal(event.message))
+          throw new SemperError('ERR_PROTOCOL_STATE', `deal ${state.dealId} has no exchange under way yet: it takes a proposal (m1)`);
+        return onProposal(state, event, ctx);
+      }
+      if (event.type === 'timeout' && event.now >= offeredWakeAt(state, ctx.timing)) {
+        return { state: { phase: 'expired', dealId: state.dealId, use: state.use, descriptor: state.descriptor, endedAt: event.now }, send: [], effects: [] };
+      }
+      return { state, send: [], effects: [] };
+    case 'responding':
+      break;
+  }
   const res = await stepExchange(state.responder, event, responderContext(ctx));
   const problems = res.effects.filter((e): e is ExchangeMerchantEffect => e.kind === 'rejected-message');
   if (event.type === 'message' && problems.length > 0 && res.state === state.responder && res.send.length === 0) {
@@ -230,6 +289,11 @@ export async function stepExchangeMerchant(
   // (the shopper re-sends, and a repeated message is answered with the reply again).
   if (event.type === 'message') send.unshift({ to: 'shopper', body: { replies: res.send.filter((o) => o.to === 'peer').map((o) => o.statement) } });
   return { state: next, send, effects: problems };
+}
+
+/** An offered deal's timer: when no m1 can come any more. */
+function offeredWakeAt(state: Described, timing: ExchangeTiming): number {
+  return Date.parse(state.descriptor.body.expiresAt) + m1Grace(timing);
 }
 
 /** The merchant's exchange-deal role on the machine contract. */
@@ -246,6 +310,8 @@ export const exchangeMerchant: Machine<
   step: stepExchangeMerchant,
   pendingSends: (state) =>
     state.phase === 'responding' ? state.responder.outbox.filter((o) => o.to === 'ttp').map((o) => ({ to: 'ttp' as const, statement: o.statement })) : [],
-  wakeAt: (state) => (state.phase === 'responding' ? state.responder.wakeAt : null),
-  isTerminal: (state) => state.phase === 'responding' && responderTerminal(state.responder),
+  // An offered deal wakes when no m1 can come any more: with the timing it was described under.
+  wakeAt: (state) =>
+    state.phase === 'responding' ? state.responder.wakeAt : state.phase === 'offered' ? offeredWakeAt(state, state.descriptor.body.timing) : null,
+  isTerminal: (state) => state.phase === 'expired' || (state.phase === 'responding' && responderTerminal(state.responder)),
 };

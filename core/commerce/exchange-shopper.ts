@@ -3,10 +3,13 @@
  * one machine on the contract (core/machine.ts): the descriptor → confirm phases and then the
  * shopper's *originator* of the generic fair exchange (core/exchange), whose state it carries.
  *
- *   requesting-descriptor  POST the descriptor request to the page's origin; the answer is
- *                          verified (verifyExchangeDescriptor) before anything is shown
+ *   requesting-descriptor  POST the descriptor request to the page's origin (a fresh deal id and
+ *                          nonce, the use and document id: no key of the shopper's); the answer
+ *                          is verified (verifyExchangeDescriptor) before anything is shown
  *   awaiting-confirmation  the trusted window shows the verified view; the user decides
- *   exchanging             confirmed: the shopper's item is signed, the originator started; its
+ *   exchanging             confirmed: the items are derived for the key the deal is signed with
+ *                          (the first time any key of the shopper's leaves: in m1), the shopper's
+ *                          item is signed, the originator started; its
  *                          messages go to the merchant, its requests to the TTP at the URL the
  *                          user configured for that TTP (never one a merchant named)
  *   awaiting-ttp           the originator has asked the TTP and waits for its decision: it never
@@ -18,7 +21,6 @@
  * Transport answers come back as `reply` events; the machine decides whether they still matter.
  */
 import { SemperError, errorToJson, isSemperError } from '../errors.js';
-import type { PublicJwk } from '../crypto/jwk.js';
 import type { Signer } from '../crypto/keys.js';
 import type { Machine, RandomSource, StepResult, TransportReply } from '../machine.js';
 import type { RevocationCheck } from '../pki/certificates.js';
@@ -35,6 +37,7 @@ import {
 } from '../exchange/index.js';
 import type { ErrorInfo } from './shopper.js';
 import {
+  confirmedItems,
   signFixedStatement,
   ttpStillTrusted,
   verifyExchangeDescriptor,
@@ -49,7 +52,7 @@ import {
 export interface ExchangeShopperContext {
   /** Deal ids, nonces, the exchange's own nonces. */
   random: RandomSource;
-  /** The key this browser signs the exchange with (the identity key). */
+  /** The key this browser signs the exchange with (the identity key): used from confirmation on, never named before. */
   signer: Signer;
   /** Trusted CA roots (a setting). */
   roots: readonly string[];
@@ -96,8 +99,6 @@ interface Common {
   documentId: string;
   /** The fresh nonce the merchant's descriptor must echo. */
   nonce: string;
-  /** The key the exchange is signed with. */
-  shopperKeyId: string;
   startedAt: number;
 }
 
@@ -109,8 +110,7 @@ interface Agreed {
 }
 
 export type ExchangeDealState =
-  /** `shopperJwk`: the key's public JWK, sent in the descriptor request. */
-  | (Common & { phase: 'requesting-descriptor'; shopperJwk: PublicJwk })
+  | (Common & { phase: 'requesting-descriptor' })
   | (Common & Agreed & { phase: 'awaiting-confirmation' })
   | (Common & Agreed & { phase: Running; exchange: ExchangeState; lastProblem?: ErrorInfo })
   | (Common &
@@ -144,7 +144,7 @@ export type ExchangeDealStep = StepResult<ExchangeDealState, ExchangeDealOutboun
 const MAX_REPLIES = 8;
 
 function common(s: ExchangeDealState): Common {
-  return { dealId: s.dealId, origin: s.origin, use: s.use, documentId: s.documentId, nonce: s.nonce, shopperKeyId: s.shopperKeyId, startedAt: s.startedAt };
+  return { dealId: s.dealId, origin: s.origin, use: s.use, documentId: s.documentId, nonce: s.nonce, startedAt: s.startedAt };
 }
 
 function agreed(s: ExchangeDealState): Partial<Agreed> {
@@ -169,7 +169,7 @@ function descriptorRequest(s: Extract<ExchangeDealState, { phase: 'requesting-de
     kind: 'http',
     to: 'merchant',
     path: '/semper/exchange/descriptor',
-    body: { dealId: s.dealId, nonce: s.nonce, use: s.use, documentId: s.documentId, shopper: { jwk: s.shopperJwk } },
+    body: { dealId: s.dealId, nonce: s.nonce, use: s.use, documentId: s.documentId },
   };
 }
 
@@ -199,7 +199,7 @@ function exchangeContext(state: Agreed, ctx: ExchangeShopperContext): ExchangeCo
   };
 }
 
-export async function startExchangeDeal(p: ExchangeDealParams, ctx: Pick<ExchangeShopperContext, 'random' | 'signer'>): Promise<ExchangeDealStep> {
+export async function startExchangeDeal(p: ExchangeDealParams, ctx: Pick<ExchangeShopperContext, 'random'>): Promise<ExchangeDealStep> {
   const state: ExchangeDealState = {
     phase: 'requesting-descriptor',
     dealId: ctx.random.id(24),
@@ -207,8 +207,6 @@ export async function startExchangeDeal(p: ExchangeDealParams, ctx: Pick<Exchang
     use: p.use,
     documentId: p.documentId,
     nonce: ctx.random.id(32),
-    shopperKeyId: ctx.signer.keyId,
-    shopperJwk: ctx.signer.publicJwk,
     startedAt: p.now,
   };
   return { state, send: pendingExchangeDealSends(state), effects: [] };
@@ -224,7 +222,7 @@ async function receiveDescriptor(
   try {
     verified = await verifyExchangeDescriptor(
       response,
-      { dealId: state.dealId, nonce: state.nonce, origin: state.origin, use: state.use, documentId: state.documentId, shopperKeyId: state.shopperKeyId },
+      { dealId: state.dealId, nonce: state.nonce, origin: state.origin, use: state.use, documentId: state.documentId },
       now,
       { roots: ctx.roots, ttps: ctx.ttps, ...(ctx.isRevoked ? { isRevoked: ctx.isRevoked } : {}) },
     );
@@ -252,8 +250,9 @@ async function confirm(
     // The user may take longer than the descriptor lives, or change settings meanwhile.
     if (now >= a.expiresAt) throw new SemperError('ERR_OFFER_EXPIRED', `the merchant's proposal expired at ${new Date(a.expiresAt).toISOString()}`);
     if (!ttpStillTrusted(state.view, ctx.ttps)) throw new SemperError('ERR_TTP', `the TTP "${state.view.ttp.name}" is no longer among the TTPs you trust`);
-    if (ctx.signer.keyId !== state.shopperKeyId) throw new SemperError('ERR_KEY', 'the identity key changed since the exchange was proposed');
-    const item = await signFixedStatement(a.shopperGives, state.dealId, ctx.signer, now);
+    // The key the deal is signed with is bound now, in m1 (the descriptor named none): derive what each side gives for it.
+    const items = confirmedItems(state.descriptor, a, ctx.signer.keyId);
+    const item = await signFixedStatement(items.shopperGives, state.dealId, ctx.signer, now);
     const started = await startOriginator(
       {
         protocol: a.protocol,
@@ -261,9 +260,9 @@ async function confirm(
         responder: { keyId: a.merchantKeyId },
         // The TTP as the descriptor agreed it: its key (where the user reaches it is the user's setting, not part of the agreement).
         ttp: { keyId: a.ttp.keyId },
-        gives: a.shopperGives,
+        gives: items.shopperGives,
         item,
-        expects: a.merchantGives,
+        expects: items.merchantGives,
         now,
         timeouts: a.timeouts,
         // The merchant's signed terms, as shown; the merchant's responder checks m1 carries exactly these.
@@ -330,7 +329,7 @@ function applyExchange(state: RunningState, res: ExchangeStep, now: number, star
 
 async function exchangeStep(state: RunningState, event: ExchangeEvent, ctx: ExchangeShopperContext): Promise<ExchangeDealStep> {
   // The exchange must finish with the key that signed m1.
-  if (ctx.signer.keyId !== state.shopperKeyId) throw new SemperError('ERR_KEY', 'the identity key of this exchange is no longer available');
+  if (ctx.signer.keyId !== state.exchange.self.keyId) throw new SemperError('ERR_KEY', 'the key this exchange was signed with is no longer available');
   return applyExchange(state, await stepExchange(state.exchange, event, exchangeContext(state, ctx)), event.now);
 }
 

@@ -115,7 +115,7 @@ export function exchangeRecordFrom(old: FirstReleaseExchange, keys: ReadonlyMap<
   switch (old.status) {
     case 'requesting-descriptor':
       state = jwk
-        ? { ...common, phase: 'requesting-descriptor', shopperJwk: jwk }
+        ? { ...common, phase: 'requesting-descriptor' } // re-sent as today's request: no key (issue 8, item 6)
         : failed({ code: 'ERR_KEY', message: 'the key of this exchange was not found when Semper was updated' });
       break;
     case 'awaiting-confirmation':

@@ -13,6 +13,7 @@
  *   stopAfter: 'receiving-proposal'         the merchant processes m1, then answers nothing more
  *   stopAfter: 'receiving-originator-item'  the merchant takes the shopper's item (m3), then stops
  *   descriptorOrigin                        descriptors name this origin instead of the merchant's
+ *   arrived                                 a list every request's body is appended to (what arrived)
  * A stopped (halted) deal answers 503 and runs no timers: the shopper must get its due from the TTP.
  */
 import { z } from 'zod';
@@ -33,6 +34,8 @@ import { jsonRoute, type DealKindRegistration, type KitEnv } from './registratio
 export interface ExchangeFaults {
   stopAfter?: 'receiving-proposal' | 'receiving-originator-item';
   descriptorOrigin?: string;
+  /** When set, every exchange request that reaches a route (its parsed body) is appended: a test's view of what the merchant learnt. */
+  arrived?: { path: string; body: unknown }[];
 }
 
 export interface ExchangeOptions {
@@ -56,11 +59,20 @@ const EXCHANGE_BODY_LIMIT = 256 * 1024;
 const TTP_TIMEOUT_MS = 10_000;
 
 function decodeExchange(dealId: string, value: unknown): ExchangeMerchantState {
-  const v = value as { phase?: unknown; dealId?: unknown; responder?: { v?: unknown; role?: unknown; dealId?: unknown } } | null;
+  const v = value as {
+    phase?: unknown;
+    dealId?: unknown;
+    descriptor?: { dealId?: unknown };
+    responder?: { v?: unknown; role?: unknown; dealId?: unknown };
+  } | null;
   const r = v?.responder;
-  if (typeof v !== 'object' || v === null || v.phase !== 'responding' || v.dealId !== dealId || r?.v !== 1 || r.role !== 'responder' || r.dealId !== dealId) {
-    throw new SemperError('ERR_INTERNAL', `stored state of deal ${dealId} is not an exchange state`);
-  }
+  const ok =
+    typeof v === 'object' &&
+    v !== null &&
+    v.dealId === dealId &&
+    v.descriptor?.dealId === dealId &&
+    (v.phase === 'offered' || v.phase === 'expired' || (v.phase === 'responding' && r?.v === 1 && r.role === 'responder' && r.dealId === dealId));
+  if (!ok) throw new SemperError('ERR_INTERNAL', `stored state of deal ${dealId} is not an exchange state`);
   return value as ExchangeMerchantState;
 }
 
@@ -71,12 +83,12 @@ function isPropose(message: unknown): boolean {
 /** The test faults that halt an exchange deal, checked after each shopper message. */
 function haltsOn(faults: ExchangeFaults) {
   return (before: ExchangeMerchantState, after: ExchangeMerchantState, event: ExchangeMerchantEvent): boolean => {
-    if (event.type !== 'message' || event.from !== 'peer' || before.phase !== 'responding' || after.phase !== 'responding') return false;
+    if (event.type !== 'message' || event.from !== 'peer' || after.phase !== 'responding') return false;
     switch (faults.stopAfter) {
       case 'receiving-proposal':
-        return isPropose(event.message) && before.responder.phase === 'awaiting-m1' && after.responder.phase !== 'awaiting-m1';
+        return isPropose(event.message) && before.phase === 'offered';
       case 'receiving-originator-item':
-        return before.responder.received === null && after.responder.received !== null;
+        return before.phase === 'responding' && before.responder.received === null && after.responder.received !== null;
       default:
         return false;
     }
@@ -134,14 +146,14 @@ export function exchangeDeals(
     haltAfter: haltsOn(faults),
     maxBodyBytes: EXCHANGE_BODY_LIMIT,
     routes: [
-      jsonRoute('/semper/exchange/descriptor', DescriptorRequest, 'exchange descriptor request', (request, t) => ({
-        dealId: request.dealId,
-        event: { type: 'descriptor-requested', request, now: t },
-      })),
-      jsonRoute('/semper/exchange/messages', MessageRequest, 'exchange message', ({ message }, t) => ({
-        dealId: message.dealId,
-        event: { type: 'message', message, now: t, from: 'peer' },
-      })),
+      jsonRoute('/semper/exchange/descriptor', DescriptorRequest, 'exchange descriptor request', (request, t) => {
+        faults.arrived?.push({ path: '/semper/exchange/descriptor', body: request });
+        return { dealId: request.dealId, event: { type: 'descriptor-requested', request, now: t } };
+      }),
+      jsonRoute('/semper/exchange/messages', MessageRequest, 'exchange message', ({ message }, t) => {
+        faults.arrived?.push({ path: '/semper/exchange/messages', body: { message } });
+        return { dealId: message.dealId, event: { type: 'message', message, now: t, from: 'peer' } };
+      }),
     ],
     timeout: (t) => ({ type: 'timeout', now: t }),
     followUp(dealId, step, run) {

@@ -15,6 +15,7 @@ import { seededRandom, type Machine, type StepResult } from '../../core/machine.
 import { fingerprintOf } from '../../core/pki/index.js';
 import { nowIso, signStatement, type Statement } from '../../core/statements/index.js';
 import {
+  confirmedItems,
   exchangeMerchant,
   exchangeShopper,
   newMerchantDeal,
@@ -135,7 +136,9 @@ interface Flows {
   exAwaiting: ExchangeDealState;
   exExchanging: Extract<ExchangeDealState, { phase: 'exchanging' | 'awaiting-ttp' }>;
   descriptorRequest: unknown;
-  exMerchantResponding: Extract<ExchangeMerchantState, { phase: 'responding' }>;
+  exMerchantOffered: Extract<ExchangeMerchantState, { phase: 'offered' }>;
+  /** The responder the merchant starts when m1 arrives (before it steps it with m1). */
+  exResponderStart: ExchangeState;
   m1: Statement;
   m2: Statement;
   originatorParams: OriginatorParams;
@@ -168,7 +171,7 @@ async function runFlows(w: World): Promise<Flows> {
     { type: 'descriptor-requested', request: descriptorRequest, now: NOW },
     w.exMerchantCtx(5),
   );
-  if (x1.state.phase !== 'responding') throw new Error(x1.state.phase);
+  if (x1.state.phase !== 'offered') throw new Error(x1.state.phase);
   const d1 = await exchangeShopper.step(
     d0.state,
     { type: 'reply', sent: d0.send[0]!, reply: { kind: 'response', body: (x1.send[0] as { body: unknown }).body }, now: NOW + 1 },
@@ -184,17 +187,38 @@ async function runFlows(w: World): Promise<Flows> {
   expect(exM2.type).toBe(EXCHANGE_TYPES.accept);
 
   const a = d1.state.agreement;
+  const items = confirmedItems(d1.state.descriptor, a, w.shopper.keyId);
   const originatorParams: OriginatorParams = {
     protocol: a.protocol,
     dealId: a.dealId,
     responder: { keyId: a.merchantKeyId },
     ttp: { keyId: a.ttp.keyId },
-    gives: a.shopperGives,
-    item: await signFixedStatement(a.shopperGives, a.dealId, w.shopper, NOW + 2),
-    expects: a.merchantGives,
+    gives: items.shopperGives,
+    item: await signFixedStatement(items.shopperGives, a.dealId, w.shopper, NOW + 2),
+    expects: items.merchantGives,
     now: NOW + 2,
     timeouts: a.timeouts,
   };
+  const responderStart = await exchangeResponder.start(
+    {
+      protocol: a.protocol,
+      dealId: a.dealId,
+      originator: { keyId: w.shopper.keyId },
+      responder: { keyId: a.merchantKeyId },
+      ttp: { keyId: a.ttp.keyId },
+      gives: items.merchantGives,
+      item: await signFixedStatement(items.merchantGives, a.dealId, w.merchant.signer, NOW + 3, { kind: 'x509', chain: w.merchant.chain }),
+      expects: items.shopperGives,
+      now: NOW + 3,
+      timeouts: a.timeouts,
+    },
+    {
+      signer: w.merchant.signer,
+      signerRef: { kind: 'x509', chain: w.merchant.chain },
+      trust: { roots: [w.ca.root], ttps: [w.ttp.signer.keyId] },
+      random: seededRandom(7),
+    },
+  );
   const exchangeId = d2.state.exchange.exchangeId!;
   const request = async (type: string, body: Record<string, unknown>, signer: Signer) =>
     (await signStatement({ type, version: 1, dealId: a.dealId, issuedAt: nowIso(NOW + 4), body }, signer)) as Statement;
@@ -208,7 +232,8 @@ async function runFlows(w: World): Promise<Flows> {
     exAwaiting: d1.state,
     exExchanging: d2.state,
     descriptorRequest,
-    exMerchantResponding: x1.state,
+    exMerchantOffered: x1.state,
+    exResponderStart: responderStart.state,
     m1: exM1,
     m2: exM2,
     originatorParams,
@@ -302,7 +327,7 @@ const CASES: Case[] = [
   },
   {
     role: 'exchange-deal merchant',
-    name: 'descriptor-requested: the signed descriptor and the responder started',
+    name: 'descriptor-requested: the signed descriptor (naming no shopper)',
     random: true,
     signs: true,
     run: (w, f, seed, dt) =>
@@ -315,11 +340,11 @@ const CASES: Case[] = [
   },
   {
     role: 'exchange-deal merchant',
-    name: 'message m1: m2 with a fresh nonce',
+    name: 'message m1: the shopper key bound, the responder started, m2 with a fresh nonce',
     random: true,
     signs: true,
     run: (w, f, seed, dt) =>
-      step(exchangeMerchant, f.exMerchantResponding, { type: 'message', message: f.m1, now: NOW + 3 + dt, from: 'peer' }, w.exMerchantCtx(seed)),
+      step(exchangeMerchant, f.exMerchantOffered, { type: 'message', message: f.m1, now: NOW + 3 + dt, from: 'peer' }, w.exMerchantCtx(seed)),
   },
   {
     role: 'originator',
@@ -358,12 +383,7 @@ const CASES: Case[] = [
         trust: { roots: [w.ca.root], ttps: [w.ttp.signer.keyId] },
         random: ctx.random,
       };
-      const res = await step(
-        exchangeResponder,
-        f.exMerchantResponding.responder,
-        { type: 'message', message: f.m1, now: NOW + 3 + dt, from: 'peer' },
-        responderCtx,
-      );
+      const res = await step(exchangeResponder, f.exResponderStart, { type: 'message', message: f.m1, now: NOW + 3 + dt, from: 'peer' }, responderCtx);
       expect((res.state as ExchangeState).phase).toBe('awaiting-m3');
       return res;
     },
@@ -444,7 +464,7 @@ describe('the contract as hosts use it', () => {
     const machines = [
       [purchaseShopper, edFlows.shopperOrdering],
       [exchangeShopper, edFlows.exExchanging],
-      [exchangeMerchant, edFlows.exMerchantResponding],
+      [exchangeMerchant, edFlows.exMerchantOffered],
       [exchangeOriginator, edFlows.exExchanging.exchange],
       [purchaseMerchant, edFlows.merchantOffered],
     ] as const;

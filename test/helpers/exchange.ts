@@ -13,8 +13,10 @@ import type { Hono } from 'hono';
 import { generateKeyPair, signerFromKeyPair, type Signer } from '../../core/crypto/index.js';
 import { randomId } from '../../core/encoding/index.js';
 import {
+  confirmedItems,
   signFixedStatement,
   verifyExchangeDescriptor,
+  type ExchangeItems,
   type DescriptorBody,
   type ExchangeAgreement,
   type ExchangeTiming,
@@ -163,17 +165,12 @@ export async function newShopper(): Promise<Signer> {
   return signerFromKeyPair('ES256', await generateKeyPair('ES256'));
 }
 
-export async function requestDescriptor(
-  world: ExchangeWorld,
-  shopper: Signer,
-  use: ExchangeUse,
-  documentId: string,
-  ids = { dealId: randomId(16), nonce: randomId(32) },
-) {
+/** The descriptor request as the worker sends it: no key of the shopper's (issue 8, item 6). */
+export async function requestDescriptor(world: ExchangeWorld, use: ExchangeUse, documentId: string, ids = { dealId: randomId(16), nonce: randomId(32) }) {
   const res = await world.host.app.request('/semper/exchange/descriptor', {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ dealId: ids.dealId, nonce: ids.nonce, use, documentId, shopper: { jwk: shopper.publicJwk } }),
+    body: JSON.stringify({ dealId: ids.dealId, nonce: ids.nonce, use, documentId }),
   });
   return { status: res.status, body: (await res.json()) as { descriptor?: Statement<DescriptorBody>; error?: { code: string } }, ...ids };
 }
@@ -183,6 +180,8 @@ export class NodeShopper {
   state!: ExchangeState;
   agreement!: ExchangeAgreement;
   view!: VerifiedExchangeView;
+  /** What each side gives, derived at "confirmation" for this shopper's key. */
+  items!: ExchangeItems;
   readonly archive: Statement[] = [];
   /** When false, messages to the merchant are lost (the shopper keeps its state). */
   deliverToPeer = true;
@@ -204,27 +203,27 @@ export class NodeShopper {
 
   /** Descriptor, verification, the shopper's item and the originator's start (m1), nothing sent yet. */
   async propose(use: ExchangeUse, documentId: string): Promise<StepResult> {
-    const d = await requestDescriptor(this.world, this.signer, use, documentId);
+    const d = await requestDescriptor(this.world, use, documentId);
     if (!d.body.descriptor) throw new Error(`descriptor refused: ${JSON.stringify(d.body)}`);
-    const verified = await verifyExchangeDescriptor(
-      d.body,
-      { dealId: d.dealId, nonce: d.nonce, origin: EX_ORIGIN, use, documentId, shopperKeyId: this.signer.keyId },
-      this.world.clock.now,
-      { roots: [this.world.ca.root], ttps: [this.world.ttpEntry] },
-    );
+    const verified = await verifyExchangeDescriptor(d.body, { dealId: d.dealId, nonce: d.nonce, origin: EX_ORIGIN, use, documentId }, this.world.clock.now, {
+      roots: [this.world.ca.root],
+      ttps: [this.world.ttpEntry],
+    });
     this.agreement = verified.agreement;
     this.view = verified.view;
     const a = this.agreement;
-    const item = await signFixedStatement(a.shopperGives, a.dealId, this.signer, this.world.clock.now);
+    this.items = confirmedItems(verified.descriptor, a, this.signer.keyId);
+    const item = await signFixedStatement(this.items.shopperGives, a.dealId, this.signer, this.world.clock.now);
     const res = await startOriginator(
       {
         protocol: a.protocol,
         dealId: a.dealId,
         responder: { keyId: a.merchantKeyId },
         ttp: { keyId: a.ttp.keyId },
-        gives: a.shopperGives,
+        gives: this.items.shopperGives,
         item,
-        expects: a.merchantGives,
+        expects: this.items.merchantGives,
+        ...(verified.descriptor.body.terms !== undefined ? { terms: verified.descriptor.body.terms } : {}),
         now: this.world.clock.now,
         timeouts: a.timeouts,
       },
@@ -292,6 +291,7 @@ export async function merchantExchange(
 ): Promise<{ state: ExchangeState; stopped: boolean; descriptor: Statement<DescriptorBody> }> {
   const r = await world.host.app.request(`/semper/deals/${dealId}`);
   const deal = (await r.json()) as StoredDeal<ExchangeMerchantState>;
-  if (deal.kind !== 'exchange' || deal.state.phase !== 'responding') throw new Error(`deal ${dealId} is not a merchant exchange: ${JSON.stringify(deal)}`);
+  if (deal.kind !== 'exchange' || deal.state.phase !== 'responding')
+    throw new Error(`deal ${dealId} is not a merchant exchange under way: ${JSON.stringify(deal)}`);
   return { state: deal.state.responder, stopped: deal.halted, descriptor: deal.state.descriptor };
 }

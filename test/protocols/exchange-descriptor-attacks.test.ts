@@ -7,9 +7,14 @@
 import { beforeAll, afterAll, describe, expect, it } from 'vitest';
 import { randomId } from '../../core/encoding/index.js';
 import { SemperError } from '../../core/errors.js';
-import { verifyExchangeDescriptor, type DescriptorBody, type DescriptorExpectation, type ExchangeUse } from '../../core/commerce/exchange-deal.js';
+import {
+  exchangeItems,
+  verifyExchangeDescriptor,
+  type DescriptorBody,
+  type DescriptorExpectation,
+  type ExchangeUse,
+} from '../../core/commerce/exchange-deal.js';
 import { signStatement, type Statement } from '../../core/statements/index.js';
-import type { Description } from '../../core/items/index.js';
 import { EX_ORIGIN, makeExchangeWorld, newShopper, requestDescriptor, type ExchangeWorld } from '../helpers/exchange.js';
 import type { Signer } from '../../core/crypto/index.js';
 
@@ -31,10 +36,10 @@ interface Genuine {
 
 async function genuine(use: ExchangeUse = 'contract-signing'): Promise<Genuine> {
   const documentId = use === 'contract-signing' ? 'subscription-agreement' : 'test-report';
-  const d = await requestDescriptor(world, shopper, use, documentId);
+  const d = await requestDescriptor(world, use, documentId);
   return {
     descriptor: d.body.descriptor!,
-    expected: { dealId: d.dealId, nonce: d.nonce, origin: EX_ORIGIN, use, documentId, shopperKeyId: shopper.keyId },
+    expected: { dealId: d.dealId, nonce: d.nonce, origin: EX_ORIGIN, use, documentId },
   };
 }
 
@@ -103,10 +108,29 @@ describe('exchange descriptor: origin binding, freshness, signer', () => {
     }
   });
 
-  it('for another shopper key, or naming a merchant key other than the signer → refused', async () => {
+  it('naming a merchant key other than the signer → ERR_SIGNATURE_INVALID', async () => {
     const g = await genuine();
-    expect(await refusal(g.descriptor, { ...g.expected, shopperKeyId: (await newShopper()).keyId })).toBe('ERR_PROTOCOL_STATE');
     expect(await refusal(await resign(g.descriptor, { ...g.descriptor.body, merchant: { keyId: shopper.keyId } }), g.expected)).toBe('ERR_SIGNATURE_INVALID');
+  });
+
+  it('names no shopper: the request carries no key, and a descriptor naming one is malformed (issue 8, item 6)', async () => {
+    const g = await genuine();
+    expect(JSON.stringify(g.descriptor)).not.toContain(shopper.keyId);
+    const naming = { ...g.descriptor.body, shopper: { keyId: shopper.keyId } } as unknown as DescriptorBody;
+    expect(await refusal(await resign(g.descriptor, naming), g.expected)).toBe('ERR_SCHEMA');
+    // A request that names a key is refused by the merchant too: none is ever needed.
+    const res = await world.host.app.request('/semper/exchange/descriptor', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        dealId: randomId(16),
+        nonce: randomId(32),
+        use: 'contract-signing',
+        documentId: 'subscription-agreement',
+        shopper: { jwk: shopper.publicJwk },
+      }),
+    });
+    expect(res.status).toBe(400);
   });
 
   it('for another document than the page asked for → ERR_OFFER_INVALID', async () => {
@@ -136,31 +160,55 @@ describe("exchange descriptor: the TTP is the shopper's choice", () => {
   });
 });
 
-describe("exchange descriptor: what the shopper gives is re-derived, never taken on the merchant's word", () => {
-  it('contract: the shopper would sign another text than the merchant → ERR_ITEM_MISMATCH', async () => {
+describe("exchange descriptor: what is exchanged is the merchant's signed word, and only that", () => {
+  it('contract: a contract titled otherwise than the descriptor, or a contract descriptor with a document → ERR_ITEM_MISMATCH', async () => {
     const g = await genuine();
-    const s = g.descriptor.body.shopperGives as Extract<Description, { kind: 'statement' }>;
-    const altered: Description = { ...s, content: { body: { ...s.content!.body, text: 'The subscriber pays EUR 24,000.00 per term.' } } };
-    expect(await refusal(await resign(g.descriptor, { ...g.descriptor.body, shopperGives: altered }), g.expected)).toBe('ERR_ITEM_MISMATCH');
-  });
-
-  it('contract: a merchant "signature" without fixed content (not generatable) → refused before the window', async () => {
-    const g = await genuine();
-    const m = g.descriptor.body.merchantGives as Extract<Description, { kind: 'statement' }>;
-    const { content: _c, ...loose } = m;
-    void _c;
-    expect(await refusal(await resign(g.descriptor, { ...g.descriptor.body, merchantGives: loose }), g.expected)).toBe('ERR_ITEM_MISMATCH');
-  });
-
-  it('certified mail: a receipt for another document than the one delivered → ERR_ITEM_MISMATCH', async () => {
-    const g = await genuine('certified-mail');
-    const m = g.descriptor.body.merchantGives as Extract<Description, { kind: 'information' }>;
-    const other = { ...m, digest: 'A'.repeat(43) };
-    expect(await refusal(await resign(g.descriptor, { ...g.descriptor.body, merchantGives: other }), g.expected)).toBe('ERR_ITEM_MISMATCH');
-    // ...and the shown document must be the described one.
-    expect(await refusal(await resign(g.descriptor, { ...g.descriptor.body, document: { ...g.descriptor.body.document!, size: 1 } }), g.expected)).toBe(
+    const c = g.descriptor.body.contract!;
+    expect(await refusal(await resign(g.descriptor, { ...g.descriptor.body, contract: { ...c, title: 'Another contract' } }), g.expected)).toBe(
       'ERR_ITEM_MISMATCH',
     );
+    const doc = { title: g.descriptor.body.title, mediaType: 'text/plain', size: 1, digest: 'A'.repeat(43) };
+    expect(await refusal(await resign(g.descriptor, { ...g.descriptor.body, document: doc }), g.expected)).toBe('ERR_ITEM_MISMATCH');
+    const { contract: _c, ...without } = g.descriptor.body;
+    void _c;
+    expect(await refusal(await resign(g.descriptor, without), g.expected)).toBe('ERR_ITEM_MISMATCH');
+  });
+
+  it('certified mail: no document described, a document titled otherwise, or a contract beside it → refused before the window', async () => {
+    const g = await genuine('certified-mail');
+    const { document: _d, ...without } = g.descriptor.body;
+    void _d;
+    expect(await refusal(await resign(g.descriptor, without), g.expected)).toBe('ERR_ITEM_MISMATCH');
+    expect(await refusal(await resign(g.descriptor, { ...g.descriptor.body, title: 'Another title' }), g.expected)).toBe('ERR_OFFER_INVALID');
+    expect(await refusal(await resign(g.descriptor, { ...g.descriptor.body, contract: { title: 'x', text: 'y' } }), g.expected)).toBe('ERR_ITEM_MISMATCH');
+  });
+
+  it('both sides derive the same descriptions from it, for the key bound at m1: a receipt for exactly this document, a contract naming both', async () => {
+    const mail = await genuine('certified-mail');
+    const d = mail.descriptor.body.document!;
+    const items = exchangeItems(mail.descriptor.body, {
+      dealId: mail.expected.dealId,
+      shopperKeyId: shopper.keyId,
+      merchantKeyId: world.merchant.signer.keyId,
+    });
+    expect(items.merchantGives).toEqual({ kind: 'information', digest: d.digest, mediaType: d.mediaType, size: d.size });
+    expect(items.shopperGives).toMatchObject({
+      kind: 'statement',
+      signer: { keyId: shopper.keyId },
+      content: { body: { receiver: shopper.keyId, received: items.merchantGives } },
+    });
+    const contract = await genuine('contract-signing');
+    const c = exchangeItems(contract.descriptor.body, {
+      dealId: contract.expected.dealId,
+      shopperKeyId: shopper.keyId,
+      merchantKeyId: world.merchant.signer.keyId,
+    });
+    expect(c.shopperGives).toMatchObject({
+      content: { body: { parties: [shopper.keyId, world.merchant.signer.keyId], text: contract.descriptor.body.contract!.text } },
+    });
+    expect(() =>
+      exchangeItems(contract.descriptor.body, { dealId: contract.expected.dealId, shopperKeyId: shopper.keyId, merchantKeyId: shopper.keyId }),
+    ).toThrow(/two different parties/);
   });
 
   it('a protocol the items do not call for (certified mail as "contract signing") → ERR_EXCHANGE_UNFAIR', async () => {

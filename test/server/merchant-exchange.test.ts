@@ -75,7 +75,7 @@ describe('exchange deals in the kit: the honest runs need no TTP', () => {
       receiver: s.signer.keyId,
       sender: world.merchant.signer.keyId,
       dealId: s.agreement.dealId,
-      received: s.agreement.merchantGives,
+      received: s.items.merchantGives,
     });
     expect(v.statement.body).toEqual((expected as { content: { body: unknown } }).content.body);
     expect(await ttpRecord(s.state.exchangeId!)).toBe(404);
@@ -108,11 +108,63 @@ describe('exchange deals in the kit: the merchant signs only over what it agreed
         const r = await postExchangeMessage(world, message);
         expect(r.status, `${use}: ${what}`).toBeGreaterThanOrEqual(400);
         expect(r.replies, `${use}: ${what}`).toEqual([]);
-        expect((await merchantExchange(world, m1.dealId)).state.m2, `${use}: ${what}`).toBeNull();
+        // Nothing was accepted: the deal is still only offered (no responder, no m2).
+        expect(((await (await world.host.app.request(`/semper/deals/${m1.dealId}`)).json()) as { phase: string }).phase, `${use}: ${what}`).toBe('offered');
       }
       // The genuine proposal still goes through.
       const ok = await postExchangeMessage(world, m1);
       expect(ok.replies.map((x) => x.type)).toEqual(['semper.exchange.accept']);
+    }
+  });
+});
+
+describe('exchange deals in the kit: the shopper key is bound at m1 (issue 8, item 6)', () => {
+  it('m1 binds the key that signed it: items derived for another key, or naming another originator, are refused', async () => {
+    const s = new NodeShopper(world, await newShopper());
+    const other = await newShopper();
+    const started = await s.propose('certified-mail', DOCUMENT.id);
+    const m1 = started.send[0]!.statement;
+    const b = m1.body as Record<string, unknown>;
+    const sign = async (body: Record<string, unknown>, signer = s.signer) =>
+      (await signStatement({ type: m1.type, version: 1, dealId: m1.dealId, issuedAt: nowIso(world.clock.now), body }, signer)) as Statement;
+    // The receipt it offers names another receiver (the items were derived for another key).
+    const forOther = receiptDescription({ receiver: other.keyId, sender: world.merchant.signer.keyId, dealId: m1.dealId, received: s.items.merchantGives });
+    const cases: [string, Statement][] = [
+      ['items derived for another key', await sign({ ...b, originatorGives: forOther })],
+      ['naming another originator', await sign({ ...b, originator: { keyId: other.keyId } })],
+      ['signed by another key than it names', await sign(b, other)],
+    ];
+    for (const [what, message] of cases) {
+      const r = await postExchangeMessage(world, message);
+      expect(r.status, what).toBeGreaterThanOrEqual(400);
+      expect(r.replies, what).toEqual([]);
+    }
+    expect(((await (await world.host.app.request(`/semper/deals/${m1.dealId}`)).json()) as { phase: string }).phase).toBe('offered');
+    const ok = await postExchangeMessage(world, m1);
+    expect(ok.replies.map((x) => x.type)).toEqual(['semper.exchange.accept']);
+    // The merchant's stored deal now names exactly the key that signed m1.
+    const stored = JSON.stringify(await (await world.host.app.request(`/semper/deals/${m1.dealId}`)).json());
+    expect(stored).toContain(s.signer.keyId);
+    expect(stored).not.toContain(other.keyId);
+  });
+
+  it('an offered deal whose descriptor ran out takes no m1 and ends expired (nothing given)', async () => {
+    const s = new NodeShopper(world, await newShopper());
+    const started = await s.propose('contract-signing', CONTRACT.id);
+    const dealId = started.send[0]!.statement.dealId;
+    const stored = async () => (await (await world.host.app.request(`/semper/deals/${dealId}`)).json()) as { phase: string; wakeAt: number | null };
+    const { wakeAt } = await stored();
+    expect(wakeAt).not.toBeNull();
+    const saved = world.clock.now;
+    try {
+      world.clock.now = wakeAt! + 1;
+      const late = await postExchangeMessage(world, started.send[0]!.statement);
+      expect(late.error?.code).toBe('ERR_OFFER_EXPIRED');
+      await world.host.tick();
+      expect((await stored()).phase).toBe('expired');
+      expect((await postExchangeMessage(world, started.send[0]!.statement)).error?.code).toBe('ERR_OFFER_EXPIRED');
+    } finally {
+      world.clock.now = saved;
     }
   });
 });
@@ -225,19 +277,17 @@ describe('exchange deals in the kit: faults are overcome by the TTP', () => {
 
 describe('exchange deals in the kit: descriptors', () => {
   it('the identical request (restarted worker) gets the same descriptor; another nonce for the deal is a replay', async () => {
-    const shopper = await newShopper();
-    const first = await requestDescriptor(world, shopper, 'contract-signing', CONTRACT.id);
+    const first = await requestDescriptor(world, 'contract-signing', CONTRACT.id);
     expect(first.status).toBe(200);
-    const again = await requestDescriptor(world, shopper, 'contract-signing', CONTRACT.id, { dealId: first.dealId, nonce: first.nonce });
+    const again = await requestDescriptor(world, 'contract-signing', CONTRACT.id, { dealId: first.dealId, nonce: first.nonce });
     expect(again.body.descriptor).toEqual(first.body.descriptor);
-    const replay = await requestDescriptor(world, shopper, 'contract-signing', CONTRACT.id, { dealId: first.dealId, nonce: 'A'.repeat(43) });
+    const replay = await requestDescriptor(world, 'contract-signing', CONTRACT.id, { dealId: first.dealId, nonce: 'A'.repeat(43) });
     expect(replay.status).toBe(409);
     expect(replay.body.error?.code).toBe('ERR_REPLAY');
   });
 
   it('unknown documents are 404; a malformed request is 400', async () => {
-    const shopper = await newShopper();
-    const missing = await requestDescriptor(world, shopper, 'certified-mail', 'no-such-document');
+    const missing = await requestDescriptor(world, 'certified-mail', 'no-such-document');
     expect(missing.status).toBe(404);
     const bad = await world.host.app.request('/semper/exchange/descriptor', {
       method: 'POST',
@@ -248,8 +298,7 @@ describe('exchange deals in the kit: descriptors', () => {
   });
 
   it('a message for an unknown deal is 404, a message that does not verify is refused with its code', async () => {
-    const shopper = await newShopper();
-    const d = await requestDescriptor(world, shopper, 'contract-signing', CONTRACT.id);
+    const d = await requestDescriptor(world, 'contract-signing', CONTRACT.id);
     const forged = { ...d.body.descriptor!, type: 'semper.exchange.propose' };
     const r = await world.host.app.request('/semper/exchange/messages', {
       method: 'POST',

@@ -159,7 +159,6 @@ describe('one kit for every kind of deal', () => {
       nonce: newNonce(),
       use: 'certified-mail',
       documentId: EXCHANGE_DOCUMENTS[0]!.id,
-      shopper: { jwk: (await testShopper()).publicJwk },
     });
 
   it('one signed-statement budget per client covers offers, orders, descriptors and exchange messages', async () => {
@@ -211,7 +210,7 @@ describe('one kit for every kind of deal', () => {
     ).toBe(200);
     const auth = { authorization: 'Bearer operator-token-for-all-kinds' };
     for (const [dealId, kind, phase] of [
-      [exchangeDeal, 'exchange', 'responding'],
+      [exchangeDeal, 'exchange', 'offered'],
       [purchaseDeal, 'purchase', 'offered'],
     ] as const) {
       const refused = await app.request(`/semper/deals/${dealId}`);

@@ -11,10 +11,13 @@ import { signerFromKeyPair } from '../../core/crypto/index.js';
 import { cryptoRandom } from '../../core/machine.js';
 import { issueCertificate, type CertificateRole } from '../../core/pki/index.js';
 import { newMerchantDeal, stepMerchant, type MerchantContext, type MerchantDealState, type OrderReply } from '../../core/commerce/merchant.js';
-import { stepExchangeMerchant, type ExchangeMerchantContext, type ExchangeMerchantState } from '../../core/commerce/exchange-merchant.js';
-import { DEFAULT_EXCHANGE_TIMING, type DescriptorRequest } from '../../core/commerce/exchange-deal.js';
+import type { ExchangeMerchantState } from '../../core/commerce/exchange-merchant.js';
+import { DEFAULT_EXCHANGE_TIMING, documentItem, timeoutsFrom, type DescriptorBody, type DescriptorRequest } from '../../core/commerce/exchange-deal.js';
+import { startResponder } from '../../core/exchange/index.js';
+import { describeInformation } from '../../core/items/index.js';
+import { receiptDescription } from '../../core/transfer/index.js';
 import type { OfferBody } from '../../core/protocol/commerce.js';
-import type { Statement } from '../../core/statements/index.js';
+import { signStatement, type Statement } from '../../core/statements/index.js';
 import { catalogFromItems, type StoredDeal } from '../../server/merchant/index.js';
 import { PRODUCTS, SHOP_TERMS } from '../../server/shop/catalog.js';
 import { EXCHANGE_DOCUMENTS, shopExchangeCatalog } from '../../server/shop/exchange-uses.js';
@@ -94,25 +97,64 @@ describe('shop.sqlite of the previous release', () => {
     const confirmed = confirmedStep.state as Extract<MerchantDealState, { phase: 'confirmed' }>;
     const reply = confirmedStep.send[0]!.body as OrderReply;
 
-    const exchangeCtx: ExchangeMerchantContext = {
-      identity,
-      ttp: ttpConfig,
-      catalog: shopExchangeCatalog(),
-      descriptorTtlMs: 10 * 60_000,
-      timing: DEFAULT_EXCHANGE_TIMING,
-      trustRoots: [ca.root],
-      random: cryptoRandom,
-    };
+    // What the release's kit stored for a descriptor request (frozen here: today's kit names no shopper before m1): a
+    // descriptor naming the shopper's key and both item descriptions, and a responder waiting for m1 from that key.
     const descriptorFor = async (dealId: string) => {
-      const request: DescriptorRequest = {
-        dealId,
-        nonce: newNonce(),
-        use: 'certified-mail',
-        documentId: EXCHANGE_DOCUMENTS[0]!.id,
-        shopper: { jwk: shopper.publicJwk },
+      const request: DescriptorRequest = { dealId, nonce: newNonce(), use: 'certified-mail', documentId: EXCHANGE_DOCUMENTS[0]!.id };
+      const doc = shopExchangeCatalog().document(request.documentId)!;
+      const item = documentItem(doc);
+      const merchantGives = await describeInformation(item);
+      const shopperGives = receiptDescription({ receiver: shopper.keyId, sender: identity.signer.keyId, dealId, received: merchantGives });
+      const body = {
+        descriptorId: newNonce().slice(0, 24),
+        nonce: request.nonce,
+        origin: ORIGIN,
+        use: request.use,
+        documentId: request.documentId,
+        title: doc.title,
+        protocol: 'generatable-verifiable',
+        shopper: { keyId: shopper.keyId },
+        merchant: { keyId: identity.signer.keyId },
+        ttp: { keyId: ttpConfig.keyId, certificateChain: ttpConfig.certificateChain, endpoint: ttpConfig.url },
+        shopperGives,
+        merchantGives,
+        document: { title: doc.title, mediaType: doc.mediaType, size: merchantGives.size!, digest: merchantGives.digest },
+        timing: DEFAULT_EXCHANGE_TIMING,
+        expiresAt: new Date(t + 10 * 60_000).toISOString(),
       };
-      const step = await stepExchangeMerchant({ phase: 'new', dealId }, { type: 'descriptor-requested', request, now: t }, exchangeCtx);
-      return { request, state: step.state as Extract<ExchangeMerchantState, { phase: 'responding' }> };
+      const descriptor = (await signStatement(
+        { type: 'semper.exchange.descriptor', version: 1, dealId, issuedAt: new Date(t).toISOString(), body },
+        identity.signer,
+        { signerRef: { kind: 'x509', chain: identity.chain } },
+      )) as unknown as Statement<DescriptorBody>;
+      const timeouts = timeoutsFrom(DEFAULT_EXCHANGE_TIMING);
+      const started = await startResponder(
+        {
+          protocol: 'generatable-verifiable',
+          dealId,
+          originator: { keyId: shopper.keyId },
+          ttp: { keyId: ttpConfig.keyId },
+          gives: merchantGives,
+          item,
+          expects: shopperGives,
+          now: t,
+          waitUntil: t + 10 * 60_000 + (timeouts.peerRetries + 2) * timeouts.peer,
+          timeouts,
+        },
+        {
+          signer: identity.signer,
+          signerRef: { kind: 'x509', chain: identity.chain },
+          trust: { roots: [ca.root], ttps: [ttpConfig.keyId] },
+          random: cryptoRandom,
+        },
+      );
+      const { agreed: _agreed, ...responder } = { ...started.state, expectedPeer: shopper.keyId };
+      void _agreed;
+      const state = { phase: 'responding', dealId, use: request.use, descriptor, responder } as unknown as Extract<
+        ExchangeMerchantState,
+        { phase: 'responding' }
+      >;
+      return { request, state };
     };
     const open = await descriptorFor(newDealId());
     const stopped = await descriptorFor(newDealId());

@@ -42,11 +42,14 @@ function transport() {
   };
   const t = {
     ttpCalls: 0,
+    /** Every body the worker POSTed to the merchant, as JSON text (what the page's origin learns). */
+    toMerchant: [] as string[],
     /** The TTP cannot be reached: requests fail as a network error does (no status). */
     ttpDown: false,
     http: (origin: string, outbound: HttpOutbound): Promise<TransportReply> => {
       if (outbound.to === 'merchant') {
         expect(origin).toBe(EX_ORIGIN);
+        t.toMerchant.push(JSON.stringify(outbound.body));
         return post(world.host.app, outbound.path, outbound.body);
       }
       expect(outbound.url).toBe(world.ttpEntry.url);
@@ -137,6 +140,32 @@ describe('the host running exchange deals', () => {
     ]);
     // Persisted after every step: descriptor, m1, m2(+m3), m4.
     expect(h.commits).toEqual(['awaiting-confirmation', 'exchanging', 'exchanging', 'completed']);
+  });
+
+  it('nothing that identifies the shopper leaves before the user confirmed; then only the key that signs the deal (issue 8, item 6)', async () => {
+    const h = harness();
+    const identity = signer;
+    const other = await newShopper(); // another key of the shopper's (a pseudonym elsewhere): never to appear
+    const traces = (k: Signer) => [k.keyId, k.publicJwk.x, (k.publicJwk as { y?: string }).y].filter((x): x is string => typeof x === 'string');
+    const leaks = (bodies: string[], k: Signer) => traces(k).filter((t) => bodies.some((b) => b.includes(t)));
+    for (const use of ['contract-signing', 'certified-mail'] as const) {
+      const before = h.net.toMerchant.length;
+      const { dealId } = await h.runner.start(EX_ORIGIN, use, use === 'contract-signing' ? EXCHANGE_CONTRACTS[0]!.id : EXCHANGE_DOCUMENTS[0]!.id);
+      await h.runner.idle();
+      expect((await h.store.get(dealId))!.status).toBe('awaiting-confirmation');
+      const unconfirmed = h.net.toMerchant.slice(before);
+      expect(unconfirmed.length).toBeGreaterThan(0);
+      expect(leaks(unconfirmed, identity), `${use}: before confirmation`).toEqual([]);
+      // What the merchant stored for the deal names no key of the shopper's either.
+      const stored = JSON.stringify(await (await world.host.app.request(`/semper/deals/${dealId}`)).json());
+      expect(leaks([stored], identity), `${use}: the merchant's stored deal before confirmation`).toEqual([]);
+      await h.runner.confirm(dealId);
+      await h.runner.idle();
+      expect((await h.store.get(dealId))!.status).toBe('completed');
+      const all = h.net.toMerchant.slice(before);
+      expect(leaks(all, identity).length, `${use}: after confirmation the signing key is named`).toBeGreaterThan(0);
+      expect(leaks(all, other)).toEqual([]);
+    }
   });
 
   it('certified mail: the document arrives, the merchant gets the receipt', async () => {
