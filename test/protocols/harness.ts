@@ -34,6 +34,7 @@ import {
   type ExchangeState,
   type Outbound,
   type StepResult,
+  type Timeouts,
   type TtpRecord,
 } from '../../core/exchange/index.js';
 import { AffidavitBody } from '../../core/exchange/messages.js';
@@ -41,6 +42,7 @@ import { errorToJson } from '../../core/errors.js';
 import { seededRandom } from '../../core/machine.js';
 import { matchItem, type Description, type Item, type MatchContext, type MatchResult } from '../../core/items/index.js';
 import { signStatement, verifyStatement, nowIso, type Statement } from '../../core/statements/index.js';
+import { DEFAULT_ATTRIBUTES } from '../../core/transfer/index.js';
 import { canonicalJson } from '../../core/encoding/index.js';
 import { jwkThumbprint } from '../../core/crypto/index.js';
 import { SIM_TIMEOUTS, T0, TTP_DELAY, type Scenario, type Side } from './fixtures.js';
@@ -63,7 +65,20 @@ export type CheatStrategy =
   /** may inject statements from an earlier exchange and from this run's traffic, to anyone */
   | 'replay'
   /** may send abort/resolve/complaint requests to the TTP at any time */
-  | 'rogue-ttp';
+  | 'rogue-ttp'
+  /** (originator) sends, before its real m1, m1s with one field forged each, signed by itself (and one by a stranger) */
+  | 'forge-m1'
+  /** signs everything it sends (m2, m3, m4, TTP requests) with a key that is not the one the exchange names */
+  | 'wrong-key';
+
+/** Timing of a run (Dolev–Yao configurations): the parties' timeouts, the TTP channel's delay bound, the deadline. */
+export interface SimTiming {
+  timeouts?: Partial<Timeouts>;
+  /** Worst-case delay of a message to or from the TTP (must be below ttpMargin). */
+  ttpDelay?: number;
+  /** The exchange deadline (epoch ms). */
+  deadline?: number;
+}
 
 export type CrashSpec = NetCrashSpec<NodeId>;
 
@@ -84,6 +99,9 @@ export interface SimOptions {
   replayPool?: readonly Statement[];
   /** Budgets for the random scheduler. */
   budget?: Partial<Budget>;
+  timing?: SimTiming;
+  /** Windows (ms after T0, [from, to)) in which the TTP is down: every request gets a refusal (503), none a decision. */
+  ttpOutages?: readonly { from: number; to: number }[];
   maxSteps?: number;
   seed?: number;
 }
@@ -129,6 +147,13 @@ export async function simulate(opts: SimOptions): Promise<SimResult> {
   let ttpRequests = 0;
   const cheater = opts.cheater?.party ?? null;
   const cheats = new Set(opts.cheater?.strategies ?? []);
+  const timeouts: Timeouts = { ...SIM_TIMEOUTS, ...opts.timing?.timeouts };
+  const ttpDelay = opts.timing?.ttpDelay ?? TTP_DELAY;
+  const deadline = opts.timing?.deadline ?? sc.deadline;
+  if (ttpDelay >= timeouts.ttpMargin) throw new Error('harness: the TTP delay bound must be below the margin (the protocols assume it)');
+  const ttpDown = (now: number) => (opts.ttpOutages ?? []).some((o) => now - T0 >= o.from && now - T0 < o.to);
+  /** m1s the forging originator already sent its forgeries for. */
+  const forged = new Set<string>();
 
   // TTP: ttpMachine behind an in-memory host (state per exchange as JSON text), and every answer it gave.
   const ttp = memoryTtp({ forgetful: opts.forgetfulTtp ?? false });
@@ -155,7 +180,7 @@ export async function simulate(opts: SimOptions): Promise<SimResult> {
     }
     const bounded = from === 'T' || to === 'T';
     const label = payload.kind === 'statement' ? payload.statement.type : `ttp-error ${payload.error.code}`;
-    net.send(from, to, payload, { droppable: !bounded, deliverBy: bounded ? net.now + TTP_DELAY : null, label });
+    net.send(from, to, payload, { droppable: !bounded, deliverBy: bounded ? net.now + ttpDelay : null, label });
   }
 
   // --- the cheater's view of its own traffic ---------------------------------------------------
@@ -165,6 +190,10 @@ export async function simulate(opts: SimOptions): Promise<SimResult> {
     const res: Outbound[] = [];
     for (const o of out) {
       let st = o.statement;
+      if (cheats.has('forge-m1') && o.to === 'peer' && st.type === EXCHANGE_TYPES.propose && !forged.has(canonicalJson(st))) {
+        forged.add(canonicalJson(st));
+        for (const f of await forgedProposals(nodes[p], st)) res.push({ to: 'peer', statement: f });
+      }
       if (o.to === 'ttp' && cheats.has('no-ttp')) continue;
       if (o.to === 'peer' && cheats.has('withhold') && st.type === EXCHANGE_TYPES.deliver) continue;
       if (cheats.has('wrong-item')) {
@@ -179,9 +208,40 @@ export async function simulate(opts: SimOptions): Promise<SimResult> {
           if (replaced) st = await resign(nodes[p], st, { ...body, m2: replaced });
         }
       }
+      if (cheats.has('wrong-key'))
+        st = await resign({ ...nodes[p], ctx: { ...nodes[p].ctx, signer: sc.keys.mallory } }, st, st.body as Record<string, unknown>);
       res.push({ to: o.to, statement: st });
     }
     return res;
+  }
+
+  /** Every field of m1 forged in turn (re-signed by the originator), and the genuine m1 signed by a stranger. */
+  async function forgedProposals(node: PartyNode, m1: Statement): Promise<Statement[]> {
+    const b = m1.body as Record<string, unknown>;
+    const attrs = b.originatorAttributes as Record<string, unknown>;
+    const patches: Record<string, unknown>[] = [
+      { terms: 'R additionally owes O 1,000,000 EUR.' },
+      { originatorAttributes: { ...attrs, confidentiality: 'none' } },
+      { responderAttributes: { ...attrs, nonRepudiationOfReceipt: true } },
+      { ttp: { keyId: sc.keys.ttp.keyId, endpoint: 'https://ttp.evil.example/' } },
+      { ttp: { keyId: sc.keys.mallory.keyId } },
+      { originator: { keyId: sc.keys.o.keyId, signer: { kind: 'jwk', jwk: sc.keys.mallory.publicJwk } } },
+      { responder: { keyId: sc.keys.r.keyId, signer: { kind: 'jwk', jwk: sc.keys.mallory.publicJwk } } },
+      { responder: { keyId: sc.keys.mallory.keyId } },
+      { originatorGives: nodes.R.side.gives },
+      { responderGives: nodes.O.side.gives },
+      { deadline: deadline + 86_400_000 },
+      { exchangeNonce: 'A'.repeat(43), protocol: sc.protocol === 'contract-signing' ? 'generatable-verifiable' : 'contract-signing' },
+      sc.protocol === 'contract-signing' ? { commitment: undefined } : { commitment: 'B'.repeat(43) },
+    ];
+    const out: Statement[] = [];
+    for (const patch of patches) {
+      const body = Object.fromEntries(Object.entries({ ...b, ...patch }).filter(([, v]) => v !== undefined));
+      out.push(await resign(node, m1, body));
+    }
+    out.push(await resign({ ...node, ctx: { ...node.ctx, signer: sc.keys.mallory } }, m1, b));
+    out.push((await signStatement({ type: m1.type, version: 1, dealId: `${m1.dealId}-x`, issuedAt: nowIso(net.now), body: b }, node.ctx.signer)) as Statement);
+    return out;
   }
 
   async function resign(node: PartyNode, st: Statement, body: Record<string, unknown>): Promise<Statement> {
@@ -221,6 +281,11 @@ export async function simulate(opts: SimOptions): Promise<SimResult> {
     let reply: Payload;
     if (crash?.mode === 'before-persist') {
       net.log('T CRASH before persisting');
+      return;
+    }
+    if (ttpDown(net.now)) {
+      net.log(`T is down: ${payload.statement.type} from ${w.from} → 503`);
+      if (w.from !== 'T') enqueue('T', w.from, { kind: 'ttp-error', error: { code: 'ERR_INTERNAL', message: 'HTTP 503: the TTP is down' } });
       return;
     }
     try {
@@ -313,7 +378,7 @@ export async function simulate(opts: SimOptions): Promise<SimResult> {
   };
 
   // --- start ------------------------------------------------------------------------------------
-  const common = { protocol: sc.protocol, dealId: sc.dealId, now: net.now, timeouts: SIM_TIMEOUTS };
+  const common = { protocol: sc.protocol, dealId: sc.dealId, now: net.now, timeouts };
   const rStart = await startResponder(
     {
       ...common,
@@ -322,7 +387,7 @@ export async function simulate(opts: SimOptions): Promise<SimResult> {
       expects: sc.O.gives,
       originator: { keyId: sc.keys.o.keyId },
       ttp: { keyId: sc.keys.ttp.keyId },
-      latestDeadline: sc.deadline,
+      latestDeadline: deadline,
     },
     nodes.R.ctx,
   );
@@ -335,7 +400,7 @@ export async function simulate(opts: SimOptions): Promise<SimResult> {
       expects: sc.R.gives,
       responder: { keyId: sc.keys.r.keyId },
       ttp: { keyId: sc.keys.ttp.keyId },
-      deadline: sc.deadline,
+      deadline,
     },
     nodes.O.ctx,
   );
@@ -452,6 +517,32 @@ export async function simulate(opts: SimOptions): Promise<SimResult> {
       if (own.signed && o?.status !== 'completed' && o?.status !== 'resolved')
         violations.push(`contract: honest ${p} holds the contract but ended ${o?.status ?? 'undecided'}`);
     }
+  }
+
+  // An honest responder answers only an m1 that says exactly what was agreed (issue 8, item 2).
+  if (cheater !== 'R' && finalStates.R.m1) {
+    const b = finalStates.R.m1.body as Record<string, unknown>;
+    const expected: Record<string, unknown> = {
+      protocol: sc.protocol,
+      originator: { keyId: sc.keys.o.keyId },
+      responder: { keyId: sc.keys.r.keyId },
+      ttp: { keyId: sc.keys.ttp.keyId },
+      originatorGives: sc.O.gives,
+      responderGives: sc.R.gives,
+      originatorAttributes: DEFAULT_ATTRIBUTES,
+      responderAttributes: DEFAULT_ATTRIBUTES,
+    };
+    for (const [k, v] of Object.entries(expected))
+      if (canonicalJson(b[k]) !== canonicalJson(v)) violations.push(`agreement: honest R answered an m1 whose ${k} differs from what was agreed`);
+    if (b.terms !== undefined) violations.push('agreement: honest R answered an m1 with terms nobody agreed to');
+    if (typeof b.deadline !== 'number' || b.deadline > deadline) violations.push('agreement: honest R answered an m1 with a later deadline than agreed');
+    if (finalStates.R.m1.dealId !== sc.dealId) violations.push('agreement: honest R answered an m1 of another deal');
+    if (
+      !(await verifyStatement(finalStates.R.m1)
+        .then(async (v) => (await jwkThumbprint(v.signerJwk)) === sc.keys.o.keyId)
+        .catch(() => false))
+    )
+      violations.push('agreement: honest R answered an m1 not signed by the agreed originator');
   }
 
   // The exchange that matters is the honest party's (a replayed m1 can make it an older one).
