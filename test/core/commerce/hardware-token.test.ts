@@ -131,3 +131,44 @@ describe('hardware-token orders', () => {
     ).rejects.toMatchObject({ code: 'ERR_ALG_UNSUPPORTED' });
   });
 });
+
+describe('mutation table (docs/mutation-purchase.md): the token checks one at a time', () => {
+  it('a demand for a hardware token without user verification still refuses a device key (merchant)', async () => {
+    const tokenOnly: MerchantContext = { ...merchant, requireHardwareToken: () => ({ hardwareToken: true, userVerification: false }) };
+    const s = startPurchase({ dealId: randomId(18), nonce: randomId(32), origin: ORIGIN, items: [{ sku: 'abstract', quantity: 1 }], now: Date.now() });
+    const made = await stepMerchant(newMerchantDeal(s.state.dealId), { type: 'offer-requested', request: s.send[0]!.body, now: Date.now() }, tokenOnly);
+    const ctx: ShopperContext = { roots, signer: device, random: cryptoRandom, webauthn: verifier };
+    const shown = await stepShopper(s.state, { type: 'offer-response', response: made.send[0]!.body, now: Date.now() }, ctx);
+    const state = shown.state;
+    const { signature: h, ...unsigned } = orderToSign(state, Date.now(), { alg: 'ES256', signer: { kind: 'jwk', jwk: device.publicJwk } });
+    const { signStatement } = await import('../../../core/statements/index.js');
+    const order = await signStatement(unsigned, device, { signerRef: h.signer });
+    await expect(stepMerchant(made.state, { type: 'order-received', order, now: Date.now() }, tokenOnly)).rejects.toMatchObject({
+      code: 'ERR_HARDWARE_TOKEN_REQUIRED',
+    });
+    // A token without user verification is enough here.
+    const token = await SoftAuthenticator.create({ rpId: EXT, origin: EXT, userVerification: false });
+    const byToken = await tokenOrder(state, token);
+    expect((await stepMerchant(made.state, { type: 'order-received', order: byToken, now: Date.now() }, tokenOnly)).state.phase).toBe('confirmed');
+  });
+
+  it('a token-signed order naming this offer but another deal, or this deal but another offer, is refused', async () => {
+    const ctx: ShopperContext = { roots, signer: device, random: cryptoRandom, webauthn: verifier };
+    const a = await offered('archive', ctx);
+    const b = await offered('archive', ctx);
+    const token = await SoftAuthenticator.create({ rpId: EXT, origin: EXT });
+    const forA = orderToSign(a.state, Date.now(), { alg: 'webauthn-ES256', signer: token.signerRef });
+    const forB = orderToSign(b.state, Date.now(), { alg: 'webauthn-ES256', signer: token.signerRef });
+    const { signature: _a, ...unsignedA } = forA;
+    const { signature: _b, ...unsignedB } = forB;
+    // B's order, relabelled with A's deal id.
+    const otherDeal = await token.signStatement({ ...unsignedB, dealId: a.state.dealId });
+    await expect(stepShopper(b.state, { type: 'order-signed', order: otherDeal, now: Date.now() }, ctx)).rejects.toMatchObject({ code: 'ERR_ORDER_INVALID' });
+    // B's deal id, A's offer.
+    const otherOffer = await token.signStatement({ ...unsignedB, body: unsignedA.body });
+    await expect(stepShopper(b.state, { type: 'order-signed', order: otherOffer, now: Date.now() }, ctx)).rejects.toMatchObject({ code: 'ERR_ORDER_INVALID' });
+    // The right one is taken.
+    const right = await token.signStatement(unsignedB);
+    expect((await stepShopper(b.state, { type: 'order-signed', order: right, now: Date.now() }, ctx)).state.phase).toBe('ordering');
+  });
+});

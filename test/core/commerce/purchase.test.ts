@@ -673,3 +673,150 @@ describe('issue 8 item 7: an order without an answer is sent again, never report
     expect(r.state.phase === 'failed' && r.state.error.code).toBe('ERR_INTERNAL');
   });
 });
+
+describe('mutation table (docs/mutation-purchase.md): each offer check has a test that fails without it', () => {
+  const resignOffer = async (offer: Statement<OfferBody>, change: Omit<Partial<Statement<OfferBody>>, 'body'> & { body?: Partial<OfferBody> }) => {
+    const { signature: _s, ...u } = offer;
+    return signStatement({ ...u, ...change, body: { ...offer.body, ...(change.body ?? {}) } }, merchant.identity.signer, {
+      signerRef: { kind: 'x509', chain: merchant.identity.chain },
+    });
+  };
+  async function offerOutcome(items: { sku: string; quantity: number }[], change: (o: Statement<OfferBody>) => Promise<unknown>, ctx = shopperCtx()) {
+    const s = start(items);
+    const made = await makeOffer(s.send[0]!.body, { ...merchant, lookup: (sku) => [...catalog, atlas].find((c) => c.sku === sku) });
+    const next = await stepShopper(s.state, { type: 'offer-response', response: await change(made.offer), now: Date.now() }, ctx);
+    expect(next.effects.some((e) => e.kind === 'show-offer')).toBe(next.state.phase === 'awaiting-confirmation');
+    return next.state.phase === 'failed' ? next.state.error.code : next.state.phase;
+  }
+  const atlas: CatalogItem = {
+    sku: 'printed-atlas',
+    title: 'Printed colour atlas',
+    unitPrice: { amount: 9900, currency: 'EUR' },
+    kind: 'physical',
+    good: { mediaType: 'text/plain', content: '(shipped)' },
+  };
+  const ink = catalog[1]!;
+  const item = (c: CatalogItem, quantity: number) => ({ sku: c.sku, title: c.title, quantity, unitPrice: c.unitPrice, kind: c.kind });
+
+  it('an offer for other items than requested, with a total that adds up, is refused (extra item, missing item, other quantity)', async () => {
+    const two = [
+      { sku: 'colour-report', quantity: 1 },
+      { sku: 'ink-abstract', quantity: 1 },
+    ];
+    const control = await offerOutcome(two, async (o) => ({ offer: o }));
+    expect(control).toBe('awaiting-confirmation');
+    // An item nobody asked for, priced into the total.
+    expect(
+      await offerOutcome([{ sku: 'colour-report', quantity: 1 }], async (o) => {
+        const extra = { ...item(ink, 1), content: o.body.items[0]!.content! };
+        return { offer: await resignOffer(o, { body: { items: [...o.body.items, extra], total: { amount: 1250 + 300, currency: 'EUR' } } }) };
+      }),
+    ).toBe('ERR_OFFER_INVALID');
+    // A requested item left out, the total of the rest.
+    expect(
+      await offerOutcome(two, async (o) => ({
+        offer: await resignOffer(o, { body: { items: [o.body.items[0]!], total: { amount: 1250, currency: 'EUR' } } }),
+      })),
+    ).toBe('ERR_OFFER_INVALID');
+    // Another quantity, the total of it.
+    expect(
+      await offerOutcome([{ sku: 'colour-report', quantity: 1 }], async (o) => ({
+        offer: await resignOffer(o, { body: { items: [{ ...o.body.items[0]!, quantity: 3 }], total: { amount: 3750, currency: 'EUR' } } }),
+      })),
+    ).toBe('ERR_OFFER_INVALID');
+  });
+
+  it('an offer whose items are in two currencies, or whose total is in another currency than its items, is refused', async () => {
+    const two = [
+      { sku: 'colour-report', quantity: 1 },
+      { sku: 'ink-abstract', quantity: 1 },
+    ];
+    expect(
+      await offerOutcome(two, async (o) => ({
+        offer: await resignOffer(o, {
+          body: { items: [o.body.items[0]!, { ...o.body.items[1]!, unitPrice: { amount: 300, currency: 'USD' } }], total: { amount: 1550, currency: 'EUR' } },
+        }),
+      })),
+    ).toBe('ERR_OFFER_INVALID');
+    expect(
+      await offerOutcome([{ sku: 'colour-report', quantity: 1 }], async (o) => ({
+        offer: await resignOffer(o, { body: { total: { amount: 1250, currency: 'USD' } } }),
+      })),
+    ).toBe('ERR_OFFER_INVALID');
+  });
+
+  it('a physical item that claims a content commitment is refused (it is not delivered in the deal)', async () => {
+    expect(
+      await offerOutcome([{ sku: 'printed-atlas', quantity: 1 }], async (o) => ({
+        offer: await resignOffer(o, {
+          body: { items: [{ ...o.body.items[0]!, content: { kind: 'content', mediaType: 'text/plain', digest: randomId(32), size: 9 } }] },
+        }),
+      })),
+    ).toBe('ERR_OFFER_INVALID');
+    expect(await offerOutcome([{ sku: 'printed-atlas', quantity: 1 }], async (o) => ({ offer: o }))).toBe('awaiting-confirmation');
+  });
+
+  it('an offer issued in the future (beyond the clock skew) is refused', async () => {
+    expect(
+      await offerOutcome([{ sku: 'colour-report', quantity: 1 }], async (o) => ({
+        offer: await resignOffer(o, { issuedAt: new Date(Date.now() + 10 * 60_000).toISOString() }),
+      })),
+    ).toBe('ERR_OFFER_INVALID');
+    expect(
+      await offerOutcome([{ sku: 'colour-report', quantity: 1 }], async (o) => ({
+        offer: await resignOffer(o, { issuedAt: new Date(Date.now() + 60_000).toISOString() }),
+      })),
+    ).toBe('awaiting-confirmation');
+  });
+
+  it("the merchant's certificate is checked for revocation: a revoked one never reaches the window", async () => {
+    const checked: string[] = [];
+    const ctx: ShopperContext = {
+      ...shopperCtx(),
+      isRevoked: async (cert) => {
+        checked.push(cert.commonName);
+        return cert.commonName === 'Fogra Forschungsgesellschaft Druck e.V.';
+      },
+    };
+    expect(await offerOutcome([{ sku: 'colour-report', quantity: 1 }], async (o) => ({ offer: o }), ctx)).toBe('ERR_CERT_REVOKED');
+    expect(checked).toContain('Fogra Forschungsgesellschaft Druck e.V.');
+  });
+
+  it('the confirmation and the delivery are checked for the revocation of their signer', async () => {
+    const ctx = shopperCtx();
+    let s = start();
+    const made = await makeOffer(s.send[0]!.body, merchant);
+    s = await stepShopper(s.state, { type: 'offer-response', response: { offer: made.offer }, now: Date.now() }, ctx);
+    s = await stepShopper(s.state, { type: 'user-confirmed', now: Date.now() }, ctx);
+    const r = await stepMerchant(made.state, { type: 'order-received', order: orderOf(s.send[0]!), now: Date.now() }, merchant);
+    // Revoked after the offer: the answer is not accepted as the merchant's (it is sent again, and ends at the deadline).
+    const revoked: ShopperContext = { ...ctx, isRevoked: async () => true };
+    const next = await stepShopper(s.state, { type: 'order-response', response: replyOf(r), now: Date.now() }, revoked);
+    expect(next.state.phase === 'retrying-order' && next.state.lastError.code).toBe('ERR_CERT_REVOKED');
+  });
+
+  it('the user confirms after the offer expired: no order is signed or sent (ERR_OFFER_EXPIRED)', async () => {
+    const ctx = shopperCtx();
+    let s = start();
+    const made = await makeOffer(s.send[0]!.body, merchant);
+    s = await stepShopper(s.state, { type: 'offer-response', response: { offer: made.offer }, now: Date.now() }, ctx);
+    const late = Date.parse(made.offer.body.expiresAt) + 1;
+    const confirmed = await stepShopper(s.state, { type: 'user-confirmed', now: late }, ctx);
+    expect(confirmed.state.phase === 'failed' && confirmed.state.error.code).toBe('ERR_OFFER_EXPIRED');
+    expect(confirmed.send).toEqual([]);
+    expect(confirmed.effects.some((e) => e.kind === 'archive')).toBe(false);
+  });
+
+  it("a delivery signed by a bare key is not the merchant's answer (ERR_CERT_UNTRUSTED)", async () => {
+    const ctx = shopperCtx();
+    let s = start();
+    const made = await makeOffer(s.send[0]!.body, merchant);
+    s = await stepShopper(s.state, { type: 'offer-response', response: { offer: made.offer }, now: Date.now() }, ctx);
+    s = await stepShopper(s.state, { type: 'user-confirmed', now: Date.now() }, ctx);
+    const reply = replyOf(await stepMerchant(made.state, { type: 'order-received', order: orderOf(s.send[0]!), now: Date.now() }, merchant));
+    const { signature: _s, ...u } = reply.delivery;
+    const bare = await signStatement(u, merchant.identity.signer);
+    const next = await stepShopper(s.state, { type: 'order-response', response: { ...reply, delivery: bare }, now: Date.now() }, ctx);
+    expect(next.state.phase === 'retrying-order' && next.state.lastError.code).toBe('ERR_CERT_UNTRUSTED');
+  });
+});
