@@ -87,7 +87,7 @@ export function ttpIssuer(ca: Pick<TestCa, 'root' | 'keys'>, validity: { notBefo
   };
 }
 
-export async function makeExchangeWorld(options: { timing?: ExchangeTiming } = {}): Promise<ExchangeWorld> {
+export async function makeExchangeWorld(options: { timing?: ExchangeTiming; terms?: string } = {}): Promise<ExchangeWorld> {
   const start = Date.now();
   const clock = {
     now: start,
@@ -133,6 +133,7 @@ export async function makeExchangeWorld(options: { timing?: ExchangeTiming } = {
       ttp: { keyId: ttp.keyId, url: 'http://127.0.0.1:8452', certificateChain: ttp.certificateChain },
       trustRoots: [ca.root],
       timing: options.timing ?? FAST_TIMING,
+      ...(options.terms ? { terms: options.terms } : {}),
       faults,
       fetch: ttpFetch,
     },

@@ -13,7 +13,12 @@ import { receiptDescription } from '../../core/transfer/index.js';
 import { EXCHANGE_CONTRACTS, EXCHANGE_DOCUMENTS } from '../../server/shop/exchange-uses.js';
 import { DEFAULT_ATTRIBUTES } from '../../core/transfer/index.js';
 import { nowIso, signStatement } from '../../core/statements/index.js';
+import { cryptoRandom } from '../../core/machine.js';
+import { stepExchangeMerchant, type ExchangeMerchantState } from '../../core/commerce/exchange-merchant.js';
+import { shopExchangeCatalog } from '../../server/shop/exchange-uses.js';
 import {
+  EX_ORIGIN,
+  FAST_TIMING,
   makeExchangeWorld,
   merchantExchange,
   newShopper,
@@ -103,6 +108,7 @@ describe('exchange deals in the kit: the merchant signs only over what it agreed
           'a signer ref for the merchant',
           await forged({ responder: { keyId: world.merchant.signer.keyId, signer: { kind: 'x509', chain: world.ttp.certificateChain } } }),
         ],
+        ['a later deadline than the descriptor allows', await forged({ deadline: (b.deadline as number) + 86_400_000 })],
       ];
       for (const [what, message] of cases) {
         const r = await postExchangeMessage(world, message);
@@ -166,6 +172,69 @@ describe('exchange deals in the kit: the shopper key is bound at m1 (issue 8, it
     } finally {
       world.clock.now = saved;
     }
+  });
+});
+
+describe('exchange deals in the kit: the merchant machine on its own', () => {
+  it("a merchant with terms: the shopper's m1 carries exactly the descriptor's terms, and the exchange completes", async () => {
+    const terms = 'Disputes are settled in Munich; German law applies.';
+    const w = await makeExchangeWorld({ terms });
+    try {
+      const s = new NodeShopper(w, await newShopper());
+      await s.start('contract-signing', CONTRACT.id);
+      expect(s.view.terms).toBe(terms);
+      expect((s.state.m1!.body as { terms?: string }).terms).toBe(terms);
+      expect(s.state.outcome?.status).toBe('completed');
+    } finally {
+      await w.close();
+    }
+  });
+
+  it('a descriptor request for another deal, a repeat after the descriptor expired, an m1 after the merchant changed its key: refused', async () => {
+    const ctx = {
+      identity: { signer: world.merchant.signer, chain: world.merchant.chain, origin: EX_ORIGIN },
+      ttp: { keyId: world.ttp.keyId, certificateChain: world.ttp.certificateChain, url: 'http://127.0.0.1:8452' },
+      catalog: shopExchangeCatalog(),
+      descriptorTtlMs: 60_000,
+      timing: FAST_TIMING,
+      trustRoots: [world.ca.root],
+      random: cryptoRandom,
+    };
+    const now = world.clock.now;
+    const request = { dealId: 'deal-machine-00000001', nonce: 'N'.repeat(43), use: 'contract-signing', documentId: CONTRACT.id };
+    await expect(
+      stepExchangeMerchant({ phase: 'new', dealId: 'deal-machine-00000002' }, { type: 'descriptor-requested', request, now }, ctx),
+    ).rejects.toMatchObject({ code: 'ERR_PROTOCOL_STATE' });
+    const offered = await stepExchangeMerchant({ phase: 'new', dealId: request.dealId }, { type: 'descriptor-requested', request, now }, ctx);
+    const again = await stepExchangeMerchant(offered.state, { type: 'descriptor-requested', request, now: now + 1_000 }, ctx);
+    expect(again.send).toEqual(offered.send);
+    await expect(stepExchangeMerchant(offered.state, { type: 'descriptor-requested', request, now: now + 60_000 }, ctx)).rejects.toMatchObject({
+      code: 'ERR_REPLAY',
+    });
+    // The merchant's key changed since it signed the descriptor: an m1 for it is refused (nothing is signed with the new key over it).
+    const other = await world.ca.issue({ commonName: 'Fogra Forschungsgesellschaft Druck e.V.', role: 'merchant', origins: [EX_ORIGIN] });
+    const s = new NodeShopper(world, await newShopper());
+    const started = await s.propose('contract-signing', CONTRACT.id);
+    const stored = (await (await world.host.app.request(`/semper/deals/${started.send[0]!.statement.dealId}`)).json()) as { state: ExchangeMerchantState };
+    const rotated = { ...ctx, identity: { ...ctx.identity, signer: other.signer, chain: other.chain } };
+    await expect(
+      stepExchangeMerchant(stored.state, { type: 'message', message: started.send[0]!.statement, now: world.clock.now, from: 'peer' }, rotated),
+    ).rejects.toMatchObject({ code: 'ERR_KEY' });
+  });
+
+  it('a message the responder refuses under way is a refusal of the request (no replies)', async () => {
+    const s = new NodeShopper(world, await newShopper());
+    const started = await s.propose('contract-signing', CONTRACT.id);
+    const ok = await postExchangeMessage(world, started.send[0]!.statement);
+    expect(ok.replies).toHaveLength(1);
+    const body = { exchangeId: 'Z'.repeat(43), role: 'originator', item: { kind: 'information', mediaType: 'text/plain', data: 'AA' } };
+    const bogus = await signStatement(
+      { type: 'semper.exchange.deliver', version: 1, dealId: started.send[0]!.statement.dealId, issuedAt: nowIso(world.clock.now), body },
+      s.signer,
+    );
+    const refused = await postExchangeMessage(world, bogus);
+    expect(refused.status).toBeGreaterThanOrEqual(400);
+    expect(refused.error?.code).toBe('ERR_REPLAY');
   });
 });
 

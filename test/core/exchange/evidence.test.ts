@@ -131,3 +131,21 @@ describe('contract signing evidence: the TTP resolution', () => {
     expect(await judgeContractSigning({ m1: other.m1, resolution, abortToken: other.token }, trust())).toMatchObject({ signed: false, basis: 'abort-token' });
   });
 });
+
+describe('contract signing evidence: what is not contract signing', () => {
+  it('an m1 of another protocol, or not signed by the originator it names, is no evidence of a contract at all', async () => {
+    const a = await abortThenComplete();
+    const gv = await signed(keys.o, EXCHANGE_TYPES.propose, { ...(a.m1.body as object), protocol: 'generatable-verifiable' });
+    await expect(judgeContractSigning({ m1: gv }, trust())).rejects.toMatchObject({ code: 'ERR_PROTOCOL_STATE' });
+    const { commitment: _c, ...noCommitment } = a.m1.body as Record<string, unknown>;
+    void _c;
+    await expect(judgeContractSigning({ m1: await signed(keys.o, EXCHANGE_TYPES.propose, noCommitment) }, trust())).rejects.toMatchObject({
+      code: 'ERR_PROTOCOL_STATE',
+    });
+    await expect(
+      judgeContractSigning({ m1: await signed(keys.mallory, EXCHANGE_TYPES.propose, a.m1.body as Record<string, unknown>) }, trust()),
+    ).rejects.toMatchObject({
+      code: 'ERR_SIGNATURE_INVALID',
+    });
+  });
+});
