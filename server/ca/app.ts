@@ -13,7 +13,8 @@
  *   POST /ca/register  { registrationCode, csr }  → { certificate, chain: [certificate], name, serial }
  *        403 ERR_REGISTRATION_CODE (unknown, expired or used code), 400 ERR_SCHEMA (bad request/CSR),
  *        403 ERR_SIGNATURE_INVALID (CSR not signed by its key), 400 ERR_ALG_UNSUPPORTED (key type),
- *        429 ERR_RATE_LIMITED (more than `registrationAttemptsPerMinute` attempts from one address)
+ *        429 ERR_RATE_LIMITED (more than `registrationAttemptsPerMinute` attempts: per registration code
+ *        for a code the CA issued, per client address for any other)
  *   POST /ca/revoke    { request: Statement<{ serial, reason }> }  → { serial, status: 'revoked', revokedAt, reason }
  *        the statement is `semper.ca.revocation-request`, signed by the certificate's own key.
  *
@@ -22,23 +23,34 @@
  * none (and, since the body must be application/json, cannot even send a request without a
  * preflight that this app does not grant).
  *
+ * Every POST reads its body through the one JSON edge (http/json.ts: Content-Type before a byte
+ * is read, a size bound from the schema, nesting and value bounds while it streams) and its schema
+ * before anything counts it. Then registration attempts are counted against what they prove: a
+ * request naming a code the CA issued counts against that code (a shopper holding a real code is
+ * not stopped by guesses from its own address: another site's no-cors POSTs, a NAT neighbour),
+ * any other request against the client's address (guessing is limited where it happens).
+ *
  * Merchant enrolment stays in-process (see CaService) until an authenticated enrolment protocol exists.
  */
-import { Hono } from 'hono';
+import { Hono, type Context } from 'hono';
 import { cors } from 'hono/cors';
 import { z } from 'zod';
 import { SemperError } from '../../core/errors.js';
 import { RegistrationRequest, type CrlResponse, type RegistrationResponse, type RevocationResponse } from '../../core/pki/index.js';
 import { Statement } from '../../core/statements/index.js';
 import { errorResponse, handleError } from '../http/errors.js';
-import { jsonBodyLimit, readJson } from '../http/json.js';
-import { RateLimiter, peerAddress, rateLimit } from '../http/rate-limit.js';
+import { jsonBody, readJson } from '../http/json.js';
+import { RateLimiter, peerAddress, rateLimited } from '../http/rate-limit.js';
 import { normaliseSerial, type CaService, type CertificateRecord, type CertificateStatus } from './service.js';
 
 const SerialParam = z.string().regex(/^[0-9A-Fa-f]{1,40}$/, 'certificate serial: 1-40 hex digits');
 
-/** A CSR is well under 1 KiB, a revocation request with its certificate a few KiB. */
-const CA_BODY_LIMIT = 16 * 1024;
+/** What a registration request can need: a code (at most 40 characters) and a CSR (at most 8192 base64 characters, core/pki RegistrationRequest). */
+export const CA_REGISTER_BODY_LIMIT = 10 * 1024;
+/** A revocation request: a statement with the certificate's chain (a few KiB). */
+export const CA_REVOKE_BODY_LIMIT = 16 * 1024;
+/** Revocation requests per client address and minute (each costs a signature and chain check). */
+const REVOCATIONS_PER_MINUTE = 60;
 
 const RevokeRequest = z.strictObject({ request: Statement });
 
@@ -52,8 +64,8 @@ function serialFrom(raw: string): string {
 export interface CaAppOptions {
   /** Registration attempts per client address per minute (default 10). */
   registrationAttemptsPerMinute?: number;
-  /** How a client is told apart for the attempt limit (default: the socket's peer address). */
-  clientKey?: Parameters<typeof rateLimit>[1];
+  /** How a client is told apart for attempts that name no issued code (default: the socket's peer address). */
+  clientKey?: (c: Context) => string;
   /** Clock for the attempt limit (default: Date.now). */
   now?: () => number;
 }
@@ -72,12 +84,10 @@ export function createCaApp(service: CaService, options: CaAppOptions = {}): Hon
     await next();
     c.header('x-content-type-options', 'nosniff');
   });
-  const limit = jsonBodyLimit(CA_BODY_LIMIT);
-  const registrationLimiter = new RateLimiter({
-    limit: options.registrationAttemptsPerMinute ?? 10,
-    windowMs: 60_000,
-    ...(options.now ? { now: options.now } : {}),
-  });
+  const clock = options.now ? { now: options.now } : {};
+  const registrationLimiter = new RateLimiter({ limit: options.registrationAttemptsPerMinute ?? 10, windowMs: 60_000, ...clock });
+  const revocationLimiter = new RateLimiter({ limit: REVOCATIONS_PER_MINUTE, windowMs: 60_000, ...clock });
+  const clientKey = options.clientKey ?? peerAddress;
 
   app.get('/ca/root', publicRead, (c) => {
     c.header('cache-control', 'no-cache');
@@ -113,16 +123,21 @@ export function createCaApp(service: CaService, options: CaAppOptions = {}): Hon
     return c.body(new Uint8Array(Buffer.from(published.crl, 'base64')));
   });
 
-  // Counted before anything else is looked at, so malformed guesses count too.
-  app.post('/ca/register', rateLimit(registrationLimiter, options.clientKey ?? peerAddress), limit, async (c) => {
+  app.post('/ca/register', jsonBody({ maxBytes: CA_REGISTER_BODY_LIMIT }, 'registration request'), async (c) => {
     const request = await readJson(c, RegistrationRequest, 'registration request');
+    // Counted once the request is well-formed: against the code if the CA issued it, else against the address.
+    const issued = await service.registrationCodeKey(request.registrationCode);
+    const waitMs = registrationLimiter.attempt(issued ? `code:${issued}` : `client:${clientKey(c)}`);
+    if (waitMs > 0) return rateLimited(c, waitMs, issued ? 'this registration code' : 'this client');
     const registration = await service.registerShopper(request);
     c.header('cache-control', 'no-store');
     return c.json(registration satisfies RegistrationResponse);
   });
 
-  app.post('/ca/revoke', limit, async (c) => {
+  app.post('/ca/revoke', jsonBody({ maxBytes: CA_REVOKE_BODY_LIMIT }, 'revocation request'), async (c) => {
     const { request } = await readJson(c, RevokeRequest, 'revocation request');
+    const waitMs = revocationLimiter.attempt(peerAddress(c));
+    if (waitMs > 0) return rateLimited(c, waitMs);
     const record = await service.revokeByHolder(request);
     c.header('cache-control', 'no-store');
     return c.json(revocationResponse(record));

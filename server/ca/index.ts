@@ -10,4 +10,4 @@ export {
   type RegistrationCodeParams,
   type ShopperRegistration,
 } from './service.js';
-export { createCaApp, type CaAppOptions } from './app.js';
+export { CA_REGISTER_BODY_LIMIT, CA_REVOKE_BODY_LIMIT, createCaApp, type CaAppOptions } from './app.js';

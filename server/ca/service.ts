@@ -10,6 +10,12 @@
  * a PKCS #10 request for its own key (`registerShopper`). The certificate names the person the
  * CA has on file for the code, never what the request says.
  *
+ * Names: the CA certifies no name a shopper could mistake for another (core/text.ts
+ * `checkCertifiableName`): no invisible or reordering characters (bidi overrides), no mix of
+ * scripts (a Cyrillic "о" in a Latin name), no name written entirely in letters of another script
+ * that look Latin. Every issuing path checks its names (`signLeaf`); registration codes are refused
+ * for such a name when they are made.
+ *
  * Revocation: by the operator (`revoke`) or by the holder with a statement signed by the
  * certificate's own key (`revokeByHolder`). Status is published as a signed CRL with a short
  * lifetime (`currentCrl`), reissued when it is half-way to stale or after any revocation.
@@ -38,6 +44,7 @@ import {
 } from '../../core/pki/index.js';
 import { crlRevocationSource } from '../host/revocation.js';
 import { verifyStatement } from '../../core/statements/index.js';
+import { checkCertifiableName } from '../../core/text.js';
 import { SqliteStore, parseStoredJson, type MigrationSet } from '../storage/sqlite.js';
 import { generatePersistableEs256, importEs256Pkcs8 } from '../storage/keys.js';
 
@@ -238,12 +245,15 @@ function toRecord(row: CertificateRow): CertificateRecord {
   };
 }
 
-/** Names are RDN values (core/pki): printable, no control characters, no surrounding spaces. */
+/**
+ * Names are RDN values (core/pki): printable, no control characters, no surrounding spaces; and
+ * nothing that could pass for another name (core/text.ts: no hidden characters, one script).
+ */
 function checkRegistrantName(name: string): string {
   if (typeof name !== 'string' || !/^[^\p{Cc}]{1,128}$/u.test(name) || name.trim() !== name) {
     throw new SemperError('ERR_SCHEMA', 'registrant name must be 1-128 printable characters without surrounding spaces');
   }
-  return name;
+  return checkCertifiableName(name, 'registrant name');
 }
 
 function randomRegistrationCode(): string {
@@ -350,6 +360,8 @@ export class CaService {
     publicKey: CryptoKey;
     validityMs: number;
   }): Promise<{ der: string; info: CertificateInfo; serial: string }> {
+    checkCertifiableName(p.commonName, 'common name');
+    if (p.organization) checkCertifiableName(p.organization, 'organization');
     const t = this.now();
     const rootInfo = await readCertificate(this.rootCertificate);
     const der = await issueCertificate({
@@ -422,6 +434,18 @@ export class CaService {
         .run(hash, name, new Date(t).toISOString(), new Date(t + validForMs).toISOString());
     });
     return formatRegistrationCode(code);
+  }
+
+  /**
+   * If `code` (as typed) is one this CA issued (used, expired or not), a key naming it for rate
+   * limits (its stored hash); otherwise undefined. Only a shopper who was handed the code knows it.
+   */
+  async registrationCodeKey(code: string): Promise<string | undefined> {
+    const canonical = normaliseRegistrationCode(code);
+    if (!canonical) return undefined;
+    const hash = await hashCode(canonical);
+    const row = this.store.db.prepare<[string], { code_hash: string }>('SELECT code_hash FROM registration_codes WHERE code_hash = ?').get(hash);
+    return row?.code_hash;
   }
 
   /**

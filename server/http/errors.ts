@@ -61,10 +61,11 @@ export function errorResponse(c: Context, code: SemperErrorCode, message: string
   return c.json(errorBody(code, message), status ?? statusOf(code));
 }
 
-/** Hono `onError` handler shared by every party's app. */
+/** Hono `onError` handler shared by every party's app. A refusal may carry its own status (`details.httpStatus`, e.g. 413 from http/json.ts). */
 export function handleError(err: unknown, c: Context): Response {
   if (isSemperError(err)) {
-    const status = statusOf(err.code);
+    const own = err.details?.httpStatus;
+    const status = typeof own === 'number' && own >= 400 && own < 500 ? (own as ContentfulStatusCode) : statusOf(err.code);
     if (status >= 500) console.error(`[semper] ${c.req.method} ${c.req.path}: ${err.code}: ${err.message}`);
     return errorResponse(c, err.code, err.message, status);
   }

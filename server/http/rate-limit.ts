@@ -3,10 +3,18 @@
  * deployment behind several processes would keep the counters in shared storage. Two policies:
  *
  *   - attempts at a guessable secret (the CA's one-time registration codes): the CA's own limiter;
- *   - signed statements (`signingRateLimit`): every endpoint whose answer the party signs and
+ *   - signed statements (`SigningBudget`): every endpoint whose answer the party signs and
  *     stores (offers, orders, exchange descriptors and messages, TTP requests) shares one budget
- *     per client address and party. Signing and storing cost the party CPU and disk; a client
- *     that may ask without bound gets both for free.
+ *     per party. Signing and storing cost the party CPU and disk; a client that may ask without
+ *     bound gets both for free.
+ *
+ * Both count a request only after it passed the content-type, size, nesting and schema checks
+ * (http/json.ts): a web page of any other site can send no-cors POSTs from the shopper's own
+ * address, but never one that passes, so it cannot spend the shopper's budget. And a request is
+ * counted against what it proves where it proves something — the deal it continues, the
+ * registration code it names — and against its socket address only where it proves nothing
+ * (issue 8, item 11): someone else at the shopper's address (a NAT, a proxy, another program)
+ * spending that address's budget does not stop the shopper's order or registration.
  */
 import type { Context, MiddlewareHandler } from 'hono';
 import { getConnInfo } from '@hono/node-server/conninfo';
@@ -63,14 +71,17 @@ export function peerAddress(c: Context): string {
   }
 }
 
-/** Hono middleware: 429 ERR_RATE_LIMITED with Retry-After once a client exceeds the limit. */
+/** The answer once a limit is reached: 429 ERR_RATE_LIMITED with Retry-After. */
+export function rateLimited(c: Context, waitMs: number, who = 'this client'): Response {
+  c.header('retry-after', String(Math.ceil(waitMs / 1000)));
+  return errorResponse(c, 'ERR_RATE_LIMITED', `too many attempts from ${who}; try again in ${Math.ceil(waitMs / 1000)} s`, 429);
+}
+
+/** Hono middleware: 429 ERR_RATE_LIMITED with Retry-After once a client exceeds the limit. Put it after jsonBody. */
 export function rateLimit(limiter: RateLimiter, keyOf: (c: Context) => string = peerAddress): MiddlewareHandler {
   return async (c, next) => {
     const waitMs = limiter.attempt(keyOf(c));
-    if (waitMs > 0) {
-      c.header('retry-after', String(Math.ceil(waitMs / 1000)));
-      return errorResponse(c, 'ERR_RATE_LIMITED', `too many attempts from this client; try again in ${Math.ceil(waitMs / 1000)} s`, 429);
-    }
+    if (waitMs > 0) return rateLimited(c, waitMs);
     await next();
   };
 }
@@ -83,18 +94,39 @@ export function rateLimit(limiter: RateLimiter, keyOf: (c: Context) => string = 
  */
 export const DEFAULT_SIGNED_STATEMENTS_PER_MINUTE = 300;
 
+/** Signed statements per minute about one deal (or exchange) by default: a purchase needs two, an exchange a handful, repeats included. */
+export const DEFAULT_SIGNED_STATEMENTS_PER_DEAL_PER_MINUTE = 30;
+
 export interface SigningLimitOptions {
-  /** Default DEFAULT_SIGNED_STATEMENTS_PER_MINUTE. */
+  /** Requests per client address and minute that prove nothing else (they open a deal). Default DEFAULT_SIGNED_STATEMENTS_PER_MINUTE. */
   perMinute?: number;
+  /** Requests per minute about one deal that exists. Default DEFAULT_SIGNED_STATEMENTS_PER_DEAL_PER_MINUTE. */
+  perDealPerMinute?: number;
   now?: () => number;
 }
 
-/** The one policy for endpoints that issue signed statements: one middleware per party, shared by all its such routes. */
-export function signingRateLimit(options: SigningLimitOptions = {}): MiddlewareHandler {
-  const limiter = new RateLimiter({
-    limit: options.perMinute ?? DEFAULT_SIGNED_STATEMENTS_PER_MINUTE,
-    windowMs: 60_000,
-    ...(options.now ? { now: options.now } : {}),
-  });
-  return rateLimit(limiter, peerAddress);
+/**
+ * The one policy for endpoints that issue signed statements, one per party. `charge` is called by
+ * the route once the request passed every check of its shape (never before): a request about a
+ * deal the party already holds counts against that deal, any other against the client's address.
+ */
+export class SigningBudget {
+  private readonly clients: RateLimiter;
+  private readonly deals: RateLimiter;
+
+  constructor(options: SigningLimitOptions = {}) {
+    const now = options.now ? { now: options.now } : {};
+    this.clients = new RateLimiter({ limit: options.perMinute ?? DEFAULT_SIGNED_STATEMENTS_PER_MINUTE, windowMs: 60_000, ...now });
+    this.deals = new RateLimiter({ limit: options.perDealPerMinute ?? DEFAULT_SIGNED_STATEMENTS_PER_DEAL_PER_MINUTE, windowMs: 60_000, ...now });
+  }
+
+  /** Count one request; the 429 to answer if over the limit, else undefined. `knownDeal`: the id of the existing deal it continues. */
+  charge(c: Context, knownDeal?: string): Response | undefined {
+    if (knownDeal !== undefined) {
+      const waitMs = this.deals.attempt(knownDeal);
+      return waitMs > 0 ? rateLimited(c, waitMs, 'this deal') : undefined;
+    }
+    const waitMs = this.clients.attempt(peerAddress(c));
+    return waitMs > 0 ? rateLimited(c, waitMs) : undefined;
+  }
 }

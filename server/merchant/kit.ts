@@ -10,8 +10,11 @@
  *   operator                        GET  /semper/deals/:dealId → the stored deal of any kind (bearer token)
  *   errors                          { error: { code, message } }
  *
- * Every POST issues signed statements, so all of them share one per-client rate limit
- * (http/rate-limit.ts). Kinds with timers (exchange deals) are woken by `tick()`, which `start()`
+ * Every POST reads its body through the one JSON edge (http/json.ts: Content-Type, a size bound per
+ * route, nesting) and its route's schema before anything counts it; every POST issues signed
+ * statements, so all of them share one budget (http/rate-limit.ts SigningBudget): a request about a
+ * deal the kit holds counts against that deal, one that would open a deal against the client's
+ * address. Kinds with timers (exchange deals) are woken by `tick()`, which `start()`
  * runs periodically. A deal halted by a test fault answers 503 and runs no timers.
  */
 import { Hono, type Context } from 'hono';
@@ -21,9 +24,9 @@ import { cryptoRandom, type RandomSource } from '../../core/machine.js';
 import type { RevocationSource } from '../../core/pki/revocation.js';
 import { DealId } from '../../core/protocol/commerce.js';
 import { errorResponse, handleError } from '../http/errors.js';
-import { jsonBodyLimit } from '../http/json.js';
+import { jsonBody } from '../http/json.js';
 import { operatorOnly } from '../http/operator.js';
-import { signingRateLimit } from '../http/rate-limit.js';
+import { SigningBudget } from '../http/rate-limit.js';
 import { KeyedLock } from '../host/keyed-lock.js';
 import { MachineHost, type HostStep, type TimedEvent } from '../host/step.js';
 import { dealsOfKind, type DealKind, type MerchantDealStore } from './deals.js';
@@ -43,11 +46,13 @@ export interface MerchantKitOptions {
   exchanges?: ExchangeOptions;
   /** Revocation status for certificates in what shoppers and the TTP send (prepared before each step). */
   revocation?: RevocationSource;
-  /** Signed statements each client address may obtain per minute (offers, orders, descriptors, messages together). */
+  /** Requests opening a deal (offers, descriptors) each client address may make per minute; requests about a deal the kit holds count against that deal. */
   signedStatementsPerMinute?: number;
+  /** Requests per minute about one deal (default http/rate-limit.ts DEFAULT_SIGNED_STATEMENTS_PER_DEAL_PER_MINUTE). */
+  signedStatementsPerDealPerMinute?: number;
   /** If set, `GET /semper/deals/:dealId` requires `Authorization: Bearer <token>`. */
   operatorToken?: string;
-  /** Largest accepted POST body (default 64 KiB for purchases, 256 KiB for exchanges: a message may carry a document). */
+  /** Largest accepted POST body, for every route (default: KIT_ROUTE_BODY_LIMITS, else the kind's own bound). */
   maxBodyBytes?: number;
   /** Clock; injectable so tests can let offers expire and timers fall due. */
   now?: () => number;
@@ -59,6 +64,8 @@ export interface MerchantKitOptions {
 
 export interface MerchantKit {
   readonly app: Hono;
+  /** The body bound of each POST route (bytes). */
+  readonly bodyLimits: Readonly<Record<string, number>>;
   /** Deliver every due timer once (exchange deals). */
   tick(): Promise<void>;
   /** Run `tick` every `intervalMs` (unref'd: it never keeps a process alive). */
@@ -68,6 +75,17 @@ export interface MerchantKit {
 }
 
 const DUE_PER_TICK = 100;
+
+/**
+ * Body bounds of the routes whose schema needs little: an offer request is a deal id, a nonce and
+ * at most 20 (sku, quantity) pairs; a descriptor request a deal id, a nonce, a use, a document id
+ * and at most a public key. Other routes take their kind's bound (an order with a certificate chain
+ * or a WebAuthn assertion: 64 KiB; an exchange message that may carry a document: 256 KiB).
+ */
+export const KIT_ROUTE_BODY_LIMITS: Readonly<Record<string, number>> = {
+  '/semper/offer': 8 * 1024,
+  '/semper/exchange/descriptor': 8 * 1024,
+};
 
 /** The answer to the shopper's request: what the step sent to the shopper. */
 function answer<S, O extends { to: string }, E>(c: Context, step: HostStep<S, O, E>): Response {
@@ -94,6 +112,7 @@ export function createMerchantKit(options: MerchantKitOptions): MerchantKit {
   };
 
   const app = new Hono();
+  const bodyLimits: Record<string, number> = {};
   app.onError(handleError);
   app.notFound((c) => errorResponse(c, 'ERR_NOT_FOUND', `no route ${c.req.method} ${c.req.path}`));
   app.use('/semper/*', async (c, next) => {
@@ -102,8 +121,12 @@ export function createMerchantKit(options: MerchantKitOptions): MerchantKit {
     c.header('cache-control', 'no-store');
     c.header('x-content-type-options', 'nosniff');
   });
-  // Every route of every kind issues signed statements: one budget per client.
-  const signing = signingRateLimit({ ...(options.signedStatementsPerMinute !== undefined ? { perMinute: options.signedStatementsPerMinute } : {}), now });
+  // Every route of every kind issues signed statements: one budget, counted after the request passed its checks.
+  const budget = new SigningBudget({
+    ...(options.signedStatementsPerMinute !== undefined ? { perMinute: options.signedStatementsPerMinute } : {}),
+    ...(options.signedStatementsPerDealPerMinute !== undefined ? { perDealPerMinute: options.signedStatementsPerDealPerMinute } : {}),
+    now,
+  });
 
   /** The one place a kind of deal is hosted: its store view, host step, routes and timers. */
   function register<S extends { phase: string }, V extends TimedEvent, C, O extends { to: string }, E>(reg: DealKindRegistration<S, V, C, O, E>): void {
@@ -123,10 +146,14 @@ export function createMerchantKit(options: MerchantKitOptions): MerchantKit {
       reg.followUp?.(dealId, step, run);
       return step;
     };
-    const limit = jsonBodyLimit(options.maxBodyBytes ?? reg.maxBodyBytes);
     for (const route of reg.routes) {
-      app.post(route.path, signing, limit, async (c) => {
+      const maxBytes = options.maxBodyBytes ?? KIT_ROUTE_BODY_LIMITS[route.path] ?? reg.maxBodyBytes;
+      bodyLimits[route.path] = maxBytes;
+      app.post(route.path, jsonBody({ maxBytes }, route.path), async (c) => {
         const { dealId, event } = await route.read(c, now());
+        // Counted only now that the request passed its checks; against its deal if the kit holds it.
+        const refused = budget.charge(c, (await deals.get(dealId)) ? dealId : undefined);
+        if (refused) return refused;
         return answer(c, await run(dealId, event));
       });
     }
@@ -173,6 +200,7 @@ export function createMerchantKit(options: MerchantKitOptions): MerchantKit {
 
   return {
     app,
+    bodyLimits,
     tick,
     start(intervalMs = 1000) {
       if (interval || timers.size === 0) return;

@@ -5,23 +5,35 @@
  *   GET  /ttp                     → { keyId, certificateChain, protocols }
  *   POST /ttp/requests            { request: Statement } → 200 { answer: Statement, decided }
  *   GET  /ttp/exchanges/:id       → { exchangeId, decision, decidedAt } | 404
- *   errors: { error: { code, message } } with 400 (malformed), 403 (signature/party/certificate),
- *           409 (not decidable now: too early, wrong TTP, replay, unfair), 413, 429 (the one
- *           per-client limit of signed statements, http/rate-limit.ts), 500
+ *   errors: { error: { code, message } } with 400 (malformed: Content-Type, nesting, values,
+ *           schema), 403 (signature/party/certificate), 409 (not decidable now: too early, wrong
+ *           TTP, replay, unfair), 413 (over MAX_REQUEST_BYTES), 429 (the one limit of signed
+ *           statements, http/rate-limit.ts), 500
+ *
+ * A request is read through the one JSON edge (http/json.ts) and its envelope checked before it
+ * counts against the client's budget: a web page's no-cors POST never does. Nesting and values
+ * are bounded while the body streams in, so a hostile body is refused long before it could hold
+ * the TTP up (issue 8, item 12: a 16 MiB text/plain or deeply nested POST from any web page).
  */
 import { Hono } from 'hono';
 import { z } from 'zod';
 import { SemperError } from '../../core/errors.js';
 import { errorResponse, handleError } from '../http/errors.js';
-import { jsonBodyLimit, readJson } from '../http/json.js';
-import { signingRateLimit } from '../http/rate-limit.js';
+import { ITEM_LIMITS } from '../../core/items/schema.js';
+import { jsonBody, readJson } from '../http/json.js';
+import { SigningBudget } from '../http/rate-limit.js';
 import type { TtpService } from './service.js';
 
-/** Requests carry m1, m2 and exchanged items (a document): allow far more than a purchase. */
-export const MAX_REQUEST_BYTES = 16 * 1024 * 1024;
+/**
+ * What a request can need: m1 and m2 (with m2 the responder's item, at most one information item
+ * of ITEM_LIMITS.informationChars base64url characters), the request's own envelope and the
+ * parties' certificate chains. A request whose m2 carried a package of several such items is
+ * refused: the TTP judges exchanges of what fits one message.
+ */
+export const MAX_REQUEST_BYTES = ITEM_LIMITS.informationChars + 512 * 1024;
 
-/** Only the envelope: the request statement itself is checked by the TTP's machine, which names what is wrong. */
-const RequestEnvelope = z.object({ request: z.unknown() }).refine((b) => b.request !== undefined, 'expected { request: Statement }');
+/** Only the envelope (an object under `request`): the request statement itself is checked by the TTP's machine, which names what is wrong. */
+const RequestEnvelope = z.object({ request: z.record(z.string(), z.unknown()) });
 
 export interface TtpAppOptions {
   /** Requests each client address may make per minute (each one may make the TTP sign). */
@@ -33,15 +45,18 @@ export function createTtpApp(service: TtpService, options: TtpAppOptions = {}): 
   const app = new Hono();
   app.onError(handleError);
   app.notFound((c) => errorResponse(c, 'ERR_NOT_FOUND', 'no such endpoint'));
-  const signing = signingRateLimit({
+  // Requests prove nothing the TTP could key on before its machine checked them: they count against the client's address.
+  const budget = new SigningBudget({
     ...(options.signedStatementsPerMinute !== undefined ? { perMinute: options.signedStatementsPerMinute } : {}),
     ...(options.now ? { now: options.now } : {}),
   });
 
   app.get('/ttp', (c) => c.json(service.info()));
 
-  app.post('/ttp/requests', signing, jsonBodyLimit(MAX_REQUEST_BYTES), async (c) => {
+  app.post('/ttp/requests', jsonBody({ maxBytes: MAX_REQUEST_BYTES }, 'TTP request'), async (c) => {
     const { request } = await readJson(c, RequestEnvelope, 'TTP request');
+    const refused = budget.charge(c);
+    if (refused) return refused;
     const { answer, decided } = await service.handle(request);
     return c.json({ answer, decided });
   });

@@ -173,15 +173,22 @@ describe('POST /ca/register', () => {
     expect(ok.json.name).toBe('Careful Carl');
   });
 
-  it('limits attempts per client address: the 11th within a minute is 429 ERR_RATE_LIMITED, even with a valid code', async () => {
+  it('limits guesses per client address (the 11th unknown code within a minute is 429), while a code the CA issued counts against that code', async () => {
     const code = await ca.createRegistrationCode({ name: 'Patient Pat', validForMs: 10 * MIN });
     for (let i = 0; i < 10; i++) expectError((await registerShopper(limited.url, 'ZZZZ-ZZZZ-ZZZZ-ZZZZ')).res, 403, 'ERR_REGISTRATION_CODE');
-    const refused = (await registerShopper(limited.url, code)).res;
+    const refused = (await registerShopper(limited.url, 'YYYY-YYYY-YYYY-YYYY')).res;
     expectError(refused, 429, 'ERR_RATE_LIMITED');
     expect(Number(refused.headers.get('retry-after'))).toBeGreaterThan(0);
+    // Malformed requests and other media types are refused before they count (a web page's no-cors POSTs).
+    expectError(await postJson(`${limited.url}/ca/register`, { registrationCode: code, csr: 'AAAA' }, { 'content-type': 'text/plain' }), 400, 'ERR_SCHEMA');
+    // The holder of a real code is not stopped by guesses from its address: that code has a budget of its own …
+    expect((await registerShopper(limited.url, code)).res.status).toBe(200);
+    // … spent by attempts that name it (the code is used now: each further attempt is refused and counts).
+    for (let i = 0; i < 9; i++) expectError((await registerShopper(limited.url, code)).res, 403, 'ERR_REGISTRATION_CODE');
+    expectError((await registerShopper(limited.url, code)).res, 429, 'ERR_RATE_LIMITED');
     skewMs = 61_000;
     try {
-      expect((await registerShopper(limited.url, code)).res.status).toBe(200);
+      expectError((await registerShopper(limited.url, 'ZZZZ-ZZZZ-ZZZZ-ZZZZ')).res, 403, 'ERR_REGISTRATION_CODE');
     } finally {
       skewMs = 0;
     }

@@ -18,7 +18,7 @@ import {
 } from '../../server/merchant/index.js';
 import { SqliteStore } from '../../server/storage/sqlite.js';
 import type { OfferBody } from '../../core/protocol/commerce.js';
-import type { Statement } from '../../core/statements/index.js';
+import { signStatement, type Statement } from '../../core/statements/index.js';
 import { KeyedLock } from '../../server/host/keyed-lock.js';
 import { PRODUCTS, SHOP_TERMS } from '../../server/shop/catalog.js';
 import { EXCHANGE_DOCUMENTS, shopExchangeCatalog } from '../../server/shop/exchange-uses.js';
@@ -161,33 +161,47 @@ describe('one kit for every kind of deal', () => {
       documentId: EXCHANGE_DOCUMENTS[0]!.id,
     });
 
-  it('one signed-statement budget per client covers offers, orders, descriptors and exchange messages', async () => {
+  it('one signed-statement budget: requests opening a deal (offers, descriptors) per client, requests about a deal the kit holds (orders, messages) per deal', async () => {
     let t = Date.now();
-    const { app, store } = await fullKit({ signedStatementsPerMinute: 4, now: () => t });
+    const { app, store } = await fullKit({ signedStatementsPerMinute: 2, signedStatementsPerDealPerMinute: 3, now: () => t });
     const offered = await app.request('/semper/offer', jsonPost(offerBody()));
     expect(offered.status).toBe(200);
     const { offer } = (await offered.json()) as { offer: Statement<OfferBody> };
-    expect((await app.request('/semper/order', jsonPost(JSON.stringify({ order: await signOrder(offer, await testShopper()) })))).status).toBe(200);
     const described = await app.request('/semper/exchange/descriptor', jsonPost(await descriptorRequest()));
     expect(described.status).toBe(200);
     const { descriptor } = (await described.json()) as { descriptor: Statement };
-    // A message the merchant refuses still cost it a look: it counts.
-    const refusedMessage = await app.request(
-      '/semper/exchange/messages',
-      jsonPost(JSON.stringify({ message: { ...descriptor, type: 'semper.exchange.propose' } })),
-    );
-    expect([400, 403]).toContain(refusedMessage.status);
+    // The client's budget for new deals is spent, by offers and descriptors alike.
     for (const [path, body] of [
       ['/semper/offer', offerBody()],
-      ['/semper/order', JSON.stringify({ order: await signOrder(offer, await testShopper()) })],
       ['/semper/exchange/descriptor', await descriptorRequest()],
-      ['/semper/exchange/messages', JSON.stringify({ message: descriptor })],
     ] as const) {
       const refused = await app.request(path, jsonPost(body));
       expect(refused.status, path).toBe(429);
       expect(refused.headers.get('retry-after')).toMatch(/^\d+$/);
       expect(((await refused.json()) as ErrorJson).error.code).toBe('ERR_RATE_LIMITED');
     }
+    // Requests about the deals the kit holds go on, each deal on its own budget (issue 8, item 11).
+    const order = JSON.stringify({ order: await signOrder(offer, await testShopper()) });
+    expect((await app.request('/semper/order', jsonPost(order))).status).toBe(200);
+    // A well-formed message the merchant refuses still cost it a look: it counts (a malformed one does not).
+    const bogus = await signStatement(
+      { type: 'semper.exchange.propose', version: 1, dealId: descriptor.dealId, issuedAt: new Date(t).toISOString(), body: {} },
+      await testShopper(),
+    );
+    for (let i = 0; i < 5; i++) {
+      const malformed = await app.request('/semper/exchange/messages', jsonPost(JSON.stringify({ message: { ...bogus, signature: {} } })));
+      expect(malformed.status).toBe(400);
+    }
+    for (let i = 0; i < 3; i++) {
+      const refusedMessage = await app.request('/semper/exchange/messages', jsonPost(JSON.stringify({ message: bogus })));
+      expect([400, 403, 409]).toContain(refusedMessage.status);
+      expect(((await refusedMessage.json()) as ErrorJson).error.code).not.toBe('ERR_RATE_LIMITED');
+    }
+    const spent = await app.request('/semper/exchange/messages', jsonPost(JSON.stringify({ message: bogus })));
+    expect(spent.status).toBe(429);
+    expect(((await spent.json()) as ErrorJson).error.code).toBe('ERR_RATE_LIMITED');
+    // The purchase's deal still has budget left: a repeated order gets the same answer.
+    expect((await app.request('/semper/order', jsonPost(order))).status).toBe(200);
     expect(store.size).toBe(2);
     // Reading a deal signs nothing and is not limited.
     expect((await app.request(`/semper/deals/${offer.dealId}`)).status).toBe(200);
