@@ -2,7 +2,9 @@
 import { useCallback, useEffect, useState } from 'preact/hooks';
 import { callOperation } from '../extension/operations/client.js';
 import type { DealSummary, RootSummary } from '../extension/operations/table.js';
+import { visibleText } from '../core/text.js';
 import { formatDateTime, formatMoney, statusLabel, t } from '../extension/ui/i18n.js';
+import { CertifiedName, SafeText } from '../extension/ui/safe-text.js';
 import { IdentitySettings } from './Identity.js';
 import { Exchanges, TtpSettings } from './Exchanges.js';
 import { DetailPanel, ErrorReason, Field, ListPanel, OpenButton, StatementsTable, StatusCell, message, useLoaded } from './components.js';
@@ -36,8 +38,8 @@ function DealList({ onOpen }: { onOpen(dealId: string): void }) {
       row={(d: DealSummary) => (
         <tr key={d.dealId} data-deal={d.dealId} data-status={d.status}>
           <td>
-            <OpenButton name={d.merchant ?? d.origin} onOpen={() => onOpen(d.dealId)}>
-              {d.merchant ?? t('popUnknownMerchant')}
+            <OpenButton name={visibleText(d.merchant ?? d.origin)} onOpen={() => onOpen(d.dealId)}>
+              {d.merchant ? <CertifiedName name={d.merchant} /> : t('popUnknownMerchant')}
             </OpenButton>
             <div class="note mono">{d.origin}</div>
           </td>
@@ -58,7 +60,7 @@ function DealDetail({ dealId, onBack }: { dealId: string; onBack(): void }) {
       headingId="deal-heading"
       back={t('popBack')}
       onBack={onBack}
-      heading={`${t('popDeal')}: ${deal?.deal.merchant ?? t('popUnknownMerchant')}`}
+      heading={`${t('popDeal')}: ${deal?.deal.merchant ? visibleText(deal.deal.merchant) : t('popUnknownMerchant')}`}
       error={error}
     >
       {deal ? (
@@ -82,8 +84,15 @@ function DealDetail({ dealId, onBack }: { dealId: string; onBack(): void }) {
             <ul id="goods">
               {deal.goods.map((g) => (
                 <li key={g.sku}>
-                  <strong>{g.title}</strong> <span class="note mono">({g.mediaType})</span>
-                  {g.encoding === 'utf8' && g.mediaType.startsWith('text/') ? <pre class="good-text">{g.content.slice(0, 2000)}</pre> : null}
+                  <strong>
+                    <SafeText text={g.title} />
+                  </strong>{' '}
+                  <span class="note mono">({g.mediaType})</span>
+                  {g.encoding === 'utf8' && g.mediaType.startsWith('text/') ? (
+                    <pre class="good-text">
+                      <SafeText text={g.content.slice(0, 2000)} multiline />
+                    </pre>
+                  ) : null}
                 </li>
               ))}
             </ul>

@@ -5,7 +5,8 @@
 import type { VerifiedOfferView } from '../core/commerce/view.js';
 import { callOperation } from '../extension/operations/client.js';
 import { formatDateTime, formatMoney, paymentMethodLabel, t } from '../extension/ui/i18n.js';
-import { MerchantPanel, NotReady, RequestedByPanel, TermsPanel, usePendingDeal } from './components.js';
+import { SafeText } from '../extension/ui/safe-text.js';
+import { MerchantPanel, NotReady, RequestedByPanel, SummaryMerchant, SummaryTotal, TermsPanel, usePendingDeal } from './components.js';
 import { Decision } from './Decision.js';
 import { TrustedHeader } from './identity.js';
 
@@ -31,16 +32,11 @@ export function App({ dealId }: { dealId: string | null }) {
         <p class="note" id="tw-items-source">
           {t('twItemsSource')}
         </p>
-        <table>
+        {/* Two columns: the title (wrapped anywhere, never widening the table) with quantity × unit price under it, and the amount. */}
+        <table class="items">
           <thead>
             <tr>
               <th scope="col">{t('twColItem')}</th>
-              <th scope="col" class="num">
-                {t('twColQuantity')}
-              </th>
-              <th scope="col" class="num">
-                {t('twColUnitPrice')}
-              </th>
               <th scope="col" class="num">
                 {t('twColAmount')}
               </th>
@@ -49,19 +45,22 @@ export function App({ dealId }: { dealId: string | null }) {
           <tbody>
             {view.items.map((item) => (
               <tr key={item.sku}>
-                <td>{item.title}</td>
-                <td class="num">{item.quantity}</td>
-                <td class="num">{formatMoney(item.unitPrice)}</td>
-                <td class="num">{formatMoney({ amount: item.unitPrice.amount * item.quantity, currency: item.unitPrice.currency })}</td>
+                <td class="item">
+                  <SafeText text={item.title} class="item-title" />
+                  <span class="note item-price">
+                    <span class="visually-hidden">{t('twColQuantity')}: </span>
+                    {item.quantity} × <span class="visually-hidden">{t('twColUnitPrice')}: </span>
+                    {formatMoney(item.unitPrice)}
+                  </span>
+                </td>
+                <td class="num amount">{formatMoney({ amount: item.unitPrice.amount * item.quantity, currency: item.unitPrice.currency })}</td>
               </tr>
             ))}
           </tbody>
           <tfoot>
             <tr class="total">
-              <th scope="row" colSpan={3}>
-                {t('twTotal')}
-              </th>
-              <td class="num" id="total">
+              <th scope="row">{t('twTotal')}</th>
+              <td class="num amount" id="total">
                 {formatMoney(view.total)}
               </td>
             </tr>
@@ -78,7 +77,19 @@ export function App({ dealId }: { dealId: string | null }) {
       <TermsPanel terms={view.terms} />
 
       {/* How the order is signed (device key, pseudonym, hardware token) and the decision itself. */}
-      <Decision view={view} dealId={dealId!} armed={armed} declineRef={declineRef} {...(busy ? { initialBusy: busy } : {})} />
+      <Decision
+        view={view}
+        dealId={dealId!}
+        armed={armed}
+        declineRef={declineRef}
+        summary={
+          <>
+            <SummaryTotal text={formatMoney(view.total)} />
+            <SummaryMerchant name={view.merchant.legalName} />
+          </>
+        }
+        {...(busy ? { initialBusy: busy } : {})}
+      />
     </main>
   );
 }

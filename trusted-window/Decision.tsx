@@ -5,11 +5,12 @@
  * A refusal (no token, the token declined or timed out, no user verification) is explained here
  * and the deal stays open: the user can try again or decline.
  */
-import type { Ref } from 'preact';
+import type { ComponentChildren, Ref } from 'preact';
 import { useState } from 'preact/hooks';
 import type { VerifiedOfferView } from '../core/commerce/view.js';
 import { callOperation, OperationError } from '../extension/operations/client.js';
 import { formatMoney, t } from '../extension/ui/i18n.js';
+import { SafeText } from '../extension/ui/safe-text.js';
 import { ConfirmButton, DecisionActions, Progress } from './components.js';
 import { useIdentityStatus } from './identity.js';
 import { TokenRegistration, explainTokenSigningError, signOrderWithToken } from './tokens.js';
@@ -27,12 +28,15 @@ export function Decision({
   dealId,
   armed,
   declineRef,
+  summary,
   initialBusy,
 }: {
   view: VerifiedOfferView;
   dealId: string;
   armed: boolean;
   declineRef: Ref<HTMLButtonElement>;
+  /** What the user decides on (total, merchant): shown next to the buttons. */
+  summary?: ComponentChildren;
   initialBusy?: Busy;
 }) {
   const identity = useIdentityStatus();
@@ -146,11 +150,19 @@ export function Decision({
 
       {notice ? (
         <p role="alert" class="error notice" id="tw-notice">
-          {notice}
+          <SafeText text={notice} />
         </p>
       ) : null}
 
-      <DecisionActions declineRef={declineRef} disabled={busy !== undefined} onDecline={() => decide('decline')}>
+      <DecisionActions
+        declineRef={declineRef}
+        disabled={busy !== undefined}
+        onDecline={() => decide('decline')}
+        summary={summary}
+        progress={
+          <Progress text={busy === undefined ? null : busy === 'token' ? t('twTokenWaiting') : busy === 'confirm' ? t('twSending') : t('twDeclining')} />
+        }
+      >
         {tokens.length > 0 ? (
           <button
             type="button"
@@ -169,7 +181,6 @@ export function Decision({
           </ConfirmButton>
         ) : null}
       </DecisionActions>
-      <Progress text={busy === undefined ? null : busy === 'token' ? t('twTokenWaiting') : busy === 'confirm' ? t('twSending') : t('twDeclining')} />
     </>
   );
 }

@@ -8,7 +8,18 @@
 import type { VerifiedExchangeView } from '../core/commerce/exchange-deal.js';
 import { callOperation } from '../extension/operations/client.js';
 import { formatDateTime, t } from '../extension/ui/i18n.js';
-import { ConfirmButton, DecisionActions, MerchantPanel, NotReady, Progress, RequestedByPanel, TermsPanel, usePendingDeal } from './components.js';
+import { CertifiedName, NameWarning, SafeText } from '../extension/ui/safe-text.js';
+import {
+  ConfirmButton,
+  DecisionActions,
+  MerchantPanel,
+  NotReady,
+  Progress,
+  RequestedByPanel,
+  SummaryMerchant,
+  TermsPanel,
+  usePendingDeal,
+} from './components.js';
 import { TrustedHeader } from './identity.js';
 
 function bytes(n: number): string {
@@ -45,15 +56,17 @@ export function ExchangeApp({ dealId }: { dealId: string | null }) {
           <dt>{t('xwYouGive')}</dt>
           <dd id="you-give">{contract ? t('xwGiveSignature') : t('xwGiveReceipt')}</dd>
           <dt>{t('xwYouGet')}</dt>
-          <dd id="you-get">{contract ? t('xwGetSignature') : t('xwGetDocument', view.document?.title ?? view.title)}</dd>
+          <dd id="you-get">{contract ? t('xwGetSignature') : <SafeText text={t('xwGetDocument', view.document?.title ?? view.title)} />}</dd>
         </dl>
         {view.document ? (
           <dl id="document">
             <dt>{t('xwDocumentTitle')}</dt>
-            <dd id="document-title">{view.document.title}</dd>
+            <dd>
+              <SafeText text={view.document.title} id="document-title" />
+            </dd>
             <dt>{t('xwDocumentType')}</dt>
             <dd>
-              {view.document.mediaType}, {bytes(view.document.size)}
+              <SafeText text={view.document.mediaType} />, {bytes(view.document.size)}
             </dd>
             <dt>{t('xwDocumentDigest')}</dt>
             <dd class="mono">{view.document.digest}</dd>
@@ -61,9 +74,11 @@ export function ExchangeApp({ dealId }: { dealId: string | null }) {
         ) : null}
         {view.contract ? (
           <>
-            <h3 id="contract-title">{view.contract.title}</h3>
+            <h3 id="contract-title">
+              <SafeText text={view.contract.title} />
+            </h3>
             <pre class="terms-text contract-text" id="contract-text">
-              {view.contract.text}
+              <SafeText text={view.contract.text} multiline />
             </pre>
           </>
         ) : null}
@@ -76,12 +91,15 @@ export function ExchangeApp({ dealId }: { dealId: string | null }) {
       <section class="panel ttp" aria-labelledby="xw-ttp" id="ttp">
         <h2 id="xw-ttp">{t('xwTtp')}</h2>
         <p class="merchant-name" id="ttp-name">
-          {view.ttp.name}
+          <CertifiedName name={view.ttp.name} />
         </p>
+        <NameWarning name={view.ttp.name} id="ttp-name-warning" />
         <p class="note">{contract ? t('xwTtpContract') : t('xwTtpMail')}</p>
         <dl>
           <dt>{t('twIssuer')}</dt>
-          <dd id="ttp-issuer">{view.ttp.issuer}</dd>
+          <dd id="ttp-issuer">
+            <SafeText text={view.ttp.issuer} />
+          </dd>
           <dt>{t('xwTtpAddress')}</dt>
           <dd class="mono" id="ttp-url">
             {view.ttp.url}
@@ -95,12 +113,17 @@ export function ExchangeApp({ dealId }: { dealId: string | null }) {
 
       {view.terms ? <TermsPanel terms={view.terms} /> : null}
 
-      <DecisionActions declineRef={declineRef} disabled={busy !== undefined} onDecline={() => decide('decline')}>
+      <DecisionActions
+        declineRef={declineRef}
+        disabled={busy !== undefined}
+        onDecline={() => decide('decline')}
+        summary={<SummaryMerchant name={view.merchant.legalName} />}
+        progress={<Progress text={busy === undefined ? null : busy === 'confirm' ? t('xwStarting') : t('twDeclining')} />}
+      >
         <ConfirmButton disabled={busy !== undefined || !armed} onConfirm={() => decide('confirm')}>
           {contract ? t('xwConfirmContract') : t('xwConfirmMail')}
         </ConfirmButton>
       </DecisionActions>
-      <Progress text={busy === undefined ? null : busy === 'confirm' ? t('xwStarting') : t('twDeclining')} />
     </main>
   );
 }

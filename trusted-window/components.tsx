@@ -1,28 +1,41 @@
 /**
  * What the trusted window's offer screen (App.tsx) and exchange screen (ExchangeApp.tsx) share:
  * loading the deal the worker verified and arming Confirm, the loading and error screens, the
- * merchant and requesting-origin panels, the terms, and the decision buttons.
+ * merchant and requesting-origin panels, the terms, and the decision bar (the summary the user
+ * decides on, next to the buttons, always on screen).
+ *
+ * Everything another party wrote (names, titles, terms) goes through extension/ui/safe-text.tsx:
+ * isolated, bidi controls and invisible characters shown as escapes, mixed-script names flagged.
  */
 import type { ComponentChildren, Ref } from 'preact';
 import { useEffect, useRef, useState } from 'preact/hooks';
 import type { CertifiedMerchant } from '../core/commerce/view.js';
 import { formatDateTime, t } from '../extension/ui/i18n.js';
+import { CertifiedName, NameWarning, SafeText } from '../extension/ui/safe-text.js';
+import { CONFIRM_ARM_DELAY_MS } from '../extension/worker/window-presentation.js';
 import { TrustedHeader } from './identity.js';
 
+export { CONFIRM_ARM_DELAY_MS };
+
 /**
- * Confirm only becomes clickable a moment after the offer is shown, so a click or key press
- * aimed at the page cannot land on it as the window pops up.
+ * Dispatched on `window` (by main.tsx) when the worker is about to bring this window forward and
+ * again once it has: Confirm is disarmed and re-armed after CONFIRM_ARM_DELAY_MS.
  */
-export const CONFIRM_ARM_DELAY_MS = 700;
+export const PRESENTED_EVENT = 'semper-presented';
 
 export type Decided = 'confirm' | 'decline';
 export type Phase<V> = { kind: 'loading' } | { kind: 'error'; message: string } | { kind: 'ready'; view: V; busy?: Decided };
 
 const message = (e: unknown) => (e instanceof Error ? e.message : String(e));
 
+/** Ids of the buttons that act on the deal: after a re-showing the focus leaves them for Decline. */
+const ACTING_BUTTONS = new Set(['confirm', 'sign-with-token']);
+
 /**
- * The deal this window is about, as `load` gets it from the worker; once it is shown the decline
- * button has the focus and Confirm is armed after CONFIRM_ARM_DELAY_MS.
+ * The deal this window is about, as `load` gets it from the worker. Each time it is shown (first
+ * showing, window focus, becoming visible, the worker bringing it forward) Confirm is disarmed,
+ * Decline gets the focus (unless the user is typing elsewhere in the window), and Confirm is armed
+ * CONFIRM_ARM_DELAY_MS later; while the window is hidden or in the background it stays disarmed.
  */
 export function usePendingDeal<V>(dealId: string | null, load: (dealId: string) => Promise<{ view: V; busy?: Decided }>) {
   const [phase, setPhase] = useState<Phase<V>>({ kind: 'loading' });
@@ -42,9 +55,34 @@ export function usePendingDeal<V>(dealId: string | null, load: (dealId: string) 
 
   useEffect(() => {
     if (phase.kind !== 'ready') return;
-    declineRef.current?.focus();
-    const timer = setTimeout(() => setArmed(true), CONFIRM_ARM_DELAY_MS);
-    return () => clearTimeout(timer);
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const disarm = () => {
+      clearTimeout(timer);
+      timer = undefined;
+      setArmed(false);
+    };
+    const present = () => {
+      disarm();
+      const active = document.activeElement;
+      if (!active || active === document.body || ACTING_BUTTONS.has(active.id)) declineRef.current?.focus();
+      timer = setTimeout(() => setArmed(true), CONFIRM_ARM_DELAY_MS);
+    };
+    // Focus and blur of the window itself (not of an element inside it).
+    const onFocus = (e: Event) => e.target === window && present();
+    const onBlur = (e: Event) => e.target === window && disarm();
+    const onVisibility = () => (document.visibilityState === 'visible' ? present() : disarm());
+    present();
+    window.addEventListener('focus', onFocus);
+    window.addEventListener('blur', onBlur);
+    window.addEventListener(PRESENTED_EVENT, present);
+    document.addEventListener('visibilitychange', onVisibility);
+    return () => {
+      clearTimeout(timer);
+      window.removeEventListener('focus', onFocus);
+      window.removeEventListener('blur', onBlur);
+      window.removeEventListener(PRESENTED_EVENT, present);
+      document.removeEventListener('visibilitychange', onVisibility);
+    };
   }, [phase.kind]);
 
   const fail = (e: unknown) => setPhase({ kind: 'error', message: message(e) });
@@ -80,19 +118,24 @@ export function MerchantPanel({ merchant, full = false }: { merchant: CertifiedM
     <section class="panel merchant" aria-labelledby="tw-merchant-label">
       <h2 id="tw-merchant-label">{t('twMerchant')}</h2>
       <p class="merchant-name" id="merchant-name">
-        {merchant.legalName}
+        <CertifiedName name={merchant.legalName} />
       </p>
+      <NameWarning name={merchant.legalName} id="merchant-name-warning" />
       <dl>
         {full && merchant.organization && merchant.organization !== merchant.legalName ? (
           <>
             <dt>{t('twOrganization')}</dt>
-            <dd>{merchant.organization}</dd>
+            <dd>
+              <CertifiedName name={merchant.organization} />
+            </dd>
           </>
         ) : null}
         <dt>{t('twCertifiedOrigins')}</dt>
         <dd id="certified-origins">{merchant.certifiedOrigins.join(', ')}</dd>
         <dt>{t('twIssuer')}</dt>
-        <dd id="issuer">{merchant.issuer}</dd>
+        <dd id="issuer">
+          <SafeText text={merchant.issuer} />
+        </dd>
         {full ? (
           <>
             <dt>{t('twCertValidUntil')}</dt>
@@ -123,33 +166,83 @@ export function TermsPanel({ terms }: { terms: string }) {
   return (
     <section class="panel terms" aria-labelledby="tw-terms">
       <h2 id="tw-terms">{t('twTerms')}</h2>
-      {terms ? <pre class="terms-text">{terms}</pre> : <p class="note">{t('twNoTerms')}</p>}
+      {terms ? (
+        <pre class="terms-text" id="terms-text">
+          <SafeText text={terms} multiline />
+        </pre>
+      ) : (
+        <p class="note">{t('twNoTerms')}</p>
+      )}
     </section>
   );
 }
 
-/** The decision buttons: Decline (focused first), then the screen's own buttons (`children`). */
+/**
+ * The decision bar: the summary the user decides on (`summary`: the total and the merchant) and
+ * the buttons, Decline (focused first) then the screen's own (`children`). It sticks to the bottom
+ * of the window, so wherever the window is scrolled and however long the text above it, Confirm
+ * is never on screen without the total and the merchant next to it.
+ */
 export function DecisionActions({
   declineRef,
   disabled,
   onDecline,
+  summary,
+  progress,
   children,
 }: {
   declineRef: Ref<HTMLButtonElement>;
   disabled: boolean;
   onDecline(): void;
+  summary?: ComponentChildren;
+  /** What the window is doing after a decision (Progress), shown in the bar. */
+  progress?: ComponentChildren;
   children: ComponentChildren;
 }) {
   return (
-    <section class="actions" aria-labelledby="tw-actions">
+    <section class="actions decision-bar" aria-labelledby="tw-actions" id="decision-bar">
       <h2 id="tw-actions" class="visually-hidden">
         {t('twActions')}
       </h2>
-      <button type="button" id="decline" ref={declineRef} disabled={disabled} onClick={onDecline}>
-        {t('twDecline')}
-      </button>
-      {children}
+      {summary ? (
+        <dl class="summary" id="decision-summary">
+          {summary}
+        </dl>
+      ) : null}
+      <div class="buttons">
+        <button type="button" id="decline" ref={declineRef} disabled={disabled} onClick={onDecline}>
+          {t('twDecline')}
+        </button>
+        {children}
+      </div>
+      {progress}
     </section>
+  );
+}
+
+/** The total of the summary (`summary` of DecisionActions). */
+export function SummaryTotal({ text }: { text: string }) {
+  return (
+    <>
+      <dt>{t('twSummaryTotal')}</dt>
+      <dd>
+        <strong class="summary-total amount" id="summary-total">
+          {text}
+        </strong>
+      </dd>
+    </>
+  );
+}
+
+/** The certified merchant of the summary, flagged before its name (which is cut after two lines here; the panel shows it whole). */
+export function SummaryMerchant({ name }: { name: string }) {
+  return (
+    <>
+      <dt>{t('twSummaryMerchant')}</dt>
+      <dd class="summary-merchant" id="summary-merchant">
+        <CertifiedName name={name} class="summary-merchant-name" flagFirst />
+      </dd>
+    </>
   );
 }
 

@@ -7,6 +7,8 @@ import { OnboardingGate, SetupPage, TokenPage } from './Onboarding.js';
 import { TRUSTED_WINDOW_PORT_NAME } from '../extension/content/bridge-protocol.js';
 import { localiseDocument } from '../extension/ui/i18n.js';
 import { browser, type Runtime } from '../extension/browser.js';
+import { PRESENTED_MESSAGE, isPresentMessage } from '../extension/worker/window-presentation.js';
+import { PRESENTED_EVENT } from './components.js';
 
 const params = new URLSearchParams(location.search);
 const dealId = params.get('deal');
@@ -17,14 +19,32 @@ const exchange = params.get('kind') === 'exchange';
 localiseDocument(view === 'setup' ? 'obTitle' : view === 'token' ? 'tokTitle' : exchange ? 'xwTitle' : 'twTitle');
 
 // Keep the worker alive while the user reads the offer (port messages reset its idle timer).
-// If the worker restarts anyway, it resumes the deal from IndexedDB and this window stays valid.
+// If the worker restarts anyway, it resumes the deal from IndexedDB and this window stays valid;
+// the port is connected again at once, so the worker can always reach the window.
+// The worker also uses the port before it brings this window forward (worker/window-presentation.ts):
+// the window disarms Confirm (PRESENTED_EVENT), answers once that is rendered, and re-arms after
+// the worker's second message, when the window is in front.
 function keepAlive(): void {
   let port: Runtime.Port | null = null;
   const connect = () => {
-    port = browser.runtime.connect({ name: TRUSTED_WINDOW_PORT_NAME });
-    port.onDisconnect.addListener(() => {
+    const p = browser.runtime.connect({ name: TRUSTED_WINDOW_PORT_NAME });
+    const connectedAt = Date.now();
+    port = p;
+    p.onMessage.addListener((message: unknown) => {
+      if (!isPresentMessage(message)) return;
+      window.dispatchEvent(new Event(PRESENTED_EVENT));
+      // Answer after the disarmed Confirm is rendered (Preact renders in a microtask).
+      if (message.stage === 'before') setTimeout(() => p.postMessage({ type: PRESENTED_MESSAGE, id: message.id }), 0);
+    });
+    p.onDisconnect.addListener(() => {
       void browser.runtime.lastError;
-      port = null;
+      if (port === p) port = null;
+      // A port the worker refused at once is not retried until the next ping.
+      if (Date.now() - connectedAt > 1000) {
+        setTimeout(() => {
+          if (!port) connect();
+        }, 200);
+      }
     });
   };
   connect();

@@ -28,6 +28,7 @@ import { CrlRevocationChecker } from './revocation.js';
 import { isTrustedWindowPage } from './sender.js';
 import { IdbDealStore, IdbKeyRecords, IdbSettingsRecords, IdbTokenRecords, dropLegacyDeviceKey, legacyDeviceKey, rootRecords, ttpRecords } from './store.js';
 import { TrustedWindowManager, type QueuedDeal, type WindowQueueStore } from './trusted-window-manager.js';
+import { WindowPresenter, type PresentPort } from './window-presentation.js';
 
 const extensionId = browser.runtime.id;
 const extensionBase = browser.runtime.getURL('');
@@ -153,7 +154,10 @@ const badge = new Badge({
 
 const TRUSTED_WINDOW_SIZE = { width: 480, height: 760 };
 const SESSION_KEY = 'trustedWindow';
-const CurrentWindowRecord = z.object({ dealId: z.string(), windowId: z.number() });
+const CurrentWindowRecord = z.object({ dealId: z.string(), windowId: z.number(), queued: z.array(z.string()).optional() });
+
+/** The trusted windows' ports: the worker tells a window before and after it brings it forward (Confirm re-arms). */
+const presenter = new WindowPresenter();
 
 /** The trusted window on its setup or token view (not tied to a deal). */
 let setupWindowId: number | undefined;
@@ -199,7 +203,11 @@ const windows: TrustedWindowManager = new TrustedWindowManager({
       );
     },
     async focus(windowId) {
-      await browser.windows.update(windowId, { focused: true });
+      // Only a window that disarmed Confirm is brought forward (worker/window-presentation.ts).
+      const shown = await presenter.present(windowId, async () => {
+        await browser.windows.update(windowId, { focused: true });
+      });
+      if (!shown) log('trusted window', 'not brought forward: it did not answer');
     },
   },
   session: {
@@ -238,8 +246,15 @@ browser.runtime.onConnect.addListener((port) => {
   }
   if (port.name === TRUSTED_WINDOW_PORT_NAME && port.sender && isTrustedWindowPage(port.sender, extensionId, extensionBase)) {
     // The trusted window pings over this port while it is open: that keeps the worker alive
-    // while the user reads the offer. Nothing else travels on it.
+    // while the user reads the offer. The worker also tells the window before and after it brings
+    // it forward, and the window answers (worker/window-presentation.ts).
     port.onMessage.addListener(() => undefined);
+    const windowId = port.sender.tab?.windowId;
+    if (windowId !== undefined) {
+      const presentPort = port as unknown as PresentPort;
+      presenter.attach(windowId, presentPort);
+      port.onDisconnect.addListener(() => presenter.detach(windowId, presentPort));
+    }
     return;
   }
   port.disconnect();

@@ -3,6 +3,12 @@
  * queue (oldest first, straight from the deal store, so the queue survives a worker restart);
  * the window currently shown is remembered in session storage. Closing the window is the user
  * declining the deal.
+ *
+ * The open window is brought forward only when a deal joined the queue since it was last looked
+ * at (the ids queued then are kept with the window in session storage): never because a page's
+ * request failed or was refused, a deal ended, or the worker restarted (issue 8, item 10). And
+ * bringing it forward goes through `WindowHost.focus`, which first has the window disarm Confirm
+ * (worker/window-presentation.ts).
  */
 import type { DealKind } from '../deals/records.js';
 /** A deal as the window queue sees it: every kind shares one window, oldest first. */
@@ -26,12 +32,18 @@ export interface WindowHost {
   open(dealId: string, kind: DealKind): Promise<number>;
   close(windowId: number): Promise<void>;
   exists(windowId: number): Promise<boolean>;
+  /** Bring the window forward (the window disarms Confirm first; it may decline to be focused). */
   focus(windowId: number): Promise<void>;
 }
 
 export interface CurrentWindow {
   dealId: string;
   windowId: number;
+  /**
+   * The deals awaiting confirmation when the window was last opened or brought forward. Absent
+   * (a record from an earlier version): every deal queued now counts as known.
+   */
+  queued?: string[];
 }
 
 export interface SessionSlot {
@@ -64,19 +76,30 @@ export class TrustedWindowManager {
     return this.deps.session.get();
   }
 
-  /** Show the next deal awaiting confirmation if no window is open. */
+  /**
+   * Show the next deal awaiting confirmation if no window is open; if one is, bring it forward
+   * only if a deal joined the queue since it was last opened or brought forward.
+   */
   pump(): Promise<void> {
     return this.serial(async () => {
+      const awaiting = (await this.deps.store.listActive())
+        .filter((d: QueuedDeal) => d.status === 'awaiting-confirmation')
+        .sort((a, b) => a.createdAt - b.createdAt);
+      const queued = awaiting.map((d) => d.dealId);
       const current = await this.deps.session.get();
       if (current) {
         const record = await this.deps.store.get(current.dealId);
-        const awaiting = record?.status === 'awaiting-confirmation';
+        const isAwaiting = record?.status === 'awaiting-confirmation';
         // After Confirm a purchase's window stays up (showing progress) until the deal ends.
         const stillWanted = record?.holdsWindow === true;
         if (await this.deps.windows.exists(current.windowId)) {
           if (stillWanted) {
-            // Another deal queued behind it, or the worker restarted: bring the window forward.
-            await this.deps.windows.focus(current.windowId).catch(() => undefined);
+            const known = new Set(current.queued ?? queued);
+            const added = queued.some((id) => !known.has(id));
+            await this.deps.session.set({ ...current, queued });
+            // Another deal queued behind it: bring the window forward. Nothing new (a restart, a
+            // request that failed or was refused, another deal that ended): leave it where it is.
+            if (added) await this.deps.windows.focus(current.windowId).catch(() => undefined);
             return;
           }
           await this.deps.session.set(undefined);
@@ -84,18 +107,16 @@ export class TrustedWindowManager {
         } else {
           await this.deps.session.set(undefined);
           // The window went away while the worker was not running: the user closed it.
-          if (awaiting) {
+          if (isAwaiting) {
             this.deps.onUserClosed(current.dealId);
             return;
           }
         }
       }
-      const next = (await this.deps.store.listActive())
-        .filter((d: QueuedDeal) => d.status === 'awaiting-confirmation')
-        .sort((a, b) => a.createdAt - b.createdAt)[0];
+      const next = awaiting[0];
       if (!next) return;
       const windowId = await this.deps.windows.open(next.dealId, next.kind);
-      await this.deps.session.set({ dealId: next.dealId, windowId });
+      await this.deps.session.set({ dealId: next.dealId, windowId, queued });
     });
   }
 

@@ -36,6 +36,8 @@ function windowHarness(store: MemoryDealStore) {
   let nextId = 100;
   let session: CurrentWindow | undefined;
   const closedByUser: string[] = [];
+  /** Windows brought forward, in order. */
+  const focused: number[] = [];
   const manager = new TrustedWindowManager({
     store: queueOf(store),
     windows: {
@@ -46,7 +48,7 @@ function windowHarness(store: MemoryDealStore) {
       },
       close: async (id) => void open.delete(id),
       exists: async (id) => open.has(id),
-      focus: async () => undefined,
+      focus: async (id) => void focused.push(id),
     },
     session: {
       get: async () => session,
@@ -56,7 +58,16 @@ function windowHarness(store: MemoryDealStore) {
     },
     onUserClosed: (dealId) => closedByUser.push(dealId),
   });
-  return { manager, open, closedByUser, session: () => session };
+  return {
+    manager,
+    open,
+    closedByUser,
+    focused,
+    session: () => session,
+    setSession: (v: CurrentWindow | undefined) => {
+      session = v;
+    },
+  };
 }
 
 describe('trusted window manager', () => {
@@ -111,5 +122,53 @@ describe('trusted window manager', () => {
     w.open.clear(); // closed while the worker was stopped
     await w.manager.pump();
     expect(w.closedByUser).toEqual([a.dealId]);
+  });
+
+  it('brings the open window forward only when a deal joined the queue: not on a restart, a failed or refused request, or another deal ending', async () => {
+    const store = new MemoryDealStore();
+    const a = deal('awaiting-confirmation');
+    await store.create(a);
+    const w = windowHarness(store);
+    await w.manager.pump();
+    const windowId = w.session()!.windowId;
+    expect(w.session()?.queued).toEqual([a.dealId]);
+    // The worker restarts (resume pumps again), and again: nothing new, the window stays where it is.
+    await w.manager.pump();
+    await w.manager.pump();
+    // A page's request that failed: its deal is stored failed and released; it never awaited the user.
+    const failed = deal('failed');
+    await store.create(failed);
+    await w.manager.release(failed.dealId);
+    // A deal that is still asking the merchant for its offer.
+    await store.create(deal('requesting-offer'));
+    await w.manager.pump();
+    expect(w.focused).toEqual([]);
+    // A deal that now awaits the user joins the queue: the window comes forward, once.
+    const b = deal('awaiting-confirmation');
+    await store.create(b);
+    await w.manager.pump();
+    await w.manager.pump();
+    expect(w.focused).toEqual([windowId]);
+    expect(w.session()?.queued).toEqual([a.dealId, b.dealId]);
+    expect([...w.open.values()]).toEqual([a.dealId]);
+    // B is declined elsewhere (the popup) and ends: no reason to come forward.
+    await store.commit({ ...b, state: { ...b.state, phase: 'rejected' } as ShopperState, status: 'rejected', terminal: true }, []);
+    await w.manager.release(b.dealId);
+    expect(w.focused).toEqual([windowId]);
+  });
+
+  it('a window remembered by an earlier version (no queue kept) is not brought forward for the deals already queued', async () => {
+    const store = new MemoryDealStore();
+    const a = deal('awaiting-confirmation');
+    const b = deal('awaiting-confirmation');
+    await store.create(a);
+    await store.create(b);
+    const w = windowHarness(store);
+    await w.manager.pump();
+    const { dealId, windowId } = w.session()!;
+    w.setSession({ dealId, windowId });
+    await w.manager.pump();
+    expect(w.focused).toEqual([]);
+    expect(w.session()?.queued).toEqual([a.dealId, b.dealId]);
   });
 });
