@@ -103,7 +103,7 @@ export function NotReady({ phase }: { phase: { kind: 'loading' } | { kind: 'erro
     <main class="tw">
       <TrustedHeader />
       <p role="alert" class="error" id="tw-error">
-        {t('twError', phase.message)}
+        <SafeText text={t('twError', phase.message)} />
       </p>
     </main>
   );
@@ -131,7 +131,9 @@ export function MerchantPanel({ merchant, full = false }: { merchant: CertifiedM
           </>
         ) : null}
         <dt>{t('twCertifiedOrigins')}</dt>
-        <dd id="certified-origins">{merchant.certifiedOrigins.join(', ')}</dd>
+        <dd id="certified-origins">
+          <SafeText text={merchant.certifiedOrigins.join(', ')} />
+        </dd>
         <dt>{t('twIssuer')}</dt>
         <dd id="issuer">
           <SafeText text={merchant.issuer} />
