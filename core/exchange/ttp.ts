@@ -144,7 +144,7 @@ export async function checkTtpRequest(input: unknown, ctx: TtpContext, now: numb
     case 'contract-signing':
       if (kind === 'complaint') refuse('use abort or resolve requests');
       if (kind === 'abort' && requesterRole !== 'originator') refuse('only the originator may abort (before it has m2)');
-      if (kind === 'resolve' && !m2) refuse('a resolve request carries m2');
+      // (a resolve request always carries m2: ResolveRequestBody requires it)
       break;
     case 'generatable-verifiable':
       if (kind === 'resolve') refuse('the responder complains; the originator asks for abort after the deadline');
@@ -153,8 +153,8 @@ export async function checkTtpRequest(input: unknown, ctx: TtpContext, now: numb
       if (kind === 'abort' && requesterRole !== 'originator') refuse('only the originator asks for the final abort');
       break;
     case 'revocable-revocable':
-      // complaint or abort: have both transfers revoked (until the deadline); resolve: the final word (after it).
-      if (kind === 'resolve' && !m2) refuse('a request for the final word carries m2');
+      // complaint or abort: have both transfers revoked (until the deadline); resolve: the final word (after it; it
+      // carries m2, as every resolve request: ResolveRequestBody requires it).
       break;
   }
   return {
