@@ -305,3 +305,39 @@ describe('KeyedLock', () => {
     expect(lock.size).toBe(0);
   });
 });
+
+describe('mutation table (docs/mutation-purchase.md): the kit reads back only the deal it asked for', () => {
+  it('a catalogue that lists a SKU twice is refused (which of the two would be offered, which delivered?)', () => {
+    const item = PRODUCTS[0]!;
+    expect(() => catalogFromItems([item, { ...item, unitPrice: { amount: 1, currency: 'EUR' } }], SHOP_TERMS)).toThrow(
+      expect.objectContaining({ code: 'ERR_SCHEMA' }),
+    );
+  });
+
+  it("a row holding another deal's purchase state (a hand-edited or mixed-up file) is not acted on: 500, nothing signed", async () => {
+    const store = new MemoryStore();
+    const app = await purchaseKit(store);
+    const a = newDealId();
+    const res = await app.request(
+      '/semper/offer',
+      jsonPost(JSON.stringify({ dealId: a, nonce: newNonce(), items: [{ sku: 'fm-screening-abstract', quantity: 1 }] })),
+    );
+    const { offer } = (await res.json()) as { offer: Statement<OfferBody> };
+    const stored = (await store.get(a))!;
+    // Deal B's row now holds deal A's state.
+    const b = newDealId();
+    expect(await store.put(b, null, { kind: 'purchase', phase: stored.phase, wakeAt: null, halted: false, state: stored.state })).toBe(true);
+    const order = await signOrder(offer, await testShopper(), { dealId: b });
+    const errors: unknown[] = [];
+    const original = console.error;
+    console.error = (...args: unknown[]) => errors.push(args);
+    try {
+      const answer = await app.request('/semper/order', jsonPost(JSON.stringify({ order })));
+      expect(answer.status).toBe(500);
+      expect(((await answer.json()) as ErrorJson).error.code).toBe('ERR_INTERNAL');
+    } finally {
+      console.error = original;
+    }
+    expect(((await store.get(b))!.state as MerchantDealState).phase).toBe('offered');
+  });
+});

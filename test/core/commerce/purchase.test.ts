@@ -1,7 +1,7 @@
 import { describe, expect, it, beforeAll } from 'vitest';
 import { generateKeyPair, signerFromKeyPair, type Signer } from '../../../core/crypto/index.js';
 import { randomId } from '../../../core/encoding/index.js';
-import { signStatement, verifyStatement, type Statement } from '../../../core/statements/index.js';
+import { signStatement, statementDigest as statementDigestOf, verifyStatement, type Statement } from '../../../core/statements/index.js';
 import {
   newMerchantDeal,
   stepMerchant,
@@ -818,5 +818,135 @@ describe('mutation table (docs/mutation-purchase.md): each offer check has a tes
     const bare = await signStatement(u, merchant.identity.signer);
     const next = await stepShopper(s.state, { type: 'order-response', response: { ...reply, delivery: bare }, now: Date.now() }, ctx);
     expect(next.state.phase === 'retrying-order' && next.state.lastError.code).toBe('ERR_CERT_UNTRUSTED');
+  });
+});
+
+describe('mutation table (docs/mutation-purchase.md): each delivery and retry check has a test that fails without it', () => {
+  async function ordered() {
+    const ctx: ShopperContext = { ...shopperCtx(), orderRetry: { firstMs: 2_000, maxMs: 60_000, answerWindowMs: 3_600_000 } };
+    let s = start();
+    const made = await makeOffer(s.send[0]!.body, merchant);
+    s = await stepShopper(s.state, { type: 'offer-response', response: { offer: made.offer }, now: Date.now() }, ctx);
+    s = await stepShopper(s.state, { type: 'user-confirmed', now: Date.now() }, ctx);
+    const reply = replyOf(await stepMerchant(made.state, { type: 'order-received', order: orderOf(s.send[0]!), now: Date.now() }, merchant));
+    return { ctx, s, reply, offer: made.offer };
+  }
+  const resignAs = async <B>(st: Statement<B>, body: Partial<B>) => {
+    const { signature: _s, ...u } = st;
+    return signStatement({ ...u, body: { ...st.body, ...body } }, merchant.identity.signer, { signerRef: { kind: 'x509', chain: merchant.identity.chain } });
+  };
+
+  it('the same good delivered twice is a mismatch (duplicate), even when both are what was offered', async () => {
+    const { ctx, s, reply } = await ordered();
+    const g = reply.delivery.body.goods[0]!;
+    const next = await stepShopper(
+      s.state,
+      { type: 'order-response', response: { ...reply, delivery: await resignAs(reply.delivery, { goods: [g, g] }) }, now: Date.now() },
+      ctx,
+    );
+    expect(next.state.phase === 'delivery-mismatch' && next.state.mismatches).toEqual([{ sku: 'colour-report', what: 'duplicate' }]);
+  });
+
+  it('the right content under a wrong digest of its own is a mismatch (digest): the signed delivery must state its content right', async () => {
+    const { ctx, s, reply } = await ordered();
+    const goods = reply.delivery.body.goods.map((g) => ({ ...g, digest: randomId(32) }));
+    const next = await stepShopper(
+      s.state,
+      { type: 'order-response', response: { ...reply, delivery: await resignAs(reply.delivery, { goods }) }, now: Date.now() },
+      ctx,
+    );
+    expect(next.state.phase === 'delivery-mismatch' && next.state.mismatches).toEqual([{ sku: 'colour-report', what: 'digest' }]);
+  });
+
+  it('an offer whose committed size is not the size of the content it names: the delivery is a mismatch (size)', async () => {
+    const ctx = shopperCtx();
+    let s = start([{ sku: 'colour-report', quantity: 1 }]);
+    const made = await makeOffer(s.send[0]!.body, merchant);
+    const { signature: _s, ...u } = made.offer;
+    const items = made.offer.body.items.map((i) => (i.content?.kind === 'content' ? { ...i, content: { ...i.content, size: i.content.size + 1000 } } : i));
+    const offer = await signStatement({ ...u, body: { ...made.offer.body, items } }, merchant.identity.signer, {
+      signerRef: { kind: 'x509', chain: merchant.identity.chain },
+    });
+    // The merchant's own state holds the offer it signed: the shopper orders that one.
+    const mState = { ...made.state, offer, offerDigest: await statementDigestOf(offer) } as MerchantDealState;
+    s = await stepShopper(s.state, { type: 'offer-response', response: { offer }, now: Date.now() }, ctx);
+    s = await stepShopper(s.state, { type: 'user-confirmed', now: Date.now() }, ctx);
+    const reply = replyOf(await stepMerchant(mState, { type: 'order-received', order: orderOf(s.send[0]!), now: Date.now() }, merchant));
+    const next = await stepShopper(s.state, { type: 'order-response', response: reply, now: Date.now() }, ctx);
+    expect(next.state.phase === 'delivery-mismatch' && next.state.mismatches).toEqual([{ sku: 'colour-report', what: 'size' }]);
+  });
+
+  it('an attempt that fails after the answer deadline ends the deal at once (no further attempt, no further alarm)', async () => {
+    const { ctx, s, offer } = await ordered();
+    const answerBy = Date.parse(offer.body.expiresAt) + 3_600_000;
+    const sent = s.send[0]!;
+    const lost = (now: number) => ({ type: 'reply', sent, reply: { kind: 'error', error: { code: 'ERR_INTERNAL', message: 'reset' } }, now }) as const;
+    const r1 = await stepShopper(s.state, lost(Date.now()), ctx);
+    const inFlight = await stepShopper(r1.state, { type: 'timeout', now: wakeAt(r1.state)! }, ctx);
+    const late = await stepShopper(inFlight.state, lost(answerBy + 5), ctx);
+    expect(late.state.phase === 'failed' && late.state.error.code).toBe('ERR_ORDER_UNANSWERED');
+    expect(wakeAt(late.state)).toBeNull();
+  });
+});
+
+describe('mutation table (docs/mutation-purchase.md): each merchant check has a test that fails without it', () => {
+  async function offeredAndOrder() {
+    const ctx = shopperCtx();
+    let s = start([{ sku: 'ink-abstract', quantity: 1 }]);
+    const made = await makeOffer(s.send[0]!.body, merchant);
+    s = await stepShopper(s.state, { type: 'offer-response', response: { offer: made.offer }, now: Date.now() }, ctx);
+    const ordering = await stepShopper(s.state, { type: 'user-confirmed', now: Date.now() }, ctx);
+    return { made, order: orderOf(ordering.send[0]!) as Statement };
+  }
+
+  it('an offer request for another deal than the one the host stepped is refused', async () => {
+    const request = { dealId: randomId(18), nonce: randomId(32), items: [{ sku: 'ink-abstract', quantity: 1 }] };
+    await expect(stepMerchant(newMerchantDeal(randomId(18)), { type: 'offer-requested', request, now: Date.now() }, merchant)).rejects.toMatchObject({
+      code: 'ERR_PROTOCOL_STATE',
+    });
+  });
+
+  it('once the order is confirmed, the offer request is not answered again (ERR_REPLAY)', async () => {
+    const s = start([{ sku: 'ink-abstract', quantity: 1 }]);
+    const request = s.send[0]!.body;
+    const made = await makeOffer(request, merchant);
+    const ctx = shopperCtx();
+    const shown = await stepShopper(s.state, { type: 'offer-response', response: { offer: made.offer }, now: Date.now() }, ctx);
+    const ordering = await stepShopper(shown.state, { type: 'user-confirmed', now: Date.now() }, ctx);
+    const confirmed = await stepMerchant(made.state, { type: 'order-received', order: orderOf(ordering.send[0]!), now: Date.now() }, merchant);
+    await expect(stepMerchant(confirmed.state, { type: 'offer-requested', request, now: Date.now() }, merchant)).rejects.toMatchObject({ code: 'ERR_REPLAY' });
+  });
+
+  it("an order for this deal's offer that names another deal id is refused", async () => {
+    const { made, order } = await offeredAndOrder();
+    const { signature: _s, ...u } = order;
+    const relabelled = await signStatement({ ...u, dealId: randomId(18) }, shopperSigner);
+    await expect(stepMerchant(made.state, { type: 'order-received', order: relabelled, now: Date.now() }, merchant)).rejects.toMatchObject({
+      code: 'ERR_ORDER_INVALID',
+    });
+  });
+
+  it('the shopper-role check: an order signed with a certificate of another role (a merchant, a TTP) is refused; a shopper certificate is accepted', async () => {
+    const { made, order } = await offeredAndOrder();
+    const withTrust: MerchantContext = { ...merchant, trust: { roots: [ca.root] } };
+    const { signature: _s, ...u } = order;
+    for (const role of ['merchant', 'ttp'] as const) {
+      const other = await ca.issue({ commonName: `Not A Shopper (${role})`, role, origins: role === 'merchant' ? [ORIGIN] : [] });
+      const signed = await signStatement(u, other.signer, { signerRef: { kind: 'x509', chain: other.chain } });
+      await expect(stepMerchant(made.state, { type: 'order-received', order: signed, now: Date.now() }, withTrust)).rejects.toMatchObject({
+        code: 'ERR_CERT_UNTRUSTED',
+      });
+    }
+    const shopper = await ca.issue({ commonName: 'A Shopper', role: 'shopper' });
+    const signed = await signStatement(u, shopper.signer, { signerRef: { kind: 'x509', chain: shopper.chain } });
+    expect((await stepMerchant(made.state, { type: 'order-received', order: signed, now: Date.now() }, withTrust)).state.phase).toBe('confirmed');
+  });
+
+  it('an order for a payment method the offer does not list is refused', async () => {
+    const { made, order } = await offeredAndOrder();
+    if (made.state.phase !== 'offered') throw new Error(made.state.phase);
+    // (One payment method exists today, so the stored offer is made to list none.)
+    const noInvoice = { ...made.state, offer: { ...made.state.offer, body: { ...made.state.offer.body, paymentMethods: [] } } } as unknown as MerchantDealState;
+    await expect(stepMerchant(noInvoice, { type: 'order-received', order, now: Date.now() }, merchant)).rejects.toMatchObject({ code: 'ERR_ORDER_INVALID' });
   });
 });

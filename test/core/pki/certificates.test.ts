@@ -83,3 +83,83 @@ describe('X.509 merchant certificates', () => {
     await expect(validateChain(['AAAA'], { roots: [ca.root], now: new Date() })).rejects.toMatchObject({ code: 'ERR_CERT_CHAIN' });
   });
 });
+
+describe('mutation table (docs/mutation-purchase.md): each chain and issuance check has a test that fails without it', () => {
+  it('a CA with the same name as a trusted root but another key cannot issue: the signature, not the name, decides', async () => {
+    const ca = await makeTestCa('Semper Look-alike Root');
+    const rogue = await makeTestCa('Semper Look-alike Root');
+    const m = await rogue.issue({ commonName: 'Shop', role: 'merchant', origins: ['https://shop.example'] });
+    await expect(validateChain(m.chain, { roots: [ca.root], now: new Date() })).rejects.toMatchObject({ code: 'ERR_CERT_UNTRUSTED' });
+    // ...nor when it carries the trusted root itself in its chain.
+    await expect(validateChain([...m.chain, ca.root], { roots: [ca.root], now: new Date() })).rejects.toMatchObject({ code: 'ERR_CERT_CHAIN' });
+  });
+
+  it("a certificate signed by the root's key under another issuer name does not chain (names must chain too)", async () => {
+    const x509 = await import('@peculiar/x509');
+    const { generateKeyPair } = await import('../../../core/crypto/index.js');
+    const ca = await makeTestCa('Semper Named Root');
+    const subject = await generateKeyPair('ES256');
+    const cert = await x509.X509CertificateGenerator.create({
+      serialNumber: '01',
+      subject: 'CN=Shop, OU=semper-merchant',
+      issuer: 'CN=Someone Else',
+      notBefore: new Date(Date.now() - DAY),
+      notAfter: new Date(Date.now() + DAY),
+      signingAlgorithm: { name: 'ECDSA', hash: 'SHA-256' },
+      publicKey: subject.publicKey,
+      signingKey: ca.keys.privateKey,
+    });
+    const der = Buffer.from(cert.rawData).toString('base64');
+    await expect(validateChain([der], { roots: [ca.root], now: new Date() })).rejects.toMatchObject({ code: 'ERR_CERT_UNTRUSTED' });
+  });
+
+  it('an empty chain is refused as such', async () => {
+    const ca = await makeTestCa();
+    await expect(validateChain([], { roots: [ca.root], now: new Date() })).rejects.toMatchObject({
+      code: 'ERR_CERT_CHAIN',
+      message: 'empty certificate chain',
+    });
+  });
+
+  it('a certificate cannot outlive its issuer; origins must be bare http(s) origins', async () => {
+    const { issueCertificate } = await import('../../../core/pki/index.js');
+    const { generateKeyPair } = await import('../../../core/crypto/index.js');
+    const ca = await makeTestCa();
+    const subjectPublicKey = (await generateKeyPair('ES256')).publicKey;
+    const base = {
+      issuerCertificate: ca.root,
+      issuerPrivateKey: ca.keys.privateKey,
+      subjectPublicKey,
+      commonName: 'Shop',
+      role: 'merchant' as const,
+      origins: ['https://shop.example'],
+      notBefore: new Date(Date.now() - DAY),
+    };
+    await expect(issueCertificate({ ...base, notAfter: new Date(Date.now() + 400 * DAY) })).rejects.toMatchObject({ code: 'ERR_CERT_CHAIN' });
+    await expect(issueCertificate({ ...base, notAfter: new Date(Date.now() + DAY), origins: ['ftp://shop.example'] })).rejects.toMatchObject({
+      code: 'ERR_SCHEMA',
+    });
+    await expect(issueCertificate({ ...base, notAfter: new Date(Date.now() + DAY), origins: ['https://shop.example/path'] })).rejects.toMatchObject({
+      code: 'ERR_SCHEMA',
+    });
+    await expect(issueCertificate({ ...base, notAfter: new Date(Date.now() + DAY) })).resolves.toBeTypeOf('string');
+  });
+});
+
+describe('mutation table (docs/mutation-purchase.md): validity periods', () => {
+  it('a certificate not yet valid is refused (notBefore), as is one past notAfter', async () => {
+    const ca = await makeTestCa();
+    const future = await ca.issue({
+      commonName: 'Future Shop',
+      role: 'merchant',
+      origins: ['https://shop.example'],
+      notBefore: new Date(Date.now() + DAY),
+      notAfter: new Date(Date.now() + 10 * DAY),
+    });
+    await expect(validateChain(future.chain, { roots: [ca.root], now: new Date() })).rejects.toMatchObject({
+      code: 'ERR_CERT_EXPIRED',
+      message: expect.stringMatching(/not valid before/),
+    });
+    await expect(validateChain(future.chain, { roots: [ca.root], now: new Date(Date.now() + 2 * DAY) })).resolves.toBeDefined();
+  });
+});

@@ -223,3 +223,107 @@ describe('CRLs', () => {
     expect(out).toContain('Key Compromise');
   });
 });
+
+describe('mutation table (docs/mutation-purchase.md): each CRL rule has a test that fails without it', () => {
+  const now = Date.now();
+  const check = (p: Promise<unknown>, what: string) => expect(p).rejects.toMatchObject({ code: 'ERR_REVOCATION_UNKNOWN', details: { check: what } });
+  const ecdsa = { name: 'ECDSA', hash: 'SHA-256' } as EcdsaParams;
+  const der = (crl: x509.X509Crl) => bytesToB64(new Uint8Array(crl.rawData));
+  const crlNumber = (n: number) => new x509.Extension('2.5.29.20', false, new Uint8Array([0x02, 0x01, n]));
+
+  it("a CRL signed with the issuer's key under another issuer name is refused (the name must be the issuer's)", async () => {
+    const ca = await makeTestCa('Semper CRL Root', now);
+    const crl = await x509.X509CrlGenerator.create({
+      issuer: 'CN=Someone Else',
+      thisUpdate: new Date(now),
+      nextUpdate: new Date(now + MIN),
+      signingAlgorithm: ecdsa,
+      signingKey: ca.keys.privateKey,
+    });
+    await check(verifyCrl(der(crl), ca.root, new Date(now)), 'issuer');
+  });
+
+  it('a CA certificate without cRLSign in its key usage cannot vouch for a CRL', async () => {
+    const keys = await generateKeyPair('ES256');
+    const name = 'CN=Semper No-CRL CA';
+    const cert = await x509.X509CertificateGenerator.createSelfSigned({
+      serialNumber: '0a',
+      name,
+      notBefore: new Date(now - DAY),
+      notAfter: new Date(now + DAY),
+      signingAlgorithm: ecdsa,
+      keys,
+      extensions: [new x509.BasicConstraintsExtension(true, 1, true), new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign, true)],
+    });
+    const root = bytesToB64(new Uint8Array(cert.rawData));
+    const crl = await createCrl({
+      issuerCertificate: root,
+      issuerPrivateKey: keys.privateKey,
+      entries: [],
+      thisUpdate: new Date(now),
+      nextUpdate: new Date(now + MIN),
+      crlNumber: 1,
+    });
+    await check(verifyCrl(crl, root, new Date(now)), 'issuer-not-crl-signer');
+  });
+
+  it('a critical CRL extension or entry extension it does not understand (a delta CRL, an indirect CRL) makes the CRL unusable', async () => {
+    const ca = await makeTestCa('Semper CRL Root', now);
+    const issuer = new x509.X509Certificate(b64ToBytes(ca.root)).subjectName;
+    const delta = await x509.X509CrlGenerator.create({
+      issuer,
+      thisUpdate: new Date(now),
+      nextUpdate: new Date(now + MIN),
+      signingAlgorithm: ecdsa,
+      signingKey: ca.keys.privateKey,
+      extensions: [crlNumber(2), new x509.Extension('2.5.29.27', true, new Uint8Array([0x02, 0x01, 0x01]))],
+    });
+    await check(verifyCrl(der(delta), ca.root, new Date(now)), 'unsupported-extension');
+    const indirect = await x509.X509CrlGenerator.create({
+      issuer,
+      thisUpdate: new Date(now),
+      nextUpdate: new Date(now + MIN),
+      signingAlgorithm: ecdsa,
+      signingKey: ca.keys.privateKey,
+      extensions: [crlNumber(3)],
+      entries: [{ serialNumber: '05', revocationDate: new Date(now - MIN), extensions: [new x509.Extension('2.5.29.29', true, new Uint8Array([0x30, 0x00]))] }],
+    });
+    await check(verifyCrl(der(indirect), ca.root, new Date(now)), 'unsupported-extension');
+    // The same without the critical extensions verifies.
+    const plain = await x509.X509CrlGenerator.create({
+      issuer,
+      thisUpdate: new Date(now),
+      nextUpdate: new Date(now + MIN),
+      signingAlgorithm: ecdsa,
+      signingKey: ca.keys.privateKey,
+      extensions: [crlNumber(4)],
+    });
+    expect((await verifyCrl(der(plain), ca.root, new Date(now))).crlNumber).toBe('4');
+  });
+
+  it('a CRL without nextUpdate, or with a malformed cRLNumber, is refused; a CRL cannot be made with nextUpdate not after thisUpdate', async () => {
+    const ca = await makeTestCa('Semper CRL Root', now);
+    const issuer = new x509.X509Certificate(b64ToBytes(ca.root)).subjectName;
+    const open = await x509.X509CrlGenerator.create({ issuer, thisUpdate: new Date(now), signingAlgorithm: ecdsa, signingKey: ca.keys.privateKey });
+    await check(verifyCrl(der(open), ca.root, new Date(now)), 'no-next-update');
+    const badNumber = await x509.X509CrlGenerator.create({
+      issuer,
+      thisUpdate: new Date(now),
+      nextUpdate: new Date(now + MIN),
+      signingAlgorithm: ecdsa,
+      signingKey: ca.keys.privateKey,
+      extensions: [new x509.Extension('2.5.29.20', false, new Uint8Array([0x04, 0x01, 0x07]))],
+    });
+    await check(verifyCrl(der(badNumber), ca.root, new Date(now)), 'encoding');
+    await expect(
+      createCrl({
+        issuerCertificate: ca.root,
+        issuerPrivateKey: ca.keys.privateKey,
+        entries: [],
+        thisUpdate: new Date(now),
+        nextUpdate: new Date(now),
+        crlNumber: 1,
+      }),
+    ).rejects.toMatchObject({ code: 'ERR_SCHEMA' });
+  });
+});

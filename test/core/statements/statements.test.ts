@@ -75,3 +75,14 @@ describe('signed statements', () => {
     await expect(verifyStatement(bare, { requireCertificate: true })).rejects.toMatchObject({ code: 'ERR_CERT_UNTRUSTED' });
   });
 });
+
+describe('mutation table (docs/mutation-purchase.md): the signer kind must fit the algorithm', () => {
+  it('a webauthn-ES256 signature block with a bare-key or certificate signer is refused, whatever a WebAuthn verifier would say', async () => {
+    const signer = await signerFromKeyPair('ES256', await generateKeyPair('ES256'));
+    const st = await signStatement(base, signer);
+    // A verifier that accepts anything: the envelope's own rule must refuse first.
+    const lenient = { verify: async () => ({ userVerified: true }) };
+    const forged = { ...st, signature: { ...st.signature, alg: 'webauthn-ES256', authenticatorData: 'AAAA', clientDataJSON: 'AAAA' } } as unknown as Statement;
+    await expect(verifyStatement(forged, { webauthn: lenient })).rejects.toMatchObject({ code: 'ERR_SIGNATURE_INVALID' });
+  });
+});
