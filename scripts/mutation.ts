@@ -121,7 +121,10 @@ async function mutate(dir: string, c: SecurityCheck): Promise<Outcome> {
   if (invalid) return { status: 'invalid', detail: invalid, seconds: 0 };
   const path = join(dir, c.file);
   const original = readFileSync(path, 'utf8');
-  writeFileSync(path, original.replace(c.find, () => c.replace));
+  writeFileSync(
+    path,
+    original.replace(c.find, () => c.replace),
+  );
   try {
     const report = await runVitest(dir, c.tests);
     if (!report) return { status: 'broken', detail: 'vitest wrote no report', seconds: seconds() };
