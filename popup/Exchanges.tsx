@@ -7,6 +7,8 @@ import { callOperation } from '../extension/operations/client.js';
 import type { ExchangeSummary, TtpSummary } from '../extension/operations/table.js';
 import type { ExchangeDealPhase } from '../core/commerce/exchange-shopper.js';
 import { formatDateTime, t, type MessageKey } from '../extension/ui/i18n.js';
+import { CertifiedName, SafeText } from '../extension/ui/safe-text.js';
+import { visibleText } from '../core/text.js';
 import { DetailPanel, ErrorReason, Field, ListPanel, OpenButton, StatementsTable, StatusCell, message, useLoaded } from './components.js';
 
 const STATUS_KEYS: Record<ExchangeDealPhase, MessageKey> = {
@@ -47,11 +49,11 @@ function ExchangeList({ onOpen }: { onOpen(dealId: string): void }) {
       row={(x: ExchangeSummary) => (
         <tr key={x.dealId} data-deal={x.dealId} data-status={x.status} data-use={x.use}>
           <td>
-            <OpenButton name={x.title ?? x.origin} onOpen={() => onOpen(x.dealId)}>
-              {x.title ?? useLabel(x.use)}
+            <OpenButton name={visibleText(x.title ?? x.origin)} onOpen={() => onOpen(x.dealId)}>
+              {x.title ? <SafeText text={x.title} /> : useLabel(x.use)}
             </OpenButton>
             <div class="note">
-              {useLabel(x.use)} · {x.merchant ?? x.origin}
+              {useLabel(x.use)} · {x.merchant ? <CertifiedName name={x.merchant} /> : x.origin}
             </div>
           </td>
           <StatusCell status={x.status} label={exchangeStatusLabel(x.status)} />
@@ -71,20 +73,32 @@ function ExchangeDetail({ dealId, onBack }: { dealId: string; onBack(): void }) 
       headingId="exchange-heading"
       back={t('xsBack')}
       onBack={onBack}
-      heading={s ? `${useLabel(s.use)}: ${s.title ?? ''}` : t('xsExchanges')}
+      heading={
+        s ? (
+          <>
+            {useLabel(s.use)}: <SafeText text={s.title ?? ''} />
+          </>
+        ) : (
+          t('xsExchanges')
+        )
+      }
       error={error}
     >
       {x && s ? (
         <>
           <dl>
-            <Field label={t('popColMerchant')}>{s.merchant ?? '–'}</Field>
+            <Field label={t('popColMerchant')}>{s.merchant ? <CertifiedName name={s.merchant} /> : '–'}</Field>
             <Field label={t('popOrigin')} class="mono">
               {s.origin}
             </Field>
             <Field label={t('popColStatus')} class={`status-${s.status}`} id="exchange-status">
               {exchangeStatusLabel(s.status)}
             </Field>
-            {s.ttp ? <Field label={t('xwTtp')}>{s.ttp}</Field> : null}
+            {s.ttp ? (
+              <Field label={t('xwTtp')}>
+                <CertifiedName name={s.ttp} />
+              </Field>
+            ) : null}
             {s.exchangeId ? (
               <Field label={t('xsExchangeId')} class="mono">
                 {s.exchangeId}
@@ -108,10 +122,12 @@ function ExchangeDetail({ dealId, onBack }: { dealId: string; onBack(): void }) 
           ) : null}
           {x.document ? (
             <>
-              <h3>{x.document.title}</h3>
+              <h3>
+                <SafeText text={x.document.title} />
+              </h3>
               {x.document.text !== undefined ? (
                 <pre class="good-text" id="exchange-document">
-                  {x.document.text.slice(0, 4000)}
+                  <SafeText text={x.document.text.slice(0, 4000)} multiline />
                 </pre>
               ) : (
                 <p class="note mono">{x.document.mediaType}</p>
@@ -120,9 +136,11 @@ function ExchangeDetail({ dealId, onBack }: { dealId: string; onBack(): void }) 
           ) : null}
           {x.contract ? (
             <>
-              <h3>{x.contract.title}</h3>
+              <h3>
+                <SafeText text={x.contract.title} />
+              </h3>
               <pre class="good-text" id="exchange-contract">
-                {x.contract.text}
+                <SafeText text={x.contract.text} multiline />
               </pre>
             </>
           ) : null}
