@@ -43,7 +43,15 @@ export type SemperErrorCode =
   | 'ERR_FORBIDDEN'
   /** A request that needs credentials it did not present (e.g. the operator token). */
   | 'ERR_UNAUTHORIZED'
-  | 'ERR_INTERNAL';
+  | 'ERR_INTERNAL'
+  /** A coin deposited (or refreshed) a second time: the refusal carries the first deposit's spend as proof. */
+  | 'ERR_DOUBLE_SPEND'
+  /** An account whose derived balance does not cover the debit. */
+  | 'ERR_INSUFFICIENT_FUNDS'
+  /** A coin denomination that is unknown, not (or no longer) valid for this operation, or does not match the amount. */
+  | 'ERR_DENOMINATION'
+  /** No payment method both the merchant takes and the shopper's settings and funds allow. */
+  | 'ERR_PAYMENT_METHOD';
 
 export class SemperError extends Error {
   override readonly name: string = 'SemperError';
