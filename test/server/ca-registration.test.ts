@@ -376,3 +376,27 @@ describe('revocation and the CRL', () => {
     }
   });
 });
+
+describe('mutation table (docs/mutation-pki.md): codes and the revocation endpoint', () => {
+  it('a code of the wrong length is refused as such, and a code is only made with a positive validity', async () => {
+    for (const typed of ['ABCD-EFGH-JKMN-PQRS-T', 'ABCD-EFGH-JKMN-PQR', 'ABCD-EFGH-JKMN-PQRS-TVWX']) {
+      expectError((await registerShopper(server.url, typed)).res, 403, 'ERR_REGISTRATION_CODE', /XXXX-XXXX-XXXX-XXXX/);
+    }
+    for (const validForMs of [0, -MIN, Number.NaN]) {
+      await expect(ca.createRegistrationCode({ name: 'Nobody', validForMs })).rejects.toMatchObject({
+        code: 'ERR_SCHEMA',
+        message: expect.stringMatching(/validForMs/),
+      });
+    }
+  });
+
+  it('limits revocation requests per client address (the 61st within a minute is 429)', async () => {
+    const { unsignedRevocationRequest } = await import('../../core/pki/index.js');
+    const signer = await signerFromKeyPair('ES256', await generateKeyPair('ES256'));
+    const request = await signStatement(unsignedRevocationRequest(revocationBody('0a'), Date.now()), signer);
+    for (let i = 0; i < 60; i++) expectError(await postJson(`${limited.url}/ca/revoke`, { request }), 403, 'ERR_CERT_UNTRUSTED');
+    const refused = await postJson(`${limited.url}/ca/revoke`, { request });
+    expectError(refused, 429, 'ERR_RATE_LIMITED');
+    expect(Number(refused.headers.get('retry-after'))).toBeGreaterThan(0);
+  });
+});

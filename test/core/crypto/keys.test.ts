@@ -39,3 +39,10 @@ describe('JWK', () => {
     await expect(verifyRaw('ES256', signer.publicJwk, utf8('x'), new Uint8Array(64))).rejects.toThrow(/ES256 but the key is EdDSA/);
   });
 });
+
+describe('mutation table (docs/mutation-pki.md): signers', () => {
+  it('a signer is made only for a key pair of the algorithm it names', async () => {
+    await expect(signerFromKeyPair('ES256', await generateKeyPair('EdDSA'))).rejects.toMatchObject({ code: 'ERR_KEY' });
+    await expect(signerFromKeyPair('EdDSA', await generateKeyPair('ES256'))).rejects.toMatchObject({ code: 'ERR_KEY' });
+  });
+});

@@ -370,3 +370,35 @@ describe('registration (attestation "none")', () => {
     await expectCheck(reg(swapped), 'credential-id', /wrong credential id/);
   });
 });
+
+describe('mutation table (docs/mutation-pki.md): strict DER, the verifier on its own, registration flags', () => {
+  it('DER: an element that is not an INTEGER, or a byte after s inside the SEQUENCE, is refused', () => {
+    const good = hex('3006' + '020101' + '020102');
+    expect(ecdsaDerToRaw(good)).toHaveLength(64);
+    for (const bad of [
+      hex('3006' + '030101' + '020102'), // r is a BIT STRING
+      hex('3006' + '020101' + '040102'), // s is an OCTET STRING
+      hex('3007' + '020101' + '020102' + '00'), // a trailing byte the SEQUENCE length covers
+    ]) {
+      expect(() => ecdsaDerToRaw(bad)).toThrow(expect.objectContaining({ code: 'ERR_SIGNATURE_INVALID' }));
+    }
+  });
+
+  it('the verifier, called directly, refuses a signature block whose signer is not a webauthn credential', async () => {
+    const t = await token();
+    const st = await t.signStatement(base);
+    if (st.signature.alg !== 'webauthn-ES256' || st.signature.signer.kind !== 'webauthn') throw new Error('unreachable');
+    const { signingInput } = await import('../../../core/statements/index.js');
+    const input = signingInput(st);
+    await expect(verifier.verify(st.signature, input)).resolves.toEqual({ userVerified: true });
+    const jwkSigner = { ...st.signature, signer: { kind: 'jwk' as const, jwk: t.jwk } };
+    await expectCheck(verifier.verify(jwkSigner as unknown as typeof st.signature, input), 'signer', /wrong signer/);
+  });
+
+  it('registration: a credential made without user presence (UV alone) is refused', async () => {
+    const t = await token();
+    const challenge = encodeBase64url(crypto.getRandomValues(new Uint8Array(32)));
+    const response = await t.makeCredential(challenge, { flags: FLAG_UV });
+    await expectCheck(verifyRegistration({ response, expectedChallenge: challenge, expectedOrigin: EXT, expectedRpId: EXT }), 'user-presence', /UP missing/);
+  });
+});

@@ -163,3 +163,71 @@ describe('mutation table (docs/mutation-purchase.md): validity periods', () => {
     await expect(validateChain(future.chain, { roots: [ca.root], now: new Date(Date.now() + 2 * DAY) })).resolves.toBeDefined();
   });
 });
+
+describe('mutation table (docs/mutation-pki.md): issuance names and revocation along the whole path', () => {
+  it('a name with control characters or surrounding spaces is not certified (as CN or O)', async () => {
+    const { issueCertificate } = await import('../../../core/pki/index.js');
+    const { generateKeyPair } = await import('../../../core/crypto/index.js');
+    const ca = await makeTestCa();
+    const base = {
+      issuerCertificate: ca.root,
+      issuerPrivateKey: ca.keys.privateKey,
+      subjectPublicKey: (await generateKeyPair('ES256')).publicKey,
+      role: 'shopper' as const,
+      notBefore: new Date(Date.now() - DAY),
+      notAfter: new Date(Date.now() + DAY),
+    };
+    for (const commonName of [' Ann', 'Ann ', 'Ann\u0000Bob', 'Ann\nOU=semper-ca', '', 'x'.repeat(129)]) {
+      await expect(issueCertificate({ ...base, commonName })).rejects.toMatchObject({ code: 'ERR_SCHEMA' });
+    }
+    await expect(issueCertificate({ ...base, commonName: 'Ann', organization: 'Shop\u0007' })).rejects.toMatchObject({ code: 'ERR_SCHEMA' });
+    await expect(issueCertificate({ ...base, commonName: 'Ann', organization: 'Shop' })).resolves.toBeTypeOf('string');
+  });
+
+  it('a revoked intermediate CA is refused even when the leaf it issued is not revoked', async () => {
+    const x509 = await import('@peculiar/x509');
+    const { issueCertificate } = await import('../../../core/pki/index.js');
+    const { generateKeyPair } = await import('../../../core/crypto/index.js');
+    const ca = await makeTestCa('Semper Path Root');
+    const interKeys = await generateKeyPair('ES256');
+    const inter = await x509.X509CertificateGenerator.create({
+      serialNumber: '0b',
+      subject: 'CN=Semper Intermediate, OU=semper-ca',
+      issuer: new x509.X509Certificate(ca.root).subjectName,
+      notBefore: new Date(Date.now() - DAY),
+      notAfter: new Date(Date.now() + 100 * DAY),
+      signingAlgorithm: { name: 'ECDSA', hash: 'SHA-256' },
+      publicKey: interKeys.publicKey,
+      signingKey: ca.keys.privateKey,
+      extensions: [
+        new x509.BasicConstraintsExtension(true, 0, true),
+        new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true),
+      ],
+    });
+    const interDer = Buffer.from(inter.rawData).toString('base64');
+    const leaf = await issueCertificate({
+      issuerCertificate: interDer,
+      issuerPrivateKey: interKeys.privateKey,
+      subjectPublicKey: (await generateKeyPair('ES256')).publicKey,
+      commonName: 'Shop',
+      role: 'merchant',
+      origins: ['https://shop.example'],
+      notBefore: new Date(Date.now() - DAY),
+      notAfter: new Date(Date.now() + DAY),
+    });
+    const interSerial = (await readCertificate(interDer)).serialNumber;
+    const asked: string[] = [];
+    const isRevoked = async (c: { serialNumber: string; commonName: string }) => {
+      asked.push(c.commonName);
+      return c.serialNumber === interSerial;
+    };
+    await expect(validateChain([leaf, interDer], { roots: [ca.root], now: new Date(), isRevoked })).rejects.toMatchObject({
+      code: 'ERR_CERT_REVOKED',
+      message: expect.stringMatching(/Semper Intermediate/),
+    });
+    expect(asked).toEqual(['Shop', 'Semper Intermediate']);
+    await expect(validateChain([leaf, interDer], { roots: [ca.root], now: new Date(), isRevoked: async () => false })).resolves.toMatchObject({
+      leaf: { commonName: 'Shop' },
+    });
+  });
+});

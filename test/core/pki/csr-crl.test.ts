@@ -327,3 +327,99 @@ describe('mutation table (docs/mutation-purchase.md): each CRL rule has a test t
     ).rejects.toMatchObject({ code: 'ERR_SCHEMA' });
   });
 });
+
+describe('mutation table (docs/mutation-pki.md): CRL issuers and numbers', () => {
+  const now = Date.now();
+  const check = (p: Promise<unknown>, what: string) => expect(p).rejects.toMatchObject({ code: 'ERR_REVOCATION_UNKNOWN', details: { check: what } });
+  const ecdsa = { name: 'ECDSA', hash: 'SHA-256' } as EcdsaParams;
+  const der = (crl: x509.X509Crl) => bytesToB64(new Uint8Array(crl.rawData));
+
+  it('a certificate with keyUsage cRLSign but no CA flag (or no basicConstraints at all) cannot vouch for a CRL', async () => {
+    for (const extensions of [
+      [new x509.BasicConstraintsExtension(false, undefined, true), new x509.KeyUsagesExtension(x509.KeyUsageFlags.cRLSign, true)],
+      [new x509.KeyUsagesExtension(x509.KeyUsageFlags.cRLSign | x509.KeyUsageFlags.keyCertSign, true)],
+    ]) {
+      const keys = await generateKeyPair('ES256');
+      const cert = await x509.X509CertificateGenerator.createSelfSigned({
+        serialNumber: '0c',
+        name: 'CN=Semper Not-A-CA',
+        notBefore: new Date(now - DAY),
+        notAfter: new Date(now + DAY),
+        signingAlgorithm: ecdsa,
+        keys,
+        extensions,
+      });
+      const issuer = bytesToB64(new Uint8Array(cert.rawData));
+      const crl = await createCrl({
+        issuerCertificate: issuer,
+        issuerPrivateKey: keys.privateKey,
+        entries: [],
+        thisUpdate: new Date(now),
+        nextUpdate: new Date(now + MIN),
+        crlNumber: 1,
+      });
+      await check(verifyCrl(crl, issuer, new Date(now)), 'issuer-not-crl-signer');
+    }
+  });
+
+  it('base64 DER that is not a CertificateList (a certificate, a few zero bytes) is refused as revocation unknown (encoding)', async () => {
+    const ca = await makeTestCa('Semper CRL Root', now);
+    await check(verifyCrl(ca.root, ca.root, new Date(now)), 'encoding');
+    await check(verifyCrl('AAAA', ca.root, new Date(now)), 'encoding');
+  });
+
+  it('a negative cRLNumber is malformed; a CRL is not made with a negative, oversized or non-hex-serial input', async () => {
+    const ca = await makeTestCa('Semper CRL Root', now);
+    const issuer = new x509.X509Certificate(b64ToBytes(ca.root)).subjectName;
+    const negative = await x509.X509CrlGenerator.create({
+      issuer,
+      thisUpdate: new Date(now),
+      nextUpdate: new Date(now + MIN),
+      signingAlgorithm: ecdsa,
+      signingKey: ca.keys.privateKey,
+      extensions: [new x509.Extension('2.5.29.20', false, new Uint8Array([0x02, 0x01, 0x80]))],
+    });
+    await check(verifyCrl(der(negative), ca.root, new Date(now)), 'encoding');
+    const params = {
+      issuerCertificate: ca.root,
+      issuerPrivateKey: ca.keys.privateKey,
+      entries: [],
+      thisUpdate: new Date(now),
+      nextUpdate: new Date(now + MIN),
+    };
+    await expect(createCrl({ ...params, crlNumber: -1 })).rejects.toMatchObject({ code: 'ERR_SCHEMA', message: expect.stringMatching(/non-negative/) });
+    await expect(createCrl({ ...params, crlNumber: 2n ** 160n })).rejects.toMatchObject({ code: 'ERR_SCHEMA', message: expect.stringMatching(/20 octets/) });
+    expect((await verifyCrl(await createCrl({ ...params, crlNumber: 2n ** 159n - 1n }), ca.root, new Date(now))).crlNumber).toBe((2n ** 159n - 1n).toString());
+    await expect(createCrl({ ...params, entries: [{ serial: '12xz', revokedAt: new Date(now) }], crlNumber: 2 })).rejects.toMatchObject({
+      code: 'ERR_SCHEMA',
+      message: expect.stringMatching(/serial must be hex/),
+    });
+  });
+});
+
+describe('mutation table (docs/mutation-pki.md): one text form and a size bound for DER on the wire', () => {
+  it('a request in base64url, or unpadded, is refused: DER travels as canonical padded base64 only', async () => {
+    const csr = await createCertificationRequest({ keys: await generateKeyPair('ES256'), commonName: 'Ann Shopper' });
+    await expect(verifyCertificationRequest(csr)).resolves.toBeDefined();
+    const url = csr.replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+    expect(url).not.toBe(csr);
+    for (const other of [url, csr.replace(/=+$/, ''), `${csr.replace(/=+$/, '')}===`]) {
+      if (other === csr) continue;
+      await expect(verifyCertificationRequest(other)).rejects.toMatchObject({ code: 'ERR_SCHEMA', message: expect.stringMatching(/padded base64/) });
+    }
+  });
+
+  it('a validly self-signed request larger than any request for one key is refused before it is parsed', async () => {
+    const keys = await generateKeyPair('ES256');
+    const big = await x509.Pkcs10CertificateRequestGenerator.create({
+      name: `CN=${'a'.repeat(5000)}`,
+      keys,
+      signingAlgorithm: { name: 'ECDSA', hash: 'SHA-256' } as EcdsaParams,
+    });
+    expect(big.rawData.byteLength).toBeGreaterThan(4096);
+    await expect(verifyCertificationRequest(bytesToB64(new Uint8Array(big.rawData)))).rejects.toMatchObject({
+      code: 'ERR_SCHEMA',
+      message: expect.stringMatching(/larger than 4096 bytes/),
+    });
+  });
+});

@@ -86,3 +86,22 @@ describe('mutation table (docs/mutation-purchase.md): the signer kind must fit t
     await expect(verifyStatement(forged, { webauthn: lenient })).rejects.toMatchObject({ code: 'ERR_SIGNATURE_INVALID' });
   });
 });
+
+describe('mutation table (docs/mutation-pki.md): the signer block is signed', () => {
+  it("a device-key statement cannot be re-attributed to a certificate for the same key, nor one certificate's statement to another's", async () => {
+    const ca = await makeTestCa();
+    const keys = await generateKeyPair('ES256');
+    const signer = await signerFromKeyPair('ES256', keys);
+    // The same key certified twice, under two names (two registrations of one device key).
+    const ann = await ca.issue({ commonName: 'Ann Shopper', role: 'shopper', keys });
+    const bob = await ca.issue({ commonName: 'Bob Shopper', role: 'shopper', keys });
+    const trust = { roots: [ca.root], now: new Date() };
+    const bare = await signStatement(base, signer);
+    const relabelled = { ...bare, signature: { ...bare.signature, signer: { kind: 'x509', chain: ann.chain } } } as Statement;
+    await expect(verifyStatement(relabelled, { trust, requireCertificate: true })).rejects.toMatchObject({ code: 'ERR_SIGNATURE_INVALID' });
+    const asAnn = await signStatement(base, signer, { signerRef: { kind: 'x509', chain: ann.chain } });
+    expect((await verifyStatement(asAnn, { trust })).chain?.leaf.commonName).toBe('Ann Shopper');
+    const asBob = { ...asAnn, signature: { ...asAnn.signature, signer: { kind: 'x509', chain: bob.chain } } } as Statement;
+    await expect(verifyStatement(asBob, { trust })).rejects.toMatchObject({ code: 'ERR_SIGNATURE_INVALID' });
+  });
+});
