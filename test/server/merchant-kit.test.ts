@@ -341,3 +341,75 @@ describe('mutation table (docs/mutation-purchase.md): the kit reads back only th
     expect(((await store.get(b))!.state as MerchantDealState).phase).toBe('offered');
   });
 });
+
+describe('mutation table (docs/mutation-purchase.md): the kit and its deal stores', () => {
+  it('a purchase row whose state is not a purchase state (no offered or confirmed phase) is not acted on: 500, nothing signed', async () => {
+    const store = new MemoryStore();
+    const app = await purchaseKit(store);
+    const dealId = newDealId();
+    const foreign = { phase: 'responding', dealId, use: 'certified-mail' };
+    expect(await store.put(dealId, null, { kind: 'purchase', phase: 'responding', wakeAt: null, halted: false, state: foreign })).toBe(true);
+    const errors: unknown[] = [];
+    const original = console.error;
+    console.error = (...args: unknown[]) => errors.push(args);
+    try {
+      const answer = await app.request(
+        '/semper/offer',
+        jsonPost(JSON.stringify({ dealId, nonce: newNonce(), items: [{ sku: 'fm-screening-abstract', quantity: 1 }] })),
+      );
+      expect(answer.status).toBe(500);
+      expect(((await answer.json()) as ErrorJson).error.code).toBe('ERR_INTERNAL');
+    } finally {
+      console.error = original;
+    }
+    expect((await store.get(dealId))!.version).toBe(1);
+  });
+
+  it('answers with no-store and nosniff: no cache keeps or replays an offer, no browser sniffs it', async () => {
+    const app = await purchaseKit(new MemoryStore());
+    for (const res of [await app.request('/semper/offer', jsonPost(offerBody())), await app.request('/semper/offer', jsonPost('{'))]) {
+      expect(res.headers.get('cache-control')).toBe('no-store');
+      expect(res.headers.get('x-content-type-options')).toBe('nosniff');
+    }
+  });
+
+  it('an offer request is bounded to 8 KiB (413 ERR_SCHEMA, nothing stored), far below the order bound', async () => {
+    const store = new MemoryStore();
+    const app = await purchaseKit(store);
+    const padded = offerBody().replace(/}$/, `${' '.repeat(9 * 1024)}}`);
+    const refused = await app.request('/semper/offer', jsonPost(padded));
+    expect(refused.status).toBe(413);
+    expect(((await refused.json()) as ErrorJson).error.code).toBe('ERR_SCHEMA');
+    expect(store.size).toBe(0);
+    expect((await app.request('/semper/offer', jsonPost(offerBody().replace(/}$/, `${' '.repeat(4 * 1024)}}`)))).status).toBe(200);
+  });
+
+  const write = (kind: 'purchase' | 'exchange', phase: string): DealWrite => ({ kind, phase, wakeAt: null, halted: false, state: { phase, dealId: 'x' } });
+  async function compareAndSet(store: { get(id: string): Promise<StoredDeal | undefined>; put(id: string, v: number | null, w: DealWrite): Promise<boolean> }) {
+    const dealId = newDealId();
+    expect(await store.put(dealId, null, write('purchase', 'offered'))).toBe(true);
+    // A second first write (a concurrent offer request for the same deal id) loses.
+    expect(await store.put(dealId, null, write('purchase', 'offered'))).toBe(false);
+    expect(await store.put(dealId, 1, write('purchase', 'confirmed'))).toBe(true);
+    // A write at a version read before the last write loses (another step got there first).
+    expect(await store.put(dealId, 1, write('purchase', 'offered'))).toBe(false);
+    // A write of another kind never lands on the deal, even at its version.
+    expect(await store.put(dealId, 2, write('exchange', 'responding'))).toBe(false);
+    expect(await store.get(dealId)).toMatchObject({ kind: 'purchase', phase: 'confirmed', version: 2 });
+  }
+
+  it('memory store: one first write per deal id, and later writes only at the version read and of the same kind', async () => {
+    await compareAndSet(new MemoryMerchantDealStore());
+  });
+
+  it('SQLite store: one first write per deal id, and later writes only at the version read and of the same kind', async () => {
+    const tmp = tempDataDir('kit-cas');
+    const sqlite = SqliteStore.open({ dataDir: tmp.dir, fileName: 'shop.sqlite', schema: [MERCHANT_DEALS_SCHEMA] });
+    try {
+      await compareAndSet(new SqliteMerchantDealStore(sqlite));
+    } finally {
+      sqlite.close();
+      tmp.remove();
+    }
+  });
+});

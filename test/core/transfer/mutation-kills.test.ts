@@ -1,0 +1,56 @@
+/**
+ * Tests written for the mutation table (docs/mutation-purchase.md, test/mutation/purchase.ts): each
+ * attacks one check of core/transfer that no other test failed without.
+ */
+import { beforeAll, describe, expect, it } from 'vitest';
+import { DEFAULT_ATTRIBUTES, openTransfer, signTransfer, TRANSFER_TYPE, transferProperties } from '../../../core/transfer/index.js';
+import type { Description } from '../../../core/items/index.js';
+import { nowIso, signStatement } from '../../../core/statements/index.js';
+import { certifiedMail, makeKeys, T0, type Keys, type Scenario } from '../../protocols/fixtures.js';
+
+let keys: Keys;
+let mail: Scenario;
+beforeAll(async () => {
+  keys = await makeKeys();
+  mail = await certifiedMail(keys);
+});
+
+const anon = { ...DEFAULT_ATTRIBUTES, anonymity: true };
+
+describe('anonymous transfers', () => {
+  it('refuse a credential hidden in a package (ERR_SCHEMA)', () => {
+    const hidden: Description = { kind: 'package', items: [mail.R.gives, { kind: 'package', items: [{ kind: 'credential' }] }] };
+    expect(() => transferProperties({ giver: keys.o.keyId, gives: hidden, attributes: anon })).toThrow(
+      expect.objectContaining({ code: 'ERR_SCHEMA', message: expect.stringMatching(/credential identifies/) }),
+    );
+  });
+
+  it('have no properties computed for what cannot be anonymous: transferProperties refuses it (ERR_SCHEMA)', () => {
+    expect(() => transferProperties({ giver: keys.o.keyId, gives: { kind: 'credential' }, attributes: anon })).toThrow(
+      expect.objectContaining({ code: 'ERR_SCHEMA' }),
+    );
+    expect(transferProperties({ giver: keys.o.keyId, gives: mail.R.gives, attributes: anon })).toMatchObject({ verifiable: true });
+  });
+});
+
+describe('opening a transfer', () => {
+  const signed = (body: Record<string, unknown>) =>
+    signStatement({ type: TRANSFER_TYPE, version: 1, dealId: 'deal-transfer-0001', issuedAt: nowIso(T0), body }, keys.o);
+
+  it('a signed statement of the transfer type whose body is not a transfer body is refused (ERR_SCHEMA)', async () => {
+    const st = await signed({ from: keys.o.keyId, to: keys.r.keyId, item: mail.R.item });
+    await expect(openTransfer(st, keys.r.keyId)).rejects.toMatchObject({ code: 'ERR_SCHEMA', message: expect.stringMatching(/malformed body/) });
+  });
+
+  it('a transfer whose item is not an item is refused (ERR_SCHEMA)', async () => {
+    const good = await signTransfer({ dealId: 'deal-transfer-0001', to: keys.r.keyId, item: mail.R.item, now: T0 }, keys.o);
+    expect((await openTransfer(good, keys.r.keyId)).item).toEqual(mail.R.item);
+    const st = await signed({
+      from: keys.o.keyId,
+      to: keys.r.keyId,
+      attributes: DEFAULT_ATTRIBUTES,
+      item: { kind: 'information', mediaType: 'text/plain', data: '!!' },
+    });
+    await expect(openTransfer(st, keys.r.keyId)).rejects.toMatchObject({ code: 'ERR_SCHEMA', message: expect.stringMatching(/item/) });
+  });
+});
