@@ -164,6 +164,8 @@ describe('9. merchant-controlled text cannot hide the truth', () => {
       { sku: 'marks', quantity: 1 },
       { sku: 'pricey', quantity: 1 },
     ]);
+    // It opens at its top (the security phrase and the merchant first), not scrolled to the focused Decline.
+    expect(await tw.evaluate(() => document.scrollingElement!.scrollTop), 'scrolled at first sight').toBe(0);
     await tw.screenshot({ path: join(RESULTS, 'text-spoofing-long-title.png'), fullPage: false });
     const g = await geometry(tw);
     // Nothing is drawn beyond the window's width: no horizontal scrolling hides a column.
