@@ -1,0 +1,92 @@
+/**
+ * HTTP host of the bank (Hono). Thin: the one JSON edge (http/json.ts), the envelope's schema,
+ * the signing budget (http/rate-limit.ts), then BankService. Errors as every party answers them
+ * (http/errors.ts), plus the bank's own codes:
+ *
+ *   GET  /bank                      → { keyId, publicJwk, currency }
+ *   GET  /bank/denominations        → { list: Statement }            semper.bank.denominations
+ *   POST /bank/withdraw  { request: Statement }                   → { receipt }   semper.bank.issue
+ *   POST /bank/refund    { request: Statement }                   → { receipt }
+ *   POST /bank/refresh   { requestId, spends, outputs }           → { receipt }
+ *   POST /bank/deposit   { spends }                               → { receipt, proof }
+ *   errors: { error: { code, message } }; ERR_DOUBLE_SPEND is 409 with { error, coinId, proof }
+ *           (proof: the first deposit's spend); ERR_INSUFFICIENT_FUNDS 409; ERR_DENOMINATION 403;
+ *           ERR_FORBIDDEN 403; ERR_REPLAY 409; 400/413 from the body reader.
+ *
+ * Account opening and funding are the operator's (BankService.openAccount / fund), not routes.
+ */
+import { Hono } from 'hono';
+import type { ContentfulStatusCode } from 'hono/utils/http-status';
+import { z } from 'zod';
+import { isSemperError, type SemperErrorCode } from '../../core/errors.js';
+import { errorResponse, handleError } from '../http/errors.js';
+import { jsonBody, readJson } from '../http/json.js';
+import { SigningBudget } from '../http/rate-limit.js';
+import type { BankService } from './service.js';
+
+/** One statement with up to 64 blinded coins (~30 KiB), with room. */
+export const MAX_ISSUE_BYTES = 96 * 1024;
+/** Up to 64 spends of ~1.5 KiB each. */
+export const MAX_SPENDS_BYTES = 256 * 1024;
+
+const BANK_STATUS: Partial<Record<SemperErrorCode, ContentfulStatusCode>> = {
+  ERR_DOUBLE_SPEND: 409,
+  ERR_INSUFFICIENT_FUNDS: 409,
+  ERR_DENOMINATION: 403,
+  ERR_FORBIDDEN: 403,
+};
+
+const StatementEnvelope = z.object({ request: z.record(z.string(), z.unknown()) });
+const Anything = z.record(z.string(), z.unknown());
+
+export interface BankAppOptions {
+  /** Requests per client address and minute (each one makes the bank sign); default the shared policy's. */
+  signedStatementsPerMinute?: number;
+  now?: () => number;
+}
+
+export function createBankApp(bank: BankService, options: BankAppOptions = {}): Hono {
+  const app = new Hono();
+  app.onError((err, c) => {
+    if (isSemperError(err) && err.code === 'ERR_DOUBLE_SPEND') {
+      return c.json({ error: { code: err.code, message: err.message }, coinId: err.details?.coinId, proof: err.details?.proof }, 409);
+    }
+    if (isSemperError(err) && BANK_STATUS[err.code] && err.details?.httpStatus === undefined)
+      return errorResponse(c, err.code, err.message, BANK_STATUS[err.code]);
+    return handleError(err, c);
+  });
+  app.notFound((c) => errorResponse(c, 'ERR_NOT_FOUND', 'no such endpoint'));
+  const budget = new SigningBudget({
+    ...(options.signedStatementsPerMinute !== undefined ? { perMinute: options.signedStatementsPerMinute } : {}),
+    ...(options.now ? { now: options.now } : {}),
+  });
+
+  app.get('/bank', (c) => c.json(bank.info()));
+  app.get('/bank/denominations', async (c) => c.json({ list: await bank.denominationList() }));
+
+  app.post('/bank/withdraw', jsonBody({ maxBytes: MAX_ISSUE_BYTES }, 'withdrawal'), async (c) => {
+    const { request } = await readJson(c, StatementEnvelope, 'withdrawal');
+    const refused = budget.charge(c);
+    if (refused) return refused;
+    return c.json(await bank.withdraw(request));
+  });
+  app.post('/bank/refund', jsonBody({ maxBytes: MAX_ISSUE_BYTES }, 'refund'), async (c) => {
+    const { request } = await readJson(c, StatementEnvelope, 'refund');
+    const refused = budget.charge(c);
+    if (refused) return refused;
+    return c.json(await bank.refund(request));
+  });
+  app.post('/bank/refresh', jsonBody({ maxBytes: MAX_SPENDS_BYTES }, 'refresh'), async (c) => {
+    const body = await readJson(c, Anything, 'refresh');
+    const refused = budget.charge(c);
+    if (refused) return refused;
+    return c.json(await bank.refresh(body));
+  });
+  app.post('/bank/deposit', jsonBody({ maxBytes: MAX_SPENDS_BYTES }, 'deposit'), async (c) => {
+    const body = await readJson(c, Anything, 'deposit');
+    const refused = budget.charge(c);
+    if (refused) return refused;
+    return c.json(await bank.deposit(body));
+  });
+  return app;
+}

@@ -1,0 +1,99 @@
+/**
+ * The bank's tables (component `bank` of bank.sqlite). Append-only where it matters: a trigger
+ * refuses UPDATE and DELETE on postings, entries, issues, spent coins and deposits, so history is
+ * never rewritten — a correction is a new posting. Balances are not stored anywhere: they are the
+ * SUM of an account's entries (ledger.ts).
+ *
+ * What is kept apart (unlinkability): `issues` holds the withdrawal/refresh/refund side — the
+ * signed request with its *blinded* messages and the receipt with the *blind* signatures; `spent_coins`
+ * and `deposits` hold the redemption side — coin ids, coin keys, unblinded signatures. Nothing
+ * the bank holds relates one to the other: the blinding factor never reaches the bank.
+ */
+import type { Migration, MigrationSet } from '../storage/sqlite.js';
+
+function appendOnly(table: string): string {
+  return `
+    CREATE TRIGGER ${table}_no_update BEFORE UPDATE ON ${table} BEGIN SELECT RAISE(ABORT, '${table} is append-only'); END;
+    CREATE TRIGGER ${table}_no_delete BEFORE DELETE ON ${table} BEGIN SELECT RAISE(ABORT, '${table} is append-only'); END;`;
+}
+
+const v1: Migration = {
+  version: 1,
+  description: 'bank: identity, accounts, double-entry ledger, denomination keys, issues, spent coins, deposits',
+  up: `
+    CREATE TABLE bank_identity (
+      id INTEGER PRIMARY KEY CHECK (id = 1),
+      pkcs8 BLOB NOT NULL,
+      created_at INTEGER NOT NULL
+    );
+    CREATE TABLE accounts (
+      id TEXT PRIMARY KEY,
+      kind TEXT NOT NULL CHECK (kind IN ('customer', 'funding', 'coins')),
+      key_id TEXT UNIQUE,
+      public_jwk TEXT,
+      currency TEXT NOT NULL,
+      opened_at INTEGER NOT NULL
+    );
+    CREATE TABLE postings (
+      id TEXT PRIMARY KEY,
+      kind TEXT NOT NULL CHECK (kind IN ('funding', 'withdrawal', 'deposit', 'refresh', 'refund')),
+      reference TEXT,
+      at INTEGER NOT NULL
+    );
+    CREATE TABLE entries (
+      id INTEGER PRIMARY KEY AUTOINCREMENT,
+      posting_id TEXT NOT NULL REFERENCES postings(id),
+      account_id TEXT NOT NULL REFERENCES accounts(id),
+      amount INTEGER NOT NULL CHECK (amount <> 0)
+    );
+    CREATE INDEX entries_by_account ON entries(account_id);
+    CREATE INDEX entries_by_posting ON entries(posting_id);
+    CREATE TABLE denominations (
+      id TEXT PRIMARY KEY,
+      value INTEGER NOT NULL CHECK (value > 0),
+      currency TEXT NOT NULL,
+      spki BLOB NOT NULL,
+      pkcs8 BLOB NOT NULL,
+      valid_from INTEGER NOT NULL,
+      withdraw_until INTEGER NOT NULL,
+      spend_until INTEGER NOT NULL,
+      deposit_until INTEGER NOT NULL,
+      created_at INTEGER NOT NULL
+    );
+    CREATE TABLE issues (
+      request_id TEXT PRIMARY KEY,
+      kind TEXT NOT NULL CHECK (kind IN ('withdrawal', 'refresh', 'refund')),
+      account_id TEXT REFERENCES accounts(id),
+      request_digest TEXT NOT NULL,
+      request TEXT NOT NULL,
+      posting_id TEXT NOT NULL REFERENCES postings(id),
+      value INTEGER NOT NULL CHECK (value > 0),
+      answer TEXT NOT NULL,
+      at INTEGER NOT NULL
+    );
+    CREATE TABLE spent_coins (
+      coin_id TEXT PRIMARY KEY,
+      denomination_id TEXT NOT NULL REFERENCES denominations(id),
+      value INTEGER NOT NULL CHECK (value > 0),
+      spend_digest TEXT NOT NULL,
+      spend TEXT NOT NULL,
+      kind TEXT NOT NULL CHECK (kind IN ('deposit', 'refresh')),
+      redemption_id TEXT NOT NULL,
+      at INTEGER NOT NULL
+    );
+    CREATE TABLE deposits (
+      id TEXT PRIMARY KEY,
+      batch_digest TEXT NOT NULL UNIQUE,
+      account_id TEXT NOT NULL REFERENCES accounts(id),
+      payee TEXT NOT NULL,
+      reference TEXT NOT NULL,
+      value INTEGER NOT NULL CHECK (value > 0),
+      posting_id TEXT NOT NULL REFERENCES postings(id),
+      answer TEXT NOT NULL,
+      at INTEGER NOT NULL
+    );
+    ${['postings', 'entries', 'issues', 'spent_coins', 'deposits'].map(appendOnly).join('\n')}
+  `,
+};
+
+export const BANK_SCHEMA: MigrationSet = { component: 'bank', migrations: [v1] };

@@ -1,0 +1,537 @@
+/**
+ * The bank: accounts and a double-entry ledger (ledger.ts), denomination keys with rotation
+ * (denominations.ts), and the four operations of cash — withdraw, deposit, refresh, refund. HTTP
+ * lives in app.ts.
+ *
+ * Every operation checks everything it can before it writes (signatures, denominations, amounts;
+ * the blind signatures and the signed answer are made then too), and then runs ONE SQLite
+ * transaction (BEGIN IMMEDIATE) that re-checks what a concurrent request could have changed
+ * (balance, request id, spent coins) and writes the posting, the coin rows and the answer
+ * together. Nothing is half-applied: a refusal inside the transaction rolls all of it back, and
+ * an answer prepared for a refused transaction is never returned.
+ *
+ * Exactly one deposit of a coin wins: `spent_coins.coin_id` is the primary key, the insert is in
+ * the transaction, so of any number of concurrent deposits (or refreshes) of one coin — in this
+ * process or another on the same file — one commits and every other gets ERR_DOUBLE_SPEND with
+ * the winner's spend statement (signed by the coin's key) as proof.
+ *
+ * Idempotency: a withdrawal, refresh or refund is served once per request id (the same request
+ * again gets the stored answer; another request under the same id ERR_REPLAY); a deposit of the
+ * very same spends again gets the stored answer. A retried request never debits twice.
+ */
+import { createHash } from 'node:crypto';
+import { type PublicJwk, PublicJwk as PublicJwkSchema, jwkThumbprint, signerFromKeyPair, type Signer } from '../../core/crypto/index.js';
+import { canonicalJson, decodeBase64url, digestJson, encodeBase64url, randomId } from '../../core/encoding/index.js';
+import { SemperError } from '../../core/errors.js';
+import { type Amount, PAYMENT_PROOF_TYPE, type PaymentProofBody } from '../../core/items/schema.js';
+import {
+  type BlindedCoin,
+  CASH_TYPES,
+  DENOMINATIONS_TYPE,
+  type DenominationListBody,
+  type DenominationSet,
+  type DepositAnswer,
+  type DepositBody,
+  DepositRequest,
+  denominationUsable,
+  type IssueAnswer,
+  type IssueBody,
+  importDenominationKey,
+  outputsDigest,
+  RefreshRequest,
+  RefundRequestBody,
+  type VerifiedDenomination,
+  type VerifiedSpend,
+  verifySpend,
+  WithdrawalRequestBody,
+} from '../../core/payment/cash/index.js';
+import { nowIso, signStatement, type Statement, statementDigest, verifyStatement } from '../../core/statements/index.js';
+import { SqliteStore } from '../storage/sqlite.js';
+import { generatePersistableEs256, importEs256Pkcs8 } from '../storage/keys.js';
+import { DEFAULT_ROTATION, DenominationKeys, type RotationPolicy, type RsaKeyFactory } from './denominations.js';
+import { COINS_ACCOUNT, FUNDING_ACCOUNT, Ledger } from './ledger.js';
+import { BANK_SCHEMA } from './schema.js';
+
+export const BANK_DB_FILE = 'bank.sqlite';
+
+export interface BankServiceOptions {
+  dataDir: string;
+  fileName?: string;
+  /** The one currency of this bank (ISO 4217); default CHF. */
+  currency?: string;
+  rotation?: Partial<RotationPolicy>;
+  clock?: () => number;
+  /** RSA key maker (tests: a pool of pre-made keys). */
+  keyFactory?: RsaKeyFactory;
+}
+
+export interface BankInfo {
+  keyId: string;
+  publicJwk: PublicJwk;
+  currency: string;
+}
+
+/** The numbers of the conservation invariant (checkInvariants). */
+export interface BankTotals {
+  /** Money paid in from outside (−balance of the funding account). */
+  funding: number;
+  customers: number;
+  issued: number;
+  redeemed: number;
+  /** Ledger balance of the coins-outstanding account. */
+  coinsOutstanding: number;
+}
+
+interface AccountRow {
+  id: string;
+  kind: string;
+  key_id: string | null;
+}
+
+function isUniqueViolation(e: unknown): boolean {
+  return typeof e === 'object' && e !== null && 'code' in e && String((e as { code: unknown }).code).startsWith('SQLITE_CONSTRAINT');
+}
+
+export class BankService {
+  readonly keyId: string;
+  readonly currency: string;
+  private readonly ledger: Ledger;
+  private readonly keys: DenominationKeys;
+  private readonly verifiedKeys = new Map<string, VerifiedDenomination>();
+  private keyList: { ids: string; statement: Statement } | null = null;
+
+  private constructor(
+    readonly store: SqliteStore,
+    readonly signer: Signer,
+    currency: string,
+    rotation: RotationPolicy,
+    keyFactory: RsaKeyFactory | undefined,
+    private readonly clock: () => number,
+  ) {
+    this.keyId = signer.keyId;
+    this.currency = currency;
+    this.ledger = new Ledger(store.db, currency);
+    this.keys = new DenominationKeys(store.db, currency, rotation, keyFactory);
+  }
+
+  static async open(options: BankServiceOptions): Promise<BankService> {
+    const store = SqliteStore.open({ dataDir: options.dataDir, fileName: options.fileName ?? BANK_DB_FILE, schema: [BANK_SCHEMA] });
+    try {
+      const clock = options.clock ?? Date.now;
+      const row = store.db.prepare<[], { pkcs8: Buffer }>('SELECT pkcs8 FROM bank_identity WHERE id = 1').get();
+      let keys: CryptoKeyPair;
+      if (row) keys = await importEs256Pkcs8(new Uint8Array(row.pkcs8));
+      else {
+        const made = await generatePersistableEs256();
+        store.db.prepare('INSERT INTO bank_identity (id, pkcs8, created_at) VALUES (1, ?, ?)').run(Buffer.from(made.pkcs8), clock());
+        keys = made.keys;
+      }
+      const signer = await signerFromKeyPair('ES256', keys);
+      const bank = new BankService(store, signer, options.currency ?? 'CHF', { ...DEFAULT_ROTATION, ...options.rotation }, options.keyFactory, clock);
+      store.immediate(() => bank.ledger.ensureSystemAccounts(clock()));
+      await bank.keys.ensure(clock());
+      return bank;
+    } catch (e) {
+      store.close();
+      throw e;
+    }
+  }
+
+  close(): void {
+    this.store.close();
+  }
+
+  info(): BankInfo {
+    return { keyId: this.keyId, publicJwk: this.signer.publicJwk, currency: this.currency };
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Accounts (operator side: opening and funding are not HTTP routes in this slice)
+
+  /** Open a customer account for the holder of `publicJwk` (one account per key). */
+  async openAccount(publicJwk: PublicJwk): Promise<string> {
+    const jwk = PublicJwkSchema.parse(publicJwk);
+    const keyId = await jwkThumbprint(jwk);
+    const id = randomId(16);
+    try {
+      this.store.immediate(() =>
+        this.store.db
+          .prepare("INSERT INTO accounts (id, kind, key_id, public_jwk, currency, opened_at) VALUES (?, 'customer', ?, ?, ?, ?)")
+          .run(id, keyId, canonicalJson(jwk), this.currency, this.clock()),
+      );
+    } catch (e) {
+      if (isUniqueViolation(e)) throw new SemperError('ERR_REPLAY', 'this key already has an account');
+      throw e;
+    }
+    return id;
+  }
+
+  /** Money paid in from outside (a transfer, cash at the counter): one posting, funding → account. */
+  fund(account: string, amount: number): void {
+    if (!Number.isSafeInteger(amount) || amount <= 0) throw new SemperError('ERR_SCHEMA', 'funding is a positive integer');
+    this.store.immediate(() => {
+      if (this.account(account)?.kind !== 'customer') throw new SemperError('ERR_NOT_FOUND', 'no such account');
+      this.ledger.post(
+        randomId(16),
+        'funding',
+        null,
+        [
+          { account: FUNDING_ACCOUNT, amount: -amount },
+          { account, amount },
+        ],
+        this.clock(),
+      );
+    });
+  }
+
+  balance(account: string): number {
+    return this.ledger.balance(account);
+  }
+
+  accountOfKey(keyId: string): string | undefined {
+    return this.store.db.prepare<[string], { id: string }>("SELECT id FROM accounts WHERE key_id = ? AND kind = 'customer'").get(keyId)?.id;
+  }
+
+  private account(id: string): AccountRow | undefined {
+    return this.store.db.prepare<[string], AccountRow>('SELECT id, kind, key_id FROM accounts WHERE id = ?').get(id);
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Denominations
+
+  /** The signed key list (`semper.bank.denominations`), re-signed when the listed keys change. */
+  async denominationList(): Promise<Statement> {
+    const now = this.clock();
+    await this.keys.ensure(now);
+    const denominations = this.keys.listed(now);
+    const ids = denominations.map((d) => d.id).join(',');
+    if (this.keyList?.ids === ids) return this.keyList.statement;
+    const body: DenominationListBody = { bankKeyId: this.keyId, denominations };
+    const statement = (await signStatement(
+      { type: DENOMINATIONS_TYPE, version: 1, dealId: 'denominations', issuedAt: nowIso(now), body },
+      this.signer,
+    )) as Statement;
+    this.keyList = { ids, statement };
+    return statement;
+  }
+
+  /** Rotation now (also done on every key list request). */
+  rotate(): Promise<boolean> {
+    return this.keys.ensure(this.clock());
+  }
+
+  /** Add a key with chosen times (tests of expiry and rotation). */
+  addDenomination(value: number, times: { validFrom: number; withdrawUntil?: number; spendUntil?: number; depositUntil?: number }) {
+    const { validFrom, ...rest } = times;
+    return this.keys.add(value, validFrom, this.clock(), rest);
+  }
+
+  /** Every key the bank ever made, as core's verifiers take them (times are checked per use). */
+  private async denominationSet(): Promise<DenominationSet> {
+    for (const k of this.keys.all()) {
+      const d = k.denomination;
+      if (!this.verifiedKeys.has(d.id)) this.verifiedKeys.set(d.id, { ...d, publicKey: await importDenominationKey(d.rsaPublicKey) });
+    }
+    return { bankKeyId: this.keyId, byId: this.verifiedKeys };
+  }
+
+  /** Blind-sign every asked coin (denominations issuing at `now`, this bank's currency): value and signatures. */
+  private blindSignAll(coins: readonly BlindedCoin[], now: number): { value: number; signatures: string[] } {
+    let value = 0;
+    const signatures: string[] = [];
+    for (const c of coins) {
+      const key = this.keys.get(c.denominationId);
+      if (!key) throw new SemperError('ERR_DENOMINATION', `unknown denomination ${c.denominationId}`);
+      if (!denominationUsable(key.denomination, 'withdraw', now))
+        throw new SemperError('ERR_DENOMINATION', `denomination ${c.denominationId} does not issue now`);
+      value += key.denomination.value.amount;
+      signatures.push(encodeBase64url(key.blindSign(decodeBase64url(c.blindedMsg))));
+    }
+    return { value, signatures };
+  }
+
+  private amount(value: number): Amount {
+    return { amount: value, currency: this.currency };
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Issuing: withdrawal, refund, refresh
+
+  /** The stored answer of a request id already served (same request), ERR_REPLAY (another), or undefined. */
+  private served(requestId: string, requestDigest: string): IssueAnswer | undefined {
+    const row = this.store.db
+      .prepare<[string], { request_digest: string; answer: string }>('SELECT request_digest, answer FROM issues WHERE request_id = ?')
+      .get(requestId);
+    if (!row) return undefined;
+    if (row.request_digest !== requestDigest) throw new SemperError('ERR_REPLAY', `request id ${requestId} was used for another request`);
+    return JSON.parse(row.answer) as IssueAnswer;
+  }
+
+  private async signIssue(body: IssueBody, dealId: string, now: number): Promise<IssueAnswer> {
+    const receipt = (await signStatement({ type: CASH_TYPES.issue, version: 1, dealId, issuedAt: nowIso(now), body }, this.signer)) as Statement;
+    return { receipt };
+  }
+
+  /** Withdrawal: the account holder's signed request debits the account for blind-signed coins. */
+  withdraw(request: unknown): Promise<IssueAnswer> {
+    return this.issueFromAccount('withdrawal', request);
+  }
+
+  /** Refund: the merchant's signed request debits its account for coins blinded by the shopper. */
+  refund(request: unknown): Promise<IssueAnswer> {
+    return this.issueFromAccount('refund', request);
+  }
+
+  private async issueFromAccount(kind: 'withdrawal' | 'refund', input: unknown): Promise<IssueAnswer> {
+    const type = kind === 'withdrawal' ? CASH_TYPES.withdrawalRequest : CASH_TYPES.refundRequest;
+    const verified = await verifyStatement(input, { types: [type] });
+    const parsed = (kind === 'withdrawal' ? WithdrawalRequestBody : RefundRequestBody).safeParse(verified.statement.body);
+    if (!parsed.success)
+      throw new SemperError('ERR_SCHEMA', `${type}: ${parsed.error.issues[0]?.path.join('.') ?? '$'}: ${parsed.error.issues[0]?.message ?? 'malformed'}`);
+    const body = parsed.data;
+    const reference = kind === 'refund' ? (body as RefundRequestBody).reference : undefined;
+    if (verified.statement.dealId !== (reference ?? body.requestId))
+      throw new SemperError('ERR_SCHEMA', `${type}: dealId must be the ${reference ? 'reference' : 'request id'}`);
+    // A missing account and a stranger's key get the same answer: account ids are not probed this way.
+    const account = this.account(body.account);
+    if (account?.kind !== 'customer' || account.key_id !== (await jwkThumbprint(verified.signerJwk))) {
+      throw new SemperError('ERR_FORBIDDEN', `${type} is not signed by the account's registered key`);
+    }
+    const requestDigest = await statementDigest(verified.statement);
+    const done = this.served(body.requestId, requestDigest);
+    if (done) return done;
+    const now = this.clock();
+    const { value, signatures } = this.blindSignAll(body.coins, now);
+    // Before signing anything: most refusals need no transaction (the transaction checks again).
+    this.ledger.requireFunds(account.id, value);
+    const answer = await this.signIssue(
+      {
+        requestId: body.requestId,
+        kind,
+        account: account.id,
+        ...(reference ? { reference } : {}),
+        value: this.amount(value),
+        request: requestDigest,
+        blindSignatures: signatures,
+      },
+      reference ?? body.requestId,
+      now,
+    );
+    return this.store.immediate(() => {
+      const again = this.served(body.requestId, requestDigest);
+      if (again) return again;
+      this.ledger.requireFunds(account.id, value);
+      const postingId = randomId(16);
+      this.ledger.post(
+        postingId,
+        kind,
+        reference ?? null,
+        [
+          { account: account.id, amount: -value },
+          { account: COINS_ACCOUNT, amount: value },
+        ],
+        now,
+      );
+      this.insertIssue(body.requestId, kind, account.id, requestDigest, verified.statement, postingId, value, answer, now);
+      return answer;
+    });
+  }
+
+  private insertIssue(
+    requestId: string,
+    kind: string,
+    account: string | null,
+    digest: string,
+    request: unknown,
+    postingId: string,
+    value: number,
+    answer: IssueAnswer,
+    now: number,
+  ): void {
+    this.store.db
+      .prepare('INSERT INTO issues (request_id, kind, account_id, request_digest, request, posting_id, value, answer, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)')
+      .run(requestId, kind, account, digest, canonicalJson(request), postingId, value, canonicalJson(answer), now);
+  }
+
+  /** Record coins as spent, inside the caller's transaction; a coin seen before is ERR_DOUBLE_SPEND with the first spend. */
+  private spendCoins(spends: readonly VerifiedSpend[], digests: readonly string[], kind: 'deposit' | 'refresh', redemptionId: string, now: number): void {
+    const insert = this.store.db.prepare(
+      'INSERT INTO spent_coins (coin_id, denomination_id, value, spend_digest, spend, kind, redemption_id, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+    );
+    spends.forEach((s, i) => {
+      try {
+        insert.run(s.coinId, s.denomination.id, s.denomination.value.amount, digests[i]!, canonicalJson(s.statement), kind, redemptionId, now);
+      } catch (e) {
+        if (!isUniqueViolation(e)) throw e;
+        const first = this.store.db.prepare<[string], { spend: string }>('SELECT spend FROM spent_coins WHERE coin_id = ?').get(s.coinId);
+        throw new SemperError('ERR_DOUBLE_SPEND', `coin ${s.coinId} was spent before`, {
+          coinId: s.coinId,
+          proof: first ? (JSON.parse(first.spend) as unknown) : null,
+        });
+      }
+    });
+  }
+
+  /** Check every spend of a request; one coin once. */
+  private async verifySpends(
+    spends: readonly unknown[],
+    expect: { payee?: string; reference?: string; outputs?: string },
+    now: number,
+  ): Promise<VerifiedSpend[]> {
+    const denominations = await this.denominationSet();
+    const out: VerifiedSpend[] = [];
+    for (const s of spends) {
+      const first = out[0]?.body;
+      const v = await verifySpend(s, {
+        denominations,
+        now,
+        use: 'deposit',
+        ...(expect.outputs ? { outputs: expect.outputs } : {}),
+        ...((expect.payee ?? first?.payee) ? { payee: (expect.payee ?? first?.payee)! } : {}),
+        ...((expect.reference ?? first?.reference) ? { reference: (expect.reference ?? first?.reference)! } : {}),
+      });
+      if (v.body.value.currency !== this.currency) throw new SemperError('ERR_DENOMINATION', `this bank keeps ${this.currency}`);
+      if (out.some((o) => o.coinId === v.coinId)) throw new SemperError('ERR_SCHEMA', `coin ${v.coinId} twice in one request`);
+      out.push(v);
+    }
+    return out;
+  }
+
+  /** Refresh: old coins (spent to the bank, bound to the outputs) for new blind-signed coins of the same total. */
+  async refresh(input: unknown): Promise<IssueAnswer> {
+    const parsed = RefreshRequest.safeParse(input);
+    if (!parsed.success)
+      throw new SemperError('ERR_SCHEMA', `refresh: ${parsed.error.issues[0]?.path.join('.') ?? '$'}: ${parsed.error.issues[0]?.message ?? 'malformed'}`);
+    const req = parsed.data;
+    const requestDigest = await digestJson(req);
+    const done = this.served(req.requestId, requestDigest);
+    if (done) return done;
+    const now = this.clock();
+    const spends = await this.verifySpends(req.spends, { payee: this.keyId, reference: req.requestId, outputs: await outputsDigest(req.outputs) }, now);
+    const inValue = spends.reduce((n, s) => n + s.denomination.value.amount, 0);
+    const { value, signatures } = this.blindSignAll(req.outputs, now);
+    if (value !== inValue) throw new SemperError('ERR_DENOMINATION', `refresh of ${inValue} into ${value}: totals differ`);
+    const digests = await Promise.all(spends.map((s) => statementDigest(s.statement)));
+    const answer = await this.signIssue(
+      { requestId: req.requestId, kind: 'refresh', value: this.amount(value), request: requestDigest, blindSignatures: signatures },
+      req.requestId,
+      now,
+    );
+    return this.store.immediate(() => {
+      const again = this.served(req.requestId, requestDigest);
+      if (again) return again;
+      this.spendCoins(spends, digests, 'refresh', req.requestId, now);
+      const postingId = randomId(16);
+      this.ledger.post(
+        postingId,
+        'refresh',
+        req.requestId,
+        [
+          { account: COINS_ACCOUNT, amount: -value },
+          { account: COINS_ACCOUNT, amount: value },
+        ],
+        now,
+      );
+      this.insertIssue(req.requestId, 'refresh', null, requestDigest, req, postingId, value, answer, now);
+      return answer;
+    });
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Deposit
+
+  /** Deposit spends of one payee for one reference: the payee's account is credited, all or nothing. */
+  async deposit(input: unknown): Promise<DepositAnswer> {
+    const parsed = DepositRequest.safeParse(input);
+    if (!parsed.success)
+      throw new SemperError('ERR_SCHEMA', `deposit: ${parsed.error.issues[0]?.path.join('.') ?? '$'}: ${parsed.error.issues[0]?.message ?? 'malformed'}`);
+    const now = this.clock();
+    const spends = await this.verifySpends(parsed.data.spends, {}, now);
+    if (spends.some((s) => s.body.outputs !== undefined)) throw new SemperError('ERR_ITEM_MISMATCH', 'a refresh spend is not deposited');
+    const { payee, reference } = spends[0]!.body;
+    const account = this.accountOfKey(payee);
+    if (!account) throw new SemperError('ERR_NOT_FOUND', `no account for payee ${payee}`);
+    const digests = await Promise.all(spends.map((s) => statementDigest(s.statement)));
+    const batchDigest = createHash('sha256')
+      .update([...digests].sort().join(','))
+      .digest('base64url');
+    const stored = this.storedDeposit(batchDigest);
+    if (stored) return stored;
+    const value = spends.reduce((n, s) => n + s.denomination.value.amount, 0);
+    const depositId = randomId(16);
+    const proofBody: PaymentProofBody = { method: 'cash', value: this.amount(value), payee, reference };
+    const proof = (await signStatement(
+      { type: PAYMENT_PROOF_TYPE, version: 1, dealId: reference, issuedAt: nowIso(now), body: proofBody },
+      this.signer,
+    )) as Statement;
+    const receiptBody: DepositBody = { depositId, account, payee, reference, value: this.amount(value), spends: digests, proof: await statementDigest(proof) };
+    const receipt = (await signStatement(
+      { type: CASH_TYPES.deposit, version: 1, dealId: reference, issuedAt: nowIso(now), body: receiptBody },
+      this.signer,
+    )) as Statement;
+    const answer: DepositAnswer = { receipt, proof };
+    return this.store.immediate(() => {
+      const again = this.storedDeposit(batchDigest);
+      if (again) return again;
+      this.spendCoins(spends, digests, 'deposit', depositId, now);
+      const postingId = randomId(16);
+      this.ledger.post(
+        postingId,
+        'deposit',
+        reference,
+        [
+          { account: COINS_ACCOUNT, amount: -value },
+          { account, amount: value },
+        ],
+        now,
+      );
+      this.store.db
+        .prepare('INSERT INTO deposits (id, batch_digest, account_id, payee, reference, value, posting_id, answer, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)')
+        .run(depositId, batchDigest, account, payee, reference, value, postingId, canonicalJson(answer), now);
+      return answer;
+    });
+  }
+
+  private storedDeposit(batchDigest: string): DepositAnswer | undefined {
+    const row = this.store.db.prepare<[string], { answer: string }>('SELECT answer FROM deposits WHERE batch_digest = ?').get(batchDigest);
+    return row ? (JSON.parse(row.answer) as DepositAnswer) : undefined;
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Invariants
+
+  /**
+   * Money is conserved: customers' balances + the value of coins outstanding (issued − redeemed,
+   * from the coin tables) = the money paid in; the coins account of the ledger agrees with the
+   * coin tables; every posting balances. Throws ERR_INTERNAL naming the first broken rule.
+   */
+  checkInvariants(): BankTotals {
+    return this.store.read(() => {
+      const db = this.store.db;
+      const unbalanced = this.ledger.unbalancedPostings();
+      if (unbalanced.length) throw new SemperError('ERR_INTERNAL', `postings do not balance: ${unbalanced.map((u) => u.posting_id).join(', ')}`);
+      const issued = db.prepare<[], { v: number }>('SELECT COALESCE(SUM(value), 0) AS v FROM issues').get()!.v;
+      const redeemed = db.prepare<[], { v: number }>('SELECT COALESCE(SUM(value), 0) AS v FROM spent_coins').get()!.v;
+      const totals: BankTotals = {
+        funding: -this.ledger.balance(FUNDING_ACCOUNT),
+        customers: this.ledger.customerTotal(),
+        issued,
+        redeemed,
+        coinsOutstanding: this.ledger.balance(COINS_ACCOUNT),
+      };
+      if (totals.coinsOutstanding !== issued - redeemed) {
+        throw new SemperError('ERR_INTERNAL', `coins account ${totals.coinsOutstanding} ≠ issued ${issued} − redeemed ${redeemed}`);
+      }
+      if (totals.customers + issued - redeemed !== totals.funding) {
+        throw new SemperError('ERR_INTERNAL', `customers ${totals.customers} + outstanding ${issued - redeemed} ≠ funding ${totals.funding}`);
+      }
+      const negative = db
+        .prepare<[], { id: string }>(
+          "SELECT a.id FROM accounts a JOIN entries e ON e.account_id = a.id WHERE a.kind IN ('customer', 'coins') GROUP BY a.id HAVING SUM(e.amount) < 0",
+        )
+        .all();
+      if (negative.length) throw new SemperError('ERR_INTERNAL', `negative balance: ${negative.map((n) => n.id).join(', ')}`);
+      return totals;
+    });
+  }
+}
