@@ -9,6 +9,7 @@ import { randomId } from '../../core/encoding/index.js';
 import { SemperError } from '../../core/errors.js';
 import {
   exchangeItems,
+  TIMING_BOUNDS,
   verifyExchangeDescriptor,
   type DescriptorBody,
   type DescriptorExpectation,
@@ -214,5 +215,45 @@ describe("exchange descriptor: what is exchanged is the merchant's signed word, 
   it('a protocol the items do not call for (certified mail as "contract signing") → ERR_EXCHANGE_UNFAIR', async () => {
     const g = await genuine('certified-mail');
     expect(await refusal(await resign(g.descriptor, { ...g.descriptor.body, protocol: 'contract-signing' }), g.expected)).toBe('ERR_EXCHANGE_UNFAIR');
+  });
+});
+
+describe('mutation table (docs/mutation-exchange.md): what the descriptor checks are for', () => {
+  it('a descriptor for another use than the page asked for (same document id) → ERR_OFFER_INVALID', async () => {
+    const g = await genuine('contract-signing');
+    expect(await refusal(g.descriptor, { ...g.expected, use: 'certified-mail' })).toBe('ERR_OFFER_INVALID');
+  });
+
+  it("the merchant's timing is clamped to the shopper's bounds, whatever it signs", async () => {
+    const g = await genuine('contract-signing');
+    const verify = async (timing: DescriptorBody['timing']) =>
+      (
+        await verifyExchangeDescriptor({ descriptor: await resign(g.descriptor, { ...g.descriptor.body, timing }) }, g.expected, world.clock.now, {
+          roots: [world.ca.root],
+          ttps: [world.ttpEntry],
+        })
+      ).agreement.timeouts;
+    const low = await verify({ peerMs: 1, ttpRetryMs: 1, ttpMarginMs: 1, peerRetries: 0 });
+    expect(low).toMatchObject({
+      peer: TIMING_BOUNDS.peerMs[0],
+      ttpRetry: TIMING_BOUNDS.ttpRetryMs[0],
+      ttpMargin: TIMING_BOUNDS.ttpMarginMs[0],
+      peerRetries: 0,
+    });
+    const high = await verify({ peerMs: 1e9, ttpRetryMs: 1e9, ttpMarginMs: 1e9, peerRetries: 1_000 });
+    expect(high).toMatchObject({
+      peer: TIMING_BOUNDS.peerMs[1],
+      ttpRetry: TIMING_BOUNDS.ttpRetryMs[1],
+      ttpMargin: TIMING_BOUNDS.ttpMarginMs[1],
+      peerRetries: TIMING_BOUNDS.peerRetries[1],
+    });
+  });
+
+  it('the items are derived only from a descriptor of one kind: a document beside a contract, or a contract beside a document → ERR_OFFER_INVALID', async () => {
+    const mail = (await genuine('certified-mail')).descriptor.body;
+    const contract = (await genuine('contract-signing')).descriptor.body;
+    const keys = { dealId: 'deal-items-000000001', shopperKeyId: shopper.keyId, merchantKeyId: world.merchant.signer.keyId };
+    expect(() => exchangeItems({ ...mail, contract: contract.contract! }, keys)).toThrow(expect.objectContaining({ code: 'ERR_OFFER_INVALID' }));
+    expect(() => exchangeItems({ ...contract, document: mail.document! }, keys)).toThrow(expect.objectContaining({ code: 'ERR_OFFER_INVALID' }));
   });
 });

@@ -14,7 +14,7 @@ import { EXCHANGE_CONTRACTS, EXCHANGE_DOCUMENTS } from '../../server/shop/exchan
 import { DEFAULT_ATTRIBUTES } from '../../core/transfer/index.js';
 import { nowIso, signStatement } from '../../core/statements/index.js';
 import { cryptoRandom } from '../../core/machine.js';
-import { stepExchangeMerchant, type ExchangeMerchantState } from '../../core/commerce/exchange-merchant.js';
+import { exchangeMerchant, stepExchangeMerchant, type ExchangeMerchantState } from '../../core/commerce/exchange-merchant.js';
 import { shopExchangeCatalog } from '../../server/shop/exchange-uses.js';
 import {
   EX_ORIGIN,
@@ -382,5 +382,93 @@ describe('exchange deals in the kit: descriptors', () => {
       body: JSON.stringify({ message: { ...forged, dealId: 'x'.repeat(24) } }),
     });
     expect(unknown.status).toBe(404);
+  });
+});
+
+describe('mutation table (docs/mutation-exchange.md): the merchant machine refuses what its checks are for', () => {
+  const machineCtx = (over: Record<string, unknown> = {}) => ({
+    identity: { signer: world.merchant.signer, chain: world.merchant.chain, origin: EX_ORIGIN },
+    ttp: { keyId: world.ttp.keyId, certificateChain: world.ttp.certificateChain, url: 'http://127.0.0.1:8452' },
+    catalog: shopExchangeCatalog(),
+    descriptorTtlMs: 60_000,
+    timing: FAST_TIMING,
+    trustRoots: [world.ca.root],
+    random: cryptoRandom,
+    ...over,
+  });
+  const request = (over: Record<string, unknown> = {}) => ({
+    dealId: 'deal-mutation-00000001',
+    nonce: 'N'.repeat(43),
+    use: 'contract-signing',
+    documentId: CONTRACT.id,
+    ...over,
+  });
+
+  it('no descriptor is signed under a revoked merchant certificate: ERR_CERT_REVOKED, nothing offered', async () => {
+    const ctx = machineCtx({ isRevoked: async () => true });
+    await expect(
+      stepExchangeMerchant({ phase: 'new', dealId: request().dealId }, { type: 'descriptor-requested', request: request(), now: world.clock.now }, ctx),
+    ).rejects.toMatchObject({ code: 'ERR_CERT_REVOKED' });
+  });
+
+  it('the same descriptor again only for exactly the same request: another deal, use or document with the same nonce is a replay (ERR_REPLAY)', async () => {
+    const ctx = machineCtx();
+    const now = world.clock.now;
+    const offered = await stepExchangeMerchant({ phase: 'new', dealId: request().dealId }, { type: 'descriptor-requested', request: request(), now }, ctx);
+    const cases: [string, Record<string, unknown>][] = [
+      ['another deal', request({ dealId: 'deal-mutation-00000002' })],
+      ['another use', request({ use: 'certified-mail', documentId: CONTRACT.id })],
+      ['another document', request({ documentId: 'another-contract' })],
+    ];
+    for (const [what, other] of cases) {
+      await expect(stepExchangeMerchant(offered.state, { type: 'descriptor-requested', request: other, now: now + 1 }, ctx), what).rejects.toMatchObject({
+        code: 'ERR_REPLAY',
+      });
+    }
+  });
+
+  it('once m1 was taken, even the identical descriptor request is a replay (ERR_REPLAY)', async () => {
+    const s = new NodeShopper(world, await newShopper());
+    const started = await s.propose('contract-signing', CONTRACT.id);
+    const m1 = started.send[0]!.statement;
+    expect((await postExchangeMessage(world, m1)).replies).toHaveLength(1);
+    const stored = (await (await world.host.app.request(`/semper/deals/${m1.dealId}`)).json()) as { state: ExchangeMerchantState };
+    expect(stored.state.phase).toBe('responding');
+    const d = stored.state.phase === 'responding' ? stored.state.descriptor : undefined;
+    const same = { dealId: m1.dealId, nonce: d!.body.nonce, use: d!.body.use, documentId: d!.body.documentId };
+    await expect(stepExchangeMerchant(stored.state, { type: 'descriptor-requested', request: same, now: world.clock.now }, machineCtx())).rejects.toMatchObject(
+      { code: 'ERR_REPLAY' },
+    );
+  });
+
+  it('an offered deal takes only a proposal: a delivery or acceptance before m1 is ERR_PROTOCOL_STATE', async () => {
+    const ctx = machineCtx();
+    const offered = await stepExchangeMerchant(
+      { phase: 'new', dealId: request().dealId },
+      { type: 'descriptor-requested', request: request(), now: world.clock.now },
+      ctx,
+    );
+    const shopper = await newShopper();
+    for (const type of ['semper.exchange.accept', 'semper.exchange.deliver']) {
+      const message = await signStatement(
+        { type, version: 1, dealId: request().dealId, issuedAt: nowIso(world.clock.now), body: { exchangeId: 'E'.repeat(43) } },
+        shopper,
+      );
+      await expect(stepExchangeMerchant(offered.state, { type: 'message', message, now: world.clock.now, from: 'peer' }, ctx), type).rejects.toMatchObject({
+        code: 'ERR_PROTOCOL_STATE',
+        message: expect.stringMatching(/takes a proposal/),
+      });
+    }
+  });
+
+  it('an offered deal does not expire on a timer before its descriptor (and the grace for m1) ran out', async () => {
+    const ctx = machineCtx();
+    const now = world.clock.now;
+    const offered = await stepExchangeMerchant({ phase: 'new', dealId: request().dealId }, { type: 'descriptor-requested', request: request(), now }, ctx);
+    const early = await stepExchangeMerchant(offered.state, { type: 'timeout', now: now + 60_000 }, ctx);
+    expect(early.state.phase).toBe('offered');
+    const due = exchangeMerchant.wakeAt(offered.state)!;
+    expect(due).toBeGreaterThan(now + 60_000);
+    expect((await stepExchangeMerchant(offered.state, { type: 'timeout', now: due }, ctx)).state.phase).toBe('expired');
   });
 });

@@ -117,3 +117,30 @@ describe('a running exchange', () => {
     expect(res.effects.filter((e) => e.kind === 'problem')).toHaveLength(8);
   });
 });
+
+describe('mutation table (docs/mutation-exchange.md): answers to a deal that does not run', () => {
+  it("a merchant's replies or a TTP answer for a deal still awaiting confirmation (or rejected) move nothing", async () => {
+    const s = await awaiting();
+    const toMerchant = { kind: 'http' as const, to: 'merchant' as const, path: '/semper/exchange/messages' as const, body: { message: s.descriptor } };
+    const replies = { kind: 'response' as const, body: { replies: [s.descriptor] } };
+    const before = await exchangeShopper.step(s, { type: 'reply', sent: toMerchant, reply: replies, now: world.clock.now }, ctx());
+    expect(before.state).toBe(s);
+    expect(before.send).toEqual([]);
+    expect(before.effects).toEqual([]);
+    const rejected = await exchangeShopper.step(s, { type: 'user-rejected', now: world.clock.now }, ctx());
+    const after = await exchangeShopper.step(rejected.state, { type: 'reply', sent: toMerchant, reply: replies, now: world.clock.now }, ctx());
+    expect(after.state).toBe(rejected.state);
+    expect(after.effects).toEqual([]);
+    // The TTP's answer (its URL the user's setting) to a deal that never asked it.
+    const toTtp = { kind: 'http' as const, to: 'ttp' as const, url: 'http://127.0.0.1:8452', path: '/ttp/requests' as const, body: { request: s.descriptor } };
+    for (const state of [s, rejected.state]) {
+      const answer = await exchangeShopper.step(
+        state,
+        { type: 'reply', sent: toTtp, reply: { kind: 'response', body: { answer: s.descriptor } }, now: world.clock.now },
+        ctx(),
+      );
+      expect(answer.state).toBe(state);
+      expect(answer.effects).toEqual([]);
+    }
+  });
+});

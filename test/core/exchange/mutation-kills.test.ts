@@ -286,6 +286,30 @@ describe('the roles: messages reflected to their sender, or sent in a phase that
   });
 });
 
+describe('the responder: m1', () => {
+  it('once an exchange is under way, a second proposal of the same originator (a fresh exchange nonce) is a replay: ERR_REPLAY, no second m2', async () => {
+    const c = await pair(mail, 161);
+    const again = await signed(keys.o, EXCHANGE_TYPES.propose, mail.dealId, { ...(c.m1.body as object), exchangeNonce: 'Q'.repeat(43) });
+    const res = await msg(c.r1.state, again, c.rCtx);
+    expect(rejected(res)).toBe('ERR_REPLAY');
+    expect(res.send).toEqual([]);
+    expect(res.state).toEqual(rt(c.r1.state));
+  });
+
+  it('certified mail: an m1 that proposes contract signing (whose rules would let the originator abort after taking the document) is refused, ERR_PROTOCOL_STATE', async () => {
+    const c = await pair(mail, 163);
+    for (const protocol of ['contract-signing', 'revocable-revocable']) {
+      const m1 = await signed(keys.o, EXCHANGE_TYPES.propose, mail.dealId, { ...(c.m1.body as object), protocol });
+      const res = await msg(c.r.state, m1, c.rCtx);
+      expect(res.effects, protocol).toContainEqual({
+        kind: 'rejected-message',
+        error: expect.objectContaining({ code: 'ERR_PROTOCOL_STATE', message: expect.stringMatching(/agreed was generatable-verifiable/) }),
+      });
+      expect(res.send).toEqual([]);
+    }
+  });
+});
+
 describe("the roles: the TTP's answers", () => {
   it('a finished exchange keeps its outcome: an abort token for it arriving afterwards changes nothing', async () => {
     const c = await pair(contract, 141);
