@@ -15,12 +15,13 @@ function fail(rule: string): never {
 /** Decode one minimal positive INTEGER at `offset`; returns its magnitude and the next offset. */
 function readInteger(der: Uint8Array, offset: number, size: number): [Uint8Array, number] {
   if (der[offset] !== 0x02) fail('expected INTEGER');
-  const length = der[offset + 1];
-  if (length === undefined || length === 0 || length > size + 1) fail('INTEGER length out of range');
+  // No separate checks of the length octet: an absent or zero length is an empty INTEGER, refused
+  // as zero below; a length above size + 1 leaves a magnitude above `size`, refused below; an
+  // INTEGER running past the end leaves no INTEGER for s to start with, or s not ending the value.
+  const length = der[offset + 1] ?? 0;
   const start = offset + 2;
   const end = start + length;
-  if (end > der.length) fail('INTEGER runs past the end');
-  const first = der[start]!;
+  const first = der[start] ?? 0;
   if (first & 0x80) fail('INTEGER is negative');
   if (first === 0 && length > 1 && !(der[start + 1]! & 0x80)) fail('INTEGER is not minimally encoded');
   const magnitude = first === 0 ? der.subarray(start + 1, end) : der.subarray(start, end);
@@ -32,13 +33,13 @@ function readInteger(der: Uint8Array, offset: number, size: number): [Uint8Array
 /** DER ECDSA-Sig-Value → the IEEE P1363 r‖s form WebCrypto verifies (`size` bytes each). */
 export function ecdsaDerToRaw(der: Uint8Array, size = 32): Uint8Array<ArrayBuffer> {
   if (der[0] !== 0x30) fail('expected SEQUENCE');
-  const length = der[1];
-  // For P-256 the whole value is at most 72 bytes, so the length is always in short form.
-  if (length === undefined || length >= 0x80) fail('SEQUENCE length must use the short form');
-  if (der.length !== 2 + length) fail('SEQUENCE length does not match the signature length');
+  // For P-256 the whole value is at most 72 bytes, so its length is in short form. A long-form
+  // first length octet (0x80 or more) needs no check of its own: it would claim at least 130 bytes,
+  // and r and s (at most 35 bytes each) cannot fill them, so s does not end the value.
+  if (der.length !== 2 + (der[1] ?? 0)) fail('SEQUENCE length does not match the signature length');
   const [r, afterR] = readInteger(der, 2, size);
   const [s, afterS] = readInteger(der, afterR, size);
-  if (afterS !== der.length) fail('trailing bytes after s');
+  if (afterS !== der.length) fail('s does not end the value (trailing bytes, or s runs past the end)');
   const raw = new Uint8Array(2 * size);
   raw.set(r, size - r.length);
   raw.set(s, 2 * size - s.length);

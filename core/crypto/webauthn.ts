@@ -33,7 +33,7 @@ import { SemperError, isSemperError } from '../errors.js';
 import { signingInput } from '../statements/sign.js';
 import type { SignatureBlock, SignerRef, UnsignedStatement } from '../statements/schema.js';
 import type { WebAuthnStatementVerifier } from '../statements/verify.js';
-import { COSE_ALG_ES256, coseToJwk, jwkToCose } from './cose.js';
+import { coseToJwk, jwkToCose } from './cose.js';
 import { ecdsaDerToRaw } from './ecdsa-der.js';
 import type { PublicJwk } from './jwk.js';
 import { importPublicJwk } from './keys.js';
@@ -296,7 +296,7 @@ export interface VerifiedRegistration {
 
 /**
  * Verify a registration (WebAuthn L3 §7.1) and return the credential a `webauthn` signer names.
- * Only ES256 (COSE -7) credentials are accepted, since statements name `webauthn-ES256`.
+ * Only ES256 (COSE -7) P-256 credentials are accepted (coseToJwk), since statements name `webauthn-ES256`.
  */
 export async function verifyRegistration(options: VerifyRegistrationOptions): Promise<VerifiedRegistration> {
   let result: Awaited<ReturnType<typeof verifyRegistrationResponse>>;
@@ -309,12 +309,14 @@ export async function verifyRegistration(options: VerifyRegistrationOptions): Pr
       expectedRPID: options.expectedRpId,
       requireUserPresence: true,
       requireUserVerification: options.requireUserVerification ?? true,
-      supportedAlgorithmIDs: [COSE_ALG_ES256],
+      // No supportedAlgorithmIDs: which keys are accepted is decided once, below (coseToJwk takes an
+      // EC2 / ES256 / P-256 COSE_Key and nothing else), whatever algorithms the library knows.
     });
   } catch (e) {
     throw fromLibraryError(e);
   }
-  if (!result.verified || !result.registrationInfo) throw webauthnError('attestation', 'the attestation statement does not verify');
+  // The library returns registrationInfo exactly when the attestation statement verified.
+  if (!result.registrationInfo) throw webauthnError('attestation', 'the attestation statement does not verify');
   const info = result.registrationInfo;
   // The response's id is not covered by the attestation; the id in the attested credential data is.
   if (options.response.id !== info.credential.id) {

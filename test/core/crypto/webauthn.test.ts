@@ -77,7 +77,7 @@ async function expectCheck(p: Promise<unknown>, check: WebAuthnCheck, label: Reg
 
 type Cbor = Parameters<typeof isoCBOR.encode>[0];
 
-const hex = (s: string) => Uint8Array.from(s.match(/../g)!, (b) => parseInt(b, 16));
+const hex = (s: string) => Uint8Array.from(s.match(/../g) ?? [], (b) => parseInt(b, 16));
 const toHex = (b: Uint8Array) => Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
 
 describe('P1363 → DER ECDSA signatures (soft authenticator) and the strict DER parser (core)', () => {
@@ -104,18 +104,41 @@ describe('P1363 → DER ECDSA signatures (soft authenticator) and the strict DER
     }
   });
 
-  it('the core parser rejects BER leniencies and garbage', () => {
+  it('the core parser rejects BER leniencies and garbage, each case breaking one rule only', () => {
+    const int = (content: string) => `02${(content.length / 2).toString(16).padStart(2, '0')}${content}`;
+    const seq = (...parts: string[]) => {
+      const body = parts.join('');
+      return `30${(body.length / 2).toString(16).padStart(2, '0')}${body}`;
+    };
     const good = p1363ToDer(hex(r('01') + r('02')));
-    const bad = [
-      hex(`304602210001${'11'.repeat(31)}0220${r('02')}`), // non-minimal r (0x00 before a low byte)
-      hex(`30440220${r('81')}0220${r('02')}`), // negative r
-      new Uint8Array([...good, 0]), // trailing byte
-      hex(`308144${toHex(good).slice(4)}`), // long-form length
-      hex('3006' + '020100' + '020101'), // r = 0
-      good.subarray(0, good.length - 1), // truncated
-      hex(`3145${toHex(good).slice(4)}`), // not a SEQUENCE
+    expect(toHex(good)).toBe(seq(int(r('01')), int(r('02'))));
+    const bad: [string, string][] = [
+      [seq(int(`0001${'11'.repeat(31)}`), int(r('02'))), 'not minimally encoded'], // 0x00 before a low byte
+      [seq(int(r('01')), int(`00${r('02')}`)), 'not minimally encoded'], // the same in s
+      [seq(int(r('81')), int(r('02'))), 'negative'],
+      [seq(int(`01${'11'.repeat(32)}`), int('01')), 'larger than the curve order'], // 33 significant bytes
+      [seq(int('00'), int('01')), 'zero'],
+      [seq('0200', int('01')), 'zero'], // an empty INTEGER
+      [seq(int('01'), int('02'), '00'), 's does not end the value'], // a byte after s inside the SEQUENCE
+      [`${seq(int('01'), int('02'))}00`, 'SEQUENCE length'], // a byte after the SEQUENCE
+      [`3007${int('01')}${int('02')}`, 'SEQUENCE length'], // a length byte that claims more
+      [`3005${int('01')}${int('02')}`, 'SEQUENCE length'], // ... or less
+      [`308106${int('01')}${int('02')}`, 'SEQUENCE length'], // long-form length
+      [`3106${int('01')}${int('02')}`, 'expected SEQUENCE'],
+      [seq('030101', int('02')), 'expected INTEGER'],
+      [seq(int('01'), '040102'), 'expected INTEGER'],
+      [seq(int('01'), '0221', '02'), 's does not end the value'], // s runs past the end
+      [seq('0240', int('02')), 'expected INTEGER'], // r runs past the end
+      [toHex(good.subarray(0, good.length - 1)), 'SEQUENCE length'], // truncated
+      ['30', 'SEQUENCE length'],
+      ['', 'expected SEQUENCE'],
     ];
-    for (const der of bad) expect(() => ecdsaDerToRaw(der)).toThrow(expect.objectContaining({ code: 'ERR_SIGNATURE_INVALID' }));
+    for (const [der, rule] of bad) {
+      expect(() => ecdsaDerToRaw(hex(der)), der).toThrow(expect.objectContaining({ code: 'ERR_SIGNATURE_INVALID', message: expect.stringContaining(rule) }));
+    }
+    // The smallest and the largest valid encodings still parse.
+    expect(ecdsaDerToRaw(hex(seq(int('01'), int('01'))))).toEqual(hex(`${'00'.repeat(31)}01${'00'.repeat(31)}01`));
+    expect(ecdsaDerToRaw(hex(seq(int(`00${'ff'.repeat(32)}`), int(`00${'ff'.repeat(32)}`))))).toEqual(hex('ff'.repeat(64)));
   });
 });
 
@@ -393,6 +416,71 @@ describe('mutation table (docs/mutation-pki.md): strict DER, the verifier on its
     await expect(verifier.verify(st.signature, input)).resolves.toEqual({ userVerified: true });
     const jwkSigner = { ...st.signature, signer: { kind: 'jwk' as const, jwk: t.jwk } };
     await expectCheck(verifier.verify(jwkSigner as unknown as typeof st.signature, input), 'signer', /wrong signer/);
+  });
+
+  it('clientDataJSON that is JSON but not an object is refused as such (client-data), before the library reads it', async () => {
+    const t = await token();
+    const st = await t.signStatement(base);
+    if (st.signature.alg !== 'webauthn-ES256') throw new Error('unreachable');
+    for (const json of ['[]', 'null', '"webauthn.get"', '7']) {
+      const forged = { ...st, signature: { ...st.signature, clientDataJSON: encodeBase64url(utf8(json)) } };
+      await expectCheck(verifyStatement(forged, { webauthn: verifier }), 'client-data', /bad clientDataJSON/);
+    }
+  });
+
+  it('registration: an attestation statement that does not verify (packed, self attestation, wrong signature) is refused', async () => {
+    const t = await token();
+    const challenge = encodeBase64url(crypto.getRandomValues(new Uint8Array(32)));
+    const response = await t.makeCredential(challenge);
+    const attestation = isoCBOR.decodeFirst<Map<string, Cbor>>(decodeBase64url(response.response.attestationObject));
+    attestation.set('fmt', 'packed');
+    const wrongSignature = p1363ToDer(new Uint8Array(64).fill(0x11));
+    attestation.set(
+      'attStmt',
+      new Map<string, Cbor>([
+        ['alg', -7],
+        ['sig', wrongSignature],
+      ]),
+    );
+    const forged = { ...response, response: { ...response.response, attestationObject: encodeBase64url(new Uint8Array(isoCBOR.encode(attestation as Cbor))) } };
+    await expectCheck(
+      verifyRegistration({ response: forged, expectedChallenge: challenge, expectedOrigin: EXT, expectedRpId: EXT }),
+      'attestation',
+      /bad attestation/,
+    );
+  });
+
+  it('registration: an Ed25519 (COSE -8) credential is refused, since statements are webauthn-ES256', async () => {
+    const challenge = encodeBase64url(crypto.getRandomValues(new Uint8Array(32)));
+    const ed = await exportPublicJwk((await generateKeyPair('EdDSA')).publicKey);
+    const cose = new Uint8Array(
+      isoCBOR.encode(
+        new Map<number, Cbor>([
+          [1, 1],
+          [3, -8],
+          [-1, 6],
+          [-2, decodeBase64url(ed.x)],
+        ]) as Cbor,
+      ),
+    );
+    const id = crypto.getRandomValues(new Uint8Array(16));
+    const authData = new Uint8Array([...(await sha256(utf8(EXT))), FLAG_UP | FLAG_UV | 0x40, 0, 0, 0, 0, ...new Uint8Array(16), 0, id.length, ...id, ...cose]);
+    const attestationObject = isoCBOR.encode(
+      new Map<string, Cbor>([
+        ['fmt', 'none'],
+        ['attStmt', new Map<string, Cbor>()],
+        ['authData', authData],
+      ]) as Cbor,
+    );
+    const clientDataJSON = utf8(JSON.stringify({ type: 'webauthn.create', challenge, origin: EXT, crossOrigin: false }));
+    const response = {
+      id: encodeBase64url(id),
+      rawId: encodeBase64url(id),
+      type: 'public-key' as const,
+      clientExtensionResults: {},
+      response: { clientDataJSON: encodeBase64url(clientDataJSON), attestationObject: encodeBase64url(new Uint8Array(attestationObject)) },
+    };
+    await expectCheck(verifyRegistration({ response, expectedChallenge: challenge, expectedOrigin: EXT, expectedRpId: EXT }), 'algorithm', /wrong algorithm/);
   });
 
   it('registration: a credential made without user presence (UV alone) is refused', async () => {
