@@ -355,13 +355,14 @@ export class CaService {
   private async signLeaf(p: {
     role: 'merchant' | 'ttp' | 'shopper';
     commonName: string;
-    organization?: string;
+    /** Name the common name as the organization (O) too: merchants and TTPs are organisations. */
+    asOrganization?: boolean;
     origins?: string[];
     publicKey: CryptoKey;
     validityMs: number;
   }): Promise<{ der: string; info: CertificateInfo; serial: string }> {
+    // The one name a leaf carries (as CN, and as O for organisations): checked here for every path.
     checkCertifiableName(p.commonName, 'common name');
-    if (p.organization) checkCertifiableName(p.organization, 'organization');
     const t = this.now();
     const rootInfo = await readCertificate(this.rootCertificate);
     const der = await issueCertificate({
@@ -369,7 +370,7 @@ export class CaService {
       issuerPrivateKey: this.rootPrivateKey,
       subjectPublicKey: p.publicKey,
       commonName: p.commonName,
-      ...(p.organization ? { organization: p.organization } : {}),
+      ...(p.asOrganization ? { organization: p.commonName } : {}),
       role: p.role,
       ...(p.origins ? { origins: p.origins } : {}),
       ...(this.crlUrl ? { crlUrls: [this.crlUrl] } : {}),
@@ -399,7 +400,7 @@ export class CaService {
     return this.issueRecorded({
       role: 'merchant',
       commonName: enrolment.legalName,
-      organization: enrolment.legalName,
+      asOrganization: true,
       origins: enrolment.origins,
       publicKey: enrolment.publicKey,
       validityMs: enrolment.validityMs ?? 365 * DAY_MS,
@@ -411,7 +412,7 @@ export class CaService {
     return this.issueRecorded({
       role: 'ttp',
       commonName: params.commonName,
-      organization: params.commonName,
+      asOrganization: true,
       publicKey: params.publicKey,
       validityMs: params.validityMs ?? 365 * DAY_MS,
     });
