@@ -29,11 +29,11 @@ export const DENOMINATIONS_TYPE = 'semper.bank.denominations';
 const b64u = z.string().regex(/^[A-Za-z0-9_-]+$/, 'base64url');
 const Epoch = z.number().int().nonnegative();
 
-/** RSA-2048 SPKI DER is 294 bytes: 392 base64url characters. */
+/** RSA-2048 SPKI DER is 294 bytes: 392 base64url characters (shorter keys pass the schema and are refused as ERR_KEY by name). */
 export const Denomination = z.strictObject({
   id: Digest,
   value: Amount,
-  rsaPublicKey: b64u.min(300).max(800),
+  rsaPublicKey: b64u.min(64).max(800),
   validFrom: Epoch,
   withdrawUntil: Epoch,
   spendUntil: Epoch,
