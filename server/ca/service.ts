@@ -466,8 +466,8 @@ export class CaService {
     const claimed = this.store.immediate(() => {
       const row = this.store.db.prepare<[string], CodeRow>('SELECT code_hash, name, expires_at, used_at FROM registration_codes WHERE code_hash = ?').get(hash);
       if (!row) throw codeError('unknown registration code: check it, or ask the CA for a new one');
-      if (row.used_at !== null) throw codeError('this registration code has already been used');
       if (Date.parse(row.expires_at) <= t) throw codeError(`this registration code expired at ${row.expires_at}`);
+      // One-time: the claim is a compare-and-set on used_at, so a used code is refused here.
       const claim = this.store.db.prepare('UPDATE registration_codes SET used_at = ? WHERE code_hash = ? AND used_at IS NULL').run(at, hash);
       if (claim.changes !== 1) throw codeError('this registration code has already been used');
       return row;
@@ -527,15 +527,15 @@ export class CaService {
       const issue = parsed.error.issues[0];
       throw new SemperError('ERR_SCHEMA', `revocation request: ${issue ? `${issue.path.join('.') || '$'}: ${issue.message}` : 'malformed'}`);
     }
+    // The chain ends at this CA's root, which issues no CA certificates: a CA leaf is the root itself,
+    // and revoke() refuses the root. A serial this CA never recorded is refused there too (ERR_NOT_FOUND).
     const leaf = verified.chain!.leaf;
-    if (leaf.isCA) throw new SemperError('ERR_CERT_CHAIN', 'a revocation request is signed by an end-entity certificate, not by a CA');
     if (canonicalSerial(parsed.data.serial) !== canonicalSerial(leaf.serialNumber)) {
       throw new SemperError(
         'ERR_SIGNATURE_INVALID',
         `a revocation request must be signed by the key of the certificate it revokes (signed by serial ${leaf.serialNumber.toLowerCase()}, names ${parsed.data.serial.toLowerCase()})`,
       );
     }
-    if (!this.getCertificate(leaf.serialNumber)) throw new SemperError('ERR_NOT_FOUND', `this CA has no record of serial ${leaf.serialNumber.toLowerCase()}`);
     return this.revoke(leaf.serialNumber, parsed.data.reason);
   }
 

@@ -400,3 +400,35 @@ describe('mutation table (docs/mutation-pki.md): codes and the revocation endpoi
     expect(Number(refused.headers.get('retry-after'))).toBeGreaterThan(0);
   });
 });
+
+describe('mutation table (docs/mutation-pki.md): holder revocation by the keys the CA itself holds', () => {
+  it("a request signed with the root's own key for the root, or for a certificate the CA never recorded, revokes nothing", async () => {
+    const { importEs256Pkcs8 } = await import('../../server/storage/keys.js');
+    const { issueCertificate } = await import('../../core/pki/index.js');
+    const db = new Database(join(tmp.dir, 'ca.sqlite'), { readonly: true });
+    const row = db.prepare('SELECT private_key_pkcs8 FROM ca_root WHERE id = 1').get() as { private_key_pkcs8: Buffer };
+    db.close();
+    const rootKeys = await importEs256Pkcs8(row.private_key_pkcs8);
+    const rootSigner = await signerFromKeyPair('ES256', rootKeys);
+    const rootSerial = canonicalSerial((await readCertificate(ca.rootCertificate)).serialNumber);
+    const byRoot = await signRevocation(revocationBody(rootSerial), rootSigner, [ca.rootCertificate]);
+    expectError(await postJson(`${server.url}/ca/revoke`, { request: byRoot }), 400, 'ERR_SCHEMA', /distrust it instead/);
+    expect(ca.status(rootSerial)).toBe('good');
+
+    // A leaf signed with the root key outside the register (a leaked key, a restored backup): not this CA's to revoke.
+    const keys = await generateKeyPair('ES256');
+    const unrecorded = await issueCertificate({
+      issuerCertificate: ca.rootCertificate,
+      issuerPrivateKey: rootKeys.privateKey,
+      subjectPublicKey: keys.publicKey,
+      commonName: 'Off The Books',
+      role: 'shopper',
+      notBefore: new Date(Date.now() - MIN),
+      notAfter: new Date(Date.now() + DAY),
+    });
+    const serial = canonicalSerial((await readCertificate(unrecorded)).serialNumber);
+    const request = await signRevocation(revocationBody(serial), await signerFromKeyPair('ES256', keys), [unrecorded]);
+    expectError(await postJson(`${server.url}/ca/revoke`, { request }), 404, 'ERR_NOT_FOUND');
+    expect(ca.status(serial)).toBe('unknown');
+  });
+});
