@@ -507,7 +507,7 @@ export const checks: SecurityCheck[] = [
     'the responder: the protocol makes the proposed exchange fair (revocation windows outlive the deadline)',
     P,
     '  assertFair(\n    state.protocol,\n',
-    '  void (\n    state.protocol,\n',
+    '  ((..._args: unknown[]) => undefined)(\n    state.protocol,\n',
     PARTIES,
   ),
   // --- parties.ts: m2 at the originator -----------------------------------------------------------

@@ -310,6 +310,91 @@ describe('the responder: m1', () => {
   });
 });
 
+describe('the responder: every field of m1 the TTP will act on is the agreed one', () => {
+  it("an m1 describing the originator's receipt otherwise (still one the originator signs) is refused: ERR_ITEM_MISMATCH, no m2 (the TTP's affidavit would stand for that receipt)", async () => {
+    const c = await pair(mail, 165);
+    const gives = mail.O.gives as Extract<typeof mail.O.gives, { kind: 'statement' }>;
+    const weaker = { ...gives, content: { body: { ...(gives.content!.body as object), received: 'nothing' } } };
+    const m1 = await signed(keys.o, EXCHANGE_TYPES.propose, mail.dealId, { ...(c.m1.body as object), originatorGives: weaker });
+    const res = await msg(c.r.state, m1, c.rCtx);
+    expect(res.effects).toContainEqual({
+      kind: 'rejected-message',
+      error: expect.objectContaining({ code: 'ERR_ITEM_MISMATCH', message: expect.stringMatching(/originator's item description/) }),
+    });
+    expect(res.send).toEqual([]);
+  });
+
+  it("an m1 giving the responder's transfer end-to-end confidentiality (so the TTP could not check it, and would refuse the complaint) is refused: ERR_PROTOCOL_STATE", async () => {
+    const c = await pair(mail, 167);
+    const attributes = { ...((c.m1.body as { responderAttributes: object }).responderAttributes as object), confidentiality: 'end-to-end' };
+    const m1 = await signed(keys.o, EXCHANGE_TYPES.propose, mail.dealId, { ...(c.m1.body as object), responderAttributes: attributes });
+    const res = await msg(c.r.state, m1, c.rCtx);
+    expect(res.effects).toContainEqual({
+      kind: 'rejected-message',
+      error: expect.objectContaining({ code: 'ERR_PROTOCOL_STATE', message: expect.stringMatching(/responder's security attributes/) }),
+    });
+    expect(res.send).toEqual([]);
+  });
+
+  it('a commitment exactly for contract signing: a contract-signing m1 without one (no evidence could name it) or a certified-mail m1 with one is refused, ERR_PROTOCOL_STATE', async () => {
+    const cs = await pair(contract, 169);
+    const { commitment: _c, ...noCommitment } = cs.m1.body as Record<string, unknown>;
+    void _c;
+    const bare = await signed(keys.o, EXCHANGE_TYPES.propose, contract.dealId, noCommitment);
+    const m = await pair(mail, 171);
+    const committed = await signed(keys.o, EXCHANGE_TYPES.propose, mail.dealId, { ...(m.m1.body as object), commitment: 'C'.repeat(43) });
+    for (const [state, m1, ctx] of [
+      [cs.r.state, bare, cs.rCtx],
+      [m.r.state, committed, m.rCtx],
+    ] as const) {
+      const res = await msg(state, m1, ctx);
+      expect(res.effects).toContainEqual({
+        kind: 'rejected-message',
+        error: expect.objectContaining({ code: 'ERR_PROTOCOL_STATE', message: expect.stringMatching(/commitment is required exactly for contract signing/) }),
+      });
+      expect(res.send).toEqual([]);
+    }
+  });
+});
+
+describe('the originator: m2', () => {
+  it('an m2 for this exchange signed by anyone but the responder gets no m3: ERR_SIGNATURE_INVALID (else the originator gives its signature, and the TTP would refuse that m2)', async () => {
+    for (const [sc, seed] of [
+      [contract, 173],
+      [mail, 175],
+    ] as const) {
+      const c = await pair(sc, seed);
+      for (const forger of [keys.mallory, keys.o]) {
+        const m2 = await signed(forger, EXCHANGE_TYPES.accept, sc.dealId, c.m2.body as Record<string, unknown>);
+        const res = await msg(c.o.state, m2, c.oCtx);
+        expect(rejected(res), sc.name).toBe('ERR_SIGNATURE_INVALID');
+        expect(res.send).toEqual([]);
+      }
+    }
+  });
+});
+
+describe('the responder: m3', () => {
+  it("a delivery signed by a stranger, naming another exchange, or claiming the responder's role gets no m4 and no completion", async () => {
+    const c = await pair(contract, 177);
+    const o2 = await msg(c.o.state, c.m2, c.oCtx);
+    const m3 = o2.send[0]!.statement;
+    const body = m3.body as Record<string, unknown>;
+    const cases: [string, string, Statement][] = [
+      ['a stranger', 'ERR_SIGNATURE_INVALID', await signed(keys.mallory, EXCHANGE_TYPES.deliver, contract.dealId, body)],
+      ['another exchange', 'ERR_REPLAY', await signed(keys.o, EXCHANGE_TYPES.deliver, contract.dealId, { ...body, exchangeId: 'W'.repeat(43) })],
+      ["the responder's role", 'ERR_PROTOCOL_STATE', await signed(keys.o, EXCHANGE_TYPES.deliver, contract.dealId, { ...body, role: 'responder' })],
+    ];
+    for (const [what, code, message] of cases) {
+      const res = await msg(c.r1.state, message, c.rCtx);
+      expect(rejected(res), what).toBe(code);
+      expect(res.send, what).toEqual([]);
+      expect(res.state.outcome, what).toBeNull();
+    }
+    expect((await msg(c.r1.state, m3, c.rCtx)).state.outcome?.status).toBe('completed');
+  });
+});
+
 describe("the roles: the TTP's answers", () => {
   it('a finished exchange keeps its outcome: an abort token for it arriving afterwards changes nothing', async () => {
     const c = await pair(contract, 141);
