@@ -2,6 +2,7 @@
 import { benchPurchase } from './purchase.js';
 import { benchWebAuthn } from './webauthn.js';
 import { benchTtp } from './ttp.js';
+import { benchPayment } from './payment.js';
 
 async function ttpLines(): Promise<string[]> {
   const r = await benchTtp();
@@ -17,6 +18,7 @@ const sections: [string, () => Promise<string[]>][] = [
   ['Purchase (offer → order → confirmation → delivery)', benchPurchase],
   ['Hardware-token statements', benchWebAuthn],
   ['Fair-exchange TTP', ttpLines],
+  ['Cash: bank and wallet (issue 9)', benchPayment],
 ];
 
 console.log(`Semper benchmarks — node ${process.version}, ${new Date().toISOString()}`);

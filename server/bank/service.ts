@@ -21,7 +21,7 @@
  */
 import { createHash } from 'node:crypto';
 import { type PublicJwk, PublicJwk as PublicJwkSchema, jwkThumbprint, signerFromKeyPair, type Signer } from '../../core/crypto/index.js';
-import { canonicalJson, decodeBase64url, digestJson, encodeBase64url, randomId } from '../../core/encoding/index.js';
+import { canonicalBytes, canonicalJson, decodeBase64url, encodeBase64url, randomId } from '../../core/encoding/index.js';
 import { SemperError } from '../../core/errors.js';
 import { type Amount, PAYMENT_PROOF_TYPE, type PaymentProofBody } from '../../core/items/schema.js';
 import {
@@ -45,7 +45,7 @@ import {
   verifySpend,
   WithdrawalRequestBody,
 } from '../../core/payment/cash/index.js';
-import { nowIso, signStatement, type Statement, statementDigest, verifyStatement } from '../../core/statements/index.js';
+import { nowIso, signStatement, type Statement, verifyStatement } from '../../core/statements/index.js';
 import { SqliteStore } from '../storage/sqlite.js';
 import { generatePersistableEs256, importEs256Pkcs8 } from '../storage/keys.js';
 import { DEFAULT_ROTATION, DenominationKeys, type RotationPolicy, type RsaKeyFactory } from './denominations.js';
@@ -86,6 +86,15 @@ interface AccountRow {
   id: string;
   kind: string;
   key_id: string | null;
+}
+
+/**
+ * digestJson / statementDigest (core/encoding, core/statements), computed synchronously with
+ * node:crypto: the same bytes (base64url SHA-256 of the RFC 8785 form) without a thread-pool round
+ * trip per digest on the bank's hot paths.
+ */
+export function digestSync(value: unknown): string {
+  return createHash('sha256').update(canonicalBytes(value)).digest('base64url');
 }
 
 function isUniqueViolation(e: unknown): boolean {
@@ -297,7 +306,7 @@ export class BankService {
     if (account?.kind !== 'customer' || account.key_id !== (await jwkThumbprint(verified.signerJwk))) {
       throw new SemperError('ERR_FORBIDDEN', `${type} is not signed by the account's registered key`);
     }
-    const requestDigest = await statementDigest(verified.statement);
+    const requestDigest = digestSync(verified.statement);
     const done = this.served(body.requestId, requestDigest);
     if (done) return done;
     const now = this.clock();
@@ -403,7 +412,7 @@ export class BankService {
     if (!parsed.success)
       throw new SemperError('ERR_SCHEMA', `refresh: ${parsed.error.issues[0]?.path.join('.') ?? '$'}: ${parsed.error.issues[0]?.message ?? 'malformed'}`);
     const req = parsed.data;
-    const requestDigest = await digestJson(req);
+    const requestDigest = digestSync(req);
     const done = this.served(req.requestId, requestDigest);
     if (done) return done;
     const now = this.clock();
@@ -411,7 +420,7 @@ export class BankService {
     const inValue = spends.reduce((n, s) => n + s.denomination.value.amount, 0);
     const { value, signatures } = this.blindSignAll(req.outputs, now);
     if (value !== inValue) throw new SemperError('ERR_DENOMINATION', `refresh of ${inValue} into ${value}: totals differ`);
-    const digests = await Promise.all(spends.map((s) => statementDigest(s.statement)));
+    const digests = spends.map((s) => digestSync(s.statement));
     const answer = await this.signIssue(
       { requestId: req.requestId, kind: 'refresh', value: this.amount(value), request: requestDigest, blindSignatures: signatures },
       req.requestId,
@@ -451,7 +460,7 @@ export class BankService {
     const { payee, reference } = spends[0]!.body;
     const account = this.accountOfKey(payee);
     if (!account) throw new SemperError('ERR_NOT_FOUND', `no account for payee ${payee}`);
-    const digests = await Promise.all(spends.map((s) => statementDigest(s.statement)));
+    const digests = spends.map((s) => digestSync(s.statement));
     const batchDigest = createHash('sha256')
       .update([...digests].sort().join(','))
       .digest('base64url');
@@ -464,7 +473,7 @@ export class BankService {
       { type: PAYMENT_PROOF_TYPE, version: 1, dealId: reference, issuedAt: nowIso(now), body: proofBody },
       this.signer,
     )) as Statement;
-    const receiptBody: DepositBody = { depositId, account, payee, reference, value: this.amount(value), spends: digests, proof: await statementDigest(proof) };
+    const receiptBody: DepositBody = { depositId, account, payee, reference, value: this.amount(value), spends: digests, proof: digestSync(proof) };
     const receipt = (await signStatement(
       { type: CASH_TYPES.deposit, version: 1, dealId: reference, issuedAt: nowIso(now), body: receiptBody },
       this.signer,

@@ -120,10 +120,10 @@ export function coinIdOf(coin: Coin): Promise<string> {
   return jwkThumbprint(coin.publicJwk);
 }
 
-/** Does the bank's signature on `coin` verify under `denomination`? (RSASSA-PSS, SHA-384, salt 48.) */
-export async function verifyCoin(coin: Coin, denomination: VerifiedDenomination): Promise<boolean> {
+/** Does the bank's signature on `coin` verify under `denomination`? (RSASSA-PSS, SHA-384, salt 48.) `coinId` if already computed. */
+export async function verifyCoin(coin: Coin, denomination: VerifiedDenomination, coinId?: string): Promise<boolean> {
   if (coin.denominationId !== denomination.id) return false;
-  const message = signedMessage(decodeBase64url(coin.prefix), coin.denominationId, await coinIdOf(coin));
+  const message = signedMessage(decodeBase64url(coin.prefix), coin.denominationId, coinId ?? (await coinIdOf(coin)));
   return CASH_SUITE.verify(denomination.publicKey, decodeBase64url(coin.signature), message);
 }
 

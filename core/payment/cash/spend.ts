@@ -102,11 +102,12 @@ export async function verifySpend(statement: unknown, expect: SpendExpectations)
       `spend claims ${body.value.amount} ${body.value.currency}, the coin is worth ${denomination.value.amount} ${denomination.value.currency}`,
     );
   }
-  if (!(await verifyCoin(body.coin, denomination))) throw new SemperError('ERR_SIGNATURE_INVALID', "the bank's signature on the coin does not verify");
+  const coinId = await coinIdOf(body.coin);
+  if (!(await verifyCoin(body.coin, denomination, coinId))) throw new SemperError('ERR_SIGNATURE_INVALID', "the bank's signature on the coin does not verify");
   if (expect.payee !== undefined && body.payee !== expect.payee)
     throw new SemperError('ERR_ITEM_MISMATCH', `spend is made out to ${body.payee}, not ${expect.payee}`);
   if (expect.reference !== undefined && body.reference !== expect.reference)
     throw new SemperError('ERR_ITEM_MISMATCH', `spend references ${body.reference}, not ${expect.reference}`);
   if (expect.outputs !== body.outputs) throw new SemperError('ERR_ITEM_MISMATCH', 'spend is bound to other outputs');
-  return { statement: verified.statement, body, coinId: await coinIdOf(body.coin), denomination };
+  return { statement: verified.statement, body, coinId, denomination };
 }
