@@ -42,6 +42,17 @@ describe('opening a transfer', () => {
     await expect(openTransfer(st, keys.r.keyId)).rejects.toMatchObject({ code: 'ERR_SCHEMA', message: expect.stringMatching(/malformed body/) });
   });
 
+  it('a transfer another key signed, naming the sender it impersonates, is refused (ERR_SIGNATURE_INVALID)', async () => {
+    const body = { from: keys.o.keyId, to: keys.r.keyId, attributes: DEFAULT_ATTRIBUTES, item: mail.R.item };
+    const byMallory = await signStatement({ type: TRANSFER_TYPE, version: 1, dealId: 'deal-transfer-0001', issuedAt: nowIso(T0), body }, keys.mallory);
+    await expect(openTransfer(byMallory, keys.r.keyId)).rejects.toMatchObject({
+      code: 'ERR_SIGNATURE_INVALID',
+      message: expect.stringMatching(/signed by a key other than the one it names as sender/),
+    });
+    const byO = await signStatement({ type: TRANSFER_TYPE, version: 1, dealId: 'deal-transfer-0001', issuedAt: nowIso(T0), body }, keys.o);
+    expect((await openTransfer(byO, keys.r.keyId)).from).toBe(keys.o.keyId);
+  });
+
   it('a transfer whose item is not an item is refused (ERR_SCHEMA)', async () => {
     const good = await signTransfer({ dealId: 'deal-transfer-0001', to: keys.r.keyId, item: mail.R.item, now: T0 }, keys.o);
     expect((await openTransfer(good, keys.r.keyId)).item).toEqual(mail.R.item);
