@@ -15,6 +15,10 @@ describe.each(KEY_ALGORITHMS)('%s signer', (alg) => {
     const flipped = sig.slice();
     flipped[10] = flipped[10]! ^ 1;
     expect(await verifyRaw(alg, signer.publicJwk, data, flipped)).toBe(false);
+    // Any other length is a wrong signature, not an error (WebCrypto's own rule).
+    for (const other of [sig.subarray(0, 63), new Uint8Array([...sig, 0]), new Uint8Array([0, ...sig]), new Uint8Array(0)]) {
+      expect(await verifyRaw(alg, signer.publicJwk, data, other)).toBe(false);
+    }
   });
   it('generates non-extractable private keys', async () => {
     const pair = await generateKeyPair(alg);
