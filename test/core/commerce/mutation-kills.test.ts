@@ -268,3 +268,61 @@ describe('the merchant: orders', () => {
     expect((await stepMerchant(mState, { type: 'order-received', order: certified, now: Date.now() }, good)).state.phase).toBe('confirmed');
   });
 });
+
+describe('statement types: a signer cannot pass one kind of statement off as another', () => {
+  const merchantSigns = <B>(st: Statement<B>, type: string) => {
+    const { signature: _s, ...u } = st;
+    return signStatement({ ...u, type }, merchant.identity.signer, { signerRef: { kind: 'x509', chain: merchant.identity.chain } });
+  };
+
+  it('an offer body the merchant signed as another type of statement is not an offer (ERR_STATEMENT_TYPE), nothing shown', async () => {
+    const s = start();
+    const made = await stepMerchant(newMerchantDeal(s.state.dealId), { type: 'offer-requested', request: s.send[0]!.body, now: Date.now() }, merchant);
+    const offer = (made.send[0]!.body as { offer: Statement<OfferBody> }).offer;
+    const next = await stepShopper(
+      s.state,
+      { type: 'offer-response', response: { offer: await merchantSigns(offer, 'semper.order-confirmation') }, now: Date.now() },
+      shopperCtx(),
+    );
+    expect(next.state.phase === 'failed' && next.state.error.code).toBe('ERR_STATEMENT_TYPE');
+    expect(next.effects.some((e) => e.kind === 'show-offer')).toBe(false);
+  });
+
+  it("a confirmation or a delivery signed as another type is not the merchant's answer (retried, ERR_STATEMENT_TYPE)", async () => {
+    const { ctx, s, mState, order } = await ordering();
+    const answer = (await stepMerchant(mState, { type: 'order-received', order, now: Date.now() }, merchant)).send[0]!.body as {
+      confirmation: Statement;
+      delivery: Statement;
+    };
+    for (const response of [
+      { ...answer, confirmation: await merchantSigns(answer.confirmation, 'semper.offer') },
+      { ...answer, delivery: await merchantSigns(answer.delivery, 'semper.offer') },
+    ]) {
+      const next = await stepShopper(s.state, { type: 'order-response', response, now: Date.now() }, ctx);
+      expect(next.state.phase === 'retrying-order' && next.state.lastError.code).toBe('ERR_STATEMENT_TYPE');
+    }
+    expect((await stepShopper(s.state, { type: 'order-response', response: answer, now: Date.now() }, ctx)).state.phase).toBe('completed');
+  });
+
+  it('an order body the shopper signed as another type is not an order (ERR_STATEMENT_TYPE), nothing confirmed', async () => {
+    const { mState, order } = await ordering();
+    const { signature: _s, ...u } = order;
+    const offerTyped = await signStatement({ ...u, type: 'semper.offer' }, shopperSigner);
+    await expect(stepMerchant(mState, { type: 'order-received', order: offerTyped, now: Date.now() }, merchant)).rejects.toMatchObject({
+      code: 'ERR_STATEMENT_TYPE',
+    });
+  });
+
+  it('a token-signed order body of another type is not sent (ERR_STATEMENT_TYPE); the deal stays open', async () => {
+    const ctx: ShopperContext = { ...shopperCtx(), webauthn: verifier };
+    const { next } = await shown(undefined, ctx);
+    const token = await SoftAuthenticator.create({ rpId: EXT, origin: EXT });
+    const { signature: _h, ...unsigned } = orderToSign(next.state, Date.now(), { alg: 'webauthn-ES256', signer: token.signerRef });
+    const offerTyped = await token.signStatement({ ...unsigned, type: 'semper.offer' });
+    await expect(stepShopper(next.state, { type: 'order-signed', order: offerTyped, now: Date.now() }, ctx)).rejects.toMatchObject({
+      code: 'ERR_STATEMENT_TYPE',
+    });
+    const right = await token.signStatement(unsigned);
+    expect((await stepShopper(next.state, { type: 'order-signed', order: right, now: Date.now() }, ctx)).state.phase).toBe('ordering');
+  });
+});

@@ -70,6 +70,21 @@ describe('descriptions and statement items', () => {
   });
 });
 
+describe('statement types', () => {
+  it('a statement of another type, with the agreed body and signer, does not fit (ERR_STATEMENT_TYPE); nor does a payment proof of another type', async () => {
+    const d: Description = { kind: 'statement', type: 'semper.receipt', signer: { keyId: keys.o.keyId }, content: { body: { received: 'x' } } };
+    expect((await matchItem({ kind: 'statement', statement: await sign(keys.o, 'semper.receipt', { received: 'x' }) }, d, ctx())).ok).toBe(true);
+    const note: Item = { kind: 'statement', statement: await sign(keys.o, 'semper.note', { received: 'x' }) };
+    expect(await matchItem(note, d, ctx())).toMatchObject({ ok: false, reason: expect.stringMatching(/ERR_STATEMENT_TYPE/) });
+    const m = money.O.gives as Extract<Description, { kind: 'money' }>;
+    const proof = await sign(keys.bank, 'semper.note', { method: m.method, value: m.value, payee: m.payee, reference: m.reference });
+    expect(await matchItem({ ...(money.O.item as Extract<Item, { kind: 'money' }>), proof }, m, ctx())).toMatchObject({
+      ok: false,
+      reason: expect.stringMatching(/payment proof: ERR_STATEMENT_TYPE/),
+    });
+  });
+});
+
 describe('credentials', () => {
   it('a revoked credential does not fit (ERR_CERT_REVOKED)', async () => {
     const cred: Item = { kind: 'credential', chain: keys.ttpChain };

@@ -53,6 +53,12 @@ describe('opening a transfer', () => {
     expect((await openTransfer(byO, keys.r.keyId)).from).toBe(keys.o.keyId);
   });
 
+  it('a statement of another type carrying a transfer body is not a transfer (ERR_STATEMENT_TYPE)', async () => {
+    const body = { from: keys.o.keyId, to: keys.r.keyId, attributes: DEFAULT_ATTRIBUTES, item: mail.R.item };
+    const receipt = await signStatement({ type: 'semper.receipt', version: 1, dealId: 'deal-transfer-0001', issuedAt: nowIso(T0), body }, keys.o);
+    await expect(openTransfer(receipt, keys.r.keyId)).rejects.toMatchObject({ code: 'ERR_STATEMENT_TYPE' });
+  });
+
   it('a transfer whose item is not an item is refused (ERR_SCHEMA)', async () => {
     const good = await signTransfer({ dealId: 'deal-transfer-0001', to: keys.r.keyId, item: mail.R.item, now: T0 }, keys.o);
     expect((await openTransfer(good, keys.r.keyId)).item).toEqual(mail.R.item);
