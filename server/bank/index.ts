@@ -2,3 +2,4 @@ export { createBankApp, MAX_ISSUE_BYTES, MAX_SPENDS_BYTES, type BankAppOptions }
 export { BankService, BANK_DB_FILE, type BankInfo, type BankServiceOptions, type BankTotals } from './service.js';
 export { DEFAULT_ROTATION, DenominationKey, DenominationKeys, generateRsaKey, type RotationPolicy, type RsaKeyFactory } from './denominations.js';
 export { COINS_ACCOUNT, FUNDING_ACCOUNT, Ledger, type Entry, type PostingKind } from './ledger.js';
+export { startBankServer, type RunningBank } from './server.js';

@@ -244,19 +244,22 @@ export class BankService {
     return { bankKeyId: this.keyId, byId: this.verifiedKeys };
   }
 
-  /** Blind-sign every asked coin (denominations issuing at `now`, this bank's currency): value and signatures. */
-  private blindSignAll(coins: readonly BlindedCoin[], now: number): { value: number; signatures: string[] } {
+  /** The value of the asked coins: each of a denomination issuing at `now`, in this bank's currency (before any signing). */
+  private priceOf(coins: readonly BlindedCoin[], now: number): number {
     let value = 0;
-    const signatures: string[] = [];
     for (const c of coins) {
       const key = this.keys.get(c.denominationId);
       if (!key) throw new SemperError('ERR_DENOMINATION', `unknown denomination ${c.denominationId}`);
       if (!denominationUsable(key.denomination, 'withdraw', now))
         throw new SemperError('ERR_DENOMINATION', `denomination ${c.denominationId} does not issue now`);
       value += key.denomination.value.amount;
-      signatures.push(encodeBase64url(key.blindSign(decodeBase64url(c.blindedMsg))));
     }
-    return { value, signatures };
+    return value;
+  }
+
+  /** Blind-sign every asked coin (priced by priceOf first). */
+  private blindSignAll(coins: readonly BlindedCoin[]): string[] {
+    return coins.map((c) => encodeBase64url(this.keys.get(c.denominationId)!.blindSign(decodeBase64url(c.blindedMsg))));
   }
 
   private amount(value: number): Amount {
@@ -310,9 +313,10 @@ export class BankService {
     const done = this.served(body.requestId, requestDigest);
     if (done) return done;
     const now = this.clock();
-    const { value, signatures } = this.blindSignAll(body.coins, now);
+    const value = this.priceOf(body.coins, now);
     // Before signing anything: most refusals need no transaction (the transaction checks again).
     this.ledger.requireFunds(account.id, value);
+    const signatures = this.blindSignAll(body.coins);
     const answer = await this.signIssue(
       {
         requestId: body.requestId,
@@ -418,8 +422,9 @@ export class BankService {
     const now = this.clock();
     const spends = await this.verifySpends(req.spends, { payee: this.keyId, reference: req.requestId, outputs: await outputsDigest(req.outputs) }, now);
     const inValue = spends.reduce((n, s) => n + s.denomination.value.amount, 0);
-    const { value, signatures } = this.blindSignAll(req.outputs, now);
+    const value = this.priceOf(req.outputs, now);
     if (value !== inValue) throw new SemperError('ERR_DENOMINATION', `refresh of ${inValue} into ${value}: totals differ`);
+    const signatures = this.blindSignAll(req.outputs);
     const digests = spends.map((s) => digestSync(s.statement));
     const answer = await this.signIssue(
       { requestId: req.requestId, kind: 'refresh', value: this.amount(value), request: requestDigest, blindSignatures: signatures },

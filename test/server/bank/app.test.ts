@@ -2,7 +2,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { randomId } from '../../../core/encoding/index.js';
 import { type IssueAnswer, prepareCoin, signSpend, verifyDenominationList } from '../../../core/payment/cash/index.js';
-import { createBankApp } from '../../../server/bank/index.js';
+import { createBankApp, startBankServer } from '../../../server/bank/index.js';
 import {
   type Customer,
   CURRENCY,
@@ -81,5 +81,27 @@ describe('bank HTTP', () => {
     expect(((await malformed.json()) as { error: { code: string } }).error.code).toBe('ERR_SCHEMA');
     const huge = await post('/bank/refresh', { requestId: 'x', spends: [], outputs: [], pad: 'x'.repeat(300 * 1024) });
     expect(huge.status).toBe(413);
+  });
+
+  it('listens on loopback only; a real socket counts each client against the signing budget', async () => {
+    await expect(startBankServer(t.bank, { hostname: '0.0.0.0' })).rejects.toThrow(/loopback/);
+    const server = await startBankServer(t.bank, { signedStatementsPerMinute: 1 });
+    try {
+      const set = await verifyDenominationList(((await (await fetch(`${server.url}/bank/denominations`)).json()) as { list: unknown }).list, {
+        bankKeyId: t.bank.keyId,
+      });
+      const send = async () =>
+        fetch(`${server.url}/bank/withdraw`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ request: await withdrawalRequest(alice, [await prepareCoin(denominationOf(set, 100))]) }),
+        });
+      expect((await send()).status).toBe(200);
+      const limited = await send();
+      expect(limited.status).toBe(429);
+      expect(t.bank.balance(alice.account)).toBe(900);
+    } finally {
+      await server.close();
+    }
   });
 });
