@@ -273,6 +273,31 @@ describe('wallet: refresh, pay, refund, conflicts', () => {
     expect(host.state.pending).toEqual([]);
   });
 
+  it('a payment with a coin a restored backup already paid: the merchant forwards ERR_DOUBLE_SPEND, the coin is marked spent with the proof', async () => {
+    const host = await newHost();
+    await host.run({ type: 'withdraw', now: T0, account: alice.account, prepared: await prepare([200]) });
+    const coin = host.state.coins[0]!;
+    const backup = new Host(host.state);
+    const first = dealId();
+    await backup.run({ type: 'pay', now: T0, coinIds: [coin.coinId], payee: shop.keyId, reference: first }, { amount: 200, reference: first });
+    const second = dealId();
+    const [send] = await host.step({ type: 'pay', now: T0, coinIds: [coin.coinId], payee: shop.keyId, reference: second });
+    expect(cashPayment(ctx).status(host.state, second).phase).toBe('sent');
+    const reply = await deliver(send!, { amount: 200, reference: second });
+    expect(reply).toMatchObject({ kind: 'error', status: 409, error: { code: 'ERR_DOUBLE_SPEND' } });
+    // A forged proof (a spend by another coin) is refused and changes nothing.
+    const forged = { ...(reply as { body: Record<string, unknown> }).body, coinId: 'Z'.repeat(43) };
+    await expect(
+      cashWallet.step(host.state, { type: 'reply', now: T0, sent: send!, reply: { ...reply, body: forged } as WalletReply }, ctx),
+    ).rejects.toMatchObject({
+      code: 'ERR_PROTOCOL_STATE',
+    });
+    await host.step({ type: 'reply', now: T0, sent: send!, reply });
+    expect(host.state.coins[0]).toMatchObject({ status: 'spent', spent: { by: 'double-spend', reference: first } });
+    expect(host.effects.at(-1)).toMatchObject({ kind: 'failed', operation: 'payment', error: { code: 'ERR_DOUBLE_SPEND' } });
+    expect(t.bank.balance(shop.account)).toBe(200);
+  });
+
   it('a payment the merchant refuses leaves its coins exposed: they must be refreshed before paying again', async () => {
     const host = await newHost();
     await host.run({ type: 'withdraw', now: T0, account: alice.account, prepared: await prepare([100]) });
