@@ -12,6 +12,7 @@ import {
   balance,
   cashPayment,
   cashWallet,
+  coinsToRenew,
   type CoinSecret,
   CASH_TYPES,
   decompose,
@@ -233,6 +234,18 @@ describe('wallet: withdraw', () => {
     await host.step({ type: 'reply', now: T0, sent: sends[0]!, reply: await deliver(sends[0]!) }, poor);
     expect(host.state.pending).toEqual([]);
     expect(host.effects.at(-1)).toMatchObject({ kind: 'failed', operation: 'withdrawal', error: { code: 'ERR_INSUFFICIENT_FUNDS' } });
+  });
+});
+
+describe('wallet helpers', () => {
+  it('coinsToRenew names coins near their spendUntil; decompose refuses what the denominations cannot make', async () => {
+    const host = await newHost();
+    await host.run({ type: 'withdraw', now: T0, account: alice.account, prepared: await prepare([300]) });
+    const d = set.byId.get(host.state.coins[0]!.coin.denominationId)!;
+    expect(coinsToRenew(host.state, set, d.spendUntil - 10 * DAY, DAY)).toEqual([]);
+    expect(coinsToRenew(host.state, set, d.spendUntil - DAY / 2, DAY).sort()).toEqual(host.state.coins.map((c) => c.coinId).sort());
+    expect(() => decompose(set, { amount: 150, currency: CURRENCY }, T0)).toThrow(expect.objectContaining({ code: 'ERR_DENOMINATION' }));
+    expect(decompose(set, { amount: 800, currency: CURRENCY }, T0).map((id) => set.byId.get(id)!.value.amount)).toEqual([500, 200, 100]);
   });
 });
 
