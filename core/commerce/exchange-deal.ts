@@ -421,11 +421,10 @@ export function confirmedItems(descriptor: Statement<DescriptorBody>, agreement:
     a: { giver: shopperKeyId, gives: items.shopperGives, attributes: DEFAULT_ATTRIBUTES },
     b: { giver: agreement.merchantKeyId, gives: items.merchantGives, attributes: DEFAULT_ATTRIBUTES },
   });
-  if (negotiated.protocol !== agreement.protocol || negotiated.originator !== 'a') {
-    throw new SemperError(
-      'ERR_EXCHANGE_UNFAIR',
-      `the merchant proposes ${agreement.protocol}; the items call for ${negotiated.protocol} with the ${negotiated.originator === 'a' ? 'shopper' : 'merchant'} as originator`,
-    );
+  // The shopper's item is always a statement with fixed content that it signs itself (a receipt, its contract
+  // signature): generatable, so the negotiation makes the shopper the originator whatever the merchant gives.
+  if (negotiated.protocol !== agreement.protocol) {
+    throw new SemperError('ERR_EXCHANGE_UNFAIR', `the merchant proposes ${agreement.protocol}; the items call for ${negotiated.protocol}`);
   }
   return items;
 }

@@ -461,6 +461,27 @@ describe('mutation table (docs/mutation-exchange.md): the merchant machine refus
     }
   });
 
+  it('an m1 that arrives after the descriptor and its grace ran out, before any timer fired, is refused: ERR_OFFER_EXPIRED', async () => {
+    const s = new NodeShopper(world, await newShopper());
+    const started = await s.propose('contract-signing', CONTRACT.id);
+    const honest = started.send[0]!.statement;
+    const stored = (await (await world.host.app.request(`/semper/deals/${honest.dealId}`)).json()) as { state: ExchangeMerchantState };
+    expect(stored.state.phase).toBe('offered');
+    const due = exchangeMerchant.wakeAt(stored.state)!;
+    // The shopper names the latest deadline the merchant allows, so m1 itself is still answerable after `due`.
+    const expiresAt = stored.state.phase === 'offered' ? Date.parse(stored.state.descriptor.body.expiresAt) : 0;
+    const deadline = expiresAt + 4 * FAST_TIMING.peerMs + 3 * FAST_TIMING.ttpMarginMs;
+    const m1 = (await signStatement(
+      { type: honest.type, version: 1, dealId: honest.dealId, issuedAt: nowIso(world.clock.now), body: { ...(honest.body as object), deadline } },
+      s.signer,
+    )) as Statement;
+    await expect(stepExchangeMerchant(stored.state, { type: 'message', message: m1, now: due + 1, from: 'peer' }, machineCtx())).rejects.toMatchObject({
+      code: 'ERR_OFFER_EXPIRED',
+    });
+    const inTime = await stepExchangeMerchant(stored.state, { type: 'message', message: m1, now: due - 1, from: 'peer' }, machineCtx());
+    expect(inTime.state.phase).toBe('responding');
+  });
+
   it('an offered deal does not expire on a timer before its descriptor (and the grace for m1) ran out', async () => {
     const ctx = machineCtx();
     const now = world.clock.now;

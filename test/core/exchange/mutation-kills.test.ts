@@ -22,6 +22,9 @@ import {
   wakeAt,
 } from '../../../core/exchange/index.js';
 import { exchangeIdOf } from '../../../core/exchange/common.js';
+import { assertFair } from '../../../core/exchange/negotiate.js';
+import { signFixedStatement } from '../../../core/commerce/exchange-deal.js';
+import { DEFAULT_ATTRIBUTES } from '../../../core/transfer/index.js';
 import { seededRandom } from '../../../core/machine.js';
 import { nowIso, signStatement, type Statement } from '../../../core/statements/index.js';
 import type { Signer } from '../../../core/crypto/index.js';
@@ -395,6 +398,24 @@ describe('the responder: m3', () => {
   });
 });
 
+describe('the responder: the item in m3', () => {
+  it('a delivery carrying another item than m1 describes (a signature on an amended contract, a receipt for nothing) gets no m4: ERR_ITEM_MISMATCH', async () => {
+    for (const [sc, seed] of [
+      [contract, 179],
+      [mail, 181],
+    ] as const) {
+      const c = await pair(sc, seed);
+      const o2 = await msg(c.o.state, c.m2, c.oCtx);
+      const m3 = o2.send[0]!.statement;
+      const wrong = await signed(keys.o, EXCHANGE_TYPES.deliver, sc.dealId, { ...(m3.body as object), item: sc.O.wrongItem });
+      const res = await msg(c.r1.state, wrong, c.rCtx);
+      expect(rejected(res), sc.name).toBe('ERR_ITEM_MISMATCH');
+      expect(res.send).toEqual([]);
+      expect(res.state.outcome).toBeNull();
+    }
+  });
+});
+
 describe("the roles: the TTP's answers", () => {
   it('a finished exchange keeps its outcome: an abort token for it arriving afterwards changes nothing', async () => {
     const c = await pair(contract, 141);
@@ -416,6 +437,21 @@ describe("the roles: the TTP's answers", () => {
       expect(res.state.outcome?.status).toBe('completed');
       expect(res.effects).toEqual([]);
     }
+  });
+
+  it('an abort token of the same protocol but for another exchange ends nothing: ERR_REPLAY', async () => {
+    const c = await pair(contract, 183);
+    const { s } = await runTimers(c.o.state, c.oCtx, (x) => x.phase === 'awaiting-ttp');
+    const other = await pair(contract, 185);
+    const token = await byTtp(TTP_TYPES.abortToken, contract.dealId, {
+      exchangeId: other.exchangeId,
+      protocol: 'contract-signing',
+      reason: 'abort-request',
+      requestedBy: keys.o.keyId,
+    });
+    const res = await stepExchange(rt(s), { type: 'message', message: token, now: T0 + 1, from: 'ttp' }, c.oCtx);
+    expect(rejected(res)).toBe('ERR_REPLAY');
+    expect(res.state.outcome).toBeNull();
   });
 
   it('a responder still waiting for m1 takes no TTP answer: ERR_PROTOCOL_STATE', async () => {
@@ -549,6 +585,28 @@ describe('evidence: what binds a transcript, a resolution and an abort token to 
         why: [expect.anything(), expect.stringMatching(/^abort token: ERR_SIGNATURE_INVALID: the abort token is for another exchange/)],
       });
     }
+  });
+});
+
+describe('fairness: the rule a refusal names', () => {
+  it('revocable↔revocable for items that are not revocable at all is refused for that reason, not for a revocation window', () => {
+    const o = { giver: keys.o.keyId, gives: mail.O.gives, attributes: DEFAULT_ATTRIBUTES };
+    const r = { giver: keys.r.keyId, gives: mail.R.gives, attributes: DEFAULT_ATTRIBUTES };
+    expect(() => assertFair('revocable-revocable', o, r, mail.deadline)).toThrow(
+      expect.objectContaining({ code: 'ERR_EXCHANGE_UNFAIR', message: expect.stringMatching(/needs both items revocable/) }),
+    );
+    const money0 = { giver: keys.o.keyId, gives: money.O.gives, attributes: DEFAULT_ATTRIBUTES };
+    expect(() => assertFair('revocable-revocable', money0, r, money.deadline)).toThrow(
+      expect.objectContaining({ code: 'ERR_EXCHANGE_UNFAIR', message: expect.stringMatching(/needs both items revocable/) }),
+    );
+  });
+});
+
+describe('exchange deals: only fixed content is signed in advance', () => {
+  it('a statement description without fixed content is not signed: ERR_ITEM_MISMATCH', async () => {
+    const { content: _c, ...open } = contract.O.gives as Extract<typeof contract.O.gives, { kind: 'statement' }>;
+    void _c;
+    await expect(signFixedStatement(open, contract.dealId, keys.o, T0)).rejects.toMatchObject({ code: 'ERR_ITEM_MISMATCH' });
   });
 });
 
