@@ -51,7 +51,15 @@ export type SemperErrorCode =
   /** A coin denomination that is unknown, not (or no longer) valid for this operation, or does not match the amount. */
   | 'ERR_DENOMINATION'
   /** No payment method both the merchant takes and the shopper's settings and funds allow. */
-  | 'ERR_PAYMENT_METHOD';
+  | 'ERR_PAYMENT_METHOD'
+  /** An account transfer already reversed: the refusal carries the first reversal as proof. */
+  | 'ERR_REVOKED'
+  /** A revocation of a transfer that is not revocable, or after its revocableUntil. */
+  | 'ERR_REVOCATION_CLOSED'
+  /** A cheque already cleared (or stopped after clearing was asked): the refusal carries the first clearing receipt. */
+  | 'ERR_CHEQUE_CLEARED'
+  /** A cheque the bank will not pay: carries the bank's signed bounce and its reason code; no money moved. */
+  | 'ERR_CHEQUE_BOUNCED';
 
 export class SemperError extends Error {
   override readonly name: string = 'SemperError';
