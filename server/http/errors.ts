@@ -43,6 +43,12 @@ const STATUS: Partial<Record<SemperErrorCode, ContentfulStatusCode>> = {
   ERR_TTP: 409,
   ERR_EXCHANGE_UNFAIR: 409,
   ERR_ITEM_MISMATCH: 409,
+  // Money: a coin spent before (the answer carries the first spend), an account that cannot pay.
+  ERR_DOUBLE_SPEND: 409,
+  ERR_INSUFFICIENT_FUNDS: 409,
+  // A denomination the bank does not (or no longer) issue or redeem; a payment method nobody takes.
+  ERR_DENOMINATION: 403,
+  ERR_PAYMENT_METHOD: 409,
   ERR_OFFER_EXPIRED: 410,
   ERR_RATE_LIMITED: 429,
   // The verifier has no current revocation information (stale CRL): its problem, try later.
