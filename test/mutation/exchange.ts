@@ -3,17 +3,24 @@
 // the tests that must fail without it. Run: npm run mutation -- --manifest exchange.
 import type { SecurityCheck } from './types.js';
 
+// Each check lists the test file meant to fail without it (the fast unit files; the protocol harness
+// runs, ~60 s each, catch many of these too but are not needed to show that a check is there).
+const TTP_TEST = 'test/core/exchange/ttp.test.ts';
+/** The checks the protocol runs do not reach: start refusals, m2/m3 shapes, timers, TTP-signed answers for another exchange. */
+const CHECKS = 'test/core/exchange/checks.test.ts';
+const PARTIES_TEST = 'test/core/exchange/parties.test.ts';
+const EVIDENCE_TEST = 'test/core/exchange/evidence.test.ts';
+const NEGOTIATE_TEST = 'test/core/exchange/negotiate.test.ts';
+/** The attack tests written for the checks that survived their removal at first. */
 const KILLS = 'test/core/exchange/mutation-kills.test.ts';
-/** The TTP's checks: its unit tests, the checks the protocol runs do not reach, the attack tests. */
-const TTP = ['test/core/exchange/ttp.test.ts', 'test/core/exchange/checks.test.ts', KILLS];
-/** The two roles (originator, responder): step by step, the unreached checks, the attack tests. */
-const PARTIES = ['test/core/exchange/parties.test.ts', 'test/core/exchange/checks.test.ts', KILLS];
-const EVIDENCE = ['test/core/exchange/evidence.test.ts', KILLS];
-const NEGOTIATE = ['test/core/exchange/negotiate.test.ts', 'test/core/exchange/checks.test.ts', KILLS];
-/** The shopper's side of an exchange deal: the descriptor attacks and the deal machine on its own. */
-const DESCRIPTOR = ['test/protocols/exchange-descriptor-attacks.test.ts', 'test/core/exchange/deal-shopper.test.ts', KILLS];
-/** The merchant's side of an exchange deal, in the kit. */
-const MERCHANT = ['test/server/merchant-exchange.test.ts'];
+/** The shopper's exchange-deal machine on its own, against the kit. */
+const DEAL_SHOPPER = 'test/core/exchange/deal-shopper.test.ts';
+/** A hostile merchant's descriptors. */
+const DESCRIPTOR_ATTACKS = 'test/protocols/exchange-descriptor-attacks.test.ts';
+/** The merchant's side of an exchange deal, in the kit and as a machine. */
+const MERCHANT_KIT = 'test/server/merchant-exchange.test.ts';
+/** The harness's unfair variants (an originator that gives before checking). */
+const BROKEN_VARIANTS = 'test/protocols/broken-variants.test.ts';
 
 const P = 'core/exchange/parties.ts';
 const T = 'core/exchange/ttp.ts';
@@ -36,7 +43,7 @@ export const checks: SecurityCheck[] = [
     C,
     'if (keyIds && !keyIds.includes(keyId)) {',
     'if (false) {',
-    [...PARTIES, 'test/core/exchange/ttp.test.ts', 'test/core/exchange/evidence.test.ts'],
+    [CHECKS],
   ),
   x(
     'X-common-body-schema',
@@ -44,7 +51,7 @@ export const checks: SecurityCheck[] = [
     C,
     'const body = parseBody(schema, verified.statement.body, verified.statement.type);',
     'const body = verified.statement.body as T;',
-    [...PARTIES, 'test/core/exchange/ttp.test.ts'],
+    [CHECKS],
   ),
 
   // --- ttp.ts: checkTtpRequest --------------------------------------------------------------------
@@ -54,7 +61,7 @@ export const checks: SecurityCheck[] = [
     T,
     "if (!kind) throw new SemperError('ERR_STATEMENT_TYPE', `not a TTP request: ${type ?? 'no type'}`);",
     '',
-    TTP,
+    [KILLS],
   ),
   x(
     'X-ttp-m1-signer',
@@ -62,7 +69,7 @@ export const checks: SecurityCheck[] = [
     T,
     "if (m1.keyId !== m1.body.originator.keyId) throw new SemperError('ERR_SIGNATURE_INVALID', 'm1 is not signed by the originator it names');",
     '',
-    TTP,
+    [KILLS],
   ),
   x(
     'X-ttp-m1-type',
@@ -70,7 +77,7 @@ export const checks: SecurityCheck[] = [
     T,
     'const m1 = await verifyFrom(req.body.m1, [EXCHANGE_TYPES.propose], null, ProposeBody, trust, now);',
     'const m1 = await verifyFrom(req.body.m1, [(req.body.m1 as { type: string }).type], null, ProposeBody, trust, now);',
-    TTP,
+    [KILLS],
   ),
   x(
     'X-ttp-exchange-id',
@@ -78,7 +85,7 @@ export const checks: SecurityCheck[] = [
     T,
     "if (req.body.exchangeId !== exchangeId) throw new SemperError('ERR_REPLAY', 'the request names another exchange than h(m1)');",
     '',
-    TTP,
+    [KILLS],
   ),
   x(
     'X-ttp-deal',
@@ -86,7 +93,7 @@ export const checks: SecurityCheck[] = [
     T,
     "if (req.statement.dealId !== m1.statement.dealId) throw new SemperError('ERR_REPLAY', 'the request is for another deal than m1');",
     '',
-    TTP,
+    [CHECKS],
   ),
   x(
     'X-ttp-named',
@@ -94,7 +101,7 @@ export const checks: SecurityCheck[] = [
     T,
     "if (m1.body.ttp.keyId !== ctx.signer.keyId) throw new SemperError('ERR_TTP', 'the exchange names another TTP');",
     '',
-    TTP,
+    [TTP_TEST],
   ),
   x(
     'X-ttp-requester',
@@ -102,7 +109,7 @@ export const checks: SecurityCheck[] = [
     T,
     "if (!requesterRole) throw new SemperError('ERR_SIGNATURE_INVALID', 'the requester is not a party to this exchange');",
     '',
-    TTP,
+    [TTP_TEST],
   ),
   x(
     'X-ttp-requester-role',
@@ -110,7 +117,7 @@ export const checks: SecurityCheck[] = [
     T,
     "req.keyId === responder.keyId ? 'responder' : null;",
     "'responder';",
-    TTP,
+    [TTP_TEST],
   ),
   x(
     'X-ttp-m2-signer',
@@ -118,7 +125,7 @@ export const checks: SecurityCheck[] = [
     T,
     'const v = await verifyFrom(m2Input, [EXCHANGE_TYPES.accept], [responder.keyId], AcceptBody, trust, now);',
     'const v = await verifyFrom(m2Input, [EXCHANGE_TYPES.accept], null, AcceptBody, trust, now);',
-    TTP,
+    [CHECKS],
   ),
   x(
     'X-ttp-m2-exchange',
@@ -126,7 +133,7 @@ export const checks: SecurityCheck[] = [
     T,
     "if (v.body.exchangeId !== exchangeId) throw new SemperError('ERR_REPLAY', 'm2 belongs to another exchange');",
     '',
-    TTP,
+    [TTP_TEST],
   ),
   x(
     'X-ttp-cs-no-complaint',
@@ -134,7 +141,7 @@ export const checks: SecurityCheck[] = [
     T,
     "if (kind === 'complaint') refuse('use abort or resolve requests');",
     '',
-    TTP,
+    [KILLS],
   ),
   x(
     'X-ttp-cs-abort-originator',
@@ -142,7 +149,7 @@ export const checks: SecurityCheck[] = [
     T,
     "if (kind === 'abort' && requesterRole !== 'originator') refuse('only the originator may abort (before it has m2)');",
     '',
-    TTP,
+    [TTP_TEST],
   ),
   x(
     'X-ttp-gv-no-resolve',
@@ -150,7 +157,7 @@ export const checks: SecurityCheck[] = [
     T,
     "if (kind === 'resolve') refuse('the responder complains; the originator asks for abort after the deadline');",
     '',
-    TTP,
+    [KILLS],
   ),
   x(
     'X-ttp-gv-complaint-responder',
@@ -158,7 +165,7 @@ export const checks: SecurityCheck[] = [
     T,
     "if (kind === 'complaint' && requesterRole !== 'responder') refuse('only the responder (who gave the verifiable item first) complains');",
     '',
-    TTP,
+    [TTP_TEST],
   ),
   x(
     'X-ttp-gv-complaint-m2',
@@ -166,7 +173,7 @@ export const checks: SecurityCheck[] = [
     T,
     "if (kind === 'complaint' && !m2Item) refuse(\"a complaint carries m2 with the responder's item\");",
     '',
-    TTP,
+    [TTP_TEST],
   ),
   x(
     'X-ttp-gv-abort-originator',
@@ -174,17 +181,17 @@ export const checks: SecurityCheck[] = [
     T,
     "if (kind === 'abort' && requesterRole !== 'originator') refuse('only the originator asks for the final abort');",
     '',
-    TTP,
+    [KILLS],
   ),
   // --- ttp.ts: decideTtp and the machine --------------------------------------------------------
-  x('X-ttp-decided-once', 'the TTP decides an exchange once: every later request gets the stored answer', T, '  if (record) {\n', '  if (false) {\n', TTP),
+  x('X-ttp-decided-once', 'the TTP decides an exchange once: every later request gets the stored answer', T, '  if (record) {\n', '  if (false) {\n', [CHECKS]),
   x(
     'X-ttp-record-exchange',
     "the TTP: a stored record answers only its own exchange's requests",
     T,
     "if (record.exchangeId !== req.exchangeId) throw new SemperError('ERR_INTERNAL', 'record of another exchange');",
     '',
-    TTP,
+    [CHECKS],
   ),
   x(
     'X-ttp-cs-fair',
@@ -192,7 +199,7 @@ export const checks: SecurityCheck[] = [
     T,
     "assertFair('contract-signing', o, r);",
     '',
-    TTP,
+    [CHECKS],
   ),
   x(
     'X-ttp-gv-abort-after-deadline',
@@ -200,7 +207,7 @@ export const checks: SecurityCheck[] = [
     T,
     "if (pastDeadline) return abortToken('deadline-passed');",
     "return abortToken('deadline-passed');",
-    TTP,
+    [TTP_TEST],
   ),
   x(
     'X-ttp-deadline-strict',
@@ -208,7 +215,7 @@ export const checks: SecurityCheck[] = [
     T,
     'const pastDeadline = now > b.deadline;',
     'const pastDeadline = now >= b.deadline;',
-    TTP,
+    [CHECKS],
   ),
   x(
     'X-ttp-gv-fair',
@@ -216,7 +223,7 @@ export const checks: SecurityCheck[] = [
     T,
     "assertFair('generatable-verifiable', o, r, b.deadline);",
     '',
-    TTP,
+    [CHECKS],
   ),
   x(
     'X-ttp-gv-item-match',
@@ -224,7 +231,7 @@ export const checks: SecurityCheck[] = [
     T,
     "if (!m.ok) throw new SemperError('ERR_TTP', `generatable-verifiable: the verifiable transfer did not happen as agreed: ${m.reason}`);",
     '',
-    TTP,
+    [TTP_TEST],
   ),
   x(
     'X-ttp-rr-final-not-early',
@@ -232,7 +239,7 @@ export const checks: SecurityCheck[] = [
     T,
     "if (req.kind === 'resolve' && !pastDeadline) {",
     'if (false) {',
-    TTP,
+    [TTP_TEST],
   ),
   x(
     'X-ttp-rr-revoke-before-deadline',
@@ -240,7 +247,7 @@ export const checks: SecurityCheck[] = [
     T,
     '      if (pastDeadline) {\n',
     '      if (true) {\n',
-    TTP,
+    [CHECKS],
   ),
   x(
     'X-ttp-rr-final-after-deadline',
@@ -248,7 +255,7 @@ export const checks: SecurityCheck[] = [
     T,
     '      if (pastDeadline) {\n',
     '      if (false) {\n',
-    TTP,
+    [CHECKS],
   ),
   x(
     'X-ttp-request-key',
@@ -256,7 +263,7 @@ export const checks: SecurityCheck[] = [
     T,
     "if (!parsed.success) throw new SemperError('ERR_SCHEMA', 'a TTP request names its exchange (body.exchangeId, base64url SHA-256)');",
     '',
-    TTP,
+    [KILLS],
   ),
   x(
     'X-ttp-machine-exchange',
@@ -264,7 +271,7 @@ export const checks: SecurityCheck[] = [
     T,
     "if (request.exchangeId !== state.exchangeId) throw new SemperError('ERR_REPLAY', 'the request names another exchange than h(m1)');",
     '',
-    TTP,
+    [CHECKS],
   ),
 
   // --- parties.ts: starting -----------------------------------------------------------------------
@@ -274,7 +281,7 @@ export const checks: SecurityCheck[] = [
     P,
     "const deadline = p.deadline ?? p.now + 4 * t.peer + 2 * t.ttpMargin;\n  if (!ctx.trust.ttps.includes(p.ttp.keyId)) throw new SemperError('ERR_TTP', `TTP ${p.ttp.keyId} is not among the TTPs this party trusts`);",
     'const deadline = p.deadline ?? p.now + 4 * t.peer + 2 * t.ttpMargin;',
-    PARTIES,
+    [CHECKS],
   ),
   x(
     'X-parties-o-two-parties',
@@ -282,7 +289,7 @@ export const checks: SecurityCheck[] = [
     P,
     "if (p.responder.keyId === ctx.signer.keyId) throw new SemperError('ERR_PROTOCOL_STATE', 'an exchange needs two different parties');",
     '',
-    PARTIES,
+    [CHECKS],
   ),
   x(
     'X-parties-o-deadline',
@@ -290,7 +297,7 @@ export const checks: SecurityCheck[] = [
     P,
     "if (deadline - t.ttpMargin <= p.now) throw new SemperError('ERR_PROTOCOL_STATE', 'exchange deadline leaves no time for the responder to complain');",
     '',
-    PARTIES,
+    [CHECKS],
   ),
   x(
     'X-parties-o-fair',
@@ -298,7 +305,7 @@ export const checks: SecurityCheck[] = [
     P,
     '  assertFair(\n    p.protocol,\n    { giver: ctx.signer.keyId, gives: p.gives, attributes: base.ownAttributes },\n    { giver: p.responder.keyId, gives: p.expects, attributes: base.peerAttributes },\n    deadline,\n  );\n',
     '',
-    [...PARTIES, 'test/core/exchange/negotiate.test.ts'],
+    [CHECKS],
   ),
   x(
     'X-parties-o-own-item',
@@ -306,7 +313,7 @@ export const checks: SecurityCheck[] = [
     P,
     '  await assertOwnItem(p.item, p.gives, ctx, p.now);\n  const nonce',
     '  const nonce',
-    PARTIES,
+    [CHECKS],
   ),
   x(
     'X-parties-r-two-parties',
@@ -314,7 +321,7 @@ export const checks: SecurityCheck[] = [
     P,
     "if (p.originator.keyId === ctx.signer.keyId) throw new SemperError('ERR_PROTOCOL_STATE', 'an exchange needs two different parties');",
     '',
-    PARTIES,
+    [CHECKS],
   ),
   x(
     'X-parties-r-self',
@@ -322,7 +329,7 @@ export const checks: SecurityCheck[] = [
     P,
     "if (p.responder && p.responder.keyId !== ctx.signer.keyId) throw new SemperError('ERR_PROTOCOL_STATE', \"m1 is to name this party by another party's key\");",
     '',
-    PARTIES,
+    [CHECKS],
   ),
   x(
     'X-parties-r-ttp-trusted',
@@ -330,7 +337,7 @@ export const checks: SecurityCheck[] = [
     P,
     "if (!ctx.trust.ttps.includes(p.ttp.keyId)) throw new SemperError('ERR_TTP', `TTP ${p.ttp.keyId} is not among the TTPs this party trusts`);\n  await assertOwnItem(p.item, p.gives, ctx, p.now);",
     'await assertOwnItem(p.item, p.gives, ctx, p.now);',
-    PARTIES,
+    [CHECKS],
   ),
   x(
     'X-parties-r-own-item',
@@ -338,7 +345,7 @@ export const checks: SecurityCheck[] = [
     P,
     '  await assertOwnItem(p.item, p.gives, ctx, p.now);\n  const waitUntil',
     '  const waitUntil',
-    PARTIES,
+    [CHECKS],
   ),
   // --- parties.ts: routing by role ----------------------------------------------------------------
   x(
@@ -347,7 +354,7 @@ export const checks: SecurityCheck[] = [
     P,
     "if (state.role !== 'responder') throw new SemperError('ERR_PROTOCOL_STATE', 'an originator does not take proposals');",
     '',
-    PARTIES,
+    [KILLS],
   ),
   x(
     'X-parties-role-accept',
@@ -355,7 +362,7 @@ export const checks: SecurityCheck[] = [
     P,
     "if (state.role !== 'originator') throw new SemperError('ERR_PROTOCOL_STATE', 'a responder does not take acceptances');",
     '',
-    PARTIES,
+    [KILLS],
   ),
   // --- parties.ts: m1 at the responder ------------------------------------------------------------
   x(
@@ -364,7 +371,7 @@ export const checks: SecurityCheck[] = [
     P,
     "throw new SemperError('ERR_REPLAY', 'a proposal for another exchange: this one is already under way');",
     '',
-    PARTIES,
+    [KILLS],
   ),
   x(
     'X-parties-m1-agreed',
@@ -372,7 +379,7 @@ export const checks: SecurityCheck[] = [
     P,
     "if (!agreed) throw new SemperError('ERR_PROTOCOL_STATE', 'this exchange was set up by an earlier release without an agreement to check m1 against');",
     '',
-    PARTIES,
+    [CHECKS],
   ),
   x(
     'X-parties-m1-signer',
@@ -380,7 +387,7 @@ export const checks: SecurityCheck[] = [
     P,
     'await verifyFrom(message, [EXCHANGE_TYPES.propose], [agreed.originator.keyId], ProposeBody, trustOf(ctx), now);',
     'await verifyFrom(message, [EXCHANGE_TYPES.propose], null, ProposeBody, trustOf(ctx), now);',
-    PARTIES,
+    [PARTIES_TEST],
   ),
   x(
     'X-parties-m1-deal',
@@ -388,7 +395,7 @@ export const checks: SecurityCheck[] = [
     P,
     "if (m1.dealId !== state.dealId) throw new SemperError('ERR_REPLAY', `m1 is for deal ${m1.dealId}, not ${state.dealId}`);",
     '',
-    PARTIES,
+    [PARTIES_TEST],
   ),
   x(
     'X-parties-m1-protocol',
@@ -396,7 +403,7 @@ export const checks: SecurityCheck[] = [
     P,
     "if (body.protocol !== state.protocol) throw new SemperError('ERR_PROTOCOL_STATE', `m1 proposes ${body.protocol}, agreed was ${state.protocol}`);",
     '',
-    PARTIES,
+    [KILLS],
   ),
   x(
     'X-parties-m1-originator',
@@ -404,7 +411,7 @@ export const checks: SecurityCheck[] = [
     P,
     "if (!sameJson(body.originator, agreed.originator)) throw new SemperError('ERR_PROTOCOL_STATE', 'm1 names the originator otherwise than agreed');",
     '',
-    PARTIES,
+    [PARTIES_TEST],
   ),
   x(
     'X-parties-m1-responder',
@@ -412,7 +419,7 @@ export const checks: SecurityCheck[] = [
     P,
     "if (!sameJson(body.responder, agreed.responder)) throw new SemperError('ERR_PROTOCOL_STATE', 'm1 names this party otherwise than agreed');",
     '',
-    PARTIES,
+    [PARTIES_TEST],
   ),
   x(
     'X-parties-m1-ttp-trusted',
@@ -420,7 +427,7 @@ export const checks: SecurityCheck[] = [
     P,
     "if (!ctx.trust.ttps.includes(body.ttp.keyId)) throw new SemperError('ERR_TTP', `m1 names TTP ${body.ttp.keyId}, which this party does not trust`);",
     '',
-    PARTIES,
+    [CHECKS],
   ),
   x(
     'X-parties-m1-ttp-agreed',
@@ -428,7 +435,7 @@ export const checks: SecurityCheck[] = [
     P,
     "if (!sameJson(body.ttp, agreed.ttp)) throw new SemperError('ERR_TTP', 'm1 names the TTP (key or endpoint) otherwise than agreed');",
     '',
-    PARTIES,
+    [PARTIES_TEST],
   ),
   x(
     'X-parties-m1-originator-gives',
@@ -436,7 +443,7 @@ export const checks: SecurityCheck[] = [
     P,
     '  if (!sameJson(body.originatorGives, state.peerGives))\n',
     '  if (false)\n',
-    PARTIES,
+    [KILLS],
   ),
   x(
     'X-parties-m1-responder-gives',
@@ -444,7 +451,7 @@ export const checks: SecurityCheck[] = [
     P,
     '  if (!sameJson(body.responderGives, state.ownGives))\n',
     '  if (false)\n',
-    PARTIES,
+    [PARTIES_TEST],
   ),
   x(
     'X-parties-m1-originator-attributes',
@@ -452,7 +459,7 @@ export const checks: SecurityCheck[] = [
     P,
     '  if (!sameJson(body.originatorAttributes, state.peerAttributes))\n',
     '  if (false)\n',
-    PARTIES,
+    [PARTIES_TEST],
   ),
   x(
     'X-parties-m1-responder-attributes',
@@ -460,7 +467,7 @@ export const checks: SecurityCheck[] = [
     P,
     '  if (!sameJson(body.responderAttributes, state.ownAttributes))\n',
     '  if (false)\n',
-    PARTIES,
+    [KILLS],
   ),
   x(
     'X-parties-m1-terms',
@@ -468,7 +475,7 @@ export const checks: SecurityCheck[] = [
     P,
     "if ((body.terms ?? null) !== agreed.terms) throw new SemperError('ERR_PROTOCOL_STATE', 'm1 carries other terms than agreed');",
     '',
-    PARTIES,
+    [PARTIES_TEST],
   ),
   x(
     'X-parties-m1-latest-deadline',
@@ -476,7 +483,7 @@ export const checks: SecurityCheck[] = [
     P,
     '  if (agreed.latestDeadline !== null && body.deadline > agreed.latestDeadline)\n',
     '  if (false)\n',
-    PARTIES,
+    [PARTIES_TEST],
   ),
   x(
     'X-parties-m1-expired',
@@ -484,7 +491,7 @@ export const checks: SecurityCheck[] = [
     P,
     "if (now >= completeBy) throw new SemperError('ERR_OFFER_EXPIRED', 'm1: too close to (or past) its deadline to be answered safely');",
     '',
-    PARTIES,
+    [PARTIES_TEST],
   ),
   x(
     'X-parties-m1-margin',
@@ -492,7 +499,7 @@ export const checks: SecurityCheck[] = [
     P,
     "const completeBy = state.protocol === 'contract-signing' ? body.deadline : body.deadline - t.ttpMargin;",
     'const completeBy = body.deadline;',
-    PARTIES,
+    [PARTIES_TEST],
   ),
   x(
     'X-parties-m1-commitment',
@@ -500,7 +507,7 @@ export const checks: SecurityCheck[] = [
     P,
     "  if ((state.protocol === 'contract-signing') !== (body.commitment !== undefined))\n",
     '  if (false)\n',
-    PARTIES,
+    [KILLS],
   ),
   x(
     'X-parties-m1-fair',
@@ -508,7 +515,7 @@ export const checks: SecurityCheck[] = [
     P,
     '  assertFair(\n    state.protocol,\n',
     '  ((..._args: unknown[]) => undefined)(\n    state.protocol,\n',
-    PARTIES,
+    [CHECKS],
   ),
   // --- parties.ts: m2 at the originator -----------------------------------------------------------
   x(
@@ -517,7 +524,7 @@ export const checks: SecurityCheck[] = [
     P,
     "throw new SemperError('ERR_PROTOCOL_STATE', `m2 not expected in phase ${state.phase}${state.ttpRequest === 'abort' ? ' (abort requested)' : ''}`);",
     '',
-    PARTIES,
+    [PARTIES_TEST],
   ),
   x(
     'X-parties-m2-late-gv-only',
@@ -525,7 +532,7 @@ export const checks: SecurityCheck[] = [
     P,
     "const lateItemOk = state.protocol === 'generatable-verifiable' && state.phase === 'awaiting-ttp';",
     "const lateItemOk = state.phase === 'awaiting-ttp';",
-    PARTIES,
+    [PARTIES_TEST],
   ),
   x(
     'X-parties-m2-signer',
@@ -533,7 +540,7 @@ export const checks: SecurityCheck[] = [
     P,
     'await verifyFrom(message, [EXCHANGE_TYPES.accept], [state.peer!.keyId], AcceptBody, trustOf(ctx), now);',
     'await verifyFrom(message, [EXCHANGE_TYPES.accept], null, AcceptBody, trustOf(ctx), now);',
-    PARTIES,
+    [KILLS],
   ),
   x(
     'X-parties-m2-exchange',
@@ -541,7 +548,7 @@ export const checks: SecurityCheck[] = [
     P,
     "if (body.exchangeId !== state.exchangeId) throw new SemperError('ERR_REPLAY', 'm2 names another exchange');",
     '',
-    PARTIES,
+    [PARTIES_TEST],
   ),
   x(
     'X-parties-m2-cs-shape',
@@ -549,7 +556,7 @@ export const checks: SecurityCheck[] = [
     P,
     "if (!body.commitment || body.item) throw new SemperError('ERR_SCHEMA', 'contract signing m2 carries a commitment and no item');",
     '',
-    PARTIES,
+    [CHECKS],
   ),
   x(
     'X-parties-m2-item-shape',
@@ -557,7 +564,7 @@ export const checks: SecurityCheck[] = [
     P,
     "if (!body.item || body.commitment) throw new SemperError('ERR_SCHEMA', `${state.protocol} m2 carries the responder's item and no commitment`);",
     '',
-    PARTIES,
+    [CHECKS],
   ),
   x(
     'X-parties-m2-item-match',
@@ -565,7 +572,7 @@ export const checks: SecurityCheck[] = [
     P,
     "if (!m.ok) throw new SemperError('ERR_ITEM_MISMATCH', `m2: the responder's item does not fit its description: ${m.reason}`);",
     '',
-    [...PARTIES, 'test/protocols/broken-variants.test.ts'],
+    [BROKEN_VARIANTS],
   ),
   // --- parties.ts: deliveries (m3, m4) -------------------------------------------------------------
   x(
@@ -574,7 +581,7 @@ export const checks: SecurityCheck[] = [
     P,
     "throw new SemperError('ERR_PROTOCOL_STATE', `delivery not expected in phase ${state.phase}`);",
     '',
-    PARTIES,
+    [KILLS],
   ),
   x(
     'X-parties-deliver-o-cs-only',
@@ -582,7 +589,7 @@ export const checks: SecurityCheck[] = [
     P,
     "(state.role === 'originator' &&\n      state.protocol === 'contract-signing' &&",
     "(state.role === 'originator' &&",
-    PARTIES,
+    [KILLS],
   ),
   x(
     'X-parties-deliver-o-after-resolve',
@@ -590,7 +597,7 @@ export const checks: SecurityCheck[] = [
     P,
     "(state.phase === 'awaiting-ttp' && state.ttpRequest === 'resolve')",
     "state.phase === 'awaiting-ttp'",
-    PARTIES,
+    [KILLS],
   ),
   x(
     'X-parties-deliver-r-once',
@@ -598,7 +605,7 @@ export const checks: SecurityCheck[] = [
     P,
     "(state.phase === 'awaiting-ttp' && state.received === null)",
     "state.phase === 'awaiting-ttp'",
-    PARTIES,
+    [KILLS],
   ),
   x(
     'X-parties-deliver-repeat-signer',
@@ -606,7 +613,7 @@ export const checks: SecurityCheck[] = [
     P,
     'const { body } = await verifyFrom(message, [EXCHANGE_TYPES.deliver], [state.peer!.keyId], DeliverBody, trustOf(ctx), now);',
     'const { body } = await verifyFrom(message, [EXCHANGE_TYPES.deliver], null, DeliverBody, trustOf(ctx), now);',
-    PARTIES,
+    [CHECKS],
   ),
   x(
     'X-parties-deliver-repeat-exchange',
@@ -614,7 +621,7 @@ export const checks: SecurityCheck[] = [
     P,
     "if (body.exchangeId === state.exchangeId && body.role === 'originator') return",
     "if (body.role === 'originator') return",
-    PARTIES,
+    [CHECKS],
   ),
   x(
     'X-parties-deliver-repeat-role',
@@ -622,7 +629,7 @@ export const checks: SecurityCheck[] = [
     P,
     "if (body.exchangeId === state.exchangeId && body.role === 'originator') return",
     'if (body.exchangeId === state.exchangeId) return',
-    PARTIES,
+    [CHECKS],
   ),
   x(
     'X-parties-deliver-signer',
@@ -630,7 +637,7 @@ export const checks: SecurityCheck[] = [
     P,
     'const { statement, body } = await verifyFrom(message, [EXCHANGE_TYPES.deliver], [state.peer!.keyId], DeliverBody, trustOf(ctx), now);',
     'const { statement, body } = await verifyFrom(message, [EXCHANGE_TYPES.deliver], null, DeliverBody, trustOf(ctx), now);',
-    PARTIES,
+    [KILLS],
   ),
   x(
     'X-parties-deliver-exchange',
@@ -638,7 +645,7 @@ export const checks: SecurityCheck[] = [
     P,
     "if (body.exchangeId !== state.exchangeId) throw new SemperError('ERR_REPLAY', 'delivery names another exchange');",
     '',
-    PARTIES,
+    [KILLS],
   ),
   x(
     'X-parties-deliver-role',
@@ -646,7 +653,7 @@ export const checks: SecurityCheck[] = [
     P,
     "if (body.role !== peerRole) throw new SemperError('ERR_PROTOCOL_STATE', `delivery claims role ${body.role}, expected ${peerRole}`);",
     '',
-    PARTIES,
+    [KILLS],
   ),
   x(
     'X-parties-deliver-cs-nonce-present',
@@ -654,7 +661,7 @@ export const checks: SecurityCheck[] = [
     P,
     "if (!body.nonce || !body.peerCommitment) throw new SemperError('ERR_SCHEMA', 'contract signing delivery reveals a nonce and names h(own nonce)');",
     '',
-    PARTIES,
+    [CHECKS],
   ),
   x(
     'X-parties-deliver-nonce',
@@ -662,7 +669,7 @@ export const checks: SecurityCheck[] = [
     P,
     "if ((await commitTo(body.nonce)) !== state.peerCommitment) throw new SemperError('ERR_NONCE_MISMATCH', 'revealed nonce does not match the commitment');",
     '',
-    PARTIES,
+    [PARTIES_TEST],
   ),
   x(
     'X-parties-deliver-bound',
@@ -670,7 +677,7 @@ export const checks: SecurityCheck[] = [
     P,
     "if (body.peerCommitment !== (await commitTo(state.nonce!))) throw new SemperError('ERR_NONCE_MISMATCH', \"delivery is not bound to this party's commitment\");",
     '',
-    PARTIES,
+    [PARTIES_TEST],
   ),
   x(
     'X-parties-deliver-match',
@@ -678,7 +685,7 @@ export const checks: SecurityCheck[] = [
     P,
     "if (!m.ok) throw new SemperError('ERR_ITEM_MISMATCH', `delivery does not fit its description: ${m.reason}`);",
     '',
-    PARTIES,
+    [KILLS],
   ),
   // --- parties.ts: timers ---------------------------------------------------------------------------
   x(
@@ -687,7 +694,7 @@ export const checks: SecurityCheck[] = [
     P,
     'if (state.wakeAt === null || now < state.wakeAt) return result(state);',
     'if (state.wakeAt === null) return result(state);',
-    PARTIES,
+    [CHECKS],
   ),
   x(
     'X-parties-gv-o-first-wake',
@@ -695,7 +702,7 @@ export const checks: SecurityCheck[] = [
     P,
     'return Math.min(now + t.peer, deadline + t.ttpMargin);',
     'return now + t.peer;',
-    PARTIES,
+    [CHECKS],
   ),
   x(
     'X-parties-rr-o-first-wake',
@@ -703,7 +710,7 @@ export const checks: SecurityCheck[] = [
     P,
     'return Math.max(now, Math.min(now + t.peer, deadline - t.ttpMargin));',
     'return now + t.peer;',
-    PARTIES,
+    [KILLS],
   ),
   x(
     'X-parties-gv-o-abort-final',
@@ -711,7 +718,7 @@ export const checks: SecurityCheck[] = [
     P,
     'const finalAt = state.deadline + t.ttpMargin;',
     'const finalAt = state.deadline;',
-    PARTIES,
+    [PARTIES_TEST],
   ),
   x(
     'X-parties-rr-o-last-call',
@@ -719,7 +726,7 @@ export const checks: SecurityCheck[] = [
     P,
     'ttpMargin;\n          if (canRetry && now + t.peer < lastCall) return retransmit(state, now + t.peer);',
     'ttpMargin;\n          if (canRetry) return retransmit(state, now + t.peer);',
-    PARTIES,
+    [KILLS],
   ),
   x(
     'X-parties-r-last-call',
@@ -727,7 +734,7 @@ export const checks: SecurityCheck[] = [
     P,
     'ttpMargin;\n        if (canRetry && now + t.peer < lastCall) return retransmit(state, now + t.peer);',
     'ttpMargin;\n        if (canRetry) return retransmit(state, now + t.peer);',
-    PARTIES,
+    [CHECKS],
   ),
   x(
     'X-parties-r-m3-wake',
@@ -735,7 +742,7 @@ export const checks: SecurityCheck[] = [
     P,
     'wake = Math.min(now + t.peer, body.deadline - t.ttpMargin);',
     'wake = now + t.peer;',
-    PARTIES,
+    [CHECKS],
   ),
   x(
     'X-parties-rr-final-wake',
@@ -743,7 +750,7 @@ export const checks: SecurityCheck[] = [
     P,
     'wakeAt: state.deadline + state.timeouts.ttpMargin };',
     'wakeAt: state.deadline };',
-    PARTIES,
+    [CHECKS],
   ),
   // --- parties.ts: the TTP's answers --------------------------------------------------------------
   x(
@@ -752,7 +759,7 @@ export const checks: SecurityCheck[] = [
     P,
     "if (state.phase === 'done') return result(state);",
     '',
-    PARTIES,
+    [KILLS],
   ),
   x(
     'X-parties-answer-begun',
@@ -760,7 +767,7 @@ export const checks: SecurityCheck[] = [
     P,
     "if (!state.exchangeId || !state.ttp || !state.peer) throw new SemperError('ERR_PROTOCOL_STATE', 'a TTP statement before the exchange began');",
     '',
-    PARTIES,
+    [KILLS],
   ),
   x(
     'X-parties-token-signer',
@@ -768,7 +775,7 @@ export const checks: SecurityCheck[] = [
     P,
     'await verifyFrom(message, [type], [state.ttp.keyId], AbortTokenBody, trust, now);',
     'await verifyFrom(message, [type], null, AbortTokenBody, trust, now);',
-    PARTIES,
+    [CHECKS],
   ),
   x(
     'X-parties-token-exchange',
@@ -776,7 +783,7 @@ export const checks: SecurityCheck[] = [
     P,
     "if (body.exchangeId !== state.exchangeId) throw new SemperError('ERR_REPLAY', 'abort token for another exchange');",
     '',
-    PARTIES,
+    [KILLS],
   ),
   x(
     'X-parties-token-protocol',
@@ -784,7 +791,7 @@ export const checks: SecurityCheck[] = [
     P,
     "if (body.protocol !== state.protocol) throw new SemperError('ERR_REPLAY', `abort token for a ${body.protocol} exchange, this is ${state.protocol}`);",
     '',
-    PARTIES,
+    [CHECKS],
   ),
   x(
     'X-parties-order-signer',
@@ -792,7 +799,7 @@ export const checks: SecurityCheck[] = [
     P,
     'await verifyFrom(message, [type], [state.ttp.keyId], RevocationOrderBody, trust, now);',
     'await verifyFrom(message, [type], null, RevocationOrderBody, trust, now);',
-    PARTIES,
+    [CHECKS],
   ),
   x(
     'X-parties-order-exchange',
@@ -800,7 +807,7 @@ export const checks: SecurityCheck[] = [
     P,
     "if (body.exchangeId !== state.exchangeId) throw new SemperError('ERR_REPLAY', 'revocation order for another exchange');",
     '',
-    PARTIES,
+    [CHECKS],
   ),
   x(
     'X-parties-order-protocol',
@@ -808,7 +815,7 @@ export const checks: SecurityCheck[] = [
     P,
     "if (body.protocol !== state.protocol) throw new SemperError('ERR_REPLAY', `revocation order for a ${body.protocol} exchange, this is ${state.protocol}`);",
     '',
-    PARTIES,
+    [CHECKS],
   ),
   x(
     'X-parties-resolution-signer',
@@ -816,7 +823,7 @@ export const checks: SecurityCheck[] = [
     P,
     'await verifyFrom(message, [TTP_TYPES.resolution], [state.ttp.keyId], ResolutionBody, trust, now);',
     'await verifyFrom(message, [TTP_TYPES.resolution], null, ResolutionBody, trust, now);',
-    PARTIES,
+    [CHECKS],
   ),
   x(
     'X-parties-resolution-exchange',
@@ -824,7 +831,7 @@ export const checks: SecurityCheck[] = [
     P,
     "if (body.exchangeId !== state.exchangeId || body.protocol !== state.protocol) throw new SemperError('ERR_REPLAY', 'resolution for another exchange');",
     "if (body.protocol !== state.protocol) throw new SemperError('ERR_REPLAY', 'resolution for another exchange');",
-    PARTIES,
+    [CHECKS],
   ),
   x(
     'X-parties-resolution-protocol',
@@ -832,7 +839,7 @@ export const checks: SecurityCheck[] = [
     P,
     "if (body.exchangeId !== state.exchangeId || body.protocol !== state.protocol) throw new SemperError('ERR_REPLAY', 'resolution for another exchange');",
     "if (body.exchangeId !== state.exchangeId) throw new SemperError('ERR_REPLAY', 'resolution for another exchange');",
-    PARTIES,
+    [CHECKS],
   ),
   x(
     'X-parties-affidavit-signer',
@@ -840,7 +847,7 @@ export const checks: SecurityCheck[] = [
     P,
     'await verifyFrom(a, [TTP_TYPES.affidavit], [state.ttp.keyId], AffidavitBody, trust, now);',
     'await verifyFrom(a, [TTP_TYPES.affidavit], null, AffidavitBody, trust, now);',
-    PARTIES,
+    [CHECKS],
   ),
   x(
     'X-parties-affidavit-exchange',
@@ -848,23 +855,18 @@ export const checks: SecurityCheck[] = [
     P,
     'if (aff.body.exchangeId === state.exchangeId && aff.body.onBehalfOf',
     'if (aff.body.onBehalfOf',
-    PARTIES,
+    [CHECKS],
   ),
-  x(
-    'X-parties-affidavit-peer',
-    "an affidavit replaces only the peer's item",
-    P,
-    '&& aff.body.onBehalfOf === state.peer.keyId && sameJson',
-    '&& sameJson',
-    PARTIES,
-  ),
+  x('X-parties-affidavit-peer', "an affidavit replaces only the peer's item", P, '&& aff.body.onBehalfOf === state.peer.keyId && sameJson', '&& sameJson', [
+    CHECKS,
+  ]),
   x(
     'X-parties-affidavit-description',
     'an affidavit replaces only the item described as agreed',
     P,
     ' && sameJson(aff.body.description, state.peerGives)) {',
     ') {',
-    PARTIES,
+    [CHECKS],
   ),
   x(
     'X-parties-forwarded-signer',
@@ -872,7 +874,7 @@ export const checks: SecurityCheck[] = [
     P,
     'await verifyFrom(body.m2, [EXCHANGE_TYPES.accept], [state.peer.keyId], AcceptBody, trust, now);',
     'await verifyFrom(body.m2, [EXCHANGE_TYPES.accept], null, AcceptBody, trust, now);',
-    PARTIES,
+    [CHECKS],
   ),
   x(
     'X-parties-forwarded-exchange',
@@ -880,7 +882,7 @@ export const checks: SecurityCheck[] = [
     P,
     'if (m2.body.exchangeId === state.exchangeId && m2.body.item) {',
     'if (m2.body.item) {',
-    PARTIES,
+    [CHECKS],
   ),
   x(
     'X-parties-forwarded-match',
@@ -888,7 +890,7 @@ export const checks: SecurityCheck[] = [
     P,
     'if (m.ok) item = m2.body.item;',
     'if (true) item = m2.body.item;',
-    PARTIES,
+    [CHECKS],
   ),
   x(
     'X-parties-answer-final',
@@ -896,7 +898,7 @@ export const checks: SecurityCheck[] = [
     P,
     "if (body.final === true && state.protocol === 'revocable-revocable' && item) {",
     "if (state.protocol === 'revocable-revocable' && item) {",
-    PARTIES,
+    [CHECKS],
   ),
 
   // --- evidence.ts: what the transcript proves ----------------------------------------------------
@@ -906,7 +908,7 @@ export const checks: SecurityCheck[] = [
     E,
     "if (m1.keyId !== m1.body.originator.keyId) fail('m1 is not signed by the originator it names');",
     '',
-    EVIDENCE,
+    [EVIDENCE_TEST],
   ),
   x(
     'X-evidence-m1-protocol',
@@ -914,7 +916,7 @@ export const checks: SecurityCheck[] = [
     E,
     "if (m1.body.protocol !== 'contract-signing' || !m1.body.commitment)",
     'if (!m1.body.commitment)',
-    EVIDENCE,
+    [EVIDENCE_TEST],
   ),
   x(
     'X-evidence-m1-commitment',
@@ -922,7 +924,7 @@ export const checks: SecurityCheck[] = [
     E,
     "if (m1.body.protocol !== 'contract-signing' || !m1.body.commitment)",
     "if (m1.body.protocol !== 'contract-signing')",
-    EVIDENCE,
+    [EVIDENCE_TEST],
   ),
   x(
     'X-evidence-transcript-complete',
@@ -930,7 +932,7 @@ export const checks: SecurityCheck[] = [
     E,
     "if (e.m2 === undefined || e.m3 === undefined || e.m4 === undefined) throw new SemperError('ERR_PROTOCOL_STATE', 'the transcript lacks m2, m3 or m4');",
     '',
-    EVIDENCE,
+    [KILLS],
   ),
   x(
     'X-evidence-m2-signer',
@@ -938,24 +940,19 @@ export const checks: SecurityCheck[] = [
     E,
     'await verifyFrom(e.m2, [EXCHANGE_TYPES.accept], [m1.responder.keyId], AcceptBody, trust, now);',
     'await verifyFrom(e.m2, [EXCHANGE_TYPES.accept], null, AcceptBody, trust, now);',
-    EVIDENCE,
+    [KILLS],
   ),
-  x('X-evidence-m2-exchange', 'evidence: m2 is for h(m1)', E, "if (m2.body.exchangeId !== exchangeId) fail('m2 names another exchange');", '', EVIDENCE),
-  x(
-    'X-evidence-m2-commitment',
-    "evidence: m2 carries the responder's commitment",
-    E,
-    "if (!m2.body.commitment) fail('m2 carries no commitment');",
-    '',
-    EVIDENCE,
-  ),
+  x('X-evidence-m2-exchange', 'evidence: m2 is for h(m1)', E, "if (m2.body.exchangeId !== exchangeId) fail('m2 names another exchange');", '', [EVIDENCE_TEST]),
+  x('X-evidence-m2-commitment', "evidence: m2 carries the responder's commitment", E, "if (!m2.body.commitment) fail('m2 carries no commitment');", '', [
+    KILLS,
+  ]),
   x(
     'X-evidence-delivery-signer',
     'evidence: m3 is signed by the originator, m4 by the responder',
     E,
     'await verifyFrom(d.input, [EXCHANGE_TYPES.deliver], [d.by], DeliverBody, trust, now);',
     'await verifyFrom(d.input, [EXCHANGE_TYPES.deliver], null, DeliverBody, trust, now);',
-    EVIDENCE,
+    [EVIDENCE_TEST],
   ),
   x(
     'X-evidence-delivery-exchange',
@@ -963,7 +960,7 @@ export const checks: SecurityCheck[] = [
     E,
     'if (v.body.exchangeId !== exchangeId) fail(`${name} names another exchange`);',
     '',
-    EVIDENCE,
+    [KILLS],
   ),
   x(
     'X-evidence-delivery-role',
@@ -971,7 +968,7 @@ export const checks: SecurityCheck[] = [
     E,
     'if (v.body.role !== d.role) fail(`${name} claims the role ${v.body.role}`);',
     '',
-    EVIDENCE,
+    [EVIDENCE_TEST],
   ),
   x(
     'X-evidence-delivery-nonce',
@@ -979,7 +976,7 @@ export const checks: SecurityCheck[] = [
     E,
     'if (!v.body.nonce || (await commitTo(v.body.nonce)) !== d.commitment) fail(`${name} does not reveal the nonce committed to`);',
     '',
-    EVIDENCE,
+    [EVIDENCE_TEST],
   ),
   x(
     'X-evidence-delivery-bound',
@@ -987,7 +984,7 @@ export const checks: SecurityCheck[] = [
     E,
     "if (v.body.peerCommitment !== d.peerCommitment) fail(`${name} is not bound to the other side's commitment`);",
     '',
-    EVIDENCE,
+    [EVIDENCE_TEST],
   ),
   x(
     'X-evidence-delivery-item',
@@ -995,7 +992,7 @@ export const checks: SecurityCheck[] = [
     E,
     'if (!m.ok) fail(`${name} does not carry the item m1 describes: ${m.reason}`);',
     '',
-    EVIDENCE,
+    [EVIDENCE_TEST],
   ),
   x(
     'X-evidence-resolution-signer',
@@ -1003,7 +1000,7 @@ export const checks: SecurityCheck[] = [
     E,
     'await verifyFrom(e.resolution, [TTP_TYPES.resolution], [ttpKey], ResolutionBody, trust, now);',
     'await verifyFrom(e.resolution, [TTP_TYPES.resolution], null, ResolutionBody, trust, now);',
-    EVIDENCE,
+    [EVIDENCE_TEST],
   ),
   x(
     'X-evidence-resolution-exchange',
@@ -1011,7 +1008,7 @@ export const checks: SecurityCheck[] = [
     E,
     "if (v.body.exchangeId !== exchangeId || v.body.protocol !== 'contract-signing') fail('the resolution is for another exchange');",
     "if (v.body.protocol !== 'contract-signing') fail('the resolution is for another exchange');",
-    EVIDENCE,
+    [KILLS],
   ),
   x(
     'X-evidence-resolution-protocol',
@@ -1019,7 +1016,7 @@ export const checks: SecurityCheck[] = [
     E,
     "if (v.body.exchangeId !== exchangeId || v.body.protocol !== 'contract-signing') fail('the resolution is for another exchange');",
     "if (v.body.exchangeId !== exchangeId) fail('the resolution is for another exchange');",
-    EVIDENCE,
+    [KILLS],
   ),
   x(
     'X-evidence-resolution-m1',
@@ -1027,7 +1024,7 @@ export const checks: SecurityCheck[] = [
     E,
     "if (!sameJson(v.body.m1, m1.statement)) fail('the resolution resolves another m1');",
     '',
-    EVIDENCE,
+    [KILLS],
   ),
   x(
     'X-evidence-token-signer',
@@ -1035,7 +1032,7 @@ export const checks: SecurityCheck[] = [
     E,
     'await verifyFrom(e.abortToken, [TTP_TYPES.abortToken], [ttpKey], AbortTokenBody, trust, now);',
     'await verifyFrom(e.abortToken, [TTP_TYPES.abortToken], null, AbortTokenBody, trust, now);',
-    EVIDENCE,
+    [EVIDENCE_TEST],
   ),
   x(
     'X-evidence-token-exchange',
@@ -1043,7 +1040,7 @@ export const checks: SecurityCheck[] = [
     E,
     "if (v.body.exchangeId !== exchangeId || v.body.protocol !== 'contract-signing') fail('the abort token is for another exchange');",
     "if (v.body.protocol !== 'contract-signing') fail('the abort token is for another exchange');",
-    EVIDENCE,
+    [KILLS],
   ),
   x(
     'X-evidence-token-protocol',
@@ -1051,7 +1048,7 @@ export const checks: SecurityCheck[] = [
     E,
     "if (v.body.exchangeId !== exchangeId || v.body.protocol !== 'contract-signing') fail('the abort token is for another exchange');",
     "if (v.body.exchangeId !== exchangeId) fail('the abort token is for another exchange');",
-    EVIDENCE,
+    [KILLS],
   ),
 
   // --- negotiate.ts: which protocol is fair -----------------------------------------------------
@@ -1061,7 +1058,7 @@ export const checks: SecurityCheck[] = [
     N,
     'if (!o.generatable || !r.generatable) return `contract signing needs both items generatable (originator: ${show(o)}; responder: ${show(r)})`;',
     '',
-    NEGOTIATE,
+    [CHECKS],
   ),
   x(
     'X-negotiate-gv-generatable',
@@ -1069,7 +1066,7 @@ export const checks: SecurityCheck[] = [
     N,
     "if (!o.generatable) return `generatable↔verifiable needs the originator's item generatable (it is ${show(o)})`;",
     '',
-    NEGOTIATE,
+    [CHECKS],
   ),
   x(
     'X-negotiate-gv-verifiable',
@@ -1077,7 +1074,7 @@ export const checks: SecurityCheck[] = [
     N,
     "if (!r.verifiable) return `generatable↔verifiable needs the responder's item externally verifiable (it is ${show(r)})`;",
     '',
-    NEGOTIATE,
+    [NEGOTIATE_TEST],
   ),
   x(
     'X-negotiate-rr-revocable',
@@ -1085,17 +1082,12 @@ export const checks: SecurityCheck[] = [
     N,
     'if (!o.revocable || !r.revocable) return `revocable↔revocable needs both items revocable (originator: ${show(o)}; responder: ${show(r)})`;',
     '',
-    NEGOTIATE,
+    [KILLS],
   ),
-  x(
-    'X-negotiate-rr-window',
-    'fairness: revocable↔revocable needs both transfers revocable until the deadline',
-    N,
-    'p.revocableUntil >= deadline',
-    'true',
-    NEGOTIATE,
-  ),
-  x('X-negotiate-allowed', 'negotiation picks only a protocol both sides allow', N, 'allowed.includes(p) && unfairness', 'unfairness', NEGOTIATE),
+  x('X-negotiate-rr-window', 'fairness: revocable↔revocable needs both transfers revocable until the deadline', N, 'p.revocableUntil >= deadline', 'true', [
+    CHECKS,
+  ]),
+  x('X-negotiate-allowed', 'negotiation picks only a protocol both sides allow', N, 'allowed.includes(p) && unfairness', 'unfairness', [NEGOTIATE_TEST]),
 
   // --- exchange-deal.ts: the descriptor and the items ---------------------------------------------
   x(
@@ -1104,7 +1096,7 @@ export const checks: SecurityCheck[] = [
     D,
     "if (p.shopperKeyId === p.merchantKeyId) throw new SemperError('ERR_PROTOCOL_STATE', 'an exchange needs two different parties');",
     '',
-    [...DESCRIPTOR, 'test/server/merchant-exchange.test.ts'],
+    [DESCRIPTOR_ATTACKS],
   ),
   x(
     'X-deal-items-document',
@@ -1112,7 +1104,7 @@ export const checks: SecurityCheck[] = [
     D,
     "if (!d || body.contract) throw new SemperError('ERR_OFFER_INVALID', 'certified mail: the descriptor describes a document (and no contract)');",
     "if (!d) throw new SemperError('ERR_OFFER_INVALID', 'certified mail: the descriptor describes a document (and no contract)');",
-    [...DESCRIPTOR, 'test/server/merchant-exchange.test.ts'],
+    [DESCRIPTOR_ATTACKS],
   ),
   x(
     'X-deal-items-contract',
@@ -1120,7 +1112,7 @@ export const checks: SecurityCheck[] = [
     D,
     "if (!c || body.document) throw new SemperError('ERR_OFFER_INVALID', 'contract signing: the descriptor carries the contract (and no document)');",
     "if (!c) throw new SemperError('ERR_OFFER_INVALID', 'contract signing: the descriptor carries the contract (and no document)');",
-    [...DESCRIPTOR, 'test/server/merchant-exchange.test.ts'],
+    [DESCRIPTOR_ATTACKS],
   ),
   x(
     'X-deal-fixed-content',
@@ -1128,7 +1120,7 @@ export const checks: SecurityCheck[] = [
     D,
     "  if (description.kind !== 'statement' || !description.content)\n",
     "  if (description.kind !== 'statement')\n",
-    DESCRIPTOR,
+    [KILLS],
   ),
   x(
     'X-deal-descriptor-use',
@@ -1136,7 +1128,7 @@ export const checks: SecurityCheck[] = [
     D,
     'if (body.use !== expected.use || body.documentId !== expected.documentId)',
     'if (body.documentId !== expected.documentId)',
-    DESCRIPTOR,
+    [DESCRIPTOR_ATTACKS],
   ),
   x(
     'X-deal-descriptor-document-id',
@@ -1144,7 +1136,7 @@ export const checks: SecurityCheck[] = [
     D,
     'if (body.use !== expected.use || body.documentId !== expected.documentId)',
     'if (body.use !== expected.use)',
-    DESCRIPTOR,
+    [DESCRIPTOR_ATTACKS],
   ),
   x(
     'X-deal-descriptor-merchant-key',
@@ -1152,7 +1144,7 @@ export const checks: SecurityCheck[] = [
     D,
     '  if (body.merchant.keyId !== merchantKeyId)\n',
     '  if (false)\n',
-    DESCRIPTOR,
+    [DESCRIPTOR_ATTACKS],
   ),
   x(
     'X-deal-descriptor-document',
@@ -1160,7 +1152,7 @@ export const checks: SecurityCheck[] = [
     D,
     '    if (!body.document || body.contract)\n',
     '    if (!body.document)\n',
-    DESCRIPTOR,
+    [DESCRIPTOR_ATTACKS],
   ),
   x(
     'X-deal-descriptor-document-title',
@@ -1168,7 +1160,7 @@ export const checks: SecurityCheck[] = [
     D,
     "if (body.title !== document.title) throw new SemperError('ERR_OFFER_INVALID', 'descriptor title differs from the document title');",
     '',
-    DESCRIPTOR,
+    [DESCRIPTOR_ATTACKS],
   ),
   x(
     'X-deal-descriptor-contract',
@@ -1176,7 +1168,7 @@ export const checks: SecurityCheck[] = [
     D,
     '    if (!body.contract || body.document)\n',
     '    if (!body.contract)\n',
-    DESCRIPTOR,
+    [DESCRIPTOR_ATTACKS],
   ),
   x(
     'X-deal-descriptor-contract-title',
@@ -1184,7 +1176,7 @@ export const checks: SecurityCheck[] = [
     D,
     "if (body.contract.title !== body.title) throw new SemperError('ERR_ITEM_MISMATCH', 'contract signing: the contract is not the one the page asked for');",
     '',
-    DESCRIPTOR,
+    [DESCRIPTOR_ATTACKS],
   ),
   x(
     'X-deal-descriptor-ttp-role',
@@ -1192,7 +1184,7 @@ export const checks: SecurityCheck[] = [
     D,
     "if (ttpLeaf.role !== 'ttp') throw new SemperError('ERR_TTP', `the proposed TTP's certificate is for role ${ttpLeaf.role ?? 'none'}, not ttp`);",
     '',
-    DESCRIPTOR,
+    [DESCRIPTOR_ATTACKS],
   ),
   x(
     'X-deal-descriptor-ttp-key',
@@ -1200,7 +1192,7 @@ export const checks: SecurityCheck[] = [
     D,
     "if (ttpKeyId !== body.ttp.keyId) throw new SemperError('ERR_TTP', \"the proposed TTP's key id is not the certified key\");",
     '',
-    DESCRIPTOR,
+    [DESCRIPTOR_ATTACKS],
   ),
   x(
     'X-deal-descriptor-ttp-trusted',
@@ -1208,7 +1200,7 @@ export const checks: SecurityCheck[] = [
     D,
     'if (!entry) throw new SemperError(\'ERR_TTP\', `the merchant proposes the TTP "${ttpLeaf.commonName}", which is not among the TTPs you trust`);',
     '',
-    DESCRIPTOR,
+    [DESCRIPTOR_ATTACKS],
   ),
   x(
     'X-deal-descriptor-protocol',
@@ -1216,7 +1208,7 @@ export const checks: SecurityCheck[] = [
     D,
     'if (body.protocol !== USE_PROTOCOL[body.use]) {',
     'if (false) {',
-    DESCRIPTOR,
+    [DESCRIPTOR_ATTACKS],
   ),
   x(
     'X-deal-timing-peer',
@@ -1224,7 +1216,7 @@ export const checks: SecurityCheck[] = [
     D,
     'const peer = clamp(timing.peerMs, TIMING_BOUNDS.peerMs);',
     'const peer = timing.peerMs;',
-    DESCRIPTOR,
+    [DESCRIPTOR_ATTACKS],
   ),
   x(
     'X-deal-timing-ttp-retry',
@@ -1232,7 +1224,7 @@ export const checks: SecurityCheck[] = [
     D,
     'const ttpRetry = clamp(timing.ttpRetryMs, TIMING_BOUNDS.ttpRetryMs);',
     'const ttpRetry = timing.ttpRetryMs;',
-    DESCRIPTOR,
+    [DESCRIPTOR_ATTACKS],
   ),
   x(
     'X-deal-timing-ttp-margin',
@@ -1240,7 +1232,7 @@ export const checks: SecurityCheck[] = [
     D,
     'const ttpMargin = clamp(timing.ttpMarginMs, TIMING_BOUNDS.ttpMarginMs);',
     'const ttpMargin = timing.ttpMarginMs;',
-    DESCRIPTOR,
+    [DESCRIPTOR_ATTACKS],
   ),
   x(
     'X-deal-timing-peer-retries',
@@ -1248,7 +1240,7 @@ export const checks: SecurityCheck[] = [
     D,
     'const peerRetries = clamp(timing.peerRetries, TIMING_BOUNDS.peerRetries);',
     'const peerRetries = timing.peerRetries;',
-    DESCRIPTOR,
+    [DESCRIPTOR_ATTACKS],
   ),
   x(
     'X-deal-confirm-protocol',
@@ -1256,7 +1248,7 @@ export const checks: SecurityCheck[] = [
     D,
     'if (negotiated.protocol !== agreement.protocol) {',
     'if (false) {',
-    DESCRIPTOR,
+    [DEAL_SHOPPER],
   ),
 
   // --- exchange-shopper.ts: the shopper's deal machine --------------------------------------------
@@ -1266,7 +1258,7 @@ export const checks: SecurityCheck[] = [
     S,
     "if (now >= a.expiresAt) throw new SemperError('ERR_OFFER_EXPIRED', `the merchant's proposal expired at ${new Date(a.expiresAt).toISOString()}`);",
     '',
-    DESCRIPTOR,
+    [DEAL_SHOPPER],
   ),
   x(
     'X-shopper-confirm-ttp-trusted',
@@ -1274,7 +1266,7 @@ export const checks: SecurityCheck[] = [
     S,
     'if (!ttpStillTrusted(state.view, ctx.ttps)) throw new SemperError(',
     'if (false) throw new SemperError(',
-    DESCRIPTOR,
+    [DEAL_SHOPPER],
   ),
   x(
     'X-shopper-signing-key',
@@ -1282,7 +1274,7 @@ export const checks: SecurityCheck[] = [
     S,
     "if (ctx.signer.keyId !== state.exchange.self.keyId) throw new SemperError('ERR_KEY', 'the key this exchange was signed with is no longer available');",
     '',
-    DESCRIPTOR,
+    [DEAL_SHOPPER],
   ),
   x(
     'X-shopper-late-descriptor',
@@ -1290,7 +1282,7 @@ export const checks: SecurityCheck[] = [
     S,
     "if (state.phase !== 'requesting-descriptor') return unchanged(state);",
     '',
-    DESCRIPTOR,
+    [DEAL_SHOPPER],
   ),
   x(
     'X-shopper-reply-not-running',
@@ -1298,9 +1290,11 @@ export const checks: SecurityCheck[] = [
     S,
     '  if (!isRunning(state)) return unchanged(state);\n  if (sent.to',
     '  if (sent.to',
-    DESCRIPTOR,
+    [DEAL_SHOPPER],
   ),
-  x('X-shopper-max-replies', 'the shopper: at most eight replies of one merchant answer are taken', S, 'replies.slice(0, MAX_REPLIES)', 'replies', DESCRIPTOR),
+  x('X-shopper-max-replies', 'the shopper: at most eight replies of one merchant answer are taken', S, 'replies.slice(0, MAX_REPLIES)', 'replies', [
+    DEAL_SHOPPER,
+  ]),
 
   // --- exchange-merchant.ts: the merchant's deal machine ------------------------------------------
   x(
@@ -1309,7 +1303,7 @@ export const checks: SecurityCheck[] = [
     M,
     '  if (ctx.identity.chain.length > 0) {\n',
     '  if (false) {\n',
-    MERCHANT,
+    [MERCHANT_KIT],
   ),
   x(
     'X-merchant-descriptor-deal',
@@ -1317,7 +1311,7 @@ export const checks: SecurityCheck[] = [
     M,
     "if (req.dealId !== dealId) throw new SemperError('ERR_PROTOCOL_STATE', 'descriptor request is for another deal');",
     '',
-    MERCHANT,
+    [MERCHANT_KIT],
   ),
   x(
     'X-merchant-repeat-deal',
@@ -1325,24 +1319,21 @@ export const checks: SecurityCheck[] = [
     M,
     'return descriptor.dealId === req.dealId && b.nonce',
     'return b.nonce',
-    MERCHANT,
+    [MERCHANT_KIT],
   ),
-  x(
-    'X-merchant-repeat-nonce',
-    'the merchant: the same descriptor again only for a request with the same nonce',
-    M,
-    ' && b.nonce === req.nonce && ',
-    ' && ',
-    MERCHANT,
-  ),
-  x('X-merchant-repeat-use', 'the merchant: the same descriptor again only for a request of the same use', M, ' && b.use === req.use && ', ' && ', MERCHANT),
+  x('X-merchant-repeat-nonce', 'the merchant: the same descriptor again only for a request with the same nonce', M, ' && b.nonce === req.nonce && ', ' && ', [
+    MERCHANT_KIT,
+  ]),
+  x('X-merchant-repeat-use', 'the merchant: the same descriptor again only for a request of the same use', M, ' && b.use === req.use && ', ' && ', [
+    MERCHANT_KIT,
+  ]),
   x(
     'X-merchant-repeat-document',
     'the merchant: the same descriptor again only for a request of the same document',
     M,
     ' && b.documentId === req.documentId;',
     ';',
-    MERCHANT,
+    [MERCHANT_KIT],
   ),
   x(
     'X-merchant-repeat-open',
@@ -1350,7 +1341,7 @@ export const checks: SecurityCheck[] = [
     M,
     "(state.phase === 'offered' || (state.phase === 'responding' && state.responder.phase === 'awaiting-m1')) &&",
     '',
-    MERCHANT,
+    [MERCHANT_KIT],
   ),
   x(
     'X-merchant-repeat-expiry',
@@ -1358,7 +1349,7 @@ export const checks: SecurityCheck[] = [
     M,
     ' &&\n      Date.parse(state.descriptor.body.expiresAt) > event.now;',
     ';',
-    MERCHANT,
+    [MERCHANT_KIT],
   ),
   x(
     'X-merchant-m1-expired',
@@ -1366,7 +1357,7 @@ export const checks: SecurityCheck[] = [
     M,
     "if (now > expiresAt + m1Grace(ctx.timing)) throw new SemperError('ERR_OFFER_EXPIRED', `the descriptor expired at ${body.expiresAt}`);",
     '',
-    MERCHANT,
+    [MERCHANT_KIT],
   ),
   x(
     'X-merchant-m1-key',
@@ -1374,7 +1365,7 @@ export const checks: SecurityCheck[] = [
     M,
     "if (body.merchant.keyId !== merchantKeyId) throw new SemperError('ERR_KEY', 'the descriptor was signed with another merchant key than this one');",
     '',
-    MERCHANT,
+    [MERCHANT_KIT],
   ),
   x(
     'X-merchant-m1-refused',
@@ -1382,7 +1373,7 @@ export const checks: SecurityCheck[] = [
     M,
     "if (res.state.phase === 'awaiting-m1') {",
     'if (false) {',
-    MERCHANT,
+    [MERCHANT_KIT],
   ),
   x(
     'X-merchant-m1-terms',
@@ -1390,7 +1381,7 @@ export const checks: SecurityCheck[] = [
     M,
     '      ...(body.terms !== undefined ? { terms: body.terms } : {}),\n',
     '',
-    MERCHANT,
+    [MERCHANT_KIT],
   ),
   x(
     'X-merchant-m1-latest-deadline',
@@ -1398,7 +1389,7 @@ export const checks: SecurityCheck[] = [
     M,
     '      latestDeadline: expiresAt + 4 * timeouts.peer + 3 * timeouts.ttpMargin,\n',
     '',
-    MERCHANT,
+    [MERCHANT_KIT],
   ),
   x(
     'X-merchant-offered-proposal',
@@ -1406,7 +1397,7 @@ export const checks: SecurityCheck[] = [
     M,
     '        if (!isProposal(event.message))\n',
     '        if (false)\n',
-    MERCHANT,
+    [MERCHANT_KIT],
   ),
   x(
     'X-merchant-offered-expiry',
@@ -1414,7 +1405,7 @@ export const checks: SecurityCheck[] = [
     M,
     "if (event.type === 'timeout' && event.now >= offeredWakeAt(state, ctx.timing)) {",
     "if (event.type === 'timeout') {",
-    MERCHANT,
+    [MERCHANT_KIT],
   ),
   x(
     'X-merchant-expired-message',
@@ -1422,7 +1413,7 @@ export const checks: SecurityCheck[] = [
     M,
     "if (event.type === 'message') throw new SemperError('ERR_OFFER_EXPIRED', `the exchange descriptor of deal ${state.dealId} expired`);",
     '',
-    MERCHANT,
+    [MERCHANT_KIT],
   ),
   x(
     'X-merchant-refusal',
@@ -1430,6 +1421,6 @@ export const checks: SecurityCheck[] = [
     M,
     "if (event.type === 'message' && problems.length > 0 && res.state === state.responder && res.send.length === 0) {",
     'if (false) {',
-    MERCHANT,
+    [MERCHANT_KIT],
   ),
 ];
