@@ -4,7 +4,7 @@ import { canonicalJson, encodeBase64url, sha256, utf8 } from '../encoding/index.
 import type { RandomSource } from '../machine.js';
 import { jwkThumbprint } from '../crypto/jwk.js';
 import type { Signer } from '../crypto/keys.js';
-import { nowIso, signStatement, statementDigest, verifyStatement, type SignerRef, type Statement } from '../statements/index.js';
+import { canonicalStatementDigest, nowIso, signStatement, verifyStatement, type SignerRef, type Statement } from '../statements/index.js';
 import type { WebAuthnStatementVerifier } from '../statements/verify.js';
 import type { MatchContext } from '../items/match.js';
 import type { RevocationCheck } from '../pki/certificates.js';
@@ -89,8 +89,14 @@ export function freshNonce(ctx: { random: RandomSource }): string {
   return ctx.random.id(32);
 }
 
+/**
+ * The exchange id: the digest of m1 with its signature in one canonical form
+ * (core/statements/canonical-signature.ts). ECDSA is malleable: a digest of m1's bytes as sent
+ * would give anyone holding m1 a second valid m1 with another id — one exchange the TTP aborts
+ * and a twin it resolves. A low-S m1 (and every EdDSA m1) keeps the id it had.
+ */
 export function exchangeIdOf(m1: Statement): Promise<string> {
-  return statementDigest(m1);
+  return canonicalStatementDigest(m1);
 }
 
 export function sameJson(a: unknown, b: unknown): boolean {

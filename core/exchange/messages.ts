@@ -17,7 +17,8 @@
  *   semper.ttp.affidavit             TTP: replacement for a generatable item of one party
  *   semper.ttp.revocation-order      TTP: both revocable transfers of the exchange are undone
  *
- * The exchange id is statementDigest(m1). m1 binds both parties' keys, the TTP's key, the deal
+ * The exchange id is the digest of m1 with its signature in canonical form (exchangeIdOf: one id
+ * however the ECDSA signature is encoded). m1 binds both parties' keys, the TTP's key, the deal
  * and a fresh exchange nonce; every later message and every TTP request names the exchange id
  * and each request kind has its own statement type, so no message of one exchange or one
  * sub-protocol can be replayed as another (the Shmatikov–Mitchell fixes to ASW).

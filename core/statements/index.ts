@@ -1,3 +1,4 @@
 export * from './schema.js';
 export * from './sign.js';
 export * from './verify.js';
+export * from './canonical-signature.js';
