@@ -256,6 +256,21 @@ describe('the roles: messages reflected to their sender, or sent in a phase that
     expect(res.state.outcome).toBeNull();
   });
 
+  it('revocable↔revocable: an originator asking the TTP for its final word takes no delivery (it has the responder item from m2): ERR_PROTOCOL_STATE', async () => {
+    const c = await pair(money, 187);
+    const o2 = await msg(c.o.state, c.m2, c.oCtx);
+    expect(o2.state.phase).toBe('awaiting-final');
+    const { s } = await runTimers(o2.state, c.oCtx, (x) => x.phase === 'awaiting-ttp');
+    expect(s.ttpRequest).toBe('resolve');
+    const m4 = await signed(keys.r, EXCHANGE_TYPES.deliver, money.dealId, { exchangeId: c.exchangeId, role: 'responder', item: money.R.item });
+    const res = await msg(s, m4, c.oCtx);
+    expect(res.effects).toContainEqual({
+      kind: 'rejected-message',
+      error: expect.objectContaining({ code: 'ERR_PROTOCOL_STATE', message: expect.stringMatching(/delivery not expected/) }),
+    });
+    expect(res.effects.filter((e) => e.kind === 'archive')).toEqual([]);
+  });
+
   it('a contract-signing originator that asked for the abort takes no m4: ERR_PROTOCOL_STATE (it never sent m3)', async () => {
     const c = await pair(contract, 137);
     const { s } = await runTimers(c.o.state, c.oCtx, (x) => x.phase === 'awaiting-ttp');
