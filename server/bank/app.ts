@@ -9,9 +9,16 @@
  *   POST /bank/refund    { request: Statement }                   → { receipt }
  *   POST /bank/refresh   { requestId, spends, outputs }           → { receipt }
  *   POST /bank/deposit   { spends }                               → { receipt, proof }
+ *   POST /bank/transfer  { request: Statement }                   → { receipt, proof }   semper.bank.transfer-receipt
+ *   POST /bank/revoke    { requestId, order: Statement }          → { receipt }          semper.bank.reversal
+ *   POST /bank/cheque/present { request: Statement }              → { receipt, proof }   semper.bank.cheque-clearing
+ *   POST /bank/cheque/stop    { request: Statement }              → { receipt }          semper.bank.cheque-stopped
  *   errors: { error: { code, message } }; ERR_DOUBLE_SPEND is 409 with { error, coinId, proof }
  *           (proof: the first deposit's spend); ERR_INSUFFICIENT_FUNDS 409; ERR_DENOMINATION 403;
  *           ERR_FORBIDDEN 403; ERR_REPLAY 409; 400/413 from the body reader.
+ *           ERR_REVOKED 409 with { error, proof } (the first reversal); ERR_REVOCATION_CLOSED 403;
+ *           ERR_CHEQUE_CLEARED 409 with { error, receipt, proof } (the first clearing);
+ *           ERR_CHEQUE_BOUNCED 422 with { error, reason, bounce } (the bank's signed bounce).
  *
  * Account opening and funding are the operator's (BankService.openAccount / fund), not routes.
  */
@@ -34,7 +41,11 @@ const BANK_STATUS: Partial<Record<SemperErrorCode, ContentfulStatusCode>> = {
   ERR_INSUFFICIENT_FUNDS: 409,
   ERR_DENOMINATION: 403,
   ERR_FORBIDDEN: 403,
+  ERR_REVOCATION_CLOSED: 403,
 };
+
+/** A transfer order, a presentment (with its cheque) or a stop order, with room. */
+export const MAX_ORDER_BYTES = 32 * 1024;
 
 const StatementEnvelope = z.object({ request: z.record(z.string(), z.unknown()) });
 const Anything = z.record(z.string(), z.unknown());
@@ -51,6 +62,11 @@ export function createBankApp(bank: BankService, options: BankAppOptions = {}): 
     if (isSemperError(err) && err.code === 'ERR_DOUBLE_SPEND') {
       return c.json({ error: { code: err.code, message: err.message }, coinId: err.details?.coinId, proof: err.details?.proof }, 409);
     }
+    if (isSemperError(err) && err.code === 'ERR_REVOKED') return c.json({ error: { code: err.code, message: err.message }, proof: err.details?.proof }, 409);
+    if (isSemperError(err) && err.code === 'ERR_CHEQUE_CLEARED')
+      return c.json({ error: { code: err.code, message: err.message }, receipt: err.details?.receipt, proof: err.details?.proof }, 409);
+    if (isSemperError(err) && err.code === 'ERR_CHEQUE_BOUNCED')
+      return c.json({ error: { code: err.code, message: err.message }, reason: err.details?.reason, bounce: err.details?.bounce }, 422);
     if (isSemperError(err) && BANK_STATUS[err.code] && err.details?.httpStatus === undefined)
       return errorResponse(c, err.code, err.message, BANK_STATUS[err.code]);
     return handleError(err, c);
@@ -87,6 +103,30 @@ export function createBankApp(bank: BankService, options: BankAppOptions = {}): 
     const refused = budget.charge(c);
     if (refused) return refused;
     return c.json(await bank.deposit(body));
+  });
+  app.post('/bank/transfer', jsonBody({ maxBytes: MAX_ORDER_BYTES }, 'transfer'), async (c) => {
+    const { request } = await readJson(c, StatementEnvelope, 'transfer');
+    const refused = budget.charge(c);
+    if (refused) return refused;
+    return c.json(await bank.transfer(request));
+  });
+  app.post('/bank/revoke', jsonBody({ maxBytes: MAX_ISSUE_BYTES }, 'revoke'), async (c) => {
+    const body = await readJson(c, Anything, 'revoke');
+    const refused = budget.charge(c);
+    if (refused) return refused;
+    return c.json(await bank.revoke(body));
+  });
+  app.post('/bank/cheque/present', jsonBody({ maxBytes: MAX_ORDER_BYTES }, 'presentment'), async (c) => {
+    const { request } = await readJson(c, StatementEnvelope, 'presentment');
+    const refused = budget.charge(c);
+    if (refused) return refused;
+    return c.json(await bank.presentCheque(request));
+  });
+  app.post('/bank/cheque/stop', jsonBody({ maxBytes: MAX_ORDER_BYTES }, 'stop'), async (c) => {
+    const { request } = await readJson(c, StatementEnvelope, 'stop');
+    const refused = budget.charge(c);
+    if (refused) return refused;
+    return c.json(await bank.stopCheque(request));
   });
   return app;
 }

@@ -16,7 +16,7 @@ import type { SqliteDatabase } from '../storage/sqlite.js';
 export const FUNDING_ACCOUNT = 'bank-funding';
 export const COINS_ACCOUNT = 'bank-coins-outstanding';
 
-export type PostingKind = 'funding' | 'withdrawal' | 'deposit' | 'refresh' | 'refund';
+export type PostingKind = 'funding' | 'withdrawal' | 'deposit' | 'refresh' | 'refund' | 'transfer' | 'reversal' | 'cheque';
 
 export interface Entry {
   account: string;

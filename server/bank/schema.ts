@@ -34,9 +34,11 @@ const v1: Migration = {
       currency TEXT NOT NULL,
       opened_at INTEGER NOT NULL
     );
+    -- The account and cheque kinds were added to this CHECK before any bank file existed outside
+    -- tests (SQLite cannot change a CHECK in place without rebuilding postings under its foreign keys).
     CREATE TABLE postings (
       id TEXT PRIMARY KEY,
-      kind TEXT NOT NULL CHECK (kind IN ('funding', 'withdrawal', 'deposit', 'refresh', 'refund')),
+      kind TEXT NOT NULL CHECK (kind IN ('funding', 'withdrawal', 'deposit', 'refresh', 'refund', 'transfer', 'reversal', 'cheque')),
       reference TEXT,
       at INTEGER NOT NULL
     );
@@ -96,4 +98,81 @@ const v1: Migration = {
   `,
 };
 
-export const BANK_SCHEMA: MigrationSet = { component: 'bank', migrations: [v1] };
+/**
+ * Accounts and cheques: closures (an account is closed by a row, never an UPDATE), transfers,
+ * their reversals (the primary key on the transfer: reversed at most once), cheque clearings
+ * (UNIQUE (drawer, serial): cleared at most once), stop orders and bounces.
+ */
+const v2: Migration = {
+  version: 2,
+  description: 'bank: account closures, transfers, reversals, cheque clearings, stops, bounces',
+  up: `
+    CREATE TABLE account_closures (
+      account_id TEXT PRIMARY KEY REFERENCES accounts(id),
+      at INTEGER NOT NULL
+    );
+    CREATE TABLE transfers (
+      request_id TEXT PRIMARY KEY,
+      id TEXT NOT NULL UNIQUE,
+      order_digest TEXT NOT NULL,
+      request TEXT NOT NULL,
+      payer_account TEXT NOT NULL REFERENCES accounts(id),
+      payee_account TEXT NOT NULL REFERENCES accounts(id),
+      payee_key TEXT NOT NULL,
+      amount INTEGER NOT NULL CHECK (amount > 0),
+      reference TEXT NOT NULL,
+      revocable_until INTEGER,
+      posting_id TEXT NOT NULL REFERENCES postings(id),
+      answer TEXT NOT NULL,
+      at INTEGER NOT NULL
+    );
+    CREATE INDEX transfers_held ON transfers(payee_account, revocable_until);
+    CREATE TABLE reversals (
+      transfer_request_id TEXT PRIMARY KEY REFERENCES transfers(request_id),
+      id TEXT NOT NULL UNIQUE,
+      by TEXT NOT NULL CHECK (by IN ('ttp', 'payee')),
+      order_digest TEXT NOT NULL,
+      request TEXT NOT NULL,
+      amount INTEGER NOT NULL CHECK (amount > 0),
+      posting_id TEXT NOT NULL REFERENCES postings(id),
+      answer TEXT NOT NULL,
+      at INTEGER NOT NULL
+    );
+    CREATE TABLE cheque_clearings (
+      id TEXT PRIMARY KEY,
+      drawer_account TEXT NOT NULL REFERENCES accounts(id),
+      serial TEXT NOT NULL,
+      cheque_digest TEXT NOT NULL,
+      cheque TEXT NOT NULL,
+      presentment TEXT NOT NULL,
+      payee_account TEXT NOT NULL REFERENCES accounts(id),
+      payee_key TEXT NOT NULL,
+      amount INTEGER NOT NULL CHECK (amount > 0),
+      reference TEXT NOT NULL,
+      posting_id TEXT NOT NULL REFERENCES postings(id),
+      answer TEXT NOT NULL,
+      at INTEGER NOT NULL,
+      UNIQUE (drawer_account, serial)
+    );
+    CREATE TABLE cheque_stops (
+      drawer_account TEXT NOT NULL REFERENCES accounts(id),
+      serial TEXT NOT NULL,
+      request TEXT NOT NULL,
+      answer TEXT NOT NULL,
+      at INTEGER NOT NULL,
+      PRIMARY KEY (drawer_account, serial)
+    );
+    CREATE TABLE cheque_bounces (
+      id INTEGER PRIMARY KEY AUTOINCREMENT,
+      drawer_account TEXT NOT NULL,
+      serial TEXT NOT NULL,
+      cheque_digest TEXT NOT NULL,
+      reason TEXT NOT NULL,
+      answer TEXT NOT NULL,
+      at INTEGER NOT NULL
+    );
+    ${['account_closures', 'transfers', 'reversals', 'cheque_clearings', 'cheque_stops', 'cheque_bounces'].map(appendOnly).join('\n')}
+  `,
+};
+
+export const BANK_SCHEMA: MigrationSet = { component: 'bank', migrations: [v1, v2] };

@@ -20,8 +20,11 @@
  * very same spends again gets the stored answer. A retried request never debits twice.
  */
 import { createHash } from 'node:crypto';
+import { type BankContext, digestSync, heldAmount, openCustomer, openCustomerOfKey, requireAvailable } from './accounts.js';
+import { Cheques } from './cheques.js';
+import { Transfers } from './transfers.js';
 import { type PublicJwk, PublicJwk as PublicJwkSchema, jwkThumbprint, signerFromKeyPair, type Signer } from '../../core/crypto/index.js';
-import { canonicalBytes, canonicalJson, decodeBase64url, encodeBase64url, randomId } from '../../core/encoding/index.js';
+import { canonicalJson, decodeBase64url, encodeBase64url, randomId } from '../../core/encoding/index.js';
 import { SemperError } from '../../core/errors.js';
 import { type Amount, PAYMENT_PROOF_TYPE, type PaymentProofBody } from '../../core/items/schema.js';
 import {
@@ -45,7 +48,9 @@ import {
   verifySpend,
   WithdrawalRequestBody,
 } from '../../core/payment/cash/index.js';
-import { nowIso, signStatement, type Statement, verifyStatement } from '../../core/statements/index.js';
+import type { ReversalAnswer, TransferAnswer } from '../../core/payment/account/index.js';
+import type { ClearingAnswer, StopAnswer } from '../../core/payment/cheque/index.js';
+import { nowIso, signStatement, type Statement, verifyStatement, type WebAuthnStatementVerifier } from '../../core/statements/index.js';
 import { SqliteStore } from '../storage/sqlite.js';
 import { generatePersistableEs256, importEs256Pkcs8 } from '../storage/keys.js';
 import { DEFAULT_ROTATION, DenominationKeys, type RotationPolicy, type RsaKeyFactory } from './denominations.js';
@@ -63,7 +68,15 @@ export interface BankServiceOptions {
   clock?: () => number;
   /** RSA key maker (tests: a pool of pre-made keys). */
   keyFactory?: RsaKeyFactory;
+  /** Key ids of the TTPs whose revocation orders reverse account transfers. */
+  trustedTtps?: readonly string[];
+  /** The longest revocation window a transfer may ask for (ms); default 30 days. */
+  maxRevocationWindow?: number;
+  /** Verifier for orders signed with a WebAuthn hardware token; absent: device keys only. */
+  webauthn?: WebAuthnStatementVerifier;
 }
+
+export const DEFAULT_MAX_REVOCATION_WINDOW = 30 * 86_400_000;
 
 export interface BankInfo {
   keyId: string;
@@ -82,20 +95,7 @@ export interface BankTotals {
   coinsOutstanding: number;
 }
 
-interface AccountRow {
-  id: string;
-  kind: string;
-  key_id: string | null;
-}
-
-/**
- * digestJson / statementDigest (core/encoding, core/statements), computed synchronously with
- * node:crypto: the same bytes (base64url SHA-256 of the RFC 8785 form) without a thread-pool round
- * trip per digest on the bank's hot paths.
- */
-export function digestSync(value: unknown): string {
-  return createHash('sha256').update(canonicalBytes(value)).digest('base64url');
-}
+export { digestSync };
 
 function isUniqueViolation(e: unknown): boolean {
   return typeof e === 'object' && e !== null && 'code' in e && String((e as { code: unknown }).code).startsWith('SQLITE_CONSTRAINT');
@@ -108,6 +108,9 @@ export class BankService {
   private readonly keys: DenominationKeys;
   private readonly verifiedKeys = new Map<string, VerifiedDenomination>();
   private keyList: { ids: string; statement: Statement } | null = null;
+  private readonly bankContext: BankContext;
+  private readonly transfers: Transfers;
+  private readonly cheques: Cheques;
 
   private constructor(
     readonly store: SqliteStore,
@@ -116,11 +119,25 @@ export class BankService {
     rotation: RotationPolicy,
     keyFactory: RsaKeyFactory | undefined,
     private readonly clock: () => number,
+    accountOptions: Pick<BankServiceOptions, 'trustedTtps' | 'maxRevocationWindow' | 'webauthn'> = {},
   ) {
     this.keyId = signer.keyId;
     this.currency = currency;
     this.ledger = new Ledger(store.db, currency);
     this.keys = new DenominationKeys(store.db, currency, rotation, keyFactory);
+    const ctx: BankContext = {
+      store,
+      ledger: this.ledger,
+      signer,
+      currency,
+      clock,
+      trustedTtps: new Set(accountOptions.trustedTtps ?? []),
+      maxRevocationWindow: accountOptions.maxRevocationWindow ?? DEFAULT_MAX_REVOCATION_WINDOW,
+      ...(accountOptions.webauthn ? { webauthn: accountOptions.webauthn } : {}),
+    };
+    this.bankContext = ctx;
+    this.transfers = new Transfers(ctx);
+    this.cheques = new Cheques(ctx);
   }
 
   static async open(options: BankServiceOptions): Promise<BankService> {
@@ -136,7 +153,11 @@ export class BankService {
         keys = made.keys;
       }
       const signer = await signerFromKeyPair('ES256', keys);
-      const bank = new BankService(store, signer, options.currency ?? 'CHF', { ...DEFAULT_ROTATION, ...options.rotation }, options.keyFactory, clock);
+      const bank = new BankService(store, signer, options.currency ?? 'CHF', { ...DEFAULT_ROTATION, ...options.rotation }, options.keyFactory, clock, {
+        ...(options.trustedTtps ? { trustedTtps: options.trustedTtps } : {}),
+        ...(options.maxRevocationWindow !== undefined ? { maxRevocationWindow: options.maxRevocationWindow } : {}),
+        ...(options.webauthn ? { webauthn: options.webauthn } : {}),
+      });
       store.immediate(() => bank.ledger.ensureSystemAccounts(clock()));
       await bank.keys.ensure(clock());
       return bank;
@@ -179,7 +200,7 @@ export class BankService {
   fund(account: string, amount: number): void {
     if (!Number.isSafeInteger(amount) || amount <= 0) throw new SemperError('ERR_SCHEMA', 'funding is a positive integer');
     this.store.immediate(() => {
-      if (this.account(account)?.kind !== 'customer') throw new SemperError('ERR_NOT_FOUND', 'no such account');
+      if (!openCustomer(this.ctx(), account)) throw new SemperError('ERR_NOT_FOUND', 'no such open account');
       this.ledger.post(
         randomId(16),
         'funding',
@@ -197,12 +218,51 @@ export class BankService {
     return this.ledger.balance(account);
   }
 
+  /** The open account of a key. */
   accountOfKey(keyId: string): string | undefined {
-    return this.store.db.prepare<[string], { id: string }>("SELECT id FROM accounts WHERE key_id = ? AND kind = 'customer'").get(keyId)?.id;
+    return openCustomerOfKey(this.ctx(), keyId)?.id;
   }
 
-  private account(id: string): AccountRow | undefined {
-    return this.store.db.prepare<[string], AccountRow>('SELECT id, kind, key_id FROM accounts WHERE id = ?').get(id);
+  /** What the account may spend now: its balance less incoming revocable transfers still in their window. */
+  available(account: string): number {
+    return this.store.read(() => this.ledger.balance(account) - heldAmount(this.store, account, this.clock()));
+  }
+
+  /** Close an account (operator): only when it holds nothing; a closed account is never debited or credited again. */
+  closeAccount(account: string): void {
+    this.store.immediate(() => {
+      if (!openCustomer(this.ctx(), account)) throw new SemperError('ERR_NOT_FOUND', 'no such open account');
+      const balance = this.ledger.balance(account);
+      if (balance !== 0) throw new SemperError('ERR_FORBIDDEN', `account ${account} still holds ${balance}`);
+      this.store.db.prepare('INSERT INTO account_closures (account_id, at) VALUES (?, ?)').run(account, this.clock());
+    });
+  }
+
+  private ctx(): BankContext {
+    return this.bankContext;
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Account transfers and cheques (transfers.ts, cheques.ts)
+
+  /** A transfer order signed by the payer account's key → { receipt, proof }. */
+  transfer(order: unknown): Promise<TransferAnswer> {
+    return this.transfers.transfer(order);
+  }
+
+  /** { requestId, order }: a trusted TTP's revocation order (in the window) or the payee's refund → the reversal. */
+  revoke(request: unknown): Promise<ReversalAnswer> {
+    return this.transfers.revoke(request);
+  }
+
+  /** A payee's signed presentment of a cheque → { receipt, proof }, or a typed refusal. */
+  presentCheque(presentment: unknown): Promise<ClearingAnswer> {
+    return this.cheques.present(presentment);
+  }
+
+  /** The drawer's stop order for one cheque serial. */
+  stopCheque(stop: unknown): Promise<StopAnswer> {
+    return this.cheques.stop(stop);
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -305,8 +365,8 @@ export class BankService {
     if (verified.statement.dealId !== (reference ?? body.requestId))
       throw new SemperError('ERR_SCHEMA', `${type}: dealId must be the ${reference ? 'reference' : 'request id'}`);
     // A missing account and a stranger's key get the same answer: account ids are not probed this way.
-    const account = this.account(body.account);
-    if (account?.kind !== 'customer' || account.key_id !== (await jwkThumbprint(verified.signerJwk))) {
+    const account = openCustomer(this.ctx(), body.account);
+    if (!account || account.keyId !== (await jwkThumbprint(verified.signerJwk))) {
       throw new SemperError('ERR_FORBIDDEN', `${type} is not signed by the account's registered key`);
     }
     const requestDigest = digestSync(verified.statement);
@@ -315,7 +375,7 @@ export class BankService {
     const now = this.clock();
     const value = this.priceOf(body.coins, now);
     // Before signing anything: most refusals need no transaction (the transaction checks again).
-    this.ledger.requireFunds(account.id, value);
+    requireAvailable(this.store, this.ledger, account.id, value, now);
     const signatures = this.blindSignAll(body.coins);
     const answer = await this.signIssue(
       {
@@ -333,7 +393,7 @@ export class BankService {
     return this.store.immediate(() => {
       const again = this.served(body.requestId, requestDigest);
       if (again) return again;
-      this.ledger.requireFunds(account.id, value);
+      requireAvailable(this.store, this.ledger, account.id, value, now);
       const postingId = randomId(16);
       this.ledger.post(
         postingId,
@@ -519,6 +579,51 @@ export class BankService {
    * from the coin tables) = the money paid in; the coins account of the ledger agrees with the
    * coin tables; every posting balances. Throws ERR_INTERNAL naming the first broken rule.
    */
+  /**
+   * Money between customers moves only by a recorded order, and exactly as the order says: every
+   * transfer, reversal and cheque clearing has a posting of two entries, its amount out of the
+   * debited account and into the credited one; every such posting belongs to one row; a reversal
+   * gives back exactly its transfer's amount; no account's balance is below what it holds for
+   * revocable transfers still in their window (so every reversal the bank owes is covered).
+   */
+  private checkCustomerMovements(): void {
+    const db = this.store.db;
+    const moved = (table: string, debit: string, credit: string, amount: string, join = '') =>
+      db
+        .prepare<[], { posting_id: string }>(
+          `SELECT x.posting_id FROM ${table} x ${join}
+           WHERE (SELECT COUNT(*) FROM entries e WHERE e.posting_id = x.posting_id) <> 2
+              OR NOT EXISTS (SELECT 1 FROM entries e WHERE e.posting_id = x.posting_id AND e.account_id = ${debit} AND e.amount = -${amount})
+              OR NOT EXISTS (SELECT 1 FROM entries e WHERE e.posting_id = x.posting_id AND e.account_id = ${credit} AND e.amount = ${amount})`,
+        )
+        .all();
+    const wrong = [
+      ...moved('transfers', 'x.payer_account', 'x.payee_account', 'x.amount'),
+      ...moved('reversals', 't.payee_account', 't.payer_account', 't.amount', 'JOIN transfers t ON t.request_id = x.transfer_request_id'),
+      ...moved('cheque_clearings', 'x.drawer_account', 'x.payee_account', 'x.amount'),
+    ];
+    if (wrong.length) throw new SemperError('ERR_INTERNAL', `postings that do not move what their order says: ${wrong.map((w) => w.posting_id).join(', ')}`);
+    const orphans = db
+      .prepare<[], { id: string }>(
+        `SELECT p.id FROM postings p WHERE p.kind IN ('transfer', 'reversal', 'cheque')
+           AND (SELECT COUNT(*) FROM transfers WHERE posting_id = p.id) + (SELECT COUNT(*) FROM reversals WHERE posting_id = p.id)
+             + (SELECT COUNT(*) FROM cheque_clearings WHERE posting_id = p.id) <> 1`,
+      )
+      .all();
+    if (orphans.length) throw new SemperError('ERR_INTERNAL', `customer postings without exactly one order: ${orphans.map((o) => o.id).join(', ')}`);
+    const badReversal = db
+      .prepare<[], { id: string }>('SELECT r.id FROM reversals r JOIN transfers t ON t.request_id = r.transfer_request_id WHERE r.amount <> t.amount')
+      .all();
+    if (badReversal.length) throw new SemperError('ERR_INTERNAL', `reversals of another amount: ${badReversal.map((r) => r.id).join(', ')}`);
+    const now = this.clock();
+    const accounts = db.prepare<[], { id: string }>("SELECT id FROM accounts WHERE kind = 'customer'").all();
+    for (const a of accounts) {
+      const held = heldAmount(this.store, a.id, now);
+      if (held > 0 && this.ledger.balance(a.id) < held)
+        throw new SemperError('ERR_INTERNAL', `account ${a.id} holds less than its revocable incoming transfers`);
+    }
+  }
+
   checkInvariants(): BankTotals {
     return this.store.read(() => {
       const db = this.store.db;
@@ -545,6 +650,7 @@ export class BankService {
         )
         .all();
       if (negative.length) throw new SemperError('ERR_INTERNAL', `negative balance: ${negative.map((n) => n.id).join(', ')}`);
+      this.checkCustomerMovements();
       return totals;
     });
   }

@@ -20,7 +20,7 @@ import {
   verifyDenominationList,
 } from '../../../core/payment/cash/index.js';
 import { nowIso, signStatement, type Statement } from '../../../core/statements/index.js';
-import { BankService, type RsaKeyFactory } from '../../../server/bank/index.js';
+import { BankService, type BankServiceOptions, type RsaKeyFactory } from '../../../server/bank/index.js';
 import { TEST_RSA_KEYS } from './rsa-keys.js';
 
 export const T0 = Date.UTC(2026, 10, 1);
@@ -75,7 +75,9 @@ export interface TestBank {
 }
 
 /** A bank issuing 100, 200 and 500 (minor units) from fixture keys, on a temp dir, with a settable clock. */
-export async function openTestBank(options: { values?: number[]; dir?: string; keyStart?: number } = {}): Promise<TestBank> {
+export async function openTestBank(
+  options: { values?: number[]; dir?: string; keyStart?: number; bank?: Pick<BankServiceOptions, 'trustedTtps' | 'maxRevocationWindow' | 'webauthn'> } = {},
+): Promise<TestBank> {
   const dir = options.dir ?? mkdtempSync(join(tmpdir(), 'semper-bank-'));
   const clock = { now: T0 };
   const bank = await BankService.open({
@@ -84,6 +86,7 @@ export async function openTestBank(options: { values?: number[]; dir?: string; k
     clock: () => clock.now,
     keyFactory: poolKeys(options.keyStart ?? 0),
     rotation: { values: options.values ?? [100, 200, 500] },
+    ...options.bank,
   });
   return {
     bank,
