@@ -1,8 +1,9 @@
 // Mutation testing of the security checks: `npm run mutation [-- --only X- --jobs 2 --write]`.
 // Each check in test/mutation/{exchange,purchase,pki}.ts is removed, one at a time, in a scratch copy
 // of the working tree (never in the tree itself), and its test files are run. A check that leaves
-// every test green "survived": the suites could not tell it was gone. The run prints the table
-// check → the first test that failed without it, and `--write` stores it in docs/mutation.md.
+// every test green "survived": the suites could not tell it was gone. The run prints each result as
+// it comes (check → the first test that failed without it), and `--write` stores the table of each
+// manifest in docs/mutation-<manifest>.md (docs/mutation.md says how to read them).
 import { spawn, spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -70,9 +71,9 @@ function validate(c: SecurityCheck): string | undefined {
   return undefined;
 }
 
-/** A copy of the working tree (tracked and new files, not ignored ones) sharing node_modules. */
-function makeScratch(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'semper-mutation-'));
+/** A copy of the working tree (tracked and new files, not ignored ones) sharing node_modules, under this run's own parent. */
+function makeScratch(parent: string): string {
+  const dir = mkdtempSync(join(parent, 'tree-'));
   const files = spawnSync('git', ['ls-files', '-co', '--exclude-standard', '-z'], { cwd: root, encoding: 'utf8' });
   if (files.status !== 0) throw new Error(`git ls-files failed: ${files.stderr}`);
   for (const f of files.stdout.split('\0')) {
@@ -150,9 +151,13 @@ function cell(s: string): string {
 async function main(): Promise<void> {
   const opts = parseArgs(process.argv.slice(2));
   const all = await loadChecks(opts.manifests);
-  const checks = opts.only.length ? all.filter((c) => opts.only.some((p) => c.id.startsWith(p))) : all;
+  // An id given whole selects that check only; otherwise it is a prefix (X-ttp selects every X-ttp-…).
+  const selects = (id: string, p: string): boolean => (all.some((c) => c.id === p) ? id === p : id.startsWith(p));
+  const checks = opts.only.length ? all.filter((c) => opts.only.some((p) => selects(c.id, p))) : all;
   if (checks.length === 0) throw new Error('no checks selected');
-  const scratches = Array.from({ length: Math.min(opts.jobs, checks.length) }, makeScratch);
+  // A private parent: nothing else that cleans up temporary directories by name can empty it mid-run.
+  const parent = mkdtempSync(join(tmpdir(), `semper-mutation-${process.pid}-`));
+  const scratches = Array.from({ length: Math.min(opts.jobs, checks.length) }, () => makeScratch(parent));
 
   // The unmutated tree must pass the selected tests, or every "killed" would mean nothing.
   const baselineFiles = [...new Set(checks.flatMap((c) => c.tests))].filter((t) => existsSync(join(root, t)));
@@ -168,13 +173,16 @@ async function main(): Promise<void> {
     scratches.map(async (dir) => {
       while (next < checks.length) {
         const c = checks[next++] as SecurityCheck;
-        const o = await mutate(dir, c);
+        // One check's trouble (a vanished scratch file, a crashed vitest) is its own result, not the run's end.
+        const o = await mutate(dir, c).catch(
+          (e: unknown): Outcome => ({ status: 'broken', detail: `runner: ${e instanceof Error ? e.message : String(e)}`, seconds: 0 }),
+        );
         results.set(c.id, o);
         console.log(`${o.status.padEnd(8)} ${c.id.padEnd(28)} ${String(o.seconds).padStart(6)} s  ${o.detail}`);
       }
     }),
   );
-  if (!opts.keep) for (const d of scratches) rmSync(d, { recursive: true, force: true });
+  if (!opts.keep) rmSync(parent, { recursive: true, force: true });
 
   const count = (s: Outcome['status']): number => [...results.values()].filter((o) => o.status === s).length;
   const summary = `${checks.length} checks: ${count('killed')} killed, ${count('survived')} survived, ${count('broken')} broken, ${count('invalid')} invalid`;

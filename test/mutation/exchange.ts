@@ -53,6 +53,14 @@ export const checks: SecurityCheck[] = [
     'const body = verified.statement.body as T;',
     [CHECKS],
   ),
+  x(
+    'X-common-exchange-id-canonical',
+    'the exchange id is one per m1 however its ECDSA signature is encoded (a twin (r, n−s) names the same exchange)',
+    C,
+    'return canonicalStatementDigest(m1);',
+    "return import('../statements/index.js').then((s) => s.statementDigest(m1));",
+    ['test/core/exchange/malleability.test.ts'],
+  ),
 
   // --- ttp.ts: checkTtpRequest --------------------------------------------------------------------
   x(
