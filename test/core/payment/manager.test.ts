@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { isSemperError } from '../../../core/errors.js';
 import { itemProperties } from '../../../core/items/properties.js';
-import { cash, choosePaymentMethod, type PaymentModule, requirePaymentMethod } from '../../../core/payment/index.js';
+import { cash, choosePaymentMethod, PAYMENT_MODULES, type PaymentModule, paymentModule, requirePaymentMethod } from '../../../core/payment/index.js';
 
 const account: PaymentModule = { method: 'account', properties: { verifiable: true, generatable: false, revocable: true }, description: 'account' };
 const chf = (amount: number) => ({ amount, currency: 'CHF' });
@@ -43,5 +43,26 @@ describe('choosePaymentMethod', () => {
       'C'.repeat(43),
     );
     expect(cash.cashModule.properties).toEqual(described);
+  });
+
+  it('picks among the installed cash, account and cheque modules by the shopper’s order, the offer and the funds', () => {
+    const installed = [
+      { module: PAYMENT_MODULES.cash, funds: { method: 'cash' as const, balance: chf(200) } },
+      { module: PAYMENT_MODULES.account, funds: { method: 'account' as const, balance: chf(1_000) } },
+      { module: PAYMENT_MODULES.cheque, funds: { method: 'cheque' as const, balance: chf(5_000) } },
+    ];
+    expect(choosePaymentMethod(['cash', 'account', 'cheque'], ['cheque', 'account', 'cash'], installed, chf(100))).toMatchObject({
+      ok: true,
+      method: 'cheque',
+    });
+    expect(choosePaymentMethod(['cash', 'account'], ['cheque', 'account', 'cash'], installed, chf(100))).toMatchObject({ ok: true, method: 'account' });
+    // The account cannot pay 2 000; the cheque account can, cash cannot.
+    expect(choosePaymentMethod(['cash', 'account', 'cheque'], ['account', 'cash', 'cheque'], installed, chf(2_000))).toMatchObject({
+      ok: true,
+      method: 'cheque',
+    });
+    expect(choosePaymentMethod(['cash', 'account'], ['account', 'cash'], installed, chf(2_000))).toMatchObject({ ok: false, reason: 'insufficient-funds' });
+    expect(choosePaymentMethod(['cheque'], ['cheque'], installed, chf(1))).toMatchObject({ ok: true, module: PAYMENT_MODULES.cheque });
+    for (const m of ['cash', 'account', 'cheque'] as const) expect(paymentModule(m).method).toBe(m);
   });
 });
