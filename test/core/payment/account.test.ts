@@ -98,6 +98,13 @@ describe('the account driver', () => {
     const other = await api.pay({ account: alice.account, transfers: {} }, request(1_500, 'deal-account-2'));
     const otherAnswer = await t.bank.transfer(other.payment.body.request);
     expect((await refused(settleTransfer(state, 'deal-account-1', { answer: otherAnswer }, t.bank.keyId))).code).toBe('ERR_ITEM_MISMATCH');
+    // …nor does the answer to another order for the same deal, payee and amount (another request id).
+    const twin = await ctx({ random: seededRandom(99), revocableFor: DAY }).pay({ account: alice.account, transfers: {} }, request());
+    const twinAnswer = await t.bank.transfer(twin.payment.body.request);
+    const fresh = await ctx({ revocableFor: DAY }).pay({ account: alice.account, transfers: {} }, request());
+    const e = await refused(settleTransfer(fresh.wallet, 'deal-account-1', { answer: twinAnswer }, t.bank.keyId));
+    expect(e.code).toBe('ERR_ITEM_MISMATCH');
+    expect(e.message).toMatch(/another order/);
   });
 
   it('a refusal is recorded; the next pay for the deal signs a new order', async () => {

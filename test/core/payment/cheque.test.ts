@@ -84,7 +84,7 @@ describe('the cheque driver', () => {
     state = await recordClearing(state, 'deal-cheque-1', answer, t.bank.keyId);
     expect(api().status(state, 'deal-cheque-1')).toEqual({ phase: 'settled', proof: answer.proof });
     // A clearing of another cheque does not settle this one.
-    const other = await writeCheque(alice, shop, 700);
+    const other = await writeCheque(alice, shop, 700, { reference: 'deal-cheque-1' });
     const otherAnswer = await t.bank.presentCheque(await present(other, shop.signer));
     expect((await refused(recordClearing(state, 'deal-cheque-1', otherAnswer, t.bank.keyId))).code).toBe('ERR_ITEM_MISMATCH');
     expect((await refused(recordClearing(state, 'deal-cheque-1', answer, shop.keyId))).code).toBe('ERR_FORBIDDEN');

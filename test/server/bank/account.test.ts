@@ -209,7 +209,9 @@ describe('revocation', () => {
     t.clock.now = T0;
     const final = await order(alice, shop, 500);
     await t.bank.transfer(final);
-    expect((await refused(t.bank.revoke({ requestId: rid(final), order: await ttpOrder(final) }))).code).toBe('ERR_REVOCATION_CLOSED');
+    const notRevocable = await refused(t.bank.revoke({ requestId: rid(final), order: await ttpOrder(final) }));
+    expect(notRevocable.code).toBe('ERR_REVOCATION_CLOSED');
+    expect(notRevocable.message).toMatch(/not revocable/);
     expect(t.bank.balance(shop.account)).toBe(2_500);
   });
 

@@ -5,10 +5,10 @@
  * after every test.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { randomId } from '../../../core/encoding/index.js';
+import { digestJson, randomId } from '../../../core/encoding/index.js';
 import { isSemperError, type SemperError } from '../../../core/errors.js';
 import { matchItem } from '../../../core/items/index.js';
-import { type BounceBody, type ChequeBody, type ClearingAnswer, stopOrder, verifyClearing } from '../../../core/payment/cheque/index.js';
+import { type BounceBody, type ChequeBody, type ClearingAnswer, presentment, stopOrder, verifyClearing } from '../../../core/payment/cheque/index.js';
 import { deviceKeySigner } from '../../../core/payment/signing.js';
 import { type Statement, verifyStatement } from '../../../core/statements/index.js';
 import { BankService, createBankApp } from '../../../server/bank/index.js';
@@ -123,6 +123,9 @@ describe('cheque clearing', () => {
     const p = await present(c, shop.signer);
     const other = await writeCheque(alice, shop, 100);
     expect((await refused(t.bank.presentCheque({ ...p, body: { ...p.body, cheque: other } }))).code).toBe('ERR_SIGNATURE_INVALID');
+    // A presentment (properly signed by the payee) whose digest names another cheque than it carries.
+    const mismatched = await deviceKeySigner(shop.signer)(presentment(c, await digestJson(other), T0));
+    expect((await refused(t.bank.presentCheque(mismatched))).code).toBe('ERR_ITEM_MISMATCH');
     const eur = await deviceKeySigner(alice.signer)({ ...c, body: { ...c.body, amount: { amount: 100, currency: 'EUR' } } });
     expect((await refused(t.bank.presentCheque(await present(eur, shop.signer)))).code).toBe('ERR_ITEM_MISMATCH');
     expect((await refused(t.bank.presentCheque(await present(await writeCheque(alice, 'Q'.repeat(43), 100), shop.signer)))).code).toBe('ERR_CHEQUE_BOUNCED');
