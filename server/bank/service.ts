@@ -234,6 +234,14 @@ export class BankService {
       if (!openCustomer(this.ctx(), account)) throw new SemperError('ERR_NOT_FOUND', 'no such open account');
       const balance = this.ledger.balance(account);
       if (balance !== 0) throw new SemperError('ERR_FORBIDDEN', `account ${account} still holds ${balance}`);
+      // A reversal owed to it would credit a closed account.
+      const revocable = this.store.db
+        .prepare<[string, number], { n: number }>(
+          `SELECT COUNT(*) AS n FROM transfers t WHERE t.payer_account = ? AND t.revocable_until >= ?
+             AND NOT EXISTS (SELECT 1 FROM reversals r WHERE r.transfer_request_id = t.request_id)`,
+        )
+        .get(account, this.clock())!.n;
+      if (revocable > 0) throw new SemperError('ERR_FORBIDDEN', `account ${account} has ${revocable} transfers still revocable`);
       this.store.db.prepare('INSERT INTO account_closures (account_id, at) VALUES (?, ?)').run(account, this.clock());
     });
   }

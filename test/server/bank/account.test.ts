@@ -257,6 +257,50 @@ describe('revocation', () => {
   });
 });
 
+describe('transfers under concurrency', () => {
+  it('concurrent transfers never overdraw: of 12 × 500 from 5 000 (after 5 000 out), exactly 10 are served', async () => {
+    await t.bank.transfer(await order(alice, shop, 5_000));
+    const others = await Promise.all(Array.from({ length: 12 }, () => order(alice, shop, 500)));
+    const results = await Promise.allSettled(others.map((o) => t.bank.transfer(o)));
+    expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(10);
+    for (const r of results) if (r.status === 'rejected') expect((r.reason as SemperError).code).toBe('ERR_INSUFFICIENT_FUNDS');
+    expect(t.bank.balance(alice.account)).toBe(0);
+  });
+
+  it('50 concurrent revocations of one transfer (TTP orders and payee refunds): one reversal, the rest ERR_REVOKED with it', async () => {
+    const o = await order(alice, shop, 3_000, { revocableUntil: T0 + DAY });
+    await t.bank.transfer(o);
+    const orders = await Promise.all(
+      Array.from({ length: 50 }, (_, i) =>
+        i % 2
+          ? revocationOrder(ttp, { payer: alice.keyId, payee: shop.keyId, amount: 3_000, reference: ref(o), issuer: t.bank.keyId })
+          : deviceKeySigner(shop.signer)(payeeRefund({ requestId: rid(o), reference: ref(o), amount: chf(3_000), now: T0 })),
+      ),
+    );
+    const results = await Promise.allSettled(orders.map((x) => t.bank.revoke({ requestId: rid(o), order: x })));
+    const won = results.filter((r) => r.status === 'fulfilled');
+    expect(won).toHaveLength(1);
+    const first = (won[0] as PromiseFulfilledResult<{ receipt: Statement }>).value.receipt;
+    for (const r of results) {
+      if (r.status === 'fulfilled') continue;
+      expect((r.reason as SemperError).code).toBe('ERR_REVOKED');
+      expect((r.reason as SemperError).details?.proof).toEqual(first);
+    }
+    expect(t.bank.balance(alice.account)).toBe(10_000);
+    expect(t.bank.balance(shop.account)).toBe(0);
+    expect(t.bank.store.db.prepare<[], { n: number }>("SELECT COUNT(*) AS n FROM postings WHERE kind = 'reversal'").get()!.n).toBe(1);
+  });
+
+  it('an account with a transfer still revocable cannot be closed (a reversal would credit it)', async () => {
+    const leaving = await customer(t.bank, 100);
+    await t.bank.transfer(await order(leaving, shop, 100, { revocableUntil: T0 + DAY }));
+    expect(() => t.bank.closeAccount(leaving.account)).toThrow(/still revocable/);
+    t.clock.now = T0 + DAY + 1;
+    t.bank.closeAccount(leaving.account);
+    expect((await refused(t.bank.transfer(await order(alice, leaving, 1, { now: t.clock.now })))).code).toBe('ERR_NOT_FOUND');
+  });
+});
+
 describe('transfers over HTTP', () => {
   const post = (app: ReturnType<typeof createBankApp>, path: string, body: unknown) =>
     app.request(path, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
