@@ -8,6 +8,9 @@
  *   deposit (1 coin)   1 RSA-PSS verify (the coin) + 1 ES256 verify (the spend) + 2 ES256 signs
  *                      (receipt, payment proof) + the SQLite transaction
  *   wallet             prepare (coin key + blindrsa-ts blind) and finalize (unblind + verify)
+ *   transfer           1 ES256 verify (the order) + 2 ES256 signs (receipt, payment proof) + the
+ *                      SQLite transaction (balance and held amount re-checked inside it)
+ *   cheque clearing    2 ES256 verifies (presentment, cheque) + 2 ES256 signs + the transaction
  *
  * The bank is in process (no HTTP), on a SQLite file. Withdrawals blind-sign random messages below
  * the modulus (the bank cannot tell them from real ones); deposit coins are minted straight with the
@@ -32,6 +35,9 @@ import {
   verifyDenominationList,
 } from '../core/payment/cash/index.js';
 import { jwkThumbprint } from '../core/crypto/jwk.js';
+import { transferOrder } from '../core/payment/account/index.js';
+import { cheque, presentCheque } from '../core/payment/cheque/index.js';
+import { deviceKeySigner } from '../core/payment/signing.js';
 import { nowIso, signStatement, type Statement } from '../core/statements/index.js';
 import { BankService, DenominationKey } from '../server/bank/index.js';
 import { fmt } from './harness.js';
@@ -40,6 +46,8 @@ export interface BenchPaymentOptions {
   withdrawals?: number;
   deposits?: number;
   walletCoins?: number;
+  /** Account transfers and cheque clearings measured (each). */
+  transfers?: number;
 }
 
 async function rate(n: number, op: (i: number) => Promise<unknown> | unknown): Promise<number> {
@@ -170,9 +178,65 @@ export async function benchPayment(options: BenchPaymentOptions = {}): Promise<s
       `  raw RSA-PSS verifies: ${fmt(rawRsaVerify)} /s; raw ES256 verifies: ${fmt(depVerify)} /s`,
       `  raw floor (RSA-PSS verify + ES256 verify + 2 ES256 signs): ${fmt(depositFloor)} /s; ratio deposit / floor: ${(depositRate / depositFloor).toFixed(3)}`,
       `wallet: prepare (key + blind, blindrsa-ts) ${fmt(prepareRate)} /s; finalize (unblind + verify) ${fmt(finalizeRate)} /s`,
+      ...(await benchTransfersAndCheques(bank, holder, shop, options.transfers ?? 300, now)),
     ];
   } finally {
     bank.close();
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** Account transfers and cheque clearings, in process, paired round by round with their raw ES256 operations. */
+async function benchTransfersAndCheques(
+  bank: BankService,
+  payer: Awaited<ReturnType<typeof signerFromKeyPair>>,
+  payee: Awaited<ReturnType<typeof signerFromKeyPair>>,
+  n: number,
+  now: number,
+): Promise<string[]> {
+  const account = bank.accountOfKey(payer.keyId)!;
+  bank.fund(account, 2 * (n + 5) * 100);
+  const sign = deviceKeySigner(payer);
+  const orders: Statement[] = [];
+  const presentments: Statement[] = [];
+  for (let i = 0; i < n + 1; i++) {
+    const reference = `bench-deal-${randomId(9)}`;
+    orders.push(
+      await sign(
+        transferOrder({ requestId: randomId(16), payer: account, payee: payee.keyId, amount: { amount: 100, currency: bank.currency }, reference, now }),
+      ),
+    );
+    const c = await sign(
+      cheque({
+        drawer: account,
+        serial: randomId(9),
+        payee: payee.keyId,
+        amount: { amount: 100, currency: bank.currency },
+        reference,
+        expiresAt: now + 86_400_000,
+        now,
+      }),
+    );
+    presentments.push(await presentCheque(c, deviceKeySigner(payee), now));
+  }
+  const sample = canonicalBytes(orders[0]);
+  const sampleSig = await payer.sign(sample);
+  await bank.transfer(orders[n]!);
+  await bank.presentCheque(presentments[n]!);
+  const r = await paired(n, {
+    transfer: (i) => bank.transfer(orders[i]!),
+    clear: (i) => bank.presentCheque(presentments[i]!),
+    sign: () => payer.sign(sample),
+    verify: () => verifyRaw('ES256', payer.publicJwk, sample, sampleSig),
+  });
+  const [transferRate, clearRate, rawSign, rawVerify] = [r.transfer!, r.clear!, r.sign!, r.verify!];
+  const transferFloor = 1 / (1 / rawVerify + 2 / rawSign);
+  const clearFloor = 1 / (2 / rawVerify + 2 / rawSign);
+  bank.checkInvariants();
+  return [
+    `transfer (in process):              ${fmt(transferRate)} /s`,
+    `  raw ES256 signs ${fmt(rawSign)} /s, verifies ${fmt(rawVerify)} /s; floor (verify + 2 signs): ${fmt(transferFloor)} /s; ratio: ${(transferRate / transferFloor).toFixed(3)}`,
+    `cheque clearing (in process):       ${fmt(clearRate)} /s`,
+    `  floor (2 verifies + 2 signs): ${fmt(clearFloor)} /s; ratio: ${(clearRate / clearFloor).toFixed(3)}`,
+  ];
 }
