@@ -23,9 +23,8 @@
  * Account opening and funding are the operator's (BankService.openAccount / fund), not routes.
  */
 import { Hono } from 'hono';
-import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { z } from 'zod';
-import { isSemperError, type SemperErrorCode } from '../../core/errors.js';
+import { isSemperError } from '../../core/errors.js';
 import { errorResponse, handleError } from '../http/errors.js';
 import { jsonBody, readJson } from '../http/json.js';
 import { SigningBudget } from '../http/rate-limit.js';
@@ -35,14 +34,6 @@ import type { BankService } from './service.js';
 export const MAX_ISSUE_BYTES = 96 * 1024;
 /** Up to 64 spends of ~1.5 KiB each. */
 export const MAX_SPENDS_BYTES = 256 * 1024;
-
-const BANK_STATUS: Partial<Record<SemperErrorCode, ContentfulStatusCode>> = {
-  ERR_DOUBLE_SPEND: 409,
-  ERR_INSUFFICIENT_FUNDS: 409,
-  ERR_DENOMINATION: 403,
-  ERR_FORBIDDEN: 403,
-  ERR_REVOCATION_CLOSED: 403,
-};
 
 /** A transfer order, a presentment (with its cheque) or a stop order, with room. */
 export const MAX_ORDER_BYTES = 32 * 1024;
@@ -67,8 +58,6 @@ export function createBankApp(bank: BankService, options: BankAppOptions = {}): 
       return c.json({ error: { code: err.code, message: err.message }, receipt: err.details?.receipt, proof: err.details?.proof }, 409);
     if (isSemperError(err) && err.code === 'ERR_CHEQUE_BOUNCED')
       return c.json({ error: { code: err.code, message: err.message }, reason: err.details?.reason, bounce: err.details?.bounce }, 422);
-    if (isSemperError(err) && BANK_STATUS[err.code] && err.details?.httpStatus === undefined)
-      return errorResponse(c, err.code, err.message, BANK_STATUS[err.code]);
     return handleError(err, c);
   });
   app.notFound((c) => errorResponse(c, 'ERR_NOT_FOUND', 'no such endpoint'));

@@ -49,6 +49,14 @@ const STATUS: Partial<Record<SemperErrorCode, ContentfulStatusCode>> = {
   // A denomination the bank does not (or no longer) issue or redeem; a payment method nobody takes.
   ERR_DENOMINATION: 403,
   ERR_PAYMENT_METHOD: 409,
+  // The bank: not the account holder (or an untrusted TTP); a reversal after its window; a transfer
+  // reversed before (the answer carries the first reversal); a cheque cleared before (the first
+  // clearing) or bounced (the bank's signed bounce with its reason).
+  ERR_FORBIDDEN: 403,
+  ERR_REVOCATION_CLOSED: 403,
+  ERR_REVOKED: 409,
+  ERR_CHEQUE_CLEARED: 409,
+  ERR_CHEQUE_BOUNCED: 422,
   ERR_OFFER_EXPIRED: 410,
   ERR_RATE_LIMITED: 429,
   // The verifier has no current revocation information (stale CRL): its problem, try later.
