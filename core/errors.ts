@@ -59,7 +59,9 @@ export type SemperErrorCode =
   /** A cheque already cleared (or stopped after clearing was asked): the refusal carries the first clearing receipt. */
   | 'ERR_CHEQUE_CLEARED'
   /** A cheque the bank will not pay: carries the bank's signed bounce and its reason code; no money moved. */
-  | 'ERR_CHEQUE_BOUNCED';
+  | 'ERR_CHEQUE_BOUNCED'
+  /** A payment the payment system behind an adapter declined (a card: insufficient_funds, card_expired, do_not_honor); nothing was taken. */
+  | 'ERR_PAYMENT_DECLINED';
 
 export class SemperError extends Error {
   override readonly name: string = 'SemperError';
