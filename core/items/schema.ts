@@ -33,7 +33,7 @@ export const Amount = z.strictObject({
 });
 export type Amount = z.infer<typeof Amount>;
 
-export const PaymentMethod = z.enum(['account', 'cash', 'cheque']);
+export const PaymentMethod = z.enum(['account', 'cash', 'cheque', 'card']);
 export type PaymentMethod = z.infer<typeof PaymentMethod>;
 
 export const CERTIFICATE_ROLES = ['merchant', 'shopper', 'ttp', 'bank', 'arbiter', 'tsa'] as const;

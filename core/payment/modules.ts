@@ -4,6 +4,7 @@
  */
 import type { PaymentMethod } from '../items/schema.js';
 import { accountModule } from './account/index.js';
+import { cardModule } from './card/index.js';
 import { cashModule } from './cash/index.js';
 import { chequeModule } from './cheque/index.js';
 import type { PaymentModule } from './types.js';
@@ -12,6 +13,7 @@ export const PAYMENT_MODULES: Readonly<Record<PaymentMethod, PaymentModule>> = {
   cash: cashModule,
   account: accountModule,
   cheque: chequeModule,
+  card: cardModule,
 };
 
 export function paymentModule(method: PaymentMethod): PaymentModule {

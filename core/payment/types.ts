@@ -46,5 +46,7 @@ export type PaymentStatus =
   | { phase: 'sent' }
   /** The bank confirmed it: `proof` is its signed `semper.payment.proof`. */
   | { phase: 'settled'; proof: unknown }
+  /** Settled, then given back (a card payment refunded through the acquirer): `refund` is the signed refund receipt. */
+  | { phase: 'refunded'; proof: unknown; refund: unknown }
   /** Refused for good; nothing was taken (or it was given back). */
   | { phase: 'refused'; code: string; message: string };
