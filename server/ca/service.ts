@@ -353,7 +353,7 @@ export class CaService {
    * (RFC 5280 §6.1.3), naming this CA's CRL. Every issuing path goes through here.
    */
   private async signLeaf(p: {
-    role: 'merchant' | 'ttp' | 'shopper';
+    role: 'merchant' | 'ttp' | 'bank' | 'shopper';
     commonName: string;
     /** Name the common name as the organization (O) too: merchants and TTPs are organisations. */
     asOrganization?: boolean;
@@ -383,8 +383,8 @@ export class CaService {
     return { der, info, serial };
   }
 
-  /** Sign and record a merchant or TTP certificate (in-process only: no HTTP route reaches this). */
-  private async issueRecorded(p: Parameters<CaService['signLeaf']>[0] & { role: 'merchant' | 'ttp' }): Promise<CertificateRecord> {
+  /** Sign and record a merchant, TTP or bank certificate (in-process only: no HTTP route reaches this). */
+  private async issueRecorded(p: Parameters<CaService['signLeaf']>[0] & { role: 'merchant' | 'ttp' | 'bank' }): Promise<CertificateRecord> {
     const { der, info, serial } = await this.signLeaf(p);
     this.store.immediate(() => insertCertificate(this.store, serial, info, p.role, der, new Date(this.now()).toISOString()));
     const record = this.getCertificate(serial);
@@ -411,6 +411,17 @@ export class CaService {
   issueTtpCertificate(params: { commonName: string; publicKey: CryptoKey; validityMs?: number }): Promise<CertificateRecord> {
     return this.issueRecorded({
       role: 'ttp',
+      commonName: params.commonName,
+      asOrganization: true,
+      publicKey: params.publicKey,
+      validityMs: params.validityMs ?? 365 * DAY_MS,
+    });
+  }
+
+  /** Issue a bank certificate (role bank, no origins) for the marketplace's own bank: what wallets check its key list against. In-process only. */
+  issueBankCertificate(params: { commonName: string; publicKey: CryptoKey; validityMs?: number }): Promise<CertificateRecord> {
+    return this.issueRecorded({
+      role: 'bank',
       commonName: params.commonName,
       asOrganization: true,
       publicKey: params.publicKey,
