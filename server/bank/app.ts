@@ -3,8 +3,10 @@
  * the signing budget (http/rate-limit.ts), then BankService. Errors as every party answers them
  * (http/errors.ts), plus the bank's own codes:
  *
- *   GET  /bank                      → { keyId, publicJwk, currency }
- *   GET  /bank/denominations        → { list: Statement }            semper.bank.denominations
+ *   GET  /bank                      → { keyId, publicJwk, currency, certificateChain? }
+ *   GET  /bank/denominations        → { list: Statement, certifiedList?: Statement }  semper.bank.denominations
+ *        (list: signed with the bare key, for wallets pinning keyId; certifiedList: the same list
+ *        signed under the bank's certificate, for wallets trusting a CA root)
  *   POST /bank/withdraw  { request: Statement }                   → { receipt }   semper.bank.issue
  *   POST /bank/refund    { request: Statement }                   → { receipt }
  *   POST /bank/refresh   { requestId, spends, outputs }           → { receipt }
@@ -13,6 +15,12 @@
  *   POST /bank/revoke    { requestId, order: Statement }          → { receipt }          semper.bank.reversal
  *   POST /bank/cheque/present { request: Statement }              → { receipt, proof }   semper.bank.cheque-clearing
  *   POST /bank/cheque/stop    { request: Statement }              → { receipt }          semper.bank.cheque-stopped
+ *   POST /bank/accounts/open  { request: Statement }              → { account, receipt } semper.bank.account-opened
+ *        the request is semper.bank.account-opening { code, bank } signed by the key the account is
+ *        bound to (opening.ts); 403 ERR_REGISTRATION_CODE (unknown, expired, withdrawn or used code),
+ *        409 ERR_REPLAY (the key already has an account), 409 ERR_ITEM_MISMATCH (another bank's key id),
+ *        429 ERR_RATE_LIMITED (more than `accountOpeningAttemptsPerMinute`: per code for a code the
+ *        bank issued, per client address for any other — like the CA's registration).
  *   errors: { error: { code, message } }; ERR_DOUBLE_SPEND is 409 with { error, coinId, proof }
  *           (proof: the first deposit's spend); ERR_INSUFFICIENT_FUNDS 409; ERR_DENOMINATION 403;
  *           ERR_FORBIDDEN 403; ERR_REPLAY 409; 400/413 from the body reader.
@@ -20,14 +28,14 @@
  *           ERR_CHEQUE_CLEARED 409 with { error, receipt, proof } (the first clearing);
  *           ERR_CHEQUE_BOUNCED 422 with { error, reason, bounce } (the bank's signed bounce).
  *
- * Account opening and funding are the operator's (BankService.openAccount / fund), not routes.
+ * Opening an account without a code, and funding, are the operator's (BankService.openAccount / fund), not routes.
  */
 import { Hono } from 'hono';
 import { z } from 'zod';
 import { isSemperError } from '../../core/errors.js';
 import { errorResponse, handleError } from '../http/errors.js';
 import { jsonBody, readJson } from '../http/json.js';
-import { SigningBudget } from '../http/rate-limit.js';
+import { RateLimiter, peerAddress, rateLimited, SigningBudget } from '../http/rate-limit.js';
 import type { BankService } from './service.js';
 
 /** One statement with up to 64 blinded coins (~30 KiB), with room. */
@@ -44,8 +52,13 @@ const Anything = z.record(z.string(), z.unknown());
 export interface BankAppOptions {
   /** Requests per client address and minute (each one makes the bank sign); default the shared policy's. */
   signedStatementsPerMinute?: number;
+  /** Account-opening attempts per minute (per code the bank issued, else per client address); default 10. */
+  accountOpeningAttemptsPerMinute?: number;
   now?: () => number;
 }
+
+/** An opening request: a statement with a code, with room. */
+export const MAX_OPENING_BYTES = 16 * 1024;
 
 export function createBankApp(bank: BankService, options: BankAppOptions = {}): Hono {
   const app = new Hono();
@@ -66,8 +79,17 @@ export function createBankApp(bank: BankService, options: BankAppOptions = {}): 
     ...(options.now ? { now: options.now } : {}),
   });
 
+  const openingLimiter = new RateLimiter({
+    limit: options.accountOpeningAttemptsPerMinute ?? 10,
+    windowMs: 60_000,
+    ...(options.now ? { now: options.now } : {}),
+  });
+
   app.get('/bank', (c) => c.json(bank.info()));
-  app.get('/bank/denominations', async (c) => c.json({ list: await bank.denominationList() }));
+  app.get('/bank/denominations', async (c) => {
+    const certifiedList = await bank.certifiedDenominationList();
+    return c.json({ list: await bank.denominationList(), ...(certifiedList ? { certifiedList } : {}) });
+  });
 
   app.post('/bank/withdraw', jsonBody({ maxBytes: MAX_ISSUE_BYTES }, 'withdrawal'), async (c) => {
     const { request } = await readJson(c, StatementEnvelope, 'withdrawal');
@@ -116,6 +138,17 @@ export function createBankApp(bank: BankService, options: BankAppOptions = {}): 
     const refused = budget.charge(c);
     if (refused) return refused;
     return c.json(await bank.stopCheque(request));
+  });
+  app.post('/bank/accounts/open', jsonBody({ maxBytes: MAX_OPENING_BYTES }, 'account opening'), async (c) => {
+    const { request } = await readJson(c, StatementEnvelope, 'account opening');
+    // Counted once well-formed: against the code if the bank issued it, else against the address.
+    const body = request.body;
+    const typed = typeof body === 'object' && body !== null && 'code' in body ? (body as { code: unknown }).code : undefined;
+    const issued = typeof typed === 'string' ? bank.accountOpeningCodeKey(typed) : undefined;
+    const waitMs = openingLimiter.attempt(issued ? `code:${issued}` : `client:${peerAddress(c)}`);
+    if (waitMs > 0) return rateLimited(c, waitMs, issued ? 'this account-opening code' : 'this client');
+    c.header('cache-control', 'no-store');
+    return c.json(await bank.openAccountWithCode(request));
   });
   return app;
 }

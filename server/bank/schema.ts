@@ -175,4 +175,38 @@ const v2: Migration = {
   `,
 };
 
-export const BANK_SCHEMA: MigrationSet = { component: 'bank', migrations: [v1, v2] };
+/**
+ * Account opening with a one-time code (opening.ts): the operator's codes (only SHA-256 of each
+ * is kept), codes withdrawn (superseded by a newer one for the same name), and openings — the
+ * primary key on the code, so a code opens at most one account.
+ */
+const v3: Migration = {
+  version: 3,
+  description: 'bank: one-time account-opening codes and the accounts they opened',
+  up: `
+    CREATE TABLE account_opening_codes (
+      code_hash TEXT PRIMARY KEY,
+      name TEXT NOT NULL,
+      amount INTEGER NOT NULL CHECK (amount >= 0),
+      created_at INTEGER NOT NULL,
+      expires_at INTEGER NOT NULL
+    );
+    CREATE INDEX account_opening_codes_by_name ON account_opening_codes(name);
+    CREATE TABLE account_opening_codes_withdrawn (
+      code_hash TEXT PRIMARY KEY REFERENCES account_opening_codes(code_hash),
+      at INTEGER NOT NULL
+    );
+    CREATE TABLE account_openings (
+      code_hash TEXT PRIMARY KEY REFERENCES account_opening_codes(code_hash),
+      account_id TEXT NOT NULL UNIQUE REFERENCES accounts(id),
+      request_digest TEXT NOT NULL,
+      request TEXT NOT NULL,
+      posting_id TEXT REFERENCES postings(id),
+      answer TEXT NOT NULL,
+      at INTEGER NOT NULL
+    );
+    ${['account_opening_codes', 'account_opening_codes_withdrawn', 'account_openings'].map(appendOnly).join('\n')}
+  `,
+};
+
+export const BANK_SCHEMA: MigrationSet = { component: 'bank', migrations: [v1, v2, v3] };

@@ -22,6 +22,7 @@
 import { createHash } from 'node:crypto';
 import { type BankContext, digestSync, heldAmount, openCustomer, openCustomerOfKey, requireAvailable } from './accounts.js';
 import { Cheques } from './cheques.js';
+import { type AccountOpeningAnswer, type AccountOpeningCodeParams, AccountOpenings } from './opening.js';
 import { Transfers } from './transfers.js';
 import { type PublicJwk, PublicJwk as PublicJwkSchema, jwkThumbprint, signerFromKeyPair, type Signer } from '../../core/crypto/index.js';
 import { canonicalJson, decodeBase64url, encodeBase64url, randomId } from '../../core/encoding/index.js';
@@ -51,6 +52,7 @@ import {
 import type { ReversalAnswer, TransferAnswer } from '../../core/payment/account/index.js';
 import type { ClearingAnswer, StopAnswer } from '../../core/payment/cheque/index.js';
 import { nowIso, signStatement, type Statement, verifyStatement, type WebAuthnStatementVerifier } from '../../core/statements/index.js';
+import { readCertificate } from '../../core/pki/index.js';
 import { SqliteStore } from '../storage/sqlite.js';
 import { generatePersistableEs256, importEs256Pkcs8 } from '../storage/keys.js';
 import { DEFAULT_ROTATION, DenominationKeys, type RotationPolicy, type RsaKeyFactory } from './denominations.js';
@@ -74,6 +76,14 @@ export interface BankServiceOptions {
   maxRevocationWindow?: number;
   /** Verifier for orders signed with a WebAuthn hardware token; absent: device keys only. */
   webauthn?: WebAuthnStatementVerifier;
+  /**
+   * The bank's ES256 key when it is kept elsewhere (the marketplace: bank-identity.sqlite, open.ts).
+   * Absent: the key in this file's `bank_identity` (made on first open). A file that already holds
+   * another key is refused: its statements were signed under that one.
+   */
+  signingKey?: CryptoKeyPair;
+  /** The bank's certificate chain (leaf first, role bank, certifying the signing key): served by info() and signs the certified key list. */
+  certificateChain?: readonly string[];
 }
 
 export const DEFAULT_MAX_REVOCATION_WINDOW = 30 * 86_400_000;
@@ -82,6 +92,8 @@ export interface BankInfo {
   keyId: string;
   publicJwk: PublicJwk;
   currency: string;
+  /** The bank's certificate chain (leaf first, role bank), when it has one. */
+  certificateChain?: string[];
 }
 
 /** The numbers of the conservation invariant (checkInvariants). */
@@ -101,6 +113,17 @@ function isUniqueViolation(e: unknown): boolean {
   return typeof e === 'object' && e !== null && 'code' in e && String((e as { code: unknown }).code).startsWith('SQLITE_CONSTRAINT');
 }
 
+/** The chain's leaf must be a bank certificate for this very key (whether it chains to a root is the verifier's question). */
+async function checkBankChain(chain: readonly string[], signer: Signer): Promise<void> {
+  const leaf = chain[0];
+  if (leaf === undefined) throw new SemperError('ERR_CERT_CHAIN', 'the bank certificate chain is empty');
+  const info = await readCertificate(leaf);
+  const key = signer.publicJwk;
+  if (info.role !== 'bank') throw new SemperError('ERR_CERT_CHAIN', `the bank certificate has role ${info.role ?? 'none'}, not bank`);
+  if (info.publicJwk.kty !== 'EC' || key.kty !== 'EC' || info.publicJwk.x !== key.x || info.publicJwk.y !== key.y)
+    throw new SemperError('ERR_CERT_CHAIN', 'the bank certificate does not certify the bank key');
+}
+
 export class BankService {
   readonly keyId: string;
   readonly currency: string;
@@ -108,9 +131,12 @@ export class BankService {
   private readonly keys: DenominationKeys;
   private readonly verifiedKeys = new Map<string, VerifiedDenomination>();
   private keyList: { ids: string; statement: Statement } | null = null;
+  private certifiedKeyList: { ids: string; statement: Statement } | null = null;
+  readonly certificateChain: readonly string[] | undefined;
   private readonly bankContext: BankContext;
   private readonly transfers: Transfers;
   private readonly cheques: Cheques;
+  private readonly openings: AccountOpenings;
 
   private constructor(
     readonly store: SqliteStore,
@@ -120,8 +146,10 @@ export class BankService {
     keyFactory: RsaKeyFactory | undefined,
     private readonly clock: () => number,
     accountOptions: Pick<BankServiceOptions, 'trustedTtps' | 'maxRevocationWindow' | 'webauthn'> = {},
+    certificateChain?: readonly string[],
   ) {
     this.keyId = signer.keyId;
+    this.certificateChain = certificateChain ? [...certificateChain] : undefined;
     this.currency = currency;
     this.ledger = new Ledger(store.db, currency);
     this.keys = new DenominationKeys(store.db, currency, rotation, keyFactory);
@@ -138,6 +166,7 @@ export class BankService {
     this.bankContext = ctx;
     this.transfers = new Transfers(ctx);
     this.cheques = new Cheques(ctx);
+    this.openings = new AccountOpenings(ctx);
   }
 
   static async open(options: BankServiceOptions): Promise<BankService> {
@@ -146,18 +175,35 @@ export class BankService {
       const clock = options.clock ?? Date.now;
       const row = store.db.prepare<[], { pkcs8: Buffer }>('SELECT pkcs8 FROM bank_identity WHERE id = 1').get();
       let keys: CryptoKeyPair;
-      if (row) keys = await importEs256Pkcs8(new Uint8Array(row.pkcs8));
+      if (options.signingKey) {
+        keys = options.signingKey;
+        if (row) {
+          const stored = await signerFromKeyPair('ES256', await importEs256Pkcs8(new Uint8Array(row.pkcs8)));
+          const given = await signerFromKeyPair('ES256', keys);
+          if (stored.keyId !== given.keyId) throw new SemperError('ERR_KEY', `${options.fileName ?? BANK_DB_FILE} holds another bank key (${stored.keyId})`);
+        }
+      } else if (row) keys = await importEs256Pkcs8(new Uint8Array(row.pkcs8));
       else {
         const made = await generatePersistableEs256();
         store.db.prepare('INSERT INTO bank_identity (id, pkcs8, created_at) VALUES (1, ?, ?)').run(Buffer.from(made.pkcs8), clock());
         keys = made.keys;
       }
       const signer = await signerFromKeyPair('ES256', keys);
-      const bank = new BankService(store, signer, options.currency ?? 'CHF', { ...DEFAULT_ROTATION, ...options.rotation }, options.keyFactory, clock, {
-        ...(options.trustedTtps ? { trustedTtps: options.trustedTtps } : {}),
-        ...(options.maxRevocationWindow !== undefined ? { maxRevocationWindow: options.maxRevocationWindow } : {}),
-        ...(options.webauthn ? { webauthn: options.webauthn } : {}),
-      });
+      if (options.certificateChain) await checkBankChain(options.certificateChain, signer);
+      const bank = new BankService(
+        store,
+        signer,
+        options.currency ?? 'CHF',
+        { ...DEFAULT_ROTATION, ...options.rotation },
+        options.keyFactory,
+        clock,
+        {
+          ...(options.trustedTtps ? { trustedTtps: options.trustedTtps } : {}),
+          ...(options.maxRevocationWindow !== undefined ? { maxRevocationWindow: options.maxRevocationWindow } : {}),
+          ...(options.webauthn ? { webauthn: options.webauthn } : {}),
+        },
+        options.certificateChain,
+      );
       store.immediate(() => bank.ledger.ensureSystemAccounts(clock()));
       await bank.keys.ensure(clock());
       return bank;
@@ -172,7 +218,12 @@ export class BankService {
   }
 
   info(): BankInfo {
-    return { keyId: this.keyId, publicJwk: this.signer.publicJwk, currency: this.currency };
+    return {
+      keyId: this.keyId,
+      publicJwk: this.signer.publicJwk,
+      currency: this.currency,
+      ...(this.certificateChain ? { certificateChain: [...this.certificateChain] } : {}),
+    };
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -246,6 +297,29 @@ export class BankService {
     });
   }
 
+  /**
+   * A one-time account-opening code for `name` (operator), paying in `amount` on opening; older
+   * unused codes for the same name are withdrawn. Returned once; only its SHA-256 is stored.
+   */
+  createAccountOpeningCode(params: AccountOpeningCodeParams): string {
+    return this.openings.createCode(params);
+  }
+
+  /** The account a code for `name` opened, if one did. */
+  accountOpenedFor(name: string): string | undefined {
+    return this.openings.openedFor(name);
+  }
+
+  /** The stored hash of an issued account-opening code (the HTTP limit counts attempts per code), else undefined. */
+  accountOpeningCodeKey(code: string): string | undefined {
+    return this.openings.codeKey(code);
+  }
+
+  /** A holder's `semper.bank.account-opening` with a code → the account, opened, funded and bound to the signer's key (opening.ts). */
+  openAccountWithCode(request: unknown): Promise<AccountOpeningAnswer> {
+    return this.openings.open(request);
+  }
+
   private ctx(): BankContext {
     return this.bankContext;
   }
@@ -289,6 +363,27 @@ export class BankService {
       this.signer,
     )) as Statement;
     this.keyList = { ids, statement };
+    return statement;
+  }
+
+  /**
+   * The same key list signed under the bank's certificate (signer x509, the chain of info()), for
+   * wallets that trust the bank through a CA root rather than a pinned key id
+   * (verifyDenominationList with `trust`). Undefined for a bank without a certificate.
+   */
+  async certifiedDenominationList(): Promise<Statement | undefined> {
+    const chain = this.certificateChain;
+    if (!chain) return undefined;
+    const now = this.clock();
+    await this.keys.ensure(now);
+    const denominations = this.keys.listed(now);
+    const ids = denominations.map((d) => d.id).join(',');
+    if (this.certifiedKeyList?.ids === ids) return this.certifiedKeyList.statement;
+    const body: DenominationListBody = { bankKeyId: this.keyId, denominations };
+    const statement = (await signStatement({ type: DENOMINATIONS_TYPE, version: 1, dealId: 'denominations', issuedAt: nowIso(now), body }, this.signer, {
+      signerRef: { kind: 'x509', chain: [...chain] },
+    })) as Statement;
+    this.certifiedKeyList = { ids, statement };
     return statement;
   }
 

@@ -1,0 +1,225 @@
+/**
+ * Opening an account with a one-time code: the operator makes a code for a named holder (and an
+ * amount the bank pays in on opening: a demo account's starting balance), hands it over out of band
+ * (`npm start` prints it), and the holder's device presents it in a statement signed by the key the
+ * account will be bound to:
+ *
+ *   semper.bank.account-opening  holder → bank, signed by the holder's key   { code, bank (key id) }
+ *   semper.bank.account-opened   bank → holder                              { account, holder, name, funded, request (digest) }
+ *
+ * Like the CA's registration codes: 80 random bits shown as XXXX-XXXX-XXXX-XXXX, only SHA-256 kept,
+ * refused when unknown, expired, withdrawn or used (ERR_REGISTRATION_CODE), single use — the
+ * opening's primary key is the code, and the code's claim, the account and its funding are one
+ * transaction, so a code opens at most one account and a refused opening (a key that already has
+ * an account: ERR_REPLAY) leaves the code unused. The same request again (its answer was lost) gets
+ * the stored answer. A newer code for the same name withdraws the older unused ones: restarting
+ * the marketplace never leaves two live codes for one demo account.
+ */
+import { createHash } from 'node:crypto';
+import { z } from 'zod';
+import { jwkThumbprint, type PublicJwk, type Signer } from '../../core/crypto/index.js';
+import { canonicalJson, encodeBase64url, randomId } from '../../core/encoding/index.js';
+import { SemperError } from '../../core/errors.js';
+import { Digest, type Amount } from '../../core/items/schema.js';
+import { formatRegistrationCode, normaliseRegistrationCode, REGISTRATION_CODE_ALPHABET, REGISTRATION_CODE_LENGTH } from '../../core/pki/index.js';
+import { nowIso, signStatement, type Statement, type UnsignedStatement, verifyStatement } from '../../core/statements/index.js';
+import { type BankContext, bankSign, digestSync, isUniqueViolation, schemaError } from './accounts.js';
+import { FUNDING_ACCOUNT } from './ledger.js';
+
+export const ACCOUNT_OPENING_TYPES = {
+  request: 'semper.bank.account-opening',
+  answer: 'semper.bank.account-opened',
+} as const;
+
+export const AccountOpeningBody = z.strictObject({
+  /** As typed (case, spaces and hyphens do not matter). */
+  code: z.string().min(REGISTRATION_CODE_LENGTH).max(40),
+  /** The bank's key id: a request for one bank is no good at another. */
+  bank: Digest,
+});
+export type AccountOpeningBody = z.infer<typeof AccountOpeningBody>;
+
+export interface AccountOpenedBody {
+  account: string;
+  /** The key id the account is bound to (the request's signer). */
+  holder: string;
+  name: string;
+  funded: Amount;
+  /** Digest of the opening request. */
+  request: string;
+}
+
+export interface AccountOpeningAnswer {
+  account: string;
+  receipt: Statement;
+}
+
+export interface AccountOpeningCodeParams {
+  /** Whom the code is for (the operator's record; named in the answer). */
+  name: string;
+  /** Paid in on opening, minor units (default 0). */
+  amount?: number;
+  /** Default 7 days. */
+  validForMs?: number;
+}
+
+const DAY_MS = 86_400_000;
+
+/** The holder's request (unsigned): sign it with the key the account is to be bound to. */
+export function accountOpeningRequest(p: { code: string; bank: string; now: number }): UnsignedStatement<AccountOpeningBody> {
+  return { type: ACCOUNT_OPENING_TYPES.request, version: 1, dealId: 'account-opening', issuedAt: nowIso(p.now), body: { code: p.code, bank: p.bank } };
+}
+
+/** Sign an opening request with a device key. */
+export async function signAccountOpening(signer: Signer, p: { code: string; bank: string; now: number }): Promise<Statement> {
+  return (await signStatement(accountOpeningRequest(p), signer)) as Statement;
+}
+
+function randomCode(): string {
+  // 16 symbols x 5 bits = 80 bits: exactly 10 random bytes, no modulo bias.
+  const bytes = crypto.getRandomValues(new Uint8Array(10));
+  let bits = 0n;
+  for (const b of bytes) bits = (bits << 8n) | BigInt(b);
+  let out = '';
+  for (let i = REGISTRATION_CODE_LENGTH - 1; i >= 0; i--) out += REGISTRATION_CODE_ALPHABET[Number((bits >> BigInt(i * 5)) & 31n)];
+  return out;
+}
+
+function hashCode(canonical: string): string {
+  return encodeBase64url(createHash('sha256').update(canonical, 'utf8').digest());
+}
+
+function codeError(message: string): SemperError {
+  return new SemperError('ERR_REGISTRATION_CODE', message);
+}
+
+interface CodeRow {
+  code_hash: string;
+  name: string;
+  amount: number;
+  expires_at: number;
+}
+
+export class AccountOpenings {
+  constructor(private readonly ctx: BankContext) {}
+
+  /** A fresh code (returned once, XXXX-XXXX-XXXX-XXXX); older unused codes for the same name are withdrawn. */
+  createCode(params: AccountOpeningCodeParams): string {
+    const { ctx } = this;
+    const name = params.name;
+    if (typeof name !== 'string' || !/^[^\p{Cc}]{1,128}$/u.test(name) || name.trim() !== name)
+      throw new SemperError('ERR_SCHEMA', 'the holder name must be 1-128 printable characters without surrounding spaces');
+    const amount = params.amount ?? 0;
+    if (!Number.isSafeInteger(amount) || amount < 0) throw new SemperError('ERR_SCHEMA', 'the opening amount is a non-negative integer');
+    const validForMs = params.validForMs ?? 7 * DAY_MS;
+    if (!Number.isSafeInteger(validForMs) || validForMs <= 0) throw new SemperError('ERR_SCHEMA', 'validForMs must be a positive integer');
+    const code = randomCode();
+    const now = ctx.clock();
+    ctx.store.immediate(() => {
+      ctx.store.db
+        .prepare(
+          `INSERT INTO account_opening_codes_withdrawn (code_hash, at)
+           SELECT c.code_hash, ? FROM account_opening_codes c WHERE c.name = ?
+             AND NOT EXISTS (SELECT 1 FROM account_openings o WHERE o.code_hash = c.code_hash)
+             AND NOT EXISTS (SELECT 1 FROM account_opening_codes_withdrawn w WHERE w.code_hash = c.code_hash)`,
+        )
+        .run(now, name);
+      ctx.store.db
+        .prepare('INSERT INTO account_opening_codes (code_hash, name, amount, created_at, expires_at) VALUES (?, ?, ?, ?, ?)')
+        .run(hashCode(code), name, amount, now, now + validForMs);
+    });
+    return formatRegistrationCode(code);
+  }
+
+  /** Has a code for `name` opened an account? (Then its account id.) */
+  openedFor(name: string): string | undefined {
+    return this.ctx.store.db
+      .prepare<[string], { account_id: string }>(
+        'SELECT o.account_id FROM account_openings o JOIN account_opening_codes c ON c.code_hash = o.code_hash WHERE c.name = ? LIMIT 1',
+      )
+      .get(name)?.account_id;
+  }
+
+  /** The stored hash of a code this bank issued (what the HTTP limit counts attempts against), else undefined. */
+  codeKey(typed: string): string | undefined {
+    const canonical = typeof typed === 'string' ? normaliseRegistrationCode(typed) : undefined;
+    if (!canonical) return undefined;
+    const hash = hashCode(canonical);
+    return this.ctx.store.db.prepare<[string], { code_hash: string }>('SELECT code_hash FROM account_opening_codes WHERE code_hash = ?').get(hash)?.code_hash;
+  }
+
+  /** Open (and fund) the account a code stands for, bound to the request's signer. */
+  async open(input: unknown): Promise<AccountOpeningAnswer> {
+    const { ctx } = this;
+    const verified = await verifyStatement(input, { types: [ACCOUNT_OPENING_TYPES.request], ...(ctx.webauthn ? { webauthn: ctx.webauthn } : {}) });
+    const parsed = AccountOpeningBody.safeParse(verified.statement.body);
+    if (!parsed.success) throw schemaError(ACCOUNT_OPENING_TYPES.request, parsed.error);
+    const request = parsed.data;
+    if (request.bank !== ctx.signer.keyId)
+      throw new SemperError('ERR_ITEM_MISMATCH', `this request is for bank ${request.bank}, not this bank (${ctx.signer.keyId})`);
+    const canonical = normaliseRegistrationCode(request.code);
+    if (!canonical) throw codeError(`an account-opening code is ${REGISTRATION_CODE_LENGTH} characters like XXXX-XXXX-XXXX-XXXX`);
+    const hash = hashCode(canonical);
+    const jwk: PublicJwk = verified.signerJwk;
+    const holder = await jwkThumbprint(jwk);
+    const digest = digestSync(verified.statement);
+    const served = (): AccountOpeningAnswer | undefined => {
+      const row = ctx.store.db
+        .prepare<[string], { request_digest: string; answer: string }>('SELECT request_digest, answer FROM account_openings WHERE code_hash = ?')
+        .get(hash);
+      if (!row) return undefined;
+      if (row.request_digest !== digest) throw codeError('this account-opening code has already been used');
+      return JSON.parse(row.answer) as AccountOpeningAnswer;
+    };
+    const check = (): CodeRow => {
+      const row = ctx.store.db
+        .prepare<[string], CodeRow>('SELECT code_hash, name, amount, expires_at FROM account_opening_codes WHERE code_hash = ?')
+        .get(hash);
+      if (!row) throw codeError('unknown account-opening code: check it, or ask the bank for a new one');
+      if (ctx.store.db.prepare('SELECT 1 FROM account_opening_codes_withdrawn WHERE code_hash = ?').get(hash))
+        throw codeError('this account-opening code was replaced by a newer one');
+      if (row.expires_at <= ctx.clock()) throw codeError(`this account-opening code expired at ${new Date(row.expires_at).toISOString()}`);
+      return row;
+    };
+    const done = served();
+    if (done) return done;
+    const code = check();
+    const now = ctx.clock();
+    const account = randomId(16);
+    const body: AccountOpenedBody = { account, holder, name: code.name, funded: { amount: code.amount, currency: ctx.currency }, request: digest };
+    const receipt = await bankSign(ctx, ACCOUNT_OPENING_TYPES.answer, account, body as unknown as Record<string, unknown>, now);
+    const answer: AccountOpeningAnswer = { account, receipt };
+    try {
+      return ctx.store.immediate(() => {
+        const again = served();
+        if (again) return again;
+        check();
+        ctx.store.db
+          .prepare("INSERT INTO accounts (id, kind, key_id, public_jwk, currency, opened_at) VALUES (?, 'customer', ?, ?, ?, ?)")
+          .run(account, holder, canonicalJson(jwk), ctx.currency, now);
+        let postingId: string | null = null;
+        if (code.amount > 0) {
+          postingId = randomId(16);
+          ctx.ledger.post(
+            postingId,
+            'funding',
+            null,
+            [
+              { account: FUNDING_ACCOUNT, amount: -code.amount },
+              { account, amount: code.amount },
+            ],
+            now,
+          );
+        }
+        ctx.store.db
+          .prepare('INSERT INTO account_openings (code_hash, account_id, request_digest, request, posting_id, answer, at) VALUES (?, ?, ?, ?, ?, ?, ?)')
+          .run(hash, account, digest, canonicalJson(verified.statement), postingId, JSON.stringify(answer), now);
+        return answer;
+      });
+    } catch (e) {
+      // accounts.key_id is UNIQUE: one account per key (the code stays unused: the transaction rolled back).
+      if (isUniqueViolation(e)) throw new SemperError('ERR_REPLAY', 'this key already has an account');
+      throw e;
+    }
+  }
+}
