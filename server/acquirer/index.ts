@@ -1,0 +1,5 @@
+export * from './app.js';
+export * from './client.js';
+export * from './server.js';
+export * from './service.js';
+export * from './signature.js';
