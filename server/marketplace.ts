@@ -1,13 +1,19 @@
 /**
- * The demo marketplace `npm start` runs: the CA and the Fogra demo shop, each its own party
- * with its own database, on loopback only. Importable too: tests start real servers in-process
- * with `startMarketplace({ ..., caPort: 0, shopPort: 0 })`.
+ * The demo marketplace `npm start` runs: the CA, the Fogra demo shop, the TTP and the bank, each
+ * its own party with its own database, on loopback only. Importable too: tests start real servers
+ * in-process with `startMarketplace({ ..., caPort: 0, shopPort: 0 })`.
+ *
+ * The bank (server/bank, docs/payment.md) keeps EUR accounts: at start it makes sure the demo
+ * shop has an account (payee: the shop's merchant key id) and, until a holder has opened it, that
+ * a one-time account-opening code for the pre-funded "Demo Shopper" account exists (printed, and
+ * in `bank-account-code.txt`): the shopper's key is not known here, so the holder opens the account
+ * with the code and a statement signed by its own key (POST /bank/accounts/open).
  *
  * Start-up order matters: the shop's certificate names its exact origin, and with port 0 that
  * origin is known only after listening, so the shop listens first (answering 503 for the
  * moment), then enrols with the CA, then serves.
  */
-import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Hono } from 'hono';
@@ -17,6 +23,7 @@ import { certificateToPem, fingerprintOf } from '../core/pki/index.js';
 import { EXTENSION_ORIGIN } from '../core/protocol/extension-id.js';
 import { errorBody } from './http/errors.js';
 import { assertLoopback, listen, urlFor, type RunningServer } from './http/listen.js';
+import { type BankService, createBankApp, openMarketplaceBank, type RotationPolicy, type RsaKeyFactory } from './bank/index.js';
 import { CaService, createCaApp } from './ca/index.js';
 import { openShop, type Shop } from './shop/index.js';
 import { createTtpApp, openMarketplaceTtp } from './ttp/index.js';
@@ -30,6 +37,12 @@ export interface MarketplaceOptions {
   shopPort: number;
   /** The TTP's port (default 0: ephemeral; `npm start` uses SEMPER_TTP_PORT, 8452). */
   ttpPort?: number;
+  /** The bank's port (default 0: ephemeral; `npm start` uses SEMPER_BANK_PORT, 8453). */
+  bankPort?: number;
+  /** The bank's denomination keys: tests pass pre-made RSA keys (each takes ~0.3 s to make) and fewer values. */
+  bank?: { keyFactory?: RsaKeyFactory; rotation?: Partial<RotationPolicy> };
+  /** Account-opening attempts per minute at the bank (per code it issued, else per client address; default 10). */
+  accountOpeningAttemptsPerMinute?: number;
   /** The shop's fair exchanges: timing it proposes, and test faults (a test may change them between cases). */
   exchange?: { timing?: ExchangeTiming; faults?: ExchangeFaults };
   /** Loopback only (127.0.0.1 by default). */
@@ -64,6 +77,21 @@ export interface Marketplace {
   ttpCertificate: string;
   ttpPem: string;
   ttpKeyId: string;
+  /** The bank: its base URL (GET /bank, /bank/denominations, POST /bank/transfer, /bank/accounts/open, ...). */
+  bankUrl: string;
+  /** The bank's certificate (DER base64, role bank, from the marketplace CA): its key list is signed under it. */
+  bankCertificate: string;
+  bankPem: string;
+  bankKeyId: string;
+  /** The bank itself (in-process: balances, the operator's functions). */
+  bank: BankService;
+  /** The demo shop's account at the bank (payee: the shop's merchant key id). */
+  merchantAccount: string;
+  /**
+   * The one-time code that opens the pre-funded "Demo Shopper" account (also in
+   * `dataDir/bank-account-code.txt`); undefined once a holder has opened it.
+   */
+  demoAccountCode: string | undefined;
   dataDir: string;
   /** The demo registration code made at start-up for "Demo Shopper" (also in `dataDir/registration-code.txt`). */
   demoRegistrationCode: string;
@@ -75,6 +103,13 @@ export interface Marketplace {
 }
 
 export const DEMO_SHOPPER_NAME = 'Demo Shopper';
+/** The bank's currency: the demo shop's prices are in EUR. */
+export const BANK_CURRENCY = 'EUR';
+/** What the Demo Shopper account holds when opened: 500.00 EUR. */
+export const DEMO_ACCOUNT_FUNDING = 50_000;
+export const BANK_ACCOUNT_CODE_FILE = 'bank-account-code.txt';
+/** The demo bank's coins, in cents (0.10 to 50.00 EUR: every price of the shop in a few coins; six RSA keys to make at first start). */
+export const DEMO_DENOMINATIONS = [10, 50, 100, 500, 1000, 5000];
 
 function unavailable(): Response {
   return new Response(JSON.stringify(errorBody('ERR_INTERNAL', 'the shop is still starting')), {
@@ -132,6 +167,37 @@ export async function startMarketplace(options: MarketplaceOptions): Promise<Mar
     const ttpCertificate = ttp.certificateChain[0]!;
     writeFileAtomic(join(dataDir, 'ttp.pem'), certificateToPem(ttpCertificate));
 
+    // The bank: its own key (certified by the CA, role bank) and ledger, on its own port. It honours
+    // revocation orders of the marketplace TTP (revocable account transfers in fair exchanges).
+    const bank = await openMarketplaceBank({
+      dataDir,
+      ca,
+      currency: BANK_CURRENCY,
+      trustedTtps: [ttp.keyId],
+      rotation: { values: DEMO_DENOMINATIONS, ...options.bank?.rotation },
+      ...(options.bank?.keyFactory ? { keyFactory: options.bank.keyFactory } : {}),
+      ...(options.now ? { now: options.now } : {}),
+    });
+    opened.push(bank);
+    const bankApp = createBankApp(bank, {
+      ...(options.signedStatementsPerMinute !== undefined ? { signedStatementsPerMinute: options.signedStatementsPerMinute } : {}),
+      ...(options.accountOpeningAttemptsPerMinute !== undefined ? { accountOpeningAttemptsPerMinute: options.accountOpeningAttemptsPerMinute } : {}),
+      ...(options.now ? { now: options.now } : {}),
+    });
+    // env carries the socket: the bank limits signed answers and opening attempts per client address.
+    const bankServer = await listen({ host, port: options.bankPort ?? 0, fetch: (req, env) => bankApp.fetch(req, env) });
+    opened.push(bankServer);
+    const bankCertificate = bank.certificateChain![0]!;
+    writeFileAtomic(join(dataDir, 'bank.pem'), certificateToPem(bankCertificate));
+    // The Demo Shopper account: a fresh code while nobody has opened it (a newer code withdraws the
+    // older ones, so restarts never leave two live codes); once opened, no code and no file. A secret: 0600.
+    const codePath = join(dataDir, BANK_ACCOUNT_CODE_FILE);
+    let demoAccountCode: string | undefined;
+    if (bank.accountOpenedFor(DEMO_SHOPPER_NAME) === undefined) {
+      demoAccountCode = bank.createAccountOpeningCode({ name: DEMO_SHOPPER_NAME, amount: DEMO_ACCOUNT_FUNDING });
+      writeFileAtomic(codePath, `${demoAccountCode}\n`, 0o600);
+    } else rmSync(codePath, { force: true });
+
     let shopApp: Hono | undefined;
     // env carries the socket: the merchant kit limits signed statements per client address.
     const shopServer: RunningServer = await listen({ host, port: options.shopPort, fetch: (req, env) => (shopApp ? shopApp.fetch(req, env) : unavailable()) });
@@ -160,6 +226,8 @@ export async function startMarketplace(options: MarketplaceOptions): Promise<Mar
     // The shop's database must close after its server: push it before the server in close order.
     opened.splice(opened.indexOf(shopServer), 0, shop);
     shopApp = shop.app;
+    // The shop's account at the bank, bound to its merchant key: what a payment to the shop credits.
+    const merchantAccount = bank.accountOfKey(shop.identity.signer.keyId) ?? (await bank.openAccount(shop.identity.signer.publicJwk));
 
     let closing: Promise<void> | undefined;
     return {
@@ -173,6 +241,13 @@ export async function startMarketplace(options: MarketplaceOptions): Promise<Mar
       ttpCertificate,
       ttpPem: certificateToPem(ttpCertificate),
       ttpKeyId: ttp.keyId,
+      bankUrl: bankServer.url,
+      bankCertificate,
+      bankPem: certificateToPem(bankCertificate),
+      bankKeyId: bank.keyId,
+      bank,
+      merchantAccount,
+      demoAccountCode,
       dataDir,
       demoRegistrationCode,
       createRegistrationCode: (name, validForMs) => ca.createRegistrationCode({ name, ...(validForMs !== undefined ? { validForMs } : {}) }),
@@ -203,6 +278,7 @@ async function main(): Promise<void> {
     caPort: envPort('SEMPER_CA_PORT', 8450),
     shopPort: envPort('SEMPER_SHOP_PORT', 8451),
     ttpPort: envPort('SEMPER_TTP_PORT', 8452),
+    bankPort: envPort('SEMPER_BANK_PORT', 8453),
   });
   const dist = resolve('dist');
   console.log(
@@ -216,6 +292,12 @@ async function main(): Promise<void> {
       `  Trusted third party (TTP)        ${market.ttpUrl}/ttp`,
       `  TTP certificate (PEM)            ${join(market.dataDir, 'ttp.pem')}`,
       `  TTP fingerprint (SHA-256)        ${await fingerprintOf(market.ttpCertificate)}`,
+      `  Bank (EUR accounts, e-cash, cheques)  ${market.bankUrl}/bank`,
+      `  Bank certificate (PEM)           ${join(market.dataDir, 'bank.pem')}`,
+      `  Bank fingerprint (SHA-256)       ${await fingerprintOf(market.bankCertificate)}`,
+      market.demoAccountCode
+        ? `  Bank account code (${DEMO_SHOPPER_NAME}, 500.00 EUR)  ${market.demoAccountCode}  (one-time, 7 days; also in ${BANK_ACCOUNT_CODE_FILE}; POST /bank/accounts/open)`
+        : `  Bank account (${DEMO_SHOPPER_NAME})  already opened`,
       `  Exchanges (certified mail, contract signing)  ${market.shopUrl}/agreements`,
       `  Registration code (${DEMO_SHOPPER_NAME})  ${market.demoRegistrationCode}  (one-time, 7 days; also in registration-code.txt)`,
       `  Data directory                   ${market.dataDir}`,
