@@ -22,7 +22,8 @@
  * The key list names every key not past its depositUntil, so old coins stay depositable and
  * refreshable until then.
  */
-import { constants, createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject, privateDecrypt, publicEncrypt } from 'node:crypto';
+import { constants, createPrivateKey, createPublicKey, generateKeyPair, type KeyObject, privateDecrypt, publicEncrypt } from 'node:crypto';
+import { promisify } from 'node:util';
 import { encodeBase64url, sha256 } from '../../core/encoding/index.js';
 import { SemperError } from '../../core/errors.js';
 import type { Denomination } from '../../core/payment/cash/denominations.js';
@@ -51,11 +52,17 @@ export const DEFAULT_ROTATION: RotationPolicy = {
   overlapMs: 1 * DAY,
 };
 
-/** Makes an RSA-2048 key pair as PKCS#8 DER (tests pass a pool of pre-made keys: generation takes ~1 s). */
-export type RsaKeyFactory = () => { pkcs8: Uint8Array };
+/** Makes an RSA-2048 key pair as PKCS#8 DER (tests pass a pool of pre-made keys: generation takes ~0.3-1 s). */
+export type RsaKeyFactory = () => { pkcs8: Uint8Array } | Promise<{ pkcs8: Uint8Array }>;
 
-export const generateRsaKey: RsaKeyFactory = () => {
-  const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048, publicExponent: 65537 });
+const generateKeyPairAsync = promisify(generateKeyPair);
+
+/**
+ * Off the event loop (libuv's thread pool): a rotation during a request, or the marketplace's
+ * first start, does not stall the other parties sharing the process.
+ */
+export const generateRsaKey: RsaKeyFactory = async () => {
+  const { privateKey } = await generateKeyPairAsync('rsa', { modulusLength: 2048, publicExponent: 65537 });
   return { pkcs8: privateKey.export({ type: 'pkcs8', format: 'der' }) };
 };
 
@@ -144,8 +151,19 @@ export class DenominationKeys {
       .map((k) => k.denomination);
   }
 
-  /** Make the keys rotation calls for at `now` (see the module comment); true if any was made. */
-  async ensure(now: number): Promise<boolean> {
+  private ensuring: Promise<unknown> = Promise.resolve();
+
+  /**
+   * Make the keys rotation calls for at `now` (see the module comment); true if any was made.
+   * One rotation at a time: two concurrent key-list requests must not both make the next key.
+   */
+  ensure(now: number): Promise<boolean> {
+    const run = this.ensuring.then(() => this.ensureNow(now));
+    this.ensuring = run.catch(() => undefined);
+    return run;
+  }
+
+  private async ensureNow(now: number): Promise<boolean> {
     let made = false;
     for (const value of this.policy.values) {
       for (;;) {
@@ -170,7 +188,7 @@ export class DenominationKeys {
     now: number,
     times?: Partial<Pick<Denomination, 'withdrawUntil' | 'spendUntil' | 'depositUntil'>>,
   ): Promise<Denomination> {
-    const { pkcs8 } = this.makeKey();
+    const { pkcs8 } = await this.makeKey();
     const spki = createPublicKey(createPrivateKey({ key: Buffer.from(pkcs8), format: 'der', type: 'pkcs8' })).export({ type: 'spki', format: 'der' });
     const id = encodeBase64url(await sha256(new Uint8Array(spki)));
     if (this.keys.has(id)) throw new SemperError('ERR_INTERNAL', 'denomination key reused');

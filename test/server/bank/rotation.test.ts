@@ -125,3 +125,37 @@ describe('denomination rotation', () => {
     expect(isSemperError(error) && error.code).toBe('ERR_KEY');
   });
 });
+
+describe('rotation under concurrent key-list requests', () => {
+  it('makes the next key once when many requests ask at the moment it is due; keys are made off the event loop', async () => {
+    const dir = tempDataDir('bank-rotation-concurrent');
+    dirs.push(dir);
+    const clock = { now: T0 };
+    // A factory that yields before handing out each key, as the default (thread-pool) one does.
+    const pool = poolKeys(0);
+    const bank = await BankService.open({
+      dataDir: dir.dir,
+      currency: CURRENCY,
+      clock: () => clock.now,
+      keyFactory: async () => {
+        await new Promise((r) => setTimeout(r, 5));
+        return pool();
+      },
+      rotation,
+    });
+    open.push(bank);
+    clock.now = T0 + 7 * DAY;
+    const lists = await Promise.all(Array.from({ length: 8 }, () => bank.denominationList()));
+    for (const list of lists) expect((await verifyDenominationList(list, { bankKeyId: bank.keyId })).byId.size).toBe(2);
+  });
+
+  it('the default factory makes an RSA-2048 key with e = 65537, asynchronously', async () => {
+    const { generateRsaKey } = await import('../../../server/bank/index.js');
+    const made = generateRsaKey();
+    expect(made).toBeInstanceOf(Promise);
+    const { pkcs8 } = await made;
+    const { createPrivateKey } = await import('node:crypto');
+    const key = createPrivateKey({ key: Buffer.from(pkcs8), format: 'der', type: 'pkcs8' });
+    expect(key.asymmetricKeyDetails).toMatchObject({ modulusLength: 2048, publicExponent: 65537n });
+  });
+});
