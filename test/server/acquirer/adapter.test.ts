@@ -209,6 +209,18 @@ describe('the adapter against the real acquirer', () => {
     expect(acquirer.db.prepare('SELECT COUNT(*) AS n FROM refunds').get()).toEqual({ n: 1 });
   });
 
+  it('10 concurrent refunds of one payment: one refund at the acquirer, one receipt, the others ERR_REVOKED with it', async () => {
+    const { api, request } = await pay('tok_visa');
+    const order = await api.refund({ requestId: request.requestId, reference: 'deal-card-0001', amount: chf(1250), now: clock });
+    const answers = await Promise.all(Array.from({ length: 10 }, () => post('/card/refund', { request: order })));
+    const ok = answers.filter((r) => r.status === 200);
+    expect(ok).toHaveLength(1);
+    const rest = answers.filter((r) => r.status !== 200);
+    expect(rest.every((r) => r.status === 409 && errorOf(r.body).code === 'ERR_REVOKED')).toBe(true);
+    expect(rest.every((r) => JSON.stringify(r.body.proof) === JSON.stringify(ok[0]!.body.receipt))).toBe(true);
+    expect(acquirer.db.prepare<[], { n: number; s: number }>('SELECT COUNT(*) AS n, SUM(amount) AS s FROM refunds').get()).toEqual({ n: 1, s: 1250 });
+  });
+
   it('a refund signed by anyone but the payee is ERR_FORBIDDEN; a partial one ERR_ITEM_MISMATCH; after the window ERR_REVOCATION_CLOSED', async () => {
     const { request } = await pay('tok_visa');
     const stranger = await signer();
