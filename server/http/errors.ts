@@ -57,6 +57,8 @@ const STATUS: Partial<Record<SemperErrorCode, ContentfulStatusCode>> = {
   ERR_REVOKED: 409,
   ERR_CHEQUE_CLEARED: 409,
   ERR_CHEQUE_BOUNCED: 422,
+  // A card payment the acquirer declined (the answer carries its decline code).
+  ERR_PAYMENT_DECLINED: 402,
   ERR_OFFER_EXPIRED: 410,
   ERR_RATE_LIMITED: 429,
   // The verifier has no current revocation information (stale CRL): its problem, try later.
