@@ -25,6 +25,17 @@ export function normaliseRegistrationCode(typed: string): string | undefined {
   return symbols;
 }
 
+/** A fresh code in canonical form from the platform's CSPRNG (the CA's registration codes, the bank's account-opening codes). */
+export function newRegistrationCode(): string {
+  // 16 symbols x 5 bits = 80 bits: exactly 10 random bytes, no modulo bias.
+  const bytes = crypto.getRandomValues(new Uint8Array(10));
+  let bits = 0n;
+  for (const b of bytes) bits = (bits << 8n) | BigInt(b);
+  let out = '';
+  for (let i = REGISTRATION_CODE_LENGTH - 1; i >= 0; i--) out += REGISTRATION_CODE_ALPHABET[Number((bits >> BigInt(i * 5)) & 31n)];
+  return out;
+}
+
 /** XXXX-XXXX-XXXX-XXXX for display. */
 export function formatRegistrationCode(canonical: string): string {
   return canonical.match(/.{1,4}/g)!.join('-');

@@ -21,7 +21,7 @@ import { jwkThumbprint, type PublicJwk, type Signer } from '../../core/crypto/in
 import { canonicalJson, encodeBase64url, randomId } from '../../core/encoding/index.js';
 import { SemperError } from '../../core/errors.js';
 import { Digest, type Amount } from '../../core/items/schema.js';
-import { formatRegistrationCode, normaliseRegistrationCode, REGISTRATION_CODE_ALPHABET, REGISTRATION_CODE_LENGTH } from '../../core/pki/index.js';
+import { formatRegistrationCode, newRegistrationCode, normaliseRegistrationCode, REGISTRATION_CODE_LENGTH } from '../../core/pki/index.js';
 import { nowIso, signStatement, type Statement, type UnsignedStatement, verifyStatement } from '../../core/statements/index.js';
 import { type BankContext, bankSign, digestSync, isUniqueViolation, schemaError } from './accounts.js';
 import { FUNDING_ACCOUNT } from './ledger.js';
@@ -75,16 +75,6 @@ export async function signAccountOpening(signer: Signer, p: { code: string; bank
   return (await signStatement(accountOpeningRequest(p), signer)) as Statement;
 }
 
-function randomCode(): string {
-  // 16 symbols x 5 bits = 80 bits: exactly 10 random bytes, no modulo bias.
-  const bytes = crypto.getRandomValues(new Uint8Array(10));
-  let bits = 0n;
-  for (const b of bytes) bits = (bits << 8n) | BigInt(b);
-  let out = '';
-  for (let i = REGISTRATION_CODE_LENGTH - 1; i >= 0; i--) out += REGISTRATION_CODE_ALPHABET[Number((bits >> BigInt(i * 5)) & 31n)];
-  return out;
-}
-
 function hashCode(canonical: string): string {
   return encodeBase64url(createHash('sha256').update(canonical, 'utf8').digest());
 }
@@ -113,7 +103,7 @@ export class AccountOpenings {
     if (!Number.isSafeInteger(amount) || amount < 0) throw new SemperError('ERR_SCHEMA', 'the opening amount is a non-negative integer');
     const validForMs = params.validForMs ?? 7 * DAY_MS;
     if (!Number.isSafeInteger(validForMs) || validForMs <= 0) throw new SemperError('ERR_SCHEMA', 'validForMs must be a positive integer');
-    const code = randomCode();
+    const code = newRegistrationCode();
     const now = ctx.clock();
     ctx.store.immediate(() => {
       ctx.store.db

@@ -23,7 +23,7 @@
 import { SemperError } from '../../core/errors.js';
 import { encodeBase64url, sha256, utf8 } from '../../core/encoding/index.js';
 import {
-  REGISTRATION_CODE_ALPHABET,
+  newRegistrationCode,
   REGISTRATION_CODE_LENGTH,
   REVOCATION_REQUEST_TYPE,
   RevocationRequestBody,
@@ -256,16 +256,6 @@ function checkRegistrantName(name: string): string {
   return checkCertifiableName(name, 'registrant name');
 }
 
-function randomRegistrationCode(): string {
-  // 16 symbols x 5 bits = 80 bits: exactly 10 random bytes, no modulo bias.
-  const bytes = crypto.getRandomValues(new Uint8Array(10));
-  let bits = 0n;
-  for (const b of bytes) bits = (bits << 8n) | BigInt(b);
-  let out = '';
-  for (let i = REGISTRATION_CODE_LENGTH - 1; i >= 0; i--) out += REGISTRATION_CODE_ALPHABET[Number((bits >> BigInt(i * 5)) & 31n)];
-  return out;
-}
-
 async function hashCode(canonical: string): Promise<string> {
   return encodeBase64url(await sha256(utf8(canonical)));
 }
@@ -438,7 +428,7 @@ export class CaService {
     const validForMs = params.validForMs ?? 7 * DAY_MS;
     if (!(validForMs > 0)) throw new SemperError('ERR_SCHEMA', 'validForMs must be positive');
     const t = this.now();
-    const code = randomRegistrationCode();
+    const code = newRegistrationCode();
     const hash = await hashCode(code);
     this.store.immediate(() => {
       this.store.db
