@@ -16,7 +16,15 @@ import { seededRandom, type RandomSource } from '../../core/machine.js';
 import { nowIso, signStatement, type Statement } from '../../core/statements/index.js';
 import { describeInformation, PAYMENT_PROOF_TYPE, type Description, type Item } from '../../core/items/index.js';
 import { receiptDescription } from '../../core/transfer/index.js';
-import type { ExchangeContext, ProtocolId, Timeouts } from '../../core/exchange/index.js';
+import {
+  startOriginator,
+  startResponder,
+  stepExchange,
+  type ExchangeContext,
+  type ExchangeState,
+  type ProtocolId,
+  type Timeouts,
+} from '../../core/exchange/index.js';
 import type { TtpContext } from '../../core/exchange/ttp.js';
 
 export const T0 = Date.UTC(2030, 0, 1);
@@ -189,4 +197,52 @@ export async function currencyExchange(keys: Keys, dealId = 'deal-currency-00000
 
 export async function allScenarios(keys: Keys): Promise<Scenario[]> {
   return [await certifiedMail(keys), await contract(keys), await currencyExchange(keys)];
+}
+
+/** A state through its JSON text, as a host stores it. */
+export const roundTrip = (s: ExchangeState): ExchangeState => JSON.parse(JSON.stringify(s)) as ExchangeState;
+
+/** The originator's start parameters for a scenario (`over` replaces any of them). */
+export function originatorParams(keys: Keys, sc: Scenario, over: Record<string, unknown> = {}) {
+  return {
+    protocol: sc.protocol,
+    dealId: sc.dealId,
+    now: T0,
+    timeouts: SIM_TIMEOUTS,
+    gives: sc.O.gives,
+    item: sc.O.item,
+    expects: sc.R.gives,
+    responder: { keyId: keys.r.keyId },
+    ttp: { keyId: keys.ttp.keyId },
+    deadline: sc.deadline,
+    ...over,
+  };
+}
+
+/** The responder's start parameters for a scenario (`over` replaces any of them). */
+export function responderParams(keys: Keys, sc: Scenario, over: Record<string, unknown> = {}) {
+  return {
+    protocol: sc.protocol,
+    dealId: sc.dealId,
+    now: T0,
+    timeouts: SIM_TIMEOUTS,
+    gives: sc.R.gives,
+    item: sc.R.item,
+    expects: sc.O.gives,
+    originator: { keyId: keys.o.keyId },
+    ttp: { keyId: keys.ttp.keyId },
+    latestDeadline: sc.deadline,
+    ...over,
+  };
+}
+
+/** Both roles started and m1 answered: the honest m1 and m2 of one exchange. */
+export async function honestPair(keys: Keys, sc: Scenario, seed: number) {
+  const oCtx: ExchangeContext = { ...sc.O.ctx, random: seededRandom(seed) };
+  const rCtx: ExchangeContext = { ...sc.R.ctx, random: seededRandom(seed + 1) };
+  const o = await startOriginator(originatorParams(keys, sc), oCtx);
+  const r = await startResponder(responderParams(keys, sc), rCtx);
+  const m1 = o.send[0]!.statement;
+  const r1 = await stepExchange(roundTrip(r.state), { type: 'message', message: m1, now: T0, from: 'peer' }, rCtx);
+  return { o, r, r1, oCtx, rCtx, m1, m2: r1.send[0]!.statement, exchangeId: o.state.exchangeId! };
 }

@@ -21,10 +21,20 @@ import {
   type StepResult,
   type TtpRecord,
 } from '../../../core/exchange/index.js';
-import { seededRandom } from '../../../core/machine.js';
 import { nowIso, signStatement, type Statement } from '../../../core/statements/index.js';
 import type { Signer } from '../../../core/crypto/index.js';
-import { allScenarios, makeKeys, SIM_TIMEOUTS, T0, type Keys, type Scenario } from '../../protocols/fixtures.js';
+import {
+  allScenarios,
+  honestPair,
+  makeKeys,
+  originatorParams as originatorParamsOf,
+  responderParams as responderParamsOf,
+  roundTrip,
+  SIM_TIMEOUTS,
+  T0,
+  type Keys,
+  type Scenario,
+} from '../../protocols/fixtures.js';
 import { memoryTtp } from '../../protocols/ttp-host.js';
 
 let keys: Keys;
@@ -34,52 +44,16 @@ beforeAll(async () => {
   [mail, contract, money] = (await allScenarios(keys)) as [Scenario, Scenario, Scenario];
 });
 
-const rt = (s: ExchangeState): ExchangeState => JSON.parse(JSON.stringify(s)) as ExchangeState;
+const rt = roundTrip;
 const rejected = (res: StepResult) => (res.effects.find((e) => e.kind === 'rejected-message') as { error: { code: string } } | undefined)?.error.code ?? null;
 const signed = async (signer: Signer, type: string, dealId: string, body: Record<string, unknown>, signerRef?: { kind: 'x509'; chain: string[] }) =>
   (await signStatement({ type, version: 1, dealId, issuedAt: nowIso(T0), body }, signer, signerRef ? { signerRef } : {})) as Statement;
 /** A statement the TTP's own key signs (as a buggy or subverted TTP host could). */
 const byTtp = (type: string, dealId: string, body: Record<string, unknown>) => signed(keys.ttp, type, dealId, body, { kind: 'x509', chain: keys.ttpChain });
 
-function originatorParams(sc: Scenario, over: Record<string, unknown> = {}) {
-  return {
-    protocol: sc.protocol,
-    dealId: sc.dealId,
-    now: T0,
-    timeouts: SIM_TIMEOUTS,
-    gives: sc.O.gives,
-    item: sc.O.item,
-    expects: sc.R.gives,
-    responder: { keyId: keys.r.keyId },
-    ttp: { keyId: keys.ttp.keyId },
-    deadline: sc.deadline,
-    ...over,
-  };
-}
-function responderParams(sc: Scenario, over: Record<string, unknown> = {}) {
-  return {
-    protocol: sc.protocol,
-    dealId: sc.dealId,
-    now: T0,
-    timeouts: SIM_TIMEOUTS,
-    gives: sc.R.gives,
-    item: sc.R.item,
-    expects: sc.O.gives,
-    originator: { keyId: keys.o.keyId },
-    ttp: { keyId: keys.ttp.keyId },
-    latestDeadline: sc.deadline,
-    ...over,
-  };
-}
-
-async function pair(sc: Scenario, seed: number) {
-  const oCtx: ExchangeContext = { ...sc.O.ctx, random: seededRandom(seed) };
-  const rCtx: ExchangeContext = { ...sc.R.ctx, random: seededRandom(seed + 1) };
-  const o = await startOriginator(originatorParams(sc), oCtx);
-  const r = await startResponder(responderParams(sc), rCtx);
-  const r1 = await stepExchange(rt(r.state), { type: 'message', message: o.send[0]!.statement, now: T0, from: 'peer' }, rCtx);
-  return { o, r, r1, oCtx, rCtx, m1: o.send[0]!.statement, m2: r1.send[0]!.statement };
-}
+const originatorParams = (sc: Scenario, over: Record<string, unknown> = {}) => originatorParamsOf(keys, sc, over);
+const responderParams = (sc: Scenario, over: Record<string, unknown> = {}) => responderParamsOf(keys, sc, over);
+const pair = (sc: Scenario, seed: number) => honestPair(keys, sc, seed);
 
 describe('what each role refuses at its start', () => {
   it('originator: an untrusted TTP, itself as responder, a deadline with no time to complain, an unfair protocol, an item that does not fit', async () => {

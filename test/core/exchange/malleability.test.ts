@@ -11,7 +11,7 @@ import { seededRandom } from '../../../core/machine.js';
 import { decodeBase64url, encodeBase64url } from '../../../core/encoding/index.js';
 import { canonicalStatementDigest, lowS, nowIso, signStatement, statementDigest, verifyStatement, type Statement } from '../../../core/statements/index.js';
 import type { Signer } from '../../../core/crypto/index.js';
-import { allScenarios, makeKeys, SIM_TIMEOUTS, T0, type Keys, type Scenario } from '../../protocols/fixtures.js';
+import { allScenarios, makeKeys, originatorParams, T0, type Keys, type Scenario } from '../../protocols/fixtures.js';
 import { memoryTtp } from '../../protocols/ttp-host.js';
 
 const N = 0xffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551n;
@@ -42,21 +42,7 @@ async function signed(signer: Signer, type: string, body: Record<string, unknown
 }
 
 async function proposal(seed: number): Promise<Statement> {
-  const o = await startOriginator(
-    {
-      protocol: contract.protocol,
-      dealId: contract.dealId,
-      now: T0,
-      timeouts: SIM_TIMEOUTS,
-      gives: contract.O.gives,
-      item: contract.O.item,
-      expects: contract.R.gives,
-      responder: { keyId: keys.r.keyId },
-      ttp: { keyId: keys.ttp.keyId },
-      deadline: contract.deadline,
-    },
-    { ...contract.O.ctx, random: seededRandom(seed) },
-  );
+  const o = await startOriginator(originatorParams(keys, contract), { ...contract.O.ctx, random: seededRandom(seed) });
   return o.state.m1!;
 }
 

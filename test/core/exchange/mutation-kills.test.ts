@@ -10,7 +10,6 @@ import {
   EXCHANGE_TYPES,
   judgeContractSigning,
   startOriginator,
-  startResponder,
   stepExchange,
   TTP_TYPES,
   ttpMachine,
@@ -28,7 +27,17 @@ import { DEFAULT_ATTRIBUTES } from '../../../core/transfer/index.js';
 import { seededRandom } from '../../../core/machine.js';
 import { nowIso, signStatement, type Statement } from '../../../core/statements/index.js';
 import type { Signer } from '../../../core/crypto/index.js';
-import { allScenarios, makeKeys, SIM_TIMEOUTS, T0, type Keys, type Scenario } from '../../protocols/fixtures.js';
+import {
+  allScenarios,
+  honestPair,
+  makeKeys,
+  originatorParams as originatorParamsOf,
+  roundTrip,
+  SIM_TIMEOUTS,
+  T0,
+  type Keys,
+  type Scenario,
+} from '../../protocols/fixtures.js';
 import { memoryTtp } from '../../protocols/ttp-host.js';
 
 let keys: Keys;
@@ -38,52 +47,13 @@ beforeAll(async () => {
   [mail, contract, money] = (await allScenarios(keys)) as [Scenario, Scenario, Scenario];
 });
 
-const rt = (s: ExchangeState): ExchangeState => JSON.parse(JSON.stringify(s)) as ExchangeState;
+const rt = roundTrip;
 const rejected = (res: StepResult) => (res.effects.find((e) => e.kind === 'rejected-message') as { error: { code: string } } | undefined)?.error.code ?? null;
 const signed = async (signer: Signer, type: string, dealId: string, body: Record<string, unknown>) =>
   (await signStatement({ type, version: 1, dealId, issuedAt: nowIso(T0), body }, signer)) as Statement;
 
-function originatorParams(sc: Scenario, over: Record<string, unknown> = {}) {
-  return {
-    protocol: sc.protocol,
-    dealId: sc.dealId,
-    now: T0,
-    timeouts: SIM_TIMEOUTS,
-    gives: sc.O.gives,
-    item: sc.O.item,
-    expects: sc.R.gives,
-    responder: { keyId: keys.r.keyId },
-    ttp: { keyId: keys.ttp.keyId },
-    deadline: sc.deadline,
-    ...over,
-  };
-}
-function responderParams(sc: Scenario, over: Record<string, unknown> = {}) {
-  return {
-    protocol: sc.protocol,
-    dealId: sc.dealId,
-    now: T0,
-    timeouts: SIM_TIMEOUTS,
-    gives: sc.R.gives,
-    item: sc.R.item,
-    expects: sc.O.gives,
-    originator: { keyId: keys.o.keyId },
-    ttp: { keyId: keys.ttp.keyId },
-    latestDeadline: sc.deadline,
-    ...over,
-  };
-}
-
-/** Both roles started and m1 answered: the honest m1 and m2 of one exchange. */
-async function pair(sc: Scenario, seed: number) {
-  const oCtx: ExchangeContext = { ...sc.O.ctx, random: seededRandom(seed) };
-  const rCtx: ExchangeContext = { ...sc.R.ctx, random: seededRandom(seed + 1) };
-  const o = await startOriginator(originatorParams(sc), oCtx);
-  const r = await startResponder(responderParams(sc), rCtx);
-  const m1 = o.send[0]!.statement;
-  const r1 = await stepExchange(rt(r.state), { type: 'message', message: m1, now: T0, from: 'peer' }, rCtx);
-  return { o, r, r1, oCtx, rCtx, m1, m2: r1.send[0]!.statement, exchangeId: o.state.exchangeId! };
-}
+const originatorParams = (sc: Scenario, over: Record<string, unknown> = {}) => originatorParamsOf(keys, sc, over);
+const pair = (sc: Scenario, seed: number) => honestPair(keys, sc, seed);
 
 describe('the TTP: who signed m1', () => {
   it('an m1 signed by the responder (or a stranger) naming the honest originator is refused in an abort or resolve request: ERR_SIGNATURE_INVALID', async () => {
