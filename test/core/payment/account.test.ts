@@ -19,7 +19,7 @@ import {
 } from '../../../core/payment/account/index.js';
 import { deviceKeySigner } from '../../../core/payment/signing.js';
 import { signStatement, type Statement } from '../../../core/statements/index.js';
-import { type Customer, customer, DAY, openTestBank, signer, T0, type TestBank } from './helpers.js';
+import { closeCheckingInvariants, type Customer, customer, DAY, openTestBank, signer, T0, type TestBank } from './helpers.js';
 import { chf } from './orders.js';
 
 async function refused(p: Promise<unknown>): Promise<SemperError> {
@@ -62,13 +62,7 @@ describe('the account driver', () => {
     alice = await customer(t.bank, 5_000);
     shop = await customer(t.bank);
   });
-  afterEach(() => {
-    try {
-      t.bank.checkInvariants();
-    } finally {
-      t.close();
-    }
-  });
+  afterEach(() => closeCheckingInvariants(t));
 
   const ctx = (over: Partial<Parameters<typeof accountPayment>[0]> = {}) =>
     accountPayment({ bankKeyId: t.bank.keyId, sign: deviceKeySigner(alice.signer), random: seededRandom(7), ...over });

@@ -20,7 +20,7 @@ import {
 import { deviceKeySigner } from '../../../core/payment/signing.js';
 import type { Statement } from '../../../core/statements/index.js';
 import { SoftAuthenticator } from '../../helpers/soft-authenticator.js';
-import { type Customer, customer, DAY, openTestBank, T0, type TestBank } from './helpers.js';
+import { closeCheckingInvariants, type Customer, customer, DAY, openTestBank, T0, type TestBank } from './helpers.js';
 import { chf, present, writeCheque } from './orders.js';
 
 async function refused(p: Promise<unknown>): Promise<SemperError> {
@@ -58,13 +58,7 @@ describe('the cheque driver', () => {
     alice = await customer(t.bank, 5_000);
     shop = await customer(t.bank);
   });
-  afterEach(() => {
-    try {
-      t.bank.checkInvariants();
-    } finally {
-      t.close();
-    }
-  });
+  afterEach(() => closeCheckingInvariants(t));
 
   const api = (who: Customer = alice) =>
     chequePayment({ bankKeyId: t.bank.keyId, sign: deviceKeySigner(who.signer), random: seededRandom(3), validFor: 10 * DAY });

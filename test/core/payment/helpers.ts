@@ -74,6 +74,15 @@ export interface TestBank {
   close(): void;
 }
 
+/** How every bank test ends: money is conserved (checkInvariants throws if not), then the bank is closed. */
+export function closeCheckingInvariants(t: TestBank): void {
+  try {
+    t.bank.checkInvariants();
+  } finally {
+    t.close();
+  }
+}
+
 /** A bank issuing 100, 200 and 500 (minor units) from fixture keys, on a temp dir, with a settable clock. */
 export async function openTestBank(
   options: { values?: number[]; dir?: string; keyStart?: number; bank?: Pick<BankServiceOptions, 'trustedTtps' | 'maxRevocationWindow' | 'webauthn'> } = {},

@@ -28,7 +28,19 @@ import {
 } from '../../../core/payment/cash/index.js';
 import { signStatement, nowIso } from '../../../core/statements/index.js';
 import { createBankApp } from '../../../server/bank/index.js';
-import { type Customer, CURRENCY, customer, DAY, dealId, openTestBank, signer, T0, type TestBank, withdrawalRequest } from './helpers.js';
+import {
+  closeCheckingInvariants,
+  type Customer,
+  CURRENCY,
+  customer,
+  DAY,
+  dealId,
+  openTestBank,
+  signer,
+  T0,
+  type TestBank,
+  withdrawalRequest,
+} from './helpers.js';
 
 let t: TestBank;
 let alice: Customer;
@@ -46,13 +58,7 @@ beforeEach(async () => {
   ctx = { random: seededRandom(7), denominations: set, accountSigner: alice.signer };
 });
 
-afterEach(() => {
-  try {
-    t.bank.checkInvariants();
-  } finally {
-    t.close();
-  }
-});
+afterEach(() => closeCheckingInvariants(t));
 
 async function toReply(res: Response): Promise<WalletReply> {
   const body = (await res.json()) as { error?: { code: string; message: string } };

@@ -23,7 +23,7 @@ import { deviceKeySigner } from '../../../core/payment/signing.js';
 import { nowIso, signStatement, type Statement } from '../../../core/statements/index.js';
 import { createBankApp } from '../../../server/bank/index.js';
 import { SoftAuthenticator } from '../../helpers/soft-authenticator.js';
-import { type Customer, customer, DAY, openTestBank, signer, T0, type TestBank } from '../../core/payment/helpers.js';
+import { closeCheckingInvariants, type Customer, customer, DAY, openTestBank, signer, T0, type TestBank } from '../../core/payment/helpers.js';
 import { chf, order, revocationOrder } from '../../core/payment/orders.js';
 
 async function refused(p: Promise<unknown>): Promise<SemperError> {
@@ -51,13 +51,7 @@ beforeEach(async () => {
   shop = await customer(t.bank);
 });
 
-afterEach(() => {
-  try {
-    t.bank.checkInvariants();
-  } finally {
-    t.close();
-  }
-});
+afterEach(() => closeCheckingInvariants(t));
 
 const ref = (o: Statement) => (o.body as { reference: string }).reference;
 const rid = (o: Statement) => (o.body as { requestId: string }).requestId;

@@ -4,6 +4,7 @@ import { randomId } from '../../../core/encoding/index.js';
 import { type IssueAnswer, prepareCoin, signSpend, verifyDenominationList } from '../../../core/payment/cash/index.js';
 import { createBankApp, startBankServer } from '../../../server/bank/index.js';
 import {
+  closeCheckingInvariants,
   type Customer,
   CURRENCY,
   customer,
@@ -29,13 +30,7 @@ beforeEach(async () => {
   app = createBankApp(t.bank, { signedStatementsPerMinute: 1_000 });
 });
 
-afterEach(() => {
-  try {
-    t.bank.checkInvariants();
-  } finally {
-    t.close();
-  }
-});
+afterEach(() => closeCheckingInvariants(t));
 
 const post = (path: string, body: unknown, type = 'application/json') =>
   app.request(path, { method: 'POST', headers: { 'content-type': type }, body: JSON.stringify(body) });

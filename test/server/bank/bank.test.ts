@@ -21,6 +21,7 @@ import {
 import { nowIso, signStatement, statementDigest, type Statement, verifyStatement } from '../../../core/statements/index.js';
 import { COINS_ACCOUNT } from '../../../server/bank/index.js';
 import {
+  closeCheckingInvariants,
   type Customer,
   customer,
   DAY,
@@ -55,13 +56,7 @@ beforeEach(async () => {
   shop = await customer(t.bank);
 });
 
-afterEach(() => {
-  try {
-    t.bank.checkInvariants();
-  } finally {
-    t.close();
-  }
-});
+afterEach(() => closeCheckingInvariants(t));
 
 describe('withdrawal', () => {
   it('debits the account by the coins asked for and blind-signs them; the coins verify under the package', async () => {

@@ -12,7 +12,7 @@ import { type BounceBody, type ChequeBody, type ClearingAnswer, presentment, sto
 import { deviceKeySigner } from '../../../core/payment/signing.js';
 import { type Statement, verifyStatement } from '../../../core/statements/index.js';
 import { BankService, createBankApp } from '../../../server/bank/index.js';
-import { type Customer, CURRENCY, customer, DAY, openTestBank, poolKeys, T0, type TestBank } from '../../core/payment/helpers.js';
+import { closeCheckingInvariants, type Customer, CURRENCY, customer, DAY, openTestBank, poolKeys, T0, type TestBank } from '../../core/payment/helpers.js';
 import { chf, present, writeCheque } from '../../core/payment/orders.js';
 
 async function refused(p: Promise<unknown>): Promise<SemperError> {
@@ -35,13 +35,7 @@ beforeEach(async () => {
   shop = await customer(t.bank);
 });
 
-afterEach(() => {
-  try {
-    t.bank.checkInvariants();
-  } finally {
-    t.close();
-  }
-});
+afterEach(() => closeCheckingInvariants(t));
 
 const body = (c: Statement) => c.body as unknown as ChequeBody;
 

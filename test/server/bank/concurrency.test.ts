@@ -10,6 +10,7 @@ import { prepareCoin, signSpend } from '../../../core/payment/cash/index.js';
 import type { Statement } from '../../../core/statements/index.js';
 import { BankService, COINS_ACCOUNT, createBankApp } from '../../../server/bank/index.js';
 import {
+  closeCheckingInvariants,
   type Customer,
   CURRENCY,
   customer,
@@ -33,13 +34,7 @@ beforeEach(async () => {
   shop = await customer(t.bank);
 });
 
-afterEach(() => {
-  try {
-    t.bank.checkInvariants();
-  } finally {
-    t.close();
-  }
-});
+afterEach(() => closeCheckingInvariants(t));
 
 const post = (app: ReturnType<typeof createBankApp>, path: string, body: unknown) =>
   app.request(path, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });

@@ -6,7 +6,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { signStatement, verifyStatement } from '../../../core/statements/index.js';
 import { ACCOUNT_OPENING_TYPES, type AccountOpenedBody, type AccountOpeningAnswer, createBankApp, signAccountOpening } from '../../../server/bank/index.js';
-import { CURRENCY, customer, DAY, openTestBank, signer, T0, type TestBank } from '../../core/payment/helpers.js';
+import { closeCheckingInvariants, CURRENCY, customer, DAY, openTestBank, signer, T0, type TestBank } from '../../core/payment/helpers.js';
 
 let t: TestBank;
 let app: ReturnType<typeof createBankApp>;
@@ -16,13 +16,7 @@ beforeEach(async () => {
   app = createBankApp(t.bank, { signedStatementsPerMinute: 1_000, accountOpeningAttemptsPerMinute: 100, now: () => t.clock.now });
 });
 
-afterEach(() => {
-  try {
-    t.bank.checkInvariants();
-  } finally {
-    t.close();
-  }
-});
+afterEach(() => closeCheckingInvariants(t));
 
 const open = (request: unknown) =>
   app.request('/bank/accounts/open', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ request }) });

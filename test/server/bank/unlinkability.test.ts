@@ -9,7 +9,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { encodeBase64url } from '../../../core/encoding/index.js';
 import { type IssueBody, signSpend } from '../../../core/payment/cash/index.js';
-import { type Customer, CURRENCY, customer, dealId, openTestBank, T0, type TestBank, withdraw } from '../../core/payment/helpers.js';
+import { closeCheckingInvariants, type Customer, CURRENCY, customer, dealId, openTestBank, T0, type TestBank, withdraw } from '../../core/payment/helpers.js';
 
 let t: TestBank;
 let alice: Customer;
@@ -21,13 +21,7 @@ beforeEach(async () => {
   shop = await customer(t.bank);
 });
 
-afterEach(() => {
-  try {
-    t.bank.checkInvariants();
-  } finally {
-    t.close();
-  }
-});
+afterEach(() => closeCheckingInvariants(t));
 
 /** Every row of every table as text (BLOBs as base64url and base64 and hex). */
 function dump(db: TestBank['bank']['store']['db']): { table: string; text: string }[] {
