@@ -4,7 +4,7 @@
  * valid keys and certificates, signs his own messages and picks every field.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
-import { generateKeyPair, signerFromKeyPair, type Signer } from '../../../core/crypto/index.js';
+import type { Signer } from '../../../core/crypto/index.js';
 import { randomId } from '../../../core/encoding/index.js';
 import { signStatement, type Statement } from '../../../core/statements/index.js';
 import {
@@ -12,7 +12,6 @@ import {
   startPurchase,
   stepMerchant,
   stepShopper,
-  type CatalogItem,
   type MerchantContext,
   type MerchantDealState,
   type Outbound,
@@ -21,46 +20,21 @@ import {
 } from '../../../core/commerce/index.js';
 import { createWebAuthnVerifier } from '../../../core/crypto/webauthn.js';
 import { cryptoRandom } from '../../../core/machine.js';
+import { EXTENSION_ORIGIN } from '../../../core/protocol/extension-id.js';
 import type { OfferBody } from '../../../core/protocol/commerce.js';
 import { orderToSign, type ShopperState } from '../../../core/commerce/shopper.js';
 import { SoftAuthenticator } from '../../helpers/soft-authenticator.js';
-import { makeTestCa, type TestCa } from '../../helpers/pki.js';
+import type { TestCa } from '../../helpers/pki.js';
+import { makePurchaseWorld, ORIGIN } from './fixtures.js';
 
-const EXT = 'chrome-extension://ogebgngddklbcapdihmjkemgigajimlo';
+const EXT = EXTENSION_ORIGIN;
 const verifier = createWebAuthnVerifier({ expectedOrigins: [EXT], expectedRpIds: [EXT], requireUserVerification: false });
-
-const ORIGIN = 'http://127.0.0.1:8451';
-const catalog: CatalogItem[] = [
-  {
-    sku: 'colour-report',
-    title: 'Colour management report',
-    unitPrice: { amount: 1250, currency: 'EUR' },
-    kind: 'digital',
-    good: { mediaType: 'text/plain', content: 'ISO 12647 in practice…' },
-  },
-  {
-    sku: 'ink-abstract',
-    title: 'Ink abstract',
-    unitPrice: { amount: 300, currency: 'EUR' },
-    kind: 'digital',
-    good: { mediaType: 'text/plain', content: 'Abstract.' },
-  },
-];
 
 let ca: TestCa;
 let merchant: MerchantContext;
 let shopperSigner: Signer;
 beforeAll(async () => {
-  ca = await makeTestCa();
-  const m = await ca.issue({ commonName: 'Fogra Forschungsgesellschaft Druck e.V.', role: 'merchant', origins: [ORIGIN] });
-  merchant = {
-    identity: { signer: m.signer, chain: m.chain, origin: ORIGIN },
-    lookup: (sku) => catalog.find((c) => c.sku === sku),
-    offerTtlMs: 600_000,
-    terms: 'Digital goods, no returns.',
-    random: cryptoRandom,
-  };
-  shopperSigner = await signerFromKeyPair('ES256', await generateKeyPair('ES256'));
+  ({ ca, merchant, shopperSigner } = await makePurchaseWorld());
 });
 
 const shopperCtx = (): ShopperContext => ({ roots: [ca.root], signer: shopperSigner, random: cryptoRandom });

@@ -1,5 +1,5 @@
 import { describe, expect, it, beforeAll } from 'vitest';
-import { generateKeyPair, signerFromKeyPair, type Signer } from '../../../core/crypto/index.js';
+import type { Signer } from '../../../core/crypto/index.js';
 import { randomId } from '../../../core/encoding/index.js';
 import { signStatement, statementDigest as statementDigestOf, verifyStatement, type Statement } from '../../../core/statements/index.js';
 import {
@@ -24,39 +24,13 @@ import { cryptoRandom } from '../../../core/machine.js';
 import { digestDelivered } from '../../../core/commerce/common.js';
 import type { OfferBody } from '../../../core/protocol/commerce.js';
 import { makeTestCa, type TestCa } from '../../helpers/pki.js';
-
-const ORIGIN = 'http://127.0.0.1:8451';
-const catalog: CatalogItem[] = [
-  {
-    sku: 'colour-report',
-    title: 'Colour management report',
-    unitPrice: { amount: 1250, currency: 'EUR' },
-    kind: 'digital',
-    good: { mediaType: 'text/plain', content: 'ISO 12647 in practice…' },
-  },
-  {
-    sku: 'ink-abstract',
-    title: 'Ink abstract',
-    unitPrice: { amount: 300, currency: 'EUR' },
-    kind: 'digital',
-    good: { mediaType: 'text/plain', content: 'Abstract.' },
-  },
-];
+import { catalog, makePurchaseWorld, ORIGIN } from './fixtures.js';
 
 let ca: TestCa;
 let merchant: MerchantContext;
 let shopperSigner: Signer;
 beforeAll(async () => {
-  ca = await makeTestCa();
-  const m = await ca.issue({ commonName: 'Fogra Forschungsgesellschaft Druck e.V.', role: 'merchant', origins: [ORIGIN] });
-  merchant = {
-    identity: { signer: m.signer, chain: m.chain, origin: ORIGIN },
-    lookup: (sku) => catalog.find((c) => c.sku === sku),
-    offerTtlMs: 600_000,
-    terms: 'Digital goods, no returns.',
-    random: cryptoRandom,
-  };
-  shopperSigner = await signerFromKeyPair('ES256', await generateKeyPair('ES256'));
+  ({ ca, merchant, shopperSigner } = await makePurchaseWorld());
 });
 
 /** The merchant's offer for a request: the `offer-requested` event on a new deal (the answer is send[0].body). */
