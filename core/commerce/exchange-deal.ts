@@ -320,6 +320,32 @@ async function textDigest(text: string): Promise<string> {
   return encodeBase64url(await sha256(utf8(text)));
 }
 
+/** The TTP a merchant proposes: certified for that role by a trusted root, and one the user chose to trust. */
+export async function verifyProposedTtp(ttp: { keyId: string; certificateChain: string[] }, trust: DescriptorTrust, now: number) {
+  const chainTrust = { roots: trust.roots, now: new Date(now), ...(trust.isRevoked ? { isRevoked: trust.isRevoked } : {}) };
+  const ttpChain = await validateChain(ttp.certificateChain, chainTrust);
+  const ttpLeaf = ttpChain.leaf;
+  if (ttpLeaf.role !== 'ttp') throw new SemperError('ERR_TTP', `the proposed TTP's certificate is for role ${ttpLeaf.role ?? 'none'}, not ttp`);
+  const ttpKeyId = await jwkThumbprint(ttpLeaf.publicJwk);
+  if (ttpKeyId !== ttp.keyId) throw new SemperError('ERR_TTP', "the proposed TTP's key id is not the certified key");
+  const entry = trust.ttps.find((t) => t.fingerprint === ttpLeaf.fingerprint || (t.keyId !== undefined && t.keyId === ttpKeyId));
+  if (!entry) throw new SemperError('ERR_TTP', `the merchant proposes the TTP "${ttpLeaf.commonName}", which is not among the TTPs you trust`);
+  return { ttpChain, ttpLeaf, ttpKeyId, entry };
+}
+
+/** The TTP as the trusted window shows it. */
+export function ttpView(v: Awaited<ReturnType<typeof verifyProposedTtp>>): VerifiedExchangeView['ttp'] {
+  return {
+    name: v.ttpLeaf.commonName,
+    ...(v.ttpLeaf.organization ? { organization: v.ttpLeaf.organization } : {}),
+    issuer: v.ttpChain.root.commonName,
+    certificateFingerprint: v.ttpLeaf.fingerprint,
+    certificateNotAfter: v.ttpLeaf.notAfter.toISOString(),
+    keyId: v.ttpKeyId,
+    url: v.entry.url,
+  };
+}
+
 /**
  * Verify a merchant's descriptor against everything the shopper knows, and derive what the
  * shopper will sign and run. Throws a SemperError naming the rule; the result is the only thing
@@ -356,14 +382,7 @@ export async function verifyExchangeDescriptor(
     contract = { title: body.contract.title, text: body.contract.text, digest: await textDigest(body.contract.text) };
   }
 
-  // The TTP: certified for that role by a trusted root, and one the user chose to trust.
-  const ttpChain = await validateChain(body.ttp.certificateChain, chainTrust);
-  const ttpLeaf = ttpChain.leaf;
-  if (ttpLeaf.role !== 'ttp') throw new SemperError('ERR_TTP', `the proposed TTP's certificate is for role ${ttpLeaf.role ?? 'none'}, not ttp`);
-  const ttpKeyId = await jwkThumbprint(ttpLeaf.publicJwk);
-  if (ttpKeyId !== body.ttp.keyId) throw new SemperError('ERR_TTP', "the proposed TTP's key id is not the certified key");
-  const entry = trust.ttps.find((t) => t.fingerprint === ttpLeaf.fingerprint || (t.keyId !== undefined && t.keyId === ttpKeyId));
-  if (!entry) throw new SemperError('ERR_TTP', `the merchant proposes the TTP "${ttpLeaf.commonName}", which is not among the TTPs you trust`);
+  const { ttpChain, ttpLeaf, ttpKeyId, entry } = await verifyProposedTtp(body.ttp, trust, now);
 
   // The protocol each use calls for (the shopper negotiates it from the derived items again when it confirms).
   if (body.protocol !== USE_PROTOCOL[body.use]) {
@@ -384,15 +403,7 @@ export async function verifyExchangeDescriptor(
     protocol: body.protocol,
     ...(document ? { document } : {}),
     ...(contract ? { contract } : {}),
-    ttp: {
-      name: ttpLeaf.commonName,
-      ...(ttpLeaf.organization ? { organization: ttpLeaf.organization } : {}),
-      issuer: ttpChain.root.commonName,
-      certificateFingerprint: ttpLeaf.fingerprint,
-      certificateNotAfter: ttpLeaf.notAfter.toISOString(),
-      keyId: ttpKeyId,
-      url: entry.url,
-    },
+    ttp: ttpView({ ttpChain, ttpLeaf, ttpKeyId, entry }),
     expiresAt: body.expiresAt,
     ...(body.terms ? { terms: body.terms } : {}),
     verifiedAt: new Date(now).toISOString(),

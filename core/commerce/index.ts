@@ -5,3 +5,6 @@ export * from './exchange-deal.js';
 export * from './exchange-shopper.js';
 export * from './exchange-merchant.js';
 export { parseBody, digestDelivered } from './common.js';
+export * from './fair-purchase.js';
+export * from './fair-purchase-shopper.js';
+export * from './fair-purchase-merchant.js';

@@ -109,6 +109,14 @@ export const AffidavitBody = z.strictObject({
   description: Description,
   /** the statement in which the party committed: m1 (originator) or m2 (responder) */
   commitment: Digest,
+  /**
+   * A description with a sealed field (core/items: `sealed`): the secret the TTP opened, whose
+   * SHA-256 is the committed digest — with the description's content, the whole statement the
+   * party withheld. Absent when the box did not open to that digest; then `unsealable` says why,
+   * and the affidavit is evidence that the giver's commitment in m1 was void.
+   */
+  revealed: z.strictObject({ field: z.string().max(32), value: z.string().regex(/^[A-Za-z0-9_-]+$/).max(2048) }).optional(),
+  unsealable: z.string().max(300).optional(),
 });
 export type AffidavitBody = z.infer<typeof AffidavitBody>;
 

@@ -87,9 +87,14 @@ interface PartyParams {
   /** From negotiateExchange (the originator is the side it names). */
   protocol: ProtocolId;
   dealId: string;
-  /** What this party gives, and the item itself (checked against `gives` before anything is sent). */
+  /**
+   * What this party gives, and the item itself (checked against `gives` before anything is sent).
+   * A responder in generatable↔verifiable or revocable↔revocable may start with `item: null`: it then
+   * stops at 'awaiting-item' once m1 is accepted, and the host hands the item in (`own-item`) — for an
+   * item that must not exist before the originator is bound (a payment for this deal).
+   */
   gives: Description;
-  item: Item;
+  item: Item | null;
   /** What this party expects from the peer. */
   expects: Description;
   attributes?: SecurityAttributes;
@@ -99,6 +104,7 @@ interface PartyParams {
 }
 
 export interface OriginatorParams extends PartyParams {
+  item: Item;
   responder: PartyRef;
   ttp: TtpRef;
   /** Absolute deadline (epoch ms); default now + 4·peer + 2·ttpMargin. */
@@ -121,6 +127,12 @@ export interface ResponderParams extends PartyParams {
   latestDeadline?: number;
   /** Give up waiting for an acceptable m1 at this time (default now + (peerRetries+2)·peer). */
   waitUntil?: number;
+}
+
+/** The item this party gives (always there, but in a responder's 'awaiting-item'). */
+function ownItem(state: ExchangeState): Item {
+  if (state.ownItem === null) throw new SemperError('ERR_PROTOCOL_STATE', `no own item yet in phase ${state.phase}`);
+  return state.ownItem;
 }
 
 function trustOf(ctx: ExchangeContext): VerifyTrust {
@@ -227,7 +239,8 @@ export async function startResponder(p: ResponderParams, ctx: ExchangeContext): 
   if (p.originator.keyId === ctx.signer.keyId) throw new SemperError('ERR_PROTOCOL_STATE', 'an exchange needs two different parties');
   if (p.responder && p.responder.keyId !== ctx.signer.keyId) throw new SemperError('ERR_PROTOCOL_STATE', "m1 is to name this party by another party's key");
   if (!ctx.trust.ttps.includes(p.ttp.keyId)) throw new SemperError('ERR_TTP', `TTP ${p.ttp.keyId} is not among the TTPs this party trusts`);
-  await assertOwnItem(p.item, p.gives, ctx, p.now);
+  if (p.item !== null) await assertOwnItem(p.item, p.gives, ctx, p.now);
+  else if (p.protocol === 'contract-signing') throw new SemperError('ERR_PROTOCOL_STATE', 'contract signing: the responder commits to its item in m2, so it starts with it');
   const waitUntil = p.waitUntil ?? p.now + (base.timeouts.peerRetries + 2) * base.timeouts.peer;
   const state: ExchangeState = {
     ...base,
@@ -272,6 +285,8 @@ export async function stepExchange(state: ExchangeState, event: ExchangeEvent, c
       return onTimeout(state, event.now, ctx);
     case 'ttp-error':
       return onTtpError(state, event.now);
+    case 'own-item':
+      return onOwnItem(state, event.item, event.now, ctx);
     case 'message':
       try {
         return await onMessage(state, event.message, event.now, ctx);
@@ -315,6 +330,7 @@ function answerRepeat(state: ExchangeState, message: unknown, answered: Statemen
 // --- responder: m1 ------------------------------------------------------------------------------
 
 async function onPropose(state: ExchangeState, message: unknown, now: number, ctx: ExchangeContext): Promise<StepResult> {
+  if (state.phase === 'awaiting-item' && sameJson(message, state.m1)) return result(state); // m2 follows once our item is ready
   if (state.phase !== 'awaiting-m1') {
     const repeat = answerRepeat(state, message, state.m1, state.m2);
     if (repeat) return repeat;
@@ -355,36 +371,51 @@ async function onPropose(state: ExchangeState, message: unknown, now: number, ct
     body.deadline,
   );
   const exchangeId = await exchangeIdOf(m1);
-  let nonce: string | null = null;
-  let accept: Record<string, unknown>;
-  let wake: number;
-  if (state.protocol === 'contract-signing') {
-    nonce = freshNonce(ctx);
-    accept = { exchangeId, commitment: await commitTo(nonce) };
-    wake = now + t.peer;
-  } else {
-    accept = { exchangeId, item: state.ownItem };
-    wake = Math.min(now + t.peer, body.deadline - t.ttpMargin);
-  }
-  const m2 = await sign(EXCHANGE_TYPES.accept, state.dealId, accept, ctx, now);
-  const send: Outbound[] = [{ to: 'peer', statement: m2 }];
-  const next: ExchangeState = {
+  const bound: ExchangeState = {
     ...state,
-    phase: 'awaiting-m3',
     peer: body.originator,
     ttp: body.ttp,
     peerAttributes: body.originatorAttributes,
     deadline: body.deadline,
     m1,
-    m2,
     exchangeId,
-    nonce,
     peerCommitment: body.commitment ?? null,
     retransmits: 0,
-    wakeAt: wake,
-    outbox: send,
   };
-  return result(next, send, [received(m1), ...archiveSent(send)]);
+  if (state.ownItem === null) {
+    // The originator is bound now: the host makes our item (e.g. pays for this deal) and hands it in. Until
+    // deadline+margin a complaint with it can still win at the TTP, so that is how long we wait for it.
+    return result({ ...bound, phase: 'awaiting-item', wakeAt: body.deadline + t.ttpMargin, outbox: [] }, [], [received(m1)]);
+  }
+  return accept(bound, state.ownItem, now, ctx, [received(m1)]);
+}
+
+/** Send m2 (with our item, or our commitment in contract signing) for the accepted m1. */
+async function accept(state: ExchangeState, item: Item, now: number, ctx: ExchangeContext, effects: ExchangeEffect[]): Promise<StepResult> {
+  const t = state.timeouts;
+  let nonce: string | null = null;
+  let body: Record<string, unknown>;
+  let wake: number;
+  if (state.protocol === 'contract-signing') {
+    nonce = freshNonce(ctx);
+    body = { exchangeId: state.exchangeId, commitment: await commitTo(nonce) };
+    wake = now + t.peer;
+  } else {
+    body = { exchangeId: state.exchangeId, item };
+    // Given late (past the last safe call), the complaint goes out at once.
+    wake = Math.max(now, Math.min(now + t.peer, state.deadline - t.ttpMargin));
+  }
+  const m2 = await sign(EXCHANGE_TYPES.accept, state.dealId, body, ctx, now);
+  const send: Outbound[] = [{ to: 'peer', statement: m2 }];
+  const next: ExchangeState = { ...state, phase: 'awaiting-m3', ownItem: item, m2, nonce, wakeAt: wake, outbox: send };
+  return result(next, send, [...effects, ...archiveSent(send)]);
+}
+
+/** A responder's item, handed in after m1 (phase 'awaiting-item'). */
+async function onOwnItem(state: ExchangeState, item: Item, now: number, ctx: ExchangeContext): Promise<StepResult> {
+  if (state.phase !== 'awaiting-item') throw new SemperError('ERR_PROTOCOL_STATE', `an own item is handed in only while awaiting it, not in phase ${state.phase}`);
+  await assertOwnItem(item, state.ownGives, ctx, now);
+  return accept(state, item, now, ctx, []);
 }
 
 // --- originator: m2 -----------------------------------------------------------------------------
@@ -404,7 +435,7 @@ async function onAccept(state: ExchangeState, message: unknown, now: number, ctx
     const deliver = await sign(
       EXCHANGE_TYPES.deliver,
       state.dealId,
-      { exchangeId: state.exchangeId, role: 'originator', item: state.ownItem, nonce: state.nonce, peerCommitment: body.commitment },
+      { exchangeId: state.exchangeId, role: 'originator', item: ownItem(state), nonce: state.nonce, peerCommitment: body.commitment },
       ctx,
       now,
     );
@@ -425,7 +456,7 @@ async function onAccept(state: ExchangeState, message: unknown, now: number, ctx
   if (!body.item || body.commitment) throw new SemperError('ERR_SCHEMA', `${state.protocol} m2 carries the responder's item and no commitment`);
   const m = await matchItem(body.item, state.peerGives, matchContext(trustOf(ctx), now));
   if (!m.ok) throw new SemperError('ERR_ITEM_MISMATCH', `m2: the responder's item does not fit its description: ${m.reason}`);
-  const deliver = await sign(EXCHANGE_TYPES.deliver, state.dealId, { exchangeId: state.exchangeId, role: 'originator', item: state.ownItem }, ctx, now);
+  const deliver = await sign(EXCHANGE_TYPES.deliver, state.dealId, { exchangeId: state.exchangeId, role: 'originator', item: ownItem(state) }, ctx, now);
   const send: Outbound[] = [{ to: 'peer', statement: deliver }];
   if (state.protocol === 'revocable-revocable') {
     return result(awaitFinal({ ...state, m2, received: body.item, delivered: deliver, outbox: send }), send, [received(m2), ...archiveSent(send)]);
@@ -474,7 +505,7 @@ async function onDeliver(state: ExchangeState, message: unknown, now: number, ct
     delivered = await sign(
       EXCHANGE_TYPES.deliver,
       state.dealId,
-      { exchangeId: state.exchangeId, role: 'responder', item: state.ownItem, nonce: state.nonce, peerCommitment: state.peerCommitment },
+      { exchangeId: state.exchangeId, role: 'responder', item: ownItem(state), nonce: state.nonce, peerCommitment: state.peerCommitment },
       ctx,
       now,
     );
@@ -529,6 +560,8 @@ async function onTimeout(state: ExchangeState, now: number, ctx: ExchangeContext
   switch (state.phase) {
     case 'awaiting-m1':
       return failed(state, 'no acceptable proposal arrived in time');
+    case 'awaiting-item':
+      return failed(state, 'our item was not ready before the exchange became final; nothing was given');
     case 'awaiting-m2':
       switch (state.protocol) {
         case 'contract-signing':

@@ -38,11 +38,13 @@
  *                          a resolve request before the deadline → refused (too early)
  */
 import { z } from 'zod';
-import { SemperError } from '../errors.js';
+import { SemperError, isSemperError } from '../errors.js';
 import type { Machine } from '../machine.js';
+import { openSealed } from '../crypto/seal.js';
+import { encodeBase64url, sha256 } from '../encoding/index.js';
 import type { Signer } from '../crypto/keys.js';
 import { matchItem, type MatchContext, type MatchResult } from '../items/match.js';
-import type { Description, Item } from '../items/schema.js';
+import { sealedAad, type Description, type Item, type SealedField } from '../items/schema.js';
 import { Statement as StatementSchema, type SignerRef, type Statement } from '../statements/schema.js';
 import { Digest } from '../items/schema.js';
 import {
@@ -65,6 +67,11 @@ export interface TtpContext {
   /** How TTP statements name the key: normally its X.509 chain, so parties can check the certificate. */
   signerRef?: SignerRef;
   trust: { roots: readonly string[]; isRevoked?: RevocationCheck };
+  /**
+   * The TTP's sealing key (core/crypto/seal.ts; ECDH P-256, never the signing key): opens a
+   * description's sealed field for an affidavit. Without it, sealed fields are reported unsealable.
+   */
+  sealing?: { keyId: string; keys: CryptoKeyPair };
   /** How the TTP checks a verifiable transfer; default core/items matchItem. (Tests inject a broken one.) */
   verifyTransfer?: (item: Item, description: Description, ctx: MatchContext) => Promise<MatchResult>;
 }
@@ -176,7 +183,23 @@ async function affidavit(req: CheckedRequest, party: 'originator' | 'responder',
   const onBehalfOf = req.m1Body[party].keyId;
   const description = party === 'originator' ? req.m1Body.originatorGives : req.m1Body.responderGives;
   const commitment = party === 'originator' ? req.exchangeId : await exchangeIdOf(req.m2!);
-  return sign(TTP_TYPES.affidavit, req.dealId, { exchangeId: req.exchangeId, onBehalfOf, description, commitment }, ctx, now);
+  const sealed = description.kind === 'statement' ? description.sealed : undefined;
+  const opened = sealed ? await openSealedField(sealed, req.dealId, ctx) : {};
+  return sign(TTP_TYPES.affidavit, req.dealId, { exchangeId: req.exchangeId, onBehalfOf, description, commitment, ...opened }, ctx, now);
+}
+
+/** Open a description's sealed field: the secret if it opens to the committed digest, else why not (evidence). */
+async function openSealedField(sealed: SealedField, dealId: string, ctx: TtpContext): Promise<{ revealed: { field: string; value: string } } | { unsealable: string }> {
+  if (!ctx.sealing || sealed.to !== ctx.sealing.keyId) return { unsealable: `sealed to key ${sealed.to}, not to this TTP's sealing key` };
+  let secret: Uint8Array<ArrayBuffer>;
+  try {
+    secret = await openSealed(ctx.sealing.keys, sealed.box, sealedAad(dealId, sealed));
+  } catch (e) {
+    if (isSemperError(e)) return { unsealable: `${e.code}: ${e.message}`.slice(0, 300) };
+    throw e;
+  }
+  if (encodeBase64url(await sha256(secret)) !== sealed.digest) return { unsealable: 'the box opens to a secret whose SHA-256 is not the committed digest' };
+  return { revealed: { field: sealed.field, value: encodeBase64url(secret) } };
 }
 
 function transfers(req: CheckedRequest): [Parameters<typeof assertFair>[1], Parameters<typeof assertFair>[2]] {

@@ -99,7 +99,9 @@ export type ExchangeEvent =
   /** The host's timer for `wakeAt(state)` fired. */
   | { type: 'timeout'; now: number }
   /** The host restarted from the persisted state: re-send what may not have left. */
-  | { type: 'resume'; now: number };
+  | { type: 'resume'; now: number }
+  /** A responder started without its item: here it is (phase 'awaiting-item'); checked against its description. */
+  | { type: 'own-item'; item: Item; now: number };
 
 export interface Outbound {
   to: 'peer' | 'ttp';
@@ -142,7 +144,12 @@ export type ExchangeEffect =
  * either side could still have both transfers revoked; after deadline+margin the party asks the
  * TTP for its final word (a resolution with final: true, or the revocation order it issued).
  */
-export type Phase = 'awaiting-m1' | 'awaiting-m2' | 'awaiting-m3' | 'awaiting-m4' | 'awaiting-final' | 'awaiting-ttp' | 'done';
+/**
+ * 'awaiting-item' (a responder started without its item, generatable↔verifiable or revocable↔revocable):
+ * m1 was checked and accepted, and the host now makes the item (e.g. pays, so the payment proof
+ * exists only once the originator is bound by m1) and hands it in with an `own-item` event.
+ */
+export type Phase = 'awaiting-m1' | 'awaiting-item' | 'awaiting-m2' | 'awaiting-m3' | 'awaiting-m4' | 'awaiting-final' | 'awaiting-ttp' | 'done';
 
 export interface ExchangeState {
   v: 1;
@@ -161,7 +168,8 @@ export interface ExchangeState {
   agreed: AgreedProposal | null;
   ttp: TtpRef | null;
   ownGives: Description;
-  ownItem: Item;
+  /** Null only for a responder that gives its item after m1 (phase 'awaiting-item'). */
+  ownItem: Item | null;
   peerGives: Description;
   ownAttributes: SecurityAttributes;
   peerAttributes: SecurityAttributes;

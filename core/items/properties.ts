@@ -28,7 +28,8 @@ export const ITEM_KIND_PROPERTIES: Readonly<Record<Description['kind'], Readonly
   },
   statement: {
     verifiable: 'always: anyone can check the signature and the content constraints',
-    generatable: 'when the exact body is fixed in the description and the giver signs it itself: the TTP issues an affidavit',
+    generatable:
+      'when the exact body is fixed in the description (but for a secret sealed to the TTP) and the giver signs it itself: the TTP issues an affidavit (revealing the sealed secret)',
     revocable: 'when the description names revocableUntil: the statement is void on a TTP revocation order',
   },
   credential: {

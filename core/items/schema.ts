@@ -109,7 +109,16 @@ export type StatementDescription = {
   content?: { body: Record<string, JsonValue> };
   /** The statement is voidable by a TTP revocation order until this time (epoch ms). */
   revocableUntil?: number;
+  /**
+   * A secret the statement reveals (e.g. the key of sold goods): the body's `field` is base64url
+   * bytes whose SHA-256 is `digest`; the rest of the body is `content.body`. `box` is that secret
+   * sealed to the TTP's sealing key `to` (core/crypto/seal.ts, AAD `sealedAad`), so the TTP can
+   * release it in an affidavit when the giver withholds the statement: what makes the statement
+   * generatable although the secret is not known in advance.
+   */
+  sealed?: SealedField;
 };
+export type SealedField = { field: string; digest: string; to: string; box: string };
 export type CredentialDescription = {
   kind: 'credential';
   role?: Exclude<CertificateRole, 'ca'>;
@@ -155,6 +164,14 @@ export const Description: z.ZodType<Description> = z.lazy(() =>
         .optional(),
       content: z.strictObject({ body: JsonObject }).optional(),
       revocableUntil: Epoch.optional(),
+      sealed: z
+        .strictObject({
+          field: z.string().regex(/^[A-Za-z][A-Za-z0-9_]{0,31}$/, 'field name'),
+          digest: Digest,
+          to: Digest,
+          box: z.string().max(2048),
+        })
+        .optional(),
     }),
     z.strictObject({
       kind: z.literal('credential'),
@@ -184,6 +201,11 @@ export const PaymentProofBody = z.strictObject({
   reference: z.string().min(1).max(128),
 });
 export type PaymentProofBody = z.infer<typeof PaymentProofBody>;
+
+/** The AAD a sealed field's box is bound to: its deal and the digest of the secret (core/crypto/seal.ts). */
+export function sealedAad(dealId: string, sealed: Pick<SealedField, 'field' | 'digest'>): Uint8Array {
+  return new TextEncoder().encode(`semper.sealed-field.v1|${dealId}|${sealed.field}|${sealed.digest}`);
+}
 
 /** Depth of a package tree (a leaf item is depth 0). */
 export function depthOf(x: Item | Description): number {
