@@ -27,7 +27,7 @@ import { type BankService, createBankApp, openMarketplaceBank, type RotationPoli
 import { CaService, createCaApp } from './ca/index.js';
 import { openShop, type Shop } from './shop/index.js';
 import { createTtpApp, openMarketplaceTtp } from './ttp/index.js';
-import type { ExchangeFaults } from './merchant/kit.js';
+import type { ExchangeFaults, FairPurchaseFaults } from './merchant/kit.js';
 import type { ExchangeTiming } from '../core/commerce/exchange-deal.js';
 
 export interface MarketplaceOptions {
@@ -44,7 +44,7 @@ export interface MarketplaceOptions {
   /** Account-opening attempts per minute at the bank (per code it issued, else per client address; default 10). */
   accountOpeningAttemptsPerMinute?: number;
   /** The shop's fair exchanges: timing it proposes, and test faults (a test may change them between cases). */
-  exchange?: { timing?: ExchangeTiming; faults?: ExchangeFaults };
+  exchange?: { timing?: ExchangeTiming; faults?: ExchangeFaults; fairFaults?: FairPurchaseFaults };
   /** Loopback only (127.0.0.1 by default). */
   host?: string;
   /** Clock for offers and certificates; tests inject one to make offers expire. */
@@ -219,6 +219,12 @@ export async function startMarketplace(options: MarketplaceOptions): Promise<Mar
       ...(options.signedStatementsPerMinute !== undefined ? { signedStatementsPerMinute: options.signedStatementsPerMinute } : {}),
       exchange: {
         ttp: { keyId: ttp.keyId, url: ttpServer.url, certificateChain: ttp.certificateChain },
+        // Fair purchases: goods sealed to the TTP's sealing key, paid to the shop's account (bound to its merchant key, opened below).
+        fair: {
+          ...(await ttp.sealingAnnouncement()),
+          payment: { methods: ['cash', 'account'], bank: { keyId: bank.keyId, url: bankServer.url } },
+          ...(options.exchange?.fairFaults ? { faults: options.exchange.fairFaults } : {}),
+        },
         ...(options.exchange?.timing ? { timing: options.exchange.timing } : {}),
         ...(options.exchange?.faults ? { faults: options.exchange.faults } : {}),
       },

@@ -357,7 +357,6 @@ export async function verifyExchangeDescriptor(
   now: number,
   trust: DescriptorTrust,
 ): Promise<{ descriptor: Statement<DescriptorBody>; view: VerifiedExchangeView; agreement: ExchangeAgreement }> {
-  const chainTrust = { roots: trust.roots, now: new Date(now), ...(trust.isRevoked ? { isRevoked: trust.isRevoked } : {}) };
   const verified = await verifyMerchantStatement(response, 'descriptor', EXCHANGE_DEAL_TYPES.descriptor, DescriptorBody, expected, now, trust);
   const descriptor = verified.statement;
   const body = descriptor.body;

@@ -35,7 +35,7 @@ import {
   encryptGoods,
   FAIR_TYPES,
   type FairMethod,
-  FairOfferBody,
+  type FairOfferBody,
   FairOfferRequest,
   FairStartBody,
   fairItems,
@@ -274,7 +274,14 @@ export function fairPaymentReceived(state: FairMerchantState): import('../items/
 }
 
 /** The merchant's fair-purchase role on the machine contract. */
-export const fairPurchaseMerchant: Machine<FairMerchantState, FairMerchantEvent, FairMerchantContext, FairMerchantOutbound, FairMerchantEffect, { dealId: string }> = {
+export const fairPurchaseMerchant: Machine<
+  FairMerchantState,
+  FairMerchantEvent,
+  FairMerchantContext,
+  FairMerchantOutbound,
+  FairMerchantEffect,
+  { dealId: string }
+> = {
   kind: 'fair-purchase-merchant',
   start: async ({ dealId }) => ({ state: { phase: 'new', dealId }, send: [], effects: [] }),
   step: stepFairMerchant,

@@ -37,7 +37,7 @@ import {
   type FairAgreement,
   type FairMethod,
   type FairOfferBody,
-  FairOfferRequest,
+  type FairOfferRequest,
   fairItems,
   revealedKey,
   signFairStart,
@@ -217,11 +217,23 @@ function exchangeContext(state: Agreed, ctx: FairShopperContext): ExchangeContex
 }
 
 export async function startFairPurchase(p: FairPurchaseParams, ctx: Pick<FairShopperContext, 'random'>): Promise<Step> {
-  const state: FairShopperState = { phase: 'requesting-offer', dealId: ctx.random.id(24), origin: p.origin, sku: p.sku, nonce: ctx.random.id(32), startedAt: p.now };
+  const state: FairShopperState = {
+    phase: 'requesting-offer',
+    dealId: ctx.random.id(24),
+    origin: p.origin,
+    sku: p.sku,
+    nonce: ctx.random.id(32),
+    startedAt: p.now,
+  };
   return { state, send: pendingFairSends(state), effects: [] };
 }
 
-async function receiveOffer(state: Extract<FairShopperState, { phase: 'requesting-offer' }>, response: unknown, now: number, ctx: FairShopperContext): Promise<Step> {
+async function receiveOffer(
+  state: Extract<FairShopperState, { phase: 'requesting-offer' }>,
+  response: unknown,
+  now: number,
+  ctx: FairShopperContext,
+): Promise<Step> {
   try {
     const v = await verifyFairOffer(response, { dealId: state.dealId, nonce: state.nonce, origin: state.origin, sku: state.sku }, now, {
       roots: ctx.roots,
@@ -229,7 +241,15 @@ async function receiveOffer(state: Extract<FairShopperState, { phase: 'requestin
       ...(ctx.isRevoked ? { isRevoked: ctx.isRevoked } : {}),
     });
     return {
-      state: { ...common(state), phase: 'awaiting-confirmation', offer: v.offer, ciphertext: v.ciphertext, view: v.view, agreement: v.agreement, sealingKeyId: v.sealingKeyId },
+      state: {
+        ...common(state),
+        phase: 'awaiting-confirmation',
+        offer: v.offer,
+        ciphertext: v.ciphertext,
+        view: v.view,
+        agreement: v.agreement,
+        sealingKeyId: v.sealingKeyId,
+      },
       send: [],
       effects: [
         { kind: 'archive', dealId: state.dealId, statement: v.offer, direction: 'received' },
@@ -242,7 +262,12 @@ async function receiveOffer(state: Extract<FairShopperState, { phase: 'requestin
   }
 }
 
-async function confirm(state: Extract<FairShopperState, { phase: 'awaiting-confirmation' }>, method: FairMethod, now: number, ctx: FairShopperContext): Promise<Step> {
+async function confirm(
+  state: Extract<FairShopperState, { phase: 'awaiting-confirmation' }>,
+  method: FairMethod,
+  now: number,
+  ctx: FairShopperContext,
+): Promise<Step> {
   const a = state.agreement;
   try {
     if (now >= a.expiresAt) throw new SemperError('ERR_OFFER_EXPIRED', `the merchant's offer expired at ${new Date(a.expiresAt).toISOString()}`);
@@ -270,7 +295,19 @@ async function confirm(state: Extract<FairShopperState, { phase: 'awaiting-confi
       },
       exchangeContext(state, ctx),
     );
-    const next: FairShopperState = { ...common(state), ...agreed(state), offer: state.offer, ciphertext: state.ciphertext, view: state.view, agreement: a, sealingKeyId: state.sealingKeyId, phase: 'starting', method, start, responder: started.state };
+    const next: FairShopperState = {
+      ...common(state),
+      ...agreed(state),
+      offer: state.offer,
+      ciphertext: state.ciphertext,
+      view: state.view,
+      agreement: a,
+      sealingKeyId: state.sealingKeyId,
+      phase: 'starting',
+      method,
+      start,
+      responder: started.state,
+    };
     return { state: next, send: pendingFairSends(next), effects: [{ kind: 'archive', dealId: state.dealId, statement: start, direction: 'sent' }] };
   } catch (e) {
     if (!isSemperError(e)) throw e;
@@ -299,14 +336,25 @@ async function applyExchange(state: BoundState, res: ExchangeStep, now: number):
     const error: ErrorInfo =
       outcome.status === 'failed'
         ? { code: 'ERR_TTP', message: outcome.reason }
-        : { code: 'ERR_TTP', message: `the TTP ended the exchange (${outcome.status}) after the payment: the offer, m1, m2 and the TTP's answer are the evidence` };
+        : {
+            code: 'ERR_TTP',
+            message: `the TTP ended the exchange (${outcome.status}) after the payment: the offer, m1, m2 and the TTP's answer are the evidence`,
+          };
     return fail(withResponder, error, now, effects, res.state);
   }
   if (res.state.phase === 'awaiting-item' && state.phase === 'starting') {
     // m1 accepted: the merchant is bound, now the money may move.
     const body = state.offer.body;
     const payment: PaymentRequest = { method: state.method, amount: body.price, payee: body.payment.payee, reference: state.dealId, bank: body.payment.bank };
-    const next: FairShopperState = { ...common(state), ...(agreed(state) as Agreed), ...(bound(state) as Bound), responder: res.state, ...problem, phase: 'paying', payment };
+    const next: FairShopperState = {
+      ...common(state),
+      ...(agreed(state) as Agreed),
+      ...(bound(state) as Bound),
+      responder: res.state,
+      ...problem,
+      phase: 'paying',
+      payment,
+    };
     return { state: next, send: pendingFairSends(next), effects };
   }
   const next = { ...state, responder: res.state, ...problem } as BoundState;
@@ -336,7 +384,16 @@ async function finish(
       goods: { mediaType: body.goods.mediaType, size: goods.byteLength, digest: encodeBase64url(await sha256(goods)) },
     };
     return {
-      state: { ...common(state), ...(agreed(state) as Agreed), ...(bound(state) as Bound), phase: 'completed', outcome: pageOutcome, paid, goods: encodeBase64url(goods), endedAt: now },
+      state: {
+        ...common(state),
+        ...(agreed(state) as Agreed),
+        ...(bound(state) as Bound),
+        phase: 'completed',
+        outcome: pageOutcome,
+        paid,
+        goods: encodeBase64url(goods),
+        endedAt: now,
+      },
       send: [],
       effects: [...effects, { kind: 'finished', dealId: state.dealId, outcome: pageOutcome }],
     };
@@ -433,11 +490,12 @@ function reject(state: FairShopperState, now: number): Step {
 }
 
 /** The shopper's fair-purchase role on the machine contract. */
-export const fairPurchaseShopper: Machine<FairShopperState, FairShopperEvent, FairShopperContext, FairShopperOutbound, FairShopperEffect, FairPurchaseParams> = {
-  kind: 'fair-purchase',
-  start: startFairPurchase,
-  step: stepFairPurchase,
-  pendingSends: pendingFairSends,
-  wakeAt: (state) => (state.phase === 'starting' || state.phase === 'paying' || state.phase === 'exchanging' ? state.responder.wakeAt : null),
-  isTerminal: isTerminalFair,
-};
+export const fairPurchaseShopper: Machine<FairShopperState, FairShopperEvent, FairShopperContext, FairShopperOutbound, FairShopperEffect, FairPurchaseParams> =
+  {
+    kind: 'fair-purchase',
+    start: startFairPurchase,
+    step: stepFairPurchase,
+    pendingSends: pendingFairSends,
+    wakeAt: (state) => (state.phase === 'starting' || state.phase === 'paying' || state.phase === 'exchanging' ? state.responder.wakeAt : null),
+    isTerminal: isTerminalFair,
+  };

@@ -161,7 +161,12 @@ async function aesKey(key: Uint8Array<ArrayBuffer>, usage: 'encrypt' | 'decrypt'
 }
 
 /** Encrypt goods under a fresh per-deal key (the key is used for this one message, so the IV is zero). */
-export async function encryptGoods(key: Uint8Array<ArrayBuffer>, goods: Uint8Array<ArrayBuffer>, dealId: string, sku: string): Promise<Uint8Array<ArrayBuffer>> {
+export async function encryptGoods(
+  key: Uint8Array<ArrayBuffer>,
+  goods: Uint8Array<ArrayBuffer>,
+  dealId: string,
+  sku: string,
+): Promise<Uint8Array<ArrayBuffer>> {
   const ct = await crypto.subtle.encrypt({ name: 'AES-GCM', iv: ZERO_IV, additionalData: goodsAad(dealId, sku) }, await aesKey(key, 'encrypt'), goods);
   return new Uint8Array(ct);
 }
@@ -176,12 +181,15 @@ export async function decryptGoods(
 ): Promise<Uint8Array<ArrayBuffer>> {
   let plain: Uint8Array<ArrayBuffer>;
   try {
-    plain = new Uint8Array(await crypto.subtle.decrypt({ name: 'AES-GCM', iv: ZERO_IV, additionalData: goodsAad(dealId, sku) }, await aesKey(key, 'decrypt'), ciphertext));
+    plain = new Uint8Array(
+      await crypto.subtle.decrypt({ name: 'AES-GCM', iv: ZERO_IV, additionalData: goodsAad(dealId, sku) }, await aesKey(key, 'decrypt'), ciphertext),
+    );
   } catch (e) {
     if (e instanceof SemperError) throw e;
     throw new SemperError('ERR_DELIVERY_MISMATCH', 'the revealed key does not decrypt the goods the offer committed to');
   }
-  if (encodeBase64url(await sha256(plain)) !== digest) throw new SemperError('ERR_DELIVERY_MISMATCH', 'the decrypted goods are not the ones the offer committed to');
+  if (encodeBase64url(await sha256(plain)) !== digest)
+    throw new SemperError('ERR_DELIVERY_MISMATCH', 'the decrypted goods are not the ones the offer committed to');
   return plain;
 }
 
@@ -228,7 +236,8 @@ export function assertFairPurchase(items: FairItems, merchantKeyId: string, shop
     b: { giver: shopperKeyId, gives: items.shopperGives, attributes: DEFAULT_ATTRIBUTES },
     allowed: ['generatable-verifiable'],
   });
-  if (n.originator !== 'a') throw new SemperError('ERR_EXCHANGE_UNFAIR', 'a fair purchase runs with the merchant (who gives the generatable key statement) as originator');
+  if (n.originator !== 'a')
+    throw new SemperError('ERR_EXCHANGE_UNFAIR', 'a fair purchase runs with the merchant (who gives the generatable key statement) as originator');
 }
 
 /** The merchant's item: its signed key statement. */
@@ -255,7 +264,10 @@ export async function signGoodsKey(
 }
 
 /** The goods key a received item or a TTP affidavit reveals (both already checked against the description). */
-export function revealedKey(item: Item | undefined, affidavitBody: { revealed?: { field: string; value: string }; unsealable?: string } | undefined): Uint8Array<ArrayBuffer> {
+export function revealedKey(
+  item: Item | undefined,
+  affidavitBody: { revealed?: { field: string; value: string }; unsealable?: string } | undefined,
+): Uint8Array<ArrayBuffer> {
   if (item?.kind === 'statement') {
     const body = GoodsKeyBody.safeParse(item.statement.body);
     if (body.success) return decodeBase64url(body.data.key);
@@ -300,10 +312,19 @@ export async function verifyFairOffer(
   if (body.price.amount <= 0) throw new SemperError('ERR_OFFER_INVALID', 'a fair purchase has a positive price');
   if (new Set(body.payment.methods).size !== body.payment.methods.length) throw new SemperError('ERR_OFFER_INVALID', 'a payment method is listed twice');
   const ttp = await verifyProposedTtp(body.ttp, trust, now);
-  const sealing = await verifySealingKey(body.ttp.sealingKey, ttp.ttpKeyId, { roots: trust.roots, now, ...(trust.isRevoked ? { isRevoked: trust.isRevoked } : {}) });
-  const ciphertext = parseBody(z.strictObject({ ciphertext: b64u.max(Math.ceil(((MAX_GOOD_BYTES + 16) * 4) / 3) + 4) }), { ciphertext: (response as { ciphertext?: unknown }).ciphertext }, 'offer ciphertext').ciphertext;
+  const sealing = await verifySealingKey(body.ttp.sealingKey, ttp.ttpKeyId, {
+    roots: trust.roots,
+    now,
+    ...(trust.isRevoked ? { isRevoked: trust.isRevoked } : {}),
+  });
+  const ciphertext = parseBody(
+    z.strictObject({ ciphertext: b64u.max(Math.ceil(((MAX_GOOD_BYTES + 16) * 4) / 3) + 4) }),
+    { ciphertext: (response as { ciphertext?: unknown }).ciphertext },
+    'offer ciphertext',
+  ).ciphertext;
   const ctBytes = decodeBase64url(ciphertext);
-  if (encodeBase64url(await sha256(ctBytes)) !== body.goods.ciphertextDigest) throw new SemperError('ERR_OFFER_INVALID', 'the ciphertext is not the one the offer commits to');
+  if (encodeBase64url(await sha256(ctBytes)) !== body.goods.ciphertextDigest)
+    throw new SemperError('ERR_OFFER_INVALID', 'the ciphertext is not the one the offer commits to');
   if (ctBytes.byteLength !== body.goods.size + 16) throw new SemperError('ERR_OFFER_INVALID', 'the ciphertext is not the size of the goods the offer names');
   // The items must make a fair exchange whatever method is picked (the shopper's key is bound later: a stand-in here).
   const standIn = merchantKeyId === STAND_IN_KEY_ID ? ttp.ttpKeyId : STAND_IN_KEY_ID;

@@ -41,7 +41,8 @@ export async function sealingPublicJwk(publicKey: CryptoKey): Promise<{ jwk: Pub
 }
 
 async function importRecipient(jwk: PublicJwk): Promise<CryptoKey> {
-  if (jwk.kty !== 'EC' || jwk.crv !== 'P-256') throw new SemperError('ERR_KEY', `a sealing key is ECDH P-256 (${SEAL_SUITE}), not ${jwk.kty}/${jwk.crv ?? '?'}`);
+  if (jwk.kty !== 'EC' || jwk.crv !== 'P-256')
+    throw new SemperError('ERR_KEY', `a sealing key is ECDH P-256 (${SEAL_SUITE}), not ${jwk.kty}/${jwk.crv ?? '?'}`);
   try {
     return await crypto.subtle.importKey('jwk', { kty: 'EC', crv: 'P-256', x: jwk.x, y: jwk.y }, { name: 'ECDH', namedCurve: 'P-256' }, true, []);
   } catch {

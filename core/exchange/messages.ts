@@ -115,7 +115,15 @@ export const AffidavitBody = z.strictObject({
    * party withheld. Absent when the box did not open to that digest; then `unsealable` says why,
    * and the affidavit is evidence that the giver's commitment in m1 was void.
    */
-  revealed: z.strictObject({ field: z.string().max(32), value: z.string().regex(/^[A-Za-z0-9_-]+$/).max(2048) }).optional(),
+  revealed: z
+    .strictObject({
+      field: z.string().max(32),
+      value: z
+        .string()
+        .regex(/^[A-Za-z0-9_-]+$/)
+        .max(2048),
+    })
+    .optional(),
   unsealable: z.string().max(300).optional(),
 });
 export type AffidavitBody = z.infer<typeof AffidavitBody>;

@@ -240,7 +240,8 @@ export async function startResponder(p: ResponderParams, ctx: ExchangeContext): 
   if (p.responder && p.responder.keyId !== ctx.signer.keyId) throw new SemperError('ERR_PROTOCOL_STATE', "m1 is to name this party by another party's key");
   if (!ctx.trust.ttps.includes(p.ttp.keyId)) throw new SemperError('ERR_TTP', `TTP ${p.ttp.keyId} is not among the TTPs this party trusts`);
   if (p.item !== null) await assertOwnItem(p.item, p.gives, ctx, p.now);
-  else if (p.protocol === 'contract-signing') throw new SemperError('ERR_PROTOCOL_STATE', 'contract signing: the responder commits to its item in m2, so it starts with it');
+  else if (p.protocol === 'contract-signing')
+    throw new SemperError('ERR_PROTOCOL_STATE', 'contract signing: the responder commits to its item in m2, so it starts with it');
   const waitUntil = p.waitUntil ?? p.now + (base.timeouts.peerRetries + 2) * base.timeouts.peer;
   const state: ExchangeState = {
     ...base,
@@ -413,7 +414,8 @@ async function accept(state: ExchangeState, item: Item, now: number, ctx: Exchan
 
 /** A responder's item, handed in after m1 (phase 'awaiting-item'). */
 async function onOwnItem(state: ExchangeState, item: Item, now: number, ctx: ExchangeContext): Promise<StepResult> {
-  if (state.phase !== 'awaiting-item') throw new SemperError('ERR_PROTOCOL_STATE', `an own item is handed in only while awaiting it, not in phase ${state.phase}`);
+  if (state.phase !== 'awaiting-item')
+    throw new SemperError('ERR_PROTOCOL_STATE', `an own item is handed in only while awaiting it, not in phase ${state.phase}`);
   await assertOwnItem(item, state.ownGives, ctx, now);
   return accept(state, item, now, ctx, []);
 }

@@ -43,7 +43,8 @@ export async function verifySealingKey(
   });
   if ((await jwkThumbprint(v.signerJwk)) !== ttpKeyId) throw new SemperError('ERR_TTP', 'the sealing key is announced by another key than the agreed TTP');
   const body = SealingKeyBody.safeParse(v.statement.body);
-  if (!body.success) throw new SemperError('ERR_SCHEMA', `sealing key: ${body.error.issues[0]?.path.join('.') || '$'}: ${body.error.issues[0]?.message ?? 'malformed'}`);
+  if (!body.success)
+    throw new SemperError('ERR_SCHEMA', `sealing key: ${body.error.issues[0]?.path.join('.') || '$'}: ${body.error.issues[0]?.message ?? 'malformed'}`);
   if ((await jwkThumbprint(body.data.sealingKey.jwk)) !== body.data.sealingKey.keyId)
     throw new SemperError('ERR_KEY', "the sealing key's id is not its RFC 7638 thumbprint");
   return body.data.sealingKey;

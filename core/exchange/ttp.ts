@@ -189,7 +189,11 @@ async function affidavit(req: CheckedRequest, party: 'originator' | 'responder',
 }
 
 /** Open a description's sealed field: the secret if it opens to the committed digest, else why not (evidence). */
-async function openSealedField(sealed: SealedField, dealId: string, ctx: TtpContext): Promise<{ revealed: { field: string; value: string } } | { unsealable: string }> {
+async function openSealedField(
+  sealed: SealedField,
+  dealId: string,
+  ctx: TtpContext,
+): Promise<{ revealed: { field: string; value: string } } | { unsealable: string }> {
   if (!ctx.sealing || sealed.to !== ctx.sealing.keyId) return { unsealable: `sealed to key ${sealed.to}, not to this TTP's sealing key` };
   let secret: Uint8Array<ArrayBuffer>;
   try {

@@ -147,7 +147,8 @@ export async function matchItem(item: Item, description: Description, ctx: Match
         const { field, digest } = description.sealed;
         const { [field]: secret, ...rest } = st.body as Record<string, unknown>;
         if (typeof secret !== 'string' || !/^[A-Za-z0-9_-]+$/.test(secret)) return fail(`${path}: body.${field} must reveal the sealed secret (base64url)`);
-        if (encodeBase64url(await sha256(decodeBase64url(secret))) !== digest) return fail(`${path}: body.${field} is not the secret committed to (SHA-256 differs)`);
+        if (encodeBase64url(await sha256(decodeBase64url(secret))) !== digest)
+          return fail(`${path}: body.${field} is not the secret committed to (SHA-256 differs)`);
         if (description.content && !sameJson(rest, description.content.body)) return fail(`${path}: statement body differs from the agreed content`);
         return OK;
       }

@@ -11,14 +11,14 @@
  * Schema history (component 'merchant'): version 1 is the purchase table of the first release;
  * version 2 makes it the table of every kind and moves the exchange deals of the release after
  * it (`merchant_exchanges`, component 'merchant-exchange') into it, so an installed shop keeps
- * its deals.
+ * its deals; version 3 admits the kind 'fair-purchase' (goods for money, fair-purchase.ts).
  */
 import { SemperError } from '../../core/errors.js';
 import type { Machine } from '../../core/machine.js';
 import type { StateStore, StoredState } from '../host/step.js';
 import { hasTable, parseStoredJson, supersedeComponent, type MigrationSet, type SqliteDatabase, type SqliteStore } from '../storage/sqlite.js';
 
-export const DEAL_KINDS = ['purchase', 'exchange'] as const;
+export const DEAL_KINDS = ['purchase', 'exchange', 'fair-purchase'] as const;
 export type DealKind = (typeof DEAL_KINDS)[number];
 
 export interface StoredDeal<S = unknown> {
@@ -152,11 +152,22 @@ function migrateToAllKinds(db: SqliteDatabase): void {
   supersedeComponent(db, 'merchant-exchange', 'exchange deals moved into merchant_deals (merchant version 2)');
 }
 
+/** SQLite cannot change a CHECK constraint: the table is rebuilt with every row, in one migration transaction. */
+function admitFairPurchases(db: SqliteDatabase): void {
+  db.exec('ALTER TABLE merchant_deals RENAME TO merchant_deals_v2');
+  db.exec('DROP INDEX merchant_deals_due');
+  db.exec(V2_ALL_KINDS.replace("CHECK (kind IN ('purchase', 'exchange'))", "CHECK (kind IN ('purchase', 'exchange', 'fair-purchase'))"));
+  db.exec(`INSERT INTO merchant_deals (deal_id, kind, phase, wake_at, halted, state, version, created_at, updated_at)
+           SELECT deal_id, kind, phase, wake_at, halted, state, version, created_at, updated_at FROM merchant_deals_v2 ORDER BY rowid`);
+  db.exec('DROP TABLE merchant_deals_v2');
+}
+
 export const MERCHANT_DEALS_SCHEMA: MigrationSet = {
   component: 'merchant',
   migrations: [
     { version: 1, description: 'merchant deal states', up: V1_PURCHASES },
     { version: 2, description: 'one table for every kind of deal (purchases and exchanges)', up: migrateToAllKinds },
+    { version: 3, description: 'deals of the kind fair-purchase (goods for money)', up: admitFairPurchases },
   ],
 };
 

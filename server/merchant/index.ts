@@ -4,6 +4,8 @@ export {
   catalogFromItems,
   type ExchangeFaults,
   type ExchangeOptions,
+  type FairPurchaseFaults,
+  type FairPurchaseOptions,
   type MerchantCatalog,
   type MerchantKit,
   type MerchantKitOptions,

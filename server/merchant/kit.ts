@@ -7,6 +7,7 @@
  *
  *   purchases (purchases.ts)        POST /semper/offer, POST /semper/order
  *   exchange deals (exchanges.ts)   POST /semper/exchange/descriptor, POST /semper/exchange/messages
+ *   fair purchases (fair-purchases.ts) POST /semper/fair/offer, POST /semper/fair/messages
  *   operator                        GET  /semper/deals/:dealId → the stored deal of any kind (bearer token)
  *   errors                          { error: { code, message } }
  *
@@ -31,11 +32,13 @@ import { KeyedLock } from '../host/keyed-lock.js';
 import { MachineHost, type HostStep, type TimedEvent } from '../host/step.js';
 import { dealsOfKind, type DealKind, type MerchantDealStore } from './deals.js';
 import { exchangeDeals, type ExchangeOptions } from './exchanges.js';
+import { fairPurchaseDeals, type FairPurchaseOptions } from './fair-purchases.js';
 import { purchaseDeals, type PurchaseOptions } from './purchases.js';
 import type { DealKindRegistration, KitEnv, RunStep } from './registration.js';
 
 export { catalogFromItems, type MerchantCatalog, type PurchaseOptions } from './purchases.js';
 export type { ExchangeFaults, ExchangeOptions } from './exchanges.js';
+export type { FairPurchaseFaults, FairPurchaseOptions } from './fair-purchases.js';
 
 export interface MerchantKitOptions {
   identity: MerchantIdentity;
@@ -44,6 +47,8 @@ export interface MerchantKitOptions {
   purchases?: PurchaseOptions;
   /** Exchange deals; absent: the kit has no exchange routes and no timers. */
   exchanges?: ExchangeOptions;
+  /** Fair purchases (goods for money through the fair exchange); absent: no such routes. */
+  fairPurchases?: FairPurchaseOptions;
   /** Revocation status for certificates in what shoppers and the TTP send (prepared before each step). */
   revocation?: RevocationSource;
   /** Requests opening a deal (offers, descriptors) each client address may make per minute; requests about a deal the kit holds count against that deal. */
@@ -85,6 +90,7 @@ const DUE_PER_TICK = 100;
 export const KIT_ROUTE_BODY_LIMITS: Readonly<Record<string, number>> = {
   '/semper/offer': 8 * 1024,
   '/semper/exchange/descriptor': 8 * 1024,
+  '/semper/fair/offer': 8 * 1024,
 };
 
 /** The answer to the shopper's request: what the step sent to the shopper. */
@@ -172,6 +178,7 @@ export function createMerchantKit(options: MerchantKitOptions): MerchantKit {
   const env: KitEnv = { identity, random, isRevoked, now, log, track };
   if (options.purchases) register(purchaseDeals(options.purchases, env));
   if (options.exchanges) register(exchangeDeals(options.exchanges, env));
+  if (options.fairPurchases) register(fairPurchaseDeals(options.fairPurchases, env));
 
   app.get('/semper/deals/:dealId', operatorOnly(options.operatorToken), async (c) => {
     const parsed = DealId.safeParse(c.req.param('dealId'));

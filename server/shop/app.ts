@@ -8,7 +8,8 @@ import { errorResponse } from '../http/errors.js';
 import { SHOP_CSP, catalogPage, notFoundPage, productPage, type PageContext } from './pages.js';
 import type { ShopProduct } from './catalog.js';
 import { SHOP_SCRIPT } from './shop-script.js';
-import { agreementsPage } from './exchange-pages.js';
+import { agreementsPage, fairGoodsPage } from './exchange-pages.js';
+import type { ShopFairGood } from './fair-goods.js';
 import { EXCHANGE_CONTRACTS, EXCHANGE_DOCUMENTS } from './exchange-uses.js';
 
 export interface ShopAppOptions {
@@ -16,6 +17,8 @@ export interface ShopAppOptions {
   merchant: Hono;
   /** The kit runs exchange deals: show the agreements page. */
   exchanges: boolean;
+  /** Goods the kit sells by fair purchase: shown on /fair (none: no page). */
+  fairGoods?: readonly ShopFairGood[];
   /** The origin the shop's offers are signed for (shown on the pages). */
   origin: string;
   legalName: string;
@@ -70,6 +73,14 @@ export function createShopApp(options: ShopAppOptions): Hono {
     app.get('/agreements', (c) => {
       pageHeaders(c);
       return c.html(agreementsPage(EXCHANGE_DOCUMENTS, EXCHANGE_CONTRACTS, pageContext));
+    });
+  }
+
+  const fairGoods = options.fairGoods ?? [];
+  if (fairGoods.length > 0) {
+    app.get('/fair', (c) => {
+      pageHeaders(c);
+      return c.html(fairGoodsPage(fairGoods, pageContext));
     });
   }
 

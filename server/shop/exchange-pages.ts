@@ -7,6 +7,7 @@
 import { escapeHtml, layout, type PageContext } from './pages.js';
 import { SHOP_TITLE } from './catalog.js';
 import type { ShopContract, ShopDocument } from './exchange-uses.js';
+import type { ShopFairGood } from './fair-goods.js';
 
 export function agreementsPage(documents: readonly ShopDocument[], contracts: readonly ShopContract[], ctx: PageContext): string {
   const docs = documents
@@ -37,4 +38,27 @@ ${cons}
 <output id="semper-result" data-status="idle" aria-live="polite"></output>
 <p><a href="/">&larr; Back to the catalogue</a></p>`;
   return layout({ ...ctx, title: `Documents and agreements · ${SHOP_TITLE}`, body, script: true });
+}
+
+/** The shop's goods sold for money by fair exchange: the button names only the sku (the extension shows the signed offer). */
+export function fairGoodsPage(goods: readonly ShopFairGood[], ctx: PageContext): string {
+  const items = goods
+    .map(
+      (g) => `  <li>
+    <h2>${escapeHtml(g.title)}</h2>
+    <p>${escapeHtml(g.summary)}</p>
+    <p class="price">EUR ${(g.price / 100).toFixed(2)}</p>
+    <div class="buy"><button type="button" id="fair-${escapeHtml(g.sku)}" data-semper-fair="${escapeHtml(g.sku)}">Pay and receive with Semper</button></div>
+  </li>`,
+    )
+    .join('\n');
+  const body = `<h2>Guides, paid by fair exchange</h2>
+<p>You pay with Semper (e-cash or a bank transfer) only once the shop is bound to deliver; you hold the encrypted guide already,
+and receive its key from the shop or, if the shop fails to send it, from the third party your extension trusts.</p>
+<ul class="products">
+${items}
+</ul>
+<output id="semper-result" data-status="idle" aria-live="polite"></output>
+<p><a href="/">&larr; Back to the catalogue</a></p>`;
+  return layout({ ...ctx, title: `Guides · ${SHOP_TITLE}`, body, script: true });
 }

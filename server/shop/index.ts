@@ -10,7 +10,17 @@ import { canonicalOrigin } from '../../core/pki/index.js';
 import type { RevocationSource } from '../../core/pki/revocation.js';
 import type { WebAuthnStatementVerifier } from '../../core/statements/index.js';
 import { IDENTITY_SCHEMA, loadPartyIdentity } from '../identity/party-identity.js';
-import { createMerchantKit, catalogFromItems, type ExchangeFaults, type MerchantKit } from '../merchant/kit.js';
+import {
+  createMerchantKit,
+  catalogFromItems,
+  type ExchangeFaults,
+  type FairPurchaseFaults,
+  type FairPurchaseOptions,
+  type MerchantKit,
+} from '../merchant/kit.js';
+import type { PublicJwk } from '../../core/crypto/jwk.js';
+import type { Statement } from '../../core/statements/index.js';
+import { FAIR_GOODS, shopFairCatalog } from './fair-goods.js';
 import { MERCHANT_DEALS_SCHEMA, SqliteMerchantDealStore } from '../merchant/deals.js';
 import { SqliteStore } from '../storage/sqlite.js';
 import { PRODUCTS, SHOP_LEGAL_NAME, SHOP_TERMS, signatureDemandOf, type ShopProduct } from './catalog.js';
@@ -32,6 +42,17 @@ export interface ShopExchangeOptions {
   faults?: ExchangeFaults;
   /** How often due exchange timers run (default 1 s; 0 = never, for tests that tick by hand). */
   timerIntervalMs?: number;
+  /**
+   * Fair purchases of the shop's fair goods (fair-goods.ts) for money: the TTP's signed sealing key
+   * and how the shop is paid. Absent: the shop sells no goods that way.
+   */
+  fair?: {
+    sealingKey: Statement;
+    sealingKeyId: string;
+    sealingJwk: PublicJwk;
+    payment: FairPurchaseOptions['payment'];
+    faults?: FairPurchaseFaults;
+  };
 }
 
 /** What the shop needs from a CA: its root, and in-process enrolment (see CaService). */
@@ -125,6 +146,18 @@ export async function openShop(options: OpenShopOptions): Promise<Shop> {
             },
           }
         : {}),
+      ...(ex?.fair
+        ? {
+            fairPurchases: {
+              catalog: shopFairCatalog(),
+              ttp: { ...ex.ttp, sealingKey: ex.fair.sealingKey, sealingKeyId: ex.fair.sealingKeyId, sealingJwk: ex.fair.sealingJwk },
+              payment: ex.fair.payment,
+              trustRoots: ex.trustRoots ?? [ca.rootCertificate],
+              ...(ex.timing ? { timing: ex.timing } : {}),
+              ...(ex.fair.faults ? { faults: ex.fair.faults } : {}),
+            },
+          }
+        : {}),
       ...(options.revocation ? { revocation: options.revocation } : {}),
       ...(options.signedStatementsPerMinute !== undefined ? { signedStatementsPerMinute: options.signedStatementsPerMinute } : {}),
       ...(options.operatorToken !== undefined ? { operatorToken: options.operatorToken } : {}),
@@ -132,7 +165,7 @@ export async function openShop(options: OpenShopOptions): Promise<Shop> {
       ...(options.now ? { now: options.now } : {}),
       log: (what, e) => console.warn(`[shop] ${what}:`, e),
     });
-    const app = createShopApp({ merchant: kit.app, exchanges: ex !== undefined, origin, legalName, products });
+    const app = createShopApp({ merchant: kit.app, exchanges: ex !== undefined, fairGoods: ex?.fair ? FAIR_GOODS : [], origin, legalName, products });
     if (ex && ex.timerIntervalMs !== 0) kit.start(ex.timerIntervalMs ?? 1000);
     return {
       app,

@@ -109,7 +109,7 @@ export function catalogPage(products: readonly ShopProduct[], ctx: PageContext):
   return layout({
     ...ctx,
     title: SHOP_TITLE,
-    body: `<h2>Catalogue</h2>\n<ul class="products">\n${items}\n</ul>\n<p><a href="/agreements">Test reports by certified mail and the subscription agreement &rarr;</a></p>`,
+    body: `<h2>Catalogue</h2>\n<ul class="products">\n${items}\n</ul>\n<p><a href="/agreements">Test reports by certified mail and the subscription agreement &rarr;</a></p>\n<p><a href="/fair">Guides paid by fair exchange (e-cash or bank transfer) &rarr;</a></p>`,
   });
 }
 

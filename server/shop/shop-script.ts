@@ -86,5 +86,33 @@ export const SHOP_SCRIPT = String.raw`'use strict';
   Array.prototype.forEach.call(document.querySelectorAll('button[data-semper-exchange]'), function (button) {
     button.addEventListener('click', function () { exchange(button); });
   });
+
+  // Fair purchases (goods for money): data-status becomes completed | resolved, or error.
+  async function buyFair(button) {
+    var sku = button.getAttribute('data-semper-fair');
+    var provider = window.semper;
+    if (!provider || typeof provider.request !== 'function') {
+      show('error', 'The Semper extension is not installed in this browser.', { 'data-reason': 'extension-missing' });
+      return;
+    }
+    button.disabled = true;
+    show('pending', 'Waiting for you to confirm and pay in the Semper window…');
+    try {
+      var outcome = await provider.request({ method: 'semper_buyFair', params: { sku: sku } });
+      var words = { completed: 'Paid and delivered', resolved: 'Paid; the trusted third party delivered the key' };
+      show(outcome.status, (words[outcome.status] || outcome.status) + ': ' + outcome.title + '. Deal ' + outcome.dealId + '.', { 'data-deal-id': outcome.dealId });
+    } catch (error) {
+      var code = error && typeof error.code === 'number' ? error.code : -32603;
+      var reason = error && error.data && typeof error.data.reason === 'string' ? error.data.reason : '';
+      var message = error && typeof error.message === 'string' ? error.message : String(error);
+      show('error', 'Purchase not completed (' + code + (reason ? ', ' + reason : '') + '): ' + message, { 'data-code': code, 'data-reason': reason });
+    } finally {
+      button.disabled = false;
+    }
+  }
+
+  Array.prototype.forEach.call(document.querySelectorAll('button[data-semper-fair]'), function (button) {
+    button.addEventListener('click', function () { buyFair(button); });
+  });
 })();
 `;

@@ -3,6 +3,7 @@
  * maps SemperErrors to status codes (http/errors.ts, like every party).
  *
  *   GET  /ttp                     → { keyId, certificateChain, protocols }
+ *   GET  /ttp/sealing-key         → { sealingKey: Statement } (the TTP's signed ECDH sealing key) | 404
  *   POST /ttp/requests            { request: Statement } → 200 { answer: Statement, decided }
  *   GET  /ttp/exchanges/:id       → { exchangeId, decision, decidedAt } | 404
  *   errors: { error: { code, message } } with 400 (malformed: Content-Type, nesting, values,
@@ -52,6 +53,12 @@ export function createTtpApp(service: TtpService, options: TtpAppOptions = {}): 
   });
 
   app.get('/ttp', (c) => c.json(service.info()));
+
+  app.get('/ttp/sealing-key', async (c) => {
+    const statement = service.sealingKey();
+    if (!statement) throw new SemperError('ERR_NOT_FOUND', 'this TTP opens no sealed secrets');
+    return c.json({ sealingKey: await statement });
+  });
 
   app.post('/ttp/requests', jsonBody({ maxBytes: MAX_REQUEST_BYTES }, 'TTP request'), async (c) => {
     const { request } = await readJson(c, RequestEnvelope, 'TTP request');

@@ -9,6 +9,8 @@ import { join } from 'node:path';
 import { IDENTITY_SCHEMA, loadPartyIdentity } from '../identity/party-identity.js';
 import { SqliteStore } from '../storage/sqlite.js';
 import { TtpService } from './service.js';
+import { loadSealingKey, SEALING_KEY_SCHEMA } from './sealing.js';
+import { sealingPublicJwk } from '../../core/crypto/seal.js';
 
 export const TTP_IDENTITY_FILE = 'ttp-identity.sqlite';
 export const TTP_DB_FILE = 'ttp.sqlite';
@@ -31,7 +33,7 @@ export interface OpenTtpOptions {
 export async function openMarketplaceTtp(options: OpenTtpOptions): Promise<TtpService> {
   const { ca } = options;
   const commonName = options.commonName ?? DEFAULT_TTP_NAME;
-  const store = SqliteStore.open({ dataDir: options.dataDir, fileName: TTP_IDENTITY_FILE, schema: [IDENTITY_SCHEMA] });
+  const store = SqliteStore.open({ dataDir: options.dataDir, fileName: TTP_IDENTITY_FILE, schema: [IDENTITY_SCHEMA, SEALING_KEY_SCHEMA] });
   try {
     const identity = await loadPartyIdentity({
       store,
@@ -40,7 +42,10 @@ export async function openMarketplaceTtp(options: OpenTtpOptions): Promise<TtpSe
       issue: async (publicKey) => (await ca.issueTtpCertificate({ commonName, publicKey })).certificate,
       ...(options.now ? { now: options.now } : {}),
     });
+    const sealingKeys = await loadSealingKey(store, options.now);
+    const sealing = await sealingPublicJwk(sealingKeys.publicKey);
     return new TtpService({
+      sealing: { keyId: sealing.keyId, jwk: sealing.jwk, keys: sealingKeys },
       signer: identity.signer,
       certificateChain: [identity.certificate],
       trustRoots: [ca.rootCertificate],

@@ -7,6 +7,8 @@
  */
 import { SemperError } from '../../core/errors.js';
 import { generateKeyPair, signerFromKeyPair, type Signer } from '../../core/crypto/index.js';
+import { generateSealingKeyPair, sealingPublicJwk } from '../../core/crypto/seal.js';
+import { signSealingKey } from '../../core/exchange/sealing.js';
 import type { PublicJwk } from '../../core/crypto/jwk.js';
 import { readCertificate } from '../../core/pki/index.js';
 import type { RevocationSource } from '../../core/pki/revocation.js';
@@ -50,6 +52,11 @@ export interface TtpServiceOptions {
   clock?: () => number;
   /** Revocation status of certificates in requests (prepared before each step). */
   revocation?: RevocationSource;
+  /**
+   * The sealing key (ECDH P-256, server/ttp/sealing.ts) givers seal secrets to, which the TTP opens
+   * for an affidavit. Without one the TTP announces none, and sealed fields are reported unsealable.
+   */
+  sealing?: { keyId: string; keys: CryptoKeyPair; jwk: PublicJwk };
 }
 
 export interface TtpInfo {
@@ -63,6 +70,8 @@ export class TtpService {
   readonly certificateChain: string[];
   readonly store: TtpRecordStore;
   private readonly ownsStore: SqliteTtpStore | null;
+  private readonly sealing: TtpServiceOptions['sealing'] | null;
+  private sealingStatement: Promise<Statement> | null = null;
   private readonly clock: () => number;
   private readonly context: () => TtpContext;
   private readonly host: MachineHost<TtpState, TtpEvent, TtpContext, TtpOutbound, never, { exchangeId: string }>;
@@ -75,10 +84,12 @@ export class TtpService {
     this.store = this.ownsStore ?? (options.store as TtpRecordStore);
     this.clock = options.clock ?? Date.now;
     const { trustRoots, revocation } = options;
+    this.sealing = options.sealing ?? null;
     const context: TtpContext = {
       signer: this.signer,
       signerRef: { kind: 'x509', chain: this.certificateChain },
       trust: { roots: trustRoots, ...(revocation ? { isRevoked: revocation.isRevoked } : {}) },
+      ...(options.sealing ? { sealing: { keyId: options.sealing.keyId, keys: options.sealing.keys } } : {}),
     };
     this.context = () => context;
     this.host = new MachineHost({
@@ -114,9 +125,12 @@ export class TtpService {
     });
     const info = await readCertificate(leaf);
     if (info.publicJwk.x !== signer.publicJwk.x) throw new SemperError('ERR_CERT_CHAIN', 'the CA certified another key than the TTP asked for');
+    const sealingKeys = await generateSealingKeyPair();
+    const sealing = await sealingPublicJwk(sealingKeys.publicKey);
     return new TtpService({
       signer,
       certificateChain: [leaf],
+      sealing: { keyId: sealing.keyId, jwk: sealing.jwk, keys: sealingKeys },
       trustRoots: params.trustRoots ?? [params.ca.rootCertificate],
       store: { path: params.dbPath },
       ...(params.clock ? { clock: params.clock } : {}),
@@ -125,6 +139,20 @@ export class TtpService {
 
   get keyId(): string {
     return this.signer.keyId;
+  }
+
+  /** What a merchant needs to seal to this TTP: the signed announcement, the key id and the public key. */
+  async sealingAnnouncement(): Promise<{ sealingKey: Statement; sealingKeyId: string; sealingJwk: PublicJwk }> {
+    const statement = this.sealingKey();
+    if (!statement || !this.sealing) throw new SemperError('ERR_NOT_FOUND', 'this TTP has no sealing key');
+    return { sealingKey: await statement, sealingKeyId: this.sealing.keyId, sealingJwk: this.sealing.jwk };
+  }
+
+  /** The TTP's signed announcement of its sealing key (core/exchange/sealing.ts), or null without one. */
+  sealingKey(): Promise<Statement> | null {
+    if (!this.sealing) return null;
+    this.sealingStatement ??= signSealingKey(this.sealing.jwk, this.signer, this.certificateChain, this.clock()) as Promise<Statement>;
+    return this.sealingStatement;
   }
 
   info(): TtpInfo {

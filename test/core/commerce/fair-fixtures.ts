@@ -99,7 +99,12 @@ export async function makeFairWorld(o: { catalog?: FairCatalog } = {}): Promise<
 }
 
 /** The host's payment service, done straight at the bank: cash (withdraw exact coins, deposit their spends for the payee) or an account transfer. */
-export async function payAtBank(w: FairWorld, payer: Customer, req: PaymentRequest, tamper?: Partial<{ reference: string; payee: string; amount: number }>): Promise<Item> {
+export async function payAtBank(
+  w: FairWorld,
+  payer: Customer,
+  req: PaymentRequest,
+  tamper?: Partial<{ reference: string; payee: string; amount: number }>,
+): Promise<Item> {
   const reference = tamper?.reference ?? req.reference;
   const payee = tamper?.payee ?? req.payee;
   const amount = tamper?.amount ?? req.amount.amount;
@@ -112,11 +117,6 @@ export async function payAtBank(w: FairWorld, payer: Customer, req: PaymentReque
   }
   const answer = await w.bank.bank.transfer(await order(payer, payee, amount, { reference, now: w.clock.now }));
   return accountMoneyItem(answer);
-}
-
-export interface Party<S, E, O> {
-  state: S;
-  sent: O[];
 }
 
 /** One shopper and the merchant, stepped by hand: `send` delivers the shopper's outbound to the merchant (or the TTP) and steps the reply back. */
@@ -191,7 +191,12 @@ export class FairRun {
       try {
         const out =
           sent.path === '/semper/fair/offer'
-            ? await this.merchantStep({ type: 'offer-requested', request: sent.body, prepared: await prepareFairOffer(sent.body.dealId, this.sealingJwk()), now })
+            ? await this.merchantStep({
+                type: 'offer-requested',
+                request: sent.body,
+                prepared: await prepareFairOffer(sent.body.dealId, this.sealingJwk()),
+                now,
+              })
             : await this.merchantStep({ type: 'message', message: sent.body.message, now, from: 'peer' });
         const toShopper = out.find((o) => o.to === 'shopper');
         let body = (toShopper?.body ?? { replies: [] }) as { replies?: Statement[] };
@@ -230,7 +235,8 @@ export class FairRun {
     for (const o of out) {
       if (o.to !== 'ttp') continue;
       const reply = await this.ttpAnswer(o.statement);
-      if (reply.kind === 'response') await this.merchantStep({ type: 'message', message: (reply.body as { answer: unknown }).answer, now: this.w.clock.now, from: 'ttp' });
+      if (reply.kind === 'response')
+        await this.merchantStep({ type: 'message', message: (reply.body as { answer: unknown }).answer, now: this.w.clock.now, from: 'ttp' });
     }
   }
 }

@@ -88,7 +88,11 @@ describe('fair purchase: faults and the TTP', () => {
     run.withhold.add(EXCHANGE_TYPES.deliver);
     const real = run.merchantStep.bind(run);
     run.merchantStep = async (event) =>
-      real(event.type === 'offer-requested' ? { ...event, prepared: { key: event.prepared.key, box: await makeBox(run.shopper.dealId, event.prepared.key) } } : event);
+      real(
+        event.type === 'offer-requested'
+          ? { ...event, prepared: { key: event.prepared.key, box: await makeBox(run.shopper.dealId, event.prepared.key) } }
+          : event,
+      );
     await confirmed(run, 'cash');
     await run.pump((req) => payAtBank(w, w.shopper, req));
     for (let i = 0; i < 6 && run.shopper.phase === 'exchanging'; i++) {
@@ -177,7 +181,12 @@ describe('fair purchase: an active merchant (valid keys, picks every field)', ()
     await run.start();
     const sent = run.outbox.shift()!;
     if (sent.kind !== 'http' || sent.path !== '/semper/fair/offer') throw new Error('expected the offer request');
-    const out = await run.merchantStep({ type: 'offer-requested', request: sent.body, prepared: await prepareFairOffer(sent.body.dealId, run.sealingJwk()), now: w.clock.now });
+    const out = await run.merchantStep({
+      type: 'offer-requested',
+      request: sent.body,
+      prepared: await prepareFairOffer(sent.body.dealId, run.sealingJwk()),
+      now: w.clock.now,
+    });
     const body = (out[0] as { body: { offer: Statement; ciphertext: string } }).body;
     const ct = decodeBase64url(body.ciphertext);
     ct[0] = ct[0]! ^ 1;
@@ -212,7 +221,10 @@ describe('fair purchase: an active merchant (valid keys, picks every field)', ()
     const other = await (await import('../payment/helpers.js')).signer();
     const m = run.merchant!;
     if (m.phase !== 'selling') throw new Error('not selling');
-    const forged = await signStatement({ type: FAIR_TYPES.start, version: 1, dealId: m.dealId, issuedAt: new Date(w.clock.now).toISOString(), body: m.start.body }, other);
+    const forged = await signStatement(
+      { type: FAIR_TYPES.start, version: 1, dealId: m.dealId, issuedAt: new Date(w.clock.now).toISOString(), body: m.start.body },
+      other,
+    );
     await expect(run.merchantStep({ type: 'message', message: forged, now: w.clock.now, from: 'peer' })).rejects.toMatchObject({ code: 'ERR_REPLAY' });
   });
 });
