@@ -7,13 +7,14 @@
 import type { ErrorInfo, ShopperState } from '../../core/commerce/shopper.js';
 import type { VerifiedOfferView } from '../../core/commerce/view.js';
 import type { ExchangeDealState, VerifiedExchangeView } from '../../core/commerce/index.js';
-import type { ExchangeOutcomeForPage, PurchaseOutcome } from '../../core/protocol/provider.js';
+import type { ExchangeOutcomeForPage, FairOutcomeForPage, PurchaseOutcome } from '../../core/protocol/provider.js';
+import type { FairShopperState, VerifiedFairOfferView } from '../../core/commerce/index.js';
 import type { Statement } from '../../core/statements/index.js';
 
-export type DealKind = 'purchase' | 'exchange';
+export type DealKind = 'purchase' | 'exchange' | 'fair-purchase';
 
 /** How a page's request settles; kept so a re-attaching page still gets its answer. */
-export type DealResult<O = PurchaseOutcome | ExchangeOutcomeForPage> =
+export type DealResult<O = PurchaseOutcome | ExchangeOutcomeForPage | FairOutcomeForPage> =
   | { kind: 'finished'; outcome: O }
   | { kind: 'failed'; error: ErrorInfo }
   | { kind: 'rejected' };
@@ -44,7 +45,8 @@ interface RecordOf<K extends DealKind, S, V, O> {
 
 export type PurchaseRecord = RecordOf<'purchase', ShopperState, VerifiedOfferView, PurchaseOutcome>;
 export type ExchangeRecord = RecordOf<'exchange', ExchangeDealState, VerifiedExchangeView, ExchangeOutcomeForPage>;
-export type DealRecord = PurchaseRecord | ExchangeRecord;
+export type FairPurchaseRecord = RecordOf<'fair-purchase', FairShopperState, VerifiedFairOfferView, FairOutcomeForPage>;
+export type DealRecord = PurchaseRecord | ExchangeRecord | FairPurchaseRecord;
 
 export interface ArchiveEntry {
   dealId: string;

@@ -11,6 +11,7 @@ import { isExtensionPage, isTrustedWindowPage } from '../worker/sender.js';
 import type { CurrentWindow } from '../worker/trusted-window-manager.js';
 import type { Handlers, OperationContext } from './context.js';
 import { exchangeHandlers } from './handlers/exchanges.js';
+import { fairHandlers } from './handlers/fair.js';
 import { identityHandlers } from './handlers/identity.js';
 import { purchaseHandlers } from './handlers/purchases.js';
 import { settingsHandlers } from './handlers/settings.js';
@@ -26,7 +27,7 @@ export interface DispatchDeps extends OperationContext {
 /** What the browser reports about a message's sender (chrome.runtime / browser.runtime MessageSender alike). */
 export type OperationSender = Pick<chrome.runtime.MessageSender, 'id' | 'url'> & { tab?: { windowId?: number } | undefined };
 
-const HANDLERS: Handlers<OperationName> = { ...purchaseHandlers, ...exchangeHandlers, ...identityHandlers, ...settingsHandlers };
+const HANDLERS: Handlers<OperationName> = { ...purchaseHandlers, ...exchangeHandlers, ...fairHandlers, ...identityHandlers, ...settingsHandlers };
 
 function forbidden(message: string): OperationResult<OperationName> {
   return { ok: false, error: { code: 'ERR_FORBIDDEN', message } };

@@ -20,7 +20,11 @@ import type { ErrorInfo, ShopperPhase } from '../../core/commerce/shopper.js';
 import type { ExchangeDealPhase } from '../../core/commerce/exchange-shopper.js';
 import type { VerifiedOfferView } from '../../core/commerce/view.js';
 import type { ExchangeUse, VerifiedExchangeView } from '../../core/commerce/exchange-deal.js';
-import type { ExchangeOutcomeForPage, PurchaseOutcome } from '../../core/protocol/provider.js';
+import type { ExchangeOutcomeForPage, FairOutcomeForPage, PurchaseOutcome } from '../../core/protocol/provider.js';
+import { FairMethod } from '../../core/commerce/fair-purchase.js';
+import type { VerifiedFairOfferView } from '../../core/commerce/fair-purchase.js';
+import type { FairShopperPhase } from '../../core/commerce/fair-purchase-shopper.js';
+import type { MethodFunds } from '../payments/service.js';
 import type { KeySummary } from '../identity/key-store.js';
 import type { IdentityStatus, TokenRegistrationOptions, TokenSigningRequest, TokenSummary } from '../identity/service.js';
 
@@ -70,6 +74,14 @@ export const OPERATIONS = {
   rejectExchange: { request: ByDeal, access: 'deal-window' },
   listExchanges: { request: Empty, access: 'page' },
   getExchange: { request: ByDeal, access: 'page' },
+  // ── deals: fair purchases (goods for money) ─────────────────────────────
+  /** The verified offer, and what each method the merchant takes can pay now. */
+  getPendingFair: { request: ByDeal, access: 'deal-window' },
+  confirmFair: { request: z.strictObject({ dealId: DealId, method: FairMethod }), access: 'deal-window' },
+  rejectFair: { request: ByDeal, access: 'deal-window' },
+  listFairPurchases: { request: Empty, access: 'page' },
+  /** The purchase, its statements (offer, m1, m2, the key or the TTP's affidavit) and the goods once decrypted. */
+  getFairPurchase: { request: ByDeal, access: 'page' },
   // ── identity ────────────────────────────────────────────────────────────
   getIdentity: { request: Empty, access: 'page' },
   /** Phrase, picture, identity, certificate, tokens, threshold: what every Semper page shows. */
@@ -181,6 +193,19 @@ export interface TtpSummary {
   addedAt: string;
 }
 
+export interface FairPurchaseSummary {
+  dealId: string;
+  origin: string;
+  status: FairShopperPhase;
+  title?: string;
+  merchant?: string;
+  price?: Money;
+  method?: FairMethod;
+  createdAt: string;
+  updatedAt: string;
+  error?: ErrorInfo;
+}
+
 export interface OperationResponses {
   getPendingOffer: { view: VerifiedOfferView; status: ShopperPhase };
   confirmDeal: { status: ShopperPhase };
@@ -204,6 +229,20 @@ export interface OperationResponses {
     document?: { title: string; mediaType: string; data: string; text?: string };
     /** contract signing: the text, and the merchant's signature if it arrived (else the affidavit stands in) */
     contract?: { title: string; text: string; merchantSignature?: Statement };
+  };
+  getPendingFair: { view: VerifiedFairOfferView; status: FairShopperPhase; funds: MethodFunds[] };
+  confirmFair: { status: FairShopperPhase };
+  rejectFair: { status: FairShopperPhase };
+  listFairPurchases: { purchases: FairPurchaseSummary[] };
+  getFairPurchase: {
+    purchase: FairPurchaseSummary;
+    view?: VerifiedFairOfferView;
+    outcome?: FairOutcomeForPage;
+    statements: ArchivedStatementView[];
+    /** the money item given (the bank's proof), once paid */
+    paid?: unknown;
+    /** the goods, once decrypted and checked against the offer */
+    goods?: { title: string; mediaType: string; data: string; text?: string };
   };
   getIdentity: { keyId: string; publicJwk: PublicJwk; alg: 'ES256' };
   'identity.status': IdentityStatus;

@@ -14,6 +14,8 @@ import { browser, type Runtime } from '../browser.js';
 import { PAGE_PORT_NAME, TRUSTED_WINDOW_PORT_NAME } from '../content/bridge-protocol.js';
 import { PagePorts, type PortLike } from '../content/page-ports.js';
 import { exchangeKind } from '../deals/exchange.js';
+import { fairPurchaseKind } from '../deals/fair-purchase.js';
+import { NO_PAYMENTS, type PaymentService } from '../payments/service.js';
 import { purchaseKind } from '../deals/purchase.js';
 import type { DealRecord } from '../deals/records.js';
 import { KeyStore } from '../identity/key-store.js';
@@ -79,6 +81,9 @@ function dealOfAlarm(name: string): string | undefined {
   return undefined;
 }
 
+/** The payment service fair purchases pay through (the wallet's purse and bank account). */
+const payments: PaymentService = NO_PAYMENTS;
+
 const host: MachineHost = new MachineHost({
   store,
   kinds: [
@@ -97,8 +102,16 @@ const host: MachineHost = new MachineHost({
       isRevoked: revocation.isRevoked,
       random: cryptoRandom,
     }),
+    fairPurchaseKind({
+      roots: () => roots.ders(),
+      signer: () => keys.identitySigner(),
+      ttps: () => ttps.entries(),
+      isRevoked: revocation.isRevoked,
+      random: cryptoRandom,
+    }),
   ],
-  transport: httpTransport(),
+  // A fair purchase's payment goes to the payment service (the purse, the bank account); everything else is HTTP.
+  transport: httpTransport(fetch, (request) => payments.pay(request)),
   alarms: {
     async set(dealId, when) {
       await browser.alarms.create(`${ALARM_PREFIX}${dealId}`, { when: Math.max(when, Date.now() + 50) });
@@ -186,7 +199,9 @@ const windows: TrustedWindowManager = new TrustedWindowManager({
     async open(dealId, kind) {
       const win = await browser.windows.create({
         type: 'popup',
-        url: browser.runtime.getURL(`trusted-window/index.html?deal=${encodeURIComponent(dealId)}${kind === 'exchange' ? '&kind=exchange' : ''}`),
+        url: browser.runtime.getURL(
+          `trusted-window/index.html?deal=${encodeURIComponent(dealId)}${kind === 'exchange' ? '&kind=exchange' : kind === 'fair-purchase' ? '&kind=fair' : ''}`,
+        ),
         ...TRUSTED_WINDOW_SIZE,
         focused: true,
       });
@@ -230,6 +245,7 @@ const pagePorts = new PagePorts({
   version: browser.runtime.getManifest().version,
   startPurchase: (origin, items, requestKey) => host.start('purchase', origin, { items }, requestKey ? { pageRequest: requestKey } : {}),
   startExchange: (origin, use, documentId, requestKey) => host.start('exchange', origin, { use, documentId }, requestKey ? { pageRequest: requestKey } : {}),
+  startFairPurchase: (origin, sku, requestKey) => host.start('fair-purchase', origin, { sku }, requestKey ? { pageRequest: requestKey } : {}),
   getDeal: (dealId) => store.get(dealId),
   onError: (e) => log('page request', e),
 });
@@ -273,6 +289,7 @@ browser.runtime.onMessage.addListener((message: unknown, sender: Runtime.Message
     roots,
     ttps,
     openWindow: openSetupWindow,
+    payments,
     now,
   }).catch((e: unknown) => {
     log('operation', e);

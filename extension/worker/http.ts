@@ -6,7 +6,8 @@
  */
 import { ErrorResponse } from '../../core/protocol/commerce.js';
 import type { TransportReply } from '../../core/machine.js';
-import type { HttpOutbound } from './host.js';
+import type { HostOutbound } from './host.js';
+import type { PaymentRequest } from '../../core/commerce/fair-purchase-shopper.js';
 
 export type HttpReply = TransportReply;
 
@@ -121,8 +122,15 @@ export const MAX_EXCHANGE_RESPONSE_BYTES = 8_000_000;
  * The host's transport (worker/host.ts): a machine's `to: 'merchant'` goes only to the page's own
  * origin, `to: 'ttp'` only to the URL in the machine's state, which came from the user's setting.
  */
-export function httpTransport(fetchImpl: typeof fetch = fetch): (origin: string, outbound: HttpOutbound) => Promise<HttpReply> {
-  return (origin, outbound) => {
+export function httpTransport(
+  fetchImpl: typeof fetch = fetch,
+  payments?: (request: PaymentRequest) => Promise<HttpReply>,
+): (origin: string, outbound: HostOutbound) => Promise<HttpReply> {
+  return async (origin, outbound) => {
+    if (outbound.kind === 'pay') {
+      if (!payments) return { kind: 'error', error: { code: 'ERR_PAYMENT_METHOD', message: 'this browser has no payment service' }, status: 409 };
+      return payments(outbound.request);
+    }
     const base = outbound.to === 'merchant' ? origin : outbound.url;
     const maxResponseBytes = outbound.to === 'merchant' && !outbound.path.startsWith('/semper/exchange/') ? MAX_RESPONSE_BYTES : MAX_EXCHANGE_RESPONSE_BYTES;
     return postJson(base, outbound.path, outbound.body, { maxResponseBytes, fetchImpl });
