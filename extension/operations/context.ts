@@ -8,6 +8,7 @@ import type { KeyStore } from '../identity/key-store.js';
 import type { IdentityService } from '../identity/service.js';
 import type { TrustRoots } from '../settings/trust-roots.js';
 import type { TrustedTtps } from '../settings/ttp-trust.js';
+import type { WalletService } from '../wallet/service.js';
 
 export interface OperationContext {
   store: DealStore;
@@ -19,6 +20,8 @@ export interface OperationContext {
   ttps: TrustedTtps;
   /** Open the trusted window on the setup or token-registration view. */
   openWindow(view: 'setup' | 'token'): Promise<void>;
+  /** The purses (extension/wallet); the worker always has it, tests of other groups may leave it out. */
+  wallet?: WalletService;
   now(): number;
 }
 

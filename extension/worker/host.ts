@@ -26,10 +26,15 @@ import { statementDigest, type Statement } from '../../core/statements/index.js'
 import type { ErrorInfo } from '../../core/commerce/shopper.js';
 import type { ArchiveEntry, DealKind, DealRecord, DealStore } from '../deals/records.js';
 
-/** What a shopper-side machine sends: an HTTP POST to the page's origin or to a TTP the user configured. */
+/**
+ * What a shopper-side machine sends: an HTTP POST to the page's origin, to a TTP the user
+ * configured, or (a purse, extension/wallet/purse.ts) to its bank — the purse record's origin is
+ * the bank's URL the user opened the account at.
+ */
 export type HttpOutbound =
   | { kind: 'http'; to: 'merchant'; path: string; body: unknown }
-  | { kind: 'http'; to: 'ttp'; url: string; path: string; body: unknown };
+  | { kind: 'http'; to: 'ttp'; url: string; path: string; body: unknown }
+  | { kind: 'http'; to: 'bank'; path: string; body: unknown };
 
 /** The effects every shopper-side machine speaks (each kind uses the ones it needs). */
 export type HostEffect =
