@@ -6,7 +6,7 @@
  * (the bank's URL, references) is shown through SafeText.
  */
 import { useCallback, useEffect, useState } from 'preact/hooks';
-import { callOperation } from '../extension/operations/client.js';
+import { OperationError, callOperation } from '../extension/operations/client.js';
 import { formatDateTime, formatMoney, t, type MessageKey } from '../extension/ui/i18n.js';
 import { SafeText } from '../extension/ui/safe-text.js';
 import type { PurseSummary } from '../extension/wallet/service.js';
@@ -193,7 +193,8 @@ function Renew({ purse, onDone }: { purse: PurseSummary; onDone(): void }) {
       },
       (e: unknown) => {
         setBusy(false);
-        setNote({ ok: false, text: t('popError', message(e)) });
+        // A coin the bank saw spent before: marked, with the proof, in the history; the other coins are back.
+        setNote({ ok: false, text: e instanceof OperationError && e.code === 'ERR_DOUBLE_SPEND' ? t('popWalletDoubleSpent') : t('popError', message(e)) });
         onDone();
       },
     );

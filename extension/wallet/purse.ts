@@ -300,9 +300,16 @@ async function start(params: PurseParams & { origin: string; now: number }, ctx:
     ...(b.account ? { account: b.account } : {}),
     wallet,
     payments: b.payments.filter((p) => p.phase === 'paid' || p.phase === 'failed'),
-    history: [...b.history, { at: params.now, kind: 'restored' as const, coins: coins.filter((c) => c.status !== 'spent').length }].slice(-HISTORY_MAX),
+    history: [...b.history, restoredEntry(params.now, coins)].slice(-HISTORY_MAX),
   };
   return { state, send: wallet.pending.map((p) => toOutbound(p.send)), effects: [] };
+}
+
+/** The history entry of a restore: the coins (not spent) it brought, and their value. */
+function restoredEntry(at: number, coins: readonly WalletState['coins'][number][]): HistoryEntry {
+  const added = coins.filter((c) => c.status !== 'spent');
+  const amount = added.length ? { amount: added.reduce((n, c) => n + c.value.amount, 0), currency: added[0]!.value.currency } : undefined;
+  return { at, kind: 'restored', coins: added.length, ...(amount ? { amount } : {}) };
 }
 
 /** The coins an operation names: its inputs and the coins it is to make. */
@@ -338,9 +345,7 @@ async function onOpeningReply(state: PurseState, reply: WalletReply, now: number
   }
   void ctx;
   const { opening: _, ...rest } = state;
-  const next = withHistory({ ...rest, phase: 'open', account: body.account }, [
-    { at: now, kind: 'opened', ...(r.funded ? { amount: r.funded } : {}), reference: body.account },
-  ]);
+  const next = withHistory({ ...rest, phase: 'open', account: body.account }, [{ at: now, kind: 'opened', ...(r.funded ? { amount: r.funded } : {}) }]);
   return { state: next, send: [], effects: [{ kind: 'archive', statement: verified.statement as Statement, direction: 'received' }] };
 }
 
@@ -434,7 +439,6 @@ function onRestore(state: PurseState, backup: PurseBackup, now: number): Result 
   const coins = backup.wallet.coins
     .filter((c) => !known.has(c.coinId))
     .map((c) => (c.status === 'locked' && !opCoinIds.has(c.coinId) ? { ...c, status: 'fresh' as const } : c));
-  const added = coins.filter((c) => c.status !== 'spent');
   const pending = ops.map((p) => ({ ...p, retryAt: null }));
   const history = backup.history.filter((h) => !state.history.some((x) => x.at === h.at && x.kind === h.kind && x.requestId === h.requestId));
   const next: PurseState = {
@@ -442,9 +446,8 @@ function onRestore(state: PurseState, backup: PurseBackup, now: number): Result 
     wallet: { ...state.wallet, coins: [...state.wallet.coins, ...coins], pending: [...state.wallet.pending, ...pending] },
     history: [...state.history, ...history].sort((a, b) => a.at - b.at).slice(-HISTORY_MAX),
   };
-  const amount = added.length ? { amount: added.reduce((n, c) => n + c.value.amount, 0), currency: added[0]!.value.currency } : undefined;
   return {
-    state: withHistory(next, [{ at: now, kind: 'restored', coins: added.length, ...(amount ? { amount } : {}) }]),
+    state: withHistory(next, [restoredEntry(now, coins)]),
     send: pending.map((p) => toOutbound(p.send)),
     effects: [],
   };
