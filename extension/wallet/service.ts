@@ -117,6 +117,8 @@ function errorOf(e: { code: string; message: string }): SemperError {
 export class WalletService {
   private readonly waiters = new Set<() => void>();
   private readonly certified = new Map<string, boolean>();
+  /** Choosing coins and handing the event to the purse, one request at a time per purse (the bank's answers are awaited outside). */
+  private readonly choosing = new Map<string, Promise<unknown>>();
 
   constructor(private readonly deps: WalletServiceDeps) {}
 
@@ -156,6 +158,16 @@ export class WalletService {
       this.waiters.add(wake);
       wake();
     });
+  }
+
+  private serial<T>(purseId: string, fn: () => Promise<T>): Promise<T> {
+    const run = (this.choosing.get(purseId) ?? Promise.resolve()).then(fn, fn);
+    const tail = run.catch(() => undefined);
+    this.choosing.set(purseId, tail);
+    void tail.then(() => {
+      if (this.choosing.get(purseId) === tail) this.choosing.delete(purseId);
+    });
+    return run;
   }
 
   async list(): Promise<WalletRecord[]> {
@@ -246,13 +258,16 @@ export class WalletService {
   /** Withdraw `amount` into coins (as few as the issuing denominations allow). */
   async withdraw(p: { bankUrl: string; amount: Amount }): Promise<{ status: 'done' | 'pending'; requestId: string; purse: PurseSummary }> {
     const purse = await this.openPurse(p.bankUrl);
-    const set = await this.refreshList(purse);
     if (p.amount.amount <= 0) throw new SemperError('ERR_SCHEMA', 'withdraw a positive amount');
-    const prepared = await this.prepare(set, decompose(set, p.amount, this.deps.now()));
-    const after = (await this.deps.host.event(purse.dealId, { type: 'withdraw', now: this.deps.now(), prepared })) as WalletRecord;
-    const op = after.state.wallet.pending.find((o) => o.kind === 'withdrawal' && o.secrets[0]?.coinId === prepared[0]!.coinId);
-    if (!op) throw new SemperError('ERR_INTERNAL', 'the withdrawal was not recorded');
-    return this.settle(purse.dealId, op.requestId);
+    const requestId = await this.serial(purse.dealId, async () => {
+      const set = await this.refreshList(purse);
+      const prepared = await this.prepare(set, decompose(set, p.amount, this.deps.now()));
+      const after = (await this.deps.host.event(purse.dealId, { type: 'withdraw', now: this.deps.now(), prepared })) as WalletRecord;
+      const op = after.state.wallet.pending.find((o) => o.kind === 'withdrawal' && o.secrets[0]?.coinId === prepared[0]!.coinId);
+      if (!op) throw new SemperError('ERR_INTERNAL', 'the withdrawal was not recorded');
+      return op.requestId;
+    });
+    return this.settle(purse.dealId, requestId);
   }
 
   /** Wait for the operation `requestId` to leave the purse's pending list: done, failed (thrown), or still pending. */
@@ -270,20 +285,24 @@ export class WalletService {
   /** Refresh every fresh coin into new ones (before they expire, or after a payment exposed them). */
   async renew(p: { bankUrl: string }): Promise<{ status: 'done' | 'pending'; requestId: string; purse: PurseSummary }> {
     const purse = await this.openPurse(p.bankUrl);
-    const set = await this.refreshList(purse);
-    const now = this.deps.now();
-    const coins = purse.state.wallet.coins.filter((c) => {
-      const d = set.byId.get(c.coin.denominationId);
-      return c.status === 'fresh' && d !== undefined && denominationUsable(d, 'deposit', now);
+    const requestId = await this.serial(purse.dealId, async () => {
+      const set = await this.refreshList(purse);
+      const now = this.deps.now();
+      const current = ((await this.deps.purses.get(purse.dealId)) as WalletRecord).state;
+      const coins = current.wallet.coins.filter((c) => {
+        const d = set.byId.get(c.coin.denominationId);
+        return c.status === 'fresh' && d !== undefined && denominationUsable(d, 'deposit', now);
+      });
+      if (coins.length === 0) throw new SemperError('ERR_NOT_FOUND', 'no coins to renew');
+      const total = { amount: coins.reduce((n, c) => n + c.value.amount, 0), currency: coins[0]!.value.currency };
+      const prepared = await this.prepare(set, decompose(set, total, now));
+      const coinIds = coins.map((c) => c.coinId);
+      const after = (await this.deps.host.event(purse.dealId, { type: 'renew', now: this.deps.now(), coinIds, prepared })) as WalletRecord;
+      const op = after.state.wallet.pending.find((o) => o.kind === 'refresh' && o.secrets[0]?.coinId === prepared[0]!.coinId);
+      if (!op) throw new SemperError('ERR_INTERNAL', 'the renewal was not recorded');
+      return op.requestId;
     });
-    if (coins.length === 0) throw new SemperError('ERR_NOT_FOUND', 'no coins to renew');
-    const total = { amount: coins.reduce((n, c) => n + c.value.amount, 0), currency: coins[0]!.value.currency };
-    const prepared = await this.prepare(set, decompose(set, total, now));
-    const coinIds = coins.map((c) => c.coinId);
-    const after = (await this.deps.host.event(purse.dealId, { type: 'renew', now: this.deps.now(), coinIds, prepared })) as WalletRecord;
-    const op = after.state.wallet.pending.find((o) => o.kind === 'refresh' && o.secrets[0]?.coinId === prepared[0]!.coinId);
-    if (!op) throw new SemperError('ERR_INTERNAL', 'the renewal was not recorded');
-    return this.settle(purse.dealId, op.requestId);
+    return this.settle(purse.dealId, requestId);
   }
 
   /**
@@ -295,21 +314,24 @@ export class WalletService {
    */
   async pay(p: PayRequest, options: { timeoutMs?: number } = {}): Promise<PayResult> {
     const purse = await this.openPurse(p.bankUrl);
-    const existing = purse.state.payments.find((x) => x.reference === p.reference && x.phase !== 'failed');
-    let change: { coinIds: string[]; prepared: CoinSecret[] } | undefined;
-    if (!existing) {
-      const set = await this.refreshList(purse);
-      const now = this.deps.now();
+    await this.serial(purse.dealId, async () => {
       const current = ((await this.deps.purses.get(purse.dealId)) as WalletRecord).state;
-      if (!selectCoins(current.wallet, set, p.amount, now)) change = await this.change(current, set, p.amount, now);
-    }
-    await this.deps.host.event(purse.dealId, {
-      type: 'pay',
-      now: this.deps.now(),
-      payee: p.payee,
-      reference: p.reference,
-      amount: p.amount,
-      ...(change ? { change } : {}),
+      const existing = current.payments.find((x) => x.reference === p.reference && x.phase !== 'failed');
+      let change: { coinIds: string[]; prepared: CoinSecret[] } | undefined;
+      if (!existing) {
+        const set = await this.refreshList(purse);
+        const now = this.deps.now();
+        const fresh = ((await this.deps.purses.get(purse.dealId)) as WalletRecord).state;
+        if (!selectCoins(fresh.wallet, set, p.amount, now)) change = await this.change(fresh, set, p.amount, now);
+      }
+      await this.deps.host.event(purse.dealId, {
+        type: 'pay',
+        now: this.deps.now(),
+        payee: p.payee,
+        reference: p.reference,
+        amount: p.amount,
+        ...(change ? { change } : {}),
+      });
     });
     const outcome = await this.until(
       purse.dealId,

@@ -258,6 +258,18 @@ describe('wallet: paying for a deal at the bank (the fair purchase calls `pay`)'
     expect(d.sent.every((x) => x.persisted)).toBe(true);
   });
 
+  it('two payments at once, each needing change: the coins are chosen one payment at a time, both are paid', async () => {
+    const d = await openedDevice();
+    await d.wallet.withdraw({ bankUrl: BANK, amount: eur(1_000) }); // 500 + 500
+    const [a, b] = await Promise.all([
+      d.wallet.pay({ bankUrl: BANK, payee: shop.keyId, reference: dealId(), amount: eur(300) }),
+      d.wallet.pay({ bankUrl: BANK, payee: shop.keyId, reference: dealId(), amount: eur(400) }),
+    ]);
+    expect([a.item.value, b.item.value]).toEqual([eur(300), eur(400)]);
+    expect(t.bank.balance(shop.account)).toBe(700);
+    expect(await d.balance()).toBe(300);
+  });
+
   it('not enough coins: ERR_INSUFFICIENT_FUNDS, nothing sent', async () => {
     const d = await openedDevice();
     await d.wallet.withdraw({ bankUrl: BANK, amount: eur(200) });
