@@ -10,8 +10,10 @@ import type { ExchangeDealState, VerifiedExchangeView } from '../../core/commerc
 import type { ExchangeOutcomeForPage, FairOutcomeForPage, PurchaseOutcome } from '../../core/protocol/provider.js';
 import type { FairShopperState, VerifiedFairOfferView } from '../../core/commerce/index.js';
 import type { Statement } from '../../core/statements/index.js';
+import type { PurseState } from '../wallet/purse.js';
 
-export type DealKind = 'purchase' | 'exchange' | 'fair-purchase';
+/** 'wallet': a purse (extension/wallet/purse.ts) — one per bank, kept in the `wallets` store, run by the same host. */
+export type DealKind = 'purchase' | 'exchange' | 'fair-purchase' | 'wallet';
 
 /** How a page's request settles; kept so a re-attaching page still gets its answer. */
 export type DealResult<O = PurchaseOutcome | ExchangeOutcomeForPage | FairOutcomeForPage> =
@@ -46,7 +48,9 @@ interface RecordOf<K extends DealKind, S, V, O> {
 export type PurchaseRecord = RecordOf<'purchase', ShopperState, VerifiedOfferView, PurchaseOutcome>;
 export type ExchangeRecord = RecordOf<'exchange', ExchangeDealState, VerifiedExchangeView, ExchangeOutcomeForPage>;
 export type FairPurchaseRecord = RecordOf<'fair-purchase', FairShopperState, VerifiedFairOfferView, FairOutcomeForPage>;
-export type DealRecord = PurchaseRecord | ExchangeRecord | FairPurchaseRecord;
+/** A purse: its dealId is the purse id, its origin the bank's URL; never terminal once open. */
+export type WalletRecord = RecordOf<'wallet', PurseState, never, never>;
+export type DealRecord = PurchaseRecord | ExchangeRecord | FairPurchaseRecord | WalletRecord;
 
 export interface ArchiveEntry {
   dealId: string;
@@ -100,5 +104,37 @@ export class MemoryDealStore implements DealStore {
       .filter((a) => a.dealId === dealId)
       .sort(byArchivedAt)
       .map((a) => structuredClone(a));
+  }
+}
+
+/**
+ * The host's store (worker/host.ts): purses (kind 'wallet') in their own store, every other kind in
+ * the deals store. A purse id never names a deal and the other way round (both are random).
+ */
+export class KindRoutedStore implements DealStore {
+  constructor(
+    private readonly deals: DealStore,
+    private readonly purses: DealStore,
+  ) {}
+  private of(record: DealRecord): DealStore {
+    return record.kind === 'wallet' ? this.purses : this.deals;
+  }
+  async get(dealId: string) {
+    return (await this.purses.get(dealId)) ?? this.deals.get(dealId);
+  }
+  create(record: DealRecord) {
+    return this.of(record).create(record);
+  }
+  commit(record: DealRecord, archive: ArchiveEntry[]) {
+    return this.of(record).commit(record, archive);
+  }
+  async listActive() {
+    return [...(await this.deals.listActive()), ...(await this.purses.listActive())].sort((a, b) => a.createdAt - b.createdAt);
+  }
+  async listAll() {
+    return [...(await this.deals.listAll()), ...(await this.purses.listAll())].sort((a, b) => a.createdAt - b.createdAt);
+  }
+  async archiveOf(dealId: string) {
+    return (await this.purses.get(dealId)) ? this.purses.archiveOf(dealId) : this.deals.archiveOf(dealId);
   }
 }

@@ -9,6 +9,7 @@ import type { IdentityService } from '../identity/service.js';
 import type { TrustRoots } from '../settings/trust-roots.js';
 import type { TrustedTtps } from '../settings/ttp-trust.js';
 import type { PaymentService } from '../payments/service.js';
+import type { WalletService } from '../wallet/service.js';
 
 export interface OperationContext {
   store: DealStore;
@@ -22,6 +23,8 @@ export interface OperationContext {
   payments: PaymentService;
   /** Open the trusted window on the setup or token-registration view. */
   openWindow(view: 'setup' | 'token'): Promise<void>;
+  /** The purses (extension/wallet); the worker always has it, tests of other groups may leave it out. */
+  wallet?: WalletService;
   now(): number;
 }
 

@@ -28,13 +28,16 @@ import type { PaymentRequest } from '../../core/commerce/fair-purchase-shopper.j
 import type { ArchiveEntry, DealKind, DealRecord, DealStore } from '../deals/records.js';
 
 /**
- * What a shopper-side machine sends: an HTTP POST to the page's origin or to a TTP the user
- * configured, or a payment the worker's payment service makes (a fair purchase's `pay`: it answers
- * with the money item, or a refusal — all or nothing — and is idempotent by the deal it pays for).
+ * What a shopper-side machine sends: an HTTP POST to the page's origin, to a TTP the user
+ * configured, or (a purse, extension/wallet/purse.ts) to its bank — the purse record's origin is
+ * the bank's URL the user opened the account at; or a payment the worker's payment service makes
+ * (a fair purchase's `pay`: it answers with the money item, or a refusal — all or nothing — and is
+ * idempotent by the deal it pays for).
  */
 export type HttpOutbound =
   | { kind: 'http'; to: 'merchant'; path: string; body: unknown }
-  | { kind: 'http'; to: 'ttp'; url: string; path: string; body: unknown };
+  | { kind: 'http'; to: 'ttp'; url: string; path: string; body: unknown }
+  | { kind: 'http'; to: 'bank'; path: string; body: unknown };
 export type HostOutbound = HttpOutbound | { kind: 'pay'; request: PaymentRequest };
 
 /** The effects every shopper-side machine speaks (each kind uses the ones it needs). */
