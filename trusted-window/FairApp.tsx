@@ -77,9 +77,6 @@ export function FairApp({ dealId }: { dealId: string | null }) {
         <p class="note">{t('fwHowFair')}</p>
       </section>
 
-      <MerchantPanel merchant={view.merchant} />
-      <RequestedByPanel origin={view.origin} />
-
       <fieldset class="panel methods" id="methods" aria-describedby={funds.some((m) => m.available) ? undefined : 'no-method'}>
         <legend>{t('fwMethod')}</legend>
         {funds.map((m) => (
@@ -115,6 +112,9 @@ export function FairApp({ dealId }: { dealId: string | null }) {
           <dd id="expires">{formatDateTime(view.expiresAt)}</dd>
         </dl>
       </fieldset>
+
+      <MerchantPanel merchant={view.merchant} />
+      <RequestedByPanel origin={view.origin} />
 
       <section class="panel ttp" aria-labelledby="fw-ttp" id="ttp">
         <h2 id="fw-ttp">{t('fwTtp')}</h2>
