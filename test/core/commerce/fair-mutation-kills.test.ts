@@ -5,14 +5,17 @@
  * Every test ends with the bank's invariants (money conserved).
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { encodeBase64url, sha256, utf8 } from '../../../core/encoding/index.js';
+import { decodeBase64url, encodeBase64url, sha256, utf8 } from '../../../core/encoding/index.js';
 import { FAIR_TYPES, type FairOfferBody, type FairShopperOutbound, fairPurchaseShopper } from '../../../core/commerce/index.js';
 import { prepareFairOffer } from '../../../core/commerce/fair-purchase-merchant.js';
 import { stepExchange } from '../../../core/exchange/parties.js';
 import { signSealingKey, verifySealingKey } from '../../../core/exchange/sealing.js';
-import { generateSealingKeyPair, sealingPublicJwk } from '../../../core/crypto/seal.js';
+import { generateSealingKeyPair, seal, sealingPublicJwk } from '../../../core/crypto/seal.js';
+import { EXCHANGE_TYPES, TTP_TYPES } from '../../../core/exchange/messages.js';
+import type { PublicJwk } from '../../../core/crypto/jwk.js';
+import type { Signer } from '../../../core/crypto/index.js';
 import { matchItem } from '../../../core/items/match.js';
-import type { Description } from '../../../core/items/schema.js';
+import { type Description, sealedAad } from '../../../core/items/schema.js';
 import { signStatement, statementDigest, type Statement } from '../../../core/statements/index.js';
 import { closeCheckingInvariants } from '../payment/helpers.js';
 import { FairRun, type FairWorld, makeFairWorld, payAtBank, SONG } from './fair-fixtures.js';
@@ -100,10 +103,13 @@ describe('verifyFairOffer: an active merchant picks the fields of its offer', ()
   it('a TTP the user does not trust, or one certified for another role, or a key id not the certified key: refused (ERR_TTP)', async () => {
     const other = await w.ca.issue({ commonName: 'Unknown TTP', role: 'ttp' });
     const notTtp = await w.ca.issue({ commonName: 'Semper TTP', role: 'merchant', origins: ['https://x.example'] });
-    const cases: ((b: FairOfferBody) => FairOfferBody)[] = [
-      (b) => ({ ...b, ttp: { ...b.ttp, keyId: other.signer.keyId, certificateChain: other.chain } }),
-      (b) => ({ ...b, ttp: { ...b.ttp, keyId: notTtp.signer.keyId, certificateChain: notTtp.chain } }),
-      (b) => ({ ...b, ttp: { ...b.ttp, keyId: other.signer.keyId } }),
+    // Each TTP announces the merchant's sealing key itself, so only the check at hand can refuse the offer.
+    const jwk = (w.merchant.ttp.sealingKey as Statement<{ sealingKey: { jwk: PublicJwk } }>).body.sealingKey.jwk;
+    const announced = async (t: { signer: Signer; chain: string[] }) => (await signSealingKey(jwk, t.signer, t.chain, w.clock.now)) as Statement;
+    const cases: ((b: FairOfferBody) => Promise<FairOfferBody>)[] = [
+      async (b) => ({ ...b, ttp: { keyId: other.signer.keyId, certificateChain: other.chain, sealingKey: await announced(other) } }),
+      async (b) => ({ ...b, ttp: { keyId: notTtp.signer.keyId, certificateChain: notTtp.chain, sealingKey: await announced(notTtp) } }),
+      async (b) => ({ ...b, ttp: { ...b.ttp, keyId: other.signer.keyId } }),
     ];
     // The untrusted and wrong-role TTPs are trusted by key id here, so only the check at hand can refuse them.
     w.shopperContext = {
@@ -328,3 +334,52 @@ describe("the responder's item after m1 ('awaiting-item', own-item)", () => {
     expect(w.bank.bank.balance(w.merchantAccount.account)).toBe(0);
   });
 });
+
+describe('the TTP opens the box only for this deal, with its own sealing key', () => {
+  /** A merchant that takes the money and withholds m3, with the box `makeBox` gives: the shopper complains; the affidavit's word on the box. */
+  async function complainWith(makeBox: (dealId: string, key: string) => Promise<string>, beforeComplaint?: () => Promise<void>): Promise<string | undefined> {
+    const run = new FairRun(w);
+    run.withhold.add(EXCHANGE_TYPES.deliver);
+    const real = run.merchantStep.bind(run);
+    run.merchantStep = async (event) =>
+      real(
+        event.type === 'offer-requested'
+          ? { ...event, prepared: { key: event.prepared.key, box: await makeBox(run.shopper.dealId, event.prepared.key) } }
+          : event,
+      );
+    await confirmed(run);
+    await run.pump((req) => payAtBank(w, w.shopper, req));
+    await beforeComplaint?.();
+    for (let i = 0; i < 6 && run.shopper.phase === 'exchanging'; i++) {
+      await run.shopperTimeout();
+      await run.pump();
+    }
+    expect(failedWith(run)).toBe('ERR_DELIVERY_MISMATCH');
+    const affidavit = (run.effects as { kind: string; statement?: Statement }[]).find((e) => e.kind === 'archive' && e.statement?.type === TTP_TYPES.affidavit);
+    return (affidavit?.statement?.body as { unsealable?: string } | undefined)?.unsealable;
+  }
+
+  it('the right key, sealed by the merchant for another deal (a box moved between deals): it does not open here', async () => {
+    const unsealable = await complainWith(async (_dealId, key) => {
+      const bytes = decodeBase64url(key);
+      const digest = encodeBase64url(await sha256(bytes));
+      return seal(sealingJwk(), bytes, sealedAad('another-deal-000001', w.merchant.identity.signer.keyId, { field: 'key', digest }));
+    });
+    expect(unsealable).toMatch(/does not open/);
+  });
+
+  it('a box naming a sealing key this TTP does not hold (it has another now): the affidavit says which key it names', async () => {
+    const unsealable = await complainWith(
+      async (dealId) => (await prepareFairOffer(dealId, sealingJwk(), w.merchant.identity.signer.keyId)).box,
+      async () => {
+        const keys = await generateSealingKeyPair();
+        w.ttp = { ...w.ttp, sealing: { keyId: (await sealingPublicJwk(keys.publicKey)).keyId, keys } };
+      },
+    );
+    expect(unsealable).toMatch(/^sealed to key /);
+  });
+});
+
+function sealingJwk(): PublicJwk {
+  return (w.merchant.ttp.sealingKey as Statement<{ sealingKey: { jwk: PublicJwk } }>).body.sealingKey.jwk;
+}
