@@ -1,5 +1,5 @@
 // Mutation testing of the security checks: `npm run mutation [-- --only X- --jobs 2 --write]`.
-// Each check in test/mutation/{exchange,purchase,pki}.ts is removed, one at a time, in a scratch copy
+// Each check in test/mutation/{exchange,purchase,pki,fair}.ts is removed, one at a time, in a scratch copy
 // of the working tree (never in the tree itself), and its test files are run. A check that leaves
 // every test green "survived": the suites could not tell it was gone. The run prints each result as
 // it comes (check → the first test that failed without it), and `--write` stores the table of each
@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import type { SecurityCheck } from '../test/mutation/types.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const MANIFESTS = ['exchange', 'purchase', 'pki'] as const;
+const MANIFESTS = ['exchange', 'purchase', 'pki', 'fair'] as const;
 
 interface Options {
   manifests: string[];
@@ -36,7 +36,7 @@ function parseArgs(argv: string[]): Options {
     else if (a === '--jobs') o.jobs = Math.max(1, Number(next()));
     else if (a === '--write') o.write = true;
     else if (a === '--keep') o.keep = true;
-    else throw new Error(`unknown option ${a} (--manifest exchange,purchase,pki --only ID-PREFIX,... --jobs N --write --keep)`);
+    else throw new Error(`unknown option ${a} (--manifest exchange,purchase,pki,fair --only ID-PREFIX,... --jobs N --write --keep)`);
   }
   return o;
 }
@@ -77,7 +77,8 @@ function makeScratch(parent: string): string {
   const files = spawnSync('git', ['ls-files', '-co', '--exclude-standard', '-z'], { cwd: root, encoding: 'utf8' });
   if (files.status !== 0) throw new Error(`git ls-files failed: ${files.stderr}`);
   for (const f of files.stdout.split('\0')) {
-    if (!f || !existsSync(join(root, f))) continue;
+    // node_modules may be a symlink of a git worktree (untracked, not ignored): the scratch copy links its own below.
+    if (!f || f === 'node_modules' || !existsSync(join(root, f))) continue;
     mkdirSync(dirname(join(dir, f)), { recursive: true });
     cpSync(join(root, f), join(dir, f));
   }

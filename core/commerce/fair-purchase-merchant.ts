@@ -76,9 +76,9 @@ export interface PreparedFairOffer {
   box: string;
 }
 
-export async function prepareFairOffer(dealId: string, sealingJwk: PublicJwk): Promise<PreparedFairOffer> {
+export async function prepareFairOffer(dealId: string, sealingJwk: PublicJwk, merchantKeyId: string): Promise<PreparedFairOffer> {
   const key = crypto.getRandomValues(new Uint8Array(32));
-  const box = await seal(sealingJwk, key, sealedAad(dealId, { field: 'key', digest: encodeBase64url(await sha256(key)) }));
+  const box = await seal(sealingJwk, key, sealedAad(dealId, merchantKeyId, { field: 'key', digest: encodeBase64url(await sha256(key)) }));
   return { key: encodeBase64url(key), box };
 }
 

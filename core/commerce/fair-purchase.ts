@@ -86,7 +86,7 @@ export const FairOfferBody = z.strictObject({
     ciphertextDigest: Digest,
     /** SHA-256 of the goods key; the key statement reveals it */
     keyDigest: Digest,
-    /** the key sealed to the TTP's sealing key (AAD: sealedAad(dealId, {field:'key', digest: keyDigest})) */
+    /** the key sealed to the TTP's sealing key (AAD: sealedAad(dealId, merchant key id, {field:'key', digest: keyDigest})) */
     box: z.string().max(2048),
   }),
   payment: z.strictObject({

@@ -4,8 +4,9 @@
  *
  * Semper seals one thing today: the key of goods sold in a fair purchase, sealed by the merchant
  * to the TTP, so the TTP can release it when the shopper complains with a verified payment (the
- * goods become *generatable*, paper §3.4). The sealed box is bound to its use by the AAD (the deal
- * and the digest of the sealed secret): a box cannot be moved into another deal.
+ * goods become *generatable*, paper §3.4). The sealed box is bound to its use by the AAD (the deal,
+ * the sealer's key id and the digest of the sealed secret, core/items `sealedAad`): a box cannot be
+ * moved into another deal, nor into an exchange someone else stages around it.
  *
  * Wire form: `<base64url enc>.<base64url ciphertext>` (enc: the 65-byte uncompressed ephemeral
  * public key). A sealing key is an ECDH P-256 key of its own — never the party's signing key.

@@ -184,7 +184,7 @@ async function affidavit(req: CheckedRequest, party: 'originator' | 'responder',
   const description = party === 'originator' ? req.m1Body.originatorGives : req.m1Body.responderGives;
   const commitment = party === 'originator' ? req.exchangeId : await exchangeIdOf(req.m2!);
   const sealed = description.kind === 'statement' ? description.sealed : undefined;
-  const opened = sealed ? await openSealedField(sealed, req.dealId, ctx) : {};
+  const opened = sealed ? await openSealedField(sealed, req.dealId, onBehalfOf, ctx) : {};
   return sign(TTP_TYPES.affidavit, req.dealId, { exchangeId: req.exchangeId, onBehalfOf, description, commitment, ...opened }, ctx, now);
 }
 
@@ -192,12 +192,13 @@ async function affidavit(req: CheckedRequest, party: 'originator' | 'responder',
 async function openSealedField(
   sealed: SealedField,
   dealId: string,
+  giverKeyId: string,
   ctx: TtpContext,
 ): Promise<{ revealed: { field: string; value: string } } | { unsealable: string }> {
   if (!ctx.sealing || sealed.to !== ctx.sealing.keyId) return { unsealable: `sealed to key ${sealed.to}, not to this TTP's sealing key` };
   let secret: Uint8Array<ArrayBuffer>;
   try {
-    secret = await openSealed(ctx.sealing.keys, sealed.box, sealedAad(dealId, sealed));
+    secret = await openSealed(ctx.sealing.keys, sealed.box, sealedAad(dealId, giverKeyId, sealed));
   } catch (e) {
     if (isSemperError(e)) return { unsealable: `${e.code}: ${e.message}`.slice(0, 300) };
     throw e;

@@ -202,9 +202,14 @@ export const PaymentProofBody = z.strictObject({
 });
 export type PaymentProofBody = z.infer<typeof PaymentProofBody>;
 
-/** The AAD a sealed field's box is bound to: its deal and the digest of the secret (core/crypto/seal.ts). */
-export function sealedAad(dealId: string, sealed: Pick<SealedField, 'field' | 'digest'>): Uint8Array {
-  return new TextEncoder().encode(`semper.sealed-field.v1|${dealId}|${sealed.field}|${sealed.digest}`);
+/**
+ * The AAD a sealed field's box is bound to (core/crypto/seal.ts): its deal, the key id of the party
+ * that gives the statement (the sealer), and the digest of the secret. The giver's key is what keeps
+ * the TTP from being a decryption oracle: anyone who saw a box could otherwise stage an exchange of
+ * their own (their keys, the same deal id) around it, complain, and have the TTP open it.
+ */
+export function sealedAad(dealId: string, giverKeyId: string, sealed: Pick<SealedField, 'field' | 'digest'>): Uint8Array {
+  return new TextEncoder().encode(`semper.sealed-field.v2|${dealId}|${giverKeyId}|${sealed.field}|${sealed.digest}`);
 }
 
 /** Depth of a package tree (a leaf item is depth 0). */

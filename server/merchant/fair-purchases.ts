@@ -137,7 +137,7 @@ export function fairPurchaseDeals(
         read: async (c, t) => {
           const request = await readJson(c, FairOfferRequest, 'fair offer request');
           // A fresh key and its seal to the TTP for this deal, from the platform CSPRNG (a repeated request keeps the stored ones).
-          const prepared = await prepareFairOffer(request.dealId, options.ttp.sealingJwk);
+          const prepared = await prepareFairOffer(request.dealId, options.ttp.sealingJwk, identity.signer.keyId);
           return { dealId: request.dealId, event: { type: 'offer-requested', request, prepared, now: t } };
         },
       },

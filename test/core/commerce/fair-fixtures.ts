@@ -194,7 +194,7 @@ export class FairRun {
             ? await this.merchantStep({
                 type: 'offer-requested',
                 request: sent.body,
-                prepared: await prepareFairOffer(sent.body.dealId, this.sealingJwk()),
+                prepared: await prepareFairOffer(sent.body.dealId, this.sealingJwk(), this.w.merchant.identity.signer.keyId),
                 now,
               })
             : await this.merchantStep({ type: 'message', message: sent.body.message, now, from: 'peer' });

@@ -113,13 +113,13 @@ describe('fair purchase: faults and the TTP', () => {
   it('a merchant that seals another key (under the committed digest): the TTP says so in its affidavit, the purchase fails with that evidence', async () => {
     const run = await voidSeal(async (dealId, realKey) => {
       const digest = encodeBase64url(await sha256(decodeBase64url(realKey)));
-      return seal(sealingJwk(w), crypto.getRandomValues(new Uint8Array(32)), sealedAad(dealId, { field: 'key', digest }));
+      return seal(sealingJwk(w), crypto.getRandomValues(new Uint8Array(32)), sealedAad(dealId, w.merchant.identity.signer.keyId, { field: 'key', digest }));
     });
     expect(unsealable(run)).toMatch(/not the committed digest/);
   });
 
   it('a merchant that seals for another deal: the box does not open here (AAD), the affidavit says so', async () => {
-    const run = await voidSeal(async () => (await prepareFairOffer('another-deal-000001', sealingJwk(w))).box);
+    const run = await voidSeal(async () => (await prepareFairOffer('another-deal-000001', sealingJwk(w), w.merchant.identity.signer.keyId)).box);
     expect(unsealable(run)).toMatch(/does not open/);
   });
 
@@ -184,7 +184,7 @@ describe('fair purchase: an active merchant (valid keys, picks every field)', ()
     const out = await run.merchantStep({
       type: 'offer-requested',
       request: sent.body,
-      prepared: await prepareFairOffer(sent.body.dealId, run.sealingJwk()),
+      prepared: await prepareFairOffer(sent.body.dealId, run.sealingJwk(), w.merchant.identity.signer.keyId),
       now: w.clock.now,
     });
     const body = (out[0] as { body: { offer: Statement; ciphertext: string } }).body;
