@@ -50,7 +50,7 @@ export async function benchPurchase(): Promise<{ lines: string[]; figures: Figur
   const sign = await measure('ES256 sign', () => shopper.sign(data));
   const verify = await measure('ES256 verify', () => verifyRaw('ES256', shopper.publicJwk, data, sig));
 
-  const req = () => ({ dealId: randomId(18), nonce: randomId(32), items: [{ sku: 'report', quantity: 1 }] });
+  const req = () => ({ dealId: randomId(18), nonce: randomId(32), items: [{ sku: 'report', quantity: 1 }], deliveryCommitments: true });
   const sample = req();
   const offerFor = async (request: ReturnType<typeof req>) => {
     const made = await stepMerchant(newMerchantDeal(request.dealId), { type: 'offer-requested', request, now: Date.now() }, merchant);
