@@ -17,8 +17,8 @@ export interface BenchTtpOptions {
 
 const here = (name: string) => fileURLToPath(new URL(name, import.meta.url));
 
-function spawnTs(file: string, env: Record<string, string> = {}): ChildProcess {
-  return fork(here(file), [], { execArgv: ['--import', 'tsx'], env: { ...process.env, ...env }, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+function spawnTs(file: string, env: Record<string, string> = {}, nodeArgs: string[] = []): ChildProcess {
+  return fork(here(file), [], { execArgv: ['--import', 'tsx', ...nodeArgs], env: { ...process.env, ...env }, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
 }
 
 function next<T>(child: ChildProcess, type: string): Promise<T> {
@@ -38,7 +38,9 @@ function next<T>(child: ChildProcess, type: string): Promise<T> {
 export async function benchTtp(options: BenchTtpOptions = {}): Promise<{ lines: string[]; figures: Figure[] }> {
   const requests = options.requests ?? 3_000;
   const concurrency = options.concurrency ?? 16;
-  const server = spawnTs('./ttp-server.ts', { BENCH_TTP_CONCURRENCY: String(concurrency) });
+  // BENCH_TTP_SERVER_NODE_ARGS, e.g. `--cpu-prof`, to profile the TTP's process.
+  const serverArgs = process.env.BENCH_TTP_SERVER_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
+  const server = spawnTs('./ttp-server.ts', { BENCH_TTP_CONCURRENCY: String(concurrency) }, serverArgs);
   let clients: ChildProcess | undefined;
   try {
     const ready = await next<{ url: string; keyId: string; cryptoFloorPerSecond: number; inProcessPerSecond: number }>(server, 'ready');
