@@ -8,6 +8,7 @@ import { CertifiedName, SafeText } from '../extension/ui/safe-text.js';
 import { IdentitySettings } from './Identity.js';
 import { Exchanges, TtpSettings } from './Exchanges.js';
 import { Wallet } from './Wallet.js';
+import { FairPurchases } from './FairPurchases.js';
 import { DetailPanel, ErrorReason, Field, ListPanel, OpenButton, StatementsTable, StatusCell, message, useLoaded } from './components.js';
 
 export function App() {
@@ -19,6 +20,7 @@ export function App() {
       </header>
       {selected ? <DealDetail dealId={selected} onBack={() => setSelected(null)} /> : <DealList onOpen={setSelected} />}
       <Exchanges />
+      <FairPurchases />
       <Wallet />
       <Settings />
       <TtpSettings />

@@ -116,10 +116,28 @@ describe('fair purchase in Chromium', () => {
     expect(mine.goods?.text).toBe(GUIDE.content);
     expect(mine.purchase).toMatchObject({ status: 'completed', method: 'cash', price: { amount: GUIDE.price, currency: 'EUR' } });
     expect(mine.statements.map((s) => `${s.direction} ${s.type}`)).toEqual(
-      expect.arrayContaining(['received semper.fair.offer', 'sent semper.fair.start', 'received semper.exchange.propose', 'sent semper.exchange.accept', 'received semper.exchange.deliver']),
+      expect.arrayContaining([
+        'received semper.fair.offer',
+        'sent semper.fair.start',
+        'received semper.exchange.propose',
+        'sent semper.exchange.accept',
+        'received semper.exchange.deliver',
+      ]),
     );
     expect(market.bank.balance(market.merchantAccount) - shopBefore).toBe(GUIDE.price);
     expect(purseBefore - (await purseBalance(harness))).toBe(GUIDE.price);
+
+    // The popup names the guide, and its detail shows the goods and the statements (the evidence).
+    const popup = harness.opsPage;
+    await popup.goto(harness.url('popup/index.html'));
+    const row = popup.locator(`#fair-purchases tr[data-deal="${result.dealId}"]`);
+    await row.waitFor();
+    expect(await row.getAttribute('data-status')).toBe('completed');
+    expect(await row.textContent()).toContain(GUIDE.title);
+    await row.locator('button').click();
+    expect(await popup.locator('#fair-goods').textContent()).toBe(GUIDE.content);
+    expect(await popup.locator('#fair-statements tbody tr').count()).toBeGreaterThanOrEqual(5);
+    await popup.locator('#fair-detail').screenshot({ path: join(RESULTS, 'popup-fair-en.png') });
   });
 
   it('the shop takes the payment and withholds the key: the TTP reveals it, the guide is delivered', async () => {
@@ -154,10 +172,7 @@ describe('fair purchase in Chromium', () => {
       await tw.screenshot({ path: join(RESULTS, 'trusted-window-fair-de.png'), fullPage: true });
       // Confirming anyway (the operation, not the disabled button) is refused before anything is signed.
       const dealId = new URL(tw.url()).searchParams.get('deal')!;
-      const forced = await tw.evaluate(
-        (id) => chrome.runtime.sendMessage({ op: 'confirmFair', request: { dealId: id, method: 'cash' } }),
-        dealId,
-      );
+      const forced = await tw.evaluate((id) => chrome.runtime.sendMessage({ op: 'confirmFair', request: { dealId: id, method: 'cash' } }), dealId);
       expect(forced).toMatchObject({ ok: false, error: { code: 'ERR_PAYMENT_METHOD' } });
       await clickInTrustedWindow(tw, '#decline');
       expect(await pageResult(p)).toMatchObject({ status: 'error', code: '4001' });
