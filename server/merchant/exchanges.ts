@@ -17,7 +17,7 @@
  * A stopped (halted) deal answers 503 and runs no timers: the shopper must get its due from the TTP.
  */
 import { z } from 'zod';
-import { SemperError, errorToJson } from '../../core/errors.js';
+import { SemperError } from '../../core/errors.js';
 import {
   exchangeMerchant,
   type ExchangeMerchantContext,
@@ -29,6 +29,7 @@ import {
 import { DEFAULT_EXCHANGE_TIMING, DescriptorRequest, type ExchangeCatalog, type ExchangeTiming } from '../../core/commerce/exchange-deal.js';
 import { EXCHANGE_TYPES } from '../../core/exchange/index.js';
 import { Statement } from '../../core/statements/index.js';
+import { ttpClient } from './ttp-client.js';
 import { jsonRoute, type DealKindRegistration, type KitEnv } from './registration.js';
 
 export interface ExchangeFaults {
@@ -56,7 +57,6 @@ export interface ExchangeOptions {
 const MessageRequest = z.strictObject({ message: Statement });
 const DEFAULT_DESCRIPTOR_TTL_MS = 10 * 60_000;
 const EXCHANGE_BODY_LIMIT = 256 * 1024;
-const TTP_TIMEOUT_MS = 10_000;
 
 function decodeExchange(dealId: string, value: unknown): ExchangeMerchantState {
   const v = value as {
@@ -101,31 +101,10 @@ export function exchangeDeals(
   env: KitEnv,
 ): DealKindRegistration<ExchangeMerchantState, ExchangeMerchantEvent, ExchangeMerchantContext, ExchangeMerchantOutbound, ExchangeMerchantEffect> {
   const faults = options.faults ?? {};
-  const doFetch = options.fetch ?? fetch;
   const { identity, now, log } = env;
 
-  /** The TTP's answer to a request as the deal's next event; null if the TTP could not be reached (the responder's timer asks again). */
-  const askTtp = async (dealId: string, request: Statement): Promise<ExchangeMerchantEvent | null> => {
-    try {
-      const response = await doFetch(new URL('/ttp/requests', options.ttp.url), {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', accept: 'application/json' },
-        body: JSON.stringify({ request }),
-        redirect: 'error',
-        signal: AbortSignal.timeout(TTP_TIMEOUT_MS),
-      });
-      const body = (await response.json()) as { answer?: unknown; error?: { code?: unknown; message?: unknown } };
-      if (response.ok && body.answer) return { type: 'message', message: body.answer, now: now(), from: 'ttp' };
-      return {
-        type: 'ttp-error',
-        error: { code: String(body.error?.code ?? 'ERR_TTP'), message: String(body.error?.message ?? `TTP answered HTTP ${response.status}`) },
-        now: now(),
-      };
-    } catch (e) {
-      log(`TTP unreachable for exchange ${dealId}`, errorToJson(e));
-      return null;
-    }
-  };
+  // The TTP's answer to a request is the deal's next event; null if the TTP could not be reached (the timer asks again).
+  const askTtp = ttpClient({ url: options.ttp.url, ...(options.fetch ? { fetch: options.fetch } : {}), now, log });
 
   return {
     kind: 'exchange',
@@ -163,7 +142,7 @@ export function exchangeDeals(
         if (o.to !== 'ttp') continue;
         // The TTP's answer is the deal's next event; no shopper request waits for it.
         env.track(
-          askTtp(dealId, o.statement)
+          askTtp(`exchange ${dealId}`, o.statement)
             .then((event) => event && run(dealId, event))
             .catch((e: unknown) => log(`TTP request of exchange ${dealId}`, e)),
         );

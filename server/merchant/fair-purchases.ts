@@ -14,7 +14,7 @@
  * (m2) and then answers nothing more: the shopper must get the key from the TTP.
  */
 import { z } from 'zod';
-import { SemperError, errorToJson } from '../../core/errors.js';
+import { SemperError } from '../../core/errors.js';
 import {
   fairPurchaseMerchant,
   type FairCatalog,
@@ -32,6 +32,7 @@ import type { PublicJwk } from '../../core/crypto/jwk.js';
 import { EXCHANGE_TYPES } from '../../core/exchange/index.js';
 import { Statement } from '../../core/statements/index.js';
 import { readJson } from '../http/json.js';
+import { ttpClient } from './ttp-client.js';
 import { jsonRoute, type DealKindRegistration, type KitEnv } from './registration.js';
 
 export interface FairPurchaseFaults {
@@ -56,7 +57,6 @@ const MessageRequest = z.strictObject({ message: Statement });
 const DEFAULT_OFFER_TTL_MS = 10 * 60_000;
 /** m2 carries a money item (a bank proof): small. */
 const FAIR_BODY_LIMIT = 64 * 1024;
-const TTP_TIMEOUT_MS = 10_000;
 
 function decodeFair(dealId: string, value: unknown): FairMerchantState {
   const v = value as { phase?: unknown; dealId?: unknown; offer?: { dealId?: unknown }; originator?: { role?: unknown; dealId?: unknown } } | null;
@@ -75,30 +75,10 @@ export function fairPurchaseDeals(
   env: KitEnv,
 ): DealKindRegistration<FairMerchantState, FairMerchantEvent, FairMerchantContext, FairMerchantOutbound, FairMerchantEffect> {
   const faults = options.faults ?? {};
-  const doFetch = options.fetch ?? fetch;
   const { identity, now, log } = env;
 
-  const askTtp = async (dealId: string, request: Statement): Promise<FairMerchantEvent | null> => {
-    try {
-      const response = await doFetch(new URL('/ttp/requests', options.ttp.url), {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', accept: 'application/json' },
-        body: JSON.stringify({ request }),
-        redirect: 'error',
-        signal: AbortSignal.timeout(TTP_TIMEOUT_MS),
-      });
-      const body = (await response.json()) as { answer?: unknown; error?: { code?: unknown; message?: unknown } };
-      if (response.ok && body.answer) return { type: 'message', message: body.answer, now: now(), from: 'ttp' };
-      return {
-        type: 'ttp-error',
-        error: { code: String(body.error?.code ?? 'ERR_TTP'), message: String(body.error?.message ?? `TTP answered HTTP ${response.status}`) },
-        now: now(),
-      };
-    } catch (e) {
-      log(`TTP unreachable for fair purchase ${dealId}`, errorToJson(e));
-      return null;
-    }
-  };
+  // The TTP's answer to a request is the deal's next event; null if the TTP could not be reached (the timer asks again).
+  const askTtp = ttpClient({ url: options.ttp.url, ...(options.fetch ? { fetch: options.fetch } : {}), now, log });
 
   return {
     kind: 'fair-purchase',
@@ -153,7 +133,7 @@ export function fairPurchaseDeals(
       for (const o of step.send) {
         if (o.to !== 'ttp') continue;
         env.track(
-          askTtp(dealId, o.statement)
+          askTtp(`fair purchase ${dealId}`, o.statement)
             .then((event) => event && run(dealId, event))
             .catch((e: unknown) => log(`TTP request of fair purchase ${dealId}`, e)),
         );

@@ -152,7 +152,7 @@ describe('fair purchase in Chromium', () => {
       const mine = await harness.operation('getFairPurchase', { dealId: result.dealId! });
       expect(mine.goods?.text).toBe(GUIDE.content);
       const affidavit = mine.statements.find((s) => s.type === TTP_TYPES.affidavit);
-      expect((affidavit?.statement.body as { revealed?: { field: string } }).revealed?.field).toBe('key');
+      expect((affidavit?.statement.body as { revealed?: { field: string } } | undefined)?.revealed?.field).toBe('key');
       expect(market.bank.balance(market.merchantAccount) - shopBefore).toBe(GUIDE.price);
     } finally {
       fairFaults.withholdKey = false;
