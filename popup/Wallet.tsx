@@ -199,15 +199,21 @@ function Renew({ purse, onDone }: { purse: PurseSummary; onDone(): void }) {
       },
     );
   };
-  if (purse.coins.length === 0 && purse.exposed === 0) return null;
+  // With no coins left there is nothing to renew, but what the last renewal found stays shown.
+  const renewable = purse.coins.length > 0 || purse.exposed > 0;
+  if (!renewable && !note) return null;
   return (
     <div class="wallet-renew">
-      <button type="button" disabled={busy} onClick={renew} aria-describedby={`renew-${purse.purseId}-hint`}>
-        {t('popWalletRenew')}
-      </button>
-      <p class="note" id={`renew-${purse.purseId}-hint`}>
-        {t('popWalletRenewHint')}
-      </p>
+      {renewable ? (
+        <>
+          <button type="button" disabled={busy} onClick={renew} aria-describedby={`renew-${purse.purseId}-hint`}>
+            {t('popWalletRenew')}
+          </button>
+          <p class="note" id={`renew-${purse.purseId}-hint`}>
+            {t('popWalletRenewHint')}
+          </p>
+        </>
+      ) : null}
       <NoteLine note={note} id={`renew-${purse.purseId}-note`} />
     </div>
   );

@@ -317,7 +317,7 @@ function opCoins(op: PendingOperation): string[] {
   return [...('inputs' in op ? op.inputs : []), ...('secrets' in op ? op.secrets.map((s) => s.coinId) : [])];
 }
 
-async function onOpeningReply(state: PurseState, reply: WalletReply, now: number, ctx: PurseContext): Promise<Result> {
+async function onOpeningReply(state: PurseState, reply: WalletReply, now: number): Promise<Result> {
   const opening = state.opening!;
   if (reply.kind === 'error') {
     if (reply.status === undefined || reply.status >= 500 || reply.error.code === 'ERR_RATE_LIMITED') {
@@ -343,7 +343,6 @@ async function onOpeningReply(state: PurseState, reply: WalletReply, now: number
   ) {
     throw new SemperError('ERR_ITEM_MISMATCH', 'the account receipt is not for this request');
   }
-  void ctx;
   const { opening: _, ...rest } = state;
   const next = withHistory({ ...rest, phase: 'open', account: body.account }, [{ at: now, kind: 'opened', ...(r.funded ? { amount: r.funded } : {}) }]);
   return { state: next, send: [], effects: [{ kind: 'archive', statement: verified.statement as Statement, direction: 'received' }] };
@@ -356,7 +355,7 @@ async function onReply(state: PurseState, event: Extract<HostEvent, { type: 'rep
   if (sent.kind !== 'http') return { state, send: [], effects: [] };
   if (state.phase === 'opening' && sent.path === ACCOUNT_OPENING_PATH) {
     try {
-      return await onOpeningReply(state, reply, event.now, ctx);
+      return await onOpeningReply(state, reply, event.now);
     } catch (e) {
       // Not the bank's answer to this request: ask again later (the bank answers it the same way once it can).
       if (!isSemperError(e)) throw e;

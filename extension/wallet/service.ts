@@ -282,8 +282,33 @@ export class WalletService {
     return { status: ended ? 'done' : 'pending', requestId, purse: await this.summary(record) };
   }
 
-  /** Refresh every fresh coin into new ones (before they expire, or after a payment exposed them). */
+  /**
+   * Refresh every fresh coin into new ones (before they expire, or after a payment exposed them).
+   * A coin the bank has seen spent (a restored backup's, spent elsewhere) refuses the whole refresh:
+   * it is marked with the bank's proof and the others are refreshed again, until none is left over;
+   * then ERR_DOUBLE_SPEND says how many were found (each in the history with its proof).
+   */
   async renew(p: { bankUrl: string }): Promise<{ status: 'done' | 'pending'; requestId: string; purse: PurseSummary }> {
+    let found = 0;
+    for (let attempt = 0; attempt <= 64; attempt++) {
+      let result: Awaited<ReturnType<WalletService['renewOnce']>>;
+      try {
+        result = await this.renewOnce(p);
+      } catch (e) {
+        if (e instanceof SemperError && e.code === 'ERR_DOUBLE_SPEND') {
+          found++;
+          continue;
+        }
+        if (found > 0 && e instanceof SemperError && e.code === 'ERR_NOT_FOUND') break;
+        throw e;
+      }
+      if (found === 0) return result;
+      break;
+    }
+    throw new SemperError('ERR_DOUBLE_SPEND', `${found} coin(s) had been spent before (each is in the history with the bank's proof); the others were renewed`);
+  }
+
+  private async renewOnce(p: { bankUrl: string }): Promise<{ status: 'done' | 'pending'; requestId: string; purse: PurseSummary }> {
     const purse = await this.openPurse(p.bankUrl);
     const requestId = await this.serial(purse.dealId, async () => {
       const set = await this.refreshList(purse);
@@ -311,8 +336,23 @@ export class WalletService {
    * exactly. Resolves with the bank's `semper.payment.proof` and the money item for the fair
    * exchange. Idempotent by reference: the same call again (after a restart, too) gets the same
    * payment's outcome; another payee or amount for the same reference is ERR_REPLAY.
+   *
+   * A coin the bank has seen spent before (a restored backup's) refuses the deposit: it is marked
+   * with the bank's proof, and the payment is made again from the other coins (refreshed first:
+   * their spends left the wallet), until it is paid or the coins do not cover it.
    */
   async pay(p: PayRequest, options: { timeoutMs?: number } = {}): Promise<PayResult> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.payOnce(p, options);
+      } catch (e) {
+        if (e instanceof SemperError && e.code === 'ERR_DOUBLE_SPEND' && attempt < 64) continue;
+        throw e;
+      }
+    }
+  }
+
+  private async payOnce(p: PayRequest, options: { timeoutMs?: number }): Promise<PayResult> {
     const purse = await this.openPurse(p.bankUrl);
     await this.serial(purse.dealId, async () => {
       const current = ((await this.deps.purses.get(purse.dealId)) as WalletRecord).state;

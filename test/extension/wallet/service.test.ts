@@ -345,6 +345,24 @@ describe('wallet: backup and restore', () => {
     expect(t.bank.balance(shop.account)).toBe(700);
   });
 
+  it('paying from a restored purse whose coin was spent elsewhere: the coin is marked with the proof and the payment is made from the others', async () => {
+    const a = await openedDevice();
+    await a.wallet.withdraw({ bankUrl: BANK, amount: eur(700) }); // 500 + 200
+    const { file } = await a.wallet.backup({ passphrase: 'correct horse battery' });
+    const b = new Device();
+    await b.wallet.restore({ file, passphrase: 'correct horse battery' });
+    const first = dealId();
+    await a.wallet.pay({ bankUrl: BANK, payee: shop.keyId, reference: first, amount: eur(200) }); // the 200 coin
+    const reference = dealId();
+    const r = await b.wallet.pay({ bankUrl: BANK, payee: shop.keyId, reference, amount: eur(200) });
+    expect(r.proof.body).toMatchObject({ reference, value: eur(200) });
+    expect(t.bank.balance(shop.account)).toBe(400);
+    const s = (await b.wallet.status()).purses[0]!;
+    expect(s.balance).toEqual(eur(300));
+    expect(s.history.map((h) => h.kind).slice(0, 4)).toEqual(['payment', 'refresh', 'failed', 'double-spend']);
+    expect(s.history.find((h) => h.kind === 'double-spend')).toMatchObject({ amount: eur(200), reference: first, proof: { type: 'semper.cash.spend' } });
+  });
+
   it('restored into the same purse: nothing it knows changes; an unfinished withdrawal in the backup is finished', async () => {
     const d = await openedDevice();
     await d.wallet.withdraw({ bankUrl: BANK, amount: eur(500) });
