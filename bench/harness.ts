@@ -1,14 +1,17 @@
-/** Tiny benchmark harness: run an async op repeatedly for a time budget, report ops per second. */
+/** Tiny benchmark harness: run an async op repeatedly for a time budget, report ops per second (wall) and CPU per op. */
 export interface Rate {
   name: string;
   opsPerSecond: number;
   iterations: number;
+  /** Process CPU time (all threads: main thread and WebCrypto's thread pool) per op, ms. */
+  cpuMsPerOp: number;
 }
 
 export async function measure(name: string, op: () => Promise<unknown>, budgetMs = 1500, minIterations = 20): Promise<Rate> {
   // Warm up (JIT, key import caches) before timing.
   for (let i = 0; i < 5; i++) await op();
   let iterations = 0;
+  const cpu0 = process.cpuUsage();
   const start = performance.now();
   let elapsed = 0;
   while (elapsed < budgetMs || iterations < minIterations) {
@@ -16,9 +19,37 @@ export async function measure(name: string, op: () => Promise<unknown>, budgetMs
     iterations++;
     elapsed = performance.now() - start;
   }
-  return { name, opsPerSecond: (iterations * 1000) / elapsed, iterations };
+  const cpu = process.cpuUsage(cpu0);
+  return { name, opsPerSecond: (iterations * 1000) / elapsed, iterations, cpuMsPerOp: (cpu.user + cpu.system) / 1000 / iterations };
+}
+
+/** Run `count` ops with `concurrency` in flight; ops per second (wall). */
+export async function pool<T>(items: readonly T[], concurrency: number, work: (item: T) => Promise<void>): Promise<number> {
+  let next = 0;
+  const t0 = performance.now();
+  await Promise.all(
+    Array.from({ length: Math.min(concurrency, items.length) }, async () => {
+      while (next < items.length) await work(items[next++]!);
+    }),
+  );
+  return items.length / ((performance.now() - t0) / 1000);
 }
 
 export function fmt(n: number): string {
   return n >= 100 ? n.toFixed(0) : n.toFixed(2);
+}
+
+/** One figure of issue 13's table: the measured value against its honest floor, and its goal. */
+export interface Figure {
+  figure: string;
+  ratio: number;
+  /** How the ratio reads, e.g. '× its crypto' */
+  unit: string;
+  goal: { op: '<=' | '>='; value: number };
+  detail: string;
+}
+
+export function figureLine(f: Figure): string {
+  const met = f.goal.op === '<=' ? f.ratio <= f.goal.value : f.ratio >= f.goal.value;
+  return `${f.figure}: ${f.ratio.toFixed(2)}${f.unit}  (goal ${f.goal.op} ${f.goal.value}: ${met ? 'met' : 'NOT met'})  — ${f.detail}`;
 }

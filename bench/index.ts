@@ -1,28 +1,32 @@
-/** `npm run bench`: every figure is a rate measured in this run, with ratios against baselines measured in the same run. */
-import { benchPurchase } from './purchase.js';
-import { benchWebAuthn } from './webauthn.js';
-import { benchTtp } from './ttp.js';
+/**
+ * `npm run bench`: every figure is a rate measured in this run, with ratios against its honest floor
+ * measured in the same run (issue 13), then a summary of the issue's table. Sections can be picked
+ * with BENCH_ONLY=purchase,webauthn,ttp,worker,payment.
+ */
+import { type Figure, figureLine } from './harness.js';
 import { benchPayment } from './payment.js';
+import { benchPurchase } from './purchase.js';
+import { benchTtp } from './ttp.js';
+import { benchWebAuthn } from './webauthn.js';
+import { benchWorker } from './worker.js';
 
-async function ttpLines(): Promise<string[]> {
-  const r = await benchTtp();
-  return [
-    `TTP decisions over HTTP (16 concurrent clients): ${r.decisionsPerSecond.toFixed(0)} /s`,
-    `TTP decisions in-process (no HTTP):              ${r.inProcessDecisionsPerSecond.toFixed(0)} /s`,
-    `TTP raw ES256 signs (same key, same run):        ${r.rawSignsPerSecond.toFixed(0)} /s`,
-    `  ratio decisions over HTTP / raw signs: ${r.ratio.toFixed(3)}; in-process / raw signs: ${(r.inProcessDecisionsPerSecond / r.rawSignsPerSecond).toFixed(3)}`,
-  ];
-}
-
-const sections: [string, () => Promise<string[]>][] = [
-  ['Purchase (offer → order → confirmation → delivery)', benchPurchase],
-  ['Hardware-token statements', benchWebAuthn],
-  ['Fair-exchange TTP', ttpLines],
-  ['Cash: bank and wallet (issue 9)', benchPayment],
+const sections: [string, string, () => Promise<{ lines: string[]; figures: Figure[] }>][] = [
+  ['purchase', 'Purchase (offer → order → confirmation → delivery)', benchPurchase],
+  ['webauthn', 'Hardware-token statements', benchWebAuthn],
+  ['ttp', 'Fair-exchange TTP (own process; clients over HTTP in another)', () => benchTtp()],
+  ['worker', 'Background worker in Chromium', benchWorker],
+  ['payment', 'Cash: bank and wallet (issue 9)', async () => ({ lines: await benchPayment(), figures: [] })],
 ];
 
+const only = process.env.BENCH_ONLY?.split(',');
 console.log(`Semper benchmarks — node ${process.version}, ${new Date().toISOString()}`);
-for (const [title, run] of sections) {
+const figures: Figure[] = [];
+for (const [key, title, run] of sections) {
+  if (only && !only.includes(key)) continue;
   console.log(`\n## ${title}`);
-  for (const line of await run()) console.log(line);
+  const r = await run();
+  for (const line of r.lines) console.log(line);
+  figures.push(...r.figures);
 }
+console.log('\n## Issue 13: each figure against its honest floor, this run');
+for (const f of figures) console.log(figureLine(f));

@@ -1,4 +1,4 @@
-/** The toolbar popup: purchases with their evidence, trusted roots, the device key id. */
+/** The toolbar popup: purchases with their evidence, exchanges, the wallet, trusted roots, the device key id. */
 import { useCallback, useEffect, useState } from 'preact/hooks';
 import { callOperation } from '../extension/operations/client.js';
 import type { DealSummary, RootSummary } from '../extension/operations/table.js';
@@ -7,6 +7,8 @@ import { formatDateTime, formatMoney, statusLabel, t } from '../extension/ui/i18
 import { CertifiedName, SafeText } from '../extension/ui/safe-text.js';
 import { IdentitySettings } from './Identity.js';
 import { Exchanges, TtpSettings } from './Exchanges.js';
+import { Wallet } from './Wallet.js';
+import { FairPurchases } from './FairPurchases.js';
 import { DetailPanel, ErrorReason, Field, ListPanel, OpenButton, StatementsTable, StatusCell, message, useLoaded } from './components.js';
 
 export function App() {
@@ -18,6 +20,8 @@ export function App() {
       </header>
       {selected ? <DealDetail dealId={selected} onBack={() => setSelected(null)} /> : <DealList onOpen={setSelected} />}
       <Exchanges />
+      <FairPurchases />
+      <Wallet />
       <Settings />
       <TtpSettings />
       <IdentitySettings />

@@ -24,6 +24,7 @@ const STATUS_KEYS: Record<KeyStatus, MessageKey> = { active: 'keyStatusActive', 
 
 function purposeLabel(k: KeySummary): string {
   if (k.purpose === 'pseudonym') return t('purposePseudonym', k.origin ?? '?');
+  if (k.purpose === 'account') return t('purposeAccount', k.origin ?? '?');
   return k.purpose === 'identity' ? t('purposeIdentity') : t('purposeOrderSigning');
 }
 

@@ -3,6 +3,7 @@ import '../extension/ui/base.css';
 import './trusted-window.css';
 import { App } from './App.js';
 import { ExchangeApp } from './ExchangeApp.js';
+import { FairApp } from './FairApp.js';
 import { OnboardingGate, SetupPage, TokenPage } from './Onboarding.js';
 import { TRUSTED_WINDOW_PORT_NAME } from '../extension/content/bridge-protocol.js';
 import { localiseDocument } from '../extension/ui/i18n.js';
@@ -16,7 +17,9 @@ const dealId = params.get('deal');
 const view = params.get('view');
 /** `kind=exchange`: an exchange deal (certified mail, contract signing); the worker checks the kind again. */
 const exchange = params.get('kind') === 'exchange';
-localiseDocument(view === 'setup' ? 'obTitle' : view === 'token' ? 'tokTitle' : exchange ? 'xwTitle' : 'twTitle');
+/** `kind=fair`: a fair purchase (goods for money); the worker checks the kind again. */
+const fair = params.get('kind') === 'fair';
+localiseDocument(view === 'setup' ? 'obTitle' : view === 'token' ? 'tokTitle' : exchange ? 'xwTitle' : fair ? 'fwTitle' : 'twTitle');
 
 // Keep the worker alive while the user reads the offer (port messages reset its idle timer).
 // If the worker restarts anyway, it resumes the deal from IndexedDB and this window stays valid;
@@ -62,7 +65,7 @@ render(
     <TokenPage />
   ) : (
     // The first purchase runs the setup (phrase, picture, identity) before its offer.
-    <OnboardingGate>{exchange ? <ExchangeApp dealId={dealId} /> : <App dealId={dealId} />}</OnboardingGate>
+    <OnboardingGate>{exchange ? <ExchangeApp dealId={dealId} /> : fair ? <FairApp dealId={dealId} /> : <App dealId={dealId} />}</OnboardingGate>
   ),
   document.getElementById('app')!,
 );

@@ -24,11 +24,12 @@ import type { Signer } from '../crypto/keys.js';
 import type { RevocationCheck } from '../pki/certificates.js';
 import type { Statement } from '../statements/index.js';
 import { encodeBase64url, sha256 } from '../encoding/index.js';
-import type { Amount, Item } from '../items/schema.js';
+import { type Amount, type Item, Item as ItemSchema } from '../items/schema.js';
 import { AffidavitBody } from '../exchange/messages.js';
 import { startResponder, stepExchange } from '../exchange/parties.js';
 import type { ExchangeContext, ExchangeEvent, ExchangeState, StepResult as ExchangeStep, Outbound as ExchangeOutbound } from '../exchange/types.js';
 import type { ErrorInfo } from './shopper.js';
+import type { FairOutcomeForPage } from '../protocol/provider.js';
 import type { TrustedTtpEntry } from './exchange-deal.js';
 import {
   assertFairPurchase,
@@ -83,14 +84,7 @@ export type FairShopperEvent =
   | { type: 'payment-failed'; error: ErrorInfo; now: number }
   | Exclude<ExchangeEvent, { type: 'own-item' }>;
 
-/** What the page learns when the purchase ends. */
-export interface FairOutcomeForPage {
-  dealId: string;
-  status: 'completed' | 'resolved';
-  sku: string;
-  title: string;
-  goods: { mediaType: string; size: number; digest: string };
-}
+export type { FairOutcomeForPage };
 
 export type FairShopperEffect =
   | { kind: 'show-offer'; dealId: string; view: VerifiedFairOfferView }
@@ -410,7 +404,14 @@ async function exchangeStep(state: BoundState, event: ExchangeEvent, ctx: FairSh
 
 async function onReply(state: FairShopperState, event: Extract<FairShopperEvent, { type: 'reply' }>, ctx: FairShopperContext): Promise<Step> {
   const { sent, reply, now } = event;
-  if (sent.kind === 'pay') return unchanged(state); // payments answer with paid / payment-failed
+  if (sent.kind === 'pay') {
+    // The host's payment service answers the `pay` send: the money item, or a refusal (it moves all or nothing).
+    if (state.phase !== 'paying') return unchanged(state);
+    if (reply.kind === 'error') return fail(state, { code: reply.error.code, message: `the payment was not made: ${reply.error.message}` }, now);
+    const item = ItemSchema.safeParse(reply.body);
+    if (!item.success) return fail(state, { code: 'ERR_SCHEMA', message: 'the payment service answered without a money item' }, now);
+    return onPaid(state, item.data, now, ctx);
+  }
   if (sent.path === '/semper/fair/offer') {
     if (state.phase !== 'requesting-offer') return unchanged(state);
     if (reply.kind === 'error') {

@@ -27,9 +27,19 @@ export function toPublicJwk(jwk: JsonWebKey): PublicJwk {
   return parsed.data;
 }
 
+// Verifiers see the same few keys again and again (every exchange message names its signer by
+// thumbprint): keep the thumbprints of recent keys, keyed by the hashed text itself.
+const thumbprints = new Map<string, string>();
+const THUMBPRINT_CACHE_LIMIT = 512;
+
 /** RFC 7638 JWK thumbprint (SHA-256, base64url): the stable id of a public key. */
 export async function jwkThumbprint(jwk: PublicJwk): Promise<string> {
   // Required members in lexicographic order, no whitespace (RFC 7638 §3.2).
   const members = jwk.kty === 'EC' ? `{"crv":"${jwk.crv}","kty":"EC","x":"${jwk.x}","y":"${jwk.y}"}` : `{"crv":"${jwk.crv}","kty":"OKP","x":"${jwk.x}"}`;
-  return encodeBase64url(await sha256(utf8(members)));
+  const known = thumbprints.get(members);
+  if (known !== undefined) return known;
+  const thumbprint = encodeBase64url(await sha256(utf8(members)));
+  if (thumbprints.size >= THUMBPRINT_CACHE_LIMIT) thumbprints.delete(thumbprints.keys().next().value!);
+  thumbprints.set(members, thumbprint);
+  return thumbprint;
 }

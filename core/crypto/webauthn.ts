@@ -21,14 +21,16 @@
  *
  * In Chromium an extension page's RP ID is its origin string `chrome-extension://<id>` (not the
  * bare id), so the rpIdHash is SHA-256 of that string; clientDataJSON.origin is the same string.
+ *
+ * Fast path: an assertion as browsers make them for statements (clientDataJSON without crossOrigin,
+ * topOrigin or tokenBinding; authenticatorData of 37 bytes or less, no AT or ED flag) is checked
+ * here, the same checks in the library's order with its messages, against the cached imported key
+ * and the cached rpIdHash, without the library's COSE round trip and key import. Everything else
+ * goes to @simplewebauthn/server. test/core/crypto/webauthn-differential.test.ts runs every test
+ * vector through both and expects the same outcome, check and message.
  */
-import {
-  verifyAuthenticationResponse,
-  verifyRegistrationResponse,
-  type AuthenticationResponseJSON,
-  type RegistrationResponseJSON,
-} from '@simplewebauthn/server';
-import { decodeBase64url, encodeBase64url, sha256 } from '../encoding/index.js';
+import type { AuthenticationResponseJSON, RegistrationResponseJSON } from '@simplewebauthn/server';
+import { bytesEqual, decodeBase64url, encodeBase64url, sha256 } from '../encoding/index.js';
 import { SemperError, isSemperError } from '../errors.js';
 import { signingInput } from '../statements/sign.js';
 import type { SignatureBlock, SignerRef, UnsignedStatement } from '../statements/schema.js';
@@ -37,6 +39,12 @@ import { coseToJwk, jwkToCose } from './cose.js';
 import { ecdsaDerToRaw } from './ecdsa-der.js';
 import type { PublicJwk } from './jwk.js';
 import { importPublicJwk } from './keys.js';
+
+/**
+ * @simplewebauthn/server, loaded when first needed: registration, and the assertions the fast path
+ * hands over (below). The extension's worker does not load it to answer a first message.
+ */
+const library = () => import('@simplewebauthn/server');
 
 export { coseToJwk, jwkToCose } from './cose.js';
 export type { AuthenticationResponseJSON, RegistrationResponseJSON };
@@ -135,6 +143,7 @@ interface ClientData {
   origin?: unknown;
   crossOrigin?: unknown;
   topOrigin?: unknown;
+  tokenBinding?: unknown;
 }
 
 function parseClientData(bytes: Uint8Array<ArrayBuffer>): ClientData {
@@ -166,6 +175,8 @@ export interface WebAuthnVerifierOptions {
   expectedRpIds: readonly string[];
   /** Refuse assertions without the UV flag. Defaults to true; pass false to accept presence-only tokens. */
   requireUserVerification?: boolean;
+  /** 'fast' (default): the fast path, the library for the rest; 'library': always @simplewebauthn/server (the differential test). */
+  implementation?: 'fast' | 'library';
 }
 
 /** The verifier `verifyStatement(…, { webauthn })` calls for `webauthn-ES256` signatures. */
@@ -173,6 +184,7 @@ export function createWebAuthnVerifier(options: WebAuthnVerifierOptions): WebAut
   const expectedOrigins = [...options.expectedOrigins];
   const expectedRpIds = [...options.expectedRpIds];
   const requireUserVerification = options.requireUserVerification ?? true;
+  const implementation = options.implementation ?? 'fast';
   if (expectedOrigins.length === 0 || expectedRpIds.length === 0) {
     throw new SemperError('ERR_WEBAUTHN', 'a WebAuthn verifier needs at least one expected origin and one expected RP ID');
   }
@@ -186,10 +198,12 @@ export function createWebAuthnVerifier(options: WebAuthnVerifierOptions): WebAut
       }
       const publicKey = credentialCose(signer.jwk);
       // Strict encodings: one signed statement has one text form (and so one digest).
-      decodeField('authenticatorData', signature.authenticatorData);
-      const clientData = parseClientData(decodeField('clientDataJSON', signature.clientDataJSON));
+      const authenticatorData = decodeField('authenticatorData', signature.authenticatorData);
+      const clientDataBytes = decodeField('clientDataJSON', signature.clientDataJSON);
+      const clientData = parseClientData(clientDataBytes);
+      let raw: Uint8Array<ArrayBuffer>;
       try {
-        ecdsaDerToRaw(decodeField('signature value', signature.value));
+        raw = ecdsaDerToRaw(decodeField('signature value', signature.value));
       } catch (e) {
         throw isSemperError(e) && e.code === 'ERR_WEBAUTHN'
           ? e
@@ -197,37 +211,116 @@ export function createWebAuthnVerifier(options: WebAuthnVerifierOptions): WebAut
       }
 
       const expectedChallenge = encodeBase64url(await sha256(input));
-      const response: AuthenticationResponseJSON = {
-        id: signer.credentialId,
-        rawId: signer.credentialId,
-        type: 'public-key',
-        clientExtensionResults: {},
-        response: { clientDataJSON: signature.clientDataJSON, authenticatorData: signature.authenticatorData, signature: signature.value },
-      };
-      let result: Awaited<ReturnType<typeof verifyAuthenticationResponse>>;
-      try {
-        result = await verifyAuthenticationResponse({
-          response,
-          expectedType: 'webauthn.get',
-          expectedChallenge,
-          expectedOrigin: expectedOrigins,
-          // The rpIdHash must be that of the RP ID the signer block names (and signs), not just any expected one.
-          expectedRPID: [signer.rpId],
-          // Stored counter 0: counters are not enforced for offline statement verification (see above).
-          credential: { id: signer.credentialId, publicKey, counter: 0 },
-          requireUserVerification,
-        });
-      } catch (e) {
-        throw fromLibraryError(e);
-      }
+      const fast = implementation === 'fast' ? await verifyFast(signature, authenticatorData, clientDataBytes, clientData, raw, expectedChallenge) : FALLBACK;
+      const result = fast === FALLBACK ? await verifyWithLibrary(signature, expectedChallenge, publicKey) : fast;
       if (!result.verified) {
         throw webauthnError('signature', 'the signature over authenticatorData ‖ SHA-256(clientDataJSON) does not verify under the credential public key');
       }
       // WebAuthn L3 §7.2 step 14: statements are signed in the extension's own top-level window, never in a frame.
       if (clientData.crossOrigin === true) throw webauthnError('origin', 'the assertion was made in a cross-origin frame (clientDataJSON.crossOrigin)');
-      return { userVerified: result.authenticationInfo.userVerified };
+      return { userVerified: result.userVerified };
     },
   };
+
+  async function verifyWithLibrary(signature: WebAuthnSignatureBlock, expectedChallenge: string, publicKey: Uint8Array<ArrayBuffer>): Promise<Checked> {
+    const signer = signature.signer as WebAuthnSignerRef;
+    const response: AuthenticationResponseJSON = {
+      id: signer.credentialId,
+      rawId: signer.credentialId,
+      type: 'public-key',
+      clientExtensionResults: {},
+      response: { clientDataJSON: signature.clientDataJSON, authenticatorData: signature.authenticatorData, signature: signature.value },
+    };
+    try {
+      const { verifyAuthenticationResponse } = await library();
+      const result = await verifyAuthenticationResponse({
+        response,
+        expectedType: 'webauthn.get',
+        expectedChallenge,
+        expectedOrigin: expectedOrigins,
+        // The rpIdHash must be that of the RP ID the signer block names (and signs), not just any expected one.
+        expectedRPID: [signer.rpId],
+        // Stored counter 0: counters are not enforced for offline statement verification (see above).
+        credential: { id: signer.credentialId, publicKey, counter: 0 },
+        requireUserVerification,
+      });
+      return { verified: result.verified, userVerified: result.authenticationInfo.userVerified };
+    } catch (e) {
+      throw fromLibraryError(e);
+    }
+  }
+
+  /** The library's checks, in its order and with its messages, for the assertions browsers make; FALLBACK for anything else. */
+  async function verifyFast(
+    signature: WebAuthnSignatureBlock,
+    authData: Uint8Array<ArrayBuffer>,
+    clientDataBytes: Uint8Array<ArrayBuffer>,
+    clientData: ClientData,
+    raw: Uint8Array<ArrayBuffer>,
+    expectedChallenge: string,
+  ): Promise<Checked | typeof FALLBACK> {
+    const { type, challenge, origin, crossOrigin, topOrigin, tokenBinding } = clientData;
+    if (crossOrigin || topOrigin || tokenBinding) return FALLBACK;
+    if (type !== 'webauthn.get') throw libraryError(`Unexpected authentication response type "${type}", expected "webauthn.get"`);
+    if (challenge !== expectedChallenge) throw libraryError(`Unexpected authentication response challenge "${challenge}", expected "${expectedChallenge}"`);
+    if (!expectedOrigins.includes(origin as string)) {
+      throw libraryError(`Unexpected authentication response origin "${origin}", expected one of: ${expectedOrigins.join(', ')}`);
+    }
+    if (authData.byteLength < 37) throw libraryError(`Authenticator data was ${authData.byteLength} bytes, expected at least 37 bytes`);
+    const flags = authData[32]!;
+    // Attested credential data or extensions: the library parses their CBOR.
+    if (flags & (FLAG_AT | FLAG_ED)) return FALLBACK;
+    if (authData.byteLength > 37) throw libraryError('Leftover bytes detected while parsing authenticator data');
+    const signer = signature.signer as WebAuthnSignerRef;
+    if (!bytesEqual(authData.subarray(0, 32), await rpIdHash(signer.rpId))) throw libraryError('Unexpected RP ID hash');
+    if (!(flags & FLAG_UP)) throw libraryError('User not present during authentication');
+    const userVerified = (flags & FLAG_UV) !== 0;
+    if (requireUserVerification && !userVerified) throw libraryError('User verification required, but user could not be verified');
+    const clientDataHash = await sha256(clientDataBytes);
+    const signed = new Uint8Array(authData.byteLength + clientDataHash.byteLength);
+    signed.set(authData, 0);
+    signed.set(clientDataHash, authData.byteLength);
+    let key: CryptoKey;
+    try {
+      key = await importPublicJwk(signer.jwk);
+    } catch {
+      // A key WebCrypto refuses: the library names that failure its own way.
+      return FALLBACK;
+    }
+    const verified = await crypto.subtle.verify({ name: 'ECDSA', hash: 'SHA-256' }, key, raw, signed);
+    return { verified, userVerified };
+  }
+}
+
+interface Checked {
+  verified: boolean;
+  userVerified: boolean;
+}
+
+const FALLBACK = Symbol('to the library');
+const FLAG_UP = 0x01;
+const FLAG_UV = 0x04;
+const FLAG_AT = 0x40;
+const FLAG_ED = 0x80;
+
+/** A failure the library would have reported with this message, named the same way. */
+function libraryError(message: string): SemperError {
+  return fromLibraryError(new Error(message));
+}
+
+const rpIdHashes = new Map<string, Promise<Uint8Array<ArrayBuffer>>>();
+
+/** SHA-256 of an RP ID's characters as the library hashes them (one byte per UTF-16 unit, as Uint8Array.from keeps it). */
+function rpIdHash(rpId: string): Promise<Uint8Array<ArrayBuffer>> {
+  let hash = rpIdHashes.get(rpId);
+  if (!hash) {
+    const bytes = new Uint8Array(rpId.length);
+    for (let i = 0; i < rpId.length; i++) bytes[i] = rpId.charCodeAt(i);
+    hash = sha256(bytes);
+    if (rpIdHashes.size >= 64) rpIdHashes.delete(rpIdHashes.keys().next().value!);
+    rpIdHashes.set(rpId, hash);
+  }
+  return hash;
 }
 
 /** The `{alg, signer}` a webauthn-ES256 statement is signed under (signingInput covers both). */
@@ -299,8 +392,9 @@ export interface VerifiedRegistration {
  * Only ES256 (COSE -7) P-256 credentials are accepted (coseToJwk), since statements name `webauthn-ES256`.
  */
 export async function verifyRegistration(options: VerifyRegistrationOptions): Promise<VerifiedRegistration> {
-  let result: Awaited<ReturnType<typeof verifyRegistrationResponse>>;
+  let result: Awaited<ReturnType<Awaited<ReturnType<typeof library>>['verifyRegistrationResponse']>>;
   try {
+    const { verifyRegistrationResponse } = await library();
     result = await verifyRegistrationResponse({
       response: options.response,
       expectedType: 'webauthn.create',

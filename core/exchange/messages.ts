@@ -24,7 +24,7 @@
  * sub-protocol can be replayed as another (the Shmatikov–Mitchell fixes to ASW).
  */
 import { z } from 'zod';
-import { Statement as StatementSchema } from '../statements/schema.js';
+import { Statement as StatementSchema, StatementEnvelope } from '../statements/schema.js';
 import { Description, Digest, Item } from '../items/schema.js';
 import { SecurityAttributes } from '../transfer/index.js';
 import { PartyRef, ProtocolId, TtpRef } from './types.js';
@@ -89,9 +89,15 @@ export const DeliverBody = z.strictObject({
 });
 export type DeliverBody = z.infer<typeof DeliverBody>;
 
-export const AbortRequestBody = z.strictObject({ exchangeId: Digest, m1: StatementSchema });
-export const ResolveRequestBody = z.strictObject({ exchangeId: Digest, m1: StatementSchema, m2: StatementSchema });
-export const ComplaintBody = z.strictObject({ exchangeId: Digest, m1: StatementSchema, m2: StatementSchema.optional() });
+/**
+ * m1 and m2 in a request to the TTP: their envelopes here (so a malformed one is refused where it
+ * always was); their bodies were checked as JSON with the request's own, and the TTP verifies both
+ * statements in full right after (core/exchange/ttp.ts): each body is validated once.
+ */
+const Enclosed = StatementEnvelope;
+export const AbortRequestBody = z.strictObject({ exchangeId: Digest, m1: Enclosed });
+export const ResolveRequestBody = z.strictObject({ exchangeId: Digest, m1: Enclosed, m2: Enclosed });
+export const ComplaintBody = z.strictObject({ exchangeId: Digest, m1: Enclosed, m2: Enclosed.optional() });
 
 export const AbortTokenBody = z.strictObject({
   exchangeId: Digest,

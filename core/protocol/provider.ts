@@ -9,6 +9,8 @@ import { PurchaseParams } from './commerce.js';
 const ExchangeDocumentId = z.string().regex(/^[a-z0-9][a-z0-9-]{0,63}$/, 'document id');
 export const CertifiedMailParams = z.strictObject({ documentId: ExchangeDocumentId });
 export const SignContractParams = z.strictObject({ contractId: ExchangeDocumentId });
+/** A fair purchase: the page names only the good; price, payment and delivery come from the merchant's signed offer. */
+export const BuyFairParams = z.strictObject({ sku: z.string().regex(/^[a-z0-9][a-z0-9-]{0,63}$/, 'sku') });
 
 export const PROVIDER_ERRORS = {
   /** The shopper declined in the trusted window, or closed it. */
@@ -26,6 +28,7 @@ export const ProviderRequest = z.discriminatedUnion('method', [
   z.strictObject({ method: z.literal('semper_purchase'), params: PurchaseParams }),
   z.strictObject({ method: z.literal('semper_certifiedMail'), params: CertifiedMailParams }),
   z.strictObject({ method: z.literal('semper_signContract'), params: SignContractParams }),
+  z.strictObject({ method: z.literal('semper_buyFair'), params: BuyFairParams }),
 ]);
 export type ProviderRequest = z.infer<typeof ProviderRequest>;
 
@@ -46,6 +49,16 @@ export interface ExchangeOutcomeForPage {
   /** statementDigest of m1: how the TTP names the exchange */
   exchangeId: string;
   title: string;
+}
+
+/** What a page learns when a fair purchase ends: the goods stay in the shopper's archive. */
+export interface FairOutcomeForPage {
+  dealId: string;
+  /** completed: the merchant sent the key; resolved: the TTP revealed it */
+  status: 'completed' | 'resolved';
+  sku: string;
+  title: string;
+  goods: { mediaType: string; size: number; digest: string };
 }
 
 export interface ProviderErrorData {

@@ -52,4 +52,19 @@ export const Statement = z.strictObject({
 });
 export type Statement<B = Record<string, unknown>> = Omit<z.infer<typeof Statement>, 'body'> & { body: B };
 
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
+  const proto = Object.getPrototypeOf(value);
+  return proto === Object.prototype || proto === null;
+}
+
+/**
+ * The envelope as verifyStatement checks it: `Statement` with the body only required to be an
+ * object here; that its members are JSON is checked by the one walk that also seals the statement
+ * and computes its canonical text (verify.ts). Same rules, one pass over the body instead of two.
+ */
+export const StatementEnvelope = Statement.extend({
+  body: z.custom<Record<string, unknown>>(isPlainObject, { message: 'Invalid input: expected record' }),
+});
+
 export type UnsignedStatement<B = Record<string, unknown>> = Omit<Statement<B>, 'signature'>;

@@ -8,11 +8,11 @@
  * Certificates are checked before the signature so that an untrusted signer is reported as such.
  */
 import { SemperError } from '../errors.js';
-import { decodeBase64url } from '../encoding/index.js';
+import { decodeBase64url, sealJson } from '../encoding/index.js';
 import { verifyRaw, type KeyAlgorithm } from '../crypto/keys.js';
 import type { PublicJwk } from '../crypto/jwk.js';
 import { validateChain, type CertificateInfo, type ChainValidationOptions, type ValidatedChain } from '../pki/certificates.js';
-import { Statement, type SignatureBlock } from './schema.js';
+import { StatementEnvelope, type SignatureBlock, type Statement } from './schema.js';
 import { signingInput } from './sign.js';
 
 export interface VerifyOptions {
@@ -39,13 +39,28 @@ export interface VerifiedStatement<B = Record<string, unknown>> {
   userVerified?: boolean;
 }
 
-export async function verifyStatement<B = Record<string, unknown>>(input: unknown, options: VerifyOptions = {}): Promise<VerifiedStatement<B>> {
-  const parsed = Statement.safeParse(input);
+/**
+ * Step 1: the envelope (zod), then one walk over the whole statement that checks the body is JSON,
+ * makes a deep-frozen copy and computes its canonical text (core/encoding sealJson), so the signing
+ * input, the statement's digest and any statement nested in its body are not walked again. A body
+ * that is JSON but not I-JSON (an unsafe integer, a lone surrogate) is refused where its signing
+ * input is made, after the signer's checks, as ERR_ENCODING (`encodingError`).
+ */
+function parseStatement<B>(input: unknown): { statement: Statement<B>; encodingError: SemperError | null } {
+  const parsed = StatementEnvelope.safeParse(input);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     throw new SemperError('ERR_SCHEMA', `statement: ${issue ? `${issue.path.join('.') || '$'}: ${issue.message}` : 'malformed'}`);
   }
-  const statement = parsed.data as Statement<B>;
+  const sealed = sealJson(parsed.data);
+  if (sealed.ok) return { statement: sealed.value as Statement<B>, encodingError: null };
+  const { failure } = sealed;
+  if (failure.notJson) throw new SemperError('ERR_SCHEMA', `statement: ${failure.path.replace(/^\$\.?/, '') || '$'}: not a JSON value`);
+  return { statement: parsed.data as Statement<B>, encodingError: failure.error };
+}
+
+export async function verifyStatement<B = Record<string, unknown>>(input: unknown, options: VerifyOptions = {}): Promise<VerifiedStatement<B>> {
+  const { statement, encodingError } = parseStatement<B>(input);
   if (options.types && !options.types.includes(statement.type)) {
     throw new SemperError('ERR_STATEMENT_TYPE', `expected a ${options.types.join(' or ')} statement, got ${statement.type}`);
   }
@@ -60,6 +75,7 @@ export async function verifyStatement<B = Record<string, unknown>>(input: unknow
     if (options.requireCertificate) throw new SemperError('ERR_CERT_UNTRUSTED', `${statement.type} must be signed by a certified key`);
     signerJwk = signature.signer.jwk;
   }
+  if (encodingError) throw encodingError;
   const data = signingInput(statement);
   if (signature.alg === 'webauthn-ES256') {
     if (signature.signer.kind !== 'webauthn') throw new SemperError('ERR_SIGNATURE_INVALID', 'webauthn-ES256 needs a webauthn signer');

@@ -37,6 +37,8 @@ export interface PagePortsDeps {
   startPurchase(origin: string, items: RequestedItem[], requestKey?: string): Promise<SettleableDeal>;
   /** Certified mail / contract signing (absent: the methods are refused as unsupported). */
   startExchange?(origin: string, use: ExchangeUse, documentId: string, requestKey?: string): Promise<SettleableDeal>;
+  /** A fair purchase: goods for money (absent: the method is refused as unsupported). */
+  startFairPurchase?(origin: string, sku: string, requestKey?: string): Promise<SettleableDeal>;
   getDeal(dealId: string): Promise<SettleableDeal | undefined>;
   onError?(e: unknown): void;
 }
@@ -148,6 +150,22 @@ export class PagePorts {
         const [use, documentId] =
           r.method === 'semper_certifiedMail' ? (['certified-mail', r.params.documentId] as const) : (['contract-signing', r.params.contractId] as const);
         await this.startDeal(port, message.id, mine, () => startExchange(origin, use, documentId, message.key));
+        return;
+      }
+      case 'semper_buyFair': {
+        const startFair = this.deps.startFairPurchase;
+        if (!topLevel || !startFair) {
+          this.post(port, {
+            type: 'error',
+            id: message.id,
+            error: startFair
+              ? providerError(PROVIDER_ERRORS.unauthorized, 'only a top-level page may request a purchase', 'ERR_PROTOCOL_STATE')
+              : providerError(PROVIDER_ERRORS.unsupportedMethod, `unsupported method ${request.request.method}`, 'ERR_SCHEMA'),
+          });
+          return;
+        }
+        const sku = request.request.params.sku;
+        await this.startDeal(port, message.id, mine, () => startFair(origin, sku, message.key));
         return;
       }
     }

@@ -17,7 +17,7 @@ export const PortRequestSchema = z.discriminatedUnion('type', [
 ]);
 export type PortRequestMessage = z.infer<typeof PortRequestSchema>;
 
-export const PROVIDER_METHODS = ['semper_getInfo', 'semper_purchase', 'semper_certifiedMail', 'semper_signContract'] as const;
+export const PROVIDER_METHODS = ['semper_getInfo', 'semper_purchase', 'semper_certifiedMail', 'semper_signContract', 'semper_buyFair'] as const;
 
 export type ParsedProviderRequest = { ok: true; request: ProviderRequest } | { ok: false; error: ProviderErrorShape };
 

@@ -7,13 +7,16 @@
 import type { ErrorInfo, ShopperState } from '../../core/commerce/shopper.js';
 import type { VerifiedOfferView } from '../../core/commerce/view.js';
 import type { ExchangeDealState, VerifiedExchangeView } from '../../core/commerce/index.js';
-import type { ExchangeOutcomeForPage, PurchaseOutcome } from '../../core/protocol/provider.js';
+import type { ExchangeOutcomeForPage, FairOutcomeForPage, PurchaseOutcome } from '../../core/protocol/provider.js';
+import type { FairShopperState, VerifiedFairOfferView } from '../../core/commerce/index.js';
 import type { Statement } from '../../core/statements/index.js';
+import type { PurseState } from '../wallet/purse.js';
 
-export type DealKind = 'purchase' | 'exchange';
+/** 'wallet': a purse (extension/wallet/purse.ts) — one per bank, kept in the `wallets` store, run by the same host. */
+export type DealKind = 'purchase' | 'exchange' | 'fair-purchase' | 'wallet';
 
 /** How a page's request settles; kept so a re-attaching page still gets its answer. */
-export type DealResult<O = PurchaseOutcome | ExchangeOutcomeForPage> =
+export type DealResult<O = PurchaseOutcome | ExchangeOutcomeForPage | FairOutcomeForPage> =
   | { kind: 'finished'; outcome: O }
   | { kind: 'failed'; error: ErrorInfo }
   | { kind: 'rejected' };
@@ -44,7 +47,10 @@ interface RecordOf<K extends DealKind, S, V, O> {
 
 export type PurchaseRecord = RecordOf<'purchase', ShopperState, VerifiedOfferView, PurchaseOutcome>;
 export type ExchangeRecord = RecordOf<'exchange', ExchangeDealState, VerifiedExchangeView, ExchangeOutcomeForPage>;
-export type DealRecord = PurchaseRecord | ExchangeRecord;
+export type FairPurchaseRecord = RecordOf<'fair-purchase', FairShopperState, VerifiedFairOfferView, FairOutcomeForPage>;
+/** A purse: its dealId is the purse id, its origin the bank's URL; never terminal once open. */
+export type WalletRecord = RecordOf<'wallet', PurseState, never, never>;
+export type DealRecord = PurchaseRecord | ExchangeRecord | FairPurchaseRecord | WalletRecord;
 
 export interface ArchiveEntry {
   dealId: string;
@@ -98,5 +104,37 @@ export class MemoryDealStore implements DealStore {
       .filter((a) => a.dealId === dealId)
       .sort(byArchivedAt)
       .map((a) => structuredClone(a));
+  }
+}
+
+/**
+ * The host's store (worker/host.ts): purses (kind 'wallet') in their own store, every other kind in
+ * the deals store. A purse id never names a deal and the other way round (both are random).
+ */
+export class KindRoutedStore implements DealStore {
+  constructor(
+    private readonly deals: DealStore,
+    private readonly purses: DealStore,
+  ) {}
+  private of(record: DealRecord): DealStore {
+    return record.kind === 'wallet' ? this.purses : this.deals;
+  }
+  async get(dealId: string) {
+    return (await this.purses.get(dealId)) ?? this.deals.get(dealId);
+  }
+  create(record: DealRecord) {
+    return this.of(record).create(record);
+  }
+  commit(record: DealRecord, archive: ArchiveEntry[]) {
+    return this.of(record).commit(record, archive);
+  }
+  async listActive() {
+    return [...(await this.deals.listActive()), ...(await this.purses.listActive())].sort((a, b) => a.createdAt - b.createdAt);
+  }
+  async listAll() {
+    return [...(await this.deals.listAll()), ...(await this.purses.listAll())].sort((a, b) => a.createdAt - b.createdAt);
+  }
+  async archiveOf(dealId: string) {
+    return (await this.purses.get(dealId)) ? this.purses.archiveOf(dealId) : this.deals.archiveOf(dealId);
   }
 }

@@ -18,10 +18,11 @@
 import { SemperError } from '../../core/errors.js';
 import { exportPublicJwk, generateKeyPair, jwkThumbprint, signerFromKeyPair, type PublicJwk, type Signer } from '../../core/crypto/index.js';
 
-export type KeyPurpose = 'identity' | 'order-signing' | 'pseudonym';
+/** 'account': the key a bank account is bound to (one per purse: extension/wallet), never used for anything else. */
+export type KeyPurpose = 'identity' | 'order-signing' | 'pseudonym' | 'account';
 export type KeyStatus = 'active' | 'rotated' | 'revoked';
 
-export const KEY_PURPOSES: readonly KeyPurpose[] = ['identity', 'order-signing', 'pseudonym'];
+export const KEY_PURPOSES: readonly KeyPurpose[] = ['identity', 'order-signing', 'pseudonym', 'account'];
 
 /** A certificate the CA issued for a key (shopper registration). */
 export interface KeyCertificate {
@@ -213,6 +214,27 @@ export class KeyStore {
       await this.deps.records.add(key);
       return key;
     });
+  }
+
+  /**
+   * A new key for an account at the bank `bank` (its URL, kept as the key's origin): a fresh
+   * non-extractable ES256 key, not the identity key — the bank sees every withdrawal signed by it,
+   * and the identity key signs orders merchants keep, so one key for both would let bank and
+   * merchants link the shopper's purse to its deals; and an identity rotation would orphan the account.
+   */
+  newAccountKey(bank: string): Promise<StoredKey> {
+    return this.serial(async () => {
+      const key = await this.make('account', { origin: bank });
+      await this.deps.records.add(key);
+      return key;
+    });
+  }
+
+  /** The signer of an account key (purpose 'account' only: no other key signs for a bank account). */
+  async accountSigner(keyId: string): Promise<Signer> {
+    const key = await this.deps.records.get(keyId);
+    if (key?.purpose !== 'account') throw new SemperError('ERR_KEY', `no account key ${keyId} in this browser (a restored purse cannot withdraw)`);
+    return this.signer(key);
   }
 
   /** Pseudonyms made so far, by origin (active ones). */

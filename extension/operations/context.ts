@@ -8,6 +8,8 @@ import type { KeyStore } from '../identity/key-store.js';
 import type { IdentityService } from '../identity/service.js';
 import type { TrustRoots } from '../settings/trust-roots.js';
 import type { TrustedTtps } from '../settings/ttp-trust.js';
+import type { PaymentService } from '../payments/service.js';
+import type { WalletService } from '../wallet/service.js';
 
 export interface OperationContext {
   store: DealStore;
@@ -17,8 +19,12 @@ export interface OperationContext {
   identity: IdentityService;
   roots: TrustRoots;
   ttps: TrustedTtps;
+  /** The payment service (the purse, the bank account): what each method can pay, for the trusted window. */
+  payments: PaymentService;
   /** Open the trusted window on the setup or token-registration view. */
   openWindow(view: 'setup' | 'token'): Promise<void>;
+  /** The purses (extension/wallet); the worker always has it, tests of other groups may leave it out. */
+  wallet?: WalletService;
   now(): number;
 }
 

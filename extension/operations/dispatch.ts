@@ -11,9 +11,11 @@ import { isExtensionPage, isTrustedWindowPage } from '../worker/sender.js';
 import type { CurrentWindow } from '../worker/trusted-window-manager.js';
 import type { Handlers, OperationContext } from './context.js';
 import { exchangeHandlers } from './handlers/exchanges.js';
+import { fairHandlers } from './handlers/fair.js';
 import { identityHandlers } from './handlers/identity.js';
 import { purchaseHandlers } from './handlers/purchases.js';
 import { settingsHandlers } from './handlers/settings.js';
+import { walletHandlers } from './handlers/wallet.js';
 import { OperationMessage, OPERATIONS, type OperationName, type OperationRequest, type OperationResult } from './table.js';
 
 export interface DispatchDeps extends OperationContext {
@@ -26,7 +28,14 @@ export interface DispatchDeps extends OperationContext {
 /** What the browser reports about a message's sender (chrome.runtime / browser.runtime MessageSender alike). */
 export type OperationSender = Pick<chrome.runtime.MessageSender, 'id' | 'url'> & { tab?: { windowId?: number } | undefined };
 
-const HANDLERS: Handlers<OperationName> = { ...purchaseHandlers, ...exchangeHandlers, ...identityHandlers, ...settingsHandlers };
+const HANDLERS: Handlers<OperationName> = {
+  ...purchaseHandlers,
+  ...exchangeHandlers,
+  ...fairHandlers,
+  ...identityHandlers,
+  ...settingsHandlers,
+  ...walletHandlers,
+};
 
 function forbidden(message: string): OperationResult<OperationName> {
   return { ok: false, error: { code: 'ERR_FORBIDDEN', message } };

@@ -20,9 +20,14 @@ import type { ErrorInfo, ShopperPhase } from '../../core/commerce/shopper.js';
 import type { ExchangeDealPhase } from '../../core/commerce/exchange-shopper.js';
 import type { VerifiedOfferView } from '../../core/commerce/view.js';
 import type { ExchangeUse, VerifiedExchangeView } from '../../core/commerce/exchange-deal.js';
-import type { ExchangeOutcomeForPage, PurchaseOutcome } from '../../core/protocol/provider.js';
+import type { ExchangeOutcomeForPage, FairOutcomeForPage, PurchaseOutcome } from '../../core/protocol/provider.js';
+import { FairMethod } from '../../core/commerce/fair-purchase.js';
+import type { VerifiedFairOfferView } from '../../core/commerce/fair-purchase.js';
+import type { FairShopperPhase } from '../../core/commerce/fair-purchase-shopper.js';
+import type { MethodFunds } from '../payments/service.js';
 import type { KeySummary } from '../identity/key-store.js';
 import type { IdentityStatus, TokenRegistrationOptions, TokenSigningRequest, TokenSummary } from '../identity/service.js';
+import type { PurseSummary } from '../wallet/service.js';
 
 const b64u = z.string().regex(/^[A-Za-z0-9_-]+$/, 'base64url');
 export const Fingerprint = z.string().regex(/^[A-Za-z0-9_-]{43}$/, 'base64url SHA-256 fingerprint');
@@ -30,6 +35,8 @@ const KeyId = z.string().regex(/^[A-Za-z0-9_-]{43}$/, 'key id (RFC 7638 thumbpri
 const CredentialId = b64u.min(16).max(1024);
 const Empty = z.strictObject({});
 const ByDeal = z.strictObject({ dealId: DealId });
+const BankUrl = z.string().min(1).max(512);
+const Passphrase = z.string().min(8).max(1024);
 
 /** What startRegistration resolved with; @simplewebauthn/server (verifyRegistration) checks the rest. */
 export const RegistrationResponse = z.object({
@@ -70,6 +77,14 @@ export const OPERATIONS = {
   rejectExchange: { request: ByDeal, access: 'deal-window' },
   listExchanges: { request: Empty, access: 'page' },
   getExchange: { request: ByDeal, access: 'page' },
+  // ── deals: fair purchases (goods for money) ─────────────────────────────
+  /** The verified offer, and what each method the merchant takes can pay now. */
+  getPendingFair: { request: ByDeal, access: 'deal-window' },
+  confirmFair: { request: z.strictObject({ dealId: DealId, method: FairMethod }), access: 'deal-window' },
+  rejectFair: { request: ByDeal, access: 'deal-window' },
+  listFairPurchases: { request: Empty, access: 'page' },
+  /** The purchase, its statements (offer, m1, m2, the key or the TTP's affidavit) and the goods once decrypted. */
+  getFairPurchase: { request: ByDeal, access: 'page' },
   // ── identity ────────────────────────────────────────────────────────────
   getIdentity: { request: Empty, access: 'page' },
   /** Phrase, picture, identity, certificate, tokens, threshold: what every Semper page shows. */
@@ -110,6 +125,20 @@ export const OPERATIONS = {
   },
   'settings.listTtps': { request: Empty, access: 'page' },
   'settings.removeTtp': { request: z.strictObject({ fingerprint: Fingerprint }), access: 'page' },
+  // ── wallet (extension/wallet) ───────────────────────────────────────────
+  /** Per purse: bank, pinned key, balance, coins by denomination, pending operations, history. */
+  'wallet.status': { request: Empty, access: 'page' },
+  /** Open an account with the bank's one-time code; `fingerprint`: the bank key id the user expects (optional). */
+  'wallet.openAccount': {
+    request: z.strictObject({ bankUrl: BankUrl, code: z.string().min(1).max(64), fingerprint: KeyId.optional() }),
+    access: 'page',
+  },
+  'wallet.withdraw': { request: z.strictObject({ bankUrl: BankUrl, amount: Money }), access: 'page' },
+  /** Refresh every coin into new ones (before they expire; after a payment that did not complete). */
+  'wallet.renew': { request: z.strictObject({ bankUrl: BankUrl }), access: 'page' },
+  /** The encrypted backup file of every purse (PBKDF2-SHA256 600 000 + AES-GCM). */
+  'wallet.backup': { request: z.strictObject({ passphrase: Passphrase }), access: 'page' },
+  'wallet.restore': { request: z.strictObject({ file: z.string().min(1).max(8_000_000), passphrase: Passphrase }), access: 'page' },
 } as const satisfies Record<string, { request: z.ZodType; access: Access }>;
 
 export type OperationName = keyof typeof OPERATIONS;
@@ -181,6 +210,19 @@ export interface TtpSummary {
   addedAt: string;
 }
 
+export interface FairPurchaseSummary {
+  dealId: string;
+  origin: string;
+  status: FairShopperPhase;
+  title?: string;
+  merchant?: string;
+  price?: Money;
+  method?: FairMethod;
+  createdAt: string;
+  updatedAt: string;
+  error?: ErrorInfo;
+}
+
 export interface OperationResponses {
   getPendingOffer: { view: VerifiedOfferView; status: ShopperPhase };
   confirmDeal: { status: ShopperPhase };
@@ -205,6 +247,20 @@ export interface OperationResponses {
     /** contract signing: the text, and the merchant's signature if it arrived (else the affidavit stands in) */
     contract?: { title: string; text: string; merchantSignature?: Statement };
   };
+  getPendingFair: { view: VerifiedFairOfferView; status: FairShopperPhase; funds: MethodFunds[] };
+  confirmFair: { status: FairShopperPhase };
+  rejectFair: { status: FairShopperPhase };
+  listFairPurchases: { purchases: FairPurchaseSummary[] };
+  getFairPurchase: {
+    purchase: FairPurchaseSummary;
+    view?: VerifiedFairOfferView;
+    outcome?: FairOutcomeForPage;
+    statements: ArchivedStatementView[];
+    /** the money item given (the bank's proof), once paid */
+    paid?: unknown;
+    /** the goods, once decrypted and checked against the offer */
+    goods?: { title: string; mediaType: string; data: string; text?: string };
+  };
   getIdentity: { keyId: string; publicJwk: PublicJwk; alg: 'ES256' };
   'identity.status': IdentityStatus;
   'identity.create': { identity: KeySummary };
@@ -226,6 +282,12 @@ export interface OperationResponses {
   'settings.addTtp': { ttp: TtpSummary };
   'settings.listTtps': { ttps: TtpSummary[] };
   'settings.removeTtp': { removed: boolean };
+  'wallet.status': { purses: PurseSummary[] };
+  'wallet.openAccount': { purse: PurseSummary };
+  'wallet.withdraw': { status: 'done' | 'pending'; requestId: string; purse: PurseSummary };
+  'wallet.renew': { status: 'done' | 'pending'; requestId: string; purse: PurseSummary };
+  'wallet.backup': { file: string; fileName: string; purses: number };
+  'wallet.restore': { purses: PurseSummary[] };
 }
 
 export type OperationResult<O extends OperationName> = { ok: true; response: OperationResponses[O] } | { ok: false; error: { code: string; message: string } };

@@ -14,8 +14,11 @@ import { browser, type Runtime } from '../browser.js';
 import { PAGE_PORT_NAME, TRUSTED_WINDOW_PORT_NAME } from '../content/bridge-protocol.js';
 import { PagePorts, type PortLike } from '../content/page-ports.js';
 import { exchangeKind } from '../deals/exchange.js';
+import { fairPurchaseKind } from '../deals/fair-purchase.js';
+import type { PaymentService } from '../payments/service.js';
+import { walletPayments } from '../payments/wallet-payments.js';
 import { purchaseKind } from '../deals/purchase.js';
-import type { DealRecord } from '../deals/records.js';
+import { KindRoutedStore, type DealRecord } from '../deals/records.js';
 import { KeyStore } from '../identity/key-store.js';
 import { IdentityService } from '../identity/service.js';
 import { handleOperation } from '../operations/dispatch.js';
@@ -23,10 +26,22 @@ import { TrustRoots } from '../settings/trust-roots.js';
 import { TrustedTtps } from '../settings/ttp-trust.js';
 import { Badge } from './badge.js';
 import { MachineHost } from './host.js';
-import { httpTransport } from './http.js';
+import { getJson, httpTransport } from './http.js';
+import { walletKind } from '../wallet/purse.js';
+import { WalletService } from '../wallet/service.js';
 import { CrlRevocationChecker } from './revocation.js';
 import { isTrustedWindowPage } from './sender.js';
-import { IdbDealStore, IdbKeyRecords, IdbSettingsRecords, IdbTokenRecords, dropLegacyDeviceKey, legacyDeviceKey, rootRecords, ttpRecords } from './store.js';
+import {
+  IdbDealStore,
+  IdbWalletStore,
+  IdbKeyRecords,
+  IdbSettingsRecords,
+  IdbTokenRecords,
+  dropLegacyDeviceKey,
+  legacyDeviceKey,
+  rootRecords,
+  ttpRecords,
+} from './store.js';
 import { TrustedWindowManager, type QueuedDeal, type WindowQueueStore } from './trusted-window-manager.js';
 import { WindowPresenter, type PresentPort } from './window-presentation.js';
 
@@ -36,6 +51,8 @@ const log = (what: string, e: unknown) => console.warn(`[semper] ${what}:`, e);
 const now = () => Date.now();
 
 const store = new IdbDealStore();
+/** The purses (extension/wallet): their own store, the same host. */
+const purses = new IdbWalletStore();
 const keys = new KeyStore({ records: new IdbKeyRecords(), now, legacyDeviceKey, legacyMigrated: dropLegacyDeviceKey });
 const roots = new TrustRoots(rootRecords);
 const ttps = new TrustedTtps(ttpRecords);
@@ -80,7 +97,7 @@ function dealOfAlarm(name: string): string | undefined {
 }
 
 const host: MachineHost = new MachineHost({
-  store,
+  store: new KindRoutedStore(store, purses),
   kinds: [
     purchaseKind({
       roots: () => roots.ders(),
@@ -97,8 +114,17 @@ const host: MachineHost = new MachineHost({
       isRevoked: revocation.isRevoked,
       random: cryptoRandom,
     }),
+    fairPurchaseKind({
+      roots: () => roots.ders(),
+      signer: () => keys.identitySigner(),
+      ttps: () => ttps.entries(),
+      isRevoked: revocation.isRevoked,
+      random: cryptoRandom,
+    }),
+    walletKind({ random: cryptoRandom, accountSigner: (keyId) => keys.accountSigner(keyId) }),
   ],
-  transport: httpTransport(),
+  // A fair purchase's payment goes to the payment service (the purse, the bank account); everything else is HTTP.
+  transport: httpTransport(fetch, (request) => payments.pay(request)),
   alarms: {
     async set(dealId, when) {
       await browser.alarms.create(`${ALARM_PREFIX}${dealId}`, { when: Math.max(when, Date.now() + 50) });
@@ -120,9 +146,24 @@ const host: MachineHost = new MachineHost({
     pagePorts.settle(record);
     windows.release(record.dealId).catch((e: unknown) => log('trusted window', e));
   },
-  onChanged: () => void badge.refresh(),
+  onChanged: (record) => {
+    wallet.onChanged(record);
+    void badge.refresh();
+  },
   onError: (dealId, e) => log(`deal ${dealId}`, e),
 });
+
+/** The wallet: purses on the host; `wallet.pay` is what the fair purchase calls. */
+const wallet: WalletService = new WalletService({
+  host: { start: (kind, origin, params) => host.start(kind, origin, params), event: (purseId, event) => host.event(purseId, event) },
+  purses,
+  keys: { newAccountKey: (bank) => keys.newAccountKey(bank), accountSigner: (keyId) => keys.accountSigner(keyId) },
+  getJson: (url) => getJson(url),
+  roots: () => roots.ders(),
+  now,
+});
+/** The payment service fair purchases pay through (the host's transport hands it their `pay` sends). */
+const payments: PaymentService = walletPayments(wallet);
 
 /** One trusted window at a time for every kind of deal, oldest first. */
 const queued = (record: DealRecord): QueuedDeal => ({
@@ -186,7 +227,9 @@ const windows: TrustedWindowManager = new TrustedWindowManager({
     async open(dealId, kind) {
       const win = await browser.windows.create({
         type: 'popup',
-        url: browser.runtime.getURL(`trusted-window/index.html?deal=${encodeURIComponent(dealId)}${kind === 'exchange' ? '&kind=exchange' : ''}`),
+        url: browser.runtime.getURL(
+          `trusted-window/index.html?deal=${encodeURIComponent(dealId)}${kind === 'exchange' ? '&kind=exchange' : kind === 'fair-purchase' ? '&kind=fair' : ''}`,
+        ),
         ...TRUSTED_WINDOW_SIZE,
         focused: true,
       });
@@ -230,6 +273,7 @@ const pagePorts = new PagePorts({
   version: browser.runtime.getManifest().version,
   startPurchase: (origin, items, requestKey) => host.start('purchase', origin, { items }, requestKey ? { pageRequest: requestKey } : {}),
   startExchange: (origin, use, documentId, requestKey) => host.start('exchange', origin, { use, documentId }, requestKey ? { pageRequest: requestKey } : {}),
+  startFairPurchase: (origin, sku, requestKey) => host.start('fair-purchase', origin, { sku }, requestKey ? { pageRequest: requestKey } : {}),
   getDeal: (dealId) => store.get(dealId),
   onError: (e) => log('page request', e),
 });
@@ -273,6 +317,8 @@ browser.runtime.onMessage.addListener((message: unknown, sender: Runtime.Message
     roots,
     ttps,
     openWindow: openSetupWindow,
+    payments,
+    wallet,
     now,
   }).catch((e: unknown) => {
     log('operation', e);

@@ -24,12 +24,21 @@ import type { Machine, TransportReply } from '../../core/machine.js';
 import { certificateChainsIn, type RevocationSource } from '../../core/pki/revocation.js';
 import { statementDigest, type Statement } from '../../core/statements/index.js';
 import type { ErrorInfo } from '../../core/commerce/shopper.js';
+import type { PaymentRequest } from '../../core/commerce/fair-purchase-shopper.js';
 import type { ArchiveEntry, DealKind, DealRecord, DealStore } from '../deals/records.js';
 
-/** What a shopper-side machine sends: an HTTP POST to the page's origin or to a TTP the user configured. */
+/**
+ * What a shopper-side machine sends: an HTTP POST to the page's origin, to a TTP the user
+ * configured, or (a purse, extension/wallet/purse.ts) to its bank — the purse record's origin is
+ * the bank's URL the user opened the account at; or a payment the worker's payment service makes
+ * (a fair purchase's `pay`: it answers with the money item, or a refusal — all or nothing — and is
+ * idempotent by the deal it pays for).
+ */
 export type HttpOutbound =
   | { kind: 'http'; to: 'merchant'; path: string; body: unknown }
-  | { kind: 'http'; to: 'ttp'; url: string; path: string; body: unknown };
+  | { kind: 'http'; to: 'ttp'; url: string; path: string; body: unknown }
+  | { kind: 'http'; to: 'bank'; path: string; body: unknown };
+export type HostOutbound = HttpOutbound | { kind: 'pay'; request: PaymentRequest };
 
 /** The effects every shopper-side machine speaks (each kind uses the ones it needs). */
 export type HostEffect =
@@ -41,7 +50,7 @@ export type HostEffect =
   | { kind: 'problem'; error: ErrorInfo };
 
 /** Events the host itself makes; every registered machine takes them. */
-export type HostEvent = { type: 'reply'; sent: HttpOutbound; reply: TransportReply; now: number } | { type: 'timeout'; now: number };
+export type HostEvent = { type: 'reply'; sent: HostOutbound; reply: TransportReply; now: number } | { type: 'timeout'; now: number };
 
 export interface StateShape {
   phase: string;
@@ -58,7 +67,7 @@ export interface EventShape {
 export interface DealKindRegistration<S extends StateShape, E extends EventShape, C, P> {
   kind: DealKind;
   /** Started with the kind's parameters plus the origin (from the browser) and the time. */
-  machine: Machine<S, E | HostEvent, C, HttpOutbound, HostEffect, P & { origin: string; now: number }>;
+  machine: Machine<S, E | HostEvent, C, HostOutbound, HostEffect, P & { origin: string; now: number }>;
   /** The step's context, read fresh (keys, trust settings, the revocation check): the host's I/O before a step. */
   context(deal: { origin: string; state?: S }, event?: E | HostEvent): Promise<C>;
   /** The roots the step validates chains against (what revocation is prepared for). */
@@ -81,7 +90,7 @@ export interface HostDeps {
   store: DealStore;
   kinds: readonly AnyDealKind[];
   /** POST `outbound.body` to the merchant (`${origin}${path}`) or the TTP (`${url}${path}`); never throws. */
-  transport(origin: string, outbound: HttpOutbound): Promise<TransportReply>;
+  transport(origin: string, outbound: HostOutbound): Promise<TransportReply>;
   /** Deliver `timeout(dealId)` at `when` (chrome.alarms in the worker). */
   alarms: { set(dealId: string, when: number): void | Promise<void>; clear(dealId: string): void | Promise<void> };
   revocation?: RevocationSource;
@@ -285,7 +294,7 @@ export class MachineHost {
   }
 
   /** After a persisted start or step: the timer, the window, the page, then the sends. */
-  private async after(reg: AnyDealKind, before: DealRecord, record: DealRecord, result: { send: HttpOutbound[]; effects: HostEffect[] }): Promise<DealRecord> {
+  private async after(reg: AnyDealKind, before: DealRecord, record: DealRecord, result: { send: HostOutbound[]; effects: HostEffect[] }): Promise<DealRecord> {
     const wake = reg.machine.wakeAt(record.state);
     if (record.terminal || wake === null) await this.deps.alarms.clear(record.dealId);
     else await this.deps.alarms.set(record.dealId, wake);
@@ -296,7 +305,7 @@ export class MachineHost {
     return record;
   }
 
-  private transmit(record: DealRecord, outbound: HttpOutbound): void {
+  private transmit(record: DealRecord, outbound: HostOutbound): void {
     const key = `${record.dealId} ${JSON.stringify(outbound)}`;
     if (this.inflight.has(key)) return;
     this.inflight.add(key);
@@ -312,7 +321,7 @@ export class MachineHost {
       });
   }
 
-  private onReply(dealId: string, sent: HttpOutbound, reply: TransportReply): Promise<DealRecord | undefined> {
+  private onReply(dealId: string, sent: HostOutbound, reply: TransportReply): Promise<DealRecord | undefined> {
     return this.serial(dealId, async () => {
       const record = await this.deps.store.get(dealId);
       if (!record || record.terminal) return undefined;

@@ -4,11 +4,20 @@
  * another origin), bounded time and size. Never throws: every failure is a typed error that the
  * host feeds to its machines.
  */
+import { z } from 'zod';
 import { ErrorResponse } from '../../core/protocol/commerce.js';
 import type { TransportReply } from '../../core/machine.js';
-import type { HttpOutbound } from './host.js';
+import type { HostOutbound } from './host.js';
+import type { PaymentRequest } from '../../core/commerce/fair-purchase-shopper.js';
 
-export type HttpReply = TransportReply;
+/**
+ * A transport reply; an error answer keeps its parsed body (`body`): the bank's double-spend
+ * refusal carries its proof there (core/payment/cash/wallet.ts WalletReply).
+ */
+export type HttpReply = TransportReply | { kind: 'error'; error: { code: string; message: string }; status: number; body: unknown };
+
+/** `{ error: { code, message } }`, with whatever else the party put beside it (coinId, proof, receipt, ...). */
+const ErrorEnvelope = z.looseObject({ error: ErrorResponse.shape.error });
 
 export const REQUEST_TIMEOUT_MS = 20_000;
 
@@ -86,8 +95,8 @@ export async function postJson(base: string, path: string, body: unknown, option
     };
   }
   if (response.ok) return { kind: 'response', body: parsed };
-  const error = ErrorResponse.safeParse(parsed);
-  if (error.success) return { kind: 'error', status: response.status, error: error.data.error };
+  const error = ErrorEnvelope.safeParse(parsed);
+  if (error.success) return { kind: 'error', status: response.status, error: error.data.error, body: parsed };
   return { kind: 'error', status: response.status, error: { code: 'ERR_INTERNAL', message: `HTTP ${response.status}` } };
 }
 
@@ -113,17 +122,31 @@ export async function getBytes(address: string, options: PostOptions): Promise<U
   return readBounded(response, options.maxResponseBytes);
 }
 
+/** GET a party's JSON document (a bank's key, its denomination list): the same rules, at most 1 MB. */
+export async function getJson(address: string, fetchImpl: typeof fetch = fetch): Promise<unknown> {
+  const bytes = await getBytes(address, { maxResponseBytes: 1_000_000, fetchImpl });
+  return JSON.parse(new TextDecoder().decode(bytes));
+}
+
 /** Bounds on what a merchant's or TTP's answer may be: purchases are small; exchanges carry documents. */
 export const MAX_RESPONSE_BYTES = 2_000_000;
 export const MAX_EXCHANGE_RESPONSE_BYTES = 8_000_000;
 
 /**
  * The host's transport (worker/host.ts): a machine's `to: 'merchant'` goes only to the page's own
- * origin, `to: 'ttp'` only to the URL in the machine's state, which came from the user's setting.
+ * origin, `to: 'ttp'` only to the URL in the machine's state, which came from the user's setting,
+ * `to: 'bank'` only to a purse's own bank (its record's origin, the URL the user opened it at).
  */
-export function httpTransport(fetchImpl: typeof fetch = fetch): (origin: string, outbound: HttpOutbound) => Promise<HttpReply> {
-  return (origin, outbound) => {
-    const base = outbound.to === 'merchant' ? origin : outbound.url;
+export function httpTransport(
+  fetchImpl: typeof fetch = fetch,
+  payments?: (request: PaymentRequest) => Promise<HttpReply>,
+): (origin: string, outbound: HostOutbound) => Promise<HttpReply> {
+  return async (origin, outbound) => {
+    if (outbound.kind === 'pay') {
+      if (!payments) return { kind: 'error', error: { code: 'ERR_PAYMENT_METHOD', message: 'this browser has no payment service' }, status: 409 };
+      return payments(outbound.request);
+    }
+    const base = outbound.to === 'ttp' ? outbound.url : origin;
     const maxResponseBytes = outbound.to === 'merchant' && !outbound.path.startsWith('/semper/exchange/') ? MAX_RESPONSE_BYTES : MAX_EXCHANGE_RESPONSE_BYTES;
     return postJson(base, outbound.path, outbound.body, { maxResponseBytes, fetchImpl });
   };

@@ -50,6 +50,11 @@ export function createStores(database: SemperDatabase, oldVersion: number): void
   database.createObjectStore('meta');
 }
 
+/** Version 3: the purses (worker/store.ts `wallets`), keyed by purse id, listed oldest first. */
+export function createWalletStores(database: SemperDatabase): void {
+  database.createObjectStore('wallets', { keyPath: 'dealId' }).createIndex('byCreated', 'createdAt');
+}
+
 /**
  * 'semper' v1 → v2, inside the versionchange transaction (only requests on `tx` may be awaited):
  * purchase records get their kind; the device key leaves the out-of-line `keys` store for `meta`

@@ -10,9 +10,13 @@
  *   roots     trusted CA roots (a setting)
  *   ttps      trusted TTPs (a setting)
  *   meta      migration markers
+ *   wallets   one purse per bank (extension/wallet/purse.ts): a deal record of kind 'wallet' whose
+ *             state holds the bank's URL, its pinned key id, the account id, the account key's id
+ *             (the key itself is in `keys`, purpose 'account'), the verified denomination list
+ *             statement and the cashWallet machine state (coins with their keys, operations in flight)
  *
  * Versions: 1 was the first release's 'semper' (deals = purchases, archive, keys['device'],
- * roots); 2 is this schema. Opening the database also imports, once, the two other databases the
+ * roots); 2 added keys, tokens, settings, ttps, meta; 3 adds `wallets`. Opening the database also imports, once, the two other databases the
  * first release kept ('semper-identity', 'semper-exchange'), so an installed extension keeps its
  * keys, deals and settings (worker/migrations.ts; test/e2e/migration.test.ts runs it on a profile
  * made by that release).
@@ -22,11 +26,11 @@ import type { KeyRecords, StoredKey } from '../identity/key-store.js';
 import type { SettingsRecords, ShopperSettings, StoredToken, TokenRecords } from '../identity/service.js';
 import type { TrustedRoot } from '../settings/trust-roots.js';
 import type { TrustedTtp } from '../settings/ttp-trust.js';
-import { byArchivedAt, type ArchiveEntry, type DealRecord, type DealStore } from '../deals/records.js';
-import { createStores, importLegacyDatabases, upgradeFromFirstRelease, type LegacyDeviceKey } from './migrations.js';
+import { byArchivedAt, type ArchiveEntry, type DealRecord, type DealStore, type WalletRecord } from '../deals/records.js';
+import { createStores, createWalletStores, importLegacyDatabases, upgradeFromFirstRelease, type LegacyDeviceKey } from './migrations.js';
 
 export const DB_NAME = 'semper';
-export const DB_VERSION = 2;
+export const DB_VERSION = 3;
 
 export interface SemperDB extends DBSchema {
   deals: { key: string; value: DealRecord; indexes: { byCreated: number } };
@@ -37,6 +41,7 @@ export interface SemperDB extends DBSchema {
   roots: { key: string; value: TrustedRoot };
   ttps: { key: string; value: TrustedTtp };
   meta: { key: string; value: unknown };
+  wallets: { key: string; value: WalletRecord; indexes: { byCreated: number } };
 }
 
 export type SemperDatabase = IDBPDatabase<SemperDB>;
@@ -53,7 +58,8 @@ export function semperDb(): Promise<SemperDatabase> {
     const database = await openDB<SemperDB>(DB_NAME, DB_VERSION, {
       async upgrade(db, oldVersion, _newVersion, tx) {
         if (oldVersion === 1) await upgradeFromFirstRelease(db, tx);
-        else createStores(db, oldVersion);
+        else if (oldVersion < 2) createStores(db, oldVersion);
+        if (oldVersion < 3) createWalletStores(db);
       },
     });
     await importLegacyDatabases(database);
@@ -67,7 +73,9 @@ export function semperDb(): Promise<SemperDatabase> {
 
 export class IdbDealStore implements DealStore {
   async get(dealId: string) {
-    return (await semperDb()).get('deals', dealId);
+    const record = await (await semperDb()).get('deals', dealId);
+    // A purse is not a deal of the pages': its id never finds it here (it lives in `wallets`).
+    return record?.kind === 'wallet' ? undefined : record;
   }
   async create(record: DealRecord) {
     await (await semperDb()).add('deals', record);
@@ -81,6 +89,31 @@ export class IdbDealStore implements DealStore {
   }
   async listAll() {
     return (await semperDb()).getAllFromIndex('deals', 'byCreated');
+  }
+  async archiveOf(dealId: string) {
+    return (await (await semperDb()).getAllFromIndex('archive', 'byDeal', dealId)).sort(byArchivedAt);
+  }
+}
+
+/** The purses ('wallets'): the same record shape and archive as deals, in their own store. */
+export class IdbWalletStore implements DealStore {
+  async get(dealId: string) {
+    return (await semperDb()).get('wallets', dealId);
+  }
+  async create(record: DealRecord) {
+    if (record.kind !== 'wallet') throw new Error(`a ${record.kind} is not a purse`);
+    await (await semperDb()).add('wallets', record);
+  }
+  async commit(record: DealRecord, archive: ArchiveEntry[]) {
+    if (record.kind !== 'wallet') throw new Error(`a ${record.kind} is not a purse`);
+    const tx = (await semperDb()).transaction(['wallets', 'archive'], 'readwrite');
+    await Promise.all([tx.objectStore('wallets').put(record), ...archive.map((entry) => tx.objectStore('archive').put(entry)), tx.done]);
+  }
+  async listActive() {
+    return (await this.listAll()).filter((d) => !d.terminal);
+  }
+  async listAll() {
+    return (await semperDb()).getAllFromIndex('wallets', 'byCreated');
   }
   async archiveOf(dealId: string) {
     return (await (await semperDb()).getAllFromIndex('archive', 'byDeal', dealId)).sort(byArchivedAt);

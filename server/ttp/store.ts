@@ -7,9 +7,16 @@
  * with it. The row is on disk (WAL, synchronous=FULL) before the answer leaves, so nothing decided
  * is lost across a restart.
  *
- * Group commit: decisions arriving in the same turn of the event loop are inserted in one
- * transaction, so one fsync covers many decisions; no `put` resolves before its commit.
+ * Group commit with bounded latency: the inserts are committed by a writer thread (worker_threads,
+ * its own connection to the file), so the fsync never holds the event loop, where the TTP verifies
+ * and signs meanwhile. While one transaction commits, new decisions queue; the next transaction
+ * takes all of them (at most MAX_BATCH) as soon as the previous one is on disk. So a decision waits
+ * for at most the commit in flight and its own, and no `put` resolves (no answer leaves) before its
+ * row is committed. An in-memory database (tests) has no file a second connection could open: it
+ * commits on the event loop, each turn's decisions in one transaction.
  */
+import { createRequire } from 'node:module';
+import { Worker } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import { SemperError } from '../../core/errors.js';
 import { parseTtpRecord, type TtpRecord, type TtpState } from '../../core/exchange/ttp.js';
@@ -22,12 +29,49 @@ interface Row {
 /** Any store of TTP states: the host writes a state only when it holds a new decision. */
 export type TtpRecordStore = StateStore<TtpState>;
 
+/** Most decisions in one transaction: bounds a commit's time, and so every decision's wait. */
+const MAX_BATCH = 256;
+
+type Row7 = [string, string, string, string, number, string, string];
+
+const rowOf = (r: TtpRecord): Row7 => [r.exchangeId, r.dealId, r.protocol, r.decision, r.decidedAt, r.decidedBy, JSON.stringify(r)];
+
+/** The writer thread: one connection, one IMMEDIATE transaction per batch, the insert results back. */
+const WRITER = `
+const { parentPort, workerData } = require('node:worker_threads');
+const Database = require(workerData.module);
+const db = new Database(workerData.path);
+db.pragma('journal_mode = WAL');
+db.pragma('synchronous = FULL');
+db.pragma('busy_timeout = 5000');
+const insert = db.prepare(workerData.insert);
+const tx = db.transaction((rows) => rows.map((row) => insert.run(...row).changes === 1));
+parentPort.on('message', ({ id, rows }) => {
+  try {
+    parentPort.postMessage({ id, inserted: tx.immediate(rows) });
+  } catch (e) {
+    parentPort.postMessage({ id, error: String(e && e.message || e) });
+  }
+});
+`;
+
+interface Pending {
+  record: TtpRecord;
+  resolve: (inserted: boolean) => void;
+  reject: (e: unknown) => void;
+}
+
 export class SqliteTtpStore implements TtpRecordStore {
   private readonly db: Database.Database;
   private readonly selectStmt: Database.Statement<[string], Row>;
   private readonly insertStmt: Database.Statement<[string, string, string, string, number, string, string]>;
   private readonly insertTx: Database.Transaction<(records: TtpRecord[]) => boolean[]>;
-  private pending: { record: TtpRecord; resolve: (inserted: boolean) => void; reject: (e: unknown) => void }[] = [];
+  private pending: Pending[] = [];
+  /** The writer thread (file databases), the batch it is committing, and whether a flush is scheduled. */
+  private readonly writer: Worker | null;
+  private inFlight: { id: number; batch: Pending[] } | null = null;
+  private batches = 0;
+  private scheduled = false;
 
   constructor(path: string) {
     this.db = new Database(path);
@@ -50,12 +94,22 @@ export class SqliteTtpStore implements TtpRecordStore {
         BEGIN SELECT RAISE(ABORT, 'a TTP decision is never deleted'); END;
     `);
     this.selectStmt = this.db.prepare<[string], Row>('SELECT record FROM ttp_exchanges WHERE exchange_id = ?');
-    this.insertStmt = this.db.prepare(
-      'INSERT INTO ttp_exchanges (exchange_id, deal_id, protocol, decision, decided_at, decided_by, record) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (exchange_id) DO NOTHING',
-    );
-    this.insertTx = this.db.transaction((records: TtpRecord[]) =>
-      records.map((r) => this.insertStmt.run(r.exchangeId, r.dealId, r.protocol, r.decision, r.decidedAt, r.decidedBy, JSON.stringify(r)).changes === 1),
-    );
+    const insert =
+      'INSERT INTO ttp_exchanges (exchange_id, deal_id, protocol, decision, decided_at, decided_by, record) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (exchange_id) DO NOTHING';
+    this.insertStmt = this.db.prepare(insert);
+    this.insertTx = this.db.transaction((records: TtpRecord[]) => records.map((r) => this.insertStmt.run(...rowOf(r)).changes === 1));
+    this.writer =
+      path === ':memory:' || path === ''
+        ? null
+        : new Worker(WRITER, { eval: true, workerData: { module: createRequire(import.meta.url).resolve('better-sqlite3'), path, insert } });
+    if (this.writer) {
+      this.writer.unref();
+      this.writer.on('message', (m: { id: number; inserted?: boolean[]; error?: string }) => this.committed(m));
+      this.writer.on('error', (e) => {
+        this.failInFlight(e);
+        for (const p of this.pending.splice(0)) p.reject(e);
+      });
+    }
   }
 
   /** The exchange's decision, or null if it has none. */
@@ -75,23 +129,60 @@ export class SqliteTtpStore implements TtpRecordStore {
     const { record } = state;
     if (!record || record.exchangeId !== exchangeId) return Promise.reject(new SemperError('ERR_INTERNAL', `no decision for exchange ${exchangeId} to store`));
     return new Promise((resolve, reject) => {
-      if (this.pending.length === 0) setImmediate(() => this.flush());
       this.pending.push({ record, resolve, reject });
+      this.schedule();
+    });
+  }
+
+  /** The next batch goes when this turn's decisions are queued, and only once the previous one is on disk. */
+  private schedule(): void {
+    if (this.scheduled || this.inFlight || this.pending.length === 0) return;
+    this.scheduled = true;
+    setImmediate(() => {
+      this.scheduled = false;
+      this.flush();
     });
   }
 
   private flush(): void {
-    const batch = this.pending;
-    this.pending = [];
+    if (this.inFlight || this.pending.length === 0) return;
+    const batch = this.pending.splice(0, MAX_BATCH);
+    if (this.writer) {
+      this.inFlight = { id: ++this.batches, batch };
+      // Keep the process alive while a decision waits for its commit (and only then).
+      this.writer.ref();
+      this.writer.postMessage({ id: this.inFlight.id, rows: batch.map((p) => rowOf(p.record)) });
+      return;
+    }
     let inserted: boolean[];
     try {
       // IMMEDIATE: take the write lock at BEGIN, so two processes sharing the file serialise here too.
       inserted = this.insertTx.immediate(batch.map((p) => p.record));
     } catch (e) {
       for (const p of batch) p.reject(e);
+      this.schedule();
       return;
     }
     for (const [i, p] of batch.entries()) p.resolve(inserted[i] === true);
+    this.schedule();
+  }
+
+  private committed(m: { id: number; inserted?: boolean[]; error?: string }): void {
+    const flight = this.inFlight;
+    if (!flight || flight.id !== m.id) return;
+    this.inFlight = null;
+    this.writer?.unref();
+    if (m.inserted) for (const [i, p] of flight.batch.entries()) p.resolve(m.inserted[i] === true);
+    else for (const p of flight.batch) p.reject(new SemperError('ERR_INTERNAL', `TTP decisions not committed: ${m.error ?? 'unknown error'}`));
+    // Straight on with what queued meanwhile: its decisions waited for this commit already.
+    this.flush();
+  }
+
+  private failInFlight(e: unknown): void {
+    const flight = this.inFlight;
+    this.inFlight = null;
+    this.writer?.unref();
+    for (const p of flight?.batch ?? []) p.reject(e);
   }
 
   counts(): { aborted: number; resolved: number } {
@@ -102,7 +193,21 @@ export class SqliteTtpStore implements TtpRecordStore {
   }
 
   close(): void {
-    if (this.pending.length) this.flush();
+    // A batch still with the writer is not known to be on disk: its answers never leave.
+    if (this.writer) {
+      this.failInFlight(new SemperError('ERR_INTERNAL', 'the TTP store closed before these decisions were committed'));
+      void this.writer.terminate();
+    }
+    // What is queued commits here, on this connection, as it always did.
+    const queued = this.pending.splice(0);
+    if (queued.length) {
+      try {
+        const inserted = this.insertTx.immediate(queued.map((p) => p.record));
+        for (const [i, p] of queued.entries()) p.resolve(inserted[i] === true);
+      } catch (e) {
+        for (const p of queued) p.reject(e);
+      }
+    }
     this.db.close();
   }
 }

@@ -299,6 +299,9 @@ describe('after a restart', () => {
     const before = { root: market.rootCertificate, cert: market.merchantCertificate, shopUrl: market.shopUrl };
     const shopPort = Number(new URL(market.shopUrl).port);
     await market.close();
+    // This process's fetch pools a keep-alive connection to the closed shop: let it read the shop's
+    // FIN (a poll phase of the event loop, so two turns) before the shop comes back on the same port.
+    for (let turn = 0; turn < 2; turn++) await new Promise((resolve) => setImmediate(resolve));
 
     market = await startMarketplace({ dataDir: tmp.dir, caPort: 0, shopPort, now: () => Date.now() + skewMs, offerTtlMs: OFFER_TTL_MS });
     expect(market.shopUrl).toBe(before.shopUrl);

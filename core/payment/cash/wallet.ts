@@ -29,10 +29,10 @@ import { canonicalJson } from '../../encoding/index.js';
 import { SemperError } from '../../errors.js';
 import { type Amount, PAYMENT_PROOF_TYPE, PaymentProofBody } from '../../items/schema.js';
 import type { Machine, RandomSource, StepResult } from '../../machine.js';
-import { nowIso, signStatement, type Statement, verifyStatement } from '../../statements/index.js';
+import { nowIso, signStatement, type Statement, statementDigest, verifyStatement } from '../../statements/index.js';
 import { type Coin, type CoinSecret, finalizeCoin } from './coin.js';
 import { type DenominationSet, denominationUsable, requireDenomination } from './denominations.js';
-import { type BlindedCoin, CASH_TYPES, DepositAnswer, DoubleSpendAnswer, IssueAnswer, IssueBody, outputsDigest } from './messages.js';
+import { type BlindedCoin, CASH_TYPES, DepositAnswer, DepositBody, DoubleSpendAnswer, IssueAnswer, IssueBody, outputsDigest } from './messages.js';
 import { signSpend, verifySpend } from './spend.js';
 
 export const WALLET_KIND = 'cash-wallet';
@@ -77,7 +77,12 @@ export type WalletEvent =
   | { type: 'withdraw'; now: number; account: string; prepared: CoinSecret[] }
   | { type: 'refresh'; now: number; coinIds: string[]; prepared: CoinSecret[] }
   | { type: 'refund'; now: number; reference: string; prepared: CoinSecret[] }
-  | { type: 'pay'; now: number; coinIds: string[]; payee: string; reference: string }
+  /**
+   * `to`: where the spends go — the merchant (default: it deposits them and answers with the bank's
+   * DepositAnswer), or the bank's `/bank/deposit` itself, which credits the payee's account and
+   * answers the same DepositAnswer to the payer (a fair purchase: the shopper holds the bank's proof).
+   */
+  | { type: 'pay'; now: number; coinIds: string[]; payee: string; reference: string; to?: 'merchant' | 'bank' }
   | { type: 'reply'; now: number; sent: WalletSend; reply: WalletReply }
   | { type: 'timeout'; now: number };
 
@@ -96,7 +101,7 @@ export interface WalletContext {
   accountSigner?: Signer;
 }
 
-export const BANK_PATHS = { withdraw: '/bank/withdraw', refresh: '/bank/refresh' } as const;
+export const BANK_PATHS = { withdraw: '/bank/withdraw', refresh: '/bank/refresh', deposit: '/bank/deposit' } as const;
 export const MERCHANT_PATHS = { pay: '/semper/cash/pay', refund: '/semper/cash/refund' } as const;
 
 type Result = StepResult<WalletState, WalletSend, WalletEffect>;
@@ -205,7 +210,10 @@ async function issueRequest(
       inputs.map((c) => c.value),
       inputs[0]!.value.currency,
     );
-    const send: WalletSend = { kind: 'http', to: 'merchant', path: MERCHANT_PATHS.pay, body: { spends }, requestId };
+    const send: WalletSend =
+      event.to === 'bank'
+        ? { kind: 'http', to: 'bank', path: BANK_PATHS.deposit, body: { spends }, requestId }
+        : { kind: 'http', to: 'merchant', path: MERCHANT_PATHS.pay, body: { spends }, requestId };
     op = { kind: 'payment', requestId, send, attempts: 1, retryAt: null, inputs: event.coinIds, payee: event.payee, reference: event.reference, value };
     coins = withCoins(state, event.coinIds, (c) => ({ ...c, status: 'locked' }));
   }
@@ -249,7 +257,7 @@ async function onIssued(state: WalletState, op: Extract<PendingOperation, { secr
 
 async function onPaid(state: WalletState, op: Extract<PendingOperation, { kind: 'payment' }>, body: unknown, ctx: WalletContext): Promise<Result> {
   const answer = DepositAnswer.safeParse(body);
-  if (!answer.success) throw new SemperError('ERR_SCHEMA', 'merchant answer is not a deposit');
+  if (!answer.success) throw new SemperError('ERR_SCHEMA', 'the answer to a payment is not a deposit');
   const verified = await verifyStatement(answer.data.proof, { types: [PAYMENT_PROOF_TYPE] });
   if ((await jwkThumbprint(verified.signerJwk)) !== ctx.denominations.bankKeyId)
     throw new SemperError('ERR_CERT_UNTRUSTED', 'payment proof not signed by the bank');
@@ -260,6 +268,20 @@ async function onPaid(state: WalletState, op: Extract<PendingOperation, { kind: 
     throw new SemperError('ERR_ITEM_MISMATCH', 'payment proof is for another payment');
   }
   const proofStatement = verified.statement as Statement;
+  // The deposit receipt must be the bank's and name this very proof: kept with it as evidence.
+  const receipt = await verifyStatement(answer.data.receipt, { types: [CASH_TYPES.deposit] });
+  if ((await jwkThumbprint(receipt.signerJwk)) !== ctx.denominations.bankKeyId)
+    throw new SemperError('ERR_CERT_UNTRUSTED', 'deposit receipt not signed by the bank');
+  const deposit = DepositBody.safeParse(receipt.statement.body);
+  if (
+    !deposit.success ||
+    deposit.data.proof !== (await statementDigest(proofStatement)) ||
+    deposit.data.payee !== op.payee ||
+    deposit.data.reference !== op.reference ||
+    canonicalJson(deposit.data.value) !== canonicalJson(op.value)
+  ) {
+    throw new SemperError('ERR_ITEM_MISMATCH', 'deposit receipt is for another payment');
+  }
   return {
     state: {
       ...state,
@@ -269,6 +291,7 @@ async function onPaid(state: WalletState, op: Extract<PendingOperation, { kind: 
     send: [],
     effects: [
       { kind: 'archive', statement: proofStatement },
+      { kind: 'archive', statement: receipt.statement as Statement },
       { kind: 'paid', requestId: op.requestId, reference: op.reference, proof: proofStatement },
     ],
   };

@@ -1,6 +1,17 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { canonicalJson, decodeBase64url, digestJson, encodeBase64url, bytesEqual } from '../../../core/encoding/index.js';
+import canonicalize from 'canonicalize';
+import {
+  canonicalJson,
+  decodeBase64url,
+  digestJson,
+  encodeBase64url,
+  bytesEqual,
+  sha256,
+  sha256Sync,
+  sha256WebCrypto,
+  utf8,
+} from '../../../core/encoding/index.js';
 import { SemperError } from '../../../core/errors.js';
 
 describe('RFC 8785 canonical JSON', () => {
@@ -16,6 +27,42 @@ describe('RFC 8785 canonical JSON', () => {
     expect(() => canonicalJson({ a: 2 ** 60 })).toThrowError(/safe range/);
     expect(() => canonicalJson([1e30])).toThrowError(/safe range/);
     expect(() => canonicalJson({ d: new Date(0) })).toThrowError(/plain JSON object/);
+  });
+  it("is the canonicalize package's RFC 8785 form on random JSON values (property)", () => {
+    // I-JSON: no lone surrogates (fast-check's default strings are well formed), integers within the safe range.
+    const value = fc.jsonValue({ maxDepth: 5 }).filter((v) => {
+      let ok = true;
+      JSON.stringify(v, (_, x) => {
+        if (typeof x === 'number' && Number.isInteger(x) && !Number.isSafeInteger(x)) ok = false;
+        return x;
+      });
+      return ok;
+    });
+    fc.assert(
+      fc.property(value, (v) => canonicalJson(v) === canonicalize(v)),
+      { numRuns: 2000 },
+    );
+    // Arbitrary UTF-16 (lone surrogates included): refused exactly when the package refuses, else the same text.
+    const refuses = (f: () => unknown, code?: string) => {
+      try {
+        f();
+        return false;
+      } catch (e) {
+        return code === undefined || (e instanceof SemperError && e.code === code);
+      }
+    };
+    fc.assert(
+      fc.property(fc.dictionary(fc.string({ unit: 'binary' }), fc.array(fc.string({ unit: 'binary' }), { maxLength: 3 })), (obj) => {
+        if (refuses(() => canonicalize(obj))) return refuses(() => canonicalJson(obj), 'ERR_ENCODING');
+        return canonicalJson(obj) === canonicalize(obj);
+      }),
+      { numRuns: 1000 },
+    );
+  });
+  it('refuses lone surrogates in strings and member names (RFC 8785 §3.2.2.2)', () => {
+    expect(() => canonicalJson({ a: 'x\ud800' })).toThrowError(/\$\.a has a lone surrogate/);
+    expect(() => canonicalJson({ '\udc00': 1 })).toThrowError(/member name/);
+    expect(canonicalJson({ a: '\ud83d\ude00' })).toBe('{"a":"\ud83d\ude00"}');
   });
   it('is stable under key order (property)', () => {
     fc.assert(
@@ -42,6 +89,20 @@ describe('base64url (RFC 4648 §5)', () => {
 });
 
 describe('digests', () => {
+  it('SHA-256 is FIPS 180-4, the same through node:crypto (Node) and WebCrypto (the browsers) on random inputs', async () => {
+    const abc = 'ungWv48Bz-pBQUDeXa4iI7ADYaOWF3qctBD_YfIAFa0';
+    expect(encodeBase64url(await sha256(utf8('abc')))).toBe(abc);
+    expect(encodeBase64url(await sha256WebCrypto(utf8('abc')))).toBe(abc);
+    // Node has the synchronous path; the extension's worker does not (test/e2e runs it there).
+    expect(sha256Sync(utf8('abc'))).not.toBeNull();
+    await fc.assert(
+      fc.asyncProperty(fc.uint8Array({ maxLength: 3000 }), async (bytes) => {
+        const data = new Uint8Array(bytes);
+        return bytesEqual(await sha256(data), await sha256WebCrypto(data));
+      }),
+      { numRuns: 300 },
+    );
+  });
   it('digestJson is SHA-256 over the canonical bytes', async () => {
     // SHA-256("{}") = 44136fa3...; base64url of it:
     expect(await digestJson({})).toBe('RBNvo1WzZ4oRRq0W9-hknpT7T8If536DEMBg9hyq_4o');

@@ -48,6 +48,33 @@ describe('signed statements', () => {
     ).rejects.toMatchObject({ code: 'ERR_SCHEMA' });
   });
 
+  it('a body that is not JSON is ERR_SCHEMA first; JSON that is not I-JSON is ERR_ENCODING after the signer checks', async () => {
+    const signer = await signerFromKeyPair('ES256', await generateKeyPair('ES256'));
+    const st = await signStatement(base, signer);
+    for (const bad of [undefined, Number.NaN, Number.POSITIVE_INFINITY, new Date(0), () => 1, [1, undefined]]) {
+      await expect(verifyStatement({ ...st, body: { amount: bad } })).rejects.toMatchObject({ code: 'ERR_SCHEMA' });
+    }
+    await expect(verifyStatement({ ...st, body: [1] })).rejects.toMatchObject({ code: 'ERR_SCHEMA' });
+    // Unsafe integers and lone surrogates are JSON: the signer is checked first (here: no trust anchors), then the encoding.
+    await expect(verifyStatement({ ...st, body: { amount: 2 ** 60 } })).rejects.toMatchObject({ code: 'ERR_ENCODING' });
+    await expect(verifyStatement({ ...st, body: { to: 'B\ud800b' } })).rejects.toMatchObject({ code: 'ERR_ENCODING' });
+    const certified = { ...st, body: { amount: 2 ** 60 }, signature: { ...st.signature, signer: { kind: 'x509', chain: ['AAAA'] } } };
+    await expect(verifyStatement(certified)).rejects.toMatchObject({ code: 'ERR_CERT_UNTRUSTED' });
+  });
+
+  it('returns a deep-frozen copy whose digest is the digest of what was sent', async () => {
+    const signer = await signerFromKeyPair('ES256', await generateKeyPair('ES256'));
+    const st = await signStatement({ ...base, body: { items: [{ sku: 'a', quantity: 1 }], note: 'x' } }, signer);
+    const v = await verifyStatement(st);
+    expect(v.statement).toEqual(st);
+    expect(v.statement).not.toBe(st);
+    expect(Object.isFrozen(v.statement) && Object.isFrozen(v.statement.body) && Object.isFrozen((v.statement.body as { items: object[] }).items[0])).toBe(true);
+    expect(await statementDigest(v.statement)).toBe(await statementDigest(st));
+    // The input stays the caller's: changing it changes neither the verified copy nor its digest.
+    (st.body as { note: string }).note = 'changed';
+    expect(await statementDigest(v.statement)).toBe(await statementDigest({ ...st, body: { ...st.body, note: 'x' } }));
+  });
+
   it('the signing input covers alg and signer, not the signature value', async () => {
     const signer = await signerFromKeyPair('EdDSA', await generateKeyPair('EdDSA'));
     const st = await signStatement(base, signer);

@@ -52,6 +52,7 @@ function transport() {
         t.toMerchant.push(JSON.stringify(outbound.body));
         return post(world.host.app, outbound.path, outbound.body);
       }
+      if (outbound.to !== 'ttp') throw new Error(`an exchange sends nothing to the ${outbound.to}`);
       expect(outbound.url).toBe(world.ttpEntry.url);
       t.ttpCalls++;
       if (t.ttpDown) return Promise.resolve({ kind: 'error', error: { code: 'ERR_INTERNAL', message: 'fetch failed' } } as const);

@@ -5,6 +5,7 @@
  * signing with the software authenticator, through the real purchase machine), and who may call
  * the identity operations.
  */
+import { NO_PAYMENTS } from '../../../extension/payments/service.js';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { generateKeyPair, jwkThumbprint, signerFromKeyPair } from '../../../core/crypto/index.js';
 import { randomId } from '../../../core/encoding/index.js';
@@ -408,6 +409,7 @@ describe('identity operations: who may call them', () => {
       host,
       keys,
       identity: svc,
+      payments: NO_PAYMENTS,
       roots: new TrustRoots(unused),
       ttps: new TrustedTtps(unused),
       openWindow: async () => undefined,

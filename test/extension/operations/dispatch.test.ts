@@ -2,6 +2,7 @@
  * The operation API's access checks (extension/operations/dispatch.ts): extension pages only,
  * requests validated against the one table, deal-window operations only from that deal's window.
  */
+import { NO_PAYMENTS } from '../../../extension/payments/service.js';
 import { describe, expect, it } from 'vitest';
 import type { ShopperState } from '../../../core/commerce/shopper.js';
 import type { VerifiedOfferView } from '../../../core/commerce/view.js';
@@ -56,6 +57,7 @@ function opDeps(store: MemoryDealStore, current?: CurrentWindow): DispatchDeps &
     },
     keys,
     identity,
+    payments: NO_PAYMENTS,
     roots: new TrustRoots(unused),
     ttps: new TrustedTtps(unused),
     openWindow: async () => undefined,

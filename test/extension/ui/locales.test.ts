@@ -17,13 +17,21 @@ describe('locales', () => {
 
   it('every key the pages use exists', () => {
     const en = load('en');
-    const sources = ['trusted-window/App.tsx', 'popup/App.tsx', 'extension/ui/i18n.ts', 'trusted-window/main.tsx', 'popup/main.tsx']
+    const sources = [
+      'trusted-window/App.tsx',
+      'popup/App.tsx',
+      'popup/Wallet.tsx',
+      'popup/Identity.tsx',
+      'extension/ui/i18n.ts',
+      'trusted-window/main.tsx',
+      'popup/main.tsx',
+    ]
       .map((f) => readFileSync(f, 'utf8'))
       .join('\n');
     const used = new Set(
       [
         ...sources.matchAll(/\bt\('([A-Za-z]+)'/g),
-        ...sources.matchAll(/: '((?:status|tw|pop)[A-Za-z]+)'/g),
+        ...sources.matchAll(/: '((?:status|tw|pop|hist)[A-Za-z]+)'/g),
         ...sources.matchAll(/localiseDocument\('([A-Za-z]+)'\)/g),
       ].map((m) => m[1]!),
     );

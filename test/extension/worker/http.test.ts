@@ -26,6 +26,7 @@ describe('merchant HTTP', () => {
       kind: 'error',
       status: 409,
       error: { code: 'ERR_REPLAY', message: 'seen' },
+      body: { error: { code: 'ERR_REPLAY', message: 'seen' } },
     });
     expect(await postToMerchant(ORIGIN, outbound, respond(500, 'oops'))).toMatchObject({ kind: 'error', error: { code: 'ERR_SCHEMA' } });
     expect(await postToMerchant(ORIGIN, outbound, respond(502, '{}'))).toMatchObject({ kind: 'error', error: { code: 'ERR_INTERNAL' } });
@@ -33,6 +34,21 @@ describe('merchant HTTP', () => {
       throw new TypeError('fetch failed');
     }) as unknown as typeof fetch;
     expect(await postToMerchant(ORIGIN, outbound, down)).toMatchObject({ kind: 'error', error: { code: 'ERR_INTERNAL' } });
+  });
+});
+
+describe('bank HTTP', () => {
+  it("keeps an error answer's body: the bank's double-spend refusal carries its proof there (the code is not lost either)", async () => {
+    const refusal = { error: { code: 'ERR_DOUBLE_SPEND', message: 'spent' }, coinId: 'c'.repeat(43), proof: { type: 'semper.cash.spend' } };
+    let seen: string | undefined;
+    const fake = (async (url: URL) => {
+      seen = String(url);
+      return new Response(JSON.stringify(refusal), { status: 409 });
+    }) as unknown as typeof fetch;
+    const reply = await httpTransport(fake)('http://127.0.0.1:8453', { kind: 'http', to: 'bank', path: '/bank/deposit', body: { spends: [] } });
+    expect(reply).toEqual({ kind: 'error', status: 409, error: refusal.error, body: refusal });
+    // A purse's requests go to its own bank: the record's origin.
+    expect(seen).toBe('http://127.0.0.1:8453/bank/deposit');
   });
 });
 

@@ -1,0 +1,89 @@
+/**
+ * The TTP of the TTP bench, in a process of its own (forked by bench/ttp.ts with an IPC channel):
+ * a fresh CA and TTP on a SQLite file (WAL, synchronous=FULL). Before it serves, it measures in
+ * this process, with its own key: the crypto-only decision rate (2 ES256 verifies + 1 ES256 sign
+ * per decision, 16 in flight) and the in-process decision rate (TtpService.handle, no HTTP). Then
+ * it listens on loopback and samples its RSS until told to report; the peak is the TTP's peak RSS
+ * during the HTTP load run.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { generateKeyPair, signerFromKeyPair, verifyRaw } from '../core/crypto/index.js';
+import { canonicalBytes } from '../core/encoding/index.js';
+import { createRootCertificate } from '../core/pki/index.js';
+import { signingInput } from '../core/statements/index.js';
+import { startTtpServer, TtpService } from '../server/ttp/index.js';
+import { ttpIssuer } from '../test/helpers/exchange.js';
+import { pool } from './harness.js';
+import { abortRequests } from './ttp-requests.js';
+
+const CONCURRENCY = Number(process.env.BENCH_TTP_CONCURRENCY ?? 16);
+const IN_PROCESS = Number(process.env.BENCH_TTP_IN_PROCESS ?? 1000);
+const send = (m: unknown) => process.send!(m);
+
+const now = Date.now();
+const notBefore = new Date(Math.floor(now / 1000) * 1000 - 86_400_000);
+const notAfter = new Date(Math.floor(now / 1000) * 1000 + 365 * 86_400_000);
+const caKeys = await generateKeyPair('ES256');
+const rootCertificate = await createRootCertificate({ commonName: 'Bench CA', keys: caKeys, notBefore, notAfter });
+const ca = ttpIssuer({ root: rootCertificate, keys: caKeys }, { notBefore, notAfter });
+const dir = mkdtempSync(join(tmpdir(), 'semper-bench-ttp-'));
+const service = await TtpService.create({ ca, dbPath: join(dir, 'ttp.sqlite') });
+
+// Crypto-only floor: per decision, verify the request and m1, sign the answer.
+const sample = (await abortRequests(service.keyId, 1, now))[0]!;
+const requestInput = signingInput(sample);
+const m1 = (sample.body as { m1: typeof sample }).m1;
+const m1Input = signingInput(m1);
+const other = await signerFromKeyPair('ES256', await generateKeyPair('ES256'));
+const requestSig = await other.sign(requestInput);
+const m1Sig = await other.sign(m1Input);
+const answerInput = canonicalBytes({
+  type: 'semper.ttp.abort-token',
+  version: 1,
+  dealId: sample.dealId,
+  issuedAt: sample.issuedAt,
+  body: { exchangeId: 'x'.repeat(43) },
+});
+const floorN = 2000;
+const floorOp = async () => {
+  if (!(await verifyRaw('ES256', other.publicJwk, requestInput, requestSig))) throw new Error('floor: verify');
+  if (!(await verifyRaw('ES256', other.publicJwk, m1Input, m1Sig))) throw new Error('floor: verify');
+  await service.signer.sign(answerInput);
+};
+await pool(Array.from({ length: 200 }), CONCURRENCY, floorOp);
+const cryptoFloorPerSecond = await pool(Array.from({ length: floorN }), CONCURRENCY, floorOp);
+
+// In process: the TTP's check, decision, signature and durable commit, no HTTP.
+const direct = await abortRequests(service.keyId, IN_PROCESS, now);
+const inProcessPerSecond = await pool(direct, CONCURRENCY, async (request) => {
+  const r = await service.handle(request);
+  if (!r.decided) throw new Error('bench TTP: an in-process request did not decide');
+});
+
+// 16 clients on loopback are one address: a limit far above the run's requests, which the default would stop.
+const server = await startTtpServer(service, { signedStatementsPerMinute: 100_000_000 });
+let peakRss = 0;
+const sampleRss = () => {
+  peakRss = Math.max(peakRss, process.memoryUsage.rss());
+};
+let sampler: NodeJS.Timeout | undefined;
+process.on('message', (m: { type: string }) => {
+  if (m.type === 'load-start') {
+    peakRss = process.memoryUsage.rss();
+    sampler = setInterval(sampleRss, 10);
+    send({ type: 'load-started' });
+  } else if (m.type === 'load-end') {
+    if (sampler) clearInterval(sampler);
+    sampleRss();
+    send({ type: 'report', peakRssBytes: peakRss, maxRssBytes: process.resourceUsage().maxRSS * 1024 });
+  } else if (m.type === 'exit') {
+    void server.close().finally(() => {
+      service.close();
+      rmSync(dir, { recursive: true, force: true });
+      process.exit(0);
+    });
+  }
+});
+send({ type: 'ready', url: server.url, keyId: service.keyId, cryptoFloorPerSecond, inProcessPerSecond });

@@ -1,0 +1,73 @@
+/** Operations on fair purchases: the trusted window's decision (with the payment method), and the popup's list with the goods and evidence. */
+import { SemperError } from '../../../core/errors.js';
+import { informationText } from '../../../core/commerce/exchange-deal.js';
+import type { FairPurchaseRecord } from '../../deals/records.js';
+import type { Handlers } from '../context.js';
+import type { FairPurchaseSummary } from '../table.js';
+import { archivedStatementView, requireDeal } from '../views.js';
+
+export function summariseFair(r: FairPurchaseRecord): FairPurchaseSummary {
+  return {
+    dealId: r.dealId,
+    origin: r.origin,
+    status: r.state.phase,
+    createdAt: new Date(r.createdAt).toISOString(),
+    updatedAt: new Date(r.updatedAt).toISOString(),
+    ...(r.view ? { title: r.view.title, merchant: r.view.merchant.legalName, price: r.view.price } : {}),
+    ...('method' in r.state && r.state.method ? { method: r.state.method } : {}),
+    ...(r.result?.kind === 'failed' ? { error: r.result.error } : {}),
+  };
+}
+
+export const fairHandlers: Handlers<'getPendingFair' | 'confirmFair' | 'rejectFair' | 'listFairPurchases' | 'getFairPurchase'> = {
+  async getPendingFair({ dealId }, { store, payments }) {
+    const record = await requireDeal(store, dealId, 'fair-purchase');
+    if (!record.view || record.state.phase !== 'awaiting-confirmation') {
+      throw new SemperError('ERR_PROTOCOL_STATE', `purchase ${dealId} has nothing awaiting confirmation (${record.state.phase})`);
+    }
+    const funds = await payments.funds(record.view.bank, record.view.price, record.view.methods);
+    return { view: record.view, status: record.state.phase, funds };
+  },
+  async confirmFair({ dealId, method }, { store, host, payments, now }) {
+    const record = await requireDeal(store, dealId, 'fair-purchase');
+    if (!record.view?.methods.includes(method)) throw new SemperError('ERR_PAYMENT_METHOD', `the merchant does not take ${method} for this purchase`);
+    // Refuse before anything is signed when the chosen method cannot pay (the window offers only those that can).
+    const funds = (await payments.funds(record.view.bank, record.view.price, [method]))[0];
+    if (!funds?.available) throw new SemperError('ERR_PAYMENT_METHOD', `${method} cannot pay this now (${funds?.reason ?? 'unavailable'})`);
+    return { status: ((await host.event(dealId, { type: 'user-confirmed', method, now: now() } as never)) as FairPurchaseRecord).state.phase };
+  },
+  async rejectFair({ dealId }, { store, host, now }) {
+    await requireDeal(store, dealId, 'fair-purchase');
+    return { status: ((await host.event(dealId, { type: 'user-rejected', now: now() })) as FairPurchaseRecord).state.phase };
+  },
+  async listFairPurchases(_request, { store }) {
+    const all = (await store.listAll()).filter((d): d is FairPurchaseRecord => d.kind === 'fair-purchase');
+    return { purchases: all.reverse().map(summariseFair) };
+  },
+  async getFairPurchase({ dealId }, { store }) {
+    const record = await requireDeal(store, dealId, 'fair-purchase');
+    const statements = (await store.archiveOf(dealId)).map(archivedStatementView);
+    const s = record.state;
+    const goods =
+      s.phase === 'completed'
+        ? (() => {
+            const text = informationText({ kind: 'information', mediaType: s.offer.body.goods.mediaType, data: s.goods });
+            return {
+              title: s.offer.body.title,
+              mediaType: s.offer.body.goods.mediaType,
+              data: s.goods,
+              ...(text?.text !== undefined ? { text: text.text } : {}),
+            };
+          })()
+        : undefined;
+    const paid = 'paid' in s && s.paid ? s.paid : undefined;
+    return {
+      purchase: summariseFair(record),
+      ...(record.view ? { view: record.view } : {}),
+      ...(record.result?.kind === 'finished' ? { outcome: record.result.outcome } : {}),
+      statements,
+      ...(paid ? { paid } : {}),
+      ...(goods ? { goods } : {}),
+    };
+  },
+};

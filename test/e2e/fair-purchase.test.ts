@@ -1,0 +1,183 @@
+/**
+ * Fair purchase end to end: the built extension in real Chromium, the real marketplace (CA, TTP with
+ * its sealing key, bank, demo shop) in-process. The shopper opens its purse at the bank with the
+ * code `npm start` prints and withdraws e-cash; on the shop's /fair page it asks for a guide; the
+ * trusted window shows the verified offer (price, goods, merchant, bank, TTP) and what the purse can
+ * pay; Confirm starts the purchase, the worker pays (spends deposited at the bank for the shop) only
+ * once m1 bound the shop, and decrypts the guide with the key from m3 — or, when the shop withholds
+ * it, from the TTP's affidavit. Money is conserved after every test.
+ */
+import { join } from 'node:path';
+import type { Page } from 'playwright-core';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { TTP_TYPES } from '../../core/exchange/index.js';
+import { startMarketplace, type Marketplace } from '../../server/marketplace.js';
+import type { FairPurchaseFaults } from '../../server/merchant/kit.js';
+import { FAIR_GOODS } from '../../server/shop/fair-goods.js';
+import { poolKeys } from '../core/payment/helpers.js';
+import { RESULTS, clickInTrustedWindow, launchExtension, tempDir, waitForTrustedWindow, type ExtensionHarness } from './harness.js';
+
+const GUIDE = FAIR_GOODS[0]!;
+/** Short timers so a shop that withholds the key is overcome within seconds. */
+const TIMING = { peerMs: 1_000, ttpRetryMs: 1_000, ttpMarginMs: 2_000, peerRetries: 1 };
+
+let market: Marketplace;
+let dataDir: ReturnType<typeof tempDir>;
+let harness: ExtensionHarness;
+let page: Page;
+const fairFaults: FairPurchaseFaults = {};
+
+async function trusting(h: ExtensionHarness): Promise<void> {
+  await h.operation('settings.addRoot', { certificate: market.rootPem });
+  await h.operation('settings.addTtp', { certificate: market.ttpPem, url: market.ttpUrl });
+}
+
+beforeAll(async () => {
+  dataDir = tempDir('semper-fair-');
+  market = await startMarketplace({
+    dataDir: dataDir.path,
+    caPort: 0,
+    shopPort: 0,
+    ttpPort: 0,
+    host: '127.0.0.1',
+    bank: { keyFactory: poolKeys(0) },
+    exchange: { timing: TIMING, fairFaults },
+  });
+  harness = await launchExtension();
+  await trusting(harness);
+  // The purse: the demo shopper's account opened with npm start's one-time code, 20.00 EUR withdrawn as e-cash.
+  await harness.operation('wallet.openAccount', { bankUrl: market.bankUrl, code: market.demoAccountCode! });
+  const withdrawn = await harness.operation('wallet.withdraw', { bankUrl: market.bankUrl, amount: { amount: 2_000, currency: 'EUR' } });
+  expect(withdrawn.status).toBe('done');
+  page = await harness.context.newPage();
+}, 120_000);
+
+afterEach(() => market.bank.checkInvariants());
+
+afterAll(async () => {
+  await harness?.close();
+  await market?.close();
+  dataDir?.remove();
+});
+
+interface PageResult {
+  status: string;
+  dealId?: string;
+  code?: string;
+  reason?: string;
+}
+
+async function pageResult(p: Page, timeout = 60_000): Promise<PageResult> {
+  const output = p.locator('#semper-result:is([data-status=completed], [data-status=resolved], [data-status=error])');
+  await output.waitFor({ timeout });
+  return output.evaluate((el) => ({
+    status: el.getAttribute('data-status') ?? '',
+    ...(el.getAttribute('data-deal-id') ? { dealId: el.getAttribute('data-deal-id')! } : {}),
+    ...(el.getAttribute('data-code') ? { code: el.getAttribute('data-code')! } : {}),
+    ...(el.getAttribute('data-reason') ? { reason: el.getAttribute('data-reason')! } : {}),
+  }));
+}
+
+async function purseBalance(h: ExtensionHarness): Promise<number> {
+  const { purses } = await h.operation('wallet.status', {});
+  return purses[0]?.balance?.amount ?? 0;
+}
+
+async function openOffer(h: ExtensionHarness, p: Page): Promise<Page> {
+  await p.goto(`${market.shopUrl}/fair`);
+  await p.click(`#fair-${GUIDE.sku}`);
+  const tw = await waitForTrustedWindow(h);
+  await tw.locator('#you-pay').waitFor();
+  return tw;
+}
+
+describe('fair purchase in Chromium', () => {
+  it('pays e-cash from the purse only after the shop is bound, and receives the guide (English)', async () => {
+    const shopBefore = market.bank.balance(market.merchantAccount);
+    const purseBefore = await purseBalance(harness);
+    const tw = await openOffer(harness, page);
+    expect(await tw.locator('#you-pay').textContent()).toBe('€4.50');
+    expect(await tw.locator('#you-get').textContent()).toContain(GUIDE.title);
+    expect(await tw.locator('#ttp-name').textContent()).toBe('Semper Demo TTP');
+    expect(await tw.locator('#bank-url').textContent()).toBe(market.bankUrl);
+    // The purse can pay; the account transfer is not set up in the extension.
+    expect(await tw.locator('#method-cash').isChecked()).toBe(true);
+    expect(await tw.locator('#method-account').isDisabled()).toBe(true);
+    expect(await tw.locator('#method-cash-note').textContent()).toContain('€20.00');
+    // Nothing was paid while the window waits.
+    expect(market.bank.balance(market.merchantAccount)).toBe(shopBefore);
+    await expect.poll(() => tw.locator('#confirm').isEnabled()).toBe(true);
+    await tw.screenshot({ path: join(RESULTS, 'trusted-window-fair-en.png'), fullPage: true });
+    await clickInTrustedWindow(tw, '#confirm');
+
+    const result = await pageResult(page);
+    expect(result.status).toBe('completed');
+    const mine = await harness.operation('getFairPurchase', { dealId: result.dealId! });
+    expect(mine.goods?.text).toBe(GUIDE.content);
+    expect(mine.purchase).toMatchObject({ status: 'completed', method: 'cash', price: { amount: GUIDE.price, currency: 'EUR' } });
+    expect(mine.statements.map((s) => `${s.direction} ${s.type}`)).toEqual(
+      expect.arrayContaining([
+        'received semper.fair.offer',
+        'sent semper.fair.start',
+        'received semper.exchange.propose',
+        'sent semper.exchange.accept',
+        'received semper.exchange.deliver',
+      ]),
+    );
+    expect(market.bank.balance(market.merchantAccount) - shopBefore).toBe(GUIDE.price);
+    expect(purseBefore - (await purseBalance(harness))).toBe(GUIDE.price);
+
+    // The popup names the guide, and its detail shows the goods and the statements (the evidence).
+    const popup = harness.opsPage;
+    await popup.goto(harness.url('popup/index.html'));
+    const row = popup.locator(`#fair-purchases tr[data-deal="${result.dealId}"]`);
+    await row.waitFor();
+    expect(await row.getAttribute('data-status')).toBe('completed');
+    expect(await row.textContent()).toContain(GUIDE.title);
+    await row.locator('button').click();
+    expect(await popup.locator('#fair-goods').textContent()).toBe(GUIDE.content);
+    expect(await popup.locator('#fair-statements tbody tr').count()).toBeGreaterThanOrEqual(5);
+    await popup.locator('#fair-detail').screenshot({ path: join(RESULTS, 'popup-fair-en.png') });
+  });
+
+  it('the shop takes the payment and withholds the key: the TTP reveals it, the guide is delivered', async () => {
+    fairFaults.withholdKey = true;
+    try {
+      const shopBefore = market.bank.balance(market.merchantAccount);
+      const tw = await openOffer(harness, page);
+      await expect.poll(() => tw.locator('#confirm').isEnabled()).toBe(true);
+      await clickInTrustedWindow(tw, '#confirm');
+      const result = await pageResult(page);
+      expect(result.status).toBe('resolved');
+      const mine = await harness.operation('getFairPurchase', { dealId: result.dealId! });
+      expect(mine.goods?.text).toBe(GUIDE.content);
+      const affidavit = mine.statements.find((s) => s.type === TTP_TYPES.affidavit);
+      expect((affidavit?.statement.body as { revealed?: { field: string } }).revealed?.field).toBe('key');
+      expect(market.bank.balance(market.merchantAccount) - shopBefore).toBe(GUIDE.price);
+    } finally {
+      fairFaults.withholdKey = false;
+    }
+  });
+
+  it('without a purse at the bank, nothing can pay: Confirm stays disabled, Decline tells the page (German)', async () => {
+    const de = await launchExtension({ lang: 'de' });
+    try {
+      await trusting(de);
+      const p = await de.context.newPage();
+      const tw = await openOffer(de, p);
+      await tw.locator('#no-method').waitFor();
+      expect(await tw.locator('#method-cash').isDisabled()).toBe(true);
+      expect(await tw.locator('#method-cash-note').textContent()).toContain('Keine Geldbörse');
+      expect(await tw.locator('#confirm').isDisabled()).toBe(true);
+      await tw.screenshot({ path: join(RESULTS, 'trusted-window-fair-de.png'), fullPage: true });
+      // Confirming anyway (the operation, not the disabled button) is refused before anything is signed.
+      const dealId = new URL(tw.url()).searchParams.get('deal')!;
+      const forced = await tw.evaluate((id) => chrome.runtime.sendMessage({ op: 'confirmFair', request: { dealId: id, method: 'cash' } }), dealId);
+      expect(forced).toMatchObject({ ok: false, error: { code: 'ERR_PAYMENT_METHOD' } });
+      await clickInTrustedWindow(tw, '#decline');
+      expect(await pageResult(p)).toMatchObject({ status: 'error', code: '4001' });
+    } finally {
+      await de.close();
+    }
+  });
+});
