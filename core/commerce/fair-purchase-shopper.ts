@@ -406,10 +406,11 @@ async function onReply(state: FairShopperState, event: Extract<FairShopperEvent,
   const { sent, reply, now } = event;
   if (sent.kind === 'pay') {
     // The host's payment service answers the `pay` send: the money item, or a refusal (it moves all or nothing).
+    const item = reply.kind === 'response' ? ItemSchema.safeParse(reply.body) : undefined;
+    if (state.phase === 'failed' && item?.success) return latePayment(state, item.data);
     if (state.phase !== 'paying') return unchanged(state);
     if (reply.kind === 'error') return fail(state, { code: reply.error.code, message: `the payment was not made: ${reply.error.message}` }, now);
-    const item = ItemSchema.safeParse(reply.body);
-    if (!item.success) return fail(state, { code: 'ERR_SCHEMA', message: 'the payment service answered without a money item' }, now);
+    if (!item?.success) return fail(state, { code: 'ERR_SCHEMA', message: 'the payment service answered without a money item' }, now);
     return onPaid(state, item.data, now, ctx);
   }
   if (sent.path === '/semper/fair/offer') {

@@ -157,6 +157,13 @@ describe('fair purchase: faults and the TTP', () => {
     await run.shopperTimeout();
     expect(run.shopper.phase === 'failed' && run.shopper.paid).toBeUndefined();
     const item = await payAtBank(w, w.shopper, pay.request);
+    // The host's payment service answers the pay send (extension/deals: through the transport) or steps `paid`: both are kept.
+    const viaReply = await fairPurchaseShopper.step(
+      run.shopper,
+      { type: 'reply', sent: pay, reply: { kind: 'response', body: item }, now: w.clock.now },
+      w.shopperContext,
+    );
+    expect(viaReply.state.phase === 'failed' && viaReply.state.paid).toEqual(item);
     await run.shopperStep({ type: 'paid', item, now: w.clock.now });
     const s = run.shopper;
     expect(s.phase).toBe('failed');
@@ -164,8 +171,12 @@ describe('fair purchase: faults and the TTP', () => {
     expect(s.phase === 'failed' && s.error.message).toMatch(/paid after the exchange became final/);
     const archived = (run.effects as { kind: string; statement?: Statement }[]).filter((e) => e.kind === 'archive').map((e) => e.statement);
     expect(archived).toContainEqual(item.kind === 'money' ? item.proof : null);
-    // The same item again (a repeated answer) changes nothing.
-    const again = await fairPurchaseShopper.step(run.shopper, { type: 'paid', item, now: w.clock.now }, w.shopperContext);
+    // The same item again, as the payment service's answer to the pay send: changes nothing.
+    const again = await fairPurchaseShopper.step(
+      run.shopper,
+      { type: 'reply', sent: pay, reply: { kind: 'response', body: item }, now: w.clock.now },
+      w.shopperContext,
+    );
     expect(again.state).toEqual(run.shopper);
     expect(again.effects).toEqual([]);
     expect(w.bank.bank.balance(w.merchantAccount.account)).toBe(PRICE);
