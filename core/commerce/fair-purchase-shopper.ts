@@ -406,10 +406,11 @@ async function onReply(state: FairShopperState, event: Extract<FairShopperEvent,
   const { sent, reply, now } = event;
   if (sent.kind === 'pay') {
     // The host's payment service answers the `pay` send: the money item, or a refusal (it moves all or nothing).
+    const item = reply.kind === 'response' ? ItemSchema.safeParse(reply.body) : undefined;
+    if (state.phase === 'failed' && item?.success) return latePayment(state, item.data);
     if (state.phase !== 'paying') return unchanged(state);
     if (reply.kind === 'error') return fail(state, { code: reply.error.code, message: `the payment was not made: ${reply.error.message}` }, now);
-    const item = ItemSchema.safeParse(reply.body);
-    if (!item.success) return fail(state, { code: 'ERR_SCHEMA', message: 'the payment service answered without a money item' }, now);
+    if (!item?.success) return fail(state, { code: 'ERR_SCHEMA', message: 'the payment service answered without a money item' }, now);
     return onPaid(state, item.data, now, ctx);
   }
   if (sent.path === '/semper/fair/offer') {
@@ -458,8 +459,26 @@ async function onPaid(state: Extract<FairShopperState, { phase: 'paying' }>, ite
   }
 }
 
+/**
+ * The payment service answered after the deal ended (slower than m1's deadline + margin: the
+ * responder gave up waiting for its item). The money has moved, so the deal keeps the bank's proof
+ * and says so — the offer, m1 and that proof are the evidence for a refund — instead of dropping it.
+ */
+function latePayment(state: Extract<FairShopperState, { phase: 'failed' }>, item: Item): Step {
+  if (state.paid) return unchanged(state);
+  const error: ErrorInfo = {
+    code: state.error.code,
+    message: `the merchant was paid after the exchange became final (${state.error.message}): no m2 left, the offer, m1 and the bank's proof are the evidence for a refund`,
+  };
+  const effects: FairShopperEffect[] = [];
+  if (item.kind === 'money') effects.push({ kind: 'archive', dealId: state.dealId, statement: item.proof, direction: 'received' });
+  effects.push({ kind: 'problem', dealId: state.dealId, error });
+  return { state: { ...state, paid: item, error }, send: [], effects };
+}
+
 export async function stepFairPurchase(state: FairShopperState, event: FairShopperEvent, ctx: FairShopperContext): Promise<Step> {
   if (event.type === 'reply') return onReply(state, event, ctx);
+  if (state.phase === 'failed' && event.type === 'paid') return latePayment(state, event.item);
   switch (state.phase) {
     case 'requesting-offer':
       if (event.type === 'user-rejected') return reject(state, event.now);

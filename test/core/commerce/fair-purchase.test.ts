@@ -8,7 +8,7 @@ import { decodeBase64url, encodeBase64url, sha256 } from '../../../core/encoding
 import { seal } from '../../../core/crypto/seal.js';
 import type { PublicJwk } from '../../../core/crypto/jwk.js';
 import { sealedAad } from '../../../core/items/schema.js';
-import { FAIR_TYPES, type FairShopperState } from '../../../core/commerce/index.js';
+import { FAIR_TYPES, type FairShopperState, fairPurchaseShopper } from '../../../core/commerce/index.js';
 import { prepareFairOffer } from '../../../core/commerce/fair-purchase-merchant.js';
 import { signStatement, type Statement } from '../../../core/statements/index.js';
 import { EXCHANGE_TYPES, TTP_TYPES } from '../../../core/exchange/messages.js';
@@ -145,6 +145,41 @@ describe('fair purchase: faults and the TTP', () => {
       await run.pump();
     }
     expect(goodsOf(run.shopper)).toBe(SONG.content);
+  });
+
+  it("a payment that completes only after the exchange became final: the deal keeps the bank's proof and says the merchant was paid", async () => {
+    // The payment service is slower than m1's deadline (+ margin): the shopper's deal has ended when the money item comes.
+    const run = new FairRun(w);
+    await confirmed(run, 'cash');
+    expect(run.shopper.phase).toBe('paying');
+    const pay = run.outbox.shift();
+    if (pay?.kind !== 'pay') throw new Error('expected the payment');
+    await run.shopperTimeout();
+    expect(run.shopper.phase === 'failed' && run.shopper.paid).toBeUndefined();
+    const item = await payAtBank(w, w.shopper, pay.request);
+    // The host's payment service answers the pay send (extension/deals: through the transport) or steps `paid`: both are kept.
+    const viaReply = await fairPurchaseShopper.step(
+      run.shopper,
+      { type: 'reply', sent: pay, reply: { kind: 'response', body: item }, now: w.clock.now },
+      w.shopperContext,
+    );
+    expect(viaReply.state.phase === 'failed' && viaReply.state.paid).toEqual(item);
+    await run.shopperStep({ type: 'paid', item, now: w.clock.now });
+    const s = run.shopper;
+    expect(s.phase).toBe('failed');
+    expect(s.phase === 'failed' && s.paid).toEqual(item);
+    expect(s.phase === 'failed' && s.error.message).toMatch(/paid after the exchange became final/);
+    const archived = (run.effects as { kind: string; statement?: Statement }[]).filter((e) => e.kind === 'archive').map((e) => e.statement);
+    expect(archived).toContainEqual(item.kind === 'money' ? item.proof : null);
+    // The same item again, as the payment service's answer to the pay send: changes nothing.
+    const again = await fairPurchaseShopper.step(
+      run.shopper,
+      { type: 'reply', sent: pay, reply: { kind: 'response', body: item }, now: w.clock.now },
+      w.shopperContext,
+    );
+    expect(again.state).toEqual(run.shopper);
+    expect(again.effects).toEqual([]);
+    expect(w.bank.bank.balance(w.merchantAccount.account)).toBe(PRICE);
   });
 
   it('a shopper that never pays: after the deadline the merchant gets an abort token, no money moved', async () => {
