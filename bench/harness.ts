@@ -53,3 +53,28 @@ export function figureLine(f: Figure): string {
   const met = f.goal.op === '<=' ? f.ratio <= f.goal.value : f.ratio >= f.goal.value;
   return `${f.figure}: ${f.ratio.toFixed(2)}${f.unit}  (goal ${f.goal.op} ${f.goal.value}: ${met ? 'met' : 'NOT met'})  — ${f.detail}`;
 }
+
+/**
+ * The ratio of two ops' costs (ms per op, wall or CPU), measured interleaved: `rounds` rounds of
+ * `a` then `b`, each for `budgetMs`, and the median of the per-round ratios cost(a) / cost(b). On a
+ * shared machine the load changes from second to second; interleaving puts both under the same load.
+ */
+export async function interleavedRatio(
+  a: () => Promise<unknown>,
+  b: () => Promise<unknown>,
+  options: { rounds?: number; budgetMs?: number; cpu?: boolean } = {},
+): Promise<{ ratio: number; a: Rate; b: Rate }> {
+  const rounds = options.rounds ?? 7;
+  const budget = options.budgetMs ?? 400;
+  const cost = (r: Rate) => (options.cpu ? r.cpuMsPerOp : 1000 / r.opsPerSecond);
+  const ratios: number[] = [];
+  let lastA!: Rate;
+  let lastB!: Rate;
+  for (let i = 0; i < rounds; i++) {
+    lastA = await measure('a', a, budget, 10);
+    lastB = await measure('b', b, budget, 10);
+    ratios.push(cost(lastA) / cost(lastB));
+  }
+  ratios.sort((x, y) => x - y);
+  return { ratio: ratios[Math.floor(rounds / 2)]!, a: lastA, b: lastB };
+}

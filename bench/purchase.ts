@@ -19,7 +19,7 @@ import {
 } from '../core/commerce/index.js';
 import { cryptoRandom } from '../core/machine.js';
 import { makeTestCa } from '../test/helpers/pki.js';
-import { type Figure, fmt, measure } from './harness.js';
+import { type Figure, fmt, interleavedRatio, measure } from './harness.js';
 
 const ORIGIN = 'http://127.0.0.1:8451';
 
@@ -80,29 +80,43 @@ export async function benchPurchase(): Promise<{ lines: string[]; figures: Figur
 
   const floorMs = 4 * (1000 / sign.opsPerSecond) + 4 * (1000 / verify.opsPerSecond);
   const runMs = 1000 / protocol.opsPerSecond;
+  // The figures: each against its floor op, interleaved (same load), median of the rounds.
+  const cryptoOfRun = async () => {
+    for (let i = 0; i < 4; i++) await shopper.sign(data);
+    for (let i = 0; i < 4; i++) await verifyRaw('ES256', shopper.publicJwk, data, sig);
+  };
+  const purchaseRatio = await interleavedRatio(run, cryptoOfRun);
+  const offerRatio = await interleavedRatio(
+    async () => {
+      await verifyRaw('ES256', shopper.publicJwk, offerBytes, offerSig);
+      await sha256(offerBytes);
+    },
+    () => verifyOffer({ offer: sampleOffer }, { ...sample, origin: ORIGIN }, Date.now(), ctx),
+  );
   const lines = [
     `ES256 sign:                 ${fmt(sign.opsPerSecond)} /s  (floor)`,
     `ES256 verify:               ${fmt(verify.opsPerSecond)} /s  (floor)`,
     `offer floor (verify + digest): ${fmt(offerFloor.opsPerSecond)} /s`,
     `offer verification:         ${fmt(offerVerify.opsPerSecond)} /s  = ${fmt(offerVerify.opsPerSecond / verify.opsPerSecond)} x one raw ES256 verify, ${fmt(offerVerify.opsPerSecond / offerFloor.opsPerSecond)} x its floor`,
     `purchase run (in-process):  ${fmt(protocol.opsPerSecond)} /s  = ${fmt(runMs)} ms per run; floor 4 sign + 4 verify = ${fmt(floorMs)} ms`,
+    `interleaved (median of 7 rounds): purchase ${fmt(purchaseRatio.ratio)} x its crypto; offer verification ${fmt(offerRatio.ratio)} x its floor`,
   ];
   return {
     lines,
     figures: [
       {
         figure: 'whole purchase in-process',
-        ratio: runMs / floorMs,
-        unit: '× its crypto (4 sign + 4 verify)',
+        ratio: purchaseRatio.ratio,
+        unit: '× its crypto (4 sign + 4 verify), interleaved',
         goal: { op: '<=', value: 1.5 },
-        detail: `${fmt(runMs)} ms per run vs ${fmt(floorMs)} ms`,
+        detail: `separately: ${fmt(runMs)} ms per run vs ${fmt(floorMs)} ms = ${fmt(runMs / floorMs)}×`,
       },
       {
         figure: 'offer verification',
-        ratio: offerVerify.opsPerSecond / offerFloor.opsPerSecond,
-        unit: '× its floor (1 verify + 1 digest)',
+        ratio: offerRatio.ratio,
+        unit: '× its floor (1 verify + 1 digest), interleaved',
         goal: { op: '>=', value: 0.6 },
-        detail: `${fmt(offerVerify.opsPerSecond)} /s vs ${fmt(offerFloor.opsPerSecond)} /s; ${fmt(offerVerify.opsPerSecond / verify.opsPerSecond)}× one raw ES256 verify`,
+        detail: `separately: ${fmt(offerVerify.opsPerSecond)} /s vs ${fmt(offerFloor.opsPerSecond)} /s; ${fmt(offerVerify.opsPerSecond / verify.opsPerSecond)}× one raw ES256 verify`,
       },
     ],
   };

@@ -9,7 +9,7 @@ import { canonicalBytes, sha256 } from '../core/encoding/index.js';
 import { createWebAuthnVerifier } from '../core/crypto/webauthn.js';
 import { signStatement, verifyStatement } from '../core/statements/index.js';
 import { SoftAuthenticator } from '../test/helpers/soft-authenticator.js';
-import { type Figure, fmt, measure } from './harness.js';
+import { type Figure, fmt, interleavedRatio, measure } from './harness.js';
 
 const EXT = 'chrome-extension://kfjpmdjmiogaolnnlnbpdnhonnpaecoa';
 
@@ -37,10 +37,17 @@ export async function benchWebAuthn(): Promise<{ lines: string[]; figures: Figur
   });
   const es256 = await measure('ES256 statement verification', () => verifyStatement(es256Statement));
   const wa = await measure('webauthn-ES256 statement verification', () => verifyStatement(webauthnStatement, { webauthn }));
+  const floorOp = async () => {
+    await sha256(input);
+    await sha256(clientData);
+    await verifyRaw('ES256', es256Signer.publicJwk, input, rawSig);
+  };
+  const interleaved = await interleavedRatio(floorOp, () => verifyStatement(webauthnStatement, { webauthn }), { cpu: true });
   const lines = [
     `webauthn-ES256 statement verifications: ${fmt(wa.opsPerSecond)} /s, ${wa.cpuMsPerOp.toFixed(3)} ms CPU each`,
     `ES256 statement verifications:          ${fmt(es256.opsPerSecond)} /s, ${es256.cpuMsPerOp.toFixed(3)} ms CPU each`,
     `floor (1 ES256 verify + 2 SHA-256):     ${fmt(floor.opsPerSecond)} /s, ${floor.cpuMsPerOp.toFixed(3)} ms CPU each`,
+    `  interleaved (median of 7 rounds, CPU): webauthn ${interleaved.ratio.toFixed(3)} x its floor`,
     `  CPU ratio webauthn vs ES256 statement: ${(es256.cpuMsPerOp / wa.cpuMsPerOp).toFixed(3)}; wall: ${(wa.opsPerSecond / es256.opsPerSecond).toFixed(3)}`,
   ];
   return {
@@ -48,10 +55,10 @@ export async function benchWebAuthn(): Promise<{ lines: string[]; figures: Figur
     figures: [
       {
         figure: 'WebAuthn statement verify',
-        ratio: floor.cpuMsPerOp / wa.cpuMsPerOp,
-        unit: '× its floor (1 ES256 verify + 2 digests, CPU)',
+        ratio: interleaved.ratio,
+        unit: '× its floor (1 ES256 verify + 2 digests, CPU), interleaved',
         goal: { op: '>=', value: 0.7 },
-        detail: `${wa.cpuMsPerOp.toFixed(3)} vs ${floor.cpuMsPerOp.toFixed(3)} ms CPU; ${(es256.cpuMsPerOp / wa.cpuMsPerOp).toFixed(2)}× an ES256 statement verify (CPU)`,
+        detail: `separately: ${wa.cpuMsPerOp.toFixed(3)} vs ${floor.cpuMsPerOp.toFixed(3)} ms CPU = ${(floor.cpuMsPerOp / wa.cpuMsPerOp).toFixed(2)}×; ${(es256.cpuMsPerOp / wa.cpuMsPerOp).toFixed(2)}× an ES256 statement verify (CPU)`,
       },
     ],
   };

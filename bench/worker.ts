@@ -128,6 +128,41 @@ async function coldAnswer(l: Launched, message: unknown): Promise<number> {
   }, message);
 }
 
+/**
+ * The worker's JS heap after a full GC (CDP Runtime.getHeapUsage on the service worker's target,
+ * reached from a page's session with Target.attachToTarget / sendMessageToTarget).
+ */
+async function workerHeap(l: Launched): Promise<number> {
+  const cdp = await l.context.newCDPSession(l.page);
+  try {
+    const { targetInfos } = (await cdp.send('Target.getTargets')) as { targetInfos: { targetId: string; type: string; url: string }[] };
+    const sw = targetInfos.find((t) => t.type === 'service_worker' && t.url.startsWith(l.scope));
+    if (!sw) throw new Error('bench worker: no running service worker');
+    const { sessionId } = (await cdp.send('Target.attachToTarget', { targetId: sw.targetId, flatten: false })) as { sessionId: string };
+    let nextId = 0;
+    const call = (method: string) =>
+      new Promise<Record<string, unknown>>((resolve, reject) => {
+        const id = ++nextId;
+        const onMessage = (e: { sessionId?: string; message: string }) => {
+          const m = JSON.parse(e.message) as { id?: number; result?: Record<string, unknown>; error?: unknown };
+          if (e.sessionId !== sessionId || m.id !== id) return;
+          cdp.off('Target.receivedMessageFromTarget', onMessage);
+          if (m.error) reject(new Error(`${method}: ${JSON.stringify(m.error)}`));
+          else resolve(m.result ?? {});
+        };
+        cdp.on('Target.receivedMessageFromTarget', onMessage);
+        void cdp.send('Target.sendMessageToTarget', { sessionId, message: JSON.stringify({ id, method }) });
+      });
+    await call('HeapProfiler.enable');
+    await call('HeapProfiler.collectGarbage');
+    const { usedSize } = (await call('Runtime.getHeapUsage')) as { usedSize: number };
+    await cdp.send('Target.detachFromTarget', { sessionId }).catch(() => undefined);
+    return usedSize;
+  } finally {
+    await cdp.detach().catch(() => undefined);
+  }
+}
+
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 export async function benchWorker(): Promise<{ lines: string[]; figures: Figure[] }> {
@@ -149,11 +184,14 @@ export async function benchWorker(): Promise<{ lines: string[]; figures: Figure[
     const bare = await launch(empty, 'page.html');
     const semperMs: number[] = [];
     const emptyMs: number[] = [];
+    let heap = { semper: 0, empty: 0 };
     try {
       for (let i = 0; i < ROUNDS; i++) {
         semperMs.push(await coldAnswer(semper, { op: 'settings.get', request: {} }));
         emptyMs.push(await coldAnswer(bare, { ping: true }));
       }
+      // The heaps right after a cold start and its first answer.
+      heap = { semper: await workerHeap(semper), empty: await workerHeap(bare) };
     } finally {
       for (const l of [semper, bare]) {
         await l.context.close().catch(() => undefined);
@@ -162,10 +200,11 @@ export async function benchWorker(): Promise<{ lines: string[]; figures: Figure[
     }
     const s = median(semperMs);
     const e = median(emptyMs);
-    const kb = (b: number) => `${(b / 1024).toFixed(0)} KB`;
+    const kb = (b: number) => `${(b / 1024).toFixed(1)} KB (${(b / 1000).toFixed(1)} kB)`;
     return {
       lines: [
         `worker loads at start: ${kb(start.gzipBytes)} gzip (${kb(start.rawBytes)} raw): ${start.files.join(', ')}`,
+        `worker JS heap after a cold start and its first answer (after GC): Semper ${(heap.semper / 1024 / 1024).toFixed(1)} MB, empty MV3 worker ${(heap.empty / 1024 / 1024).toFixed(1)} MB (not measured: after 1,000 archived deals)`,
         `stopped worker → first answer (median of ${ROUNDS}): Semper ${s.toFixed(0)} ms [${semperMs.map((x) => x.toFixed(0)).join(' ')}], empty MV3 worker ${e.toFixed(0)} ms [${emptyMs.map((x) => x.toFixed(0)).join(' ')}]`,
       ],
       figures: [

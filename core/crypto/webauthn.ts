@@ -29,7 +29,12 @@
  * goes to @simplewebauthn/server. test/core/crypto/webauthn-differential.test.ts runs every test
  * vector through both and expects the same outcome, check and message.
  */
-import type { AuthenticationResponseJSON, RegistrationResponseJSON } from '@simplewebauthn/server';
+import {
+  verifyAuthenticationResponse,
+  verifyRegistrationResponse,
+  type AuthenticationResponseJSON,
+  type RegistrationResponseJSON,
+} from '@simplewebauthn/server';
 import { bytesEqual, decodeBase64url, encodeBase64url, sha256 } from '../encoding/index.js';
 import { SemperError, isSemperError } from '../errors.js';
 import { signingInput } from '../statements/sign.js';
@@ -41,10 +46,11 @@ import type { PublicJwk } from './jwk.js';
 import { importPublicJwk } from './keys.js';
 
 /**
- * @simplewebauthn/server, loaded when first needed: registration, and the assertions the fast path
- * hands over (below). The extension's worker does not load it to answer a first message.
+ * @simplewebauthn/server: registration, and the assertions the fast path hands over (below). Imported
+ * statically: the extension's service worker cannot load code later (Chromium refuses import() on
+ * ServiceWorkerGlobalScope, as the HTML specification says), and it verifies registrations itself.
  */
-const library = () => import('@simplewebauthn/server');
+const library = async () => ({ verifyAuthenticationResponse, verifyRegistrationResponse });
 
 export { coseToJwk, jwkToCose } from './cose.js';
 export type { AuthenticationResponseJSON, RegistrationResponseJSON };
@@ -392,7 +398,7 @@ export interface VerifiedRegistration {
  * Only ES256 (COSE -7) P-256 credentials are accepted (coseToJwk), since statements name `webauthn-ES256`.
  */
 export async function verifyRegistration(options: VerifyRegistrationOptions): Promise<VerifiedRegistration> {
-  let result: Awaited<ReturnType<Awaited<ReturnType<typeof library>>['verifyRegistrationResponse']>>;
+  let result: Awaited<ReturnType<typeof verifyRegistrationResponse>>;
   try {
     const { verifyRegistrationResponse } = await library();
     result = await verifyRegistrationResponse({
