@@ -295,8 +295,9 @@ describe('12. every POST endpoint checks type, size and nesting before it parses
       // (How many probes fit depends on how fast the refusals are, and on the machine's load: a few.)
       expect(answered.length).toBeGreaterThanOrEqual(3);
       expect(answered.every((s) => s === 200)).toBe(true);
-      // (Before the bounds, parsing the 8 MiB-deep array alone held this loop for about 6 s.)
-      expect(stalledMs).toBeLessThan(250);
+      // (Before the bounds, parsing the 8 MiB-deep array alone held this loop for about 6 s; the bound
+      // leaves room for a loaded machine — 330 ms were seen at load 11 — and still catches that.)
+      expect(stalledMs).toBeLessThan(1_000);
     } finally {
       child.kill('SIGTERM');
     }
