@@ -57,6 +57,8 @@ interface Options {
   /** The payment service refuses: nothing is paid. */
   payFails?: boolean;
   crash?: { node: Node; atStep: number; mode: CrashMode };
+  /** The payment service answers the `pay` send as a transport reply (the extension's path) instead of a `paid` event. */
+  payByReply?: boolean;
   /** The shopper's worker comes back this long after its crash (the clock jumps before it restarts). */
   restartAfterMs?: number;
 }
@@ -237,7 +239,14 @@ async function simulate(o: Options): Promise<Result> {
       if (sent.kind === 'pay') {
         const item = await pay(sent.request);
         trace.push(`S pay ${sent.request.reference}: ${item ? 'paid' : 'failed'}`);
-        await sStep(item ? { type: 'paid', item, now } : { type: 'payment-failed', error: { code: 'ERR_PAYMENT_REFUSED', message: 'refused' }, now });
+        if (o.payByReply)
+          await sStep({
+            type: 'reply',
+            sent,
+            reply: item ? { kind: 'response', body: item } : { kind: 'error', error: { code: 'ERR_PAYMENT_REFUSED', message: 'refused' }, status: 409 },
+            now,
+          });
+        else await sStep(item ? { type: 'paid', item, now } : { type: 'payment-failed', error: { code: 'ERR_PAYMENT_REFUSED', message: 'refused' }, now });
       } else if (sent.to === 'ttp') {
         const reply = await ttp.ttpAnswer(sent.body.request);
         trace.push(`S → TTP ${sent.body.request.type}: ${reply.kind}`);
@@ -326,6 +335,13 @@ const BASES: { name: string; o: Omit<Options, 'crash'>; expect: 'goods' | 'no mo
   { name: 'account, fault-free', o: { method: 'account' }, expect: 'goods', status: 'completed' },
   { name: 'cash, the merchant withholds m3 (the TTP reveals the key)', o: { method: 'cash', withholdKey: true }, expect: 'goods', status: 'resolved' },
   { name: 'the payment service refuses (nothing is paid)', o: { method: 'cash', payFails: true }, expect: 'no money' },
+  {
+    name: 'cash, the payment service answers the pay send (as the extension does)',
+    o: { method: 'cash', payByReply: true },
+    expect: 'goods',
+    status: 'completed',
+  },
+  { name: 'the payment service refuses in its answer to the pay send', o: { method: 'account', payByReply: true, payFails: true }, expect: 'no money' },
   // A worker that comes back 9 s after its crash: past m1's deadline (8 s after m1 here), before the exchange is final (+2 s).
   { name: 'account, the worker comes back 9 s after its crash', o: { method: 'account', restartAfterMs: 9_000 }, expect: 'goods', status: 'completed' },
 ];
