@@ -329,7 +329,13 @@ async function applyExchange(state: BoundState, res: ExchangeStep, now: number):
     if (outcome.status === 'completed' || outcome.status === 'resolved') return finish(withResponder, outcome.status, outcome, now, effects);
     const error: ErrorInfo =
       outcome.status === 'failed'
-        ? { code: 'ERR_TTP', message: outcome.reason }
+        ? state.phase === 'paying'
+          ? // The payment was asked for and did not come back in time: it may still go through (then its proof is kept with this deal).
+            {
+              code: 'ERR_TTP',
+              message: 'the exchange became final before the payment was made; a payment that still goes through is kept with this deal as evidence',
+            }
+          : { code: 'ERR_TTP', message: outcome.reason }
         : {
             code: 'ERR_TTP',
             message: `the TTP ended the exchange (${outcome.status}) after the payment: the offer, m1, m2 and the TTP's answer are the evidence`,
