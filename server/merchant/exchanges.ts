@@ -29,7 +29,7 @@ import {
 import { DEFAULT_EXCHANGE_TIMING, DescriptorRequest, type ExchangeCatalog, type ExchangeTiming } from '../../core/commerce/exchange-deal.js';
 import { EXCHANGE_TYPES } from '../../core/exchange/index.js';
 import { Statement } from '../../core/statements/index.js';
-import { ttpClient } from './ttp-client.js';
+import { ttpClient, ttpFollowUp } from './ttp-client.js';
 import { jsonRoute, type DealKindRegistration, type KitEnv } from './registration.js';
 
 export interface ExchangeFaults {
@@ -135,18 +135,6 @@ export function exchangeDeals(
       }),
     ],
     timeout: (t) => ({ type: 'timeout', now: t }),
-    followUp(dealId, step, run) {
-      if (step.kind !== 'stepped') return;
-      for (const effect of step.effects) log(`exchange ${dealId}`, effect.error);
-      for (const o of step.send) {
-        if (o.to !== 'ttp') continue;
-        // The TTP's answer is the deal's next event; no shopper request waits for it.
-        env.track(
-          askTtp(`exchange ${dealId}`, o.statement)
-            .then((event) => event && run(dealId, event))
-            .catch((e: unknown) => log(`TTP request of exchange ${dealId}`, e)),
-        );
-      }
-    },
+    followUp: ttpFollowUp('exchange', env, askTtp),
   };
 }

@@ -32,7 +32,7 @@ import type { PublicJwk } from '../../core/crypto/jwk.js';
 import { EXCHANGE_TYPES } from '../../core/exchange/index.js';
 import { Statement } from '../../core/statements/index.js';
 import { readJson } from '../http/json.js';
-import { ttpClient } from './ttp-client.js';
+import { ttpClient, ttpFollowUp } from './ttp-client.js';
 import { jsonRoute, type DealKindRegistration, type KitEnv } from './registration.js';
 
 export interface FairPurchaseFaults {
@@ -127,17 +127,6 @@ export function fairPurchaseDeals(
       })),
     ],
     timeout: (t) => ({ type: 'timeout', now: t }),
-    followUp(dealId, step, run) {
-      if (step.kind !== 'stepped') return;
-      for (const effect of step.effects) log(`fair purchase ${dealId}`, effect.error);
-      for (const o of step.send) {
-        if (o.to !== 'ttp') continue;
-        env.track(
-          askTtp(`fair purchase ${dealId}`, o.statement)
-            .then((event) => event && run(dealId, event))
-            .catch((e: unknown) => log(`TTP request of fair purchase ${dealId}`, e)),
-        );
-      }
-    },
+    followUp: ttpFollowUp('fair purchase', env, askTtp),
   };
 }

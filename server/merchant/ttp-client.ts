@@ -5,12 +5,37 @@
  */
 import { errorToJson } from '../../core/errors.js';
 import type { Statement } from '../../core/statements/index.js';
+import type { HostStep } from '../host/step.js';
 
 const TTP_TIMEOUT_MS = 10_000;
 
 export type TtpAnswerEvent =
   | { type: 'message'; message: unknown; now: number; from: 'ttp' }
   | { type: 'ttp-error'; error: { code: string; message: string }; now: number };
+
+/**
+ * The kit's follow-up for a kind of deal that runs through the fair exchange: log the messages its
+ * machine refused, and hand every request to the TTP to the TTP — its answer is the deal's next
+ * event; no shopper request waits for it.
+ */
+export function ttpFollowUp<S, V, O extends { to: string }>(
+  noun: string,
+  env: { log(what: string, e: unknown): void; track(p: Promise<unknown>): void },
+  askTtp: (what: string, request: Statement) => Promise<TtpAnswerEvent | null>,
+) {
+  return (dealId: string, step: HostStep<S, O, { error: unknown }>, run: (dealId: string, event: V) => Promise<unknown>): void => {
+    if (step.kind !== 'stepped') return;
+    for (const effect of step.effects) env.log(`${noun} ${dealId}`, effect.error);
+    for (const o of step.send) {
+      if (o.to !== 'ttp') continue;
+      env.track(
+        askTtp(`${noun} ${dealId}`, (o as unknown as { statement: Statement }).statement)
+          .then((event) => event && run(dealId, event as V))
+          .catch((e: unknown) => env.log(`TTP request of ${noun} ${dealId}`, e)),
+      );
+    }
+  };
+}
 
 export function ttpClient(options: { url: string; fetch?: typeof fetch; now(): number; log(what: string, e: unknown): void }) {
   const doFetch = options.fetch ?? fetch;
