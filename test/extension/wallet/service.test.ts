@@ -482,6 +482,27 @@ describe('wallet: paying for a deal by account transfer (the fair purchase calls
     });
   }
 
+  it('a transfer in flight in a backup: restored elsewhere, the same order goes again as is (one debit); the outcome is in the restored purse', async () => {
+    const a = await openedDevice(500);
+    const account = (await a.purse()).state.account!;
+    const reference = dealId();
+    a.fault = killAt('/bank/transfer', 'after-served');
+    await expect(a.wallet.transfer({ bankUrl: BANK, payee: shop.keyId, reference, amount: eur(400) }, { timeoutMs: 300 })).rejects.toMatchObject({
+      code: 'ERR_PROTOCOL_STATE',
+    });
+    a.fault = undefined;
+    const { file } = await a.wallet.backup({ passphrase: 'correct horse battery' });
+    const b = new Device();
+    await b.wallet.restore({ file, passphrase: 'correct horse battery' });
+    await b.host.idle();
+    // The restored purse holds no account key, but the recorded order needs none: the bank repeats its answer.
+    const r = await b.wallet.transfer({ bankUrl: BANK, payee: shop.keyId, reference, amount: eur(400) });
+    expect(r.proof.body).toMatchObject({ method: 'account', reference, value: eur(400) });
+    expect(t.bank.balance(account)).toBe(1_600);
+    expect(t.bank.balance(shop.account)).toBe(400);
+    expect(b.sent.filter((x) => x.path === '/bank/transfer')).toHaveLength(1);
+  });
+
   it("the payment service: method 'account' is available once the account is open (no balance known) and pays by transfer", async () => {
     const d = new Device();
     const payments = walletPayments(d.wallet);
