@@ -32,6 +32,7 @@ const PENDING_KEYS: Record<string, MessageKey> = {
   refresh: 'histRefresh',
   refund: 'histRefund',
   payment: 'histPayment',
+  transfer: 'histTransfer',
 };
 
 function NoteLine({ note, id }: { note: Note; id: string }) {

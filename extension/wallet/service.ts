@@ -485,18 +485,32 @@ export class WalletService {
       balance: set && currency ? balance(s.wallet, set, now, currency) : null,
       coins: [...counts.entries()].sort((a, b) => b[0] - a[0]).map(([amount, count]) => ({ value: { amount, currency: currency! }, count })),
       exposed: s.wallet.coins.filter((c) => c.status === 'fresh' && c.exposed).length,
-      pending: s.wallet.pending.map((o) => {
-        const value =
-          o.kind === 'payment' ? o.value : 'secrets' in o && set ? sumSecrets(o.secrets, set) : o.kind === 'refresh' ? coinValue(o.inputs) : undefined;
-        return {
-          kind: o.kind,
-          requestId: o.requestId,
-          attempts: o.attempts,
-          ...(value ? { amount: value } : {}),
-          ...(o.retryAt !== null ? { retryAt: new Date(o.retryAt).toISOString() } : {}),
-          ...('reference' in o ? { reference: o.reference } : {}),
-        };
-      }),
+      pending: s.wallet.pending
+        .map((o): PurseSummary['pending'][number] => {
+          const value =
+            o.kind === 'payment' ? o.value : 'secrets' in o && set ? sumSecrets(o.secrets, set) : o.kind === 'refresh' ? coinValue(o.inputs) : undefined;
+          return {
+            kind: o.kind,
+            requestId: o.requestId,
+            attempts: o.attempts,
+            ...(value ? { amount: value } : {}),
+            ...(o.retryAt !== null ? { retryAt: new Date(o.retryAt).toISOString() } : {}),
+            ...('reference' in o ? { reference: o.reference } : {}),
+          };
+        })
+        .concat(
+          // Account transfers the bank has not answered yet (the same order goes again).
+          (s.transfers ?? [])
+            .filter((x) => x.phase === 'sending')
+            .map((x) => ({
+              kind: 'transfer',
+              requestId: x.requestId,
+              attempts: x.attempts,
+              amount: x.amount,
+              ...(x.retryAt !== null ? { retryAt: new Date(x.retryAt).toISOString() } : {}),
+              reference: x.reference,
+            })),
+        ),
       payments: s.payments
         .filter((x) => x.phase === 'change' || x.phase === 'paying' || x.phase === 'failed')
         .map((x) => ({ reference: x.reference, payee: x.payee, amount: x.amount, phase: x.phase, ...(x.error ? { error: x.error } : {}) })),

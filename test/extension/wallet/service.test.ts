@@ -468,6 +468,7 @@ describe('wallet: paying for a deal by account transfer (the fair purchase calls
       });
       expect(t.bank.balance(account)).toBe(when === 'after-served' ? 1_700 : 2_000);
       const order = (await d.purse()).state.transfers!.find((x) => x.reference === reference)!.order;
+      expect((await d.wallet.status()).purses[0]!.pending).toEqual([expect.objectContaining({ kind: 'transfer', reference, amount: eur(300), attempts: 1 })]);
       await d.restart();
       const r = await d.wallet.transfer({ bankUrl: BANK, payee: shop.keyId, reference, amount: eur(300) });
       expect(r.proof.body).toMatchObject({ method: 'account', reference, value: eur(300) });
