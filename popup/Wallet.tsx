@@ -21,6 +21,7 @@ const HISTORY_KEYS: Record<string, MessageKey> = {
   refresh: 'histRefresh',
   refund: 'histRefund',
   payment: 'histPayment',
+  transfer: 'histTransfer',
   'double-spend': 'histDoubleSpend',
   failed: 'histFailed',
   restored: 'histRestored',
@@ -31,6 +32,7 @@ const PENDING_KEYS: Record<string, MessageKey> = {
   refresh: 'histRefresh',
   refund: 'histRefund',
   payment: 'histPayment',
+  transfer: 'histTransfer',
 };
 
 function NoteLine({ note, id }: { note: Note; id: string }) {
@@ -251,7 +253,7 @@ function History({ purse }: { purse: PurseSummary }) {
                   ) : null}
                   {h.proof ? (
                     <div class="mono" data-proof-type={h.proof.type}>
-                      {h.kind === 'payment' ? t('popWalletProof') : t('popWalletSpendProof')}: {h.proof.type}
+                      {h.kind === 'payment' || h.kind === 'transfer' ? t('popWalletProof') : t('popWalletSpendProof')}: {h.proof.type}
                     </div>
                   ) : null}
                   {h.error ? (

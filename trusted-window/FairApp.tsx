@@ -94,6 +94,7 @@ export function FairApp({ dealId }: { dealId: string | null }) {
             <label for={`method-${m.method}`}>{t(METHOD_LABEL[m.method])}</label>
             <p class="note" id={`method-${m.method}-note`}>
               {m.balance ? t('fwBalance', formatMoney(m.balance)) : null}
+              {m.method === 'account' && m.available && !m.balance ? t('fwAccountNote') : null}
               {m.available ? null : ` ${t(REASON[m.reason ?? ''] ?? 'fwUnavailableOther')}`}
             </p>
           </div>

@@ -59,6 +59,19 @@ const Contents = z.object({
         }),
         history: z.array(z.looseObject({ at: z.number(), kind: z.string() })),
         payments: z.array(z.looseObject({ reference: z.string() })),
+        transfers: z
+          .array(
+            z.looseObject({
+              reference: z.string(),
+              payee: z.string(),
+              amount: z.looseObject({ amount: z.number(), currency: z.string() }),
+              requestId: z.string(),
+              phase: z.enum(['sending', 'done', 'failed']),
+              attempts: z.number(),
+              order: z.looseObject({ type: z.string(), body: z.unknown(), signature: z.unknown() }),
+            }),
+          )
+          .optional(),
       }),
     )
     .max(64),

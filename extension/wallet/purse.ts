@@ -12,6 +12,10 @@
  *     the bank's /bank/deposit for the payee (cashWallet's `to: 'bank'`), with a refresh for change
  *     first when no coins pay the amount exactly; the intent is in the state, so a restart finishes
  *     it (the refresh, then the payment);
+ *   - account transfers for a deal (`transfer`: an order signed by the account key, keyed by the
+ *     deal id): the order is recorded before it leaves and sent again as is until the bank answers
+ *     (the bank serves a request id once and repeats its answer; a re-signed order would be another
+ *     order — ECDSA signatures are randomized), the answer checked against the pinned bank key;
  *   - the history the popup shows (withdrawals, payments with the bank's proof, refunds, refreshes,
  *     double-spend findings with their proof, failures) and restore from a backup (merge).
  *
@@ -40,11 +44,13 @@ import {
   type WalletSend,
   type WalletState,
 } from '../../core/payment/cash/index.js';
+import { ACCOUNT_TYPES, type TransferAnswer, TransferOrderBody, verifyTransferAnswer } from '../../core/payment/account/index.js';
 import { type Statement, statementDigest, verifyStatement } from '../../core/statements/index.js';
 import type { DealKindRegistration, HostEffect, HostEvent, HttpOutbound } from '../worker/host.js';
 
 export const ACCOUNT_OPENING_PATH = '/bank/accounts/open';
 export const ACCOUNT_OPENED_TYPE = 'semper.bank.account-opened';
+export const TRANSFER_PATH = '/bank/transfer';
 /** The history a purse keeps (newest last); older entries drop off, the archive keeps every statement. */
 export const HISTORY_MAX = 200;
 
@@ -60,14 +66,14 @@ export type PursePhase = 'opening' | 'open' | 'failed';
 
 export interface HistoryEntry {
   at: number;
-  kind: 'opened' | 'withdrawal' | 'refresh' | 'refund' | 'payment' | 'double-spend' | 'failed' | 'restored';
+  kind: 'opened' | 'withdrawal' | 'refresh' | 'refund' | 'payment' | 'transfer' | 'double-spend' | 'failed' | 'restored';
   requestId?: string;
   amount?: Amount;
   /** payment, refund, double-spend: the deal (or the request the coin was spent in). */
   reference?: string;
   payee?: string;
   coinId?: string;
-  /** payment: the bank's semper.payment.proof; double-spend: the first spend, signed by the coin. */
+  /** payment, transfer: the bank's semper.payment.proof; double-spend: the first spend, signed by the coin. */
   proof?: Statement;
   operation?: string;
   error?: ErrorInfo;
@@ -87,6 +93,25 @@ export interface PaymentIntent {
   error?: ErrorInfo;
 }
 
+/**
+ * An account transfer for a deal (service.ts `transfer`): the signed order, recorded before it
+ * leaves and re-sent as is until the bank answers; then the bank's checked answer or its refusal.
+ */
+export interface AccountTransfer {
+  reference: string;
+  payee: string;
+  amount: Amount;
+  requestId: string;
+  order: Statement;
+  phase: 'sending' | 'done' | 'failed';
+  attempts: number;
+  retryAt: number | null;
+  at: number;
+  /** done: the bank's receipt and semper.payment.proof (checked against the pinned key). */
+  answer?: TransferAnswer;
+  error?: ErrorInfo;
+}
+
 export interface PurseState {
   phase: PursePhase;
   /** The purse id (the host's deal id). */
@@ -103,6 +128,8 @@ export interface PurseState {
   denominations: Statement;
   wallet: WalletState;
   payments: PaymentIntent[];
+  /** Account transfers by reference (absent in purses made before transfers). */
+  transfers?: AccountTransfer[];
   history: HistoryEntry[];
   error?: ErrorInfo;
 }
@@ -117,6 +144,7 @@ export interface PurseBackup {
   wallet: WalletState;
   history: HistoryEntry[];
   payments: PaymentIntent[];
+  transfers?: AccountTransfer[];
 }
 
 export type PurseParams =
@@ -127,6 +155,8 @@ export type PurseEvent =
   | { type: 'withdraw'; now: number; prepared: CoinSecret[] }
   | { type: 'pay'; now: number; payee: string; reference: string; amount: Amount; change?: { coinIds: string[]; prepared: CoinSecret[] } }
   | { type: 'renew'; now: number; coinIds: string[]; prepared: CoinSecret[] }
+  /** An account transfer: the order signed by the account key outside the step (service.ts). */
+  | { type: 'transfer'; now: number; order: Statement }
   | { type: 'denominations'; now: number; list: Statement }
   | { type: 'restore'; now: number; backup: PurseBackup };
 
@@ -146,6 +176,16 @@ function toOutbound(send: WalletSend): HttpOutbound {
 
 function openingOutbound(request: Statement): HttpOutbound {
   return { kind: 'http', to: 'bank', path: ACCOUNT_OPENING_PATH, body: { request } };
+}
+
+function transferOutbound(order: Statement): HttpOutbound {
+  return { kind: 'http', to: 'bank', path: TRANSFER_PATH, body: { request: order } };
+}
+
+const transfersOf = (state: PurseState): AccountTransfer[] => state.transfers ?? [];
+
+function withTransfer(state: PurseState, t: AccountTransfer): PurseState {
+  return { ...state, transfers: [...transfersOf(state).filter((x) => x.reference !== t.reference), t] };
 }
 
 function walletCtx(ctx: PurseContext): WalletContext {
@@ -300,9 +340,19 @@ async function start(params: PurseParams & { origin: string; now: number }, ctx:
     ...(b.account ? { account: b.account } : {}),
     wallet,
     payments: b.payments.filter((p) => p.phase === 'paid' || p.phase === 'failed'),
+    ...(b.transfers?.length ? { transfers: b.transfers.map((x) => (x.phase === 'sending' ? { ...x, retryAt: null } : x)) } : {}),
     history: [...b.history, restoredEntry(params.now, coins)].slice(-HISTORY_MAX),
   };
-  return { state, send: wallet.pending.map((p) => toOutbound(p.send)), effects: [] };
+  return {
+    state,
+    send: [
+      ...wallet.pending.map((p) => toOutbound(p.send)),
+      ...transfersOf(state)
+        .filter((x) => x.phase === 'sending')
+        .map((x) => transferOutbound(x.order)),
+    ],
+    effects: [],
+  };
 }
 
 /** The history entry of a restore: the coins (not spent) it brought, and their value. */
@@ -363,6 +413,7 @@ async function onReply(state: PurseState, event: Extract<HostEvent, { type: 'rep
       return { state: { ...state, opening: { ...opening, retryAt: event.now + delay(opening.attempts) } }, send: [], effects: [] };
     }
   }
+  if (sent.path === TRANSFER_PATH) return onTransferReply(state, reply, sent, event.now);
   const sentBody = canonicalJson(sent.body);
   const op = state.wallet.pending.find((p) => p.send.path === sent.path && canonicalJson(p.send.body) === sentBody);
   // A late or duplicated answer for something already settled moves nothing.
@@ -395,7 +446,100 @@ async function onTimeout(state: PurseState, now: number, ctx: PurseContext): Pro
       effects: [],
     };
   }
-  return walletStep(state, { type: 'timeout', now }, ctx);
+  // Transfers the bank has not answered: the same order again (never a new one).
+  const due = transfersOf(state).filter((x) => x.phase === 'sending' && x.retryAt !== null && x.retryAt <= now);
+  let next = state;
+  for (const x of due) next = withTransfer(next, { ...x, attempts: x.attempts + 1, retryAt: null });
+  const r = await walletStep(next, { type: 'timeout', now }, ctx);
+  return { ...r, send: [...due.map((x) => transferOutbound(x.order)), ...r.send] };
+}
+
+/**
+ * An account transfer for a deal: the order (signed by the account key outside the step) is
+ * recorded and sent. The same reference again returns what is recorded (no second order); with
+ * another payee or amount it is ERR_REPLAY.
+ */
+async function onTransfer(state: PurseState, event: Extract<PurseEvent, { type: 'transfer' }>): Promise<Result> {
+  requireOpen(state);
+  const parsed = TransferOrderBody.safeParse(event.order.body);
+  if (event.order.type !== ACCOUNT_TYPES.transfer || !parsed.success) throw new SemperError('ERR_SCHEMA', 'not a transfer order');
+  const o = parsed.data;
+  const existing = transfersOf(state).find((x) => x.reference === o.reference);
+  if (existing) {
+    if (existing.payee !== o.payee || canonicalJson(existing.amount) !== canonicalJson(o.amount))
+      throw new SemperError('ERR_REPLAY', `deal ${o.reference} is already being paid with another payee or amount`);
+    return { state, send: [], effects: [] };
+  }
+  if (o.payer !== state.account) throw new SemperError('ERR_ITEM_MISMATCH', "the order is not of this purse's account");
+  const verified = await verifyStatement(event.order, { types: [ACCOUNT_TYPES.transfer] });
+  if ((await jwkThumbprint(verified.signerJwk)) !== state.accountKeyId) throw new SemperError('ERR_FORBIDDEN', "the order is not signed by the account's key");
+  if (o.amount.amount <= 0) throw new SemperError('ERR_SCHEMA', 'a transfer is of a positive amount');
+  const t: AccountTransfer = {
+    reference: o.reference,
+    payee: o.payee,
+    amount: o.amount,
+    requestId: o.requestId,
+    order: event.order,
+    phase: 'sending',
+    attempts: 1,
+    retryAt: null,
+    at: event.now,
+  };
+  return { state: withTransfer(state, t), send: [transferOutbound(event.order)], effects: [] };
+}
+
+/** The bank's answer to a transfer order: checked and recorded, or the refusal recorded, or (no answer) the same order later. */
+async function onTransferReply(state: PurseState, reply: WalletReply, sent: HttpOutbound, now: number): Promise<Result> {
+  const sentOrder = canonicalJson((sent.body as { request?: unknown } | undefined)?.request);
+  const t = transfersOf(state).find((x) => x.phase === 'sending' && canonicalJson(x.order) === sentOrder);
+  // A late or duplicated answer for something already settled moves nothing.
+  if (!t) return { state, send: [], effects: [] };
+  const later = (entries: HistoryEntry[] = []): Result => ({
+    state: withHistory(withTransfer(state, { ...t, retryAt: now + delay(t.attempts) }), entries),
+    send: [],
+    effects: [],
+  });
+  if (reply.kind === 'error') {
+    // No answer (or not now): the order may or may not have been served; the same order again, later.
+    if (reply.status === undefined || reply.status >= 500 || reply.error.code === 'ERR_RATE_LIMITED') return later();
+    // Refused: the bank's transfers are all or nothing, so nothing moved.
+    const error = { code: reply.error.code, message: reply.error.message };
+    const { answer: _a, retryAt: _r, ...rest } = t;
+    return {
+      state: withHistory(withTransfer(state, { ...rest, phase: 'failed', retryAt: null, error }), [
+        { at: now, kind: 'failed', operation: 'transfer', requestId: t.requestId, reference: t.reference, error },
+      ]),
+      send: [],
+      effects: [],
+    };
+  }
+  try {
+    const v = await verifyTransferAnswer(reply.body, {
+      bankKeyId: state.bankKeyId,
+      payee: t.payee,
+      reference: t.reference,
+      amount: t.amount,
+      order: t.order,
+      revocableUntil: (t.order.body as { revocableUntil?: number }).revocableUntil ?? null,
+    });
+    const done: AccountTransfer = { ...t, phase: 'done', retryAt: null, answer: v.answer };
+    return {
+      state: withHistory(withTransfer(state, done), [
+        { at: now, kind: 'transfer', requestId: t.requestId, reference: t.reference, payee: t.payee, amount: t.amount, proof: v.answer.proof },
+      ]),
+      send: [],
+      effects: [
+        { kind: 'archive', statement: v.answer.receipt, direction: 'received' },
+        { kind: 'archive', statement: v.answer.proof, direction: 'received' },
+      ],
+    };
+  } catch (e) {
+    if (!isSemperError(e)) throw e;
+    // Not the bank's answer to this order: ask again later (the bank repeats its stored answer).
+    return later([
+      { at: now, kind: 'failed', operation: 'transfer', requestId: t.requestId, reference: t.reference, error: { code: e.code, message: e.message } },
+    ]);
+  }
 }
 
 function requireOpen(state: PurseState): void {
@@ -443,14 +587,17 @@ function onRestore(state: PurseState, backup: PurseBackup, now: number): Result 
     .map((c) => (c.status === 'locked' && !opCoinIds.has(c.coinId) ? { ...c, status: 'fresh' as const } : c));
   const pending = ops.map((p) => ({ ...p, retryAt: null }));
   const history = backup.history.filter((h) => !state.history.some((x) => x.at === h.at && x.kind === h.kind && x.requestId === h.requestId));
+  const knownRefs = new Set(transfersOf(state).map((x) => x.reference));
+  const transfers = (backup.transfers ?? []).filter((x) => !knownRefs.has(x.reference)).map((x) => (x.phase === 'sending' ? { ...x, retryAt: null } : x));
   const next: PurseState = {
     ...state,
+    ...(transfers.length ? { transfers: [...transfersOf(state), ...transfers] } : {}),
     wallet: { ...state.wallet, coins: [...state.wallet.coins, ...coins], pending: [...state.wallet.pending, ...pending] },
     history: [...state.history, ...history].sort((a, b) => a.at - b.at).slice(-HISTORY_MAX),
   };
   return {
     state: withHistory(next, [restoredEntry(now, coins)]),
-    send: pending.map((p) => toOutbound(p.send)),
+    send: [...pending.map((p) => toOutbound(p.send)), ...transfers.filter((x) => x.phase === 'sending').map((x) => transferOutbound(x.order))],
     effects: [],
   };
 }
@@ -474,6 +621,8 @@ export const purseMachine: Machine<PurseState, PurseEvent | HostEvent, PurseCont
           return walletStep(state, { type: 'refresh', now: event.now, coinIds: event.coinIds, prepared: event.prepared }, ctx);
         case 'pay':
           return onPay(state, event, ctx);
+        case 'transfer':
+          return onTransfer(state, event);
         case 'denominations': {
           await verifyDenominationList(event.list, { bankKeyId: state.bankKeyId });
           if (canonicalJson(event.list) === canonicalJson(state.denominations)) return { state, send: [], effects: [] };
@@ -488,12 +637,20 @@ export const purseMachine: Machine<PurseState, PurseEvent | HostEvent, PurseCont
     pendingSends(state) {
       if (state.phase === 'opening') return state.opening ? [openingOutbound(state.opening.request)] : [];
       if (state.phase !== 'open') return [];
-      return cashWallet.pendingSends(state.wallet).map(toOutbound);
+      return [
+        ...cashWallet.pendingSends(state.wallet).map(toOutbound),
+        ...transfersOf(state)
+          .filter((x) => x.phase === 'sending')
+          .map((x) => transferOutbound(x.order)),
+      ];
     },
     wakeAt(state) {
       if (state.phase === 'opening') return state.opening?.retryAt ?? null;
       if (state.phase !== 'open') return null;
-      return cashWallet.wakeAt(state.wallet);
+      const times = [cashWallet.wakeAt(state.wallet), ...transfersOf(state).map((x) => (x.phase === 'sending' ? x.retryAt : null))].filter(
+        (x): x is number => x !== null,
+      );
+      return times.length ? Math.min(...times) : null;
     },
     isTerminal: (state) => state.phase === 'failed',
   };
@@ -509,6 +666,7 @@ export function purseBackup(state: PurseState): PurseBackup {
     wallet: state.wallet,
     history: state.history,
     payments: state.payments,
+    ...(state.transfers?.length ? { transfers: state.transfers } : {}),
   };
 }
 

@@ -11,10 +11,14 @@
  * a bank, the spends deposited at the bank itself, resolving with the bank's proof and the money
  * item. The intent is in the purse's state: after a restart the purse finishes it, and calling
  * `pay` again with the same reference returns its outcome (never pays twice).
+ *
+ * `transfer` pays the same way by account transfer: the order is signed here with the account key
+ * (the key store), then recorded by the purse before it leaves and re-sent as is until the bank
+ * answers; the money item is the bank's proof (`accountMoneyItem`). Idempotent by reference, too.
  */
 import { jwkThumbprint } from '../../core/crypto/jwk.js';
 import type { Signer } from '../../core/crypto/keys.js';
-import { canonicalJson } from '../../core/encoding/index.js';
+import { canonicalJson, randomId } from '../../core/encoding/index.js';
 import { SemperError, type SemperErrorCode } from '../../core/errors.js';
 import type { Amount, MoneyItem } from '../../core/items/schema.js';
 import {
@@ -30,6 +34,8 @@ import {
   verifyCoin,
   verifyDenominationList,
 } from '../../core/payment/cash/index.js';
+import { accountMoneyItem, transferOrder } from '../../core/payment/account/index.js';
+import { deviceKeySigner } from '../../core/payment/signing.js';
 import { nowIso, signStatement, type Statement } from '../../core/statements/index.js';
 import type { DealRecord, WalletRecord } from '../deals/records.js';
 import { decryptBackup, encryptBackup } from './backup.js';
@@ -388,6 +394,45 @@ export class WalletService {
     return { proof, item: { kind: 'money', method: 'cash', value: outcome.amount, proof } };
   }
 
+  /**
+   * Pay a payee (key id) for a deal (reference) by account transfer from the account at `bankUrl`:
+   * an order signed by the account key, recorded by the purse before it is sent (and sent again as
+   * is until the bank answers: one debit whatever happens). Resolves with the money item (the
+   * bank's `semper.payment.proof`). The same reference again returns the recorded outcome — the
+   * proof, or the bank's refusal — never a second order; another payee or amount is ERR_REPLAY.
+   */
+  async transfer(p: PayRequest, options: { timeoutMs?: number } = {}): Promise<PayResult> {
+    const purse = await this.openPurse(p.bankUrl);
+    if (p.amount.amount <= 0) throw new SemperError('ERR_SCHEMA', 'a transfer is of a positive amount');
+    await this.serial(purse.dealId, async () => {
+      const current = ((await this.deps.purses.get(purse.dealId)) as WalletRecord).state;
+      const existing = (current.transfers ?? []).find((x) => x.reference === p.reference);
+      if (existing) {
+        if (existing.payee !== p.payee || canonicalJson(existing.amount) !== canonicalJson(p.amount))
+          throw new SemperError('ERR_REPLAY', `deal ${p.reference} is already being paid with another payee or amount`);
+        return;
+      }
+      const now = this.deps.now();
+      const order = await deviceKeySigner(await this.deps.keys.accountSigner(current.accountKeyId))(
+        transferOrder({ requestId: randomId(16), payer: current.account!, payee: p.payee, amount: p.amount, reference: p.reference, now }),
+      );
+      await this.deps.host.event(purse.dealId, { type: 'transfer', now, order });
+    });
+    const outcome = await this.until(
+      purse.dealId,
+      (r) => {
+        const t = (r.state.transfers ?? []).find((x) => x.reference === p.reference);
+        if (!t) throw new SemperError('ERR_INTERNAL', `the transfer for ${p.reference} was not recorded`);
+        return t.phase === 'sending' ? undefined : t;
+      },
+      options.timeoutMs ?? 10 * 60_000,
+    );
+    if (!outcome) throw new SemperError('ERR_PROTOCOL_STATE', `the transfer for ${p.reference} is still waiting for the bank; it goes on`);
+    if (outcome.phase === 'failed') throw errorOf(outcome.error ?? { code: 'ERR_INTERNAL', message: 'transfer failed' });
+    const item = accountMoneyItem(outcome.answer!);
+    return { proof: outcome.answer!.proof, item };
+  }
+
   /** Coins to refresh so that `amount` can be paid exactly: the largest first until they cover it, into the amount and the rest. */
   private async change(state: PurseState, set: DenominationSet, amount: Amount, now: number): Promise<{ coinIds: string[]; prepared: CoinSecret[] }> {
     const fresh = state.wallet.coins
@@ -440,18 +485,32 @@ export class WalletService {
       balance: set && currency ? balance(s.wallet, set, now, currency) : null,
       coins: [...counts.entries()].sort((a, b) => b[0] - a[0]).map(([amount, count]) => ({ value: { amount, currency: currency! }, count })),
       exposed: s.wallet.coins.filter((c) => c.status === 'fresh' && c.exposed).length,
-      pending: s.wallet.pending.map((o) => {
-        const value =
-          o.kind === 'payment' ? o.value : 'secrets' in o && set ? sumSecrets(o.secrets, set) : o.kind === 'refresh' ? coinValue(o.inputs) : undefined;
-        return {
-          kind: o.kind,
-          requestId: o.requestId,
-          attempts: o.attempts,
-          ...(value ? { amount: value } : {}),
-          ...(o.retryAt !== null ? { retryAt: new Date(o.retryAt).toISOString() } : {}),
-          ...('reference' in o ? { reference: o.reference } : {}),
-        };
-      }),
+      pending: s.wallet.pending
+        .map((o): PurseSummary['pending'][number] => {
+          const value =
+            o.kind === 'payment' ? o.value : 'secrets' in o && set ? sumSecrets(o.secrets, set) : o.kind === 'refresh' ? coinValue(o.inputs) : undefined;
+          return {
+            kind: o.kind,
+            requestId: o.requestId,
+            attempts: o.attempts,
+            ...(value ? { amount: value } : {}),
+            ...(o.retryAt !== null ? { retryAt: new Date(o.retryAt).toISOString() } : {}),
+            ...('reference' in o ? { reference: o.reference } : {}),
+          };
+        })
+        .concat(
+          // Account transfers the bank has not answered yet (the same order goes again).
+          (s.transfers ?? [])
+            .filter((x) => x.phase === 'sending')
+            .map((x) => ({
+              kind: 'transfer',
+              requestId: x.requestId,
+              attempts: x.attempts,
+              amount: x.amount,
+              ...(x.retryAt !== null ? { retryAt: new Date(x.retryAt).toISOString() } : {}),
+              reference: x.reference,
+            })),
+        ),
       payments: s.payments
         .filter((x) => x.phase === 'change' || x.phase === 'paying' || x.phase === 'failed')
         .map((x) => ({ reference: x.reference, payee: x.payee, amount: x.amount, phase: x.phase, ...(x.error ? { error: x.error } : {}) })),

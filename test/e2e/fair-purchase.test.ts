@@ -3,7 +3,8 @@
  * its sealing key, bank, demo shop) in-process. The shopper opens its purse at the bank with the
  * code `npm start` prints and withdraws e-cash; on the shop's /fair page it asks for a guide; the
  * trusted window shows the verified offer (price, goods, merchant, bank, TTP) and what the purse can
- * pay; Confirm starts the purchase, the worker pays (spends deposited at the bank for the shop) only
+ * pay (the purse's e-cash, the shopper's account); Confirm starts the purchase, the worker pays
+ * (spends deposited at the bank for the shop, or a transfer order signed by the account key) only
  * once m1 bound the shop, and decrypts the guide with the key from m3 — or, when the shop withholds
  * it, from the TTP's affidavit. Money is conserved after every test.
  */
@@ -100,10 +101,11 @@ describe('fair purchase in Chromium', () => {
     expect(await tw.locator('#you-get').textContent()).toContain(GUIDE.title);
     expect(await tw.locator('#ttp-name').textContent()).toBe('Semper Demo TTP');
     expect(await tw.locator('#bank-url').textContent()).toBe(market.bankUrl);
-    // The purse can pay; the account transfer is not set up in the extension.
+    // The purse can pay, and so can the account (opened at the offer's bank; its balance is the bank's).
     expect(await tw.locator('#method-cash').isChecked()).toBe(true);
-    expect(await tw.locator('#method-account').isDisabled()).toBe(true);
+    expect(await tw.locator('#method-account').isDisabled()).toBe(false);
     expect(await tw.locator('#method-cash-note').textContent()).toContain('€20.00');
+    expect(await tw.locator('#method-account-note').textContent()).toContain('From your account at this bank');
     // Nothing was paid while the window waits.
     expect(market.bank.balance(market.merchantAccount)).toBe(shopBefore);
     await expect.poll(() => tw.locator('#confirm').isEnabled()).toBe(true);
@@ -140,6 +142,32 @@ describe('fair purchase in Chromium', () => {
     await popup.locator('#fair-detail').screenshot({ path: join(RESULTS, 'popup-fair-en.png') });
   });
 
+  it("pays by account transfer from the shopper's bank account (chosen in the trusted window): one debit, the shop credited", async () => {
+    const shopBefore = market.bank.balance(market.merchantAccount);
+    const account = market.bank.accountOpenedFor('Demo Shopper')!;
+    const accountBefore = market.bank.balance(account);
+    const purseBefore = await purseBalance(harness);
+    const tw = await openOffer(harness, page);
+    await expect.poll(() => tw.locator('#method-account').isEnabled()).toBe(true);
+    await tw.click('#method-account');
+    expect(await tw.locator('#method-account').isChecked()).toBe(true);
+    expect(market.bank.balance(account)).toBe(accountBefore);
+    await expect.poll(() => tw.locator('#confirm').isEnabled()).toBe(true);
+    await clickInTrustedWindow(tw, '#confirm');
+
+    const result = await pageResult(page);
+    expect(result.status).toBe('completed');
+    const mine = await harness.operation('getFairPurchase', { dealId: result.dealId! });
+    expect(mine.goods?.text).toBe(GUIDE.content);
+    expect(mine.purchase).toMatchObject({ status: 'completed', method: 'account', price: { amount: GUIDE.price, currency: 'EUR' } });
+    expect(market.bank.balance(market.merchantAccount) - shopBefore).toBe(GUIDE.price);
+    expect(accountBefore - market.bank.balance(account)).toBe(GUIDE.price);
+    // The e-cash stays in the purse; the purse's history has the transfer with the bank's proof.
+    expect(await purseBalance(harness)).toBe(purseBefore);
+    const { purses } = await harness.operation('wallet.status', {});
+    expect(purses[0]!.history[0]).toMatchObject({ kind: 'transfer', reference: result.dealId, amount: { amount: GUIDE.price, currency: 'EUR' } });
+  });
+
   it('the shop takes the payment and withholds the key: the TTP reveals it, the guide is delivered', async () => {
     fairFaults.withholdKey = true;
     try {
@@ -168,6 +196,8 @@ describe('fair purchase in Chromium', () => {
       await tw.locator('#no-method').waitFor();
       expect(await tw.locator('#method-cash').isDisabled()).toBe(true);
       expect(await tw.locator('#method-cash-note').textContent()).toContain('Keine Geldbörse');
+      expect(await tw.locator('#method-account').isDisabled()).toBe(true);
+      expect(await tw.locator('#method-account-note').textContent()).toContain('Kein Konto');
       expect(await tw.locator('#confirm').isDisabled()).toBe(true);
       await tw.screenshot({ path: join(RESULTS, 'trusted-window-fair-de.png'), fullPage: true });
       // Confirming anyway (the operation, not the disabled button) is refused before anything is signed.

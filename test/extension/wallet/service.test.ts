@@ -19,6 +19,7 @@ import { BACKUP_FORMAT, PBKDF2_ITERATIONS } from '../../../extension/wallet/back
 import { type PurseState, purseMachine, walletKind } from '../../../extension/wallet/purse.js';
 import { canonicalJson } from '../../../core/encoding/index.js';
 import { WalletService } from '../../../extension/wallet/service.js';
+import { walletPayments } from '../../../extension/payments/wallet-payments.js';
 import { closeCheckingInvariants, type Customer, CURRENCY, customer, dealId, openTestBank, type TestBank } from '../../core/payment/helpers.js';
 
 const BANK = 'http://127.0.0.1:8453';
@@ -384,5 +385,145 @@ describe('wallet: backup and restore', () => {
     await other.host.idle();
     expect(await other.balance()).toBe(700);
     expect(t.bank.balance((await d.purse()).state.account!)).toBe(1_300);
+  });
+});
+
+describe('wallet: paying for a deal by account transfer (the fair purchase calls `transfer`)', () => {
+  const transferBodies = (d: Device) => d.sent.filter((x) => x.path === '/bank/transfer');
+
+  it("an order signed by the account key, recorded before it leaves: the bank moves the money once and the purse keeps the bank's proof", async () => {
+    const d = await openedDevice();
+    const account = (await d.purse()).state.account!;
+    const reference = dealId();
+    const r = await d.wallet.transfer({ bankUrl: BANK, payee: shop.keyId, reference, amount: eur(300) });
+    expect(r.proof.body).toEqual({ method: 'account', value: eur(300), payee: shop.keyId, reference });
+    expect(r.item).toEqual({ kind: 'money', method: 'account', value: eur(300), proof: r.proof });
+    expect(t.bank.balance(shop.account)).toBe(300);
+    expect(t.bank.balance(account)).toBe(1_700);
+    const purse = await d.purse();
+    const recorded = purse.state.transfers!.find((x) => x.reference === reference)!;
+    expect(recorded).toMatchObject({ phase: 'done', payee: shop.keyId, amount: eur(300) });
+    expect(recorded.order.body).toMatchObject({ payer: account, payee: shop.keyId, reference });
+    expect((await d.wallet.status()).purses[0]!.history[0]).toMatchObject({ kind: 'transfer', reference, payee: shop.keyId, amount: eur(300), proof: r.proof });
+    expect((await d.purses.archiveOf(purse.dealId)).map((a) => a.type)).toEqual(
+      expect.arrayContaining(['semper.bank.transfer-receipt', 'semper.payment.proof']),
+    );
+    expect(transferBodies(d)).toHaveLength(1);
+    expect(d.sent.every((x) => x.persisted)).toBe(true);
+    // The same reference again: the recorded outcome, no second order; another amount: ERR_REPLAY.
+    const again = await d.wallet.transfer({ bankUrl: BANK, payee: shop.keyId, reference, amount: eur(300) });
+    expect(again.proof).toEqual(r.proof);
+    expect(transferBodies(d)).toHaveLength(1);
+    await expect(d.wallet.transfer({ bankUrl: BANK, payee: shop.keyId, reference, amount: eur(100) })).rejects.toMatchObject({ code: 'ERR_REPLAY' });
+    await expect(d.wallet.transfer({ bankUrl: BANK, payee: t.bank.keyId, reference, amount: eur(300) })).rejects.toMatchObject({ code: 'ERR_REPLAY' });
+    expect(t.bank.balance(account)).toBe(1_700);
+  });
+
+  it('the same reference asked twice at once: one order, one transfer', async () => {
+    const d = await openedDevice();
+    const account = (await d.purse()).state.account!;
+    const reference = dealId();
+    const [a, b] = await Promise.all([
+      d.wallet.transfer({ bankUrl: BANK, payee: shop.keyId, reference, amount: eur(250) }),
+      d.wallet.transfer({ bankUrl: BANK, payee: shop.keyId, reference, amount: eur(250) }),
+    ]);
+    expect(a.proof).toEqual(b.proof);
+    expect(transferBodies(d)).toHaveLength(1);
+    expect(t.bank.balance(account)).toBe(1_750);
+    expect(t.bank.balance(shop.account)).toBe(250);
+  });
+
+  it('more than the account holds: refused by the bank, nothing moved, the error recorded (and returned again, nothing resent)', async () => {
+    const d = await openedDevice();
+    const account = (await d.purse()).state.account!;
+    const reference = dealId();
+    await expect(d.wallet.transfer({ bankUrl: BANK, payee: shop.keyId, reference, amount: eur(2_500) })).rejects.toMatchObject({
+      code: 'ERR_INSUFFICIENT_FUNDS',
+    });
+    expect(t.bank.balance(account)).toBe(2_000);
+    expect(t.bank.balance(shop.account)).toBe(0);
+    const purse = await d.purse();
+    expect(purse.state.transfers!.find((x) => x.reference === reference)).toMatchObject({ phase: 'failed', error: { code: 'ERR_INSUFFICIENT_FUNDS' } });
+    expect((await d.wallet.status()).purses[0]!.history[0]).toMatchObject({
+      kind: 'failed',
+      operation: 'transfer',
+      reference,
+      error: { code: 'ERR_INSUFFICIENT_FUNDS' },
+    });
+    expect(purseMachine.pendingSends(purse.state as PurseState)).toEqual([]);
+    await expect(d.wallet.transfer({ bankUrl: BANK, payee: shop.keyId, reference, amount: eur(2_500) })).rejects.toMatchObject({
+      code: 'ERR_INSUFFICIENT_FUNDS',
+    });
+    expect(transferBodies(d)).toHaveLength(1);
+  });
+
+  for (const when of ['before-send', 'after-served'] as const) {
+    it(`a worker killed at /bank/transfer (${when}): the restart sends the same order; asking again returns its proof; exactly one debit`, async () => {
+      const d = await openedDevice(500);
+      const account = (await d.purse()).state.account!;
+      const reference = dealId();
+      d.fault = killAt('/bank/transfer', when);
+      await expect(d.wallet.transfer({ bankUrl: BANK, payee: shop.keyId, reference, amount: eur(300) }, { timeoutMs: 300 })).rejects.toMatchObject({
+        code: 'ERR_PROTOCOL_STATE',
+      });
+      expect(t.bank.balance(account)).toBe(when === 'after-served' ? 1_700 : 2_000);
+      const order = (await d.purse()).state.transfers!.find((x) => x.reference === reference)!.order;
+      expect((await d.wallet.status()).purses[0]!.pending).toEqual([expect.objectContaining({ kind: 'transfer', reference, amount: eur(300), attempts: 1 })]);
+      await d.restart();
+      const r = await d.wallet.transfer({ bankUrl: BANK, payee: shop.keyId, reference, amount: eur(300) });
+      expect(r.proof.body).toMatchObject({ method: 'account', reference, value: eur(300) });
+      expect(t.bank.balance(account)).toBe(1_700);
+      expect(t.bank.balance(shop.account)).toBe(300);
+      // The order sent after the restart is the one recorded before the first send (never re-signed).
+      const done = (await d.purse()).state.transfers!.find((x) => x.reference === reference)!;
+      expect(done).toMatchObject({ phase: 'done' });
+      expect(canonicalJson(done.order)).toBe(canonicalJson(order));
+      expect(transferBodies(d)).toHaveLength(2);
+      expect(d.sent.every((x) => x.persisted)).toBe(true);
+    });
+  }
+
+  it('a transfer in flight in a backup: restored elsewhere, the same order goes again as is (one debit); the outcome is in the restored purse', async () => {
+    const a = await openedDevice(500);
+    const account = (await a.purse()).state.account!;
+    const reference = dealId();
+    a.fault = killAt('/bank/transfer', 'after-served');
+    await expect(a.wallet.transfer({ bankUrl: BANK, payee: shop.keyId, reference, amount: eur(400) }, { timeoutMs: 300 })).rejects.toMatchObject({
+      code: 'ERR_PROTOCOL_STATE',
+    });
+    a.fault = undefined;
+    const { file } = await a.wallet.backup({ passphrase: 'correct horse battery' });
+    const b = new Device();
+    await b.wallet.restore({ file, passphrase: 'correct horse battery' });
+    await b.host.idle();
+    // The restored purse holds no account key, but the recorded order needs none: the bank repeats its answer.
+    const r = await b.wallet.transfer({ bankUrl: BANK, payee: shop.keyId, reference, amount: eur(400) });
+    expect(r.proof.body).toMatchObject({ method: 'account', reference, value: eur(400) });
+    expect(t.bank.balance(account)).toBe(1_600);
+    expect(t.bank.balance(shop.account)).toBe(400);
+    expect(b.sent.filter((x) => x.path === '/bank/transfer')).toHaveLength(1);
+  });
+
+  it("the payment service: method 'account' is available once the account is open (no balance known) and pays by transfer", async () => {
+    const d = new Device();
+    const payments = walletPayments(d.wallet);
+    const bank = { keyId: t.bank.keyId, url: BANK };
+    expect(await payments.funds(bank, eur(300), ['cash', 'account'])).toEqual([
+      { method: 'cash', available: false, reason: 'no-purse' },
+      { method: 'account', available: false, reason: 'no-account' },
+    ]);
+    await d.wallet.openAccount({ bankUrl: BANK, code });
+    expect(await payments.funds(bank, eur(300), ['account'])).toEqual([{ method: 'account', available: true }]);
+    // Another bank key than the offer names: not this account.
+    expect(await payments.funds({ ...bank, keyId: shop.keyId }, eur(300), ['account'])).toEqual([
+      { method: 'account', available: false, reason: 'no-account' },
+    ]);
+    const reference = dealId();
+    const reply = await payments.pay({ method: 'account', amount: eur(300), payee: shop.keyId, reference, bank });
+    expect(reply).toMatchObject({ kind: 'response', body: { kind: 'money', method: 'account', value: eur(300) } });
+    expect(t.bank.balance(shop.account)).toBe(300);
+    const refused = await payments.pay({ method: 'account', amount: eur(5_000), payee: shop.keyId, reference: dealId(), bank });
+    expect(refused).toMatchObject({ kind: 'error', status: 409, error: { code: 'ERR_INSUFFICIENT_FUNDS' } });
+    expect(t.bank.balance(shop.account)).toBe(300);
   });
 });
