@@ -415,6 +415,9 @@ async function onReply(state: FairShopperState, event: Extract<FairShopperEvent,
     const item = reply.kind === 'response' ? ItemSchema.safeParse(reply.body) : undefined;
     if (state.phase === 'failed' && item?.success) return latePayment(state, item.data);
     if (state.phase !== 'paying') return unchanged(state);
+    // No answer yet (the bank has not answered the payment service): the payment may still go through, so the deal
+    // keeps waiting for it (a restarted worker asks again; the service is idempotent by the deal) — never failed here.
+    if (reply.kind === 'error' && reply.status === undefined) return unchanged(state);
     if (reply.kind === 'error') return fail(state, { code: reply.error.code, message: `the payment was not made: ${reply.error.message}` }, now);
     if (!item?.success) return fail(state, { code: 'ERR_SCHEMA', message: 'the payment service answered without a money item' }, now);
     return onPaid(state, item.data, now, ctx);

@@ -193,6 +193,30 @@ describe('fair purchase: faults and the TTP', () => {
   });
 });
 
+describe('fair purchase: the payment service answers the pay send', () => {
+  it('no answer yet (no status): the deal keeps paying; a refusal (a status): the deal fails, nothing moved', async () => {
+    const run = new FairRun(w);
+    await confirmed(run, 'cash');
+    const pay = run.outbox.find((o) => o.kind === 'pay');
+    if (!pay) throw new Error('no pay send');
+    await run.shopperStep({
+      type: 'reply',
+      sent: pay,
+      reply: { kind: 'error', error: { code: 'ERR_PROTOCOL_STATE', message: 'still waiting for the bank' } },
+      now: w.clock.now,
+    });
+    expect(run.shopper.phase).toBe('paying');
+    await run.shopperStep({
+      type: 'reply',
+      sent: pay,
+      reply: { kind: 'error', error: { code: 'ERR_INSUFFICIENT_FUNDS', message: 'the purse does not cover it' }, status: 409 },
+      now: w.clock.now,
+    });
+    expect(run.shopper.phase === 'failed' && run.shopper.error.code).toBe('ERR_INSUFFICIENT_FUNDS');
+    expect(w.bank.bank.balance(w.merchantAccount.account)).toBe(0);
+  });
+});
+
 describe('fair purchase: an active merchant (valid keys, picks every field)', () => {
   it('an m1 asking for more money than the offer: refused before any payment', async () => {
     const run = new FairRun(w);
