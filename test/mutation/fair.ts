@@ -323,4 +323,12 @@ export const checks: SecurityCheck[] = [
     replace: "phase: 'awaiting-item', wakeAt: null,",
     tests: FAIR,
   },
+  {
+    id: 'F-shopper-pay-pending',
+    check: 'a pay send with no answer yet keeps the deal paying (money may still move): never failed before the payment service has answered',
+    file: shopper,
+    find: "if (reply.kind === 'error' && reply.status === undefined) return unchanged(state);",
+    replace: '',
+    tests: FAIR,
+  },
 ];
