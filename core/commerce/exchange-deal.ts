@@ -39,7 +39,8 @@ import { signStatement, type Statement } from '../statements/index.js';
 import { Digest, type Description, type Item } from '../items/schema.js';
 import { DEFAULT_ATTRIBUTES, receiptDescription } from '../transfer/index.js';
 import { negotiateExchange } from '../exchange/negotiate.js';
-import { DEFAULT_TIMEOUTS, type ProtocolId, type Timeouts } from '../exchange/types.js';
+import { DEFAULT_TIMEOUTS, type ExchangeContext, type ProtocolId, type Timeouts } from '../exchange/types.js';
+import type { RandomSource } from '../machine.js';
 import { DealId, Nonce } from '../protocol/commerce.js';
 import { certifiedMerchant, verifyMerchantStatement } from './common.js';
 import type { CertifiedMerchant } from './view.js';
@@ -440,8 +441,33 @@ export function confirmedItems(descriptor: Statement<DescriptorBody>, agreement:
 }
 
 /** Is the agreed TTP still among the trusted ones (checked again when the user confirms)? */
-export function ttpStillTrusted(view: VerifiedExchangeView, ttps: readonly TrustedTtpEntry[]): boolean {
+export function ttpStillTrusted(
+  view: { ttp: Pick<VerifiedExchangeView['ttp'], 'certificateFingerprint' | 'keyId'> },
+  ttps: readonly TrustedTtpEntry[],
+): boolean {
   return ttps.some((t) => t.fingerprint === view.ttp.certificateFingerprint || (t.keyId !== undefined && t.keyId === view.ttp.keyId));
+}
+
+/**
+ * The exchange context of a deal the shopper agreed to: its key, the agreed TTP only, and the roots the
+ * deal was agreed under kept valid for it, whatever the settings say later.
+ */
+export function agreedExchangeContext(
+  agreement: { roots: readonly string[]; ttp: { keyId: string } },
+  ctx: { signer: Signer; roots: readonly string[]; random: RandomSource; isRevoked?: RevocationCheck },
+): ExchangeContext {
+  const roots = [...new Set([...agreement.roots, ...ctx.roots])];
+  return {
+    signer: ctx.signer,
+    trust: { roots, ttps: [agreement.ttp.keyId], ...(ctx.isRevoked ? { isRevoked: ctx.isRevoked } : {}) },
+    random: ctx.random,
+  };
+}
+
+/** How long after an offer's or descriptor's expiry the shopper's first message may still come (it confirmed in time; its message may need retries). */
+export function firstMessageGrace(timing: ExchangeTiming): number {
+  const t = timeoutsFrom(timing);
+  return (t.peerRetries + 2) * t.peer;
 }
 
 /** The document bytes of a certified-mail item, as text if it is text. */

@@ -49,6 +49,7 @@ import {
   exchangeItems,
   signFixedStatement,
   timeoutsFrom,
+  firstMessageGrace,
   USE_PROTOCOL,
   type DescriptorBody,
   type DescriptorDocument,
@@ -109,8 +110,7 @@ function responderContext(ctx: ExchangeMerchantContext): ExchangeContext {
 
 /** How long after the descriptor's expiry m1 may still come (the shopper confirmed in time; its m1 may need retries). */
 function m1Grace(timing: ExchangeTiming): number {
-  const t = timeoutsFrom(timing);
-  return (t.peerRetries + 2) * t.peer;
+  return firstMessageGrace(timing);
 }
 
 /** The merchant's answer to a descriptor request: the signed descriptor. It names what is exchanged, not who asks. */

@@ -40,6 +40,7 @@ import {
   confirmedItems,
   signFixedStatement,
   ttpStillTrusted,
+  agreedExchangeContext,
   verifyExchangeDescriptor,
   type DescriptorBody,
   type DescriptorRequest,
@@ -190,13 +191,7 @@ export function isTerminalExchangeDeal(state: ExchangeDealState): boolean {
 }
 
 function exchangeContext(state: Agreed, ctx: ExchangeShopperContext): ExchangeContext {
-  // The roots the exchange was agreed under stay valid for it, whatever the settings say later.
-  const roots = [...new Set([...state.agreement.roots, ...ctx.roots])];
-  return {
-    signer: ctx.signer,
-    trust: { roots, ttps: [state.agreement.ttp.keyId], ...(ctx.isRevoked ? { isRevoked: ctx.isRevoked } : {}) },
-    random: ctx.random,
-  };
+  return agreedExchangeContext(state.agreement, ctx);
 }
 
 export async function startExchangeDeal(p: ExchangeDealParams, ctx: Pick<ExchangeShopperContext, 'random'>): Promise<ExchangeDealStep> {

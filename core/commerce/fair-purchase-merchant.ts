@@ -29,7 +29,7 @@ import { isTerminal as exchangeTerminal, startOriginator, stepExchange } from '.
 import type { ExchangeContext, ExchangeEffect, ExchangeEvent, ExchangeState } from '../exchange/types.js';
 import type { MerchantIdentity } from './merchant.js';
 import { parseBody } from './common.js';
-import { type ExchangeTiming, timeoutsFrom } from './exchange-deal.js';
+import { type ExchangeTiming, firstMessageGrace, timeoutsFrom } from './exchange-deal.js';
 import {
   assertFairPurchase,
   encryptGoods,
@@ -114,9 +114,9 @@ function originatorContext(ctx: FairMerchantContext): ExchangeContext {
   };
 }
 
+/** How long after the offer's expiry the shopper's start may still come. */
 function startGrace(timing: ExchangeTiming): number {
-  const t = timeoutsFrom(timing);
-  return (t.peerRetries + 2) * t.peer;
+  return firstMessageGrace(timing);
 }
 
 async function ciphertextOf(good: FairGood, key: string, dealId: string, sku: string): Promise<Uint8Array<ArrayBuffer>> {
@@ -263,14 +263,6 @@ export async function stepFairMerchant(state: FairMerchantState, event: FairMerc
 
 function offeredWakeAt(state: Offered, timing: ExchangeTiming): number {
   return Date.parse(state.offer.body.expiresAt) + startGrace(timing);
-}
-
-/** The money the merchant received (completed, or forwarded by the TTP), if any. */
-export function fairPaymentReceived(state: FairMerchantState): import('../items/schema.js').Item | null {
-  if (state.phase !== 'selling') return null;
-  const o = state.originator.outcome;
-  if (o && (o.status === 'completed' || o.status === 'resolved') && o.received) return o.received;
-  return null;
 }
 
 /** The merchant's fair-purchase role on the machine contract. */

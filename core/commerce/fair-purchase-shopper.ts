@@ -23,17 +23,16 @@ import type { Machine, RandomSource, StepResult, TransportReply } from '../machi
 import type { Signer } from '../crypto/keys.js';
 import type { RevocationCheck } from '../pki/certificates.js';
 import type { Statement } from '../statements/index.js';
-import { encodeBase64url, sha256 } from '../encoding/index.js';
+import { decodeBase64url, encodeBase64url, sha256 } from '../encoding/index.js';
 import { type Amount, type Item, Item as ItemSchema } from '../items/schema.js';
 import { AffidavitBody } from '../exchange/messages.js';
 import { startResponder, stepExchange } from '../exchange/parties.js';
 import type { ExchangeContext, ExchangeEvent, ExchangeState, StepResult as ExchangeStep, Outbound as ExchangeOutbound } from '../exchange/types.js';
 import type { ErrorInfo } from './shopper.js';
 import type { FairOutcomeForPage } from '../protocol/provider.js';
-import type { TrustedTtpEntry } from './exchange-deal.js';
+import { agreedExchangeContext, ttpStillTrusted, type TrustedTtpEntry } from './exchange-deal.js';
 import {
   assertFairPurchase,
-  ciphertextBytes,
   decryptGoods,
   type FairAgreement,
   type FairMethod,
@@ -202,12 +201,7 @@ export function isTerminalFair(state: FairShopperState): boolean {
 }
 
 function exchangeContext(state: Agreed, ctx: FairShopperContext): ExchangeContext {
-  const roots = [...new Set([...state.agreement.roots, ...ctx.roots])];
-  return {
-    signer: ctx.signer,
-    trust: { roots, ttps: [state.agreement.ttp.keyId], ...(ctx.isRevoked ? { isRevoked: ctx.isRevoked } : {}) },
-    random: ctx.random,
-  };
+  return agreedExchangeContext(state.agreement, ctx);
 }
 
 export async function startFairPurchase(p: FairPurchaseParams, ctx: Pick<FairShopperContext, 'random'>): Promise<Step> {
@@ -265,8 +259,7 @@ async function confirm(
   const a = state.agreement;
   try {
     if (now >= a.expiresAt) throw new SemperError('ERR_OFFER_EXPIRED', `the merchant's offer expired at ${new Date(a.expiresAt).toISOString()}`);
-    if (!ctx.ttps.some((t) => t.fingerprint === state.view.ttp.certificateFingerprint || t.keyId === state.view.ttp.keyId))
-      throw new SemperError('ERR_TTP', `the TTP "${state.view.ttp.name}" is no longer among the TTPs you trust`);
+    if (!ttpStillTrusted(state.view, ctx.ttps)) throw new SemperError('ERR_TTP', `the TTP "${state.view.ttp.name}" is no longer among the TTPs you trust`);
     const items = fairItems(state.offer.body, { dealId: state.dealId, shopperKeyId: ctx.signer.keyId, method, sealingKeyId: state.sealingKeyId });
     assertFairPurchase(items, a.merchantKeyId, ctx.signer.keyId);
     const start = await signFairStart(a, method, ctx.signer, now);
@@ -375,7 +368,7 @@ async function finish(
     const affidavit = outcome.replacement ? AffidavitBody.safeParse(outcome.replacement.body) : undefined;
     const key = revealedKey(outcome.received, affidavit?.success ? affidavit.data : undefined);
     const body = state.offer.body;
-    const goods = await decryptGoods(key, ciphertextBytes(state.ciphertext), state.dealId, state.sku, body.goods.digest);
+    const goods = await decryptGoods(key, decodeBase64url(state.ciphertext), state.dealId, state.sku, body.goods.digest);
     const pageOutcome: FairOutcomeForPage = {
       dealId: state.dealId,
       status,

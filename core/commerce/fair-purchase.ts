@@ -367,8 +367,3 @@ export async function signFairStart(agreement: FairAgreement, method: FairMethod
     signer,
   );
 }
-
-/** Bytes of a ciphertext as the offer response carries it. */
-export function ciphertextBytes(ciphertext: string): Uint8Array<ArrayBuffer> {
-  return decodeBase64url(ciphertext);
-}

@@ -262,7 +262,7 @@ export const checks: SecurityCheck[] = [
     id: 'F-shopper-confirm-ttp',
     check: "at confirmation the offer's TTP is still among the TTPs the user trusts (removed while the window was open: refused)",
     file: shopper,
-    find: 'if (!ctx.ttps.some((t) => t.fingerprint === state.view.ttp.certificateFingerprint || t.keyId === state.view.ttp.keyId))',
+    find: 'if (!ttpStillTrusted(state.view, ctx.ttps))',
     replace: 'if (false)',
     tests: FAIR,
   },
