@@ -131,7 +131,16 @@ export interface IssueParams {
   notBefore: Date;
   notAfter: Date;
   serialNumber?: string;
+  /**
+   * Extended key usages (OIDs), written as one extension marked critical: RFC 3161 §2.3 requires a
+   * TSA's certificate to carry exactly id-kp-timeStamping, critical, and OpenSSL's `ts -verify`
+   * refuses a token whose signer lacks it.
+   */
+  extendedKeyUsages?: string[];
 }
+
+/** id-kp-timeStamping (RFC 5280 §4.2.1.12), the only usage a TSA certificate may carry (RFC 3161 §2.3). */
+export const EKU_TIME_STAMPING = '1.3.6.1.5.5.7.3.8';
 
 export async function issueCertificate(p: IssueParams): Promise<string> {
   const issuer = new x509.X509Certificate(p.issuerCertificate);
@@ -147,6 +156,7 @@ export async function issueCertificate(p: IssueParams): Promise<string> {
   if (origins.length) extensions.push(new x509.SubjectAlternativeNameExtension(origins.map((value) => ({ type: 'url' as const, value }))));
   const crlUrls = (p.crlUrls ?? []).map(checkCrlUrl);
   if (crlUrls.length) extensions.push(new x509.CRLDistributionPointsExtension(crlUrls));
+  if (p.extendedKeyUsages?.length) extensions.push(new x509.ExtendedKeyUsageExtension(p.extendedKeyUsages, true));
   const cert = await x509.X509CertificateGenerator.create({
     serialNumber: p.serialNumber ?? randomSerial(),
     subject: buildName(p.commonName, p.role, p.organization),

@@ -33,6 +33,7 @@ import {
   createRootCertificate,
   crlToPem,
   formatRegistrationCode,
+  EKU_TIME_STAMPING,
   issueCertificate,
   normaliseRegistrationCode,
   readCertificate,
@@ -343,8 +344,9 @@ export class CaService {
    * (RFC 5280 §6.1.3), naming this CA's CRL. Every issuing path goes through here.
    */
   private async signLeaf(p: {
-    role: 'merchant' | 'ttp' | 'bank' | 'shopper';
+    role: 'merchant' | 'ttp' | 'bank' | 'shopper' | 'tsa' | 'arbiter';
     commonName: string;
+    extendedKeyUsages?: string[];
     /** Name the common name as the organization (O) too: merchants and TTPs are organisations. */
     asOrganization?: boolean;
     origins?: string[];
@@ -364,6 +366,7 @@ export class CaService {
       role: p.role,
       ...(p.origins ? { origins: p.origins } : {}),
       ...(this.crlUrl ? { crlUrls: [this.crlUrl] } : {}),
+      ...(p.extendedKeyUsages ? { extendedKeyUsages: p.extendedKeyUsages } : {}),
       notBefore: new Date(t - BACKDATE_MS),
       notAfter: new Date(Math.min(t + p.validityMs, rootInfo.notAfter.getTime())),
     });
@@ -374,7 +377,7 @@ export class CaService {
   }
 
   /** Sign and record a merchant, TTP or bank certificate (in-process only: no HTTP route reaches this). */
-  private async issueRecorded(p: Parameters<CaService['signLeaf']>[0] & { role: 'merchant' | 'ttp' | 'bank' }): Promise<CertificateRecord> {
+  private async issueRecorded(p: Parameters<CaService['signLeaf']>[0] & { role: 'merchant' | 'ttp' | 'bank' | 'tsa' | 'arbiter' }): Promise<CertificateRecord> {
     const { der, info, serial } = await this.signLeaf(p);
     this.store.immediate(() => insertCertificate(this.store, serial, info, p.role, der, new Date(this.now()).toISOString()));
     const record = this.getCertificate(serial);
@@ -401,6 +404,32 @@ export class CaService {
   issueTtpCertificate(params: { commonName: string; publicKey: CryptoKey; validityMs?: number }): Promise<CertificateRecord> {
     return this.issueRecorded({
       role: 'ttp',
+      commonName: params.commonName,
+      asOrganization: true,
+      publicKey: params.publicKey,
+      validityMs: params.validityMs ?? 365 * DAY_MS,
+    });
+  }
+
+  /**
+   * Issue a time-stamping authority's certificate (role tsa) with extendedKeyUsage id-kp-timeStamping
+   * marked critical, as RFC 3161 §2.3 requires and OpenSSL's `ts -verify` checks. In-process only.
+   */
+  issueTsaCertificate(params: { commonName: string; publicKey: CryptoKey; validityMs?: number }): Promise<CertificateRecord> {
+    return this.issueRecorded({
+      role: 'tsa',
+      commonName: params.commonName,
+      asOrganization: true,
+      extendedKeyUsages: [EKU_TIME_STAMPING],
+      publicKey: params.publicKey,
+      validityMs: params.validityMs ?? 365 * DAY_MS,
+    });
+  }
+
+  /** Issue an arbiter's certificate (role arbiter): what verdicts are checked against. In-process only. */
+  issueArbiterCertificate(params: { commonName: string; publicKey: CryptoKey; validityMs?: number }): Promise<CertificateRecord> {
+    return this.issueRecorded({
+      role: 'arbiter',
       commonName: params.commonName,
       asOrganization: true,
       publicKey: params.publicKey,
