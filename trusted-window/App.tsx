@@ -6,7 +6,7 @@ import type { VerifiedOfferView } from '../core/commerce/view.js';
 import { callOperation } from '../extension/operations/client.js';
 import { formatDateTime, formatMoney, paymentMethodLabel, t } from '../extension/ui/i18n.js';
 import { SafeText } from '../extension/ui/safe-text.js';
-import { MerchantPanel, NotReady, RequestedByPanel, SummaryMerchant, SummaryTotal, TermsPanel, usePendingDeal } from './components.js';
+import { AtAGlance, MerchantPanel, NotReady, RequestedByPanel, SummaryMerchant, SummaryTotal, TermsPanel, usePendingDeal } from './components.js';
 import { Decision } from './Decision.js';
 import { TrustedHeader } from './identity.js';
 
@@ -21,7 +21,26 @@ export function App({ dealId }: { dealId: string | null }) {
   return (
     <main class="tw" aria-labelledby="tw-heading">
       <TrustedHeader />
-      <h1 id="tw-heading">{t('twHeading')}</h1>
+      <h1 id="tw-heading" tabIndex={-1}>
+        {t('twHeading')}
+      </h1>
+      <AtAGlance
+        name={view.merchant.legalName}
+        origin={view.origin}
+        rows={[
+          { id: 'glance-what', label: t('twGlanceWhat'), content: <ItemsInOneLine items={view.items} /> },
+          {
+            id: 'glance-pay',
+            label: t('twGlancePay'),
+            content: (
+              <>
+                <strong class="amount">{formatMoney(view.total)}</strong> · {view.paymentMethods.map(paymentMethodLabel).join(', ')}
+              </>
+            ),
+          },
+        ]}
+        next={t('twNextPurchase')}
+      />
       <p class="note">{t('twTrustNote')}</p>
 
       <MerchantPanel merchant={view.merchant} full />
@@ -91,5 +110,17 @@ export function App({ dealId }: { dealId: string | null }) {
         {...(busy ? { initialBusy: busy } : {})}
       />
     </main>
+  );
+}
+
+/** The items in one line for the at-a-glance summary: the first title (cut after two lines) and how many more. */
+function ItemsInOneLine({ items }: { items: VerifiedOfferView['items'] }) {
+  const [first, ...rest] = items;
+  if (!first) return null;
+  return (
+    <>
+      <SafeText text={first.quantity > 1 ? `${first.quantity} × ${first.title}` : first.title} class="glance-what-title" />
+      {rest.length ? <span class="glance-more"> {t('twGlanceMore', String(rest.length))}</span> : null}
+    </>
   );
 }

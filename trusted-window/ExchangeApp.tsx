@@ -10,6 +10,8 @@ import { callOperation } from '../extension/operations/client.js';
 import { formatDateTime, t } from '../extension/ui/i18n.js';
 import { CertifiedName, NameWarning, SafeText } from '../extension/ui/safe-text.js';
 import {
+  AtAGlance,
+  CertificateDetails,
   ConfirmButton,
   DecisionActions,
   MerchantPanel,
@@ -44,7 +46,26 @@ export function ExchangeApp({ dealId }: { dealId: string | null }) {
   return (
     <main class="tw" aria-labelledby="tw-heading" data-use={view.use}>
       <TrustedHeader />
-      <h1 id="tw-heading">{contract ? t('xwHeadingContract') : t('xwHeadingMail')}</h1>
+      <h1 id="tw-heading" tabIndex={-1}>
+        {contract ? t('xwHeadingContract') : t('xwHeadingMail')}
+      </h1>
+      <AtAGlance
+        name={view.merchant.legalName}
+        origin={view.origin}
+        rows={[
+          {
+            id: 'glance-what',
+            label: t('xwYouGet'),
+            content: contract ? (
+              <SafeText text={t('xwGetSignatureOn', view.contract?.title ?? view.title)} class="glance-what-title" />
+            ) : (
+              <SafeText text={view.document?.title ?? view.title} class="glance-what-title" />
+            ),
+          },
+          { id: 'glance-pay', label: t('xwYouGive'), content: contract ? t('xwGiveSignature') : t('xwGiveReceipt') },
+        ]}
+        next={contract ? t('xwNextContract') : t('xwNextMail')}
+      />
       <p class="note">{t('twTrustNote')}</p>
 
       <MerchantPanel merchant={view.merchant} />
@@ -77,7 +98,8 @@ export function ExchangeApp({ dealId }: { dealId: string | null }) {
             <h3 id="contract-title">
               <SafeText text={view.contract.title} />
             </h3>
-            <pre class="terms-text contract-text" id="contract-text">
+            {/* biome-ignore lint/a11y/noNoninteractiveTabindex: a scrolling region must be reachable by keyboard (WCAG 2.1.1, axe scrollable-region-focusable) */}
+            <pre class="terms-text contract-text" id="contract-text" tabIndex={0}>
               <SafeText text={view.contract.text} multiline />
             </pre>
           </>
@@ -95,7 +117,7 @@ export function ExchangeApp({ dealId }: { dealId: string | null }) {
         </p>
         <NameWarning name={view.ttp.name} id="ttp-name-warning" />
         <p class="note">{contract ? t('xwTtpContract') : t('xwTtpMail')}</p>
-        <dl>
+        <CertificateDetails>
           <dt>{t('twIssuer')}</dt>
           <dd id="ttp-issuer">
             <SafeText text={view.ttp.issuer} />
@@ -108,7 +130,7 @@ export function ExchangeApp({ dealId }: { dealId: string | null }) {
           <dd class="mono" id="ttp-fingerprint">
             {view.ttp.certificateFingerprint}
           </dd>
-        </dl>
+        </CertificateDetails>
       </section>
 
       {view.terms ? <TermsPanel terms={view.terms} /> : null}

@@ -12,6 +12,8 @@ import type { MethodFunds } from '../extension/payments/service.js';
 import { formatDateTime, formatMoney, type MessageKey, t } from '../extension/ui/i18n.js';
 import { CertifiedName, NameWarning, SafeText } from '../extension/ui/safe-text.js';
 import {
+  AtAGlance,
+  CertificateDetails,
   ConfirmButton,
   DecisionActions,
   MerchantPanel,
@@ -59,7 +61,27 @@ export function FairApp({ dealId }: { dealId: string | null }) {
   return (
     <main class="tw" aria-labelledby="tw-heading" data-kind="fair-purchase">
       <TrustedHeader />
-      <h1 id="tw-heading">{t('fwHeading')}</h1>
+      <h1 id="tw-heading" tabIndex={-1}>
+        {t('fwHeading')}
+      </h1>
+      <AtAGlance
+        name={view.merchant.legalName}
+        origin={view.origin}
+        rows={[
+          { id: 'glance-what', label: t('fwYouGet'), content: <SafeText text={view.title} class="glance-what-title" /> },
+          {
+            id: 'glance-pay',
+            label: t('fwYouPay'),
+            content: (
+              <>
+                <strong class="amount">{price}</strong>
+                {chosen ? ` · ${t(METHOD_LABEL[chosen])}` : ''}
+              </>
+            ),
+          },
+        ]}
+        next={t('fwNext')}
+      />
       <p class="note">{t('twTrustNote')}</p>
 
       <section class="panel exchange-items" aria-labelledby="fw-items">
@@ -124,12 +146,12 @@ export function FairApp({ dealId }: { dealId: string | null }) {
         </p>
         <NameWarning name={view.ttp.name} id="ttp-name-warning" />
         <p class="note">{t('fwTtpNote')}</p>
-        <dl>
+        <CertificateDetails>
           <dt>{t('twFingerprint')}</dt>
           <dd class="mono" id="ttp-fingerprint">
             {view.ttp.certificateFingerprint}
           </dd>
-        </dl>
+        </CertificateDetails>
       </section>
 
       <DecisionActions

@@ -28,13 +28,23 @@ export type Phase<V> = { kind: 'loading' } | { kind: 'error'; message: string } 
 
 const message = (e: unknown) => (e instanceof Error ? e.message : String(e));
 
-/** Ids of the buttons that act on the deal: after a re-showing the focus leaves them for Decline. */
+/** Ids of the buttons that act on the deal: after a re-showing the focus leaves them. */
 const ACTING_BUTTONS = new Set(['confirm', 'sign-with-token']);
+
+/**
+ * Where the focus goes at each showing: the screen's heading (`tabIndex={-1}`), not a button — a key
+ * pressed by habit then acts on nothing, a screen reader starts at the title — and without scrolling,
+ * so the window opens at its top, where the security phrase and the at-a-glance summary are.
+ */
+function focusHeading(fallback: HTMLElement | null): void {
+  const heading = document.getElementById('tw-heading') ?? fallback;
+  heading?.focus({ preventScroll: true });
+}
 
 /**
  * The deal this window is about, as `load` gets it from the worker. Each time it is shown (first
  * showing, window focus, becoming visible, the worker bringing it forward) Confirm is disarmed,
- * Decline gets the focus (unless the user is typing elsewhere in the window), and Confirm is armed
+ * the heading gets the focus (unless the user is busy elsewhere in the window), and Confirm is armed
  * CONFIRM_ARM_DELAY_MS later; while the window is hidden or in the background it stays disarmed.
  */
 export function usePendingDeal<V>(dealId: string | null, load: (dealId: string) => Promise<{ view: V; busy?: Decided }>) {
@@ -64,7 +74,7 @@ export function usePendingDeal<V>(dealId: string | null, load: (dealId: string) 
     const present = () => {
       disarm();
       const active = document.activeElement;
-      if (!active || active === document.body || ACTING_BUTTONS.has(active.id)) declineRef.current?.focus();
+      if (!active || active === document.body || ACTING_BUTTONS.has(active.id)) focusHeading(declineRef.current);
       timer = setTimeout(() => setArmed(true), CONFIRM_ARM_DELAY_MS);
     };
     // Focus and blur of the window itself (not of an element inside it).
@@ -121,7 +131,13 @@ export function MerchantPanel({ merchant, full = false }: { merchant: CertifiedM
         <CertifiedName name={merchant.legalName} />
       </p>
       <NameWarning name={merchant.legalName} id="merchant-name-warning" />
-      <dl>
+      <dl class="stacked">
+        <dt>{t('twCertifiedOrigins')}</dt>
+        <dd id="certified-origins">
+          <SafeText text={merchant.certifiedOrigins.join(', ')} />
+        </dd>
+      </dl>
+      <CertificateDetails>
         {full && merchant.organization && merchant.organization !== merchant.legalName ? (
           <>
             <dt>{t('twOrganization')}</dt>
@@ -130,10 +146,6 @@ export function MerchantPanel({ merchant, full = false }: { merchant: CertifiedM
             </dd>
           </>
         ) : null}
-        <dt>{t('twCertifiedOrigins')}</dt>
-        <dd id="certified-origins">
-          <SafeText text={merchant.certifiedOrigins.join(', ')} />
-        </dd>
         <dt>{t('twIssuer')}</dt>
         <dd id="issuer">
           <SafeText text={merchant.issuer} />
@@ -146,7 +158,64 @@ export function MerchantPanel({ merchant, full = false }: { merchant: CertifiedM
         ) : null}
         <dt>{t('twFingerprint')}</dt>
         <dd class="mono">{merchant.certificateFingerprint}</dd>
+      </CertificateDetails>
+    </section>
+  );
+}
+
+/**
+ * What only a specialist compares (issuer, validity, fingerprint, addresses), behind a disclosure:
+ * one line on screen until opened, so the facts a shopper decides on stay at first sight. Label
+ * above value (`stacked`), so long values never squeeze into a narrow column.
+ */
+export function CertificateDetails({ children, id }: { children: ComponentChildren; id?: string }) {
+  return (
+    <details class="cert-details" id={id}>
+      <summary>{t('twCertDetails')}</summary>
+      <dl class="stacked">{children}</dl>
+    </details>
+  );
+}
+
+/** One line of the at-a-glance summary. */
+export interface GlanceRow {
+  id: string;
+  label: string;
+  content: ComponentChildren;
+}
+
+/**
+ * The first thing under the security phrase on every deal screen, sized to fit a 480×600 window
+ * above the decision bar: who (the certified name and the origin the browser reported), the
+ * screen's own rows (what, how much, how it is paid — or what is given and got), and what happens
+ * after Confirm. Everything here is from the verified view; the panels below give the details.
+ */
+export function AtAGlance({ name, origin, rows, next }: { name: string; origin: string; rows: GlanceRow[]; next: string }) {
+  return (
+    <section class="glance" aria-labelledby="tw-glance" id="at-a-glance">
+      <h2 id="tw-glance" class="visually-hidden">
+        {t('twGlance')}
+      </h2>
+      <dl>
+        <dt>{t('twGlanceWho')}</dt>
+        <dd id="glance-who">
+          <CertifiedName name={name} class="glance-name" flagFirst />
+          <span class="glance-origin mono" id="glance-origin">
+            <SafeText text={origin} />
+          </span>
+        </dd>
+        {rows.map((row) => (
+          <>
+            <dt key={`${row.id}-label`}>{row.label}</dt>
+            <dd key={row.id} id={row.id}>
+              {row.content}
+            </dd>
+          </>
+        ))}
       </dl>
+      <p id="glance-next">
+        <strong>{t('twGlanceNext')}:</strong> {next}
+      </p>
     </section>
   );
 }
@@ -169,7 +238,8 @@ export function TermsPanel({ terms }: { terms: string }) {
     <section class="panel terms" aria-labelledby="tw-terms">
       <h2 id="tw-terms">{t('twTerms')}</h2>
       {terms ? (
-        <pre class="terms-text" id="terms-text">
+        // biome-ignore lint/a11y/noNoninteractiveTabindex: a scrolling region must be reachable by keyboard (WCAG 2.1.1, axe scrollable-region-focusable)
+        <pre class="terms-text" id="terms-text" tabIndex={0}>
           <SafeText text={terms} multiline />
         </pre>
       ) : (

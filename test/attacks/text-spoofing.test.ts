@@ -16,6 +16,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
 import { makeTestCa } from '../helpers/pki.js';
 import { RESULTS, clickInTrustedWindow, launchExtension, trustedWindows, waitForTrustedWindow, type ExtensionHarness } from '../e2e/harness.js';
+import { expectFirstSight } from '../e2e/first-sight.js';
 import { startTextMerchant, type TextMerchant } from './text-merchant.js';
 
 const HONEST = 'Honest Shop GmbH';
@@ -164,8 +165,9 @@ describe('9. merchant-controlled text cannot hide the truth', () => {
       { sku: 'marks', quantity: 1 },
       { sku: 'pricey', quantity: 1 },
     ]);
-    // It opens at its top (the security phrase and the merchant first), not scrolled to the focused Decline.
+    // It opens at its top (the security phrase and the at-a-glance summary first), the focus on the heading.
     expect(await tw.evaluate(() => document.scrollingElement!.scrollTop), 'scrolled at first sight').toBe(0);
+    await expectFirstSight(tw, 'first-sight-long-title-en.png');
     await tw.screenshot({ path: join(RESULTS, 'text-spoofing-long-title.png'), fullPage: false });
     const g = await geometry(tw);
     // Nothing is drawn beyond the window's width: no horizontal scrolling hides a column.
@@ -228,8 +230,9 @@ describe('9. merchant-controlled text cannot hide the truth', () => {
     // … each is shown as a visible escape, in the title and in the terms …
     expect(seen.text.match(/U\+202E/g)?.length ?? 0).toBeGreaterThanOrEqual(2);
     expect(seen.text).toContain('U+202C');
-    // … and the signed "1000" is drawn as "1000" (its "1" left of its zeros), in both places.
-    expect(seen.order).toEqual([true, true]);
+    // … and the signed "1000" is drawn as "1000" (its "1" left of its zeros), everywhere: the title at
+    // a glance, the title in the items table, the terms.
+    expect(seen.order).toEqual([true, true, true]);
     await decline(page, tw);
   });
 

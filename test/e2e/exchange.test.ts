@@ -32,6 +32,7 @@ import {
   waitForTrustedWindow,
   type ExtensionHarness,
 } from './harness.js';
+import { expectAccessible, expectFirstSight } from './first-sight.js';
 
 const CONTRACT = EXCHANGE_CONTRACTS[0]!;
 const DOCUMENT = EXCHANGE_DOCUMENTS[0]!;
@@ -131,6 +132,8 @@ describe('exchanges through the trusted window', () => {
     const dealId = new URL(tw.url()).searchParams.get('deal')!;
     expect(await harness.operationResult('confirmExchange', { dealId })).toMatchObject({ ok: false, error: { code: 'ERR_FORBIDDEN' } });
 
+    await expectFirstSight(tw, 'first-sight-contract-en.png');
+    await expectAccessible(tw, 'trusted window, contract (en)');
     await tw.screenshot({ path: join(RESULTS, 'trusted-window-contract.png'), fullPage: true });
     await clickInTrustedWindow(tw, '#confirm');
     const result = await exchangeResult();

@@ -17,6 +17,7 @@ import type { FairPurchaseFaults } from '../../server/merchant/kit.js';
 import { FAIR_GOODS } from '../../server/shop/fair-goods.js';
 import { poolKeys } from '../core/payment/helpers.js';
 import { RESULTS, clickInTrustedWindow, launchExtension, tempDir, waitForTrustedWindow, type ExtensionHarness } from './harness.js';
+import { expectAccessible, expectFirstSight } from './first-sight.js';
 
 const GUIDE = FAIR_GOODS[0]!;
 /** Short timers so a shop that withholds the key is overcome within seconds. */
@@ -109,6 +110,8 @@ describe('fair purchase in Chromium', () => {
     // Nothing was paid while the window waits.
     expect(market.bank.balance(market.merchantAccount)).toBe(shopBefore);
     await expect.poll(() => tw.locator('#confirm').isEnabled()).toBe(true);
+    await expectFirstSight(tw, 'first-sight-fair-en.png');
+    await expectAccessible(tw, 'trusted window, fair purchase (en)');
     await tw.screenshot({ path: join(RESULTS, 'trusted-window-fair-en.png'), fullPage: true });
     await clickInTrustedWindow(tw, '#confirm');
 
@@ -199,6 +202,8 @@ describe('fair purchase in Chromium', () => {
       expect(await tw.locator('#method-account').isDisabled()).toBe(true);
       expect(await tw.locator('#method-account-note').textContent()).toContain('Kein Konto');
       expect(await tw.locator('#confirm').isDisabled()).toBe(true);
+      await expectFirstSight(tw, 'first-sight-fair-de.png');
+      await expectAccessible(tw, 'trusted window, fair purchase (de)');
       await tw.screenshot({ path: join(RESULTS, 'trusted-window-fair-de.png'), fullPage: true });
       // Confirming anyway (the operation, not the disabled button) is refused before anything is signed.
       const dealId = new URL(tw.url()).searchParams.get('deal')!;

@@ -19,6 +19,7 @@ import {
   waitForTrustedWindow,
   type ExtensionHarness,
 } from './harness.js';
+import { expectAccessible, expectFirstSight } from './first-sight.js';
 
 const PRODUCT = 'ink-drying-report';
 let market: Marketplace;
@@ -91,6 +92,8 @@ describe('purchase in Chromium (English)', () => {
     expect(await tw.locator('#certified-origins').textContent()).toBe(market.shopUrl);
     expect(await tw.locator('#issuer').textContent()).toBe('Semper Demo Root CA');
     await expect.poll(() => tw.locator('#confirm').isEnabled()).toBe(true);
+    await expectFirstSight(tw, 'first-sight-purchase-en.png');
+    await expectAccessible(tw, 'trusted window, purchase (en)');
     await tw.screenshot({ path: join(RESULTS, 'trusted-window-en.png'), fullPage: true });
 
     // The deal-deciding operations are for the trusted window only, not for other extension pages.
@@ -226,6 +229,8 @@ describe('trusted window in German (--lang=de)', () => {
     expect(await tw.locator('#total').textContent()).toMatch(/^12,00\s€$/);
     expect(await tw.evaluate(() => document.documentElement.lang)).toMatch(/^de/);
     await expect.poll(() => tw.locator('#confirm').isEnabled()).toBe(true);
+    await expectFirstSight(tw, 'first-sight-purchase-de.png');
+    await expectAccessible(tw, 'trusted window, purchase (de)');
     await tw.screenshot({ path: join(RESULTS, 'trusted-window-de.png'), fullPage: true });
     await clickInTrustedWindow(tw, '#decline');
     expect(await pageResult(page)).toMatchObject({ status: 'error', code: '4001' });
