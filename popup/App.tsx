@@ -93,7 +93,8 @@ function DealDetail({ dealId, onBack }: { dealId: string; onBack(): void }) {
                   </strong>{' '}
                   <span class="note mono">({g.mediaType})</span>
                   {g.encoding === 'utf8' && g.mediaType.startsWith('text/') ? (
-                    <pre class="good-text">
+                    // biome-ignore lint/a11y/noNoninteractiveTabindex: a scrolling region must be reachable by keyboard (WCAG 2.1.1, axe scrollable-region-focusable)
+                    <pre class="good-text" tabIndex={0}>
                       <SafeText text={g.content.slice(0, 2000)} multiline />
                     </pre>
                   ) : null}

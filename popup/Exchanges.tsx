@@ -126,7 +126,8 @@ function ExchangeDetail({ dealId, onBack }: { dealId: string; onBack(): void }) 
                 <SafeText text={x.document.title} />
               </h3>
               {x.document.text !== undefined ? (
-                <pre class="good-text" id="exchange-document">
+                // biome-ignore lint/a11y/noNoninteractiveTabindex: a scrolling region must be reachable by keyboard (WCAG 2.1.1, axe scrollable-region-focusable)
+                <pre class="good-text" id="exchange-document" tabIndex={0}>
                   <SafeText text={x.document.text.slice(0, 4000)} multiline />
                 </pre>
               ) : (
@@ -139,7 +140,8 @@ function ExchangeDetail({ dealId, onBack }: { dealId: string; onBack(): void }) 
               <h3>
                 <SafeText text={x.contract.title} />
               </h3>
-              <pre class="good-text" id="exchange-contract">
+              {/* biome-ignore lint/a11y/noNoninteractiveTabindex: a scrolling region must be reachable by keyboard (WCAG 2.1.1, axe scrollable-region-focusable) */}
+              <pre class="good-text" id="exchange-contract" tabIndex={0}>
                 <SafeText text={x.contract.text} multiline />
               </pre>
             </>

@@ -96,7 +96,8 @@ function FairDetail({ dealId, onBack }: { dealId: string; onBack(): void }) {
                 <SafeText text={x.goods.title} />
               </h3>
               {x.goods.text !== undefined ? (
-                <pre class="good-text" id="fair-goods">
+                // biome-ignore lint/a11y/noNoninteractiveTabindex: a scrolling region must be reachable by keyboard (WCAG 2.1.1, axe scrollable-region-focusable)
+                <pre class="good-text" id="fair-goods" tabIndex={0}>
                   <SafeText text={x.goods.text.slice(0, 4000)} multiline />
                 </pre>
               ) : (

@@ -255,6 +255,7 @@ describe('exchanges through the trusted window', () => {
     await expect.poll(() => popup.locator('#exchange-statements tbody tr').count()).toBeGreaterThan(5);
     expect(await popup.locator(`#exchange-statements tr[data-type="${TTP_TYPES.affidavit}"]`).count()).toBe(1);
     expect(await popup.locator('#exchange-evidence').isVisible()).toBe(true);
+    await expectAccessible(popup, 'popup, exchanges (en)');
     expect(await popup.locator('#ttps li').count()).toBe(1);
     await popup.screenshot({ path: join(RESULTS, 'popup-exchanges.png'), fullPage: true });
     await popup.close();

@@ -141,6 +141,7 @@ describe('fair purchase in Chromium', () => {
     expect(await row.textContent()).toContain(GUIDE.title);
     await row.locator('button').click();
     expect(await popup.locator('#fair-goods').textContent()).toBe(GUIDE.content);
+    await expectAccessible(popup, 'popup, fair purchases (en)');
     expect(await popup.locator('#fair-statements tbody tr').count()).toBeGreaterThanOrEqual(5);
     await popup.locator('#fair-detail').screenshot({ path: join(RESULTS, 'popup-fair-en.png') });
   });

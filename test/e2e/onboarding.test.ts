@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import { startMarketplace, type Marketplace } from '../../server/marketplace.js';
 import { RESULTS, clickInTrustedWindow, launchExtension, pageResult, tempDir, waitForTrustedWindow, type ExtensionHarness } from './harness.js';
+import { expectAccessible } from './first-sight.js';
 
 const PHRASE = 'Otters juggle plums at dawn';
 const PICTURE = 7;
@@ -61,6 +62,7 @@ describe('onboarding in the trusted window', () => {
     await tw.click('#register');
     await expect.poll(() => tw.locator('#certified-name').textContent()).toBe('Alice Example');
     expect(await tw.locator('#certificate-untrusted').count()).toBe(0); // chains to the root we trust
+    await expectAccessible(tw, 'trusted window, onboarding (en)');
     await tw.screenshot({ path: join(RESULTS, 'onboarding.png'), fullPage: true });
     await tw.click('#certify-next');
 

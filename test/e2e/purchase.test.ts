@@ -189,6 +189,7 @@ describe('purchase in Chromium (English)', () => {
     await expect.poll(() => rows.count()).toBe(5);
     await popup.locator('#deals tbody tr[data-status=completed] button').first().click();
     await expect.poll(() => popup.locator('#statements tbody tr').count()).toBe(4);
+    await expectAccessible(popup, 'popup, purchases and settings (en)');
     expect(await popup.locator('#roots li').count()).toBe(1);
     await expect.poll(() => popup.locator('#device-key-id').textContent()).toBe((await harness.operation('getIdentity', {})).keyId);
     await popup.screenshot({ path: join(RESULTS, 'popup.png'), fullPage: true });

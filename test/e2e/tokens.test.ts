@@ -26,6 +26,7 @@ import {
   waitForTrustedWindow,
   type ExtensionHarness,
 } from './harness.js';
+import { expectAccessible } from './first-sight.js';
 
 const ARCHIVE = 'standards-archive';
 const CHEAP = 'fm-screening-abstract';
@@ -146,6 +147,7 @@ describe('hardware tokens in the trusted window', () => {
     expect(await tw.locator('#security-phrase').textContent()).toBe(HARNESS_PHRASE);
     expect(await tw.locator('#tw-items-source').isVisible()).toBe(true);
     await expect.poll(() => tw.locator('#sign-with-token').isEnabled()).toBe(true);
+    await expectAccessible(tw, 'trusted window, hardware token required (en)');
     await tw.screenshot({ path: join(RESULTS, 'trusted-window-token.png'), fullPage: true });
 
     // A device-key confirm is refused by the machine (ERR_HARDWARE_TOKEN_REQUIRED) and changes nothing.

@@ -16,6 +16,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { BANK_ACCOUNT_CODE_FILE, startMarketplace, type Marketplace } from '../../server/marketplace.js';
 import { poolKeys } from '../core/payment/helpers.js';
 import { RESULTS, launchExtension, stopServiceWorker, tempDir, type ExtensionHarness } from './harness.js';
+import { expectAccessible } from './first-sight.js';
 
 const PASSPHRASE = 'blue teapot, seven spoons';
 let market: Marketplace;
@@ -102,6 +103,7 @@ describe('wallet in Chromium', () => {
     expect(await page.locator('.wallet-history tbody tr').first().getAttribute('data-kind')).toBe('withdrawal');
     expect(market.bank.balance(shopperAccount())).toBe(50_000 - 12_340);
     await page.locator('#wallet').screenshot({ path: join(RESULTS, 'wallet-en.png') });
+    await expectAccessible(page, 'popup, wallet (en)');
   });
 
   it('downloads an encrypted backup and restores it in another profile (German): the same balance', async () => {
