@@ -9,6 +9,7 @@ import { IdentitySettings } from './Identity.js';
 import { Exchanges, TtpSettings } from './Exchanges.js';
 import { Wallet } from './Wallet.js';
 import { FairPurchases } from './FairPurchases.js';
+import { Notices } from './Notices.js';
 import { DetailPanel, ErrorReason, Field, ListPanel, OpenButton, StatementsTable, StatusCell, message, useLoaded } from './components.js';
 
 export function App() {
@@ -18,6 +19,7 @@ export function App() {
       <header class="popup-header">
         <h1>{t('popTitle')}</h1>
       </header>
+      <Notices />
       {selected ? <DealDetail dealId={selected} onBack={() => setSelected(null)} /> : <DealList onOpen={setSelected} />}
       <Exchanges />
       <FairPurchases />

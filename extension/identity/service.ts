@@ -83,6 +83,8 @@ export interface ShopperSettings {
   hardwareTokenAbove?: Money | null;
   /** WebAuthn user handle (random, stable): one per shopper. */
   userHandle?: string;
+  /** When the shopper last read the notices (extension/notices), epoch ms. */
+  noticesSeenAt?: number;
 }
 
 export interface SettingsRecords {
@@ -249,6 +251,16 @@ export class IdentityService {
     const settings = await this.deps.settings.get();
     await this.deps.settings.put({ ...settings, personalisation: { phrase: normalised, picture, setAt: this.deps.now() } });
     return { phrase: normalised, picture };
+  }
+
+  /** When the shopper last read the notices (0: never). */
+  async noticesSeenAt(): Promise<number> {
+    return (await this.deps.settings.get()).noticesSeenAt ?? 0;
+  }
+
+  async markNoticesSeen(at: number): Promise<void> {
+    const settings = await this.deps.settings.get();
+    await this.deps.settings.put({ ...settings, noticesSeenAt: Math.max(at, settings.noticesSeenAt ?? 0) });
   }
 
   async updateSettings(update: { hardwareTokenAbove?: Money | null; caUrl?: string }): Promise<{ hardwareTokenAbove: Money | null; caUrl: string }> {

@@ -26,6 +26,8 @@ export interface OperationContext {
   /** The purses (extension/wallet); the worker always has it, tests of other groups may leave it out. */
   wallet?: WalletService;
   now(): number;
+  /** After the shopper read the notices (the badge recounts); tests may leave it out. */
+  onNoticesRead?(): void;
 }
 
 import type { OperationName, OperationRequest, OperationResponses } from './table.js';

@@ -15,6 +15,7 @@ import { fairHandlers } from './handlers/fair.js';
 import { identityHandlers } from './handlers/identity.js';
 import { purchaseHandlers } from './handlers/purchases.js';
 import { settingsHandlers } from './handlers/settings.js';
+import { noticeHandlers } from './handlers/notices.js';
 import { walletHandlers } from './handlers/wallet.js';
 import { OperationMessage, OPERATIONS, type OperationName, type OperationRequest, type OperationResult } from './table.js';
 
@@ -35,6 +36,7 @@ const HANDLERS: Handlers<OperationName> = {
   ...identityHandlers,
   ...settingsHandlers,
   ...walletHandlers,
+  ...noticeHandlers,
 };
 
 function forbidden(message: string): OperationResult<OperationName> {

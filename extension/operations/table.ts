@@ -11,6 +11,7 @@
  *
  * Web pages and content scripts can never call an operation (operations/dispatch.ts).
  */
+import type { Notice } from '../notices/notices.js';
 import { z } from 'zod';
 import { DealId, Money, type DeliveredGood } from '../../core/protocol/commerce.js';
 import { HolderRevocationReason } from '../../core/pki/registration.js';
@@ -139,6 +140,11 @@ export const OPERATIONS = {
   /** The encrypted backup file of every purse (PBKDF2-SHA256 600 000 + AES-GCM). */
   'wallet.backup': { request: z.strictObject({ passphrase: Passphrase }), access: 'page' },
   'wallet.restore': { request: z.strictObject({ file: z.string().min(1).max(8_000_000), passphrase: Passphrase }), access: 'page' },
+  // ── notices (extension/notices) ─────────────────────────────────────────
+  /** Requests that failed before any trusted window could show an offer: what happened, what to do. */
+  'notices.list': { request: Empty, access: 'page' },
+  /** The shopper read them: the badge's "!" goes. */
+  'notices.read': { request: Empty, access: 'page' },
 } as const satisfies Record<string, { request: z.ZodType; access: Access }>;
 
 export type OperationName = keyof typeof OPERATIONS;
@@ -288,6 +294,8 @@ export interface OperationResponses {
   'wallet.renew': { status: 'done' | 'pending'; requestId: string; purse: PurseSummary };
   'wallet.backup': { file: string; fileName: string; purses: number };
   'wallet.restore': { purses: PurseSummary[] };
+  'notices.list': { notices: Notice[]; unseen: number };
+  'notices.read': { unseen: number };
 }
 
 export type OperationResult<O extends OperationName> = { ok: true; response: OperationResponses[O] } | { ok: false; error: { code: string; message: string } };

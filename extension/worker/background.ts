@@ -24,6 +24,7 @@ import { IdentityService } from '../identity/service.js';
 import { handleOperation } from '../operations/dispatch.js';
 import { TrustRoots } from '../settings/trust-roots.js';
 import { TrustedTtps } from '../settings/ttp-trust.js';
+import { noticesOf } from '../notices/notices.js';
 import { Badge } from './badge.js';
 import { MachineHost } from './host.js';
 import { getJson, httpTransport } from './http.js';
@@ -183,9 +184,10 @@ const queue: WindowQueueStore = {
   },
 };
 
-/** The toolbar badge: deals awaiting the user. */
+/** The toolbar badge: deals awaiting the user, else "!" for unread notices. */
 const badge = new Badge({
   count: async () => (await store.listActive()).filter((d) => d.status === 'awaiting-confirmation').length,
+  notices: async () => noticesOf(await store.listAll(), await identity.noticesSeenAt()).unseen,
   async show(text) {
     await browser.action.setBadgeBackgroundColor({ color: '#8b0000' });
     await browser.action.setBadgeText({ text });
@@ -320,6 +322,7 @@ browser.runtime.onMessage.addListener((message: unknown, sender: Runtime.Message
     payments,
     wallet,
     now,
+    onNoticesRead: () => void badge.refresh(),
   }).catch((e: unknown) => {
     log('operation', e);
     return { ok: false, error: { code: 'ERR_INTERNAL', message: 'operation failed' } };

@@ -5,7 +5,9 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
-import { clickInTrustedWindow, launchExtension, pageResult, trustedWindows, waitForTrustedWindow, type ExtensionHarness } from './harness.js';
+import { join } from 'node:path';
+import { RESULTS, clickInTrustedWindow, launchExtension, pageResult, trustedWindows, waitForTrustedWindow, type ExtensionHarness } from './harness.js';
+import { expectAccessible } from './first-sight.js';
 import { HOSTILE_LEGAL_NAME, startHostileMerchant, type HostileMerchant, type HostileMode } from './hostile-merchant.js';
 
 let harness: ExtensionHarness;
@@ -80,6 +82,36 @@ describe('hostile merchant: bad offers are refused before the trusted window', (
       expect(deal?.merchant).toBeUndefined(); // never verified, never shown
     });
   }
+
+  it('the shopper is told in Semper\'s own UI: a notice per refused request with what to do, "!" on the badge until read', async () => {
+    const badgeText = () => harness.opsPage.evaluate(() => chrome.action.getBadgeText({}));
+    await expect.poll(badgeText).toBe('!');
+    const { notices, unseen } = await harness.operation('notices.list', {});
+    expect(unseen).toBe(cases.length);
+    // Newest first; each refusal with its advice, never more than one entry per request.
+    expect(notices.map((n) => n.code)).toEqual(cases.map(([, reason]) => reason).reverse());
+    const adviceOf = (code: string) => notices.find((n) => n.code === code)?.advice;
+    expect(adviceOf('ERR_CERT_UNTRUSTED')).toBe('untrusted-ca');
+    expect(adviceOf('ERR_CERT_ORIGIN')).toBe('origin-mismatch');
+    expect(adviceOf('ERR_CERT_EXPIRED')).toBe('expired');
+    expect(adviceOf('ERR_SIGNATURE_INVALID')).toBe('not-verified');
+    expect(notices.every((n) => n.origin === merchant.url)).toBe(true);
+
+    const popup = await harness.context.newPage();
+    await popup.setViewportSize({ width: 600, height: 900 });
+    await popup.goto(harness.url('popup/index.html'));
+    const untrusted = popup.locator('#notices li[data-advice="untrusted-ca"]');
+    await untrusted.waitFor();
+    expect(await untrusted.textContent()).toContain('a certification authority you have not chosen to trust');
+    expect(await untrusted.locator('a[href="#settings"]').count()).toBe(1);
+    await expectAccessible(popup, 'popup, notices (en)');
+    await popup.locator('#notices').screenshot({ path: join(RESULTS, 'popup-notices-en.png') });
+    await popup.click('#notices-read');
+    await expect.poll(badgeText).toBe('');
+    await expect.poll(() => popup.locator('#notices-read').count()).toBe(0);
+    expect((await harness.operation('notices.list', {})).unseen).toBe(0);
+    await popup.close();
+  });
 
   it('control: a correct offer from the same merchant does reach the trusted window', async () => {
     merchant.mode = 'valid';
