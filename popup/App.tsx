@@ -9,6 +9,7 @@ import { IdentitySettings } from './Identity.js';
 import { Exchanges, TtpSettings } from './Exchanges.js';
 import { Wallet } from './Wallet.js';
 import { FairPurchases } from './FairPurchases.js';
+import { FetchCertificate } from './FetchCertificate.js';
 import { Notices } from './Notices.js';
 import { DetailPanel, ErrorReason, Field, ListPanel, OpenButton, StatementsTable, StatusCell, message, useLoaded } from './components.js';
 
@@ -153,6 +154,15 @@ function Settings() {
           </li>
         ))}
       </ul>
+      <FetchCertificate
+        party="ca"
+        onTrust={(f) =>
+          // The CA the shopper trusted is the one it registers at (onboarding prefills this address).
+          callOperation('settings.addRoot', { certificate: f.certificate })
+            .then(() => callOperation('settings.set', { caUrl: f.url }))
+            .then(reload)
+        }
+      />
       <form onSubmit={add}>
         <label for="root-pem">{t('popAddRootLabel')}</label>
         <textarea id="root-pem" rows={4} value={pem} spellcheck={false} onInput={(e) => setPem((e.target as HTMLTextAreaElement).value)} />

@@ -2,6 +2,7 @@
  * The popup's exchange deals (certified mail, contract signing) with their outcome and evidence,
  * and the trusted TTPs setting.
  */
+import { FetchCertificate } from './FetchCertificate.js';
 import { useCallback, useEffect, useState } from 'preact/hooks';
 import { callOperation } from '../extension/operations/client.js';
 import type { ExchangeSummary, TtpSummary } from '../extension/operations/table.js';
@@ -199,6 +200,7 @@ export function TtpSettings() {
           </li>
         ))}
       </ul>
+      <FetchCertificate party="ttp" onTrust={(f) => callOperation('settings.addTtp', { url: f.url, certificate: f.certificate }).then(reload)} />
       <form onSubmit={add}>
         <label for="ttp-pem">{t('xsTtpCertLabel')}</label>
         <textarea id="ttp-pem" rows={3} value={pem} spellcheck={false} onInput={(e) => setPem((e.target as HTMLTextAreaElement).value)} />

@@ -26,6 +26,8 @@ export interface OperationContext {
   /** The purses (extension/wallet); the worker always has it, tests of other groups may leave it out. */
   wallet?: WalletService;
   now(): number;
+  /** GET a JSON document (bounded); the worker's is worker/http.ts getJson. */
+  getJson?(url: string): Promise<unknown>;
   /** After the shopper read the notices (the badge recounts); tests may leave it out. */
   onNoticesRead?(): void;
 }

@@ -12,6 +12,7 @@
  * Web pages and content scripts can never call an operation (operations/dispatch.ts).
  */
 import type { Notice } from '../notices/notices.js';
+import type { FetchedCertificate } from '../settings/fetch-certificate.js';
 import { z } from 'zod';
 import { DealId, Money, type DeliveredGood } from '../../core/protocol/commerce.js';
 import { HolderRevocationReason } from '../../core/pki/registration.js';
@@ -118,6 +119,8 @@ export const OPERATIONS = {
   },
   'settings.addRoot': { request: z.strictObject({ certificate: z.string().min(1).max(20_000) }), access: 'page' },
   'settings.listRoots': { request: Empty, access: 'page' },
+  /** Fetch a CA's root or a TTP's certificate from its address and describe it; trusts nothing (the shopper compares the fingerprint first). */
+  'settings.fetchCertificate': { request: z.strictObject({ role: z.enum(['ca', 'ttp']), url: z.string().min(1).max(512) }), access: 'page' },
   'settings.removeRoot': { request: z.strictObject({ fingerprint: Fingerprint }), access: 'page' },
   /** A TTP to trust: its certificate (PEM | base64 DER) or its fingerprint, and where to reach it. */
   'settings.addTtp': {
@@ -294,6 +297,7 @@ export interface OperationResponses {
   'wallet.renew': { status: 'done' | 'pending'; requestId: string; purse: PurseSummary };
   'wallet.backup': { file: string; fileName: string; purses: number };
   'wallet.restore': { purses: PurseSummary[] };
+  'settings.fetchCertificate': FetchedCertificate;
   'notices.list': { notices: Notice[]; unseen: number };
   'notices.read': { unseen: number };
 }

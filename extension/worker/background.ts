@@ -323,6 +323,7 @@ browser.runtime.onMessage.addListener((message: unknown, sender: Runtime.Message
     wallet,
     now,
     onNoticesRead: () => void badge.refresh(),
+    getJson: (url) => getJson(url),
   }).catch((e: unknown) => {
     log('operation', e);
     return { ok: false, error: { code: 'ERR_INTERNAL', message: 'operation failed' } };

@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import { verifyStatement } from '../../core/statements/index.js';
 import { STATEMENT_TYPES } from '../../core/protocol/commerce.js';
+import { fingerprintOf } from '../../core/pki/index.js';
 import { startMarketplace, type Marketplace } from '../../server/marketplace.js';
 import { SHOP_LEGAL_NAME } from '../../server/shop/catalog.js';
 import {
@@ -216,6 +217,32 @@ describe('trusted window in German (--lang=de)', () => {
     await popup.getByRole('button', { name: 'Diesem Zertifikat vertrauen' }).click();
     await expect.poll(() => popup.locator('#roots li').count()).toBe(1);
     expect(await popup.locator('#roots li strong').textContent()).toBe('Semper Demo Root CA');
+    await popup.close();
+  });
+
+  it('the popup fetches a TTP certificate and a CA root from their addresses and trusts each only after showing its fingerprint', async () => {
+    const popup = await harness.context.newPage();
+    await popup.setViewportSize({ width: 600, height: 1000 });
+    await popup.goto(harness.url('popup/index.html'));
+    await popup.locator('#fetch-ttp-url').fill(`${market.ttpUrl}/`);
+    await popup.click('#fetch-ttp-go');
+    await expect.poll(() => popup.locator('#fetch-ttp-fingerprint').textContent()).toBe(await fingerprintOf(market.ttpCertificate));
+    await expectAccessible(popup, 'popup, fetched TTP certificate to compare (de)');
+    expect((await harness.operation('settings.listTtps', {})).ttps).toEqual([]); // fetched, not trusted
+    await popup.click('#fetch-ttp-trust');
+    await expect.poll(() => popup.locator('#ttps li').count()).toBe(1);
+    expect((await harness.operation('settings.listTtps', {})).ttps[0]).toMatchObject({ url: market.ttpUrl, commonName: 'Semper Demo TTP' });
+
+    // The CA: its root again, from its address this time; the CA address setting follows what was trusted.
+    for (const r of (await harness.operation('settings.listRoots', {})).roots) await harness.operation('settings.removeRoot', { fingerprint: r.fingerprint });
+    await popup.reload();
+    await popup.locator('#fetch-ca-url').fill(market.caUrl);
+    await popup.click('#fetch-ca-go');
+    await expect.poll(() => popup.locator('#fetch-ca-fingerprint').textContent()).toBe(await fingerprintOf(market.rootCertificate));
+    expect(await popup.locator('#roots li').count()).toBe(0);
+    await popup.click('#fetch-ca-trust');
+    await expect.poll(() => popup.locator('#roots li').count()).toBe(1);
+    expect((await harness.operation('settings.get', {})).caUrl).toBe(market.caUrl);
     await popup.close();
   });
 

@@ -1,4 +1,6 @@
 /** Operations on the shopper's settings: trusted CA roots, trusted TTPs, the hardware-token threshold and the CA address. */
+import { SemperError } from '../../../core/errors.js';
+import { fetchCertificate } from '../../settings/fetch-certificate.js';
 import type { TrustedRoot } from '../../settings/trust-roots.js';
 import type { TrustedTtp } from '../../settings/ttp-trust.js';
 import type { Handlers } from '../context.js';
@@ -24,6 +26,7 @@ export const settingsHandlers: Handlers<
   | 'settings.set'
   | 'settings.addRoot'
   | 'settings.listRoots'
+  | 'settings.fetchCertificate'
   | 'settings.removeRoot'
   | 'settings.addTtp'
   | 'settings.listTtps'
@@ -41,6 +44,10 @@ export const settingsHandlers: Handlers<
   },
   async 'settings.addRoot'({ certificate }, { roots }) {
     return { root: rootSummary(await roots.add(certificate)) };
+  },
+  async 'settings.fetchCertificate'({ role, url }, { getJson, now }) {
+    if (!getJson) throw new SemperError('ERR_INTERNAL', 'this context cannot fetch');
+    return fetchCertificate(role, url, getJson, now());
   },
   async 'settings.listRoots'(_request, { roots }) {
     return { roots: (await roots.list()).map(rootSummary) };

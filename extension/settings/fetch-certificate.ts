@@ -1,0 +1,51 @@
+/**
+ * Fetching a party's certificate from its address, for the shopper to confirm by fingerprint before
+ * anything is trusted: a CA's root (`GET <ca>/ca/root`) or a TTP's certificate (`GET <ttp>/ttp`).
+ * What comes back over plain HTTP proves nothing by itself — anyone on the path could answer — so
+ * this only *describes* it (name, fingerprint, validity); trusting it stays a separate step the
+ * shopper takes after comparing the fingerprint with one got another way (printed by `npm start`,
+ * on paper, from the operator). The address is kept with it, so onboarding registers at the CA the
+ * shopper chose rather than at a fixed port.
+ */
+import { z } from 'zod';
+import { SemperError } from '../../core/errors.js';
+import { readCertificate } from '../../core/pki/index.js';
+import { partyOrigin } from '../worker/sender.js';
+import { describeRoot } from './trust-roots.js';
+
+export interface FetchedCertificate {
+  role: 'ca' | 'ttp';
+  /** The party's address (origin) the certificate was fetched from. */
+  url: string;
+  /** base64 DER */
+  certificate: string;
+  fingerprint: string;
+  commonName: string;
+  notAfter: string;
+}
+
+const CaRootAnswer = z.looseObject({ certificate: z.string().min(1).max(20_000) });
+const TtpInfoAnswer = z.looseObject({ certificateChain: z.array(z.string().min(1).max(20_000)).min(1).max(5) });
+
+export async function fetchCertificate(
+  role: 'ca' | 'ttp',
+  address: string,
+  getJson: (url: string) => Promise<unknown>,
+  now: number,
+): Promise<FetchedCertificate> {
+  const url = partyOrigin(address, role === 'ca' ? 'CA' : 'TTP');
+  const answer = await getJson(`${url}${role === 'ca' ? '/ca/root' : '/ttp'}`);
+  if (role === 'ca') {
+    const parsed = CaRootAnswer.safeParse(answer);
+    if (!parsed.success) throw new SemperError('ERR_SCHEMA', `${url}/ca/root did not answer with a certificate`);
+    // The same checks as adding a root by hand: a self-signed CA certificate whose signature verifies.
+    const root = await describeRoot(parsed.data.certificate, now);
+    return { role, url, certificate: root.der, fingerprint: root.fingerprint, commonName: root.commonName, notAfter: root.notAfter };
+  }
+  const parsed = TtpInfoAnswer.safeParse(answer);
+  if (!parsed.success) throw new SemperError('ERR_SCHEMA', `${url}/ttp did not answer with a certificate chain`);
+  const leaf = parsed.data.certificateChain[0]!;
+  const info = await readCertificate(leaf);
+  if (info.role !== 'ttp') throw new SemperError('ERR_CERT_UNTRUSTED', `"${info.commonName}" is not a TTP certificate (role ${info.role ?? 'none'})`);
+  return { role, url, certificate: leaf, fingerprint: info.fingerprint, commonName: info.commonName, notAfter: info.notAfter.toISOString() };
+}
