@@ -8,7 +8,7 @@ import { callOperation } from '../extension/operations/client.js';
 import type { IdentityStatus } from '../extension/identity/service.js';
 import type { KeyStatus, KeySummary } from '../extension/identity/key-store.js';
 import { Emblem } from '../extension/ui/emblems.js';
-import { formatDateTime, t, type MessageKey } from '../extension/ui/i18n.js';
+import { formatDateTime, t, uiLocale, type MessageKey } from '../extension/ui/i18n.js';
 import { message } from './components.js';
 
 const REASONS = ['keyCompromise', 'superseded', 'affiliationChanged', 'cessationOfOperation', 'unspecified'] as const;
@@ -203,10 +203,16 @@ function KeyList({ keys, act }: { keys: KeySummary[]; act(p: Promise<unknown>): 
   );
 }
 
+/** Minor units (two digits, EUR) as the UI locale writes a plain amount, without currency sign. */
+function amountText(minor: number): string {
+  return new Intl.NumberFormat(uiLocale(), { minimumFractionDigits: 2, maximumFractionDigits: 2, useGrouping: false }).format(minor / 100);
+}
+
 function Threshold({ status, onSaved }: { status: IdentityStatus; onSaved(): void }) {
   const limit = status.hardwareTokenAbove;
   const [none, setNone] = useState(limit === null);
-  const [text, setText] = useState(limit ? (limit.amount / 100).toFixed(2) : '100.00');
+  // In the shopper's own notation (100,00 in German); parseAmount reads both separators.
+  const [text, setText] = useState(amountText(limit ? limit.amount : 10_000));
   const [note, setNote] = useState<{ ok: boolean; text: string } | null>(null);
   const save = (event: Event) => {
     event.preventDefault();

@@ -97,9 +97,17 @@ export function Decision({
             </ul>
           </div>
         ) : (
-          <p class="note" id="signing-key-note">
-            {anonymous ? t('twSignedWithPseudonym') : t('twSignedWithDeviceKey')}
-          </p>
+          <>
+            <p class="note" id="signing-key-note">
+              {anonymous ? t('twSignedWithPseudonym') : t('twSignedWithDeviceKey')}
+            </p>
+            {/* Two ways to confirm once a token is registered: say what each does. */}
+            {tokens.length > 0 && !anonymous ? (
+              <p class="note" id="two-ways">
+                {t('twTwoWays')}
+              </p>
+            ) : null}
+          </>
         )}
 
         {tokens.length > 1 ? (

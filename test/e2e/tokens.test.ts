@@ -215,7 +215,11 @@ describe('hardware tokens in the trusted window', () => {
     const signers: unknown[] = [];
     for (let i = 0; i < 2; i++) {
       const { page, tw, dealId } = await buy(CHEAP);
+      // A token is registered: the window says what each of the two confirm buttons does.
+      expect(await tw.locator('#two-ways').textContent()).toContain('Sign with security key');
+      expect(await tw.locator('#sign-with-token').count()).toBe(1);
       await tw.check('#anonymous');
+      expect(await tw.locator('#two-ways').count()).toBe(0);
       expect(await tw.locator('#signing-key-note').textContent()).toMatch(/pseudonym/);
       await expect.poll(() => tw.locator('#confirm').isEnabled()).toBe(true);
       await clickInTrustedWindow(tw, '#confirm');
@@ -234,6 +238,8 @@ describe('hardware tokens in the trusted window', () => {
   it("the shopper's own limit (popup setting) makes an order above it need the token", async () => {
     const popup = await harness.context.newPage();
     await popup.goto(harness.url('popup/index.html'));
+    // The limit is shown in the shopper's notation (English here: 100.00).
+    await expect.poll(() => popup.locator('#threshold-amount').inputValue()).toMatch(/^\d+\.\d{2}$/);
     await popup.locator('#threshold-amount').fill('10.00');
     await popup.click('#save-threshold');
     await expect.poll(() => popup.locator('#threshold-note').textContent()).toBe('Saved.');
