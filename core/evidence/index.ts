@@ -1,0 +1,4 @@
+export * from './bundle.js';
+export * from './files.js';
+export * from './verify.js';
+export * from './words.js';
