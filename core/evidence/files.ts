@@ -32,7 +32,6 @@ export interface BundleFile {
   data: Uint8Array<ArrayBuffer>;
 }
 
-
 function safeName(text: string): string {
   return text.replace(/[^A-Za-z0-9._-]/g, '_').slice(0, 60);
 }
@@ -59,7 +58,7 @@ export async function bundleFiles(bundle: EvidenceBundle): Promise<BundleFile[]>
     }
     return { pem: crlToPem(c.der), issuer };
   });
-  const width = String(bundle.statements.length).length < 2 ? 2 : String(bundle.statements.length).length;
+  const width = Math.max(2, String(bundle.statements.length).length);
   for (const [i, entry] of bundle.statements.entries()) {
     const s = entry.statement as Partial<Statement<unknown>> | null;
     const type = typeof s?.type === 'string' ? s.type : 'unknown';
@@ -88,7 +87,8 @@ export async function bundleFiles(bundle: EvidenceBundle): Promise<BundleFile[]>
       add('leaf.pem', utf8(certs[0] ?? ''));
       add('chain.pem', utf8(entry.openssl.chain));
       const issuer = issuerOfPem(certs[0] ?? '');
-      const mine = crls.filter((c) => c.issuer !== undefined && c.issuer === issuer);
+      // The leaf issuer's CRLs, and any CRL that does not even parse (so the recipe's openssl fails on it, not skips it).
+      const mine = crls.filter((c) => c.issuer === undefined || c.issuer === issuer);
       if (mine.length) add('crl.pem', utf8(mine.map((c) => c.pem).join('')));
     }
     let digest: string | undefined;
@@ -171,4 +171,3 @@ export function tarOf(files: readonly BundleFile[], mtime = 0): Uint8Array<Array
   }
   return out;
 }
-

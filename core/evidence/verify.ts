@@ -109,7 +109,6 @@ function problem(check: EvidenceCheck, e: unknown, fallbackCode = 'ERR_SCHEMA'):
   return { check, code: fallbackCode, message: e instanceof Error ? e.message : String(e) };
 }
 
-
 interface ParsedCrl {
   der: string;
   crl: x509.X509Crl;
@@ -126,7 +125,9 @@ async function checkCrls(der: readonly string[], certificates: readonly string[]
     try {
       crl = new x509.X509Crl(b64ToBytes(text));
     } catch (e) {
-      problems.push(problem('crl', new SemperError('ERR_REVOCATION_UNKNOWN', `CRL ${i + 1}: not a DER CertificateList (${e instanceof Error ? e.message : e})`)));
+      problems.push(
+        problem('crl', new SemperError('ERR_REVOCATION_UNKNOWN', `CRL ${i + 1}: not a DER CertificateList (${e instanceof Error ? e.message : e})`)),
+      );
       continue;
     }
     let issuer: string | undefined;
@@ -144,7 +145,8 @@ async function checkCrls(der: readonly string[], certificates: readonly string[]
       problems.push(
         problem(
           'crl',
-          lastError ?? new SemperError('ERR_REVOCATION_UNKNOWN', `CRL ${i + 1}: issued by "${crl.issuer}", which is neither a trusted root nor in the statements' chains`),
+          lastError ??
+            new SemperError('ERR_REVOCATION_UNKNOWN', `CRL ${i + 1}: issued by "${crl.issuer}", which is neither a trusted root nor in the statements' chains`),
         ),
       );
       continue;
@@ -164,13 +166,17 @@ export async function verifyBundle(input: unknown, trust: EvidenceTrust): Promis
   const parsed = EvidenceBundle.safeParse(input);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
-    report.problems.push({ check: 'schema', code: 'ERR_SCHEMA', message: `evidence bundle: ${issue ? `${issue.path.join('.') || '$'}: ${issue.message}` : 'malformed'}` });
+    report.problems.push({
+      check: 'schema',
+      code: 'ERR_SCHEMA',
+      message: `evidence bundle: ${issue ? `${issue.path.join('.') || '$'}: ${issue.message}` : 'malformed'}`,
+    });
     return report;
   }
   const bundle = parsed.data;
   Object.assign(report, { dealId: bundle.deal.id, kind: bundle.deal.kind, exporter: bundle.deal.exporter, exportedAt: bundle.deal.exportedAt });
   report.notes.push(
-    'The deal kind, the exporter, the export time, the roles and the media types of attachments are the exporter\'s labels: nobody signed them.',
+    "The deal kind, the exporter, the export time, the roles and the media types of attachments are the exporter's labels: nobody signed them.",
     'A bundle shows the statements its exporter chose to include: it does not prove that no other statement about this deal exists.',
   );
 
@@ -186,7 +192,8 @@ export async function verifyBundle(input: unknown, trust: EvidenceTrust): Promis
     [...certificates],
     report.problems,
   );
-  if (new Set(bundle.crls.map((c) => c.der)).size !== bundle.crls.length) report.problems.push({ check: 'duplicate', code: 'ERR_SCHEMA', message: 'a CRL appears twice' });
+  if (new Set(bundle.crls.map((c) => c.der)).size !== bundle.crls.length)
+    report.problems.push({ check: 'duplicate', code: 'ERR_SCHEMA', message: 'a CRL appears twice' });
 
   // Time stamps, by the digest of the statement they cover.
   const digests = await Promise.all(statements.map((s) => (s ? statementDigest(s) : Promise.resolve(undefined))));
@@ -213,13 +220,22 @@ export async function verifyBundle(input: unknown, trust: EvidenceTrust): Promis
       report.timestamps.push({ of: ts.of, status: 'failed' });
     }
   }
-  if (report.timestamps.some((t) => t.status === 'not-checked')) report.notes.push('Time stamps are present but were not checked (no RFC 3161 verifier was given).');
+  if (report.timestamps.some((t) => t.status === 'not-checked'))
+    report.notes.push('Time stamps are present but were not checked (no RFC 3161 verifier was given).');
 
   const seen = new Set<string>();
   for (const [index, entry] of bundle.statements.entries()) {
     const statement = statements[index];
     const digest = digests[index];
-    const result: StatementResult = { index, ok: false, problems: [], revocation: [], proves: [], doesNotProve: [], ...(entry.role ? { role: entry.role } : {}) };
+    const result: StatementResult = {
+      index,
+      ok: false,
+      problems: [],
+      revocation: [],
+      proves: [],
+      doesNotProve: [],
+      ...(entry.role ? { role: entry.role } : {}),
+    };
     report.statements.push(result);
     if (!statement || !digest) {
       try {
@@ -233,7 +249,11 @@ export async function verifyBundle(input: unknown, trust: EvidenceTrust): Promis
     result.type = statement.type;
     result.digest = digest;
     if (statement.dealId !== bundle.deal.id) {
-      result.problems.push({ check: 'deal', code: 'ERR_SCHEMA', message: `statement of deal ${statement.dealId}, not of ${bundle.deal.id}: a bundle holds one deal` });
+      result.problems.push({
+        check: 'deal',
+        code: 'ERR_SCHEMA',
+        message: `statement of deal ${statement.dealId}, not of ${bundle.deal.id}: a bundle holds one deal`,
+      });
     }
     if (seen.has(digest)) result.problems.push({ check: 'duplicate', code: 'ERR_SCHEMA', message: `statement ${digest} appears twice` });
     seen.add(digest);
@@ -257,7 +277,11 @@ export async function verifyBundle(input: unknown, trust: EvidenceTrust): Promis
     result.timeBasis = genTime ? 'time-stamp' : 'issuedAt';
     result.checkedAt = at.toISOString();
     if (genTime && genTime.getTime() + 5 * 60_000 < Date.parse(statement.issuedAt)) {
-      result.problems.push({ check: 'timestamp', code: 'ERR_SCHEMA', message: `issuedAt ${statement.issuedAt} is after the time stamp's ${genTime.toISOString()}` });
+      result.problems.push({
+        check: 'timestamp',
+        code: 'ERR_SCHEMA',
+        message: `issuedAt ${statement.issuedAt} is after the time stamp's ${genTime.toISOString()}`,
+      });
     }
     let covered = true;
     const isRevoked = async (cert: CertificateInfo, issuer: CertificateInfo): Promise<boolean> => {
@@ -306,7 +330,8 @@ export async function verifyBundle(input: unknown, trust: EvidenceTrust): Promis
         time: result.checkedAt,
         ...(verified.userVerified !== undefined ? { userVerified: verified.userVerified } : {}),
       });
-      if (signer.kind === 'x509' && !covered) words.doesNotProve.push('That the certificate was not revoked when it signed: the bundle has no CRL covering the signing time.');
+      if (signer.kind === 'x509' && !covered)
+        words.doesNotProve.push('That the certificate was not revoked when it signed: the bundle has no CRL covering the signing time.');
       result.proves = words.proves;
       result.doesNotProve = words.doesNotProve;
     } catch (e) {
@@ -325,7 +350,8 @@ export async function verifyBundle(input: unknown, trust: EvidenceTrust): Promis
     } catch {
       ok = false;
     }
-    if (!ok) report.problems.push({ check: 'attachment', code: 'ERR_DELIVERY_MISMATCH', message: `attachment ${a.digest}: its data does not have this digest` });
+    if (!ok)
+      report.problems.push({ check: 'attachment', code: 'ERR_DELIVERY_MISMATCH', message: `attachment ${a.digest}: its data does not have this digest` });
     if (seenAttachments.has(a.digest)) report.problems.push({ check: 'duplicate', code: 'ERR_SCHEMA', message: `attachment ${a.digest} appears twice` });
     seenAttachments.add(a.digest);
     const referenced = texts.some((t) => t.includes(a.digest));
@@ -339,7 +365,9 @@ export async function verifyBundle(input: unknown, trust: EvidenceTrust): Promis
 /** The report in plain words, as `semper verify` prints it. */
 export function reportToText(report: EvidenceReport): string {
   const lines: string[] = [];
-  lines.push(report.ok ? `VERIFIED: evidence bundle of deal ${report.dealId}` : `NOT VERIFIED: evidence bundle${report.dealId ? ` of deal ${report.dealId}` : ''}`);
+  lines.push(
+    report.ok ? `VERIFIED: evidence bundle of deal ${report.dealId}` : `NOT VERIFIED: evidence bundle${report.dealId ? ` of deal ${report.dealId}` : ''}`,
+  );
   if (report.kind) lines.push(`  kind ${report.kind}, exported by ${report.exporter} at ${report.exportedAt} (unsigned labels)`);
   for (const p of report.problems) lines.push(`  ✗ ${p.check}: ${p.code}: ${p.message}`);
   for (const s of report.statements) {

@@ -89,9 +89,7 @@ const TABLE: Record<string, Words> = {
   'semper.ttp.abort-token': {
     what: 'a TTP abort token',
     proves: ['The TTP aborted the exchange it names and will never resolve it.'],
-    doesNotProve: [
-      'That no contract exists: a complete main-protocol transcript (m1..m4) overrules an abort token (core/exchange/evidence.ts).',
-    ],
+    doesNotProve: ['That no contract exists: a complete main-protocol transcript (m1..m4) overrules an abort token (core/exchange/evidence.ts).'],
   },
   'semper.ttp.sealing-key': { what: "the TTP's sealing key", proves: ['The TTP published this key for sealing requests to it.'] },
   'semper.ttp.revocation-order': { what: 'a TTP revocation order', proves: ['The TTP ordered the revocation it states.'] },
@@ -119,7 +117,11 @@ const BANK: Words = {
   proves: ['The bank states what the statement says (a transfer, deposit, cheque clearing, refund, …) for the accounts and amounts it names.'],
   doesNotProve: ['Anything about the goods of the deal.'],
 };
-const CARD: Words = { what: 'a card-payment statement', proves: ['The acquirer states the payment, receipt or refund it names.'], doesNotProve: ['Anything about the goods of the deal.'] };
+const CARD: Words = {
+  what: 'a card-payment statement',
+  proves: ['The acquirer states the payment, receipt or refund it names.'],
+  doesNotProve: ['Anything about the goods of the deal.'],
+};
 
 function wordsFor(type: string): Words | undefined {
   if (TABLE[type]) return TABLE[type];

@@ -51,7 +51,11 @@ export async function makeEvidenceDeal(): Promise<EvidenceDealFixture> {
   s = await stepShopper(s.state, { type: 'offer-response', response: offerResponse, now: Date.now() }, ctx);
   s = await stepShopper(s.state, { type: 'user-confirmed', now: Date.now() }, ctx);
   const orderMsg = s.send[0]!;
-  const replied = await stepMerchant(persist(offered.state), { type: 'order-received', order: persist((orderMsg.body as { order: unknown }).order), now: Date.now() }, merchant);
+  const replied = await stepMerchant(
+    persist(offered.state),
+    { type: 'order-received', order: persist((orderMsg.body as { order: unknown }).order), now: Date.now() },
+    merchant,
+  );
   const reply = persist(replied.send[0]!.body);
   s = await stepShopper(s.state, { type: 'order-response', response: reply, now: Date.now() }, ctx);
   if (!isTerminal(s.state) || s.state.phase !== 'completed') throw new Error(`purchase did not complete: ${s.state.phase}`);
@@ -71,7 +75,10 @@ export async function makeEvidenceDeal(): Promise<EvidenceDealFixture> {
   };
   const assertion = await token.getAssertion(await challengeForStatement(unsigned));
   statements.push({
-    statement: { ...unsigned, signature: signatureBlockFromAssertion({ response: assertion, jwk: token.jwk, credentialId: token.credentialId, rpId: token.rpId }) },
+    statement: {
+      ...unsigned,
+      signature: signatureBlockFromAssertion({ response: assertion, jwk: token.jwk, credentialId: token.credentialId, rpId: token.rpId }),
+    },
     role: 'complaint (security key)',
   });
 

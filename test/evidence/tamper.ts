@@ -8,8 +8,9 @@ export interface Leaf {
 }
 
 export function leaves(value: unknown, path: Path = [], out: Leaf[] = []): Leaf[] {
-  if (Array.isArray(value)) value.forEach((v, i) => leaves(v, [...path, i], out));
-  else if (value !== null && typeof value === 'object') for (const [k, v] of Object.entries(value)) leaves(v, [...path, k], out);
+  if (Array.isArray(value)) {
+    for (const [i, v] of value.entries()) leaves(v, [...path, i], out);
+  } else if (value !== null && typeof value === 'object') for (const [k, v] of Object.entries(value)) leaves(v, [...path, k], out);
   else out.push({ path, value: value as Leaf['value'] });
   return out;
 }

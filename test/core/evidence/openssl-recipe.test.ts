@@ -4,7 +4,8 @@
  * tampering of it: every field of the bundle makes verifyBundle fail, and every field the recipe
  * reads makes the recipe fail too.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFile, execFileSync, spawnSync } from 'node:child_process';
+import { dirname } from 'node:path';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,6 +14,25 @@ import { certificateToPem } from '../../../core/pki/index.js';
 import { bundleFiles, EvidenceBundle, tarOf, verifyBundle } from '../../../core/evidence/index.js';
 import { makeEvidenceDeal, type EvidenceDealFixture } from '../../evidence/deal-fixture.js';
 import { isUnsignedLabel, leaves, positions, setAt, tamperedValue, type Path } from '../../evidence/tamper.js';
+
+/**
+ * verifyBundle gets every field at every sampled position. The recipe (a few openssl processes per
+ * run, slow on a loaded machine) gets, by default, a sample: every field of the OpenSSL artefacts,
+ * the header and WebAuthn fields of each statement, its first body member and first signer member,
+ * every CRL and attachment field. SEMPER_EVIDENCE_FULL=1 runs it on every field it reads.
+ */
+const FULL = process.env.SEMPER_EVIDENCE_FULL === '1';
+
+function inRecipeSample(path: Path, firsts: Set<string>, sameKindAsFirst: Set<number>): boolean {
+  const p = path.join('.');
+  // Statements signed like an earlier one (here the merchant's certified ES256 confirmation and delivery, like its offer) are left to FULL.
+  if (path[0] === 'statements' && sameKindAsFirst.has(path[1] as number)) return false;
+  // Header members go through the same files for every statement: the sample takes them from the first.
+  if (/^statements\.[1-9]\d*\.statement\.(type|version|dealId|issuedAt)$/.test(p)) return false;
+  if (firsts.has(p)) return true;
+  if (/^statements\.\d+\.statement\.(body|signature\.signer)\./.test(p)) return false;
+  return true;
+}
 
 const README = readFileSync(join(__dirname, '../../../README.md'), 'utf8');
 const RECIPE = (() => {
@@ -36,6 +56,21 @@ beforeAll(async () => {
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
 let n = 0;
+/** Write the recipe's files straight into a fresh directory (the tar path is run by the first test) and run the recipe on `dirs`. */
+async function runRecipeFast(bundle: EvidenceBundle, dirs: string[]): Promise<boolean> {
+  const dir = join(work, `fast-${n++}`);
+  for (const file of await bundleFiles(bundle)) {
+    if (file.path === 'bundle.json') continue;
+    mkdirSync(dirname(join(dir, file.path)), { recursive: true });
+    writeFileSync(join(dir, file.path), file.data);
+  }
+  const ok = await new Promise<boolean>((resolve) => {
+    execFile('sh', [join(work, 'recipe.sh'), ...dirs], { cwd: dir, env: { ...process.env, ROOT: rootPem } }, (error) => resolve(!error));
+  });
+  rmSync(dir, { recursive: true, force: true });
+  return ok;
+}
+
 /** Unpack the bundle's tar in a fresh directory and run the recipe there (on the given statement dirs). */
 async function runRecipe(bundle: EvidenceBundle, dirs: string[] = []): Promise<{ ok: boolean; out: string }> {
   const dir = join(work, `run-${n++}`);
@@ -62,7 +97,7 @@ describe('the README OpenSSL recipe', () => {
     expect(r.out).toContain('OK     attachments/');
   });
 
-  it('fails for a certificate revoked on the CRL, and for another trust root', async () => {
+  it('fails under another trust root', async () => {
     const wrongRoot = join(work, 'other-root.pem');
     const { makeTestCa } = await import('../../helpers/pki.js');
     writeFileSync(wrongRoot, certificateToPem((await makeTestCa('Other CA')).root));
@@ -79,8 +114,22 @@ describe('the README OpenSSL recipe', () => {
     expect((await verifyBundle(original, { roots: [f.root] })).ok).toBe(true);
     const all = leaves(original);
     let checked = 0;
+    const t0 = Date.now();
     let recipeRuns = 0;
     const survivors: string[] = [];
+    const runs: (() => Promise<void>)[] = [];
+    const kinds = original.statements.map((e) => {
+      const sig = (e.statement as { signature: { alg: string; signer: { kind: string } } }).signature;
+      return `${sig.alg}/${sig.signer.kind}`;
+    });
+    const sameKindAsFirst = new Set(kinds.flatMap((k, i) => (kinds.indexOf(k) < i ? [i] : [])));
+    // The first body member and the first signer member of each statement stand for the others in the sample.
+    const firsts = new Set<string>();
+    for (const { path } of all) {
+      const p = path.join('.');
+      const m = /^(statements\.\d+\.statement\.(body|signature\.signer))\./.exec(p);
+      if (m && ![...firsts].some((f) => f.startsWith(`${m[1]}.`))) firsts.add(p);
+    }
     const recipeSurvivors: string[] = [];
     for (const { path, value } of all) {
       if (isUnsignedLabel(path)) continue;
@@ -91,19 +140,31 @@ describe('the README OpenSSL recipe', () => {
         const report = await verifyBundle(tampered, { roots: [f.root] });
         if (report.ok) survivors.push(`${path.join('.')}@${at}`);
         if (!readByRecipe(path)) continue;
+        if (!FULL && !inRecipeSample(path, firsts, sameKindAsFirst)) continue;
         const parsed = EvidenceBundle.safeParse(tampered);
         if (!parsed.success) continue; // `semper openssl` refuses it: no files, nothing for the recipe to pass
-        if (at !== ats[0] && !isBinaryField(path)) continue; // one recipe run per text field; binary fields: every sampled byte
+        if (at !== ats[0]) continue; // one recipe run per field (verifyBundle gets every sampled position)
         recipeRuns++;
         const i = typeof path[1] === 'number' && path[0] === 'statements' ? path[1] : undefined;
-        const r = await runRecipe(parsed.data, i === undefined ? (path[0] === 'crls' ? [dirOf(original, 0)] : ['statements/01-none/']) : [dirOf(original, i)]);
-        if (r.ok) recipeSurvivors.push(`${path.join('.')}@${at}`);
+        const dirs = i === undefined ? (path[0] === 'crls' ? [dirOf(original, 0)] : ['statements/01-none/']) : [dirOf(original, i)];
+        runs.push(async () => {
+          if (await runRecipeFast(parsed.data, dirs)) recipeSurvivors.push(`${path.join('.')}@${at}`);
+        });
       }
     }
+    const tVerify = Date.now() - t0;
+    // Four recipe runs at a time: each is a few short openssl processes.
+    const queue = [...runs];
+    await Promise.all(
+      [0, 1, 2, 3].map(async () => {
+        for (let run = queue.shift(); run; run = queue.shift()) await run();
+      }),
+    );
+    console.log({ checked, recipeRuns, tVerify, ms: Date.now() - t0 });
     expect(survivors).toEqual([]);
     expect(recipeSurvivors).toEqual([]);
     expect(checked).toBeGreaterThan(100);
-    expect(recipeRuns).toBeGreaterThan(40);
+    expect(recipeRuns).toBeGreaterThan(FULL ? 100 : 25);
   });
 });
 
@@ -114,9 +175,4 @@ function readByRecipe(path: Path): boolean {
   if (/^timestamps\./.test(p)) return false; // none in this bundle
   if (/^deal\.id$/.test(p)) return false; // verifyBundle: statement.dealId = deal.id
   return /^(statements\.\d+\.(statement|openssl)|crls|attachments)\./.test(p);
-}
-
-function isBinaryField(path: Path): boolean {
-  const p = path.join('.');
-  return /openssl\.(input|signature|chain|publicKey)$|^crls\.\d+\.der$|signer\.chain\.\d+$/.test(p);
 }
