@@ -171,3 +171,14 @@ export function tarOf(files: readonly BundleFile[], mtime = 0): Uint8Array<Array
   }
   return out;
 }
+
+/** A bundle as a download: the JSON file, or the recipe's tar. */
+export async function evidenceDownload(
+  bundle: EvidenceBundle,
+  format: 'json' | 'tar' = 'json',
+): Promise<{ fileName: string; mediaType: string; body: Uint8Array<ArrayBuffer> }> {
+  const base = `semper-evidence-${bundle.deal.id}`;
+  if (format === 'tar')
+    return { fileName: `${base}.tar`, mediaType: 'application/x-tar', body: tarOf(await bundleFiles(bundle), Date.parse(bundle.deal.exportedAt)) };
+  return { fileName: `${base}.json`, mediaType: 'application/json', body: utf8(bundleToJson(bundle)) };
+}
