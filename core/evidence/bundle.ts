@@ -158,8 +158,23 @@ function jwkParams(jwk: PublicJwk): EcKeyImportParams | Algorithm {
   return jwk.kty === 'EC' ? { name: 'ECDSA', namedCurve: 'P-256' } : { name: 'Ed25519' };
 }
 
+// A key's SPKI never changes: verifiers of many bundles see the same few signers again and again.
+const spkiCache = new Map<string, Promise<string>>();
+
 /** A public JWK as PEM SubjectPublicKeyInfo (RFC 5280 §4.1.2.7, RFC 7468 §13). */
-export async function jwkToSpkiPem(jwk: PublicJwk): Promise<string> {
+export function jwkToSpkiPem(jwk: PublicJwk): Promise<string> {
+  const cacheKey = JSON.stringify([jwk.kty, jwk.crv, jwk.x, 'y' in jwk ? jwk.y : '']);
+  let pem = spkiCache.get(cacheKey);
+  if (!pem) {
+    pem = exportSpkiPem(jwk);
+    pem.catch(() => spkiCache.delete(cacheKey));
+    if (spkiCache.size >= 256) spkiCache.delete(spkiCache.keys().next().value!);
+    spkiCache.set(cacheKey, pem);
+  }
+  return pem;
+}
+
+async function exportSpkiPem(jwk: PublicJwk): Promise<string> {
   let key: CryptoKey;
   try {
     key = await crypto.subtle.importKey('jwk', { ...jwk, ext: true } as JsonWebKey, jwkParams(jwk), true, ['verify']);

@@ -116,6 +116,16 @@ interface ParsedCrl {
   issuer?: string;
 }
 
+// A CRL's signature under one issuer certificate never changes (verified at its own thisUpdate): remember it, bounded.
+const verifiedCrls = new Set<string>();
+async function verifiedCrl(crl: string, issuer: string, at: Date): Promise<void> {
+  const key = `${crl}|${issuer}`;
+  if (verifiedCrls.has(key)) return;
+  await verifyCrl(crl, issuer, at);
+  if (verifiedCrls.size >= 64) verifiedCrls.delete(verifiedCrls.values().next().value!);
+  verifiedCrls.add(key);
+}
+
 /** The bundle's CRLs, each verified (at its own thisUpdate) under a known CA certificate. */
 async function checkCrls(der: readonly string[], certificates: readonly string[], problems: EvidenceProblem[]): Promise<ParsedCrl[]> {
   const out: ParsedCrl[] = [];
@@ -134,7 +144,7 @@ async function checkCrls(der: readonly string[], certificates: readonly string[]
     let lastError: unknown;
     for (const info of infos.filter((c) => c.subject === crl.issuer)) {
       try {
-        await verifyCrl(text, info.der, crl.thisUpdate);
+        await verifiedCrl(text, info.der, crl.thisUpdate);
         issuer = info.der;
         break;
       } catch (e) {
