@@ -14,6 +14,7 @@ import { signStatement, type Statement } from '../../core/statements/index.js';
 import { challengeForStatement, signatureBlockFromAssertion } from '../../core/crypto/webauthn.js';
 import { makePurchaseWorld, ORIGIN } from '../core/commerce/fixtures.js';
 import { SoftAuthenticator } from '../helpers/soft-authenticator.js';
+import type { TestCa } from '../helpers/pki.js';
 
 export const EXT_ORIGIN = 'chrome-extension://ogebgngddklbcapdihmjkemgigajimlo';
 
@@ -33,6 +34,7 @@ export function statementsIn(value: unknown, out: Statement<unknown>[] = []): St
 
 export interface EvidenceDealFixture {
   root: string;
+  ca: TestCa;
   bundle: EvidenceBundle;
   dealId: string;
   /** The merchant's signing key pair and chain (for tests that sign more). */
@@ -114,5 +116,5 @@ export async function makeEvidenceDeal(): Promise<EvidenceDealFixture> {
     crls: [crl],
     attachments: [{ mediaType: 'text/plain', data: utf8(good?.content ?? 'ISO 12647 in practice…') }],
   });
-  return { root: ca.root, bundle, dealId, revokedSerialLater: otherSerial };
+  return { root: ca.root, ca, bundle, dealId, revokedSerialLater: otherSerial };
 }

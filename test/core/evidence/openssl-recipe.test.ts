@@ -168,6 +168,88 @@ describe('the README OpenSSL recipe', () => {
   });
 });
 
+describe('time stamps in the recipe and in verifyBundle (a TSA made with openssl ts, certified by the test CA)', () => {
+  it('openssl ts -verify passes on the statement it stamps, fails on a changed token; verifyBundle takes genTime through the plug', {
+    timeout: 60_000,
+  }, async () => {
+    const { generateKeyPair } = await import('../../../core/crypto/index.js');
+    const { canonicalBytes, encodeBase64 } = await import('../../../core/encoding/index.js');
+    const { statementDigest } = await import('../../../core/statements/index.js');
+    const dir = join(work, 'tsa');
+    mkdirSync(dir);
+    // The TSA: a key OpenSSL can use (PKCS #8 PEM) and a certificate from the deal's CA (role tsa: EKU timeStamping, critical).
+    const keys = await generateKeyPair('ES256', true);
+    const { EKU_TIME_STAMPING, issueCertificate } = await import('../../../core/pki/index.js');
+    const tsaDer = await issueCertificate({
+      issuerCertificate: f.ca.root,
+      issuerPrivateKey: f.ca.keys.privateKey,
+      subjectPublicKey: keys.publicKey,
+      commonName: 'Semper Test TSA',
+      role: 'tsa',
+      extendedKeyUsages: [EKU_TIME_STAMPING],
+      notBefore: new Date(Date.now() - 86_400_000),
+      notAfter: new Date(Date.now() + 86_400_000),
+    });
+    const pkcs8 = new Uint8Array(await crypto.subtle.exportKey('pkcs8', keys.privateKey));
+    writeFileSync(
+      join(dir, 'tsa.key'),
+      `-----BEGIN PRIVATE KEY-----\n${encodeBase64(pkcs8)
+        .match(/.{1,64}/g)!
+        .join('\n')}\n-----END PRIVATE KEY-----\n`,
+    );
+    writeFileSync(join(dir, 'tsa.pem'), certificateToPem(tsaDer));
+    writeFileSync(join(dir, 'serial'), '01\n');
+    writeFileSync(
+      join(dir, 'ts.cnf'),
+      [
+        '[ tsa ]',
+        'default_tsa = t',
+        '[ t ]',
+        `serial = ${join(dir, 'serial')}`,
+        'signer_digest = sha256',
+        'default_policy = 1.3.6.1.4.1.99999.1',
+        'crypto_device = builtin',
+        'digests = sha256',
+        'ess_cert_id_alg = sha256',
+        '',
+      ].join('\n'),
+    );
+    const statement = f.bundle.statements[0]!.statement;
+    writeFileSync(join(dir, 'statement.json'), canonicalBytes(statement));
+    const run = (args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+    run(['ts', '-query', '-data', 'statement.json', '-sha256', '-cert', '-no_nonce', '-out', 'q.tsq']);
+    run(['ts', '-reply', '-config', 'ts.cnf', '-queryfile', 'q.tsq', '-signer', 'tsa.pem', '-inkey', 'tsa.key', '-token_out', '-out', 'token.der']);
+    const token = readFileSync(join(dir, 'token.der'));
+    const of = await statementDigest(statement as never);
+    const stamped = structuredClone(f.bundle);
+    stamped.timestamps.push({ of, token: token.toString('base64') });
+
+    const r = await runRecipe(stamped, [dirOf(stamped, 0)]);
+    expect(r.ok, r.out).toBe(true);
+    const files = await bundleFiles(stamped);
+    expect(files.some((x) => x.path === `${dirOf(stamped, 0)}token.der`)).toBe(true);
+    const broken = structuredClone(stamped);
+    const bytes = Buffer.from(token);
+    bytes[bytes.length - 10]! ^= 1;
+    broken.timestamps[0]!.token = bytes.toString('base64');
+    expect((await runRecipe(broken, [dirOf(stamped, 0)])).ok).toBe(false);
+
+    // The plug: here OpenSSL itself (the RFC 3161 module will take its place), genTime from the token's text.
+    const verifyTimestamp = async (tok: Uint8Array, digest: Uint8Array) => {
+      writeFileSync(join(dir, 'check.der'), tok);
+      run(['ts', '-verify', '-token_in', '-in', 'check.der', '-digest', Buffer.from(digest).toString('hex'), '-CAfile', rootPem]);
+      const text = run(['ts', '-reply', '-token_in', '-in', 'check.der', '-token_out', '-text']).toString();
+      return { genTime: new Date(/Time stamp: (.*)/.exec(text)![1]!) };
+    };
+    const report = await verifyBundle(stamped, { roots: [f.root], verifyTimestamp });
+    expect(report.ok).toBe(true);
+    expect(report.timestamps[0]!.status).toBe('verified');
+    expect(report.statements[0]!.timeBasis).toBe('time-stamp');
+    expect(report.statements[0]!.proves.join(' ')).toMatch(/a time-stamp authority says so/);
+    expect((await verifyBundle(broken, { roots: [f.root], verifyTimestamp })).ok).toBe(false);
+  });
+});
+
 /** Fields whose bytes end up in the files the recipe checks. */
 function readByRecipe(path: Path): boolean {
   const p = path.join('.');
