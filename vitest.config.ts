@@ -4,7 +4,14 @@ import { defineConfig } from 'vitest/config';
 // in Chromium and have their own config (vitest.e2e.config.ts) so they run one file at a time.
 export default defineConfig({
   test: {
-    include: ['test/core/**/*.test.ts', 'test/protocols/**/*.test.ts', 'test/server/**/*.test.ts', 'test/extension/**/*.test.ts', 'test/mutation/**/*.test.ts', 'test/scripts/**/*.test.ts'],
+    include: [
+      'test/core/**/*.test.ts',
+      'test/protocols/**/*.test.ts',
+      'test/server/**/*.test.ts',
+      'test/extension/**/*.test.ts',
+      'test/mutation/**/*.test.ts',
+      'test/scripts/**/*.test.ts',
+    ],
     environment: 'node',
     testTimeout: 30_000,
     hookTimeout: 60_000,

@@ -4,6 +4,7 @@
  * with BENCH_ONLY=purchase,webauthn,ttp,worker,payment.
  */
 import { type Figure, figureLine } from './harness.js';
+import { benchEvidence } from './evidence.js';
 import { benchPayment } from './payment.js';
 import { benchPurchase } from './purchase.js';
 import { benchTtp } from './ttp.js';
@@ -15,6 +16,7 @@ const sections: [string, string, () => Promise<{ lines: string[]; figures: Figur
   ['webauthn', 'Hardware-token statements', benchWebAuthn],
   ['ttp', 'Fair-exchange TTP (own process; clients over HTTP in another)', () => benchTtp()],
   ['worker', 'Background worker in Chromium', benchWorker],
+  ['evidence', 'Evidence bundles (issue 12)', benchEvidence],
   ['payment', 'Cash: bank and wallet (issue 9)', async () => ({ lines: await benchPayment(), figures: [] })],
 ];
 

@@ -83,7 +83,7 @@ function DealDetail({ dealId, onBack }: { dealId: string; onBack(): void }) {
             <Field label={t('popColDate')}>{formatDateTime(deal.deal.createdAt)}</Field>
             <ErrorReason error={deal.deal.error} />
           </dl>
-          <StatementsTable id="statements" statements={deal.statements} />
+          <StatementsTable id="statements" statements={deal.statements} dealId={dealId} />
           <h3>{t('popGoods')}</h3>
           {deal.goods.length === 0 ? (
             <p class="note">{t('popNoGoods')}</p>

@@ -147,7 +147,7 @@ function ExchangeDetail({ dealId, onBack }: { dealId: string; onBack(): void }) 
               </pre>
             </>
           ) : null}
-          <StatementsTable id="exchange-statements" statements={x.statements} />
+          <StatementsTable id="exchange-statements" statements={x.statements} dealId={dealId} />
         </>
       ) : null}
     </DetailPanel>

@@ -105,7 +105,7 @@ function FairDetail({ dealId, onBack }: { dealId: string; onBack(): void }) {
               )}
             </>
           ) : null}
-          <StatementsTable id="fair-statements" statements={x.statements} />
+          <StatementsTable id="fair-statements" statements={x.statements} dealId={dealId} />
         </>
       ) : null}
     </DetailPanel>

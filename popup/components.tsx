@@ -8,6 +8,7 @@ import { useEffect, useState } from 'preact/hooks';
 import type { ErrorInfo } from '../core/commerce/shopper.js';
 import type { ArchivedStatementView } from '../extension/operations/table.js';
 import { t } from '../extension/ui/i18n.js';
+import { callOperation } from '../extension/operations/client.js';
 
 export const message = (e: unknown) => (e instanceof Error ? e.message : String(e));
 
@@ -144,11 +145,39 @@ export function ErrorReason({ error }: { error: ErrorInfo | undefined }) {
   ) : null;
 }
 
-/** The archived statements of a deal, both directions: the evidence. */
-export function StatementsTable({ id, statements }: { id: string; statements: ArchivedStatementView[] }) {
+/** Downloads the deal's evidence bundle (exportEvidence): one JSON file anyone can check with `npx semper verify`. */
+export function ExportEvidenceButton({ dealId }: { dealId: string }) {
+  const [error, setError] = useState<string | null>(null);
+  const save = async () => {
+    setError(null);
+    try {
+      const { fileName, json } = await callOperation('exportEvidence', { dealId });
+      const url = URL.createObjectURL(new Blob([json], { type: 'application/json' }));
+      const a = document.createElement('a');
+      a.href = url;
+      a.download = fileName;
+      a.click();
+      setTimeout(() => URL.revokeObjectURL(url), 60_000);
+    } catch (e) {
+      setError(message(e));
+    }
+  };
+  return (
+    <p>
+      <button type="button" id="export-evidence" title={t('popExportEvidenceHint')} onClick={() => void save()}>
+        {t('popExportEvidence')}
+      </button>
+      <ErrorAlert error={error} />
+    </p>
+  );
+}
+
+/** The archived statements of a deal, both directions: the evidence (and, given the deal, its export). */
+export function StatementsTable({ id, statements, dealId }: { id: string; statements: ArchivedStatementView[]; dealId?: string }) {
   return (
     <>
       <h3>{t('popStatements')}</h3>
+      {dealId && statements.length > 0 ? <ExportEvidenceButton dealId={dealId} /> : null}
       <table id={id}>
         <thead>
           <tr>

@@ -11,6 +11,7 @@ import { isExtensionPage, isTrustedWindowPage } from '../worker/sender.js';
 import type { CurrentWindow } from '../worker/trusted-window-manager.js';
 import type { Handlers, OperationContext } from './context.js';
 import { exchangeHandlers } from './handlers/exchanges.js';
+import { evidenceHandlers } from './handlers/evidence.js';
 import { fairHandlers } from './handlers/fair.js';
 import { identityHandlers } from './handlers/identity.js';
 import { purchaseHandlers } from './handlers/purchases.js';
@@ -37,6 +38,7 @@ const HANDLERS: Handlers<OperationName> = {
   ...settingsHandlers,
   ...walletHandlers,
   ...noticeHandlers,
+  ...evidenceHandlers,
 };
 
 function forbidden(message: string): OperationResult<OperationName> {

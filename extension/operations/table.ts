@@ -87,6 +87,9 @@ export const OPERATIONS = {
   listFairPurchases: { request: Empty, access: 'page' },
   /** The purchase, its statements (offer, m1, m2, the key or the TTP's affidavit) and the goods once decrypted. */
   getFairPurchase: { request: ByDeal, access: 'page' },
+  // ── evidence (core/evidence) ────────────────────────────────────────────
+  /** The deal's evidence bundle (semper.evidence/1 JSON) and a file name for it. */
+  exportEvidence: { request: ByDeal, access: 'page' },
   // ── identity ────────────────────────────────────────────────────────────
   getIdentity: { request: Empty, access: 'page' },
   /** Phrase, picture, identity, certificate, tokens, threshold: what every Semper page shows. */
@@ -256,6 +259,7 @@ export interface OperationResponses {
     /** contract signing: the text, and the merchant's signature if it arrived (else the affidavit stands in) */
     contract?: { title: string; text: string; merchantSignature?: Statement };
   };
+  exportEvidence: { fileName: string; json: string };
   getPendingFair: { view: VerifiedFairOfferView; status: FairShopperPhase; funds: MethodFunds[] };
   confirmFair: { status: FairShopperPhase };
   rejectFair: { status: FairShopperPhase };

@@ -9,6 +9,7 @@
  *   exchange deals (exchanges.ts)   POST /semper/exchange/descriptor, POST /semper/exchange/messages
  *   fair purchases (fair-purchases.ts) POST /semper/fair/offer, POST /semper/fair/messages
  *   operator                        GET  /semper/deals/:dealId → the stored deal of any kind (bearer token)
+ *                                   GET  /semper/deals/:dealId/evidence[?format=tar] → its evidence bundle (bearer token)
  *   errors                          { error: { code, message } }
  *
  * Every POST reads its body through the one JSON edge (http/json.ts: Content-Type, a size bound per
@@ -27,6 +28,7 @@ import { DealId } from '../../core/protocol/commerce.js';
 import { errorResponse, handleError } from '../http/errors.js';
 import { jsonBody } from '../http/json.js';
 import { operatorOnly } from '../http/operator.js';
+import { buildBundle, collectStatements, evidenceDownload, roleOf } from '../../core/evidence/index.js';
 import { SigningBudget } from '../http/rate-limit.js';
 import { KeyedLock } from '../host/keyed-lock.js';
 import { MachineHost, type HostStep, type TimedEvent } from '../host/step.js';
@@ -186,6 +188,25 @@ export function createMerchantKit(options: MerchantKitOptions): MerchantKit {
     const deal = await deals.get(parsed.data);
     if (!deal) throw new SemperError('ERR_NOT_FOUND', `no deal ${parsed.data}`);
     return c.json(deal);
+  });
+
+  // The deal's evidence bundle (core/evidence, README "Checking evidence with OpenSSL only"): every
+  // statement of this deal in its stored state; `?format=tar` for the recipe's files. Operator only,
+  // like the deal itself: it holds what the shopper ordered and, for exchanges, the items.
+  app.get('/semper/deals/:dealId/evidence', operatorOnly(options.operatorToken), async (c) => {
+    const parsed = DealId.safeParse(c.req.param('dealId'));
+    if (!parsed.success) throw new SemperError('ERR_SCHEMA', 'deal id must be 16-64 base64url characters');
+    const deal = await deals.get(parsed.data);
+    if (!deal) throw new SemperError('ERR_NOT_FOUND', `no deal ${parsed.data}`);
+    const { statements } = await collectStatements(deal.state, deal.dealId);
+    if (statements.length === 0) throw new SemperError('ERR_NOT_FOUND', `deal ${deal.dealId} holds no signed statement yet`);
+    const bundle = await buildBundle({
+      deal: { id: deal.dealId, kind: deal.kind, exporter: `merchant kit ${identity.origin}` },
+      statements: statements.map((statement) => ({ statement, role: roleOf(statement) })),
+      now: now(),
+    });
+    const file = await evidenceDownload(bundle, c.req.query('format') === 'tar' ? 'tar' : 'json');
+    return c.body(file.body, 200, { 'content-type': file.mediaType, 'content-disposition': `attachment; filename="${file.fileName}"` });
   });
 
   let ticking: Promise<void> | undefined;

@@ -6,6 +6,7 @@
  *   GET  /ttp/sealing-key         → { sealingKey: Statement } (the TTP's signed ECDH sealing key) | 404
  *   POST /ttp/requests            { request: Statement } → 200 { answer: Statement, decided }
  *   GET  /ttp/exchanges/:id       → { exchangeId, decision, decidedAt } | 404
+ *   GET  /ttp/exchanges/:id/evidence[?format=tar] → the exchange's evidence bundle (operator token) | 404
  *   errors: { error: { code, message } } with 400 (malformed: Content-Type, nesting, values,
  *           schema), 403 (signature/party/certificate), 409 (not decidable now: too early, wrong
  *           TTP, replay, unfair), 413 (over MAX_REQUEST_BYTES), 429 (the one limit of signed
@@ -23,6 +24,8 @@ import { errorResponse, handleError } from '../http/errors.js';
 import { ITEM_LIMITS } from '../../core/items/schema.js';
 import { jsonBody, readJson } from '../http/json.js';
 import { SigningBudget } from '../http/rate-limit.js';
+import { operatorOnly } from '../http/operator.js';
+import { buildBundle, collectStatements, evidenceDownload, roleOf } from '../../core/evidence/index.js';
 import type { TtpService } from './service.js';
 
 /**
@@ -40,6 +43,8 @@ export interface TtpAppOptions {
   /** Requests each client address may make per minute (each one may make the TTP sign). */
   signedStatementsPerMinute?: number;
   now?: () => number;
+  /** Bearer token for the operator routes (the evidence export); absent: open, as the TTP listens on loopback. */
+  operatorToken?: string;
 }
 
 export function createTtpApp(service: TtpService, options: TtpAppOptions = {}): Hono {
@@ -74,6 +79,23 @@ export function createTtpApp(service: TtpService, options: TtpAppOptions = {}): 
     const record = await service.record(id);
     if (!record) throw new SemperError('ERR_NOT_FOUND', 'no decision for this exchange');
     return c.json({ exchangeId: record.exchangeId, decision: record.decision, decidedAt: record.decidedAt });
+  });
+
+  // An exchange's evidence bundle: the TTP's signed answer and every statement of the deal inside
+  // it (the request, m1, m2). Operator only: m2 may carry the responder's item itself.
+  app.get('/ttp/exchanges/:id/evidence', operatorOnly(options.operatorToken), async (c) => {
+    const id = c.req.param('id');
+    if (!/^[A-Za-z0-9_-]{43}$/.test(id)) throw new SemperError('ERR_SCHEMA', 'exchange id is a base64url SHA-256');
+    const record = await service.record(id);
+    if (!record) throw new SemperError('ERR_NOT_FOUND', 'no decision for this exchange');
+    const { statements } = await collectStatements(record.answer, record.dealId);
+    const bundle = await buildBundle({
+      deal: { id: record.dealId, kind: `exchange (TTP ${record.decision})`, exporter: 'ttp' },
+      statements: statements.map((statement) => ({ statement, role: roleOf(statement) })),
+      ...(options.now ? { now: options.now() } : {}),
+    });
+    const file = await evidenceDownload(bundle, c.req.query('format') === 'tar' ? 'tar' : 'json');
+    return c.body(file.body, 200, { 'content-type': file.mediaType, 'content-disposition': `attachment; filename="${file.fileName}"` });
   });
 
   return app;

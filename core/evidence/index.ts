@@ -1,0 +1,5 @@
+export * from './bundle.js';
+export * from './files.js';
+export * from './verify.js';
+export * from './words.js';
+export * from './collect.js';
