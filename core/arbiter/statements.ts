@@ -122,7 +122,7 @@ export async function verifyComplaint(input: unknown, trust: StatementTrust): Pr
 }
 
 /** The arbiter signs a verdict with its certificate chain. */
-export function signVerdict(body: VerdictBody, dealId: string, signer: Signer, chain: readonly string[], now: number): Promise<Statement<VerdictBody>> {
+export async function signVerdict(body: VerdictBody, dealId: string, signer: Signer, chain: readonly string[], now: number): Promise<Statement<VerdictBody>> {
   const parsed = parseBody(VerdictBody, body, 'verdict');
   return signStatement<VerdictBody>({ type: ARBITER_TYPES.verdict, version: 1, dealId, issuedAt: nowIso(now), body: parsed }, signer, {
     signerRef: { kind: 'x509', chain: [...chain] },
