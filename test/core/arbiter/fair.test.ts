@@ -46,6 +46,11 @@ async function paidRun(o: { withhold?: boolean; voidSeal?: boolean; askTtp?: boo
   return run;
 }
 
+async function stranger() {
+  const { generateKeyPair, signerFromKeyPair } = await import('../../../core/crypto/index.js');
+  return signerFromKeyPair('ES256', await generateKeyPair('ES256'));
+}
+
 const shopperFiles = (run: FairRun, claim: 'goods-not-delivered' | 'goods-mismatch' | 'ttp-conflict', statements = fairEvidence(run), withCiphertext = false) =>
   file(w, w.shopper.signer, { claim, dealId: run.shopper.dealId, statements, ...(withCiphertext ? { attachments: [ciphertextOf(run)] } : {}) });
 
@@ -114,6 +119,30 @@ describe('goods-not-delivered (fair purchase)', () => {
     const j = await shopperFiles(run, 'goods-not-delivered', [...fairEvidence(run), token]);
     expect(j.verdict).toMatchObject({ decision: 'upheld', rule: 'goods-not-delivered/paid-aborted' });
   });
+  it('an affidavit signed by someone else than the TTP decides nothing', async () => {
+    const run = await paidRun({ withhold: true });
+    const m1 = fairEvidence(run).find((s) => s.type === EXCHANGE_TYPES.propose)!;
+    const { exchangeIdOf } = await import('../../../core/exchange/common.js');
+    const { statementDigest } = await import('../../../core/statements/index.js');
+    const fake = (await signStatement(
+      {
+        type: TTP_TYPES.affidavit,
+        version: 1,
+        dealId: run.shopper.dealId,
+        issuedAt: nowIso(w.clock.now),
+        body: {
+          exchangeId: await exchangeIdOf(m1),
+          onBehalfOf: w.merchant.identity.signer.keyId,
+          description: (m1.body as { originatorGives: unknown }).originatorGives,
+          commitment: await statementDigest(m1),
+          unsealable: 'says the stranger',
+        },
+      },
+      await stranger(),
+    )) as Statement;
+    const j = await shopperFiles(run, 'goods-not-delivered', [...fairEvidence(run), fake]);
+    expect(j.verdict).toMatchObject({ decision: 'undecided', rule: 'goods-not-delivered/awaiting-ttp' });
+  });
 });
 
 describe('goods-mismatch (fair purchase)', () => {
@@ -121,6 +150,17 @@ describe('goods-mismatch (fair purchase)', () => {
     const run = await paidRun();
     const j = await shopperFiles(run, 'goods-mismatch', fairEvidence(run), true);
     expect(j.verdict).toMatchObject({ decision: 'dismissed', rule: 'goods-mismatch/matches' });
+  });
+
+  it('a key statement signed by someone else than the merchant is not the merchant’s key', async () => {
+    const run = await paidRun();
+    const evidence = fairEvidence(run);
+    const m3 = evidence.find((s) => s.type === EXCHANGE_TYPES.deliver)!;
+    const item = (m3.body as { item: { statement: Statement } }).item.statement;
+    const notTheMerchants = (await signStatement({ ...item, body: { ...item.body, key: encodeBase64url(new Uint8Array(32)) } }, await stranger())) as Statement;
+    const withoutRealKey = evidence.filter((s) => s.type !== EXCHANGE_TYPES.deliver && s.type !== 'semper.goods.key');
+    const j = await shopperFiles(run, 'goods-mismatch', [notTheMerchants, ...withoutRealKey], true);
+    expect(j.verdict).toMatchObject({ decision: 'undecided', rule: 'goods-mismatch/no-key' });
   });
 
   it('undecided without the ciphertext to try the key on', async () => {
@@ -183,6 +223,24 @@ describe('ttp-conflict', () => {
     const fake = (await signStatement({ ...token }, stranger)) as Statement;
     const k = await shopperFiles(run, 'ttp-conflict', [...evidence, fake]);
     expect(k.verdict.decision).toBe('dismissed');
+  });
+
+  it('upheld: the TTP signed two affidavits for the merchant that disagree (one reveals the key, one says unsealable)', async () => {
+    const run = await paidRun({ withhold: true, askTtp: true });
+    const evidence = fairEvidence(run);
+    const affidavit = evidence.find((s) => s.type === TTP_TYPES.affidavit)!;
+    const { revealed: _r, ...rest } = affidavit.body as Record<string, unknown>;
+    void _r;
+    const other = (await signStatement({ ...affidavit, body: { ...rest, unsealable: 'the box does not open' } }, w.ttp.signer, {
+      signerRef: w.ttp.signerRef!,
+    })) as Statement;
+    const j = await shopperFiles(run, 'ttp-conflict', [...evidence, other]);
+    expect(j.verdict).toMatchObject({ decision: 'upheld', rule: 'ttp-conflict/two-affidavits' });
+    // The same two decisions signed by a stranger's key: not the TTP's, no conflict of the TTP.
+    const s = await stranger();
+    const strangers = [(await signStatement({ ...affidavit }, s)) as Statement, (await signStatement({ ...other }, s)) as Statement];
+    const k = await shopperFiles(run, 'ttp-conflict', [...evidence, ...strangers]);
+    expect(k.verdict).toMatchObject({ decision: 'dismissed', rule: 'ttp-conflict/consistent' });
   });
 
   it('undecided: a single decision of the TTP', async () => {

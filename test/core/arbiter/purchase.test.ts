@@ -80,6 +80,28 @@ describe('goods-not-delivered (ordinary purchase)', () => {
     );
     expect(trusted.verdict.decision).toBe('upheld');
   });
+  it('a payment to another payee for this deal does not count, however much it is', async () => {
+    const shopper = await fundedShopper(w);
+    const t = await runPurchase(w, shopper.signer, { noAnswer: true });
+    const other = await fundedShopper(w);
+    const { order } = await import('../payment/orders.js');
+    const { accountMoneyItem } = await import('../../../core/payment/account/index.js');
+    const toOther = accountMoneyItem(await w.bank.bank.transfer(await order(shopper, other.keyId, 1000, { reference: t.dealId, now: w.clock.now })))
+      .proof as Statement;
+    const j = await file(w, shopper.signer, { claim: 'goods-not-delivered', dealId: t.dealId, statements: [t.offer, t.order, toOther] });
+    expect(j.verdict).toMatchObject({ decision: 'undecided', rule: 'goods-not-delivered/unpaid' });
+    expect(j.verdict.reasons.join('\n')).toMatch(/not the merchant's payee/);
+  });
+
+  it('a delivery for another order (not the claimant’s order of this offer) is no delivery', async () => {
+    const shopper = await fundedShopper(w);
+    const t = await runPurchase(w, shopper.signer);
+    const proof = await payShop(w, shopper, t.dealId);
+    const body = t.reply!.delivery.body as DeliveryBody;
+    const elsewhere = await merchantSigned({ ...body, orderDigest: 'Z'.repeat(43) }, t.reply!.delivery);
+    const j = await file(w, shopper.signer, { claim: 'goods-not-delivered', dealId: t.dealId, statements: [t.offer, t.order, proof, elsewhere] });
+    expect(j.verdict).toMatchObject({ decision: 'upheld', rule: 'goods-not-delivered/paid-undelivered' });
+  });
 });
 
 describe('goods-mismatch (ordinary purchase)', () => {
@@ -197,6 +219,15 @@ describe('payment-not-received', () => {
     const proof = await payShop(w, shopper, t.dealId);
     const j = await file(w, w.shopSigner, { claim: 'payment-not-received', dealId: t.dealId, statements: [t.offer, t.order, proof] });
     expect(j.verdict).toMatchObject({ decision: 'dismissed', rule: 'payment-not-received/paid' });
+  });
+
+  it('undecided: paid too little — the proof shown does not reach the price', async () => {
+    const shopper = await fundedShopper(w);
+    const t = await runPurchase(w, shopper.signer);
+    const short = await payShop(w, shopper, t.dealId, 100);
+    const j = await file(w, w.shopSigner, { claim: 'payment-not-received', dealId: t.dealId, statements: [t.offer, t.order, short] });
+    expect(j.verdict).toMatchObject({ decision: 'undecided', rule: 'payment-not-received/no-proof' });
+    expect(j.verdict.reasons[0]).toMatch(/1\.00 CHF\) do not reach the price 4\.50 CHF/);
   });
 
   it('undecided: the honest merchant was not paid; the verdict says the bank’s proof is missing', async () => {

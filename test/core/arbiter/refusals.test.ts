@@ -92,6 +92,12 @@ describe('refusals', () => {
     const t2 = await runPurchase(w, shopper.signer);
     const otherDeal = await makeEvidence({ dealId: t2.dealId, statements: [t2.offer, t2.order] });
     await expect(fileRaw(otherDeal, otherDeal.digest, t.dealId)).rejects.toMatchObject({ refusal: 'foreign' });
+    // Evidence labelled for another deal, though its statements are this deal's.
+    const relabelled = await makeEvidence({ dealId: t2.dealId, statements: [t.offer, t.order] });
+    await expect(fileRaw(relabelled, relabelled.digest, t.dealId)).rejects.toMatchObject({
+      refusal: 'foreign',
+      message: expect.stringMatching(/evidence is for deal/),
+    });
   });
 
   it('not a party: a complaint signed by a key the evidence does not show in the deal', async () => {
