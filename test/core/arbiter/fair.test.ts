@@ -152,6 +152,25 @@ describe('goods-mismatch (fair purchase)', () => {
     expect(j.verdict).toMatchObject({ decision: 'dismissed', rule: 'goods-mismatch/matches' });
   });
 
+  it('upheld: the cheating merchant’s offer commits to goods its ciphertext does not hold (the committed key opens other bytes)', async () => {
+    const run = await paidRun();
+    const evidence = fairEvidence(run);
+    const ref = { signerRef: { kind: 'x509' as const, chain: w.merchant.identity.chain } };
+    const { statementDigest } = await import('../../../core/statements/index.js');
+    type Offer = { goods: Record<string, unknown> };
+    const offer = evidence.find((s) => s.type === 'semper.fair.offer') as Statement<Offer>;
+    const promised = encodeBase64url(await sha256(new TextEncoder().encode('the recording the shopper was promised')));
+    // What the merchant signed: an offer naming goods the ciphertext does not hold, the key statement for them.
+    const lying = (await signStatement({ ...offer, body: { ...offer.body, goods: { ...offer.body.goods, digest: promised } } }, w.merchant.identity.signer, ref)) as Statement;
+    const key = evidence.find((s) => s.type === 'semper.goods.key') ?? (evidence.find((s) => s.type === EXCHANGE_TYPES.deliver)!.body as { item: { statement: Statement } }).item.statement;
+    const keyStatement = (await signStatement({ ...key, body: { ...key.body, goods: promised } }, w.merchant.identity.signer, ref)) as Statement;
+    const start = evidence.find((s) => s.type === 'semper.fair.start')!;
+    const myStart = (await signStatement({ ...start, body: { ...start.body, offer: await statementDigest(lying) } }, w.shopper.signer)) as Statement;
+    const rest = evidence.filter((s) => !['semper.fair.offer', 'semper.fair.start', 'semper.goods.key', EXCHANGE_TYPES.deliver].includes(s.type));
+    const j = await shopperFiles(run, 'goods-mismatch', [lying, myStart, keyStatement, ...rest], true);
+    expect(j.verdict).toMatchObject({ decision: 'upheld', rule: 'goods-mismatch/goods-differ' });
+  });
+
   it('a key statement signed by someone else than the merchant is not the merchant’s key', async () => {
     const run = await paidRun();
     const evidence = fairEvidence(run);
