@@ -161,8 +161,14 @@ describe('goods-mismatch (fair purchase)', () => {
     const offer = evidence.find((s) => s.type === 'semper.fair.offer') as Statement<Offer>;
     const promised = encodeBase64url(await sha256(new TextEncoder().encode('the recording the shopper was promised')));
     // What the merchant signed: an offer naming goods the ciphertext does not hold, the key statement for them.
-    const lying = (await signStatement({ ...offer, body: { ...offer.body, goods: { ...offer.body.goods, digest: promised } } }, w.merchant.identity.signer, ref)) as Statement;
-    const key = evidence.find((s) => s.type === 'semper.goods.key') ?? (evidence.find((s) => s.type === EXCHANGE_TYPES.deliver)!.body as { item: { statement: Statement } }).item.statement;
+    const lying = (await signStatement(
+      { ...offer, body: { ...offer.body, goods: { ...offer.body.goods, digest: promised } } },
+      w.merchant.identity.signer,
+      ref,
+    )) as Statement;
+    const key =
+      evidence.find((s) => s.type === 'semper.goods.key') ??
+      (evidence.find((s) => s.type === EXCHANGE_TYPES.deliver)!.body as { item: { statement: Statement } }).item.statement;
     const keyStatement = (await signStatement({ ...key, body: { ...key.body, goods: promised } }, w.merchant.identity.signer, ref)) as Statement;
     const start = evidence.find((s) => s.type === 'semper.fair.start')!;
     const myStart = (await signStatement({ ...start, body: { ...start.body, offer: await statementDigest(lying) } }, w.shopper.signer)) as Statement;
