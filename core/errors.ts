@@ -61,7 +61,9 @@ export type SemperErrorCode =
   /** A cheque the bank will not pay: carries the bank's signed bounce and its reason code; no money moved. */
   | 'ERR_CHEQUE_BOUNCED'
   /** A payment the payment system behind an adapter declined (a card: insufficient_funds, card_expired, do_not_honor); nothing was taken. */
-  | 'ERR_PAYMENT_DECLINED';
+  | 'ERR_PAYMENT_DECLINED'
+  /** Evidence the arbiter refuses as foreign: for another deal, or not the evidence the complaint committed to. */
+  | 'ERR_EVIDENCE_FOREIGN';
 
 export class SemperError extends Error {
   override readonly name: string = 'SemperError';

@@ -1,5 +1,5 @@
 /**
- * The demo marketplace `npm start` runs: the CA, the Fogra demo shop, the TTP and the bank, each
+ * The demo marketplace `npm start` runs: the CA, the Fogra demo shop, the TTP, the bank and the arbiter, each
  * its own party with its own database, on loopback only. Importable too: tests start real servers
  * in-process with `startMarketplace({ ..., caPort: 0, shopPort: 0 })`.
  *
@@ -27,6 +27,7 @@ import { type BankService, createBankApp, openMarketplaceBank, type RotationPoli
 import { CaService, createCaApp } from './ca/index.js';
 import { openShop, type Shop } from './shop/index.js';
 import { createTtpApp, openMarketplaceTtp } from './ttp/index.js';
+import { type ArbiterService, createArbiterApp, openMarketplaceArbiter } from './arbiter/index.js';
 import type { ExchangeFaults, FairPurchaseFaults } from './merchant/kit.js';
 import type { ExchangeTiming } from '../core/commerce/exchange-deal.js';
 
@@ -39,6 +40,8 @@ export interface MarketplaceOptions {
   ttpPort?: number;
   /** The bank's port (default 0: ephemeral; `npm start` uses SEMPER_BANK_PORT, 8453). */
   bankPort?: number;
+  /** The arbiter's port (default 0: ephemeral; `npm start` uses SEMPER_ARBITER_PORT, 8455). */
+  arbiterPort?: number;
   /** The bank's denomination keys: tests pass pre-made RSA keys (each takes ~0.3 s to make) and fewer values. */
   bank?: { keyFactory?: RsaKeyFactory; rotation?: Partial<RotationPolicy> };
   /** Account-opening attempts per minute at the bank (per code it issued, else per client address; default 10). */
@@ -97,6 +100,14 @@ export interface Marketplace {
   demoRegistrationCode: string;
   /** A fresh one-time registration code for `name` (the CA operator's action; valid 7 days unless said otherwise). */
   createRegistrationCode(name: string, validForMs?: number): Promise<string>;
+  /** The arbiter: its base URL (GET /arbiter/certificate, POST /arbiter/complaints, GET /arbiter/verdicts/:id). */
+  arbiterUrl: string;
+  /** The arbiter's certificate (DER base64, role arbiter, from the marketplace CA): its verdicts are signed under it. */
+  arbiterCertificate: string;
+  arbiterPem: string;
+  arbiterKeyId: string;
+  /** The arbiter itself (in-process: stored verdicts). */
+  arbiter: ArbiterService;
   /** Operator revocation at the CA. */
   revokeCertificate(serial: string): Promise<void>;
   close(): Promise<void>;
@@ -235,6 +246,28 @@ export async function startMarketplace(options: MarketplaceOptions): Promise<Mar
     // The shop's account at the bank, bound to its merchant key: what a payment to the shop credits.
     const merchantAccount = bank.accountOfKey(shop.identity.signer.keyId) ?? (await bank.openAccount(shop.identity.signer.publicJwk));
 
+    // The arbiter: its own key (certified by the CA, role arbiter) and append-only verdicts in
+    // arbiter.sqlite, on its own port. It checks certified signers against the CA's CRL, accepts
+    // hardware-token orders as the shop does, and the marketplace bank's payment proofs.
+    const arbiter = await openMarketplaceArbiter({
+      dataDir,
+      ca,
+      paymentIssuers: [bank.keyId],
+      revocation: ca.revocationSource(),
+      webauthn: createWebAuthnVerifier({ expectedOrigins: [extensionOrigin], expectedRpIds: [extensionOrigin], requireUserVerification: false }),
+      ...(options.now ? { now: options.now } : {}),
+    });
+    opened.push(arbiter);
+    const arbiterApp = createArbiterApp(arbiter, {
+      ...(options.signedStatementsPerMinute !== undefined ? { signedStatementsPerMinute: options.signedStatementsPerMinute } : {}),
+      ...(options.now ? { now: options.now } : {}),
+    });
+    // env carries the socket: the arbiter limits complaints per client address.
+    const arbiterServer = await listen({ host, port: options.arbiterPort ?? 0, fetch: (req, env) => arbiterApp.fetch(req, env) });
+    opened.push(arbiterServer);
+    const arbiterCertificate = arbiter.certificateChain[0]!;
+    writeFileAtomic(join(dataDir, 'arbiter.pem'), certificateToPem(arbiterCertificate));
+
     let closing: Promise<void> | undefined;
     return {
       caUrl: caServer.url,
@@ -254,6 +287,11 @@ export async function startMarketplace(options: MarketplaceOptions): Promise<Mar
       bank,
       merchantAccount,
       demoAccountCode,
+      arbiterUrl: arbiterServer.url,
+      arbiterCertificate,
+      arbiterPem: certificateToPem(arbiterCertificate),
+      arbiterKeyId: arbiter.keyId,
+      arbiter,
       dataDir,
       demoRegistrationCode,
       createRegistrationCode: (name, validForMs) => ca.createRegistrationCode({ name, ...(validForMs !== undefined ? { validForMs } : {}) }),
@@ -285,6 +323,7 @@ async function main(): Promise<void> {
     shopPort: envPort('SEMPER_SHOP_PORT', 8451),
     ttpPort: envPort('SEMPER_TTP_PORT', 8452),
     bankPort: envPort('SEMPER_BANK_PORT', 8453),
+    arbiterPort: envPort('SEMPER_ARBITER_PORT', 8455),
   });
   const dist = resolve('dist');
   console.log(
@@ -304,6 +343,9 @@ async function main(): Promise<void> {
       market.demoAccountCode
         ? `  Bank account code (${DEMO_SHOPPER_NAME}, 500.00 EUR)  ${market.demoAccountCode}  (one-time, 7 days; also in ${BANK_ACCOUNT_CODE_FILE}; POST /bank/accounts/open)`
         : `  Bank account (${DEMO_SHOPPER_NAME})  already opened`,
+      `  Arbiter (complaints, verdicts)   ${market.arbiterUrl}/arbiter`,
+      `  Arbiter certificate (PEM)        ${join(market.dataDir, 'arbiter.pem')}`,
+      `  Arbiter fingerprint (SHA-256)    ${await fingerprintOf(market.arbiterCertificate)}`,
       `  Exchanges (certified mail, contract signing)  ${market.shopUrl}/agreements`,
       `  Registration code (${DEMO_SHOPPER_NAME})  ${market.demoRegistrationCode}  (one-time, 7 days; also in registration-code.txt)`,
       `  Data directory                   ${market.dataDir}`,
