@@ -21,6 +21,8 @@ import { jwkThumbprint } from '../crypto/jwk.js';
 import { decodeBase64url, digestJson, encodeBase64url, sha256 } from '../encoding/index.js';
 import type { ValidatedChain } from '../pki/certificates.js';
 import { canonicalStatementDigest, statementDigest, verifyStatement, type Statement } from '../statements/index.js';
+import { EvidenceBundle } from '../evidence/bundle.js';
+import { verifyBundle } from '../evidence/verify.js';
 import type { StatementTrust } from './statements.js';
 
 export const REFUSALS = ['malformed', 'tampered', 'foreign', 'not-a-party'] as const;
@@ -89,22 +91,27 @@ export async function makeEvidence(parts: { dealId: string; statements: unknown[
 }
 
 /** The evidence bundle as core/evidence exports it (only what the arbiter reads; the rest is carried, not trusted). */
-const Bundle = z.object({
-  format: z.string().min(1).max(100),
-  deal: z.object({ id: z.string().min(8).max(128), kind: z.string().max(64).optional(), exporter: z.unknown().optional(), exportedAt: z.string().optional() }),
-  statements: z.array(z.object({ statement: z.unknown(), role: z.string().max(64).optional(), openssl: z.unknown().optional() })).max(MAX_STATEMENTS),
-  crls: z.array(z.object({ der: z.string() })).optional(),
-  timestamps: z.array(z.object({ of: z.string(), token: z.string() })).optional(),
-  attachments: z.array(AttachmentSchema).max(MAX_ATTACHMENTS).optional(),
-});
-
 /**
- * Adapter from an evidence bundle: its statements and attachments, its digest over the whole bundle
- * as submitted (what the claimant's complaint names). CRLs and time stamps are not read here yet.
+ * Evidence from an evidence bundle (core/evidence, `semper.evidence/1`): its statements and
+ * attachments, its digest over the whole bundle as submitted (what the claimant's complaint names).
+ * The bundle must be one (the strict schema: anything else is malformed) and, given the arbiter's
+ * trust, must pass `verifyBundle` as a whole — every statement's signature and chain at its signing
+ * time, its OpenSSL artefacts equal to what the statement implies, the CRLs it carries (a
+ * certificate revoked before it signed), its time stamps naming statements in it, every attachment
+ * its digest — or it is refused as tampered (foreign: statements of another deal).
  */
-export async function evidenceFromBundle(bundle: unknown): Promise<ArbiterEvidence> {
-  const parsed = Bundle.safeParse(bundle);
+export async function evidenceFromBundle(bundle: unknown, trust?: { roots: readonly string[]; now: number }): Promise<ArbiterEvidence> {
+  const parsed = EvidenceBundle.safeParse(bundle);
   if (!parsed.success) malformed('bundle', parsed.error.issues);
+  if (trust) {
+    const report = await verifyBundle(parsed.data, { roots: trust.roots, now: new Date(trust.now) });
+    if (!report.ok) {
+      const first = report.problems[0] ?? report.statements.flatMap((s) => s.problems.map((p) => ({ ...p, message: `statement ${s.index}: ${p.message}` })))[0];
+      const code = (first?.code ?? 'ERR_SIGNATURE_INVALID') as SemperErrorCode;
+      const foreign = first?.check === 'deal' || code === 'ERR_EVIDENCE_FOREIGN';
+      throw new ArbiterRefusal(foreign ? 'foreign' : 'tampered', foreign ? 'ERR_EVIDENCE_FOREIGN' : code, `bundle: ${first?.message ?? 'does not verify'}`);
+    }
+  }
   let digest: string;
   try {
     digest = await digestJson(bundle);
@@ -115,7 +122,7 @@ export async function evidenceFromBundle(bundle: unknown): Promise<ArbiterEviden
   return {
     dealId: parsed.data.deal.id,
     statements: parsed.data.statements.map((s) => s.statement),
-    attachments: parsed.data.attachments ?? [],
+    attachments: parsed.data.attachments,
     digest,
   };
 }

@@ -78,7 +78,7 @@ export class ArbiterService {
       ...(this.options.paymentIssuers ? { paymentIssuers: this.options.paymentIssuers } : {}),
       ...(this.options.webauthn ? { webauthn: this.options.webauthn } : {}),
     };
-    const evidence = await evidenceFromBundle(bundle);
+    const evidence = await evidenceFromBundle(bundle, { roots: this.options.roots, now });
     if (this.options.revocation) {
       await this.options.revocation.prepare([...certificateChainsIn(complaint), ...certificateChainsIn(evidence.statements)], this.options.roots, now);
       trust.isRevoked = this.options.revocation.isRevoked;

@@ -3,6 +3,7 @@
  * (role arbiter); a complaint over HTTP about an offer the shop really signed gets a verdict; a
  * restart on the same data directory keeps the arbiter's key and its verdicts.
  */
+import { buildBundle } from '../../core/evidence/bundle.js';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -78,12 +79,7 @@ describe('the arbiter in the marketplace', () => {
       },
       shopper,
     );
-    const bundle = {
-      format: 'semper-evidence/1',
-      deal: { id: dealId, kind: 'purchase' },
-      statements: [{ statement: offer }, { statement: order }],
-      attachments: [],
-    };
+    const bundle = await buildBundle({ deal: { id: dealId, kind: 'purchase', exporter: 'shopper' }, statements: [offer, order] });
     const complaint = await signComplaint({ claim: 'offer-denied', dealId, evidence: await digestJson(bundle) }, shopper, Date.now());
     const answer = await post(`${m.arbiterUrl}/arbiter/complaints`, { complaint, bundle });
     expect(answer.status).toBe(200);

@@ -4,6 +4,7 @@
  * verdict, not a second decision; a restart (close, reopen the same data directory) keeps the key
  * and every verdict; refusals answered with their code and status; verdicts append-only.
  */
+import { buildBundle, type EvidenceBundle } from '../../core/evidence/bundle.js';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -51,15 +52,9 @@ afterEach(() => {
   closeCheckingInvariants(w.bank);
 });
 
-function bundleOf(dealId: string, statements: unknown[]) {
-  return {
-    format: 'semper-evidence/1',
-    deal: { id: dealId, kind: 'purchase', exporter: 'test', exportedAt: new Date(w.clock.now).toISOString() },
-    statements: statements.map((statement) => ({ statement })),
-    crls: [],
-    timestamps: [],
-    attachments: [],
-  };
+/** A real evidence bundle (core/evidence) of these statements. */
+function bundleOf(dealId: string, statements: unknown[]): Promise<EvidenceBundle> {
+  return buildBundle({ deal: { id: dealId, kind: 'purchase', exporter: 'shopper' }, statements: statements as Statement[], now: w.clock.now });
 }
 
 /** An unpaid-for, undelivered purchase the shopper paid: the honest complaint is upheld. */
@@ -67,7 +62,7 @@ async function paidUndelivered() {
   const shopper = await fundedShopper(w);
   const t = await runPurchase(w, shopper.signer, { noAnswer: true });
   const proof = await payShop(w, shopper, t.dealId);
-  return { shopper, t, bundle: bundleOf(t.dealId, [t.offer, t.order, proof]) };
+  return { shopper, t, bundle: await bundleOf(t.dealId, [t.offer, t.order, proof]) };
 }
 
 async function complaintFor(signer: Parameters<typeof signComplaint>[1], dealId: string, bundle: unknown, claim: Claim = 'goods-not-delivered') {
@@ -156,14 +151,14 @@ describe('arbiter server', () => {
     const { shopper, t, bundle } = await paidUndelivered();
     const errorOf = async (r: Response) => ({ status: r.status, ...((await r.json()) as { error: { code: string; message: string } }).error });
     // tampered: a statement in the bundle changed after signing
-    const tamperedBundle = bundleOf(t.dealId, [t.offer, { ...t.order, issuedAt: new Date(w.clock.now + 1).toISOString() }]);
+    const tamperedBundle = await bundleOf(t.dealId, [t.offer, { ...t.order, issuedAt: new Date(w.clock.now + 1).toISOString() }]);
     expect(await errorOf(await post(app, { complaint: await complaintFor(shopper.signer, t.dealId, tamperedBundle), bundle: tamperedBundle }))).toMatchObject({
       status: 403,
       code: 'ERR_SIGNATURE_INVALID',
       message: expect.stringMatching(/^tampered/),
     });
     // foreign: the bundle is not the one the complaint committed to
-    const other = bundleOf(t.dealId, [t.offer, t.order]);
+    const other = await bundleOf(t.dealId, [t.offer, t.order]);
     expect(await errorOf(await post(app, { complaint: await complaintFor(shopper.signer, t.dealId, bundle), bundle: other }))).toMatchObject({
       status: 422,
       code: 'ERR_EVIDENCE_FOREIGN',

@@ -4,6 +4,7 @@
  * the complaint committed to), and complaints by someone who is not a party of the deal. Plus the
  * bundle adapter and the statements' own checks.
  */
+import { buildBundle } from '../../../core/evidence/bundle.js';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { generateKeyPair, signerFromKeyPair } from '../../../core/crypto/index.js';
 import { encodeBase64, utf8 } from '../../../core/encoding/index.js';
@@ -119,20 +120,23 @@ describe('refusals', () => {
 
 describe('the bundle adapter', () => {
   it('reads statements and attachments; the complaint commits to the digest of the whole bundle', async () => {
-    const bundle = {
-      format: 'semper-evidence/1',
-      deal: { id: t.dealId, kind: 'purchase', exporter: 'test', exportedAt: new Date(w.clock.now).toISOString() },
-      statements: [{ statement: t.offer, role: 'offer' }, { statement: t.order }, { statement: t.reply!.delivery }],
-      crls: [],
-      timestamps: [],
-      attachments: [],
-    };
-    const evidence = await evidenceFromBundle(bundle);
+    const bundle = await buildBundle({
+      deal: { id: t.dealId, kind: 'purchase', exporter: 'shopper' },
+      statements: [{ statement: t.offer, role: 'offer' }, t.order, t.reply!.delivery],
+      now: w.clock.now,
+    });
+    const evidence = await evidenceFromBundle(bundle, { roots: [w.ca.root], now: w.clock.now });
     expect(evidence.statements).toHaveLength(3);
     const j = await fileRaw(evidence);
     expect(j.verdict.decision).toBe('dismissed');
     // The same statements as bare evidence have another digest: a complaint is bound to what was filed.
     expect((await makeEvidence({ dealId: t.dealId, statements: evidence.statements })).digest).not.toBe(evidence.digest);
+    // The bundle is checked as a whole: artefacts that differ from what the statement implies are tampering,
+    // and anything that is not a semper.evidence/1 bundle is malformed.
+    const changed = structuredClone(bundle);
+    changed.statements[1]!.openssl.input = changed.statements[0]!.openssl.input;
+    await expect(evidenceFromBundle(changed, { roots: [w.ca.root], now: w.clock.now })).rejects.toMatchObject({ refusal: 'tampered' });
+    await expect(evidenceFromBundle({ ...bundle, format: 'semper-evidence/0' })).rejects.toMatchObject({ refusal: 'malformed' });
   });
 });
 
