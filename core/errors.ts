@@ -61,7 +61,11 @@ export type SemperErrorCode =
   /** A cheque the bank will not pay: carries the bank's signed bounce and its reason code; no money moved. */
   | 'ERR_CHEQUE_BOUNCED'
   /** A payment the payment system behind an adapter declined (a card: insufficient_funds, card_expired, do_not_honor); nothing was taken. */
-  | 'ERR_PAYMENT_DECLINED';
+  | 'ERR_PAYMENT_DECLINED'
+  /** An RFC 3161 time-stamp token (or reply) that fails a check: structure, signature, signer certificate, imprint, nonce. */
+  | 'ERR_TIMESTAMP_INVALID'
+  /** A time-stamping authority that answered with a rejection (PKIStatus rejection/waiting/...; the failInfo is in details). */
+  | 'ERR_TIMESTAMP_REFUSED';
 
 export class SemperError extends Error {
   override readonly name: string = 'SemperError';
