@@ -74,6 +74,31 @@ export function readPositiveInteger(integer: asn1js.Integer, what: string, code:
   return value;
 }
 
+/**
+ * An OBJECT IDENTIFIER's dotted form read from its encoding with bigints. asn1js 4 misreads arcs
+ * above 2^53 (it prints them as "{hex}"), and the UUID arc 2.25 (X.667) has 128-bit arcs.
+ */
+export function readOid(oid: asn1js.ObjectIdentifier): string {
+  const tlv = oid.valueBeforeDecodeView;
+  const content = tlv.length ? tlv.subarray(tlv.length - oid.lenBlock.length) : new Uint8Array(oid.valueBlock.toBER(false));
+  const arcs: bigint[] = [];
+  let value = 0n;
+  let pending = false;
+  for (const byte of content) {
+    if (!pending && byte === 0x80) throw new SemperError('ERR_SCHEMA', 'X.690 §8.19.2: OBJECT IDENTIFIER arc with a leading 0x80');
+    value = (value << 7n) | BigInt(byte & 0x7f);
+    pending = (byte & 0x80) !== 0;
+    if (!pending) {
+      arcs.push(value);
+      value = 0n;
+    }
+  }
+  if (pending || arcs.length === 0) throw new SemperError('ERR_SCHEMA', 'X.690 §8.19: truncated OBJECT IDENTIFIER');
+  const first = arcs[0]!;
+  const head = first < 40n ? [0n, first] : first < 80n ? [1n, first - 40n] : [2n, first - 80n];
+  return [...head, ...arcs.slice(1)].join('.');
+}
+
 export function toHex(bytes: Uint8Array): string {
   return Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
 }

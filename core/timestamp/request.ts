@@ -16,7 +16,7 @@
 import * as asn1js from 'asn1js';
 import * as pkijs from 'pkijs';
 import { SemperError } from '../errors.js';
-import { der, OID, parseDer, positiveInteger, readPositiveInteger } from './asn1.js';
+import { der, OID, parseDer, positiveInteger, readOid, readPositiveInteger } from './asn1.js';
 
 export const TIMESTAMP_QUERY_TYPE = 'application/timestamp-query';
 export const TIMESTAMP_REPLY_TYPE = 'application/timestamp-reply';
@@ -151,5 +151,13 @@ export function parseTimeStampRequest(bytes: Uint8Array): ParsedTimeStampRequest
     }
     if (request.nonce.valueBlock.valueHexView.length > 32) throw bad('RFC 3161 §2.4.1: nonce longer than 256 bits');
   }
-  return { digest, nonce, nonceInteger: request.nonce, certReq: request.certReq === true, policy: request.reqPolicy };
+  // reqPolicy read from its bytes (readOid): pkijs's string is wrong for arcs above 2^53.
+  const reqPolicy = asn instanceof asn1js.Sequence ? asn.valueBlock.value.find((v) => v instanceof asn1js.ObjectIdentifier) : undefined;
+  let policy: string | undefined;
+  try {
+    policy = reqPolicy instanceof asn1js.ObjectIdentifier ? readOid(reqPolicy) : undefined;
+  } catch (e) {
+    throw bad(`RFC 3161 §2.4.1: reqPolicy: ${e instanceof Error ? e.message : String(e)}`);
+  }
+  return { digest, nonce, nonceInteger: request.nonce, certReq: request.certReq === true, policy };
 }

@@ -24,7 +24,7 @@ import { encodeBase64 } from '../encoding/index.js';
 import { SemperError } from '../errors.js';
 import { type CertificateInfo, validateChain } from '../pki/certificates.js';
 import { decodeBase64Der } from '../pki/der.js';
-import { bytesEqual, der, OID, parseDer, readPositiveInteger, sha256 } from './asn1.js';
+import { bytesEqual, der, OID, parseDer, readOid, readPositiveInteger, sha256 } from './asn1.js';
 import { checkSigningCertificateV2 } from './ess.js';
 import { PKI_STATUS, parseTimeStampResponse } from './response.js';
 import type { TimeStampAccuracy } from './token.js';
@@ -180,6 +180,10 @@ export async function verifyTimeStampToken(token: Uint8Array, options: TimeStamp
   const serialNumber = readPositiveInteger(info.serialNumber, 'RFC 3161 §2.4.2: serialNumber', 'ERR_TIMESTAMP_INVALID');
   const nonce = info.nonce ? readPositiveInteger(info.nonce, 'RFC 3161 §2.4.2: nonce', 'ERR_TIMESTAMP_INVALID') : undefined;
   if (options.nonce !== undefined && nonce !== options.nonce) fail("RFC 3161 §2.4.2: the nonce differs from the request's");
+  // The policy read from its bytes (readOid): pkijs's string is wrong for arcs above 2^53 (UUID OIDs).
+  const policyOid = tstAsn instanceof asn1js.Sequence ? tstAsn.valueBlock.value[1] : undefined;
+  if (!(policyOid instanceof asn1js.ObjectIdentifier)) fail('RFC 3161 §2.4.2: TSTInfo policy is not an OBJECT IDENTIFIER');
+  const policy = structure('RFC 3161 §2.4.2: TSTInfo policy', () => readOid(policyOid));
   const genTime = info.genTime;
   if (!(genTime instanceof Date) || Number.isNaN(genTime.getTime())) fail('RFC 3161 §2.4.2: genTime is not a GeneralizedTime');
 
@@ -208,7 +212,7 @@ export async function verifyTimeStampToken(token: Uint8Array, options: TimeStamp
   return {
     genTime,
     serialNumber,
-    policy: info.policy,
+    policy,
     digest: new Uint8Array(options.digest),
     nonce,
     accuracy,
