@@ -14,5 +14,5 @@ export {
 } from './request.js';
 export { grantedResponse, PKI_STATUS, type ParsedTimeStampResponse, parseTimeStampResponse, rejectionResponse } from './response.js';
 export { httpTimestamper, type Timestamper } from './timestamper.js';
-export { buildTstInfo, createTimeStampToken, type TimeStampAccuracy, type TimeStampTokenParams } from './token.js';
+export { buildTstInfo, createTimeStampToken, type SignTstInfoParams, signTstInfo, type TimeStampAccuracy, type TimeStampTokenParams } from './token.js';
 export { type TimeStampVerifyOptions, type VerifiedTimeStamp, verifyTimeStampResponse, verifyTimeStampToken } from './verify.js';

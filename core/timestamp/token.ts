@@ -83,14 +83,35 @@ export function buildTstInfo(p: Omit<TimeStampTokenParams, 'certificate' | 'incl
 }
 
 /** Create a TimeStampToken (DER ContentInfo) for the given TSTInfo fields. */
-export async function createTimeStampToken(p: TimeStampTokenParams): Promise<Uint8Array<ArrayBuffer>> {
+export function createTimeStampToken(p: TimeStampTokenParams): Promise<Uint8Array<ArrayBuffer>> {
+  if (p.digest.length !== 32) throw new SemperError('ERR_SCHEMA', 'RFC 3161 §2.4.2: the imprint is a SHA-256 digest of 32 bytes');
+  return signTstInfo({
+    tstInfo: buildTstInfo(p),
+    genTime: p.genTime,
+    certificate: p.certificate,
+    includeCertificate: p.includeCertificate,
+    privateKey: p.privateKey,
+  });
+}
+
+export interface SignTstInfoParams {
+  /** A DER TSTInfo, signed as given (createTimeStampToken builds a correct one; tests sign wrong ones). */
+  tstInfo: Uint8Array<ArrayBuffer>;
+  /** For the signingTime attribute. */
+  genTime: Date;
+  certificate: string;
+  includeCertificate: boolean;
+  privateKey: CryptoKey;
+}
+
+/** Wrap a DER TSTInfo in the TSA's SignedData (see the top of this file). */
+export async function signTstInfo(p: SignTstInfoParams): Promise<Uint8Array<ArrayBuffer>> {
   if (p.privateKey.algorithm.name !== 'ECDSA' || (p.privateKey.algorithm as EcKeyAlgorithm).namedCurve !== 'P-256') {
     throw new SemperError('ERR_ALG_UNSUPPORTED', 'a time-stamp token is signed with ECDSA P-256 here');
   }
   const certificateDer = decodeBase64Der(p.certificate, 'TSA certificate', 'ERR_CERT_CHAIN');
   const certificate = parseCertificateDer(certificateDer, 'the TSA certificate');
-  if (p.digest.length !== 32) throw new SemperError('ERR_SCHEMA', 'RFC 3161 §2.4.2: the imprint is a SHA-256 digest of 32 bytes');
-  const tstInfo = buildTstInfo(p);
+  const tstInfo = p.tstInfo;
 
   const attributes = sortSetOf(
     [
