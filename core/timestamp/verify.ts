@@ -22,7 +22,7 @@ import * as pkijs from 'pkijs';
 import { ecdsaDerToRaw } from '../crypto/ecdsa-der.js';
 import { encodeBase64 } from '../encoding/index.js';
 import { SemperError } from '../errors.js';
-import { type CertificateInfo, validateChain } from '../pki/certificates.js';
+import { type CertificateInfo, type RevocationCheck, validateChain } from '../pki/certificates.js';
 import { decodeBase64Der } from '../pki/der.js';
 import { bytesEqual, der, OID, parseDer, readOid, readPositiveInteger, sha256 } from './asn1.js';
 import { checkSigningCertificateV2 } from './ess.js';
@@ -40,6 +40,8 @@ export interface TimeStampVerifyOptions {
   nonce?: bigint;
   /** When the signer's certificate path must be valid (default: the token's genTime). */
   at?: Date;
+  /** Revocation check for the TSA certificate (and intermediates), as core/pki validateChain takes it; none by default. */
+  isRevoked?: RevocationCheck;
   /** Require the Semper role tsa (OU=semper-tsa) on the signer certificate (default true). */
   requireTsaRole?: boolean;
 }
@@ -199,7 +201,11 @@ export async function verifyTimeStampToken(token: Uint8Array, options: TimeStamp
     chain.push(encodeBase64(issuer.der));
     current = issuer.certificate;
   }
-  const { leaf } = await validateChain(chain, { roots: options.roots, now: options.at ?? genTime });
+  const { leaf } = await validateChain(chain, {
+    roots: options.roots,
+    now: options.at ?? genTime,
+    ...(options.isRevoked ? { isRevoked: options.isRevoked } : {}),
+  });
   if ((options.requireTsaRole ?? true) && leaf.role !== 'tsa') fail('the TSA certificate does not carry the Semper role tsa (OU=semper-tsa)');
 
   const accuracy = info.accuracy
