@@ -28,7 +28,7 @@ export async function testPki(options: { tsaEku?: string[]; role?: 'tsa' | 'ttp'
 export function tsaCertificate(
   pki: Pick<TestPki, 'root' | 'rootKeys'>,
   publicKey: CryptoKey,
-  options: { tsaEku?: string[]; role?: 'tsa' | 'ttp'; commonName?: string } = {},
+  options: { tsaEku?: string[]; role?: 'tsa' | 'ttp'; commonName?: string; serialNumber?: string } = {},
 ): Promise<string> {
   const now = Date.now();
   const eku = options.tsaEku ?? [EKU_TIME_STAMPING];
@@ -41,6 +41,7 @@ export function tsaCertificate(
     notBefore: new Date(now - DAY),
     notAfter: new Date(now + 300 * DAY),
     ...(eku.length ? { extendedKeyUsages: eku } : {}),
+    ...(options.serialNumber ? { serialNumber: options.serialNumber } : {}),
   });
 }
 

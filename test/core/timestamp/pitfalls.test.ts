@@ -21,7 +21,7 @@ import {
   TimeStampRequestError,
   verifyTimeStampToken,
 } from '../../../core/timestamp/index.js';
-import { type OpensslDir, opensslDir, pem, type TestPki, testPki } from './helpers.js';
+import { type OpensslDir, opensslDir, pem, type TestPki, testPki, tsaCertificate } from './helpers.js';
 
 const POLICY = '1.3.6.1.4.1.99999.3161.1';
 let pki: TestPki;
@@ -119,6 +119,24 @@ describe('what pkijs verify accepts and OpenSSL refuses', () => {
     await expect(verifyTimeStampToken(token, { digest, nonce, roots: [pki.root] })).rejects.toThrow(
       /RFC 3161 §2.3: the TSA certificate extendedKeyUsage must be critical/,
     );
+  });
+});
+
+describe('Semper roles', () => {
+  it('a timeStamping certificate of another Semper role (a TTP) is refused unless the caller waives the role', async () => {
+    const keys = await crypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, false, ['sign', 'verify']);
+    const ttp = await tsaCertificate(pki, keys.publicKey, { role: 'ttp' });
+    const token = await signTstInfo({
+      tstInfo: buildTstInfo({ digest, serialNumber: 9n, genTime: new Date(), policy: POLICY, nonce }),
+      genTime: new Date(),
+      certificate: ttp,
+      includeCertificate: true,
+      privateKey: keys.privateKey,
+    });
+    // OpenSSL knows nothing of OU=semper-ttp: for it this is a fine TSA.
+    expect(opensslVerify('ttprole', token).out).toContain('Verification: OK');
+    await expect(verifyTimeStampToken(token, { digest, nonce, roots: [pki.root] })).rejects.toThrow(/role tsa/);
+    await expect(verifyTimeStampToken(token, { digest, nonce, roots: [pki.root], requireTsaRole: false })).resolves.toMatchObject({ serialNumber: 9n });
   });
 });
 

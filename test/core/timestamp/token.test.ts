@@ -3,6 +3,8 @@
  * OpenSSL 3 (`openssl ts -verify`), and tampered copies refused by both.
  */
 import * as asn1js from 'asn1js';
+import * as pkijs from 'pkijs';
+import { readCertificate } from '../../../core/pki/index.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   buildTimeStampRequest,
@@ -151,16 +153,23 @@ describe('tampered tokens are refused by our verifier and by OpenSSL', () => {
     await bothRefuse('sig', bad, /signature over the signed attributes does not verify|ECDSA-Sig-Value/);
   });
 
-  it('another certificate swapped in (same name, other key)', async () => {
+  it('another certificate swapped in (same issuer and serial, other key): signingCertificateV2 tells', async () => {
     const other = await crypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, false, ['sign', 'verify']);
-    const otherCert = await tsaCertificate(pki, other.publicKey);
-    const t = await token({ digest, nonce, includeCertificate: false });
-    // Our verifier given the wrong certificate, and OpenSSL given it as the untrusted signer.
-    await expect(verifyTimeStampToken(t, { digest, nonce, roots: [pki.root], certificates: [otherCert] })).rejects.toThrow(/neither in the token|certHash/);
-    ssl.write('other.pem', pem(otherCert));
-    ssl.write('swap.tsr', grantedResponse(t));
+    const impostor = await tsaCertificate(pki, other.publicKey, { serialNumber: (await readCertificate(pki.tsa)).serialNumber });
+    // 1. Given by the caller (certReq false): our verifier, and OpenSSL with it as the untrusted signer.
+    const bare = await token({ digest, nonce, includeCertificate: false });
+    await expect(verifyTimeStampToken(bare, { digest, nonce, roots: [pki.root], certificates: [impostor] })).rejects.toThrow(
+      /certHash is not the SHA-256 of the signer's certificate/,
+    );
+    ssl.write('impostor.pem', pem(impostor));
+    ssl.write('swap.tsr', grantedResponse(bare));
     ssl.write('swap.tsq', query);
-    expect(ssl.run(['ts', '-verify', '-in', 'swap.tsr', '-queryfile', 'swap.tsq', '-CAfile', 'root.pem', '-untrusted', 'other.pem']).ok).toBe(false);
+    expect(ssl.run(['ts', '-verify', '-in', 'swap.tsr', '-queryfile', 'swap.tsq', '-CAfile', 'root.pem', '-untrusted', 'impostor.pem']).ok).toBe(false);
+    // 2. Put into the token's certificates in place of the real one.
+    const data = new pkijs.SignedData({ schema: pkijs.ContentInfo.fromBER(bare).content });
+    data.certificates = [pkijs.Certificate.fromBER(Buffer.from(impostor, 'base64'))];
+    const swapped = new Uint8Array(new pkijs.ContentInfo({ contentType: pkijs.ContentInfo.SIGNED_DATA, content: data.toSchema(true) }).toSchema().toBER());
+    await bothRefuse('swapin', swapped, /certHash is not the SHA-256 of the signer's certificate/);
   });
 
   it('a token signed by a key its certificate does not certify', async () => {
