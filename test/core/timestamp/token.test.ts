@@ -4,7 +4,8 @@
  */
 import * as asn1js from 'asn1js';
 import * as pkijs from 'pkijs';
-import { readCertificate } from '../../../core/pki/index.js';
+import { EKU_TIME_STAMPING, readCertificate } from '../../../core/pki/index.js';
+import { ecdsaRawToDer, sortSetOf } from '../../../core/timestamp/asn1.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   buildTimeStampRequest,
@@ -192,6 +193,30 @@ describe('tampered tokens are refused by our verifier and by OpenSSL', () => {
     const keys = await crypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, false, ['sign', 'verify']);
     const noEku = await tsaCertificate(pki, keys.publicKey, { tsaEku: [] });
     await bothRefuse('noeku', await token({ digest, nonce, certificate: noEku, key: keys.privateKey }), /extendedKeyUsage/);
+  });
+
+  it('a TSA certificate whose critical extendedKeyUsage names more than timeStamping', async () => {
+    const keys = await crypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, false, ['sign', 'verify']);
+    const wide = await tsaCertificate(pki, keys.publicKey, { tsaEku: [EKU_TIME_STAMPING, '1.3.6.1.5.5.7.3.3'] });
+    await bothRefuse('wideeku', await token({ digest, nonce, certificate: wide, key: keys.privateKey }), /exactly id-kp-timeStamping/);
+  });
+
+  it('signed attributes re-signed by the TSA key with a wrong contentType (id-data): ours refuses, OpenSSL 3.0 does not', async () => {
+    const data = new pkijs.SignedData({ schema: pkijs.ContentInfo.fromBER(new Uint8Array(good)).content });
+    const signer = data.signerInfos[0]!;
+    const attrs = signer.signedAttrs!.attributes.map((a) =>
+      a.type === '1.2.840.113549.1.9.3' ? new pkijs.Attribute({ type: a.type, values: [new asn1js.ObjectIdentifier({ value: '1.2.840.113549.1.7.1' })] }) : a,
+    );
+    const encode = (a: pkijs.Attribute) => new Uint8Array(a.toSchema().toBER());
+    const sorted = sortSetOf(attrs, encode);
+    const set = new Uint8Array(new asn1js.Set({ value: sorted.map((a) => a.toSchema()) }).toBER());
+    const raw = new Uint8Array(await crypto.subtle.sign({ name: 'ECDSA', hash: 'SHA-256' }, pki.tsaKeys.privateKey, set));
+    signer.signedAttrs = new pkijs.SignedAndUnsignedAttributes({ type: 0, attributes: sorted });
+    signer.signature = new asn1js.OctetString({ valueHex: ecdsaRawToDer(raw) });
+    const bad = new Uint8Array(new pkijs.ContentInfo({ contentType: pkijs.ContentInfo.SIGNED_DATA, content: data.toSchema(true) }).toSchema().toBER());
+    await expect(verifyTimeStampToken(bad, { digest, nonce, roots: [pki.root] })).rejects.toThrow(/contentType must be id-ct-TSTInfo/);
+    // OpenSSL 3.0 does not look at the contentType attribute (measured): it accepts this token.
+    expect(opensslVerify('ctype', grantedResponse(bad), query).out).toContain('Verification: OK');
   });
 
   it('a certificate from an untrusted root', async () => {
