@@ -104,8 +104,6 @@ export class TimeStampRequestError extends SemperError {
 export interface ParsedTimeStampRequest {
   digest: Uint8Array<ArrayBuffer>;
   nonce: bigint | undefined;
-  /** The nonce exactly as sent: the reply echoes these bytes. */
-  nonceInteger: asn1js.Integer | undefined;
   certReq: boolean;
   policy: string | undefined;
 }
@@ -149,6 +147,7 @@ export function parseTimeStampRequest(bytes: Uint8Array): ParsedTimeStampRequest
     } catch (e) {
       throw bad(`RFC 3161 §2.4.1: ${e instanceof Error ? e.message : String(e)}`);
     }
+    // Positive and minimal, so the token's re-encoding of the value echoes the request's bytes exactly.
     if (request.nonce.valueBlock.valueHexView.length > 32) throw bad('RFC 3161 §2.4.1: nonce longer than 256 bits');
   }
   // reqPolicy read from its bytes (readOid): pkijs's string is wrong for arcs above 2^53.
@@ -159,5 +158,5 @@ export function parseTimeStampRequest(bytes: Uint8Array): ParsedTimeStampRequest
   } catch (e) {
     throw bad(`RFC 3161 §2.4.1: reqPolicy: ${e instanceof Error ? e.message : String(e)}`);
   }
-  return { digest, nonce, nonceInteger: request.nonce, certReq: request.certReq === true, policy };
+  return { digest, nonce, certReq: request.certReq === true, policy };
 }

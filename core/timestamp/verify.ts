@@ -132,7 +132,8 @@ export async function verifyTimeStampToken(token: Uint8Array, options: TimeStamp
 
   // 3. Signed attributes.
   const signedAttrs = signerInfo.signedAttrs;
-  if (!signedAttrs || signedAttrs.attributes.length === 0) fail("RFC 3161 §2.4.2: the TSA's SignerInfo must carry signed attributes");
+  // (pkijs refuses an empty [0] itself, so present means at least one attribute.)
+  if (!signedAttrs) fail("RFC 3161 §2.4.2: the TSA's SignerInfo must carry signed attributes");
   const attributes = signedAttrs.attributes;
   const contentType = singleValue(attributes, OID.contentType, 'contentType');
   if (!(contentType instanceof asn1js.ObjectIdentifier) || contentType.valueBlock.toString() !== OID.tstInfo) {
