@@ -13,6 +13,7 @@ import type { Hono } from 'hono';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   buildTimeStampRequest,
+  httpTimestamper,
   parseTimeStampRequest,
   parseTimeStampResponse,
   requestTimestamp,
@@ -173,6 +174,28 @@ describe('POST /tsa with a request made by core/timestamp', () => {
       }),
     });
     expect(parseTimeStampResponse((await post(new Uint8Array(short.toSchema().toBER()))).body)).toMatchObject({ status: 2, failures: ['badDataFormat'] });
+  });
+
+  it('httpTimestamper hands out verified tokens; requestTimestamp refuses a reply that is not application/timestamp-reply', async () => {
+    const fetchFn = (url: string, init: RequestInit) => Promise.resolve(app.request(url, init));
+    const digest = await sha256(new TextEncoder().encode('arbiter verdict 3'));
+    const token = await httpTimestamper(fetchFn, '/tsa', [ca.rootCertificate]).stamp(digest);
+    await expect(verifyTimeStampToken(token, { digest, roots: [ca.rootCertificate] })).resolves.toMatchObject({ certificateIncluded: true });
+    // A wrong URL answers JSON 404: a refusal, not something to parse as a token.
+    await expect(requestTimestamp(fetchFn, '/nowhere', digest, 1n, { roots: [ca.rootCertificate] })).rejects.toMatchObject({ code: 'ERR_TIMESTAMP_REFUSED' });
+    // A TSA that refuses: the client says so with the failInfo.
+    await expect(requestTimestamp(fetchFn, '/tsa', digest, 1n, { roots: [ca.rootCertificate], policy: '1.2.3' })).rejects.toThrow(/unacceptedPolicy/);
+  });
+
+  it('limits requests per client address: 429 with Retry-After, still a TimeStampResp (timeNotAvailable)', async () => {
+    const limited = createTsaApp(tsa, { requestsPerMinute: 1 });
+    const body = buildTimeStampRequest({ digest: await sha256(new Uint8Array(2)), nonce: 3n });
+    const send = () => limited.request('/tsa', { method: 'POST', headers: { 'content-type': TIMESTAMP_QUERY_TYPE }, body });
+    expect((await send()).status).toBe(200);
+    const second = await send();
+    expect(second.status).toBe(429);
+    expect(second.headers.get('retry-after')).toMatch(/^\d+$/);
+    expect(parseTimeStampResponse(new Uint8Array(await second.arrayBuffer()))).toMatchObject({ status: 2, failures: ['timeNotAvailable'] });
   });
 
   it('serves its chain: GET /tsa/certificate (PEM, TSA then root; DER with ?format=der) with EKU timeStamping critical', async () => {
