@@ -201,22 +201,67 @@ describe('tampered tokens are refused by our verifier and by OpenSSL', () => {
     await bothRefuse('wideeku', await token({ digest, nonce, certificate: wide, key: keys.privateKey }), /exactly id-kp-timeStamping/);
   });
 
-  it('signed attributes re-signed by the TSA key with a wrong contentType (id-data): ours refuses, OpenSSL 3.0 does not', async () => {
+  /** The good token with its signed attributes changed by `mutate` and re-signed with the TSA's own key. */
+  async function resigned(mutate: (attribute: pkijs.Attribute) => pkijs.Attribute): Promise<Uint8Array> {
     const data = new pkijs.SignedData({ schema: pkijs.ContentInfo.fromBER(new Uint8Array(good)).content });
     const signer = data.signerInfos[0]!;
-    const attrs = signer.signedAttrs!.attributes.map((a) =>
-      a.type === '1.2.840.113549.1.9.3' ? new pkijs.Attribute({ type: a.type, values: [new asn1js.ObjectIdentifier({ value: '1.2.840.113549.1.7.1' })] }) : a,
-    );
-    const encode = (a: pkijs.Attribute) => new Uint8Array(a.toSchema().toBER());
-    const sorted = sortSetOf(attrs, encode);
+    const sorted = sortSetOf(signer.signedAttrs!.attributes.map(mutate), (a) => new Uint8Array(a.toSchema().toBER()));
     const set = new Uint8Array(new asn1js.Set({ value: sorted.map((a) => a.toSchema()) }).toBER());
     const raw = new Uint8Array(await crypto.subtle.sign({ name: 'ECDSA', hash: 'SHA-256' }, pki.tsaKeys.privateKey, set));
     signer.signedAttrs = new pkijs.SignedAndUnsignedAttributes({ type: 0, attributes: sorted });
     signer.signature = new asn1js.OctetString({ valueHex: ecdsaRawToDer(raw) });
-    const bad = new Uint8Array(new pkijs.ContentInfo({ contentType: pkijs.ContentInfo.SIGNED_DATA, content: data.toSchema(true) }).toSchema().toBER());
+    return new Uint8Array(new pkijs.ContentInfo({ contentType: pkijs.ContentInfo.SIGNED_DATA, content: data.toSchema(true) }).toSchema().toBER());
+  }
+
+  /** A signingCertificateV2 value with the right certHash and the given issuerSerial serial / explicit hash algorithm. */
+  async function essValue(options: { serial?: Uint8Array; hashAlgorithm?: string }): Promise<asn1js.Sequence> {
+    const cert = pkijs.Certificate.fromBER(Buffer.from(pki.tsa, 'base64'));
+    const certHash = new Uint8Array(
+      await crypto.subtle.digest(options.hashAlgorithm === '1.3.14.3.2.26' ? 'SHA-1' : 'SHA-256', Buffer.from(pki.tsa, 'base64')),
+    );
+    const id = new asn1js.Sequence({
+      value: [
+        ...(options.hashAlgorithm ? [new pkijs.AlgorithmIdentifier({ algorithmId: options.hashAlgorithm }).toSchema()] : []),
+        new asn1js.OctetString({ valueHex: certHash }),
+        new asn1js.Sequence({
+          value: [
+            new asn1js.Sequence({ value: [new asn1js.Constructed({ idBlock: { tagClass: 3, tagNumber: 4 }, value: [cert.issuer.toSchema()] })] }),
+            new asn1js.Integer({ valueHex: options.serial ?? new Uint8Array(cert.serialNumber.valueBlock.valueHexView) }),
+          ],
+        }),
+      ],
+    });
+    return new asn1js.Sequence({ value: [new asn1js.Sequence({ value: [id] })] });
+  }
+
+  const ESS = '1.2.840.113549.1.9.16.2.47';
+
+  it('signed attributes re-signed by the TSA key with a wrong contentType (id-data): ours refuses, OpenSSL 3.0 does not', async () => {
+    const bad = await resigned((a) =>
+      a.type === '1.2.840.113549.1.9.3' ? new pkijs.Attribute({ type: a.type, values: [new asn1js.ObjectIdentifier({ value: '1.2.840.113549.1.7.1' })] }) : a,
+    );
     await expect(verifyTimeStampToken(bad, { digest, nonce, roots: [pki.root] })).rejects.toThrow(/contentType must be id-ct-TSTInfo/);
     // OpenSSL 3.0 does not look at the contentType attribute (measured): it accepts this token.
     expect(opensslVerify('ctype', grantedResponse(bad), query).out).toContain('Verification: OK');
+  });
+
+  it('signingCertificateV2 re-signed with the right certHash but another serial in issuerSerial', async () => {
+    const value = await essValue({ serial: Uint8Array.of(0x01, 0x02, 0x03) });
+    const bad = await resigned((a) => (a.type === ESS ? new pkijs.Attribute({ type: ESS, values: [value] }) : a));
+    await bothRefuse('essserial', bad, /issuerSerial.serialNumber is not the signer certificate's serial/);
+  });
+
+  it('signingCertificateV2 re-signed with a SHA-1 certHash (explicit hashAlgorithm)', async () => {
+    const value = await essValue({ hashAlgorithm: '1.3.14.3.2.26' });
+    const bad = await resigned((a) => (a.type === ESS ? new pkijs.Attribute({ type: ESS, values: [value] }) : a));
+    await expect(verifyTimeStampToken(bad, { digest, nonce, roots: [pki.root] })).rejects.toThrow(/hash algorithm 1.3.14.3.2.26 is not SHA-256/);
+  });
+
+  it('a second SignerInfo', async () => {
+    const data = new pkijs.SignedData({ schema: pkijs.ContentInfo.fromBER(new Uint8Array(good)).content });
+    data.signerInfos.push(new pkijs.SignerInfo({ schema: data.signerInfos[0]!.toSchema() }));
+    const bad = new Uint8Array(new pkijs.ContentInfo({ contentType: pkijs.ContentInfo.SIGNED_DATA, content: data.toSchema(true) }).toSchema().toBER());
+    await bothRefuse('twosigners', bad, /exactly one SignerInfo/);
   });
 
   it('a certificate from an untrusted root', async () => {
