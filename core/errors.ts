@@ -63,7 +63,11 @@ export type SemperErrorCode =
   /** A payment the payment system behind an adapter declined (a card: insufficient_funds, card_expired, do_not_honor); nothing was taken. */
   | 'ERR_PAYMENT_DECLINED'
   /** Evidence the arbiter refuses as foreign: for another deal, or not the evidence the complaint committed to. */
-  | 'ERR_EVIDENCE_FOREIGN';
+  | 'ERR_EVIDENCE_FOREIGN'
+  /** An RFC 3161 time-stamp token (or reply) that fails a check: structure, signature, signer certificate, imprint, nonce. */
+  | 'ERR_TIMESTAMP_INVALID'
+  /** A time-stamping authority that answered with a rejection (PKIStatus rejection/waiting/...; the failInfo is in details). */
+  | 'ERR_TIMESTAMP_REFUSED';
 
 export class SemperError extends Error {
   override readonly name: string = 'SemperError';

@@ -1,5 +1,6 @@
 /**
- * The demo marketplace `npm start` runs: the CA, the Fogra demo shop, the TTP, the bank and the arbiter, each
+ * The demo marketplace `npm start` runs: the CA, the Fogra demo shop, the TTP, the bank, the arbiter
+ * and the time-stamping authority (server/tsa, RFC 3161, docs/timestamps.md), each
  * its own party with its own database, on loopback only. Importable too: tests start real servers
  * in-process with `startMarketplace({ ..., caPort: 0, shopPort: 0 })`.
  *
@@ -28,6 +29,8 @@ import { CaService, createCaApp } from './ca/index.js';
 import { openShop, type Shop } from './shop/index.js';
 import { createTtpApp, openMarketplaceTtp } from './ttp/index.js';
 import { type ArbiterService, createArbiterApp, openMarketplaceArbiter } from './arbiter/index.js';
+import { createTsaApp, inProcessTimestamper, openMarketplaceTsa } from './tsa/index.js';
+import type { Timestamper } from '../core/timestamp/index.js';
 import type { ExchangeFaults, FairPurchaseFaults } from './merchant/kit.js';
 import type { ExchangeTiming } from '../core/commerce/exchange-deal.js';
 
@@ -42,6 +45,8 @@ export interface MarketplaceOptions {
   bankPort?: number;
   /** The arbiter's port (default 0: ephemeral; `npm start` uses SEMPER_ARBITER_PORT, 8455). */
   arbiterPort?: number;
+  /** The time-stamping authority's port (default 0: ephemeral; `npm start` uses SEMPER_TSA_PORT, 8454). */
+  tsaPort?: number;
   /** The bank's denomination keys: tests pass pre-made RSA keys (each takes ~0.3 s to make) and fewer values. */
   bank?: { keyFactory?: RsaKeyFactory; rotation?: Partial<RotationPolicy> };
   /** Account-opening attempts per minute at the bank (per code it issued, else per client address; default 10). */
@@ -86,6 +91,13 @@ export interface Marketplace {
   bankCertificate: string;
   bankPem: string;
   bankKeyId: string;
+  /** The TSA (RFC 3161): POST `${tsaUrl}/tsa` (application/timestamp-query), GET `${tsaUrl}/tsa/certificate`. */
+  tsaUrl: string;
+  /** The TSA's certificate (DER base64, role tsa, EKU timeStamping critical, from the marketplace CA). */
+  tsaCertificate: string;
+  tsaPem: string;
+  /** Tokens from the marketplace TSA without HTTP (same tokens, certificate included): for parties in this process. */
+  timestamper: Timestamper;
   /** The bank itself (in-process: balances, the operator's functions). */
   bank: BankService;
   /** The demo shop's account at the bank (payee: the shop's merchant key id). */
@@ -209,6 +221,16 @@ export async function startMarketplace(options: MarketplaceOptions): Promise<Mar
       writeFileAtomic(codePath, `${demoAccountCode}\n`, 0o600);
     } else rmSync(codePath, { force: true });
 
+    // The TSA: its own key (certified by the CA, role tsa, EKU timeStamping critical), serials and
+    // tokens in tsa.sqlite, on its own port.
+    const tsa = await openMarketplaceTsa({ dataDir, ca, ...(options.now ? { now: options.now } : {}) });
+    opened.push(tsa);
+    const tsaApp = createTsaApp(tsa, options.now ? { now: options.now } : {});
+    // env carries the socket: the TSA limits requests per client address.
+    const tsaServer = await listen({ host, port: options.tsaPort ?? 0, fetch: (req, env) => tsaApp.fetch(req, env) });
+    opened.push(tsaServer);
+    writeFileAtomic(join(dataDir, 'tsa.pem'), certificateToPem(tsa.certificate));
+
     let shopApp: Hono | undefined;
     // env carries the socket: the merchant kit limits signed statements per client address.
     const shopServer: RunningServer = await listen({ host, port: options.shopPort, fetch: (req, env) => (shopApp ? shopApp.fetch(req, env) : unavailable()) });
@@ -284,6 +306,10 @@ export async function startMarketplace(options: MarketplaceOptions): Promise<Mar
       bankCertificate,
       bankPem: certificateToPem(bankCertificate),
       bankKeyId: bank.keyId,
+      tsaUrl: tsaServer.url,
+      tsaCertificate: tsa.certificate,
+      tsaPem: certificateToPem(tsa.certificate),
+      timestamper: inProcessTimestamper(tsa),
       bank,
       merchantAccount,
       demoAccountCode,
@@ -324,6 +350,7 @@ async function main(): Promise<void> {
     ttpPort: envPort('SEMPER_TTP_PORT', 8452),
     bankPort: envPort('SEMPER_BANK_PORT', 8453),
     arbiterPort: envPort('SEMPER_ARBITER_PORT', 8455),
+    tsaPort: envPort('SEMPER_TSA_PORT', 8454),
   });
   const dist = resolve('dist');
   console.log(
@@ -346,6 +373,9 @@ async function main(): Promise<void> {
       `  Arbiter (complaints, verdicts)   ${market.arbiterUrl}/arbiter`,
       `  Arbiter certificate (PEM)        ${join(market.dataDir, 'arbiter.pem')}`,
       `  Arbiter fingerprint (SHA-256)    ${await fingerprintOf(market.arbiterCertificate)}`,
+      `  Time-stamping authority (RFC 3161)  ${market.tsaUrl}/tsa  (POST application/timestamp-query)`,
+      `  TSA certificate (PEM)            ${join(market.dataDir, 'tsa.pem')}`,
+      `  TSA fingerprint (SHA-256)        ${await fingerprintOf(market.tsaCertificate)}`,
       `  Exchanges (certified mail, contract signing)  ${market.shopUrl}/agreements`,
       `  Registration code (${DEMO_SHOPPER_NAME})  ${market.demoRegistrationCode}  (one-time, 7 days; also in registration-code.txt)`,
       `  Data directory                   ${market.dataDir}`,
