@@ -10,7 +10,7 @@
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { bundleFiles, EvidenceBundle, parseBundleText, reportToText, tarOf, verifyBundle } from '../core/evidence/index.js';
+import { bundleFiles, EvidenceBundle, parseBundleText, reportToText, tarOf, verifyBundle, verifyRfc3161Timestamp } from '../core/evidence/index.js';
 
 const USAGE = `usage:
   semper verify FILE [--root ROOT.pem]... [--tsa-root TSA.pem]... [--origin ORIGIN]... [--json]
@@ -55,6 +55,7 @@ export async function main(argv: readonly string[]): Promise<number> {
       const report = await verifyBundle(bundle, {
         roots,
         now: new Date(),
+        verifyTimestamp: verifyRfc3161Timestamp,
         ...(tsaRoots.length ? { timestampRoots: tsaRoots } : {}),
         ...(origins.length ? { webauthnOrigins: origins } : {}),
       });

@@ -30,6 +30,7 @@ import { openShop, type Shop } from './shop/index.js';
 import { createTtpApp, openMarketplaceTtp } from './ttp/index.js';
 import { type ArbiterService, createArbiterApp, openMarketplaceArbiter } from './arbiter/index.js';
 import { createTsaApp, inProcessTimestamper, openMarketplaceTsa } from './tsa/index.js';
+import { StatementStamps } from './storage/statement-stamps.js';
 import type { Timestamper } from '../core/timestamp/index.js';
 import type { ExchangeFaults, FairPurchaseFaults } from './merchant/kit.js';
 import type { ExchangeTiming } from '../core/commerce/exchange-deal.js';
@@ -177,10 +178,26 @@ export async function startMarketplace(options: MarketplaceOptions): Promise<Mar
     const demoRegistrationCode = await ca.createRegistrationCode({ name: DEMO_SHOPPER_NAME });
     writeFileAtomic(join(dataDir, 'registration-code.txt'), `${demoRegistrationCode}\n`, 0o600);
 
+    // The TSA: its own key (certified by the CA, role tsa, EKU timeStamping critical), serials and
+    // tokens in tsa.sqlite, on its own port.
+    const tsa = await openMarketplaceTsa({ dataDir, ca, ...(options.now ? { now: options.now } : {}) });
+    opened.push(tsa);
+    const tsaApp = createTsaApp(tsa, options.now ? { now: options.now } : {});
+    // env carries the socket: the TSA limits requests per client address.
+    const tsaServer = await listen({ host, port: options.tsaPort ?? 0, fetch: (req, env) => tsaApp.fetch(req, env) });
+    opened.push(tsaServer);
+    writeFileAtomic(join(dataDir, 'tsa.pem'), certificateToPem(tsa.certificate));
+
+    // The TTP's decisions are time-stamped by the TSA right after they are answered (never on the
+    // answer's path); the tokens go into its evidence exports.
+    const ttpStamps = StatementStamps.open({ dataDir, party: 'ttp', timestamper: inProcessTimestamper(tsa), ...(options.now ? { now: options.now } : {}) });
+    opened.push(ttpStamps);
+
     // The TTP: its own key and database, certified by the CA, on its own port.
     const ttp = await openMarketplaceTtp({ dataDir, ca, ...(options.now ? { now: options.now } : {}) });
     opened.push(ttp);
     const ttpApp = createTtpApp(ttp, {
+      stamps: ttpStamps,
       ...(options.signedStatementsPerMinute !== undefined ? { signedStatementsPerMinute: options.signedStatementsPerMinute } : {}),
       ...(options.now ? { now: options.now } : {}),
     });
@@ -220,16 +237,6 @@ export async function startMarketplace(options: MarketplaceOptions): Promise<Mar
       demoAccountCode = bank.createAccountOpeningCode({ name: DEMO_SHOPPER_NAME, amount: DEMO_ACCOUNT_FUNDING });
       writeFileAtomic(codePath, `${demoAccountCode}\n`, 0o600);
     } else rmSync(codePath, { force: true });
-
-    // The TSA: its own key (certified by the CA, role tsa, EKU timeStamping critical), serials and
-    // tokens in tsa.sqlite, on its own port.
-    const tsa = await openMarketplaceTsa({ dataDir, ca, ...(options.now ? { now: options.now } : {}) });
-    opened.push(tsa);
-    const tsaApp = createTsaApp(tsa, options.now ? { now: options.now } : {});
-    // env carries the socket: the TSA limits requests per client address.
-    const tsaServer = await listen({ host, port: options.tsaPort ?? 0, fetch: (req, env) => tsaApp.fetch(req, env) });
-    opened.push(tsaServer);
-    writeFileAtomic(join(dataDir, 'tsa.pem'), certificateToPem(tsa.certificate));
 
     let shopApp: Hono | undefined;
     // env carries the socket: the merchant kit limits signed statements per client address.

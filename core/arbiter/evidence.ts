@@ -23,6 +23,7 @@ import type { ValidatedChain } from '../pki/certificates.js';
 import { canonicalStatementDigest, statementDigest, verifyStatement, type Statement } from '../statements/index.js';
 import { EvidenceBundle } from '../evidence/bundle.js';
 import { verifyBundle } from '../evidence/verify.js';
+import { verifyRfc3161Timestamp } from '../evidence/timestamps.js';
 import type { StatementTrust } from './statements.js';
 
 export const REFUSALS = ['malformed', 'tampered', 'foreign', 'not-a-party'] as const;
@@ -104,7 +105,7 @@ export async function evidenceFromBundle(bundle: unknown, trust?: { roots: reado
   const parsed = EvidenceBundle.safeParse(bundle);
   if (!parsed.success) malformed('bundle', parsed.error.issues);
   if (trust) {
-    const report = await verifyBundle(parsed.data, { roots: trust.roots, now: new Date(trust.now) });
+    const report = await verifyBundle(parsed.data, { roots: trust.roots, now: new Date(trust.now), verifyTimestamp: verifyRfc3161Timestamp });
     if (!report.ok) {
       const first = report.problems[0] ?? report.statements.flatMap((s) => s.problems.map((p) => ({ ...p, message: `statement ${s.index}: ${p.message}` })))[0];
       const code = (first?.code ?? 'ERR_SIGNATURE_INVALID') as SemperErrorCode;

@@ -59,6 +59,11 @@ const STATUS: Partial<Record<SemperErrorCode, ContentfulStatusCode>> = {
   ERR_CHEQUE_BOUNCED: 422,
   // A card payment the acquirer declined (the answer carries its decline code).
   ERR_PAYMENT_DECLINED: 402,
+  // Evidence for another deal, or not what the complaint committed to (the arbiter).
+  ERR_EVIDENCE_FOREIGN: 422,
+  // A time-stamp token that fails a check; a TSA that refused (its failInfo is in the details).
+  ERR_TIMESTAMP_INVALID: 403,
+  ERR_TIMESTAMP_REFUSED: 502,
   ERR_OFFER_EXPIRED: 410,
   ERR_RATE_LIMITED: 429,
   // The verifier has no current revocation information (stale CRL): its problem, try later.

@@ -17,6 +17,7 @@
  * are bounded while the body streams in, so a hostile body is refused long before it could hold
  * the TTP up (issue 8, item 12: a 16 MiB text/plain or deeply nested POST from any web page).
  */
+import type { StatementStamps } from '../storage/statement-stamps.js';
 import { Hono } from 'hono';
 import { z } from 'zod';
 import { SemperError } from '../../core/errors.js';
@@ -43,6 +44,11 @@ export interface TtpAppOptions {
   /** Requests each client address may make per minute (each one may make the TTP sign). */
   signedStatementsPerMinute?: number;
   now?: () => number;
+  /**
+   * Time stamps over the TTP's decisions (server/storage/statement-stamps.ts): requested after each
+   * deciding answer has left, carried in the evidence export.
+   */
+  stamps?: StatementStamps;
   /** Bearer token for the operator routes (the evidence export); absent: open, as the TTP listens on loopback. */
   operatorToken?: string;
 }
@@ -70,6 +76,7 @@ export function createTtpApp(service: TtpService, options: TtpAppOptions = {}): 
     const refused = budget.charge(c);
     if (refused) return refused;
     const { answer, decided } = await service.handle(request);
+    if (decided) options.stamps?.stampLater(answer);
     return c.json({ answer, decided });
   });
 
@@ -92,6 +99,7 @@ export function createTtpApp(service: TtpService, options: TtpAppOptions = {}): 
     const bundle = await buildBundle({
       deal: { id: record.dealId, kind: `exchange (TTP ${record.decision})`, exporter: 'ttp' },
       statements: statements.map((statement) => ({ statement, role: roleOf(statement) })),
+      ...(options.stamps ? { timestamps: await options.stamps.tokensFor(statements) } : {}),
       ...(options.now ? { now: options.now() } : {}),
     });
     const file = await evidenceDownload(bundle, c.req.query('format') === 'tar' ? 'tar' : 'json');
