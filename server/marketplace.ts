@@ -29,6 +29,7 @@ import { openShop, type Shop } from './shop/index.js';
 import { createTtpApp, openMarketplaceTtp } from './ttp/index.js';
 import type { ExchangeFaults, FairPurchaseFaults } from './merchant/kit.js';
 import type { ExchangeTiming } from '../core/commerce/exchange-deal.js';
+import { type MarketplaceCard, openMarketplaceCard } from './payment-adapter/open.js';
 
 export interface MarketplaceOptions {
   dataDir: string;
@@ -39,6 +40,9 @@ export interface MarketplaceOptions {
   ttpPort?: number;
   /** The bank's port (default 0: ephemeral; `npm start` uses SEMPER_BANK_PORT, 8453). */
   bankPort?: number;
+  /** Card payments: the acquirer's and the card adapter's ports (default 0; `npm start` uses SEMPER_ACQUIRER_PORT 8456, SEMPER_ADAPTER_PORT 8457). */
+  acquirerPort?: number;
+  adapterPort?: number;
   /** The bank's denomination keys: tests pass pre-made RSA keys (each takes ~0.3 s to make) and fewer values. */
   bank?: { keyFactory?: RsaKeyFactory; rotation?: Partial<RotationPolicy> };
   /** Account-opening attempts per minute at the bank (per code it issued, else per client address; default 10). */
@@ -87,6 +91,8 @@ export interface Marketplace {
   bank: BankService;
   /** The demo shop's account at the bank (payee: the shop's merchant key id). */
   merchantAccount: string;
+  /** Card payments: the acquirer and the card adapter (its operator signs card proofs) on loopback. */
+  card: MarketplaceCard;
   /**
    * The one-time code that opens the pre-funded "Demo Shopper" account (also in
    * `dataDir/bank-account-code.txt`); undefined once a holder has opened it.
@@ -198,6 +204,19 @@ export async function startMarketplace(options: MarketplaceOptions): Promise<Mar
       writeFileAtomic(codePath, `${demoAccountCode}\n`, 0o600);
     } else rmSync(codePath, { force: true });
 
+    // Card payments: a card acquirer (its own REST API) and the card adapter whose operator (key certified
+    // role bank) signs `semper.payment.proof {method: 'card'}`; the shop's fair purchases take card through it.
+    const card = await openMarketplaceCard({
+      dataDir,
+      ca,
+      host,
+      acquirerPort: options.acquirerPort ?? 0,
+      adapterPort: options.adapterPort ?? 0,
+      ...(options.now ? { now: options.now } : {}),
+    });
+    opened.push(card);
+    const cardPayment = { methods: ['cash', 'account', 'card'] as const, card: { keyId: card.operatorKeyId, url: card.adapterUrl } };
+
     let shopApp: Hono | undefined;
     // env carries the socket: the merchant kit limits signed statements per client address.
     const shopServer: RunningServer = await listen({ host, port: options.shopPort, fetch: (req, env) => (shopApp ? shopApp.fetch(req, env) : unavailable()) });
@@ -222,7 +241,7 @@ export async function startMarketplace(options: MarketplaceOptions): Promise<Mar
         // Fair purchases: goods sealed to the TTP's sealing key, paid to the shop's account (bound to its merchant key, opened below).
         fair: {
           ...(await ttp.sealingAnnouncement()),
-          payment: { methods: ['cash', 'account'], bank: { keyId: bank.keyId, url: bankServer.url } },
+          payment: { methods: [...cardPayment.methods], card: cardPayment.card, bank: { keyId: bank.keyId, url: bankServer.url } },
           ...(options.exchange?.fairFaults ? { faults: options.exchange.fairFaults } : {}),
         },
         ...(options.exchange?.timing ? { timing: options.exchange.timing } : {}),
@@ -234,6 +253,8 @@ export async function startMarketplace(options: MarketplaceOptions): Promise<Mar
     shopApp = shop.app;
     // The shop's account at the bank, bound to its merchant key: what a payment to the shop credits.
     const merchantAccount = bank.accountOfKey(shop.identity.signer.keyId) ?? (await bank.openAccount(shop.identity.signer.publicJwk));
+    // ...and at the acquirer, through the adapter: a card payment to the shop's key is charged to the shop's acquirer account.
+    card.addPayee(shop.identity.signer.keyId);
 
     let closing: Promise<void> | undefined;
     return {
@@ -253,6 +274,7 @@ export async function startMarketplace(options: MarketplaceOptions): Promise<Mar
       bankKeyId: bank.keyId,
       bank,
       merchantAccount,
+      card,
       demoAccountCode,
       dataDir,
       demoRegistrationCode,
@@ -285,6 +307,8 @@ async function main(): Promise<void> {
     shopPort: envPort('SEMPER_SHOP_PORT', 8451),
     ttpPort: envPort('SEMPER_TTP_PORT', 8452),
     bankPort: envPort('SEMPER_BANK_PORT', 8453),
+    acquirerPort: envPort('SEMPER_ACQUIRER_PORT', 8456),
+    adapterPort: envPort('SEMPER_ADAPTER_PORT', 8457),
   });
   const dist = resolve('dist');
   console.log(
@@ -304,6 +328,8 @@ async function main(): Promise<void> {
       market.demoAccountCode
         ? `  Bank account code (${DEMO_SHOPPER_NAME}, 500.00 EUR)  ${market.demoAccountCode}  (one-time, 7 days; also in ${BANK_ACCOUNT_CODE_FILE}; POST /bank/accounts/open)`
         : `  Bank account (${DEMO_SHOPPER_NAME})  already opened`,
+      `  Card acquirer (test cards tok_visa, tok_declined, tok_insufficient)  ${market.card.acquirerUrl}/v1`,
+      `  Card adapter (Settings → card: this address + a test card token)  ${market.card.adapterUrl}/card`,
       `  Exchanges (certified mail, contract signing)  ${market.shopUrl}/agreements`,
       `  Registration code (${DEMO_SHOPPER_NAME})  ${market.demoRegistrationCode}  (one-time, 7 days; also in registration-code.txt)`,
       `  Data directory                   ${market.dataDir}`,

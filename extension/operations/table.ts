@@ -25,6 +25,7 @@ import { FairMethod } from '../../core/commerce/fair-purchase.js';
 import type { VerifiedFairOfferView } from '../../core/commerce/fair-purchase.js';
 import type { FairShopperPhase } from '../../core/commerce/fair-purchase-shopper.js';
 import type { MethodFunds } from '../payments/service.js';
+import type { CardSummary } from '../payments/card-payments.js';
 import type { KeySummary } from '../identity/key-store.js';
 import type { IdentityStatus, TokenRegistrationOptions, TokenSigningRequest, TokenSummary } from '../identity/service.js';
 import type { PurseSummary } from '../wallet/service.js';
@@ -125,6 +126,10 @@ export const OPERATIONS = {
   },
   'settings.listTtps': { request: Empty, access: 'page' },
   'settings.removeTtp': { request: z.strictObject({ fingerprint: Fingerprint }), access: 'page' },
+  /** The one saved card: the card adapter's address (its operator key is pinned from GET /card) and an acquirer card token (tok_…), never a card number. */
+  'settings.addCard': { request: z.strictObject({ adapterUrl: z.string().min(1).max(512), token: z.string().min(5).max(64) }), access: 'page' },
+  'settings.getCard': { request: Empty, access: 'page' },
+  'settings.removeCard': { request: Empty, access: 'page' },
   // ── wallet (extension/wallet) ───────────────────────────────────────────
   /** Per purse: bank, pinned key, balance, coins by denomination, pending operations, history. */
   'wallet.status': { request: Empty, access: 'page' },
@@ -282,6 +287,9 @@ export interface OperationResponses {
   'settings.addTtp': { ttp: TtpSummary };
   'settings.listTtps': { ttps: TtpSummary[] };
   'settings.removeTtp': { removed: boolean };
+  'settings.addCard': { card: CardSummary };
+  'settings.getCard': { card: CardSummary | null };
+  'settings.removeCard': { removed: boolean };
   'wallet.status': { purses: PurseSummary[] };
   'wallet.openAccount': { purse: PurseSummary };
   'wallet.withdraw': { status: 'done' | 'pending'; requestId: string; purse: PurseSummary };

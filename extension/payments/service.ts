@@ -19,13 +19,14 @@ export interface MethodFunds {
   available: boolean;
   /** What is there to pay from, in the bank's currency (absent: nothing set up at this bank). */
   balance?: Amount;
-  /** Why not, when not available: 'no-purse' | 'no-account' | 'insufficient-funds' | 'other-currency'. */
+  /** Why not, when not available: 'no-purse' | 'no-account' | 'no-card' | 'insufficient-funds' | 'other-currency'. */
   reason?: string;
 }
 
 export interface PaymentService {
   pay(request: PaymentRequest): Promise<TransportReply>;
-  funds(bank: { keyId: string; url: string }, amount: Amount, methods: readonly FairMethod[]): Promise<MethodFunds[]>;
+  /** `card`: the card adapter the offer names (method card). */
+  funds(bank: { keyId: string; url: string }, amount: Amount, methods: readonly FairMethod[], card?: { keyId: string; url: string }): Promise<MethodFunds[]>;
 }
 
 /** No wallet in this build: every method unavailable, every payment refused (nothing moves). */
@@ -34,6 +35,6 @@ export const NO_PAYMENTS: PaymentService = {
     return { kind: 'error', error: { code: 'ERR_PAYMENT_METHOD', message: 'no purse or bank account is set up in Semper' }, status: 409 };
   },
   async funds(_bank, _amount, methods) {
-    return methods.map((method) => ({ method, available: false, reason: method === 'cash' ? 'no-purse' : 'no-account' }));
+    return methods.map((method) => ({ method, available: false, reason: method === 'cash' ? 'no-purse' : method === 'card' ? 'no-card' : 'no-account' }));
   },
 };
