@@ -235,6 +235,8 @@ export async function startMarketplace(options: MarketplaceOptions): Promise<Mar
       webauthn: createWebAuthnVerifier({ expectedOrigins: [extensionOrigin], expectedRpIds: [extensionOrigin], requireUserVerification: false }),
       ...(options.now ? { now: options.now } : {}),
       ...(options.offerTtlMs !== undefined ? { offerTtlMs: options.offerTtlMs } : {}),
+      // Purchases may be paid by cheque: presented at the bank, delivered only once cleared.
+      cheque: { bank: { keyId: bank.keyId, url: bankServer.url } },
       ...(options.signedStatementsPerMinute !== undefined ? { signedStatementsPerMinute: options.signedStatementsPerMinute } : {}),
       exchange: {
         ttp: { keyId: ttp.keyId, url: ttpServer.url, certificateChain: ttp.certificateChain },

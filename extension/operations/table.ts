@@ -64,7 +64,11 @@ export const OPERATIONS = {
   // ── deals: purchases ────────────────────────────────────────────────────
   getPendingOffer: { request: ByDeal, access: 'deal-window' },
   /** `anonymous`: sign with this merchant origin's pseudonym instead of the identity key. */
-  confirmDeal: { request: z.strictObject({ dealId: DealId, anonymous: z.boolean().optional() }), access: 'deal-window' },
+  /** `method`: cheque (the offer takes it; the wallet writes the cheque on the account at the offer's bank), else the offer's first (invoice). */
+  confirmDeal: {
+    request: z.strictObject({ dealId: DealId, anonymous: z.boolean().optional(), method: z.enum(['invoice', 'cheque']).optional() }),
+    access: 'deal-window',
+  },
   rejectDeal: { request: ByDeal, access: 'deal-window' },
   /** The order a registered token signs for this deal, and its challenge. */
   'tokens.orderToSign': { request: z.strictObject({ dealId: DealId, credentialId: CredentialId.optional() }), access: 'deal-window' },

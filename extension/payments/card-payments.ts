@@ -178,6 +178,7 @@ const noRefunds = async (): Promise<never> => {
 export function withCard(base: PaymentService, cards: CardPayments): PaymentService {
   return {
     pay: (request) => (request.method === 'card' ? cards.pay(request) : base.pay(request)),
+    cheque: (request) => base.cheque(request),
     async funds(bank, amount: Amount, methods, card) {
       const others = methods.filter((m) => m !== 'card');
       const theirs = others.length ? await base.funds(bank, amount, others) : [];

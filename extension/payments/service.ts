@@ -12,6 +12,9 @@ import type { PaymentRequest } from '../../core/commerce/fair-purchase-shopper.j
 import type { FairMethod } from '../../core/commerce/fair-purchase.js';
 import type { Amount } from '../../core/items/schema.js';
 import type { TransportReply } from '../../core/machine.js';
+import type { ChequePayRequest } from '../../core/commerce/shopper.js';
+import { SemperError } from '../../core/errors.js';
+import type { Statement } from '../../core/statements/index.js';
 
 export interface MethodFunds {
   method: FairMethod;
@@ -25,6 +28,8 @@ export interface MethodFunds {
 
 export interface PaymentService {
   pay(request: PaymentRequest): Promise<TransportReply>;
+  /** A cheque for a purchase paid by cheque, drawn on the account at the offer's bank (throws a typed error when there is none). */
+  cheque(request: ChequePayRequest): Promise<Statement>;
   /** `card`: the card adapter the offer names (method card). */
   funds(bank: { keyId: string; url: string }, amount: Amount, methods: readonly FairMethod[], card?: { keyId: string; url: string }): Promise<MethodFunds[]>;
 }
@@ -33,6 +38,9 @@ export interface PaymentService {
 export const NO_PAYMENTS: PaymentService = {
   async pay() {
     return { kind: 'error', error: { code: 'ERR_PAYMENT_METHOD', message: 'no purse or bank account is set up in Semper' }, status: 409 };
+  },
+  async cheque() {
+    throw new SemperError('ERR_PAYMENT_METHOD', 'no bank account is set up in Semper');
   },
   async funds(_bank, _amount, methods) {
     return methods.map((method) => ({ method, available: false, reason: method === 'cash' ? 'no-purse' : method === 'card' ? 'no-card' : 'no-account' }));

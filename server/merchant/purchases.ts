@@ -91,7 +91,7 @@ export function catalogFromItems(items: readonly CatalogItem[], terms: string): 
 /** Our own rows, but a hand-edited or truncated file must not be acted on as if it were sound. */
 function decodePurchase(dealId: string, value: unknown): MerchantDealState {
   const v = value as Partial<Record<'phase' | 'dealId', unknown>> | null;
-  if (typeof v !== 'object' || v === null || (v.phase !== 'offered' && v.phase !== 'confirmed') || v.dealId !== dealId) {
+  if (typeof v !== 'object' || v === null || !['offered', 'confirmed', 'clearing', 'refused'].includes(v.phase as string) || v.dealId !== dealId) {
     throw new SemperError('ERR_INTERNAL', `stored state of deal ${dealId} is not a purchase state`);
   }
   return value as MerchantDealState;
