@@ -412,7 +412,6 @@ export async function verifyOffer(
   }
   if ((body.cheque !== undefined) !== body.paymentMethods.includes('cheque'))
     throw new SemperError('ERR_OFFER_INVALID', 'an offer names a payee and bank for cheques exactly when it takes cheques');
-  if (new Set(body.paymentMethods).size !== body.paymentMethods.length) throw new SemperError('ERR_OFFER_INVALID', 'a payment method is listed twice');
   const offerDigest = await statementDigest(offer);
   const view: VerifiedOfferView = {
     dealId: offer.dealId,
@@ -662,8 +661,6 @@ async function receiveResult(
       { kind: 'archive', dealId: state.dealId, statement: clearing.proof, direction: 'received' },
     );
   try {
-    if (confirmation.body.paymentMethod !== state.order.body.paymentMethod)
-      throw new SemperError('ERR_ORDER_INVALID', 'confirmation names another payment method than the order');
     if (state.cheque) await checkClearing(state, confirmation, clearing);
     if (confirmation.body.orderDigest !== state.orderDigest || confirmation.body.offerDigest !== state.offerDigest) {
       throw new SemperError('ERR_ORDER_INVALID', 'confirmation does not name this order and offer');
