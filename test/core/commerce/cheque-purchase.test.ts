@@ -216,6 +216,31 @@ describe('purchase paid by cheque', () => {
   });
 });
 
+describe('cheque purchase across restarts (states through JSON)', () => {
+  const persist = <T>(v: T): T => JSON.parse(JSON.stringify(v)) as T;
+
+  it('a restarted worker re-sends the very order and cheque it recorded; a restarted kit presents the very presentment again; the bank pays once', async () => {
+    const drawer = await customer(bank.bank, 5_000);
+    const { shopper, m } = await offered();
+    const { state, body } = await confirmWithCheque(shopper, drawer);
+    const resent = (await import('../../../core/commerce/shopper.js')).pendingSends(persist(state));
+    expect(resent).toEqual([{ kind: 'http', to: 'merchant', path: '/semper/order', body: persist(body) }]);
+    const first = await stepMerchant(m, { type: 'order-received', order: body.order, cheque: body.cheque, now: Date.now() }, merchant);
+    const restarted = persist(first.state);
+    const second = await stepMerchant(restarted, { type: 'order-received', order: body.order, cheque: body.cheque, now: Date.now() }, merchant);
+    expect(second.send).toEqual(persist(first.send));
+    const p = second.send[0]!;
+    if (p.to !== 'bank') throw new Error('no presentment');
+    const a = await atBank(p.body.request);
+    const b = await atBank(p.body.request);
+    expect(b.type).toBe('cheque-cleared');
+    const done = await stepMerchant(persist(second.state), a, merchant);
+    expect((await stepMerchant(persist(done.state), b, merchant)).state).toEqual(done.state);
+    expect(bank.bank.balance(merchantAccount)).toBe(PRICE);
+    expect(bank.bank.balance(drawer.account)).toBe(5_000 - PRICE);
+  });
+});
+
 describe('cheque attacks by a shopper with valid keys', () => {
   /** The merchant's answer to an order carrying `cheque` (the order signed by the honest machine over `named`). */
   async function merchantSees(tamper: Partial<{ payee: string; reference: string; amount: Amount }>) {
