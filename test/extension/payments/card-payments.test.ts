@@ -32,7 +32,12 @@ let loseAnswers: number;
 
 function cards(): CardPayments {
   return new CardPayments({
-    records: { get: async () => (stored ? structuredClone(stored) : undefined), put: async (w) => void (stored = structuredClone(w)) },
+    records: {
+      get: async () => (stored ? structuredClone(stored) : undefined),
+      put: async (w) => {
+        stored = structuredClone(w);
+      },
+    },
     getJson: (url) => getJson(url),
     post: async (base, path, body) => {
       posts++;
