@@ -56,7 +56,7 @@ const OrderRequest = z.strictObject({ order: Statement, cheque: Statement.option
 const BANK_TIMEOUT_MS = 10_000;
 
 /** Present a cheque at the bank: its answer is the deal's next event; none (unreachable, busy) leaves it clearing. */
-async function presentAtBank(bankUrl: string, request: unknown, now: () => number, doFetch: typeof fetch): Promise<MerchantEvent | null> {
+export async function presentAtBank(bankUrl: string, request: unknown, now: () => number, doFetch: typeof fetch): Promise<MerchantEvent | null> {
   const response = await doFetch(new URL('/bank/cheque/present', bankUrl), {
     method: 'POST',
     headers: { 'content-type': 'application/json', accept: 'application/json' },
