@@ -7,6 +7,7 @@ import { formatDateTime, formatMoney, statusLabel, t } from '../extension/ui/i18
 import { CertifiedName, SafeText } from '../extension/ui/safe-text.js';
 import { IdentitySettings } from './Identity.js';
 import { Exchanges, TtpSettings } from './Exchanges.js';
+import { CardSettings } from './CardSettings.js';
 import { Wallet } from './Wallet.js';
 import { FairPurchases } from './FairPurchases.js';
 import { DetailPanel, ErrorReason, Field, ListPanel, OpenButton, StatementsTable, StatusCell, message, useLoaded } from './components.js';
@@ -24,6 +25,7 @@ export function App() {
       <Wallet />
       <Settings />
       <TtpSettings />
+      <CardSettings />
       <IdentitySettings />
     </main>
   );

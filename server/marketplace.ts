@@ -331,7 +331,7 @@ async function main(): Promise<void> {
         ? `  Bank account code (${DEMO_SHOPPER_NAME}, 500.00 EUR)  ${market.demoAccountCode}  (one-time, 7 days; also in ${BANK_ACCOUNT_CODE_FILE}; POST /bank/accounts/open)`
         : `  Bank account (${DEMO_SHOPPER_NAME})  already opened`,
       `  Card acquirer (test cards tok_visa, tok_declined, tok_insufficient)  ${market.card.acquirerUrl}/v1`,
-      `  Card adapter (Settings → card: this address + a test card token)  ${market.card.adapterUrl}/card`,
+      `  Card adapter (popup → Card: this address + a test token)  ${market.card.adapterUrl}/card`,
       `  Exchanges (certified mail, contract signing)  ${market.shopUrl}/agreements`,
       `  Registration code (${DEMO_SHOPPER_NAME})  ${market.demoRegistrationCode}  (one-time, 7 days; also in registration-code.txt)`,
       `  Data directory                   ${market.dataDir}`,

@@ -190,7 +190,13 @@ describe('fair purchase in Chromium', () => {
   it('pays by card through the adapter (a test token saved in Semper): the acquirer captures once, a declined card moves nothing', async () => {
     const bankBefore = market.bank.balance(market.merchantAccount);
     // Declined first: the acquirer says do_not_honor, the adapter signs nothing, the deal fails with the typed error.
-    await harness.operation('settings.addCard', { adapterUrl: market.card.adapterUrl, token: 'tok_declined' });
+    // Saved in the popup: the adapter's address and a token (never a card number).
+    const popup = harness.opsPage;
+    await popup.goto(harness.url('popup/index.html'));
+    await popup.fill('#card-adapter-url', market.card.adapterUrl);
+    await popup.fill('#card-token', 'tok_declined');
+    await popup.click('#card-settings button[type=submit]');
+    await expect.poll(() => popup.locator('#saved-card').textContent()).toContain(market.card.adapterUrl);
     let tw = await openOffer(harness, page);
     await expect.poll(() => tw.locator('#method-card').isEnabled()).toBe(true);
     expect(await tw.locator('#method-card-note').textContent()).toContain(market.card.adapterUrl);
