@@ -7,6 +7,7 @@ import { formatDateTime, formatMoney, statusLabel, t } from '../extension/ui/i18
 import { CertifiedName, SafeText } from '../extension/ui/safe-text.js';
 import { IdentitySettings } from './Identity.js';
 import { Exchanges, TtpSettings } from './Exchanges.js';
+import { CardSettings } from './CardSettings.js';
 import { Wallet } from './Wallet.js';
 import { FairPurchases } from './FairPurchases.js';
 import { FetchCertificate } from './FetchCertificate.js';
@@ -27,6 +28,7 @@ export function App() {
       <Wallet />
       <Settings />
       <TtpSettings />
+      <CardSettings />
       <IdentitySettings />
     </main>
   );

@@ -34,6 +34,7 @@ import { StatementStamps } from './storage/statement-stamps.js';
 import type { Timestamper } from '../core/timestamp/index.js';
 import type { ExchangeFaults, FairPurchaseFaults } from './merchant/kit.js';
 import type { ExchangeTiming } from '../core/commerce/exchange-deal.js';
+import { type MarketplaceCard, openMarketplaceCard } from './payment-adapter/open.js';
 
 export interface MarketplaceOptions {
   dataDir: string;
@@ -48,6 +49,9 @@ export interface MarketplaceOptions {
   arbiterPort?: number;
   /** The time-stamping authority's port (default 0: ephemeral; `npm start` uses SEMPER_TSA_PORT, 8454). */
   tsaPort?: number;
+  /** Card payments: the acquirer's and the card adapter's ports (default 0; `npm start` uses SEMPER_ACQUIRER_PORT 8456, SEMPER_ADAPTER_PORT 8457). */
+  acquirerPort?: number;
+  adapterPort?: number;
   /** The bank's denomination keys: tests pass pre-made RSA keys (each takes ~0.3 s to make) and fewer values. */
   bank?: { keyFactory?: RsaKeyFactory; rotation?: Partial<RotationPolicy> };
   /** Account-opening attempts per minute at the bank (per code it issued, else per client address; default 10). */
@@ -103,6 +107,8 @@ export interface Marketplace {
   bank: BankService;
   /** The demo shop's account at the bank (payee: the shop's merchant key id). */
   merchantAccount: string;
+  /** Card payments: the acquirer and the card adapter (its operator signs card proofs) on loopback. */
+  card: MarketplaceCard;
   /**
    * The one-time code that opens the pre-funded "Demo Shopper" account (also in
    * `dataDir/bank-account-code.txt`); undefined once a holder has opened it.
@@ -238,6 +244,19 @@ export async function startMarketplace(options: MarketplaceOptions): Promise<Mar
       writeFileAtomic(codePath, `${demoAccountCode}\n`, 0o600);
     } else rmSync(codePath, { force: true });
 
+    // Card payments: a card acquirer (its own REST API) and the card adapter whose operator (key certified
+    // role bank) signs `semper.payment.proof {method: 'card'}`; the shop's fair purchases take card through it.
+    const card = await openMarketplaceCard({
+      dataDir,
+      ca,
+      host,
+      acquirerPort: options.acquirerPort ?? 0,
+      adapterPort: options.adapterPort ?? 0,
+      ...(options.now ? { now: options.now } : {}),
+    });
+    opened.push(card);
+    const cardPayment = { methods: ['cash', 'account', 'card'] as const, card: { keyId: card.operatorKeyId, url: card.adapterUrl } };
+
     let shopApp: Hono | undefined;
     // env carries the socket: the merchant kit limits signed statements per client address.
     const shopServer: RunningServer = await listen({ host, port: options.shopPort, fetch: (req, env) => (shopApp ? shopApp.fetch(req, env) : unavailable()) });
@@ -256,13 +275,15 @@ export async function startMarketplace(options: MarketplaceOptions): Promise<Mar
       webauthn: createWebAuthnVerifier({ expectedOrigins: [extensionOrigin], expectedRpIds: [extensionOrigin], requireUserVerification: false }),
       ...(options.now ? { now: options.now } : {}),
       ...(options.offerTtlMs !== undefined ? { offerTtlMs: options.offerTtlMs } : {}),
+      // Purchases may be paid by cheque: presented at the bank, delivered only once cleared.
+      cheque: { bank: { keyId: bank.keyId, url: bankServer.url } },
       ...(options.signedStatementsPerMinute !== undefined ? { signedStatementsPerMinute: options.signedStatementsPerMinute } : {}),
       exchange: {
         ttp: { keyId: ttp.keyId, url: ttpServer.url, certificateChain: ttp.certificateChain },
         // Fair purchases: goods sealed to the TTP's sealing key, paid to the shop's account (bound to its merchant key, opened below).
         fair: {
           ...(await ttp.sealingAnnouncement()),
-          payment: { methods: ['cash', 'account'], bank: { keyId: bank.keyId, url: bankServer.url } },
+          payment: { methods: [...cardPayment.methods], card: cardPayment.card, bank: { keyId: bank.keyId, url: bankServer.url } },
           ...(options.exchange?.fairFaults ? { faults: options.exchange.fairFaults } : {}),
         },
         ...(options.exchange?.timing ? { timing: options.exchange.timing } : {}),
@@ -274,6 +295,8 @@ export async function startMarketplace(options: MarketplaceOptions): Promise<Mar
     shopApp = shop.app;
     // The shop's account at the bank, bound to its merchant key: what a payment to the shop credits.
     const merchantAccount = bank.accountOfKey(shop.identity.signer.keyId) ?? (await bank.openAccount(shop.identity.signer.publicJwk));
+    // ...and at the acquirer, through the adapter: a card payment to the shop's key is charged to the shop's acquirer account.
+    card.addPayee(shop.identity.signer.keyId);
 
     // The arbiter: its own key (certified by the CA, role arbiter) and append-only verdicts in
     // arbiter.sqlite, on its own port. It checks certified signers against the CA's CRL, accepts
@@ -319,6 +342,7 @@ export async function startMarketplace(options: MarketplaceOptions): Promise<Mar
       timestamper: inProcessTimestamper(tsa),
       bank,
       merchantAccount,
+      card,
       demoAccountCode,
       arbiterUrl: arbiterServer.url,
       arbiterCertificate,
@@ -358,6 +382,8 @@ async function main(): Promise<void> {
     bankPort: envPort('SEMPER_BANK_PORT', 8453),
     arbiterPort: envPort('SEMPER_ARBITER_PORT', 8455),
     tsaPort: envPort('SEMPER_TSA_PORT', 8454),
+    acquirerPort: envPort('SEMPER_ACQUIRER_PORT', 8456),
+    adapterPort: envPort('SEMPER_ADAPTER_PORT', 8457),
   });
   const dist = resolve('dist');
   console.log(
@@ -383,6 +409,8 @@ async function main(): Promise<void> {
       `  Time-stamping authority (RFC 3161)  ${market.tsaUrl}/tsa  (POST application/timestamp-query)`,
       `  TSA certificate (PEM)            ${join(market.dataDir, 'tsa.pem')}`,
       `  TSA fingerprint (SHA-256)        ${await fingerprintOf(market.tsaCertificate)}`,
+      `  Card acquirer (test cards tok_visa, tok_declined, tok_insufficient)  ${market.card.acquirerUrl}/v1`,
+      `  Card adapter (popup → Card: this address + a test token)  ${market.card.adapterUrl}/card`,
       `  Exchanges (certified mail, contract signing)  ${market.shopUrl}/agreements`,
       `  Registration code (${DEMO_SHOPPER_NAME})  ${market.demoRegistrationCode}  (one-time, 7 days; also in registration-code.txt)`,
       `  Data directory                   ${market.dataDir}`,

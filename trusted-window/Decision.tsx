@@ -43,6 +43,8 @@ export function Decision({
   const [busy, setBusy] = useState<Busy | undefined>(initialBusy);
   const [notice, setNotice] = useState<string | null>(null);
   const [anonymous, setAnonymous] = useState(false);
+  // How to pay, when the offer takes more than invoice: a cheque is written on the account at the offer's bank at Confirm.
+  const [method, setMethod] = useState<'invoice' | 'cheque'>('invoice');
   const [chosen, setChosen] = useState<string | undefined>(undefined);
   const [registering, setRegistering] = useState(false);
 
@@ -57,7 +59,9 @@ export function Decision({
     setBusy(decision);
     setNotice(null);
     const call =
-      decision === 'confirm' ? callOperation('confirmDeal', { dealId, ...(anonymous ? { anonymous: true } : {}) }) : callOperation('rejectDeal', { dealId });
+      decision === 'confirm'
+        ? callOperation('confirmDeal', { dealId, ...(method === 'cheque' ? { method } : anonymous ? { anonymous: true } : {}) })
+        : callOperation('rejectDeal', { dealId });
     // The worker closes this window when the deal ends; a refusal leaves the deal open.
     call.catch((e: unknown) => {
       setBusy(undefined);
@@ -80,6 +84,31 @@ export function Decision({
 
   return (
     <>
+      {view.paymentMethods.includes('cheque') && view.cheque ? (
+        <fieldset class="panel methods" id="pay-methods">
+          <legend>{t('twPayMethod')}</legend>
+          {(['invoice', 'cheque'] as const).map((m) => (
+            <div class="method" key={m}>
+              <input
+                type="radio"
+                name="pay-method"
+                id={`pay-${m}`}
+                value={m}
+                checked={method === m}
+                disabled={busy !== undefined || (m === 'cheque' && tokenRequired)}
+                onChange={() => {
+                  setMethod(m);
+                  if (m === 'cheque') setAnonymous(false);
+                }}
+              />
+              <label for={`pay-${m}`}>{t(m === 'cheque' ? 'twMethodCheque' : 'twMethodInvoice')}</label>
+            </div>
+          ))}
+          <p class="note" id="pay-cheque-note">
+            <SafeText text={t('twChequeNote', view.cheque.bank.url)} />
+          </p>
+        </fieldset>
+      ) : null}
       <section class="panel signing" aria-labelledby="tw-signing">
         <h2 id="tw-signing">{t('twSigning')}</h2>
         {tokenRequired ? (
@@ -144,7 +173,7 @@ export function Decision({
               type="checkbox"
               id="anonymous"
               checked={anonymous}
-              disabled={busy !== undefined}
+              disabled={busy !== undefined || method === 'cheque'}
               onChange={(e) => setAnonymous((e.target as HTMLInputElement).checked)}
               aria-describedby="anonymous-note"
             />

@@ -30,10 +30,11 @@ function bytes(n: number): string {
   return n < 1024 ? `${n} B` : `${(n / 1024).toFixed(1)} KiB`;
 }
 
-const METHOD_LABEL: Record<FairMethod, MessageKey> = { cash: 'fwMethodCash', account: 'fwMethodAccount' };
+const METHOD_LABEL: Record<FairMethod, MessageKey> = { cash: 'fwMethodCash', account: 'fwMethodAccount', card: 'fwMethodCard' };
 const REASON: Record<string, MessageKey> = {
   'no-purse': 'fwUnavailableNoPurse',
   'no-account': 'fwUnavailableNoAccount',
+  'no-card': 'fwUnavailableNoCard',
   'insufficient-funds': 'fwUnavailableFunds',
 };
 
@@ -117,6 +118,7 @@ export function FairApp({ dealId }: { dealId: string | null }) {
             <p class="note" id={`method-${m.method}-note`}>
               {m.balance ? t('fwBalance', formatMoney(m.balance)) : null}
               {m.method === 'account' && m.available && !m.balance ? t('fwAccountNote') : null}
+              {m.method === 'card' && m.available ? t('fwCardNote', view.card?.url ?? '') : null}
               {m.available ? null : ` ${t(REASON[m.reason ?? ''] ?? 'fwUnavailableOther')}`}
             </p>
           </div>

@@ -60,7 +60,7 @@ export interface FairMerchantContext {
   /** The TTP the merchant accepts: key, chain (in every offer), where the merchant reaches it, and its signed sealing key. */
   ttp: { keyId: string; certificateChain: string[]; url: string; sealingKey: Statement; sealingKeyId: string };
   catalog: FairCatalog;
-  payment: { methods: FairMethod[]; payee: string; bank: { keyId: string; url: string } };
+  payment: { methods: FairMethod[]; payee: string; bank: { keyId: string; url: string }; card?: { keyId: string; url: string } };
   offerTtlMs: number;
   timing: ExchangeTiming;
   terms?: string;

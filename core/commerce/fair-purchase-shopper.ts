@@ -67,6 +67,8 @@ export interface PaymentRequest {
   payee: string;
   reference: string;
   bank: { keyId: string; url: string };
+  /** With method card: the card adapter the offer names (its operator signs the proof m1 asks for). */
+  card?: { keyId: string; url: string };
 }
 
 export type FairShopperOutbound =
@@ -338,7 +340,14 @@ async function applyExchange(state: BoundState, res: ExchangeStep, now: number):
   if (res.state.phase === 'awaiting-item' && state.phase === 'starting') {
     // m1 accepted: the merchant is bound, now the money may move.
     const body = state.offer.body;
-    const payment: PaymentRequest = { method: state.method, amount: body.price, payee: body.payment.payee, reference: state.dealId, bank: body.payment.bank };
+    const payment: PaymentRequest = {
+      method: state.method,
+      amount: body.price,
+      payee: body.payment.payee,
+      reference: state.dealId,
+      bank: body.payment.bank,
+      ...(state.method === 'card' && body.payment.card ? { card: body.payment.card } : {}),
+    };
     const next: FairShopperState = {
       ...common(state),
       ...(agreed(state) as Agreed),

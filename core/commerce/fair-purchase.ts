@@ -59,8 +59,11 @@ export const FAIR_TYPES = {
   goodsKey: 'semper.goods.key',
 } as const;
 
-/** The payment methods a fair purchase can use: those whose transfer the TTP can verify from a bank proof the payer holds. */
-export const FAIR_METHODS = ['cash', 'account'] as const;
+/**
+ * The payment methods a fair purchase can use: those whose transfer the TTP can verify from a proof
+ * the payer holds — the bank's (cash, account) or the card adapter's operator's (card).
+ */
+export const FAIR_METHODS = ['cash', 'account', 'card'] as const;
 export const FairMethod = z.enum(FAIR_METHODS);
 export type FairMethod = z.infer<typeof FairMethod>;
 
@@ -94,6 +97,8 @@ export const FairOfferBody = z.strictObject({
     /** the key id the bank credits for the merchant (a money description's payee) */
     payee: Digest,
     bank: z.strictObject({ keyId: Digest, url: z.string().url().max(512) }),
+    /** the card adapter (server/payment-adapter) whose operator signs the card proof: required iff `card` is a method */
+    card: z.strictObject({ keyId: Digest, url: z.string().url().max(512) }).optional(),
   }),
   merchant: z.strictObject({ keyId: Digest }),
   ttp: z.strictObject({
@@ -126,6 +131,8 @@ export interface VerifiedFairOfferView {
   goods: { mediaType: string; size: number; digest: string };
   methods: FairMethod[];
   bank: { keyId: string; url: string };
+  /** The card adapter the offer names (with method card). */
+  card?: { keyId: string; url: string };
   ttp: VerifiedExchangeView['ttp'];
   expiresAt: string;
   terms?: string;
@@ -209,6 +216,9 @@ export interface FairItems {
 export function fairItems(body: FairOfferBody, p: { dealId: string; shopperKeyId: string; method: FairMethod; sealingKeyId: string }): FairItems {
   if (p.shopperKeyId === body.merchant.keyId) throw new SemperError('ERR_PROTOCOL_STATE', 'a purchase needs two different parties');
   if (!body.payment.methods.includes(p.method)) throw new SemperError('ERR_PAYMENT_METHOD', `the offer does not take ${p.method}`);
+  // A card proof is signed by the card adapter's operator, any other by the bank.
+  const issuer = p.method === 'card' ? body.payment.card?.keyId : body.payment.bank.keyId;
+  if (issuer === undefined) throw new SemperError('ERR_OFFER_INVALID', 'the offer takes card payments but names no card adapter');
   return {
     merchantGives: {
       kind: 'statement',
@@ -224,7 +234,7 @@ export function fairItems(body: FairOfferBody, p: { dealId: string; shopperKeyId
       value: body.price,
       payee: body.payment.payee,
       reference: p.dealId,
-      issuer: { keyId: body.payment.bank.keyId },
+      issuer: { keyId: issuer },
     },
   };
 }
@@ -311,6 +321,8 @@ export async function verifyFairOffer(
   if (body.merchant.keyId !== merchantKeyId) throw new SemperError('ERR_SIGNATURE_INVALID', 'the offer names another merchant key than the one that signed it');
   if (body.price.amount <= 0) throw new SemperError('ERR_OFFER_INVALID', 'a fair purchase has a positive price');
   if (new Set(body.payment.methods).size !== body.payment.methods.length) throw new SemperError('ERR_OFFER_INVALID', 'a payment method is listed twice');
+  if ((body.payment.card !== undefined) !== body.payment.methods.includes('card'))
+    throw new SemperError('ERR_OFFER_INVALID', 'an offer names a card adapter exactly when it takes card payments');
   const ttp = await verifyProposedTtp(body.ttp, trust, now);
   const sealing = await verifySealingKey(body.ttp.sealingKey, ttp.ttpKeyId, {
     roots: trust.roots,
@@ -341,6 +353,7 @@ export async function verifyFairOffer(
     goods: { mediaType: body.goods.mediaType, size: body.goods.size, digest: body.goods.digest },
     methods: body.payment.methods,
     bank: body.payment.bank,
+    ...(body.payment.card ? { card: body.payment.card } : {}),
     ttp: ttpView(ttp),
     expiresAt: body.expiresAt,
     ...(body.terms ? { terms: body.terms } : {}),

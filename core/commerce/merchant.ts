@@ -13,7 +13,7 @@
  * Refusals throw a SemperError and change nothing. Every reply goes back to the shopper as the
  * answer to its request (`send: [{ to: 'shopper', body }]`).
  */
-import { SemperError } from '../errors.js';
+import { SemperError, type SemperErrorCode } from '../errors.js';
 import type { Machine, RandomSource, StepResult } from '../machine.js';
 import type { Signer } from '../crypto/keys.js';
 import type { PublicJwk } from '../crypto/jwk.js';
@@ -33,6 +33,9 @@ import {
 } from '../protocol/commerce.js';
 import type { RevocationCheck } from '../pki/certificates.js';
 import { checkSignatureDemand, digestDelivered, goodSize, parseBody } from './common.js';
+import { digestJson } from '../encoding/index.js';
+import { CHEQUE_TYPES, type ClearingAnswer, presentCheque, type VerifiedCheque, verifyCheque, verifyClearing } from '../payment/cheque/index.js';
+import { deviceKeySigner } from '../payment/signing.js';
 
 export interface MerchantIdentity {
   signer: Signer;
@@ -79,11 +82,29 @@ export interface MerchantContext {
   trust?: { roots: readonly string[]; isRevoked?: RevocationCheck };
   /** The merchant's policy: which orders must be signed with a hardware token (signed into the offer). */
   requireHardwareToken?: (items: OfferedItem[], total: Money) => OrderSignatureDemand | undefined;
+  /** Take cheques cleared at this bank (made out to the merchant's signing key, which presents them). */
+  cheque?: { bank: { keyId: string; url: string } };
 }
 
 export interface OrderReply {
   confirmation: Statement<ConfirmationBody>;
   delivery: Statement<DeliveryBody>;
+  /** With method cheque: the bank's clearing receipt and payment proof (the confirmation names the proof's digest). */
+  clearing?: ClearingAnswer;
+}
+
+/** What an order for a cheque purchase holds while the bank has not answered, or after it refused. */
+interface ChequeOrder {
+  dealId: string;
+  offer: Statement<OfferBody>;
+  offerDigest: string;
+  createdAt: number;
+  order: Statement<OrderBody>;
+  orderDigest: string;
+  shopperKey: PublicJwk;
+  cheque: Statement;
+  /** The presentment signed by the merchant (the cheque's payee), sent to the bank until it answers. */
+  presentment: Statement;
 }
 
 export type MerchantDealState =
@@ -101,16 +122,26 @@ export type MerchantDealState =
       shopperKey: PublicJwk;
       reply: OrderReply;
       confirmedAt: number;
-    };
+    }
+  /** A cheque order: the cheque is at the bank; nothing is delivered before it clears. */
+  | (ChequeOrder & { phase: 'clearing'; orderedAt: number })
+  /** The bank did not pay the cheque (bounced, or refused it): the order is refused with why, nothing delivered. */
+  | (ChequeOrder & { phase: 'refused'; error: { code: string; message: string }; bounce?: Statement; refusedAt: number });
 
 export type MerchantEvent =
   /** `POST /semper/offer`: an OfferRequest (validated here). */
   | { type: 'offer-requested'; request: unknown; now: number }
-  /** `POST /semper/order`: the signed order. */
-  | { type: 'order-received'; order: unknown; now: number };
+  /** `POST /semper/order`: the signed order (and, with method cheque, the cheque it names). */
+  | { type: 'order-received'; order: unknown; cheque?: unknown; now: number }
+  /** The bank cleared the cheque (its answer to the presentment, or ERR_CHEQUE_CLEARED with the first clearing). */
+  | { type: 'cheque-cleared'; answer: unknown; now: number }
+  /** The bank did not pay: a bounce (ERR_CHEQUE_BOUNCED with its signed bounce) or another typed refusal. */
+  | { type: 'cheque-refused'; error: { code: string; message: string }; bounce?: unknown; now: number };
 
-/** The answer to the shopper's request. */
-export type MerchantOutbound = { to: 'shopper'; body: { offer: Statement<OfferBody> } | OrderReply };
+/** The answer to the shopper's request; a cheque's presentment to the bank. */
+export type MerchantOutbound =
+  | { to: 'shopper'; body: { offer: Statement<OfferBody> } | OrderReply | { clearing: 'pending' } }
+  | { to: 'bank'; path: '/bank/cheque/present'; body: { request: Statement } };
 
 export type MerchantStep = StepResult<MerchantDealState, MerchantOutbound, never>;
 
@@ -123,7 +154,7 @@ export function newMerchantDeal(dealId: string): MerchantDealState {
   return { phase: 'new', dealId };
 }
 
-function reply(state: MerchantDealState, body: MerchantOutbound['body']): MerchantStep {
+function reply(state: MerchantDealState, body: Extract<MerchantOutbound, { to: 'shopper' }>['body']): MerchantStep {
   return { state, send: [{ to: 'shopper', body }], effects: [] };
 }
 
@@ -153,7 +184,8 @@ async function makeOffer(state: Extract<MerchantDealState, { phase: 'new' }>, re
     total,
     expiresAt: new Date(now + ctx.offerTtlMs).toISOString(),
     terms: ctx.terms,
-    paymentMethods: ['invoice'],
+    paymentMethods: ctx.cheque ? ['invoice', 'cheque'] : ['invoice'],
+    ...(ctx.cheque ? { cheque: { payee: ctx.identity.signer.keyId, bank: ctx.cheque.bank } } : {}),
     ...(demand && (demand.hardwareToken || demand.userVerification) ? { orderSignature: demand } : {}),
   };
   const offer = await signStatement<OfferBody>(
@@ -184,6 +216,11 @@ export async function stepMerchant(state: MerchantDealState, event: MerchantEven
   if (event.type === 'offer-requested')
     return state.phase === 'new' ? makeOffer(state, event.request, event.now, ctx) : repeatedOffer(state, event.request, event.now);
   if (state.phase === 'new') throw new SemperError('ERR_OFFER_UNKNOWN', `no offer was made for deal ${state.dealId}`);
+  if (event.type === 'cheque-cleared' || event.type === 'cheque-refused') {
+    // The bank's answer counts only while the cheque is at the bank (a late duplicate changes nothing).
+    if (state.phase !== 'clearing') return { state, send: [], effects: [] };
+    return event.type === 'cheque-cleared' ? cleared(state, event.answer, event.now, ctx) : chequeRefused(state, event);
+  }
   const verified = await verifyStatement<OrderBody>(event.order, {
     types: [STATEMENT_TYPES.order],
     ...(ctx.webauthn ? { webauthn: ctx.webauthn } : {}),
@@ -196,9 +233,12 @@ export async function stepMerchant(state: MerchantDealState, event: MerchantEven
   const body = parseBody(OrderBody, order.body, 'order');
   if (order.dealId !== state.dealId) throw new SemperError('ERR_ORDER_INVALID', 'order is for another deal');
   const orderDigest = await statementDigest(order);
-  if (state.phase === 'confirmed') {
-    if (orderDigest === state.orderDigest) return reply(state, state.reply);
-    throw new SemperError('ERR_REPLAY', 'this deal already has a different order');
+  if (state.phase !== 'offered') {
+    if (orderDigest !== state.orderDigest) throw new SemperError('ERR_REPLAY', 'this deal already has a different order');
+    if (state.phase === 'confirmed') return reply(state, state.reply);
+    // The same order again while the bank has not answered: present again (the bank clears a cheque once) and say so.
+    if (state.phase === 'clearing') return presentAgain(state);
+    throw new SemperError(state.error.code as SemperErrorCode, state.error.message);
   }
   if (body.offerDigest !== state.offerDigest || body.offerId !== state.offer.body.offerId) {
     throw new SemperError('ERR_ORDER_INVALID', 'order does not accept the offer issued for this deal');
@@ -207,8 +247,37 @@ export async function stepMerchant(state: MerchantDealState, event: MerchantEven
   if (!state.offer.body.paymentMethods.includes(body.paymentMethod))
     throw new SemperError('ERR_ORDER_INVALID', `payment method ${body.paymentMethod} was not offered`);
   checkSignatureDemand(state.offer.body.orderSignature, order.signature.alg, verified.userVerified);
+  if (body.paymentMethod === 'cheque') {
+    const cheque = await checkChequeOrder(state, body, event.cheque, event.now, ctx);
+    const presentment = await presentCheque(cheque.cheque, deviceKeySigner(ctx.identity.signer), event.now);
+    const next: MerchantDealState = {
+      ...state,
+      phase: 'clearing',
+      order: { ...order, body },
+      orderDigest,
+      shopperKey: verified.signerJwk,
+      cheque: cheque.cheque,
+      presentment,
+      orderedAt: event.now,
+    };
+    return presentAgain(next);
+  }
+  if (body.cheque !== undefined || event.cheque !== undefined) throw new SemperError('ERR_ORDER_INVALID', 'a cheque comes only with an order paid by cheque');
+  return confirmAndDeliver(state, { ...order, body }, orderDigest, verified.signerJwk, event.now, ctx);
+}
 
-  const issuedAt = new Date(event.now).toISOString();
+/** Confirmation and delivery for an accepted order (paid by cheque: only once cleared, naming the bank's proof). */
+async function confirmAndDeliver(
+  state: Extract<MerchantDealState, { phase: 'offered' | 'clearing' }>,
+  order: Statement<OrderBody>,
+  orderDigest: string,
+  shopperKey: PublicJwk,
+  now: number,
+  ctx: MerchantContext,
+  clearing?: ClearingAnswer,
+): Promise<MerchantStep> {
+  const body = order.body;
+  const issuedAt = new Date(now).toISOString();
   const orderId = ctx.random.id(18);
   const confirmation = await signStatement<ConfirmationBody>(
     {
@@ -216,7 +285,15 @@ export async function stepMerchant(state: MerchantDealState, event: MerchantEven
       version: 1,
       dealId: state.dealId,
       issuedAt,
-      body: { orderId, offerDigest: state.offerDigest, orderDigest, status: 'accepted', total: state.offer.body.total, paymentMethod: body.paymentMethod },
+      body: {
+        orderId,
+        offerDigest: state.offerDigest,
+        orderDigest,
+        status: 'accepted',
+        total: state.offer.body.total,
+        paymentMethod: body.paymentMethod,
+        ...(clearing ? { clearing: await digestJson(clearing.proof) } : {}),
+      },
     },
     ctx.identity.signer,
     signerRef(ctx.identity),
@@ -233,11 +310,72 @@ export async function stepMerchant(state: MerchantDealState, event: MerchantEven
     ctx.identity.signer,
     signerRef(ctx.identity),
   );
-  const orderReply = { confirmation, delivery };
-  return reply(
-    { ...state, phase: 'confirmed', order: { ...order, body }, orderDigest, shopperKey: verified.signerJwk, reply: orderReply, confirmedAt: event.now },
-    orderReply,
-  );
+  const orderReply: OrderReply = { confirmation, delivery, ...(clearing ? { clearing } : {}) };
+  const { dealId, offer, offerDigest, createdAt } = state;
+  const next: MerchantDealState = {
+    phase: 'confirmed',
+    dealId,
+    offer,
+    offerDigest,
+    createdAt,
+    order,
+    orderDigest,
+    shopperKey,
+    reply: orderReply,
+    confirmedAt: now,
+  };
+  // Cleared by the bank's answer, no shopper request waits: the shopper's next (repeated) order gets the reply.
+  return clearing ? { state: next, send: [], effects: [] } : reply(next, orderReply);
+}
+
+/**
+ * The cheque sent with a cheque order: the offer took cheques, the order names exactly this cheque,
+ * and the cheque is made out to the offer's payee, for this deal and the offer's total, not expired.
+ * That the drawer's key signed it, and the funds, only the bank knows: it is presented before anything is delivered.
+ */
+async function checkChequeOrder(
+  state: Extract<MerchantDealState, { phase: 'offered' }>,
+  body: OrderBody,
+  input: unknown,
+  now: number,
+  ctx: MerchantContext,
+): Promise<VerifiedCheque> {
+  const terms = state.offer.body.cheque;
+  if (!terms || !ctx.cheque) throw new SemperError('ERR_ORDER_INVALID', 'this offer takes no cheques');
+  if (input === undefined || body.cheque === undefined) throw new SemperError('ERR_ORDER_INVALID', 'an order paid by cheque comes with the cheque it names');
+  const cheque = await verifyCheque(input, { payee: terms.payee, reference: state.dealId, amount: state.offer.body.total, now });
+  if (cheque.digest !== body.cheque) throw new SemperError('ERR_ORDER_INVALID', 'the cheque is not the one the order names');
+  return cheque;
+}
+
+function presentAgain(state: Extract<MerchantDealState, { phase: 'clearing' }>): MerchantStep {
+  return {
+    state,
+    send: [
+      { to: 'bank', path: '/bank/cheque/present', body: { request: state.presentment } },
+      { to: 'shopper', body: { clearing: 'pending' } },
+    ],
+    effects: [],
+  };
+}
+
+async function cleared(state: Extract<MerchantDealState, { phase: 'clearing' }>, answer: unknown, now: number, ctx: MerchantContext): Promise<MerchantStep> {
+  if (!ctx.cheque) throw new SemperError('ERR_INTERNAL', 'cheques are no longer taken');
+  // Only the bank's own answer for this very cheque clears it (else the deal waits: the next presentment asks again).
+  await verifyClearing(answer, { bankKeyId: ctx.cheque.bank.keyId, cheque: state.cheque });
+  return confirmAndDeliver(state, state.order, state.orderDigest, state.shopperKey, now, ctx, answer as ClearingAnswer);
+}
+
+function chequeRefused(state: Extract<MerchantDealState, { phase: 'clearing' }>, event: Extract<MerchantEvent, { type: 'cheque-refused' }>): MerchantStep {
+  const bounce = event.bounce as Statement | undefined;
+  const reason = (bounce?.type === CHEQUE_TYPES.bounce ? (bounce.body as { reason?: unknown }).reason : undefined) as string | undefined;
+  const error =
+    event.error.code === 'ERR_CHEQUE_BOUNCED'
+      ? { code: 'ERR_CHEQUE_BOUNCED', message: `the bank did not pay the cheque (${reason ?? 'bounced'}): the order is refused, nothing is delivered` }
+      : { code: event.error.code, message: `the bank refused the cheque: ${event.error.message}` };
+  const { orderedAt: _, ...rest } = state;
+  const next: MerchantDealState = { ...rest, phase: 'refused', error, ...(bounce ? { bounce } : {}), refusedAt: event.now };
+  return { state: next, send: [], effects: [] };
 }
 
 /** The merchant's purchase role on the machine contract. It only answers: nothing is pending, no timer. */
@@ -247,5 +385,5 @@ export const purchaseMerchant: Machine<MerchantDealState, MerchantEvent, Merchan
   step: stepMerchant,
   pendingSends: () => [],
   wakeAt: () => null,
-  isTerminal: (state) => state.phase === 'confirmed',
+  isTerminal: (state) => state.phase === 'confirmed' || state.phase === 'refused',
 };

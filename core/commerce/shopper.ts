@@ -52,6 +52,8 @@ import {
 } from '../protocol/commerce.js';
 import type { PurchaseOutcome } from '../protocol/provider.js';
 import type { SignatureRequirement, VerifiedOfferView } from './view.js';
+import { digestJson } from '../encoding/index.js';
+import { verifyCheque, verifyClearing } from '../payment/cheque/index.js';
 import { certifiedMerchant, checkSignatureDemand, digestDelivered, goodSize, parseBody, verifyMerchantStatement } from './common.js';
 
 export interface ShopperContext {
@@ -88,9 +90,18 @@ export interface ShopperPolicy {
   hardwareTokenAbove?: Money;
 }
 
+/** What the host's payment service is asked for a cheque purchase (`chequeRequest`): a cheque drawn on the shopper's account at this bank (not money yet). */
+export interface ChequePayRequest {
+  method: 'cheque';
+  amount: Money;
+  payee: string;
+  reference: string;
+  bank: { keyId: string; url: string };
+}
+
 export type Outbound =
   | { kind: 'http'; to: 'merchant'; path: '/semper/offer'; body: OfferRequest }
-  | { kind: 'http'; to: 'merchant'; path: '/semper/order'; body: { order: Statement<OrderBody> } };
+  | { kind: 'http'; to: 'merchant'; path: '/semper/order'; body: { order: Statement<OrderBody>; cheque?: Statement } };
 
 export interface ErrorInfo {
   code: SemperErrorCode | string;
@@ -111,6 +122,12 @@ export type ShopperEvent =
   | { type: 'transport-error'; error: ErrorInfo; status?: number; now: number }
   /** Confirmed in the trusted window; the host's device signer (ctx.signer) signs the order. */
   | { type: 'user-confirmed'; now: number }
+  /**
+   * Confirmed in the trusted window with method cheque: the host's payment service wrote the cheque
+   * (`chequeRequest(state)`, signed by the account key, which the machine does not hold — as a
+   * hardware token's order is signed outside it); the machine checks it and signs the order naming it.
+   */
+  | { type: 'user-confirmed-cheque'; cheque: unknown; now: number }
   /** The host's timer fired at `wakeAt(state)`: an offer nobody confirmed in time ends the deal. */
   | { type: 'timeout'; now: number }
   /** Confirmed and signed outside the machine (a WebAuthn assertion over `orderToSign`). */
@@ -134,6 +151,8 @@ interface Ordered extends Common {
   view: VerifiedOfferView;
   order: Statement<OrderBody>;
   orderDigest: string;
+  /** With method cheque: the cheque the order names (recorded before it leaves with the order). */
+  cheque?: Statement;
 }
 
 /** How a delivered good differs from what the offer committed to. */
@@ -202,7 +221,12 @@ export function startPurchase(p: { dealId: string; nonce: string; origin: string
   return { state, send: pendingSends(state), effects: [] };
 }
 
-const orderSend = (state: Ordered): Outbound => ({ kind: 'http', to: 'merchant', path: '/semper/order', body: { order: state.order } });
+const orderSend = (state: Ordered): Outbound => ({
+  kind: 'http',
+  to: 'merchant',
+  path: '/semper/order',
+  body: { order: state.order, ...(state.cheque ? { cheque: state.cheque } : {}) },
+});
 
 /** Messages that must be (re-)sent in this state: after a start, a step, or a worker restart. */
 export function pendingSends(state: ShopperState): Outbound[] {
@@ -264,12 +288,13 @@ export async function stepShopper(state: ShopperState, event: ShopperEvent, ctx:
     const { reply, now } = event;
     // A late or duplicate answer (to a request this state no longer waits for) moves nothing; an
     // answer to the order is looked at whenever the order waits for one (it is verified anyway).
-    const orderAnswer = reply.kind === 'response' && event.sent.path === '/semper/order' && (state.phase === 'ordering' || state.phase === 'retrying-order');
-    if (!orderAnswer && !pendingSends(state).some((o) => o.path === event.sent.path)) return { state, send: [], effects: [] };
+    const { sent } = event;
+    const orderAnswer = reply.kind === 'response' && sent.path === '/semper/order' && (state.phase === 'ordering' || state.phase === 'retrying-order');
+    if (!orderAnswer && !pendingSends(state).some((o) => o.path === sent.path)) return { state, send: [], effects: [] };
     if (reply.kind === 'error') {
       return stepShopper(state, { type: 'transport-error', error: reply.error, ...(reply.status === undefined ? {} : { status: reply.status }), now }, ctx);
     }
-    return stepShopper(state, { type: event.sent.path === '/semper/offer' ? 'offer-response' : 'order-response', response: reply.body, now }, ctx);
+    return stepShopper(state, { type: sent.path === '/semper/offer' ? 'offer-response' : 'order-response', response: reply.body, now }, ctx);
   }
   switch (state.phase) {
     case 'requesting-offer':
@@ -278,6 +303,7 @@ export async function stepShopper(state: ShopperState, event: ShopperEvent, ctx:
       if (event.type === 'user-rejected') return reject(state, event.now);
       return unexpected(state, event);
     case 'awaiting-confirmation':
+      if (event.type === 'user-confirmed-cheque') return chequeWritten(state, event.cheque, event.now, ctx);
       if (event.type === 'user-confirmed') return confirm(state, event.now, ctx);
       if (event.type === 'order-signed') return acceptSignedOrder(state, event.order, event.now, ctx);
       if (event.type === 'timeout' && Date.parse(state.view.expiresAt) <= event.now) {
@@ -350,8 +376,8 @@ function unanswered(state: Extract<ShopperState, { phase: 'ordering' | 'retrying
 }
 
 function orderedPart(state: Ordered): Ordered {
-  const { offer, offerDigest, view, order, orderDigest } = state;
-  return { ...common(state), offer, offerDigest, view, order, orderDigest };
+  const { offer, offerDigest, view, order, orderDigest, cheque } = state;
+  return { ...common(state), offer, offerDigest, view, order, orderDigest, ...(cheque ? { cheque } : {}) };
 }
 
 function asCode(code: string): SemperErrorCode {
@@ -384,6 +410,8 @@ export async function verifyOffer(
   if (currencies.size !== 1 || !currencies.has(body.total.currency) || total !== body.total.amount) {
     throw new SemperError('ERR_OFFER_INVALID', 'offer total is not the sum of its items in one currency');
   }
+  if ((body.cheque !== undefined) !== body.paymentMethods.includes('cheque'))
+    throw new SemperError('ERR_OFFER_INVALID', 'an offer names a payee and bank for cheques exactly when it takes cheques');
   const offerDigest = await statementDigest(offer);
   const view: VerifiedOfferView = {
     dealId: offer.dealId,
@@ -395,6 +423,7 @@ export async function verifyOffer(
     expiresAt: body.expiresAt,
     terms: body.terms,
     paymentMethods: body.paymentMethods,
+    ...(body.cheque ? { cheque: body.cheque } : {}),
     signature: signatureRequirement(body, ctx.policy),
     verifiedAt: new Date(now).toISOString(),
   };
@@ -478,9 +507,78 @@ function checkNotExpired(state: Extract<ShopperState, { phase: 'awaiting-confirm
   if (Date.parse(state.view.expiresAt) <= now) throw new SemperError('ERR_OFFER_EXPIRED', `offer expired at ${state.view.expiresAt}`);
 }
 
-async function ordered(state: Extract<ShopperState, { phase: 'awaiting-confirmation' }>, order: Statement<OrderBody>): Promise<ShopperStep> {
-  const next: ShopperState = { ...state, phase: 'ordering', order, orderDigest: await statementDigest(order) };
-  return { state: next, send: pendingSends(next), effects: [{ kind: 'archive', dealId: state.dealId, statement: order, direction: 'sent' }] };
+async function ordered(
+  state: Extract<ShopperState, { phase: 'awaiting-confirmation' }>,
+  order: Statement<OrderBody>,
+  cheque?: Statement,
+): Promise<ShopperStep> {
+  const { offer, offerDigest, view } = state;
+  const next: ShopperState = {
+    ...common(state),
+    offer,
+    offerDigest,
+    view,
+    phase: 'ordering',
+    order,
+    orderDigest: await statementDigest(order),
+    ...(cheque ? { cheque } : {}),
+  };
+  const effects: ShopperEffect[] = [{ kind: 'archive', dealId: state.dealId, statement: order, direction: 'sent' }];
+  if (cheque) effects.push({ kind: 'archive', dealId: state.dealId, statement: cheque, direction: 'sent' });
+  return { state: next, send: pendingSends(next), effects };
+}
+
+/**
+ * What the host's payment service is asked for when the user confirms with method cheque: a cheque
+ * to the offer's payee, for this deal and the total, drawn on the shopper's account at the offer's
+ * bank. Throws when the offer takes no cheques (or demands a hardware-token order: the cheque's
+ * order is signed by the device key).
+ */
+export function chequeRequest(state: ShopperState): ChequePayRequest {
+  if (state.phase !== 'awaiting-confirmation') throw new SemperError('ERR_PROTOCOL_STATE', `purchase ${state.dealId}: nothing to pay in phase ${state.phase}`);
+  const terms = state.view.cheque;
+  if (!terms || !state.view.paymentMethods.includes('cheque'))
+    throw new SemperError('ERR_PAYMENT_METHOD', 'the merchant does not take cheques for this purchase');
+  if (state.view.signature.hardwareToken || state.view.signature.userVerification) {
+    throw new SemperError(
+      'ERR_HARDWARE_TOKEN_REQUIRED',
+      `this order must be signed with a hardware security key (${state.view.signature.because.join(', ')}); a cheque order is signed by the device key`,
+    );
+  }
+  return { method: 'cheque', amount: state.view.total, payee: terms.payee, reference: state.dealId, bank: terms.bank };
+}
+
+/**
+ * The cheque the host's payment service wrote, checked against `chequeRequest` (to the offer's payee,
+ * for this deal and the total), then the order naming its digest, signed by the device key; both are
+ * recorded in the state before they leave together. A cheque that is not the one asked for is refused
+ * (the deal stays open: nothing was sent).
+ */
+async function chequeWritten(
+  state: Extract<ShopperState, { phase: 'awaiting-confirmation' }>,
+  input: unknown,
+  now: number,
+  ctx: ShopperContext,
+): Promise<ShopperStep> {
+  try {
+    checkNotExpired(state, now);
+  } catch (e) {
+    return fail(state, e, now);
+  }
+  const asked = chequeRequest(state);
+  const cheque = (await verifyCheque(input, { payee: asked.payee, reference: asked.reference, amount: asked.amount, now })).cheque;
+  const order = await signStatement<OrderBody>(
+    {
+      type: STATEMENT_TYPES.order,
+      version: 1,
+      dealId: state.dealId,
+      issuedAt: new Date(now).toISOString(),
+      body: { offerId: state.view.offerId, offerDigest: state.offerDigest, paymentMethod: 'cheque', cheque: await digestJson(cheque) },
+    },
+    ctx.signer,
+    { signerRef: { kind: 'jwk', jwk: ctx.signer.publicJwk } },
+  );
+  return ordered(state, order, cheque);
 }
 
 async function confirm(state: Extract<ShopperState, { phase: 'awaiting-confirmation' }>, now: number, ctx: ShopperContext): Promise<ShopperStep> {
@@ -541,6 +639,10 @@ async function receiveResult(
   if (errorReply.success) {
     return fail(state, new SemperError(asCode(errorReply.data.error.code), `merchant refused the order: ${errorReply.data.error.message}`), now);
   }
+  if (state.cheque && (response as { clearing?: unknown } | null)?.clearing === 'pending') {
+    // The merchant presents the cheque at its bank: ask again (the same order) after a back-off.
+    return retryLater(state, { code: 'ERR_PROTOCOL_STATE', message: 'the merchant is clearing the cheque at its bank' }, now, ctx);
+  }
   let answer: { confirmation: Statement<ConfirmationBody>; delivery: Statement<DeliveryBody> };
   try {
     answer = await authenticateAnswer(state, response, now, ctx);
@@ -552,7 +654,14 @@ async function receiveResult(
     { kind: 'archive', dealId: state.dealId, statement: confirmation, direction: 'received' },
     { kind: 'archive', dealId: state.dealId, statement: delivery, direction: 'received' },
   ];
+  const clearing = (response as { clearing?: { receipt?: Statement; proof?: Statement } } | null)?.clearing;
+  if (state.cheque && clearing?.receipt && clearing.proof)
+    evidence.push(
+      { kind: 'archive', dealId: state.dealId, statement: clearing.receipt, direction: 'received' },
+      { kind: 'archive', dealId: state.dealId, statement: clearing.proof, direction: 'received' },
+    );
   try {
+    if (state.cheque) await checkClearing(state, confirmation, clearing);
     if (confirmation.body.orderDigest !== state.orderDigest || confirmation.body.offerDigest !== state.offerDigest) {
       throw new SemperError('ERR_ORDER_INVALID', 'confirmation does not name this order and offer');
     }
@@ -590,6 +699,19 @@ async function receiveResult(
     send: [],
     effects: [...evidence, { kind: 'finished', dealId: state.dealId, outcome }],
   };
+}
+
+/**
+ * A cheque order's confirmation must come with the bank's clearing of exactly this cheque (receipt and
+ * proof signed by the offer's bank key) and name that proof: the merchant delivers only what was paid.
+ */
+async function checkClearing(state: Ordered, confirmation: Statement<ConfirmationBody>, clearing: unknown): Promise<void> {
+  const bank = state.view.cheque?.bank;
+  if (!bank || !state.cheque) throw new SemperError('ERR_ORDER_INVALID', 'a cheque order without the offer’s cheque terms');
+  if (!clearing) throw new SemperError('ERR_ORDER_INVALID', "the confirmation of a cheque order comes without the bank's clearing");
+  await verifyClearing(clearing, { bankKeyId: bank.keyId, cheque: state.cheque });
+  if (confirmation.body.clearing !== (await digestJson((clearing as { proof: Statement }).proof)))
+    throw new SemperError('ERR_ORDER_INVALID', "the confirmation does not name the bank's proof of the cleared cheque");
 }
 
 /** The merchant's signed answer for this deal: both statements certified, by the offer's own signer, for this deal. Throws otherwise. */

@@ -35,6 +35,8 @@ export interface VerifiedOfferView {
   /** Merchant-provided text: signed by the merchant, but its content is the merchant's word. */
   terms: string;
   paymentMethods: PaymentMethod[];
+  /** With method cheque: whom the cheque is made out to and the bank that clears it. */
+  cheque?: { payee: string; bank: { keyId: string; url: string } };
   signature: SignatureRequirement;
   verifiedAt: string;
 }

@@ -79,7 +79,8 @@ export const OfferedItem = z.strictObject({
 });
 export type OfferedItem = z.infer<typeof OfferedItem>;
 
-export const PaymentMethod = z.enum(['invoice']);
+/** invoice: paid outside Semper after delivery; cheque: a cheque the merchant clears at the offer's bank before it delivers. */
+export const PaymentMethod = z.enum(['invoice', 'cheque']);
 export type PaymentMethod = z.infer<typeof PaymentMethod>;
 
 /** A merchant's demand on how the order is signed (e.g. above an amount): signed in the offer. */
@@ -99,8 +100,15 @@ export const OfferBody = z.strictObject({
   total: Money,
   expiresAt: z.iso.datetime(),
   terms: z.string().max(2000),
-  paymentMethods: z.array(PaymentMethod).min(1),
+  paymentMethods: z.array(PaymentMethod).min(1).max(2),
   orderSignature: OrderSignatureDemand.optional(),
+  /** With method cheque: the payee key id the cheque is made out to, and the bank that clears it (required iff cheque is offered). */
+  cheque: z
+    .strictObject({
+      payee: b64u.length(43),
+      bank: z.strictObject({ keyId: b64u.length(43), url: z.string().url().max(512) }),
+    })
+    .optional(),
 });
 export type OfferBody = z.infer<typeof OfferBody>;
 
@@ -109,6 +117,8 @@ export const OrderBody = z.strictObject({
   /** statementDigest of the signed offer this order accepts. */
   offerDigest: b64u.length(43),
   paymentMethod: PaymentMethod,
+  /** With method cheque: the digest of the cheque sent with the order (the order binds exactly that cheque). */
+  cheque: b64u.length(43).optional(),
 });
 export type OrderBody = z.infer<typeof OrderBody>;
 
@@ -119,6 +129,8 @@ export const ConfirmationBody = z.strictObject({
   status: z.literal('accepted'),
   total: Money,
   paymentMethod: PaymentMethod,
+  /** With method cheque: the digest of the bank's payment proof for the cleared cheque (sent with the reply). */
+  clearing: b64u.length(43).optional(),
 });
 export type ConfirmationBody = z.infer<typeof ConfirmationBody>;
 

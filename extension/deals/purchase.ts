@@ -19,7 +19,7 @@ import type { DealKindRegistration, EventShape } from '../worker/host.js';
 
 /** A confirmation from the trusted window; `anonymous`: sign with this origin's pseudonym. */
 export type PurchaseUserEvent =
-  | Extract<ShopperEvent, { type: 'order-signed' | 'user-rejected' }>
+  | Extract<ShopperEvent, { type: 'order-signed' | 'user-rejected' | 'user-confirmed-cheque' }>
   | { type: 'user-confirmed'; now: number; anonymous?: boolean };
 
 export interface PurchaseKindDeps {

@@ -10,6 +10,7 @@ import type { TrustRoots } from '../settings/trust-roots.js';
 import type { TrustedTtps } from '../settings/ttp-trust.js';
 import type { PaymentService } from '../payments/service.js';
 import type { WalletService } from '../wallet/service.js';
+import type { CardPayments } from '../payments/card-payments.js';
 
 export interface OperationContext {
   store: DealStore;
@@ -25,6 +26,8 @@ export interface OperationContext {
   openWindow(view: 'setup' | 'token'): Promise<void>;
   /** The purses (extension/wallet); the worker always has it, tests of other groups may leave it out. */
   wallet?: WalletService;
+  /** The saved card (extension/payments/card-payments.ts); absent in tests of other groups. */
+  cards?: CardPayments;
   now(): number;
   /** GET a JSON document (bounded); the worker's is worker/http.ts getJson. */
   getJson?(url: string): Promise<unknown>;

@@ -18,6 +18,7 @@ import { purchaseHandlers } from './handlers/purchases.js';
 import { settingsHandlers } from './handlers/settings.js';
 import { noticeHandlers } from './handlers/notices.js';
 import { walletHandlers } from './handlers/wallet.js';
+import { cardHandlers } from './handlers/cards.js';
 import { OperationMessage, OPERATIONS, type OperationName, type OperationRequest, type OperationResult } from './table.js';
 
 export interface DispatchDeps extends OperationContext {
@@ -32,6 +33,7 @@ export type OperationSender = Pick<chrome.runtime.MessageSender, 'id' | 'url'> &
 
 const HANDLERS: Handlers<OperationName> = {
   ...purchaseHandlers,
+  ...cardHandlers,
   ...exchangeHandlers,
   ...fairHandlers,
   ...identityHandlers,

@@ -27,6 +27,7 @@ import { FairMethod } from '../../core/commerce/fair-purchase.js';
 import type { VerifiedFairOfferView } from '../../core/commerce/fair-purchase.js';
 import type { FairShopperPhase } from '../../core/commerce/fair-purchase-shopper.js';
 import type { MethodFunds } from '../payments/service.js';
+import type { CardSummary } from '../payments/card-payments.js';
 import type { KeySummary } from '../identity/key-store.js';
 import type { IdentityStatus, TokenRegistrationOptions, TokenSigningRequest, TokenSummary } from '../identity/service.js';
 import type { PurseSummary } from '../wallet/service.js';
@@ -65,7 +66,11 @@ export const OPERATIONS = {
   // ── deals: purchases ────────────────────────────────────────────────────
   getPendingOffer: { request: ByDeal, access: 'deal-window' },
   /** `anonymous`: sign with this merchant origin's pseudonym instead of the identity key. */
-  confirmDeal: { request: z.strictObject({ dealId: DealId, anonymous: z.boolean().optional() }), access: 'deal-window' },
+  /** `method`: cheque (the offer takes it; the wallet writes the cheque on the account at the offer's bank), else the offer's first (invoice). */
+  confirmDeal: {
+    request: z.strictObject({ dealId: DealId, anonymous: z.boolean().optional(), method: z.enum(['invoice', 'cheque']).optional() }),
+    access: 'deal-window',
+  },
   rejectDeal: { request: ByDeal, access: 'deal-window' },
   /** The order a registered token signs for this deal, and its challenge. */
   'tokens.orderToSign': { request: z.strictObject({ dealId: DealId, credentialId: CredentialId.optional() }), access: 'deal-window' },
@@ -132,6 +137,10 @@ export const OPERATIONS = {
   },
   'settings.listTtps': { request: Empty, access: 'page' },
   'settings.removeTtp': { request: z.strictObject({ fingerprint: Fingerprint }), access: 'page' },
+  /** The one saved card: the card adapter's address (its operator key is pinned from GET /card) and an acquirer card token (tok_…), never a card number. */
+  'settings.addCard': { request: z.strictObject({ adapterUrl: z.string().min(1).max(512), token: z.string().min(5).max(64) }), access: 'page' },
+  'settings.getCard': { request: Empty, access: 'page' },
+  'settings.removeCard': { request: Empty, access: 'page' },
   // ── wallet (extension/wallet) ───────────────────────────────────────────
   /** Per purse: bank, pinned key, balance, coins by denomination, pending operations, history. */
   'wallet.status': { request: Empty, access: 'page' },
@@ -295,6 +304,9 @@ export interface OperationResponses {
   'settings.addTtp': { ttp: TtpSummary };
   'settings.listTtps': { ttps: TtpSummary[] };
   'settings.removeTtp': { removed: boolean };
+  'settings.addCard': { card: CardSummary };
+  'settings.getCard': { card: CardSummary | null };
+  'settings.removeCard': { removed: boolean };
   'wallet.status': { purses: PurseSummary[] };
   'wallet.openAccount': { purse: PurseSummary };
   'wallet.withdraw': { status: 'done' | 'pending'; requestId: string; purse: PurseSummary };

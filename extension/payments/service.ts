@@ -12,6 +12,9 @@ import type { PaymentRequest } from '../../core/commerce/fair-purchase-shopper.j
 import type { FairMethod } from '../../core/commerce/fair-purchase.js';
 import type { Amount } from '../../core/items/schema.js';
 import type { TransportReply } from '../../core/machine.js';
+import type { ChequePayRequest } from '../../core/commerce/shopper.js';
+import { SemperError } from '../../core/errors.js';
+import type { Statement } from '../../core/statements/index.js';
 
 export interface MethodFunds {
   method: FairMethod;
@@ -19,13 +22,16 @@ export interface MethodFunds {
   available: boolean;
   /** What is there to pay from, in the bank's currency (absent: nothing set up at this bank). */
   balance?: Amount;
-  /** Why not, when not available: 'no-purse' | 'no-account' | 'insufficient-funds' | 'other-currency'. */
+  /** Why not, when not available: 'no-purse' | 'no-account' | 'no-card' | 'insufficient-funds' | 'other-currency'. */
   reason?: string;
 }
 
 export interface PaymentService {
   pay(request: PaymentRequest): Promise<TransportReply>;
-  funds(bank: { keyId: string; url: string }, amount: Amount, methods: readonly FairMethod[]): Promise<MethodFunds[]>;
+  /** A cheque for a purchase paid by cheque, drawn on the account at the offer's bank (throws a typed error when there is none). */
+  cheque(request: ChequePayRequest): Promise<Statement>;
+  /** `card`: the card adapter the offer names (method card). */
+  funds(bank: { keyId: string; url: string }, amount: Amount, methods: readonly FairMethod[], card?: { keyId: string; url: string }): Promise<MethodFunds[]>;
 }
 
 /** No wallet in this build: every method unavailable, every payment refused (nothing moves). */
@@ -33,7 +39,10 @@ export const NO_PAYMENTS: PaymentService = {
   async pay() {
     return { kind: 'error', error: { code: 'ERR_PAYMENT_METHOD', message: 'no purse or bank account is set up in Semper' }, status: 409 };
   },
+  async cheque() {
+    throw new SemperError('ERR_PAYMENT_METHOD', 'no bank account is set up in Semper');
+  },
   async funds(_bank, _amount, methods) {
-    return methods.map((method) => ({ method, available: false, reason: method === 'cash' ? 'no-purse' : 'no-account' }));
+    return methods.map((method) => ({ method, available: false, reason: method === 'cash' ? 'no-purse' : method === 'card' ? 'no-card' : 'no-account' }));
   },
 };

@@ -9,12 +9,12 @@
  * method is available once the account is open, and the bank refuses an order it does not cover
  * (nothing moves).
  */
-import { isSemperError } from '../../core/errors.js';
+import { isSemperError, SemperError } from '../../core/errors.js';
 import type { TransportReply } from '../../core/machine.js';
 import type { PaymentService, MethodFunds } from './service.js';
 import { bankOrigin, type WalletService } from '../wallet/service.js';
 
-export function walletPayments(wallet: Pick<WalletService, 'pay' | 'transfer' | 'purseAt' | 'summary'>): PaymentService {
+export function walletPayments(wallet: Pick<WalletService, 'pay' | 'transfer' | 'purseAt' | 'summary' | 'writeCheque'>): PaymentService {
   const purseFor = async (bank: { keyId: string; url: string }) => {
     let origin: string;
     try {
@@ -26,6 +26,17 @@ export function walletPayments(wallet: Pick<WalletService, 'pay' | 'transfer' | 
     return purse && purse.state.bankKeyId === bank.keyId ? purse : undefined;
   };
   return {
+    async cheque(request) {
+      const purse = await purseFor(request.bank);
+      if (!purse) throw new SemperError('ERR_PAYMENT_METHOD', `no account at the bank ${request.bank.url} with the key the offer names`);
+      return wallet.writeCheque({
+        bankUrl: request.bank.url,
+        bankKeyId: request.bank.keyId,
+        payee: request.payee,
+        reference: request.reference,
+        amount: request.amount,
+      });
+    },
     async pay(request): Promise<TransportReply> {
       if (request.method !== 'cash' && request.method !== 'account')
         return { kind: 'error', error: { code: 'ERR_PAYMENT_METHOD', message: `${request.method} payments are not set up in Semper` }, status: 409 };

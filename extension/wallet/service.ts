@@ -35,6 +35,8 @@ import {
   verifyDenominationList,
 } from '../../core/payment/cash/index.js';
 import { accountMoneyItem, transferOrder } from '../../core/payment/account/index.js';
+import { chequePayment } from '../../core/payment/cheque/index.js';
+import { cryptoRandom } from '../../core/machine.js';
 import { deviceKeySigner } from '../../core/payment/signing.js';
 import { nowIso, signStatement, type Statement } from '../../core/statements/index.js';
 import type { DealRecord, WalletRecord } from '../deals/records.js';
@@ -431,6 +433,28 @@ export class WalletService {
     if (outcome.phase === 'failed') throw errorOf(outcome.error ?? { code: 'ERR_INTERNAL', message: 'transfer failed' });
     const item = accountMoneyItem(outcome.answer!);
     return { proof: outcome.answer!.proof, item };
+  }
+
+  /**
+   * A cheque for a purchase paid by cheque (core/payment/cheque): drawn on the purse's account at the
+   * bank, to `payee`, for the deal `reference` and `amount`, signed by the account key. Nothing is
+   * recorded here and nothing leaves: the purchase records the cheque in its state before it goes
+   * with the order (a cheque written and lost in a crash before that was never given to anyone).
+   * The bank key the offer names must be the purse's pinned one.
+   */
+  async writeCheque(p: PayRequest & { bankKeyId: string }): Promise<Statement> {
+    const purse = await this.openPurse(p.bankUrl);
+    const state = purse.state;
+    if (state.bankKeyId !== p.bankKeyId) throw new SemperError('ERR_PAYMENT_METHOD', `the bank at ${purse.origin} signs with another key than the offer names`);
+    if (!state.account) throw new SemperError('ERR_PAYMENT_METHOD', `the account at ${purse.origin} is not open`);
+    if (p.amount.amount <= 0) throw new SemperError('ERR_SCHEMA', 'a cheque is for a positive amount');
+    const sign = deviceKeySigner(await this.deps.keys.accountSigner(state.accountKeyId));
+    const api = chequePayment({ bankKeyId: state.bankKeyId, sign, random: cryptoRandom });
+    const { payment } = await api.pay(
+      { account: state.account, cheques: {} },
+      { payee: p.payee, amount: p.amount, reference: p.reference, now: this.deps.now() },
+    );
+    return payment.body.cheque;
   }
 
   /** Coins to refresh so that `amount` can be paid exactly: the largest first until they cover it, into the amount and the rest. */

@@ -17,6 +17,7 @@ import { exchangeKind } from '../deals/exchange.js';
 import { fairPurchaseKind } from '../deals/fair-purchase.js';
 import type { PaymentService } from '../payments/service.js';
 import { walletPayments } from '../payments/wallet-payments.js';
+import { CardPayments, withCard } from '../payments/card-payments.js';
 import { purchaseKind } from '../deals/purchase.js';
 import { KindRoutedStore, type DealRecord } from '../deals/records.js';
 import { KeyStore } from '../identity/key-store.js';
@@ -27,7 +28,7 @@ import { TrustedTtps } from '../settings/ttp-trust.js';
 import { noticesOf } from '../notices/notices.js';
 import { Badge } from './badge.js';
 import { MachineHost } from './host.js';
-import { getJson, httpTransport } from './http.js';
+import { getJson, httpTransport, MAX_RESPONSE_BYTES, postJson } from './http.js';
 import { walletKind } from '../wallet/purse.js';
 import { WalletService } from '../wallet/service.js';
 import { CrlRevocationChecker } from './revocation.js';
@@ -42,6 +43,7 @@ import {
   legacyDeviceKey,
   rootRecords,
   ttpRecords,
+  cardRecords,
 } from './store.js';
 import { TrustedWindowManager, type QueuedDeal, type WindowQueueStore } from './trusted-window-manager.js';
 import { WindowPresenter, type PresentPort } from './window-presentation.js';
@@ -164,7 +166,15 @@ const wallet: WalletService = new WalletService({
   now,
 });
 /** The payment service fair purchases pay through (the host's transport hands it their `pay` sends). */
-const payments: PaymentService = walletPayments(wallet);
+/** The saved card, paid through the card adapter the offer names (its operator key pinned when the card was added). */
+const cards = new CardPayments({
+  records: cardRecords,
+  getJson: (url) => getJson(url),
+  post: (base, path, body) => postJson(base, path, body, { maxResponseBytes: MAX_RESPONSE_BYTES }),
+  random: cryptoRandom,
+  now,
+});
+const payments: PaymentService = withCard(walletPayments(wallet), cards);
 
 /** One trusted window at a time for every kind of deal, oldest first. */
 const queued = (record: DealRecord): QueuedDeal => ({
@@ -321,6 +331,7 @@ browser.runtime.onMessage.addListener((message: unknown, sender: Runtime.Message
     openWindow: openSetupWindow,
     payments,
     wallet,
+    cards,
     now,
     onNoticesRead: () => void badge.refresh(),
     getJson: (url) => getJson(url),

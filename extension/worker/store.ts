@@ -26,6 +26,7 @@ import type { KeyRecords, StoredKey } from '../identity/key-store.js';
 import type { SettingsRecords, ShopperSettings, StoredToken, TokenRecords } from '../identity/service.js';
 import type { TrustedRoot } from '../settings/trust-roots.js';
 import type { TrustedTtp } from '../settings/ttp-trust.js';
+import type { CardRecords, CardWallet } from '../payments/card-payments.js';
 import { byArchivedAt, type ArchiveEntry, type DealRecord, type DealStore, type WalletRecord } from '../deals/records.js';
 import { createStores, createWalletStores, importLegacyDatabases, upgradeFromFirstRelease, type LegacyDeviceKey } from './migrations.js';
 
@@ -205,3 +206,12 @@ function fingerprintRecords<S extends 'roots' | 'ttps'>(store: S): FingerprintRe
 
 export const rootRecords: FingerprintRecords<TrustedRoot> = fingerprintRecords('roots');
 export const ttpRecords: FingerprintRecords<TrustedTtp> = fingerprintRecords('ttps');
+
+/** The saved card and its payments (extension/payments/card-payments.ts): one record in `meta`, so no schema change. */
+export const META_CARD_WALLET = 'cardWallet';
+export const cardRecords: CardRecords = {
+  get: async () => (await (await semperDb()).get('meta', META_CARD_WALLET)) as CardWallet | undefined,
+  put: async (wallet) => {
+    await (await semperDb()).put('meta', wallet, META_CARD_WALLET);
+  },
+};

@@ -44,7 +44,7 @@ export interface FairPurchaseOptions {
   /** The TTP this merchant accepts, where it reaches it, and its signed sealing key (GET /ttp/sealing-key). */
   ttp: { keyId: string; url: string; certificateChain: string[]; sealingKey: Statement; sealingKeyId: string; sealingJwk: PublicJwk };
   /** How the merchant is paid: the methods it takes, the key id its bank account is bound to (default: its signing key), the bank. */
-  payment: { methods: FairMethod[]; payee?: string; bank: { keyId: string; url: string } };
+  payment: { methods: FairMethod[]; payee?: string; bank: { keyId: string; url: string }; card?: { keyId: string; url: string } };
   trustRoots: readonly string[];
   timing?: ExchangeTiming;
   offerTtlMs?: number;
@@ -94,7 +94,12 @@ export function fairPurchaseDeals(
         sealingKeyId: options.ttp.sealingKeyId,
       },
       catalog: options.catalog,
-      payment: { methods: options.payment.methods, payee: options.payment.payee ?? identity.signer.keyId, bank: options.payment.bank },
+      payment: {
+        methods: options.payment.methods,
+        payee: options.payment.payee ?? identity.signer.keyId,
+        bank: options.payment.bank,
+        ...(options.payment.card ? { card: options.payment.card } : {}),
+      },
       offerTtlMs: options.offerTtlMs ?? DEFAULT_OFFER_TTL_MS,
       timing: options.timing ?? DEFAULT_EXCHANGE_TIMING,
       ...(options.terms ? { terms: options.terms } : {}),

@@ -63,6 +63,8 @@ export interface MerchantEnroller {
 
 export interface OpenShopOptions {
   exchange?: ShopExchangeOptions;
+  /** Purchases may be paid by cheque made out to the shop's key, cleared at this bank (the kit presents them). */
+  cheque?: { bank: { keyId: string; url: string } };
   dataDir: string;
   /** The exact origin browsers reach the shop at, e.g. http://127.0.0.1:8451. */
   origin: string;
@@ -134,6 +136,7 @@ export async function openShop(options: OpenShopOptions): Promise<Shop> {
         ...(options.shopperTrust ? { shopperTrust: options.shopperTrust } : {}),
         // Products that carry an orderSignature demand (the standards archive) put it into the offer.
         requireHardwareToken: signatureDemandOf(products),
+        ...(options.cheque ? { cheque: options.cheque } : {}),
       },
       ...(ex
         ? {

@@ -191,6 +191,45 @@ describe('fair purchase in Chromium', () => {
     }
   });
 
+  it('pays by card through the adapter (a test token saved in Semper): the acquirer captures once, a declined card moves nothing', async () => {
+    const bankBefore = market.bank.balance(market.merchantAccount);
+    // Declined first: the acquirer says do_not_honor, the adapter signs nothing, the deal fails with the typed error.
+    // Saved in the popup: the adapter's address and a token (never a card number).
+    const popup = harness.opsPage;
+    await popup.goto(harness.url('popup/index.html'));
+    await popup.fill('#card-adapter-url', market.card.adapterUrl);
+    await popup.fill('#card-token', 'tok_declined');
+    await popup.click('#card-settings button[type=submit]');
+    await expect.poll(() => popup.locator('#saved-card').textContent()).toContain(market.card.adapterUrl);
+    let tw = await openOffer(harness, page);
+    await expect.poll(() => tw.locator('#method-card').isEnabled()).toBe(true);
+    expect(await tw.locator('#method-card-note').textContent()).toContain(market.card.adapterUrl);
+    await tw.click('#method-card');
+    const declinedDeal = new URL(tw.url()).searchParams.get('deal')!;
+    await clickInTrustedWindow(tw, '#confirm');
+    const declined = await pageResult(page);
+    // The page learns the purchase was refused (4100) and the typed reason; the deal keeps the error with its message.
+    expect(declined).toMatchObject({ status: 'error', code: '4100', reason: 'ERR_PAYMENT_DECLINED' });
+    expect(market.card.capturedFor(declinedDeal)).toEqual({ count: 0, amount: 0 });
+    const failed = await harness.operation('getFairPurchase', { dealId: declinedDeal });
+    expect(failed.purchase).toMatchObject({ status: 'failed', method: 'card', error: { code: 'ERR_PAYMENT_DECLINED' } });
+    expect(failed.goods).toBeFalsy();
+
+    await harness.operation('settings.addCard', { adapterUrl: market.card.adapterUrl, token: 'tok_visa' });
+    tw = await openOffer(harness, page);
+    await expect.poll(() => tw.locator('#method-card').isEnabled()).toBe(true);
+    await tw.click('#method-card');
+    await clickInTrustedWindow(tw, '#confirm');
+    const result = await pageResult(page);
+    expect(result.status).toBe('completed');
+    const mine = await harness.operation('getFairPurchase', { dealId: result.dealId! });
+    expect(mine.goods?.text).toBe(GUIDE.content);
+    expect(mine.purchase).toMatchObject({ status: 'completed', method: 'card' });
+    // The money is at the acquirer (captured once for this deal), not at the bank.
+    expect(market.card.capturedFor(result.dealId!)).toEqual({ count: 1, amount: GUIDE.price });
+    expect(market.bank.balance(market.merchantAccount)).toBe(bankBefore);
+  });
+
   it('without a purse at the bank, nothing can pay: Confirm stays disabled, Decline tells the page (German)', async () => {
     const de = await launchExtension({ lang: 'de' });
     try {

@@ -132,7 +132,7 @@ describe('the TTP is no decryption oracle for boxes sealed to it', () => {
 const merchantSigns = (m: Statement, body: unknown): Promise<Statement> =>
   signStatement({ ...m, body } as never, w.merchant.identity.signer, { signerRef: { kind: 'x509', chain: w.merchant.identity.chain } }) as Promise<Statement>;
 
-async function confirmed(run: FairRun, method: 'cash' | 'account' = 'cash'): Promise<void> {
+async function confirmed(run: FairRun, method: 'cash' | 'account' | 'card' = 'cash'): Promise<void> {
   await run.start();
   await run.pump();
   expect(run.shopper.phase).toBe('awaiting-confirmation');
@@ -215,9 +215,9 @@ describe('an active merchant changes the deal between the offer and m1', () => {
 
 describe('an active shopper pays for something else, or complains with a forged proof', () => {
   /** A deal at 'paying' (m1 accepted), and the shopper's own m2/complaint signing. */
-  async function atPaying() {
+  async function atPaying(method: 'cash' | 'card' = 'cash') {
     const run = new FairRun(w);
-    await confirmed(run);
+    await confirmed(run, method);
     const s = run.shopper;
     if (s.phase !== 'paying') throw new Error(s.phase);
     run.outbox = [];
@@ -231,8 +231,8 @@ describe('an active shopper pays for something else, or complains with a forged 
   }
 
   /** The shopper at 'paying' makes `item` for its own payment request, sends it in an m2 it signs, then complains with that m2. */
-  async function refusedByBoth(makeItem: (p: PaymentRequest) => Promise<Item>): Promise<void> {
-    const { run, s, m2With, complaint } = await atPaying();
+  async function refusedByBoth(makeItem: (p: PaymentRequest) => Promise<Item>, method: 'cash' | 'card' = 'cash'): Promise<void> {
+    const { run, s, m2With, complaint } = await atPaying(method);
     if (s.phase !== 'paying') throw new Error(s.phase);
     const m2 = await m2With(await makeItem(s.payment));
     await expect(run.merchantStep({ type: 'message', message: m2, now: w.clock.now, from: 'peer' })).rejects.toMatchObject({ code: 'ERR_ITEM_MISMATCH' });
@@ -273,6 +273,24 @@ describe('an active shopper pays for something else, or complains with a forged 
         w.shopper.signer,
       )) as Statement;
       return { kind: 'money', method: p.method, value: p.amount, proof: forged };
+    });
+  });
+
+  describe('card (the adapter operator signs the proof): an active shopper pays for something else or with a key the offer does not name', () => {
+    it('a real card payment for another reference: the merchant sends no m3, the TTP refuses the complaint', async () => {
+      await refusedByBoth((p) => payAtBank(w, w.shopper, p, { reference: 'another-deal-00000001' }), 'card');
+    });
+
+    it("a card proof signed by an operator key the offer does not name (a valid key of the shopper's own adapter): refused by both", async () => {
+      const untrusted = await bareSigner();
+      await refusedByBoth((p) => payAtBank(w, w.shopper, p, { operator: untrusted }), 'card');
+    });
+
+    it("m1 for a card payment names the offer's card adapter operator as the issuer (not the bank)", async () => {
+      const { s } = await atPaying('card');
+      if (s.phase !== 'paying') throw new Error(s.phase);
+      expect(s.payment.card).toEqual({ keyId: w.cardOperator.keyId, url: expect.any(String) });
+      expect((s.responder.m1!.body as { responderGives: { issuer: unknown } }).responderGives.issuer).toEqual({ keyId: w.cardOperator.keyId });
     });
   });
 });

@@ -25,14 +25,14 @@ export const fairHandlers: Handlers<'getPendingFair' | 'confirmFair' | 'rejectFa
     if (!record.view || record.state.phase !== 'awaiting-confirmation') {
       throw new SemperError('ERR_PROTOCOL_STATE', `purchase ${dealId} has nothing awaiting confirmation (${record.state.phase})`);
     }
-    const funds = await payments.funds(record.view.bank, record.view.price, record.view.methods);
+    const funds = await payments.funds(record.view.bank, record.view.price, record.view.methods, record.view.card);
     return { view: record.view, status: record.state.phase, funds };
   },
   async confirmFair({ dealId, method }, { store, host, payments, now }) {
     const record = await requireDeal(store, dealId, 'fair-purchase');
     if (!record.view?.methods.includes(method)) throw new SemperError('ERR_PAYMENT_METHOD', `the merchant does not take ${method} for this purchase`);
     // Refuse before anything is signed when the chosen method cannot pay (the window offers only those that can).
-    const funds = (await payments.funds(record.view.bank, record.view.price, [method]))[0];
+    const funds = (await payments.funds(record.view.bank, record.view.price, [method], record.view.card))[0];
     if (!funds?.available) throw new SemperError('ERR_PAYMENT_METHOD', `${method} cannot pay this now (${funds?.reason ?? 'unavailable'})`);
     return { status: ((await host.event(dealId, { type: 'user-confirmed', method, now: now() } as never)) as FairPurchaseRecord).state.phase };
   },

@@ -5,6 +5,7 @@ import type { Handlers } from '../context.js';
 import type { DealSummary } from '../table.js';
 import { archivedStatementView, requireDeal } from '../views.js';
 import { SemperError } from '../../../core/errors.js';
+import { chequeRequest } from '../../../core/commerce/shopper.js';
 
 export function summarisePurchase(record: PurchaseRecord): DealSummary {
   return {
@@ -30,8 +31,14 @@ export const purchaseHandlers: Handlers<
     }
     return { view: record.view, status: record.state.phase };
   },
-  async confirmDeal({ dealId, anonymous }, { store, host, now }) {
-    await requireDeal(store, dealId, 'purchase');
+  async confirmDeal({ dealId, anonymous, method }, { store, host, now, payments }) {
+    const deal = await requireDeal(store, dealId, 'purchase');
+    if (method === 'cheque') {
+      // The wallet writes the cheque (the account key) for exactly what the machine asks; the machine checks it and signs the order naming it.
+      const cheque = await payments.cheque(chequeRequest(deal.state));
+      const record = await host.event(dealId, { type: 'user-confirmed-cheque', cheque, now: now() } as { type: string; now: number });
+      return { status: (record as PurchaseRecord).state.phase };
+    }
     // Anonymous: this merchant origin's pseudonym signs (the same one every time, never another origin's).
     const record = await host.event(dealId, { type: 'user-confirmed', now: now(), anonymous: anonymous === true } as { type: string; now: number });
     return { status: (record as PurchaseRecord).state.phase };

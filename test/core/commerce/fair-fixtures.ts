@@ -30,6 +30,9 @@ import type { Item } from '../../../core/items/schema.js';
 import { cryptoRandom, type TransportReply } from '../../../core/machine.js';
 import { accountMoneyItem } from '../../../core/payment/account/index.js';
 import { signSpend } from '../../../core/payment/cash/index.js';
+import { type AcquirerIntent, cardMoneyItem, signCardAnswer } from '../../../core/payment/card/index.js';
+import { deviceKeySigner } from '../../../core/payment/signing.js';
+import { generateKeyPair, signerFromKeyPair } from '../../../core/crypto/index.js';
 import type { Statement } from '../../../core/statements/index.js';
 import { readCertificate } from '../../../core/pki/index.js';
 import { makeTestCa, type TestCa } from '../../helpers/pki.js';
@@ -50,8 +53,12 @@ export interface FairWorld {
   ttp: TtpContext;
   ttpRecords: Map<string, TtpRecord>;
   shopperContext: FairShopperContext;
+  /** The card adapter's operator (signs card proofs; named in the offer with method card). */
+  cardOperator: Signer;
   close(): void;
 }
+
+export const CARD_ADAPTER_URL = 'http://127.0.0.1:8457';
 
 export async function makeFairWorld(o: { catalog?: FairCatalog } = {}): Promise<FairWorld> {
   const ca = await makeTestCa('Semper Test CA', T0);
@@ -62,6 +69,7 @@ export async function makeFairWorld(o: { catalog?: FairCatalog } = {}): Promise<
   const sealing = await sealingPublicJwk(sealingKeys.publicKey);
   const sealingStatement = (await signSealingKey(sealing.jwk, t.signer, t.chain, T0)) as Statement;
   const merchantAccount = await customer(bank.bank);
+  const cardOperator = await signerFromKeyPair('ES256', await generateKeyPair('ES256'));
   const shopper = await customer(bank.bank, 10_000);
   const catalog: FairCatalog = o.catalog ?? {
     good: (sku) => (sku === SONG.sku ? { title: SONG.title, mediaType: 'audio/wav', data: encodeBase64url(utf8(SONG.content)), price: chf(PRICE) } : undefined),
@@ -71,7 +79,12 @@ export async function makeFairWorld(o: { catalog?: FairCatalog } = {}): Promise<
     identity: { signer: m.signer, chain: m.chain, origin: FAIR_ORIGIN },
     ttp: { keyId: t.signer.keyId, certificateChain: t.chain, url: ttpUrl, sealingKey: sealingStatement, sealingKeyId: sealing.keyId },
     catalog,
-    payment: { methods: ['cash', 'account'], payee: merchantAccount.keyId, bank: { keyId: bank.bank.keyId, url: 'http://127.0.0.1:8453' } },
+    payment: {
+      methods: ['cash', 'account', 'card'],
+      payee: merchantAccount.keyId,
+      bank: { keyId: bank.bank.keyId, url: 'http://127.0.0.1:8453' },
+      card: { keyId: cardOperator.keyId, url: CARD_ADAPTER_URL },
+    },
     offerTtlMs: 600_000,
     timing: FAST_TIMING,
     trustRoots: [ca.root],
@@ -93,6 +106,7 @@ export async function makeFairWorld(o: { catalog?: FairCatalog } = {}): Promise<
     shopper,
     ttp,
     ttpRecords: new Map(),
+    cardOperator,
     shopperContext: { random: cryptoRandom, signer: shopper.signer, roots: [ca.root], ttps: [{ fingerprint, keyId: t.signer.keyId, url: ttpUrl }] },
     close: () => bank.close(),
   };
@@ -103,11 +117,23 @@ export async function payAtBank(
   w: FairWorld,
   payer: Customer,
   req: PaymentRequest,
-  tamper?: Partial<{ reference: string; payee: string; amount: number }>,
+  tamper?: Partial<{ reference: string; payee: string; amount: number; operator: Signer }>,
 ): Promise<Item> {
   const reference = tamper?.reference ?? req.reference;
   const payee = tamper?.payee ?? req.payee;
   const amount = tamper?.amount ?? req.amount.amount;
+  if (req.method === 'card') {
+    // The adapter's operator signs what the acquirer confirmed (the acquirer itself is in test/server/acquirer).
+    const request = { requestId: `req-${reference}`.slice(0, 64), payee, amount: chf(amount), reference, cardToken: 'tok_visa' };
+    const intent: AcquirerIntent = { id: 'pi_test0001', status: 'succeeded', amount, currency: 'chf', merchant_reference: reference, amount_captured: amount };
+    const answer = await signCardAnswer(request, intent, {
+      acquirer: 'test-acquirer',
+      now: w.clock.now,
+      refundableUntil: w.clock.now + 86_400_000,
+      sign: deviceKeySigner(tamper?.operator ?? w.cardOperator),
+    });
+    return cardMoneyItem(answer);
+  }
   if (req.method === 'cash') {
     const values = amount === 300 ? [100, 200] : [100];
     const { coins } = await withdraw(w.bank, payer, values);

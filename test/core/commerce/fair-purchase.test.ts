@@ -26,7 +26,7 @@ function goodsOf(s: FairShopperState): string {
   return new TextDecoder().decode(decodeBase64url(s.goods));
 }
 
-async function confirmed(run: FairRun, method: 'cash' | 'account'): Promise<void> {
+async function confirmed(run: FairRun, method: 'cash' | 'account' | 'card'): Promise<void> {
   await run.start();
   await run.pump();
   expect(run.shopper.phase).toBe('awaiting-confirmation');
@@ -35,7 +35,7 @@ async function confirmed(run: FairRun, method: 'cash' | 'account'): Promise<void
 }
 
 describe('fair purchase: the main protocol', () => {
-  for (const method of ['cash', 'account'] as const) {
+  for (const method of ['cash', 'account', 'card'] as const) {
     it(`${method}: the shopper pays only after m1 binds the merchant, then gets the key and the goods; the merchant gets the money`, async () => {
       const run = new FairRun(w);
       await confirmed(run, method);
@@ -45,7 +45,8 @@ describe('fair purchase: the main protocol', () => {
       await run.pump((req) => payAtBank(w, w.shopper, req));
       expect(goodsOf(run.shopper)).toBe(SONG.content);
       expect(run.shopper.phase === 'completed' && run.shopper.outcome.status).toBe('completed');
-      expect(w.bank.bank.balance(w.merchantAccount.account)).toBe(PRICE);
+      // Card money is at the acquirer (the operator's proof), not at the bank.
+      expect(w.bank.bank.balance(w.merchantAccount.account)).toBe(method === 'card' ? 0 : PRICE);
       const m = run.merchant!;
       expect(m.phase === 'selling' && m.originator.outcome?.status).toBe('completed');
       expect(w.ttpRecords.size).toBe(0);
@@ -58,7 +59,7 @@ describe('fair purchase: the main protocol', () => {
     await run.pump();
     const view = run.effects.find((e) => e.kind === 'show-offer') as unknown as { view: { price: unknown; methods: string[]; ttp: { name: string } } };
     expect(view.view.price).toEqual({ amount: PRICE, currency: 'CHF' });
-    expect(view.view.methods).toEqual(['cash', 'account']);
+    expect(view.view.methods).toEqual(['cash', 'account', 'card']);
     expect(view.view.ttp.name).toBe('Semper TTP');
     expect(JSON.stringify(view)).not.toContain(w.shopper.keyId);
   });
@@ -291,3 +292,29 @@ describe('fair purchase: an active merchant (valid keys, picks every field)', ()
 function sealingJwk(world: FairWorld) {
   return (world.merchant.ttp.sealingKey as Statement<{ sealingKey: { jwk: PublicJwk } }>).body.sealingKey.jwk;
 }
+
+describe('fair purchase: card through the adapter', () => {
+  it('an offer that takes card but names no card adapter (or names one without card) is refused before the window', async () => {
+    for (const payment of [
+      { ...w.merchant.payment, card: undefined },
+      { ...w.merchant.payment, methods: ['cash', 'account'] as ('cash' | 'account' | 'card')[] },
+    ]) {
+      const { card, ...rest } = payment;
+      w.merchant = { ...w.merchant, payment: card ? payment : rest };
+      const run = new FairRun(w);
+      await run.start();
+      await run.pump();
+      expect(run.shopper.phase === 'failed' && run.shopper.error.code).toBe('ERR_OFFER_INVALID');
+    }
+  });
+
+  it('the pay request for card names the offer’s adapter; for cash it names none', async () => {
+    for (const method of ['card', 'cash'] as const) {
+      const run = new FairRun(w);
+      await confirmed(run, method);
+      const s = run.shopper;
+      if (s.phase !== 'paying') throw new Error(s.phase);
+      expect(s.payment.card).toEqual(method === 'card' ? w.merchant.payment.card : undefined);
+    }
+  });
+});
