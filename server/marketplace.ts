@@ -301,9 +301,18 @@ export async function startMarketplace(options: MarketplaceOptions): Promise<Mar
     // The arbiter: its own key (certified by the CA, role arbiter) and append-only verdicts in
     // arbiter.sqlite, on its own port. It checks certified signers against the CA's CRL, accepts
     // hardware-token orders as the shop does, and the marketplace bank's payment proofs.
+    // Its verdicts are time-stamped by the TSA once stored (GET /arbiter/verdicts/:id gives the token).
+    const arbiterStamps = StatementStamps.open({
+      dataDir,
+      party: 'arbiter',
+      timestamper: inProcessTimestamper(tsa),
+      ...(options.now ? { now: options.now } : {}),
+    });
+    opened.push(arbiterStamps);
     const arbiter = await openMarketplaceArbiter({
       dataDir,
       ca,
+      stamps: arbiterStamps,
       paymentIssuers: [bank.keyId],
       revocation: ca.revocationSource(),
       webauthn: createWebAuthnVerifier({ expectedOrigins: [extensionOrigin], expectedRpIds: [extensionOrigin], requireUserVerification: false }),

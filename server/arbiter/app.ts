@@ -7,7 +7,8 @@
  *   POST /arbiter/complaints { complaint, bundle } → 200 { verdict, id, replayed }
  *        (verdict: semper.arbiter.verdict signed with the arbiter's certificate; a complaint filed
  *        again: the stored verdict, replayed: true)
- *   GET  /arbiter/verdicts/:id            → { verdict, id }  (id: the verdict's digest or the complaint's)
+ *   GET  /arbiter/verdicts/:id            → { verdict, id, timestamp? }  (id: the verdict's digest or the
+ *                                           complaint's; timestamp: the RFC 3161 token over the verdict, base64 DER, once stamped)
  *   errors: { error: { code, message } } — refusals: 400 ERR_SCHEMA (malformed), 403
  *           ERR_SIGNATURE_INVALID / ERR_CERT_* (tampered), 422 ERR_EVIDENCE_FOREIGN (foreign),
  *           403 ERR_FORBIDDEN (not a party); 413 too large; 429 ERR_RATE_LIMITED; 404 ERR_NOT_FOUND.
@@ -56,7 +57,8 @@ export function createArbiterApp(arbiter: ArbiterService, options: ArbiterAppOpt
     const id = VerdictId.safeParse(c.req.param('id'));
     const stored = id.success ? arbiter.verdict(id.data) : undefined;
     if (!stored) return errorResponse(c, 'ERR_NOT_FOUND', 'no such verdict');
-    return c.json({ verdict: stored.verdict, id: stored.id });
+    const timestamp = arbiter.timestampOf(stored.id);
+    return c.json({ verdict: stored.verdict, id: stored.id, ...(timestamp ? { timestamp } : {}) });
   });
   return app;
 }

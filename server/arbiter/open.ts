@@ -4,6 +4,7 @@
  * `arbiter.sqlite` under the data directory. Both survive a restart: every verdict ever signed names
  * that key, and a complaint filed again gets its stored verdict.
  */
+import type { StatementStamps } from '../storage/statement-stamps.js';
 import type { RevocationSource } from '../../core/pki/revocation.js';
 import type { WebAuthnStatementVerifier } from '../../core/statements/verify.js';
 import { IDENTITY_SCHEMA, loadPartyIdentity } from '../identity/party-identity.js';
@@ -29,6 +30,8 @@ export interface OpenArbiterOptions {
   revocation?: RevocationSource;
   webauthn?: WebAuthnStatementVerifier;
   now?: () => number;
+  /** Time stamps over the verdicts (the marketplace's TSA). */
+  stamps?: StatementStamps;
 }
 
 export async function openMarketplaceArbiter(options: OpenArbiterOptions): Promise<ArbiterService> {
@@ -51,6 +54,7 @@ export async function openMarketplaceArbiter(options: OpenArbiterOptions): Promi
       ...(options.revocation ? { revocation: options.revocation } : {}),
       ...(options.webauthn ? { webauthn: options.webauthn } : {}),
       ...(options.now ? { clock: options.now } : {}),
+      ...(options.stamps ? { stamps: options.stamps } : {}),
     });
   } catch (e) {
     store.close();

@@ -9,6 +9,7 @@
  *     submission is refused the same way again;
  *   - verdicts are never changed or deleted (schema.ts).
  */
+import type { StatementStamps } from '../storage/statement-stamps.js';
 import { SemperError } from '../../core/errors.js';
 import type { Signer } from '../../core/crypto/index.js';
 import { certificateChainsIn, type RevocationSource } from '../../core/pki/revocation.js';
@@ -30,6 +31,8 @@ export interface ArbiterServiceOptions {
   revocation?: RevocationSource;
   webauthn?: WebAuthnStatementVerifier;
   clock?: () => number;
+  /** Time stamps over the verdicts (server/storage/statement-stamps.ts), requested once each is stored. */
+  stamps?: StatementStamps;
 }
 
 export interface StoredVerdict {
@@ -109,7 +112,13 @@ export class ArbiterService {
     // Whatever is stored is the decision (a racing copy of the same complaint may have been first).
     const kept = this.byComplaint(verified.digest);
     if (!kept) throw new SemperError('ERR_INTERNAL', 'the verdict was not stored');
+    if (kept.id === id) this.options.stamps?.stampLater(signed);
     return { ...kept, replayed: kept.id !== id };
+  }
+
+  /** The RFC 3161 token over a verdict (base64 DER), once the TSA has stamped it. */
+  timestampOf(verdictId: string): string | undefined {
+    return this.options.stamps?.tokenOf(verdictId);
   }
 
   /** A verdict by its id (the verdict's digest) or by the digest of the complaint it decides. */

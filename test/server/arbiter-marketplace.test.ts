@@ -3,7 +3,7 @@
  * (role arbiter); a complaint over HTTP about an offer the shop really signed gets a verdict; a
  * restart on the same data directory keeps the arbiter's key and its verdicts.
  */
-import { buildBundle } from '../../core/evidence/bundle.js';
+import { buildBundle, verifyBundle, verifyRfc3161Timestamp } from '../../core/evidence/index.js';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -94,5 +94,17 @@ describe('the arbiter in the marketplace', () => {
     expect(market.arbiterKeyId).toBe(keyId);
     const res = await fetch(`${market.arbiterUrl}/arbiter/verdicts/${verdictId}`);
     expect(res.status).toBe(200);
+    // The verdict was time-stamped by the marketplace TSA (before the restart): the token is served with it,
+    // and a bundle of the verdict and its token verifies, the verdict dated by the TSA.
+    const { verdict, timestamp } = (await res.json()) as { verdict: Statement; timestamp?: string };
+    expect(timestamp).toBeDefined();
+    const bundle = await buildBundle({
+      deal: { id: verdict.dealId, kind: 'verdict', exporter: 'arbiter' },
+      statements: [verdict],
+      timestamps: [{ of: verdictId, token: timestamp! }],
+    });
+    const report = await verifyBundle(bundle, { roots: [market.rootCertificate], verifyTimestamp: verifyRfc3161Timestamp });
+    expect(report.ok).toBe(true);
+    expect(report.statements[0]!.timeBasis).toBe('time-stamp');
   });
 });
