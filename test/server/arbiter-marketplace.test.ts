@@ -3,6 +3,7 @@
  * (role arbiter); a complaint over HTTP about an offer the shop really signed gets a verdict; a
  * restart on the same data directory keeps the arbiter's key and its verdicts.
  */
+import { runReadmeRecipe } from '../evidence/recipe.js';
 import { buildBundle, verifyBundle, verifyRfc3161Timestamp } from '../../core/evidence/index.js';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -106,5 +107,12 @@ describe('the arbiter in the marketplace', () => {
     const report = await verifyBundle(bundle, { roots: [market.rootCertificate], verifyTimestamp: verifyRfc3161Timestamp });
     expect(report.ok).toBe(true);
     expect(report.statements[0]!.timeBasis).toBe('time-stamp');
+    // The same with stock OpenSSL (the README recipe): the verdict's signature, chain and time stamp —
+    // and a verdict whose decision was changed fails it.
+    const recipe = await runReadmeRecipe(bundle, market.rootCertificate);
+    expect(recipe, recipe.out).toMatchObject({ ok: true });
+    const forged = structuredClone(bundle);
+    (forged.statements[0]!.statement as Statement<{ decision: string }>).body.decision = 'dismissed';
+    expect((await runReadmeRecipe(forged, market.rootCertificate)).ok).toBe(false);
   });
 });

@@ -4,6 +4,7 @@
  * tampering of it: every field of the bundle makes verifyBundle fail, and every field the recipe
  * reads makes the recipe fail too.
  */
+import { RECIPE } from '../../evidence/recipe.js';
 import { execFile, execFileSync, spawnSync } from 'node:child_process';
 import { dirname } from 'node:path';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
@@ -33,14 +34,6 @@ function inRecipeSample(path: Path, firsts: Set<string>, sameKindAsFirst: Set<nu
   if (/^statements\.\d+\.statement\.(body|signature\.signer)\./.test(p)) return false;
   return true;
 }
-
-const README = readFileSync(join(__dirname, '../../../README.md'), 'utf8');
-const RECIPE = (() => {
-  const blocks = [...README.matchAll(/```sh\n([\s\S]*?)```/g)].map((m) => m[1]!);
-  const recipe = blocks.find((b) => b.startsWith('# semper-evidence-recipe'));
-  if (!recipe) throw new Error('README has no semper-evidence-recipe block');
-  return recipe;
-})();
 
 let work: string;
 let f: EvidenceDealFixture;
