@@ -30,9 +30,11 @@
  *
  * Opening an account without a code, and funding, are the operator's (BankService.openAccount / fund), not routes.
  */
+import { buildBundle, collectStatements, evidenceDownload, roleOf } from '../../core/evidence/index.js';
+import { operatorOnly } from '../http/operator.js';
 import { Hono } from 'hono';
 import { z } from 'zod';
-import { isSemperError } from '../../core/errors.js';
+import { isSemperError, SemperError } from '../../core/errors.js';
 import { errorResponse, handleError } from '../http/errors.js';
 import { jsonBody, readJson } from '../http/json.js';
 import { RateLimiter, peerAddress, rateLimited, SigningBudget } from '../http/rate-limit.js';
@@ -55,6 +57,8 @@ export interface BankAppOptions {
   /** Account-opening attempts per minute (per code the bank issued, else per client address); default 10. */
   accountOpeningAttemptsPerMinute?: number;
   now?: () => number;
+  /** Bearer token for the operator routes (the evidence export); absent: open, as the bank listens on loopback. */
+  operatorToken?: string;
 }
 
 /** An opening request: a statement with a code, with room. */
@@ -86,6 +90,21 @@ export function createBankApp(bank: BankService, options: BankAppOptions = {}): 
   });
 
   app.get('/bank', (c) => c.json(bank.info()));
+  // A deal's payments as an evidence bundle (core/evidence): what the bank signed and was handed for
+  // this reference. Operator only: spends and orders name accounts and coins.
+  app.get('/bank/deals/:reference/evidence', operatorOnly(options.operatorToken), async (c) => {
+    const reference = c.req.param('reference');
+    if (!/^[A-Za-z0-9_.:-]{8,128}$/.test(reference)) throw new SemperError('ERR_SCHEMA', 'a deal reference is 8-128 letters, digits, _ . : -');
+    const { statements } = await collectStatements(bank.recordsOfDeal(reference), reference);
+    if (statements.length === 0) throw new SemperError('ERR_NOT_FOUND', 'the bank holds nothing for this deal');
+    const bundle = await buildBundle({
+      deal: { id: reference, kind: 'payment', exporter: 'bank' },
+      statements: statements.map((statement) => ({ statement, role: roleOf(statement) })),
+      ...(options.now ? { now: options.now() } : {}),
+    });
+    const file = await evidenceDownload(bundle, c.req.query('format') === 'tar' ? 'tar' : 'json');
+    return c.body(file.body, 200, { 'content-type': file.mediaType, 'content-disposition': `attachment; filename="${file.fileName}"` });
+  });
   app.get('/bank/denominations', async (c) => {
     const certifiedList = await bank.certifiedDenominationList();
     return c.json({ list: await bank.denominationList(), ...(certifiedList ? { certifiedList } : {}) });

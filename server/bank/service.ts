@@ -53,7 +53,7 @@ import type { ReversalAnswer, TransferAnswer } from '../../core/payment/account/
 import type { ClearingAnswer, StopAnswer } from '../../core/payment/cheque/index.js';
 import { nowIso, signStatement, type Statement, verifyStatement, type WebAuthnStatementVerifier } from '../../core/statements/index.js';
 import { readCertificate } from '../../core/pki/index.js';
-import { SqliteStore } from '../storage/sqlite.js';
+import { parseStoredJson, SqliteStore } from '../storage/sqlite.js';
 import { generatePersistableEs256, importEs256Pkcs8 } from '../storage/keys.js';
 import { DEFAULT_ROTATION, DenominationKeys, type RotationPolicy, type RsaKeyFactory } from './denominations.js';
 import { COINS_ACCOUNT, FUNDING_ACCOUNT, Ledger } from './ledger.js';
@@ -263,6 +263,33 @@ export class BankService {
         this.clock(),
       );
     });
+  }
+
+  /**
+   * Everything the bank stored about one deal (the payments' `reference`), as the JSON it keeps:
+   * deposits' answers and the spends they redeemed, transfers (order and answer) and their reversals,
+   * cheque clearings (cheque, presentment, answer) and bounces. For the evidence export (app.ts):
+   * the statements in it are what the bank signed or was handed, each for this deal.
+   */
+  recordsOfDeal(reference: string): unknown[] {
+    const db = this.store.db;
+    const texts: string[] = [];
+    const add = (rows: Record<string, string>[]) => {
+      for (const row of rows) texts.push(...Object.values(row));
+    };
+    add(db.prepare<[string], Record<string, string>>('SELECT answer FROM deposits WHERE reference = ?').all(reference));
+    add(db.prepare<[string], Record<string, string>>("SELECT spend FROM spent_coins WHERE json_extract(spend, '$.dealId') = ?").all(reference));
+    add(db.prepare<[string], Record<string, string>>('SELECT request, answer FROM transfers WHERE reference = ?').all(reference));
+    add(
+      db
+        .prepare<[string], Record<string, string>>(
+          'SELECT r.request, r.answer FROM reversals r JOIN transfers t ON t.request_id = r.transfer_request_id WHERE t.reference = ?',
+        )
+        .all(reference),
+    );
+    add(db.prepare<[string], Record<string, string>>('SELECT cheque, presentment, answer FROM cheque_clearings WHERE reference = ?').all(reference));
+    add(db.prepare<[string], Record<string, string>>("SELECT answer FROM cheque_bounces WHERE json_extract(answer, '$.dealId') = ?").all(reference));
+    return texts.map((text) => parseStoredJson(text, 'bank record'));
   }
 
   balance(account: string): number {
