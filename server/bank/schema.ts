@@ -9,13 +9,7 @@
  * and `deposits` hold the redemption side — coin ids, coin keys, unblinded signatures. Nothing
  * the bank holds relates one to the other: the blinding factor never reaches the bank.
  */
-import type { Migration, MigrationSet } from '../storage/sqlite.js';
-
-function appendOnly(table: string): string {
-  return `
-    CREATE TRIGGER ${table}_no_update BEFORE UPDATE ON ${table} BEGIN SELECT RAISE(ABORT, '${table} is append-only'); END;
-    CREATE TRIGGER ${table}_no_delete BEFORE DELETE ON ${table} BEGIN SELECT RAISE(ABORT, '${table} is append-only'); END;`;
-}
+import { appendOnly, type Migration, type MigrationSet } from '../storage/sqlite.js';
 
 const v1: Migration = {
   version: 1,

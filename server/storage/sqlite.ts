@@ -14,6 +14,16 @@ import { SemperError } from '../../core/errors.js';
 
 export type SqliteDatabase = Database.Database;
 
+/**
+ * SQL for two triggers that make `table` append-only: the database itself refuses UPDATE and
+ * DELETE on it, whatever code runs against the file (ledgers, issued tokens, verdicts).
+ */
+export function appendOnly(table: string): string {
+  return `
+    CREATE TRIGGER ${table}_no_update BEFORE UPDATE ON ${table} BEGIN SELECT RAISE(ABORT, '${table} is append-only'); END;
+    CREATE TRIGGER ${table}_no_delete BEFORE DELETE ON ${table} BEGIN SELECT RAISE(ABORT, '${table} is append-only'); END;`;
+}
+
 export interface Migration {
   /** 1, 2, 3, ... within its component: applied in order, each exactly once. */
   version: number;

@@ -13,7 +13,7 @@
 import { decodeBase64url, encodeBase64 } from '../../core/encoding/index.js';
 import { statementDigest, type Statement } from '../../core/statements/index.js';
 import type { Timestamper } from '../../core/timestamp/index.js';
-import { type MigrationSet, SqliteStore } from './sqlite.js';
+import { appendOnly, type MigrationSet, SqliteStore } from './sqlite.js';
 
 const schema = (component: string): MigrationSet => ({
   component,
@@ -26,8 +26,7 @@ const schema = (component: string): MigrationSet => ({
              token TEXT NOT NULL,
              stamped_at TEXT NOT NULL
            );
-           CREATE TRIGGER statement_stamps_no_update BEFORE UPDATE ON statement_stamps BEGIN SELECT RAISE(ABORT, 'statement_stamps is append-only'); END;
-           CREATE TRIGGER statement_stamps_no_delete BEFORE DELETE ON statement_stamps BEGIN SELECT RAISE(ABORT, 'statement_stamps is append-only'); END;`,
+           ${appendOnly('statement_stamps')}`,
     },
   ],
 });

@@ -10,13 +10,7 @@
  *                crash between the two leaves a gap, never a duplicate.
  *   tsa_tokens   every token issued, with what it stamped.
  */
-import type { Migration, MigrationSet } from '../storage/sqlite.js';
-
-function appendOnly(table: string): string {
-  return `
-    CREATE TRIGGER ${table}_no_update BEFORE UPDATE ON ${table} BEGIN SELECT RAISE(ABORT, '${table} is append-only'); END;
-    CREATE TRIGGER ${table}_no_delete BEFORE DELETE ON ${table} BEGIN SELECT RAISE(ABORT, '${table} is append-only'); END;`;
-}
+import { appendOnly, type Migration, type MigrationSet } from '../storage/sqlite.js';
 
 const v1: Migration = {
   version: 1,
