@@ -11,6 +11,7 @@ import { Wallet } from './Wallet.js';
 import { FairPurchases } from './FairPurchases.js';
 import { FetchCertificate } from './FetchCertificate.js';
 import { Notices } from './Notices.js';
+import { ArbiterSettings, DisputePanel } from './Dispute.js';
 import { DetailPanel, ErrorReason, Field, ListPanel, OpenButton, StatementsTable, StatusCell, message, useLoaded } from './components.js';
 
 export function App() {
@@ -27,6 +28,7 @@ export function App() {
       <Wallet />
       <Settings />
       <TtpSettings />
+      <ArbiterSettings />
       <IdentitySettings />
     </main>
   );
@@ -84,6 +86,7 @@ function DealDetail({ dealId, onBack }: { dealId: string; onBack(): void }) {
             <ErrorReason error={deal.deal.error} />
           </dl>
           <StatementsTable id="statements" statements={deal.statements} dealId={dealId} />
+          <DisputePanel dealId={dealId} kind="purchase" status={deal.deal.status} />
           <h3>{t('popGoods')}</h3>
           {deal.goods.length === 0 ? (
             <p class="note">{t('popNoGoods')}</p>
