@@ -194,10 +194,24 @@ export async function raiseDispute(deps: DisputeDeps, input: { dealId: string; c
   if (verdict.dealId !== input.dealId || body.complaint !== complaintDigest || body.claim !== input.claim) {
     throw new DisputeError('bad-verdict', 'ERR_EVIDENCE_FOREIGN', 'the verdict decides another complaint than the one filed');
   }
-  const archivedAt = deps.now();
+  // The complaint when it was signed, the verdict when it came back (always after: the archive is read in this order).
   await deps.store.commit(record, [
-    { dealId: input.dealId, direction: 'sent', type: ARBITER_TYPES.complaint, statement: complaint as Statement<unknown>, digest: complaintDigest, archivedAt },
-    { dealId: input.dealId, direction: 'received', type: ARBITER_TYPES.verdict, statement: verdict, digest: await statementDigest(verdict), archivedAt },
+    {
+      dealId: input.dealId,
+      direction: 'sent',
+      type: ARBITER_TYPES.complaint,
+      statement: complaint as Statement<unknown>,
+      digest: complaintDigest,
+      archivedAt: now,
+    },
+    {
+      dealId: input.dealId,
+      direction: 'received',
+      type: ARBITER_TYPES.verdict,
+      statement: verdict,
+      digest: await statementDigest(verdict),
+      archivedAt: Math.max(deps.now(), now + 1),
+    },
   ]);
   return disputeView(verdict);
 }
