@@ -58,9 +58,9 @@ const ArbiterError = z.looseObject({ error: z.looseObject({ code: z.string().max
 const ARBITER_TIMEOUT_MS = 20_000;
 const MAX_ANSWER_BYTES = 1_000_000;
 
-/** The deal's evidence bundle: every signed statement in its stored state. */
-export async function merchantBundle(deal: StoredDeal, exporter: string, now: number): Promise<EvidenceBundle> {
-  const { statements } = await collectStatements(deal.state, deal.dealId);
+/** The deal's evidence bundle: every signed statement in its stored state, and the complaints and verdicts kept with it. */
+export async function merchantBundle(deal: StoredDeal, exporter: string, now: number, disputes: readonly StoredDispute[] = []): Promise<EvidenceBundle> {
+  const { statements } = await collectStatements([deal.state, disputes.map((d) => [d.complaint, d.verdict])], deal.dealId);
   if (statements.length === 0) throw new SemperError('ERR_NOT_FOUND', `deal ${deal.dealId} holds no signed statement yet`);
   return buildBundle({
     deal: { id: deal.dealId, kind: deal.kind, exporter },
@@ -87,6 +87,8 @@ export async function fileDispute(input: {
   identity: MerchantIdentity;
   arbiter: KitArbiter | undefined;
   now: () => number;
+  /** Verdicts already kept with the deal: filed again as evidence. */
+  disputes?: readonly StoredDispute[];
 }): Promise<{ dispute: StoredDispute; replayed: boolean }> {
   const { deal, identity, arbiter } = input;
   if (!arbiter) throw new KitDisputeError('ERR_INTERNAL', 'this merchant kit has no arbiter configured (option arbiter)', 503);
@@ -99,7 +101,7 @@ export async function fileDispute(input: {
   }
   const claim = input.claim as Claim;
   const now = input.now();
-  const bundle = JSON.parse(bundleToJson(await merchantBundle(deal, `merchant kit ${identity.origin}`, now))) as unknown;
+  const bundle = JSON.parse(bundleToJson(await merchantBundle(deal, `merchant kit ${identity.origin}`, now, input.disputes))) as unknown;
   const complaint = await signComplaint(
     { claim, dealId: deal.dealId, evidence: await digestJson(bundle), ...(input.statement ? { statement: input.statement } : {}) },
     identity.signer,

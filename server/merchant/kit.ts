@@ -210,7 +210,7 @@ export function createMerchantKit(options: MerchantKitOptions): MerchantKit {
   // like the deal itself: it holds what the shopper ordered and, for exchanges, the items.
   app.get('/semper/deals/:dealId/evidence', operatorOnly(options.operatorToken), async (c) => {
     const deal = await storedDeal(c.req.param('dealId'));
-    const bundle = await merchantBundle(deal, `merchant kit ${identity.origin}`, now());
+    const bundle = await merchantBundle(deal, `merchant kit ${identity.origin}`, now(), (await deals.disputes?.(deal.dealId)) ?? []);
     const file = await evidenceDownload(bundle, c.req.query('format') === 'tar' ? 'tar' : 'json');
     return c.body(file.body, 200, { 'content-type': file.mediaType, 'content-disposition': `attachment; filename="${file.fileName}"` });
   });
@@ -232,6 +232,7 @@ export function createMerchantKit(options: MerchantKitOptions): MerchantKit {
         identity,
         arbiter,
         now,
+        disputes: (await deals.disputes?.(deal.dealId)) ?? [],
       });
       await deals.addDispute?.(dispute);
       return c.json({ dispute, replayed, kept: deals.addDispute !== undefined });

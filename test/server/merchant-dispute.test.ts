@@ -113,6 +113,11 @@ describe('merchant kit disputes', () => {
     expect(await deals.disputes(dealId)).toEqual(listed.disputes);
     expect(() => sqlite.db.prepare('DELETE FROM merchant_verdicts').run()).toThrow(/append-only/);
     expect(sqlite.schemaVersion('merchant')).toBe(4);
+    // The evidence export now carries both complaints and verdicts.
+    const exported = (await (await kit.app.request(`/semper/deals/${dealId}/evidence`, { headers: { authorization: `Bearer ${TOKEN}` } })).json()) as {
+      statements: { statement: Statement }[];
+    };
+    expect(exported.statements.filter((x) => x.statement.type.startsWith('semper.arbiter.'))).toHaveLength(4);
   });
 
   it('refuses a claim a merchant cannot make, a verdict by another arbiter, an unreachable arbiter: nothing kept', async () => {
