@@ -24,6 +24,8 @@ import type { StoredKey } from '../../../extension/identity/key-store.js';
 import { closeCheckingInvariants } from '../../core/payment/helpers.js';
 import { type ArbiterWorld, makeArbiterWorld, runPurchase } from '../../core/arbiter/fixtures.js';
 import { statementsIn } from '../../evidence/deal-fixture.js';
+import { handleOperation, type DispatchDeps } from '../../../extension/operations/dispatch.js';
+import { BASE, EXT_ID } from '../fixtures.js';
 
 const URL_A = 'http://127.0.0.1:8455';
 const URL_B = 'http://127.0.0.1:9455';
@@ -236,5 +238,45 @@ describe('raising a dispute (extension)', () => {
       code: 'ERR_RATE_LIMITED',
     });
     expect(await s.store.archiveOf(s.dealId)).toHaveLength(before);
+  });
+
+  it('the operations: Semper’s pages only, the request checked (a known claim, an arbiter named), the settings ops list and remove', async () => {
+    const arbiters = new TrustedArbiters(new MemoryFingerprintRecords<TrustedArbiter>(), () => w.clock.now);
+    const deps = {
+      extensionId: EXT_ID,
+      extensionBase: BASE,
+      currentWindow: async () => undefined,
+      store: new MemoryDealStore(),
+      arbiters,
+      now: () => w.clock.now,
+    } as unknown as DispatchDeps;
+    const popup = { id: EXT_ID, url: `${BASE}popup/index.html` };
+    const request = { dealId: 'A'.repeat(22), claim: 'offer-denied', arbiter: URL_A };
+    expect(await handleOperation({ op: 'disputes.raise', request }, { id: EXT_ID, url: 'https://shop.example/' }, deps)).toMatchObject({
+      ok: false,
+      error: { code: 'ERR_FORBIDDEN' },
+    });
+    expect(await handleOperation({ op: 'disputes.raise', request: { ...request, claim: 'refund-please' } }, popup, deps)).toMatchObject({
+      ok: false,
+      error: { code: 'ERR_SCHEMA' },
+    });
+    expect(await handleOperation({ op: 'disputes.raise', request }, popup, deps)).toMatchObject({ ok: false, error: { code: 'ERR_CERT_UNTRUSTED' } });
+    const appA = createArbiterApp(await openArbiter());
+    const a = (await (await appA.request('/arbiter/certificate')).json()) as { certificate: string };
+    const added = await handleOperation({ op: 'settings.addArbiter', request: { certificate: a.certificate, url: `${URL_A}/` } }, popup, deps);
+    expect(added).toMatchObject({ ok: true, response: { arbiter: { url: URL_A, commonName: 'Semper Demo Arbiter' } } });
+    const fingerprint = (added as { response: { arbiter: { fingerprint: string } } }).response.arbiter.fingerprint;
+    expect(await handleOperation({ op: 'settings.listArbiters', request: {} }, popup, deps)).toMatchObject({
+      ok: true,
+      response: { arbiters: [{ fingerprint }] },
+    });
+    expect(await handleOperation({ op: 'settings.removeArbiter', request: { fingerprint } }, popup, deps)).toMatchObject({
+      ok: true,
+      response: { removed: true },
+    });
+    expect(await handleOperation({ op: 'disputes.list', request: { dealId: 'A'.repeat(22) } }, popup, deps)).toMatchObject({
+      ok: true,
+      response: { disputes: [] },
+    });
   });
 });
