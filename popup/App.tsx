@@ -12,6 +12,7 @@ import { Wallet } from './Wallet.js';
 import { FairPurchases } from './FairPurchases.js';
 import { FetchCertificate } from './FetchCertificate.js';
 import { Notices } from './Notices.js';
+import { ArbiterSettings, DisputePanel } from './Dispute.js';
 import { DetailPanel, ErrorReason, Field, ListPanel, OpenButton, StatementsTable, StatusCell, message, useLoaded } from './components.js';
 
 export function App() {
@@ -29,6 +30,7 @@ export function App() {
       <Settings />
       <TtpSettings />
       <CardSettings />
+      <ArbiterSettings />
       <IdentitySettings />
     </main>
   );
@@ -86,6 +88,7 @@ function DealDetail({ dealId, onBack }: { dealId: string; onBack(): void }) {
             <ErrorReason error={deal.deal.error} />
           </dl>
           <StatementsTable id="statements" statements={deal.statements} dealId={dealId} />
+          <DisputePanel dealId={dealId} kind="purchase" status={deal.deal.status} />
           <h3>{t('popGoods')}</h3>
           {deal.goods.length === 0 ? (
             <p class="note">{t('popNoGoods')}</p>

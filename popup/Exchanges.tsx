@@ -11,6 +11,7 @@ import { formatDateTime, t, type MessageKey } from '../extension/ui/i18n.js';
 import { CertifiedName, SafeText } from '../extension/ui/safe-text.js';
 import { visibleText } from '../core/text.js';
 import { DetailPanel, ErrorReason, Field, ListPanel, OpenButton, StatementsTable, StatusCell, message, useLoaded } from './components.js';
+import { DisputePanel } from './Dispute.js';
 
 const STATUS_KEYS: Record<ExchangeDealPhase, MessageKey> = {
   'requesting-descriptor': 'xsRequesting',
@@ -148,6 +149,7 @@ function ExchangeDetail({ dealId, onBack }: { dealId: string; onBack(): void }) 
             </>
           ) : null}
           <StatementsTable id="exchange-statements" statements={x.statements} dealId={dealId} />
+          <DisputePanel dealId={dealId} kind="exchange" status={x.exchange.status} />
         </>
       ) : null}
     </DetailPanel>

@@ -11,6 +11,7 @@ import { formatDateTime, formatMoney, type MessageKey, t } from '../extension/ui
 import { CertifiedName, SafeText } from '../extension/ui/safe-text.js';
 import { visibleText } from '../core/text.js';
 import { DetailPanel, ErrorReason, Field, ListPanel, OpenButton, StatementsTable, StatusCell, useLoaded } from './components.js';
+import { DisputePanel } from './Dispute.js';
 
 const STATUS_KEYS: Record<FairShopperPhase, MessageKey> = {
   'requesting-offer': 'fsRequesting',
@@ -106,6 +107,7 @@ function FairDetail({ dealId, onBack }: { dealId: string; onBack(): void }) {
             </>
           ) : null}
           <StatementsTable id="fair-statements" statements={x.statements} dealId={dealId} />
+          <DisputePanel dealId={dealId} kind="fair-purchase" status={x.purchase.status} />
         </>
       ) : null}
     </DetailPanel>

@@ -1,5 +1,5 @@
 /**
- * Trust a CA root or a TTP by its address: fetch the certificate, show its name and fingerprint, and
+ * Trust a CA root, a TTP or an arbiter by its address: fetch the certificate, show its name and fingerprint, and
  * trust it only after the shopper confirms the fingerprint matches one got another way (what
  * `npm start` prints, what the operator publishes). Nothing is trusted by fetching.
  */
@@ -10,7 +10,13 @@ import { formatDateTime, t } from '../extension/ui/i18n.js';
 import { CertifiedName } from '../extension/ui/safe-text.js';
 import { message } from './components.js';
 
-export function FetchCertificate({ party: role, onTrust }: { party: 'ca' | 'ttp'; onTrust(fetched: FetchedCertificate): Promise<unknown> }) {
+const LABELS = {
+  ca: { url: 'fcCaUrl', trust: 'fcTrustCa', placeholder: 'http://127.0.0.1:8450' },
+  ttp: { url: 'fcTtpUrl', trust: 'fcTrustTtp', placeholder: 'http://127.0.0.1:8452' },
+  arbiter: { url: 'fcArbiterUrl', trust: 'fcTrustArbiter', placeholder: 'http://127.0.0.1:8455' },
+} as const;
+
+export function FetchCertificate({ party: role, onTrust }: { party: 'ca' | 'ttp' | 'arbiter'; onTrust(fetched: FetchedCertificate): Promise<unknown> }) {
   const [url, setUrl] = useState('');
   const [fetched, setFetched] = useState<FetchedCertificate | null>(null);
   const [error, setError] = useState<string | null>(null);
@@ -50,13 +56,13 @@ export function FetchCertificate({ party: role, onTrust }: { party: 'ca' | 'ttp'
   return (
     <div class="fetch-certificate" id={id}>
       <form onSubmit={fetchIt}>
-        <label for={`${id}-url`}>{role === 'ca' ? t('fcCaUrl') : t('fcTtpUrl')}</label>
+        <label for={`${id}-url`}>{t(LABELS[role].url)}</label>
         <input
           id={`${id}-url`}
           type="url"
           value={url}
           spellcheck={false}
-          placeholder={role === 'ca' ? 'http://127.0.0.1:8450' : 'http://127.0.0.1:8452'}
+          placeholder={LABELS[role].placeholder}
           onInput={(e) => setUrl((e.target as HTMLInputElement).value)}
         />
         <button type="submit" id={`${id}-go`} disabled={busy || url.trim() === ''}>
@@ -80,7 +86,7 @@ export function FetchCertificate({ party: role, onTrust }: { party: 'ca' | 'ttp'
           </dl>
           <p class="note">{t('fcCompareNote')}</p>
           <button type="button" class="primary" id={`${id}-trust`} disabled={busy} onClick={trust}>
-            {role === 'ca' ? t('fcTrustCa') : t('fcTrustTtp')}
+            {t(LABELS[role].trust)}
           </button>{' '}
           <button type="button" onClick={() => setFetched(null)} disabled={busy}>
             {t('fcCancel')}

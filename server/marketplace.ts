@@ -328,6 +328,8 @@ export async function startMarketplace(options: MarketplaceOptions): Promise<Mar
     opened.push(arbiterServer);
     const arbiterCertificate = arbiter.certificateChain[0]!;
     writeFileAtomic(join(dataDir, 'arbiter.pem'), certificateToPem(arbiterCertificate));
+    // The shop's operator files its complaints with this arbiter (POST /semper/deals/:dealId/dispute).
+    shop.kit.setArbiter({ url: arbiterServer.url, certificate: arbiterCertificate, roots: [ca.rootCertificate] });
 
     let closing: Promise<void> | undefined;
     return {

@@ -8,6 +8,7 @@ import type { KeyStore } from '../identity/key-store.js';
 import type { IdentityService } from '../identity/service.js';
 import type { TrustRoots } from '../settings/trust-roots.js';
 import type { TrustedTtps } from '../settings/ttp-trust.js';
+import type { TrustedArbiters } from '../settings/arbiter-trust.js';
 import type { PaymentService } from '../payments/service.js';
 import type { WalletService } from '../wallet/service.js';
 import type { CardPayments } from '../payments/card-payments.js';
@@ -20,6 +21,8 @@ export interface OperationContext {
   identity: IdentityService;
   roots: TrustRoots;
   ttps: TrustedTtps;
+  /** The trusted arbiters (a setting); the worker always has it, tests of other groups may leave it out. */
+  arbiters?: TrustedArbiters;
   /** The payment service (the purse, the bank account): what each method can pay, for the trusted window. */
   payments: PaymentService;
   /** Open the trusted window on the setup or token-registration view. */
@@ -31,6 +34,8 @@ export interface OperationContext {
   now(): number;
   /** GET a JSON document (bounded); the worker's is worker/http.ts getJson. */
   getJson?(url: string): Promise<unknown>;
+  /** The fetch POSTs to an arbiter go through (tests inject an in-process arbiter); default the global fetch. */
+  fetchImpl?: typeof fetch;
   /** After the shopper read the notices (the badge recounts); tests may leave it out. */
   onNoticesRead?(): void;
 }

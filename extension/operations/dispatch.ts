@@ -12,6 +12,7 @@ import type { CurrentWindow } from '../worker/trusted-window-manager.js';
 import type { Handlers, OperationContext } from './context.js';
 import { exchangeHandlers } from './handlers/exchanges.js';
 import { evidenceHandlers } from './handlers/evidence.js';
+import { disputeHandlers } from './handlers/disputes.js';
 import { fairHandlers } from './handlers/fair.js';
 import { identityHandlers } from './handlers/identity.js';
 import { purchaseHandlers } from './handlers/purchases.js';
@@ -41,6 +42,7 @@ const HANDLERS: Handlers<OperationName> = {
   ...walletHandlers,
   ...noticeHandlers,
   ...evidenceHandlers,
+  ...disputeHandlers,
 };
 
 function forbidden(message: string): OperationResult<OperationName> {

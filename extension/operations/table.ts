@@ -24,6 +24,8 @@ import type { VerifiedOfferView } from '../../core/commerce/view.js';
 import type { ExchangeUse, VerifiedExchangeView } from '../../core/commerce/exchange-deal.js';
 import type { ExchangeOutcomeForPage, FairOutcomeForPage, PurchaseOutcome } from '../../core/protocol/provider.js';
 import { FairMethod } from '../../core/commerce/fair-purchase.js';
+import { Claim } from '../../core/arbiter/statements.js';
+import type { DisputeView } from '../disputes/raise.js';
 import type { VerifiedFairOfferView } from '../../core/commerce/fair-purchase.js';
 import type { FairShopperPhase } from '../../core/commerce/fair-purchase-shopper.js';
 import type { MethodFunds } from '../payments/service.js';
@@ -95,6 +97,14 @@ export const OPERATIONS = {
   // ── evidence (core/evidence) ────────────────────────────────────────────
   /** The deal's evidence bundle (semper.evidence/1 JSON) and a file name for it. */
   exportEvidence: { request: ByDeal, access: 'page' },
+  // ── disputes (extension/disputes) ───────────────────────────────────────
+  /** File a complaint about a finished deal with a trusted arbiter (its fingerprint or address); the verified verdict is archived with the deal. */
+  'disputes.raise': {
+    request: z.strictObject({ dealId: DealId, claim: Claim, arbiter: z.string().min(1).max(512), statement: z.string().max(2000).optional() }),
+    access: 'page',
+  },
+  /** The deal's verdicts, each with the complaint it decides. */
+  'disputes.list': { request: ByDeal, access: 'page' },
   // ── identity ────────────────────────────────────────────────────────────
   getIdentity: { request: Empty, access: 'page' },
   /** Phrase, picture, identity, certificate, tokens, threshold: what every Semper page shows. */
@@ -127,8 +137,8 @@ export const OPERATIONS = {
   },
   'settings.addRoot': { request: z.strictObject({ certificate: z.string().min(1).max(20_000) }), access: 'page' },
   'settings.listRoots': { request: Empty, access: 'page' },
-  /** Fetch a CA's root or a TTP's certificate from its address and describe it; trusts nothing (the shopper compares the fingerprint first). */
-  'settings.fetchCertificate': { request: z.strictObject({ role: z.enum(['ca', 'ttp']), url: z.string().min(1).max(512) }), access: 'page' },
+  /** Fetch a CA's root, a TTP's or an arbiter's certificate from its address and describe it; trusts nothing (the shopper compares the fingerprint first). */
+  'settings.fetchCertificate': { request: z.strictObject({ role: z.enum(['ca', 'ttp', 'arbiter']), url: z.string().min(1).max(512) }), access: 'page' },
   'settings.removeRoot': { request: z.strictObject({ fingerprint: Fingerprint }), access: 'page' },
   /** A TTP to trust: its certificate (PEM | base64 DER) or its fingerprint, and where to reach it. */
   'settings.addTtp': {
@@ -141,6 +151,13 @@ export const OPERATIONS = {
   'settings.addCard': { request: z.strictObject({ adapterUrl: z.string().min(1).max(512), token: z.string().min(5).max(64) }), access: 'page' },
   'settings.getCard': { request: Empty, access: 'page' },
   'settings.removeCard': { request: Empty, access: 'page' },
+  /** An arbiter to trust with disputes: its certificate (PEM | base64 DER, role arbiter) or its fingerprint, and where to reach it. */
+  'settings.addArbiter': {
+    request: z.strictObject({ certificate: z.string().min(1).max(20_000).optional(), fingerprint: Fingerprint.optional(), url: z.string().min(1).max(512) }),
+    access: 'page',
+  },
+  'settings.listArbiters': { request: Empty, access: 'page' },
+  'settings.removeArbiter': { request: z.strictObject({ fingerprint: Fingerprint }), access: 'page' },
   // ── wallet (extension/wallet) ───────────────────────────────────────────
   /** Per purse: bank, pinned key, balance, coins by denomination, pending operations, history. */
   'wallet.status': { request: Empty, access: 'page' },
@@ -231,6 +248,8 @@ export interface TtpSummary {
   addedAt: string;
 }
 
+export type ArbiterSummary = TtpSummary;
+
 export interface FairPurchaseSummary {
   dealId: string;
   origin: string;
@@ -269,6 +288,8 @@ export interface OperationResponses {
     contract?: { title: string; text: string; merchantSignature?: Statement };
   };
   exportEvidence: { fileName: string; json: string };
+  'disputes.raise': { dispute: DisputeView };
+  'disputes.list': { disputes: DisputeView[] };
   getPendingFair: { view: VerifiedFairOfferView; status: FairShopperPhase; funds: MethodFunds[] };
   confirmFair: { status: FairShopperPhase };
   rejectFair: { status: FairShopperPhase };
@@ -307,6 +328,9 @@ export interface OperationResponses {
   'settings.addCard': { card: CardSummary };
   'settings.getCard': { card: CardSummary | null };
   'settings.removeCard': { removed: boolean };
+  'settings.addArbiter': { arbiter: ArbiterSummary };
+  'settings.listArbiters': { arbiters: ArbiterSummary[] };
+  'settings.removeArbiter': { removed: boolean };
   'wallet.status': { purses: PurseSummary[] };
   'wallet.openAccount': { purse: PurseSummary };
   'wallet.withdraw': { status: 'done' | 'pending'; requestId: string; purse: PurseSummary };

@@ -1,6 +1,7 @@
 /**
  * Fetching a party's certificate from its address, for the shopper to confirm by fingerprint before
- * anything is trusted: a CA's root (`GET <ca>/ca/root`) or a TTP's certificate (`GET <ttp>/ttp`).
+ * anything is trusted: a CA's root (`GET <ca>/ca/root`), a TTP's certificate (`GET <ttp>/ttp`) or an
+ * arbiter's (`GET <arbiter>/arbiter/certificate`).
  * What comes back over plain HTTP proves nothing by itself — anyone on the path could answer — so
  * this only *describes* it (name, fingerprint, validity); trusting it stays a separate step the
  * shopper takes after comparing the fingerprint with one got another way (printed by `npm start`,
@@ -13,8 +14,10 @@ import { readCertificate } from '../../core/pki/index.js';
 import { partyOrigin } from '../worker/sender.js';
 import { describeRoot } from './trust-roots.js';
 
+export type FetchRole = 'ca' | 'ttp' | 'arbiter';
+
 export interface FetchedCertificate {
-  role: 'ca' | 'ttp';
+  role: FetchRole;
   /** The party's address (origin) the certificate was fetched from. */
   url: string;
   /** base64 DER */
@@ -25,14 +28,11 @@ export interface FetchedCertificate {
 }
 
 const CaRootAnswer = z.looseObject({ certificate: z.string().min(1).max(20_000) });
+const ArbiterAnswer = z.looseObject({ certificate: z.string().min(1).max(20_000) });
 const TtpInfoAnswer = z.looseObject({ certificateChain: z.array(z.string().min(1).max(20_000)).min(1).max(5) });
 
-export async function fetchCertificate(
-  role: 'ca' | 'ttp',
-  address: string,
-  getJson: (url: string) => Promise<unknown>,
-  now: number,
-): Promise<FetchedCertificate> {
+export async function fetchCertificate(role: FetchRole, address: string, getJson: (url: string) => Promise<unknown>, now: number): Promise<FetchedCertificate> {
+  if (role === 'arbiter') return fetchArbiterCertificate(address, getJson);
   const url = partyOrigin(address, role === 'ca' ? 'CA' : 'TTP');
   const answer = await getJson(`${url}${role === 'ca' ? '/ca/root' : '/ttp'}`);
   if (role === 'ca') {
@@ -48,4 +48,21 @@ export async function fetchCertificate(
   const info = await readCertificate(leaf);
   if (info.role !== 'ttp') throw new SemperError('ERR_CERT_UNTRUSTED', `"${info.commonName}" is not a TTP certificate (role ${info.role ?? 'none'})`);
   return { role, url, certificate: leaf, fingerprint: info.fingerprint, commonName: info.commonName, notAfter: info.notAfter.toISOString() };
+}
+
+/** An arbiter's certificate (role arbiter), from `GET <arbiter>/arbiter/certificate` (server/arbiter/app.ts). */
+async function fetchArbiterCertificate(address: string, getJson: (url: string) => Promise<unknown>): Promise<FetchedCertificate> {
+  const url = partyOrigin(address, 'arbiter');
+  const parsed = ArbiterAnswer.safeParse(await getJson(`${url}/arbiter/certificate`));
+  if (!parsed.success) throw new SemperError('ERR_SCHEMA', `${url}/arbiter/certificate did not answer with a certificate`);
+  const info = await readCertificate(parsed.data.certificate);
+  if (info.role !== 'arbiter') throw new SemperError('ERR_CERT_UNTRUSTED', `"${info.commonName}" is not an arbiter certificate (role ${info.role ?? 'none'})`);
+  return {
+    role: 'arbiter',
+    url,
+    certificate: parsed.data.certificate,
+    fingerprint: info.fingerprint,
+    commonName: info.commonName,
+    notAfter: info.notAfter.toISOString(),
+  };
 }

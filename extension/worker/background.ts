@@ -25,6 +25,7 @@ import { IdentityService } from '../identity/service.js';
 import { handleOperation } from '../operations/dispatch.js';
 import { TrustRoots } from '../settings/trust-roots.js';
 import { TrustedTtps } from '../settings/ttp-trust.js';
+import { TrustedArbiters } from '../settings/arbiter-trust.js';
 import { noticesOf } from '../notices/notices.js';
 import { Badge } from './badge.js';
 import { MachineHost } from './host.js';
@@ -44,6 +45,7 @@ import {
   rootRecords,
   ttpRecords,
   cardRecords,
+  arbiterRecords,
 } from './store.js';
 import { TrustedWindowManager, type QueuedDeal, type WindowQueueStore } from './trusted-window-manager.js';
 import { WindowPresenter, type PresentPort } from './window-presentation.js';
@@ -59,6 +61,7 @@ const purses = new IdbWalletStore();
 const keys = new KeyStore({ records: new IdbKeyRecords(), now, legacyDeviceKey, legacyMigrated: dropLegacyDeviceKey });
 const roots = new TrustRoots(rootRecords);
 const ttps = new TrustedTtps(ttpRecords);
+const arbiters = new TrustedArbiters(arbiterRecords);
 
 // chrome-extension://<id> (pinned by the manifest key: core/protocol/extension-id.ts): origin and RP ID of every WebAuthn
 // ceremony. Not in Firefox: there the page origin is moz-extension://<per-install UUID>, a ceremony without a web-domain
@@ -328,6 +331,7 @@ browser.runtime.onMessage.addListener((message: unknown, sender: Runtime.Message
     identity,
     roots,
     ttps,
+    arbiters,
     openWindow: openSetupWindow,
     payments,
     wallet,

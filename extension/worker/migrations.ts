@@ -55,6 +55,11 @@ export function createWalletStores(database: SemperDatabase): void {
   database.createObjectStore('wallets', { keyPath: 'dealId' }).createIndex('byCreated', 'createdAt');
 }
 
+/** Version 4: the trusted arbiters (a setting like the TTPs), keyed by certificate fingerprint. */
+export function createArbiterStore(database: SemperDatabase): void {
+  database.createObjectStore('arbiters', { keyPath: 'fingerprint' });
+}
+
 /**
  * 'semper' v1 → v2, inside the versionchange transaction (only requests on `tx` may be awaited):
  * purchase records get their kind; the device key leaves the out-of-line `keys` store for `meta`

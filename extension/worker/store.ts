@@ -9,6 +9,7 @@
  *   settings  one record: security phrase + picture, CA URL, hardware-token threshold
  *   roots     trusted CA roots (a setting)
  *   ttps      trusted TTPs (a setting)
+ *   arbiters  trusted arbiters (a setting; extension/settings/arbiter-trust.ts)
  *   meta      migration markers
  *   wallets   one purse per bank (extension/wallet/purse.ts): a deal record of kind 'wallet' whose
  *             state holds the bank's URL, its pinned key id, the account id, the account key's id
@@ -16,7 +17,7 @@
  *             statement and the cashWallet machine state (coins with their keys, operations in flight)
  *
  * Versions: 1 was the first release's 'semper' (deals = purchases, archive, keys['device'],
- * roots); 2 added keys, tokens, settings, ttps, meta; 3 adds `wallets`. Opening the database also imports, once, the two other databases the
+ * roots); 2 added keys, tokens, settings, ttps, meta; 3 adds `wallets`; 4 adds `arbiters`. Opening the database also imports, once, the two other databases the
  * first release kept ('semper-identity', 'semper-exchange'), so an installed extension keeps its
  * keys, deals and settings (worker/migrations.ts; test/e2e/migration.test.ts runs it on a profile
  * made by that release).
@@ -27,11 +28,12 @@ import type { SettingsRecords, ShopperSettings, StoredToken, TokenRecords } from
 import type { TrustedRoot } from '../settings/trust-roots.js';
 import type { TrustedTtp } from '../settings/ttp-trust.js';
 import type { CardRecords, CardWallet } from '../payments/card-payments.js';
+import type { TrustedArbiter } from '../settings/arbiter-trust.js';
 import { byArchivedAt, type ArchiveEntry, type DealRecord, type DealStore, type WalletRecord } from '../deals/records.js';
-import { createStores, createWalletStores, importLegacyDatabases, upgradeFromFirstRelease, type LegacyDeviceKey } from './migrations.js';
+import { createArbiterStore, createStores, createWalletStores, importLegacyDatabases, upgradeFromFirstRelease, type LegacyDeviceKey } from './migrations.js';
 
 export const DB_NAME = 'semper';
-export const DB_VERSION = 3;
+export const DB_VERSION = 4;
 
 export interface SemperDB extends DBSchema {
   deals: { key: string; value: DealRecord; indexes: { byCreated: number } };
@@ -43,6 +45,7 @@ export interface SemperDB extends DBSchema {
   ttps: { key: string; value: TrustedTtp };
   meta: { key: string; value: unknown };
   wallets: { key: string; value: WalletRecord; indexes: { byCreated: number } };
+  arbiters: { key: string; value: TrustedArbiter };
 }
 
 export type SemperDatabase = IDBPDatabase<SemperDB>;
@@ -61,6 +64,7 @@ export function semperDb(): Promise<SemperDatabase> {
         if (oldVersion === 1) await upgradeFromFirstRelease(db, tx);
         else if (oldVersion < 2) createStores(db, oldVersion);
         if (oldVersion < 3) createWalletStores(db);
+        if (oldVersion < 4) createArbiterStore(db);
       },
     });
     await importLegacyDatabases(database);
@@ -185,7 +189,7 @@ export interface FingerprintRecords<T extends { fingerprint: string }> {
   delete(fingerprint: string): Promise<boolean>;
 }
 
-async function deleteIfPresent(store: 'tokens' | 'roots' | 'ttps', key: string): Promise<boolean> {
+async function deleteIfPresent(store: 'tokens' | 'roots' | 'ttps' | 'arbiters', key: string): Promise<boolean> {
   const tx = (await semperDb()).transaction(store, 'readwrite');
   const existing = await tx.store.get(key);
   if (existing) await tx.store.delete(key);
@@ -193,7 +197,7 @@ async function deleteIfPresent(store: 'tokens' | 'roots' | 'ttps', key: string):
   return existing !== undefined;
 }
 
-function fingerprintRecords<S extends 'roots' | 'ttps'>(store: S): FingerprintRecords<SemperDB[S]['value']> {
+function fingerprintRecords<S extends 'roots' | 'ttps' | 'arbiters'>(store: S): FingerprintRecords<SemperDB[S]['value']> {
   return {
     list: async () => (await semperDb()).getAll(store),
     get: async (fingerprint) => (await semperDb()).get(store, fingerprint),
@@ -215,3 +219,4 @@ export const cardRecords: CardRecords = {
     await (await semperDb()).put('meta', wallet, META_CARD_WALLET);
   },
 };
+export const arbiterRecords: FingerprintRecords<TrustedArbiter> = fingerprintRecords('arbiters');

@@ -11,11 +11,14 @@
  * Schema history (component 'merchant'): version 1 is the purchase table of the first release;
  * version 2 makes it the table of every kind and moves the exchange deals of the release after
  * it (`merchant_exchanges`, component 'merchant-exchange') into it, so an installed shop keeps
- * its deals; version 3 admits the kind 'fair-purchase' (goods for money, fair-purchase.ts).
+ * its deals; version 3 admits the kind 'fair-purchase' (goods for money, fair-purchase.ts);
+ * version 4 adds `merchant_verdicts`, the arbiter's verdicts on the merchant's complaints
+ * (disputes.ts), append-only like the arbiter's own.
  */
 import { SemperError } from '../../core/errors.js';
 import type { Machine } from '../../core/machine.js';
 import type { StateStore, StoredState } from '../host/step.js';
+import type { StoredDispute } from './disputes.js';
 import { hasTable, parseStoredJson, supersedeComponent, type MigrationSet, type SqliteDatabase, type SqliteStore } from '../storage/sqlite.js';
 
 export const DEAL_KINDS = ['purchase', 'exchange', 'fair-purchase'] as const;
@@ -51,6 +54,10 @@ export interface MerchantDealStore {
   put(dealId: string, expectedVersion: number | null, write: DealWrite): Promise<boolean>;
   /** Deals not halted whose timer is due at `now`, earliest first, at most `limit`. */
   due(now: number, limit: number): Promise<{ dealId: string; kind: DealKind }[]>;
+  /** Keep a verdict on the merchant's complaint with its deal (the same verdict again is kept once). Optional: a store without it does not keep verdicts. */
+  addDispute?(dispute: StoredDispute): Promise<void>;
+  /** The deal's verdicts, oldest first. */
+  disputes?(dealId: string): Promise<StoredDispute[]>;
 }
 
 /**
@@ -162,12 +169,30 @@ function admitFairPurchases(db: SqliteDatabase): void {
   db.exec('DROP TABLE merchant_deals_v2');
 }
 
+const V4_VERDICTS = `
+  CREATE TABLE merchant_verdicts (
+    verdict_digest TEXT PRIMARY KEY,
+    deal_id TEXT NOT NULL,
+    claim TEXT NOT NULL,
+    decision TEXT NOT NULL,
+    rule TEXT NOT NULL,
+    complaint_digest TEXT NOT NULL,
+    complaint TEXT NOT NULL,
+    verdict TEXT NOT NULL,
+    created_at TEXT NOT NULL
+  );
+  CREATE INDEX merchant_verdicts_deal ON merchant_verdicts (deal_id);
+  CREATE TRIGGER merchant_verdicts_no_update BEFORE UPDATE ON merchant_verdicts BEGIN SELECT RAISE(ABORT, 'verdicts are append-only'); END;
+  CREATE TRIGGER merchant_verdicts_no_delete BEFORE DELETE ON merchant_verdicts BEGIN SELECT RAISE(ABORT, 'verdicts are append-only'); END;
+`;
+
 export const MERCHANT_DEALS_SCHEMA: MigrationSet = {
   component: 'merchant',
   migrations: [
     { version: 1, description: 'merchant deal states', up: V1_PURCHASES },
     { version: 2, description: 'one table for every kind of deal (purchases and exchanges)', up: migrateToAllKinds },
     { version: 3, description: 'deals of the kind fair-purchase (goods for money)', up: admitFairPurchases },
+    { version: 4, description: "the arbiter's verdicts on the merchant's complaints", up: V4_VERDICTS },
   ],
 };
 
@@ -245,6 +270,44 @@ export class SqliteMerchantDealStore implements MerchantDealStore {
       .all(now, limit)
       .flatMap((r) => (isKind(r.kind) ? [{ dealId: r.deal_id, kind: r.kind }] : []));
   }
+
+  async addDispute(d: StoredDispute): Promise<void> {
+    this.store.db
+      .prepare(
+        `INSERT INTO merchant_verdicts (verdict_digest, deal_id, claim, decision, rule, complaint_digest, complaint, verdict, created_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (verdict_digest) DO NOTHING`,
+      )
+      .run(d.verdictDigest, d.dealId, d.claim, d.decision, d.rule, d.complaintDigest, JSON.stringify(d.complaint), JSON.stringify(d.verdict), d.createdAt);
+  }
+
+  async disputes(dealId: string): Promise<StoredDispute[]> {
+    return this.store.db
+      .prepare<[string], VerdictRow>('SELECT * FROM merchant_verdicts WHERE deal_id = ? ORDER BY rowid')
+      .all(dealId)
+      .map((r) => ({
+        dealId: r.deal_id,
+        claim: r.claim as StoredDispute['claim'],
+        decision: r.decision as StoredDispute['decision'],
+        rule: r.rule,
+        complaintDigest: r.complaint_digest,
+        verdictDigest: r.verdict_digest,
+        complaint: parseStoredJson(r.complaint, `complaint of deal ${r.deal_id}`) as StoredDispute['complaint'],
+        verdict: parseStoredJson(r.verdict, `verdict of deal ${r.deal_id}`) as StoredDispute['verdict'],
+        createdAt: r.created_at,
+      }));
+  }
+}
+
+interface VerdictRow {
+  verdict_digest: string;
+  deal_id: string;
+  claim: string;
+  decision: string;
+  rule: string;
+  complaint_digest: string;
+  complaint: string;
+  verdict: string;
+  created_at: string;
 }
 
 /** Deals in memory, stored as JSON text so that nothing a caller holds aliases what is stored. */
@@ -287,5 +350,15 @@ export class MemoryMerchantDealStore implements MerchantDealStore {
       .sort((a, b) => a.wakeAt! - b.wakeAt!)
       .slice(0, limit)
       .map((d) => ({ dealId: d.dealId, kind: d.kind }));
+  }
+
+  private readonly verdicts: string[] = [];
+
+  async addDispute(d: StoredDispute): Promise<void> {
+    if (!this.verdicts.some((v) => (JSON.parse(v) as StoredDispute).verdictDigest === d.verdictDigest)) this.verdicts.push(JSON.stringify(d));
+  }
+
+  async disputes(dealId: string): Promise<StoredDispute[]> {
+    return this.verdicts.map((v) => JSON.parse(v) as StoredDispute).filter((d) => d.dealId === dealId);
   }
 }

@@ -21,3 +21,4 @@ export {
   type MerchantDealStore,
   type StoredDeal,
 } from './deals.js';
+export { fileDispute, merchantBundle, MERCHANT_CLAIMS, type KitArbiter, type StoredDispute } from './disputes.js';

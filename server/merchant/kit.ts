@@ -10,6 +10,8 @@
  *   fair purchases (fair-purchases.ts) POST /semper/fair/offer, POST /semper/fair/messages
  *   operator                        GET  /semper/deals/:dealId → the stored deal of any kind (bearer token)
  *                                   GET  /semper/deals/:dealId/evidence[?format=tar] → its evidence bundle (bearer token)
+ *                                   POST /semper/deals/:dealId/dispute { claim, statement? } → the arbiter's verdict, kept (bearer token; disputes.ts)
+ *                                   GET  /semper/deals/:dealId/disputes → the verdicts kept with the deal (bearer token)
  *   errors                          { error: { code, message } }
  *
  * Every POST reads its body through the one JSON edge (http/json.ts: Content-Type, a size bound per
@@ -26,9 +28,10 @@ import { cryptoRandom, type RandomSource } from '../../core/machine.js';
 import type { RevocationSource } from '../../core/pki/revocation.js';
 import { DealId } from '../../core/protocol/commerce.js';
 import { errorResponse, handleError } from '../http/errors.js';
-import { jsonBody } from '../http/json.js';
+import { jsonBody, readJson } from '../http/json.js';
 import { operatorOnly } from '../http/operator.js';
-import { buildBundle, collectStatements, evidenceDownload, roleOf } from '../../core/evidence/index.js';
+import { evidenceDownload } from '../../core/evidence/index.js';
+import { DisputeRequest, fileDispute, KitDisputeError, merchantBundle, type KitArbiter } from './disputes.js';
 import { SigningBudget } from '../http/rate-limit.js';
 import { KeyedLock } from '../host/keyed-lock.js';
 import { MachineHost, type HostStep, type TimedEvent } from '../host/step.js';
@@ -67,6 +70,8 @@ export interface MerchantKitOptions {
   random?: RandomSource;
   /** Where the kit reports what no request is waiting for (refused TTP answers, unreachable TTP). */
   log?: (what: string, e: unknown) => void;
+  /** The arbiter the operator files complaints with (POST /semper/deals/:dealId/dispute); may also be set later (`setArbiter`). */
+  arbiter?: KitArbiter;
 }
 
 export interface MerchantKit {
@@ -79,6 +84,8 @@ export interface MerchantKit {
   start(intervalMs?: number): void;
   /** Stop the timers and wait for TTP requests under way. */
   stop(): Promise<void>;
+  /** Configure the arbiter after the kit was made (the marketplace starts its arbiter after the shop). */
+  setArbiter(arbiter: KitArbiter): void;
 }
 
 const DUE_PER_TICK = 100;
@@ -182,6 +189,14 @@ export function createMerchantKit(options: MerchantKitOptions): MerchantKit {
   if (options.exchanges) register(exchangeDeals(options.exchanges, env));
   if (options.fairPurchases) register(fairPurchaseDeals(options.fairPurchases, env));
 
+  const storedDeal = async (id: string) => {
+    const parsed = DealId.safeParse(id);
+    if (!parsed.success) throw new SemperError('ERR_SCHEMA', 'deal id must be 16-64 base64url characters');
+    const deal = await deals.get(parsed.data);
+    if (!deal) throw new SemperError('ERR_NOT_FOUND', `no deal ${parsed.data}`);
+    return deal;
+  };
+
   app.get('/semper/deals/:dealId', operatorOnly(options.operatorToken), async (c) => {
     const parsed = DealId.safeParse(c.req.param('dealId'));
     if (!parsed.success) throw new SemperError('ERR_SCHEMA', 'deal id must be 16-64 base64url characters');
@@ -194,19 +209,41 @@ export function createMerchantKit(options: MerchantKitOptions): MerchantKit {
   // statement of this deal in its stored state; `?format=tar` for the recipe's files. Operator only,
   // like the deal itself: it holds what the shopper ordered and, for exchanges, the items.
   app.get('/semper/deals/:dealId/evidence', operatorOnly(options.operatorToken), async (c) => {
-    const parsed = DealId.safeParse(c.req.param('dealId'));
-    if (!parsed.success) throw new SemperError('ERR_SCHEMA', 'deal id must be 16-64 base64url characters');
-    const deal = await deals.get(parsed.data);
-    if (!deal) throw new SemperError('ERR_NOT_FOUND', `no deal ${parsed.data}`);
-    const { statements } = await collectStatements(deal.state, deal.dealId);
-    if (statements.length === 0) throw new SemperError('ERR_NOT_FOUND', `deal ${deal.dealId} holds no signed statement yet`);
-    const bundle = await buildBundle({
-      deal: { id: deal.dealId, kind: deal.kind, exporter: `merchant kit ${identity.origin}` },
-      statements: statements.map((statement) => ({ statement, role: roleOf(statement) })),
-      now: now(),
-    });
+    const deal = await storedDeal(c.req.param('dealId'));
+    const bundle = await merchantBundle(deal, `merchant kit ${identity.origin}`, now(), (await deals.disputes?.(deal.dealId)) ?? []);
     const file = await evidenceDownload(bundle, c.req.query('format') === 'tar' ? 'tar' : 'json');
     return c.body(file.body, 200, { 'content-type': file.mediaType, 'content-disposition': `attachment; filename="${file.fileName}"` });
+  });
+
+  // A dispute (disputes.ts): the deal's bundle, a complaint signed by the merchant's certified key,
+  // the configured arbiter's verdict, checked and kept with the deal. Operator only; it makes the
+  // merchant sign, so it counts against the deal's signing budget too.
+  let arbiter = options.arbiter;
+  app.post('/semper/deals/:dealId/dispute', operatorOnly(options.operatorToken), jsonBody({ maxBytes: 8 * 1024 }, 'dispute'), async (c) => {
+    const request = await readJson(c, DisputeRequest, 'dispute');
+    const deal = await storedDeal(c.req.param('dealId'));
+    const refused = budget.charge(c, deal.dealId);
+    if (refused) return refused;
+    try {
+      const { dispute, replayed } = await fileDispute({
+        deal,
+        claim: request.claim,
+        ...(request.statement ? { statement: request.statement } : {}),
+        identity,
+        arbiter,
+        now,
+        disputes: (await deals.disputes?.(deal.dealId)) ?? [],
+      });
+      await deals.addDispute?.(dispute);
+      return c.json({ dispute, replayed, kept: deals.addDispute !== undefined });
+    } catch (e) {
+      if (e instanceof KitDisputeError) return errorResponse(c, e.code, e.message, e.status);
+      throw e;
+    }
+  });
+  app.get('/semper/deals/:dealId/disputes', operatorOnly(options.operatorToken), async (c) => {
+    const deal = await storedDeal(c.req.param('dealId'));
+    return c.json({ disputes: (await deals.disputes?.(deal.dealId)) ?? [] });
   });
 
   let ticking: Promise<void> | undefined;
@@ -234,6 +271,9 @@ export function createMerchantKit(options: MerchantKitOptions): MerchantKit {
       if (interval || timers.size === 0) return;
       interval = setInterval(() => void tick().catch((e: unknown) => log('timers', e)), intervalMs);
       interval.unref?.();
+    },
+    setArbiter(next) {
+      arbiter = next;
     },
     async stop() {
       if (interval) clearInterval(interval);

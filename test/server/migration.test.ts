@@ -229,10 +229,17 @@ describe('shop.sqlite of the previous release', () => {
         .prepare<[], { name: string }>("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
         .all()
         .map((r) => r.name);
-      expect(tables).toEqual(['identity_certificates', 'identity_key', 'merchant_deals', 'merchant_exchanges_unmigrated', 'schema_version']);
+      expect(tables).toEqual([
+        'identity_certificates',
+        'identity_key',
+        'merchant_deals',
+        'merchant_exchanges_unmigrated',
+        'merchant_verdicts',
+        'schema_version',
+      ]);
       // The exchange that shared a purchase's deal id is kept aside, not lost.
       expect(shop.store.db.prepare('SELECT deal_id FROM merchant_exchanges_unmigrated').all()).toEqual([{ deal_id: clash.state.dealId }]);
-      expect(['merchant', 'party-identity', 'shop-identity', 'merchant-exchange'].map((c) => shop.store.schemaVersion(c))).toEqual([3, 1, 2, 2]);
+      expect(['merchant', 'party-identity', 'shop-identity', 'merchant-exchange'].map((c) => shop.store.schemaVersion(c))).toEqual([4, 1, 2, 2]);
       // Version 3 admits fair purchases in the one deal table (a CHECK constraint, rebuilt with every row).
       const ddl = shop.store.db.prepare<[], { sql: string }>("SELECT sql FROM sqlite_master WHERE name = 'merchant_deals'").get()!.sql;
       expect(ddl).toContain("'fair-purchase'");
@@ -241,7 +248,7 @@ describe('shop.sqlite of the previous release', () => {
     }
 
     // The release itself would now misread the file: it refuses it instead.
-    expect(() => openLegacy(tmp.dir, SHOP_DB_FILE, LEGACY_SHOP_SCHEMA)).toThrow(/schema is at version 3/);
+    expect(() => openLegacy(tmp.dir, SHOP_DB_FILE, LEGACY_SHOP_SCHEMA)).toThrow(/schema is at version 4/);
     // And a second start of today's code finds everything as it left it.
     const reopened = await openShop({
       dataDir: tmp.dir,

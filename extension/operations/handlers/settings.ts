@@ -3,6 +3,7 @@ import { SemperError } from '../../../core/errors.js';
 import { fetchCertificate } from '../../settings/fetch-certificate.js';
 import type { TrustedRoot } from '../../settings/trust-roots.js';
 import type { TrustedTtp } from '../../settings/ttp-trust.js';
+import type { TrustedArbiter } from '../../settings/arbiter-trust.js';
 import type { Handlers } from '../context.js';
 import type { RootSummary, TtpSummary } from '../table.js';
 
@@ -10,7 +11,7 @@ function rootSummary(r: TrustedRoot): RootSummary {
   return { fingerprint: r.fingerprint, commonName: r.commonName, subject: r.subject, notAfter: r.notAfter, addedAt: new Date(r.addedAt).toISOString() };
 }
 
-function ttpSummary(t: TrustedTtp): TtpSummary {
+function ttpSummary(t: TrustedTtp | TrustedArbiter): TtpSummary {
   return {
     fingerprint: t.fingerprint,
     url: t.url,
@@ -31,6 +32,9 @@ export const settingsHandlers: Handlers<
   | 'settings.addTtp'
   | 'settings.listTtps'
   | 'settings.removeTtp'
+  | 'settings.addArbiter'
+  | 'settings.listArbiters'
+  | 'settings.removeArbiter'
 > = {
   async 'settings.get'(_r, { identity }) {
     const s = await identity.status();
@@ -68,5 +72,20 @@ export const settingsHandlers: Handlers<
   },
   async 'settings.removeTtp'({ fingerprint }, { ttps }) {
     return { removed: await ttps.remove(fingerprint) };
+  },
+  async 'settings.addArbiter'(input, { arbiters }) {
+    if (!arbiters) throw new SemperError('ERR_INTERNAL', 'this context has no trusted arbiters');
+    const arbiter = await arbiters.add({
+      url: input.url,
+      ...(input.certificate !== undefined ? { certificate: input.certificate } : {}),
+      ...(input.fingerprint !== undefined ? { fingerprint: input.fingerprint } : {}),
+    });
+    return { arbiter: ttpSummary(arbiter) };
+  },
+  async 'settings.listArbiters'(_r, { arbiters }) {
+    return { arbiters: arbiters ? (await arbiters.list()).map(ttpSummary) : [] };
+  },
+  async 'settings.removeArbiter'({ fingerprint }, { arbiters }) {
+    return { removed: arbiters ? await arbiters.remove(fingerprint) : false };
   },
 };

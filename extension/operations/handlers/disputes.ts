@@ -1,0 +1,18 @@
+/** Disputes (extension/disputes): raise one about a finished deal with a trusted arbiter; list a deal's verdicts. */
+import { SemperError } from '../../../core/errors.js';
+import { listDisputes, raiseDispute } from '../../disputes/raise.js';
+import type { Handlers } from '../context.js';
+
+export const disputeHandlers: Handlers<'disputes.raise' | 'disputes.list'> = {
+  async 'disputes.raise'(request, ctx) {
+    if (!ctx.arbiters) throw new SemperError('ERR_INTERNAL', 'this context has no trusted arbiters');
+    const dispute = await raiseDispute(
+      { store: ctx.store, keys: ctx.keys, roots: ctx.roots, arbiters: ctx.arbiters, now: ctx.now, ...(ctx.fetchImpl ? { fetchImpl: ctx.fetchImpl } : {}) },
+      { dealId: request.dealId, claim: request.claim, arbiter: request.arbiter, ...(request.statement ? { statement: request.statement } : {}) },
+    );
+    return { dispute };
+  },
+  async 'disputes.list'({ dealId }, { store }) {
+    return { disputes: await listDisputes(store, dealId) };
+  },
+};

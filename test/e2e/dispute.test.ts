@@ -1,0 +1,75 @@
+/**
+ * A dispute from the popup, end to end: the built extension in Chromium, the marketplace of
+ * `npm start` in-process (CA, demo shop, arbiter). A completed purchase; the shopper trusts the
+ * marketplace's arbiter in the popup (fetched by address, fingerprint compared) and raises
+ * "offer-denied" from the deal's detail; the arbiter upholds it (the merchant's certified offer is
+ * in the evidence) and the popup shows the verdict; complaint and verdict are in the deal's archive.
+ */
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { fingerprintOf } from '../../core/pki/index.js';
+import { startMarketplace, type Marketplace } from '../../server/marketplace.js';
+import { RESULTS, clickInTrustedWindow, launchExtension, pageResult, tempDir, waitForTrustedWindow, type ExtensionHarness } from './harness.js';
+import { expectAccessible } from './first-sight.js';
+
+let market: Marketplace;
+let dataDir: ReturnType<typeof tempDir>;
+let harness: ExtensionHarness;
+
+beforeAll(async () => {
+  dataDir = tempDir('semper-market-');
+  market = await startMarketplace({ dataDir: dataDir.path, caPort: 0, shopPort: 0, host: '127.0.0.1' });
+  harness = await launchExtension();
+  const published = (await (await fetch(`${market.caUrl}/ca/root`)).json()) as { pem: string };
+  await harness.operation('settings.addRoot', { certificate: published.pem });
+});
+
+afterAll(async () => {
+  await harness?.close();
+  await market?.close();
+  dataDir?.remove();
+});
+
+describe('dispute in Chromium (English)', () => {
+  it('a completed purchase, the arbiter trusted in the popup, offer-denied raised → upheld verdict shown and archived', async () => {
+    const page = await harness.context.newPage();
+    await page.goto(`${market.shopUrl}/product/ink-drying-report`);
+    await page.click('#buy');
+    const tw = await waitForTrustedWindow(harness);
+    await expect.poll(() => tw.locator('#confirm').isEnabled()).toBe(true);
+    const dealId = new URL(tw.url()).searchParams.get('deal')!;
+    await clickInTrustedWindow(tw, '#confirm');
+    expect(await pageResult(page)).toMatchObject({ status: 'completed', dealId });
+    await page.close();
+
+    // Trust the arbiter as a shopper would: fetch it by address, compare the fingerprint, trust.
+    const popup = harness.opsPage;
+    await popup.reload();
+    await popup.fill('#fetch-arbiter-url', market.arbiterUrl);
+    await popup.click('#fetch-arbiter-go');
+    await expect.poll(() => popup.locator('#fetch-arbiter-fingerprint').textContent()).toBe(await fingerprintOf(market.arbiterCertificate));
+    await popup.click('#fetch-arbiter-trust');
+    await expect.poll(() => popup.locator('#arbiters li').count()).toBe(1);
+
+    // The deal's detail: raise "the merchant denies its offer" with that arbiter.
+    await popup.click(`#deals tr[data-deal="${dealId}"] button`);
+    await popup.locator('#dispute-claim').selectOption('offer-denied');
+    await popup.click('#dispute-submit');
+    const verdict = popup.locator('#verdicts .verdict');
+    await expect.poll(() => verdict.getAttribute('data-decision'), { timeout: 15_000 }).toBe('upheld');
+    expect(await verdict.getAttribute('data-rule')).toBe('offer-denied/certified-offer');
+    expect(await verdict.locator('.verdict-decision').textContent()).toMatch(/^Upheld/);
+    expect(await verdict.locator('.verdict-reasons li').count()).toBeGreaterThan(0);
+    await popup.locator('#dispute').scrollIntoViewIfNeeded();
+    await popup.screenshot({ path: join(RESULTS, 'popup-dispute-en.png'), fullPage: true });
+    await expectAccessible(popup, 'popup, dispute (en)');
+
+    // Kept with the deal: the next evidence export carries complaint and verdict.
+    const deal = await harness.operation('getDeal', { dealId });
+    expect(deal.statements.filter((s) => s.type.startsWith('semper.arbiter.')).map((s) => [s.type, s.direction])).toEqual([
+      ['semper.arbiter.complaint', 'sent'],
+      ['semper.arbiter.verdict', 'received'],
+    ]);
+    expect(market.arbiter.count()).toBe(1);
+  });
+});

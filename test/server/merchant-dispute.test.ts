@@ -1,0 +1,149 @@
+/**
+ * The merchant kit's disputes: POST /semper/deals/:dealId/dispute (operator token) files the deal's
+ * bundle with a complaint signed by the merchant's certified key at a real arbiter (server/arbiter,
+ * in-process behind the kit's injected fetch), checks the verdict and keeps it in the kit's SQLite
+ * store (schema 4, append-only); a verdict by another arbiter, an unreachable arbiter, a claim a
+ * merchant cannot make are refused and nothing is kept.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { verifyVerdict } from '../../core/arbiter/index.js';
+import { issueCertificate } from '../../core/pki/index.js';
+import type { OfferBody } from '../../core/protocol/commerce.js';
+import type { Statement } from '../../core/statements/index.js';
+import { type ArbiterService, createArbiterApp, openMarketplaceArbiter } from '../../server/arbiter/index.js';
+import { catalogFromItems, createMerchantKit, MERCHANT_DEALS_SCHEMA, SqliteMerchantDealStore, type StoredDispute } from '../../server/merchant/index.js';
+import { PRODUCTS, SHOP_TERMS } from '../../server/shop/catalog.js';
+import { SqliteStore } from '../../server/storage/sqlite.js';
+import { makeTestCa, type TestCa } from '../helpers/pki.js';
+import { newDealId, newNonce, signOrder, testShopper } from './helpers.js';
+
+const ORIGIN = 'https://shop.example';
+const TOKEN = 'kit-operator-token';
+const ARBITER_URL = 'http://127.0.0.1:8455';
+const jsonPost = (body: unknown, token?: string) => ({
+  method: 'POST',
+  headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+  body: JSON.stringify(body),
+});
+
+const cleanup: (() => void)[] = [];
+afterEach(() => {
+  for (const f of cleanup.splice(0).reverse()) f();
+});
+
+function tempDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'semper-kit-dispute-'));
+  cleanup.push(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+async function openArbiter(ca: TestCa): Promise<ArbiterService> {
+  const service = await openMarketplaceArbiter({
+    dataDir: tempDir(),
+    ca: {
+      rootCertificate: ca.root,
+      issueArbiterCertificate: async (p: { commonName: string; publicKey: CryptoKey }) => ({
+        certificate: await issueCertificate({
+          issuerCertificate: ca.root,
+          issuerPrivateKey: ca.keys.privateKey,
+          subjectPublicKey: p.publicKey,
+          commonName: p.commonName,
+          organization: p.commonName,
+          role: 'arbiter',
+          notBefore: new Date(Date.now() - 86_400_000),
+          notAfter: new Date(Date.now() + 30 * 86_400_000),
+        }),
+      }),
+    },
+  });
+  cleanup.push(() => service.close());
+  return service;
+}
+
+const via = (app: ReturnType<typeof createArbiterApp>) =>
+  ((input: RequestInfo | URL, init?: RequestInit) => app.fetch(new Request(String(input), init))) as typeof fetch;
+
+async function setup() {
+  const ca = await makeTestCa();
+  const m = await ca.issue({ commonName: 'Dispute Shop GmbH', role: 'merchant', origins: [ORIGIN] });
+  const arbiter = await openArbiter(ca);
+  const arbiterApp = createArbiterApp(arbiter);
+  const sqlite = SqliteStore.open({ dataDir: tempDir(), fileName: 'shop.sqlite', schema: [MERCHANT_DEALS_SCHEMA] });
+  cleanup.push(() => sqlite.close());
+  const deals = new SqliteMerchantDealStore(sqlite);
+  const kit = createMerchantKit({
+    identity: { signer: m.signer, chain: m.chain, origin: ORIGIN },
+    deals,
+    purchases: { catalog: catalogFromItems(PRODUCTS, SHOP_TERMS), offerTtlMs: 60_000 },
+    operatorToken: TOKEN,
+    arbiter: { url: ARBITER_URL, certificate: arbiter.certificateChain[0]!, roots: [ca.root], fetch: via(arbiterApp) },
+  });
+  // A purchase the shopper ordered (signed order at the merchant).
+  const dealId = newDealId();
+  const offerRes = await kit.app.request('/semper/offer', jsonPost({ dealId, nonce: newNonce(), items: [{ sku: 'fm-screening-abstract', quantity: 1 }] }));
+  const { offer } = (await offerRes.json()) as { offer: Statement<OfferBody> };
+  expect((await kit.app.request('/semper/order', jsonPost({ order: await signOrder(offer, await testShopper()) }))).status).toBe(200);
+  return { ca, kit, deals, dealId, arbiter, sqlite };
+}
+
+type Answer = { dispute: StoredDispute; replayed: boolean; kept: boolean; error?: { code: string; message: string } };
+
+describe('merchant kit disputes', () => {
+  it('order-denied: the shopper’s signed order → upheld, verdict checked and kept with the deal; operator only', async () => {
+    const { ca, kit, deals, dealId, arbiter, sqlite } = await setup();
+    const path = `/semper/deals/${dealId}/dispute`;
+    expect((await kit.app.request(path, jsonPost({ claim: 'order-denied' }))).status).toBe(401);
+    const res = await kit.app.request(path, jsonPost({ claim: 'order-denied', statement: 'The buyer says it never ordered.' }, TOKEN));
+    expect(res.status).toBe(200);
+    const a = (await res.json()) as Answer;
+    expect(a).toMatchObject({ replayed: false, kept: true, dispute: { dealId, claim: 'order-denied', decision: 'upheld', rule: 'order-denied/signed-order' } });
+    expect((await verifyVerdict(a.dispute.verdict, { roots: [ca.root], now: Date.now() })).body.complaint).toBe(a.dispute.complaintDigest);
+    expect(arbiter.count()).toBe(1);
+    // payment-not-received: no bank proof in the merchant's evidence → undecided, says what is missing.
+    const unpaid = (await (await kit.app.request(path, jsonPost({ claim: 'payment-not-received' }, TOKEN))).json()) as Answer;
+    expect(unpaid.dispute).toMatchObject({ decision: 'undecided', rule: 'payment-not-received/no-proof' });
+    // Kept: listed for the operator, in SQLite, append-only.
+    const listed = (await (await kit.app.request(`/semper/deals/${dealId}/disputes`, { headers: { authorization: `Bearer ${TOKEN}` } })).json()) as {
+      disputes: StoredDispute[];
+    };
+    expect(listed.disputes.map((d) => d.rule)).toEqual(['order-denied/signed-order', 'payment-not-received/no-proof']);
+    expect(await deals.disputes(dealId)).toEqual(listed.disputes);
+    expect(() => sqlite.db.prepare('DELETE FROM merchant_verdicts').run()).toThrow(/append-only/);
+    expect(sqlite.schemaVersion('merchant')).toBe(4);
+    // The evidence export now carries both complaints and verdicts.
+    const exported = (await (await kit.app.request(`/semper/deals/${dealId}/evidence`, { headers: { authorization: `Bearer ${TOKEN}` } })).json()) as {
+      statements: { statement: Statement }[];
+    };
+    expect(exported.statements.filter((x) => x.statement.type.startsWith('semper.arbiter.'))).toHaveLength(4);
+  });
+
+  it('refuses a claim a merchant cannot make, a verdict by another arbiter, an unreachable arbiter: nothing kept', async () => {
+    const { ca, kit, deals, dealId } = await setup();
+    const path = `/semper/deals/${dealId}/dispute`;
+    const post = async (body: unknown) => {
+      const r = await kit.app.request(path, jsonPost(body, TOKEN));
+      return { status: r.status, ...((await r.json()) as Answer) };
+    };
+    expect(await post({ claim: 'goods-not-delivered' })).toMatchObject({ status: 400, error: { code: 'ERR_SCHEMA' } });
+    // Another arbiter, certified by the same CA, answers at the configured address.
+    const other = await openArbiter(ca);
+    const configured = await openArbiter(ca);
+    kit.setArbiter({ url: ARBITER_URL, certificate: configured.certificateChain[0]!, roots: [ca.root], fetch: via(createArbiterApp(other)) });
+    expect(await post({ claim: 'order-denied' })).toMatchObject({
+      status: 502,
+      error: { code: 'ERR_CERT_UNTRUSTED', message: expect.stringMatching(/configured arbiter/) },
+    });
+    // Unreachable.
+    const refused = (async () => {
+      throw new TypeError('fetch failed: connect ECONNREFUSED');
+    }) as unknown as typeof fetch;
+    kit.setArbiter({ url: ARBITER_URL, certificate: configured.certificateChain[0]!, roots: [ca.root], fetch: refused });
+    expect(await post({ claim: 'order-denied' })).toMatchObject({ status: 502, error: { message: expect.stringMatching(/could not be reached/) } });
+    expect(await deals.disputes(dealId)).toEqual([]);
+    // No such deal.
+    expect((await kit.app.request(`/semper/deals/${newDealId()}/dispute`, jsonPost({ claim: 'order-denied' }, TOKEN))).status).toBe(404);
+  });
+});
