@@ -197,13 +197,7 @@ export function createMerchantKit(options: MerchantKitOptions): MerchantKit {
     return deal;
   };
 
-  app.get('/semper/deals/:dealId', operatorOnly(options.operatorToken), async (c) => {
-    const parsed = DealId.safeParse(c.req.param('dealId'));
-    if (!parsed.success) throw new SemperError('ERR_SCHEMA', 'deal id must be 16-64 base64url characters');
-    const deal = await deals.get(parsed.data);
-    if (!deal) throw new SemperError('ERR_NOT_FOUND', `no deal ${parsed.data}`);
-    return c.json(deal);
-  });
+  app.get('/semper/deals/:dealId', operatorOnly(options.operatorToken), async (c) => c.json(await storedDeal(c.req.param('dealId'))));
 
   // The deal's evidence bundle (core/evidence, README "Checking evidence with OpenSSL only"): every
   // statement of this deal in its stored state; `?format=tar` for the recipe's files. Operator only,
