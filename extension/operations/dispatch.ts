@@ -13,6 +13,7 @@ import type { Handlers, OperationContext } from './context.js';
 import { exchangeHandlers } from './handlers/exchanges.js';
 import { evidenceHandlers } from './handlers/evidence.js';
 import { fairHandlers } from './handlers/fair.js';
+import { historyHandlers } from './handlers/history.js';
 import { identityHandlers } from './handlers/identity.js';
 import { purchaseHandlers } from './handlers/purchases.js';
 import { settingsHandlers } from './handlers/settings.js';
@@ -39,6 +40,7 @@ const HANDLERS: Handlers<OperationName> = {
   ...walletHandlers,
   ...noticeHandlers,
   ...evidenceHandlers,
+  ...historyHandlers,
 };
 
 function forbidden(message: string): OperationResult<OperationName> {
