@@ -11,6 +11,7 @@ import { Wallet } from './Wallet.js';
 import { FairPurchases } from './FairPurchases.js';
 import { FetchCertificate } from './FetchCertificate.js';
 import { Notices } from './Notices.js';
+import { History } from './History.js';
 import { DetailPanel, ErrorReason, Field, ListPanel, OpenButton, StatementsTable, StatusCell, message, useLoaded } from './components.js';
 
 export function App() {
@@ -21,6 +22,7 @@ export function App() {
         <h1>{t('popTitle')}</h1>
       </header>
       <Notices />
+      <History />
       {selected ? <DealDetail dealId={selected} onBack={() => setSelected(null)} /> : <DealList onOpen={setSelected} />}
       <Exchanges />
       <FairPurchases />
