@@ -182,6 +182,17 @@ function HistoryTimeline({ dealId, onBack }: { dealId: string; onBack(): void })
             <Field label={t('popOrigin')} class="mono">
               {deal.origin}
             </Field>
+            {deal.items.length > 0 ? (
+              <Field label={t('histItems')}>
+                <ul id="history-items">
+                  {deal.items.map((title, i) => (
+                    <li key={`${i}-${title}`}>
+                      <SafeText text={title} />
+                    </li>
+                  ))}
+                </ul>
+              </Field>
+            ) : null}
             {deal.total ? <Field label={t('popColTotal')}>{formatMoney(deal.total)}</Field> : null}
             <Field label={t('popColStatus')} class={`status-${deal.status}`}>
               {t(OUTCOME_KEYS[deal.outcome])}

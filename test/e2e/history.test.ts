@@ -96,6 +96,21 @@ describe('history: search every deal, see one as a timeline', () => {
     await popup.selectOption('#history-kind', 'exchange');
     await expect.poll(() => shownDeals(popup)).toEqual([mailId]);
     await popup.selectOption('#history-kind', '');
+    // Dates: from tomorrow finds nothing; from today finds both (the shopper's own time zone).
+    const day = (offset: number) => {
+      const d = new Date(Date.now() + offset * 86_400_000);
+      return `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, '0')}-${String(d.getDate()).padStart(2, '0')}`;
+    };
+    await popup.fill('#history-from', day(1));
+    await expect.poll(() => popup.locator('#history-count').textContent()).toBe('No deal matches.');
+    await popup.fill('#history-from', day(0));
+    await popup.fill('#history-to', day(0));
+    await expect.poll(() => shownDeals(popup)).toEqual([mailId, purchaseId]);
+    await popup.fill('#history-from', '');
+    await popup.fill('#history-to', '');
+    await popup.selectOption('#history-status', 'failed');
+    await expect.poll(() => popup.locator('#history-count').textContent()).toBe('No deal matches.');
+    await popup.selectOption('#history-status', 'completed');
     await popup.fill('#history-text', '');
     await expect.poll(() => shownDeals(popup)).toEqual([mailId, purchaseId]);
     await popup.screenshot({ path: join(RESULTS, 'popup-history-en.png'), fullPage: true });
@@ -107,6 +122,7 @@ describe('history: search every deal, see one as a timeline', () => {
     await popup.locator('#timeline-svg').waitFor();
     expect(await popup.locator('#timeline-svg .tl-arrow').count()).toBe(purchase.statements.length);
     expect(await popup.locator('#timeline-list li').count()).toBe(purchase.statements.length);
+    expect(await popup.locator('#history-items li').allTextContents()).toEqual([PRODUCT_TITLE]);
     expect(
       await popup.locator('#timeline-svg .tl-arrow').evaluateAll((gs) => gs.map((g) => `${g.getAttribute('data-from')}>${g.getAttribute('data-to')}`)),
     ).toEqual(['merchant>shopper', 'shopper>merchant', 'merchant>shopper', 'merchant>shopper']);
