@@ -10,7 +10,7 @@
  * complaints go to the TTP; everything else to the merchant).
  *
  * Order: the archive's own order (archivedAt, the shopper's clock, causal), then within one step
- * the protocol's order of types, then issuedAt. `at` is the statement's signed issuedAt.
+ * the protocol's order of types (a statement type both ways: the shopper's first), then issuedAt. `at` is the statement's signed issuedAt.
  */
 import { jwkThumbprint } from '../../core/crypto/jwk.js';
 import { readCertificate } from '../../core/pki/index.js';
@@ -138,7 +138,12 @@ const rank = (type: string) => {
 /** The deal's timeline: one event per archived statement, in time order, and the parties that appear. */
 export async function timelineOf(entries: readonly TimelineInput[]): Promise<Timeline> {
   const sorted = [...entries].sort(
-    (a, b) => a.archivedAt - b.archivedAt || rank(a.type) - rank(b.type) || a.statement.issuedAt.localeCompare(b.statement.issuedAt),
+    // Same type both ways within one step (the exchange's deliver): the shopper's item went first.
+    (a, b) =>
+      a.archivedAt - b.archivedAt ||
+      rank(a.type) - rank(b.type) ||
+      (a.direction === b.direction ? 0 : a.direction === 'sent' ? -1 : 1) ||
+      a.statement.issuedAt.localeCompare(b.statement.issuedAt),
   );
   const events: TimelineEvent[] = [];
   for (const e of sorted) {

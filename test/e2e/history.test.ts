@@ -137,6 +137,10 @@ describe('history: search every deal, see one as a timeline', () => {
     await popup.click(`#history-results tr[data-deal="${mailId}"] button`);
     await popup.locator('#timeline-svg').waitFor();
     expect(await popup.locator('#timeline-svg .tl-arrow').count()).toBe(exchange.statements.length);
+    const sent = exchange.statements.filter((x) => x.direction === 'sent').length;
+    expect(await popup.locator('#timeline-svg .tl-arrow[data-from="shopper"]').count()).toBe(sent);
+    expect(await popup.locator('#timeline-svg .tl-arrow[data-to="shopper"]').count()).toBe(exchange.statements.length - sent);
+    await popup.screenshot({ path: join(RESULTS, 'popup-timeline-exchange-en.png'), fullPage: true });
 
     // German: the same profile in a browser whose language is German.
     await h.close();

@@ -113,6 +113,24 @@ describe('timeline of a real purchase', () => {
     expect(timeline.events[3]!.verifiedAgainst).toEqual({ kind: 'key', keyId: await jwkThumbprint(bankKey.publicJwk) });
   });
 
+  it('within one step, the protocol order decides; a type both ways (deliver) puts the shopper’s first', async () => {
+    const merchantSigner = world.merchant.identity.signer;
+    const base = { version: 1 as const, dealId: 'd', issuedAt: '2026-11-30T09:00:10.000Z' };
+    const mine = await signStatement({ ...base, type: 'semper.exchange.deliver', body: {} }, world.shopperSigner);
+    const theirs = await signStatement({ ...base, type: 'semper.exchange.deliver', body: {}, issuedAt: '2026-11-30T09:00:09.000Z' }, merchantSigner);
+    const propose = await signStatement({ ...base, type: 'semper.exchange.propose', body: {} }, world.shopperSigner);
+    const at = (statement: Statement, direction: 'sent' | 'received', digest: string): TimelineInput => ({
+      statement,
+      direction,
+      type: statement.type,
+      digest,
+      archivedAt: 5,
+    });
+    const timeline = await timelineOf([at(theirs, 'received', 'a'), at(mine, 'sent', 'b'), at(propose, 'sent', 'c')]);
+    expect(timeline.events.map((e) => e.digest)).toEqual(['c', 'b', 'a']);
+    expect(timeline.events.map((e) => `${e.from}>${e.to}`)).toEqual(['shopper>merchant', 'shopper>merchant', 'merchant>shopper']);
+  });
+
   it('unknown types get plain words from their last part', () => {
     expect(statementLabel('semper.bank.cheque-presentment')).toBe('cheque presentment');
     expect(statementLabel('semper.delivery')).toBe('delivery');
