@@ -63,23 +63,30 @@ function HistorySearch({ filters, onChange, onOpen }: { filters: Filters; onChan
     let current = true;
     const from = dayBound(filters.from, false);
     const to = dayBound(filters.to, true);
-    callOperation('history.search', {
-      ...(filters.text.trim() ? { text: filters.text } : {}),
-      ...(filters.kind ? { kind: filters.kind } : {}),
-      ...(filters.status ? { status: filters.status } : {}),
-      ...(from ? { from } : {}),
-      ...(to ? { to } : {}),
-    }).then(
-      (r) => {
-        if (current) {
-          setRows(r.deals);
-          setError(null);
-        }
+    // While the shopper types, ask once the typing pauses (each search reads every deal record).
+    const timer = setTimeout(
+      () => {
+        callOperation('history.search', {
+          ...(filters.text.trim() ? { text: filters.text } : {}),
+          ...(filters.kind ? { kind: filters.kind } : {}),
+          ...(filters.status ? { status: filters.status } : {}),
+          ...(from ? { from } : {}),
+          ...(to ? { to } : {}),
+        }).then(
+          (r) => {
+            if (current) {
+              setRows(r.deals);
+              setError(null);
+            }
+          },
+          (e: unknown) => current && setError(message(e)),
+        );
       },
-      (e: unknown) => current && setError(message(e)),
+      filters.text.trim() ? 150 : 0,
     );
     return () => {
       current = false;
+      clearTimeout(timer);
     };
   }, [filters.text, filters.kind, filters.status, filters.from, filters.to]);
   const set = (patch: Partial<Filters>) => onChange({ ...filters, ...patch });
