@@ -13,6 +13,7 @@ import { FairPurchases } from './FairPurchases.js';
 import { FetchCertificate } from './FetchCertificate.js';
 import { Notices } from './Notices.js';
 import { ArbiterSettings, DisputePanel } from './Dispute.js';
+import { History } from './History.js';
 import { DetailPanel, ErrorReason, Field, ListPanel, OpenButton, StatementsTable, StatusCell, message, useLoaded } from './components.js';
 
 export function App() {
@@ -23,6 +24,7 @@ export function App() {
         <h1>{t('popTitle')}</h1>
       </header>
       <Notices />
+      <History />
       {selected ? <DealDetail dealId={selected} onBack={() => setSelected(null)} /> : <DealList onOpen={setSelected} />}
       <Exchanges />
       <FairPurchases />

@@ -14,6 +14,7 @@ import { exchangeHandlers } from './handlers/exchanges.js';
 import { evidenceHandlers } from './handlers/evidence.js';
 import { disputeHandlers } from './handlers/disputes.js';
 import { fairHandlers } from './handlers/fair.js';
+import { historyHandlers } from './handlers/history.js';
 import { identityHandlers } from './handlers/identity.js';
 import { purchaseHandlers } from './handlers/purchases.js';
 import { settingsHandlers } from './handlers/settings.js';
@@ -43,6 +44,7 @@ const HANDLERS: Handlers<OperationName> = {
   ...noticeHandlers,
   ...evidenceHandlers,
   ...disputeHandlers,
+  ...historyHandlers,
 };
 
 function forbidden(message: string): OperationResult<OperationName> {

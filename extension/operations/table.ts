@@ -33,6 +33,8 @@ import type { CardSummary } from '../payments/card-payments.js';
 import type { KeySummary } from '../identity/key-store.js';
 import type { IdentityStatus, TokenRegistrationOptions, TokenSigningRequest, TokenSummary } from '../identity/service.js';
 import type { PurseSummary } from '../wallet/service.js';
+import { HISTORY_KINDS, type HistoryRow } from '../history/search.js';
+import type { Timeline } from '../history/timeline.js';
 
 const b64u = z.string().regex(/^[A-Za-z0-9_-]+$/, 'base64url');
 export const Fingerprint = z.string().regex(/^[A-Za-z0-9_-]{43}$/, 'base64url SHA-256 fingerprint');
@@ -94,6 +96,20 @@ export const OPERATIONS = {
   listFairPurchases: { request: Empty, access: 'page' },
   /** The purchase, its statements (offer, m1, m2, the key or the TTP's affidavit) and the goods once decrypted. */
   getFairPurchase: { request: ByDeal, access: 'page' },
+  // ── history (extension/history): every deal of every kind ───────────────
+  /** Deals newest first whose shop, origin or item titles hold every word of `text` (NFKC, any case), by kind, status (outcome or phase), creation time. */
+  'history.search': {
+    request: z.strictObject({
+      text: z.string().max(200).optional(),
+      kind: z.enum(HISTORY_KINDS).optional(),
+      status: z.string().max(64).optional(),
+      from: z.iso.datetime({ offset: true }).optional(),
+      to: z.iso.datetime({ offset: true }).optional(),
+    }),
+    access: 'page',
+  },
+  /** A deal's archived statements as timeline events: who sent what to whom, when, verified against which key. */
+  'history.timeline': { request: ByDeal, access: 'page' },
   // ── evidence (core/evidence) ────────────────────────────────────────────
   /** The deal's evidence bundle (semper.evidence/1 JSON) and a file name for it. */
   exportEvidence: { request: ByDeal, access: 'page' },
@@ -290,6 +306,8 @@ export interface OperationResponses {
   exportEvidence: { fileName: string; json: string };
   'disputes.raise': { dispute: DisputeView };
   'disputes.list': { disputes: DisputeView[] };
+  'history.search': { deals: HistoryRow[] };
+  'history.timeline': Timeline & { deal: HistoryRow };
   getPendingFair: { view: VerifiedFairOfferView; status: FairShopperPhase; funds: MethodFunds[] };
   confirmFair: { status: FairShopperPhase };
   rejectFair: { status: FairShopperPhase };

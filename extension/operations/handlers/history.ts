@@ -1,0 +1,18 @@
+/** The shopper's history (issue 12): every deal of every kind, searched; a deal's statements as a timeline. */
+import { SemperError } from '../../../core/errors.js';
+import { historyRow, searchHistory, type HistoryRow } from '../../history/search.js';
+import { timelineOf } from '../../history/timeline.js';
+import type { Handlers } from '../context.js';
+
+export const historyHandlers: Handlers<'history.search' | 'history.timeline'> = {
+  async 'history.search'(query, { store }) {
+    const rows = (await store.listAll()).map(historyRow).filter((r): r is HistoryRow => r !== undefined);
+    return { deals: searchHistory(rows, query) };
+  },
+  async 'history.timeline'({ dealId }, { store }) {
+    const record = await store.get(dealId);
+    const row = record ? historyRow(record) : undefined;
+    if (!row) throw new SemperError('ERR_NOT_FOUND', `no deal ${dealId}`);
+    return { deal: row, ...(await timelineOf(await store.archiveOf(dealId))) };
+  },
+};
