@@ -257,6 +257,9 @@ export async function startMarketplace(options: MarketplaceOptions): Promise<Mar
     opened.push(card);
     const cardPayment = { methods: ['cash', 'account', 'card'] as const, card: { keyId: card.operatorKeyId, url: card.adapterUrl } };
 
+    // The shop's stamps close after its server (opened before it): no stamp is asked of a closed store.
+    const shopStamps = StatementStamps.open({ dataDir, party: 'shop', timestamper: inProcessTimestamper(tsa), ...(options.now ? { now: options.now } : {}) });
+    opened.push(shopStamps);
     let shopApp: Hono | undefined;
     // env carries the socket: the merchant kit limits signed statements per client address.
     const shopServer: RunningServer = await listen({ host, port: options.shopPort, fetch: (req, env) => (shopApp ? shopApp.fetch(req, env) : unavailable()) });
@@ -277,6 +280,8 @@ export async function startMarketplace(options: MarketplaceOptions): Promise<Mar
       ...(options.offerTtlMs !== undefined ? { offerTtlMs: options.offerTtlMs } : {}),
       // Purchases may be paid by cheque: presented at the bank, delivered only once cleared.
       cheque: { bank: { keyId: bank.keyId, url: bankServer.url } },
+      // The orders it accepts are time-stamped by the TSA (after the answer; tokens in its evidence).
+      stamps: shopStamps,
       ...(options.signedStatementsPerMinute !== undefined ? { signedStatementsPerMinute: options.signedStatementsPerMinute } : {}),
       exchange: {
         ttp: { keyId: ttp.keyId, url: ttpServer.url, certificateChain: ttp.certificateChain },

@@ -11,6 +11,7 @@
  *              configured arbiter certificate, and decides this complaint about this deal
  *   store      complaint and verdict kept with the deal (`merchant_verdicts`, deals.ts schema 4)
  */
+import type { StatementStamps } from '../storage/statement-stamps.js';
 import { z } from 'zod';
 import { signComplaint, verifyVerdict, type Claim, type VerdictBody } from '../../core/arbiter/statements.js';
 import type { MerchantIdentity } from '../../core/commerce/merchant.js';
@@ -59,12 +60,19 @@ const ARBITER_TIMEOUT_MS = 20_000;
 const MAX_ANSWER_BYTES = 1_000_000;
 
 /** The deal's evidence bundle: every signed statement in its stored state, and the complaints and verdicts kept with it. */
-export async function merchantBundle(deal: StoredDeal, exporter: string, now: number, disputes: readonly StoredDispute[] = []): Promise<EvidenceBundle> {
+export async function merchantBundle(
+  deal: StoredDeal,
+  exporter: string,
+  now: number,
+  disputes: readonly StoredDispute[] = [],
+  stamps?: StatementStamps,
+): Promise<EvidenceBundle> {
   const { statements } = await collectStatements([deal.state, disputes.map((d) => [d.complaint, d.verdict])], deal.dealId);
   if (statements.length === 0) throw new SemperError('ERR_NOT_FOUND', `deal ${deal.dealId} holds no signed statement yet`);
   return buildBundle({
     deal: { id: deal.dealId, kind: deal.kind, exporter },
     statements: statements.map((statement) => ({ statement, role: roleOf(statement) })),
+    ...(stamps ? { timestamps: await stamps.tokensFor(statements) } : {}),
     now,
   });
 }
@@ -89,6 +97,8 @@ export async function fileDispute(input: {
   now: () => number;
   /** Verdicts already kept with the deal: filed again as evidence. */
   disputes?: readonly StoredDispute[];
+  /** The kit's time stamps: their tokens go into the bundle. */
+  stamps?: StatementStamps;
 }): Promise<{ dispute: StoredDispute; replayed: boolean }> {
   const { deal, identity, arbiter } = input;
   if (!arbiter) throw new KitDisputeError('ERR_INTERNAL', 'this merchant kit has no arbiter configured (option arbiter)', 503);
@@ -101,7 +111,7 @@ export async function fileDispute(input: {
   }
   const claim = input.claim as Claim;
   const now = input.now();
-  const bundle = JSON.parse(bundleToJson(await merchantBundle(deal, `merchant kit ${identity.origin}`, now, input.disputes))) as unknown;
+  const bundle = JSON.parse(bundleToJson(await merchantBundle(deal, `merchant kit ${identity.origin}`, now, input.disputes, input.stamps))) as unknown;
   const complaint = await signComplaint(
     { claim, dealId: deal.dealId, evidence: await digestJson(bundle), ...(input.statement ? { statement: input.statement } : {}) },
     identity.signer,

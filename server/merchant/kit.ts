@@ -21,6 +21,7 @@
  * address. Kinds with timers (exchange deals) are woken by `tick()`, which `start()`
  * runs periodically. A deal halted by a test fault answers 503 and runs no timers.
  */
+import type { StatementStamps } from '../storage/statement-stamps.js';
 import { Hono, type Context } from 'hono';
 import { SemperError } from '../../core/errors.js';
 import type { MerchantIdentity } from '../../core/commerce/merchant.js';
@@ -72,6 +73,8 @@ export interface MerchantKitOptions {
   log?: (what: string, e: unknown) => void;
   /** The arbiter the operator files complaints with (POST /semper/deals/:dealId/dispute); may also be set later (`setArbiter`). */
   arbiter?: KitArbiter;
+  /** Time stamps over the orders the kit accepts (server/storage/statement-stamps.ts); their tokens go into its evidence. */
+  stamps?: StatementStamps;
 }
 
 export interface MerchantKit {
@@ -184,7 +187,7 @@ export function createMerchantKit(options: MerchantKitOptions): MerchantKit {
     }
   }
 
-  const env: KitEnv = { identity, random, isRevoked, now, log, track };
+  const env: KitEnv = { identity, random, isRevoked, now, log, track, ...(options.stamps ? { stamps: options.stamps } : {}) };
   if (options.purchases) register(purchaseDeals(options.purchases, env));
   if (options.exchanges) register(exchangeDeals(options.exchanges, env));
   if (options.fairPurchases) register(fairPurchaseDeals(options.fairPurchases, env));
@@ -204,7 +207,7 @@ export function createMerchantKit(options: MerchantKitOptions): MerchantKit {
   // like the deal itself: it holds what the shopper ordered and, for exchanges, the items.
   app.get('/semper/deals/:dealId/evidence', operatorOnly(options.operatorToken), async (c) => {
     const deal = await storedDeal(c.req.param('dealId'));
-    const bundle = await merchantBundle(deal, `merchant kit ${identity.origin}`, now(), (await deals.disputes?.(deal.dealId)) ?? []);
+    const bundle = await merchantBundle(deal, `merchant kit ${identity.origin}`, now(), (await deals.disputes?.(deal.dealId)) ?? [], options.stamps);
     const file = await evidenceDownload(bundle, c.req.query('format') === 'tar' ? 'tar' : 'json');
     return c.body(file.body, 200, { 'content-type': file.mediaType, 'content-disposition': `attachment; filename="${file.fileName}"` });
   });
@@ -227,6 +230,7 @@ export function createMerchantKit(options: MerchantKitOptions): MerchantKit {
         arbiter,
         now,
         disputes: (await deals.disputes?.(deal.dealId)) ?? [],
+        ...(options.stamps ? { stamps: options.stamps } : {}),
       });
       await deals.addDispute?.(dispute);
       return c.json({ dispute, replayed, kept: deals.addDispute !== undefined });

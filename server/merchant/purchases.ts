@@ -100,7 +100,7 @@ function decodePurchase(dealId: string, value: unknown): MerchantDealState {
 /** The kit's registration of purchases. */
 export function purchaseDeals(
   options: PurchaseOptions,
-  { identity, random, isRevoked, now, log, track }: KitEnv,
+  { identity, random, isRevoked, now, log, track, stamps }: KitEnv,
 ): DealKindRegistration<MerchantDealState, MerchantEvent, MerchantContext, MerchantOutbound, never> {
   if (!(options.offerTtlMs > 0)) throw new SemperError('ERR_SCHEMA', 'offerTtlMs must be positive');
   const roots = options.shopperTrust?.roots;
@@ -132,7 +132,10 @@ export function purchaseDeals(
       })),
     ],
     followUp: (dealId, step, run) => {
-      if (step.kind !== 'stepped' || !options.cheque) return;
+      if (step.kind !== 'stepped') return;
+      // The shopper's order, once accepted, is what a dispute turns on: stamped (once) by the TSA.
+      if (stamps && step.state.phase === 'confirmed') stamps.stampLater(step.state.order);
+      if (!options.cheque) return;
       const bankUrl = options.cheque.bank.url;
       for (const o of step.send) {
         if (o.to !== 'bank') continue;

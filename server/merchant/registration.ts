@@ -4,6 +4,7 @@
  * after a step besides answering the shopper. A new kind of deal is a core machine and one of
  * these (purchases.ts, exchanges.ts), plus one line in kit.ts.
  */
+import type { StatementStamps } from '../storage/statement-stamps.js';
 import type { Context } from 'hono';
 import type { z } from 'zod';
 import type { MerchantIdentity } from '../../core/commerce/merchant.js';
@@ -61,4 +62,6 @@ export interface KitEnv {
   log: (what: string, e: unknown) => void;
   /** Keep track of work no request waits for (the kit's stop() waits for it). */
   track(p: Promise<unknown>): void;
+  /** Time stamps over the statements the kit accepts (orders): requested after the step, off the answer's path. */
+  stamps?: StatementStamps;
 }

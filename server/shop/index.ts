@@ -3,6 +3,7 @@
  * merchant identity for the given origin (a certificate from the CA if needed), the merchant kit
  * (purchases of the catalogue, and exchange deals when a TTP is configured) and its Hono app.
  */
+import type { StatementStamps } from '../storage/statement-stamps.js';
 import type { Hono } from 'hono';
 import type { MerchantIdentity } from '../../core/commerce/merchant.js';
 import type { ExchangeTiming } from '../../core/commerce/exchange-deal.js';
@@ -65,6 +66,8 @@ export interface OpenShopOptions {
   exchange?: ShopExchangeOptions;
   /** Purchases may be paid by cheque made out to the shop's key, cleared at this bank (the kit presents them). */
   cheque?: { bank: { keyId: string; url: string } };
+  /** Time stamps over the orders the kit accepts (the marketplace's TSA). */
+  stamps?: StatementStamps;
   dataDir: string;
   /** The exact origin browsers reach the shop at, e.g. http://127.0.0.1:8451. */
   origin: string;
@@ -129,6 +132,7 @@ export async function openShop(options: OpenShopOptions): Promise<Shop> {
     const kit = createMerchantKit({
       identity,
       deals,
+      ...(options.stamps ? { stamps: options.stamps } : {}),
       purchases: {
         catalog: catalogFromItems(products, SHOP_TERMS),
         offerTtlMs: options.offerTtlMs ?? DEFAULT_OFFER_TTL_MS,

@@ -80,6 +80,14 @@ describe('the arbiter in the marketplace', () => {
       },
       shopper,
     );
+    // The shop accepts the order and the marketplace TSA stamps it (after the answer): the shop's own
+    // evidence export carries the token, which verifies over the order.
+    expect((await post(`${m.shopUrl}/semper/order`, { order })).status).toBe(200);
+    const orderDigest = await statementDigest(order);
+    const shopBundle = async () => (await (await fetch(`${m.shopUrl}/semper/deals/${dealId}/evidence`)).json()) as { timestamps: { of: string }[] };
+    await expect.poll(async () => (await shopBundle()).timestamps.map((t) => t.of), { timeout: 10_000 }).toEqual([orderDigest]);
+    const stamped = await verifyBundle(await shopBundle(), { roots: [m.rootCertificate], verifyTimestamp: verifyRfc3161Timestamp });
+    expect(stamped.timestamps).toMatchObject([{ of: orderDigest, status: 'verified' }]);
     const bundle = await buildBundle({ deal: { id: dealId, kind: 'purchase', exporter: 'shopper' }, statements: [offer, order] });
     const complaint = await signComplaint({ claim: 'offer-denied', dealId, evidence: await digestJson(bundle) }, shopper, Date.now());
     const answer = await post(`${m.arbiterUrl}/arbiter/complaints`, { complaint, bundle });
