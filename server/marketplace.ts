@@ -225,7 +225,11 @@ export async function startMarketplace(options: MarketplaceOptions): Promise<Mar
       ...(options.now ? { now: options.now } : {}),
     });
     opened.push(bank);
+    // Its receipts and payment proofs are time-stamped by the TSA after each answer; tokens in its evidence export.
+    const bankStamps = StatementStamps.open({ dataDir, party: 'bank', timestamper: inProcessTimestamper(tsa), ...(options.now ? { now: options.now } : {}) });
+    opened.push(bankStamps);
     const bankApp = createBankApp(bank, {
+      stamps: bankStamps,
       ...(options.signedStatementsPerMinute !== undefined ? { signedStatementsPerMinute: options.signedStatementsPerMinute } : {}),
       ...(options.accountOpeningAttemptsPerMinute !== undefined ? { accountOpeningAttemptsPerMinute: options.accountOpeningAttemptsPerMinute } : {}),
       ...(options.now ? { now: options.now } : {}),

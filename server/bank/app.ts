@@ -30,6 +30,8 @@
  *
  * Opening an account without a code, and funding, are the operator's (BankService.openAccount / fund), not routes.
  */
+import type { Statement } from '../../core/statements/index.js';
+import type { StatementStamps } from '../storage/statement-stamps.js';
 import { buildBundle, collectStatements, evidenceDownload, roleOf } from '../../core/evidence/index.js';
 import { operatorOnly } from '../http/operator.js';
 import { Hono } from 'hono';
@@ -59,6 +61,21 @@ export interface BankAppOptions {
   now?: () => number;
   /** Bearer token for the operator routes (the evidence export); absent: open, as the bank listens on loopback. */
   operatorToken?: string;
+  /** Time stamps over the receipts and payment proofs the bank signs (after the answer leaves); tokens in its evidence export. */
+  stamps?: StatementStamps;
+}
+
+/** The bank's signed receipts and proofs in an answer (its top-level statements), for the time stamps. */
+function signedByTheBank(answer: unknown): Statement<unknown>[] {
+  if (typeof answer !== 'object' || answer === null) return [];
+  return Object.values(answer).filter(
+    (v): v is Statement<unknown> =>
+      typeof v === 'object' &&
+      v !== null &&
+      'signature' in v &&
+      typeof (v as { type?: unknown }).type === 'string' &&
+      /^semper\.(bank|payment)\./.test((v as { type: string }).type),
+  );
 }
 
 /** An opening request: a statement with a code, with room. */
@@ -89,6 +106,11 @@ export function createBankApp(bank: BankService, options: BankAppOptions = {}): 
     ...(options.now ? { now: options.now } : {}),
   });
 
+  const stamped = <A>(answer: A): A => {
+    if (options.stamps) for (const statement of signedByTheBank(answer)) options.stamps.stampLater(statement);
+    return answer;
+  };
+
   app.get('/bank', (c) => c.json(bank.info()));
   // A deal's payments as an evidence bundle (core/evidence): what the bank signed and was handed for
   // this reference. Operator only: spends and orders name accounts and coins.
@@ -100,6 +122,7 @@ export function createBankApp(bank: BankService, options: BankAppOptions = {}): 
     const bundle = await buildBundle({
       deal: { id: reference, kind: 'payment', exporter: 'bank' },
       statements: statements.map((statement) => ({ statement, role: roleOf(statement) })),
+      ...(options.stamps ? { timestamps: await options.stamps.tokensFor(statements) } : {}),
       ...(options.now ? { now: options.now() } : {}),
     });
     const file = await evidenceDownload(bundle, c.req.query('format') === 'tar' ? 'tar' : 'json');
@@ -132,13 +155,13 @@ export function createBankApp(bank: BankService, options: BankAppOptions = {}): 
     const body = await readJson(c, Anything, 'deposit');
     const refused = budget.charge(c);
     if (refused) return refused;
-    return c.json(await bank.deposit(body));
+    return c.json(stamped(await bank.deposit(body)));
   });
   app.post('/bank/transfer', jsonBody({ maxBytes: MAX_ORDER_BYTES }, 'transfer'), async (c) => {
     const { request } = await readJson(c, StatementEnvelope, 'transfer');
     const refused = budget.charge(c);
     if (refused) return refused;
-    return c.json(await bank.transfer(request));
+    return c.json(stamped(await bank.transfer(request)));
   });
   app.post('/bank/revoke', jsonBody({ maxBytes: MAX_ISSUE_BYTES }, 'revoke'), async (c) => {
     const body = await readJson(c, Anything, 'revoke');
@@ -150,7 +173,7 @@ export function createBankApp(bank: BankService, options: BankAppOptions = {}): 
     const { request } = await readJson(c, StatementEnvelope, 'presentment');
     const refused = budget.charge(c);
     if (refused) return refused;
-    return c.json(await bank.presentCheque(request));
+    return c.json(stamped(await bank.presentCheque(request)));
   });
   app.post('/bank/cheque/stop', jsonBody({ maxBytes: MAX_ORDER_BYTES }, 'stop'), async (c) => {
     const { request } = await readJson(c, StatementEnvelope, 'stop');
