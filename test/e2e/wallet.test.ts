@@ -192,7 +192,7 @@ describe('wallet in Chromium', () => {
   });
 });
 
-describe('IndexedDB version 2 → 3 in Chromium', () => {
+describe('IndexedDB version 2 → 4 in Chromium', () => {
   it("an extension's version-2 database gets the wallets store and keeps its deals and settings", async () => {
     const h = await launchExtension({ onboarded: false });
     try {
@@ -247,7 +247,7 @@ describe('IndexedDB version 2 → 3 in Chromium', () => {
         return version;
       });
       expect(made).toBe(2);
-      // The worker wakes, opens 'semper' at version 3 and upgrades it.
+      // The worker wakes, opens 'semper' at its current version and upgrades it (3: wallets, 4: arbiters).
       const deals = await h.operation('listDeals', {});
       expect(deals.deals.map((d) => d.dealId)).toEqual(['deal-v2-0000000000000000']);
       expect((await h.operation('identity.status', {})).personalisation).toEqual({ phrase: 'version two phrase', picture: 3 });
@@ -262,7 +262,7 @@ describe('IndexedDB version 2 → 3 in Chromium', () => {
         db.close();
         return out;
       });
-      expect(after).toEqual({ version: 3, stores: ['archive', 'deals', 'keys', 'meta', 'roots', 'settings', 'tokens', 'ttps', 'wallets'] });
+      expect(after).toEqual({ version: 4, stores: ['arbiters', 'archive', 'deals', 'keys', 'meta', 'roots', 'settings', 'tokens', 'ttps', 'wallets'] });
     } finally {
       await h.close();
     }
