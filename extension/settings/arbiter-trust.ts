@@ -6,75 +6,26 @@
  * counts only when it verifies under the user's CA roots AND its signer is one of these
  * (extension/disputes/raise.ts). Stored in the worker's database (worker/store.ts arbiterRecords).
  */
-import { SemperError } from '../../core/errors.js';
-import { jwkThumbprint } from '../../core/crypto/jwk.js';
-import { readCertificate } from '../../core/pki/index.js';
 import type { FingerprintRecords } from '../worker/store.js';
 import { partyOrigin } from '../worker/sender.js';
-import { normaliseCertificateText } from './trust-roots.js';
+import { describeTrustedParty, FINGERPRINT, type PartyKind, TrustedParties, type TrustedParty } from './trusted-party.js';
 
-export interface TrustedArbiter {
-  /** base64url SHA-256 of the certificate DER (given directly, or computed from the certificate) */
-  fingerprint: string;
-  /** base64 DER, when the certificate itself was added */
-  der?: string;
-  /** RFC 7638 thumbprint of the certified key (with the certificate) */
-  keyId?: string;
-  commonName?: string;
-  notAfter?: string;
-  /** Where this browser reaches the arbiter: scheme://host[:port] */
-  url: string;
-  addedAt: number;
-}
+export type TrustedArbiter = TrustedParty;
 
-const FINGERPRINT = /^[A-Za-z0-9_-]{43}$/;
+const ARBITER: PartyKind = { role: 'arbiter', label: 'arbiter' };
 
 export function normaliseArbiterUrl(text: string): string {
-  return partyOrigin(text, 'arbiter');
+  return partyOrigin(text, ARBITER.label);
 }
 
-export async function describeArbiter(input: { certificate?: string; fingerprint?: string; url: string }, now: number): Promise<TrustedArbiter> {
-  const url = normaliseArbiterUrl(input.url);
-  if ((input.certificate === undefined) === (input.fingerprint === undefined)) {
-    throw new SemperError('ERR_SCHEMA', 'give either the arbiter certificate or its fingerprint');
-  }
-  if (input.fingerprint !== undefined) {
-    if (!FINGERPRINT.test(input.fingerprint)) throw new SemperError('ERR_SCHEMA', 'a fingerprint is the base64url SHA-256 of the certificate (43 characters)');
-    return { fingerprint: input.fingerprint, url, addedAt: now };
-  }
-  const der = normaliseCertificateText(input.certificate!);
-  const info = await readCertificate(der);
-  if (info.role !== 'arbiter') throw new SemperError('ERR_CERT_UNTRUSTED', `"${info.commonName}" is not an arbiter certificate (role ${info.role ?? 'none'})`);
-  return {
-    fingerprint: info.fingerprint,
-    der,
-    keyId: await jwkThumbprint(info.publicJwk),
-    commonName: info.commonName,
-    notAfter: info.notAfter.toISOString(),
-    url,
-    addedAt: now,
-  };
+export function describeArbiter(input: { certificate?: string; fingerprint?: string; url: string }, now: number): Promise<TrustedArbiter> {
+  return describeTrustedParty(ARBITER, input, now);
 }
 
 /** The trusted-arbiters setting over its records. */
-export class TrustedArbiters {
-  constructor(
-    private readonly records: FingerprintRecords<TrustedArbiter>,
-    private readonly now: () => number = Date.now,
-  ) {}
-
-  async add(input: { certificate?: string; fingerprint?: string; url: string }): Promise<TrustedArbiter> {
-    const arbiter = await describeArbiter(input, this.now());
-    await this.records.put(arbiter);
-    return arbiter;
-  }
-
-  list(): Promise<TrustedArbiter[]> {
-    return this.records.list();
-  }
-
-  remove(fingerprint: string): Promise<boolean> {
-    return this.records.delete(fingerprint);
+export class TrustedArbiters extends TrustedParties {
+  constructor(records: FingerprintRecords<TrustedArbiter>, now: () => number = Date.now) {
+    super(ARBITER, records, now);
   }
 
   /** The trusted arbiter named by its fingerprint or by its address; undefined if the user trusts none such. */
