@@ -43,7 +43,7 @@ import type { WebAuthnStatementVerifier } from '../statements/verify.js';
 import { coseToJwk, jwkToCose } from './cose.js';
 import { ecdsaDerToRaw } from './ecdsa-der.js';
 import type { PublicJwk } from './jwk.js';
-import { importPublicJwk } from './keys.js';
+import { importPublicJwk, verifyRaw } from './keys.js';
 
 /**
  * @simplewebauthn/server: registration, and the assertions the fast path hands over (below). Imported
@@ -286,14 +286,13 @@ export function createWebAuthnVerifier(options: WebAuthnVerifierOptions): WebAut
     const signed = new Uint8Array(authData.byteLength + clientDataHash.byteLength);
     signed.set(authData, 0);
     signed.set(clientDataHash, authData.byteLength);
-    let key: CryptoKey;
+    let verified: boolean;
     try {
-      key = await importPublicJwk(signer.jwk);
+      verified = await verifyRaw('ES256', signer.jwk, signed, raw);
     } catch {
-      // A key WebCrypto refuses: the library names that failure its own way.
+      // A key that does not import (or is no P-256 key): the library names that failure its own way.
       return FALLBACK;
     }
-    const verified = await crypto.subtle.verify({ name: 'ECDSA', hash: 'SHA-256' }, key, raw, signed);
     return { verified, userVerified };
   }
 }
