@@ -6,6 +6,9 @@ export default defineConfig({
     environment: 'node',
     testTimeout: 120_000,
     hookTimeout: 180_000,
+    // expect.poll's own default (1 s) is shorter than a trusted window takes to verify an offer on a
+    // loaded 2-core machine; a poll that never succeeds still fails, after 10 s.
+    expect: { poll: { timeout: 10_000 } },
     fileParallelism: false,
     // One Chromium at a time on a 2-core machine.
     maxWorkers: 1,
