@@ -16,6 +16,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { benchArchive } from './archive.js';
 import type { Figure } from './harness.js';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -72,7 +73,7 @@ interface Launched {
   context: BrowserContext;
   page: Page;
   scope: string;
-  profile: string;
+  profile?: string;
 }
 
 async function launch(dist: string, pagePath: string): Promise<Launched> {
@@ -99,7 +100,7 @@ async function launch(dist: string, pagePath: string): Promise<Launched> {
   return { context, page, scope, profile };
 }
 
-async function stopWorker(l: Launched): Promise<void> {
+async function stopWorker(l: Omit<Launched, 'profile'>): Promise<void> {
   const cdp = await l.context.newCDPSession(l.page);
   try {
     let resolveStopped!: () => void;
@@ -116,7 +117,7 @@ async function stopWorker(l: Launched): Promise<void> {
 }
 
 /** Stop the worker, then time one message from the page until its answer (ms, measured in the page). */
-async function coldAnswer(l: Launched, message: unknown): Promise<number> {
+async function coldAnswer(l: Omit<Launched, 'profile'>, message: unknown): Promise<number> {
   await stopWorker(l);
   await new Promise((r) => setTimeout(r, 200));
   return l.page.evaluate(async (m) => {
@@ -132,7 +133,7 @@ async function coldAnswer(l: Launched, message: unknown): Promise<number> {
  * The worker's JS heap after a full GC (CDP Runtime.getHeapUsage on the service worker's target,
  * reached from a page's session with Target.attachToTarget / sendMessageToTarget).
  */
-async function workerHeap(l: Launched): Promise<number> {
+async function workerHeap(l: Omit<Launched, 'profile'>): Promise<number> {
   const cdp = await l.context.newCDPSession(l.page);
   try {
     const { targetInfos } = (await cdp.send('Target.getTargets')) as { targetInfos: { targetId: string; type: string; url: string }[] };
@@ -195,16 +196,19 @@ export async function benchWorker(): Promise<{ lines: string[]; figures: Figure[
     } finally {
       for (const l of [semper, bare]) {
         await l.context.close().catch(() => undefined);
-        rmSync(l.profile, { recursive: true, force: true });
+        if (l.profile) rmSync(l.profile, { recursive: true, force: true });
       }
     }
+    // The same build with a long history (bench/archive.ts).
+    const archive = await benchArchive(dist, { coldAnswer, workerHeap }, Math.max(3, Math.ceil(ROUNDS / 2)));
     const s = median(semperMs);
     const e = median(emptyMs);
     const kb = (b: number) => `${(b / 1024).toFixed(1)} KB (${(b / 1000).toFixed(1)} kB)`;
     return {
       lines: [
         `worker loads at start: ${kb(start.gzipBytes)} gzip (${kb(start.rawBytes)} raw): ${start.files.join(', ')}`,
-        `worker JS heap after a cold start and its first answer (after GC): Semper ${(heap.semper / 1024 / 1024).toFixed(1)} MB, empty MV3 worker ${(heap.empty / 1024 / 1024).toFixed(1)} MB (not measured: after 1,000 archived deals)`,
+        `worker JS heap after a cold start and its first answer (after GC): Semper ${(heap.semper / 1024 / 1024).toFixed(1)} MB, empty MV3 worker ${(heap.empty / 1024 / 1024).toFixed(1)} MB`,
+        ...archive.lines,
         `stopped worker → first answer (median of ${ROUNDS}): Semper ${s.toFixed(0)} ms [${semperMs.map((x) => x.toFixed(0)).join(' ')}], empty MV3 worker ${e.toFixed(0)} ms [${emptyMs.map((x) => x.toFixed(0)).join(' ')}]`,
       ],
       figures: [
@@ -222,6 +226,7 @@ export async function benchWorker(): Promise<{ lines: string[]; figures: Figure[
           goal: { op: '<=', value: 2 },
           detail: `${s.toFixed(0)} ms vs ${e.toFixed(0)} ms`,
         },
+        ...archive.figures,
       ],
     };
   } finally {

@@ -43,6 +43,11 @@ interface RecordOf<K extends DealKind, S, V, O> {
    * shown to a page): a request re-sent after a worker restart finds its deal by it.
    */
   pageRequest?: string;
+  /**
+   * Storage only (worker/store.ts): the deal's createdAt while it is not terminal, absent after, so
+   * IndexedDB's index of active deals holds just those (an index skips records without its key).
+   */
+  activeSince?: number;
 }
 
 export type PurchaseRecord = RecordOf<'purchase', ShopperState, VerifiedOfferView, PurchaseOutcome>;
@@ -68,9 +73,16 @@ export interface DealStore {
   create(record: DealRecord): Promise<void>;
   /** Persist a step: the new record and its archive entries, atomically. */
   commit(record: DealRecord, archive: ArchiveEntry[]): Promise<void>;
+  /** The deals not terminal, oldest first: read without reading the history (an index). */
   listActive(): Promise<DealRecord[]>;
   /** Every deal, oldest first. */
   listAll(): Promise<DealRecord[]>;
+  /** The deals created after `t` (epoch ms), oldest first. */
+  listCreatedSince(t: number): Promise<DealRecord[]>;
+  /** The deals updated after `t` (epoch ms). */
+  listUpdatedSince(t: number): Promise<DealRecord[]>;
+  /** The deal a page request started (its random key), if any. */
+  findByPageRequest(pageRequest: string): Promise<DealRecord | undefined>;
   archiveOf(dealId: string): Promise<ArchiveEntry[]>;
 }
 
@@ -98,6 +110,15 @@ export class MemoryDealStore implements DealStore {
   }
   async listAll() {
     return [...this.deals.values()].sort((a, b) => a.createdAt - b.createdAt).map((d) => structuredClone(d));
+  }
+  async listCreatedSince(t: number) {
+    return (await this.listAll()).filter((d) => d.createdAt > t);
+  }
+  async listUpdatedSince(t: number) {
+    return (await this.listAll()).filter((d) => d.updatedAt > t);
+  }
+  async findByPageRequest(pageRequest: string) {
+    return (await this.listAll()).find((d) => d.pageRequest === pageRequest);
   }
   async archiveOf(dealId: string) {
     return [...this.archive.values()]
@@ -133,6 +154,16 @@ export class KindRoutedStore implements DealStore {
   }
   async listAll() {
     return [...(await this.deals.listAll()), ...(await this.purses.listAll())].sort((a, b) => a.createdAt - b.createdAt);
+  }
+  async listCreatedSince(t: number) {
+    return [...(await this.deals.listCreatedSince(t)), ...(await this.purses.listCreatedSince(t))].sort((a, b) => a.createdAt - b.createdAt);
+  }
+  async listUpdatedSince(t: number) {
+    return [...(await this.deals.listUpdatedSince(t)), ...(await this.purses.listUpdatedSince(t))];
+  }
+  async findByPageRequest(pageRequest: string) {
+    // Purses are never started by a page.
+    return this.deals.findByPageRequest(pageRequest);
   }
   async archiveOf(dealId: string) {
     return (await this.purses.get(dealId)) ? this.purses.archiveOf(dealId) : this.deals.archiveOf(dealId);

@@ -200,7 +200,11 @@ const queue: WindowQueueStore = {
 /** The toolbar badge: deals awaiting the user, else "!" for unread notices. */
 const badge = new Badge({
   count: async () => (await store.listActive()).filter((d) => d.status === 'awaiting-confirmation').length,
-  notices: async () => noticesOf(await store.listAll(), await identity.noticesSeenAt()).unseen,
+  notices: async () => {
+    // Only deals updated since the notices were read can hold an unread one (a notice's time is its deal's update).
+    const seenAt = await identity.noticesSeenAt();
+    return noticesOf(await store.listUpdatedSince(seenAt), seenAt).unseen;
+  },
   async show(text) {
     await browser.action.setBadgeBackgroundColor({ color: '#8b0000' });
     await browser.action.setBadgeText({ text });

@@ -234,3 +234,21 @@ function deleteDatabase(name: string): Promise<void> {
     request.onsuccess = request.onerror = request.onblocked = () => resolve();
   });
 }
+
+/**
+ * Version 5: the deals' indexes for what runs on every cold start and page request (active deals,
+ * deals updated since the notices were read, a page request's deal), and `activeSince` written into
+ * every record that is not terminal (worker/store.ts withActiveKey), inside the upgrade transaction.
+ */
+export async function indexDeals(tx: UpgradeTransaction): Promise<void> {
+  const deals = tx.objectStore('deals');
+  deals.createIndex('byActive', 'activeSince');
+  deals.createIndex('byUpdated', 'updatedAt');
+  deals.createIndex('byPageRequest', 'pageRequest');
+  let cursor = await deals.openCursor();
+  while (cursor) {
+    const record = cursor.value;
+    if (!record.terminal && record.activeSince === undefined) await cursor.update({ ...record, activeSince: record.createdAt });
+    cursor = await cursor.continue();
+  }
+}
