@@ -21,12 +21,7 @@ interface NodeSignatureApi {
   KeyObject: { from(key: CryptoKey): NodeKeyObject };
   createPublicKey(input: { key: JsonWebKey; format: 'jwk' }): NodeKeyObject;
   sign(algorithm: string | null, data: Uint8Array, key: NodeKeyObject | { key: NodeKeyObject; dsaEncoding: 'ieee-p1363' }): Uint8Array;
-  verify(
-    algorithm: string | null,
-    data: Uint8Array,
-    key: NodeKeyObject | { key: NodeKeyObject; dsaEncoding: 'ieee-p1363' },
-    signature: Uint8Array,
-  ): boolean;
+  verify(algorithm: string | null, data: Uint8Array, key: NodeKeyObject | { key: NodeKeyObject; dsaEncoding: 'ieee-p1363' }, signature: Uint8Array): boolean;
 }
 
 function nodeSignatureApi(): NodeSignatureApi | null {
@@ -148,7 +143,8 @@ function nodePublicKey(api: NodeSignatureApi, publicKey: PublicJwk | CryptoKey):
   if (!k) {
     try {
       // Only the public members: a JWK with `d` would import as a private key.
-      const jwk: JsonWebKey = publicKey.kty === 'EC' ? { kty: 'EC', crv: publicKey.crv, x: publicKey.x, y: publicKey.y } : { kty: 'OKP', crv: publicKey.crv, x: publicKey.x };
+      const jwk: JsonWebKey =
+        publicKey.kty === 'EC' ? { kty: 'EC', crv: publicKey.crv, x: publicKey.x, y: publicKey.y } : { kty: 'OKP', crv: publicKey.crv, x: publicKey.x };
       k = api.createPublicKey({ key: jwk, format: 'jwk' });
     } catch (e) {
       throw new SemperError('ERR_KEY', `RFC 7517: public key does not import (${e instanceof Error ? e.message : String(e)})`);

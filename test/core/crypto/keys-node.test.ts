@@ -5,7 +5,15 @@
  */
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { SYNC_SIGNATURES, generateKeyPair, signerFromKeyPair, verifyRaw, verifyRawWebCrypto, type KeyAlgorithm, type PublicJwk } from '../../../core/crypto/index.js';
+import {
+  SYNC_SIGNATURES,
+  generateKeyPair,
+  signerFromKeyPair,
+  verifyRaw,
+  verifyRawWebCrypto,
+  type KeyAlgorithm,
+  type PublicJwk,
+} from '../../../core/crypto/index.js';
 import { decodeBase64url, encodeBase64url } from '../../../core/encoding/index.js';
 
 const WEBCRYPTO_SIGN: Record<KeyAlgorithm, EcdsaParams | Algorithm> = { ES256: { name: 'ECDSA', hash: 'SHA-256' }, EdDSA: { name: 'Ed25519' } };
