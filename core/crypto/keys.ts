@@ -162,14 +162,18 @@ export async function verifyRaw(
   data: Uint8Array<ArrayBuffer>,
   signature: Uint8Array<ArrayBuffer>,
 ): Promise<boolean> {
-  if (!(publicKey instanceof CryptoKey) && algorithmOfJwk(publicKey) !== alg) {
-    throw new SemperError('ERR_ALG_UNSUPPORTED', `signature names ${alg} but the key is ${algorithmOfJwk(publicKey)}`);
-  }
+  checkKeyAlgorithm(alg, publicKey);
   if (nodeApi) {
     // Same outcomes as WebCrypto below (false for any malformed signature; keys-node.test.ts).
     return nodeApi.verify(nodeDigestName(alg), data, nodeKeyParam(alg, nodePublicKey(nodeApi, publicKey)), signature);
   }
-  return verifyRawWebCrypto(alg, publicKey, data, signature);
+  return verifyWithWebCrypto(alg, publicKey, data, signature);
+}
+
+function checkKeyAlgorithm(alg: KeyAlgorithm, publicKey: PublicJwk | CryptoKey): void {
+  if (!(publicKey instanceof CryptoKey) && algorithmOfJwk(publicKey) !== alg) {
+    throw new SemperError('ERR_ALG_UNSUPPORTED', `signature names ${alg} but the key is ${algorithmOfJwk(publicKey)}`);
+  }
 }
 
 /** verifyRaw through WebCrypto only (the browsers' path; tests compare both paths). */
@@ -179,9 +183,16 @@ export async function verifyRawWebCrypto(
   data: Uint8Array<ArrayBuffer>,
   signature: Uint8Array<ArrayBuffer>,
 ): Promise<boolean> {
-  if (!(publicKey instanceof CryptoKey) && algorithmOfJwk(publicKey) !== alg) {
-    throw new SemperError('ERR_ALG_UNSUPPORTED', `signature names ${alg} but the key is ${algorithmOfJwk(publicKey)}`);
-  }
+  checkKeyAlgorithm(alg, publicKey);
+  return verifyWithWebCrypto(alg, publicKey, data, signature);
+}
+
+async function verifyWithWebCrypto(
+  alg: KeyAlgorithm,
+  publicKey: PublicJwk | CryptoKey,
+  data: Uint8Array<ArrayBuffer>,
+  signature: Uint8Array<ArrayBuffer>,
+): Promise<boolean> {
   const key = publicKey instanceof CryptoKey ? publicKey : await importPublicJwk(publicKey);
   // No length checks of our own: WebCrypto's verify itself returns false for an ECDSA P-256
   // signature that is not 2 x 32 bytes and for an Ed25519 signature that is not 64 bytes.

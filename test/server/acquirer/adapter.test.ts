@@ -254,7 +254,11 @@ describe('an acquirer answer tampered in transit', () => {
         fetch: async (req) => {
           const url = new URL(req.url);
           const body = req.method === 'POST' ? await req.text() : undefined;
-          const res = await fetch(new URL(url.pathname, real), { method: req.method, headers: req.headers, ...(body !== undefined ? { body } : {}) });
+          // Every header but the hop-by-hop ones, as a plain object: handing on the server's own Headers
+          // object breaks once another file's server has replaced the global Request (shared workers).
+          const headers: Record<string, string> = {};
+          for (const [name, value] of req.headers) if (!['host', 'content-length', 'connection', 'transfer-encoding'].includes(name)) headers[name] = value;
+          const res = await fetch(new URL(url.pathname, real), { method: req.method, headers, ...(body !== undefined ? { body } : {}) });
           const json = (await res.json()) as Record<string, unknown>;
           return Response.json(url.pathname.endsWith('/confirm') ? { ...json, ...patch } : json, { status: res.status });
         },
