@@ -104,12 +104,7 @@ async function mainProtocol(m1: ProposeBodyT, exchangeId: string, e: ContractEvi
 }
 
 /** The distinct TTPs whose pieces check out (each counted once, however many it signed), and why the others do not. */
-async function decisionsOf(
-  pieces: unknown[],
-  kind: string,
-  set: readonly string[],
-  check: (piece: unknown) => Promise<string>,
-): Promise<{ by: Set<string>; why: string[] }> {
+async function decisionsOf(pieces: unknown[], kind: string, check: (piece: unknown) => Promise<string>): Promise<{ by: Set<string>; why: string[] }> {
   const by = new Set<string>();
   const whys: string[] = [];
   for (const piece of pieces) {
@@ -117,9 +112,8 @@ async function decisionsOf(
     const problem = await why(async () => {
       by.add(await check(piece));
     });
-    if (problem) whys.push(`${kind.replace('semper.ttp.', '')}: ${problem}`);
+    if (problem) whys.push(`${kind}: ${problem}`);
   }
-  if (set.length === 0) whys.push('no TTP of the set is one the judge counts');
   return { by, why: whys };
 }
 
@@ -142,33 +136,36 @@ export async function judgeContractSigning(e: ContractEvidence, judge: JudgeTrus
   if (main === null) return { signed: true, exchangeId, basis: 'main-protocol' };
   reasons.push(`main protocol: ${main}`);
 
+  /** A resolution of this very m1 by one of `keyIds`: its signer. */
+  const resolutionBy = async (input: unknown, keyIds: readonly string[]): Promise<string> => {
+    const v = await verifyFrom(input, [TTP_TYPES.resolution], keyIds, ResolutionBody, trust, now);
+    if (v.body.exchangeId !== exchangeId || v.body.protocol !== 'contract-signing') fail('the resolution is for another exchange');
+    if (!sameJson(v.body.m1, m1.statement)) fail('the resolution resolves another m1');
+    return v.keyId;
+  };
+  /** An abort token for this exchange by one of `keyIds`: its signer. */
+  const abortTokenBy = async (input: unknown, keyIds: readonly string[]): Promise<string> => {
+    const v = await verifyFrom(input, [TTP_TYPES.abortToken], keyIds, AbortTokenBody, trust, now);
+    if (v.body.exchangeId !== exchangeId || v.body.protocol !== 'contract-signing') fail('the abort token is for another exchange');
+    return v.keyId;
+  };
+
   const quorum = m1.body.quorum;
   if (quorum) {
     // k-of-n: k decisions of one kind from distinct TTPs of the set (the ones the judge counts), for this very m1.
     const set = quorum.ttps.map((t) => t.keyId).filter((t) => !judge.ttps || judge.ttps.includes(t));
-    const resolved = await decisionsOf([e.resolution, ...(e.resolutions ?? [])], TTP_TYPES.resolution, set, async (p) => {
-      const v = await verifyFrom(p, [TTP_TYPES.resolution], set, ResolutionBody, trust, now);
-      if (v.body.exchangeId !== exchangeId || v.body.protocol !== 'contract-signing') fail('the resolution is for another exchange');
-      if (!sameJson(v.body.m1, m1.statement)) fail('the resolution resolves another m1');
-      return v.keyId;
-    });
+    const resolved = await decisionsOf([e.resolution, ...(e.resolutions ?? [])], 'resolution', (p) => resolutionBy(p, set));
     if (resolved.by.size >= quorum.k) return { signed: true, exchangeId, basis: 'resolution' };
-    reasons.push(...resolved.why, ...(resolved.by.size ? [`resolutions from ${resolved.by.size} TTPs of the set, ${quorum.k} needed`] : []));
-    const aborted = await decisionsOf([e.abortToken, ...(e.abortTokens ?? [])], TTP_TYPES.abortToken, set, async (p) => {
-      const v = await verifyFrom(p, [TTP_TYPES.abortToken], set, AbortTokenBody, trust, now);
-      if (v.body.exchangeId !== exchangeId || v.body.protocol !== 'contract-signing') fail('the abort token is for another exchange');
-      return v.keyId;
-    });
+    reasons.push(...resolved.why, `resolutions from ${resolved.by.size} TTPs of the set the judge counts, ${quorum.k} needed`);
+    const aborted = await decisionsOf([e.abortToken, ...(e.abortTokens ?? [])], 'abort token', (p) => abortTokenBy(p, set));
     if (aborted.by.size >= quorum.k) return { signed: false, exchangeId, basis: 'abort-token', why: reasons };
-    reasons.push(...aborted.why, ...(aborted.by.size ? [`abort tokens from ${aborted.by.size} TTPs of the set, ${quorum.k} needed`] : []));
+    reasons.push(...aborted.why, `abort tokens from ${aborted.by.size} TTPs of the set the judge counts, ${quorum.k} needed`);
     return { signed: false, exchangeId, basis: 'incomplete', why: reasons };
   }
 
   if (e.resolution !== undefined) {
     const r = await why(async () => {
-      const v = await verifyFrom(e.resolution, [TTP_TYPES.resolution], [ttpKey], ResolutionBody, trust, now);
-      if (v.body.exchangeId !== exchangeId || v.body.protocol !== 'contract-signing') fail('the resolution is for another exchange');
-      if (!sameJson(v.body.m1, m1.statement)) fail('the resolution resolves another m1');
+      await resolutionBy(e.resolution, [ttpKey]);
     });
     if (r === null) return { signed: true, exchangeId, basis: 'resolution' };
     reasons.push(`resolution: ${r}`);
@@ -176,8 +173,7 @@ export async function judgeContractSigning(e: ContractEvidence, judge: JudgeTrus
 
   if (e.abortToken !== undefined) {
     const a = await why(async () => {
-      const v = await verifyFrom(e.abortToken, [TTP_TYPES.abortToken], [ttpKey], AbortTokenBody, trust, now);
-      if (v.body.exchangeId !== exchangeId || v.body.protocol !== 'contract-signing') fail('the abort token is for another exchange');
+      await abortTokenBy(e.abortToken, [ttpKey]);
     });
     if (a === null) return { signed: false, exchangeId, basis: 'abort-token', why: reasons };
     reasons.push(`abort token: ${a}`);

@@ -717,7 +717,7 @@ async function readTtpAnswer(
   now: number,
   ctx: ExchangeContext,
 ): Promise<{ effects: ExchangeEffect[]; outcome: ExchangeOutcome }> {
-  if (!state.exchangeId || !state.ttp || !state.peer) throw new SemperError('ERR_PROTOCOL_STATE', 'a TTP statement before the exchange began');
+  if (!state.exchangeId || !state.ttp || !state.peer) throw new SemperError('ERR_INTERNAL', 'a TTP answer read outside an exchange under way');
   const trust = trustOf(ctx);
   const type = typeOf(message)!;
   const effects: ExchangeEffect[] = [];
