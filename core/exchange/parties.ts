@@ -563,13 +563,17 @@ async function toTtp(state: ExchangeState, kind: 'abort' | 'resolve' | 'complain
   return result(next, send, archiveSent(send));
 }
 
-/** k-of-n: the key ids of the TTPs of the set whose decision this party does not hold yet. */
+/**
+ * k-of-n: the TTPs of the set still to be asked: those whose decision this party does not hold for
+ * every outcome it has seen. Without a split, the TTPs that have not decided; with one (say T
+ * resolved, T3 aborted, T2 down), T and T3 too — an honest TTP answers again with its one decision
+ * (counted once), a TTP that signs both ways may now complete a quorum: asking it only once would
+ * leave the party waiting on a TTP that is down.
+ */
 function undecidedTtps(state: ExchangeState, quorum: TtpQuorum): string[] {
-  return quorum.ttps.map((t) => t.keyId).filter((t) => !decidedBy(state, t));
-}
-
-function decidedBy(state: ExchangeState, ttp: string): boolean {
-  return (state.ttpDecisions ?? []).some((d) => d.ttp === ttp);
+  const held = state.ttpDecisions ?? [];
+  const seen = [...new Set(held.map((d) => d.outcome))];
+  return quorum.ttps.map((t) => t.keyId).filter((t) => seen.length === 0 || seen.some((o) => !held.some((d) => d.ttp === t && d.outcome === o)));
 }
 
 /** Revocable↔revocable after the main protocol: ask the TTP for its final word once the deadline (and a margin) passed. */
@@ -628,7 +632,8 @@ async function onTimeout(state: ExchangeState, now: number, ctx: ExchangeContext
       return toTtp(state, 'resolve', ctx, now);
     case 'awaiting-ttp': {
       // Never give up: the same request again, after a wait that doubles up to a cap (a durable timer).
-      const send = state.outbox.filter((o) => o.to === 'ttp' && (!o.ttp || !decidedBy(state, o.ttp)));
+      const waiting = state.quorum ? undecidedTtps(state, state.quorum) : null;
+      const send = state.outbox.filter((o) => o.to === 'ttp' && (!waiting || !o.ttp || waiting.includes(o.ttp)));
       const attempt = state.ttpAttempts + 1;
       return result({ ...state, ttpAttempts: attempt, wakeAt: now + ttpRetryDelay(t, attempt) }, send);
     }
@@ -667,7 +672,7 @@ async function onQuorumAnswer(state: ExchangeState, quorum: TtpQuorum, message: 
   const statement = heldStatement(read.outcome);
   const counted = holdDecision(state.ttpDecisions ?? [], { ttp: keyId, outcome: decisionOutcome(statement), statement }, quorum.k);
   if (!counted.added) return result(state); // a TTP counts once towards an outcome, however often it answers
-  const next: ExchangeState = { ...state, ttpDecisions: counted.held, outbox: state.outbox.filter((o) => o.to !== 'ttp' || o.ttp !== keyId) };
+  const next: ExchangeState = { ...state, ttpDecisions: counted.held };
   if (!counted.quorum) return result(next, [], read.effects);
   // k decisions of one outcome: that is the outcome. Any of them may carry what the party receives (the item the TTP
   // forwards, the affidavit standing in for it): take the first that does, each read again as its TTP's.

@@ -243,6 +243,9 @@ describe('a party counts k matching decisions of distinct TTPs of the set', () =
     const b = await answer(a.state, await decisionOf(1, await request(p, 'resolve')), p.oCtx);
     expect(b.state.phase).toBe('awaiting-ttp');
     expect(b.state.ttpDecisions?.map((d) => d.outcome)).toEqual(['aborted', 'resolved']);
+    // A split: every TTP that lacks one of the outcomes seen is asked again (one that signs both ways may complete either).
+    const retry = await stepExchange(roundTrip(b.state), { type: 'timeout', now: b.state.wakeAt! }, p.oCtx);
+    expect(retry.send.map((x) => x.ttp)).toEqual([0, 1, 2].map((i) => ttps[i]!.signer.keyId));
     const c = await answer(b.state, await decisionOf(2, await request(p, 'resolve')), p.oCtx);
     expect(c.state.outcome).toMatchObject({ status: 'resolved' });
     if (c.state.outcome?.status !== 'resolved') throw new Error('not resolved');

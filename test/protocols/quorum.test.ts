@@ -1,7 +1,7 @@
 /**
  * k-of-n TTPs in the fairness harness (docs/quorum.md): the exchange names T, T2, T3 and a quorum k.
  *   - 3 TTPs of which one is malicious (signs both ways for anyone who asks) and one is down, k = 2: for every
- *     placement of the three and every base schedule, then under random schedules (faulty network, one crash, one
+ *     placement of the three and every base schedule, at every crash point, then under random schedules (faulty network, one crash, one
  *     cheating party): fair, timely, and no two conflicting outcomes can reach 2 decisions.
  *   - The fault bound is tight: with all three TTPs deciding, one malicious one and k = 2, racing requests split the
  *     honest two and the malicious one completes both quorums — the harness finds it; k = 3 keeps the exchange
@@ -54,6 +54,22 @@ describe.each(['certified-mail', 'contract', 'currency'])('%s with 2 of 3 TTPs, 
         }
       }
     expect(decidedByQuorum).toBeGreaterThan(0);
+  });
+
+  it('every crash point of O, R and the honest TTP (messages lost on the way): fair, timely, consistent', async () => {
+    const ttps: TtpBehaviour[] = ['honest', 'down', 'malicious'];
+    let crashed = 0;
+    for (const base of BASES.slice(1)) {
+      const dry = await simulate({ scenario: scenario(), dropTypes: base.dropTypes, quorum: { k: 2, ttps } });
+      for (const node of ['O', 'R', 'T'] as const)
+        for (let k = 1; k <= dry.steps[node]; k++)
+          for (const mode of ['before-persist', 'before-send'] as const) {
+            const r = await simulate({ scenario: scenario(), dropTypes: base.dropTypes, quorum: { k: 2, ttps }, crash: { node, atStep: k, mode } });
+            if (r.trace.some((l) => l.includes('CRASH'))) crashed++;
+            expect(r.violations, `${base.name}: crash ${node}#${k} ${mode}\n${describeRun(r)}`).toEqual([]);
+          }
+    }
+    expect(crashed).toBeGreaterThan(10);
   });
 
   it(
