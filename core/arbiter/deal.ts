@@ -139,7 +139,8 @@ export function partiesOf(ev: AdmittedEvidence): Set<string> {
 /** The TTP key ids the deal's own statements name (m1, a fair offer). */
 export function namedTtps(ev: AdmittedEvidence): Set<string> {
   const ttps = new Set<string>();
-  for (const { a, body } of ofType(ev, [EXCHANGE_TYPES.propose], ProposeBody)) if (a.keyId === body.originator.keyId) ttps.add(body.ttp.keyId);
+  for (const { a, body } of ofType(ev, [EXCHANGE_TYPES.propose], ProposeBody))
+    if (a.keyId === body.originator.keyId) for (const t of body.quorum?.ttps ?? [body.ttp]) ttps.add(t.keyId); // k-of-n: every TTP of the set
   for (const o of merchantOffers(ev)) if (o.ttpKeyId) ttps.add(o.ttpKeyId);
   return ttps;
 }

@@ -45,6 +45,12 @@ export interface ContractEvidence {
   m4?: unknown;
   resolution?: unknown;
   abortToken?: unknown;
+  /**
+   * k-of-n (docs/quorum.md): more of the TTPs' resolutions and abort tokens. For an m1 naming a TTP set
+   * and quorum k, a resolution (an abort) proves something only as k of them, from distinct TTPs of the set.
+   */
+  resolutions?: unknown[];
+  abortTokens?: unknown[];
 }
 
 export type ContractVerdict =
@@ -57,6 +63,8 @@ export interface JudgeTrust {
   now: number;
   isRevoked?: RevocationCheck;
   webauthn?: WebAuthnStatementVerifier;
+  /** k-of-n: the TTPs whose decisions the judge counts (default: every TTP of the set m1 names). */
+  ttps?: readonly string[];
 }
 
 /** Why an optional piece of evidence proves nothing (null: it proves what it should). */
@@ -95,6 +103,20 @@ async function mainProtocol(m1: ProposeBodyT, exchangeId: string, e: ContractEvi
   }
 }
 
+/** The distinct TTPs whose pieces check out (each counted once, however many it signed), and why the others do not. */
+async function decisionsOf(pieces: unknown[], kind: string, check: (piece: unknown) => Promise<string>): Promise<{ by: Set<string>; why: string[] }> {
+  const by = new Set<string>();
+  const whys: string[] = [];
+  for (const piece of pieces) {
+    if (piece === undefined) continue;
+    const problem = await why(async () => {
+      by.add(await check(piece));
+    });
+    if (problem) whys.push(`${kind}: ${problem}`);
+  }
+  return { by, why: whys };
+}
+
 /** Judge what the evidence proves (see the file comment). Throws only if m1 itself is not a valid contract-signing proposal. */
 export async function judgeContractSigning(e: ContractEvidence, judge: JudgeTrust): Promise<ContractVerdict> {
   const trust: VerifyTrust = {
@@ -114,11 +136,36 @@ export async function judgeContractSigning(e: ContractEvidence, judge: JudgeTrus
   if (main === null) return { signed: true, exchangeId, basis: 'main-protocol' };
   reasons.push(`main protocol: ${main}`);
 
+  /** A resolution of this very m1 by one of `keyIds`: its signer. */
+  const resolutionBy = async (input: unknown, keyIds: readonly string[]): Promise<string> => {
+    const v = await verifyFrom(input, [TTP_TYPES.resolution], keyIds, ResolutionBody, trust, now);
+    if (v.body.exchangeId !== exchangeId || v.body.protocol !== 'contract-signing') fail('the resolution is for another exchange');
+    if (!sameJson(v.body.m1, m1.statement)) fail('the resolution resolves another m1');
+    return v.keyId;
+  };
+  /** An abort token for this exchange by one of `keyIds`: its signer. */
+  const abortTokenBy = async (input: unknown, keyIds: readonly string[]): Promise<string> => {
+    const v = await verifyFrom(input, [TTP_TYPES.abortToken], keyIds, AbortTokenBody, trust, now);
+    if (v.body.exchangeId !== exchangeId || v.body.protocol !== 'contract-signing') fail('the abort token is for another exchange');
+    return v.keyId;
+  };
+
+  const quorum = m1.body.quorum;
+  if (quorum) {
+    // k-of-n: k decisions of one kind from distinct TTPs of the set (the ones the judge counts), for this very m1.
+    const set = quorum.ttps.map((t) => t.keyId).filter((t) => !judge.ttps || judge.ttps.includes(t));
+    const resolved = await decisionsOf([e.resolution, ...(e.resolutions ?? [])], 'resolution', (p) => resolutionBy(p, set));
+    if (resolved.by.size >= quorum.k) return { signed: true, exchangeId, basis: 'resolution' };
+    reasons.push(...resolved.why, `resolutions from ${resolved.by.size} TTPs of the set the judge counts, ${quorum.k} needed`);
+    const aborted = await decisionsOf([e.abortToken, ...(e.abortTokens ?? [])], 'abort token', (p) => abortTokenBy(p, set));
+    if (aborted.by.size >= quorum.k) return { signed: false, exchangeId, basis: 'abort-token', why: reasons };
+    reasons.push(...aborted.why, `abort tokens from ${aborted.by.size} TTPs of the set the judge counts, ${quorum.k} needed`);
+    return { signed: false, exchangeId, basis: 'incomplete', why: reasons };
+  }
+
   if (e.resolution !== undefined) {
     const r = await why(async () => {
-      const v = await verifyFrom(e.resolution, [TTP_TYPES.resolution], [ttpKey], ResolutionBody, trust, now);
-      if (v.body.exchangeId !== exchangeId || v.body.protocol !== 'contract-signing') fail('the resolution is for another exchange');
-      if (!sameJson(v.body.m1, m1.statement)) fail('the resolution resolves another m1');
+      await resolutionBy(e.resolution, [ttpKey]);
     });
     if (r === null) return { signed: true, exchangeId, basis: 'resolution' };
     reasons.push(`resolution: ${r}`);
@@ -126,8 +173,7 @@ export async function judgeContractSigning(e: ContractEvidence, judge: JudgeTrus
 
   if (e.abortToken !== undefined) {
     const a = await why(async () => {
-      const v = await verifyFrom(e.abortToken, [TTP_TYPES.abortToken], [ttpKey], AbortTokenBody, trust, now);
-      if (v.body.exchangeId !== exchangeId || v.body.protocol !== 'contract-signing') fail('the abort token is for another exchange');
+      await abortTokenBy(e.abortToken, [ttpKey]);
     });
     if (a === null) return { signed: false, exchangeId, basis: 'abort-token', why: reasons };
     reasons.push(`abort token: ${a}`);

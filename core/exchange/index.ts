@@ -8,4 +8,5 @@ export * from './negotiate.js';
 export * from './parties.js';
 export * from './ttp.js';
 export * from './evidence.js';
+export * from './quorum.js';
 export { commitTo, exchangeIdOf } from './common.js';

@@ -27,7 +27,7 @@ import { z } from 'zod';
 import { Statement as StatementSchema, StatementEnvelope } from '../statements/schema.js';
 import { Description, Digest, Item } from '../items/schema.js';
 import { SecurityAttributes } from '../transfer/index.js';
-import { PartyRef, ProtocolId, TtpRef } from './types.js';
+import { PartyRef, ProtocolId, TtpQuorum, TtpRef } from './types.js';
 
 export const EXCHANGE_TYPES = {
   propose: 'semper.exchange.propose',
@@ -57,6 +57,8 @@ export const ProposeBody = z.strictObject({
   originator: PartyRef,
   responder: PartyRef,
   ttp: TtpRef,
+  /** k-of-n TTPs (docs/quorum.md); absent: the one TTP `ttp` decides alone. */
+  quorum: TtpQuorum.optional(),
   originatorGives: Description,
   responderGives: Description,
   originatorAttributes: SecurityAttributes,

@@ -50,6 +50,7 @@ import {
   TTP_TYPES,
 } from './messages.js';
 import { assertFair } from './negotiate.js';
+import { assertQuorum, assertTrustedSet, decisionOutcome, holdDecision } from './quorum.js';
 import {
   archiveSent,
   asRejection,
@@ -78,6 +79,7 @@ import {
   type ProtocolId,
   type StepResult,
   type Timeouts,
+  type TtpQuorum,
   type TtpRef,
   ttpRetryDelay,
 } from './types.js';
@@ -107,6 +109,8 @@ export interface OriginatorParams extends PartyParams {
   item: Item;
   responder: PartyRef;
   ttp: TtpRef;
+  /** k-of-n TTPs (docs/quorum.md): the set (its first is `ttp`) and k; absent: `ttp` alone decides. */
+  quorum?: TtpQuorum;
   /** Absolute deadline (epoch ms); default now + 4·peer + 2·ttpMargin. */
   deadline?: number;
   terms?: string;
@@ -119,6 +123,8 @@ export interface ResponderParams extends PartyParams {
    */
   originator: PartyRef;
   ttp: TtpRef;
+  /** The k-of-n TTP set and quorum m1 must name exactly (its first is `ttp`); absent: m1 names none. */
+  quorum?: TtpQuorum;
   /** How m1 must name this party (default: its key id alone). */
   responder?: PartyRef;
   /** The terms m1 must carry (default: none). */
@@ -179,6 +185,10 @@ export async function startOriginator(p: OriginatorParams, ctx: ExchangeContext)
   const t = base.timeouts;
   const deadline = p.deadline ?? p.now + 4 * t.peer + 2 * t.ttpMargin;
   if (!ctx.trust.ttps.includes(p.ttp.keyId)) throw new SemperError('ERR_TTP', `TTP ${p.ttp.keyId} is not among the TTPs this party trusts`);
+  if (p.quorum) {
+    assertQuorum(p.quorum, p.ttp);
+    assertTrustedSet(p.quorum, ctx.trust.ttps);
+  }
   if (p.responder.keyId === ctx.signer.keyId) throw new SemperError('ERR_PROTOCOL_STATE', 'an exchange needs two different parties');
   if (deadline - t.ttpMargin <= p.now) throw new SemperError('ERR_PROTOCOL_STATE', 'exchange deadline leaves no time for the responder to complain');
   assertFair(
@@ -195,6 +205,7 @@ export async function startOriginator(p: OriginatorParams, ctx: ExchangeContext)
     originator: base.self,
     responder: p.responder,
     ttp: p.ttp,
+    ...(p.quorum ? { quorum: p.quorum } : {}),
     originatorGives: p.gives,
     responderGives: p.expects,
     originatorAttributes: base.ownAttributes,
@@ -212,6 +223,7 @@ export async function startOriginator(p: OriginatorParams, ctx: ExchangeContext)
     peer: p.responder,
     agreed: null,
     ttp: p.ttp,
+    ...(p.quorum ? { quorum: p.quorum, ttpDecisions: [] } : {}),
     deadline,
     m1,
     exchangeId: await exchangeIdOf(m1),
@@ -239,6 +251,10 @@ export async function startResponder(p: ResponderParams, ctx: ExchangeContext): 
   if (p.originator.keyId === ctx.signer.keyId) throw new SemperError('ERR_PROTOCOL_STATE', 'an exchange needs two different parties');
   if (p.responder && p.responder.keyId !== ctx.signer.keyId) throw new SemperError('ERR_PROTOCOL_STATE', "m1 is to name this party by another party's key");
   if (!ctx.trust.ttps.includes(p.ttp.keyId)) throw new SemperError('ERR_TTP', `TTP ${p.ttp.keyId} is not among the TTPs this party trusts`);
+  if (p.quorum) {
+    assertQuorum(p.quorum, p.ttp);
+    assertTrustedSet(p.quorum, ctx.trust.ttps);
+  }
   if (p.item !== null) await assertOwnItem(p.item, p.gives, ctx, p.now);
   else if (p.protocol === 'contract-signing')
     throw new SemperError('ERR_PROTOCOL_STATE', 'contract signing: the responder commits to its item in m2, so it starts with it');
@@ -252,6 +268,7 @@ export async function startResponder(p: ResponderParams, ctx: ExchangeContext): 
       originator: p.originator,
       responder: p.responder ?? { keyId: ctx.signer.keyId },
       ttp: p.ttp,
+      ...(p.quorum ? { quorum: p.quorum } : {}),
       terms: p.terms ?? null,
       latestDeadline: p.latestDeadline ?? null,
     },
@@ -350,6 +367,9 @@ async function onPropose(state: ExchangeState, message: unknown, now: number, ct
   if (!sameJson(body.responder, agreed.responder)) throw new SemperError('ERR_PROTOCOL_STATE', 'm1 names this party otherwise than agreed');
   if (!ctx.trust.ttps.includes(body.ttp.keyId)) throw new SemperError('ERR_TTP', `m1 names TTP ${body.ttp.keyId}, which this party does not trust`);
   if (!sameJson(body.ttp, agreed.ttp)) throw new SemperError('ERR_TTP', 'm1 names the TTP (key or endpoint) otherwise than agreed');
+  if (!sameJson(body.quorum ?? null, agreed.quorum ?? null)) throw new SemperError('ERR_TTP', 'm1 names the TTP set or its quorum otherwise than agreed');
+  // The settings may have changed since the agreement: every TTP of the set must still be trusted.
+  if (body.quorum) assertTrustedSet(body.quorum, ctx.trust.ttps);
   if (!sameJson(body.originatorGives, state.peerGives))
     throw new SemperError('ERR_ITEM_MISMATCH', "m1: the originator's item description differs from the agreed one");
   if (!sameJson(body.responderGives, state.ownGives))
@@ -376,6 +396,7 @@ async function onPropose(state: ExchangeState, message: unknown, now: number, ct
     ...state,
     peer: body.originator,
     ttp: body.ttp,
+    ...(body.quorum ? { quorum: body.quorum, ttpDecisions: [] } : {}),
     peerAttributes: body.originatorAttributes,
     deadline: body.deadline,
     m1,
@@ -527,7 +548,10 @@ async function toTtp(state: ExchangeState, kind: 'abort' | 'resolve' | 'complain
   const body: Record<string, unknown> = { exchangeId: state.exchangeId, m1: state.m1 };
   if (kind === 'resolve' || (kind === 'complaint' && state.m2)) body.m2 = state.m2;
   const request = await sign(type, state.dealId, body, ctx, now);
-  const send: Outbound[] = [{ to: 'ttp', statement: request }];
+  // k-of-n: the same request to every TTP of the set that has not decided yet.
+  const send: Outbound[] = state.quorum
+    ? undecidedTtps(state, state.quorum).map((t) => ({ to: 'ttp', ttp: t, statement: request }))
+    : [{ to: 'ttp', statement: request }];
   const next: ExchangeState = {
     ...state,
     phase: 'awaiting-ttp',
@@ -537,6 +561,19 @@ async function toTtp(state: ExchangeState, kind: 'abort' | 'resolve' | 'complain
     outbox: send,
   };
   return result(next, send, archiveSent(send));
+}
+
+/**
+ * k-of-n: the TTPs of the set still to be asked: those whose decision this party does not hold for
+ * every outcome it has seen. Without a split, the TTPs that have not decided; with one (say T
+ * resolved, T3 aborted, T2 down), T and T3 too — an honest TTP answers again with its one decision
+ * (counted once), a TTP that signs both ways may now complete a quorum: asking it only once would
+ * leave the party waiting on a TTP that is down.
+ */
+function undecidedTtps(state: ExchangeState, quorum: TtpQuorum): string[] {
+  const held = state.ttpDecisions ?? [];
+  const seen = [...new Set(held.map((d) => d.outcome))];
+  return quorum.ttps.map((t) => t.keyId).filter((t) => seen.length === 0 || seen.some((o) => !held.some((d) => d.ttp === t && d.outcome === o)));
 }
 
 /** Revocable↔revocable after the main protocol: ask the TTP for its final word once the deadline (and a margin) passed. */
@@ -595,7 +632,8 @@ async function onTimeout(state: ExchangeState, now: number, ctx: ExchangeContext
       return toTtp(state, 'resolve', ctx, now);
     case 'awaiting-ttp': {
       // Never give up: the same request again, after a wait that doubles up to a cap (a durable timer).
-      const send = state.outbox.filter((o) => o.to === 'ttp');
+      const waiting = state.quorum ? undecidedTtps(state, state.quorum) : null;
+      const send = state.outbox.filter((o) => o.to === 'ttp' && (!waiting || !o.ttp || waiting.includes(o.ttp)));
       const attempt = state.ttpAttempts + 1;
       return result({ ...state, ttpAttempts: attempt, wakeAt: now + ttpRetryDelay(t, attempt) }, send);
     }
@@ -615,6 +653,76 @@ function onTtpError(state: ExchangeState, now: number): StepResult {
 async function onTtpAnswer(state: ExchangeState, message: unknown, now: number, ctx: ExchangeContext): Promise<StepResult> {
   if (state.phase === 'done') return result(state);
   if (!state.exchangeId || !state.ttp || !state.peer) throw new SemperError('ERR_PROTOCOL_STATE', 'a TTP statement before the exchange began');
+  if (state.quorum) return onQuorumAnswer(state, state.quorum, message, now, ctx);
+  const { effects, outcome } = await readTtpAnswer(state, message, now, ctx);
+  const done = finished({ ...state, outbox: state.phase === 'awaiting-ttp' ? [] : state.outbox }, outcome);
+  return result(done.state, [], [...effects, ...done.effects]);
+}
+
+/**
+ * k-of-n: one TTP's answer is read exactly as a lone TTP's (readTtpAnswer, with that TTP as the
+ * exchange's), then counted (quorum.ts holdDecision: each TTP once per outcome) until k agree. A TTP
+ * that signed both ways stays in the archive, evidence for the arbiter's ttp-conflict rule.
+ */
+async function onQuorumAnswer(state: ExchangeState, quorum: TtpQuorum, message: unknown, now: number, ctx: ExchangeContext): Promise<StepResult> {
+  const set = quorum.ttps.map((t) => t.keyId);
+  const { keyId } = await verifyFrom(message, TTP_ANSWER_TYPES, set, { safeParse: (v: unknown) => ({ success: true as const, data: v }) }, trustOf(ctx), now);
+  const ttp = quorum.ttps.find((t) => t.keyId === keyId)!;
+  const read = await readTtpAnswer({ ...state, ttp }, message, now, ctx);
+  const statement = heldStatement(read.outcome);
+  const counted = holdDecision(state.ttpDecisions ?? [], { ttp: keyId, outcome: decisionOutcome(statement), statement }, quorum.k);
+  if (!counted.added) return result(state); // a TTP counts once towards an outcome, however often it answers
+  const next: ExchangeState = { ...state, ttpDecisions: counted.held };
+  if (!counted.quorum) return result(next, [], read.effects);
+  // k decisions of one outcome: that is the outcome. Any of them may carry what the party receives (the item the TTP
+  // forwards, the affidavit standing in for it): take the first that does, each read again as its TTP's.
+  let outcome = read.outcome;
+  for (const d of counted.quorum) {
+    if (d.ttp === keyId) continue;
+    const again = await readTtpAnswer({ ...state, ttp: quorum.ttps.find((t) => t.keyId === d.ttp)! }, d.statement, now, ctx).catch((e: unknown) => {
+      if (isSemperError(e)) return null; // counted when it arrived; it just gives nothing more now
+      throw e;
+    });
+    if (again && richer(again.outcome, outcome)) outcome = again.outcome;
+  }
+  if (outcome.status === 'failed') throw new SemperError('ERR_INTERNAL', 'a TTP answer read as failed');
+  const done = finished({ ...next, outbox: state.phase === 'awaiting-ttp' ? [] : next.outbox }, { ...outcome, quorum: counted.quorum.map((d) => d.statement) });
+  return result(done.state, [], [...read.effects, ...done.effects]);
+}
+
+/** The TTP statement an outcome read from one answer rests on. */
+function heldStatement(o: ExchangeOutcome): Statement {
+  switch (o.status) {
+    case 'aborted':
+      return o.token;
+    case 'revoked':
+      return o.order;
+    case 'resolved':
+      return o.resolution;
+    case 'completed':
+      if (o.final) return o.final;
+      break;
+    case 'failed':
+      break;
+  }
+  throw new SemperError('ERR_INTERNAL', `a TTP answer read as ${o.status}`);
+}
+
+/** Does `a` give the party more than `b` (the peer's item, or an affidavit replacing it)? */
+function richer(a: ExchangeOutcome, b: ExchangeOutcome): boolean {
+  const score = (o: ExchangeOutcome) =>
+    ('received' in o && o.received ? 2 : 0) + (o.status === 'resolved' && o.replacement ? 1 : 0) + (o.status === 'completed' ? 4 : 0);
+  return score(a) > score(b);
+}
+
+/** Read a TTP's answer as the answer of `state.ttp`: its effects and the outcome it decides (not applied). */
+async function readTtpAnswer(
+  state: ExchangeState,
+  message: unknown,
+  now: number,
+  ctx: ExchangeContext,
+): Promise<{ effects: ExchangeEffect[]; outcome: ExchangeOutcome }> {
+  if (!state.exchangeId || !state.ttp || !state.peer) throw new SemperError('ERR_INTERNAL', 'a TTP answer read outside an exchange under way');
   const trust = trustOf(ctx);
   const type = typeOf(message)!;
   const effects: ExchangeEffect[] = [];
@@ -665,8 +773,7 @@ async function onTtpAnswer(state: ExchangeState, message: unknown, now: number, 
       outcome = { status: 'resolved', resolution: statement, ...(item ? { received: item } : {}), ...(replacement ? { replacement } : {}) };
     }
   }
-  const done = finished({ ...state, outbox: state.phase === 'awaiting-ttp' ? [] : state.outbox }, outcome);
-  return result(done.state, [], [...effects, ...done.effects]);
+  return { effects, outcome };
 }
 
 /** The fair exchange's originator on the machine contract (core/machine.ts). */

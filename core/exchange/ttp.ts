@@ -58,8 +58,9 @@ import {
   type ProposeBody as ProposeBodyT,
 } from './messages.js';
 import { assertFair } from './negotiate.js';
+import { assertQuorum } from './quorum.js';
 import { exchangeIdOf, matchContext, parseBody, sign, typeOf, verifyFrom, type VerifyTrust } from './common.js';
-import { ProtocolId, type Role } from './types.js';
+import { ProtocolId, type Role, type TtpQuorum, type TtpRef } from './types.js';
 import type { RevocationCheck } from '../pki/certificates.js';
 
 export interface TtpContext {
@@ -130,7 +131,8 @@ export async function checkTtpRequest(input: unknown, ctx: TtpContext, now: numb
   const exchangeId = await exchangeIdOf(m1.statement);
   if (req.body.exchangeId !== exchangeId) throw new SemperError('ERR_REPLAY', 'the request names another exchange than h(m1)');
   if (req.statement.dealId !== m1.statement.dealId) throw new SemperError('ERR_REPLAY', 'the request is for another deal than m1');
-  if (m1.body.ttp.keyId !== ctx.signer.keyId) throw new SemperError('ERR_TTP', 'the exchange names another TTP');
+  if (m1.body.quorum) assertQuorumMember(m1.body.quorum, m1.body.ttp, ctx.signer.keyId);
+  else if (m1.body.ttp.keyId !== ctx.signer.keyId) throw new SemperError('ERR_TTP', 'the exchange names another TTP');
   const { originator, responder } = m1.body;
   const requesterRole: Role | null = req.keyId === originator.keyId ? 'originator' : req.keyId === responder.keyId ? 'responder' : null;
   if (!requesterRole) throw new SemperError('ERR_SIGNATURE_INVALID', 'the requester is not a party to this exchange');
@@ -177,6 +179,15 @@ export async function checkTtpRequest(input: unknown, ctx: TtpContext, now: numb
     m2,
     m2Item,
   };
+}
+
+/**
+ * k-of-n (docs/quorum.md): this TTP decides for an exchange only if it is one of the set m1 names and
+ * the set follows the quorum rules (a TTP never lends its decision to a quorum of k ≤ n/2).
+ */
+function assertQuorumMember(quorum: TtpQuorum, ttp: TtpRef, self: string): void {
+  assertQuorum(quorum, ttp);
+  if (!quorum.ttps.some((t) => t.keyId === self)) throw new SemperError('ERR_TTP', "the exchange's TTP set does not name this TTP");
 }
 
 async function affidavit(req: CheckedRequest, party: 'originator' | 'responder', ctx: TtpContext, now: number): Promise<Statement> {

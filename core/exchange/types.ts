@@ -28,6 +28,20 @@ export type PartyRef = z.infer<typeof PartyRef>;
 export const TtpRef = z.strictObject({ keyId: Digest, endpoint: z.string().url().max(512).optional() });
 export type TtpRef = z.infer<typeof TtpRef>;
 
+/** The most TTPs one exchange may name (each is contacted on every escalation). */
+export const MAX_QUORUM_TTPS = 9;
+
+/**
+ * k-of-n TTPs (docs/quorum.md): the set of independent TTPs an exchange names and the quorum k of
+ * matching signed decisions an outcome needs. Absent from m1 for the one-TTP protocol (n=1, k=1),
+ * whose wire format stays as it was. `ttps[0]` is the TTP m1's `ttp` field names.
+ */
+export const TtpQuorum = z.strictObject({
+  k: z.number().int().min(1).max(MAX_QUORUM_TTPS),
+  ttps: z.array(TtpRef).min(2).max(MAX_QUORUM_TTPS),
+});
+export type TtpQuorum = z.infer<typeof TtpQuorum>;
+
 /** What a responder agreed to before m1 arrives: every field of m1 is checked against this, the descriptions or the attributes. */
 export interface AgreedProposal {
   /** The originator exactly as m1 must name it (key id; a signer ref only if agreed). */
@@ -36,6 +50,8 @@ export interface AgreedProposal {
   responder: PartyRef;
   /** The TTP exactly as m1 must name it (key id, and the endpoint if one was agreed). */
   ttp: TtpRef;
+  /** k-of-n: the TTP set and quorum m1 must name exactly; null or absent: one TTP, no quorum in m1. */
+  quorum?: TtpQuorum | null;
   /** The terms m1 must carry; null: m1 carries none. */
   terms: string | null;
   /** The latest deadline m1 may name (epoch ms); null: only the protocol's own bounds. */
@@ -95,7 +111,7 @@ export type ExchangeEvent =
   /** A statement arrived (from the peer, or the TTP's answer); it is validated before anything acts on it. */
   | { type: 'message'; message: unknown; now: number; from?: 'peer' | 'ttp' }
   /** The TTP refused a request (HTTP 4xx/5xx with {code, message}). */
-  | { type: 'ttp-error'; error: { code: string; message: string }; now: number }
+  | { type: 'ttp-error'; error: { code: string; message: string }; now: number; ttp?: string }
   /** The host's timer for `wakeAt(state)` fired. */
   | { type: 'timeout'; now: number }
   /** The host restarted from the persisted state: re-send what may not have left. */
@@ -106,28 +122,34 @@ export type ExchangeEvent =
 export interface Outbound {
   to: 'peer' | 'ttp';
   statement: Statement;
+  /** k-of-n: the key id of the TTP of the set this request goes to (absent with one TTP: the exchange's TTP). */
+  ttp?: string;
 }
 
+/**
+ * k-of-n (docs/quorum.md): every outcome decided by TTPs also carries `quorum`, the k matching
+ * decisions of distinct TTPs of the set (the `resolution`/`token`/`order`/`final` named is one of them).
+ */
 export type ExchangeOutcome =
   /**
    * The main protocol completed: `received` is the peer's item, checked against its description.
    * Revocable↔revocable: only once the TTP said the exchange is final (`final`, its resolution
    * with final: true), because until the deadline a complaint could have both transfers revoked.
    */
-  | { status: 'completed'; received: Item; final?: Statement }
+  | { status: 'completed'; received: Item; final?: Statement; quorum?: Statement[] }
   /**
    * The TTP resolved the exchange. `replacement` is the TTP's affidavit standing in for the peer's
    * item (generatable items); `received` is the peer's item if it arrived directly or the TTP
    * forwarded it (verifiable items). `resolution` is the TTP's signed statement (evidence).
    */
-  | { status: 'resolved'; resolution: Statement; received?: Item; replacement?: Statement }
+  | { status: 'resolved'; resolution: Statement; received?: Item; replacement?: Statement; quorum?: Statement[] }
   /** The TTP aborted (abort token): it never resolves this exchange. */
-  | { status: 'aborted'; token: Statement; received?: Item }
+  | { status: 'aborted'; token: Statement; received?: Item; quorum?: Statement[] }
   /**
    * Revocable↔revocable: the TTP ordered the transfers undone (`order`, its revocation order;
    * `revoked`, which transfers: giver and description). An item received is to be given back.
    */
-  | { status: 'revoked'; order: Statement; revoked: { giver: string; description: Description }[]; received?: Item }
+  | { status: 'revoked'; order: Statement; revoked: { giver: string; description: Description }[]; received?: Item; quorum?: Statement[] }
   /**
    * Stopped without giving anything of value: a responder to which no acceptable proposal came.
    * Never the outcome of a party that has asked the TTP (it keeps asking until the TTP decides).
@@ -151,6 +173,15 @@ export type ExchangeEffect =
  */
 export type Phase = 'awaiting-m1' | 'awaiting-item' | 'awaiting-m2' | 'awaiting-m3' | 'awaiting-m4' | 'awaiting-final' | 'awaiting-ttp' | 'done';
 
+/** One TTP's signed decision as a party holds it (k-of-n). */
+export interface TtpDecisionHeld {
+  /** key id of the TTP of the set that signed it */
+  ttp: string;
+  /** which outcome it decides: the TTP's answer type, a final resolution counted apart */
+  outcome: 'aborted' | 'revoked' | 'resolved' | 'final';
+  statement: Statement;
+}
+
 export interface ExchangeState {
   v: 1;
   protocol: ProtocolId;
@@ -167,6 +198,10 @@ export interface ExchangeState {
    */
   agreed: AgreedProposal | null;
   ttp: TtpRef | null;
+  /** k-of-n: the TTP set and quorum of the exchange (from m1); null or absent: the one TTP `ttp`. */
+  quorum?: TtpQuorum | null;
+  /** k-of-n: the first decision each TTP of the set gave this party, until one outcome has k. */
+  ttpDecisions?: TtpDecisionHeld[];
   ownGives: Description;
   /** Null only for a responder that gives its item after m1 (phase 'awaiting-item'). */
   ownItem: Item | null;

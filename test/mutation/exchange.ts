@@ -21,6 +21,8 @@ const DESCRIPTOR_ATTACKS = 'test/protocols/exchange-descriptor-attacks.test.ts';
 const MERCHANT_KIT = 'test/server/merchant-exchange.test.ts';
 /** The harness's unfair variants (an originator that gives before checking). */
 const BROKEN_VARIANTS = 'test/protocols/broken-variants.test.ts';
+/** k-of-n TTPs: the attacks on the quorum rule, the agreement, the count and the evidence. */
+const QUORUM_ATTACKS = 'test/protocols/quorum-attacks.test.ts';
 
 const P = 'core/exchange/parties.ts';
 const T = 'core/exchange/ttp.ts';
@@ -30,6 +32,7 @@ const C = 'core/exchange/common.ts';
 const D = 'core/commerce/exchange-deal.ts';
 const S = 'core/commerce/exchange-shopper.ts';
 const M = 'core/commerce/exchange-merchant.ts';
+const Q = 'core/exchange/quorum.ts';
 
 function x(id: string, check: string, file: string, find: string, replace: string, tests: readonly string[]): SecurityCheck {
   return { id, check, file, find, replace, tests };
@@ -107,7 +110,7 @@ export const checks: SecurityCheck[] = [
     'X-ttp-named',
     'the TTP: m1 names this TTP (by its key)',
     T,
-    "if (m1.body.ttp.keyId !== ctx.signer.keyId) throw new SemperError('ERR_TTP', 'the exchange names another TTP');",
+    "else if (m1.body.ttp.keyId !== ctx.signer.keyId) throw new SemperError('ERR_TTP', 'the exchange names another TTP');",
     '',
     [TTP_TEST],
   ),
@@ -343,8 +346,8 @@ export const checks: SecurityCheck[] = [
     'X-parties-r-ttp-trusted',
     'the responder: the agreed TTP is one this party trusts',
     P,
-    "if (!ctx.trust.ttps.includes(p.ttp.keyId)) throw new SemperError('ERR_TTP', `TTP ${p.ttp.keyId} is not among the TTPs this party trusts`);\n  if (p.item !== null) await assertOwnItem(p.item, p.gives, ctx, p.now);",
-    'if (p.item !== null) await assertOwnItem(p.item, p.gives, ctx, p.now);',
+    "if (!ctx.trust.ttps.includes(p.ttp.keyId)) throw new SemperError('ERR_TTP', `TTP ${p.ttp.keyId} is not among the TTPs this party trusts`);\n  if (p.quorum) {\n    assertQuorum(p.quorum, p.ttp);\n    assertTrustedSet(p.quorum, ctx.trust.ttps);\n  }\n  if (p.item !== null)",
+    'if (p.quorum) {\n    assertQuorum(p.quorum, p.ttp);\n    assertTrustedSet(p.quorum, ctx.trust.ttps);\n  }\n  if (p.item !== null)',
     [CHECKS],
   ),
   x(
@@ -1006,8 +1009,8 @@ export const checks: SecurityCheck[] = [
     'X-evidence-resolution-signer',
     "evidence: a resolution is signed by m1's TTP",
     E,
-    'await verifyFrom(e.resolution, [TTP_TYPES.resolution], [ttpKey], ResolutionBody, trust, now);',
-    'await verifyFrom(e.resolution, [TTP_TYPES.resolution], null, ResolutionBody, trust, now);',
+    'await verifyFrom(input, [TTP_TYPES.resolution], keyIds, ResolutionBody, trust, now);',
+    'await verifyFrom(input, [TTP_TYPES.resolution], null, ResolutionBody, trust, now);',
     [EVIDENCE_TEST],
   ),
   x(
@@ -1038,8 +1041,8 @@ export const checks: SecurityCheck[] = [
     'X-evidence-token-signer',
     "evidence: an abort token is signed by m1's TTP",
     E,
-    'await verifyFrom(e.abortToken, [TTP_TYPES.abortToken], [ttpKey], AbortTokenBody, trust, now);',
-    'await verifyFrom(e.abortToken, [TTP_TYPES.abortToken], null, AbortTokenBody, trust, now);',
+    'await verifyFrom(input, [TTP_TYPES.abortToken], keyIds, AbortTokenBody, trust, now);',
+    'await verifyFrom(input, [TTP_TYPES.abortToken], null, AbortTokenBody, trust, now);',
     [EVIDENCE_TEST],
   ),
   x(
@@ -1430,5 +1433,98 @@ export const checks: SecurityCheck[] = [
     "if (event.type === 'message' && problems.length > 0 && res.state === state.responder && res.send.length === 0) {",
     'if (false) {',
     [MERCHANT_KIT],
+  ),
+  // --- k-of-n TTPs (docs/quorum.md) -----------------------------------------------------------
+  x('X-quorum-majority', 'k-of-n: k > n/2, so two conflicting outcomes cannot both reach k honest decisions', Q, 'if (2 * quorum.k <= n)', 'if (false)', [
+    QUORUM_ATTACKS,
+  ]),
+  x('X-quorum-reachable', 'k-of-n: k ≤ n', Q, 'if (quorum.k > n) throw', 'if (false) throw', [QUORUM_ATTACKS]),
+  x('X-quorum-distinct', 'k-of-n: each TTP is named once in the set', Q, 'if (new Set(quorum.ttps.map((t) => t.keyId)).size !== n)', 'if (false)', [
+    QUORUM_ATTACKS,
+  ]),
+  x('X-quorum-first', "k-of-n: m1's TTP is the set's first", Q, 'if (!sameJson(quorum.ttps[0], ttp)) throw', 'if (false) throw', [QUORUM_ATTACKS]),
+  x('X-quorum-trusted', 'k-of-n: every TTP of the set is trusted', Q, 'if (!trusted.includes(t.keyId))', 'if (false)', [QUORUM_ATTACKS]),
+  x(
+    'X-quorum-count-once',
+    'k-of-n: a TTP counts at most once towards an outcome',
+    Q,
+    'if (held.some((d) => d.ttp === decision.ttp && d.outcome === decision.outcome)) return',
+    'if (false) return',
+    [QUORUM_ATTACKS],
+  ),
+  x(
+    'X-quorum-same-outcome',
+    'k-of-n: only matching decisions make a quorum',
+    Q,
+    'const same = next.filter((d) => d.outcome === decision.outcome);',
+    'const same = next;',
+    [QUORUM_ATTACKS],
+  ),
+  x(
+    'X-quorum-o-rule',
+    'k-of-n: the originator starts only with a set that follows the quorum rule',
+    P,
+    '  if (p.quorum) {\n    assertQuorum(p.quorum, p.ttp);\n    assertTrustedSet(p.quorum, ctx.trust.ttps);\n  }\n  if (p.responder.keyId',
+    '  if (p.responder.keyId',
+    [QUORUM_ATTACKS],
+  ),
+  x(
+    'X-quorum-m1-agreed',
+    'k-of-n: the responder answers only an m1 naming the agreed set and k',
+    P,
+    "if (!sameJson(body.quorum ?? null, agreed.quorum ?? null)) throw new SemperError('ERR_TTP', 'm1 names the TTP set or its quorum otherwise than agreed');",
+    '',
+    [QUORUM_ATTACKS],
+  ),
+  x(
+    'X-quorum-m1-trusted',
+    'k-of-n: every TTP of the set is still trusted when m1 arrives',
+    P,
+    'if (body.quorum) assertTrustedSet(body.quorum, ctx.trust.ttps);',
+    '',
+    [QUORUM_ATTACKS],
+  ),
+  x(
+    'X-quorum-answer-set',
+    'k-of-n: a decision counts only if signed by a TTP of the set',
+    P,
+    'await verifyFrom(message, TTP_ANSWER_TYPES, set,',
+    'await verifyFrom(message, TTP_ANSWER_TYPES, null,',
+    [QUORUM_ATTACKS],
+  ),
+  x(
+    'X-quorum-ttp-rule',
+    'k-of-n: a TTP decides only for a set that follows the quorum rule',
+    T,
+    'if (m1.body.quorum) assertQuorumMember(m1.body.quorum, m1.body.ttp, ctx.signer.keyId);',
+    'if (m1.body.quorum) {}',
+    [QUORUM_ATTACKS],
+  ),
+  x(
+    'X-quorum-ttp-member',
+    'k-of-n: a TTP decides only for a set that names it',
+    T,
+    "if (!quorum.ttps.some((t) => t.keyId === self)) throw new SemperError('ERR_TTP', \"the exchange's TTP set does not name this TTP\");",
+    '',
+    [QUORUM_ATTACKS],
+  ),
+  x('X-quorum-evidence-k', 'evidence: a quorum m1 is resolved only by k resolutions', E, 'if (resolved.by.size >= quorum.k)', 'if (resolved.by.size >= 1)', [
+    QUORUM_ATTACKS,
+  ]),
+  x(
+    'X-quorum-evidence-abort-k',
+    'evidence: a quorum m1 is aborted only by k abort tokens',
+    E,
+    'if (aborted.by.size >= quorum.k)',
+    'if (aborted.by.size >= 1)',
+    [QUORUM_ATTACKS],
+  ),
+  x(
+    'X-quorum-evidence-judge',
+    'evidence: only the TTPs the judge counts',
+    E,
+    'const set = quorum.ttps.map((t) => t.keyId).filter((t) => !judge.ttps || judge.ttps.includes(t));',
+    'const set = quorum.ttps.map((t) => t.keyId);',
+    [QUORUM_ATTACKS],
   ),
 ];

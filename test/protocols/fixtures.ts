@@ -39,6 +39,8 @@ export interface Keys {
   r: Signer;
   ttp: Signer;
   ttpChain: string[];
+  /** Two more TTPs under the same root, for k-of-n runs (docs/quorum.md): with `ttp`, the set T, T2, T3. */
+  moreTtps: { signer: Signer; chain: string[] }[];
   bank: Signer;
   mallory: Signer;
 }
@@ -58,6 +60,22 @@ export async function makeKeys(): Promise<Keys> {
     notBefore,
     notAfter,
   });
+  const moreTtps: { signer: Signer; chain: string[] }[] = [];
+  for (const name of ['Semper Test TTP 2', 'Semper Test TTP 3']) {
+    const pair = await generateKeyPair('ES256');
+    const chain = [
+      await issueCertificate({
+        issuerCertificate: root,
+        issuerPrivateKey: caPair.privateKey,
+        subjectPublicKey: pair.publicKey,
+        commonName: name,
+        role: 'ttp',
+        notBefore,
+        notAfter,
+      }),
+    ];
+    moreTtps.push({ signer: await signerFromKeyPair('ES256', pair), chain });
+  }
   const [o, r, ttp, bank, mallory] = await Promise.all([
     generateKeyPair('ES256').then((p) => signerFromKeyPair('ES256', p)),
     generateKeyPair('ES256').then((p) => signerFromKeyPair('ES256', p)),
@@ -65,7 +83,7 @@ export async function makeKeys(): Promise<Keys> {
     generateKeyPair('ES256').then((p) => signerFromKeyPair('ES256', p)),
     generateKeyPair('ES256').then((p) => signerFromKeyPair('ES256', p)),
   ]);
-  return { root, o: o!, r: r!, ttp: ttp!, ttpChain: [ttpCert], bank: bank!, mallory: mallory! };
+  return { root, o: o!, r: r!, ttp: ttp!, ttpChain: [ttpCert], moreTtps, bank: bank!, mallory: mallory! };
 }
 
 export interface Side {

@@ -35,7 +35,10 @@ import {
   type Outbound,
   type StepResult,
   type Timeouts,
+  type TtpContext,
+  type TtpDecisionHeld,
   type TtpRecord,
+  decisionOutcome,
 } from '../../core/exchange/index.js';
 import { AffidavitBody } from '../../core/exchange/messages.js';
 import { errorToJson } from '../../core/errors.js';
@@ -44,15 +47,21 @@ import { matchItem, type Description, type Item, type MatchContext, type MatchRe
 import { signStatement, verifyStatement, nowIso, type Statement } from '../../core/statements/index.js';
 import { DEFAULT_ATTRIBUTES } from '../../core/transfer/index.js';
 import { canonicalJson } from '../../core/encoding/index.js';
-import { jwkThumbprint } from '../../core/crypto/index.js';
+import { jwkThumbprint, type Signer } from '../../core/crypto/index.js';
 import { SIM_TIMEOUTS, T0, TTP_DELAY, type Scenario, type Side } from './fixtures.js';
 import { assertPlainJson, Persisted, runSchedule, SimNet, type Budget, type CrashSpec as NetCrashSpec, type Driver, type Wire } from './sim.js';
-import { memoryTtp } from './ttp-host.js';
+import { memoryTtp, type MemoryTtp } from './ttp-host.js';
 
 export { assertPlainJson } from './sim.js';
 
 export type PartyId = 'O' | 'R';
-export type NodeId = PartyId | 'T';
+/** The TTPs: T alone, or T, T2, T3 of a k-of-n set (docs/quorum.md), in the order m1 names them. */
+export type TtpNode = 'T' | 'T2' | 'T3';
+export type NodeId = PartyId | TtpNode;
+/** How a TTP of a k-of-n set behaves: decides once (honest), signs anything both ways (malicious), refuses everything (down). */
+export type TtpBehaviour = 'honest' | 'malicious' | 'down';
+const TTP_NODES: readonly TtpNode[] = ['T', 'T2', 'T3'];
+const isTtp = (n: NodeId): n is TtpNode => n === 'T' || n === 'T2' || n === 'T3';
 export type StepFn = (state: ExchangeState, event: ExchangeEvent, ctx: ExchangeContext) => Promise<StepResult>;
 
 export type CheatStrategy =
@@ -102,6 +111,12 @@ export interface SimOptions {
   timing?: SimTiming;
   /** Windows (ms after T0, [from, to)) in which the TTP is down: every request gets a refusal (503), none a decision. */
   ttpOutages?: readonly { from: number; to: number }[];
+  /**
+   * k-of-n TTPs: the exchange names T, T2, T3 (as many as `ttps` lists, each behaving as it says) and
+   * quorum k. The oracle then checks that no two conflicting outcomes could reach k decisions (a
+   * malicious TTP counted for every outcome) and that every honest party's outcome carries k.
+   */
+  quorum?: { k: number; ttps: readonly TtpBehaviour[] };
   maxSteps?: number;
   seed?: number;
 }
@@ -139,11 +154,21 @@ export async function simulate(opts: SimOptions): Promise<SimResult> {
   const sc = opts.scenario;
   const seed = opts.seed ?? 0;
   const maxSteps = opts.maxSteps ?? 400;
-  const net = new SimNet<NodeId>({ t0: T0, nodes: ['O', 'R', 'T'], choices: opts.choices, crash: opts.crash, budget: opts.budget });
+  const ttpNodes: TtpNode[] = opts.quorum ? TTP_NODES.slice(0, opts.quorum.ttps.length) : ['T'];
+  const behaviour = (n: TtpNode): TtpBehaviour => (opts.quorum ? opts.quorum.ttps[ttpNodes.indexOf(n)]! : 'honest');
+  const ttpSigners: Record<TtpNode, { signer: Signer; chain: string[] }> = {
+    T: { signer: sc.keys.ttp, chain: sc.keys.ttpChain },
+    T2: sc.keys.moreTtps[0]!,
+    T3: sc.keys.moreTtps[1]!,
+  };
+  const setKeys = ttpNodes.map((n) => ttpSigners[n].signer.keyId);
+  const nodeOfTtp = (keyId: string | undefined): TtpNode => (keyId === undefined ? 'T' : (ttpNodes.find((n) => ttpSigners[n].signer.keyId === keyId) ?? 'T'));
+  const quorum = opts.quorum ? { k: opts.quorum.k, ttps: setKeys.map((keyId) => ({ keyId })) } : null;
+  const net = new SimNet<NodeId>({ t0: T0, nodes: ['O', 'R', ...ttpNodes], choices: opts.choices, crash: opts.crash, budget: opts.budget });
   const violations: string[] = [];
   const wire: Statement[] = [];
   /** statements each party itself sent in this run (injected replays are attributed to the cheater) */
-  const sentBy: Record<NodeId, Statement[]> = { O: [], R: [], T: [] };
+  const sentBy: Record<NodeId, Statement[]> = { O: [], R: [], T: [], T2: [], T3: [] };
   let ttpRequests = 0;
   const cheater = opts.cheater?.party ?? null;
   const cheats = new Set(opts.cheater?.strategies ?? []);
@@ -155,9 +180,20 @@ export async function simulate(opts: SimOptions): Promise<SimResult> {
   /** m1s the forging originator already sent its forgeries for. */
   const forged = new Set<string>();
 
-  // TTP: ttpMachine behind an in-memory host (state per exchange as JSON text), and every answer it gave.
-  const ttp = memoryTtp({ forgetful: opts.forgetfulTtp ?? false });
-  const ttpCtx = { ...sc.ttpContext(), ...(opts.ttpVerifyTransfer ? { verifyTransfer: opts.ttpVerifyTransfer } : {}) };
+  // TTP: ttpMachine behind an in-memory host (state per exchange as JSON text), and every answer it gave; one per TTP of a set.
+  const hosts: Record<TtpNode, MemoryTtp> = {
+    T: memoryTtp({ forgetful: opts.forgetfulTtp ?? false }),
+    T2: memoryTtp(),
+    T3: memoryTtp(),
+  };
+  const ttp = hosts.T;
+  const ttpCtxOf = (n: TtpNode): TtpContext => ({
+    ...sc.ttpContext(),
+    signer: ttpSigners[n].signer,
+    signerRef: { kind: 'x509', chain: ttpSigners[n].chain },
+    ...(opts.ttpVerifyTransfer ? { verifyTransfer: opts.ttpVerifyTransfer } : {}),
+  });
+  /** Per TTP and exchange (`node|exchangeId`), the answer types it gave. */
   const answersGiven = new Map<string, Set<string>>();
   /** Every answer the TTP gave (to anyone). */
   const ttpAnswers: Statement[] = [];
@@ -166,6 +202,7 @@ export async function simulate(opts: SimOptions): Promise<SimResult> {
     O: { id: 'O', state: new Persisted(), ctx: { ...sc.O.ctx, random: seededRandom(seed * 2 + 11) }, side: sc.O, step: opts.steps?.O ?? stepExchange },
     R: { id: 'R', state: new Persisted(), ctx: { ...sc.R.ctx, random: seededRandom(seed * 2 + 12) }, side: sc.R, step: opts.steps?.R ?? stepExchange },
   };
+  if (quorum) for (const p of ['O', 'R'] as const) nodes[p].ctx = { ...nodes[p].ctx, trust: { ...nodes[p].ctx.trust, ttps: setKeys } };
   const stateOf = (p: PartyId): ExchangeState => nodes[p].state.load();
 
   function enqueue(from: NodeId, to: NodeId, payload: Payload): void {
@@ -173,12 +210,12 @@ export async function simulate(opts: SimOptions): Promise<SimResult> {
       wire.push(payload.statement);
       sentBy[from].push(payload.statement);
     }
-    if (to === 'T') ttpRequests++;
-    if (from !== 'T' && to !== 'T' && payload.kind === 'statement' && opts.dropTypes?.includes(payload.statement.type)) {
+    if (isTtp(to)) ttpRequests++;
+    if (!isTtp(from) && !isTtp(to) && payload.kind === 'statement' && opts.dropTypes?.includes(payload.statement.type)) {
       net.log(`${from}→${to} ${payload.statement.type} (dropped by base schedule)`);
       return;
     }
-    const bounded = from === 'T' || to === 'T';
+    const bounded = isTtp(from) || isTtp(to);
     const label = payload.kind === 'statement' ? payload.statement.type : `ttp-error ${payload.error.code}`;
     net.send(from, to, payload, { droppable: !bounded, deliverBy: bounded ? net.now + ttpDelay : null, label });
   }
@@ -210,7 +247,7 @@ export async function simulate(opts: SimOptions): Promise<SimResult> {
       }
       if (cheats.has('wrong-key'))
         st = await resign({ ...nodes[p], ctx: { ...nodes[p].ctx, signer: sc.keys.mallory } }, st, st.body as Record<string, unknown>);
-      res.push({ to: o.to, statement: st });
+      res.push({ ...o, statement: st });
     }
     return res;
   }
@@ -259,7 +296,7 @@ export async function simulate(opts: SimOptions): Promise<SimResult> {
       net.log(`${p} CRASH after persisting, before sending`);
       return restart(p);
     }
-    for (const o of await cheatFilter(p, res.send)) enqueue(p, o.to === 'peer' ? other(p) : 'T', { kind: 'statement', statement: o.statement });
+    for (const o of await cheatFilter(p, res.send)) enqueue(p, o.to === 'peer' ? other(p) : nodeOfTtp(o.ttp), { kind: 'statement', statement: o.statement });
   }
 
   async function restart(p: PartyId): Promise<void> {
@@ -275,36 +312,105 @@ export async function simulate(opts: SimOptions): Promise<SimResult> {
   }
 
   async function deliverToTtp(w: Wire<NodeId>): Promise<void> {
-    const crash = net.step('T');
+    const node = w.to as TtpNode;
+    const crash = net.step(node);
     const payload = JSON.parse(w.json) as Payload;
     if (payload.kind !== 'statement') return;
+    const answer = (reply: Payload) => {
+      if (!isTtp(w.from)) enqueue(node, w.from, reply);
+    };
     let reply: Payload;
     if (crash?.mode === 'before-persist') {
-      net.log('T CRASH before persisting');
+      net.log(`${node} CRASH before persisting`);
       return;
     }
-    if (ttpDown(net.now)) {
-      net.log(`T is down: ${payload.statement.type} from ${w.from} → 503`);
-      if (w.from !== 'T') enqueue('T', w.from, { kind: 'ttp-error', error: { code: 'ERR_INTERNAL', message: 'HTTP 503: the TTP is down' } });
+    if (ttpDown(net.now) || behaviour(node) === 'down') {
+      net.log(`${node} is down: ${payload.statement.type} from ${w.from} → 503`);
+      answer({ kind: 'ttp-error', error: { code: 'ERR_INTERNAL', message: 'HTTP 503: the TTP is down' } });
+      return;
+    }
+    if (behaviour(node) === 'malicious') {
+      for (const st of await maliciousAnswers(node, payload.statement)) {
+        ttpAnswers.push(st);
+        net.log(`${node} (malicious) ${payload.statement.type} from ${w.from} → ${st.type}`);
+        answer({ kind: 'statement', statement: st });
+      }
       return;
     }
     try {
-      const r = await ttp.request(payload.statement, ttpCtx, net.now);
+      const r = await hosts[node].request(payload.statement, ttpCtxOf(node), net.now);
       reply = { kind: 'statement', statement: r.answer };
       ttpAnswers.push(r.answer);
-      const given = answersGiven.get(r.record.exchangeId) ?? new Set<string>();
+      const key = `${node}|${r.record.exchangeId}`;
+      const given = answersGiven.get(key) ?? new Set<string>();
       given.add(r.answer.type);
-      answersGiven.set(r.record.exchangeId, given);
-      net.log(`T ${payload.statement.type} from ${w.from} → ${r.answer.type}${r.decided ? ' (decided)' : ''}`);
+      answersGiven.set(key, given);
+      net.log(`${node} ${payload.statement.type} from ${w.from} → ${r.answer.type}${r.decided ? ' (decided)' : ''}`);
     } catch (e) {
       reply = { kind: 'ttp-error', error: errorToJson(e) };
-      net.log(`T ${payload.statement.type} from ${w.from} → error ${reply.error.code}: ${reply.error.message}`);
+      net.log(`${node} ${payload.statement.type} from ${w.from} → error ${reply.error.code}: ${reply.error.message}`);
     }
     if (crash?.mode === 'before-send') {
-      net.log('T CRASH after persisting, before answering');
+      net.log(`${node} CRASH after persisting, before answering`);
       return;
     }
-    if (w.from !== 'T') enqueue('T', w.from, reply);
+    answer(reply);
+  }
+
+  /**
+   * A malicious TTP of the set: for any request naming an m1, it signs both ways — an abort (or, revocable↔revocable,
+   * a revocation order) and a resolution (or the final word) with affidavits for both parties — and answers with both,
+   * in an order that alternates from request to request. Everything it signs is on the table for the oracle.
+   */
+  let maliciousCount = 0;
+  async function maliciousAnswers(node: TtpNode, request: Statement): Promise<Statement[]> {
+    const body = request.body as { exchangeId?: unknown; m1?: Statement; m2?: Statement };
+    const m1 = body.m1;
+    const m1Body = m1?.body as {
+      protocol?: string;
+      originator?: { keyId: string };
+      responder?: { keyId: string };
+      originatorGives?: unknown;
+      responderGives?: unknown;
+    };
+    if (typeof body.exchangeId !== 'string' || !m1Body?.protocol || !m1Body.originator || !m1Body.responder) return [];
+    const exchangeId = body.exchangeId;
+    const { signer, chain } = ttpSigners[node];
+    const signed = async (type: string, b: Record<string, unknown>) =>
+      (await signStatement({ type, version: 1, dealId: request.dealId, issuedAt: nowIso(net.now), body: b }, signer, {
+        signerRef: { kind: 'x509', chain },
+      })) as Statement;
+    const protocol = m1Body.protocol;
+    const requestedBy = m1Body.originator.keyId;
+    const revocable = protocol === 'revocable-revocable';
+    const abort = revocable
+      ? await signed(TTP_TYPES.revocationOrder, {
+          exchangeId,
+          protocol,
+          m1,
+          revoke: [
+            { giver: m1Body.originator.keyId, description: m1Body.originatorGives },
+            { giver: m1Body.responder.keyId, description: m1Body.responderGives },
+          ],
+          requestedBy,
+        })
+      : await signed(TTP_TYPES.abortToken, { exchangeId, protocol, reason: 'abort-request', requestedBy });
+    const affidavits = revocable
+      ? []
+      : [
+          await signed(TTP_TYPES.affidavit, { exchangeId, onBehalfOf: m1Body.originator.keyId, description: m1Body.originatorGives, commitment: exchangeId }),
+          await signed(TTP_TYPES.affidavit, { exchangeId, onBehalfOf: m1Body.responder.keyId, description: m1Body.responderGives, commitment: exchangeId }),
+        ];
+    const resolve = await signed(TTP_TYPES.resolution, {
+      exchangeId,
+      protocol,
+      m1,
+      ...(body.m2 ? { m2: body.m2 } : {}),
+      affidavits,
+      ...(revocable ? { final: true } : {}),
+      requestedBy,
+    });
+    return maliciousCount++ % 2 === 0 ? [abort, resolve] : [resolve, abort];
   }
 
   // --- cheater's extra moves --------------------------------------------------------------------
@@ -328,7 +434,7 @@ export async function simulate(opts: SimOptions): Promise<SimResult> {
     if (s.m2) body.m2 = cheats.has('wrong-item') ? (substituted.get(canonicalJson(s.m2)) ?? s.m2) : s.m2;
     const st = (await signStatement({ type, version: 1, dealId: s.dealId, issuedAt: nowIso(net.now), body }, nodes[p].ctx.signer)) as Statement;
     net.log(`${p} (cheater) sends ${type}`);
-    enqueue(p, 'T', { kind: 'statement', statement: st });
+    for (const n of ttpNodes) enqueue(p, n, { kind: 'statement', statement: st });
   }
 
   function injectMoves(): Move[] {
@@ -342,12 +448,12 @@ export async function simulate(opts: SimOptions): Promise<SimResult> {
 
   const driver: Driver<NodeId, Move> = {
     async deliver(w) {
-      if (w.to === 'T') return deliverToTtp(w);
+      if (isTtp(w.to)) return deliverToTtp(w);
       const payload = JSON.parse(w.json) as Payload;
       net.log(`${w.from}→${w.to} ${w.label}`);
       const event: ExchangeEvent =
         payload.kind === 'statement'
-          ? { type: 'message', message: payload.statement, now: net.now, from: w.from === 'T' ? 'ttp' : 'peer' }
+          ? { type: 'message', message: payload.statement, now: net.now, from: isTtp(w.from) ? 'ttp' : 'peer' }
           : { type: 'ttp-error', error: payload.error, now: net.now };
       await deliverToParty(w.to, event);
     },
@@ -364,7 +470,10 @@ export async function simulate(opts: SimOptions): Promise<SimResult> {
         }
       }
     },
-    crashable: () => (['O', 'R', 'T'] as const).filter((p) => p !== cheater && (p === 'T' || stateOf(p).phase !== 'done')),
+    crashable: () => [
+      ...(['O', 'R'] as const).filter((p) => p !== cheater && stateOf(p).phase !== 'done'),
+      ...ttpNodes.filter((n) => behaviour(n) === 'honest'),
+    ],
     moves: () => (net.budget.injections > 0 ? [...injectMoves().slice(-12), ...rogueMoves()] : []),
     async perform(move) {
       net.budget.injections--;
@@ -387,6 +496,7 @@ export async function simulate(opts: SimOptions): Promise<SimResult> {
       expects: sc.O.gives,
       originator: { keyId: sc.keys.o.keyId },
       ttp: { keyId: sc.keys.ttp.keyId },
+      ...(quorum ? { quorum } : {}),
       latestDeadline: deadline,
     },
     nodes.R.ctx,
@@ -400,6 +510,7 @@ export async function simulate(opts: SimOptions): Promise<SimResult> {
       expects: sc.R.gives,
       responder: { keyId: sc.keys.r.keyId },
       ttp: { keyId: sc.keys.ttp.keyId },
+      ...(quorum ? { quorum } : {}),
       deadline,
     },
     nodes.O.ctx,
@@ -429,6 +540,10 @@ export async function simulate(opts: SimOptions): Promise<SimResult> {
     if (p === cheater) continue;
     const o = outcomes[p];
     const exId = finalStates[p].exchangeId;
+    if (quorum) {
+      await checkQuorumOutcome(p, o, exId);
+      continue;
+    }
     const record = exId ? ttp.get(exId) : null;
     const held =
       o?.status === 'resolved'
@@ -457,16 +572,63 @@ export async function simulate(opts: SimOptions): Promise<SimResult> {
       violations.push(`outcome: the TTP resolved ${p}'s exchange, but honest ${p} ended ${o.status}`);
   }
 
+  /**
+   * k-of-n: the outcomes that k TTPs of the set could have signed for an exchange — each honest TTP's one decision,
+   * and every malicious TTP counted for every outcome (it signs whatever anyone asks). More than one is a conflict.
+   */
+  function quorumOutcomes(exId: string): TtpDecisionHeld['outcome'][] {
+    const malicious = ttpNodes.filter((n) => behaviour(n) === 'malicious').length;
+    const counts = new Map<TtpDecisionHeld['outcome'], number>();
+    for (const n of ttpNodes) {
+      if (behaviour(n) !== 'honest') continue;
+      const r = hosts[n].get(exId);
+      if (r) counts.set(decisionOutcome(r.answer), (counts.get(decisionOutcome(r.answer)) ?? 0) + 1);
+    }
+    return (['aborted', 'revoked', 'resolved', 'final'] as const).filter((c) => (counts.get(c) ?? 0) + malicious >= quorum!.k);
+  }
+
+  /** k-of-n: an honest party's outcome rests on k decisions of distinct TTPs of the set, of the one outcome k can reach. */
+  async function checkQuorumOutcome(p: PartyId, o: ExchangeOutcome | null, exId: string | null): Promise<void> {
+    const possible = exId ? quorumOutcomes(exId) : [];
+    if (possible.length > 1)
+      violations.push(`TTP consistency: conflicting outcomes ${possible.join(' and ')} can both reach ${quorum!.k} decisions for ${p}'s exchange`);
+    const decided = o?.status === 'aborted' || o?.status === 'revoked' || o?.status === 'resolved' || (o?.status === 'completed' && o.final);
+    if (o && decided) {
+      const q = o.quorum ?? [];
+      const signers = new Set<string>();
+      for (const st of q) {
+        const problem = await checkTtpStatement(st, exId);
+        if (problem) violations.push(`evidence: honest ${p} holds a TTP statement that ${problem}`);
+        signers.add(await jwkThumbprint((await verifyStatement(st, { trust: { roots: [sc.keys.root], now: new Date(net.now) } })).signerJwk));
+      }
+      const outcomes = new Set(q.map((st) => decisionOutcome(st)));
+      if (signers.size < quorum!.k || outcomes.size !== 1)
+        violations.push(`outcome: honest ${p} ended ${o.status} on ${signers.size} decisions of ${outcomes.size} outcomes, not ${quorum!.k} of one`);
+      const [outcome] = [...outcomes];
+      if (outcome && !possible.includes(outcome)) violations.push(`outcome: honest ${p} ended ${outcome}, which no quorum of the TTPs decided`);
+    }
+    if (possible.length === 1) {
+      const only = possible[0]!;
+      if (only === 'revoked' && o?.status !== 'revoked')
+        violations.push(`outcome: a quorum revoked ${p}'s exchange, but honest ${p} ended ${o?.status ?? 'without an outcome'}`);
+      if (only === 'resolved' && (o?.status === 'aborted' || o?.status === 'revoked' || o?.status === 'failed'))
+        violations.push(`outcome: a quorum resolved ${p}'s exchange, but honest ${p} ended ${o.status}`);
+      if (only === 'aborted' && o && o.status !== 'aborted' && o.status !== 'failed' && !(o.status === 'completed' && !o.final))
+        violations.push(`outcome: a quorum aborted ${p}'s exchange, but honest ${p} ended ${o.status}`);
+    }
+  }
+
   /** What is wrong with a TTP statement an honest party holds as evidence (null: nothing). */
   async function checkTtpStatement(st: Statement, exId: string | null): Promise<string | null> {
     try {
       const v = await verifyStatement(st, { types: TTP_ANSWER_TYPES, trust: { roots: [sc.keys.root], now: new Date(net.now) } });
-      if ((await jwkThumbprint(v.signerJwk)) !== sc.keys.ttp.keyId) return 'is not signed by the TTP of the exchange';
+      const signer = await jwkThumbprint(v.signerJwk);
+      if (!setKeys.includes(signer)) return 'is not signed by the TTP of the exchange';
       const body = v.statement.body as { exchangeId?: string; affidavits?: unknown[] };
       if (body.exchangeId !== exId) return 'names another exchange';
       for (const a of body.affidavits ?? []) {
         const av = await verifyStatement(a, { types: [TTP_TYPES.affidavit], trust: { roots: [sc.keys.root], now: new Date(net.now) } });
-        if ((await jwkThumbprint(av.signerJwk)) !== sc.keys.ttp.keyId) return 'carries an affidavit not signed by the TTP';
+        if ((await jwkThumbprint(av.signerJwk)) !== signer) return 'carries an affidavit not signed by the TTP';
         const b = AffidavitBody.parse(av.statement.body);
         if (b.exchangeId !== exId) return 'carries an affidavit for another exchange';
         const party = b.onBehalfOf === sc.keys.o.keyId ? sc.O : b.onBehalfOf === sc.keys.r.keyId ? sc.R : null;
@@ -498,8 +660,13 @@ export async function simulate(opts: SimOptions): Promise<SimResult> {
         for (const m3 of of(EXCHANGE_TYPES.deliver, 'originator'))
           for (const m4 of of(EXCHANGE_TYPES.deliver, 'responder'))
             if (!anyone && (await judgeContractSigning({ m1: st.m1, m2, m3, m4 }, judgeTrust)).signed) anyone = true;
-      for (const resolution of of(TTP_TYPES.resolution))
-        if (!anyone && (await judgeContractSigning({ m1: st.m1, resolution }, judgeTrust)).signed) anyone = true;
+      if (quorum) {
+        // k-of-n: the resolutions on the table, and whatever k TTPs could sign (a malicious one signs for anyone who asks).
+        if (!anyone && (await judgeContractSigning({ m1: st.m1, resolutions: of(TTP_TYPES.resolution) }, judgeTrust)).signed) anyone = true;
+        if (quorumOutcomes(st.exchangeId).includes('resolved')) anyone = true;
+      } else
+        for (const resolution of of(TTP_TYPES.resolution))
+          if (!anyone && (await judgeContractSigning({ m1: st.m1, resolution }, judgeTrust)).signed) anyone = true;
       const o = st.outcome;
       const own = await judgeContractSigning(
         {
@@ -508,8 +675,8 @@ export async function simulate(opts: SimOptions): Promise<SimResult> {
           ...(st.role === 'originator'
             ? { m3: st.delivered ?? undefined, m4: st.peerDelivery ?? undefined }
             : { m3: st.peerDelivery ?? undefined, m4: st.delivered ?? undefined }),
-          ...(o?.status === 'resolved' ? { resolution: o.resolution } : {}),
-          ...(o?.status === 'aborted' ? { abortToken: o.token } : {}),
+          ...(o?.status === 'resolved' ? { resolution: o.resolution, ...(o.quorum ? { resolutions: o.quorum } : {}) } : {}),
+          ...(o?.status === 'aborted' ? { abortToken: o.token, ...(o.quorum ? { abortTokens: o.quorum } : {}) } : {}),
         },
         judgeTrust,
       );
@@ -549,8 +716,9 @@ export async function simulate(opts: SimOptions): Promise<SimResult> {
   const focus = cheater ? other(cheater) : 'O';
   const focusId = finalStates[focus].exchangeId ?? exchangeId;
   const focusRecord = focusId ? ttp.get(focusId) : null;
-  const revoked = sc.protocol === 'revocable-revocable' && focusRecord?.decision === 'aborted';
-  const resolved = focusRecord?.decision === 'resolved' && sc.protocol !== 'revocable-revocable';
+  const focusQuorum = quorum && focusId ? quorumOutcomes(focusId) : null;
+  const revoked = sc.protocol === 'revocable-revocable' && (focusQuorum ? focusQuorum.includes('revoked') : focusRecord?.decision === 'aborted');
+  const resolved = sc.protocol !== 'revocable-revocable' && (focusQuorum ? focusQuorum.includes('resolved') : focusRecord?.decision === 'resolved');
   const now = net.now;
   const mctx = (): MatchContext => ({ roots: [sc.keys.root], now });
 
@@ -580,7 +748,7 @@ export async function simulate(opts: SimOptions): Promise<SimResult> {
   async function validAffidavit(st: Statement, onBehalfOf: string, expected: Description, exId: string | null): Promise<boolean> {
     try {
       const v = await verifyStatement(st, { types: [TTP_TYPES.affidavit], trust: { roots: [sc.keys.root], now: new Date(now) } });
-      if ((await jwkThumbprint(v.signerJwk)) !== sc.keys.ttp.keyId) return false;
+      if (!setKeys.includes(await jwkThumbprint(v.signerJwk))) return false;
       const b = AffidavitBody.parse(v.statement.body);
       return b.onBehalfOf === onBehalfOf && b.exchangeId === exId && canonicalJson(b.description) === canonicalJson(expected);
     } catch {

@@ -37,8 +37,10 @@ export const contractSigned: Rule = async ({ evidence: ev, trust }) => {
     const m2 = of(EXCHANGE_TYPES.accept)[0];
     const m3 = of(EXCHANGE_TYPES.deliver, role('originator'))[0];
     const m4 = of(EXCHANGE_TYPES.deliver, role('responder'))[0];
-    const resolution = of(TTP_TYPES.resolution)[0];
-    const abortToken = of(TTP_TYPES.abortToken)[0];
+    const resolutions = of(TTP_TYPES.resolution);
+    const abortTokens = of(TTP_TYPES.abortToken);
+    const resolution = resolutions[0];
+    const abortToken = abortTokens[0];
     const e: ContractEvidence = {
       m1: m1.a.statement,
       ...(m2 ? { m2: m2.statement } : {}),
@@ -46,6 +48,8 @@ export const contractSigned: Rule = async ({ evidence: ev, trust }) => {
       ...(m4 ? { m4: m4.statement } : {}),
       ...(resolution ? { resolution: resolution.statement } : {}),
       ...(abortToken ? { abortToken: abortToken.statement } : {}),
+      // k-of-n (docs/quorum.md): a set's m1 is resolved (aborted) by k of them from distinct TTPs of its set.
+      ...(m1.body.quorum ? { resolutions: resolutions.map((a) => a.statement), abortTokens: abortTokens.map((a) => a.statement) } : {}),
     };
     let v: Awaited<ReturnType<typeof judgeContractSigning>>;
     try {

@@ -110,3 +110,51 @@ describe('contract-signed', () => {
     expect(honest.verdict.decision).toBe('undecided');
   });
 });
+
+describe('k-of-n TTPs (docs/quorum.md): the arbiter counts k decisions of the set', () => {
+  const ttpCtx = (i: number) => {
+    const t = [{ signer: keys.ttp, chain: keys.ttpChain }, ...keys.moreTtps][i]!;
+    return { signer: t.signer, signerRef: { kind: 'x509' as const, chain: t.chain }, trust: { roots: [keys.root] } };
+  };
+  /** A 2-of-{T, T2, T3} contract-signing exchange through m2, and each TTP's decision on a request. */
+  async function quorumExchange(seed: number) {
+    const set = [keys.ttp, keys.moreTtps[0]!.signer, keys.moreTtps[1]!.signer].map((s) => s.keyId);
+    const quorum = { k: 2, ttps: set.map((keyId) => ({ keyId })) };
+    const trust = { roots: [keys.root], ttps: set };
+    const oCtx: ExchangeContext = { ...sc.O.ctx, trust, random: seededRandom(seed) };
+    const rCtx: ExchangeContext = { ...sc.R.ctx, trust, random: seededRandom(seed + 1) };
+    const common = { protocol: sc.protocol, dealId: sc.dealId, now: T0, timeouts: SIM_TIMEOUTS, ttp: { keyId: keys.ttp.keyId }, quorum };
+    const o = await startOriginator(
+      { ...common, gives: sc.O.gives, item: sc.O.item, expects: sc.R.gives, responder: { keyId: keys.r.keyId }, deadline: sc.deadline },
+      oCtx,
+    );
+    const r = await startResponder({ ...common, gives: sc.R.gives, item: sc.R.item, expects: sc.O.gives, originator: { keyId: keys.o.keyId } }, rCtx);
+    const m1 = o.send[0]!.statement;
+    const m2 = (await stepExchange(rt(r.state), { type: 'message', message: m1, now: T0, from: 'peer' }, rCtx)).send[0]!.statement;
+    const exchangeId = o.state.exchangeId!;
+    const abort = await signed(keys.o, EXCHANGE_TYPES.abortRequest, { exchangeId, m1 });
+    const resolve = await signed(keys.r, EXCHANGE_TYPES.resolveRequest, { exchangeId, m1, m2 });
+    const decide = async (i: number, req: Statement) => (await memoryTtp().request(req, ttpCtx(i), T0)).answer;
+    return { m1, m2, abort, resolve, decide };
+  }
+
+  it('contract-signed: upheld on two resolutions of distinct TTPs of the set, not on one', async () => {
+    const q = await quorumExchange(111);
+    const [r0, r1] = [await q.decide(0, q.resolve), await q.decide(1, q.resolve)];
+    const one = await fileAs(keys.r, 'contract-signed', [q.m1, r0]);
+    expect(one.verdict).toMatchObject({ decision: 'undecided', rule: 'contract-signed/incomplete' });
+    const two = await fileAs(keys.r, 'contract-signed', [q.m1, r0, r1]);
+    expect(two.verdict).toMatchObject({ decision: 'upheld', rule: 'contract-signed/resolution' });
+  });
+
+  it('ttp-conflict: the TTP of the set that signed both ways is named; two honest TTPs that decided differently are not', async () => {
+    const q = await quorumExchange(121);
+    const t3abort = await q.decide(2, q.abort);
+    const t3resolve = await q.decide(2, q.resolve); // a second store under T3's key: T3 signs both ways
+    const j = await fileAs(keys.r, 'ttp-conflict', [q.m1, t3abort, t3resolve], keys.moreTtps[1]!.signer.keyId);
+    expect(j.verdict).toMatchObject({ decision: 'upheld', rule: 'ttp-conflict/two-outcomes' });
+    expect(j.verdict.reasons[0]).toContain(keys.moreTtps[1]!.signer.keyId);
+    const race = await fileAs(keys.r, 'ttp-conflict', [q.m1, await q.decide(0, q.abort), await q.decide(1, q.resolve)]);
+    expect(race.verdict.decision).not.toBe('upheld');
+  });
+});
