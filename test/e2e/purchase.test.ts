@@ -264,4 +264,22 @@ describe('trusted window in German (--lang=de)', () => {
     expect(await pageResult(page)).toMatchObject({ status: 'error', code: '4001' });
     await page.close();
   });
+  it("a contract's key terms in German: at first sight and above the full text", async () => {
+    if ((await harness.operation('settings.listTtps', {})).ttps.length === 0)
+      await harness.operation('settings.addTtp', { certificate: market.ttpPem, url: market.ttpUrl });
+    const page = await harness.context.newPage();
+    await page.goto(`${market.shopUrl}/agreements`);
+    await page.click('#sign-subscription-agreement');
+    const tw = await waitForTrustedWindow(harness);
+    await tw.locator('#key-terms').waitFor();
+    expect(await tw.locator('#glance-terms').textContent()).toMatch(/^240,00\s€ alle 12 Monate, verlängert sich automatisch; Kündigung 3 Monate vor Ende$/);
+    expect(await tw.locator('#key-terms-heading').textContent()).toBe('Eckdaten des Vertrags');
+    expect(await tw.locator('#key-terms-notice').textContent()).toBe('3 Monate vor Ende der Laufzeit');
+    await expect.poll(() => tw.locator('#confirm').isEnabled()).toBe(true);
+    await expectFirstSight(tw, 'first-sight-contract-de.png', ['glance-terms']);
+    await expectAccessible(tw, 'trusted window, contract with key terms (de)');
+    await tw.screenshot({ path: join(RESULTS, 'trusted-window-contract-de.png'), fullPage: true });
+    await clickInTrustedWindow(tw, '#decline');
+    await page.close();
+  });
 });
