@@ -24,6 +24,7 @@ import {
 } from './components.js';
 import { TrustedHeader } from './identity.js';
 import { KeyTermsPanel, keyTermsGlance } from './key-terms.js';
+import { enterResult } from './Result.js';
 
 function bytes(n: number): string {
   return n < 1024 ? `${n} B` : `${(n / 1024).toFixed(1)} KiB`;
@@ -41,8 +42,10 @@ export function ExchangeApp({ dealId }: { dealId: string | null }) {
   const decide = (decision: 'confirm' | 'decline') => {
     if (busy || !dealId) return;
     setPhase({ ...phase, busy: decision });
-    callOperation(decision === 'confirm' ? 'confirmExchange' : 'rejectExchange', { dealId }).catch(fail);
-    // The worker closes this window once the decision is taken.
+    // Confirmed: the result screen follows the exchange; declined: the worker closes this window.
+    callOperation(decision === 'confirm' ? 'confirmExchange' : 'rejectExchange', { dealId })
+      .then(() => decision === 'confirm' && enterResult())
+      .catch(fail);
   };
 
   return (

@@ -10,6 +10,7 @@ import { localiseDocument } from '../extension/ui/i18n.js';
 import { browser, type Runtime } from '../extension/browser.js';
 import { PRESENTED_MESSAGE, isPresentMessage } from '../extension/worker/window-presentation.js';
 import { PRESENTED_EVENT } from './components.js';
+import { ResultGate } from './Result.js';
 
 const params = new URLSearchParams(location.search);
 const dealId = params.get('deal');
@@ -65,7 +66,12 @@ render(
     <TokenPage />
   ) : (
     // The first purchase runs the setup (phrase, picture, identity) before its offer.
-    <OnboardingGate>{exchange ? <ExchangeApp dealId={dealId} /> : fair ? <FairApp dealId={dealId} /> : <App dealId={dealId} />}</OnboardingGate>
+    <OnboardingGate>
+      {/* Once the user confirmed, the window shows the deal's result (Result.tsx) instead of closing. */}
+      <ResultGate kind={exchange ? 'exchange' : fair ? 'fair' : 'purchase'} dealId={dealId}>
+        {exchange ? <ExchangeApp dealId={dealId} /> : fair ? <FairApp dealId={dealId} /> : <App dealId={dealId} />}
+      </ResultGate>
+    </OnboardingGate>
   ),
   document.getElementById('app')!,
 );

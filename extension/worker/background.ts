@@ -210,7 +210,7 @@ const badge = new Badge({
 
 const TRUSTED_WINDOW_SIZE = { width: 480, height: 760 };
 const SESSION_KEY = 'trustedWindow';
-const CurrentWindowRecord = z.object({ dealId: z.string(), windowId: z.number(), queued: z.array(z.string()).optional() });
+const CurrentWindowRecord = z.object({ dealId: z.string(), windowId: z.number(), queued: z.array(z.string()).optional(), result: z.boolean().optional() });
 
 /** The trusted windows' ports: the worker tells a window before and after it brings it forward (Confirm re-arms). */
 const presenter = new WindowPresenter();
@@ -325,6 +325,7 @@ browser.runtime.onMessage.addListener((message: unknown, sender: Runtime.Message
     extensionId,
     extensionBase,
     currentWindow: () => windows.current(),
+    keepForResult: (dealId, keep) => windows.keepForResult(dealId, keep),
     store,
     host,
     keys,

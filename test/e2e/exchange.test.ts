@@ -25,10 +25,12 @@ import {
   HARNESS_PHRASE,
   RESULTS,
   clickInTrustedWindow,
+  closeResult,
   launchExtension,
   stopServiceWorker,
   tempDir,
   trustedWindows,
+  waitForResult,
   waitForTrustedWindow,
   type ExtensionHarness,
 } from './harness.js';
@@ -150,6 +152,14 @@ describe('exchanges through the trusted window', () => {
     const result = await exchangeResult();
     expect(result).toMatchObject({ status: 'completed', dealId });
     expect(await ttpStatus(result.exchangeId!)).toEqual({ status: 404 });
+    // The window shows what was signed and what came back.
+    expect(await waitForResult(tw)).toBe('done');
+    expect(await tw.locator('#tw-heading').textContent()).toBe('Contract signed by both');
+    expect(await tw.locator('#result-signed').textContent()).toBe(`Your signature on “${CONTRACT.title}”`);
+    expect(await tw.locator('#result-received').textContent()).toBe("The merchant's signature on the same contract");
+    await expectAccessible(tw, 'trusted window, contract result (en)');
+    await tw.screenshot({ path: join(RESULTS, 'result-contract-en.png') });
+    await closeResult(tw);
 
     const merchant = await merchantSide(dealId);
     expect(merchant.state.outcome?.status).toBe('completed');
