@@ -342,5 +342,20 @@ describe('trusted window in German (--lang=de)', () => {
     await tw.screenshot({ path: join(RESULTS, 'result-contract-de.png') });
     await closeResult(tw);
     await page.close();
+
+    // The signed contract's disputes in the trusted window, in German (issue 12, item 5).
+    const dealId = new URL(tw.url()).searchParams.get('deal')!;
+    await harness.operation('settings.addArbiter', { certificate: market.arbiterPem, url: market.arbiterUrl });
+    const opened = harness.context.waitForEvent('page', { predicate: (p) => p.url().includes('view=dispute') });
+    await harness.operation('disputes.openWindow', { dealId });
+    const dw = await opened;
+    await dw.locator('#dispute-submit').waitFor();
+    expect(await dw.locator('#tw-heading').textContent()).toBe('Streitfälle zu diesem Geschäft');
+    await dw.click('#dispute-submit'); // the one claim for a contract: it was signed by both
+    await dw.locator('#verdicts .verdict').waitFor({ timeout: 15_000 });
+    expect(await dw.locator('#dsw-archived').isVisible()).toBe(true);
+    await expectAccessible(dw, 'trusted window, disputes (de)');
+    await dw.screenshot({ path: join(RESULTS, 'dispute-window-de.png'), fullPage: true });
+    await dw.close();
   });
 });
