@@ -37,7 +37,8 @@ describe('dispute in Chromium (English)', () => {
     await page.goto(`${market.shopUrl}/product/ink-drying-report`);
     await page.click('#buy');
     const tw = await waitForTrustedWindow(harness);
-    await expect.poll(() => tw.locator('#confirm').isEnabled()).toBe(true);
+    // Armed once loaded and shown (a loaded machine may take more than expect.poll's default second).
+    await tw.locator('#confirm:enabled').waitFor({ timeout: 20_000 });
     const dealId = new URL(tw.url()).searchParams.get('deal')!;
     await clickInTrustedWindow(tw, '#confirm');
     expect(await pageResult(page)).toMatchObject({ status: 'completed', dealId });

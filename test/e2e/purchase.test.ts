@@ -224,7 +224,7 @@ describe('purchase in Chromium (English)', () => {
     const focused = () => tw.evaluate(() => document.activeElement?.id || document.activeElement?.tagName.toLowerCase() || '');
     await expect.poll(focused).toBe('tw-heading');
     // Confirm takes keys only once armed (a disabled button is not in the tab order).
-    await expect.poll(() => tw.locator('#confirm').isEnabled()).toBe(true);
+    await tw.locator('#confirm:enabled').waitFor({ timeout: 20_000 });
     const path: string[] = [];
     for (let n = 0; n < 40 && (await focused()) !== 'confirm'; n++) {
       await tw.keyboard.press('Tab');
@@ -329,7 +329,7 @@ describe('trusted window in German (--lang=de)', () => {
     expect(await tw.locator('#glance-terms').textContent()).toMatch(/^240,00\s€ alle 12 Monate, verlängert sich automatisch; Kündigung 3 Monate vor Ende$/);
     expect(await tw.locator('#key-terms-heading').textContent()).toBe('Eckdaten des Vertrags');
     expect(await tw.locator('#key-terms-notice').textContent()).toBe('3 Monate vor Ende der Laufzeit');
-    await expect.poll(() => tw.locator('#confirm').isEnabled()).toBe(true);
+    await tw.locator('#confirm:enabled').waitFor({ timeout: 20_000 });
     await expectFirstSight(tw, 'first-sight-contract-de.png', ['glance-terms']);
     await expectAccessible(tw, 'trusted window, contract with key terms (de)');
     await tw.screenshot({ path: join(RESULTS, 'trusted-window-contract-de.png'), fullPage: true });
