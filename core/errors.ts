@@ -67,7 +67,9 @@ export type SemperErrorCode =
   /** An RFC 3161 time-stamp token (or reply) that fails a check: structure, signature, signer certificate, imprint, nonce. */
   | 'ERR_TIMESTAMP_INVALID'
   /** A time-stamping authority that answered with a rejection (PKIStatus rejection/waiting/...; the failInfo is in details). */
-  | 'ERR_TIMESTAMP_REFUSED';
+  | 'ERR_TIMESTAMP_REFUSED'
+  /** A contract's key terms that contradict each other (core/commerce/contract-terms.ts: checkKeyTerms names the rule). */
+  | 'ERR_CONTRACT_TERMS';
 
 export class SemperError extends Error {
   override readonly name: string = 'SemperError';

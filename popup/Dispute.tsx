@@ -132,6 +132,16 @@ export function DisputePanel({ dealId, kind, status }: { dealId: string; kind: '
   return (
     <section class="dispute" id="dispute" aria-labelledby="dispute-heading">
       <h3 id="dispute-heading">{t('dspHeading')}</h3>
+      {/* The same, under the security phrase in Semper's trusted window (trusted-window/DisputeScreen.tsx). */}
+      <p>
+        <button
+          type="button"
+          id="dispute-open-window"
+          onClick={() => void callOperation('disputes.openWindow', { dealId }).catch((e: unknown) => setError(t('dspError', message(e))))}
+        >
+          {t('dswOpen')}
+        </button>
+      </p>
       {verdicts.length > 0 ? (
         <div id="verdicts" aria-live="polite">
           {verdicts.map((v) => (

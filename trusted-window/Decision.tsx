@@ -14,6 +14,7 @@ import { SafeText } from '../extension/ui/safe-text.js';
 import { ConfirmButton, DecisionActions, Progress } from './components.js';
 import { useIdentityStatus } from './identity.js';
 import { TokenRegistration, explainTokenSigningError, signOrderWithToken } from './tokens.js';
+import { enterResult } from './Result.js';
 
 export type Busy = 'confirm' | 'decline' | 'token';
 
@@ -62,11 +63,15 @@ export function Decision({
       decision === 'confirm'
         ? callOperation('confirmDeal', { dealId, ...(method === 'cheque' ? { method } : anonymous ? { anonymous: true } : {}) })
         : callOperation('rejectDeal', { dealId });
-    // The worker closes this window when the deal ends; a refusal leaves the deal open.
-    call.catch((e: unknown) => {
-      setBusy(undefined);
-      setNotice(explainConfirmError(e));
-    });
+    // A confirmation the worker accepted turns this window into the result screen; a decline ends the deal and
+    // the worker closes the window; a refusal leaves the deal open.
+    call.then(
+      () => decision === 'confirm' && enterResult(),
+      (e: unknown) => {
+        setBusy(undefined);
+        setNotice(explainConfirmError(e));
+      },
+    );
   };
 
   const signWithToken = () => {
@@ -74,7 +79,10 @@ export function Decision({
     setBusy('token');
     setNotice(null);
     signOrderWithToken(dealId, credentialId).then(
-      () => setBusy('confirm'),
+      () => {
+        setBusy('confirm');
+        enterResult();
+      },
       (e: unknown) => {
         setBusy(undefined);
         setNotice(explainTokenSigningError(e, requirement.userVerification));

@@ -23,6 +23,8 @@ import {
   usePendingDeal,
 } from './components.js';
 import { TrustedHeader } from './identity.js';
+import { KeyTermsPanel, keyTermsGlance } from './key-terms.js';
+import { enterResult } from './Result.js';
 
 function bytes(n: number): string {
   return n < 1024 ? `${n} B` : `${(n / 1024).toFixed(1)} KiB`;
@@ -36,11 +38,14 @@ export function ExchangeApp({ dealId }: { dealId: string | null }) {
 
   const { view, busy } = phase;
   const contract = view.use === 'contract-signing';
+  const keyTerms = view.contract?.keyTerms;
   const decide = (decision: 'confirm' | 'decline') => {
     if (busy || !dealId) return;
     setPhase({ ...phase, busy: decision });
-    callOperation(decision === 'confirm' ? 'confirmExchange' : 'rejectExchange', { dealId }).catch(fail);
-    // The worker closes this window once the decision is taken.
+    // Confirmed: the result screen follows the exchange; declined: the worker closes this window.
+    callOperation(decision === 'confirm' ? 'confirmExchange' : 'rejectExchange', { dealId })
+      .then(() => decision === 'confirm' && enterResult())
+      .catch(fail);
   };
 
   return (
@@ -63,6 +68,8 @@ export function ExchangeApp({ dealId }: { dealId: string | null }) {
             ),
           },
           { id: 'glance-pay', label: t('xwYouGive'), content: contract ? t('xwGiveSignature') : t('xwGiveReceipt') },
+          // A recurring fee and an automatic renewal are what a shopper must not miss: at first sight, not in the text.
+          ...(keyTerms ? [{ id: 'glance-terms', label: t('xwGlanceTerms'), content: keyTermsGlance(keyTerms) }] : []),
         ]}
         next={contract ? t('xwNextContract') : t('xwNextMail')}
       />
@@ -98,8 +105,9 @@ export function ExchangeApp({ dealId }: { dealId: string | null }) {
             <h3 id="contract-title">
               <SafeText text={view.contract.title} />
             </h3>
-            {/* biome-ignore lint/a11y/noNoninteractiveTabindex: a scrolling region must be reachable by keyboard (WCAG 2.1.1, axe scrollable-region-focusable) */}
-            <pre class="terms-text contract-text" id="contract-text" tabIndex={0}>
+            {keyTerms ? <KeyTermsPanel terms={keyTerms} /> : null}
+            {/* biome-ignore lint/a11y/noNoninteractiveTabindex lint/a11y/useSemanticElements: a scrolling region must be reachable by keyboard (WCAG 2.1.1, axe scrollable-region-focusable) and named by the contract's title; a <pre> keeps the text's own line breaks */}
+            <pre class="terms-text contract-text" id="contract-text" tabIndex={0} role="region" aria-labelledby="contract-title">
               <SafeText text={view.contract.text} multiline />
             </pre>
           </>

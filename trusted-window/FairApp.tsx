@@ -25,6 +25,7 @@ import {
   usePendingDeal,
 } from './components.js';
 import { TrustedHeader } from './identity.js';
+import { enterResult } from './Result.js';
 
 function bytes(n: number): string {
   return n < 1024 ? `${n} B` : `${(n / 1024).toFixed(1)} KiB`;
@@ -56,7 +57,9 @@ export function FairApp({ dealId }: { dealId: string | null }) {
     if (busy || !dealId) return;
     if (decision === 'confirm' && !chosen) return;
     setPhase({ ...phase, busy: decision });
-    (decision === 'confirm' ? callOperation('confirmFair', { dealId, method: chosen! }) : callOperation('rejectFair', { dealId })).catch(fail);
+    (decision === 'confirm' ? callOperation('confirmFair', { dealId, method: chosen! }) : callOperation('rejectFair', { dealId }))
+      .then(() => decision === 'confirm' && enterResult())
+      .catch(fail);
   };
 
   return (

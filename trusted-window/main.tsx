@@ -10,16 +10,20 @@ import { localiseDocument } from '../extension/ui/i18n.js';
 import { browser, type Runtime } from '../extension/browser.js';
 import { PRESENTED_MESSAGE, isPresentMessage } from '../extension/worker/window-presentation.js';
 import { PRESENTED_EVENT } from './components.js';
+import { ResultGate } from './Result.js';
+import { DisputeScreen } from './DisputeScreen.js';
 
 const params = new URLSearchParams(location.search);
 const dealId = params.get('deal');
-/** Not about a deal: the setup (onboarding) or token-registration view, opened from the popup. */
+/** Not a pending deal: the setup (onboarding), token-registration or dispute view, opened from the popup. */
 const view = params.get('view');
 /** `kind=exchange`: an exchange deal (certified mail, contract signing); the worker checks the kind again. */
 const exchange = params.get('kind') === 'exchange';
 /** `kind=fair`: a fair purchase (goods for money); the worker checks the kind again. */
 const fair = params.get('kind') === 'fair';
-localiseDocument(view === 'setup' ? 'obTitle' : view === 'token' ? 'tokTitle' : exchange ? 'xwTitle' : fair ? 'fwTitle' : 'twTitle');
+localiseDocument(
+  view === 'setup' ? 'obTitle' : view === 'token' ? 'tokTitle' : view === 'dispute' ? 'dswTitle' : exchange ? 'xwTitle' : fair ? 'fwTitle' : 'twTitle',
+);
 
 // Keep the worker alive while the user reads the offer (port messages reset its idle timer).
 // If the worker restarts anyway, it resumes the deal from IndexedDB and this window stays valid;
@@ -63,9 +67,17 @@ render(
     <SetupPage />
   ) : view === 'token' ? (
     <TokenPage />
+  ) : view === 'dispute' ? (
+    // A finished deal's disputes (opened from the popup's deal details): no decision on a pending deal here.
+    <DisputeScreen dealId={dealId} />
   ) : (
     // The first purchase runs the setup (phrase, picture, identity) before its offer.
-    <OnboardingGate>{exchange ? <ExchangeApp dealId={dealId} /> : fair ? <FairApp dealId={dealId} /> : <App dealId={dealId} />}</OnboardingGate>
+    <OnboardingGate>
+      {/* Once the user confirmed, the window shows the deal's result (Result.tsx) instead of closing. */}
+      <ResultGate kind={exchange ? 'exchange' : fair ? 'fair' : 'purchase'} dealId={dealId}>
+        {exchange ? <ExchangeApp dealId={dealId} /> : fair ? <FairApp dealId={dealId} /> : <App dealId={dealId} />}
+      </ResultGate>
+    </OnboardingGate>
   ),
   document.getElementById('app')!,
 );

@@ -43,6 +43,7 @@ import { DEFAULT_TIMEOUTS, type ExchangeContext, type ProtocolId, type Timeouts 
 import type { RandomSource } from '../machine.js';
 import { DealId, Nonce } from '../protocol/commerce.js';
 import { certifiedMerchant, verifyMerchantStatement } from './common.js';
+import { checkKeyTerms, ContractKeyTerms } from './contract-terms.js';
 import type { CertifiedMerchant } from './view.js';
 
 export const EXCHANGE_USES = ['certified-mail', 'contract-signing'] as const;
@@ -113,6 +114,8 @@ export type DescriptorDocument = z.infer<typeof DescriptorDocument>;
 export const DescriptorContract = z.strictObject({
   title: z.string().min(1).max(200),
   text: z.string().min(1).max(20_000),
+  /** The contract's key terms (amount, term, renewal, notice), shown above the text; signed with it. */
+  keyTerms: ContractKeyTerms.optional(),
 });
 export type DescriptorContract = z.infer<typeof DescriptorContract>;
 
@@ -123,6 +126,8 @@ export const ContractBody = z.strictObject({
   text: z.string().min(1).max(20_000),
   /** [shopper key id, merchant key id] */
   parties: z.tuple([Digest, Digest]),
+  /** The descriptor's key terms, when it has them: both parties sign them with the text. */
+  keyTerms: ContractKeyTerms.optional(),
 });
 export type ContractBody = z.infer<typeof ContractBody>;
 
@@ -171,8 +176,8 @@ export interface VerifiedExchangeView {
   protocol: ProtocolId;
   /** certified mail: the document the shopper receives (and gives a receipt for) */
   document?: DescriptorDocument;
-  /** contract signing: the text both sign */
-  contract?: { title: string; text: string; digest: string };
+  /** contract signing: the text both sign, and its key terms when the merchant states them */
+  contract?: { title: string; text: string; digest: string; keyTerms?: ContractKeyTerms };
   ttp: { name: string; organization?: string; issuer: string; certificateFingerprint: string; certificateNotAfter: string; keyId: string; url: string };
   expiresAt: string;
   terms?: string;
@@ -226,7 +231,14 @@ export function exchangeItems(
   }
   const c = body.contract;
   if (!c || body.document) throw new SemperError('ERR_OFFER_INVALID', 'contract signing: the descriptor carries the contract (and no document)');
-  const contract: ContractBody = { contractId: body.documentId, title: c.title, text: c.text, parties: [p.shopperKeyId, p.merchantKeyId] };
+  if (c.keyTerms) checkKeyTerms(c.keyTerms);
+  const contract: ContractBody = {
+    contractId: body.documentId,
+    title: c.title,
+    text: c.text,
+    parties: [p.shopperKeyId, p.merchantKeyId],
+    ...(c.keyTerms ? { keyTerms: c.keyTerms } : {}),
+  };
   return {
     shopperGives: contractDescription(p.shopperKeyId, p.dealId, contract),
     merchantGives: contractDescription(p.merchantKeyId, p.dealId, contract),
@@ -246,6 +258,7 @@ export interface ExchangeDocument {
 export interface ExchangeContract {
   title: string;
   text: string;
+  keyTerms?: ContractKeyTerms;
 }
 
 export interface ExchangeCatalog {
@@ -379,7 +392,14 @@ export async function verifyExchangeDescriptor(
     if (!body.contract || body.document)
       throw new SemperError('ERR_ITEM_MISMATCH', 'contract signing: the merchant must give the contract both sign (and no document)');
     if (body.contract.title !== body.title) throw new SemperError('ERR_ITEM_MISMATCH', 'contract signing: the contract is not the one the page asked for');
-    contract = { title: body.contract.title, text: body.contract.text, digest: await textDigest(body.contract.text) };
+    // Terms that contradict each other never reach the window: the summary above the text would mislead.
+    if (body.contract.keyTerms) checkKeyTerms(body.contract.keyTerms);
+    contract = {
+      title: body.contract.title,
+      text: body.contract.text,
+      digest: await textDigest(body.contract.text),
+      ...(body.contract.keyTerms ? { keyTerms: body.contract.keyTerms } : {}),
+    };
   }
 
   const { ttpChain, ttpLeaf, ttpKeyId, entry } = await verifyProposedTtp(body.ttp, trust, now);

@@ -42,6 +42,7 @@ import {
 } from '../exchange/index.js';
 import type { MerchantIdentity } from './merchant.js';
 import { parseBody } from './common.js';
+import { checkKeyTerms } from './contract-terms.js';
 import {
   DescriptorRequest,
   documentItem,
@@ -122,7 +123,7 @@ async function makeExchangeDescriptor(req: DescriptorRequest, now: number, ctx: 
   }
   let title: string;
   let document: DescriptorDocument | undefined;
-  let contract: { title: string; text: string } | undefined;
+  let contract: DescriptorBody['contract'];
   if (req.use === 'certified-mail') {
     const doc = ctx.catalog.document(req.documentId);
     if (!doc) throw new SemperError('ERR_NOT_FOUND', `no document ${req.documentId}`);
@@ -133,7 +134,9 @@ async function makeExchangeDescriptor(req: DescriptorRequest, now: number, ctx: 
     const c = ctx.catalog.contract(req.documentId);
     if (!c) throw new SemperError('ERR_NOT_FOUND', `no contract ${req.documentId}`);
     title = c.title;
-    contract = { title: c.title, text: c.text };
+    // The merchant never signs key terms that contradict each other (the shopper would refuse them anyway).
+    if (c.keyTerms) checkKeyTerms(c.keyTerms);
+    contract = { title: c.title, text: c.text, ...(c.keyTerms ? { keyTerms: c.keyTerms } : {}) };
   }
   const body: DescriptorBody = {
     descriptorId: ctx.random.id(18),

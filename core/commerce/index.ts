@@ -4,6 +4,7 @@ export * from './view.js';
 export * from './exchange-deal.js';
 export * from './exchange-shopper.js';
 export * from './exchange-merchant.js';
+export * from './contract-terms.js';
 export { parseBody, digestDelivered } from './common.js';
 export * from './fair-purchase.js';
 export * from './fair-purchase-shopper.js';

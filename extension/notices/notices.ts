@@ -47,6 +47,7 @@ export function adviceFor(code: string, message: string): NoticeAdvice {
     case 'ERR_OFFER_INVALID':
     case 'ERR_SCHEMA':
     case 'ERR_ITEM_MISMATCH':
+    case 'ERR_CONTRACT_TERMS':
       return 'not-verified';
     default:
       return 'other';

@@ -25,8 +25,8 @@ export interface OperationContext {
   arbiters?: TrustedArbiters;
   /** The payment service (the purse, the bank account): what each method can pay, for the trusted window. */
   payments: PaymentService;
-  /** Open the trusted window on the setup or token-registration view. */
-  openWindow(view: 'setup' | 'token'): Promise<void>;
+  /** Open the trusted window on the setup or token-registration view, or on a finished deal's dispute (`dealId`). */
+  openWindow(view: 'setup' | 'token' | 'dispute', dealId?: string): Promise<void>;
   /** The purses (extension/wallet); the worker always has it, tests of other groups may leave it out. */
   wallet?: WalletService;
   /** The saved card (extension/payments/card-payments.ts); absent in tests of other groups. */

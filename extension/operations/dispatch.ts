@@ -28,7 +28,13 @@ export interface DispatchDeps extends OperationContext {
   /** browser.runtime.getURL('') */
   extensionBase: string;
   currentWindow(): Promise<CurrentWindow | undefined>;
+  /** The user decided in the deal's window: confirmed (keep it for the result) or declined (close it when the deal ends). */
+  keepForResult?(dealId: string, keep: boolean): Promise<void>;
 }
+
+/** The operations that decide a deal in its window: after a confirmation the window shows the result. */
+const CONFIRMS = new Set<OperationName>(['confirmDeal', 'submitSignedOrder', 'confirmExchange', 'confirmFair']);
+const DECLINES = new Set<OperationName>(['rejectDeal', 'rejectExchange', 'rejectFair']);
 
 /** What the browser reports about a message's sender (chrome.runtime / browser.runtime MessageSender alike). */
 export type OperationSender = Pick<chrome.runtime.MessageSender, 'id' | 'url'> & { tab?: { windowId?: number } | undefined };
@@ -74,12 +80,16 @@ export async function handleOperation(raw: unknown, sender: OperationSender, dep
     const current = await deps.currentWindow();
     const fromItsWindow = fromTrustedWindow && current !== undefined && current.dealId === named.data.dealId && sender.tab?.windowId === current.windowId;
     if (!fromItsWindow) return forbidden(`${op} is only for the trusted window showing deal ${named.data.dealId}`);
+    // Before the decision takes effect: the deal may end (and release its window) within the handler.
+    if (CONFIRMS.has(op) || DECLINES.has(op)) await deps.keepForResult?.(named.data.dealId, CONFIRMS.has(op));
   }
   const request = spec.request.safeParse(message.data.request);
   if (!request.success) return schemaError(op, request.error);
   try {
     return { ok: true, response: await run(op, request.data as OperationRequest<typeof op>, deps) };
   } catch (e) {
+    // A refused confirmation leaves the deal awaiting the user: its window is the offer's again, not a result's.
+    if (CONFIRMS.has(op)) await deps.keepForResult?.((request.data as { dealId: string }).dealId, false);
     return { ok: false, error: errorToJson(e) };
   }
 }

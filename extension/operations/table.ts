@@ -121,6 +121,8 @@ export const OPERATIONS = {
   },
   /** The deal's verdicts, each with the complaint it decides. */
   'disputes.list': { request: ByDeal, access: 'page' },
+  /** Open the trusted window on a deal's disputes (raise one, see and keep the verdicts), under the security phrase. */
+  'disputes.openWindow': { request: ByDeal, access: 'page' },
   // ── identity ────────────────────────────────────────────────────────────
   getIdentity: { request: Empty, access: 'page' },
   /** Phrase, picture, identity, certificate, tokens, threshold: what every Semper page shows. */
@@ -306,6 +308,7 @@ export interface OperationResponses {
   exportEvidence: { fileName: string; json: string };
   'disputes.raise': { dispute: DisputeView };
   'disputes.list': { disputes: DisputeView[] };
+  'disputes.openWindow': { opened: boolean };
   'history.search': { deals: HistoryRow[] };
   'history.timeline': Timeline & { deal: HistoryRow };
   getPendingFair: { view: VerifiedFairOfferView; status: FairShopperPhase; funds: MethodFunds[] };

@@ -214,14 +214,14 @@ const badge = new Badge({
 
 const TRUSTED_WINDOW_SIZE = { width: 480, height: 760 };
 const SESSION_KEY = 'trustedWindow';
-const CurrentWindowRecord = z.object({ dealId: z.string(), windowId: z.number(), queued: z.array(z.string()).optional() });
+const CurrentWindowRecord = z.object({ dealId: z.string(), windowId: z.number(), queued: z.array(z.string()).optional(), result: z.boolean().optional() });
 
 /** The trusted windows' ports: the worker tells a window before and after it brings it forward (Confirm re-arms). */
 const presenter = new WindowPresenter();
 
-/** The trusted window on its setup or token view (not tied to a deal). */
+/** The trusted window on its setup or token view (not tied to a deal), or on a finished deal's disputes. */
 let setupWindowId: number | undefined;
-async function openSetupWindow(view: 'setup' | 'token'): Promise<void> {
+async function openSetupWindow(view: 'setup' | 'token' | 'dispute', dealId?: string): Promise<void> {
   if (
     setupWindowId !== undefined &&
     (await browser.windows.get(setupWindowId).then(
@@ -233,7 +233,7 @@ async function openSetupWindow(view: 'setup' | 'token'): Promise<void> {
   }
   const win = await browser.windows.create({
     type: 'popup',
-    url: browser.runtime.getURL(`trusted-window/index.html?view=${view}`),
+    url: browser.runtime.getURL(`trusted-window/index.html?view=${view}${dealId ? `&deal=${encodeURIComponent(dealId)}` : ''}`),
     ...TRUSTED_WINDOW_SIZE,
     focused: true,
   });
@@ -329,6 +329,7 @@ browser.runtime.onMessage.addListener((message: unknown, sender: Runtime.Message
     extensionId,
     extensionBase,
     currentWindow: () => windows.current(),
+    keepForResult: (dealId, keep) => windows.keepForResult(dealId, keep),
     store,
     host,
     keys,

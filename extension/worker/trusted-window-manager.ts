@@ -9,6 +9,10 @@
  * request failed or was refused, a deal ended, or the worker restarted (issue 8, item 10). And
  * bringing it forward goes through `WindowHost.focus`, which first has the window disarm Confirm
  * (worker/window-presentation.ts).
+ *
+ * A window whose deal the user confirmed in it (`keepForResult`) is not closed when the deal ends or
+ * moves on: it shows the result (trusted-window/Result.tsx) until the user closes it, or until
+ * another deal needs the one window — the result stays in the popup's history.
  */
 import type { DealKind } from '../deals/records.js';
 /** A deal as the window queue sees it: every kind shares one window, oldest first. */
@@ -44,6 +48,8 @@ export interface CurrentWindow {
    * (a record from an earlier version): every deal queued now counts as known.
    */
   queued?: string[];
+  /** The user confirmed the deal in this window: it stays open on the result screen when the deal ends. */
+  result?: boolean;
 }
 
 export interface SessionSlot {
@@ -93,6 +99,8 @@ export class TrustedWindowManager {
         // After Confirm a purchase's window stays up (showing progress) until the deal ends.
         const stillWanted = record?.holdsWindow === true;
         if (await this.deps.windows.exists(current.windowId)) {
+          // A result on screen gives way only to a deal that needs the window.
+          if (!stillWanted && current.result && awaiting.length === 0) return;
           if (stillWanted) {
             const known = new Set(current.queued ?? queued);
             const added = queued.some((id) => !known.has(id));
@@ -120,11 +128,24 @@ export class TrustedWindowManager {
     });
   }
 
-  /** A deal ended or moved on: close its window (without treating that as the user declining). */
+  /**
+   * The user confirmed (`keep`) or declined the deal in its window: a confirmed deal's window stays
+   * for its result when the deal ends; a declined one closes as before.
+   */
+  keepForResult(dealId: string, keep: boolean): Promise<void> {
+    return this.serial(async () => {
+      const current = await this.deps.session.get();
+      if (current?.dealId !== dealId || (current.result ?? false) === keep) return;
+      const { result: _r, ...rest } = current;
+      await this.deps.session.set(keep ? { ...current, result: true } : rest);
+    });
+  }
+
+  /** A deal ended or moved on: close its window (without treating that as the user declining), unless it shows the result. */
   release(dealId: string): Promise<void> {
     return this.serial(async () => {
       const current = await this.deps.session.get();
-      if (current?.dealId !== dealId) return;
+      if (current?.dealId !== dealId || current.result) return;
       await this.deps.session.set(undefined);
       await this.deps.windows.close(current.windowId).catch(() => undefined);
     }).then(() => this.pump());

@@ -64,6 +64,8 @@ const STATUS: Partial<Record<SemperErrorCode, ContentfulStatusCode>> = {
   // A time-stamp token that fails a check; a TSA that refused (its failInfo is in the details).
   ERR_TIMESTAMP_INVALID: 403,
   ERR_TIMESTAMP_REFUSED: 502,
+  // Contract key terms that contradict each other (a merchant's catalogue error: it never signs them).
+  ERR_CONTRACT_TERMS: 422,
   ERR_OFFER_EXPIRED: 410,
   ERR_RATE_LIMITED: 429,
   // The verifier has no current revocation information (stale CRL): its problem, try later.

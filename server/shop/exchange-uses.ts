@@ -44,6 +44,13 @@ export const EXCHANGE_CONTRACTS: readonly ShopContract[] = [
       '3. The fee is EUR 240.00 per term, invoiced at the start of each term, payable within 30 days.\n' +
       "4. Reports are for the subscriber's own research use and may not be passed on.\n" +
       '5. German law applies. Disputes may be submitted to the arbiter named in the deal.\n',
+    // The facts of clauses 2 and 3, signed with the text: the trusted window shows them above it.
+    keyTerms: {
+      amount: { amount: 24_000, currency: 'EUR' },
+      period: { count: 12, unit: 'month' },
+      renewal: 'automatic',
+      notice: { count: 3, unit: 'month' },
+    },
   },
 ];
 

@@ -386,5 +386,11 @@ export function trustedWindowFor(harness: ExtensionHarness, dealId?: string): Pa
   const prefix = harness.url('trusted-window/index.html');
   return harness.context
     .pages()
-    .find((p) => !p.isClosed() && p.url().startsWith(prefix) && (dealId === undefined || new URL(p.url()).searchParams.get('deal') === dealId));
+    .find(
+      (p) =>
+        !p.isClosed() &&
+        p.url().startsWith(prefix) &&
+        new URL(p.url()).searchParams.get('screen') !== 'result' &&
+        (dealId === undefined || new URL(p.url()).searchParams.get('deal') === dealId),
+    );
 }

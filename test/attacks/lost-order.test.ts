@@ -8,7 +8,16 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { STATEMENT_TYPES } from '../../core/protocol/commerce.js';
-import { clickInTrustedWindow, launchExtension, pageResult, trustedWindows, waitForTrustedWindow, type ExtensionHarness } from '../e2e/harness.js';
+import {
+  clickInTrustedWindow,
+  closeResult,
+  launchExtension,
+  pageResult,
+  trustedWindows,
+  waitForResult,
+  waitForTrustedWindow,
+  type ExtensionHarness,
+} from '../e2e/harness.js';
 import { dealOfWindow, merchantDeal, startFaultyShop, type FaultyShop } from './faulty-shop.js';
 import { dealsOf } from './helpers.js';
 
@@ -70,7 +79,7 @@ describe('7. a lost answer to the order', () => {
     await page.close();
   });
 
-  it('while the merchant stays silent the popup says the order was sent and waits; the trusted window is let go', async () => {
+  it('while the merchant stays silent the popup and the result screen say the order was sent and wait; the window no longer asks anything', async () => {
     const page = await harness.context.newPage();
     await page.goto(`${shop.url}/`);
     await page.click('#buy');
@@ -78,10 +87,11 @@ describe('7. a lost answer to the order', () => {
     await tw.locator('#confirm:enabled').waitFor({ timeout: 20_000 });
     const dealId = dealOfWindow(tw);
     shop.faults.cutOrderAnswers = 1_000;
-    const closed = tw.waitForEvent('close');
     await clickInTrustedWindow(tw, '#confirm');
     await expect.poll(async () => (await dealsOf(harness)).find((d) => d.dealId === dealId)?.status, { timeout: 20_000 }).toBe('retrying-order');
-    await closed;
+    // The deal no longer holds the window: it is on its result screen, saying what the deal is doing.
+    await expect.poll(() => tw.locator('#result-progress').textContent()).toContain('Order sent, waiting for the merchant');
+    expect(trustedWindows(harness)).toEqual([]);
     const popup = await harness.context.newPage();
     await popup.goto(harness.url('popup/index.html'));
     await expect
@@ -91,6 +101,8 @@ describe('7. a lost answer to the order', () => {
     // The merchant comes back: the next attempt completes the deal.
     shop.faults.cutOrderAnswers = 0;
     expect(await pageResult(page, 60_000)).toMatchObject({ status: 'completed', dealId });
+    expect(await waitForResult(tw)).toBe('done');
+    await closeResult(tw);
     expect((await merchantDeal(shop, dealId))?.phase).toBe('confirmed');
     await popup.close();
     await page.close();

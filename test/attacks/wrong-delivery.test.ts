@@ -9,7 +9,18 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { STATEMENT_TYPES } from '../../core/protocol/commerce.js';
-import { clickInTrustedWindow, launchExtension, pageResult, waitForTrustedWindow, type ExtensionHarness } from '../e2e/harness.js';
+import { join } from 'node:path';
+import {
+  RESULTS,
+  clickInTrustedWindow,
+  closeResult,
+  launchExtension,
+  pageResult,
+  waitForResult,
+  waitForTrustedWindow,
+  type ExtensionHarness,
+} from '../e2e/harness.js';
+import { expectAccessible } from '../e2e/first-sight.js';
 import { FAULTY_CONTENT, dealOfWindow, merchantDeal, startFaultyShop, type FaultyShop } from './faulty-shop.js';
 
 let harness: ExtensionHarness;
@@ -39,6 +50,13 @@ describe('1. the merchant delivers other content than it offered', () => {
     await clickInTrustedWindow(tw, '#confirm');
     expect(await pageResult(page)).toMatchObject({ status: 'error', code: '4100', reason: 'ERR_DELIVERY_MISMATCH' });
     expect((await merchantDeal(shop, dealId))?.phase).toBe('confirmed');
+    // The trusted window shows the failure: what was signed, what came, and why it does not count.
+    expect(await waitForResult(tw)).toBe('failed');
+    expect(await tw.locator('#tw-heading').textContent()).toBe('This did not go through');
+    expect(await tw.locator('#result-error').textContent()).toMatch(/^ERR_DELIVERY_MISMATCH: /);
+    await expectAccessible(tw, 'trusted window, failed purchase result (en)');
+    await tw.screenshot({ path: join(RESULTS, 'result-failed-en.png') });
+    await closeResult(tw);
 
     const deal = await harness.operation('getDeal', { dealId });
     expect(deal.deal).toMatchObject({ status: 'delivery-mismatch', error: { code: 'ERR_DELIVERY_MISMATCH' } });

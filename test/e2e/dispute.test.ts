@@ -9,7 +9,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fingerprintOf } from '../../core/pki/index.js';
 import { startMarketplace, type Marketplace } from '../../server/marketplace.js';
-import { RESULTS, clickInTrustedWindow, launchExtension, pageResult, tempDir, waitForTrustedWindow, type ExtensionHarness } from './harness.js';
+import { HARNESS_PHRASE, RESULTS, clickInTrustedWindow, launchExtension, pageResult, tempDir, waitForTrustedWindow, type ExtensionHarness } from './harness.js';
+import { SHOP_LEGAL_NAME } from '../../server/shop/catalog.js';
 import { expectAccessible } from './first-sight.js';
 
 let market: Marketplace;
@@ -36,7 +37,8 @@ describe('dispute in Chromium (English)', () => {
     await page.goto(`${market.shopUrl}/product/ink-drying-report`);
     await page.click('#buy');
     const tw = await waitForTrustedWindow(harness);
-    await expect.poll(() => tw.locator('#confirm').isEnabled()).toBe(true);
+    // Armed once loaded and shown (a loaded machine may take more than expect.poll's default second).
+    await tw.locator('#confirm:enabled').waitFor({ timeout: 20_000 });
     const dealId = new URL(tw.url()).searchParams.get('deal')!;
     await clickInTrustedWindow(tw, '#confirm');
     expect(await pageResult(page)).toMatchObject({ status: 'completed', dealId });
@@ -71,5 +73,28 @@ describe('dispute in Chromium (English)', () => {
       ['semper.arbiter.verdict', 'received'],
     ]);
     expect(market.arbiter.count()).toBe(1);
+
+    // The same deal's disputes in the trusted window, opened from the deal's detail (issue 12, item 5).
+    const opened = harness.context.waitForEvent('page', { predicate: (p) => p.url().includes('view=dispute') });
+    await popup.click('#dispute-open-window');
+    const dw = await opened;
+    expect(new URL(dw.url()).searchParams.get('deal')).toBe(dealId);
+    await dw.locator('#verdicts .verdict').first().waitFor();
+    await expect.poll(() => dw.evaluate(() => document.activeElement?.id)).toBe('tw-heading');
+    expect(await dw.locator('#security-phrase').textContent()).toBe(HARNESS_PHRASE);
+    expect(await dw.locator('#dsw-merchant').textContent()).toContain(SHOP_LEGAL_NAME);
+    expect(await dw.locator('#verdicts .verdict').getAttribute('data-rule')).toBe('offer-denied/certified-offer');
+    // Raised from the window: "the goods never came" about a deal whose delivery is in the evidence.
+    await dw.locator('#dispute-claim').selectOption('goods-not-delivered');
+    await dw.click('#dispute-submit');
+    await expect.poll(() => dw.locator('#verdicts .verdict').count(), { timeout: 15_000 }).toBe(2);
+    expect(await dw.locator('#verdicts .verdict').nth(1).getAttribute('data-decision')).toBe('dismissed');
+    await expectAccessible(dw, 'trusted window, disputes (en)');
+    await dw.screenshot({ path: join(RESULTS, 'dispute-window-en.png'), fullPage: true });
+    // Kept with the deal, like the popup's.
+    expect((await harness.operation('disputes.list', { dealId })).disputes.map((d) => d.decision)).toEqual(['upheld', 'dismissed']);
+    const closed = dw.waitForEvent('close');
+    await dw.click('#dispute-close');
+    await closed;
   });
 });

@@ -25,10 +25,12 @@ import {
   HARNESS_PHRASE,
   RESULTS,
   clickInTrustedWindow,
+  closeResult,
   launchExtension,
   stopServiceWorker,
   tempDir,
   trustedWindows,
+  waitForResult,
   waitForTrustedWindow,
   type ExtensionHarness,
 } from './harness.js';
@@ -132,13 +134,32 @@ describe('exchanges through the trusted window', () => {
     const dealId = new URL(tw.url()).searchParams.get('deal')!;
     expect(await harness.operationResult('confirmExchange', { dealId })).toMatchObject({ ok: false, error: { code: 'ERR_FORBIDDEN' } });
 
-    await expectFirstSight(tw, 'first-sight-contract-en.png');
+    // The key terms, signed with the text: at first sight, and in full above the text (issue 11).
+    expect(await tw.locator('#glance-terms').textContent()).toBe('€240.00 every 12 months, renews automatically; notice 3 months before the end');
+    expect(await tw.locator('#key-terms-fee').textContent()).toBe('€240.00 every 12 months');
+    expect(await tw.locator('#key-terms-renewal').textContent()).toBe('Renews automatically for another 12 months unless notice is given');
+    expect(await tw.locator('#key-terms-notice').textContent()).toBe('3 months before the end of a term');
+    const above = await tw.evaluate(
+      () => document.getElementById('key-terms')!.getBoundingClientRect().bottom <= document.getElementById('contract-text')!.getBoundingClientRect().top,
+    );
+    expect(above).toBe(true);
+    // The full text is a named region the keyboard reaches (axe scrollable-region-focusable).
+    expect(await tw.getByRole('region', { name: CONTRACT.title }).getAttribute('id')).toBe('contract-text');
+    await expectFirstSight(tw, 'first-sight-contract-en.png', ['glance-terms']);
     await expectAccessible(tw, 'trusted window, contract (en)');
     await tw.screenshot({ path: join(RESULTS, 'trusted-window-contract.png'), fullPage: true });
     await clickInTrustedWindow(tw, '#confirm');
     const result = await exchangeResult();
     expect(result).toMatchObject({ status: 'completed', dealId });
     expect(await ttpStatus(result.exchangeId!)).toEqual({ status: 404 });
+    // The window shows what was signed and what came back.
+    expect(await waitForResult(tw)).toBe('done');
+    expect(await tw.locator('#tw-heading').textContent()).toBe('Contract signed by both');
+    expect(await tw.locator('#result-signed').textContent()).toBe(`Your signature on “${CONTRACT.title}”`);
+    expect(await tw.locator('#result-received').textContent()).toBe("The merchant's signature on the same contract");
+    await expectAccessible(tw, 'trusted window, contract result (en)');
+    await tw.screenshot({ path: join(RESULTS, 'result-contract-en.png') });
+    await closeResult(tw);
 
     const merchant = await merchantSide(dealId);
     expect(merchant.state.outcome?.status).toBe('completed');
@@ -146,6 +167,8 @@ describe('exchanges through the trusted window', () => {
     const signature = await verifyStatement(merchant.state.received!.statement, { types: [EXCHANGE_DEAL_TYPES.contractSignature] });
     expect(signature.signerJwk).toEqual(identity.publicJwk);
     expect(ContractBody.parse(signature.statement.body).text).toBe(CONTRACT.text);
+    // The shopper signed the key terms with the text.
+    expect(ContractBody.parse(signature.statement.body).keyTerms).toEqual(CONTRACT.keyTerms);
   });
 
   it('certified mail: the shopper gets the document, the merchant the signed receipt', async () => {

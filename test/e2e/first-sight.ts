@@ -29,7 +29,8 @@ export interface FirstSight {
   hidden: string[];
 }
 
-export async function expectFirstSight(tw: Page, screenshot: string): Promise<void> {
+/** `also`: ids the screen adds to what must be at first sight (a contract's key terms: glance-terms). */
+export async function expectFirstSight(tw: Page, screenshot: string, also: readonly string[] = []): Promise<void> {
   await tw.setViewportSize({ width: 480, height: 600 });
   await tw.evaluate(() => new Promise((resolve) => requestAnimationFrame(() => requestAnimationFrame(resolve))));
   const sight: FirstSight = await tw.evaluate(
@@ -51,7 +52,7 @@ export async function expectFirstSight(tw: Page, screenshot: string): Promise<vo
       for (const id of buttons) check(id, true);
       return { scrollTop: document.scrollingElement?.scrollTop ?? 0, focused: document.activeElement?.id, hidden };
     },
-    { content: FIRST_SIGHT, buttons: BUTTONS },
+    { content: [...FIRST_SIGHT, ...also], buttons: BUTTONS },
   );
   await tw.screenshot({ path: join(RESULTS, screenshot), fullPage: false });
   expect(sight).toEqual({ scrollTop: 0, focused: 'tw-heading', hidden: [] });

@@ -140,6 +140,28 @@ export async function stopServiceWorker(harness: ExtensionHarness): Promise<void
 }
 
 /**
+ * A trusted window on its result screen (after Confirm: trusted-window/Result.tsx marks its address
+ * with `screen=result`). It no longer asks anything; the next deal's window replaces it.
+ */
+export function isResultScreen(page: Page): boolean {
+  return new URL(page.url()).searchParams.get('screen') === 'result';
+}
+
+/** Wait until the window shows the deal's final result (not the progress), and return its outcome. */
+export async function waitForResult(tw: Page, timeout = 30_000): Promise<string> {
+  const main = tw.locator('#result:not([data-outcome=pending])');
+  await main.waitFor({ timeout });
+  return (await main.getAttribute('data-outcome')) ?? '';
+}
+
+/** Close a result screen with its Close button (the window closes itself). */
+export async function closeResult(tw: Page): Promise<void> {
+  const closed = tw.waitForEvent('close');
+  await clickInTrustedWindow(tw, '#result-close');
+  await closed;
+}
+
+/**
  * Click a trusted-window button whose effect closes the window (the worker closes it once the
  * deal ends). The close can race with the end of Playwright's click, which then reports the
  * page as closed; that is the expected outcome, not an error.
@@ -155,15 +177,17 @@ export async function clickInTrustedWindow(page: Page, selector: string): Promis
 /** The next page whose URL is the trusted window (opened by the worker with windows.create). */
 export async function waitForTrustedWindow(harness: ExtensionHarness, timeout = 20_000): Promise<Page> {
   const prefix = harness.url('trusted-window/index.html');
-  const existing = harness.context.pages().find((p) => p.url().startsWith(prefix));
-  const page = existing ?? (await harness.context.waitForEvent('page', { predicate: (p) => p.url().startsWith(prefix), timeout }));
+  // A window on its result screen is the last deal's: the next deal's window replaces it.
+  const asks = (p: Page) => !p.isClosed() && p.url().startsWith(prefix) && !isResultScreen(p);
+  const existing = harness.context.pages().find(asks);
+  const page = existing ?? (await harness.context.waitForEvent('page', { predicate: asks, timeout }));
   await page.waitForLoadState('domcontentloaded');
   return page;
 }
 
 export function trustedWindows(harness: ExtensionHarness): Page[] {
   const prefix = harness.url('trusted-window/index.html');
-  return harness.context.pages().filter((p) => p.url().startsWith(prefix) && !p.isClosed());
+  return harness.context.pages().filter((p) => p.url().startsWith(prefix) && !p.isClosed() && !isResultScreen(p));
 }
 
 export function tempDir(prefix: string): { path: string; remove(): void } {

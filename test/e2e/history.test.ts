@@ -10,7 +10,17 @@ import type { Page } from 'playwright-core';
 import { startMarketplace, type Marketplace } from '../../server/marketplace.js';
 import { SHOP_LEGAL_NAME } from '../../server/shop/catalog.js';
 import { EXCHANGE_DOCUMENTS } from '../../server/shop/exchange-uses.js';
-import { RESULTS, clickInTrustedWindow, launchExtension, pageResult, tempDir, waitForTrustedWindow, type ExtensionHarness } from './harness.js';
+import {
+  RESULTS,
+  clickInTrustedWindow,
+  closeResult,
+  launchExtension,
+  pageResult,
+  tempDir,
+  waitForResult,
+  waitForTrustedWindow,
+  type ExtensionHarness,
+} from './harness.js';
 import { expectAccessible } from './first-sight.js';
 
 const PRODUCT = 'ink-drying-report';
@@ -39,9 +49,10 @@ async function confirmInTrustedWindow(h: ExtensionHarness): Promise<void> {
   const tw = await waitForTrustedWindow(h);
   await tw.locator('#merchant-name').waitFor();
   await expect.poll(() => tw.locator('#confirm').isEnabled()).toBe(true);
-  const closed = tw.waitForEvent('close');
   await clickInTrustedWindow(tw, '#confirm');
-  await closed; // the worker closes the window once the deal ends
+  // The window shows the result once the deal ends; the user closes it.
+  expect(await waitForResult(tw)).toBe('done');
+  await closeResult(tw);
 }
 
 async function openPopup(h: ExtensionHarness): Promise<Page> {

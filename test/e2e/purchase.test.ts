@@ -10,13 +10,16 @@ import { fingerprintOf } from '../../core/pki/index.js';
 import { startMarketplace, type Marketplace } from '../../server/marketplace.js';
 import { SHOP_LEGAL_NAME } from '../../server/shop/catalog.js';
 import {
+  HARNESS_PHRASE,
   RESULTS,
   clickInTrustedWindow,
+  closeResult,
   launchExtension,
   pageResult,
   stopServiceWorker,
   tempDir,
   trustedWindows,
+  waitForResult,
   waitForTrustedWindow,
   type ExtensionHarness,
 } from './harness.js';
@@ -102,11 +105,24 @@ describe('purchase in Chromium (English)', () => {
     const forged = await harness.operationResult('confirmDeal', { dealId });
     expect(forged).toMatchObject({ ok: false, error: { code: 'ERR_FORBIDDEN' } });
 
-    const closed = tw.waitForEvent('close');
     await clickInTrustedWindow(tw, '#confirm');
     const result = await pageResult(page);
     expect(result).toMatchObject({ status: 'completed', dealId });
-    await closed; // the worker closes the window once the deal ends
+
+    // The window stays, on the result: what was signed, what came, where the evidence is; the focus on its heading.
+    expect(await waitForResult(tw)).toBe('done');
+    expect(await tw.locator('#tw-heading').textContent()).toBe('Purchase completed');
+    expect(await tw.evaluate(() => document.activeElement?.id)).toBe('tw-heading');
+    expect(await tw.locator('#result-signed').textContent()).toBe(`Your order over €12.00 to ${SHOP_LEGAL_NAME}`);
+    expect(await tw.locator('#result-received').textContent()).toBe('Report: Drying Behaviour of Oxidative Offset Inks');
+    expect(await tw.locator('#security-phrase').textContent()).toBe(HARNESS_PHRASE);
+    await expectAccessible(tw, 'trusted window, purchase result (en)');
+    await tw.screenshot({ path: join(RESULTS, 'result-purchase-en.png') });
+    // The deal's evidence bundle, downloaded from the window.
+    const download = tw.waitForEvent('download');
+    await tw.click('#result-export');
+    expect((await download).suggestedFilename()).toBe(`semper-evidence-${dealId}.json`);
+    await closeResult(tw);
 
     // The merchant's stored order is signed by this browser's device key.
     const stored = (await (await fetch(`${market.shopUrl}/semper/deals/${dealId}`)).json()) as { state: { phase: string; order: unknown } };
@@ -196,6 +212,44 @@ describe('purchase in Chromium (English)', () => {
     await popup.screenshot({ path: join(RESULTS, 'popup.png'), fullPage: true });
     await popup.close();
   });
+
+  it('a purchase with the keyboard only: the focus starts on the heading, Tab and Shift-Tab reach the buttons, Enter confirms, Space closes the result', async () => {
+    const page = await harness.context.newPage();
+    await page.goto(`${market.shopUrl}/product/${PRODUCT}`);
+    await page.focus('#buy');
+    await page.keyboard.press('Enter');
+    const tw = await waitForTrustedWindow(harness);
+    await tw.locator('#merchant-name').waitFor();
+    // The focused element: its id, else its tag (the certificate disclosure's <summary> has none).
+    const focused = () => tw.evaluate(() => document.activeElement?.id || document.activeElement?.tagName.toLowerCase() || '');
+    await expect.poll(focused).toBe('tw-heading');
+    // Confirm takes keys only once armed (a disabled button is not in the tab order).
+    await tw.locator('#confirm:enabled').waitFor({ timeout: 20_000 });
+    const path: string[] = [];
+    for (let n = 0; n < 40 && (await focused()) !== 'confirm'; n++) {
+      await tw.keyboard.press('Tab');
+      path.push(await focused());
+    }
+    expect(path.at(-1), `tab order: ${path.join(' → ')}`).toBe('confirm');
+    // Every stop on the way is something the keyboard can use or read (the focus never falls back to the body).
+    expect(path.filter((id) => id === '' || id === 'body')).toEqual([]);
+    expect(path).toContain('summary');
+    expect(path).toContain('terms-text');
+    await tw.keyboard.press('Shift+Tab');
+    expect(await focused()).toBe('decline');
+    await tw.keyboard.press('Tab');
+    expect(await focused()).toBe('confirm');
+    await tw.keyboard.press('Enter');
+    expect(await pageResult(page)).toMatchObject({ status: 'completed' });
+    expect(await waitForResult(tw)).toBe('done');
+    await expect.poll(focused).toBe('tw-heading');
+    for (let n = 0; n < 10 && (await focused()) !== 'result-close'; n++) await tw.keyboard.press('Tab');
+    expect(await focused()).toBe('result-close');
+    const closed = tw.waitForEvent('close');
+    await tw.keyboard.press('Space');
+    await closed;
+    await page.close();
+  });
 });
 
 describe('trusted window in German (--lang=de)', () => {
@@ -263,5 +317,45 @@ describe('trusted window in German (--lang=de)', () => {
     await clickInTrustedWindow(tw, '#decline');
     expect(await pageResult(page)).toMatchObject({ status: 'error', code: '4001' });
     await page.close();
+  });
+  it("a contract's key terms in German: at first sight and above the full text; the result screen after signing", async () => {
+    if ((await harness.operation('settings.listTtps', {})).ttps.length === 0)
+      await harness.operation('settings.addTtp', { certificate: market.ttpPem, url: market.ttpUrl });
+    const page = await harness.context.newPage();
+    await page.goto(`${market.shopUrl}/agreements`);
+    await page.click('#sign-subscription-agreement');
+    const tw = await waitForTrustedWindow(harness);
+    await tw.locator('#key-terms').waitFor();
+    expect(await tw.locator('#glance-terms').textContent()).toMatch(/^240,00\s€ alle 12 Monate, verlängert sich automatisch; Kündigung 3 Monate vor Ende$/);
+    expect(await tw.locator('#key-terms-heading').textContent()).toBe('Eckdaten des Vertrags');
+    expect(await tw.locator('#key-terms-notice').textContent()).toBe('3 Monate vor Ende der Laufzeit');
+    await tw.locator('#confirm:enabled').waitFor({ timeout: 20_000 });
+    await expectFirstSight(tw, 'first-sight-contract-de.png', ['glance-terms']);
+    await expectAccessible(tw, 'trusted window, contract with key terms (de)');
+    await tw.screenshot({ path: join(RESULTS, 'trusted-window-contract-de.png'), fullPage: true });
+    await clickInTrustedWindow(tw, '#confirm');
+    // The result screen in German.
+    expect(await waitForResult(tw)).toBe('done');
+    expect(await tw.locator('#tw-heading').textContent()).toBe('Vertrag von beiden unterschrieben');
+    expect(await tw.locator('#result-signed').textContent()).toBe('Ihre Unterschrift unter „Subscription agreement: Fogra research reports“');
+    await expectAccessible(tw, 'trusted window, contract result (de)');
+    await tw.screenshot({ path: join(RESULTS, 'result-contract-de.png') });
+    await closeResult(tw);
+    await page.close();
+
+    // The signed contract's disputes in the trusted window, in German (issue 12, item 5).
+    const dealId = new URL(tw.url()).searchParams.get('deal')!;
+    await harness.operation('settings.addArbiter', { certificate: market.arbiterPem, url: market.arbiterUrl });
+    const opened = harness.context.waitForEvent('page', { predicate: (p) => p.url().includes('view=dispute') });
+    await harness.operation('disputes.openWindow', { dealId });
+    const dw = await opened;
+    await dw.locator('#dispute-submit').waitFor();
+    expect(await dw.locator('#tw-heading').textContent()).toBe('Streitfälle zu diesem Geschäft');
+    await dw.click('#dispute-submit'); // the one claim for a contract: it was signed by both
+    await dw.locator('#verdicts .verdict').waitFor({ timeout: 15_000 });
+    expect(await dw.locator('#dsw-archived').isVisible()).toBe(true);
+    await expectAccessible(dw, 'trusted window, disputes (de)');
+    await dw.screenshot({ path: join(RESULTS, 'dispute-window-de.png'), fullPage: true });
+    await dw.close();
   });
 });

@@ -16,6 +16,7 @@ import {
   confirmedItems,
   signFixedStatement,
   verifyExchangeDescriptor,
+  type ExchangeCatalog,
   type ExchangeItems,
   type DescriptorBody,
   type ExchangeAgreement,
@@ -87,7 +88,7 @@ export function ttpIssuer(ca: Pick<TestCa, 'root' | 'keys'>, validity: { notBefo
   };
 }
 
-export async function makeExchangeWorld(options: { timing?: ExchangeTiming; terms?: string } = {}): Promise<ExchangeWorld> {
+export async function makeExchangeWorld(options: { timing?: ExchangeTiming; terms?: string; catalog?: ExchangeCatalog } = {}): Promise<ExchangeWorld> {
   const start = Date.now();
   const clock = {
     now: start,
@@ -129,7 +130,7 @@ export async function makeExchangeWorld(options: { timing?: ExchangeTiming; term
     identity: { signer: m.signer, chain: m.chain, origin: EX_ORIGIN },
     deals: new SqliteMerchantDealStore(store, () => clock.now),
     exchanges: {
-      catalog: shopExchangeCatalog(),
+      catalog: options.catalog ?? shopExchangeCatalog(),
       ttp: { keyId: ttp.keyId, url: 'http://127.0.0.1:8452', certificateChain: ttp.certificateChain },
       trustRoots: [ca.root],
       timing: options.timing ?? FAST_TIMING,

@@ -8,14 +8,18 @@ import { beforeAll, afterAll, describe, expect, it } from 'vitest';
 import { randomId } from '../../core/encoding/index.js';
 import { SemperError } from '../../core/errors.js';
 import {
+  EXCHANGE_DEAL_TYPES,
   exchangeItems,
+  signFixedStatement,
   TIMING_BOUNDS,
+  type ContractBody,
   verifyExchangeDescriptor,
   type DescriptorBody,
   type DescriptorExpectation,
   type ExchangeUse,
 } from '../../core/commerce/exchange-deal.js';
-import { signStatement, type Statement } from '../../core/statements/index.js';
+import { signStatement, verifyStatement, type Statement } from '../../core/statements/index.js';
+import { shopExchangeCatalog } from '../../server/shop/exchange-uses.js';
 import { EX_ORIGIN, makeExchangeWorld, newShopper, requestDescriptor, type ExchangeWorld } from '../helpers/exchange.js';
 import type { Signer } from '../../core/crypto/index.js';
 
@@ -255,5 +259,103 @@ describe('mutation table (docs/mutation-exchange.md): what the descriptor checks
     const keys = { dealId: 'deal-items-000000001', shopperKeyId: shopper.keyId, merchantKeyId: world.merchant.signer.keyId };
     expect(() => exchangeItems({ ...mail, contract: contract.contract! }, keys)).toThrow(expect.objectContaining({ code: 'ERR_OFFER_INVALID' }));
     expect(() => exchangeItems({ ...contract, document: mail.document! }, keys)).toThrow(expect.objectContaining({ code: 'ERR_OFFER_INVALID' }));
+  });
+});
+
+describe('contract key terms (issue 11): signed with the contract, refused when they contradict each other', () => {
+  const terms = (g: Genuine) => g.descriptor.body.contract!.keyTerms!;
+  const withTerms = (g: Genuine, keyTerms: unknown): DescriptorBody =>
+    ({ ...g.descriptor.body, contract: { ...g.descriptor.body.contract!, keyTerms } }) as DescriptorBody;
+
+  it("the demo contract's key terms reach the view: a yearly fee, automatic renewal, three months' notice", async () => {
+    const g = await genuine('contract-signing');
+    const { view } = await verifyExchangeDescriptor({ descriptor: g.descriptor }, g.expected, world.clock.now, {
+      roots: [world.ca.root],
+      ttps: [world.ttpEntry],
+    });
+    expect(view.contract?.keyTerms).toEqual({
+      amount: { amount: 24_000, currency: 'EUR' },
+      period: { count: 12, unit: 'month' },
+      renewal: 'automatic',
+      notice: { count: 3, unit: 'month' },
+    });
+  });
+
+  it('key terms changed after the merchant signed (a lower fee, no renewal) → ERR_SIGNATURE_INVALID', async () => {
+    const g = await genuine('contract-signing');
+    const cheaper = { ...g.descriptor, body: withTerms(g, { ...terms(g), amount: { amount: 100, currency: 'EUR' } }) };
+    expect(await refusal(cheaper, g.expected)).toBe('ERR_SIGNATURE_INVALID');
+    const { notice: _n, ...rest } = terms(g);
+    const once = { ...g.descriptor, body: withTerms(g, { ...rest, renewal: 'none' }) };
+    expect(await refusal(once, g.expected)).toBe('ERR_SIGNATURE_INVALID');
+  });
+
+  it('signed but contradicting each other → ERR_CONTRACT_TERMS, never shown', async () => {
+    const g = await genuine('contract-signing');
+    const { notice: _n, ...noNotice } = terms(g);
+    const cases: unknown[] = [
+      noNotice, // renews automatically with no way out
+      { ...terms(g), renewal: 'none' }, // notice against a renewal that never comes
+      { ...terms(g), notice: { count: 12, unit: 'month' } }, // notice as long as the term
+      { ...terms(g), notice: { count: 1, unit: 'year' } }, // a year is twelve months
+      { ...terms(g), notice: { count: 53, unit: 'week' } }, // longer than a year
+      { ...terms(g), period: { count: 1, unit: 'month' }, notice: { count: 4, unit: 'week' } }, // February
+    ];
+    for (const keyTerms of cases)
+      expect(await refusal(await resign(g.descriptor, withTerms(g, keyTerms)), g.expected), JSON.stringify(keyTerms)).toBe('ERR_CONTRACT_TERMS');
+    // Consistent variants pass: a contract that simply ends, a notice just short of the term.
+    const { notice: _m, ...ends } = terms(g);
+    expect(await refusal(await resign(g.descriptor, withTerms(g, { ...ends, renewal: 'none' })), g.expected)).toBe('accepted');
+    expect(await refusal(await resign(g.descriptor, withTerms(g, { ...terms(g), notice: { count: 11, unit: 'month' } })), g.expected)).toBe('accepted');
+  });
+
+  it('malformed key terms (unknown unit, negative fee, unknown field) → ERR_SCHEMA', async () => {
+    const g = await genuine('contract-signing');
+    for (const keyTerms of [
+      { ...terms(g), period: { count: 1, unit: 'fortnight' } },
+      { ...terms(g), amount: { amount: -1, currency: 'EUR' } },
+      { ...terms(g), period: { count: 0, unit: 'year' } },
+      { ...terms(g), minimumTerm: { count: 24, unit: 'month' } },
+    ])
+      expect(await refusal(await resign(g.descriptor, withTerms(g, keyTerms)), g.expected), JSON.stringify(keyTerms)).toBe('ERR_SCHEMA');
+  });
+
+  it('both parties sign the key terms with the text: a contract signature with other terms does not verify, and other terms are another contract', async () => {
+    const g = await genuine('contract-signing');
+    const keys = { dealId: g.expected.dealId, shopperKeyId: shopper.keyId, merchantKeyId: world.merchant.signer.keyId };
+    const items = exchangeItems(g.descriptor.body, keys);
+    expect(items.shopperGives).toMatchObject({ content: { body: { keyTerms: terms(g) } } });
+    const signed = await signFixedStatement(items.shopperGives, g.expected.dealId, shopper, world.clock.now);
+    if (signed.kind !== 'statement') throw new Error('a statement');
+    const body = signed.statement.body as ContractBody;
+    const tampered = { ...signed.statement, body: { ...body, keyTerms: { ...body.keyTerms!, notice: { count: 1, unit: 'day' } } } };
+    await expect(verifyStatement(tampered, { types: [EXCHANGE_DEAL_TYPES.contractSignature] })).rejects.toMatchObject({ code: 'ERR_SIGNATURE_INVALID' });
+    // The merchant derives its m1 expectation from its own descriptor: terms changed by anyone describe another contract.
+    const other = exchangeItems(withTerms(g, { ...terms(g), amount: { amount: 1, currency: 'EUR' } }), keys);
+    expect(other.shopperGives).not.toEqual(items.shopperGives);
+    expect(() => exchangeItems(withTerms(g, { ...terms(g), renewal: 'none' }), keys)).toThrow(expect.objectContaining({ code: 'ERR_CONTRACT_TERMS' }));
+  });
+
+  it('the merchant kit never signs contradicting key terms from its catalogue: 422 ERR_CONTRACT_TERMS', async () => {
+    const bad = await makeExchangeWorld({
+      catalog: shopExchangeCatalog(
+        [],
+        [
+          {
+            id: 'bad-agreement',
+            title: 'Bad agreement',
+            summary: 'renews with no way out',
+            text: 'Renews for ever.',
+            keyTerms: { amount: { amount: 100, currency: 'EUR' }, period: { count: 1, unit: 'year' }, renewal: 'automatic' },
+          },
+        ],
+      ),
+    });
+    try {
+      const d = await requestDescriptor(bad, 'contract-signing', 'bad-agreement');
+      expect({ status: d.status, code: d.body.error?.code }).toEqual({ status: 422, code: 'ERR_CONTRACT_TERMS' });
+    } finally {
+      await bad.close();
+    }
   });
 });

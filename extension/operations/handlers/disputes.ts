@@ -3,7 +3,7 @@ import { SemperError } from '../../../core/errors.js';
 import { listDisputes, raiseDispute } from '../../disputes/raise.js';
 import type { Handlers } from '../context.js';
 
-export const disputeHandlers: Handlers<'disputes.raise' | 'disputes.list'> = {
+export const disputeHandlers: Handlers<'disputes.raise' | 'disputes.list' | 'disputes.openWindow'> = {
   async 'disputes.raise'(request, ctx) {
     if (!ctx.arbiters) throw new SemperError('ERR_INTERNAL', 'this context has no trusted arbiters');
     const dispute = await raiseDispute(
@@ -14,5 +14,12 @@ export const disputeHandlers: Handlers<'disputes.raise' | 'disputes.list'> = {
   },
   async 'disputes.list'({ dealId }, { store }) {
     return { disputes: await listDisputes(store, dealId) };
+  },
+  async 'disputes.openWindow'({ dealId }, { store, openWindow }) {
+    // Only a deal of the archive (the window reads everything else itself, through the operations above).
+    const record = await store.get(dealId);
+    if (!record || record.kind === 'wallet') throw new SemperError('ERR_NOT_FOUND', `no deal ${dealId}`);
+    await openWindow('dispute', dealId);
+    return { opened: true };
   },
 };

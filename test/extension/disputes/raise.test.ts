@@ -279,4 +279,31 @@ describe('raising a dispute (extension)', () => {
       response: { disputes: [] },
     });
   });
+
+  it('disputes.openWindow opens the trusted window on a deal of the archive, and on nothing else', async () => {
+    const s = await completedPurchase();
+    const opened: [string, string | undefined][] = [];
+    const deps = {
+      extensionId: EXT_ID,
+      extensionBase: BASE,
+      currentWindow: async () => undefined,
+      store: s.store,
+      openWindow: async (view: string, dealId?: string) => void opened.push([view, dealId]),
+      now: () => w.clock.now,
+    } as unknown as DispatchDeps;
+    const popup = { id: EXT_ID, url: `${BASE}popup/index.html` };
+    expect(await handleOperation({ op: 'disputes.openWindow', request: { dealId: 'A'.repeat(22) } }, popup, deps)).toMatchObject({
+      ok: false,
+      error: { code: 'ERR_NOT_FOUND' },
+    });
+    expect(
+      await handleOperation({ op: 'disputes.openWindow', request: { dealId: s.dealId } }, { id: EXT_ID, url: 'https://shop.example/' }, deps),
+    ).toMatchObject({
+      ok: false,
+      error: { code: 'ERR_FORBIDDEN' },
+    });
+    expect(opened).toEqual([]);
+    expect(await handleOperation({ op: 'disputes.openWindow', request: { dealId: s.dealId } }, popup, deps)).toEqual({ ok: true, response: { opened: true } });
+    expect(opened).toEqual([['dispute', s.dealId]]);
+  });
 });

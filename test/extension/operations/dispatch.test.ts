@@ -115,4 +115,27 @@ describe('operation API access', () => {
     expect(await handleOperation({ op: 'confirmDeal', request: { dealId: a.dealId } }, tw(7), deps)).toEqual({ ok: true, response: { status: 'ordering' } });
     expect(deps.confirmed).toEqual([a.dealId]);
   });
+
+  it("a confirmation in the deal's window keeps it for the result; a decline, a refused confirmation or a forbidden caller does not", async () => {
+    const store = new MemoryDealStore();
+    const a = deal('awaiting-confirmation', { view });
+    await store.create(a);
+    const kept: [string, boolean][] = [];
+    const deps = { ...opDeps(store, { dealId: a.dealId, windowId: 7 }), keepForResult: async (id: string, keep: boolean) => void kept.push([id, keep]) };
+    const tw = { id: EXT_ID, url: `${BASE}trusted-window/index.html?deal=${a.dealId}`, tab: { windowId: 7 } as chrome.tabs.Tab };
+    const popup = { id: EXT_ID, url: `${BASE}popup/index.html`, tab: { windowId: 7 } as chrome.tabs.Tab };
+    await handleOperation({ op: 'confirmDeal', request: { dealId: a.dealId } }, popup, deps);
+    expect(kept).toEqual([]);
+    expect(await handleOperation({ op: 'confirmDeal', request: { dealId: a.dealId } }, tw, deps)).toMatchObject({ ok: true });
+    expect(kept).toEqual([[a.dealId, true]]);
+    // The host refuses the next confirmation: the window is the offer's again.
+    const refusing = { ...deps, host: { event: async () => Promise.reject(new Error('refused')) } };
+    expect(await handleOperation({ op: 'confirmDeal', request: { dealId: a.dealId } }, tw, refusing)).toMatchObject({ ok: false });
+    expect(kept.slice(1)).toEqual([
+      [a.dealId, true],
+      [a.dealId, false],
+    ]);
+    await handleOperation({ op: 'rejectDeal', request: { dealId: a.dealId } }, tw, deps);
+    expect(kept.at(-1)).toEqual([a.dealId, false]);
+  });
 });

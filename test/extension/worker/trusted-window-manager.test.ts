@@ -99,6 +99,41 @@ describe('trusted window manager', () => {
     expect([...w.open.values()]).toEqual([a.dealId]);
   });
 
+  it('a deal confirmed in its window keeps it for the result when it ends, until a queued deal needs the window', async () => {
+    const store = new MemoryDealStore();
+    const a = deal('awaiting-confirmation');
+    await store.create(a);
+    const w = windowHarness(store);
+    await w.manager.pump();
+    await w.manager.keepForResult(a.dealId, true);
+    await store.commit({ ...a, state: { ...a.state, phase: 'completed' } as ShopperState, status: 'completed', terminal: true }, []);
+    await w.manager.release(a.dealId);
+    await w.manager.pump();
+    expect([...w.open.values()]).toEqual([a.dealId]); // the result stays
+    // The user closes the result: nothing is declined (the worker's refusal of a finished deal aside, none is asked).
+    const b = deal('awaiting-confirmation');
+    await store.create(b);
+    await w.manager.pump();
+    expect([...w.open.values()]).toEqual([b.dealId]); // a deal awaiting the user takes the one window
+    expect(w.closedByUser).toEqual([]);
+  });
+
+  it('a declined deal, or one whose confirmation was refused and then declined, closes its window when it ends', async () => {
+    const store = new MemoryDealStore();
+    const a = deal('awaiting-confirmation');
+    await store.create(a);
+    const w = windowHarness(store);
+    await w.manager.pump();
+    await w.manager.keepForResult(a.dealId, true);
+    await w.manager.keepForResult(a.dealId, false);
+    expect(w.session()?.result).toBeUndefined();
+    await store.commit({ ...a, state: { ...a.state, phase: 'rejected' } as ShopperState, status: 'rejected', terminal: true }, []);
+    await w.manager.release(a.dealId);
+    expect([...w.open.values()]).toEqual([]);
+    await w.manager.keepForResult('another-deal-0000001', true); // not the window's deal: nothing changes
+    expect(w.session()).toBeUndefined();
+  });
+
   it('the user closing the window declines that deal', async () => {
     const store = new MemoryDealStore();
     const a = deal('awaiting-confirmation');
