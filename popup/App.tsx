@@ -1,11 +1,16 @@
-/** The toolbar popup: purchases with their evidence, exchanges, the wallet, trusted roots, the device key id. */
-import { useCallback, useEffect, useState } from 'preact/hooks';
+/**
+ * The toolbar popup, in four sections (tabs): Deals (notices, history, purchases, exchanges, fair
+ * purchases with their evidence and disputes), Identity (phrase and picture, keys, security keys),
+ * Trust (CA roots, TTPs, arbiters, TSAs) and Settings (the token limit, the wallet, the card).
+ */
+import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
 import { callOperation } from '../extension/operations/client.js';
 import type { DealSummary, RootSummary } from '../extension/operations/table.js';
 import { visibleText } from '../core/text.js';
-import { formatDateTime, formatMoney, statusLabel, t } from '../extension/ui/i18n.js';
+import { formatDateTime, formatMoney, statusLabel, t, type MessageKey } from '../extension/ui/i18n.js';
 import { CertifiedName, SafeText } from '../extension/ui/safe-text.js';
-import { IdentitySettings } from './Identity.js';
+import { IdentitySettings, ThresholdSettings } from './Identity.js';
+import { SECTIONS, type Section, rememberSection, rememberedSection, sectionAfterKey, sectionOfHash } from './sections.js';
 import { Exchanges, TtpSettings } from './Exchanges.js';
 import { CardSettings } from './CardSettings.js';
 import { Wallet } from './Wallet.js';
@@ -17,25 +22,138 @@ import { History } from './History.js';
 import { DetailPanel, ErrorReason, Field, ListPanel, OpenButton, StatementsTable, StatusCell, message, useLoaded } from './components.js';
 
 export function App() {
-  const [selected, setSelected] = useState<string | null>(null);
+  const initial = sectionOfHash(location.hash);
+  const [section, setSection] = useState<Section>(initial?.section ?? rememberedSection(storage()));
+  const [anchor, setAnchor] = useState<string | undefined>(initial?.anchor);
+  const [unread, setUnread] = useState(false);
+  const choose = useCallback((next: Section, to?: string) => {
+    setSection(next);
+    setAnchor(to);
+    rememberSection(storage(), next);
+  }, []);
+  useEffect(() => {
+    // The badge's "!" means unread notices: the popup then opens where they are (Deals, at the top).
+    callOperation('notices.list', {}).then(
+      (r) => {
+        if (r.unseen > 0 && !initial) {
+          setUnread(true);
+          choose('deals', 'notices');
+        }
+      },
+      () => undefined,
+    );
+    const onHash = () => {
+      const target = sectionOfHash(location.hash);
+      if (target) choose(target.section, target.anchor);
+    };
+    addEventListener('hashchange', onHash);
+    return () => removeEventListener('hashchange', onHash);
+  }, []);
+  useEffect(() => {
+    if (!anchor) return;
+    const heading = document.getElementById(`${anchor}-heading`) ?? document.getElementById(anchor);
+    if (heading) {
+      if (!heading.hasAttribute('tabindex')) heading.setAttribute('tabindex', '-1');
+      heading.focus({ preventScroll: true });
+      heading.scrollIntoView({ block: 'start' });
+    }
+  }, [section, anchor]);
   return (
     <main class="popup">
       <header class="popup-header">
         <h1>{t('popTitle')}</h1>
       </header>
-      <Notices />
-      <History />
-      {selected ? <DealDetail dealId={selected} onBack={() => setSelected(null)} /> : <DealList onOpen={setSelected} />}
-      <Exchanges />
-      <FairPurchases />
-      <Wallet />
-      <Settings />
-      <TtpSettings />
-      <CardSettings />
-      <ArbiterSettings />
-      <IdentitySettings />
+      <SectionTabs current={section} unread={unread} onChoose={(s) => choose(s)} />
+      <div role="tabpanel" id={`panel-${section}`} aria-labelledby={`tab-${section}`} class="section-panel" data-section={section}>
+        <SectionContent section={section} onNoticesRead={() => setUnread(false)} />
+      </div>
     </main>
   );
+}
+
+const storage = (): Storage | undefined => {
+  try {
+    return globalThis.localStorage;
+  } catch {
+    return undefined;
+  }
+};
+
+const TAB_LABELS: Record<Section, MessageKey> = {
+  deals: 'popTabDeals',
+  identity: 'popTabIdentity',
+  trust: 'popTabTrust',
+  settings: 'popTabSettings',
+};
+
+/** WAI-ARIA tabs with automatic activation: one tab stop, arrows (wrapping), Home and End. */
+function SectionTabs({ current, unread, onChoose }: { current: Section; unread: boolean; onChoose(s: Section): void }) {
+  const list = useRef<HTMLDivElement>(null);
+  const onKeyDown = (event: KeyboardEvent) => {
+    const next = sectionAfterKey(current, event.key);
+    if (!next) return;
+    event.preventDefault();
+    onChoose(next);
+    list.current?.querySelector<HTMLButtonElement>(`#tab-${next}`)?.focus();
+  };
+  return (
+    <div role="tablist" aria-label={t('popSectionsLabel')} class="section-tabs" ref={list} onKeyDown={onKeyDown}>
+      {SECTIONS.map((s) => (
+        <button
+          key={s}
+          type="button"
+          role="tab"
+          id={`tab-${s}`}
+          aria-selected={s === current}
+          aria-controls={`panel-${s}`}
+          tabIndex={s === current ? 0 : -1}
+          onClick={() => onChoose(s)}
+        >
+          {t(TAB_LABELS[s])}
+          {s === 'deals' && unread ? (
+            <span class="tab-badge">
+              <span aria-hidden="true">!</span>
+              <span class="visually-hidden"> {t('popTabUnread')}</span>
+            </span>
+          ) : null}
+        </button>
+      ))}
+    </div>
+  );
+}
+
+function SectionContent({ section, onNoticesRead }: { section: Section; onNoticesRead(): void }) {
+  const [selected, setSelected] = useState<string | null>(null);
+  switch (section) {
+    case 'deals':
+      return (
+        <>
+          <Notices onRead={onNoticesRead} />
+          <History />
+          {selected ? <DealDetail dealId={selected} onBack={() => setSelected(null)} /> : <DealList onOpen={setSelected} />}
+          <Exchanges />
+          <FairPurchases />
+        </>
+      );
+    case 'identity':
+      return <IdentitySettings />;
+    case 'trust':
+      return (
+        <>
+          <RootSettings />
+          <TtpSettings />
+          <ArbiterSettings />
+        </>
+      );
+    case 'settings':
+      return (
+        <>
+          <ThresholdSettings />
+          <Wallet />
+          <CardSettings />
+        </>
+      );
+  }
 }
 
 function DealList({ onOpen }: { onOpen(dealId: string): void }) {
@@ -118,7 +236,7 @@ function DealDetail({ dealId, onBack }: { dealId: string; onBack(): void }) {
   );
 }
 
-function Settings() {
+function RootSettings() {
   const [roots, setRoots] = useState<RootSummary[] | null>(null);
   const [pem, setPem] = useState('');
   const [error, setError] = useState<string | null>(null);
@@ -144,8 +262,8 @@ function Settings() {
     callOperation('settings.removeRoot', { fingerprint }).then(reload, (e: unknown) => setError(message(e)));
   };
   return (
-    <section class="panel" aria-labelledby="settings-heading" id="settings">
-      <h2 id="settings-heading">{t('popSettings')}</h2>
+    <section class="panel" aria-labelledby="ca-settings-heading" id="ca-settings">
+      <h2 id="ca-settings-heading">{t('popSettings')}</h2>
       {roots !== null && roots.length === 0 ? <p class="note">{t('popRootsNone')}</p> : null}
       <ul id="roots">
         {(roots ?? []).map((r) => (

@@ -8,7 +8,15 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { STATEMENT_TYPES } from '../../core/protocol/commerce.js';
-import { clickInTrustedWindow, launchExtension, pageResult, trustedWindows, waitForTrustedWindow, type ExtensionHarness } from '../e2e/harness.js';
+import {
+  clickInTrustedWindow,
+  launchExtension,
+  pageResult,
+  trustedWindows,
+  waitForTrustedWindow,
+  popupSection,
+  type ExtensionHarness,
+} from '../e2e/harness.js';
 import { dealOfWindow, merchantDeal, startFaultyShop, type FaultyShop } from './faulty-shop.js';
 import { dealsOf } from './helpers.js';
 
@@ -84,6 +92,7 @@ describe('7. a lost answer to the order', () => {
     await closed;
     const popup = await harness.context.newPage();
     await popup.goto(harness.url('popup/index.html'));
+    await popupSection(popup, 'deals');
     await expect
       .poll(() => popup.locator(`#deals tr[data-deal="${dealId}"] td.status-retrying-order`).textContent())
       .toBe('Order sent, waiting for the merchant');

@@ -9,7 +9,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { STATEMENT_TYPES } from '../../core/protocol/commerce.js';
-import { clickInTrustedWindow, launchExtension, pageResult, waitForTrustedWindow, type ExtensionHarness } from '../e2e/harness.js';
+import { clickInTrustedWindow, launchExtension, pageResult, waitForTrustedWindow, popupSection, type ExtensionHarness } from '../e2e/harness.js';
 import { FAULTY_CONTENT, dealOfWindow, merchantDeal, startFaultyShop, type FaultyShop } from './faulty-shop.js';
 
 let harness: ExtensionHarness;
@@ -56,6 +56,7 @@ describe('1. the merchant delivers other content than it offered', () => {
 
     const popup = await harness.context.newPage();
     await popup.goto(harness.url('popup/index.html'));
+    await popupSection(popup, 'deals');
     await expect
       .poll(() => popup.locator(`#deals tr[data-deal="${dealId}"] td.status-delivery-mismatch`).textContent())
       .toBe('Delivery does not match the offer');

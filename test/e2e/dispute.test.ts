@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fingerprintOf } from '../../core/pki/index.js';
 import { startMarketplace, type Marketplace } from '../../server/marketplace.js';
-import { RESULTS, clickInTrustedWindow, launchExtension, pageResult, tempDir, waitForTrustedWindow, type ExtensionHarness } from './harness.js';
+import { RESULTS, clickInTrustedWindow, launchExtension, pageResult, tempDir, waitForTrustedWindow, type ExtensionHarness, popupSection } from './harness.js';
 import { expectAccessible } from './first-sight.js';
 
 let market: Marketplace;
@@ -45,6 +45,7 @@ describe('dispute in Chromium (English)', () => {
     // Trust the arbiter as a shopper would: fetch it by address, compare the fingerprint, trust.
     const popup = harness.opsPage;
     await popup.reload();
+    await popupSection(popup, 'trust');
     await popup.fill('#fetch-arbiter-url', market.arbiterUrl);
     await popup.click('#fetch-arbiter-go');
     await expect.poll(() => popup.locator('#fetch-arbiter-fingerprint').textContent()).toBe(await fingerprintOf(market.arbiterCertificate));
@@ -52,6 +53,7 @@ describe('dispute in Chromium (English)', () => {
     await expect.poll(() => popup.locator('#arbiters li').count()).toBe(1);
 
     // The deal's detail: raise "the merchant denies its offer" with that arbiter.
+    await popupSection(popup, 'deals');
     await popup.click(`#deals tr[data-deal="${dealId}"] button`);
     await popup.locator('#dispute-claim').selectOption('offer-denied');
     await popup.click('#dispute-submit');

@@ -10,7 +10,7 @@ import type { Page } from 'playwright-core';
 import { startMarketplace, type Marketplace } from '../../server/marketplace.js';
 import { SHOP_LEGAL_NAME } from '../../server/shop/catalog.js';
 import { EXCHANGE_DOCUMENTS } from '../../server/shop/exchange-uses.js';
-import { RESULTS, clickInTrustedWindow, launchExtension, pageResult, tempDir, waitForTrustedWindow, type ExtensionHarness } from './harness.js';
+import { RESULTS, clickInTrustedWindow, launchExtension, pageResult, tempDir, waitForTrustedWindow, popupSection, type ExtensionHarness } from './harness.js';
 import { expectAccessible } from './first-sight.js';
 
 const PRODUCT = 'ink-drying-report';
@@ -48,6 +48,7 @@ async function openPopup(h: ExtensionHarness): Promise<Page> {
   const popup = await h.context.newPage();
   await popup.setViewportSize({ width: 560, height: 900 });
   await popup.goto(h.url('popup/index.html'));
+  await popupSection(popup, 'deals');
   return popup;
 }
 

@@ -15,7 +15,7 @@ import type { Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { BANK_ACCOUNT_CODE_FILE, startMarketplace, type Marketplace } from '../../server/marketplace.js';
 import { poolKeys } from '../core/payment/helpers.js';
-import { RESULTS, launchExtension, stopServiceWorker, tempDir, type ExtensionHarness } from './harness.js';
+import { RESULTS, launchExtension, stopServiceWorker, tempDir, popupSection, type ExtensionHarness } from './harness.js';
 import { expectAccessible } from './first-sight.js';
 
 const PASSPHRASE = 'blue teapot, seven spoons';
@@ -46,6 +46,7 @@ afterAll(async () => {
 /** The popup (as a tab), reloaded so it shows the current state. */
 async function popup(h: ExtensionHarness): Promise<Page> {
   await h.opsPage.goto(h.url('popup/index.html'));
+  await popupSection(h.opsPage, 'settings');
   await h.opsPage.locator('#wallet-heading').waitFor();
   return h.opsPage;
 }
