@@ -10,7 +10,8 @@
  *   fair purchases (fair-purchases.ts) POST /semper/fair/offer, POST /semper/fair/messages
  *   operator                        GET  /semper/deals/:dealId → the stored deal of any kind (bearer token)
  *                                   GET  /semper/deals/:dealId/evidence[?format=tar] → its evidence bundle (bearer token)
- *                                   POST /semper/deals/:dealId/dispute { claim, statement? } → the arbiter's verdict, kept (bearer token; disputes.ts)
+ *                                   POST /semper/deals/:dealId/dispute { claim, statement? } → the arbiter's verdict, kept (bearer token,
+ *                                        required: closed without a configured one; disputes.ts)
  *                                   GET  /semper/deals/:dealId/disputes → the verdicts kept with the deal (bearer token)
  *   errors                          { error: { code, message } }
  *
@@ -213,10 +214,11 @@ export function createMerchantKit(options: MerchantKitOptions): MerchantKit {
   });
 
   // A dispute (disputes.ts): the deal's bundle, a complaint signed by the merchant's certified key,
-  // the configured arbiter's verdict, checked and kept with the deal. Operator only; it makes the
-  // merchant sign, so it counts against the deal's signing budget too.
+  // the configured arbiter's verdict, checked and kept with the deal. Operator only, and closed when
+  // no operator token is configured (it makes the merchant sign); it counts against the deal's
+  // signing budget too.
   let arbiter = options.arbiter;
-  app.post('/semper/deals/:dealId/dispute', operatorOnly(options.operatorToken), jsonBody({ maxBytes: 8 * 1024 }, 'dispute'), async (c) => {
+  app.post('/semper/deals/:dealId/dispute', operatorOnly(options.operatorToken, { required: true }), jsonBody({ maxBytes: 8 * 1024 }, 'dispute'), async (c) => {
     const request = await readJson(c, DisputeRequest, 'dispute');
     const deal = await storedDeal(c.req.param('dealId'));
     const refused = budget.charge(c, deal.dealId);
