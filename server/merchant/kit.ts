@@ -8,7 +8,8 @@
  *   purchases (purchases.ts)        POST /semper/offer, POST /semper/order
  *   exchange deals (exchanges.ts)   POST /semper/exchange/descriptor, POST /semper/exchange/messages
  *   fair purchases (fair-purchases.ts) POST /semper/fair/offer, POST /semper/fair/messages
- *   operator                        GET  /semper/deals/:dealId → the stored deal of any kind (bearer token)
+ *   operator                        GET  /semper/deals?kind=&phase=&from=&to=&limit= → deals newest first, without state (bearer token)
+ *                                   GET  /semper/deals/:dealId → the stored deal of any kind (bearer token)
  *                                   GET  /semper/deals/:dealId/evidence[?format=tar] → its evidence bundle (bearer token)
  *                                   POST /semper/deals/:dealId/dispute { claim, statement? } → the arbiter's verdict, kept (bearer token,
  *                                        required: closed without a configured one; disputes.ts)
@@ -37,7 +38,7 @@ import { DisputeRequest, fileDispute, KitDisputeError, merchantBundle, type KitA
 import { SigningBudget } from '../http/rate-limit.js';
 import { KeyedLock } from '../host/keyed-lock.js';
 import { MachineHost, type HostStep, type TimedEvent } from '../host/step.js';
-import { dealsOfKind, type DealKind, type MerchantDealStore } from './deals.js';
+import { DealListQuery, dealsOfKind, type DealKind, type MerchantDealStore } from './deals.js';
 import { exchangeDeals, type ExchangeOptions } from './exchanges.js';
 import { fairPurchaseDeals, type FairPurchaseOptions } from './fair-purchases.js';
 import { purchaseDeals, type PurchaseOptions } from './purchases.js';
@@ -201,6 +202,16 @@ export function createMerchantKit(options: MerchantKitOptions): MerchantKit {
     return deal;
   };
 
+  // The operator's listing: newest first, by kind, phase and creation time (deals.ts DealListQuery).
+  app.get('/semper/deals', operatorOnly(options.operatorToken), async (c) => {
+    const query = DealListQuery.safeParse(c.req.query());
+    if (!query.success) {
+      const issue = query.error.issues[0];
+      return errorResponse(c, 'ERR_SCHEMA', `deal listing: ${issue ? `${issue.path.join('.') || 'query'}: ${issue.message}` : 'malformed'}`);
+    }
+    if (!deals.list) return errorResponse(c, 'ERR_NOT_FOUND', 'this kit keeps no listable deals');
+    return c.json({ deals: await deals.list(query.data) });
+  });
   app.get('/semper/deals/:dealId', operatorOnly(options.operatorToken), async (c) => c.json(await storedDeal(c.req.param('dealId'))));
 
   // The deal's evidence bundle (core/evidence, README "Checking evidence with OpenSSL only"): every

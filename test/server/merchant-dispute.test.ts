@@ -112,7 +112,7 @@ describe('merchant kit disputes', () => {
     expect(listed.disputes.map((d) => d.rule)).toEqual(['order-denied/signed-order', 'payment-not-received/no-proof']);
     expect(await deals.disputes(dealId)).toEqual(listed.disputes);
     expect(() => sqlite.db.prepare('DELETE FROM merchant_verdicts').run()).toThrow(/append-only/);
-    expect(sqlite.schemaVersion('merchant')).toBe(4);
+    expect(sqlite.schemaVersion('merchant')).toBe(5);
     // The evidence export now carries both complaints and verdicts.
     const exported = (await (await kit.app.request(`/semper/deals/${dealId}/evidence`, { headers: { authorization: `Bearer ${TOKEN}` } })).json()) as {
       statements: { statement: Statement }[];
