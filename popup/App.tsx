@@ -19,7 +19,7 @@ import { FetchCertificate } from './FetchCertificate.js';
 import { Notices } from './Notices.js';
 import { ArbiterSettings, DisputePanel } from './Dispute.js';
 import { History } from './History.js';
-import { DetailPanel, ErrorReason, Field, ListPanel, OpenButton, StatementsTable, StatusCell, message, useLoaded } from './components.js';
+import { DetailPanel, ErrorReason, Field, GoodsDownloads, ListPanel, OpenButton, StatementsTable, StatusCell, message, useLoaded } from './components.js';
 
 export function App() {
   const initial = sectionOfHash(location.hash);
@@ -165,13 +165,23 @@ function DealList({ onOpen }: { onOpen(dealId: string): void }) {
       error={error}
       items={deals}
       empty={t('popNoDeals')}
-      columns={[{ label: t('popColMerchant') }, { label: t('popColTotal'), num: true }, { label: t('popColStatus') }, { label: t('popColDate') }]}
+      columns={[{ label: t('histColDeal') }, { label: t('popColTotal'), num: true }, { label: t('popColStatus') }, { label: t('popColDate') }]}
       row={(d: DealSummary) => (
         <tr key={d.dealId} data-deal={d.dealId} data-status={d.status}>
           <td>
-            <OpenButton name={visibleText(d.merchant ?? d.origin)} onOpen={() => onOpen(d.dealId)}>
-              {d.merchant ? <CertifiedName name={d.merchant} /> : t('popUnknownMerchant')}
+            {/* The button's name starts with what it shows (axe label-content-name-mismatch): the product, else the shop. */}
+            <OpenButton
+              name={d.product ? visibleText(d.product) : d.merchant ? visibleText(d.merchant) : t('popUnknownMerchant')}
+              onOpen={() => onOpen(d.dealId)}
+            >
+              {d.product ? <SafeText text={d.product} class="history-product" /> : d.merchant ? <CertifiedName name={d.merchant} /> : t('popUnknownMerchant')}
             </OpenButton>
+            {d.moreItems ? <span class="note"> {t('histMore', String(d.moreItems))}</span> : null}
+            {d.product && d.merchant ? (
+              <div class="note">
+                <CertifiedName name={d.merchant} />
+              </div>
+            ) : null}
             <div class="note mono">{d.origin}</div>
           </td>
           <td class="num">{d.total ? formatMoney(d.total) : '–'}</td>
@@ -207,7 +217,20 @@ function DealDetail({ dealId, onBack }: { dealId: string; onBack(): void }) {
             <Field label={t('popColDate')}>{formatDateTime(deal.deal.createdAt)}</Field>
             <ErrorReason error={deal.deal.error} />
           </dl>
+          {deal.view && deal.view.items.length > 0 ? (
+            <>
+              <h3>{t('histItems')}</h3>
+              <ul id="deal-items">
+                {deal.view.items.map((item, i) => (
+                  <li key={`${i}-${item.title}`}>
+                    <SafeText text={item.title} />
+                  </li>
+                ))}
+              </ul>
+            </>
+          ) : null}
           <StatementsTable id="statements" statements={deal.statements} dealId={dealId} />
+          <GoodsDownloads dealId={dealId} />
           <DisputePanel dealId={dealId} kind="purchase" status={deal.deal.status} />
           <h3>{t('popGoods')}</h3>
           {deal.goods.length === 0 ? (

@@ -33,6 +33,7 @@ import type { CardSummary } from '../payments/card-payments.js';
 import type { KeySummary } from '../identity/key-store.js';
 import type { IdentityStatus, TokenRegistrationOptions, TokenSigningRequest, TokenSummary } from '../identity/service.js';
 import type { PurseSummary } from '../wallet/service.js';
+import type { GoodFile } from '../history/goods.js';
 import { HISTORY_KINDS, type HistoryRow } from '../history/search.js';
 import type { Timeline } from '../history/timeline.js';
 
@@ -110,6 +111,8 @@ export const OPERATIONS = {
   },
   /** A deal's archived statements as timeline events: who sent what to whom, when, verified against which key. */
   'history.timeline': { request: ByDeal, access: 'page' },
+  /** What the deal delivered (goods, decrypted goods, the document, the signed contract's text) as files with safe names. */
+  'history.goods': { request: ByDeal, access: 'page' },
   // ── evidence (core/evidence) ────────────────────────────────────────────
   /** The deal's evidence bundle (semper.evidence/1 JSON) and a file name for it. */
   exportEvidence: { request: ByDeal, access: 'page' },
@@ -219,6 +222,9 @@ export interface DealSummary {
   createdAt: string;
   updatedAt: string;
   merchant?: string;
+  /** The first item's title (from the verified offer), and how many items follow it. */
+  product?: string;
+  moreItems?: number;
   total?: Money;
   error?: ErrorInfo;
 }
@@ -308,6 +314,7 @@ export interface OperationResponses {
   'disputes.list': { disputes: DisputeView[] };
   'history.search': { deals: HistoryRow[] };
   'history.timeline': Timeline & { deal: HistoryRow };
+  'history.goods': { files: GoodFile[] };
   getPendingFair: { view: VerifiedFairOfferView; status: FairShopperPhase; funds: MethodFunds[] };
   confirmFair: { status: FairShopperPhase };
   rejectFair: { status: FairShopperPhase };
