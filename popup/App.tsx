@@ -17,7 +17,8 @@ import { Wallet } from './Wallet.js';
 import { FairPurchases } from './FairPurchases.js';
 import { FetchCertificate } from './FetchCertificate.js';
 import { Notices } from './Notices.js';
-import { ArbiterSettings, DisputePanel } from './Dispute.js';
+import { DisputePanel } from './Dispute.js';
+import { ArbiterSettings, TsaSettings } from './TrustedParties.js';
 import { History } from './History.js';
 import { DetailPanel, ErrorReason, Field, GoodsDownloads, ListPanel, OpenButton, StatementsTable, StatusCell, message, useLoaded } from './components.js';
 
@@ -123,6 +124,7 @@ function SectionTabs({ current, unread, onChoose }: { current: Section; unread: 
 }
 
 function SectionContent({ section, onNoticesRead }: { section: Section; onNoticesRead(): void }) {
+  // The open purchase outlives a visit to another section: back on Deals, the shopper is where it was.
   const [selected, setSelected] = useState<string | null>(null);
   switch (section) {
     case 'deals':
@@ -143,6 +145,7 @@ function SectionContent({ section, onNoticesRead }: { section: Section; onNotice
           <RootSettings />
           <TtpSettings />
           <ArbiterSettings />
+          <TsaSettings />
         </>
       );
     case 'settings':

@@ -34,6 +34,7 @@ import type { KeySummary } from '../identity/key-store.js';
 import type { IdentityStatus, TokenRegistrationOptions, TokenSigningRequest, TokenSummary } from '../identity/service.js';
 import type { PurseSummary } from '../wallet/service.js';
 import type { GoodFile } from '../history/goods.js';
+import type { TimestampCheck } from '../settings/tsa-trust.js';
 import { HISTORY_KINDS, type HistoryRow } from '../history/search.js';
 import type { Timeline } from '../history/timeline.js';
 
@@ -124,6 +125,8 @@ export const OPERATIONS = {
   },
   /** The deal's verdicts, each with the complaint it decides. */
   'disputes.list': { request: ByDeal, access: 'page' },
+  /** The verdict's RFC 3161 time stamp from the arbiter that signed it, checked: under the user's roots and by a TSA the user trusts (else reported as untrusted). */
+  'disputes.timestamp': { request: z.strictObject({ dealId: DealId, verdict: b64u.length(43) }), access: 'page' },
   // ── identity ────────────────────────────────────────────────────────────
   getIdentity: { request: Empty, access: 'page' },
   /** Phrase, picture, identity, certificate, tokens, threshold: what every Semper page shows. */
@@ -156,8 +159,8 @@ export const OPERATIONS = {
   },
   'settings.addRoot': { request: z.strictObject({ certificate: z.string().min(1).max(20_000) }), access: 'page' },
   'settings.listRoots': { request: Empty, access: 'page' },
-  /** Fetch a CA's root, a TTP's or an arbiter's certificate from its address and describe it; trusts nothing (the shopper compares the fingerprint first). */
-  'settings.fetchCertificate': { request: z.strictObject({ role: z.enum(['ca', 'ttp', 'arbiter']), url: z.string().min(1).max(512) }), access: 'page' },
+  /** Fetch a CA's root, a TTP's, an arbiter's or a TSA's certificate from its address and describe it; trusts nothing (the shopper compares the fingerprint first). */
+  'settings.fetchCertificate': { request: z.strictObject({ role: z.enum(['ca', 'ttp', 'arbiter', 'tsa']), url: z.string().min(1).max(512) }), access: 'page' },
   'settings.removeRoot': { request: z.strictObject({ fingerprint: Fingerprint }), access: 'page' },
   /** A TTP to trust: its certificate (PEM | base64 DER) or its fingerprint, and where to reach it. */
   'settings.addTtp': {
@@ -177,6 +180,13 @@ export const OPERATIONS = {
   },
   'settings.listArbiters': { request: Empty, access: 'page' },
   'settings.removeArbiter': { request: z.strictObject({ fingerprint: Fingerprint }), access: 'page' },
+  /** A time-stamping authority to trust: its certificate (PEM | base64 DER, role tsa) or its fingerprint, and where to reach it. */
+  'settings.addTsa': {
+    request: z.strictObject({ certificate: z.string().min(1).max(20_000).optional(), fingerprint: Fingerprint.optional(), url: z.string().min(1).max(512) }),
+    access: 'page',
+  },
+  'settings.listTsas': { request: Empty, access: 'page' },
+  'settings.removeTsa': { request: z.strictObject({ fingerprint: Fingerprint }), access: 'page' },
   // ── wallet (extension/wallet) ───────────────────────────────────────────
   /** Per purse: bank, pinned key, balance, coins by denomination, pending operations, history. */
   'wallet.status': { request: Empty, access: 'page' },
@@ -312,6 +322,8 @@ export interface OperationResponses {
   exportEvidence: { fileName: string; json: string };
   'disputes.raise': { dispute: DisputeView };
   'disputes.list': { disputes: DisputeView[] };
+  /** none: the arbiter has no token for this verdict (yet); else the token's check (settings/tsa-trust.ts). */
+  'disputes.timestamp': { status: 'none' } | TimestampCheck;
   'history.search': { deals: HistoryRow[] };
   'history.timeline': Timeline & { deal: HistoryRow };
   'history.goods': { files: GoodFile[] };
@@ -356,6 +368,9 @@ export interface OperationResponses {
   'settings.addArbiter': { arbiter: ArbiterSummary };
   'settings.listArbiters': { arbiters: ArbiterSummary[] };
   'settings.removeArbiter': { removed: boolean };
+  'settings.addTsa': { tsa: TtpSummary };
+  'settings.listTsas': { tsas: TtpSummary[] };
+  'settings.removeTsa': { removed: boolean };
   'wallet.status': { purses: PurseSummary[] };
   'wallet.openAccount': { purse: PurseSummary };
   'wallet.withdraw': { status: 'done' | 'pending'; requestId: string; purse: PurseSummary };

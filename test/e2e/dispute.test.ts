@@ -73,5 +73,27 @@ describe('dispute in Chromium (English)', () => {
       ['semper.arbiter.verdict', 'received'],
     ]);
     expect(market.arbiter.count()).toBe(1);
+
+    // The verdict's time stamp (the arbiter has it stamped after answering): valid, but by a TSA the
+    // shopper has not chosen, it is shown as untrusted; once the TSA is trusted in the Trust section, as a time.
+    const verdictDigest = deal.statements.find((s) => s.type === 'semper.arbiter.verdict')!.digest;
+    await expect.poll(async () => (await harness.operation('disputes.timestamp', { dealId, verdict: verdictDigest })).status).toBe('untrusted-tsa');
+    const stampResult = verdict.locator('.verdict-timestamp-result');
+    await verdict.locator('.verdict-timestamp-check').click();
+    await expect.poll(() => stampResult.getAttribute('data-status')).toBe('untrusted-tsa');
+    expect(await stampResult.textContent()).toContain('not chosen to trust');
+    await popupSection(popup, 'trust');
+    await popup.fill('#fetch-tsa-url', market.tsaUrl);
+    await popup.click('#fetch-tsa-go');
+    await expect.poll(() => popup.locator('#fetch-tsa-fingerprint').textContent()).toBe(await fingerprintOf(market.tsaCertificate));
+    await popup.click('#fetch-tsa-trust');
+    await expect.poll(() => popup.locator('#tsas li').count()).toBe(1);
+    await expectAccessible(popup, 'popup, trust with a TSA (en)');
+    await popup.locator('#tsa-settings').screenshot({ path: join(RESULTS, 'popup-tsa-settings-en.png') });
+    await popupSection(popup, 'deals'); // the deal's details are still open there
+    await verdict.locator('.verdict-timestamp-check').click();
+    await expect.poll(() => stampResult.getAttribute('data-status')).toBe('trusted');
+    expect(await stampResult.textContent()).toMatch(/^Time-stamped by .+ \(a TSA you trust\)\.$/);
+    await expectAccessible(popup, 'popup, verdict time stamp (en)');
   });
 });

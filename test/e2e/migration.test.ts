@@ -105,7 +105,7 @@ describe('updating from the first release', () => {
     // One database, at this release's version (had the update not run, the first release's three would be there at version 1).
     await expect
       .poll(async () => h.opsPage.evaluate(async () => (await indexedDB.databases()).map((d) => `${d.name} ${d.version}`).sort()))
-      .toEqual(['semper 4']);
+      .toEqual(['semper 5']);
   });
 
   it('the purchase that was waiting reopens and completes; a new one is signed by the same key', async () => {

@@ -1,9 +1,10 @@
-/** Disputes (extension/disputes): raise one about a finished deal with a trusted arbiter; list a deal's verdicts. */
+/** Disputes (extension/disputes): raise one about a finished deal with a trusted arbiter; list a deal's verdicts; check a verdict's time stamp. */
 import { SemperError } from '../../../core/errors.js';
 import { listDisputes, raiseDispute } from '../../disputes/raise.js';
+import { verdictTimestamp } from '../../disputes/timestamp.js';
 import type { Handlers } from '../context.js';
 
-export const disputeHandlers: Handlers<'disputes.raise' | 'disputes.list'> = {
+export const disputeHandlers: Handlers<'disputes.raise' | 'disputes.list' | 'disputes.timestamp'> = {
   async 'disputes.raise'(request, ctx) {
     if (!ctx.arbiters) throw new SemperError('ERR_INTERNAL', 'this context has no trusted arbiters');
     const dispute = await raiseDispute(
@@ -14,5 +15,9 @@ export const disputeHandlers: Handlers<'disputes.raise' | 'disputes.list'> = {
   },
   async 'disputes.list'({ dealId }, { store }) {
     return { disputes: await listDisputes(store, dealId) };
+  },
+  async 'disputes.timestamp'({ dealId, verdict }, { store, arbiters, tsas, roots, getJson }) {
+    if (!arbiters || !tsas || !getJson) throw new SemperError('ERR_INTERNAL', 'this context cannot check time stamps');
+    return verdictTimestamp({ store, arbiters, tsas, roots, getJson }, { dealId, verdict });
   },
 };
