@@ -248,7 +248,7 @@ describe('IndexedDB version 2 → 4 in Chromium', () => {
         return version;
       });
       expect(made).toBe(2);
-      // The worker wakes, opens 'semper' at its current version and upgrades it (3: wallets, 4: arbiters).
+      // The worker wakes, opens 'semper' at its current version and upgrades it (3: wallets, 4: arbiters, 5: tsas).
       const deals = await h.operation('listDeals', {});
       expect(deals.deals.map((d) => d.dealId)).toEqual(['deal-v2-0000000000000000']);
       expect((await h.operation('identity.status', {})).personalisation).toEqual({ phrase: 'version two phrase', picture: 3 });
@@ -263,7 +263,7 @@ describe('IndexedDB version 2 → 4 in Chromium', () => {
         db.close();
         return out;
       });
-      expect(after).toEqual({ version: 4, stores: ['arbiters', 'archive', 'deals', 'keys', 'meta', 'roots', 'settings', 'tokens', 'ttps', 'wallets'] });
+      expect(after).toEqual({ version: 5, stores: ['arbiters', 'archive', 'deals', 'keys', 'meta', 'roots', 'settings', 'tokens', 'tsas', 'ttps', 'wallets'] });
     } finally {
       await h.close();
     }
