@@ -1,19 +1,20 @@
 /**
  * Disputes in the popup (issue 12 items 5 and 6): a deal's "Raise a dispute" panel (a claim that
  * makes sense for the deal's kind, one of the shopper's trusted arbiters) and its verdicts in plain
- * words; and the trusted-arbiters setting. In the popup rather than the trusted window: the trusted
+ * words, and its time stamp checked against the trusted TSAs (the trusted-arbiters setting is
+ * popup/TrustedParties.tsx). In the popup rather than the trusted window: the trusted
  * window is where a pending deal is decided (what the shopper signs); a dispute is about a finished
  * deal, and what it signs (the complaint) commits only to evidence already in the archive.
  */
-import { useCallback, useEffect, useState } from 'preact/hooks';
+import { useEffect, useState } from 'preact/hooks';
 import type { Claim } from '../core/arbiter/statements.js';
 import { claimsFor } from '../extension/disputes/claims.js';
 import type { DisputeView } from '../extension/disputes/raise.js';
 import { callOperation } from '../extension/operations/client.js';
-import type { ArbiterSummary } from '../extension/operations/table.js';
+import type { OperationResponses } from '../extension/operations/table.js';
 import { formatDateTime, t, type MessageKey } from '../extension/ui/i18n.js';
-import { CertifiedName, SafeText } from '../extension/ui/safe-text.js';
-import { FetchCertificate } from './FetchCertificate.js';
+import { SafeText } from '../extension/ui/safe-text.js';
+import { useArbiters } from './TrustedParties.js';
 import { message } from './components.js';
 
 const CLAIM_LABELS: Record<Claim, MessageKey> = {
@@ -28,21 +29,8 @@ const CLAIM_LABELS: Record<Claim, MessageKey> = {
 
 const DECISIONS: Record<DisputeView['decision'], MessageKey> = { upheld: 'dspUpheld', dismissed: 'dspDismissed', undecided: 'dspUndecided' };
 
-function useArbiters(): [ArbiterSummary[] | null, () => void, string | null] {
-  const [arbiters, setArbiters] = useState<ArbiterSummary[] | null>(null);
-  const [error, setError] = useState<string | null>(null);
-  const reload = useCallback(() => {
-    callOperation('settings.listArbiters', {}).then(
-      (r) => setArbiters(r.arbiters),
-      (e: unknown) => setError(message(e)),
-    );
-  }, []);
-  useEffect(reload, [reload]);
-  return [arbiters, reload, error];
-}
-
 /** One verdict, in plain words. */
-function Verdict({ v }: { v: DisputeView }) {
+function Verdict({ v, dealId }: { v: DisputeView; dealId: string }) {
   return (
     <article class={`verdict panel decision-${v.decision}`} data-decision={v.decision} data-rule={v.rule}>
       <h4>
@@ -76,7 +64,56 @@ function Verdict({ v }: { v: DisputeView }) {
           {t('dspRemedy')}: <SafeText text={v.remedy} />
         </p>
       ) : null}
+      <VerdictTimestamp dealId={dealId} verdict={v.verdictDigest} />
     </article>
+  );
+}
+
+/** The verdict's time stamp, fetched from the arbiter on request and checked against the trusted TSAs (disputes.timestamp). */
+function VerdictTimestamp({ dealId, verdict }: { dealId: string; verdict: string }) {
+  const [result, setResult] = useState<OperationResponses['disputes.timestamp'] | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+  const check = () => {
+    setBusy(true);
+    setError(null);
+    callOperation('disputes.timestamp', { dealId, verdict }).then(
+      (r) => {
+        setBusy(false);
+        setResult(r);
+      },
+      (e: unknown) => {
+        setBusy(false);
+        setError(t('popError', message(e)));
+      },
+    );
+  };
+  const text = (r: OperationResponses['disputes.timestamp']) => {
+    switch (r.status) {
+      case 'none':
+        return t('dspTimestampNone');
+      case 'trusted':
+        return t('dspTimestampTrusted', r.tsa, formatDateTime(r.genTime));
+      case 'untrusted-tsa':
+        return t('dspTimestampUntrusted', r.tsa);
+      case 'invalid':
+        return t('dspTimestampInvalid', r.reason);
+    }
+  };
+  return (
+    <div class="verdict-timestamp">
+      <button type="button" class="verdict-timestamp-check" onClick={check} disabled={busy}>
+        {t('dspCheckTimestamp')}
+      </button>
+      <p class="note verdict-timestamp-result" role="status" data-status={result?.status ?? ''}>
+        {result ? text(result) : ''}
+      </p>
+      {error ? (
+        <p role="alert" class="error">
+          {error}
+        </p>
+      ) : null}
+    </div>
   );
 }
 
@@ -145,7 +182,7 @@ export function DisputePanel({ dealId, kind, status }: { dealId: string; kind: '
       {verdicts.length > 0 ? (
         <div id="verdicts" aria-live="polite">
           {verdicts.map((v) => (
-            <Verdict key={v.verdictDigest} v={v} />
+            <Verdict key={v.verdictDigest} v={v} dealId={dealId} />
           ))}
         </div>
       ) : null}
@@ -197,65 +234,6 @@ export function DisputePanel({ dealId, kind, status }: { dealId: string; kind: '
       {error ? (
         <p role="alert" class="error" id="dispute-error">
           {error}
-        </p>
-      ) : null}
-    </section>
-  );
-}
-
-/** The trusted-arbiters setting: fetch by address and confirm the fingerprint, or paste a certificate; list; remove. */
-export function ArbiterSettings() {
-  const [arbiters, reload, loadError] = useArbiters();
-  const [pem, setPem] = useState('');
-  const [url, setUrl] = useState('');
-  const [error, setError] = useState<string | null>(null);
-  const add = (event: Event) => {
-    event.preventDefault();
-    setError(null);
-    const text = pem.trim();
-    const which = /^[A-Za-z0-9_-]{43}$/.test(text) ? { fingerprint: text } : { certificate: text };
-    callOperation('settings.addArbiter', { ...which, url }).then(
-      () => {
-        setPem('');
-        setUrl('');
-        reload();
-      },
-      (e: unknown) => setError(t('arbError', message(e))),
-    );
-  };
-  const remove = (fingerprint: string) => {
-    callOperation('settings.removeArbiter', { fingerprint }).then(reload, (e: unknown) => setError(message(e)));
-  };
-  const shown = error ?? loadError;
-  return (
-    <section class="panel" aria-labelledby="arbiter-settings-heading" id="arbiter-settings">
-      <h2 id="arbiter-settings-heading">{t('arbHeading')}</h2>
-      <p class="note">{t('arbNote')}</p>
-      {arbiters !== null && arbiters.length === 0 ? <p class="note">{t('arbNone')}</p> : null}
-      <ul id="arbiters">
-        {(arbiters ?? []).map((x) => (
-          <li key={x.fingerprint}>
-            <strong>{x.commonName ? <CertifiedName name={x.commonName} /> : t('arbByFingerprint')}</strong> <span class="mono note">{x.url}</span>
-            <div class="mono note">{x.fingerprint}</div>
-            <button type="button" onClick={() => remove(x.fingerprint)} aria-label={`${t('popRemoveRoot')}: ${x.commonName ?? x.fingerprint}`}>
-              {t('popRemoveRoot')}
-            </button>
-          </li>
-        ))}
-      </ul>
-      <FetchCertificate party="arbiter" onTrust={(f) => callOperation('settings.addArbiter', { url: f.url, certificate: f.certificate }).then(reload)} />
-      <form onSubmit={add}>
-        <label for="arbiter-pem">{t('arbCertLabel')}</label>
-        <textarea id="arbiter-pem" rows={3} value={pem} spellcheck={false} onInput={(e) => setPem((e.target as HTMLTextAreaElement).value)} />
-        <label for="arbiter-url-input">{t('arbUrlLabel')}</label>
-        <input id="arbiter-url-input" type="url" value={url} spellcheck={false} onInput={(e) => setUrl((e.target as HTMLInputElement).value)} />
-        <button type="submit" disabled={pem.trim() === '' || url.trim() === ''}>
-          {t('arbAdd')}
-        </button>
-      </form>
-      {shown ? (
-        <p role="alert" class="error">
-          {shown}
         </p>
       ) : null}
     </section>

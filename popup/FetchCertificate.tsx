@@ -1,5 +1,5 @@
 /**
- * Trust a CA root, a TTP or an arbiter by its address: fetch the certificate, show its name and fingerprint, and
+ * Trust a CA root, a TTP, an arbiter or a TSA by its address: fetch the certificate, show its name and fingerprint, and
  * trust it only after the shopper confirms the fingerprint matches one got another way (what
  * `npm start` prints, what the operator publishes). Nothing is trusted by fetching.
  */
@@ -14,9 +14,16 @@ const LABELS = {
   ca: { url: 'fcCaUrl', trust: 'fcTrustCa', placeholder: 'http://127.0.0.1:8450' },
   ttp: { url: 'fcTtpUrl', trust: 'fcTrustTtp', placeholder: 'http://127.0.0.1:8452' },
   arbiter: { url: 'fcArbiterUrl', trust: 'fcTrustArbiter', placeholder: 'http://127.0.0.1:8455' },
+  tsa: { url: 'fcTsaUrl', trust: 'fcTrustTsa', placeholder: 'http://127.0.0.1:8454' },
 } as const;
 
-export function FetchCertificate({ party: role, onTrust }: { party: 'ca' | 'ttp' | 'arbiter'; onTrust(fetched: FetchedCertificate): Promise<unknown> }) {
+export function FetchCertificate({
+  party: role,
+  onTrust,
+}: {
+  party: 'ca' | 'ttp' | 'arbiter' | 'tsa';
+  onTrust(fetched: FetchedCertificate): Promise<unknown>;
+}) {
   const [url, setUrl] = useState('');
   const [fetched, setFetched] = useState<FetchedCertificate | null>(null);
   const [error, setError] = useState<string | null>(null);

@@ -2,7 +2,8 @@
  * The shopper's history (issue 12): every deal of every kind in one list, searched by shop,
  * address or item title and filtered by kind, status and date (history.search), each row naming
  * the product and not only the merchant (issue 11); a deal opens as its timeline picture
- * (history.timeline, popup/Timeline.tsx). The per-kind lists below stay as they are.
+ * (history.timeline, popup/Timeline.tsx) with its evidence export and what it delivered, as files
+ * (history.goods). The per-kind lists below stay as they are.
  */
 import { useEffect, useState } from 'preact/hooks';
 import { callOperation } from '../extension/operations/client.js';
@@ -11,7 +12,7 @@ import type { HistoryKind, HistoryOutcome, HistoryRow } from '../extension/histo
 import { visibleText } from '../core/text.js';
 import { formatDateTime, formatMoney, t, type MessageKey } from '../extension/ui/i18n.js';
 import { CertifiedName, SafeText } from '../extension/ui/safe-text.js';
-import { DetailPanel, ErrorAlert, Field, OpenButton, message, useLoaded } from './components.js';
+import { DetailPanel, ErrorAlert, ExportEvidenceButton, Field, GoodsDownloads, OpenButton, message, useLoaded } from './components.js';
 import { Timeline } from './Timeline.js';
 
 const KIND_KEYS: Record<HistoryKind, MessageKey> = { purchase: 'histKindPurchase', exchange: 'histKindExchange', 'fair-purchase': 'histKindFair' };
@@ -207,6 +208,8 @@ function HistoryTimeline({ dealId, onBack }: { dealId: string; onBack(): void })
             <Field label={t('popColDate')}>{formatDateTime(deal.createdAt)}</Field>
           </dl>
           <Timeline timeline={data} />
+          <ExportEvidenceButton dealId={dealId} />
+          <GoodsDownloads dealId={dealId} />
         </>
       ) : null}
     </DetailPanel>

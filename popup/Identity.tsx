@@ -1,7 +1,8 @@
 /**
  * The popup's identity settings: setup (opens the trusted window), the security phrase and
  * picture, the keys (purpose, status; replace the identity key; revoke a certificate at its CA),
- * the security keys (register opens the trusted window; remove) and the hardware-token limit.
+ * the security keys (register opens the trusted window; remove); and the hardware-token limit
+ * (ThresholdSettings, shown in the Settings section).
  */
 import { useCallback, useEffect, useState } from 'preact/hooks';
 import { callOperation } from '../extension/operations/client.js';
@@ -114,7 +115,6 @@ export function IdentitySettings() {
         </button>
       </section>
 
-      {status ? <Threshold status={status} onSaved={reload} /> : null}
       {error ? (
         <p role="alert" class="error" id="identity-error">
           {error}
@@ -206,6 +206,24 @@ function KeyList({ keys, act }: { keys: KeySummary[]; act(p: Promise<unknown>): 
 /** Minor units (two digits, EUR) as the UI locale writes a plain amount, without currency sign. */
 function amountText(minor: number): string {
   return new Intl.NumberFormat(uiLocale(), { minimumFractionDigits: 2, maximumFractionDigits: 2, useGrouping: false }).format(minor / 100);
+}
+
+/** The hardware-token limit on its own (the Settings section): loads the identity's status itself. */
+export function ThresholdSettings() {
+  const [status, setStatus] = useState<IdentityStatus | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const reload = useCallback(() => {
+    callOperation('identity.status', {}).then(setStatus, (e: unknown) => setError(message(e)));
+  }, []);
+  useEffect(reload, [reload]);
+  if (error) {
+    return (
+      <p role="alert" class="error" id="threshold-error">
+        {t('popError', error)}
+      </p>
+    );
+  }
+  return status ? <Threshold status={status} onSaved={reload} /> : null;
 }
 
 function Threshold({ status, onSaved }: { status: IdentityStatus; onSaved(): void }) {

@@ -23,16 +23,20 @@ const ADVICE: Record<NoticeAdvice, { what: MessageKey; todo: MessageKey }> = {
 
 /** Where the shopper acts on each advice (a section of this popup), if anywhere. */
 const ACTION: Partial<Record<NoticeAdvice, { target: string; label: MessageKey }>> = {
-  'untrusted-ca': { target: 'settings', label: 'ntGoToRoots' },
+  'untrusted-ca': { target: 'ca-settings', label: 'ntGoToRoots' },
   'untrusted-ttp': { target: 'ttp-settings', label: 'ntGoToTtps' },
 };
 
-export function Notices() {
+export function Notices({ onRead }: { onRead?(): void }) {
   const [version, setVersion] = useState(0);
   const { data } = useLoaded(() => callOperation('notices.list', {}), [version]);
   if (!data || data.notices.length === 0) return null;
   const reload = () => setVersion((v) => v + 1);
-  const read = () => void callOperation('notices.read', {}).then(reload, reload);
+  const read = () =>
+    void callOperation('notices.read', {}).then(() => {
+      onRead?.();
+      reload();
+    }, reload);
   return (
     <section class="panel notices" aria-labelledby="notices-heading" id="notices">
       <h2 id="notices-heading">

@@ -9,6 +9,8 @@ import type { ErrorInfo } from '../core/commerce/shopper.js';
 import type { ArchivedStatementView } from '../extension/operations/table.js';
 import { t } from '../extension/ui/i18n.js';
 import { callOperation } from '../extension/operations/client.js';
+import { decodeBase64url } from '../core/encoding/base64url.js';
+import { SafeText } from '../extension/ui/safe-text.js';
 
 export const message = (e: unknown) => (e instanceof Error ? e.message : String(e));
 
@@ -145,6 +147,16 @@ export function ErrorReason({ error }: { error: ErrorInfo | undefined }) {
   ) : null;
 }
 
+/** Saves `blob` as `fileName` through a download (never a navigation: the blob stays out of the extension's pages). */
+function saveFile(blob: Blob, fileName: string): void {
+  const url = URL.createObjectURL(blob);
+  const a = document.createElement('a');
+  a.href = url;
+  a.download = fileName;
+  a.click();
+  setTimeout(() => URL.revokeObjectURL(url), 60_000);
+}
+
 /** Downloads the deal's evidence bundle (exportEvidence): one JSON file anyone can check with `npx semper verify`. */
 export function ExportEvidenceButton({ dealId }: { dealId: string }) {
   const [error, setError] = useState<string | null>(null);
@@ -152,12 +164,7 @@ export function ExportEvidenceButton({ dealId }: { dealId: string }) {
     setError(null);
     try {
       const { fileName, json } = await callOperation('exportEvidence', { dealId });
-      const url = URL.createObjectURL(new Blob([json], { type: 'application/json' }));
-      const a = document.createElement('a');
-      a.href = url;
-      a.download = fileName;
-      a.click();
-      setTimeout(() => URL.revokeObjectURL(url), 60_000);
+      saveFile(new Blob([json], { type: 'application/json' }), fileName);
     } catch (e) {
       setError(message(e));
     }
@@ -169,6 +176,27 @@ export function ExportEvidenceButton({ dealId }: { dealId: string }) {
       </button>
       <ErrorAlert error={error} />
     </p>
+  );
+}
+
+/** One button per file the deal delivered (history.goods: goods, decrypted goods, the document, the signed contract), each saved under a safe name. */
+export function GoodsDownloads({ dealId }: { dealId: string }) {
+  const { data, error } = useLoaded(() => callOperation('history.goods', { dealId }), [dealId]);
+  if (!data || data.files.length === 0) return <ErrorAlert error={error} />;
+  return (
+    <div class="goods-downloads">
+      <h3 id="goods-downloads-heading">{t('histDelivered')}</h3>
+      <ul class="plain" id="goods-downloads" aria-labelledby="goods-downloads-heading">
+        {data.files.map((f) => (
+          <li key={f.fileName}>
+            <button type="button" data-file={f.fileName} onClick={() => saveFile(new Blob([decodeBase64url(f.data)], { type: f.mediaType }), f.fileName)}>
+              {t('histDownload')} <SafeText text={f.fileName} />
+            </button>{' '}
+            <span class="note mono">({f.mediaType})</span>
+          </li>
+        ))}
+      </ul>
+    </div>
   );
 }
 

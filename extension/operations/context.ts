@@ -9,6 +9,7 @@ import type { IdentityService } from '../identity/service.js';
 import type { TrustRoots } from '../settings/trust-roots.js';
 import type { TrustedTtps } from '../settings/ttp-trust.js';
 import type { TrustedArbiters } from '../settings/arbiter-trust.js';
+import type { TrustedTsas } from '../settings/tsa-trust.js';
 import type { PaymentService } from '../payments/service.js';
 import type { WalletService } from '../wallet/service.js';
 import type { CardPayments } from '../payments/card-payments.js';
@@ -23,6 +24,8 @@ export interface OperationContext {
   ttps: TrustedTtps;
   /** The trusted arbiters (a setting); the worker always has it, tests of other groups may leave it out. */
   arbiters?: TrustedArbiters;
+  /** The trusted time-stamping authorities (a setting); absent in tests of other groups. */
+  tsas?: TrustedTsas;
   /** The payment service (the purse, the bank account): what each method can pay, for the trusted window. */
   payments: PaymentService;
   /** Open the trusted window on the setup or token-registration view, or on a finished deal's dispute (`dealId`). */

@@ -33,6 +33,8 @@ import type { CardSummary } from '../payments/card-payments.js';
 import type { KeySummary } from '../identity/key-store.js';
 import type { IdentityStatus, TokenRegistrationOptions, TokenSigningRequest, TokenSummary } from '../identity/service.js';
 import type { PurseSummary } from '../wallet/service.js';
+import type { GoodFile } from '../history/goods.js';
+import type { TimestampCheck } from '../settings/tsa-trust.js';
 import { HISTORY_KINDS, type HistoryRow } from '../history/search.js';
 import type { Timeline } from '../history/timeline.js';
 
@@ -110,6 +112,8 @@ export const OPERATIONS = {
   },
   /** A deal's archived statements as timeline events: who sent what to whom, when, verified against which key. */
   'history.timeline': { request: ByDeal, access: 'page' },
+  /** What the deal delivered (goods, decrypted goods, the document, the signed contract's text) as files with safe names. */
+  'history.goods': { request: ByDeal, access: 'page' },
   // ── evidence (core/evidence) ────────────────────────────────────────────
   /** The deal's evidence bundle (semper.evidence/1 JSON) and a file name for it. */
   exportEvidence: { request: ByDeal, access: 'page' },
@@ -123,6 +127,8 @@ export const OPERATIONS = {
   'disputes.list': { request: ByDeal, access: 'page' },
   /** Open the trusted window on a deal's disputes (raise one, see and keep the verdicts), under the security phrase. */
   'disputes.openWindow': { request: ByDeal, access: 'page' },
+  /** The verdict's RFC 3161 time stamp from the arbiter that signed it, checked: under the user's roots and by a TSA the user trusts (else reported as untrusted). */
+  'disputes.timestamp': { request: z.strictObject({ dealId: DealId, verdict: b64u.length(43) }), access: 'page' },
   // ── identity ────────────────────────────────────────────────────────────
   getIdentity: { request: Empty, access: 'page' },
   /** Phrase, picture, identity, certificate, tokens, threshold: what every Semper page shows. */
@@ -155,8 +161,8 @@ export const OPERATIONS = {
   },
   'settings.addRoot': { request: z.strictObject({ certificate: z.string().min(1).max(20_000) }), access: 'page' },
   'settings.listRoots': { request: Empty, access: 'page' },
-  /** Fetch a CA's root, a TTP's or an arbiter's certificate from its address and describe it; trusts nothing (the shopper compares the fingerprint first). */
-  'settings.fetchCertificate': { request: z.strictObject({ role: z.enum(['ca', 'ttp', 'arbiter']), url: z.string().min(1).max(512) }), access: 'page' },
+  /** Fetch a CA's root, a TTP's, an arbiter's or a TSA's certificate from its address and describe it; trusts nothing (the shopper compares the fingerprint first). */
+  'settings.fetchCertificate': { request: z.strictObject({ role: z.enum(['ca', 'ttp', 'arbiter', 'tsa']), url: z.string().min(1).max(512) }), access: 'page' },
   'settings.removeRoot': { request: z.strictObject({ fingerprint: Fingerprint }), access: 'page' },
   /** A TTP to trust: its certificate (PEM | base64 DER) or its fingerprint, and where to reach it. */
   'settings.addTtp': {
@@ -176,6 +182,13 @@ export const OPERATIONS = {
   },
   'settings.listArbiters': { request: Empty, access: 'page' },
   'settings.removeArbiter': { request: z.strictObject({ fingerprint: Fingerprint }), access: 'page' },
+  /** A time-stamping authority to trust: its certificate (PEM | base64 DER, role tsa) or its fingerprint, and where to reach it. */
+  'settings.addTsa': {
+    request: z.strictObject({ certificate: z.string().min(1).max(20_000).optional(), fingerprint: Fingerprint.optional(), url: z.string().min(1).max(512) }),
+    access: 'page',
+  },
+  'settings.listTsas': { request: Empty, access: 'page' },
+  'settings.removeTsa': { request: z.strictObject({ fingerprint: Fingerprint }), access: 'page' },
   // ── wallet (extension/wallet) ───────────────────────────────────────────
   /** Per purse: bank, pinned key, balance, coins by denomination, pending operations, history. */
   'wallet.status': { request: Empty, access: 'page' },
@@ -221,6 +234,9 @@ export interface DealSummary {
   createdAt: string;
   updatedAt: string;
   merchant?: string;
+  /** The first item's title (from the verified offer), and how many items follow it. */
+  product?: string;
+  moreItems?: number;
   total?: Money;
   error?: ErrorInfo;
 }
@@ -309,8 +325,11 @@ export interface OperationResponses {
   'disputes.raise': { dispute: DisputeView };
   'disputes.list': { disputes: DisputeView[] };
   'disputes.openWindow': { opened: boolean };
+  /** none: the arbiter has no token for this verdict (yet); else the token's check (settings/tsa-trust.ts). */
+  'disputes.timestamp': { status: 'none' } | TimestampCheck;
   'history.search': { deals: HistoryRow[] };
   'history.timeline': Timeline & { deal: HistoryRow };
+  'history.goods': { files: GoodFile[] };
   getPendingFair: { view: VerifiedFairOfferView; status: FairShopperPhase; funds: MethodFunds[] };
   confirmFair: { status: FairShopperPhase };
   rejectFair: { status: FairShopperPhase };
@@ -352,6 +371,9 @@ export interface OperationResponses {
   'settings.addArbiter': { arbiter: ArbiterSummary };
   'settings.listArbiters': { arbiters: ArbiterSummary[] };
   'settings.removeArbiter': { removed: boolean };
+  'settings.addTsa': { tsa: TtpSummary };
+  'settings.listTsas': { tsas: TtpSummary[] };
+  'settings.removeTsa': { removed: boolean };
   'wallet.status': { purses: PurseSummary[] };
   'wallet.openAccount': { purse: PurseSummary };
   'wallet.withdraw': { status: 'done' | 'pending'; requestId: string; purse: PurseSummary };

@@ -1,7 +1,7 @@
 /**
  * Fetching a party's certificate from its address, for the shopper to confirm by fingerprint before
- * anything is trusted: a CA's root (`GET <ca>/ca/root`), a TTP's certificate (`GET <ttp>/ttp`) or an
- * arbiter's (`GET <arbiter>/arbiter/certificate`).
+ * anything is trusted: a CA's root (`GET <ca>/ca/root`), a TTP's certificate (`GET <ttp>/ttp`), an
+ * arbiter's (`GET <arbiter>/arbiter/certificate`) or a TSA's (`GET <tsa>/tsa`, its chain's leaf).
  * What comes back over plain HTTP proves nothing by itself — anyone on the path could answer — so
  * this only *describes* it (name, fingerprint, validity); trusting it stays a separate step the
  * shopper takes after comparing the fingerprint with one got another way (printed by `npm start`,
@@ -14,7 +14,7 @@ import { readCertificate } from '../../core/pki/index.js';
 import { partyOrigin } from '../worker/sender.js';
 import { describeRoot } from './trust-roots.js';
 
-export type FetchRole = 'ca' | 'ttp' | 'arbiter';
+export type FetchRole = 'ca' | 'ttp' | 'arbiter' | 'tsa';
 
 export interface FetchedCertificate {
   role: FetchRole;
@@ -33,8 +33,9 @@ const TtpInfoAnswer = z.looseObject({ certificateChain: z.array(z.string().min(1
 
 export async function fetchCertificate(role: FetchRole, address: string, getJson: (url: string) => Promise<unknown>, now: number): Promise<FetchedCertificate> {
   if (role === 'arbiter') return fetchArbiterCertificate(address, getJson);
-  const url = partyOrigin(address, role === 'ca' ? 'CA' : 'TTP');
-  const answer = await getJson(`${url}${role === 'ca' ? '/ca/root' : '/ttp'}`);
+  const url = partyOrigin(address, role === 'ca' ? 'CA' : role === 'tsa' ? 'TSA' : 'TTP');
+  const path = role === 'ca' ? '/ca/root' : role === 'tsa' ? '/tsa' : '/ttp';
+  const answer = await getJson(`${url}${path}`);
   if (role === 'ca') {
     const parsed = CaRootAnswer.safeParse(answer);
     if (!parsed.success) throw new SemperError('ERR_SCHEMA', `${url}/ca/root did not answer with a certificate`);
@@ -42,11 +43,14 @@ export async function fetchCertificate(role: FetchRole, address: string, getJson
     const root = await describeRoot(parsed.data.certificate, now);
     return { role, url, certificate: root.der, fingerprint: root.fingerprint, commonName: root.commonName, notAfter: root.notAfter };
   }
+  // The TTP's and the TSA's info documents both carry their chain, leaf first.
   const parsed = TtpInfoAnswer.safeParse(answer);
-  if (!parsed.success) throw new SemperError('ERR_SCHEMA', `${url}/ttp did not answer with a certificate chain`);
+  if (!parsed.success) throw new SemperError('ERR_SCHEMA', `${url}${path} did not answer with a certificate chain`);
   const leaf = parsed.data.certificateChain[0]!;
   const info = await readCertificate(leaf);
-  if (info.role !== 'ttp') throw new SemperError('ERR_CERT_UNTRUSTED', `"${info.commonName}" is not a TTP certificate (role ${info.role ?? 'none'})`);
+  if (info.role !== role) {
+    throw new SemperError('ERR_CERT_UNTRUSTED', `"${info.commonName}" is not a ${role === 'tsa' ? 'TSA' : 'TTP'} certificate (role ${info.role ?? 'none'})`);
+  }
   return { role, url, certificate: leaf, fingerprint: info.fingerprint, commonName: info.commonName, notAfter: info.notAfter.toISOString() };
 }
 

@@ -1,8 +1,8 @@
 /**
- * A third party the user trusts by choice (a TTP, an arbiter): added by its certificate (PEM or
+ * A third party the user trusts by choice (a TTP, an arbiter, a TSA): added by its certificate (PEM or
  * base64 DER, of the party's role) or by its certificate's fingerprint, always with the URL this
  * browser reaches it at — the address comes from the user, never from a merchant. One record shape,
- * one description and one setting for every such role (ttp-trust.ts, arbiter-trust.ts).
+ * one description and one setting for every such role (ttp-trust.ts, arbiter-trust.ts, tsa-trust.ts).
  */
 import { jwkThumbprint } from '../../core/crypto/jwk.js';
 import { SemperError } from '../../core/errors.js';
@@ -27,9 +27,9 @@ export interface TrustedParty {
 
 export const FINGERPRINT = /^[A-Za-z0-9_-]{43}$/;
 
-/** Which role a party's certificate must carry, and how messages name it ('TTP', 'arbiter'). */
+/** Which role a party's certificate must carry, and how messages name it ('TTP', 'arbiter', 'TSA'). */
 export interface PartyKind {
-  role: 'ttp' | 'arbiter';
+  role: 'ttp' | 'arbiter' | 'tsa';
   label: string;
 }
 

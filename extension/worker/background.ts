@@ -26,6 +26,7 @@ import { handleOperation } from '../operations/dispatch.js';
 import { TrustRoots } from '../settings/trust-roots.js';
 import { TrustedTtps } from '../settings/ttp-trust.js';
 import { TrustedArbiters } from '../settings/arbiter-trust.js';
+import { TrustedTsas } from '../settings/tsa-trust.js';
 import { noticesOf } from '../notices/notices.js';
 import { Badge } from './badge.js';
 import { MachineHost } from './host.js';
@@ -46,6 +47,7 @@ import {
   ttpRecords,
   cardRecords,
   arbiterRecords,
+  tsaRecords,
 } from './store.js';
 import { TrustedWindowManager, type QueuedDeal, type WindowQueueStore } from './trusted-window-manager.js';
 import { WindowPresenter, type PresentPort } from './window-presentation.js';
@@ -62,6 +64,7 @@ const keys = new KeyStore({ records: new IdbKeyRecords(), now, legacyDeviceKey, 
 const roots = new TrustRoots(rootRecords);
 const ttps = new TrustedTtps(ttpRecords);
 const arbiters = new TrustedArbiters(arbiterRecords);
+const tsas = new TrustedTsas(tsaRecords);
 
 // chrome-extension://<id> (pinned by the manifest key: core/protocol/extension-id.ts): origin and RP ID of every WebAuthn
 // ceremony. Not in Firefox: there the page origin is moz-extension://<per-install UUID>, a ceremony without a web-domain
@@ -337,6 +340,7 @@ browser.runtime.onMessage.addListener((message: unknown, sender: Runtime.Message
     roots,
     ttps,
     arbiters,
+    tsas,
     openWindow: openSetupWindow,
     payments,
     wallet,

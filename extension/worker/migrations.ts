@@ -60,6 +60,11 @@ export function createArbiterStore(database: SemperDatabase): void {
   database.createObjectStore('arbiters', { keyPath: 'fingerprint' });
 }
 
+/** Version 5: the trusted time-stamping authorities (a setting like the arbiters), keyed by certificate fingerprint. */
+export function createTsaStore(database: SemperDatabase): void {
+  database.createObjectStore('tsas', { keyPath: 'fingerprint' });
+}
+
 /**
  * 'semper' v1 → v2, inside the versionchange transaction (only requests on `tx` may be awaited):
  * purchase records get their kind; the device key leaves the out-of-line `keys` store for `meta`

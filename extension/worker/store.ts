@@ -10,6 +10,7 @@
  *   roots     trusted CA roots (a setting)
  *   ttps      trusted TTPs (a setting)
  *   arbiters  trusted arbiters (a setting; extension/settings/arbiter-trust.ts)
+ *   tsas      trusted time-stamping authorities (a setting; extension/settings/tsa-trust.ts)
  *   meta      migration markers
  *   wallets   one purse per bank (extension/wallet/purse.ts): a deal record of kind 'wallet' whose
  *             state holds the bank's URL, its pinned key id, the account id, the account key's id
@@ -17,10 +18,11 @@
  *             statement and the cashWallet machine state (coins with their keys, operations in flight)
  *
  * Versions: 1 was the first release's 'semper' (deals = purchases, archive, keys['device'],
- * roots); 2 added keys, tokens, settings, ttps, meta; 3 adds `wallets`; 4 adds `arbiters`; 5 indexes the
- * deals (active, by update, by page request) so a cold start and a page's request read what they need,
- * not the whole history (bench/archive.ts measured a cold start 4.9× slower with 1,000 deals).
- * Opening the database also imports, once, the two other databases the first release kept ('semper-identity', 'semper-exchange'), so an installed extension keeps its
+ * roots); 2 added keys, tokens, settings, ttps, meta; 3 adds `wallets`; 4 adds `arbiters`; 5 adds `tsas`
+ * and indexes the deals (active, by update, by page request) so a cold start and a page's request read
+ * what they need, not the whole history (bench/archive.ts measured a cold start 4.9× slower with 1,000
+ * deals). Opening the database also imports, once, the two other databases the first release kept
+ * ('semper-identity', 'semper-exchange'), so an installed extension keeps its
  * keys, deals and settings (worker/migrations.ts; test/e2e/migration.test.ts runs it on a profile
  * made by that release).
  */
@@ -31,10 +33,12 @@ import type { TrustedRoot } from '../settings/trust-roots.js';
 import type { TrustedTtp } from '../settings/ttp-trust.js';
 import type { CardRecords, CardWallet } from '../payments/card-payments.js';
 import type { TrustedArbiter } from '../settings/arbiter-trust.js';
+import type { TrustedTsa } from '../settings/tsa-trust.js';
 import { byArchivedAt, type ArchiveEntry, type DealRecord, type DealStore, type WalletRecord } from '../deals/records.js';
 import {
   createArbiterStore,
   createStores,
+  createTsaStore,
   createWalletStores,
   importLegacyDatabases,
   indexDeals,
@@ -56,6 +60,7 @@ export interface SemperDB extends DBSchema {
   meta: { key: string; value: unknown };
   wallets: { key: string; value: WalletRecord; indexes: { byCreated: number } };
   arbiters: { key: string; value: TrustedArbiter };
+  tsas: { key: string; value: TrustedTsa };
 }
 
 export type SemperDatabase = IDBPDatabase<SemperDB>;
@@ -75,7 +80,10 @@ export function semperDb(): Promise<SemperDatabase> {
         else if (oldVersion < 2) createStores(db, oldVersion);
         if (oldVersion < 3) createWalletStores(db);
         if (oldVersion < 4) createArbiterStore(db);
-        if (oldVersion < 5) await indexDeals(tx);
+        if (oldVersion < 5) {
+          createTsaStore(db);
+          await indexDeals(tx);
+        }
       },
     });
     await importLegacyDatabases(database);
@@ -228,7 +236,7 @@ export interface FingerprintRecords<T extends { fingerprint: string }> {
   delete(fingerprint: string): Promise<boolean>;
 }
 
-async function deleteIfPresent(store: 'tokens' | 'roots' | 'ttps' | 'arbiters', key: string): Promise<boolean> {
+async function deleteIfPresent(store: 'tokens' | 'roots' | 'ttps' | 'arbiters' | 'tsas', key: string): Promise<boolean> {
   const tx = (await semperDb()).transaction(store, 'readwrite');
   const existing = await tx.store.get(key);
   if (existing) await tx.store.delete(key);
@@ -236,7 +244,7 @@ async function deleteIfPresent(store: 'tokens' | 'roots' | 'ttps' | 'arbiters', 
   return existing !== undefined;
 }
 
-function fingerprintRecords<S extends 'roots' | 'ttps' | 'arbiters'>(store: S): FingerprintRecords<SemperDB[S]['value']> {
+function fingerprintRecords<S extends 'roots' | 'ttps' | 'arbiters' | 'tsas'>(store: S): FingerprintRecords<SemperDB[S]['value']> {
   return {
     list: async () => (await semperDb()).getAll(store),
     get: async (fingerprint) => (await semperDb()).get(store, fingerprint),
@@ -259,3 +267,4 @@ export const cardRecords: CardRecords = {
   },
 };
 export const arbiterRecords: FingerprintRecords<TrustedArbiter> = fingerprintRecords('arbiters');
+export const tsaRecords: FingerprintRecords<TrustedTsa> = fingerprintRecords('tsas');

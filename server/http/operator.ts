@@ -1,8 +1,10 @@
 /**
  * The operator's bearer token: read-only operator routes (the merchant's stored deals) answer
  * only a request that presents it. Missing or wrong: 401 ERR_UNAUTHORIZED with
- * `WWW-Authenticate: Bearer` (RFC 6750 §3). Without a configured token the route is open; the
- * demo parties listen on loopback only (http/listen.ts).
+ * `WWW-Authenticate: Bearer` (RFC 6750 §3). Without a configured token a read-only route is open
+ * (the demo parties listen on loopback only, http/listen.ts); a route that makes the party sign
+ * (`required`: the kit's dispute, a complaint under the merchant's certified key) is closed instead
+ * (403 ERR_FORBIDDEN): anything on the machine could otherwise make the merchant sign.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { MiddlewareHandler } from 'hono';
@@ -18,8 +20,11 @@ function tokenMatches(header: string | undefined, token: string): boolean {
   return timingSafeEqual(digest(presented), digest(token)) && presented.length > 0;
 }
 
-export function operatorOnly(token: string | undefined): MiddlewareHandler {
+export function operatorOnly(token: string | undefined, options: { required?: boolean } = {}): MiddlewareHandler {
   return async (c, next) => {
+    if (token === undefined && options.required) {
+      return errorResponse(c, 'ERR_FORBIDDEN', 'this route makes the party sign: it needs an operator token, and none is configured');
+    }
     if (token !== undefined && !tokenMatches(c.req.header('authorization'), token)) {
       c.header('www-authenticate', 'Bearer');
       return errorResponse(c, 'ERR_UNAUTHORIZED', 'operator token required');

@@ -13,8 +13,10 @@
  * it (`merchant_exchanges`, component 'merchant-exchange') into it, so an installed shop keeps
  * its deals; version 3 admits the kind 'fair-purchase' (goods for money, fair-purchase.ts);
  * version 4 adds `merchant_verdicts`, the arbiter's verdicts on the merchant's complaints
- * (disputes.ts), append-only like the arbiter's own.
+ * (disputes.ts), append-only like the arbiter's own; version 5 indexes the deals by creation time
+ * and by phase and creation time, for the operator's listing (`GET /semper/deals`, DealListQuery).
  */
+import { z } from 'zod';
 import { SemperError } from '../../core/errors.js';
 import type { Machine } from '../../core/machine.js';
 import type { StateStore, StoredState } from '../host/step.js';
@@ -48,6 +50,36 @@ export interface DealWrite {
   state: unknown;
 }
 
+/**
+ * The operator's listing of deals (GET /semper/deals?kind=&phase=&from=&to=&limit=): newest first,
+ * by kind, by the machine's phase, created within [from, to]; at most `limit` (default 100, ≤ 500).
+ * Nothing but these parameters (a query string is text: the limit is read as a number).
+ */
+export const DealListQuery = z.strictObject({
+  kind: z.enum(DEAL_KINDS).optional(),
+  phase: z
+    .string()
+    .regex(/^[a-z][a-z-]{0,39}$/, 'a phase is lower-case words joined by "-"')
+    .optional(),
+  from: z.iso.datetime({ offset: true }).optional(),
+  to: z.iso.datetime({ offset: true }).optional(),
+  limit: z.coerce.number().int().min(1).max(500).default(100),
+});
+export type DealListQuery = z.infer<typeof DealListQuery>;
+
+/** A deal in the operator's listing: its columns, not its state (GET /semper/deals/:dealId has that). */
+export interface DealListing {
+  dealId: string;
+  kind: DealKind;
+  phase: string;
+  halted: boolean;
+  createdAt: string;
+  updatedAt: string;
+}
+
+/** Stored instants are UTC ISO strings (toISOString), so they compare as text once the bounds are too. */
+const utc = (iso: string | undefined) => (iso === undefined ? undefined : new Date(iso).toISOString());
+
 export interface MerchantDealStore {
   get(dealId: string): Promise<StoredDeal | undefined>;
   /** Write iff the deal is still at `expectedVersion` (null: only if the deal id is free, the first write); false if not. */
@@ -58,6 +90,8 @@ export interface MerchantDealStore {
   addDispute?(dispute: StoredDispute): Promise<void>;
   /** The deal's verdicts, oldest first. */
   disputes?(dealId: string): Promise<StoredDispute[]>;
+  /** The operator's listing (DealListQuery). Optional: a store without it cannot list. */
+  list?(query: DealListQuery): Promise<DealListing[]>;
 }
 
 /**
@@ -186,6 +220,11 @@ const V4_VERDICTS = `
   CREATE TRIGGER merchant_verdicts_no_delete BEFORE DELETE ON merchant_verdicts BEGIN SELECT RAISE(ABORT, 'verdicts are append-only'); END;
 `;
 
+const V5_LISTING = `
+  CREATE INDEX merchant_deals_created ON merchant_deals (created_at);
+  CREATE INDEX merchant_deals_phase_created ON merchant_deals (phase, created_at);
+`;
+
 export const MERCHANT_DEALS_SCHEMA: MigrationSet = {
   component: 'merchant',
   migrations: [
@@ -193,6 +232,7 @@ export const MERCHANT_DEALS_SCHEMA: MigrationSet = {
     { version: 2, description: 'one table for every kind of deal (purchases and exchanges)', up: migrateToAllKinds },
     { version: 3, description: 'deals of the kind fair-purchase (goods for money)', up: admitFairPurchases },
     { version: 4, description: "the arbiter's verdicts on the merchant's complaints", up: V4_VERDICTS },
+    { version: 5, description: 'deals indexed by creation time, and by phase and creation time (the operator listing)', up: V5_LISTING },
   ],
 };
 
@@ -269,6 +309,37 @@ export class SqliteMerchantDealStore implements MerchantDealStore {
       )
       .all(now, limit)
       .flatMap((r) => (isKind(r.kind) ? [{ dealId: r.deal_id, kind: r.kind }] : []));
+  }
+
+  async list(query: DealListQuery): Promise<DealListing[]> {
+    const where: string[] = [];
+    const params: (string | number)[] = [];
+    if (query.kind) {
+      where.push('kind = ?');
+      params.push(query.kind);
+    }
+    if (query.phase) {
+      where.push('phase = ?');
+      params.push(query.phase);
+    }
+    if (query.from) {
+      where.push('created_at >= ?');
+      params.push(utc(query.from)!);
+    }
+    if (query.to) {
+      where.push('created_at <= ?');
+      params.push(utc(query.to)!);
+    }
+    params.push(query.limit);
+    return this.store.db
+      .prepare<(string | number)[], Omit<DealRow, 'state' | 'version' | 'wake_at'>>(
+        `SELECT deal_id, kind, phase, halted, created_at, updated_at FROM merchant_deals
+         ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY created_at DESC, rowid DESC LIMIT ?`,
+      )
+      .all(...params)
+      .flatMap((r) =>
+        isKind(r.kind) ? [{ dealId: r.deal_id, kind: r.kind, phase: r.phase, halted: r.halted === 1, createdAt: r.created_at, updatedAt: r.updated_at }] : [],
+      );
   }
 
   async addDispute(d: StoredDispute): Promise<void> {
@@ -350,6 +421,20 @@ export class MemoryMerchantDealStore implements MerchantDealStore {
       .sort((a, b) => a.wakeAt! - b.wakeAt!)
       .slice(0, limit)
       .map((d) => ({ dealId: d.dealId, kind: d.kind }));
+  }
+
+  async list(query: DealListQuery): Promise<DealListing[]> {
+    const from = utc(query.from);
+    const to = utc(query.to);
+    return [...this.deals.values()]
+      .filter(
+        (d) =>
+          (!query.kind || d.kind === query.kind) && (!query.phase || d.phase === query.phase) && (!from || d.createdAt >= from) && (!to || d.createdAt <= to),
+      )
+      .reverse()
+      .sort((a, b) => (a.createdAt < b.createdAt ? 1 : a.createdAt > b.createdAt ? -1 : 0))
+      .slice(0, query.limit)
+      .map(({ dealId, kind, phase, halted, createdAt, updatedAt }) => ({ dealId, kind, phase, halted, createdAt, updatedAt }));
   }
 
   private readonly verdicts: string[] = [];

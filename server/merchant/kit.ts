@@ -8,9 +8,11 @@
  *   purchases (purchases.ts)        POST /semper/offer, POST /semper/order
  *   exchange deals (exchanges.ts)   POST /semper/exchange/descriptor, POST /semper/exchange/messages
  *   fair purchases (fair-purchases.ts) POST /semper/fair/offer, POST /semper/fair/messages
- *   operator                        GET  /semper/deals/:dealId → the stored deal of any kind (bearer token)
+ *   operator                        GET  /semper/deals?kind=&phase=&from=&to=&limit= → deals newest first, without state (bearer token)
+ *                                   GET  /semper/deals/:dealId → the stored deal of any kind (bearer token)
  *                                   GET  /semper/deals/:dealId/evidence[?format=tar] → its evidence bundle (bearer token)
- *                                   POST /semper/deals/:dealId/dispute { claim, statement? } → the arbiter's verdict, kept (bearer token; disputes.ts)
+ *                                   POST /semper/deals/:dealId/dispute { claim, statement? } → the arbiter's verdict, kept (bearer token,
+ *                                        required: closed without a configured one; disputes.ts)
  *                                   GET  /semper/deals/:dealId/disputes → the verdicts kept with the deal (bearer token)
  *   errors                          { error: { code, message } }
  *
@@ -36,7 +38,7 @@ import { DisputeRequest, fileDispute, KitDisputeError, merchantBundle, type KitA
 import { SigningBudget } from '../http/rate-limit.js';
 import { KeyedLock } from '../host/keyed-lock.js';
 import { MachineHost, type HostStep, type TimedEvent } from '../host/step.js';
-import { dealsOfKind, type DealKind, type MerchantDealStore } from './deals.js';
+import { DealListQuery, dealsOfKind, type DealKind, type MerchantDealStore } from './deals.js';
 import { exchangeDeals, type ExchangeOptions } from './exchanges.js';
 import { fairPurchaseDeals, type FairPurchaseOptions } from './fair-purchases.js';
 import { purchaseDeals, type PurchaseOptions } from './purchases.js';
@@ -200,6 +202,16 @@ export function createMerchantKit(options: MerchantKitOptions): MerchantKit {
     return deal;
   };
 
+  // The operator's listing: newest first, by kind, phase and creation time (deals.ts DealListQuery).
+  app.get('/semper/deals', operatorOnly(options.operatorToken), async (c) => {
+    const query = DealListQuery.safeParse(c.req.query());
+    if (!query.success) {
+      const issue = query.error.issues[0];
+      return errorResponse(c, 'ERR_SCHEMA', `deal listing: ${issue ? `${issue.path.join('.') || 'query'}: ${issue.message}` : 'malformed'}`);
+    }
+    if (!deals.list) return errorResponse(c, 'ERR_NOT_FOUND', 'this kit keeps no listable deals');
+    return c.json({ deals: await deals.list(query.data) });
+  });
   app.get('/semper/deals/:dealId', operatorOnly(options.operatorToken), async (c) => c.json(await storedDeal(c.req.param('dealId'))));
 
   // The deal's evidence bundle (core/evidence, README "Checking evidence with OpenSSL only"): every
@@ -213,10 +225,11 @@ export function createMerchantKit(options: MerchantKitOptions): MerchantKit {
   });
 
   // A dispute (disputes.ts): the deal's bundle, a complaint signed by the merchant's certified key,
-  // the configured arbiter's verdict, checked and kept with the deal. Operator only; it makes the
-  // merchant sign, so it counts against the deal's signing budget too.
+  // the configured arbiter's verdict, checked and kept with the deal. Operator only, and closed when
+  // no operator token is configured (it makes the merchant sign); it counts against the deal's
+  // signing budget too.
   let arbiter = options.arbiter;
-  app.post('/semper/deals/:dealId/dispute', operatorOnly(options.operatorToken), jsonBody({ maxBytes: 8 * 1024 }, 'dispute'), async (c) => {
+  app.post('/semper/deals/:dealId/dispute', operatorOnly(options.operatorToken, { required: true }), jsonBody({ maxBytes: 8 * 1024 }, 'dispute'), async (c) => {
     const request = await readJson(c, DisputeRequest, 'dispute');
     const deal = await storedDeal(c.req.param('dealId'));
     const refused = budget.charge(c, deal.dealId);

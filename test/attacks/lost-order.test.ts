@@ -13,6 +13,7 @@ import {
   closeResult,
   launchExtension,
   pageResult,
+  popupSection,
   trustedWindows,
   waitForResult,
   waitForTrustedWindow,
@@ -94,6 +95,7 @@ describe('7. a lost answer to the order', () => {
     expect(trustedWindows(harness)).toEqual([]);
     const popup = await harness.context.newPage();
     await popup.goto(harness.url('popup/index.html'));
+    await popupSection(popup, 'deals');
     await expect
       .poll(() => popup.locator(`#deals tr[data-deal="${dealId}"] td.status-retrying-order`).textContent())
       .toBe('Order sent, waiting for the merchant');

@@ -16,6 +16,7 @@ import {
   closeResult,
   launchExtension,
   pageResult,
+  popupSection,
   waitForResult,
   waitForTrustedWindow,
   type ExtensionHarness,
@@ -74,6 +75,7 @@ describe('1. the merchant delivers other content than it offered', () => {
 
     const popup = await harness.context.newPage();
     await popup.goto(harness.url('popup/index.html'));
+    await popupSection(popup, 'deals');
     await expect
       .poll(() => popup.locator(`#deals tr[data-deal="${dealId}"] td.status-delivery-mismatch`).textContent())
       .toBe('Delivery does not match the offer');

@@ -11,7 +11,7 @@ import type { Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startMarketplace, type Marketplace } from '../../server/marketplace.js';
 import { poolKeys } from '../core/payment/helpers.js';
-import { clickInTrustedWindow, launchExtension, tempDir, waitForTrustedWindow, type ExtensionHarness } from './harness.js';
+import { clickInTrustedWindow, launchExtension, tempDir, waitForTrustedWindow, popupSection, type ExtensionHarness } from './harness.js';
 
 const PRODUCT = 'ink-drying-report';
 const PRICE = 1_200;
@@ -87,6 +87,7 @@ describe('purchase paid by cheque in Chromium', () => {
     // The popup says so too.
     const popup = harness.opsPage;
     await popup.goto(harness.url('popup/index.html'));
+    await popupSection(popup, 'deals');
     const row = popup.locator(`#deals tr[data-deal="${dealId}"]`);
     await row.waitFor();
     expect(await row.getAttribute('data-status')).toBe('failed');

@@ -9,7 +9,17 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fingerprintOf } from '../../core/pki/index.js';
 import { startMarketplace, type Marketplace } from '../../server/marketplace.js';
-import { HARNESS_PHRASE, RESULTS, clickInTrustedWindow, launchExtension, pageResult, tempDir, waitForTrustedWindow, type ExtensionHarness } from './harness.js';
+import {
+  HARNESS_PHRASE,
+  RESULTS,
+  clickInTrustedWindow,
+  launchExtension,
+  pageResult,
+  tempDir,
+  waitForTrustedWindow,
+  popupSection,
+  type ExtensionHarness,
+} from './harness.js';
 import { SHOP_LEGAL_NAME } from '../../server/shop/catalog.js';
 import { expectAccessible } from './first-sight.js';
 
@@ -47,6 +57,7 @@ describe('dispute in Chromium (English)', () => {
     // Trust the arbiter as a shopper would: fetch it by address, compare the fingerprint, trust.
     const popup = harness.opsPage;
     await popup.reload();
+    await popupSection(popup, 'trust');
     await popup.fill('#fetch-arbiter-url', market.arbiterUrl);
     await popup.click('#fetch-arbiter-go');
     await expect.poll(() => popup.locator('#fetch-arbiter-fingerprint').textContent()).toBe(await fingerprintOf(market.arbiterCertificate));
@@ -54,6 +65,7 @@ describe('dispute in Chromium (English)', () => {
     await expect.poll(() => popup.locator('#arbiters li').count()).toBe(1);
 
     // The deal's detail: raise "the merchant denies its offer" with that arbiter.
+    await popupSection(popup, 'deals');
     await popup.click(`#deals tr[data-deal="${dealId}"] button`);
     await popup.locator('#dispute-claim').selectOption('offer-denied');
     await popup.click('#dispute-submit');
@@ -73,6 +85,28 @@ describe('dispute in Chromium (English)', () => {
       ['semper.arbiter.verdict', 'received'],
     ]);
     expect(market.arbiter.count()).toBe(1);
+
+    // The verdict's time stamp (the arbiter has it stamped after answering): valid, but by a TSA the
+    // shopper has not chosen, it is shown as untrusted; once the TSA is trusted in the Trust section, as a time.
+    const verdictDigest = deal.statements.find((s) => s.type === 'semper.arbiter.verdict')!.digest;
+    await expect.poll(async () => (await harness.operation('disputes.timestamp', { dealId, verdict: verdictDigest })).status).toBe('untrusted-tsa');
+    const stampResult = verdict.locator('.verdict-timestamp-result');
+    await verdict.locator('.verdict-timestamp-check').click();
+    await expect.poll(() => stampResult.getAttribute('data-status')).toBe('untrusted-tsa');
+    expect(await stampResult.textContent()).toContain('not chosen to trust');
+    await popupSection(popup, 'trust');
+    await popup.fill('#fetch-tsa-url', market.tsaUrl);
+    await popup.click('#fetch-tsa-go');
+    await expect.poll(() => popup.locator('#fetch-tsa-fingerprint').textContent()).toBe(await fingerprintOf(market.tsaCertificate));
+    await popup.click('#fetch-tsa-trust');
+    await expect.poll(() => popup.locator('#tsas li').count()).toBe(1);
+    await expectAccessible(popup, 'popup, trust with a TSA (en)');
+    await popup.locator('#tsa-settings').screenshot({ path: join(RESULTS, 'popup-tsa-settings-en.png') });
+    await popupSection(popup, 'deals'); // the deal's details are still open there
+    await verdict.locator('.verdict-timestamp-check').click();
+    await expect.poll(() => stampResult.getAttribute('data-status')).toBe('trusted');
+    expect(await stampResult.textContent()).toMatch(/^Time-stamped by .+ \(a TSA you trust\)\.$/);
+    await expectAccessible(popup, 'popup, verdict time stamp (en)');
 
     // The same deal's disputes in the trusted window, opened from the deal's detail (issue 12, item 5).
     const opened = harness.context.waitForEvent('page', { predicate: (p) => p.url().includes('view=dispute') });

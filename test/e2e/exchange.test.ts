@@ -33,6 +33,7 @@ import {
   waitForResult,
   waitForTrustedWindow,
   type ExtensionHarness,
+  popupSection,
 } from './harness.js';
 import { expectAccessible, expectFirstSight } from './first-sight.js';
 
@@ -271,6 +272,7 @@ describe('exchanges through the trusted window', () => {
     const popup = await harness.context.newPage();
     await popup.setViewportSize({ width: 600, height: 1000 });
     await popup.goto(harness.url('popup/index.html'));
+    await popupSection(popup, 'deals');
     const rows = popup.locator('#exchanges tbody tr');
     await expect.poll(() => rows.count()).toBe(5);
     expect(await popup.locator('#exchanges tbody tr[data-status=resolved]').count()).toBe(1);
@@ -279,8 +281,9 @@ describe('exchanges through the trusted window', () => {
     expect(await popup.locator(`#exchange-statements tr[data-type="${TTP_TYPES.affidavit}"]`).count()).toBe(1);
     expect(await popup.locator('#exchange-evidence').isVisible()).toBe(true);
     await expectAccessible(popup, 'popup, exchanges (en)');
-    expect(await popup.locator('#ttps li').count()).toBe(1);
     await popup.screenshot({ path: join(RESULTS, 'popup-exchanges.png'), fullPage: true });
+    await popupSection(popup, 'trust');
+    await expect.poll(() => popup.locator('#ttps li').count()).toBe(1);
     await popup.close();
   });
 });

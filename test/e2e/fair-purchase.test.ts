@@ -16,7 +16,7 @@ import { startMarketplace, type Marketplace } from '../../server/marketplace.js'
 import type { FairPurchaseFaults } from '../../server/merchant/kit.js';
 import { FAIR_GOODS } from '../../server/shop/fair-goods.js';
 import { poolKeys } from '../core/payment/helpers.js';
-import { RESULTS, clickInTrustedWindow, launchExtension, tempDir, waitForTrustedWindow, type ExtensionHarness } from './harness.js';
+import { RESULTS, clickInTrustedWindow, launchExtension, tempDir, waitForTrustedWindow, type ExtensionHarness, popupSection } from './harness.js';
 import { expectAccessible, expectFirstSight } from './first-sight.js';
 
 const GUIDE = FAIR_GOODS[0]!;
@@ -135,6 +135,7 @@ describe('fair purchase in Chromium', () => {
     // The popup names the guide, and its detail shows the goods and the statements (the evidence).
     const popup = harness.opsPage;
     await popup.goto(harness.url('popup/index.html'));
+    await popupSection(popup, 'deals');
     const row = popup.locator(`#fair-purchases tr[data-deal="${result.dealId}"]`);
     await row.waitFor();
     expect(await row.getAttribute('data-status')).toBe('completed');
@@ -197,6 +198,7 @@ describe('fair purchase in Chromium', () => {
     // Saved in the popup: the adapter's address and a token (never a card number).
     const popup = harness.opsPage;
     await popup.goto(harness.url('popup/index.html'));
+    await popupSection(popup, 'settings');
     await popup.fill('#card-adapter-url', market.card.adapterUrl);
     await popup.fill('#card-token', 'tok_declined');
     await popup.click('#card-settings button[type=submit]');

@@ -207,3 +207,12 @@ export async function pageResult(page: Page, timeout = 30_000): Promise<{ status
     text: el.textContent ?? '',
   }));
 }
+
+/** The popup's sections (popup/sections.ts). */
+export type PopupSection = 'deals' | 'identity' | 'trust' | 'settings';
+
+/** Shows a section of the popup (its tab; the popup remembers the last one, so tests choose). */
+export async function popupSection(page: Page, section: PopupSection): Promise<void> {
+  await page.click(`#tab-${section}`);
+  await page.locator(`#panel-${section}`).waitFor();
+}

@@ -5,6 +5,7 @@
  * statement. Screenshots in English and German; axe-core on both views.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { startMarketplace, type Marketplace } from '../../server/marketplace.js';
@@ -16,6 +17,7 @@ import {
   closeResult,
   launchExtension,
   pageResult,
+  popupSection,
   tempDir,
   waitForResult,
   waitForTrustedWindow,
@@ -59,6 +61,7 @@ async function openPopup(h: ExtensionHarness): Promise<Page> {
   const popup = await h.context.newPage();
   await popup.setViewportSize({ width: 560, height: 900 });
   await popup.goto(h.url('popup/index.html'));
+  await popupSection(popup, 'deals');
   return popup;
 }
 
@@ -97,6 +100,8 @@ describe('history: search every deal, see one as a timeline', () => {
     await expect.poll(() => shownDeals(popup)).toEqual([mailId, purchaseId]);
     // The per-kind lists are still there.
     expect(await popup.locator(`#deals tr[data-deal="${purchaseId}"]`).count()).toBe(1);
+    // ... and name the product, with the shop under it.
+    expect(await popup.locator(`#deals tr[data-deal="${purchaseId}"] .history-product`).textContent()).toBe(PRODUCT_TITLE);
     expect(await popup.locator(`#exchanges [data-deal="${mailId}"]`).count()).toBeGreaterThan(0);
 
     await popup.fill('#history-text', 'drying behaviour');
@@ -141,6 +146,17 @@ describe('history: search every deal, see one as a timeline', () => {
     expect(await popup.locator('#timeline-list li').first().textContent()).toContain(SHOP_LEGAL_NAME);
     await popup.screenshot({ path: join(RESULTS, 'popup-timeline-en.png'), fullPage: true });
     await expectAccessible(popup, 'popup, timeline (en)');
+    // The deal exports its evidence and what it delivered: the good under the product's name, as committed (text/plain).
+    const evidence = popup.waitForEvent('download');
+    await popup.click('#export-evidence');
+    expect((await evidence).suggestedFilename()).toBe(`semper-evidence-${purchaseId}.json`);
+    const download = popup.waitForEvent('download');
+    await popup.click('#goods-downloads button');
+    const good = await download;
+    expect(good.suggestedFilename()).toBe('Report - Drying Behaviour of Oxidative Offset Inks.txt');
+    const saved = join(dataDir.path, 'good.txt');
+    await good.saveAs(saved);
+    expect(readFileSync(saved, 'utf8')).toBe(purchase.goods[0]!.content);
 
     // The exchange's timeline too.
     const exchange = await h.operation('getExchange', { dealId: mailId });
@@ -152,6 +168,14 @@ describe('history: search every deal, see one as a timeline', () => {
     expect(await popup.locator('#timeline-svg .tl-arrow[data-from="shopper"]').count()).toBe(sent);
     expect(await popup.locator('#timeline-svg .tl-arrow[data-to="shopper"]').count()).toBe(exchange.statements.length - sent);
     await popup.screenshot({ path: join(RESULTS, 'popup-timeline-exchange-en.png'), fullPage: true });
+    // Certified mail delivered a document: saved as the document it is.
+    const mailDownload = popup.waitForEvent('download');
+    await popup.click('#goods-downloads button');
+    const doc = await mailDownload;
+    expect(doc.suggestedFilename()).toBe('Test report - rub resistance of the reference ink set.txt');
+    const savedDoc = join(dataDir.path, 'doc.txt');
+    await doc.saveAs(savedDoc);
+    expect(readFileSync(savedDoc, 'utf8')).toBe(DOCUMENT.content);
 
     // German: the same profile in a browser whose language is German.
     await h.close();

@@ -6,7 +6,16 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
 import { join } from 'node:path';
-import { RESULTS, clickInTrustedWindow, launchExtension, pageResult, trustedWindows, waitForTrustedWindow, type ExtensionHarness } from './harness.js';
+import {
+  RESULTS,
+  clickInTrustedWindow,
+  launchExtension,
+  pageResult,
+  trustedWindows,
+  waitForTrustedWindow,
+  type ExtensionHarness,
+  popupSection,
+} from './harness.js';
 import { expectAccessible } from './first-sight.js';
 import { HOSTILE_LEGAL_NAME, startHostileMerchant, type HostileMerchant, type HostileMode } from './hostile-merchant.js';
 
@@ -99,13 +108,22 @@ describe('hostile merchant: bad offers are refused before the trusted window', (
 
     const popup = await harness.context.newPage();
     await popup.setViewportSize({ width: 600, height: 900 });
+    // The popup was last left on Trust; unread notices (the badge's "!") open it on Deals, where they are.
+    await harness.opsPage.evaluate(() => localStorage.setItem('semper.popup.section', 'trust'));
     await popup.goto(harness.url('popup/index.html'));
     const untrusted = popup.locator('#notices li[data-advice="untrusted-ca"]');
     await untrusted.waitFor();
+    expect(await popup.locator('#tab-deals').getAttribute('aria-selected')).toBe('true');
+    expect(await popup.locator('#tab-deals').textContent()).toContain('unread notices');
     expect(await untrusted.textContent()).toContain('a certification authority you have not chosen to trust');
-    expect(await untrusted.locator('a[href="#settings"]').count()).toBe(1);
+    expect(await untrusted.locator('a[href="#ca-settings"]').count()).toBe(1);
     await expectAccessible(popup, 'popup, notices (en)');
     await popup.locator('#notices').screenshot({ path: join(RESULTS, 'popup-notices-en.png') });
+    // "Trust a CA" leads to the roots in the Trust section, focused there.
+    await untrusted.locator('a[href="#ca-settings"]').click();
+    await expect.poll(() => popup.locator('#tab-trust').getAttribute('aria-selected')).toBe('true');
+    await expect.poll(() => popup.evaluate(() => document.activeElement?.id)).toBe('ca-settings-heading');
+    await popupSection(popup, 'deals');
     await popup.click('#notices-read');
     await expect.poll(badgeText).toBe('');
     await expect.poll(() => popup.locator('#notices-read').count()).toBe(0);

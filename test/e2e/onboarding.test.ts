@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import { startMarketplace, type Marketplace } from '../../server/marketplace.js';
-import { RESULTS, clickInTrustedWindow, launchExtension, pageResult, tempDir, waitForTrustedWindow, type ExtensionHarness } from './harness.js';
+import { RESULTS, clickInTrustedWindow, launchExtension, pageResult, tempDir, waitForTrustedWindow, popupSection, type ExtensionHarness } from './harness.js';
 import { expectAccessible } from './first-sight.js';
 
 const PHRASE = 'Otters juggle plums at dawn';
@@ -97,6 +97,7 @@ describe('onboarding in the trusted window', () => {
   it('the popup opens the setup window; keys: rotation keeps the old key, revocation at the CA is signed by the certified key', async () => {
     const popup = await harness.context.newPage();
     await popup.goto(harness.url('popup/index.html'));
+    await popupSection(popup, 'identity');
     await expect.poll(() => popup.locator('#popup-phrase').textContent()).toBe(PHRASE);
     const setupOpened = harness.context.waitForEvent('page', { predicate: (p) => p.url().includes('trusted-window/index.html?view=setup') });
     await popup.click('#setup-semper');

@@ -16,6 +16,7 @@ import {
   closeResult,
   launchExtension,
   pageResult,
+  popupSection,
   stopServiceWorker,
   tempDir,
   trustedWindows,
@@ -198,18 +199,47 @@ describe('purchase in Chromium (English)', () => {
     await page.close();
   });
 
-  it('popup: purchases, evidence and settings', async () => {
+  it('popup: sections as tabs (arrows, remembered), purchases, evidence and settings', async () => {
     const popup = await harness.context.newPage();
     await popup.setViewportSize({ width: 600, height: 900 });
     await popup.goto(harness.url('popup/index.html'));
+    await popupSection(popup, 'deals');
     const rows = popup.locator('#deals tbody tr');
     await expect.poll(() => rows.count()).toBe(5);
     await popup.locator('#deals tbody tr[data-status=completed] button').first().click();
     await expect.poll(() => popup.locator('#statements tbody tr').count()).toBe(4);
-    await expectAccessible(popup, 'popup, purchases and settings (en)');
-    expect(await popup.locator('#roots li').count()).toBe(1);
+    await expectAccessible(popup, 'popup, deals (en)');
+    await popup.screenshot({ path: join(RESULTS, 'popup-section-deals-en.png'), fullPage: true });
+    // The tabs: one tab stop; arrows move and activate (wrapping), Home/End; the other panels are not rendered.
+    await popup.focus('#tab-deals');
+    await popup.keyboard.press('ArrowRight');
+    expect(await popup.locator('#tab-identity').getAttribute('aria-selected')).toBe('true');
+    expect(await popup.locator('#tab-deals').getAttribute('aria-selected')).toBe('false');
+    expect(await popup.evaluate(() => document.activeElement?.id)).toBe('tab-identity');
+    expect(await popup.locator('[role=tab][tabindex="0"]').count()).toBe(1);
     await expect.poll(() => popup.locator('#device-key-id').textContent()).toBe((await harness.operation('getIdentity', {})).keyId);
-    await popup.screenshot({ path: join(RESULTS, 'popup.png'), fullPage: true });
+    expect(await popup.locator('#deals').count()).toBe(0);
+    expect(await popup.locator('#panel-identity').getAttribute('aria-labelledby')).toBe('tab-identity');
+    await expectAccessible(popup, 'popup, identity (en)');
+    await popup.screenshot({ path: join(RESULTS, 'popup-section-identity-en.png'), fullPage: true });
+    await popup.keyboard.press('ArrowLeft');
+    await popup.keyboard.press('ArrowLeft');
+    expect(await popup.locator('#tab-settings').getAttribute('aria-selected')).toBe('true');
+    await popup.locator('#threshold-amount').waitFor();
+    await expectAccessible(popup, 'popup, settings (en)');
+    await popup.screenshot({ path: join(RESULTS, 'popup-section-settings-en.png'), fullPage: true });
+    await popup.keyboard.press('Home');
+    expect(await popup.locator('#tab-deals').getAttribute('aria-selected')).toBe('true');
+    await popup.keyboard.press('End');
+    await popup.keyboard.press('ArrowLeft');
+    expect(await popup.locator('#tab-trust').getAttribute('aria-selected')).toBe('true');
+    await expect.poll(() => popup.locator('#roots li').count()).toBe(1);
+    await expectAccessible(popup, 'popup, trust (en)');
+    await popup.screenshot({ path: join(RESULTS, 'popup-section-trust-en.png'), fullPage: true });
+    // Remembered: the popup opens again where the shopper left it.
+    await popup.reload();
+    expect(await popup.locator('#tab-trust').getAttribute('aria-selected')).toBe('true');
+    await popup.locator('#ca-settings').waitFor();
     await popup.close();
   });
 
@@ -266,7 +296,8 @@ describe('trusted window in German (--lang=de)', () => {
   it("the popup's settings add a trusted root from pasted PEM", async () => {
     const popup = await harness.context.newPage();
     await popup.goto(harness.url('popup/index.html'));
-    expect(await popup.locator('#settings-heading').textContent()).toBe('Vertrauenswürdige Zertifizierungsstellen');
+    await popupSection(popup, 'trust');
+    expect(await popup.locator('#ca-settings-heading').textContent()).toBe('Vertrauenswürdige Zertifizierungsstellen');
     await popup.locator('#root-pem').fill(market.rootPem);
     await popup.getByRole('button', { name: 'Diesem Zertifikat vertrauen' }).click();
     await expect.poll(() => popup.locator('#roots li').count()).toBe(1);
@@ -278,6 +309,7 @@ describe('trusted window in German (--lang=de)', () => {
     const popup = await harness.context.newPage();
     await popup.setViewportSize({ width: 600, height: 1000 });
     await popup.goto(harness.url('popup/index.html'));
+    await popupSection(popup, 'trust');
     await popup.locator('#fetch-ttp-url').fill(`${market.ttpUrl}/`);
     await popup.click('#fetch-ttp-go');
     await expect.poll(() => popup.locator('#fetch-ttp-fingerprint').textContent()).toBe(await fingerprintOf(market.ttpCertificate));
@@ -289,7 +321,7 @@ describe('trusted window in German (--lang=de)', () => {
 
     // The CA: its root again, from its address this time; the CA address setting follows what was trusted.
     for (const r of (await harness.operation('settings.listRoots', {})).roots) await harness.operation('settings.removeRoot', { fingerprint: r.fingerprint });
-    await popup.reload();
+    await popup.reload(); // the popup remembers the Trust section
     await popup.locator('#fetch-ca-url').fill(market.caUrl);
     await popup.click('#fetch-ca-go');
     await expect.poll(() => popup.locator('#fetch-ca-fingerprint').textContent()).toBe(await fingerprintOf(market.rootCertificate));
@@ -357,5 +389,20 @@ describe('trusted window in German (--lang=de)', () => {
     await expectAccessible(dw, 'trusted window, disputes (de)');
     await dw.screenshot({ path: join(RESULTS, 'dispute-window-de.png'), fullPage: true });
     await dw.close();
+  });
+
+  it('the popup in German: every section passes axe, amounts in German notation (100,00)', async () => {
+    const popup = await harness.context.newPage();
+    await popup.setViewportSize({ width: 600, height: 900 });
+    await popup.goto(harness.url('popup/index.html'));
+    expect(await popup.locator('[role=tab]').allTextContents()).toEqual(['Geschäfte', 'Identität', 'Vertrauen', 'Einstellungen']);
+    for (const section of ['deals', 'identity', 'trust', 'settings'] as const) {
+      await popupSection(popup, section);
+      if (section === 'deals') await popup.locator('#deals tbody tr').first().waitFor();
+      if (section === 'settings') await expect.poll(() => popup.locator('#threshold-amount').inputValue()).toMatch(/^\d+,\d{2}$/);
+      await expectAccessible(popup, `popup, ${section} (de)`);
+      await popup.screenshot({ path: join(RESULTS, `popup-section-${section}-de.png`), fullPage: true });
+    }
+    await popup.close();
   });
 });

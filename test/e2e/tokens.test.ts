@@ -25,6 +25,7 @@ import {
   tempDir,
   waitForTrustedWindow,
   type ExtensionHarness,
+  popupSection,
 } from './harness.js';
 import { expectAccessible } from './first-sight.js';
 
@@ -238,6 +239,7 @@ describe('hardware tokens in the trusted window', () => {
   it("the shopper's own limit (popup setting) makes an order above it need the token", async () => {
     const popup = await harness.context.newPage();
     await popup.goto(harness.url('popup/index.html'));
+    await popupSection(popup, 'settings');
     // The limit is shown in the shopper's notation (English here: 100.00).
     await expect.poll(() => popup.locator('#threshold-amount').inputValue()).toMatch(/^\d+\.\d{2}$/);
     await popup.locator('#threshold-amount').fill('10.00');

@@ -15,7 +15,7 @@ import type { Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { BANK_ACCOUNT_CODE_FILE, startMarketplace, type Marketplace } from '../../server/marketplace.js';
 import { poolKeys } from '../core/payment/helpers.js';
-import { RESULTS, launchExtension, stopServiceWorker, tempDir, type ExtensionHarness } from './harness.js';
+import { RESULTS, launchExtension, stopServiceWorker, tempDir, popupSection, type ExtensionHarness } from './harness.js';
 import { expectAccessible } from './first-sight.js';
 
 const PASSPHRASE = 'blue teapot, seven spoons';
@@ -46,6 +46,7 @@ afterAll(async () => {
 /** The popup (as a tab), reloaded so it shows the current state. */
 async function popup(h: ExtensionHarness): Promise<Page> {
   await h.opsPage.goto(h.url('popup/index.html'));
+  await popupSection(h.opsPage, 'settings');
   await h.opsPage.locator('#wallet-heading').waitFor();
   return h.opsPage;
 }
@@ -247,7 +248,7 @@ describe('IndexedDB version 2 → 4 in Chromium', () => {
         return version;
       });
       expect(made).toBe(2);
-      // The worker wakes, opens 'semper' at its current version and upgrades it (3: wallets, 4: arbiters).
+      // The worker wakes, opens 'semper' at its current version and upgrades it (3: wallets, 4: arbiters, 5: tsas).
       const deals = await h.operation('listDeals', {});
       expect(deals.deals.map((d) => d.dealId)).toEqual(['deal-v2-0000000000000000']);
       expect((await h.operation('identity.status', {})).personalisation).toEqual({ phrase: 'version two phrase', picture: 3 });
@@ -262,7 +263,7 @@ describe('IndexedDB version 2 → 4 in Chromium', () => {
         db.close();
         return out;
       });
-      expect(after).toEqual({ version: 4, stores: ['arbiters', 'archive', 'deals', 'keys', 'meta', 'roots', 'settings', 'tokens', 'ttps', 'wallets'] });
+      expect(after).toEqual({ version: 5, stores: ['arbiters', 'archive', 'deals', 'keys', 'meta', 'roots', 'settings', 'tokens', 'tsas', 'ttps', 'wallets'] });
     } finally {
       await h.close();
     }

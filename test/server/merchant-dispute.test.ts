@@ -66,7 +66,7 @@ async function openArbiter(ca: TestCa): Promise<ArbiterService> {
 const via = (app: ReturnType<typeof createArbiterApp>) =>
   ((input: RequestInfo | URL, init?: RequestInit) => app.fetch(new Request(String(input), init))) as typeof fetch;
 
-async function setup() {
+async function setup(operatorToken: string | null = TOKEN) {
   const ca = await makeTestCa();
   const m = await ca.issue({ commonName: 'Dispute Shop GmbH', role: 'merchant', origins: [ORIGIN] });
   const arbiter = await openArbiter(ca);
@@ -78,7 +78,7 @@ async function setup() {
     identity: { signer: m.signer, chain: m.chain, origin: ORIGIN },
     deals,
     purchases: { catalog: catalogFromItems(PRODUCTS, SHOP_TERMS), offerTtlMs: 60_000 },
-    operatorToken: TOKEN,
+    ...(operatorToken !== null ? { operatorToken } : {}),
     arbiter: { url: ARBITER_URL, certificate: arbiter.certificateChain[0]!, roots: [ca.root], fetch: via(arbiterApp) },
   });
   // A purchase the shopper ordered (signed order at the merchant).
@@ -112,7 +112,7 @@ describe('merchant kit disputes', () => {
     expect(listed.disputes.map((d) => d.rule)).toEqual(['order-denied/signed-order', 'payment-not-received/no-proof']);
     expect(await deals.disputes(dealId)).toEqual(listed.disputes);
     expect(() => sqlite.db.prepare('DELETE FROM merchant_verdicts').run()).toThrow(/append-only/);
-    expect(sqlite.schemaVersion('merchant')).toBe(4);
+    expect(sqlite.schemaVersion('merchant')).toBe(5);
     // The evidence export now carries both complaints and verdicts.
     const exported = (await (await kit.app.request(`/semper/deals/${dealId}/evidence`, { headers: { authorization: `Bearer ${TOKEN}` } })).json()) as {
       statements: { statement: Statement }[];
@@ -145,5 +145,17 @@ describe('merchant kit disputes', () => {
     expect(await deals.disputes(dealId)).toEqual([]);
     // No such deal.
     expect((await kit.app.request(`/semper/deals/${newDealId()}/dispute`, jsonPost({ claim: 'order-denied' }, TOKEN))).status).toBe(404);
+  });
+
+  it('without a configured operator token the dispute route is closed (it makes the merchant sign); the read-only routes stay open on loopback', async () => {
+    const { kit, deals, dealId, arbiter } = await setup(null);
+    const res = await kit.app.request(`/semper/deals/${dealId}/dispute`, jsonPost({ claim: 'order-denied' }));
+    expect(res.status).toBe(403);
+    expect(((await res.json()) as Answer).error).toMatchObject({ code: 'ERR_FORBIDDEN', message: expect.stringMatching(/operator token/) });
+    // Any bearer is no better: there is nothing to match it against.
+    expect((await kit.app.request(`/semper/deals/${dealId}/dispute`, jsonPost({ claim: 'order-denied' }, 'guess'))).status).toBe(403);
+    expect(arbiter.count()).toBe(0);
+    expect(await deals.disputes(dealId)).toEqual([]);
+    expect((await kit.app.request(`/semper/deals/${dealId}`)).status).toBe(200);
   });
 });

@@ -239,7 +239,10 @@ describe('shop.sqlite of the previous release', () => {
       ]);
       // The exchange that shared a purchase's deal id is kept aside, not lost.
       expect(shop.store.db.prepare('SELECT deal_id FROM merchant_exchanges_unmigrated').all()).toEqual([{ deal_id: clash.state.dealId }]);
-      expect(['merchant', 'party-identity', 'shop-identity', 'merchant-exchange'].map((c) => shop.store.schemaVersion(c))).toEqual([4, 1, 2, 2]);
+      expect(['merchant', 'party-identity', 'shop-identity', 'merchant-exchange'].map((c) => shop.store.schemaVersion(c))).toEqual([5, 1, 2, 2]);
+      // Version 5 indexes the deals for the operator's listing (GET /semper/deals).
+      const indexes = shop.store.db.prepare<[], { name: string }>("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'merchant_deals'").all();
+      expect(indexes.map((i) => i.name)).toEqual(expect.arrayContaining(['merchant_deals_created', 'merchant_deals_phase_created']));
       // Version 3 admits fair purchases in the one deal table (a CHECK constraint, rebuilt with every row).
       const ddl = shop.store.db.prepare<[], { sql: string }>("SELECT sql FROM sqlite_master WHERE name = 'merchant_deals'").get()!.sql;
       expect(ddl).toContain("'fair-purchase'");
@@ -248,7 +251,7 @@ describe('shop.sqlite of the previous release', () => {
     }
 
     // The release itself would now misread the file: it refuses it instead.
-    expect(() => openLegacy(tmp.dir, SHOP_DB_FILE, LEGACY_SHOP_SCHEMA)).toThrow(/schema is at version 4/);
+    expect(() => openLegacy(tmp.dir, SHOP_DB_FILE, LEGACY_SHOP_SCHEMA)).toThrow(/schema is at version 5/);
     // And a second start of today's code finds everything as it left it.
     const reopened = await openShop({
       dataDir: tmp.dir,

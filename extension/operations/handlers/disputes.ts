@@ -1,9 +1,10 @@
-/** Disputes (extension/disputes): raise one about a finished deal with a trusted arbiter; list a deal's verdicts. */
+/** Disputes (extension/disputes): raise one about a finished deal with a trusted arbiter; list a deal's verdicts; check a verdict's time stamp. */
 import { SemperError } from '../../../core/errors.js';
 import { listDisputes, raiseDispute } from '../../disputes/raise.js';
+import { verdictTimestamp } from '../../disputes/timestamp.js';
 import type { Handlers } from '../context.js';
 
-export const disputeHandlers: Handlers<'disputes.raise' | 'disputes.list' | 'disputes.openWindow'> = {
+export const disputeHandlers: Handlers<'disputes.raise' | 'disputes.list' | 'disputes.openWindow' | 'disputes.timestamp'> = {
   async 'disputes.raise'(request, ctx) {
     if (!ctx.arbiters) throw new SemperError('ERR_INTERNAL', 'this context has no trusted arbiters');
     const dispute = await raiseDispute(
@@ -21,5 +22,9 @@ export const disputeHandlers: Handlers<'disputes.raise' | 'disputes.list' | 'dis
     if (!record || record.kind === 'wallet') throw new SemperError('ERR_NOT_FOUND', `no deal ${dealId}`);
     await openWindow('dispute', dealId);
     return { opened: true };
+  },
+  async 'disputes.timestamp'({ dealId, verdict }, { store, arbiters, tsas, roots, getJson }) {
+    if (!arbiters || !tsas || !getJson) throw new SemperError('ERR_INTERNAL', 'this context cannot check time stamps');
+    return verdictTimestamp({ store, arbiters, tsas, roots, getJson }, { dealId, verdict });
   },
 };

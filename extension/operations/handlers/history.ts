@@ -1,10 +1,11 @@
-/** The shopper's history (issue 12): every deal of every kind, searched; a deal's statements as a timeline. */
+/** The shopper's history (issue 12): every deal of every kind, searched; a deal's statements as a timeline; what it delivered, as files. */
 import { SemperError } from '../../../core/errors.js';
 import { historyRow, searchHistory, type HistoryRow } from '../../history/search.js';
 import { timelineOf } from '../../history/timeline.js';
+import { goodsOf } from '../../history/goods.js';
 import type { Handlers } from '../context.js';
 
-export const historyHandlers: Handlers<'history.search' | 'history.timeline'> = {
+export const historyHandlers: Handlers<'history.search' | 'history.timeline' | 'history.goods'> = {
   async 'history.search'(query, { store }) {
     const rows = (await store.listAll()).map(historyRow).filter((r): r is HistoryRow => r !== undefined);
     return { deals: searchHistory(rows, query) };
@@ -14,5 +15,10 @@ export const historyHandlers: Handlers<'history.search' | 'history.timeline'> = 
     const row = record ? historyRow(record) : undefined;
     if (!row) throw new SemperError('ERR_NOT_FOUND', `no deal ${dealId}`);
     return { deal: row, ...(await timelineOf(await store.archiveOf(dealId))) };
+  },
+  async 'history.goods'({ dealId }, { store }) {
+    const record = await store.get(dealId);
+    if (!record || record.kind === 'wallet') throw new SemperError('ERR_NOT_FOUND', `no deal ${dealId}`);
+    return { files: goodsOf(record, await store.archiveOf(dealId)) };
   },
 };

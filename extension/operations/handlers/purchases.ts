@@ -15,6 +15,7 @@ export function summarisePurchase(record: PurchaseRecord): DealSummary {
     createdAt: new Date(record.createdAt).toISOString(),
     updatedAt: new Date(record.updatedAt).toISOString(),
     ...(record.view ? { merchant: record.view.merchant.legalName, total: record.view.total } : {}),
+    ...(record.view?.items[0] ? { product: record.view.items[0].title, moreItems: record.view.items.length - 1 } : {}),
     ...(record.result?.kind === 'failed' ? { error: record.result.error } : {}),
   };
 }

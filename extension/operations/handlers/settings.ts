@@ -1,9 +1,10 @@
-/** Operations on the shopper's settings: trusted CA roots, trusted TTPs, the hardware-token threshold and the CA address. */
+/** Operations on the shopper's settings: trusted CA roots, TTPs, arbiters and TSAs, the hardware-token threshold and the CA address. */
 import { SemperError } from '../../../core/errors.js';
 import { fetchCertificate } from '../../settings/fetch-certificate.js';
 import type { TrustedRoot } from '../../settings/trust-roots.js';
 import type { TrustedTtp } from '../../settings/ttp-trust.js';
 import type { TrustedArbiter } from '../../settings/arbiter-trust.js';
+import type { TrustedTsa } from '../../settings/tsa-trust.js';
 import type { Handlers } from '../context.js';
 import type { RootSummary, TtpSummary } from '../table.js';
 
@@ -11,7 +12,7 @@ function rootSummary(r: TrustedRoot): RootSummary {
   return { fingerprint: r.fingerprint, commonName: r.commonName, subject: r.subject, notAfter: r.notAfter, addedAt: new Date(r.addedAt).toISOString() };
 }
 
-function ttpSummary(t: TrustedTtp | TrustedArbiter): TtpSummary {
+function ttpSummary(t: TrustedTtp | TrustedArbiter | TrustedTsa): TtpSummary {
   return {
     fingerprint: t.fingerprint,
     url: t.url,
@@ -35,6 +36,9 @@ export const settingsHandlers: Handlers<
   | 'settings.addArbiter'
   | 'settings.listArbiters'
   | 'settings.removeArbiter'
+  | 'settings.addTsa'
+  | 'settings.listTsas'
+  | 'settings.removeTsa'
 > = {
   async 'settings.get'(_r, { identity }) {
     const s = await identity.status();
@@ -87,5 +91,20 @@ export const settingsHandlers: Handlers<
   },
   async 'settings.removeArbiter'({ fingerprint }, { arbiters }) {
     return { removed: arbiters ? await arbiters.remove(fingerprint) : false };
+  },
+  async 'settings.addTsa'(input, { tsas }) {
+    if (!tsas) throw new SemperError('ERR_INTERNAL', 'this context has no trusted TSAs');
+    const tsa = await tsas.add({
+      url: input.url,
+      ...(input.certificate !== undefined ? { certificate: input.certificate } : {}),
+      ...(input.fingerprint !== undefined ? { fingerprint: input.fingerprint } : {}),
+    });
+    return { tsa: ttpSummary(tsa) };
+  },
+  async 'settings.listTsas'(_r, { tsas }) {
+    return { tsas: tsas ? (await tsas.list()).map(ttpSummary) : [] };
+  },
+  async 'settings.removeTsa'({ fingerprint }, { tsas }) {
+    return { removed: tsas ? await tsas.remove(fingerprint) : false };
   },
 };
