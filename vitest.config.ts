@@ -13,6 +13,8 @@ export default defineConfig({
       'test/scripts/**/*.test.ts',
     ],
     environment: 'node',
+    // One throwaway PostgreSQL cluster per run: the server suites run on SQLite and PostgreSQL.
+    globalSetup: ['test/global-postgres.ts'],
     testTimeout: 30_000,
     hookTimeout: 60_000,
   },

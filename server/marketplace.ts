@@ -243,8 +243,8 @@ export async function startMarketplace(options: MarketplaceOptions): Promise<Mar
     // older ones, so restarts never leave two live codes); once opened, no code and no file. A secret: 0600.
     const codePath = join(dataDir, BANK_ACCOUNT_CODE_FILE);
     let demoAccountCode: string | undefined;
-    if (bank.accountOpenedFor(DEMO_SHOPPER_NAME) === undefined) {
-      demoAccountCode = bank.createAccountOpeningCode({ name: DEMO_SHOPPER_NAME, amount: DEMO_ACCOUNT_FUNDING });
+    if ((await bank.accountOpenedFor(DEMO_SHOPPER_NAME)) === undefined) {
+      demoAccountCode = await bank.createAccountOpeningCode({ name: DEMO_SHOPPER_NAME, amount: DEMO_ACCOUNT_FUNDING });
       writeFileAtomic(codePath, `${demoAccountCode}\n`, 0o600);
     } else rmSync(codePath, { force: true });
 
@@ -303,7 +303,7 @@ export async function startMarketplace(options: MarketplaceOptions): Promise<Mar
     opened.splice(opened.indexOf(shopServer), 0, shop);
     shopApp = shop.app;
     // The shop's account at the bank, bound to its merchant key: what a payment to the shop credits.
-    const merchantAccount = bank.accountOfKey(shop.identity.signer.keyId) ?? (await bank.openAccount(shop.identity.signer.publicJwk));
+    const merchantAccount = (await bank.accountOfKey(shop.identity.signer.keyId)) ?? (await bank.openAccount(shop.identity.signer.publicJwk));
     // ...and at the acquirer, through the adapter: a card payment to the shop's key is charged to the shop's acquirer account.
     card.addPayee(shop.identity.signer.keyId);
 
