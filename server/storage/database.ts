@@ -78,6 +78,7 @@ export class Database {
   }
 
   static postgres(url: string, options?: DatabaseOptions & { poolSize?: number }): Database {
+    if (!isPostgresUrl(url)) throw new SemperError('ERR_INTERNAL', `${DATABASE_URL_ENV} must be a postgres:// or postgresql:// URL`);
     const pool = postgresPool(url, options?.poolSize);
     return new Database('postgres', new PostgresDialect({ pool }), async () => undefined, options);
   }
