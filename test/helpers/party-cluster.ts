@@ -9,7 +9,7 @@ export interface Cluster {
 }
 
 /** `server/cluster.ts <party>` with `processes` workers; resolves with its address once every worker listens. */
-export function startCluster(party: 'ttp' | 'bank', options: { processes: number; dataDir: string; databaseUrl: string; args?: string[] }): Promise<Cluster> {
+export function startCluster(party: 'ttp' | 'bank', options: { processes: number; dataDir: string; databaseUrl?: string; args?: string[] }): Promise<Cluster> {
   const child = spawn(
     process.execPath,
     [
@@ -27,7 +27,7 @@ export function startCluster(party: 'ttp' | 'bank', options: { processes: number
       '100000000',
       ...(options.args ?? []),
     ],
-    { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, SEMPER_DATABASE_URL: options.databaseUrl } },
+    { stdio: ['ignore', 'pipe', 'inherit'], env: clusterEnv(options.databaseUrl) },
   );
   return new Promise((resolve, reject) => {
     createInterface({ input: child.stdout! }).once('line', (line) => resolve({ ...(JSON.parse(line) as { url: string; pids: number[] }), child }));
@@ -41,4 +41,11 @@ export async function stopCluster(c: Cluster | undefined): Promise<void> {
     c.child.once('exit', resolve);
     c.child.kill('SIGTERM');
   });
+}
+
+/** Without a URL the party keeps SQLite files in its data directory, whatever this process's environment says. */
+function clusterEnv(databaseUrl: string | undefined): NodeJS.ProcessEnv {
+  const env = { ...process.env };
+  delete env.SEMPER_DATABASE_URL;
+  return databaseUrl ? { ...env, SEMPER_DATABASE_URL: databaseUrl } : env;
 }
