@@ -10,6 +10,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createTtpApp, startTtpServer, TtpService, type TtpStoreLocation } from '../../server/ttp/index.js';
 import { ENGINES, locations } from '../helpers/engines.js';
+import BetterSqlite from 'better-sqlite3';
+import { sql } from 'kysely';
+import { Database } from '../../server/storage/database.js';
 import { EXCHANGE_TYPES, TTP_TYPES } from '../../core/exchange/index.js';
 import { canonicalJson } from '../../core/encoding/index.js';
 import { createRootCertificate, validateChain } from '../../core/pki/index.js';
@@ -211,6 +214,26 @@ describe.each(ENGINES)('TTP on %s', (engine) => {
         await sb.close();
         await a.close();
         await b.close();
+      }
+    });
+
+    it('a decision row refuses UPDATE and DELETE in the database itself (and TRUNCATE on PostgreSQL)', async () => {
+      const svc = await service('immutable.sqlite');
+      const [ex] = await prepareExchanges(sc, 1, 14);
+      expect((await svc.handle(ex!.abort)).decided).toBe(true);
+      const where = await location('immutable.sqlite');
+      const database = 'url' in where ? Database.postgres(where.url) : Database.sqlite(new BetterSqlite(where.path));
+      try {
+        const attempts = [
+          sql`UPDATE ttp_exchanges SET decision = 'resolved'`,
+          sql`DELETE FROM ttp_exchanges`,
+          ...(database.engine === 'postgres' ? [sql`TRUNCATE ttp_exchanges`] : []),
+        ];
+        for (const attempt of attempts) await expect(database.write((tx) => attempt.execute(tx))).rejects.toThrow(/never|append-only/);
+        expect((await svc.record(ex!.exchangeId))?.decision).toBe('aborted');
+      } finally {
+        await database.close();
+        await svc.close();
       }
     });
 
