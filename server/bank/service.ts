@@ -135,7 +135,6 @@ export class BankService {
   private keyList: { ids: string; statement: Statement } | null = null;
   private certifiedKeyList: { ids: string; statement: Statement } | null = null;
   readonly certificateChain: readonly string[] | undefined;
-  private readonly bankContext: BankContext;
   private readonly transfers: Transfers;
   private readonly cheques: Cheques;
   private readonly openings: AccountOpenings;
@@ -165,7 +164,6 @@ export class BankService {
       maxRevocationWindow: accountOptions.maxRevocationWindow ?? DEFAULT_MAX_REVOCATION_WINDOW,
       ...(accountOptions.webauthn ? { webauthn: accountOptions.webauthn } : {}),
     };
-    this.bankContext = ctx;
     this.transfers = new Transfers(ctx);
     this.cheques = new Cheques(ctx);
     this.openings = new AccountOpenings(ctx);

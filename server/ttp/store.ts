@@ -164,6 +164,7 @@ export class SqliteTtpStore implements TtpRecordStore {
   private readonly db: BetterSqlite.Database;
   private readonly kysely: Kysely<TtpTables>;
   private readonly insertStmt: BetterSqlite.Statement<unknown[]>;
+  private readonly selectStmt: BetterSqlite.Statement<[string], { record: string }>;
   private readonly insertTx: BetterSqlite.Transaction<(records: TtpRecord[]) => boolean[]>;
   private pending: Pending[] = [];
   /** The writer thread (file databases), the batch it is committing, and whether a flush is scheduled. */
@@ -182,6 +183,8 @@ export class SqliteTtpStore implements TtpRecordStore {
     // The one insert, compiled for SQLite: both this connection and the writer thread run it.
     const insert = TTP_SQL.insert(this.kysely, rowOf(PLACEHOLDER)).compile().sql;
     this.insertStmt = this.db.prepare(insert);
+    // The one select, compiled once and prepared once: a lookup per request stays a cached statement.
+    this.selectStmt = this.db.prepare(TTP_SQL.select(this.kysely, '').compile().sql);
     this.insertTx = this.db.transaction((records: TtpRecord[]) => records.map((r) => this.insertStmt.all(...valuesOf(r)).length === 1));
     this.writer =
       path === ':memory:' || path === ''
@@ -203,8 +206,7 @@ export class SqliteTtpStore implements TtpRecordStore {
   }
 
   async get(exchangeId: string): Promise<StoredState<TtpState> | undefined> {
-    const row = await TTP_SQL.select(this.kysely, exchangeId).executeTakeFirst();
-    return stored(exchangeId, row?.record);
+    return stored(exchangeId, this.selectStmt.get(exchangeId)?.record);
   }
 
   put(exchangeId: string, expectedVersion: number | null, state: TtpState): Promise<boolean> {
