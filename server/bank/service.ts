@@ -703,26 +703,39 @@ export class BankService {
       this.signer,
     )) as Statement;
     const answer: DepositAnswer = { receipt, proof };
-    return this.database.write(async (tx) => {
-      const again = await this.storedDeposit(tx, batchDigest);
-      if (again) return again;
-      await this.spendCoins(tx, spends, digests, 'deposit', depositId, now);
-      const postingId = randomId(16);
-      await this.ledger.post(
-        tx,
-        postingId,
-        'deposit',
-        reference,
-        [
-          { account: COINS_ACCOUNT, amount: -value },
-          { account, amount: value },
-        ],
-        now,
-      );
-      await sql`INSERT INTO deposits (id, batch_digest, account_id, payee, reference, value, posting_id, answer, at)
+    // READ COMMITTED on PostgreSQL: the spent-coin primary key alone decides which deposit of a coin
+    // wins (an insert that meets a concurrent one waits for it, then does nothing), and a deposit
+    // checks no balance; under SERIALIZABLE concurrent deposits of different coins abort each other.
+    return this.database.write(
+      async (tx) => {
+        const again = await this.storedDeposit(tx, batchDigest);
+        if (again) return again;
+        try {
+          await this.spendCoins(tx, spends, digests, 'deposit', depositId, now);
+        } catch (e) {
+          // The very same spends deposited concurrently: the other deposit committed first; its answer.
+          const stored = await this.storedDeposit(tx, batchDigest);
+          if (stored) return stored;
+          throw e;
+        }
+        const postingId = randomId(16);
+        await this.ledger.post(
+          tx,
+          postingId,
+          'deposit',
+          reference,
+          [
+            { account: COINS_ACCOUNT, amount: -value },
+            { account, amount: value },
+          ],
+          now,
+        );
+        await sql`INSERT INTO deposits (id, batch_digest, account_id, payee, reference, value, posting_id, answer, at)
         VALUES (${depositId}, ${batchDigest}, ${account}, ${payee}, ${reference}, ${value}, ${postingId}, ${canonicalJson(answer)}, ${now})`.execute(tx);
-      return answer;
-    });
+        return answer;
+      },
+      { isolation: 'read committed' },
+    );
   }
 
   private async storedDeposit(q: Db, batchDigest: string): Promise<DepositAnswer | undefined> {

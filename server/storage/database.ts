@@ -59,6 +59,16 @@ export interface DatabaseOptions {
   retries?: number;
 }
 
+export interface WriteOptions {
+  /**
+   * PostgreSQL only (SQLite has one writer). 'read committed' is for a transaction whose every
+   * exactly-once rule is a UNIQUE or PRIMARY KEY constraint and that checks nothing else it read
+   * (the bank's deposit: the spent-coin primary key): SERIALIZABLE's page-level predicate locks
+   * would abort most of many concurrent such transactions for nothing.
+   */
+  isolation?: 'serializable' | 'read committed';
+}
+
 export class Database {
   readonly engine: Engine;
   readonly db: Db;
@@ -68,7 +78,7 @@ export class Database {
   private constructor(engine: Engine, dialect: Dialect, closeEngine: () => Promise<void>, options: DatabaseOptions = {}) {
     this.engine = engine;
     this.db = new Kysely({ dialect });
-    this.retries = options.retries ?? 50;
+    this.retries = options.retries ?? 100;
     this.closeEngine = closeEngine;
   }
 
@@ -88,7 +98,7 @@ export class Database {
    * `fn`: every statement of the transaction must go through it (on SQLite `this.db` would wait
    * for the connection `fn` holds).
    */
-  async write<T>(fn: (tx: Db) => Promise<T>): Promise<T> {
+  async write<T>(fn: (tx: Db) => Promise<T>, options: WriteOptions = {}): Promise<T> {
     if (this.engine === 'sqlite') {
       return this.db.connection().execute(async (conn) => {
         await sql`BEGIN IMMEDIATE`.execute(conn);
@@ -104,11 +114,14 @@ export class Database {
     }
     for (let attempt = 0; ; attempt++) {
       try {
-        return await this.db.transaction().setIsolationLevel('serializable').execute(fn);
+        return await this.db
+          .transaction()
+          .setIsolationLevel(options.isolation ?? 'serializable')
+          .execute(fn);
       } catch (e) {
         if (!isRetryable(e) || attempt >= this.retries) throw e;
-        // A little jitter so that the same two transactions do not collide again at once.
-        await new Promise((r) => setTimeout(r, Math.random() * Math.min(50, 2 ** attempt)));
+        // Jitter, growing with the attempts, so that the same transactions do not collide again at once.
+        await new Promise((r) => setTimeout(r, Math.random() * Math.min(100, 2 ** attempt)));
       }
     }
   }

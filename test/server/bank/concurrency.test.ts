@@ -5,7 +5,7 @@
  * overdraw. The conservation invariant holds after each.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { randomId } from '../../../core/encoding/index.js';
+import { canonicalJson, randomId } from '../../../core/encoding/index.js';
 import { prepareCoin, signSpend } from '../../../core/payment/cash/index.js';
 import type { Statement } from '../../../core/statements/index.js';
 import { BankService, COINS_ACCOUNT, createBankApp } from '../../../server/bank/index.js';
@@ -88,6 +88,14 @@ describe.each(ENGINES)('bank concurrency on %s', (engine) => {
       } finally {
         await second.close();
       }
+    });
+
+    it('the very same deposit sent 20 times at once: credited once, every sender gets the one answer', async () => {
+      const { coins } = await withdraw(t, alice, [200]);
+      const spend = await signSpend(coins[0]!, { amount: 200, currency: CURRENCY }, { payee: shop.keyId, reference: dealId(), now: T0 });
+      const answers = await Promise.all(Array.from({ length: 20 }, () => t.bank.deposit({ spends: [spend] })));
+      expect(new Set(answers.map((a) => canonicalJson(a))).size).toBe(1);
+      expect(await t.bank.balance(shop.account)).toBe(200);
     });
 
     it('concurrent withdrawals never overdraw: of 12 × 500 from 5000, exactly 10 are served', async () => {
