@@ -17,6 +17,8 @@ export default defineConfig({
     // the servers again for each of 120 files cost more than a third of the suite. Files must not
     // rely on fresh module state (none do; a test that handed a server's Headers to fetch did).
     isolate: false,
+    // One throwaway PostgreSQL cluster per run: the server suites run on SQLite and PostgreSQL.
+    globalSetup: ['test/global-postgres.ts'],
     testTimeout: 30_000,
     hookTimeout: 60_000,
   },

@@ -1,9 +1,10 @@
 /**
  * `npm run bench`: every figure is a rate measured in this run, with ratios against its honest floor
  * measured in the same run (issue 13), then a summary of the issue's table. Sections can be picked
- * with BENCH_ONLY=purchase,webauthn,ttp,worker,payment.
+ * with BENCH_ONLY=purchase,webauthn,ttp,worker,payment,cluster.
  */
 import { type Figure, figureLine } from './harness.js';
+import { benchCluster } from './cluster.js';
 import { benchEvidence } from './evidence.js';
 import { benchPayment } from './payment.js';
 import { benchPurchase } from './purchase.js';
@@ -18,6 +19,7 @@ const sections: [string, string, () => Promise<{ lines: string[]; figures: Figur
   ['worker', 'Background worker in Chromium', benchWorker],
   ['evidence', 'Evidence bundles (issue 12)', benchEvidence],
   ['payment', 'Cash: bank and wallet (issue 9)', async () => ({ lines: await benchPayment(), figures: [] })],
+  ['cluster', 'Several processes per party, SQLite and PostgreSQL (issue 10)', benchCluster],
 ];
 
 const only = process.env.BENCH_ONLY?.split(',');

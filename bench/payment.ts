@@ -17,6 +17,7 @@
  * denomination key (RSASSA-PSS, SHA-384, salt 48: the very signature a finalized blind coin has),
  * because the wallet's blinding in pure JavaScript (~0.2 s a coin) would dominate the setup.
  */
+import { sql } from 'kysely';
 import { constants, createPrivateKey, randomBytes, sign as nodeSign } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -87,14 +88,16 @@ export async function benchPayment(options: BenchPaymentOptions = {}): Promise<s
     const set = await verifyDenominationList(await bank.denominationList(), { bankKeyId: bank.keyId });
     const d = [...set.byId.values()][0]!;
     // The same denomination key as the bank holds, read from its file (bench only).
-    const row = bank.store.db.prepare('SELECT * FROM denominations WHERE id = ?').get(d.id) as ConstructorParameters<typeof DenominationKey>[0];
+    const row = (await sql`SELECT * FROM denominations WHERE id = ${d.id}`.execute(bank.database.db)).rows[0] as ConstructorParameters<
+      typeof DenominationKey
+    >[0];
     const key = new DenominationKey(row);
     const rsaPrivate = createPrivateKey({ key: row.pkcs8, format: 'der', type: 'pkcs8' });
     const holder = await signerFromKeyPair('ES256', await generateKeyPair('ES256'));
     const shop = await signerFromKeyPair('ES256', await generateKeyPair('ES256'));
     const account = await bank.openAccount(holder.publicJwk);
     await bank.openAccount(shop.publicJwk);
-    bank.fund(account, 100 * (withdrawals + 10));
+    await bank.fund(account, 100 * (withdrawals + 10));
 
     // Random blinded messages below the modulus (top byte 0).
     const blinded = (): string => {
@@ -166,7 +169,7 @@ export async function benchPayment(options: BenchPaymentOptions = {}): Promise<s
     const prepareRate = await rate(walletCoins, () => prepareCoin(d));
     const signatures = secrets.map((s) => key.blindSign(decodeBase64url(s.blindedMsg)) as Uint8Array<ArrayBuffer>);
     const finalizeRate = await rate(walletCoins, (i) => finalizeCoin(secrets[i]!, encodeBase64url(signatures[i]!), d));
-    bank.checkInvariants();
+    await bank.checkInvariants();
 
     return [
       `withdraw (1 coin, in process):      ${fmt(withdrawRate)} /s`,
@@ -181,7 +184,7 @@ export async function benchPayment(options: BenchPaymentOptions = {}): Promise<s
       ...(await benchTransfersAndCheques(bank, holder, shop, options.transfers ?? 300, now)),
     ];
   } finally {
-    bank.close();
+    await bank.close();
     rmSync(dir, { recursive: true, force: true });
   }
 }
@@ -194,8 +197,8 @@ async function benchTransfersAndCheques(
   n: number,
   now: number,
 ): Promise<string[]> {
-  const account = bank.accountOfKey(payer.keyId)!;
-  bank.fund(account, 2 * (n + 5) * 100);
+  const account = (await bank.accountOfKey(payer.keyId))!;
+  await bank.fund(account, 2 * (n + 5) * 100);
   const sign = deviceKeySigner(payer);
   const orders: Statement[] = [];
   const presentments: Statement[] = [];
@@ -232,7 +235,7 @@ async function benchTransfersAndCheques(
   const [transferRate, clearRate, rawSign, rawVerify] = [r.transfer!, r.clear!, r.sign!, r.verify!];
   const transferFloor = 1 / (1 / rawVerify + 2 / rawSign);
   const clearFloor = 1 / (2 / rawVerify + 2 / rawSign);
-  bank.checkInvariants();
+  await bank.checkInvariants();
   return [
     `transfer (in process):              ${fmt(transferRate)} /s`,
     `  raw ES256 signs ${fmt(rawSign)} /s, verifies ${fmt(rawVerify)} /s; floor (verify + 2 signs): ${fmt(transferFloor)} /s; ratio: ${(transferRate / transferFloor).toFixed(3)}`,

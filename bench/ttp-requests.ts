@@ -11,6 +11,30 @@ async function signed(signer: Signer, type: string, dealId: string, body: Record
 }
 
 export async function abortRequests(ttpKeyId: string, count: number, now = Date.now()): Promise<Statement[]> {
+  return (await exchanges(ttpKeyId, count, now, false)).map((e) => e.abort);
+}
+
+/** One contract-signing exchange as the TTP sees it in a race: the originator's abort and the responder's resolve. */
+export interface ConflictingRequests {
+  exchangeId: string;
+  abort: Statement;
+  resolve: Statement;
+}
+
+/**
+ * Exchanges whose originator asks to abort while the responder asks to resolve (m2 accepted m1):
+ * the TTP must answer every request of one exchange with the one decision it made first.
+ */
+export async function conflictingRequests(ttpKeyId: string, count: number, now = Date.now()): Promise<ConflictingRequests[]> {
+  return (await exchanges(ttpKeyId, count, now, true)) as ConflictingRequests[];
+}
+
+async function exchanges(
+  ttpKeyId: string,
+  count: number,
+  now: number,
+  withResolve: boolean,
+): Promise<{ exchangeId: string; abort: Statement; resolve?: Statement }[]> {
   const [o, r] = await Promise.all([
     generateKeyPair('ES256').then((k) => signerFromKeyPair('ES256', k)),
     generateKeyPair('ES256').then((k) => signerFromKeyPair('ES256', k)),
@@ -22,7 +46,7 @@ export async function abortRequests(ttpKeyId: string, count: number, now = Date.
     signer: { keyId },
     content: { body: { contract: 'bench contract' } },
   });
-  const out: Statement[] = [];
+  const out: { exchangeId: string; abort: Statement; resolve?: Statement }[] = [];
   for (let i = 0; i < count; i++) {
     const body: ProposeBody = {
       protocol: 'contract-signing',
@@ -38,7 +62,14 @@ export async function abortRequests(ttpKeyId: string, count: number, now = Date.
       commitment: randomId(32),
     };
     const m1 = await signed(o, EXCHANGE_TYPES.propose, dealId, body, now);
-    out.push(await signed(o, EXCHANGE_TYPES.abortRequest, dealId, { exchangeId: await canonicalStatementDigest(m1), m1 }, now));
+    const exchangeId = await canonicalStatementDigest(m1);
+    const abort = await signed(o, EXCHANGE_TYPES.abortRequest, dealId, { exchangeId, m1 }, now);
+    if (!withResolve) {
+      out.push({ exchangeId, abort });
+      continue;
+    }
+    const m2 = await signed(r, EXCHANGE_TYPES.accept, dealId, { exchangeId, commitment: randomId(32) }, now);
+    out.push({ exchangeId, abort, resolve: await signed(r, EXCHANGE_TYPES.resolveRequest, dealId, { exchangeId, m1, m2 }, now) });
   }
   return out;
 }

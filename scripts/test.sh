@@ -16,6 +16,17 @@ if [ ! -x "$CHROMIUM" ]; then
   fi
 fi
 
+# The server suites run on SQLite and, when PostgreSQL is installed, on PostgreSQL too (a throwaway
+# cluster per run, test/global-postgres.ts). SEMPER_REQUIRE_POSTGRES=1 (CI) makes its absence an error.
+if ! command -v initdb >/dev/null && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
+  if [ "${SEMPER_REQUIRE_POSTGRES:-}" = "1" ] && [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null; then
+    echo "Installing Debian's postgresql (the server suites' second engine)..."
+    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null) || { echo "PostgreSQL install failed"; exit 1; }
+  else
+    echo "PostgreSQL not found: the server suites run on SQLite only ('apt-get install postgresql' for both engines)."
+  fi
+fi
+
 status=0
 echo "== typecheck"
 npm run -s typecheck || { echo "typecheck failed"; status=1; }

@@ -38,6 +38,12 @@ import { type MarketplaceCard, openMarketplaceCard } from './payment-adapter/ope
 
 export interface MarketplaceOptions {
   dataDir: string;
+  /**
+   * PostgreSQL for the TTP's decisions and the bank's ledger (docs/operations.md); absent: their
+   * SQLite files in dataDir. `npm start` reads SEMPER_TTP_DATABASE_URL / SEMPER_BANK_DATABASE_URL,
+   * each defaulting to SEMPER_DATABASE_URL.
+   */
+  databaseUrls?: { ttp?: string; bank?: string };
   /** 0 for an ephemeral port. */
   caPort: number;
   shopPort: number;
@@ -200,7 +206,12 @@ export async function startMarketplace(options: MarketplaceOptions): Promise<Mar
     opened.push(ttpStamps);
 
     // The TTP: its own key and database, certified by the CA, on its own port.
-    const ttp = await openMarketplaceTtp({ dataDir, ca, ...(options.now ? { now: options.now } : {}) });
+    const ttp = await openMarketplaceTtp({
+      dataDir,
+      ca,
+      ...(options.databaseUrls?.ttp ? { databaseUrl: options.databaseUrls.ttp } : {}),
+      ...(options.now ? { now: options.now } : {}),
+    });
     opened.push(ttp);
     const ttpApp = createTtpApp(ttp, {
       stamps: ttpStamps,
@@ -220,6 +231,7 @@ export async function startMarketplace(options: MarketplaceOptions): Promise<Mar
       ca,
       currency: BANK_CURRENCY,
       trustedTtps: [ttp.keyId],
+      ...(options.databaseUrls?.bank ? { databaseUrl: options.databaseUrls.bank } : {}),
       rotation: { values: DEMO_DENOMINATIONS, ...options.bank?.rotation },
       ...(options.bank?.keyFactory ? { keyFactory: options.bank.keyFactory } : {}),
       ...(options.now ? { now: options.now } : {}),
@@ -243,8 +255,8 @@ export async function startMarketplace(options: MarketplaceOptions): Promise<Mar
     // older ones, so restarts never leave two live codes); once opened, no code and no file. A secret: 0600.
     const codePath = join(dataDir, BANK_ACCOUNT_CODE_FILE);
     let demoAccountCode: string | undefined;
-    if (bank.accountOpenedFor(DEMO_SHOPPER_NAME) === undefined) {
-      demoAccountCode = bank.createAccountOpeningCode({ name: DEMO_SHOPPER_NAME, amount: DEMO_ACCOUNT_FUNDING });
+    if ((await bank.accountOpenedFor(DEMO_SHOPPER_NAME)) === undefined) {
+      demoAccountCode = await bank.createAccountOpeningCode({ name: DEMO_SHOPPER_NAME, amount: DEMO_ACCOUNT_FUNDING });
       writeFileAtomic(codePath, `${demoAccountCode}\n`, 0o600);
     } else rmSync(codePath, { force: true });
 
@@ -303,7 +315,7 @@ export async function startMarketplace(options: MarketplaceOptions): Promise<Mar
     opened.splice(opened.indexOf(shopServer), 0, shop);
     shopApp = shop.app;
     // The shop's account at the bank, bound to its merchant key: what a payment to the shop credits.
-    const merchantAccount = bank.accountOfKey(shop.identity.signer.keyId) ?? (await bank.openAccount(shop.identity.signer.publicJwk));
+    const merchantAccount = (await bank.accountOfKey(shop.identity.signer.keyId)) ?? (await bank.openAccount(shop.identity.signer.publicJwk));
     // ...and at the acquirer, through the adapter: a card payment to the shop's key is charged to the shop's acquirer account.
     card.addPayee(shop.identity.signer.keyId);
 
@@ -394,8 +406,11 @@ function envPort(name: string, fallback: number): number {
 }
 
 async function main(): Promise<void> {
+  const databaseUrl = (party: string) => process.env[`SEMPER_${party}_DATABASE_URL`] || process.env.SEMPER_DATABASE_URL || undefined;
+  const [ttpDb, bankDb] = [databaseUrl('TTP'), databaseUrl('BANK')];
   const market = await startMarketplace({
     dataDir: process.env.SEMPER_DATA_DIR || './data',
+    databaseUrls: { ...(ttpDb ? { ttp: ttpDb } : {}), ...(bankDb ? { bank: bankDb } : {}) },
     caPort: envPort('SEMPER_CA_PORT', 8450),
     shopPort: envPort('SEMPER_SHOP_PORT', 8451),
     ttpPort: envPort('SEMPER_TTP_PORT', 8452),

@@ -8,7 +8,8 @@ import type { Signer } from '../../core/crypto/index.js';
 import { canonicalBytes } from '../../core/encoding/index.js';
 import { SemperError } from '../../core/errors.js';
 import { nowIso, signStatement, type Statement, type WebAuthnStatementVerifier } from '../../core/statements/index.js';
-import type { SqliteStore } from '../storage/sqlite.js';
+import { sql } from 'kysely';
+import { type Database, type Db, firstOf } from '../storage/database.js';
 import type { Ledger } from './ledger.js';
 
 export interface CustomerAccount {
@@ -18,7 +19,7 @@ export interface CustomerAccount {
 
 /** What the account and cheque operations need of the bank (BankService gives it). */
 export interface BankContext {
-  store: SqliteStore;
+  database: Database;
   ledger: Ledger;
   signer: Signer;
   currency: string;
@@ -30,41 +31,41 @@ export interface BankContext {
   webauthn?: WebAuthnStatementVerifier;
 }
 
-/** An open customer account (closed and unknown accounts are both absent). */
-export function openCustomer(ctx: BankContext, id: string): CustomerAccount | undefined {
-  const row = ctx.store.db
-    .prepare<[string], { id: string; key_id: string }>(
-      "SELECT a.id, a.key_id FROM accounts a WHERE a.id = ? AND a.kind = 'customer' AND NOT EXISTS (SELECT 1 FROM account_closures c WHERE c.account_id = a.id)",
-    )
-    .get(id);
+/** An open customer account (closed and unknown accounts are both absent). `q`: the pool, or the transaction's executor. */
+export async function openCustomer(q: Db, id: string): Promise<CustomerAccount | undefined> {
+  const row = await firstOf(
+    q,
+    sql<{ id: string; key_id: string }>`SELECT a.id, a.key_id FROM accounts a WHERE a.id = ${id} AND a.kind = 'customer'
+      AND NOT EXISTS (SELECT 1 FROM account_closures c WHERE c.account_id = a.id)`,
+  );
   return row ? { id: row.id, keyId: row.key_id } : undefined;
 }
 
 /** The open customer account of a key. */
-export function openCustomerOfKey(ctx: BankContext, keyId: string): CustomerAccount | undefined {
-  const row = ctx.store.db
-    .prepare<[string], { id: string; key_id: string }>(
-      "SELECT a.id, a.key_id FROM accounts a WHERE a.key_id = ? AND a.kind = 'customer' AND NOT EXISTS (SELECT 1 FROM account_closures c WHERE c.account_id = a.id)",
-    )
-    .get(keyId);
+export async function openCustomerOfKey(q: Db, keyId: string): Promise<CustomerAccount | undefined> {
+  const row = await firstOf(
+    q,
+    sql<{ id: string; key_id: string }>`SELECT a.id, a.key_id FROM accounts a WHERE a.key_id = ${keyId} AND a.kind = 'customer'
+      AND NOT EXISTS (SELECT 1 FROM account_closures c WHERE c.account_id = a.id)`,
+  );
   return row ? { id: row.id, keyId: row.key_id } : undefined;
 }
 
 /** Incoming revocable transfers not reversed whose window is still open at `now` (revocable while now ≤ revocableUntil). */
-export function heldAmount(store: SqliteStore, account: string, now: number, except?: string): number {
-  return store.db
-    .prepare<[string, number, string], { h: number }>(
-      `SELECT COALESCE(SUM(t.amount), 0) AS h FROM transfers t
-       WHERE t.payee_account = ? AND t.revocable_until IS NOT NULL AND t.revocable_until >= ? AND t.request_id <> ?
+export async function heldAmount(q: Db, account: string, now: number, except?: string): Promise<number> {
+  const row = await firstOf(
+    q,
+    sql<{ h: number }>`SELECT COALESCE(SUM(t.amount), 0) AS h FROM transfers t
+       WHERE t.payee_account = ${account} AND t.revocable_until IS NOT NULL AND t.revocable_until >= ${now} AND t.request_id <> ${except ?? ''}
          AND NOT EXISTS (SELECT 1 FROM reversals r WHERE r.transfer_request_id = t.request_id)`,
-    )
-    .get(account, now, except ?? '')!.h;
+  );
+  return row!.h;
 }
 
 /** Refuse unless the account's balance less what is held covers `amount` (inside the transaction for the final check). */
-export function requireAvailable(store: SqliteStore, ledger: Ledger, account: string, amount: number, now: number, except?: string): void {
-  const balance = ledger.balance(account);
-  const held = heldAmount(store, account, now, except);
+export async function requireAvailable(q: Db, ledger: Ledger, account: string, amount: number, now: number, except?: string): Promise<void> {
+  const balance = await ledger.balance(q, account);
+  const held = await heldAmount(q, account, now, except);
   if (balance - held < amount)
     throw new SemperError(
       'ERR_INSUFFICIENT_FUNDS',
@@ -76,9 +77,7 @@ export async function bankSign(ctx: BankContext, type: string, dealId: string, b
   return (await signStatement({ type, version: 1, dealId, issuedAt: nowIso(now), body }, ctx.signer)) as Statement;
 }
 
-export function isUniqueViolation(e: unknown): boolean {
-  return typeof e === 'object' && e !== null && 'code' in e && String((e as { code: unknown }).code).startsWith('SQLITE_CONSTRAINT');
-}
+export { isUniqueViolation } from '../storage/database.js';
 
 /** The first zod issue as a SemperError ERR_SCHEMA. */
 export function schemaError(what: string, error: { issues: { path: PropertyKey[]; message: string }[] }): SemperError {

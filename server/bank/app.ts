@@ -117,7 +117,7 @@ export function createBankApp(bank: BankService, options: BankAppOptions = {}): 
   app.get('/bank/deals/:reference/evidence', operatorOnly(options.operatorToken), async (c) => {
     const reference = c.req.param('reference');
     if (!/^[A-Za-z0-9_.:-]{8,128}$/.test(reference)) throw new SemperError('ERR_SCHEMA', 'a deal reference is 8-128 letters, digits, _ . : -');
-    const { statements } = await collectStatements(bank.recordsOfDeal(reference), reference);
+    const { statements } = await collectStatements(await bank.recordsOfDeal(reference), reference);
     if (statements.length === 0) throw new SemperError('ERR_NOT_FOUND', 'the bank holds nothing for this deal');
     const bundle = await buildBundle({
       deal: { id: reference, kind: 'payment', exporter: 'bank' },
@@ -186,7 +186,7 @@ export function createBankApp(bank: BankService, options: BankAppOptions = {}): 
     // Counted once well-formed: against the code if the bank issued it, else against the address.
     const body = request.body;
     const typed = typeof body === 'object' && body !== null && 'code' in body ? (body as { code: unknown }).code : undefined;
-    const issued = typeof typed === 'string' ? bank.accountOpeningCodeKey(typed) : undefined;
+    const issued = typeof typed === 'string' ? await bank.accountOpeningCodeKey(typed) : undefined;
     const waitMs = openingLimiter.attempt(issued ? `code:${issued}` : `client:${peerAddress(c)}`);
     if (waitMs > 0) return rateLimited(c, waitMs, issued ? 'this account-opening code' : 'this client');
     c.header('cache-control', 'no-store');

@@ -33,6 +33,8 @@ import {
   verifyCheque,
 } from '../../core/payment/cheque/index.js';
 import { type Statement, verifyStatement } from '../../core/statements/index.js';
+import { sql } from 'kysely';
+import { type Db, firstOf, isUniqueViolation } from '../storage/database.js';
 import { type BankContext, bankSign, digestSync, openCustomer, openCustomerOfKey, requireAvailable, schemaError } from './accounts.js';
 
 class Bounce extends Error {
@@ -44,17 +46,13 @@ class Bounce extends Error {
 export class Cheques {
   constructor(private readonly ctx: BankContext) {}
 
-  private cleared(drawer: string, serial: string): ClearingAnswer | undefined {
-    const row = this.ctx.store.db
-      .prepare<[string, string], { answer: string }>('SELECT answer FROM cheque_clearings WHERE drawer_account = ? AND serial = ?')
-      .get(drawer, serial);
+  private async cleared(q: Db, drawer: string, serial: string): Promise<ClearingAnswer | undefined> {
+    const row = await firstOf(q, sql<{ answer: string }>`SELECT answer FROM cheque_clearings WHERE drawer_account = ${drawer} AND serial = ${serial}`);
     return row ? (JSON.parse(row.answer) as ClearingAnswer) : undefined;
   }
 
-  private stopped(drawer: string, serial: string): StopAnswer | undefined {
-    const row = this.ctx.store.db
-      .prepare<[string, string], { answer: string }>('SELECT answer FROM cheque_stops WHERE drawer_account = ? AND serial = ?')
-      .get(drawer, serial);
+  private async stopped(q: Db, drawer: string, serial: string): Promise<StopAnswer | undefined> {
+    const row = await firstOf(q, sql<{ answer: string }>`SELECT answer FROM cheque_stops WHERE drawer_account = ${drawer} AND serial = ${serial}`);
     return row ? (JSON.parse(row.answer) as StopAnswer) : undefined;
   }
 
@@ -73,10 +71,9 @@ export class Cheques {
       reason,
     };
     const bounce = await bankSign(this.ctx, CHEQUE_TYPES.bounce, c.body.reference, body, now);
-    this.ctx.store.immediate(() =>
-      this.ctx.store.db
-        .prepare('INSERT INTO cheque_bounces (drawer_account, serial, cheque_digest, reason, answer, at) VALUES (?, ?, ?, ?, ?, ?)')
-        .run(c.body.drawer, c.body.serial, c.digest, reason, canonicalJson(bounce), now),
+    await this.ctx.database.write((tx) =>
+      sql`INSERT INTO cheque_bounces (drawer_account, serial, cheque_digest, reason, answer, at)
+        VALUES (${c.body.drawer}, ${c.body.serial}, ${c.digest}, ${reason}, ${canonicalJson(bounce)}, ${now})`.execute(tx),
     );
     throw new SemperError('ERR_CHEQUE_BOUNCED', `the cheque bounced: ${reason}`, { reason, bounce });
   }
@@ -96,19 +93,20 @@ export class Cheques {
     const presenter = await jwkThumbprint(p.signerJwk);
     const now = ctx.clock();
     if (presenter !== c.body.payee) return this.bounce(c, presenter, 'not-the-payee', now);
-    const drawer = openCustomer(ctx, c.body.drawer);
+    const pool = ctx.database.db;
+    const drawer = await openCustomer(pool, c.body.drawer);
     if (!drawer) return this.bounce(c, presenter, 'unknown-drawer', now);
     if (drawer.keyId !== c.signer) throw new SemperError('ERR_FORBIDDEN', 'the cheque is not signed by the drawer account’s registered key');
-    const first = this.cleared(drawer.id, c.body.serial);
+    const first = await this.cleared(pool, drawer.id, c.body.serial);
     if (first) throw this.clearedError(first);
-    if (this.stopped(drawer.id, c.body.serial)) return this.bounce(c, presenter, 'stopped', now);
+    if (await this.stopped(pool, drawer.id, c.body.serial)) return this.bounce(c, presenter, 'stopped', now);
     if (now > c.body.expiresAt) return this.bounce(c, presenter, 'expired', now);
-    const payee = openCustomerOfKey(ctx, c.body.payee);
+    const payee = await openCustomerOfKey(pool, c.body.payee);
     if (!payee) throw new SemperError('ERR_NOT_FOUND', `no open account for payee ${c.body.payee}`);
     if (payee.id === drawer.id) throw new SemperError('ERR_SCHEMA', 'a cheque to the drawer’s own account');
     const value = c.body.amount.amount;
     try {
-      requireAvailable(ctx.store, ctx.ledger, drawer.id, value, now);
+      await requireAvailable(pool, ctx.ledger, drawer.id, value, now);
     } catch (e) {
       if (e instanceof SemperError && e.code === 'ERR_INSUFFICIENT_FUNDS') return this.bounce(c, presenter, 'insufficient-funds', now);
       throw e;
@@ -131,20 +129,21 @@ export class Cheques {
     const answer: ClearingAnswer = { receipt, proof };
     let outcome: ClearingAnswer | Bounce;
     try {
-      outcome = ctx.store.immediate(() => {
-        const again = this.cleared(drawer.id, c.body.serial);
+      outcome = await ctx.database.write(async (tx): Promise<ClearingAnswer | Bounce> => {
+        const again = await this.cleared(tx, drawer.id, c.body.serial);
         if (again) throw this.clearedError(again);
-        if (this.stopped(drawer.id, c.body.serial)) return new Bounce('stopped');
-        if (!openCustomer(ctx, drawer.id)) return new Bounce('unknown-drawer');
-        if (!openCustomer(ctx, payee.id)) throw new SemperError('ERR_NOT_FOUND', 'the payee account was closed');
+        if (await this.stopped(tx, drawer.id, c.body.serial)) return new Bounce('stopped');
+        if (!(await openCustomer(tx, drawer.id))) return new Bounce('unknown-drawer');
+        if (!(await openCustomer(tx, payee.id))) throw new SemperError('ERR_NOT_FOUND', 'the payee account was closed');
         try {
-          requireAvailable(ctx.store, ctx.ledger, drawer.id, value, now);
+          await requireAvailable(tx, ctx.ledger, drawer.id, value, now);
         } catch (e) {
           if (e instanceof SemperError && e.code === 'ERR_INSUFFICIENT_FUNDS') return new Bounce('insufficient-funds');
           throw e;
         }
         const postingId = randomId(16);
-        ctx.ledger.post(
+        await ctx.ledger.post(
+          tx,
           postingId,
           'cheque',
           c.body.reference,
@@ -154,32 +153,15 @@ export class Cheques {
           ],
           now,
         );
-        ctx.store.db
-          .prepare(
-            `INSERT INTO cheque_clearings (id, drawer_account, serial, cheque_digest, cheque, presentment, payee_account, payee_key, amount, reference, posting_id, answer, at)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-          )
-          .run(
-            clearingId,
-            drawer.id,
-            c.body.serial,
-            c.digest,
-            canonicalJson(c.cheque),
-            canonicalJson(p.statement),
-            payee.id,
-            c.body.payee,
-            value,
-            c.body.reference,
-            postingId,
-            canonicalJson(answer),
-            now,
-          );
+        await sql`INSERT INTO cheque_clearings (id, drawer_account, serial, cheque_digest, cheque, presentment, payee_account, payee_key, amount, reference, posting_id, answer, at)
+          VALUES (${clearingId}, ${drawer.id}, ${c.body.serial}, ${c.digest}, ${canonicalJson(c.cheque)}, ${canonicalJson(p.statement)}, ${payee.id}, ${c.body.payee},
+            ${value}, ${c.body.reference}, ${postingId}, ${canonicalJson(answer)}, ${now})`.execute(tx);
         return answer;
       });
     } catch (e) {
       // The UNIQUE (drawer, serial) backstop (another process on the same file): the first clearing wins.
-      if (typeof e === 'object' && e !== null && String((e as { code?: unknown }).code).startsWith('SQLITE_CONSTRAINT')) {
-        const won = this.cleared(drawer.id, c.body.serial);
+      if (isUniqueViolation(e)) {
+        const won = await this.cleared(pool, drawer.id, c.body.serial);
         if (won) throw this.clearedError(won);
       }
       throw e;
@@ -195,25 +177,25 @@ export class Cheques {
     const parsed = StopBody.safeParse(v.statement.body);
     if (!parsed.success) throw schemaError(CHEQUE_TYPES.stop, parsed.error);
     const { drawer: drawerId, serial } = parsed.data;
-    const drawer = openCustomer(ctx, drawerId);
+    const pool = ctx.database.db;
+    const drawer = await openCustomer(pool, drawerId);
     if (!drawer || drawer.keyId !== (await jwkThumbprint(v.signerJwk)))
       throw new SemperError('ERR_FORBIDDEN', `${CHEQUE_TYPES.stop} is not signed by the drawer account's registered key`);
-    const first = this.cleared(drawer.id, serial);
+    const first = await this.cleared(pool, drawer.id, serial);
     if (first) throw this.clearedError(first);
-    const done = this.stopped(drawer.id, serial);
+    const done = await this.stopped(pool, drawer.id, serial);
     if (done) return done;
     const now = ctx.clock();
     const answer: StopAnswer = {
       receipt: await bankSign(ctx, CHEQUE_TYPES.stopped, v.statement.dealId, { drawer: drawer.id, serial, stop: digestSync(v.statement) }, now),
     };
-    return ctx.store.immediate(() => {
-      const cleared = this.cleared(drawer.id, serial);
+    return ctx.database.write(async (tx) => {
+      const cleared = await this.cleared(tx, drawer.id, serial);
       if (cleared) throw this.clearedError(cleared);
-      const again = this.stopped(drawer.id, serial);
+      const again = await this.stopped(tx, drawer.id, serial);
       if (again) return again;
-      ctx.store.db
-        .prepare('INSERT INTO cheque_stops (drawer_account, serial, request, answer, at) VALUES (?, ?, ?, ?, ?)')
-        .run(drawer.id, serial, canonicalJson(v.statement as Statement), canonicalJson(answer), now);
+      await sql`INSERT INTO cheque_stops (drawer_account, serial, request, answer, at)
+        VALUES (${drawer.id}, ${serial}, ${canonicalJson(v.statement as Statement)}, ${canonicalJson(answer)}, ${now})`.execute(tx);
       return answer;
     });
   }

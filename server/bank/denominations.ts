@@ -21,13 +21,19 @@
  * — and the next key is made (and so listed) `announceAhead` before the current one stops issuing.
  * The key list names every key not past its depositUntil, so old coins stay depositable and
  * refreshable until then.
+ *
+ * Several bank processes share one database (PostgreSQL): each holds the keys in memory, reloads
+ * them when it meets a denomination id it does not know (another process made it), and a rotation
+ * inserts a key only if, inside the write transaction, its slot is still empty — so two processes
+ * rotating at once make one key per slot, and the loser's fresh key is dropped unused.
  */
 import { constants, createPrivateKey, createPublicKey, generateKeyPair, type KeyObject, privateDecrypt, publicEncrypt } from 'node:crypto';
 import { promisify } from 'node:util';
 import { encodeBase64url, sha256 } from '../../core/encoding/index.js';
 import { SemperError } from '../../core/errors.js';
 import type { Denomination } from '../../core/payment/cash/denominations.js';
-import type { SqliteDatabase } from '../storage/sqlite.js';
+import { sql } from 'kysely';
+import { type Database, rowsOf } from '../storage/database.js';
 
 const DAY = 86_400_000;
 
@@ -126,12 +132,26 @@ export class DenominationKeys {
   private readonly keys = new Map<string, DenominationKey>();
 
   constructor(
-    private readonly db: SqliteDatabase,
+    private readonly database: Database,
     private readonly currency: string,
     private readonly policy: RotationPolicy,
     private readonly makeKey: RsaKeyFactory = generateRsaKey,
-  ) {
-    for (const row of db.prepare<[], Row>('SELECT * FROM denominations').all()) this.keys.set(row.id, new DenominationKey(row));
+  ) {}
+
+  /** Load the keys the database holds that this process does not (at open, and after another process made one). */
+  async reload(): Promise<void> {
+    const known = [...this.keys.keys()];
+    const rows = await rowsOf(this.database.db, sql<Row>`SELECT * FROM denominations`);
+    for (const row of rows) if (!known.includes(row.id)) this.keys.set(row.id, new DenominationKey(row));
+  }
+
+  /** Reload when any of `ids` is unknown here (a key another process made). */
+  async know(ids: Iterable<string>): Promise<void> {
+    for (const id of ids)
+      if (!this.keys.has(id)) {
+        await this.reload();
+        return;
+      }
   }
 
   get(id: string): DenominationKey | undefined {
@@ -163,19 +183,25 @@ export class DenominationKeys {
     return run;
   }
 
+  /** The validFrom of the key rotation calls for next for `value` at `now`, or null if none is due. */
+  private due(value: number, now: number): { validFrom: number; first: boolean } | null {
+    const latest = this.all()
+      .filter((k) => k.denomination.value.amount === value)
+      .at(-1)?.denomination;
+    if (latest && now < latest.withdrawUntil - this.policy.announceAheadMs) return null;
+    // After a long stop (the latest key no longer issues) the next one issues from now.
+    return { validFrom: !latest || now >= latest.withdrawUntil ? now : latest.withdrawUntil - this.policy.overlapMs, first: !latest };
+  }
+
   private async ensureNow(now: number): Promise<boolean> {
     let made = false;
+    await this.reload();
     for (const value of this.policy.values) {
       for (;;) {
-        const latest = this.all()
-          .filter((k) => k.denomination.value.amount === value)
-          .at(-1)?.denomination;
-        if (latest && now < latest.withdrawUntil - this.policy.announceAheadMs) break;
-        // After a long stop (the latest key no longer issues) the next one issues from now.
-        const validFrom = !latest || now >= latest.withdrawUntil ? now : latest.withdrawUntil - this.policy.overlapMs;
-        await this.add(value, validFrom, now);
-        made = true;
-        if (!latest) break;
+        const slot = this.due(value, now);
+        if (!slot) break;
+        if (await this.add(value, slot.validFrom, now, undefined, slot.validFrom)) made = true;
+        if (slot.first) break;
       }
     }
     return made;
@@ -187,7 +213,9 @@ export class DenominationKeys {
     validFrom: number,
     now: number,
     times?: Partial<Pick<Denomination, 'withdrawUntil' | 'spendUntil' | 'depositUntil'>>,
-  ): Promise<Denomination> {
+    /** Rotation: insert only if this slot is still the one due (another process may have filled it). */
+    slot?: number,
+  ): Promise<Denomination | null> {
     const { pkcs8 } = await this.makeKey();
     const spki = createPublicKey(createPrivateKey({ key: Buffer.from(pkcs8), format: 'der', type: 'pkcs8' })).export({ type: 'spki', format: 'der' });
     const id = encodeBase64url(await sha256(new Uint8Array(spki)));
@@ -207,11 +235,18 @@ export class DenominationKeys {
       deposit_until: depositUntil,
     };
     const key = new DenominationKey(row);
-    this.db
-      .prepare(
-        'INSERT INTO denominations (id, value, currency, spki, pkcs8, valid_from, withdraw_until, spend_until, deposit_until, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
-      )
-      .run(id, value, this.currency, spki, row.pkcs8, validFrom, withdrawUntil, spendUntil, depositUntil, now);
+    const inserted = await this.database.write(async (tx) => {
+      if (slot !== undefined) {
+        // What the database holds now decides, not this process's memory.
+        const others = await rowsOf(tx, sql<Row>`SELECT * FROM denominations WHERE value = ${value}`);
+        for (const other of others) if (!this.keys.has(other.id)) this.keys.set(other.id, new DenominationKey(other));
+        if (this.due(value, now)?.validFrom !== slot) return false;
+      }
+      await sql`INSERT INTO denominations (id, value, currency, spki, pkcs8, valid_from, withdraw_until, spend_until, deposit_until, created_at)
+        VALUES (${id}, ${value}, ${this.currency}, ${spki}, ${row.pkcs8}, ${validFrom}, ${withdrawUntil}, ${spendUntil}, ${depositUntil}, ${now})`.execute(tx);
+      return true;
+    });
+    if (!inserted) return null;
     this.keys.set(id, key);
     return key.denomination;
   }

@@ -7,11 +7,13 @@
  * Accounts: `customer` (shoppers and merchants, each with its registered key), and two of the
  * bank's own — `funding` (money that entered the system from outside: it goes negative by what was
  * paid in) and `coins` (the value of coins outstanding: credited when coins are issued, debited
- * when they are deposited). Every posting runs inside the caller's transaction (BEGIN IMMEDIATE):
- * `post` must be called from `store.immediate(...)`.
+ * when they are deposited). Every posting runs inside the caller's write transaction
+ * (server/storage/database.ts: BEGIN IMMEDIATE on SQLite, SERIALIZABLE on PostgreSQL): `post` is
+ * called with the transaction's executor.
  */
+import { sql } from 'kysely';
 import { SemperError } from '../../core/errors.js';
-import type { SqliteDatabase } from '../storage/sqlite.js';
+import { type Db, rowsOf } from '../storage/database.js';
 
 export const FUNDING_ACCOUNT = 'bank-funding';
 export const COINS_ACCOUNT = 'bank-coins-outstanding';
@@ -25,25 +27,25 @@ export interface Entry {
 }
 
 export class Ledger {
-  constructor(
-    private readonly db: SqliteDatabase,
-    readonly currency: string,
-  ) {}
+  constructor(readonly currency: string) {}
 
   /** Create the bank's own accounts if missing (inside a transaction). */
-  ensureSystemAccounts(now: number): void {
-    const insert = this.db.prepare('INSERT OR IGNORE INTO accounts (id, kind, currency, opened_at) VALUES (?, ?, ?, ?)');
-    insert.run(FUNDING_ACCOUNT, 'funding', this.currency, now);
-    insert.run(COINS_ACCOUNT, 'coins', this.currency, now);
+  async ensureSystemAccounts(q: Db, now: number): Promise<void> {
+    for (const [id, kind] of [
+      [FUNDING_ACCOUNT, 'funding'],
+      [COINS_ACCOUNT, 'coins'],
+    ] as const)
+      await sql`INSERT INTO accounts (id, kind, currency, opened_at) VALUES (${id}, ${kind}, ${this.currency}, ${now}) ON CONFLICT DO NOTHING`.execute(q);
   }
 
   /** Derived, never stored. */
-  balance(account: string): number {
-    return this.db.prepare<[string], { b: number }>('SELECT COALESCE(SUM(amount), 0) AS b FROM entries WHERE account_id = ?').get(account)!.b;
+  async balance(q: Db, account: string): Promise<number> {
+    const [row] = await rowsOf(q, sql<{ b: number }>`SELECT COALESCE(SUM(amount), 0) AS b FROM entries WHERE account_id = ${account}`);
+    return row!.b;
   }
 
   /** Write one balanced posting. Call inside a transaction. */
-  post(id: string, kind: PostingKind, reference: string | null, entries: readonly Entry[], now: number): void {
+  async post(q: Db, id: string, kind: PostingKind, reference: string | null, entries: readonly Entry[], now: number): Promise<void> {
     if (entries.length < 2) throw new SemperError('ERR_INTERNAL', 'a posting has at least two entries');
     let total = 0;
     for (const e of entries) {
@@ -51,28 +53,30 @@ export class Ledger {
       total += e.amount;
     }
     if (total !== 0) throw new SemperError('ERR_INTERNAL', `posting ${id} does not balance (${total})`);
-    this.db.prepare('INSERT INTO postings (id, kind, reference, at) VALUES (?, ?, ?, ?)').run(id, kind, reference, now);
-    const insert = this.db.prepare('INSERT INTO entries (posting_id, account_id, amount) VALUES (?, ?, ?)');
-    for (const e of entries) insert.run(id, e.account, e.amount);
+    await sql`INSERT INTO postings (id, kind, reference, at) VALUES (${id}, ${kind}, ${reference}, ${now})`.execute(q);
+    for (const e of entries) await sql`INSERT INTO entries (posting_id, account_id, amount) VALUES (${id}, ${e.account}, ${e.amount})`.execute(q);
   }
 
   /** Debit `account` by `amount` if its derived balance covers it (inside the transaction: the check and the debit are one). */
-  requireFunds(account: string, amount: number): void {
-    const balance = this.balance(account);
+  async requireFunds(q: Db, account: string, amount: number): Promise<void> {
+    const balance = await this.balance(q, account);
     if (balance < amount) throw new SemperError('ERR_INSUFFICIENT_FUNDS', `account ${account} holds ${balance}, ${amount} needed`);
   }
 
   /** Postings whose entries do not sum to zero (always empty). */
-  unbalancedPostings(): { posting_id: string; total: number }[] {
-    return this.db
-      .prepare<[], { posting_id: string; total: number }>('SELECT posting_id, SUM(amount) AS total FROM entries GROUP BY posting_id HAVING SUM(amount) <> 0')
-      .all();
+  unbalancedPostings(q: Db): Promise<{ posting_id: string; total: number }[]> {
+    return rowsOf(
+      q,
+      sql<{ posting_id: string; total: number }>`SELECT posting_id, SUM(amount) AS total FROM entries GROUP BY posting_id HAVING SUM(amount) <> 0`,
+    );
   }
 
   /** Sum of every customer account's balance. */
-  customerTotal(): number {
-    return this.db
-      .prepare<[], { t: number }>("SELECT COALESCE(SUM(e.amount), 0) AS t FROM entries e JOIN accounts a ON a.id = e.account_id WHERE a.kind = 'customer'")
-      .get()!.t;
+  async customerTotal(q: Db): Promise<number> {
+    const [row] = await rowsOf(
+      q,
+      sql<{ t: number }>`SELECT COALESCE(SUM(e.amount), 0) AS t FROM entries e JOIN accounts a ON a.id = e.account_id WHERE a.kind = 'customer'`,
+    );
+    return row!.t;
   }
 }

@@ -23,6 +23,8 @@ import { SemperError } from '../../core/errors.js';
 import { Digest, type Amount } from '../../core/items/schema.js';
 import { formatRegistrationCode, newRegistrationCode, normaliseRegistrationCode, REGISTRATION_CODE_LENGTH } from '../../core/pki/index.js';
 import { nowIso, signStatement, type Statement, type UnsignedStatement, verifyStatement } from '../../core/statements/index.js';
+import { sql } from 'kysely';
+import { type Db, firstOf } from '../storage/database.js';
 import { type BankContext, bankSign, digestSync, isUniqueViolation, schemaError } from './accounts.js';
 import { FUNDING_ACCOUNT } from './ledger.js';
 
@@ -94,7 +96,7 @@ export class AccountOpenings {
   constructor(private readonly ctx: BankContext) {}
 
   /** A fresh code (returned once, XXXX-XXXX-XXXX-XXXX); older unused codes for the same name are withdrawn. */
-  createCode(params: AccountOpeningCodeParams): string {
+  async createCode(params: AccountOpeningCodeParams): Promise<string> {
     const { ctx } = this;
     const name = params.name;
     if (typeof name !== 'string' || !/^[^\p{Cc}]{1,128}$/u.test(name) || name.trim() !== name)
@@ -105,37 +107,34 @@ export class AccountOpenings {
     if (!Number.isSafeInteger(validForMs) || validForMs <= 0) throw new SemperError('ERR_SCHEMA', 'validForMs must be a positive integer');
     const code = newRegistrationCode();
     const now = ctx.clock();
-    ctx.store.immediate(() => {
-      ctx.store.db
-        .prepare(
-          `INSERT INTO account_opening_codes_withdrawn (code_hash, at)
-           SELECT c.code_hash, ? FROM account_opening_codes c WHERE c.name = ?
+    await ctx.database.write(async (tx) => {
+      await sql`INSERT INTO account_opening_codes_withdrawn (code_hash, at)
+           SELECT c.code_hash, ${now} FROM account_opening_codes c WHERE c.name = ${name}
              AND NOT EXISTS (SELECT 1 FROM account_openings o WHERE o.code_hash = c.code_hash)
-             AND NOT EXISTS (SELECT 1 FROM account_opening_codes_withdrawn w WHERE w.code_hash = c.code_hash)`,
-        )
-        .run(now, name);
-      ctx.store.db
-        .prepare('INSERT INTO account_opening_codes (code_hash, name, amount, created_at, expires_at) VALUES (?, ?, ?, ?, ?)')
-        .run(hashCode(code), name, amount, now, now + validForMs);
+             AND NOT EXISTS (SELECT 1 FROM account_opening_codes_withdrawn w WHERE w.code_hash = c.code_hash)`.execute(tx);
+      await sql`INSERT INTO account_opening_codes (code_hash, name, amount, created_at, expires_at)
+        VALUES (${hashCode(code)}, ${name}, ${amount}, ${now}, ${now + validForMs})`.execute(tx);
     });
     return formatRegistrationCode(code);
   }
 
   /** Has a code for `name` opened an account? (Then its account id.) */
-  openedFor(name: string): string | undefined {
-    return this.ctx.store.db
-      .prepare<[string], { account_id: string }>(
-        'SELECT o.account_id FROM account_openings o JOIN account_opening_codes c ON c.code_hash = o.code_hash WHERE c.name = ? LIMIT 1',
-      )
-      .get(name)?.account_id;
+  async openedFor(name: string): Promise<string | undefined> {
+    const row = await firstOf(
+      this.ctx.database.db,
+      sql<{
+        account_id: string;
+      }>`SELECT o.account_id FROM account_openings o JOIN account_opening_codes c ON c.code_hash = o.code_hash WHERE c.name = ${name} LIMIT 1`,
+    );
+    return row?.account_id;
   }
 
   /** The stored hash of a code this bank issued (what the HTTP limit counts attempts against), else undefined. */
-  codeKey(typed: string): string | undefined {
+  async codeKey(typed: string): Promise<string | undefined> {
     const canonical = typeof typed === 'string' ? normaliseRegistrationCode(typed) : undefined;
     if (!canonical) return undefined;
     const hash = hashCode(canonical);
-    return this.ctx.store.db.prepare<[string], { code_hash: string }>('SELECT code_hash FROM account_opening_codes WHERE code_hash = ?').get(hash)?.code_hash;
+    return (await firstOf(this.ctx.database.db, sql<{ code_hash: string }>`SELECT code_hash FROM account_opening_codes WHERE code_hash = ${hash}`))?.code_hash;
   }
 
   /** Open (and fund) the account a code stands for, bound to the request's signer. */
@@ -153,44 +152,44 @@ export class AccountOpenings {
     const jwk: PublicJwk = verified.signerJwk;
     const holder = await jwkThumbprint(jwk);
     const digest = digestSync(verified.statement);
-    const served = (): AccountOpeningAnswer | undefined => {
-      const row = ctx.store.db
-        .prepare<[string], { request_digest: string; answer: string }>('SELECT request_digest, answer FROM account_openings WHERE code_hash = ?')
-        .get(hash);
+    const served = async (q: Db): Promise<AccountOpeningAnswer | undefined> => {
+      const row = await firstOf(
+        q,
+        sql<{ request_digest: string; answer: string }>`SELECT request_digest, answer FROM account_openings WHERE code_hash = ${hash}`,
+      );
       if (!row) return undefined;
       if (row.request_digest !== digest) throw codeError('this account-opening code has already been used');
       return JSON.parse(row.answer) as AccountOpeningAnswer;
     };
-    const check = (): CodeRow => {
-      const row = ctx.store.db
-        .prepare<[string], CodeRow>('SELECT code_hash, name, amount, expires_at FROM account_opening_codes WHERE code_hash = ?')
-        .get(hash);
+    const check = async (q: Db): Promise<CodeRow> => {
+      const row = await firstOf(q, sql<CodeRow>`SELECT code_hash, name, amount, expires_at FROM account_opening_codes WHERE code_hash = ${hash}`);
       if (!row) throw codeError('unknown account-opening code: check it, or ask the bank for a new one');
-      if (ctx.store.db.prepare('SELECT 1 FROM account_opening_codes_withdrawn WHERE code_hash = ?').get(hash))
+      if (await firstOf(q, sql`SELECT 1 AS one FROM account_opening_codes_withdrawn WHERE code_hash = ${hash}`))
         throw codeError('this account-opening code was replaced by a newer one');
       if (row.expires_at <= ctx.clock()) throw codeError(`this account-opening code expired at ${new Date(row.expires_at).toISOString()}`);
       return row;
     };
-    const done = served();
+    const pool = ctx.database.db;
+    const done = await served(pool);
     if (done) return done;
-    const code = check();
+    const code = await check(pool);
     const now = ctx.clock();
     const account = randomId(16);
     const body: AccountOpenedBody = { account, holder, name: code.name, funded: { amount: code.amount, currency: ctx.currency }, request: digest };
     const receipt = await bankSign(ctx, ACCOUNT_OPENING_TYPES.answer, account, body as unknown as Record<string, unknown>, now);
     const answer: AccountOpeningAnswer = { account, receipt };
     try {
-      return ctx.store.immediate(() => {
-        const again = served();
+      return await ctx.database.write(async (tx) => {
+        const again = await served(tx);
         if (again) return again;
-        check();
-        ctx.store.db
-          .prepare("INSERT INTO accounts (id, kind, key_id, public_jwk, currency, opened_at) VALUES (?, 'customer', ?, ?, ?, ?)")
-          .run(account, holder, canonicalJson(jwk), ctx.currency, now);
+        await check(tx);
+        await sql`INSERT INTO accounts (id, kind, key_id, public_jwk, currency, opened_at)
+          VALUES (${account}, 'customer', ${holder}, ${canonicalJson(jwk)}, ${ctx.currency}, ${now})`.execute(tx);
         let postingId: string | null = null;
         if (code.amount > 0) {
           postingId = randomId(16);
-          ctx.ledger.post(
+          await ctx.ledger.post(
+            tx,
             postingId,
             'funding',
             null,
@@ -201,9 +200,8 @@ export class AccountOpenings {
             now,
           );
         }
-        ctx.store.db
-          .prepare('INSERT INTO account_openings (code_hash, account_id, request_digest, request, posting_id, answer, at) VALUES (?, ?, ?, ?, ?, ?, ?)')
-          .run(hash, account, digest, canonicalJson(verified.statement), postingId, JSON.stringify(answer), now);
+        await sql`INSERT INTO account_openings (code_hash, account_id, request_digest, request, posting_id, answer, at)
+          VALUES (${hash}, ${account}, ${digest}, ${canonicalJson(verified.statement)}, ${postingId}, ${JSON.stringify(answer)}, ${now})`.execute(tx);
         return answer;
       });
     } catch (e) {

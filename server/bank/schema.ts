@@ -9,12 +9,10 @@
  * and `deposits` hold the redemption side — coin ids, coin keys, unblinded signatures. Nothing
  * the bank holds relates one to the other: the blinding factor never reaches the bank.
  */
+import { appendOnlyPostgres, type PostgresMigration } from '../storage/database.js';
 import { appendOnly, type Migration, type MigrationSet } from '../storage/sqlite.js';
 
-const v1: Migration = {
-  version: 1,
-  description: 'bank: identity, accounts, double-entry ledger, denomination keys, issues, spent coins, deposits',
-  up: `
+const V1_TABLES = `
     CREATE TABLE bank_identity (
       id INTEGER PRIMARY KEY CHECK (id = 1),
       pkcs8 BLOB NOT NULL,
@@ -87,9 +85,14 @@ const v1: Migration = {
       posting_id TEXT NOT NULL REFERENCES postings(id),
       answer TEXT NOT NULL,
       at INTEGER NOT NULL
-    );
-    ${['postings', 'entries', 'issues', 'spent_coins', 'deposits'].map(appendOnly).join('\n')}
-  `,
+    );`;
+const V1_APPEND_ONLY = ['postings', 'entries', 'issues', 'spent_coins', 'deposits'];
+
+const v1: Migration = {
+  version: 1,
+  description: 'bank: identity, accounts, double-entry ledger, denomination keys, issues, spent coins, deposits',
+  up: `${V1_TABLES}
+    ${V1_APPEND_ONLY.map(appendOnly).join('\n')}`,
 };
 
 /**
@@ -97,10 +100,7 @@ const v1: Migration = {
  * their reversals (the primary key on the transfer: reversed at most once), cheque clearings
  * (UNIQUE (drawer, serial): cleared at most once), stop orders and bounces.
  */
-const v2: Migration = {
-  version: 2,
-  description: 'bank: account closures, transfers, reversals, cheque clearings, stops, bounces',
-  up: `
+const V2_TABLES = `
     CREATE TABLE account_closures (
       account_id TEXT PRIMARY KEY REFERENCES accounts(id),
       at INTEGER NOT NULL
@@ -164,9 +164,14 @@ const v2: Migration = {
       reason TEXT NOT NULL,
       answer TEXT NOT NULL,
       at INTEGER NOT NULL
-    );
-    ${['account_closures', 'transfers', 'reversals', 'cheque_clearings', 'cheque_stops', 'cheque_bounces'].map(appendOnly).join('\n')}
-  `,
+    );`;
+const V2_APPEND_ONLY = ['account_closures', 'transfers', 'reversals', 'cheque_clearings', 'cheque_stops', 'cheque_bounces'];
+
+const v2: Migration = {
+  version: 2,
+  description: 'bank: account closures, transfers, reversals, cheque clearings, stops, bounces',
+  up: `${V2_TABLES}
+    ${V2_APPEND_ONLY.map(appendOnly).join('\n')}`,
 };
 
 /**
@@ -174,10 +179,7 @@ const v2: Migration = {
  * is kept), codes withdrawn (superseded by a newer one for the same name), and openings — the
  * primary key on the code, so a code opens at most one account.
  */
-const v3: Migration = {
-  version: 3,
-  description: 'bank: one-time account-opening codes and the accounts they opened',
-  up: `
+const V3_TABLES = `
     CREATE TABLE account_opening_codes (
       code_hash TEXT PRIMARY KEY,
       name TEXT NOT NULL,
@@ -198,9 +200,32 @@ const v3: Migration = {
       posting_id TEXT REFERENCES postings(id),
       answer TEXT NOT NULL,
       at INTEGER NOT NULL
-    );
-    ${['account_opening_codes', 'account_opening_codes_withdrawn', 'account_openings'].map(appendOnly).join('\n')}
-  `,
+    );`;
+const V3_APPEND_ONLY = ['account_opening_codes', 'account_opening_codes_withdrawn', 'account_openings'];
+
+const v3: Migration = {
+  version: 3,
+  description: 'bank: one-time account-opening codes and the accounts they opened',
+  up: `${V3_TABLES}
+    ${V3_APPEND_ONLY.map(appendOnly).join('\n')}`,
 };
 
 export const BANK_SCHEMA: MigrationSet = { component: 'bank', migrations: [v1, v2, v3] };
+
+/**
+ * The same tables on PostgreSQL: amounts and times are BIGINT (SQLite's INTEGER is 64-bit, a
+ * PostgreSQL INTEGER is not), BLOB is BYTEA, the entry ids an identity column; the append-only
+ * tables refuse UPDATE, DELETE and TRUNCATE by trigger, as on SQLite.
+ */
+export function postgresDdl(sqlite: string): string {
+  return sqlite
+    .replace(/INTEGER PRIMARY KEY AUTOINCREMENT/g, 'BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY')
+    .replace(/\bINTEGER\b/g, 'BIGINT')
+    .replace(/\bBLOB\b/g, 'BYTEA');
+}
+
+export const BANK_POSTGRES_MIGRATIONS: readonly PostgresMigration[] = [
+  { version: 1, description: v1.description, up: `${postgresDdl(V1_TABLES)}\n${V1_APPEND_ONLY.map(appendOnlyPostgres).join('\n')}` },
+  { version: 2, description: v2.description, up: `${postgresDdl(V2_TABLES)}\n${V2_APPEND_ONLY.map(appendOnlyPostgres).join('\n')}` },
+  { version: 3, description: v3.description, up: `${postgresDdl(V3_TABLES)}\n${V3_APPEND_ONLY.map(appendOnlyPostgres).join('\n')}` },
+];

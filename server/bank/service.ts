@@ -4,15 +4,16 @@
  * lives in app.ts.
  *
  * Every operation checks everything it can before it writes (signatures, denominations, amounts;
- * the blind signatures and the signed answer are made then too), and then runs ONE SQLite
- * transaction (BEGIN IMMEDIATE) that re-checks what a concurrent request could have changed
+ * the blind signatures and the signed answer are made then too), and then runs ONE write
+ * transaction (server/storage/database.ts: BEGIN IMMEDIATE on SQLite, SERIALIZABLE with retries on
+ * PostgreSQL) that re-checks what a concurrent request could have changed
  * (balance, request id, spent coins) and writes the posting, the coin rows and the answer
  * together. Nothing is half-applied: a refusal inside the transaction rolls all of it back, and
  * an answer prepared for a refused transaction is never returned.
  *
  * Exactly one deposit of a coin wins: `spent_coins.coin_id` is the primary key, the insert is in
  * the transaction, so of any number of concurrent deposits (or refreshes) of one coin — in this
- * process or another on the same file — one commits and every other gets ERR_DOUBLE_SPEND with
+ * process or another on the same database — one commits and every other gets ERR_DOUBLE_SPEND with
  * the winner's spend statement (signed by the coin's key) as proof.
  *
  * Idempotency: a withdrawal, refresh or refund is served once per request id (the same request
@@ -53,17 +54,22 @@ import type { ReversalAnswer, TransferAnswer } from '../../core/payment/account/
 import type { ClearingAnswer, StopAnswer } from '../../core/payment/cheque/index.js';
 import { nowIso, signStatement, type Statement, verifyStatement, type WebAuthnStatementVerifier } from '../../core/statements/index.js';
 import { readCertificate } from '../../core/pki/index.js';
+import { sql } from 'kysely';
+import type { Denomination } from '../../core/payment/cash/denominations.js';
+import { Database, type Db, firstOf, isUniqueViolation, migratePostgres, rowsOf } from '../storage/database.js';
 import { parseStoredJson, SqliteStore } from '../storage/sqlite.js';
 import { generatePersistableEs256, importEs256Pkcs8 } from '../storage/keys.js';
 import { DEFAULT_ROTATION, DenominationKeys, type RotationPolicy, type RsaKeyFactory } from './denominations.js';
 import { COINS_ACCOUNT, FUNDING_ACCOUNT, Ledger } from './ledger.js';
-import { BANK_SCHEMA } from './schema.js';
+import { BANK_POSTGRES_MIGRATIONS, BANK_SCHEMA } from './schema.js';
 
 export const BANK_DB_FILE = 'bank.sqlite';
 
 export interface BankServiceOptions {
   dataDir: string;
   fileName?: string;
+  /** PostgreSQL (postgres://…, SEMPER_DATABASE_URL) instead of `fileName` in `dataDir`: several bank processes may share it. */
+  databaseUrl?: string;
   /** The one currency of this bank (ISO 4217); default CHF. */
   currency?: string;
   rotation?: Partial<RotationPolicy>;
@@ -109,10 +115,6 @@ export interface BankTotals {
 
 export { digestSync };
 
-function isUniqueViolation(e: unknown): boolean {
-  return typeof e === 'object' && e !== null && 'code' in e && String((e as { code: unknown }).code).startsWith('SQLITE_CONSTRAINT');
-}
-
 /** The chain's leaf must be a bank certificate for this very key (whether it chains to a root is the verifier's question). */
 async function checkBankChain(chain: readonly string[], signer: Signer): Promise<void> {
   const leaf = chain[0];
@@ -133,13 +135,12 @@ export class BankService {
   private keyList: { ids: string; statement: Statement } | null = null;
   private certifiedKeyList: { ids: string; statement: Statement } | null = null;
   readonly certificateChain: readonly string[] | undefined;
-  private readonly bankContext: BankContext;
   private readonly transfers: Transfers;
   private readonly cheques: Cheques;
   private readonly openings: AccountOpenings;
 
   private constructor(
-    readonly store: SqliteStore,
+    readonly database: Database,
     readonly signer: Signer,
     currency: string,
     rotation: RotationPolicy,
@@ -151,10 +152,10 @@ export class BankService {
     this.keyId = signer.keyId;
     this.certificateChain = certificateChain ? [...certificateChain] : undefined;
     this.currency = currency;
-    this.ledger = new Ledger(store.db, currency);
-    this.keys = new DenominationKeys(store.db, currency, rotation, keyFactory);
+    this.ledger = new Ledger(currency);
+    this.keys = new DenominationKeys(database, currency, rotation, keyFactory);
     const ctx: BankContext = {
-      store,
+      database,
       ledger: this.ledger,
       signer,
       currency,
@@ -163,35 +164,51 @@ export class BankService {
       maxRevocationWindow: accountOptions.maxRevocationWindow ?? DEFAULT_MAX_REVOCATION_WINDOW,
       ...(accountOptions.webauthn ? { webauthn: accountOptions.webauthn } : {}),
     };
-    this.bankContext = ctx;
     this.transfers = new Transfers(ctx);
     this.cheques = new Cheques(ctx);
     this.openings = new AccountOpenings(ctx);
   }
 
   static async open(options: BankServiceOptions): Promise<BankService> {
-    const store = SqliteStore.open({ dataDir: options.dataDir, fileName: options.fileName ?? BANK_DB_FILE, schema: [BANK_SCHEMA] });
+    let database: Database;
+    if (options.databaseUrl) {
+      database = Database.postgres(options.databaseUrl);
+      try {
+        await migratePostgres(database, 'bank', BANK_POSTGRES_MIGRATIONS);
+      } catch (e) {
+        await database.close();
+        throw e;
+      }
+    } else {
+      const store = SqliteStore.open({ dataDir: options.dataDir, fileName: options.fileName ?? BANK_DB_FILE, schema: [BANK_SCHEMA] });
+      database = Database.sqlite(store.db);
+    }
+    const where = options.databaseUrl ? 'the bank database' : (options.fileName ?? BANK_DB_FILE);
     try {
       const clock = options.clock ?? Date.now;
-      const row = store.db.prepare<[], { pkcs8: Buffer }>('SELECT pkcs8 FROM bank_identity WHERE id = 1').get();
+      const row = await firstOf(database.db, sql<{ pkcs8: Buffer }>`SELECT pkcs8 FROM bank_identity WHERE id = 1`);
       let keys: CryptoKeyPair;
       if (options.signingKey) {
         keys = options.signingKey;
         if (row) {
           const stored = await signerFromKeyPair('ES256', await importEs256Pkcs8(new Uint8Array(row.pkcs8)));
           const given = await signerFromKeyPair('ES256', keys);
-          if (stored.keyId !== given.keyId) throw new SemperError('ERR_KEY', `${options.fileName ?? BANK_DB_FILE} holds another bank key (${stored.keyId})`);
+          if (stored.keyId !== given.keyId) throw new SemperError('ERR_KEY', `${where} holds another bank key (${stored.keyId})`);
         }
       } else if (row) keys = await importEs256Pkcs8(new Uint8Array(row.pkcs8));
       else {
         const made = await generatePersistableEs256();
-        store.db.prepare('INSERT INTO bank_identity (id, pkcs8, created_at) VALUES (1, ?, ?)').run(Buffer.from(made.pkcs8), clock());
-        keys = made.keys;
+        // Several processes opening a new database at once: the first key stored is the bank's key.
+        await database.write((tx) =>
+          sql`INSERT INTO bank_identity (id, pkcs8, created_at) VALUES (1, ${Buffer.from(made.pkcs8)}, ${clock()}) ON CONFLICT DO NOTHING`.execute(tx),
+        );
+        const stored = await firstOf(database.db, sql<{ pkcs8: Buffer }>`SELECT pkcs8 FROM bank_identity WHERE id = 1`);
+        keys = await importEs256Pkcs8(new Uint8Array(stored!.pkcs8));
       }
       const signer = await signerFromKeyPair('ES256', keys);
       if (options.certificateChain) await checkBankChain(options.certificateChain, signer);
       const bank = new BankService(
-        store,
+        database,
         signer,
         options.currency ?? 'CHF',
         { ...DEFAULT_ROTATION, ...options.rotation },
@@ -204,17 +221,22 @@ export class BankService {
         },
         options.certificateChain,
       );
-      store.immediate(() => bank.ledger.ensureSystemAccounts(clock()));
+      await database.write((tx) => bank.ledger.ensureSystemAccounts(tx, clock()));
       await bank.keys.ensure(clock());
       return bank;
     } catch (e) {
-      store.close();
+      await database.close();
       throw e;
     }
   }
 
-  close(): void {
-    this.store.close();
+  /** Close the database (SQLite: the file; PostgreSQL: the pool). */
+  async close(): Promise<void> {
+    await this.database.close();
+  }
+
+  private get pool(): Db {
+    return this.database.db;
   }
 
   info(): BankInfo {
@@ -235,10 +257,9 @@ export class BankService {
     const keyId = await jwkThumbprint(jwk);
     const id = randomId(16);
     try {
-      this.store.immediate(() =>
-        this.store.db
-          .prepare("INSERT INTO accounts (id, kind, key_id, public_jwk, currency, opened_at) VALUES (?, 'customer', ?, ?, ?, ?)")
-          .run(id, keyId, canonicalJson(jwk), this.currency, this.clock()),
+      await this.database.write((tx) =>
+        sql`INSERT INTO accounts (id, kind, key_id, public_jwk, currency, opened_at)
+          VALUES (${id}, 'customer', ${keyId}, ${canonicalJson(jwk)}, ${this.currency}, ${this.clock()})`.execute(tx),
       );
     } catch (e) {
       if (isUniqueViolation(e)) throw new SemperError('ERR_REPLAY', 'this key already has an account');
@@ -248,11 +269,12 @@ export class BankService {
   }
 
   /** Money paid in from outside (a transfer, cash at the counter): one posting, funding → account. */
-  fund(account: string, amount: number): void {
+  async fund(account: string, amount: number): Promise<void> {
     if (!Number.isSafeInteger(amount) || amount <= 0) throw new SemperError('ERR_SCHEMA', 'funding is a positive integer');
-    this.store.immediate(() => {
-      if (!openCustomer(this.ctx(), account)) throw new SemperError('ERR_NOT_FOUND', 'no such open account');
-      this.ledger.post(
+    await this.database.write(async (tx) => {
+      if (!(await openCustomer(tx, account))) throw new SemperError('ERR_NOT_FOUND', 'no such open account');
+      await this.ledger.post(
+        tx,
         randomId(16),
         'funding',
         null,
@@ -271,56 +293,56 @@ export class BankService {
    * cheque clearings (cheque, presentment, answer) and bounces. For the evidence export (app.ts):
    * the statements in it are what the bank signed or was handed, each for this deal.
    */
-  recordsOfDeal(reference: string): unknown[] {
-    const db = this.store.db;
+  async recordsOfDeal(reference: string): Promise<unknown[]> {
+    const q = this.pool;
     const texts: string[] = [];
     const add = (rows: Record<string, string>[]) => {
       for (const row of rows) texts.push(...Object.values(row));
     };
-    add(db.prepare<[string], Record<string, string>>('SELECT answer FROM deposits WHERE reference = ?').all(reference));
-    add(db.prepare<[string], Record<string, string>>("SELECT spend FROM spent_coins WHERE json_extract(spend, '$.dealId') = ?").all(reference));
-    add(db.prepare<[string], Record<string, string>>('SELECT request, answer FROM transfers WHERE reference = ?').all(reference));
+    add(await rowsOf(q, sql<Record<string, string>>`SELECT answer FROM deposits WHERE reference = ${reference}`));
+    add(await rowsOf(q, sql<Record<string, string>>`SELECT spend FROM spent_coins WHERE ${this.database.jsonField('spend', 'dealId')} = ${reference}`));
+    add(await rowsOf(q, sql<Record<string, string>>`SELECT request, answer FROM transfers WHERE reference = ${reference}`));
     add(
-      db
-        .prepare<[string], Record<string, string>>(
-          'SELECT r.request, r.answer FROM reversals r JOIN transfers t ON t.request_id = r.transfer_request_id WHERE t.reference = ?',
-        )
-        .all(reference),
+      await rowsOf(
+        q,
+        sql<
+          Record<string, string>
+        >`SELECT r.request, r.answer FROM reversals r JOIN transfers t ON t.request_id = r.transfer_request_id WHERE t.reference = ${reference}`,
+      ),
     );
-    add(db.prepare<[string], Record<string, string>>('SELECT cheque, presentment, answer FROM cheque_clearings WHERE reference = ?').all(reference));
-    add(db.prepare<[string], Record<string, string>>("SELECT answer FROM cheque_bounces WHERE json_extract(answer, '$.dealId') = ?").all(reference));
+    add(await rowsOf(q, sql<Record<string, string>>`SELECT cheque, presentment, answer FROM cheque_clearings WHERE reference = ${reference}`));
+    add(await rowsOf(q, sql<Record<string, string>>`SELECT answer FROM cheque_bounces WHERE ${this.database.jsonField('answer', 'dealId')} = ${reference}`));
     return texts.map((text) => parseStoredJson(text, 'bank record'));
   }
 
-  balance(account: string): number {
-    return this.ledger.balance(account);
+  balance(account: string): Promise<number> {
+    return this.ledger.balance(this.pool, account);
   }
 
   /** The open account of a key. */
-  accountOfKey(keyId: string): string | undefined {
-    return openCustomerOfKey(this.ctx(), keyId)?.id;
+  async accountOfKey(keyId: string): Promise<string | undefined> {
+    return (await openCustomerOfKey(this.pool, keyId))?.id;
   }
 
   /** What the account may spend now: its balance less incoming revocable transfers still in their window. */
-  available(account: string): number {
-    return this.store.read(() => this.ledger.balance(account) - heldAmount(this.store, account, this.clock()));
+  available(account: string): Promise<number> {
+    return this.database.read(async (q) => (await this.ledger.balance(q, account)) - (await heldAmount(q, account, this.clock())));
   }
 
   /** Close an account (operator): only when it holds nothing; a closed account is never debited or credited again. */
-  closeAccount(account: string): void {
-    this.store.immediate(() => {
-      if (!openCustomer(this.ctx(), account)) throw new SemperError('ERR_NOT_FOUND', 'no such open account');
-      const balance = this.ledger.balance(account);
+  async closeAccount(account: string): Promise<void> {
+    await this.database.write(async (tx) => {
+      if (!(await openCustomer(tx, account))) throw new SemperError('ERR_NOT_FOUND', 'no such open account');
+      const balance = await this.ledger.balance(tx, account);
       if (balance !== 0) throw new SemperError('ERR_FORBIDDEN', `account ${account} still holds ${balance}`);
       // A reversal owed to it would credit a closed account.
-      const revocable = this.store.db
-        .prepare<[string, number], { n: number }>(
-          `SELECT COUNT(*) AS n FROM transfers t WHERE t.payer_account = ? AND t.revocable_until >= ?
+      const revocable = (await firstOf(
+        tx,
+        sql<{ n: number }>`SELECT COUNT(*) AS n FROM transfers t WHERE t.payer_account = ${account} AND t.revocable_until >= ${this.clock()}
              AND NOT EXISTS (SELECT 1 FROM reversals r WHERE r.transfer_request_id = t.request_id)`,
-        )
-        .get(account, this.clock())!.n;
+      ))!.n;
       if (revocable > 0) throw new SemperError('ERR_FORBIDDEN', `account ${account} has ${revocable} transfers still revocable`);
-      this.store.db.prepare('INSERT INTO account_closures (account_id, at) VALUES (?, ?)').run(account, this.clock());
+      await sql`INSERT INTO account_closures (account_id, at) VALUES (${account}, ${this.clock()})`.execute(tx);
     });
   }
 
@@ -328,27 +350,23 @@ export class BankService {
    * A one-time account-opening code for `name` (operator), paying in `amount` on opening; older
    * unused codes for the same name are withdrawn. Returned once; only its SHA-256 is stored.
    */
-  createAccountOpeningCode(params: AccountOpeningCodeParams): string {
+  createAccountOpeningCode(params: AccountOpeningCodeParams): Promise<string> {
     return this.openings.createCode(params);
   }
 
   /** The account a code for `name` opened, if one did. */
-  accountOpenedFor(name: string): string | undefined {
+  accountOpenedFor(name: string): Promise<string | undefined> {
     return this.openings.openedFor(name);
   }
 
   /** The stored hash of an issued account-opening code (the HTTP limit counts attempts per code), else undefined. */
-  accountOpeningCodeKey(code: string): string | undefined {
+  accountOpeningCodeKey(code: string): Promise<string | undefined> {
     return this.openings.codeKey(code);
   }
 
   /** A holder's `semper.bank.account-opening` with a code → the account, opened, funded and bound to the signer's key (opening.ts). */
   openAccountWithCode(request: unknown): Promise<AccountOpeningAnswer> {
     return this.openings.open(request);
-  }
-
-  private ctx(): BankContext {
-    return this.bankContext;
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -422,11 +440,12 @@ export class BankService {
   /** Add a key with chosen times (tests of expiry and rotation). */
   addDenomination(value: number, times: { validFrom: number; withdrawUntil?: number; spendUntil?: number; depositUntil?: number }) {
     const { validFrom, ...rest } = times;
-    return this.keys.add(value, validFrom, this.clock(), rest);
+    return this.keys.add(value, validFrom, this.clock(), rest) as Promise<Denomination>;
   }
 
   /** Every key the bank ever made, as core's verifiers take them (times are checked per use). */
-  private async denominationSet(): Promise<DenominationSet> {
+  private async denominationSet(ids: readonly string[] = []): Promise<DenominationSet> {
+    await this.keys.know(ids);
     for (const k of this.keys.all()) {
       const d = k.denomination;
       if (!this.verifiedKeys.has(d.id)) this.verifiedKeys.set(d.id, { ...d, publicKey: await importDenominationKey(d.rsaPublicKey) });
@@ -460,10 +479,8 @@ export class BankService {
   // Issuing: withdrawal, refund, refresh
 
   /** The stored answer of a request id already served (same request), ERR_REPLAY (another), or undefined. */
-  private served(requestId: string, requestDigest: string): IssueAnswer | undefined {
-    const row = this.store.db
-      .prepare<[string], { request_digest: string; answer: string }>('SELECT request_digest, answer FROM issues WHERE request_id = ?')
-      .get(requestId);
+  private async served(q: Db, requestId: string, requestDigest: string): Promise<IssueAnswer | undefined> {
+    const row = await firstOf(q, sql<{ request_digest: string; answer: string }>`SELECT request_digest, answer FROM issues WHERE request_id = ${requestId}`);
     if (!row) return undefined;
     if (row.request_digest !== requestDigest) throw new SemperError('ERR_REPLAY', `request id ${requestId} was used for another request`);
     return JSON.parse(row.answer) as IssueAnswer;
@@ -495,17 +512,18 @@ export class BankService {
     if (verified.statement.dealId !== (reference ?? body.requestId))
       throw new SemperError('ERR_SCHEMA', `${type}: dealId must be the ${reference ? 'reference' : 'request id'}`);
     // A missing account and a stranger's key get the same answer: account ids are not probed this way.
-    const account = openCustomer(this.ctx(), body.account);
+    const account = await openCustomer(this.pool, body.account);
     if (!account || account.keyId !== (await jwkThumbprint(verified.signerJwk))) {
       throw new SemperError('ERR_FORBIDDEN', `${type} is not signed by the account's registered key`);
     }
     const requestDigest = digestSync(verified.statement);
-    const done = this.served(body.requestId, requestDigest);
+    const done = await this.served(this.pool, body.requestId, requestDigest);
     if (done) return done;
     const now = this.clock();
+    await this.keys.know(body.coins.map((c) => c.denominationId));
     const value = this.priceOf(body.coins, now);
     // Before signing anything: most refusals need no transaction (the transaction checks again).
-    requireAvailable(this.store, this.ledger, account.id, value, now);
+    await requireAvailable(this.pool, this.ledger, account.id, value, now);
     const signatures = this.blindSignAll(body.coins);
     const answer = await this.signIssue(
       {
@@ -520,12 +538,13 @@ export class BankService {
       reference ?? body.requestId,
       now,
     );
-    return this.store.immediate(() => {
-      const again = this.served(body.requestId, requestDigest);
+    return this.database.write(async (tx) => {
+      const again = await this.served(tx, body.requestId, requestDigest);
       if (again) return again;
-      requireAvailable(this.store, this.ledger, account.id, value, now);
+      await requireAvailable(tx, this.ledger, account.id, value, now);
       const postingId = randomId(16);
-      this.ledger.post(
+      await this.ledger.post(
+        tx,
         postingId,
         kind,
         reference ?? null,
@@ -535,12 +554,13 @@ export class BankService {
         ],
         now,
       );
-      this.insertIssue(body.requestId, kind, account.id, requestDigest, verified.statement, postingId, value, answer, now);
+      await this.insertIssue(tx, body.requestId, kind, account.id, requestDigest, verified.statement, postingId, value, answer, now);
       return answer;
     });
   }
 
-  private insertIssue(
+  private async insertIssue(
+    q: Db,
     requestId: string,
     kind: string,
     account: string | null,
@@ -550,29 +570,36 @@ export class BankService {
     value: number,
     answer: IssueAnswer,
     now: number,
-  ): void {
-    this.store.db
-      .prepare('INSERT INTO issues (request_id, kind, account_id, request_digest, request, posting_id, value, answer, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)')
-      .run(requestId, kind, account, digest, canonicalJson(request), postingId, value, canonicalJson(answer), now);
+  ): Promise<void> {
+    await sql`INSERT INTO issues (request_id, kind, account_id, request_digest, request, posting_id, value, answer, at)
+      VALUES (${requestId}, ${kind}, ${account}, ${digest}, ${canonicalJson(request)}, ${postingId}, ${value}, ${canonicalJson(answer)}, ${now})`.execute(q);
   }
 
   /** Record coins as spent, inside the caller's transaction; a coin seen before is ERR_DOUBLE_SPEND with the first spend. */
-  private spendCoins(spends: readonly VerifiedSpend[], digests: readonly string[], kind: 'deposit' | 'refresh', redemptionId: string, now: number): void {
-    const insert = this.store.db.prepare(
-      'INSERT INTO spent_coins (coin_id, denomination_id, value, spend_digest, spend, kind, redemption_id, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
-    );
-    spends.forEach((s, i) => {
-      try {
-        insert.run(s.coinId, s.denomination.id, s.denomination.value.amount, digests[i]!, canonicalJson(s.statement), kind, redemptionId, now);
-      } catch (e) {
-        if (!isUniqueViolation(e)) throw e;
-        const first = this.store.db.prepare<[string], { spend: string }>('SELECT spend FROM spent_coins WHERE coin_id = ?').get(s.coinId);
-        throw new SemperError('ERR_DOUBLE_SPEND', `coin ${s.coinId} was spent before`, {
-          coinId: s.coinId,
-          proof: first ? (JSON.parse(first.spend) as unknown) : null,
-        });
-      }
-    });
+  private async spendCoins(
+    q: Db,
+    spends: readonly VerifiedSpend[],
+    digests: readonly string[],
+    kind: 'deposit' | 'refresh',
+    redemptionId: string,
+    now: number,
+  ): Promise<void> {
+    for (const [i, s] of spends.entries()) {
+      // ON CONFLICT DO NOTHING rather than catching the violation: PostgreSQL aborts a transaction at
+      // its first error, and the first spend is read in this same transaction.
+      const inserted = await rowsOf(
+        q,
+        sql<{ coin_id: string }>`INSERT INTO spent_coins (coin_id, denomination_id, value, spend_digest, spend, kind, redemption_id, at)
+          VALUES (${s.coinId}, ${s.denomination.id}, ${s.denomination.value.amount}, ${digests[i]!}, ${canonicalJson(s.statement)}, ${kind}, ${redemptionId}, ${now})
+          ON CONFLICT (coin_id) DO NOTHING RETURNING coin_id`,
+      );
+      if (inserted.length === 1) continue;
+      const first = await firstOf(q, sql<{ spend: string }>`SELECT spend FROM spent_coins WHERE coin_id = ${s.coinId}`);
+      throw new SemperError('ERR_DOUBLE_SPEND', `coin ${s.coinId} was spent before`, {
+        coinId: s.coinId,
+        proof: first ? (JSON.parse(first.spend) as unknown) : null,
+      });
+    }
   }
 
   /** Check every spend of a request; one coin once. */
@@ -581,7 +608,7 @@ export class BankService {
     expect: { payee?: string; reference?: string; outputs?: string },
     now: number,
   ): Promise<VerifiedSpend[]> {
-    const denominations = await this.denominationSet();
+    const denominations = await this.denominationSet(spends.map(denominationIdOf).filter(Boolean));
     const out: VerifiedSpend[] = [];
     for (const s of spends) {
       const first = out[0]?.body;
@@ -607,9 +634,10 @@ export class BankService {
       throw new SemperError('ERR_SCHEMA', `refresh: ${parsed.error.issues[0]?.path.join('.') ?? '$'}: ${parsed.error.issues[0]?.message ?? 'malformed'}`);
     const req = parsed.data;
     const requestDigest = digestSync(req);
-    const done = this.served(req.requestId, requestDigest);
+    const done = await this.served(this.pool, req.requestId, requestDigest);
     if (done) return done;
     const now = this.clock();
+    await this.keys.know(req.outputs.map((c) => c.denominationId));
     const spends = await this.verifySpends(req.spends, { payee: this.keyId, reference: req.requestId, outputs: await outputsDigest(req.outputs) }, now);
     const inValue = spends.reduce((n, s) => n + s.denomination.value.amount, 0);
     const value = this.priceOf(req.outputs, now);
@@ -621,12 +649,13 @@ export class BankService {
       req.requestId,
       now,
     );
-    return this.store.immediate(() => {
-      const again = this.served(req.requestId, requestDigest);
+    return this.database.write(async (tx) => {
+      const again = await this.served(tx, req.requestId, requestDigest);
       if (again) return again;
-      this.spendCoins(spends, digests, 'refresh', req.requestId, now);
+      await this.spendCoins(tx, spends, digests, 'refresh', req.requestId, now);
       const postingId = randomId(16);
-      this.ledger.post(
+      await this.ledger.post(
+        tx,
         postingId,
         'refresh',
         req.requestId,
@@ -636,7 +665,7 @@ export class BankService {
         ],
         now,
       );
-      this.insertIssue(req.requestId, 'refresh', null, requestDigest, req, postingId, value, answer, now);
+      await this.insertIssue(tx, req.requestId, 'refresh', null, requestDigest, req, postingId, value, answer, now);
       return answer;
     });
   }
@@ -653,13 +682,13 @@ export class BankService {
     const spends = await this.verifySpends(parsed.data.spends, {}, now);
     if (spends.some((s) => s.body.outputs !== undefined)) throw new SemperError('ERR_ITEM_MISMATCH', 'a refresh spend is not deposited');
     const { payee, reference } = spends[0]!.body;
-    const account = this.accountOfKey(payee);
+    const account = await this.accountOfKey(payee);
     if (!account) throw new SemperError('ERR_NOT_FOUND', `no account for payee ${payee}`);
     const digests = spends.map((s) => digestSync(s.statement));
     const batchDigest = createHash('sha256')
       .update([...digests].sort().join(','))
       .digest('base64url');
-    const stored = this.storedDeposit(batchDigest);
+    const stored = await this.storedDeposit(this.pool, batchDigest);
     if (stored) return stored;
     const value = spends.reduce((n, s) => n + s.denomination.value.amount, 0);
     const depositId = randomId(16);
@@ -674,30 +703,43 @@ export class BankService {
       this.signer,
     )) as Statement;
     const answer: DepositAnswer = { receipt, proof };
-    return this.store.immediate(() => {
-      const again = this.storedDeposit(batchDigest);
-      if (again) return again;
-      this.spendCoins(spends, digests, 'deposit', depositId, now);
-      const postingId = randomId(16);
-      this.ledger.post(
-        postingId,
-        'deposit',
-        reference,
-        [
-          { account: COINS_ACCOUNT, amount: -value },
-          { account, amount: value },
-        ],
-        now,
-      );
-      this.store.db
-        .prepare('INSERT INTO deposits (id, batch_digest, account_id, payee, reference, value, posting_id, answer, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)')
-        .run(depositId, batchDigest, account, payee, reference, value, postingId, canonicalJson(answer), now);
-      return answer;
-    });
+    // READ COMMITTED on PostgreSQL: the spent-coin primary key alone decides which deposit of a coin
+    // wins (an insert that meets a concurrent one waits for it, then does nothing), and a deposit
+    // checks no balance; under SERIALIZABLE concurrent deposits of different coins abort each other.
+    return this.database.write(
+      async (tx) => {
+        const again = await this.storedDeposit(tx, batchDigest);
+        if (again) return again;
+        try {
+          await this.spendCoins(tx, spends, digests, 'deposit', depositId, now);
+        } catch (e) {
+          // The very same spends deposited concurrently: the other deposit committed first; its answer.
+          const stored = await this.storedDeposit(tx, batchDigest);
+          if (stored) return stored;
+          throw e;
+        }
+        const postingId = randomId(16);
+        await this.ledger.post(
+          tx,
+          postingId,
+          'deposit',
+          reference,
+          [
+            { account: COINS_ACCOUNT, amount: -value },
+            { account, amount: value },
+          ],
+          now,
+        );
+        await sql`INSERT INTO deposits (id, batch_digest, account_id, payee, reference, value, posting_id, answer, at)
+        VALUES (${depositId}, ${batchDigest}, ${account}, ${payee}, ${reference}, ${value}, ${postingId}, ${canonicalJson(answer)}, ${now})`.execute(tx);
+        return answer;
+      },
+      { isolation: 'read committed' },
+    );
   }
 
-  private storedDeposit(batchDigest: string): DepositAnswer | undefined {
-    const row = this.store.db.prepare<[string], { answer: string }>('SELECT answer FROM deposits WHERE batch_digest = ?').get(batchDigest);
+  private async storedDeposit(q: Db, batchDigest: string): Promise<DepositAnswer | undefined> {
+    const row = await firstOf(q, sql<{ answer: string }>`SELECT answer FROM deposits WHERE batch_digest = ${batchDigest}`);
     return row ? (JSON.parse(row.answer) as DepositAnswer) : undefined;
   }
 
@@ -716,57 +758,57 @@ export class BankService {
    * gives back exactly its transfer's amount; no account's balance is below what it holds for
    * revocable transfers still in their window (so every reversal the bank owes is covered).
    */
-  private checkCustomerMovements(): void {
-    const db = this.store.db;
+  private async checkCustomerMovements(q: Db): Promise<void> {
+    // Table and column names are this method's constants, never input.
     const moved = (table: string, debit: string, credit: string, amount: string, join = '') =>
-      db
-        .prepare<[], { posting_id: string }>(
+      rowsOf(
+        q,
+        sql.raw<{ posting_id: string }>(
           `SELECT x.posting_id FROM ${table} x ${join}
            WHERE (SELECT COUNT(*) FROM entries e WHERE e.posting_id = x.posting_id) <> 2
               OR NOT EXISTS (SELECT 1 FROM entries e WHERE e.posting_id = x.posting_id AND e.account_id = ${debit} AND e.amount = -${amount})
               OR NOT EXISTS (SELECT 1 FROM entries e WHERE e.posting_id = x.posting_id AND e.account_id = ${credit} AND e.amount = ${amount})`,
-        )
-        .all();
+        ),
+      );
     const wrong = [
-      ...moved('transfers', 'x.payer_account', 'x.payee_account', 'x.amount'),
-      ...moved('reversals', 't.payee_account', 't.payer_account', 't.amount', 'JOIN transfers t ON t.request_id = x.transfer_request_id'),
-      ...moved('cheque_clearings', 'x.drawer_account', 'x.payee_account', 'x.amount'),
+      ...(await moved('transfers', 'x.payer_account', 'x.payee_account', 'x.amount')),
+      ...(await moved('reversals', 't.payee_account', 't.payer_account', 't.amount', 'JOIN transfers t ON t.request_id = x.transfer_request_id')),
+      ...(await moved('cheque_clearings', 'x.drawer_account', 'x.payee_account', 'x.amount')),
     ];
     if (wrong.length) throw new SemperError('ERR_INTERNAL', `postings that do not move what their order says: ${wrong.map((w) => w.posting_id).join(', ')}`);
-    const orphans = db
-      .prepare<[], { id: string }>(
-        `SELECT p.id FROM postings p WHERE p.kind IN ('transfer', 'reversal', 'cheque')
+    const orphans = await rowsOf(
+      q,
+      sql<{ id: string }>`SELECT p.id FROM postings p WHERE p.kind IN ('transfer', 'reversal', 'cheque')
            AND (SELECT COUNT(*) FROM transfers WHERE posting_id = p.id) + (SELECT COUNT(*) FROM reversals WHERE posting_id = p.id)
              + (SELECT COUNT(*) FROM cheque_clearings WHERE posting_id = p.id) <> 1`,
-      )
-      .all();
+    );
     if (orphans.length) throw new SemperError('ERR_INTERNAL', `customer postings without exactly one order: ${orphans.map((o) => o.id).join(', ')}`);
-    const badReversal = db
-      .prepare<[], { id: string }>('SELECT r.id FROM reversals r JOIN transfers t ON t.request_id = r.transfer_request_id WHERE r.amount <> t.amount')
-      .all();
+    const badReversal = await rowsOf(
+      q,
+      sql<{ id: string }>`SELECT r.id FROM reversals r JOIN transfers t ON t.request_id = r.transfer_request_id WHERE r.amount <> t.amount`,
+    );
     if (badReversal.length) throw new SemperError('ERR_INTERNAL', `reversals of another amount: ${badReversal.map((r) => r.id).join(', ')}`);
     const now = this.clock();
-    const accounts = db.prepare<[], { id: string }>("SELECT id FROM accounts WHERE kind = 'customer'").all();
+    const accounts = await rowsOf(q, sql<{ id: string }>`SELECT id FROM accounts WHERE kind = 'customer'`);
     for (const a of accounts) {
-      const held = heldAmount(this.store, a.id, now);
-      if (held > 0 && this.ledger.balance(a.id) < held)
+      const held = await heldAmount(q, a.id, now);
+      if (held > 0 && (await this.ledger.balance(q, a.id)) < held)
         throw new SemperError('ERR_INTERNAL', `account ${a.id} holds less than its revocable incoming transfers`);
     }
   }
 
-  checkInvariants(): BankTotals {
-    return this.store.read(() => {
-      const db = this.store.db;
-      const unbalanced = this.ledger.unbalancedPostings();
+  checkInvariants(): Promise<BankTotals> {
+    return this.database.read(async (q) => {
+      const unbalanced = await this.ledger.unbalancedPostings(q);
       if (unbalanced.length) throw new SemperError('ERR_INTERNAL', `postings do not balance: ${unbalanced.map((u) => u.posting_id).join(', ')}`);
-      const issued = db.prepare<[], { v: number }>('SELECT COALESCE(SUM(value), 0) AS v FROM issues').get()!.v;
-      const redeemed = db.prepare<[], { v: number }>('SELECT COALESCE(SUM(value), 0) AS v FROM spent_coins').get()!.v;
+      const issued = (await firstOf(q, sql<{ v: number }>`SELECT COALESCE(SUM(value), 0) AS v FROM issues`))!.v;
+      const redeemed = (await firstOf(q, sql<{ v: number }>`SELECT COALESCE(SUM(value), 0) AS v FROM spent_coins`))!.v;
       const totals: BankTotals = {
-        funding: -this.ledger.balance(FUNDING_ACCOUNT),
-        customers: this.ledger.customerTotal(),
+        funding: -(await this.ledger.balance(q, FUNDING_ACCOUNT)),
+        customers: await this.ledger.customerTotal(q),
         issued,
         redeemed,
-        coinsOutstanding: this.ledger.balance(COINS_ACCOUNT),
+        coinsOutstanding: await this.ledger.balance(q, COINS_ACCOUNT),
       };
       if (totals.coinsOutstanding !== issued - redeemed) {
         throw new SemperError('ERR_INTERNAL', `coins account ${totals.coinsOutstanding} ≠ issued ${issued} − redeemed ${redeemed}`);
@@ -774,14 +816,23 @@ export class BankService {
       if (totals.customers + issued - redeemed !== totals.funding) {
         throw new SemperError('ERR_INTERNAL', `customers ${totals.customers} + outstanding ${issued - redeemed} ≠ funding ${totals.funding}`);
       }
-      const negative = db
-        .prepare<[], { id: string }>(
-          "SELECT a.id FROM accounts a JOIN entries e ON e.account_id = a.id WHERE a.kind IN ('customer', 'coins') GROUP BY a.id HAVING SUM(e.amount) < 0",
-        )
-        .all();
+      const negative = await rowsOf(
+        q,
+        sql<{
+          id: string;
+        }>`SELECT a.id FROM accounts a JOIN entries e ON e.account_id = a.id WHERE a.kind IN ('customer', 'coins') GROUP BY a.id HAVING SUM(e.amount) < 0`,
+      );
       if (negative.length) throw new SemperError('ERR_INTERNAL', `negative balance: ${negative.map((n) => n.id).join(', ')}`);
-      this.checkCustomerMovements();
+      await this.checkCustomerMovements(q);
       return totals;
     });
   }
+}
+
+/** The denomination a spend names (to load keys another process made before verifying it); '' if it names none. */
+function denominationIdOf(spend: unknown): string {
+  const body = typeof spend === 'object' && spend !== null ? (spend as { body?: unknown }).body : undefined;
+  const coin = typeof body === 'object' && body !== null ? (body as { coin?: unknown }).coin : undefined;
+  const id = typeof coin === 'object' && coin !== null ? (coin as { denominationId?: unknown }).denominationId : undefined;
+  return typeof id === 'string' ? id : '';
 }

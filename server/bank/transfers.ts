@@ -29,6 +29,8 @@ import {
   type TransferReceiptBody,
 } from '../../core/payment/account/index.js';
 import { verifyStatement } from '../../core/statements/index.js';
+import { sql } from 'kysely';
+import { type Db, firstOf } from '../storage/database.js';
 import { type BankContext, bankSign, digestSync, openCustomer, openCustomerOfKey, requireAvailable, schemaError } from './accounts.js';
 
 interface TransferRow {
@@ -47,12 +49,12 @@ interface TransferRow {
 export class Transfers {
   constructor(private readonly ctx: BankContext) {}
 
-  private row(requestId: string): TransferRow | undefined {
-    return this.ctx.store.db.prepare<[string], TransferRow>('SELECT * FROM transfers WHERE request_id = ?').get(requestId);
+  private row(q: Db, requestId: string): Promise<TransferRow | undefined> {
+    return firstOf(q, sql<TransferRow>`SELECT * FROM transfers WHERE request_id = ${requestId}`);
   }
 
-  private served(requestId: string, digest: string): TransferAnswer | undefined {
-    const row = this.row(requestId);
+  private async served(q: Db, requestId: string, digest: string): Promise<TransferAnswer | undefined> {
+    const row = await this.row(q, requestId);
     if (!row) return undefined;
     if (row.order_digest !== digest) throw new SemperError('ERR_REPLAY', `request id ${requestId} was used for another transfer`);
     return JSON.parse(row.answer) as TransferAnswer;
@@ -66,17 +68,18 @@ export class Transfers {
     const order = parsed.data;
     if (verified.statement.dealId !== order.reference) throw new SemperError('ERR_SCHEMA', `${ACCOUNT_TYPES.transfer}: dealId must be the reference`);
     // A missing or closed account and a stranger's key get the same answer.
-    const payer = openCustomer(ctx, order.payer);
+    const pool = ctx.database.db;
+    const payer = await openCustomer(pool, order.payer);
     if (!payer || payer.keyId !== (await jwkThumbprint(verified.signerJwk)))
       throw new SemperError('ERR_FORBIDDEN', `${ACCOUNT_TYPES.transfer} is not signed by the payer account's registered key`);
     const digest = digestSync(verified.statement);
-    const done = this.served(order.requestId, digest);
+    const done = await this.served(pool, order.requestId, digest);
     if (done) return done;
     if (order.amount.currency !== ctx.currency)
       throw new SemperError('ERR_ITEM_MISMATCH', `this bank keeps ${ctx.currency}, the order is in ${order.amount.currency}`);
     const value = order.amount.amount;
     if (value <= 0) throw new SemperError('ERR_SCHEMA', 'a transfer moves a positive amount');
-    const payee = openCustomerOfKey(ctx, order.payee);
+    const payee = await openCustomerOfKey(pool, order.payee);
     if (!payee) throw new SemperError('ERR_NOT_FOUND', `no open account for payee ${order.payee}`);
     if (order.payeeAccount !== undefined && order.payeeAccount !== payee.id)
       throw new SemperError('ERR_ITEM_MISMATCH', 'the payee account named is not the payee key’s account');
@@ -84,7 +87,7 @@ export class Transfers {
     const now = ctx.clock();
     if (order.revocableUntil !== undefined && (order.revocableUntil < now || order.revocableUntil > now + ctx.maxRevocationWindow))
       throw new SemperError('ERR_SCHEMA', `revocableUntil must lie between now and ${ctx.maxRevocationWindow} ms from now`);
-    requireAvailable(ctx.store, ctx.ledger, payer.id, value, now);
+    await requireAvailable(pool, ctx.ledger, payer.id, value, now);
     const transferId = randomId(16);
     const proofBody: PaymentProofBody = { method: 'account', value: order.amount, payee: order.payee, reference: order.reference };
     const proof = await bankSign(ctx, PAYMENT_PROOF_TYPE, order.reference, proofBody, now);
@@ -102,13 +105,15 @@ export class Transfers {
     };
     const receipt = await bankSign(ctx, ACCOUNT_TYPES.transferReceipt, order.reference, receiptBody, now);
     const answer: TransferAnswer = { receipt, proof };
-    return ctx.store.immediate(() => {
-      const again = this.served(order.requestId, digest);
+    return ctx.database.write(async (tx) => {
+      const again = await this.served(tx, order.requestId, digest);
       if (again) return again;
-      if (!openCustomer(ctx, payer.id) || !openCustomer(ctx, payee.id)) throw new SemperError('ERR_NOT_FOUND', 'an account of the transfer was closed');
-      requireAvailable(ctx.store, ctx.ledger, payer.id, value, now);
+      if (!(await openCustomer(tx, payer.id)) || !(await openCustomer(tx, payee.id)))
+        throw new SemperError('ERR_NOT_FOUND', 'an account of the transfer was closed');
+      await requireAvailable(tx, ctx.ledger, payer.id, value, now);
       const postingId = randomId(16);
-      ctx.ledger.post(
+      await ctx.ledger.post(
+        tx,
         postingId,
         'transfer',
         order.reference,
@@ -118,32 +123,15 @@ export class Transfers {
         ],
         now,
       );
-      ctx.store.db
-        .prepare(
-          `INSERT INTO transfers (request_id, id, order_digest, request, payer_account, payee_account, payee_key, amount, reference, revocable_until, posting_id, answer, at)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-        )
-        .run(
-          order.requestId,
-          transferId,
-          digest,
-          canonicalJson(verified.statement),
-          payer.id,
-          payee.id,
-          order.payee,
-          value,
-          order.reference,
-          order.revocableUntil ?? null,
-          postingId,
-          canonicalJson(answer),
-          now,
-        );
+      await sql`INSERT INTO transfers (request_id, id, order_digest, request, payer_account, payee_account, payee_key, amount, reference, revocable_until, posting_id, answer, at)
+        VALUES (${order.requestId}, ${transferId}, ${digest}, ${canonicalJson(verified.statement)}, ${payer.id}, ${payee.id}, ${order.payee}, ${value},
+          ${order.reference}, ${order.revocableUntil ?? null}, ${postingId}, ${canonicalJson(answer)}, ${now})`.execute(tx);
       return answer;
     });
   }
 
-  private reversed(requestId: string): ReversalAnswer | undefined {
-    const row = this.ctx.store.db.prepare<[string], { answer: string }>('SELECT answer FROM reversals WHERE transfer_request_id = ?').get(requestId);
+  private async reversed(q: Db, requestId: string): Promise<ReversalAnswer | undefined> {
+    const row = await firstOf(q, sql<{ answer: string }>`SELECT answer FROM reversals WHERE transfer_request_id = ${requestId}`);
     return row ? (JSON.parse(row.answer) as ReversalAnswer) : undefined;
   }
 
@@ -157,7 +145,8 @@ export class Transfers {
     const parsed = RevokeRequest.safeParse(input);
     if (!parsed.success) throw schemaError('revoke', parsed.error);
     const { requestId, order } = parsed.data;
-    const transfer = this.row(requestId);
+    const pool = ctx.database.db;
+    const transfer = await this.row(pool, requestId);
     if (!transfer) throw new SemperError('ERR_NOT_FOUND', `no transfer ${requestId}`);
     const verified = await verifyStatement(order, {
       types: [TTP_TYPES.revocationOrder, ACCOUNT_TYPES.payeeRefund],
@@ -171,7 +160,7 @@ export class Transfers {
       if (!ctx.trustedTtps.has(signer)) throw new SemperError('ERR_FORBIDDEN', 'the revocation order is not signed by a TTP this bank trusts');
       const body = RevocationOrderBody.safeParse(verified.statement.body);
       if (!body.success) throw schemaError(TTP_TYPES.revocationOrder, body.error);
-      const payerKey = openCustomerKey(ctx, transfer.payer_account);
+      const payerKey = await customerKey(pool, transfer.payer_account);
       const names = body.data.revoke.some((r) => r.giver === payerKey && moneyOf(r.description).some((d) => sameTransfer(d, transfer, ctx.currency)));
       if (!names) throw new SemperError('ERR_ITEM_MISMATCH', 'the revocation order does not name this transfer (payer as giver, payee, amount, reference)');
     } else {
@@ -183,7 +172,7 @@ export class Transfers {
       if (b.requestId !== requestId || b.reference !== transfer.reference || b.amount.amount !== transfer.amount || b.amount.currency !== ctx.currency)
         throw new SemperError('ERR_ITEM_MISMATCH', 'the refund names another transfer or amount (a refund gives the whole transfer back)');
     }
-    const first = this.reversed(requestId);
+    const first = await this.reversed(pool, requestId);
     if (first) throw this.alreadyRevoked(first);
     if (by === 'ttp') {
       if (transfer.revocable_until === null) throw new SemperError('ERR_REVOCATION_CLOSED', 'this transfer is not revocable');
@@ -191,7 +180,7 @@ export class Transfers {
         throw new SemperError('ERR_REVOCATION_CLOSED', `the transfer was revocable until ${new Date(transfer.revocable_until).toISOString()}`);
     }
     // The reversed transfer's own hold does not count against it; anything else held does.
-    requireAvailable(ctx.store, ctx.ledger, transfer.payee_account, transfer.amount, now, requestId);
+    await requireAvailable(pool, ctx.ledger, transfer.payee_account, transfer.amount, now, requestId);
     const reversalId = randomId(16);
     const orderDigest = digestSync(verified.statement);
     const body: ReversalBody = {
@@ -207,13 +196,14 @@ export class Transfers {
       orderSigner: signer,
     };
     const answer: ReversalAnswer = { receipt: await bankSign(ctx, ACCOUNT_TYPES.reversal, transfer.reference, body, now) };
-    return ctx.store.immediate(() => {
-      const again = this.reversed(requestId);
+    return ctx.database.write(async (tx) => {
+      const again = await this.reversed(tx, requestId);
       if (again) throw this.alreadyRevoked(again);
       if (by === 'ttp' && now > transfer.revocable_until!) throw new SemperError('ERR_REVOCATION_CLOSED', 'the revocation window closed');
-      requireAvailable(ctx.store, ctx.ledger, transfer.payee_account, transfer.amount, now, requestId);
+      await requireAvailable(tx, ctx.ledger, transfer.payee_account, transfer.amount, now, requestId);
       const postingId = randomId(16);
-      ctx.ledger.post(
+      await ctx.ledger.post(
+        tx,
         postingId,
         'reversal',
         transfer.reference,
@@ -223,19 +213,18 @@ export class Transfers {
         ],
         now,
       );
-      ctx.store.db
-        .prepare(
-          'INSERT INTO reversals (transfer_request_id, id, by, order_digest, request, amount, posting_id, answer, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
-        )
-        .run(requestId, reversalId, by, orderDigest, canonicalJson(verified.statement), transfer.amount, postingId, canonicalJson(answer), now);
+      await sql`INSERT INTO reversals (transfer_request_id, id, by, order_digest, request, amount, posting_id, answer, at)
+        VALUES (${requestId}, ${reversalId}, ${by}, ${orderDigest}, ${canonicalJson(verified.statement)}, ${transfer.amount}, ${postingId}, ${canonicalJson(answer)}, ${now})`.execute(
+        tx,
+      );
       return answer;
     });
   }
 }
 
 /** The registered key of an account, closed or not (the payer of a past transfer). */
-function openCustomerKey(ctx: BankContext, account: string): string | undefined {
-  return ctx.store.db.prepare<[string], { key_id: string }>("SELECT key_id FROM accounts WHERE id = ? AND kind = 'customer'").get(account)?.key_id;
+async function customerKey(q: Db, account: string): Promise<string | undefined> {
+  return (await firstOf(q, sql<{ key_id: string }>`SELECT key_id FROM accounts WHERE id = ${account} AND kind = 'customer'`))?.key_id;
 }
 
 /** Every money description in a description tree. */

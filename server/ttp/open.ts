@@ -27,6 +27,8 @@ export interface OpenTtpOptions {
   ca: TtpIssuer;
   commonName?: string;
   now?: () => number;
+  /** PostgreSQL for the decisions (SEMPER_DATABASE_URL) instead of `ttp.sqlite`; the identity stays in the data directory. */
+  databaseUrl?: string;
 }
 
 /** Open the marketplace TTP: persisted key, a certificate from `ca`, decisions in `ttp.sqlite`. */
@@ -49,7 +51,7 @@ export async function openMarketplaceTtp(options: OpenTtpOptions): Promise<TtpSe
       signer: identity.signer,
       certificateChain: [identity.certificate],
       trustRoots: [ca.rootCertificate],
-      store: { path: join(options.dataDir, TTP_DB_FILE) },
+      store: options.databaseUrl ? { url: options.databaseUrl } : { path: join(options.dataDir, TTP_DB_FILE) },
       ...(options.now ? { clock: options.now } : {}),
     });
   } finally {

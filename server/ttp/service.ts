@@ -25,7 +25,7 @@ import {
   type TtpState,
 } from '../../core/exchange/index.js';
 import { MachineHost } from '../host/step.js';
-import { SqliteTtpStore, type TtpRecordStore } from './store.js';
+import { openTtpStore, type PostgresTtpStore, type SqliteTtpStore, type TtpRecordStore, type TtpStoreLocation } from './store.js';
 
 /** What the TTP asks a CA for (server/ca, or a test CA built with core/pki issueCertificate). */
 export interface TtpCertificateRequest {
@@ -47,8 +47,8 @@ export interface TtpServiceOptions {
   certificateChain: string[];
   /** Trust anchors for certified parties and credentials in exchanged items. */
   trustRoots: readonly string[];
-  /** SQLite file (or ':memory:'), or any store with insert-if-absent. */
-  store: TtpRecordStore | { path: string };
+  /** SQLite file (or ':memory:'), a PostgreSQL URL, or any store with insert-if-absent. */
+  store: TtpRecordStore | TtpStoreLocation;
   clock?: () => number;
   /** Revocation status of certificates in requests (prepared before each step). */
   revocation?: RevocationSource;
@@ -69,7 +69,7 @@ export class TtpService {
   readonly signer: Signer;
   readonly certificateChain: string[];
   readonly store: TtpRecordStore;
-  private readonly ownsStore: SqliteTtpStore | null;
+  private readonly ownsStore: SqliteTtpStore | PostgresTtpStore | null;
   private readonly sealing: TtpServiceOptions['sealing'] | null;
   private sealingStatement: Promise<Statement> | null = null;
   private readonly clock: () => number;
@@ -80,7 +80,7 @@ export class TtpService {
     if (options.certificateChain.length === 0) throw new SemperError('ERR_CERT_CHAIN', 'the TTP needs a certificate chain');
     this.signer = options.signer;
     this.certificateChain = [...options.certificateChain];
-    this.ownsStore = 'path' in options.store ? new SqliteTtpStore(options.store.path) : null;
+    this.ownsStore = 'path' in options.store || 'url' in options.store ? openTtpStore(options.store) : null;
     this.store = this.ownsStore ?? (options.store as TtpRecordStore);
     this.clock = options.clock ?? Date.now;
     const { trustRoots, revocation } = options;
@@ -110,6 +110,8 @@ export class TtpService {
   static async create(params: {
     ca: CertificateAuthorityLike;
     dbPath: string;
+    /** PostgreSQL instead of the SQLite file at dbPath. */
+    databaseUrl?: string;
     commonName?: string;
     keys?: CryptoKeyPair;
     trustRoots?: readonly string[];
@@ -132,7 +134,7 @@ export class TtpService {
       certificateChain: [leaf],
       sealing: { keyId: sealing.keyId, jwk: sealing.jwk, keys: sealingKeys },
       trustRoots: params.trustRoots ?? [params.ca.rootCertificate],
-      store: { path: params.dbPath },
+      store: params.databaseUrl ? { url: params.databaseUrl } : { path: params.dbPath },
       ...(params.clock ? { clock: params.clock } : {}),
     });
   }
@@ -181,7 +183,8 @@ export class TtpService {
     return (await this.store.get(exchangeId))?.state.record ?? null;
   }
 
-  close(): void {
-    this.ownsStore?.close();
+  /** Close the store this service opened (a PostgreSQL pool ends asynchronously). */
+  async close(): Promise<void> {
+    await this.ownsStore?.close();
   }
 }

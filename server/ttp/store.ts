@@ -1,11 +1,17 @@
 /**
- * The TTP's records in SQLite (better-sqlite3), as the state store of its machine (core/exchange
+ * The TTP's records, on embedded SQLite (the default) or PostgreSQL (server/storage/database.ts),
+ * as the state store of its machine (core/exchange
  * ttp.ts, run by the one host step, server/host/step.ts). One row per exchange, keyed by the
  * exchange id (PRIMARY KEY, so UNIQUE): a decision is inserted only if the exchange has none, and
  * the row is never updated or deleted (triggers refuse both). Whatever raced, the first row wins:
  * the loser's insert reports false, and the host steps again on the winner's record and answers
  * with it. The row is on disk (WAL, synchronous=FULL) before the answer leaves, so nothing decided
- * is lost across a restart.
+ * is lost across a restart. On PostgreSQL the same holds for any number of TTP processes sharing
+ * the database: the insert is one statement, `INSERT … ON CONFLICT DO NOTHING RETURNING`, the
+ * primary key decides which process's decision stands, and the others read it back.
+ *
+ * The SQL is written once (kysely, TTP_SQL below); on SQLite the writer thread runs the compiled
+ * insert on its own connection.
  *
  * Group commit with bounded latency: the inserts are committed by a writer thread (worker_threads,
  * its own connection to the file), so the fsync never holds the event loop, where the TTP verifies
@@ -17,24 +23,100 @@
  */
 import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
-import Database from 'better-sqlite3';
+import BetterSqlite from 'better-sqlite3';
+import type { Insertable, Kysely } from 'kysely';
 import { SemperError } from '../../core/errors.js';
 import { parseTtpRecord, type TtpRecord, type TtpState } from '../../core/exchange/ttp.js';
 import type { StateStore, StoredState } from '../host/step.js';
-
-interface Row {
-  record: string;
-}
+import { appendOnlyPostgres, Database, migratePostgres } from '../storage/database.js';
 
 /** Any store of TTP states: the host writes a state only when it holds a new decision. */
-export type TtpRecordStore = StateStore<TtpState>;
+export interface TtpRecordStore extends StateStore<TtpState> {
+  close?(): void | Promise<void>;
+}
+
+interface TtpTables {
+  ttp_exchanges: {
+    exchange_id: string;
+    deal_id: string;
+    protocol: string;
+    decision: string;
+    decided_at: number;
+    decided_by: string;
+    record: string;
+  };
+}
+
+type ExchangeRow = Insertable<TtpTables['ttp_exchanges']>;
+
+/** The queries, once, for both engines. */
+const TTP_SQL = {
+  insert: (db: Kysely<TtpTables>, row: ExchangeRow) =>
+    db
+      .insertInto('ttp_exchanges')
+      .values(row)
+      .onConflict((oc) => oc.column('exchange_id').doNothing())
+      .returning('exchange_id'),
+  select: (db: Kysely<TtpTables>, exchangeId: string) => db.selectFrom('ttp_exchanges').select('record').where('exchange_id', '=', exchangeId),
+  counts: (db: Kysely<TtpTables>) =>
+    db
+      .selectFrom('ttp_exchanges')
+      .select(['decision', (eb) => eb.fn.countAll<number>().as('n')])
+      .groupBy('decision'),
+};
+
+const rowOf = (r: TtpRecord): ExchangeRow => ({
+  exchange_id: r.exchangeId,
+  deal_id: r.dealId,
+  protocol: r.protocol,
+  decision: r.decision,
+  decided_at: r.decidedAt,
+  decided_by: r.decidedBy,
+  record: JSON.stringify(r),
+});
+
+/** The row's values in the order of the compiled insert's parameters (the writer thread binds them). */
+const COLUMNS = ['exchange_id', 'deal_id', 'protocol', 'decision', 'decided_at', 'decided_by', 'record'] as const;
+const valuesOf = (r: TtpRecord): unknown[] => {
+  const row = rowOf(r);
+  return COLUMNS.map((c) => row[c]);
+};
+
+const SQLITE_DDL = `
+  CREATE TABLE IF NOT EXISTS ttp_exchanges (
+    exchange_id TEXT PRIMARY KEY NOT NULL,
+    deal_id     TEXT NOT NULL,
+    protocol    TEXT NOT NULL,
+    decision    TEXT NOT NULL CHECK (decision IN ('aborted', 'resolved')),
+    decided_at  INTEGER NOT NULL,
+    decided_by  TEXT NOT NULL,
+    record      TEXT NOT NULL
+  ) STRICT;
+  CREATE TRIGGER IF NOT EXISTS ttp_exchanges_immutable BEFORE UPDATE ON ttp_exchanges
+    BEGIN SELECT RAISE(ABORT, 'a TTP decision never changes'); END;
+  CREATE TRIGGER IF NOT EXISTS ttp_exchanges_kept BEFORE DELETE ON ttp_exchanges
+    BEGIN SELECT RAISE(ABORT, 'a TTP decision is never deleted'); END;`;
+
+const POSTGRES_MIGRATIONS = [
+  {
+    version: 1,
+    description: 'ttp: one decision per exchange, never updated or deleted',
+    up: `
+      CREATE TABLE ttp_exchanges (
+        exchange_id TEXT PRIMARY KEY NOT NULL,
+        deal_id     TEXT NOT NULL,
+        protocol    TEXT NOT NULL,
+        decision    TEXT NOT NULL CHECK (decision IN ('aborted', 'resolved')),
+        decided_at  BIGINT NOT NULL,
+        decided_by  TEXT NOT NULL,
+        record      TEXT NOT NULL
+      );
+      ${appendOnlyPostgres('ttp_exchanges')}`,
+  },
+];
 
 /** Most decisions in one transaction: bounds a commit's time, and so every decision's wait. */
 const MAX_BATCH = 256;
-
-type Row7 = [string, string, string, string, number, string, string];
-
-const rowOf = (r: TtpRecord): Row7 => [r.exchangeId, r.dealId, r.protocol, r.decision, r.decidedAt, r.decidedBy, JSON.stringify(r)];
 
 /** The writer thread: one connection, one IMMEDIATE transaction per batch, the insert results back. */
 const WRITER = `
@@ -45,7 +127,7 @@ db.pragma('journal_mode = WAL');
 db.pragma('synchronous = FULL');
 db.pragma('busy_timeout = 5000');
 const insert = db.prepare(workerData.insert);
-const tx = db.transaction((rows) => rows.map((row) => insert.run(...row).changes === 1));
+const tx = db.transaction((rows) => rows.map((row) => insert.all(...row).length === 1));
 parentPort.on('message', ({ id, rows }) => {
   try {
     parentPort.postMessage({ id, inserted: tx.immediate(rows) });
@@ -61,11 +143,29 @@ interface Pending {
   reject: (e: unknown) => void;
 }
 
+function checkPut(exchangeId: string, expectedVersion: number | null, state: TtpState): TtpRecord {
+  if (expectedVersion !== null) throw new SemperError('ERR_INTERNAL', 'a TTP decision never changes');
+  const { record } = state;
+  if (!record || record.exchangeId !== exchangeId) throw new SemperError('ERR_INTERNAL', `no decision for exchange ${exchangeId} to store`);
+  return record;
+}
+
+const stored = (exchangeId: string, text: string | undefined): StoredState<TtpState> | undefined =>
+  // A decided exchange never changes again: one version.
+  text === undefined ? undefined : { state: { exchangeId, record: parseTtpRecord(JSON.parse(text)) }, version: 1 };
+
+function countsOf(rows: { decision: string; n: number | string | bigint }[]): { aborted: number; resolved: number } {
+  const out = { aborted: 0, resolved: 0 };
+  for (const r of rows) if (r.decision === 'aborted' || r.decision === 'resolved') out[r.decision] = Number(r.n);
+  return out;
+}
+
 export class SqliteTtpStore implements TtpRecordStore {
-  private readonly db: Database.Database;
-  private readonly selectStmt: Database.Statement<[string], Row>;
-  private readonly insertStmt: Database.Statement<[string, string, string, string, number, string, string]>;
-  private readonly insertTx: Database.Transaction<(records: TtpRecord[]) => boolean[]>;
+  private readonly db: BetterSqlite.Database;
+  private readonly kysely: Kysely<TtpTables>;
+  private readonly insertStmt: BetterSqlite.Statement<unknown[]>;
+  private readonly selectStmt: BetterSqlite.Statement<[string], { record: string }>;
+  private readonly insertTx: BetterSqlite.Transaction<(records: TtpRecord[]) => boolean[]>;
   private pending: Pending[] = [];
   /** The writer thread (file databases), the batch it is committing, and whether a flush is scheduled. */
   private readonly writer: Worker | null;
@@ -74,30 +174,18 @@ export class SqliteTtpStore implements TtpRecordStore {
   private scheduled = false;
 
   constructor(path: string) {
-    this.db = new Database(path);
+    this.db = new BetterSqlite(path);
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('synchronous = FULL');
     this.db.pragma('busy_timeout = 5000');
-    this.db.exec(`
-      CREATE TABLE IF NOT EXISTS ttp_exchanges (
-        exchange_id TEXT PRIMARY KEY NOT NULL,
-        deal_id     TEXT NOT NULL,
-        protocol    TEXT NOT NULL,
-        decision    TEXT NOT NULL CHECK (decision IN ('aborted', 'resolved')),
-        decided_at  INTEGER NOT NULL,
-        decided_by  TEXT NOT NULL,
-        record      TEXT NOT NULL
-      ) STRICT;
-      CREATE TRIGGER IF NOT EXISTS ttp_exchanges_immutable BEFORE UPDATE ON ttp_exchanges
-        BEGIN SELECT RAISE(ABORT, 'a TTP decision never changes'); END;
-      CREATE TRIGGER IF NOT EXISTS ttp_exchanges_kept BEFORE DELETE ON ttp_exchanges
-        BEGIN SELECT RAISE(ABORT, 'a TTP decision is never deleted'); END;
-    `);
-    this.selectStmt = this.db.prepare<[string], Row>('SELECT record FROM ttp_exchanges WHERE exchange_id = ?');
-    const insert =
-      'INSERT INTO ttp_exchanges (exchange_id, deal_id, protocol, decision, decided_at, decided_by, record) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (exchange_id) DO NOTHING';
+    this.db.exec(SQLITE_DDL);
+    this.kysely = Database.sqlite(this.db).db as Kysely<TtpTables>;
+    // The one insert, compiled for SQLite: both this connection and the writer thread run it.
+    const insert = TTP_SQL.insert(this.kysely, rowOf(PLACEHOLDER)).compile().sql;
     this.insertStmt = this.db.prepare(insert);
-    this.insertTx = this.db.transaction((records: TtpRecord[]) => records.map((r) => this.insertStmt.run(...rowOf(r)).changes === 1));
+    // The one select, compiled once and prepared once: a lookup per request stays a cached statement.
+    this.selectStmt = this.db.prepare(TTP_SQL.select(this.kysely, '').compile().sql);
+    this.insertTx = this.db.transaction((records: TtpRecord[]) => records.map((r) => this.insertStmt.all(...valuesOf(r)).length === 1));
     this.writer =
       path === ':memory:' || path === ''
         ? null
@@ -113,21 +201,21 @@ export class SqliteTtpStore implements TtpRecordStore {
   }
 
   /** The exchange's decision, or null if it has none. */
-  record(exchangeId: string): TtpRecord | null {
-    const row = this.selectStmt.get(exchangeId);
-    return row ? parseTtpRecord(JSON.parse(row.record)) : null;
+  async record(exchangeId: string): Promise<TtpRecord | null> {
+    return (await this.get(exchangeId))?.state.record ?? null;
   }
 
   async get(exchangeId: string): Promise<StoredState<TtpState> | undefined> {
-    const record = this.record(exchangeId);
-    // A decided exchange never changes again: one version.
-    return record ? { state: { exchangeId, record }, version: 1 } : undefined;
+    return stored(exchangeId, this.selectStmt.get(exchangeId)?.record);
   }
 
   put(exchangeId: string, expectedVersion: number | null, state: TtpState): Promise<boolean> {
-    if (expectedVersion !== null) return Promise.reject(new SemperError('ERR_INTERNAL', 'a TTP decision never changes'));
-    const { record } = state;
-    if (!record || record.exchangeId !== exchangeId) return Promise.reject(new SemperError('ERR_INTERNAL', `no decision for exchange ${exchangeId} to store`));
+    let record: TtpRecord;
+    try {
+      record = checkPut(exchangeId, expectedVersion, state);
+    } catch (e) {
+      return Promise.reject(e);
+    }
     return new Promise((resolve, reject) => {
       this.pending.push({ record, resolve, reject });
       this.schedule();
@@ -151,7 +239,7 @@ export class SqliteTtpStore implements TtpRecordStore {
       this.inFlight = { id: ++this.batches, batch };
       // Keep the process alive while a decision waits for its commit (and only then).
       this.writer.ref();
-      this.writer.postMessage({ id: this.inFlight.id, rows: batch.map((p) => rowOf(p.record)) });
+      this.writer.postMessage({ id: this.inFlight.id, rows: batch.map((p) => valuesOf(p.record)) });
       return;
     }
     let inserted: boolean[];
@@ -185,11 +273,8 @@ export class SqliteTtpStore implements TtpRecordStore {
     for (const p of flight?.batch ?? []) p.reject(e);
   }
 
-  counts(): { aborted: number; resolved: number } {
-    const rows = this.db.prepare<[], { decision: string; n: number }>('SELECT decision, COUNT(*) AS n FROM ttp_exchanges GROUP BY decision').all();
-    const out = { aborted: 0, resolved: 0 };
-    for (const r of rows) if (r.decision === 'aborted' || r.decision === 'resolved') out[r.decision] = r.n;
-    return out;
+  async counts(): Promise<{ aborted: number; resolved: number }> {
+    return countsOf(await TTP_SQL.counts(this.kysely).execute());
   }
 
   close(): void {
@@ -210,4 +295,69 @@ export class SqliteTtpStore implements TtpRecordStore {
     }
     this.db.close();
   }
+}
+
+/** Only to compile the insert: its values are never bound. */
+const PLACEHOLDER: TtpRecord = {
+  exchangeId: '',
+  dealId: '',
+  protocol: '',
+  decision: 'aborted',
+  decidedAt: 0,
+  decidedBy: '',
+} as unknown as TtpRecord;
+
+/**
+ * The TTP's records in PostgreSQL: any number of TTP processes share them. Each decision is one
+ * autocommitted `INSERT … ON CONFLICT DO NOTHING RETURNING`: the row that lands first is the
+ * decision; a later insert returns nothing, and its process answers with the stored row (the
+ * host steps again on it). PostgreSQL commits concurrent inserts together (its own group commit),
+ * and the answer leaves only after the commit.
+ */
+export class PostgresTtpStore implements TtpRecordStore {
+  private readonly database: Database;
+  private readonly kysely: Kysely<TtpTables>;
+  private readonly ready: Promise<void>;
+
+  constructor(url: string, options: { poolSize?: number } = {}) {
+    this.database = Database.postgres(url, options);
+    this.kysely = this.database.db as Kysely<TtpTables>;
+    this.ready = migratePostgres(this.database, 'ttp', POSTGRES_MIGRATIONS);
+    // Reported by the first get/put that awaits it.
+    this.ready.catch(() => undefined);
+  }
+
+  async record(exchangeId: string): Promise<TtpRecord | null> {
+    return (await this.get(exchangeId))?.state.record ?? null;
+  }
+
+  async get(exchangeId: string): Promise<StoredState<TtpState> | undefined> {
+    await this.ready;
+    const row = await TTP_SQL.select(this.kysely, exchangeId).executeTakeFirst();
+    return stored(exchangeId, row?.record);
+  }
+
+  async put(exchangeId: string, expectedVersion: number | null, state: TtpState): Promise<boolean> {
+    const record = checkPut(exchangeId, expectedVersion, state);
+    await this.ready;
+    const inserted = await TTP_SQL.insert(this.kysely, rowOf(record)).execute();
+    return inserted.length === 1;
+  }
+
+  async counts(): Promise<{ aborted: number; resolved: number }> {
+    await this.ready;
+    return countsOf(await TTP_SQL.counts(this.kysely).execute());
+  }
+
+  async close(): Promise<void> {
+    await this.ready.catch(() => undefined);
+    await this.database.close();
+  }
+}
+
+/** Where a TTP keeps its decisions: a SQLite file (or ':memory:') or a PostgreSQL URL. */
+export type TtpStoreLocation = { path: string } | { url: string };
+
+export function openTtpStore(location: TtpStoreLocation): SqliteTtpStore | PostgresTtpStore {
+  return 'url' in location ? new PostgresTtpStore(location.url) : new SqliteTtpStore(location.path);
 }

@@ -28,13 +28,13 @@ beforeAll(async () => {
   harness = await launchExtension();
   await harness.operation('settings.addRoot', { certificate: market.rootPem });
   // An account holding 1.00 EUR: a cheque for the 12.00 EUR report bounces.
-  const code = market.bank.createAccountOpeningCode({ name: 'Cheque Shopper', amount: 100 });
+  const code = await market.bank.createAccountOpeningCode({ name: 'Cheque Shopper', amount: 100 });
   await harness.operation('wallet.openAccount', { bankUrl: market.bankUrl, code });
-  account = market.bank.accountOpenedFor('Cheque Shopper')!;
+  account = (await market.bank.accountOpenedFor('Cheque Shopper'))!;
   page = await harness.context.newPage();
 }, 120_000);
 
-afterEach(() => market.bank.checkInvariants());
+afterEach(async () => await market.bank.checkInvariants());
 
 afterAll(async () => {
   await harness?.close();
@@ -73,14 +73,14 @@ async function merchantPhase(dealId: string): Promise<string> {
 
 describe('purchase paid by cheque in Chromium', () => {
   it('a bounced cheque (insufficient funds): the order is refused with the reason, nothing delivered, no money moved', async () => {
-    const shopBefore = market.bank.balance(market.merchantAccount);
+    const shopBefore = await market.bank.balance(market.merchantAccount);
     const dealId = await buyByCheque();
     const result = await pageResult(page);
     expect(result).toMatchObject({ status: 'error', reason: 'ERR_CHEQUE_BOUNCED' });
     expect(result.text).toContain('insufficient-funds');
     expect(await merchantPhase(dealId)).toBe('refused');
-    expect(market.bank.balance(market.merchantAccount)).toBe(shopBefore);
-    expect(market.bank.balance(account)).toBe(100);
+    expect(await market.bank.balance(market.merchantAccount)).toBe(shopBefore);
+    expect(await market.bank.balance(account)).toBe(100);
     const mine = await harness.operation('getDeal', { dealId });
     expect(mine.goods).toHaveLength(0);
     expect(mine.deal.error?.code).toBe('ERR_CHEQUE_BOUNCED');
@@ -96,14 +96,14 @@ describe('purchase paid by cheque in Chromium', () => {
   });
 
   it('a cheque that clears: the shop presents it, the bank moves the money once, then the goods are delivered', async () => {
-    market.bank.fund(account, 5_000);
-    const shopBefore = market.bank.balance(market.merchantAccount);
+    await market.bank.fund(account, 5_000);
+    const shopBefore = await market.bank.balance(market.merchantAccount);
     const dealId = await buyByCheque();
     const result = await pageResult(page);
     expect(result).toMatchObject({ status: 'completed', dealId });
     expect(await merchantPhase(dealId)).toBe('confirmed');
-    expect(market.bank.balance(market.merchantAccount) - shopBefore).toBe(PRICE);
-    expect(market.bank.balance(account)).toBe(100 + 5_000 - PRICE);
+    expect((await market.bank.balance(market.merchantAccount)) - shopBefore).toBe(PRICE);
+    expect(await market.bank.balance(account)).toBe(100 + 5_000 - PRICE);
     const mine = await harness.operation('getDeal', { dealId });
     expect(mine.goods.map((g) => g.sku)).toEqual([PRODUCT]);
     expect(mine.statements.map((s) => s.type)).toEqual(

@@ -54,7 +54,7 @@ beforeAll(async () => {
   page = await harness.context.newPage();
 }, 120_000);
 
-afterEach(() => market.bank.checkInvariants());
+afterEach(async () => await market.bank.checkInvariants());
 
 afterAll(async () => {
   await harness?.close();
@@ -95,7 +95,7 @@ async function openOffer(h: ExtensionHarness, p: Page): Promise<Page> {
 
 describe('fair purchase in Chromium', () => {
   it('pays e-cash from the purse only after the shop is bound, and receives the guide (English)', async () => {
-    const shopBefore = market.bank.balance(market.merchantAccount);
+    const shopBefore = await market.bank.balance(market.merchantAccount);
     const purseBefore = await purseBalance(harness);
     const tw = await openOffer(harness, page);
     expect(await tw.locator('#you-pay').textContent()).toBe('€4.50');
@@ -108,7 +108,7 @@ describe('fair purchase in Chromium', () => {
     expect(await tw.locator('#method-cash-note').textContent()).toContain('€20.00');
     expect(await tw.locator('#method-account-note').textContent()).toContain('From your account at this bank');
     // Nothing was paid while the window waits.
-    expect(market.bank.balance(market.merchantAccount)).toBe(shopBefore);
+    expect(await market.bank.balance(market.merchantAccount)).toBe(shopBefore);
     await expect.poll(() => tw.locator('#confirm').isEnabled()).toBe(true);
     await expectFirstSight(tw, 'first-sight-fair-en.png');
     await expectAccessible(tw, 'trusted window, fair purchase (en)');
@@ -129,7 +129,7 @@ describe('fair purchase in Chromium', () => {
         'received semper.exchange.deliver',
       ]),
     );
-    expect(market.bank.balance(market.merchantAccount) - shopBefore).toBe(GUIDE.price);
+    expect((await market.bank.balance(market.merchantAccount)) - shopBefore).toBe(GUIDE.price);
     expect(purseBefore - (await purseBalance(harness))).toBe(GUIDE.price);
 
     // The popup names the guide, and its detail shows the goods and the statements (the evidence).
@@ -148,15 +148,15 @@ describe('fair purchase in Chromium', () => {
   });
 
   it("pays by account transfer from the shopper's bank account (chosen in the trusted window): one debit, the shop credited", async () => {
-    const shopBefore = market.bank.balance(market.merchantAccount);
-    const account = market.bank.accountOpenedFor('Demo Shopper')!;
-    const accountBefore = market.bank.balance(account);
+    const shopBefore = await market.bank.balance(market.merchantAccount);
+    const account = (await market.bank.accountOpenedFor('Demo Shopper'))!;
+    const accountBefore = await market.bank.balance(account);
     const purseBefore = await purseBalance(harness);
     const tw = await openOffer(harness, page);
     await expect.poll(() => tw.locator('#method-account').isEnabled()).toBe(true);
     await tw.click('#method-account');
     expect(await tw.locator('#method-account').isChecked()).toBe(true);
-    expect(market.bank.balance(account)).toBe(accountBefore);
+    expect(await market.bank.balance(account)).toBe(accountBefore);
     await expect.poll(() => tw.locator('#confirm').isEnabled()).toBe(true);
     await clickInTrustedWindow(tw, '#confirm');
 
@@ -165,8 +165,8 @@ describe('fair purchase in Chromium', () => {
     const mine = await harness.operation('getFairPurchase', { dealId: result.dealId! });
     expect(mine.goods?.text).toBe(GUIDE.content);
     expect(mine.purchase).toMatchObject({ status: 'completed', method: 'account', price: { amount: GUIDE.price, currency: 'EUR' } });
-    expect(market.bank.balance(market.merchantAccount) - shopBefore).toBe(GUIDE.price);
-    expect(accountBefore - market.bank.balance(account)).toBe(GUIDE.price);
+    expect((await market.bank.balance(market.merchantAccount)) - shopBefore).toBe(GUIDE.price);
+    expect(accountBefore - (await market.bank.balance(account))).toBe(GUIDE.price);
     // The e-cash stays in the purse; the purse's history has the transfer with the bank's proof.
     expect(await purseBalance(harness)).toBe(purseBefore);
     const { purses } = await harness.operation('wallet.status', {});
@@ -176,7 +176,7 @@ describe('fair purchase in Chromium', () => {
   it('the shop takes the payment and withholds the key: the TTP reveals it, the guide is delivered', async () => {
     fairFaults.withholdKey = true;
     try {
-      const shopBefore = market.bank.balance(market.merchantAccount);
+      const shopBefore = await market.bank.balance(market.merchantAccount);
       const tw = await openOffer(harness, page);
       await expect.poll(() => tw.locator('#confirm').isEnabled()).toBe(true);
       await clickInTrustedWindow(tw, '#confirm');
@@ -186,14 +186,14 @@ describe('fair purchase in Chromium', () => {
       expect(mine.goods?.text).toBe(GUIDE.content);
       const affidavit = mine.statements.find((s) => s.type === TTP_TYPES.affidavit);
       expect((affidavit?.statement.body as { revealed?: { field: string } } | undefined)?.revealed?.field).toBe('key');
-      expect(market.bank.balance(market.merchantAccount) - shopBefore).toBe(GUIDE.price);
+      expect((await market.bank.balance(market.merchantAccount)) - shopBefore).toBe(GUIDE.price);
     } finally {
       fairFaults.withholdKey = false;
     }
   });
 
   it('pays by card through the adapter (a test token saved in Semper): the acquirer captures once, a declined card moves nothing', async () => {
-    const bankBefore = market.bank.balance(market.merchantAccount);
+    const bankBefore = await market.bank.balance(market.merchantAccount);
     // Declined first: the acquirer says do_not_honor, the adapter signs nothing, the deal fails with the typed error.
     // Saved in the popup: the adapter's address and a token (never a card number).
     const popup = harness.opsPage;
@@ -229,7 +229,7 @@ describe('fair purchase in Chromium', () => {
     expect(mine.purchase).toMatchObject({ status: 'completed', method: 'card' });
     // The money is at the acquirer (captured once for this deal), not at the bank.
     expect(market.card.capturedFor(result.dealId!)).toEqual({ count: 1, amount: GUIDE.price });
-    expect(market.bank.balance(market.merchantAccount)).toBe(bankBefore);
+    expect(await market.bank.balance(market.merchantAccount)).toBe(bankBefore);
   });
 
   it('without a purse at the bank, nothing can pay: Confirm stays disabled, Decline tells the page (German)', async () => {

@@ -31,9 +31,9 @@ beforeAll(async () => {
   en = await launchExtension();
 });
 
-afterEach(() => {
+afterEach(async () => {
   // Money is conserved: customers' balances + coins outstanding = money paid in; every posting balances.
-  market.bank.checkInvariants();
+  await market.bank.checkInvariants();
 });
 
 afterAll(async () => {
@@ -56,7 +56,7 @@ async function balanceShown(page: Page): Promise<number> {
   return Number(text);
 }
 
-const shopperAccount = (): string => market.bank.accountOpenedFor('Demo Shopper')!;
+const shopperAccount = async (): Promise<string> => (await market.bank.accountOpenedFor('Demo Shopper'))!;
 
 describe('wallet in Chromium', () => {
   it("opens the demo shopper's account with the code npm start prints; the bank's key fingerprint is shown and pinned", async () => {
@@ -76,11 +76,11 @@ describe('wallet in Chromium', () => {
     expect(await purse.locator('.bank-fingerprint').textContent()).toBe(market.bankKeyId);
     expect(await balanceShown(page)).toBe(0);
     // The code is used: the bank opened the account (500.00 EUR) for the extension's account key.
-    expect(market.bank.balance(shopperAccount())).toBe(50_000);
+    expect(await market.bank.balance(await shopperAccount())).toBe(50_000);
     const keys = await en.operation('keys.list', {});
     const accountKey = keys.keys.find((k) => k.purpose === 'account');
     expect(accountKey?.origin).toBe(market.bankUrl);
-    expect(market.bank.accountOfKey(accountKey!.keyId)).toBe(shopperAccount());
+    expect(await market.bank.accountOfKey(accountKey!.keyId)).toBe(await shopperAccount());
     // A second opening with the same code is refused by the bank.
     const again = await launchExtension();
     try {
@@ -102,7 +102,7 @@ describe('wallet in Chromium', () => {
     expect(await page.locator('.purse .wallet-balance').textContent()).toBe('€123.40');
     expect(await page.locator('.purse .wallet-coins').textContent()).toContain('2 × €50.00');
     expect(await page.locator('.wallet-history tbody tr').first().getAttribute('data-kind')).toBe('withdrawal');
-    expect(market.bank.balance(shopperAccount())).toBe(50_000 - 12_340);
+    expect(await market.bank.balance(await shopperAccount())).toBe(50_000 - 12_340);
     await page.locator('#wallet').screenshot({ path: join(RESULTS, 'wallet-en.png') });
     await expectAccessible(page, 'popup, wallet (en)');
   });
@@ -159,7 +159,7 @@ describe('wallet in Chromium', () => {
 
   it('a worker stopped after the bank served a withdrawal, before its answer came back, loses nothing: the balance is right after the restart', async () => {
     const before = (await en.operation('wallet.status', {})).purses[0]!.balance!.amount;
-    const debitedBefore = market.bank.balance(shopperAccount());
+    const debitedBefore = await market.bank.balance(await shopperAccount());
     // The bank serves the withdrawal (debit and blind signatures committed), then holds the answer.
     const original = market.bank.withdraw.bind(market.bank);
     let served!: () => void;
@@ -173,7 +173,7 @@ describe('wallet in Chromium', () => {
     try {
       void en.operationResult('wallet.withdraw', { bankUrl: market.bankUrl, amount: { amount: 2_000, currency: 'EUR' } }).catch(() => undefined);
       await servedNow;
-      expect(market.bank.balance(shopperAccount())).toBe(debitedBefore - 2_000);
+      expect(await market.bank.balance(await shopperAccount())).toBe(debitedBefore - 2_000);
       await stopServiceWorker(en);
     } finally {
       market.bank.withdraw = original;
@@ -187,7 +187,7 @@ describe('wallet in Chromium', () => {
       .toBe(before + 2_000);
     const status = (await en.operation('wallet.status', {})).purses[0]!;
     expect(status.pending).toEqual([]);
-    expect(market.bank.balance(shopperAccount())).toBe(debitedBefore - 2_000);
+    expect(await market.bank.balance(await shopperAccount())).toBe(debitedBefore - 2_000);
     const page = await popup(en);
     expect(await balanceShown(page)).toBe(before + 2_000);
   });

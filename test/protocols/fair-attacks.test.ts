@@ -150,7 +150,7 @@ async function refusedBeforePaying(
   expect(run.shopper.phase).toBe('starting');
   expect(run.outbox.some((o) => o.kind === 'pay')).toBe(false);
   expect(run.effects.some((e) => e.kind === 'problem')).toBe(true);
-  expect(w.bank.bank.balance(w.merchantAccount.account)).toBe(0);
+  expect(await w.bank.bank.balance(w.merchantAccount.account)).toBe(0);
   return run;
 }
 
@@ -327,6 +327,6 @@ describe('a TTP answer for another exchange', () => {
     const problem = b.effects.find((e) => e.kind === 'problem') as { error?: { code: string } } | undefined;
     expect(problem?.error?.code).toBe('ERR_REPLAY');
     expect(b.shopper.phase === 'completed' && b.shopper.outcome.status).toBe('resolved');
-    expect(w.bank.bank.balance(w.merchantAccount.account)).toBe(2 * PRICE);
+    expect(await w.bank.bank.balance(w.merchantAccount.account)).toBe(2 * PRICE);
   });
 });

@@ -82,10 +82,10 @@ let w: FairWorld;
 beforeAll(async () => {
   w = await makeFairWorld();
 });
-afterAll(() => {
+afterAll(async () => {
   // Money is conserved over every run of the file, then the bank is closed.
   try {
-    w.bank.bank.checkInvariants();
+    await w.bank.bank.checkInvariants();
   } finally {
     w.close();
   }
@@ -96,7 +96,7 @@ class CrashNow extends Error {}
 async function simulate(o: Options): Promise<Result> {
   const payer: Customer = await customer(w.bank.bank, 1_000);
   const ttp = new FairRun(w);
-  const merchantBefore = w.bank.bank.balance(w.merchantAccount.account);
+  const merchantBefore = await w.bank.bank.balance(w.merchantAccount.account);
   const trace: string[] = [];
   const steps: Record<Node, number> = { S: 0, M: 0 };
   let crashed = false;
@@ -286,13 +286,13 @@ async function simulate(o: Options): Promise<Result> {
   }
   // The next run starts later than every timer of this one (one bank, one clock for the file).
   w.clock.now += 3_600_000;
-  w.bank.bank.checkInvariants();
+  await w.bank.bank.checkInvariants();
   return {
     shopper: sStore.exists ? sStore.load() : null,
     merchant: mStore.exists ? mStore.load() : null,
     steps,
-    merchantGot: w.bank.bank.balance(w.merchantAccount.account) - merchantBefore,
-    shopperPaid: 1_000 - w.bank.bank.balance(payer.account),
+    merchantGot: (await w.bank.bank.balance(w.merchantAccount.account)) - merchantBefore,
+    shopperPaid: 1_000 - (await w.bank.bank.balance(payer.account)),
     payments,
     payRequests,
     crashed,

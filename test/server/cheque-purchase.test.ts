@@ -26,7 +26,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  m.bank.checkInvariants();
+  await m.bank.checkInvariants();
   await m.close();
   tmp.remove();
 });
@@ -42,7 +42,7 @@ async function post(url: string, body: unknown): Promise<TransportReply> {
 async function drawer(funding: number): Promise<Customer> {
   const s = await signer();
   const account = await m.bank.openAccount(s.publicJwk);
-  if (funding > 0) m.bank.fund(account, funding);
+  if (funding > 0) await m.bank.fund(account, funding);
   return { signer: s, account, keyId: s.keyId };
 }
 
@@ -81,7 +81,7 @@ describe('the merchant kit clears cheques at its bank before it delivers', () =>
     const cheque = await writeCheque(who, chequeRequest(state));
     const s = await purchaseShopper.step(state, { type: 'user-confirmed-cheque', cheque, now: Date.now() }, ctx());
     const send = s.send[0]!;
-    const shopBefore = m.bank.balance(m.merchantAccount);
+    const shopBefore = await m.bank.balance(m.merchantAccount);
     const first = await post(`${m.shopUrl}/semper/order`, send.body);
     expect(first).toMatchObject({ kind: 'response', body: { clearing: 'pending' } });
     const final = await orderUntilFinal(send.body);
@@ -90,12 +90,12 @@ describe('the merchant kit clears cheques at its bank before it delivers', () =>
     expect(reply.confirmation.body.clearing).toBeDefined();
     const done = await purchaseShopper.step(s.state, { type: 'reply', sent: send, reply: final, now: Date.now() }, ctx());
     expect(done.state.phase).toBe('completed');
-    expect(m.bank.balance(m.merchantAccount) - shopBefore).toBe(PRICE);
-    expect(m.bank.balance(who.account)).toBe(5_000 - PRICE);
+    expect((await m.bank.balance(m.merchantAccount)) - shopBefore).toBe(PRICE);
+    expect(await m.bank.balance(who.account)).toBe(5_000 - PRICE);
     // The same order once more: the same reply, no second payment.
     const again = await post(`${m.shopUrl}/semper/order`, send.body);
     expect(again).toEqual(final);
-    expect(m.bank.balance(m.merchantAccount) - shopBefore).toBe(PRICE);
+    expect((await m.bank.balance(m.merchantAccount)) - shopBefore).toBe(PRICE);
   });
 
   it('bounces: the repeated order gets 422 ERR_CHEQUE_BOUNCED with the reason; the shopper fails; nothing moved', async () => {
@@ -104,13 +104,13 @@ describe('the merchant kit clears cheques at its bank before it delivers', () =>
     const cheque = await writeCheque(who, chequeRequest(state));
     const s = await purchaseShopper.step(state, { type: 'user-confirmed-cheque', cheque, now: Date.now() }, ctx());
     const send = s.send[0]!;
-    const shopBefore = m.bank.balance(m.merchantAccount);
+    const shopBefore = await m.bank.balance(m.merchantAccount);
     const final = await orderUntilFinal(send.body);
     expect(final).toMatchObject({ kind: 'error', status: 422, error: { code: 'ERR_CHEQUE_BOUNCED', message: expect.stringContaining('insufficient-funds') } });
     const done = await purchaseShopper.step(s.state, { type: 'reply', sent: send, reply: final, now: Date.now() }, ctx());
     expect(done.state.phase === 'failed' && done.state.error.code).toBe('ERR_CHEQUE_BOUNCED');
-    expect(m.bank.balance(m.merchantAccount)).toBe(shopBefore);
-    expect(m.bank.balance(who.account)).toBe(10);
+    expect(await m.bank.balance(m.merchantAccount)).toBe(shopBefore);
+    expect(await m.bank.balance(who.account)).toBe(10);
   });
 
   it('a cheque for another amount with the order: refused (4xx) before the bank sees it', async () => {
@@ -123,7 +123,7 @@ describe('the merchant kit clears cheques at its bank before it delivers', () =>
     const cheaper = await writeCheque(who, { ...asked, amount: { ...asked.amount, amount: 1 } });
     const reply = await post(`${m.shopUrl}/semper/order`, { order: body.order, cheque: cheaper });
     expect(reply).toMatchObject({ kind: 'error', error: { code: 'ERR_ITEM_MISMATCH' } });
-    expect(m.bank.balance(who.account)).toBe(5_000);
+    expect(await m.bank.balance(who.account)).toBe(5_000);
   });
 
   it("the shop's cheque presented by another key at the bank bounces (not-the-payee): only the payee can cash it", async () => {
@@ -134,6 +134,6 @@ describe('the merchant kit clears cheques at its bank before it delivers', () =>
     const presentment = await presentCheque(cheque, deviceKeySigner(thief), Date.now());
     const reply = await post(`${m.bankUrl}/bank/cheque/present`, { request: presentment });
     expect(reply).toMatchObject({ kind: 'error', status: 422, error: { code: 'ERR_CHEQUE_BOUNCED' } });
-    expect(m.bank.balance(who.account)).toBe(5_000);
+    expect(await m.bank.balance(who.account)).toBe(5_000);
   });
 });

@@ -40,12 +40,12 @@ beforeAll(async () => {
   });
   const s = await signer();
   const account = await m.bank.openAccount(s.publicJwk);
-  m.bank.fund(account, 5_000);
+  await m.bank.fund(account, 5_000);
   shopper = { signer: s, account, keyId: s.keyId };
 });
 
 afterAll(async () => {
-  m.bank.checkInvariants();
+  await m.bank.checkInvariants();
   await m.close();
   tmp.remove();
 });
@@ -129,24 +129,24 @@ describe('fair purchase in the marketplace', () => {
 
   for (const method of ['cash', 'account'] as const) {
     it(`${method}: paid at the bank over HTTP, the guide delivered, the shop credited`, async () => {
-      const before = m.bank.balance(m.merchantAccount);
+      const before = await m.bank.balance(m.merchantAccount);
       const state = await buy(method);
       if (state.phase !== 'completed') throw new Error(`ended ${state.phase}: ${JSON.stringify('error' in state ? state.error : null)}`);
       expect(new TextDecoder().decode(decodeBase64url(state.goods))).toBe(GUIDE.content);
       expect(state.outcome.status).toBe('completed');
-      expect(m.bank.balance(m.merchantAccount) - before).toBe(GUIDE.price);
+      expect((await m.bank.balance(m.merchantAccount)) - before).toBe(GUIDE.price);
     });
   }
 
   it('a shop that takes the payment and withholds the key: the real TTP reveals it, the guide is delivered', async () => {
     fairFaults.withholdKey = true;
     try {
-      const before = m.bank.balance(m.merchantAccount);
+      const before = await m.bank.balance(m.merchantAccount);
       const state = await buy('account');
       if (state.phase !== 'completed') throw new Error(`ended ${state.phase}: ${JSON.stringify('error' in state ? state.error : null)}`);
       expect(state.outcome.status).toBe('resolved');
       expect(new TextDecoder().decode(decodeBase64url(state.goods))).toBe(GUIDE.content);
-      expect(m.bank.balance(m.merchantAccount) - before).toBe(GUIDE.price);
+      expect((await m.bank.balance(m.merchantAccount)) - before).toBe(GUIDE.price);
     } finally {
       fairFaults.withholdKey = false;
     }

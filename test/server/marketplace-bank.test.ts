@@ -68,8 +68,8 @@ describe('the bank in the marketplace', () => {
     expect([...set.byId.values()].map((d) => d.value.amount).sort((a, b) => a - b)).toEqual([100, 500, 1000]);
     // The demo shop has its account, bound to its merchant key.
     merchantKeyId = await jwkThumbprint((await readCertificate(m.merchantCertificate)).publicJwk);
-    expect(m.bank.accountOfKey(merchantKeyId)).toBe(m.merchantAccount);
-    expect(m.bank.balance(m.merchantAccount)).toBe(0);
+    expect(await m.bank.accountOfKey(merchantKeyId)).toBe(m.merchantAccount);
+    expect(await m.bank.balance(m.merchantAccount)).toBe(0);
   });
 
   it('a restart before anyone opened the demo account withdraws the old code and makes a new one', async () => {
@@ -98,8 +98,8 @@ describe('the bank in the marketplace', () => {
     expect(opened.status).toBe(200);
     const { account } = opened.body as unknown as AccountOpeningAnswer;
     shopper = { signer: key, account, keyId: key.keyId };
-    expect(m.bank.accountOfKey(key.keyId)).toBe(account);
-    expect(m.bank.balance(account)).toBe(DEMO_ACCOUNT_FUNDING);
+    expect(await m.bank.accountOfKey(key.keyId)).toBe(account);
+    expect(await m.bank.balance(account)).toBe(DEMO_ACCOUNT_FUNDING);
     const again = await post(`${m.bankUrl}/bank/accounts/open`, {
       request: await signAccountOpening(await signer(), { code: m.demoAccountCode!, bank: m.bankKeyId, now: Date.now() }),
     });
@@ -118,8 +118,8 @@ describe('the bank in the marketplace', () => {
     const state = await settleTransfer(paid.wallet, request.reference, { answer: sent.body }, m.bankKeyId);
     expect(api.status(state, request.reference)).toMatchObject({ phase: 'settled' });
     expect((await api.receive(sent.body, request)).proof).toMatchObject({ method: 'account', payee: merchantKeyId });
-    expect(m.bank.balance(shopper.account)).toBe(DEMO_ACCOUNT_FUNDING - 1_200);
-    expect(m.bank.balance(m.merchantAccount)).toBe(1_200);
+    expect(await m.bank.balance(shopper.account)).toBe(DEMO_ACCOUNT_FUNDING - 1_200);
+    expect(await m.bank.balance(m.merchantAccount)).toBe(1_200);
 
     // Cash: withdraw a coin against the certified key list, spend it to the shop, the shop deposits it.
     const { certifiedList } = (await (await fetch(`${m.bankUrl}/bank/denominations`)).json()) as { certifiedList: unknown };
@@ -132,14 +132,14 @@ describe('the bank in the marketplace', () => {
     const spend = await signSpend(coin!, eur(500), { payee: merchantKeyId, reference: 'deal-marketplace-bank-2', now });
     const deposited = await post(`${m.bankUrl}/bank/deposit`, { spends: [spend] });
     expect(deposited.status).toBe(200);
-    expect(m.bank.balance(shopper.account)).toBe(DEMO_ACCOUNT_FUNDING - 1_700);
-    expect(m.bank.balance(m.merchantAccount)).toBe(1_700);
-    m.bank.checkInvariants();
+    expect(await m.bank.balance(shopper.account)).toBe(DEMO_ACCOUNT_FUNDING - 1_700);
+    expect(await m.bank.balance(m.merchantAccount)).toBe(1_700);
+    await m.bank.checkInvariants();
     Object.assign(before, {
       keyId: m.bankKeyId,
       certificate: m.bankCertificate,
-      shopper: m.bank.balance(shopper.account),
-      merchant: m.bank.balance(m.merchantAccount),
+      shopper: await m.bank.balance(shopper.account),
+      merchant: await m.bank.balance(m.merchantAccount),
     });
   });
 
@@ -150,13 +150,13 @@ describe('the bank in the marketplace', () => {
     expect(market.bankKeyId).toBe(before.keyId);
     expect(market.bankCertificate).toBe(before.certificate);
     expect(market.merchantAccount).toBe(merchantAccount);
-    expect(market.bank.accountOfKey(shopper.keyId)).toBe(shopper.account);
-    expect(market.bank.balance(shopper.account)).toBe(before.shopper);
-    expect(market.bank.balance(market.merchantAccount)).toBe(before.merchant);
+    expect(await market.bank.accountOfKey(shopper.keyId)).toBe(shopper.account);
+    expect(await market.bank.balance(shopper.account)).toBe(before.shopper);
+    expect(await market.bank.balance(market.merchantAccount)).toBe(before.merchant);
     expect(market.demoAccountCode).toBeUndefined();
     expect(existsSync(join(tmp.dir, BANK_ACCOUNT_CODE_FILE))).toBe(false);
     const info = (await (await fetch(`${market.bankUrl}/bank`)).json()) as { keyId: string };
     expect(info.keyId).toBe(before.keyId);
-    market.bank.checkInvariants();
+    await market.bank.checkInvariants();
   });
 });

@@ -133,14 +133,14 @@ describe('purchase paid by cheque', () => {
     expect(first.send[1]!.body).toEqual({ clearing: 'pending' });
     const waiting = await stepShopper(state, { type: 'order-response', response: first.send[1]!.body, now: Date.now() }, shopperCtx());
     expect(waiting.state.phase).toBe('retrying-order');
-    expect(bank.bank.balance(merchantAccount)).toBe(0);
+    expect(await bank.bank.balance(merchantAccount)).toBe(0);
 
     const presented = first.send[0]!;
     if (presented.to !== 'bank') throw new Error('no presentment');
     const cleared = await stepMerchant(first.state, await atBank(presented.body.request), merchant);
     expect(cleared.state.phase).toBe('confirmed');
-    expect(bank.bank.balance(merchantAccount)).toBe(PRICE);
-    expect(bank.bank.balance(drawer.account)).toBe(5_000 - PRICE);
+    expect(await bank.bank.balance(merchantAccount)).toBe(PRICE);
+    expect(await bank.bank.balance(drawer.account)).toBe(5_000 - PRICE);
     // The same order again: the reply, with the clearing.
     const again = await stepMerchant(cleared.state, { type: 'order-received', order: body.order, cheque: body.cheque, now: Date.now() }, merchant);
     const reply = again.send[0]!.body as OrderReply;
@@ -152,7 +152,7 @@ describe('purchase paid by cheque', () => {
     );
     // A late duplicate answer of the bank moves nothing; a second presentment is not a second payment.
     expect((await stepMerchant(again.state, await atBank(presented.body.request), merchant)).state.phase).toBe('confirmed');
-    expect(bank.bank.balance(merchantAccount)).toBe(PRICE);
+    expect(await bank.bank.balance(merchantAccount)).toBe(PRICE);
   });
 
   it('bounces (insufficient funds): the order is refused with the reason, nothing delivered, no money moved', async () => {
@@ -183,8 +183,8 @@ describe('purchase paid by cheque', () => {
       shopperCtx(),
     );
     expect(failed.state.phase === 'failed' && failed.state.error.code).toBe('ERR_CHEQUE_BOUNCED');
-    expect(bank.bank.balance(merchantAccount)).toBe(0);
-    expect(bank.bank.balance(drawer.account)).toBe(100);
+    expect(await bank.bank.balance(merchantAccount)).toBe(0);
+    expect(await bank.bank.balance(drawer.account)).toBe(100);
   });
 
   it('a confirmation of a cheque order without the clearing, or naming another proof, is not a completed purchase', async () => {
@@ -236,8 +236,8 @@ describe('cheque purchase across restarts (states through JSON)', () => {
     expect(b.type).toBe('cheque-cleared');
     const done = await stepMerchant(persist(second.state), a, merchant);
     expect((await stepMerchant(persist(done.state), b, merchant)).state).toEqual(done.state);
-    expect(bank.bank.balance(merchantAccount)).toBe(PRICE);
-    expect(bank.bank.balance(drawer.account)).toBe(5_000 - PRICE);
+    expect(await bank.bank.balance(merchantAccount)).toBe(PRICE);
+    expect(await bank.bank.balance(drawer.account)).toBe(5_000 - PRICE);
   });
 });
 
@@ -265,7 +265,7 @@ describe('cheque attacks by a shopper with valid keys', () => {
     for (const tamper of [{ amount: chf(PRICE - 1) }, { payee: drawer.keyId }, { reference: 'another-deal-00000001' }]) {
       await expect(merchantSees(tamper)).rejects.toMatchObject({ code: 'ERR_ITEM_MISMATCH' });
     }
-    expect(bank.bank.balance(merchantAccount)).toBe(0);
+    expect(await bank.bank.balance(merchantAccount)).toBe(0);
   });
 
   it('a valid cheque the order does not name (a second cheque for the same deal): refused', async () => {
@@ -300,8 +300,8 @@ describe('cheque attacks by a shopper with valid keys', () => {
       code: 'ERR_ITEM_MISMATCH',
     });
     expect((await atBank(pa.body.request)).type).toBe('cheque-cleared');
-    expect(bank.bank.balance(merchantAccount)).toBe(PRICE);
-    expect(bank.bank.balance(drawer.account)).toBe(5_000 - PRICE);
+    expect(await bank.bank.balance(merchantAccount)).toBe(PRICE);
+    expect(await bank.bank.balance(drawer.account)).toBe(5_000 - PRICE);
   });
 
   it('an offer that takes cheques but names no payee and bank is refused before the window', async () => {

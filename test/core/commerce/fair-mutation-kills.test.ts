@@ -331,7 +331,7 @@ describe("the responder's item after m1 ('awaiting-item', own-item)", () => {
     await run.shopperTimeout();
     expect(run.shopper.phase).toBe('failed');
     expect(run.shopper.phase === 'failed' && run.shopper.responder?.m2).toBeNull();
-    expect(w.bank.bank.balance(w.merchantAccount.account)).toBe(0);
+    expect(await w.bank.bank.balance(w.merchantAccount.account)).toBe(0);
   });
 });
 

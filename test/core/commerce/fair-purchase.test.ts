@@ -41,12 +41,12 @@ describe('fair purchase: the main protocol', () => {
       await confirmed(run, method);
       // m1 arrived and was accepted; nothing was paid yet.
       expect(run.shopper.phase).toBe('paying');
-      expect(w.bank.bank.balance(w.merchantAccount.account)).toBe(0);
+      expect(await w.bank.bank.balance(w.merchantAccount.account)).toBe(0);
       await run.pump((req) => payAtBank(w, w.shopper, req));
       expect(goodsOf(run.shopper)).toBe(SONG.content);
       expect(run.shopper.phase === 'completed' && run.shopper.outcome.status).toBe('completed');
       // Card money is at the acquirer (the operator's proof), not at the bank.
-      expect(w.bank.bank.balance(w.merchantAccount.account)).toBe(method === 'card' ? 0 : PRICE);
+      expect(await w.bank.bank.balance(w.merchantAccount.account)).toBe(method === 'card' ? 0 : PRICE);
       const m = run.merchant!;
       expect(m.phase === 'selling' && m.originator.outcome?.status).toBe('completed');
       expect(w.ttpRecords.size).toBe(0);
@@ -81,7 +81,7 @@ describe('fair purchase: faults and the TTP', () => {
     // The merchant sent m3 (lost on the way) after the payment checked out: for it, the exchange completed.
     const m = run.merchant!;
     expect(m.phase === 'selling' && m.originator.outcome?.status).toBe('completed');
-    expect(w.bank.bank.balance(w.merchantAccount.account)).toBe(PRICE);
+    expect(await w.bank.bank.balance(w.merchantAccount.account)).toBe(PRICE);
   });
 
   async function voidSeal(makeBox: (dealId: string, realKey: string) => Promise<string>): Promise<FairRun> {
@@ -180,7 +180,7 @@ describe('fair purchase: faults and the TTP', () => {
     );
     expect(again.state).toEqual(run.shopper);
     expect(again.effects).toEqual([]);
-    expect(w.bank.bank.balance(w.merchantAccount.account)).toBe(PRICE);
+    expect(await w.bank.bank.balance(w.merchantAccount.account)).toBe(PRICE);
   });
 
   it('a shopper that never pays: after the deadline the merchant gets an abort token, no money moved', async () => {
@@ -190,7 +190,7 @@ describe('fair purchase: faults and the TTP', () => {
     for (let i = 0; i < 8 && run.merchant!.phase === 'selling' && run.merchant!.originator.phase !== 'done'; i++) await run.merchantTimeout();
     const m = run.merchant!;
     expect(m.phase === 'selling' && m.originator.outcome?.status).toBe('aborted');
-    expect(w.bank.bank.balance(w.merchantAccount.account)).toBe(0);
+    expect(await w.bank.bank.balance(w.merchantAccount.account)).toBe(0);
   });
 });
 
@@ -214,7 +214,7 @@ describe('fair purchase: the payment service answers the pay send', () => {
       now: w.clock.now,
     });
     expect(run.shopper.phase === 'failed' && run.shopper.error.code).toBe('ERR_INSUFFICIENT_FUNDS');
-    expect(w.bank.bank.balance(w.merchantAccount.account)).toBe(0);
+    expect(await w.bank.bank.balance(w.merchantAccount.account)).toBe(0);
   });
 });
 

@@ -82,7 +82,7 @@ describe('the account driver', () => {
     expect(retry.payment.body.request).toEqual(order);
     const answer = await t.bank.transfer(order);
     expect(await t.bank.transfer(retry.payment.body.request)).toEqual(answer);
-    expect(t.bank.balance(alice.account)).toBe(3_500);
+    expect(await t.bank.balance(alice.account)).toBe(3_500);
     state = await settleTransfer(state, 'deal-account-1', { answer }, t.bank.keyId);
     expect(api.status(state, 'deal-account-1')).toEqual({ phase: 'settled', proof: answer.proof });
     // The payee's check.
@@ -147,6 +147,6 @@ describe('the account driver', () => {
     const requestId = (paid.payment.body.request.body as { requestId: string }).requestId;
     const refund = await payeeApi.refund({ requestId, reference: 'deal-account-1', amount: chf(800), now: T0 });
     await t.bank.revoke({ requestId, order: refund });
-    expect(t.bank.balance(alice.account)).toBe(5_000);
+    expect(await t.bank.balance(alice.account)).toBe(5_000);
   });
 });

@@ -100,8 +100,8 @@ describe('the cheque driver', () => {
     await t.bank.presentCheque(await present(paid.payment.body.cheque, shop.signer));
     const back = await api(shop).refund({ account: shop.account, payer: alice.keyId, reference: 'deal-cheque-1', amount: chf(400), now: T0 });
     await t.bank.presentCheque(await present(back, alice.signer));
-    expect(t.bank.balance(alice.account)).toBe(5_000);
-    expect(t.bank.balance(shop.account)).toBe(0);
+    expect(await t.bank.balance(alice.account)).toBe(5_000);
+    expect(await t.bank.balance(shop.account)).toBe(0);
   });
 
   it('a cheque signed with a WebAuthn token is checked with the verifier (and refused without one)', async () => {

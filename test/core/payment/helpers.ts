@@ -1,4 +1,6 @@
 /** Shared pieces of the payment tests: RSA keys from the fixture pool, a bank on a temp dir, customers, coins. */
+import { sql } from 'kysely';
+import { type EngineName, pgSchema } from '../../helpers/engines.js';
 import { constants, createPrivateKey, createPublicKey, privateDecrypt } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -69,28 +71,41 @@ export async function signKeyList(bank: Signer, denominations: unknown[], bankKe
 export interface TestBank {
   bank: BankService;
   dir: string;
+  /** Where the bank keeps its records, to open another BankService on the same (another process). */
+  location: { dataDir: string; databaseUrl?: string };
   clock: { now: number };
   set(): Promise<DenominationSet>;
-  close(): void;
+  close(): Promise<void>;
 }
 
 /** How every bank test ends: money is conserved (checkInvariants throws if not), then the bank is closed. */
-export function closeCheckingInvariants(t: TestBank): void {
+export async function closeCheckingInvariants(t: TestBank): Promise<void> {
   try {
-    t.bank.checkInvariants();
+    await t.bank.checkInvariants();
   } finally {
-    t.close();
+    await t.close();
   }
 }
 
 /** A bank issuing 100, 200 and 500 (minor units) from fixture keys, on a temp dir, with a settable clock. */
 export async function openTestBank(
-  options: { values?: number[]; dir?: string; keyStart?: number; bank?: Pick<BankServiceOptions, 'trustedTtps' | 'maxRevocationWindow' | 'webauthn'> } = {},
+  options: {
+    values?: number[];
+    dir?: string;
+    keyStart?: number;
+    bank?: Pick<BankServiceOptions, 'trustedTtps' | 'maxRevocationWindow' | 'webauthn'>;
+    /** PostgreSQL (a schema's URL, test/helpers/engines.ts) instead of bank.sqlite in `dir`. */
+    databaseUrl?: string;
+    /** 'postgres': a fresh schema in the run's cluster. */
+    engine?: EngineName;
+  } = {},
 ): Promise<TestBank> {
   const dir = options.dir ?? mkdtempSync(join(tmpdir(), 'semper-bank-'));
   const clock = { now: T0 };
+  const databaseUrl = options.databaseUrl ?? (options.engine === 'postgres' ? await pgSchema('bank') : undefined);
   const bank = await BankService.open({
     dataDir: dir,
+    ...(databaseUrl ? { databaseUrl } : {}),
     currency: CURRENCY,
     clock: () => clock.now,
     keyFactory: poolKeys(options.keyStart ?? 0),
@@ -100,13 +115,26 @@ export async function openTestBank(
   return {
     bank,
     dir,
+    location: { dataDir: dir, ...(databaseUrl ? { databaseUrl } : {}) },
     clock,
     set: async () => verifyDenominationList(await bank.denominationList(), { bankKeyId: bank.keyId }),
-    close() {
-      bank.close();
+    async close() {
+      await bank.close();
       if (!options.dir) rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** Rows of a query on the bank's database, either engine (tests look at the tables). */
+export async function bankRows<R = Record<string, unknown>>(bank: BankService, text: string): Promise<R[]> {
+  return (await sql.raw<R>(text).execute(bank.database.db)).rows;
+}
+
+/** Statements run in one write transaction on the bank's database (tests that tamper with the tables). */
+export async function bankExec(bank: BankService, ...statements: string[]): Promise<void> {
+  await bank.database.write(async (tx) => {
+    for (const text of statements) await sql.raw(text).execute(tx);
+  });
 }
 
 export interface Customer {
@@ -118,7 +146,7 @@ export interface Customer {
 export async function customer(bank: BankService, funding = 0): Promise<Customer> {
   const s = await signer();
   const account = await bank.openAccount(s.publicJwk);
-  if (funding > 0) bank.fund(account, funding);
+  if (funding > 0) await bank.fund(account, funding);
   return { signer: s, account, keyId: s.keyId };
 }
 

@@ -77,7 +77,7 @@ describe('wallet: paying at the bank', () => {
     const done = await step(r.state, { type: 'reply', now: T0, sent: r.send[0]!, reply: await post(r.send[0]!) });
     state = done.state;
     expect(state.pending).toEqual([]);
-    expect(t.bank.balance(shop.account)).toBe(700);
+    expect(await t.bank.balance(shop.account)).toBe(700);
     expect(balance(state, set, T0, CURRENCY).amount).toBe(0);
     const paid = done.effects.find((e) => e.kind === 'paid');
     expect(paid).toMatchObject({ kind: 'paid', reference });
@@ -115,7 +115,7 @@ describe('wallet: paying at the bank', () => {
     expect(second).toEqual(first);
     const done = await step(again.state, { type: 'reply', now: due, sent: again.send[0]!, reply: second });
     expect(done.state.coins.every((c) => c.status === 'spent' && c.spent?.by === 'payment')).toBe(true);
-    expect(t.bank.balance(shop.account)).toBe(200);
+    expect(await t.bank.balance(shop.account)).toBe(200);
   });
 
   it('a coin the bank has seen: ERR_DOUBLE_SPEND with the proof in the error body; the coin is marked double-spent, the others are back', async () => {
@@ -134,7 +134,7 @@ describe('wallet: paying at the bank', () => {
     expect(coin.spent!.proof!.type).toBe('semper.cash.spend');
     expect(done.state.coins.find((c) => c.coinId !== hundred)).toMatchObject({ status: 'fresh', exposed: true });
     expect(done.effects.map((e) => e.kind)).toEqual(['archive', 'double-spent', 'failed']);
-    expect(t.bank.balance(shop.account)).toBe(100);
+    expect(await t.bank.balance(shop.account)).toBe(100);
   });
 
   it("a proof for another payment is refused (the bank's answer must name this payee, deal and amount)", async () => {

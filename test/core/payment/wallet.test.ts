@@ -139,7 +139,7 @@ describe('wallet: withdraw', () => {
     await host.step({ type: 'reply', now: T0, sent: send!, reply: await deliver(send!) });
     expect(host.state.pending).toEqual([]);
     expect(balance(host.state, set, T0, CURRENCY)).toEqual({ amount: 800, currency: CURRENCY });
-    expect(t.bank.balance(alice.account)).toBe(1_200);
+    expect(await t.bank.balance(alice.account)).toBe(1_200);
     expect(host.effects.map((e) => e.kind)).toEqual(['archive', 'coins-added']);
   });
 
@@ -161,20 +161,20 @@ describe('wallet: withdraw', () => {
     const restarted = new Host(host.state);
     for (const send of cashWallet.pendingSends(restarted.state)) await restarted.step({ type: 'reply', now: T0, sent: send, reply: await deliver(send) });
     expect(balance(restarted.state, set, T0, CURRENCY).amount).toBe(500);
-    expect(t.bank.balance(alice.account)).toBe(1_500);
+    expect(await t.bank.balance(alice.account)).toBe(1_500);
   });
 
   it('killed after the bank served it, before the answer was stored: the same request again finishes it; one debit', async () => {
     const host = await newHost();
     const [send] = await host.step({ type: 'withdraw', now: T0, account: alice.account, prepared: await prepare([200]) });
     await deliver(send!); // served by the bank, the answer lost with the worker
-    expect(t.bank.balance(alice.account)).toBe(1_800);
+    expect(await t.bank.balance(alice.account)).toBe(1_800);
     const restarted = new Host(host.state);
     const [again] = cashWallet.pendingSends(restarted.state);
     expect(again).toEqual(send);
     await restarted.step({ type: 'reply', now: T0, sent: again!, reply: await deliver(again!) });
     expect(balance(restarted.state, set, T0, CURRENCY).amount).toBe(200);
-    expect(t.bank.balance(alice.account)).toBe(1_800);
+    expect(await t.bank.balance(alice.account)).toBe(1_800);
   });
 
   it('no answer: retried at wakeAt with the same request; a duplicated late answer moves nothing', async () => {
@@ -273,7 +273,7 @@ describe('wallet: refresh, pay, refund, conflicts', () => {
     const api = cashPayment(ctx);
     expect(api.status(host.state, deal).phase).toBe('settled');
     expect(balance(host.state, set, T0, CURRENCY).amount).toBe(200);
-    expect(t.bank.balance(shop.account)).toBe(300);
+    expect(await t.bank.balance(shop.account)).toBe(300);
   });
 
   it('a coin spent elsewhere (a restored backup paid with it): the refresh gets ERR_DOUBLE_SPEND and marks it spent, the other coin stays', async () => {
@@ -314,7 +314,7 @@ describe('wallet: refresh, pay, refund, conflicts', () => {
     await host.step({ type: 'reply', now: T0, sent: send!, reply });
     expect(host.state.coins[0]).toMatchObject({ status: 'spent', spent: { by: 'double-spend', reference: first } });
     expect(host.effects.at(-1)).toMatchObject({ kind: 'failed', operation: 'payment', error: { code: 'ERR_DOUBLE_SPEND' } });
-    expect(t.bank.balance(shop.account)).toBe(200);
+    expect(await t.bank.balance(shop.account)).toBe(200);
   });
 
   it('a payment the merchant refuses leaves its coins exposed: they must be refreshed before paying again', async () => {
@@ -341,6 +341,6 @@ describe('wallet: refresh, pay, refund, conflicts', () => {
     await host.run({ type: 'refund', now: T0, reference: deal, prepared });
     expect(host.effects.at(-1)).toMatchObject({ kind: 'coins-added', operation: 'refund' });
     expect(balance(host.state, set, T0, CURRENCY).amount).toBe(200);
-    expect(t.bank.balance(shop.account)).toBe(300);
+    expect(await t.bank.balance(shop.account)).toBe(300);
   });
 });

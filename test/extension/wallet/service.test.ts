@@ -34,7 +34,7 @@ beforeEach(async () => {
   t = await openTestBank();
   shop = await customer(t.bank);
   app = createBankApp(t.bank, { signedStatementsPerMinute: 10_000, accountOpeningAttemptsPerMinute: 100 });
-  code = t.bank.createAccountOpeningCode({ name: 'Test Shopper', amount: 2_000 });
+  code = await t.bank.createAccountOpeningCode({ name: 'Test Shopper', amount: 2_000 });
 });
 
 afterEach(() => closeCheckingInvariants(t));
@@ -143,9 +143,9 @@ describe('wallet: opening an account', () => {
     expect(key.origin).toBe(BANK);
     expect(key.pair.privateKey.extractable).toBe(false);
     // The account is bound to that key (not the identity key: none was made), funded with the code's amount.
-    expect(t.bank.accountOfKey(key.keyId)).toBe(purse.account);
+    expect(await t.bank.accountOfKey(key.keyId)).toBe(purse.account);
     expect((await d.keys.list()).some((k) => k.purpose === 'identity')).toBe(false);
-    expect(t.bank.balance(purse.account!)).toBe(2_000);
+    expect(await t.bank.balance(purse.account!)).toBe(2_000);
     expect(purse.history[0]).toMatchObject({ kind: 'opened', amount: eur(2_000) });
     // The bank's receipt is archived with the purse.
     const archived = await d.purses.archiveOf(purse.purseId);
@@ -178,7 +178,7 @@ describe('wallet: opening an account', () => {
     await d.restart();
     const purse = await d.purse();
     expect(purse.state).toMatchObject({ phase: 'open' });
-    expect(t.bank.balance(purse.state.account!)).toBe(2_000);
+    expect(await t.bank.balance(purse.state.account!)).toBe(2_000);
     void opening.catch(() => undefined);
   });
 });
@@ -194,7 +194,7 @@ describe('wallet: withdrawing', () => {
       { value: eur(200), count: 1 },
     ]);
     expect(r.purse.history[0]).toMatchObject({ kind: 'withdrawal', amount: eur(1_200), coins: 3 });
-    expect(t.bank.balance(r.purse.account!)).toBe(800);
+    expect(await t.bank.balance(r.purse.account!)).toBe(800);
     expect(d.sent.map((s) => s.persisted)).toEqual([true, true]);
   });
 
@@ -214,12 +214,12 @@ describe('wallet: withdrawing', () => {
       d.fault = killAt('/bank/withdraw', when);
       const r = await d.wallet.withdraw({ bankUrl: BANK, amount: eur(700) }).catch((e: unknown) => e);
       void r;
-      expect(t.bank.balance(account)).toBe(when === 'after-served' ? 1_300 : 2_000);
+      expect(await t.bank.balance(account)).toBe(when === 'after-served' ? 1_300 : 2_000);
       const pending = (await d.purse()).state.wallet.pending;
       expect(pending).toHaveLength(1);
       await d.restart();
       expect(await d.balance()).toBe(700);
-      expect(t.bank.balance(account)).toBe(1_300);
+      expect(await t.bank.balance(account)).toBe(1_300);
       expect((await d.purse()).state.wallet.pending).toEqual([]);
     });
   }
@@ -235,7 +235,7 @@ describe('wallet: paying for a deal at the bank (the fair purchase calls `pay`)'
     expect(r.proof.body).toEqual({ method: 'cash', value: eur(700), payee: shop.keyId, reference });
     expect((await verifyStatement(r.proof, { types: ['semper.payment.proof'] })).signerJwk).toBeDefined();
     expect(r.item).toEqual({ kind: 'money', method: 'cash', value: eur(700), proof: r.proof });
-    expect(t.bank.balance(shop.account)).toBe(700);
+    expect(await t.bank.balance(shop.account)).toBe(700);
     const s = (await d.wallet.status()).purses[0]!;
     expect(s.balance).toEqual(eur(0));
     expect(s.history[0]).toMatchObject({ kind: 'payment', reference, payee: shop.keyId, amount: eur(700), proof: r.proof });
@@ -243,7 +243,7 @@ describe('wallet: paying for a deal at the bank (the fair purchase calls `pay`)'
     // The same call again is the same payment (idempotent by deal), never a second one.
     const again = await d.wallet.pay({ bankUrl: BANK, payee: shop.keyId, reference, amount: eur(700) });
     expect(again.proof).toEqual(r.proof);
-    expect(t.bank.balance(shop.account)).toBe(700);
+    expect(await t.bank.balance(shop.account)).toBe(700);
     await expect(d.wallet.pay({ bankUrl: BANK, payee: shop.keyId, reference, amount: eur(100) })).rejects.toMatchObject({ code: 'ERR_REPLAY' });
   });
 
@@ -252,7 +252,7 @@ describe('wallet: paying for a deal at the bank (the fair purchase calls `pay`)'
     await d.wallet.withdraw({ bankUrl: BANK, amount: eur(1_000) }); // 500 + 500
     const r = await d.wallet.pay({ bankUrl: BANK, payee: shop.keyId, reference: dealId(), amount: eur(300) });
     expect(r.item.value).toEqual(eur(300));
-    expect(t.bank.balance(shop.account)).toBe(300);
+    expect(await t.bank.balance(shop.account)).toBe(300);
     const s = (await d.wallet.status()).purses[0]!;
     expect(s.balance).toEqual(eur(700));
     expect(s.history.map((h) => h.kind).slice(0, 2)).toEqual(['payment', 'refresh']);
@@ -268,7 +268,7 @@ describe('wallet: paying for a deal at the bank (the fair purchase calls `pay`)'
       d.wallet.pay({ bankUrl: BANK, payee: shop.keyId, reference: dealId(), amount: eur(400) }),
     ]);
     expect([a.item.value, b.item.value]).toEqual([eur(300), eur(400)]);
-    expect(t.bank.balance(shop.account)).toBe(700);
+    expect(await t.bank.balance(shop.account)).toBe(700);
     expect(await d.balance()).toBe(300);
   });
 
@@ -293,7 +293,7 @@ describe('wallet: paying for a deal at the bank (the fair purchase calls `pay`)'
       await d.restart();
       const r = await d.wallet.pay({ bankUrl: BANK, payee: shop.keyId, reference, amount: eur(300) });
       expect(r.proof.body).toMatchObject({ reference, value: eur(300) });
-      expect(t.bank.balance(shop.account)).toBe(300);
+      expect(await t.bank.balance(shop.account)).toBe(300);
       expect(await d.balance()).toBe(700);
     });
   }
@@ -343,7 +343,7 @@ describe('wallet: backup and restore', () => {
     // The rest still spends.
     const r = await b.wallet.pay({ bankUrl: BANK, payee: shop.keyId, reference: dealId(), amount: eur(200) });
     expect(r.item.value).toEqual(eur(200));
-    expect(t.bank.balance(shop.account)).toBe(700);
+    expect(await t.bank.balance(shop.account)).toBe(700);
   });
 
   it('paying from a restored purse whose coin was spent elsewhere: the coin is marked with the proof and the payment is made from the others', async () => {
@@ -357,7 +357,7 @@ describe('wallet: backup and restore', () => {
     const reference = dealId();
     const r = await b.wallet.pay({ bankUrl: BANK, payee: shop.keyId, reference, amount: eur(200) });
     expect(r.proof.body).toMatchObject({ reference, value: eur(200) });
-    expect(t.bank.balance(shop.account)).toBe(400);
+    expect(await t.bank.balance(shop.account)).toBe(400);
     const s = (await b.wallet.status()).purses[0]!;
     expect(s.balance).toEqual(eur(300));
     expect(s.history.map((h) => h.kind).slice(0, 4)).toEqual(['payment', 'refresh', 'failed', 'double-spend']);
@@ -384,7 +384,7 @@ describe('wallet: backup and restore', () => {
     await other.wallet.restore({ file: inFlight.file, passphrase: 'correct horse battery' });
     await other.host.idle();
     expect(await other.balance()).toBe(700);
-    expect(t.bank.balance((await d.purse()).state.account!)).toBe(1_300);
+    expect(await t.bank.balance((await d.purse()).state.account!)).toBe(1_300);
   });
 });
 
@@ -398,8 +398,8 @@ describe('wallet: paying for a deal by account transfer (the fair purchase calls
     const r = await d.wallet.transfer({ bankUrl: BANK, payee: shop.keyId, reference, amount: eur(300) });
     expect(r.proof.body).toEqual({ method: 'account', value: eur(300), payee: shop.keyId, reference });
     expect(r.item).toEqual({ kind: 'money', method: 'account', value: eur(300), proof: r.proof });
-    expect(t.bank.balance(shop.account)).toBe(300);
-    expect(t.bank.balance(account)).toBe(1_700);
+    expect(await t.bank.balance(shop.account)).toBe(300);
+    expect(await t.bank.balance(account)).toBe(1_700);
     const purse = await d.purse();
     const recorded = purse.state.transfers!.find((x) => x.reference === reference)!;
     expect(recorded).toMatchObject({ phase: 'done', payee: shop.keyId, amount: eur(300) });
@@ -416,7 +416,7 @@ describe('wallet: paying for a deal by account transfer (the fair purchase calls
     expect(transferBodies(d)).toHaveLength(1);
     await expect(d.wallet.transfer({ bankUrl: BANK, payee: shop.keyId, reference, amount: eur(100) })).rejects.toMatchObject({ code: 'ERR_REPLAY' });
     await expect(d.wallet.transfer({ bankUrl: BANK, payee: t.bank.keyId, reference, amount: eur(300) })).rejects.toMatchObject({ code: 'ERR_REPLAY' });
-    expect(t.bank.balance(account)).toBe(1_700);
+    expect(await t.bank.balance(account)).toBe(1_700);
   });
 
   it('the same reference asked twice at once: one order, one transfer', async () => {
@@ -429,8 +429,8 @@ describe('wallet: paying for a deal by account transfer (the fair purchase calls
     ]);
     expect(a.proof).toEqual(b.proof);
     expect(transferBodies(d)).toHaveLength(1);
-    expect(t.bank.balance(account)).toBe(1_750);
-    expect(t.bank.balance(shop.account)).toBe(250);
+    expect(await t.bank.balance(account)).toBe(1_750);
+    expect(await t.bank.balance(shop.account)).toBe(250);
   });
 
   it('more than the account holds: refused by the bank, nothing moved, the error recorded (and returned again, nothing resent)', async () => {
@@ -440,8 +440,8 @@ describe('wallet: paying for a deal by account transfer (the fair purchase calls
     await expect(d.wallet.transfer({ bankUrl: BANK, payee: shop.keyId, reference, amount: eur(2_500) })).rejects.toMatchObject({
       code: 'ERR_INSUFFICIENT_FUNDS',
     });
-    expect(t.bank.balance(account)).toBe(2_000);
-    expect(t.bank.balance(shop.account)).toBe(0);
+    expect(await t.bank.balance(account)).toBe(2_000);
+    expect(await t.bank.balance(shop.account)).toBe(0);
     const purse = await d.purse();
     expect(purse.state.transfers!.find((x) => x.reference === reference)).toMatchObject({ phase: 'failed', error: { code: 'ERR_INSUFFICIENT_FUNDS' } });
     expect((await d.wallet.status()).purses[0]!.history[0]).toMatchObject({
@@ -466,14 +466,14 @@ describe('wallet: paying for a deal by account transfer (the fair purchase calls
       await expect(d.wallet.transfer({ bankUrl: BANK, payee: shop.keyId, reference, amount: eur(300) }, { timeoutMs: 300 })).rejects.toMatchObject({
         code: 'ERR_PROTOCOL_STATE',
       });
-      expect(t.bank.balance(account)).toBe(when === 'after-served' ? 1_700 : 2_000);
+      expect(await t.bank.balance(account)).toBe(when === 'after-served' ? 1_700 : 2_000);
       const order = (await d.purse()).state.transfers!.find((x) => x.reference === reference)!.order;
       expect((await d.wallet.status()).purses[0]!.pending).toEqual([expect.objectContaining({ kind: 'transfer', reference, amount: eur(300), attempts: 1 })]);
       await d.restart();
       const r = await d.wallet.transfer({ bankUrl: BANK, payee: shop.keyId, reference, amount: eur(300) });
       expect(r.proof.body).toMatchObject({ method: 'account', reference, value: eur(300) });
-      expect(t.bank.balance(account)).toBe(1_700);
-      expect(t.bank.balance(shop.account)).toBe(300);
+      expect(await t.bank.balance(account)).toBe(1_700);
+      expect(await t.bank.balance(shop.account)).toBe(300);
       // The order sent after the restart is the one recorded before the first send (never re-signed).
       const done = (await d.purse()).state.transfers!.find((x) => x.reference === reference)!;
       expect(done).toMatchObject({ phase: 'done' });
@@ -499,8 +499,8 @@ describe('wallet: paying for a deal by account transfer (the fair purchase calls
     // The restored purse holds no account key, but the recorded order needs none: the bank repeats its answer.
     const r = await b.wallet.transfer({ bankUrl: BANK, payee: shop.keyId, reference, amount: eur(400) });
     expect(r.proof.body).toMatchObject({ method: 'account', reference, value: eur(400) });
-    expect(t.bank.balance(account)).toBe(1_600);
-    expect(t.bank.balance(shop.account)).toBe(400);
+    expect(await t.bank.balance(account)).toBe(1_600);
+    expect(await t.bank.balance(shop.account)).toBe(400);
     expect(b.sent.filter((x) => x.path === '/bank/transfer')).toHaveLength(1);
   });
 
@@ -521,9 +521,9 @@ describe('wallet: paying for a deal by account transfer (the fair purchase calls
     const reference = dealId();
     const reply = await payments.pay({ method: 'account', amount: eur(300), payee: shop.keyId, reference, bank });
     expect(reply).toMatchObject({ kind: 'response', body: { kind: 'money', method: 'account', value: eur(300) } });
-    expect(t.bank.balance(shop.account)).toBe(300);
+    expect(await t.bank.balance(shop.account)).toBe(300);
     const refused = await payments.pay({ method: 'account', amount: eur(5_000), payee: shop.keyId, reference: dealId(), bank });
     expect(refused).toMatchObject({ kind: 'error', status: 409, error: { code: 'ERR_INSUFFICIENT_FUNDS' } });
-    expect(t.bank.balance(shop.account)).toBe(300);
+    expect(await t.bank.balance(shop.account)).toBe(300);
   });
 });

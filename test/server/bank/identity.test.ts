@@ -67,15 +67,15 @@ describe('the marketplace bank identity', () => {
     const first = await open();
     const { keyId, certificateChain } = first.info();
     const account = await first.openAccount((await signer()).publicJwk);
-    first.fund(account, 1234);
+    await first.fund(account, 1234);
     first.close();
     clock.now = T0 + 60_000;
     const second = await open(10);
     try {
       expect(second.keyId).toBe(keyId);
       expect(second.info().certificateChain).toEqual(certificateChain);
-      expect(second.balance(account)).toBe(1234);
-      second.checkInvariants();
+      expect(await second.balance(account)).toBe(1234);
+      await second.checkInvariants();
     } finally {
       second.close();
     }

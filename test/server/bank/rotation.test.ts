@@ -17,10 +17,10 @@ const rotation = { values: [100], withdrawPeriodMs: 10 * DAY, spendPeriodMs: 5 *
 const open: BankService[] = [];
 const dirs: { remove(): void }[] = [];
 
-afterEach(() => {
+afterEach(async () => {
   for (const b of open.splice(0)) {
-    b.checkInvariants();
-    b.close();
+    await b.checkInvariants();
+    await b.close();
   }
   for (const d of dirs.splice(0)) d.remove();
 });
@@ -72,7 +72,7 @@ describe('denomination rotation', () => {
     const late = await listAt(T0 + 19 * DAY);
     expect(late.byId.has(a.id)).toBe(true);
     await bank.deposit({ spends: [await signSpend(coin!, a.value, { payee: shop.keyId, reference: dealId(), now: clock.now })] });
-    expect(bank.balance(shop.account)).toBe(100);
+    expect(await bank.balance(shop.account)).toBe(100);
     const gone = await listAt(T0 + 21 * DAY);
     expect(gone.byId.has(a.id)).toBe(false);
     expect(gone.byId.has(b.id)).toBe(true);
@@ -98,7 +98,7 @@ describe('denomination rotation', () => {
     const reloaded = await verifyDenominationList(await again.denominationList(), { bankKeyId: again.keyId });
     expect([...reloaded.byId.keys()]).toEqual([...set.byId.keys()]);
     await again.deposit({ spends: [await signSpend(coin!, d.value, { payee: shop.keyId, reference: dealId(), now: T0 })] });
-    expect(again.balance(shop.account)).toBe(100);
+    expect(await again.balance(shop.account)).toBe(100);
     // A new withdrawal after the restart is signed by the reloaded key (the coin finalises).
     const s2 = await prepareCoin(d);
     const [c2] = await finalizeAll(reloaded, [s2], await again.withdraw(await withdrawalRequest(alice, [s2])));
