@@ -7,65 +7,21 @@
  * deal, and what it signs (the complaint) commits only to evidence already in the archive.
  */
 import { useEffect, useState } from 'preact/hooks';
-import type { Claim } from '../core/arbiter/statements.js';
 import { claimsFor } from '../extension/disputes/claims.js';
 import type { DisputeView } from '../extension/disputes/raise.js';
 import { callOperation } from '../extension/operations/client.js';
 import type { OperationResponses } from '../extension/operations/table.js';
-import { formatDateTime, t, type MessageKey } from '../extension/ui/i18n.js';
-import { SafeText } from '../extension/ui/safe-text.js';
+import { formatDateTime, t } from '../extension/ui/i18n.js';
+import { DisputeForm, VerdictView } from '../extension/ui/disputes.js';
 import { useArbiters } from './TrustedParties.js';
 import { message } from './components.js';
 
-const CLAIM_LABELS: Record<Claim, MessageKey> = {
-  'goods-not-delivered': 'dspClaimGoodsNotDelivered',
-  'goods-mismatch': 'dspClaimGoodsMismatch',
-  'offer-denied': 'dspClaimOfferDenied',
-  'order-denied': 'dspClaimOrderDenied',
-  'payment-not-received': 'dspClaimPaymentNotReceived',
-  'ttp-conflict': 'dspClaimTtpConflict',
-  'contract-signed': 'dspClaimContractSigned',
-};
-
-const DECISIONS: Record<DisputeView['decision'], MessageKey> = { upheld: 'dspUpheld', dismissed: 'dspDismissed', undecided: 'dspUndecided' };
-
-/** One verdict, in plain words. */
+/** One verdict, in plain words, with its time stamp on request. */
 function Verdict({ v, dealId }: { v: DisputeView; dealId: string }) {
   return (
-    <article class={`verdict panel decision-${v.decision}`} data-decision={v.decision} data-rule={v.rule}>
-      <h4>
-        {t(CLAIM_LABELS[v.claim])} — {t('dspVerdictBy', v.arbiter, formatDateTime(v.decidedAt))}
-      </h4>
-      <p class="verdict-decision">
-        <strong>{t(DECISIONS[v.decision])}</strong>
-      </p>
-      <p class="note">{t('dspReasons')}:</p>
-      <ul class="verdict-reasons">
-        {v.reasons.map((r) => (
-          <li key={r}>
-            <SafeText text={r} />
-          </li>
-        ))}
-      </ul>
-      {v.missing?.length ? (
-        <>
-          <p class="note">{t('dspMissing')}:</p>
-          <ul class="verdict-missing">
-            {v.missing.map((m) => (
-              <li key={m}>
-                <SafeText text={m} />
-              </li>
-            ))}
-          </ul>
-        </>
-      ) : null}
-      {v.remedy ? (
-        <p>
-          {t('dspRemedy')}: <SafeText text={v.remedy} />
-        </p>
-      ) : null}
+    <VerdictView v={v} heading="h4">
       <VerdictTimestamp dealId={dealId} verdict={v.verdictDigest} />
-    </article>
+    </VerdictView>
   );
 }
 
@@ -137,10 +93,6 @@ export function DisputePanel({ dealId, kind, status }: { dealId: string; kind: '
   const claims = claimsFor(kind);
   const [arbiters] = useArbiters();
   const [verdicts, setVerdicts] = useState<DisputeView[]>([]);
-  const [claim, setClaim] = useState<Claim>(claims[0]!);
-  const [arbiter, setArbiter] = useState('');
-  const [statement, setStatement] = useState('');
-  const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
   useEffect(() => {
     callOperation('disputes.list', { dealId }).then(
@@ -148,23 +100,6 @@ export function DisputePanel({ dealId, kind, status }: { dealId: string; kind: '
       () => undefined,
     );
   }, [dealId]);
-  const chosen = arbiter || arbiters?.[0]?.fingerprint || '';
-  const submit = (event: Event) => {
-    event.preventDefault();
-    setError(null);
-    setBusy(true);
-    callOperation('disputes.raise', { dealId, claim, arbiter: chosen, ...(statement.trim() ? { statement: statement.trim() } : {}) }).then(
-      (r) => {
-        setBusy(false);
-        setStatement('');
-        setVerdicts((old) => [...old.filter((v) => v.verdictDigest !== r.dispute.verdictDigest), r.dispute]);
-      },
-      (e: unknown) => {
-        setBusy(false);
-        setError(t('dspError', message(e)));
-      },
-    );
-  };
   if (!finished && verdicts.length === 0) return null;
   return (
     <section class="dispute" id="dispute" aria-labelledby="dispute-heading">
@@ -189,46 +124,14 @@ export function DisputePanel({ dealId, kind, status }: { dealId: string; kind: '
       {finished ? (
         <>
           <p class="note">{t('dspNote')}</p>
-          {arbiters !== null && arbiters.length === 0 ? (
-            <p class="note" id="dispute-no-arbiter">
-              {t('dspNoArbiter')}
-            </p>
-          ) : (
-            <form onSubmit={submit}>
-              <label for="dispute-claim">{t('dspClaim')}</label>
-              <select id="dispute-claim" value={claim} onChange={(e) => setClaim((e.target as HTMLSelectElement).value as Claim)}>
-                {claims.map((c) => (
-                  <option key={c} value={c}>
-                    {t(CLAIM_LABELS[c])}
-                  </option>
-                ))}
-              </select>
-              <label for="dispute-arbiter">{t('dspArbiter')}</label>
-              <select id="dispute-arbiter" value={chosen} onChange={(e) => setArbiter((e.target as HTMLSelectElement).value)}>
-                {(arbiters ?? []).map((a) => (
-                  <option key={a.fingerprint} value={a.fingerprint}>
-                    {a.commonName ?? t('arbByFingerprint')} ({a.url})
-                  </option>
-                ))}
-              </select>
-              <label for="dispute-statement">{t('dspStatement')}</label>
-              <textarea
-                id="dispute-statement"
-                rows={2}
-                maxLength={2000}
-                value={statement}
-                onInput={(e) => setStatement((e.target as HTMLTextAreaElement).value)}
-              />
-              <button type="submit" class="primary" id="dispute-submit" disabled={busy || chosen === ''}>
-                {t('dspSubmit')}
-              </button>
-              {busy ? (
-                <p class="note" role="status">
-                  {t('dspSending')}
-                </p>
-              ) : null}
-            </form>
-          )}
+          <DisputeForm
+            dealId={dealId}
+            claims={claims}
+            arbiters={arbiters}
+            noArbiter="dspNoArbiter"
+            onVerdict={(v) => setVerdicts((old) => [...old.filter((o) => o.verdictDigest !== v.verdictDigest), v])}
+            onError={setError}
+          />
         </>
       ) : null}
       {error ? (

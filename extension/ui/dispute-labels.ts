@@ -1,6 +1,6 @@
 /**
  * The words for claims and decisions of a dispute (core/arbiter), for every page that shows one:
- * the trusted window's dispute screen (and the popup's panel, which has its own copy for now).
+ * the dispute UI (extension/ui/disputes.tsx) of the trusted window and the popup.
  */
 import type { Claim } from '../../core/arbiter/statements.js';
 import type { DisputeView } from '../disputes/raise.js';

@@ -178,7 +178,11 @@ describe.each(ENGINES)('bank cheque on %s', (engine) => {
       expect(await t.bank.balance(shop.account)).toBe(900);
     });
 
-    it('two bank services on one database: a cheque presented to both clears once', async () => {
+    // PostgreSQL only: two services in ONE process over one SQLite file wait for each other's write
+    // lock synchronously (better-sqlite3's busy_timeout blocks the event loop the holder needs) and
+    // fail with SQLITE_BUSY under load. Several processes over one SQLite file wait as they should;
+    // the supported way to run several is PostgreSQL (docs/operations.md, test/server/cluster.test.ts).
+    it.skipIf(engine === 'sqlite')('two bank services on one database: a cheque presented to both clears once', async () => {
       const other = await BankService.open({
         ...t.location,
         currency: CURRENCY,

@@ -64,7 +64,9 @@ describe.each(ENGINES)('bank concurrency on %s', (engine) => {
       expect(await t.bank.balance(COINS_ACCOUNT)).toBe(0);
     });
 
-    it('two bank services on one database: still exactly one deposit of a coin', async () => {
+    // PostgreSQL only, like the cheque case in cheque.test.ts: two services in one process over one
+    // SQLite file block each other's event loop on the write lock.
+    it.skipIf(engine === 'sqlite')('two bank services on one database: still exactly one deposit of a coin', async () => {
       const second = await BankService.open({
         ...t.location,
         currency: CURRENCY,
