@@ -445,7 +445,7 @@ async function main(): Promise<void> {
       `  TSA certificate (PEM)            ${join(market.dataDir, 'tsa.pem')}`,
       `  TSA fingerprint (SHA-256)        ${await fingerprintOf(market.tsaCertificate)}`,
       `  Card acquirer (test cards tok_visa, tok_declined, tok_insufficient)  ${market.card.acquirerUrl}/v1`,
-      `  Card adapter (popup → Card: this address + a test token)  ${market.card.adapterUrl}/card`,
+      `  Card adapter (popup → Settings → Card: this address + a test token)  ${market.card.adapterUrl}/card`,
       `  Exchanges (certified mail, contract signing)  ${market.shopUrl}/agreements`,
       `  Registration code (${DEMO_SHOPPER_NAME})  ${market.demoRegistrationCode}  (one-time, 7 days; also in registration-code.txt)`,
       `  Data directory                   ${market.dataDir}`,
