@@ -89,6 +89,15 @@ export async function signerFromKeyPair(alg: KeyAlgorithm, pair: CryptoKeyPair):
   if (algorithmOfJwk(publicJwk) !== alg) throw new SemperError('ERR_KEY', `key pair is not an ${alg} key`);
   const keyId = await jwkThumbprint(publicJwk);
   const privateKey = pair.privateKey;
+  // WebCrypto refuses to sign with a key not made for signing (an ECDH sealing key, a verify-only
+  // key); node:crypto would not, so the same rule is checked here, once, for both paths.
+  const expected = alg === 'ES256' ? 'ECDSA' : 'Ed25519';
+  if (privateKey.algorithm.name !== expected || privateKey.type !== 'private' || !privateKey.usages.includes('sign')) {
+    throw new SemperError(
+      'ERR_KEY',
+      `not an ${alg} signing key (${privateKey.algorithm.name} ${privateKey.type} key for ${privateKey.usages.join(', ') || 'nothing'})`,
+    );
+  }
   const nodeKey = nodeApi ? nodeApi.KeyObject.from(privateKey) : null;
   return {
     alg,

@@ -110,3 +110,19 @@ describe.each(['ES256', 'EdDSA'] as const)('%s: node:crypto and WebCrypto agree'
     await expect(verifyRaw(wrong, signer.publicJwk, data, sig)).rejects.toMatchObject({ code: 'ERR_ALG_UNSUPPORTED' });
   });
 });
+
+describe('a signer only from a key made for signing (WebCrypto would refuse to sign with it; node:crypto would not)', () => {
+  it('refuses an ECDH key pair (a sealing key) and a key pair without the sign usage', async () => {
+    const ecdh = (await crypto.subtle.generateKey({ name: 'ECDH', namedCurve: 'P-256' }, false, ['deriveBits'])) as CryptoKeyPair;
+    await expect(signerFromKeyPair('ES256', ecdh)).rejects.toMatchObject({ code: 'ERR_KEY' });
+    const verifyOnly = (await crypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, true, ['sign', 'verify'])) as CryptoKeyPair;
+    const jwk = await crypto.subtle.exportKey('jwk', verifyOnly.privateKey);
+    const noSign = await crypto.subtle.importKey('jwk', { ...jwk, key_ops: ['sign'] }, { name: 'ECDSA', namedCurve: 'P-256' }, false, ['sign']);
+    // the same key imported with the sign usage is accepted; the public key in the private key's place is not
+    await expect(signerFromKeyPair('ES256', { publicKey: verifyOnly.publicKey, privateKey: noSign })).resolves.toMatchObject({ alg: 'ES256' });
+    await expect(signerFromKeyPair('ES256', { publicKey: verifyOnly.publicKey, privateKey: verifyOnly.publicKey })).rejects.toMatchObject({ code: 'ERR_KEY' });
+    // an Ed25519 key named as ES256 (its public JWK would already fail, the private key is checked too)
+    const ed = (await crypto.subtle.generateKey({ name: 'Ed25519' }, false, ['sign', 'verify'])) as CryptoKeyPair;
+    await expect(signerFromKeyPair('ES256', { publicKey: verifyOnly.publicKey, privateKey: ed.privateKey })).rejects.toMatchObject({ code: 'ERR_KEY' });
+  });
+});
