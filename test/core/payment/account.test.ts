@@ -4,7 +4,6 @@
  * answer for another deal, payee or amount, or not signed by the bank.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { isSemperError, type SemperError } from '../../../core/errors.js';
 import { itemProperties } from '../../../core/items/properties.js';
 import type { MoneyDescription } from '../../../core/items/schema.js';
 import { seededRandom } from '../../../core/machine.js';
@@ -19,18 +18,8 @@ import {
 } from '../../../core/payment/account/index.js';
 import { deviceKeySigner } from '../../../core/payment/signing.js';
 import { signStatement, type Statement } from '../../../core/statements/index.js';
-import { closeCheckingInvariants, type Customer, customer, DAY, openTestBank, signer, T0, type TestBank } from './helpers.js';
+import { closeCheckingInvariants, type Customer, customer, DAY, openTestBank, signer, T0, type TestBank, refused } from './helpers.js';
 import { chf } from './orders.js';
-
-async function refused(p: Promise<unknown>): Promise<SemperError> {
-  try {
-    await p;
-  } catch (e) {
-    if (isSemperError(e)) return e;
-    throw e;
-  }
-  throw new Error('expected a refusal');
-}
 
 const description = (over: Partial<MoneyDescription> = {}): MoneyDescription => ({
   kind: 'money',

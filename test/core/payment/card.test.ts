@@ -27,6 +27,7 @@ import {
 import { choosePaymentMethod } from '../../../core/payment/manager.js';
 import { PAYMENT_MODULES, paymentModule } from '../../../core/payment/modules.js';
 import { deviceKeySigner } from '../../../core/payment/signing.js';
+import { refused } from './helpers.js';
 
 const signer = async (): Promise<Signer> => signerFromKeyPair('ES256', await generateKeyPair('ES256'));
 const chf = (amount: number) => ({ amount, currency: 'CHF' });
@@ -35,15 +36,6 @@ const T0 = Date.UTC(2026, 10, 1);
 function refusal(f: () => unknown): SemperError {
   try {
     f();
-  } catch (e) {
-    if (isSemperError(e)) return e;
-    throw e;
-  }
-  throw new Error('expected a refusal');
-}
-async function refused(p: Promise<unknown>): Promise<SemperError> {
-  try {
-    await p;
   } catch (e) {
     if (isSemperError(e)) return e;
     throw e;

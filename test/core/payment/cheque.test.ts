@@ -5,7 +5,6 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createWebAuthnVerifier } from '../../../core/crypto/webauthn.js';
-import { isSemperError, type SemperError } from '../../../core/errors.js';
 import { itemProperties } from '../../../core/items/properties.js';
 import { seededRandom } from '../../../core/machine.js';
 import {
@@ -20,18 +19,8 @@ import {
 import { deviceKeySigner } from '../../../core/payment/signing.js';
 import type { Statement } from '../../../core/statements/index.js';
 import { SoftAuthenticator } from '../../helpers/soft-authenticator.js';
-import { closeCheckingInvariants, type Customer, customer, DAY, openTestBank, T0, type TestBank } from './helpers.js';
+import { closeCheckingInvariants, type Customer, customer, DAY, openTestBank, T0, type TestBank, refused } from './helpers.js';
 import { chf, present, writeCheque } from './orders.js';
-
-async function refused(p: Promise<unknown>): Promise<SemperError> {
-  try {
-    await p;
-  } catch (e) {
-    if (isSemperError(e)) return e;
-    throw e;
-  }
-  throw new Error('expected a refusal');
-}
 
 describe('cheque module properties', () => {
   it('are those of a cheque money item: verifiable, not generatable, not revocable', () => {

@@ -21,6 +21,7 @@ import {
   type SpendableCoin,
   verifyDenominationList,
 } from '../../../core/payment/cash/index.js';
+import { isSemperError, type SemperError } from '../../../core/errors.js';
 import { nowIso, signStatement, type Statement } from '../../../core/statements/index.js';
 import { BankService, type BankServiceOptions, type RsaKeyFactory } from '../../../server/bank/index.js';
 import { TEST_RSA_KEYS } from './rsa-keys.js';
@@ -187,3 +188,14 @@ export async function withdraw(t: TestBank, who: Customer, values: number[]): Pr
 }
 
 export const dealId = (): string => `deal-${randomId(12)}`;
+
+/** The typed error a call was refused with; fails the test when it succeeds or throws something untyped. */
+export async function refused(p: Promise<unknown>): Promise<SemperError> {
+  try {
+    await p;
+  } catch (e) {
+    if (isSemperError(e)) return e;
+    throw e;
+  }
+  throw new Error('expected a refusal');
+}

@@ -7,7 +7,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createWebAuthnVerifier } from '../../../core/crypto/webauthn.js';
 import { randomId } from '../../../core/encoding/index.js';
-import { isSemperError, type SemperError } from '../../../core/errors.js';
+import type { SemperError } from '../../../core/errors.js';
 import { matchItem } from '../../../core/items/index.js';
 import type { MoneyDescription } from '../../../core/items/schema.js';
 import {
@@ -34,21 +34,12 @@ import {
   type TestBank,
   bankRows,
   bankExec,
+  refused,
 } from '../../core/payment/helpers.js';
 import { chf, order, revocationOrder } from '../../core/payment/orders.js';
 import { ENGINES } from '../../helpers/engines.js';
 
 describe.each(ENGINES)('bank account on %s', (engine) => {
-  async function refused(p: Promise<unknown>): Promise<SemperError> {
-    try {
-      await p;
-    } catch (e) {
-      if (isSemperError(e)) return e;
-      throw e;
-    }
-    throw new Error('expected a refusal');
-  }
-
   const ORIGIN = 'chrome-extension://abcdefghijklmnopabcdefghijklmnop';
   let t: TestBank;
   let alice: Customer;

@@ -5,7 +5,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { RSABSSA } from '@cloudflare/blindrsa-ts';
 import { decodeBase64url, randomId, utf8 } from '../../../core/encoding/index.js';
-import { isSemperError, type SemperError } from '../../../core/errors.js';
 import { matchItem } from '../../../core/items/index.js';
 import {
   CASH_TYPES,
@@ -34,20 +33,11 @@ import {
   type TestBank,
   withdraw,
   withdrawalRequest,
+  refused,
 } from '../../core/payment/helpers.js';
 import { ENGINES } from '../../helpers/engines.js';
 
 describe.each(ENGINES)('bank bank on %s', (engine) => {
-  async function refused(p: Promise<unknown>): Promise<SemperError> {
-    try {
-      await p;
-    } catch (e) {
-      if (isSemperError(e)) return e;
-      throw e;
-    }
-    throw new Error('expected a refusal');
-  }
-
   let t: TestBank;
   let alice: Customer;
   let shop: Customer;

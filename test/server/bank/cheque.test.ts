@@ -6,7 +6,7 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { digestJson, randomId } from '../../../core/encoding/index.js';
-import { isSemperError, type SemperError } from '../../../core/errors.js';
+import type { SemperError } from '../../../core/errors.js';
 import { matchItem } from '../../../core/items/index.js';
 import { type BounceBody, type ChequeBody, type ClearingAnswer, presentment, stopOrder, verifyClearing } from '../../../core/payment/cheque/index.js';
 import { deviceKeySigner } from '../../../core/payment/signing.js';
@@ -23,21 +23,12 @@ import {
   T0,
   type TestBank,
   bankRows,
+  refused,
 } from '../../core/payment/helpers.js';
 import { chf, present, writeCheque } from '../../core/payment/orders.js';
 import { ENGINES } from '../../helpers/engines.js';
 
 describe.each(ENGINES)('bank cheque on %s', (engine) => {
-  async function refused(p: Promise<unknown>): Promise<SemperError> {
-    try {
-      await p;
-    } catch (e) {
-      if (isSemperError(e)) return e;
-      throw e;
-    }
-    throw new Error('expected a refusal');
-  }
-
   let t: TestBank;
   let alice: Customer;
   let shop: Customer;
