@@ -1,10 +1,9 @@
 /**
- * The TTP of the TTP bench, in a process of its own (forked by bench/ttp.ts with an IPC channel):
- * a fresh CA and TTP on a SQLite file (WAL, synchronous=FULL). Before it serves, it measures in
- * this process, with its own key: the crypto-only decision rate (2 ES256 verifies + 1 ES256 sign
- * per decision, 16 in flight) and the in-process decision rate (TtpService.handle, no HTTP). Then
- * it listens on loopback and samples its RSS until told to report; the peak is the TTP's peak RSS
- * during the HTTP load run.
+ * The TTP bench's in-process part, in a process of its own (forked by bench/ttp.ts with an IPC
+ * channel): a fresh CA and TTP on a SQLite file (WAL, synchronous=FULL); it measures, with the
+ * TTP's own key, the crypto-only decision rate (2 ES256 verifies + 1 ES256 sign per decision, 16
+ * in flight) and the in-process decision rate (TtpService.handle, no HTTP). The HTTP load run is
+ * against the built TTP (scripts/build-server.ts) in a process that did nothing else.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -13,7 +12,7 @@ import { generateKeyPair, signerFromKeyPair, verifyRaw } from '../core/crypto/in
 import { canonicalBytes } from '../core/encoding/index.js';
 import { createRootCertificate } from '../core/pki/index.js';
 import { signingInput } from '../core/statements/index.js';
-import { startTtpServer, TtpService } from '../server/ttp/index.js';
+import { TtpService } from '../server/ttp/index.js';
 import { ttpIssuer } from '../test/helpers/exchange.js';
 import { pool } from './harness.js';
 import { abortRequests } from './ttp-requests.js';
@@ -62,28 +61,11 @@ const inProcessPerSecond = await pool(direct, CONCURRENCY, async (request) => {
   if (!r.decided) throw new Error('bench TTP: an in-process request did not decide');
 });
 
-// 16 clients on loopback are one address: a limit far above the run's requests, which the default would stop.
-const server = await startTtpServer(service, { signedStatementsPerMinute: 100_000_000 });
-let peakRss = 0;
-const sampleRss = () => {
-  peakRss = Math.max(peakRss, process.memoryUsage.rss());
-};
-let sampler: NodeJS.Timeout | undefined;
 process.on('message', (m: { type: string }) => {
-  if (m.type === 'load-start') {
-    peakRss = process.memoryUsage.rss();
-    sampler = setInterval(sampleRss, 10);
-    send({ type: 'load-started' });
-  } else if (m.type === 'load-end') {
-    if (sampler) clearInterval(sampler);
-    sampleRss();
-    send({ type: 'report', peakRssBytes: peakRss, maxRssBytes: process.resourceUsage().maxRSS * 1024 });
-  } else if (m.type === 'exit') {
-    void server.close().finally(() => {
-      service.close();
-      rmSync(dir, { recursive: true, force: true });
-      process.exit(0);
-    });
+  if (m.type === 'exit') {
+    service.close();
+    rmSync(dir, { recursive: true, force: true });
+    process.exit(0);
   }
 });
-send({ type: 'ready', url: server.url, keyId: service.keyId, cryptoFloorPerSecond, inProcessPerSecond });
+send({ type: 'ready', cryptoFloorPerSecond, inProcessPerSecond });

@@ -1,13 +1,22 @@
 /**
- * TTP throughput (issue 13): durable decisions per second over HTTP, with the clients in another
- * process, against the TTP's own crypto-only decision rate (2 ES256 verifies + 1 ES256 sign per
- * decision, 16 in flight) measured in the TTP's process in the same run; and the TTP's peak RSS
- * during the HTTP load run. The TTP (bench/ttp-server.ts) and its clients (bench/ttp-clients.ts)
- * are forked processes; every request is a distinct exchange, so every one is a decision committed
- * to SQLite (WAL, synchronous=FULL) before its answer leaves.
+ * TTP throughput and memory (issue 13). Three processes besides this one, one after the other:
+ * 1. bench/ttp-server.ts measures, in one process with the TTP's own key, the crypto-only decision
+ *    rate (2 ES256 verifies + 1 ES256 sign per decision, 16 in flight: the floor) and the durable
+ *    in-process rate (TtpService.handle, no HTTP);
+ * 2. a bare node:http server (bench/http-floor-server.ts) under the same clients: what HTTP alone
+ *    costs one process at this load, which bounds the ratio any TTP over HTTP can reach;
+ * 3. the TTP as deployed — the built cluster entry (scripts/build-server.ts), one worker process
+ *    over a SQLite file (WAL, synchronous=FULL) — under the clients (bench/ttp-clients.ts, another
+ *    process); every request is a distinct exchange, so every answer follows a committed decision.
+ *    Its peak RSS is the kernel's high-water mark of that worker process (VmHWM), start-up included.
  */
 import { type ChildProcess, fork } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { buildServer } from '../scripts/build-server.js';
+import { startCluster, stopCluster } from '../test/helpers/party-cluster.js';
 import { type Figure, fmt } from './harness.js';
 
 export interface BenchTtpOptions {
@@ -35,53 +44,102 @@ function next<T>(child: ChildProcess, type: string): Promise<T> {
   });
 }
 
+async function exited(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null) return;
+  await new Promise((r) => child.once('exit', r));
+}
+
+/** Run the clients against `url` (decisions must come back `decided: true`); requests per second. */
+async function load(url: string, keyId: string, requests: number, concurrency: number): Promise<number> {
+  const clients = spawnTs('./ttp-clients.ts', { BENCH_TTP_CLIENT: JSON.stringify({ url, keyId, requests, concurrency }) });
+  try {
+    await next(clients, 'ready');
+    clients.send({ type: 'go' });
+    const done = await next<{ perSecond: number; failures: number; firstFailure: string }>(clients, 'done');
+    if (done.failures) throw new Error(`bench TTP: ${done.failures} of ${requests} requests did not decide (${done.firstFailure})`);
+    return done.perSecond;
+  } finally {
+    clients.kill();
+  }
+}
+
+/** The kernel's figures for a process: resident now and its high-water mark, bytes. */
+function residentMemory(pid: number): { rss: number; peak: number } {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? Number.NaN) * 1024;
+  return { rss: kb('VmRSS'), peak: kb('VmHWM') };
+}
+
 export async function benchTtp(options: BenchTtpOptions = {}): Promise<{ lines: string[]; figures: Figure[] }> {
   const requests = options.requests ?? 3_000;
   const concurrency = options.concurrency ?? 16;
-  // BENCH_TTP_SERVER_NODE_ARGS, e.g. `--cpu-prof`, to profile the TTP's process.
+  // BENCH_TTP_SERVER_NODE_ARGS, e.g. `--cpu-prof`, to profile the in-process measurement.
   const serverArgs = process.env.BENCH_TTP_SERVER_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
-  const server = spawnTs('./ttp-server.ts', { BENCH_TTP_CONCURRENCY: String(concurrency) }, serverArgs);
-  let clients: ChildProcess | undefined;
+
+  const inProcess = spawnTs('./ttp-server.ts', { BENCH_TTP_CONCURRENCY: String(concurrency) }, serverArgs);
+  let ready: { cryptoFloorPerSecond: number; inProcessPerSecond: number };
   try {
-    const ready = await next<{ url: string; keyId: string; cryptoFloorPerSecond: number; inProcessPerSecond: number }>(server, 'ready');
-    clients = spawnTs('./ttp-clients.ts', { BENCH_TTP_CLIENT: JSON.stringify({ url: ready.url, keyId: ready.keyId, requests, concurrency }) });
-    await next(clients, 'ready');
-    server.send({ type: 'load-start' });
-    await next(server, 'load-started');
-    clients.send({ type: 'go' });
-    const done = await next<{ perSecond: number; failures: number; firstFailure: string }>(clients, 'done');
-    server.send({ type: 'load-end' });
-    const report = await next<{ peakRssBytes: number; maxRssBytes: number }>(server, 'report');
-    if (done.failures) throw new Error(`bench TTP: ${done.failures} of ${requests} requests did not decide (${done.firstFailure})`);
-    const mb = (b: number) => `${(b / 1024 / 1024).toFixed(0)} MB`;
-    const ratio = done.perSecond / ready.cryptoFloorPerSecond;
-    return {
-      lines: [
-        `TTP crypto-only decisions (2 verify + 1 sign, ${concurrency} in flight, TTP process): ${fmt(ready.cryptoFloorPerSecond)} /s  (floor)`,
-        `TTP durable decisions in-process (no HTTP):   ${fmt(ready.inProcessPerSecond)} /s = ${fmt(ready.inProcessPerSecond / ready.cryptoFloorPerSecond)} x floor`,
-        `TTP durable decisions over HTTP (${concurrency} clients in another process, ${requests} requests): ${fmt(done.perSecond)} /s = ${fmt(ratio)} x floor`,
-        `TTP peak RSS during the HTTP load run: ${mb(report.peakRssBytes)} (process max RSS ${mb(report.maxRssBytes)})`,
-      ],
-      figures: [
-        {
-          figure: 'TTP, durable decisions/s over HTTP',
-          ratio,
-          unit: '× its crypto-only rate',
-          goal: { op: '>=', value: 0.7 },
-          detail: `${fmt(done.perSecond)} /s vs ${fmt(ready.cryptoFloorPerSecond)} /s; in-process ${fmt(ready.inProcessPerSecond)} /s`,
-        },
-        {
-          figure: 'TTP peak RSS during its load run',
-          ratio: report.peakRssBytes / 1024 / 1024,
-          unit: ' MB',
-          goal: { op: '<=', value: 150 },
-          detail: `process max RSS ${mb(report.maxRssBytes)}`,
-        },
-      ],
-    };
+    ready = await next(inProcess, 'ready');
   } finally {
-    clients?.kill();
-    server.send({ type: 'exit' });
-    await new Promise((r) => (server.exitCode !== null ? r(null) : server.once('exit', r)));
+    inProcess.send({ type: 'exit' });
+    await exited(inProcess);
   }
+
+  const bare = spawnTs('./http-floor-server.ts');
+  let httpFloorPerSecond: number;
+  try {
+    const { url } = await next<{ url: string }>(bare, 'ready');
+    httpFloorPerSecond = await load(url, 'x'.repeat(43), requests, concurrency);
+  } finally {
+    bare.send({ type: 'exit' });
+    await exited(bare);
+  }
+
+  const dir = mkdtempSync(join(tmpdir(), 'semper-bench-ttp-'));
+  // In the repository, so that the bundle finds its packages in node_modules.
+  const built = await buildServer();
+  const cluster = await startCluster('ttp', { processes: 1, dataDir: join(dir, 'data'), built: built.files.cluster });
+  let perSecond: number;
+  let memory: { rss: number; peak: number };
+  try {
+    const worker = cluster.pids[0]!;
+    const info = (await (await fetch(`${cluster.url}/ttp`)).json()) as { keyId: string };
+    perSecond = await load(cluster.url, info.keyId, requests, concurrency);
+    memory = residentMemory(worker);
+  } finally {
+    await stopCluster(cluster);
+    rmSync(dir, { recursive: true, force: true });
+  }
+
+  const mb = (b: number) => `${(b / 1024 / 1024).toFixed(0)} MB`;
+  const floor = ready.cryptoFloorPerSecond;
+  const ratio = perSecond / floor;
+  // One process does HTTP and crypto one after the other: even with nothing else, a decision over
+  // HTTP costs 1/httpFloor + 1/floor seconds, so the ratio can be at most httpFloor / (httpFloor + floor).
+  const ceiling = httpFloorPerSecond / (httpFloorPerSecond + floor);
+  return {
+    lines: [
+      `TTP crypto-only decisions (2 verify + 1 sign, ${concurrency} in flight, one process): ${fmt(floor)} /s  (floor)`,
+      `TTP durable decisions in-process (no HTTP):   ${fmt(ready.inProcessPerSecond)} /s = ${fmt(ready.inProcessPerSecond / floor)} x floor`,
+      `bare node:http server, same clients (HTTP alone): ${fmt(httpFloorPerSecond)} /s — bounds any single-process TTP over HTTP at ${fmt(ceiling)} x floor`,
+      `TTP durable decisions over HTTP (built TTP, 1 worker; ${concurrency} clients in another process, ${requests} requests): ${fmt(perSecond)} /s = ${fmt(ratio)} x floor (${fmt(ratio / ceiling)} x that bound)`,
+      `TTP worker process RSS: peak ${mb(memory.peak)} (start-up and load run), ${mb(memory.rss)} at the end of the load run`,
+    ],
+    figures: [
+      {
+        figure: 'TTP, durable decisions/s over HTTP',
+        ratio,
+        unit: '× its crypto-only rate',
+        goal: { op: '>=', value: 0.7 },
+        detail: `${fmt(perSecond)} /s vs ${fmt(floor)} /s; HTTP alone bounds it at ${fmt(ceiling)}× (bare server ${fmt(httpFloorPerSecond)} /s); in-process ${fmt(ready.inProcessPerSecond)} /s`,
+      },
+      {
+        figure: 'TTP peak RSS during its load run',
+        ratio: memory.peak / 1024 / 1024,
+        unit: ' MB',
+        goal: { op: '<=', value: 150 },
+        detail: `kernel high-water mark of the built TTP's worker process; ${mb(memory.rss)} at the end`,
+      },
+    ],
+  };
 }

@@ -9,13 +9,20 @@ export interface Cluster {
 }
 
 /** `server/cluster.ts <party>` with `processes` workers; resolves with its address once every worker listens. */
-export function startCluster(party: 'ttp' | 'bank', options: { processes: number; dataDir: string; databaseUrl?: string; args?: string[] }): Promise<Cluster> {
+export function startCluster(
+  party: 'ttp' | 'bank',
+  options: {
+    processes: number;
+    dataDir: string;
+    databaseUrl?: string;
+    args?: string[] /** a built cluster (scripts/build-server.ts) instead of the sources through tsx */;
+    built?: string;
+  },
+): Promise<Cluster> {
   const child = spawn(
     process.execPath,
     [
-      '--import',
-      'tsx',
-      'server/cluster.ts',
+      ...(options.built ? [options.built] : ['--import', 'tsx', 'server/cluster.ts']),
       party,
       '--processes',
       String(options.processes),
