@@ -9,6 +9,8 @@ import { useEffect, useState } from 'preact/hooks';
 import { callOperation } from '../extension/operations/client.js';
 import type { OperationResponses } from '../extension/operations/table.js';
 import type { HistoryKind, HistoryOutcome, HistoryRow } from '../extension/history/search.js';
+
+type HistoryPage = OperationResponses['history.search'];
 import { visibleText } from '../core/text.js';
 import { formatDateTime, formatMoney, t, type MessageKey } from '../extension/ui/i18n.js';
 import { CertifiedName, SafeText } from '../extension/ui/safe-text.js';
@@ -59,24 +61,37 @@ export function History() {
 
 function HistorySearch({ filters, onChange, onOpen }: { filters: Filters; onChange(f: Filters): void; onOpen(dealId: string): void }) {
   const [rows, setRows] = useState<HistoryRow[] | null>(null);
+  const [next, setNext] = useState<HistoryPage['next']>(undefined);
   const [error, setError] = useState<string | null>(null);
+  const from = dayBound(filters.from, false);
+  const to = dayBound(filters.to, true);
+  const query = {
+    ...(filters.text.trim() ? { text: filters.text } : {}),
+    ...(filters.kind ? { kind: filters.kind } : {}),
+    ...(filters.status ? { status: filters.status } : {}),
+    ...(from ? { from } : {}),
+    ...(to ? { to } : {}),
+  };
+  const showOlder = () => {
+    if (!next) return;
+    callOperation('history.search', { ...query, after: next }).then(
+      (r) => {
+        setRows((shown) => [...(shown ?? []), ...r.deals]);
+        setNext(r.next);
+      },
+      (e: unknown) => setError(message(e)),
+    );
+  };
   useEffect(() => {
     let current = true;
-    const from = dayBound(filters.from, false);
-    const to = dayBound(filters.to, true);
-    // While the shopper types, ask once the typing pauses (each search reads every deal record).
+    // While the shopper types, ask once the typing pauses.
     const timer = setTimeout(
       () => {
-        callOperation('history.search', {
-          ...(filters.text.trim() ? { text: filters.text } : {}),
-          ...(filters.kind ? { kind: filters.kind } : {}),
-          ...(filters.status ? { status: filters.status } : {}),
-          ...(from ? { from } : {}),
-          ...(to ? { to } : {}),
-        }).then(
+        callOperation('history.search', query).then(
           (r) => {
             if (current) {
               setRows(r.deals);
+              setNext(r.next);
               setError(null);
             }
           },
@@ -132,7 +147,7 @@ function HistorySearch({ filters, onChange, onOpen }: { filters: Filters; onChan
       </form>
       <ErrorAlert error={error} />
       <p class="note" id="history-count" aria-live="polite">
-        {rows === null ? '' : rows.length === 0 ? t('histNone') : t('histCount', String(rows.length))}
+        {rows === null ? '' : rows.length === 0 ? t('histNone') : next ? t('histCountMore', String(rows.length)) : t('histCount', String(rows.length))}
       </p>
       {rows && rows.length > 0 ? (
         <table id="history-results">
@@ -165,6 +180,11 @@ function HistorySearch({ filters, onChange, onOpen }: { filters: Filters; onChan
             ))}
           </tbody>
         </table>
+      ) : null}
+      {next ? (
+        <button type="button" id="history-older" onClick={showOlder}>
+          {t('histShowOlder')}
+        </button>
       ) : null}
     </>
   );

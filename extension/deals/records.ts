@@ -84,6 +84,30 @@ export interface DealStore {
   /** The deal a page request started (its random key), if any. */
   findByPageRequest(pageRequest: string): Promise<DealRecord | undefined>;
   archiveOf(dealId: string): Promise<ArchiveEntry[]>;
+  /**
+   * The deals (never purses) newest first — by creation, then by id, both descending — created
+   * within `range`, handed to `visit` one by one until it returns false: a page of the history
+   * reads only the records up to its last row (an index walk, not the whole store).
+   */
+  scanNewestFirst(range: CreatedRange, visit: (record: DealRecord) => boolean): Promise<void>;
+}
+
+/** Creation instants (epoch ms, inclusive) and a position to continue after (the last row of the previous page). */
+export interface CreatedRange {
+  from?: number;
+  to?: number;
+  after?: { createdAt: number; dealId: string };
+}
+
+/** Newest-first order of scanNewestFirst. */
+export const newestFirst = (a: { createdAt: number; dealId: string }, b: { createdAt: number; dealId: string }): number =>
+  b.createdAt - a.createdAt || (a.dealId < b.dealId ? 1 : a.dealId > b.dealId ? -1 : 0);
+
+/** Whether a deal lies within the range, strictly past its `after` position in newest-first order. */
+export function inCreatedRange(record: { createdAt: number; dealId: string }, range: CreatedRange): boolean {
+  if (range.from !== undefined && record.createdAt < range.from) return false;
+  if (range.to !== undefined && record.createdAt > range.to) return false;
+  return range.after === undefined || newestFirst(range.after, record) < 0;
 }
 
 export const byArchivedAt = (a: ArchiveEntry, b: ArchiveEntry): number => a.archivedAt - b.archivedAt;
@@ -126,6 +150,10 @@ export class MemoryDealStore implements DealStore {
       .sort(byArchivedAt)
       .map((a) => structuredClone(a));
   }
+  async scanNewestFirst(range: CreatedRange, visit: (record: DealRecord) => boolean) {
+    const deals = [...this.deals.values()].filter((d) => d.kind !== 'wallet' && inCreatedRange(d, range)).sort(newestFirst);
+    for (const d of deals) if (!visit(structuredClone(d))) return;
+  }
 }
 
 /**
@@ -167,5 +195,8 @@ export class KindRoutedStore implements DealStore {
   }
   async archiveOf(dealId: string) {
     return (await this.purses.get(dealId)) ? this.purses.archiveOf(dealId) : this.deals.archiveOf(dealId);
+  }
+  scanNewestFirst(range: CreatedRange, visit: (record: DealRecord) => boolean) {
+    return this.deals.scanNewestFirst(range, visit);
   }
 }

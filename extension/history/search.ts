@@ -4,9 +4,9 @@
  * certified merchant name and the items come from the verified view, never from the page — and
  * the pure filter the popup's search runs through (`history.search`).
  *
- * No index is needed: a shopper's deals are a few hundred records at most, read once per search
- * from the deals store's `byCreated` index (worker/store.ts); filtering them in memory is cheaper
- * than a schema change.
+ * A search walks the deals store's `byCreated` index newest first (DealStore.scanNewestFirst,
+ * bounded by the date range) and stops once a page is full: the first page of a long history reads
+ * its newest deals, not all of them; the next page continues after the last row shown.
  */
 import type { Money } from '../../core/protocol/commerce.js';
 import type { DealRecord } from '../deals/records.js';
@@ -53,6 +53,9 @@ export interface HistoryQuery {
   /** Deals created at or before this instant (ISO 8601). */
   to?: string;
 }
+
+/** Rows per page of history.search unless the request asks for fewer or more. */
+export const HISTORY_PAGE = 50;
 
 /** Unicode NFKC, lower case: "Ｆｏｇｒａ" finds "fogra", "ﬁ" finds "fi". */
 export function normalise(text: string): string {
@@ -113,23 +116,33 @@ function instant(iso: string | undefined): number | undefined {
   return Number.isNaN(t) ? undefined : t;
 }
 
-/** The rows matching every part of the query, newest first (by creation, then last change). */
-export function searchHistory(rows: readonly HistoryRow[], query: HistoryQuery): HistoryRow[] {
+/** The query's creation range as epoch ms (what the store's index walk is bounded by). */
+export function historyRange(query: HistoryQuery): { from?: number; to?: number } {
+  const from = instant(query.from);
+  const to = instant(query.to);
+  return { ...(from !== undefined ? { from } : {}), ...(to !== undefined ? { to } : {}) };
+}
+
+/** Whether a row matches every part of the query. */
+export function historyMatcher(query: HistoryQuery): (row: HistoryRow) => boolean {
   const words = normalise(query.text ?? '')
     .split(/\s+/u)
     .filter((w) => w !== '');
-  const from = instant(query.from);
-  const to = instant(query.to);
-  return rows
-    .filter((row) => {
-      if (query.kind && row.kind !== query.kind) return false;
-      if (query.status && (isOutcome(query.status) ? row.outcome !== query.status : row.status !== query.status)) return false;
-      const created = Date.parse(row.createdAt);
-      if (from !== undefined && created < from) return false;
-      if (to !== undefined && created > to) return false;
-      if (words.length === 0) return true;
-      const haystack = normalise([row.merchant ?? '', row.origin, ...row.items].join('\n'));
-      return words.every((w) => haystack.includes(w));
-    })
-    .sort((a, b) => b.createdAt.localeCompare(a.createdAt) || b.updatedAt.localeCompare(a.updatedAt) || a.dealId.localeCompare(b.dealId));
+  const { from, to } = historyRange(query);
+  return (row) => {
+    if (query.kind && row.kind !== query.kind) return false;
+    if (query.status && (isOutcome(query.status) ? row.outcome !== query.status : row.status !== query.status)) return false;
+    const created = Date.parse(row.createdAt);
+    if (from !== undefined && created < from) return false;
+    if (to !== undefined && created > to) return false;
+    if (words.length === 0) return true;
+    const haystack = normalise([row.merchant ?? '', row.origin, ...row.items].join('\n'));
+    return words.every((w) => haystack.includes(w));
+  };
+}
+
+/** The rows matching every part of the query, newest first (by creation, then by id, as the store walks them). */
+export function searchHistory(rows: readonly HistoryRow[], query: HistoryQuery): HistoryRow[] {
+  const match = historyMatcher(query);
+  return rows.filter(match).sort((a, b) => b.createdAt.localeCompare(a.createdAt) || (a.dealId < b.dealId ? 1 : a.dealId > b.dealId ? -1 : 0));
 }

@@ -107,6 +107,10 @@ export const OPERATIONS = {
       status: z.string().max(64).optional(),
       from: z.iso.datetime({ offset: true }).optional(),
       to: z.iso.datetime({ offset: true }).optional(),
+      /** Rows per page (default HISTORY_PAGE). */
+      limit: z.number().int().min(1).max(200).optional(),
+      /** Continue after this row: the `next` of the previous page. */
+      after: z.strictObject({ createdAt: z.number().int().nonnegative(), dealId: DealId }).optional(),
     }),
     access: 'page',
   },
@@ -327,7 +331,8 @@ export interface OperationResponses {
   'disputes.openWindow': { opened: boolean };
   /** none: the arbiter has no token for this verdict (yet); else the token's check (settings/tsa-trust.ts). */
   'disputes.timestamp': { status: 'none' } | TimestampCheck;
-  'history.search': { deals: HistoryRow[] };
+  /** `next`: there are more matches; ask again with it as `after`. */
+  'history.search': { deals: HistoryRow[]; next?: { createdAt: number; dealId: string } };
   'history.timeline': Timeline & { deal: HistoryRow };
   'history.goods': { files: GoodFile[] };
   getPendingFair: { view: VerifiedFairOfferView; status: FairShopperPhase; funds: MethodFunds[] };

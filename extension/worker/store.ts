@@ -34,7 +34,7 @@ import type { TrustedTtp } from '../settings/ttp-trust.js';
 import type { CardRecords, CardWallet } from '../payments/card-payments.js';
 import type { TrustedArbiter } from '../settings/arbiter-trust.js';
 import type { TrustedTsa } from '../settings/tsa-trust.js';
-import { byArchivedAt, type ArchiveEntry, type DealRecord, type DealStore, type WalletRecord } from '../deals/records.js';
+import { byArchivedAt, type ArchiveEntry, type CreatedRange, type DealRecord, type DealStore, inCreatedRange, type WalletRecord } from '../deals/records.js';
 import {
   createArbiterStore,
   createStores,
@@ -135,6 +135,19 @@ export class IdbDealStore implements DealStore {
   async archiveOf(dealId: string) {
     return (await (await semperDb()).getAllFromIndex('archive', 'byDeal', dealId)).sort(byArchivedAt);
   }
+  async scanNewestFirst(range: CreatedRange, visit: (record: DealRecord) => boolean) {
+    const lower = range.from;
+    const upper = Math.min(range.to ?? Number.POSITIVE_INFINITY, range.after?.createdAt ?? Number.POSITIVE_INFINITY);
+    if (lower !== undefined && lower > upper) return;
+    const keys = lower !== undefined ? IDBKeyRange.bound(lower, upper) : upper !== Number.POSITIVE_INFINITY ? IDBKeyRange.upperBound(upper) : undefined;
+    // 'prev' on byCreated: newest first, and within one instant by descending id (the primary key).
+    let cursor = await (await semperDb()).transaction('deals').store.index('byCreated').openCursor(keys, 'prev');
+    while (cursor) {
+      const record = cursor.value;
+      if (record.kind !== 'wallet' && inCreatedRange(record, range) && !visit(record)) return;
+      cursor = await cursor.continue();
+    }
+  }
 }
 
 /** The purses ('wallets'): the same record shape and archive as deals, in their own store. */
@@ -169,6 +182,9 @@ export class IdbWalletStore implements DealStore {
   }
   async archiveOf(dealId: string) {
     return (await (await semperDb()).getAllFromIndex('archive', 'byDeal', dealId)).sort(byArchivedAt);
+  }
+  async scanNewestFirst() {
+    // Purses are not deals: the history never lists them.
   }
 }
 

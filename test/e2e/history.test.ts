@@ -95,9 +95,17 @@ describe('history: search every deal, see one as a timeline', () => {
       [mailId, 'exchange', DOCUMENT.title, SHOP_LEGAL_NAME],
       [purchaseId, 'purchase', PRODUCT_TITLE, SHOP_LEGAL_NAME],
     ]);
+    // Paged through IndexedDB's byCreated index: one row a page, each page continuing after the last.
+    const first = await h.operation('history.search', { limit: 1 });
+    expect(first.deals.map((d) => d.dealId)).toEqual([mailId]);
+    expect(first.next).toBeDefined();
+    const second = await h.operation('history.search', { limit: 1, after: first.next! });
+    expect(second.deals.map((d) => d.dealId)).toEqual([purchaseId]);
+    expect(second.next).toBeUndefined();
 
     const popup = await openPopup(h);
     await expect.poll(() => shownDeals(popup)).toEqual([mailId, purchaseId]);
+    expect(await popup.locator('#history-older').count()).toBe(0);
     // The per-kind lists are still there.
     expect(await popup.locator(`#deals tr[data-deal="${purchaseId}"]`).count()).toBe(1);
     // ... and name the product, with the shop under it.

@@ -1,14 +1,28 @@
 /** The shopper's history (issue 12): every deal of every kind, searched; a deal's statements as a timeline; what it delivered, as files. */
 import { SemperError } from '../../../core/errors.js';
-import { historyRow, searchHistory, type HistoryRow } from '../../history/search.js';
+import { HISTORY_PAGE, historyMatcher, historyRange, historyRow, type HistoryRow } from '../../history/search.js';
 import { timelineOf } from '../../history/timeline.js';
 import { goodsOf } from '../../history/goods.js';
 import type { Handlers } from '../context.js';
 
 export const historyHandlers: Handlers<'history.search' | 'history.timeline' | 'history.goods'> = {
-  async 'history.search'(query, { store }) {
-    const rows = (await store.listAll()).map(historyRow).filter((r): r is HistoryRow => r !== undefined);
-    return { deals: searchHistory(rows, query) };
+  async 'history.search'({ limit = HISTORY_PAGE, after, ...query }, { store }) {
+    const match = historyMatcher(query);
+    const deals: HistoryRow[] = [];
+    let more = false;
+    await store.scanNewestFirst({ ...historyRange(query), ...(after ? { after } : {}) }, (record) => {
+      const row = historyRow(record);
+      if (!row || !match(row)) return true;
+      if (deals.length === limit) {
+        // One match past the page: there is a next page (and nothing more is read).
+        more = true;
+        return false;
+      }
+      deals.push(row);
+      return true;
+    });
+    const last = deals.at(-1);
+    return { deals, ...(more && last ? { next: { createdAt: Date.parse(last.createdAt), dealId: last.dealId } } : {}) };
   },
   async 'history.timeline'({ dealId }, { store }) {
     const record = await store.get(dealId);

@@ -41,6 +41,37 @@ describe('history operations', () => {
     expect((await historyHandlers['history.search']({ status: 'failed' }, ctx)).deals.map((d) => d.dealId)).toEqual([b.dealId]);
   });
 
+  it('search pages: newest first by creation then id, a page stops the walk, `after` continues exactly where it stopped', async () => {
+    // 7 deals, three of them created in the same millisecond (the order among them is by id).
+    const made = Array.from({ length: 7 }, (_, i) => deal('completed', { createdAt: 1_000 + (i < 3 ? 0 : i) }));
+    const store = new MemoryDealStore();
+    for (const r of made) await store.create(r);
+    let visited = 0;
+    const scan = store.scanNewestFirst.bind(store);
+    store.scanNewestFirst = (range, visit) => scan(range, (r) => (visited++, visit(r)));
+    const ctx = { store } as unknown as OperationContext;
+    const expected = [...made].sort((a, b) => b.createdAt - a.createdAt || (a.dealId < b.dealId ? 1 : -1)).map((d) => d.dealId);
+    const first = await historyHandlers['history.search']({ limit: 2 }, ctx);
+    expect(first.deals.map((d) => d.dealId)).toEqual(expected.slice(0, 2));
+    expect(visited).toBe(3); // the page and the one match that shows there is more
+    const pages = [first.deals.map((d) => d.dealId)];
+    let next = first.next;
+    while (next) {
+      const page = await historyHandlers['history.search']({ limit: 2, after: next }, ctx);
+      pages.push(page.deals.map((d) => d.dealId));
+      next = page.next;
+    }
+    expect(pages.flat()).toEqual(expected);
+    expect(pages.map((p) => p.length)).toEqual([2, 2, 2, 1]);
+    // The last page has no `next`; a page that ends exactly at the last match has none either.
+    expect((await historyHandlers['history.search']({ limit: 7 }, ctx)).next).toBeUndefined();
+    expect((await historyHandlers['history.search']({ limit: 6 }, ctx)).next).toEqual({ createdAt: 1_000, dealId: expected[5] });
+    // Filters apply before the page is cut; the date range bounds the walk.
+    expect((await historyHandlers['history.search']({ from: new Date(1_005).toISOString(), limit: 50 }, ctx)).deals.map((d) => d.dealId)).toEqual(
+      expected.slice(0, 2),
+    );
+  });
+
   it('timeline: the deal and its (here empty) events; a purse or an unknown id is not found', async () => {
     const a = deal('completed', { view: view(['Ink report']) });
     const purse: DealRecord = {
@@ -72,5 +103,10 @@ describe('history operations', () => {
     expect(schema.safeParse({ from: '2026-11-01' }).success).toBe(false);
     expect(schema.safeParse({ text: 'x'.repeat(201) }).success).toBe(false);
     expect(schema.safeParse({ sql: '1' }).success).toBe(false);
+    expect(schema.safeParse({ limit: 20, after: { createdAt: 5, dealId: 'deal-0001-abcdefghijkl' } }).success).toBe(true);
+    expect(schema.safeParse({ limit: 0 }).success).toBe(false);
+    expect(schema.safeParse({ limit: 201 }).success).toBe(false);
+    expect(schema.safeParse({ after: { createdAt: 5 } }).success).toBe(false);
+    expect(schema.safeParse({ after: { createdAt: 5, dealId: 'x' } }).success).toBe(false);
   });
 });
