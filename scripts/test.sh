@@ -27,6 +27,17 @@ if ! command -v initdb >/dev/null && ! ls /usr/lib/postgresql/*/bin/initdb >/dev
   fi
 fi
 
+# The Firefox smoke run (test/firefox) runs when Firefox ESR is installed; SEMPER_REQUIRE_FIREFOX=1 (CI)
+# makes its absence an error.
+if ! command -v "${SEMPER_FIREFOX:-firefox-esr}" >/dev/null; then
+  if [ "${SEMPER_REQUIRE_FIREFOX:-}" = "1" ] && [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null; then
+    echo "Installing Debian's firefox-esr (the Firefox smoke run)..."
+    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq firefox-esr >/dev/null) || { echo "Firefox install failed"; exit 1; }
+  else
+    echo "Firefox ESR not found: the Firefox smoke run is skipped ('apt-get install firefox-esr' to run it)."
+  fi
+fi
+
 status=0
 echo "== typecheck"
 npm run -s typecheck || { echo "typecheck failed"; status=1; }
