@@ -12,6 +12,7 @@ import { CertifiedName, SafeText } from '../extension/ui/safe-text.js';
 import { visibleText } from '../core/text.js';
 import { DetailPanel, ErrorReason, Field, ListPanel, OpenButton, StatementsTable, StatusCell, message, useLoaded } from './components.js';
 import { DisputePanel } from './Dispute.js';
+import { GuaranteePolicy } from './GuaranteePolicy.js';
 
 const STATUS_KEYS: Record<ExchangeDealPhase, MessageKey> = {
   'requesting-descriptor': 'xsRequesting',
@@ -187,6 +188,7 @@ export function TtpSettings() {
     callOperation('settings.removeTtp', { fingerprint }).then(reload, (e: unknown) => setError(message(e)));
   };
   return (
+    <>
     <section class="panel" aria-labelledby="ttp-settings-heading" id="ttp-settings">
       <h2 id="ttp-settings-heading">{t('xsTtps')}</h2>
       <p class="note">{t('xsTtpsNote')}</p>
@@ -218,5 +220,8 @@ export function TtpSettings() {
         </p>
       ) : null}
     </section>
+    {/* Which of these may guarantee an exchange, and k: beside the list it chooses from (reloaded with it). */}
+    {ttps !== null ? <GuaranteePolicy ttps={ttps} /> : null}
+    </>
   );
 }
