@@ -1265,7 +1265,7 @@ export const checks: SecurityCheck[] = [
     'X-deal-descriptor-ttp-trusted',
     'descriptor: the TTP is one the user trusts',
     D,
-    'if (!entry) throw new SemperError(\'ERR_TTP\', `the merchant proposes the TTP "${ttpLeaf.commonName}", which is not among the TTPs you trust`);',
+    'if (!c.entry) throw new SemperError(\'ERR_TTP\', `the merchant proposes the TTP "${c.ttpLeaf.commonName}", which is not among the TTPs you trust`);',
     '',
     [DESCRIPTOR_ATTACKS],
   ),
