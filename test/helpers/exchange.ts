@@ -228,7 +228,7 @@ export class NodeShopper {
     private readonly world: ExchangeWorld,
     readonly signer: Signer,
     /** The shopper's guarantee policy and the TTPs it trusts (default: the world's first TTP, no policy). */
-    private readonly trust: { ttps?: TrustedTtpEntry[]; policy?: TtpPolicy } = {},
+    private readonly trust: { ttps?: TrustedTtpEntry[]; policy?: TtpPolicy; tamper?: (agreement: ExchangeAgreement) => void } = {},
   ) {}
 
   ctx(): ExchangeContext {
@@ -249,6 +249,8 @@ export class NodeShopper {
       ...(this.trust.policy ? { policy: this.trust.policy } : {}),
     });
     this.agreement = verified.agreement;
+    // A cheating shopper (attack tests): what it puts in m1 after an honest verification.
+    this.trust.tamper?.(this.agreement);
     this.view = verified.view;
     const a = this.agreement;
     this.items = confirmedItems(verified.descriptor, a, this.signer.keyId);
