@@ -88,14 +88,16 @@ export function GuaranteePolicy({ ttps }: { ttps: TtpSummary[] }) {
         <fieldset>
           <legend>{t('qpChoose')}</legend>
           {ttps.map((x) => (
-            <div key={x.fingerprint}>
+            <div class="check" key={x.fingerprint}>
               <input
                 type="checkbox"
                 id={`quorum-ttp-${x.fingerprint}`}
                 checked={chosen.includes(x.fingerprint)}
                 onChange={(e) => toggle(x.fingerprint, (e.target as HTMLInputElement).checked)}
-              />{' '}
-              <label for={`quorum-ttp-${x.fingerprint}`}>{x.commonName ? <CertifiedName name={x.commonName} /> : <span class="mono">{x.fingerprint}</span>}</label>
+              />
+              <label for={`quorum-ttp-${x.fingerprint}`}>
+                {x.commonName ? <CertifiedName name={x.commonName} /> : <span class="mono">{x.fingerprint}</span>}
+              </label>
             </div>
           ))}
         </fieldset>

@@ -484,10 +484,12 @@ async function main(): Promise<void> {
       `  TTP fingerprint (SHA-256)        ${await fingerprintOf(market.ttpCertificate)}`,
       ...(
         await Promise.all(
-          market.ttps.slice(1).map(async (t, i) => [
-            `  ${t.commonName} (k-of-n)  ${t.url}/ttp  certificate ${join(market.dataDir, `ttp-${i + 2}.pem`)}`,
-            `    fingerprint (SHA-256)          ${await fingerprintOf(t.certificate)}`,
-          ]),
+          market.ttps
+            .slice(1)
+            .map(async (t, i) => [
+              `  ${t.commonName} (k-of-n)  ${t.url}/ttp  certificate ${join(market.dataDir, `ttp-${i + 2}.pem`)}`,
+              `    fingerprint (SHA-256)          ${await fingerprintOf(t.certificate)}`,
+            ]),
         )
       ).flat(),
       `  Exchanges may be guaranteed by any ${SHOP_TTP_QUORUM} of these ${market.ttps.length} TTPs: popup → Trust → Who guarantees an exchange`,

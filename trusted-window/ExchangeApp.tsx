@@ -26,10 +26,10 @@ import { TrustedHeader } from './identity.js';
 import { KeyTermsPanel, keyTermsGlance } from './key-terms.js';
 import { enterResult } from './Result.js';
 
-/** "k of n must agree: A, B, C" — the certified names of the TTPs that guarantee the exchange. */
+/** "k of n must agree: A, B, C" — the certified names of the TTPs that guarantee the exchange (cut after two lines at a glance; the TTP panel lists them whole). */
 function Guarantors({ quorum }: { quorum: NonNullable<VerifiedExchangeView['quorum']> }) {
   return (
-    <>
+    <span class="glance-guarantors">
       <strong id="glance-quorum">{t('xwGuarantorsAgree', String(quorum.k), String(quorum.ttps.length))}</strong>:{' '}
       {quorum.ttps.map((x, i) => (
         <span key={x.keyId}>
@@ -37,7 +37,7 @@ function Guarantors({ quorum }: { quorum: NonNullable<VerifiedExchangeView['quor
           <CertifiedName name={x.name} />
         </span>
       ))}
-    </>
+    </span>
   );
 }
 

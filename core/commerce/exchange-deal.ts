@@ -393,9 +393,14 @@ async function guarantors(body: DescriptorBody, trust: DescriptorTrust, now: num
   const q = body.quorum;
   if (q) {
     const n = q.ttps.length;
-    if (2 * q.k <= n) throw new SemperError('ERR_TTP', `quorum rule: the merchant's k=${q.k} of n=${n} is not more than half, so two conflicting outcomes could both reach a quorum`);
+    if (2 * q.k <= n)
+      throw new SemperError(
+        'ERR_TTP',
+        `quorum rule: the merchant's k=${q.k} of n=${n} is not more than half, so two conflicting outcomes could both reach a quorum`,
+      );
     if (q.k > n) throw new SemperError('ERR_TTP', `quorum rule: the merchant's k=${q.k} decisions from only ${n} TTPs can never be reached`);
-    if (new Set(q.ttps.map((t) => t.keyId)).size !== n) throw new SemperError('ERR_TTP', 'quorum rule: the merchant names a TTP twice, which would count twice towards the quorum');
+    if (new Set(q.ttps.map((t) => t.keyId)).size !== n)
+      throw new SemperError('ERR_TTP', 'quorum rule: the merchant names a TTP twice, which would count twice towards the quorum');
     if (q.ttps[0]!.keyId !== body.ttp.keyId) throw new SemperError('ERR_TTP', "quorum rule: the descriptor's TTP is the first of its set");
   }
   if (!trust.policy) return { ttps: [await verifyProposedTtp(body.ttp, trust, now)], k: 1 };
@@ -413,7 +418,10 @@ async function guarantors(body: DescriptorBody, trust: DescriptorTrust, now: num
     // One TTP decides alone: the exchange is the one-TTP protocol, whose TTP the merchant named in `ttp`.
     const only = certified[chosen[0]!]!;
     if (only.ttpKeyId !== body.ttp.keyId)
-      throw new SemperError('ERR_TTP', `guarantee policy: the one TTP you chose, "${only.ttpLeaf.commonName}", guarantees this merchant's exchanges only together with others`);
+      throw new SemperError(
+        'ERR_TTP',
+        `guarantee policy: the one TTP you chose, "${only.ttpLeaf.commonName}", guarantees this merchant's exchanges only together with others`,
+      );
     return { ttps: [{ ...only, entry: only.entry! }], k: 1 };
   }
   return { ttps: chosen.map((i) => ({ ...certified[i]!, entry: certified[i]!.entry! })), k };

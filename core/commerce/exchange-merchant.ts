@@ -218,8 +218,7 @@ function offeredSet(body: DescriptorBody, quorum: TtpQuorum | undefined): { ttp:
   const offer = body.quorum;
   if (!offer) throw new SemperError('ERR_TTP', 'm1 names a TTP set, but the descriptor offered one TTP');
   const offered = offer.ttps.map((t) => t.keyId);
-  for (const t of quorum.ttps)
-    if (!offered.includes(t.keyId)) throw new SemperError('ERR_TTP', `m1 names TTP ${t.keyId}, which the descriptor did not offer`);
+  for (const t of quorum.ttps) if (!offered.includes(t.keyId)) throw new SemperError('ERR_TTP', `m1 names TTP ${t.keyId}, which the descriptor did not offer`);
   if (quorum.k < offer.k) throw new SemperError('ERR_TTP', `m1's quorum k=${quorum.k} is below the descriptor's k=${offer.k}`);
   return { ttp: quorum.ttps[0]!, quorum };
 }
@@ -354,8 +353,7 @@ export const exchangeMerchant: Machine<
   kind: 'exchange-merchant',
   start: async ({ dealId }) => ({ state: { phase: 'new', dealId }, send: [], effects: [] }),
   step: stepExchangeMerchant,
-  pendingSends: (state) =>
-    state.phase === 'responding' ? ttpSends(state.responder.outbox) : [],
+  pendingSends: (state) => (state.phase === 'responding' ? ttpSends(state.responder.outbox) : []),
   // An offered deal wakes when no m1 can come any more: with the timing it was described under.
   wakeAt: (state) =>
     state.phase === 'responding' ? state.responder.wakeAt : state.phase === 'offered' ? offeredWakeAt(state, state.descriptor.body.timing) : null,

@@ -120,7 +120,13 @@ export async function makeExchangeWorld(
   const ttpCertificate = ttp.certificateChain[0]!;
   const info = await readCertificate(ttpCertificate);
   const ttps: ExchangeWorld['ttps'] = [
-    { service: ttp, app: ttpApp, url: 'http://127.0.0.1:8452', entry: { fingerprint: info.fingerprint, keyId: ttp.keyId, url: 'http://127.0.0.1:8452' }, requests: ttpRequests },
+    {
+      service: ttp,
+      app: ttpApp,
+      url: 'http://127.0.0.1:8452',
+      entry: { fingerprint: info.fingerprint, keyId: ttp.keyId, url: 'http://127.0.0.1:8452' },
+      requests: ttpRequests,
+    },
   ];
   for (let i = 2; i <= (options.quorum?.n ?? 1); i++) {
     const service = await TtpService.create({
@@ -131,7 +137,13 @@ export async function makeExchangeWorld(
     });
     const url = `http://127.0.0.1:${8452 + 10 * (i - 1)}`;
     const fingerprint = (await readCertificate(service.certificateChain[0]!)).fingerprint;
-    ttps.push({ service, app: createTtpApp(service, { signedStatementsPerMinute: UNLIMITED }), url, entry: { fingerprint, keyId: service.keyId, url }, requests: [] });
+    ttps.push({
+      service,
+      app: createTtpApp(service, { signedStatementsPerMinute: UNLIMITED }),
+      url,
+      entry: { fingerprint, keyId: service.keyId, url },
+      requests: [],
+    });
   }
   // Each TTP at its own address: a request reaches the app of the TTP whose URL it was sent to.
   const ttpFetch: typeof fetch = async (input, init) => {

@@ -52,7 +52,15 @@ async function resign(d: Statement<DescriptorBody>, body: DescriptorBody): Promi
  */
 async function meet(alter: (body: DescriptorBody) => DescriptorBody, ttpPolicy: TtpPolicy | null) {
   let signatures = 0;
-  const signer: Signer = { alg: shopper.alg, publicJwk: shopper.publicJwk, keyId: shopper.keyId, sign: (data) => (signatures++, shopper.sign(data)) };
+  const signer: Signer = {
+    alg: shopper.alg,
+    publicJwk: shopper.publicJwk,
+    keyId: shopper.keyId,
+    sign: (data) => {
+      signatures++;
+      return shopper.sign(data);
+    },
+  };
   const ctx: ExchangeShopperContext = { random: cryptoRandom, signer, roots: [world.ca.root], ttps: entries(), ttpPolicy };
   const started = await startExchangeDeal({ origin: EX_ORIGIN, use: 'contract-signing', documentId: CONTRACT.id, now: world.clock.now }, ctx);
   const s = started.state;
@@ -82,13 +90,21 @@ describe('a merchant descriptor naming a TTP set the shopper must not accept is 
     ['a k of half the set or less', (b) => ({ ...b, quorum: { k: 1, ttps: offered(b) } }), /not more than half/],
     ['a k of half the set (2 of 4)', (b) => ({ ...b, quorum: { k: 2, ttps: [...offered(b), rogue[0]!] } }), /not more than half/],
     ['a k the set can never reach', (b) => ({ ...b, quorum: { k: 3, ttps: offered(b).slice(0, 2) } }), /can never be reached/],
-    ['one TTP named twice (to count twice)', (b) => ({ ...b, quorum: { k: 2, ttps: [offered(b)[0]!, offered(b)[1]!, offered(b)[1]!] } }), /named? (a TTP )?twice|twice/],
+    [
+      'one TTP named twice (to count twice)',
+      (b) => ({ ...b, quorum: { k: 2, ttps: [offered(b)[0]!, offered(b)[1]!, offered(b)[1]!] } }),
+      /named? (a TTP )?twice|twice/,
+    ],
     [
       "one TTP's certificate twice under another key id",
       (b) => ({ ...b, quorum: { k: 2, ttps: [offered(b)[0]!, offered(b)[1]!, { ...offered(b)[1]!, keyId: offered(b)[2]!.keyId }] } }),
       /key id is not the certified key|twice/,
     ],
-    ['a set whose first is not the descriptor TTP', (b) => ({ ...b, quorum: { k: 2, ttps: [offered(b)[1]!, offered(b)[0]!, offered(b)[2]!] } }), /first of its set/],
+    [
+      'a set whose first is not the descriptor TTP',
+      (b) => ({ ...b, quorum: { k: 2, ttps: [offered(b)[1]!, offered(b)[0]!, offered(b)[2]!] } }),
+      /first of its set/,
+    ],
     ['the one TTP alone when the shopper asks 2 of 3', (b) => ({ ...b, quorum: undefined }) as DescriptorBody, /^guarantee policy: 2 of the TTPs you chose/],
   ];
 

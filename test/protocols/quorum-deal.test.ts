@@ -78,7 +78,9 @@ describe('guarantee policy: the exchange set from the merchant offer', () => {
       }
       return 'accepted';
     };
-    expect(refused(() => chooseTtpSet(offer, 1, { ttps: [F('a'), F('x'), F('y')], k: 2 }))).toMatch(/^ERR_TTP guarantee policy: 2 of the TTPs you chose must agree/);
+    expect(refused(() => chooseTtpSet(offer, 1, { ttps: [F('a'), F('x'), F('y')], k: 2 }))).toMatch(
+      /^ERR_TTP guarantee policy: 2 of the TTPs you chose must agree/,
+    );
     expect(refused(() => chooseTtpSet(offer, 4, { ttps: [F('a'), F('c'), F('d')], k: 2 }))).toMatch(/^ERR_TTP guarantee policy: 4/);
     expect(refused(() => chooseTtpSet([offer[0]!], 1, { ttps: [F('a'), F('c'), F('d')], k: 2 }))).toMatch(/^ERR_TTP guarantee policy/);
   });

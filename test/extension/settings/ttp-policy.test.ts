@@ -61,7 +61,9 @@ describe('guarantee policy setting', () => {
     expect(OperationMessage.safeParse({ op: 'settings.getTtpPolicy', request: {} }).success).toBe(true);
     const ctx = { ttps: await setting() } as unknown as OperationContext;
     expect(await settingsHandlers['settings.getTtpPolicy']({}, ctx)).toEqual({ policy: null });
-    expect(await settingsHandlers['settings.setTtpPolicy']({ policy: { ttps: [F('c'), F('a')], k: 2 } }, ctx)).toEqual({ policy: { ttps: [F('c'), F('a')], k: 2 } });
+    expect(await settingsHandlers['settings.setTtpPolicy']({ policy: { ttps: [F('c'), F('a')], k: 2 } }, ctx)).toEqual({
+      policy: { ttps: [F('c'), F('a')], k: 2 },
+    });
     expect(await settingsHandlers['settings.getTtpPolicy']({}, ctx)).toEqual({ policy: { ttps: [F('c'), F('a')], k: 2 } });
   });
 });
