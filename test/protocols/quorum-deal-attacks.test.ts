@@ -141,8 +141,9 @@ describe("a shopper's m1 naming a set the merchant did not offer is refused befo
   /** The shopper signs an m1 whose TTP set it altered (its own key: these are its own lies), and posts it. */
   async function postAltered(
     alter: (q: { k: number; ttps: { keyId: string }[] }) => void,
+    w: ExchangeWorld = world,
   ): Promise<{ code: string | undefined; phase: string; replies: string[] }> {
-    const s = new NodeShopper(world, await newShopper(), { ttps: entries(), policy: policy(2) });
+    const s = new NodeShopper(w, await newShopper(), { ttps: w.ttps.map((t) => t.entry), policy: { ttps: w.ttps.map((t) => t.entry.fingerprint), k: 2 } });
     const res = await s.propose('contract-signing', CONTRACT.id);
     const honest = res.send.find((o) => o.to === 'peer')!.statement as Statement<{ quorum: { k: number; ttps: { keyId: string }[] } }>;
     const { signature: _drop, ...unsigned } = honest;
@@ -150,18 +151,18 @@ describe("a shopper's m1 naming a set the merchant did not offer is refused befo
     const body = structuredClone(honest.body);
     alter(body.quorum);
     const m1 = await signStatement({ ...unsigned, body }, s.signer);
-    const r = await world.host.app.request('/semper/exchange/messages', {
+    const r = await w.host.app.request('/semper/exchange/messages', {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ message: m1 }),
     });
     const answer = (await r.json()) as { replies?: Statement[]; error?: { code: string } };
-    const deal = (await (await world.host.app.request(`/semper/deals/${m1.dealId}`)).json()) as { state: { phase: string } };
+    const deal = (await (await w.host.app.request(`/semper/deals/${m1.dealId}`)).json()) as { state: { phase: string } };
     return { code: answer.error?.code, phase: deal.state.phase, replies: (answer.replies ?? []).map((x) => x.type) };
   }
   /** Refused: no reply (nothing signed by the merchant), the deal still only offered. */
-  const refusedM1 = async (alter: (q: { k: number; ttps: { keyId: string }[] }) => void) => {
-    const r = await postAltered(alter);
+  const refusedM1 = async (alter: (q: { k: number; ttps: { keyId: string }[] }) => void, w: ExchangeWorld = world) => {
+    const r = await postAltered(alter, w);
     expect(r.replies).toEqual([]);
     return { code: r.code, phase: r.phase };
   };
@@ -196,6 +197,19 @@ describe("a shopper's m1 naming a set the merchant did not offer is refused befo
         q.k = 1;
       }),
     ).toEqual({ code: 'ERR_TTP', phase: 'offered' });
+  });
+
+  it("a valid set with a k below the merchant's (the merchant asks 3 of 3, m1 names 2 of 3)", async () => {
+    const strict = await makeExchangeWorld({ quorum: { k: 3, n: 3 } });
+    try {
+      expect(
+        await refusedM1((q) => {
+          q.k = 2;
+        }, strict),
+      ).toEqual({ code: 'ERR_TTP', phase: 'offered' });
+    } finally {
+      await strict.close();
+    }
   });
 
   it("a subset of the offered TTPs with the merchant's k is accepted (the merchant offers any 2 of its 3)", async () => {
