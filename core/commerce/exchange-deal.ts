@@ -406,7 +406,7 @@ async function guarantors(body: DescriptorBody, trust: DescriptorTrust, now: num
   if (!trust.policy) return { ttps: [await verifyProposedTtp(body.ttp, trust, now)], k: 1 };
   const offered = q ? q.ttps : [body.ttp];
   const certified = await Promise.all(offered.map((t) => certifiedTtp(t, trust, now)));
-  // Certificates may name the same key twice under different key ids only if the merchant lied above; fingerprints are the user's names.
+  // The user names TTPs by certificate fingerprint: two entries of the set must not be one trusted TTP, or it would count twice.
   if (new Set(certified.map((c) => c.ttpLeaf.fingerprint)).size !== certified.length)
     throw new SemperError('ERR_TTP', 'quorum rule: the merchant names one TTP certificate twice, which would count twice towards the quorum');
   const { chosen, k } = chooseTtpSet(
