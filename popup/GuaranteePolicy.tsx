@@ -28,6 +28,11 @@ function Meaning({ k, n }: { k: number; n: number }) {
   );
 }
 
+/** The trusted TTPs in the order of their names (the store keeps them by fingerprint). */
+function byName(ttps: TtpSummary[]): TtpSummary[] {
+  return [...ttps].sort((a, b) => (a.commonName ?? a.fingerprint).localeCompare(b.commonName ?? b.fingerprint));
+}
+
 export function GuaranteePolicy({ ttps }: { ttps: TtpSummary[] }) {
   const [policy, setPolicy] = useState<TtpPolicy | null | undefined>(undefined);
   const [chosen, setChosen] = useState<string[]>([]);
@@ -87,7 +92,7 @@ export function GuaranteePolicy({ ttps }: { ttps: TtpSummary[] }) {
       >
         <fieldset>
           <legend>{t('qpChoose')}</legend>
-          {ttps.map((x) => (
+          {byName(ttps).map((x) => (
             <div class="check" key={x.fingerprint}>
               <input
                 type="checkbox"

@@ -1588,11 +1588,9 @@ export const checks: SecurityCheck[] = [
     [QUORUM_ATTACKS],
   ),
   // --- k-of-n exchange deals: the descriptor's set, the shopper's policy, the merchant's offer ------
-  x('X-deal-quorum-majority', "descriptor: the merchant's k is more than half its set", D, 'if (2 * q.k <= n) throw', 'if (false) throw', [
-    QUORUM_DEAL_ATTACKS,
-  ]),
+  x('X-deal-quorum-majority', "descriptor: the merchant's k is more than half its set", D, 'if (2 * q.k <= n)', 'if (false)', [QUORUM_DEAL_ATTACKS]),
   x('X-deal-quorum-reachable', "descriptor: the merchant's k is at most its set", D, 'if (q.k > n) throw', 'if (false) throw', [QUORUM_DEAL_ATTACKS]),
-  x('X-deal-quorum-once', 'descriptor: each TTP of the set named once', D, 'if (new Set(q.ttps.map((t) => t.keyId)).size !== n) throw', 'if (false) throw', [
+  x('X-deal-quorum-once', 'descriptor: each TTP of the set named once', D, 'if (new Set(q.ttps.map((t) => t.keyId)).size !== n)', 'if (false)', [
     QUORUM_DEAL_ATTACKS,
   ]),
   x('X-deal-quorum-first', "descriptor: the set's first TTP is the descriptor's TTP", D, 'if (q.ttps[0]!.keyId !== body.ttp.keyId) throw', 'if (false) throw', [
@@ -1622,6 +1620,14 @@ export const checks: SecurityCheck[] = [
     'const ask = ttp === undefined ? askOne : clients.get(ttp);',
     'const ask = askOne;',
     [QUORUM_DEAL],
+  ),
+  x(
+    'X-deal-confirm-set-trusted',
+    "confirmation: every TTP of the exchange's set is still trusted, not only the first",
+    D,
+    'return trusted(view.ttp) && (view.quorum?.ttps ?? []).every(trusted);',
+    'return trusted(view.ttp);',
+    [QUORUM_DEAL_ATTACKS],
   ),
   x(
     'X-policy-setting-trusted',

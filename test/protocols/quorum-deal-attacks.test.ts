@@ -67,7 +67,7 @@ async function meet(alter: (body: DescriptorBody) => DescriptorBody, ttpPolicy: 
   const d = await requestDescriptor(world, 'contract-signing', CONTRACT.id, { dealId: s.dealId, nonce: s.nonce });
   const forged = await resign(d.body.descriptor!, alter(structuredClone(d.body.descriptor!.body)));
   const step = await stepExchangeDeal(s, { type: 'descriptor-response', response: { descriptor: forged }, now: world.clock.now }, ctx);
-  return { step, signatures };
+  return { step, signatures, ctx, signed: () => signatures };
 }
 
 function offered(body: DescriptorBody) {
@@ -124,6 +124,16 @@ describe('a merchant descriptor naming a TTP set the shopper must not accept is 
       expect(signatures).toBe(0);
     });
   }
+
+  it('a TTP of the chosen set no longer trusted when the user confirms: refused, nothing signed', async () => {
+    const { step, ctx, signed } = await meet((b) => b, policy(3));
+    expect(step.state.phase).toBe('awaiting-confirmation');
+    const later = { ...ctx, ttps: entries().slice(0, 2) };
+    const confirmed = await stepExchangeDeal(step.state, { type: 'user-confirmed', now: world.clock.now }, later);
+    expect(confirmed.state.phase).toBe('failed');
+    expect(confirmed.send).toEqual([]);
+    expect(signed()).toBe(0);
+  });
 
   it('the quorum rules hold also for a shopper without a policy (it would use the one TTP): k of half or less, or one TTP twice', async () => {
     for (const alter of [
