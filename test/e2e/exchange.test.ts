@@ -339,6 +339,23 @@ describe('exchanges through the trusted window', () => {
       expect(x.view?.quorum?.k).toBe(3);
     } finally {
       delete faults.stopAfter;
+    }
+
+    // A choice the shop cannot meet (only "Semper Demo TTP 2": the shop's own k is 2, so 2 of the chosen must agree):
+    // refused before any window or signature, and a notice says why and where to change it.
+    const second = (await harness.operation('settings.listTtps', {})).ttps.find((t) => t.keyId === market.ttps[1]!.keyId)!;
+    await harness.operation('settings.setTtpPolicy', { policy: { ttps: [second.fingerprint], k: 1 } });
+    windowsOpened.length = 0;
+    try {
+      await page.goto(`${market.shopUrl}/agreements`);
+      await page.click(`#sign-${CONTRACT.id}`);
+      expect(await exchangeResult()).toMatchObject({ status: 'error', reason: 'ERR_TTP' });
+      expect(windowsOpened).toEqual([]);
+      const { notices } = await harness.operation('notices.list', {});
+      expect(notices.find((n) => n.kind === 'exchange' && n.advice === 'ttp-policy')?.message).toMatch(
+        /^guarantee policy: 2 of the TTPs you chose must agree, but the merchant accepts only 1 of them/,
+      );
+    } finally {
       await harness.operation('settings.setTtpPolicy', { policy: null });
     }
   });
