@@ -12,6 +12,7 @@ import { CertifiedName, SafeText } from '../extension/ui/safe-text.js';
 import { visibleText } from '../core/text.js';
 import { DetailPanel, ErrorReason, Field, ListPanel, OpenButton, StatementsTable, StatusCell, message, useLoaded } from './components.js';
 import { DisputePanel } from './Dispute.js';
+import { GuaranteePolicy } from './GuaranteePolicy.js';
 
 const STATUS_KEYS: Record<ExchangeDealPhase, MessageKey> = {
   'requesting-descriptor': 'xsRequesting',
@@ -187,36 +188,40 @@ export function TtpSettings() {
     callOperation('settings.removeTtp', { fingerprint }).then(reload, (e: unknown) => setError(message(e)));
   };
   return (
-    <section class="panel" aria-labelledby="ttp-settings-heading" id="ttp-settings">
-      <h2 id="ttp-settings-heading">{t('xsTtps')}</h2>
-      <p class="note">{t('xsTtpsNote')}</p>
-      {ttps !== null && ttps.length === 0 ? <p class="note">{t('xsTtpsNone')}</p> : null}
-      <ul id="ttps">
-        {(ttps ?? []).map((x) => (
-          <li key={x.fingerprint}>
-            <strong>{x.commonName ?? t('xsTtpByFingerprint')}</strong> <span class="mono note">{x.url}</span>
-            <div class="mono note">{x.fingerprint}</div>
-            <button type="button" onClick={() => remove(x.fingerprint)} aria-label={`${t('popRemoveRoot')}: ${x.commonName ?? x.fingerprint}`}>
-              {t('popRemoveRoot')}
-            </button>
-          </li>
-        ))}
-      </ul>
-      <FetchCertificate party="ttp" onTrust={(f) => callOperation('settings.addTtp', { url: f.url, certificate: f.certificate }).then(reload)} />
-      <form onSubmit={add}>
-        <label for="ttp-pem">{t('xsTtpCertLabel')}</label>
-        <textarea id="ttp-pem" rows={3} value={pem} spellcheck={false} onInput={(e) => setPem((e.target as HTMLTextAreaElement).value)} />
-        <label for="ttp-url-input">{t('xsTtpUrlLabel')}</label>
-        <input id="ttp-url-input" type="url" value={url} spellcheck={false} onInput={(e) => setUrl((e.target as HTMLInputElement).value)} />
-        <button type="submit" disabled={pem.trim() === '' || url.trim() === ''}>
-          {t('xsTtpAdd')}
-        </button>
-      </form>
-      {error ? (
-        <p role="alert" class="error">
-          {error}
-        </p>
-      ) : null}
-    </section>
+    <>
+      <section class="panel" aria-labelledby="ttp-settings-heading" id="ttp-settings">
+        <h2 id="ttp-settings-heading">{t('xsTtps')}</h2>
+        <p class="note">{t('xsTtpsNote')}</p>
+        {ttps !== null && ttps.length === 0 ? <p class="note">{t('xsTtpsNone')}</p> : null}
+        <ul id="ttps">
+          {(ttps ?? []).map((x) => (
+            <li key={x.fingerprint}>
+              <strong>{x.commonName ?? t('xsTtpByFingerprint')}</strong> <span class="mono note">{x.url}</span>
+              <div class="mono note">{x.fingerprint}</div>
+              <button type="button" onClick={() => remove(x.fingerprint)} aria-label={`${t('popRemoveRoot')}: ${x.commonName ?? x.fingerprint}`}>
+                {t('popRemoveRoot')}
+              </button>
+            </li>
+          ))}
+        </ul>
+        <FetchCertificate party="ttp" onTrust={(f) => callOperation('settings.addTtp', { url: f.url, certificate: f.certificate }).then(reload)} />
+        <form onSubmit={add}>
+          <label for="ttp-pem">{t('xsTtpCertLabel')}</label>
+          <textarea id="ttp-pem" rows={3} value={pem} spellcheck={false} onInput={(e) => setPem((e.target as HTMLTextAreaElement).value)} />
+          <label for="ttp-url-input">{t('xsTtpUrlLabel')}</label>
+          <input id="ttp-url-input" type="url" value={url} spellcheck={false} onInput={(e) => setUrl((e.target as HTMLInputElement).value)} />
+          <button type="submit" disabled={pem.trim() === '' || url.trim() === ''}>
+            {t('xsTtpAdd')}
+          </button>
+        </form>
+        {error ? (
+          <p role="alert" class="error">
+            {error}
+          </p>
+        ) : null}
+      </section>
+      {/* Which of these may guarantee an exchange, and k: beside the list it chooses from (reloaded with it). */}
+      {ttps !== null ? <GuaranteePolicy ttps={ttps} /> : null}
+    </>
   );
 }

@@ -15,6 +15,7 @@ const ADVICE: Record<NoticeAdvice, { what: MessageKey; todo: MessageKey }> = {
   'untrusted-ca': { what: 'ntUntrustedCa', todo: 'ntUntrustedCaTodo' },
   'origin-mismatch': { what: 'ntOriginMismatch', todo: 'ntOriginMismatchTodo' },
   'untrusted-ttp': { what: 'ntUntrustedTtp', todo: 'ntUntrustedTtpTodo' },
+  'ttp-policy': { what: 'ntTtpPolicy', todo: 'ntTtpPolicyTodo' },
   revoked: { what: 'ntRevoked', todo: 'ntRevokedTodo' },
   expired: { what: 'ntExpired', todo: 'ntExpiredTodo' },
   'not-verified': { what: 'ntNotVerified', todo: 'ntNotVerifiedTodo' },
@@ -25,6 +26,7 @@ const ADVICE: Record<NoticeAdvice, { what: MessageKey; todo: MessageKey }> = {
 const ACTION: Partial<Record<NoticeAdvice, { target: string; label: MessageKey }>> = {
   'untrusted-ca': { target: 'ca-settings', label: 'ntGoToRoots' },
   'untrusted-ttp': { target: 'ttp-settings', label: 'ntGoToTtps' },
+  'ttp-policy': { target: 'quorum-settings', label: 'ntGoToQuorum' },
 };
 
 export function Notices({ onRead }: { onRead?(): void }) {

@@ -28,6 +28,7 @@ import { type BankService, createBankApp, openMarketplaceBank, type RotationPoli
 import { CaService, createCaApp } from './ca/index.js';
 import { openShop, type Shop } from './shop/index.js';
 import { createTtpApp, openMarketplaceTtp } from './ttp/index.js';
+import { DEFAULT_TTP_NAME } from './ttp/open.js';
 import { type ArbiterService, createArbiterApp, openMarketplaceArbiter } from './arbiter/index.js';
 import { createTsaApp, inProcessTimestamper, openMarketplaceTsa } from './tsa/index.js';
 import { StatementStamps } from './storage/statement-stamps.js';
@@ -49,6 +50,8 @@ export interface MarketplaceOptions {
   shopPort: number;
   /** The TTP's port (default 0: ephemeral; `npm start` uses SEMPER_TTP_PORT, 8452). */
   ttpPort?: number;
+  /** The second and third TTPs' ports (default 0; `npm start` uses SEMPER_TTP2_PORT 8458, SEMPER_TTP3_PORT 8459). */
+  moreTtpPorts?: [number, number];
   /** The bank's port (default 0: ephemeral; `npm start` uses SEMPER_BANK_PORT, 8453). */
   bankPort?: number;
   /** The arbiter's port (default 0: ephemeral; `npm start` uses SEMPER_ARBITER_PORT, 8455). */
@@ -80,6 +83,17 @@ export interface MarketplaceOptions {
   signedStatementsPerMinute?: number;
 }
 
+export interface MarketplaceTtp {
+  url: string;
+  certificate: string;
+  pem: string;
+  keyId: string;
+  commonName: string;
+}
+
+/** The shop's k for its set of three TTPs: a majority (docs/quorum.md). */
+export const SHOP_TTP_QUORUM = 2;
+
 export interface Marketplace {
   caUrl: string;
   shopUrl: string;
@@ -96,6 +110,12 @@ export interface Marketplace {
   ttpCertificate: string;
   ttpPem: string;
   ttpKeyId: string;
+  /**
+   * k-of-n (docs/quorum.md): the three independent TTPs the shop accepts as a set with k = 2 (the first is the
+   * TTP above), each its own key, certificate, database and port. A shopper that trusts them may choose them
+   * and its k in its settings; one that does not keeps to the first TTP alone.
+   */
+  ttps: MarketplaceTtp[];
   /** The bank: its base URL (GET /bank, /bank/denominations, POST /bank/transfer, /bank/accounts/open, ...). */
   bankUrl: string;
   /** The bank's certificate (DER base64, role bank, from the marketplace CA): its key list is signed under it. */
@@ -224,6 +244,32 @@ export async function startMarketplace(options: MarketplaceOptions): Promise<Mar
     const ttpCertificate = ttp.certificateChain[0]!;
     writeFileAtomic(join(dataDir, 'ttp.pem'), certificateToPem(ttpCertificate));
 
+    // Two more TTPs for k-of-n exchanges: each its own key, certificate (own name), decisions and port, in its own
+    // subdirectory (SQLite: on PostgreSQL each would need its own database, docs/operations.md).
+    const moreTtps: { service: typeof ttp; server: RunningServer; commonName: string }[] = [];
+    for (const [i, port] of (options.moreTtpPorts ?? [0, 0]).entries()) {
+      const commonName = `${DEFAULT_TTP_NAME} ${i + 2}`;
+      const dir = join(dataDir, `ttp-${i + 2}`);
+      mkdirSync(dir, { recursive: true, mode: 0o700 });
+      const service = await openMarketplaceTtp({ dataDir: dir, ca, commonName, ...(options.now ? { now: options.now } : {}) });
+      opened.push(service);
+      const app = createTtpApp(service, {
+        ...(options.signedStatementsPerMinute !== undefined ? { signedStatementsPerMinute: options.signedStatementsPerMinute } : {}),
+        ...(options.now ? { now: options.now } : {}),
+      });
+      const server = await listen({ host, port, fetch: (req, env) => app.fetch(req, env) });
+      opened.push(server);
+      writeFileAtomic(join(dataDir, `ttp-${i + 2}.pem`), certificateToPem(service.certificateChain[0]!));
+      moreTtps.push({ service, server, commonName });
+    }
+    const ttps: MarketplaceTtp[] = [{ service: ttp, server: ttpServer, commonName: DEFAULT_TTP_NAME }, ...moreTtps].map((t) => ({
+      url: t.server.url,
+      certificate: t.service.certificateChain[0]!,
+      pem: certificateToPem(t.service.certificateChain[0]!),
+      keyId: t.service.keyId,
+      commonName: t.commonName,
+    }));
+
     // The bank: its own key (certified by the CA, role bank) and ledger, on its own port. It honours
     // revocation orders of the marketplace TTP (revocable account transfers in fair exchanges).
     const bank = await openMarketplaceBank({
@@ -301,6 +347,8 @@ export async function startMarketplace(options: MarketplaceOptions): Promise<Mar
       ...(options.signedStatementsPerMinute !== undefined ? { signedStatementsPerMinute: options.signedStatementsPerMinute } : {}),
       exchange: {
         ttp: { keyId: ttp.keyId, url: ttpServer.url, certificateChain: ttp.certificateChain },
+        // Exchange deals may be guaranteed by any majority of the three TTPs (or the first alone, for shoppers without a set).
+        quorum: { k: SHOP_TTP_QUORUM, ttps: ttps.map((t) => ({ keyId: t.keyId, url: t.url, certificateChain: [t.certificate] })) },
         // Fair purchases: goods sealed to the TTP's sealing key, paid to the shop's account (bound to its merchant key, opened below).
         fair: {
           ...(await ttp.sealingAnnouncement()),
@@ -364,6 +412,7 @@ export async function startMarketplace(options: MarketplaceOptions): Promise<Mar
       ttpCertificate,
       ttpPem: certificateToPem(ttpCertificate),
       ttpKeyId: ttp.keyId,
+      ttps,
       bankUrl: bankServer.url,
       bankCertificate,
       bankPem: certificateToPem(bankCertificate),
@@ -414,6 +463,7 @@ async function main(): Promise<void> {
     caPort: envPort('SEMPER_CA_PORT', 8450),
     shopPort: envPort('SEMPER_SHOP_PORT', 8451),
     ttpPort: envPort('SEMPER_TTP_PORT', 8452),
+    moreTtpPorts: [envPort('SEMPER_TTP2_PORT', 8458), envPort('SEMPER_TTP3_PORT', 8459)],
     bankPort: envPort('SEMPER_BANK_PORT', 8453),
     arbiterPort: envPort('SEMPER_ARBITER_PORT', 8455),
     tsaPort: envPort('SEMPER_TSA_PORT', 8454),
@@ -432,6 +482,17 @@ async function main(): Promise<void> {
       `  Trusted third party (TTP)        ${market.ttpUrl}/ttp`,
       `  TTP certificate (PEM)            ${join(market.dataDir, 'ttp.pem')}`,
       `  TTP fingerprint (SHA-256)        ${await fingerprintOf(market.ttpCertificate)}`,
+      ...(
+        await Promise.all(
+          market.ttps
+            .slice(1)
+            .map(async (t, i) => [
+              `  ${t.commonName} (k-of-n)  ${t.url}/ttp  certificate ${join(market.dataDir, `ttp-${i + 2}.pem`)}`,
+              `    fingerprint (SHA-256)          ${await fingerprintOf(t.certificate)}`,
+            ]),
+        )
+      ).flat(),
+      `  Exchanges may be guaranteed by any ${SHOP_TTP_QUORUM} of these ${market.ttps.length} TTPs: popup → Trust → Who guarantees an exchange`,
       `  Bank (EUR accounts, e-cash, cheques)  ${market.bankUrl}/bank`,
       `  Bank certificate (PEM)           ${join(market.dataDir, 'bank.pem')}`,
       `  Bank fingerprint (SHA-256)       ${await fingerprintOf(market.bankCertificate)}`,

@@ -26,6 +26,21 @@ import { TrustedHeader } from './identity.js';
 import { KeyTermsPanel, keyTermsGlance } from './key-terms.js';
 import { enterResult } from './Result.js';
 
+/** "k of n must agree: A, B, C" — the certified names of the TTPs that guarantee the exchange (cut after two lines at a glance; the TTP panel lists them whole). */
+function Guarantors({ quorum }: { quorum: NonNullable<VerifiedExchangeView['quorum']> }) {
+  return (
+    <span class="glance-guarantors">
+      <strong id="glance-quorum">{t('xwGuarantorsAgree', String(quorum.k), String(quorum.ttps.length))}</strong>:{' '}
+      {quorum.ttps.map((x, i) => (
+        <span key={x.keyId}>
+          {i > 0 ? ', ' : ''}
+          <CertifiedName name={x.name} />
+        </span>
+      ))}
+    </span>
+  );
+}
+
 function bytes(n: number): string {
   return n < 1024 ? `${n} B` : `${(n / 1024).toFixed(1)} KiB`;
 }
@@ -39,6 +54,7 @@ export function ExchangeApp({ dealId }: { dealId: string | null }) {
   const { view, busy } = phase;
   const contract = view.use === 'contract-signing';
   const keyTerms = view.contract?.keyTerms;
+  const quorum = view.quorum;
   const decide = (decision: 'confirm' | 'decline') => {
     if (busy || !dealId) return;
     setPhase({ ...phase, busy: decision });
@@ -70,6 +86,8 @@ export function ExchangeApp({ dealId }: { dealId: string | null }) {
           { id: 'glance-pay', label: t('xwYouGive'), content: contract ? t('xwGiveSignature') : t('xwGiveReceipt') },
           // A recurring fee and an automatic renewal are what a shopper must not miss: at first sight, not in the text.
           ...(keyTerms ? [{ id: 'glance-terms', label: t('xwGlanceTerms'), content: keyTermsGlance(keyTerms) }] : []),
+          // k-of-n: who guarantees, at first sight — the certified names and how many must agree.
+          ...(quorum ? [{ id: 'glance-guarantors', label: t('xwGuarantors'), content: <Guarantors quorum={quorum} /> }] : []),
         ]}
         next={contract ? t('xwNextContract') : t('xwNextMail')}
       />
@@ -125,6 +143,22 @@ export function ExchangeApp({ dealId }: { dealId: string | null }) {
         </p>
         <NameWarning name={view.ttp.name} id="ttp-name-warning" />
         <p class="note">{contract ? t('xwTtpContract') : t('xwTtpMail')}</p>
+        {quorum ? (
+          <>
+            <p id="ttp-quorum">
+              <strong>{t('xwGuarantorsAgree', String(quorum.k), String(quorum.ttps.length))}</strong>
+            </p>
+            <p class="note">{t('xwGuarantorsNote', String(quorum.k), String(quorum.ttps.length))}</p>
+            <ul id="ttp-set">
+              {quorum.ttps.slice(1).map((x) => (
+                <li key={x.keyId}>
+                  <CertifiedName name={x.name} /> <span class="mono note">{x.url}</span>
+                  <div class="mono note">{x.certificateFingerprint}</div>
+                </li>
+              ))}
+            </ul>
+          </>
+        ) : null}
         <CertificateDetails>
           <dt>{t('twIssuer')}</dt>
           <dd id="ttp-issuer">

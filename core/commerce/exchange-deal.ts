@@ -39,7 +39,8 @@ import { signStatement, type Statement } from '../statements/index.js';
 import { Digest, type Description, type Item } from '../items/schema.js';
 import { DEFAULT_ATTRIBUTES, receiptDescription } from '../transfer/index.js';
 import { negotiateExchange } from '../exchange/negotiate.js';
-import { DEFAULT_TIMEOUTS, type ExchangeContext, type ProtocolId, type Timeouts } from '../exchange/types.js';
+import { DEFAULT_TIMEOUTS, MAX_QUORUM_TTPS, type ExchangeContext, type ProtocolId, type Timeouts, type TtpQuorum } from '../exchange/types.js';
+import { chooseTtpSet, type TtpPolicy } from './ttp-policy.js';
 import type { RandomSource } from '../machine.js';
 import { DealId, Nonce } from '../protocol/commerce.js';
 import { certifiedMerchant, verifyMerchantStatement } from './common.js';
@@ -131,6 +132,10 @@ export const ContractBody = z.strictObject({
 });
 export type ContractBody = z.infer<typeof ContractBody>;
 
+/** A TTP in a descriptor: its key, its certificate chain, where the merchant reaches it (never where the shopper does). */
+export const DescriptorTtp = z.strictObject({ keyId: Digest, certificateChain: z.array(b64).min(1).max(5), endpoint: z.string().url().max(512).optional() });
+export type DescriptorTtp = z.infer<typeof DescriptorTtp>;
+
 export const DescriptorBody = z.strictObject({
   descriptorId: z.string().regex(/^[A-Za-z0-9_-]{16,64}$/),
   /** The shopper's fresh nonce, echoed: a replayed descriptor cannot match. */
@@ -143,7 +148,13 @@ export const DescriptorBody = z.strictObject({
   protocol: z.enum(['generatable-verifiable', 'contract-signing', 'revocable-revocable']),
   merchant: z.strictObject({ keyId: Digest }),
   /** The TTP the merchant accepts: its key and certificate (the shopper decides whether it trusts it). */
-  ttp: z.strictObject({ keyId: Digest, certificateChain: z.array(b64).min(1).max(5), endpoint: z.string().url().max(512).optional() }),
+  ttp: DescriptorTtp,
+  /**
+   * k-of-n (docs/quorum.md): the TTPs the merchant also accepts as a set (`ttps[0]` is `ttp`) and the
+   * fewest of them that must agree. A shopper with a guarantee policy picks the exchange's set from
+   * these (core/commerce/ttp-policy.ts); one without keeps to `ttp` alone.
+   */
+  quorum: z.strictObject({ k: z.number().int().min(1).max(MAX_QUORUM_TTPS), ttps: z.array(DescriptorTtp).min(2).max(MAX_QUORUM_TTPS) }).optional(),
   /** certified mail: the document the merchant gives (its description is derived from this: exchangeItems) */
   document: DescriptorDocument.optional(),
   /** contract signing: the contract both sign (the signed body adds the id and the two parties: exchangeItems) */
@@ -164,6 +175,17 @@ export interface TrustedTtpEntry {
   url: string;
 }
 
+/** A TTP as the trusted window shows it: its certified name, issuer and certificate. */
+export interface TtpView {
+  name: string;
+  organization?: string;
+  issuer: string;
+  certificateFingerprint: string;
+  certificateNotAfter: string;
+  keyId: string;
+  url: string;
+}
+
 /** What the trusted window may show about an exchange: built only from a verified descriptor. */
 export interface VerifiedExchangeView {
   dealId: string;
@@ -178,7 +200,9 @@ export interface VerifiedExchangeView {
   document?: DescriptorDocument;
   /** contract signing: the text both sign, and its key terms when the merchant states them */
   contract?: { title: string; text: string; digest: string; keyTerms?: ContractKeyTerms };
-  ttp: { name: string; organization?: string; issuer: string; certificateFingerprint: string; certificateNotAfter: string; keyId: string; url: string };
+  ttp: TtpView;
+  /** k-of-n: who guarantees the exchange (`ttps[0]` is `ttp`) and how many must agree; absent: `ttp` alone. */
+  quorum?: { k: number; ttps: TtpView[] };
   expiresAt: string;
   terms?: string;
   verifiedAt: string;
@@ -194,6 +218,8 @@ export interface ExchangeAgreement {
   protocol: ProtocolId;
   merchantKeyId: string;
   ttp: { keyId: string; url: string };
+  /** k-of-n: the exchange's set (`ttps[0]` is `ttp`; each reached at the URL of the user's setting) and k. */
+  quorum?: { k: number; ttps: { keyId: string; url: string }[] };
   timeouts: Timeouts;
   expiresAt: number;
   /** The roots the merchant's and the TTP's chains validated to: kept so the exchange can finish even if settings change. */
@@ -314,6 +340,8 @@ export interface DescriptorExpectation {
 export interface DescriptorTrust {
   roots: readonly string[];
   ttps: readonly TrustedTtpEntry[];
+  /** Which trusted TTPs may guarantee an exchange and how many must agree (ttp-policy.ts); absent or null: the merchant's one TTP. */
+  policy?: TtpPolicy | null;
   isRevoked?: RevocationCheck;
 }
 
@@ -334,8 +362,8 @@ async function textDigest(text: string): Promise<string> {
   return encodeBase64url(await sha256(utf8(text)));
 }
 
-/** The TTP a merchant proposes: certified for that role by a trusted root, and one the user chose to trust. */
-export async function verifyProposedTtp(ttp: { keyId: string; certificateChain: string[] }, trust: DescriptorTrust, now: number) {
+/** A TTP a merchant proposes, certified for that role by a trusted root; `entry`: the user's trust in it, if any. */
+async function certifiedTtp(ttp: { keyId: string; certificateChain: string[] }, trust: DescriptorTrust, now: number) {
   const chainTrust = { roots: trust.roots, now: new Date(now), ...(trust.isRevoked ? { isRevoked: trust.isRevoked } : {}) };
   const ttpChain = await validateChain(ttp.certificateChain, chainTrust);
   const ttpLeaf = ttpChain.leaf;
@@ -343,12 +371,64 @@ export async function verifyProposedTtp(ttp: { keyId: string; certificateChain: 
   const ttpKeyId = await jwkThumbprint(ttpLeaf.publicJwk);
   if (ttpKeyId !== ttp.keyId) throw new SemperError('ERR_TTP', "the proposed TTP's key id is not the certified key");
   const entry = trust.ttps.find((t) => t.fingerprint === ttpLeaf.fingerprint || (t.keyId !== undefined && t.keyId === ttpKeyId));
-  if (!entry) throw new SemperError('ERR_TTP', `the merchant proposes the TTP "${ttpLeaf.commonName}", which is not among the TTPs you trust`);
   return { ttpChain, ttpLeaf, ttpKeyId, entry };
 }
 
+/** The TTP a merchant proposes: certified for that role by a trusted root, and one the user chose to trust. */
+export async function verifyProposedTtp(ttp: { keyId: string; certificateChain: string[] }, trust: DescriptorTrust, now: number) {
+  const c = await certifiedTtp(ttp, trust, now);
+  if (!c.entry) throw new SemperError('ERR_TTP', `the merchant proposes the TTP "${c.ttpLeaf.commonName}", which is not among the TTPs you trust`);
+  return { ...c, entry: c.entry };
+}
+
+type VerifiedTtp = Awaited<ReturnType<typeof verifyProposedTtp>>;
+
+/**
+ * The TTPs that guarantee the exchange. Without a guarantee policy: the descriptor's `ttp` alone, which the
+ * user must trust (as before k-of-n). With one: the descriptor's set checked by the quorum rules (a merchant
+ * that names a TTP twice or a k of half or less is refused whatever the policy), then the set and k chosen
+ * with the policy (ttp-policy.ts). k = 1 is the one-TTP exchange, with the descriptor's `ttp`.
+ */
+async function guarantors(body: DescriptorBody, trust: DescriptorTrust, now: number): Promise<{ ttps: VerifiedTtp[]; k: number }> {
+  const q = body.quorum;
+  if (q) {
+    const n = q.ttps.length;
+    if (2 * q.k <= n)
+      throw new SemperError(
+        'ERR_TTP',
+        `quorum rule: the merchant's k=${q.k} of n=${n} is not more than half, so two conflicting outcomes could both reach a quorum`,
+      );
+    if (q.k > n) throw new SemperError('ERR_TTP', `quorum rule: the merchant's k=${q.k} decisions from only ${n} TTPs can never be reached`);
+    if (new Set(q.ttps.map((t) => t.keyId)).size !== n)
+      throw new SemperError('ERR_TTP', 'quorum rule: the merchant names a TTP twice, which would count twice towards the quorum');
+    if (q.ttps[0]!.keyId !== body.ttp.keyId) throw new SemperError('ERR_TTP', "quorum rule: the descriptor's TTP is the first of its set");
+  }
+  if (!trust.policy) return { ttps: [await verifyProposedTtp(body.ttp, trust, now)], k: 1 };
+  const offered = q ? q.ttps : [body.ttp];
+  const certified = await Promise.all(offered.map((t) => certifiedTtp(t, trust, now)));
+  // The user names TTPs by certificate fingerprint: two entries of the set must not be one trusted TTP, or it would count twice.
+  if (new Set(certified.map((c) => c.ttpLeaf.fingerprint)).size !== certified.length)
+    throw new SemperError('ERR_TTP', 'quorum rule: the merchant names one TTP certificate twice, which would count twice towards the quorum');
+  const { chosen, k } = chooseTtpSet(
+    certified.map((c) => ({ keyId: c.ttpKeyId, fingerprint: c.entry ? c.entry.fingerprint : null })),
+    q ? q.k : 1,
+    trust.policy,
+  );
+  if (k === 1) {
+    // One TTP decides alone: the exchange is the one-TTP protocol, whose TTP the merchant named in `ttp`.
+    const only = certified[chosen[0]!]!;
+    if (only.ttpKeyId !== body.ttp.keyId)
+      throw new SemperError(
+        'ERR_TTP',
+        `guarantee policy: the one TTP you chose, "${only.ttpLeaf.commonName}", guarantees this merchant's exchanges only together with others`,
+      );
+    return { ttps: [{ ...only, entry: only.entry! }], k: 1 };
+  }
+  return { ttps: chosen.map((i) => ({ ...certified[i]!, entry: certified[i]!.entry! })), k };
+}
+
 /** The TTP as the trusted window shows it. */
-export function ttpView(v: Awaited<ReturnType<typeof verifyProposedTtp>>): VerifiedExchangeView['ttp'] {
+export function ttpView(v: VerifiedTtp): TtpView {
   return {
     name: v.ttpLeaf.commonName,
     ...(v.ttpLeaf.organization ? { organization: v.ttpLeaf.organization } : {}),
@@ -402,7 +482,8 @@ export async function verifyExchangeDescriptor(
     };
   }
 
-  const { ttpChain, ttpLeaf, ttpKeyId, entry } = await verifyProposedTtp(body.ttp, trust, now);
+  const guarantee = await guarantors(body, trust, now);
+  const first = guarantee.ttps[0]!;
 
   // The protocol each use calls for (the shopper negotiates it from the derived items again when it confirms).
   if (body.protocol !== USE_PROTOCOL[body.use]) {
@@ -412,7 +493,8 @@ export async function verifyExchangeDescriptor(
     );
   }
 
-  const roots = [...new Set([verified.chain.root.der, ttpChain.root.der])];
+  const roots = [...new Set([verified.chain.root.der, ...guarantee.ttps.map((t) => t.ttpChain.root.der)])];
+  const views = guarantee.ttps.map(ttpView);
   const view: VerifiedExchangeView = {
     dealId: descriptor.dealId,
     use: body.use,
@@ -423,7 +505,8 @@ export async function verifyExchangeDescriptor(
     protocol: body.protocol,
     ...(document ? { document } : {}),
     ...(contract ? { contract } : {}),
-    ttp: ttpView({ ttpChain, ttpLeaf, ttpKeyId, entry }),
+    ttp: views[0]!,
+    ...(guarantee.k > 1 ? { quorum: { k: guarantee.k, ttps: views } } : {}),
     expiresAt: body.expiresAt,
     ...(body.terms ? { terms: body.terms } : {}),
     verifiedAt: new Date(now).toISOString(),
@@ -433,7 +516,8 @@ export async function verifyExchangeDescriptor(
     use: body.use,
     protocol: body.protocol,
     merchantKeyId,
-    ttp: { keyId: ttpKeyId, url: entry.url },
+    ttp: { keyId: first.ttpKeyId, url: first.entry.url },
+    ...(guarantee.k > 1 ? { quorum: { k: guarantee.k, ttps: guarantee.ttps.map((t) => ({ keyId: t.ttpKeyId, url: t.entry.url })) } } : {}),
     timeouts: timeoutsFrom(body.timing),
     expiresAt: Date.parse(body.expiresAt),
     roots,
@@ -460,12 +544,20 @@ export function confirmedItems(descriptor: Statement<DescriptorBody>, agreement:
   return items;
 }
 
-/** Is the agreed TTP still among the trusted ones (checked again when the user confirms)? */
+/** Is every agreed TTP still among the trusted ones (checked again when the user confirms)? */
 export function ttpStillTrusted(
-  view: { ttp: Pick<VerifiedExchangeView['ttp'], 'certificateFingerprint' | 'keyId'> },
+  view: { ttp: Pick<TtpView, 'certificateFingerprint' | 'keyId'>; quorum?: { ttps: Pick<TtpView, 'certificateFingerprint' | 'keyId'>[] } },
   ttps: readonly TrustedTtpEntry[],
 ): boolean {
-  return ttps.some((t) => t.fingerprint === view.ttp.certificateFingerprint || (t.keyId !== undefined && t.keyId === view.ttp.keyId));
+  const trusted = (v: Pick<TtpView, 'certificateFingerprint' | 'keyId'>) =>
+    ttps.some((t) => t.fingerprint === v.certificateFingerprint || (t.keyId !== undefined && t.keyId === v.keyId));
+  return trusted(view.ttp) && (view.quorum?.ttps ?? []).every(trusted);
+}
+
+/** m1's k-of-n set for an agreement (TTPs named by key only: where each is reached is each party's own setting). */
+export function agreedQuorum(agreement: { quorum?: { k: number; ttps: { keyId: string }[] } }): TtpQuorum | undefined {
+  const q = agreement.quorum;
+  return q ? { k: q.k, ttps: q.ttps.map((t) => ({ keyId: t.keyId })) } : undefined;
 }
 
 /**
@@ -473,13 +565,14 @@ export function ttpStillTrusted(
  * deal was agreed under kept valid for it, whatever the settings say later.
  */
 export function agreedExchangeContext(
-  agreement: { roots: readonly string[]; ttp: { keyId: string } },
+  agreement: { roots: readonly string[]; ttp: { keyId: string }; quorum?: { ttps: { keyId: string }[] } },
   ctx: { signer: Signer; roots: readonly string[]; random: RandomSource; isRevoked?: RevocationCheck },
 ): ExchangeContext {
   const roots = [...new Set([...agreement.roots, ...ctx.roots])];
+  const ttps = agreement.quorum ? agreement.quorum.ttps.map((t) => t.keyId) : [agreement.ttp.keyId];
   return {
     signer: ctx.signer,
-    trust: { roots, ttps: [agreement.ttp.keyId], ...(ctx.isRevoked ? { isRevoked: ctx.isRevoked } : {}) },
+    trust: { roots, ttps, ...(ctx.isRevoked ? { isRevoked: ctx.isRevoked } : {}) },
     random: ctx.random,
   };
 }

@@ -40,6 +40,7 @@ import {
   type ExchangeEvent,
   type ExchangeState,
 } from '../exchange/index.js';
+import { TtpQuorum, type TtpRef } from '../exchange/types.js';
 import type { MerchantIdentity } from './merchant.js';
 import { parseBody } from './common.js';
 import { checkKeyTerms } from './contract-terms.js';
@@ -63,6 +64,11 @@ export interface ExchangeMerchantContext {
   identity: MerchantIdentity;
   /** The TTP this merchant accepts: its key, its certificate chain (in every descriptor) and where the merchant reaches it. */
   ttp: { keyId: string; certificateChain: string[]; url: string };
+  /**
+   * k-of-n (docs/quorum.md): the TTPs this merchant also accepts as a set (`ttps[0]` is `ttp`) and the fewest that
+   * must agree; in every descriptor. A shopper may then name a set of these with at least k in m1.
+   */
+  quorum?: { k: number; ttps: { keyId: string; certificateChain: string[]; url: string }[] };
   catalog: ExchangeCatalog;
   descriptorTtlMs: number;
   timing: ExchangeTiming;
@@ -93,7 +99,8 @@ export type ExchangeMerchantEvent = { type: 'descriptor-requested'; request: unk
 
 export type ExchangeMerchantOutbound =
   | { to: 'shopper'; body: { descriptor: Statement<DescriptorBody> } | { replies: Statement[] } }
-  | { to: 'ttp'; statement: Statement };
+  /** `ttp`: k-of-n, the key id of the TTP of the set this request goes to (absent: the one TTP). */
+  | { to: 'ttp'; statement: Statement; ttp?: string };
 
 /** Messages the responder refused along the way (for the operator's log; the state says the rest). */
 export type ExchangeMerchantEffect = Extract<ExchangeEffect, { kind: 'rejected-message' }>;
@@ -104,9 +111,19 @@ function responderContext(ctx: ExchangeMerchantContext): ExchangeContext {
   return {
     signer: ctx.identity.signer,
     signerRef: { kind: 'x509', chain: ctx.identity.chain },
-    trust: { roots: ctx.trustRoots, ttps: [ctx.ttp.keyId], ...(ctx.isRevoked ? { isRevoked: ctx.isRevoked } : {}) },
+    trust: { roots: ctx.trustRoots, ttps: acceptedTtps(ctx), ...(ctx.isRevoked ? { isRevoked: ctx.isRevoked } : {}) },
     random: ctx.random,
   };
+}
+
+/** Key ids of every TTP the merchant accepts. */
+function acceptedTtps(ctx: ExchangeMerchantContext): string[] {
+  return ctx.quorum ? ctx.quorum.ttps.map((t) => t.keyId) : [ctx.ttp.keyId];
+}
+
+/** The TTP requests of a responder's step, each to the TTP it is for. */
+function ttpSends(outbox: readonly { to: 'peer' | 'ttp'; statement: Statement; ttp?: string }[]): ExchangeMerchantOutbound[] {
+  return outbox.filter((o) => o.to === 'ttp').map((o) => ({ to: 'ttp' as const, statement: o.statement, ...(o.ttp ? { ttp: o.ttp } : {}) }));
 }
 
 /** How long after the descriptor's expiry m1 may still come (the shopper confirmed in time; its m1 may need retries). */
@@ -148,6 +165,9 @@ async function makeExchangeDescriptor(req: DescriptorRequest, now: number, ctx: 
     protocol: USE_PROTOCOL[req.use],
     merchant: { keyId: ctx.identity.signer.keyId },
     ttp: { keyId: ctx.ttp.keyId, certificateChain: ctx.ttp.certificateChain, endpoint: ctx.ttp.url },
+    ...(ctx.quorum
+      ? { quorum: { k: ctx.quorum.k, ttps: ctx.quorum.ttps.map((t) => ({ keyId: t.keyId, certificateChain: t.certificateChain, endpoint: t.url })) } }
+      : {}),
     ...(document ? { document } : {}),
     ...(contract ? { contract } : {}),
     timing: ctx.timing,
@@ -175,13 +195,32 @@ async function issueDescriptor(dealId: string, request: unknown, now: number, ct
   return { state: { phase: 'offered', dealId, use: req.use, descriptor }, send: [{ to: 'shopper', body: { descriptor } }], effects: [] };
 }
 
-/** The key that signed m1 (the shopper's, bound now); the responder then checks m1 names exactly it and nothing but what was agreed. */
-async function proposer(message: unknown, now: number, ctx: ExchangeMerchantContext): Promise<string> {
+/**
+ * The key that signed m1 (the shopper's, bound now) and the k-of-n set it names, if any; the responder then checks
+ * m1 names exactly these and nothing but what was agreed.
+ */
+async function proposer(message: unknown, now: number, ctx: ExchangeMerchantContext): Promise<{ keyId: string; quorum: TtpQuorum | undefined }> {
   const verified = await verifyStatement(message, {
     types: [EXCHANGE_TYPES.propose],
     trust: { roots: ctx.trustRoots, now: new Date(now), ...(ctx.isRevoked ? { isRevoked: ctx.isRevoked } : {}) },
   });
-  return jwkThumbprint(verified.signerJwk);
+  const named = (verified.statement.body as { quorum?: unknown } | null)?.quorum;
+  const quorum = named === undefined ? undefined : parseBody(TtpQuorum, named, "m1's TTP set");
+  return { keyId: await jwkThumbprint(verified.signerJwk), quorum };
+}
+
+/**
+ * The TTP set a shopper names in m1 must be one this descriptor offered: TTPs of its set only, at least its k (the
+ * quorum rules themselves — k > n/2, each TTP once — the responder checks as for any m1). No set: the one TTP.
+ */
+function offeredSet(body: DescriptorBody, quorum: TtpQuorum | undefined): { ttp: TtpRef; quorum?: TtpQuorum } {
+  if (!quorum) return { ttp: { keyId: body.ttp.keyId } };
+  const offer = body.quorum;
+  if (!offer) throw new SemperError('ERR_TTP', 'm1 names a TTP set, but the descriptor offered one TTP');
+  const offered = offer.ttps.map((t) => t.keyId);
+  for (const t of quorum.ttps) if (!offered.includes(t.keyId)) throw new SemperError('ERR_TTP', `m1 names TTP ${t.keyId}, which the descriptor did not offer`);
+  if (quorum.k < offer.k) throw new SemperError('ERR_TTP', `m1's quorum k=${quorum.k} is below the descriptor's k=${offer.k}`);
+  return { ttp: quorum.ttps[0]!, quorum };
 }
 
 /** m1 for an offered deal: bind the shopper's key, derive the items, start the responder with the agreement and step it. */
@@ -197,7 +236,9 @@ async function onProposal(
   if (now > expiresAt + m1Grace(ctx.timing)) throw new SemperError('ERR_OFFER_EXPIRED', `the descriptor expired at ${body.expiresAt}`);
   const merchantKeyId = ctx.identity.signer.keyId;
   if (body.merchant.keyId !== merchantKeyId) throw new SemperError('ERR_KEY', 'the descriptor was signed with another merchant key than this one');
-  const shopperKeyId = await proposer(event.message, now, ctx);
+  const proposed = await proposer(event.message, now, ctx);
+  const shopperKeyId = proposed.keyId;
+  const guarantee = offeredSet(body, proposed.quorum);
   const items = exchangeItems(body, { dealId: state.dealId, shopperKeyId, merchantKeyId });
   let item: Item;
   if (state.use === 'certified-mail') {
@@ -215,7 +256,8 @@ async function onProposal(
       // What the descriptor agreed, which m1 must say exactly (exchange-shopper.ts: what the shopper puts in m1).
       originator: { keyId: shopperKeyId },
       responder: { keyId: merchantKeyId },
-      ttp: { keyId: body.ttp.keyId },
+      ttp: guarantee.ttp,
+      ...(guarantee.quorum ? { quorum: guarantee.quorum } : {}),
       ...(body.terms !== undefined ? { terms: body.terms } : {}),
       // The shopper confirms by expiresAt and names a deadline (startOriginator's default) from then; one more margin for clock skew.
       latestDeadline: expiresAt + 4 * timeouts.peer + 3 * timeouts.ttpMargin,
@@ -287,7 +329,7 @@ export async function stepExchangeMerchant(
     throw new SemperError(/^ERR_[A-Z_]+$/.test(code) ? (code as SemperError['code']) : 'ERR_INTERNAL', message);
   }
   const next: ExchangeMerchantState = res.state === state.responder ? state : { ...state, responder: res.state };
-  const send: ExchangeMerchantOutbound[] = res.send.filter((o) => o.to === 'ttp').map((o) => ({ to: 'ttp', statement: o.statement }));
+  const send: ExchangeMerchantOutbound[] = ttpSends(res.send);
   // Only a shopper's message has a request to answer; a timer's retransmissions to the shopper have none
   // (the shopper re-sends, and a repeated message is answered with the reply again).
   if (event.type === 'message') send.unshift({ to: 'shopper', body: { replies: res.send.filter((o) => o.to === 'peer').map((o) => o.statement) } });
@@ -311,8 +353,7 @@ export const exchangeMerchant: Machine<
   kind: 'exchange-merchant',
   start: async ({ dealId }) => ({ state: { phase: 'new', dealId }, send: [], effects: [] }),
   step: stepExchangeMerchant,
-  pendingSends: (state) =>
-    state.phase === 'responding' ? state.responder.outbox.filter((o) => o.to === 'ttp').map((o) => ({ to: 'ttp' as const, statement: o.statement })) : [],
+  pendingSends: (state) => (state.phase === 'responding' ? ttpSends(state.responder.outbox) : []),
   // An offered deal wakes when no m1 can come any more: with the timing it was described under.
   wakeAt: (state) =>
     state.phase === 'responding' ? state.responder.wakeAt : state.phase === 'offered' ? offeredWakeAt(state, state.descriptor.body.timing) : null,

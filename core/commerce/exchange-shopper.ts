@@ -37,6 +37,7 @@ import {
 } from '../exchange/index.js';
 import type { ErrorInfo } from './shopper.js';
 import {
+  agreedQuorum,
   confirmedItems,
   signFixedStatement,
   ttpStillTrusted,
@@ -49,6 +50,7 @@ import {
   type TrustedTtpEntry,
   type VerifiedExchangeView,
 } from './exchange-deal.js';
+import type { TtpPolicy } from './ttp-policy.js';
 
 export interface ExchangeShopperContext {
   /** Deal ids, nonces, the exchange's own nonces. */
@@ -59,6 +61,8 @@ export interface ExchangeShopperContext {
   roots: readonly string[];
   /** Trusted TTPs (a setting). */
   ttps: readonly TrustedTtpEntry[];
+  /** Which trusted TTPs may guarantee an exchange, and k (a setting; core/commerce/ttp-policy.ts); null: the merchant's one TTP. */
+  ttpPolicy?: TtpPolicy | null;
   isRevoked?: RevocationCheck;
 }
 
@@ -175,9 +179,16 @@ function descriptorRequest(s: Extract<ExchangeDealState, { phase: 'requesting-de
 }
 
 function toHttp(agreement: ExchangeAgreement, o: ExchangeOutbound): ExchangeDealOutbound {
-  return o.to === 'peer'
-    ? { kind: 'http', to: 'merchant', path: '/semper/exchange/messages', body: { message: o.statement } }
-    : { kind: 'http', to: 'ttp', url: agreement.ttp.url, path: '/ttp/requests', body: { request: o.statement } };
+  if (o.to === 'peer') return { kind: 'http', to: 'merchant', path: '/semper/exchange/messages', body: { message: o.statement } };
+  return { kind: 'http', to: 'ttp', url: ttpUrl(agreement, o.ttp), path: '/ttp/requests', body: { request: o.statement } };
+}
+
+/** Where the user reaches a TTP of the exchange (k-of-n: the one the request is for; the set's TTPs only). */
+function ttpUrl(agreement: ExchangeAgreement, keyId: string | undefined): string {
+  if (keyId === undefined || !agreement.quorum) return agreement.ttp.url;
+  const ttp = agreement.quorum.ttps.find((t) => t.keyId === keyId);
+  if (!ttp) throw new SemperError('ERR_TTP', `a request for TTP ${keyId}, which is not of this exchange's set`);
+  return ttp.url;
 }
 
 export function pendingExchangeDealSends(state: ExchangeDealState): ExchangeDealOutbound[] {
@@ -219,7 +230,7 @@ async function receiveDescriptor(
       response,
       { dealId: state.dealId, nonce: state.nonce, origin: state.origin, use: state.use, documentId: state.documentId },
       now,
-      { roots: ctx.roots, ttps: ctx.ttps, ...(ctx.isRevoked ? { isRevoked: ctx.isRevoked } : {}) },
+      { roots: ctx.roots, ttps: ctx.ttps, policy: ctx.ttpPolicy ?? null, ...(ctx.isRevoked ? { isRevoked: ctx.isRevoked } : {}) },
     );
   } catch (e) {
     if (!isSemperError(e)) throw e;
@@ -245,6 +256,7 @@ async function confirm(
     // The user may take longer than the descriptor lives, or change settings meanwhile.
     if (now >= a.expiresAt) throw new SemperError('ERR_OFFER_EXPIRED', `the merchant's proposal expired at ${new Date(a.expiresAt).toISOString()}`);
     if (!ttpStillTrusted(state.view, ctx.ttps)) throw new SemperError('ERR_TTP', `the TTP "${state.view.ttp.name}" is no longer among the TTPs you trust`);
+    const quorum = agreedQuorum(a);
     // The key the deal is signed with is bound now, in m1 (the descriptor named none): derive what each side gives for it.
     const items = confirmedItems(state.descriptor, a, ctx.signer.keyId);
     const item = await signFixedStatement(items.shopperGives, state.dealId, ctx.signer, now);
@@ -255,6 +267,8 @@ async function confirm(
         responder: { keyId: a.merchantKeyId },
         // The TTP as the descriptor agreed it: its key (where the user reaches it is the user's setting, not part of the agreement).
         ttp: { keyId: a.ttp.keyId },
+        // k-of-n: the set and k the shopper chose with its policy from the merchant's TTPs (m1 names it; signed).
+        ...(quorum ? { quorum } : {}),
         gives: items.shopperGives,
         item,
         expects: items.merchantGives,

@@ -16,6 +16,7 @@ import {
   type ExchangeShopperContext,
 } from '../../core/commerce/exchange-shopper.js';
 import type { TrustedTtpEntry } from '../../core/commerce/exchange-deal.js';
+import type { TtpPolicy } from '../../core/commerce/ttp-policy.js';
 import type { Signer } from '../../core/crypto/keys.js';
 import type { RandomSource } from '../../core/machine.js';
 import type { RevocationCheck } from '../../core/pki/certificates.js';
@@ -28,6 +29,8 @@ export interface ExchangeKindDeps {
   /** The identity key (exchanges are signed with it). */
   signer(): Promise<Signer>;
   ttps(): Promise<TrustedTtpEntry[]>;
+  /** Which trusted TTPs may guarantee an exchange, and k (extension/settings/ttp-trust.ts); absent: none (fair purchases). */
+  ttpPolicy?(): Promise<TtpPolicy | null>;
   isRevoked?: RevocationCheck;
   random: RandomSource;
 }
@@ -38,6 +41,7 @@ export interface TtpDealContext {
   roots: readonly string[];
   signer: Signer;
   ttps: readonly TrustedTtpEntry[];
+  ttpPolicy?: TtpPolicy | null;
   isRevoked?: RevocationCheck;
 }
 
@@ -56,6 +60,7 @@ export function ttpDealKind<S extends StateShape, E extends EventShape, C extend
         roots: await deps.roots(),
         signer: await deps.signer(),
         ttps: await deps.ttps(),
+        ...(deps.ttpPolicy ? { ttpPolicy: await deps.ttpPolicy() } : {}),
         ...(deps.isRevoked ? { isRevoked: deps.isRevoked } : {}),
       } as TtpDealContext as C;
     },

@@ -12,7 +12,7 @@
 import type { DealRecord } from '../deals/records.js';
 
 /** What the shopper can do about a failure: each has its own words in _locales (ntAdvice…). */
-export type NoticeAdvice = 'untrusted-ca' | 'origin-mismatch' | 'untrusted-ttp' | 'revoked' | 'expired' | 'not-verified' | 'other';
+export type NoticeAdvice = 'untrusted-ca' | 'origin-mismatch' | 'untrusted-ttp' | 'ttp-policy' | 'revoked' | 'expired' | 'not-verified' | 'other';
 
 export interface Notice {
   dealId: string;
@@ -35,6 +35,7 @@ export function adviceFor(code: string, message: string): NoticeAdvice {
     case 'ERR_CERT_ORIGIN':
       return 'origin-mismatch';
     case 'ERR_TTP':
+      if (/^guarantee policy:/.test(message)) return 'ttp-policy';
       return /not among the TTPs you trust/.test(message) ? 'untrusted-ttp' : 'not-verified';
     case 'ERR_CERT_REVOKED':
       return 'revoked';

@@ -14,6 +14,7 @@
 import type { Notice } from '../notices/notices.js';
 import type { FetchedCertificate } from '../settings/fetch-certificate.js';
 import { z } from 'zod';
+import { TtpPolicy } from '../../core/commerce/ttp-policy.js';
 import { DealId, Money, type DeliveredGood } from '../../core/protocol/commerce.js';
 import { HolderRevocationReason } from '../../core/pki/registration.js';
 import { Statement } from '../../core/statements/index.js';
@@ -175,6 +176,9 @@ export const OPERATIONS = {
   },
   'settings.listTtps': { request: Empty, access: 'page' },
   'settings.removeTtp': { request: z.strictObject({ fingerprint: Fingerprint }), access: 'page' },
+  /** Which trusted TTPs may guarantee an exchange and how many must agree (k > n/2); null: the merchant's one TTP. */
+  'settings.getTtpPolicy': { request: Empty, access: 'page' },
+  'settings.setTtpPolicy': { request: z.strictObject({ policy: TtpPolicy.nullable() }), access: 'page' },
   /** The one saved card: the card adapter's address (its operator key is pinned from GET /card) and an acquirer card token (tok_…), never a card number. */
   'settings.addCard': { request: z.strictObject({ adapterUrl: z.string().min(1).max(512), token: z.string().min(5).max(64) }), access: 'page' },
   'settings.getCard': { request: Empty, access: 'page' },
@@ -370,6 +374,8 @@ export interface OperationResponses {
   'settings.addTtp': { ttp: TtpSummary };
   'settings.listTtps': { ttps: TtpSummary[] };
   'settings.removeTtp': { removed: boolean };
+  'settings.getTtpPolicy': { policy: TtpPolicy | null };
+  'settings.setTtpPolicy': { policy: TtpPolicy | null };
   'settings.addCard': { card: CardSummary };
   'settings.getCard': { card: CardSummary | null };
   'settings.removeCard': { removed: boolean };

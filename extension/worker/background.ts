@@ -45,6 +45,7 @@ import {
   legacyDeviceKey,
   rootRecords,
   ttpRecords,
+  ttpPolicyRecord,
   cardRecords,
   arbiterRecords,
   tsaRecords,
@@ -62,7 +63,7 @@ const store = new IdbDealStore();
 const purses = new IdbWalletStore();
 const keys = new KeyStore({ records: new IdbKeyRecords(), now, legacyDeviceKey, legacyMigrated: dropLegacyDeviceKey });
 const roots = new TrustRoots(rootRecords);
-const ttps = new TrustedTtps(ttpRecords);
+const ttps = new TrustedTtps(ttpRecords, Date.now, ttpPolicyRecord);
 const arbiters = new TrustedArbiters(arbiterRecords);
 const tsas = new TrustedTsas(tsaRecords);
 
@@ -120,6 +121,7 @@ const host: MachineHost = new MachineHost({
       roots: () => roots.ders(),
       signer: () => keys.identitySigner(),
       ttps: () => ttps.entries(),
+      ttpPolicy: () => ttps.policy(),
       isRevoked: revocation.isRevoked,
       random: cryptoRandom,
     }),

@@ -282,5 +282,16 @@ export const cardRecords: CardRecords = {
     await (await semperDb()).put('meta', wallet, META_CARD_WALLET);
   },
 };
+/** The guarantee policy (extension/settings/ttp-trust.ts): one record in `meta`, so no schema change. */
+export const META_TTP_POLICY = 'ttpPolicy';
+export const ttpPolicyRecord = {
+  get: async (): Promise<unknown> => (await semperDb()).get('meta', META_TTP_POLICY),
+  put: async (value: unknown): Promise<void> => {
+    await (await semperDb()).put('meta', value, META_TTP_POLICY);
+  },
+  delete: async (): Promise<void> => {
+    await (await semperDb()).delete('meta', META_TTP_POLICY);
+  },
+};
 export const arbiterRecords: FingerprintRecords<TrustedArbiter> = fingerprintRecords('arbiters');
 export const tsaRecords: FingerprintRecords<TrustedTsa> = fingerprintRecords('tsas');

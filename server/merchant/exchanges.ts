@@ -43,6 +43,11 @@ export interface ExchangeOptions {
   catalog: ExchangeCatalog;
   /** The TTP this merchant accepts, and where it reaches it. */
   ttp: { keyId: string; url: string; certificateChain: string[] };
+  /**
+   * k-of-n (docs/quorum.md): the TTPs it also accepts as a set (the first is `ttp`) and the fewest that must agree.
+   * Each is asked at its own URL; a shopper's m1 may name a set of these with at least k.
+   */
+  quorum?: { k: number; ttps: { keyId: string; url: string; certificateChain: string[] }[] };
   /** Roots for certified signers in exchange messages (the TTP's chain, certified items). */
   trustRoots: readonly string[];
   timing?: ExchangeTiming;
@@ -103,8 +108,22 @@ export function exchangeDeals(
   const faults = options.faults ?? {};
   const { identity, now, log } = env;
 
+  if (options.quorum) {
+    const q = options.quorum;
+    if (q.ttps[0]?.keyId !== options.ttp.keyId) throw new SemperError('ERR_TTP', 'exchange options: the first TTP of the set is `ttp`');
+    if (new Set(q.ttps.map((t) => t.keyId)).size !== q.ttps.length || 2 * q.k <= q.ttps.length || q.k > q.ttps.length)
+      throw new SemperError('ERR_TTP', `exchange options: k=${q.k} of ${q.ttps.length} distinct TTPs must be more than half and at most all`);
+  }
   // The TTP's answer to a request is the deal's next event; null if the TTP could not be reached (the timer asks again).
-  const askTtp = ttpClient({ url: options.ttp.url, ...(options.fetch ? { fetch: options.fetch } : {}), now, log });
+  // k-of-n: each TTP of the set at its own configured URL, never one a message names.
+  const client = (url: string) => ttpClient({ url, ...(options.fetch ? { fetch: options.fetch } : {}), now, log });
+  const clients = new Map((options.quorum?.ttps ?? [options.ttp]).map((t) => [t.keyId, client(t.url)]));
+  const askOne = client(options.ttp.url);
+  const askTtp = (what: string, request: Statement, ttp?: string) => {
+    const ask = ttp === undefined ? askOne : clients.get(ttp);
+    if (!ask) throw new SemperError('ERR_TTP', `a request for TTP ${ttp}, which this merchant does not accept`);
+    return ask(what, request);
+  };
 
   return {
     kind: 'exchange',
@@ -113,6 +132,7 @@ export function exchangeDeals(
     context: () => ({
       identity: faults.descriptorOrigin ? { ...identity, origin: faults.descriptorOrigin } : identity,
       ttp: options.ttp,
+      ...(options.quorum ? { quorum: options.quorum } : {}),
       catalog: options.catalog,
       descriptorTtlMs: options.descriptorTtlMs ?? DEFAULT_DESCRIPTOR_TTL_MS,
       timing: options.timing ?? DEFAULT_EXCHANGE_TIMING,

@@ -21,15 +21,18 @@ export type TtpAnswerEvent =
 export function ttpFollowUp<S, V, O extends { to: string }>(
   noun: string,
   env: { log(what: string, e: unknown): void; track(p: Promise<unknown>): void },
-  askTtp: (what: string, request: Statement) => Promise<TtpAnswerEvent | null>,
+  /** `ttp`: k-of-n, the key id of the TTP of the set the request is for (absent: the one TTP). */
+  askTtp: (what: string, request: Statement, ttp?: string) => Promise<TtpAnswerEvent | null>,
 ) {
   return (dealId: string, step: HostStep<S, O, { error: unknown }>, run: (dealId: string, event: V) => Promise<unknown>): void => {
     if (step.kind !== 'stepped') return;
     for (const effect of step.effects) env.log(`${noun} ${dealId}`, effect.error);
     for (const o of step.send) {
       if (o.to !== 'ttp') continue;
+      const out = o as unknown as { statement: Statement; ttp?: string };
       env.track(
-        askTtp(`${noun} ${dealId}`, (o as unknown as { statement: Statement }).statement)
+        Promise.resolve()
+          .then(() => askTtp(`${noun} ${dealId}`, out.statement, out.ttp))
           .then((event) => event && run(dealId, event as V))
           .catch((e: unknown) => env.log(`TTP request of ${noun} ${dealId}`, e)),
       );

@@ -36,6 +36,8 @@ export const DEFAULT_OFFER_TTL_MS = 10 * 60 * 1000;
 export interface ShopExchangeOptions {
   /** The TTP the shop accepts and where it reaches it. */
   ttp: { keyId: string; url: string; certificateChain: string[] };
+  /** k-of-n exchange deals (docs/quorum.md): the TTPs the shop also accepts as a set (the first is `ttp`) and its k. */
+  quorum?: { k: number; ttps: { keyId: string; url: string; certificateChain: string[] }[] };
   /** Roots for certified signers in exchange messages (default: the CA root). */
   trustRoots?: readonly string[];
   timing?: ExchangeTiming;
@@ -147,6 +149,7 @@ export async function openShop(options: OpenShopOptions): Promise<Shop> {
             exchanges: {
               catalog: shopExchangeCatalog(),
               ttp: ex.ttp,
+              ...(ex.quorum ? { quorum: ex.quorum } : {}),
               trustRoots: ex.trustRoots ?? [ca.rootCertificate],
               ...(ex.timing ? { timing: ex.timing } : {}),
               ...(ex.faults ? { faults: ex.faults } : {}),

@@ -286,4 +286,77 @@ describe('exchanges through the trusted window', () => {
     await expect.poll(() => popup.locator('#ttps li').count()).toBe(1);
     await popup.close();
   });
+
+  it('k of n: the shopper chooses 3 of the shop\'s 3 TTPs in the popup; the window names them and "3 of 3 must agree" at first sight; with the merchant silent after the shopper signed, all three TTPs resolve', async () => {
+    for (const t of market.ttps.slice(1)) await harness.operation('settings.addTtp', { certificate: t.pem, url: t.url });
+    const popup = await harness.context.newPage();
+    await popup.setViewportSize({ width: 600, height: 1000 });
+    await popup.goto(harness.url('popup/index.html'));
+    await popupSection(popup, 'trust');
+    const boxes = popup.locator('#quorum-settings input[type=checkbox]');
+    await expect.poll(() => boxes.count()).toBe(3);
+    expect(await popup.locator('#quorum-in-use').textContent()).toBe('In use: the one third party the merchant names.');
+    for (const box of await boxes.all()) await box.check();
+    // Three chosen: a majority is proposed; what 2 of 3 means is said, including that it is not safe against a dishonest TTP.
+    expect(await popup.locator('#quorum-k').inputValue()).toBe('2');
+    expect(await popup.locator('#quorum-meaning').textContent()).toContain('3 of 3 must agree (with 3 third parties: all 3)');
+    await popup.locator('#quorum-k').fill('1');
+    expect(await popup.locator('#quorum-save').isDisabled()).toBe(true);
+    await popup.locator('#quorum-k').fill('3');
+    expect(await popup.locator('#quorum-meaning').textContent()).toContain('Safe even with up to 2 dishonest third parties');
+    await popup.locator('#quorum-save').click();
+    await expect.poll(() => popup.locator('#quorum-in-use').textContent()).toBe('In use: 3 of 3 must agree.');
+    expect((await harness.operation('settings.getTtpPolicy', {})).policy).toEqual({
+      ttps: expect.arrayContaining((await harness.operation('settings.listTtps', {})).ttps.map((t) => t.fingerprint)),
+      k: 3,
+    });
+    await expectAccessible(popup, 'popup, who guarantees an exchange (en)');
+    await popup.locator('#quorum-settings').screenshot({ path: join(RESULTS, 'popup-quorum-settings.png') });
+    await popup.close();
+
+    faults.stopAfter = 'receiving-originator-item';
+    try {
+      const tw = await startFromPage(`#sign-${CONTRACT.id}`);
+      const dealId = new URL(tw.url()).searchParams.get('deal')!;
+      expect(await tw.locator('#glance-quorum').textContent()).toBe('3 of 3 must agree');
+      expect(await tw.locator('#glance-guarantors').textContent()).toBe('3 of 3 must agree: Semper Demo TTP, Semper Demo TTP 2, Semper Demo TTP 3');
+      expect(await tw.locator('#ttp-quorum').textContent()).toBe('3 of 3 must agree');
+      expect(await tw.locator('#ttp-set li').count()).toBe(2);
+      await expectFirstSight(tw, 'first-sight-quorum-en.png', ['glance-terms', 'glance-guarantors']);
+      await expectAccessible(tw, 'trusted window, contract guaranteed by 3 of 3 (en)');
+      await tw.screenshot({ path: join(RESULTS, 'trusted-window-quorum.png'), fullPage: true });
+      await expect.poll(() => tw.locator('#confirm').isEnabled()).toBe(true);
+      await clickInTrustedWindow(tw, '#confirm');
+      const result = await exchangeResult(30_000);
+      expect(result).toMatchObject({ status: 'resolved', dealId });
+      // Every TTP of the set decided (each its own database), and the shopper holds the three resolutions.
+      for (const t of market.ttps) {
+        const res = await fetch(`${t.url}/ttp/exchanges/${result.exchangeId}`);
+        expect(((await res.json()) as { decision?: string }).decision).toBe('resolved');
+      }
+      const x = await harness.operation('getExchange', { dealId });
+      expect(x.exchange.status).toBe('resolved');
+      expect(x.view?.quorum?.k).toBe(3);
+    } finally {
+      delete faults.stopAfter;
+    }
+
+    // A choice the shop cannot meet (only "Semper Demo TTP 2": the shop's own k is 2, so 2 of the chosen must agree):
+    // refused before any window or signature, and a notice says why and where to change it.
+    const second = (await harness.operation('settings.listTtps', {})).ttps.find((t) => t.keyId === market.ttps[1]!.keyId)!;
+    await harness.operation('settings.setTtpPolicy', { policy: { ttps: [second.fingerprint], k: 1 } });
+    windowsOpened.length = 0;
+    try {
+      await page.goto(`${market.shopUrl}/agreements`);
+      await page.click(`#sign-${CONTRACT.id}`);
+      expect(await exchangeResult()).toMatchObject({ status: 'error', reason: 'ERR_TTP' });
+      expect(windowsOpened).toEqual([]);
+      const { notices } = await harness.operation('notices.list', {});
+      expect(notices.find((n) => n.kind === 'exchange' && n.advice === 'ttp-policy')?.message).toMatch(
+        /^guarantee policy: 2 of the TTPs you chose must agree, but the merchant accepts only 1 of them/,
+      );
+    } finally {
+      await harness.operation('settings.setTtpPolicy', { policy: null });
+    }
+  });
 });

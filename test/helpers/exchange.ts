@@ -12,7 +12,10 @@ import { join } from 'node:path';
 import type { Hono } from 'hono';
 import { generateKeyPair, signerFromKeyPair, type Signer } from '../../core/crypto/index.js';
 import { randomId } from '../../core/encoding/index.js';
+import type { TtpPolicy } from '../../core/commerce/ttp-policy.js';
 import {
+  agreedExchangeContext,
+  agreedQuorum,
   confirmedItems,
   signFixedStatement,
   verifyExchangeDescriptor,
@@ -69,6 +72,11 @@ export interface ExchangeWorld {
   faults: ExchangeFaults;
   /** TTP requests that reached the TTP app (from anyone). */
   ttpRequests: Statement[];
+  /**
+   * k-of-n (`options.quorum`): every TTP the merchant accepts, the first being `ttp`, each its own service, app,
+   * database and address; with one TTP only that one.
+   */
+  ttps: { service: TtpService; app: Hono; url: string; entry: TrustedTtpEntry; requests: Statement[] }[];
   close(): Promise<void>;
 }
 
@@ -88,7 +96,9 @@ export function ttpIssuer(ca: Pick<TestCa, 'root' | 'keys'>, validity: { notBefo
   };
 }
 
-export async function makeExchangeWorld(options: { timing?: ExchangeTiming; terms?: string; catalog?: ExchangeCatalog } = {}): Promise<ExchangeWorld> {
+export async function makeExchangeWorld(
+  options: { timing?: ExchangeTiming; terms?: string; catalog?: ExchangeCatalog; quorum?: { k: number; n: number } } = {},
+): Promise<ExchangeWorld> {
   const start = Date.now();
   const clock = {
     now: start,
@@ -107,14 +117,44 @@ export async function makeExchangeWorld(options: { timing?: ExchangeTiming; term
   });
   const ttpApp = createTtpApp(ttp, { signedStatementsPerMinute: UNLIMITED });
   const ttpRequests: Statement[] = [];
-  const ttpFetch: typeof fetch = async (input, init) => {
-    const body = JSON.parse(String(init?.body)) as { request: Statement };
-    ttpRequests.push(body.request);
-    const url = new URL(String(input instanceof Request ? input.url : input));
-    return ttpApp.request(url.pathname, init);
-  };
   const ttpCertificate = ttp.certificateChain[0]!;
   const info = await readCertificate(ttpCertificate);
+  const ttps: ExchangeWorld['ttps'] = [
+    {
+      service: ttp,
+      app: ttpApp,
+      url: 'http://127.0.0.1:8452',
+      entry: { fingerprint: info.fingerprint, keyId: ttp.keyId, url: 'http://127.0.0.1:8452' },
+      requests: ttpRequests,
+    },
+  ];
+  for (let i = 2; i <= (options.quorum?.n ?? 1); i++) {
+    const service = await TtpService.create({
+      ca: ttpIssuer(ca, { notBefore: new Date(start - 86_400_000), notAfter: new Date(start + 30 * 86_400_000) }),
+      dbPath: join(dir, `ttp-${i}.sqlite`),
+      commonName: `Semper Test TTP ${i}`,
+      clock: () => clock.now,
+    });
+    const url = `http://127.0.0.1:${8452 + 10 * (i - 1)}`;
+    const fingerprint = (await readCertificate(service.certificateChain[0]!)).fingerprint;
+    ttps.push({
+      service,
+      app: createTtpApp(service, { signedStatementsPerMinute: UNLIMITED }),
+      url,
+      entry: { fingerprint, keyId: service.keyId, url },
+      requests: [],
+    });
+  }
+  // Each TTP at its own address: a request reaches the app of the TTP whose URL it was sent to.
+  const ttpFetch: typeof fetch = async (input, init) => {
+    const body = JSON.parse(String(init?.body)) as { request: Statement };
+    const url = new URL(String(input instanceof Request ? input.url : input));
+    const to = ttps.find((t) => t.url === url.origin);
+    if (!to) throw new TypeError(`fetch failed: nothing listens at ${url.origin}`);
+    to.requests.push(body.request);
+    if (to.requests !== ttpRequests) ttpRequests.push(body.request);
+    return to.app.request(url.pathname, init);
+  };
   const store = SqliteStore.open({ dataDir: dir, fileName: 'shop.sqlite', schema: [MERCHANT_DEALS_SCHEMA] });
   // Nothing revoked; current for longer than any test moves the clock.
   const crl = await createCrl({
@@ -132,6 +172,9 @@ export async function makeExchangeWorld(options: { timing?: ExchangeTiming; term
     exchanges: {
       catalog: options.catalog ?? shopExchangeCatalog(),
       ttp: { keyId: ttp.keyId, url: 'http://127.0.0.1:8452', certificateChain: ttp.certificateChain },
+      ...(options.quorum
+        ? { quorum: { k: options.quorum.k, ttps: ttps.map((t) => ({ keyId: t.service.keyId, url: t.url, certificateChain: t.service.certificateChain })) } }
+        : {}),
       trustRoots: [ca.root],
       timing: options.timing ?? FAST_TIMING,
       ...(options.terms ? { terms: options.terms } : {}),
@@ -154,10 +197,11 @@ export async function makeExchangeWorld(options: { timing?: ExchangeTiming; term
     host,
     faults,
     ttpRequests,
+    ttps,
     async close() {
       await host.stop();
       store.close();
-      ttp.close();
+      for (const t of ttps) t.service.close();
       rmSync(dir, { recursive: true, force: true });
     },
   };
@@ -189,14 +233,18 @@ export class NodeShopper {
   deliverToPeer = true;
   /** When true, the TTP cannot be reached: every request fails as a network error would. */
   ttpDown = false;
+  /** k-of-n: key ids of TTPs that cannot be reached (as `ttpDown`, for one TTP of the set). */
+  readonly down = new Set<string>();
 
   constructor(
     private readonly world: ExchangeWorld,
     readonly signer: Signer,
+    /** The shopper's guarantee policy and the TTPs it trusts (default: the world's first TTP, no policy). */
+    private readonly trust: { ttps?: TrustedTtpEntry[]; policy?: TtpPolicy; tamper?: (agreement: ExchangeAgreement) => void } = {},
   ) {}
 
   ctx(): ExchangeContext {
-    return { signer: this.signer, trust: { roots: [this.world.ca.root], ttps: [this.agreement.ttp.keyId] }, random: cryptoRandom };
+    return agreedExchangeContext(this.agreement, { signer: this.signer, roots: [this.world.ca.root], random: cryptoRandom });
   }
 
   async start(use: ExchangeUse, documentId: string): Promise<void> {
@@ -209,9 +257,12 @@ export class NodeShopper {
     if (!d.body.descriptor) throw new Error(`descriptor refused: ${JSON.stringify(d.body)}`);
     const verified = await verifyExchangeDescriptor(d.body, { dealId: d.dealId, nonce: d.nonce, origin: EX_ORIGIN, use, documentId }, this.world.clock.now, {
       roots: [this.world.ca.root],
-      ttps: [this.world.ttpEntry],
+      ttps: this.trust.ttps ?? [this.world.ttpEntry],
+      ...(this.trust.policy ? { policy: this.trust.policy } : {}),
     });
     this.agreement = verified.agreement;
+    // A cheating shopper (attack tests): what it puts in m1 after an honest verification.
+    this.trust.tamper?.(this.agreement);
     this.view = verified.view;
     const a = this.agreement;
     this.items = confirmedItems(verified.descriptor, a, this.signer.keyId);
@@ -222,6 +273,7 @@ export class NodeShopper {
         dealId: a.dealId,
         responder: { keyId: a.merchantKeyId },
         ttp: { keyId: a.ttp.keyId },
+        ...(agreedQuorum(a) ? { quorum: agreedQuorum(a)! } : {}),
         gives: this.items.shopperGives,
         item,
         expects: this.items.merchantGives,
@@ -255,11 +307,15 @@ export class NodeShopper {
         if (!this.deliverToPeer) continue;
         const { replies } = await postExchangeMessage(this.world, o.statement);
         for (const reply of replies) await this.event({ type: 'message', message: reply, now: this.world.clock.now, from: 'peer' });
-      } else if (this.ttpDown) {
+      } else if (this.ttpDown || (o.ttp !== undefined && this.down.has(o.ttp))) {
         await this.event({ type: 'ttp-error', error: { code: 'ERR_INTERNAL', message: 'TTP unreachable' }, now: this.world.clock.now });
       } else {
-        this.world.ttpRequests.push(o.statement);
-        const r = await this.world.ttpApp.request('/ttp/requests', {
+        // The TTP the request is for, at the address the agreement (the shopper's own setting) names.
+        const url = o.ttp === undefined ? this.agreement.ttp.url : this.agreement.quorum!.ttps.find((t) => t.keyId === o.ttp)!.url;
+        const to = this.world.ttps.find((t) => t.url === url)!;
+        to.requests.push(o.statement);
+        if (to.requests !== this.world.ttpRequests) this.world.ttpRequests.push(o.statement);
+        const r = await to.app.request('/ttp/requests', {
           method: 'POST',
           headers: { 'content-type': 'application/json' },
           body: JSON.stringify({ request: o.statement }),

@@ -23,6 +23,10 @@ const MERCHANT_KIT = 'test/server/merchant-exchange.test.ts';
 const BROKEN_VARIANTS = 'test/protocols/broken-variants.test.ts';
 /** k-of-n TTPs: the attacks on the quorum rule, the agreement, the count and the evidence. */
 const QUORUM_ATTACKS = 'test/protocols/quorum-attacks.test.ts';
+/** k-of-n exchange deals: the shopper's choice, the merchant's offer (docs/quorum.md, "The shopper's choice"). */
+const QUORUM_DEAL = 'test/protocols/quorum-deal.test.ts';
+const QUORUM_DEAL_ATTACKS = 'test/protocols/quorum-deal-attacks.test.ts';
+const POLICY_SETTING = 'test/extension/settings/ttp-policy.test.ts';
 
 const P = 'core/exchange/parties.ts';
 const T = 'core/exchange/ttp.ts';
@@ -1265,7 +1269,7 @@ export const checks: SecurityCheck[] = [
     'X-deal-descriptor-ttp-trusted',
     'descriptor: the TTP is one the user trusts',
     D,
-    'if (!entry) throw new SemperError(\'ERR_TTP\', `the merchant proposes the TTP "${ttpLeaf.commonName}", which is not among the TTPs you trust`);',
+    'if (!c.entry) throw new SemperError(\'ERR_TTP\', `the merchant proposes the TTP "${c.ttpLeaf.commonName}", which is not among the TTPs you trust`);',
     '',
     [DESCRIPTOR_ATTACKS],
   ),
@@ -1582,5 +1586,55 @@ export const checks: SecurityCheck[] = [
     'const set = quorum.ttps.map((t) => t.keyId).filter((t) => !judge.ttps || judge.ttps.includes(t));',
     'const set = quorum.ttps.map((t) => t.keyId);',
     [QUORUM_ATTACKS],
+  ),
+  // --- k-of-n exchange deals: the descriptor's set, the shopper's policy, the merchant's offer ------
+  x('X-deal-quorum-majority', "descriptor: the merchant's k is more than half its set", D, 'if (2 * q.k <= n)', 'if (false)', [QUORUM_DEAL_ATTACKS]),
+  x('X-deal-quorum-reachable', "descriptor: the merchant's k is at most its set", D, 'if (q.k > n) throw', 'if (false) throw', [QUORUM_DEAL_ATTACKS]),
+  x('X-deal-quorum-once', 'descriptor: each TTP of the set named once', D, 'if (new Set(q.ttps.map((t) => t.keyId)).size !== n)', 'if (false)', [
+    QUORUM_DEAL_ATTACKS,
+  ]),
+  x('X-deal-quorum-first', "descriptor: the set's first TTP is the descriptor's TTP", D, 'if (q.ttps[0]!.keyId !== body.ttp.keyId) throw', 'if (false) throw', [
+    QUORUM_DEAL_ATTACKS,
+  ]),
+  x(
+    'X-deal-policy-shortfall',
+    'guarantee policy: at least k of the chosen TTPs, or refused',
+    'core/commerce/ttp-policy.ts',
+    'if (chosen.length < k) {',
+    'if (false) {',
+    [QUORUM_DEAL, QUORUM_DEAL_ATTACKS],
+  ),
+  x(
+    'X-deal-policy-k',
+    "guarantee policy: the exchange's k is the larger of the shopper's and the merchant's",
+    'core/commerce/ttp-policy.ts',
+    'const k = Math.max(policy.k, merchantK);',
+    'const k = policy.k;',
+    [QUORUM_DEAL, QUORUM_DEAL_ATTACKS],
+  ),
+  x('X-deal-merchant-k', "merchant: m1's k is at least the descriptor's", M, 'if (quorum.k < offer.k) throw', 'if (false) throw', [QUORUM_DEAL_ATTACKS]),
+  x(
+    'X-kit-quorum-route',
+    'merchant kit: each TTP of the set is asked at its own configured URL',
+    'server/merchant/exchanges.ts',
+    'const ask = ttp === undefined ? askOne : clients.get(ttp);',
+    'const ask = askOne;',
+    [QUORUM_DEAL],
+  ),
+  x(
+    'X-deal-confirm-set-trusted',
+    "confirmation: every TTP of the exchange's set is still trusted, not only the first",
+    D,
+    'return trusted(view.ttp) && (view.quorum?.ttps ?? []).every(trusted);',
+    'return trusted(view.ttp);',
+    [QUORUM_DEAL_ATTACKS],
+  ),
+  x(
+    'X-policy-setting-trusted',
+    'guarantee policy setting: only TTPs trusted now may be chosen',
+    'extension/settings/ttp-trust.ts',
+    'if (!trusted.has(f)) throw',
+    'if (false) throw',
+    [POLICY_SETTING],
   ),
 ];

@@ -124,7 +124,7 @@ export const checks: SecurityCheck[] = [
     id: 'F-offer-ttp-trusted',
     check: "a fair offer's TTP is one the user trusts",
     file: deal,
-    find: 'if (!entry) throw',
+    find: 'if (!c.entry) throw',
     replace: 'if (false) throw',
     tests: FAIR,
   },

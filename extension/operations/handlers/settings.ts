@@ -33,6 +33,8 @@ export const settingsHandlers: Handlers<
   | 'settings.addTtp'
   | 'settings.listTtps'
   | 'settings.removeTtp'
+  | 'settings.getTtpPolicy'
+  | 'settings.setTtpPolicy'
   | 'settings.addArbiter'
   | 'settings.listArbiters'
   | 'settings.removeArbiter'
@@ -76,6 +78,12 @@ export const settingsHandlers: Handlers<
   },
   async 'settings.removeTtp'({ fingerprint }, { ttps }) {
     return { removed: await ttps.remove(fingerprint) };
+  },
+  async 'settings.getTtpPolicy'(_r, { ttps }) {
+    return { policy: await ttps.policy() };
+  },
+  async 'settings.setTtpPolicy'({ policy }, { ttps }) {
+    return { policy: await ttps.setPolicy(policy) };
   },
   async 'settings.addArbiter'(input, { arbiters }) {
     if (!arbiters) throw new SemperError('ERR_INTERNAL', 'this context has no trusted arbiters');

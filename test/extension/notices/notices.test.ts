@@ -49,6 +49,9 @@ describe('notices', () => {
     expect(adviceFor('ERR_CERT_ORIGIN', 'x')).toBe('origin-mismatch');
     expect(adviceFor('ERR_TTP', 'the merchant proposes the TTP "T", which is not among the TTPs you trust')).toBe('untrusted-ttp');
     expect(adviceFor('ERR_TTP', "the proposed TTP's key id is not the certified key")).toBe('not-verified');
+    expect(adviceFor('ERR_TTP', 'guarantee policy: 2 of the TTPs you chose must agree, but the merchant accepts only 1 of them (it offers 1 TTP)')).toBe(
+      'ttp-policy',
+    );
     expect(adviceFor('ERR_CERT_REVOKED', 'x')).toBe('revoked');
     expect(adviceFor('ERR_OFFER_EXPIRED', 'x')).toBe('expired');
     expect(adviceFor('ERR_CERT_EXPIRED', 'x')).toBe('expired');
