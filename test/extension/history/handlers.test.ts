@@ -48,7 +48,11 @@ describe('history operations', () => {
     for (const r of made) await store.create(r);
     let visited = 0;
     const scan = store.scanNewestFirst.bind(store);
-    store.scanNewestFirst = (range, visit) => scan(range, (r) => (visited++, visit(r)));
+    store.scanNewestFirst = (range, visit) =>
+      scan(range, (r) => {
+        visited++;
+        return visit(r);
+      });
     const ctx = { store } as unknown as OperationContext;
     const expected = [...made].sort((a, b) => b.createdAt - a.createdAt || (a.dealId < b.dealId ? 1 : -1)).map((d) => d.dealId);
     const first = await historyHandlers['history.search']({ limit: 2 }, ctx);
