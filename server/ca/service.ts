@@ -261,7 +261,8 @@ export class CaService {
       database = Database.sqlite(SqliteStore.open({ dataDir: options.dataDir, fileName: CA_DB_FILE, schema: [CA_SCHEMA] }).db);
     }
     try {
-      const loadRoot = () => firstOf(database.db, sql<{ private_key_pkcs8: Buffer; certificate: string }>`SELECT private_key_pkcs8, certificate FROM ca_root WHERE id = 1`);
+      const loadRoot = () =>
+        firstOf(database.db, sql<{ private_key_pkcs8: Buffer; certificate: string }>`SELECT private_key_pkcs8, certificate FROM ca_root WHERE id = 1`);
       let row = await loadRoot();
       if (!row) {
         // Extractable only so it can be stored as PKCS#8 (see storage/keys.ts); the key the CA
