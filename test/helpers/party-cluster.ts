@@ -9,7 +9,10 @@ export interface Cluster {
 }
 
 /** `server/cluster.ts <party>` with `processes` workers; resolves with its address once every worker listens. */
-export function startCluster(party: 'ttp' | 'bank' | 'ca', options: { processes: number; dataDir: string; databaseUrl?: string; args?: string[] }): Promise<Cluster> {
+export function startCluster(
+  party: 'ttp' | 'bank' | 'ca',
+  options: { processes: number; dataDir: string; databaseUrl?: string; args?: string[] },
+): Promise<Cluster> {
   const child = spawn(
     process.execPath,
     [
