@@ -1,8 +1,14 @@
 /**
- * The certification authority party: one self-signed root, persisted in `ca.sqlite`, that
+ * The certification authority party: one self-signed root, persisted in its database, that
  * issues certificates binding a legal name (and, for merchants, the web origins the merchant
  * serves offers from) to a public key, and keeps a register of everything it issued so anyone
  * can ask for a certificate's status.
+ *
+ * Storage (server/storage/database.ts, tables in schema.ts): `ca.sqlite` in the data directory by
+ * default, or PostgreSQL (`databaseUrl`), where several CA processes share one register. The SQL is
+ * written once for both; every table is append-only, and every exactly-once rule (a code issues one
+ * certificate, a certificate is revoked once, serials unique, CRL numbers increasing) is the
+ * database's, so it holds across processes.
  *
  * Shoppers register as in the SEMPER trials, where the CA handed each participant a secret
  * beforehand: the operator creates a one-time registration code for a named person
