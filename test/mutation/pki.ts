@@ -983,7 +983,8 @@ export const checks: SecurityCheck[] = [
   },
   {
     id: 'K-ca-code-claim',
-    check: 'registration: a code is used once — its use recorded with the certificate, the code checked again in that write (of concurrent redemptions exactly one succeeds)',
+    check:
+      'registration: a code is used once — its use recorded with the certificate, the code checked again in that write (of concurrent redemptions exactly one succeeds)',
     file: service,
     find: "        redeemable(await this.codeRow(tx, hash), t);\n        await insertCertificate(tx, serial, info, 'shopper', der, at);\n        await sql`INSERT INTO registration_code_uses (code_hash, certificate_serial, used_at) VALUES (${hash}, ${serial}, ${at})`.execute(tx);",
     replace: "        await insertCertificate(tx, serial, info, 'shopper', der, at);",
