@@ -1,11 +1,16 @@
 /**
  * Several processes of one party behind one address (issue 10): Node's `cluster` — the primary
  * accepts the connections on the party's port and hands them round-robin to N worker processes,
- * each a whole TTP or bank over the one database named by SEMPER_DATABASE_URL (PostgreSQL; several
+ * each a whole TTP, bank or CA over the one database named by SEMPER_DATABASE_URL (PostgreSQL; several
  * processes on one SQLite file work too, one writer at a time).
  *
  *   SEMPER_DATABASE_URL=postgres://… npx tsx server/cluster.ts ttp  --processes 4 --port 8444 --data-dir .semper-data
  *   SEMPER_DATABASE_URL=postgres://… npx tsx server/cluster.ts bank --processes 4 --port 8445 --data-dir .semper-data
+ *   SEMPER_DATABASE_URL=postgres://… npx tsx server/cluster.ts ca   --processes 2 --port 8450 --data-dir .semper-data
+ *
+ * The CA keeps its root key in its database (ca.sqlite, or PostgreSQL with the URL): its primary
+ * makes the root there once, every worker loads it. For the CA `--rate` is the registration
+ * attempts per code (or client address) and minute, per process.
  *
  * Workers hold no state of their own that matters: a decision, a spent coin, a posting lives in
  * the database, and every exactly-once rule is the database's (server/storage/database.ts). What
@@ -25,13 +30,13 @@ import { resolve } from 'node:path';
 import { z } from 'zod';
 import { SemperError } from '../core/errors.js';
 import { createBankApp, openMarketplaceBank } from './bank/index.js';
-import { CaService } from './ca/index.js';
+import { CaService, createCaApp } from './ca/index.js';
 import { assertLoopback, listen, urlFor } from './http/listen.js';
 import { DATABASE_URL_ENV } from './storage/database.js';
 import { createTtpApp, openMarketplaceTtp } from './ttp/index.js';
 
 const Config = z.strictObject({
-  party: z.enum(['ttp', 'bank']),
+  party: z.enum(['ttp', 'bank', 'ca']),
   processes: z.number().int().min(1).max(64),
   host: z.string(),
   port: z.number().int().min(0).max(65_535),
@@ -58,12 +63,20 @@ function rootOnly(rootCertificate: string) {
 }
 
 /** Open the party as configured; the CA is the marketplace's (primary) or just its root (workers). */
-async function openParty(config: Config, ca: ReturnType<typeof rootOnly> | CaService) {
+async function openParty(
+  config: Config,
+  ca: ReturnType<typeof rootOnly> | CaService,
+): Promise<{ app: { fetch: (request: Request, env?: unknown) => Response | Promise<Response> }; close(): Promise<void>; listening?(url: string): void }> {
   const dataDir = resolve(config.dataDir);
   const limit = config.signedStatementsPerMinute !== undefined ? { signedStatementsPerMinute: config.signedStatementsPerMinute } : {};
+  if (config.party === 'ca') {
+    const service = await CaService.open({ dataDir, ...(config.databaseUrl ? { databaseUrl: config.databaseUrl } : {}) });
+    const app = createCaApp(service, config.signedStatementsPerMinute !== undefined ? { registrationAttemptsPerMinute: config.signedStatementsPerMinute } : {});
+    return { app, close: () => service.close(), listening: (url) => service.publishCrlAt(`${url}/ca/crl.der`) };
+  }
   if (config.party === 'ttp') {
     const ttp = await openMarketplaceTtp({ dataDir, ca, ...(config.databaseUrl ? { databaseUrl: config.databaseUrl } : {}) });
-    return { app: createTtpApp(ttp, limit), close: () => ttp.close() };
+    return { app: createTtpApp(ttp, limit), close: async () => ttp.close() };
   }
   const bank = await openMarketplaceBank({
     dataDir,
@@ -73,7 +86,7 @@ async function openParty(config: Config, ca: ReturnType<typeof rootOnly> | CaSer
     ...(config.trustedTtps ? { trustedTtps: config.trustedTtps } : {}),
     ...(config.denominations ? { rotation: { values: config.denominations } } : {}),
   });
-  return { app: createBankApp(bank, limit), close: () => bank.close() };
+  return { app: createBankApp(bank, limit), close: async () => bank.close() };
 }
 
 /** The primary: prepare the identity and the schema once, fork the workers, report the address. */
@@ -81,12 +94,12 @@ export async function runPrimary(config: Config): Promise<void> {
   assertLoopback(config.host);
   const dataDir = resolve(config.dataDir);
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
-  const ca = await CaService.open({ dataDir });
+  // The CA party's own register (PostgreSQL with a URL): its root is made and its schema migrated here, once.
+  const ca = await CaService.open({ dataDir, ...(config.party === 'ca' && config.databaseUrl ? { databaseUrl: config.databaseUrl } : {}) });
   try {
-    const party = await openParty(config, ca);
-    await party.close();
+    if (config.party !== 'ca') await (await openParty(config, ca)).close();
   } finally {
-    ca.close();
+    await ca.close();
   }
   cluster.setupPrimary({ execArgv: process.execArgv });
   const env = { [CONFIG_ENV]: JSON.stringify(config), [ROOT_ENV]: ca.rootCertificate };
@@ -131,6 +144,7 @@ async function runWorker(): Promise<void> {
   const party = await openParty(config, rootOnly(root));
   // Port 0: every worker gets the same port, the one the primary opened for the first.
   const server = await listen({ host: config.host, port: config.port, fetch: (request, env) => party.app.fetch(request, env) });
+  party.listening?.(urlFor(config.host, server.port));
   process.on('SIGTERM', () => {
     void server
       .close()

@@ -40,11 +40,12 @@ import { type MarketplaceCard, openMarketplaceCard } from './payment-adapter/ope
 export interface MarketplaceOptions {
   dataDir: string;
   /**
-   * PostgreSQL for the TTP's decisions and the bank's ledger (docs/operations.md); absent: their
-   * SQLite files in dataDir. `npm start` reads SEMPER_TTP_DATABASE_URL / SEMPER_BANK_DATABASE_URL,
-   * each defaulting to SEMPER_DATABASE_URL.
+   * PostgreSQL for the TTP's decisions, the bank's ledger, the CA's register and the shop's deals
+   * (docs/operations.md); absent: their SQLite files in dataDir. `npm start` reads
+   * SEMPER_TTP_DATABASE_URL, SEMPER_BANK_DATABASE_URL, SEMPER_CA_DATABASE_URL and
+   * SEMPER_SHOP_DATABASE_URL, each defaulting to SEMPER_DATABASE_URL.
    */
-  databaseUrls?: { ttp?: string; bank?: string };
+  databaseUrls?: { ttp?: string; bank?: string; ca?: string; shop?: string };
   /** 0 for an ephemeral port. */
   caPort: number;
   shopPort: number;
@@ -193,7 +194,11 @@ export async function startMarketplace(options: MarketplaceOptions): Promise<Mar
     for (const item of [...opened].reverse()) await item.close();
   };
   try {
-    const ca = await CaService.open({ dataDir, ...(options.now ? { now: options.now } : {}) });
+    const ca = await CaService.open({
+      dataDir,
+      ...(options.databaseUrls?.ca ? { databaseUrl: options.databaseUrls.ca } : {}),
+      ...(options.now ? { now: options.now } : {}),
+    });
     opened.push(ca);
     const rootPemPath = join(dataDir, 'ca-root.pem');
     writeFileAtomic(rootPemPath, ca.rootPem);
@@ -329,6 +334,7 @@ export async function startMarketplace(options: MarketplaceOptions): Promise<Mar
     const extensionOrigin = options.extensionOrigin ?? EXTENSION_ORIGIN;
     const shop: Shop = await openShop({
       dataDir,
+      ...(options.databaseUrls?.shop ? { databaseUrl: options.databaseUrls.shop } : {}),
       origin: urlFor(host, shopServer.port),
       ca,
       // Orders may be signed by a shopper certificate from this CA, checked against its CRL
@@ -456,10 +462,15 @@ function envPort(name: string, fallback: number): number {
 
 async function main(): Promise<void> {
   const databaseUrl = (party: string) => process.env[`SEMPER_${party}_DATABASE_URL`] || process.env.SEMPER_DATABASE_URL || undefined;
-  const [ttpDb, bankDb] = [databaseUrl('TTP'), databaseUrl('BANK')];
+  const [ttpDb, bankDb, caDb, shopDb] = [databaseUrl('TTP'), databaseUrl('BANK'), databaseUrl('CA'), databaseUrl('SHOP')];
   const market = await startMarketplace({
     dataDir: process.env.SEMPER_DATA_DIR || './data',
-    databaseUrls: { ...(ttpDb ? { ttp: ttpDb } : {}), ...(bankDb ? { bank: bankDb } : {}) },
+    databaseUrls: {
+      ...(ttpDb ? { ttp: ttpDb } : {}),
+      ...(bankDb ? { bank: bankDb } : {}),
+      ...(caDb ? { ca: caDb } : {}),
+      ...(shopDb ? { shop: shopDb } : {}),
+    },
     caPort: envPort('SEMPER_CA_PORT', 8450),
     shopPort: envPort('SEMPER_SHOP_PORT', 8451),
     ttpPort: envPort('SEMPER_TTP_PORT', 8452),

@@ -94,16 +94,16 @@ export function createCaApp(service: CaService, options: CaAppOptions = {}): Hon
     return c.json({ certificate: service.rootCertificate, pem: service.rootPem });
   });
 
-  app.get('/ca/certificates/:serial', publicRead, (c) => {
+  app.get('/ca/certificates/:serial', publicRead, async (c) => {
     const serial = serialFrom(c.req.param('serial'));
-    const record = service.getCertificate(serial);
+    const record = await service.getCertificate(serial);
     if (!record) throw new SemperError('ERR_NOT_FOUND', `no certificate with serial ${serial}`);
     return c.json(record);
   });
 
-  app.get('/ca/status/:serial', publicRead, (c) => {
+  app.get('/ca/status/:serial', publicRead, async (c) => {
     const serial = serialFrom(c.req.param('serial'));
-    const status: CertificateStatus = service.status(serial);
+    const status: CertificateStatus = await service.status(serial);
     // Status can change (revocation): never let a cache answer for the CA.
     c.header('cache-control', 'no-store');
     return c.json({ serial, status });

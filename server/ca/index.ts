@@ -1,3 +1,4 @@
+export { CA_APPEND_ONLY, CA_POSTGRES_MIGRATIONS, CA_SCHEMA } from './schema.js';
 export {
   CaService,
   CA_DB_FILE,

@@ -1,8 +1,14 @@
 /**
- * The certification authority party: one self-signed root, persisted in `ca.sqlite`, that
+ * The certification authority party: one self-signed root, persisted in its database, that
  * issues certificates binding a legal name (and, for merchants, the web origins the merchant
  * serves offers from) to a public key, and keeps a register of everything it issued so anyone
  * can ask for a certificate's status.
+ *
+ * Storage (server/storage/database.ts, tables in schema.ts): `ca.sqlite` in the data directory by
+ * default, or PostgreSQL (`databaseUrl`), where several CA processes share one register. The SQL is
+ * written once for both; every table is append-only, and every exactly-once rule (a code issues one
+ * certificate, a certificate is revoked once, serials unique, CRL numbers increasing) is the
+ * database's, so it holds across processes.
  *
  * Shoppers register as in the SEMPER trials, where the CA handed each participant a secret
  * beforehand: the operator creates a one-time registration code for a named person
@@ -46,8 +52,11 @@ import {
 import { crlRevocationSource } from '../host/revocation.js';
 import { verifyStatement } from '../../core/statements/index.js';
 import { checkCertifiableName } from '../../core/text.js';
-import { SqliteStore, parseStoredJson, type MigrationSet } from '../storage/sqlite.js';
+import { sql } from 'kysely';
+import { Database, type Db, firstOf, isUniqueViolation, migratePostgres, rowsOf } from '../storage/database.js';
+import { SqliteStore, parseStoredJson } from '../storage/sqlite.js';
 import { generatePersistableEs256, importEs256Pkcs8 } from '../storage/keys.js';
+import { CA_POSTGRES_MIGRATIONS, CA_SCHEMA } from './schema.js';
 
 export const CA_DB_FILE = 'ca.sqlite';
 
@@ -55,65 +64,6 @@ const DAY_MS = 24 * 60 * 60 * 1000;
 const MINUTE_MS = 60 * 1000;
 /** Certificates start a little in the past so a verifier whose clock lags slightly still accepts them. */
 const BACKDATE_MS = 5 * 60 * 1000;
-
-const CA_SCHEMA: MigrationSet = {
-  component: 'ca',
-  migrations: [
-    {
-      version: 1,
-      description: 'root key and certificate register',
-      up: `
-        CREATE TABLE ca_root (
-          id INTEGER PRIMARY KEY CHECK (id = 1),
-          private_key_pkcs8 BLOB NOT NULL,
-          certificate TEXT NOT NULL,
-          created_at TEXT NOT NULL
-        );
-        CREATE TABLE certificates (
-          serial TEXT PRIMARY KEY,
-          subject TEXT NOT NULL,
-          common_name TEXT NOT NULL,
-          role TEXT NOT NULL,
-          origins TEXT NOT NULL,
-          der TEXT NOT NULL UNIQUE,
-          not_before TEXT NOT NULL,
-          not_after TEXT NOT NULL,
-          issued_at TEXT NOT NULL,
-          revoked_at TEXT
-        );
-      `,
-    },
-    {
-      version: 2,
-      description: 'shopper registration codes, revocation reasons, the current CRL',
-      up: `
-        -- Serials become canonical (no leading zero digits), as the CRL and the extension name them.
-        UPDATE certificates SET serial = ltrim(serial, '0') WHERE serial GLOB '0?*' AND ltrim(serial, '0') <> '';
-        -- Only SHA-256 of each code is stored: 80 random bits make a slow hash unnecessary, and
-        -- a leaked database does not reveal codes that are still unused.
-        CREATE TABLE registration_codes (
-          code_hash TEXT PRIMARY KEY,
-          name TEXT NOT NULL,
-          created_at TEXT NOT NULL,
-          expires_at TEXT NOT NULL,
-          used_at TEXT,
-          certificate_serial TEXT REFERENCES certificates (serial)
-        );
-        ALTER TABLE certificates ADD COLUMN revocation_reason TEXT;
-        CREATE TABLE crl (
-          id INTEGER PRIMARY KEY CHECK (id = 1),
-          crl_number INTEGER NOT NULL,
-          der TEXT NOT NULL,
-          this_update TEXT NOT NULL,
-          next_update TEXT NOT NULL,
-          -- How many revoked certificates it lists: revocations only ever add, so the CRL is
-          -- current iff this equals the number of revoked certificates now.
-          entries INTEGER NOT NULL
-        );
-      `,
-    },
-  ],
-};
 
 export type CertificateStatus = 'good' | 'revoked' | 'unknown';
 
@@ -172,6 +122,12 @@ export interface MerchantEnrolment {
 
 export interface CaServiceOptions {
   dataDir: string;
+  /**
+   * PostgreSQL (postgres://…, SEMPER_DATABASE_URL) instead of `ca.sqlite` in `dataDir`: several CA
+   * processes may share it. It then holds the root's private key, as ca.sqlite does: give it a role
+   * no other party can read with.
+   */
+  databaseUrl?: string;
   /** Clock for validity periods; injectable for tests. */
   now?: () => number;
   commonName?: string;
@@ -209,6 +165,11 @@ interface CodeRow {
   expires_at: string;
   used_at: string | null;
 }
+
+/** A certificate with its revocation, if any: the one read of the register. */
+const CERTIFICATE_SELECT = sql`SELECT c.serial, c.subject, c.common_name, c.role, c.origins, c.der, c.not_before, c.not_after, c.issued_at,
+    r.revoked_at, r.reason AS revocation_reason
+  FROM certificates c LEFT JOIN revocations r ON r.serial = c.serial`;
 
 interface CrlRow {
   crl_number: number;
@@ -269,7 +230,8 @@ export class CaService {
   /** DER, base64: the trust anchor shoppers configure. */
   readonly rootCertificate: string;
   readonly rootPem: string;
-  private readonly store: SqliteStore;
+  /** The register (SQLite or PostgreSQL, server/storage/database.ts). */
+  readonly database: Database;
   private readonly rootPrivateKey: CryptoKey;
   private readonly now: () => number;
   private readonly crlValidityMs: number;
@@ -277,9 +239,9 @@ export class CaService {
   private crlInFlight: Promise<void> | undefined;
   private crlUrl: string | undefined;
 
-  private constructor(store: SqliteStore, rootCertificate: string, rootPrivateKey: CryptoKey, now: () => number, options: CaServiceOptions) {
+  private constructor(database: Database, rootCertificate: string, rootPrivateKey: CryptoKey, now: () => number, options: CaServiceOptions) {
     this.crlUrl = options.crlUrl;
-    this.store = store;
+    this.database = database;
     this.rootCertificate = rootCertificate;
     this.rootPem = certificateToPem(rootCertificate);
     this.rootPrivateKey = rootPrivateKey;
@@ -292,14 +254,25 @@ export class CaService {
   /** Open the CA's database; on the very first start create the root key and certificate, later load them. */
   static async open(options: CaServiceOptions): Promise<CaService> {
     const now = options.now ?? Date.now;
-    const store = SqliteStore.open({ dataDir: options.dataDir, fileName: CA_DB_FILE, schema: [CA_SCHEMA] });
+    let database: Database;
+    if (options.databaseUrl) {
+      database = Database.postgres(options.databaseUrl);
+      try {
+        await migratePostgres(database, 'ca', CA_POSTGRES_MIGRATIONS);
+      } catch (e) {
+        await database.close();
+        throw e;
+      }
+    } else {
+      database = Database.sqlite(SqliteStore.open({ dataDir: options.dataDir, fileName: CA_DB_FILE, schema: [CA_SCHEMA] }).db);
+    }
     try {
       const loadRoot = () =>
-        store.db.prepare<[], { private_key_pkcs8: Buffer; certificate: string }>('SELECT private_key_pkcs8, certificate FROM ca_root WHERE id = 1').get();
-      let row = loadRoot();
+        firstOf(database.db, sql<{ private_key_pkcs8: Buffer; certificate: string }>`SELECT private_key_pkcs8, certificate FROM ca_root WHERE id = 1`);
+      let row = await loadRoot();
       if (!row) {
-        // Extractable only so it can be written to ca.sqlite as PKCS#8 (see storage/keys.ts);
-        // the key the CA signs with afterwards is a non-extractable re-import.
+        // Extractable only so it can be stored as PKCS#8 (see storage/keys.ts); the key the CA
+        // signs with afterwards is a non-extractable re-import.
         const generated = await generatePersistableEs256();
         const t = now();
         const certificate = await createRootCertificate({
@@ -310,26 +283,28 @@ export class CaService {
           notAfter: new Date(t + (options.rootValidityMs ?? 10 * 365 * DAY_MS)),
         });
         const info = await readCertificate(certificate);
-        store.immediate(() => {
+        await database.write(async (tx) => {
           // If another process created the root meanwhile, keep theirs: a CA has exactly one root.
-          const inserted = store.db
-            .prepare('INSERT INTO ca_root (id, private_key_pkcs8, certificate, created_at) VALUES (1, ?, ?, ?) ON CONFLICT (id) DO NOTHING')
-            .run(Buffer.from(generated.pkcs8), certificate, new Date(t).toISOString());
-          if (inserted.changes === 1) insertCertificate(store, info.serialNumber, info, 'ca', certificate, new Date(t).toISOString());
+          const inserted = await rowsOf(
+            tx,
+            sql<{ id: number }>`INSERT INTO ca_root (id, private_key_pkcs8, certificate, created_at)
+              VALUES (1, ${Buffer.from(generated.pkcs8)}, ${certificate}, ${new Date(t).toISOString()}) ON CONFLICT (id) DO NOTHING RETURNING id`,
+          );
+          if (inserted.length === 1) await insertCertificate(tx, info.serialNumber, info, 'ca', certificate, new Date(t).toISOString());
         });
-        row = loadRoot();
+        row = await loadRoot();
         if (!row) throw new SemperError('ERR_INTERNAL', 'CA root was not stored');
       }
-      const keys = await importEs256Pkcs8(row.private_key_pkcs8);
+      const keys = await importEs256Pkcs8(new Uint8Array(row.private_key_pkcs8));
       const rootInfo = await readCertificate(row.certificate);
       if (rootInfo.publicJwk.kty !== 'EC' || !('y' in rootInfo.publicJwk)) throw new SemperError('ERR_KEY', 'CA root is not an ES256 certificate');
       const derived = await crypto.subtle.exportKey('jwk', keys.publicKey);
       if (derived.x !== rootInfo.publicJwk.x || derived.y !== rootInfo.publicJwk.y) {
         throw new SemperError('ERR_KEY', 'stored CA private key does not match the stored root certificate');
       }
-      return new CaService(store, row.certificate, keys.privateKey, now, options);
+      return new CaService(database, row.certificate, keys.privateKey, now, options);
     } catch (e) {
-      store.close();
+      await database.close();
       throw e;
     }
   }
@@ -379,8 +354,8 @@ export class CaService {
   /** Sign and record a merchant, TTP or bank certificate (in-process only: no HTTP route reaches this). */
   private async issueRecorded(p: Parameters<CaService['signLeaf']>[0] & { role: 'merchant' | 'ttp' | 'bank' | 'tsa' | 'arbiter' }): Promise<CertificateRecord> {
     const { der, info, serial } = await this.signLeaf(p);
-    this.store.immediate(() => insertCertificate(this.store, serial, info, p.role, der, new Date(this.now()).toISOString()));
-    const record = this.getCertificate(serial);
+    await this.database.write((tx) => insertCertificate(tx, serial, info, p.role, der, new Date(this.now()).toISOString()));
+    const record = await this.getCertificate(serial);
     if (!record) throw new SemperError('ERR_INTERNAL', 'issued certificate was not recorded');
     return record;
   }
@@ -459,11 +434,10 @@ export class CaService {
     const t = this.now();
     const code = newRegistrationCode();
     const hash = await hashCode(code);
-    this.store.immediate(() => {
-      this.store.db
-        .prepare('INSERT INTO registration_codes (code_hash, name, created_at, expires_at, used_at) VALUES (?, ?, ?, ?, NULL)')
-        .run(hash, name, new Date(t).toISOString(), new Date(t + validForMs).toISOString());
-    });
+    await this.database.write((tx) =>
+      sql`INSERT INTO registration_codes (code_hash, name, created_at, expires_at)
+        VALUES (${hash}, ${name}, ${new Date(t).toISOString()}, ${new Date(t + validForMs).toISOString()})`.execute(tx),
+    );
     return formatRegistrationCode(code);
   }
 
@@ -475,15 +449,19 @@ export class CaService {
     const canonical = normaliseRegistrationCode(code);
     if (!canonical) return undefined;
     const hash = await hashCode(canonical);
-    const row = this.store.db.prepare<[string], { code_hash: string }>('SELECT code_hash FROM registration_codes WHERE code_hash = ?').get(hash);
+    const row = await firstOf(this.database.db, sql<{ code_hash: string }>`SELECT code_hash FROM registration_codes WHERE code_hash = ${hash}`);
     return row?.code_hash;
   }
 
   /**
    * Redeem a registration code with a PKCS #10 request: the request must prove possession of an
-   * ES256 or Ed25519 key; the code must be known, unexpired and unused, and is consumed
-   * atomically (of two concurrent redemptions exactly one succeeds). The certificate's CN is the
-   * name on file for the code; role shopper; valid one year (never beyond the root).
+   * ES256 or Ed25519 key; the code must be known, unexpired and unused. The certificate is signed
+   * first and recorded together with the code's use in one write transaction, which checks the code
+   * again: of any number of concurrent redemptions, in this process or another on the same
+   * database, exactly one records its certificate (the primary key of `registration_code_uses`
+   * decides) and every other is refused and its certificate discarded unpublished. A refusal
+   * never consumes the code. The certificate's CN is the name on file for the code; role
+   * shopper; valid one year (never beyond the root).
    */
   async registerShopper(request: { registrationCode: string; csr: string }): Promise<ShopperRegistration> {
     const canonical = normaliseRegistrationCode(request.registrationCode);
@@ -493,52 +471,52 @@ export class CaService {
     const hash = await hashCode(canonical);
     const t = this.now();
     const at = new Date(t).toISOString();
-    const claimed = this.store.immediate(() => {
-      const row = this.store.db.prepare<[string], CodeRow>('SELECT code_hash, name, expires_at, used_at FROM registration_codes WHERE code_hash = ?').get(hash);
-      if (!row) throw codeError('unknown registration code: check it, or ask the CA for a new one');
-      if (Date.parse(row.expires_at) <= t) throw codeError(`this registration code expired at ${row.expires_at}`);
-      // One-time: the claim is a compare-and-set on used_at, so a used code is refused here.
-      const claim = this.store.db.prepare('UPDATE registration_codes SET used_at = ? WHERE code_hash = ? AND used_at IS NULL').run(at, hash);
-      if (claim.changes !== 1) throw codeError('this registration code has already been used');
-      return row;
+    // Refused early (no signature made) when the code cannot be redeemed; checked again when recorded.
+    const code = redeemable(await this.codeRow(this.database.db, hash), t);
+    const { der, info, serial } = await this.signLeaf({
+      role: 'shopper',
+      commonName: code.name,
+      publicKey: csr.publicKey,
+      validityMs: this.shopperValidityMs,
     });
     try {
-      const { der, info, serial } = await this.signLeaf({
-        role: 'shopper',
-        commonName: claimed.name,
-        publicKey: csr.publicKey,
-        validityMs: this.shopperValidityMs,
+      await this.database.write(async (tx) => {
+        redeemable(await this.codeRow(tx, hash), t);
+        await insertCertificate(tx, serial, info, 'shopper', der, at);
+        await sql`INSERT INTO registration_code_uses (code_hash, certificate_serial, used_at) VALUES (${hash}, ${serial}, ${at})`.execute(tx);
       });
-      this.store.immediate(() => {
-        insertCertificate(this.store, serial, info, 'shopper', der, at);
-        this.store.db.prepare('UPDATE registration_codes SET certificate_serial = ? WHERE code_hash = ?').run(serial, hash);
-      });
-      return { certificate: der, chain: [der], name: claimed.name, serial };
     } catch (e) {
-      // Issuing failed on our side: give the code back so the registrant can try again.
-      this.store.immediate(() => {
-        this.store.db.prepare('UPDATE registration_codes SET used_at = NULL WHERE code_hash = ? AND certificate_serial IS NULL').run(hash);
-      });
+      // Another redemption recorded its use between our check and our insert (the check saw none).
+      if (isUniqueViolation(e) && (await this.codeRow(this.database.db, hash))?.used_at) throw codeError('this registration code has already been used');
       throw e;
     }
+    return { certificate: der, chain: [der], name: code.name, serial };
+  }
+
+  private codeRow(q: Db, hash: string): Promise<CodeRow | undefined> {
+    return firstOf(
+      q,
+      sql<CodeRow>`SELECT c.code_hash, c.name, c.expires_at, u.used_at FROM registration_codes c
+        LEFT JOIN registration_code_uses u ON u.code_hash = c.code_hash WHERE c.code_hash = ${hash}`,
+    );
   }
 
   /**
    * Revoke a certificate this CA issued (operator action). Idempotent: revoking a revoked
-   * certificate returns the original record unchanged. The CRL is reissued before returning.
+   * certificate returns the original record unchanged — the first revocation recorded stands,
+   * whichever process recorded it. The CRL is reissued before returning.
    */
   async revoke(serial: string, reason: OperatorRevocationReason = 'unspecified'): Promise<CertificateRecord> {
     const key = normaliseSerial(serial);
-    const record = key ? this.getCertificate(key) : undefined;
+    const record = key ? await this.getCertificate(key) : undefined;
     if (!key || !record) throw new SemperError('ERR_NOT_FOUND', `no certificate with serial ${serial}`);
     if (record.role === 'ca') throw new SemperError('ERR_SCHEMA', 'the CA root is not revoked through its own CRL: distrust it instead');
-    this.store.immediate(() => {
-      this.store.db
-        .prepare('UPDATE certificates SET revoked_at = ?, revocation_reason = ? WHERE serial = ? AND revoked_at IS NULL')
-        .run(new Date(this.now()).toISOString(), reason, key);
-    });
+    await this.database.write((tx) =>
+      sql`INSERT INTO revocations (serial, revoked_at, reason) VALUES (${key}, ${new Date(this.now()).toISOString()}, ${reason})
+        ON CONFLICT (serial) DO NOTHING`.execute(tx),
+    );
     await this.currentCrl();
-    return this.getCertificate(key)!;
+    return (await this.getCertificate(key))!;
   }
 
   /**
@@ -571,11 +549,12 @@ export class CaService {
 
   /**
    * The current CRL: reissued when none exists, when half its lifetime has passed (so a fetched
-   * CRL always has a useful remaining life), or when it misses a revocation. One issuance at a time.
+   * CRL always has a useful remaining life), or when it misses a revocation. One issuance at a
+   * time per process; what is served is always a stored CRL, the one with the highest number.
    */
   async currentCrl(): Promise<PublishedCrl> {
     for (let attempt = 0; attempt < 3; attempt++) {
-      const stored = this.storedCrlIfCurrent();
+      const stored = await this.storedCrlIfCurrent();
       if (stored) return stored;
       this.crlInFlight ??= this.issueCrl().finally(() => {
         this.crlInFlight = undefined;
@@ -583,16 +562,16 @@ export class CaService {
       await this.crlInFlight;
       // Loop: a revocation may have committed while that CRL was being signed.
     }
-    const stored = this.storedCrlIfCurrent();
+    const stored = await this.storedCrlIfCurrent();
     if (stored) return stored;
     throw new SemperError('ERR_INTERNAL', 'the CRL could not be brought up to date');
   }
 
-  private storedCrlIfCurrent(): PublishedCrl | undefined {
-    return this.store.read(() => {
-      const row = this.store.db.prepare<[], CrlRow>('SELECT crl_number, der, this_update, next_update, entries FROM crl WHERE id = 1').get();
+  private storedCrlIfCurrent(): Promise<PublishedCrl | undefined> {
+    return this.database.read(async (tx) => {
+      const row = await firstOf(tx, sql<CrlRow>`SELECT crl_number, der, this_update, next_update, entries FROM crls ORDER BY crl_number DESC LIMIT 1`);
       if (!row) return undefined;
-      const revoked = this.store.db.prepare<[], { n: number }>('SELECT COUNT(*) AS n FROM certificates WHERE revoked_at IS NOT NULL').get()!.n;
+      const revoked = (await firstOf(tx, sql<{ n: number }>`SELECT COUNT(*) AS n FROM revocations`))!.n;
       const t = this.now();
       const thisUpdate = Date.parse(row.this_update);
       if (row.entries !== revoked || t >= thisUpdate + this.crlValidityMs / 2 || t < thisUpdate - BACKDATE_MS) return undefined;
@@ -601,13 +580,12 @@ export class CaService {
   }
 
   private async issueCrl(): Promise<void> {
-    const snapshot = this.store.read(() => ({
-      number: (this.store.db.prepare<[], { n: number | null }>('SELECT MAX(crl_number) AS n FROM crl').get()?.n ?? 0) + 1,
-      revoked: this.store.db
-        .prepare<[], { serial: string; revoked_at: string; revocation_reason: string | null }>(
-          'SELECT serial, revoked_at, revocation_reason FROM certificates WHERE revoked_at IS NOT NULL ORDER BY revoked_at, serial',
-        )
-        .all(),
+    const snapshot = await this.database.read(async (tx) => ({
+      number: ((await firstOf(tx, sql<{ n: number | null }>`SELECT MAX(crl_number) AS n FROM crls`))?.n ?? 0) + 1,
+      revoked: await rowsOf(
+        tx,
+        sql<{ serial: string; revoked_at: string; reason: string }>`SELECT serial, revoked_at, reason FROM revocations ORDER BY revoked_at, serial`,
+      ),
     }));
     // CRL times have one-second precision (RFC 5280 §5.1.2.4 UTCTime): round down.
     const t = Math.floor(this.now() / 1000) * 1000;
@@ -616,25 +594,18 @@ export class CaService {
     const der = await createCrl({
       issuerCertificate: this.rootCertificate,
       issuerPrivateKey: this.rootPrivateKey,
-      entries: snapshot.revoked.map((r) => ({
-        serial: r.serial,
-        revokedAt: new Date(r.revoked_at),
-        reason: (r.revocation_reason ?? 'unspecified') as OperatorRevocationReason,
-      })),
+      entries: snapshot.revoked.map((r) => ({ serial: r.serial, revokedAt: new Date(r.revoked_at), reason: r.reason as OperatorRevocationReason })),
       thisUpdate,
       nextUpdate,
       crlNumber: snapshot.number,
     });
-    this.store.immediate(() => {
-      // cRLNumber only grows (RFC 5280 §5.2.3): never overwrite a newer CRL another process stored.
-      this.store.db
-        .prepare(
-          `INSERT INTO crl (id, crl_number, der, this_update, next_update, entries) VALUES (1, ?, ?, ?, ?, ?)
-           ON CONFLICT (id) DO UPDATE SET crl_number = excluded.crl_number, der = excluded.der, this_update = excluded.this_update,
-             next_update = excluded.next_update, entries = excluded.entries
-           WHERE excluded.crl_number > crl.crl_number`,
-        )
-        .run(snapshot.number, der, thisUpdate.toISOString(), nextUpdate.toISOString(), snapshot.revoked.length);
+    await this.database.write(async (tx) => {
+      // cRLNumber only grows (RFC 5280 §5.2.3): a CRL whose number another process has reached
+      // meanwhile is dropped unpublished (its snapshot may miss that process's revocations).
+      const newest = (await firstOf(tx, sql<{ n: number | null }>`SELECT MAX(crl_number) AS n FROM crls`))?.n ?? 0;
+      if (newest >= snapshot.number) return;
+      await sql`INSERT INTO crls (crl_number, der, this_update, next_update, entries)
+        VALUES (${snapshot.number}, ${der}, ${thisUpdate.toISOString()}, ${nextUpdate.toISOString()}, ${snapshot.revoked.length})`.execute(tx);
     });
   }
 
@@ -648,41 +619,47 @@ export class CaService {
     return crlRevocationSource({ issuerCertificate: this.rootCertificate, currentCrl: async () => (await this.currentCrl()).crl });
   }
 
-  getCertificate(serial: string): CertificateRecord | undefined {
+  async getCertificate(serial: string): Promise<CertificateRecord | undefined> {
     const key = normaliseSerial(serial);
     if (!key) return undefined;
-    const row = this.store.db.prepare<[string], CertificateRow>('SELECT * FROM certificates WHERE serial = ?').get(key);
+    const row = await firstOf(this.database.db, sql<CertificateRow>`${CERTIFICATE_SELECT} WHERE c.serial = ${key}`);
     return row ? toRecord(row) : undefined;
   }
 
   /** Revocation status only (like OCSP's certStatus): an expired certificate is still 'good' here. */
-  status(serial: string): CertificateStatus {
-    const record = this.getCertificate(serial);
+  async status(serial: string): Promise<CertificateStatus> {
+    const record = await this.getCertificate(serial);
     if (!record) return 'unknown';
     return record.revokedAt === null ? 'good' : 'revoked';
   }
 
-  close(): void {
-    this.store.close();
+  /** Close the database (SQLite: the file; PostgreSQL: the pool). */
+  close(): Promise<void> {
+    return this.database.close();
   }
 }
 
-function insertCertificate(
-  store: SqliteStore,
+async function insertCertificate(
+  tx: Db,
   serial: string,
   info: Awaited<ReturnType<typeof readCertificate>>,
   role: CertificateRole,
   der: string,
   issuedAt: string,
-): void {
+): Promise<void> {
   const key = normaliseSerial(serial);
   if (!key) throw new SemperError('ERR_INTERNAL', `certificate has an unexpected serial ${serial}`);
-  // A random 127-bit serial colliding is practically impossible; if it happens the UNIQUE key
+  // A random 127-bit serial colliding is practically impossible; if it happens the primary key
   // makes the insert fail loudly rather than overwrite another certificate's record.
-  store.db
-    .prepare(
-      `INSERT INTO certificates (serial, subject, common_name, role, origins, der, not_before, not_after, issued_at, revoked_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, NULL)`,
-    )
-    .run(key, info.subject, info.commonName, role, JSON.stringify(info.origins), der, info.notBefore.toISOString(), info.notAfter.toISOString(), issuedAt);
+  await sql`INSERT INTO certificates (serial, subject, common_name, role, origins, der, not_before, not_after, issued_at)
+    VALUES (${key}, ${info.subject}, ${info.commonName}, ${role}, ${JSON.stringify(info.origins)}, ${der},
+      ${info.notBefore.toISOString()}, ${info.notAfter.toISOString()}, ${issuedAt})`.execute(tx);
+}
+
+/** The code's row if it can be redeemed at `t`, else the refusal that says why. */
+function redeemable(row: CodeRow | undefined, t: number): CodeRow {
+  if (!row) throw codeError('unknown registration code: check it, or ask the CA for a new one');
+  if (Date.parse(row.expires_at) <= t) throw codeError(`this registration code expired at ${row.expires_at}`);
+  if (row.used_at !== null) throw codeError('this registration code has already been used');
+  return row;
 }

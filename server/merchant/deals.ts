@@ -4,9 +4,16 @@
  * timer is due, whether a test fault halted it) and a version counter for the compare-and-set of
  * the one host step (server/host/step.ts). A new kind of deal is one more value of `kind`.
  *
- * The SQLite implementation is what the demo shop uses; the memory one is for kits mounted in
- * tests and in hosts that keep nothing. Another host can implement the interface over its own
- * database.
+ * The SQL implementation (SqlMerchantDealStore) is what the demo shop uses, written once with
+ * kysely for both engines of server/storage/database.ts: embedded SQLite (the shop's file, the
+ * default) or PostgreSQL (SEMPER_DATABASE_URL), which several shop processes may share. Every
+ * write is one statement, so it is atomic on both engines without a transaction: the first write of
+ * a deal is `INSERT … ON CONFLICT (deal_id) DO NOTHING` (the primary key decides which of two
+ * concurrent first writes stands), every later one a compare-and-set `UPDATE … WHERE version = ?`
+ * (on PostgreSQL a concurrent UPDATE waits for the row and then re-checks the version, so of two
+ * writers at one version exactly one succeeds). Verdicts are append-only by trigger on both.
+ * The memory store is for kits mounted in tests and in hosts that keep nothing. Another host can
+ * implement the interface over its own database.
  *
  * Schema history (component 'merchant'): version 1 is the purchase table of the first release;
  * version 2 makes it the table of every kind and moves the exchange deals of the release after
@@ -15,12 +22,16 @@
  * version 4 adds `merchant_verdicts`, the arbiter's verdicts on the merchant's complaints
  * (disputes.ts), append-only like the arbiter's own; version 5 indexes the deals by creation time
  * and by phase and creation time, for the operator's listing (`GET /semper/deals`, DealListQuery).
+ * PostgreSQL starts at the version-5 layout (MERCHANT_POSTGRES_MIGRATIONS), with an identity column
+ * `seq` where SQLite orders by its rowid.
  */
 import { z } from 'zod';
 import { SemperError } from '../../core/errors.js';
 import type { Machine } from '../../core/machine.js';
 import type { StateStore, StoredState } from '../host/step.js';
 import type { StoredDispute } from './disputes.js';
+import { sql } from 'kysely';
+import { appendOnlyPostgres, Database, firstOf, migratePostgres, type PostgresMigration, rowsOf } from '../storage/database.js';
 import { hasTable, parseStoredJson, supersedeComponent, type MigrationSet, type SqliteDatabase, type SqliteStore } from '../storage/sqlite.js';
 
 export const DEAL_KINDS = ['purchase', 'exchange', 'fair-purchase'] as const;
@@ -267,15 +278,69 @@ function decodeRow(row: DealRow): StoredDeal {
   };
 }
 
-/** The merchant kit's deals in a party's SQLite file (the file must include MERCHANT_DEALS_SCHEMA). */
-export class SqliteMerchantDealStore implements MerchantDealStore {
+/**
+ * The same tables on PostgreSQL, at SQLite's version 5: BIGINT for the timer and the version, `seq`
+ * (an identity) where SQLite's queries use its rowid for insertion order, creation times compared
+ * byte-wise (COLLATE "C": ISO instants sort as text), and the listing indexes ending in `seq` so
+ * that the listing's tie-break is read from the index too.
+ */
+export const MERCHANT_POSTGRES_MIGRATIONS: readonly PostgresMigration[] = [
+  {
+    version: 1,
+    description: 'merchant: deals of every kind, the arbiter’s verdicts (append-only), the listing indexes (SQLite schema version 5)',
+    up: `
+      CREATE TABLE merchant_deals (
+        deal_id TEXT PRIMARY KEY,
+        kind TEXT NOT NULL CHECK (kind IN ('purchase', 'exchange', 'fair-purchase')),
+        phase TEXT NOT NULL,
+        wake_at BIGINT,
+        halted INTEGER NOT NULL DEFAULT 0 CHECK (halted IN (0, 1)),
+        state TEXT NOT NULL,
+        version BIGINT NOT NULL,
+        created_at TEXT COLLATE "C" NOT NULL,
+        updated_at TEXT COLLATE "C" NOT NULL,
+        seq BIGINT GENERATED ALWAYS AS IDENTITY UNIQUE
+      );
+      CREATE INDEX merchant_deals_due ON merchant_deals (wake_at) WHERE wake_at IS NOT NULL AND halted = 0;
+      CREATE INDEX merchant_deals_created ON merchant_deals (created_at, seq);
+      CREATE INDEX merchant_deals_phase_created ON merchant_deals (phase, created_at, seq);
+      CREATE TABLE merchant_verdicts (
+        verdict_digest TEXT PRIMARY KEY,
+        deal_id TEXT NOT NULL,
+        claim TEXT NOT NULL,
+        decision TEXT NOT NULL,
+        rule TEXT NOT NULL,
+        complaint_digest TEXT NOT NULL,
+        complaint TEXT NOT NULL,
+        verdict TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        seq BIGINT GENERATED ALWAYS AS IDENTITY UNIQUE
+      );
+      CREATE INDEX merchant_verdicts_deal ON merchant_verdicts (deal_id, seq);
+      ${appendOnlyPostgres('merchant_verdicts')}`,
+  },
+];
+
+const DEAL_COLUMNS = sql`deal_id, kind, phase, wake_at, halted, state, version, created_at, updated_at`;
+
+/**
+ * The merchant kit's deals in a party's database, SQLite or PostgreSQL (the module comment): the
+ * SQL once, for both. Closing it closes its Database (SqliteMerchantDealStore leaves the file to
+ * its owner).
+ */
+export class SqlMerchantDealStore implements MerchantDealStore {
   constructor(
-    private readonly store: SqliteStore,
+    readonly database: Database,
     private readonly clock: () => number = Date.now,
   ) {}
 
+  /** Insertion order: SQLite's rowid, PostgreSQL's identity column. */
+  private get insertionOrder() {
+    return sql.raw(this.database.engine === 'sqlite' ? 'rowid' : 'seq');
+  }
+
   async get(dealId: string): Promise<StoredDeal | undefined> {
-    const row = this.store.db.prepare<[string], DealRow>('SELECT * FROM merchant_deals WHERE deal_id = ?').get(dealId);
+    const row = await firstOf(this.database.db, sql<DealRow>`SELECT ${DEAL_COLUMNS} FROM merchant_deals WHERE deal_id = ${dealId}`);
     return row ? decodeRow(row) : undefined;
   }
 
@@ -283,90 +348,97 @@ export class SqliteMerchantDealStore implements MerchantDealStore {
     const at = new Date(this.clock()).toISOString();
     const state = JSON.stringify(write.state);
     const halted = write.halted ? 1 : 0;
-    return this.store.immediate(() => {
-      const result =
-        expectedVersion === null
-          ? this.store.db
-              .prepare(
-                `INSERT INTO merchant_deals (deal_id, kind, phase, wake_at, halted, state, version, created_at, updated_at)
-                 VALUES (?, ?, ?, ?, ?, ?, 1, ?, ?) ON CONFLICT (deal_id) DO NOTHING`,
-              )
-              .run(dealId, write.kind, write.phase, write.wakeAt, halted, state, at, at)
-          : this.store.db
-              .prepare(
-                `UPDATE merchant_deals SET phase = ?, wake_at = ?, halted = ?, state = ?, version = version + 1, updated_at = ?
-                 WHERE deal_id = ? AND kind = ? AND version = ?`,
-              )
-              .run(write.phase, write.wakeAt, halted, state, at, dealId, write.kind, expectedVersion);
-      return result.changes === 1;
-    });
+    const written =
+      expectedVersion === null
+        ? sql<{ deal_id: string }>`INSERT INTO merchant_deals (deal_id, kind, phase, wake_at, halted, state, version, created_at, updated_at)
+            VALUES (${dealId}, ${write.kind}, ${write.phase}, ${write.wakeAt}, ${halted}, ${state}, 1, ${at}, ${at})
+            ON CONFLICT (deal_id) DO NOTHING RETURNING deal_id`
+        : sql<{ deal_id: string }>`UPDATE merchant_deals SET phase = ${write.phase}, wake_at = ${write.wakeAt}, halted = ${halted}, state = ${state},
+              version = version + 1, updated_at = ${at}
+            WHERE deal_id = ${dealId} AND kind = ${write.kind} AND version = ${expectedVersion} RETURNING deal_id`;
+    return (await rowsOf(this.database.db, written)).length === 1;
   }
 
   async due(now: number, limit: number): Promise<{ dealId: string; kind: DealKind }[]> {
-    return this.store.db
-      .prepare<[number, number], { deal_id: string; kind: string }>(
-        'SELECT deal_id, kind FROM merchant_deals WHERE wake_at IS NOT NULL AND wake_at <= ? AND halted = 0 ORDER BY wake_at LIMIT ?',
-      )
-      .all(now, limit)
-      .flatMap((r) => (isKind(r.kind) ? [{ dealId: r.deal_id, kind: r.kind }] : []));
+    const rows = await rowsOf(
+      this.database.db,
+      sql<{ deal_id: string; kind: string }>`SELECT deal_id, kind FROM merchant_deals
+        WHERE wake_at IS NOT NULL AND wake_at <= ${now} AND halted = 0 ORDER BY wake_at LIMIT ${limit}`,
+    );
+    return rows.flatMap((r) => (isKind(r.kind) ? [{ dealId: r.deal_id, kind: r.kind }] : []));
   }
 
   async list(query: DealListQuery): Promise<DealListing[]> {
-    const where: string[] = [];
-    const params: (string | number)[] = [];
-    if (query.kind) {
-      where.push('kind = ?');
-      params.push(query.kind);
-    }
-    if (query.phase) {
-      where.push('phase = ?');
-      params.push(query.phase);
-    }
-    if (query.from) {
-      where.push('created_at >= ?');
-      params.push(utc(query.from)!);
-    }
-    if (query.to) {
-      where.push('created_at <= ?');
-      params.push(utc(query.to)!);
-    }
-    params.push(query.limit);
-    return this.store.db
-      .prepare<(string | number)[], Omit<DealRow, 'state' | 'version' | 'wake_at'>>(
-        `SELECT deal_id, kind, phase, halted, created_at, updated_at FROM merchant_deals
-         ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY created_at DESC, rowid DESC LIMIT ?`,
-      )
-      .all(...params)
-      .flatMap((r) =>
-        isKind(r.kind) ? [{ dealId: r.deal_id, kind: r.kind, phase: r.phase, halted: r.halted === 1, createdAt: r.created_at, updatedAt: r.updated_at }] : [],
-      );
+    const where = [
+      ...(query.kind ? [sql`kind = ${query.kind}`] : []),
+      ...(query.phase ? [sql`phase = ${query.phase}`] : []),
+      ...(query.from ? [sql`created_at >= ${utc(query.from)}`] : []),
+      ...(query.to ? [sql`created_at <= ${utc(query.to)}`] : []),
+    ];
+    const rows = await rowsOf(
+      this.database.db,
+      sql<Omit<DealRow, 'state' | 'version' | 'wake_at'>>`SELECT deal_id, kind, phase, halted, created_at, updated_at FROM merchant_deals
+        ${where.length ? sql`WHERE ${sql.join(where, sql` AND `)}` : sql``}
+        ORDER BY created_at DESC, ${this.insertionOrder} DESC LIMIT ${query.limit}`,
+    );
+    return rows.flatMap((r) =>
+      isKind(r.kind) ? [{ dealId: r.deal_id, kind: r.kind, phase: r.phase, halted: r.halted === 1, createdAt: r.created_at, updatedAt: r.updated_at }] : [],
+    );
   }
 
   async addDispute(d: StoredDispute): Promise<void> {
-    this.store.db
-      .prepare(
-        `INSERT INTO merchant_verdicts (verdict_digest, deal_id, claim, decision, rule, complaint_digest, complaint, verdict, created_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (verdict_digest) DO NOTHING`,
-      )
-      .run(d.verdictDigest, d.dealId, d.claim, d.decision, d.rule, d.complaintDigest, JSON.stringify(d.complaint), JSON.stringify(d.verdict), d.createdAt);
+    await sql`INSERT INTO merchant_verdicts (verdict_digest, deal_id, claim, decision, rule, complaint_digest, complaint, verdict, created_at)
+      VALUES (${d.verdictDigest}, ${d.dealId}, ${d.claim}, ${d.decision}, ${d.rule}, ${d.complaintDigest}, ${JSON.stringify(d.complaint)},
+        ${JSON.stringify(d.verdict)}, ${d.createdAt})
+      ON CONFLICT (verdict_digest) DO NOTHING`.execute(this.database.db);
   }
 
   async disputes(dealId: string): Promise<StoredDispute[]> {
-    return this.store.db
-      .prepare<[string], VerdictRow>('SELECT * FROM merchant_verdicts WHERE deal_id = ? ORDER BY rowid')
-      .all(dealId)
-      .map((r) => ({
-        dealId: r.deal_id,
-        claim: r.claim as StoredDispute['claim'],
-        decision: r.decision as StoredDispute['decision'],
-        rule: r.rule,
-        complaintDigest: r.complaint_digest,
-        verdictDigest: r.verdict_digest,
-        complaint: parseStoredJson(r.complaint, `complaint of deal ${r.deal_id}`) as StoredDispute['complaint'],
-        verdict: parseStoredJson(r.verdict, `verdict of deal ${r.deal_id}`) as StoredDispute['verdict'],
-        createdAt: r.created_at,
-      }));
+    const rows = await rowsOf(
+      this.database.db,
+      sql<VerdictRow>`SELECT verdict_digest, deal_id, claim, decision, rule, complaint_digest, complaint, verdict, created_at
+        FROM merchant_verdicts WHERE deal_id = ${dealId} ORDER BY ${this.insertionOrder}`,
+    );
+    return rows.map((r) => ({
+      dealId: r.deal_id,
+      claim: r.claim as StoredDispute['claim'],
+      decision: r.decision as StoredDispute['decision'],
+      rule: r.rule,
+      complaintDigest: r.complaint_digest,
+      verdictDigest: r.verdict_digest,
+      complaint: parseStoredJson(r.complaint, `complaint of deal ${r.deal_id}`) as StoredDispute['complaint'],
+      verdict: parseStoredJson(r.verdict, `verdict of deal ${r.deal_id}`) as StoredDispute['verdict'],
+      createdAt: r.created_at,
+    }));
   }
+
+  async close(): Promise<void> {
+    await this.database.close();
+  }
+}
+
+/**
+ * The deals in a party's SQLite file (the file must include MERCHANT_DEALS_SCHEMA), over the
+ * file's own connection: the file's owner closes it, `close` here does nothing.
+ */
+export class SqliteMerchantDealStore extends SqlMerchantDealStore {
+  constructor(store: SqliteStore, clock?: () => number) {
+    super(Database.sqlite(store.db), clock);
+  }
+
+  override async close(): Promise<void> {}
+}
+
+/** The deals in PostgreSQL (`postgres://…`, a schema of the URL's search_path): migrated on open; several shop processes may share it. */
+export async function openPostgresMerchantDeals(url: string, clock?: () => number): Promise<SqlMerchantDealStore> {
+  const database = Database.postgres(url);
+  try {
+    await migratePostgres(database, 'merchant', MERCHANT_POSTGRES_MIGRATIONS);
+  } catch (e) {
+    await database.close();
+    throw e;
+  }
+  return new SqlMerchantDealStore(database, clock);
 }
 
 interface VerdictRow {

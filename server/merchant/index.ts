@@ -14,7 +14,10 @@ export {
 export {
   MemoryMerchantDealStore,
   SqliteMerchantDealStore,
+  SqlMerchantDealStore,
+  openPostgresMerchantDeals,
   MERCHANT_DEALS_SCHEMA,
+  MERCHANT_POSTGRES_MIGRATIONS,
   DEAL_KINDS,
   type DealKind,
   type DealWrite,

@@ -22,7 +22,7 @@ import {
 import type { PublicJwk } from '../../core/crypto/jwk.js';
 import type { Statement } from '../../core/statements/index.js';
 import { FAIR_GOODS, shopFairCatalog } from './fair-goods.js';
-import { MERCHANT_DEALS_SCHEMA, SqliteMerchantDealStore } from '../merchant/deals.js';
+import { MERCHANT_DEALS_SCHEMA, openPostgresMerchantDeals, type SqlMerchantDealStore, SqliteMerchantDealStore } from '../merchant/deals.js';
 import { SqliteStore } from '../storage/sqlite.js';
 import { PRODUCTS, SHOP_LEGAL_NAME, SHOP_TERMS, signatureDemandOf, type ShopProduct } from './catalog.js';
 import { shopExchangeCatalog } from './exchange-uses.js';
@@ -71,6 +71,8 @@ export interface OpenShopOptions {
   /** Time stamps over the orders the kit accepts (the marketplace's TSA). */
   stamps?: StatementStamps;
   dataDir: string;
+  /** The deals in PostgreSQL (SEMPER_DATABASE_URL) instead of shop.sqlite; the identity stays in the data directory. */
+  databaseUrl?: string;
   /** The exact origin browsers reach the shop at, e.g. http://127.0.0.1:8451. */
   origin: string;
   ca: MerchantEnroller;
@@ -102,12 +104,13 @@ export interface Shop {
   kit: MerchantKit;
   identity: ShopIdentity;
   store: SqliteStore;
-  deals: SqliteMerchantDealStore;
+  deals: SqlMerchantDealStore;
   close(): void | Promise<void>;
 }
 
 export async function openShop(options: OpenShopOptions): Promise<Shop> {
   const store = SqliteStore.open({ dataDir: options.dataDir, fileName: SHOP_DB_FILE, schema: [MERCHANT_DEALS_SCHEMA, IDENTITY_SCHEMA] });
+  let deals: SqlMerchantDealStore | undefined;
   try {
     const legalName = options.legalName ?? SHOP_LEGAL_NAME;
     const origin = canonicalOrigin(options.origin);
@@ -128,7 +131,7 @@ export async function openShop(options: OpenShopOptions): Promise<Shop> {
       serial: party.serial,
       enrolled: party.enrolled,
     };
-    const deals = new SqliteMerchantDealStore(store, options.now);
+    deals = options.databaseUrl ? await openPostgresMerchantDeals(options.databaseUrl, options.now) : new SqliteMerchantDealStore(store, options.now);
     const products = options.products ?? PRODUCTS;
     const ex = options.exchange;
     const kit = createMerchantKit({
@@ -185,10 +188,12 @@ export async function openShop(options: OpenShopOptions): Promise<Shop> {
       deals,
       close: async () => {
         await kit.stop();
+        await deals?.close();
         store.close();
       },
     };
   } catch (e) {
+    await deals?.close();
     store.close();
     throw e;
   }

@@ -1,6 +1,9 @@
 /** A party's cluster (server/cluster.ts) in a child process, for the cluster test and the bench. */
 import { type ChildProcess, spawn } from 'node:child_process';
+import { rmSync } from 'node:fs';
 import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { buildServer } from '../../scripts/build-server.js';
 
 export interface Cluster {
   url: string;
@@ -10,12 +13,13 @@ export interface Cluster {
 
 /** `server/cluster.ts <party>` with `processes` workers; resolves with its address once every worker listens. */
 export function startCluster(
-  party: 'ttp' | 'bank',
+  party: 'ttp' | 'bank' | 'ca',
   options: {
     processes: number;
     dataDir: string;
     databaseUrl?: string;
-    args?: string[] /** a built cluster (scripts/build-server.ts) instead of the sources through tsx */;
+    args?: string[];
+    /** a built cluster (scripts/build-server.ts) instead of the sources through tsx */
     built?: string;
   },
 ): Promise<Cluster> {
@@ -55,4 +59,19 @@ function clusterEnv(databaseUrl: string | undefined): NodeJS.ProcessEnv {
   const env = { ...process.env };
   delete env.SEMPER_DATABASE_URL;
   return databaseUrl ? { ...env, SEMPER_DATABASE_URL: databaseUrl } : env;
+}
+
+let built: Promise<string> | undefined;
+
+/**
+ * The parties as deployed (npm run build:server), built once per test worker into a folder of its
+ * own under dist-server/ (the bundle finds its packages in node_modules there), removed at exit.
+ */
+export function builtCluster(): Promise<string> {
+  built ??= (async () => {
+    const dir = fileURLToPath(new URL(`../../dist-server/test-${process.pid}`, import.meta.url));
+    process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+    return (await buildServer(dir)).files.cluster;
+  })();
+  return built;
 }

@@ -983,11 +983,28 @@ export const checks: SecurityCheck[] = [
   },
   {
     id: 'K-ca-code-claim',
-    check: 'registration: a code is used once — claimed by compare-and-set (of concurrent redemptions exactly one succeeds)',
+    check:
+      'registration: a code is used once — its use recorded with the certificate, the code checked again in that write (of concurrent redemptions exactly one succeeds)',
     file: service,
-    find: "if (claim.changes !== 1) throw codeError('this registration code has already been used');",
+    find: "        redeemable(await this.codeRow(tx, hash), t);\n        await insertCertificate(tx, serial, info, 'shopper', der, at);\n        await sql`INSERT INTO registration_code_uses (code_hash, certificate_serial, used_at) VALUES (${hash}, ${serial}, ${at})`.execute(tx);",
+    replace: "        await insertCertificate(tx, serial, info, 'shopper', der, at);",
+    tests: [...CA, 'test/server/ca-concurrency.test.ts'],
+  },
+  {
+    id: 'K-ca-revocation-once',
+    check: 'revocation: the first revocation recorded stands (a later one, from any process, changes nothing)',
+    file: service,
+    find: '        ON CONFLICT (serial) DO NOTHING`.execute(tx),',
+    replace: '        ON CONFLICT (serial) DO UPDATE SET reason = excluded.reason`.execute(tx),',
+    tests: ['test/server/ca-concurrency.test.ts'],
+  },
+  {
+    id: 'K-ca-crl-number-grows',
+    check: 'CRL: a CRL is stored only if its number exceeds every stored one (numbers strictly increase across processes)',
+    file: service,
+    find: '      if (newest >= snapshot.number) return;',
     replace: '',
-    tests: CA,
+    tests: ['test/server/ca-concurrency.test.ts'],
   },
   {
     id: 'K-ca-revoke-root',

@@ -7,19 +7,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateKeyPair } from '../../core/crypto/index.js';
 import { CaService } from '../../server/ca/index.js';
+import { ENGINES, pgSchema } from '../helpers/engines.js';
 import { tempDataDir } from './helpers.js';
-
-const tmp = tempDataDir('ca-names');
-let ca: CaService;
-
-beforeAll(async () => {
-  ca = await CaService.open({ dataDir: tmp.dir });
-});
-
-afterAll(() => {
-  ca?.close();
-  tmp.remove();
-});
 
 const spoofed: [string, RegExp][] = [
   ['H\u043enest Shop GmbH', /mixes scripts \(Latin, Cyrillic\)/],
@@ -31,7 +20,19 @@ const spoofed: [string, RegExp][] = [
   ['Honest\u2066 Shop', /U\+2066/],
 ];
 
-describe('the demo CA refuses names that could pass for another', () => {
+describe.each(ENGINES)('the demo CA on %s refuses names that could pass for another', (engine) => {
+  const tmp = tempDataDir(`ca-names-${engine}`);
+  let ca: CaService;
+
+  beforeAll(async () => {
+    ca = await CaService.open({ dataDir: tmp.dir, ...(engine === 'postgres' ? { databaseUrl: await pgSchema('canames') } : {}) });
+  });
+
+  afterAll(async () => {
+    await ca?.close();
+    tmp.remove();
+  });
+
   it('merchant legal names', async () => {
     for (const [legalName, why] of spoofed) {
       const publicKey = (await generateKeyPair('ES256')).publicKey;
@@ -65,6 +66,8 @@ describe('the demo CA refuses names that could pass for another', () => {
       const publicKey = (await generateKeyPair('ES256')).publicKey;
       const record = await ca.issueMerchantCertificate({ legalName, origins: ['http://127.0.0.1:9999'], publicKey });
       expect(record.commonName).toBe(legalName);
+      // As stored and read back from the register.
+      expect((await ca.getCertificate(record.serial))?.commonName).toBe(legalName);
     }
     for (const name of ['Demo Shopper', 'Иван Петров', '山田太郎']) expect(await ca.createRegistrationCode({ name })).toMatch(/^[0-9A-Z]{4}-/);
   });

@@ -11,18 +11,9 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { generateKeyPair } from '../../core/crypto/index.js';
 import { certificateToPem, readCertificate } from '../../core/pki/index.js';
 import { CaService } from '../../server/ca/index.js';
+import { ENGINES, pgSchema } from '../helpers/engines.js';
 
 let dir: string;
-let ca: CaService;
-
-beforeEach(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'semper-ca-services-'));
-  ca = await CaService.open({ dataDir: join(dir, 'ca') });
-});
-afterEach(() => {
-  ca.close();
-  rmSync(dir, { recursive: true, force: true });
-});
 
 const opensslText = (der: string): string => {
   const pem = join(dir, 'leaf.pem');
@@ -30,7 +21,18 @@ const opensslText = (der: string): string => {
   return execFileSync('openssl', ['x509', '-in', pem, '-noout', '-text'], { encoding: 'utf8' });
 };
 
-describe('certificates for the marketplace services', () => {
+describe.each(ENGINES)('certificates for the marketplace services (the register on %s)', (engine) => {
+  let ca: CaService;
+
+  beforeEach(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'semper-ca-services-'));
+    ca = await CaService.open({ dataDir: join(dir, 'ca'), ...(engine === 'postgres' ? { databaseUrl: await pgSchema('caservices') } : {}) });
+  });
+  afterEach(async () => {
+    await ca.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
   it('a TSA certificate carries extendedKeyUsage timeStamping, critical, and role tsa', async () => {
     const record = await ca.issueTsaCertificate({ commonName: 'Semper TSA', publicKey: (await generateKeyPair('ES256')).publicKey });
     expect((await readCertificate(record.certificate)).role).toBe('tsa');

@@ -1,15 +1,19 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
+import { sql } from 'kysely';
 import { generateKeyPair } from '../../core/crypto/index.js';
 import { readCertificate, validateChain } from '../../core/pki/index.js';
 import { CaService, createCaApp, type CertificateRecord } from '../../server/ca/index.js';
 import { listen, type RunningServer } from '../../server/http/listen.js';
 import { generatePersistableEs256 } from '../../server/storage/keys.js';
 import { getJson, postJson, tempDataDir, type ErrorJson } from './helpers.js';
+import { ENGINES, pgSchema } from '../helpers/engines.js';
 
-async function serveCa(dir: string): Promise<{ ca: CaService; server: RunningServer; stop(): Promise<void> }> {
-  const ca = await CaService.open({ dataDir: dir });
+type Location = { dataDir: string; databaseUrl?: string };
+
+async function serveCa(location: Location): Promise<{ ca: CaService; server: RunningServer; stop(): Promise<void> }> {
+  const ca = await CaService.open(location);
   const app = createCaApp(ca);
   const server = await listen({ host: '127.0.0.1', port: 0, fetch: (req) => app.fetch(req) });
   return {
@@ -17,20 +21,22 @@ async function serveCa(dir: string): Promise<{ ca: CaService; server: RunningSer
     server,
     async stop() {
       await server.close();
-      ca.close();
+      await ca.close();
     },
   };
 }
 
-describe('CA over HTTP with SQLite', () => {
-  const tmp = tempDataDir('ca');
+describe.each(ENGINES)('CA over HTTP on %s', (engine) => {
+  const tmp = tempDataDir(`ca-${engine}`);
   afterAll(() => tmp.remove());
+  let location: Location;
 
   let firstRoot: { certificate: string; pem: string };
   let issued: CertificateRecord;
 
   beforeAll(async () => {
-    const party = await serveCa(tmp.dir);
+    location = { dataDir: tmp.dir, ...(engine === 'postgres' ? { databaseUrl: await pgSchema('ca') } : {}) };
+    const party = await serveCa(location);
     try {
       const res = await getJson<{ certificate: string; pem: string }>(`${party.server.url}/ca/root`);
       expect(res.status).toBe(200);
@@ -58,7 +64,7 @@ describe('CA over HTTP with SQLite', () => {
   });
 
   it('keeps the same root across a restart and still knows what it issued', async () => {
-    const party = await serveCa(tmp.dir);
+    const party = await serveCa(location);
     try {
       const res = await getJson<{ certificate: string }>(`${party.server.url}/ca/root`);
       expect(res.json.certificate).toBe(firstRoot.certificate);
@@ -94,7 +100,7 @@ describe('CA over HTTP with SQLite', () => {
   });
 
   it('answers status honestly: good for issued, unknown for never issued, 400 for a malformed serial', async () => {
-    const party = await serveCa(tmp.dir);
+    const party = await serveCa(location);
     try {
       const good = await getJson<{ serial: string; status: string }>(`${party.server.url}/ca/status/${issued.serial.toUpperCase()}`);
       expect(good.json).toEqual({ serial: issued.serial, status: 'good' });
@@ -119,7 +125,7 @@ describe('CA over HTTP with SQLite', () => {
   });
 
   it('offers no way to obtain a certificate over HTTP', async () => {
-    const party = await serveCa(tmp.dir);
+    const party = await serveCa(location);
     try {
       for (const path of ['/ca/certificates', '/ca/issue', '/ca/enrol', '/ca/root']) {
         const res = await postJson<ErrorJson>(`${party.server.url}${path}`, { legalName: 'Mallory', origins: ['https://evil.example'] });
@@ -134,13 +140,22 @@ describe('CA over HTTP with SQLite', () => {
   it('refuses to start if the stored key does not match the stored root', async () => {
     const other = tempDataDir('ca-mismatch');
     try {
-      const ca = await CaService.open({ dataDir: other.dir });
-      ca.close();
-      const db = new Database(join(other.dir, 'ca.sqlite'));
+      const where = { dataDir: other.dir, ...(engine === 'postgres' ? { databaseUrl: await pgSchema('ca') } : {}) };
+      const ca = await CaService.open(where);
+      // Tampering by someone with write access to the database: the append-only trigger goes first.
       const { pkcs8 } = await generatePersistableEs256();
-      db.prepare('UPDATE ca_root SET private_key_pkcs8 = ?').run(Buffer.from(pkcs8));
-      db.close();
-      await expect(CaService.open({ dataDir: other.dir })).rejects.toMatchObject({ code: 'ERR_KEY' });
+      if (engine === 'sqlite') {
+        await ca.close();
+        const db = new Database(join(other.dir, 'ca.sqlite'));
+        db.exec('DROP TRIGGER ca_root_no_update');
+        db.prepare('UPDATE ca_root SET private_key_pkcs8 = ?').run(Buffer.from(pkcs8));
+        db.close();
+      } else {
+        await sql`DROP TRIGGER ca_root_append_only ON ca_root`.execute(ca.database.db);
+        await sql`UPDATE ca_root SET private_key_pkcs8 = ${Buffer.from(pkcs8)}`.execute(ca.database.db);
+        await ca.close();
+      }
+      await expect(CaService.open(where)).rejects.toMatchObject({ code: 'ERR_KEY' });
     } finally {
       other.remove();
     }

@@ -11,7 +11,6 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { canonicalJson } from '../../core/encoding/index.js';
 import { TTP_TYPES } from '../../core/exchange/index.js';
@@ -23,8 +22,7 @@ import { PostgresTtpStore } from '../../server/ttp/index.js';
 import { conflictingRequests } from '../../bench/ttp-requests.js';
 import { customer, dealId, type TestBank, withdraw } from '../core/payment/helpers.js';
 import { ENGINES, pgSchema } from '../helpers/engines.js';
-import { type Cluster, startCluster, stopCluster } from '../helpers/party-cluster.js';
-import { buildServer } from '../../scripts/build-server.js';
+import { builtCluster, type Cluster, startCluster, stopCluster } from '../helpers/party-cluster.js';
 
 const post = async (url: string, body: unknown) => {
   const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
@@ -37,16 +35,13 @@ describe.skipIf(!ENGINES.includes('postgres'))('two processes per party over one
   let bankCluster: Cluster | undefined;
   let ttpDb: string;
   let bankDb: string;
-  let builtDir: string | undefined;
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'semper-cluster-'));
     [ttpDb, bankDb] = await Promise.all([pgSchema('ttp'), pgSchema('bank')]);
     // The CA both parties' identities come from (the primaries issue them from ca.sqlite in dir).
     (await CaService.open({ dataDir: dir })).close();
-    // The parties as deployed (npm run build:server), in a folder of this run's own under dist-server/.
-    builtDir = fileURLToPath(new URL(`../../dist-server/test-${process.pid}-${Date.now()}`, import.meta.url));
-    const built = (await buildServer(builtDir)).files.cluster;
+    const built = await builtCluster();
     [ttp, bankCluster] = await Promise.all([
       startCluster('ttp', { processes: 2, dataDir: dir, databaseUrl: ttpDb, built }),
       startCluster('bank', { processes: 2, dataDir: dir, databaseUrl: bankDb, built, args: ['--denominations', '100', '--currency', 'CHF'] }),
@@ -56,7 +51,6 @@ describe.skipIf(!ENGINES.includes('postgres'))('two processes per party over one
   afterAll(async () => {
     await Promise.all([stopCluster(ttp), stopCluster(bankCluster)]);
     rmSync(dir, { recursive: true, force: true });
-    if (builtDir) rmSync(builtDir, { recursive: true, force: true });
   });
 
   it('TTP: aborts and resolves of 500 exchanges at once: one decision each, the same answer to every request', async () => {

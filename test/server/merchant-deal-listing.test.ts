@@ -1,7 +1,8 @@
 /**
  * The merchant kit's deal listing for its operator: GET /semper/deals?kind=&phase=&from=&to=&limit=
  * (operator token; parameters schema-checked), newest first, over the SQLite store's version-5
- * indexes (creation time; phase and creation time) — and the memory store alike.
+ * indexes (creation time; phase and creation time), the PostgreSQL store's (merchant-store.test.ts
+ * has their plans) and the memory store alike.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -18,15 +19,17 @@ import {
 import { DealListQuery, type DealListing } from '../../server/merchant/deals.js';
 import { PRODUCTS, SHOP_TERMS } from '../../server/shop/catalog.js';
 import { SqliteStore } from '../../server/storage/sqlite.js';
+import { ENGINES } from '../helpers/engines.js';
 import { makeTestCa } from '../helpers/pki.js';
+import { dealStores } from './merchant-stores.js';
 
 const TOKEN = 'listing-operator-token';
 const DAY = 86_400_000;
 const T0 = Date.parse('2026-11-01T10:00:00.000Z');
 
-const cleanup: (() => void)[] = [];
-afterEach(() => {
-  for (const f of cleanup.splice(0).reverse()) f();
+const cleanup: (() => unknown)[] = [];
+afterEach(async () => {
+  for (const f of cleanup.splice(0).reverse()) await f();
 });
 
 function tempDir(): string {
@@ -58,10 +61,16 @@ function sqliteStore(dir = tempDir(), schema = MERCHANT_DEALS_SCHEMA) {
 }
 
 describe('merchant deal listing', () => {
-  for (const kind of ['sqlite', 'memory'] as const) {
+  for (const kind of [...ENGINES, 'memory'] as const) {
     it(`${kind}: newest first; by kind, phase, creation time; limited`, async () => {
       const clock = { now: T0 };
-      const store = kind === 'sqlite' ? new SqliteMerchantDealStore(sqliteStore(), () => clock.now) : new MemoryMerchantDealStore(() => clock.now);
+      let store: MerchantDealStore;
+      if (kind === 'memory') store = new MemoryMerchantDealStore(() => clock.now);
+      else {
+        const stores = await dealStores(kind, 'kitlisting');
+        cleanup.push(() => stores.close());
+        store = await stores.open(() => clock.now);
+      }
       await fill(store, clock);
       const list = (q: Record<string, unknown>) => store.list!(DealListQuery.parse(q));
       expect(ids(await list({}))).toEqual(['d', 'c', 'b', 'a']);
@@ -71,6 +80,9 @@ describe('merchant deal listing', () => {
       // Bounds with an offset mean the same instant.
       expect(ids(await list({ from: '2026-11-02T11:00:00.000+01:00' }))).toEqual(['d', 'c', 'b']);
       expect(ids(await list({ limit: '2' }))).toEqual(['d', 'c']);
+      // Created in the same millisecond: the later write is listed first.
+      expect(await store.put('deal-eeeeeeeeeeeeeeee', null, { kind: 'purchase', phase: 'offered', wakeAt: null, halted: false, state: {} })).toBe(true);
+      expect(ids(await list({ limit: '3' }))).toEqual(['e', 'd', 'c']);
       expect((await list({ kind: 'exchange' }))[0]).toEqual({
         dealId: 'deal-bbbbbbbbbbbbbbbb',
         kind: 'exchange',

@@ -1,23 +1,25 @@
 /**
  * The merchant kit's disputes: POST /semper/deals/:dealId/dispute (operator token) files the deal's
  * bundle with a complaint signed by the merchant's certified key at a real arbiter (server/arbiter,
- * in-process behind the kit's injected fetch), checks the verdict and keeps it in the kit's SQLite
- * store (schema 4, append-only); a verdict by another arbiter, an unreachable arbiter, a claim a
+ * in-process behind the kit's injected fetch), checks the verdict and keeps it in the kit's store
+ * (SQLite schema 4, or PostgreSQL: append-only on both); a verdict by another arbiter, an unreachable arbiter, a claim a
  * merchant cannot make are refused and nothing is kept.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { sql } from 'kysely';
 import { afterEach, describe, expect, it } from 'vitest';
 import { verifyVerdict } from '../../core/arbiter/index.js';
 import { issueCertificate } from '../../core/pki/index.js';
 import type { OfferBody } from '../../core/protocol/commerce.js';
 import type { Statement } from '../../core/statements/index.js';
 import { type ArbiterService, createArbiterApp, openMarketplaceArbiter } from '../../server/arbiter/index.js';
-import { catalogFromItems, createMerchantKit, MERCHANT_DEALS_SCHEMA, SqliteMerchantDealStore, type StoredDispute } from '../../server/merchant/index.js';
+import { catalogFromItems, createMerchantKit, type StoredDispute } from '../../server/merchant/index.js';
 import { PRODUCTS, SHOP_TERMS } from '../../server/shop/catalog.js';
-import { SqliteStore } from '../../server/storage/sqlite.js';
+import { ENGINES, type EngineName } from '../helpers/engines.js';
 import { makeTestCa, type TestCa } from '../helpers/pki.js';
+import { dealStores } from './merchant-stores.js';
 import { newDealId, newNonce, signOrder, testShopper } from './helpers.js';
 
 const ORIGIN = 'https://shop.example';
@@ -29,9 +31,9 @@ const jsonPost = (body: unknown, token?: string) => ({
   body: JSON.stringify(body),
 });
 
-const cleanup: (() => void)[] = [];
-afterEach(() => {
-  for (const f of cleanup.splice(0).reverse()) f();
+const cleanup: (() => unknown)[] = [];
+afterEach(async () => {
+  for (const f of cleanup.splice(0).reverse()) await f();
 });
 
 function tempDir(): string {
@@ -66,14 +68,14 @@ async function openArbiter(ca: TestCa): Promise<ArbiterService> {
 const via = (app: ReturnType<typeof createArbiterApp>) =>
   ((input: RequestInfo | URL, init?: RequestInit) => app.fetch(new Request(String(input), init))) as typeof fetch;
 
-async function setup(operatorToken: string | null = TOKEN) {
+async function setup(engine: EngineName, operatorToken: string | null = TOKEN) {
   const ca = await makeTestCa();
   const m = await ca.issue({ commonName: 'Dispute Shop GmbH', role: 'merchant', origins: [ORIGIN] });
   const arbiter = await openArbiter(ca);
   const arbiterApp = createArbiterApp(arbiter);
-  const sqlite = SqliteStore.open({ dataDir: tempDir(), fileName: 'shop.sqlite', schema: [MERCHANT_DEALS_SCHEMA] });
-  cleanup.push(() => sqlite.close());
-  const deals = new SqliteMerchantDealStore(sqlite);
+  const stores = await dealStores(engine, 'kitdispute');
+  cleanup.push(() => stores.close());
+  const deals = await stores.open();
   const kit = createMerchantKit({
     identity: { signer: m.signer, chain: m.chain, origin: ORIGIN },
     deals,
@@ -86,14 +88,14 @@ async function setup(operatorToken: string | null = TOKEN) {
   const offerRes = await kit.app.request('/semper/offer', jsonPost({ dealId, nonce: newNonce(), items: [{ sku: 'fm-screening-abstract', quantity: 1 }] }));
   const { offer } = (await offerRes.json()) as { offer: Statement<OfferBody> };
   expect((await kit.app.request('/semper/order', jsonPost({ order: await signOrder(offer, await testShopper()) }))).status).toBe(200);
-  return { ca, kit, deals, dealId, arbiter, sqlite };
+  return { ca, kit, deals, dealId, arbiter, sqlite: stores.sqlite };
 }
 
 type Answer = { dispute: StoredDispute; replayed: boolean; kept: boolean; error?: { code: string; message: string } };
 
-describe('merchant kit disputes', () => {
+describe.each(ENGINES)('merchant kit disputes on %s', (engine) => {
   it('order-denied: the shopper’s signed order → upheld, verdict checked and kept with the deal; operator only', async () => {
-    const { ca, kit, deals, dealId, arbiter, sqlite } = await setup();
+    const { ca, kit, deals, dealId, arbiter, sqlite } = await setup(engine);
     const path = `/semper/deals/${dealId}/dispute`;
     expect((await kit.app.request(path, jsonPost({ claim: 'order-denied' }))).status).toBe(401);
     const res = await kit.app.request(path, jsonPost({ claim: 'order-denied', statement: 'The buyer says it never ordered.' }, TOKEN));
@@ -105,14 +107,14 @@ describe('merchant kit disputes', () => {
     // payment-not-received: no bank proof in the merchant's evidence → undecided, says what is missing.
     const unpaid = (await (await kit.app.request(path, jsonPost({ claim: 'payment-not-received' }, TOKEN))).json()) as Answer;
     expect(unpaid.dispute).toMatchObject({ decision: 'undecided', rule: 'payment-not-received/no-proof' });
-    // Kept: listed for the operator, in SQLite, append-only.
+    // Kept: listed for the operator, in the database, append-only.
     const listed = (await (await kit.app.request(`/semper/deals/${dealId}/disputes`, { headers: { authorization: `Bearer ${TOKEN}` } })).json()) as {
       disputes: StoredDispute[];
     };
     expect(listed.disputes.map((d) => d.rule)).toEqual(['order-denied/signed-order', 'payment-not-received/no-proof']);
     expect(await deals.disputes(dealId)).toEqual(listed.disputes);
-    expect(() => sqlite.db.prepare('DELETE FROM merchant_verdicts').run()).toThrow(/append-only/);
-    expect(sqlite.schemaVersion('merchant')).toBe(5);
+    await expect(sql`DELETE FROM merchant_verdicts`.execute(deals.database.db)).rejects.toThrow(/append-only/);
+    if (sqlite) expect(sqlite.schemaVersion('merchant')).toBe(5);
     // The evidence export now carries both complaints and verdicts.
     const exported = (await (await kit.app.request(`/semper/deals/${dealId}/evidence`, { headers: { authorization: `Bearer ${TOKEN}` } })).json()) as {
       statements: { statement: Statement }[];
@@ -121,7 +123,7 @@ describe('merchant kit disputes', () => {
   });
 
   it('refuses a claim a merchant cannot make, a verdict by another arbiter, an unreachable arbiter: nothing kept', async () => {
-    const { ca, kit, deals, dealId } = await setup();
+    const { ca, kit, deals, dealId } = await setup(engine);
     const path = `/semper/deals/${dealId}/dispute`;
     const post = async (body: unknown) => {
       const r = await kit.app.request(path, jsonPost(body, TOKEN));
@@ -148,7 +150,7 @@ describe('merchant kit disputes', () => {
   });
 
   it('without a configured operator token the dispute route is closed (it makes the merchant sign); the read-only routes stay open on loopback', async () => {
-    const { kit, deals, dealId, arbiter } = await setup(null);
+    const { kit, deals, dealId, arbiter } = await setup(engine, null);
     const res = await kit.app.request(`/semper/deals/${dealId}/dispute`, jsonPost({ claim: 'order-denied' }));
     expect(res.status).toBe(403);
     expect(((await res.json()) as Answer).error).toMatchObject({ code: 'ERR_FORBIDDEN', message: expect.stringMatching(/operator token/) });

@@ -10,20 +10,19 @@ import {
   createMerchantKit,
   catalogFromItems,
   MemoryMerchantDealStore,
-  MERCHANT_DEALS_SCHEMA,
-  SqliteMerchantDealStore,
   type DealWrite,
   type MerchantKitOptions,
   type StoredDeal,
 } from '../../server/merchant/index.js';
-import { SqliteStore } from '../../server/storage/sqlite.js';
 import type { OfferBody } from '../../core/protocol/commerce.js';
 import { signStatement, type Statement } from '../../core/statements/index.js';
 import { KeyedLock } from '../../server/host/keyed-lock.js';
 import { PRODUCTS, SHOP_TERMS } from '../../server/shop/catalog.js';
 import { EXCHANGE_DOCUMENTS, shopExchangeCatalog } from '../../server/shop/exchange-uses.js';
+import { ENGINES } from '../helpers/engines.js';
+import { dealStores } from './merchant-stores.js';
 import { makeTestCa } from '../helpers/pki.js';
-import { newDealId, newNonce, signOrder, tempDataDir, testShopper, type ErrorJson } from './helpers.js';
+import { newDealId, newNonce, signOrder, testShopper, type ErrorJson } from './helpers.js';
 
 /** A jwk-signed identity is enough for the kit's own behaviour (certificates are the marketplace's tests). */
 async function identity(): Promise<MerchantIdentity> {
@@ -245,17 +244,17 @@ describe('one kit for every kind of deal', () => {
   });
 });
 
-describe('two merchant kits on one SQLite file (two processes)', () => {
+describe.each(ENGINES)('two merchant kits on one database (two processes) on %s', (engine) => {
   it('apply concurrent duplicate orders once: the compare-and-set makes the loser re-read', async () => {
-    const tmp = tempDataDir('kit-shared');
-    const stores = [0, 1].map(() => SqliteStore.open({ dataDir: tmp.dir, fileName: 'shop.sqlite', schema: [MERCHANT_DEALS_SCHEMA] }));
+    const shared = await dealStores(engine, 'kitshared');
     try {
       const id = await identity();
+      const stores = [await shared.open(), await shared.open()];
       const apps = stores.map(
         (s) =>
           createMerchantKit({
             identity: id,
-            deals: new SqliteMerchantDealStore(s),
+            deals: s,
             purchases: { catalog: catalogFromItems(PRODUCTS, SHOP_TERMS), offerTtlMs: 60_000 },
           }).app,
       );
@@ -271,11 +270,10 @@ describe('two merchant kits on one SQLite file (two processes)', () => {
       expect(replies.map((r) => r.status)).toEqual(Array(6).fill(200));
       const texts = await Promise.all(replies.map((r) => r.text()));
       expect(new Set(texts).size).toBe(1);
-      const deal = await new SqliteMerchantDealStore(stores[1]!).get(dealId);
+      const deal = await stores[1]!.get(dealId);
       expect(deal?.version).toBe(2);
     } finally {
-      for (const s of stores) s.close();
-      tmp.remove();
+      await shared.close();
     }
   });
 });
@@ -402,14 +400,12 @@ describe('mutation table (docs/mutation-purchase.md): the kit and its deal store
     await compareAndSet(new MemoryMerchantDealStore());
   });
 
-  it('SQLite store: one first write per deal id, and later writes only at the version read and of the same kind', async () => {
-    const tmp = tempDataDir('kit-cas');
-    const sqlite = SqliteStore.open({ dataDir: tmp.dir, fileName: 'shop.sqlite', schema: [MERCHANT_DEALS_SCHEMA] });
+  it.each(ENGINES)('%s store: one first write per deal id, and later writes only at the version read and of the same kind', async (engine) => {
+    const stores = await dealStores(engine, 'kitcas');
     try {
-      await compareAndSet(new SqliteMerchantDealStore(sqlite));
+      await compareAndSet(await stores.open());
     } finally {
-      sqlite.close();
-      tmp.remove();
+      await stores.close();
     }
   });
 });
