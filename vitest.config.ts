@@ -22,7 +22,7 @@ export default defineConfig({
     // core + extension with two); at least two, more where the machine has them.
     maxWorkers: Math.max(2, availableParallelism()),
     // One throwaway PostgreSQL cluster per run: the server suites run on SQLite and PostgreSQL.
-    globalSetup: ['test/global-postgres.ts'],
+    globalSetup: ['test/global-postgres.ts', 'test/global-server-build.ts'],
     testTimeout: 30_000,
     hookTimeout: 60_000,
   },

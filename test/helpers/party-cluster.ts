@@ -1,6 +1,5 @@
 /** A party's cluster (server/cluster.ts) in a child process, for the cluster test and the bench. */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { rmSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { buildServer } from '../../scripts/build-server.js';
@@ -65,12 +64,12 @@ let built: Promise<string> | undefined;
 
 /**
  * The parties as deployed (npm run build:server), built once per test worker into a folder of its
- * own under dist-server/ (the bundle finds its packages in node_modules there), removed at exit.
+ * own under dist-server/ (the bundle finds its packages in node_modules there); the run's global
+ * teardown removes it (test/global-server-build.ts).
  */
 export function builtCluster(): Promise<string> {
   built ??= (async () => {
     const dir = fileURLToPath(new URL(`../../dist-server/test-${process.pid}`, import.meta.url));
-    process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
     return (await buildServer(dir)).files.cluster;
   })();
   return built;
