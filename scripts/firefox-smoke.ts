@@ -7,16 +7,29 @@
  * 2. a shop page has the MAIN-world provider, and a purchase goes through the trusted window
  *    (windows.create) to a confirmed, signed order at the merchant; a second one while Firefox
  *    suspends the idle event page (idle timeout shortened to 3 s) under the open trusted window;
- * 3. WebAuthn on an extension page, with a virtual authenticator: what Firefox does with Semper's
- *    way (rp.id left out) and with a web-domain RP ID (the origin it reports).
+ * 3. WebAuthn on an extension page, with a virtual authenticator: a ceremony with rp.id left out
+ *    (Chromium's way) or set to the page origin is refused (SecurityError); one with a web-domain RP ID
+ *    in the host permissions works, with origin moz-extension://<SHA-256 of the add-on id>;
+ * 4. hardware tokens end to end: a security key registered in the trusted window for the RP ID tied
+ *    to the CA (`localhost` for the loopback marketplace), then an order the merchant demands a token
+ *    for signed with it; the merchant holds it, and it verifies offline for the pinned add-on's origin
+ *    only (not for another add-on id's).
  *
  * Usage: tsx scripts/firefox-smoke.ts [firefox binary]   (SEMPER_FIREFOX also names it)
+ * It prints one line per step and ends with "Firefox smoke test passed" (exit 0) or "… FAILED" (exit 1);
+ * test/firefox/smoke.test.ts runs it under Vitest. SEMPER_SMOKE_ARTIFACTS=<dir> writes the token-signed
+ * order there (firefox-token-order.json: a real Firefox assertion, for test vectors).
  */
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { createWebAuthnVerifier } from '../core/crypto/webauthn.js';
+import { isSemperError } from '../core/errors.js';
+import { STATEMENT_TYPES } from '../core/protocol/commerce.js';
+import { FIREFOX_WEBAUTHN_ORIGIN } from '../core/protocol/extension-id.js';
+import { verifyStatement } from '../core/statements/index.js';
 import { startMarketplace } from '../server/marketplace.js';
 import { GECKO_ID, firefoxWebAuthnOrigin } from './firefox-manifest.js';
 import { Marionette } from './marionette.js';
@@ -28,6 +41,10 @@ const UUID = '5e3b2a1c-0d4f-4e6a-9b8c-7a6f5e4d3c2b';
 const BASE = `moz-extension://${UUID}/`;
 const PORT = Number(process.env.SEMPER_MARIONETTE_PORT ?? 2829);
 const PRODUCT = 'ink-drying-report';
+/** The shop's product whose signed offer demands a hardware token with user verification. */
+const TOKEN_PRODUCT = 'standards-archive';
+/** The RP ID the extension ties to the marketplace CA at 127.0.0.1 (core/protocol/extension-id.ts tokenRpIdFor). */
+const TOKEN_RP_ID = 'localhost';
 const IDLE_TIMEOUT_MS = 3000;
 
 if (!existsSync(join(DIST, 'manifest.json'))) {
@@ -182,8 +199,8 @@ try {
     }
   };
 
-  /** Buy on the shop page, decide in the trusted window after `dwellMs`, check the outcome at the merchant. */
-  const purchase = async (label: string, product: string, total: string, dwellMs: number) => {
+  /** Buy on the shop page, decide in the trusted window after `dwellMs` (clicking `confirmWith`), check the outcome at the merchant. */
+  const purchase = async (label: string, product: string, total: string, dwellMs: number, confirmWith = '#confirm') => {
     await mn.send('WebDriver:SwitchToWindow', { handle: shopTab, focus: true });
     await mn.send('WebDriver:Navigate', { url: `${market.shopUrl}/product/${product}` });
     const before = await mn.value<string[]>('WebDriver:GetWindowHandles');
@@ -202,7 +219,8 @@ try {
         () =>
           mn.value<{ url: string; merchant: string | null; total: string | null; confirm: boolean }>('WebDriver:ExecuteScript', {
             script:
-              "const q = (s) => document.querySelector(s); return { url: location.href, merchant: q('#merchant-name')?.textContent ?? null, total: q('#total')?.textContent ?? null, confirm: !!q('#confirm') && !q('#confirm').disabled };",
+              "const [sel] = arguments; const q = (s) => document.querySelector(s); return { url: location.href, merchant: q('#merchant-name')?.textContent ?? null, total: q('#total')?.textContent ?? null, confirm: !!q(sel) && !q(sel).disabled };",
+            args: [confirmWith],
           }),
         (x) => x.merchant !== null && x.confirm,
       );
@@ -221,8 +239,19 @@ try {
         return [...states];
       });
     }
-    const confirm = await mn.value<Record<string, string>>('WebDriver:FindElement', { using: 'css selector', value: '#confirm' });
-    await mn.send('WebDriver:ElementClick', { id: Object.values(confirm)[0] }).catch(() => undefined); // the window may close under the click
+    const confirm = await mn.value<Record<string, string>>('WebDriver:FindElement', { using: 'css selector', value: confirmWith });
+    await mn.send('WebDriver:ElementClick', { id: Object.values(confirm)[0] });
+    await step(`${label}: the trusted window shows the result`, async () => {
+      const outcome = await poll(
+        () => mn.value<string | null>('WebDriver:ExecuteScript', { script: "return document.querySelector('#result')?.getAttribute('data-outcome') ?? null;" }),
+        (o) => o !== null && o !== 'pending',
+        30_000,
+      );
+      check(outcome === 'done', `outcome ${outcome}`);
+      const close = await mn.value<Record<string, string>>('WebDriver:FindElement', { using: 'css selector', value: '#result-close' });
+      await mn.send('WebDriver:ElementClick', { id: Object.values(close)[0] }).catch(() => undefined); // the window closes under the click
+      return outcome;
+    });
     await mn.send('WebDriver:SwitchToWindow', { handle: shopTab, focus: true });
     const result = await step(`${label}: the page gets the outcome`, async () => {
       const r = await poll(
@@ -246,11 +275,13 @@ try {
       );
       return stored.state.phase;
     });
+    return result.dealId!;
   };
   await purchase('purchase', PRODUCT, '€12.00', 0);
   await purchase(`purchase across event-page suspension (idle timeout ${IDLE_TIMEOUT_MS / 1000} s)`, 'fm-screening-abstract', '€2.50', 3 * IDLE_TIMEOUT_MS);
 
-  // WebAuthn on an extension page (the popup tab), with a virtual authenticator.
+  // WebAuthn on an extension page (the popup tab), with a virtual authenticator (Firefox keeps it for
+  // the whole browser: the trusted windows below use the same one, as they would one physical key).
   await mn.send('WebDriver:SwitchToWindow', { handle: opsTab, focus: true });
   await mn.send('WebAuthn:AddVirtualAuthenticator', {
     protocol: 'ctap2',
@@ -270,7 +301,7 @@ try {
                 (e) => done({ error: e.name }));`,
       args: [rpId],
     });
-  await step('WebAuthn with rp.id left out (Semper today) is refused: SecurityError', async () => {
+  await step('WebAuthn with rp.id left out (Chromium’s way) is refused: SecurityError', async () => {
     const r = await create(null);
     check(r.error === 'SecurityError', JSON.stringify(r));
     return r;
@@ -281,10 +312,70 @@ try {
     return r;
   });
   await step('WebAuthn with a web-domain RP ID in the host permissions works; origin = moz-extension://<SHA-256 of the add-on id>', async () => {
-    const r = await create('example.com');
-    check(r.origin === (await firefoxWebAuthnOrigin()), JSON.stringify(r));
-    check(r.rpIdHash === createHash('sha256').update('example.com').digest('hex'), `rpIdHash ${r.rpIdHash}`);
+    const r = await create(TOKEN_RP_ID);
+    check(r.origin === (await firefoxWebAuthnOrigin()) && r.origin === FIREFOX_WEBAUTHN_ORIGIN, JSON.stringify(r));
+    check(r.rpIdHash === createHash('sha256').update(TOKEN_RP_ID).digest('hex'), `rpIdHash ${r.rpIdHash}`);
     return r;
+  });
+
+  await step(`the security-key RP ID is tied to the CA: ${TOKEN_RP_ID}`, async () => {
+    const settings = (await operation('settings.get', {})) as { tokenRpId?: string | null };
+    check(settings.tokenRpId === TOKEN_RP_ID, JSON.stringify(settings));
+    return settings.tokenRpId;
+  });
+  await step('registers a security key in the trusted window (worker-verified attestation)', async () => {
+    const before = await mn.value<string[]>('WebDriver:GetWindowHandles');
+    await operation('identity.openSetup', { view: 'token' });
+    const tw = await poll(
+      () => mn.value<string[]>('WebDriver:GetWindowHandles'),
+      (h) => h.length > before.length,
+    ).then((h) => h.find((x) => !before.includes(x))!);
+    await mn.send('WebDriver:SwitchToWindow', { handle: tw, focus: true });
+    const button = await poll(
+      () => mn.value<Record<string, string>>('WebDriver:FindElement', { using: 'css selector', value: '#register-token' }),
+      () => true,
+    );
+    await mn.send('WebDriver:ElementClick', { id: Object.values(button)[0] });
+    const shown = await poll(
+      () =>
+        mn.value<{ ok: string | null; error: string | null }>('WebDriver:ExecuteScript', {
+          script:
+            "return { ok: document.querySelector('#token-registered')?.textContent ?? null, error: document.querySelector('#token-error')?.textContent ?? null };",
+        }),
+      (x) => x.ok !== null || x.error !== null,
+    );
+    check(shown.ok !== null, `registration failed: ${shown.error}`);
+    await mn.send('WebDriver:CloseWindow');
+    const { tokens } = (await (async () => {
+      await mn.send('WebDriver:SwitchToWindow', { handle: opsTab, focus: true });
+      return operation('tokens.list', {});
+    })()) as { tokens: { rpId: string; userVerifiedAtRegistration: boolean }[] };
+    check(tokens.length === 1 && tokens[0]!.rpId === TOKEN_RP_ID && tokens[0]!.userVerifiedAtRegistration, JSON.stringify(tokens));
+    return tokens[0];
+  });
+  const tokenDeal = await purchase('order signed with the security key', TOKEN_PRODUCT, '€149.00', 0, '#sign-with-token');
+  await step('the stored order is token-signed and verifies for the pinned add-on only', async () => {
+    const stored = (await (await fetch(`${market.shopUrl}/semper/deals/${tokenDeal}`)).json()) as { state: { order: unknown } };
+    if (process.env.SEMPER_SMOKE_ARTIFACTS) {
+      mkdirSync(process.env.SEMPER_SMOKE_ARTIFACTS, { recursive: true });
+      writeFileSync(join(process.env.SEMPER_SMOKE_ARTIFACTS, 'firefox-token-order.json'), `${JSON.stringify(stored.state.order, null, 2)}\n`);
+    }
+    const pinned = createWebAuthnVerifier({ relyingParties: [{ origin: FIREFOX_WEBAUTHN_ORIGIN, rpIds: [TOKEN_RP_ID] }] });
+    const verified = await verifyStatement(stored.state.order, { types: [STATEMENT_TYPES.order], webauthn: pinned });
+    const signer = verified.statement.signature.signer;
+    check(signer.kind === 'webauthn' && signer.rpId === TOKEN_RP_ID && verified.userVerified === true, JSON.stringify(signer));
+    const foreign = createWebAuthnVerifier({ relyingParties: [{ origin: await firefoxWebAuthnOrigin('other@add-on.example'), rpIds: [TOKEN_RP_ID] }] });
+    const refused = await verifyStatement(stored.state.order, { types: [STATEMENT_TYPES.order], webauthn: foreign }).then(
+      () => 'accepted',
+      (e: unknown) => (isSemperError(e) ? `${e.code}:${(e.details as { check?: string } | undefined)?.check}` : String(e)),
+    );
+    check(refused === 'ERR_WEBAUTHN:origin', `another add-on's origin: ${refused}`);
+    return {
+      alg: verified.statement.signature.alg,
+      rpId: signer.kind === 'webauthn' ? signer.rpId : null,
+      userVerified: verified.userVerified,
+      anotherAddOn: refused,
+    };
   });
 } catch (e) {
   if (failures === 0) {
