@@ -22,7 +22,7 @@
  */
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createWebAuthnVerifier } from '../core/crypto/webauthn.js';
@@ -39,7 +39,8 @@ const DIST = resolve('dist-firefox');
 /** Pinned through the extensions.webextensions.uuids pref, so extension pages have a known URL. */
 const UUID = '5e3b2a1c-0d4f-4e6a-9b8c-7a6f5e4d3c2b';
 const BASE = `moz-extension://${UUID}/`;
-const PORT = Number(process.env.SEMPER_MARIONETTE_PORT ?? 2829);
+/** 0 (the default): Firefox picks a free port and writes it to <profile>/MarionetteActivePort, so runs never collide. */
+const PORT = Number(process.env.SEMPER_MARIONETTE_PORT ?? 0);
 const PRODUCT = 'ink-drying-report';
 /** The shop's product whose signed offer demands a hardware token with user verification. */
 const TOKEN_PRODUCT = 'standards-archive';
@@ -53,11 +54,13 @@ if (!existsSync(join(DIST, 'manifest.json'))) {
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const started = Date.now();
+const elapsed = () => `${((Date.now() - started) / 1000).toFixed(1)} s`;
 let failures = 0;
 async function step<T>(name: string, fn: () => Promise<T>): Promise<T> {
   try {
     const value = await fn();
-    console.log(`ok    ${name}${value === undefined ? '' : `: ${JSON.stringify(value).slice(0, 300)}`}`);
+    console.log(`ok    ${name}${value === undefined ? '' : `: ${JSON.stringify(value).slice(0, 300)}`} [${elapsed()}]`);
     return value;
   } catch (e) {
     failures += 1;
@@ -83,6 +86,17 @@ async function poll<T>(fn: () => Promise<T>, ok: (v: T) => boolean, timeout = 20
   }
 }
 
+/** The port Firefox chose for Marionette (written once it listens). */
+async function activePort(profileDir: string): Promise<number> {
+  const file = join(profileDir, 'MarionetteActivePort');
+  const port = await poll(
+    async () => (existsSync(file) ? Number(readFileSync(file, 'utf8').trim()) : 0),
+    (p) => p > 0,
+    60_000,
+  );
+  return port;
+}
+
 const dataDir = mkdtempSync(join(tmpdir(), 'semper-ff-market-'));
 const profile = mkdtempSync(join(tmpdir(), 'semper-ff-profile-'));
 writeFileSync(
@@ -105,24 +119,42 @@ writeFileSync(
     .join('\n'),
 );
 
-const market = await startMarketplace({ dataDir, caPort: 0, shopPort: 0, host: '127.0.0.1' });
+// Firefox starts while the marketplace opens (each takes seconds).
 const firefox = spawn(FIREFOX, ['--headless', '--marionette', '--remote-allow-system-access', '--no-remote', '--profile', profile], {
   stdio: 'ignore',
   env: { ...process.env, MOZ_HEADLESS: '1' },
 });
+const market = await startMarketplace({ dataDir, caPort: 0, shopPort: 0, host: '127.0.0.1' }).catch((e: unknown) => {
+  firefox.kill('SIGTERM');
+  throw e;
+});
+console.log(`marketplace [${elapsed()}]`);
 let m: Marionette | undefined;
 
 try {
-  m = await Marionette.open(PORT);
+  m = await Marionette.open(PORT || (await activePort(profile)));
   const mn = m;
   const session = await mn.send<{ capabilities: { browserName: string; browserVersion: string } }>('WebDriver:NewSession', { capabilities: {} });
-  console.log(`${session.capabilities.browserName} ${session.capabilities.browserVersion}, shop ${market.shopUrl}`);
+  console.log(`${session.capabilities.browserName} ${session.capabilities.browserVersion}, shop ${market.shopUrl} [${elapsed()}]`);
 
   await step('installs as a temporary add-on', async () => {
     const id = await mn.value<string>('Addon:Install', { path: DIST, temporary: true });
     check(id === GECKO_ID, `add-on id ${id}`);
     return id;
   });
+
+  /**
+   * Switch to a window and wait until its document has the focus: Firefox refuses a WebAuthn ceremony
+   * in an unfocused document (NotAllowedError), and on a loaded machine the focus follows a switch late.
+   */
+  const focusOn = async (handle: string) => {
+    await mn.send('WebDriver:SwitchToWindow', { handle, focus: true });
+    await poll(
+      () => mn.value<boolean>('WebDriver:ExecuteScript', { script: 'return document.hasFocus();' }),
+      (focused) => focused,
+      10_000,
+    ).catch(() => undefined); // the ceremony then fails and says so
+  };
 
   const shopTab = await mn.value<string>('WebDriver:GetWindowHandle');
   // Content can't navigate to moz-extension: pages; open one as the browser would (chrome context).
@@ -213,7 +245,7 @@ try {
       );
       return after.find((h) => !before.includes(h))!;
     });
-    await mn.send('WebDriver:SwitchToWindow', { handle: trusted, focus: true });
+    await focusOn(trusted);
     await step(`${label}: the trusted window shows the verified offer`, async () => {
       const v = await poll(
         () =>
@@ -231,7 +263,8 @@ try {
       await step(`${label}: the event page is stopped while the window waits`, async () => {
         const states = new Set<string>();
         const end = Date.now() + dwellMs;
-        while (Date.now() < end) {
+        // Until Firefox has stopped it once: the confirm below must then wake it.
+        while (Date.now() < end && !states.has('stopped')) {
           states.add(await backgroundState());
           await sleep(200);
         }
@@ -282,7 +315,7 @@ try {
 
   // WebAuthn on an extension page (the popup tab), with a virtual authenticator (Firefox keeps it for
   // the whole browser: the trusted windows below use the same one, as they would one physical key).
-  await mn.send('WebDriver:SwitchToWindow', { handle: opsTab, focus: true });
+  await focusOn(opsTab);
   await mn.send('WebAuthn:AddVirtualAuthenticator', {
     protocol: 'ctap2',
     transport: 'usb',
@@ -330,7 +363,7 @@ try {
       () => mn.value<string[]>('WebDriver:GetWindowHandles'),
       (h) => h.length > before.length,
     ).then((h) => h.find((x) => !before.includes(x))!);
-    await mn.send('WebDriver:SwitchToWindow', { handle: tw, focus: true });
+    await focusOn(tw);
     const button = await poll(
       () => mn.value<Record<string, string>>('WebDriver:FindElement', { using: 'css selector', value: '#register-token' }),
       () => true,
@@ -390,5 +423,5 @@ try {
   rmSync(profile, { recursive: true, force: true });
   rmSync(dataDir, { recursive: true, force: true });
 }
-console.log(failures ? `Firefox smoke test FAILED (${failures})` : 'Firefox smoke test passed');
+console.log(failures ? `Firefox smoke test FAILED (${failures}) [${elapsed()}]` : `Firefox smoke test passed [${elapsed()}]`);
 process.exit(failures ? 1 : 0);

@@ -9,6 +9,7 @@ import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { createWebAuthnVerifier, verifyRegistration, type WebAuthnCheck, type WebAuthnVerifierOptions } from '../../../core/crypto/webauthn.js';
 import { decodeBase64url, encodeBase64url, sha256, utf8 } from '../../../core/encoding/index.js';
+import { buildBundle, verifyBundle } from '../../../core/evidence/index.js';
 import {
   EXTENSION_ORIGIN,
   FIREFOX_WEBAUTHN_ORIGIN,
@@ -203,6 +204,20 @@ describe('webauthn-ES256 statements made in Firefox (fast path = @simplewebauthn
     expect(() => createWebAuthnVerifier({ relyingParties: [{ origin: FIREFOX_WEBAUTHN_ORIGIN, rpIds: [] }] })).toThrow(
       expect.objectContaining({ code: 'ERR_WEBAUTHN' }),
     );
+  });
+});
+
+describe('evidence bundles (offline, default origins)', () => {
+  const deal = (id: string) => ({ id, kind: 'purchase', exporter: 'extension' });
+  it("a Firefox-signed order checks out offline for the pinned add-on; the RP ID's web site as origin does not", async () => {
+    const good = await verifyBundle(await buildBundle({ deal: deal(FIREFOX_ORDER.dealId), statements: [FIREFOX_ORDER as never] }), { roots: [] });
+    expect(good.statements[0]).toMatchObject({ ok: true, problems: [] });
+    expect(good.statements[0]!.signer).toMatch(/RP ID localhost/);
+    const site = await firefoxToken(`https://${RP_ID}`);
+    const fromSite = await site.signStatement(unsigned);
+    const bad = await verifyBundle(await buildBundle({ deal: deal(unsigned.dealId), statements: [fromSite as never] }), { roots: [] });
+    expect(bad.statements[0]!.ok).toBe(false);
+    expect(bad.statements[0]!.problems).toEqual([expect.objectContaining({ code: 'ERR_WEBAUTHN' })]);
   });
 });
 
