@@ -1,7 +1,7 @@
 /**
  * Smoke test of the Firefox package in a real Firefox (`npm run smoke:firefox`; needs a Firefox on
- * PATH, e.g. Debian's `apt-get install firefox-esr`, and `npm run build:firefox` first). Not part of
- * `npm test`. Headless, driven over Marionette (scripts/marionette.ts), against the real marketplace:
+ * PATH, e.g. Debian's `apt-get install firefox-esr`, and `npm run build:firefox` first). The e2e
+ * suite runs it through test/firefox/smoke.test.ts. Headless, driven over Marionette (scripts/marionette.ts), against the real marketplace:
  *
  * 1. dist-firefox installs as a temporary add-on; the popup page gets answers from the event page;
  * 2. a shop page has the MAIN-world provider, and a purchase goes through the trusted window
@@ -355,6 +355,32 @@ try {
     const settings = (await operation('settings.get', {})) as { tokenRpId?: string | null };
     check(settings.tokenRpId === TOKEN_RP_ID, JSON.stringify(settings));
     return settings.tokenRpId;
+  });
+  await step("the popup's Settings show that domain (Firefox only) and refuse an IP address", async () => {
+    const tab = await mn.value<Record<string, string>>('WebDriver:FindElement', { using: 'css selector', value: '#tab-settings' });
+    await mn.send('WebDriver:ElementClick', { id: Object.values(tab)[0] });
+    const shown = await poll(
+      () => mn.value<string | null>('WebDriver:ExecuteScript', { script: "return document.querySelector('#token-rp-id-value')?.value ?? null;" }),
+      (v) => v !== null,
+    );
+    check(shown === TOKEN_RP_ID, `field shows ${shown}`);
+    await mn.send('WebDriver:ExecuteScript', {
+      script: "const el = document.querySelector('#token-rp-id-value'); el.value = '127.0.0.1'; el.dispatchEvent(new Event('input', { bubbles: true }));",
+    });
+    // A click of its own: the form re-renders with the typed value first.
+    const save = await mn.value<Record<string, string>>('WebDriver:FindElement', { using: 'css selector', value: '#save-token-rp-id' });
+    await mn.send('WebDriver:ElementClick', { id: Object.values(save)[0] });
+    const note = await poll(
+      () =>
+        mn.value<{ role: string | null; text: string }>('WebDriver:ExecuteScript', {
+          script: "const n = document.querySelector('#token-rp-id-note'); return n ? { role: n.getAttribute('role'), text: n.textContent } : null;",
+        }),
+      (n) => n !== null,
+    );
+    check(note.role === 'alert' && /ERR_SCHEMA|web domain/.test(note.text), JSON.stringify(note));
+    const kept = (await operation('settings.get', {})) as { tokenRpId?: string | null };
+    check(kept.tokenRpId === TOKEN_RP_ID, `setting after the refused save: ${kept.tokenRpId}`);
+    return { shown, refused: note.text.slice(0, 80) };
   });
   await step('registers a security key in the trusted window (worker-verified attestation)', async () => {
     const before = await mn.value<string[]>('WebDriver:GetWindowHandles');
