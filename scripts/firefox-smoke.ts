@@ -382,6 +382,25 @@ try {
     check(kept.tokenRpId === TOKEN_RP_ID, `setting after the refused save: ${kept.tokenRpId}`);
     return { shown, refused: note.text.slice(0, 80) };
   });
+  await step("axe-core finds no violations on the popup's Settings section in Firefox (WCAG 2.1 A/AA)", async () => {
+    const axe = readFileSync(resolve('node_modules/axe-core/axe.min.js'), 'utf8');
+    // Marionette evaluates scripts in a sandbox over the page, so the page's CSP does not block axe here.
+    const { violations, rules } = await mn.value<{ violations: string[]; rules: number }>('WebDriver:ExecuteAsyncScript', {
+      script: `${axe}
+        const done = arguments[arguments.length - 1];
+        axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] }, resultTypes: ['violations'] })
+          .then((r) => done({ violations: r.violations.map((v) => v.id + ': ' + v.nodes.map((n) => JSON.stringify(n.target)).join(' ')), rules: r.passes.length + r.violations.length }),
+                (e) => done({ violations: ['axe failed: ' + e], rules: 0 }));`,
+    });
+    // rules: how many rules applied (passed or not): axe really read the page.
+    check(violations.length === 0 && rules > 10, `${violations.join('; ')} (${rules} rules applied)`);
+    if (process.env.SEMPER_SMOKE_ARTIFACTS) {
+      mkdirSync(process.env.SEMPER_SMOKE_ARTIFACTS, { recursive: true });
+      const png = await mn.value<string>('WebDriver:TakeScreenshot', { full: true, hash: false });
+      writeFileSync(join(process.env.SEMPER_SMOKE_ARTIFACTS, 'popup-settings-firefox.png'), Buffer.from(png, 'base64'));
+    }
+    return { violations: violations.length, rulesApplied: rules };
+  });
   await step('registers a security key in the trusted window (worker-verified attestation)', async () => {
     const before = await mn.value<string[]>('WebDriver:GetWindowHandles');
     await operation('identity.openSetup', { view: 'token' });

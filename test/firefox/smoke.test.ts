@@ -61,6 +61,7 @@ const REQUIRED_STEPS = [
   'WebAuthn with a web-domain RP ID in the host permissions works; origin = moz-extension://<SHA-256 of the add-on id>',
   'the security-key RP ID is tied to the CA: localhost',
   "the popup's Settings show that domain (Firefox only) and refuse an IP address",
+  "axe-core finds no violations on the popup's Settings section in Firefox (WCAG 2.1 A/AA)",
   'registers a security key in the trusted window (worker-verified attestation)',
   'order signed with the security key: the merchant holds the confirmed, signed order',
   'the stored order is token-signed and verifies for the pinned add-on only',
