@@ -124,6 +124,15 @@ const firefox = spawn(FIREFOX, ['--headless', '--marionette', '--remote-allow-sy
   stdio: 'ignore',
   env: { ...process.env, MOZ_HEADLESS: '1' },
 });
+// Stopped from outside (a test runner's timeout, Ctrl-C): take Firefox along rather than leave it running.
+for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+  process.once(signal, () => {
+    firefox.kill('SIGKILL');
+    rmSync(profile, { recursive: true, force: true });
+    rmSync(dataDir, { recursive: true, force: true });
+    process.exit(1);
+  });
+}
 const market = await startMarketplace({ dataDir, caPort: 0, shopPort: 0, host: '127.0.0.1' }).catch((e: unknown) => {
   firefox.kill('SIGTERM');
   throw e;

@@ -36,9 +36,10 @@ const FIREFOX = findFirefox();
 const REQUIRED = process.env.SEMPER_REQUIRE_FIREFOX === '1';
 
 /** Run a command; its output, line by line, and exit code. */
-function run(command: string, args: string[], env: NodeJS.ProcessEnv = process.env): Promise<{ code: number | null; lines: string[] }> {
+function run(command: string, args: string[], env: NodeJS.ProcessEnv = process.env, timeout = 0): Promise<{ code: number | null; lines: string[] }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    // timeout: SIGTERM, on which the smoke script stops its Firefox.
+    const child = spawn(command, args, { env, stdio: ['ignore', 'pipe', 'pipe'], timeout });
     let out = '';
     child.stdout.on('data', (d: Buffer) => {
       out += d.toString('utf8');
@@ -80,7 +81,13 @@ if (!FIREFOX && REQUIRED) {
     beforeAll(async () => {
       const build = await run('npm', ['run', '-s', 'build:firefox']);
       if (build.code !== 0) throw new Error(`npm run build:firefox failed:\n${build.lines.slice(-20).join('\n')}`);
-      result = await run('npx', ['tsx', 'scripts/firefox-smoke.ts', FIREFOX!], { ...process.env, SEMPER_SMOKE_ARTIFACTS: 'test-results/firefox' });
+      // node --import tsx: one process, so a timeout's SIGTERM reaches the script itself.
+      result = await run(
+        process.execPath,
+        ['--import', 'tsx', 'scripts/firefox-smoke.ts', FIREFOX!],
+        { ...process.env, SEMPER_SMOKE_ARTIFACTS: 'test-results/firefox' },
+        180_000,
+      );
       console.log(result.lines.join('\n'));
     }, 240_000);
 
