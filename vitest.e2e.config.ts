@@ -2,7 +2,8 @@ import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
-    include: ['test/e2e/**/*.test.ts', 'test/attacks/**/*.test.ts'],
+    // test/firefox: the Firefox smoke run (skipped without a Firefox unless SEMPER_REQUIRE_FIREFOX=1).
+    include: ['test/e2e/**/*.test.ts', 'test/attacks/**/*.test.ts', 'test/firefox/**/*.test.ts'],
     environment: 'node',
     testTimeout: 120_000,
     hookTimeout: 180_000,

@@ -223,7 +223,58 @@ export function ThresholdSettings() {
       </p>
     );
   }
-  return status ? <Threshold status={status} onSaved={reload} /> : null;
+  if (!status) return null;
+  return (
+    <>
+      <Threshold status={status} onSaved={reload} />
+      {/* Firefox only: the worker reports the RP ID there (Chromium's is the extension origin, not a setting). */}
+      {status.tokenRpId !== undefined ? <TokenRpId current={status.tokenRpId} onSaved={reload} /> : null}
+    </>
+  );
+}
+
+/** Firefox: the web domain new security keys are registered for (ShopperSettings.tokenRpId; empty: the CA's). */
+function TokenRpId({ current, onSaved }: { current: string | null; onSaved(): void }) {
+  const [text, setText] = useState(current ?? '');
+  const [note, setNote] = useState<{ ok: boolean; text: string } | null>(null);
+  const save = (event: Event) => {
+    event.preventDefault();
+    const value = text.trim();
+    callOperation('settings.set', { tokenRpId: value === '' ? null : value }).then(
+      (r) => {
+        setText(r.tokenRpId ?? '');
+        setNote({ ok: true, text: t('popSaved') });
+        onSaved();
+      },
+      (e: unknown) => setNote({ ok: false, text: t('popError', message(e)) }),
+    );
+  };
+  return (
+    <form class="panel" aria-labelledby="token-rp-id-heading" id="token-rp-id" onSubmit={save}>
+      <h2 id="token-rp-id-heading">{t('popTokenRpId')}</h2>
+      <label for="token-rp-id-value">{t('popTokenRpIdLabel')}</label>
+      <input
+        id="token-rp-id-value"
+        type="text"
+        spellcheck={false}
+        autoComplete="off"
+        value={text}
+        aria-describedby="token-rp-id-hint"
+        onInput={(e) => setText((e.target as HTMLInputElement).value)}
+      />
+      <p class="note" id="token-rp-id-hint">
+        {current === null ? t('popTokenRpIdMissing') : t('popTokenRpIdHint')}
+      </p>
+      <button type="submit" id="save-token-rp-id">
+        {t('popSave')}
+      </button>
+      {note ? (
+        <p role={note.ok ? 'status' : 'alert'} class={note.ok ? 'ok' : 'error'} id="token-rp-id-note">
+          {note.text}
+        </p>
+      ) : null}
+    </form>
+  );
 }
 
 function Threshold({ status, onSaved }: { status: IdentityStatus; onSaved(): void }) {

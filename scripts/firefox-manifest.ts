@@ -21,7 +21,10 @@
  *   sends the CA a CSR with a fixed informational CN and a one-time code, not personal data.)
  */
 
-export const GECKO_ID = 'semper@semper.example';
+import { GECKO_ID, firefoxWebAuthnOrigin as coreFirefoxWebAuthnOrigin } from '../core/protocol/extension-id.js';
+
+/** The add-on id and its WebAuthn origin are protocol constants (verifiers need them): core/protocol/extension-id.ts. */
+export { FIREFOX_WEBAUTHN_ORIGIN, GECKO_ID } from '../core/protocol/extension-id.js';
 export const FIREFOX_MIN_VERSION = '140.0';
 export const FIREFOX_ANDROID_MIN_VERSION = '142.0';
 
@@ -62,14 +65,7 @@ export function firefoxManifest(chromium: ChromiumManifest): FirefoxManifest {
   };
 }
 
-/**
- * The origin Firefox writes into a WebAuthn ceremony's clientDataJSON on this add-on's pages:
- * `moz-extension://` + SHA-256(add-on id) as 64 letters a–p (one per half-byte), the same for every
- * install (not the per-install UUID of the pages' own origin). Measured in Firefox ESR 153
- * (scripts/firefox-smoke.ts), as MDN's "Use Web Authn API in web extensions" describes for 150+.
- */
+/** The origin Firefox writes into a WebAuthn ceremony's clientDataJSON on this add-on's pages (core/protocol/extension-id.ts). */
 export async function firefoxWebAuthnOrigin(geckoId: string = GECKO_ID): Promise<string> {
-  const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(geckoId)));
-  const letters = Array.from(digest, (b) => String.fromCharCode(97 + (b >> 4), 97 + (b & 15))).join('');
-  return `moz-extension://${letters}`;
+  return coreFirefoxWebAuthnOrigin(geckoId);
 }

@@ -21,7 +21,7 @@ import type { Hono } from 'hono';
 import { z } from 'zod';
 import { createWebAuthnVerifier } from '../core/crypto/webauthn.js';
 import { certificateToPem, fingerprintOf } from '../core/pki/index.js';
-import { EXTENSION_ORIGIN } from '../core/protocol/extension-id.js';
+import { EXTENSION_ORIGIN, extensionRelyingParties, tokenRpIdFor } from '../core/protocol/extension-id.js';
 import { errorBody } from './http/errors.js';
 import { assertLoopback, listen, urlFor, type RunningServer } from './http/listen.js';
 import { type BankService, createBankApp, openMarketplaceBank, type RotationPolicy, type RsaKeyFactory } from './bank/index.js';
@@ -78,6 +78,12 @@ export interface MarketplaceOptions {
    * shop accepts: `chrome-extension://<id>`, pinned by the manifest key (core/protocol/extension-id.ts).
    */
   extensionOrigin?: string;
+  /**
+   * Firefox: the web-domain RP IDs the shop and the arbiter accept with the pinned add-on's WebAuthn
+   * origin (FIREFOX_WEBAUTHN_ORIGIN, core/protocol/extension-id.ts). Default: the one tied to the
+   * marketplace's own address, as the extension derives it from the CA's (127.0.0.1 → `localhost`).
+   */
+  firefoxTokenRpIds?: readonly string[];
   /** Registration attempts per client address per minute at the CA (default 10). */
   registrationAttemptsPerMinute?: number;
   /** Signed statements per client address per minute at the shop and at the TTP (http/rate-limit.ts has the default). */
@@ -332,6 +338,12 @@ export async function startMarketplace(options: MarketplaceOptions): Promise<Mar
     const shopServer: RunningServer = await listen({ host, port: options.shopPort, fetch: (req, env) => (shopApp ? shopApp.fetch(req, env) : unavailable()) });
     opened.push(shopServer);
     const extensionOrigin = options.extensionOrigin ?? EXTENSION_ORIGIN;
+    const hostRpId = tokenRpIdFor(urlFor(host, shopServer.port));
+    // The pinned Chromium extension (origin = RP ID) and the pinned Firefox add-on with the web-domain RP IDs above.
+    const tokenSigners = extensionRelyingParties({
+      chromiumOrigin: extensionOrigin,
+      firefoxRpIds: options.firefoxTokenRpIds ?? (hostRpId ? [hostRpId] : []),
+    });
     const shop: Shop = await openShop({
       dataDir,
       ...(options.databaseUrls?.shop ? { databaseUrl: options.databaseUrls.shop } : {}),
@@ -343,7 +355,7 @@ export async function startMarketplace(options: MarketplaceOptions): Promise<Mar
       revocation: ca.revocationSource(),
       // ...or by a hardware token in the extension's trusted window. UV is not required here:
       // the offer says when it is (orderSignature), and the merchant machine enforces that.
-      webauthn: createWebAuthnVerifier({ expectedOrigins: [extensionOrigin], expectedRpIds: [extensionOrigin], requireUserVerification: false }),
+      webauthn: createWebAuthnVerifier({ relyingParties: tokenSigners, requireUserVerification: false }),
       ...(options.now ? { now: options.now } : {}),
       ...(options.offerTtlMs !== undefined ? { offerTtlMs: options.offerTtlMs } : {}),
       // Purchases may be paid by cheque: presented at the bank, delivered only once cleared.
@@ -390,7 +402,7 @@ export async function startMarketplace(options: MarketplaceOptions): Promise<Mar
       stamps: arbiterStamps,
       paymentIssuers: [bank.keyId],
       revocation: ca.revocationSource(),
-      webauthn: createWebAuthnVerifier({ expectedOrigins: [extensionOrigin], expectedRpIds: [extensionOrigin], requireUserVerification: false }),
+      webauthn: createWebAuthnVerifier({ relyingParties: tokenSigners, requireUserVerification: false }),
       ...(options.now ? { now: options.now } : {}),
     });
     opened.push(arbiter);

@@ -4,7 +4,9 @@
  * challenge and verifies every response; this page only runs the browser's ceremony.
  *
  * Chromium gives an extension page the RP ID `chrome-extension://<id>` (its origin), so rp.id and
- * rpId are left out of the options: the browser fills in the only value it would accept.
+ * rpId are left out of the options: the browser fills in the only value it would accept. Firefox
+ * refuses that (SecurityError); there the worker names a web-domain RP ID (options.rp.id,
+ * request.ceremonyRpId) that the add-on's host permissions cover.
  */
 import { startAuthentication, startRegistration } from '@simplewebauthn/browser';
 import { useState } from 'preact/hooks';
@@ -61,6 +63,7 @@ export async function signOrderWithToken(dealId: string, credentialId?: string):
   const response = await startAuthentication({
     optionsJSON: {
       challenge: request.challenge,
+      ...(request.ceremonyRpId ? { rpId: request.ceremonyRpId } : {}),
       allowCredentials: [{ id: request.credentialId, type: 'public-key' }],
       userVerification: request.userVerification,
       timeout: 120_000,

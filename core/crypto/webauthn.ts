@@ -21,6 +21,9 @@
  *
  * In Chromium an extension page's RP ID is its origin string `chrome-extension://<id>` (not the
  * bare id), so the rpIdHash is SHA-256 of that string; clientDataJSON.origin is the same string.
+ * Firefox refuses that RP ID (SecurityError): an extension page must name a web-domain RP ID its
+ * host permissions cover, and clientDataJSON.origin is then `moz-extension://<SHA-256 of the add-on
+ * id>` (core/protocol/extension-id.ts); `relyingParties` pairs each origin with the RP IDs it may use.
  *
  * Fast path: an assertion as browsers make them for statements (clientDataJSON without crossOrigin,
  * topOrigin or tokenBinding; authenticatorData of 37 bytes or less, no AT or ED flag) is checked
@@ -174,24 +177,54 @@ function credentialCose(jwk: PublicJwk): Uint8Array<ArrayBuffer> {
   }
 }
 
-export interface WebAuthnVerifierOptions {
-  /** Accepted clientDataJSON.origin values, e.g. `chrome-extension://<id>` of the pinned extension. */
-  expectedOrigins: readonly string[];
-  /** Accepted RP IDs; the signer's rpId must be one of them. Chromium extension pages: `chrome-extension://<id>`. */
-  expectedRpIds: readonly string[];
+/**
+ * An origin and the RP IDs accepted with it. Chromium: `chrome-extension://<id>` for both. Firefox
+ * (150+): `moz-extension://<SHA-256 of the add-on id>` (core/protocol/extension-id.ts) with a web-domain
+ * RP ID its host permissions cover, e.g. the verifying party's domain.
+ */
+export interface WebAuthnRelyingParty {
+  origin: string;
+  rpIds: readonly string[];
+}
+
+interface WebAuthnVerifierCommon {
   /** Refuse assertions without the UV flag. Defaults to true; pass false to accept presence-only tokens. */
   requireUserVerification?: boolean;
   /** 'fast' (default): the fast path, the library for the rest; 'library': always @simplewebauthn/server (the differential test). */
   implementation?: 'fast' | 'library';
 }
 
+export type WebAuthnVerifierOptions = WebAuthnVerifierCommon &
+  (
+    | {
+        /** Accepted clientDataJSON.origin values, e.g. `chrome-extension://<id>` of the pinned extension. */
+        expectedOrigins: readonly string[];
+        /** Accepted RP IDs (with any of the origins); the signer's rpId must be one of them. Chromium extension pages: `chrome-extension://<id>`. */
+        expectedRpIds: readonly string[];
+        relyingParties?: never;
+      }
+    | {
+        /**
+         * Accepted (origin, RP ID) pairs: clientDataJSON.origin must be one of these origins and the
+         * signer's rpId one of the RP IDs listed with THAT origin (so a Firefox origin does not make a
+         * Chromium RP ID acceptable, nor the reverse).
+         */
+        relyingParties: readonly WebAuthnRelyingParty[];
+        expectedOrigins?: never;
+        expectedRpIds?: never;
+      }
+  );
+
 /** The verifier `verifyStatement(…, { webauthn })` calls for `webauthn-ES256` signatures. */
 export function createWebAuthnVerifier(options: WebAuthnVerifierOptions): WebAuthnStatementVerifier {
-  const expectedOrigins = [...options.expectedOrigins];
-  const expectedRpIds = [...options.expectedRpIds];
+  const parties: WebAuthnRelyingParty[] = options.relyingParties
+    ? options.relyingParties.map((p) => ({ origin: p.origin, rpIds: [...p.rpIds] }))
+    : options.expectedOrigins.map((origin) => ({ origin, rpIds: [...options.expectedRpIds] }));
+  const expectedOrigins = [...new Set(parties.map((p) => p.origin))];
+  const expectedRpIds = [...new Set(parties.flatMap((p) => p.rpIds))];
   const requireUserVerification = options.requireUserVerification ?? true;
   const implementation = options.implementation ?? 'fast';
-  if (expectedOrigins.length === 0 || expectedRpIds.length === 0) {
+  if (expectedOrigins.length === 0 || expectedRpIds.length === 0 || parties.some((p) => p.rpIds.length === 0)) {
     throw new SemperError('ERR_WEBAUTHN', 'a WebAuthn verifier needs at least one expected origin and one expected RP ID');
   }
 
@@ -207,6 +240,12 @@ export function createWebAuthnVerifier(options: WebAuthnVerifierOptions): WebAut
       const authenticatorData = decodeField('authenticatorData', signature.authenticatorData);
       const clientDataBytes = decodeField('clientDataJSON', signature.clientDataJSON);
       const clientData = parseClientData(clientDataBytes);
+      // The RP ID must go with the origin that made the assertion (both paths check this the same way,
+      // before either runs; an origin that is not expected at all is left to their origin check).
+      const party = parties.filter((p) => p.origin === clientData.origin);
+      if (party.length > 0 && !party.some((p) => p.rpIds.includes(signer.rpId))) {
+        throw webauthnError('rp-id', `the signer's RP ID ${JSON.stringify(signer.rpId)} is not accepted with origin ${JSON.stringify(clientData.origin)}`);
+      }
       let raw: Uint8Array<ArrayBuffer>;
       try {
         raw = ecdsaDerToRaw(decodeField('signature value', signature.value));

@@ -26,6 +26,7 @@
  */
 import * as x509 from '@peculiar/x509';
 import { createWebAuthnVerifier } from '../crypto/webauthn.js';
+import { FIREFOX_WEBAUTHN_ORIGIN } from '../protocol/extension-id.js';
 import { jwkThumbprint } from '../crypto/jwk.js';
 import { decodeBase64url, encodeBase64url, sha256 } from '../encoding/index.js';
 import { SemperError, isSemperError } from '../errors.js';
@@ -49,7 +50,11 @@ export interface EvidenceTrust {
   verifyTimestamp?: VerifyTimestamp;
   /** Trust anchors for time-stamp authorities (default `roots`). */
   timestampRoots?: readonly string[];
-  /** Accepted clientDataJSON origins for webauthn-ES256 (default: the signer's RP ID itself, and https://<RP ID>). */
+  /**
+   * Accepted clientDataJSON origins for webauthn-ES256. Default: the pinned extension's — the signer's
+   * RP ID itself when it is an extension origin (Chromium), else the pinned Firefox add-on's WebAuthn
+   * origin (a web-domain RP ID); never the web site at the RP ID (Semper statements are not signed by pages).
+   */
   webauthnOrigins?: readonly string[];
 }
 
@@ -317,7 +322,7 @@ export async function verifyBundle(input: unknown, trust: EvidenceTrust): Promis
     };
     try {
       const { signer } = statement.signature;
-      const origins = trust.webauthnOrigins ?? (signer.kind === 'webauthn' ? [signer.rpId, `https://${signer.rpId}`] : []);
+      const origins = trust.webauthnOrigins ?? (signer.kind === 'webauthn' ? [signer.rpId.includes('://') ? signer.rpId : FIREFOX_WEBAUTHN_ORIGIN] : []);
       const verified = await verifyStatement(statement, {
         trust: { roots: trust.roots, now: at, isRevoked },
         ...(signer.kind === 'webauthn'

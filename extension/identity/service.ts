@@ -30,6 +30,7 @@ import {
 import { signStatement, type Statement } from '../../core/statements/index.js';
 import { orderToSign, type ShopperPolicy, type ShopperState } from '../../core/commerce/shopper.js';
 import { Money } from '../../core/protocol/commerce.js';
+import { normaliseTokenRpId, tokenRpIdFor } from '../../core/protocol/extension-id.js';
 import { postJson } from '../worker/http.js';
 import { partyOrigin } from '../worker/sender.js';
 import { summariseKey, type KeyStore, type KeySummary, type StoredKey } from './key-store.js';
@@ -52,7 +53,7 @@ export interface StoredToken {
   /** base64url credential id, as a webauthn signer names it. */
   credentialId: string;
   jwk: PublicJwk;
-  /** `chrome-extension://<id>`: the RP ID Chromium gives extension pages. */
+  /** Chromium: `chrome-extension://<id>`, the RP ID it gives extension pages; Firefox: the web domain registered for (ShopperSettings.tokenRpId). */
   rpId: string;
   label: string;
   userVerifiedAtRegistration: boolean;
@@ -85,6 +86,11 @@ export interface ShopperSettings {
   userHandle?: string;
   /** When the shopper last read the notices (extension/notices), epoch ms. */
   noticesSeenAt?: number;
+  /**
+   * Firefox only: the web-domain RP ID new security keys are registered for (the verifying parties
+   * must accept it with the add-on's WebAuthn origin). undefined: the CA's domain (tokenRpIdFor).
+   */
+  tokenRpId?: string;
 }
 
 export interface SettingsRecords {
@@ -154,12 +160,18 @@ export interface IdentityStatus {
   caUrl: string;
   hardwareTokenAbove: Money | null;
   tokens: TokenSummary[];
+  /** Firefox only: the RP ID new security keys are registered for, or null when none can be derived (an IP-address CA). */
+  tokenRpId?: string | null;
 }
 
-/** What `startRegistration` gets (PublicKeyCredentialCreationOptionsJSON). rp.id is left to the browser: extension pages get their origin. */
+/**
+ * What `startRegistration` gets (PublicKeyCredentialCreationOptionsJSON). Chromium: rp.id is left to
+ * the browser (extension pages get their origin). Firefox: rp.id is the web-domain RP ID (it refuses
+ * the extension's own origin).
+ */
 export interface TokenRegistrationOptions {
   challenge: string;
-  rp: { name: string };
+  rp: { name: string; id?: string };
   user: { id: string; name: string; displayName: string };
   pubKeyCredParams: { type: 'public-key'; alg: number }[];
   timeout: number;
@@ -178,6 +190,8 @@ export interface TokenSigningRequest {
   credentialId: string;
   jwk: PublicJwk;
   rpId: string;
+  /** Firefox: the rpId to pass to the ceremony (= rpId); absent in Chromium, where the browser fills in its own. */
+  ceremonyRpId?: string;
 }
 
 export interface IdentityServiceDeps {
@@ -189,8 +203,13 @@ export interface IdentityServiceDeps {
   fetch: typeof fetch;
   now(): number;
   randomId(bytes: number): string;
-  /** `chrome-extension://<id>`: clientDataJSON.origin and RP ID of every ceremony. */
+  /** `chrome-extension://<id>`: clientDataJSON.origin and RP ID of every ceremony (Chromium). */
   extensionOrigin: string;
+  /**
+   * Firefox: clientDataJSON.origin of its ceremonies, `moz-extension://<SHA-256 of the add-on id>`
+   * (core/protocol/extension-id.ts); the RP ID is then a web domain from the settings.
+   */
+  firefox?: { webauthnOrigin: string | Promise<string> };
   /** Pending registration challenges, kept across a worker restart (chrome.storage.session). */
   challenges: { get(): Promise<PendingChallenge[]>; set(value: PendingChallenge[]): Promise<void> };
 }
@@ -242,6 +261,7 @@ export class IdentityService {
       caUrl: settings.caUrl ?? DEFAULT_CA_URL,
       hardwareTokenAbove: settings.hardwareTokenAbove === undefined ? DEFAULT_HARDWARE_TOKEN_ABOVE : settings.hardwareTokenAbove,
       tokens: (await this.deps.tokens.list()).sort((a, b) => a.createdAt - b.createdAt).map(summariseToken),
+      ...(this.deps.firefox ? { tokenRpId: tokenRpIdOf(settings) ?? null } : {}),
     };
   }
 
@@ -263,7 +283,11 @@ export class IdentityService {
     await this.deps.settings.put({ ...settings, noticesSeenAt: Math.max(at, settings.noticesSeenAt ?? 0) });
   }
 
-  async updateSettings(update: { hardwareTokenAbove?: Money | null; caUrl?: string }): Promise<{ hardwareTokenAbove: Money | null; caUrl: string }> {
+  async updateSettings(update: {
+    hardwareTokenAbove?: Money | null;
+    caUrl?: string;
+    tokenRpId?: string | null;
+  }): Promise<{ hardwareTokenAbove: Money | null; caUrl: string; tokenRpId?: string | null }> {
     const settings = await this.deps.settings.get();
     const next: ShopperSettings = { ...settings };
     if (update.hardwareTokenAbove !== undefined) {
@@ -274,10 +298,16 @@ export class IdentityService {
       } else next.hardwareTokenAbove = null;
     }
     if (update.caUrl !== undefined) next.caUrl = normaliseCaUrl(update.caUrl);
+    if (update.tokenRpId !== undefined) {
+      if (!this.deps.firefox) throw new SemperError('ERR_SCHEMA', 'the security-key RP ID is a Firefox setting (Chromium uses the extension origin)');
+      if (update.tokenRpId === null) delete next.tokenRpId;
+      else next.tokenRpId = normaliseTokenRpId(update.tokenRpId);
+    }
     await this.deps.settings.put(next);
     return {
       hardwareTokenAbove: next.hardwareTokenAbove === undefined ? DEFAULT_HARDWARE_TOKEN_ABOVE : next.hardwareTokenAbove,
       caUrl: next.caUrl ?? DEFAULT_CA_URL,
+      ...(this.deps.firefox ? { tokenRpId: tokenRpIdOf(next) ?? null } : {}),
     };
   }
 
@@ -395,9 +425,10 @@ export class IdentityService {
       userHandle = this.deps.randomId(16);
       await this.deps.settings.put({ ...settings, userHandle });
     }
+    const rpId = await this.ceremonyRpId();
     return {
       challenge,
-      rp: { name: 'Semper' },
+      rp: { name: 'Semper', ...(rpId ? { id: rpId } : {}) },
       user: { id: userHandle, name: 'semper-shopper', displayName: 'Semper shopper' },
       pubKeyCredParams: [{ type: 'public-key', alg: -7 }],
       timeout: 120_000,
@@ -414,11 +445,13 @@ export class IdentityService {
     // Single use: gone whatever the outcome.
     await this.deps.challenges.set(pending.filter((c) => c.challenge !== challenge && c.expiresAt > now));
     if (!match) throw new SemperError('ERR_WEBAUTHN', 'the registration took too long or was already used: start again');
+    // The RP ID now, not at begin: a settings change in between makes the ceremony fail here, never a token stored under the wrong one.
+    const rpId = (await this.ceremonyRpId()) ?? this.deps.extensionOrigin;
     const verified = await verifyRegistration({
       response,
       expectedChallenge: challenge,
-      expectedOrigin: this.deps.extensionOrigin,
-      expectedRpId: this.deps.extensionOrigin,
+      expectedOrigin: this.deps.firefox ? await this.deps.firefox.webauthnOrigin : this.deps.extensionOrigin,
+      expectedRpId: rpId,
       // Presence-only tokens may be registered; orders that need UV check the UV flag of each assertion.
       requireUserVerification: false,
     });
@@ -426,7 +459,7 @@ export class IdentityService {
     const token: StoredToken = {
       credentialId: verified.credentialId,
       jwk: verified.jwk,
-      rpId: this.deps.extensionOrigin,
+      rpId,
       label: label.trim().slice(0, 64) || 'Security key',
       userVerifiedAtRegistration: verified.userVerified,
       createdAt: now,
@@ -458,7 +491,21 @@ export class IdentityService {
       credentialId: token.credentialId,
       jwk: token.jwk,
       rpId: token.rpId,
+      ...(this.deps.firefox ? { ceremonyRpId: token.rpId } : {}),
     };
+  }
+
+  /** Firefox: the web-domain RP ID of a new registration (ERR_WEBAUTHN when none is set or derivable); Chromium: undefined. */
+  private async ceremonyRpId(): Promise<string | undefined> {
+    if (!this.deps.firefox) return undefined;
+    const rpId = tokenRpIdOf(await this.deps.settings.get());
+    if (!rpId) {
+      throw new SemperError(
+        'ERR_WEBAUTHN',
+        "Firefox needs a web domain as the security key's RP ID: the CA's address is an IP address, so set one (settings.set tokenRpId)",
+      );
+    }
+    return rpId;
   }
 
   /** A token-signed order may only name a token registered here (the machine verifies the rest). Returns its credential id. */
@@ -479,6 +526,11 @@ export class IdentityService {
     const token = await this.deps.tokens.get(credentialId);
     if (token) await this.deps.tokens.put({ ...token, lastUsedAt: this.deps.now() });
   }
+}
+
+/** Firefox: the RP ID set, else the one tied to the CA (its domain; loopback → localhost). */
+function tokenRpIdOf(settings: ShopperSettings): string | undefined {
+  return settings.tokenRpId ?? tokenRpIdFor(settings.caUrl ?? DEFAULT_CA_URL);
 }
 
 /** The body of `POST <ca>/ca/revoke` (server/ca/app.ts takes `{ request: statement }`). */

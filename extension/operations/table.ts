@@ -161,7 +161,12 @@ export const OPERATIONS = {
   // ── settings ────────────────────────────────────────────────────────────
   'settings.get': { request: Empty, access: 'page' },
   'settings.set': {
-    request: z.strictObject({ hardwareTokenAbove: Money.nullable().optional(), caUrl: z.string().min(1).max(512).optional() }),
+    request: z.strictObject({
+      hardwareTokenAbove: Money.nullable().optional(),
+      caUrl: z.string().min(1).max(512).optional(),
+      /** Firefox: the web-domain RP ID for new security keys; null: the CA's domain again. */
+      tokenRpId: z.string().min(1).max(253).nullable().optional(),
+    }),
     access: 'page',
   },
   'settings.addRoot': { request: z.strictObject({ certificate: z.string().min(1).max(20_000) }), access: 'page' },
@@ -366,8 +371,8 @@ export interface OperationResponses {
   'tokens.beginRegistration': { options: TokenRegistrationOptions };
   'tokens.finishRegistration': { token: TokenSummary };
   'tokens.remove': { removed: boolean };
-  'settings.get': { hardwareTokenAbove: Money | null; caUrl: string };
-  'settings.set': { hardwareTokenAbove: Money | null; caUrl: string };
+  'settings.get': { hardwareTokenAbove: Money | null; caUrl: string; tokenRpId?: string | null };
+  'settings.set': { hardwareTokenAbove: Money | null; caUrl: string; tokenRpId?: string | null };
   'settings.addRoot': { root: RootSummary };
   'settings.listRoots': { roots: RootSummary[] };
   'settings.removeRoot': { removed: boolean };

@@ -9,6 +9,9 @@
  */
 import { z } from 'zod';
 import { createWebAuthnVerifier } from '../../core/crypto/webauthn.js';
+import { SemperError } from '../../core/errors.js';
+import { firefoxWebAuthnOrigin } from '../../core/protocol/extension-id.js';
+import type { WebAuthnStatementVerifier } from '../../core/statements/verify.js';
 import { cryptoRandom } from '../../core/machine.js';
 import { browser, type Runtime } from '../browser.js';
 import { PAGE_PORT_NAME, TRUSTED_WINDOW_PORT_NAME } from '../content/bridge-protocol.js';
@@ -70,8 +73,9 @@ const tsas = new TrustedTsas(tsaRecords);
 // chrome-extension://<id> (pinned by the manifest key: core/protocol/extension-id.ts): origin and RP ID of every WebAuthn
 // ceremony. Not in Firefox: there the page origin is moz-extension://<per-install UUID>, a ceremony without a web-domain
 // rp.id is refused (SecurityError), and clientDataJSON.origin is moz-extension://<SHA-256 of the add-on id>
-// (extension/README.md, "Firefox"): hardware tokens are Chromium-only so far.
+// (extension/README.md, "Firefox"), so ceremonies name a web-domain RP ID from the settings.
 const extensionOrigin = extensionBase.replace(/\/$/, '');
+const firefox = extensionBase.startsWith('moz-extension:') ? { webauthnOrigin: firefoxWebAuthnOrigin(extensionId) } : undefined;
 const CHALLENGES_KEY = 'tokenChallenges';
 const PendingChallenges = z.array(z.strictObject({ challenge: z.string(), expiresAt: z.number() }));
 const identity = new IdentityService({
@@ -83,6 +87,7 @@ const identity = new IdentityService({
   now,
   randomId: (bytes) => cryptoRandom.id(bytes),
   extensionOrigin,
+  ...(firefox ? { firefox } : {}),
   challenges: {
     async get() {
       return PendingChallenges.safeParse((await browser.storage.session.get(CHALLENGES_KEY))[CHALLENGES_KEY]).data ?? [];
@@ -93,7 +98,17 @@ const identity = new IdentityService({
   },
 });
 // Token-signed orders are verified before they leave; UV is enforced by the machine where the view demands it.
-const webauthn = createWebAuthnVerifier({ expectedOrigins: [extensionOrigin], expectedRpIds: [extensionOrigin], requireUserVerification: false });
+// In Firefox the origin is the add-on's WebAuthn origin and the RP IDs those of the registered tokens.
+const webauthn: WebAuthnStatementVerifier = firefox
+  ? {
+      async verify(signature, input) {
+        const rpIds = [...new Set((await identity.listTokens()).map((t) => t.rpId))];
+        if (rpIds.length === 0) throw new SemperError('ERR_WEBAUTHN', 'no security key is registered');
+        const relyingParties = [{ origin: await firefox.webauthnOrigin, rpIds }];
+        return createWebAuthnVerifier({ relyingParties, requireUserVerification: false }).verify(signature, input);
+      },
+    }
+  : createWebAuthnVerifier({ expectedOrigins: [extensionOrigin], expectedRpIds: [extensionOrigin], requireUserVerification: false });
 
 /** CRLs named in merchant and TTP certificates, fetched and cached until their nextUpdate; prepared before each step. */
 const revocation = new CrlRevocationChecker({});

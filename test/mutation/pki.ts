@@ -679,7 +679,7 @@ export const checks: SecurityCheck[] = [
     id: 'K-webauthn-options',
     check: 'a WebAuthn verifier is made only with expected origins and RP IDs',
     file: wa,
-    find: 'if (expectedOrigins.length === 0 || expectedRpIds.length === 0) {',
+    find: 'if (expectedOrigins.length === 0 || expectedRpIds.length === 0 || parties.some((p) => p.rpIds.length === 0)) {',
     replace: 'if (false) {',
     tests: WEBAUTHN,
   },
@@ -698,6 +698,14 @@ export const checks: SecurityCheck[] = [
     find: 'if (!expectedRpIds.includes(signer.rpId)) {',
     replace: 'if (false) {',
     tests: WEBAUTHN,
+  },
+  {
+    id: 'K-webauthn-rp-id-origin',
+    check: "the signer's RP ID is one accepted with the assertion's origin (a Firefox origin does not make Chromium's RP ID acceptable)",
+    file: wa,
+    find: 'if (party.length > 0 && !party.some((p) => p.rpIds.includes(signer.rpId))) {',
+    replace: 'if (false) {',
+    tests: ['test/core/crypto/webauthn-firefox.test.ts'],
   },
   {
     id: 'K-webauthn-rp-id-hash',

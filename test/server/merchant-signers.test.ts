@@ -1,7 +1,8 @@
 /**
  * The merchant kit in the demo marketplace accepts orders signed three ways: a device key (jwk),
  * the shopper's CA certificate (x509, checked against the CA root and its CRL), or a hardware
- * token (webauthn-ES256, the extension's pinned origin); and a product whose offer demands a
+ * token (webauthn-ES256, the extension's pinned origin; from Firefox the pinned add-on's origin with
+ * the marketplace host as RP ID); and a product whose offer demands a
  * hardware token with user verification refuses anything less. Real HTTP, real SQLite.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -12,7 +13,7 @@ import type { MerchantDealState } from '../../core/commerce/merchant.js';
 import type { ConfirmationBody, DeliveryBody, OfferBody, OrderBody } from '../../core/protocol/commerce.js';
 import { createCrl, readCertificate } from '../../core/pki/index.js';
 import { signStatement, verifyStatement, type Statement } from '../../core/statements/index.js';
-import { EXTENSION_ORIGIN } from '../../core/protocol/extension-id.js';
+import { EXTENSION_ORIGIN, FIREFOX_WEBAUTHN_ORIGIN, firefoxWebAuthnOrigin } from '../../core/protocol/extension-id.js';
 import { startMarketplace, type Marketplace } from '../../server/marketplace.js';
 import { createMerchantKit, catalogFromItems, MERCHANT_DEALS_SCHEMA, SqliteMerchantDealStore, type StoredDeal } from '../../server/merchant/index.js';
 import { crlRevocationSource } from '../../server/host/revocation.js';
@@ -214,6 +215,22 @@ describe('orders signed with a hardware token (WebAuthn)', () => {
       403,
       'ERR_WEBAUTHN',
     );
+  });
+
+  it('from Firefox: the pinned add-on origin with the marketplace host as RP ID (localhost) is accepted; another add-on, the web site, or another RP ID is 403 ERR_WEBAUTHN', async () => {
+    const firefox = (origin: string, rpId = 'localhost') => SoftAuthenticator.create({ rpId, origin, userVerification: true });
+    const pinned = await firefox(FIREFOX_WEBAUTHN_ORIGIN);
+    const res = await placeOrder(await pinned.signStatement(await unsignedOrder(await offerFor('standards-archive'))));
+    expect(res.status).toBe(200);
+    for (const [origin, rpId] of [
+      [await firefoxWebAuthnOrigin('evil@add-on.example'), 'localhost'],
+      ['http://localhost', 'localhost'],
+      [FIREFOX_WEBAUTHN_ORIGIN, 'shop.example'],
+      [FIREFOX_WEBAUTHN_ORIGIN, EXTENSION_ORIGIN],
+    ] as const) {
+      const key = await firefox(origin, rpId);
+      expectError(await placeOrder(await key.signStatement(await unsignedOrder(await offerFor('standards-archive')))), 403, 'ERR_WEBAUTHN');
+    }
   });
 
   it('device-key orders still work for ordinary products', async () => {

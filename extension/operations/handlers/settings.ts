@@ -44,12 +44,13 @@ export const settingsHandlers: Handlers<
 > = {
   async 'settings.get'(_r, { identity }) {
     const s = await identity.status();
-    return { hardwareTokenAbove: s.hardwareTokenAbove, caUrl: s.caUrl };
+    return { hardwareTokenAbove: s.hardwareTokenAbove, caUrl: s.caUrl, ...(s.tokenRpId !== undefined ? { tokenRpId: s.tokenRpId } : {}) };
   },
   async 'settings.set'(request, { identity }) {
     return identity.updateSettings({
       ...(request.hardwareTokenAbove !== undefined ? { hardwareTokenAbove: request.hardwareTokenAbove } : {}),
       ...(request.caUrl !== undefined ? { caUrl: request.caUrl } : {}),
+      ...(request.tokenRpId !== undefined ? { tokenRpId: request.tokenRpId } : {}),
     });
   },
   async 'settings.addRoot'({ certificate }, { roots }) {

@@ -89,6 +89,14 @@ const OPTIONS: WebAuthnVerifierOptions[] = [
   { expectedOrigins: [EXT], expectedRpIds: [EXT] },
   { expectedOrigins: [EXT], expectedRpIds: [EXT], requireUserVerification: false },
   { expectedOrigins: [OTHER, EXT], expectedRpIds: [EXT, OTHER], requireUserVerification: false },
+  // Origins paired with their RP IDs (a Firefox add-on's origin with a web domain, as core/protocol/extension-id.ts makes them).
+  {
+    relyingParties: [
+      { origin: EXT, rpIds: [EXT] },
+      { origin: OTHER, rpIds: ['localhost'] },
+    ],
+    requireUserVerification: false,
+  },
 ];
 
 type Outcome = { ok: true; userVerified: boolean | undefined } | { ok: false; code: unknown; check: unknown; message: string };

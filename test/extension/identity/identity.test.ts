@@ -15,6 +15,7 @@ import { issueCertificate, validateChain, verifyCertificationRequest } from '../
 import { verifyStatement } from '../../../core/statements/index.js';
 import { newMerchantDeal, startPurchase, stepMerchant, stepShopper, type ShopperState } from '../../../core/commerce/index.js';
 import { STATEMENT_TYPES } from '../../../core/protocol/commerce.js';
+import { FIREFOX_WEBAUTHN_ORIGIN, GECKO_ID, extensionRelyingParties, firefoxWebAuthnOrigin } from '../../../core/protocol/extension-id.js';
 import { canonicalSerial } from '../../../core/pki/index.js';
 import { cryptoRandom, type TransportReply } from '../../../core/machine.js';
 import {
@@ -37,6 +38,8 @@ import { makeTestCa, type TestCa } from '../../helpers/pki.js';
 import { SoftAuthenticator } from '../../helpers/soft-authenticator.js';
 
 const EXT = 'chrome-extension://ogebgngddklbcapdihmjkemgigajimlo';
+/** A Firefox add-on page's own origin: a per-install UUID, not what its WebAuthn ceremonies report. */
+const FIREFOX_PAGE_ORIGIN = 'moz-extension://5e3b2a1c-0d4f-4e6a-9b8c-7a6f5e4d3c2b';
 const SHOP = 'http://127.0.0.1:8451';
 const CA_URL = 'http://127.0.0.1:8450';
 const CODE = 'ABCD-EFGH-JKMN-PQRS';
@@ -164,7 +167,7 @@ function fakeCa(opts: { certifyOtherKey?: boolean } = {}) {
   return { fetch: fetchImpl, issued, revoked, requests };
 }
 
-function service(opts: { fetch?: typeof fetch; roots?: string[] } = {}) {
+function service(opts: { fetch?: typeof fetch; roots?: string[]; firefox?: boolean } = {}) {
   const { keys } = keyStore();
   let challenges: PendingChallenge[] = [];
   const tokens = new MemoryTokenRecords();
@@ -177,7 +180,8 @@ function service(opts: { fetch?: typeof fetch; roots?: string[] } = {}) {
     fetch: opts.fetch ?? ((() => Promise.reject(new Error('offline'))) as typeof fetch),
     now: () => Date.now(),
     randomId: (bytes) => randomId(bytes),
-    extensionOrigin: EXT,
+    extensionOrigin: opts.firefox ? FIREFOX_PAGE_ORIGIN : EXT,
+    ...(opts.firefox ? { firefox: { webauthnOrigin: firefoxWebAuthnOrigin(GECKO_ID) } } : {}),
     challenges: {
       get: async () => challenges,
       set: async (v) => {
@@ -346,6 +350,80 @@ describe('identity service: hardware tokens', () => {
     // An order from an unregistered credential is refused before the machine sees it.
     const stranger = await SoftAuthenticator.create({ rpId: EXT, origin: EXT });
     await expect(svc.checkTokenSigner(await stranger.signStatement(unsigned))).rejects.toMatchObject({ code: 'ERR_WEBAUTHN' });
+  });
+});
+
+describe('identity service: hardware tokens in Firefox (web-domain RP ID)', () => {
+  it('registers for the RP ID tied to the CA (loopback → localhost), expecting the add-on origin moz-extension://<SHA-256 of its id>', async () => {
+    const { svc } = service({ firefox: true });
+    expect((await svc.status()).tokenRpId).toBe('localhost');
+    const options = await svc.beginTokenRegistration();
+    expect(options.rp).toEqual({ name: 'Semper', id: 'localhost' });
+    const token = await SoftAuthenticator.create({ rpId: 'localhost', origin: FIREFOX_WEBAUTHN_ORIGIN });
+    const stored = await svc.finishTokenRegistration('Key', options.challenge, await token.makeCredential(options.challenge));
+    expect(stored).toMatchObject({ credentialId: token.credentialId, rpId: 'localhost' });
+    // Chromium's status has no Firefox RP ID.
+    expect('tokenRpId' in (await service().svc.status())).toBe(false);
+  });
+
+  it("refuses a credential made on the page's own origin, by another add-on, by the web site, or for another RP ID", async () => {
+    const { svc } = service({ firefox: true });
+    const cases: [string, string][] = [
+      [FIREFOX_PAGE_ORIGIN, 'localhost'],
+      [await firefoxWebAuthnOrigin('evil@add-on.example'), 'localhost'],
+      ['http://localhost:8451', 'localhost'],
+      [FIREFOX_WEBAUTHN_ORIGIN, 'evil.example'],
+    ];
+    for (const [origin, rpId] of cases) {
+      const token = await SoftAuthenticator.create({ rpId, origin });
+      const options = await svc.beginTokenRegistration();
+      await expect(
+        svc.finishTokenRegistration('x', options.challenge, await token.makeCredential(options.challenge)),
+        `${origin} ${rpId}`,
+      ).rejects.toMatchObject({
+        code: 'ERR_WEBAUTHN',
+      });
+    }
+    expect(await svc.listTokens()).toEqual([]);
+  });
+
+  it('the RP ID is a setting: a web domain (not an IP address), null for the CA default; Chromium has none; an IP-address CA needs one', async () => {
+    const { svc } = service({ firefox: true });
+    expect(await svc.updateSettings({ tokenRpId: 'Shop.Example' })).toMatchObject({ tokenRpId: 'shop.example' });
+    expect((await svc.beginTokenRegistration()).rp.id).toBe('shop.example');
+    await expect(svc.updateSettings({ tokenRpId: '192.168.1.2' })).rejects.toMatchObject({ code: 'ERR_SCHEMA' });
+    await expect(svc.updateSettings({ tokenRpId: 'https://shop.example' })).rejects.toMatchObject({ code: 'ERR_SCHEMA' });
+    expect(await svc.updateSettings({ tokenRpId: null, caUrl: 'https://ca.semper.example' })).toMatchObject({ tokenRpId: 'ca.semper.example' });
+    expect(await svc.updateSettings({ caUrl: 'http://127.0.0.1:9000' })).toMatchObject({ tokenRpId: 'localhost' });
+    await expect(service().svc.updateSettings({ tokenRpId: 'shop.example' })).rejects.toMatchObject({ code: 'ERR_SCHEMA' });
+
+    const { svc: ipCa, settings } = service({ firefox: true });
+    settings.value = { caUrl: 'https://10.0.0.7' };
+    expect((await ipCa.status()).tokenRpId).toBeNull();
+    await expect(ipCa.beginTokenRegistration()).rejects.toMatchObject({ code: 'ERR_WEBAUTHN' });
+  });
+
+  it('signing: the window is told the RP ID to name; the order verifies for the pinned add-on with that RP ID', async () => {
+    const { svc } = service({ firefox: true });
+    const token = await SoftAuthenticator.create({ rpId: 'localhost', origin: FIREFOX_WEBAUTHN_ORIGIN });
+    const options = await svc.beginTokenRegistration();
+    await svc.finishTokenRegistration('Key', options.challenge, await token.makeCredential(options.challenge));
+    const state = await awaitingDeal({ dealId: 'deal-token-firefox-01' });
+    const request = await svc.tokenSigningRequest(state, undefined, Date.now());
+    expect(request).toMatchObject({ rpId: 'localhost', ceremonyRpId: 'localhost', credentialId: token.credentialId });
+    const { signature: _header, ...unsigned } = request.order;
+    const signed = await token.signStatement(unsigned);
+    expect(await svc.checkTokenSigner(signed)).toBe(token.credentialId);
+    const webauthn = createWebAuthnVerifier({ relyingParties: extensionRelyingParties({ firefoxRpIds: ['localhost'] }) });
+    expect((await verifyStatement(signed, { types: [STATEMENT_TYPES.order], webauthn })).userVerified).toBe(true);
+    const ctx = { roots: [ca.root], random: cryptoRandom, signer: await signerFromKeyPair('ES256', await generateKeyPair('ES256')), webauthn };
+    expect((await stepShopper(state, { type: 'order-signed', order: signed, now: Date.now() }, ctx)).state.phase).toBe('ordering');
+    // Chromium's signing request leaves the RP ID to the browser.
+    const chromium = service();
+    const ct = await SoftAuthenticator.create({ rpId: EXT, origin: EXT });
+    const co = await chromium.svc.beginTokenRegistration();
+    await chromium.svc.finishTokenRegistration('Key', co.challenge, await ct.makeCredential(co.challenge));
+    expect('ceremonyRpId' in (await chromium.svc.tokenSigningRequest(state, undefined, Date.now()))).toBe(false);
   });
 });
 
