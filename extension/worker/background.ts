@@ -34,6 +34,8 @@ import { getJson, httpTransport, MAX_RESPONSE_BYTES, postJson } from './http.js'
 import { walletKind } from '../wallet/purse.js';
 import { WalletService } from '../wallet/service.js';
 import { CrlRevocationChecker } from './revocation.js';
+import { chromeOffscreenDocument, OffscreenTasks } from './offscreen.js';
+import { encodeBase64url } from '../../core/encoding/base64url.js';
 import { isTrustedWindowPage } from './sender.js';
 import {
   IdbDealStore,
@@ -93,6 +95,16 @@ const identity = new IdentityService({
 });
 // Token-signed orders are verified before they leave; UV is enforced by the machine where the view demands it.
 const webauthn = createWebAuthnVerifier({ expectedOrigins: [extensionOrigin], expectedRpIds: [extensionOrigin], requireUserVerification: false });
+
+/**
+ * Rarely used heavy code, out of the start bundle (issue 13): Chromium's offscreen document, or
+ * import() where it works (Firefox's event page).
+ */
+const offscreenDocument = chromeOffscreenDocument();
+const offscreen = new OffscreenTasks({
+  ...(offscreenDocument ? { document: offscreenDocument } : {}),
+  importTasks: () => import('../offscreen/tasks.js'),
+});
 
 /** CRLs named in merchant and TTP certificates, fetched and cached until their nextUpdate; prepared before each step. */
 const revocation = new CrlRevocationChecker({});
@@ -341,6 +353,13 @@ browser.runtime.onMessage.addListener((message: unknown, sender: Runtime.Message
     ttps,
     arbiters,
     tsas,
+    checkTimestamp: (token, digest, trust) =>
+      offscreen.run('timestamp.check', {
+        token,
+        digest: encodeBase64url(digest),
+        roots: [...trust.roots],
+        tsas: trust.tsas.map(({ fingerprint }) => ({ fingerprint })),
+      }),
     openWindow: openSetupWindow,
     payments,
     wallet,
