@@ -33,6 +33,59 @@ export const TASKS = {
       z.strictObject({ status: z.literal('invalid'), reason: z.string().max(4096) }),
     ]),
   },
+  /**
+   * @simplewebauthn/server's verifyAuthenticationResponse: the assertions core/crypto/webauthn.ts's
+   * fast path hands over (unusual ones). Library errors come back as `threw` (their message names
+   * the check, core/crypto/webauthn.ts fromLibraryError), not as a failed task.
+   */
+  'webauthn.authenticate': {
+    args: z.strictObject({
+      response: z.strictObject({
+        id: z.string().max(2048),
+        rawId: z.string().max(2048),
+        type: z.literal('public-key'),
+        clientExtensionResults: z.strictObject({}),
+        response: z.strictObject({ clientDataJSON: b64u, authenticatorData: b64u, signature: b64u, userHandle: b64u.optional() }),
+      }),
+      expectedType: z.string().max(64),
+      expectedChallenge: z.string().max(1024),
+      expectedOrigin: z.array(z.string().max(1024)).max(64),
+      expectedRPID: z.array(z.string().max(1024)).max(64),
+      credential: z.strictObject({ id: z.string().max(2048), publicKey: b64u, counter: z.number().int().nonnegative() }),
+      requireUserVerification: z.boolean(),
+    }),
+    result: z.union([
+      z.strictObject({ threw: z.string().max(4096) }),
+      z.strictObject({ verified: z.boolean(), authenticationInfo: z.strictObject({ userVerified: z.boolean() }) }),
+    ]),
+  },
+  /** @simplewebauthn/server's verifyRegistrationResponse (token registration); errors as for authenticate. */
+  'webauthn.register': {
+    args: z.strictObject({
+      // What startRegistration resolved with, as the operation table admitted it (RegistrationResponse); the library checks it.
+      response: z.record(z.string(), z.unknown()),
+      expectedType: z.string().max(64),
+      expectedChallenge: z.string().max(1024),
+      expectedOrigin: z.union([z.string().max(1024), z.array(z.string().max(1024)).max(64)]),
+      expectedRPID: z.union([z.string().max(1024), z.array(z.string().max(1024)).max(64)]),
+      requireUserPresence: z.boolean(),
+      requireUserVerification: z.boolean(),
+    }),
+    result: z.union([
+      z.strictObject({ threw: z.string().max(4096) }),
+      z.strictObject({
+        verified: z.boolean(),
+        registrationInfo: z
+          .strictObject({
+            fmt: z.string().max(64),
+            aaguid: z.string().max(64),
+            userVerified: z.boolean(),
+            credential: z.strictObject({ id: z.string().max(2048), publicKey: b64u }),
+          })
+          .optional(),
+      }),
+    ]),
+  },
 } as const;
 
 export type TaskName = keyof typeof TASKS;

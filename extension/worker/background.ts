@@ -8,7 +8,7 @@
  * (extension/browser.ts).
  */
 import { z } from 'zod';
-import { createWebAuthnVerifier } from '../../core/crypto/webauthn.js';
+import { createWebAuthnVerifier, useWebAuthnLibrary } from '../../core/crypto/webauthn.js';
 import { cryptoRandom } from '../../core/machine.js';
 import { browser, type Runtime } from '../browser.js';
 import { PAGE_PORT_NAME, TRUSTED_WINDOW_PORT_NAME } from '../content/bridge-protocol.js';
@@ -34,7 +34,7 @@ import { getJson, httpTransport, MAX_RESPONSE_BYTES, postJson } from './http.js'
 import { walletKind } from '../wallet/purse.js';
 import { WalletService } from '../wallet/service.js';
 import { CrlRevocationChecker } from './revocation.js';
-import { chromeOffscreenDocument, OffscreenTasks } from './offscreen.js';
+import { chromeOffscreenDocument, OffscreenTasks, offscreenWebAuthnLibrary } from './offscreen.js';
 import { encodeBase64url } from '../../core/encoding/base64url.js';
 import { isTrustedWindowPage } from './sender.js';
 import {
@@ -105,6 +105,11 @@ const offscreen = new OffscreenTasks({
   ...(offscreenDocument ? { document: offscreenDocument } : {}),
   importTasks: () => import('../offscreen/tasks.js'),
 });
+// @simplewebauthn/server (token registration, unusual assertions): where import() works it is imported on first use.
+if (offscreenDocument) {
+  const library = offscreenWebAuthnLibrary(offscreen);
+  useWebAuthnLibrary(async () => library);
+}
 
 /** CRLs named in merchant and TTP certificates, fetched and cached until their nextUpdate; prepared before each step. */
 const revocation = new CrlRevocationChecker({});

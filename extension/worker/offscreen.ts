@@ -5,6 +5,8 @@
  * import(). Either way the task runs in one of this extension's own pages, the worker's trust, and
  * its answer is checked against the task's schema before the worker uses it.
  */
+import type { WebAuthnLibrary } from '../../core/crypto/webauthn.js';
+import { decodeBase64url, encodeBase64url } from '../../core/encoding/base64url.js';
 import { SemperError } from '../../core/errors.js';
 import { OFFSCREEN_TARGET, TASKS, TaskResponse, type TaskArgs, type TaskName, type TaskResult } from '../offscreen/protocol.js';
 
@@ -59,6 +61,61 @@ export class OffscreenTasks {
   }
 }
 
+/**
+ * @simplewebauthn/server as offscreen tasks (core/crypto/webauthn.ts useWebAuthnLibrary): token
+ * registration and the unusual assertions the fast path hands over. A library error is thrown again
+ * with its message, which is how core/crypto/webauthn.ts names the check that failed.
+ */
+export function offscreenWebAuthnLibrary(tasks: Pick<OffscreenTasks, 'run'>): WebAuthnLibrary {
+  const list = (v: string | string[]) => (typeof v === 'string' ? [v] : v);
+  return {
+    async verifyAuthenticationResponse(opts) {
+      if (typeof opts.expectedChallenge !== 'string') throw new SemperError('ERR_INTERNAL', 'an offscreen WebAuthn check takes the challenge itself');
+      const answer = await tasks.run('webauthn.authenticate', {
+        response: {
+          id: opts.response.id,
+          rawId: opts.response.rawId,
+          type: opts.response.type,
+          clientExtensionResults: {},
+          response: {
+            clientDataJSON: opts.response.response.clientDataJSON,
+            authenticatorData: opts.response.response.authenticatorData,
+            signature: opts.response.response.signature,
+            ...(opts.response.response.userHandle !== undefined ? { userHandle: opts.response.response.userHandle } : {}),
+          },
+        },
+        expectedType: typeof opts.expectedType === 'string' ? opts.expectedType : 'webauthn.get',
+        expectedChallenge: opts.expectedChallenge,
+        expectedOrigin: list(opts.expectedOrigin),
+        expectedRPID: list(opts.expectedRPID),
+        credential: { id: opts.credential.id, publicKey: encodeBase64url(opts.credential.publicKey), counter: opts.credential.counter },
+        requireUserVerification: opts.requireUserVerification ?? true,
+      });
+      if ('threw' in answer) throw new Error(answer.threw);
+      return answer;
+    },
+    async verifyRegistrationResponse(opts) {
+      if (typeof opts.expectedChallenge !== 'string') throw new SemperError('ERR_INTERNAL', 'an offscreen WebAuthn check takes the challenge itself');
+      if (opts.expectedRPID === undefined) throw new SemperError('ERR_INTERNAL', 'an offscreen WebAuthn registration needs its RP ID');
+      const answer = await tasks.run('webauthn.register', {
+        response: { ...opts.response },
+        expectedType: typeof opts.expectedType === 'string' ? opts.expectedType : 'webauthn.create',
+        expectedChallenge: opts.expectedChallenge,
+        expectedOrigin: opts.expectedOrigin,
+        expectedRPID: opts.expectedRPID,
+        requireUserPresence: opts.requireUserPresence ?? true,
+        requireUserVerification: opts.requireUserVerification ?? true,
+      });
+      if ('threw' in answer) throw new Error(answer.threw);
+      const info = answer.registrationInfo;
+      return {
+        verified: answer.verified,
+        ...(info ? { registrationInfo: { ...info, credential: { id: info.credential.id, publicKey: decodeBase64url(info.credential.publicKey) } } } : {}),
+      };
+    },
+  };
+}
+
 export const OFFSCREEN_DOCUMENT_PATH = 'extension/offscreen/index.html';
 
 /** chrome.offscreen, where the browser has it (Chromium 109+, with the manifest's "offscreen" permission). */
@@ -77,7 +134,8 @@ export function chromeOffscreenDocument(): OffscreenDocument | undefined {
         url: OFFSCREEN_DOCUMENT_PATH,
         // The closest reason Chromium offers: the document runs work the service worker cannot load (no import() there).
         reasons: ['WORKERS' as chrome.offscreen.Reason],
-        justification: 'Runs rarely used verification code (time stamps) outside the service worker, which cannot load code on demand.',
+        justification:
+          'Runs rarely used verification code (time stamps, security-key registration) outside the service worker, which cannot load code on demand.',
       });
     },
     close: () => offscreen.closeDocument(),

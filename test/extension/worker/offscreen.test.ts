@@ -2,13 +2,17 @@
  * The worker's rarely used heavy code outside its start bundle (extension/worker/offscreen.ts,
  * extension/offscreen): one offscreen document at a time (Chromium refuses a second), closed when no
  * task is left; answers checked against the task's schema; only the worker is answered. The
- * import() path (Firefox) runs the real task.
+ * import() path (Firefox) runs the real task. @simplewebauthn/server as offscreen tasks (token
+ * registration, unusual assertions) gives the library's own outcome: the same checks named.
  */
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
+import { createWebAuthnVerifier, useWebAuthnLibrary, verifyRegistration } from '../../../core/crypto/webauthn.js';
 import { encodeBase64url } from '../../../core/encoding/index.js';
+import { verifyStatement } from '../../../core/statements/index.js';
 import { fromWorker, OFFSCREEN_TARGET } from '../../../extension/offscreen/protocol.js';
 import { runTask } from '../../../extension/offscreen/tasks.js';
-import { type OffscreenDocument, OffscreenTasks } from '../../../extension/worker/offscreen.js';
+import { type OffscreenDocument, OffscreenTasks, offscreenWebAuthnLibrary } from '../../../extension/worker/offscreen.js';
+import { FLAG_UP, SoftAuthenticator } from '../../helpers/soft-authenticator.js';
 
 const args = { token: 'AAAA', digest: encodeBase64url(new Uint8Array(32)), roots: [], tsas: [] };
 const trusted = { status: 'trusted', genTime: '2026-01-01T00:00:00.000Z', tsa: 'TSA', fingerprint: 'f'.repeat(64) } as const;
@@ -109,5 +113,60 @@ describe('fromWorker', () => {
     expect(fromWorker({ id, url: workerUrl, tab: { id: 1 } }, id, workerUrl)).toBe(false);
     expect(fromWorker({ id: 'other', url: workerUrl }, id, workerUrl)).toBe(false);
     expect(fromWorker({ id, url: workerUrl }, id, undefined)).toBe(false);
+  });
+});
+
+describe('@simplewebauthn/server as offscreen tasks', () => {
+  const EXT = 'chrome-extension://kfjpmdjmiogaolnnlnbpdnhonnpaecoa';
+  const tasks = new OffscreenTasks({ importTasks: async () => ({ runTask }) });
+  const viaTasks = offscreenWebAuthnLibrary(tasks);
+  // Unit files share one module graph (isolate: false): put the default back for the files after this one.
+  afterAll(() => useWebAuthnLibrary(() => import('@simplewebauthn/server')));
+
+  async function outcomes<T>(run: () => Promise<T>): Promise<[unknown, unknown]> {
+    const settle = (p: Promise<T>) =>
+      p.then(
+        (v) => ({ ok: v }),
+        (e: { code?: unknown; details?: unknown; message?: unknown }) => ({ code: e.code, details: e.details, message: e.message }),
+      );
+    useWebAuthnLibrary(() => import('@simplewebauthn/server'));
+    const direct = await settle(run());
+    useWebAuthnLibrary(async () => viaTasks);
+    const offscreen = await settle(run());
+    return [direct, offscreen];
+  }
+
+  it('registration: the same credential, and the same check named when it fails', async () => {
+    const t = await SoftAuthenticator.create({ rpId: EXT, origin: EXT });
+    const challenge = encodeBase64url(crypto.getRandomValues(new Uint8Array(32)));
+    const opts = { expectedChallenge: challenge, expectedOrigin: EXT, expectedRpId: EXT };
+    const good = await t.makeCredential(challenge);
+    const [direct, offscreen] = await outcomes(() => verifyRegistration({ response: good, ...opts }));
+    expect(direct).toMatchObject({ ok: { credentialId: t.credentialId, jwk: t.jwk } });
+    expect(offscreen).toEqual(direct);
+    for (const [response, extra] of [
+      [good, { expectedChallenge: encodeBase64url(new Uint8Array(32)) }],
+      [await t.makeCredential(challenge, { origin: 'https://evil.example' }), {}],
+      [await t.makeCredential(challenge, { flags: FLAG_UP }), {}],
+    ] as const) {
+      const [d, o] = await outcomes(() => verifyRegistration({ response, ...opts, ...extra }));
+      expect(d).toMatchObject({ code: 'ERR_WEBAUTHN' });
+      expect(o).toEqual(d);
+    }
+  });
+
+  it('assertions the fast path hands over: the same outcome', async () => {
+    const t = await SoftAuthenticator.create({ rpId: EXT, origin: EXT });
+    const verifier = createWebAuthnVerifier({ expectedOrigins: [EXT], expectedRpIds: [EXT], implementation: 'library' });
+    const base = { type: 'semper.order', version: 1 as const, dealId: 'deal-0123456789abcdef', issuedAt: '2026-11-23T10:00:00.000Z', body: { amount: 1 } };
+    const good = await t.signStatement(base);
+    const [d, o] = await outcomes(() => verifyStatement(good, { webauthn: verifier }));
+    expect(d).toMatchObject({ ok: { userVerified: true } });
+    expect(o).toEqual(d);
+    for (const bad of [await t.signStatement(base, { origin: 'https://evil.example' }), await t.signStatement(base, { flags: FLAG_UP })]) {
+      const [db, ob] = await outcomes(() => verifyStatement(bad, { webauthn: verifier }));
+      expect(db).toMatchObject({ code: 'ERR_WEBAUTHN' });
+      expect(ob).toEqual(db);
+    }
   });
 });
