@@ -53,6 +53,9 @@ describe('decodeCoseKeyMap', () => {
       new Uint8Array([0xa2, 0x01, 0x02]), // fewer entries than the head says
       new Uint8Array([0xa1, 0x01, 0xc1, 0x00]), // a tag
       new Uint8Array([]),
+      // Heads that are not a map but count as many items as the pairs after them.
+      new Uint8Array([0x82, 0x01, 0x02, 0x03, 0x04]), // an array of two, then two more integers
+      new Uint8Array([0x01, 0x01, 0x02]), // the integer 1, then a pair
     );
     for (const bytes of refused) expect(() => decodeCoseKeyMap(bytes), Buffer.from(bytes).toString('hex')).toThrow();
   });
