@@ -27,6 +27,13 @@ export default defineConfig({
       input: {
         trusted: 'trusted-window/index.html',
       },
+      // Module bodies in source order across chunks. tsyringe (under @peculiar/x509) checks for the
+      // reflect-metadata polyfill when it is evaluated, and the CommonJS polyfill runs where its
+      // importer's body runs: with the lazily imported @simplewebauthn/server sharing @peculiar's
+      // asn1 modules, rolldown put x509 and tsyringe in a chunk evaluated before that, and the event
+      // page failed at start. The Chromium build's chunks keep the order (every e2e test starts its
+      // worker); Firefox's event page has no start-size goal.
+      output: { strictExecutionOrder: true },
     },
   },
 });

@@ -4,9 +4,11 @@
  * (WebAuthn L3 §6.5.1.1); Semper statements carry them as JWKs, so here are both directions.
  *
  * The encoder writes the CTAP2 canonical form an authenticator writes (map keys 1, 3, -1, -2, -3
- * in that order, RFC 8949 §4.2.1 / CTAP 2.1 §8 "CTAP2 canonical CBOR encoding form").
+ * in that order, RFC 8949 §4.2.1 / CTAP 2.1 §8 "CTAP2 canonical CBOR encoding form"). The decoder
+ * reads only what a COSE_Key of that kind is made of (decodeCoseKeyMap): @simplewebauthn/server's
+ * CBOR helper came with the library's whole helper set, which the extension's service worker would
+ * parse on every start (issue 13).
  */
-import { isoCBOR } from '@simplewebauthn/server/helpers';
 import { decodeBase64url, encodeBase64url } from '../encoding/index.js';
 import { SemperError } from '../errors.js';
 import { EcPublicJwk, type PublicJwk } from './jwk.js';
@@ -42,19 +44,59 @@ export function jwkToCose(jwk: PublicJwk): Uint8Array<ArrayBuffer> {
 }
 
 /**
+ * A COSE_Key's CBOR (RFC 8949 §3) as WebAuthn carries it: one definite-length map whose labels are
+ * integers and whose values are integers or byte strings, which is all an EC2 key has; nothing
+ * after it. Anything else — text, arrays, tags, floats, indefinite lengths, 64-bit arguments, a
+ * label twice, trailing bytes — is refused (Error); the caller then checks the parameters.
+ */
+export function decodeCoseKeyMap(bytes: Uint8Array): Map<number, number | Uint8Array> {
+  let at = 0;
+  const head = (): [major: number, argument: number] => {
+    if (at >= bytes.length) throw new Error('truncated');
+    const initial = bytes[at++]!;
+    const major = initial >> 5;
+    const info = initial & 0x1f;
+    if (info < 24) return [major, info];
+    const length = info === 24 ? 1 : info === 25 ? 2 : info === 26 ? 4 : 0;
+    if (length === 0) throw new Error(`additional information ${info} is not used in a COSE_Key`);
+    if (at + length > bytes.length) throw new Error('truncated');
+    let argument = 0;
+    for (let i = 0; i < length; i++) argument = argument * 256 + bytes[at++]!;
+    return [major, argument];
+  };
+  const integer = (major: number, argument: number): number | undefined => (major === 0 ? argument : major === 1 ? -1 - argument : undefined);
+  const [major, entries] = head();
+  if (major !== 5) throw new Error('not a map');
+  const map = new Map<number, number | Uint8Array>();
+  for (let i = 0; i < entries; i++) {
+    const label = integer(...head());
+    if (label === undefined) throw new Error('a label that is not an integer');
+    if (map.has(label)) throw new Error(`label ${label} twice`);
+    const [valueMajor, argument] = head();
+    const value = integer(valueMajor, argument);
+    if (value !== undefined) map.set(label, value);
+    else if (valueMajor === 2) {
+      if (at + argument > bytes.length) throw new Error('truncated');
+      map.set(label, bytes.slice(at, at + argument));
+      at += argument;
+    } else throw new Error(`major type ${valueMajor} is not used in an EC2 COSE_Key`);
+  }
+  if (at !== bytes.length) throw new Error('bytes after the map');
+  return map;
+}
+
+/**
  * The JWK of a COSE_Key, which must be exactly an EC2 / ES256 / P-256 key: kty 2, alg -7, crv 1,
  * 32-byte x and y, and no other parameters. (Whether the point is on the curve is checked when
  * the JWK is imported.)
  */
 export function coseToJwk(cose: Uint8Array): PublicJwk {
-  let decoded: unknown;
+  let map: Map<unknown, unknown>;
   try {
-    decoded = isoCBOR.decodeFirst<unknown>(new Uint8Array(cose));
+    map = decodeCoseKeyMap(cose);
   } catch (e) {
-    throw new SemperError('ERR_KEY', `RFC 9052 §7: COSE_Key is not CBOR (${e instanceof Error ? e.message : String(e)})`);
+    throw new SemperError('ERR_KEY', `RFC 9052 §7: COSE_Key is not a CBOR map of an EC2 key (${e instanceof Error ? e.message : String(e)})`);
   }
-  if (!(decoded instanceof Map)) throw new SemperError('ERR_KEY', 'RFC 9052 §7: COSE_Key is not a CBOR map');
-  const map = decoded as Map<unknown, unknown>;
   const allowed = new Set<unknown>(Object.values(COSE_KEY));
   for (const label of map.keys()) {
     if (!allowed.has(label)) throw new SemperError('ERR_KEY', `RFC 9053 §7.1.1: unexpected COSE_Key parameter ${String(label)} for an EC2 P-256 key`);

@@ -32,11 +32,11 @@
  * goes to @simplewebauthn/server. test/core/crypto/webauthn-differential.test.ts runs every test
  * vector through both and expects the same outcome, check and message.
  */
-import {
-  verifyAuthenticationResponse,
-  verifyRegistrationResponse,
-  type AuthenticationResponseJSON,
-  type RegistrationResponseJSON,
+import type {
+  AuthenticationResponseJSON,
+  RegistrationResponseJSON,
+  VerifyAuthenticationResponseOpts,
+  VerifyRegistrationResponseOpts,
 } from '@simplewebauthn/server';
 import { bytesEqual, decodeBase64url, encodeBase64url, sha256 } from '../encoding/index.js';
 import { SemperError, isSemperError } from '../errors.js';
@@ -48,12 +48,27 @@ import { ecdsaDerToRaw } from './ecdsa-der.js';
 import type { PublicJwk } from './jwk.js';
 import { importPublicJwk, verifyRaw } from './keys.js';
 
+/** What Semper uses of @simplewebauthn/server (the library satisfies it as it is). */
+export interface WebAuthnLibrary {
+  verifyAuthenticationResponse(opts: VerifyAuthenticationResponseOpts): Promise<{ verified: boolean; authenticationInfo: { userVerified: boolean } }>;
+  verifyRegistrationResponse(opts: VerifyRegistrationResponseOpts): Promise<{
+    verified: boolean;
+    registrationInfo?: { fmt: string; aaguid: string; userVerified: boolean; credential: { id: string; publicKey: Uint8Array } } | undefined;
+  }>;
+}
+
 /**
- * @simplewebauthn/server: registration, and the assertions the fast path hands over (below). Imported
- * statically: the extension's service worker cannot load code later (Chromium refuses import() on
- * ServiceWorkerGlobalScope, as the HTML specification says), and it verifies registrations itself.
+ * @simplewebauthn/server: registration, and the assertions the fast path hands over (below), loaded
+ * on first use (issue 13: it is not needed for a first message). Chromium refuses import() in the
+ * extension's service worker, so the worker supplies the library as an offscreen task instead
+ * (extension/worker/offscreen.ts, useWebAuthnLibrary).
  */
-const library = async () => ({ verifyAuthenticationResponse, verifyRegistrationResponse });
+let library = (): Promise<WebAuthnLibrary> => import('@simplewebauthn/server');
+
+/** Where import() cannot load the library (Chromium's extension service worker): how to reach it instead. */
+export function useWebAuthnLibrary(load: () => Promise<WebAuthnLibrary>): void {
+  library = load;
+}
 
 export { coseToJwk, jwkToCose } from './cose.js';
 export type { AuthenticationResponseJSON, RegistrationResponseJSON };
@@ -436,7 +451,7 @@ export interface VerifiedRegistration {
  * Only ES256 (COSE -7) P-256 credentials are accepted (coseToJwk), since statements name `webauthn-ES256`.
  */
 export async function verifyRegistration(options: VerifyRegistrationOptions): Promise<VerifiedRegistration> {
-  let result: Awaited<ReturnType<typeof verifyRegistrationResponse>>;
+  let result: Awaited<ReturnType<WebAuthnLibrary['verifyRegistrationResponse']>>;
   try {
     const { verifyRegistrationResponse } = await library();
     result = await verifyRegistrationResponse({

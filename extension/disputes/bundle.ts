@@ -6,7 +6,9 @@
  */
 import { decodeBase64url, utf8 } from '../../core/encoding/index.js';
 import { SemperError } from '../../core/errors.js';
-import { buildBundle, collectStatements, roleOf, type EvidenceBundle } from '../../core/evidence/index.js';
+// Not the core/evidence barrel: it re-exports the RFC 3161 check, whose pkijs would load with the worker (issue 13).
+import { buildBundle, type EvidenceBundle } from '../../core/evidence/bundle.js';
+import { collectStatements, roleOf } from '../../core/evidence/collect.js';
 import { DeliveryBody, STATEMENT_TYPES } from '../../core/protocol/commerce.js';
 import type { DealRecord, DealStore } from '../deals/records.js';
 

@@ -21,7 +21,7 @@ import { ARBITER_TYPES, signComplaint, verifyVerdict, type Claim, type VerdictBo
 import { jwkThumbprint } from '../../core/crypto/jwk.js';
 import { digestJson } from '../../core/encoding/index.js';
 import { SemperError, type SemperErrorCode } from '../../core/errors.js';
-import { bundleToJson } from '../../core/evidence/index.js';
+import { bundleToJson } from '../../core/evidence/bundle.js';
 import { readCertificate } from '../../core/pki/index.js';
 import { Statement, statementDigest } from '../../core/statements/index.js';
 import type { ArchiveEntry, DealStore } from '../deals/records.js';

@@ -14,7 +14,7 @@ import { SemperError } from '../../core/errors.js';
 import { readCertificate } from '../../core/pki/index.js';
 import type { DealStore } from '../deals/records.js';
 import type { TrustedArbiters } from '../settings/arbiter-trust.js';
-import { checkTimestamp, type TimestampCheck, type TrustedTsas } from '../settings/tsa-trust.js';
+import type { CheckTimestamp, TimestampCheck, TrustedTsas } from '../settings/tsa-trust.js';
 
 const VerdictAnswer = z.looseObject({ timestamp: z.string().min(1).max(64_000).optional() });
 
@@ -24,6 +24,8 @@ export interface VerdictTimestampDeps {
   tsas: Pick<TrustedTsas, 'list'>;
   roots: { ders(): Promise<string[]> };
   getJson(url: string): Promise<unknown>;
+  /** settings/tsa-check.ts; the worker runs it as an offscreen task (extension/offscreen), out of its start bundle. */
+  checkTimestamp: CheckTimestamp;
 }
 
 export async function verdictTimestamp(deps: VerdictTimestampDeps, input: { dealId: string; verdict: string }): Promise<{ status: 'none' } | TimestampCheck> {
@@ -37,5 +39,5 @@ export async function verdictTimestamp(deps: VerdictTimestampDeps, input: { deal
   const answer = VerdictAnswer.safeParse(await deps.getJson(`${arbiter.url}/arbiter/verdicts/${input.verdict}`));
   if (!answer.success) throw new SemperError('ERR_SCHEMA', `${arbiter.url} did not answer with the verdict`);
   if (!answer.data.timestamp) return { status: 'none' };
-  return checkTimestamp(answer.data.timestamp, decodeBase64url(input.verdict), { roots: await deps.roots.ders(), tsas: await deps.tsas.list() });
+  return deps.checkTimestamp(answer.data.timestamp, decodeBase64url(input.verdict), { roots: await deps.roots.ders(), tsas: await deps.tsas.list() });
 }

@@ -9,7 +9,7 @@ import type { IdentityService } from '../identity/service.js';
 import type { TrustRoots } from '../settings/trust-roots.js';
 import type { TrustedTtps } from '../settings/ttp-trust.js';
 import type { TrustedArbiters } from '../settings/arbiter-trust.js';
-import type { TrustedTsas } from '../settings/tsa-trust.js';
+import type { CheckTimestamp, TrustedTsas } from '../settings/tsa-trust.js';
 import type { PaymentService } from '../payments/service.js';
 import type { WalletService } from '../wallet/service.js';
 import type { CardPayments } from '../payments/card-payments.js';
@@ -26,6 +26,8 @@ export interface OperationContext {
   arbiters?: TrustedArbiters;
   /** The trusted time-stamping authorities (a setting); absent in tests of other groups. */
   tsas?: TrustedTsas;
+  /** Checks a verdict's time stamp (settings/tsa-check.ts); the worker's runs outside its start bundle (extension/offscreen). */
+  checkTimestamp?: CheckTimestamp;
   /** The payment service (the purse, the bank account): what each method can pay, for the trusted window. */
   payments: PaymentService;
   /** Open the trusted window on the setup or token-registration view, or on a finished deal's dispute (`dealId`). */

@@ -4,10 +4,9 @@
  * the address it is reached at. A time stamp counts only when its token passes every check of
  * core/timestamp under the user's CA roots AND its signer is one of these TSAs: a token from any
  * other TSA — even one certified by a trusted CA — is reported as untrusted, never as a time.
- * Stored in the worker's database (worker/store.ts tsaRecords, IndexedDB version 5).
+ * Stored in the worker's database (worker/store.ts tsaRecords, IndexedDB version 5). The check itself
+ * is tsa-check.ts: its code (pkijs) is not loaded with the worker (extension/offscreen).
  */
-import { decodeBase64Der } from '../../core/pki/der.js';
-import { verifyTimeStampToken } from '../../core/timestamp/verify.js';
 import type { FingerprintRecords } from '../worker/store.js';
 import { type PartyKind, TrustedParties, type TrustedParty } from './trusted-party.js';
 
@@ -31,24 +30,9 @@ export type TimestampCheck =
   /** Not a valid token for this digest under the user's roots. */
   | { status: 'invalid'; reason: string };
 
-/**
- * Checks a token (base64 DER) over `digest` (the stamped SHA-256): every check of core/timestamp
- * under `roots` (chain at the token's genTime, role tsa, EKU, imprint, signed attributes), then the
- * signer against the trusted TSAs by certificate fingerprint.
- */
-export async function checkTimestamp(
+/** Checks a token over a digest: extension/settings/tsa-check.ts, run outside the worker's start bundle (extension/offscreen). */
+export type CheckTimestamp = (
   token: string,
   digest: Uint8Array,
   trust: { roots: readonly string[]; tsas: readonly Pick<TrustedTsa, 'fingerprint'>[] },
-): Promise<TimestampCheck> {
-  let verified: Awaited<ReturnType<typeof verifyTimeStampToken>>;
-  try {
-    verified = await verifyTimeStampToken(decodeBase64Der(token, 'time-stamp token', 'ERR_TIMESTAMP_INVALID', 64 * 1024), { digest, roots: trust.roots });
-  } catch (e) {
-    return { status: 'invalid', reason: e instanceof Error ? e.message : String(e) };
-  }
-  const { fingerprint, commonName } = verified.tsa;
-  const genTime = verified.genTime.toISOString();
-  const trusted = trust.tsas.some((t) => t.fingerprint === fingerprint);
-  return { status: trusted ? 'trusted' : 'untrusted-tsa', genTime, tsa: commonName, fingerprint };
-}
+) => Promise<TimestampCheck>;

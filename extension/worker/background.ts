@@ -8,7 +8,7 @@
  * (extension/browser.ts).
  */
 import { z } from 'zod';
-import { createWebAuthnVerifier } from '../../core/crypto/webauthn.js';
+import { createWebAuthnVerifier, useWebAuthnLibrary } from '../../core/crypto/webauthn.js';
 import { SemperError } from '../../core/errors.js';
 import { firefoxWebAuthnOrigin } from '../../core/protocol/extension-id.js';
 import type { WebAuthnStatementVerifier } from '../../core/statements/verify.js';
@@ -37,6 +37,8 @@ import { getJson, httpTransport, MAX_RESPONSE_BYTES, postJson } from './http.js'
 import { walletKind } from '../wallet/purse.js';
 import { WalletService } from '../wallet/service.js';
 import { CrlRevocationChecker } from './revocation.js';
+import { chromeOffscreenDocument, OffscreenTasks, offscreenWebAuthnLibrary } from './offscreen.js';
+import { encodeBase64url } from '../../core/encoding/base64url.js';
 import { isTrustedWindowPage } from './sender.js';
 import {
   IdbDealStore,
@@ -109,6 +111,21 @@ const webauthn: WebAuthnStatementVerifier = firefox
       },
     }
   : createWebAuthnVerifier({ expectedOrigins: [extensionOrigin], expectedRpIds: [extensionOrigin], requireUserVerification: false });
+
+/**
+ * Rarely used heavy code, out of the start bundle (issue 13): Chromium's offscreen document, or
+ * import() where it works (Firefox's event page).
+ */
+const offscreenDocument = chromeOffscreenDocument();
+const offscreen = new OffscreenTasks({
+  ...(offscreenDocument ? { document: offscreenDocument } : {}),
+  importTasks: () => import('../offscreen/tasks.js'),
+});
+// @simplewebauthn/server (token registration, unusual assertions): where import() works it is imported on first use.
+if (offscreenDocument) {
+  const library = offscreenWebAuthnLibrary(offscreen);
+  useWebAuthnLibrary(async () => library);
+}
 
 /** CRLs named in merchant and TTP certificates, fetched and cached until their nextUpdate; prepared before each step. */
 const revocation = new CrlRevocationChecker({});
@@ -358,6 +375,13 @@ browser.runtime.onMessage.addListener((message: unknown, sender: Runtime.Message
     ttps,
     arbiters,
     tsas,
+    checkTimestamp: (token, digest, trust) =>
+      offscreen.run('timestamp.check', {
+        token,
+        digest: encodeBase64url(digest),
+        roots: [...trust.roots],
+        tsas: trust.tsas.map(({ fingerprint }) => ({ fingerprint })),
+      }),
     openWindow: openSetupWindow,
     payments,
     wallet,

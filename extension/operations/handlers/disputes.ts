@@ -23,8 +23,8 @@ export const disputeHandlers: Handlers<'disputes.raise' | 'disputes.list' | 'dis
     await openWindow('dispute', dealId);
     return { opened: true };
   },
-  async 'disputes.timestamp'({ dealId, verdict }, { store, arbiters, tsas, roots, getJson }) {
-    if (!arbiters || !tsas || !getJson) throw new SemperError('ERR_INTERNAL', 'this context cannot check time stamps');
-    return verdictTimestamp({ store, arbiters, tsas, roots, getJson }, { dealId, verdict });
+  async 'disputes.timestamp'({ dealId, verdict }, { store, arbiters, tsas, roots, getJson, checkTimestamp }) {
+    if (!arbiters || !tsas || !getJson || !checkTimestamp) throw new SemperError('ERR_INTERNAL', 'this context cannot check time stamps');
+    return verdictTimestamp({ store, arbiters, tsas, roots, getJson, checkTimestamp }, { dealId, verdict });
   },
 };

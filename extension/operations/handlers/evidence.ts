@@ -2,7 +2,7 @@
  * exportEvidence: a deal's evidence bundle (core/evidence), for the popup's "Export evidence"
  * button (built by disputes/bundle.ts, the same bundle a dispute files).
  */
-import { bundleToJson } from '../../../core/evidence/index.js';
+import { bundleToJson } from '../../../core/evidence/bundle.js';
 import { dealBundle } from '../../disputes/bundle.js';
 import type { Handlers } from '../context.js';
 

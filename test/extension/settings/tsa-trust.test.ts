@@ -12,7 +12,8 @@ import { MemoryDealStore, type DealRecord } from '../../../extension/deals/recor
 import { verdictTimestamp } from '../../../extension/disputes/timestamp.js';
 import { MemoryFingerprintRecords } from '../../../extension/settings/arbiter-trust.js';
 import { fetchCertificate } from '../../../extension/settings/fetch-certificate.js';
-import { checkTimestamp, TrustedTsas, type TrustedTsa } from '../../../extension/settings/tsa-trust.js';
+import { checkTimestamp } from '../../../extension/settings/tsa-check.js';
+import { TrustedTsas, type TrustedTsa } from '../../../extension/settings/tsa-trust.js';
 import { CaService } from '../../../server/ca/index.js';
 import { createTsaApp, inProcessTimestamper, openMarketplaceTsa, type TsaService } from '../../../server/tsa/index.js';
 import { makeTestCa } from '../../helpers/pki.js';
@@ -130,6 +131,7 @@ describe("a verdict's time stamp (disputes.timestamp)", () => {
         asked.push(url);
         return answer;
       },
+      checkTimestamp,
     };
     return { deps, record, verdict, d, asked, setAnswer: (a: unknown) => (answer = a), arbiters };
   }

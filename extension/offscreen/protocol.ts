@@ -1,0 +1,119 @@
+/**
+ * The worker's rarely used heavy code, run outside its start bundle (issue 13). Chromium refuses
+ * import() in an extension service worker, so everything the worker imports statically is parsed on
+ * every start; what a first message never needs is a *task* here instead, run by the offscreen
+ * document (extension/offscreen/main.ts, Chromium) or imported on first use (Firefox's event page,
+ * where import() works). Both are this extension's own pages: the same trust as the worker, which
+ * still decides what the result means.
+ *
+ * Messages cross runtime messaging as JSON, so bytes travel as base64url; both sides validate.
+ */
+import { z } from 'zod';
+
+export const OFFSCREEN_TARGET = 'semper-offscreen';
+
+const b64u = z
+  .string()
+  .regex(/^[A-Za-z0-9_-]*$/)
+  .max(200_000);
+const Fingerprint = z.string().min(1).max(128);
+
+/** Each task: its arguments and its result. */
+export const TASKS = {
+  /** A time stamp over a digest under the user's roots and trusted TSAs (extension/settings/tsa-check.ts). */
+  'timestamp.check': {
+    args: z.strictObject({
+      token: z.string().max(200_000),
+      digest: b64u,
+      roots: z.array(z.string().max(200_000)).max(256),
+      tsas: z.array(z.strictObject({ fingerprint: Fingerprint })).max(256),
+    }),
+    result: z.discriminatedUnion('status', [
+      z.strictObject({ status: z.enum(['trusted', 'untrusted-tsa']), genTime: z.string().max(64), tsa: z.string().max(1024), fingerprint: Fingerprint }),
+      z.strictObject({ status: z.literal('invalid'), reason: z.string().max(4096) }),
+    ]),
+  },
+  /**
+   * @simplewebauthn/server's verifyAuthenticationResponse: the assertions core/crypto/webauthn.ts's
+   * fast path hands over (unusual ones). Library errors come back as `threw` (their message names
+   * the check, core/crypto/webauthn.ts fromLibraryError), not as a failed task.
+   */
+  'webauthn.authenticate': {
+    args: z.strictObject({
+      response: z.strictObject({
+        id: z.string().max(2048),
+        rawId: z.string().max(2048),
+        type: z.literal('public-key'),
+        clientExtensionResults: z.strictObject({}),
+        response: z.strictObject({ clientDataJSON: b64u, authenticatorData: b64u, signature: b64u, userHandle: b64u.optional() }),
+      }),
+      expectedType: z.string().max(64),
+      expectedChallenge: z.string().max(1024),
+      expectedOrigin: z.array(z.string().max(1024)).max(64),
+      expectedRPID: z.array(z.string().max(1024)).max(64),
+      credential: z.strictObject({ id: z.string().max(2048), publicKey: b64u, counter: z.number().int().nonnegative() }),
+      requireUserVerification: z.boolean(),
+    }),
+    result: z.union([
+      z.strictObject({ threw: z.string().max(4096) }),
+      z.strictObject({ verified: z.boolean(), authenticationInfo: z.strictObject({ userVerified: z.boolean() }) }),
+    ]),
+  },
+  /** @simplewebauthn/server's verifyRegistrationResponse (token registration); errors as for authenticate. */
+  'webauthn.register': {
+    args: z.strictObject({
+      // What startRegistration resolved with, as the operation table admitted it (RegistrationResponse); the library checks it.
+      response: z.record(z.string(), z.unknown()),
+      expectedType: z.string().max(64),
+      expectedChallenge: z.string().max(1024),
+      expectedOrigin: z.union([z.string().max(1024), z.array(z.string().max(1024)).max(64)]),
+      expectedRPID: z.union([z.string().max(1024), z.array(z.string().max(1024)).max(64)]),
+      requireUserPresence: z.boolean(),
+      requireUserVerification: z.boolean(),
+    }),
+    result: z.union([
+      z.strictObject({ threw: z.string().max(4096) }),
+      z.strictObject({
+        verified: z.boolean(),
+        registrationInfo: z
+          .strictObject({
+            fmt: z.string().max(64),
+            aaguid: z.string().max(64),
+            userVerified: z.boolean(),
+            credential: z.strictObject({ id: z.string().max(2048), publicKey: b64u }),
+          })
+          .optional(),
+      }),
+    ]),
+  },
+} as const;
+
+export type TaskName = keyof typeof TASKS;
+export type TaskArgs<T extends TaskName> = z.infer<(typeof TASKS)[T]['args']>;
+export type TaskResult<T extends TaskName> = z.infer<(typeof TASKS)[T]['result']>;
+
+const taskNames = Object.keys(TASKS) as [TaskName, ...TaskName[]];
+
+/** What the worker sends to the offscreen document. */
+export const TaskRequest = z.strictObject({ target: z.literal(OFFSCREEN_TARGET), task: z.enum(taskNames), args: z.unknown() });
+export type TaskRequest = z.infer<typeof TaskRequest>;
+
+/** What the offscreen document answers: the task's result, or why it could not run it. */
+export const TaskResponse = z.union([
+  z.strictObject({ ok: z.literal(true), result: z.unknown() }),
+  z.strictObject({ ok: z.literal(false), error: z.strictObject({ code: z.string().max(64), message: z.string().max(4096) }) }),
+]);
+export type TaskResponse = z.infer<typeof TaskResponse>;
+
+/**
+ * Is this message from the extension's own service worker? The offscreen document answers nothing
+ * else: extension pages and content scripts broadcast runtime messages that reach it too.
+ * `workerUrl`: runtime.getURL of the manifest's background.service_worker.
+ */
+export function fromWorker(
+  sender: { id?: string | undefined; url?: string | undefined; tab?: unknown },
+  extensionId: string,
+  workerUrl: string | undefined,
+): boolean {
+  return workerUrl !== undefined && sender.id === extensionId && sender.tab === undefined && sender.url === workerUrl;
+}
