@@ -175,6 +175,7 @@ describe('exchanges through the trusted window', () => {
   it('certified mail: the shopper gets the document, the merchant the signed receipt', async () => {
     const tw = await startFromPage(`#receive-${DOCUMENT.id}`);
     expect(await tw.locator('#document-title').textContent()).toBe(DOCUMENT.title);
+    await expectFirstSight(tw, 'first-sight-mail-en.png');
     await expect.poll(() => tw.locator('#confirm').isEnabled()).toBe(true);
     await clickInTrustedWindow(tw, '#confirm');
     const result = await exchangeResult();
