@@ -510,8 +510,9 @@ async function main(): Promise<void> {
           market.ttps
             .slice(1)
             .map(async (t, i) => [
-              `  ${t.commonName} (k-of-n)  ${t.url}/ttp  certificate ${join(market.dataDir, `ttp-${i + 2}.pem`)}`,
-              `    fingerprint (SHA-256)          ${await fingerprintOf(t.certificate)}`,
+              `  ${`TTP ${i + 2}: ${t.commonName}`.padEnd(32)} ${t.url}/ttp`,
+              `  ${`TTP ${i + 2} certificate (PEM)`.padEnd(32)} ${join(market.dataDir, `ttp-${i + 2}.pem`)}`,
+              `  ${`TTP ${i + 2} fingerprint (SHA-256)`.padEnd(32)} ${await fingerprintOf(t.certificate)}`,
             ]),
         )
       ).flat(),
