@@ -18,7 +18,7 @@ async function main(): Promise<void> {
     writeFileSync(join(dataDir, 'registration-code.txt'), `${code}\n`, { mode: 0o600 });
     console.log(`Registration code for ${name}: ${code}  (one-time, 7 days; also in ${join(dataDir, 'registration-code.txt')})`);
   } finally {
-    ca.close();
+    await ca.close();
   }
 }
 

@@ -81,11 +81,11 @@ beforeAll(async () => {
   await promisify(execFile)(
     process.execPath,
     [join(root, 'node_modules/vite/bin/vite.js'), 'build', '--config', 'vite.config.firefox.ts', '--outDir', dist, '--emptyOutDir', '--logLevel', 'error'],
-    { cwd: root, timeout: 60_000 },
+    { cwd: root, timeout: 150_000 },
   );
   writeFileSync(zip, zipDirectory(dist));
   manifest = JSON.parse(readFileSync(join(dist, 'manifest.json'), 'utf8')) as BuiltManifest;
-}, 90_000);
+}, 180_000);
 
 afterAll(() => {
   if (work) rmSync(work, { recursive: true, force: true });
@@ -104,7 +104,7 @@ describe('Firefox package (npm run build:firefox)', () => {
         expect(w.file ?? '').not.toMatch(/^extension\//);
       }
     }
-  }, 60_000);
+  }, 180_000);
 
   it('has a Firefox manifest: gecko id and minimum version, an event page, no Chromium-only keys', () => {
     expect(manifest.manifest_version).toBe(3);

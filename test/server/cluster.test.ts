@@ -85,7 +85,7 @@ describe.skipIf(!ENGINES.includes('postgres'))('two processes per party over one
     try {
       bank = await openMarketplaceBank({ dataDir: dir, ca, databaseUrl: bankDb, currency: 'CHF', rotation: { values: [100] } });
     } finally {
-      ca.close();
+      await ca.close();
     }
     try {
       const t = {

@@ -29,8 +29,8 @@ async function merchant(): Promise<{ chain: string[]; serial: string }> {
 beforeAll(async () => {
   ca = await CaService.open({ dataDir: tmp.dir, crlUrl: `${CA_URL}/ca/crl.der`, now: () => clock });
 });
-afterAll(() => {
-  ca.close();
+afterAll(async () => {
+  await ca.close();
   tmp.remove();
 });
 

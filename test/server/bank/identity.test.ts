@@ -25,8 +25,8 @@ beforeEach(async () => {
   ca = await CaService.open({ dataDir: join(dir, 'ca'), now: () => clock.now });
 });
 
-afterEach(() => {
-  ca.close();
+afterEach(async () => {
+  await ca.close();
   rmSync(dir, { recursive: true, force: true });
 });
 
