@@ -137,12 +137,14 @@ export function ExchangeApp({ dealId }: { dealId: string | null }) {
       </section>
 
       <section class="panel ttp" aria-labelledby="xw-ttp" id="ttp">
-        <h2 id="xw-ttp">{t('xwTtp')}</h2>
+        <h2 id="xw-ttp">{quorum ? t('xwTtpSet') : t('xwTtp')}</h2>
         <p class="merchant-name" id="ttp-name">
           <CertifiedName name={view.ttp.name} />
         </p>
         <NameWarning name={view.ttp.name} id="ttp-name-warning" />
-        <p class="note">{contract ? t('xwTtpContract') : t('xwTtpMail')}</p>
+        <p class="note" id="ttp-role">
+          {contract ? t(quorum ? 'xwTtpContractSet' : 'xwTtpContract') : t(quorum ? 'xwTtpMailSet' : 'xwTtpMail')}
+        </p>
         {quorum ? (
           <>
             <p id="ttp-quorum">

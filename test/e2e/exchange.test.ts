@@ -323,6 +323,9 @@ describe('exchanges through the trusted window', () => {
       expect(await tw.locator('#glance-guarantors').textContent()).toBe('3 of 3 must agree: Semper Demo TTP, Semper Demo TTP 2, Semper Demo TTP 3');
       expect(await tw.locator('#ttp-quorum').textContent()).toBe('3 of 3 must agree');
       expect(await tw.locator('#ttp-set li').count()).toBe(2);
+      // The panel speaks of the set, not of one third party.
+      expect(await tw.locator('#xw-ttp').textContent()).toBe('Fairness guaranteed by (trusted third parties)');
+      expect(await tw.locator('#ttp-role').textContent()).toContain('these third parties, which you chose to trust');
       await expectFirstSight(tw, 'first-sight-quorum-en.png', ['glance-terms', 'glance-guarantors']);
       await expectAccessible(tw, 'trusted window, contract guaranteed by 3 of 3 (en)');
       await tw.screenshot({ path: join(RESULTS, 'trusted-window-quorum.png'), fullPage: true });
