@@ -3,27 +3,53 @@ import { SemperError } from '../errors.js';
 
 const ALPHABET = /^[A-Za-z0-9_-]*$/;
 
+/**
+ * Node's Buffer codec where there is one: Node's btoa/atob are legacy JavaScript, several times
+ * slower than Buffer's native base64 (a tenth of a WebAuthn verification went to them). Browsers
+ * have no Buffer and a native btoa/atob. Both paths give the same text and bytes
+ * (test/core/encoding/base64url.test.ts compares them); the strict checks below apply to both.
+ */
+interface NodeBufferCodec {
+  from(data: ArrayBufferLike, byteOffset: number, length: number): { toString(encoding: 'base64' | 'base64url'): string };
+  from(text: string, encoding: 'base64url'): Uint8Array;
+}
+const NODE_BUFFER = (globalThis as { Buffer?: NodeBufferCodec }).Buffer;
+
+/** The portable codec (btoa/atob), also what browsers run; exported for the differential test. */
+export const portableBase64 = {
+  encode(bytes: Uint8Array): string {
+    let bin = '';
+    for (let i = 0; i < bytes.length; i += 0x8000) {
+      bin += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+    }
+    return btoa(bin);
+  },
+  /** `text` already checked: base64url alphabet, length not 1 mod 4. */
+  decodeUrl(text: string): Uint8Array<ArrayBuffer> {
+    const b64 = text.replace(/-/g, '+').replace(/_/g, '/') + '='.repeat((4 - (text.length % 4)) % 4);
+    const bin = atob(b64);
+    const out = new Uint8Array(bin.length);
+    for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
+    return out;
+  },
+};
+
 /** RFC 4648 §4 base64 with padding (PEM bodies, DER in certificates). */
 export function encodeBase64(bytes: Uint8Array): string {
-  let bin = '';
-  for (let i = 0; i < bytes.length; i += 0x8000) {
-    bin += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
-  }
-  return btoa(bin);
+  return NODE_BUFFER ? NODE_BUFFER.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64') : portableBase64.encode(bytes);
 }
 
 export function encodeBase64url(bytes: Uint8Array): string {
-  return encodeBase64(bytes).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+  if (NODE_BUFFER) return NODE_BUFFER.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64url');
+  return portableBase64.encode(bytes).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
 }
 
 export function decodeBase64url(text: string): Uint8Array<ArrayBuffer> {
   if (typeof text !== 'string' || !ALPHABET.test(text) || text.length % 4 === 1) {
     throw new SemperError('ERR_ENCODING', 'RFC 4648 §5: not a base64url string without padding');
   }
-  const b64 = text.replace(/-/g, '+').replace(/_/g, '/') + '='.repeat((4 - (text.length % 4)) % 4);
-  const bin = atob(b64);
-  const out = new Uint8Array(bin.length);
-  for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
+  // A copy into a plain Uint8Array: callers get the same type on both paths.
+  const out = NODE_BUFFER ? new Uint8Array(NODE_BUFFER.from(text, 'base64url')) : portableBase64.decodeUrl(text);
   // Reject non-canonical encodings (trailing bits set), so one byte string has one text form.
   if (encodeBase64url(out) !== text) {
     throw new SemperError('ERR_ENCODING', 'RFC 4648 §3.5: non-canonical base64url (trailing bits set)');
