@@ -353,3 +353,17 @@ export async function merchantExchange(
     throw new Error(`deal ${dealId} is not a merchant exchange under way: ${JSON.stringify(deal)}`);
   return { state: deal.state.responder, stopped: deal.halted, descriptor: deal.state.descriptor };
 }
+
+/**
+ * Let the merchant's exchange run to its end: at most `rounds` times, advance the clock to its
+ * next wake-up and run the kit's timers, waiting for the TTP requests under way.
+ */
+export async function runMerchantToEnd(world: ExchangeWorld, dealId: string, rounds = 10): Promise<void> {
+  for (let i = 0; i < rounds; i++) {
+    const m = await merchantExchange(world, dealId);
+    if (m.state.phase === 'done') return;
+    world.clock.now = Math.max(world.clock.now, m.state.wakeAt ?? world.clock.now);
+    await world.host.tick();
+    await world.host.stop();
+  }
+}

@@ -11,7 +11,7 @@ import { chooseTtpSet, maliciousTolerated, TtpPolicy } from '../../core/commerce
 import { AffidavitBody } from '../../core/exchange/index.js';
 import type { Statement } from '../../core/statements/index.js';
 import { EXCHANGE_CONTRACTS } from '../../server/shop/exchange-uses.js';
-import { makeExchangeWorld, merchantExchange, newShopper, NodeShopper, type ExchangeWorld } from '../helpers/exchange.js';
+import { makeExchangeWorld, merchantExchange, newShopper, runMerchantToEnd, NodeShopper, type ExchangeWorld } from '../helpers/exchange.js';
 
 const CONTRACT = EXCHANGE_CONTRACTS[0]!;
 const F = (c: string) => c.repeat(43);
@@ -157,13 +157,7 @@ describe('k-of-n exchange deals against the merchant kit (three TTPs, the mercha
     } finally {
       world.host.app.request = original;
     }
-    for (let i = 0; i < 10; i++) {
-      const m = await merchantExchange(world, s.agreement.dealId);
-      if (m.state.phase === 'done') break;
-      world.clock.now = Math.max(world.clock.now, m.state.wakeAt ?? world.clock.now);
-      await world.host.tick();
-      await world.host.stop(); // waits for the TTP requests under way
-    }
+    await runMerchantToEnd(world, s.agreement.dealId);
     const m = await merchantExchange(world, s.agreement.dealId);
     expect(m.state.quorum?.k).toBe(2);
     expect(m.state.outcome?.status).toBe('resolved');

@@ -21,6 +21,7 @@ import {
   FAST_TIMING,
   makeExchangeWorld,
   merchantExchange,
+  runMerchantToEnd,
   newShopper,
   NodeShopper,
   postExchangeMessage,
@@ -329,13 +330,7 @@ describe('exchange deals in the kit: faults are overcome by the TTP', () => {
       world.host.app.request = original;
     }
     expect(s.state.outcome?.status).toBe('completed');
-    for (let i = 0; i < 10; i++) {
-      const m = await merchantExchange(world, s.agreement.dealId);
-      if (m.state.phase === 'done') break;
-      world.clock.now = Math.max(world.clock.now, m.state.wakeAt ?? world.clock.now);
-      await world.host.tick();
-      await world.host.stop(); // waits for the TTP request under way
-    }
+    await runMerchantToEnd(world, s.agreement.dealId);
     const m = await merchantExchange(world, s.agreement.dealId);
     expect(m.state.outcome?.status).toBe('resolved');
     if (m.state.outcome?.status !== 'resolved') return;

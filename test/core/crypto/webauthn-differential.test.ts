@@ -9,10 +9,10 @@ import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { isoCBOR } from '@simplewebauthn/server/helpers';
 import { exportPublicJwk, generateKeyPair, type PublicJwk } from '../../../core/crypto/index.js';
-import { challengeForStatement, createWebAuthnVerifier, type WebAuthnSignerRef, type WebAuthnVerifierOptions } from '../../../core/crypto/webauthn.js';
+import { challengeForStatement, type WebAuthnSignerRef, type WebAuthnVerifierOptions } from '../../../core/crypto/webauthn.js';
 import { encodeBase64url, sha256, utf8 } from '../../../core/encoding/index.js';
-import { verifyStatement } from '../../../core/statements/index.js';
 import { p1363ToDer } from '../../helpers/soft-authenticator.js';
+import { type Outcome, verificationOutcome } from './webauthn-outcome.js';
 
 const EXT = 'chrome-extension://kfjpmdjmiogaolnnlnbpdnhonnpaecoa';
 const OTHER = 'chrome-extension://aaaabbbbccccddddeeeeffffgggghhhh';
@@ -99,24 +99,12 @@ const OPTIONS: WebAuthnVerifierOptions[] = [
   },
 ];
 
-type Outcome = { ok: true; userVerified: boolean | undefined } | { ok: false; code: unknown; check: unknown; message: string };
-
-async function outcome(statement: unknown, options: WebAuthnVerifierOptions): Promise<Outcome> {
-  try {
-    const v = await verifyStatement(statement, { webauthn: createWebAuthnVerifier(options) });
-    return { ok: true, userVerified: v.userVerified };
-  } catch (e) {
-    const err = e as { code?: unknown; details?: { check?: unknown }; message: string };
-    return { ok: false, code: err.code, check: err.details?.check, message: err.message };
-  }
-}
-
 /** The same outcome through both paths, under every verifier option; returns the outcomes (fast path). */
 async function same(statement: unknown): Promise<Outcome[]> {
   const out: Outcome[] = [];
   for (const options of OPTIONS) {
-    const fast = await outcome(statement, { ...options, implementation: 'fast' });
-    const library = await outcome(statement, { ...options, implementation: 'library' });
+    const fast = await verificationOutcome(statement, { ...options, implementation: 'fast' });
+    const library = await verificationOutcome(statement, { ...options, implementation: 'library' });
     expect(fast).toEqual(library);
     out.push(fast);
   }
@@ -228,10 +216,10 @@ describe('fast WebAuthn path = @simplewebauthn/server (differential)', () => {
       { expectedOrigins: [rp], expectedRpIds: [rp] },
       { expectedOrigins: [EXT], expectedRpIds: [rp] },
     ]) {
-      const fast = await outcome(chromium, { ...options, implementation: 'fast' });
-      expect(fast).toEqual(await outcome(chromium, { ...options, implementation: 'library' }));
+      const fast = await verificationOutcome(chromium, { ...options, implementation: 'fast' });
+      expect(fast).toEqual(await verificationOutcome(chromium, { ...options, implementation: 'library' }));
     }
-    expect(await outcome(chromium, { expectedOrigins: [rp], expectedRpIds: [rp] })).toEqual({ ok: true, userVerified: true });
+    expect(await verificationOutcome(chromium, { expectedOrigins: [rp], expectedRpIds: [rp] })).toEqual({ ok: true, userVerified: true });
   });
 
   it('on random authenticatorData, flags and clientDataJSON (property)', async () => {

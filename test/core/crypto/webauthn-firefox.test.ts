@@ -19,8 +19,8 @@ import {
   normaliseTokenRpId,
   tokenRpIdFor,
 } from '../../../core/protocol/extension-id.js';
-import { verifyStatement } from '../../../core/statements/index.js';
 import { FLAG_UP, FLAG_UV, SoftAuthenticator } from '../../helpers/soft-authenticator.js';
+import { type Outcome, verificationOutcome } from './webauthn-outcome.js';
 
 const RP_ID = 'localhost';
 /** What a verifier of the marketplace accepts: the pinned Chromium extension, and the pinned Firefox add-on with `localhost`. */
@@ -52,22 +52,9 @@ const FIREFOX_ORDER = {
   },
 } as const;
 
-type Outcome = { ok: true; userVerified: boolean | undefined } | { ok: false; code: unknown; check: unknown; message: string };
-
-async function run(statement: unknown, options: WebAuthnVerifierOptions): Promise<Outcome> {
-  try {
-    const v = await verifyStatement(statement, { webauthn: createWebAuthnVerifier(options) });
-    return { ok: true, userVerified: v.userVerified };
-  } catch (e) {
-    const err = e as { code?: unknown; details?: { check?: unknown }; message: string };
-    return { ok: false, code: err.code, check: err.details?.check, message: err.message };
-  }
-}
-
-/** Both paths, the same outcome; returns it. */
 async function outcome(statement: unknown, options: WebAuthnVerifierOptions = PINNED): Promise<Outcome> {
-  const fast = await run(statement, { ...options, implementation: 'fast' } as WebAuthnVerifierOptions);
-  const library = await run(statement, { ...options, implementation: 'library' } as WebAuthnVerifierOptions);
+  const fast = await verificationOutcome(statement, { ...options, implementation: 'fast' } as WebAuthnVerifierOptions);
+  const library = await verificationOutcome(statement, { ...options, implementation: 'library' } as WebAuthnVerifierOptions);
   expect(fast).toEqual(library);
   return fast;
 }
