@@ -128,7 +128,7 @@ describe('dispute in Chromium (English)', () => {
     // Kept with the deal, like the popup's.
     expect((await harness.operation('disputes.list', { dealId })).disputes.map((d) => d.decision)).toEqual(['upheld', 'dismissed']);
     const closed = dw.waitForEvent('close');
-    await dw.click('#dispute-close');
+    await clickInTrustedWindow(dw, '#dispute-close');
     await closed;
   });
 });
