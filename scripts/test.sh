@@ -61,6 +61,14 @@ for (const f of ["test-results/unit.json", "test-results/e2e.json"]) {
   if (!fs.existsSync(f)) { failed += 1; console.log(`(no results in ${f})`); continue; }
   const r = JSON.parse(fs.readFileSync(f, "utf8"));
   passed += r.numPassedTests; failed += r.numFailedTests;
+  // Name every failure next to the sum, so the tail of a long log says what failed.
+  for (const file of r.testResults ?? []) {
+    const rel = String(file.name).replace(process.cwd() + "/", "");
+    if (file.status === "failed" && !(file.assertionResults ?? []).some((a) => a.status === "failed"))
+      console.log(`FAILED ${rel}: ${String(file.message ?? "").split("\n")[0]}`);
+    for (const a of file.assertionResults ?? [])
+      if (a.status === "failed") console.log(`FAILED ${rel} > ${a.fullName}: ${String((a.failureMessages ?? [""])[0]).split("\n")[0].slice(0, 300)}`);
+  }
   if (r.numTotalTests === 0 || (r.numFailedTestSuites > 0 && r.numFailedTests === 0)) failed += Math.max(1, r.numFailedTestSuites);
 }
 if (process.argv[1] === "1" && failed === 0) failed = 1;

@@ -157,6 +157,10 @@ function sealFailure(value: unknown, path: string): SealFailure | null {
   }
 }
 
+function byName(a: [string, string], b: [string, string]): number {
+  return a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0;
+}
+
 function sealWalk(value: unknown, depth: number): [unknown, string] {
   if (typeof value !== 'object' || value === null) return [value, serialise(value)];
   const sealed = sealedTexts.get(value);
@@ -179,19 +183,23 @@ function sealWalk(value: unknown, depth: number): [unknown, string] {
     // The copy keeps the members' order; the text has them sorted.
     const keys = Object.keys(value);
     const out: Record<string, unknown> = {};
-    const texts: Record<string, string> = {};
-    for (const k of keys) {
-      if (LONE_SURROGATE.test(k)) throw NOT_I_JSON;
-      const [c, t] = sealWalk((value as Record<string, unknown>)[k], depth + 1);
-      // defineProperty: a member named __proto__ stays a member, as JSON.parse makes it.
-      Object.defineProperty(out, k, { value: c, enumerable: true, writable: true, configurable: true });
-      texts[`$${k}`] = t;
-    }
-    keys.sort();
-    text = '{';
+    const members: [string, string][] = new Array(keys.length);
     for (let i = 0; i < keys.length; i++) {
       const k = keys[i]!;
-      text += `${i > 0 ? ',' : ''}${JSON.stringify(k)}:${texts[`$${k}`]}`;
+      if (LONE_SURROGATE.test(k)) throw NOT_I_JSON;
+      const [c, t] = sealWalk((value as Record<string, unknown>)[k], depth + 1);
+      // A member named __proto__ stays a member, as JSON.parse makes it (assignment would set the
+      // prototype); defineProperty only there, since it is several times slower than assignment.
+      if (k === '__proto__') Object.defineProperty(out, k, { value: c, enumerable: true, writable: true, configurable: true });
+      else out[k] = c;
+      members[i] = [k, t];
+    }
+    // By UTF-16 code units (RFC 8785 §3.2.3), as the default sort orders strings.
+    members.sort(byName);
+    text = '{';
+    for (let i = 0; i < members.length; i++) {
+      const [k, t] = members[i]!;
+      text += `${i > 0 ? ',' : ''}${JSON.stringify(k)}:${t}`;
     }
     text += '}';
     copy = out;

@@ -10,6 +10,7 @@ import {
   sha256,
   sha256Sync,
   sha256WebCrypto,
+  sealJson,
   utf8,
 } from '../../../core/encoding/index.js';
 import { SemperError } from '../../../core/errors.js';
@@ -72,6 +73,50 @@ describe('RFC 8785 canonical JSON', () => {
         return text === canonicalJson(reversed) && canonicalJson(JSON.parse(text)) === text;
       }),
     );
+  });
+});
+
+describe('sealJson: a deep-frozen copy and its RFC 8785 text in one walk', () => {
+  const deepFrozen = (v: unknown): boolean =>
+    typeof v !== 'object' || v === null || (Object.isFrozen(v) && Object.values(v).every(deepFrozen));
+  it("gives the canonicalize package's text and an equal, deep-frozen copy on random JSON values (property)", () => {
+    const value = fc.jsonValue({ maxDepth: 5 }).filter((v) => {
+      let ok = true;
+      JSON.stringify(v, (_, x) => {
+        if (typeof x === 'number' && Number.isInteger(x) && !Number.isSafeInteger(x)) ok = false;
+        return x;
+      });
+      return ok;
+    });
+    fc.assert(
+      fc.property(value, (v) => {
+        const sealed = sealJson(v);
+        if (!sealed.ok) return false;
+        expect(sealed.text).toBe(canonicalize(v));
+        expect(sealed.value).toStrictEqual(v);
+        return deepFrozen(sealed.value) && canonicalJson(sealed.value) === sealed.text;
+      }),
+      { numRuns: 1000 },
+    );
+  });
+  it('keeps members named like Object.prototype properties as own members, as JSON.parse makes them', () => {
+    const parsed = JSON.parse('{"__proto__":{"polluted":true},"constructor":1,"toString":"x","b":[{"__proto__":2}]}') as Record<string, unknown>;
+    const sealed = sealJson(parsed);
+    if (!sealed.ok) throw new Error('refused');
+    const copy = sealed.value as Record<string, unknown>;
+    expect(Object.keys(copy)).toEqual(['__proto__', 'constructor', 'toString', 'b']);
+    expect(Object.getPrototypeOf(copy)).toBe(Object.prototype);
+    expect(Object.getOwnPropertyDescriptor(copy, '__proto__')?.value).toEqual({ polluted: true });
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+    expect(Object.getOwnPropertyDescriptor((copy.b as Record<string, unknown>[])[0], '__proto__')?.value).toBe(2);
+    expect(sealed.text).toBe(canonicalize(parsed));
+    expect(sealed.text).toBe('{"__proto__":{"polluted":true},"b":[{"__proto__":2}],"constructor":1,"toString":"x"}');
+  });
+  it('refuses what is not I-JSON, telling a schema failure from an encoding one', () => {
+    const notJson = sealJson({ a: [1, () => 1] });
+    expect(notJson.ok === false && notJson.failure.notJson && notJson.failure.path).toBe('$.a[1]');
+    const notIJson = sealJson({ a: { b: 2 ** 60 } });
+    expect(notIJson.ok === false && !notIJson.failure.notJson && notIJson.failure.error.code).toBe('ERR_ENCODING');
   });
 });
 
