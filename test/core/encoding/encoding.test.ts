@@ -77,8 +77,7 @@ describe('RFC 8785 canonical JSON', () => {
 });
 
 describe('sealJson: a deep-frozen copy and its RFC 8785 text in one walk', () => {
-  const deepFrozen = (v: unknown): boolean =>
-    typeof v !== 'object' || v === null || (Object.isFrozen(v) && Object.values(v).every(deepFrozen));
+  const deepFrozen = (v: unknown): boolean => typeof v !== 'object' || v === null || (Object.isFrozen(v) && Object.values(v).every(deepFrozen));
   it("gives the canonicalize package's text and an equal, deep-frozen copy on random JSON values (property)", () => {
     const value = fc.jsonValue({ maxDepth: 5 }).filter((v) => {
       let ok = true;
