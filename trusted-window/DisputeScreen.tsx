@@ -13,6 +13,7 @@ import type { HistoryRow } from '../extension/history/search.js';
 import { callOperation } from '../extension/operations/client.js';
 import type { ArbiterSummary } from '../extension/operations/table.js';
 import { DisputeForm, VerdictView } from '../extension/ui/disputes.js';
+import { signComplaintWithToken } from './tokens.js';
 import { formatDateTime, formatMoney, t } from '../extension/ui/i18n.js';
 import { CertifiedName, SafeText } from '../extension/ui/safe-text.js';
 import { TrustedHeader } from './identity.js';
@@ -94,6 +95,7 @@ export function DisputeScreen({ dealId }: { dealId: string | null }) {
               noArbiter="dswNoArbiter"
               onVerdict={(v) => setVerdicts((old) => [...old.filter((o) => o.verdictDigest !== v.verdictDigest), v])}
               onError={setError}
+              signWithToken={signComplaintWithToken}
             />
           ) : null}
         </section>

@@ -12,8 +12,8 @@ import { startAuthentication, startRegistration } from '@simplewebauthn/browser'
 import { useState } from 'preact/hooks';
 import { signatureBlockFromAssertion } from '../core/crypto/webauthn.js';
 import { callOperation, OperationError } from '../extension/operations/client.js';
-import type { OperationRequest } from '../extension/operations/table.js';
-import type { TokenSummary } from '../extension/identity/service.js';
+import type { OperationRequest, OperationResponses } from '../extension/operations/table.js';
+import type { TokenSigningRequest, TokenSummary } from '../extension/identity/service.js';
 import { t } from '../extension/ui/i18n.js';
 import { identityChanged } from './identity.js';
 
@@ -60,6 +60,25 @@ export function explainRegistrationError(e: unknown): string {
  */
 export async function signOrderWithToken(dealId: string, credentialId?: string): Promise<void> {
   const request = await callOperation('tokens.orderToSign', { dealId, ...(credentialId ? { credentialId } : {}) });
+  const signature = await tokenSignature(request);
+  // The worker validates the order against its schema (operations/table.ts) before the machine verifies it.
+  const order = { ...request.order, signature } as OperationRequest<'submitSignedOrder'>['order'];
+  await callOperation('submitSignedOrder', { dealId, order });
+}
+
+/**
+ * Sign a complaint about a deal the security key signed (disputes.complaintToSign): the arbiter takes
+ * as a party only the key the evidence shows acting, so that key signs; the worker verifies it again.
+ */
+export async function signComplaintWithToken(
+  request: Extract<OperationResponses['disputes.complaintToSign'], { signer: 'token' }>,
+): Promise<OperationRequest<'disputes.raiseSigned'>['complaint']> {
+  const signature = await tokenSignature(request);
+  return { ...request.complaint, signature } as OperationRequest<'disputes.raiseSigned'>['complaint'];
+}
+
+/** The browser's ceremony over the worker's challenge; the assertion as a statement's signature block. */
+async function tokenSignature(request: Omit<TokenSigningRequest, 'order'>) {
   const response = await startAuthentication({
     optionsJSON: {
       challenge: request.challenge,
@@ -69,10 +88,7 @@ export async function signOrderWithToken(dealId: string, credentialId?: string):
       timeout: 120_000,
     },
   });
-  const signature = signatureBlockFromAssertion({ response, jwk: request.jwk, credentialId: request.credentialId, rpId: request.rpId });
-  // The worker validates the order against its schema (operations/table.ts) before the machine verifies it.
-  const order = { ...request.order, signature } as OperationRequest<'submitSignedOrder'>['order'];
-  await callOperation('submitSignedOrder', { dealId, order });
+  return signatureBlockFromAssertion({ response, jwk: request.jwk, credentialId: request.credentialId, rpId: request.rpId });
 }
 
 /** Register a security key: label, then the browser's ceremony, then the worker's verification. */

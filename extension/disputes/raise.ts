@@ -17,21 +17,36 @@
  * Every failure is a DisputeError naming what failed; nothing is archived unless a valid verdict came back.
  */
 import { z } from 'zod';
-import { ARBITER_TYPES, signComplaint, verifyVerdict, type Claim, type VerdictBody } from '../../core/arbiter/statements.js';
+import {
+  ARBITER_TYPES,
+  signComplaint,
+  verifyComplaint,
+  verifyVerdict,
+  type Claim,
+  type ComplaintBody,
+  type VerdictBody,
+  type VerifiedComplaint,
+} from '../../core/arbiter/statements.js';
 import { jwkThumbprint } from '../../core/crypto/jwk.js';
-import { digestJson } from '../../core/encoding/index.js';
+import type { WebAuthnSignerRef, WebAuthnStatementToSign } from '../../core/crypto/webauthn.js';
+import { canonicalJson, digestJson } from '../../core/encoding/index.js';
 import { SemperError, type SemperErrorCode } from '../../core/errors.js';
 import { bundleToJson } from '../../core/evidence/bundle.js';
 import { readCertificate } from '../../core/pki/index.js';
-import { Statement, statementDigest } from '../../core/statements/index.js';
-import type { ArchiveEntry, DealStore } from '../deals/records.js';
+import { nowIso, Statement, statementDigest } from '../../core/statements/index.js';
+import type { WebAuthnStatementVerifier } from '../../core/statements/verify.js';
+import type { ArchiveEntry, DealRecord, DealStore } from '../deals/records.js';
 import type { KeyStore } from '../identity/key-store.js';
+import type { IdentityService, TokenSigningRequest } from '../identity/service.js';
 import type { TrustedArbiter, TrustedArbiters } from '../settings/arbiter-trust.js';
 import { postJson } from '../worker/http.js';
 import { dealBundle } from './bundle.js';
 import { claimsFor } from './claims.js';
 
-export type DisputeFailure = 'untrusted-arbiter' | 'arbiter-unreachable' | 'refused' | 'bad-verdict' | 'no-signing-key' | 'not-a-claim';
+export type DisputeFailure = 'untrusted-arbiter' | 'arbiter-unreachable' | 'refused' | 'bad-verdict' | 'no-signing-key' | 'token-signed' | 'not-a-claim';
+
+/** What a token-signed complaint needs from the identity service. */
+export type TokenRequests = Pick<IdentityService, 'tokenStatementRequest'>;
 
 /** A dispute that could not be raised or whose answer is not a verdict to keep; `failure` says which. */
 export class DisputeError extends SemperError {
@@ -84,10 +99,21 @@ async function signerOf(statement: Statement<unknown>): Promise<{ keyId: string;
   return undefined;
 }
 
+/** What the shopper sent in the deal, its order or start first. */
+function sentByShopper(archive: ArchiveEntry[]): ArchiveEntry[] {
+  const sent = archive.filter((a) => a.direction === 'sent' && a.type !== ARBITER_TYPES.complaint);
+  return sent.sort((a, b) => Number(SHOPPER_SENDS.includes(b.type)) - Number(SHOPPER_SENDS.includes(a.type)));
+}
+
+/** The security key that signed what the shopper sent (its order first), if a security key did. */
+function actingToken(archive: ArchiveEntry[]): WebAuthnSignerRef | undefined {
+  const signer = sentByShopper(archive)[0]?.statement.signature.signer;
+  return signer?.kind === 'webauthn' ? signer : undefined;
+}
+
 /** The key of this browser that signed what the shopper sent in the deal (its order or start first). */
 async function actingKey(deps: DisputeDeps, archive: ArchiveEntry[]) {
-  const sent = archive.filter((a) => a.direction === 'sent');
-  sent.sort((a, b) => Number(SHOPPER_SENDS.includes(b.type)) - Number(SHOPPER_SENDS.includes(a.type)));
+  const sent = sentByShopper(archive);
   const keys = await deps.keys.list();
   for (const entry of sent) {
     const signer = await signerOf(entry.statement);
@@ -104,13 +130,7 @@ async function actingKey(deps: DisputeDeps, archive: ArchiveEntry[]) {
       }
     }
   }
-  throw new DisputeError(
-    'no-signing-key',
-    'ERR_KEY',
-    sent.some((a) => a.statement.signature.signer.kind === 'webauthn')
-      ? 'this deal was signed with a security key; complaints signed by a security key are not supported yet'
-      : 'no key of this browser signed anything in this deal, so the arbiter would not see you as a party',
-  );
+  throw new DisputeError('no-signing-key', 'ERR_KEY', 'no key of this browser signed anything in this deal, so the arbiter would not see you as a party');
 }
 
 async function arbiterCertificateFingerprint(verdict: Statement<unknown>): Promise<{ fingerprint: string; commonName: string }> {
@@ -138,27 +158,132 @@ export async function disputeView(verdict: Statement<unknown>): Promise<DisputeV
   };
 }
 
-export async function raiseDispute(deps: DisputeDeps, input: { dealId: string; claim: Claim; arbiter: string; statement?: string }): Promise<DisputeView> {
+export interface DisputeInput {
+  dealId: string;
+  claim: Claim;
+  arbiter: string;
+  statement?: string;
+}
+
+interface PreparedDispute {
+  arbiter: TrustedArbiter;
+  record: DealRecord;
+  archive: ArchiveEntry[];
+  /** The bundle exactly as it travels: the complaint commits to the digest of these bytes' JSON. */
+  bundle: unknown;
+  body: ComplaintBody;
+}
+
+/** Everything a complaint needs before it is signed; the bundle as of `now` (the complaint's issuedAt). */
+async function prepareDispute(deps: DisputeDeps, input: DisputeInput, now: number): Promise<PreparedDispute> {
   const arbiter: TrustedArbiter | undefined = await deps.arbiters.find(input.arbiter);
   if (!arbiter)
     throw new DisputeError('untrusted-arbiter', 'ERR_CERT_UNTRUSTED', `${input.arbiter} is not one of your trusted arbiters (add it in the settings first)`);
-  const now = deps.now();
   const { record, bundle: built } = await dealBundle(deps.store, input.dealId, now);
   if (!claimsFor(record.kind).includes(input.claim)) {
     throw new DisputeError('not-a-claim', 'ERR_SCHEMA', `a shopper cannot claim ${input.claim} about a ${record.kind}`);
   }
   if (!record.terminal)
     throw new DisputeError('not-a-claim', 'ERR_PROTOCOL_STATE', `deal ${input.dealId} is still under way: raise a dispute once it has finished`);
-  // The bundle exactly as it travels: the complaint commits to the digest of these bytes' JSON.
   const bundle = JSON.parse(bundleToJson(built)) as unknown;
-  const archive = await deps.store.archiveOf(input.dealId);
-  const { signer, chain } = await actingKey(deps, archive);
-  const complaint = await signComplaint(
-    { claim: input.claim, dealId: input.dealId, evidence: await digestJson(bundle), ...(input.statement ? { statement: input.statement } : {}) },
-    signer,
-    now,
-    chain ? { chain } : {},
-  );
+  const body: ComplaintBody = {
+    claim: input.claim,
+    dealId: input.dealId,
+    evidence: await digestJson(bundle),
+    ...(input.statement ? { statement: input.statement } : {}),
+  };
+  return { arbiter, record, archive: await deps.store.archiveOf(input.dealId), bundle, body };
+}
+
+/** Raise a dispute about a deal one of this browser's keys signed (the identity key or a pseudonym). */
+export async function raiseDispute(deps: DisputeDeps, input: DisputeInput): Promise<DisputeView> {
+  const now = deps.now();
+  const prepared = await prepareDispute(deps, input, now);
+  if (actingToken(prepared.archive)) {
+    throw new DisputeError(
+      'token-signed',
+      'ERR_WEBAUTHN',
+      'this deal was signed with a security key: the complaint must be signed with it too (disputes.complaintToSign)',
+    );
+  }
+  const { signer, chain } = await actingKey(deps, prepared.archive);
+  const complaint = await signComplaint(prepared.body, signer, now, chain ? { chain } : {});
+  return fileComplaint(deps, prepared, complaint, now);
+}
+
+/** How the complaint about a deal is signed: by this browser's key (disputes.raise), or by the security key that signed the deal. */
+export type ComplaintSigning = { signer: 'device' } | ({ signer: 'token' } & Omit<TokenSigningRequest, 'order'> & { complaint: WebAuthnStatementToSign });
+
+/** How long a complaint handed to the security key stays good to file: the bundle it names is rebuilt as of its issuedAt. */
+export const TOKEN_COMPLAINT_TTL_MS = 10 * 60_000;
+
+/**
+ * For a deal a security key signed: the complaint that key must sign, with the ceremony's challenge
+ * (the same token, since the arbiter takes as a party only a key the evidence shows acting).
+ */
+export async function complaintToSign(deps: DisputeDeps, identity: TokenRequests, input: DisputeInput): Promise<ComplaintSigning> {
+  const now = deps.now();
+  const prepared = await prepareDispute(deps, input, now);
+  const token = actingToken(prepared.archive);
+  if (!token) return { signer: 'device' };
+  const unsigned = { type: ARBITER_TYPES.complaint, version: 1 as const, dealId: input.dealId, issuedAt: nowIso(now), body: prepared.body };
+  const { statement, ...ceremony } = await identity.tokenStatementRequest(unsigned, token);
+  return { signer: 'token', complaint: statement, ...ceremony };
+}
+
+/**
+ * File a complaint the security key signed (from complaintToSign). It must be exactly the complaint
+ * this deal's evidence gives now — same deal, claim, words and evidence digest (the bundle rebuilt as
+ * of its issuedAt), signed by the token that signed the deal — and its signature must verify here
+ * before anything leaves.
+ */
+export async function raiseTokenSignedDispute(
+  deps: DisputeDeps,
+  verifier: WebAuthnStatementVerifier,
+  input: DisputeInput & { complaint: Statement<unknown> },
+): Promise<DisputeView> {
+  const { complaint } = input;
+  const now = deps.now();
+  const issuedAt = Date.parse(complaint.issuedAt);
+  if (!(issuedAt <= now + 60_000 && now - issuedAt <= TOKEN_COMPLAINT_TTL_MS)) {
+    throw new DisputeError('not-a-claim', 'ERR_SCHEMA', 'the signed complaint is too old or from the future: sign it again');
+  }
+  const prepared = await prepareDispute(deps, input, issuedAt);
+  const token = actingToken(prepared.archive);
+  if (!token) throw new DisputeError('no-signing-key', 'ERR_WEBAUTHN', 'this deal was not signed with a security key');
+  if (
+    complaint.type !== ARBITER_TYPES.complaint ||
+    complaint.version !== 1 ||
+    complaint.dealId !== input.dealId ||
+    canonicalJson(complaint.body) !== canonicalJson(prepared.body)
+  ) {
+    throw new DisputeError(
+      'not-a-claim',
+      'ERR_EVIDENCE_FOREIGN',
+      "the signed complaint is not this deal's complaint as asked (claim, words or evidence differ)",
+    );
+  }
+  let verified: VerifiedComplaint;
+  try {
+    verified = await verifyComplaint(complaint, { roots: await deps.roots.ders(), now, webauthn: verifier });
+  } catch (e) {
+    throw new DisputeError(
+      'no-signing-key',
+      e instanceof SemperError ? e.code : 'ERR_SIGNATURE_INVALID',
+      `the signed complaint does not verify: ${e instanceof Error ? e.message : String(e)}`,
+    );
+  }
+  // The arbiter takes as a party only a key the evidence shows acting: the deal's token, nothing else.
+  if (complaint.signature.signer.kind !== 'webauthn' || verified.claimant !== (await jwkThumbprint(token.jwk))) {
+    throw new DisputeError('no-signing-key', 'ERR_WEBAUTHN', 'the complaint is not signed by the security key that signed this deal');
+  }
+  return fileComplaint(deps, prepared, verified.statement as Statement<ComplaintBody>, now);
+}
+
+/** Send a signed complaint with its bundle to the arbiter, check the verdict, archive both. */
+async function fileComplaint(deps: DisputeDeps, prepared: PreparedDispute, complaint: Statement<ComplaintBody>, now: number): Promise<DisputeView> {
+  const { arbiter, record, bundle } = prepared;
+  const input = { dealId: prepared.body.dealId, claim: prepared.body.claim };
   const complaintDigest = await statementDigest(complaint);
   const reply = await postJson(
     arbiter.url,

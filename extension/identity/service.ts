@@ -27,7 +27,7 @@ import {
   unsignedRevocationRequest,
   validateChain,
 } from '../../core/pki/index.js';
-import { signStatement, type Statement } from '../../core/statements/index.js';
+import { signStatement, type Statement, type UnsignedStatement } from '../../core/statements/index.js';
 import { orderToSign, type ShopperPolicy, type ShopperState } from '../../core/commerce/shopper.js';
 import { Money } from '../../core/protocol/commerce.js';
 import { normaliseTokenRpId, tokenRpIdFor } from '../../core/protocol/extension-id.js';
@@ -483,15 +483,41 @@ export class IdentityService {
     if (!token) throw new SemperError('ERR_NOT_FOUND', credentialId ? 'this security key is not registered' : 'no security key is registered');
     const signer: WebAuthnSignerRef = { kind: 'webauthn', jwk: token.jwk, credentialId: token.credentialId, rpId: token.rpId };
     const order = orderToSign(state, now, { alg: 'webauthn-ES256' as const, signer });
-    const challenge = await challengeForStatement(order);
+    const { statement, ...ceremony } = await this.tokenCeremony(order, state.view.signature.userVerification ? 'required' : 'preferred');
+    return { order: statement, ...ceremony };
+  }
+
+  /**
+   * The ceremony for another statement the shopper signs with a registered token (a complaint about
+   * a token-signed deal): the statement gets that token's webauthn header; ERR_WEBAUTHN when the
+   * credential is not registered here (any more) or is registered with another key or RP ID.
+   */
+  async tokenStatementRequest<S extends UnsignedStatement<unknown>>(
+    unsigned: S,
+    signer: WebAuthnSignerRef,
+  ): Promise<Omit<TokenSigningRequest, 'order'> & { statement: S & { signature: { alg: 'webauthn-ES256'; signer: WebAuthnSignerRef } } }> {
+    const token = await this.deps.tokens.get(signer.credentialId);
+    if (!token) throw new SemperError('ERR_WEBAUTHN', 'the security key that signed this deal is not registered in this browser any more');
+    if ((await jwkThumbprint(token.jwk)) !== (await jwkThumbprint(signer.jwk)) || token.rpId !== signer.rpId) {
+      throw new SemperError('ERR_WEBAUTHN', 'the security key registered under that credential id has another key or RP ID than the one that signed this deal');
+    }
+    const header = {
+      alg: 'webauthn-ES256' as const,
+      signer: { kind: 'webauthn' as const, jwk: token.jwk, credentialId: token.credentialId, rpId: token.rpId },
+    };
+    return this.tokenCeremony({ ...unsigned, signature: header }, 'preferred');
+  }
+
+  private async tokenCeremony<S extends WebAuthnStatementToSign>(statement: S, userVerification: 'required' | 'preferred') {
+    const { signer } = statement.signature;
     return {
-      order,
-      challenge,
-      userVerification: state.view.signature.userVerification ? 'required' : 'preferred',
-      credentialId: token.credentialId,
-      jwk: token.jwk,
-      rpId: token.rpId,
-      ...(this.deps.firefox ? { ceremonyRpId: token.rpId } : {}),
+      statement,
+      challenge: await challengeForStatement(statement),
+      userVerification,
+      credentialId: signer.credentialId,
+      jwk: signer.jwk,
+      rpId: signer.rpId,
+      ...(this.deps.firefox ? { ceremonyRpId: signer.rpId } : {}),
     };
   }
 

@@ -6,6 +6,7 @@ import type { EventShape } from '../worker/host.js';
 import type { DealRecord, DealStore } from '../deals/records.js';
 import type { KeyStore } from '../identity/key-store.js';
 import type { IdentityService } from '../identity/service.js';
+import type { WebAuthnStatementVerifier } from '../../core/statements/verify.js';
 import type { TrustRoots } from '../settings/trust-roots.js';
 import type { TrustedTtps } from '../settings/ttp-trust.js';
 import type { TrustedArbiters } from '../settings/arbiter-trust.js';
@@ -41,6 +42,8 @@ export interface OperationContext {
   getJson?(url: string): Promise<unknown>;
   /** The fetch POSTs to an arbiter go through (tests inject an in-process arbiter); default the global fetch. */
   fetchImpl?: typeof fetch;
+  /** Verifies security-key (WebAuthn) statements as the worker's machines do; absent in tests of other groups. */
+  webauthn?: WebAuthnStatementVerifier;
   /** After the shopper read the notices (the badge recounts); tests may leave it out. */
   onNoticesRead?(): void;
 }

@@ -26,7 +26,7 @@ import type { ExchangeUse, VerifiedExchangeView } from '../../core/commerce/exch
 import type { ExchangeOutcomeForPage, FairOutcomeForPage, PurchaseOutcome } from '../../core/protocol/provider.js';
 import { FairMethod } from '../../core/commerce/fair-purchase.js';
 import { Claim } from '../../core/arbiter/statements.js';
-import type { DisputeView } from '../disputes/raise.js';
+import type { ComplaintSigning, DisputeView } from '../disputes/raise.js';
 import type { VerifiedFairOfferView } from '../../core/commerce/fair-purchase.js';
 import type { FairShopperPhase } from '../../core/commerce/fair-purchase-shopper.js';
 import type { MethodFunds } from '../payments/service.js';
@@ -62,10 +62,15 @@ export const RegistrationResponse = z.object({
   authenticatorAttachment: z.enum(['platform', 'cross-platform']).optional(),
 });
 
-/** An order signed with a security key: a statement whose signature block is a WebAuthn assertion. */
-export const TokenSignedOrder = Statement.refine((s) => s.signature.alg === 'webauthn-ES256' && s.signature.signer.kind === 'webauthn', {
-  message: 'expected an order signed with a security key (webauthn-ES256)',
+/** A statement signed with a security key: its signature block is a WebAuthn assertion. */
+const TokenSignedStatement = Statement.refine((s) => s.signature.alg === 'webauthn-ES256' && s.signature.signer.kind === 'webauthn', {
+  message: 'expected a statement signed with a security key (webauthn-ES256)',
 });
+/** An order signed with a security key. */
+export const TokenSignedOrder = TokenSignedStatement;
+
+/** A complaint about a finished deal for a trusted arbiter (its fingerprint or address). */
+const DisputeRequest = z.strictObject({ dealId: DealId, claim: Claim, arbiter: z.string().min(1).max(512), statement: z.string().max(2000).optional() });
 
 export type Access = 'page' | 'trusted-page' | 'deal-window';
 
@@ -124,10 +129,11 @@ export const OPERATIONS = {
   exportEvidence: { request: ByDeal, access: 'page' },
   // ── disputes (extension/disputes) ───────────────────────────────────────
   /** File a complaint about a finished deal with a trusted arbiter (its fingerprint or address); the verified verdict is archived with the deal. */
-  'disputes.raise': {
-    request: z.strictObject({ dealId: DealId, claim: Claim, arbiter: z.string().min(1).max(512), statement: z.string().max(2000).optional() }),
-    access: 'page',
-  },
+  'disputes.raise': { request: DisputeRequest, access: 'page' },
+  /** How the complaint is signed: by this browser's key (then disputes.raise), or by the security key that signed the deal (the complaint and its ceremony). */
+  'disputes.complaintToSign': { request: DisputeRequest, access: 'page' },
+  /** File the complaint the security key signed (from disputes.complaintToSign); verified here before it leaves. */
+  'disputes.raiseSigned': { request: DisputeRequest.extend({ complaint: TokenSignedStatement }), access: 'page' },
   /** The deal's verdicts, each with the complaint it decides. */
   'disputes.list': { request: ByDeal, access: 'page' },
   /** Open the trusted window on a deal's disputes (raise one, see and keep the verdicts), under the security phrase. */
@@ -336,6 +342,8 @@ export interface OperationResponses {
   };
   exportEvidence: { fileName: string; json: string };
   'disputes.raise': { dispute: DisputeView };
+  'disputes.complaintToSign': ComplaintSigning;
+  'disputes.raiseSigned': { dispute: DisputeView };
   'disputes.list': { disputes: DisputeView[] };
   'disputes.openWindow': { opened: boolean };
   /** none: the arbiter has no token for this verdict (yet); else the token's check (settings/tsa-trust.ts). */

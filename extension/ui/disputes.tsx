@@ -6,9 +6,9 @@
 import type { ComponentChildren } from 'preact';
 import { useState } from 'preact/hooks';
 import type { Claim } from '../../core/arbiter/statements.js';
-import type { DisputeView } from '../disputes/raise.js';
+import type { ComplaintSigning, DisputeView } from '../disputes/raise.js';
 import { callOperation } from '../operations/client.js';
-import type { ArbiterSummary } from '../operations/table.js';
+import type { ArbiterSummary, OperationRequest } from '../operations/table.js';
 import { CLAIM_LABELS, DECISION_LABELS } from './dispute-labels.js';
 import { formatDateTime, t, type MessageKey } from './i18n.js';
 import { SafeText } from './safe-text.js';
@@ -66,6 +66,7 @@ export function DisputeForm({
   noArbiter,
   onVerdict,
   onError,
+  signWithToken,
 }: {
   dealId: string;
   claims: readonly Claim[];
@@ -73,11 +74,17 @@ export function DisputeForm({
   noArbiter: MessageKey;
   onVerdict(v: DisputeView): void;
   onError(text: string | null): void;
+  /**
+   * The trusted window's security-key ceremony over a complaint (trusted-window/tokens.tsx): a deal a
+   * security key signed needs its complaint signed by that key. Absent in the popup, which sends the
+   * shopper to the window for it.
+   */
+  signWithToken?(request: Extract<ComplaintSigning, { signer: 'token' }>): Promise<OperationRequest<'disputes.raiseSigned'>['complaint']>;
 }) {
   const [claim, setClaim] = useState<Claim | null>(null);
   const [arbiter, setArbiter] = useState('');
   const [statement, setStatement] = useState('');
-  const [busy, setBusy] = useState(false);
+  const [busy, setBusy] = useState<false | 'sending' | 'token'>(false);
   const chosenClaim = claim ?? claims[0] ?? null;
   const chosenArbiter = arbiter || arbiters?.[0]?.fingerprint || '';
   if (arbiters !== null && arbiters.length === 0) {
@@ -91,12 +98,23 @@ export function DisputeForm({
     event.preventDefault();
     if (!chosenClaim || !chosenArbiter || busy) return;
     onError(null);
-    setBusy(true);
-    callOperation('disputes.raise', { dealId, claim: chosenClaim, arbiter: chosenArbiter, ...(statement.trim() ? { statement: statement.trim() } : {}) }).then(
-      (r) => {
+    setBusy('sending');
+    const input = { dealId, claim: chosenClaim, arbiter: chosenArbiter, ...(statement.trim() ? { statement: statement.trim() } : {}) };
+    const raise = async (): Promise<DisputeView> => {
+      // Who signs the complaint: this browser's key, or the security key that signed the deal.
+      const how = await callOperation('disputes.complaintToSign', input);
+      if (how.signer === 'device') return (await callOperation('disputes.raise', input)).dispute;
+      if (!signWithToken) throw new Error(t('dspUseWindowForToken'));
+      setBusy('token');
+      const complaint = await signWithToken(how);
+      setBusy('sending');
+      return (await callOperation('disputes.raiseSigned', { ...input, complaint })).dispute;
+    };
+    raise().then(
+      (dispute) => {
         setBusy(false);
         setStatement('');
-        onVerdict(r.dispute);
+        onVerdict(dispute);
       },
       (e: unknown) => {
         setBusy(false);
@@ -124,12 +142,12 @@ export function DisputeForm({
       </select>
       <label for="dispute-statement">{t('dspStatement')}</label>
       <textarea id="dispute-statement" rows={2} maxLength={2000} value={statement} onInput={(e) => setStatement((e.target as HTMLTextAreaElement).value)} />
-      <button type="submit" class="primary" id="dispute-submit" disabled={busy || chosenArbiter === '' || chosenClaim === null}>
+      <button type="submit" class="primary" id="dispute-submit" disabled={busy !== false || chosenArbiter === '' || chosenClaim === null}>
         {t('dspSubmit')}
       </button>
       {busy ? (
-        <p class="note" role="status">
-          {t('dspSending')}
+        <p class="note" role="status" id="dispute-busy">
+          {t(busy === 'token' ? 'dspTouchToken' : 'dspSending')}
         </p>
       ) : null}
     </form>

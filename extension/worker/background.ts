@@ -386,6 +386,7 @@ browser.runtime.onMessage.addListener((message: unknown, sender: Runtime.Message
     payments,
     wallet,
     cards,
+    webauthn,
     now,
     onNoticesRead: () => void badge.refresh(),
     getJson: (url) => getJson(url),

@@ -11,7 +11,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { CDPSession, Page } from 'playwright-core';
 import { createWebAuthnVerifier } from '../../core/crypto/webauthn.js';
-import { verifyStatement } from '../../core/statements/index.js';
+import { verifyStatement, type Statement } from '../../core/statements/index.js';
 import { STATEMENT_TYPES } from '../../core/protocol/commerce.js';
 import { EXTENSION_ORIGIN } from '../../core/protocol/extension-id.js';
 import { startMarketplace, type Marketplace } from '../../server/marketplace.js';
@@ -101,6 +101,8 @@ async function badge(): Promise<string> {
 
 let credential: VirtualCredential;
 let registeredId: string;
+/** The deal the security key signed (then disputed). */
+let tokenDeal: string;
 
 describe('the built trusted window', () => {
   it('is not web-accessible and runs under the strict extension-page CSP (dist/manifest.json)', () => {
@@ -171,7 +173,39 @@ describe('hardware tokens in the trusted window', () => {
       alg: 'webauthn-ES256',
       signer: { kind: 'webauthn', credentialId: registeredId, rpId: EXTENSION_ORIGIN },
     });
+    tokenDeal = dealId;
     await page.close();
+  });
+
+  it('a dispute about that deal: the popup sends the shopper to the window, where the security key signs the complaint; upheld', async () => {
+    await harness.operation('settings.addArbiter', { certificate: market.arbiterCertificate, url: market.arbiterUrl });
+    // The popup cannot run the ceremony: it says where to go, and nothing is filed.
+    const popup = harness.opsPage;
+    await popup.reload();
+    await popupSection(popup, 'deals');
+    await popup.click(`#deals tr[data-deal="${tokenDeal}"] button`);
+    await popup.locator('#dispute-claim').selectOption('offer-denied');
+    await popup.click('#dispute-submit');
+    await expect.poll(() => popup.locator('#dispute-error').textContent()).toContain('signed with your security key');
+    expect(market.arbiter.count()).toBe(0);
+
+    const opened = harness.context.waitForEvent('page', { predicate: (p) => p.url().includes('view=dispute') });
+    await popup.click('#dispute-open-window');
+    const dw = await opened;
+    await dw.locator('#dispute-claim').waitFor();
+    await virtualAuthenticator(dw, true, credential);
+    await dw.locator('#dispute-claim').selectOption('offer-denied');
+    await dw.click('#dispute-submit');
+    await expect.poll(() => dw.locator('#verdicts .verdict').getAttribute('data-decision'), { timeout: 15_000 }).toBe('upheld');
+    expect(await dw.locator('#verdicts .verdict').getAttribute('data-rule')).toBe('offer-denied/certified-offer');
+    await expectAccessible(dw, 'trusted window, dispute about a token-signed deal (en)');
+    await dw.screenshot({ path: join(RESULTS, 'dispute-window-token-en.png'), fullPage: true });
+    // The complaint in the archive is the token's, and the arbiter judged exactly one.
+    expect(market.arbiter.count()).toBe(1);
+    const bundle = JSON.parse((await harness.operation('exportEvidence', { dealId: tokenDeal })).json) as { statements: { statement: Statement }[] };
+    const complaint = bundle.statements.map((x) => x.statement).find((x) => x.type === 'semper.arbiter.complaint');
+    expect(complaint?.signature).toMatchObject({ alg: 'webauthn-ES256', signer: { kind: 'webauthn', credentialId: registeredId } });
+    await dw.close();
   });
 
   it('UV required but the token does not verify the user: refused with a clear message, the deal stays open until declined', async () => {

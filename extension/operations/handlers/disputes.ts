@@ -1,17 +1,34 @@
 /** Disputes (extension/disputes): raise one about a finished deal with a trusted arbiter; list a deal's verdicts; check a verdict's time stamp. */
 import { SemperError } from '../../../core/errors.js';
-import { listDisputes, raiseDispute } from '../../disputes/raise.js';
+import { complaintToSign, listDisputes, raiseDispute, raiseTokenSignedDispute, type DisputeDeps, type DisputeInput } from '../../disputes/raise.js';
 import { verdictTimestamp } from '../../disputes/timestamp.js';
-import type { Handlers } from '../context.js';
+import type { Handlers, OperationContext } from '../context.js';
+import type { OperationRequest } from '../table.js';
 
-export const disputeHandlers: Handlers<'disputes.raise' | 'disputes.list' | 'disputes.openWindow' | 'disputes.timestamp'> = {
+function disputeDeps(ctx: OperationContext): DisputeDeps {
+  if (!ctx.arbiters) throw new SemperError('ERR_INTERNAL', 'this context has no trusted arbiters');
+  return { store: ctx.store, keys: ctx.keys, roots: ctx.roots, arbiters: ctx.arbiters, now: ctx.now, ...(ctx.fetchImpl ? { fetchImpl: ctx.fetchImpl } : {}) };
+}
+
+const disputeInput = (r: OperationRequest<'disputes.raise'>): DisputeInput => ({
+  dealId: r.dealId,
+  claim: r.claim,
+  arbiter: r.arbiter,
+  ...(r.statement ? { statement: r.statement } : {}),
+});
+
+export const disputeHandlers: Handlers<
+  'disputes.raise' | 'disputes.complaintToSign' | 'disputes.raiseSigned' | 'disputes.list' | 'disputes.openWindow' | 'disputes.timestamp'
+> = {
   async 'disputes.raise'(request, ctx) {
-    if (!ctx.arbiters) throw new SemperError('ERR_INTERNAL', 'this context has no trusted arbiters');
-    const dispute = await raiseDispute(
-      { store: ctx.store, keys: ctx.keys, roots: ctx.roots, arbiters: ctx.arbiters, now: ctx.now, ...(ctx.fetchImpl ? { fetchImpl: ctx.fetchImpl } : {}) },
-      { dealId: request.dealId, claim: request.claim, arbiter: request.arbiter, ...(request.statement ? { statement: request.statement } : {}) },
-    );
-    return { dispute };
+    return { dispute: await raiseDispute(disputeDeps(ctx), disputeInput(request)) };
+  },
+  async 'disputes.complaintToSign'(request, ctx) {
+    return complaintToSign(disputeDeps(ctx), ctx.identity, disputeInput(request));
+  },
+  async 'disputes.raiseSigned'(request, ctx) {
+    if (!ctx.webauthn) throw new SemperError('ERR_INTERNAL', 'this context cannot verify security-key signatures');
+    return { dispute: await raiseTokenSignedDispute(disputeDeps(ctx), ctx.webauthn, { ...disputeInput(request), complaint: request.complaint }) };
   },
   async 'disputes.list'({ dealId }, { store }) {
     return { disputes: await listDisputes(store, dealId) };

@@ -14,7 +14,23 @@ import { issueCertificate } from '../../../core/pki/index.js';
 import { statementDigest, type Statement } from '../../../core/statements/index.js';
 import { type ArbiterService, createArbiterApp, openMarketplaceArbiter } from '../../../server/arbiter/index.js';
 import { MemoryDealStore, type PurchaseRecord } from '../../../extension/deals/records.js';
-import { DisputeError, listDisputes, raiseDispute, type DisputeDeps } from '../../../extension/disputes/raise.js';
+import {
+  complaintToSign,
+  DisputeError,
+  listDisputes,
+  raiseDispute,
+  raiseTokenSignedDispute,
+  TOKEN_COMPLAINT_TTL_MS,
+  type DisputeDeps,
+  type DisputeInput,
+} from '../../../extension/disputes/raise.js';
+import { IdentityService, MemorySettingsRecords, MemoryTokenRecords } from '../../../extension/identity/service.js';
+import { challengeForStatement, createWebAuthnVerifier } from '../../../core/crypto/webauthn.js';
+import type { WebAuthnStatementVerifier } from '../../../core/statements/verify.js';
+import { orderToSign, startPurchase, stepMerchant, stepShopper, newMerchantDeal } from '../../../core/commerce/index.js';
+import { cryptoRandom } from '../../../core/machine.js';
+import { randomId } from '../../../core/encoding/index.js';
+import { SoftAuthenticator } from '../../helpers/soft-authenticator.js';
 import { evidenceHandlers } from '../../../extension/operations/handlers/evidence.js';
 import { disputeHandlers } from '../../../extension/operations/handlers/disputes.js';
 import type { OperationContext } from '../../../extension/operations/context.js';
@@ -22,7 +38,7 @@ import { MemoryFingerprintRecords, TrustedArbiters, type TrustedArbiter } from '
 import { fetchCertificate } from '../../../extension/settings/fetch-certificate.js';
 import type { StoredKey } from '../../../extension/identity/key-store.js';
 import { closeCheckingInvariants } from '../../core/payment/helpers.js';
-import { type ArbiterWorld, makeArbiterWorld, runPurchase } from '../../core/arbiter/fixtures.js';
+import { type ArbiterWorld, makeArbiterWorld, REPORT, runPurchase } from '../../core/arbiter/fixtures.js';
 import { statementsIn } from '../../evidence/deal-fixture.js';
 import { handleOperation, type DispatchDeps } from '../../../extension/operations/dispatch.js';
 import { BASE, EXT_ID } from '../fixtures.js';
@@ -34,7 +50,7 @@ let w: ArbiterWorld;
 const dirs: string[] = [];
 const services: ArbiterService[] = [];
 
-async function openArbiter(): Promise<ArbiterService> {
+async function openArbiter(o: { webauthn?: WebAuthnStatementVerifier } = {}): Promise<ArbiterService> {
   const dir = mkdtempSync(join(tmpdir(), 'semper-dispute-'));
   dirs.push(dir);
   const service = await openMarketplaceArbiter({
@@ -56,6 +72,7 @@ async function openArbiter(): Promise<ArbiterService> {
     },
     paymentIssuers: [w.bank.bank.keyId],
     now: () => w.clock.now,
+    ...(o.webauthn ? { webauthn: o.webauthn } : {}),
   });
   services.push(service);
   return service;
@@ -84,9 +101,10 @@ interface Setup {
 async function completedPurchase(
   store = new MemoryDealStore(),
   arbiters = new TrustedArbiters(new MemoryFingerprintRecords<TrustedArbiter>(), () => w.clock.now),
+  token?: SoftAuthenticator,
 ): Promise<Setup> {
   const shopper = await signerFromKeyPair('ES256', await generateKeyPair('ES256'));
-  const t = await runPurchase(w, shopper);
+  const t = token ? await tokenPurchase(token) : await runPurchase(w, shopper);
   const record = {
     kind: 'purchase',
     dealId: t.dealId,
@@ -125,6 +143,55 @@ async function completedPurchase(
     arbiters,
     deps: (fetchImpl) => ({ store, keys, roots: { ders: async () => [w.ca.root] }, arbiters, now: () => w.clock.now, fetchImpl }),
   };
+}
+
+const EXT = 'chrome-extension://abcdefghijklmnopabcdefghijklmnop';
+const tokenVerifier = createWebAuthnVerifier({ expectedOrigins: [EXT], expectedRpIds: [EXT], requireUserVerification: false });
+
+/** A purchase whose order a security key signed (the shop verifies it as the worker's machine does). */
+async function tokenPurchase(token: SoftAuthenticator) {
+  const now = w.clock.now;
+  const device = await signerFromKeyPair('ES256', await generateKeyPair('ES256'));
+  const ctx = { roots: [w.ca.root], signer: device, random: cryptoRandom, webauthn: tokenVerifier };
+  const shop = { ...w.shop, webauthn: tokenVerifier };
+  let s = startPurchase({ dealId: randomId(18), nonce: randomId(32), origin: 'http://127.0.0.1:8451', items: [{ sku: REPORT.sku, quantity: 1 }], now });
+  const offered = await stepMerchant(newMerchantDeal(s.state.dealId), { type: 'offer-requested', request: s.send[0]!.body, now }, shop);
+  const offer = (offered.send[0]!.body as { offer: Statement }).offer;
+  s = await stepShopper(s.state, { type: 'offer-response', response: { offer }, now }, ctx);
+  const { signature: _header, ...unsigned } = orderToSign(s.state, now, { alg: 'webauthn-ES256', signer: token.signerRef });
+  s = await stepShopper(s.state, { type: 'order-signed', order: await token.signStatement(unsigned), now }, ctx);
+  const order = (s.send[0]!.body as { order: Statement }).order;
+  const answered = await stepMerchant(offered.state, { type: 'order-received', order, now }, shop);
+  return { dealId: s.state.dealId, offer, order, reply: answered.send[0]!.body };
+}
+
+/** The worker's identity service with `tokens` registered (what complaintToSign asks for the ceremony). */
+async function identityWith(...tokens: SoftAuthenticator[]) {
+  const records = new MemoryTokenRecords();
+  for (const t of tokens) {
+    await records.put({
+      credentialId: t.credentialId,
+      jwk: t.jwk,
+      rpId: t.rpId,
+      label: 'Key',
+      userVerifiedAtRegistration: true,
+      createdAt: 1,
+      aaguid: '',
+      attestationFormat: 'none',
+    });
+  }
+  const identity = new IdentityService({
+    keys: {} as never,
+    tokens: records,
+    settings: new MemorySettingsRecords(),
+    roots: async () => [w.ca.root],
+    fetch: (() => Promise.reject(new Error('offline'))) as typeof fetch,
+    now: () => w.clock.now,
+    randomId: (bytes) => randomId(bytes),
+    extensionOrigin: EXT,
+    challenges: { get: async () => [], set: async () => undefined },
+  });
+  return { identity, records };
 }
 
 beforeEach(async () => {
@@ -305,5 +372,86 @@ describe('raising a dispute (extension)', () => {
     expect(opened).toEqual([]);
     expect(await handleOperation({ op: 'disputes.openWindow', request: { dealId: s.dealId } }, popup, deps)).toEqual({ ok: true, response: { opened: true } });
     expect(opened).toEqual([['dispute', s.dealId]]);
+  });
+});
+
+describe('a dispute about a deal a security key signed', () => {
+  async function setup() {
+    const token = await SoftAuthenticator.create({ rpId: EXT, origin: EXT, userVerification: true });
+    const app = createArbiterApp(await openArbiter({ webauthn: tokenVerifier }));
+    const calls: string[] = [];
+    const f = fetchTo({ [URL_A]: app }, calls);
+    const s = await completedPurchase(undefined, undefined, token);
+    const trusted = await s.arbiters.add({
+      certificate: (await fetchCertificate('arbiter', URL_A, async (u) => (await f(u)).json(), w.clock.now)).certificate,
+      url: URL_A,
+    });
+    calls.length = 0;
+    const { identity, records } = await identityWith(token);
+    const input: DisputeInput = { dealId: s.dealId, claim: 'offer-denied', arbiter: trusted.fingerprint, statement: 'The shop says it never offered this.' };
+    return { token, s, f, calls, identity, records, input, deps: s.deps(f) };
+  }
+  /** What the trusted window does: the ceremony over the challenge, the assertion as the signature block. */
+  async function signInWindow(token: SoftAuthenticator, request: Awaited<ReturnType<typeof complaintToSign>>) {
+    if (request.signer !== 'token') throw new Error('expected a token request');
+    const { signature: _header, ...unsigned } = request.complaint;
+    return token.signStatement(unsigned);
+  }
+  const complaintsIn = async (store: MemoryDealStore, dealId: string) => (await store.archiveOf(dealId)).filter((a) => a.type.startsWith('semper.arbiter.'));
+
+  it('the complaint is signed by that security key (device keys would not be a party), verified here, and the verdict kept', async () => {
+    const { token, s, calls, identity, input, deps } = await setup();
+    // disputes.raise cannot sign it with a device key: it says which way to go instead.
+    await expect(raiseDispute(deps, input)).rejects.toMatchObject({ failure: 'token-signed', code: 'ERR_WEBAUTHN' });
+    const request = await complaintToSign(deps, identity, input);
+    if (request.signer !== 'token') throw new Error('expected a token request');
+    expect(request).toMatchObject({ credentialId: token.credentialId, rpId: EXT, userVerification: 'preferred' });
+    expect(request.complaint).toMatchObject({
+      type: 'semper.arbiter.complaint',
+      dealId: s.dealId,
+      body: { claim: 'offer-denied', statement: input.statement },
+    });
+    expect(request.challenge).toBe(await challengeForStatement(request.complaint));
+    const complaint = await signInWindow(token, request);
+    const dispute = await raiseTokenSignedDispute(deps, tokenVerifier, { ...input, complaint });
+    expect(dispute).toMatchObject({ claim: 'offer-denied', decision: 'upheld', arbiter: 'Semper Demo Arbiter' });
+    expect(calls.filter((c) => c.endsWith('/arbiter/complaints'))).toHaveLength(1);
+    const archived = await complaintsIn(s.store, s.dealId);
+    expect(archived.map((a) => a.type)).toEqual(['semper.arbiter.complaint', 'semper.arbiter.verdict']);
+    expect(archived[0]!.statement.signature).toMatchObject({ alg: 'webauthn-ES256', signer: { kind: 'webauthn', credentialId: token.credentialId } });
+    // A device-signed deal needs no ceremony.
+    const device = await completedPurchase(s.store, s.arbiters);
+    expect(await complaintToSign(device.deps(deps.fetchImpl!), identity, { ...input, dealId: device.dealId })).toEqual({ signer: 'device' });
+  });
+
+  it('refuses, before anything leaves, a complaint by another key, for other words or evidence, a bad signature, an old one, and a key no longer registered', async () => {
+    const { token, s, calls, identity, records, input, deps } = await setup();
+    const request = await complaintToSign(deps, identity, input);
+    if (request.signer !== 'token') throw new Error('expected a token request');
+    const { signature: _header, ...unsigned } = request.complaint as typeof request.complaint & { body: Record<string, unknown> };
+    const refused = async (complaint: Statement<unknown>, failure: string, code: string, over = input) =>
+      expect(raiseTokenSignedDispute(deps, tokenVerifier, { ...over, complaint })).rejects.toMatchObject({ failure, code });
+
+    // Another security key (even one registered here) signing the same complaint: not the deal's party.
+    const other = await SoftAuthenticator.create({ rpId: EXT, origin: EXT });
+    await refused(await other.signStatement(unsigned), 'no-signing-key', 'ERR_WEBAUTHN');
+    const good = await token.signStatement(unsigned);
+    // The deal's credential id with another key's jwk: the assertion does not verify under it.
+    await refused({ ...good, signature: { ...good.signature, signer: { ...token.signerRef, jwk: other.jwk } } }, 'no-signing-key', 'ERR_WEBAUTHN');
+    // Other words than asked, another claim, evidence of another bundle.
+    await refused(await token.signStatement({ ...unsigned, body: { ...unsigned.body, statement: 'Something else.' } }), 'not-a-claim', 'ERR_EVIDENCE_FOREIGN');
+    await refused(await token.signStatement(unsigned), 'not-a-claim', 'ERR_EVIDENCE_FOREIGN', { ...input, claim: 'goods-not-delivered' });
+    await refused(await token.signStatement({ ...unsigned, body: { ...unsigned.body, evidence: 'A'.repeat(43) } }), 'not-a-claim', 'ERR_EVIDENCE_FOREIGN');
+    // A tampered assertion.
+    const flipped = good.signature.value.startsWith('M') ? `N${good.signature.value.slice(1)}` : `M${good.signature.value.slice(1)}`;
+    await refused({ ...good, signature: { ...good.signature, value: flipped } }, 'no-signing-key', 'ERR_WEBAUTHN');
+    // Signed longer ago than the window a complaint stays good for.
+    w.clock.now += TOKEN_COMPLAINT_TTL_MS + 1;
+    await refused(good, 'not-a-claim', 'ERR_SCHEMA');
+    expect(calls.filter((c) => c.endsWith('/arbiter/complaints'))).toEqual([]);
+    expect(await complaintsIn(s.store, s.dealId)).toEqual([]);
+    // The key was removed from this browser: no ceremony is offered for it.
+    await records.delete(token.credentialId);
+    await expect(complaintToSign(deps, identity, input)).rejects.toMatchObject({ code: 'ERR_WEBAUTHN' });
   });
 });
