@@ -5,7 +5,7 @@
  */
 import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
 import { callOperation } from '../extension/operations/client.js';
-import type { DealSummary, RootSummary } from '../extension/operations/table.js';
+import type { DealSummary, PageAfter, RootSummary } from '../extension/operations/table.js';
 import { visibleText } from '../core/text.js';
 import { formatDateTime, formatMoney, statusLabel, t, type MessageKey } from '../extension/ui/i18n.js';
 import { CertifiedName, SafeText } from '../extension/ui/safe-text.js';
@@ -20,7 +20,19 @@ import { Notices } from './Notices.js';
 import { DisputePanel } from './Dispute.js';
 import { ArbiterSettings, TsaSettings } from './TrustedParties.js';
 import { History } from './History.js';
-import { DetailPanel, ErrorReason, Field, GoodsDownloads, ListPanel, OpenButton, StatementsTable, StatusCell, message, useLoaded } from './components.js';
+import {
+  DetailPanel,
+  ErrorReason,
+  Field,
+  GoodsDownloads,
+  ListPanel,
+  OpenButton,
+  StatementsTable,
+  StatusCell,
+  message,
+  useLoaded,
+  usePagedList,
+} from './components.js';
 
 export function App() {
   const initial = sectionOfHash(location.hash);
@@ -160,13 +172,20 @@ function SectionContent({ section, onNoticesRead }: { section: Section; onNotice
 }
 
 function DealList({ onOpen }: { onOpen(dealId: string): void }) {
-  const { data: deals, error } = useLoaded(() => callOperation('listDeals', {}).then((r) => r.deals), []);
+  const {
+    items: deals,
+    error,
+    showOlder,
+  } = usePagedList((after?: PageAfter) =>
+    callOperation('listDeals', after ? { after } : {}).then((r) => ({ rows: r.deals, ...(r.next ? { next: r.next } : {}) })),
+  );
   return (
     <ListPanel
       id="deals"
       heading={t('popDeals')}
       error={error}
       items={deals}
+      {...(showOlder ? { showOlder } : {})}
       empty={t('popNoDeals')}
       columns={[{ label: t('histColDeal') }, { label: t('popColTotal'), num: true }, { label: t('popColStatus') }, { label: t('popColDate') }]}
       row={(d: DealSummary) => (

@@ -5,12 +5,12 @@
 import { FetchCertificate } from './FetchCertificate.js';
 import { useCallback, useEffect, useState } from 'preact/hooks';
 import { callOperation } from '../extension/operations/client.js';
-import type { ExchangeSummary, TtpSummary } from '../extension/operations/table.js';
+import type { ExchangeSummary, PageAfter, TtpSummary } from '../extension/operations/table.js';
 import type { ExchangeDealPhase } from '../core/commerce/exchange-shopper.js';
 import { formatDateTime, t, type MessageKey } from '../extension/ui/i18n.js';
 import { CertifiedName, SafeText } from '../extension/ui/safe-text.js';
 import { visibleText } from '../core/text.js';
-import { DetailPanel, ErrorReason, Field, ListPanel, OpenButton, StatementsTable, StatusCell, message, useLoaded } from './components.js';
+import { DetailPanel, ErrorReason, Field, ListPanel, OpenButton, StatementsTable, StatusCell, message, useLoaded, usePagedList } from './components.js';
 import { DisputePanel } from './Dispute.js';
 import { GuaranteePolicy } from './GuaranteePolicy.js';
 
@@ -40,13 +40,20 @@ export function Exchanges() {
 }
 
 function ExchangeList({ onOpen }: { onOpen(dealId: string): void }) {
-  const { data: list, error } = useLoaded(() => callOperation('listExchanges', {}).then((r) => r.exchanges), []);
+  const {
+    items: list,
+    error,
+    showOlder,
+  } = usePagedList((after?: PageAfter) =>
+    callOperation('listExchanges', after ? { after } : {}).then((r) => ({ rows: r.exchanges, ...(r.next ? { next: r.next } : {}) })),
+  );
   return (
     <ListPanel
       id="exchanges"
       heading={t('xsExchanges')}
       error={error}
       items={list}
+      {...(showOlder ? { showOlder } : {})}
       empty={t('xsNone')}
       columns={[{ label: t('xsColWhat') }, { label: t('popColStatus') }, { label: t('popColDate') }]}
       row={(x: ExchangeSummary) => (

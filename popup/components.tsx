@@ -27,6 +27,30 @@ export function useLoaded<T>(load: () => Promise<T>, deps: readonly unknown[]): 
   return { data, error };
 }
 
+/**
+ * A newest-first list loaded a page at a time (listDeals, listExchanges, listFairPurchases): the
+ * first page on mount, the next one on `showOlder` (absent once there is none).
+ */
+export function usePagedList<T, P>(
+  load: (after?: P) => Promise<{ rows: T[]; next?: P }>,
+): {
+  items: T[] | null;
+  error: string | null;
+  showOlder?: () => void;
+} {
+  const [items, setItems] = useState<T[] | null>(null);
+  const [next, setNext] = useState<P | undefined>(undefined);
+  const [error, setError] = useState<string | null>(null);
+  const take = (append: boolean) => (page: { rows: T[]; next?: P }) => {
+    setItems((shown) => (append ? [...(shown ?? []), ...page.rows] : page.rows));
+    setNext(() => page.next);
+  };
+  useEffect(() => {
+    load().then(take(false), (e: unknown) => setError(message(e)));
+  }, []);
+  return { items, error, ...(next !== undefined ? { showOlder: () => void load(next).then(take(true), (e: unknown) => setError(message(e))) } : {}) };
+}
+
 export function ErrorAlert({ error }: { error: string | null }) {
   return error ? (
     <p role="alert" class="error">
@@ -49,6 +73,7 @@ export function ListPanel<T>({
   empty,
   columns,
   row,
+  showOlder,
 }: {
   id: string;
   heading: string;
@@ -57,6 +82,8 @@ export function ListPanel<T>({
   empty: string;
   columns: Column[];
   row(item: T): JSX.Element;
+  /** The list is paged and older rows exist: a button loads them. */
+  showOlder?: () => void;
 }) {
   return (
     <section class="panel" aria-labelledby={`${id}-heading`} id={id}>
@@ -78,6 +105,11 @@ export function ListPanel<T>({
           <tbody>{items.map(row)}</tbody>
         </table>
       )}
+      {showOlder ? (
+        <button type="button" id={`${id}-older`} onClick={showOlder}>
+          {t('histShowOlder')}
+        </button>
+      ) : null}
     </section>
   );
 }

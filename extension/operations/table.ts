@@ -44,6 +44,11 @@ export const Fingerprint = z.string().regex(/^[A-Za-z0-9_-]{43}$/, 'base64url SH
 const KeyId = z.string().regex(/^[A-Za-z0-9_-]{43}$/, 'key id (RFC 7638 thumbprint)');
 const CredentialId = b64u.min(16).max(1024);
 const Empty = z.strictObject({});
+/** Where a newest-first list continues: the `next` of the previous page. */
+const PageAfter = z.strictObject({ createdAt: z.number().int().nonnegative(), dealId: DealId });
+/** A page of a newest-first list of one kind of deal: at most `limit` rows (default DEAL_PAGE), after `after`. */
+const Page = z.strictObject({ limit: z.number().int().min(1).max(200).optional(), after: PageAfter.optional() });
+export type PageAfter = z.infer<typeof PageAfter>;
 const ByDeal = z.strictObject({ dealId: DealId });
 const BankUrl = z.string().min(1).max(512);
 const Passphrase = z.string().min(8).max(1024);
@@ -88,20 +93,21 @@ export const OPERATIONS = {
   'tokens.orderToSign': { request: z.strictObject({ dealId: DealId, credentialId: CredentialId.optional() }), access: 'deal-window' },
   /** The token-signed order (the machine's `order-signed`). */
   submitSignedOrder: { request: z.strictObject({ dealId: DealId, order: TokenSignedOrder }), access: 'deal-window' },
-  listDeals: { request: Empty, access: 'page' },
+  /** Purchases newest first, a page at a time (`next` when there are older ones). */
+  listDeals: { request: Page, access: 'page' },
   getDeal: { request: ByDeal, access: 'page' },
   // ── deals: exchanges ────────────────────────────────────────────────────
   getPendingExchange: { request: ByDeal, access: 'deal-window' },
   confirmExchange: { request: ByDeal, access: 'deal-window' },
   rejectExchange: { request: ByDeal, access: 'deal-window' },
-  listExchanges: { request: Empty, access: 'page' },
+  listExchanges: { request: Page, access: 'page' },
   getExchange: { request: ByDeal, access: 'page' },
   // ── deals: fair purchases (goods for money) ─────────────────────────────
   /** The verified offer, and what each method the merchant takes can pay now. */
   getPendingFair: { request: ByDeal, access: 'deal-window' },
   confirmFair: { request: z.strictObject({ dealId: DealId, method: FairMethod }), access: 'deal-window' },
   rejectFair: { request: ByDeal, access: 'deal-window' },
-  listFairPurchases: { request: Empty, access: 'page' },
+  listFairPurchases: { request: Page, access: 'page' },
   /** The purchase, its statements (offer, m1, m2, the key or the TTP's affidavit) and the goods once decrypted. */
   getFairPurchase: { request: ByDeal, access: 'page' },
   // ── history (extension/history): every deal of every kind ───────────────
@@ -116,7 +122,7 @@ export const OPERATIONS = {
       /** Rows per page (default HISTORY_PAGE). */
       limit: z.number().int().min(1).max(200).optional(),
       /** Continue after this row: the `next` of the previous page. */
-      after: z.strictObject({ createdAt: z.number().int().nonnegative(), dealId: DealId }).optional(),
+      after: PageAfter.optional(),
     }),
     access: 'page',
   },
@@ -322,12 +328,12 @@ export interface OperationResponses {
   rejectDeal: { status: ShopperPhase };
   'tokens.orderToSign': TokenSigningRequest;
   submitSignedOrder: { status: ShopperPhase };
-  listDeals: { deals: DealSummary[] };
+  listDeals: { deals: DealSummary[]; next?: PageAfter };
   getDeal: { deal: DealSummary; view?: VerifiedOfferView; outcome?: PurchaseOutcome; statements: ArchivedStatementView[]; goods: DeliveredGood[] };
   getPendingExchange: { view: VerifiedExchangeView; status: ExchangeDealPhase };
   confirmExchange: { status: ExchangeDealPhase };
   rejectExchange: { status: ExchangeDealPhase };
-  listExchanges: { exchanges: ExchangeSummary[] };
+  listExchanges: { exchanges: ExchangeSummary[]; next?: PageAfter };
   getExchange: {
     exchange: ExchangeSummary;
     view?: VerifiedExchangeView;
@@ -355,7 +361,7 @@ export interface OperationResponses {
   getPendingFair: { view: VerifiedFairOfferView; status: FairShopperPhase; funds: MethodFunds[] };
   confirmFair: { status: FairShopperPhase };
   rejectFair: { status: FairShopperPhase };
-  listFairPurchases: { purchases: FairPurchaseSummary[] };
+  listFairPurchases: { purchases: FairPurchaseSummary[]; next?: PageAfter };
   getFairPurchase: {
     purchase: FairPurchaseSummary;
     view?: VerifiedFairOfferView;

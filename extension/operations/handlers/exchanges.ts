@@ -5,6 +5,7 @@ import { TTP_TYPES } from '../../../core/exchange/index.js';
 import type { Statement } from '../../../core/statements/index.js';
 import type { ArchiveEntry, ExchangeRecord } from '../../deals/records.js';
 import type { Handlers } from '../context.js';
+import { DEAL_PAGE, newestPage } from '../../deals/pages.js';
 import type { ExchangeSummary } from '../table.js';
 import { archivedStatementView, requireDeal } from '../views.js';
 
@@ -59,9 +60,11 @@ export const exchangeHandlers: Handlers<'getPendingExchange' | 'confirmExchange'
     await requireDeal(store, dealId, 'exchange');
     return { status: ((await host.event(dealId, { type: 'user-rejected', now: now() })) as ExchangeRecord).state.phase };
   },
-  async listExchanges(_r, { store }) {
-    const all = (await store.listAll()).filter((d): d is ExchangeRecord => d.kind === 'exchange');
-    return { exchanges: all.sort((a, b) => b.createdAt - a.createdAt).map(summariseExchange) };
+  async listExchanges({ limit = DEAL_PAGE, after }, { store }) {
+    const { rows, next } = await newestPage(store, after ? { after } : {}, limit, (d) =>
+      d.kind === 'exchange' ? summariseExchange(d as ExchangeRecord) : undefined,
+    );
+    return { exchanges: rows, ...(next ? { next } : {}) };
   },
   async getExchange({ dealId }, { store }) {
     const record = await requireDeal(store, dealId, 'exchange');

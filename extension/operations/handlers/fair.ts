@@ -3,6 +3,7 @@ import { SemperError } from '../../../core/errors.js';
 import { informationText } from '../../../core/commerce/exchange-deal.js';
 import type { FairPurchaseRecord } from '../../deals/records.js';
 import type { Handlers } from '../context.js';
+import { DEAL_PAGE, newestPage } from '../../deals/pages.js';
 import type { FairPurchaseSummary } from '../table.js';
 import { archivedStatementView, requireDeal } from '../views.js';
 
@@ -40,9 +41,11 @@ export const fairHandlers: Handlers<'getPendingFair' | 'confirmFair' | 'rejectFa
     await requireDeal(store, dealId, 'fair-purchase');
     return { status: ((await host.event(dealId, { type: 'user-rejected', now: now() })) as FairPurchaseRecord).state.phase };
   },
-  async listFairPurchases(_request, { store }) {
-    const all = (await store.listAll()).filter((d): d is FairPurchaseRecord => d.kind === 'fair-purchase');
-    return { purchases: all.reverse().map(summariseFair) };
+  async listFairPurchases({ limit = DEAL_PAGE, after }, { store }) {
+    const { rows, next } = await newestPage(store, after ? { after } : {}, limit, (d) =>
+      d.kind === 'fair-purchase' ? summariseFair(d as FairPurchaseRecord) : undefined,
+    );
+    return { purchases: rows, ...(next ? { next } : {}) };
   },
   async getFairPurchase({ dealId }, { store }) {
     const record = await requireDeal(store, dealId, 'fair-purchase');

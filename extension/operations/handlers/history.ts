@@ -1,6 +1,7 @@
 /** The shopper's history (issue 12): every deal of every kind, searched; a deal's statements as a timeline; what it delivered, as files. */
 import { SemperError } from '../../../core/errors.js';
-import { HISTORY_PAGE, historyMatcher, historyRange, historyRow, type HistoryRow } from '../../history/search.js';
+import { newestPage } from '../../deals/pages.js';
+import { HISTORY_PAGE, historyMatcher, historyRange, historyRow } from '../../history/search.js';
 import { timelineOf } from '../../history/timeline.js';
 import { goodsOf } from '../../history/goods.js';
 import type { Handlers } from '../context.js';
@@ -8,21 +9,11 @@ import type { Handlers } from '../context.js';
 export const historyHandlers: Handlers<'history.search' | 'history.timeline' | 'history.goods'> = {
   async 'history.search'({ limit = HISTORY_PAGE, after, ...query }, { store }) {
     const match = historyMatcher(query);
-    const deals: HistoryRow[] = [];
-    let more = false;
-    await store.scanNewestFirst({ ...historyRange(query), ...(after ? { after } : {}) }, (record) => {
+    const { rows, next } = await newestPage(store, { ...historyRange(query), ...(after ? { after } : {}) }, limit, (record) => {
       const row = historyRow(record);
-      if (!row || !match(row)) return true;
-      if (deals.length === limit) {
-        // One match past the page: there is a next page (and nothing more is read).
-        more = true;
-        return false;
-      }
-      deals.push(row);
-      return true;
+      return row && match(row) ? row : undefined;
     });
-    const last = deals.at(-1);
-    return { deals, ...(more && last ? { next: { createdAt: Date.parse(last.createdAt), dealId: last.dealId } } : {}) };
+    return { deals: rows, ...(next ? { next } : {}) };
   },
   async 'history.timeline'({ dealId }, { store }) {
     const record = await store.get(dealId);

@@ -2,6 +2,7 @@
 import { DeliveryBody, STATEMENT_TYPES } from '../../../core/protocol/commerce.js';
 import type { PurchaseRecord } from '../../deals/records.js';
 import type { Handlers } from '../context.js';
+import { DEAL_PAGE, newestPage } from '../../deals/pages.js';
 import type { DealSummary } from '../table.js';
 import { archivedStatementView, requireDeal } from '../views.js';
 import { SemperError } from '../../../core/errors.js';
@@ -60,9 +61,11 @@ export const purchaseHandlers: Handlers<
     await identity.tokenUsed(credentialId).catch(() => undefined);
     return { status: (record as PurchaseRecord).state.phase };
   },
-  async listDeals(_request, { store }) {
-    const deals = (await store.listAll()).filter((d): d is PurchaseRecord => d.kind === 'purchase');
-    return { deals: deals.sort((a, b) => b.createdAt - a.createdAt).map(summarisePurchase) };
+  async listDeals({ limit = DEAL_PAGE, after }, { store }) {
+    const { rows, next } = await newestPage(store, after ? { after } : {}, limit, (d) =>
+      d.kind === 'purchase' ? summarisePurchase(d as PurchaseRecord) : undefined,
+    );
+    return { deals: rows, ...(next ? { next } : {}) };
   },
   async getDeal({ dealId }, { store }) {
     const record = await requireDeal(store, dealId, 'purchase');
