@@ -1,7 +1,7 @@
 /** Fixtures the extension's Node tests share: the pinned extension id and a purchase record in a given phase. */
 import type { ShopperPhase, ShopperState } from '../../core/commerce/shopper.js';
 import { EXTENSION_ID } from '../../core/protocol/extension-id.js';
-import type { PurchaseRecord } from '../../extension/deals/records.js';
+import type { MemoryDealStore, PurchaseRecord } from '../../extension/deals/records.js';
 
 export const EXT_ID = EXTENSION_ID;
 export const BASE = `chrome-extension://${EXT_ID}/`;
@@ -23,4 +23,16 @@ export function deal(status: ShopperPhase, extra: Partial<PurchaseRecord> = {}):
     terminal: status === 'completed' || status === 'failed' || status === 'rejected',
     ...extra,
   };
+}
+
+/** Counts the deals a store's newest-first walks visit (to show a page stops the walk). */
+export function countScanVisits(store: MemoryDealStore): () => number {
+  let visited = 0;
+  const scan = store.scanNewestFirst.bind(store);
+  store.scanNewestFirst = (range, visit) =>
+    scan(range, (r) => {
+      visited++;
+      return visit(r);
+    });
+  return () => visited;
 }

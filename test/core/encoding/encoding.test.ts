@@ -15,6 +15,16 @@ import {
 } from '../../../core/encoding/index.js';
 import { SemperError } from '../../../core/errors.js';
 
+/** I-JSON values: no lone surrogates (fast-check's default strings are well formed), integers within the safe range. */
+const iJsonValue = fc.jsonValue({ maxDepth: 5 }).filter((v) => {
+  let ok = true;
+  JSON.stringify(v, (_, x) => {
+    if (typeof x === 'number' && Number.isInteger(x) && !Number.isSafeInteger(x)) ok = false;
+    return x;
+  });
+  return ok;
+});
+
 describe('RFC 8785 canonical JSON', () => {
   it('sorts keys by UTF-16 code units and formats numbers as ECMAScript does (RFC 8785 §3.2.3, Appendix B)', () => {
     expect(canonicalJson({ b: 2, a: 1, c: { z: [3, 'x'], y: null } })).toBe('{"a":1,"b":2,"c":{"y":null,"z":[3,"x"]}}');
@@ -30,15 +40,7 @@ describe('RFC 8785 canonical JSON', () => {
     expect(() => canonicalJson({ d: new Date(0) })).toThrowError(/plain JSON object/);
   });
   it("is the canonicalize package's RFC 8785 form on random JSON values (property)", () => {
-    // I-JSON: no lone surrogates (fast-check's default strings are well formed), integers within the safe range.
-    const value = fc.jsonValue({ maxDepth: 5 }).filter((v) => {
-      let ok = true;
-      JSON.stringify(v, (_, x) => {
-        if (typeof x === 'number' && Number.isInteger(x) && !Number.isSafeInteger(x)) ok = false;
-        return x;
-      });
-      return ok;
-    });
+    const value = iJsonValue;
     fc.assert(
       fc.property(value, (v) => canonicalJson(v) === canonicalize(v)),
       { numRuns: 2000 },
@@ -79,14 +81,7 @@ describe('RFC 8785 canonical JSON', () => {
 describe('sealJson: a deep-frozen copy and its RFC 8785 text in one walk', () => {
   const deepFrozen = (v: unknown): boolean => typeof v !== 'object' || v === null || (Object.isFrozen(v) && Object.values(v).every(deepFrozen));
   it("gives the canonicalize package's text and an equal, deep-frozen copy on random JSON values (property)", () => {
-    const value = fc.jsonValue({ maxDepth: 5 }).filter((v) => {
-      let ok = true;
-      JSON.stringify(v, (_, x) => {
-        if (typeof x === 'number' && Number.isInteger(x) && !Number.isSafeInteger(x)) ok = false;
-        return x;
-      });
-      return ok;
-    });
+    const value = iJsonValue;
     fc.assert(
       fc.property(value, (v) => {
         const sealed = sealJson(v);

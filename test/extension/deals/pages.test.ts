@@ -11,7 +11,7 @@ import { exchangeHandlers } from '../../../extension/operations/handlers/exchang
 import { fairHandlers } from '../../../extension/operations/handlers/fair.js';
 import type { OperationContext } from '../../../extension/operations/context.js';
 import { OPERATIONS } from '../../../extension/operations/table.js';
-import { deal } from '../fixtures.js';
+import { countScanVisits, deal } from '../fixtures.js';
 
 function other(kind: 'exchange' | 'fair-purchase', createdAt: number, i: number): DealRecord {
   const dealId = `${kind === 'exchange' ? 'xchg' : 'fair'}-${String(i).padStart(4, '0')}-abcdefghijkl`;
@@ -30,17 +30,11 @@ async function archive(): Promise<{ ctx: OperationContext; visits: () => number;
     await store.create(r);
   }
   store.listAll = () => Promise.reject(new Error('the whole archive was read'));
-  let visited = 0;
-  const scan = store.scanNewestFirst.bind(store);
-  store.scanNewestFirst = (range, visit) =>
-    scan(range, (r) => {
-      visited++;
-      return visit(r);
-    });
+  const visits = countScanVisits(store);
   const newest = (rs: DealRecord[]) => [...rs].sort((a, b) => b.createdAt - a.createdAt || (a.dealId < b.dealId ? 1 : -1)).map((r) => r.dealId);
   return {
     ctx: { store } as unknown as OperationContext,
-    visits: () => visited,
+    visits,
     byKind: Object.fromEntries(Object.entries(byKind).map(([k, rs]) => [k, newest(rs)])),
   };
 }

@@ -4,7 +4,7 @@ import { MemoryDealStore, type DealRecord } from '../../../extension/deals/recor
 import { historyHandlers } from '../../../extension/operations/handlers/history.js';
 import type { OperationContext } from '../../../extension/operations/context.js';
 import { OPERATIONS } from '../../../extension/operations/table.js';
-import { deal } from '../fixtures.js';
+import { countScanVisits, deal } from '../fixtures.js';
 
 const view = (titles: string[]) =>
   ({
@@ -46,18 +46,12 @@ describe('history operations', () => {
     const made = Array.from({ length: 7 }, (_, i) => deal('completed', { createdAt: 1_000 + (i < 3 ? 0 : i) }));
     const store = new MemoryDealStore();
     for (const r of made) await store.create(r);
-    let visited = 0;
-    const scan = store.scanNewestFirst.bind(store);
-    store.scanNewestFirst = (range, visit) =>
-      scan(range, (r) => {
-        visited++;
-        return visit(r);
-      });
+    const visited = countScanVisits(store);
     const ctx = { store } as unknown as OperationContext;
     const expected = [...made].sort((a, b) => b.createdAt - a.createdAt || (a.dealId < b.dealId ? 1 : -1)).map((d) => d.dealId);
     const first = await historyHandlers['history.search']({ limit: 2 }, ctx);
     expect(first.deals.map((d) => d.dealId)).toEqual(expected.slice(0, 2));
-    expect(visited).toBe(3); // the page and the one match that shows there is more
+    expect(visited()).toBe(3); // the page and the one match that shows there is more
     const pages = [first.deals.map((d) => d.dealId)];
     let next = first.next;
     while (next) {
