@@ -17,6 +17,11 @@ const b64u = z
   .regex(/^[A-Za-z0-9_-]*$/)
   .max(200_000);
 const Fingerprint = z.string().min(1).max(128);
+/** SHA-256 ids (a denomination's, a coin key's thumbprint): 43 base64url characters. */
+const Digest = b64u.length(43);
+/** A denomination's RSA key (SPKI; RSA-2048, core/payment/cash/denominations.ts) and the 256-byte numbers under it. */
+const RsaKey = b64u.min(64).max(800);
+const RsaValue = b64u.length(342);
 
 /** Each task: its arguments and its result. */
 export const TASKS = {
@@ -85,6 +90,47 @@ export const TASKS = {
           .optional(),
       }),
     ]),
+  },
+  /**
+   * Blind coin messages for the bank (core/payment/cash/blind.ts blindCoin: RFC 9474 prepare and
+   * blind, with the platform's CSPRNG). The coin keys stay in the worker: only their ids come here.
+   */
+  'cash.blind': {
+    args: z.strictObject({
+      coins: z
+        .array(z.strictObject({ denominationId: Digest, rsaPublicKey: RsaKey, coinId: Digest }))
+        .min(1)
+        .max(64),
+    }),
+    result: z.strictObject({
+      blindings: z
+        .array(z.strictObject({ prefix: b64u.length(43), inv: RsaValue, blindedMsg: RsaValue }))
+        .min(1)
+        .max(64),
+    }),
+  },
+  /**
+   * Unblind the bank's blind signatures (blind.ts unblindSignature, RFC 9474 §4.4). A signature that
+   * does not finalize comes back as `refused` (ERR_SIGNATURE_INVALID), not as a failed task; the
+   * worker's wallet machine checks every coin against its denomination key before keeping it.
+   */
+  'cash.unblind': {
+    args: z.strictObject({
+      coins: z
+        .array(
+          z.strictObject({
+            denominationId: Digest,
+            rsaPublicKey: RsaKey,
+            coinId: Digest,
+            prefix: b64u.length(43),
+            inv: RsaValue,
+            blindSignature: RsaValue,
+          }),
+        )
+        .min(1)
+        .max(64),
+    }),
+    result: z.union([z.strictObject({ signatures: z.array(RsaValue).min(1).max(64) }), z.strictObject({ refused: z.string().max(4096) })]),
   },
 } as const;
 

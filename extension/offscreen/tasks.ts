@@ -1,12 +1,15 @@
 /**
  * The tasks themselves (protocol.ts): imported by the offscreen document (Chromium) and, through
  * import(), by the Firefox event page — never statically by the worker, which is the point: this
- * module's imports (pkijs, the second asn1js, @simplewebauthn/server) stay out of the worker's
- * start bundle.
+ * module's imports (pkijs, the second asn1js, @simplewebauthn/server, @cloudflare/blindrsa-ts) stay
+ * out of the worker's start bundle.
  */
 import { verifyAuthenticationResponse, verifyRegistrationResponse } from '@simplewebauthn/server';
 import type { RegistrationResponseJSON } from '@simplewebauthn/server';
 import { decodeBase64url, encodeBase64url } from '../../core/encoding/base64url.js';
+import { isSemperError } from '../../core/errors.js';
+import { blindCoin, unblindSignature } from '../../core/payment/cash/blind.js';
+import { importDenominationKey } from '../../core/payment/cash/denominations.js';
 import { checkTimestamp } from '../settings/tsa-check.js';
 import { TASKS, type TaskName, type TaskResult } from './protocol.js';
 
@@ -48,6 +51,25 @@ const RUN: { [T in TaskName]: (args: unknown) => Promise<TaskResult<T>> } = {
     } catch (e) {
       return { threw: libraryMessage(e) };
     }
+  },
+  async 'cash.blind'(raw) {
+    const args = TASKS['cash.blind'].args.parse(raw);
+    const blindings = [];
+    for (const c of args.coins) blindings.push(await blindCoin(await importDenominationKey(c.rsaPublicKey), c.denominationId, c.coinId));
+    return { blindings };
+  },
+  async 'cash.unblind'(raw) {
+    const args = TASKS['cash.unblind'].args.parse(raw);
+    const signatures: string[] = [];
+    for (const c of args.coins) {
+      try {
+        signatures.push(await unblindSignature(await importDenominationKey(c.rsaPublicKey), c, c.blindSignature));
+      } catch (e) {
+        if (isSemperError(e) && e.code === 'ERR_SIGNATURE_INVALID') return { refused: e.message.slice(0, 4096) };
+        throw e;
+      }
+    }
+    return { signatures };
   },
 };
 

@@ -30,23 +30,25 @@ import { canonicalJson } from '../../core/encoding/index.js';
 import { SemperError, isSemperError } from '../../core/errors.js';
 import type { Amount } from '../../core/items/schema.js';
 import type { Machine, RandomSource } from '../../core/machine.js';
+// The cash modules one by one, not their barrel: it re-exports blind.ts (@cloudflare/blindrsa-ts),
+// which the worker runs as an offscreen task (cash-tasks.ts), not at start.
+import type { CoinSecret } from '../../core/payment/cash/coin.js';
+import { type DenominationSet, listBody, verifyDenominationList } from '../../core/payment/cash/denominations.js';
 import {
   cashWallet,
-  type CoinSecret,
-  type DenominationSet,
+  currentSend,
   type PendingOperation,
   selectCoins,
-  verifyDenominationList,
   type WalletContext,
   type WalletEffect,
   type WalletEvent,
   type WalletReply,
   type WalletSend,
   type WalletState,
-} from '../../core/payment/cash/index.js';
+} from '../../core/payment/cash/wallet.js';
 import { ACCOUNT_TYPES, type TransferAnswer, TransferOrderBody, verifyTransferAnswer } from '../../core/payment/account/index.js';
 import { type Statement, statementDigest, verifyStatement } from '../../core/statements/index.js';
-import type { DealKindRegistration, HostEffect, HostEvent, HttpOutbound } from '../worker/host.js';
+import type { DealKindRegistration, HostEffect, HostEvent, HostOutbound, HttpOutbound } from '../worker/host.js';
 
 export const ACCOUNT_OPENING_PATH = '/bank/accounts/open';
 export const ACCOUNT_OPENED_TYPE = 'semper.bank.account-opened';
@@ -167,9 +169,23 @@ export interface PurseContext {
   accountSigner?: Signer;
 }
 
-type Result = { state: PurseState; send: HttpOutbound[]; effects: HostEffect[] };
+type Result = { state: PurseState; send: HostOutbound[]; effects: HostEffect[] };
 
-function toOutbound(send: WalletSend): HttpOutbound {
+/**
+ * A wallet send as the host's: a request to the bank, or the coins to unblind with each one's
+ * denomination key (from the purse's list, verified when it was stored; the wallet machine checks
+ * the coins against the verified set whatever the task answers).
+ */
+function toOutbound(send: WalletSend, state: PurseState): HostOutbound {
+  if (send.kind === 'unblind') {
+    const keys = new Map(listBody(state.denominations).denominations.map((d) => [d.id, d.rsaPublicKey]));
+    return {
+      kind: 'unblind',
+      // A denomination the list no longer names (never thrown here: pendingSends runs at every
+      // start) goes without a key, and the task refuses it; the machine refuses such coins anyway.
+      coins: send.coins.map((c) => ({ ...c, rsaPublicKey: keys.get(c.denominationId) ?? '' })),
+    };
+  }
   if (send.to !== 'bank') throw new SemperError('ERR_INTERNAL', `a purse talks only to its bank, not to the ${send.to}`);
   return { kind: 'http', to: 'bank', path: send.path, body: send.body };
 }
@@ -216,7 +232,7 @@ async function walletStep(state: PurseState, event: WalletEvent, ctx: PurseConte
   let next: PurseState = { ...state, wallet: r.state };
   const effects: HostEffect[] = [];
   const history: HistoryEntry[] = [...extra];
-  const send: HttpOutbound[] = r.send.map(toOutbound);
+  const send: HostOutbound[] = r.send.map((x) => toOutbound(x, next));
   const now = event.now;
   for (const e of r.effects as WalletEffect[]) {
     switch (e.kind) {
@@ -289,7 +305,7 @@ async function walletStep(state: PurseState, event: WalletEvent, ctx: PurseConte
 }
 
 /** Pay `intent` from the coins at hand (exact), or fail it: its change is in the wallet now. */
-async function startPayment(state: PurseState, intent: PaymentIntent, ctx: PurseContext, now: number): Promise<{ state: PurseState; send: HttpOutbound[] }> {
+async function startPayment(state: PurseState, intent: PaymentIntent, ctx: PurseContext, now: number): Promise<{ state: PurseState; send: HostOutbound[] }> {
   const wctx = walletCtx(ctx);
   const coinIds = selectCoins(state.wallet, wctx.denominations, intent.amount, now);
   const replace = (p: PaymentIntent) => (next: PurseState, changed: PaymentIntent) => ({
@@ -303,7 +319,10 @@ async function startPayment(state: PurseState, intent: PaymentIntent, ctx: Purse
   }
   const r = await cashWallet.step(state.wallet, { type: 'pay', now, coinIds, payee: intent.payee, reference: intent.reference, to: 'bank' }, wctx);
   const op = r.state.pending.find((p) => !state.wallet.pending.some((q) => q.requestId === p.requestId))!;
-  return { state: replace(intent)({ ...state, wallet: r.state }, { ...intent, phase: 'paying', requestId: op.requestId }), send: r.send.map(toOutbound) };
+  return {
+    state: replace(intent)({ ...state, wallet: r.state }, { ...intent, phase: 'paying', requestId: op.requestId }),
+    send: r.send.map((x) => toOutbound(x, state)),
+  };
 }
 
 async function start(params: PurseParams & { origin: string; now: number }, ctx: PurseContext): Promise<Result> {
@@ -346,7 +365,7 @@ async function start(params: PurseParams & { origin: string; now: number }, ctx:
   return {
     state,
     send: [
-      ...wallet.pending.map((p) => toOutbound(p.send)),
+      ...wallet.pending.map((p) => toOutbound(currentSend(p), state)),
       ...transfersOf(state)
         .filter((x) => x.phase === 'sending')
         .map((x) => transferOutbound(x.order)),
@@ -401,9 +420,9 @@ async function onOpeningReply(state: PurseState, reply: WalletReply, now: number
 async function onReply(state: PurseState, event: Extract<HostEvent, { type: 'reply' }>, ctx: PurseContext): Promise<Result> {
   const reply = event.reply as WalletReply;
   const sent = event.sent;
-  // A purse sends only HTTP to its bank.
-  if (sent.kind !== 'http') return { state, send: [], effects: [] };
-  if (state.phase === 'opening' && sent.path === ACCOUNT_OPENING_PATH) {
+  // A purse sends only HTTP to its bank, and unblindings to its host.
+  if (sent.kind === 'pay') return { state, send: [], effects: [] };
+  if (sent.kind === 'http' && state.phase === 'opening' && sent.path === ACCOUNT_OPENING_PATH) {
     try {
       return await onOpeningReply(state, reply, event.now);
     } catch (e) {
@@ -413,13 +432,13 @@ async function onReply(state: PurseState, event: Extract<HostEvent, { type: 'rep
       return { state: { ...state, opening: { ...opening, retryAt: event.now + delay(opening.attempts) } }, send: [], effects: [] };
     }
   }
-  if (sent.path === TRANSFER_PATH) return onTransferReply(state, reply, sent, event.now);
-  const sentBody = canonicalJson(sent.body);
-  const op = state.wallet.pending.find((p) => p.send.path === sent.path && canonicalJson(p.send.body) === sentBody);
+  if (sent.kind === 'http' && sent.path === TRANSFER_PATH) return onTransferReply(state, reply, sent, event.now);
+  const sentJson = canonicalJson(sent);
+  const op = state.wallet.pending.find((p) => canonicalJson(toOutbound(currentSend(p), state)) === sentJson);
   // A late or duplicated answer for something already settled moves nothing.
   if (!op) return { state, send: [], effects: [] };
   try {
-    return await walletStep(state, { type: 'reply', now: event.now, sent: op.send, reply }, ctx);
+    return await walletStep(state, { type: 'reply', now: event.now, sent: currentSend(op), reply }, ctx);
   } catch (e) {
     if (!isSemperError(e) || e.code === 'ERR_PROTOCOL_STATE') throw e;
     // An answer that does not check out (not the bank's, for another request, a bad signature): the
@@ -597,12 +616,12 @@ function onRestore(state: PurseState, backup: PurseBackup, now: number): Result 
   };
   return {
     state: withHistory(next, [restoredEntry(now, coins)]),
-    send: [...pending.map((p) => toOutbound(p.send)), ...transfers.filter((x) => x.phase === 'sending').map((x) => transferOutbound(x.order))],
+    send: [...pending.map((p) => toOutbound(currentSend(p), next)), ...transfers.filter((x) => x.phase === 'sending').map((x) => transferOutbound(x.order))],
     effects: [],
   };
 }
 
-export const purseMachine: Machine<PurseState, PurseEvent | HostEvent, PurseContext, HttpOutbound, HostEffect, PurseParams & { origin: string; now: number }> =
+export const purseMachine: Machine<PurseState, PurseEvent | HostEvent, PurseContext, HostOutbound, HostEffect, PurseParams & { origin: string; now: number }> =
   {
     kind: 'purse',
     start,
@@ -638,7 +657,7 @@ export const purseMachine: Machine<PurseState, PurseEvent | HostEvent, PurseCont
       if (state.phase === 'opening') return state.opening ? [openingOutbound(state.opening.request)] : [];
       if (state.phase !== 'open') return [];
       return [
-        ...cashWallet.pendingSends(state.wallet).map(toOutbound),
+        ...cashWallet.pendingSends(state.wallet).map((x) => toOutbound(x, state)),
         ...transfersOf(state)
           .filter((x) => x.phase === 'sending')
           .map((x) => transferOutbound(x.order)),

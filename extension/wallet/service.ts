@@ -3,7 +3,7 @@
  * ask of the purses, around the one host (worker/host.ts) that runs them (purse.ts).
  *
  * I/O lives here, never in a step: GETs of the bank's key and denomination list, the account key
- * (key store), blinding (`prepareCoin`: the platform CSPRNG), the backup's encryption. Each user
+ * (key store), blinding (`prepareCoins`: the platform CSPRNG, in an offscreen task), the backup's encryption. Each user
  * request becomes one event on the purse's machine; the service then waits until the state the
  * host persisted says how it ended (the host calls `onChanged` after every persisted step).
  *
@@ -21,19 +21,11 @@ import type { Signer } from '../../core/crypto/keys.js';
 import { canonicalJson, randomId } from '../../core/encoding/index.js';
 import { SemperError, type SemperErrorCode } from '../../core/errors.js';
 import type { Amount, MoneyItem } from '../../core/items/schema.js';
-import {
-  balance,
-  type CoinSecret,
-  decompose,
-  type DenominationSet,
-  denominationUsable,
-  prepareCoin,
-  selectCoins,
-  spendableCoins,
-  type VerifiedDenomination,
-  verifyCoin,
-  verifyDenominationList,
-} from '../../core/payment/cash/index.js';
+// The cash modules one by one, not their barrel: blinding (blind.ts, @cloudflare/blindrsa-ts) is
+// `prepareCoins`, an offscreen task in the worker (cash-tasks.ts), not part of its start bundle.
+import { type CoinSecret, verifyCoin } from '../../core/payment/cash/coin.js';
+import { type DenominationSet, denominationUsable, type VerifiedDenomination, verifyDenominationList } from '../../core/payment/cash/denominations.js';
+import { balance, decompose, selectCoins, spendableCoins } from '../../core/payment/cash/wallet.js';
 import { accountMoneyItem, transferOrder } from '../../core/payment/account/index.js';
 import { chequePayment } from '../../core/payment/cheque/index.js';
 import { cryptoRandom } from '../../core/machine.js';
@@ -62,7 +54,8 @@ export interface WalletServiceDeps {
   /** The user's trusted CA roots (a certified key list is shown as certified). */
   roots(): Promise<string[]>;
   now(): number;
-  prepareCoin?(d: VerifiedDenomination): Promise<CoinSecret>;
+  /** Fresh blinded coins of these denominations (core/payment/cash/blind.ts prepareCoin; the worker's is cash-tasks.ts). */
+  prepareCoins(denominations: readonly VerifiedDenomination[]): Promise<CoinSecret[]>;
   waitMs?: number;
   /** PBKDF2 iterations for new backups (tests lower it; the file says how many were used). */
   backupIterations?: number;
@@ -233,9 +226,9 @@ export class WalletService {
   }
 
   private async prepare(set: DenominationSet, ids: string[]): Promise<CoinSecret[]> {
-    const make = this.deps.prepareCoin ?? prepareCoin;
-    const out: CoinSecret[] = [];
-    for (const id of ids) out.push(await make(set.byId.get(id)!));
+    const out = await this.deps.prepareCoins(ids.map((id) => set.byId.get(id)!));
+    if (out.length !== ids.length || out.some((s, i) => s.denominationId !== ids[i]))
+      throw new SemperError('ERR_INTERNAL', 'the prepared coins are not of the denominations asked for');
     return out;
   }
 

@@ -34,6 +34,7 @@ import { noticesOf } from '../notices/notices.js';
 import { Badge } from './badge.js';
 import { MachineHost } from './host.js';
 import { getJson, httpTransport, MAX_RESPONSE_BYTES, postJson } from './http.js';
+import { offscreenCash } from '../wallet/cash-tasks.js';
 import { walletKind } from '../wallet/purse.js';
 import { WalletService } from '../wallet/service.js';
 import { CrlRevocationChecker } from './revocation.js';
@@ -126,6 +127,8 @@ if (offscreenDocument) {
   const library = offscreenWebAuthnLibrary(offscreen);
   useWebAuthnLibrary(async () => library);
 }
+/** E-cash blinding and unblinding (@cloudflare/blindrsa-ts): tasks in Chromium and Firefox alike. */
+const cash = offscreenCash(offscreen);
 
 /** CRLs named in merchant and TTP certificates, fetched and cached until their nextUpdate; prepared before each step. */
 const revocation = new CrlRevocationChecker({});
@@ -167,7 +170,11 @@ const host: MachineHost = new MachineHost({
     walletKind({ random: cryptoRandom, accountSigner: (keyId) => keys.accountSigner(keyId) }),
   ],
   // A fair purchase's payment goes to the payment service (the purse, the bank account); everything else is HTTP.
-  transport: httpTransport(fetch, (request) => payments.pay(request)),
+  transport: httpTransport(
+    fetch,
+    (request) => payments.pay(request),
+    (outbound) => cash.unblind(outbound),
+  ),
   alarms: {
     async set(dealId, when) {
       await browser.alarms.create(`${ALARM_PREFIX}${dealId}`, { when: Math.max(when, Date.now() + 50) });
@@ -204,6 +211,7 @@ const wallet: WalletService = new WalletService({
   getJson: (url) => getJson(url),
   roots: () => roots.ders(),
   now,
+  prepareCoins: (denominations) => cash.prepareCoins(denominations),
 });
 /** The payment service fair purchases pay through (the host's transport hands it their `pay` sends). */
 /** The saved card, paid through the card adapter the offer names (its operator key pinned when the card was added). */

@@ -25,6 +25,7 @@ import { certificateChainsIn, type RevocationSource } from '../../core/pki/revoc
 import { statementDigest, type Statement } from '../../core/statements/index.js';
 import type { ErrorInfo } from '../../core/commerce/shopper.js';
 import type { PaymentRequest } from '../../core/commerce/fair-purchase-shopper.js';
+import type { UnblindCoin } from '../../core/payment/cash/wallet.js';
 import type { ArchiveEntry, DealKind, DealRecord, DealStore } from '../deals/records.js';
 
 /**
@@ -38,7 +39,12 @@ export type HttpOutbound =
   | { kind: 'http'; to: 'merchant'; path: string; body: unknown }
   | { kind: 'http'; to: 'ttp'; url: string; path: string; body: unknown }
   | { kind: 'http'; to: 'bank'; path: string; body: unknown };
-export type HostOutbound = HttpOutbound | { kind: 'pay'; request: PaymentRequest };
+/**
+ * A purse's coins to unblind (core/payment/cash/wallet.ts `unblind`, each with its denomination's
+ * key): work the worker does itself, through an offscreen task (extension/wallet/cash-tasks.ts).
+ */
+export type UnblindOutbound = { kind: 'unblind'; coins: (UnblindCoin & { rsaPublicKey: string })[] };
+export type HostOutbound = HttpOutbound | { kind: 'pay'; request: PaymentRequest } | UnblindOutbound;
 
 /** The effects every shopper-side machine speaks (each kind uses the ones it needs). */
 export type HostEffect =

@@ -7,7 +7,7 @@
 import { z } from 'zod';
 import { ErrorResponse } from '../../core/protocol/commerce.js';
 import type { TransportReply } from '../../core/machine.js';
-import type { HostOutbound } from './host.js';
+import type { HostOutbound, UnblindOutbound } from './host.js';
 import type { PaymentRequest } from '../../core/commerce/fair-purchase-shopper.js';
 
 /**
@@ -140,8 +140,14 @@ export const MAX_EXCHANGE_RESPONSE_BYTES = 8_000_000;
 export function httpTransport(
   fetchImpl: typeof fetch = fetch,
   payments?: (request: PaymentRequest) => Promise<HttpReply>,
+  unblind?: (outbound: UnblindOutbound) => Promise<HttpReply>,
 ): (origin: string, outbound: HostOutbound) => Promise<HttpReply> {
   return async (origin, outbound) => {
+    // A purse's unblinding is the worker's own work (an offscreen task), not a request to anyone.
+    if (outbound.kind === 'unblind') {
+      if (!unblind) return { kind: 'error', error: { code: 'ERR_INTERNAL', message: 'this browser cannot unblind coins' } };
+      return unblind(outbound);
+    }
     if (outbound.kind === 'pay') {
       if (!payments) return { kind: 'error', error: { code: 'ERR_PAYMENT_METHOD', message: 'this browser has no payment service' }, status: 409 };
       return payments(outbound.request);

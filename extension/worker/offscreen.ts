@@ -135,7 +135,7 @@ export function chromeOffscreenDocument(): OffscreenDocument | undefined {
         // The closest reason Chromium offers: the document runs work the service worker cannot load (no import() there).
         reasons: ['WORKERS' as chrome.offscreen.Reason],
         justification:
-          'Runs rarely used verification code (time stamps, security-key registration) outside the service worker, which cannot load code on demand.',
+          'Runs rarely used code (time-stamp checks, security-key registration, e-cash blinding) outside the service worker, which cannot load code on demand.',
       });
     },
     close: () => offscreen.closeDocument(),

@@ -68,8 +68,11 @@ import {
   type CoinSecret,
   type DenominationSet,
   prepareCoin,
+  unblindLocally,
   verifyDenominationList,
   type WalletContext,
+  type WalletReply,
+  type WalletSend,
   type WalletState,
 } from '../../core/payment/cash/index.js';
 import { makeTestCa, type TestCa } from '../helpers/pki.js';
@@ -256,6 +259,10 @@ interface WalletFlows {
   prepared: CoinSecret[];
   withdrawing: WalletState;
   receipt: unknown;
+  /** The receipt taken: the unblinding asked of the host, and the host's answer. */
+  issued: WalletState;
+  unblindSent: WalletSend;
+  unblindReply: WalletReply;
 }
 
 async function runFairFlows(w: World): Promise<FairFlows> {
@@ -348,7 +355,22 @@ async function runWalletFlows(w: World): Promise<WalletFlows> {
     },
     w.bank,
   );
-  return { empty, prepared, withdrawing: r.state, receipt: { receipt } };
+  const issued = await cashWallet.step(
+    r.state,
+    { type: 'reply', now: NOW + 1, sent: r.send[0]!, reply: { kind: 'response', body: { receipt } } },
+    w.walletCtx(21),
+  );
+  const unblindSent = issued.send[0]!;
+  if (unblindSent.kind !== 'unblind') throw new Error('the receipt should ask for the unblinding');
+  return {
+    empty,
+    prepared,
+    withdrawing: r.state,
+    receipt: { receipt },
+    issued: issued.state,
+    unblindSent,
+    unblindReply: await unblindLocally(unblindSent, w.denominations),
+  };
 }
 
 async function runFlows(w: World): Promise<Flows> {
@@ -736,7 +758,7 @@ const CASES: Case[] = [
   },
   {
     role: 'cash wallet',
-    name: "reply with the bank's issue receipt: the coins unblinded and kept",
+    name: "reply with the bank's issue receipt: recorded, the unblinding asked of the host",
     random: false,
     signs: false,
     clock: false,
@@ -747,6 +769,15 @@ const CASES: Case[] = [
         { type: 'reply', now: NOW + 1 + dt, sent: f.wallet.withdrawing.pending[0]!.send, reply: { kind: 'response', body: f.wallet.receipt } },
         w.walletCtx(seed),
       ),
+  },
+  {
+    role: 'cash wallet',
+    name: "reply with the host's unblinding: each coin checked against its denomination key, then kept",
+    random: false,
+    signs: false,
+    clock: false,
+    run: (w, f, seed, dt) =>
+      step(cashWallet, f.wallet.issued, { type: 'reply', now: NOW + 2 + dt, sent: f.wallet.unblindSent, reply: f.wallet.unblindReply }, w.walletCtx(seed)),
   },
 ];
 
@@ -826,7 +857,8 @@ describe('the contract as hosts use it', () => {
     expect(purchaseShopper.pendingSends(edFlows.shopperOrdering)).toHaveLength(1);
     expect(exchangeShopper.pendingSends(edFlows.exExchanging).map((o) => o.path)).toEqual(['/semper/exchange/messages']);
     expect(fairPurchaseShopper.pendingSends(edFlows.fair.paying)).toEqual([{ kind: 'pay', request: (edFlows.fair.paying as { payment: unknown }).payment }]);
-    expect(cashWallet.pendingSends(edFlows.wallet.withdrawing).map((o) => o.path)).toEqual(['/bank/withdraw']);
+    expect(cashWallet.pendingSends(edFlows.wallet.withdrawing).map((o) => (o.kind === 'http' ? o.path : o.kind))).toEqual(['/bank/withdraw']);
+    expect(cashWallet.pendingSends(edFlows.wallet.issued)).toEqual([edFlows.wallet.unblindSent]);
   });
 });
 
@@ -837,11 +869,7 @@ describe('the cash wallet where it signs with a coin', () => {
 
   it('pay: the same but for the coins’ ECDSA signatures; the seed picks the request id, the event the time', async () => {
     const f = edFlows.wallet;
-    const withdrawn = await cashWallet.step(
-      copy(f.withdrawing),
-      { type: 'reply', now: NOW + 1, sent: f.withdrawing.pending[0]!.send, reply: { kind: 'response', body: f.receipt } },
-      ed.walletCtx(SEED),
-    );
+    const withdrawn = await cashWallet.step(copy(f.issued), { type: 'reply', now: NOW + 2, sent: f.unblindSent, reply: f.unblindReply }, ed.walletCtx(SEED));
     const coinIds = withdrawn.state.coins.map((c) => c.coinId);
     expect(coinIds).toHaveLength(1);
     const pay = (seed: number, dt: number) =>

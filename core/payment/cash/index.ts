@@ -17,6 +17,7 @@ import { type BlindedCoin, CASH_TYPES } from './messages.js';
 import { type VerifiedSpend, verifySpend } from './spend.js';
 import { cashWallet, selectCoins, type WalletContext, type WalletSend, type WalletState } from './wallet.js';
 
+export * from './blind.js';
 export * from './coin.js';
 export * from './denominations.js';
 export * from './messages.js';

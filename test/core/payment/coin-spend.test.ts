@@ -79,10 +79,20 @@ describe('coins', () => {
 
   it("finalize refuses a blind signature that is not the bank's over this coin (ERR_SIGNATURE_INVALID) or of another denomination", async () => {
     const d = set.byId.get(id100)!;
-    const s1 = await prepareCoin(d);
+    // A message blinded under the 100 key is a number below its modulus, not always below the 500
+    // key's (RSA without padding refuses those): take coins the other key can sign at all.
+    let s1 = await prepareCoin(d);
+    let by500: string | undefined;
+    while (by500 === undefined) {
+      try {
+        by500 = sign500(s1.blindedMsg);
+      } catch {
+        s1 = await prepareCoin(d);
+      }
+    }
     const s2 = await prepareCoin(d);
     expect(await code(finalizeCoin(s1, sign100(s2.blindedMsg), d))).toBe('ERR_SIGNATURE_INVALID');
-    expect(await code(finalizeCoin(s1, sign500(s1.blindedMsg), d))).toBe('ERR_SIGNATURE_INVALID');
+    expect(await code(finalizeCoin(s1, by500, d))).toBe('ERR_SIGNATURE_INVALID');
     expect(await code(finalizeCoin(s1, sign100(s1.blindedMsg), set.byId.get(id500)!))).toBe('ERR_DENOMINATION');
   });
 });

@@ -23,6 +23,9 @@ import {
   type WalletEffect,
   type WalletEvent,
   type WalletReply,
+  type UnblindSend,
+  unblindLocally,
+  type WalletHttpSend,
   type WalletSend,
   type WalletState,
 } from '../../../core/payment/cash/index.js';
@@ -69,7 +72,7 @@ const postBank = (path: string, body: unknown) =>
   app.request(path, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
 
 /** The merchant: checks the spends, deposits them; refunds from its account to the shopper's blinded coins. */
-async function merchant(send: WalletSend, owed: { amount: number; reference: string }): Promise<WalletReply> {
+async function merchant(send: WalletHttpSend, owed: { amount: number; reference: string }): Promise<WalletReply> {
   if (send.path === '/semper/cash/pay') {
     const api = cashPayment({ random: seededRandom(1), denominations: set });
     try {
@@ -94,7 +97,9 @@ async function merchant(send: WalletSend, owed: { amount: number; reference: str
   return toReply(await postBank('/bank/refund', { request }));
 }
 
+/** The host's side of a send: the bank, the merchant, or the unblinding (a Node host unblinds itself). */
 async function deliver(send: WalletSend, owed = { amount: 0, reference: '' }): Promise<WalletReply> {
+  if (send.kind === 'unblind') return unblindLocally(send, set);
   return send.to === 'bank' ? toReply(await postBank(send.path, send.body)) : merchant(send, owed);
 }
 
@@ -115,7 +120,11 @@ class Host {
     return r.send;
   }
   async run(event: WalletEvent, owed?: { amount: number; reference: string }): Promise<void> {
-    for (const send of await this.step(event)) await this.step({ type: 'reply', now: t.clock.now, sent: send, reply: await deliver(send, owed) });
+    await this.settle(await this.step(event), owed);
+  }
+  /** Deliver `sends` and every send their replies lead to (a bank's receipt leads to the unblinding). */
+  async settle(sends: WalletSend[], owed?: { amount: number; reference: string }): Promise<void> {
+    for (const send of sends) await this.settle(await this.step({ type: 'reply', now: t.clock.now, sent: send, reply: await deliver(send, owed) }), owed);
   }
 }
 
@@ -136,7 +145,12 @@ describe('wallet: withdraw', () => {
     expect(host.state.pending[0]).toMatchObject({ kind: 'withdrawal', requestId: send!.requestId, secrets: prepared });
     expect(JSON.stringify(host.state)).toContain(prepared[0]!.inv);
     expect(cashWallet.pendingSends(host.state)).toEqual([send]);
-    await host.step({ type: 'reply', now: T0, sent: send!, reply: await deliver(send!) });
+    // The bank's receipt is recorded, and the unblinding asked of the host (persisted first, too).
+    const [unblind] = await host.step({ type: 'reply', now: T0, sent: send!, reply: await deliver(send!) });
+    expect(unblind).toMatchObject({ kind: 'unblind', requestId: send!.requestId });
+    expect(cashWallet.pendingSends(host.state)).toEqual([unblind]);
+    expect(host.state.coins).toEqual([]);
+    await host.step({ type: 'reply', now: T0, sent: unblind!, reply: await deliver(unblind!) });
     expect(host.state.pending).toEqual([]);
     expect(balance(host.state, set, T0, CURRENCY)).toEqual({ amount: 800, currency: CURRENCY });
     expect(await t.bank.balance(alice.account)).toBe(1_200);
@@ -159,7 +173,7 @@ describe('wallet: withdraw', () => {
     await host.step({ type: 'withdraw', now: T0, account: alice.account, prepared: await prepare([500]) });
     // Restart: a new host object from the stored text only.
     const restarted = new Host(host.state);
-    for (const send of cashWallet.pendingSends(restarted.state)) await restarted.step({ type: 'reply', now: T0, sent: send, reply: await deliver(send) });
+    await restarted.settle(cashWallet.pendingSends(restarted.state));
     expect(balance(restarted.state, set, T0, CURRENCY).amount).toBe(500);
     expect(await t.bank.balance(alice.account)).toBe(1_500);
   });
@@ -172,7 +186,7 @@ describe('wallet: withdraw', () => {
     const restarted = new Host(host.state);
     const [again] = cashWallet.pendingSends(restarted.state);
     expect(again).toEqual(send);
-    await restarted.step({ type: 'reply', now: T0, sent: again!, reply: await deliver(again!) });
+    await restarted.settle([again!]);
     expect(balance(restarted.state, set, T0, CURRENCY).amount).toBe(200);
     expect(await t.bank.balance(alice.account)).toBe(1_800);
   });
@@ -187,7 +201,7 @@ describe('wallet: withdraw', () => {
     const [retry] = await host.step({ type: 'timeout', now: wake! });
     expect(retry).toEqual(send);
     const reply = await deliver(retry!);
-    await host.step({ type: 'reply', now: wake!, sent: retry!, reply });
+    await host.settle(await host.step({ type: 'reply', now: wake!, sent: retry!, reply }));
     const settled = host.stored;
     await host.step({ type: 'reply', now: wake!, sent: retry!, reply });
     expect(host.stored).toBe(settled);
@@ -217,12 +231,77 @@ describe('wallet: withdraw', () => {
       },
       t.bank.signer,
     );
-    await expect(
-      cashWallet.step(host.state, { type: 'reply', now: T0, sent: send!, reply: { kind: 'response', body: { receipt: mixed } } }, ctx),
-    ).rejects.toMatchObject({
+    // The receipt itself checks out (the bank signed it for this request); its unblinding does not.
+    const issued = await cashWallet.step(host.state, { type: 'reply', now: T0, sent: send!, reply: { kind: 'response', body: { receipt: mixed } } }, ctx);
+    const unblind = issued.send[0] as UnblindSend;
+    await expect(cashWallet.step(issued.state, { type: 'reply', now: T0, sent: unblind, reply: await deliver(unblind) }, ctx)).rejects.toMatchObject({
       code: 'ERR_SIGNATURE_INVALID',
     });
-    expect(host.state.pending).toHaveLength(1);
+    expect(issued.state.pending).toHaveLength(1);
+    expect(issued.state.coins).toEqual([]);
+  });
+
+  it('killed between the unblinding request and its answer: the restart unblinds again, and the coins withdrawn are kept once', async () => {
+    const host = await newHost();
+    const prepared = await prepare([500, 200]);
+    const [send] = await host.step({ type: 'withdraw', now: T0, account: alice.account, prepared });
+    const bankReply = await deliver(send!);
+    const [unblind] = await host.step({ type: 'reply', now: T0, sent: send!, reply: bankReply });
+    const lostAnswer = await deliver(unblind!); // unblinded, the answer lost with the worker
+    // Restart from the stored text only: the same unblinding is asked for again.
+    const restarted = new Host(host.state);
+    expect(cashWallet.pendingSends(restarted.state)).toEqual([unblind]);
+    await restarted.settle(cashWallet.pendingSends(restarted.state));
+    const kept = restarted.stored;
+    // The lost answer arriving late, and the bank's answer again: neither moves anything.
+    await restarted.step({ type: 'reply', now: T0, sent: unblind!, reply: lostAnswer });
+    await restarted.step({ type: 'reply', now: T0, sent: send!, reply: bankReply });
+    expect(restarted.stored).toBe(kept);
+    expect(restarted.state.coins.map((c) => c.coinId).sort()).toEqual(prepared.map((p) => p.coinId).sort());
+    expect(restarted.state.pending).toEqual([]);
+    expect(balance(restarted.state, set, T0, CURRENCY).amount).toBe(700);
+    expect(await t.bank.balance(alice.account)).toBe(1_300);
+    expect(restarted.effects.filter((e) => e.kind === 'coins-added')).toHaveLength(1);
+  });
+
+  it("refuses a host's unblinding with a coin the denomination did not sign, keeping nothing; a failed unblinding is asked again", async () => {
+    const host = await newHost();
+    const prepared = await prepare([100]);
+    const [send] = await host.step({ type: 'withdraw', now: T0, account: alice.account, prepared });
+    const [unblind] = (await host.step({ type: 'reply', now: T0, sent: send!, reply: await deliver(send!) })) as UnblindSend[];
+    const issued = host.stored;
+    // A valid bank signature, but over another coin's message (a second withdrawal's, unblinded).
+    const [p2] = await prepare([100]);
+    const answer = await t.bank.withdraw(await withdrawalRequest(alice, [p2!]));
+    const blindSignature = (answer.receipt.body as { blindSignatures: string[] }).blindSignatures[0]!;
+    const other = (await unblindLocally({ kind: 'unblind', requestId: 'other', coins: [{ ...p2!, blindSignature }] }, set)) as Extract<
+      WalletReply,
+      { kind: 'response' }
+    >;
+    const wrong = [other.body, { signatures: [`${'A'.repeat(341)}Q`] }];
+    for (const body of wrong) {
+      await expect(host.step({ type: 'reply', now: T0, sent: unblind!, reply: { kind: 'response', body } })).rejects.toMatchObject({
+        code: 'ERR_SIGNATURE_INVALID',
+      });
+      expect(host.stored).toBe(issued);
+    }
+    await expect(host.step({ type: 'reply', now: T0, sent: unblind!, reply: { kind: 'response', body: { signatures: [] } } })).rejects.toMatchObject({
+      code: 'ERR_SCHEMA',
+    });
+    // The task did not run: the same unblinding again at wakeAt.
+    await host.step({
+      type: 'reply',
+      now: T0,
+      sent: unblind!,
+      reply: { kind: 'error', error: { code: 'ERR_INTERNAL', message: 'offscreen document closed' } },
+    });
+    const wake = cashWallet.wakeAt(host.state)!;
+    expect(wake).toBe(T0 + 5_000);
+    const [again] = await host.step({ type: 'timeout', now: wake });
+    expect(again).toEqual(unblind);
+    await host.settle([again!]);
+    expect(host.state.coins.map((c) => c.coinId)).toEqual([prepared[0]!.coinId]);
+    expect(balance(host.state, set, T0, CURRENCY).amount).toBe(100);
   });
 
   it('refuses prepared coins of a denomination that does not issue, changing nothing', async () => {

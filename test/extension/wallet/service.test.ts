@@ -13,7 +13,9 @@ import { verifyStatement } from '../../../core/statements/index.js';
 import { createBankApp } from '../../../server/bank/index.js';
 import { KindRoutedStore, MemoryDealStore, type WalletRecord } from '../../../extension/deals/records.js';
 import { KeyStore, MemoryKeyRecords } from '../../../extension/identity/key-store.js';
-import { MachineHost, type HttpOutbound } from '../../../extension/worker/host.js';
+import { type HostOutbound, MachineHost } from '../../../extension/worker/host.js';
+import { OffscreenTasks } from '../../../extension/worker/offscreen.js';
+import { offscreenCash } from '../../../extension/wallet/cash-tasks.js';
 import { getJson, httpTransport, type HttpReply } from '../../../extension/worker/http.js';
 import { BACKUP_FORMAT, PBKDF2_ITERATIONS } from '../../../extension/wallet/backup.js';
 import { type PurseState, purseMachine, walletKind } from '../../../extension/wallet/purse.js';
@@ -42,7 +44,10 @@ afterEach(() => closeCheckingInvariants(t));
 /** The bank over HTTP semantics (status codes, error bodies) without a socket. */
 const bankFetch = ((url: URL | string, init?: RequestInit) => app.request(String(url), init)) as unknown as typeof fetch;
 
-type Fault = (outbound: HttpOutbound, deliver: () => Promise<HttpReply>) => Promise<HttpReply>;
+type Fault = (outbound: HostOutbound, deliver: () => Promise<HttpReply>) => Promise<HttpReply>;
+
+/** The worker's tasks as in Firefox (no offscreen document: the task module imported and run). */
+const importedTasks = (): OffscreenTasks => new OffscreenTasks({ importTasks: () => import('../../../extension/offscreen/tasks.js') });
 
 /** A browser profile: its stores survive a restart; the host, key store and wallet are made anew on boot. */
 class Device {
@@ -51,7 +56,11 @@ class Device {
   readonly keyRecords = new MemoryKeyRecords();
   /** Sends seen, in order, with whether the purse's state already held the request (persisted before it left). */
   readonly sent: { path: string; persisted: boolean }[] = [];
+  /** Unblindings asked of the worker's task, with whether the purse's state already named them. */
+  readonly unblinds: { persisted: boolean }[] = [];
   fault: Fault | undefined;
+  /** The blind-RSA tasks (extension/wallet/cash-tasks.ts): the real task module unless a test replaces them. */
+  tasks: OffscreenTasks = importedTasks();
   host!: MachineHost;
   wallet!: WalletService;
   keys!: KeyStore;
@@ -64,18 +73,20 @@ class Device {
     const now = () => t.clock.now;
     this.keys = new KeyStore({ records: this.keyRecords, now });
     const real = httpTransport(bankFetch);
+    const cash = offscreenCash(this.tasks);
     const host: MachineHost = new MachineHost({
       store: new KindRoutedStore(this.deals, this.purses),
       kinds: [walletKind({ random: cryptoRandom, accountSigner: (id) => this.keys.accountSigner(id) })],
       transport: async (origin, outbound) => {
         expect(origin).toBe(BANK);
-        if (outbound.kind !== 'http') throw new Error('a purse sends only HTTP to its bank');
+        if (outbound.kind === 'pay') throw new Error('a purse sends only HTTP to its bank, and unblindings to its worker');
         // Persisted before it leaves: what the stores hold already says to send exactly this.
         const held = (await this.purses.listAll()).some((p) =>
           purseMachine.pendingSends(p.state as PurseState).some((o) => canonicalJson(o) === canonicalJson(outbound)),
         );
-        this.sent.push({ path: outbound.path, persisted: held });
-        const deliver = () => real(origin, outbound);
+        if (outbound.kind === 'unblind') this.unblinds.push({ persisted: held });
+        else this.sent.push({ path: outbound.path, persisted: held });
+        const deliver = () => (outbound.kind === 'unblind' ? cash.unblind(outbound) : real(origin, outbound));
         const fault = this.fault;
         return fault ? fault(outbound, deliver) : deliver();
       },
@@ -93,6 +104,7 @@ class Device {
       roots: async () => [],
       now,
       waitMs: this.waitMs,
+      prepareCoins: (denominations) => cash.prepareCoins(denominations),
     });
     this.host = host;
     this.wallet = wallet;
@@ -117,10 +129,10 @@ class Device {
   }
 }
 
-/** A fault that kills the worker at the first request to `path`: before it reached the bank, or after the bank served it. */
+/** A fault that kills the worker at the first request to `path` ('unblind': the unblinding task): before it reached the bank, or after the bank served it. */
 function killAt(path: string, when: 'before-send' | 'after-served'): Fault {
   return async (outbound, deliver) => {
-    if (outbound.path === path) {
+    if ((outbound.kind === 'http' ? outbound.path : outbound.kind) === path) {
       if (when === 'after-served') await deliver();
       return new Promise<HttpReply>(() => undefined); // the worker is gone: nothing comes back
     }
@@ -223,6 +235,69 @@ describe('wallet: withdrawing', () => {
       expect((await d.purse()).state.wallet.pending).toEqual([]);
     });
   }
+});
+
+describe('wallet: unblinding in the worker (offscreen tasks)', () => {
+  it('withdraws with blinding and unblinding as tasks, each asked for only once the purse had recorded it', async () => {
+    const d = await openedDevice();
+    const r = await d.wallet.withdraw({ bankUrl: BANK, amount: eur(700) });
+    expect(r.purse.balance).toEqual(eur(700));
+    expect(d.unblinds).toEqual([{ persisted: true }]);
+  });
+
+  it('a worker killed between the unblinding request and its answer: the restart unblinds again; the coins withdrawn are kept once, one debit', async () => {
+    const d = await openedDevice(500);
+    const account = (await d.purse()).state.account!;
+    d.fault = killAt('unblind', 'after-served');
+    const r = await d.wallet.withdraw({ bankUrl: BANK, amount: eur(700) });
+    expect(r.status).toBe('pending');
+    const [op] = (await d.purse()).state.wallet.pending;
+    expect(op).toMatchObject({ kind: 'withdrawal', issued: { blindSignatures: expect.any(Array) } });
+    expect((await d.purse()).state.wallet.coins).toEqual([]);
+    expect(await t.bank.balance(account)).toBe(1_300);
+    await d.restart();
+    const purse = await d.purse();
+    expect(purse.state.wallet.pending).toEqual([]);
+    expect(purse.state.wallet.coins.map((c) => c.coinId).sort()).toEqual(op!.kind === 'withdrawal' ? op!.secrets.map((s) => s.coinId).sort() : []);
+    expect(await d.balance()).toBe(700);
+    expect(await t.bank.balance(account)).toBe(1_300);
+    expect(purse.state.history.filter((h) => h.kind === 'withdrawal')).toHaveLength(1);
+  });
+
+  it('a task answer with a coin the denomination did not sign is refused: no coin kept, the failure named, the coins unblinded again later', async () => {
+    const d = await openedDevice(500);
+    const account = (await d.purse()).state.account!;
+    const { runTask } = await import('../../../extension/offscreen/tasks.js');
+    // The offscreen document answers the unblinding with the coins' signatures rotated: each a bank
+    // signature, over another coin's message, under another denomination's key. Schema-valid.
+    d.tasks = new OffscreenTasks({
+      document: {
+        ensure: async () => undefined,
+        close: async () => undefined,
+        async send(message) {
+          const { task, args } = message as { task: 'cash.blind' | 'cash.unblind'; args: unknown };
+          const result = await runTask(task, args);
+          if (task === 'cash.unblind' && 'signatures' in result)
+            return { ok: true, result: { signatures: [...result.signatures.slice(1), result.signatures[0]] } };
+          return { ok: true, result };
+        },
+      },
+      importTasks: () => Promise.reject(new Error('not this path')),
+    });
+    d.boot();
+    const r = await d.wallet.withdraw({ bankUrl: BANK, amount: eur(700) });
+    expect(r.status).toBe('pending');
+    const purse = await d.purse();
+    expect(purse.state.wallet.coins).toEqual([]);
+    expect(purse.state.wallet.pending).toHaveLength(1);
+    expect(purse.state.history.at(-1)).toMatchObject({ kind: 'failed', operation: 'withdrawal', error: { code: 'ERR_SIGNATURE_INVALID' } });
+    expect(await t.bank.balance(account)).toBe(1_300);
+    // The real task after a restart: the same coins, once.
+    d.tasks = importedTasks();
+    await d.restart();
+    expect(await d.balance()).toBe(700);
+    expect(await t.bank.balance(account)).toBe(1_300);
+  });
 });
 
 describe('wallet: paying for a deal at the bank (the fair purchase calls `pay`)', () => {

@@ -13,6 +13,11 @@ import { fromWorker, OFFSCREEN_TARGET } from '../../../extension/offscreen/proto
 import { runTask } from '../../../extension/offscreen/tasks.js';
 import { type OffscreenDocument, OffscreenTasks, offscreenWebAuthnLibrary } from '../../../extension/worker/offscreen.js';
 import { FLAG_UP, SoftAuthenticator } from '../../helpers/soft-authenticator.js';
+import { jwkThumbprint } from '../../../core/crypto/jwk.js';
+import { verifyCoin } from '../../../core/payment/cash/coin.js';
+import { importDenominationKey, type VerifiedDenomination } from '../../../core/payment/cash/denominations.js';
+import { offscreenCash } from '../../../extension/wallet/cash-tasks.js';
+import { fixtureDenomination } from '../../core/payment/helpers.js';
 
 const args = { token: 'AAAA', digest: encodeBase64url(new Uint8Array(32)), roots: [], tsas: [] };
 const trusted = { status: 'trusted', genTime: '2026-01-01T00:00:00.000Z', tsa: 'TSA', fingerprint: 'f'.repeat(64) } as const;
@@ -168,5 +173,59 @@ describe('@simplewebauthn/server as offscreen tasks', () => {
       expect(db).toMatchObject({ code: 'ERR_WEBAUTHN' });
       expect(ob).toEqual(db);
     }
+  });
+});
+
+describe('e-cash blinding and unblinding as offscreen tasks (@cloudflare/blindrsa-ts out of the worker)', () => {
+  async function denomination(index: number, value: number) {
+    const f = await fixtureDenomination(index, value);
+    const d: VerifiedDenomination = { ...f.denomination, publicKey: await importDenominationKey(f.denomination.rsaPublicKey) };
+    return { d, blindSign: f.blindSign };
+  }
+  /** An offscreen document that runs the real tasks, records what it was sent, and may change an answer. */
+  function recordingTasks(change: (task: string, result: unknown) => unknown = (_t, r) => r) {
+    const sent: unknown[] = [];
+    const tasks = new OffscreenTasks({
+      document: {
+        ensure: async () => undefined,
+        close: async () => undefined,
+        async send(message) {
+          sent.push(message);
+          const { task, args } = message as { task: 'cash.blind' | 'cash.unblind'; args: unknown };
+          return { ok: true, result: change(task, await runTask(task, args)) };
+        },
+      },
+      importTasks: () => Promise.reject(new Error('not this path')),
+    });
+    return { tasks, sent };
+  }
+
+  it("blinds with coin keys made in the worker (only their ids go to the task), and unblinds the bank's answer into coins of the denomination", async () => {
+    const { d, blindSign } = await denomination(0, 100);
+    const { tasks, sent } = recordingTasks();
+    const cash = offscreenCash(tasks);
+    const [secret] = await cash.prepareCoins([d]);
+    expect(secret!.coinId).toBe(await jwkThumbprint(secret!.publicJwk));
+    expect(JSON.stringify(sent)).not.toContain(secret!.privateJwk.d!);
+    const coin = { denominationId: d.id, coinId: secret!.coinId, prefix: secret!.prefix, inv: secret!.inv, rsaPublicKey: d.rsaPublicKey };
+    const reply = await cash.unblind({ kind: 'unblind', coins: [{ ...coin, blindSignature: blindSign(secret!.blindedMsg) }] });
+    expect(reply.kind).toBe('response');
+    const [signature] = (reply as { body: { signatures: string[] } }).body.signatures;
+    expect(await verifyCoin({ denominationId: d.id, publicJwk: secret!.publicJwk, prefix: secret!.prefix, signature: signature! }, d)).toBe(true);
+  });
+
+  it('a blind signature that does not finalize comes back as ERR_SIGNATURE_INVALID; an answer outside the schema as a task to run again (no status)', async () => {
+    const { d, blindSign } = await denomination(0, 100);
+    const real = offscreenCash(recordingTasks().tasks);
+    const [secret, another] = await real.prepareCoins([d, d]);
+    const coin = { denominationId: d.id, coinId: secret!.coinId, prefix: secret!.prefix, inv: secret!.inv, rsaPublicKey: d.rsaPublicKey };
+    // The bank's blind signature, but over another coin's blinded message.
+    const refused = await real.unblind({ kind: 'unblind', coins: [{ ...coin, blindSignature: blindSign(another!.blindedMsg) }] });
+    expect(refused).toMatchObject({ kind: 'error', error: { code: 'ERR_SIGNATURE_INVALID' } });
+    expect('status' in refused).toBe(false);
+    const truncated = offscreenCash(recordingTasks((task, r) => (task === 'cash.unblind' ? { signatures: ['AAAA'] } : r)).tasks);
+    const outside = await truncated.unblind({ kind: 'unblind', coins: [{ ...coin, blindSignature: blindSign(secret!.blindedMsg) }] });
+    expect(outside).toMatchObject({ kind: 'error', error: { code: 'ERR_INTERNAL', message: expect.stringMatching(/answered outside its schema/) } });
+    expect('status' in outside).toBe(false);
   });
 });
