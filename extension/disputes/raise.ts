@@ -22,7 +22,7 @@ import { jwkThumbprint } from '../../core/crypto/jwk.js';
 import { digestJson } from '../../core/encoding/index.js';
 import { SemperError, type SemperErrorCode } from '../../core/errors.js';
 import { bundleToJson } from '../../core/evidence/bundle.js';
-import { readCertificate } from '../../core/pki/index.js';
+import { readCertificate } from '../../core/pki/certificates.js';
 import { Statement, statementDigest } from '../../core/statements/index.js';
 import type { ArchiveEntry, DealStore } from '../deals/records.js';
 import type { KeyStore } from '../identity/key-store.js';
