@@ -163,15 +163,15 @@ export interface ReadExtensions {
 // A GeneralName @peculiar/x509 can represent; it refused others where it did not skip them.
 function checkGeneralName(name: GeneralName): void {
   if (
-    name.dNSName != undefined ||
-    name.rfc822Name != undefined ||
-    name.iPAddress != undefined ||
-    name.uniformResourceIdentifier != undefined ||
-    name.registeredID != undefined ||
-    name.directoryName != undefined
+    name.dNSName != null ||
+    name.rfc822Name != null ||
+    name.iPAddress != null ||
+    name.uniformResourceIdentifier != null ||
+    name.registeredID != null ||
+    name.directoryName != null
   )
     return;
-  if (name.otherName != undefined) {
+  if (name.otherName != null) {
     if (name.otherName.typeId === '1.3.6.1.4.1.311.25.1') {
       const guid = hex(AsnConvert.parse(name.otherName.value, OctetString).buffer);
       if (!/^[0-9a-f]{32}$/.test(guid)) throw new Error('GeneralName: a GUID is 16 octets');
@@ -196,7 +196,7 @@ function uriNames(names: GeneralNames): string[] {
     } catch {
       continue; // @peculiar/x509 skipped names it could not represent inside GeneralNames
     }
-    if (name.uniformResourceIdentifier != undefined) out.push(name.uniformResourceIdentifier);
+    if (name.uniformResourceIdentifier != null) out.push(name.uniformResourceIdentifier);
   }
   return out;
 }
