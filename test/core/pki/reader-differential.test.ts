@@ -15,7 +15,7 @@
 import 'reflect-metadata';
 import { CertificationRequest } from '@peculiar/asn1-csr';
 import { AsnConvert } from '@peculiar/asn1-schema';
-import { Certificate, CertificateList } from '@peculiar/asn1-x509';
+import { AlgorithmIdentifier, Certificate, CertificateList, TBSCertList } from '@peculiar/asn1-x509';
 import * as x509 from '@peculiar/x509';
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -131,7 +131,8 @@ function expectSame(before: Outcome, after: Outcome, ders: readonly Uint8Array[]
   } else if ('error' in before && 'error' in after) {
     if (!after.semper) expect.fail(`${what}: not a SemperError: ${after.error}`);
     // the old error, unless the new reader stopped earlier for a stricter rule
-    if (before.semper && after.error !== before.error) expect(stricter(ders), `${what}: ${after.error} where the old reader said ${before.error}`).toBeDefined();
+    if (before.semper && after.error !== before.error)
+      expect(stricter(ders), `${what}: ${after.error} where the old reader said ${before.error}`).toBeDefined();
   } else if ('ok' in before) {
     expect(stricter(ders), `${what}: refused (${'error' in after ? after.error : ''}) what the old reader accepted`).toBeDefined();
   } else {
@@ -209,8 +210,7 @@ function mutate(der: Uint8Array, m: Mutation): Uint8Array {
 function jsonName(s: CertSpec): x509.JsonName {
   // The object form (which @peculiar/x509's types omit) writes the text as it is: its string form reads a
   // leading '#' as hex and strips quotes and backslashes.
-  const v = (text: string): string =>
-    (/^[A-Za-z0-9 '()+,\-./:=?]*$/.test(text) ? { printableString: text } : { utf8String: text }) as unknown as string;
+  const v = (text: string): string => (/^[A-Za-z0-9 '()+,\-./:=?]*$/.test(text) ? { printableString: text } : { utf8String: text }) as unknown as string;
   const name: x509.JsonName = [];
   if (s.multiValued && s.cn !== undefined && s.o !== undefined) name.push({ CN: [v(s.cn)], O: [v(s.o)] });
   else {
@@ -436,6 +436,26 @@ describe('CRL verification: new (asn1-x509) against old (@peculiar/x509)', () =>
       }),
       { numRuns: RUNS },
     );
+  });
+
+  it('a CRL whose signed algorithm identifier is not the one outside it is refused, though the signature verifies under the outer one', async () => {
+    const made = await makeCrl({
+      ...fc.sample(crlSpec, { numRuns: 1, seed: 3 })[0]!,
+      issuer: 'p256',
+      signer: 'issuer',
+      name: 'same',
+      thisUpdate: -60,
+      nextUpdate: 60,
+      aki: 'right',
+      unknown: undefined,
+    });
+    const crl = AsnConvert.parse(bytesOf(made.crl), CertificateList);
+    const tbs = new TBSCertList({ ...crl.tbsCertList, signature: new AlgorithmIdentifier({ algorithm: '1.3.101.112' }) });
+    const signature = new Uint8Array(await crypto.subtle.sign(ES256, keys.p256a.privateKey, AsnConvert.serialize(tbs)));
+    const swapped = new CertificateList({ tbsCertList: tbs, signatureAlgorithm: crl.signatureAlgorithm, signature: ecdsaRawToDer(signature).buffer });
+    const text = b64(new Uint8Array(AsnConvert.serialize(swapped)));
+    await expect(oldVerifyCrl(text, made.issuer, NOW)).rejects.toMatchObject({ details: { check: 'signature' } });
+    await expect(verifyCrl(text, made.issuer, NOW)).rejects.toMatchObject({ details: { check: 'signature' } });
   });
 });
 
