@@ -333,6 +333,11 @@ describe('certificate reader: new (asn1-x509) against old (@peculiar/x509)', () 
     const trailing = b64(Uint8Array.from([...bytes, 0]));
     await expect(oldReadCertificate(trailing)).resolves.toBeDefined();
     await expect(readCertificate(trailing)).rejects.toMatchObject({ code: 'ERR_CERT_CHAIN' });
+    // the outer SEQUENCE with an indefinite length (BER): the same certificate, another fingerprint
+    const header = bytes[1]! < 0x80 ? 2 : 2 + (bytes[1]! & 0x7f);
+    const indefinite = b64(Uint8Array.from([0x30, 0x80, ...bytes.subarray(header), 0, 0]));
+    await expect(oldReadCertificate(indefinite)).resolves.toBeDefined();
+    await expect(readCertificate(indefinite)).rejects.toMatchObject({ code: 'ERR_CERT_CHAIN' });
     // the same signature value with r padded by a superfluous zero octet (BER, not DER)
     const cert = AsnConvert.parse(bytes, Certificate);
     const sig = new Uint8Array(cert.signatureValue);
