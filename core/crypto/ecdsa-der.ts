@@ -45,3 +45,22 @@ export function ecdsaDerToRaw(der: Uint8Array, size = 32): Uint8Array<ArrayBuffe
   raw.set(s, 2 * size - s.length);
   return raw;
 }
+
+/**
+ * IEEE P1363 r‖s (what WebCrypto's ECDSA sign returns) → DER ECDSA-Sig-Value: minimal positive
+ * INTEGERs, the form X.509 (RFC 5480 §2.2.3) and CMS (RFC 5753 §7.2) carry.
+ */
+export function ecdsaRawToDer(raw: Uint8Array): Uint8Array<ArrayBuffer> {
+  if (raw.length === 0 || raw.length % 2) throw new SemperError('ERR_SIGNATURE_INVALID', 'IEEE P1363: an ECDSA signature is r‖s of equal lengths');
+  const half = raw.length / 2;
+  const integer = (part: Uint8Array): number[] => {
+    let i = 0;
+    while (i < part.length - 1 && part[i] === 0) i++;
+    const magnitude = [...part.subarray(i)];
+    if (magnitude[0]! & 0x80) magnitude.unshift(0);
+    return [0x02, magnitude.length, ...magnitude];
+  };
+  const body = [...integer(raw.subarray(0, half)), ...integer(raw.subarray(half))];
+  // P-521's r and s (66 octets each) make a body over 127 octets: the long length form (X.690 §8.1.3.5).
+  return new Uint8Array(body.length < 0x80 ? [0x30, body.length, ...body] : [0x30, 0x81, body.length, ...body]);
+}

@@ -20,6 +20,8 @@
  * Everything here is computed from the bundle's `openssl` artefacts and statements as they are:
  * no checking (that is verifyBundle's and OpenSSL's job), so a tampered bundle gives tampered files.
  */
+// tsyringe under @peculiar/x509 needs the polyfill first; core/pki no longer loads it for everyone.
+import 'reflect-metadata';
 import * as x509 from '@peculiar/x509';
 import { canonicalBytes, decodeBase64url, encodeBase64url, sha256, utf8 } from '../encoding/index.js';
 import { crlToPem } from '../pki/crl.js';

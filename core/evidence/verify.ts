@@ -24,6 +24,8 @@
  *     A CRL is verified at its own thisUpdate (its signature and issuer; freshness is not the
  *     question for evidence); with no CRL for an issuer, the report says revocation was not checked.
  */
+// tsyringe under @peculiar/x509 needs the polyfill first; core/pki no longer loads it for everyone.
+import 'reflect-metadata';
 import * as x509 from '@peculiar/x509';
 import { createWebAuthnVerifier } from '../crypto/webauthn.js';
 import { FIREFOX_WEBAUTHN_ORIGIN } from '../protocol/extension-id.js';

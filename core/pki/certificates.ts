@@ -1,19 +1,33 @@
 /**
- * X.509 (RFC 5280) through @peculiar/x509: a CA issuing certificates that bind a name, a role and
- * (for merchants) web origins to a key, and chain validation against roots the user configured.
+ * X.509 (RFC 5280), the reading side: what a certificate says, and chain validation against roots
+ * the user configured. Over @peculiar/asn1-x509 (./asn1.ts), not @peculiar/x509: the extension's
+ * service worker validates merchant and TTP chains on every offer and imports this module at start.
+ * Issuing (the CA's side) is core/pki/issue.ts.
  *
  * What a Semper certificate says:
  *   subject  CN=<legal name>, O=<legal name>, OU=semper-<role>
  *   SAN      uniformResourceIdentifier: each web origin the merchant serves offers from
  *   basicConstraints cA=true only on CA certificates; keyUsage digitalSignature on leaves
- * OpenSSL reads all of it (`openssl x509 -text`), so evidence stays checkable with stock tools.
  */
-import 'reflect-metadata';
-import * as x509 from '@peculiar/x509';
+import { AsnConvert } from '@peculiar/asn1-schema';
+import { Certificate } from '@peculiar/asn1-x509';
 import { encodeBase64, encodeBase64url } from '../encoding/index.js';
 import { SemperError } from '../errors.js';
-import { exportPublicJwk, type KeyAlgorithm } from '../crypto/keys.js';
+import { exportPublicJwk } from '../crypto/keys.js';
 import type { PublicJwk } from '../crypto/jwk.js';
+import {
+  ATTRIBUTE,
+  importSpki,
+  nameFields,
+  nameToString,
+  parseDer,
+  type PublicKeyOf,
+  type ReadExtensions,
+  readExtensions,
+  serialHex,
+  verifySigned,
+} from './asn1.js';
+import { decodeBase64Der } from './der.js';
 
 export type CertificateRole = 'ca' | 'merchant' | 'shopper' | 'ttp' | 'bank' | 'arbiter' | 'tsa';
 const ROLES: readonly CertificateRole[] = ['ca', 'merchant', 'shopper', 'ttp', 'bank', 'arbiter', 'tsa'];
@@ -38,31 +52,6 @@ export interface CertificateInfo {
   fingerprint: string;
 }
 
-function signingAlgorithm(alg: KeyAlgorithm): EcdsaParams | Algorithm {
-  return alg === 'ES256' ? { name: 'ECDSA', hash: 'SHA-256' } : { name: 'Ed25519' };
-}
-
-function algorithmOfKey(key: CryptoKey): KeyAlgorithm {
-  if (key.algorithm.name === 'ECDSA') return 'ES256';
-  if (key.algorithm.name === 'Ed25519') return 'EdDSA';
-  throw new SemperError('ERR_ALG_UNSUPPORTED', `certificates are ES256 or EdDSA, not ${key.algorithm.name}`);
-}
-
-/** Names are built as JSON (never parsed from a DN string), so only control characters and length need refusing. */
-function rdnValue(value: string, what: string): string {
-  if (!/^[^\p{Cc}]{1,128}$/u.test(value) || value.trim() !== value) {
-    throw new SemperError('ERR_SCHEMA', `${what} must be 1-128 printable characters without surrounding spaces`);
-  }
-  return value;
-}
-
-function buildName(commonName: string, role: CertificateRole, organization?: string): x509.JsonName {
-  const name: x509.JsonName = [{ CN: [rdnValue(commonName, 'common name')] }];
-  if (organization) name.push({ O: [rdnValue(organization, 'organization')] });
-  name.push({ OU: [`semper-${role}`] });
-  return name;
-}
-
 export function canonicalOrigin(origin: string): string {
   let url: URL;
   try {
@@ -75,108 +64,38 @@ export function canonicalOrigin(origin: string): string {
   return url.origin;
 }
 
-function checkCrlUrl(url: string): string {
-  let parsed: URL;
-  try {
-    parsed = new URL(url);
-  } catch {
-    throw new SemperError('ERR_SCHEMA', `not a CRL URL: ${url}`);
-  }
-  if (parsed.protocol !== 'https:' && parsed.protocol !== 'http:') throw new SemperError('ERR_SCHEMA', `a CRL distribution point is an http(s) URL: ${url}`);
-  return parsed.href;
-}
-
-function randomSerial(): string {
-  const bytes = crypto.getRandomValues(new Uint8Array(16));
-  bytes[0] = bytes[0]! & 0x7f; // positive INTEGER (RFC 5280 §4.1.2.2)
-  return Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
-}
-
-export interface RootCertificateParams {
-  commonName: string;
-  organization?: string;
-  keys: CryptoKeyPair;
-  notBefore: Date;
-  notAfter: Date;
-}
-
-export async function createRootCertificate(p: RootCertificateParams): Promise<string> {
-  const alg = algorithmOfKey(p.keys.privateKey);
-  const cert = await x509.X509CertificateGenerator.createSelfSigned({
-    serialNumber: randomSerial(),
-    name: buildName(p.commonName, 'ca', p.organization),
-    notBefore: p.notBefore,
-    notAfter: p.notAfter,
-    signingAlgorithm: signingAlgorithm(alg),
-    keys: p.keys,
-    extensions: [
-      new x509.BasicConstraintsExtension(true, 1, true),
-      new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign | x509.KeyUsageFlags.digitalSignature, true),
-      await x509.SubjectKeyIdentifierExtension.create(p.keys.publicKey),
-    ],
-  });
-  return encodeBase64(new Uint8Array(cert.rawData));
-}
-
-export interface IssueParams {
-  issuerCertificate: string;
-  issuerPrivateKey: CryptoKey;
-  subjectPublicKey: CryptoKey;
-  commonName: string;
-  organization?: string;
-  role: Exclude<CertificateRole, 'ca'>;
-  origins?: string[];
-  /** URLs of the issuer's CRL (DER over HTTP), written as a CRL distribution point. */
-  crlUrls?: string[];
-  notBefore: Date;
-  notAfter: Date;
-  serialNumber?: string;
-  /**
-   * Extended key usages (OIDs), written as one extension marked critical: RFC 3161 §2.3 requires a
-   * TSA's certificate to carry exactly id-kp-timeStamping, critical, and OpenSSL's `ts -verify`
-   * refuses a token whose signer lacks it.
-   */
-  extendedKeyUsages?: string[];
-}
-
 /** id-kp-timeStamping (RFC 5280 §4.2.1.12), the only usage a TSA certificate may carry (RFC 3161 §2.3). */
 export const EKU_TIME_STAMPING = '1.3.6.1.5.5.7.3.8';
 
-export async function issueCertificate(p: IssueParams): Promise<string> {
-  const issuer = new x509.X509Certificate(p.issuerCertificate);
-  if (p.notAfter > issuer.notAfter) throw new SemperError('ERR_CERT_CHAIN', 'RFC 5280 §6.1.3: a certificate cannot outlive its issuer');
-  const origins = (p.origins ?? []).map(canonicalOrigin);
-  if (p.role === 'merchant' && origins.length === 0) throw new SemperError('ERR_SCHEMA', 'a merchant certificate names at least one origin');
-  const extensions: x509.Extension[] = [
-    new x509.BasicConstraintsExtension(false, undefined, true),
-    new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.nonRepudiation, true),
-    await x509.SubjectKeyIdentifierExtension.create(p.subjectPublicKey),
-    await x509.AuthorityKeyIdentifierExtension.create(issuer.publicKey),
-  ];
-  if (origins.length) extensions.push(new x509.SubjectAlternativeNameExtension(origins.map((value) => ({ type: 'url' as const, value }))));
-  const crlUrls = (p.crlUrls ?? []).map(checkCrlUrl);
-  if (crlUrls.length) extensions.push(new x509.CRLDistributionPointsExtension(crlUrls));
-  if (p.extendedKeyUsages?.length) extensions.push(new x509.ExtendedKeyUsageExtension(p.extendedKeyUsages, true));
-  const cert = await x509.X509CertificateGenerator.create({
-    serialNumber: p.serialNumber ?? randomSerial(),
-    subject: buildName(p.commonName, p.role, p.organization),
-    issuer: issuer.subjectName,
-    notBefore: p.notBefore,
-    notAfter: p.notAfter,
-    signingAlgorithm: signingAlgorithm(algorithmOfKey(p.issuerPrivateKey)),
-    publicKey: p.subjectPublicKey,
-    signingKey: p.issuerPrivateKey,
-    extensions,
-  });
-  return encodeBase64(new Uint8Array(cert.rawData));
+/** Semper's certificates are a few hundred bytes; a root from elsewhere a few kilobytes. */
+const MAX_CERTIFICATE_BYTES = 64 * 1024;
+
+interface ParsedCertificate {
+  bytes: Uint8Array<ArrayBuffer>;
+  asn: Certificate;
+  /** RFC 4514 strings, compared to chain names (as @peculiar/x509 wrote them). */
+  subject: string;
+  issuer: string;
+  /** The tbsCertificate's DER exactly as received: what the signature covers. */
+  tbs: ArrayBuffer;
+  key?: Promise<PublicKeyOf>;
 }
 
-function parse(der: string): x509.X509Certificate {
+function parse(der: string): ParsedCertificate {
+  const bytes = decodeBase64Der(der, 'certificate', 'ERR_CERT_CHAIN', MAX_CERTIFICATE_BYTES);
+  let asn: Certificate;
   try {
-    return new x509.X509Certificate(der);
+    asn = parseDer(bytes, Certificate);
   } catch (e) {
     throw new SemperError('ERR_CERT_CHAIN', `RFC 5280 §4.1: not a DER certificate (${e instanceof Error ? e.message : String(e)})`);
   }
+  const tbs = asn.tbsCertificate;
+  return { bytes, asn, subject: nameToString(tbs.subject), issuer: nameToString(tbs.issuer), tbs: asn.tbsCertificateRaw ?? AsnConvert.serialize(tbs) };
+}
+
+function keyOf(cert: ParsedCertificate): Promise<PublicKeyOf> {
+  cert.key ??= importSpki(cert.asn.tbsCertificate.subjectPublicKeyInfo);
+  return cert.key;
 }
 
 const infoCache = new Map<string, Promise<CertificateInfo>>();
@@ -195,35 +114,32 @@ export function readCertificate(der: string): Promise<CertificateInfo> {
 
 async function readUncached(der: string): Promise<CertificateInfo> {
   const cert = parseCached(der);
-  const first = (type: string) => cert.subjectName.getField(type)[0];
-  const ou = cert.subjectName.getField('OU').find((v) => v.startsWith('semper-'));
+  const tbs = cert.asn.tbsCertificate;
+  let extensions: ReadExtensions;
+  try {
+    extensions = readExtensions(tbs.extensions);
+  } catch (e) {
+    throw new SemperError('ERR_CERT_CHAIN', `RFC 5280 §4.2: a malformed certificate extension (${e instanceof Error ? e.message : String(e)})`);
+  }
+  const first = (type: string) => nameFields(tbs.subject, type)[0];
+  const ou = nameFields(tbs.subject, ATTRIBUTE.OU).find((v) => v.startsWith('semper-'));
   const roleText = ou?.slice('semper-'.length);
   const role = ROLES.find((r) => r === roleText);
-  const san = cert.getExtension(x509.SubjectAlternativeNameExtension);
-  const origins = san ? san.names.items.filter((n) => n.type === 'url').map((n) => n.value) : [];
-  const dp = cert.getExtension(x509.CRLDistributionPointsExtension);
-  const crlUrls: string[] = [];
-  for (const point of dp?.distributionPoints ?? []) {
-    for (const name of point.distributionPoint?.fullName ?? []) {
-      if (name.uniformResourceIdentifier) crlUrls.push(name.uniformResourceIdentifier);
-    }
-  }
-  const bc = cert.getExtension(x509.BasicConstraintsExtension);
-  const publicJwk = await exportPublicJwk(await cert.publicKey.export());
-  const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', cert.rawData));
+  const publicJwk = await exportPublicJwk((await keyOf(cert)).key);
+  const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', cert.bytes));
   return {
     der,
-    serialNumber: cert.serialNumber,
+    serialNumber: serialHex(tbs.serialNumber),
     subject: cert.subject,
-    commonName: first('CN') ?? '',
-    organization: first('O'),
+    commonName: first(ATTRIBUTE.CN) ?? '',
+    organization: first(ATTRIBUTE.O),
     role,
     issuer: cert.issuer,
-    origins,
-    crlUrls,
-    notBefore: cert.notBefore,
-    notAfter: cert.notAfter,
-    isCA: bc?.ca === true,
+    origins: extensions.uris,
+    crlUrls: extensions.crlUrls,
+    notBefore: tbs.validity.notBefore.getTime(),
+    notAfter: tbs.validity.notAfter.getTime(),
+    isCA: extensions.ca === true,
     publicJwk,
     fingerprint: encodeBase64url(digest),
   };
@@ -261,9 +177,9 @@ function checkValidity(info: CertificateInfo, now: Date): void {
 // remembered (bounded): verifying the tenth offer of a merchant costs one statement signature,
 // not a chain walk. Validity periods and revocation are still checked on every validation.
 const verifiedLinks = new Set<string>();
-const parsedCache = new Map<string, x509.X509Certificate>();
+const parsedCache = new Map<string, ParsedCertificate>();
 
-function parseCached(der: string): x509.X509Certificate {
+function parseCached(der: string): ParsedCertificate {
   let cert = parsedCache.get(der);
   if (!cert) {
     cert = parse(der);
@@ -279,12 +195,13 @@ async function signedBy(child: string, issuer: string): Promise<boolean> {
   const c = parseCached(child);
   const i = parseCached(issuer);
   if (c.issuer !== i.subject) return false;
-  let ok = false;
+  let key: PublicKeyOf;
   try {
-    ok = await c.verify({ publicKey: i.publicKey, signatureOnly: true });
+    key = await keyOf(i);
   } catch {
-    ok = false;
+    return false;
   }
+  const ok = await verifySigned(c.asn.signatureAlgorithm, c.asn.signatureValue, c.tbs, key);
   if (ok) {
     if (verifiedLinks.size > 1024) verifiedLinks.delete(verifiedLinks.values().next().value!);
     verifiedLinks.add(link);
@@ -336,7 +253,20 @@ export async function validateChain(chain: readonly string[], options: ChainVali
 
 /** PEM (RFC 7468) of a base64 DER certificate, for files and OpenSSL. */
 export function certificateToPem(der: string): string {
-  return parse(der).toString('pem');
+  const lines = encodeBase64(parseCached(der).bytes).match(/.{1,64}/g) ?? [];
+  return ['-----BEGIN CERTIFICATE-----', ...lines, '-----END CERTIFICATE-----'].join('\n');
+}
+
+/** Does a certificate's signature verify under its own key (a root's self-signature)? Says nothing about names or trust. */
+export async function selfSignatureVerifies(der: string): Promise<boolean> {
+  const cert = parseCached(der);
+  let key: PublicKeyOf;
+  try {
+    key = await keyOf(cert);
+  } catch {
+    return false;
+  }
+  return verifySigned(cert.asn.signatureAlgorithm, cert.asn.signatureValue, cert.tbs, key);
 }
 
 export function fingerprintOf(der: string): Promise<string> {

@@ -1,5 +1,7 @@
 /**
- * Certificate revocation lists (RFC 5280 §5) through @peculiar/x509.
+ * Certificate revocation lists (RFC 5280 §5), the verifying side, over @peculiar/asn1-x509
+ * (./asn1.ts): the extension's service worker checks CRLs for every chain. Issuing them
+ * (createCrl) is the CA's, in core/pki/issue.ts.
  *
  * The CA signs a complete (not delta, not partitioned) CRL with a short lifetime; a verifier
  * accepts it only if it is signed by the issuer's key, names the issuer, and is current
@@ -10,10 +12,10 @@
  * and cRLNumber (monotonically increasing). OpenSSL reads it: `openssl crl -inform DER -text`
  * or the PEM from `crlToPem` (label "X509 CRL", RFC 7468 §6).
  */
-import 'reflect-metadata';
-import * as x509 from '@peculiar/x509';
-import { encodeBase64 } from '../encoding/index.js';
+import { Certificate, CertificateList, CRLReason, InvalidityDate, type RevokedCertificate } from '@peculiar/asn1-x509';
+import { AsnConvert } from '@peculiar/asn1-schema';
 import { SemperError } from '../errors.js';
+import { hex, importSpki, KEY_USAGE_CRL_SIGN, nameToString, OID, parseDer, type ReadExtensions, readExtensions, serialHex, verifySigned } from './asn1.js';
 import type { CertificateInfo } from './certificates.js';
 import { canonicalSerial, decodeBase64Der } from './der.js';
 
@@ -49,7 +51,7 @@ export interface CreateCrlParams {
   crlNumber: bigint | number;
 }
 
-const OID_CRL_NUMBER = '2.5.29.20';
+export const OID_CRL_NUMBER = '2.5.29.20';
 const OID_AUTHORITY_KEY_ID = '2.5.29.35';
 const OID_REASON_CODE = '2.5.29.21';
 const OID_INVALIDITY_DATE = '2.5.29.24';
@@ -59,51 +61,11 @@ const KNOWN_ENTRY_EXTENSIONS = new Set([OID_REASON_CODE, OID_INVALIDITY_DATE]);
 /** CRLs are small; the demo CA's is a few hundred bytes. Bound what a verifier parses. */
 const MAX_CRL_BYTES = 1024 * 1024;
 
-/** DER INTEGER (X.690 §8.3) of a non-negative value: minimal two's-complement octets. */
-function derInteger(value: bigint): Uint8Array<ArrayBuffer> {
-  if (value < 0n) throw new SemperError('ERR_SCHEMA', 'RFC 5280 §5.2.3: cRLNumber is a non-negative integer');
-  let hex = value.toString(16);
-  if (hex.length % 2) hex = `0${hex}`;
-  if (parseInt(hex.slice(0, 2), 16) & 0x80) hex = `00${hex}`;
-  const body = hex.match(/../g)!.map((h) => parseInt(h, 16));
-  if (body.length > 20) throw new SemperError('ERR_SCHEMA', 'RFC 5280 §5.2.3: cRLNumber is at most 20 octets');
-  return new Uint8Array([0x02, body.length, ...body]);
-}
-
 function readDerInteger(bytes: Uint8Array): bigint | undefined {
   if (bytes.length < 3 || bytes[0] !== 0x02 || bytes[1] !== bytes.length - 2 || bytes[1]! > 21) return undefined;
   let v = 0n;
   for (const b of bytes.subarray(2)) v = (v << 8n) | BigInt(b);
   return bytes[2]! & 0x80 ? undefined : v;
-}
-
-function signingAlgorithm(key: CryptoKey): EcdsaParams | Algorithm {
-  if (key.algorithm.name === 'ECDSA') return { name: 'ECDSA', hash: 'SHA-256' } as EcdsaParams;
-  if (key.algorithm.name === 'Ed25519') return { name: 'Ed25519' };
-  throw new SemperError('ERR_ALG_UNSUPPORTED', `CRLs are signed with ES256 or Ed25519, not ${key.algorithm.name}`);
-}
-
-/** Issue a complete CRL (RFC 5280 §5.1, v2) signed by the CA; base64 DER. */
-export async function createCrl(p: CreateCrlParams): Promise<string> {
-  const issuer = new x509.X509Certificate(p.issuerCertificate);
-  if (!(p.nextUpdate > p.thisUpdate)) throw new SemperError('ERR_SCHEMA', 'RFC 5280 §5.1.2.5: nextUpdate must be later than thisUpdate');
-  const crl = await x509.X509CrlGenerator.create({
-    issuer: issuer.subjectName,
-    thisUpdate: p.thisUpdate,
-    nextUpdate: p.nextUpdate,
-    signingAlgorithm: signingAlgorithm(p.issuerPrivateKey),
-    signingKey: p.issuerPrivateKey,
-    entries: p.entries.map((e) => ({
-      serialNumber: canonicalSerial(e.serial),
-      revocationDate: e.revokedAt,
-      ...(e.reason !== undefined ? { reason: CRL_REASONS[e.reason] as number as x509.X509CrlReason } : {}),
-    })),
-    extensions: [
-      await x509.AuthorityKeyIdentifierExtension.create(issuer.publicKey),
-      new x509.Extension(OID_CRL_NUMBER, false, derInteger(BigInt(p.crlNumber))),
-    ],
-  });
-  return encodeBase64(new Uint8Array(crl.rawData));
 }
 
 /** PEM (RFC 7468 §6, label "X509 CRL", the one OpenSSL reads) of a base64 DER CRL. */
@@ -134,10 +96,6 @@ export interface VerifyCrlOptions {
   clockSkewMs?: number;
 }
 
-function hex(bytes: ArrayBuffer | Uint8Array): string {
-  return Array.from(new Uint8Array(bytes), (b) => b.toString(16).padStart(2, '0')).join('');
-}
-
 /**
  * Verify a base64 DER CRL against its issuer's certificate at `now` (RFC 5280 §6.3.3 reduced to
  * complete CRLs from the certificate issuer itself):
@@ -150,51 +108,71 @@ function hex(bytes: ArrayBuffer | Uint8Array): string {
  */
 export async function verifyCrl(crlB64: string, issuerCertB64: string, now: Date, options: VerifyCrlOptions = {}): Promise<VerifiedCrl> {
   const der = decodeBase64Der(crlB64, 'CRL', 'ERR_REVOCATION_UNKNOWN', MAX_CRL_BYTES);
-  let crl: x509.X509Crl;
-  let issuer: x509.X509Certificate;
+  let crl: CertificateList;
+  let issuer: Certificate;
   try {
-    crl = new x509.X509Crl(der);
+    crl = parseDer(der, CertificateList);
   } catch (e) {
     throw unknown('encoding', `RFC 5280 §5.1: not a DER CertificateList (${e instanceof Error ? e.message : String(e)})`);
   }
   try {
-    issuer = new x509.X509Certificate(decodeBase64Der(issuerCertB64, 'issuer certificate', 'ERR_CERT_CHAIN'));
+    issuer = parseDer(decodeBase64Der(issuerCertB64, 'issuer certificate', 'ERR_CERT_CHAIN'), Certificate);
   } catch (e) {
     if (e instanceof SemperError) throw e;
     throw new SemperError('ERR_CERT_CHAIN', `RFC 5280 §4.1: issuer is not a DER certificate (${e instanceof Error ? e.message : String(e)})`);
   }
+  const tbs = crl.tbsCertList;
+  const crlIssuer = nameToString(tbs.issuer);
+  const issuerSubject = nameToString(issuer.tbsCertificate.subject);
 
-  if (crl.issuer !== issuer.subject) {
-    throw unknown('issuer', `RFC 5280 §6.3.3 (b): the CRL is issued by "${crl.issuer}", not by "${issuer.subject}"`);
+  if (crlIssuer !== issuerSubject) {
+    throw unknown('issuer', `RFC 5280 §6.3.3 (b): the CRL is issued by "${crlIssuer}", not by "${issuerSubject}"`);
   }
-  const bc = issuer.getExtension(x509.BasicConstraintsExtension);
-  const ku = issuer.getExtension(x509.KeyUsagesExtension);
-  if (bc?.ca !== true || (ku && !(ku.usages & x509.KeyUsageFlags.cRLSign))) {
-    throw unknown('issuer-not-crl-signer', `RFC 5280 §6.3.3 (f): "${issuer.subject}" is not a CA allowed to sign CRLs (cRLSign)`);
+  let issuerExtensions: ReadExtensions;
+  try {
+    issuerExtensions = readExtensions(issuer.tbsCertificate.extensions);
+  } catch (e) {
+    throw new SemperError('ERR_CERT_CHAIN', `RFC 5280 §4.2: a malformed extension in the issuer certificate (${e instanceof Error ? e.message : String(e)})`);
   }
-  for (const ext of crl.extensions) {
-    if (ext.critical && !KNOWN_CRL_EXTENSIONS.has(ext.type)) {
+  const bc = issuerExtensions.ca;
+  const ku = issuerExtensions.keyUsage;
+  if (bc !== true || (ku !== undefined && !(ku & KEY_USAGE_CRL_SIGN))) {
+    throw unknown('issuer-not-crl-signer', `RFC 5280 §6.3.3 (f): "${issuerSubject}" is not a CA allowed to sign CRLs (cRLSign)`);
+  }
+  let crlExtensions: ReadExtensions;
+  try {
+    crlExtensions = readExtensions(tbs.crlExtensions);
+  } catch (e) {
+    throw unknown('encoding', `RFC 5280 §5.2: a malformed CRL extension (${e instanceof Error ? e.message : String(e)})`);
+  }
+  for (const ext of tbs.crlExtensions ?? []) {
+    if (ext.critical && !KNOWN_CRL_EXTENSIONS.has(ext.extnID)) {
       throw unknown(
         'unsupported-extension',
-        `RFC 5280 §5.2: unrecognised critical CRL extension ${ext.type} (delta, partitioned and indirect CRLs are not supported)`,
+        `RFC 5280 §5.2: unrecognised critical CRL extension ${ext.extnID} (delta, partitioned and indirect CRLs are not supported)`,
       );
     }
   }
-  const aki = crl.getExtension(x509.AuthorityKeyIdentifierExtension);
-  const ski = issuer.getExtension(x509.SubjectKeyIdentifierExtension);
-  if (aki?.keyId && ski && aki.keyId.toLowerCase() !== ski.keyId.toLowerCase()) {
+  const aki = crlExtensions.authorityKeyId;
+  const ski = issuerExtensions.subjectKeyId;
+  if (aki && ski !== undefined && aki.toLowerCase() !== ski.toLowerCase()) {
     throw unknown('issuer', "RFC 5280 §5.2.1: the CRL's authorityKeyIdentifier is not the issuer's subjectKeyIdentifier");
   }
 
   let signed = false;
-  try {
-    signed = await crl.verify({ publicKey: issuer });
-  } catch {
-    signed = false;
+  // RFC 5280 §5.1.1.2: the algorithm inside the signed list is the one outside it.
+  if (crl.signatureAlgorithm.isEqual(tbs.signature)) {
+    try {
+      const key = await importSpki(issuer.tbsCertificate.subjectPublicKeyInfo);
+      signed = await verifySigned(crl.signatureAlgorithm, crl.signature, crl.tbsCertListRaw ?? AsnConvert.serialize(tbs), key);
+    } catch {
+      signed = false;
+    }
   }
-  if (!signed) throw unknown('signature', `RFC 5280 §6.3.3 (g): the CRL signature does not verify under the key of "${issuer.subject}"`);
+  if (!signed) throw unknown('signature', `RFC 5280 §6.3.3 (g): the CRL signature does not verify under the key of "${issuerSubject}"`);
 
-  const { thisUpdate, nextUpdate } = crl;
+  const thisUpdate = tbs.thisUpdate.getTime();
+  const nextUpdate = tbs.nextUpdate?.getTime() || undefined;
   if (!nextUpdate) throw unknown('no-next-update', 'RFC 5280 §5.1.2.5: the CRL has no nextUpdate, so its freshness cannot be judged');
   const skew = options.clockSkewMs ?? 5 * 60 * 1000;
   if (thisUpdate.getTime() - skew > now.getTime()) {
@@ -205,18 +183,39 @@ export async function verifyCrl(crlB64: string, issuerCertB64: string, now: Date
   }
 
   const revokedSerials = new Set<string>();
-  for (const entry of crl.entries) {
-    for (const ext of entry.extensions) {
-      if (ext.critical && !KNOWN_ENTRY_EXTENSIONS.has(ext.type)) {
-        throw unknown('unsupported-extension', `RFC 5280 §5.3: unrecognised critical CRL entry extension ${ext.type} (indirect CRLs are not supported)`);
+  for (const entry of tbs.revokedCertificates ?? []) {
+    readEntryExtensions(entry);
+    for (const ext of entry.crlEntryExtensions ?? []) {
+      if (ext.critical && !KNOWN_ENTRY_EXTENSIONS.has(ext.extnID)) {
+        throw unknown('unsupported-extension', `RFC 5280 §5.3: unrecognised critical CRL entry extension ${ext.extnID} (indirect CRLs are not supported)`);
       }
     }
-    revokedSerials.add(canonicalSerial(entry.serialNumber));
+    revokedSerials.add(canonicalSerial(serialHex(entry.userCertificate)));
   }
-  const numberExt = crl.extensions.find((e) => e.type === OID_CRL_NUMBER);
-  const crlNumber = numberExt ? readDerInteger(new Uint8Array(numberExt.value)) : undefined;
-  if (numberExt && crlNumber === undefined) throw unknown('encoding', `RFC 5280 §5.2.3: malformed cRLNumber ${hex(numberExt.value)}`);
-  return { revokedSerials, thisUpdate, nextUpdate, ...(crlNumber !== undefined ? { crlNumber: crlNumber.toString() } : {}), issuer: issuer.subject };
+  const numberExt = tbs.crlExtensions?.find((e) => e.extnID === OID_CRL_NUMBER);
+  const crlNumber = numberExt ? readDerInteger(new Uint8Array(numberExt.extnValue.buffer)) : undefined;
+  if (numberExt && crlNumber === undefined) throw unknown('encoding', `RFC 5280 §5.2.3: malformed cRLNumber ${hex(numberExt.extnValue.buffer)}`);
+  return { revokedSerials, thisUpdate, nextUpdate, ...(crlNumber !== undefined ? { crlNumber: crlNumber.toString() } : {}), issuer: issuerSubject };
+}
+
+/** An entry's extensions decode: the known types, and its reasonCode and invalidityDate (RFC 5280 §5.3.1, §5.3.2). */
+function readEntryExtensions(entry: RevokedCertificate): void {
+  try {
+    readExtensions(entry.crlEntryExtensions);
+    let reason = false;
+    let invalidity = false;
+    for (const ext of entry.crlEntryExtensions ?? []) {
+      if (ext.extnID === OID.cRLReason && !reason) {
+        AsnConvert.parse(ext.extnValue.buffer, CRLReason);
+        reason = true;
+      } else if (ext.extnID === OID.invalidityDate && !invalidity) {
+        AsnConvert.parse(ext.extnValue.buffer, InvalidityDate);
+        invalidity = true;
+      }
+    }
+  } catch (e) {
+    throw unknown('encoding', `RFC 5280 §5.3: a malformed CRL entry extension (${e instanceof Error ? e.message : String(e)})`);
+  }
 }
 
 /**

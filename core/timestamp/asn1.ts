@@ -137,21 +137,5 @@ export async function sha256(data: Uint8Array): Promise<Uint8Array<ArrayBuffer>>
   return new Uint8Array(await crypto.subtle.digest('SHA-256', new Uint8Array(data)));
 }
 
-/**
- * IEEE P1363 r‖s (what WebCrypto's ECDSA sign returns) → DER ECDSA-Sig-Value (RFC 3279 §2.2.3),
- * the form CMS SignerInfo.signature carries (RFC 5753 §7.2).
- */
-export function ecdsaRawToDer(raw: Uint8Array): Uint8Array<ArrayBuffer> {
-  if (raw.length === 0 || raw.length % 2) throw new SemperError('ERR_SIGNATURE_INVALID', 'IEEE P1363: an ECDSA signature is r‖s of equal lengths');
-  const half = raw.length / 2;
-  const integer = (part: Uint8Array) => {
-    let i = 0;
-    while (i < part.length - 1 && part[i] === 0) i++;
-    const magnitude = part.subarray(i);
-    return magnitude[0]! & 0x80 ? Uint8Array.of(0, ...magnitude) : Uint8Array.from(magnitude);
-  };
-  const sequence = new asn1js.Sequence({
-    value: [new asn1js.Integer({ valueHex: integer(raw.subarray(0, half)) }), new asn1js.Integer({ valueHex: integer(raw.subarray(half)) })],
-  });
-  return der(sequence);
-}
+/** The ECDSA-Sig-Value of a WebCrypto signature, the form CMS SignerInfo.signature carries (RFC 5753 §7.2). */
+export { ecdsaRawToDer } from '../crypto/ecdsa-der.js';

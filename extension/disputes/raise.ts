@@ -32,7 +32,7 @@ import type { WebAuthnSignerRef, WebAuthnStatementToSign } from '../../core/cryp
 import { canonicalJson, digestJson } from '../../core/encoding/index.js';
 import { SemperError, type SemperErrorCode } from '../../core/errors.js';
 import { bundleToJson } from '../../core/evidence/bundle.js';
-import { readCertificate } from '../../core/pki/index.js';
+import { readCertificate } from '../../core/pki/certificates.js';
 import { nowIso, Statement, statementDigest } from '../../core/statements/index.js';
 import type { WebAuthnStatementVerifier } from '../../core/statements/verify.js';
 import type { ArchiveEntry, DealRecord, DealStore } from '../deals/records.js';

@@ -11,7 +11,7 @@ import { z } from 'zod';
 import { ARBITER_TYPES } from '../../core/arbiter/statements.js';
 import { decodeBase64url } from '../../core/encoding/base64url.js';
 import { SemperError } from '../../core/errors.js';
-import { readCertificate } from '../../core/pki/index.js';
+import { readCertificate } from '../../core/pki/certificates.js';
 import type { DealStore } from '../deals/records.js';
 import type { TrustedArbiters } from '../settings/arbiter-trust.js';
 import type { CheckTimestamp, TimestampCheck, TrustedTsas } from '../settings/tsa-trust.js';

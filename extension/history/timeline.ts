@@ -13,7 +13,7 @@
  * the protocol's order of types (a statement type both ways: the shopper's first), then issuedAt. `at` is the statement's signed issuedAt.
  */
 import { jwkThumbprint } from '../../core/crypto/jwk.js';
-import { readCertificate } from '../../core/pki/index.js';
+import { readCertificate } from '../../core/pki/certificates.js';
 import type { Statement } from '../../core/statements/index.js';
 
 export const PARTIES = ['shopper', 'merchant', 'ttp', 'bank', 'arbiter', 'tsa'] as const;

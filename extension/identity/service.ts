@@ -17,16 +17,15 @@ import {
   type WebAuthnSignerRef,
   type WebAuthnStatementToSign,
 } from '../../core/crypto/webauthn.js';
+import { readCertificate, validateChain } from '../../core/pki/certificates.js';
+import { createCertificationRequest } from '../../core/pki/csr.js';
 import {
   HolderRevocationReason,
   RegistrationResponse,
   RevocationResponse,
-  createCertificationRequest,
   normaliseRegistrationCode,
-  readCertificate,
   unsignedRevocationRequest,
-  validateChain,
-} from '../../core/pki/index.js';
+} from '../../core/pki/registration.js';
 import { signStatement, type Statement, type UnsignedStatement } from '../../core/statements/index.js';
 import { orderToSign, type ShopperPolicy, type ShopperState } from '../../core/commerce/shopper.js';
 import { Money } from '../../core/protocol/commerce.js';

@@ -10,7 +10,7 @@
  */
 import { z } from 'zod';
 import { SemperError } from '../../core/errors.js';
-import { readCertificate } from '../../core/pki/index.js';
+import { readCertificate } from '../../core/pki/certificates.js';
 import { partyOrigin } from '../worker/sender.js';
 import { describeRoot } from './trust-roots.js';
 

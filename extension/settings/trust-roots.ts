@@ -3,10 +3,8 @@
  * (settings page, operation API), stored in the worker's database (worker/store.ts rootRecords),
  * read fresh for every verification.
  */
-import 'reflect-metadata';
-import { X509Certificate } from '@peculiar/x509';
 import { SemperError } from '../../core/errors.js';
-import { readCertificate } from '../../core/pki/index.js';
+import { readCertificate, selfSignatureVerifies } from '../../core/pki/certificates.js';
 
 export interface TrustedRoot {
   /** base64url SHA-256 of the DER */
@@ -37,7 +35,7 @@ export async function describeRoot(der: string, now: number): Promise<TrustedRoo
   const info = await readCertificate(der);
   if (!info.isCA) throw new SemperError('ERR_CERT_CHAIN', `"${info.commonName}" is not a CA certificate`);
   if (info.subject !== info.issuer) throw new SemperError('ERR_CERT_CHAIN', `"${info.commonName}" is not self-signed (not a root)`);
-  const selfSigned = await new X509Certificate(der).verify({ signatureOnly: true }).catch(() => false);
+  const selfSigned = await selfSignatureVerifies(der);
   if (!selfSigned) throw new SemperError('ERR_SIGNATURE_INVALID', `"${info.commonName}": the self-signature does not verify`);
   return {
     fingerprint: info.fingerprint,

@@ -6,7 +6,7 @@
  */
 import { jwkThumbprint } from '../../core/crypto/jwk.js';
 import { SemperError } from '../../core/errors.js';
-import { readCertificate } from '../../core/pki/index.js';
+import { readCertificate } from '../../core/pki/certificates.js';
 import type { FingerprintRecords } from '../worker/store.js';
 import { partyOrigin } from '../worker/sender.js';
 import { normaliseCertificateText } from './trust-roots.js';

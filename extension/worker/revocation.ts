@@ -10,7 +10,10 @@
  */
 import { SemperError } from '../../core/errors.js';
 import { encodeBase64 } from '../../core/encoding/index.js';
-import { canonicalSerial, revocationPairs, verifyCrl, type CertificateInfo, type RevocationCheck, type RevocationSource } from '../../core/pki/index.js';
+import type { CertificateInfo, RevocationCheck } from '../../core/pki/certificates.js';
+import { verifyCrl } from '../../core/pki/crl.js';
+import { canonicalSerial } from '../../core/pki/der.js';
+import { revocationPairs, type RevocationSource } from '../../core/pki/revocation.js';
 import { getBytes } from './http.js';
 
 export const MAX_CRL_BYTES = 1_000_000;

@@ -6,6 +6,7 @@ import type { SecurityCheck } from './types.js';
 
 const CHAIN = ['test/core/pki/certificates.test.ts', 'test/core/statements/statements.test.ts'];
 const CRL = ['test/core/pki/csr-crl.test.ts'];
+const DIFF = 'test/core/pki/reader-differential.test.ts';
 const CSR = ['test/core/pki/csr-crl.test.ts', 'test/server/ca-registration.test.ts'];
 const STMT = ['test/core/statements/statements.test.ts', 'test/core/crypto/webauthn.test.ts'];
 // The assertion checks below are the fast path's (core/crypto/webauthn.ts, the default); the library's path, which
@@ -19,6 +20,8 @@ const SOURCE = ['test/server/revocation-source.test.ts'];
 const cert = 'core/pki/certificates.ts';
 const crl = 'core/pki/crl.ts';
 const csr = 'core/pki/csr.ts';
+const issue = 'core/pki/issue.ts';
+const asn1 = 'core/pki/asn1.ts';
 const der = 'core/pki/der.ts';
 const reg = 'core/pki/registration.ts';
 const verify = 'core/statements/verify.ts';
@@ -34,7 +37,7 @@ export const checks: SecurityCheck[] = [
   {
     id: 'K-chain-issue-rdn',
     check: 'issuance: a name in a certificate is 1-128 printable characters without surrounding spaces',
-    file: cert,
+    file: issue,
     find: "if (!/^[^\\p{Cc}]{1,128}$/u.test(value) || value.trim() !== value) {\n    throw new SemperError('ERR_SCHEMA', `${what} must be 1-128 printable characters without surrounding spaces`);\n  }",
     replace: '',
     tests: CHAIN,
@@ -58,7 +61,7 @@ export const checks: SecurityCheck[] = [
   {
     id: 'K-chain-crl-url',
     check: 'issuance: a CRL distribution point is an http(s) URL',
-    file: cert,
+    file: issue,
     find: "if (parsed.protocol !== 'https:' && parsed.protocol !== 'http:') throw new SemperError('ERR_SCHEMA', `a CRL distribution point is an http(s) URL: ${url}`);",
     replace: '',
     tests: CHAIN,
@@ -66,7 +69,7 @@ export const checks: SecurityCheck[] = [
   {
     id: 'K-chain-issue-outlive',
     check: 'issuance: a certificate cannot outlive its issuer (RFC 5280 §6.1.3)',
-    file: cert,
+    file: issue,
     find: "if (p.notAfter > issuer.notAfter) throw new SemperError('ERR_CERT_CHAIN', 'RFC 5280 §6.1.3: a certificate cannot outlive its issuer');",
     replace: '',
     tests: CHAIN,
@@ -74,7 +77,7 @@ export const checks: SecurityCheck[] = [
   {
     id: 'K-chain-issue-merchant-origins',
     check: 'issuance: a merchant certificate names at least one origin',
-    file: cert,
+    file: issue,
     find: "if (p.role === 'merchant' && origins.length === 0) throw",
     replace: 'if (false) throw',
     tests: CHAIN,
@@ -82,7 +85,7 @@ export const checks: SecurityCheck[] = [
   {
     id: 'K-chain-issue-leaf-not-ca',
     check: 'issuance: leaf certificates are not CAs (basicConstraints cA=false), so a certified party cannot issue',
-    file: cert,
+    file: issue,
     find: 'new x509.BasicConstraintsExtension(false, undefined, true),',
     replace: 'new x509.BasicConstraintsExtension(true, undefined, true),',
     tests: CHAIN,
@@ -205,7 +208,7 @@ export const checks: SecurityCheck[] = [
   {
     id: 'K-crl-make-next-update',
     check: 'a CRL is made only with nextUpdate after thisUpdate',
-    file: crl,
+    file: issue,
     find: "if (!(p.nextUpdate > p.thisUpdate)) throw new SemperError('ERR_SCHEMA'",
     replace: "if (false) throw new SemperError('ERR_SCHEMA'",
     tests: CRL,
@@ -213,7 +216,7 @@ export const checks: SecurityCheck[] = [
   {
     id: 'K-crl-make-number-negative',
     check: 'a CRL is made only with a non-negative cRLNumber',
-    file: crl,
+    file: issue,
     find: "if (value < 0n) throw new SemperError('ERR_SCHEMA', 'RFC 5280 §5.2.3: cRLNumber is a non-negative integer');",
     replace: '',
     tests: CRL,
@@ -221,7 +224,7 @@ export const checks: SecurityCheck[] = [
   {
     id: 'K-crl-make-number-size',
     check: 'a CRL is made only with a cRLNumber of at most 20 octets',
-    file: crl,
+    file: issue,
     find: "if (body.length > 20) throw new SemperError('ERR_SCHEMA', 'RFC 5280 §5.2.3: cRLNumber is at most 20 octets');",
     replace: '',
     tests: CRL,
@@ -254,7 +257,7 @@ export const checks: SecurityCheck[] = [
     id: 'K-crl-issuer-name',
     check: "the CRL's issuer name is the issuer certificate's subject (RFC 5280 §6.3.3 (b))",
     file: crl,
-    find: 'if (crl.issuer !== issuer.subject) {',
+    find: 'if (crlIssuer !== issuerSubject) {',
     replace: 'if (false) {',
     tests: CRL,
   },
@@ -262,23 +265,23 @@ export const checks: SecurityCheck[] = [
     id: 'K-crl-issuer-ca',
     check: 'only a CA certificate (basicConstraints cA) vouches for a CRL',
     file: crl,
-    find: 'if (bc?.ca !== true || (ku && !(ku.usages & x509.KeyUsageFlags.cRLSign))) {',
-    replace: 'if (ku && !(ku.usages & x509.KeyUsageFlags.cRLSign)) {',
+    find: 'if (bc !== true || (ku !== undefined && !(ku & KEY_USAGE_CRL_SIGN))) {',
+    replace: 'if (ku !== undefined && !(ku & KEY_USAGE_CRL_SIGN)) {',
     tests: CRL,
   },
   {
     id: 'K-crl-issuer-crl-sign',
     check: 'only a certificate with keyUsage cRLSign vouches for a CRL (RFC 5280 §6.3.3 (f))',
     file: crl,
-    find: 'if (bc?.ca !== true || (ku && !(ku.usages & x509.KeyUsageFlags.cRLSign))) {',
-    replace: 'if (bc?.ca !== true) {',
+    find: 'if (bc !== true || (ku !== undefined && !(ku & KEY_USAGE_CRL_SIGN))) {',
+    replace: 'if (bc !== true) {',
     tests: CRL,
   },
   {
     id: 'K-crl-critical-extension',
     check: 'a CRL with a critical extension the verifier does not understand (delta, partitioned) is refused',
     file: crl,
-    find: 'if (ext.critical && !KNOWN_CRL_EXTENSIONS.has(ext.type)) {',
+    find: 'if (ext.critical && !KNOWN_CRL_EXTENSIONS.has(ext.extnID)) {',
     replace: 'if (false) {',
     tests: CRL,
   },
@@ -286,7 +289,7 @@ export const checks: SecurityCheck[] = [
     id: 'K-crl-aki',
     check: "a CRL naming another authorityKeyIdentifier than the issuer's key is refused",
     file: crl,
-    find: 'if (aki?.keyId && ski && aki.keyId.toLowerCase() !== ski.keyId.toLowerCase()) {',
+    find: 'if (aki && ski !== undefined && aki.toLowerCase() !== ski.toLowerCase()) {',
     replace: 'if (false) {',
     tests: CRL,
   },
@@ -297,6 +300,22 @@ export const checks: SecurityCheck[] = [
     find: "if (!signed) throw unknown('signature'",
     replace: "if (false) throw unknown('signature'",
     tests: CRL,
+  },
+  {
+    id: 'K-crl-algorithm-match',
+    check: 'the signature algorithm inside the signed CRL is the one outside it (RFC 5280 §5.1.1.2)',
+    file: crl,
+    find: 'if (crl.signatureAlgorithm.isEqual(tbs.signature)) {',
+    replace: 'if (true) {',
+    tests: [...CRL, DIFF],
+  },
+  {
+    id: 'K-der-one-value',
+    check: 'a certificate or CRL is exactly one definite-length DER value: no bytes appended (one fingerprint per certificate)',
+    file: asn1,
+    find: 'if (header + length !== der.length) {',
+    replace: 'if (header + length > der.length) {',
+    tests: [...CHAIN, DIFF],
   },
   {
     id: 'K-crl-no-next-update',
@@ -326,7 +345,7 @@ export const checks: SecurityCheck[] = [
     id: 'K-crl-entry-critical-extension',
     check: 'a CRL entry with a critical extension the verifier does not understand (indirect CRL) makes the CRL unusable',
     file: crl,
-    find: 'if (ext.critical && !KNOWN_ENTRY_EXTENSIONS.has(ext.type)) {',
+    find: 'if (ext.critical && !KNOWN_ENTRY_EXTENSIONS.has(ext.extnID)) {',
     replace: 'if (false) {',
     tests: CRL,
   },
@@ -391,7 +410,7 @@ export const checks: SecurityCheck[] = [
   {
     id: 'K-csr-der',
     check: 'CSR: a request that is not a DER CertificationRequest is refused',
-    file: csr,
+    file: issue,
     find: "throw new SemperError('ERR_SCHEMA', `RFC 2986 §4: not a DER CertificationRequest",
     replace: 'throw e; (`',
     tests: CSR,
@@ -399,7 +418,7 @@ export const checks: SecurityCheck[] = [
   {
     id: 'K-csr-signature-algorithm',
     check: 'CSR: the signature algorithm is the one the key makes (ecdsa-with-SHA256 / Ed25519)',
-    file: csr,
+    file: issue,
     find: '  if (!expected) {\n',
     replace: '  if (false) {\n',
     tests: CSR,
@@ -407,7 +426,7 @@ export const checks: SecurityCheck[] = [
   {
     id: 'K-csr-proof-of-possession',
     check: 'CSR: the request is signed by the key it names (proof of possession)',
-    file: csr,
+    file: issue,
     find: "if (!ok) throw new SemperError('ERR_SIGNATURE_INVALID', 'RFC 2986 §3",
     replace: "if (false) throw new SemperError('ERR_SIGNATURE_INVALID', 'RFC 2986 §3",
     tests: CSR,
