@@ -23,7 +23,7 @@
  * machine in an event (wallet.ts) — a seeded source must never choose a blinding factor.
  */
 import { RSABSSA } from '@cloudflare/blindrsa-ts';
-import { z } from 'zod';
+import { z } from '../../zod.js';
 import { EcPublicJwk, jwkThumbprint, toPublicJwk } from '../../crypto/jwk.js';
 
 type EcJwk = z.infer<typeof EcPublicJwk>;
@@ -39,13 +39,13 @@ export const PREFIX_BYTES = 32;
 /** RSA-2048 signatures and blinded messages: 256 bytes, 342 base64url characters. */
 const RSA_BYTES_B64U = 342;
 
-const b64u = z.string().regex(/^[A-Za-z0-9_-]+$/, 'base64url');
+const b64u = z.string().check(z.regex(/^[A-Za-z0-9_-]+$/, 'base64url'));
 
 export const Coin = z.strictObject({
   denominationId: Digest,
   publicJwk: EcPublicJwk,
-  prefix: b64u.length(43),
-  signature: b64u.length(RSA_BYTES_B64U),
+  prefix: b64u.check(z.length(43)),
+  signature: b64u.check(z.length(RSA_BYTES_B64U)),
 });
 export type Coin = z.infer<typeof Coin>;
 
