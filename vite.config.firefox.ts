@@ -16,6 +16,8 @@ import manifest from './manifest.json' with { type: 'json' };
 import { firefoxManifest, type ChromiumManifest } from './scripts/firefox-manifest.js';
 
 export default defineConfig({
+  // core/zod-mini.ts: no compiled zod objects under the extension's CSP (it refuses eval).
+  define: { __SEMPER_ZOD_COMPILED_OBJECTS__: 'false' },
   plugins: [preact(), crx({ manifest: firefoxManifest(manifest as ChromiumManifest) as unknown as ManifestV3Export, browser: 'firefox' })],
   build: {
     outDir: 'dist-firefox',

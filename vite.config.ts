@@ -20,6 +20,8 @@ import preact from '@preact/preset-vite';
 import manifest from './manifest.json' with { type: 'json' };
 
 export default defineConfig({
+  // core/zod-mini.ts: no compiled zod objects under the extension's CSP (it refuses eval).
+  define: { __SEMPER_ZOD_COMPILED_OBJECTS__: 'false' },
   plugins: [preact(), crx({ manifest: manifest as ManifestV3Export })],
   build: {
     outDir: 'dist',

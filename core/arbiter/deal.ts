@@ -4,7 +4,7 @@
  * messages and the TTP's answers, and the bank's payment proofs. Nothing here decides anything; a
  * piece that does not parse or is signed by someone else than it must be is simply not a fact.
  */
-import type { z } from 'zod';
+import type { z } from '../zod.js';
 import { PAYMENT_PROOF_TYPE, PaymentProofBody, type Amount } from '../items/schema.js';
 import { DeliveryBody, OfferBody, OrderBody, STATEMENT_TYPES } from '../protocol/commerce.js';
 import { FAIR_TYPES, FairOfferBody, FairStartBody, GoodsKeyBody } from '../commerce/fair-purchase.js';
@@ -21,13 +21,13 @@ import {
 import type { Admitted, AdmittedEvidence } from './evidence.js';
 import type { ArbiterTrust } from './rule.js';
 
-export function parsed<S extends z.ZodType>(schema: S, a: Admitted): z.infer<S> | null {
+export function parsed<S extends z.ZodMiniType>(schema: S, a: Admitted): z.infer<S> | null {
   const r = schema.safeParse(a.statement.body);
   return r.success ? r.data : null;
 }
 
 /** Statements of `types` for this deal whose body fits `schema`. */
-export function ofType<S extends z.ZodType>(ev: AdmittedEvidence, types: readonly string[], schema: S): { a: Admitted; body: z.infer<S> }[] {
+export function ofType<S extends z.ZodMiniType>(ev: AdmittedEvidence, types: readonly string[], schema: S): { a: Admitted; body: z.infer<S> }[] {
   const out: { a: Admitted; body: z.infer<S> }[] = [];
   for (const a of ev.statements) {
     if (!types.includes(a.statement.type) || a.statement.dealId !== ev.dealId) continue;

@@ -15,7 +15,7 @@
  * statement in m3) is admitted only if it verifies on its own; if it does not, it is left out (its
  * container's signer vouched for carrying it, not for its truth) — never a reason to refuse.
  */
-import { z } from 'zod';
+import { z } from '../zod.js';
 import { SemperError, isSemperError, type SemperErrorCode } from '../errors.js';
 import { jwkThumbprint } from '../crypto/jwk.js';
 import { decodeBase64url, digestJson, encodeBase64url, sha256 } from '../encoding/index.js';
@@ -65,18 +65,18 @@ export interface ArbiterEvidence {
 
 const MAX_STATEMENTS = 256;
 const MAX_ATTACHMENTS = 32;
-const b64any = z.string().regex(/^[A-Za-z0-9+/_-]*={0,2}$/, 'base64');
+const b64any = z.string().check(z.regex(/^[A-Za-z0-9+/_-]*={0,2}$/, 'base64'));
 
 const AttachmentSchema = z.strictObject({
-  digest: z.string().regex(/^[A-Za-z0-9_-]{43}$/, 'base64url SHA-256'),
-  mediaType: z.string().min(1).max(100),
-  data: b64any.max(8_000_000),
+  digest: z.string().check(z.regex(/^[A-Za-z0-9_-]{43}$/, 'base64url SHA-256')),
+  mediaType: z.string().check(z.minLength(1), z.maxLength(100)),
+  data: b64any.check(z.maxLength(8_000_000)),
 });
 
 const EvidenceParts = z.strictObject({
-  dealId: z.string().min(8).max(128),
-  statements: z.array(z.unknown()).max(MAX_STATEMENTS),
-  attachments: z.array(AttachmentSchema).max(MAX_ATTACHMENTS).default([]),
+  dealId: z.string().check(z.minLength(8), z.maxLength(128)),
+  statements: z.array(z.unknown()).check(z.maxLength(MAX_STATEMENTS)),
+  attachments: z._default(z.array(AttachmentSchema).check(z.maxLength(MAX_ATTACHMENTS)), []),
 });
 
 function malformed(what: string, issues: { path: PropertyKey[]; message: string }[]): never {

@@ -9,7 +9,7 @@
  * decided once (the arbiter keys its verdicts by the complaint's digest). A verdict names the
  * complaint by digest and is signed with the arbiter's certificate (role arbiter).
  */
-import { z } from 'zod';
+import { z } from '../zod.js';
 import { SemperError } from '../errors.js';
 import { jwkThumbprint } from '../crypto/jwk.js';
 import type { Signer } from '../crypto/keys.js';
@@ -41,17 +41,17 @@ export const DECISIONS = ['upheld', 'dismissed', 'undecided'] as const;
 export const Decision = z.enum(DECISIONS);
 export type Decision = z.infer<typeof Decision>;
 
-const DealIdText = z.string().min(8).max(128);
+const DealIdText = z.string().check(z.minLength(8), z.maxLength(128));
 
 export const ComplaintBody = z.strictObject({
   claim: Claim,
   dealId: DealIdText,
   /** Whom the complaint is against: a key id (RFC 7638 thumbprint) or a certificate fingerprint. */
-  respondent: z.string().min(1).max(128).optional(),
+  respondent: z.optional(z.string().check(z.minLength(1), z.maxLength(128))),
   /** The digest of the evidence filed with this complaint (evidence.ts `evidenceDigest`). */
   evidence: Digest,
   /** The claimant's own words; shown, never judged. */
-  statement: z.string().max(2000).optional(),
+  statement: z.optional(z.string().check(z.maxLength(2000))),
 });
 export type ComplaintBody = z.infer<typeof ComplaintBody>;
 
@@ -61,13 +61,13 @@ export const VerdictBody = z.strictObject({
   claim: Claim,
   decision: Decision,
   /** The rule (and branch) that decided: `<claim>/<branch>`. */
-  rule: z.string().regex(/^[a-z-]+\/[a-z-]+$/, 'rule id'),
+  rule: z.string().check(z.regex(/^[a-z-]+\/[a-z-]+$/, 'rule id')),
   /** Plain words; each names the statement (by digest) that decided it. */
-  reasons: z.array(z.string().min(1).max(1000)).min(1).max(32),
+  reasons: z.array(z.string().check(z.minLength(1), z.maxLength(1000))).check(z.minLength(1), z.maxLength(32)),
   /** undecided: what evidence would decide it. */
-  missing: z.array(z.string().min(1).max(1000)).max(16).optional(),
+  missing: z.optional(z.array(z.string().check(z.minLength(1), z.maxLength(1000))).check(z.maxLength(16))),
   /** upheld: what the respondent owes. */
-  remedy: z.string().max(1000).optional(),
+  remedy: z.optional(z.string().check(z.maxLength(1000))),
 });
 export type VerdictBody = z.infer<typeof VerdictBody>;
 

@@ -1,4 +1,4 @@
-import type { z } from 'zod';
+import type { z } from '../zod.js';
 import type { CertificateInfo, ValidatedChain, RevocationCheck } from '../pki/certificates.js';
 import { verifyStatement, type Statement } from '../statements/index.js';
 import { ErrorResponse } from '../protocol/commerce.js';
@@ -8,7 +8,7 @@ import { decodeBase64url, encodeBase64url, sha256, utf8 } from '../encoding/inde
 import type { DeliveredGood, OrderSignatureDemand } from '../protocol/commerce.js';
 
 /** Validate a statement body against its schema; the error names the field that broke it. */
-export function parseBody<S extends z.ZodType>(schema: S, body: unknown, what: string): z.infer<S> {
+export function parseBody<S extends z.ZodMiniType>(schema: S, body: unknown, what: string): z.infer<S> {
   const parsed = schema.safeParse(body);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
@@ -63,7 +63,7 @@ export interface MerchantTrust {
  * merchant role and for the page's origin; it names that origin, echoes this request's deal id
  * and nonce (no replayed statements), is not expired and not issued in the future.
  */
-export async function verifyMerchantStatement<S extends z.ZodType<BoundBody>>(
+export async function verifyMerchantStatement<S extends z.ZodMiniType<BoundBody>>(
   response: unknown,
   field: string,
   type: string,

@@ -9,7 +9,7 @@
  * (before it signs) and the shopper (before the trusted window) run it: inconsistent terms are
  * refused with ERR_CONTRACT_TERMS naming the rule, never shown.
  */
-import { z } from 'zod';
+import { z } from '../zod.js';
 import { SemperError } from '../errors.js';
 import { Money } from '../protocol/commerce.js';
 
@@ -17,7 +17,7 @@ export const PERIOD_UNITS = ['day', 'week', 'month', 'year'] as const;
 export type PeriodUnit = (typeof PERIOD_UNITS)[number];
 
 export const ContractPeriod = z.strictObject({
-  count: z.number().int().min(1).max(120),
+  count: z.number().check(z.int(), z.gte(1), z.lte(120)),
   unit: z.enum(PERIOD_UNITS),
 });
 export type ContractPeriod = z.infer<typeof ContractPeriod>;
@@ -30,7 +30,7 @@ export const ContractKeyTerms = z.strictObject({
   /** What happens when a term ends: another term of the same length, or the end. */
   renewal: z.enum(['automatic', 'none']),
   /** How long before the end of a term a party must give notice to stop the renewal (only with automatic renewal). */
-  notice: ContractPeriod.optional(),
+  notice: z.optional(ContractPeriod),
 });
 export type ContractKeyTerms = z.infer<typeof ContractKeyTerms>;
 

@@ -29,7 +29,7 @@
  *   POST /semper/exchange/descriptor  DescriptorRequest   → { descriptor: Statement<DescriptorBody> }
  *   POST /semper/exchange/messages    { message: Statement } → { replies: Statement[] }
  */
-import { z } from 'zod';
+import { z } from '../zod.js';
 import { SemperError } from '../errors.js';
 import { jwkThumbprint } from '../crypto/jwk.js';
 import type { Signer } from '../crypto/keys.js';
@@ -57,7 +57,7 @@ export const USE_PROTOCOL: Record<ExchangeUse, ProtocolId> = {
   'contract-signing': 'contract-signing',
 };
 
-export const DocumentId = z.string().regex(/^[a-z0-9][a-z0-9-]{0,63}$/, 'document id');
+export const DocumentId = z.string().check(z.regex(/^[a-z0-9][a-z0-9-]{0,63}$/, 'document id'));
 
 export const EXCHANGE_DEAL_TYPES = {
   descriptor: 'semper.exchange.descriptor',
@@ -79,10 +79,10 @@ export type DescriptorRequest = z.infer<typeof DescriptorRequest>;
 
 /** The merchant's proposed timing (ms). The shopper clamps every value to its own bounds. */
 export const ExchangeTiming = z.strictObject({
-  peerMs: z.number().int().positive(),
-  ttpRetryMs: z.number().int().positive(),
-  ttpMarginMs: z.number().int().positive(),
-  peerRetries: z.number().int().nonnegative(),
+  peerMs: z.number().check(z.int(), z.gt(0)),
+  ttpRetryMs: z.number().check(z.int(), z.gt(0)),
+  ttpMarginMs: z.number().check(z.int(), z.gt(0)),
+  peerRetries: z.number().check(z.int(), z.gte(0)),
 });
 export type ExchangeTiming = z.infer<typeof ExchangeTiming>;
 
@@ -101,50 +101,54 @@ export const TIMING_BOUNDS = {
   peerRetries: [0, 3],
 } as const satisfies Record<keyof ExchangeTiming, readonly [number, number]>;
 
-const b64 = z.string().regex(/^[A-Za-z0-9+/]+={0,2}$/, 'base64');
+const b64 = z.string().check(z.regex(/^[A-Za-z0-9+/]+={0,2}$/, 'base64'));
 
 export const DescriptorDocument = z.strictObject({
-  title: z.string().min(1).max(200),
-  mediaType: z.string().min(3).max(128),
-  size: z.number().int().nonnegative(),
+  title: z.string().check(z.minLength(1), z.maxLength(200)),
+  mediaType: z.string().check(z.minLength(3), z.maxLength(128)),
+  size: z.number().check(z.int(), z.gte(0)),
   digest: Digest,
 });
 export type DescriptorDocument = z.infer<typeof DescriptorDocument>;
 
 /** Contract signing: the text both sign, as the descriptor fixes it (the parties are bound at m1). */
 export const DescriptorContract = z.strictObject({
-  title: z.string().min(1).max(200),
-  text: z.string().min(1).max(20_000),
+  title: z.string().check(z.minLength(1), z.maxLength(200)),
+  text: z.string().check(z.minLength(1), z.maxLength(20_000)),
   /** The contract's key terms (amount, term, renewal, notice), shown above the text; signed with it. */
-  keyTerms: ContractKeyTerms.optional(),
+  keyTerms: z.optional(ContractKeyTerms),
 });
 export type DescriptorContract = z.infer<typeof DescriptorContract>;
 
 /** The fixed body both parties sign in contract signing. */
 export const ContractBody = z.strictObject({
   contractId: DocumentId,
-  title: z.string().min(1).max(200),
-  text: z.string().min(1).max(20_000),
+  title: z.string().check(z.minLength(1), z.maxLength(200)),
+  text: z.string().check(z.minLength(1), z.maxLength(20_000)),
   /** [shopper key id, merchant key id] */
   parties: z.tuple([Digest, Digest]),
   /** The descriptor's key terms, when it has them: both parties sign them with the text. */
-  keyTerms: ContractKeyTerms.optional(),
+  keyTerms: z.optional(ContractKeyTerms),
 });
 export type ContractBody = z.infer<typeof ContractBody>;
 
 /** A TTP in a descriptor: its key, its certificate chain, where the merchant reaches it (never where the shopper does). */
-export const DescriptorTtp = z.strictObject({ keyId: Digest, certificateChain: z.array(b64).min(1).max(5), endpoint: z.string().url().max(512).optional() });
+export const DescriptorTtp = z.strictObject({
+  keyId: Digest,
+  certificateChain: z.array(b64).check(z.minLength(1), z.maxLength(5)),
+  endpoint: z.optional(z.string().check(z.url(), z.maxLength(512))),
+});
 export type DescriptorTtp = z.infer<typeof DescriptorTtp>;
 
 export const DescriptorBody = z.strictObject({
-  descriptorId: z.string().regex(/^[A-Za-z0-9_-]{16,64}$/),
+  descriptorId: z.string().check(z.regex(/^[A-Za-z0-9_-]{16,64}$/)),
   /** The shopper's fresh nonce, echoed: a replayed descriptor cannot match. */
   nonce: Nonce,
   /** The origin the merchant serves the exchange from; must be in its certificate and be the page's. */
-  origin: z.string().url(),
+  origin: z.string().check(z.url()),
   use: ExchangeUse,
   documentId: DocumentId,
-  title: z.string().min(1).max(200),
+  title: z.string().check(z.minLength(1), z.maxLength(200)),
   protocol: z.enum(['generatable-verifiable', 'contract-signing', 'revocable-revocable']),
   merchant: z.strictObject({ keyId: Digest }),
   /** The TTP the merchant accepts: its key and certificate (the shopper decides whether it trusts it). */
@@ -154,14 +158,19 @@ export const DescriptorBody = z.strictObject({
    * fewest of them that must agree. A shopper with a guarantee policy picks the exchange's set from
    * these (core/commerce/ttp-policy.ts); one without keeps to `ttp` alone.
    */
-  quorum: z.strictObject({ k: z.number().int().min(1).max(MAX_QUORUM_TTPS), ttps: z.array(DescriptorTtp).min(2).max(MAX_QUORUM_TTPS) }).optional(),
+  quorum: z.optional(
+    z.strictObject({
+      k: z.number().check(z.int(), z.gte(1), z.lte(MAX_QUORUM_TTPS)),
+      ttps: z.array(DescriptorTtp).check(z.minLength(2), z.maxLength(MAX_QUORUM_TTPS)),
+    }),
+  ),
   /** certified mail: the document the merchant gives (its description is derived from this: exchangeItems) */
-  document: DescriptorDocument.optional(),
+  document: z.optional(DescriptorDocument),
   /** contract signing: the contract both sign (the signed body adds the id and the two parties: exchangeItems) */
-  contract: DescriptorContract.optional(),
+  contract: z.optional(DescriptorContract),
   timing: ExchangeTiming,
   expiresAt: z.iso.datetime(),
-  terms: z.string().max(2000).optional(),
+  terms: z.optional(z.string().check(z.maxLength(2000))),
 });
 export type DescriptorBody = z.infer<typeof DescriptorBody>;
 

@@ -36,7 +36,7 @@
  *   POST /semper/fair/offer     FairOfferRequest       → { offer, ciphertext }
  *   POST /semper/fair/messages  { message: Statement } → { replies: Statement[] }
  */
-import { z } from 'zod';
+import { z } from '../zod.js';
 import { SemperError } from '../errors.js';
 import { jwkThumbprint } from '../crypto/jwk.js';
 import type { Signer } from '../crypto/keys.js';
@@ -67,22 +67,22 @@ export const FAIR_METHODS = ['cash', 'account', 'card'] as const;
 export const FairMethod = z.enum(FAIR_METHODS);
 export type FairMethod = z.infer<typeof FairMethod>;
 
-const b64 = z.string().regex(/^[A-Za-z0-9+/]+={0,2}$/, 'base64');
-const b64u = z.string().regex(/^[A-Za-z0-9_-]+$/, 'base64url');
+const b64 = z.string().check(z.regex(/^[A-Za-z0-9+/]+={0,2}$/, 'base64'));
+const b64u = z.string().check(z.regex(/^[A-Za-z0-9_-]+$/, 'base64url'));
 
 export const FairOfferRequest = z.strictObject({ dealId: DealId, nonce: Nonce, sku: Sku });
 export type FairOfferRequest = z.infer<typeof FairOfferRequest>;
 
 export const FairOfferBody = z.strictObject({
-  offerId: z.string().regex(/^[A-Za-z0-9_-]{16,64}$/),
+  offerId: z.string().check(z.regex(/^[A-Za-z0-9_-]{16,64}$/)),
   nonce: Nonce,
-  origin: z.string().url(),
+  origin: z.string().check(z.url()),
   sku: Sku,
-  title: z.string().min(1).max(200),
+  title: z.string().check(z.minLength(1), z.maxLength(200)),
   price: Amount,
   goods: z.strictObject({
     mediaType: MediaType,
-    size: z.number().int().nonnegative().max(MAX_GOOD_BYTES),
+    size: z.number().check(z.int(), z.gte(0), z.lte(MAX_GOOD_BYTES)),
     /** SHA-256 of the goods (plaintext) */
     digest: Digest,
     /** SHA-256 of the ciphertext the shopper receives with the offer */
@@ -90,26 +90,26 @@ export const FairOfferBody = z.strictObject({
     /** SHA-256 of the goods key; the key statement reveals it */
     keyDigest: Digest,
     /** the key sealed to the TTP's sealing key (AAD: sealedAad(dealId, merchant key id, {field:'key', digest: keyDigest})) */
-    box: z.string().max(2048),
+    box: z.string().check(z.maxLength(2048)),
   }),
   payment: z.strictObject({
-    methods: z.array(FairMethod).min(1).max(FAIR_METHODS.length),
+    methods: z.array(FairMethod).check(z.minLength(1), z.maxLength(FAIR_METHODS.length)),
     /** the key id the bank credits for the merchant (a money description's payee) */
     payee: Digest,
-    bank: z.strictObject({ keyId: Digest, url: z.string().url().max(512) }),
+    bank: z.strictObject({ keyId: Digest, url: z.string().check(z.url(), z.maxLength(512)) }),
     /** the card adapter (server/payment-adapter) whose operator signs the card proof: required iff `card` is a method */
-    card: z.strictObject({ keyId: Digest, url: z.string().url().max(512) }).optional(),
+    card: z.optional(z.strictObject({ keyId: Digest, url: z.string().check(z.url(), z.maxLength(512)) })),
   }),
   merchant: z.strictObject({ keyId: Digest }),
   ttp: z.strictObject({
     keyId: Digest,
-    certificateChain: z.array(b64).min(1).max(5),
+    certificateChain: z.array(b64).check(z.minLength(1), z.maxLength(5)),
     /** the TTP's signed announcement of its sealing key (core/exchange/sealing.ts) */
     sealingKey: z.unknown(),
   }),
   timing: ExchangeTiming,
   expiresAt: z.iso.datetime(),
-  terms: z.string().max(2000).optional(),
+  terms: z.optional(z.string().check(z.maxLength(2000))),
 });
 export type FairOfferBody = z.infer<typeof FairOfferBody>;
 
@@ -330,7 +330,7 @@ export async function verifyFairOffer(
     ...(trust.isRevoked ? { isRevoked: trust.isRevoked } : {}),
   });
   const ciphertext = parseBody(
-    z.strictObject({ ciphertext: b64u.max(Math.ceil(((MAX_GOOD_BYTES + 16) * 4) / 3) + 4) }),
+    z.strictObject({ ciphertext: b64u.check(z.maxLength(Math.ceil(((MAX_GOOD_BYTES + 16) * 4) / 3) + 4)) }),
     { ciphertext: (response as { ciphertext?: unknown }).ciphertext },
     'offer ciphertext',
   ).ciphertext;

@@ -9,23 +9,25 @@
  * with at least its own k decisions, all from TTPs it chose. When fewer than k TTPs are left, no set
  * satisfies both and the exchange is refused (ERR_TTP) before anything is shown or signed.
  */
-import { z } from 'zod';
+import { z } from '../zod.js';
 import { SemperError } from '../errors.js';
 import { MAX_QUORUM_TTPS } from '../exchange/types.js';
 
-const Fingerprint = z.string().regex(/^[A-Za-z0-9_-]{43}$/, 'certificate fingerprint');
+const Fingerprint = z.string().check(z.regex(/^[A-Za-z0-9_-]{43}$/, 'certificate fingerprint'));
 
 /** The stored setting: fingerprints of trusted TTPs' certificates and the quorum k. */
 export const TtpPolicy = z
   .strictObject({
-    ttps: z.array(Fingerprint).min(1).max(MAX_QUORUM_TTPS),
-    k: z.number().int().min(1).max(MAX_QUORUM_TTPS),
+    ttps: z.array(Fingerprint).check(z.minLength(1), z.maxLength(MAX_QUORUM_TTPS)),
+    k: z.number().check(z.int(), z.gte(1), z.lte(MAX_QUORUM_TTPS)),
   })
-  .superRefine((p, ctx) => {
-    if (new Set(p.ttps).size !== p.ttps.length) ctx.addIssue({ code: 'custom', message: 'a TTP named twice would count twice towards the quorum' });
-    if (2 * p.k <= p.ttps.length) ctx.addIssue({ code: 'custom', message: `k=${p.k} of n=${p.ttps.length} is not more than half` });
-    if (p.k > p.ttps.length) ctx.addIssue({ code: 'custom', message: `k=${p.k} decisions from only ${p.ttps.length} TTPs can never be reached` });
-  });
+  .check(
+    z.superRefine((p, ctx) => {
+      if (new Set(p.ttps).size !== p.ttps.length) ctx.addIssue({ code: 'custom', message: 'a TTP named twice would count twice towards the quorum' });
+      if (2 * p.k <= p.ttps.length) ctx.addIssue({ code: 'custom', message: `k=${p.k} of n=${p.ttps.length} is not more than half` });
+      if (p.k > p.ttps.length) ctx.addIssue({ code: 'custom', message: `k=${p.k} decisions from only ${p.ttps.length} TTPs can never be reached` });
+    }),
+  );
 export type TtpPolicy = z.infer<typeof TtpPolicy>;
 
 /** How many malicious TTPs a k-of-n set tolerates when all decide (docs/quorum.md rule 2: 2k ≥ n + f + 1). */

@@ -1,20 +1,20 @@
 /** Public JWKs (RFC 7517/7518/8037) for the two key types Semper signs with, and RFC 7638 thumbprints. */
-import { z } from 'zod';
+import { z } from '../zod.js';
 import { encodeBase64url, sha256, utf8 } from '../encoding/index.js';
 import { SemperError } from '../errors.js';
 
-const b64u = z.string().regex(/^[A-Za-z0-9_-]+$/);
+const b64u = z.string().check(z.regex(/^[A-Za-z0-9_-]+$/));
 
 export const EcPublicJwk = z.strictObject({
   kty: z.literal('EC'),
   crv: z.literal('P-256'),
-  x: b64u.length(43),
-  y: b64u.length(43),
+  x: b64u.check(z.length(43)),
+  y: b64u.check(z.length(43)),
 });
 export const OkpPublicJwk = z.strictObject({
   kty: z.literal('OKP'),
   crv: z.literal('Ed25519'),
-  x: b64u.length(43),
+  x: b64u.check(z.length(43)),
 });
 export const PublicJwk = z.discriminatedUnion('kty', [EcPublicJwk, OkpPublicJwk]);
 export type PublicJwk = z.infer<typeof PublicJwk>;

@@ -30,7 +30,7 @@
  * form of the whole statement, signature included); `token` a DER RFC 3161 TimeStampToken whose
  * messageImprint is that SHA-256.
  */
-import { z } from 'zod';
+import { z } from '../zod.js';
 import { canonicalBytes, decodeBase64url, encodeBase64, encodeBase64url, sha256 } from '../encoding/index.js';
 import { ecdsaDerToRaw } from '../crypto/ecdsa-der.js';
 import type { PublicJwk } from '../crypto/jwk.js';
@@ -56,28 +56,25 @@ export const EVIDENCE_LIMITS = {
   maxAttachmentChars: 8 * 1024 * 1024,
 } as const;
 
-const b64 = z.string().regex(/^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/, 'base64 (RFC 4648 §4)');
-const digest = z.string().regex(/^[A-Za-z0-9_-]{43}$/, 'base64url SHA-256');
+const b64 = z.string().check(z.regex(/^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/, 'base64 (RFC 4648 §4)'));
+const digest = z.string().check(z.regex(/^[A-Za-z0-9_-]{43}$/, 'base64url SHA-256'));
 const pem = (label: string, max: number) =>
-  z
-    .string()
-    .max(max)
-    .regex(new RegExp(`^(-----BEGIN ${label}-----\\n[A-Za-z0-9+/=\\n]+-----END ${label}-----\\n)+$`), `PEM ${label}`);
+  z.string().check(z.maxLength(max), z.regex(new RegExp(`^(-----BEGIN ${label}-----\\n[A-Za-z0-9+/=\\n]+-----END ${label}-----\\n)+$`), `PEM ${label}`));
 
 export const OpensslArtefacts = z.strictObject({
-  input: b64.min(1).max(EVIDENCE_LIMITS.maxInputChars),
-  signature: b64.min(1).max(200),
+  input: b64.check(z.minLength(1), z.maxLength(EVIDENCE_LIMITS.maxInputChars)),
+  signature: b64.check(z.minLength(1), z.maxLength(200)),
   publicKey: pem('PUBLIC KEY', 1024),
-  chain: pem('CERTIFICATE', 64 * 1024).optional(),
+  chain: z.optional(pem('CERTIFICATE', 64 * 1024)),
 });
 export type OpensslArtefacts = z.infer<typeof OpensslArtefacts>;
 
 export const EvidenceDeal = z.strictObject({
-  id: z.string().min(8).max(128),
+  id: z.string().check(z.minLength(8), z.maxLength(128)),
   /** What kind of deal: 'purchase', 'fair-purchase', 'exchange', … (free text, shown to people). */
-  kind: z.string().min(1).max(64),
+  kind: z.string().check(z.minLength(1), z.maxLength(64)),
   /** Who exported the bundle: 'extension', a server's origin, … */
-  exporter: z.string().min(1).max(512),
+  exporter: z.string().check(z.minLength(1), z.maxLength(512)),
   exportedAt: z.iso.datetime(),
 });
 export type EvidenceDeal = z.infer<typeof EvidenceDeal>;
@@ -86,7 +83,7 @@ export const EvidenceStatement = z.strictObject({
   /** The statement exactly as signed; checked by verifyBundle, never trusted by the schema. */
   statement: z.unknown(),
   /** The exporter's note on the statement's place in the deal ('offer', 'm1', …); not signed. */
-  role: z.string().min(1).max(64).optional(),
+  role: z.optional(z.string().check(z.minLength(1), z.maxLength(64))),
   openssl: OpensslArtefacts,
 });
 export type EvidenceStatement = z.infer<typeof EvidenceStatement>;
@@ -94,22 +91,20 @@ export type EvidenceStatement = z.infer<typeof EvidenceStatement>;
 export const EvidenceBundle = z.strictObject({
   format: z.literal(EVIDENCE_FORMAT),
   deal: EvidenceDeal,
-  statements: z.array(EvidenceStatement).min(1).max(EVIDENCE_LIMITS.maxStatements),
-  crls: z.array(z.strictObject({ der: b64.min(1).max(EVIDENCE_LIMITS.maxCrlChars) })).max(EVIDENCE_LIMITS.maxCrls),
-  timestamps: z.array(z.strictObject({ of: digest, token: b64.min(1).max(EVIDENCE_LIMITS.maxTokenChars) })).max(EVIDENCE_LIMITS.maxTimestamps),
+  statements: z.array(EvidenceStatement).check(z.minLength(1), z.maxLength(EVIDENCE_LIMITS.maxStatements)),
+  crls: z.array(z.strictObject({ der: b64.check(z.minLength(1), z.maxLength(EVIDENCE_LIMITS.maxCrlChars)) })).check(z.maxLength(EVIDENCE_LIMITS.maxCrls)),
+  timestamps: z
+    .array(z.strictObject({ of: digest, token: b64.check(z.minLength(1), z.maxLength(EVIDENCE_LIMITS.maxTokenChars)) }))
+    .check(z.maxLength(EVIDENCE_LIMITS.maxTimestamps)),
   attachments: z
     .array(
       z.strictObject({
         digest,
-        mediaType: z
-          .string()
-          .min(3)
-          .max(255)
-          .regex(/^[a-z0-9!#$&^_.+-]+\/[a-z0-9!#$&^_.+-]+(;[ -~]*)?$/i, 'media type'),
-        data: b64.max(EVIDENCE_LIMITS.maxAttachmentChars),
+        mediaType: z.string().check(z.minLength(3), z.maxLength(255), z.regex(/^[a-z0-9!#$&^_.+-]+\/[a-z0-9!#$&^_.+-]+(;[ -~]*)?$/i, 'media type')),
+        data: b64.check(z.maxLength(EVIDENCE_LIMITS.maxAttachmentChars)),
       }),
     )
-    .max(EVIDENCE_LIMITS.maxAttachments),
+    .check(z.maxLength(EVIDENCE_LIMITS.maxAttachments)),
 });
 export type EvidenceBundle = z.infer<typeof EvidenceBundle>;
 

@@ -23,7 +23,7 @@
  * and each request kind has its own statement type, so no message of one exchange or one
  * sub-protocol can be replayed as another (the Shmatikov–Mitchell fixes to ASW).
  */
-import { z } from 'zod';
+import { z } from '../zod.js';
 import { Statement as StatementSchema, StatementEnvelope } from '../statements/schema.js';
 import { Description, Digest, Item } from '../items/schema.js';
 import { SecurityAttributes } from '../transfer/index.js';
@@ -48,8 +48,8 @@ export const TTP_TYPES = {
 export const TTP_REQUEST_TYPES: readonly string[] = [EXCHANGE_TYPES.abortRequest, EXCHANGE_TYPES.resolveRequest, EXCHANGE_TYPES.complaint];
 export const TTP_ANSWER_TYPES: readonly string[] = [TTP_TYPES.abortToken, TTP_TYPES.resolution, TTP_TYPES.revocationOrder];
 
-const Nonce = z.string().regex(/^[A-Za-z0-9_-]{43}$/, '256-bit base64url nonce');
-const Epoch = z.number().int().nonnegative();
+const Nonce = z.string().check(z.regex(/^[A-Za-z0-9_-]{43}$/, '256-bit base64url nonce'));
+const Epoch = z.number().check(z.int(), z.gte(0));
 
 export const ProposeBody = z.strictObject({
   protocol: ProtocolId,
@@ -58,7 +58,7 @@ export const ProposeBody = z.strictObject({
   responder: PartyRef,
   ttp: TtpRef,
   /** k-of-n TTPs (docs/quorum.md); absent: the one TTP `ttp` decides alone. */
-  quorum: TtpQuorum.optional(),
+  quorum: z.optional(TtpQuorum),
   originatorGives: Description,
   responderGives: Description,
   originatorAttributes: SecurityAttributes,
@@ -66,17 +66,17 @@ export const ProposeBody = z.strictObject({
   /** Responder complaints are accepted by the TTP until then (epoch ms); also m1's expiry. */
   deadline: Epoch,
   /** contract signing: h(nO) */
-  commitment: Digest.optional(),
-  terms: z.string().max(4000).optional(),
+  commitment: z.optional(Digest),
+  terms: z.optional(z.string().check(z.maxLength(4000))),
 });
 export type ProposeBody = z.infer<typeof ProposeBody>;
 
 export const AcceptBody = z.strictObject({
   exchangeId: Digest,
   /** contract signing: h(nR) */
-  commitment: Digest.optional(),
+  commitment: z.optional(Digest),
   /** generatable↔verifiable, revocable↔revocable: the responder's item */
-  item: Item.optional(),
+  item: z.optional(Item),
 });
 export type AcceptBody = z.infer<typeof AcceptBody>;
 
@@ -85,9 +85,9 @@ export const DeliverBody = z.strictObject({
   role: z.enum(['originator', 'responder']),
   item: Item,
   /** contract signing: this party's nonce (its commitment was h(nonce)) */
-  nonce: Nonce.optional(),
+  nonce: z.optional(Nonce),
   /** contract signing: h(peer's nonce), binding the reveal to this run */
-  peerCommitment: Digest.optional(),
+  peerCommitment: z.optional(Digest),
 });
 export type DeliverBody = z.infer<typeof DeliverBody>;
 
@@ -99,7 +99,7 @@ export type DeliverBody = z.infer<typeof DeliverBody>;
 const Enclosed = StatementEnvelope;
 export const AbortRequestBody = z.strictObject({ exchangeId: Digest, m1: Enclosed });
 export const ResolveRequestBody = z.strictObject({ exchangeId: Digest, m1: Enclosed, m2: Enclosed });
-export const ComplaintBody = z.strictObject({ exchangeId: Digest, m1: Enclosed, m2: Enclosed.optional() });
+export const ComplaintBody = z.strictObject({ exchangeId: Digest, m1: Enclosed, m2: z.optional(Enclosed) });
 
 export const AbortTokenBody = z.strictObject({
   exchangeId: Digest,
@@ -123,16 +123,13 @@ export const AffidavitBody = z.strictObject({
    * party withheld. Absent when the box did not open to that digest; then `unsealable` says why,
    * and the affidavit is evidence that the giver's commitment in m1 was void.
    */
-  revealed: z
-    .strictObject({
-      field: z.string().max(32),
-      value: z
-        .string()
-        .regex(/^[A-Za-z0-9_-]+$/)
-        .max(2048),
-    })
-    .optional(),
-  unsealable: z.string().max(300).optional(),
+  revealed: z.optional(
+    z.strictObject({
+      field: z.string().check(z.maxLength(32)),
+      value: z.string().check(z.regex(/^[A-Za-z0-9_-]+$/), z.maxLength(2048)),
+    }),
+  ),
+  unsealable: z.optional(z.string().check(z.maxLength(300))),
 });
 export type AffidavitBody = z.infer<typeof AffidavitBody>;
 
@@ -141,10 +138,10 @@ export const ResolutionBody = z.strictObject({
   protocol: ProtocolId,
   m1: StatementSchema,
   /** the responder's m2 (generatable↔verifiable: carries the forwarded item) */
-  m2: StatementSchema.optional(),
-  affidavits: z.array(StatementSchema).max(2),
+  m2: z.optional(StatementSchema),
+  affidavits: z.array(StatementSchema).check(z.maxLength(2)),
   /** revocable↔revocable after the deadline: no revocation any more, both transfers are final */
-  final: z.boolean().optional(),
+  final: z.optional(z.boolean()),
   requestedBy: Digest,
 });
 export type ResolutionBody = z.infer<typeof ResolutionBody>;
@@ -154,10 +151,7 @@ export const RevocationOrderBody = z.strictObject({
   protocol: z.literal('revocable-revocable'),
   m1: StatementSchema,
   /** every transfer of the exchange is to be undone by whoever can (bank, statement terms) */
-  revoke: z
-    .array(z.strictObject({ giver: Digest, description: Description }))
-    .min(1)
-    .max(2),
+  revoke: z.array(z.strictObject({ giver: Digest, description: Description })).check(z.minLength(1), z.maxLength(2)),
   requestedBy: Digest,
 });
 export type RevocationOrderBody = z.infer<typeof RevocationOrderBody>;

@@ -4,7 +4,7 @@
  * agreed TTP's key. The sealing key is an ECDH P-256 key of its own; the TTP's signature (with its
  * certificate chain) is what ties it to the TTP.
  */
-import { z } from 'zod';
+import { z } from '../zod.js';
 import { SemperError } from '../errors.js';
 import { EcPublicJwk, jwkThumbprint, type PublicJwk } from '../crypto/jwk.js';
 import { SEAL_SUITE } from '../crypto/seal.js';

@@ -37,7 +37,7 @@
  *                          both transfers); any request after the deadline → resolved (final);
  *                          a resolve request before the deadline → refused (too early)
  */
-import { z } from 'zod';
+import { z } from '../zod.js';
 import { SemperError, isSemperError } from '../errors.js';
 import type { Machine } from '../machine.js';
 import { openSealed } from '../crypto/seal.js';
@@ -333,10 +333,10 @@ export function ttpKeyId(ctx: TtpContext): string {
 
 export const TtpRecordSchema = z.strictObject({
   exchangeId: Digest,
-  dealId: z.string().min(8).max(128),
+  dealId: z.string().check(z.minLength(8), z.maxLength(128)),
   protocol: ProtocolId,
   decision: z.enum(['aborted', 'resolved']),
-  decidedAt: z.number().int().nonnegative(),
+  decidedAt: z.number().check(z.int(), z.gte(0)),
   decidedBy: Digest,
   answer: StatementSchema,
 });

@@ -4,7 +4,7 @@
  * resumes from it after a crash. Time and randomness enter only through events (`now`) and the
  * context (`random`), so simulations are deterministic.
  */
-import { z } from 'zod';
+import { z } from '../zod.js';
 import type { RandomSource, StepResult as MachineStep } from '../machine.js';
 import type { Signer } from '../crypto/keys.js';
 import type { RevocationCheck } from '../pki/certificates.js';
@@ -21,11 +21,11 @@ export type ProtocolId = z.infer<typeof ProtocolId>;
 export type Role = 'originator' | 'responder';
 
 /** A party as m1 names it: its key (RFC 7638 thumbprint) and, optionally, how its statements carry the key (e.g. its certificate chain). */
-export const PartyRef = z.strictObject({ keyId: Digest, signer: SignerRef.optional() });
+export const PartyRef = z.strictObject({ keyId: Digest, signer: z.optional(SignerRef) });
 export type PartyRef = z.infer<typeof PartyRef>;
 
 /** The TTP both parties accepted, pinned by key thumbprint (its statements may carry an X.509 chain). */
-export const TtpRef = z.strictObject({ keyId: Digest, endpoint: z.string().url().max(512).optional() });
+export const TtpRef = z.strictObject({ keyId: Digest, endpoint: z.optional(z.string().check(z.url(), z.maxLength(512))) });
 export type TtpRef = z.infer<typeof TtpRef>;
 
 /** The most TTPs one exchange may name (each is contacted on every escalation). */
@@ -37,8 +37,8 @@ export const MAX_QUORUM_TTPS = 9;
  * whose wire format stays as it was. `ttps[0]` is the TTP m1's `ttp` field names.
  */
 export const TtpQuorum = z.strictObject({
-  k: z.number().int().min(1).max(MAX_QUORUM_TTPS),
-  ttps: z.array(TtpRef).min(2).max(MAX_QUORUM_TTPS),
+  k: z.number().check(z.int(), z.gte(1), z.lte(MAX_QUORUM_TTPS)),
+  ttps: z.array(TtpRef).check(z.minLength(2), z.maxLength(MAX_QUORUM_TTPS)),
 });
 export type TtpQuorum = z.infer<typeof TtpQuorum>;
 

@@ -6,15 +6,15 @@
  *
  * Everything here is plain JSON and validated with zod at every boundary.
  */
-import { z } from 'zod';
+import { z } from '../zod.js';
 import { Statement as StatementSchema, StatementType, type Statement } from '../statements/schema.js';
 import type { CertificateRole } from '../pki/certificates.js';
 import type { JsonValue } from '../encoding/canonical-json.js';
 
-const b64u = z.string().regex(/^[A-Za-z0-9_-]*$/, 'base64url');
-const b64 = z.string().regex(/^[A-Za-z0-9+/]+={0,2}$/, 'base64');
+const b64u = z.string().check(z.regex(/^[A-Za-z0-9_-]*$/, 'base64url'));
+const b64 = z.string().check(z.regex(/^[A-Za-z0-9+/]+={0,2}$/, 'base64'));
 /** base64url SHA-256 (32 bytes): digests and RFC 7638 key thumbprints. */
-export const Digest = z.string().regex(/^[A-Za-z0-9_-]{43}$/, 'base64url SHA-256');
+export const Digest = z.string().check(z.regex(/^[A-Za-z0-9_-]{43}$/, 'base64url SHA-256'));
 
 /** Limits that keep one item (and so one protocol message) bounded. */
 export const ITEM_LIMITS = {
@@ -28,8 +28,8 @@ export const ITEM_LIMITS = {
 
 /** Money: an integer count of minor units (cents) with an ISO 4217 code. No floats. */
 export const Amount = z.strictObject({
-  amount: z.number().int().nonnegative().max(1_000_000_000_000),
-  currency: z.string().regex(/^[A-Z]{3}$/, 'ISO 4217 code'),
+  amount: z.number().check(z.int(), z.gte(0), z.lte(1_000_000_000_000)),
+  currency: z.string().check(z.regex(/^[A-Z]{3}$/, 'ISO 4217 code')),
 });
 export type Amount = z.infer<typeof Amount>;
 
@@ -43,8 +43,8 @@ export const SignerConstraint = z.union([
   z.strictObject({ keyId: Digest }),
   z.strictObject({
     certified: z.strictObject({
-      role: z.enum(CERTIFICATE_ROLES).optional(),
-      commonName: z.string().min(1).max(128).optional(),
+      role: z.optional(z.enum(CERTIFICATE_ROLES)),
+      commonName: z.optional(z.string().check(z.minLength(1), z.maxLength(128))),
     }),
   }),
 ]);
@@ -64,25 +64,22 @@ export type Item = InformationItem | StatementItem | CredentialItem | MoneyItem 
 
 const InformationItemSchema = z.strictObject({
   kind: z.literal('information'),
-  mediaType: z
-    .string()
-    .regex(/^[a-z0-9!#$&^_.+-]+\/[a-z0-9!#$&^_.+-]+$/i, 'media type')
-    .max(128),
-  data: b64u.max(ITEM_LIMITS.informationChars),
+  mediaType: z.string().check(z.regex(/^[a-z0-9!#$&^_.+-]+\/[a-z0-9!#$&^_.+-]+$/i, 'media type'), z.maxLength(128)),
+  data: b64u.check(z.maxLength(ITEM_LIMITS.informationChars)),
 });
 const StatementItemSchema = z.strictObject({ kind: z.literal('statement'), statement: StatementSchema });
-const CredentialItemSchema = z.strictObject({ kind: z.literal('credential'), chain: z.array(b64).min(1).max(5) });
+const CredentialItemSchema = z.strictObject({ kind: z.literal('credential'), chain: z.array(b64).check(z.minLength(1), z.maxLength(5)) });
 const MoneyItemSchema = z.strictObject({ kind: z.literal('money'), method: PaymentMethod, value: Amount, proof: StatementSchema });
 
-export const Item: z.ZodType<Item> = z.lazy(() =>
+export const Item: z.ZodMiniType<Item> = z.lazy(() =>
   z.discriminatedUnion('kind', [
     InformationItemSchema,
     StatementItemSchema,
     CredentialItemSchema,
     MoneyItemSchema,
-    z.strictObject({ kind: z.literal('package'), items: z.array(Item).max(ITEM_LIMITS.packageItems) }),
+    z.strictObject({ kind: z.literal('package'), items: z.array(Item).check(z.maxLength(ITEM_LIMITS.packageItems)) }),
   ]),
-) as z.ZodType<Item>;
+) as z.ZodMiniType<Item>;
 
 // ---------------------------------------------------------------------------------------------
 // Descriptions
@@ -143,54 +140,55 @@ export type PackageDescription = { kind: 'package'; items: Description[] };
 export type Description = InformationDescription | StatementDescription | CredentialDescription | MoneyDescription | PackageDescription;
 
 const JsonObject = z.record(z.string(), z.json());
-const Epoch = z.number().int().nonnegative();
+const Epoch = z.number().check(z.int(), z.gte(0));
 
-export const Description: z.ZodType<Description> = z.lazy(() =>
+export const Description: z.ZodMiniType<Description> = z.lazy(() =>
   z.discriminatedUnion('kind', [
     z.strictObject({
       kind: z.literal('information'),
       digest: Digest,
-      mediaType: z.string().max(128).optional(),
-      size: z.number().int().nonnegative().optional(),
+      mediaType: z.optional(z.string().check(z.maxLength(128))),
+      size: z.optional(z.number().check(z.int(), z.gte(0))),
     }),
     z.strictObject({
       kind: z.literal('statement'),
       type: StatementType,
       signer: SignerConstraint,
-      dealId: z.string().min(8).max(128).optional(),
-      constraints: z
-        .array(z.strictObject({ path: z.string().regex(/^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/, 'dotted path'), equals: z.json() }))
-        .max(32)
-        .optional(),
-      content: z.strictObject({ body: JsonObject }).optional(),
-      revocableUntil: Epoch.optional(),
-      sealed: z
-        .strictObject({
-          field: z.string().regex(/^[A-Za-z][A-Za-z0-9_]{0,31}$/, 'field name'),
+      dealId: z.optional(z.string().check(z.minLength(8), z.maxLength(128))),
+      constraints: z.optional(
+        z
+          .array(z.strictObject({ path: z.string().check(z.regex(/^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/, 'dotted path')), equals: z.json() }))
+          .check(z.maxLength(32)),
+      ),
+      content: z.optional(z.strictObject({ body: JsonObject })),
+      revocableUntil: z.optional(Epoch),
+      sealed: z.optional(
+        z.strictObject({
+          field: z.string().check(z.regex(/^[A-Za-z][A-Za-z0-9_]{0,31}$/, 'field name')),
           digest: Digest,
           to: Digest,
-          box: z.string().max(2048),
-        })
-        .optional(),
+          box: z.string().check(z.maxLength(2048)),
+        }),
+      ),
     }),
     z.strictObject({
       kind: z.literal('credential'),
-      role: z.enum(CERTIFICATE_ROLES).optional(),
-      commonName: z.string().min(1).max(128).optional(),
-      subjectKeyId: Digest.optional(),
+      role: z.optional(z.enum(CERTIFICATE_ROLES)),
+      commonName: z.optional(z.string().check(z.minLength(1), z.maxLength(128))),
+      subjectKeyId: z.optional(Digest),
     }),
     z.strictObject({
       kind: z.literal('money'),
       method: PaymentMethod,
       value: Amount,
       payee: Digest,
-      reference: z.string().min(1).max(128),
+      reference: z.string().check(z.minLength(1), z.maxLength(128)),
       issuer: SignerConstraint,
-      revocableUntil: Epoch.optional(),
+      revocableUntil: z.optional(Epoch),
     }),
-    z.strictObject({ kind: z.literal('package'), items: z.array(Description).max(ITEM_LIMITS.packageItems) }),
+    z.strictObject({ kind: z.literal('package'), items: z.array(Description).check(z.maxLength(ITEM_LIMITS.packageItems)) }),
   ]),
-) as z.ZodType<Description>;
+) as z.ZodMiniType<Description>;
 
 /** The bank's statement inside a money item (core/payment issues these). */
 export const PAYMENT_PROOF_TYPE = 'semper.payment.proof';
@@ -198,7 +196,7 @@ export const PaymentProofBody = z.strictObject({
   method: PaymentMethod,
   value: Amount,
   payee: Digest,
-  reference: z.string().min(1).max(128),
+  reference: z.string().check(z.minLength(1), z.maxLength(128)),
 });
 export type PaymentProofBody = z.infer<typeof PaymentProofBody>;
 

@@ -6,7 +6,7 @@
  *   POST /ca/revoke    { request: Statement<RevocationRequestBody> } → RevocationResponse
  *   GET  /ca/crl                                                  → CrlResponse
  */
-import { z } from 'zod';
+import { z } from '../zod.js';
 import { randomId } from '../encoding/index.js';
 import type { UnsignedStatement } from '../statements/schema.js';
 
@@ -41,14 +41,14 @@ export function formatRegistrationCode(canonical: string): string {
   return canonical.match(/.{1,4}/g)!.join('-');
 }
 
-const b64 = z.string().regex(/^[A-Za-z0-9+/]+={0,2}$/, 'base64');
-const Serial = z.string().regex(/^[0-9A-Fa-f]{1,40}$/, 'certificate serial: 1-40 hex digits');
+const b64 = z.string().check(z.regex(/^[A-Za-z0-9+/]+={0,2}$/, 'base64'));
+const Serial = z.string().check(z.regex(/^[0-9A-Fa-f]{1,40}$/, 'certificate serial: 1-40 hex digits'));
 
 export const RegistrationRequest = z.strictObject({
   /** As typed by the user; normalised by the CA (normaliseRegistrationCode). */
-  registrationCode: z.string().min(REGISTRATION_CODE_LENGTH).max(40),
+  registrationCode: z.string().check(z.minLength(REGISTRATION_CODE_LENGTH), z.maxLength(40)),
   /** PKCS #10 request (RFC 2986), base64 DER, signed by the key to certify (createCertificationRequest). */
-  csr: b64.max(8192),
+  csr: b64.check(z.maxLength(8192)),
 });
 export type RegistrationRequest = z.infer<typeof RegistrationRequest>;
 
@@ -56,9 +56,9 @@ export const RegistrationResponse = z.strictObject({
   /** The shopper certificate, base64 DER. */
   certificate: b64,
   /** Leaf first, without the root (the root is the trust anchor the user configured). */
-  chain: z.array(b64).min(1).max(5),
+  chain: z.array(b64).check(z.minLength(1), z.maxLength(5)),
   /** The name the CA has on file for the code: the certificate's CN. */
-  name: z.string().min(1).max(128),
+  name: z.string().check(z.minLength(1), z.maxLength(128)),
   /** Lower-case hex serial. */
   serial: Serial,
 });
@@ -94,7 +94,7 @@ export const CrlResponse = z.strictObject({
   pem: z.string(),
   thisUpdate: z.iso.datetime(),
   nextUpdate: z.iso.datetime(),
-  crlNumber: z.string().regex(/^\d+$/),
+  crlNumber: z.string().check(z.regex(/^\d+$/)),
 });
 export type CrlResponse = z.infer<typeof CrlResponse>;
 

@@ -8,24 +8,24 @@
  *   POST /semper/order  { order: Statement<OrderBody> } → 200 OrderResult
  *   errors: 4xx/5xx { error: { code: SemperErrorCode, message } }
  */
-import { z } from 'zod';
+import { z } from '../zod.js';
 
-const b64u = z.string().regex(/^[A-Za-z0-9_-]+$/, 'base64url');
-export const Nonce = b64u.length(43); // 32 random bytes
-export const DealId = z.string().regex(/^[A-Za-z0-9_-]{16,64}$/, 'deal id');
-export const Sku = z.string().regex(/^[a-z0-9][a-z0-9-]{0,63}$/, 'sku');
+const b64u = z.string().check(z.regex(/^[A-Za-z0-9_-]+$/, 'base64url'));
+export const Nonce = b64u.check(z.length(43)); // 32 random bytes
+export const DealId = z.string().check(z.regex(/^[A-Za-z0-9_-]{16,64}$/, 'deal id'));
+export const Sku = z.string().check(z.regex(/^[a-z0-9][a-z0-9-]{0,63}$/, 'sku'));
 
 export const Money = z.strictObject({
-  amount: z.number().int().nonnegative().max(1_000_000_000),
-  currency: z.string().regex(/^[A-Z]{3}$/, 'ISO 4217 code'),
+  amount: z.number().check(z.int(), z.gte(0), z.lte(1_000_000_000)),
+  currency: z.string().check(z.regex(/^[A-Z]{3}$/, 'ISO 4217 code')),
 });
 export type Money = z.infer<typeof Money>;
 
-export const RequestedItem = z.strictObject({ sku: Sku, quantity: z.number().int().min(1).max(99) });
+export const RequestedItem = z.strictObject({ sku: Sku, quantity: z.number().check(z.int(), z.gte(1), z.lte(99)) });
 export type RequestedItem = z.infer<typeof RequestedItem>;
 
 /** What a page may ask for: the only page-provided input that reaches the worker's logic. */
-export const PurchaseParams = z.strictObject({ items: z.array(RequestedItem).min(1).max(20) });
+export const PurchaseParams = z.strictObject({ items: z.array(RequestedItem).check(z.minLength(1), z.maxLength(20)) });
 export type PurchaseParams = z.infer<typeof PurchaseParams>;
 
 export const OfferRequest = z.strictObject({
@@ -37,15 +37,12 @@ export const OfferRequest = z.strictObject({
    * release's shoppers always ask and refuse offers without it; shoppers of the first release do not
    * ask, and their strict schemas would refuse an offer carrying it.
    */
-  deliveryCommitments: z.literal(true).optional(),
+  deliveryCommitments: z.optional(z.literal(true)),
 });
 export type OfferRequest = z.infer<typeof OfferRequest>;
 
 /** A media type as goods carry it (lower case, no parameters). */
-export const MediaType = z
-  .string()
-  .max(100)
-  .regex(/^[a-z]+\/[a-z0-9.+-]+$/, 'media type');
+export const MediaType = z.string().check(z.maxLength(100), z.regex(/^[a-z]+\/[a-z0-9.+-]+$/, 'media type'));
 /** The largest good a delivery may carry, in bytes (what 1,000,000 characters of UTF-8 can be). */
 export const MAX_GOOD_BYTES = 4_000_000;
 
@@ -58,24 +55,29 @@ export const MAX_GOOD_BYTES = 4_000_000;
  * The item's title is committed too: the delivered good carries the same title.
  */
 export const ContentCommitment = z.discriminatedUnion('kind', [
-  z.strictObject({ kind: z.literal('content'), mediaType: MediaType, digest: b64u.length(43), size: z.number().int().nonnegative().max(MAX_GOOD_BYTES) }),
+  z.strictObject({
+    kind: z.literal('content'),
+    mediaType: MediaType,
+    digest: b64u.check(z.length(43)),
+    size: z.number().check(z.int(), z.gte(0), z.lte(MAX_GOOD_BYTES)),
+  }),
   z.strictObject({
     kind: z.literal('described'),
     mediaType: MediaType,
-    description: z.string().min(1).max(2000),
-    maxSize: z.number().int().positive().max(MAX_GOOD_BYTES),
+    description: z.string().check(z.minLength(1), z.maxLength(2000)),
+    maxSize: z.number().check(z.int(), z.gt(0), z.lte(MAX_GOOD_BYTES)),
   }),
 ]);
 export type ContentCommitment = z.infer<typeof ContentCommitment>;
 
 export const OfferedItem = z.strictObject({
   sku: Sku,
-  title: z.string().min(1).max(200),
-  quantity: z.number().int().min(1).max(99),
+  title: z.string().check(z.minLength(1), z.maxLength(200)),
+  quantity: z.number().check(z.int(), z.gte(1), z.lte(99)),
   unitPrice: Money,
   kind: z.enum(['digital', 'physical']),
   /** Digital items: what will be delivered (see ContentCommitment). Absent only in offers made for first-release shoppers. */
-  content: ContentCommitment.optional(),
+  content: z.optional(ContentCommitment),
 });
 export type OfferedItem = z.infer<typeof OfferedItem>;
 
@@ -91,65 +93,65 @@ export const OrderSignatureDemand = z.strictObject({
 export type OrderSignatureDemand = z.infer<typeof OrderSignatureDemand>;
 
 export const OfferBody = z.strictObject({
-  offerId: b64u.min(16).max(64),
+  offerId: b64u.check(z.minLength(16), z.maxLength(64)),
   /** The shopper's fresh nonce, echoed: a replayed offer cannot match. */
   nonce: Nonce,
   /** The origin the merchant claims to serve this offer from; must be in its certificate. */
-  origin: z.string().url(),
-  items: z.array(OfferedItem).min(1).max(20),
+  origin: z.string().check(z.url()),
+  items: z.array(OfferedItem).check(z.minLength(1), z.maxLength(20)),
   total: Money,
   expiresAt: z.iso.datetime(),
-  terms: z.string().max(2000),
-  paymentMethods: z.array(PaymentMethod).min(1).max(2),
-  orderSignature: OrderSignatureDemand.optional(),
+  terms: z.string().check(z.maxLength(2000)),
+  paymentMethods: z.array(PaymentMethod).check(z.minLength(1), z.maxLength(2)),
+  orderSignature: z.optional(OrderSignatureDemand),
   /** With method cheque: the payee key id the cheque is made out to, and the bank that clears it (required iff cheque is offered). */
-  cheque: z
-    .strictObject({
-      payee: b64u.length(43),
-      bank: z.strictObject({ keyId: b64u.length(43), url: z.string().url().max(512) }),
-    })
-    .optional(),
+  cheque: z.optional(
+    z.strictObject({
+      payee: b64u.check(z.length(43)),
+      bank: z.strictObject({ keyId: b64u.check(z.length(43)), url: z.string().check(z.url(), z.maxLength(512)) }),
+    }),
+  ),
 });
 export type OfferBody = z.infer<typeof OfferBody>;
 
 export const OrderBody = z.strictObject({
   offerId: OfferBody.shape.offerId,
   /** statementDigest of the signed offer this order accepts. */
-  offerDigest: b64u.length(43),
+  offerDigest: b64u.check(z.length(43)),
   paymentMethod: PaymentMethod,
   /** With method cheque: the digest of the cheque sent with the order (the order binds exactly that cheque). */
-  cheque: b64u.length(43).optional(),
+  cheque: z.optional(b64u.check(z.length(43))),
 });
 export type OrderBody = z.infer<typeof OrderBody>;
 
 export const ConfirmationBody = z.strictObject({
-  orderId: b64u.min(16).max(64),
-  offerDigest: b64u.length(43),
-  orderDigest: b64u.length(43),
+  orderId: b64u.check(z.minLength(16), z.maxLength(64)),
+  offerDigest: b64u.check(z.length(43)),
+  orderDigest: b64u.check(z.length(43)),
   status: z.literal('accepted'),
   total: Money,
   paymentMethod: PaymentMethod,
   /** With method cheque: the digest of the bank's payment proof for the cleared cheque (sent with the reply). */
-  clearing: b64u.length(43).optional(),
+  clearing: z.optional(b64u.check(z.length(43))),
 });
 export type ConfirmationBody = z.infer<typeof ConfirmationBody>;
 
 export const DeliveredGood = z.strictObject({
   sku: Sku,
-  title: z.string().min(1).max(200),
+  title: z.string().check(z.minLength(1), z.maxLength(200)),
   mediaType: MediaType,
   /** The good itself (digital goods are small in the demo); UTF-8 text or base64url per encoding. */
-  content: z.string().max(1_000_000),
+  content: z.string().check(z.maxLength(1_000_000)),
   encoding: z.enum(['utf8', 'base64url']),
   /** base64url SHA-256 of the decoded content. */
-  digest: b64u.length(43),
+  digest: b64u.check(z.length(43)),
 });
 export type DeliveredGood = z.infer<typeof DeliveredGood>;
 
 export const DeliveryBody = z.strictObject({
   orderId: ConfirmationBody.shape.orderId,
-  orderDigest: b64u.length(43),
-  goods: z.array(DeliveredGood).max(20),
+  orderDigest: b64u.check(z.length(43)),
+  goods: z.array(DeliveredGood).check(z.maxLength(20)),
 });
 export type DeliveryBody = z.infer<typeof DeliveryBody>;
 
@@ -160,4 +162,6 @@ export const STATEMENT_TYPES = {
   delivery: 'semper.delivery',
 } as const;
 
-export const ErrorResponse = z.strictObject({ error: z.strictObject({ code: z.string().max(64), message: z.string().max(1000) }) });
+export const ErrorResponse = z.strictObject({
+  error: z.strictObject({ code: z.string().check(z.maxLength(64)), message: z.string().check(z.maxLength(1000)) }),
+});

@@ -2,15 +2,15 @@
  * The in-page provider protocol (`window.semper.request({ method, params })`), EIP-1193 style.
  * Pages are untrusted business applications: they may ask, never decide.
  */
-import { z } from 'zod';
+import { z } from '../zod.js';
 import { PurchaseParams } from './commerce.js';
 
 /** Exchange uses: the page names only which document or contract; everything shown comes from the merchant's signed descriptor. */
-const ExchangeDocumentId = z.string().regex(/^[a-z0-9][a-z0-9-]{0,63}$/, 'document id');
+const ExchangeDocumentId = z.string().check(z.regex(/^[a-z0-9][a-z0-9-]{0,63}$/, 'document id'));
 export const CertifiedMailParams = z.strictObject({ documentId: ExchangeDocumentId });
 export const SignContractParams = z.strictObject({ contractId: ExchangeDocumentId });
 /** A fair purchase: the page names only the good; price, payment and delivery come from the merchant's signed offer. */
-export const BuyFairParams = z.strictObject({ sku: z.string().regex(/^[a-z0-9][a-z0-9-]{0,63}$/, 'sku') });
+export const BuyFairParams = z.strictObject({ sku: z.string().check(z.regex(/^[a-z0-9][a-z0-9-]{0,63}$/, 'sku')) });
 
 export const PROVIDER_ERRORS = {
   /** The shopper declined in the trusted window, or closed it. */
@@ -24,7 +24,7 @@ export const PROVIDER_ERRORS = {
 export type ProviderErrorCode = (typeof PROVIDER_ERRORS)[keyof typeof PROVIDER_ERRORS];
 
 export const ProviderRequest = z.discriminatedUnion('method', [
-  z.strictObject({ method: z.literal('semper_getInfo'), params: z.strictObject({}).optional() }),
+  z.strictObject({ method: z.literal('semper_getInfo'), params: z.optional(z.strictObject({})) }),
   z.strictObject({ method: z.literal('semper_purchase'), params: PurchaseParams }),
   z.strictObject({ method: z.literal('semper_certifiedMail'), params: CertifiedMailParams }),
   z.strictObject({ method: z.literal('semper_signContract'), params: SignContractParams }),

@@ -15,7 +15,7 @@
  *   anonymity        the sender stays anonymous towards the receiver: only pseudonymous
  *                    (bare-key) signatures and anonymous payment methods (cash) qualify.
  */
-import { z } from 'zod';
+import { z } from '../zod.js';
 import { SemperError } from '../errors.js';
 import type { Signer } from '../crypto/keys.js';
 import { jwkThumbprint } from '../crypto/jwk.js';

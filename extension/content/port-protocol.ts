@@ -2,17 +2,23 @@
  * What the worker accepts from a page's content script, validated with zod: the page is
  * untrusted and the content script only forwards what the page said.
  */
-import { z } from 'zod';
+import { z } from '../../core/zod.js';
 import { DealId } from '../../core/protocol/commerce.js';
 import { PROVIDER_ERRORS, ProviderRequest } from '../../core/protocol/provider.js';
 import { providerError, type ProviderErrorShape } from './bridge-protocol.js';
 
-const RequestId = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/);
+const RequestId = z.string().check(z.regex(/^[A-Za-z0-9_-]{1,64}$/));
 /** A page request's random key (128 bits or more, base64url). */
-export const RequestKey = z.string().regex(/^[A-Za-z0-9_-]{22,64}$/);
+export const RequestKey = z.string().check(z.regex(/^[A-Za-z0-9_-]{22,64}$/));
 
 export const PortRequestSchema = z.discriminatedUnion('type', [
-  z.strictObject({ type: z.literal('request'), id: RequestId, method: z.string().min(1).max(64), params: z.unknown().optional(), key: RequestKey.optional() }),
+  z.strictObject({
+    type: z.literal('request'),
+    id: RequestId,
+    method: z.string().check(z.minLength(1), z.maxLength(64)),
+    params: z.optional(z.unknown()),
+    key: z.optional(RequestKey),
+  }),
   z.strictObject({ type: z.literal('attach'), id: RequestId, dealId: DealId }),
 ]);
 export type PortRequestMessage = z.infer<typeof PortRequestSchema>;

@@ -16,7 +16,7 @@
  *
  * Every failure is a DisputeError naming what failed; nothing is archived unless a valid verdict came back.
  */
-import { z } from 'zod';
+import { z } from '../../core/zod.js';
 import {
   ARBITER_TYPES,
   signComplaint,
@@ -86,7 +86,7 @@ export interface DisputeView {
   decidedAt: string;
 }
 
-const ArbiterAnswer = z.looseObject({ verdict: Statement, id: z.string().max(128), replayed: z.boolean() });
+const ArbiterAnswer = z.looseObject({ verdict: Statement, id: z.string().check(z.maxLength(128)), replayed: z.boolean() });
 /** A verdict and its bundle are small; complaints with goods may be large, answers never. */
 const MAX_VERDICT_BYTES = 1_000_000;
 const SHOPPER_SENDS = ['semper.order', 'semper.fair.start'];

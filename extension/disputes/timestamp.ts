@@ -7,7 +7,7 @@
  * against the user's trusted TSAs (settings/tsa-trust.ts): a token from any other TSA is reported as
  * untrusted, not as a time.
  */
-import { z } from 'zod';
+import { z } from '../../core/zod.js';
 import { ARBITER_TYPES } from '../../core/arbiter/statements.js';
 import { decodeBase64url } from '../../core/encoding/base64url.js';
 import { SemperError } from '../../core/errors.js';
@@ -16,7 +16,7 @@ import type { DealStore } from '../deals/records.js';
 import type { TrustedArbiters } from '../settings/arbiter-trust.js';
 import type { CheckTimestamp, TimestampCheck, TrustedTsas } from '../settings/tsa-trust.js';
 
-const VerdictAnswer = z.looseObject({ timestamp: z.string().min(1).max(64_000).optional() });
+const VerdictAnswer = z.looseObject({ timestamp: z.optional(z.string().check(z.minLength(1), z.maxLength(64_000))) });
 
 export interface VerdictTimestampDeps {
   store: Pick<DealStore, 'archiveOf'>;

@@ -6,12 +6,12 @@
  * get only part of chrome.runtime (no getManifest), so this uses it directly rather than
  * webextension-polyfill, and reads the worker's address from the packaged manifest.json.
  */
-import { z } from 'zod';
+import { z } from '../../core/zod.js';
 import { errorToJson, SemperError } from '../../core/errors.js';
 import { fromWorker, OFFSCREEN_TARGET, TaskRequest, type TaskResponse } from './protocol.js';
 import { runTask } from './tasks.js';
 
-const WorkerManifest = z.looseObject({ background: z.looseObject({ service_worker: z.string().min(1) }) });
+const WorkerManifest = z.looseObject({ background: z.looseObject({ service_worker: z.string().check(z.minLength(1)) }) });
 const workerUrl: Promise<string | undefined> = fetch(chrome.runtime.getURL('manifest.json'))
   .then((r) => r.json())
   .then((m: unknown) => {

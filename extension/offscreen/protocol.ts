@@ -8,34 +8,36 @@
  *
  * Messages cross runtime messaging as JSON, so bytes travel as base64url; both sides validate.
  */
-import { z } from 'zod';
+import { z } from '../../core/zod.js';
 
 export const OFFSCREEN_TARGET = 'semper-offscreen';
 
-const b64u = z
-  .string()
-  .regex(/^[A-Za-z0-9_-]*$/)
-  .max(200_000);
-const Fingerprint = z.string().min(1).max(128);
+const b64u = z.string().check(z.regex(/^[A-Za-z0-9_-]*$/), z.maxLength(200_000));
+const Fingerprint = z.string().check(z.minLength(1), z.maxLength(128));
 /** SHA-256 ids (a denomination's, a coin key's thumbprint): 43 base64url characters. */
-const Digest = b64u.length(43);
+const Digest = b64u.check(z.length(43));
 /** A denomination's RSA key (SPKI; RSA-2048, core/payment/cash/denominations.ts) and the 256-byte numbers under it. */
-const RsaKey = b64u.min(64).max(800);
-const RsaValue = b64u.length(342);
+const RsaKey = b64u.check(z.minLength(64), z.maxLength(800));
+const RsaValue = b64u.check(z.length(342));
 
 /** Each task: its arguments and its result. */
 export const TASKS = {
   /** A time stamp over a digest under the user's roots and trusted TSAs (extension/settings/tsa-check.ts). */
   'timestamp.check': {
     args: z.strictObject({
-      token: z.string().max(200_000),
+      token: z.string().check(z.maxLength(200_000)),
       digest: b64u,
-      roots: z.array(z.string().max(200_000)).max(256),
-      tsas: z.array(z.strictObject({ fingerprint: Fingerprint })).max(256),
+      roots: z.array(z.string().check(z.maxLength(200_000))).check(z.maxLength(256)),
+      tsas: z.array(z.strictObject({ fingerprint: Fingerprint })).check(z.maxLength(256)),
     }),
     result: z.discriminatedUnion('status', [
-      z.strictObject({ status: z.enum(['trusted', 'untrusted-tsa']), genTime: z.string().max(64), tsa: z.string().max(1024), fingerprint: Fingerprint }),
-      z.strictObject({ status: z.literal('invalid'), reason: z.string().max(4096) }),
+      z.strictObject({
+        status: z.enum(['trusted', 'untrusted-tsa']),
+        genTime: z.string().check(z.maxLength(64)),
+        tsa: z.string().check(z.maxLength(1024)),
+        fingerprint: Fingerprint,
+      }),
+      z.strictObject({ status: z.literal('invalid'), reason: z.string().check(z.maxLength(4096)) }),
     ]),
   },
   /**
@@ -46,21 +48,21 @@ export const TASKS = {
   'webauthn.authenticate': {
     args: z.strictObject({
       response: z.strictObject({
-        id: z.string().max(2048),
-        rawId: z.string().max(2048),
+        id: z.string().check(z.maxLength(2048)),
+        rawId: z.string().check(z.maxLength(2048)),
         type: z.literal('public-key'),
         clientExtensionResults: z.strictObject({}),
-        response: z.strictObject({ clientDataJSON: b64u, authenticatorData: b64u, signature: b64u, userHandle: b64u.optional() }),
+        response: z.strictObject({ clientDataJSON: b64u, authenticatorData: b64u, signature: b64u, userHandle: z.optional(b64u) }),
       }),
-      expectedType: z.string().max(64),
-      expectedChallenge: z.string().max(1024),
-      expectedOrigin: z.array(z.string().max(1024)).max(64),
-      expectedRPID: z.array(z.string().max(1024)).max(64),
-      credential: z.strictObject({ id: z.string().max(2048), publicKey: b64u, counter: z.number().int().nonnegative() }),
+      expectedType: z.string().check(z.maxLength(64)),
+      expectedChallenge: z.string().check(z.maxLength(1024)),
+      expectedOrigin: z.array(z.string().check(z.maxLength(1024))).check(z.maxLength(64)),
+      expectedRPID: z.array(z.string().check(z.maxLength(1024))).check(z.maxLength(64)),
+      credential: z.strictObject({ id: z.string().check(z.maxLength(2048)), publicKey: b64u, counter: z.number().check(z.int(), z.gte(0)) }),
       requireUserVerification: z.boolean(),
     }),
     result: z.union([
-      z.strictObject({ threw: z.string().max(4096) }),
+      z.strictObject({ threw: z.string().check(z.maxLength(4096)) }),
       z.strictObject({ verified: z.boolean(), authenticationInfo: z.strictObject({ userVerified: z.boolean() }) }),
     ]),
   },
@@ -69,25 +71,25 @@ export const TASKS = {
     args: z.strictObject({
       // What startRegistration resolved with, as the operation table admitted it (RegistrationResponse); the library checks it.
       response: z.record(z.string(), z.unknown()),
-      expectedType: z.string().max(64),
-      expectedChallenge: z.string().max(1024),
-      expectedOrigin: z.union([z.string().max(1024), z.array(z.string().max(1024)).max(64)]),
-      expectedRPID: z.union([z.string().max(1024), z.array(z.string().max(1024)).max(64)]),
+      expectedType: z.string().check(z.maxLength(64)),
+      expectedChallenge: z.string().check(z.maxLength(1024)),
+      expectedOrigin: z.union([z.string().check(z.maxLength(1024)), z.array(z.string().check(z.maxLength(1024))).check(z.maxLength(64))]),
+      expectedRPID: z.union([z.string().check(z.maxLength(1024)), z.array(z.string().check(z.maxLength(1024))).check(z.maxLength(64))]),
       requireUserPresence: z.boolean(),
       requireUserVerification: z.boolean(),
     }),
     result: z.union([
-      z.strictObject({ threw: z.string().max(4096) }),
+      z.strictObject({ threw: z.string().check(z.maxLength(4096)) }),
       z.strictObject({
         verified: z.boolean(),
-        registrationInfo: z
-          .strictObject({
-            fmt: z.string().max(64),
-            aaguid: z.string().max(64),
+        registrationInfo: z.optional(
+          z.strictObject({
+            fmt: z.string().check(z.maxLength(64)),
+            aaguid: z.string().check(z.maxLength(64)),
             userVerified: z.boolean(),
-            credential: z.strictObject({ id: z.string().max(2048), publicKey: b64u }),
-          })
-          .optional(),
+            credential: z.strictObject({ id: z.string().check(z.maxLength(2048)), publicKey: b64u }),
+          }),
+        ),
       }),
     ]),
   },
@@ -97,16 +99,10 @@ export const TASKS = {
    */
   'cash.blind': {
     args: z.strictObject({
-      coins: z
-        .array(z.strictObject({ denominationId: Digest, rsaPublicKey: RsaKey, coinId: Digest }))
-        .min(1)
-        .max(64),
+      coins: z.array(z.strictObject({ denominationId: Digest, rsaPublicKey: RsaKey, coinId: Digest })).check(z.minLength(1), z.maxLength(64)),
     }),
     result: z.strictObject({
-      blindings: z
-        .array(z.strictObject({ prefix: b64u.length(43), inv: RsaValue, blindedMsg: RsaValue }))
-        .min(1)
-        .max(64),
+      blindings: z.array(z.strictObject({ prefix: b64u.check(z.length(43)), inv: RsaValue, blindedMsg: RsaValue })).check(z.minLength(1), z.maxLength(64)),
     }),
   },
   /**
@@ -122,15 +118,17 @@ export const TASKS = {
             denominationId: Digest,
             rsaPublicKey: RsaKey,
             coinId: Digest,
-            prefix: b64u.length(43),
+            prefix: b64u.check(z.length(43)),
             inv: RsaValue,
             blindSignature: RsaValue,
           }),
         )
-        .min(1)
-        .max(64),
+        .check(z.minLength(1), z.maxLength(64)),
     }),
-    result: z.union([z.strictObject({ signatures: z.array(RsaValue).min(1).max(64) }), z.strictObject({ refused: z.string().max(4096) })]),
+    result: z.union([
+      z.strictObject({ signatures: z.array(RsaValue).check(z.minLength(1), z.maxLength(64)) }),
+      z.strictObject({ refused: z.string().check(z.maxLength(4096)) }),
+    ]),
   },
 } as const;
 
@@ -147,7 +145,7 @@ export type TaskRequest = z.infer<typeof TaskRequest>;
 /** What the offscreen document answers: the task's result, or why it could not run it. */
 export const TaskResponse = z.union([
   z.strictObject({ ok: z.literal(true), result: z.unknown() }),
-  z.strictObject({ ok: z.literal(false), error: z.strictObject({ code: z.string().max(64), message: z.string().max(4096) }) }),
+  z.strictObject({ ok: z.literal(false), error: z.strictObject({ code: z.string().check(z.maxLength(64)), message: z.string().check(z.maxLength(4096)) }) }),
 ]);
 export type TaskResponse = z.infer<typeof TaskResponse>;
 

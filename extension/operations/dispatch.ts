@@ -4,7 +4,7 @@
  * that currently shows the deal named in the request), validates the request with the table's
  * schema, and runs the one handler for the operation. The handler groups never import one another.
  */
-import { z } from 'zod';
+import { z } from '../../core/zod.js';
 import { errorToJson } from '../../core/errors.js';
 import { DealId } from '../../core/protocol/commerce.js';
 import { isExtensionPage, isTrustedWindowPage } from '../worker/sender.js';
@@ -57,7 +57,7 @@ function forbidden(message: string): OperationResult<OperationName> {
   return { ok: false, error: { code: 'ERR_FORBIDDEN', message } };
 }
 
-function schemaError(op: string, error: z.ZodError): OperationResult<OperationName> {
+function schemaError(op: string, error: z.core.$ZodError): OperationResult<OperationName> {
   const issue = error.issues[0];
   return { ok: false, error: { code: 'ERR_SCHEMA', message: `${op}: ${issue ? `${issue.path.join('.') || '$'}: ${issue.message}` : 'malformed'}` } };
 }

@@ -13,7 +13,7 @@
  */
 import type { Notice } from '../notices/notices.js';
 import type { FetchedCertificate } from '../settings/fetch-certificate.js';
-import { z } from 'zod';
+import { z } from '../../core/zod.js';
 import { TtpPolicy } from '../../core/commerce/ttp-policy.js';
 import { DealId, Money, type DeliveredGood } from '../../core/protocol/commerce.js';
 import { HolderRevocationReason } from '../../core/pki/registration.js';
@@ -39,19 +39,19 @@ import type { TimestampCheck } from '../settings/tsa-trust.js';
 import { HISTORY_KINDS, type HistoryRow } from '../history/search.js';
 import type { Timeline } from '../history/timeline.js';
 
-const b64u = z.string().regex(/^[A-Za-z0-9_-]+$/, 'base64url');
-export const Fingerprint = z.string().regex(/^[A-Za-z0-9_-]{43}$/, 'base64url SHA-256 fingerprint');
-const KeyId = z.string().regex(/^[A-Za-z0-9_-]{43}$/, 'key id (RFC 7638 thumbprint)');
-const CredentialId = b64u.min(16).max(1024);
+const b64u = z.string().check(z.regex(/^[A-Za-z0-9_-]+$/, 'base64url'));
+export const Fingerprint = z.string().check(z.regex(/^[A-Za-z0-9_-]{43}$/, 'base64url SHA-256 fingerprint'));
+const KeyId = z.string().check(z.regex(/^[A-Za-z0-9_-]{43}$/, 'key id (RFC 7638 thumbprint)'));
+const CredentialId = b64u.check(z.minLength(16), z.maxLength(1024));
 const Empty = z.strictObject({});
 /** Where a newest-first list continues: the `next` of the previous page. */
-const PageAfter = z.strictObject({ createdAt: z.number().int().nonnegative(), dealId: DealId });
+const PageAfter = z.strictObject({ createdAt: z.number().check(z.int(), z.gte(0)), dealId: DealId });
 /** A page of a newest-first list of one kind of deal: at most `limit` rows (default DEAL_PAGE), after `after`. */
-const Page = z.strictObject({ limit: z.number().int().min(1).max(200).optional(), after: PageAfter.optional() });
+const Page = z.strictObject({ limit: z.optional(z.number().check(z.int(), z.gte(1), z.lte(200))), after: z.optional(PageAfter) });
 export type PageAfter = z.infer<typeof PageAfter>;
 const ByDeal = z.strictObject({ dealId: DealId });
-const BankUrl = z.string().min(1).max(512);
-const Passphrase = z.string().min(8).max(1024);
+const BankUrl = z.string().check(z.minLength(1), z.maxLength(512));
+const Passphrase = z.string().check(z.minLength(8), z.maxLength(1024));
 
 /** What startRegistration resolved with; @simplewebauthn/server (verifyRegistration) checks the rest. */
 export const RegistrationResponse = z.object({
@@ -59,23 +59,30 @@ export const RegistrationResponse = z.object({
   rawId: CredentialId,
   type: z.literal('public-key'),
   response: z.looseObject({
-    clientDataJSON: b64u.max(4096),
-    attestationObject: b64u.max(16_384),
-    transports: z.array(z.enum(['ble', 'cable', 'hybrid', 'internal', 'nfc', 'smart-card', 'usb'])).optional(),
+    clientDataJSON: b64u.check(z.maxLength(4096)),
+    attestationObject: b64u.check(z.maxLength(16_384)),
+    transports: z.optional(z.array(z.enum(['ble', 'cable', 'hybrid', 'internal', 'nfc', 'smart-card', 'usb']))),
   }),
   clientExtensionResults: z.record(z.string(), z.unknown()),
-  authenticatorAttachment: z.enum(['platform', 'cross-platform']).optional(),
+  authenticatorAttachment: z.optional(z.enum(['platform', 'cross-platform'])),
 });
 
 /** A statement signed with a security key: its signature block is a WebAuthn assertion. */
-const TokenSignedStatement = Statement.refine((s) => s.signature.alg === 'webauthn-ES256' && s.signature.signer.kind === 'webauthn', {
-  message: 'expected a statement signed with a security key (webauthn-ES256)',
-});
+const TokenSignedStatement = Statement.check(
+  z.refine((s) => s.signature.alg === 'webauthn-ES256' && s.signature.signer.kind === 'webauthn', {
+    message: 'expected a statement signed with a security key (webauthn-ES256)',
+  }),
+);
 /** An order signed with a security key. */
 export const TokenSignedOrder = TokenSignedStatement;
 
 /** A complaint about a finished deal for a trusted arbiter (its fingerprint or address). */
-const DisputeRequest = z.strictObject({ dealId: DealId, claim: Claim, arbiter: z.string().min(1).max(512), statement: z.string().max(2000).optional() });
+const DisputeRequest = z.strictObject({
+  dealId: DealId,
+  claim: Claim,
+  arbiter: z.string().check(z.minLength(1), z.maxLength(512)),
+  statement: z.optional(z.string().check(z.maxLength(2000))),
+});
 
 export type Access = 'page' | 'trusted-page' | 'deal-window';
 
@@ -85,12 +92,12 @@ export const OPERATIONS = {
   /** `anonymous`: sign with this merchant origin's pseudonym instead of the identity key. */
   /** `method`: cheque (the offer takes it; the wallet writes the cheque on the account at the offer's bank), else the offer's first (invoice). */
   confirmDeal: {
-    request: z.strictObject({ dealId: DealId, anonymous: z.boolean().optional(), method: z.enum(['invoice', 'cheque']).optional() }),
+    request: z.strictObject({ dealId: DealId, anonymous: z.optional(z.boolean()), method: z.optional(z.enum(['invoice', 'cheque'])) }),
     access: 'deal-window',
   },
   rejectDeal: { request: ByDeal, access: 'deal-window' },
   /** The order a registered token signs for this deal, and its challenge. */
-  'tokens.orderToSign': { request: z.strictObject({ dealId: DealId, credentialId: CredentialId.optional() }), access: 'deal-window' },
+  'tokens.orderToSign': { request: z.strictObject({ dealId: DealId, credentialId: z.optional(CredentialId) }), access: 'deal-window' },
   /** The token-signed order (the machine's `order-signed`). */
   submitSignedOrder: { request: z.strictObject({ dealId: DealId, order: TokenSignedOrder }), access: 'deal-window' },
   /** Purchases newest first, a page at a time (`next` when there are older ones). */
@@ -114,15 +121,15 @@ export const OPERATIONS = {
   /** Deals newest first whose shop, origin or item titles hold every word of `text` (NFKC, any case), by kind, status (outcome or phase), creation time. */
   'history.search': {
     request: z.strictObject({
-      text: z.string().max(200).optional(),
-      kind: z.enum(HISTORY_KINDS).optional(),
-      status: z.string().max(64).optional(),
-      from: z.iso.datetime({ offset: true }).optional(),
-      to: z.iso.datetime({ offset: true }).optional(),
+      text: z.optional(z.string().check(z.maxLength(200))),
+      kind: z.optional(z.enum(HISTORY_KINDS)),
+      status: z.optional(z.string().check(z.maxLength(64))),
+      from: z.optional(z.iso.datetime({ offset: true })),
+      to: z.optional(z.iso.datetime({ offset: true })),
       /** Rows per page (default HISTORY_PAGE). */
-      limit: z.number().int().min(1).max(200).optional(),
+      limit: z.optional(z.number().check(z.int(), z.gte(1), z.lte(200))),
       /** Continue after this row: the `next` of the previous page. */
-      after: PageAfter.optional(),
+      after: z.optional(PageAfter),
     }),
     access: 'page',
   },
@@ -139,22 +146,28 @@ export const OPERATIONS = {
   /** How the complaint is signed: by this browser's key (then disputes.raise), or by the security key that signed the deal (the complaint and its ceremony). */
   'disputes.complaintToSign': { request: DisputeRequest, access: 'page' },
   /** File the complaint the security key signed (from disputes.complaintToSign); verified here before it leaves. */
-  'disputes.raiseSigned': { request: DisputeRequest.extend({ complaint: TokenSignedStatement }), access: 'page' },
+  'disputes.raiseSigned': { request: z.extend(DisputeRequest, { complaint: TokenSignedStatement }), access: 'page' },
   /** The deal's verdicts, each with the complaint it decides. */
   'disputes.list': { request: ByDeal, access: 'page' },
   /** Open the trusted window on a deal's disputes (raise one, see and keep the verdicts), under the security phrase. */
   'disputes.openWindow': { request: ByDeal, access: 'page' },
   /** The verdict's RFC 3161 time stamp from the arbiter that signed it, checked: under the user's roots and by a TSA the user trusts (else reported as untrusted). */
-  'disputes.timestamp': { request: z.strictObject({ dealId: DealId, verdict: b64u.length(43) }), access: 'page' },
+  'disputes.timestamp': { request: z.strictObject({ dealId: DealId, verdict: b64u.check(z.length(43)) }), access: 'page' },
   // ── identity ────────────────────────────────────────────────────────────
   getIdentity: { request: Empty, access: 'page' },
   /** Phrase, picture, identity, certificate, tokens, threshold: what every Semper page shows. */
   'identity.status': { request: Empty, access: 'page' },
   /** Make the device identity key (idempotent). */
   'identity.create': { request: Empty, access: 'page' },
-  'identity.personalise': { request: z.strictObject({ phrase: z.string().min(1).max(256), picture: z.number().int().min(0).max(11) }), access: 'page' },
+  'identity.personalise': {
+    request: z.strictObject({ phrase: z.string().check(z.minLength(1), z.maxLength(256)), picture: z.number().check(z.int(), z.gte(0), z.lte(11)) }),
+    access: 'page',
+  },
   /** PKCS #10 with the identity key + one-time code → POST <caUrl>/ca/register. */
-  'identity.register': { request: z.strictObject({ caUrl: z.string().min(1).max(512), registrationCode: z.string().min(1).max(64) }), access: 'page' },
+  'identity.register': {
+    request: z.strictObject({ caUrl: z.string().check(z.minLength(1), z.maxLength(512)), registrationCode: z.string().check(z.minLength(1), z.maxLength(64)) }),
+    access: 'page',
+  },
   'identity.rotate': { request: Empty, access: 'page' },
   /** Open the trusted window for setup or for registering a security key. */
   'identity.openSetup': { request: z.strictObject({ view: z.enum(['setup', 'token']) }), access: 'page' },
@@ -166,7 +179,7 @@ export const OPERATIONS = {
   'tokens.beginRegistration': { request: Empty, access: 'trusted-page' },
   /** The registration response; the worker verifies it and stores the credential. */
   'tokens.finishRegistration': {
-    request: z.strictObject({ label: z.string().max(64), challenge: b64u.length(43), response: RegistrationResponse }),
+    request: z.strictObject({ label: z.string().check(z.maxLength(64)), challenge: b64u.check(z.length(43)), response: RegistrationResponse }),
     access: 'trusted-page',
   },
   'tokens.remove': { request: z.strictObject({ credentialId: CredentialId }), access: 'page' },
@@ -174,42 +187,60 @@ export const OPERATIONS = {
   'settings.get': { request: Empty, access: 'page' },
   'settings.set': {
     request: z.strictObject({
-      hardwareTokenAbove: Money.nullable().optional(),
-      caUrl: z.string().min(1).max(512).optional(),
+      hardwareTokenAbove: z.optional(z.nullable(Money)),
+      caUrl: z.optional(z.string().check(z.minLength(1), z.maxLength(512))),
       /** Firefox: the web-domain RP ID for new security keys; null: the CA's domain again. */
-      tokenRpId: z.string().min(1).max(253).nullable().optional(),
+      tokenRpId: z.optional(z.nullable(z.string().check(z.minLength(1), z.maxLength(253)))),
     }),
     access: 'page',
   },
-  'settings.addRoot': { request: z.strictObject({ certificate: z.string().min(1).max(20_000) }), access: 'page' },
+  'settings.addRoot': { request: z.strictObject({ certificate: z.string().check(z.minLength(1), z.maxLength(20_000)) }), access: 'page' },
   'settings.listRoots': { request: Empty, access: 'page' },
   /** Fetch a CA's root, a TTP's, an arbiter's or a TSA's certificate from its address and describe it; trusts nothing (the shopper compares the fingerprint first). */
-  'settings.fetchCertificate': { request: z.strictObject({ role: z.enum(['ca', 'ttp', 'arbiter', 'tsa']), url: z.string().min(1).max(512) }), access: 'page' },
+  'settings.fetchCertificate': {
+    request: z.strictObject({ role: z.enum(['ca', 'ttp', 'arbiter', 'tsa']), url: z.string().check(z.minLength(1), z.maxLength(512)) }),
+    access: 'page',
+  },
   'settings.removeRoot': { request: z.strictObject({ fingerprint: Fingerprint }), access: 'page' },
   /** A TTP to trust: its certificate (PEM | base64 DER) or its fingerprint, and where to reach it. */
   'settings.addTtp': {
-    request: z.strictObject({ certificate: z.string().min(1).max(20_000).optional(), fingerprint: Fingerprint.optional(), url: z.string().min(1).max(512) }),
+    request: z.strictObject({
+      certificate: z.optional(z.string().check(z.minLength(1), z.maxLength(20_000))),
+      fingerprint: z.optional(Fingerprint),
+      url: z.string().check(z.minLength(1), z.maxLength(512)),
+    }),
     access: 'page',
   },
   'settings.listTtps': { request: Empty, access: 'page' },
   'settings.removeTtp': { request: z.strictObject({ fingerprint: Fingerprint }), access: 'page' },
   /** Which trusted TTPs may guarantee an exchange and how many must agree (k > n/2); null: the merchant's one TTP. */
   'settings.getTtpPolicy': { request: Empty, access: 'page' },
-  'settings.setTtpPolicy': { request: z.strictObject({ policy: TtpPolicy.nullable() }), access: 'page' },
+  'settings.setTtpPolicy': { request: z.strictObject({ policy: z.nullable(TtpPolicy) }), access: 'page' },
   /** The one saved card: the card adapter's address (its operator key is pinned from GET /card) and an acquirer card token (tok_…), never a card number. */
-  'settings.addCard': { request: z.strictObject({ adapterUrl: z.string().min(1).max(512), token: z.string().min(5).max(64) }), access: 'page' },
+  'settings.addCard': {
+    request: z.strictObject({ adapterUrl: z.string().check(z.minLength(1), z.maxLength(512)), token: z.string().check(z.minLength(5), z.maxLength(64)) }),
+    access: 'page',
+  },
   'settings.getCard': { request: Empty, access: 'page' },
   'settings.removeCard': { request: Empty, access: 'page' },
   /** An arbiter to trust with disputes: its certificate (PEM | base64 DER, role arbiter) or its fingerprint, and where to reach it. */
   'settings.addArbiter': {
-    request: z.strictObject({ certificate: z.string().min(1).max(20_000).optional(), fingerprint: Fingerprint.optional(), url: z.string().min(1).max(512) }),
+    request: z.strictObject({
+      certificate: z.optional(z.string().check(z.minLength(1), z.maxLength(20_000))),
+      fingerprint: z.optional(Fingerprint),
+      url: z.string().check(z.minLength(1), z.maxLength(512)),
+    }),
     access: 'page',
   },
   'settings.listArbiters': { request: Empty, access: 'page' },
   'settings.removeArbiter': { request: z.strictObject({ fingerprint: Fingerprint }), access: 'page' },
   /** A time-stamping authority to trust: its certificate (PEM | base64 DER, role tsa) or its fingerprint, and where to reach it. */
   'settings.addTsa': {
-    request: z.strictObject({ certificate: z.string().min(1).max(20_000).optional(), fingerprint: Fingerprint.optional(), url: z.string().min(1).max(512) }),
+    request: z.strictObject({
+      certificate: z.optional(z.string().check(z.minLength(1), z.maxLength(20_000))),
+      fingerprint: z.optional(Fingerprint),
+      url: z.string().check(z.minLength(1), z.maxLength(512)),
+    }),
     access: 'page',
   },
   'settings.listTsas': { request: Empty, access: 'page' },
@@ -219,7 +250,7 @@ export const OPERATIONS = {
   'wallet.status': { request: Empty, access: 'page' },
   /** Open an account with the bank's one-time code; `fingerprint`: the bank key id the user expects (optional). */
   'wallet.openAccount': {
-    request: z.strictObject({ bankUrl: BankUrl, code: z.string().min(1).max(64), fingerprint: KeyId.optional() }),
+    request: z.strictObject({ bankUrl: BankUrl, code: z.string().check(z.minLength(1), z.maxLength(64)), fingerprint: z.optional(KeyId) }),
     access: 'page',
   },
   'wallet.withdraw': { request: z.strictObject({ bankUrl: BankUrl, amount: Money }), access: 'page' },
@@ -227,13 +258,13 @@ export const OPERATIONS = {
   'wallet.renew': { request: z.strictObject({ bankUrl: BankUrl }), access: 'page' },
   /** The encrypted backup file of every purse (PBKDF2-SHA256 600 000 + AES-GCM). */
   'wallet.backup': { request: z.strictObject({ passphrase: Passphrase }), access: 'page' },
-  'wallet.restore': { request: z.strictObject({ file: z.string().min(1).max(8_000_000), passphrase: Passphrase }), access: 'page' },
+  'wallet.restore': { request: z.strictObject({ file: z.string().check(z.minLength(1), z.maxLength(8_000_000)), passphrase: Passphrase }), access: 'page' },
   // ── notices (extension/notices) ─────────────────────────────────────────
   /** Requests that failed before any trusted window could show an offer: what happened, what to do. */
   'notices.list': { request: Empty, access: 'page' },
   /** The shopper read them: the badge's "!" goes. */
   'notices.read': { request: Empty, access: 'page' },
-} as const satisfies Record<string, { request: z.ZodType; access: Access }>;
+} as const satisfies Record<string, { request: z.ZodMiniType; access: Access }>;
 
 export type OperationName = keyof typeof OPERATIONS;
 export const OPERATION_NAMES = Object.keys(OPERATIONS) as OperationName[];
@@ -247,7 +278,7 @@ export const OperationMessage = z.strictObject({
 /** The envelope of every answer (what a page checks before it reads the response). */
 export const OperationResultEnvelope = z.union([
   z.strictObject({ ok: z.literal(true), response: z.unknown() }),
-  z.strictObject({ ok: z.literal(false), error: z.strictObject({ code: z.string().max(64), message: z.string().max(4096) }) }),
+  z.strictObject({ ok: z.literal(false), error: z.strictObject({ code: z.string().check(z.maxLength(64)), message: z.string().check(z.maxLength(4096)) }) }),
 ]);
 
 // ── responses ───────────────────────────────────────────────────────────────

@@ -8,7 +8,7 @@
  * on paper, from the operator). The address is kept with it, so onboarding registers at the CA the
  * shopper chose rather than at a fixed port.
  */
-import { z } from 'zod';
+import { z } from '../../core/zod.js';
 import { SemperError } from '../../core/errors.js';
 import { readCertificate } from '../../core/pki/certificates.js';
 import { partyOrigin } from '../worker/sender.js';
@@ -27,9 +27,9 @@ export interface FetchedCertificate {
   notAfter: string;
 }
 
-const CaRootAnswer = z.looseObject({ certificate: z.string().min(1).max(20_000) });
-const ArbiterAnswer = z.looseObject({ certificate: z.string().min(1).max(20_000) });
-const TtpInfoAnswer = z.looseObject({ certificateChain: z.array(z.string().min(1).max(20_000)).min(1).max(5) });
+const CaRootAnswer = z.looseObject({ certificate: z.string().check(z.minLength(1), z.maxLength(20_000)) });
+const ArbiterAnswer = z.looseObject({ certificate: z.string().check(z.minLength(1), z.maxLength(20_000)) });
+const TtpInfoAnswer = z.looseObject({ certificateChain: z.array(z.string().check(z.minLength(1), z.maxLength(20_000))).check(z.minLength(1), z.maxLength(5)) });
 
 export async function fetchCertificate(role: FetchRole, address: string, getJson: (url: string) => Promise<unknown>, now: number): Promise<FetchedCertificate> {
   if (role === 'arbiter') return fetchArbiterCertificate(address, getJson);

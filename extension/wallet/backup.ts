@@ -14,7 +14,7 @@
  * in it: they are non-extractable by design — a restored purse in another browser can pay and
  * refresh its coins, but withdrawing needs the account key of the browser that opened the account.
  */
-import { z } from 'zod';
+import { z } from '../../core/zod.js';
 import { canonicalJson, decodeBase64url, encodeBase64url, utf8 } from '../../core/encoding/index.js';
 import { SemperError } from '../../core/errors.js';
 import type { PurseBackup } from './purse.js';
@@ -26,31 +26,31 @@ export const PBKDF2_ITERATIONS = 600_000;
 const MAX_ITERATIONS = 5_000_000;
 export const MIN_PASSPHRASE = 8;
 
-const b64u = z.string().regex(/^[A-Za-z0-9_-]*$/, 'base64url');
+const b64u = z.string().check(z.regex(/^[A-Za-z0-9_-]*$/, 'base64url'));
 
 const Header = z.strictObject({
   format: z.literal(BACKUP_FORMAT),
   version: z.literal(BACKUP_VERSION),
-  createdAt: z.string().max(40),
+  createdAt: z.string().check(z.maxLength(40)),
   kdf: z.strictObject({
     name: z.literal('PBKDF2'),
     hash: z.literal('SHA-256'),
-    iterations: z.number().int().min(PBKDF2_ITERATIONS).max(MAX_ITERATIONS),
-    salt: b64u.length(22),
+    iterations: z.number().check(z.int(), z.gte(PBKDF2_ITERATIONS), z.lte(MAX_ITERATIONS)),
+    salt: b64u.check(z.length(22)),
   }),
-  cipher: z.strictObject({ name: z.literal('AES-GCM'), iv: b64u.length(16) }),
+  cipher: z.strictObject({ name: z.literal('AES-GCM'), iv: b64u.check(z.length(16)) }),
 });
 type Header = z.infer<typeof Header>;
-const BackupFile = Header.extend({ ciphertext: b64u.min(1) });
+const BackupFile = z.extend(Header, { ciphertext: b64u.check(z.minLength(1)) });
 
 const Contents = z.object({
   purses: z
     .array(
       z.looseObject({
-        bankUrl: z.string().min(1).max(512),
-        bankKeyId: z.string().regex(/^[A-Za-z0-9_-]{43}$/),
-        accountKeyId: z.string().max(64),
-        account: z.string().max(64).optional(),
+        bankUrl: z.string().check(z.minLength(1), z.maxLength(512)),
+        bankKeyId: z.string().check(z.regex(/^[A-Za-z0-9_-]{43}$/)),
+        accountKeyId: z.string().check(z.maxLength(64)),
+        account: z.optional(z.string().check(z.maxLength(64))),
         denominations: z.looseObject({ type: z.string(), body: z.unknown(), signature: z.unknown() }),
         wallet: z.looseObject({
           walletId: z.string(),
@@ -59,8 +59,8 @@ const Contents = z.object({
         }),
         history: z.array(z.looseObject({ at: z.number(), kind: z.string() })),
         payments: z.array(z.looseObject({ reference: z.string() })),
-        transfers: z
-          .array(
+        transfers: z.optional(
+          z.array(
             z.looseObject({
               reference: z.string(),
               payee: z.string(),
@@ -70,11 +70,11 @@ const Contents = z.object({
               attempts: z.number(),
               order: z.looseObject({ type: z.string(), body: z.unknown(), signature: z.unknown() }),
             }),
-          )
-          .optional(),
+          ),
+        ),
       }),
     )
-    .max(64),
+    .check(z.maxLength(64)),
 });
 
 async function deriveKey(passphrase: string, salt: Uint8Array<ArrayBuffer>, iterations: number): Promise<CryptoKey> {

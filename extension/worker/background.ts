@@ -7,7 +7,7 @@
  * (`background.scripts`, see vite.config.firefox.ts); every browser API goes through `browser`
  * (extension/browser.ts).
  */
-import { z } from 'zod';
+import { z } from '../../core/zod.js';
 import { createWebAuthnVerifier, useWebAuthnLibrary } from '../../core/crypto/webauthn.js';
 import { SemperError } from '../../core/errors.js';
 import { firefoxWebAuthnOrigin } from '../../core/protocol/extension-id.js';
@@ -259,7 +259,7 @@ const badge = new Badge({
 
 const TRUSTED_WINDOW_SIZE = { width: 480, height: 760 };
 const SESSION_KEY = 'trustedWindow';
-const CurrentWindowRecord = z.object({ dealId: z.string(), windowId: z.number(), queued: z.array(z.string()).optional(), result: z.boolean().optional() });
+const CurrentWindowRecord = z.object({ dealId: z.string(), windowId: z.number(), queued: z.optional(z.array(z.string())), result: z.optional(z.boolean()) });
 
 /** The trusted windows' ports: the worker tells a window before and after it brings it forward (Confirm re-arms). */
 const presenter = new WindowPresenter();

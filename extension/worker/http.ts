@@ -4,7 +4,7 @@
  * another origin), bounded time and size. Never throws: every failure is a typed error that the
  * host feeds to its machines.
  */
-import { z } from 'zod';
+import { z } from '../../core/zod.js';
 import { ErrorResponse } from '../../core/protocol/commerce.js';
 import type { TransportReply } from '../../core/machine.js';
 import type { HostOutbound, UnblindOutbound } from './host.js';

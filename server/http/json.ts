@@ -18,7 +18,7 @@
  */
 import type { Context, MiddlewareHandler } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
-import type { z } from 'zod';
+import { z } from 'zod';
 import { SemperError } from '../../core/errors.js';
 import { errorResponse } from './errors.js';
 
@@ -194,19 +194,19 @@ export function jsonBodyLimit(maxBytes: number = DEFAULT_BODY_LIMIT): Middleware
   return jsonBody({ maxBytes });
 }
 
-function firstIssue(error: z.ZodError): string {
+function firstIssue(error: z.core.$ZodError): string {
   const issue = error.issues[0];
   return issue ? `${issue.path.join('.') || '$'}: ${issue.message}` : 'malformed';
 }
 
 /**
- * The body, validated with `schema`. The body was read by jsonBody on the route; a route without it
+ * The body, validated with `schema` (a classic or a zod/mini schema: core's are mini, core/zod.ts). The body was read by jsonBody on the route; a route without it
  * gets the same checks here with DEFAULT_BODY_LIMIT.
  */
-export async function readJson<S extends z.ZodType>(c: Context, schema: S, what: string): Promise<z.infer<S>> {
+export async function readJson<S extends z.core.$ZodType>(c: Context, schema: S, what: string): Promise<z.infer<S>> {
   const parsed = c.get(PARSED as never) as { value: unknown } | undefined;
   const value = parsed ? parsed.value : await readValue(c, { maxBytes: DEFAULT_BODY_LIMIT }, what);
-  const result = schema.safeParse(value);
+  const result = z.safeParse(schema, value);
   if (!result.success) throw new SemperError('ERR_SCHEMA', `${what}: ${firstIssue(result.error)}`);
   return result.data;
 }

@@ -52,7 +52,7 @@ export interface PurchaseOptions {
 }
 
 /** `POST /semper/order` body. The statement is fully verified by the machine; here only its shape. */
-const OrderRequest = z.strictObject({ order: Statement, cheque: Statement.optional() });
+const OrderRequest = z.strictObject({ order: Statement, cheque: z.optional(Statement) });
 const BANK_TIMEOUT_MS = 10_000;
 
 /** Present a cheque at the bank: its answer is the deal's next event; none (unreachable, busy) leaves it clearing. */

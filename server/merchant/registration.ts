@@ -22,7 +22,7 @@ export interface DealRoute<V> {
 
 export function jsonRoute<B, V>(
   path: string,
-  schema: z.ZodType<B>,
+  schema: z.core.$ZodType<B>,
   what: string,
   toEvent: (body: B, now: number) => { dealId: string; event: V },
 ): DealRoute<V> {

@@ -15,7 +15,7 @@
  *   semper.bank.transfer-refund   payee → bank    the payee gives a transfer back (whole amount), any time
  *   semper.bank.reversal          bank → anyone   the transfer reversed, once: by whom, the order's digest
  */
-import { z } from 'zod';
+import { z } from '../../zod.js';
 import { digestJson } from '../../encoding/index.js';
 import { SemperError } from '../../errors.js';
 import { Amount, Digest } from '../../items/schema.js';
@@ -29,8 +29,8 @@ export const ACCOUNT_TYPES = {
   reversal: 'semper.bank.reversal',
 } as const;
 
-export const Reference = z.string().min(8).max(128);
-const Epoch = z.number().int().nonnegative();
+export const Reference = z.string().check(z.minLength(8), z.maxLength(128));
+const Epoch = z.number().check(z.int(), z.gte(0));
 
 export const TransferOrderBody = z.strictObject({
   requestId: RequestId,
@@ -39,12 +39,12 @@ export const TransferOrderBody = z.strictObject({
   /** Key id of the payee: the bank credits that key's account, and the proof names it. */
   payee: Digest,
   /** The payee's account, if the payer knows it: must be the payee key's account. */
-  payeeAccount: AccountId.optional(),
+  payeeAccount: z.optional(AccountId),
   amount: Amount,
   /** The deal paid (the statement's dealId). */
   reference: Reference,
   /** Until this time (epoch ms) a TTP revocation order the bank trusts reverses the transfer. */
-  revocableUntil: Epoch.optional(),
+  revocableUntil: z.optional(Epoch),
 });
 export type TransferOrderBody = z.infer<typeof TransferOrderBody>;
 
@@ -58,7 +58,7 @@ export const TransferReceiptBody = z.strictObject({
   payee: Digest,
   amount: Amount,
   reference: Reference,
-  revocableUntil: Epoch.optional(),
+  revocableUntil: z.optional(Epoch),
   /** Digest of the payment proof issued with it. */
   proof: Digest,
 });

@@ -14,7 +14,7 @@
  *   semper.card.refund        payee → adapter      signed by the payee key: give payment requestId back (whole amount)
  *   semper.card.refund-receipt adapter → anyone    the acquirer refunded: its refund id, the intent, the amount
  */
-import { z } from 'zod';
+import { z } from '../../zod.js';
 import { digestJson } from '../../encoding/index.js';
 import { SemperError } from '../../errors.js';
 import { Amount, Digest } from '../../items/schema.js';
@@ -29,9 +29,9 @@ export const CARD_TYPES = {
 } as const;
 
 /** The acquirer's identifiers (its intents, refunds) as the adapter records them. */
-export const AcquirerId = z.string().regex(/^[A-Za-z0-9_]{4,64}$/, 'acquirer id');
+export const AcquirerId = z.string().check(z.regex(/^[A-Za-z0-9_]{4,64}$/, 'acquirer id'));
 /** A card token issued by the acquirer's tokeniser (the card number never reaches Semper). */
-export const CardToken = z.string().regex(/^tok_[A-Za-z0-9_]{1,60}$/, 'card token');
+export const CardToken = z.string().check(z.regex(/^tok_[A-Za-z0-9_]{1,60}$/, 'card token'));
 
 export const CardPayRequest = z.strictObject({
   requestId: RequestId,
@@ -46,13 +46,13 @@ export const CardReceiptBody = z.strictObject({
   /** The payer's request id (the adapter's idempotency key towards the acquirer). */
   requestId: RequestId,
   /** Which acquirer, and its payment intent. */
-  acquirer: z.string().min(1).max(64),
+  acquirer: z.string().check(z.minLength(1), z.maxLength(64)),
   intentId: AcquirerId,
   payee: Digest,
   amount: Amount,
   reference: Reference,
   /** Until this time (epoch ms) the payee can have the adapter refund the payment through the acquirer. */
-  refundableUntil: z.number().int().nonnegative(),
+  refundableUntil: z.number().check(z.int(), z.gte(0)),
   /** Digest of the payment proof issued with it. */
   proof: Digest,
 });

@@ -20,7 +20,7 @@
  * are the wallet's alone, and the extension runs them outside its worker's start bundle (issue 13:
  * extension/offscreen tasks).
  */
-import { z } from 'zod';
+import { z } from '../../zod.js';
 import { EcPublicJwk, jwkThumbprint, toPublicJwk } from '../../crypto/jwk.js';
 
 type EcJwk = z.infer<typeof EcPublicJwk>;
@@ -36,13 +36,13 @@ export const PSS_SALT_BYTES = 48;
 /** RSA-2048 signatures and blinded messages: 256 bytes, 342 base64url characters. */
 export const RSA_BYTES_B64U = 342;
 
-const b64u = z.string().regex(/^[A-Za-z0-9_-]+$/, 'base64url');
+const b64u = z.string().check(z.regex(/^[A-Za-z0-9_-]+$/, 'base64url'));
 
 export const Coin = z.strictObject({
   denominationId: Digest,
   publicJwk: EcPublicJwk,
-  prefix: b64u.length(43),
-  signature: b64u.length(RSA_BYTES_B64U),
+  prefix: b64u.check(z.length(43)),
+  signature: b64u.check(z.length(RSA_BYTES_B64U)),
 });
 export type Coin = z.infer<typeof Coin>;
 

@@ -16,7 +16,7 @@
  * chaining to the user's roots), the body naming that same signer, every id against its key,
  * every key RSA-2048 with e = 65537, the times in order, no id twice.
  */
-import { z } from 'zod';
+import { z } from '../../zod.js';
 import { jwkThumbprint } from '../../crypto/jwk.js';
 import { decodeBase64url, encodeBase64url, sha256 } from '../../encoding/index.js';
 import { SemperError } from '../../errors.js';
@@ -26,14 +26,14 @@ import { type Statement, verifyStatement } from '../../statements/index.js';
 
 export const DENOMINATIONS_TYPE = 'semper.bank.denominations';
 
-const b64u = z.string().regex(/^[A-Za-z0-9_-]+$/, 'base64url');
-const Epoch = z.number().int().nonnegative();
+const b64u = z.string().check(z.regex(/^[A-Za-z0-9_-]+$/, 'base64url'));
+const Epoch = z.number().check(z.int(), z.gte(0));
 
 /** RSA-2048 SPKI DER is 294 bytes: 392 base64url characters (shorter keys pass the schema and are refused as ERR_KEY by name). */
 export const Denomination = z.strictObject({
   id: Digest,
   value: Amount,
-  rsaPublicKey: b64u.min(64).max(800),
+  rsaPublicKey: b64u.check(z.minLength(64), z.maxLength(800)),
   validFrom: Epoch,
   withdrawUntil: Epoch,
   spendUntil: Epoch,
@@ -43,7 +43,7 @@ export type Denomination = z.infer<typeof Denomination>;
 
 export const DenominationListBody = z.strictObject({
   bankKeyId: Digest,
-  denominations: z.array(Denomination).min(1).max(256),
+  denominations: z.array(Denomination).check(z.minLength(1), z.maxLength(256)),
 });
 export type DenominationListBody = z.infer<typeof DenominationListBody>;
 

@@ -15,7 +15,7 @@
  * to the bank (payee = the bank's key id), referencing the refresh's request id and binding the
  * digest of the new blinded coins (`outputs`), so nobody on the way can redirect its value.
  */
-import { z } from 'zod';
+import { z } from '../../zod.js';
 import { digestJson } from '../../encoding/index.js';
 import { Amount, Digest } from '../../items/schema.js';
 import { Statement, type Statement as SignedStatement } from '../../statements/schema.js';
@@ -30,14 +30,14 @@ export const CASH_TYPES = {
 /** Coins one request may ask for or spend. */
 export const MAX_COINS_PER_REQUEST = 64;
 
-const b64u = z.string().regex(/^[A-Za-z0-9_-]+$/, 'base64url');
+const b64u = z.string().check(z.regex(/^[A-Za-z0-9_-]+$/, 'base64url'));
 /** A request id: 16..48 random bytes, base64url (it is also the statement's dealId, min 8 characters). */
-export const RequestId = b64u.min(22).max(64);
-export const AccountId = z.string().regex(/^[A-Za-z0-9_-]{8,64}$/, 'account id');
+export const RequestId = b64u.check(z.minLength(22), z.maxLength(64));
+export const AccountId = z.string().check(z.regex(/^[A-Za-z0-9_-]{8,64}$/, 'account id'));
 
-export const BlindedCoin = z.strictObject({ denominationId: Digest, blindedMsg: b64u.length(342) });
+export const BlindedCoin = z.strictObject({ denominationId: Digest, blindedMsg: b64u.check(z.length(342)) });
 export type BlindedCoin = z.infer<typeof BlindedCoin>;
-const BlindedCoins = z.array(BlindedCoin).min(1).max(MAX_COINS_PER_REQUEST);
+const BlindedCoins = z.array(BlindedCoin).check(z.minLength(1), z.maxLength(MAX_COINS_PER_REQUEST));
 
 export const WithdrawalRequestBody = z.strictObject({ requestId: RequestId, account: AccountId, coins: BlindedCoins });
 export type WithdrawalRequestBody = z.infer<typeof WithdrawalRequestBody>;
@@ -46,7 +46,7 @@ export const RefundRequestBody = z.strictObject({
   requestId: RequestId,
   account: AccountId,
   /** The deal refunded. */
-  reference: z.string().min(8).max(128),
+  reference: z.string().check(z.minLength(8), z.maxLength(128)),
   coins: BlindedCoins,
 });
 export type RefundRequestBody = z.infer<typeof RefundRequestBody>;
@@ -54,26 +54,26 @@ export type RefundRequestBody = z.infer<typeof RefundRequestBody>;
 /** POST /bank/refresh */
 export const RefreshRequest = z.strictObject({
   requestId: RequestId,
-  spends: z.array(Statement).min(1).max(MAX_COINS_PER_REQUEST),
+  spends: z.array(Statement).check(z.minLength(1), z.maxLength(MAX_COINS_PER_REQUEST)),
   outputs: BlindedCoins,
 });
 export type RefreshRequest = z.infer<typeof RefreshRequest>;
 
 /** POST /bank/deposit: spends of one payee for one reference, deposited together (all or none). */
-export const DepositRequest = z.strictObject({ spends: z.array(Statement).min(1).max(MAX_COINS_PER_REQUEST) });
+export const DepositRequest = z.strictObject({ spends: z.array(Statement).check(z.minLength(1), z.maxLength(MAX_COINS_PER_REQUEST)) });
 export type DepositRequest = z.infer<typeof DepositRequest>;
 
 export const IssueBody = z.strictObject({
   requestId: RequestId,
   kind: z.enum(['withdrawal', 'refresh', 'refund']),
   /** The account debited (withdrawal, refund); absent for a refresh, which old coins paid. */
-  account: AccountId.optional(),
-  reference: z.string().min(8).max(128).optional(),
+  account: z.optional(AccountId),
+  reference: z.optional(z.string().check(z.minLength(8), z.maxLength(128))),
   value: Amount,
   /** Digest of what was asked (the request statement, or the refresh request). */
   request: Digest,
   /** One per asked coin, in the request's order. */
-  blindSignatures: z.array(b64u.length(342)).min(1).max(MAX_COINS_PER_REQUEST),
+  blindSignatures: z.array(b64u.check(z.length(342))).check(z.minLength(1), z.maxLength(MAX_COINS_PER_REQUEST)),
 });
 export type IssueBody = z.infer<typeof IssueBody>;
 
@@ -81,10 +81,10 @@ export const DepositBody = z.strictObject({
   depositId: RequestId,
   account: AccountId,
   payee: Digest,
-  reference: z.string().min(8).max(128),
+  reference: z.string().check(z.minLength(8), z.maxLength(128)),
   value: Amount,
   /** Digests of the spends deposited. */
-  spends: z.array(Digest).min(1).max(MAX_COINS_PER_REQUEST),
+  spends: z.array(Digest).check(z.minLength(1), z.maxLength(MAX_COINS_PER_REQUEST)),
   /** Digest of the payment proof issued with it. */
   proof: Digest,
 });

@@ -12,7 +12,7 @@
  * The bank's deposit (server/bank) turns a spend into money; a second deposit of the same coin is
  * ERR_DOUBLE_SPEND with this statement of the first deposit as proof.
  */
-import { z } from 'zod';
+import { z } from '../../zod.js';
 import type { Signer } from '../../crypto/keys.js';
 import { canonicalJson } from '../../encoding/index.js';
 import { SemperError } from '../../errors.js';
@@ -28,9 +28,9 @@ export const SpendBody = z.strictObject({
   coin: Coin,
   value: Amount,
   payee: Digest,
-  reference: z.string().min(8).max(128),
+  reference: z.string().check(z.minLength(8), z.maxLength(128)),
   /** Refresh only: digest (core/encoding digestJson) of the new blinded coins the value goes to. */
-  outputs: Digest.optional(),
+  outputs: z.optional(Digest),
 });
 export type SpendBody = z.infer<typeof SpendBody>;
 

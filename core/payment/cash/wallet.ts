@@ -40,7 +40,7 @@ import { SemperError } from '../../errors.js';
 import { type Amount, PAYMENT_PROOF_TYPE, PaymentProofBody } from '../../items/schema.js';
 import type { Machine, RandomSource, StepResult } from '../../machine.js';
 import { nowIso, signStatement, type Statement, statementDigest, verifyStatement } from '../../statements/index.js';
-import { z } from 'zod';
+import { z } from '../../zod.js';
 import { type Coin, type CoinSecret, RSA_BYTES_B64U, verifyCoin } from './coin.js';
 import { type DenominationSet, denominationUsable, requireDenomination } from './denominations.js';
 import { type BlindedCoin, CASH_TYPES, DepositAnswer, DepositBody, DoubleSpendAnswer, IssueAnswer, IssueBody, outputsDigest } from './messages.js';
@@ -74,15 +74,7 @@ export type WalletSend = WalletHttpSend | UnblindSend;
 
 /** The host's answer to an `unblind` send: one signature per coin, in order. */
 export const UnblindAnswer = z.strictObject({
-  signatures: z
-    .array(
-      z
-        .string()
-        .regex(/^[A-Za-z0-9_-]+$/, 'base64url')
-        .length(RSA_BYTES_B64U),
-    )
-    .min(1)
-    .max(64),
+  signatures: z.array(z.string().check(z.regex(/^[A-Za-z0-9_-]+$/, 'base64url'), z.length(RSA_BYTES_B64U))).check(z.minLength(1), z.maxLength(64)),
 });
 
 interface PendingBase {

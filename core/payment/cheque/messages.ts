@@ -17,7 +17,7 @@
  * the transaction that moves the money; a second presentment gets ERR_CHEQUE_CLEARED with the first
  * clearing's receipt and proof.
  */
-import { z } from 'zod';
+import { z } from '../../zod.js';
 import { Amount, Digest } from '../../items/schema.js';
 import { nowIso, Statement, type Statement as SignedStatement, type UnsignedStatement } from '../../statements/index.js';
 import { Reference } from '../account/messages.js';
@@ -32,7 +32,7 @@ export const CHEQUE_TYPES = {
   stopped: 'semper.bank.cheque-stopped',
 } as const;
 
-export const ChequeSerial = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'cheque serial');
+export const ChequeSerial = z.string().check(z.regex(/^[A-Za-z0-9_-]{1,64}$/, 'cheque serial'));
 
 export const ChequeBody = z.strictObject({
   drawer: AccountId,
@@ -41,7 +41,7 @@ export const ChequeBody = z.strictObject({
   amount: Amount,
   reference: Reference,
   /** Presented after this time (epoch ms), the cheque bounces. */
-  expiresAt: z.number().int().nonnegative(),
+  expiresAt: z.number().check(z.int(), z.gte(0)),
 });
 export type ChequeBody = z.infer<typeof ChequeBody>;
 

@@ -1,0 +1,54 @@
+/**
+ * `zod/mini` as Semper uses it (core/zod.ts exports this module as `z`), with what classic zod
+ * sets up by itself and mini leaves to the caller, so that a schema written here parses exactly as
+ * its classic spelling did (issue 13):
+ *   - the English error map: issue messages are part of Semper's ERR_SCHEMA messages (tests and
+ *     the UI show them); without it mini says only "Invalid input";
+ *   - the memoizer, read when a schema is constructed: it lets one parse survive an input with
+ *     reference cycles (a structured-cloned message can carry one) instead of overflowing the stack;
+ *   - objects with classic zod's compiled fast path ($ZodObjectJIT; mini's objects are the
+ *     interpreted $ZodObject). Where `new Function` is allowed (Node: the parties, the tests) it
+ *     parses statements and messages about 2.5× as fast; under the extension's CSP it is not, both
+ *     take the interpreted path, and the extension's builds use mini's objects (below).
+ * The first two only where nothing is set yet, as classic zod does, so a process that loads both
+ * (the servers) configures zod once and the same way. Every schema module imports this one, so
+ * this body runs before any schema is built.
+ */
+import { config, core, memoizer, never, unknown, type ZodMiniObject, ZodMiniType } from 'zod/mini';
+import { looseObject as miniLooseObject, object as miniObject, strictObject as miniStrictObject } from 'zod/mini';
+import en from 'zod/v4/locales/en.js';
+
+if (!core.globalConfig.localeError) config(en());
+if (!core.globalConfig.memoizer) config({ memoizer: memoizer() });
+
+export * from 'zod/mini';
+
+/**
+ * False in the extension's builds (vite.config.ts and vite.config.firefox.ts `define` it): its CSP
+ * refuses `new Function`, so compiled objects would be code the worker carries and never runs
+ * (1.1 KB gzip), and probing for eval at start is a refused evaluation the browser reports.
+ */
+declare const __SEMPER_ZOD_COMPILED_OBJECTS__: boolean | undefined;
+const COMPILED = typeof __SEMPER_ZOD_COMPILED_OBJECTS__ === 'undefined' ? true : __SEMPER_ZOD_COMPILED_OBJECTS__;
+
+// The same trait name as mini's, so `instanceof ZodMiniObject` and zod's own checks hold.
+const JitObject: core.$constructor<ZodMiniObject> = /* @__PURE__ */ core.$constructor('ZodMiniObject', (inst, def) => {
+  core.$ZodObjectJIT.init(inst, def);
+  ZodMiniType.init(inst, def);
+  core.util.installLazyProp(inst, 'shape', (self: ZodMiniObject) => self._zod.def.shape, false);
+});
+
+export const object: typeof miniObject = COMPILED
+  ? (((shape?: core.$ZodLooseShape, params?: string | core.$ZodObjectParams) =>
+      new JitObject({ type: 'object', shape: shape ?? {}, ...core.util.normalizeParams(params) })) as typeof miniObject)
+  : miniObject;
+
+export const strictObject: typeof miniStrictObject = COMPILED
+  ? (((shape: core.$ZodLooseShape, params?: string | core.$ZodObjectParams) =>
+      new JitObject({ type: 'object', shape, catchall: never(), ...core.util.normalizeParams(params) })) as typeof miniStrictObject)
+  : miniStrictObject;
+
+export const looseObject: typeof miniLooseObject = COMPILED
+  ? (((shape: core.$ZodLooseShape, params?: string | core.$ZodObjectParams) =>
+      new JitObject({ type: 'object', shape, catchall: unknown(), ...core.util.normalizeParams(params) })) as typeof miniLooseObject)
+  : miniLooseObject;
