@@ -26,7 +26,8 @@
  * keys, deals and settings (worker/migrations.ts; test/e2e/migration.test.ts runs it on a profile
  * made by that release).
  */
-import { openDB, type DBSchema, type IDBPDatabase, type IDBPTransaction, type StoreNames } from 'idb';
+import { openDB, unwrap, type DBSchema, type IDBPDatabase, type IDBPTransaction, type StoreNames } from 'idb';
+import { type InstantRange, walkNewestFirst } from './newest-walk.js';
 import type { KeyRecords, StoredKey } from '../identity/key-store.js';
 import type { SettingsRecords, ShopperSettings, StoredToken, TokenRecords } from '../identity/service.js';
 import type { TrustedRoot } from '../settings/trust-roots.js';
@@ -103,6 +104,22 @@ export function withActiveKey(record: DealRecord): DealRecord {
 
 const notPurses = (records: DealRecord[]) => records.filter((r) => r.kind !== 'wallet');
 
+/** IndexedDB 3.0's batch read in either direction (Chromium 141+; not yet in lib.dom's types). */
+interface GetAllRecords {
+  getAllRecords(options: {
+    query?: IDBKeyRange | null;
+    count?: number;
+    direction?: IDBCursorDirection;
+  }): IDBRequest<{ key: IDBValidKey; primaryKey: IDBValidKey; value: unknown }[]>;
+}
+
+function idbRequest<T>(request: IDBRequest<T>): Promise<T> {
+  return new Promise((resolve, reject) => {
+    request.onsuccess = () => resolve(request.result);
+    request.onerror = () => reject(request.error);
+  });
+}
+
 export class IdbDealStore implements DealStore {
   async get(dealId: string) {
     const record = await (await semperDb()).get('deals', dealId);
@@ -136,6 +153,25 @@ export class IdbDealStore implements DealStore {
     return (await (await semperDb()).getAllFromIndex('archive', 'byDeal', dealId)).sort(byArchivedAt);
   }
   async scanNewestFirst(range: CreatedRange, visit: (record: DealRecord) => boolean) {
+    const index = unwrap((await semperDb()).transaction('deals').store.index('byCreated')) as IDBIndex & Partial<GetAllRecords>;
+    if (typeof index.getAllRecords === 'function') {
+      const getAllRecords = index.getAllRecords.bind(index);
+      const keyRange = (r: InstantRange) =>
+        r.lower !== undefined
+          ? IDBKeyRange.bound(r.lower, r.upper ?? Number.POSITIVE_INFINITY, false, r.upperOpen === true)
+          : r.upper !== undefined
+            ? IDBKeyRange.upperBound(r.upper, r.upperOpen === true)
+            : null;
+      return walkNewestFirst(
+        {
+          newest: async (r, count) => (await idbRequest(getAllRecords({ query: keyRange(r), count, direction: 'prev' }))).map((x) => x.value as DealRecord),
+          at: (instant) => idbRequest(index.getAll(IDBKeyRange.only(instant))) as Promise<DealRecord[]>,
+        },
+        range,
+        visit,
+      );
+    }
+    // Without getAllRecords (Firefox before it has it): one cursor step per deal.
     const lower = range.from;
     const upper = Math.min(range.to ?? Number.POSITIVE_INFINITY, range.after?.createdAt ?? Number.POSITIVE_INFINITY);
     if (lower !== undefined && lower > upper) return;
