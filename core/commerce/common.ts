@@ -71,7 +71,13 @@ export async function verifyMerchantStatement<S extends z.ZodMiniType<BoundBody>
   expected: MerchantStatementExpectation,
   now: number,
   trust: MerchantTrust,
-): Promise<{ statement: Statement<z.infer<S>>; chain: ValidatedChain; signerJwk: CertificateInfo['publicJwk'] }> {
+): Promise<{
+  statement: Statement<z.infer<S>>;
+  /** The statement exactly as signed and verified (deep-frozen, its canonical text known): what digests name. */
+  signed: Statement<unknown>;
+  chain: ValidatedChain;
+  signerJwk: CertificateInfo['publicJwk'];
+}> {
   const errorReply = ErrorResponse.safeParse(response);
   if (errorReply.success) throw new SemperError('ERR_OFFER_UNKNOWN', `merchant refused: ${errorReply.data.error.code} ${errorReply.data.error.message}`);
   const raw = (response as Record<string, unknown> | null)?.[field];
@@ -93,7 +99,7 @@ export async function verifyMerchantStatement<S extends z.ZodMiniType<BoundBody>
   if (body.nonce !== expected.nonce) throw new SemperError('ERR_NONCE_MISMATCH', `${field} does not echo this request's nonce (replayed or reused ${field})`);
   if (Date.parse(body.expiresAt) <= now) throw new SemperError('ERR_OFFER_EXPIRED', `${field} expired at ${body.expiresAt}`);
   if (Date.parse(verified.statement.issuedAt) > now + 5 * 60_000) throw new SemperError('ERR_OFFER_INVALID', `${field} is issued in the future`);
-  return { statement: { ...verified.statement, body }, chain, signerJwk: verified.signerJwk };
+  return { statement: { ...verified.statement, body }, signed: verified.statement, chain, signerJwk: verified.signerJwk };
 }
 
 /** The merchant as the trusted window shows it: from its validated certificate chain only. */

@@ -412,7 +412,9 @@ export async function verifyOffer(
   }
   if ((body.cheque !== undefined) !== body.paymentMethods.includes('cheque'))
     throw new SemperError('ERR_OFFER_INVALID', 'an offer names a payee and bank for cheques exactly when it takes cheques');
-  const offerDigest = await statementDigest(offer);
+  // The digest of the offer as signed (its canonical text is known since verification), not of the
+  // copy with the parsed body, which would be canonicalised all over again.
+  const offerDigest = await statementDigest(verified.signed);
   const view: VerifiedOfferView = {
     dealId: offer.dealId,
     offerId: body.offerId,
