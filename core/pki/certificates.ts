@@ -19,6 +19,7 @@ import {
   ATTRIBUTE,
   importSpki,
   nameFields,
+  OID,
   nameToString,
   parseDer,
   type PublicKeyOf,
@@ -93,6 +94,38 @@ function parse(der: string): ParsedCertificate {
   return { bytes, asn, subject: nameToString(tbs.subject), issuer: nameToString(tbs.issuer), tbs: asn.tbsCertificateRaw ?? AsnConvert.serialize(tbs) };
 }
 
+/**
+ * The extensions whose meaning this verifier knows: it enforces basicConstraints, keyUsage and
+ * extKeyUsage where they matter, reads the identifiers, names and CRL locations, and takes the
+ * policies as any policy. Any other critical extension — name or policy constraints, policy mappings,
+ * inhibitAnyPolicy, anything private — restricts what the certificate may be used for in a way this
+ * verifier would ignore, so the certificate is refused (RFC 5280 §4.2: "MUST reject").
+ */
+const KNOWN_CERTIFICATE_EXTENSIONS = new Set<string>([
+  OID.basicConstraints,
+  OID.keyUsage,
+  OID.extKeyUsage,
+  OID.subjectKeyIdentifier,
+  OID.authorityKeyIdentifier,
+  OID.subjectAltName,
+  OID.issuerAltName,
+  OID.cRLDistributionPoints,
+  OID.authorityInfoAccess,
+  OID.certificatePolicies,
+]);
+
+/** Why a certificate's extensions make it unusable (RFC 5280 §4.2), or undefined. */
+export function certificateExtensionRefusal(extensions: readonly { extnID: string; critical: boolean }[] | undefined): string | undefined {
+  const seen = new Set<string>();
+  for (const ext of extensions ?? []) {
+    // Two of one kind (say basicConstraints cA false, then true) read differently by different verifiers.
+    if (seen.has(ext.extnID)) return `more than one ${ext.extnID} extension ("MUST NOT include more than one instance")`;
+    seen.add(ext.extnID);
+    if (ext.critical && !KNOWN_CERTIFICATE_EXTENSIONS.has(ext.extnID)) return `unrecognised critical extension ${ext.extnID}`;
+  }
+  return undefined;
+}
+
 function keyOf(cert: ParsedCertificate): Promise<PublicKeyOf> {
   cert.key ??= importSpki(cert.asn.tbsCertificate.subjectPublicKeyInfo);
   return cert.key;
@@ -121,6 +154,8 @@ async function readUncached(der: string): Promise<CertificateInfo> {
   } catch (e) {
     throw new SemperError('ERR_CERT_CHAIN', `RFC 5280 §4.2: a malformed certificate extension (${e instanceof Error ? e.message : String(e)})`);
   }
+  const refused = certificateExtensionRefusal(tbs.extensions);
+  if (refused) throw new SemperError('ERR_CERT_CHAIN', `RFC 5280 §4.2: ${refused}`);
   const first = (type: string) => nameFields(tbs.subject, type)[0];
   const ou = nameFields(tbs.subject, ATTRIBUTE.OU).find((v) => v.startsWith('semper-'));
   const roleText = ou?.slice('semper-'.length);

@@ -23,7 +23,14 @@ import { ecdsaDerToRaw, ecdsaRawToDer } from '../../../core/crypto/ecdsa-der.js'
 import { generateKeyPair } from '../../../core/crypto/index.js';
 import { encodeBase64 } from '../../../core/encoding/index.js';
 import { SemperError } from '../../../core/errors.js';
-import { readCertificate, selfSignatureVerifies, validateChain, type CertificateInfo, certificateToPem } from '../../../core/pki/certificates.js';
+import {
+  certificateExtensionRefusal,
+  readCertificate,
+  selfSignatureVerifies,
+  validateChain,
+  type CertificateInfo,
+  certificateToPem,
+} from '../../../core/pki/certificates.js';
 import { verifyCrl, type VerifiedCrl } from '../../../core/pki/crl.js';
 import { createCertificationRequest } from '../../../core/pki/csr.js';
 import { verifyCertificationRequest } from '../../../core/pki/issue.js';
@@ -104,6 +111,8 @@ function stricter(ders: readonly Uint8Array[]): string | undefined {
       const cert = AsnConvert.parse(der, Certificate);
       sigAlg = cert.signatureAlgorithm.algorithm;
       signature = cert.signatureValue;
+      const extensions = certificateExtensionRefusal(cert.tbsCertificate.extensions);
+      if (extensions) return extensions;
     } catch {
       try {
         const crl = AsnConvert.parse(der, CertificateList);
@@ -521,5 +530,40 @@ describe('certification requests over asn1-csr against @peculiar/x509', () => {
       }),
       { numRuns: 300 },
     );
+  });
+});
+
+describe('certificate extensions the reader refuses where the old one took them (RFC 5280 §4.2)', () => {
+  async function leafWith(extensions: x509.Extension[]): Promise<string> {
+    const cert = await x509.X509CertificateGenerator.create({
+      serialNumber: '0badc0de',
+      subject: 'CN=Constrained Shop, OU=semper-merchant',
+      issuer: roots.p256.cert.subjectName,
+      notBefore: new Date(NOW.getTime() - DAY),
+      notAfter: new Date(NOW.getTime() + 30 * DAY),
+      signingAlgorithm: SIGNING.ES256,
+      publicKey: keys.p256b.publicKey,
+      signingKey: keys.p256a.privateKey,
+      extensions: [new x509.BasicConstraintsExtension(false, undefined, true), ...extensions],
+    });
+    return encodeBase64(new Uint8Array(cert.rawData));
+  }
+  // nameConstraints (2.5.29.30) with an empty permitted subtree list: a constraint Semper would not enforce.
+  const nameConstraints = (critical: boolean) => new x509.Extension('2.5.29.30', critical, Uint8Array.of(0x30, 0x02, 0xa0, 0x00));
+
+  it('an unrecognised critical extension (name constraints) makes the certificate unusable; the same one non-critical does not', async () => {
+    const critical = await leafWith([nameConstraints(true)]);
+    await expect(readCertificate(critical)).rejects.toMatchObject({
+      code: 'ERR_CERT_CHAIN',
+      message: expect.stringMatching(/unrecognised critical extension 2\.5\.29\.30/),
+    });
+    await expect(validateChain([critical], { roots: [roots.p256.der], now: NOW })).rejects.toMatchObject({ code: 'ERR_CERT_CHAIN' });
+    const nonCritical = await leafWith([nameConstraints(false)]);
+    expect((await validateChain([nonCritical], { roots: [roots.p256.der], now: NOW })).leaf.commonName).toBe('Constrained Shop');
+  });
+
+  it('two basicConstraints (cA false, then cA true) are refused, not read as the first one', async () => {
+    const twice = await leafWith([new x509.BasicConstraintsExtension(true, undefined, false)]);
+    await expect(readCertificate(twice)).rejects.toMatchObject({ code: 'ERR_CERT_CHAIN', message: expect.stringMatching(/more than one 2\.5\.29\.19/) });
   });
 });
