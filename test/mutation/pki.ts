@@ -181,6 +181,22 @@ export const checks: SecurityCheck[] = [
   },
   // ---- DER / base64 helpers ----------------------------------------------------------------
   {
+    id: 'K-chain-critical-extension',
+    check: 'reading: a certificate with an unrecognised critical extension is refused (RFC 5280 §4.2)',
+    file: cert,
+    find: 'if (ext.critical && !KNOWN_CERTIFICATE_EXTENSIONS.has(ext.extnID)) return',
+    replace: 'if (false) return',
+    tests: [DIFF],
+  },
+  {
+    id: 'K-chain-duplicate-extension',
+    check: 'reading: a certificate with two extensions of one kind is refused (RFC 5280 §4.2)',
+    file: cert,
+    find: 'if (seen.has(ext.extnID)) return',
+    replace: 'if (false) return',
+    tests: [DIFF],
+  },
+  {
     id: 'K-der-base64-form',
     check: 'DER on the wire is padded base64 only (no PEM, whitespace, hex)',
     file: der,
