@@ -258,12 +258,18 @@ try {
     await step(`${label}: the trusted window shows the verified offer`, async () => {
       const v = await poll(
         () =>
-          mn.value<{ url: string; merchant: string | null; total: string | null; confirm: boolean }>('WebDriver:ExecuteScript', {
-            script:
-              "const [sel] = arguments; const q = (s) => document.querySelector(s); return { url: location.href, merchant: q('#merchant-name')?.textContent ?? null, total: q('#total')?.textContent ?? null, confirm: !!q(sel) && !q(sel).disabled };",
-            args: [confirmWith],
-          }),
+          mn.value<{ url: string; merchant: string | null; total: string | null; confirm: boolean; said: string | null; focused: boolean }>(
+            'WebDriver:ExecuteScript',
+            {
+              // What the window says besides the offer (a status or an error), for a failure's message.
+              script:
+                "const [sel] = arguments; const q = (s) => document.querySelector(s); return { url: location.href, merchant: q('#merchant-name')?.textContent ?? null, total: q('#total')?.textContent ?? null, confirm: !!q(sel) && !q(sel).disabled, said: [...document.querySelectorAll('[role=alert], [role=status], h1')].map((e) => e.textContent).join(' | ') || null, focused: document.hasFocus() };",
+              args: [confirmWith],
+            },
+          ),
         (x) => x.merchant !== null && x.confirm,
+        // A loaded machine (CI runs two e2e files at once) may take a while to fetch and verify the offer.
+        40_000,
       );
       check(v.url.startsWith(`${BASE}trusted-window/index.html?deal=`) && v.total === total, JSON.stringify(v));
       return { merchant: v.merchant, total: v.total };

@@ -13,6 +13,7 @@ import type { CertifiedMerchant } from '../core/commerce/view.js';
 import { formatDateTime, t } from '../extension/ui/i18n.js';
 import { CertifiedName, NameWarning, SafeText } from '../extension/ui/safe-text.js';
 import { CONFIRM_ARM_DELAY_MS } from '../extension/worker/window-presentation.js';
+import { NO_ANSWER, OperationError } from '../extension/operations/client.js';
 import { TrustedHeader } from './identity.js';
 
 export { CONFIRM_ARM_DELAY_MS };
@@ -27,6 +28,17 @@ export type Decided = 'confirm' | 'decline';
 export type Phase<V> = { kind: 'loading' } | { kind: 'error'; message: string } | { kind: 'ready'; view: V; busy?: Decided };
 
 const message = (e: unknown) => (e instanceof Error ? e.message : String(e));
+
+/** How often the window asks for its deal when the worker does not answer, and how long it waits each time. */
+const LOAD_ATTEMPTS = 6;
+const LOAD_ANSWER_WAIT_MS = 5_000;
+const LOAD_RETRY_PAUSE_MS = 300;
+
+/** The worker never answered (no receiver, or nothing came back) — as opposed to refusing with a reason. */
+function unanswered(e: unknown): boolean {
+  if (!(e instanceof OperationError)) return true;
+  return e.code === 'ERR_INTERNAL' && e.message === NO_ANSWER;
+}
 
 /** Ids of the buttons that act on the deal: after a re-showing the focus leaves them. */
 const ACTING_BUTTONS = new Set(['confirm', 'sign-with-token']);
@@ -57,10 +69,40 @@ export function usePendingDeal<V>(dealId: string | null, load: (dealId: string) 
       setPhase({ kind: 'error', message: 'no deal' });
       return;
     }
-    load(dealId).then(
-      (ready) => setPhase({ kind: 'ready', ...ready }),
-      (e: unknown) => setPhase({ kind: 'error', message: message(e) }),
-    );
+    // The worker may be stopping as the window asks (Firefox suspends an idle event page; a message
+    // sent as it goes is never answered, or fails to connect): ask again, a few times, before showing
+    // an error. Only for no answer at all — a refusal from the worker is shown as it is.
+    let stopped = false;
+    let retry: ReturnType<typeof setTimeout> | undefined;
+    const attempt = (n: number) => {
+      let settled = false;
+      const again = () => {
+        if (settled || stopped) return;
+        settled = true;
+        retry = setTimeout(() => attempt(n + 1), LOAD_RETRY_PAUSE_MS);
+      };
+      const silence = setTimeout(() => (n < LOAD_ATTEMPTS ? again() : undefined), LOAD_ANSWER_WAIT_MS);
+      load(dealId).then(
+        (ready) => {
+          clearTimeout(silence);
+          if (settled || stopped) return;
+          settled = true;
+          setPhase({ kind: 'ready', ...ready });
+        },
+        (e: unknown) => {
+          clearTimeout(silence);
+          if (n < LOAD_ATTEMPTS && unanswered(e)) return again();
+          if (settled || stopped) return;
+          settled = true;
+          setPhase({ kind: 'error', message: message(e) });
+        },
+      );
+    };
+    attempt(1);
+    return () => {
+      stopped = true;
+      clearTimeout(retry);
+    };
   }, [dealId]);
 
   useEffect(() => {
