@@ -92,11 +92,11 @@ describe('3. a flood of purchase requests is bounded', () => {
     const page = await harness.context.newPage();
     await page.goto(`${flooder.url}/`);
     await flood(page, 50);
-    // All but the allowed ones are refused, quickly, with a typed error.
+    // All but the allowed ones are refused with a typed error while the allowed ones still wait for
+    // the shopper (nobody has decided anything yet): refused at once, not queued behind the windows.
     await expect.poll(async () => (await settled(page)).length, { timeout: 10_000 }).toBe(50 - MAX_ACTIVE_DEALS_PER_ORIGIN);
     const refused = await settled(page);
     for (const r of refused) expect(r).toMatchObject({ ok: false, code: 4100, reason: 'ERR_PROTOCOL_STATE' });
-    expect(Math.max(...refused.map((r) => r.ms))).toBeLessThan(5_000);
 
     // More tabs of the same origin (each with its own content script and its own pending budget)
     // do not get around the per-origin bound either.
