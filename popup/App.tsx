@@ -21,6 +21,7 @@ import { DisputePanel } from './Dispute.js';
 import { ArbiterSettings, TsaSettings } from './TrustedParties.js';
 import { History } from './History.js';
 import {
+  Alert,
   DetailPanel,
   ErrorReason,
   Field,
@@ -340,11 +341,7 @@ function RootSettings() {
           {t('popAddRoot')}
         </button>
       </form>
-      {error ? (
-        <p role="alert" class="error">
-          {error}
-        </p>
-      ) : null}
+      <Alert text={error} />
     </section>
   );
 }

@@ -7,7 +7,7 @@ import { useCallback, useEffect, useState } from 'preact/hooks';
 import { callOperation } from '../extension/operations/client.js';
 import type { CardSummary } from '../extension/payments/card-payments.js';
 import { t } from '../extension/ui/i18n.js';
-import { message } from './components.js';
+import { Alert, message } from './components.js';
 
 export function CardSettings() {
   const [card, setCard] = useState<CardSummary | null | undefined>(undefined);
@@ -64,11 +64,7 @@ export function CardSettings() {
           {t('popCardSave')}
         </button>
       </form>
-      {error ? (
-        <p role="alert" class="error">
-          {error}
-        </p>
-      ) : null}
+      <Alert text={error} />
     </section>
   );
 }

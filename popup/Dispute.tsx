@@ -14,7 +14,7 @@ import type { OperationResponses } from '../extension/operations/table.js';
 import { formatDateTime, t } from '../extension/ui/i18n.js';
 import { DisputeForm, VerdictView } from '../extension/ui/disputes.js';
 import { useArbiters } from './TrustedParties.js';
-import { message } from './components.js';
+import { Alert, message } from './components.js';
 
 /** One verdict, in plain words, with its time stamp on request. */
 function Verdict({ v, dealId }: { v: DisputeView; dealId: string }) {
@@ -64,11 +64,7 @@ function VerdictTimestamp({ dealId, verdict }: { dealId: string; verdict: string
       <p class="note verdict-timestamp-result" role="status" data-status={result?.status ?? ''}>
         {result ? text(result) : ''}
       </p>
-      {error ? (
-        <p role="alert" class="error">
-          {error}
-        </p>
-      ) : null}
+      <Alert text={error} />
     </div>
   );
 }
@@ -134,11 +130,7 @@ export function DisputePanel({ dealId, kind, status }: { dealId: string; kind: '
           />
         </>
       ) : null}
-      {error ? (
-        <p role="alert" class="error" id="dispute-error">
-          {error}
-        </p>
-      ) : null}
+      <Alert text={error} id="dispute-error" />
     </section>
   );
 }

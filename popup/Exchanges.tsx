@@ -10,7 +10,7 @@ import type { ExchangeDealPhase } from '../core/commerce/exchange-shopper.js';
 import { formatDateTime, t, type MessageKey } from '../extension/ui/i18n.js';
 import { CertifiedName, SafeText } from '../extension/ui/safe-text.js';
 import { visibleText } from '../core/text.js';
-import { DetailPanel, ErrorReason, Field, ListPanel, OpenButton, StatementsTable, StatusCell, message, useLoaded, usePagedList } from './components.js';
+import { Alert, DetailPanel, ErrorReason, Field, ListPanel, OpenButton, StatementsTable, StatusCell, message, useLoaded, usePagedList } from './components.js';
 import { DisputePanel } from './Dispute.js';
 import { GuaranteePolicy } from './GuaranteePolicy.js';
 
@@ -221,11 +221,7 @@ export function TtpSettings() {
             {t('xsTtpAdd')}
           </button>
         </form>
-        {error ? (
-          <p role="alert" class="error">
-            {error}
-          </p>
-        ) : null}
+        <Alert text={error} />
       </section>
       {/* Which of these may guarantee an exchange, and k: beside the list it chooses from (reloaded with it). */}
       {ttps !== null ? <GuaranteePolicy ttps={ttps} /> : null}

@@ -8,7 +8,7 @@ import { callOperation } from '../extension/operations/client.js';
 import type { FetchedCertificate } from '../extension/settings/fetch-certificate.js';
 import { formatDateTime, t } from '../extension/ui/i18n.js';
 import { CertifiedName } from '../extension/ui/safe-text.js';
-import { message } from './components.js';
+import { Alert, message } from './components.js';
 
 const LABELS = {
   ca: { url: 'fcCaUrl', trust: 'fcTrustCa', placeholder: 'http://127.0.0.1:8450' },
@@ -100,11 +100,7 @@ export function FetchCertificate({
           </button>
         </section>
       ) : null}
-      {error ? (
-        <p role="alert" class="error">
-          {error}
-        </p>
-      ) : null}
+      <Alert text={error} />
     </div>
   );
 }

@@ -10,7 +10,7 @@ import { callOperation } from '../extension/operations/client.js';
 import type { TtpSummary } from '../extension/operations/table.js';
 import { t } from '../extension/ui/i18n.js';
 import { CertifiedName } from '../extension/ui/safe-text.js';
-import { message } from './components.js';
+import { Alert, message } from './components.js';
 
 /** What k of n means, in the user's words. */
 function Meaning({ k, n }: { k: number; n: number }) {
@@ -129,11 +129,7 @@ export function GuaranteePolicy({ ttps }: { ttps: TtpSummary[] }) {
           {t('qpClear')}
         </button>
       </form>
-      {error ? (
-        <p role="alert" class="error">
-          {error}
-        </p>
-      ) : null}
+      <Alert text={error} />
     </section>
   );
 }

@@ -10,7 +10,7 @@ import type { IdentityStatus } from '../extension/identity/service.js';
 import type { KeyStatus, KeySummary } from '../extension/identity/key-store.js';
 import { Emblem } from '../extension/ui/emblems.js';
 import { formatDateTime, t, uiLocale, type MessageKey } from '../extension/ui/i18n.js';
-import { message } from './components.js';
+import { Alert, ErrorAlert, message } from './components.js';
 
 const REASONS = ['keyCompromise', 'superseded', 'affiliationChanged', 'cessationOfOperation', 'unspecified'] as const;
 type Reason = (typeof REASONS)[number];
@@ -115,11 +115,7 @@ export function IdentitySettings() {
         </button>
       </section>
 
-      {error ? (
-        <p role="alert" class="error" id="identity-error">
-          {error}
-        </p>
-      ) : null}
+      <Alert text={error} id="identity-error" />
     </>
   );
 }
@@ -216,13 +212,7 @@ export function ThresholdSettings() {
     callOperation('identity.status', {}).then(setStatus, (e: unknown) => setError(message(e)));
   }, []);
   useEffect(reload, [reload]);
-  if (error) {
-    return (
-      <p role="alert" class="error" id="threshold-error">
-        {t('popError', error)}
-      </p>
-    );
-  }
+  if (error) return <ErrorAlert error={error} id="threshold-error" />;
   if (!status) return null;
   return (
     <>

@@ -10,7 +10,7 @@ import type { TtpSummary } from '../extension/operations/table.js';
 import { t, type MessageKey } from '../extension/ui/i18n.js';
 import { CertifiedName } from '../extension/ui/safe-text.js';
 import { FetchCertificate } from './FetchCertificate.js';
-import { message } from './components.js';
+import { Alert, message } from './components.js';
 
 export interface PartyOperations {
   list(): Promise<TtpSummary[]>;
@@ -91,11 +91,7 @@ export function TrustedPartySettings({ kind, ops, words }: { kind: 'arbiter' | '
           {t(words.add)}
         </button>
       </form>
-      {shown ? (
-        <p role="alert" class="error">
-          {shown}
-        </p>
-      ) : null}
+      <Alert text={shown} />
     </section>
   );
 }

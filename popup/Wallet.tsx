@@ -10,7 +10,7 @@ import { OperationError, callOperation } from '../extension/operations/client.js
 import { formatDateTime, formatMoney, t, type MessageKey } from '../extension/ui/i18n.js';
 import { SafeText } from '../extension/ui/safe-text.js';
 import type { PurseSummary } from '../extension/wallet/service.js';
-import { message } from './components.js';
+import { ErrorAlert, message } from './components.js';
 import { parseAmount } from './Identity.js';
 
 type Note = { ok: boolean; text: string } | null;
@@ -59,11 +59,7 @@ export function Wallet() {
   return (
     <section class="panel" aria-labelledby="wallet-heading" id="wallet">
       <h2 id="wallet-heading">{t('popWallet')}</h2>
-      {error ? (
-        <p role="alert" class="error">
-          {t('popError', error)}
-        </p>
-      ) : null}
+      <ErrorAlert error={error} />
       {purses !== null && purses.length === 0 ? <p class="note">{t('popWalletNone')}</p> : null}
       {(purses ?? []).map((p) => (
         <Purse key={p.purseId} purse={p} onChanged={reload} />

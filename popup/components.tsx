@@ -51,12 +51,18 @@ export function usePagedList<T, P>(
   return { items, error, ...(next !== undefined ? { showOlder: () => void load(next).then(take(true), (e: unknown) => setError(message(e))) } : {}) };
 }
 
-export function ErrorAlert({ error }: { error: string | null }) {
-  return error ? (
-    <p role="alert" class="error">
-      {t('popError', error)}
+/** A failure said in the popup's words, announced as it appears (nothing when `text` is null or empty). */
+export function Alert({ text, id }: { text: string | null; id?: string }) {
+  return text ? (
+    <p role="alert" class="error" {...(id ? { id } : {})}>
+      {text}
     </p>
   ) : null;
+}
+
+/** An error message behind the popup's "Error:" prefix. */
+export function ErrorAlert({ error, id }: { error: string | null; id?: string }) {
+  return <Alert text={error ? t('popError', error) : null} {...(id ? { id } : {})} />;
 }
 
 export interface Column {
