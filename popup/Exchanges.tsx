@@ -2,16 +2,16 @@
  * The popup's exchange deals (certified mail, contract signing) with their outcome and evidence,
  * and the trusted TTPs setting.
  */
-import { FetchCertificate } from './FetchCertificate.js';
-import { useCallback, useEffect, useState } from 'preact/hooks';
+import { useState } from 'preact/hooks';
 import { callOperation } from '../extension/operations/client.js';
-import type { ExchangeSummary, PageAfter, TtpSummary } from '../extension/operations/table.js';
+import type { ExchangeSummary, PageAfter } from '../extension/operations/table.js';
 import type { ExchangeDealPhase } from '../core/commerce/exchange-shopper.js';
 import { formatDateTime, t, type MessageKey } from '../extension/ui/i18n.js';
 import { CertifiedName, SafeText } from '../extension/ui/safe-text.js';
 import { visibleText } from '../core/text.js';
-import { Alert, DetailPanel, ErrorReason, Field, ListPanel, OpenButton, StatementsTable, StatusCell, message, useLoaded, usePagedList } from './components.js';
+import { DetailPanel, ErrorReason, Field, ListPanel, OpenButton, StatementsTable, StatusCell, useLoaded, usePagedList } from './components.js';
 import { DisputePanel } from './Dispute.js';
+import { type PartyOperations, type PartyWords, TrustedPartySettings } from './TrustedParties.js';
 import { GuaranteePolicy } from './GuaranteePolicy.js';
 
 const STATUS_KEYS: Record<ExchangeDealPhase, MessageKey> = {
@@ -164,67 +164,24 @@ function ExchangeDetail({ dealId, onBack }: { dealId: string; onBack(): void }) 
   );
 }
 
+const ttpOps: PartyOperations = {
+  list: () => callOperation('settings.listTtps', {}).then((r) => r.ttps),
+  add: (input) => callOperation('settings.addTtp', input),
+  remove: (fingerprint) => callOperation('settings.removeTtp', { fingerprint }),
+};
+
+const ttpWords: PartyWords = {
+  heading: 'xsTtps',
+  note: 'xsTtpsNote',
+  none: 'xsTtpsNone',
+  byFingerprint: 'xsTtpByFingerprint',
+  certLabel: 'xsTtpCertLabel',
+  urlLabel: 'xsTtpUrlLabel',
+  add: 'xsTtpAdd',
+  error: 'xsTtpError',
+};
+
+/** The TTPs the shopper trusts, and beside that list the choice of which may guarantee an exchange and k. */
 export function TtpSettings() {
-  const [ttps, setTtps] = useState<TtpSummary[] | null>(null);
-  const [pem, setPem] = useState('');
-  const [url, setUrl] = useState('');
-  const [error, setError] = useState<string | null>(null);
-  const reload = useCallback(() => {
-    callOperation('settings.listTtps', {}).then(
-      (r) => setTtps(r.ttps),
-      (e: unknown) => setError(message(e)),
-    );
-  }, []);
-  useEffect(reload, [reload]);
-  const add = (event: Event) => {
-    event.preventDefault();
-    setError(null);
-    const text = pem.trim();
-    // A bare 43-character value is a fingerprint; anything else a certificate.
-    const which = /^[A-Za-z0-9_-]{43}$/.test(text) ? { fingerprint: text } : { certificate: text };
-    callOperation('settings.addTtp', { ...which, url }).then(
-      () => {
-        setPem('');
-        setUrl('');
-        reload();
-      },
-      (e: unknown) => setError(t('xsTtpError', message(e))),
-    );
-  };
-  const remove = (fingerprint: string) => {
-    callOperation('settings.removeTtp', { fingerprint }).then(reload, (e: unknown) => setError(message(e)));
-  };
-  return (
-    <>
-      <section class="panel" aria-labelledby="ttp-settings-heading" id="ttp-settings">
-        <h2 id="ttp-settings-heading">{t('xsTtps')}</h2>
-        <p class="note">{t('xsTtpsNote')}</p>
-        {ttps !== null && ttps.length === 0 ? <p class="note">{t('xsTtpsNone')}</p> : null}
-        <ul id="ttps">
-          {(ttps ?? []).map((x) => (
-            <li key={x.fingerprint}>
-              <strong>{x.commonName ?? t('xsTtpByFingerprint')}</strong> <span class="mono note">{x.url}</span>
-              <div class="mono note">{x.fingerprint}</div>
-              <button type="button" onClick={() => remove(x.fingerprint)} aria-label={`${t('popRemoveRoot')}: ${x.commonName ?? x.fingerprint}`}>
-                {t('popRemoveRoot')}
-              </button>
-            </li>
-          ))}
-        </ul>
-        <FetchCertificate party="ttp" onTrust={(f) => callOperation('settings.addTtp', { url: f.url, certificate: f.certificate }).then(reload)} />
-        <form onSubmit={add}>
-          <label for="ttp-pem">{t('xsTtpCertLabel')}</label>
-          <textarea id="ttp-pem" rows={3} value={pem} spellcheck={false} onInput={(e) => setPem((e.target as HTMLTextAreaElement).value)} />
-          <label for="ttp-url-input">{t('xsTtpUrlLabel')}</label>
-          <input id="ttp-url-input" type="url" value={url} spellcheck={false} onInput={(e) => setUrl((e.target as HTMLInputElement).value)} />
-          <button type="submit" disabled={pem.trim() === '' || url.trim() === ''}>
-            {t('xsTtpAdd')}
-          </button>
-        </form>
-        <Alert text={error} />
-      </section>
-      {/* Which of these may guarantee an exchange, and k: beside the list it chooses from (reloaded with it). */}
-      {ttps !== null ? <GuaranteePolicy ttps={ttps} /> : null}
-    </>
-  );
+  return <TrustedPartySettings kind="ttp" ops={ttpOps} words={ttpWords} after={(ttps) => <GuaranteePolicy ttps={ttps} />} />;
 }

@@ -1,9 +1,10 @@
 /**
- * The setting of a kind of third party the shopper trusts by choice (arbiters, time-stamping
+ * The setting of a kind of third party the shopper trusts by choice (TTPs, arbiters, time-stamping
  * authorities; extension/settings/trusted-party.ts): the list with remove buttons, fetch by address
  * and confirm the fingerprint, or paste a certificate or fingerprint with the address. One panel
  * for every such kind; what differs is the operations and the words.
  */
+import type { ComponentChildren } from 'preact';
 import { useCallback, useEffect, useState } from 'preact/hooks';
 import { callOperation } from '../extension/operations/client.js';
 import type { TtpSummary } from '../extension/operations/table.js';
@@ -42,7 +43,18 @@ export function useTrustedParties(list: () => Promise<TtpSummary[]>): [TtpSummar
 }
 
 /** Ids: `${kind}-settings` (section), `${kind}s` (list), `${kind}-pem`, `${kind}-url-input`, and FetchCertificate's `fetch-${kind}-…`. */
-export function TrustedPartySettings({ kind, ops, words }: { kind: 'arbiter' | 'tsa'; ops: PartyOperations; words: PartyWords }) {
+export function TrustedPartySettings({
+  kind,
+  ops,
+  words,
+  after,
+}: {
+  kind: 'ttp' | 'arbiter' | 'tsa';
+  ops: PartyOperations;
+  words: PartyWords;
+  /** What follows the section and depends on the list (the TTPs' guarantee policy), rendered again with it. */
+  after?: (parties: TtpSummary[]) => ComponentChildren;
+}) {
   const [parties, reload, loadError] = useTrustedParties(ops.list);
   const [pem, setPem] = useState('');
   const [url, setUrl] = useState('');
@@ -65,7 +77,7 @@ export function TrustedPartySettings({ kind, ops, words }: { kind: 'arbiter' | '
     ops.remove(fingerprint).then(reload, (e: unknown) => setError(message(e)));
   };
   const shown = error ?? loadError;
-  return (
+  const section = (
     <section class="panel" aria-labelledby={`${kind}-settings-heading`} id={`${kind}-settings`}>
       <h2 id={`${kind}-settings-heading`}>{t(words.heading)}</h2>
       <p class="note">{t(words.note)}</p>
@@ -93,6 +105,14 @@ export function TrustedPartySettings({ kind, ops, words }: { kind: 'arbiter' | '
       </form>
       <Alert text={shown} />
     </section>
+  );
+  return after && parties !== null ? (
+    <>
+      {section}
+      {after(parties)}
+    </>
+  ) : (
+    section
   );
 }
 
