@@ -368,7 +368,7 @@ export async function verifyFairOffer(
     timeouts: timeoutsFrom(body.timing),
     expiresAt: Date.parse(body.expiresAt),
     roots: [...new Set([verified.chain.root.der, ttp.ttpChain.root.der])],
-    offerDigest: await statementDigest(offer),
+    offerDigest: await statementDigest(verified.signed),
   };
   return { offer, ciphertext, view, agreement, sealingKeyId: sealing.keyId };
 }

@@ -222,10 +222,11 @@ export const TOKEN_COMPLAINT_TTL_MS = 10 * 60_000;
  * (the same token, since the arbiter takes as a party only a key the evidence shows acting).
  */
 export async function complaintToSign(deps: DisputeDeps, identity: TokenRequests, input: DisputeInput): Promise<ComplaintSigning> {
+  // Who signs comes from the archive alone: a device-signed deal goes on to disputes.raise, which builds the bundle.
+  const token = actingToken(await deps.store.archiveOf(input.dealId));
+  if (!token) return { signer: 'device' };
   const now = deps.now();
   const prepared = await prepareDispute(deps, input, now);
-  const token = actingToken(prepared.archive);
-  if (!token) return { signer: 'device' };
   const unsigned = { type: ARBITER_TYPES.complaint, version: 1 as const, dealId: input.dealId, issuedAt: nowIso(now), body: prepared.body };
   const { statement, ...ceremony } = await identity.tokenStatementRequest(unsigned, token);
   return { signer: 'token', complaint: statement, ...ceremony };
