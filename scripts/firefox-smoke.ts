@@ -336,8 +336,8 @@ try {
     });
     return result.dealId!;
   };
-  await purchase('purchase', PRODUCT, '€12.00', 0);
-  await purchase(`purchase across event-page suspension (idle timeout ${IDLE_TIMEOUT_MS / 1000} s)`, 'fm-screening-abstract', '€2.50', 3 * IDLE_TIMEOUT_MS);
+  const firstDeal = await purchase('purchase', PRODUCT, '€12.00', 0);
+  const secondDeal = await purchase(`purchase across event-page suspension (idle timeout ${IDLE_TIMEOUT_MS / 1000} s)`, 'fm-screening-abstract', '€2.50', 3 * IDLE_TIMEOUT_MS);
 
   // WebAuthn on an extension page (the popup tab), with a virtual authenticator (Firefox keeps it for
   // the whole browser: the trusted windows below use the same one, as they would one physical key).
@@ -480,6 +480,20 @@ try {
       userVerified: verified.userVerified,
       anotherAddOn: refused,
     };
+  });
+  // The popup's lists walk IndexedDB newest first in batches (extension/worker/newest-walk.ts):
+  // getAllRecords where the browser has it (IndexedDB 3.0), else a cursor. Firefox's path, paged.
+  await step("the popup's purchases list pages newest first: two pages of the three deals", async () => {
+    await mn.send('WebDriver:SwitchToWindow', { handle: opsTab, focus: true });
+    const first = (await operation('listDeals', { limit: 2 })) as { deals: { dealId: string }[]; next?: unknown };
+    check(!!first.next, `first page has no next: ${JSON.stringify(first)}`);
+    const rest = (await operation('listDeals', { limit: 2, after: first.next })) as { deals: { dealId: string }[]; next?: unknown };
+    const ids = [...first.deals, ...rest.deals].map((d) => d.dealId);
+    check(JSON.stringify(ids) === JSON.stringify([tokenDeal, secondDeal, firstDeal]) && rest.next === undefined, JSON.stringify({ ids, next: rest.next }));
+    const history = (await operation('history.search', { limit: 2 })) as { deals: { dealId: string }[] };
+    check(JSON.stringify(history.deals.map((d) => d.dealId)) === JSON.stringify([tokenDeal, secondDeal]), JSON.stringify(history.deals.map((d) => d.dealId)));
+    const getAllRecords = await mn.value<boolean>('WebDriver:ExecuteScript', { script: "return 'getAllRecords' in IDBIndex.prototype;" });
+    return { pages: [first.deals.length, rest.deals.length], getAllRecords };
   });
 } catch (e) {
   if (failures === 0) {

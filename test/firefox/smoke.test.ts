@@ -66,6 +66,7 @@ const REQUIRED_STEPS = [
   'registers a security key in the trusted window (worker-verified attestation)',
   'order signed with the security key: the merchant holds the confirmed, signed order',
   'the stored order is token-signed and verifies for the pinned add-on only',
+  "the popup's purchases list pages newest first: two pages of the three deals",
 ];
 
 if (!FIREFOX && REQUIRED) {
