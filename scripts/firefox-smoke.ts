@@ -337,7 +337,12 @@ try {
     return result.dealId!;
   };
   const firstDeal = await purchase('purchase', PRODUCT, '€12.00', 0);
-  const secondDeal = await purchase(`purchase across event-page suspension (idle timeout ${IDLE_TIMEOUT_MS / 1000} s)`, 'fm-screening-abstract', '€2.50', 3 * IDLE_TIMEOUT_MS);
+  const secondDeal = await purchase(
+    `purchase across event-page suspension (idle timeout ${IDLE_TIMEOUT_MS / 1000} s)`,
+    'fm-screening-abstract',
+    '€2.50',
+    3 * IDLE_TIMEOUT_MS,
+  );
 
   // WebAuthn on an extension page (the popup tab), with a virtual authenticator (Firefox keeps it for
   // the whole browser: the trusted windows below use the same one, as they would one physical key).
