@@ -15,6 +15,9 @@
  *     evaluating only the start bundle's shared chunks, or the whole start bundle with the
  *     worker's own top level; BENCH_WORKER_COMPARE=<another dist> adds that build (before/after in
  *     one run). BENCH_WORKER_ARCHIVE=0 skips the long history (bench/archive.ts).
+ *   - Then BENCH_WORKER_TRACED_ROUNDS more starts of each, traced (Chromium's tracing over the
+ *     DevTools port): the CPU time of the worker's thread by phase, steadier than the wall clock
+ *     on a loaded machine (docs/speed.md, "Worker start").
  */
 import { execFileSync } from 'node:child_process';
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -122,7 +125,8 @@ chrome.runtime.onMessage.addListener((message, sender, sendResponse) => {
 `;
 
 /** Answers \`{ ping: true }\` at once, registered before anything else the worker evaluates. */
-const PING_MODULE = "chrome.runtime.onMessage.addListener((message, sender, sendResponse) => { if (message && message.ping === true) sendResponse({ ok: true }); });\n";
+const PING_MODULE =
+  'chrome.runtime.onMessage.addListener((message, sender, sendResponse) => { if (message && message.ping === true) sendResponse({ ok: true }); });\n';
 
 /**
  * A copy of the built extension whose worker first registers the ping listener, then imports
@@ -205,7 +209,7 @@ interface TraceEvent {
  * V8's compile and evaluate and Blink's decoding). CPU time, not wall time: what the start costs,
  * less disturbed by other jobs on the machine than the wall clock.
  */
-async function tracedStart(l: Launched, message: unknown): Promise<StartCpu> {
+export async function tracedStart(l: Launched, message: unknown): Promise<StartCpu> {
   if (!l.browser) throw new Error('bench worker: no browser session to trace with');
   const session = await l.browser.newBrowserCDPSession();
   try {
@@ -232,7 +236,9 @@ async function tracedStart(l: Launched, message: unknown): Promise<StartCpu> {
     const parsed = JSON.parse(text) as { traceEvents?: TraceEvent[] } | TraceEvent[];
     const events = Array.isArray(parsed) ? parsed : (parsed.traceEvents ?? []);
     // The thread this start ran on: the busiest 'ServiceWorker thread' of the trace.
-    const threads = new Set(events.filter((e) => e.ph === 'M' && e.name === 'thread_name' && e.args?.name === 'ServiceWorker thread').map((e) => `${e.pid}:${e.tid}`));
+    const threads = new Set(
+      events.filter((e) => e.ph === 'M' && e.name === 'thread_name' && e.args?.name === 'ServiceWorker thread').map((e) => `${e.pid}:${e.tid}`),
+    );
     const byThread = new Map<string, TraceEvent[]>();
     for (const e of events) {
       const key = `${e.pid}:${e.tid}`;
@@ -346,13 +352,17 @@ export async function benchWorker(): Promise<{ lines: string[]; figures: Figure[
 
     const settingsGet = { op: 'settings.get', request: {} };
     const ping = { ping: true };
-    const variants: { name: string; dir: string; page: string; message: unknown; ms: number[]; cpu: StartCpu[]; launched?: Launched }[] = [
-      { name: 'empty MV3 worker', dir: empty, page: 'page.html', message: ping, ms: [], cpu: [] },
-      { name: 'empty worker + IndexedDB open and one read', dir: idb, page: 'page.html', message: ping, ms: [], cpu: [] },
-      { name: "start bundle's shared chunks evaluated (no worker code)", dir: chunks, page: 'page.html', message: ping, ms: [], cpu: [] },
-      { name: 'whole start bundle evaluated, answered before the worker\'s own start', dir: bundle, page: 'page.html', message: ping, ms: [], cpu: [] },
-      { name: 'Semper: settings.get', dir: dist, page: 'popup/index.html', message: settingsGet, ms: [], cpu: [] },
-      ...(compare ? [{ name: `compared build (${compare}): settings.get`, dir: compare, page: 'popup/index.html', message: settingsGet, ms: [], cpu: [] }] : []),
+    type Variant = { name: string; dir: string; page: string; message: unknown; ms: number[]; cpu: StartCpu[]; launched?: Launched };
+    const variant = (name: string, dir: string, page: string, message: unknown): Variant => ({ name, dir, page, message, ms: [], cpu: [] });
+    const emptyWorker = variant('empty MV3 worker', empty, 'page.html', ping);
+    const semperWorker = variant('Semper: settings.get', dist, 'popup/index.html', settingsGet);
+    const variants: Variant[] = [
+      emptyWorker,
+      variant('empty worker + IndexedDB open and one read', idb, 'page.html', ping),
+      variant("start bundle's shared chunks evaluated (no worker code)", chunks, 'page.html', ping),
+      variant("whole start bundle evaluated, answered before the worker's own start", bundle, 'page.html', ping),
+      semperWorker,
+      ...(compare ? [variant(`compared build (${compare}): settings.get`, compare, 'popup/index.html', settingsGet)] : []),
     ];
     let heap = { semper: 0, empty: 0 };
     try {
@@ -363,7 +373,7 @@ export async function benchWorker(): Promise<{ lines: string[]; figures: Figure[
         for (const v of variants) v.ms.push(await coldAnswer(v.launched!, v.message));
       }
       // The heaps right after a cold start and its first answer.
-      heap = { semper: await workerHeap(variants[4]!.launched!), empty: await workerHeap(variants[0]!.launched!) };
+      heap = { semper: await workerHeap(semperWorker.launched!), empty: await workerHeap(emptyWorker.launched!) };
       for (let i = 0; i < TRACED_ROUNDS; i++) {
         for (const v of variants) v.cpu.push(await tracedStart(v.launched!, v.message));
       }
@@ -376,20 +386,18 @@ export async function benchWorker(): Promise<{ lines: string[]; figures: Figure[
         if (l.profile) rmSync(l.profile, { recursive: true, force: true });
       }
     }
-    const semperMs = variants[4]!.ms;
-    const emptyMs = variants[0]!.ms;
     // The same build with a long history (bench/archive.ts).
     const archive =
       process.env.BENCH_WORKER_ARCHIVE === '0'
         ? { lines: ['archive: skipped (BENCH_WORKER_ARCHIVE=0)'], figures: [] }
         : await benchArchive(dist, { coldAnswer, workerHeap }, Math.max(3, Math.ceil(ROUNDS / 2)));
-    const s = median(semperMs);
-    const e = median(emptyMs);
+    const s = median(semperWorker.ms);
+    const e = median(emptyWorker.ms);
     const decomposition = variants.map(
       (v) => `  ${v.name}: ${median(v.ms).toFixed(0)} ms = ${(median(v.ms) / e).toFixed(2)}× the empty worker [${v.ms.map((x) => x.toFixed(0)).join(' ')}]`,
     );
-    const eCpu = median(variants[0]!.cpu.map((c) => c.total));
-    const phase = (v: (typeof variants)[number], k: keyof StartCpu) => median(v.cpu.map((c) => c[k]));
+    const eCpu = median(emptyWorker.cpu.map((c) => c.total));
+    const phase = (v: Variant, k: keyof StartCpu) => median(v.cpu.map((c) => c[k]));
     const cpuLines = variants.map((v) => {
       const total = phase(v, 'total');
       const rest = total - phase(v, 'isolate') - phase(v, 'decode') - phase(v, 'compile') - phase(v, 'evaluate');
@@ -419,7 +427,7 @@ export async function benchWorker(): Promise<{ lines: string[]; figures: Figure[
           ratio: s / e,
           unit: '× the empty MV3 worker',
           goal: { op: '<=', value: 2 },
-          detail: `${s.toFixed(0)} ms vs ${e.toFixed(0)} ms`,
+          detail: `${s.toFixed(0)} ms vs ${e.toFixed(0)} ms; the worker thread's CPU ${(phase(semperWorker, 'total') / eCpu).toFixed(2)}× the empty worker's`,
         },
         ...archive.figures,
       ],

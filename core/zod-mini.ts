@@ -51,7 +51,12 @@ let strictCatchall: ZodMiniNever | undefined;
 const unknownKeys = () => (strictCatchall ??= never());
 
 export const strictObject: typeof miniStrictObject = ((shape: core.$ZodLooseShape, params?: string | core.$ZodObjectParams) =>
-  new (COMPILED ? JitObject : ZodMiniObject)({ type: 'object', shape, catchall: unknownKeys(), ...core.util.normalizeParams(params) })) as typeof miniStrictObject;
+  new (COMPILED ? JitObject : ZodMiniObject)({
+    type: 'object',
+    shape,
+    catchall: unknownKeys(),
+    ...core.util.normalizeParams(params),
+  })) as typeof miniStrictObject;
 
 export const looseObject: typeof miniLooseObject = COMPILED
   ? (((shape: core.$ZodLooseShape, params?: string | core.$ZodObjectParams) =>

@@ -9,7 +9,7 @@
 import type { Plugin } from 'vite';
 
 export function escapeNonAscii(code: string, fileName: string): string {
-  return code.replace(/[^\x00-\x7f]/g, (c, offset: number) => {
+  return code.replace(/[\u0080-\uffff]/g, (c, offset: number) => {
     if (code[offset - 1] === '\\') throw new Error(`${fileName}: a non-ASCII character after a backslash at ${offset}`);
     return `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`;
   });
