@@ -9,18 +9,29 @@
  *     worker), then an extension page sends one message and times, in the page, until the answer
  *     (Semper: the `settings.get` operation; the empty worker answers any message at once). The
  *     median of ROUNDS such starts per extension, interleaved.
+ *   - Where the time goes, in the same rounds: an empty worker that opens the extension's
+ *     IndexedDB and reads one record before answering (the floor of any worker that answers from
+ *     durable state); copies of the built extension whose worker answers a ping at once after
+ *     evaluating only the start bundle's shared chunks, or the whole start bundle with the
+ *     worker's own top level; BENCH_WORKER_COMPARE=<another dist> adds that build (before/after in
+ *     one run). BENCH_WORKER_ARCHIVE=0 skips the long history (bench/archive.ts).
+ *   - Then BENCH_WORKER_TRACED_ROUNDS more starts of each, traced (Chromium's tracing over the
+ *     DevTools port): the CPU time of the worker's thread by phase, steadier than the wall clock
+ *     on a loaded machine (docs/speed.md, "Worker start").
  */
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { benchArchive } from './archive.js';
 import type { Figure } from './harness.js';
+import { DB_VERSION } from '../extension/worker/store.js';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const ROUNDS = Number(process.env.BENCH_WORKER_ROUNDS ?? 7);
+const TRACED_ROUNDS = Number(process.env.BENCH_WORKER_TRACED_ROUNDS ?? 5);
 
 interface ManifestChunk {
   file: string;
@@ -59,14 +70,77 @@ export function workerStartFiles(dist: string): { files: string[]; gzipBytes: nu
   return { files, gzipBytes, rawBytes };
 }
 
-function emptyExtension(dir: string): void {
+const EMPTY_WORKER = 'chrome.runtime.onMessage.addListener((message, sender, sendResponse) => { sendResponse({ ok: true }); });\n';
+
+export function emptyExtension(dir: string, worker = EMPTY_WORKER): void {
   mkdirSync(dir, { recursive: true });
   writeFileSync(
     join(dir, 'manifest.json'),
     JSON.stringify({ manifest_version: 3, name: 'empty', version: '1.0', background: { service_worker: 'worker.js', type: 'module' } }),
   );
-  writeFileSync(join(dir, 'worker.js'), 'chrome.runtime.onMessage.addListener((message, sender, sendResponse) => { sendResponse({ ok: true }); });\n');
+  writeFileSync(join(dir, 'worker.js'), worker);
   writeFileSync(join(dir, 'page.html'), '<!doctype html><title>empty</title>\n');
+}
+
+/**
+ * The floor of any durable worker (issue 13's decomposition): an empty worker that, for each
+ * message, opens the extension's IndexedDB ('semper', the same version and stores, created on its
+ * first start) and reads one record (the settings record `settings.get` reads) before answering.
+ */
+const IDB_WORKER = `let db;
+function open() {
+  db ??= new Promise((resolve, reject) => {
+    const r = indexedDB.open('semper', ${DB_VERSION});
+    r.onupgradeneeded = () => {
+      const d = r.result;
+      const deals = d.createObjectStore('deals', { keyPath: 'dealId' });
+      deals.createIndex('byCreated', 'createdAt');
+      deals.createIndex('byActive', 'activeSince');
+      deals.createIndex('byUpdated', 'updatedAt');
+      deals.createIndex('byPageRequest', 'pageRequest');
+      d.createObjectStore('archive', { keyPath: ['dealId', 'digest'] }).createIndex('byDeal', 'dealId');
+      d.createObjectStore('roots', { keyPath: 'fingerprint' });
+      d.createObjectStore('keys', { keyPath: 'keyId' }).createIndex('byPurpose', 'purpose');
+      d.createObjectStore('tokens', { keyPath: 'credentialId' });
+      d.createObjectStore('settings').put({ caUrl: 'http://127.0.0.1:1/', hardwareTokenAbove: null }, 'shopper');
+      d.createObjectStore('ttps', { keyPath: 'fingerprint' });
+      d.createObjectStore('meta');
+      d.createObjectStore('wallets', { keyPath: 'dealId' }).createIndex('byCreated', 'createdAt');
+      d.createObjectStore('arbiters', { keyPath: 'fingerprint' });
+      d.createObjectStore('tsas', { keyPath: 'fingerprint' });
+    };
+    r.onsuccess = () => resolve(r.result);
+    r.onerror = () => reject(r.error);
+  });
+  return db;
+}
+chrome.runtime.onMessage.addListener((message, sender, sendResponse) => {
+  open().then((d) => new Promise((resolve, reject) => {
+    const g = d.transaction('settings').objectStore('settings').get('shopper');
+    g.onsuccess = () => resolve(g.result);
+    g.onerror = () => reject(g.error);
+  })).then((settings) => sendResponse({ ok: settings !== undefined }), (e) => sendResponse({ ok: false, error: String(e) }));
+  return true;
+});
+`;
+
+/** Answers \`{ ping: true }\` at once, registered before anything else the worker evaluates. */
+const PING_MODULE =
+  'chrome.runtime.onMessage.addListener((message, sender, sendResponse) => { if (message && message.ping === true) sendResponse({ ok: true }); });\n';
+
+/**
+ * A copy of the built extension whose worker first registers the ping listener, then imports
+ * `files` (paths in the build) — the start bundle's shared chunks alone, or the whole start bundle
+ * with the worker's own top level (its listeners, and its start, which the ping answer does not
+ * wait for: the ping is answered synchronously when the message is dispatched, which Chromium does
+ * once the module graph has evaluated).
+ */
+export function bundleExtension(dist: string, dir: string, files: string[]): void {
+  cpSync(dist, dir, { recursive: true });
+  const manifest = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')) as { background: { service_worker: string } };
+  writeFileSync(join(dir, 'bench-ping.js'), PING_MODULE);
+  writeFileSync(join(dir, manifest.background.service_worker), ["import './bench-ping.js';", ...files.map((f) => `import './${f}';`), ''].join('\n'));
+  writeFileSync(join(dir, 'page.html'), '<!doctype html><title>bench</title>\n');
 }
 
 interface Launched {
@@ -74,9 +148,11 @@ interface Launched {
   page: Page;
   scope: string;
   profile?: string;
+  /** The same browser over its DevTools port: a browser-wide session for tracing. */
+  browser?: Browser;
 }
 
-async function launch(dist: string, pagePath: string): Promise<Launched> {
+export async function launch(dist: string, pagePath: string): Promise<Launched> {
   const profile = mkdtempSync(join(tmpdir(), 'semper-bench-chromium-'));
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM,
@@ -90,6 +166,7 @@ async function launch(dist: string, pagePath: string): Promise<Launched> {
       '--disable-component-update',
       '--disable-sync',
       '--no-first-run',
+      '--remote-debugging-port=0',
     ],
   });
   let worker = context.serviceWorkers().find((w) => w.url().startsWith('chrome-extension://'));
@@ -97,7 +174,90 @@ async function launch(dist: string, pagePath: string): Promise<Launched> {
   const scope = `chrome-extension://${new URL(worker.url()).host}/`;
   const page = await context.newPage();
   await page.goto(`${scope}${pagePath}`);
-  return { context, page, scope, profile };
+  const port = readFileSync(join(profile, 'DevToolsActivePort'), 'utf8').split('\n')[0];
+  const browser = await chromium.connectOverCDP(`http://127.0.0.1:${port}`);
+  return { context, page, scope, profile, browser };
+}
+
+/** CPU time (ms) the worker's thread spent in one cold start, by phase (trace events' thread durations). */
+export interface StartCpu {
+  /** Every task the worker thread ran from its start until the answer. */
+  total: number;
+  /** The isolate's set-up (every worker pays it). */
+  isolate: number;
+  /** UTF-8 → the source strings. */
+  decode: number;
+  /** Parsing and compiling each module's top level (functions compile later, when first called). */
+  compile: number;
+  /** Running the module graph's top-level code, with the functions it calls compiled on the way. */
+  evaluate: number;
+}
+
+interface TraceEvent {
+  name: string;
+  ph: string;
+  pid: number;
+  tid: number;
+  ts: number;
+  dur?: number;
+  tdur?: number;
+  args?: { name?: string };
+}
+
+/**
+ * One cold start traced (Tracing on the browser session; categories for the worker thread's tasks,
+ * V8's compile and evaluate and Blink's decoding). CPU time, not wall time: what the start costs,
+ * less disturbed by other jobs on the machine than the wall clock.
+ */
+export async function tracedStart(l: Launched, message: unknown): Promise<StartCpu> {
+  if (!l.browser) throw new Error('bench worker: no browser session to trace with');
+  const session = await l.browser.newBrowserCDPSession();
+  try {
+    await stopWorker(l);
+    await new Promise((r) => setTimeout(r, 200));
+    await session.send('Tracing.start', {
+      transferMode: 'ReturnAsStream',
+      traceConfig: { includedCategories: ['toplevel', 'v8', 'v8.execute', 'blink', 'devtools.timeline', 'disabled-by-default-devtools.timeline'] },
+    });
+    await l.page.evaluate(async (m) => {
+      await chrome.runtime.sendMessage(m);
+    }, message);
+    const complete = new Promise<{ stream?: string }>((resolve) => session.once('Tracing.tracingComplete', resolve));
+    await session.send('Tracing.end');
+    const { stream } = await complete;
+    if (!stream) throw new Error('bench worker: the trace came back without a stream');
+    let text = '';
+    for (;;) {
+      const chunk = await session.send('IO.read', { handle: stream });
+      text += chunk.base64Encoded ? Buffer.from(chunk.data, 'base64').toString('utf8') : chunk.data;
+      if (chunk.eof) break;
+    }
+    await session.send('IO.close', { handle: stream });
+    const parsed = JSON.parse(text) as { traceEvents?: TraceEvent[] } | TraceEvent[];
+    const events = Array.isArray(parsed) ? parsed : (parsed.traceEvents ?? []);
+    // The thread this start ran on: the busiest 'ServiceWorker thread' of the trace.
+    const threads = new Set(
+      events.filter((e) => e.ph === 'M' && e.name === 'thread_name' && e.args?.name === 'ServiceWorker thread').map((e) => `${e.pid}:${e.tid}`),
+    );
+    const byThread = new Map<string, TraceEvent[]>();
+    for (const e of events) {
+      const key = `${e.pid}:${e.tid}`;
+      if (e.ph !== 'X' || !threads.has(key)) continue;
+      byThread.set(key, [...(byThread.get(key) ?? []), e]);
+    }
+    const own = [...byThread.values()].sort((a, b) => b.length - a.length)[0];
+    if (!own) throw new Error('bench worker: no service worker thread in the trace');
+    const cpu = (name: string) => own.filter((e) => e.name === name).reduce((sum, e) => sum + (e.tdur ?? 0), 0) / 1000;
+    return {
+      total: cpu('ThreadControllerImpl::RunTask'),
+      isolate: cpu('V8PerIsolateData::Initialize'),
+      decode: cpu('TextResourceDecoder::Decode'),
+      compile: cpu('v8.compileModule'),
+      evaluate: cpu('v8.evaluateModule'),
+    };
+  } finally {
+    await session.detach().catch(() => undefined);
+  }
 }
 
 async function stopWorker(l: Omit<Launched, 'profile'>): Promise<void> {
@@ -117,7 +277,7 @@ async function stopWorker(l: Omit<Launched, 'profile'>): Promise<void> {
 }
 
 /** Stop the worker, then time one message from the page until its answer (ms, measured in the page). */
-async function coldAnswer(l: Omit<Launched, 'profile'>, message: unknown): Promise<number> {
+export async function coldAnswer(l: Omit<Launched, 'profile'>, message: unknown): Promise<number> {
   await stopWorker(l);
   await new Promise((r) => setTimeout(r, 200));
   return l.page.evaluate(async (m) => {
@@ -178,38 +338,81 @@ export async function benchWorker(): Promise<{ lines: string[]; figures: Figure[
     const start = workerStartFiles(dist);
     // vite's manifest is for this bench only; Chromium loads the directory without it.
     rmSync(join(dist, '.vite'), { recursive: true, force: true });
+    const compare = process.env.BENCH_WORKER_COMPARE;
+    if (compare) rmSync(join(compare, '.vite'), { recursive: true, force: true });
     const empty = join(root, 'empty');
     emptyExtension(empty);
+    const idb = join(root, 'idb');
+    emptyExtension(idb, IDB_WORKER);
+    // start.files: the loader, the worker's own chunk, then the chunks it imports.
+    const chunks = join(root, 'chunks');
+    bundleExtension(dist, chunks, start.files.slice(2));
+    const bundle = join(root, 'bundle');
+    bundleExtension(dist, bundle, start.files.slice(1, 2));
 
-    const semper = await launch(dist, 'popup/index.html');
-    const bare = await launch(empty, 'page.html');
-    const semperMs: number[] = [];
-    const emptyMs: number[] = [];
+    const settingsGet = { op: 'settings.get', request: {} };
+    const ping = { ping: true };
+    type Variant = { name: string; dir: string; page: string; message: unknown; ms: number[]; cpu: StartCpu[]; launched?: Launched };
+    const variant = (name: string, dir: string, page: string, message: unknown): Variant => ({ name, dir, page, message, ms: [], cpu: [] });
+    const emptyWorker = variant('empty MV3 worker', empty, 'page.html', ping);
+    const semperWorker = variant('Semper: settings.get', dist, 'popup/index.html', settingsGet);
+    const variants: Variant[] = [
+      emptyWorker,
+      variant('empty worker + IndexedDB open and one read', idb, 'page.html', ping),
+      variant("start bundle's shared chunks evaluated (no worker code)", chunks, 'page.html', ping),
+      variant("whole start bundle evaluated, answered before the worker's own start", bundle, 'page.html', ping),
+      semperWorker,
+      ...(compare ? [variant(`compared build (${compare}): settings.get`, compare, 'popup/index.html', settingsGet)] : []),
+    ];
     let heap = { semper: 0, empty: 0 };
     try {
+      for (const v of variants) v.launched = await launch(v.dir, v.page);
+      // One unmeasured start each: the first creates the IndexedDB databases.
+      for (const v of variants) await coldAnswer(v.launched!, v.message);
       for (let i = 0; i < ROUNDS; i++) {
-        semperMs.push(await coldAnswer(semper, { op: 'settings.get', request: {} }));
-        emptyMs.push(await coldAnswer(bare, { ping: true }));
+        for (const v of variants) v.ms.push(await coldAnswer(v.launched!, v.message));
       }
       // The heaps right after a cold start and its first answer.
-      heap = { semper: await workerHeap(semper), empty: await workerHeap(bare) };
+      heap = { semper: await workerHeap(semperWorker.launched!), empty: await workerHeap(emptyWorker.launched!) };
+      for (let i = 0; i < TRACED_ROUNDS; i++) {
+        for (const v of variants) v.cpu.push(await tracedStart(v.launched!, v.message));
+      }
     } finally {
-      for (const l of [semper, bare]) {
+      for (const v of variants) {
+        const l = v.launched;
+        if (!l) continue;
+        await l.browser?.close().catch(() => undefined);
         await l.context.close().catch(() => undefined);
         if (l.profile) rmSync(l.profile, { recursive: true, force: true });
       }
     }
     // The same build with a long history (bench/archive.ts).
-    const archive = await benchArchive(dist, { coldAnswer, workerHeap }, Math.max(3, Math.ceil(ROUNDS / 2)));
-    const s = median(semperMs);
-    const e = median(emptyMs);
+    const archive =
+      process.env.BENCH_WORKER_ARCHIVE === '0'
+        ? { lines: ['archive: skipped (BENCH_WORKER_ARCHIVE=0)'], figures: [] }
+        : await benchArchive(dist, { coldAnswer, workerHeap }, Math.max(3, Math.ceil(ROUNDS / 2)));
+    const s = median(semperWorker.ms);
+    const e = median(emptyWorker.ms);
+    const decomposition = variants.map(
+      (v) => `  ${v.name}: ${median(v.ms).toFixed(0)} ms = ${(median(v.ms) / e).toFixed(2)}× the empty worker [${v.ms.map((x) => x.toFixed(0)).join(' ')}]`,
+    );
+    const eCpu = median(emptyWorker.cpu.map((c) => c.total));
+    const phase = (v: Variant, k: keyof StartCpu) => median(v.cpu.map((c) => c[k]));
+    const cpuLines = variants.map((v) => {
+      const total = phase(v, 'total');
+      const rest = total - phase(v, 'isolate') - phase(v, 'decode') - phase(v, 'compile') - phase(v, 'evaluate');
+      return `  ${v.name}: ${total.toFixed(1)} ms = ${(total / eCpu).toFixed(2)}× (isolate ${phase(v, 'isolate').toFixed(1)}, decode ${phase(v, 'decode').toFixed(1)}, compile ${phase(v, 'compile').toFixed(1)}, evaluate ${phase(v, 'evaluate').toFixed(1)}, the rest ${rest.toFixed(1)})`;
+    });
     const kb = (b: number) => `${(b / 1024).toFixed(1)} KB (${(b / 1000).toFixed(1)} kB)`;
     return {
       lines: [
         `worker loads at start: ${kb(start.gzipBytes)} gzip (${kb(start.rawBytes)} raw): ${start.files.join(', ')}`,
         `worker JS heap after a cold start and its first answer (after GC): Semper ${(heap.semper / 1024 / 1024).toFixed(1)} MB, empty MV3 worker ${(heap.empty / 1024 / 1024).toFixed(1)} MB`,
         ...archive.lines,
-        `stopped worker → first answer (median of ${ROUNDS}): Semper ${s.toFixed(0)} ms [${semperMs.map((x) => x.toFixed(0)).join(' ')}], empty MV3 worker ${e.toFixed(0)} ms [${emptyMs.map((x) => x.toFixed(0)).join(' ')}]`,
+        `stopped worker → first answer (median of ${ROUNDS}, interleaved): Semper ${s.toFixed(0)} ms, empty MV3 worker ${e.toFixed(0)} ms; each:`,
+        ...decomposition,
+        `worker thread CPU per cold start (median of ${TRACED_ROUNDS} traced starts; phases are medians each):`,
+        ...cpuLines,
       ],
       figures: [
         {
@@ -224,7 +427,7 @@ export async function benchWorker(): Promise<{ lines: string[]; figures: Figure[
           ratio: s / e,
           unit: '× the empty MV3 worker',
           goal: { op: '<=', value: 2 },
-          detail: `${s.toFixed(0)} ms vs ${e.toFixed(0)} ms`,
+          detail: `${s.toFixed(0)} ms vs ${e.toFixed(0)} ms; the worker thread's CPU ${(phase(semperWorker, 'total') / eCpu).toFixed(2)}× the empty worker's`,
         },
         ...archive.figures,
       ],

@@ -14,8 +14,8 @@
  * (the servers) configures zod once and the same way. Every schema module imports this one, so
  * this body runs before any schema is built.
  */
-import { config, core, memoizer, never, unknown, type ZodMiniObject, ZodMiniType } from 'zod/mini';
-import { looseObject as miniLooseObject, object as miniObject, strictObject as miniStrictObject } from 'zod/mini';
+import { config, core, memoizer, never, unknown, type ZodMiniNever, ZodMiniObject, ZodMiniType } from 'zod/mini';
+import { looseObject as miniLooseObject, object as miniObject, type strictObject as miniStrictObject } from 'zod/mini';
 import en from 'zod/v4/locales/en.js';
 
 if (!core.globalConfig.localeError) config(en());
@@ -43,10 +43,20 @@ export const object: typeof miniObject = COMPILED
       new JitObject({ type: 'object', shape: shape ?? {}, ...core.util.normalizeParams(params) })) as typeof miniObject)
   : miniObject;
 
-export const strictObject: typeof miniStrictObject = COMPILED
-  ? (((shape: core.$ZodLooseShape, params?: string | core.$ZodObjectParams) =>
-      new JitObject({ type: 'object', shape, catchall: never(), ...core.util.normalizeParams(params) })) as typeof miniStrictObject)
-  : miniStrictObject;
+/**
+ * One `never` for every strict object's unknown keys, where mini builds one per object: it holds no
+ * state, and the worker built 209 of them at every start (issue 13, docs/speed.md "Worker start").
+ */
+let strictCatchall: ZodMiniNever | undefined;
+const unknownKeys = () => (strictCatchall ??= never());
+
+export const strictObject: typeof miniStrictObject = ((shape: core.$ZodLooseShape, params?: string | core.$ZodObjectParams) =>
+  new (COMPILED ? JitObject : ZodMiniObject)({
+    type: 'object',
+    shape,
+    catchall: unknownKeys(),
+    ...core.util.normalizeParams(params),
+  })) as typeof miniStrictObject;
 
 export const looseObject: typeof miniLooseObject = COMPILED
   ? (((shape: core.$ZodLooseShape, params?: string | core.$ZodObjectParams) =>

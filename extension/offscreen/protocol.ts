@@ -20,10 +20,28 @@ const Digest = b64u.check(z.length(43));
 const RsaKey = b64u.check(z.minLength(64), z.maxLength(800));
 const RsaValue = b64u.check(z.length(342));
 
+/**
+ * A task's schemas, built on first use: the worker evaluates this module on every start, and its
+ * first message never runs a task (≈ 230 zod/mini instances the start no longer builds; issue 13).
+ */
+function lazyTask<A, R>(make: () => { args: A; result: R }): { readonly args: A; readonly result: R } {
+  let built: { args: A; result: R } | undefined;
+  return {
+    get args() {
+      built ??= make();
+      return built.args;
+    },
+    get result() {
+      built ??= make();
+      return built.result;
+    },
+  };
+}
+
 /** Each task: its arguments and its result. */
 export const TASKS = {
   /** A time stamp over a digest under the user's roots and trusted TSAs (extension/settings/tsa-check.ts). */
-  'timestamp.check': {
+  'timestamp.check': lazyTask(() => ({
     args: z.strictObject({
       token: z.string().check(z.maxLength(200_000)),
       digest: b64u,
@@ -39,13 +57,13 @@ export const TASKS = {
       }),
       z.strictObject({ status: z.literal('invalid'), reason: z.string().check(z.maxLength(4096)) }),
     ]),
-  },
+  })),
   /**
    * @simplewebauthn/server's verifyAuthenticationResponse: the assertions core/crypto/webauthn.ts's
    * fast path hands over (unusual ones). Library errors come back as `threw` (their message names
    * the check, core/crypto/webauthn.ts fromLibraryError), not as a failed task.
    */
-  'webauthn.authenticate': {
+  'webauthn.authenticate': lazyTask(() => ({
     args: z.strictObject({
       response: z.strictObject({
         id: z.string().check(z.maxLength(2048)),
@@ -65,9 +83,9 @@ export const TASKS = {
       z.strictObject({ threw: z.string().check(z.maxLength(4096)) }),
       z.strictObject({ verified: z.boolean(), authenticationInfo: z.strictObject({ userVerified: z.boolean() }) }),
     ]),
-  },
+  })),
   /** @simplewebauthn/server's verifyRegistrationResponse (token registration); errors as for authenticate. */
-  'webauthn.register': {
+  'webauthn.register': lazyTask(() => ({
     args: z.strictObject({
       // What startRegistration resolved with, as the operation table admitted it (RegistrationResponse); the library checks it.
       response: z.record(z.string(), z.unknown()),
@@ -92,25 +110,25 @@ export const TASKS = {
         ),
       }),
     ]),
-  },
+  })),
   /**
    * Blind coin messages for the bank (core/payment/cash/blind.ts blindCoin: RFC 9474 prepare and
    * blind, with the platform's CSPRNG). The coin keys stay in the worker: only their ids come here.
    */
-  'cash.blind': {
+  'cash.blind': lazyTask(() => ({
     args: z.strictObject({
       coins: z.array(z.strictObject({ denominationId: Digest, rsaPublicKey: RsaKey, coinId: Digest })).check(z.minLength(1), z.maxLength(64)),
     }),
     result: z.strictObject({
       blindings: z.array(z.strictObject({ prefix: b64u.check(z.length(43)), inv: RsaValue, blindedMsg: RsaValue })).check(z.minLength(1), z.maxLength(64)),
     }),
-  },
+  })),
   /**
    * Unblind the bank's blind signatures (blind.ts unblindSignature, RFC 9474 §4.4). A signature that
    * does not finalize comes back as `refused` (ERR_SIGNATURE_INVALID), not as a failed task; the
    * worker's wallet machine checks every coin against its denomination key before keeping it.
    */
-  'cash.unblind': {
+  'cash.unblind': lazyTask(() => ({
     args: z.strictObject({
       coins: z
         .array(
@@ -129,7 +147,7 @@ export const TASKS = {
       z.strictObject({ signatures: z.array(RsaValue).check(z.minLength(1), z.maxLength(64)) }),
       z.strictObject({ refused: z.string().check(z.maxLength(4096)) }),
     ]),
-  },
+  })),
 } as const;
 
 export type TaskName = keyof typeof TASKS;

@@ -206,12 +206,17 @@ async function readAll(name: string, stores: string[]): Promise<Record<string, u
  * marker), then delete them. Records already in 'semper' win over imported ones with the same key.
  */
 export async function importLegacyDatabases(database: SemperDatabase): Promise<void> {
-  const existing = await existingDatabases();
   if ((await database.get('meta', META_IMPORTED)) === true) {
-    // Imported already; an old database still open somewhere when it was deleted is deleted now.
-    for (const name of [LEGACY_IDENTITY_DB, LEGACY_EXCHANGE_DB]) if (existing.has(name)) void deleteDatabase(name);
+    // Imported already; an old database still open somewhere when it was deleted is deleted now. Every
+    // start opens the database before its first answer, which need not wait for the browser's list.
+    void existingDatabases()
+      .then((existing) => {
+        for (const name of [LEGACY_IDENTITY_DB, LEGACY_EXCHANGE_DB]) if (existing.has(name)) void deleteDatabase(name);
+      })
+      .catch(() => undefined);
     return;
   }
+  const existing = await existingDatabases();
   const identity = existing.has(LEGACY_IDENTITY_DB) ? await readAll(LEGACY_IDENTITY_DB, ['keys', 'tokens', 'settings']) : {};
   const exchange = existing.has(LEGACY_EXCHANGE_DB) ? await readAll(LEGACY_EXCHANGE_DB, ['exchanges', 'archive', 'ttps']) : {};
   const keys = (identity.keys ?? []) as StoredKey[];

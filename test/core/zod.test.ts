@@ -32,6 +32,17 @@ describe('core/zod.ts', () => {
     expect(Statement instanceof z.ZodMiniObject).toBe(true);
   });
 
+  it('strict objects share one never for unknown keys (issue 13: one per object at every worker start) and each still refuses them', () => {
+    const a = z.strictObject({ x: z.string() });
+    const b = z.strictObject({ y: z.number() });
+    expect(a._zod.def.catchall).toBe(b._zod.def.catchall);
+    expect(a.safeParse({ x: 'x', extra: 1 }).error?.issues.map((i) => [i.code, i.path, i.message])).toEqual([
+      ['unrecognized_keys', [], 'Unrecognized key: "extra"'],
+    ]);
+    expect(b.safeParse({ y: 1, z: 2, w: 3 }).error?.issues.map((i) => i.code)).toEqual(['unrecognized_keys']);
+    expect(b.parse({ y: 1 })).toEqual({ y: 1 });
+  });
+
   it('nothing in core/, extension/, popup/ or trusted-window/ imports classic zod: only core/zod-mini.ts imports zod, and only zod/mini', () => {
     const root = join(import.meta.dirname, '..', '..');
     const offenders: string[] = [];

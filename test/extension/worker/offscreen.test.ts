@@ -9,7 +9,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { createWebAuthnVerifier, useWebAuthnLibrary, verifyRegistration } from '../../../core/crypto/webauthn.js';
 import { encodeBase64url } from '../../../core/encoding/index.js';
 import { verifyStatement } from '../../../core/statements/index.js';
-import { fromWorker, OFFSCREEN_TARGET } from '../../../extension/offscreen/protocol.js';
+import { fromWorker, OFFSCREEN_TARGET, TASKS } from '../../../extension/offscreen/protocol.js';
 import { runTask } from '../../../extension/offscreen/tasks.js';
 import { type OffscreenDocument, OffscreenTasks, offscreenWebAuthnLibrary } from '../../../extension/worker/offscreen.js';
 import { FLAG_UP, SoftAuthenticator } from '../../helpers/soft-authenticator.js';
@@ -118,6 +118,17 @@ describe('fromWorker', () => {
     expect(fromWorker({ id, url: workerUrl, tab: { id: 1 } }, id, workerUrl)).toBe(false);
     expect(fromWorker({ id: 'other', url: workerUrl }, id, workerUrl)).toBe(false);
     expect(fromWorker({ id, url: workerUrl }, id, undefined)).toBe(false);
+  });
+});
+
+describe("the tasks' schemas", () => {
+  it('are built once, on first use (not at every worker start), and check as before', () => {
+    const blind = TASKS['cash.blind'];
+    expect(blind.args).toBe(blind.args);
+    expect(blind.result).toBe(TASKS['cash.blind'].result);
+    expect(TASKS['timestamp.check'].args.safeParse(args).success).toBe(true);
+    expect(TASKS['timestamp.check'].args.safeParse({ ...args, extra: 1 }).success).toBe(false);
+    expect(TASKS['timestamp.check'].result.safeParse(trusted).success).toBe(true);
   });
 });
 
