@@ -6,7 +6,7 @@
  * Both floors are measured in the same run, with the same keys, as the protocol.
  */
 import { generateKeyPair, signerFromKeyPair, verifyRaw } from '../core/crypto/index.js';
-import { canonicalBytes, randomId, sha256, utf8 } from '../core/encoding/index.js';
+import { canonicalBytes, sha256, utf8 } from '../core/encoding/index.js';
 import {
   newMerchantDeal,
   startPurchase,
@@ -50,7 +50,8 @@ export async function benchPurchase(): Promise<{ lines: string[]; figures: Figur
   const sign = await measure('ES256 sign', () => shopper.sign(data));
   const verify = await measure('ES256 verify', () => verifyRaw('ES256', shopper.publicJwk, data, sig));
 
-  const req = () => ({ dealId: randomId(18), nonce: randomId(32), items: [{ sku: 'report', quantity: 1 }], deliveryCommitments: true });
+  // Deal id and nonce from the hosts' random source, as purchaseShopper.start draws them.
+  const req = () => ({ dealId: cryptoRandom.id(18), nonce: cryptoRandom.id(32), items: [{ sku: 'report', quantity: 1 }], deliveryCommitments: true });
   const sample = req();
   const offerFor = async (request: ReturnType<typeof req>) => {
     const made = await stepMerchant(newMerchantDeal(request.dealId), { type: 'offer-requested', request, now: Date.now() }, merchant);

@@ -41,7 +41,6 @@ import type { Machine, RandomSource, StepResult, TransportReply } from '../machi
 import {
   ConfirmationBody,
   DeliveryBody,
-  ErrorResponse,
   OfferBody,
   STATEMENT_TYPES,
   type DeliveredGood,
@@ -54,7 +53,7 @@ import type { PurchaseOutcome } from '../protocol/provider.js';
 import type { SignatureRequirement, VerifiedOfferView } from './view.js';
 import { digestJson } from '../encoding/index.js';
 import { verifyCheque, verifyClearing } from '../payment/cheque/index.js';
-import { certifiedMerchant, checkSignatureDemand, digestDelivered, goodSize, parseBody, verifyMerchantStatement } from './common.js';
+import { certifiedMerchant, checkSignatureDemand, errorAnswer, measureGood, parseBody, verifyMerchantStatement } from './common.js';
 
 export interface ShopperContext {
   /** Deal ids and nonces. */
@@ -637,9 +636,9 @@ async function receiveResult(
   now: number,
   ctx: ShopperContext,
 ): Promise<ShopperStep> {
-  const errorReply = ErrorResponse.safeParse(response);
-  if (errorReply.success) {
-    return fail(state, new SemperError(asCode(errorReply.data.error.code), `merchant refused the order: ${errorReply.data.error.message}`), now);
+  const errorReply = errorAnswer(response);
+  if (errorReply) {
+    return fail(state, new SemperError(asCode(errorReply.error.code), `merchant refused the order: ${errorReply.error.message}`), now);
   }
   if (state.cheque && (response as { clearing?: unknown } | null)?.clearing === 'pending') {
     // The merchant presents the cheque at its bank: ask again (the same order) after a back-off.
@@ -726,18 +725,26 @@ async function authenticateAnswer(
   const reply = response as { confirmation?: unknown; delivery?: unknown } | null;
   const trust = { roots: ctx.roots, now: new Date(now), ...(ctx.isRevoked ? { isRevoked: ctx.isRevoked } : {}) };
   // The merchant signs with the same certified key it signed the offer with.
-  const offerSigner = canonicalJson(state.offer.signature.signer);
+  const offerSigner = state.offer.signature.signer;
   const c = await verifyStatement<ConfirmationBody>(reply?.confirmation, { types: [STATEMENT_TYPES.confirmation], requireCertificate: true, trust });
-  if (canonicalJson(c.statement.signature.signer) !== offerSigner)
-    throw new SemperError('ERR_SIGNATURE_INVALID', "confirmation not signed by the offer's merchant");
+  if (!sameSigner(c.statement.signature.signer, offerSigner)) throw new SemperError('ERR_SIGNATURE_INVALID', "confirmation not signed by the offer's merchant");
   const d = await verifyStatement<DeliveryBody>(reply?.delivery, { types: [STATEMENT_TYPES.delivery], requireCertificate: true, trust });
-  if (canonicalJson(d.statement.signature.signer) !== offerSigner)
-    throw new SemperError('ERR_SIGNATURE_INVALID', "delivery not signed by the offer's merchant");
+  if (!sameSigner(d.statement.signature.signer, offerSigner)) throw new SemperError('ERR_SIGNATURE_INVALID', "delivery not signed by the offer's merchant");
   const confirmation = { ...c.statement, body: parseBody(ConfirmationBody, c.statement.body, 'confirmation') };
   const delivery = { ...d.statement, body: parseBody(DeliveryBody, d.statement.body, 'delivery') };
   if (confirmation.dealId !== state.dealId) throw new SemperError('ERR_REPLAY', 'confirmation is for another deal');
   if (delivery.dealId !== state.dealId) throw new SemperError('ERR_REPLAY', 'delivery is for another deal');
   return { confirmation, delivery };
+}
+
+/**
+ * The same signer reference. Certified signers (what merchants sign with) are compared by their
+ * chains, certificate by certificate: the schema allows nothing else in them, so this is what
+ * comparing their canonical texts decided, without serialising the certificates each time.
+ */
+function sameSigner(a: SignerRef, b: SignerRef): boolean {
+  if (a.kind === 'x509' && b.kind === 'x509') return a.chain.length === b.chain.length && a.chain.every((cert, i) => cert === b.chain[i]);
+  return canonicalJson(a) === canonicalJson(b);
 }
 
 /**
@@ -764,7 +771,7 @@ export async function deliveryMismatches(offer: OfferBody, goods: readonly Deliv
     if (good.title !== item.title) out.push({ sku: good.sku, what: 'title' });
     let actual: { digest: string; size: number } | undefined;
     try {
-      actual = { digest: await digestDelivered(good), size: goodSize(good) };
+      actual = await measureGood(good);
     } catch {
       actual = undefined; // not decodable: not the content of anything
     }
