@@ -25,7 +25,7 @@ interface Internals {
 }
 const zodOf = (s: unknown) => (s as { _zod: Internals })._zod;
 
-const SCHEMAS: [string, Schema][] = Object.entries(wire).filter((e): e is [string, Schema] => typeof e[1] === 'object' && e[1] !== null && '_zod' in e[1]);
+const SCHEMAS = Object.entries(wire as Record<string, unknown>).filter((e): e is [string, Schema] => typeof e[1] === 'object' && e[1] !== null && '_zod' in e[1]);
 
 const B64U = [...'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_'];
 
