@@ -25,7 +25,9 @@ interface Internals {
 }
 const zodOf = (s: unknown) => (s as { _zod: Internals })._zod;
 
-const SCHEMAS = Object.entries(wire as Record<string, unknown>).filter((e): e is [string, Schema] => typeof e[1] === 'object' && e[1] !== null && '_zod' in e[1]);
+const SCHEMAS = Object.entries(wire as Record<string, unknown>).filter(
+  (e): e is [string, Schema] => typeof e[1] === 'object' && e[1] !== null && '_zod' in e[1],
+);
 
 const B64U = [...'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_'];
 
@@ -133,7 +135,7 @@ type Path = (string | number)[];
 
 function paths(v: unknown, at: Path = []): Path[] {
   const out: Path[] = [at];
-  if (Array.isArray(v)) v.forEach((x, i) => out.push(...paths(x, [...at, i])));
+  if (Array.isArray(v)) for (const [i, x] of v.entries()) out.push(...paths(x, [...at, i]));
   else if (typeof v === 'object' && v !== null) for (const [k, x] of Object.entries(v)) out.push(...paths(x, [...at, k]));
   return out;
 }
