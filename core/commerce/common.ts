@@ -124,9 +124,19 @@ export async function verifyMerchantStatement<S extends z.ZodMiniType<BoundBody>
   if (body.nonce !== expected.nonce) throw new SemperError('ERR_NONCE_MISMATCH', `${field} does not echo this request's nonce (replayed or reused ${field})`);
   if (Date.parse(body.expiresAt) <= now) throw new SemperError('ERR_OFFER_EXPIRED', `${field} expired at ${body.expiresAt}`);
   if (Date.parse(verified.statement.issuedAt) > now + 5 * 60_000) throw new SemperError('ERR_OFFER_INVALID', `${field} is issued in the future`);
-  // The body as verified is the body as parsed when the schema took it as it was (parseBody).
-  const statement = body === verified.statement.body ? (verified.statement as Statement<z.infer<S>>) : { ...verified.statement, body };
-  return { statement, signed: verified.statement, chain, signerJwk: verified.signerJwk };
+  return { statement: withBody(verified.statement, body), signed: verified.statement, chain, signerJwk: verified.signerJwk };
+}
+
+/**
+ * The statement with its body as parsed: the statement itself when parseBody took the body as it was
+ * (a verified statement's body, deep-frozen), else a copy with the parsed body. The copy names the
+ * envelope's members (StatementEnvelope allows no others) rather than spreading the statement: in
+ * Node 20's V8 a member written after a leading spread takes a slow path (≈ 2.5 µs each).
+ */
+export function withBody<B>(statement: Statement<unknown>, body: B): Statement<B> {
+  if (statement.body === body) return statement as Statement<B>;
+  const { type, version, dealId, issuedAt, signature } = statement;
+  return { type, version, dealId, issuedAt, body, signature };
 }
 
 /** The merchant as the trusted window shows it: from its validated certificate chain only. */

@@ -32,7 +32,7 @@ import {
   type OrderSignatureDemand,
 } from '../protocol/commerce.js';
 import type { RevocationCheck } from '../pki/certificates.js';
-import { checkSignatureDemand, digestDelivered, measureGood, parseBody } from './common.js';
+import { checkSignatureDemand, digestDelivered, measureGood, parseBody, withBody } from './common.js';
 import { digestJson, sealJson } from '../encoding/index.js';
 import { CHEQUE_TYPES, type ClearingAnswer, presentCheque, type VerifiedCheque, verifyCheque, verifyClearing } from '../payment/cheque/index.js';
 import { deviceKeySigner } from '../payment/signing.js';
@@ -284,7 +284,7 @@ export async function stepMerchant(state: MerchantDealState, event: MerchantEven
     const next: MerchantDealState = {
       ...state,
       phase: 'clearing',
-      order: { ...order, body },
+      order: withBody(order, body),
       orderDigest,
       shopperKey: verified.signerJwk,
       cheque: cheque.cheque,
@@ -294,7 +294,7 @@ export async function stepMerchant(state: MerchantDealState, event: MerchantEven
     return presentAgain(next);
   }
   if (body.cheque !== undefined || event.cheque !== undefined) throw new SemperError('ERR_ORDER_INVALID', 'a cheque comes only with an order paid by cheque');
-  return confirmAndDeliver(state, { ...order, body }, orderDigest, verified.signerJwk, event.now, ctx);
+  return confirmAndDeliver(state, withBody(order, body), orderDigest, verified.signerJwk, event.now, ctx);
 }
 
 /** Confirmation and delivery for an accepted order (paid by cheque: only once cleared, naming the bank's proof). */
