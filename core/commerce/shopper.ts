@@ -45,6 +45,7 @@ import {
   STATEMENT_TYPES,
   type DeliveredGood,
   type Money,
+  type OfferedItem,
   type OfferRequest,
   type OrderBody,
   type RequestedItem,
@@ -760,7 +761,8 @@ function sameSigner(a: SignerRef, b: SignerRef): boolean {
  */
 export async function deliveryMismatches(offer: OfferBody, goods: readonly DeliveredGood[]): Promise<DeliveryMismatch[]> {
   const out: DeliveryMismatch[] = [];
-  const digital = new Map(offer.items.filter((i) => i.kind === 'digital').map((i) => [i.sku, i]));
+  const digital = new Map<string, OfferedItem>();
+  for (const item of offer.items) if (item.kind === 'digital') digital.set(item.sku, item);
   const seen = new Set<string>();
   for (const good of goods) {
     const item = digital.get(good.sku);
