@@ -54,6 +54,14 @@ export function figureLine(f: Figure): string {
   return `${f.figure}: ${f.ratio.toFixed(2)}${f.unit}  (goal ${f.goal.op} ${f.goal.value}: ${met ? 'met' : 'NOT met'})  — ${f.detail}`;
 }
 
+export interface InterleavedRatio {
+  ratio: number;
+  a: Rate;
+  b: Rate;
+  /** The same rounds by CPU time (all threads), whichever clock `ratio` is by. */
+  cpuRatio: number;
+}
+
 /**
  * The ratio of two ops' costs (ms per op, wall or CPU), measured interleaved: `rounds` rounds of
  * `a` then `b`, each for `budgetMs`, and the median of the per-round ratios cost(a) / cost(b). On a
@@ -63,18 +71,20 @@ export async function interleavedRatio(
   a: () => Promise<unknown>,
   b: () => Promise<unknown>,
   options: { rounds?: number; budgetMs?: number; cpu?: boolean } = {},
-): Promise<{ ratio: number; a: Rate; b: Rate }> {
+): Promise<InterleavedRatio> {
   const rounds = options.rounds ?? 7;
   const budget = options.budgetMs ?? 400;
   const cost = (r: Rate) => (options.cpu ? r.cpuMsPerOp : 1000 / r.opsPerSecond);
   const ratios: number[] = [];
+  const cpuRatios: number[] = [];
   let lastA!: Rate;
   let lastB!: Rate;
   for (let i = 0; i < rounds; i++) {
     lastA = await measure('a', a, budget, 10);
     lastB = await measure('b', b, budget, 10);
     ratios.push(cost(lastA) / cost(lastB));
+    cpuRatios.push(lastA.cpuMsPerOp / lastB.cpuMsPerOp);
   }
-  ratios.sort((x, y) => x - y);
-  return { ratio: ratios[Math.floor(rounds / 2)]!, a: lastA, b: lastB };
+  const median = (xs: number[]) => xs.sort((x, y) => x - y)[Math.floor(rounds / 2)]!;
+  return { ratio: median(ratios), a: lastA, b: lastB, cpuRatio: median(cpuRatios) };
 }

@@ -17,7 +17,7 @@ import { SemperError, type SemperErrorCode } from '../errors.js';
 import type { Machine, RandomSource, StepResult } from '../machine.js';
 import type { Signer } from '../crypto/keys.js';
 import type { PublicJwk } from '../crypto/jwk.js';
-import { signStatement, statementDigest, verifyStatement, type Statement, type WebAuthnStatementVerifier } from '../statements/index.js';
+import { signStatement, statementDigest, verifyStatement, type SignerRef, type Statement, type WebAuthnStatementVerifier } from '../statements/index.js';
 import {
   OfferRequest,
   OrderBody,
@@ -32,8 +32,8 @@ import {
   type OrderSignatureDemand,
 } from '../protocol/commerce.js';
 import type { RevocationCheck } from '../pki/certificates.js';
-import { checkSignatureDemand, digestDelivered, goodSize, parseBody } from './common.js';
-import { digestJson } from '../encoding/index.js';
+import { checkSignatureDemand, digestDelivered, measureGood, parseBody, withBody } from './common.js';
+import { digestJson, sealJson } from '../encoding/index.js';
 import { CHEQUE_TYPES, type ClearingAnswer, presentCheque, type VerifiedCheque, verifyCheque, verifyClearing } from '../payment/cheque/index.js';
 import { deviceKeySigner } from '../payment/signing.js';
 
@@ -58,13 +58,29 @@ export interface CatalogItem {
   good: { mediaType: string; content: string } | { mediaType: string; description: string; maxSize: number; produce(): string };
 }
 
+/**
+ * Digest and size of a catalogue good's fixed content, remembered per good: every offer commits to
+ * them and every delivery carries the digest again, so a good's content would otherwise be hashed
+ * twice per purchase. A good whose content was replaced is hashed afresh (the entry names the text
+ * it was computed from).
+ */
+const goodDigests = new WeakMap<object, { content: string; digest: string; size: number }>();
+
+async function digestOfGood(good: { content: string }): Promise<{ digest: string; size: number }> {
+  const known = goodDigests.get(good);
+  if (known && known.content === good.content) return known;
+  const entry = { content: good.content, ...(await measureGood({ content: good.content, encoding: 'utf8' })) };
+  goodDigests.set(good, entry);
+  return entry;
+}
+
 /** What an offer commits to for a catalogue item (digital items only). */
 export async function commitmentOf(item: CatalogItem): Promise<ContentCommitment | undefined> {
   if (item.kind !== 'digital') return undefined;
   const good = item.good;
   if ('content' in good) {
-    const encoded = { content: good.content, encoding: 'utf8' as const };
-    return { kind: 'content', mediaType: good.mediaType, digest: await digestDelivered(encoded), size: goodSize(encoded) };
+    const { digest, size } = await digestOfGood(good);
+    return { kind: 'content', mediaType: good.mediaType, digest, size };
   }
   return { kind: 'described', mediaType: good.mediaType, description: good.description, maxSize: good.maxSize };
 }
@@ -145,8 +161,23 @@ export type MerchantOutbound =
 
 export type MerchantStep = StepResult<MerchantDealState, MerchantOutbound, never>;
 
-function signerRef(identity: MerchantIdentity) {
-  return { signerRef: { kind: 'x509' as const, chain: identity.chain } };
+/**
+ * The merchant's signer reference, made once per identity as a sealed value (core/encoding
+ * sealJson): every statement the merchant signs and every digest of one then reuses the canonical
+ * text of its certificate chain instead of serialising the certificates again.
+ */
+const signerRefs = new WeakMap<MerchantIdentity, { chain: string[]; ref: { signerRef: SignerRef } }>();
+
+function signerRef(identity: MerchantIdentity): { signerRef: SignerRef } {
+  const known = signerRefs.get(identity);
+  // Certificates compared one by one: an identity whose chain was replaced or changed gets a new one.
+  if (known && known.chain.length === identity.chain.length && known.chain.every((c, i) => c === identity.chain[i])) return known.ref;
+  const chain = [...identity.chain];
+  const made: SignerRef = { kind: 'x509', chain };
+  const sealed = sealJson(made);
+  const ref = { signerRef: sealed.ok ? sealed.value : made };
+  signerRefs.set(identity, { chain, ref });
+  return ref;
 }
 
 /** The deal a host starts a new deal id in. */
@@ -253,7 +284,7 @@ export async function stepMerchant(state: MerchantDealState, event: MerchantEven
     const next: MerchantDealState = {
       ...state,
       phase: 'clearing',
-      order: { ...order, body },
+      order: withBody(order, body),
       orderDigest,
       shopperKey: verified.signerJwk,
       cheque: cheque.cheque,
@@ -263,7 +294,7 @@ export async function stepMerchant(state: MerchantDealState, event: MerchantEven
     return presentAgain(next);
   }
   if (body.cheque !== undefined || event.cheque !== undefined) throw new SemperError('ERR_ORDER_INVALID', 'a cheque comes only with an order paid by cheque');
-  return confirmAndDeliver(state, { ...order, body }, orderDigest, verified.signerJwk, event.now, ctx);
+  return confirmAndDeliver(state, withBody(order, body), orderDigest, verified.signerJwk, event.now, ctx);
 }
 
 /** Confirmation and delivery for an accepted order (paid by cheque: only once cleared, naming the bank's proof). */
@@ -302,8 +333,10 @@ async function confirmAndDeliver(
   for (const item of state.offer.body.items.filter((i) => i.kind === 'digital')) {
     const catalog = ctx.lookup(item.sku);
     if (!catalog) throw new SemperError('ERR_NOT_FOUND', `product ${item.sku} is no longer available`);
-    const good = { content: 'content' in catalog.good ? catalog.good.content : catalog.good.produce(), encoding: 'utf8' as const };
-    goods.push({ sku: item.sku, title: item.title, mediaType: catalog.good.mediaType, ...good, digest: await digestDelivered(good) });
+    const source = catalog.good;
+    const good = { content: 'content' in source ? source.content : source.produce(), encoding: 'utf8' as const };
+    const digest = 'content' in source ? (await digestOfGood(source)).digest : await digestDelivered(good);
+    goods.push({ sku: item.sku, title: item.title, mediaType: source.mediaType, ...good, digest });
   }
   const delivery = await signStatement<DeliveryBody>(
     { type: STATEMENT_TYPES.delivery, version: 1, dealId: state.dealId, issuedAt, body: { orderId, orderDigest, goods } },
