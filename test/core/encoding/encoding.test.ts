@@ -12,6 +12,7 @@ import {
   sha256WebCrypto,
   sealJson,
   utf8,
+  wellFormedByPattern,
 } from '../../../core/encoding/index.js';
 import { SemperError } from '../../../core/errors.js';
 
@@ -75,6 +76,87 @@ describe('RFC 8785 canonical JSON', () => {
         return text === canonicalJson(reversed) && canonicalJson(JSON.parse(text)) === text;
       }),
     );
+  });
+});
+
+/**
+ * Strings that exercise the fast paths' edges: JSON escapes (quote, backslash, C0 controls), lone
+ * and paired surrogates, characters JSON leaves alone (U+2028, DEL), and plain letters.
+ */
+const wellFormedUnits = ['a', 'Z', '1', '"', '\\', '\u0000', '\u001f', '\n', '\u007f', '\u2028', 'é', '€', '\ud83d\ude00'];
+const edgyString = fc.string({ unit: fc.constantFrom(...wellFormedUnits, '\ud800', '\udbff', '\udc00', '\udfff'), maxLength: 8 });
+const edgyWellFormedString = fc.string({ unit: fc.constantFrom(...wellFormedUnits), maxLength: 8 });
+const refusesWith = (f: () => unknown, code?: string) => {
+  try {
+    f();
+    return false;
+  } catch (e) {
+    return code === undefined || (e instanceof SemperError && e.code === code);
+  }
+};
+
+describe('the fast paths of the RFC 8785 walk', () => {
+  it('tells lone surrogates the same way with String.prototype.isWellFormed as with the regular expression (property)', () => {
+    expect(typeof (String.prototype as { isWellFormed?: unknown }).isWellFormed).toBe('function');
+    fc.assert(
+      fc.property(
+        fc.oneof(edgyString, fc.string({ unit: 'binary' })),
+        (s) => (s as unknown as { isWellFormed(): boolean }).isWellFormed() === wellFormedByPattern(s),
+      ),
+      { numRuns: 2000 },
+    );
+  });
+  it('quotes, escapes and sorts as the canonicalize package does, and refuses what it refuses (property)', () => {
+    // The walk sorts up to 16 members by insertion, more with Array.prototype.sort (the second property).
+    // Mostly well-formed, so that most values are not refused for one lone surrogate among many strings.
+    const text = fc.oneof({ arbitrary: edgyWellFormedString, weight: 19 }, { arbitrary: edgyString, weight: 1 });
+    const value = fc.dictionary(text, fc.oneof(text, fc.array(text, { maxLength: 3 }), fc.dictionary(text, text, { maxKeys: 20 })), { maxKeys: 40 });
+    fc.assert(
+      fc.property(value, (obj) => {
+        const sealed = sealJson(obj);
+        if (refusesWith(() => canonicalize(obj))) {
+          return refusesWith(() => canonicalJson(obj), 'ERR_ENCODING') && !sealed.ok && !sealed.failure.notJson && sealed.failure.error.code === 'ERR_ENCODING';
+        }
+        return canonicalJson(obj) === canonicalize(obj) && sealed.ok && sealed.text === canonicalize(obj);
+      }),
+      { numRuns: 1500 },
+    );
+    fc.assert(
+      fc.property(fc.dictionary(fc.oneof(edgyWellFormedString, fc.string()), fc.integer(), { minKeys: 17, maxKeys: 60 }), (obj) => {
+        const sealed = sealJson(obj);
+        if (refusesWith(() => canonicalize(obj))) return !sealed.ok && refusesWith(() => canonicalJson(obj), 'ERR_ENCODING');
+        return sealed.ok && sealed.text === canonicalize(obj) && canonicalJson(obj) === sealed.text;
+      }),
+      { numRuns: 300 },
+    );
+  });
+  it('serialises values built from sealed parts as the package does, and no copy of a sealed part carries its text (property)', () => {
+    fc.assert(
+      fc.property(iJsonValue, fc.dictionary(fc.string(), iJsonValue, { maxKeys: 3 }), (v, extra) => {
+        const sealed = sealJson({ a: { b: { c: v } } });
+        if (!sealed.ok) return false;
+        const inner = (sealed.value as { a: { b: Record<string, unknown> } }).a;
+        // A new object around sealed parts, and a spread copy of a sealed part with other members.
+        const composite = { x: inner, y: [inner.b, v] };
+        const spread = { ...inner.b, ...extra };
+        return (
+          canonicalJson(composite) === canonicalize({ x: { b: { c: v } }, y: [{ c: v }, v] }) &&
+          canonicalJson(spread) === canonicalize({ c: v, ...extra }) &&
+          canonicalJson(structuredClone(sealed.value)) === sealed.text
+        );
+      }),
+      { numRuns: 500 },
+    );
+  });
+  it('keeps the canonical text off the copy as a member: not enumerable, not in JSON, not cloned', () => {
+    const sealed = sealJson({ b: [1], a: { c: 'x' } });
+    if (!sealed.ok) throw new Error('refused');
+    const copy = sealed.value as Record<string, unknown>;
+    expect(Object.keys(copy)).toEqual(['b', 'a']);
+    expect(JSON.stringify(copy)).toBe('{"b":[1],"a":{"c":"x"}}');
+    expect(Object.getOwnPropertySymbols({ ...copy })).toEqual([]);
+    expect(Object.getOwnPropertySymbols(Object.assign({}, copy))).toEqual([]);
+    expect(Object.getOwnPropertySymbols(structuredClone(copy))).toEqual([]);
   });
 });
 
