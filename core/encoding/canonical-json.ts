@@ -77,8 +77,11 @@ function sealedText(o: object): string | undefined {
   return (o as { [TEXT]?: string })[TEXT];
 }
 
-/** Strings JSON.stringify escapes besides lone surrogates (checked first): quote, backslash, C0 controls. */
-const NEEDS_ESCAPE = /["\\\u0000-\u001f]/;
+/**
+ * What JSON.stringify escapes besides lone surrogates (checked first): quote, backslash and the C0
+ * controls U+0000–U+001F, written as everything outside the characters it copies as they are.
+ */
+const NEEDS_ESCAPE = /[^\u0020\u0021\u0023-\u005b\u005d-\uffff]/;
 
 /** JSON.stringify of a well-formed string (RFC 8785 §3.2.2.2): most need no escape, and quoting them is cheaper. */
 function quote(s: string): string {

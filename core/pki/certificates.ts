@@ -251,7 +251,8 @@ async function signedBy(child: string, issuer: string): Promise<boolean> {
       for (const cert of parsedCache.values()) cert.verifiedIssuers = undefined;
       verifiedLinkCount = 0;
     }
-    (c.verifiedIssuers ??= new Set()).add(i);
+    c.verifiedIssuers ??= new Set();
+    c.verifiedIssuers.add(i);
     verifiedLinkCount++;
   }
   return ok;

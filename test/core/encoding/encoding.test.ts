@@ -130,6 +130,16 @@ describe('the fast paths of the RFC 8785 walk', () => {
       { numRuns: 300 },
     );
   });
+  it('writes every single UTF-16 code unit as JSON.stringify does (exhaustive)', () => {
+    const differs: number[] = [];
+    for (let c = 0; c < 0x10000; c++) {
+      const s = String.fromCharCode(c);
+      if (c >= 0xd800 && c <= 0xdfff) {
+        if (!refusesWith(() => canonicalJson(s), 'ERR_ENCODING')) differs.push(c);
+      } else if (canonicalJson(`a${s}`) !== JSON.stringify(`a${s}`) || canonicalJson({ [s]: 0 }) !== `{${JSON.stringify(s)}:0}`) differs.push(c);
+    }
+    expect(differs).toEqual([]);
+  });
   it('serialises values built from sealed parts as the package does, and no copy of a sealed part carries its text (property)', () => {
     fc.assert(
       fc.property(iJsonValue, fc.dictionary(fc.string(), iJsonValue, { maxKeys: 3 }), (v, extra) => {
