@@ -9,6 +9,7 @@ import {
   bytesEqual,
   sha256,
   sha256Sync,
+  sha256TextBase64url,
   sha256WebCrypto,
   sealJson,
   utf8,
@@ -234,7 +235,18 @@ describe('digests', () => {
       { numRuns: 300 },
     );
   });
+  it('hashes a string as its UTF-8, in one native call in Node as through TextEncoder and WebCrypto (property)', async () => {
+    expect(await sha256TextBase64url('abc')).toBe('ungWv48Bz-pBQUDeXa4iI7ADYaOWF3qctBD_YfIAFa0');
+    await fc.assert(
+      fc.asyncProperty(
+        fc.string({ unit: 'binary', maxLength: 400 }).filter((s) => wellFormedByPattern(s)),
+        async (s) => (await sha256TextBase64url(s)) === encodeBase64url(await sha256WebCrypto(utf8(s))),
+      ),
+      { numRuns: 300 },
+    );
+  });
   it('digestJson is SHA-256 over the canonical bytes', async () => {
+    await expect(digestJson({ a: 2 ** 60 })).rejects.toMatchObject({ code: 'ERR_ENCODING' });
     // SHA-256("{}") = 44136fa3...; base64url of it:
     expect(await digestJson({})).toBe('RBNvo1WzZ4oRRq0W9-hknpT7T8If536DEMBg9hyq_4o');
     expect(await digestJson({ a: 1, b: 2 })).toBe(await digestJson({ b: 2, a: 1 }));
