@@ -170,10 +170,13 @@ interface ClientData {
   tokenBinding?: unknown;
 }
 
+/** Fatal: bytes that are not UTF-8 are refused, not replaced. One decoder: decode() keeps no state between calls without `stream`. */
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
+
 function parseClientData(bytes: Uint8Array<ArrayBuffer>): ClientData {
   let parsed: unknown;
   try {
-    parsed = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes));
+    parsed = JSON.parse(strictUtf8.decode(bytes));
   } catch {
     throw webauthnError('client-data', 'clientDataJSON is not UTF-8 JSON (WebAuthn L3 §5.8.1)');
   }
@@ -183,13 +186,30 @@ function parseClientData(bytes: Uint8Array<ArrayBuffer>): ClientData {
   return parsed as ClientData;
 }
 
+/**
+ * COSE forms of recent credential keys, by their coordinates: a verifier sees the same few tokens
+ * again and again, and jwkToCose decodes both coordinates (strictly) every time. Only keys that
+ * converted are kept; each caller gets its own copy.
+ */
+const coseKeys = new Map<string, Uint8Array<ArrayBuffer>>();
+
 /** A P-256 credential key in COSE form, or ERR_WEBAUTHN naming the signer. */
 function credentialCose(jwk: PublicJwk): Uint8Array<ArrayBuffer> {
+  // Both coordinates 43 characters (32 bytes): the joined text names exactly one pair.
+  const cacheKey = jwk.kty === 'EC' && jwk.crv === 'P-256' && jwk.x.length === 43 && jwk.y.length === 43 ? jwk.x + jwk.y : undefined;
+  const known = cacheKey === undefined ? undefined : coseKeys.get(cacheKey);
+  if (known) return known.slice();
+  let cose: Uint8Array<ArrayBuffer>;
   try {
-    return jwkToCose(jwk);
+    cose = jwkToCose(jwk);
   } catch {
     throw webauthnError('signer', 'webauthn-ES256 needs a P-256 credential key');
   }
+  if (cacheKey !== undefined) {
+    if (coseKeys.size >= 64) coseKeys.delete(coseKeys.keys().next().value!);
+    coseKeys.set(cacheKey, cose.slice());
+  }
+  return cose;
 }
 
 /**
