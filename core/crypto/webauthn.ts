@@ -38,7 +38,7 @@ import type {
   VerifyAuthenticationResponseOpts,
   VerifyRegistrationResponseOpts,
 } from '@simplewebauthn/server';
-import { bytesEqual, decodeBase64url, encodeBase64url, sha256 } from '../encoding/index.js';
+import { bytesEqual, decodeBase64url, encodeBase64url, sha256, sha256Sync } from '../encoding/index.js';
 import { SemperError, isSemperError } from '../errors.js';
 import { signingInput } from '../statements/sign.js';
 import type { SignatureBlock, SignerRef, UnsignedStatement } from '../statements/schema.js';
@@ -290,7 +290,9 @@ export function createWebAuthnVerifier(options: WebAuthnVerifierOptions): WebAut
           : webauthnError('signature', `not a DER ECDSA signature (${e instanceof Error ? e.message : String(e)})`);
       }
 
-      const expectedChallenge = encodeBase64url(await sha256(input));
+      // sha256Sync where the runtime hashes synchronously (Node): `await` would cost an event-loop
+      // turn even for a value at hand, one the floor this is measured against (issue 13) does not take.
+      const expectedChallenge = encodeBase64url(sha256Sync(input) ?? (await sha256(input)));
       const fast = implementation === 'fast' ? await verifyFast(signature, authenticatorData, clientDataBytes, clientData, raw, expectedChallenge) : FALLBACK;
       const result = fast === FALLBACK ? await verifyWithLibrary(signature, expectedChallenge, publicKey) : fast;
       if (!result.verified) {
@@ -352,11 +354,11 @@ export function createWebAuthnVerifier(options: WebAuthnVerifierOptions): WebAut
     if (flags & (FLAG_AT | FLAG_ED)) return FALLBACK;
     if (authData.byteLength > 37) throw libraryError('Leftover bytes detected while parsing authenticator data');
     const signer = signature.signer as WebAuthnSignerRef;
-    if (!bytesEqual(authData.subarray(0, 32), await rpIdHash(signer.rpId))) throw libraryError('Unexpected RP ID hash');
+    if (!bytesEqual(authData.subarray(0, 32), rpIdHashes.get(signer.rpId) ?? (await rpIdHash(signer.rpId)))) throw libraryError('Unexpected RP ID hash');
     if (!(flags & FLAG_UP)) throw libraryError('User not present during authentication');
     const userVerified = (flags & FLAG_UV) !== 0;
     if (requireUserVerification && !userVerified) throw libraryError('User verification required, but user could not be verified');
-    const clientDataHash = await sha256(clientDataBytes);
+    const clientDataHash = sha256Sync(clientDataBytes) ?? (await sha256(clientDataBytes));
     const signed = new Uint8Array(authData.byteLength + clientDataHash.byteLength);
     signed.set(authData, 0);
     signed.set(clientDataHash, authData.byteLength);
@@ -387,18 +389,16 @@ function libraryError(message: string): SemperError {
   return fromLibraryError(new Error(message));
 }
 
-const rpIdHashes = new Map<string, Promise<Uint8Array<ArrayBuffer>>>();
+/** RP ID hashes computed so far (bounded), read without awaiting. */
+const rpIdHashes = new Map<string, Uint8Array<ArrayBuffer>>();
 
 /** SHA-256 of an RP ID's characters as the library hashes them (one byte per UTF-16 unit, as Uint8Array.from keeps it). */
-function rpIdHash(rpId: string): Promise<Uint8Array<ArrayBuffer>> {
-  let hash = rpIdHashes.get(rpId);
-  if (!hash) {
-    const bytes = new Uint8Array(rpId.length);
-    for (let i = 0; i < rpId.length; i++) bytes[i] = rpId.charCodeAt(i);
-    hash = sha256(bytes);
-    if (rpIdHashes.size >= 64) rpIdHashes.delete(rpIdHashes.keys().next().value!);
-    rpIdHashes.set(rpId, hash);
-  }
+async function rpIdHash(rpId: string): Promise<Uint8Array<ArrayBuffer>> {
+  const bytes = new Uint8Array(rpId.length);
+  for (let i = 0; i < rpId.length; i++) bytes[i] = rpId.charCodeAt(i);
+  const hash = await sha256(bytes);
+  if (rpIdHashes.size >= 64) rpIdHashes.delete(rpIdHashes.keys().next().value!);
+  rpIdHashes.set(rpId, hash);
   return hash;
 }
 
