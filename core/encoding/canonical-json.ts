@@ -210,10 +210,24 @@ function sealFailure(value: unknown, path: string): SealFailure | null {
   }
 }
 
+/**
+ * Which sealed copies keep their text: the top two levels, and below them, down to where a nested
+ * statement's body sits (request.body.m1.body), what statements are read by — a statement (it has
+ * a body and a signature), its body, signature and signer (the signing input is written from the
+ * body's and the signer's texts, sign.ts). Only a cache: a copy without its text is walked again when
+ * canonicalised. Not every copy: defineProperty costs about as much as copying a small object.
+ */
+function keepsText(copy: object, depth: number, name: string): boolean {
+  if (depth <= 1) return true;
+  if (depth > 3) return false;
+  return name === 'body' || name === 'signature' || name === 'signer' || ('body' in copy && 'signature' in copy);
+}
+
 /** The canonical text of the value sealWalk last returned: one module slot instead of a [copy, text] pair per node. */
 let walkText = '';
 
-function sealWalk(value: unknown, depth: number): unknown {
+/** `name`: the member name the value sits under in its parent ('' for array elements and the top). */
+function sealWalk(value: unknown, depth: number, name: string): unknown {
   switch (typeof value) {
     case 'string':
       if (!wellFormed(value)) throw NOT_I_JSON;
@@ -247,7 +261,7 @@ function sealWalk(value: unknown, depth: number): unknown {
     text = '[';
     for (let i = 0; i < value.length; i++) {
       // A hole reads as undefined: not I-JSON.
-      out[i] = sealWalk(value[i], depth + 1);
+      out[i] = sealWalk(value[i], depth + 1, '');
       text += i > 0 ? `,${walkText}` : walkText;
     }
     text += ']';
@@ -264,7 +278,7 @@ function sealWalk(value: unknown, depth: number): unknown {
     for (let i = 0; i < n; i++) {
       const k = keys[i]!;
       if (!wellFormed(k)) throw NOT_I_JSON;
-      const c = sealWalk((value as Record<string, unknown>)[k], depth + 1);
+      const c = sealWalk((value as Record<string, unknown>)[k], depth + 1, k);
       // A member named __proto__ stays a member, as JSON.parse makes it (assignment would set the
       // prototype); defineProperty only there, since it is several times slower than assignment.
       if (k === '__proto__') Object.defineProperty(out, k, { value: c, enumerable: true, writable: true, configurable: true });
@@ -280,8 +294,7 @@ function sealWalk(value: unknown, depth: number): unknown {
     text += '}';
     copy = out;
   }
-  // Texts of the upper levels only: where a nested statement's body sits (request.body.m1.body).
-  if (depth <= 3) Object.defineProperty(copy, TEXT, { value: text });
+  if (keepsText(copy, depth, name)) Object.defineProperty(copy, TEXT, { value: text });
   Object.freeze(copy);
   walkText = text;
   return copy;
@@ -294,7 +307,7 @@ function sealWalk(value: unknown, depth: number): unknown {
  */
 export function sealJson<T>(value: T): { ok: true; value: T; text: string } | { ok: false; failure: SealFailure } {
   try {
-    const copy = sealWalk(value, 0);
+    const copy = sealWalk(value, 0, '');
     return { ok: true, value: copy as T, text: walkText };
   } catch (e) {
     if (e !== NOT_I_JSON) throw e;
