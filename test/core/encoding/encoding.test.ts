@@ -36,6 +36,8 @@ describe('RFC 8785 canonical JSON', () => {
   it('refuses what is not I-JSON, naming the path', () => {
     expect(() => canonicalJson({ a: NaN })).toThrowError(/\$\.a is not a finite number/);
     expect(() => canonicalJson({ a: undefined })).toThrowError(SemperError);
+    expect(() => canonicalJson({ a: [1, undefined] })).toThrowError(/\$\.a\[1\] is not a JSON value \(undefined\)/);
+    expect(() => canonicalJson({ f: () => 1 })).toThrowError(/\$\.f is not a JSON value \(function\)/);
     // Semper refuses integers that a double cannot hold exactly (amounts must survive every parser).
     expect(() => canonicalJson({ a: 2 ** 60 })).toThrowError(/safe range/);
     expect(() => canonicalJson([1e30])).toThrowError(/safe range/);
