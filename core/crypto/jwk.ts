@@ -3,7 +3,9 @@ import { z } from '../zod.js';
 import { encodeBase64url, sha256, utf8 } from '../encoding/index.js';
 import { SemperError } from '../errors.js';
 
-const b64u = z.string().check(z.regex(/^[A-Za-z0-9_-]+$/));
+/** A JWK coordinate's alphabet (RFC 7518 §6.2.1.2, base64url); exported for the envelope's fast check (statements/schema.ts). */
+export const JWK_COORDINATE = /^[A-Za-z0-9_-]+$/;
+const b64u = z.string().check(z.regex(JWK_COORDINATE));
 
 export const EcPublicJwk = z.strictObject({
   kty: z.literal('EC'),

@@ -38,7 +38,7 @@ import type {
   VerifyAuthenticationResponseOpts,
   VerifyRegistrationResponseOpts,
 } from '@simplewebauthn/server';
-import { bytesEqual, decodeBase64url, encodeBase64url, sha256 } from '../encoding/index.js';
+import { bytesEqual, decodeBase64url, encodeBase64url, sha256, sha256Sync } from '../encoding/index.js';
 import { SemperError, isSemperError } from '../errors.js';
 import { signingInput } from '../statements/sign.js';
 import type { SignatureBlock, SignerRef, UnsignedStatement } from '../statements/schema.js';
@@ -170,10 +170,13 @@ interface ClientData {
   tokenBinding?: unknown;
 }
 
+/** Fatal: bytes that are not UTF-8 are refused, not replaced. One decoder: decode() keeps no state between calls without `stream`. */
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
+
 function parseClientData(bytes: Uint8Array<ArrayBuffer>): ClientData {
   let parsed: unknown;
   try {
-    parsed = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes));
+    parsed = JSON.parse(strictUtf8.decode(bytes));
   } catch {
     throw webauthnError('client-data', 'clientDataJSON is not UTF-8 JSON (WebAuthn L3 §5.8.1)');
   }
@@ -183,13 +186,30 @@ function parseClientData(bytes: Uint8Array<ArrayBuffer>): ClientData {
   return parsed as ClientData;
 }
 
+/**
+ * COSE forms of recent credential keys, by their coordinates: a verifier sees the same few tokens
+ * again and again, and jwkToCose decodes both coordinates (strictly) every time. Only keys that
+ * converted are kept; each caller gets its own copy.
+ */
+const coseKeys = new Map<string, Uint8Array<ArrayBuffer>>();
+
 /** A P-256 credential key in COSE form, or ERR_WEBAUTHN naming the signer. */
 function credentialCose(jwk: PublicJwk): Uint8Array<ArrayBuffer> {
+  // Both coordinates 43 characters (32 bytes): the joined text names exactly one pair.
+  const cacheKey = jwk.kty === 'EC' && jwk.crv === 'P-256' && jwk.x.length === 43 && jwk.y.length === 43 ? jwk.x + jwk.y : undefined;
+  const known = cacheKey === undefined ? undefined : coseKeys.get(cacheKey);
+  if (known) return known.slice();
+  let cose: Uint8Array<ArrayBuffer>;
   try {
-    return jwkToCose(jwk);
+    cose = jwkToCose(jwk);
   } catch {
     throw webauthnError('signer', 'webauthn-ES256 needs a P-256 credential key');
   }
+  if (cacheKey !== undefined) {
+    if (coseKeys.size >= 64) coseKeys.delete(coseKeys.keys().next().value!);
+    coseKeys.set(cacheKey, cose.slice());
+  }
+  return cose;
 }
 
 /**
@@ -270,7 +290,9 @@ export function createWebAuthnVerifier(options: WebAuthnVerifierOptions): WebAut
           : webauthnError('signature', `not a DER ECDSA signature (${e instanceof Error ? e.message : String(e)})`);
       }
 
-      const expectedChallenge = encodeBase64url(await sha256(input));
+      // sha256Sync where the runtime hashes synchronously (Node): `await` would cost an event-loop
+      // turn even for a value at hand, one the floor this is measured against (issue 13) does not take.
+      const expectedChallenge = encodeBase64url(sha256Sync(input) ?? (await sha256(input)));
       const fast = implementation === 'fast' ? await verifyFast(signature, authenticatorData, clientDataBytes, clientData, raw, expectedChallenge) : FALLBACK;
       const result = fast === FALLBACK ? await verifyWithLibrary(signature, expectedChallenge, publicKey) : fast;
       if (!result.verified) {
@@ -332,11 +354,11 @@ export function createWebAuthnVerifier(options: WebAuthnVerifierOptions): WebAut
     if (flags & (FLAG_AT | FLAG_ED)) return FALLBACK;
     if (authData.byteLength > 37) throw libraryError('Leftover bytes detected while parsing authenticator data');
     const signer = signature.signer as WebAuthnSignerRef;
-    if (!bytesEqual(authData.subarray(0, 32), await rpIdHash(signer.rpId))) throw libraryError('Unexpected RP ID hash');
+    if (!bytesEqual(authData.subarray(0, 32), rpIdHashes.get(signer.rpId) ?? (await rpIdHash(signer.rpId)))) throw libraryError('Unexpected RP ID hash');
     if (!(flags & FLAG_UP)) throw libraryError('User not present during authentication');
     const userVerified = (flags & FLAG_UV) !== 0;
     if (requireUserVerification && !userVerified) throw libraryError('User verification required, but user could not be verified');
-    const clientDataHash = await sha256(clientDataBytes);
+    const clientDataHash = sha256Sync(clientDataBytes) ?? (await sha256(clientDataBytes));
     const signed = new Uint8Array(authData.byteLength + clientDataHash.byteLength);
     signed.set(authData, 0);
     signed.set(clientDataHash, authData.byteLength);
@@ -367,18 +389,16 @@ function libraryError(message: string): SemperError {
   return fromLibraryError(new Error(message));
 }
 
-const rpIdHashes = new Map<string, Promise<Uint8Array<ArrayBuffer>>>();
+/** RP ID hashes computed so far (bounded), read without awaiting. */
+const rpIdHashes = new Map<string, Uint8Array<ArrayBuffer>>();
 
 /** SHA-256 of an RP ID's characters as the library hashes them (one byte per UTF-16 unit, as Uint8Array.from keeps it). */
-function rpIdHash(rpId: string): Promise<Uint8Array<ArrayBuffer>> {
-  let hash = rpIdHashes.get(rpId);
-  if (!hash) {
-    const bytes = new Uint8Array(rpId.length);
-    for (let i = 0; i < rpId.length; i++) bytes[i] = rpId.charCodeAt(i);
-    hash = sha256(bytes);
-    if (rpIdHashes.size >= 64) rpIdHashes.delete(rpIdHashes.keys().next().value!);
-    rpIdHashes.set(rpId, hash);
-  }
+async function rpIdHash(rpId: string): Promise<Uint8Array<ArrayBuffer>> {
+  const bytes = new Uint8Array(rpId.length);
+  for (let i = 0; i < rpId.length; i++) bytes[i] = rpId.charCodeAt(i);
+  const hash = await sha256(bytes);
+  if (rpIdHashes.size >= 64) rpIdHashes.delete(rpIdHashes.keys().next().value!);
+  rpIdHashes.set(rpId, hash);
   return hash;
 }
 

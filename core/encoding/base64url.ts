@@ -44,15 +44,24 @@ export function encodeBase64url(bytes: Uint8Array): string {
   return portableBase64.encode(bytes).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
 }
 
+/** The value of a base64url character (RFC 4648 Table 2), for a character already checked against ALPHABET. */
+function sextet(code: number): number {
+  if (code >= 97) return code - 71; // a-z: 26-51
+  if (code >= 65) return code === 95 ? 63 : code - 65; // A-Z: 0-25; '_' (95): 63
+  if (code >= 48) return code + 4; // 0-9: 52-61
+  return 62; // '-'
+}
+
 export function decodeBase64url(text: string): Uint8Array<ArrayBuffer> {
   if (typeof text !== 'string' || !ALPHABET.test(text) || text.length % 4 === 1) {
     throw new SemperError('ERR_ENCODING', 'RFC 4648 §5: not a base64url string without padding');
   }
-  // A copy into a plain Uint8Array: callers get the same type on both paths.
-  const out = NODE_BUFFER ? new Uint8Array(NODE_BUFFER.from(text, 'base64url')) : portableBase64.decodeUrl(text);
-  // Reject non-canonical encodings (trailing bits set), so one byte string has one text form.
-  if (encodeBase64url(out) !== text) {
+  // Reject non-canonical encodings (trailing bits set), so one byte string has one text form: a
+  // last group of 2 characters carries 8 bits of 12, of 3 characters 16 of 18; the rest must be 0.
+  const rest = text.length % 4;
+  if (rest !== 0 && sextet(text.charCodeAt(text.length - 1)) & (rest === 2 ? 0x0f : 0x03)) {
     throw new SemperError('ERR_ENCODING', 'RFC 4648 §3.5: non-canonical base64url (trailing bits set)');
   }
-  return out;
+  // A copy into a plain Uint8Array: callers get the same type on both paths.
+  return NODE_BUFFER ? new Uint8Array(NODE_BUFFER.from(text, 'base64url')) : portableBase64.decodeUrl(text);
 }

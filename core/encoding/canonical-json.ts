@@ -14,11 +14,23 @@ export type JsonValue = null | boolean | number | string | JsonValue[] | { [key:
 
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
+/**
+ * No lone surrogate (RFC 8785 §3.2.2.2). String.prototype.isWellFormed (ES2024; Node 20, Chromium
+ * 111, Firefox 119) answers a one-byte string at once, where the regular expression scans every
+ * character — certificates in a chain are kilobytes. The regular expression where it is missing;
+ * test/core/encoding compares both on random UTF-16.
+ */
+const isWellFormed = (String.prototype as { isWellFormed?: (this: string) => boolean }).isWellFormed;
+export function wellFormedByPattern(s: string): boolean {
+  return !LONE_SURROGATE.test(s);
+}
+const wellFormed: (s: string) => boolean = isWellFormed ? (s) => isWellFormed.call(s) : wellFormedByPattern;
+
 /** The I-JSON check with the path of the first offending value (only run once the fast pass failed). */
 function assertIJson(value: unknown, path: string): void {
   switch (typeof value) {
     case 'string':
-      if (LONE_SURROGATE.test(value)) throw new SemperError('ERR_ENCODING', `RFC 8785 §3.2.2.2: ${path} has a lone surrogate`);
+      if (!wellFormed(value)) throw new SemperError('ERR_ENCODING', `RFC 8785 §3.2.2.2: ${path} has a lone surrogate`);
       return;
     case 'boolean':
       return;
@@ -38,7 +50,7 @@ function assertIJson(value: unknown, path: string): void {
         throw new SemperError('ERR_ENCODING', `RFC 8785 §3.1: ${path} is not a plain JSON object`);
       }
       for (const [k, v] of Object.entries(value)) {
-        if (LONE_SURROGATE.test(k)) throw new SemperError('ERR_ENCODING', `RFC 8785 §3.2.2.2: a member name of ${path} has a lone surrogate`);
+        if (!wellFormed(k)) throw new SemperError('ERR_ENCODING', `RFC 8785 §3.2.2.2: a member name of ${path} has a lone surrogate`);
         assertIJson(v, `${path}.${k}`);
       }
       return;
@@ -52,15 +64,56 @@ const NOT_I_JSON = Symbol('not I-JSON');
 
 /**
  * Canonical texts of sealed values (sealJson): deep-frozen copies made here, so their text can
- * never go stale. Any object or array found here is serialised from its text, without a walk.
+ * never go stale. Any object or array carrying one is serialised from its text, without a walk.
+ * The text is a non-enumerable, read-only property under a symbol only this module holds, defined
+ * before the copy is frozen: a WeakMap of them cost more than the rest of the walk (its entries
+ * are ephemerons the garbage collector traces one by one). Spreading or Object.assign copies only
+ * enumerable members, JSON and structured clone only string keys, so a copy that could differ
+ * never carries the text.
  */
-const sealedTexts = new WeakMap<object, string>();
+const TEXT = Symbol('RFC 8785 text');
+
+function sealedText(o: object): string | undefined {
+  return (o as { [TEXT]?: string })[TEXT];
+}
+
+/**
+ * What JSON.stringify escapes besides lone surrogates (checked first): quote, backslash and the C0
+ * controls U+0000–U+001F, written as everything outside the characters it copies as they are.
+ */
+const NEEDS_ESCAPE = /[^\u0020\u0021\u0023-\u005b\u005d-\uffff]/;
+
+/** JSON.stringify of a well-formed string (RFC 8785 §3.2.2.2): most need no escape, and quoting them is cheaper. */
+function quote(s: string): string {
+  return NEEDS_ESCAPE.test(s) ? JSON.stringify(s) : `"${s}"`;
+}
+
+/** Member positions sorted by name, by UTF-16 code units (RFC 8785 §3.2.3); names are distinct. */
+function byName(keys: readonly string[]): number[] {
+  const n = keys.length;
+  const order: number[] = new Array(n);
+  if (n > 16) {
+    for (let i = 0; i < n; i++) order[i] = i;
+    return order.sort((a, b) => (keys[a]! < keys[b]! ? -1 : 1));
+  }
+  // Insertion sort: one comparison per member when they came in order, and no comparator calls.
+  for (let i = 0; i < n; i++) {
+    const k = keys[i]!;
+    let j = i;
+    while (j > 0 && keys[order[j - 1]!]! > k) {
+      order[j] = order[j - 1]!;
+      j--;
+    }
+    order[j] = i;
+  }
+  return order;
+}
 
 function serialise(value: unknown): string {
   switch (typeof value) {
     case 'string':
-      if (LONE_SURROGATE.test(value)) throw NOT_I_JSON;
-      return JSON.stringify(value);
+      if (!wellFormed(value)) throw NOT_I_JSON;
+      return quote(value);
     case 'boolean':
       return value ? 'true' : 'false';
     case 'number':
@@ -69,7 +122,7 @@ function serialise(value: unknown): string {
       return JSON.stringify(value);
     case 'object': {
       if (value === null) return 'null';
-      const sealed = sealedTexts.get(value);
+      const sealed = sealedText(value);
       if (sealed !== undefined) return sealed;
       if (Array.isArray(value)) {
         let out = '[';
@@ -82,14 +135,14 @@ function serialise(value: unknown): string {
       }
       const proto = Object.getPrototypeOf(value);
       if (proto !== Object.prototype && proto !== null) throw NOT_I_JSON;
-      // Default sort: by UTF-16 code units (RFC 8785 §3.2.3).
-      const keys = Object.keys(value).sort();
+      const keys = Object.keys(value);
+      const order = byName(keys);
       let out = '{';
-      for (let i = 0; i < keys.length; i++) {
-        const k = keys[i]!;
-        if (LONE_SURROGATE.test(k)) throw NOT_I_JSON;
-        if (i > 0) out += ',';
-        out += `${JSON.stringify(k)}:${serialise((value as Record<string, unknown>)[k])}`;
+      for (let j = 0; j < order.length; j++) {
+        const k = keys[order[j]!]!;
+        if (!wellFormed(k)) throw NOT_I_JSON;
+        if (j > 0) out += ',';
+        out += `${quote(k)}:${serialise((value as Record<string, unknown>)[k])}`;
       }
       return `${out}}`;
     }
@@ -157,57 +210,94 @@ function sealFailure(value: unknown, path: string): SealFailure | null {
   }
 }
 
-function byName(a: [string, string], b: [string, string]): number {
-  return a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0;
+/**
+ * Which sealed copies keep their text: the top two levels, and below them, down to where a nested
+ * statement's body sits (request.body.m1.body), what statements are read by — a statement (it has
+ * a body and a signature), its body, signature and signer (the signing input is written from the
+ * body's and the signer's texts, sign.ts). Only a cache: a copy without its text is walked again when
+ * canonicalised. Not every copy: defineProperty costs about as much as copying a small object.
+ */
+function keepsText(copy: object, depth: number, name: string): boolean {
+  if (depth <= 1) return true;
+  if (depth > 3) return false;
+  return name === 'body' || name === 'signature' || name === 'signer' || ('body' in copy && 'signature' in copy);
 }
 
-function sealWalk(value: unknown, depth: number): [unknown, string] {
-  if (typeof value !== 'object' || value === null) return [value, serialise(value)];
-  const sealed = sealedTexts.get(value);
-  if (sealed !== undefined) return [value, sealed];
-  let copy: unknown;
+/** The canonical text of the value sealWalk last returned: one module slot instead of a [copy, text] pair per node. */
+let walkText = '';
+
+/** `name`: the member name the value sits under in its parent ('' for array elements and the top). */
+function sealWalk(value: unknown, depth: number, name: string): unknown {
+  switch (typeof value) {
+    case 'string':
+      if (!wellFormed(value)) throw NOT_I_JSON;
+      walkText = quote(value);
+      return value;
+    case 'boolean':
+      walkText = value ? 'true' : 'false';
+      return value;
+    case 'number':
+      if (!Number.isFinite(value) || (Number.isInteger(value) && !Number.isSafeInteger(value))) throw NOT_I_JSON;
+      walkText = JSON.stringify(value);
+      return value;
+    case 'object':
+      break;
+    default:
+      throw NOT_I_JSON;
+  }
+  if (value === null) {
+    walkText = 'null';
+    return value;
+  }
+  const sealed = sealedText(value);
+  if (sealed !== undefined) {
+    walkText = sealed;
+    return value;
+  }
+  let copy: unknown[] | Record<string, unknown>;
   let text: string;
   if (Array.isArray(value)) {
     const out: unknown[] = new Array(value.length);
     text = '[';
     for (let i = 0; i < value.length; i++) {
-      const [c, t] = sealWalk(value[i], depth + 1);
-      out[i] = c;
-      text += i > 0 ? `,${t}` : t;
+      // A hole reads as undefined: not I-JSON.
+      out[i] = sealWalk(value[i], depth + 1, '');
+      text += i > 0 ? `,${walkText}` : walkText;
     }
     text += ']';
     copy = out;
   } else {
     const proto = Object.getPrototypeOf(value);
     if (proto !== Object.prototype && proto !== null) throw NOT_I_JSON;
-    // The copy keeps the members' order; the text has them sorted.
+    // The copy keeps the members' order; the text has them sorted, so their texts are kept by
+    // position until the positions are sorted.
     const keys = Object.keys(value);
+    const n = keys.length;
     const out: Record<string, unknown> = {};
-    const members: [string, string][] = new Array(keys.length);
-    for (let i = 0; i < keys.length; i++) {
+    const texts: string[] = new Array(n);
+    for (let i = 0; i < n; i++) {
       const k = keys[i]!;
-      if (LONE_SURROGATE.test(k)) throw NOT_I_JSON;
-      const [c, t] = sealWalk((value as Record<string, unknown>)[k], depth + 1);
+      if (!wellFormed(k)) throw NOT_I_JSON;
+      const c = sealWalk((value as Record<string, unknown>)[k], depth + 1, k);
       // A member named __proto__ stays a member, as JSON.parse makes it (assignment would set the
       // prototype); defineProperty only there, since it is several times slower than assignment.
       if (k === '__proto__') Object.defineProperty(out, k, { value: c, enumerable: true, writable: true, configurable: true });
       else out[k] = c;
-      members[i] = [k, t];
+      texts[i] = walkText;
     }
-    // By UTF-16 code units (RFC 8785 §3.2.3), as the default sort orders strings.
-    members.sort(byName);
+    const order = byName(keys);
     text = '{';
-    for (let i = 0; i < members.length; i++) {
-      const [k, t] = members[i]!;
-      text += `${i > 0 ? ',' : ''}${JSON.stringify(k)}:${t}`;
+    for (let j = 0; j < n; j++) {
+      const i = order[j]!;
+      text += `${j > 0 ? ',' : ''}${quote(keys[i]!)}:${texts[i]}`;
     }
     text += '}';
     copy = out;
   }
+  if (keepsText(copy, depth, name)) Object.defineProperty(copy, TEXT, { value: text });
   Object.freeze(copy);
-  // Texts of the upper levels only: where a nested statement's body sits (request.body.m1.body).
-  if (depth <= 3) sealedTexts.set(copy as object, text);
-  return [copy, text];
+  walkText = text;
+  return copy;
 }
 
 /**
@@ -217,8 +307,8 @@ function sealWalk(value: unknown, depth: number): [unknown, string] {
  */
 export function sealJson<T>(value: T): { ok: true; value: T; text: string } | { ok: false; failure: SealFailure } {
   try {
-    const [copy, text] = sealWalk(value, 0);
-    return { ok: true, value: copy as T, text };
+    const copy = sealWalk(value, 0, '');
+    return { ok: true, value: copy as T, text: walkText };
   } catch (e) {
     if (e !== NOT_I_JSON) throw e;
     const failure = sealFailure(value, '$');

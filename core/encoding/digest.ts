@@ -8,7 +8,7 @@
  * test/core/encoding checks them against each other and against FIPS 180-4 vectors.
  */
 import { encodeBase64url } from './base64url.js';
-import { canonicalBytes } from './canonical-json.js';
+import { canonicalJson, utf8 } from './canonical-json.js';
 
 interface NodeHash {
   update(data: Uint8Array): NodeHash;
@@ -16,22 +16,39 @@ interface NodeHash {
 }
 
 type CreateHash = (algorithm: 'sha256') => NodeHash;
-
-function nodeCreateHash(): CreateHash | null {
-  const proc = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }).process;
-  const mod = typeof proc?.getBuiltinModule === 'function' ? (proc.getBuiltinModule('node:crypto') as { createHash?: CreateHash } | undefined) : undefined;
-  return typeof mod?.createHash === 'function' ? mod.createHash : null;
+/** node:crypto's one-shot `hash` (Node ≥ 20.12): no Hash object per digest; a string is hashed as its UTF-8. */
+interface OneShotHash {
+  (algorithm: 'sha256', data: Uint8Array | string, outputEncoding: 'buffer'): Uint8Array;
+  (algorithm: 'sha256', data: Uint8Array | string, outputEncoding: 'base64url'): string;
 }
 
-const createHash = nodeCreateHash();
+function nodeCrypto(): { createHash?: CreateHash; hash?: OneShotHash } | undefined {
+  const proc = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }).process;
+  return typeof proc?.getBuiltinModule === 'function'
+    ? (proc.getBuiltinModule('node:crypto') as { createHash?: CreateHash; hash?: OneShotHash } | undefined)
+    : undefined;
+}
+
+const nodeModule = nodeCrypto();
+const createHash = typeof nodeModule?.createHash === 'function' ? nodeModule.createHash : null;
+const oneShot = typeof nodeModule?.hash === 'function' ? nodeModule.hash : null;
 
 /** SHA-256 without a thread hop, where the runtime has one (Node); null elsewhere (browsers: use sha256). */
 export function sha256Sync(data: Uint8Array): Uint8Array<ArrayBuffer> | null {
-  if (!createHash) return null;
-  const d = createHash('sha256').update(data).digest();
+  const d = oneShot ? oneShot('sha256', data, 'buffer') : createHash ? createHash('sha256').update(data).digest() : null;
+  if (!d) return null;
   const out = new Uint8Array(32);
   out.set(d);
   return out;
+}
+
+/**
+ * base64url(SHA-256(UTF-8 of a well-formed string)). In Node one native call on the string itself
+ * (no encoded copy, no digest bytes in between); elsewhere TextEncoder and sha256.
+ */
+export async function sha256TextBase64url(text: string): Promise<string> {
+  if (oneShot) return oneShot('sha256', text, 'base64url');
+  return encodeBase64url(await sha256(utf8(text)));
 }
 
 /** SHA-256 through WebCrypto only (the browsers' path; tests compare both paths). */
@@ -45,7 +62,7 @@ export async function sha256(data: Uint8Array<ArrayBuffer>): Promise<Uint8Array<
 
 /** base64url(SHA-256(JCS(value))): how one statement or document names another. */
 export async function digestJson(value: unknown): Promise<string> {
-  return encodeBase64url(await sha256(canonicalBytes(value)));
+  return sha256TextBase64url(canonicalJson(value));
 }
 
 /** Constant-time equality for byte strings of public length (MACs, nonces, digests). */

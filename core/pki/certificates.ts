@@ -80,6 +80,8 @@ interface ParsedCertificate {
   /** The tbsCertificate's DER exactly as received: what the signature covers. */
   tbs: ArrayBuffer;
   key?: Promise<PublicKeyOf>;
+  /** Parsed issuers whose key this certificate's signature verified under (signedBy). */
+  verifiedIssuers?: Set<ParsedCertificate> | undefined;
 }
 
 function parse(der: string): ParsedCertificate {
@@ -211,24 +213,31 @@ function checkValidity(info: CertificateInfo, now: Date): void {
 // A certificate's signature under a given issuer key never changes, so a verified link is
 // remembered (bounded): verifying the tenth offer of a merchant costs one statement signature,
 // not a chain walk. Validity periods and revocation are still checked on every validation.
-const verifiedLinks = new Set<string>();
+// Links hang off the parsed child (the issuers it verified under), found by the DER strings'
+// identity in parsedCache: no `${child}|${issuer}` key, which concatenated two kilobyte-long
+// strings and hashed the result on every validation.
+let verifiedLinkCount = 0;
+const MAX_VERIFIED_LINKS = 1024;
 const parsedCache = new Map<string, ParsedCertificate>();
 
 function parseCached(der: string): ParsedCertificate {
   let cert = parsedCache.get(der);
   if (!cert) {
     cert = parse(der);
-    if (parsedCache.size > 512) parsedCache.delete(parsedCache.keys().next().value!);
+    if (parsedCache.size > 512) {
+      const oldest = parsedCache.keys().next().value!;
+      verifiedLinkCount -= parsedCache.get(oldest)!.verifiedIssuers?.size ?? 0;
+      parsedCache.delete(oldest);
+    }
     parsedCache.set(der, cert);
   }
   return cert;
 }
 
 async function signedBy(child: string, issuer: string): Promise<boolean> {
-  const link = `${child}|${issuer}`;
-  if (verifiedLinks.has(link)) return true;
   const c = parseCached(child);
   const i = parseCached(issuer);
+  if (c.verifiedIssuers?.has(i)) return true;
   if (c.issuer !== i.subject) return false;
   let key: PublicKeyOf;
   try {
@@ -238,8 +247,13 @@ async function signedBy(child: string, issuer: string): Promise<boolean> {
   }
   const ok = await verifySigned(c.asn.signatureAlgorithm, c.asn.signatureValue, c.tbs, key);
   if (ok) {
-    if (verifiedLinks.size > 1024) verifiedLinks.delete(verifiedLinks.values().next().value!);
-    verifiedLinks.add(link);
+    if (verifiedLinkCount >= MAX_VERIFIED_LINKS) {
+      for (const cert of parsedCache.values()) cert.verifiedIssuers = undefined;
+      verifiedLinkCount = 0;
+    }
+    c.verifiedIssuers ??= new Set();
+    c.verifiedIssuers.add(i);
+    verifiedLinkCount++;
   }
   return ok;
 }

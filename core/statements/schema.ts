@@ -8,12 +8,16 @@
  * swapped (no algorithm downgrade, no re-attribution to another key).
  */
 import { z } from '../zod.js';
-import { PublicJwk } from '../crypto/jwk.js';
+import { JWK_COORDINATE, PublicJwk } from '../crypto/jwk.js';
 
-const b64u = z.string().check(z.regex(/^[A-Za-z0-9_-]*$/, 'base64url'));
-const b64 = z.string().check(z.regex(/^[A-Za-z0-9+/]+={0,2}$/, 'base64'));
+// The patterns are shared with isStatementEnvelope below: one RegExp object, one rule.
+const B64U = /^[A-Za-z0-9_-]*$/;
+const B64 = /^[A-Za-z0-9+/]+={0,2}$/;
+const TYPE = /^[a-z]+(\.[a-zA-Z-]+)+$/;
+const b64u = z.string().check(z.regex(B64U, 'base64url'));
+const b64 = z.string().check(z.regex(B64, 'base64'));
 
-export const StatementType = z.string().check(z.regex(/^[a-z]+(\.[a-zA-Z-]+)+$/, 'dotted statement type, e.g. semper.offer'));
+export const StatementType = z.string().check(z.regex(TYPE, 'dotted statement type, e.g. semper.offer'));
 
 export const SignerRef = z.discriminatedUnion('kind', [
   /** A certified signer: DER certificates, base64, leaf first. */
@@ -73,3 +77,86 @@ export const StatementEnvelope = z.extend(Statement, {
 });
 
 export type UnsignedStatement<B = Record<string, unknown>> = Omit<Statement<B>, 'signature'>;
+
+// ---------------------------------------------------------------------------------------------
+// The envelope's rules without zod, for verifyStatement's usual case (issue 13: zod's object and
+// union machinery cost as much as the rest of the envelope's handling together).
+
+/** The pattern z.iso.datetime() built for `issuedAt` (zod keeps it in the check's definition). */
+const ISSUED_AT = (Statement.shape.issuedAt._zod.def as { pattern?: unknown }).pattern;
+
+/**
+ * Exactly these members, in this order, as a for-in loop sees them — the loop zod's strict
+ * objects run (own and inherited enumerable names): no other member anywhere, none missing.
+ */
+function hasMembers(o: unknown, names: readonly string[]): o is Record<string, unknown> {
+  if (typeof o !== 'object' || o === null || Array.isArray(o)) return false;
+  let i = 0;
+  for (const name in o) {
+    if (name !== names[i]) return false;
+    i++;
+  }
+  return i === names.length;
+}
+
+function matches(v: unknown, pattern: RegExp): v is string {
+  return typeof v === 'string' && pattern.test(v);
+}
+
+const ENVELOPE = ['type', 'version', 'dealId', 'issuedAt', 'body', 'signature'];
+const SIGNATURE = ['alg', 'signer', 'value'];
+const WEBAUTHN_SIGNATURE = ['alg', 'signer', 'value', 'authenticatorData', 'clientDataJSON'];
+const X509 = ['kind', 'chain'];
+const JWK = ['kind', 'jwk'];
+const WEBAUTHN = ['kind', 'jwk', 'credentialId', 'rpId'];
+const EC = ['kty', 'crv', 'x', 'y'];
+const OKP = ['kty', 'crv', 'x'];
+
+function isPublicJwk(jwk: unknown): boolean {
+  const coordinate = (v: unknown) => matches(v, JWK_COORDINATE) && v.length === 43;
+  if (hasMembers(jwk, EC)) return jwk.kty === 'EC' && jwk.crv === 'P-256' && coordinate(jwk.x) && coordinate(jwk.y);
+  if (hasMembers(jwk, OKP)) return jwk.kty === 'OKP' && jwk.crv === 'Ed25519' && coordinate(jwk.x);
+  return false;
+}
+
+function isSignerRef(signer: unknown): boolean {
+  if (hasMembers(signer, X509)) {
+    const chain = signer.chain;
+    return signer.kind === 'x509' && Array.isArray(chain) && chain.length >= 1 && chain.length <= 5 && chain.every((c) => matches(c, B64));
+  }
+  if (hasMembers(signer, JWK)) return signer.kind === 'jwk' && isPublicJwk(signer.jwk);
+  if (hasMembers(signer, WEBAUTHN)) {
+    const { credentialId, rpId } = signer;
+    return (
+      signer.kind === 'webauthn' &&
+      isPublicJwk(signer.jwk) &&
+      matches(credentialId, B64U) &&
+      credentialId.length >= 1 &&
+      typeof rpId === 'string' &&
+      rpId.length >= 1 &&
+      rpId.length <= 256
+    );
+  }
+  return false;
+}
+
+/**
+ * True only for a value StatementEnvelope accepts AND whose members (envelope, signature, signer,
+ * key) are in the schema's order, so that its parse would be an equal copy with the same member
+ * order; false means "ask StatementEnvelope" (which then decides, with its own messages). For
+ * frozen copies (sealJson), which have no getters to answer twice. The body is only checked to be
+ * a plain object here, as StatementEnvelope does (verify.ts). test/core/statements compares it with
+ * the schema on generated and mutated envelopes.
+ */
+export function isStatementEnvelope(s: unknown): boolean {
+  if (!(ISSUED_AT instanceof RegExp) || !hasMembers(s, ENVELOPE)) return false;
+  const { version, dealId, body, signature } = s;
+  if (!matches(s.type, TYPE) || version !== 1 || typeof dealId !== 'string' || dealId.length < 8 || dealId.length > 128) return false;
+  if (!matches(s.issuedAt, ISSUED_AT) || !isPlainObject(body)) return false;
+  if (hasMembers(signature, SIGNATURE)) {
+    if (signature.alg !== 'ES256' && signature.alg !== 'EdDSA') return false;
+  } else if (hasMembers(signature, WEBAUTHN_SIGNATURE)) {
+    if (signature.alg !== 'webauthn-ES256' || !matches(signature.authenticatorData, B64U) || !matches(signature.clientDataJSON, B64U)) return false;
+  } else return false;
+  return matches(signature.value, B64U) && isSignerRef(signature.signer);
+}

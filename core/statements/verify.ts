@@ -12,7 +12,7 @@ import { decodeBase64url, sealJson } from '../encoding/index.js';
 import { verifyRaw, type KeyAlgorithm } from '../crypto/keys.js';
 import type { PublicJwk } from '../crypto/jwk.js';
 import { validateChain, type CertificateInfo, type ChainValidationOptions, type ValidatedChain } from '../pki/certificates.js';
-import { StatementEnvelope, type SignatureBlock, type Statement } from './schema.js';
+import { isStatementEnvelope, StatementEnvelope, type SignatureBlock, type Statement } from './schema.js';
 import { signingInput } from './sign.js';
 
 export interface VerifyOptions {
@@ -40,13 +40,22 @@ export interface VerifiedStatement<B = Record<string, unknown>> {
 }
 
 /**
- * Step 1: the envelope (zod), then one walk over the whole statement that checks the body is JSON,
- * makes a deep-frozen copy and computes its canonical text (core/encoding sealJson), so the signing
- * input, the statement's digest and any statement nested in its body are not walked again. A body
- * that is JSON but not I-JSON (an unsafe integer, a lone surrogate) is refused where its signing
- * input is made, after the signer's checks, as ERR_ENCODING (`encodingError`).
+ * Step 1: one walk over the whole statement that checks it is JSON, makes a deep-frozen copy and
+ * computes its canonical text (core/encoding sealJson), so the signing input, the statement's digest
+ * and any statement nested in its body are not walked again; then the envelope's rules on the copy
+ * (isStatementEnvelope, the schema's rules without zod). Whatever that does not take — a value that
+ * is not I-JSON, breaks a rule, or has its members in another order — goes the schema's way
+ * (StatementEnvelope, then sealing its parse), which names the failure. A body that is JSON but not
+ * I-JSON (an unsafe integer, a lone surrogate) is refused where its signing input is made, after
+ * the signer's checks, as ERR_ENCODING (`encodingError`).
  */
 function parseStatement<B>(input: unknown): { statement: Statement<B>; encodingError: SemperError | null } {
+  // The usual case first: a statement that is I-JSON throughout, sealed in one walk, whose copy
+  // meets the envelope's rules in the schema's member order (isStatementEnvelope) — the same copy
+  // the schema's parse followed by sealing makes. Anything else goes the general way below, so the
+  // errors, and their order, are the schema's.
+  const fast = sealJson(input);
+  if (fast.ok && isStatementEnvelope(fast.value)) return { statement: fast.value as Statement<B>, encodingError: null };
   const parsed = StatementEnvelope.safeParse(input);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];

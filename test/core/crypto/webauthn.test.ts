@@ -334,6 +334,20 @@ describe('webauthn-ES256 statements', () => {
       await check(st, 'signer', /wrong signer/);
     });
 
+    it('signer: a P-256 key with a non-canonical coordinate, also right after the same key verified (its COSE form is remembered)', async () => {
+      const t = await token();
+      const st = await t.signStatement(base);
+      await verifyStatement(st, { webauthn: verifier });
+      if (st.signature.signer.kind !== 'webauthn' || t.jwk.kty !== 'EC') throw new Error('unreachable');
+      // The last of 43 characters carries 4 bits and 2 trailing bits that must be 0: flip one of them.
+      const x = t.jwk.x;
+      const last = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+      const bent = x.slice(0, 42) + last[last.indexOf(x[42]!) ^ 1];
+      const tampered = structuredClone(st);
+      if (tampered.signature.signer.kind === 'webauthn') tampered.signature.signer.jwk = { ...t.jwk, x: bent };
+      await check(tampered, 'signer', /wrong signer/);
+    });
+
     it('authenticatorData and clientDataJSON: malformed', async () => {
       const st = await signedWith({});
       if (st.signature.alg !== 'webauthn-ES256') throw new Error('unreachable');

@@ -35,4 +35,38 @@ describe('base64url: the Buffer codec and the portable one agree', () => {
     expect(() => decodeBase64url('AB')).toThrow(/RFC 4648 §3.5/);
     expect([...decodeBase64url('AA')]).toEqual([0]);
   });
+
+  it('refuses exactly the texts whose bytes encode back to another text (trailing bits), whatever the alphabet character (property)', () => {
+    const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+    // Every character in the last position, after 0 to 6 others.
+    for (const last of alphabet) {
+      for (const head of ['', 'A', 'AB', 'ABCD', 'ABCDE', 'ABCDEF']) {
+        const text = head + last;
+        if (text.length % 4 === 1) continue;
+        let canonical: boolean;
+        try {
+          decodeBase64url(text);
+          canonical = true;
+        } catch (e) {
+          expect(String(e)).toMatch(/RFC 4648 §3.5/);
+          canonical = false;
+        }
+        expect(canonical).toBe(toUrl(Buffer.from(text, 'base64url').toString('base64')) === text);
+      }
+    }
+    fc.assert(
+      fc.property(fc.string({ unit: fc.constantFrom(...alphabet), maxLength: 60 }), (text) => {
+        if (text.length % 4 === 1) return true;
+        let canonical: boolean;
+        try {
+          decodeBase64url(text);
+          canonical = true;
+        } catch {
+          canonical = false;
+        }
+        return canonical === (encodeBase64url(Buffer.from(text, 'base64url')) === text);
+      }),
+      { numRuns: 2000 },
+    );
+  });
 });

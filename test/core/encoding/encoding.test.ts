@@ -9,9 +9,11 @@ import {
   bytesEqual,
   sha256,
   sha256Sync,
+  sha256TextBase64url,
   sha256WebCrypto,
   sealJson,
   utf8,
+  wellFormedByPattern,
 } from '../../../core/encoding/index.js';
 import { SemperError } from '../../../core/errors.js';
 
@@ -34,6 +36,8 @@ describe('RFC 8785 canonical JSON', () => {
   it('refuses what is not I-JSON, naming the path', () => {
     expect(() => canonicalJson({ a: NaN })).toThrowError(/\$\.a is not a finite number/);
     expect(() => canonicalJson({ a: undefined })).toThrowError(SemperError);
+    expect(() => canonicalJson({ a: [1, undefined] })).toThrowError(/\$\.a\[1\] is not a JSON value \(undefined\)/);
+    expect(() => canonicalJson({ f: () => 1 })).toThrowError(/\$\.f is not a JSON value \(function\)/);
     // Semper refuses integers that a double cannot hold exactly (amounts must survive every parser).
     expect(() => canonicalJson({ a: 2 ** 60 })).toThrowError(/safe range/);
     expect(() => canonicalJson([1e30])).toThrowError(/safe range/);
@@ -75,6 +79,97 @@ describe('RFC 8785 canonical JSON', () => {
         return text === canonicalJson(reversed) && canonicalJson(JSON.parse(text)) === text;
       }),
     );
+  });
+});
+
+/**
+ * Strings that exercise the fast paths' edges: JSON escapes (quote, backslash, C0 controls), lone
+ * and paired surrogates, characters JSON leaves alone (U+2028, DEL), and plain letters.
+ */
+const wellFormedUnits = ['a', 'Z', '1', '"', '\\', '\u0000', '\u001f', '\n', '\u007f', '\u2028', 'é', '€', '\ud83d\ude00'];
+const edgyString = fc.string({ unit: fc.constantFrom(...wellFormedUnits, '\ud800', '\udbff', '\udc00', '\udfff'), maxLength: 8 });
+const edgyWellFormedString = fc.string({ unit: fc.constantFrom(...wellFormedUnits), maxLength: 8 });
+const refusesWith = (f: () => unknown, code?: string) => {
+  try {
+    f();
+    return false;
+  } catch (e) {
+    return code === undefined || (e instanceof SemperError && e.code === code);
+  }
+};
+
+describe('the fast paths of the RFC 8785 walk', () => {
+  it('tells lone surrogates the same way with String.prototype.isWellFormed as with the regular expression (property)', () => {
+    expect(typeof (String.prototype as { isWellFormed?: unknown }).isWellFormed).toBe('function');
+    fc.assert(
+      fc.property(
+        fc.oneof(edgyString, fc.string({ unit: 'binary' })),
+        (s) => (s as unknown as { isWellFormed(): boolean }).isWellFormed() === wellFormedByPattern(s),
+      ),
+      { numRuns: 2000 },
+    );
+  });
+  it('quotes, escapes and sorts as the canonicalize package does, and refuses what it refuses (property)', () => {
+    // The walk sorts up to 16 members by insertion, more with Array.prototype.sort (the second property).
+    // Mostly well-formed, so that most values are not refused for one lone surrogate among many strings.
+    const text = fc.oneof({ arbitrary: edgyWellFormedString, weight: 19 }, { arbitrary: edgyString, weight: 1 });
+    const value = fc.dictionary(text, fc.oneof(text, fc.array(text, { maxLength: 3 }), fc.dictionary(text, text, { maxKeys: 20 })), { maxKeys: 40 });
+    fc.assert(
+      fc.property(value, (obj) => {
+        const sealed = sealJson(obj);
+        if (refusesWith(() => canonicalize(obj))) {
+          return refusesWith(() => canonicalJson(obj), 'ERR_ENCODING') && !sealed.ok && !sealed.failure.notJson && sealed.failure.error.code === 'ERR_ENCODING';
+        }
+        return canonicalJson(obj) === canonicalize(obj) && sealed.ok && sealed.text === canonicalize(obj);
+      }),
+      { numRuns: 1500 },
+    );
+    fc.assert(
+      fc.property(fc.dictionary(fc.oneof(edgyWellFormedString, fc.string()), fc.integer(), { minKeys: 17, maxKeys: 60 }), (obj) => {
+        const sealed = sealJson(obj);
+        if (refusesWith(() => canonicalize(obj))) return !sealed.ok && refusesWith(() => canonicalJson(obj), 'ERR_ENCODING');
+        return sealed.ok && sealed.text === canonicalize(obj) && canonicalJson(obj) === sealed.text;
+      }),
+      { numRuns: 300 },
+    );
+  });
+  it('writes every single UTF-16 code unit as JSON.stringify does (exhaustive)', () => {
+    const differs: number[] = [];
+    for (let c = 0; c < 0x10000; c++) {
+      const s = String.fromCharCode(c);
+      if (c >= 0xd800 && c <= 0xdfff) {
+        if (!refusesWith(() => canonicalJson(s), 'ERR_ENCODING')) differs.push(c);
+      } else if (canonicalJson(`a${s}`) !== JSON.stringify(`a${s}`) || canonicalJson({ [s]: 0 }) !== `{${JSON.stringify(s)}:0}`) differs.push(c);
+    }
+    expect(differs).toEqual([]);
+  });
+  it('serialises values built from sealed parts as the package does, and no copy of a sealed part carries its text (property)', () => {
+    fc.assert(
+      fc.property(iJsonValue, fc.dictionary(fc.string(), iJsonValue, { maxKeys: 3 }), (v, extra) => {
+        const sealed = sealJson({ a: { b: { c: v } } });
+        if (!sealed.ok) return false;
+        const inner = (sealed.value as { a: { b: Record<string, unknown> } }).a;
+        // A new object around sealed parts, and a spread copy of a sealed part with other members.
+        const composite = { x: inner, y: [inner.b, v] };
+        const spread = { ...inner.b, ...extra };
+        return (
+          canonicalJson(composite) === canonicalize({ x: { b: { c: v } }, y: [{ c: v }, v] }) &&
+          canonicalJson(spread) === canonicalize({ c: v, ...extra }) &&
+          canonicalJson(structuredClone(sealed.value)) === sealed.text
+        );
+      }),
+      { numRuns: 500 },
+    );
+  });
+  it('keeps the canonical text off the copy as a member: not enumerable, not in JSON, not cloned', () => {
+    const sealed = sealJson({ b: [1], a: { c: 'x' } });
+    if (!sealed.ok) throw new Error('refused');
+    const copy = sealed.value as Record<string, unknown>;
+    expect(Object.keys(copy)).toEqual(['b', 'a']);
+    expect(JSON.stringify(copy)).toBe('{"b":[1],"a":{"c":"x"}}');
+    expect(Object.getOwnPropertySymbols({ ...copy })).toEqual([]);
+    expect(Object.getOwnPropertySymbols(Object.assign({}, copy))).toEqual([]);
+    expect(Object.getOwnPropertySymbols(structuredClone(copy))).toEqual([]);
   });
 });
 
@@ -142,7 +237,18 @@ describe('digests', () => {
       { numRuns: 300 },
     );
   });
+  it('hashes a string as its UTF-8, in one native call in Node as through TextEncoder and WebCrypto (property)', async () => {
+    expect(await sha256TextBase64url('abc')).toBe('ungWv48Bz-pBQUDeXa4iI7ADYaOWF3qctBD_YfIAFa0');
+    await fc.assert(
+      fc.asyncProperty(
+        fc.string({ unit: 'binary', maxLength: 400 }).filter((s) => wellFormedByPattern(s)),
+        async (s) => (await sha256TextBase64url(s)) === encodeBase64url(await sha256WebCrypto(utf8(s))),
+      ),
+      { numRuns: 300 },
+    );
+  });
   it('digestJson is SHA-256 over the canonical bytes', async () => {
+    await expect(digestJson({ a: 2 ** 60 })).rejects.toMatchObject({ code: 'ERR_ENCODING' });
     // SHA-256("{}") = 44136fa3...; base64url of it:
     expect(await digestJson({})).toBe('RBNvo1WzZ4oRRq0W9-hknpT7T8If536DEMBg9hyq_4o');
     expect(await digestJson({ a: 1, b: 2 })).toBe(await digestJson({ b: 2, a: 1 }));

@@ -94,6 +94,19 @@ describe('mutation table (docs/mutation-purchase.md): each chain and issuance ch
     await expect(validateChain([...m.chain, ca.root], { roots: [ca.root], now: new Date() })).rejects.toMatchObject({ code: 'ERR_CERT_CHAIN' });
   });
 
+  it('a remembered link counts for the issuer it was verified under only, and validity is still checked at `now`', async () => {
+    const ca = await makeTestCa('Semper Remembered Root');
+    const lookalike = await makeTestCa('Semper Remembered Root');
+    const m = await ca.issue({ commonName: 'Shop', role: 'merchant', origins: ['https://shop.example'] });
+    await validateChain(m.chain, { roots: [ca.root], now: new Date() });
+    await validateChain(m.chain, { roots: [ca.root], now: new Date() });
+    // The link leaf → root is remembered now; a root with the same name and another key gets nothing from it.
+    await expect(validateChain(m.chain, { roots: [lookalike.root], now: new Date() })).rejects.toMatchObject({ code: 'ERR_CERT_UNTRUSTED' });
+    await expect(validateChain([...m.chain, lookalike.root], { roots: [lookalike.root], now: new Date() })).rejects.toMatchObject({ code: 'ERR_CERT_CHAIN' });
+    const info = await readCertificate(m.chain[0]!);
+    await expect(validateChain(m.chain, { roots: [ca.root], now: new Date(info.notAfter.getTime() + 1) })).rejects.toMatchObject({ code: 'ERR_CERT_EXPIRED' });
+  });
+
   it("a certificate signed by the root's key under another issuer name does not chain (names must chain too)", async () => {
     const x509 = await import('@peculiar/x509');
     const { generateKeyPair } = await import('../../../core/crypto/index.js');

@@ -1,6 +1,17 @@
 import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import canonicalize from 'canonicalize';
 import { generateKeyPair, signerFromKeyPair } from '../../../core/crypto/index.js';
-import { signStatement, verifyStatement, signingInput, statementDigest, type Statement } from '../../../core/statements/index.js';
+import { sealJson } from '../../../core/encoding/index.js';
+import {
+  signStatement,
+  verifyStatement,
+  signingInput,
+  signingText,
+  signingTextByCopy,
+  statementDigest,
+  type Statement,
+} from '../../../core/statements/index.js';
 import { makeTestCa } from '../../helpers/pki.js';
 
 const base = {
@@ -82,6 +93,46 @@ describe('signed statements', () => {
     expect(text).toContain('"alg":"EdDSA"');
     expect(text).not.toContain(st.signature.value);
     expect(await statementDigest(st)).toMatch(/^[A-Za-z0-9_-]{43}$/);
+  });
+
+  it('the signing text written member by member is the reduced copy canonicalised, sealed or not, with or without extra members (property)', () => {
+    // I-JSON: integers within the safe range (fast-check's strings are well formed).
+    const json = fc.jsonValue({ maxDepth: 3 }).filter((v) => {
+      let ok = true;
+      JSON.stringify(v, (_, x) => {
+        if (typeof x === 'number' && Number.isInteger(x) && !Number.isSafeInteger(x)) ok = false;
+        return x;
+      });
+      return ok;
+    });
+    const statement = fc.record({
+      type: fc.string(),
+      version: fc.oneof(fc.constant(1), fc.integer()),
+      dealId: fc.string(),
+      issuedAt: fc.string(),
+      body: fc.dictionary(fc.string(), json, { maxKeys: 4 }),
+      signature: fc.record({
+        alg: fc.constantFrom('ES256', 'EdDSA', 'webauthn-ES256'),
+        signer: fc.oneof(
+          fc.record({ kind: fc.constant('jwk'), jwk: fc.dictionary(fc.string(), fc.string()) }),
+          fc.record({ kind: fc.constant('x509'), chain: fc.array(fc.string()) }),
+        ),
+        value: fc.string(),
+      }),
+    });
+    const extra = fc.option(fc.dictionary(fc.string(), json, { minKeys: 1, maxKeys: 2 }), { nil: undefined });
+    fc.assert(
+      fc.property(statement, extra, (st, more) => {
+        const candidate = { ...st, ...more };
+        const reference = canonicalize({ ...candidate, signature: { alg: st.signature.alg, signer: st.signature.signer } });
+        const sealed = sealJson(candidate);
+        if (!sealed.ok) return false;
+        const toSign = candidate as unknown as Parameters<typeof signingText>[0];
+        const sealedToSign = sealed.value as unknown as Parameters<typeof signingText>[0];
+        return signingText(toSign) === reference && signingText(sealedToSign) === reference && signingTextByCopy(sealedToSign) === reference;
+      }),
+      { numRuns: 500 },
+    );
   });
 
   it('certified statements need trust anchors and a valid chain; types are enforced', async () => {
