@@ -431,10 +431,11 @@ export async function verifyOffer(
     expiresAt: body.expiresAt,
     terms: body.terms,
     paymentMethods: body.paymentMethods,
-    ...(body.cheque ? { cheque: body.cheque } : {}),
     signature: signatureRequirement(body, ctx.policy),
     verifiedAt: new Date(now).toISOString(),
   };
+  // Set after the literal, not spread into it: V8 writes every member after a spread the slow way.
+  if (body.cheque) view.cheque = body.cheque;
   return { offer, offerDigest, view };
 }
 
