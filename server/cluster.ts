@@ -89,6 +89,20 @@ async function openParty(
   return { app: createBankApp(bank, limit), close: async () => bank.close() };
 }
 
+/** V8's young generation per semi-space for the workers, in MB, unless the operator set one. */
+export const WORKER_SEMI_SPACE_MB = 8;
+
+/**
+ * The workers' Node flags: the primary's, and a smaller young generation than V8's default (16 MB
+ * per semi-space in Node 20) unless --max-semi-space-size is already given (flags or NODE_OPTIONS).
+ * Under load a worker's peak RSS followed the young generation: the TTP's 149–156 MB at 16 MB,
+ * 141 MB at 8, with the same decisions/s (`npm run bench`, docs/speed.md; issue 13's ≤ 150 MB).
+ */
+export function workerExecArgv(execArgv: readonly string[], nodeOptions: string | undefined): string[] {
+  const given = [...execArgv, ...(nodeOptions ?? '').split(/\s+/)].some((flag) => /^--max[-_]semi[-_]space[-_]size(=|$)/.test(flag));
+  return given ? [...execArgv] : [...execArgv, `--max-semi-space-size=${WORKER_SEMI_SPACE_MB}`];
+}
+
 /** The primary: prepare the identity and the schema once, fork the workers, report the address. */
 export async function runPrimary(config: Config): Promise<void> {
   assertLoopback(config.host);
@@ -101,7 +115,7 @@ export async function runPrimary(config: Config): Promise<void> {
   } finally {
     await ca.close();
   }
-  cluster.setupPrimary({ execArgv: process.execArgv });
+  cluster.setupPrimary({ execArgv: workerExecArgv(process.execArgv, process.env.NODE_OPTIONS) });
   const env = { [CONFIG_ENV]: JSON.stringify(config), [ROOT_ENV]: ca.rootCertificate };
   let stopping = false;
   let port = config.port;

@@ -4,7 +4,7 @@
  * registration code spread over the two processes issue exactly one certificate; the processes
  * publish the one CRL the database holds. Runs when the test run has PostgreSQL.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sql } from 'kysely';
@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateKeyPair } from '../../core/crypto/index.js';
 import { createCertificationRequest, verifyCrl } from '../../core/pki/index.js';
 import { CaService } from '../../server/ca/index.js';
+import { WORKER_SEMI_SPACE_MB } from '../../server/cluster.js';
 import { rowsOf } from '../../server/storage/database.js';
 import { ENGINES, pgSchema } from '../helpers/engines.js';
 import { builtCluster, type Cluster, startCluster, stopCluster } from '../helpers/party-cluster.js';
@@ -41,6 +42,13 @@ describe.skipIf(!ENGINES.includes('postgres'))('two CA processes over one Postgr
       Array.from({ length: 6 }, async () => ((await (await fetch(`${cluster!.url}/ca/root`)).json()) as { certificate: string }).certificate),
     );
     expect(new Set(roots)).toEqual(new Set([operator.rootCertificate]));
+  });
+
+  it("run with the smaller young generation that bounds a worker's memory (workerExecArgv)", () => {
+    for (const pid of cluster!.pids) {
+      const args = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+      expect(args).toContain(`--max-semi-space-size=${WORKER_SEMI_SPACE_MB}`);
+    }
   });
 
   it('50 concurrent redemptions of one code over both processes: exactly one certificate', async () => {
