@@ -5,7 +5,7 @@
  */
 import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
 import { callOperation } from '../extension/operations/client.js';
-import type { DealSummary, PageAfter, RootSummary } from '../extension/operations/table.js';
+import type { DealSummary, RootSummary } from '../extension/operations/table.js';
 import { visibleText } from '../core/text.js';
 import { formatDateTime, formatMoney, statusLabel, t, type MessageKey } from '../extension/ui/i18n.js';
 import { CertifiedName, SafeText } from '../extension/ui/safe-text.js';
@@ -32,7 +32,7 @@ import {
   StatusCell,
   message,
   useLoaded,
-  usePagedList,
+  usePagedOperation,
 } from './components.js';
 
 export function App() {
@@ -173,13 +173,7 @@ function SectionContent({ section, onNoticesRead }: { section: Section; onNotice
 }
 
 function DealList({ onOpen }: { onOpen(dealId: string): void }) {
-  const {
-    items: deals,
-    error,
-    showOlder,
-  } = usePagedList((after?: PageAfter) =>
-    callOperation('listDeals', after ? { after } : {}).then((r) => ({ rows: r.deals, ...(r.next ? { next: r.next } : {}) })),
-  );
+  const { items: deals, error, showOlder } = usePagedOperation('listDeals', (r) => r.deals);
   return (
     <ListPanel
       id="deals"

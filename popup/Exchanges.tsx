@@ -4,12 +4,12 @@
  */
 import { useState } from 'preact/hooks';
 import { callOperation } from '../extension/operations/client.js';
-import type { ExchangeSummary, PageAfter } from '../extension/operations/table.js';
+import type { ExchangeSummary } from '../extension/operations/table.js';
 import type { ExchangeDealPhase } from '../core/commerce/exchange-shopper.js';
 import { formatDateTime, t, type MessageKey } from '../extension/ui/i18n.js';
 import { CertifiedName, SafeText } from '../extension/ui/safe-text.js';
 import { visibleText } from '../core/text.js';
-import { DetailPanel, ErrorReason, Field, ListPanel, OpenButton, StatementsTable, StatusCell, useLoaded, usePagedList } from './components.js';
+import { DetailPanel, ErrorReason, Field, ListPanel, OpenButton, StatementsTable, StatusCell, useLoaded, usePagedOperation } from './components.js';
 import { DisputePanel } from './Dispute.js';
 import { type PartyOperations, type PartyWords, TrustedPartySettings } from './TrustedParties.js';
 import { GuaranteePolicy } from './GuaranteePolicy.js';
@@ -40,13 +40,7 @@ export function Exchanges() {
 }
 
 function ExchangeList({ onOpen }: { onOpen(dealId: string): void }) {
-  const {
-    items: list,
-    error,
-    showOlder,
-  } = usePagedList((after?: PageAfter) =>
-    callOperation('listExchanges', after ? { after } : {}).then((r) => ({ rows: r.exchanges, ...(r.next ? { next: r.next } : {}) })),
-  );
+  const { items: list, error, showOlder } = usePagedOperation('listExchanges', (r) => r.exchanges);
   return (
     <ListPanel
       id="exchanges"

@@ -6,11 +6,11 @@
 import { useState } from 'preact/hooks';
 import type { FairShopperPhase } from '../core/commerce/fair-purchase-shopper.js';
 import { callOperation } from '../extension/operations/client.js';
-import type { FairPurchaseSummary, PageAfter } from '../extension/operations/table.js';
+import type { FairPurchaseSummary } from '../extension/operations/table.js';
 import { formatDateTime, formatMoney, type MessageKey, t } from '../extension/ui/i18n.js';
 import { CertifiedName, SafeText } from '../extension/ui/safe-text.js';
 import { visibleText } from '../core/text.js';
-import { DetailPanel, ErrorReason, Field, ListPanel, OpenButton, StatementsTable, StatusCell, useLoaded, usePagedList } from './components.js';
+import { DetailPanel, ErrorReason, Field, ListPanel, OpenButton, StatementsTable, StatusCell, useLoaded, usePagedOperation } from './components.js';
 import { DisputePanel } from './Dispute.js';
 
 const STATUS_KEYS: Record<FairShopperPhase, MessageKey> = {
@@ -38,13 +38,7 @@ export function FairPurchases() {
 }
 
 function FairList({ onOpen }: { onOpen(dealId: string): void }) {
-  const {
-    items: list,
-    error,
-    showOlder,
-  } = usePagedList((after?: PageAfter) =>
-    callOperation('listFairPurchases', after ? { after } : {}).then((r) => ({ rows: r.purchases, ...(r.next ? { next: r.next } : {}) })),
-  );
+  const { items: list, error, showOlder } = usePagedOperation('listFairPurchases', (r) => r.purchases);
   return (
     <ListPanel
       id="fair-purchases"

@@ -6,7 +6,7 @@
 import type { ComponentChildren, JSX } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 import type { ErrorInfo } from '../core/commerce/shopper.js';
-import type { ArchivedStatementView } from '../extension/operations/table.js';
+import type { ArchivedStatementView, OperationResponses, PageAfter } from '../extension/operations/table.js';
 import { t } from '../extension/ui/i18n.js';
 import { callOperation } from '../extension/operations/client.js';
 import { decodeBase64url } from '../core/encoding/base64url.js';
@@ -49,6 +49,19 @@ export function usePagedList<T, P>(
     load().then(take(false), (e: unknown) => setError(message(e)));
   }, []);
   return { items, error, ...(next !== undefined ? { showOlder: () => void load(next).then(take(true), (e: unknown) => setError(message(e))) } : {}) };
+}
+
+/** The worker's newest-first list operations (extension/deals/pages.ts): `{ after? }` in, a page with `next` out. */
+type PagedOperation = 'listDeals' | 'listExchanges' | 'listFairPurchases';
+
+/** usePagedList over one of those operations; `rowsOf` names the rows in its answer. */
+export function usePagedOperation<O extends PagedOperation, T>(op: O, rowsOf: (answer: OperationResponses[O]) => T[]) {
+  return usePagedList((after?: PageAfter) =>
+    callOperation<PagedOperation>(op, after ? { after } : {}).then((answer) => ({
+      rows: rowsOf(answer as OperationResponses[O]),
+      ...(answer.next ? { next: answer.next } : {}),
+    })),
+  );
 }
 
 /** A failure said in the popup's words, announced as it appears (nothing when `text` is null or empty). */
