@@ -15,17 +15,20 @@
  *   trusted window; not web-accessible).
  * - Every emitted script is ASCII (scripts/ascii-only.ts): Chromium decodes a script with one
  *   non-ASCII character into two-byte strings, which the worker paid on every start.
+ * - The service worker is one classic script (scripts/classic-worker.ts): Chromium keeps a classic
+ *   worker's V8 code cache and compiles a module worker's modules from source on every start.
  */
 import { defineConfig } from 'vite';
 import { crx, type ManifestV3Export } from '@crxjs/vite-plugin';
 import preact from '@preact/preset-vite';
 import manifest from './manifest.json' with { type: 'json' };
 import { asciiOnly } from './scripts/ascii-only.js';
+import { classicWorker } from './scripts/classic-worker.js';
 
 export default defineConfig({
   // core/zod-mini.ts: no compiled zod objects under the extension's CSP (it refuses eval).
   define: { __SEMPER_ZOD_COMPILED_OBJECTS__: 'false' },
-  plugins: [preact(), crx({ manifest: manifest as ManifestV3Export }), asciiOnly()],
+  plugins: [preact(), crx({ manifest: manifest as ManifestV3Export }), asciiOnly(), classicWorker()],
   build: {
     outDir: 'dist',
     emptyOutDir: true,

@@ -28,6 +28,7 @@ import { chromium, type Browser, type BrowserContext, type Page } from 'playwrig
 import { benchArchive } from './archive.js';
 import type { Figure } from './harness.js';
 import { DB_VERSION } from '../extension/worker/store.js';
+import { classicServiceWorker } from '../scripts/classic-worker.js';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const ROUNDS = Number(process.env.BENCH_WORKER_ROUNDS ?? 7);
@@ -39,27 +40,28 @@ interface ManifestChunk {
   dynamicImports?: string[];
 }
 
-/** The files the worker loads at start, and their gzip size (bytes). */
-export function workerStartFiles(dist: string): { files: string[]; gzipBytes: number; rawBytes: number } {
-  const manifest = JSON.parse(readFileSync(join(dist, 'manifest.json'), 'utf8')) as { background: { service_worker: string } };
+/**
+ * The files the worker loads at start, and their gzip size (bytes); `chunks`: the worker's module
+ * chunk then the chunks it imports statically (vite's manifest), which the Chromium build bundles
+ * into its one classic script (scripts/classic-worker.ts) and the decomposition evaluates apart.
+ */
+export function workerStartFiles(dist: string): { files: string[]; chunks: string[]; gzipBytes: number; rawBytes: number } {
+  const manifest = JSON.parse(readFileSync(join(dist, 'manifest.json'), 'utf8')) as { background: { service_worker: string; type?: string } };
   const vite = JSON.parse(readFileSync(join(dist, '.vite', 'manifest.json'), 'utf8')) as Record<string, ManifestChunk>;
-  const byFile = new Map(Object.entries(vite).map(([key, chunk]) => [chunk.file, key]));
-  const loader = manifest.background.service_worker;
-  const files = [loader];
+  const chunks: string[] = [];
   const seen = new Set<string>();
   const visit = (key: string) => {
     if (seen.has(key)) return;
     seen.add(key);
     const chunk = vite[key]!;
-    files.push(chunk.file);
+    chunks.push(chunk.file);
     for (const i of chunk.imports ?? []) visit(i);
   };
-  // The loader (written by @crxjs) is one static import of the worker's chunk.
-  for (const m of readFileSync(join(dist, loader), 'utf8').matchAll(/import\s+['"]\.\/([^'"]+)['"]/g)) {
-    const key = byFile.get(m[1]!);
-    if (!key) throw new Error(`bench worker: ${m[1]} is not in vite's manifest`);
-    visit(key);
-  }
+  if (!vite[WORKER_SOURCE]) throw new Error(`bench worker: ${WORKER_SOURCE} is not in vite's manifest`);
+  visit(WORKER_SOURCE);
+  const loader = manifest.background.service_worker;
+  // A module worker loads its loader (one static import of the worker's chunk, written by @crxjs) and the chunks; a classic one, its script.
+  const files = manifest.background.type === 'module' ? [loader, ...chunks] : [loader];
   let gzipBytes = 0;
   let rawBytes = 0;
   for (const f of files) {
@@ -67,17 +69,19 @@ export function workerStartFiles(dist: string): { files: string[]; gzipBytes: nu
     rawBytes += bytes.length;
     gzipBytes += gzipSync(bytes).length;
   }
-  return { files, gzipBytes, rawBytes };
+  return { files, chunks, gzipBytes, rawBytes };
 }
+
+/** The worker's entry in manifest.json (the source), vite's key for its chunk. */
+const WORKER_SOURCE = 'extension/worker/background.ts';
 
 const EMPTY_WORKER = 'chrome.runtime.onMessage.addListener((message, sender, sendResponse) => { sendResponse({ ok: true }); });\n';
 
-export function emptyExtension(dir: string, worker = EMPTY_WORKER): void {
+/** An extension with nothing but `worker` as its service worker: a classic script unless `module`. */
+export function emptyExtension(dir: string, worker = EMPTY_WORKER, module = false): void {
   mkdirSync(dir, { recursive: true });
-  writeFileSync(
-    join(dir, 'manifest.json'),
-    JSON.stringify({ manifest_version: 3, name: 'empty', version: '1.0', background: { service_worker: 'worker.js', type: 'module' } }),
-  );
+  const background = module ? { service_worker: 'worker.js', type: 'module' } : { service_worker: 'worker.js' };
+  writeFileSync(join(dir, 'manifest.json'), JSON.stringify({ manifest_version: 3, name: 'empty', version: '1.0', background }));
   writeFileSync(join(dir, 'worker.js'), worker);
   writeFileSync(join(dir, 'page.html'), '<!doctype html><title>empty</title>\n');
 }
@@ -135,11 +139,17 @@ const PING_MODULE =
  * wait for: the ping is answered synchronously when the message is dispatched, which Chromium does
  * once the module graph has evaluated).
  */
-export function bundleExtension(dist: string, dir: string, files: string[]): void {
+export async function bundleExtension(dist: string, dir: string, files: string[]): Promise<void> {
   cpSync(dist, dir, { recursive: true });
-  const manifest = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')) as { background: { service_worker: string } };
+  const manifestPath = join(dir, 'manifest.json');
+  const manifest = JSON.parse(readFileSync(manifestPath, 'utf8')) as { background: { service_worker: string; type?: string } };
+  const classic = manifest.background.type !== 'module';
   writeFileSync(join(dir, 'bench-ping.js'), PING_MODULE);
-  writeFileSync(join(dir, manifest.background.service_worker), ["import './bench-ping.js';", ...files.map((f) => `import './${f}';`), ''].join('\n'));
+  const loader = 'bench-loader.js';
+  writeFileSync(join(dir, loader), ["import './bench-ping.js';", ...files.map((f) => `import './${f}';`), ''].join('\n'));
+  writeFileSync(manifestPath, JSON.stringify({ ...manifest, background: { service_worker: loader, type: 'module' } }));
+  // The same kind of worker as the build's: its classic script is bundled the way the build bundles it.
+  if (classic) await classicServiceWorker(dir);
   writeFileSync(join(dir, 'page.html'), '<!doctype html><title>bench</title>\n');
 }
 
@@ -187,7 +197,7 @@ export interface StartCpu {
   isolate: number;
   /** UTF-8 → the source strings. */
   decode: number;
-  /** Parsing and compiling each module's top level (functions compile later, when first called). */
+  /** Parsing and compiling each module's top level (functions compile later, when first called), or deserialising a classic script's code cache. */
   compile: number;
   /** Running the module graph's top-level code, with the functions it calls compiled on the way. */
   evaluate: number;
@@ -252,8 +262,9 @@ export async function tracedStart(l: Launched, message: unknown): Promise<StartC
       total: cpu('ThreadControllerImpl::RunTask'),
       isolate: cpu('V8PerIsolateData::Initialize'),
       decode: cpu('TextResourceDecoder::Decode'),
-      compile: cpu('v8.compileModule'),
-      evaluate: cpu('v8.evaluateModule'),
+      // Modules: compiled and evaluated one by one; a classic script: one v8.compile (deserialising its code cache once there is one) and one v8.run.
+      compile: cpu('v8.compileModule') + cpu('v8.compile'),
+      evaluate: cpu('v8.evaluateModule') + cpu('v8.run'),
     };
   } finally {
     await session.detach().catch(() => undefined);
@@ -342,22 +353,25 @@ export async function benchWorker(): Promise<{ lines: string[]; figures: Figure[
     if (compare) rmSync(join(compare, '.vite'), { recursive: true, force: true });
     const empty = join(root, 'empty');
     emptyExtension(empty);
+    const emptyModule = join(root, 'empty-module');
+    emptyExtension(emptyModule, EMPTY_WORKER, true);
     const idb = join(root, 'idb');
     emptyExtension(idb, IDB_WORKER);
-    // start.files: the loader, the worker's own chunk, then the chunks it imports.
+    // start.chunks: the worker's own chunk, then the chunks it imports.
     const chunks = join(root, 'chunks');
-    bundleExtension(dist, chunks, start.files.slice(2));
+    await bundleExtension(dist, chunks, start.chunks.slice(1));
     const bundle = join(root, 'bundle');
-    bundleExtension(dist, bundle, start.files.slice(1, 2));
+    await bundleExtension(dist, bundle, start.chunks.slice(0, 1));
 
     const settingsGet = { op: 'settings.get', request: {} };
     const ping = { ping: true };
     type Variant = { name: string; dir: string; page: string; message: unknown; ms: number[]; cpu: StartCpu[]; launched?: Launched };
     const variant = (name: string, dir: string, page: string, message: unknown): Variant => ({ name, dir, page, message, ms: [], cpu: [] });
-    const emptyWorker = variant('empty MV3 worker', empty, 'page.html', ping);
+    const emptyWorker = variant('empty MV3 worker (classic script)', empty, 'page.html', ping);
     const semperWorker = variant('Semper: settings.get', dist, 'popup/index.html', settingsGet);
     const variants: Variant[] = [
       emptyWorker,
+      variant('empty MV3 worker (module)', emptyModule, 'page.html', ping),
       variant('empty worker + IndexedDB open and one read', idb, 'page.html', ping),
       variant("start bundle's shared chunks evaluated (no worker code)", chunks, 'page.html', ping),
       variant("whole start bundle evaluated, answered before the worker's own start", bundle, 'page.html', ping),

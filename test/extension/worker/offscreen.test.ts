@@ -110,7 +110,7 @@ describe('OffscreenTasks', () => {
 
 describe('fromWorker', () => {
   const id = 'abcdefghijklmnopabcdefghijklmnop';
-  const workerUrl = `chrome-extension://${id}/service-worker-loader.js`;
+  const workerUrl = `chrome-extension://${id}/service-worker.js`;
   it('answers the extension service worker only', () => {
     expect(fromWorker({ id, url: workerUrl }, id, workerUrl)).toBe(true);
     // An extension page (popup, trusted window), a content script (has a tab), another extension, no worker URL.

@@ -1,0 +1,77 @@
+/**
+ * scripts/classic-worker.ts (vite.config.ts): the Chromium build's service worker bundled into one
+ * classic script, so Chromium keeps its V8 code cache (issue 13, docs/speed.md "Worker start"). The
+ * classic script must mean what the module graph meant: strict, in the graph's order, its one
+ * dynamic import still naming the chunk vite emitted.
+ */
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { runInNewContext } from 'node:vm';
+import { afterEach, describe, expect, it } from 'vitest';
+import { CLASSIC_WORKER, classicServiceWorker, classicWorkerProblems } from '../../scripts/classic-worker.js';
+
+const dirs: string[] = [];
+afterEach(() => {
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+
+/** A dist/ as @crxjs writes it: a loader importing the worker's chunk, which imports a shared chunk and lazily a task chunk. */
+function moduleDist(background: Record<string, unknown> = { service_worker: 'service-worker-loader.js', type: 'module' }): string {
+  const dist = mkdtempSync(join(tmpdir(), 'semper-classic-'));
+  dirs.push(dist);
+  mkdirSync(join(dist, 'assets'));
+  writeFileSync(join(dist, 'manifest.json'), JSON.stringify({ manifest_version: 3, name: 'x', version: '1', background }));
+  writeFileSync(join(dist, 'service-worker-loader.js'), "import './assets/background.ts-abc.js';\n");
+  writeFileSync(join(dist, 'assets', 'shared-1.js'), 'export const order = [];\norder.push("shared");\nexport const frozen = Object.freeze({ a: 1 });\n');
+  writeFileSync(
+    join(dist, 'assets', 'background.ts-abc.js'),
+    [
+      "import { order, frozen } from './shared-1.js';",
+      'order.push("worker");',
+      'let strict; try { frozen.a = 2; strict = false; } catch { strict = true; }',
+      'globalThis.result = { order, strict, lazy: () => import("./tasks-2.js"), meta: import.meta.url };',
+      '',
+    ].join('\n'),
+  );
+  writeFileSync(join(dist, 'assets', 'tasks-2.js'), 'export const t = 1;\n');
+  return dist;
+}
+
+describe('classicServiceWorker', () => {
+  it('bundles the module graph into one strict classic script and points the manifest at it', async () => {
+    const dist = moduleDist();
+    await classicServiceWorker(dist);
+    const manifest = JSON.parse(readFileSync(join(dist, 'manifest.json'), 'utf8'));
+    expect(manifest.background).toEqual({ service_worker: CLASSIC_WORKER });
+    expect(existsSync(join(dist, 'service-worker-loader.js'))).toBe(false);
+    // The chunks stay for the pages that load them as modules.
+    expect(existsSync(join(dist, 'assets', 'shared-1.js'))).toBe(true);
+    const code = readFileSync(join(dist, CLASSIC_WORKER), 'utf8');
+    expect(classicWorkerProblems(code)).toEqual([]);
+    // The dynamic import names the chunk under assets/, from the script's directory.
+    expect(code).toContain('import("./assets/tasks-2.js")');
+    const scope: { self?: unknown; result?: { order: string[]; strict: boolean; meta: string } } = {};
+    scope.self = { location: { href: 'chrome-extension://id/service-worker.js' } };
+    runInNewContext(code, scope);
+    // Strict as the modules were (the frozen object's assignment threw), evaluated in the graph's order.
+    expect(scope.result).toMatchObject({ order: ['shared', 'worker'], strict: true, meta: 'chrome-extension://id/service-worker.js' });
+  });
+
+  it('refuses a build whose worker is not a module worker, and leaves it as it was', async () => {
+    const dist = moduleDist({ service_worker: 'service-worker-loader.js' });
+    await expect(classicServiceWorker(dist)).rejects.toThrow(/expected a module service worker/);
+    expect(existsSync(join(dist, 'service-worker-loader.js'))).toBe(true);
+    expect(existsSync(join(dist, CLASSIC_WORKER))).toBe(false);
+  });
+});
+
+describe('classicWorkerProblems', () => {
+  it('names what would make the classic script unlike its modules', () => {
+    expect(classicWorkerProblems('"use strict";(()=>{})();')).toEqual([]);
+    expect(classicWorkerProblems('(()=>{})();')).toEqual(['the script does not open with "use strict" (modules are strict)']);
+    expect(classicWorkerProblems('"use strict";x=import.meta.url;')).toEqual(['import.meta is left in a classic script']);
+    expect(classicWorkerProblems('"use strict";\nimport "./a.js";')).toEqual(['a static import or export is left in a classic script']);
+    expect(classicWorkerProblems('"use strict";x="\u00e9";')).toEqual(['a non-ASCII character at 16']);
+  });
+});
