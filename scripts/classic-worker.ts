@@ -25,6 +25,9 @@
  *   preload helper reads it, for dynamic imports, so the same rule applies; it is defined as the
  *   script's own URL rather than left undefined.
  * - Top-level await: none in the worker (Chromium refuses it in module service workers too).
+ *
+ * SEMPER_CLASSIC_SOURCEMAP=1 with `vite build --sourcemap` writes the script's source map, chained
+ * to vite's, for profiling a start; the extension ships without it.
  */
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
@@ -73,6 +76,7 @@ export async function classicServiceWorker(dist: string): Promise<string> {
     define: { 'import.meta.url': 'self.location.href', 'import.meta.resolve': 'undefined' },
     outfile: out,
     logLevel: 'error',
+    sourcemap: process.env.SEMPER_CLASSIC_SOURCEMAP === '1',
     plugins: [
       {
         name: 'semper-dynamic-imports-stay',
