@@ -15,6 +15,7 @@ import { callOperation } from '../extension/operations/client.js';
 import { formatMoney, statusLabel, t } from '../extension/ui/i18n.js';
 import { SafeText } from '../extension/ui/safe-text.js';
 import { TrustedHeader } from './identity.js';
+import { DEAL_CHANGED_EVENT } from './components.js';
 
 export type ResultKind = 'purchase' | 'exchange' | 'fair';
 
@@ -122,8 +123,11 @@ async function exportEvidence(dealId: string): Promise<void> {
   setTimeout(() => URL.revokeObjectURL(url), 60_000);
 }
 
-/** How often the screen asks the worker about a deal still under way. */
-const POLL_MS = 400;
+/**
+ * The worker tells the window when the deal changes (DEAL_CHANGED_EVENT) and the screen reloads at
+ * once; this slow poll only covers a message lost while the worker restarted.
+ */
+const FALLBACK_POLL_MS = 3000;
 
 export function ResultScreen({ kind, dealId }: { kind: ResultKind; dealId: string }) {
   const [view, setView] = useState<ResultView | null>(null);
@@ -132,23 +136,49 @@ export function ResultScreen({ kind, dealId }: { kind: ResultKind; dealId: strin
 
   useEffect(() => {
     let stopped = false;
+    let pending = true;
     let timer: ReturnType<typeof setTimeout> | undefined;
+    // One load at a time; a change told during a load starts another after it, so the last step is never missed.
+    let loading = false;
+    let again = false;
     const poll = () => {
-      loadResult(kind, dealId).then(
-        (v) => {
-          if (stopped) return;
-          setView(v);
-          if (v.outcome === 'pending') timer = setTimeout(poll, POLL_MS);
-        },
-        (e: unknown) => {
-          if (!stopped) setProblem(e instanceof Error ? e.message : String(e));
-        },
-      );
+      clearTimeout(timer);
+      if (loading) {
+        again = true;
+        return;
+      }
+      loading = true;
+      loadResult(kind, dealId)
+        .then(
+          (v) => {
+            if (stopped) return;
+            setView(v);
+            setProblem(null);
+            pending = v.outcome === 'pending';
+          },
+          (e: unknown) => {
+            if (!stopped) setProblem(e instanceof Error ? e.message : String(e));
+          },
+        )
+        .finally(() => {
+          loading = false;
+          if (stopped || !pending) return;
+          if (again) {
+            again = false;
+            poll();
+          } else timer = setTimeout(poll, FALLBACK_POLL_MS);
+        });
     };
+    const changed = (e: Event) => {
+      const changedDeal = (e as CustomEvent<string | null>).detail;
+      if (pending && (changedDeal === null || changedDeal === dealId)) poll();
+    };
+    window.addEventListener(DEAL_CHANGED_EVENT, changed);
     poll();
     return () => {
       stopped = true;
       clearTimeout(timer);
+      window.removeEventListener(DEAL_CHANGED_EVENT, changed);
     };
   }, [kind, dealId]);
 

@@ -24,6 +24,12 @@ export { CONFIRM_ARM_DELAY_MS };
  */
 export const PRESENTED_EVENT = 'semper-presented';
 
+/**
+ * Dispatched on `window` (by main.tsx) when the worker says a deal changed (`detail`: its id), or
+ * with `detail` null when the port to the worker connected again and changes may have been missed.
+ */
+export const DEAL_CHANGED_EVENT = 'semper-deal-changed';
+
 export type Decided = 'confirm' | 'decline';
 export type Phase<V> = { kind: 'loading' } | { kind: 'error'; message: string } | { kind: 'ready'; view: V; busy?: Decided };
 

@@ -8,8 +8,8 @@ import { OnboardingGate, SetupPage, TokenPage } from './Onboarding.js';
 import { TRUSTED_WINDOW_PORT_NAME } from '../extension/content/bridge-protocol.js';
 import { localiseDocument } from '../extension/ui/i18n.js';
 import { browser, type Runtime } from '../extension/browser.js';
-import { PRESENTED_MESSAGE, isPresentMessage } from '../extension/worker/window-presentation.js';
-import { PRESENTED_EVENT } from './components.js';
+import { PRESENTED_MESSAGE, isDealChangedMessage, isPresentMessage } from '../extension/worker/window-presentation.js';
+import { DEAL_CHANGED_EVENT, PRESENTED_EVENT } from './components.js';
 import { ResultGate } from './Result.js';
 import { DisputeScreen } from './DisputeScreen.js';
 
@@ -31,13 +31,21 @@ localiseDocument(
 // The worker also uses the port before it brings this window forward (worker/window-presentation.ts):
 // the window disarms Confirm (PRESENTED_EVENT), answers once that is rendered, and re-arms after
 // the worker's second message, when the window is in front.
+// It also tells the window when a deal changed, so the result screen shows a step as it happens.
 function keepAlive(): void {
   let port: Runtime.Port | null = null;
+  let connections = 0;
   const connect = () => {
     const p = browser.runtime.connect({ name: TRUSTED_WINDOW_PORT_NAME });
     const connectedAt = Date.now();
     port = p;
+    // Connected again: the worker may have restarted, and changes made meanwhile were told to nobody.
+    if (connections++ > 0) window.dispatchEvent(new CustomEvent(DEAL_CHANGED_EVENT, { detail: null }));
     p.onMessage.addListener((message: unknown) => {
+      if (isDealChangedMessage(message)) {
+        window.dispatchEvent(new CustomEvent(DEAL_CHANGED_EVENT, { detail: message.dealId }));
+        return;
+      }
       if (!isPresentMessage(message)) return;
       window.dispatchEvent(new Event(PRESENTED_EVENT));
       // Answer after the disarmed Confirm is rendered (Preact renders in a microtask).

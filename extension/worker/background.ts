@@ -197,6 +197,7 @@ const host: MachineHost = new MachineHost({
     windows.release(record.dealId).catch((e: unknown) => log('trusted window', e));
   },
   onChanged: (record) => {
+    presenter.dealChanged(record.dealId);
     wallet.onChanged(record);
     void badge.refresh();
   },

@@ -37,6 +37,24 @@ export interface PresentedMessage {
   id: string;
 }
 
+/**
+ * Worker → every trusted window: a deal's record changed (the host persisted a step). The result
+ * screen reloads its deal at once instead of asking on a timer; a window that missed the message
+ * (the worker restarted in between) learns of it when its port connects again, and its slow
+ * fallback poll covers the rest (trusted-window/Result.tsx).
+ */
+export const DEAL_CHANGED_MESSAGE = 'semper-deal-changed';
+
+export interface DealChangedMessage {
+  type: typeof DEAL_CHANGED_MESSAGE;
+  dealId: string;
+}
+
+export function isDealChangedMessage(m: unknown): m is DealChangedMessage {
+  const v = m as Partial<DealChangedMessage> | null;
+  return typeof v === 'object' && v !== null && v.type === DEAL_CHANGED_MESSAGE && typeof v.dealId === 'string';
+}
+
 export function isPresentMessage(m: unknown): m is PresentMessage {
   const v = m as Partial<PresentMessage> | null;
   return typeof v === 'object' && v !== null && v.type === PRESENT_MESSAGE && typeof v.id === 'string' && (v.stage === 'before' || v.stage === 'after');
@@ -70,6 +88,19 @@ export class WindowPresenter {
     const set = this.ports.get(windowId);
     set?.delete(port);
     if (set?.size === 0) this.ports.delete(windowId);
+  }
+
+  /** Tell every trusted window that `dealId` changed; each shows at most its own deal. */
+  dealChanged(dealId: string): void {
+    for (const set of this.ports.values()) {
+      for (const port of set) {
+        try {
+          port.postMessage({ type: DEAL_CHANGED_MESSAGE, dealId } satisfies DealChangedMessage);
+        } catch {
+          // A port that went away: its window reconnects and reloads.
+        }
+      }
+    }
   }
 
   /**

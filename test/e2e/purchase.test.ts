@@ -106,6 +106,12 @@ describe('purchase in Chromium (English)', () => {
     const forged = await harness.operationResult('confirmDeal', { dealId });
     expect(forged).toMatchObject({ ok: false, error: { code: 'ERR_FORBIDDEN' } });
 
+    // The worker tells the window each step of its deal as it is persisted (the result screen reloads then, not on a timer).
+    await tw.evaluate(() => {
+      const seen: unknown[] = [];
+      (window as unknown as { dealChanges: unknown[] }).dealChanges = seen;
+      window.addEventListener('semper-deal-changed', (e) => seen.push((e as CustomEvent).detail));
+    });
     await clickInTrustedWindow(tw, '#confirm');
     const result = await pageResult(page);
     expect(result).toMatchObject({ status: 'completed', dealId });
@@ -114,6 +120,7 @@ describe('purchase in Chromium (English)', () => {
     expect(await waitForResult(tw)).toBe('done');
     expect(await tw.locator('#tw-heading').textContent()).toBe('Purchase completed');
     expect(await tw.evaluate(() => document.activeElement?.id)).toBe('tw-heading');
+    expect(await tw.evaluate(() => (window as unknown as { dealChanges: unknown[] }).dealChanges)).toContain(dealId);
     expect(await tw.locator('#result-signed').textContent()).toBe(`Your order over €12.00 to ${SHOP_LEGAL_NAME}`);
     expect(await tw.locator('#result-received').textContent()).toBe('Report: Drying Behaviour of Oxidative Offset Inks');
     expect(await tw.locator('#security-phrase').textContent()).toBe(HARNESS_PHRASE);

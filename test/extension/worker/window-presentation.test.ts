@@ -4,7 +4,15 @@
  * a window that does not answer is not focused at all.
  */
 import { describe, expect, it } from 'vitest';
-import { PRESENTED_MESSAGE, PRESENT_MESSAGE, WindowPresenter, isPresentMessage, type PresentPort } from '../../../extension/worker/window-presentation.js';
+import {
+  DEAL_CHANGED_MESSAGE,
+  PRESENTED_MESSAGE,
+  PRESENT_MESSAGE,
+  WindowPresenter,
+  isDealChangedMessage,
+  isPresentMessage,
+  type PresentPort,
+} from '../../../extension/worker/window-presentation.js';
 
 /** A port whose far end is a window: `answer` decides whether it acknowledges a 'before'. */
 function windowPort(log: string[], answer: boolean): PresentPort {
@@ -66,5 +74,41 @@ describe('WindowPresenter', () => {
     expect(await presenter.present(1, async () => void log.push('focus'))).toBe(false);
     expect(log).not.toContain('focus');
     expect(listeners.size).toBe(0);
+  });
+});
+
+describe('WindowPresenter.dealChanged', () => {
+  /** A port that records what reaches its window; `broken` throws like a port whose window went away. */
+  const recordingPort = (seen: unknown[], broken = false): PresentPort => ({
+    postMessage(message) {
+      if (broken) throw new Error('Attempting to use a disconnected port object');
+      seen.push(message);
+    },
+    onMessage: { addListener: () => undefined, removeListener: () => undefined },
+  });
+
+  it('tells every attached trusted window which deal changed, past a port that went away, and no detached one', () => {
+    const a: unknown[] = [];
+    const b: unknown[] = [];
+    const gone: unknown[] = [];
+    const presenter = new WindowPresenter();
+    presenter.attach(1, recordingPort([], true));
+    presenter.attach(1, recordingPort(a));
+    presenter.attach(2, recordingPort(b));
+    const detached = recordingPort(gone);
+    presenter.attach(3, detached);
+    presenter.detach(3, detached);
+    presenter.dealChanged('deal-1');
+    expect(a).toEqual([{ type: DEAL_CHANGED_MESSAGE, dealId: 'deal-1' }]);
+    expect(b).toEqual([{ type: DEAL_CHANGED_MESSAGE, dealId: 'deal-1' }]);
+    expect(gone).toEqual([]);
+    expect(a.every(isDealChangedMessage)).toBe(true);
+  });
+
+  it('the window takes only a well-formed change message', () => {
+    expect(isDealChangedMessage({ type: DEAL_CHANGED_MESSAGE, dealId: 'd' })).toBe(true);
+    for (const m of [null, 'ping', { type: DEAL_CHANGED_MESSAGE }, { type: DEAL_CHANGED_MESSAGE, dealId: 7 }, { type: PRESENT_MESSAGE, dealId: 'd' }]) {
+      expect(isDealChangedMessage(m)).toBe(false);
+    }
   });
 });
