@@ -249,6 +249,16 @@ export class IdentityService {
 
   // ── settings and personalisation ──────────────────────────────────────────
 
+  /** What `settings.get` answers: the settings record alone (no key or token read, so a first message after a start waits for one read). */
+  async settingsView(): Promise<{ hardwareTokenAbove: Money | null; caUrl: string; tokenRpId?: string | null }> {
+    const settings = await this.deps.settings.get();
+    return {
+      hardwareTokenAbove: settings.hardwareTokenAbove === undefined ? DEFAULT_HARDWARE_TOKEN_ABOVE : settings.hardwareTokenAbove,
+      caUrl: settings.caUrl ?? DEFAULT_CA_URL,
+      ...(this.deps.firefox ? { tokenRpId: tokenRpIdOf(settings) ?? null } : {}),
+    };
+  }
+
   async status(): Promise<IdentityStatus> {
     const settings = await this.deps.settings.get();
     const identity = await this.deps.keys.currentIdentity();

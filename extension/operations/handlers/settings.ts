@@ -43,8 +43,7 @@ export const settingsHandlers: Handlers<
   | 'settings.removeTsa'
 > = {
   async 'settings.get'(_r, { identity }) {
-    const s = await identity.status();
-    return { hardwareTokenAbove: s.hardwareTokenAbove, caUrl: s.caUrl, ...(s.tokenRpId !== undefined ? { tokenRpId: s.tokenRpId } : {}) };
+    return identity.settingsView();
   },
   async 'settings.set'(request, { identity }) {
     return identity.updateSettings({

@@ -364,6 +364,15 @@ describe('identity service: hardware tokens in Firefox (web-domain RP ID)', () =
     expect(stored).toMatchObject({ credentialId: token.credentialId, rpId: 'localhost' });
     // Chromium's status has no Firefox RP ID.
     expect('tokenRpId' in (await service().svc.status())).toBe(false);
+    // settings.get's view (the settings record alone) says the same as the status.
+    expect(await svc.settingsView()).toEqual({
+      hardwareTokenAbove: { amount: 10_000, currency: 'EUR' },
+      caUrl: (await svc.status()).caUrl,
+      tokenRpId: 'localhost',
+    });
+    expect('tokenRpId' in (await service().svc.settingsView())).toBe(false);
+    await svc.updateSettings({ hardwareTokenAbove: null, tokenRpId: 'shop.example' });
+    expect(await svc.settingsView()).toMatchObject({ hardwareTokenAbove: null, tokenRpId: 'shop.example' });
   });
 
   it("refuses a credential made on the page's own origin, by another add-on, by the web site, or for another RP ID", async () => {
