@@ -2,18 +2,19 @@
  * The background worker (issue 13): what it loads at start (gzip) and its cold start in real
  * Chromium against an empty MV3 worker, both built and measured in this run.
  *
- *   - The extension is built with `vite build --manifest` into a temporary directory; the worker's
- *     start closure is the service-worker loader's import and the chunks its chunk imports
- *     statically (vite's manifest `imports`; `dynamicImports` load later, on demand).
+ *   - The extension is built with `vite build --manifest` into a temporary directory. Its worker is
+ *     one classic script (scripts/classic-worker.ts) bundled from the worker's chunk and the chunks
+ *     it imports statically (vite's manifest `imports`); that script is what it loads at start.
  *   - Cold start: the worker is stopped (CDP ServiceWorker.stopAllWorkers, as Chrome stops an idle
  *     worker), then an extension page sends one message and times, in the page, until the answer
- *     (Semper: the `settings.get` operation; the empty worker answers any message at once). The
- *     median of ROUNDS such starts per extension, interleaved.
+ *     (Semper: the `settings.get` operation; the empty worker, a classic script like Semper's,
+ *     answers any message at once; an empty module worker is measured alongside). The median of
+ *     ROUNDS such starts per extension, interleaved.
  *   - Where the time goes, in the same rounds: an empty worker that opens the extension's
  *     IndexedDB and reads one record before answering (the floor of any worker that answers from
- *     durable state); copies of the built extension whose worker answers a ping at once after
- *     evaluating only the start bundle's shared chunks, or the whole start bundle with the
- *     worker's own top level; BENCH_WORKER_COMPARE=<another dist> adds that build (before/after in
+ *     durable state); copies of the built extension whose worker (bundled as the build bundles
+ *     it) answers a ping at once after evaluating only the start bundle's shared chunks, or the
+ *     whole start bundle with the worker's own top level; BENCH_WORKER_COMPARE=<another dist> adds that build (before/after in
  *     one run). BENCH_WORKER_ARCHIVE=0 skips the long history (bench/archive.ts).
  *   - Then BENCH_WORKER_TRACED_ROUNDS more starts of each, traced (Chromium's tracing over the
  *     DevTools port): the CPU time of the worker's thread by phase, steadier than the wall clock
