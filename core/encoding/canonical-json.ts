@@ -88,6 +88,26 @@ function quote(s: string): string {
   return NEEDS_ESCAPE.test(s) ? JSON.stringify(s) : `"${s}"`;
 }
 
+/**
+ * Member names as quote writes them, remembered: statements use a few dozen names again and again,
+ * and a Map lookup (the hash of a name JSON.parse or a literal made is already computed) costs a
+ * quarter of the escape check and the concatenation. Bounded: names past the limit, or long ones,
+ * are quoted each time (a peer choosing names cannot grow it, nor push out the ones seen first).
+ */
+const quotedNames = new Map<string, string>();
+const QUOTED_NAMES_LIMIT = 4096;
+
+/** A member name quoted; NOT_I_JSON for a lone surrogate (a remembered name was checked when it was first quoted). */
+function quoteName(k: string): string {
+  let q = quotedNames.get(k);
+  if (q === undefined) {
+    if (!wellFormed(k)) throw NOT_I_JSON;
+    q = quote(k);
+    if (k.length <= 64 && quotedNames.size < QUOTED_NAMES_LIMIT) quotedNames.set(k, q);
+  }
+  return q;
+}
+
 /** Member positions sorted by name, by UTF-16 code units (RFC 8785 §3.2.3); names are distinct. */
 function byName(keys: readonly string[]): number[] {
   const n = keys.length;
@@ -140,9 +160,8 @@ function serialise(value: unknown): string {
       let out = '{';
       for (let j = 0; j < order.length; j++) {
         const k = keys[order[j]!]!;
-        if (!wellFormed(k)) throw NOT_I_JSON;
         if (j > 0) out += ',';
-        out += `${quote(k)}:${serialise((value as Record<string, unknown>)[k])}`;
+        out += `${quoteName(k)}:${serialise((value as Record<string, unknown>)[k])}`;
       }
       return `${out}}`;
     }
@@ -277,20 +296,17 @@ function sealWalk(value: unknown, depth: number, name: string): unknown {
     const texts: string[] = new Array(n);
     for (let i = 0; i < n; i++) {
       const k = keys[i]!;
-      if (!wellFormed(k)) throw NOT_I_JSON;
+      const name = quoteName(k);
       const c = sealWalk((value as Record<string, unknown>)[k], depth + 1, k);
       // A member named __proto__ stays a member, as JSON.parse makes it (assignment would set the
       // prototype); defineProperty only there, since it is several times slower than assignment.
       if (k === '__proto__') Object.defineProperty(out, k, { value: c, enumerable: true, writable: true, configurable: true });
       else out[k] = c;
-      texts[i] = walkText;
+      texts[i] = `${name}:${walkText}`;
     }
     const order = byName(keys);
     text = '{';
-    for (let j = 0; j < n; j++) {
-      const i = order[j]!;
-      text += `${j > 0 ? ',' : ''}${quote(keys[i]!)}:${texts[i]}`;
-    }
+    for (let j = 0; j < n; j++) text += j > 0 ? `,${texts[order[j]!]}` : texts[order[j]!];
     text += '}';
     copy = out;
   }

@@ -133,6 +133,24 @@ describe('the fast paths of the RFC 8785 walk', () => {
       { numRuns: 300 },
     );
   });
+  it('quotes a member name the same on first use, from memory, and past the memory limit; a name with a lone surrogate is refused every time', () => {
+    const names = ['a"b', 'back\\slash', 'line\nfeed', '\u0000', 'x'.repeat(65), 'plain', 'Ωmega', '\ud83d\ude00'];
+    // More distinct names than the memory holds (4,096), then the same names again.
+    const many = Array.from({ length: 5000 }, (_, i) => `n${i}\t`);
+    for (let round = 0; round < 3; round++) {
+      for (const name of names) {
+        const value = { [name]: { [name]: 1 } };
+        expect(canonicalJson(value)).toBe(canonicalize(value));
+        const sealed = sealJson(value);
+        expect(sealed.ok && sealed.text).toBe(canonicalize(value));
+      }
+      const wide = Object.fromEntries(many.map((n) => [n, 0]));
+      expect(canonicalJson(wide)).toBe(canonicalize(wide));
+      expect(() => canonicalJson({ ok: 1, '\udc00x': 1 })).toThrowError(/member name/);
+      expect(sealJson({ ok: 1, 'y\ud800': 1 }).ok).toBe(false);
+    }
+  });
+
   it('writes every single UTF-16 code unit as JSON.stringify does (exhaustive)', () => {
     const differs: number[] = [];
     for (let c = 0; c < 0x10000; c++) {
