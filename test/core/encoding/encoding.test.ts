@@ -184,6 +184,11 @@ describe('the fast paths of the RFC 8785 walk', () => {
     if (!sealed.ok) throw new Error('refused');
     const copy = sealed.value as Record<string, unknown>;
     expect(Object.keys(copy)).toEqual(['b', 'a']);
+    expect(Reflect.ownKeys(copy)).toEqual(['b', 'a']);
+    expect(Object.getOwnPropertyDescriptors(copy)).toEqual({
+      b: { value: [1], writable: false, enumerable: true, configurable: false },
+      a: { value: { c: 'x' }, writable: false, enumerable: true, configurable: false },
+    });
     expect(JSON.stringify(copy)).toBe('{"b":[1],"a":{"c":"x"}}');
     expect(Object.getOwnPropertySymbols({ ...copy })).toEqual([]);
     expect(Object.getOwnPropertySymbols(Object.assign({}, copy))).toEqual([]);
