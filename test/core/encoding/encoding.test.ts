@@ -8,6 +8,7 @@ import {
   encodeBase64url,
   bytesEqual,
   sha256,
+  sha256Base64urlSync,
   sha256Sync,
   sha256TextBase64url,
   sha256WebCrypto,
@@ -252,10 +253,12 @@ describe('digests', () => {
     expect(encodeBase64url(await sha256WebCrypto(utf8('abc')))).toBe(abc);
     // Node has the synchronous path; the extension's worker does not (test/e2e runs it there).
     expect(sha256Sync(utf8('abc'))).not.toBeNull();
+    expect(sha256Base64urlSync(utf8('abc'))).toBe(abc);
     await fc.assert(
       fc.asyncProperty(fc.uint8Array({ maxLength: 3000 }), async (bytes) => {
         const data = new Uint8Array(bytes);
-        return bytesEqual(await sha256(data), await sha256WebCrypto(data));
+        const web = await sha256WebCrypto(data);
+        return bytesEqual(await sha256(data), web) && sha256Base64urlSync(data.subarray(0)) === encodeBase64url(web);
       }),
       { numRuns: 300 },
     );
