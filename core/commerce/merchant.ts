@@ -17,7 +17,15 @@ import { SemperError, type SemperErrorCode } from '../errors.js';
 import type { Machine, RandomSource, StepResult } from '../machine.js';
 import type { Signer } from '../crypto/keys.js';
 import type { PublicJwk } from '../crypto/jwk.js';
-import { signStatement, signStatementWithDigest, statementDigest, verifyStatement, type SignerRef, type Statement, type WebAuthnStatementVerifier } from '../statements/index.js';
+import {
+  signStatement,
+  signStatementWithDigest,
+  statementDigest,
+  verifyStatement,
+  type SignerRef,
+  type Statement,
+  type WebAuthnStatementVerifier,
+} from '../statements/index.js';
 import {
   OfferRequest,
   OrderBody,

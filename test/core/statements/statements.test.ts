@@ -185,23 +185,31 @@ describe('signed statements', () => {
     // The members in any order, sealed or not, sometimes with an extra member (the general way).
     const extra = fc.option(fc.dictionary(fc.string(), json, { minKeys: 1, maxKeys: 2 }), { nil: undefined });
     await fc.assert(
-      fc.asyncProperty(members, fc.shuffledSubarray([...names], { minLength: 5, maxLength: 5 }), signerRef, extra, fc.boolean(), async (m, order, ref, more, seal) => {
-        const unsigned: Record<string, unknown> = {};
-        for (const n of order) unsigned[n] = m[n];
-        if (more) for (const [k, v] of Object.entries(more)) Object.defineProperty(unsigned, k, { value: v, enumerable: true, writable: true, configurable: true });
-        const input = seal ? (sealJson(unsigned) as { ok: true; value: Record<string, unknown> }).value : unsigned;
-        const options = ref ? { signerRef: ref as SignerRef } : {};
-        const toSign = input as unknown as UnsignedStatement;
-        const { statement, digest } = await signStatementWithDigest(toSign, signer, options);
-        const header = { alg: signer.alg, signer: ref ?? { kind: 'jwk', jwk: signer.publicJwk } };
-        const value = encodeBase64url(await sha256(signingInput({ ...input, signature: header } as unknown as Statement)));
-        const spread = { ...input, signature: { ...header, value } };
-        expect(Object.keys(statement)).toEqual(Object.keys(spread));
-        expect(statement).toEqual(spread);
-        expect(await signStatement(toSign, signer, options)).toEqual(spread);
-        expect(digest).toBe(await sha256TextBase64url(canonicalize(spread) as string));
-        expect(digest).toBe(await statementDigest(statement));
-      }),
+      fc.asyncProperty(
+        members,
+        fc.shuffledSubarray([...names], { minLength: 5, maxLength: 5 }),
+        signerRef,
+        extra,
+        fc.boolean(),
+        async (m, order, ref, more, seal) => {
+          const unsigned: Record<string, unknown> = {};
+          for (const n of order) unsigned[n] = m[n];
+          if (more)
+            for (const [k, v] of Object.entries(more)) Object.defineProperty(unsigned, k, { value: v, enumerable: true, writable: true, configurable: true });
+          const input = seal ? (sealJson(unsigned) as { ok: true; value: Record<string, unknown> }).value : unsigned;
+          const options = ref ? { signerRef: ref as SignerRef } : {};
+          const toSign = input as unknown as UnsignedStatement;
+          const { statement, digest } = await signStatementWithDigest(toSign, signer, options);
+          const header = { alg: signer.alg, signer: ref ?? { kind: 'jwk', jwk: signer.publicJwk } };
+          const value = encodeBase64url(await sha256(signingInput({ ...input, signature: header } as unknown as Statement)));
+          const spread = { ...input, signature: { ...header, value } };
+          expect(Object.keys(statement)).toEqual(Object.keys(spread));
+          expect(statement).toEqual(spread);
+          expect(await signStatement(toSign, signer, options)).toEqual(spread);
+          expect(digest).toBe(await sha256TextBase64url(canonicalize(spread) as string));
+          expect(digest).toBe(await statementDigest(statement));
+        },
+      ),
       { numRuns: 300 },
     );
   });
