@@ -17,7 +17,15 @@ import { SemperError, type SemperErrorCode } from '../errors.js';
 import type { Machine, RandomSource, StepResult } from '../machine.js';
 import type { Signer } from '../crypto/keys.js';
 import type { PublicJwk } from '../crypto/jwk.js';
-import { signStatement, statementDigest, verifyStatement, type SignerRef, type Statement, type WebAuthnStatementVerifier } from '../statements/index.js';
+import {
+  signStatement,
+  signStatementWithDigest,
+  statementDigest,
+  verifyStatement,
+  type SignerRef,
+  type Statement,
+  type WebAuthnStatementVerifier,
+} from '../statements/index.js';
 import {
   OfferRequest,
   OrderBody,
@@ -219,12 +227,13 @@ async function makeOffer(state: Extract<MerchantDealState, { phase: 'new' }>, re
     ...(ctx.cheque ? { cheque: { payee: ctx.identity.signer.keyId, bank: ctx.cheque.bank } } : {}),
     ...(demand && (demand.hardwareToken || demand.userVerification) ? { orderSignature: demand } : {}),
   };
-  const offer = await signStatement<OfferBody>(
+  // The digest from the text just signed, not a second canonicalisation of the offer.
+  const { statement: offer, digest: offerDigest } = await signStatementWithDigest<OfferBody>(
     { type: STATEMENT_TYPES.offer, version: 1, dealId: req.dealId, issuedAt: new Date(now).toISOString(), body },
     ctx.identity.signer,
     signerRef(ctx.identity),
   );
-  return reply({ phase: 'offered', dealId: req.dealId, offer, offerDigest: await statementDigest(offer), createdAt: now }, { offer });
+  return reply({ phase: 'offered', dealId: req.dealId, offer, offerDigest, createdAt: now }, { offer });
 }
 
 /**

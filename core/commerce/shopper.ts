@@ -27,7 +27,7 @@ import { SemperError, errorToJson, type SemperErrorCode } from '../errors.js';
 import type { Signer } from '../crypto/keys.js';
 import type { RevocationCheck } from '../pki/certificates.js';
 import {
-  signStatement,
+  signStatementWithDigest,
   statementDigest,
   verifyStatement,
   type SignatureBlock,
@@ -518,17 +518,19 @@ function checkNotExpired(state: Extract<ShopperState, { phase: 'awaiting-confirm
 
 async function ordered(
   state: Extract<ShopperState, { phase: 'awaiting-confirmation' }>,
-  order: Statement<OrderBody>,
+  signed: { statement: Statement<OrderBody>; digest?: string },
   cheque?: Statement,
 ): Promise<ShopperStep> {
   const { offer, offerDigest, view } = state;
+  const order = signed.statement;
   const next: ShopperState = withCommon(state, {
     offer,
     offerDigest,
     view,
     phase: 'ordering',
     order,
-    orderDigest: await statementDigest(order),
+    // Signed here: the digest of the text just signed (signStatementWithDigest), not a second walk.
+    orderDigest: signed.digest ?? (await statementDigest(order)),
     ...(cheque ? { cheque } : {}),
   });
   const effects: ShopperEffect[] = [{ kind: 'archive', dealId: state.dealId, statement: order, direction: 'sent' }];
@@ -575,7 +577,7 @@ async function chequeWritten(
   }
   const asked = chequeRequest(state);
   const cheque = (await verifyCheque(input, { payee: asked.payee, reference: asked.reference, amount: asked.amount, now })).cheque;
-  const order = await signStatement<OrderBody>(
+  const order = await signStatementWithDigest<OrderBody>(
     {
       type: STATEMENT_TYPES.order,
       version: 1,
@@ -599,8 +601,10 @@ async function confirm(state: Extract<ShopperState, { phase: 'awaiting-confirmat
   if (state.view.signature.hardwareToken || state.view.signature.userVerification) {
     throw new SemperError('ERR_HARDWARE_TOKEN_REQUIRED', `this order must be signed with a hardware security key (${state.view.signature.because.join(', ')})`);
   }
-  const { signature: header, ...unsigned } = orderToSign(state, now, { alg: ctx.signer.alg, signer: { kind: 'jwk', jwk: ctx.signer.publicJwk } });
-  return ordered(state, await signStatement<OrderBody>(unsigned, ctx.signer, { signerRef: header.signer }));
+  const o = orderToSign(state, now, { alg: ctx.signer.alg, signer: { kind: 'jwk', jwk: ctx.signer.publicJwk } });
+  // Its members named, not a rest copy (a slow path in Node 20's V8).
+  const unsigned = { type: o.type, version: o.version, dealId: o.dealId, issuedAt: o.issuedAt, body: o.body };
+  return ordered(state, await signStatementWithDigest<OrderBody>(unsigned, ctx.signer, { signerRef: o.signature.signer }));
 }
 
 /**
@@ -627,7 +631,7 @@ async function acceptSignedOrder(
   }
   if (Math.abs(Date.parse(order.issuedAt) - now) > 10 * 60_000) throw new SemperError('ERR_ORDER_INVALID', 'the signed order is not fresh');
   checkSignatureDemand(state.view.signature, order.signature.alg, verified.userVerified);
-  return ordered(state, withBody(order, expected.body));
+  return ordered(state, { statement: withBody(order, expected.body) });
 }
 
 /**

@@ -38,7 +38,7 @@ import type {
   VerifyAuthenticationResponseOpts,
   VerifyRegistrationResponseOpts,
 } from '@simplewebauthn/server';
-import { bytesEqual, decodeBase64url, encodeBase64url, sha256, sha256Sync } from '../encoding/index.js';
+import { bytesEqual, decodeBase64url, encodeBase64url, sha256, sha256Base64urlSync, sha256Sync } from '../encoding/index.js';
 import { SemperError, isSemperError } from '../errors.js';
 import { signingInput } from '../statements/sign.js';
 import type { SignatureBlock, SignerRef, UnsignedStatement } from '../statements/schema.js';
@@ -189,7 +189,7 @@ function parseClientData(bytes: Uint8Array<ArrayBuffer>): ClientData {
 /**
  * COSE forms of recent credential keys, by their coordinates: a verifier sees the same few tokens
  * again and again, and jwkToCose decodes both coordinates (strictly) every time. Only keys that
- * converted are kept; each caller gets its own copy.
+ * converted are kept. Shared: the one reader that needs the bytes (the library path) gets a copy.
  */
 const coseKeys = new Map<string, Uint8Array<ArrayBuffer>>();
 
@@ -198,7 +198,7 @@ function credentialCose(jwk: PublicJwk): Uint8Array<ArrayBuffer> {
   // Both coordinates 43 characters (32 bytes): the joined text names exactly one pair.
   const cacheKey = jwk.kty === 'EC' && jwk.crv === 'P-256' && jwk.x.length === 43 && jwk.y.length === 43 ? jwk.x + jwk.y : undefined;
   const known = cacheKey === undefined ? undefined : coseKeys.get(cacheKey);
-  if (known) return known.slice();
+  if (known) return known;
   let cose: Uint8Array<ArrayBuffer>;
   try {
     cose = jwkToCose(jwk);
@@ -207,7 +207,7 @@ function credentialCose(jwk: PublicJwk): Uint8Array<ArrayBuffer> {
   }
   if (cacheKey !== undefined) {
     if (coseKeys.size >= 64) coseKeys.delete(coseKeys.keys().next().value!);
-    coseKeys.set(cacheKey, cose.slice());
+    coseKeys.set(cacheKey, cose);
   }
   return cose;
 }
@@ -277,8 +277,7 @@ export function createWebAuthnVerifier(options: WebAuthnVerifierOptions): WebAut
       const clientData = parseClientData(clientDataBytes);
       // The RP ID must go with the origin that made the assertion (both paths check this the same way,
       // before either runs; an origin that is not expected at all is left to their origin check).
-      const party = parties.filter((p) => p.origin === clientData.origin);
-      if (party.length > 0 && !party.some((p) => p.rpIds.includes(signer.rpId))) {
+      if (!rpIdGoesWithOrigin(signer.rpId, clientData.origin)) {
         throw webauthnError('rp-id', `the signer's RP ID ${JSON.stringify(signer.rpId)} is not accepted with origin ${JSON.stringify(clientData.origin)}`);
       }
       let raw: Uint8Array<ArrayBuffer>;
@@ -292,7 +291,7 @@ export function createWebAuthnVerifier(options: WebAuthnVerifierOptions): WebAut
 
       // sha256Sync where the runtime hashes synchronously (Node): `await` would cost an event-loop
       // turn even for a value at hand, one the floor this is measured against (issue 13) does not take.
-      const expectedChallenge = encodeBase64url(sha256Sync(input) ?? (await sha256(input)));
+      const expectedChallenge = sha256Base64urlSync(input) ?? encodeBase64url(await sha256(input));
       const fast = implementation === 'fast' ? await verifyFast(signature, authenticatorData, clientDataBytes, clientData, raw, expectedChallenge) : FALLBACK;
       const result = fast === FALLBACK ? await verifyWithLibrary(signature, expectedChallenge, publicKey) : fast;
       if (!result.verified) {
@@ -303,6 +302,17 @@ export function createWebAuthnVerifier(options: WebAuthnVerifierOptions): WebAut
       return { userVerified: result.userVerified };
     },
   };
+
+  /** False when the origin is an expected one and none of its entries lists the RP ID (an unexpected origin is the origin check's). */
+  function rpIdGoesWithOrigin(rpId: string, origin: unknown): boolean {
+    let known = false;
+    for (const p of parties) {
+      if (p.origin !== origin) continue;
+      if (p.rpIds.includes(rpId)) return true;
+      known = true;
+    }
+    return !known;
+  }
 
   async function verifyWithLibrary(signature: WebAuthnSignatureBlock, expectedChallenge: string, publicKey: Uint8Array<ArrayBuffer>): Promise<Checked> {
     const signer = signature.signer as WebAuthnSignerRef;
@@ -323,7 +333,7 @@ export function createWebAuthnVerifier(options: WebAuthnVerifierOptions): WebAut
         // The rpIdHash must be that of the RP ID the signer block names (and signs), not just any expected one.
         expectedRPID: [signer.rpId],
         // Stored counter 0: counters are not enforced for offline statement verification (see above).
-        credential: { id: signer.credentialId, publicKey, counter: 0 },
+        credential: { id: signer.credentialId, publicKey: publicKey.slice(), counter: 0 },
         requireUserVerification,
       });
       return { verified: result.verified, userVerified: result.authenticationInfo.userVerified };

@@ -42,6 +42,13 @@ export function sha256Sync(data: Uint8Array): Uint8Array<ArrayBuffer> | null {
   return out;
 }
 
+/** base64url(SHA-256(bytes)) in one native call where the runtime hashes synchronously (Node); null elsewhere. */
+export function sha256Base64urlSync(data: Uint8Array): string | null {
+  if (oneShot) return oneShot('sha256', data, 'base64url');
+  const d = sha256Sync(data);
+  return d ? encodeBase64url(d) : null;
+}
+
 /**
  * base64url(SHA-256(UTF-8 of a well-formed string)). In Node one native call on the string itself
  * (no encoded copy, no digest bytes in between); elsewhere TextEncoder and sha256.

@@ -51,13 +51,28 @@ export function lowS(raw: Uint8Array): Uint8Array {
 /** The statement with its signature value in the one canonical form described above. */
 export function withCanonicalSignature<B>(statement: Statement<B>): Statement<B> {
   const signature = statement.signature;
-  if (signature.alg === 'ES256') {
-    return { ...statement, signature: { ...signature, value: encodeBase64url(lowS(decodeBase64url(signature.value))) } };
-  }
-  if (signature.alg === 'webauthn-ES256') {
-    return { ...statement, signature: { ...signature, value: encodeBase64url(lowS(ecdsaDerToRaw(decodeBase64url(signature.value)))) } };
-  }
+  if (signature.alg === 'ES256') return withValue(statement, encodeBase64url(lowS(decodeBase64url(signature.value))));
+  if (signature.alg === 'webauthn-ES256') return withValue(statement, encodeBase64url(lowS(ecdsaDerToRaw(decodeBase64url(signature.value)))));
   return statement;
+}
+
+/**
+ * `{ ...statement, signature: { ...statement.signature, value } }` without leading spreads (in
+ * Node 20's V8 every member written after one takes a slow path): copies, then the one member
+ * replaced in place. Assignment would set the prototype for a member named __proto__, so such a
+ * statement (never a verified one: the schema is strict) is copied by spreading.
+ */
+function withValue<B>(statement: Statement<B>, value: string): Statement<B> {
+  const s = statement as unknown as Record<string, unknown>;
+  const sig = statement.signature as unknown as Record<string, unknown>;
+  if (Object.hasOwn(s, '__proto__') || Object.hasOwn(sig, '__proto__')) {
+    return { ...statement, signature: { ...statement.signature, value } } as Statement<B>;
+  }
+  const signature: Record<string, unknown> = Object.assign({}, sig);
+  signature.value = value;
+  const copy: Record<string, unknown> = Object.assign({}, s);
+  copy.signature = signature;
+  return copy as unknown as Statement<B>;
 }
 
 /**

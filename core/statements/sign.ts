@@ -1,4 +1,4 @@
-import { canonicalJson, encodeBase64url, digestJson, utf8 } from '../encoding/index.js';
+import { canonicalJson, encodeBase64url, digestJson, sha256TextBase64url, utf8 } from '../encoding/index.js';
 import type { Signer } from '../crypto/keys.js';
 import type { SignerRef, SignatureBlock, Statement, UnsignedStatement } from './schema.js';
 
@@ -12,6 +12,32 @@ export function signingInput(statement: ToSign): Uint8Array<ArrayBuffer> {
 /** The envelope's members, in RFC 8785 order (by UTF-16 code units): body < dealId < issuedAt < signature < type < version. */
 const ENVELOPE_MEMBERS = new Set(['body', 'dealId', 'issuedAt', 'signature', 'type', 'version']);
 
+/** Exactly the envelope's members (`size` of them, signature included or not), in any order. */
+function hasEnvelopeMembers(names: readonly string[], size: number): boolean {
+  if (names.length !== size) return false;
+  for (let i = 0; i < names.length; i++) {
+    const n = names[i]!;
+    if (!ENVELOPE_MEMBERS.has(n) || (size === 5 && n === 'signature')) return false;
+  }
+  return true;
+}
+
+/**
+ * The canonical text of an envelope up to its signature member's opening brace and from its
+ * closing brace on: the signature member itself is written between them ('"alg":…,"signer":…' for
+ * the signing input, with ',"value":…' appended for the signed statement — "value" sorts after
+ * "signer").
+ */
+function envelopeHead(s: UnsignedStatement<unknown>): string {
+  return `{"body":${canonicalJson(s.body)},"dealId":${canonicalJson(s.dealId)},"issuedAt":${canonicalJson(s.issuedAt)},"signature":{`;
+}
+function envelopeTail(s: UnsignedStatement<unknown>): string {
+  return `},"type":${canonicalJson(s.type)},"version":${canonicalJson(s.version)}}`;
+}
+function headerText(alg: string, signer: unknown): string {
+  return `"alg":${canonicalJson(alg)},"signer":${canonicalJson(signer)}`;
+}
+
 /**
  * The canonical text of the statement with `signature` reduced to `{ alg, signer }`. A statement
  * with exactly the envelope's members (every verified one: the schema is strict) is written member
@@ -20,16 +46,16 @@ const ENVELOPE_MEMBERS = new Set(['body', 'dealId', 'issuedAt', 'signature', 'ty
  * else takes the general way. Both are the same text (test/core/statements compares them).
  */
 export function signingText(statement: ToSign): string {
-  const names = Object.keys(statement);
-  if (names.length === ENVELOPE_MEMBERS.size && names.every((n) => ENVELOPE_MEMBERS.has(n))) {
+  if (hasEnvelopeMembers(Object.keys(statement), 6)) {
     const { signature } = statement;
-    return `{"body":${canonicalJson(statement.body)},"dealId":${canonicalJson(statement.dealId)},"issuedAt":${canonicalJson(statement.issuedAt)},"signature":{"alg":${canonicalJson(signature.alg)},"signer":${canonicalJson(signature.signer)}},"type":${canonicalJson(statement.type)},"version":${canonicalJson(statement.version)}}`;
+    return envelopeHead(statement) + headerText(signature.alg, signature.signer) + envelopeTail(statement);
   }
   return signingTextByCopy(statement);
 }
 
 /** The general way: the reduced copy, canonicalised. */
 export function signingTextByCopy(statement: ToSign): string {
+  // A spread, not Object.assign: a member named __proto__ stays a member (assignment would set the prototype).
   const { signature, ...rest } = statement;
   return canonicalJson({ ...rest, signature: { alg: signature.alg, signer: signature.signer } });
 }
@@ -39,12 +65,63 @@ export interface SignOptions {
   signerRef?: SignerRef;
 }
 
+/** The names of an unsigned statement written as a literal, in this order (the schema's). */
+const LITERAL_ORDER = ['type', 'version', 'dealId', 'issuedAt', 'body'];
+
+/**
+ * Sign, and the canonical text of the signed statement where it is at hand without a walk: an
+ * unsigned statement with exactly the envelope's members is written member by member, and the
+ * signed text is the signing input with the signature's `"value"` added. The statement is built
+ * without a leading spread (in Node 20's V8 every member written after one takes a slow path):
+ * a literal when the members come in the schema's order, Object.assign otherwise, the same
+ * members in the same order as `{ ...unsigned, signature }`.
+ */
+async function sign<B>(unsigned: UnsignedStatement<B>, signer: Signer, options: SignOptions): Promise<{ statement: Statement<B>; text: string | null }> {
+  const alg = signer.alg;
+  const signerRef: SignerRef = options.signerRef ?? { kind: 'jwk', jwk: signer.publicJwk };
+  const names = Object.keys(unsigned);
+  let head: string | null = null;
+  let tail = '';
+  let input: string;
+  if (hasEnvelopeMembers(names, 5)) {
+    head = envelopeHead(unsigned) + headerText(alg, signerRef);
+    tail = envelopeTail(unsigned);
+    input = head + tail;
+  } else {
+    // Rare (not an envelope); a spread keeps a member named __proto__ a member.
+    input = signingText({ ...unsigned, signature: { alg, signer: signerRef } });
+  }
+  const value = encodeBase64url(await signer.sign(utf8(input)));
+  const signature = { alg, signer: signerRef, value };
+  let statement: Record<string, unknown>;
+  if (names.length === 5 && names.every((n, i) => n === LITERAL_ORDER[i])) {
+    statement = { type: unsigned.type, version: unsigned.version, dealId: unsigned.dealId, issuedAt: unsigned.issuedAt, body: unsigned.body, signature };
+  } else if (head !== null) {
+    // The envelope's names in another order (none is __proto__, so assignment defines members).
+    statement = Object.assign({}, unsigned);
+    statement.signature = signature;
+  } else statement = { ...unsigned, signature };
+  // base64url needs no escaping: the value is its own canonical string.
+  return { statement: statement as Statement<B>, text: head === null ? null : `${head},"value":"${value}"${tail}` };
+}
+
 /** Sign a statement with a WebCrypto key (ES256 or EdDSA). */
 export async function signStatement<B>(unsigned: UnsignedStatement<B>, signer: Signer, options: SignOptions = {}): Promise<Statement<B>> {
-  const header = { alg: signer.alg, signer: options.signerRef ?? { kind: 'jwk' as const, jwk: signer.publicJwk } };
-  const input = signingInput({ ...unsigned, signature: header });
-  const value = encodeBase64url(await signer.sign(input));
-  return { ...unsigned, signature: { ...header, value } } as Statement<B>;
+  return (await sign(unsigned, signer, options)).statement;
+}
+
+/**
+ * signStatement and the new statement's statementDigest, from the text just signed (the signing
+ * input with the signature's value) instead of canonicalising the statement again. Equal to
+ * `statementDigest(statement)` (test/core/statements compares them on generated statements).
+ */
+export async function signStatementWithDigest<B>(
+  unsigned: UnsignedStatement<B>,
+  signer: Signer,
+  options: SignOptions = {},
+): Promise<{ statement: Statement<B>; digest: string }> {
+  const { statement, text } = await sign(unsigned, signer, options);
+  return { statement, digest: await (text === null ? digestJson(statement) : sha256TextBase64url(text)) };
 }
 
 /** The id one statement uses to name another: base64url SHA-256 of its canonical form, signature included. */

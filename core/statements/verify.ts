@@ -90,12 +90,12 @@ export async function verifyStatement<B = Record<string, unknown>>(input: unknow
     if (signature.signer.kind !== 'webauthn') throw new SemperError('ERR_SIGNATURE_INVALID', 'webauthn-ES256 needs a webauthn signer');
     if (!options.webauthn) throw new SemperError('ERR_ALG_UNSUPPORTED', 'webauthn-ES256 statements are not accepted here');
     const { userVerified } = await options.webauthn.verify(signature, data);
-    return { statement, signerJwk, ...(chain ? { chain } : {}), userVerified };
+    return chain ? { statement, signerJwk, chain, userVerified } : { statement, signerJwk, userVerified };
   }
   if (signature.signer.kind === 'webauthn') throw new SemperError('ERR_SIGNATURE_INVALID', `a webauthn signer cannot make ${signature.alg} signatures`);
   const ok = await verifyRaw(signature.alg as KeyAlgorithm, signerJwk, data, decodeBase64url(signature.value));
   if (!ok) throw new SemperError('ERR_SIGNATURE_INVALID', `${statement.type}: ${signature.alg} signature does not verify`);
-  return { statement, signerJwk, ...(chain ? { chain } : {}) };
+  return chain ? { statement, signerJwk, chain } : { statement, signerJwk };
 }
 
 export type { CertificateInfo };

@@ -10,7 +10,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { acceptor } from '../../../core/commerce/accept.js';
-import { parseBody } from '../../../core/commerce/common.js';
+import { certifiedMerchant, parseBody } from '../../../core/commerce/common.js';
+import type { ValidatedChain } from '../../../core/pki/certificates.js';
 import { sealJson } from '../../../core/encoding/index.js';
 import { SemperError } from '../../../core/errors.js';
 import * as wire from '../../../core/protocol/commerce.js';
@@ -296,5 +297,20 @@ describe('parseBody', () => {
       expect((thrown as SemperError).message).toBe(zodMessage);
       expect(zodMessage).toContain(expected);
     }
+  });
+});
+
+describe('certifiedMerchant', () => {
+  it("writes the certificate's expiry as toISOString does, for each of many instants and again for the same one (remembered)", () => {
+    const chainAt = (notAfter: Date) =>
+      ({
+        leaf: { commonName: 'Shop', origins: ['https://shop.example'], fingerprint: 'f', notAfter },
+        root: { commonName: 'Root' },
+      }) as unknown as ValidatedChain;
+    const instants = fc.sample(fc.date({ min: new Date(0), max: new Date(4102444800000), noInvalidDate: true }), 200);
+    for (let round = 0; round < 2; round++) {
+      for (const d of instants) expect(certifiedMerchant(chainAt(d)).certificateNotAfter).toBe(d.toISOString());
+    }
+    expect(() => certifiedMerchant(chainAt(new Date(Number.NaN)))).toThrow(RangeError);
   });
 });

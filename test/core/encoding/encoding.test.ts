@@ -8,6 +8,7 @@ import {
   encodeBase64url,
   bytesEqual,
   sha256,
+  sha256Base64urlSync,
   sha256Sync,
   sha256TextBase64url,
   sha256WebCrypto,
@@ -133,6 +134,24 @@ describe('the fast paths of the RFC 8785 walk', () => {
       { numRuns: 300 },
     );
   });
+  it('quotes a member name the same on first use, from memory, and past the memory limit; a name with a lone surrogate is refused every time', () => {
+    const names = ['a"b', 'back\\slash', 'line\nfeed', '\u0000', 'x'.repeat(65), 'plain', 'Ωmega', '\ud83d\ude00'];
+    // More distinct names than the memory holds (4,096), then the same names again.
+    const many = Array.from({ length: 5000 }, (_, i) => `n${i}\t`);
+    for (let round = 0; round < 3; round++) {
+      for (const name of names) {
+        const value = { [name]: { [name]: 1 } };
+        expect(canonicalJson(value)).toBe(canonicalize(value));
+        const sealed = sealJson(value);
+        expect(sealed.ok && sealed.text).toBe(canonicalize(value));
+      }
+      const wide = Object.fromEntries(many.map((n) => [n, 0]));
+      expect(canonicalJson(wide)).toBe(canonicalize(wide));
+      expect(() => canonicalJson({ ok: 1, '\udc00x': 1 })).toThrowError(/member name/);
+      expect(sealJson({ ok: 1, 'y\ud800': 1 }).ok).toBe(false);
+    }
+  });
+
   it('writes every single UTF-16 code unit as JSON.stringify does (exhaustive)', () => {
     const differs: number[] = [];
     for (let c = 0; c < 0x10000; c++) {
@@ -166,6 +185,11 @@ describe('the fast paths of the RFC 8785 walk', () => {
     if (!sealed.ok) throw new Error('refused');
     const copy = sealed.value as Record<string, unknown>;
     expect(Object.keys(copy)).toEqual(['b', 'a']);
+    expect(Reflect.ownKeys(copy)).toEqual(['b', 'a']);
+    expect(Object.getOwnPropertyDescriptors(copy)).toEqual({
+      b: { value: [1], writable: false, enumerable: true, configurable: false },
+      a: { value: { c: 'x' }, writable: false, enumerable: true, configurable: false },
+    });
     expect(JSON.stringify(copy)).toBe('{"b":[1],"a":{"c":"x"}}');
     expect(Object.getOwnPropertySymbols({ ...copy })).toEqual([]);
     expect(Object.getOwnPropertySymbols(Object.assign({}, copy))).toEqual([]);
@@ -229,10 +253,12 @@ describe('digests', () => {
     expect(encodeBase64url(await sha256WebCrypto(utf8('abc')))).toBe(abc);
     // Node has the synchronous path; the extension's worker does not (test/e2e runs it there).
     expect(sha256Sync(utf8('abc'))).not.toBeNull();
+    expect(sha256Base64urlSync(utf8('abc'))).toBe(abc);
     await fc.assert(
       fc.asyncProperty(fc.uint8Array({ maxLength: 3000 }), async (bytes) => {
         const data = new Uint8Array(bytes);
-        return bytesEqual(await sha256(data), await sha256WebCrypto(data));
+        const web = await sha256WebCrypto(data);
+        return bytesEqual(await sha256(data), web) && sha256Base64urlSync(data.subarray(0)) === encodeBase64url(web);
       }),
       { numRuns: 300 },
     );

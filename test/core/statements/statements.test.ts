@@ -2,10 +2,16 @@ import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import canonicalize from 'canonicalize';
 import { generateKeyPair, signerFromKeyPair } from '../../../core/crypto/index.js';
-import { sealJson } from '../../../core/encoding/index.js';
+import { canonicalJson, decodeBase64url, encodeBase64url, sealJson, sha256, sha256TextBase64url } from '../../../core/encoding/index.js';
 import {
+  canonicalStatementDigest,
+  lowS,
   signStatement,
+  signStatementWithDigest,
   verifyStatement,
+  withCanonicalSignature,
+  type SignerRef,
+  type UnsignedStatement,
   signingInput,
   signingText,
   signingTextByCopy,
@@ -13,6 +19,20 @@ import {
   type Statement,
 } from '../../../core/statements/index.js';
 import { makeTestCa } from '../../helpers/pki.js';
+
+/** The other s of an r‖s signature: n − s (P-256). */
+function highS(raw: Uint8Array): Uint8Array {
+  const n = 0xffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551n;
+  let s = 0n;
+  for (const b of raw.subarray(32)) s = (s << 8n) | BigInt(b);
+  let t = n - s;
+  const out = Uint8Array.from(raw);
+  for (let i = 63; i >= 32; i--) {
+    out[i] = Number(t & 0xffn);
+    t >>= 8n;
+  }
+  return out;
+}
 
 const base = {
   type: 'semper.test',
@@ -133,6 +153,89 @@ describe('signed statements', () => {
       }),
       { numRuns: 500 },
     );
+  });
+
+  it('signStatementWithDigest: the statement is the one spreading makes and its digest is the statement canonicalised from scratch (property)', async () => {
+    // A signer whose signature is a function of the bytes signed, so a wrong signing input shows.
+    const real = await signerFromKeyPair('ES256', await generateKeyPair('ES256'));
+    const signer = { alg: real.alg, publicJwk: real.publicJwk, keyId: real.keyId, sign: async (data: Uint8Array<ArrayBuffer>) => sha256(data) };
+    const json = fc.jsonValue({ maxDepth: 3 }).filter((v) => {
+      let ok = true;
+      JSON.stringify(v, (_, x) => {
+        if (typeof x === 'number' && Number.isInteger(x) && !Number.isSafeInteger(x)) ok = false;
+        return x;
+      });
+      return ok;
+    });
+    const members = fc.record({
+      type: fc.string(),
+      version: fc.oneof(fc.constant(1), fc.integer()),
+      dealId: fc.string(),
+      issuedAt: fc.string(),
+      body: fc.dictionary(fc.string(), json, { maxKeys: 4 }),
+    });
+    const names = ['type', 'version', 'dealId', 'issuedAt', 'body'] as const;
+    const signerRef = fc.option(
+      fc.oneof(
+        fc.record({ kind: fc.constant('jwk' as const), jwk: fc.constant(real.publicJwk) }),
+        fc.record({ kind: fc.constant('x509' as const), chain: fc.array(fc.string(), { minLength: 1, maxLength: 2 }) }),
+      ),
+      { nil: undefined },
+    );
+    // The members in any order, sealed or not, sometimes with an extra member (the general way).
+    const extra = fc.option(fc.dictionary(fc.string(), json, { minKeys: 1, maxKeys: 2 }), { nil: undefined });
+    await fc.assert(
+      fc.asyncProperty(
+        members,
+        fc.shuffledSubarray([...names], { minLength: 5, maxLength: 5 }),
+        signerRef,
+        extra,
+        fc.boolean(),
+        async (m, order, ref, more, seal) => {
+          const unsigned: Record<string, unknown> = {};
+          for (const n of order) unsigned[n] = m[n];
+          if (more)
+            for (const [k, v] of Object.entries(more)) Object.defineProperty(unsigned, k, { value: v, enumerable: true, writable: true, configurable: true });
+          const input = seal ? (sealJson(unsigned) as { ok: true; value: Record<string, unknown> }).value : unsigned;
+          const options = ref ? { signerRef: ref as SignerRef } : {};
+          const toSign = input as unknown as UnsignedStatement;
+          const { statement, digest } = await signStatementWithDigest(toSign, signer, options);
+          const header = { alg: signer.alg, signer: ref ?? { kind: 'jwk', jwk: signer.publicJwk } };
+          const value = encodeBase64url(await sha256(signingInput({ ...input, signature: header } as unknown as Statement)));
+          const spread = { ...input, signature: { ...header, value } };
+          expect(Object.keys(statement)).toEqual(Object.keys(spread));
+          expect(statement).toEqual(spread);
+          expect(await signStatement(toSign, signer, options)).toEqual(spread);
+          expect(digest).toBe(await sha256TextBase64url(canonicalize(spread) as string));
+          expect(digest).toBe(await statementDigest(statement));
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+
+  it('withCanonicalSignature is the spread copy with the value replaced, a member named __proto__ included', async () => {
+    const signer = await signerFromKeyPair('ES256', await generateKeyPair('ES256'));
+    const st = await signStatement(base, signer);
+    // The high-S twin of the signature: withCanonicalSignature must give back the low-S value.
+    const raw = decodeBase64url(st.signature.value);
+    const twin = lowS(raw) === raw ? highS(raw) : raw;
+    const high = { ...st, signature: { ...st.signature, value: encodeBase64url(twin) } };
+    const canonical = withCanonicalSignature(high);
+    const expected = { ...high, signature: { ...high.signature, value: encodeBase64url(lowS(twin)) } };
+    expect(Object.keys(canonical)).toEqual(Object.keys(expected));
+    expect(Object.keys(canonical.signature)).toEqual(Object.keys(expected.signature));
+    expect(canonical).toEqual(expected);
+    expect(high.signature.value).toBe(encodeBase64url(twin));
+    expect(await canonicalStatementDigest(high)).toBe(await canonicalStatementDigest(st));
+    // JSON.parse makes __proto__ an own member; the copy keeps it a member (and the digest then fails to canonicalise it
+    // exactly as the spread copy does: an object member whose value is not a plain object is refused or kept as the spread keeps it).
+    const parsed = JSON.parse(`{"__proto__":{"a":1},${JSON.stringify(high).slice(1)}`) as Statement;
+    const copy = withCanonicalSignature(parsed);
+    const spread = { ...parsed, signature: { ...parsed.signature, value: encodeBase64url(lowS(twin)) } };
+    expect(Object.getPrototypeOf(copy)).toBe(Object.prototype);
+    expect(Object.keys(copy)).toEqual(Object.keys(spread));
+    expect(canonicalJson(copy)).toBe(canonicalJson(spread));
   });
 
   it('certified statements need trust anchors and a valid chain; types are enforced', async () => {
