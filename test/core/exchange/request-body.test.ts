@@ -18,12 +18,15 @@ type Kind = keyof typeof SCHEMAS;
 
 let m1: Statement;
 let m2: Statement;
-const EXCHANGE_ID = 'E'.repeat(40) + 'x_-';
+const EXCHANGE_ID = `${'E'.repeat(40)}x_-`;
 
 beforeAll(async () => {
   const signer = await signerFromKeyPair('ES256', await generateKeyPair('ES256'));
   const at = new Date(0).toISOString();
-  m1 = await signStatement({ type: EXCHANGE_TYPES.propose, version: 1, dealId: 'deal-0123456789', issuedAt: at, body: { protocol: 'contract-signing' } }, signer);
+  m1 = await signStatement(
+    { type: EXCHANGE_TYPES.propose, version: 1, dealId: 'deal-0123456789', issuedAt: at, body: { protocol: 'contract-signing' } },
+    signer,
+  );
   m2 = await signStatement({ type: EXCHANGE_TYPES.accept, version: 1, dealId: 'deal-0123456789', issuedAt: at, body: { exchangeId: EXCHANGE_ID } }, signer);
 });
 
@@ -60,7 +63,20 @@ function enclosed(statement: Statement, how: Enclosed): unknown {
   }
 }
 
-const ENCLOSED: Enclosed[] = ['valid', 'valid', 'valid', 'valid', 'extra', 'move-signature', 'bad-type', 'version-2', 'no-signature', 'string', 'null', 'array'];
+const ENCLOSED: Enclosed[] = [
+  'valid',
+  'valid',
+  'valid',
+  'valid',
+  'extra',
+  'move-signature',
+  'bad-type',
+  'version-2',
+  'no-signature',
+  'string',
+  'null',
+  'array',
+];
 const exchangeIds = fc.constantFrom<unknown>(EXCHANGE_ID, EXCHANGE_ID, EXCHANGE_ID, EXCHANGE_ID.slice(1), `${EXCHANGE_ID.slice(1)}+`, 43, null, undefined);
 
 /** Mostly what `kind` takes (abort: no m2; resolve: m2; complaint: either), each part sometimes spoiled. */
