@@ -148,7 +148,9 @@ describe("the TTP's request-body readers stand in for their schemas", () => {
   }
 
   it('takes a sealed body as it is, so m1 keeps its sealed copy', () => {
-    const sealed = sealJson({ exchangeId: EXCHANGE_ID, m1 }).value as { m1: unknown };
+    const result = sealJson({ exchangeId: EXCHANGE_ID, m1 });
+    if (!result.ok) throw new Error('a signed m1 is I-JSON');
+    const sealed = result.value;
     const read = TTP_REQUEST_BODIES.abort.safeParse(sealed);
     expect(read.success && read.data).toBe(sealed);
     // An unsealed body is the schema's: a copy.
