@@ -62,6 +62,9 @@ const cpuPerOp = async (count: number, run: () => Promise<number>): Promise<[num
 const [cryptoFloorPerSecond, cryptoFloorCpuMs] = await cpuPerOp(floorN, () => pool(Array.from({ length: floorN }), CONCURRENCY, floorOp));
 
 // In process: the TTP's check, decision, signature and durable commit, no HTTP.
+// Warmed up as the floor and the HTTP clients are (not counted).
+const warmUp = await abortRequests(service.keyId, 300, now);
+await pool(warmUp, CONCURRENCY, async (request) => void (await service.handle(request)));
 const direct = await abortRequests(service.keyId, IN_PROCESS, now);
 const [inProcessPerSecond, inProcessCpuMs] = await cpuPerOp(direct.length, () =>
   pool(direct, CONCURRENCY, async (request) => {

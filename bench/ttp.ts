@@ -139,7 +139,7 @@ export async function benchTtp(options: BenchTtpOptions = {}): Promise<{ lines: 
       `TTP crypto-only decisions (2 verify + 1 sign, ${concurrency} in flight, one process): ${fmt(floor)} /s  (floor)`,
       `TTP durable decisions in-process (no HTTP):   ${fmt(ready.inProcessPerSecond)} /s = ${fmt(ready.inProcessPerSecond / floor)} x floor`,
       `bare node:http server, same clients (HTTP alone): ${fmt(httpFloorPerSecond)} /s — bounds any single-process TTP over HTTP at ${fmt(ceiling)} x floor`,
-      `TTP durable decisions over HTTP (built TTP, 1 worker; ${concurrency} clients in another process, ${requests} requests): ${fmt(perSecond)} /s = ${fmt(ratio)} x floor (${fmt(ratio / ceiling)} x that bound)`,
+      `TTP durable decisions over HTTP (built TTP, 1 worker; ${concurrency} clients in another process, ${requests} timed requests after 500 of warm-up): ${fmt(perSecond)} /s = ${fmt(ratio)} x floor (${fmt(ratio / ceiling)} x that bound)`,
       `CPU per decision (all threads): crypto-only ${us(ready.cryptoFloorCpuMs)}, in-process ${us(ready.inProcessCpuMs)}, bare HTTP server ${us(httpFloor.cpuMs)} per request, TTP over HTTP ${us(overHttp.cpuMs)} = ${fmt(cpuRatio)} x floor in CPU (bound ${fmt(cpuCeiling)}, ${fmt(cpuRatio / cpuCeiling)} x that bound)`,
       `TTP worker process RSS: peak ${mb(memory.peak)} (start-up and load run), ${mb(memory.rss)} at the end of the load run`,
     ],
