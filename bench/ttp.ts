@@ -49,15 +49,19 @@ async function exited(child: ChildProcess): Promise<void> {
   await new Promise((r) => child.once('exit', r));
 }
 
-/** Run the clients against `url` (decisions must come back `decided: true`); requests per second. */
-async function load(url: string, keyId: string, requests: number, concurrency: number): Promise<number> {
-  const clients = spawnTs('./ttp-clients.ts', { BENCH_TTP_CLIENT: JSON.stringify({ url, keyId, requests, concurrency }) });
+/**
+ * Run the clients against `url` (decisions must come back `decided: true`): requests per second,
+ * and the CPU time the server's processes (`serverPids`, all threads) spent per request meanwhile —
+ * on a machine shared with other work the rate follows the neighbours, the CPU per request much less.
+ */
+async function load(url: string, keyId: string, requests: number, concurrency: number, serverPids: number[]): Promise<{ perSecond: number; cpuMs: number }> {
+  const clients = spawnTs('./ttp-clients.ts', { BENCH_TTP_CLIENT: JSON.stringify({ url, keyId, requests, concurrency, serverPids }) });
   try {
     await next(clients, 'ready');
     clients.send({ type: 'go' });
-    const done = await next<{ perSecond: number; failures: number; firstFailure: string }>(clients, 'done');
+    const done = await next<{ perSecond: number; serverCpuMsPerRequest: number; failures: number; firstFailure: string }>(clients, 'done');
     if (done.failures) throw new Error(`bench TTP: ${done.failures} of ${requests} requests did not decide (${done.firstFailure})`);
-    return done.perSecond;
+    return { perSecond: done.perSecond, cpuMs: done.serverCpuMsPerRequest };
   } finally {
     clients.kill();
   }
@@ -73,11 +77,13 @@ function residentMemory(pid: number): { rss: number; peak: number } {
 export async function benchTtp(options: BenchTtpOptions = {}): Promise<{ lines: string[]; figures: Figure[] }> {
   const requests = options.requests ?? 3_000;
   const concurrency = options.concurrency ?? 16;
-  // BENCH_TTP_SERVER_NODE_ARGS, e.g. `--cpu-prof`, to profile the in-process measurement.
-  const serverArgs = process.env.BENCH_TTP_SERVER_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
+  // BENCH_TTP_SERVER_NODE_ARGS, e.g. `--cpu-prof`, to profile the in-process measurement;
+  // BENCH_TTP_WORKER_NODE_ARGS, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`, the built TTP under load.
+  const args = (name: string) => process.env[name]?.split(' ').filter(Boolean) ?? [];
+  const serverArgs = args('BENCH_TTP_SERVER_NODE_ARGS');
 
   const inProcess = spawnTs('./ttp-server.ts', { BENCH_TTP_CONCURRENCY: String(concurrency) }, serverArgs);
-  let ready: { cryptoFloorPerSecond: number; inProcessPerSecond: number };
+  let ready: { cryptoFloorPerSecond: number; cryptoFloorCpuMs: number; inProcessPerSecond: number; inProcessCpuMs: number };
   try {
     ready = await next(inProcess, 'ready');
   } finally {
@@ -86,10 +92,10 @@ export async function benchTtp(options: BenchTtpOptions = {}): Promise<{ lines: 
   }
 
   const bare = spawnTs('./http-floor-server.ts');
-  let httpFloorPerSecond: number;
+  let httpFloor: { perSecond: number; cpuMs: number };
   try {
     const { url } = await next<{ url: string }>(bare, 'ready');
-    httpFloorPerSecond = await load(url, 'x'.repeat(43), requests, concurrency);
+    httpFloor = await load(url, 'x'.repeat(43), requests, concurrency, [bare.pid!]);
   } finally {
     bare.send({ type: 'exit' });
     await exited(bare);
@@ -98,13 +104,18 @@ export async function benchTtp(options: BenchTtpOptions = {}): Promise<{ lines: 
   const dir = mkdtempSync(join(tmpdir(), 'semper-bench-ttp-'));
   // In the repository, so that the bundle finds its packages in node_modules.
   const built = await buildServer();
-  const cluster = await startCluster('ttp', { processes: 1, dataDir: join(dir, 'data'), built: built.files.cluster });
-  let perSecond: number;
+  const cluster = await startCluster('ttp', {
+    processes: 1,
+    dataDir: join(dir, 'data'),
+    built: built.files.cluster,
+    nodeArgs: args('BENCH_TTP_WORKER_NODE_ARGS'),
+  });
+  let overHttp: { perSecond: number; cpuMs: number };
   let memory: { rss: number; peak: number };
   try {
     const worker = cluster.pids[0]!;
     const info = (await (await fetch(`${cluster.url}/ttp`)).json()) as { keyId: string };
-    perSecond = await load(cluster.url, info.keyId, requests, concurrency);
+    overHttp = await load(cluster.url, info.keyId, requests, concurrency, [worker]);
     memory = residentMemory(worker);
   } finally {
     await stopCluster(cluster);
@@ -113,7 +124,13 @@ export async function benchTtp(options: BenchTtpOptions = {}): Promise<{ lines: 
 
   const mb = (b: number) => `${(b / 1024 / 1024).toFixed(0)} MB`;
   const floor = ready.cryptoFloorPerSecond;
+  const { perSecond } = overHttp;
+  const httpFloorPerSecond = httpFloor.perSecond;
   const ratio = perSecond / floor;
+  const us = (ms: number) => `${(ms * 1000).toFixed(0)} µs`;
+  // The same comparison in CPU time per decision (all threads), which the neighbours move much less.
+  const cpuRatio = ready.cryptoFloorCpuMs / overHttp.cpuMs;
+  const cpuCeiling = ready.cryptoFloorCpuMs / (ready.cryptoFloorCpuMs + httpFloor.cpuMs);
   // One process does HTTP and crypto one after the other: even with nothing else, a decision over
   // HTTP costs 1/httpFloor + 1/floor seconds, so the ratio can be at most httpFloor / (httpFloor + floor).
   const ceiling = httpFloorPerSecond / (httpFloorPerSecond + floor);
@@ -122,7 +139,8 @@ export async function benchTtp(options: BenchTtpOptions = {}): Promise<{ lines: 
       `TTP crypto-only decisions (2 verify + 1 sign, ${concurrency} in flight, one process): ${fmt(floor)} /s  (floor)`,
       `TTP durable decisions in-process (no HTTP):   ${fmt(ready.inProcessPerSecond)} /s = ${fmt(ready.inProcessPerSecond / floor)} x floor`,
       `bare node:http server, same clients (HTTP alone): ${fmt(httpFloorPerSecond)} /s — bounds any single-process TTP over HTTP at ${fmt(ceiling)} x floor`,
-      `TTP durable decisions over HTTP (built TTP, 1 worker; ${concurrency} clients in another process, ${requests} requests): ${fmt(perSecond)} /s = ${fmt(ratio)} x floor (${fmt(ratio / ceiling)} x that bound)`,
+      `TTP durable decisions over HTTP (built TTP, 1 worker; ${concurrency} clients in another process, ${requests} timed requests after 500 of warm-up): ${fmt(perSecond)} /s = ${fmt(ratio)} x floor (${fmt(ratio / ceiling)} x that bound)`,
+      `CPU per decision (all threads): crypto-only ${us(ready.cryptoFloorCpuMs)}, in-process ${us(ready.inProcessCpuMs)}, bare HTTP server ${us(httpFloor.cpuMs)} per request, TTP over HTTP ${us(overHttp.cpuMs)} = ${fmt(cpuRatio)} x floor in CPU (bound ${fmt(cpuCeiling)}, ${fmt(cpuRatio / cpuCeiling)} x that bound)`,
       `TTP worker process RSS: peak ${mb(memory.peak)} (start-up and load run), ${mb(memory.rss)} at the end of the load run`,
     ],
     figures: [
@@ -131,7 +149,7 @@ export async function benchTtp(options: BenchTtpOptions = {}): Promise<{ lines: 
         ratio,
         unit: '× its crypto-only rate',
         goal: { op: '>=', value: 0.7 },
-        detail: `${fmt(perSecond)} /s vs ${fmt(floor)} /s; HTTP alone bounds it at ${fmt(ceiling)}× (bare server ${fmt(httpFloorPerSecond)} /s); in-process ${fmt(ready.inProcessPerSecond)} /s`,
+        detail: `${fmt(perSecond)} /s vs ${fmt(floor)} /s; HTTP alone bounds it at ${fmt(ceiling)}× (bare server ${fmt(httpFloorPerSecond)} /s); in-process ${fmt(ready.inProcessPerSecond)} /s; in CPU per decision ${fmt(cpuRatio)}× (bound ${fmt(cpuCeiling)}×)`,
       },
       {
         figure: 'TTP peak RSS during its load run',

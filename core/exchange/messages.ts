@@ -24,7 +24,7 @@
  * sub-protocol can be replayed as another (the Shmatikov–Mitchell fixes to ASW).
  */
 import { z } from '../zod.js';
-import { Statement as StatementSchema, StatementEnvelope } from '../statements/schema.js';
+import { isStatementEnvelope, Statement as StatementSchema, StatementEnvelope } from '../statements/schema.js';
 import { Description, Digest, Item } from '../items/schema.js';
 import { SecurityAttributes } from '../transfer/index.js';
 import { PartyRef, ProtocolId, TtpQuorum, TtpRef } from './types.js';
@@ -100,6 +100,54 @@ const Enclosed = StatementEnvelope;
 export const AbortRequestBody = z.strictObject({ exchangeId: Digest, m1: Enclosed });
 export const ResolveRequestBody = z.strictObject({ exchangeId: Digest, m1: Enclosed, m2: Enclosed });
 export const ComplaintBody = z.strictObject({ exchangeId: Digest, m1: Enclosed, m2: z.optional(Enclosed) });
+
+/** Exactly these members, in this order, as the for-in loop of zod's strict objects sees them. */
+function hasMembers(o: object, names: readonly string[]): boolean {
+  let i = 0;
+  for (const name in o) {
+    if (name !== names[i]) return false;
+    i++;
+  }
+  return i === names.length;
+}
+
+type SafeParse<T> = { safeParse(v: unknown): { success: true; data: T } | { success: false; error: z.core.$ZodError } };
+
+/**
+ * A request body's schema, taking a verified body as it is when the schema would only copy it:
+ * deep-frozen (the verifier seals every statement, core/encoding sealJson), its members those of
+ * one of `shapes` in the schema's order, the exchange id a Digest, and m1 (m2) an envelope
+ * isStatementEnvelope takes — which says true only where StatementEnvelope parses to an equal copy
+ * in the same member order. So m1 stays the sealed copy with its canonical text, and the TTP's
+ * verifier does not walk it again (issue 13). Anything else goes to the schema, which decides and
+ * names the failure. test/core/exchange/request-body.test.ts compares both on generated bodies.
+ */
+function sealedAsIs<T>(schema: SafeParse<T>, shapes: readonly (readonly string[])[]): SafeParse<T> {
+  return {
+    safeParse(v) {
+      if (typeof v === 'object' && v !== null && Object.isFrozen(v) && Object.getPrototypeOf(v) === Object.prototype) {
+        const b = v as Record<string, unknown>;
+        const enclosed = (s: unknown) => Object.isFrozen(s) && isStatementEnvelope(s);
+        for (const shape of shapes) {
+          if (!hasMembers(b, shape)) continue;
+          if (Digest.safeParse(b.exchangeId).success && enclosed(b.m1) && (shape.length === 2 || enclosed(b.m2))) return { success: true, data: v as T };
+          break;
+        }
+      }
+      return schema.safeParse(v);
+    },
+  };
+}
+
+const WITHOUT_M2 = ['exchangeId', 'm1'] as const;
+const WITH_M2 = ['exchangeId', 'm1', 'm2'] as const;
+
+/** The TTP's readers of request bodies (checkTtpRequest): the schemas above, with verified bodies taken as they are. */
+export const TTP_REQUEST_BODIES = {
+  abort: sealedAsIs(AbortRequestBody, [WITHOUT_M2]),
+  resolve: sealedAsIs(ResolveRequestBody, [WITH_M2]),
+  complaint: sealedAsIs(ComplaintBody, [WITHOUT_M2, WITH_M2]),
+} as const;
 
 export const AbortTokenBody = z.strictObject({
   exchangeId: Digest,

@@ -47,16 +47,7 @@ import { matchItem, type MatchContext, type MatchResult } from '../items/match.j
 import { sealedAad, type Description, type Item, type SealedField } from '../items/schema.js';
 import { Statement as StatementSchema, type SignerRef, type Statement } from '../statements/schema.js';
 import { Digest } from '../items/schema.js';
-import {
-  AbortRequestBody,
-  AcceptBody,
-  ComplaintBody,
-  EXCHANGE_TYPES,
-  ProposeBody,
-  ResolveRequestBody,
-  TTP_TYPES,
-  type ProposeBody as ProposeBodyT,
-} from './messages.js';
+import { AcceptBody, EXCHANGE_TYPES, ProposeBody, TTP_REQUEST_BODIES, TTP_TYPES, type ProposeBody as ProposeBodyT } from './messages.js';
 import { assertFair } from './negotiate.js';
 import { assertQuorum } from './quorum.js';
 import { exchangeIdOf, matchContext, parseBody, sign, typeOf, verifyFrom, type VerifyTrust } from './common.js';
@@ -124,8 +115,7 @@ export async function checkTtpRequest(input: unknown, ctx: TtpContext, now: numb
   const kind = type ? KIND_OF[type] : undefined;
   if (!kind) throw new SemperError('ERR_STATEMENT_TYPE', `not a TTP request: ${type ?? 'no type'}`);
   const trust = trustOf(ctx);
-  const schema = kind === 'abort' ? AbortRequestBody : kind === 'resolve' ? ResolveRequestBody : ComplaintBody;
-  const req = await verifyFrom(input, [type!], null, schema, trust, now);
+  const req = await verifyFrom(input, [type!], null, TTP_REQUEST_BODIES[kind], trust, now);
   const m1 = await verifyFrom(req.body.m1, [EXCHANGE_TYPES.propose], null, ProposeBody, trust, now);
   if (m1.keyId !== m1.body.originator.keyId) throw new SemperError('ERR_SIGNATURE_INVALID', 'm1 is not signed by the originator it names');
   const exchangeId = await exchangeIdOf(m1.statement);

@@ -42,12 +42,21 @@ export class RateLimiter {
   attempt(key: string): number {
     const t = this.now();
     const since = t - this.options.windowMs;
-    const recent = (this.hits.get(key) ?? []).filter((at) => at > since);
+    // The key's attempts in time order, so those the window dropped are a prefix: each attempt costs
+    // what expired since the last, not a copy of the whole window (at a high limit, thousands).
+    const recent = this.hits.get(key) ?? [];
+    let expired = 0;
+    while (expired < recent.length && recent[expired]! <= since) expired++;
+    if (expired > 0) recent.splice(0, expired);
     if (recent.length >= this.options.limit) {
       this.hits.set(key, recent);
       return Math.max(1, recent[0]! + this.options.windowMs - t);
     }
-    recent.push(t);
+    // In order even if the clock went back: then before the later attempts already counted.
+    let at = recent.length;
+    while (at > 0 && recent[at - 1]! > t) at--;
+    if (at === recent.length) recent.push(t);
+    else recent.splice(at, 0, t);
     // Re-insert so Map order is least-recently-used first.
     this.hits.delete(key);
     this.hits.set(key, recent);

@@ -38,7 +38,23 @@ import type { TtpService } from './service.js';
 export const MAX_REQUEST_BYTES = ITEM_LIMITS.informationChars + 512 * 1024;
 
 /** Only the envelope (an object under `request`): the request statement itself is checked by the TTP's machine, which names what is wrong. */
-const RequestEnvelope = z.object({ request: z.record(z.string(), z.unknown()) });
+export const RequestEnvelope = z.object({ request: z.record(z.string(), z.unknown()) });
+
+const isPlain = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v) && Object.getPrototypeOf(v) === Object.prototype;
+
+/**
+ * The envelope as JSON.parse made it, where RequestEnvelope would copy it member for member: one
+ * member `request`, a plain object. Not with a member named __proto__ (the schema's copy drops it);
+ * anything else is the schema's. The machine seals the request anyway: the schema's copy was one
+ * more walk per request. test/server/ttp-envelope.test.ts compares both.
+ */
+export function requestEnvelopeAsIs(v: unknown): v is z.infer<typeof RequestEnvelope> {
+  if (!isPlain(v)) return false;
+  let members = 0;
+  for (const name in v) if (name !== 'request' || ++members > 1) return false;
+  return members === 1 && isPlain(v.request) && !Object.hasOwn(v.request, '__proto__');
+}
 
 export interface TtpAppOptions {
   /** Requests each client address may make per minute (each one may make the TTP sign). */
@@ -72,7 +88,7 @@ export function createTtpApp(service: TtpService, options: TtpAppOptions = {}): 
   });
 
   app.post('/ttp/requests', jsonBody({ maxBytes: MAX_REQUEST_BYTES }, 'TTP request'), async (c) => {
-    const { request } = await readJson(c, RequestEnvelope, 'TTP request');
+    const { request } = await readJson(c, RequestEnvelope, 'TTP request', requestEnvelopeAsIs);
     const refused = budget.charge(c);
     if (refused) return refused;
     const { answer, decided } = await service.handle(request);

@@ -20,11 +20,14 @@ export function startCluster(
     args?: string[];
     /** a built cluster (scripts/build-server.ts) instead of the sources through tsx */
     built?: string;
+    /** node flags for the primary, which hands them to its workers (e.g. `--cpu-prof` for the bench) */
+    nodeArgs?: string[];
   },
 ): Promise<Cluster> {
   const child = spawn(
     process.execPath,
     [
+      ...(options.nodeArgs ?? []),
       ...(options.built ? [options.built] : ['--import', 'tsx', 'server/cluster.ts']),
       party,
       '--processes',
