@@ -20,6 +20,16 @@ import {
 } from '../../../core/statements/index.js';
 import { makeTestCa } from '../../helpers/pki.js';
 
+/** I-JSON values: integers within the safe range (fast-check's strings are well formed). */
+const ijsonValue = fc.jsonValue({ maxDepth: 3 }).filter((v) => {
+  let ok = true;
+  JSON.stringify(v, (_, x) => {
+    if (typeof x === 'number' && Number.isInteger(x) && !Number.isSafeInteger(x)) ok = false;
+    return x;
+  });
+  return ok;
+});
+
 /** The other s of an r‖s signature: n − s (P-256). */
 function highS(raw: Uint8Array): Uint8Array {
   const n = 0xffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551n;
@@ -116,15 +126,7 @@ describe('signed statements', () => {
   });
 
   it('the signing text written member by member is the reduced copy canonicalised, sealed or not, with or without extra members (property)', () => {
-    // I-JSON: integers within the safe range (fast-check's strings are well formed).
-    const json = fc.jsonValue({ maxDepth: 3 }).filter((v) => {
-      let ok = true;
-      JSON.stringify(v, (_, x) => {
-        if (typeof x === 'number' && Number.isInteger(x) && !Number.isSafeInteger(x)) ok = false;
-        return x;
-      });
-      return ok;
-    });
+    const json = ijsonValue;
     const statement = fc.record({
       type: fc.string(),
       version: fc.oneof(fc.constant(1), fc.integer()),
@@ -159,14 +161,7 @@ describe('signed statements', () => {
     // A signer whose signature is a function of the bytes signed, so a wrong signing input shows.
     const real = await signerFromKeyPair('ES256', await generateKeyPair('ES256'));
     const signer = { alg: real.alg, publicJwk: real.publicJwk, keyId: real.keyId, sign: async (data: Uint8Array<ArrayBuffer>) => sha256(data) };
-    const json = fc.jsonValue({ maxDepth: 3 }).filter((v) => {
-      let ok = true;
-      JSON.stringify(v, (_, x) => {
-        if (typeof x === 'number' && Number.isInteger(x) && !Number.isSafeInteger(x)) ok = false;
-        return x;
-      });
-      return ok;
-    });
+    const json = ijsonValue;
     const members = fc.record({
       type: fc.string(),
       version: fc.oneof(fc.constant(1), fc.integer()),
