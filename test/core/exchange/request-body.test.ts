@@ -158,5 +158,10 @@ describe("the TTP's request-body readers stand in for their schemas", () => {
     const parsed = TTP_REQUEST_BODIES.abort.safeParse(open);
     expect(parsed.success && parsed.data).not.toBe(open);
     expect(parsed.success && parsed.data).toEqual(open);
+    // Sealed statements in a body that is not itself sealed (anyone could still change it): a copy too.
+    const mixed = { exchangeId: EXCHANGE_ID, m1: (sealed as { m1: unknown }).m1 };
+    const fromMixed = TTP_REQUEST_BODIES.abort.safeParse(mixed);
+    expect(fromMixed.success && fromMixed.data).not.toBe(mixed);
+    expect(fromMixed.success && fromMixed.data).toEqual(mixed);
   });
 });
