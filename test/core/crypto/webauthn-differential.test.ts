@@ -13,10 +13,10 @@ import { challengeForStatement, type WebAuthnSignerRef, type WebAuthnVerifierOpt
 import { encodeBase64url, sha256, utf8 } from '../../../core/encoding/index.js';
 import { p1363ToDer } from '../../helpers/soft-authenticator.js';
 import { type Outcome, verificationOutcome } from './webauthn-outcome.js';
+import { P256_N } from '../../helpers/arbitraries.js';
 
 const EXT = 'chrome-extension://kfjpmdjmiogaolnnlnbpdnhonnpaecoa';
 const OTHER = 'chrome-extension://aaaabbbbccccddddeeeeffffgggghhhh';
-const P256_N = 0xffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551n;
 
 const base = {
   type: 'semper.order',

@@ -17,16 +17,9 @@ import {
   wellFormedByPattern,
 } from '../../../core/encoding/index.js';
 import { SemperError } from '../../../core/errors.js';
+import { iJsonValue as iJsonValueOf } from '../../helpers/arbitraries.js';
 
-/** I-JSON values: no lone surrogates (fast-check's default strings are well formed), integers within the safe range. */
-const iJsonValue = fc.jsonValue({ maxDepth: 5 }).filter((v) => {
-  let ok = true;
-  JSON.stringify(v, (_, x) => {
-    if (typeof x === 'number' && Number.isInteger(x) && !Number.isSafeInteger(x)) ok = false;
-    return x;
-  });
-  return ok;
-});
+const iJsonValue = iJsonValueOf(5);
 
 describe('RFC 8785 canonical JSON', () => {
   it('sorts keys by UTF-16 code units and formats numbers as ECMAScript does (RFC 8785 §3.2.3, Appendix B)', () => {

@@ -13,20 +13,11 @@ import { canonicalStatementDigest, lowS, nowIso, signStatement, statementDigest,
 import type { Signer } from '../../../core/crypto/index.js';
 import { allScenarios, makeKeys, originatorParams, T0, type Keys, type Scenario } from '../../protocols/fixtures.js';
 import { memoryTtp } from '../../protocols/ttp-host.js';
-
-const N = 0xffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551n;
+import { otherS } from '../../helpers/arbitraries.js';
 
 /** The other valid encoding of an ES256 statement's signature: s → n − s. */
 function twin<B>(statement: Statement<B>): Statement<B> {
-  const raw = decodeBase64url(statement.signature.value);
-  let s = 0n;
-  for (const b of raw.subarray(32)) s = (s << 8n) | BigInt(b);
-  let t = N - s;
-  const out = Uint8Array.from(raw);
-  for (let i = 63; i >= 32; i--) {
-    out[i] = Number(t & 0xffn);
-    t >>= 8n;
-  }
+  const out = otherS(decodeBase64url(statement.signature.value));
   return { ...statement, signature: { ...statement.signature, value: encodeBase64url(out) } } as Statement<B>;
 }
 

@@ -19,30 +19,9 @@ import {
   type Statement,
 } from '../../../core/statements/index.js';
 import { makeTestCa } from '../../helpers/pki.js';
+import { iJsonValue, otherS } from '../../helpers/arbitraries.js';
 
-/** I-JSON values: integers within the safe range (fast-check's strings are well formed). */
-const ijsonValue = fc.jsonValue({ maxDepth: 3 }).filter((v) => {
-  let ok = true;
-  JSON.stringify(v, (_, x) => {
-    if (typeof x === 'number' && Number.isInteger(x) && !Number.isSafeInteger(x)) ok = false;
-    return x;
-  });
-  return ok;
-});
-
-/** The other s of an r‖s signature: n − s (P-256). */
-function highS(raw: Uint8Array): Uint8Array {
-  const n = 0xffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551n;
-  let s = 0n;
-  for (const b of raw.subarray(32)) s = (s << 8n) | BigInt(b);
-  let t = n - s;
-  const out = Uint8Array.from(raw);
-  for (let i = 63; i >= 32; i--) {
-    out[i] = Number(t & 0xffn);
-    t >>= 8n;
-  }
-  return out;
-}
+const ijsonValue = iJsonValue(3);
 
 const base = {
   type: 'semper.test',
@@ -214,7 +193,7 @@ describe('signed statements', () => {
     const st = await signStatement(base, signer);
     // The high-S twin of the signature: withCanonicalSignature must give back the low-S value.
     const raw = decodeBase64url(st.signature.value);
-    const twin = lowS(raw) === raw ? highS(raw) : raw;
+    const twin = lowS(raw) === raw ? otherS(raw) : raw;
     const high = { ...st, signature: { ...st.signature, value: encodeBase64url(twin) } };
     const canonical = withCanonicalSignature(high);
     const expected = { ...high, signature: { ...high.signature, value: encodeBase64url(lowS(twin)) } };
