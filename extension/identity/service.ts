@@ -76,6 +76,14 @@ export interface Personalisation {
   setAt: number;
 }
 
+/** What `settings.get` answers. */
+export interface SettingsView {
+  hardwareTokenAbove: Money | null;
+  caUrl: string;
+  /** Firefox only: the web-domain RP ID for new security keys (null: the CA's domain). */
+  tokenRpId?: string | null;
+}
+
 export interface ShopperSettings {
   personalisation?: Personalisation;
   caUrl?: string;
@@ -250,8 +258,12 @@ export class IdentityService {
   // ── settings and personalisation ──────────────────────────────────────────
 
   /** What `settings.get` answers: the settings record alone (no key or token read, so a first message after a start waits for one read). */
-  async settingsView(): Promise<{ hardwareTokenAbove: Money | null; caUrl: string; tokenRpId?: string | null }> {
-    const settings = await this.deps.settings.get();
+  async settingsView(): Promise<SettingsView> {
+    return this.viewOf(await this.deps.settings.get());
+  }
+
+  /** The settings as pages see them: defaults filled in; the Firefox RP ID only in Firefox. */
+  private viewOf(settings: ShopperSettings): SettingsView {
     return {
       hardwareTokenAbove: settings.hardwareTokenAbove === undefined ? DEFAULT_HARDWARE_TOKEN_ABOVE : settings.hardwareTokenAbove,
       caUrl: settings.caUrl ?? DEFAULT_CA_URL,
@@ -267,10 +279,8 @@ export class IdentityService {
       personalised: p !== undefined,
       ...(p ? { personalisation: { phrase: p.phrase, picture: p.picture } } : {}),
       ...(identity ? { identity: summariseKey(identity) } : {}),
-      caUrl: settings.caUrl ?? DEFAULT_CA_URL,
-      hardwareTokenAbove: settings.hardwareTokenAbove === undefined ? DEFAULT_HARDWARE_TOKEN_ABOVE : settings.hardwareTokenAbove,
+      ...this.viewOf(settings),
       tokens: (await this.deps.tokens.list()).sort((a, b) => a.createdAt - b.createdAt).map(summariseToken),
-      ...(this.deps.firefox ? { tokenRpId: tokenRpIdOf(settings) ?? null } : {}),
     };
   }
 

@@ -32,7 +32,7 @@ import type { FairShopperPhase } from '../../core/commerce/fair-purchase-shopper
 import type { MethodFunds } from '../payments/service.js';
 import type { CardSummary } from '../payments/card-payments.js';
 import type { KeySummary } from '../identity/key-store.js';
-import type { IdentityStatus, TokenRegistrationOptions, TokenSigningRequest, TokenSummary } from '../identity/service.js';
+import type { IdentityStatus, SettingsView, TokenRegistrationOptions, TokenSigningRequest, TokenSummary } from '../identity/service.js';
 import type { PurseSummary } from '../wallet/service.js';
 import type { GoodFile } from '../history/goods.js';
 import type { TimestampCheck } from '../settings/tsa-trust.js';
@@ -416,7 +416,7 @@ export interface OperationResponses {
   'tokens.beginRegistration': { options: TokenRegistrationOptions };
   'tokens.finishRegistration': { token: TokenSummary };
   'tokens.remove': { removed: boolean };
-  'settings.get': { hardwareTokenAbove: Money | null; caUrl: string; tokenRpId?: string | null };
+  'settings.get': SettingsView;
   'settings.set': { hardwareTokenAbove: Money | null; caUrl: string; tokenRpId?: string | null };
   'settings.addRoot': { root: RootSummary };
   'settings.listRoots': { roots: RootSummary[] };
