@@ -9,10 +9,11 @@
  *   errors: 4xx/5xx { error: { code: SemperErrorCode, message } }
  */
 import { z } from '../zod.js';
+import { DealId } from './deal-id.js';
 
 const b64u = z.string().check(z.regex(/^[A-Za-z0-9_-]+$/, 'base64url'));
 export const Nonce = b64u.check(z.length(43)); // 32 random bytes
-export const DealId = z.string().check(z.regex(/^[A-Za-z0-9_-]{16,64}$/, 'deal id'));
+export { DealId };
 export const Sku = z.string().check(z.regex(/^[a-z0-9][a-z0-9-]{0,63}$/, 'sku'));
 
 export const Money = z.strictObject({

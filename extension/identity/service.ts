@@ -29,14 +29,13 @@ import {
 import { signStatement, type Statement, type UnsignedStatement } from '../../core/statements/index.js';
 import { orderToSign, type ShopperPolicy, type ShopperState } from '../../core/commerce/shopper.js';
 import { Money } from '../../core/protocol/commerce.js';
-import { normaliseTokenRpId, tokenRpIdFor } from '../../core/protocol/extension-id.js';
+import { normaliseTokenRpId } from '../../core/protocol/extension-id.js';
+import { DEFAULT_CA_URL, DEFAULT_HARDWARE_TOKEN_ABOVE, settingsViewOf, tokenRpIdOf } from './settings-view.js';
 import { postJson } from '../worker/http.js';
 import { partyOrigin } from '../worker/sender.js';
 import { summariseKey, type KeyStore, type KeySummary, type StoredKey } from './key-store.js';
 
-export const DEFAULT_CA_URL = 'http://127.0.0.1:8450';
-/** Orders above 100.00 EUR need a hardware token with user verification unless the shopper changes it. */
-export const DEFAULT_HARDWARE_TOKEN_ABOVE: Money = { amount: 10_000, currency: 'EUR' };
+export { DEFAULT_CA_URL, DEFAULT_HARDWARE_TOKEN_ABOVE } from './settings-view.js';
 /** Built-in pictures to choose from (extension/ui/emblems.tsx). */
 export const EMBLEM_COUNT = 12;
 export const PHRASE_MIN = 3;
@@ -262,13 +261,8 @@ export class IdentityService {
     return this.viewOf(await this.deps.settings.get());
   }
 
-  /** The settings as pages see them: defaults filled in; the Firefox RP ID only in Firefox. */
   private viewOf(settings: ShopperSettings): SettingsView {
-    return {
-      hardwareTokenAbove: settings.hardwareTokenAbove === undefined ? DEFAULT_HARDWARE_TOKEN_ABOVE : settings.hardwareTokenAbove,
-      caUrl: settings.caUrl ?? DEFAULT_CA_URL,
-      ...(this.deps.firefox ? { tokenRpId: tokenRpIdOf(settings) ?? null } : {}),
-    };
+    return settingsViewOf(settings, this.deps.firefox !== undefined);
   }
 
   async status(): Promise<IdentityStatus> {
@@ -323,11 +317,7 @@ export class IdentityService {
       else next.tokenRpId = normaliseTokenRpId(update.tokenRpId);
     }
     await this.deps.settings.put(next);
-    return {
-      hardwareTokenAbove: next.hardwareTokenAbove === undefined ? DEFAULT_HARDWARE_TOKEN_ABOVE : next.hardwareTokenAbove,
-      caUrl: next.caUrl ?? DEFAULT_CA_URL,
-      ...(this.deps.firefox ? { tokenRpId: tokenRpIdOf(next) ?? null } : {}),
-    };
+    return this.viewOf(next);
   }
 
   /** The shopper's policy for the purchase machine (ShopperContext.policy). */
@@ -571,11 +561,6 @@ export class IdentityService {
     const token = await this.deps.tokens.get(credentialId);
     if (token) await this.deps.tokens.put({ ...token, lastUsedAt: this.deps.now() });
   }
-}
-
-/** Firefox: the RP ID set, else the one tied to the CA (its domain; loopback → localhost). */
-function tokenRpIdOf(settings: ShopperSettings): string | undefined {
-  return settings.tokenRpId ?? tokenRpIdFor(settings.caUrl ?? DEFAULT_CA_URL);
 }
 
 /** The body of `POST <ca>/ca/revoke` (server/ca/app.ts takes `{ request: statement }`). */

@@ -36,16 +36,14 @@ import type { IdentityStatus, SettingsView, TokenRegistrationOptions, TokenSigni
 import type { PurseSummary } from '../wallet/service.js';
 import type { GoodFile } from '../history/goods.js';
 import type { TimestampCheck } from '../settings/tsa-trust.js';
-import { HISTORY_KINDS, type HistoryRow } from '../history/search.js';
+import type { HistoryRow } from '../history/search.js';
+import { Empty, PageAfter, START_OPERATIONS, type OperationSpec } from './start-table.js';
 import type { Timeline } from '../history/timeline.js';
 
 const b64u = z.string().check(z.regex(/^[A-Za-z0-9_-]+$/, 'base64url'));
 export const Fingerprint = z.string().check(z.regex(/^[A-Za-z0-9_-]{43}$/, 'base64url SHA-256 fingerprint'));
 const KeyId = z.string().check(z.regex(/^[A-Za-z0-9_-]{43}$/, 'key id (RFC 7638 thumbprint)'));
 const CredentialId = b64u.check(z.minLength(16), z.maxLength(1024));
-const Empty = z.strictObject({});
-/** Where a newest-first list continues: the `next` of the previous page. */
-const PageAfter = z.strictObject({ createdAt: z.number().check(z.int(), z.gte(0)), dealId: DealId });
 /** A page of a newest-first list of one kind of deal: at most `limit` rows (default DEAL_PAGE), after `after`. */
 const Page = z.strictObject({ limit: z.optional(z.number().check(z.int(), z.gte(1), z.lte(200))), after: z.optional(PageAfter) });
 export type PageAfter = z.infer<typeof PageAfter>;
@@ -84,7 +82,7 @@ const DisputeRequest = z.strictObject({
   statement: z.optional(z.string().check(z.maxLength(2000))),
 });
 
-export type Access = 'page' | 'trusted-page' | 'deal-window';
+export type { Access } from './start-table.js';
 
 export const OPERATIONS = {
   // ── deals: purchases ────────────────────────────────────────────────────
@@ -118,21 +116,8 @@ export const OPERATIONS = {
   /** The purchase, its statements (offer, m1, m2, the key or the TTP's affidavit) and the goods once decrypted. */
   getFairPurchase: { request: ByDeal, access: 'page' },
   // ── history (extension/history): every deal of every kind ───────────────
-  /** Deals newest first whose shop, origin or item titles hold every word of `text` (NFKC, any case), by kind, status (outcome or phase), creation time. */
-  'history.search': {
-    request: z.strictObject({
-      text: z.optional(z.string().check(z.maxLength(200))),
-      kind: z.optional(z.enum(HISTORY_KINDS)),
-      status: z.optional(z.string().check(z.maxLength(64))),
-      from: z.optional(z.iso.datetime({ offset: true })),
-      to: z.optional(z.iso.datetime({ offset: true })),
-      /** Rows per page (default HISTORY_PAGE). */
-      limit: z.optional(z.number().check(z.int(), z.gte(1), z.lte(200))),
-      /** Continue after this row: the `next` of the previous page. */
-      after: z.optional(PageAfter),
-    }),
-    access: 'page',
-  },
+  /** Deals newest first whose shop, origin or item titles hold every word of `text` (start-table.ts). */
+  'history.search': START_OPERATIONS['history.search'],
   /** A deal's archived statements as timeline events: who sent what to whom, when, verified against which key. */
   'history.timeline': { request: ByDeal, access: 'page' },
   /** What the deal delivered (goods, decrypted goods, the document, the signed contract's text) as files with safe names. */
@@ -184,7 +169,7 @@ export const OPERATIONS = {
   },
   'tokens.remove': { request: z.strictObject({ credentialId: CredentialId }), access: 'page' },
   // ── settings ────────────────────────────────────────────────────────────
-  'settings.get': { request: Empty, access: 'page' },
+  'settings.get': START_OPERATIONS['settings.get'],
   'settings.set': {
     request: z.strictObject({
       hardwareTokenAbove: z.optional(z.nullable(Money)),
@@ -261,10 +246,10 @@ export const OPERATIONS = {
   'wallet.restore': { request: z.strictObject({ file: z.string().check(z.minLength(1), z.maxLength(8_000_000)), passphrase: Passphrase }), access: 'page' },
   // ── notices (extension/notices) ─────────────────────────────────────────
   /** Requests that failed before any trusted window could show an offer: what happened, what to do. */
-  'notices.list': { request: Empty, access: 'page' },
+  'notices.list': START_OPERATIONS['notices.list'],
   /** The shopper read them: the badge's "!" goes. */
   'notices.read': { request: Empty, access: 'page' },
-} as const satisfies Record<string, { request: z.ZodMiniType; access: Access }>;
+} as const satisfies Record<string, OperationSpec>;
 
 export type OperationName = keyof typeof OPERATIONS;
 export const OPERATION_NAMES = Object.keys(OPERATIONS) as OperationName[];

@@ -1,20 +1,11 @@
-/** The shopper's history (issue 12): every deal of every kind, searched; a deal's statements as a timeline; what it delivered, as files. */
+/** The shopper's history (issue 12): every deal of every kind (searched in start.ts); a deal's statements as a timeline; what it delivered, as files. */
 import { SemperError } from '../../../core/errors.js';
-import { newestPage } from '../../deals/pages.js';
-import { HISTORY_PAGE, historyMatcher, historyRange, historyRow } from '../../history/search.js';
+import { historyRow } from '../../history/search.js';
 import { timelineOf } from '../../history/timeline.js';
 import { goodsOf } from '../../history/goods.js';
 import type { Handlers } from '../context.js';
 
-export const historyHandlers: Handlers<'history.search' | 'history.timeline' | 'history.goods'> = {
-  async 'history.search'({ limit = HISTORY_PAGE, after, ...query }, { store }) {
-    const match = historyMatcher(query);
-    const { rows, next } = await newestPage(store, { ...historyRange(query), ...(after ? { after } : {}) }, limit, (record) => {
-      const row = historyRow(record);
-      return row && match(row) ? row : undefined;
-    });
-    return { deals: rows, ...(next ? { next } : {}) };
-  },
+export const historyHandlers: Handlers<'history.timeline' | 'history.goods'> = {
   async 'history.timeline'({ dealId }, { store }) {
     const record = await store.get(dealId);
     const row = record ? historyRow(record) : undefined;

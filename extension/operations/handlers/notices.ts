@@ -1,11 +1,7 @@
-/** Operations on the notices (extension/notices): requests that failed before any trusted window. */
-import { noticesOf } from '../../notices/notices.js';
+/** Operations on the notices (extension/notices): requests that failed before any trusted window (listed in start.ts). */
 import type { Handlers } from '../context.js';
 
-export const noticeHandlers: Handlers<'notices.list' | 'notices.read'> = {
-  async 'notices.list'(_r, { store, identity }) {
-    return noticesOf(await store.listAll(), await identity.noticesSeenAt());
-  },
+export const noticeHandlers: Handlers<'notices.read'> = {
   async 'notices.read'(_r, { identity, now, onNoticesRead }) {
     await identity.markNoticesSeen(now());
     onNoticesRead?.();

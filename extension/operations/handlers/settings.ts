@@ -24,7 +24,6 @@ function ttpSummary(t: TrustedTtp | TrustedArbiter | TrustedTsa): TtpSummary {
 }
 
 export const settingsHandlers: Handlers<
-  | 'settings.get'
   | 'settings.set'
   | 'settings.addRoot'
   | 'settings.listRoots'
@@ -42,9 +41,6 @@ export const settingsHandlers: Handlers<
   | 'settings.listTsas'
   | 'settings.removeTsa'
 > = {
-  async 'settings.get'(_r, { identity }) {
-    return identity.settingsView();
-  },
   async 'settings.set'(request, { identity }) {
     return identity.updateSettings({
       ...(request.hardwareTokenAbove !== undefined ? { hardwareTokenAbove: request.hardwareTokenAbove } : {}),

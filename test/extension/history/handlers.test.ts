@@ -2,6 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { MemoryDealStore, type DealRecord } from '../../../extension/deals/records.js';
 import { historyHandlers } from '../../../extension/operations/handlers/history.js';
+import { startHandlers } from '../../../extension/operations/handlers/start.js';
 import type { OperationContext } from '../../../extension/operations/context.js';
 import { OPERATIONS } from '../../../extension/operations/table.js';
 import { countScanVisits, deal } from '../fixtures.js';
@@ -34,11 +35,11 @@ describe('history operations', () => {
       terminal: false,
     };
     const ctx = await storeWith(a, b, purse);
-    const all = await historyHandlers['history.search']({}, ctx);
+    const all = await startHandlers['history.search']({}, ctx);
     expect(all.deals.map((d) => d.dealId)).toEqual([b.dealId, a.dealId]);
     expect(all.deals[1]).toMatchObject({ product: 'Ink report', moreItems: 1, merchant: 'Fogra Forschungsgesellschaft Druck e.V.' });
-    expect((await historyHandlers['history.search']({ text: 'paper' }, ctx)).deals.map((d) => d.dealId)).toEqual([a.dealId]);
-    expect((await historyHandlers['history.search']({ status: 'failed' }, ctx)).deals.map((d) => d.dealId)).toEqual([b.dealId]);
+    expect((await startHandlers['history.search']({ text: 'paper' }, ctx)).deals.map((d) => d.dealId)).toEqual([a.dealId]);
+    expect((await startHandlers['history.search']({ status: 'failed' }, ctx)).deals.map((d) => d.dealId)).toEqual([b.dealId]);
   });
 
   it('search pages: newest first by creation then id, a page stops the walk, `after` continues exactly where it stopped', async () => {
@@ -49,23 +50,23 @@ describe('history operations', () => {
     const visited = countScanVisits(store);
     const ctx = { store } as unknown as OperationContext;
     const expected = [...made].sort((a, b) => b.createdAt - a.createdAt || (a.dealId < b.dealId ? 1 : -1)).map((d) => d.dealId);
-    const first = await historyHandlers['history.search']({ limit: 2 }, ctx);
+    const first = await startHandlers['history.search']({ limit: 2 }, ctx);
     expect(first.deals.map((d) => d.dealId)).toEqual(expected.slice(0, 2));
     expect(visited()).toBe(3); // the page and the one match that shows there is more
     const pages = [first.deals.map((d) => d.dealId)];
     let next = first.next;
     while (next) {
-      const page = await historyHandlers['history.search']({ limit: 2, after: next }, ctx);
+      const page = await startHandlers['history.search']({ limit: 2, after: next }, ctx);
       pages.push(page.deals.map((d) => d.dealId));
       next = page.next;
     }
     expect(pages.flat()).toEqual(expected);
     expect(pages.map((p) => p.length)).toEqual([2, 2, 2, 1]);
     // The last page has no `next`; a page that ends exactly at the last match has none either.
-    expect((await historyHandlers['history.search']({ limit: 7 }, ctx)).next).toBeUndefined();
-    expect((await historyHandlers['history.search']({ limit: 6 }, ctx)).next).toEqual({ createdAt: 1_000, dealId: expected[5] });
+    expect((await startHandlers['history.search']({ limit: 7 }, ctx)).next).toBeUndefined();
+    expect((await startHandlers['history.search']({ limit: 6 }, ctx)).next).toEqual({ createdAt: 1_000, dealId: expected[5] });
     // Filters apply before the page is cut; the date range bounds the walk.
-    expect((await historyHandlers['history.search']({ from: new Date(1_005).toISOString(), limit: 50 }, ctx)).deals.map((d) => d.dealId)).toEqual(
+    expect((await startHandlers['history.search']({ from: new Date(1_005).toISOString(), limit: 50 }, ctx)).deals.map((d) => d.dealId)).toEqual(
       expected.slice(0, 2),
     );
   });

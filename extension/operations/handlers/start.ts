@@ -1,0 +1,35 @@
+/**
+ * The operations the service worker answers from its start script (start-table.ts): the settings,
+ * the notices and the history's pages, read from the stores. They take only what the start script
+ * has (the deal store, the settings record), so they run there and in the whole worker alike.
+ */
+import { newestPage } from '../../deals/pages.js';
+import type { DealStore } from '../../deals/records.js';
+import { HISTORY_PAGE, historyMatcher, historyRange, historyRow } from '../../history/search.js';
+import type { SettingsReader } from '../../identity/settings-view.js';
+import { noticesOf } from '../../notices/notices.js';
+import type { StartOperationName } from '../start-table.js';
+import type { OperationRequest, OperationResponses } from '../table.js';
+
+/** What these handlers read: the worker's OperationContext has both (the identity service reads the settings the same way). */
+export interface StartContext {
+  store: DealStore;
+  identity: Pick<SettingsReader, 'settingsView' | 'noticesSeenAt'>;
+}
+
+export const startHandlers: { [K in StartOperationName]: (request: OperationRequest<K>, ctx: StartContext) => Promise<OperationResponses[K]> } = {
+  async 'settings.get'(_r, { identity }) {
+    return identity.settingsView();
+  },
+  async 'notices.list'(_r, { store, identity }) {
+    return noticesOf(await store.listAll(), await identity.noticesSeenAt());
+  },
+  async 'history.search'({ limit = HISTORY_PAGE, after, ...query }, { store }) {
+    const match = historyMatcher(query);
+    const { rows, next } = await newestPage(store, { ...historyRange(query), ...(after ? { after } : {}) }, limit, (record) => {
+      const row = historyRow(record);
+      return row && match(row) ? row : undefined;
+    });
+    return { deals: rows, ...(next ? { next } : {}) };
+  },
+};
