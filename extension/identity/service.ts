@@ -30,7 +30,7 @@ import { signStatement, type Statement, type UnsignedStatement } from '../../cor
 import { orderToSign, type ShopperPolicy, type ShopperState } from '../../core/commerce/shopper.js';
 import { Money } from '../../core/protocol/commerce.js';
 import { normaliseTokenRpId } from '../../core/protocol/extension-id.js';
-import { DEFAULT_CA_URL, DEFAULT_HARDWARE_TOKEN_ABOVE, settingsViewOf, tokenRpIdOf } from './settings-view.js';
+import { DEFAULT_HARDWARE_TOKEN_ABOVE, settingsViewOf, tokenRpIdOf } from './settings-view.js';
 import { postJson } from '../worker/http.js';
 import { partyOrigin } from '../worker/sender.js';
 import { summariseKey, type KeyStore, type KeySummary, type StoredKey } from './key-store.js';

@@ -54,7 +54,9 @@ export interface OperationTable<O extends string, C> {
   handlers: { [K in O]: (request: never, ctx: C) => Promise<unknown> };
 }
 
-export function operationDispatcher<O extends string, C>(table: OperationTable<O, C>): (raw: unknown, sender: OperationSender, deps: CallerChecks & C) => Promise<OperationAnswer> {
+export function operationDispatcher<O extends string, C>(
+  table: OperationTable<O, C>,
+): (raw: unknown, sender: OperationSender, deps: CallerChecks & C) => Promise<OperationAnswer> {
   return async (raw, sender, deps) => {
     if (!isExtensionPage(sender, deps.extensionId, deps.extensionBase)) return forbidden("operations are only for Semper's own pages");
     const message = table.message.safeParse(raw);
