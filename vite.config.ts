@@ -15,15 +15,18 @@
  *   trusted window; not web-accessible).
  * - Every emitted script is ASCII (scripts/ascii-only.ts): Chromium decodes a script with one
  *   non-ASCII character into two-byte strings, which the worker paid on every start.
- * - The service worker is one classic script (scripts/classic-worker.ts): Chromium keeps a classic
- *   worker's V8 code cache and compiles a module worker's modules from source on every start.
+ * - The service worker is a classic script (scripts/classic-worker.ts): Chromium keeps a classic
+ *   worker's V8 code cache and compiles a module worker's modules from source on every start. Its
+ *   start script (extension/worker/background.ts) answers the popup's first questions; the rest of
+ *   the worker (extension/worker/main.ts, an input of its own) is a second classic script it
+ *   imports on first use.
  */
 import { defineConfig } from 'vite';
 import { crx, type ManifestV3Export } from '@crxjs/vite-plugin';
 import preact from '@preact/preset-vite';
 import manifest from './manifest.json' with { type: 'json' };
 import { asciiOnly } from './scripts/ascii-only.js';
-import { classicWorker } from './scripts/classic-worker.js';
+import { classicWorker, WORKER_MAIN_INPUT } from './scripts/classic-worker.js';
 
 export default defineConfig({
   // core/zod-mini.ts: no compiled zod objects under the extension's CSP (it refuses eval).
@@ -40,6 +43,8 @@ export default defineConfig({
         trusted: 'trusted-window/index.html',
         // The offscreen document (extension/offscreen): the worker's rarely used heavy code, opened with chrome.offscreen.
         offscreen: 'extension/offscreen/index.html',
+        // The rest of the service worker: loaded by the start script on first use (scripts/classic-worker.ts).
+        [WORKER_MAIN_INPUT]: 'extension/worker/main.ts',
       },
     },
   },

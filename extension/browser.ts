@@ -12,4 +12,4 @@
 import browser from 'webextension-polyfill';
 
 export { browser };
-export type { Runtime, Windows } from 'webextension-polyfill';
+export type { Alarms, Runtime, Windows } from 'webextension-polyfill';

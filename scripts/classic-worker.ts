@@ -30,11 +30,13 @@
  * to vite's, for profiling a start; the extension ships without it.
  */
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { basename, join } from 'node:path';
-import { build } from 'esbuild';
+import { basename, join, relative, resolve, sep } from 'node:path';
+import { build, type Plugin as EsbuildPlugin } from 'esbuild';
 import type { Plugin } from 'vite';
 
 export const CLASSIC_WORKER = 'service-worker.js';
+/** vite.config.ts's rollup input for extension/worker/main.ts. */
+export const WORKER_MAIN_INPUT = 'worker-main';
 const STRICT = '"use strict";';
 
 interface BuiltManifest {
@@ -57,39 +59,96 @@ export function classicWorkerProblems(code: string): string[] {
   return problems;
 }
 
-/** Bundles dist's module service worker into one classic script and rewrites dist/manifest.json to load it. */
-export async function classicServiceWorker(dist: string): Promise<string> {
+/** The global the start script's modules are kept on for the rest of the worker: chunk file (relative to dist) → its namespace. */
+export const SHARED_CHUNKS = '__semperChunks';
+/** The rest of the worker's classic script (extension/worker/main-script.ts names it too). */
+export const CLASSIC_WORKER_MAIN = 'worker-main.js';
+
+const esbuildOptions = {
+  bundle: true,
+  format: 'iife',
+  minify: true,
+  charset: 'ascii',
+  target: 'chrome116',
+  banner: { js: STRICT },
+  define: { 'import.meta.url': 'self.location.href', 'import.meta.resolve': 'undefined' },
+  logLevel: 'error',
+} as const;
+
+/** The chunk a dynamic import names stays where vite put it, addressed from the script's own directory. */
+const dynamicImportsStay: EsbuildPlugin = {
+  name: 'semper-dynamic-imports-stay',
+  setup(b) {
+    b.onResolve({ filter: /.*/ }, (args) => (args.kind === 'dynamic-import' ? { path: `./assets/${basename(args.path)}`, external: true } : undefined));
+  },
+};
+
+function checkClassic(out: string): void {
+  const problems = classicWorkerProblems(readFileSync(out, 'utf8'));
+  if (problems.length > 0) throw new Error(`${out}: ${problems.join('; ')}`);
+}
+
+/** The dist-relative files of a module graph (its entry and every chunk it imports statically), in esbuild's order. */
+async function moduleGraph(dist: string, entry: string): Promise<string[]> {
+  const graph = await build({ ...esbuildOptions, entryPoints: [join(dist, entry)], write: false, metafile: true, plugins: [dynamicImportsStay] });
+  return Object.keys(graph.metafile.inputs).map((file) => relative(dist, resolve(file)).split(sep).join('/'));
+}
+
+/**
+ * Bundles dist's module service worker into one classic script and rewrites dist/manifest.json to
+ * load it. With `main` (the dist-relative module chunk of extension/worker/main.ts), the rest of
+ * the worker becomes a second classic script, worker-main.js, which the first imports with
+ * importScripts() on first use: the first script keeps every chunk's namespace on the global scope
+ * (SHARED_CHUNKS), and the second takes the chunks the first has from there instead of bundling
+ * them again, so both share one instance of each module (one IndexedDB connection, one badge,
+ * one zod) and the second evaluates only what the first does not have.
+ */
+export async function classicServiceWorker(dist: string, options: { main?: string } = {}): Promise<string> {
   const manifestPath = join(dist, 'manifest.json');
   const manifest = JSON.parse(readFileSync(manifestPath, 'utf8')) as BuiltManifest;
   const loader = manifest.background?.service_worker;
   if (!loader || manifest.background?.type !== 'module')
     throw new Error(`${manifestPath}: expected a module service worker, found ${JSON.stringify(manifest.background)}`);
   const out = join(dist, CLASSIC_WORKER);
-  await build({
-    entryPoints: [join(dist, loader)],
-    bundle: true,
-    format: 'iife',
-    minify: true,
-    charset: 'ascii',
-    target: 'chrome116',
-    banner: { js: STRICT },
-    define: { 'import.meta.url': 'self.location.href', 'import.meta.resolve': 'undefined' },
-    outfile: out,
-    logLevel: 'error',
-    sourcemap: process.env.SEMPER_CLASSIC_SOURCEMAP === '1',
-    plugins: [
-      {
-        name: 'semper-dynamic-imports-stay',
-        setup(b) {
-          // The chunk a dynamic import names stays where vite put it, addressed from the script's own directory.
-          b.onResolve({ filter: /.*/ }, (args) => (args.kind === 'dynamic-import' ? { path: `./assets/${basename(args.path)}`, external: true } : undefined));
-        },
+  const sourcemap = process.env.SEMPER_CLASSIC_SOURCEMAP === '1';
+  if (options.main === undefined) {
+    await build({ ...esbuildOptions, entryPoints: [join(dist, loader)], outfile: out, sourcemap, plugins: [dynamicImportsStay] });
+  } else {
+    const shared = (await moduleGraph(dist, loader)).filter((file) => file !== loader);
+    // The loader's graph, then every chunk of it kept by name: evaluated in the graph's order, as before.
+    const entry = [
+      `import ${JSON.stringify(`./${loader}`)};`,
+      ...shared.map((file, i) => `import * as m${i} from ${JSON.stringify(`./${file}`)};`),
+      `globalThis.${SHARED_CHUNKS} = { ${shared.map((file, i) => `${JSON.stringify(file)}: m${i}`).join(', ')} };`,
+      '',
+    ].join('\n');
+    await build({
+      ...esbuildOptions,
+      stdin: { contents: entry, resolveDir: dist, sourcefile: 'service-worker-entry.js' },
+      outfile: out,
+      sourcemap,
+      plugins: [dynamicImportsStay],
+    });
+    const sharedSet = new Set(shared);
+    const fromStartScript: EsbuildPlugin = {
+      name: 'semper-chunks-from-the-start-script',
+      setup(b) {
+        b.onResolve({ filter: /^\.\.?\// }, (args) => {
+          if (args.kind !== 'import-statement') return undefined;
+          const file = relative(dist, resolve(args.resolveDir, args.path)).split(sep).join('/');
+          return sharedSet.has(file) ? { path: file, namespace: 'semper-start-script' } : undefined;
+        });
+        b.onLoad({ filter: /.*/, namespace: 'semper-start-script' }, (args) => ({
+          contents: `module.exports = globalThis.${SHARED_CHUNKS}[${JSON.stringify(args.path)}];`,
+          loader: 'js',
+        }));
       },
-    ],
-  });
-  const code = readFileSync(out, 'utf8');
-  const problems = classicWorkerProblems(code);
-  if (problems.length > 0) throw new Error(`${out}: ${problems.join('; ')}`);
+    };
+    const mainOut = join(dist, CLASSIC_WORKER_MAIN);
+    await build({ ...esbuildOptions, entryPoints: [join(dist, options.main)], outfile: mainOut, sourcemap, plugins: [fromStartScript, dynamicImportsStay] });
+    checkClassic(mainOut);
+  }
+  checkClassic(out);
   const { type: _module, ...background } = manifest.background;
   manifest.background = { ...background, service_worker: CLASSIC_WORKER };
   writeFileSync(manifestPath, `${JSON.stringify(manifest, null, 2)}\n`);
@@ -109,8 +168,10 @@ export function classicWorker(): Plugin {
     writeBundle: {
       sequential: true,
       order: 'post',
-      async handler(options) {
-        await classicServiceWorker(options.dir ?? outDir);
+      async handler(options, bundle) {
+        // The rest of the worker (extension/worker/main.ts), an entry of its own (vite.config.ts).
+        const main = Object.values(bundle).find((c) => c.type === 'chunk' && c.isEntry && c.name === WORKER_MAIN_INPUT);
+        await classicServiceWorker(options.dir ?? outDir, main ? { main: main.fileName } : {});
       },
     },
   };

@@ -5,7 +5,8 @@
  *
  * What differs for Firefox (MV3):
  * - `background.scripts` (an event page) instead of `background.service_worker`: Firefox has no
- *   extension service workers. `type: "module"` keeps the worker's ES-module output loadable.
+ *   extension service workers. `type: "module"` keeps the worker's ES-module output loadable. The
+ *   page is extension/worker/firefox-background.ts: the start script with the rest of the worker.
  * - `browser_specific_settings.gecko`: the add-on id (Firefox does not derive an id from a `key`)
  *   and `strict_min_version`. Semper needs Firefox 128 (`world: "MAIN"` content scripts for the
  *   in-page provider; storage.session since 115; MV3 host permissions granted at install since
@@ -51,13 +52,21 @@ export interface FirefoxManifest {
 /** Chromium-only permissions to drop (none are used today; listed so a new one is a conscious choice). */
 const CHROMIUM_ONLY_PERMISSIONS = new Set(['offscreen', 'sidePanel', 'readingList']);
 
+/**
+ * The event page for the Chromium service worker's start script (extension/worker/background.ts):
+ * its sibling firefox-background.ts, which imports the rest of the worker (main.ts) first.
+ */
+export function firefoxBackground(serviceWorker: string): string {
+  return serviceWorker.replace(/background\.ts$/, 'firefox-background.ts');
+}
+
 export function firefoxManifest(chromium: ChromiumManifest): FirefoxManifest {
   const { key, minimum_chrome_version, background, permissions, ...rest } = chromium;
   return {
     ...rest,
     manifest_version: 3,
     ...(permissions ? { permissions: permissions.filter((p) => !CHROMIUM_ONLY_PERMISSIONS.has(p)) } : {}),
-    background: { scripts: [background.service_worker], type: 'module' },
+    background: { scripts: [firefoxBackground(background.service_worker)], type: 'module' },
     browser_specific_settings: {
       gecko: { id: GECKO_ID, strict_min_version: FIREFOX_MIN_VERSION, data_collection_permissions: { required: ['financialAndPaymentInfo'] } },
       gecko_android: { strict_min_version: FIREFOX_ANDROID_MIN_VERSION },

@@ -41,3 +41,9 @@ export const START_OPERATIONS = {
 } as const satisfies Record<string, OperationSpec>;
 
 export type StartOperationName = keyof typeof START_OPERATIONS;
+
+/** `{ op, request }` naming one of these operations (table.ts's OperationMessage names every operation). */
+export const StartOperationMessage = z.strictObject({
+  op: z.enum(Object.keys(START_OPERATIONS) as [StartOperationName, ...StartOperationName[]]),
+  request: z.unknown(),
+});

@@ -1,417 +1,84 @@
 /**
- * The service worker: wires the one host (worker/host.ts) with its deal kinds (extension/deals/),
- * the trusted window (trusted-window-manager.ts), the page bridge (content/page-ports.ts) and the
- * operation API (operations/dispatch.ts) to the browser. Every listener is registered
- * synchronously at the top level, so Chrome can wake a killed worker for the event; on every
- * start, unfinished deals resume. In Firefox the same module is the background event page
- * (`background.scripts`, see vite.config.firefox.ts); every browser API goes through `browser`
- * (extension/browser.ts).
+ * The service worker's start script (issue 13, worker start). It registers every listener
+ * synchronously at the top level, so Chrome can wake a stopped worker for the event, and answers
+ * what the popup asks first when it opens (start-table.ts: the settings, the notices, the
+ * history's pages) from the stores, with the same checks as every operation. Everything else goes
+ * to the rest of the worker (main.ts), which it loads the first time an event needs it: in
+ * Chromium with importScripts() of worker-main.js (a classic script, like this one, that takes the
+ * modules both use from this script: scripts/classic-worker.ts), in Firefox's event page it is
+ * already there (firefox-background.ts). So a first message after a cold start does not wait for
+ * the deal machines, statements, certificates or the wallet.
+ *
+ * On every start, unfinished deals resume: when the deal store holds an active deal, the rest of
+ * the worker is loaded at once (main.ts resumes them when it is evaluated); otherwise the badge is
+ * recounted here.
  */
-import { z } from '../../core/zod.js';
-import { createWebAuthnVerifier, useWebAuthnLibrary } from '../../core/crypto/webauthn.js';
-import { SemperError } from '../../core/errors.js';
-import { firefoxWebAuthnOrigin } from '../../core/protocol/extension-id.js';
-import type { WebAuthnStatementVerifier } from '../../core/statements/verify.js';
-import { cryptoRandom } from '../../core/machine.js';
 import { browser, type Runtime } from '../browser.js';
-import { PAGE_PORT_NAME, TRUSTED_WINDOW_PORT_NAME } from '../content/bridge-protocol.js';
-import { PagePorts, type PortLike } from '../content/page-ports.js';
-import { exchangeKind } from '../deals/exchange.js';
-import { fairPurchaseKind } from '../deals/fair-purchase.js';
-import type { PaymentService } from '../payments/service.js';
-import { walletPayments } from '../payments/wallet-payments.js';
-import { CardPayments, withCard } from '../payments/card-payments.js';
-import { purchaseKind } from '../deals/purchase.js';
-import { KindRoutedStore, type DealRecord } from '../deals/records.js';
-import { KeyStore } from '../identity/key-store.js';
-import { IdentityService } from '../identity/service.js';
-import { handleOperation } from '../operations/dispatch.js';
-import { TrustRoots } from '../settings/trust-roots.js';
-import { TrustedTtps } from '../settings/ttp-trust.js';
-import { TrustedArbiters } from '../settings/arbiter-trust.js';
-import { TrustedTsas } from '../settings/tsa-trust.js';
-import { noticesOf } from '../notices/notices.js';
-import { Badge } from './badge.js';
-import { MachineHost } from './host.js';
-import { getJson, httpTransport, MAX_RESPONSE_BYTES, postJson } from './http.js';
-import { offscreenCash } from '../wallet/cash-tasks.js';
-import { walletKind } from '../wallet/purse.js';
-import { WalletService } from '../wallet/service.js';
-import { CrlRevocationChecker } from './revocation.js';
-import { chromeOffscreenDocument, OffscreenTasks, offscreenWebAuthnLibrary } from './offscreen.js';
-import { encodeBase64url } from '../../core/encoding/base64url.js';
-import { isTrustedWindowPage } from './sender.js';
-import {
-  IdbDealStore,
-  IdbWalletStore,
-  IdbKeyRecords,
-  IdbSettingsRecords,
-  IdbTokenRecords,
-  dropLegacyDeviceKey,
-  legacyDeviceKey,
-  rootRecords,
-  ttpRecords,
-  ttpPolicyRecord,
-  cardRecords,
-  arbiterRecords,
-  tsaRecords,
-} from './store.js';
-import { TrustedWindowManager, type QueuedDeal, type WindowQueueStore } from './trusted-window-manager.js';
-import { WindowPresenter, type PresentPort } from './window-presentation.js';
+import { operationDispatcher } from '../operations/dispatcher.js';
+import { startHandlers, type StartContext } from '../operations/handlers/start.js';
+import { START_OPERATIONS, StartOperationMessage, type StartOperationName } from '../operations/start-table.js';
+import { readTrustedWindowSession } from './trusted-window-session.js';
+import { WORKER_MAIN_SCRIPT, type WorkerMain } from './main-script.js';
+import { badge, extensionBase, extensionId, log, settings, store } from './services.js';
 
-const extensionId = browser.runtime.id;
-const extensionBase = browser.runtime.getURL('');
-const log = (what: string, e: unknown) => console.warn(`[semper] ${what}:`, e);
-const now = () => Date.now();
+/** ServiceWorkerGlobalScope's (the extension's TypeScript settings have the DOM's globals, not a worker's). */
+declare function importScripts(...urls: string[]): void;
 
-const store = new IdbDealStore();
-/** The purses (extension/wallet): their own store, the same host. */
-const purses = new IdbWalletStore();
-const keys = new KeyStore({ records: new IdbKeyRecords(), now, legacyDeviceKey, legacyMigrated: dropLegacyDeviceKey });
-const roots = new TrustRoots(rootRecords);
-const ttps = new TrustedTtps(ttpRecords, Date.now, ttpPolicyRecord);
-const arbiters = new TrustedArbiters(arbiterRecords);
-const tsas = new TrustedTsas(tsaRecords);
-
-// chrome-extension://<id> (pinned by the manifest key: core/protocol/extension-id.ts): origin and RP ID of every WebAuthn
-// ceremony. Not in Firefox: there the page origin is moz-extension://<per-install UUID>, a ceremony without a web-domain
-// rp.id is refused (SecurityError), and clientDataJSON.origin is moz-extension://<SHA-256 of the add-on id>
-// (extension/README.md, "Firefox"), so ceremonies name a web-domain RP ID from the settings.
-const extensionOrigin = extensionBase.replace(/\/$/, '');
-const firefox = extensionBase.startsWith('moz-extension:') ? { webauthnOrigin: firefoxWebAuthnOrigin(extensionId) } : undefined;
-const CHALLENGES_KEY = 'tokenChallenges';
-const PendingChallenges = z.array(z.strictObject({ challenge: z.string(), expiresAt: z.number() }));
-const identity = new IdentityService({
-  keys,
-  tokens: new IdbTokenRecords(),
-  settings: new IdbSettingsRecords(),
-  roots: () => roots.ders(),
-  fetch: (input, init) => fetch(input, init),
-  now,
-  randomId: (bytes) => cryptoRandom.id(bytes),
-  extensionOrigin,
-  ...(firefox ? { firefox } : {}),
-  challenges: {
-    async get() {
-      return PendingChallenges.safeParse((await browser.storage.session.get(CHALLENGES_KEY))[CHALLENGES_KEY]).data ?? [];
-    },
-    async set(value) {
-      await browser.storage.session.set({ [CHALLENGES_KEY]: value });
-    },
-  },
-});
-// Token-signed orders are verified before they leave; UV is enforced by the machine where the view demands it.
-// In Firefox the origin is the add-on's WebAuthn origin and the RP IDs those of the registered tokens.
-const webauthn: WebAuthnStatementVerifier = firefox
-  ? {
-      async verify(signature, input) {
-        const rpIds = [...new Set((await identity.listTokens()).map((t) => t.rpId))];
-        if (rpIds.length === 0) throw new SemperError('ERR_WEBAUTHN', 'no security key is registered');
-        const relyingParties = [{ origin: await firefox.webauthnOrigin, rpIds }];
-        return createWebAuthnVerifier({ relyingParties, requireUserVerification: false }).verify(signature, input);
-      },
-    }
-  : createWebAuthnVerifier({ expectedOrigins: [extensionOrigin], expectedRpIds: [extensionOrigin], requireUserVerification: false });
-
-/**
- * Rarely used heavy code, out of the start bundle (issue 13): Chromium's offscreen document, or
- * import() where it works (Firefox's event page).
- */
-const offscreenDocument = chromeOffscreenDocument();
-const offscreen = new OffscreenTasks({
-  ...(offscreenDocument ? { document: offscreenDocument } : {}),
-  importTasks: () => import('../offscreen/tasks.js'),
-});
-// @simplewebauthn/server (token registration, unusual assertions): where import() works it is imported on first use.
-if (offscreenDocument) {
-  const library = offscreenWebAuthnLibrary(offscreen);
-  useWebAuthnLibrary(async () => library);
-}
-/** E-cash blinding and unblinding (@cloudflare/blindrsa-ts): tasks in Chromium and Firefox alike. */
-const cash = offscreenCash(offscreen);
-
-/** CRLs named in merchant and TTP certificates, fetched and cached until their nextUpdate; prepared before each step. */
-const revocation = new CrlRevocationChecker({});
-
-const ALARM_PREFIX = 'semper-deal:';
-/** The first release named exchange timers so; a timer it left behind still reaches its deal. */
-const FIRST_RELEASE_ALARM_PREFIX = 'semper-exchange:';
-function dealOfAlarm(name: string): string | undefined {
-  for (const prefix of [ALARM_PREFIX, FIRST_RELEASE_ALARM_PREFIX]) if (name.startsWith(prefix)) return name.slice(prefix.length);
-  return undefined;
+let main: WorkerMain | undefined;
+/** The rest of the worker, loaded on first use (synchronously: a port's first message must find its listener). */
+function workerMain(): WorkerMain {
+  if (main) return main;
+  if (!globalThis.__semperWorkerMain) importScripts(WORKER_MAIN_SCRIPT);
+  main = globalThis.__semperWorkerMain;
+  if (!main) throw new Error(`${WORKER_MAIN_SCRIPT} did not provide the worker`);
+  return main;
 }
 
-const host: MachineHost = new MachineHost({
-  store: new KindRoutedStore(store, purses),
-  kinds: [
-    purchaseKind({
-      roots: () => roots.ders(),
-      signer: (origin, anonymous) => keys.dealSigner(origin, anonymous),
-      policy: () => identity.policy(),
-      webauthn,
-      isRevoked: revocation.isRevoked,
-      random: cryptoRandom,
-    }),
-    exchangeKind({
-      roots: () => roots.ders(),
-      signer: () => keys.identitySigner(),
-      ttps: () => ttps.entries(),
-      ttpPolicy: () => ttps.policy(),
-      isRevoked: revocation.isRevoked,
-      random: cryptoRandom,
-    }),
-    fairPurchaseKind({
-      roots: () => roots.ders(),
-      signer: () => keys.identitySigner(),
-      ttps: () => ttps.entries(),
-      isRevoked: revocation.isRevoked,
-      random: cryptoRandom,
-    }),
-    walletKind({ random: cryptoRandom, accountSigner: (keyId) => keys.accountSigner(keyId) }),
-  ],
-  // A fair purchase's payment goes to the payment service (the purse, the bank account); everything else is HTTP.
-  transport: httpTransport(
-    fetch,
-    (request) => payments.pay(request),
-    (outbound) => cash.unblind(outbound),
-  ),
-  alarms: {
-    async set(dealId, when) {
-      await browser.alarms.create(`${ALARM_PREFIX}${dealId}`, { when: Math.max(when, Date.now() + 50) });
-    },
-    async clear(dealId) {
-      await browser.alarms.clear(`${ALARM_PREFIX}${dealId}`);
-    },
-  },
-  revocation,
-  now,
-  onAwaitingUser: () => {
-    windows.pump().catch((e: unknown) => log('trusted window', e));
-  },
-  // An exchange runs on without its window once the user confirmed (it may wait for the TTP).
-  onReleased: (record) => {
-    windows.release(record.dealId).catch((e: unknown) => log('trusted window', e));
-  },
-  onSettled: (record) => {
-    pagePorts.settle(record);
-    windows.release(record.dealId).catch((e: unknown) => log('trusted window', e));
-  },
-  onChanged: (record) => {
-    presenter.dealChanged(record.dealId);
-    wallet.onChanged(record);
-    void badge.refresh();
-  },
-  onError: (dealId, e) => log(`deal ${dealId}`, e),
+// Chromium lets a service worker import a script after its installation only if it imported it while installing.
+if (typeof importScripts === 'function') self.addEventListener('install', () => void workerMain());
+
+const dispatchStart = operationDispatcher<StartOperationName, StartContext>({
+  operations: START_OPERATIONS,
+  message: StartOperationMessage,
+  handlers: startHandlers,
 });
 
-/** The wallet: purses on the host; `wallet.pay` is what the fair purchase calls. */
-const wallet: WalletService = new WalletService({
-  host: { start: (kind, origin, params) => host.start(kind, origin, params), event: (purseId, event) => host.event(purseId, event) },
-  purses,
-  keys: { newAccountKey: (bank) => keys.newAccountKey(bank), accountSigner: (keyId) => keys.accountSigner(keyId) },
-  getJson: (url) => getJson(url),
-  roots: () => roots.ders(),
-  now,
-  prepareCoins: (denominations) => cash.prepareCoins(denominations),
-});
-/** The payment service fair purchases pay through (the host's transport hands it their `pay` sends). */
-/** The saved card, paid through the card adapter the offer names (its operator key pinned when the card was added). */
-const cards = new CardPayments({
-  records: cardRecords,
-  getJson: (url) => getJson(url),
-  post: (base, path, body) => postJson(base, path, body, { maxResponseBytes: MAX_RESPONSE_BYTES }),
-  random: cryptoRandom,
-  now,
-});
-const payments: PaymentService = withCard(walletPayments(wallet), cards);
-
-/** One trusted window at a time for every kind of deal, oldest first. */
-const queued = (record: DealRecord): QueuedDeal => ({
-  dealId: record.dealId,
-  status: record.status,
-  createdAt: record.createdAt,
-  kind: record.kind,
-  holdsWindow: host.holdsWindow(record),
-});
-const queue: WindowQueueStore = {
-  async get(dealId) {
-    const record = await store.get(dealId);
-    return record ? queued(record) : undefined;
-  },
-  async listActive() {
-    return (await store.listActive()).map(queued);
-  },
-};
-
-/** The toolbar badge: deals awaiting the user, else "!" for unread notices. */
-const badge = new Badge({
-  count: async () => (await store.listActive()).filter((d) => d.status === 'awaiting-confirmation').length,
-  notices: async () => {
-    // Only deals updated since the notices were read can hold an unread one (a notice's time is its deal's update).
-    const seenAt = await identity.noticesSeenAt();
-    return noticesOf(await store.listUpdatedSince(seenAt), seenAt).unseen;
-  },
-  async show(text) {
-    await browser.action.setBadgeBackgroundColor({ color: '#8b0000' });
-    await browser.action.setBadgeText({ text });
-  },
-  onError: (e) => log('badge', e),
-});
-
-const TRUSTED_WINDOW_SIZE = { width: 480, height: 760 };
-const SESSION_KEY = 'trustedWindow';
-const CurrentWindowRecord = z.object({ dealId: z.string(), windowId: z.number(), queued: z.optional(z.array(z.string())), result: z.optional(z.boolean()) });
-
-/** The trusted windows' ports: the worker tells a window before and after it brings it forward (Confirm re-arms). */
-const presenter = new WindowPresenter();
-
-/** The trusted window on its setup or token view (not tied to a deal), or on a finished deal's disputes. */
-let setupWindowId: number | undefined;
-async function openSetupWindow(view: 'setup' | 'token' | 'dispute', dealId?: string): Promise<void> {
-  if (
-    setupWindowId !== undefined &&
-    (await browser.windows.get(setupWindowId).then(
-      () => true,
-      () => false,
-    ))
-  ) {
-    await browser.windows.remove(setupWindowId).catch(() => undefined);
-  }
-  const win = await browser.windows.create({
-    type: 'popup',
-    url: browser.runtime.getURL(`trusted-window/index.html?view=${view}${dealId ? `&deal=${encodeURIComponent(dealId)}` : ''}`),
-    ...TRUSTED_WINDOW_SIZE,
-    focused: true,
-  });
-  setupWindowId = win?.id;
+function isStartOperation(message: unknown): boolean {
+  if (typeof message !== 'object' || message === null) return false;
+  const op = (message as { op?: unknown }).op;
+  return typeof op === 'string' && Object.hasOwn(START_OPERATIONS, op);
 }
 
-const windows: TrustedWindowManager = new TrustedWindowManager({
-  store: queue,
-  windows: {
-    async open(dealId, kind) {
-      const win = await browser.windows.create({
-        type: 'popup',
-        url: browser.runtime.getURL(
-          `trusted-window/index.html?deal=${encodeURIComponent(dealId)}${kind === 'exchange' ? '&kind=exchange' : kind === 'fair-purchase' ? '&kind=fair' : ''}`,
-        ),
-        ...TRUSTED_WINDOW_SIZE,
-        focused: true,
-      });
-      if (win?.id === undefined) throw new Error('could not open the trusted window');
-      return win.id;
-    },
-    async close(windowId) {
-      await browser.windows.remove(windowId);
-    },
-    async exists(windowId) {
-      return browser.windows.get(windowId).then(
-        () => true,
-        () => false,
-      );
-    },
-    async focus(windowId) {
-      // Only a window that disarmed Confirm is brought forward (worker/window-presentation.ts).
-      const shown = await presenter.present(windowId, async () => {
-        await browser.windows.update(windowId, { focused: true });
-      });
-      if (!shown) log('trusted window', 'not brought forward: it did not answer');
-    },
-  },
-  session: {
-    async get() {
-      return CurrentWindowRecord.safeParse((await browser.storage.session.get(SESSION_KEY))[SESSION_KEY]).data;
-    },
-    async set(value) {
-      if (value) await browser.storage.session.set({ [SESSION_KEY]: value });
-      else await browser.storage.session.remove(SESSION_KEY);
-    },
-  },
-  onUserClosed(dealId) {
-    // Closing the window is declining; a deal that no longer awaits the user refuses the event, which is fine.
-    host.event(dealId, { type: 'user-rejected', now: now() }).catch(() => undefined);
-  },
-});
-
-const pagePorts = new PagePorts({
-  extensionId,
-  version: browser.runtime.getManifest().version,
-  startPurchase: (origin, items, requestKey) => host.start('purchase', origin, { items }, requestKey ? { pageRequest: requestKey } : {}),
-  startExchange: (origin, use, documentId, requestKey) => host.start('exchange', origin, { use, documentId }, requestKey ? { pageRequest: requestKey } : {}),
-  startFairPurchase: (origin, sku, requestKey) => host.start('fair-purchase', origin, { sku }, requestKey ? { pageRequest: requestKey } : {}),
-  getDeal: (dealId) => store.get(dealId),
-  onError: (e) => log('page request', e),
-});
-
-browser.alarms.onAlarm.addListener((alarm) => {
-  const dealId = dealOfAlarm(alarm.name);
-  if (dealId) host.timeout(dealId).catch((e: unknown) => log(`deal ${dealId} timer`, e));
-});
-
-browser.runtime.onConnect.addListener((port) => {
-  if (port.name === PAGE_PORT_NAME) {
-    pagePorts.connect(port as unknown as PortLike);
-    return;
-  }
-  if (port.name === TRUSTED_WINDOW_PORT_NAME && port.sender && isTrustedWindowPage(port.sender, extensionId, extensionBase)) {
-    // The trusted window pings over this port while it is open: that keeps the worker alive
-    // while the user reads the offer. The worker also tells the window before and after it brings
-    // it forward, and the window answers (worker/window-presentation.ts).
-    port.onMessage.addListener(() => undefined);
-    const windowId = port.sender.tab?.windowId;
-    if (windowId !== undefined) {
-      const presentPort = port as unknown as PresentPort;
-      presenter.attach(windowId, presentPort);
-      port.onDisconnect.addListener(() => presenter.detach(windowId, presentPort));
-    }
-    return;
-  }
-  port.disconnect();
-});
-
-// The returned promise is the response (webextension-polyfill in Chromium, natively in Firefox); it never rejects.
 browser.runtime.onMessage.addListener((message: unknown, sender: Runtime.MessageSender) => {
-  return handleOperation(message, sender, {
+  if (!isStartOperation(message)) return workerMain().onMessage(message, sender);
+  // The same checks as every operation (operations/dispatcher.ts); none of these is a deal-window operation.
+  return dispatchStart(message, sender, {
     extensionId,
     extensionBase,
-    currentWindow: () => windows.current(),
-    keepForResult: (dealId, keep) => windows.keepForResult(dealId, keep),
+    currentWindow: async () => undefined,
     store,
-    host,
-    keys,
-    identity,
-    roots,
-    ttps,
-    arbiters,
-    tsas,
-    checkTimestamp: (token, digest, trust) =>
-      offscreen.run('timestamp.check', {
-        token,
-        digest: encodeBase64url(digest),
-        roots: [...trust.roots],
-        tsas: trust.tsas.map(({ fingerprint }) => ({ fingerprint })),
-      }),
-    openWindow: openSetupWindow,
-    payments,
-    wallet,
-    cards,
-    webauthn,
-    now,
-    onNoticesRead: () => void badge.refresh(),
-    getJson: (url) => getJson(url),
+    identity: settings,
   }).catch((e: unknown) => {
     log('operation', e);
     return { ok: false, error: { code: 'ERR_INTERNAL', message: 'operation failed' } };
   });
 });
-
+browser.runtime.onConnect.addListener((port) => workerMain().onConnect(port));
+browser.alarms.onAlarm.addListener((alarm) => workerMain().onAlarm(alarm));
 browser.windows.onRemoved.addListener((windowId) => {
-  windows.windowRemoved(windowId).catch((e: unknown) => log('trusted window', e));
+  if (main) return main.onWindowRemoved(windowId);
+  // Any window's closing wakes the worker; only the trusted window showing a deal is the rest of the worker's business.
+  readTrustedWindowSession().then(
+    (current) => current?.windowId === windowId && workerMain().onWindowRemoved(windowId),
+    (e: unknown) => log('trusted window', e),
+  );
 });
 
 // Worker start (install, browser start, or a wake-up after Chrome stopped an idle worker).
-host
-  .resume()
-  .then(() => windows.pump())
-  .catch((e: unknown) => log('resume', e))
-  .finally(() => void badge.refresh());
+store
+  .listActive()
+  .then((active) => {
+    if (active.length > 0) workerMain();
+    else void badge.refresh();
+  })
+  .catch((e: unknown) => log('resume', e));
