@@ -37,7 +37,7 @@ import type { PurseSummary } from '../wallet/service.js';
 import type { GoodFile } from '../history/goods.js';
 import type { TimestampCheck } from '../settings/tsa-trust.js';
 import type { HistoryRow } from '../history/search.js';
-import { Empty, PageAfter, START_OPERATIONS, type OperationSpec } from './start-table.js';
+import { Empty, PageAfter as PageAfterSchema, START_OPERATIONS, type OperationSpec } from './start-table.js';
 import type { Timeline } from '../history/timeline.js';
 
 const b64u = z.string().check(z.regex(/^[A-Za-z0-9_-]+$/, 'base64url'));
@@ -45,8 +45,8 @@ export const Fingerprint = z.string().check(z.regex(/^[A-Za-z0-9_-]{43}$/, 'base
 const KeyId = z.string().check(z.regex(/^[A-Za-z0-9_-]{43}$/, 'key id (RFC 7638 thumbprint)'));
 const CredentialId = b64u.check(z.minLength(16), z.maxLength(1024));
 /** A page of a newest-first list of one kind of deal: at most `limit` rows (default DEAL_PAGE), after `after`. */
-const Page = z.strictObject({ limit: z.optional(z.number().check(z.int(), z.gte(1), z.lte(200))), after: z.optional(PageAfter) });
-export type PageAfter = z.infer<typeof PageAfter>;
+const Page = z.strictObject({ limit: z.optional(z.number().check(z.int(), z.gte(1), z.lte(200))), after: z.optional(PageAfterSchema) });
+export type PageAfter = z.infer<typeof PageAfterSchema>;
 const ByDeal = z.strictObject({ dealId: DealId });
 const BankUrl = z.string().check(z.minLength(1), z.maxLength(512));
 const Passphrase = z.string().check(z.minLength(8), z.maxLength(1024));

@@ -18,7 +18,6 @@ export interface WorkerMain {
 export const WORKER_MAIN_SCRIPT = 'worker-main.js';
 
 declare global {
-  // biome-ignore lint/style/noVar: a property of the global scope, set by main.ts and read by background.ts
   var __semperWorkerMain: WorkerMain | undefined;
 }
 
