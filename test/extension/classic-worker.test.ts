@@ -9,7 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runInNewContext } from 'node:vm';
 import { afterEach, describe, expect, it } from 'vitest';
-import { CLASSIC_WORKER, classicServiceWorker, classicWorkerProblems } from '../../scripts/classic-worker.js';
+import { CLASSIC_WORKER, CLASSIC_WORKER_MAIN, SHARED_CHUNKS, classicServiceWorker, classicWorkerProblems } from '../../scripts/classic-worker.js';
+import { WORKER_MAIN_SCRIPT } from '../../extension/worker/main-script.js';
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -56,6 +57,43 @@ describe('classicServiceWorker', () => {
     runInNewContext(code, scope);
     // Strict as the modules were (the frozen object's assignment threw), evaluated in the graph's order.
     expect(scope.result).toMatchObject({ order: ['shared', 'worker'], strict: true, meta: 'chrome-extension://id/service-worker.js' });
+  });
+
+  it('with the rest of the worker: a second classic script that takes the start script\'s modules from it, not a second copy', async () => {
+    const dist = moduleDist();
+    // main.ts's chunk as vite writes it: it imports the shared chunk the start script has, and one of its own.
+    writeFileSync(join(dist, 'assets', 'own-3.js'), 'import { order } from "./shared-1.js";\norder.push("own");\nexport const own = 1;\n');
+    writeFileSync(
+      join(dist, 'assets', 'worker-main-4.js'),
+      [
+        "import { order, frozen } from './shared-1.js';",
+        "import { own } from './own-3.js';",
+        'order.push("main");',
+        'globalThis.main = { order, frozen, own, lazy: () => import("./tasks-2.js") };',
+        '',
+      ].join('\n'),
+    );
+    await classicServiceWorker(dist, { main: 'assets/worker-main-4.js' });
+    expect(CLASSIC_WORKER_MAIN).toBe(WORKER_MAIN_SCRIPT);
+    const start = readFileSync(join(dist, CLASSIC_WORKER), 'utf8');
+    const main = readFileSync(join(dist, CLASSIC_WORKER_MAIN), 'utf8');
+    expect(classicWorkerProblems(start)).toEqual([]);
+    expect(classicWorkerProblems(main)).toEqual([]);
+    expect(main).toContain('import("./assets/tasks-2.js")');
+    const scope: Record<string, unknown> & {
+      result?: { order: string[] };
+      main?: { order: string[]; frozen: unknown; own: number };
+      [SHARED_CHUNKS]?: Record<string, unknown>;
+    } = { self: { location: { href: 'chrome-extension://id/service-worker.js' } } };
+    runInNewContext(start, scope);
+    expect(Object.keys(scope[SHARED_CHUNKS] ?? {}).sort()).toEqual(['assets/background.ts-abc.js', 'assets/shared-1.js']);
+    expect(scope.main).toBeUndefined();
+    runInNewContext(main, scope);
+    // One instance of the shared module: evaluated once, the same objects on both sides; the main script's own chunk after it.
+    expect(scope.main?.order).toEqual(['shared', 'worker', 'own', 'main']);
+    expect(scope.main?.order).toBe(scope.result?.order);
+    expect(scope.main?.frozen).toBe((scope[SHARED_CHUNKS]?.['assets/shared-1.js'] as { frozen: unknown }).frozen);
+    expect(scope.main?.own).toBe(1);
   });
 
   it('refuses a build whose worker is not a module worker, and leaves it as it was', async () => {
