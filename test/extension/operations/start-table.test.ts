@@ -15,13 +15,19 @@ import { SettingsReader } from '../../../extension/identity/settings-view.js';
 import { BASE, EXT_ID, deal } from '../fixtures.js';
 
 const POPUP = { id: EXT_ID, url: `${BASE}popup/index.html` };
-const dispatchStart = operationDispatcher<StartOperationName, StartContext>({ operations: START_OPERATIONS, message: StartOperationMessage, handlers: startHandlers });
+const dispatchStart = operationDispatcher<StartOperationName, StartContext>({
+  operations: START_OPERATIONS,
+  message: StartOperationMessage,
+  handlers: startHandlers,
+});
 
 async function startDeps() {
   const store = new MemoryDealStore();
   await store.create(deal('completed', { createdAt: 1_000, updatedAt: 1_000 }));
   // Failed before any window (no verified view) after the notices were last read: one unseen notice.
-  await store.create(deal('failed', { createdAt: 2_000, updatedAt: 2_000, result: { kind: 'failed', error: { code: 'ERR_CERT_UNTRUSTED', message: 'no trusted root' } } }));
+  await store.create(
+    deal('failed', { createdAt: 2_000, updatedAt: 2_000, result: { kind: 'failed', error: { code: 'ERR_CERT_UNTRUSTED', message: 'no trusted root' } } }),
+  );
   const records = new MemorySettingsRecords();
   await records.put({ caUrl: 'https://ca.example/', noticesSeenAt: 1_500 });
   return { extensionId: EXT_ID, extensionBase: BASE, currentWindow: async () => undefined, store, identity: new SettingsReader(records, false) };
@@ -40,7 +46,10 @@ describe("the start script's operations", () => {
     const deps = await startDeps();
     const settingsGet = { op: 'settings.get', request: {} };
     expect(await dispatchStart(settingsGet, { id: EXT_ID, url: 'https://shop.example/' }, deps)).toMatchObject({ ok: false, error: { code: 'ERR_FORBIDDEN' } });
-    expect(await dispatchStart(settingsGet, { id: 'other', url: `${BASE}popup/index.html` }, deps)).toMatchObject({ ok: false, error: { code: 'ERR_FORBIDDEN' } });
+    expect(await dispatchStart(settingsGet, { id: 'other', url: `${BASE}popup/index.html` }, deps)).toMatchObject({
+      ok: false,
+      error: { code: 'ERR_FORBIDDEN' },
+    });
     // An operation of the whole table is not the start script's: it forwards those before dispatching (background.ts).
     expect(await dispatchStart({ op: 'listDeals', request: {} }, POPUP, deps)).toMatchObject({ ok: false, error: { code: 'ERR_SCHEMA' } });
     expect(await dispatchStart({ op: 'settings.get', request: { extra: 1 } }, POPUP, deps)).toMatchObject({ ok: false, error: { code: 'ERR_SCHEMA' } });
