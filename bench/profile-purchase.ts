@@ -1,11 +1,15 @@
 /**
- * Where a purchase's time goes beyond its inherent bound (issue 13): V8's sampling profiler over
- * N real runs, N runs of the inherent work besides ES256 (bench/purchase-bound.ts, in process) and
- * N runs of the ES256 floor, profiled in this process in alternating rounds (the same load on each); self time per sample summed by
- * code (the module a function is in, or V8's own entries such as GC), in µs per purchase, and the
- * real run's excess over bound + floor by the same groups. Not part of `npm run bench`:
+ * Where a purchase's time goes beyond its inherent bound (issue 13). Two measurements, each over
+ * the real run, the inherent work besides ES256 (bench/purchase-bound.ts, in process) and the
+ * ES256 floor, in alternating rounds so that the load falls on all three:
  *
- *   npx tsx bench/profile-purchase.ts [runs=6000]
+ *   - V8's sampling profiler: self time summed by group of code, µs per purchase, and the real
+ *     run's excess over bound + floor by the same groups. A sampling profiler charges native calls
+ *     unevenly, so ES256 itself is measured directly instead:
+ *   - node:crypto's sign and verify timed call by call (performance.now around each): what the
+ *     same ES256 operations cost inside a purchase against the floor's tight loop.
+ *
+ * Not part of `npm run bench`:   npx tsx bench/profile-purchase.ts [runs=20000]
  */
 import { Session } from 'node:inspector/promises';
 import { inherentWork, type PurchaseStatements } from './purchase-bound.js';
@@ -13,8 +17,7 @@ import { purchaseFixture } from './purchase.js';
 
 interface ProfileNode {
   id: number;
-  callFrame: { functionName: string; url: string; lineNumber: number };
-  hitCount?: number;
+  callFrame: { functionName: string; url: string };
 }
 interface Profile {
   nodes: ProfileNode[];
@@ -22,17 +25,28 @@ interface Profile {
   timeDeltas: number[];
 }
 
-/** The group a function's self time counts under. */
+const GROUPS: [string, (url: string, fn: string) => boolean][] = [
+  [
+    'ES256 (node:crypto sign/verify, as sampled)',
+    (u, f) => u.startsWith('node:internal/crypto/sig') || u.endsWith('core/crypto/keys.ts') || (!u && (f === 'run' || f === 'SignJob')),
+  ],
+  ['RFC 8785 text and sealed copies (core/encoding canonical-json)', (u) => u.endsWith('encoding/canonical-json.ts')],
+  ['UTF-8 (TextEncoder)', (u, f) => u === 'node:internal/encoding' || (!u && f === 'encodeUtf8String')],
+  ['SHA-256', (u, f) => u.startsWith('node:internal/crypto/hash') || u.endsWith('encoding/digest.ts') || (!u && f === 'oneShotDigest')],
+  ['base64url', (u, f) => u.endsWith('encoding/base64url.ts') || u === 'node:buffer' || (!u && f.startsWith('base64url'))],
+  ['body schema checks (core/commerce/accept.ts, zod)', (u) => u.endsWith('commerce/accept.ts') || u.includes('node_modules/zod')],
+  ['envelope checks (core/statements/schema.ts)', (u) => u.endsWith('statements/schema.ts')],
+  ['statement signing and verification glue (core/statements)', (u) => u.includes('/core/statements/')],
+  ['certificate chain (core/pki)', (u) => u.includes('/core/pki/')],
+  ['purchase logic and states (core/commerce)', (u) => u.includes('/core/commerce/')],
+  ['random ids (core/machine.ts)', (u) => u.endsWith('core/machine.ts') || u.startsWith('node:internal/crypto/random')],
+  ['garbage collection', (u, f) => !u && f === '(garbage collector)'],
+  ['the bench itself', (u) => u.includes('/bench/')],
+];
+
 function group(frame: ProfileNode['callFrame']): string {
-  const { url, functionName } = frame;
-  if (!url) return functionName.startsWith('(') ? functionName : `V8 builtin ${functionName || '(anonymous)'}`;
-  if (url.includes('node_modules/zod')) return 'zod';
-  if (url.includes('node_modules/')) return `package ${url.split('node_modules/')[1]!.split('/')[0]}`;
-  if (url.startsWith('node:internal/crypto/sig')) return 'ES256 (node:crypto sign/verify)';
-  if (url.startsWith('node:')) return `node ${url.replace(/^node:internal\//, '')}`;
-  const core = url.match(/\/(core|bench|test)\/(.+?)(\.ts)?$/);
-  if (core) return `${core[1]}/${core[2]}`;
-  return url;
+  for (const [name, test] of GROUPS) if (test(frame.url, frame.functionName)) return name;
+  return 'other (V8 builtins, (program), node internals)';
 }
 
 /** Self time by group over `runs` runs of `op`, added to `total` (µs in all). */
@@ -47,42 +61,71 @@ async function profile(session: Session, runs: number, op: () => Promise<unknown
   }
 }
 
-const runs = Number(process.argv[2] ?? 6000);
+const runs = Number(process.argv[2] ?? 20000);
+const rounds = 10;
 const f = await purchaseFixture();
 let captured: PurchaseStatements | undefined;
 await f.runOnce((s) => {
   captured = s;
 });
 const bound = await inherentWork(captured!, { merchant: f.m.signer, shopper: f.shopper });
+const ops = { real: f.run, inherent: bound.inProcess, floor: f.cryptoOfRun, least: bound.inProcessWithEs256 };
+for (const op of Object.values(ops)) for (let i = 0; i < 300; i++) await op();
+
 const session = new Session();
 session.connect();
 await session.post('Profiler.enable');
-await session.post('Profiler.setSamplingInterval', { interval: 100 });
-// Interleaved in rounds, so that the three are profiled under the same load.
-const rounds = 10;
-const real = new Map<string, number>();
-const inherent = new Map<string, number>();
-const floor = new Map<string, number>();
-for (const op of [f.run, bound.inProcess, f.cryptoOfRun]) for (let i = 0; i < 300; i++) await op();
+await session.post('Profiler.setSamplingInterval', { interval: 1000 });
+const sampled = { real: new Map<string, number>(), inherent: new Map<string, number>(), floor: new Map<string, number>() };
 for (let r = 0; r < rounds; r++) {
-  await profile(session, runs / rounds, f.run, real);
-  await profile(session, runs / rounds, bound.inProcess, inherent);
-  await profile(session, runs / rounds, f.cryptoOfRun, floor);
+  for (const name of ['real', 'inherent', 'floor'] as const) await profile(session, runs / rounds, ops[name], sampled[name]);
 }
-for (const m of [real, inherent, floor]) for (const [g, t] of m) m.set(g, t / runs);
 session.disconnect();
+for (const m of Object.values(sampled)) for (const [g, t] of m) m.set(g, t / runs);
+
+// ES256 timed call by call: node:crypto's functions are looked up on its module object at each call (core/crypto/keys.ts).
+const nodeCrypto = process.getBuiltinModule('node:crypto') as unknown as Record<'sign' | 'verify', (...a: unknown[]) => unknown>;
+const clock = { sign: 0, verify: 0, signs: 0, verifies: 0 };
+for (const fn of ['sign', 'verify'] as const) {
+  const original = nodeCrypto[fn];
+  nodeCrypto[fn] = (...a: unknown[]) => {
+    const t = performance.now();
+    const out = original(...a);
+    clock[fn] += performance.now() - t;
+    clock[fn === 'sign' ? 'signs' : 'verifies']++;
+    return out;
+  };
+}
+const timed: Record<string, { sign: number[]; verify: number[]; purchase: number[] }> = {};
+const per = 1000;
+for (let r = 0; r < 7; r++) {
+  for (const [name, op] of Object.entries(ops)) {
+    Object.assign(clock, { sign: 0, verify: 0, signs: 0, verifies: 0 });
+    const t = performance.now();
+    for (let i = 0; i < per; i++) await op();
+    const row = (timed[name] ??= { sign: [], verify: [], purchase: [] });
+    row.purchase.push(((performance.now() - t) / per) * 1000);
+    row.sign.push((clock.sign / clock.signs) * 1000);
+    row.verify.push((clock.verify / clock.verifies) * 1000);
+  }
+}
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const us = (n: number) => n.toFixed(1).padStart(7);
 
 const sum = (m: Map<string, number>) => [...m.values()].reduce((a, b) => a + b, 0);
-const groups = new Set([...real.keys(), ...inherent.keys(), ...floor.keys()]);
-const rows = [...groups]
-  .map((g) => ({ g, real: real.get(g) ?? 0, inherent: inherent.get(g) ?? 0, floor: floor.get(g) ?? 0 }))
+const names = new Set([...sampled.real.keys(), ...sampled.inherent.keys(), ...sampled.floor.keys()]);
+const rows = [...names]
+  .map((g) => ({ g, real: sampled.real.get(g) ?? 0, inherent: sampled.inherent.get(g) ?? 0, floor: sampled.floor.get(g) ?? 0 }))
   .map((r) => ({ ...r, excess: r.real - r.inherent - r.floor }))
   .sort((a, b) => b.excess - a.excess);
-const us = (n: number) => n.toFixed(1).padStart(7);
-console.log(`µs per purchase (self time, ${runs} runs each; sampling 100 µs)`);
-console.log(`total: real ${us(sum(real))}, inherent besides ES256 ${us(sum(inherent))}, ES256 floor ${us(sum(floor))}`);
-console.log(`${'group'.padEnd(48)}    real inherent   floor  excess`);
-for (const r of rows) {
-  if (Math.max(Math.abs(r.excess), r.real) < 2) continue;
-  console.log(`${r.g.padEnd(48)} ${us(r.real)} ${us(r.inherent)} ${us(r.floor)} ${us(r.excess)}`);
+console.log(`sampled self time, µs per purchase (${runs} runs each, 1 ms sampling, ${rounds} alternating rounds)`);
+console.log(`total: real ${us(sum(sampled.real))}, inherent besides ES256 ${us(sum(sampled.inherent))}, ES256 floor ${us(sum(sampled.floor))}`);
+console.log(`${'group'.padEnd(66)}    real inherent   floor  excess`);
+for (const r of rows) console.log(`${r.g.padEnd(66)} ${us(r.real)} ${us(r.inherent)} ${us(r.floor)} ${us(r.excess)}`);
+console.log(`\nES256 timed call by call (medians of 7 rounds of ${per}), µs:`);
+for (const [name, row] of Object.entries(timed)) {
+  const es = 4 * median(row.sign) + 4 * median(row.verify);
+  console.log(
+    `${name.padEnd(9)} sign ${us(median(row.sign))}  verify ${us(median(row.verify))}  its 4 + 4: ${us(es)}  per purchase ${us(median(row.purchase))}  the rest ${us(median(row.purchase) - (name === 'inherent' ? 0 : es))}`,
+  );
 }
