@@ -88,3 +88,49 @@ export async function interleavedRatio(
   const median = (xs: number[]) => xs.sort((x, y) => x - y)[Math.floor(rounds / 2)]!;
   return { ratio: median(ratios), a: lastA, b: lastB, cpuRatio: median(cpuRatios) };
 }
+
+export interface InterleavedRatios {
+  /** Per op: the median over the rounds of cost(op) / cost(base), wall and CPU. */
+  ratio: Record<string, number>;
+  cpuRatio: Record<string, number>;
+  /** Per op and round, cost(op) / cost(base) (wall, CPU): for figures that combine ops within one round. */
+  rounds: { ratio: Record<string, number>; cpuRatio: Record<string, number> }[];
+}
+
+/** The median of a list of numbers (the upper one of the two middle values for an even count). */
+export function median(xs: readonly number[]): number {
+  const sorted = [...xs].sort((x, y) => x - y);
+  return sorted[Math.floor(sorted.length / 2)]!;
+}
+
+/**
+ * interleavedRatio for several ops against one base: each round measures the base, then every op,
+ * so all ratios of a round are under the same load; medians of the per-round ratios.
+ */
+export async function interleavedRatios(
+  base: () => Promise<unknown>,
+  ops: Record<string, () => Promise<unknown>>,
+  options: { rounds?: number; budgetMs?: number } = {},
+): Promise<InterleavedRatios> {
+  const rounds = options.rounds ?? 7;
+  const budget = options.budgetMs ?? 400;
+  const names = Object.keys(ops);
+  const perRound: InterleavedRatios['rounds'] = [];
+  for (let i = 0; i < rounds; i++) {
+    const b = await measure('base', base, budget, 10);
+    const round: InterleavedRatios['rounds'][number] = { ratio: {}, cpuRatio: {} };
+    for (const name of names) {
+      const r = await measure(name, ops[name]!, budget, 10);
+      round.ratio[name] = 1000 / r.opsPerSecond / (1000 / b.opsPerSecond);
+      round.cpuRatio[name] = r.cpuMsPerOp / b.cpuMsPerOp;
+    }
+    perRound.push(round);
+  }
+  const ratio: Record<string, number> = {};
+  const cpuRatio: Record<string, number> = {};
+  for (const name of names) {
+    ratio[name] = median(perRound.map((r) => r.ratio[name]!));
+    cpuRatio[name] = median(perRound.map((r) => r.cpuRatio[name]!));
+  }
+  return { ratio, cpuRatio, rounds: perRound };
+}

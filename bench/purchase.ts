@@ -19,11 +19,13 @@ import {
 } from '../core/commerce/index.js';
 import { cryptoRandom } from '../core/machine.js';
 import { makeTestCa } from '../test/helpers/pki.js';
-import { type Figure, fmt, interleavedRatio, measure } from './harness.js';
+import { type Figure, fmt, interleavedRatio, interleavedRatios, measure, median } from './harness.js';
+import { inherentWork, statementSizes, type PurchaseStatements } from './purchase-bound.js';
 
 const ORIGIN = 'http://127.0.0.1:8451';
 
-export async function benchPurchase(): Promise<{ lines: string[]; figures: Figure[] }> {
+/** The purchase as the bench runs it: a CA, a merchant, a shopper, one run, and its ES256 floor (also for bench/profile-purchase.ts). */
+export async function purchaseFixture() {
   const ca = await makeTestCa();
   const m = await ca.issue({ commonName: 'Bench Shop', role: 'merchant', origins: [ORIGIN] });
   const catalog: CatalogItem[] = [
@@ -47,16 +49,48 @@ export async function benchPurchase(): Promise<{ lines: string[]; figures: Figur
   const data = utf8('x'.repeat(600));
   const sig = await shopper.sign(data);
 
-  const sign = await measure('ES256 sign', () => shopper.sign(data));
-  const verify = await measure('ES256 verify', () => verifyRaw('ES256', shopper.publicJwk, data, sig));
-
   // Deal id and nonce from the hosts' random source, as purchaseShopper.start draws them.
   const req = () => ({ dealId: cryptoRandom.id(18), nonce: cryptoRandom.id(32), items: [{ sku: 'report', quantity: 1 }], deliveryCommitments: true });
-  const sample = req();
   const offerFor = async (request: ReturnType<typeof req>) => {
     const made = await stepMerchant(newMerchantDeal(request.dealId), { type: 'offer-requested', request, now: Date.now() }, merchant);
     return { state: made.state, offer: (made.send[0]!.body as { offer: unknown }).offer };
   };
+  // `capture` keeps one run's statements as sent: the inputs of the inherent-work bound below.
+  const runOnce = async (capture?: (statements: PurchaseStatements) => void) => {
+    const { dealId, nonce, items } = req();
+    let s = startPurchase({ dealId, nonce, items, origin: ORIGIN, now: Date.now() });
+    const made = await offerFor(s.send[0]!.body as ReturnType<typeof req>);
+    s = await stepShopper(s.state, { type: 'offer-response', response: { offer: made.offer }, now: Date.now() }, ctx);
+    s = await stepShopper(s.state, { type: 'user-confirmed', now: Date.now() }, ctx);
+    const order = (s.send[0]!.body as { order: unknown }).order;
+    const r = await stepMerchant(made.state, { type: 'order-received', order, now: Date.now() }, merchant);
+    s = await stepShopper(s.state, { type: 'order-response', response: r.send[0]!.body, now: Date.now() }, ctx);
+    if (s.state.phase !== 'completed') throw new Error(`bench run ended ${s.state.phase}`);
+    if (capture) {
+      const answer = r.send[0]!.body as { confirmation: PurchaseStatements['confirmation']; delivery: PurchaseStatements['delivery'] };
+      capture({
+        offer: made.offer as PurchaseStatements['offer'],
+        order: order as PurchaseStatements['order'],
+        confirmation: answer.confirmation,
+        delivery: answer.delivery,
+      });
+    }
+  };
+  const run = () => runOnce();
+  // The floor: the run's 4 signatures and 4 verifications, on 600 bytes.
+  const cryptoOfRun = async () => {
+    for (let i = 0; i < 4; i++) await shopper.sign(data);
+    for (let i = 0; i < 4; i++) await verifyRaw('ES256', shopper.publicJwk, data, sig);
+  };
+  return { m, shopper, ctx, merchant, data, sig, req, offerFor, runOnce, run, cryptoOfRun };
+}
+
+export async function benchPurchase(): Promise<{ lines: string[]; figures: Figure[] }> {
+  const { m, shopper, ctx, data, sig, req, offerFor, runOnce, run, cryptoOfRun } = await purchaseFixture();
+  const sign = await measure('ES256 sign', () => shopper.sign(data));
+  const verify = await measure('ES256 verify', () => verifyRaw('ES256', shopper.publicJwk, data, sig));
+
+  const sample = req();
   const sampleOffer = (await offerFor(sample)).offer;
   const offerBytes = canonicalBytes(sampleOffer);
   const offerSig = await shopper.sign(offerBytes);
@@ -70,25 +104,11 @@ export async function benchPurchase(): Promise<{ lines: string[]; figures: Figur
     verifyOffer({ offer: sampleOffer }, expected, Date.now(), ctx),
   );
 
-  const run = async () => {
-    const { dealId, nonce, items } = req();
-    let s = startPurchase({ dealId, nonce, items, origin: ORIGIN, now: Date.now() });
-    const made = await offerFor(s.send[0]!.body as ReturnType<typeof req>);
-    s = await stepShopper(s.state, { type: 'offer-response', response: { offer: made.offer }, now: Date.now() }, ctx);
-    s = await stepShopper(s.state, { type: 'user-confirmed', now: Date.now() }, ctx);
-    const r = await stepMerchant(made.state, { type: 'order-received', order: (s.send[0]!.body as { order: unknown }).order, now: Date.now() }, merchant);
-    s = await stepShopper(s.state, { type: 'order-response', response: r.send[0]!.body, now: Date.now() }, ctx);
-    if (s.state.phase !== 'completed') throw new Error(`bench run ended ${s.state.phase}`);
-  };
   const protocol = await measure('purchase protocol run (in-process)', run);
 
   const floorMs = 4 * (1000 / sign.opsPerSecond) + 4 * (1000 / verify.opsPerSecond);
   const runMs = 1000 / protocol.opsPerSecond;
   // The figures: each against its floor op, interleaved (same load), median of the rounds.
-  const cryptoOfRun = async () => {
-    for (let i = 0; i < 4; i++) await shopper.sign(data);
-    for (let i = 0; i < 4; i++) await verifyRaw('ES256', shopper.publicJwk, data, sig);
-  };
   const purchaseRatio = await interleavedRatio(run, cryptoOfRun);
   const offerRatio = await interleavedRatio(
     async () => {
@@ -97,6 +117,23 @@ export async function benchPurchase(): Promise<{ lines: string[]; figures: Figur
     },
     () => verifyOffer({ offer: sampleOffer }, expected, Date.now(), ctx),
   );
+  // The inherent bound (bench/purchase-bound.ts), in rounds interleaved with the floor and the real run.
+  let captured: PurchaseStatements | undefined;
+  await runOnce((statements) => {
+    captured = statements;
+  });
+  const bound = await inherentWork(captured!, { merchant: m.signer, shopper });
+  const sizes = statementSizes(captured!);
+  const together = await interleavedRatios(cryptoOfRun, {
+    run,
+    inProcess: bound.inProcess,
+    withJson: bound.withJson,
+    leastPurchase: bound.inProcessWithEs256,
+    es256AtRealSizes: bound.es256AtRealSizes,
+  });
+  const gap = (clock: 'ratio' | 'cpuRatio') => median(together.rounds.map((r) => r[clock].run! - 1 - r[clock].inProcess!));
+  const x = together.ratio;
+  const xc = together.cpuRatio;
   const lines = [
     `ES256 sign:                 ${fmt(sign.opsPerSecond)} /s  (floor)`,
     `ES256 verify:               ${fmt(verify.opsPerSecond)} /s  (floor)`,
@@ -106,6 +143,13 @@ export async function benchPurchase(): Promise<{ lines: string[]; figures: Figur
     `interleaved (median of 7 rounds): purchase ${fmt(purchaseRatio.ratio)} x its crypto; offer verification ${fmt(offerRatio.ratio)} x its floor`,
     // CPU time moves less with other processes' load than wall time (both sides are CPU-bound on this thread).
     `the same rounds by CPU time: purchase ${fmt(purchaseRatio.cpuRatio)} x its crypto; offer verification ${fmt(offerRatio.cpuRatio)} x its floor`,
+    `the statements (JSON / signing input, bytes): ${sizes.map((z) => `${z.name} ${z.json} / ${z.signingInput}`).join(', ')}`,
+    `inherent bound, rounds interleaved with the floor (median of 7; wall, CPU in brackets):`,
+    `  inherent work besides ES256: ${fmt(x.withJson!)}x the floor (${fmt(xc.withJson!)}x) with the JSON crossing between hosts; ${fmt(x.inProcess!)}x (${fmt(xc.inProcess!)}x) without it, in process`,
+    `  a purchase cannot go below ${fmt(1 + x.withJson!)}x its ES256 floor between hosts, ${fmt(1 + x.inProcess!)}x in process, without dropping mandated work`,
+    `  that least purchase measured whole (in process, its ES256 made and verified in place): ${fmt(x.leastPurchase!)}x (${fmt(xc.leastPurchase!)}x) the floor`,
+    `  ES256 over the statements' own signing inputs: ${fmt(x.es256AtRealSizes!)}x (${fmt(xc.es256AtRealSizes!)}x) the floor's over 600 bytes`,
+    `  the real run in the same rounds: ${fmt(x.run!)}x (${fmt(xc.run!)}x); above the in-process bound by ${fmt(gap('ratio'))}x (${fmt(gap('cpuRatio'))}x) the floor`,
   ];
   return {
     lines,
