@@ -1,7 +1,8 @@
 /**
  * The operations the service worker answers from its start script (issue 13, worker start), with
  * their entries of the operation table (table.ts takes these same entries): what the popup asks
- * first when it opens — the settings, the notices, the first page of the history. Their request
+ * first when it opens — the settings, the notices, the first pages of the history and of each
+ * kind of deal. Their request
  * schemas and handlers import nothing of the deal machines, statements or certificates, so a
  * first message after a cold start waits for none of that code (extension/worker/background.ts).
  */
@@ -18,8 +19,14 @@ export interface OperationSpec {
 export const Empty = z.strictObject({});
 /** Where a newest-first list continues: the `next` of the previous page. */
 export const PageAfter = z.strictObject({ createdAt: z.number().check(z.int(), z.gte(0)), dealId: DealId });
+/** A page of a newest-first list of one kind of deal: at most `limit` rows (default DEAL_PAGE), after `after`. */
+export const Page = z.strictObject({ limit: z.optional(z.number().check(z.int(), z.gte(1), z.lte(200))), after: z.optional(PageAfter) });
 
 export const START_OPERATIONS = {
+  /** Purchases newest first, a page at a time (`next` when there are older ones). */
+  listDeals: { request: Page, access: 'page' },
+  listExchanges: { request: Page, access: 'page' },
+  listFairPurchases: { request: Page, access: 'page' },
   /** Deals newest first whose shop, origin or item titles hold every word of `text` (NFKC, any case), by kind, status (outcome or phase), creation time. */
   'history.search': {
     request: z.strictObject({

@@ -37,15 +37,13 @@ import type { PurseSummary } from '../wallet/service.js';
 import type { GoodFile } from '../history/goods.js';
 import type { TimestampCheck } from '../settings/tsa-trust.js';
 import type { HistoryRow } from '../history/search.js';
-import { Empty, PageAfter as PageAfterSchema, START_OPERATIONS, type OperationSpec } from './start-table.js';
+import { Empty, type PageAfter as PageAfterSchema, START_OPERATIONS, type OperationSpec } from './start-table.js';
 import type { Timeline } from '../history/timeline.js';
 
 const b64u = z.string().check(z.regex(/^[A-Za-z0-9_-]+$/, 'base64url'));
 export const Fingerprint = z.string().check(z.regex(/^[A-Za-z0-9_-]{43}$/, 'base64url SHA-256 fingerprint'));
 const KeyId = z.string().check(z.regex(/^[A-Za-z0-9_-]{43}$/, 'key id (RFC 7638 thumbprint)'));
 const CredentialId = b64u.check(z.minLength(16), z.maxLength(1024));
-/** A page of a newest-first list of one kind of deal: at most `limit` rows (default DEAL_PAGE), after `after`. */
-const Page = z.strictObject({ limit: z.optional(z.number().check(z.int(), z.gte(1), z.lte(200))), after: z.optional(PageAfterSchema) });
 export type PageAfter = z.infer<typeof PageAfterSchema>;
 const ByDeal = z.strictObject({ dealId: DealId });
 const BankUrl = z.string().check(z.minLength(1), z.maxLength(512));
@@ -98,21 +96,21 @@ export const OPERATIONS = {
   'tokens.orderToSign': { request: z.strictObject({ dealId: DealId, credentialId: z.optional(CredentialId) }), access: 'deal-window' },
   /** The token-signed order (the machine's `order-signed`). */
   submitSignedOrder: { request: z.strictObject({ dealId: DealId, order: TokenSignedOrder }), access: 'deal-window' },
-  /** Purchases newest first, a page at a time (`next` when there are older ones). */
-  listDeals: { request: Page, access: 'page' },
+  /** Purchases newest first, a page at a time (`next` when there are older ones; start-table.ts). */
+  listDeals: START_OPERATIONS.listDeals,
   getDeal: { request: ByDeal, access: 'page' },
   // ── deals: exchanges ────────────────────────────────────────────────────
   getPendingExchange: { request: ByDeal, access: 'deal-window' },
   confirmExchange: { request: ByDeal, access: 'deal-window' },
   rejectExchange: { request: ByDeal, access: 'deal-window' },
-  listExchanges: { request: Page, access: 'page' },
+  listExchanges: START_OPERATIONS.listExchanges,
   getExchange: { request: ByDeal, access: 'page' },
   // ── deals: fair purchases (goods for money) ─────────────────────────────
   /** The verified offer, and what each method the merchant takes can pay now. */
   getPendingFair: { request: ByDeal, access: 'deal-window' },
   confirmFair: { request: z.strictObject({ dealId: DealId, method: FairMethod }), access: 'deal-window' },
   rejectFair: { request: ByDeal, access: 'deal-window' },
-  listFairPurchases: { request: Page, access: 'page' },
+  listFairPurchases: START_OPERATIONS.listFairPurchases,
   /** The purchase, its statements (offer, m1, m2, the key or the TTP's affidavit) and the goods once decrypted. */
   getFairPurchase: { request: ByDeal, access: 'page' },
   // ── history (extension/history): every deal of every kind ───────────────

@@ -5,24 +5,8 @@ import { TTP_TYPES } from '../../../core/exchange/index.js';
 import type { Statement } from '../../../core/statements/index.js';
 import type { ArchiveEntry, ExchangeRecord } from '../../deals/records.js';
 import type { Handlers } from '../context.js';
-import { DEAL_PAGE, newestPage } from '../../deals/pages.js';
-import type { ExchangeSummary } from '../table.js';
+import { summariseExchange } from '../summaries.js';
 import { archivedStatementView, requireDeal } from '../views.js';
-
-export function summariseExchange(r: ExchangeRecord): ExchangeSummary {
-  const exchangeId = 'exchange' in r.state ? r.state.exchange?.exchangeId : undefined;
-  return {
-    dealId: r.dealId,
-    origin: r.origin,
-    use: r.state.use,
-    status: r.state.phase,
-    createdAt: new Date(r.createdAt).toISOString(),
-    updatedAt: new Date(r.updatedAt).toISOString(),
-    ...(r.view ? { title: r.view.title, merchant: r.view.merchant.legalName, ttp: r.view.ttp.name } : {}),
-    ...(exchangeId ? { exchangeId } : {}),
-    ...(r.result?.kind === 'failed' ? { error: r.result.error } : {}),
-  };
-}
 
 /** The shopper is always the originator: within one step, statements happened in this order. */
 const ORDER = [
@@ -44,7 +28,7 @@ const rank = (a: ArchiveEntry) => {
   return i < 0 ? ORDER.length : i;
 };
 
-export const exchangeHandlers: Handlers<'getPendingExchange' | 'confirmExchange' | 'rejectExchange' | 'listExchanges' | 'getExchange'> = {
+export const exchangeHandlers: Handlers<'getPendingExchange' | 'confirmExchange' | 'rejectExchange' | 'getExchange'> = {
   async getPendingExchange({ dealId }, { store }) {
     const record = await requireDeal(store, dealId, 'exchange');
     if (!record.view || record.state.phase !== 'awaiting-confirmation') {
@@ -59,12 +43,6 @@ export const exchangeHandlers: Handlers<'getPendingExchange' | 'confirmExchange'
   async rejectExchange({ dealId }, { store, host, now }) {
     await requireDeal(store, dealId, 'exchange');
     return { status: ((await host.event(dealId, { type: 'user-rejected', now: now() })) as ExchangeRecord).state.phase };
-  },
-  async listExchanges({ limit = DEAL_PAGE, after }, { store }) {
-    const { rows, next } = await newestPage(store, after ? { after } : {}, limit, (d) =>
-      d.kind === 'exchange' ? summariseExchange(d as ExchangeRecord) : undefined,
-    );
-    return { exchanges: rows, ...(next ? { next } : {}) };
   },
   async getExchange({ dealId }, { store }) {
     const record = await requireDeal(store, dealId, 'exchange');

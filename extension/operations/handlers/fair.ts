@@ -3,24 +3,10 @@ import { SemperError } from '../../../core/errors.js';
 import { informationText } from '../../../core/commerce/exchange-deal.js';
 import type { FairPurchaseRecord } from '../../deals/records.js';
 import type { Handlers } from '../context.js';
-import { DEAL_PAGE, newestPage } from '../../deals/pages.js';
-import type { FairPurchaseSummary } from '../table.js';
+import { summariseFair } from '../summaries.js';
 import { archivedStatementView, requireDeal } from '../views.js';
 
-export function summariseFair(r: FairPurchaseRecord): FairPurchaseSummary {
-  return {
-    dealId: r.dealId,
-    origin: r.origin,
-    status: r.state.phase,
-    createdAt: new Date(r.createdAt).toISOString(),
-    updatedAt: new Date(r.updatedAt).toISOString(),
-    ...(r.view ? { title: r.view.title, merchant: r.view.merchant.legalName, price: r.view.price } : {}),
-    ...('method' in r.state && r.state.method ? { method: r.state.method } : {}),
-    ...(r.result?.kind === 'failed' ? { error: r.result.error } : {}),
-  };
-}
-
-export const fairHandlers: Handlers<'getPendingFair' | 'confirmFair' | 'rejectFair' | 'listFairPurchases' | 'getFairPurchase'> = {
+export const fairHandlers: Handlers<'getPendingFair' | 'confirmFair' | 'rejectFair' | 'getFairPurchase'> = {
   async getPendingFair({ dealId }, { store, payments }) {
     const record = await requireDeal(store, dealId, 'fair-purchase');
     if (!record.view || record.state.phase !== 'awaiting-confirmation') {
@@ -40,12 +26,6 @@ export const fairHandlers: Handlers<'getPendingFair' | 'confirmFair' | 'rejectFa
   async rejectFair({ dealId }, { store, host, now }) {
     await requireDeal(store, dealId, 'fair-purchase');
     return { status: ((await host.event(dealId, { type: 'user-rejected', now: now() })) as FairPurchaseRecord).state.phase };
-  },
-  async listFairPurchases({ limit = DEAL_PAGE, after }, { store }) {
-    const { rows, next } = await newestPage(store, after ? { after } : {}, limit, (d) =>
-      d.kind === 'fair-purchase' ? summariseFair(d as FairPurchaseRecord) : undefined,
-    );
-    return { purchases: rows, ...(next ? { next } : {}) };
   },
   async getFairPurchase({ dealId }, { store }) {
     const record = await requireDeal(store, dealId, 'fair-purchase');

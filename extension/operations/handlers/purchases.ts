@@ -1,31 +1,15 @@
-/** Operations on purchases: the trusted window's decision (device key, pseudonym or security key) and the popup's list. */
+/** Operations on purchases: the trusted window's decision (device key, pseudonym or security key) and a purchase's details (the list: start.ts). */
 import { DeliveryBody, STATEMENT_TYPES } from '../../../core/protocol/commerce.js';
 import type { PurchaseRecord } from '../../deals/records.js';
 import type { Handlers } from '../context.js';
-import { DEAL_PAGE, newestPage } from '../../deals/pages.js';
-import type { DealSummary } from '../table.js';
+import { summarisePurchase } from '../summaries.js';
 import { archivedStatementView, requireDeal } from '../views.js';
 import { SemperError } from '../../../core/errors.js';
 import { chequeRequest } from '../../../core/commerce/shopper.js';
 
-export function summarisePurchase(record: PurchaseRecord): DealSummary {
-  return {
-    dealId: record.dealId,
-    origin: record.origin,
-    status: record.state.phase,
-    createdAt: new Date(record.createdAt).toISOString(),
-    updatedAt: new Date(record.updatedAt).toISOString(),
-    ...(record.view ? { merchant: record.view.merchant.legalName, total: record.view.total } : {}),
-    ...(record.view?.items[0] ? { product: record.view.items[0].title, moreItems: record.view.items.length - 1 } : {}),
-    ...(record.result?.kind === 'failed' ? { error: record.result.error } : {}),
-  };
-}
-
 const TYPE_ORDER: string[] = [STATEMENT_TYPES.offer, STATEMENT_TYPES.order, STATEMENT_TYPES.confirmation, STATEMENT_TYPES.delivery];
 
-export const purchaseHandlers: Handlers<
-  'getPendingOffer' | 'confirmDeal' | 'rejectDeal' | 'tokens.orderToSign' | 'submitSignedOrder' | 'listDeals' | 'getDeal'
-> = {
+export const purchaseHandlers: Handlers<'getPendingOffer' | 'confirmDeal' | 'rejectDeal' | 'tokens.orderToSign' | 'submitSignedOrder' | 'getDeal'> = {
   async getPendingOffer({ dealId }, { store }) {
     const record = await requireDeal(store, dealId, 'purchase');
     if (!record.view || (record.state.phase !== 'awaiting-confirmation' && record.state.phase !== 'ordering')) {
@@ -60,12 +44,6 @@ export const purchaseHandlers: Handlers<
     const record = await host.event(dealId, { type: 'order-signed', order, now: now() } as { type: string; now: number });
     await identity.tokenUsed(credentialId).catch(() => undefined);
     return { status: (record as PurchaseRecord).state.phase };
-  },
-  async listDeals({ limit = DEAL_PAGE, after }, { store }) {
-    const { rows, next } = await newestPage(store, after ? { after } : {}, limit, (d) =>
-      d.kind === 'purchase' ? summarisePurchase(d as PurchaseRecord) : undefined,
-    );
-    return { deals: rows, ...(next ? { next } : {}) };
   },
   async getDeal({ dealId }, { store }) {
     const record = await requireDeal(store, dealId, 'purchase');

@@ -1,14 +1,15 @@
 /**
  * The operations the service worker answers from its start script (start-table.ts): the settings,
- * the notices and the history's pages, read from the stores. They take only what the start script
+ * the notices, the history's pages and the lists of each kind of deal, read from the stores. They take only what the start script
  * has (the deal store, the settings record), so they run there and in the whole worker alike.
  */
-import { newestPage } from '../../deals/pages.js';
-import type { DealStore } from '../../deals/records.js';
+import { DEAL_PAGE, newestPage } from '../../deals/pages.js';
+import type { DealStore, ExchangeRecord, FairPurchaseRecord, PurchaseRecord } from '../../deals/records.js';
 import { HISTORY_PAGE, historyMatcher, historyRange, historyRow } from '../../history/search.js';
 import type { SettingsReader } from '../../identity/settings-view.js';
 import { noticesOf } from '../../notices/notices.js';
 import type { StartOperationName } from '../start-table.js';
+import { summariseExchange, summariseFair, summarisePurchase } from '../summaries.js';
 import type { OperationRequest, OperationResponses } from '../table.js';
 
 /** What these handlers read: the worker's OperationContext has both (the identity service reads the settings the same way). */
@@ -23,6 +24,24 @@ export const startHandlers: { [K in StartOperationName]: (request: OperationRequ
   },
   async 'notices.list'(_r, { store, identity }) {
     return noticesOf(await store.listAll(), await identity.noticesSeenAt());
+  },
+  async listDeals({ limit = DEAL_PAGE, after }, { store }) {
+    const { rows, next } = await newestPage(store, after ? { after } : {}, limit, (d) =>
+      d.kind === 'purchase' ? summarisePurchase(d as PurchaseRecord) : undefined,
+    );
+    return { deals: rows, ...(next ? { next } : {}) };
+  },
+  async listExchanges({ limit = DEAL_PAGE, after }, { store }) {
+    const { rows, next } = await newestPage(store, after ? { after } : {}, limit, (d) =>
+      d.kind === 'exchange' ? summariseExchange(d as ExchangeRecord) : undefined,
+    );
+    return { exchanges: rows, ...(next ? { next } : {}) };
+  },
+  async listFairPurchases({ limit = DEAL_PAGE, after }, { store }) {
+    const { rows, next } = await newestPage(store, after ? { after } : {}, limit, (d) =>
+      d.kind === 'fair-purchase' ? summariseFair(d as FairPurchaseRecord) : undefined,
+    );
+    return { purchases: rows, ...(next ? { next } : {}) };
   },
   async 'history.search'({ limit = HISTORY_PAGE, after, ...query }, { store }) {
     const match = historyMatcher(query);

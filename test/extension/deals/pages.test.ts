@@ -6,9 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { MemoryDealStore, type DealRecord } from '../../../extension/deals/records.js';
 import { DEAL_PAGE } from '../../../extension/deals/pages.js';
-import { purchaseHandlers } from '../../../extension/operations/handlers/purchases.js';
-import { exchangeHandlers } from '../../../extension/operations/handlers/exchanges.js';
-import { fairHandlers } from '../../../extension/operations/handlers/fair.js';
+import { startHandlers } from '../../../extension/operations/handlers/start.js';
 import type { OperationContext } from '../../../extension/operations/context.js';
 import { OPERATIONS } from '../../../extension/operations/table.js';
 import { countScanVisits, deal } from '../fixtures.js';
@@ -55,12 +53,12 @@ describe('the popup lists are pages, newest first, one kind each', () => {
   it('purchases: 50 at a time, then exactly the rest; the walk stops one purchase past the page', async () => {
     const { ctx, visits, byKind } = await archive();
     expect(byKind.purchase).toHaveLength(78);
-    const first = await purchaseHandlers.listDeals({}, ctx);
+    const first = await startHandlers.listDeals({}, ctx);
     expect(first.deals.map((d) => d.dealId)).toEqual(byKind.purchase!.slice(0, DEAL_PAGE));
     // 50 purchases and the 51st that shows there is more, and the other kinds between them: not the 130.
     expect(visits()).toBeLessThan(90);
     const pages = await allPages(async (after) => {
-      const r = await purchaseHandlers.listDeals(after ? { after } : {}, ctx);
+      const r = await startHandlers.listDeals(after ? { after } : {}, ctx);
       return { ids: r.deals.map((d) => d.dealId), ...(r.next ? { next: r.next } : {}) };
     });
     expect(pages.map((p) => p.length)).toEqual([50, 28]);
@@ -70,13 +68,13 @@ describe('the popup lists are pages, newest first, one kind each', () => {
   it('exchanges and fair purchases: their own kind only, in the same order, paged by `limit`', async () => {
     const { ctx, byKind } = await archive();
     const exchanges = await allPages(async (after) => {
-      const r = await exchangeHandlers.listExchanges({ limit: 10, ...(after ? { after } : {}) }, ctx);
+      const r = await startHandlers.listExchanges({ limit: 10, ...(after ? { after } : {}) }, ctx);
       return { ids: r.exchanges.map((x) => x.dealId), ...(r.next ? { next: r.next } : {}) };
     });
     expect(exchanges.map((p) => p.length)).toEqual([10, 10, 6]);
     expect(exchanges.flat()).toEqual(byKind.exchange);
     const fair = await allPages(async (after) => {
-      const r = await fairHandlers.listFairPurchases({ limit: 26, ...(after ? { after } : {}) }, ctx);
+      const r = await startHandlers.listFairPurchases({ limit: 26, ...(after ? { after } : {}) }, ctx);
       return { ids: r.purchases.map((x) => x.dealId), ...(r.next ? { next: r.next } : {}) };
     });
     // A page that ends exactly at the last one has no `next`.

@@ -35,7 +35,7 @@ async function startDeps() {
 
 describe("the start script's operations", () => {
   it('are entries of the one table, open to Semper pages, none tied to a deal window', () => {
-    expect(Object.keys(START_OPERATIONS).sort()).toEqual(['history.search', 'notices.list', 'settings.get']);
+    expect(Object.keys(START_OPERATIONS).sort()).toEqual(['history.search', 'listDeals', 'listExchanges', 'listFairPurchases', 'notices.list', 'settings.get']);
     for (const op of Object.keys(START_OPERATIONS) as StartOperationName[]) {
       expect(OPERATIONS[op]).toBe(START_OPERATIONS[op]);
       expect(START_OPERATIONS[op].access).toBe('page');
@@ -51,7 +51,10 @@ describe("the start script's operations", () => {
       error: { code: 'ERR_FORBIDDEN' },
     });
     // An operation of the whole table is not the start script's: it forwards those before dispatching (background.ts).
-    expect(await dispatchStart({ op: 'listDeals', request: {} }, POPUP, deps)).toMatchObject({ ok: false, error: { code: 'ERR_SCHEMA' } });
+    expect(await dispatchStart({ op: 'getDeal', request: { dealId: 'deal-0001-abcdefghijkl' } }, POPUP, deps)).toMatchObject({
+      ok: false,
+      error: { code: 'ERR_SCHEMA' },
+    });
     expect(await dispatchStart({ op: 'settings.get', request: { extra: 1 } }, POPUP, deps)).toMatchObject({ ok: false, error: { code: 'ERR_SCHEMA' } });
     expect(await dispatchStart({ op: 'history.search', request: { limit: 0 } }, POPUP, deps)).toMatchObject({
       ok: false,
@@ -69,6 +72,10 @@ describe("the start script's operations", () => {
       { op: 'history.search', request: {} },
       { op: 'history.search', request: { status: 'failed' } },
       { op: 'history.search', request: { limit: 1 } },
+      { op: 'listDeals', request: {} },
+      { op: 'listDeals', request: { limit: 1 } },
+      { op: 'listExchanges', request: {} },
+      { op: 'listFairPurchases', request: {} },
     ]) {
       const answer = await dispatchStart(message, POPUP, deps);
       expect(answer.ok, JSON.stringify(answer)).toBe(true);
@@ -79,5 +86,9 @@ describe("the start script's operations", () => {
       response: { caUrl: 'https://ca.example/', hardwareTokenAbove: { amount: 10_000, currency: 'EUR' } },
     });
     expect(await dispatchStart({ op: 'notices.list', request: {} }, POPUP, deps)).toMatchObject({ ok: true, response: { unseen: 1 } });
+    expect(await dispatchStart({ op: 'listDeals', request: { limit: 1 } }, POPUP, deps)).toMatchObject({
+      ok: true,
+      response: { deals: [{ status: 'failed' }], next: {} },
+    });
   });
 });
