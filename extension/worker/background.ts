@@ -18,7 +18,7 @@ import { operationDispatcher } from '../operations/dispatcher.js';
 import { startHandlers, type StartContext } from '../operations/handlers/start.js';
 import { START_OPERATIONS, StartOperationMessage, type StartOperationName } from '../operations/start-table.js';
 import { readTrustedWindowSession } from './trusted-window-session.js';
-import { WORKER_MAIN_SCRIPT, type WorkerMain } from './main-script.js';
+import { startWorker, WORKER_MAIN_SCRIPT, type WorkerMain } from './main-script.js';
 import { badge, extensionBase, extensionId, log, settings, store } from './services.js';
 
 /** ServiceWorkerGlobalScope's (the extension's TypeScript settings have the DOM's globals, not a worker's). */
@@ -75,10 +75,6 @@ browser.windows.onRemoved.addListener((windowId) => {
 });
 
 // Worker start (install, browser start, or a wake-up after Chrome stopped an idle worker).
-store
-  .listActive()
-  .then((active) => {
-    if (active.length > 0) workerMain();
-    else void badge.refresh();
-  })
-  .catch((e: unknown) => log('resume', e));
+startWorker({ listActive: () => store.listActive(), loadMain: () => void workerMain(), refreshBadge: () => badge.refresh() }).catch((e: unknown) =>
+  log('resume', e),
+);

@@ -24,3 +24,33 @@ declare global {
 export function provideWorkerMain(main: WorkerMain): void {
   globalThis.__semperWorkerMain = main;
 }
+
+export interface StartDeps {
+  /** The deals not yet ended (the deal store's active index). */
+  listActive(): Promise<readonly unknown[]>;
+  /** Load the rest of the worker: main.ts resumes unfinished deals and recounts the badge when it is evaluated. */
+  loadMain(): void;
+  refreshBadge(): Promise<void>;
+}
+
+/**
+ * What a worker start does before any event asks for more (background.ts): with an unfinished deal
+ * in the store, the rest of the worker is loaded at once so the deal resumes (re-sends, timers,
+ * its window), whatever woke the worker; otherwise only the badge is recounted.
+ */
+export async function startWorker(deps: StartDeps): Promise<'resumed' | 'idle'> {
+  let active: readonly unknown[];
+  try {
+    active = await deps.listActive();
+  } catch (e) {
+    // Unknown: the rest of the worker resumes what it can (and reports what it cannot).
+    deps.loadMain();
+    throw e;
+  }
+  if (active.length > 0) {
+    deps.loadMain();
+    return 'resumed';
+  }
+  await deps.refreshBadge();
+  return 'idle';
+}

@@ -207,14 +207,24 @@ describe('purchase in Chromium (English)', () => {
   });
 
   it('popup: sections as tabs (arrows, remembered), purchases, evidence and settings', async () => {
+    // A cold start: the popup's first questions are the start script's (extension/worker/background.ts).
+    await stopServiceWorker(harness);
     const popup = await harness.context.newPage();
     await popup.setViewportSize({ width: 600, height: 900 });
     await popup.goto(harness.url('popup/index.html'));
     await popupSection(popup, 'deals');
     const rows = popup.locator('#deals tbody tr');
     await expect.poll(() => rows.count()).toBe(5);
+    const mainLoaded = async () => {
+      const worker = harness.context.serviceWorkers().filter((w) => w.url().startsWith(harness.url('')));
+      return worker.at(-1)?.evaluate(() => '__semperWorkerMain' in globalThis);
+    };
+    // Every section of the Deals tab answered, and the rest of the worker (worker-main.js) was never loaded: no deal is active.
+    expect(await mainLoaded()).toBe(false);
     await popup.locator('#deals tbody tr[data-status=completed] button').first().click();
     await expect.poll(() => popup.locator('#statements tbody tr').count()).toBe(4);
+    // A purchase's details are the rest of the worker's.
+    expect(await mainLoaded()).toBe(true);
     await expectAccessible(popup, 'popup, deals (en)');
     await popup.screenshot({ path: join(RESULTS, 'popup-section-deals-en.png'), fullPage: true });
     // The tabs: one tab stop; arrows move and activate (wrapping), Home/End; the other panels are not rendered.
