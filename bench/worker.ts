@@ -18,8 +18,8 @@
  *     it) answers a ping at once after evaluating only the start bundle's shared chunks, or the
  *     whole start bundle with the worker's own top level; the build with a stub in place of
  *     worker-main.js (Chromium streams every script a service worker imported while installing, with
- *     its code cache, to each start: this is what that costs); Semper answering `listDeals`, which
- *     loads worker-main.js first. BENCH_WORKER_COMPARE=<another dist> adds that build (before/after
+ *     its code cache, to each start: this is what that costs); Semper answering `identity.status`,
+ *     which loads worker-main.js first. BENCH_WORKER_COMPARE=<another dist> adds that build (before/after
  *     in one run). BENCH_WORKER_ARCHIVE=0 skips the long history (bench/archive.ts).
  *   - Then BENCH_WORKER_TRACED_ROUNDS more starts of each, traced (Chromium's tracing over the
  *     DevTools port): the CPU time of the worker's thread by phase, steadier than the wall clock
@@ -379,6 +379,8 @@ export async function benchWorker(): Promise<{ lines: string[]; figures: Figure[
     const mainBytes = readFileSync(join(dist, CLASSIC_WORKER_MAIN));
 
     const settingsGet = { op: 'settings.get', request: {} };
+    // The popup's Identity section: an operation of the rest of the worker.
+    const identityStatus = { op: 'identity.status', request: {} };
     const ping = { ping: true };
     type Variant = { name: string; dir: string; page: string; message: unknown; ms: number[]; cpu: StartCpu[]; launched?: Launched };
     const variant = (name: string, dir: string, page: string, message: unknown): Variant => ({ name, dir, page, message, ms: [], cpu: [] });
@@ -392,8 +394,13 @@ export async function benchWorker(): Promise<{ lines: string[]; figures: Figure[
       variant("whole start bundle evaluated, answered before the worker's own start", bundle, 'page.html', ping),
       semperWorker,
       variant('Semper: settings.get, worker-main.js a stub', stubMain, 'popup/index.html', settingsGet),
-      variant('Semper: listDeals (loads worker-main.js first)', dist, 'popup/index.html', { op: 'listDeals', request: {} }),
-      ...(compare ? [variant(`compared build (${compare}): settings.get`, compare, 'popup/index.html', settingsGet)] : []),
+      variant('Semper: identity.status (loads worker-main.js first)', dist, 'popup/index.html', identityStatus),
+      ...(compare
+        ? [
+            variant(`compared build (${compare}): settings.get`, compare, 'popup/index.html', settingsGet),
+            variant(`compared build (${compare}): identity.status`, compare, 'popup/index.html', identityStatus),
+          ]
+        : []),
     ];
     let heap = { semper: 0, empty: 0 };
     try {
