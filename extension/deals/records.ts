@@ -33,6 +33,12 @@ interface RecordOf<K extends DealKind, S, V, O> {
   /** The state's phase, kept beside it for lists and the window queue. */
   status: string;
   terminal: boolean;
+  /**
+   * Nothing for a worker start to do for it (worker/host.ts `idleAtStart`: no timer, no send to
+   * redo, no offer awaiting the user), written with every step. Absent in records from before it:
+   * taken as not idle.
+   */
+  idle?: boolean;
   /** The verified view (show-offer), once there is one: all the trusted window may show. */
   view?: V;
   result?: DealResult<O>;

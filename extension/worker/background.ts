@@ -9,9 +9,9 @@
  * already there (firefox-background.ts). So a first message after a cold start does not wait for
  * the deal machines, statements, certificates or the wallet.
  *
- * On every start, unfinished deals resume: when the deal store holds an active deal, the rest of
- * the worker is loaded at once (main.ts resumes them when it is evaluated); otherwise the badge is
- * recounted here.
+ * On every start, unfinished deals resume: when the stores hold an active deal or purse with
+ * something to resume, the rest of the worker is loaded at once (main.ts resumes them when it is
+ * evaluated; main-script.ts `startWorker`); otherwise the badge is recounted here.
  */
 import { browser, type Runtime } from '../browser.js';
 import { operationDispatcher } from '../operations/dispatcher.js';
@@ -19,7 +19,7 @@ import { startHandlers, type StartContext } from '../operations/handlers/start.j
 import { START_OPERATIONS, StartOperationMessage, type StartOperationName } from '../operations/start-table.js';
 import { readTrustedWindowSession } from './trusted-window-session.js';
 import { startWorker, WORKER_MAIN_SCRIPT, type WorkerMain } from './main-script.js';
-import { badge, extensionBase, extensionId, log, settings, store } from './services.js';
+import { badge, extensionBase, extensionId, log, purses, settings, store } from './services.js';
 
 /** ServiceWorkerGlobalScope's (the extension's TypeScript settings have the DOM's globals, not a worker's). */
 declare function importScripts(...urls: string[]): void;
@@ -75,6 +75,8 @@ browser.windows.onRemoved.addListener((windowId) => {
 });
 
 // Worker start (install, browser start, or a wake-up after Chrome stopped an idle worker).
-startWorker({ listActive: () => store.listActive(), loadMain: () => void workerMain(), refreshBadge: () => badge.refresh() }).catch((e: unknown) =>
-  log('resume', e),
-);
+startWorker({
+  listActive: async () => [...(await store.listActive()), ...(await purses.listActive())],
+  loadMain: () => void workerMain(),
+  refreshBadge: () => badge.refresh(),
+}).catch((e: unknown) => log('resume', e));

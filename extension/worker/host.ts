@@ -112,6 +112,20 @@ export interface HostDeps {
   onError?(dealId: string, error: unknown): void;
 }
 
+/**
+ * Nothing for `resume()` to do for this state: no timer, no send to redo, no offer awaiting the
+ * user (the same three things resume looks at). Stored on the record as `idle`, so the service
+ * worker's start script can tell, without the machines, whether a start must load the host
+ * (extension/worker/main-script.ts `startWorker`): a purse between operations is the usual case.
+ */
+export function idleAtStart<S extends StateShape>(
+  machine: Pick<Machine<S, never, never, HostOutbound, HostEffect, never>, 'isTerminal' | 'wakeAt' | 'pendingSends'>,
+  state: S,
+): boolean {
+  if (machine.isTerminal(state)) return true;
+  return machine.wakeAt(state) === null && machine.pendingSends(state).length === 0 && state.phase !== 'awaiting-confirmation';
+}
+
 export class MachineHost {
   private readonly chains = new Map<string, Promise<void>>();
   private readonly inflight = new Set<string>();
@@ -165,6 +179,7 @@ export class MachineHost {
         state: first.state,
         status: first.state.phase,
         terminal: reg.machine.isTerminal(first.state),
+        idle: idleAtStart(reg.machine, first.state),
         ...(pageRequest === undefined ? {} : { pageRequest }),
       } as DealRecord;
       await this.deps.store.create(record);
@@ -264,6 +279,7 @@ export class MachineHost {
       state: result.state,
       status: result.state.phase,
       terminal: reg.machine.isTerminal(result.state),
+      idle: idleAtStart(reg.machine, result.state),
     } as DealRecord;
     const archive: ArchiveEntry[] = [];
     for (const effect of result.effects) {

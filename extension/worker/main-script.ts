@@ -26,8 +26,8 @@ export function provideWorkerMain(main: WorkerMain): void {
 }
 
 export interface StartDeps {
-  /** The deals not yet ended (the deal store's active index). */
-  listActive(): Promise<readonly unknown[]>;
+  /** The deals and purses not yet ended, as stored (`idle`: worker/host.ts idleAtStart, written with every step). */
+  listActive(): Promise<readonly { idle?: boolean }[]>;
   /** Load the rest of the worker: main.ts resumes unfinished deals and recounts the badge when it is evaluated. */
   loadMain(): void;
   refreshBadge(): Promise<void>;
@@ -35,11 +35,12 @@ export interface StartDeps {
 
 /**
  * What a worker start does before any event asks for more (background.ts): with an unfinished deal
- * in the store, the rest of the worker is loaded at once so the deal resumes (re-sends, timers,
- * its window), whatever woke the worker; otherwise only the badge is recounted.
+ * or purse that has something to resume (a timer, a send to redo, an offer awaiting the user; a
+ * record from before `idle` was stored counts as one), the rest of the worker is loaded at once so
+ * it resumes, whatever woke the worker; otherwise only the badge is recounted.
  */
 export async function startWorker(deps: StartDeps): Promise<'resumed' | 'idle'> {
-  let active: readonly unknown[];
+  let active: readonly { idle?: boolean }[];
   try {
     active = await deps.listActive();
   } catch (e) {
@@ -47,7 +48,7 @@ export async function startWorker(deps: StartDeps): Promise<'resumed' | 'idle'> 
     deps.loadMain();
     throw e;
   }
-  if (active.length > 0) {
+  if (active.some((record) => record.idle !== true)) {
     deps.loadMain();
     return 'resumed';
   }

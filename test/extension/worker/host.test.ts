@@ -9,7 +9,7 @@ import { cryptoRandom, type TransportReply } from '../../../core/machine.js';
 import { SemperError, errorToJson } from '../../../core/errors.js';
 import { newMerchantDeal, stepMerchant, type CatalogItem, type MerchantContext, type MerchantDealState, type Outbound } from '../../../core/commerce/index.js';
 import { STATEMENT_TYPES } from '../../../core/protocol/commerce.js';
-import { MachineHost, type HttpOutbound } from '../../../extension/worker/host.js';
+import { MachineHost, idleAtStart, type HttpOutbound } from '../../../extension/worker/host.js';
 import { purchaseKind, MAX_ACTIVE_PER_ORIGIN } from '../../../extension/deals/purchase.js';
 import { MemoryDealStore, type DealRecord, type PurchaseRecord } from '../../../extension/deals/records.js';
 import { settlementOf } from '../../../extension/content/page-ports.js';
@@ -218,6 +218,8 @@ describe('the host running purchases', () => {
     // The merchant acts on the order (its answer is lost with the "dying" worker).
     for (let i = 0; i < 500 && merchant.deals.get(dealId)?.phase !== 'confirmed'; i++) await new Promise((r) => setTimeout(r, 10));
     expect((await store.get(dealId))?.status).toBe('ordering');
+    // The order is a send to redo: a worker start must load the host for it (extension/worker/main-script.ts startWorker).
+    expect((await store.get(dealId))?.idle).toBe(false);
     expect(merchant.deals.get(dealId)?.phase).toBe('confirmed');
 
     // A new worker on the same storage.
@@ -234,6 +236,21 @@ describe('the host running purchases', () => {
 
     const third = makeRunner(new MemoryDealStore(), merchant.http);
     expect(await third.runner.resume()).toEqual([]);
+  });
+
+  it('stores whether a worker start has anything to do for a deal: a timer, a send to redo, an offer awaiting the user', () => {
+    type S = { dealId: string; phase: string; wake?: number; sends?: number; done?: boolean };
+    const machine = {
+      isTerminal: (s: S) => s.done === true,
+      wakeAt: (s: S) => s.wake ?? null,
+      pendingSends: (s: S) => Array.from({ length: s.sends ?? 0 }, () => ({ to: 'merchant', path: '/x', body: {} }) as never),
+    };
+    const state = (extra: Partial<S>): S => ({ dealId: 'deal-0001-abcdefghijkl', phase: 'open', ...extra });
+    expect(idleAtStart(machine, state({}))).toBe(true);
+    expect(idleAtStart(machine, state({ wake: 5 }))).toBe(false);
+    expect(idleAtStart(machine, state({ sends: 1 }))).toBe(false);
+    expect(idleAtStart(machine, state({ phase: 'awaiting-confirmation' }))).toBe(false);
+    expect(idleAtStart(machine, state({ done: true, sends: 1 }))).toBe(true);
   });
 
   it('after a restart, a deal whose offer expired while it awaited the user ends (ERR_OFFER_EXPIRED) instead of reopening its window', async () => {

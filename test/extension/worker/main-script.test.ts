@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { startWorker } from '../../../extension/worker/main-script.js';
 
-function start(active: unknown[]) {
+function start(active: { idle?: boolean }[]) {
   const calls: string[] = [];
   const run = startWorker({
     listActive: async () => active,
@@ -17,10 +17,22 @@ function start(active: unknown[]) {
 }
 
 describe('a worker start', () => {
-  it('with an unfinished deal loads the rest of the worker, which resumes it', async () => {
-    const { run, calls } = start([{ dealId: 'deal-0001-abcdefghijkl', status: 'ordering' }]);
+  it('with an unfinished deal that has something to resume loads the rest of the worker, which resumes it', async () => {
+    const { run, calls } = start([{ idle: true }, { idle: false }]);
     expect(await run).toBe('resumed');
     expect(calls).toEqual(['main']);
+  });
+
+  it('with a record from before `idle` was stored loads it too', async () => {
+    const { run, calls } = start([{}]);
+    expect(await run).toBe('resumed');
+    expect(calls).toEqual(['main']);
+  });
+
+  it('with only idle records (a purse between operations) recounts the badge and loads nothing more', async () => {
+    const { run, calls } = start([{ idle: true }, { idle: true }]);
+    expect(await run).toBe('idle');
+    expect(calls).toEqual(['badge']);
   });
 
   it('with none recounts the badge and loads nothing more', async () => {
