@@ -178,7 +178,20 @@ describe('wallet in Chromium', () => {
     } finally {
       market.bank.withdraw = original;
     }
-    // The next message wakes the worker; on start it re-sends what the purse had in flight.
+    // Woken by an operation of the start script alone (extension/worker/background.ts): the purse has a withdrawal in
+    // flight, so its record is not idle and the start loads the rest of the worker, which re-sends it to the bank.
+    let resent = 0;
+    market.bank.withdraw = (async (input: unknown) => {
+      resent++;
+      return original(input);
+    }) as typeof market.bank.withdraw;
+    try {
+      expect(await en.operation('settings.get', {})).toMatchObject({ caUrl: expect.any(String) });
+      await expect.poll(() => resent, { timeout: 30_000, interval: 200 }).toBeGreaterThan(0);
+    } finally {
+      market.bank.withdraw = original;
+    }
+    // Later messages find it resumed.
     await expect
       .poll(async () => (await en.operationResult('wallet.status', {})).ok && (await en.operation('wallet.status', {})).purses[0]!.balance!.amount, {
         timeout: 60_000,
