@@ -202,6 +202,20 @@ function uriNames(names: GeneralNames): string[] {
 }
 
 /**
+ * The first extension type that occurs twice in one Extensions field, or undefined. X.509 allows one
+ * instance of each (RFC 5280 §4.2 for certificates; CRLs and CRL entries alike): two of one kind, say
+ * basicConstraints cA false then true, or two cRLNumbers, are read differently by different verifiers.
+ */
+export function repeatedExtension(extensions: readonly { extnID: string }[] | undefined): string | undefined {
+  const seen = new Set<string>();
+  for (const ext of extensions ?? []) {
+    if (seen.has(ext.extnID)) return ext.extnID;
+    seen.add(ext.extnID);
+  }
+  return undefined;
+}
+
+/**
  * The extensions Semper reads, first of each type. Every extension type @peculiar/x509 knew is
  * parsed, so a malformed one makes the certificate unreadable as it did there (an Error to wrap).
  */

@@ -25,6 +25,7 @@ import {
   type PublicKeyOf,
   type ReadExtensions,
   readExtensions,
+  repeatedExtension,
   serialHex,
   verifySigned,
 } from './asn1.js';
@@ -118,11 +119,9 @@ const KNOWN_CERTIFICATE_EXTENSIONS = new Set<string>([
 
 /** Why a certificate's extensions make it unusable (RFC 5280 §4.2), or undefined. */
 export function certificateExtensionRefusal(extensions: readonly { extnID: string; critical: boolean }[] | undefined): string | undefined {
-  const seen = new Set<string>();
+  const twice = repeatedExtension(extensions);
+  if (twice !== undefined) return `more than one ${twice} extension ("MUST NOT include more than one instance")`;
   for (const ext of extensions ?? []) {
-    // Two of one kind (say basicConstraints cA false, then true) read differently by different verifiers.
-    if (seen.has(ext.extnID)) return `more than one ${ext.extnID} extension ("MUST NOT include more than one instance")`;
-    seen.add(ext.extnID);
     if (ext.critical && !KNOWN_CERTIFICATE_EXTENSIONS.has(ext.extnID)) return `unrecognised critical extension ${ext.extnID}`;
   }
   return undefined;

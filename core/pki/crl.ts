@@ -15,7 +15,19 @@
 import { Certificate, CertificateList, CRLReason, InvalidityDate, type RevokedCertificate } from '@peculiar/asn1-x509';
 import { AsnConvert } from '@peculiar/asn1-schema';
 import { SemperError } from '../errors.js';
-import { hex, importSpki, KEY_USAGE_CRL_SIGN, nameToString, OID, parseDer, type ReadExtensions, readExtensions, serialHex, verifySigned } from './asn1.js';
+import {
+  hex,
+  importSpki,
+  KEY_USAGE_CRL_SIGN,
+  nameToString,
+  OID,
+  parseDer,
+  type ReadExtensions,
+  readExtensions,
+  repeatedExtension,
+  serialHex,
+  verifySigned,
+} from './asn1.js';
 import type { CertificateInfo } from './certificates.js';
 import { canonicalSerial, decodeBase64Der } from './der.js';
 
@@ -104,7 +116,8 @@ export interface VerifyCrlOptions {
  *   - if the CRL names an authorityKeyIdentifier, it is the issuer's subjectKeyIdentifier (§5.2.1);
  *   - the signature verifies under the issuer's key (§6.3.3 (g));
  *   - nextUpdate is present (§5.1.2.5) and now is not after it, thisUpdate not in the future (§6.3.3 (a));
- *   - no critical extension it does not understand (delta CRLs, partitioned or indirect CRLs, §5.2, §5.3).
+ *   - no critical extension it does not understand (delta CRLs, partitioned or indirect CRLs, §5.2, §5.3);
+ *   - no extension type twice in the CRL's extensions or in one entry's (read differently by different verifiers).
  */
 export async function verifyCrl(crlB64: string, issuerCertB64: string, now: Date, options: VerifyCrlOptions = {}): Promise<VerifiedCrl> {
   const der = decodeBase64Der(crlB64, 'CRL', 'ERR_REVOCATION_UNKNOWN', MAX_CRL_BYTES);
@@ -145,6 +158,8 @@ export async function verifyCrl(crlB64: string, issuerCertB64: string, now: Date
   } catch (e) {
     throw unknown('encoding', `RFC 5280 §5.2: a malformed CRL extension (${e instanceof Error ? e.message : String(e)})`);
   }
+  const twice = repeatedExtension(tbs.crlExtensions);
+  if (twice !== undefined) throw unknown('encoding', `RFC 5280 §5.2: more than one ${twice} CRL extension (one instance of each extension type)`);
   for (const ext of tbs.crlExtensions ?? []) {
     if (ext.critical && !KNOWN_CRL_EXTENSIONS.has(ext.extnID)) {
       throw unknown(
@@ -185,6 +200,13 @@ export async function verifyCrl(crlB64: string, issuerCertB64: string, now: Date
   const revokedSerials = new Set<string>();
   for (const entry of tbs.revokedCertificates ?? []) {
     readEntryExtensions(entry);
+    const twiceInEntry = repeatedExtension(entry.crlEntryExtensions);
+    if (twiceInEntry !== undefined) {
+      throw unknown(
+        'encoding',
+        `RFC 5280 §5.3: more than one ${twiceInEntry} extension in the entry for serial ${serialHex(entry.userCertificate)} (one instance of each extension type)`,
+      );
+    }
     for (const ext of entry.crlEntryExtensions ?? []) {
       if (ext.critical && !KNOWN_ENTRY_EXTENSIONS.has(ext.extnID)) {
         throw unknown('unsupported-extension', `RFC 5280 §5.3: unrecognised critical CRL entry extension ${ext.extnID} (indirect CRLs are not supported)`);

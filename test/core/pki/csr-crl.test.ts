@@ -267,6 +267,37 @@ describe('mutation table (docs/mutation-purchase.md): each CRL rule has a test t
     await check(verifyCrl(crl, root, new Date(now)), 'issuer-not-crl-signer');
   });
 
+  it('an extension type twice in the CRL or in one entry (two cRLNumbers, two reason codes) makes the CRL unusable', async () => {
+    const ca = await makeTestCa('Semper CRL Root', now);
+    const issuer = new x509.X509Certificate(b64ToBytes(ca.root)).subjectName;
+    const made = (extensions: x509.Extension[], entryExtensions: x509.Extension[] = []) =>
+      x509.X509CrlGenerator.create({
+        issuer,
+        thisUpdate: new Date(now),
+        nextUpdate: new Date(now + MIN),
+        signingAlgorithm: ecdsa,
+        signingKey: ca.keys.privateKey,
+        extensions,
+        entries: [{ serialNumber: '05', revocationDate: new Date(now - MIN), extensions: entryExtensions }],
+      });
+    // Which number is it? The first for one verifier, the last for another.
+    const twoNumbers = await made([crlNumber(7), crlNumber(9)]);
+    await expect(verifyCrl(der(twoNumbers), ca.root, new Date(now))).rejects.toMatchObject({
+      code: 'ERR_REVOCATION_UNKNOWN',
+      details: { check: 'encoding' },
+      message: expect.stringMatching(/more than one 2\.5\.29\.20 CRL extension/),
+    });
+    const reason = (code: number) => new x509.Extension('2.5.29.21', false, new Uint8Array([0x0a, 0x01, code]));
+    const twoReasons = await made([crlNumber(10)], [reason(1), reason(6)]);
+    await expect(verifyCrl(der(twoReasons), ca.root, new Date(now))).rejects.toMatchObject({
+      details: { check: 'encoding' },
+      message: expect.stringMatching(/more than one 2\.5\.29\.21 extension in the entry for serial 05/),
+    });
+    // One of each verifies, and lists the serial.
+    const once = await made([crlNumber(11)], [reason(1)]);
+    expect([...(await verifyCrl(der(once), ca.root, new Date(now))).revokedSerials]).toEqual(['5']);
+  });
+
   it('a critical CRL extension or entry extension it does not understand (a delta CRL, an indirect CRL) makes the CRL unusable', async () => {
     const ca = await makeTestCa('Semper CRL Root', now);
     const issuer = new x509.X509Certificate(b64ToBytes(ca.root)).subjectName;
