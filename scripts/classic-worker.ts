@@ -33,6 +33,7 @@ import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, join, relative, resolve, sep } from 'node:path';
 import { build, type Plugin as EsbuildPlugin } from 'esbuild';
 import type { Plugin } from 'vite';
+import { WORKER_MAIN_SCRIPT as CLASSIC_WORKER_MAIN } from '../extension/worker/main-script.js';
 
 export const CLASSIC_WORKER = 'service-worker.js';
 /** vite.config.ts's rollup input for extension/worker/main.ts. */
@@ -61,8 +62,8 @@ export function classicWorkerProblems(code: string): string[] {
 
 /** The global the start script's modules are kept on for the rest of the worker: chunk file (relative to dist) → its namespace. */
 export const SHARED_CHUNKS = '__semperChunks';
-/** The rest of the worker's classic script (extension/worker/main-script.ts names it too). */
-export const CLASSIC_WORKER_MAIN = 'worker-main.js';
+/** The rest of the worker's classic script: the name the start script imports (extension/worker/main-script.ts). */
+export { CLASSIC_WORKER_MAIN };
 
 const esbuildOptions = {
   bundle: true,

@@ -30,7 +30,7 @@ import { signStatement, type Statement, type UnsignedStatement } from '../../cor
 import { orderToSign, type ShopperPolicy, type ShopperState } from '../../core/commerce/shopper.js';
 import { Money } from '../../core/protocol/commerce.js';
 import { normaliseTokenRpId } from '../../core/protocol/extension-id.js';
-import { DEFAULT_HARDWARE_TOKEN_ABOVE, settingsViewOf, tokenRpIdOf } from './settings-view.js';
+import { DEFAULT_HARDWARE_TOKEN_ABOVE, SettingsReader, settingsViewOf, tokenRpIdOf } from './settings-view.js';
 import { postJson } from '../worker/http.js';
 import { partyOrigin } from '../worker/sender.js';
 import { summariseKey, type KeyStore, type KeySummary, type StoredKey } from './key-store.js';
@@ -252,13 +252,18 @@ const KNOWN_CA_CODES = new Set<SemperErrorCode>([
 ]);
 
 export class IdentityService {
-  constructor(private readonly deps: IdentityServiceDeps) {}
+  /** The settings as the start script reads them (settings-view.ts): one way to read them for both. */
+  private readonly reader: SettingsReader;
+
+  constructor(private readonly deps: IdentityServiceDeps) {
+    this.reader = new SettingsReader(deps.settings, deps.firefox !== undefined);
+  }
 
   // ── settings and personalisation ──────────────────────────────────────────
 
   /** What `settings.get` answers: the settings record alone (no key or token read, so a first message after a start waits for one read). */
-  async settingsView(): Promise<SettingsView> {
-    return this.viewOf(await this.deps.settings.get());
+  settingsView(): Promise<SettingsView> {
+    return this.reader.settingsView();
   }
 
   private viewOf(settings: ShopperSettings): SettingsView {
@@ -287,8 +292,8 @@ export class IdentityService {
   }
 
   /** When the shopper last read the notices (0: never). */
-  async noticesSeenAt(): Promise<number> {
-    return (await this.deps.settings.get()).noticesSeenAt ?? 0;
+  noticesSeenAt(): Promise<number> {
+    return this.reader.noticesSeenAt();
   }
 
   async markNoticesSeen(at: number): Promise<void> {

@@ -24,12 +24,10 @@ import { badge, extensionBase, extensionId, log, purses, settings, store } from 
 /** ServiceWorkerGlobalScope's (the extension's TypeScript settings have the DOM's globals, not a worker's). */
 declare function importScripts(...urls: string[]): void;
 
-let main: WorkerMain | undefined;
 /** The rest of the worker, loaded on first use (synchronously: a port's first message must find its listener). */
 function workerMain(): WorkerMain {
-  if (main) return main;
   if (!globalThis.__semperWorkerMain) importScripts(WORKER_MAIN_SCRIPT);
-  main = globalThis.__semperWorkerMain;
+  const main = globalThis.__semperWorkerMain;
   if (!main) throw new Error(`${WORKER_MAIN_SCRIPT} did not provide the worker`);
   return main;
 }
@@ -66,7 +64,7 @@ browser.runtime.onMessage.addListener((message: unknown, sender: Runtime.Message
 browser.runtime.onConnect.addListener((port) => workerMain().onConnect(port));
 browser.alarms.onAlarm.addListener((alarm) => workerMain().onAlarm(alarm));
 browser.windows.onRemoved.addListener((windowId) => {
-  if (main) return main.onWindowRemoved(windowId);
+  if (globalThis.__semperWorkerMain) return globalThis.__semperWorkerMain.onWindowRemoved(windowId);
   // Any window's closing wakes the worker; only the trusted window showing a deal is the rest of the worker's business.
   readTrustedWindowSession().then(
     (current) => current?.windowId === windowId && workerMain().onWindowRemoved(windowId),
