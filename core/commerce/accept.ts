@@ -38,23 +38,126 @@ const internals = (schema: unknown): ZodInternals => (schema as { _zod: ZodInter
 const shared: { value: unknown; issues: unknown[] } = { value: undefined, issues: [] };
 let sharedInUse = false;
 
-function passes(checks: readonly ZodCheckLike[], value: unknown): boolean {
+/** zod's own check function run on `value`: a yes only without an issue and without a change to the value. */
+function passes(check: ZodCheckLike, value: unknown): boolean {
   const reentered = sharedInUse;
   const payload = reentered ? { value, issues: [] } : shared;
   sharedInUse = true;
   try {
-    for (const check of checks) {
-      payload.value = value;
-      const result = check._zod.check(payload);
-      if (result instanceof Promise || payload.issues.length !== 0 || payload.value !== value) return false;
-    }
-    return true;
+    payload.value = value;
+    const result = check._zod.check(payload);
+    return !(result instanceof Promise) && payload.issues.length === 0 && payload.value === value;
   } finally {
     payload.value = undefined;
     if (payload.issues.length !== 0) payload.issues = [];
     sharedInUse = reentered;
   }
 }
+
+/**
+ * Code points of a string, as zod counts them for its length checks (util.codePointLength): a
+ * surrogate pair is one. Sealed strings have no lone surrogates, but this counts as zod does anyway.
+ */
+const HIGH_SURROGATE = /[\uD800-\uDBFF]/;
+function codePoints(s: string): number {
+  const units = s.length;
+  if (!HIGH_SURROGATE.test(s)) return units;
+  let count = units;
+  for (let i = 0; i < units - 1; i++) {
+    if ((s.charCodeAt(i) & 0xfc00) === 0xd800 && (s.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
+      count--;
+      i++;
+    }
+  }
+  return count;
+}
+
+/** Strings a URL check passed unchanged, per check (the check is a function of the string alone; bounded). */
+const URL_MEMO_LIMIT = 256;
+
+/**
+ * A zod check as a plain predicate on a value of the schema's base type, for the kinds the wire
+ * formats use (bounds, integer formats, lengths, patterns); the URL check is zod's own, remembered
+ * per string; any other kind is zod's own function (passes). Each predicate answers yes exactly
+ * when zod's check reports no issue and leaves the value as it is (test/core/commerce/accept.test.ts).
+ */
+function predicate(check: ZodCheckLike): Accept {
+  const def = check._zod.def as Record<string, unknown> & { check?: string };
+  switch (def.check) {
+    case 'less_than': {
+      const max = def.value;
+      if (typeof max !== 'number') break;
+      return def.inclusive ? (v) => (v as number) <= max : (v) => (v as number) < max;
+    }
+    case 'greater_than': {
+      const min = def.value;
+      if (typeof min !== 'number') break;
+      return def.inclusive ? (v) => (v as number) >= min : (v) => (v as number) > min;
+    }
+    case 'number_format': {
+      const range = NUMBER_FORMATS[def.format as string];
+      if (!range) break;
+      const [min, max] = range;
+      if ((def.format as string).includes('int')) return (v) => Number.isSafeInteger(v) && (v as number) >= min && (v as number) <= max;
+      return (v) => (v as number) >= min && (v as number) <= max;
+    }
+    case 'max_length': {
+      const max = def.maximum as number;
+      // A code point is one or two units: a string that fits in units fits in code points.
+      return (v) => {
+        const units = (v as { length: number }).length;
+        return units <= max || (typeof v === 'string' && codePoints(v) <= max);
+      };
+    }
+    case 'min_length': {
+      const min = def.minimum as number;
+      return (v) => {
+        const units = (v as { length: number }).length;
+        if (units < min) return false;
+        return typeof v !== 'string' || units >= min * 2 || codePoints(v) >= min;
+      };
+    }
+    case 'length_equals': {
+      const n = def.length as number;
+      return (v) => {
+        const units = (v as { length: number }).length;
+        if (typeof v !== 'string' || units < n || units > n * 2) return units === n;
+        return codePoints(v) === n;
+      };
+    }
+    case 'string_format': {
+      const pattern = def.pattern;
+      // regex and datetime are zod's pattern test (checks.js $ZodCheckStringFormat, $ZodCheckRegex).
+      if ((def.format === 'regex' || def.format === 'datetime') && pattern instanceof RegExp) {
+        return (v) => {
+          pattern.lastIndex = 0;
+          return pattern.test(v as string);
+        };
+      }
+      if (def.format === 'url') {
+        const passed = new Set<string>();
+        return (v) => {
+          if (passed.has(v as string)) return true;
+          if (!passes(check, v)) return false;
+          if (passed.size >= URL_MEMO_LIMIT) passed.clear();
+          passed.add(v as string);
+          return true;
+        };
+      }
+      break;
+    }
+  }
+  return (v) => passes(check, v);
+}
+
+/** zod's util.NUMBER_FORMAT_RANGES for the formats a number check may name. */
+const NUMBER_FORMATS: Record<string, readonly [number, number]> = {
+  safeint: [Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER],
+  int32: [-2147483648, 2147483647],
+  uint32: [0, 4294967295],
+  float32: [-3.4028234663852886e38, 3.4028234663852886e38],
+  float64: [-Number.MAX_VALUE, Number.MAX_VALUE],
+};
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
@@ -67,7 +170,27 @@ function compile(schema: unknown): Accept | null {
   const def = zod.def;
   // A format (z.iso.datetime(), z.int()) is its own first check, as zod runs it.
   const checks: ZodCheckLike[] = [...(zod.traits.has('$ZodCheck') ? [schema as ZodCheckLike] : []), ...(def.checks ?? [])];
-  const withChecks = (base: Accept): Accept => (checks.length === 0 ? base : (v) => base(v) && passes(checks, v));
+  const predicates = checks.map(predicate);
+  const withChecks = (base: Accept): Accept => {
+    switch (predicates.length) {
+      case 0:
+        return base;
+      case 1: {
+        const [a] = predicates as [Accept];
+        return (v) => base(v) && a(v);
+      }
+      case 2: {
+        const [a, b] = predicates as [Accept, Accept];
+        return (v) => base(v) && a(v) && b(v);
+      }
+      default:
+        return (v) => {
+          if (!base(v)) return false;
+          for (const p of predicates) if (!p(v)) return false;
+          return true;
+        };
+    }
+  };
   switch (def.type) {
     case 'string':
       if (def.coerce) return null;
@@ -116,21 +239,46 @@ function compile(schema: unknown): Accept | null {
         if (!accept) return null;
         members.push({ key, accept, optional: field.optin === 'optional' && field.optout === 'optional' });
       }
-      return withChecks((v) => {
-        if (!isPlainObject(v) || !Object.isFrozen(v)) return false;
+      const names = members.map((m) => m.key);
+      const accepts = members.map((m) => m.accept);
+      const optional = members.map((m) => m.optional);
+      const n = names.length;
+      /** Members in any order, each looked up by name. */
+      const anyOrder = (v: Record<string, unknown>): boolean => {
         let present = 0;
-        for (const { key, accept, optional } of members) {
+        for (let j = 0; j < n; j++) {
+          const key = names[j]!;
           if (Object.hasOwn(v, key)) {
             const member = v[key];
             // A member set to undefined is not JSON: zod's copy would keep it, but leave it to zod.
-            if (member === undefined || !accept(member)) return false;
+            if (member === undefined || !accepts[j]!(member)) return false;
             present++;
-          } else if (!optional || v[key] !== undefined) return false;
+          } else if (!optional[j] || v[key] !== undefined) return false;
         }
         // Every enumerable member is one of the shape's (and each is counted once above).
         const keys = Object.keys(v);
         if (keys.length !== present) return false;
         for (const key of keys) if (!Object.hasOwn(shape, key)) return false;
+        return true;
+      };
+      return withChecks((v) => {
+        if (!isPlainObject(v) || !Object.isFrozen(v)) return false;
+        // The usual case, in one for-in loop: own members in the shape's order (as signers write
+        // them and sealed copies keep them), an optional one absent here and there. Anything else
+        // (another order, a member the shape lacks, an inherited or hidden one) is anyOrder's.
+        let j = 0;
+        for (const key in v) {
+          if (!Object.hasOwn(v, key)) return anyOrder(v);
+          while (j < n && names[j] !== key) {
+            if (!optional[j] || names[j]! in v) return anyOrder(v);
+            j++;
+          }
+          if (j === n) return anyOrder(v);
+          const member = v[key];
+          if (member === undefined || !accepts[j]!(member)) return false;
+          j++;
+        }
+        for (; j < n; j++) if (!optional[j] || names[j]! in v) return anyOrder(v);
         return true;
       });
     }

@@ -5,7 +5,7 @@ import { ErrorResponse } from '../protocol/commerce.js';
 import type { CertifiedMerchant } from './view.js';
 import { acceptor } from './accept.js';
 import { SemperError } from '../errors.js';
-import { decodeBase64url, encodeBase64url, sha256, utf8 } from '../encoding/index.js';
+import { decodeBase64url, encodeBase64url, sealJson, sha256, utf8 } from '../encoding/index.js';
 import type { DeliveredGood, OrderSignatureDemand } from '../protocol/commerce.js';
 
 /**
@@ -15,9 +15,12 @@ import type { DeliveredGood, OrderSignatureDemand } from '../protocol/commerce.j
  */
 export function parseBody<S extends z.ZodMiniType>(schema: S, body: unknown, what: string): z.infer<S> {
   const accept = acceptor(schema);
-  if (accept && Object.isFrozen(body)) {
+  if (accept) {
+    // What verifyStatement handed out is deep-frozen already; anything else (a request as the host
+    // parsed it) is sealed first: a deep-frozen copy no one else holds, as zod's own copy would be.
+    const sealed = Object.isFrozen(body) ? { ok: true as const, value: body } : sealJson(body);
     try {
-      if (accept(body)) return body as z.infer<S>;
+      if (sealed.ok && accept(sealed.value)) return sealed.value as z.infer<S>;
     } catch {
       // A check that throws is zod's to report.
     }

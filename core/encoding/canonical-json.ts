@@ -26,8 +26,19 @@ export function wellFormedByPattern(s: string): boolean {
 }
 const wellFormed: (s: string) => boolean = isWellFormed ? (s) => isWellFormed.call(s) : wellFormedByPattern;
 
+/**
+ * How deep arrays and objects may nest (RFC 8259 §9 lets a parser limit it). Statements nest a few
+ * levels (a statement in a body in a request: about a dozen); the bound turns a value nested
+ * thousands deep, or a cyclic one, into ERR_ENCODING instead of exhausting the stack.
+ */
+export const MAX_JSON_DEPTH = 64;
+
+function tooDeep(path: string): SemperError {
+  return new SemperError('ERR_ENCODING', `RFC 8259 §9: ${path} nests arrays and objects more than ${MAX_JSON_DEPTH} deep`);
+}
+
 /** The I-JSON check with the path of the first offending value (only run once the fast pass failed). */
-function assertIJson(value: unknown, path: string): void {
+function assertIJson(value: unknown, path: string, depth = 0): void {
   switch (typeof value) {
     case 'string':
       if (!wellFormed(value)) throw new SemperError('ERR_ENCODING', `RFC 8785 §3.2.2.2: ${path} has a lone surrogate`);
@@ -42,8 +53,9 @@ function assertIJson(value: unknown, path: string): void {
       return;
     case 'object':
       if (value === null) return;
+      if (depth >= MAX_JSON_DEPTH) throw tooDeep(path);
       if (Array.isArray(value)) {
-        for (const [i, v] of value.entries()) assertIJson(v, `${path}[${i}]`);
+        for (const [i, v] of value.entries()) assertIJson(v, `${path}[${i}]`, depth + 1);
         return;
       }
       if (Object.getPrototypeOf(value) !== Object.prototype && Object.getPrototypeOf(value) !== null) {
@@ -51,7 +63,7 @@ function assertIJson(value: unknown, path: string): void {
       }
       for (const [k, v] of Object.entries(value)) {
         if (!wellFormed(k)) throw new SemperError('ERR_ENCODING', `RFC 8785 §3.2.2.2: a member name of ${path} has a lone surrogate`);
-        assertIJson(v, `${path}.${k}`);
+        assertIJson(v, `${path}.${k}`, depth + 1);
       }
       return;
     default:
@@ -151,7 +163,7 @@ function byName(keys: readonly string[]): number[] {
   return order;
 }
 
-function serialise(value: unknown): string {
+function serialise(value: unknown, depth: number): string {
   switch (typeof value) {
     case 'string':
       if (!wellFormed(value)) throw NOT_I_JSON;
@@ -166,12 +178,13 @@ function serialise(value: unknown): string {
       if (value === null) return 'null';
       const sealed = sealedText(value);
       if (sealed !== undefined) return sealed;
+      if (depth >= MAX_JSON_DEPTH) throw NOT_I_JSON;
       if (Array.isArray(value)) {
         let out = '[';
         for (let i = 0; i < value.length; i++) {
           if (i > 0) out += ',';
           // A hole is undefined: not I-JSON.
-          out += serialise(value[i]);
+          out += serialise(value[i], depth + 1);
         }
         return `${out}]`;
       }
@@ -183,7 +196,7 @@ function serialise(value: unknown): string {
       for (let j = 0; j < order.length; j++) {
         const k = keys[order[j]!]!;
         if (j > 0) out += ',';
-        out += `${quoteName(k)}:${serialise((value as Record<string, unknown>)[k])}`;
+        out += `${quoteName(k)}:${serialise((value as Record<string, unknown>)[k], depth + 1)}`;
       }
       return `${out}}`;
     }
@@ -195,7 +208,7 @@ function serialise(value: unknown): string {
 /** The canonical text of a JSON value. Throws ERR_ENCODING for anything that is not I-JSON. */
 export function canonicalJson(value: unknown): string {
   try {
-    return serialise(value);
+    return serialise(value, 0);
   } catch (e) {
     if (e !== NOT_I_JSON) throw e;
     assertIJson(value, '$');
@@ -212,7 +225,7 @@ export interface SealFailure {
   error: SemperError;
 }
 
-function sealFailure(value: unknown, path: string): SealFailure | null {
+function sealFailure(value: unknown, path: string, depth: number): SealFailure | null {
   switch (typeof value) {
     case 'string':
     case 'boolean':
@@ -222,9 +235,10 @@ function sealFailure(value: unknown, path: string): SealFailure | null {
       break;
     case 'object': {
       if (value === null) break;
+      if (depth >= MAX_JSON_DEPTH) return { notJson: false, path, error: tooDeep(path) };
       if (Array.isArray(value)) {
         for (let i = 0; i < value.length; i++) {
-          const f = sealFailure(value[i], `${path}[${i}]`);
+          const f = sealFailure(value[i], `${path}[${i}]`, depth + 1);
           if (f) return f;
         }
         break;
@@ -234,7 +248,7 @@ function sealFailure(value: unknown, path: string): SealFailure | null {
         return { notJson: true, path, error: new SemperError('ERR_ENCODING', `RFC 8785 §3.1: ${path} is not a plain JSON object`) };
       }
       for (const [k, v] of Object.entries(value)) {
-        const f = sealFailure(v, `${path}.${k}`);
+        const f = sealFailure(v, `${path}.${k}`, depth + 1);
         if (f) return f;
       }
       break;
@@ -244,7 +258,7 @@ function sealFailure(value: unknown, path: string): SealFailure | null {
   }
   // JSON: the I-JSON rules (safe integers, no lone surrogates) are the encoding's.
   try {
-    assertIJson(value, path);
+    assertIJson(value, path, depth);
     return null;
   } catch (e) {
     return { notJson: false, path, error: e as SemperError };
@@ -295,6 +309,7 @@ function sealWalk(value: unknown, depth: number, name: string): unknown {
     walkText = sealed;
     return value;
   }
+  if (depth >= MAX_JSON_DEPTH) throw NOT_I_JSON;
   let copy: unknown[] | Record<string, unknown>;
   let text: string;
   if (Array.isArray(value)) {
@@ -349,7 +364,7 @@ export function sealJson<T>(value: T): { ok: true; value: T; text: string } | { 
     return { ok: true, value: copy as T, text: walkText };
   } catch (e) {
     if (e !== NOT_I_JSON) throw e;
-    const failure = sealFailure(value, '$');
+    const failure = sealFailure(value, '$', 0);
     if (!failure) throw new SemperError('ERR_ENCODING', 'RFC 8785: value has no canonical form');
     return { ok: false, failure };
   }

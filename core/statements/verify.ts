@@ -11,7 +11,7 @@ import { SemperError } from '../errors.js';
 import { decodeBase64url, sealJson } from '../encoding/index.js';
 import { verifyRaw, type KeyAlgorithm } from '../crypto/keys.js';
 import type { PublicJwk } from '../crypto/jwk.js';
-import { validateChain, type CertificateInfo, type ChainValidationOptions, type ValidatedChain } from '../pki/certificates.js';
+import { knownChain, validateChain, type CertificateInfo, type ChainValidationOptions, type ValidatedChain } from '../pki/certificates.js';
 import { isStatementEnvelope, StatementEnvelope, type SignatureBlock, type Statement } from './schema.js';
 import { signingInput } from './sign.js';
 
@@ -78,7 +78,8 @@ export async function verifyStatement<B = Record<string, unknown>>(input: unknow
   let chain: ValidatedChain | undefined;
   if (signature.signer.kind === 'x509') {
     if (!options.trust) throw new SemperError('ERR_CERT_UNTRUSTED', 'certified statement but no trust anchors were configured');
-    chain = await validateChain(signature.signer.chain, options.trust);
+    // A chain this verifier has seen through before is known at once (knownChain); else the walk.
+    chain = knownChain(signature.signer.chain, options.trust) ?? (await validateChain(signature.signer.chain, options.trust));
     signerJwk = chain.leaf.publicJwk;
   } else {
     if (options.requireCertificate) throw new SemperError('ERR_CERT_UNTRUSTED', `${statement.type} must be signed by a certified key`);

@@ -21,16 +21,17 @@ import type { Context, MiddlewareHandler } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { z } from 'zod';
 import { SemperError } from '../../core/errors.js';
+import { MAX_JSON_DEPTH } from '../../core/encoding/canonical-json.js';
 import { errorResponse } from './errors.js';
 
 export const DEFAULT_BODY_LIMIT = 64 * 1024;
 /**
- * Deepest nesting of arrays and objects accepted. The deepest Semper message (a TTP request
- * carrying m1 and m2 with packages four deep and a statement description with fixed content)
- * stays under 40; zod and the canonicaliser recurse once per level, and overflow the stack at a
- * few thousand.
+ * Deepest nesting of arrays and objects accepted: the canonicaliser's own bound (core/encoding). The
+ * deepest Semper message (a TTP request carrying m1 and m2 with packages four deep and a statement
+ * description with fixed content) stays under 40; zod recurses once per level, and overflows the
+ * stack at a few thousand.
  */
-export const MAX_JSON_DEPTH = 64;
+export { MAX_JSON_DEPTH };
 /** Values (array elements and object members) accepted in one body by default. */
 export const DEFAULT_MAX_VALUES = 20_000;
 

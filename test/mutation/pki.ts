@@ -179,6 +179,47 @@ export const checks: SecurityCheck[] = [
     replace: 'for (const [i, info] of infos.slice(0, 1).entries()) {',
     tests: CHAIN,
   },
+  // ---- knownChain: the walk's answer without waiting, from what earlier validations left known ----
+  {
+    id: 'K-known-revocation',
+    check: 'a chain asked with a revocation checker is never answered from what is known (revocation is asked every time)',
+    file: cert,
+    find: '  if (n === 0 || options.isRevoked) return null;',
+    replace: '  if (n === 0) return null;',
+    tests: CHAIN,
+  },
+  {
+    id: 'K-known-root-order',
+    check: 'the known answer names the root the walk would choose: a root listed earlier whose link is not yet verified is the walk’s to try',
+    file: cert,
+    find: '      if (lastParsed.issuer === issuer.subject) return null;\n',
+    replace: '',
+    tests: CHAIN,
+  },
+  {
+    id: 'K-known-issuer-is-ca',
+    check: 'the known answer holds only if every issuer on the path is a CA',
+    file: cert,
+    find: '    if (i > 0 && (!info.isCA || !child!.verifiedIssuers?.has(parsed!))) return null;',
+    replace: '    if (i > 0 && !child!.verifiedIssuers?.has(parsed!)) return null;',
+    tests: CHAIN,
+  },
+  {
+    id: 'K-known-link',
+    check: 'the known answer holds only if every link of the path verified before',
+    file: cert,
+    find: '    if (i > 0 && (!info.isCA || !child!.verifiedIssuers?.has(parsed!))) return null;',
+    replace: '    if (i > 0 && !info.isCA) return null;',
+    tests: CHAIN,
+  },
+  {
+    id: 'K-known-validity',
+    check: 'the known answer holds only within every certificate’s validity period at `now`',
+    file: cert,
+    find: '    if (!(now >= info.notBefore.getTime() && now <= info.notAfter.getTime())) return null;',
+    replace: '',
+    tests: CHAIN,
+  },
   // ---- DER / base64 helpers ----------------------------------------------------------------
   {
     id: 'K-chain-critical-extension',
@@ -519,7 +560,7 @@ export const checks: SecurityCheck[] = [
     id: 'K-stmt-x509-chain',
     check: "a certified signer's chain validates to a configured root (the signature is checked under the leaf's key)",
     file: verify,
-    find: 'chain = await validateChain(signature.signer.chain, options.trust);',
+    find: 'chain = knownChain(signature.signer.chain, options.trust) ?? (await validateChain(signature.signer.chain, options.trust));',
     replace:
       'chain = await validateChain(signature.signer.chain, { ...options.trust, roots: [...options.trust.roots, signature.signer.chain[signature.signer.chain.length - 1]!] });',
     tests: [...STMT, ...CA],

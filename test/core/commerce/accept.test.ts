@@ -234,13 +234,19 @@ describe('parseBody', () => {
     return s.value;
   };
 
-  it('returns a sealed body the schema accepts as it is, and zod’s copy of anything not frozen throughout', () => {
+  it('returns a sealed body the schema accepts as it is; anything not frozen at the top is sealed first; frozen only at the top is zod’s', () => {
     const body = sealed(offer);
     expect(parseBody(wire.OfferBody, body, 'offer')).toBe(body);
+    // A request as a host parsed it: a deep-frozen copy, which no later change to the input reaches.
     const mutable = structuredClone(offer);
     const parsed = parseBody(wire.OfferBody, mutable, 'offer');
     expect(parsed).not.toBe(mutable);
     expect(parsed).toStrictEqual(mutable);
+    expect(Object.isFrozen(parsed) && Object.isFrozen(parsed.items) && Object.isFrozen(parsed.items[0])).toBe(true);
+    mutable.items[0]!.quantity = 99;
+    expect(parsed.items[0]!.quantity).toBe(1);
+    // Not I-JSON (an unsafe integer the schema would refuse anyway): zod's error, as before.
+    expect(() => parseBody(wire.OfferBody, { ...structuredClone(offer), total: { amount: 2 ** 60, currency: 'EUR' } }, 'offer')).toThrow('offer: total.amount');
     // Frozen at the top only: a member could still change after the check.
     const shallow = Object.freeze({ ...structuredClone(offer) });
     const parsedShallow = parseBody(wire.OfferBody, shallow, 'offer');

@@ -15,6 +15,7 @@ import {
   sealJson,
   utf8,
   wellFormedByPattern,
+  MAX_JSON_DEPTH,
 } from '../../../core/encoding/index.js';
 import { SemperError } from '../../../core/errors.js';
 import { iJsonValue as iJsonValueOf } from '../../helpers/arbitraries.js';
@@ -223,6 +224,29 @@ describe('sealJson: a deep-frozen copy and its RFC 8785 text in one walk', () =>
     expect(notJson.ok === false && notJson.failure.notJson && notJson.failure.path).toBe('$.a[1]');
     const notIJson = sealJson({ a: { b: 2 ** 60 } });
     expect(notIJson.ok === false && !notIJson.failure.notJson && notIJson.failure.error.code).toBe('ERR_ENCODING');
+  });
+
+  it(`refuses nesting deeper than MAX_JSON_DEPTH (${MAX_JSON_DEPTH}) and cycles with ERR_ENCODING, never by exhausting the stack (RFC 8259 §9)`, () => {
+    const nested = (levels: number): unknown => JSON.parse('['.repeat(levels) + ']'.repeat(levels));
+    // As deep as allowed: sealed, canonicalised.
+    const deepest = nested(MAX_JSON_DEPTH);
+    expect(sealJson(deepest).ok).toBe(true);
+    expect(canonicalJson({ a: nested(MAX_JSON_DEPTH - 1) })).toBe(`{"a":${'['.repeat(MAX_JSON_DEPTH - 1)}${']'.repeat(MAX_JSON_DEPTH - 1)}}`);
+    const cyclic: Record<string, unknown> = { a: 1 };
+    cyclic.self = { again: cyclic };
+    for (const value of [nested(MAX_JSON_DEPTH + 1), { body: nested(50_000) }, cyclic]) {
+      const sealed = sealJson(value);
+      expect(sealed.ok === false && !sealed.failure.notJson && sealed.failure.error.code).toBe('ERR_ENCODING');
+      expect(sealed.ok === false && sealed.failure.error.message).toMatch(/RFC 8259 §9: .* more than 64 deep/);
+      let thrown: unknown;
+      try {
+        canonicalJson(value);
+      } catch (e) {
+        thrown = e;
+      }
+      expect(thrown).toBeInstanceOf(SemperError);
+      expect((thrown as SemperError).code).toBe('ERR_ENCODING');
+    }
   });
 });
 

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { readCertificate, validateChain, certificateToPem } from '../../../core/pki/index.js';
+import { knownChain } from '../../../core/pki/certificates.js';
 import { makeTestCa } from '../../helpers/pki.js';
 
 const DAY = 86_400_000;
@@ -242,5 +243,93 @@ describe('mutation table (docs/mutation-pki.md): issuance names and revocation a
     await expect(validateChain([leaf, interDer], { roots: [ca.root], now: new Date(), isRevoked: async () => false })).resolves.toMatchObject({
       leaf: { commonName: 'Shop' },
     });
+  });
+});
+
+describe('knownChain: validateChain without waiting, only for what earlier validations left known', () => {
+  it('answers nothing for a chain not yet validated, then what the walk answered, with the validity periods still checked at `now`', async () => {
+    const ca = await makeTestCa('Semper Known Root');
+    const m = await ca.issue({ commonName: 'Known Shop', role: 'merchant', origins: ['https://shop.example'] });
+    const options = { roots: [ca.root], now: new Date() };
+    expect(knownChain(m.chain, options)).toBeNull();
+    const walked = await validateChain(m.chain, options);
+    const known = knownChain(m.chain, options);
+    expect(known).toEqual(walked);
+    expect(known!.leaf).toBe(walked.leaf);
+    // The same chain carrying its root: the same path.
+    await validateChain([...m.chain, ca.root], options);
+    expect(knownChain([...m.chain, ca.root], options)?.path).toEqual(walked.path);
+    // Outside the leaf's validity, before and after: nothing known, and the walk refuses.
+    const { notBefore, notAfter } = walked.leaf;
+    for (const at of [new Date(notBefore.getTime() - 1), new Date(notAfter.getTime() + 1)]) {
+      expect(knownChain(m.chain, { ...options, now: at })).toBeNull();
+      await expect(validateChain(m.chain, { ...options, now: at })).rejects.toMatchObject({ code: 'ERR_CERT_EXPIRED' });
+    }
+    // Outside the root's validity too (the leaf's ends earlier: check the root's own bound through the walk's answer).
+    expect(knownChain(m.chain, { ...options, now: new Date(walked.root.notAfter.getTime() + 1) })).toBeNull();
+  });
+
+  it('leaves revocation to the walk: a certificate revoked since the last validation is refused', async () => {
+    const ca = await makeTestCa('Semper Revoking Root');
+    const m = await ca.issue({ commonName: 'Revoked Later', role: 'merchant', origins: ['https://shop.example'] });
+    let revoked = false;
+    const options = { roots: [ca.root], now: new Date(), isRevoked: async () => revoked };
+    await validateChain(m.chain, options);
+    revoked = true;
+    expect(knownChain(m.chain, options)).toBeNull();
+    await expect(validateChain(m.chain, options)).rejects.toMatchObject({ code: 'ERR_CERT_REVOKED' });
+  });
+
+  it('knows no chain through an issuer that is not a CA, nor through a link that did not verify, however often asked', async () => {
+    const ca = await makeTestCa('Semper Strict Root');
+    const lookalike = await makeTestCa('Semper Strict Root');
+    const m = await ca.issue({ commonName: 'Issuing Shop', role: 'merchant', origins: ['https://shop.example'] });
+    const { issueCertificate } = await import('../../../core/pki/index.js');
+    const { generateKeyPair } = await import('../../../core/crypto/index.js');
+    const issuedByMerchant = await issueCertificate({
+      issuerCertificate: m.chain[0]!,
+      issuerPrivateKey: m.keys.privateKey,
+      subjectPublicKey: (await generateKeyPair('ES256')).publicKey,
+      commonName: 'Victim',
+      role: 'merchant',
+      origins: ['https://victim.example'],
+      notBefore: new Date(Date.now() - DAY),
+      notAfter: new Date(Date.now() + DAY),
+    });
+    // A merchant certificate trusted as a root: its signature on the victim verifies (and is
+    // remembered), but it is no CA.
+    const notCa = { roots: [m.chain[0]!], now: new Date() };
+    // A look-alike root (same name, another key): every certificate is decoded, the link fails.
+    const badLink = { roots: [lookalike.root], now: new Date() };
+    for (let i = 0; i < 3; i++) {
+      await expect(validateChain([issuedByMerchant], notCa)).rejects.toMatchObject({ code: 'ERR_CERT_CHAIN' });
+      expect(knownChain([issuedByMerchant], notCa)).toBeNull();
+      await expect(validateChain([m.chain[0]!, lookalike.root], badLink)).rejects.toMatchObject({ code: 'ERR_CERT_CHAIN' });
+      expect(knownChain([m.chain[0]!, lookalike.root], badLink)).toBeNull();
+    }
+  });
+});
+
+describe('knownChain picks the root the walk would pick', () => {
+  it('a re-issued root (same name and key) listed first is the walk’s choice: nothing known until that link is', async () => {
+    const { createRootCertificate } = await import('../../../core/pki/index.js');
+    const ca = await makeTestCa('Semper Re-issued Root');
+    const reissued = await createRootCertificate({
+      commonName: 'Semper Re-issued Root',
+      keys: ca.keys,
+      notBefore: new Date(Date.now() - 2 * DAY),
+      notAfter: new Date(Date.now() + 100 * DAY),
+    });
+    expect(reissued).not.toBe(ca.root);
+    const m = await ca.issue({ commonName: 'Shop', role: 'merchant', origins: ['https://shop.example'] });
+    await validateChain(m.chain, { roots: [ca.root], now: new Date() });
+    // The link to ca.root is known; with the re-issued root first (decoded, its link not yet
+    // verified), the walk takes that one.
+    await readCertificate(reissued);
+    const both = { roots: [reissued, ca.root], now: new Date() };
+    expect(knownChain(m.chain, both)).toBeNull();
+    const walked = await validateChain(m.chain, both);
+    expect(walked.root.der).toBe(reissued);
+    expect(knownChain(m.chain, both)?.root.der).toBe(reissued);
   });
 });

@@ -32,6 +32,17 @@ const base = {
 };
 
 describe('signed statements', () => {
+  it('refuses a body nested thousands deep, or cyclic, with a typed error instead of exhausting the stack (a hostile merchant’s reply)', async () => {
+    const signer = await signerFromKeyPair('ES256', await generateKeyPair('ES256'));
+    const st = await signStatement(base, signer);
+    const cyclic: Record<string, unknown> = {};
+    cyclic.again = [cyclic];
+    for (const inner of [JSON.parse('['.repeat(20_000) + ']'.repeat(20_000)) as unknown, cyclic]) {
+      const hostile = { ...st, body: { ...st.body, inner } };
+      await expect(verifyStatement(hostile)).rejects.toMatchObject({ code: 'ERR_ENCODING' });
+    }
+  });
+
   it('a bare-key statement verifies and any change to body, type, alg or signer breaks it', async () => {
     const signer = await signerFromKeyPair('ES256', await generateKeyPair('ES256'));
     const st = await signStatement(base, signer);

@@ -1,0 +1,11 @@
+import { createHook } from 'node:async_hooks';
+import { purchaseFixture } from './purchase.js';
+const f = await purchaseFixture();
+for (let i = 0; i < 50; i++) await f.run();
+let n = 0;
+const h = createHook({ init(_id, type) { if (type === 'PROMISE') n++; } });
+h.enable();
+for (let i = 0; i < 100; i++) await f.run();
+h.disable();
+console.log('promises per purchase', n / 100);
+n = 0; h.enable(); for (let i = 0; i < 100; i++) await f.cryptoOfRun(); h.disable(); console.log('floor promises', n / 100);
