@@ -9,6 +9,7 @@ await session.post('Profiler.setSamplingInterval', { interval: 200 });
 await session.post('Profiler.start');
 for (let i = 0; i < runs; i++) await f.run();
 const { profile } = (await session.post('Profiler.stop')) as any;
+(await import('node:fs')).writeFileSync('/tmp/prof/profile.json', JSON.stringify(profile));
 const byId = new Map(profile.nodes.map((n: any) => [n.id, n]));
 const self = new Map<string, number>();
 const parentOf = new Map<number, number>();

@@ -135,7 +135,19 @@ export function importPublicJwk(jwk: PublicJwk): Promise<CryptoKey> {
   return key;
 }
 
-const nodePublicKeys = new Map<string, NodeKeyObject>();
+/**
+ * Node key objects of the JWKs seen, by `x` (a fresh JSON string's hash is computed once, over 43
+ * characters): the entry holds every member the key was made from and is used only when all of
+ * them are equal, so two keys sharing `x` (a point and its negation) never stand for each other.
+ * No JSON text of the members per verification (it cost ≈ 1 µs).
+ */
+interface NodeKeyEntry {
+  kty: unknown;
+  crv: unknown;
+  y: unknown;
+  key: NodeKeyObject;
+}
+const nodePublicKeys = new Map<unknown, NodeKeyEntry>();
 const nodeKeysOfCryptoKeys = new WeakMap<CryptoKey, NodeKeyObject>();
 
 function nodePublicKey(api: NodeSignatureApi, publicKey: PublicJwk | CryptoKey): NodeKeyObject {
@@ -147,21 +159,22 @@ function nodePublicKey(api: NodeSignatureApi, publicKey: PublicJwk | CryptoKey):
     }
     return k;
   }
-  const cacheKey = JSON.stringify([publicKey.kty, publicKey.crv, publicKey.x, 'y' in publicKey ? publicKey.y : '']);
-  let k = nodePublicKeys.get(cacheKey);
-  if (!k) {
-    try {
-      // Only the public members: a JWK with `d` would import as a private key.
-      const jwk: JsonWebKey =
-        publicKey.kty === 'EC' ? { kty: 'EC', crv: publicKey.crv, x: publicKey.x, y: publicKey.y } : { kty: 'OKP', crv: publicKey.crv, x: publicKey.x };
-      k = api.createPublicKey({ key: jwk, format: 'jwk' });
-    } catch (e) {
-      throw new SemperError('ERR_KEY', `RFC 7517: public key does not import (${e instanceof Error ? e.message : String(e)})`);
-    }
-    if (nodePublicKeys.size >= IMPORT_CACHE_LIMIT) nodePublicKeys.delete(nodePublicKeys.keys().next().value!);
-    nodePublicKeys.set(cacheKey, k);
+  // Each member read once: the entry and the key are made from the same values.
+  const { kty, crv, x } = publicKey;
+  const y = kty === 'EC' ? (publicKey as { y?: unknown }).y : undefined;
+  const known = nodePublicKeys.get(x);
+  if (known && known.kty === kty && known.crv === crv && known.y === y) return known.key;
+  let key: NodeKeyObject;
+  try {
+    // Only the public members: a JWK with `d` would import as a private key.
+    const jwk = (kty === 'EC' ? { kty, crv, x, y } : { kty, crv, x }) as JsonWebKey;
+    key = api.createPublicKey({ key: jwk, format: 'jwk' });
+  } catch (e) {
+    throw new SemperError('ERR_KEY', `RFC 7517: public key does not import (${e instanceof Error ? e.message : String(e)})`);
   }
-  return k;
+  if (!known && nodePublicKeys.size >= IMPORT_CACHE_LIMIT) nodePublicKeys.delete(nodePublicKeys.keys().next().value);
+  nodePublicKeys.set(x, { kty, crv, y, key });
+  return key;
 }
 
 /** Verify a raw signature made by a WebCrypto key. Returns false for a wrong signature, throws for a wrong key. */

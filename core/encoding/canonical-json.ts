@@ -376,6 +376,22 @@ export function utf8(text: string): Uint8Array<ArrayBuffer> {
   return encoder.encode(text);
 }
 
+/** node:buffer's `Buffer.from(text, 'utf8')`, where the runtime has it (Node); found at run time, as base64url.ts finds it. */
+const nodeBufferFrom = (globalThis as { Buffer?: { from(text: string, encoding: 'utf8'): Uint8Array<ArrayBuffer> } }).Buffer?.from;
+
+/**
+ * The UTF-8 bytes of a string for one immediate use — the input of a signature made or checked, a
+ * digest — that is read once and dropped. In Node a slice of node:buffer's shared pool: Node 20's
+ * TextEncoder allocates an ArrayBuffer of its own for every call (≈ 1–2 µs for the few hundred
+ * bytes of a signing input, and external memory the garbage collector accounts for), the pool
+ * does not. The slice's ArrayBuffer holds other bytes too, so what this returns is never stored,
+ * cloned, posted or read through `.buffer`; anything kept uses utf8(). Elsewhere (the browsers)
+ * it is utf8().
+ */
+export function utf8Transient(text: string): Uint8Array<ArrayBuffer> {
+  return nodeBufferFrom ? nodeBufferFrom(text, 'utf8') : encoder.encode(text);
+}
+
 /** The canonical UTF-8 bytes of a JSON value: what every signature in Semper covers. */
 export function canonicalBytes(value: unknown): Uint8Array<ArrayBuffer> {
   return utf8(canonicalJson(value));

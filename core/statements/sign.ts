@@ -1,4 +1,4 @@
-import { canonicalJson, encodeBase64url, digestJson, sha256TextBase64url, utf8 } from '../encoding/index.js';
+import { canonicalJson, encodeBase64url, digestJson, sha256TextBase64url, utf8, utf8Transient } from '../encoding/index.js';
 import type { Signer } from '../crypto/keys.js';
 import type { SignerRef, SignatureBlock, Statement, UnsignedStatement } from './schema.js';
 
@@ -91,7 +91,8 @@ async function sign<B>(unsigned: UnsignedStatement<B>, signer: Signer, options: 
     // Rare (not an envelope); a spread keeps a member named __proto__ a member.
     input = signingText({ ...unsigned, signature: { alg, signer: signerRef } });
   }
-  const value = encodeBase64url(await signer.sign(utf8(input)));
+  // The input is read by the signer and dropped: no bytes of their own (utf8Transient).
+  const value = encodeBase64url(await signer.sign(utf8Transient(input)));
   const signature = { alg, signer: signerRef, value };
   let statement: Record<string, unknown>;
   if (names.length === 5 && names.every((n, i) => n === LITERAL_ORDER[i])) {

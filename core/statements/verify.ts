@@ -8,12 +8,12 @@
  * Certificates are checked before the signature so that an untrusted signer is reported as such.
  */
 import { SemperError } from '../errors.js';
-import { decodeBase64url, sealJson } from '../encoding/index.js';
+import { decodeBase64url, sealJson, utf8Transient } from '../encoding/index.js';
 import { verifyRaw, type KeyAlgorithm } from '../crypto/keys.js';
 import type { PublicJwk } from '../crypto/jwk.js';
 import { knownChain, validateChain, type CertificateInfo, type ChainValidationOptions, type ValidatedChain } from '../pki/certificates.js';
 import { isStatementEnvelope, StatementEnvelope, type SignatureBlock, type Statement } from './schema.js';
-import { signingInput } from './sign.js';
+import { signingText } from './sign.js';
 
 export interface VerifyOptions {
   /** Accepted statement types; anything else is ERR_STATEMENT_TYPE. */
@@ -86,7 +86,8 @@ export async function verifyStatement<B = Record<string, unknown>>(input: unknow
     signerJwk = signature.signer.jwk;
   }
   if (encodingError) throw encodingError;
-  const data = signingInput(statement);
+  // Read by the verification below and dropped (utf8Transient); signingInput's bytes are for keeping.
+  const data = utf8Transient(signingText(statement));
   if (signature.alg === 'webauthn-ES256') {
     if (signature.signer.kind !== 'webauthn') throw new SemperError('ERR_SIGNATURE_INVALID', 'webauthn-ES256 needs a webauthn signer');
     if (!options.webauthn) throw new SemperError('ERR_ALG_UNSUPPORTED', 'webauthn-ES256 statements are not accepted here');

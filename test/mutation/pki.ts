@@ -640,6 +640,14 @@ export const checks: SecurityCheck[] = [
     tests: CRYPTO,
   },
   {
+    id: 'K-key-remembered-all-members',
+    check: 'a remembered verification key is used only for a JWK equal to it in every member (a point and its negation share x)',
+    file: keys,
+    find: '  if (known && known.kty === kty && known.crv === crv && known.y === y) return known.key;',
+    replace: '  if (known && known.kty === kty && known.crv === crv) return known.key;',
+    tests: ['test/core/crypto/keys-node.test.ts'],
+  },
+  {
     id: 'K-key-signer-usage',
     check: 'a signer is made only from a private key meant for signing (an ECDH sealing key or a verify-only key is refused, as WebCrypto would)',
     file: keys,

@@ -126,3 +126,25 @@ describe('a signer only from a key made for signing (WebCrypto would refuse to s
     await expect(signerFromKeyPair('ES256', { publicKey: verifyOnly.publicKey, privateKey: ed.privateKey })).rejects.toMatchObject({ code: 'ERR_KEY' });
   });
 });
+
+describe('remembered verification keys (node:crypto key objects, found by x)', () => {
+  const P256_P = 2n ** 256n - 2n ** 224n + 2n ** 192n + 2n ** 96n - 1n;
+  const toB64u = (n: bigint) => encodeBase64url(Uint8Array.from(n.toString(16).padStart(64, '0').match(/../g)!.map((h) => Number.parseInt(h, 16))));
+  const fromB64u = (s: string) => BigInt(`0x${Buffer.from(decodeBase64url(s)).toString('hex')}`);
+
+  it('a point and its negation share x but never stand for each other, whichever is seen first', async () => {
+    for (const negationFirst of [false, true]) {
+      const { signer } = await keys('ES256');
+      const jwk = signer.publicJwk as Extract<PublicJwk, { kty: 'EC' }>;
+      const negated = { ...jwk, y: toB64u(P256_P - fromB64u(jwk.y)) };
+      const data = Uint8Array.from([1, 2, 3]);
+      const sig = await signer.sign(data);
+      const answers = [];
+      for (const key of negationFirst ? [negated, jwk] : [jwk, negated]) answers.push(await verifyRaw('ES256', key, data, sig));
+      expect(answers).toEqual(negationFirst ? [false, true] : [true, false]);
+      // And again from memory.
+      expect(await verifyRaw('ES256', { ...jwk }, data, sig)).toBe(true);
+      expect(await verifyRaw('ES256', { ...negated }, data, sig)).toBe(false);
+    }
+  });
+});

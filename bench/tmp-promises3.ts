@@ -1,0 +1,11 @@
+import { createHook } from 'node:async_hooks';
+import { purchaseFixture } from './purchase.js';
+const f = await purchaseFixture();
+for (let i = 0; i < 50; i++) await f.run();
+const counts = new Map<string, number>();
+Error.stackTraceLimit = 12;
+const h = createHook({ init(_id, type) { if (type !== 'PROMISE') return; const lines = (new Error().stack ?? '').split('\n').filter(l => l.includes('/main/') && !l.includes('tmp-promises3')); const top = lines[0]?.trim().replace(/\(.*\/main\//, '(').replace(/:\d+\)$/, ')') ?? '(no core frame) ' + (new Error().stack ?? '').split('\n').slice(5, 8).map(s=>s.trim()).join(' < '); counts.set(top, (counts.get(top) ?? 0) + 1); } });
+h.enable();
+for (let i = 0; i < 10; i++) await f.run();
+h.disable();
+for (const [k, v] of [...counts].sort((a, b) => b[1] - a[1]).slice(0, 40)) console.log((v / 10).toFixed(1).padStart(5), k.slice(0, 200));
