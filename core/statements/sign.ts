@@ -91,8 +91,10 @@ async function sign<B>(unsigned: UnsignedStatement<B>, signer: Signer, options: 
     // Rare (not an envelope); a spread keeps a member named __proto__ a member.
     input = signingText({ ...unsigned, signature: { alg, signer: signerRef } });
   }
-  // The input is read by the signer and dropped: no bytes of their own (utf8Transient).
-  const value = encodeBase64url(await signer.sign(utf8Transient(input)));
+  // The input is read by the signer and dropped: no bytes of their own (utf8Transient). Signed
+  // at once where the signer can (Node), without suspending.
+  const bytes = utf8Transient(input);
+  const value = encodeBase64url(signer.signSync ? signer.signSync(bytes) : await signer.sign(bytes));
   const signature = { alg, signer: signerRef, value };
   let statement: Record<string, unknown>;
   if (names.length === 5 && names.every((n, i) => n === LITERAL_ORDER[i])) {

@@ -9,7 +9,7 @@
  */
 import { SemperError } from '../errors.js';
 import { decodeBase64url, sealJson, utf8Transient } from '../encoding/index.js';
-import { verifyRaw, type KeyAlgorithm } from '../crypto/keys.js';
+import { verifyRaw, verifyRawSync, type KeyAlgorithm } from '../crypto/keys.js';
 import type { PublicJwk } from '../crypto/jwk.js';
 import { knownChain, validateChain, type CertificateInfo, type ChainValidationOptions, type ValidatedChain } from '../pki/certificates.js';
 import { isStatementEnvelope, StatementEnvelope, type SignatureBlock, type Statement } from './schema.js';
@@ -95,7 +95,9 @@ export async function verifyStatement<B = Record<string, unknown>>(input: unknow
     return chain ? { statement, signerJwk, chain, userVerified } : { statement, signerJwk, userVerified };
   }
   if (signature.signer.kind === 'webauthn') throw new SemperError('ERR_SIGNATURE_INVALID', `a webauthn signer cannot make ${signature.alg} signatures`);
-  const ok = await verifyRaw(signature.alg as KeyAlgorithm, signerJwk, data, decodeBase64url(signature.value));
+  const value = decodeBase64url(signature.value);
+  // At once where the runtime verifies synchronously (Node), else through WebCrypto.
+  const ok = verifyRawSync(signature.alg as KeyAlgorithm, signerJwk, data, value) ?? (await verifyRaw(signature.alg as KeyAlgorithm, signerJwk, data, value));
   if (!ok) throw new SemperError('ERR_SIGNATURE_INVALID', `${statement.type}: ${signature.alg} signature does not verify`);
   return chain ? { statement, signerJwk, chain } : { statement, signerJwk };
 }
