@@ -33,7 +33,7 @@ import { z } from '../zod.js';
 import { SemperError } from '../errors.js';
 import { jwkThumbprint } from '../crypto/jwk.js';
 import type { Signer } from '../crypto/keys.js';
-import { decodeBase64url, encodeBase64url, sha256, utf8, type JsonValue } from '../encoding/index.js';
+import { decodeBase64url, encodeBase64url, sha256, utf8, type JsonValue, isoTime } from '../encoding/index.js';
 import { validateChain, type RevocationCheck } from '../pki/certificates.js';
 import { signStatement, type Statement } from '../statements/index.js';
 import { Digest, type Description, type Item } from '../items/schema.js';
@@ -327,7 +327,7 @@ export async function signFixedStatement(
   if (description.kind !== 'statement' || !description.content)
     throw new SemperError('ERR_ITEM_MISMATCH', 'only a statement with fixed content can be signed in advance');
   const statement = await signStatement(
-    { type: description.type, version: 1, dealId: description.dealId ?? dealId, issuedAt: new Date(now).toISOString(), body: description.content.body },
+    { type: description.type, version: 1, dealId: description.dealId ?? dealId, issuedAt: isoTime(now), body: description.content.body },
     signer,
     signerRef ? { signerRef } : {},
   );
@@ -518,7 +518,7 @@ export async function verifyExchangeDescriptor(
     ...(guarantee.k > 1 ? { quorum: { k: guarantee.k, ttps: views } } : {}),
     expiresAt: body.expiresAt,
     ...(body.terms ? { terms: body.terms } : {}),
-    verifiedAt: new Date(now).toISOString(),
+    verifiedAt: isoTime(now),
   };
   const agreement: ExchangeAgreement = {
     dealId: descriptor.dealId,

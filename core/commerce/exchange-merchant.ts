@@ -59,6 +59,7 @@ import {
   type ExchangeTiming,
   type ExchangeUse,
 } from './exchange-deal.js';
+import { isoTime } from '../encoding/index.js';
 
 export interface ExchangeMerchantContext {
   identity: MerchantIdentity;
@@ -171,11 +172,11 @@ async function makeExchangeDescriptor(req: DescriptorRequest, now: number, ctx: 
     ...(document ? { document } : {}),
     ...(contract ? { contract } : {}),
     timing: ctx.timing,
-    expiresAt: new Date(now + ctx.descriptorTtlMs).toISOString(),
+    expiresAt: isoTime(now + ctx.descriptorTtlMs),
     ...(ctx.terms ? { terms: ctx.terms } : {}),
   };
   return signStatement<DescriptorBody>(
-    { type: EXCHANGE_DEAL_TYPES.descriptor, version: 1, dealId: req.dealId, issuedAt: new Date(now).toISOString(), body },
+    { type: EXCHANGE_DEAL_TYPES.descriptor, version: 1, dealId: req.dealId, issuedAt: isoTime(now), body },
     ctx.identity.signer,
     { signerRef: { kind: 'x509', chain: ctx.identity.chain } },
   );

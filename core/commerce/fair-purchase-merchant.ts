@@ -21,7 +21,7 @@ import type { Machine, RandomSource, StepResult } from '../machine.js';
 import { validateChain, type RevocationCheck } from '../pki/certificates.js';
 import { jwkThumbprint, type PublicJwk } from '../crypto/jwk.js';
 import { seal } from '../crypto/seal.js';
-import { canonicalJson, decodeBase64url, encodeBase64url, sha256 } from '../encoding/index.js';
+import { canonicalJson, decodeBase64url, encodeBase64url, sha256, isoTime } from '../encoding/index.js';
 import { sealedAad } from '../items/schema.js';
 import type { Amount } from '../items/schema.js';
 import { statementDigest, signStatement, verifyStatement, type Statement } from '../statements/index.js';
@@ -153,11 +153,11 @@ async function issueOffer(dealId: string, request: unknown, prepared: PreparedFa
     merchant: { keyId: ctx.identity.signer.keyId },
     ttp: { keyId: ctx.ttp.keyId, certificateChain: ctx.ttp.certificateChain, sealingKey: ctx.ttp.sealingKey },
     timing: ctx.timing,
-    expiresAt: new Date(now + ctx.offerTtlMs).toISOString(),
+    expiresAt: isoTime(now + ctx.offerTtlMs),
     ...(ctx.terms ? { terms: ctx.terms } : {}),
   };
   const offer = await signStatement<FairOfferBody>(
-    { type: FAIR_TYPES.offer, version: 1, dealId, issuedAt: new Date(now).toISOString(), body },
+    { type: FAIR_TYPES.offer, version: 1, dealId, issuedAt: isoTime(now), body },
     ctx.identity.signer,
     { signerRef: { kind: 'x509', chain: ctx.identity.chain } },
   );

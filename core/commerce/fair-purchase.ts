@@ -40,7 +40,7 @@ import { z } from '../zod.js';
 import { SemperError } from '../errors.js';
 import { jwkThumbprint } from '../crypto/jwk.js';
 import type { Signer } from '../crypto/keys.js';
-import { decodeBase64url, encodeBase64url, sha256, utf8 } from '../encoding/index.js';
+import { decodeBase64url, encodeBase64url, sha256, utf8, isoTime } from '../encoding/index.js';
 import { Amount, Digest, type Description, type Item } from '../items/schema.js';
 import { signStatement, statementDigest, type Statement } from '../statements/index.js';
 import type { SignerRef } from '../statements/schema.js';
@@ -264,7 +264,7 @@ export async function signGoodsKey(
       type: FAIR_TYPES.goodsKey,
       version: 1,
       dealId,
-      issuedAt: new Date(now).toISOString(),
+      issuedAt: isoTime(now),
       body: { dealId, sku: body.sku, goods: body.goods.digest, ciphertext: body.goods.ciphertextDigest, key: encodeBase64url(key) },
     },
     signer,
@@ -357,7 +357,7 @@ export async function verifyFairOffer(
     ttp: ttpView(ttp),
     expiresAt: body.expiresAt,
     ...(body.terms ? { terms: body.terms } : {}),
-    verifiedAt: new Date(now).toISOString(),
+    verifiedAt: isoTime(now),
   };
   const agreement: FairAgreement = {
     dealId: offer.dealId,
@@ -376,7 +376,7 @@ export async function verifyFairOffer(
 /** The shopper's signed start for an agreed offer and a chosen method. */
 export async function signFairStart(agreement: FairAgreement, method: FairMethod, signer: Signer, now: number): Promise<Statement<FairStartBody>> {
   return signStatement<FairStartBody>(
-    { type: FAIR_TYPES.start, version: 1, dealId: agreement.dealId, issuedAt: new Date(now).toISOString(), body: { offer: agreement.offerDigest, method } },
+    { type: FAIR_TYPES.start, version: 1, dealId: agreement.dealId, issuedAt: isoTime(now), body: { offer: agreement.offerDigest, method } },
     signer,
   );
 }

@@ -41,7 +41,7 @@ import {
 } from '../protocol/commerce.js';
 import type { RevocationCheck } from '../pki/certificates.js';
 import { checkSignatureDemand, digestDelivered, measureGood, parseBody, withBody } from './common.js';
-import { digestJson, sealJson } from '../encoding/index.js';
+import { digestJson, sealJson, isoTime } from '../encoding/index.js';
 import { CHEQUE_TYPES, type ClearingAnswer, presentCheque, type VerifiedCheque, verifyCheque, verifyClearing } from '../payment/cheque/index.js';
 import { deviceKeySigner } from '../payment/signing.js';
 
@@ -221,7 +221,7 @@ async function makeOffer(state: Extract<MerchantDealState, { phase: 'new' }>, re
     origin: ctx.identity.origin,
     items,
     total,
-    expiresAt: new Date(now + ctx.offerTtlMs).toISOString(),
+    expiresAt: isoTime(now + ctx.offerTtlMs),
     terms: ctx.terms,
     paymentMethods: ctx.cheque ? ['invoice', 'cheque'] : ['invoice'],
     ...(ctx.cheque ? { cheque: { payee: ctx.identity.signer.keyId, bank: ctx.cheque.bank } } : {}),
@@ -229,7 +229,7 @@ async function makeOffer(state: Extract<MerchantDealState, { phase: 'new' }>, re
   };
   // The digest from the text just signed, not a second canonicalisation of the offer.
   const { statement: offer, digest: offerDigest } = await signStatementWithDigest<OfferBody>(
-    { type: STATEMENT_TYPES.offer, version: 1, dealId: req.dealId, issuedAt: new Date(now).toISOString(), body },
+    { type: STATEMENT_TYPES.offer, version: 1, dealId: req.dealId, issuedAt: isoTime(now), body },
     ctx.identity.signer,
     signerRef(ctx.identity),
   );
@@ -317,7 +317,7 @@ async function confirmAndDeliver(
   clearing?: ClearingAnswer,
 ): Promise<MerchantStep> {
   const body = order.body;
-  const issuedAt = new Date(now).toISOString();
+  const issuedAt = isoTime(now);
   const orderId = ctx.random.id(18);
   const confirmation = await signStatement<ConfirmationBody>(
     {

@@ -36,7 +36,7 @@ import {
   type UnsignedStatement,
   type WebAuthnStatementVerifier,
 } from '../statements/index.js';
-import { canonicalJson } from '../encoding/index.js';
+import { canonicalJson, isoTime } from '../encoding/index.js';
 import type { Machine, RandomSource, StepResult, TransportReply } from '../machine.js';
 import {
   ConfirmationBody,
@@ -432,7 +432,7 @@ export async function verifyOffer(
     terms: body.terms,
     paymentMethods: body.paymentMethods,
     signature: signatureRequirement(body, ctx.policy),
-    verifiedAt: new Date(now).toISOString(),
+    verifiedAt: isoTime(now),
   };
   // Set after the literal, not spread into it: V8 writes every member after a spread the slow way.
   if (body.cheque) view.cheque = body.cheque;
@@ -505,7 +505,7 @@ export function orderToSign<H extends { alg: SignatureBlock['alg']; signer: Sign
     type: STATEMENT_TYPES.order,
     version: 1,
     dealId: state.dealId,
-    issuedAt: new Date(now).toISOString(),
+    issuedAt: isoTime(now),
     body: { offerId: state.view.offerId, offerDigest: state.offerDigest, paymentMethod: state.view.paymentMethods[0]! },
     signature: header,
   };
@@ -582,7 +582,7 @@ async function chequeWritten(
       type: STATEMENT_TYPES.order,
       version: 1,
       dealId: state.dealId,
-      issuedAt: new Date(now).toISOString(),
+      issuedAt: isoTime(now),
       body: { offerId: state.view.offerId, offerDigest: state.offerDigest, paymentMethod: 'cheque', cheque: await digestJson(cheque) },
     },
     ctx.signer,

@@ -12,6 +12,7 @@ import { Digest } from '../items/schema.js';
 import type { Signer } from '../crypto/keys.js';
 import { signStatement, verifyStatement, type Statement } from '../statements/index.js';
 import type { RevocationCheck } from '../pki/certificates.js';
+import { isoTime } from '../encoding/index.js';
 
 export const SEALING_KEY_TYPE = 'semper.ttp.sealing-key';
 
@@ -25,7 +26,7 @@ export type SealingKeyBody = z.infer<typeof SealingKeyBody>;
 export async function signSealingKey(jwk: PublicJwk, signer: Signer, chain: readonly string[], now: number): Promise<Statement<SealingKeyBody>> {
   const body: SealingKeyBody = { suite: SEAL_SUITE, sealingKey: { keyId: await jwkThumbprint(jwk), jwk: EcPublicJwk.parse(jwk) } };
   return signStatement<SealingKeyBody>(
-    { type: SEALING_KEY_TYPE, version: 1, dealId: `sealing-key.${body.sealingKey.keyId}`, issuedAt: new Date(now).toISOString(), body },
+    { type: SEALING_KEY_TYPE, version: 1, dealId: `sealing-key.${body.sealingKey.keyId}`, issuedAt: isoTime(now), body },
     signer,
     chain.length ? { signerRef: { kind: 'x509', chain: [...chain] } } : {},
   );

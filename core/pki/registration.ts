@@ -7,7 +7,7 @@
  *   GET  /ca/crl                                                  → CrlResponse
  */
 import { z } from '../zod.js';
-import { randomId } from '../encoding/index.js';
+import { randomId, isoTime } from '../encoding/index.js';
 import type { UnsignedStatement } from '../statements/schema.js';
 
 /**
@@ -103,5 +103,5 @@ export type CrlResponse = z.infer<typeof CrlResponse>;
  * `{ kind: 'x509', chain: [certificate] }`. The CA ignores dealId (a fresh random id).
  */
 export function unsignedRevocationRequest(body: RevocationRequestBody, now: number): UnsignedStatement<RevocationRequestBody> {
-  return { type: REVOCATION_REQUEST_TYPE, version: 1, dealId: randomId(16), issuedAt: new Date(now).toISOString(), body };
+  return { type: REVOCATION_REQUEST_TYPE, version: 1, dealId: randomId(16), issuedAt: isoTime(now), body };
 }

@@ -1,4 +1,4 @@
-import { canonicalJson, encodeBase64url, digestJson, sha256TextBase64url, utf8, utf8Transient } from '../encoding/index.js';
+import { canonicalJson, encodeBase64url, digestJson, sha256TextBase64url, utf8, utf8Transient, isoTime } from '../encoding/index.js';
 import type { Signer } from '../crypto/keys.js';
 import type { SignerRef, SignatureBlock, Statement, UnsignedStatement } from './schema.js';
 
@@ -68,6 +68,12 @@ export interface SignOptions {
 /** The names of an unsigned statement written as a literal, in this order (the schema's). */
 const LITERAL_ORDER = ['type', 'version', 'dealId', 'issuedAt', 'body'];
 
+function inLiteralOrder(names: readonly string[]): boolean {
+  if (names.length !== LITERAL_ORDER.length) return false;
+  for (let i = 0; i < names.length; i++) if (names[i] !== LITERAL_ORDER[i]) return false;
+  return true;
+}
+
 /**
  * Sign, and the canonical text of the signed statement where it is at hand without a walk: an
  * unsigned statement with exactly the envelope's members is written member by member, and the
@@ -97,7 +103,7 @@ async function sign<B>(unsigned: UnsignedStatement<B>, signer: Signer, options: 
   const value = encodeBase64url(signer.signSync ? signer.signSync(bytes) : await signer.sign(bytes));
   const signature = { alg, signer: signerRef, value };
   let statement: Record<string, unknown>;
-  if (names.length === 5 && names.every((n, i) => n === LITERAL_ORDER[i])) {
+  if (inLiteralOrder(names)) {
     statement = { type: unsigned.type, version: unsigned.version, dealId: unsigned.dealId, issuedAt: unsigned.issuedAt, body: unsigned.body, signature };
   } else if (head !== null) {
     // The envelope's names in another order (none is __proto__, so assignment defines members).
@@ -133,5 +139,5 @@ export function statementDigest(statement: Statement<unknown>): Promise<string> 
 }
 
 export function nowIso(now: number): string {
-  return new Date(now).toISOString();
+  return isoTime(now);
 }
