@@ -156,11 +156,9 @@ async function issueOffer(dealId: string, request: unknown, prepared: PreparedFa
     expiresAt: isoTime(now + ctx.offerTtlMs),
     ...(ctx.terms ? { terms: ctx.terms } : {}),
   };
-  const offer = await signStatement<FairOfferBody>(
-    { type: FAIR_TYPES.offer, version: 1, dealId, issuedAt: isoTime(now), body },
-    ctx.identity.signer,
-    { signerRef: { kind: 'x509', chain: ctx.identity.chain } },
-  );
+  const offer = await signStatement<FairOfferBody>({ type: FAIR_TYPES.offer, version: 1, dealId, issuedAt: isoTime(now), body }, ctx.identity.signer, {
+    signerRef: { kind: 'x509', chain: ctx.identity.chain },
+  });
   return {
     state: { phase: 'offered', dealId, offer, offerDigest: await statementDigest(offer), key: prepared.key },
     send: [{ to: 'shopper', body: { offer, ciphertext: encodeBase64url(ciphertext) } }],

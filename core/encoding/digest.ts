@@ -49,6 +49,11 @@ export function sha256Base64urlSync(data: Uint8Array): string | null {
   return d ? encodeBase64url(d) : null;
 }
 
+/** sha256TextBase64url at once where the runtime hashes synchronously (Node); null elsewhere. */
+export function sha256TextBase64urlSync(text: string): string | null {
+  return oneShot ? oneShot('sha256', text, 'base64url') : null;
+}
+
 /**
  * base64url(SHA-256(UTF-8 of a well-formed string)). In Node one native call on the string itself
  * (no encoded copy, no digest bytes in between); elsewhere TextEncoder and sha256.

@@ -165,7 +165,7 @@ async function readUncached(der: string): Promise<CertificateInfo> {
   const role = ROLES.find((r) => r === roleText);
   const publicJwk = await exportPublicJwk((await keyOf(cert)).key);
   const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', cert.bytes));
-  return (cert.info = {
+  const info: CertificateInfo = {
     der,
     serialNumber: serialHex(tbs.serialNumber),
     subject: cert.subject,
@@ -180,7 +180,9 @@ async function readUncached(der: string): Promise<CertificateInfo> {
     isCA: extensions.ca === true,
     publicJwk,
     fingerprint: encodeBase64url(digest),
-  });
+  };
+  cert.info = info;
+  return info;
 }
 
 /**

@@ -1,4 +1,4 @@
-import { canonicalJson, encodeBase64url, digestJson, sha256TextBase64url, utf8, utf8Transient, isoTime } from '../encoding/index.js';
+import { canonicalJson, encodeBase64url, digestJson, isoTime, sha256TextBase64url, sha256TextBase64urlSync, utf8, utf8Transient } from '../encoding/index.js';
 import type { Signer } from '../crypto/keys.js';
 import type { SignerRef, SignatureBlock, Statement, UnsignedStatement } from './schema.js';
 
@@ -74,49 +74,72 @@ function inLiteralOrder(names: readonly string[]): boolean {
   return true;
 }
 
-/**
- * Sign, and the canonical text of the signed statement where it is at hand without a walk: an
- * unsigned statement with exactly the envelope's members is written member by member, and the
- * signed text is the signing input with the signature's `"value"` added. The statement is built
- * without a leading spread (in Node 20's V8 every member written after one takes a slow path):
- * a literal when the members come in the schema's order, Object.assign otherwise, the same
- * members in the same order as `{ ...unsigned, signature }`.
- */
-async function sign<B>(unsigned: UnsignedStatement<B>, signer: Signer, options: SignOptions): Promise<{ statement: Statement<B>; text: string | null }> {
+/** What a statement is signed over, and the parts its signed text is written from. */
+interface Prepared {
+  alg: Signer['alg'];
+  signerRef: SignerRef;
+  names: string[];
+  /** The signing input up to the signature's closing brace, and from it on; head null when not an envelope. */
+  head: string | null;
+  tail: string;
+  input: string;
+}
+
+function prepare(unsigned: UnsignedStatement<unknown>, signer: Signer, options: SignOptions): Prepared {
   const alg = signer.alg;
   const signerRef: SignerRef = options.signerRef ?? { kind: 'jwk', jwk: signer.publicJwk };
   const names = Object.keys(unsigned);
-  let head: string | null = null;
-  let tail = '';
-  let input: string;
   if (hasEnvelopeMembers(names, 5)) {
-    head = envelopeHead(unsigned) + headerText(alg, signerRef);
-    tail = envelopeTail(unsigned);
-    input = head + tail;
-  } else {
-    // Rare (not an envelope); a spread keeps a member named __proto__ a member.
-    input = signingText({ ...unsigned, signature: { alg, signer: signerRef } });
+    const head = envelopeHead(unsigned) + headerText(alg, signerRef);
+    const tail = envelopeTail(unsigned);
+    return { alg, signerRef, names, head, tail, input: head + tail };
   }
-  // The input is read by the signer and dropped: no bytes of their own (utf8Transient). Signed
-  // at once where the signer can (Node), without suspending.
-  const bytes = utf8Transient(input);
-  const value = encodeBase64url(signer.signSync ? signer.signSync(bytes) : await signer.sign(bytes));
-  const signature = { alg, signer: signerRef, value };
+  // Rare (not an envelope); a spread keeps a member named __proto__ a member.
+  return { alg, signerRef, names, head: null, tail: '', input: signingText({ ...unsigned, signature: { alg, signer: signerRef } }) };
+}
+
+/**
+ * The signed statement, and its canonical text where it is at hand without a walk: an unsigned
+ * statement with exactly the envelope's members was written member by member, and the signed text
+ * is the signing input with the signature's `"value"` added. The statement is built without a
+ * leading spread (in Node 20's V8 every member written after one takes a slow path): a literal
+ * when the members come in the schema's order, Object.assign otherwise, the same members in the
+ * same order as `{ ...unsigned, signature }`.
+ */
+function finish<B>(unsigned: UnsignedStatement<B>, p: Prepared, signatureBytes: Uint8Array): { statement: Statement<B>; text: string | null } {
+  const value = encodeBase64url(signatureBytes);
+  const signature = { alg: p.alg, signer: p.signerRef, value };
   let statement: Record<string, unknown>;
-  if (inLiteralOrder(names)) {
+  if (inLiteralOrder(p.names)) {
     statement = { type: unsigned.type, version: unsigned.version, dealId: unsigned.dealId, issuedAt: unsigned.issuedAt, body: unsigned.body, signature };
-  } else if (head !== null) {
+  } else if (p.head !== null) {
     // The envelope's names in another order (none is __proto__, so assignment defines members).
     statement = Object.assign({}, unsigned);
     statement.signature = signature;
   } else statement = { ...unsigned, signature };
   // base64url needs no escaping: the value is its own canonical string.
-  return { statement: statement as Statement<B>, text: head === null ? null : `${head},"value":"${value}"${tail}` };
+  return { statement: statement as Statement<B>, text: p.head === null ? null : `${p.head},"value":"${value}"${p.tail}` };
+}
+
+/**
+ * Sign: at once where the signer can (Node: signSync), without suspending; else through its
+ * promise. The input is read by the signer and dropped: no bytes of their own (utf8Transient).
+ */
+function signNow<B>(
+  unsigned: UnsignedStatement<B>,
+  signer: Signer,
+  options: SignOptions,
+): { statement: Statement<B>; text: string | null } | Promise<{ statement: Statement<B>; text: string | null }> {
+  const p = prepare(unsigned, signer, options);
+  const bytes = utf8Transient(p.input);
+  if (signer.signSync) return finish(unsigned, p, signer.signSync(bytes));
+  return signer.sign(bytes).then((signatureBytes) => finish(unsigned, p, signatureBytes));
 }
 
 /** Sign a statement with a WebCrypto key (ES256 or EdDSA). */
 export async function signStatement<B>(unsigned: UnsignedStatement<B>, signer: Signer, options: SignOptions = {}): Promise<Statement<B>> {
-  return (await sign(unsigned, signer, options)).statement;
+  const signed = signNow(unsigned, signer, options);
+  return (signed instanceof Promise ? await signed : signed).statement;
 }
 
 /**
@@ -129,8 +152,10 @@ export async function signStatementWithDigest<B>(
   signer: Signer,
   options: SignOptions = {},
 ): Promise<{ statement: Statement<B>; digest: string }> {
-  const { statement, text } = await sign(unsigned, signer, options);
-  return { statement, digest: await (text === null ? digestJson(statement) : sha256TextBase64url(text)) };
+  const signed = signNow(unsigned, signer, options);
+  const { statement, text } = signed instanceof Promise ? await signed : signed;
+  if (text === null) return { statement, digest: await digestJson(statement) };
+  return { statement, digest: sha256TextBase64urlSync(text) ?? (await sha256TextBase64url(text)) };
 }
 
 /** The id one statement uses to name another: base64url SHA-256 of its canonical form, signature included. */

@@ -129,7 +129,16 @@ describe('a signer only from a key made for signing (WebCrypto would refuse to s
 
 describe('remembered verification keys (node:crypto key objects, found by x)', () => {
   const P256_P = 2n ** 256n - 2n ** 224n + 2n ** 192n + 2n ** 96n - 1n;
-  const toB64u = (n: bigint) => encodeBase64url(Uint8Array.from(n.toString(16).padStart(64, '0').match(/../g)!.map((h) => Number.parseInt(h, 16))));
+  const toB64u = (n: bigint) =>
+    encodeBase64url(
+      Uint8Array.from(
+        n
+          .toString(16)
+          .padStart(64, '0')
+          .match(/../g)!
+          .map((h) => Number.parseInt(h, 16)),
+      ),
+    );
   const fromB64u = (s: string) => BigInt(`0x${Buffer.from(decodeBase64url(s)).toString('hex')}`);
 
   it('a point and its negation share x but never stand for each other, whichever is seen first', async () => {

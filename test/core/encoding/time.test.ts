@@ -24,7 +24,13 @@ describe('isoTime writes what toISOString writes', () => {
   it('on the calendar’s edges: every leap day and year end from 1896 to 2104, century years, the range’s ends', () => {
     const edges: number[] = [year0.getTime(), LAST, 0, -1, 1, Date.UTC(1600, 1, 29), Date.UTC(2000, 1, 29), Date.UTC(1900, 1, 28, 23, 59, 59, 999)];
     for (let y = 1896; y <= 2104; y++) {
-      for (const [m, d] of [[0, 1], [1, 28], [1, 29], [2, 1], [11, 31]] as const) {
+      for (const [m, d] of [
+        [0, 1],
+        [1, 28],
+        [1, 29],
+        [2, 1],
+        [11, 31],
+      ] as const) {
         const t = Date.UTC(y, m, d);
         edges.push(t - 1, t, t + 1, t + 86_399_999);
       }
