@@ -5,7 +5,16 @@ import { ErrorResponse } from '../protocol/commerce.js';
 import type { CertifiedMerchant } from './view.js';
 import { acceptor } from './accept.js';
 import { SemperError } from '../errors.js';
-import { decodeBase64url, encodeBase64url, sealJson, sha256, sha256Base64urlSync, utf8Transient } from '../encoding/index.js';
+import {
+  decodeBase64url,
+  encodeBase64url,
+  sealJson,
+  sha256,
+  sha256Base64urlSync,
+  sha256TextBase64urlSync,
+  utf8Length,
+  utf8Transient,
+} from '../encoding/index.js';
 import type { DeliveredGood, OrderSignatureDemand } from '../protocol/commerce.js';
 
 /**
@@ -51,6 +60,11 @@ export async function digestDelivered(good: Pick<DeliveredGood, 'content' | 'enc
 
 /** A delivered good's digest and size, from one decoding of its content. Throws for content that does not decode. */
 export async function measureGood(good: Pick<DeliveredGood, 'content' | 'encoding'>): Promise<{ digest: string; size: number }> {
+  if (good.encoding === 'utf8') {
+    // Text is hashed as its UTF-8 in one native call where there is one (Node), and counted without encoding it.
+    const digest = sha256TextBase64urlSync(good.content);
+    if (digest !== null) return { digest, size: utf8Length(good.content) };
+  }
   // The bytes are hashed, counted and dropped (utf8Transient); hashed in one native call where there is one.
   const bytes = good.encoding === 'utf8' ? utf8Transient(good.content) : decodeBase64url(good.content);
   return { digest: sha256Base64urlSync(bytes) ?? encodeBase64url(await sha256(bytes)), size: bytes.length };

@@ -376,8 +376,16 @@ export function utf8(text: string): Uint8Array<ArrayBuffer> {
   return encoder.encode(text);
 }
 
-/** node:buffer's `Buffer.from(text, 'utf8')`, where the runtime has it (Node); found at run time, as base64url.ts finds it. */
-const nodeBufferFrom = (globalThis as { Buffer?: { from(text: string, encoding: 'utf8'): Uint8Array<ArrayBuffer> } }).Buffer?.from;
+/** node:buffer's `Buffer.from(text, 'utf8')` and `Buffer.byteLength`, where the runtime has them (Node); found at run time, as base64url.ts finds them. */
+const nodeBuffer = (
+  globalThis as { Buffer?: { from(text: string, encoding: 'utf8'): Uint8Array<ArrayBuffer>; byteLength(text: string, encoding: 'utf8'): number } }
+).Buffer;
+const nodeBufferFrom = nodeBuffer?.from;
+
+/** How many bytes a string's UTF-8 is (a lone surrogate counts as U+FFFD, as TextEncoder writes it), without writing them where the runtime can (Node). */
+export function utf8Length(text: string): number {
+  return nodeBuffer ? nodeBuffer.byteLength(text, 'utf8') : encoder.encode(text).length;
+}
 
 /**
  * The UTF-8 bytes of a string for one immediate use — the input of a signature made or checked, a

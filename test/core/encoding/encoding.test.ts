@@ -12,6 +12,7 @@ import {
   sha256Sync,
   sha256TextBase64url,
   sha256TextBase64urlSync,
+  utf8Length,
   sha256WebCrypto,
   sealJson,
   utf8,
@@ -278,6 +279,18 @@ describe('digests', () => {
         const web = await sha256WebCrypto(data);
         return bytesEqual(await sha256(data), web) && sha256Base64urlSync(data.subarray(0)) === encodeBase64url(web);
       }),
+      { numRuns: 300 },
+    );
+  });
+  it('counts a string’s UTF-8 bytes as TextEncoder writes them, lone surrogates as U+FFFD (property)', () => {
+    fc.assert(
+      fc.property(
+        fc.string({ unit: 'binary', maxLength: 300 }),
+        fc.string({ unit: fc.integer({ min: 0xd800, max: 0xdfff }).map((c) => String.fromCharCode(c)), maxLength: 4 }),
+        (s, lone) => {
+          for (const text of [s, s + lone, lone + s]) expect(utf8Length(text)).toBe(utf8(text).length);
+        },
+      ),
       { numRuns: 300 },
     );
   });
