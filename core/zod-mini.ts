@@ -16,7 +16,9 @@
  */
 import { config, core, memoizer, never, unknown, type ZodMiniNever, ZodMiniObject, ZodMiniType } from 'zod/mini';
 import { looseObject as miniLooseObject, object as miniObject, type strictObject as miniStrictObject } from 'zod/mini';
+import { array, boolean, lazy, null as jsonNull, number, record, string, union } from 'zod/mini';
 import en from 'zod/v4/locales/en.js';
+import { MAX_JSON_DEPTH } from './json-limits.js';
 
 if (!core.globalConfig.localeError) config(en());
 if (!core.globalConfig.memoizer) config({ memoizer: memoizer() });
@@ -62,3 +64,27 @@ export const looseObject: typeof miniLooseObject = COMPILED
   ? (((shape: core.$ZodLooseShape, params?: string | core.$ZodObjectParams) =>
       new JitObject({ type: 'object', shape, catchall: unknown(), ...core.util.normalizeParams(params) })) as typeof miniLooseObject)
   : miniLooseObject;
+
+/**
+ * `z.json()` with its nesting bounded at MAX_JSON_DEPTH (RFC 8259 §9 lets a parser limit it), as
+ * the canonicaliser bounds it. mini's json() is one lazy schema that refers to itself, so a value
+ * nested thousands deep overflowed the stack (a RangeError, not a failed parse) wherever a message
+ * carrying a statement was parsed from a party's reply (a bank's answer, a TTP's). Here each level
+ * refers to the next and the last takes only strings, numbers, booleans and null: the same parse
+ * and the same copy to that depth, a failed parse below it. Levels are made on first use.
+ */
+const jsonLevels: ZodMiniType<core.util.JSONType>[] = [];
+function jsonLevel(depth: number): ZodMiniType<core.util.JSONType> {
+  let level = jsonLevels[depth];
+  if (!level) {
+    level =
+      depth === 0
+        ? union([string(), number(), boolean(), jsonNull()])
+        : lazy(() => union([string(), number(), boolean(), jsonNull(), array(jsonLevel(depth - 1)), record(string(), jsonLevel(depth - 1))]));
+    jsonLevels[depth] = level;
+  }
+  return level;
+}
+export function json(): ZodMiniType<core.util.JSONType> {
+  return jsonLevel(MAX_JSON_DEPTH);
+}

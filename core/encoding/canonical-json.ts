@@ -9,6 +9,7 @@
  * check followed by the package's own walk; error paths are only built when a check fails.
  */
 import { SemperError } from '../errors.js';
+import { MAX_JSON_DEPTH } from '../json-limits.js';
 
 export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
 
@@ -27,11 +28,10 @@ export function wellFormedByPattern(s: string): boolean {
 const wellFormed: (s: string) => boolean = isWellFormed ? (s) => isWellFormed.call(s) : wellFormedByPattern;
 
 /**
- * How deep arrays and objects may nest (RFC 8259 §9 lets a parser limit it). Statements nest a few
- * levels (a statement in a body in a request: about a dozen); the bound turns a value nested
- * thousands deep, or a cyclic one, into ERR_ENCODING instead of exhausting the stack.
+ * How deep arrays and objects may nest (core/json-limits.ts): a value nested deeper, or a cyclic
+ * one, is ERR_ENCODING here instead of exhausting the stack.
  */
-export const MAX_JSON_DEPTH = 64;
+export { MAX_JSON_DEPTH };
 
 function tooDeep(path: string): SemperError {
   return new SemperError('ERR_ENCODING', `RFC 8259 §9: ${path} nests arrays and objects more than ${MAX_JSON_DEPTH} deep`);

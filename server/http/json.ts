@@ -21,16 +21,11 @@ import type { Context, MiddlewareHandler } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { z } from 'zod';
 import { SemperError } from '../../core/errors.js';
-import { MAX_JSON_DEPTH } from '../../core/encoding/canonical-json.js';
+import { MAX_JSON_DEPTH } from '../../core/json-limits.js';
 import { errorResponse } from './errors.js';
 
 export const DEFAULT_BODY_LIMIT = 64 * 1024;
-/**
- * Deepest nesting of arrays and objects accepted: the canonicaliser's own bound (core/encoding). The
- * deepest Semper message (a TTP request carrying m1 and m2 with packages four deep and a statement
- * description with fixed content) stays under 40; zod recurses once per level, and overflows the
- * stack at a few thousand.
- */
+/** Deepest nesting of arrays and objects accepted: the bound every parser of Semper's keeps (core/json-limits.ts). */
 export { MAX_JSON_DEPTH };
 /** Values (array elements and object members) accepted in one body by default. */
 export const DEFAULT_MAX_VALUES = 20_000;

@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import canonicalize from 'canonicalize';
 import { generateKeyPair, signerFromKeyPair } from '../../../core/crypto/index.js';
-import { canonicalJson, decodeBase64url, encodeBase64url, sealJson, sha256, sha256TextBase64url } from '../../../core/encoding/index.js';
+import { MAX_JSON_DEPTH, canonicalJson, decodeBase64url, encodeBase64url, sealJson, sha256, sha256TextBase64url } from '../../../core/encoding/index.js';
+import { Statement as StatementSchema } from '../../../core/statements/schema.js';
 import {
   canonicalStatementDigest,
   lowS,
@@ -30,6 +31,29 @@ const base = {
   issuedAt: '2026-11-23T10:00:00.000Z',
   body: { amount: 100, to: 'Bob' },
 };
+
+describe('the statement schema on a party’s reply', () => {
+  it('fails a body nested deeper than MAX_JSON_DEPTH as a parse, instead of exhausting the stack; parses and copies what is within it', () => {
+    const nested = (levels: number): unknown => JSON.parse('['.repeat(levels) + ']'.repeat(levels));
+    const envelope = (inner: unknown) => ({
+      type: 'semper.test',
+      version: 1,
+      dealId: 'deal-0123456789',
+      issuedAt: '2026-01-01T00:00:00.000Z',
+      body: { inner },
+      signature: { alg: 'ES256', signer: { kind: 'jwk', jwk: { kty: 'OKP', crv: 'Ed25519', x: 'A'.repeat(43) } }, value: 'AA' },
+    });
+    for (const levels of [MAX_JSON_DEPTH + 1, 20_000]) {
+      const r = StatementSchema.safeParse(envelope(nested(levels)));
+      expect(r.success).toBe(false);
+    }
+    const within = envelope(nested(MAX_JSON_DEPTH));
+    const r = StatementSchema.safeParse(within);
+    expect(r.success).toBe(true);
+    expect(r.data).toStrictEqual(within);
+    expect(r.data!.body).not.toBe(within.body);
+  });
+});
 
 describe('signed statements', () => {
   it('refuses a body nested thousands deep, or cyclic, with a typed error instead of exhausting the stack (a hostile merchant’s reply)', async () => {
