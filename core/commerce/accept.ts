@@ -15,7 +15,10 @@
  * which zod trims) is a "no". Accepted values are deep-frozen, plain and have exactly the members
  * zod would copy, so the value itself stands for zod's copy.
  */
-import type { z } from '../zod.js';
+import { z } from '../zod.js';
+
+// zod's own: code points as its length checks count them, and the ranges its number formats name.
+const { codePointLength, NUMBER_FORMAT_RANGES } = z.core.util;
 
 type Accept = (value: unknown) => boolean;
 
@@ -54,24 +57,6 @@ function passes(check: ZodCheckLike, value: unknown): boolean {
   }
 }
 
-/**
- * Code points of a string, as zod counts them for its length checks (util.codePointLength): a
- * surrogate pair is one. Sealed strings have no lone surrogates, but this counts as zod does anyway.
- */
-const HIGH_SURROGATE = /[\uD800-\uDBFF]/;
-function codePoints(s: string): number {
-  const units = s.length;
-  if (!HIGH_SURROGATE.test(s)) return units;
-  let count = units;
-  for (let i = 0; i < units - 1; i++) {
-    if ((s.charCodeAt(i) & 0xfc00) === 0xd800 && (s.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
-      count--;
-      i++;
-    }
-  }
-  return count;
-}
-
 /** Strings a URL check passed unchanged, per check (the check is a function of the string alone; bounded). */
 const URL_MEMO_LIMIT = 256;
 
@@ -95,9 +80,9 @@ function predicate(check: ZodCheckLike): Accept {
       return def.inclusive ? (v) => (v as number) >= min : (v) => (v as number) > min;
     }
     case 'number_format': {
-      const range = NUMBER_FORMATS[def.format as string];
+      const range = (NUMBER_FORMAT_RANGES as Record<string, readonly [number | bigint, number | bigint] | undefined>)[def.format as string];
       if (!range) break;
-      const [min, max] = range;
+      const [min, max] = range as readonly [number, number];
       if ((def.format as string).includes('int')) return (v) => Number.isSafeInteger(v) && (v as number) >= min && (v as number) <= max;
       return (v) => (v as number) >= min && (v as number) <= max;
     }
@@ -106,7 +91,7 @@ function predicate(check: ZodCheckLike): Accept {
       // A code point is one or two units: a string that fits in units fits in code points.
       return (v) => {
         const units = (v as { length: number }).length;
-        return units <= max || (typeof v === 'string' && codePoints(v) <= max);
+        return units <= max || (typeof v === 'string' && codePointLength(v) <= max);
       };
     }
     case 'min_length': {
@@ -114,7 +99,7 @@ function predicate(check: ZodCheckLike): Accept {
       return (v) => {
         const units = (v as { length: number }).length;
         if (units < min) return false;
-        return typeof v !== 'string' || units >= min * 2 || codePoints(v) >= min;
+        return typeof v !== 'string' || units >= min * 2 || codePointLength(v) >= min;
       };
     }
     case 'length_equals': {
@@ -122,7 +107,7 @@ function predicate(check: ZodCheckLike): Accept {
       return (v) => {
         const units = (v as { length: number }).length;
         if (typeof v !== 'string' || units < n || units > n * 2) return units === n;
-        return codePoints(v) === n;
+        return codePointLength(v) === n;
       };
     }
     case 'string_format': {
@@ -149,15 +134,6 @@ function predicate(check: ZodCheckLike): Accept {
   }
   return (v) => passes(check, v);
 }
-
-/** zod's util.NUMBER_FORMAT_RANGES for the formats a number check may name. */
-const NUMBER_FORMATS: Record<string, readonly [number, number]> = {
-  safeint: [Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER],
-  int32: [-2147483648, 2147483647],
-  uint32: [0, 4294967295],
-  float32: [-3.4028234663852886e38, 3.4028234663852886e38],
-  float64: [-Number.MAX_VALUE, Number.MAX_VALUE],
-};
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;

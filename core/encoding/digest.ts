@@ -59,8 +59,7 @@ export function sha256TextBase64urlSync(text: string): string | null {
  * (no encoded copy, no digest bytes in between); elsewhere TextEncoder and sha256.
  */
 export async function sha256TextBase64url(text: string): Promise<string> {
-  if (oneShot) return oneShot('sha256', text, 'base64url');
-  return encodeBase64url(await sha256(utf8(text)));
+  return sha256TextBase64urlSync(text) ?? encodeBase64url(await sha256(utf8(text)));
 }
 
 /** SHA-256 through WebCrypto only (the browsers' path; tests compare both paths). */

@@ -6,13 +6,20 @@
 import type { ExchangeRecord, FairPurchaseRecord, PurchaseRecord } from '../deals/records.js';
 import type { DealSummary, ExchangeSummary, FairPurchaseSummary } from './table.js';
 
+/** What every row says of its deal, whatever the kind: which deal, where, in what phase, when. */
+function head<R extends PurchaseRecord | ExchangeRecord | FairPurchaseRecord>(r: R) {
+  return {
+    dealId: r.dealId,
+    origin: r.origin,
+    status: r.state.phase as R['state']['phase'],
+    createdAt: new Date(r.createdAt).toISOString(),
+    updatedAt: new Date(r.updatedAt).toISOString(),
+  };
+}
+
 export function summarisePurchase(record: PurchaseRecord): DealSummary {
   return {
-    dealId: record.dealId,
-    origin: record.origin,
-    status: record.state.phase,
-    createdAt: new Date(record.createdAt).toISOString(),
-    updatedAt: new Date(record.updatedAt).toISOString(),
+    ...head(record),
     ...(record.view ? { merchant: record.view.merchant.legalName, total: record.view.total } : {}),
     ...(record.view?.items[0] ? { product: record.view.items[0].title, moreItems: record.view.items.length - 1 } : {}),
     ...(record.result?.kind === 'failed' ? { error: record.result.error } : {}),
@@ -22,12 +29,8 @@ export function summarisePurchase(record: PurchaseRecord): DealSummary {
 export function summariseExchange(r: ExchangeRecord): ExchangeSummary {
   const exchangeId = 'exchange' in r.state ? r.state.exchange?.exchangeId : undefined;
   return {
-    dealId: r.dealId,
-    origin: r.origin,
+    ...head(r),
     use: r.state.use,
-    status: r.state.phase,
-    createdAt: new Date(r.createdAt).toISOString(),
-    updatedAt: new Date(r.updatedAt).toISOString(),
     ...(r.view ? { title: r.view.title, merchant: r.view.merchant.legalName, ttp: r.view.ttp.name } : {}),
     ...(exchangeId ? { exchangeId } : {}),
     ...(r.result?.kind === 'failed' ? { error: r.result.error } : {}),
@@ -36,11 +39,7 @@ export function summariseExchange(r: ExchangeRecord): ExchangeSummary {
 
 export function summariseFair(r: FairPurchaseRecord): FairPurchaseSummary {
   return {
-    dealId: r.dealId,
-    origin: r.origin,
-    status: r.state.phase,
-    createdAt: new Date(r.createdAt).toISOString(),
-    updatedAt: new Date(r.updatedAt).toISOString(),
+    ...head(r),
     ...(r.view ? { title: r.view.title, merchant: r.view.merchant.legalName, price: r.view.price } : {}),
     ...('method' in r.state && r.state.method ? { method: r.state.method } : {}),
     ...(r.result?.kind === 'failed' ? { error: r.result.error } : {}),

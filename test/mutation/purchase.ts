@@ -53,7 +53,7 @@ export const checks: SecurityCheck[] = [
     id: 'P-common-body-length',
     check: "a verified body is taken without zod's parse only when every fixed-length string has that length (nonces, digests), counted as zod counts",
     file: 'core/commerce/accept.ts',
-    find: '        return codePoints(v) === n;',
+    find: '        return codePointLength(v) === n;',
     replace: '        return true;',
     tests: ['test/core/commerce/accept.test.ts', ...COMMERCE],
   },

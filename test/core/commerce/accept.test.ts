@@ -307,7 +307,7 @@ describe('parseBody', () => {
 });
 
 describe('certifiedMerchant', () => {
-  it("writes the certificate's expiry as toISOString does, for each of many instants and again for the same one (remembered)", () => {
+  it("writes the certificate's expiry as toISOString does, for each of many instants and again for the same one", () => {
     const chainAt = (notAfter: Date) =>
       ({
         leaf: { commonName: 'Shop', origins: ['https://shop.example'], fingerprint: 'f', notAfter },
