@@ -60,6 +60,8 @@ export interface InterleavedRatio {
   b: Rate;
   /** The same rounds by CPU time (all threads), whichever clock `ratio` is by. */
   cpuRatio: number;
+  /** The middle half of the per-round ratios (first and third quartile, by `ratio`'s clock): how far the rounds spread. */
+  spread: { low: number; high: number };
 }
 
 /**
@@ -86,7 +88,10 @@ export async function interleavedRatio(
     cpuRatios.push(lastA.cpuMsPerOp / lastB.cpuMsPerOp);
   }
   const median = (xs: number[]) => xs.sort((x, y) => x - y)[Math.floor(rounds / 2)]!;
-  return { ratio: median(ratios), a: lastA, b: lastB, cpuRatio: median(cpuRatios) };
+  const ratio = median(ratios);
+  // `ratios` is sorted now.
+  const spread = { low: ratios[Math.floor((rounds - 1) / 4)]!, high: ratios[Math.ceil((3 * (rounds - 1)) / 4)]! };
+  return { ratio, a: lastA, b: lastB, cpuRatio: median(cpuRatios), spread };
 }
 
 export interface InterleavedRatios {
