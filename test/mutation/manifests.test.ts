@@ -10,6 +10,7 @@ import { checks as exchange } from './exchange.js';
 import { checks as pki } from './pki.js';
 import { checks as fair } from './fair.js';
 import { checks as purchase } from './purchase.js';
+import { checks as extension } from './extension.js';
 import type { SecurityCheck } from './types.js';
 
 /** Each manifest with the fewest checks it may hold (a manifest emptied by mistake fails). */
@@ -18,6 +19,7 @@ const manifests: [string, SecurityCheck[], number][] = [
   ['purchase', purchase, 100],
   ['pki', pki, 100],
   ['fair', fair, 30],
+  ['extension', extension, 30],
 ];
 
 describe.each(manifests)('mutation manifest %s', (_name, checks, atLeast) => {

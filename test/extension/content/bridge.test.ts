@@ -13,7 +13,7 @@ import {
 } from '../../../extension/content/bridge-protocol.js';
 import { ContentBridge, MAX_PENDING, type BridgePort } from '../../../extension/content/content-bridge.js';
 import { PortRequestSchema, parseProviderRequest } from '../../../extension/content/port-protocol.js';
-import { pageOriginOf, isExtensionPage, isTrustedWindowPage } from '../../../extension/worker/sender.js';
+import { pageOriginOf, isExtensionPage, isTrustedWindowPage, partyOrigin } from '../../../extension/worker/sender.js';
 
 const CHANNEL = '0123456789abcdef0123456789abcdef';
 
@@ -92,6 +92,27 @@ describe('sender checks', () => {
     expect(pageOriginOf({})).toBeUndefined();
   });
 
+  it("takes a sender's origin only in its exact serialised form", () => {
+    // Deals are keyed and compared by origin: a port written out, a path, another case or a user
+    // name would be a second spelling of one origin (or not an origin at all).
+    for (const origin of ['https://shop.example:443', 'https://shop.example/checkout', 'HTTPS://SHOP.EXAMPLE', 'https://user@shop.example']) {
+      expect(pageOriginOf({ origin })).toBeUndefined();
+    }
+    expect(pageOriginOf({ origin: 'https://shop.example' })).toBe('https://shop.example');
+  });
+
+  it('takes the address of another party (a CA, a TTP) over https, or http on this computer, without credentials', () => {
+    expect(partyOrigin(' https://ttp.example/ttp ', 'TTP')).toBe('https://ttp.example');
+    expect(partyOrigin('http://127.0.0.1:8452/', 'TTP')).toBe('http://127.0.0.1:8452');
+    expect(partyOrigin('http://localhost:8452', 'CA')).toBe('http://localhost:8452');
+    for (const address of ['http://ttp.example/', 'http://10.0.0.7:8452/', 'ftp://ttp.example/', 'file:///etc/ttp', 'javascript:alert(1)']) {
+      expect(() => partyOrigin(address, 'TTP')).toThrow(/must be reached over https/);
+    }
+    expect(() => partyOrigin('https://user:secret@ttp.example/', 'TTP')).toThrow(/must not carry credentials/);
+    expect(() => partyOrigin('https://user@ttp.example/', 'TTP')).toThrow(/must not carry credentials/);
+    expect(() => partyOrigin('not an address', 'TTP')).toThrow(/is not a URL/);
+  });
+
   it("recognises this extension's pages and the trusted window", () => {
     const base = 'chrome-extension://ogebgngddklbcapdihmjkemgigajimlo/';
     const id = 'ogebgngddklbcapdihmjkemgigajimlo';
@@ -161,6 +182,29 @@ describe('content bridge', () => {
     const { bridge, ports } = makeBridge();
     bridge.onPageMessage({ type: PAGE_TO_CONTENT, channel: CHANNEL, id: 'r1', method: 'm' }, false);
     expect(ports).toHaveLength(0);
+  });
+
+  it('forwards only well-formed page requests', () => {
+    const { bridge, ports, toPage } = makeBridge();
+    bridge.onPageMessage({ type: PAGE_TO_CONTENT, channel: 'short', id: 'r1', method: 'semper_purchase' }, true);
+    bridge.onPageMessage({ type: 'semper-something-else', channel: CHANNEL, id: 'r1', method: 'semper_purchase' }, true);
+    bridge.onPageMessage({ type: PAGE_TO_CONTENT, channel: CHANNEL, id: 'r1' }, true);
+    bridge.onPageMessage('semper_purchase', true);
+    expect(ports).toHaveLength(0);
+    expect(toPage).toEqual([]);
+  });
+
+  it("passes on to the page only the worker's well-formed answers", () => {
+    const { ports, toPage, request } = makeBridge();
+    request('r1');
+    const sent = ports[0]!.sent[0]!;
+    // An error code the provider does not define, a result without one, an unknown kind of answer.
+    ports[0]!.deliver({ type: 'error', id: sent.id, error: { code: 1234, message: 'made up' } });
+    ports[0]!.deliver({ type: 'result', id: sent.id });
+    ports[0]!.deliver({ type: 'surprise', id: sent.id, result: 1 });
+    expect(toPage).toEqual([]);
+    ports[0]!.deliver({ type: 'result', id: sent.id, result: { dealId: 'd' } });
+    expect(toPage).toEqual([{ type: CONTENT_TO_PAGE, channel: CHANNEL, id: 'r1', ok: true, result: { dealId: 'd' } }]);
   });
 
   it('every request carries its own random key (the worker finds the deal it started by it)', () => {

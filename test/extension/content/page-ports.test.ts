@@ -85,6 +85,50 @@ describe('page ports', () => {
     expect(started).toEqual([]);
   });
 
+  it('refuses exchanges and fair purchases from frames too, and ports that come from no tab', async () => {
+    const started: string[] = [];
+    const record = deal('requesting-offer');
+    const ports = new PagePorts({
+      extensionId: EXT_ID,
+      version: '0.1.0',
+      startPurchase: async () => {
+        started.push('purchase');
+        return record;
+      },
+      startExchange: async (_origin, use) => {
+        started.push(use);
+        return record;
+      },
+      startFairPurchase: async () => {
+        started.push('fair');
+        return record;
+      },
+      getDeal: async () => record,
+    });
+    const requests = [
+      { type: 'request', id: 'c1', method: 'semper_certifiedMail', params: { documentId: 'letter-1' } },
+      { type: 'request', id: 'c2', method: 'semper_signContract', params: { contractId: 'lease-1' } },
+      { type: 'request', id: 'c3', method: 'semper_buyFair', params: { sku: 'report' } },
+    ];
+    // A frame another site embeds (an ad) cannot start a deal in the shopper's name.
+    const framed = new FakePort({ id: EXT_ID, origin: ORIGIN, url: `${ORIGIN}/ad`, frameId: 3, tab });
+    ports.connect(framed);
+    for (const r of requests) await framed.send(r);
+    expect(framed.posted).toEqual(
+      ['c1', 'c2', 'c3'].map((id) => ({ type: 'error', id, error: expect.objectContaining({ code: 4100, data: { reason: 'ERR_PROTOCOL_STATE' } }) })),
+    );
+    expect(started).toEqual([]);
+    // The same requests from the top-level page start their deals.
+    const page = new FakePort({ id: EXT_ID, origin: ORIGIN, url: `${ORIGIN}/`, frameId: 0, tab });
+    ports.connect(page);
+    for (const r of requests) await page.send(r);
+    expect(started).toEqual(['certified-mail', 'contract-signing', 'fair']);
+    // A port of this extension that no tab sent is no page: it has no page origin to deal for.
+    const noTab = new FakePort({ id: EXT_ID, origin: ORIGIN, url: `${ORIGIN}/`, frameId: 0 });
+    ports.connect(noTab);
+    expect(noTab.disconnected).toBe(true);
+  });
+
   it('re-attaches only to deals of the same origin, and answers finished deals at once', async () => {
     const store = new MemoryDealStore();
     const { ports } = pagePorts(store);

@@ -19,6 +19,7 @@ import { FIREFOX_WEBAUTHN_ORIGIN, GECKO_ID, extensionRelyingParties, firefoxWebA
 import { canonicalSerial } from '../../../core/pki/index.js';
 import { cryptoRandom, type TransportReply } from '../../../core/machine.js';
 import {
+  CHALLENGE_TTL_MS,
   DEFAULT_HARDWARE_TOKEN_ABOVE,
   IdentityService,
   MemorySettingsRecords,
@@ -85,6 +86,13 @@ describe('key store', () => {
   it('refuses extractable keys', async () => {
     const { keys } = keyStore({ generate: () => generateKeyPair('ES256', true) });
     await expect(keys.identity()).rejects.toMatchObject({ code: 'ERR_KEY' });
+  });
+
+  it('never signs with a stored key found extractable (a record the key store did not write)', async () => {
+    const { keys } = keyStore();
+    const identity = await keys.identity();
+    const exportable = { ...identity, pair: await generateKeyPair('ES256', true) };
+    await expect(keys.signer(exportable)).rejects.toMatchObject({ code: 'ERR_KEY' });
   });
 
   it('one pseudonym per merchant origin: reused for that origin, never for another, never the identity', async () => {
@@ -167,7 +175,7 @@ function fakeCa(opts: { certifyOtherKey?: boolean } = {}) {
   return { fetch: fetchImpl, issued, revoked, requests };
 }
 
-function service(opts: { fetch?: typeof fetch; roots?: string[]; firefox?: boolean } = {}) {
+function service(opts: { fetch?: typeof fetch; roots?: string[]; firefox?: boolean; now?: () => number } = {}) {
   const { keys } = keyStore();
   let challenges: PendingChallenge[] = [];
   const tokens = new MemoryTokenRecords();
@@ -178,7 +186,7 @@ function service(opts: { fetch?: typeof fetch; roots?: string[]; firefox?: boole
     settings,
     roots: async () => opts.roots ?? [ca.root],
     fetch: opts.fetch ?? ((() => Promise.reject(new Error('offline'))) as typeof fetch),
-    now: () => Date.now(),
+    now: opts.now ?? (() => Date.now()),
     randomId: (bytes) => randomId(bytes),
     extensionOrigin: opts.firefox ? FIREFOX_PAGE_ORIGIN : EXT,
     ...(opts.firefox ? { firefox: { webauthnOrigin: firefoxWebAuthnOrigin(GECKO_ID) } } : {}),
@@ -301,6 +309,26 @@ describe('identity service: hardware tokens', () => {
     await expect(svc.finishTokenRegistration('Again', options.challenge, response)).rejects.toMatchObject({ code: 'ERR_WEBAUTHN' });
     // The next registration excludes the registered credential.
     expect((await svc.beginTokenRegistration()).excludeCredentials).toEqual([{ id: token.credentialId, type: 'public-key' }]);
+  });
+
+  it('a registration challenge expires; a security key is registered once', async () => {
+    let now = Date.now();
+    const { svc } = service({ now: () => now });
+    const token = await SoftAuthenticator.create({ rpId: EXT, origin: EXT });
+    const late = await svc.beginTokenRegistration();
+    now += CHALLENGE_TTL_MS + 1;
+    await expect(svc.finishTokenRegistration('Late', late.challenge, await token.makeCredential(late.challenge))).rejects.toMatchObject({
+      code: 'ERR_WEBAUTHN',
+    });
+    expect(await svc.listTokens()).toEqual([]);
+    const first = await svc.beginTokenRegistration();
+    await svc.finishTokenRegistration('First', first.challenge, await token.makeCredential(first.challenge));
+    // The same key again, on a fresh challenge: refused, and what is stored for it stays as it was.
+    const again = await svc.beginTokenRegistration();
+    await expect(svc.finishTokenRegistration('Second', again.challenge, await token.makeCredential(again.challenge))).rejects.toMatchObject({
+      code: 'ERR_PROTOCOL_STATE',
+    });
+    expect((await svc.listTokens()).map((t) => t.label)).toEqual(['First']);
   });
 
   it('registration from another origin is refused', async () => {

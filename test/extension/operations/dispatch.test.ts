@@ -90,6 +90,17 @@ describe('operation API access', () => {
     expect(await handleOperation({ op: 'listDeals', request: { all: true } }, popup, deps)).toMatchObject({ ok: false, error: { code: 'ERR_SCHEMA' } });
   });
 
+  it('keeps the trusted-window operations (registering a security key) to the trusted window page', async () => {
+    const deps = opDeps(new MemoryDealStore());
+    const popup = { id: EXT_ID, url: `${BASE}popup/index.html` };
+    const trustedWindow = { id: EXT_ID, url: `${BASE}trusted-window/index.html?view=token` };
+    expect(await handleOperation({ op: 'tokens.beginRegistration', request: {} }, popup, deps)).toMatchObject({ ok: false, error: { code: 'ERR_FORBIDDEN' } });
+    expect(await handleOperation({ op: 'tokens.beginRegistration', request: {} }, trustedWindow, deps)).toMatchObject({
+      ok: true,
+      response: { options: { challenge: 'x'.repeat(43) } },
+    });
+  });
+
   it('lets only the trusted window showing the deal confirm it', async () => {
     const store = new MemoryDealStore();
     const a = deal('awaiting-confirmation', { view });

@@ -9,8 +9,8 @@ import { cryptoRandom, type TransportReply } from '../../../core/machine.js';
 import { SemperError, errorToJson } from '../../../core/errors.js';
 import { newMerchantDeal, stepMerchant, type CatalogItem, type MerchantContext, type MerchantDealState, type Outbound } from '../../../core/commerce/index.js';
 import { STATEMENT_TYPES } from '../../../core/protocol/commerce.js';
-import { MachineHost, idleAtStart, type HttpOutbound } from '../../../extension/worker/host.js';
-import { purchaseKind, MAX_ACTIVE_PER_ORIGIN } from '../../../extension/deals/purchase.js';
+import { MachineHost, idleAtStart, type AnyDealKind, type HttpOutbound } from '../../../extension/worker/host.js';
+import { purchaseKind, MAX_ACTIVE_PER_ORIGIN, MAX_PER_ORIGIN_PER_WINDOW, RATE_WINDOW_MS } from '../../../extension/deals/purchase.js';
 import { MemoryDealStore, type DealRecord, type PurchaseRecord } from '../../../extension/deals/records.js';
 import { settlementOf } from '../../../extension/content/page-ports.js';
 import { makeTestCa, type TestCa } from '../../helpers/pki.js';
@@ -103,6 +103,8 @@ function makeRunner(
   http: (origin: string, outbound: HttpOutbound) => Promise<TransportReply>,
   roots?: () => string[],
   now: () => number = () => Date.now(),
+  /** Change the purchase registration (a second kind made from it, a machine that records its steps). */
+  kinds: (purchase: AnyDealKind) => AnyDealKind[] = (purchase) => [purchase],
 ) {
   const awaiting: string[] = [];
   const settled: DealRecord[] = [];
@@ -117,7 +119,9 @@ function makeRunner(
   };
   const host = new MachineHost({
     store,
-    kinds: [purchaseKind({ roots: async () => (roots ? roots() : [ca.root]), signer: async () => signer, policy: async () => ({}), random: cryptoRandom })],
+    kinds: kinds(
+      purchaseKind({ roots: async () => (roots ? roots() : [ca.root]), signer: async () => signer, policy: async () => ({}), random: cryptoRandom }),
+    ),
     transport: http,
     alarms: {
       set: (dealId, when) => void alarms.set(dealId, when),
@@ -297,6 +301,68 @@ describe('the host running purchases', () => {
     await expect(runner.start(ORIGIN, [{ sku: 'ink-report', quantity: 1 }])).rejects.toBeInstanceOf(SemperError);
     await expect(runner.start('https://other.example', [{ sku: 'ink-report', quantity: 1 }])).resolves.toBeDefined();
     await runner.idle();
+  });
+});
+
+describe('the host against a page that starts too much', () => {
+  it(`lets a site start at most ${MAX_PER_ORIGIN_PER_WINDOW} deals a window of time, finished or not; another site is not held back`, async () => {
+    const store = new MemoryDealStore();
+    const merchant = fakeMerchant();
+    let t = Date.now();
+    const { runner } = makeRunner(store, merchant.http, undefined, () => t);
+    // Each declined at once, so the cap on unfinished deals is never reached: only the rate is.
+    for (let i = 0; i < MAX_PER_ORIGIN_PER_WINDOW; i++) {
+      const { dealId } = await runner.start(ORIGIN, [{ sku: 'ink-report', quantity: 1 }]);
+      await runner.idle();
+      await runner.reject(dealId);
+      t += 10;
+    }
+    await expect(runner.start(ORIGIN, [{ sku: 'ink-report', quantity: 1 }])).rejects.toMatchObject({ code: 'ERR_RATE_LIMITED' });
+    await expect(runner.start('https://other.example', [{ sku: 'ink-report', quantity: 1 }])).resolves.toBeDefined();
+    t += RATE_WINDOW_MS;
+    await expect(runner.start(ORIGIN, [{ sku: 'ink-report', quantity: 1 }])).resolves.toBeDefined();
+    await runner.idle();
+  });
+
+  it('a page request key that started one kind of deal does not answer for another kind', async () => {
+    const store = new MemoryDealStore();
+    const merchant = fakeMerchant();
+    // A second kind, made from the purchase's registration: only its name differs.
+    const { runner } = makeRunner(store, merchant.http, undefined, undefined, (purchase) => [purchase, { ...purchase, kind: 'exchange' }]);
+    const key = 'key-a-0123456789abcdefgh';
+    const purchase = await runner.host.start('purchase', ORIGIN, { items: [{ sku: 'ink-report', quantity: 1 }] }, { pageRequest: key });
+    await expect(runner.host.start('exchange', ORIGIN, { items: [{ sku: 'ink-report', quantity: 1 }] }, { pageRequest: key })).rejects.toMatchObject({
+      code: 'ERR_REPLAY',
+    });
+    expect((await store.listAll()).map((d) => d.dealId)).toEqual([purchase.dealId]);
+    await runner.idle();
+  });
+
+  it("the user's decision on a deal that has ended is refused by the host, before any machine sees it", async () => {
+    const store = new MemoryDealStore();
+    const merchant = fakeMerchant();
+    const seen: string[] = [];
+    // A machine that records every event it is given after the deal ended (the host's check is for every kind).
+    const recording = (purchase: AnyDealKind): AnyDealKind[] => [
+      {
+        ...purchase,
+        machine: {
+          ...purchase.machine,
+          step: (state, event, ctx) => {
+            if (purchase.machine.isTerminal(state)) seen.push(event.type);
+            return purchase.machine.step(state, event, ctx);
+          },
+        },
+      },
+    ];
+    const { runner } = makeRunner(store, merchant.http, undefined, undefined, recording);
+    const { dealId } = await runner.start(ORIGIN, [{ sku: 'ink-report', quantity: 1 }]);
+    await runner.idle();
+    await runner.reject(dealId);
+    await expect(runner.confirm(dealId)).rejects.toMatchObject({ code: 'ERR_PROTOCOL_STATE' });
+    await expect(runner.reject(dealId)).rejects.toMatchObject({ code: 'ERR_PROTOCOL_STATE' });
+    expect(seen).toEqual([]);
+    expect((await store.get(dealId))?.status).toBe('rejected');
   });
 });
 

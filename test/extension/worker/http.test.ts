@@ -1,6 +1,6 @@
 /** The worker's HTTP (extension/worker/http.ts): JSON to the page's origin only, no cookies or redirects, typed errors. */
 import { describe, expect, it } from 'vitest';
-import { httpTransport } from '../../../extension/worker/http.js';
+import { getBytes, httpTransport, postJson } from '../../../extension/worker/http.js';
 
 const ORIGIN = 'https://shop.example';
 
@@ -62,5 +62,63 @@ describe('TTP HTTP', () => {
     const reply = await httpTransport(fake)(ORIGIN, { kind: 'http', to: 'ttp', url: 'http://127.0.0.1:8452', path: '/ttp/requests', body: {} });
     expect(reply).toEqual({ kind: 'response', body: { answer: 1 } });
     expect(seen).toBe('http://127.0.0.1:8452/ttp/requests');
+  });
+});
+
+describe('bounds', () => {
+  const counting = () => {
+    const calls: string[] = [];
+    const fetchImpl = (async (url: URL) => {
+      calls.push(String(url));
+      return new Response('{}', { status: 200 });
+    }) as unknown as typeof fetch;
+    return { calls, fetchImpl };
+  };
+
+  it("keeps a request on the party's origin: a path naming another origin is refused before anything is sent", async () => {
+    const { calls, fetchImpl } = counting();
+    for (const path of ['https://evil.example/semper/offer', '//evil.example/semper/offer']) {
+      expect(await postJson(ORIGIN, path, {}, { maxResponseBytes: 1_000, fetchImpl })).toEqual({
+        kind: 'error',
+        error: { code: 'ERR_INTERNAL', message: 'path leaves the origin' },
+      });
+    }
+    expect(calls).toEqual([]);
+  });
+
+  it('refuses an answer larger than its bound, whether it says so or streams it', async () => {
+    // Says so: the body is small, but its declared length is over the bound (it is not read).
+    const declared = (async () => new Response('{"offer":1}', { status: 200, headers: { 'content-length': '5000000' } })) as unknown as typeof fetch;
+    expect(await postJson(ORIGIN, '/semper/offer', {}, { maxResponseBytes: 1_000, fetchImpl: declared })).toMatchObject({
+      kind: 'error',
+      error: { message: expect.stringContaining('response too large') },
+    });
+    // Streams it, with no declared length.
+    const big = new TextEncoder().encode(JSON.stringify({ offer: 'x'.repeat(3_000) }));
+    const streamed = (async () =>
+      new Response(
+        new ReadableStream({
+          start(controller) {
+            for (let i = 0; i < big.length; i += 500) controller.enqueue(big.slice(i, i + 500));
+            controller.close();
+          },
+        }),
+        { status: 200 },
+      )) as unknown as typeof fetch;
+    expect(await postJson(ORIGIN, '/semper/offer', {}, { maxResponseBytes: 1_000, fetchImpl: streamed })).toMatchObject({
+      kind: 'error',
+      error: { message: expect.stringContaining('response too large') },
+    });
+    // The same answer within the bound is read.
+    expect(await postJson(ORIGIN, '/semper/offer', {}, { maxResponseBytes: 10_000, fetchImpl: streamed })).toMatchObject({ kind: 'response' });
+  });
+
+  it("fetches a certificate's CRL only over http(s)", async () => {
+    const { calls, fetchImpl } = counting();
+    for (const address of ['file:///etc/passwd', 'data:application/pkix-crl;base64,AAAA', 'ftp://ca.example/ca.crl']) {
+      await expect(getBytes(address, { maxResponseBytes: 1_000, fetchImpl })).rejects.toThrow(/not an http\(s\) URL/);
+    }
+    expect(calls).toEqual([]);
+    expect(await getBytes('https://ca.example/ca.crl', { maxResponseBytes: 1_000, fetchImpl })).toEqual(new TextEncoder().encode('{}'));
   });
 });

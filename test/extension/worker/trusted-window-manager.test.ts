@@ -148,6 +148,18 @@ describe('trusted window manager', () => {
     expect(w.closedByUser).toEqual([a.dealId]);
   });
 
+  it('another window closing does not decline the deal in the trusted window', async () => {
+    const store = new MemoryDealStore();
+    const a = deal('awaiting-confirmation');
+    await store.create(a);
+    const w = windowHarness(store);
+    await w.manager.pump();
+    const { windowId } = w.session()!;
+    await w.manager.windowRemoved(windowId + 1_000); // the shop's window, say
+    expect(w.closedByUser).toEqual([]);
+    expect(w.session()).toMatchObject({ dealId: a.dealId, windowId });
+  });
+
   it('after a restart, notices a window that went away meanwhile', async () => {
     const store = new MemoryDealStore();
     const a = deal('awaiting-confirmation');
