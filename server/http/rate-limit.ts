@@ -16,7 +16,7 @@
  * (issue 8, item 11): someone else at the shopper's address (a NAT, a proxy, another program)
  * spending that address's budget does not stop the shopper's order or registration.
  */
-import type { Context, MiddlewareHandler } from 'hono';
+import type { Context } from 'hono';
 import { getConnInfo } from '@hono/node-server/conninfo';
 import { errorResponse } from './errors.js';
 
@@ -84,15 +84,6 @@ export function peerAddress(c: Context): string {
 export function rateLimited(c: Context, waitMs: number, who = 'this client'): Response {
   c.header('retry-after', String(Math.ceil(waitMs / 1000)));
   return errorResponse(c, 'ERR_RATE_LIMITED', `too many attempts from ${who}; try again in ${Math.ceil(waitMs / 1000)} s`, 429);
-}
-
-/** Hono middleware: 429 ERR_RATE_LIMITED with Retry-After once a client exceeds the limit. Put it after jsonBody. */
-export function rateLimit(limiter: RateLimiter, keyOf: (c: Context) => string = peerAddress): MiddlewareHandler {
-  return async (c, next) => {
-    const waitMs = limiter.attempt(keyOf(c));
-    if (waitMs > 0) return rateLimited(c, waitMs);
-    await next();
-  };
 }
 
 /**

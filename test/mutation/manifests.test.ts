@@ -11,6 +11,7 @@ import { checks as pki } from './pki.js';
 import { checks as fair } from './fair.js';
 import { checks as purchase } from './purchase.js';
 import { checks as extension } from './extension.js';
+import { checks as servers } from './servers.js';
 import type { SecurityCheck } from './types.js';
 
 /** Each manifest with the fewest checks it may hold (a manifest emptied by mistake fails). */
@@ -20,6 +21,7 @@ const manifests: [string, SecurityCheck[], number][] = [
   ['pki', pki, 100],
   ['fair', fair, 30],
   ['extension', extension, 30],
+  ['servers', servers, 15],
 ];
 
 describe.each(manifests)('mutation manifest %s', (_name, checks, atLeast) => {

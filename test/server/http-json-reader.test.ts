@@ -151,3 +151,12 @@ describe('the JSON edge reads the IncomingMessage as it reads the web stream', (
     }
   }
 });
+
+describe('the JSON edge refuses what is not UTF-8', () => {
+  it('as 400 ERR_SCHEMA, both ways, instead of reading replacement characters into a value', async () => {
+    const body = CASES.find((c) => c.name === 'not UTF-8')!.body;
+    const answer = await viaRequest(direct, body, 'application/json', 1);
+    expect(answer).toMatchObject({ status: 400, json: { error: { code: 'ERR_SCHEMA', message: expect.stringContaining('not UTF-8') } } });
+    expect(await overHttp(server.url, body, 'application/json', 3, true)).toEqual(answer);
+  });
+});
