@@ -14,6 +14,7 @@ import {
   cashWallet,
   coinIdOf,
   coinSigningKey,
+  newCoinKey,
   type WalletContext,
   type WalletHttpSend,
   type WalletState,
@@ -83,6 +84,24 @@ describe('spends (money mutation kills)', () => {
       await coinSigner(coins[0]!),
     );
     expect(await code(verifySpend(spend, { denominations: set, now: T0, use: 'spend', payee, reference: deal }))).toBe('ERR_SCHEMA');
+  });
+
+  it("a spend of someone else's coin signed with the spender's own key (a merchant re-spending a coin it saw) is refused", async () => {
+    const mallory = await signer();
+    const stolen = await signStatement(
+      { type: SPEND_TYPE, version: 1, dealId: deal, issuedAt: nowIso(T0), body: { coin: coins[2]!.coin, value, payee: mallory.keyId, reference: deal } },
+      mallory,
+    );
+    expect(await code(verifySpend(stolen, { denominations: set, now: T0, use: 'deposit', payee: mallory.keyId, reference: deal }))).toBe(
+      'ERR_SIGNATURE_INVALID',
+    );
+  });
+
+  it("a coin minted by copying another coin's bank signature onto a fresh key is refused", async () => {
+    const key = await newCoinKey();
+    const forged = { ...coins[2]!.coin, publicJwk: key.publicJwk };
+    const spend = await signSpend({ coin: forged, privateJwk: key.privateJwk }, value, { payee, reference: deal, now: T0 });
+    expect(await code(verifySpend(spend, { denominations: set, now: T0, use: 'spend', payee, reference: deal }))).toBe('ERR_SIGNATURE_INVALID');
   });
 
   it('the cash driver counts no coin of another currency: 100 CHF of coins do not pay 100 EUR owed', async () => {
@@ -238,13 +257,13 @@ describe('the wallet refuses (money mutation kills)', () => {
   }
 
   /** The bank's deposit answer for the payment, signed by `by` (receipt and proof), the receipt naming `proofDigest` if given. */
-  async function depositAnswer(sent: WalletHttpSend, o: { proofBy?: Signer; receiptBy?: Signer; proofDigest?: string } = {}) {
+  async function depositAnswer(sent: WalletHttpSend, o: { proofBy?: Signer; receiptBy?: Signer; proofDigest?: string; proof?: Record<string, unknown> } = {}) {
     const proof = (await deviceKeySigner(o.proofBy ?? bankKey)({
       type: PAYMENT_PROOF_TYPE,
       version: 1,
       dealId: deal,
       issuedAt: nowIso(T0),
-      body: { method: 'cash', value, payee, reference: deal },
+      body: { method: 'cash', value, payee, reference: deal, ...o.proof },
     })) as Statement;
     const spends = (sent.body as { spends: Statement[] }).spends;
     const receipt = await deviceKeySigner(o.receiptBy ?? bankKey)({
@@ -272,6 +291,18 @@ describe('the wallet refuses (money mutation kills)', () => {
     const { state, sent } = await paying();
     expect(await code(reply(state, sent, await depositAnswer(sent)))).toBe('accepted');
     expect(await code(reply(state, sent, await depositAnswer(sent, { proofBy: await signer() })))).toBe('ERR_CERT_UNTRUSTED');
+  });
+
+  it("a bank's proof of another payment (another deal, payee, value or method) does not settle this one", async () => {
+    const { state, sent } = await paying();
+    for (const proof of [
+      { reference: 'deal-money-kills-other' },
+      { payee: 'Q'.repeat(43) },
+      { value: { amount: 200, currency: CURRENCY } },
+      { method: 'account' },
+    ]) {
+      expect(await code(reply(state, sent, await depositAnswer(sent, { proof })))).toBe('ERR_ITEM_MISMATCH');
+    }
   });
 
   it('a deposit receipt kept as evidence must be signed by the bank', async () => {

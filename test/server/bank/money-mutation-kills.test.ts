@@ -6,6 +6,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { digestJson, randomId } from '../../../core/encoding/index.js';
 import { CASH_TYPES, prepareCoin, signSpend } from '../../../core/payment/cash/index.js';
 import { type ChequeBody, presentment } from '../../../core/payment/cheque/index.js';
+import { FUNDING_ACCOUNT, Ledger } from '../../../server/bank/index.js';
 import { deviceKeySigner } from '../../../core/payment/signing.js';
 import { nowIso, signStatement, type Statement } from '../../../core/statements/index.js';
 import {
@@ -19,6 +20,7 @@ import {
   T0,
   type TestBank,
   withdraw,
+  bankRows,
 } from '../../core/payment/helpers.js';
 import { present, writeCheque } from '../../core/payment/orders.js';
 
@@ -61,6 +63,35 @@ describe('the bank refuses (money mutation kills)', () => {
     expect(await t.bank.balance(shop.account)).toBe(0);
     await t.bank.deposit({ spends: [spend] });
     expect(await t.bank.balance(shop.account)).toBe(100);
+  });
+
+  it("a deposit mixing two deals' spends to one payee (one proof for deal A worth what deal B paid too) is refused whole", async () => {
+    const { coins } = await withdraw(t, alice, [100, 100]);
+    const dealA = dealId();
+    const dealB = dealId();
+    const a = await signSpend(coins[0]!, { amount: 100, currency: 'CHF' }, { payee: shop.keyId, reference: dealA, now: T0 });
+    const b = await signSpend(coins[1]!, { amount: 100, currency: 'CHF' }, { payee: shop.keyId, reference: dealB, now: T0 });
+    expect((await refused(t.bank.deposit({ spends: [a, b] }))).code).toBe('ERR_ITEM_MISMATCH');
+    expect(await t.bank.balance(shop.account)).toBe(0);
+    // Each deal's spends deposit on their own, with a proof for that deal's value.
+    expect((await t.bank.deposit({ spends: [a] })).proof.body).toMatchObject({ reference: dealA, value: { amount: 100 } });
+    expect((await t.bank.deposit({ spends: [b] })).proof.body).toMatchObject({ reference: dealB, value: { amount: 100 } });
+  });
+
+  it('the ledger writes no entry of a fraction of a minor unit or beyond the safe integers, even in a balanced posting', async () => {
+    const ledger = new Ledger('CHF');
+    for (const [amount, id] of [
+      [0.5, 'p-fraction'],
+      [2 ** 53 + 2, 'p-unsafe'],
+    ] as const) {
+      const posting = [
+        { account: alice.account, amount },
+        { account: FUNDING_ACCOUNT, amount: -amount },
+      ];
+      await expect(t.bank.database.write((tx) => ledger.post(tx, id, 'funding', null, posting, T0))).rejects.toThrow(/non-zero integer/);
+    }
+    expect(await bankRows(t.bank, "SELECT COUNT(*) AS n FROM postings WHERE id LIKE 'p-%'")).toEqual([{ n: 0 }]);
+    expect(await t.bank.balance(alice.account)).toBe(10_000);
   });
 
   it('funding that would take money out of an account (a negative or fractional amount) is refused, nothing posted', async () => {
