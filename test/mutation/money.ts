@@ -21,6 +21,13 @@
 //   coin's own id (requireDenomination, the wallet's secrets), and the id is in the signed message;
 // - blindSign's length and RFC 9474 §4.3 checks: the request schema fixes a blinded message at 256
 //   bytes, and s^e ≠ m needs a fault in OpenSSL's private-key operation, which no test can make;
+// - the cheque clearing's "cleared before" inside the transaction: a second clearing of a serial also
+//   meets the UNIQUE (drawer, serial) of cheque_clearings, and the catch answers ERR_CHEQUE_CLEARED with
+//   the first clearing all the same (and the check before the transaction refuses a later presentment);
+// - the card adapter's "refunded before" ahead of the acquirer call: a second refund order reaches the
+//   acquirer under the same idempotency key (semper-<request id>-refund), which answers the first refund
+//   again, and the conditional UPDATE (refund IS NULL) then answers ERR_REVOKED with the first receipt
+//   (B-adapter-refund-race); the check only spares the call and the signature;
 // - the reversal's window check inside the transaction (removed, 2026-11-30): it compared the same
 //   `now` the check before the transaction had just compared, so it could never refuse anything.
 import type { SecurityCheck } from './types.js';
@@ -736,14 +743,6 @@ export const checks: SecurityCheck[] = [
     tests: CHEQUE,
   },
   {
-    id: 'B-cheque-once',
-    check: 'a cheque clears once, decided inside the write transaction: every other presentment is ERR_CHEQUE_CLEARED with the first clearing',
-    file: cheques,
-    find: 'if (again) throw this.clearedError(again);',
-    replace: '',
-    tests: CHEQUE,
-  },
-  {
     id: 'B-cheque-funds',
     check: 'a cheque is paid only from what the drawer may spend, decided inside the write transaction; else it bounces',
     file: cheques,
@@ -1033,14 +1032,6 @@ export const checks: SecurityCheck[] = [
     file: adapter,
     find: 'if (body.data.amount.amount !== receipt.amount.amount || body.data.amount.currency !== receipt.amount.currency)',
     replace: 'if (false)',
-    tests: ADAPTER,
-  },
-  {
-    id: 'B-adapter-refund-once',
-    check: 'a card payment is refunded once: the second order is ERR_REVOKED with the first receipt',
-    file: adapter,
-    find: 'if (row.refund) throw',
-    replace: 'if (false) throw',
     tests: ADAPTER,
   },
   {

@@ -29,7 +29,7 @@ import {
 } from '../../../core/payment/cash/index.js';
 import { ACCOUNT_TYPES, verifyTransferAnswer } from '../../../core/payment/account/index.js';
 import { CARD_TYPES, verifyCardAnswer, verifyCardRefundAnswer } from '../../../core/payment/card/index.js';
-import { CHEQUE_TYPES, cheque, verifyClearing } from '../../../core/payment/cheque/index.js';
+import { CHEQUE_TYPES, cheque, verifyCheque, verifyClearing } from '../../../core/payment/cheque/index.js';
 import { deviceKeySigner } from '../../../core/payment/signing.js';
 import { digestJson } from '../../../core/encoding/index.js';
 import { PAYMENT_PROOF_TYPE } from '../../../core/items/schema.js';
@@ -208,6 +208,14 @@ describe("issuers' answers that contradict themselves (money mutation kills)", (
     expect(await code(verifyCardRefundAnswer(await receiptBy(stranger), expected))).toBe('ERR_FORBIDDEN');
     expect(await code(verifyCardRefundAnswer(await receiptBy(operator, { requestId: 's'.repeat(22) }), expected))).toBe('ERR_ITEM_MISMATCH');
     expect(await code(verifyCardRefundAnswer(await receiptBy(operator, { amount: chf(1) }), expected))).toBe('ERR_ITEM_MISMATCH');
+  });
+
+  it("a cheque whose dealId is another deal than its reference (the drawer's statement for deal A shown as paying deal B) is refused", async () => {
+    const drawer = await signer();
+    const unsigned = cheque({ drawer: 'account-a', serial: 'serial-2', payee, amount: chf(700), reference: deal, expiresAt: T0 + 1000, now: T0 });
+    const signed = await deviceKeySigner(drawer)({ ...unsigned, dealId: 'deal-money-kills-other' });
+    expect(await code(verifyCheque(signed, { payee, reference: deal, amount: chf(700), now: T0 }))).toBe('ERR_SCHEMA');
+    expect(await code(verifyCheque(await deviceKeySigner(drawer)(unsigned), { payee, reference: deal, amount: chf(700), now: T0 }))).toBe('accepted');
   });
 
   it('a clearing of this cheque whose proof names another payee, deal, amount or method does not settle it', async () => {
