@@ -199,7 +199,6 @@ export class Transfers {
     return ctx.database.write(async (tx) => {
       const again = await this.reversed(tx, requestId);
       if (again) throw this.alreadyRevoked(again);
-      if (by === 'ttp' && now > transfer.revocable_until!) throw new SemperError('ERR_REVOCATION_CLOSED', 'the revocation window closed');
       await requireAvailable(tx, ctx.ledger, transfer.payee_account, transfer.amount, now, requestId);
       const postingId = randomId(16);
       await ctx.ledger.post(
