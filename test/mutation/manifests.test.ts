@@ -12,6 +12,7 @@ import { checks as fair } from './fair.js';
 import { checks as purchase } from './purchase.js';
 import { checks as extension } from './extension.js';
 import { checks as servers } from './servers.js';
+import { checks as money } from './money.js';
 import type { SecurityCheck } from './types.js';
 
 /** Each manifest with the fewest checks it may hold (a manifest emptied by mistake fails). */
@@ -22,6 +23,7 @@ const manifests: [string, SecurityCheck[], number][] = [
   ['fair', fair, 30],
   ['extension', extension, 30],
   ['servers', servers, 15],
+  ['money', money, 100],
 ];
 
 describe.each(manifests)('mutation manifest %s', (_name, checks, atLeast) => {
