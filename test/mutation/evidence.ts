@@ -350,8 +350,16 @@ export const checks: SecurityCheck[] = [
     id: 'E-tsc-nonce',
     check: 'the client checks the reply against its own nonce: an older token for the same digest, replayed by the network, is refused',
     file: client,
-    find: 'return verifyTimeStampResponse(bytes, { ...verify, digest, nonce });',
-    replace: 'return verifyTimeStampResponse(bytes, { ...verify, digest });',
+    find: 'const verified = await verifyTimeStampResponse(bytes, { ...verify, digest, nonce });',
+    replace: 'const verified = await verifyTimeStampResponse(bytes, { ...verify, digest });',
+    tests: [...TS, ...TSA],
+  },
+  {
+    id: 'E-tsc-policy',
+    check: 'the client refuses a token issued under another policy than the one it requested',
+    file: client,
+    find: 'if (policy && verified.policy !== policy)',
+    replace: 'if (false)',
     tests: [...TS, ...TSA],
   },
   // ---------------------------------------------------------------- the TSA host (server/tsa)

@@ -256,6 +256,16 @@ describe('replies', () => {
     });
   });
 
+  it('the client refuses a token issued under another policy than the one it asked for', async () => {
+    const reply = grantedResponse(good);
+    await expect(
+      requestTimestamp(answer(reply), 'https://tsa.test/tsa', digest, nonce, { roots: [pki.root], policy: '1.3.6.1.4.1.99999.3161.2' }),
+    ).rejects.toThrow(/issued under policy 1.3.6.1.4.1.99999.3161.1, not the requested 1.3.6.1.4.1.99999.3161.2/);
+    await expect(requestTimestamp(answer(reply), 'https://tsa.test/tsa', digest, nonce, { roots: [pki.root], policy: POLICY })).resolves.toMatchObject({
+      policy: POLICY,
+    });
+  });
+
   it('the client refuses a reply over 64 KiB before reading it', async () => {
     const big = new Uint8Array(64 * 1024 + 1);
     await expect(requestTimestamp(answer(big), 'https://tsa.test/tsa', digest, nonce, { roots: [pki.root] })).rejects.toThrow(/larger than 65536 bytes/);
