@@ -45,5 +45,9 @@ export async function requestTimestamp(
   const bytes = new Uint8Array(await response.arrayBuffer());
   if (bytes.length > MAX_TIMESTAMP_REPLY_BYTES)
     throw new SemperError('ERR_TIMESTAMP_INVALID', `the TSA's reply is larger than ${MAX_TIMESTAMP_REPLY_BYTES} bytes`);
-  return verifyTimeStampResponse(bytes, { ...verify, digest, nonce });
+  const verified = await verifyTimeStampResponse(bytes, { ...verify, digest, nonce });
+  // RFC 3161 §2.4.2: a TSA answers a request naming a policy under that policy or not at all.
+  if (policy && verified.policy !== policy)
+    throw new SemperError('ERR_TIMESTAMP_INVALID', `RFC 3161 §2.4.2: the token is issued under policy ${verified.policy}, not the requested ${policy}`);
+  return verified;
 }
