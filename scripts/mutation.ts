@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import type { SecurityCheck } from '../test/mutation/types.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const MANIFESTS = ['exchange', 'purchase', 'pki', 'fair', 'extension', 'servers', 'money'] as const;
+const MANIFESTS = ['exchange', 'purchase', 'pki', 'fair', 'extension', 'servers', 'money', 'evidence'] as const;
 
 interface Options {
   manifests: string[];
@@ -36,7 +36,7 @@ function parseArgs(argv: string[]): Options {
     else if (a === '--jobs') o.jobs = Math.max(1, Number(next()));
     else if (a === '--write') o.write = true;
     else if (a === '--keep') o.keep = true;
-    else throw new Error(`unknown option ${a} (--manifest exchange,purchase,pki,fair,extension,servers,money --only ID-PREFIX,... --jobs N --write --keep)`);
+    else throw new Error(`unknown option ${a} (--manifest ${MANIFESTS.join(',')} --only ID-PREFIX,... --jobs N --write --keep)`);
   }
   return o;
 }

@@ -13,6 +13,7 @@ import { checks as purchase } from './purchase.js';
 import { checks as extension } from './extension.js';
 import { checks as servers } from './servers.js';
 import { checks as money } from './money.js';
+import { checks as evidence } from './evidence.js';
 import type { SecurityCheck } from './types.js';
 
 /** Each manifest with the fewest checks it may hold (a manifest emptied by mistake fails). */
@@ -24,6 +25,7 @@ const manifests: [string, SecurityCheck[], number][] = [
   ['extension', extension, 30],
   ['servers', servers, 15],
   ['money', money, 100],
+  ['evidence', evidence, 100],
 ];
 
 describe.each(manifests)('mutation manifest %s', (_name, checks, atLeast) => {
