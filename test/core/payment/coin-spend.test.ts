@@ -2,7 +2,6 @@
 import { RSABSSA } from '@cloudflare/blindrsa-ts';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { decodeBase64url } from '../../../core/encoding/index.js';
-import { isSemperError } from '../../../core/errors.js';
 import {
   cashPayment,
   coinIdOf,
@@ -17,17 +16,9 @@ import {
   verifySpend,
 } from '../../../core/payment/cash/index.js';
 import { seededRandom } from '../../../core/machine.js';
-import { CURRENCY, DAY, fixtureDenomination, signer, signKeyList, T0 } from './helpers.js';
+import { CURRENCY, DAY, fixtureDenomination, signer, signKeyList, T0, refusalCode } from './helpers.js';
 
-async function code(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-  } catch (e) {
-    if (isSemperError(e)) return e.code;
-    throw e;
-  }
-  return 'accepted';
-}
+const code = refusalCode;
 
 let set: DenominationSet;
 let sign100: (m: string) => string;

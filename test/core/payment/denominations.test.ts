@@ -7,17 +7,9 @@ import { signerFromKeyPair } from '../../../core/crypto/index.js';
 import { createRootCertificate, issueCertificate } from '../../../core/pki/index.js';
 import { nowIso, signStatement } from '../../../core/statements/index.js';
 import { type Denomination, DENOMINATIONS_TYPE, denominationId, requireDenomination, verifyDenominationList } from '../../../core/payment/cash/index.js';
-import { DAY, fixtureDenomination, signer, signKeyList, T0 } from './helpers.js';
+import { DAY, fixtureDenomination, signer, signKeyList, T0, refusalCode } from './helpers.js';
 
-async function code(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-  } catch (e) {
-    if (isSemperError(e)) return e.code;
-    throw e;
-  }
-  return 'accepted';
-}
+const code = refusalCode;
 
 let d1: Denomination;
 let d2: Denomination;

@@ -199,3 +199,14 @@ export async function refused(p: Promise<unknown>): Promise<SemperError> {
   }
   throw new Error('expected a refusal');
 }
+
+/** The error code a promise is refused with ('accepted' if it is not): for tests that assert which check refused. */
+export async function refusalCode(p: Promise<unknown>): Promise<string> {
+  try {
+    await p;
+  } catch (e) {
+    if (isSemperError(e)) return e.code;
+    throw e;
+  }
+  return 'accepted';
+}

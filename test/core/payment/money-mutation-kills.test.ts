@@ -6,7 +6,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { jwkThumbprint, type PublicJwk } from '../../../core/crypto/jwk.js';
 import type { Signer } from '../../../core/crypto/keys.js';
-import { isSemperError } from '../../../core/errors.js';
 import { seededRandom } from '../../../core/machine.js';
 import {
   CASH_TYPES,
@@ -34,17 +33,9 @@ import { deviceKeySigner } from '../../../core/payment/signing.js';
 import { digestJson } from '../../../core/encoding/index.js';
 import { PAYMENT_PROOF_TYPE } from '../../../core/items/schema.js';
 import { nowIso, signStatement, type Statement } from '../../../core/statements/index.js';
-import { CURRENCY, fixtureDenomination, signer, signKeyList, T0 } from './helpers.js';
+import { CURRENCY, fixtureDenomination, signer, signKeyList, T0, refusalCode } from './helpers.js';
 
-async function code(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-  } catch (e) {
-    if (isSemperError(e)) return e.code;
-    throw e;
-  }
-  return 'accepted';
-}
+const code = refusalCode;
 
 let set: DenominationSet;
 let bankKey: Signer;

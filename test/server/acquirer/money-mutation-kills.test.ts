@@ -5,25 +5,17 @@
 import { describe, expect, it } from 'vitest';
 import { generateKeyPair, type Signer, signerFromKeyPair } from '../../../core/crypto/index.js';
 import { randomId } from '../../../core/encoding/index.js';
-import { isSemperError } from '../../../core/errors.js';
 import { cardRefund } from '../../../core/payment/card/index.js';
 import { deviceKeySigner } from '../../../core/payment/signing.js';
 import type { AcquirerClient } from '../../../server/acquirer/client.js';
 import { CardAdapterService } from '../../../server/payment-adapter/service.js';
+import { refusalCode } from '../../core/payment/helpers.js';
 
 const signer = async (): Promise<Signer> => signerFromKeyPair('ES256', await generateKeyPair('ES256'));
 const chf = (amount: number) => ({ amount, currency: 'CHF' });
 const NOW = Date.UTC(2026, 10, 1);
 
-async function code(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-  } catch (e) {
-    if (isSemperError(e)) return e.code;
-    throw e;
-  }
-  return 'accepted';
-}
+const code = refusalCode;
 
 /**
  * An acquirer on the wire that the test controls: intents succeed as asked, and its refund answer
