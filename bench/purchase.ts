@@ -142,7 +142,7 @@ export async function benchPurchase(): Promise<{ lines: string[]; figures: Figur
     `offer floor (verify + digest): ${fmt(offerFloor.opsPerSecond)} /s`,
     `offer verification:         ${fmt(offerVerify.opsPerSecond)} /s  = ${fmt(offerVerify.opsPerSecond / verify.opsPerSecond)} x one raw ES256 verify, ${fmt(offerVerify.opsPerSecond / offerFloor.opsPerSecond)} x its floor`,
     `purchase run (in-process):  ${fmt(protocol.opsPerSecond)} /s  = ${fmt(runMs)} ms per run; floor 4 sign + 4 verify = ${fmt(floorMs)} ms`,
-    `interleaved (median of 15 rounds; of 7): purchase ${fmt(purchaseRatio.ratio)} x its crypto, the middle half of its rounds ${fmt(purchaseRatio.spread.low)}–${fmt(purchaseRatio.spread.high)}; offer verification ${fmt(offerRatio.ratio)} x its floor`,
+    `interleaved: purchase ${fmt(purchaseRatio.ratio)} x its crypto (median of 15 rounds, their middle half ${fmt(purchaseRatio.spread.low)}–${fmt(purchaseRatio.spread.high)}); offer verification ${fmt(offerRatio.ratio)} x its floor (median of 7)`,
     // CPU time moves less with other processes' load than wall time (both sides are CPU-bound on this thread).
     `the same rounds by CPU time: purchase ${fmt(purchaseRatio.cpuRatio)} x its crypto; offer verification ${fmt(offerRatio.cpuRatio)} x its floor`,
     `the statements (JSON / signing input, bytes): ${sizes.map((z) => `${z.name} ${z.json} / ${z.signingInput}`).join(', ')}`,
