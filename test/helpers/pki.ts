@@ -42,3 +42,25 @@ export async function makeTestCa(commonName = 'Semper Test CA', now = Date.now()
     },
   };
 }
+
+/**
+ * What an arbiter's opener needs of its CA (openMarketplaceArbiter's `ca`): the root, and an arbiter
+ * certificate for the key it is given, valid from a day before `now()` for 30 days.
+ */
+export function arbiterIssuer(ca: Pick<TestCa, 'root' | 'keys'>, now: () => number = Date.now) {
+  return {
+    rootCertificate: ca.root,
+    issueArbiterCertificate: async (p: { commonName: string; publicKey: CryptoKey }) => ({
+      certificate: await issueCertificate({
+        issuerCertificate: ca.root,
+        issuerPrivateKey: ca.keys.privateKey,
+        subjectPublicKey: p.publicKey,
+        commonName: p.commonName,
+        organization: p.commonName,
+        role: 'arbiter',
+        notBefore: new Date(now() - 86_400_000),
+        notAfter: new Date(now() + 30 * 86_400_000),
+      }),
+    }),
+  };
+}

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { buildBundle, type EvidenceBundle } from '../../core/evidence/bundle.js';
 import { digestJson } from '../../core/encoding/index.js';
-import { issueCertificate } from '../../core/pki/index.js';
+import { arbiterIssuer } from '../helpers/pki.js';
 import type { RevocationSource } from '../../core/pki/revocation.js';
 import type { Statement } from '../../core/statements/index.js';
 import { signComplaint } from '../../core/arbiter/index.js';
@@ -22,21 +22,7 @@ let w: ArbiterWorld;
 let dir: string;
 const opened: ArbiterService[] = [];
 
-const issuer = () => ({
-  rootCertificate: w.ca.root,
-  issueArbiterCertificate: async (p: { commonName: string; publicKey: CryptoKey }) => ({
-    certificate: await issueCertificate({
-      issuerCertificate: w.ca.root,
-      issuerPrivateKey: w.ca.keys.privateKey,
-      subjectPublicKey: p.publicKey,
-      commonName: p.commonName,
-      organization: p.commonName,
-      role: 'arbiter',
-      notBefore: new Date(w.clock.now - 86_400_000),
-      notAfter: new Date(w.clock.now + 30 * 86_400_000),
-    }),
-  }),
-});
+const issuer = () => arbiterIssuer(w.ca, () => w.clock.now);
 
 async function open(revocation?: RevocationSource): Promise<ArbiterService> {
   const a = await openMarketplaceArbiter({

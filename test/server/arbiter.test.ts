@@ -12,7 +12,7 @@ import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { generateKeyPair, signerFromKeyPair } from '../../core/crypto/index.js';
 import { digestJson } from '../../core/encoding/index.js';
-import { issueCertificate } from '../../core/pki/index.js';
+import { arbiterIssuer } from '../helpers/pki.js';
 import type { Statement } from '../../core/statements/index.js';
 import { signComplaint, verifyVerdict, type Claim, type VerdictBody } from '../../core/arbiter/index.js';
 import { ARBITER_DB_FILE, type ArbiterService, createArbiterApp, openMarketplaceArbiter } from '../../server/arbiter/index.js';
@@ -23,21 +23,7 @@ let w: ArbiterWorld;
 let dir: string;
 let arbiter: ArbiterService;
 
-const issuer = () => ({
-  rootCertificate: w.ca.root,
-  issueArbiterCertificate: async (p: { commonName: string; publicKey: CryptoKey }) => ({
-    certificate: await issueCertificate({
-      issuerCertificate: w.ca.root,
-      issuerPrivateKey: w.ca.keys.privateKey,
-      subjectPublicKey: p.publicKey,
-      commonName: p.commonName,
-      organization: p.commonName,
-      role: 'arbiter',
-      notBefore: new Date(w.clock.now - 86_400_000),
-      notAfter: new Date(w.clock.now + 30 * 86_400_000),
-    }),
-  }),
-});
+const issuer = () => arbiterIssuer(w.ca, () => w.clock.now);
 
 const open = () => openMarketplaceArbiter({ dataDir: dir, ca: issuer(), paymentIssuers: [w.bank.bank.keyId], now: () => w.clock.now });
 

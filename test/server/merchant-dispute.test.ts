@@ -11,14 +11,13 @@ import { join } from 'node:path';
 import { sql } from 'kysely';
 import { afterEach, describe, expect, it } from 'vitest';
 import { verifyVerdict } from '../../core/arbiter/index.js';
-import { issueCertificate } from '../../core/pki/index.js';
 import type { OfferBody } from '../../core/protocol/commerce.js';
 import type { Statement } from '../../core/statements/index.js';
 import { type ArbiterService, createArbiterApp, openMarketplaceArbiter } from '../../server/arbiter/index.js';
 import { catalogFromItems, createMerchantKit, type StoredDispute } from '../../server/merchant/index.js';
 import { PRODUCTS, SHOP_TERMS } from '../../server/shop/catalog.js';
 import { ENGINES, type EngineName } from '../helpers/engines.js';
-import { makeTestCa, type TestCa } from '../helpers/pki.js';
+import { arbiterIssuer, makeTestCa, type TestCa } from '../helpers/pki.js';
 import { dealStores } from './merchant-stores.js';
 import { newDealId, newNonce, signOrder, testShopper } from './helpers.js';
 
@@ -45,21 +44,7 @@ function tempDir(): string {
 async function openArbiter(ca: TestCa): Promise<ArbiterService> {
   const service = await openMarketplaceArbiter({
     dataDir: tempDir(),
-    ca: {
-      rootCertificate: ca.root,
-      issueArbiterCertificate: async (p: { commonName: string; publicKey: CryptoKey }) => ({
-        certificate: await issueCertificate({
-          issuerCertificate: ca.root,
-          issuerPrivateKey: ca.keys.privateKey,
-          subjectPublicKey: p.publicKey,
-          commonName: p.commonName,
-          organization: p.commonName,
-          role: 'arbiter',
-          notBefore: new Date(Date.now() - 86_400_000),
-          notAfter: new Date(Date.now() + 30 * 86_400_000),
-        }),
-      }),
-    },
+    ca: arbiterIssuer(ca),
   });
   cleanup.push(() => service.close());
   return service;

@@ -117,6 +117,17 @@ async function issuerAnswer(issuer: Signer, receiptType: string, receipt: Record
 
 const RID = 'r'.repeat(22);
 const chf = (amount: number) => ({ amount, currency: CURRENCY });
+/** A bank's transfer receipt of 500 CHF for this deal, without the proof digest issuerAnswer adds. */
+const transferReceipt = () => ({
+  transferId: RID,
+  requestId: RID,
+  order: 'O'.repeat(43),
+  payerAccount: 'account-a',
+  payeeAccount: 'account-b',
+  payee,
+  amount: chf(500),
+  reference: deal,
+});
 
 describe("issuers' answers that contradict themselves (money mutation kills)", () => {
   it('a transfer answer whose proof is a cash proof (same payee, deal, amount) is not an account transfer', async () => {
@@ -124,16 +135,7 @@ describe("issuers' answers that contradict themselves (money mutation kills)", (
     const answer = await issuerAnswer(
       bank,
       ACCOUNT_TYPES.transferReceipt,
-      {
-        transferId: RID,
-        requestId: RID,
-        order: 'O'.repeat(43),
-        payerAccount: 'account-a',
-        payeeAccount: 'account-b',
-        payee,
-        amount: chf(500),
-        reference: deal,
-      },
+      transferReceipt(),
       { method: 'cash', value: chf(500), payee, reference: deal },
       deal,
     );
@@ -143,16 +145,7 @@ describe("issuers' answers that contradict themselves (money mutation kills)", (
 
   it('a transfer receipt paired with the proof of a twin transfer (same payee, deal and amount, another order) is refused', async () => {
     const bank = await signer();
-    const receiptBody = {
-      transferId: RID,
-      requestId: RID,
-      order: 'O'.repeat(43),
-      payerAccount: 'account-a',
-      payeeAccount: 'account-b',
-      payee,
-      amount: chf(500),
-      reference: deal,
-    };
+    const receiptBody = transferReceipt();
     const proofBody = { method: 'account', value: chf(500), payee, reference: deal };
     const first = await issuerAnswer(bank, ACCOUNT_TYPES.transferReceipt, receiptBody, proofBody, deal);
     // The twin's proof differs only in when it was issued: the receipt names the first.

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { generateKeyPair, signerFromKeyPair, type Signer } from '../../../core/crypto/index.js';
 import { EvidenceBundle } from '../../../core/evidence/index.js';
-import { issueCertificate } from '../../../core/pki/index.js';
+import { arbiterIssuer } from '../../helpers/pki.js';
 import { statementDigest, type Statement } from '../../../core/statements/index.js';
 import { type ArbiterService, createArbiterApp, openMarketplaceArbiter } from '../../../server/arbiter/index.js';
 import { MemoryDealStore, type PurchaseRecord } from '../../../extension/deals/records.js';
@@ -55,21 +55,7 @@ async function openArbiter(o: { webauthn?: WebAuthnStatementVerifier } = {}): Pr
   dirs.push(dir);
   const service = await openMarketplaceArbiter({
     dataDir: dir,
-    ca: {
-      rootCertificate: w.ca.root,
-      issueArbiterCertificate: async (p: { commonName: string; publicKey: CryptoKey }) => ({
-        certificate: await issueCertificate({
-          issuerCertificate: w.ca.root,
-          issuerPrivateKey: w.ca.keys.privateKey,
-          subjectPublicKey: p.publicKey,
-          commonName: p.commonName,
-          organization: p.commonName,
-          role: 'arbiter',
-          notBefore: new Date(w.clock.now - 86_400_000),
-          notAfter: new Date(w.clock.now + 30 * 86_400_000),
-        }),
-      }),
-    },
+    ca: arbiterIssuer(w.ca, () => w.clock.now),
     paymentIssuers: [w.bank.bank.keyId],
     now: () => w.clock.now,
     ...(o.webauthn ? { webauthn: o.webauthn } : {}),
