@@ -3,9 +3,11 @@
  * (`ca.sqlite`, `shop.sqlite`, ...). One file per party keeps the parties' trust separate: no
  * party can read or corrupt another's records by accident.
  *
- * Durability: WAL journal with `synchronous=NORMAL`. A committed transaction survives a process
- * crash (the WAL is written before commit returns); only an OS crash or power loss can lose the
- * last few commits, never corrupt the file. Foreign keys are on because SQLite leaves them off.
+ * Durability: WAL journal with `synchronous=FULL`: the WAL is synced to disk before a commit
+ * returns, so what a party has answered survives a process crash, an OS crash and power loss. With
+ * NORMAL an OS crash could take the last commits back after their answers had left: a deposited
+ * coin unspent again (a double spend the bank had refused), a certificate or time-stamp serial
+ * issued twice, a verdict gone. Foreign keys are on because SQLite leaves them off.
  */
 import { chmodSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -69,7 +71,7 @@ export class SqliteStore {
     try {
       chmodSync(path, 0o600);
       db.pragma('journal_mode = WAL');
-      db.pragma('synchronous = NORMAL');
+      db.pragma('synchronous = FULL');
       db.pragma('foreign_keys = ON');
       // Two processes on one file (e.g. a test and an operator's CLI) wait instead of failing at once.
       db.pragma('busy_timeout = 5000');

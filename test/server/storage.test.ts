@@ -29,10 +29,10 @@ describe('SqliteStore', () => {
     return { store, dir: tmp.dir };
   }
 
-  it('opens with WAL, synchronous=NORMAL, foreign keys on, owner-only file', () => {
+  it('opens with WAL, synchronous=FULL (an answered commit survives power loss), foreign keys on, owner-only file', () => {
     const { store } = open([NOTES_V1]);
     expect(store.db.pragma('journal_mode', { simple: true })).toBe('wal');
-    expect(store.db.pragma('synchronous', { simple: true })).toBe(1); // NORMAL
+    expect(store.db.pragma('synchronous', { simple: true })).toBe(2); // FULL
     expect(store.db.pragma('foreign_keys', { simple: true })).toBe(1);
     expect(statSync(store.path).mode & 0o777).toBe(0o600);
   });
