@@ -34,7 +34,7 @@ import {
 } from '../../core/payment/cheque/index.js';
 import { type Statement, verifyStatement } from '../../core/statements/index.js';
 import { sql } from 'kysely';
-import { type Db, firstOf, isUniqueViolation } from '../storage/database.js';
+import { type Db, firstOf } from '../storage/database.js';
 import { type BankContext, bankSign, digestSync, openCustomer, openCustomerOfKey, requireAvailable, schemaError } from './accounts.js';
 
 class Bounce extends Error {
@@ -127,45 +127,37 @@ export class Cheques {
     };
     const receipt = await bankSign(ctx, CHEQUE_TYPES.clearing, c.body.reference, receiptBody, now);
     const answer: ClearingAnswer = { receipt, proof };
-    let outcome: ClearingAnswer | Bounce;
-    try {
-      outcome = await ctx.database.write(async (tx): Promise<ClearingAnswer | Bounce> => {
-        const again = await this.cleared(tx, drawer.id, c.body.serial);
-        if (again) throw this.clearedError(again);
-        if (await this.stopped(tx, drawer.id, c.body.serial)) return new Bounce('stopped');
-        if (!(await openCustomer(tx, drawer.id))) return new Bounce('unknown-drawer');
-        if (!(await openCustomer(tx, payee.id))) throw new SemperError('ERR_NOT_FOUND', 'the payee account was closed');
-        try {
-          await requireAvailable(tx, ctx.ledger, drawer.id, value, now);
-        } catch (e) {
-          if (e instanceof SemperError && e.code === 'ERR_INSUFFICIENT_FUNDS') return new Bounce('insufficient-funds');
-          throw e;
-        }
-        const postingId = randomId(16);
-        await ctx.ledger.post(
-          tx,
-          postingId,
-          'cheque',
-          c.body.reference,
-          [
-            { account: drawer.id, amount: -value },
-            { account: payee.id, amount: value },
-          ],
-          now,
-        );
-        await sql`INSERT INTO cheque_clearings (id, drawer_account, serial, cheque_digest, cheque, presentment, payee_account, payee_key, amount, reference, posting_id, answer, at)
-          VALUES (${clearingId}, ${drawer.id}, ${c.body.serial}, ${c.digest}, ${canonicalJson(c.cheque)}, ${canonicalJson(p.statement)}, ${payee.id}, ${c.body.payee},
-            ${value}, ${c.body.reference}, ${postingId}, ${canonicalJson(answer)}, ${now})`.execute(tx);
-        return answer;
-      });
-    } catch (e) {
-      // The UNIQUE (drawer, serial) backstop (another process on the same file): the first clearing wins.
-      if (isUniqueViolation(e)) {
-        const won = await this.cleared(pool, drawer.id, c.body.serial);
-        if (won) throw this.clearedError(won);
+    // The cheque cleared, stopped or its accounts closed since the checks above: decided here, in the
+    // transaction (the UNIQUE (drawer, serial) index is the database's own last word).
+    const outcome = await ctx.database.write(async (tx): Promise<ClearingAnswer | Bounce> => {
+      const again = await this.cleared(tx, drawer.id, c.body.serial);
+      if (again) throw this.clearedError(again);
+      if (await this.stopped(tx, drawer.id, c.body.serial)) return new Bounce('stopped');
+      if (!(await openCustomer(tx, drawer.id))) return new Bounce('unknown-drawer');
+      if (!(await openCustomer(tx, payee.id))) throw new SemperError('ERR_NOT_FOUND', 'the payee account was closed');
+      try {
+        await requireAvailable(tx, ctx.ledger, drawer.id, value, now);
+      } catch (e) {
+        if (e instanceof SemperError && e.code === 'ERR_INSUFFICIENT_FUNDS') return new Bounce('insufficient-funds');
+        throw e;
       }
-      throw e;
-    }
+      const postingId = randomId(16);
+      await ctx.ledger.post(
+        tx,
+        postingId,
+        'cheque',
+        c.body.reference,
+        [
+          { account: drawer.id, amount: -value },
+          { account: payee.id, amount: value },
+        ],
+        now,
+      );
+      await sql`INSERT INTO cheque_clearings (id, drawer_account, serial, cheque_digest, cheque, presentment, payee_account, payee_key, amount, reference, posting_id, answer, at)
+        VALUES (${clearingId}, ${drawer.id}, ${c.body.serial}, ${c.digest}, ${canonicalJson(c.cheque)}, ${canonicalJson(p.statement)}, ${payee.id}, ${c.body.payee},
+          ${value}, ${c.body.reference}, ${postingId}, ${canonicalJson(answer)}, ${now})`.execute(tx);
+      return answer;
+    });
     if (outcome instanceof Bounce) return this.bounce(c, presenter, outcome.reason, now);
     return outcome;
   }

@@ -708,12 +708,11 @@ export class BankService {
     // checks no balance; under SERIALIZABLE concurrent deposits of different coins abort each other.
     return this.database.write(
       async (tx) => {
-        const again = await this.storedDeposit(tx, batchDigest);
-        if (again) return again;
         try {
           await this.spendCoins(tx, spends, digests, 'deposit', depositId, now);
         } catch (e) {
-          // The very same spends deposited concurrently: the other deposit committed first; its answer.
+          // The very same spends deposited after the check above (a retry, another process): the other
+          // deposit committed first; its answer. Its spent coins decide, so no re-check comes first.
           const stored = await this.storedDeposit(tx, batchDigest);
           if (stored) return stored;
           throw e;

@@ -10,9 +10,8 @@
 // - the bank's checks before its write transaction that the transaction repeats on the same inputs
 //   (withdrawal and transfer funds, a served request id, a stored deposit, a reversal or clearing
 //   already made, a stopped cheque): they only spare the signing of an answer that would be refused;
-//   the check inside the transaction is the decision, and is listed where a concurrent test reaches it;
-// - the deposit's "a stored batch" inside the transaction: a second deposit of the very same spends
-//   meets the spent-coin primary key, and the catch answers the stored deposit all the same;
+//   the check inside the transaction is the decision, and is listed (test/server/bank/between-checks.test.ts
+//   puts the other request between the two);
 // - the deposit's "a refresh spend is not deposited": a refresh spend is made out to the bank's key,
 //   which has no customer account, so the deposit is refused ERR_NOT_FOUND first;
 // - verifySpends' "this bank keeps its currency": every denomination the bank knows is in its
@@ -21,15 +20,17 @@
 //   coin's own id (requireDenomination, the wallet's secrets), and the id is in the signed message;
 // - blindSign's length and RFC 9474 §4.3 checks: the request schema fixes a blinded message at 256
 //   bytes, and s^e ≠ m needs a fault in OpenSSL's private-key operation, which no test can make;
-// - the cheque clearing's "cleared before" inside the transaction: a second clearing of a serial also
-//   meets the UNIQUE (drawer, serial) of cheque_clearings, and the catch answers ERR_CHEQUE_CLEARED with
-//   the first clearing all the same (and the check before the transaction refuses a later presentment);
 // - the card adapter's "refunded before" ahead of the acquirer call: a second refund order reaches the
 //   acquirer under the same idempotency key (semper-<request id>-refund), which answers the first refund
 //   again, and the conditional UPDATE (refund IS NULL) then answers ERR_REVOKED with the first receipt
 //   (B-adapter-refund-race); the check only spares the call and the signature;
 // - the reversal's window check inside the transaction (removed, 2026-11-30): it compared the same
 //   `now` the check before the transaction had just compared, so it could never refuse anything.
+// - the deposit's "a stored batch" first thing inside the transaction, and the clearing's catch of a
+//   UNIQUE (drawer, serial) violation (both removed, 2026-12-01): the deposit's spent coins meet the
+//   first deposit's and its catch answers the stored deposit (B-bank-deposit-stored-tx); a clearing
+//   re-checks "cleared before" first thing in its transaction (B-cheque-cleared-tx: without it, a
+//   retry of a cheque for the whole balance bounced for funds), so the violation could not happen.
 import type { SecurityCheck } from './types.js';
 
 // The bank's kill file holds the attacks written for checks the other suites did not reach.
@@ -38,6 +39,8 @@ const CORE_KILLS = 'test/core/payment/money-mutation-kills.test.ts';
 const CARD_KILLS = 'test/server/acquirer/money-mutation-kills.test.ts';
 const BANK = ['test/server/bank/bank.test.ts', BANK_KILLS];
 const BANK_RACE = ['test/server/bank/concurrency.test.ts'];
+// What lands between a request's checks and its write transaction (the checks inside it decide).
+const BETWEEN = ['test/server/bank/between-checks.test.ts'];
 const SPEND = ['test/core/payment/coin-spend.test.ts', CORE_KILLS];
 const DENOMS = ['test/core/payment/denominations.test.ts', CORE_KILLS];
 const WALLET = ['test/core/payment/wallet.test.ts', CORE_KILLS];
@@ -131,6 +134,30 @@ export const checks: SecurityCheck[] = [
     find: 'await requireAvailable(tx, this.ledger, account.id, value, now);',
     replace: '',
     tests: BANK_RACE,
+  },
+  {
+    id: 'B-bank-issue-served-tx',
+    check: 'a withdrawal or refund sent again while the first is being served gets the first answer, decided inside the write transaction (one debit)',
+    file: service,
+    find: 'const again = await this.served(tx, body.requestId, requestDigest);\n      if (again) return again;',
+    replace: '',
+    tests: BETWEEN,
+  },
+  {
+    id: 'B-bank-refresh-served-tx',
+    check: 'a refresh sent again while the first is being served gets the first answer, decided inside the write transaction (one set of coins)',
+    file: service,
+    find: 'const again = await this.served(tx, req.requestId, requestDigest);\n      if (again) return again;',
+    replace: '',
+    tests: BETWEEN,
+  },
+  {
+    id: 'B-bank-deposit-stored-tx',
+    check: "a deposit sent again while the first is being served gets the first answer: its spent coins meet the first's, and the stored deposit answers",
+    file: service,
+    find: 'const stored = await this.storedDeposit(tx, batchDigest);\n          if (stored) return stored;',
+    replace: '',
+    tests: BETWEEN,
   },
   {
     id: 'B-bank-price-issuing',
@@ -606,6 +633,30 @@ export const checks: SecurityCheck[] = [
     tests: TRANSFER,
   },
   {
+    id: 'B-transfer-served-tx',
+    check: 'a transfer sent again while the first is being made gets the first answer, decided inside the write transaction (the money moves once)',
+    file: transfers,
+    find: 'const again = await this.served(tx, order.requestId, digest);\n      if (again) return again;',
+    replace: '',
+    tests: BETWEEN,
+  },
+  {
+    id: 'B-transfer-payer-closed-tx',
+    check: 'a transfer from an account closed since its checks is refused as a closed account, decided inside the write transaction',
+    file: transfers,
+    find: 'if (!(await openCustomer(tx, payer.id)) || !(await openCustomer(tx, payee.id)))',
+    replace: 'if (!(await openCustomer(tx, payee.id)))',
+    tests: BETWEEN,
+  },
+  {
+    id: 'B-transfer-payee-closed-tx',
+    check: 'a transfer to an account closed since its checks is refused: nothing is credited to a closed account',
+    file: transfers,
+    find: 'if (!(await openCustomer(tx, payer.id)) || !(await openCustomer(tx, payee.id)))',
+    replace: 'if (!(await openCustomer(tx, payer.id)))',
+    tests: BETWEEN,
+  },
+  {
     id: 'B-revoke-trusted-ttp',
     check: 'a revocation order is honoured only from a TTP the bank trusts',
     file: transfers,
@@ -749,6 +800,55 @@ export const checks: SecurityCheck[] = [
     find: 'await requireAvailable(tx, ctx.ledger, drawer.id, value, now);',
     replace: '',
     tests: CHEQUE,
+  },
+  {
+    id: 'B-cheque-cleared-tx',
+    check:
+      'a cheque cleared since its checks is ERR_CHEQUE_CLEARED with the first clearing, decided inside the write transaction (not a bounce for the funds the first took)',
+    file: cheques,
+    find: 'const again = await this.cleared(tx, drawer.id, c.body.serial);\n      if (again) throw this.clearedError(again);',
+    replace: '',
+    tests: BETWEEN,
+  },
+  {
+    id: 'B-cheque-stopped-tx',
+    check: 'a cheque stopped since its checks bounces as stopped and moves no money, decided inside the write transaction',
+    file: cheques,
+    find: "if (await this.stopped(tx, drawer.id, c.body.serial)) return new Bounce('stopped');",
+    replace: '',
+    tests: BETWEEN,
+  },
+  {
+    id: 'B-cheque-drawer-closed-tx',
+    check: 'a cheque whose drawer account closed since its checks bounces as from an unknown drawer, decided inside the write transaction',
+    file: cheques,
+    find: "if (!(await openCustomer(tx, drawer.id))) return new Bounce('unknown-drawer');",
+    replace: '',
+    tests: BETWEEN,
+  },
+  {
+    id: 'B-cheque-payee-closed-tx',
+    check: 'a cheque to an account closed since its checks is refused: nothing is credited to a closed account',
+    file: cheques,
+    find: "if (!(await openCustomer(tx, payee.id))) throw new SemperError('ERR_NOT_FOUND', 'the payee account was closed');",
+    replace: '',
+    tests: BETWEEN,
+  },
+  {
+    id: 'B-cheque-stop-cleared-tx',
+    check: 'a stop order for a cheque cleared since its checks is ERR_CHEQUE_CLEARED with the receipt, and no stop is kept',
+    file: cheques,
+    find: 'const cleared = await this.cleared(tx, drawer.id, serial);\n      if (cleared) throw this.clearedError(cleared);',
+    replace: '',
+    tests: BETWEEN,
+  },
+  {
+    id: 'B-cheque-stop-again-tx',
+    check: 'a stop order sent again while the first is being recorded gets the first stop receipt',
+    file: cheques,
+    find: 'const again = await this.stopped(tx, drawer.id, serial);\n      if (again) return again;',
+    replace: '',
+    tests: BETWEEN,
   },
   {
     id: 'B-cheque-stop-signer',
