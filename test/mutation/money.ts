@@ -1281,6 +1281,23 @@ export const checks: SecurityCheck[] = [
     tests: OPENING,
   },
   {
+    id: 'B-open-served-tx',
+    check:
+      'a code used since the checks (the same request again, or another key first) is decided inside the write transaction: the first answer again, or refused as used',
+    file: opening,
+    find: 'const again = await served(tx);\n        if (again) return again;',
+    replace: '',
+    tests: BETWEEN,
+  },
+  {
+    id: 'B-open-code-tx',
+    check: 'a code replaced by a newer one since the checks opens nothing, decided inside the write transaction',
+    file: opening,
+    find: '        await check(tx);\n',
+    replace: '',
+    tests: BETWEEN,
+  },
+  {
     id: 'B-open-amount',
     check: 'an opening pays in a non-negative integer',
     file: opening,

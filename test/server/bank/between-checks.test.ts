@@ -3,7 +3,7 @@
  * a request, signs its answer (outside any transaction: signing is slow and the answer needs no
  * lock), then opens the write transaction and checks again inside it. These tests put the other
  * request exactly in that gap — the same request again (a client's retry), a stop order, a
- * clearing, an account closed — and show that what the transaction checks again decides: one
+ * clearing, an account closed, an account-opening code used or replaced — and show that what the transaction checks again decides: one
  * answer for a retried request, no money to or from a closed account, no cheque both stopped and
  * cleared. Without the re-checks inside the transactions each of these tests fails (delete one and
  * see); the checks before the transaction alone do not see what landed in the gap.
@@ -17,7 +17,7 @@ import { outputsDigest, prepareCoin, signSpend } from '../../../core/payment/cas
 import { type ChequeBody, stopOrder } from '../../../core/payment/cheque/index.js';
 import { deviceKeySigner } from '../../../core/payment/signing.js';
 import type { Statement } from '../../../core/statements/index.js';
-import type { BankService } from '../../../server/bank/index.js';
+import { type BankService, signAccountOpening } from '../../../server/bank/index.js';
 import {
   bankRows,
   closeCheckingInvariants,
@@ -26,6 +26,7 @@ import {
   denominationOf,
   openTestBank,
   refused,
+  signer,
   T0,
   type TestBank,
   withdraw,
@@ -165,6 +166,40 @@ describe.each(ENGINES)('the bank between its checks and its transaction, on %s',
       expect(e.details?.receipt).toEqual((await cleared).receipt);
       expect(await bankRows(t.bank, 'SELECT COUNT(*) AS n FROM cheque_stops')).toEqual([{ n: 0 }]);
       expect(await t.bank.balance(shop.account)).toBe(900);
+    });
+  });
+
+  describe('an account-opening code used or replaced in the gap', () => {
+    const openWith = async (code: string, holder = signer()) => signAccountOpening(await holder, { code, bank: t.bank.keyId, now: T0 });
+
+    it('the same opening request again: both get the one account, funded once', async () => {
+      const code = await t.bank.createAccountOpeningCode({ name: 'Demo Shopper', amount: 300 });
+      const request = await openWith(code);
+      const retried = beforeNextWrite(t.bank, () => t.bank.openAccountWithCode(structuredClone(request)));
+      const first = await t.bank.openAccountWithCode(request);
+      expect(await retried).toEqual(first);
+      expect(await t.bank.balance(first.account)).toBe(300);
+    });
+
+    it('another key opens with the same code first: this opening is refused as a used code, and one account exists', async () => {
+      const code = await t.bank.createAccountOpeningCode({ name: 'Demo Shopper', amount: 300 });
+      const other = beforeNextWrite(t.bank, async () => t.bank.openAccountWithCode(await openWith(code)));
+      const e = await refused(t.bank.openAccountWithCode(await openWith(code)));
+      expect(e.code).toBe('ERR_REGISTRATION_CODE');
+      expect(e.message).toMatch(/already been used/);
+      expect(await t.bank.accountOpenedFor('Demo Shopper')).toBe((await other).account);
+    });
+
+    it('the bank replaces the code (a new one for the name) while it is being used: the old code opens nothing', async () => {
+      const code = await t.bank.createAccountOpeningCode({ name: 'Demo Shopper', amount: 300 });
+      const replaced = beforeNextWrite(t.bank, () => t.bank.createAccountOpeningCode({ name: 'Demo Shopper', amount: 300 }));
+      const holder = await signer();
+      const e = await refused(t.bank.openAccountWithCode(await openWith(code, Promise.resolve(holder))));
+      await replaced;
+      expect(e.code).toBe('ERR_REGISTRATION_CODE');
+      expect(e.message).toMatch(/replaced/);
+      expect(await t.bank.accountOfKey(holder.keyId)).toBeUndefined();
+      expect(await t.bank.accountOpenedFor('Demo Shopper')).toBeUndefined();
     });
   });
 
