@@ -53,7 +53,7 @@ import { crlRevocationSource } from '../host/revocation.js';
 import { verifyStatement } from '../../core/statements/index.js';
 import { checkCertifiableName } from '../../core/text.js';
 import { sql } from 'kysely';
-import { Database, type Db, firstOf, isUniqueViolation, migratePostgres, rowsOf } from '../storage/database.js';
+import { Database, type Db, firstOf, migratePostgres, rowsOf } from '../storage/database.js';
 import { SqliteStore, parseStoredJson } from '../storage/sqlite.js';
 import { generatePersistableEs256, importEs256Pkcs8 } from '../storage/keys.js';
 import { CA_POSTGRES_MIGRATIONS, CA_SCHEMA } from './schema.js';
@@ -479,17 +479,13 @@ export class CaService {
       publicKey: csr.publicKey,
       validityMs: this.shopperValidityMs,
     });
-    try {
-      await this.database.write(async (tx) => {
-        redeemable(await this.codeRow(tx, hash), t);
-        await insertCertificate(tx, serial, info, 'shopper', der, at);
-        await sql`INSERT INTO registration_code_uses (code_hash, certificate_serial, used_at) VALUES (${hash}, ${serial}, ${at})`.execute(tx);
-      });
-    } catch (e) {
-      // Another redemption recorded its use between our check and our insert (the check saw none).
-      if (isUniqueViolation(e) && (await this.codeRow(this.database.db, hash))?.used_at) throw codeError('this registration code has already been used');
-      throw e;
-    }
+    // Another redemption may have recorded its use since the check above: decided here, in the
+    // transaction (the primary key of registration_code_uses is the database's own last word).
+    await this.database.write(async (tx) => {
+      redeemable(await this.codeRow(tx, hash), t);
+      await insertCertificate(tx, serial, info, 'shopper', der, at);
+      await sql`INSERT INTO registration_code_uses (code_hash, certificate_serial, used_at) VALUES (${hash}, ${serial}, ${at})`.execute(tx);
+    });
     return { certificate: der, chain: [der], name: code.name, serial };
   }
 

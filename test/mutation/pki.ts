@@ -1114,9 +1114,18 @@ export const checks: SecurityCheck[] = [
     check:
       'registration: a code is used once — its use recorded with the certificate, the code checked again in that write (of concurrent redemptions exactly one succeeds)',
     file: service,
-    find: "        redeemable(await this.codeRow(tx, hash), t);\n        await insertCertificate(tx, serial, info, 'shopper', der, at);\n        await sql`INSERT INTO registration_code_uses (code_hash, certificate_serial, used_at) VALUES (${hash}, ${serial}, ${at})`.execute(tx);",
-    replace: "        await insertCertificate(tx, serial, info, 'shopper', der, at);",
+    find: "      redeemable(await this.codeRow(tx, hash), t);\n      await insertCertificate(tx, serial, info, 'shopper', der, at);\n      await sql`INSERT INTO registration_code_uses (code_hash, certificate_serial, used_at) VALUES (${hash}, ${serial}, ${at})`.execute(tx);",
+    replace: "      await insertCertificate(tx, serial, info, 'shopper', der, at);",
     tests: [...CA, 'test/server/ca-concurrency.test.ts'],
+  },
+  {
+    id: 'K-ca-code-used-tx',
+    check:
+      'registration: a code redeemed since the check before signing is refused as used, decided inside the write (the catch of a primary-key violation that backed it up was deleted, 2026-12-01)',
+    file: service,
+    find: '      redeemable(await this.codeRow(tx, hash), t);\n',
+    replace: '',
+    tests: ['test/server/ca-concurrency.test.ts'],
   },
   {
     id: 'K-ca-revocation-once',
