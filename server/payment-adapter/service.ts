@@ -79,6 +79,9 @@ export class CardAdapterService {
   constructor(private readonly options: CardAdapterOptions) {
     this.db = new Database(options.file ?? ':memory:');
     this.db.pragma('journal_mode = WAL');
+    // Set on every open: better-sqlite3 is built with SQLITE_DEFAULT_WAL_SYNCHRONOUS=1, so a file already
+    // in WAL mode would reopen with NORMAL, and a power cut could take back an answered charge or refund.
+    this.db.pragma('synchronous = FULL');
     this.db.pragma('busy_timeout = 5000');
     this.db.exec(SCHEMA);
     this.now = options.now ?? Date.now;

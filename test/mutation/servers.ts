@@ -2,8 +2,8 @@
 // Security checks every Node party shares at its edges: the JSON edge of each POST route (its
 // Content-Type, size, nesting, value count, UTF-8, schema), the limits on what a client can make a
 // party sign (per address, per deal, the limiter's own memory), the operator's token, the host's
-// compare-and-set against a concurrent writer, and the append-only tables the database itself
-// keeps (the TTP's decisions, ledgers, issued tokens). Each with the tests that must fail without it.
+// compare-and-set against a concurrent writer, the append-only tables the database itself keeps
+// (the TTP's decisions, ledgers, issued tokens), and commits on disk before their answers leave. Each with the tests that must fail without it.
 // Run: npx tsx scripts/mutation.ts --manifest servers [--only S-json-] [--jobs 2].
 // The parties' own checks are in the other manifests: the CA in pki, the merchant kit in purchase,
 // the TTP's decisions in exchange.
@@ -21,6 +21,7 @@ const RATE = ['test/server/rate-limit.test.ts', 'test/server/http-edge.test.ts']
 const OPERATOR = ['test/server/merchant-deal-listing.test.ts', 'test/server/merchant-dispute.test.ts'];
 const STEP = ['test/server/host-step.test.ts'];
 const TTP = ['test/server/ttp.test.ts'];
+const DURABLE = ['test/server/storage-durability.test.ts'];
 const APPEND_ONLY = ['test/server/storage.test.ts', 'test/server/bank/ledger.test.ts', 'test/server/ca.test.ts', 'test/server/tsa.test.ts'];
 
 export const checks: SecurityCheck[] = [
@@ -168,5 +169,30 @@ export const checks: SecurityCheck[] = [
     find: "CREATE TRIGGER ${table}_no_delete BEFORE DELETE ON ${table} BEGIN SELECT RAISE(ABORT, '${table} is append-only'); END;",
     replace: '',
     tests: APPEND_ONLY,
+  },
+  // ---------------------------------------------------------------- durability (each open, reopen included)
+  {
+    id: 'S-durable-store',
+    check: "every party's SQLite store commits with synchronous=FULL, also when its WAL file is opened again (an answered commit survives a power cut)",
+    file: sqlite,
+    find: "db.pragma('synchronous = FULL');",
+    replace: '',
+    tests: DURABLE,
+  },
+  {
+    id: 'S-durable-acquirer',
+    check: "the card acquirer's file commits with synchronous=FULL, also on reopen",
+    file: 'server/acquirer/service.ts',
+    find: "this.db.pragma('synchronous = FULL');",
+    replace: '',
+    tests: DURABLE,
+  },
+  {
+    id: 'S-durable-card-adapter',
+    check: "the card adapter's file commits with synchronous=FULL, also on reopen (an answered payment or refund is not taken back)",
+    file: 'server/payment-adapter/service.ts',
+    find: "this.db.pragma('synchronous = FULL');",
+    replace: '',
+    tests: DURABLE,
   },
 ];
