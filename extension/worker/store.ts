@@ -73,6 +73,23 @@ export const META_LEGACY_DEVICE_KEY = 'legacyDeviceKey';
 let dbPromise: Promise<SemperDatabase> | undefined;
 
 /** The database, upgraded and with the first release's other databases imported. */
+/**
+ * Every write of this database waits for the disk: readwrite transactions are opened with IndexedDB's
+ * `durability: 'strict'`, whose complete event fires only after the OS flushed them. Chromium's
+ * default has been `relaxed` since version 121 (complete once the OS has the bytes, flushed seconds
+ * later), and what the worker writes is acted on at once: a deal's state is persisted before its
+ * message leaves (an order signed, coins spent), coins the bank has debited are stored, a key the CA
+ * certifies is kept. A power cut must not take those back. Set on the database object itself, so
+ * idb's shortcuts (`db.put`, `db.add`, `db.delete`) and every explicit transaction get it alike;
+ * IDBDatabase.prototype.transaction is looked up at each call (the e2e test observes it there).
+ */
+function strictWrites(database: SemperDatabase): void {
+  const raw = unwrap(database) as IDBDatabase;
+  raw.transaction = function (this: IDBDatabase, storeNames: string | string[], mode?: IDBTransactionMode, options?: IDBTransactionOptions) {
+    return IDBDatabase.prototype.transaction.call(this, storeNames, mode, mode === 'readwrite' ? { ...options, durability: 'strict' } : options);
+  };
+}
+
 export function semperDb(): Promise<SemperDatabase> {
   dbPromise ??= (async () => {
     const database = await openDB<SemperDB>(DB_NAME, DB_VERSION, {
@@ -87,6 +104,7 @@ export function semperDb(): Promise<SemperDatabase> {
         }
       },
     });
+    strictWrites(database);
     await importLegacyDatabases(database);
     return database;
   })();

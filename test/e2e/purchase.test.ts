@@ -87,6 +87,18 @@ describe('purchase in Chromium (English)', () => {
   });
 
   it('confirmed purchase: verified window, signed order at the merchant, evidence archived', async () => {
+    // Every write the worker makes for the purchase waits for the disk (IndexedDB durability 'strict';
+    // Chromium's default is 'relaxed'): the worker's transactions are observed where they are made.
+    await harness.worker.evaluate(() => {
+      const seen: string[] = [];
+      (globalThis as unknown as { semperWriteDurability: string[] }).semperWriteDurability = seen;
+      const transaction = IDBDatabase.prototype.transaction;
+      IDBDatabase.prototype.transaction = function (this: IDBDatabase, ...args: Parameters<IDBDatabase['transaction']>) {
+        const tx = transaction.apply(this, args);
+        if (tx.mode === 'readwrite') seen.push(tx.durability);
+        return tx;
+      };
+    });
     const page = await harness.context.newPage();
     await page.goto(`${market.shopUrl}/product/${PRODUCT}`);
     await page.click('#buy');
@@ -150,6 +162,10 @@ describe('purchase in Chromium (English)', () => {
       [STATEMENT_TYPES.delivery, 'received'],
     ]);
     expect(deal.goods.map((g) => g.sku)).toEqual([PRODUCT]);
+    const durability = await harness.worker.evaluate(() => (globalThis as unknown as { semperWriteDurability: string[] }).semperWriteDurability);
+    // The deal's steps at least: created, offer verified, order signed, answer received.
+    expect(durability.length).toBeGreaterThanOrEqual(4);
+    expect(new Set(durability)).toEqual(new Set(['strict']));
     await page.close();
   });
 
