@@ -72,7 +72,6 @@ export const META_LEGACY_DEVICE_KEY = 'legacyDeviceKey';
 
 let dbPromise: Promise<SemperDatabase> | undefined;
 
-/** The database, upgraded and with the first release's other databases imported. */
 /**
  * Every write of this database waits for the disk: readwrite transactions are opened with IndexedDB's
  * `durability: 'strict'`, whose complete event fires only after the OS flushed them. Chromium's
@@ -90,6 +89,7 @@ function strictWrites(database: SemperDatabase): void {
   };
 }
 
+/** The database, upgraded and with the first release's other databases imported. */
 export function semperDb(): Promise<SemperDatabase> {
   dbPromise ??= (async () => {
     const database = await openDB<SemperDB>(DB_NAME, DB_VERSION, {
