@@ -126,6 +126,12 @@ export async function openTestBank(
   };
 }
 
+/** The bank tests' usual start: a test bank on `engine`, alice with 5,000 on her account and shop with nothing. */
+export async function bankWithAliceAndShop(engine: EngineName): Promise<{ t: TestBank; alice: Customer; shop: Customer }> {
+  const t = await openTestBank({ engine });
+  return { t, alice: await customer(t.bank, 5_000), shop: await customer(t.bank) };
+}
+
 /** Rows of a query on the bank's database, either engine (tests look at the tables). */
 export async function bankRows<R = Record<string, unknown>>(bank: BankService, text: string): Promise<R[]> {
   return (await sql.raw<R>(text).execute(bank.database.db)).rows;

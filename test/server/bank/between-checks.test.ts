@@ -20,11 +20,11 @@ import type { Statement } from '../../../core/statements/index.js';
 import { type BankService, signAccountOpening } from '../../../server/bank/index.js';
 import {
   bankRows,
+  bankWithAliceAndShop,
   closeCheckingInvariants,
   type Customer,
   customer,
   denominationOf,
-  openTestBank,
   refused,
   signer,
   T0,
@@ -65,9 +65,7 @@ describe.each(ENGINES)('the bank between its checks and its transaction, on %s',
   let shop: Customer;
 
   beforeEach(async () => {
-    t = await openTestBank({ engine });
-    alice = await customer(t.bank, 5_000);
-    shop = await customer(t.bank);
+    ({ t, alice, shop } = await bankWithAliceAndShop(engine));
   });
 
   afterEach(() => closeCheckingInvariants(t));

@@ -13,12 +13,12 @@ import { deviceKeySigner } from '../../../core/payment/signing.js';
 import { type Statement, verifyStatement } from '../../../core/statements/index.js';
 import { BankService, createBankApp } from '../../../server/bank/index.js';
 import {
+  bankWithAliceAndShop,
   closeCheckingInvariants,
   type Customer,
   CURRENCY,
   customer,
   DAY,
-  openTestBank,
   poolKeys,
   T0,
   type TestBank,
@@ -34,9 +34,7 @@ describe.each(ENGINES)('bank cheque on %s', (engine) => {
   let shop: Customer;
 
   beforeEach(async () => {
-    t = await openTestBank({ engine });
-    alice = await customer(t.bank, 5_000);
-    shop = await customer(t.bank);
+    ({ t, alice, shop } = await bankWithAliceAndShop(engine));
   });
 
   afterEach(() => closeCheckingInvariants(t));

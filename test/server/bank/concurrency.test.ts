@@ -10,13 +10,12 @@ import { prepareCoin, signSpend } from '../../../core/payment/cash/index.js';
 import type { Statement } from '../../../core/statements/index.js';
 import { BankService, COINS_ACCOUNT, createBankApp } from '../../../server/bank/index.js';
 import {
+  bankWithAliceAndShop,
   closeCheckingInvariants,
   type Customer,
   CURRENCY,
-  customer,
   dealId,
   denominationOf,
-  openTestBank,
   poolKeys,
   T0,
   type TestBank,
@@ -31,9 +30,7 @@ describe.each(ENGINES)('bank concurrency on %s', (engine) => {
   let shop: Customer;
 
   beforeEach(async () => {
-    t = await openTestBank({ engine });
-    alice = await customer(t.bank, 5_000);
-    shop = await customer(t.bank);
+    ({ t, alice, shop } = await bankWithAliceAndShop(engine));
   });
 
   afterEach(() => closeCheckingInvariants(t));
