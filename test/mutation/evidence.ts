@@ -968,4 +968,13 @@ export const checks: SecurityCheck[] = [
     replace: '',
     tests: ARB_SERVER,
   },
+  {
+    id: 'E-sarb-stamp-kept',
+    check:
+      'the arbiter server time-stamps only the verdict it kept: a racing copy of the complaint signs a verdict that is never issued, and it is not stamped',
+    file: arbService,
+    find: 'if (kept.id === id) this.options.stamps?.stampLater(signed);',
+    replace: 'this.options.stamps?.stampLater(signed);',
+    tests: ARB_SERVER,
+  },
 ];

@@ -16,6 +16,9 @@ import { arbiterIssuer } from '../helpers/pki.js';
 import type { Statement } from '../../core/statements/index.js';
 import { signComplaint, verifyVerdict, type Claim, type VerdictBody } from '../../core/arbiter/index.js';
 import { ARBITER_DB_FILE, type ArbiterService, createArbiterApp, openMarketplaceArbiter } from '../../server/arbiter/index.js';
+import { CaService } from '../../server/ca/index.js';
+import { StatementStamps } from '../../server/storage/statement-stamps.js';
+import { inProcessTimestamper, openMarketplaceTsa } from '../../server/tsa/index.js';
 import { closeCheckingInvariants } from '../core/payment/helpers.js';
 import { type ArbiterWorld, fundedShopper, makeArbiterWorld, payShop, runPurchase } from '../core/arbiter/fixtures.js';
 
@@ -90,6 +93,35 @@ describe('arbiter server', () => {
     const answers = (await Promise.all(racing.map((r) => r.json()))) as Answer[];
     expect(answers[0]!.verdict).toEqual(answers[1]!.verdict);
     expect(arbiter.count()).toBe(2);
+  });
+
+  it('of two racing copies of a complaint, only the verdict kept is time-stamped (the other was never issued)', async () => {
+    arbiter.close();
+    const ca = await CaService.open({ dataDir: dir });
+    const tsa = await openMarketplaceTsa({ dataDir: dir, ca });
+    const stamps = StatementStamps.open({ dataDir: dir, party: 'arbiter', timestamper: inProcessTimestamper(tsa) });
+    arbiter = await openMarketplaceArbiter({ dataDir: dir, ca: issuer(), paymentIssuers: [w.bank.bank.keyId], now: () => w.clock.now, stamps });
+    try {
+      const app = createArbiterApp(arbiter);
+      const { shopper, t, bundle } = await paidUndelivered();
+      const complaint = await complaintFor(shopper.signer, t.dealId, bundle);
+      // Both pass the replay check before either is stored; each signs a verdict of its own (ES256 is randomised).
+      const racing = (await Promise.all([post(app, { complaint, bundle }), post(app, { complaint, bundle })].map(async (r) => (await r).json()))) as Answer[];
+      expect(racing.map((a) => a.replayed).sort()).toEqual([false, true]);
+      await stamps.idle();
+      const kept = racing[0]!.id;
+      expect(stamps.tokenOf(kept)).toBeDefined();
+      const file = new Database(join(dir, 'arbiter-timestamps.sqlite'), { readonly: true });
+      try {
+        expect(file.prepare('SELECT statement_digest AS of FROM statement_stamps').all()).toEqual([{ of: kept }]);
+      } finally {
+        file.close();
+      }
+    } finally {
+      await stamps.close();
+      tsa.close();
+      await ca.close();
+    }
   });
 
   it('GET /arbiter/verdicts/:id by the verdict’s id or the complaint’s digest; 404 otherwise', async () => {
