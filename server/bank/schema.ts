@@ -210,7 +210,23 @@ const v3: Migration = {
     ${V3_APPEND_ONLY.map(appendOnly).join('\n')}`,
 };
 
-export const BANK_SCHEMA: MigrationSet = { component: 'bank', migrations: [v1, v2, v3] };
+/**
+ * A balance is SUM(amount) of the account's entries, read before and again inside every debit's
+ * write transaction. Indexed by account alone, each entry's row is fetched from the table: 20 ms for an
+ * account of 100,000 entries (a merchant's, on this machine), 3.5 ms from an index that holds the
+ * amounts too. Still linear in the account's entries: see ledger.ts.
+ */
+const V4_INDEXES = `
+    CREATE INDEX entries_by_account_amount ON entries(account_id, amount);
+    DROP INDEX entries_by_account;`;
+
+const v4: Migration = {
+  version: 4,
+  description: 'bank: balances from an index that holds the amounts',
+  up: V4_INDEXES,
+};
+
+export const BANK_SCHEMA: MigrationSet = { component: 'bank', migrations: [v1, v2, v3, v4] };
 
 /**
  * The same tables on PostgreSQL: amounts and times are BIGINT (SQLite's INTEGER is 64-bit, a
@@ -228,4 +244,5 @@ export const BANK_POSTGRES_MIGRATIONS: readonly PostgresMigration[] = [
   { version: 1, description: v1.description, up: `${postgresDdl(V1_TABLES)}\n${V1_APPEND_ONLY.map(appendOnlyPostgres).join('\n')}` },
   { version: 2, description: v2.description, up: `${postgresDdl(V2_TABLES)}\n${V2_APPEND_ONLY.map(appendOnlyPostgres).join('\n')}` },
   { version: 3, description: v3.description, up: `${postgresDdl(V3_TABLES)}\n${V3_APPEND_ONLY.map(appendOnlyPostgres).join('\n')}` },
+  { version: 4, description: v4.description, up: V4_INDEXES },
 ];

@@ -3,6 +3,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { isSemperError } from '../../../core/errors.js';
 import { signSpend } from '../../../core/payment/cash/index.js';
 import { COINS_ACCOUNT, FUNDING_ACCOUNT, Ledger } from '../../../server/bank/index.js';
+import { balanceQuery } from '../../../server/bank/ledger.js';
 import { type Customer, customer, openTestBank, T0, type TestBank, withdraw, bankRows, bankExec } from '../../core/payment/helpers.js';
 import { ENGINES } from '../../helpers/engines.js';
 
@@ -46,6 +47,25 @@ describe.each(ENGINES)('bank ledger on %s', (engine) => {
       expect(columns.length).toBeGreaterThan(3);
       expect(columns.map((c) => c.name).some((n) => /balance/i.test(n))).toBe(false);
       await t.bank.checkInvariants();
+    });
+
+    it('a balance is read from the index on (account, amount), not from each entry row', async () => {
+      await withdraw(t, alice, [200]);
+      if (engine === 'sqlite') {
+        const compiled = balanceQuery(alice.account).compile(pool());
+        const plan = await bankRows<{ detail: string }>(t.bank, `EXPLAIN QUERY PLAN ${compiled.sql.replace('?', `'${alice.account}'`)}`);
+        expect(plan.map((p) => p.detail).join('; ')).toMatch(/USING COVERING INDEX entries_by_account_amount/);
+      } else {
+        const indexes = await bankRows<{ indexname: string }>(t.bank, "SELECT indexname FROM pg_indexes WHERE tablename = 'entries' ORDER BY indexname");
+        expect(indexes.map((i) => i.indexname)).toContain('entries_by_account_amount');
+      }
+      // The index on account alone is gone (the new one serves every query it served).
+      const names =
+        engine === 'sqlite'
+          ? await bankRows<{ name: string }>(t.bank, "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'entries'")
+          : await bankRows<{ name: string }>(t.bank, "SELECT indexname AS name FROM pg_indexes WHERE tablename = 'entries'");
+      expect(names.map((n) => n.name)).not.toContain('entries_by_account');
+      expect(await ledger.balance(pool(), alice.account)).toBe(800);
     });
 
     it('refuses an unbalanced posting and a single entry, writing nothing', async () => {
