@@ -17,7 +17,7 @@
  * The acquirer sees: amount, currency, the Semper reference as its merchant reference, the card
  * token, and the adapter's credentials of that payee. Never: payee key ids, statements, deals' content.
  */
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
 import { jwkThumbprint } from '../../core/crypto/jwk.js';
 import type { Signer } from '../../core/crypto/keys.js';
 import { SemperError } from '../../core/errors.js';
@@ -38,6 +38,7 @@ import { deviceKeySigner } from '../../core/payment/signing.js';
 import { canonicalJson } from '../../core/encoding/index.js';
 import { nowIso, type Statement, verifyStatement } from '../../core/statements/index.js';
 import type { AcquirerClient } from '../acquirer/client.js';
+import { openSqliteFile } from '../storage/sqlite.js';
 
 export interface CardAdapterOptions {
   /** The operator's signing key: signs card proofs, receipts and refund receipts. */
@@ -77,12 +78,8 @@ export class CardAdapterService {
   private readonly refundWindowMs: number;
 
   constructor(private readonly options: CardAdapterOptions) {
-    this.db = new Database(options.file ?? ':memory:');
-    this.db.pragma('journal_mode = WAL');
-    // Set on every open: better-sqlite3 is built with SQLITE_DEFAULT_WAL_SYNCHRONOUS=1, so a file already
-    // in WAL mode would reopen with NORMAL, and a power cut could take back an answered charge or refund.
-    this.db.pragma('synchronous = FULL');
-    this.db.pragma('busy_timeout = 5000');
+    // Durable on every open (WAL, synchronous=FULL): an answered payment or refund is not taken back by a power cut.
+    this.db = openSqliteFile(options.file ?? ':memory:');
     this.db.exec(SCHEMA);
     this.now = options.now ?? Date.now;
     this.refundWindowMs = options.refundWindowMs ?? 30 * 86_400_000;

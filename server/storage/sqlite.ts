@@ -51,6 +51,28 @@ export interface OpenOptions {
   schema: readonly MigrationSet[];
 }
 
+/**
+ * A connection to a party's SQLite file with the settings every Node party's file has (the module
+ * comment says why): WAL, synchronous=FULL, foreign keys on, a busy timeout. Set on every open:
+ * better-sqlite3 is built with SQLITE_DEFAULT_WAL_SYNCHRONOUS=1, so a file already in WAL mode would
+ * otherwise reopen at NORMAL. (The card acquirer, which stands for an outside company and imports
+ * nothing of Semper's, and the TTP's writer thread set the same themselves.)
+ */
+export function openSqliteFile(path: string): SqliteDatabase {
+  const db = new Database(path);
+  try {
+    db.pragma('journal_mode = WAL');
+    db.pragma('synchronous = FULL');
+    db.pragma('foreign_keys = ON');
+    // Two processes on one file (e.g. a test and an operator's CLI) wait instead of failing at once.
+    db.pragma('busy_timeout = 5000');
+    return db;
+  } catch (e) {
+    db.close();
+    throw e;
+  }
+}
+
 export class SqliteStore {
   readonly path: string;
   readonly db: SqliteDatabase;
@@ -67,14 +89,9 @@ export class SqliteStore {
     // Party databases hold private keys (see ca/service.ts): keep them readable by this user only.
     mkdirSync(options.dataDir, { recursive: true, mode: 0o700 });
     const path = join(options.dataDir, options.fileName);
-    const db = new Database(path);
+    const db = openSqliteFile(path);
     try {
       chmodSync(path, 0o600);
-      db.pragma('journal_mode = WAL');
-      db.pragma('synchronous = FULL');
-      db.pragma('foreign_keys = ON');
-      // Two processes on one file (e.g. a test and an operator's CLI) wait instead of failing at once.
-      db.pragma('busy_timeout = 5000');
       const store = new SqliteStore(path, db);
       store.migrate(options.schema);
       return store;

@@ -23,12 +23,13 @@
  */
 import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
-import BetterSqlite from 'better-sqlite3';
+import type BetterSqlite from 'better-sqlite3';
 import type { Insertable, Kysely } from 'kysely';
 import { SemperError } from '../../core/errors.js';
 import { parseTtpRecord, type TtpRecord, type TtpState } from '../../core/exchange/ttp.js';
 import type { StateStore, StoredState } from '../host/step.js';
 import { appendOnlyPostgres, Database, migratePostgres } from '../storage/database.js';
+import { openSqliteFile } from '../storage/sqlite.js';
 
 /** Any store of TTP states: the host writes a state only when it holds a new decision. */
 export interface TtpRecordStore extends StateStore<TtpState> {
@@ -174,10 +175,7 @@ export class SqliteTtpStore implements TtpRecordStore {
   private scheduled = false;
 
   constructor(path: string) {
-    this.db = new BetterSqlite(path);
-    this.db.pragma('journal_mode = WAL');
-    this.db.pragma('synchronous = FULL');
-    this.db.pragma('busy_timeout = 5000');
+    this.db = openSqliteFile(path);
     this.db.exec(SQLITE_DDL);
     this.kysely = Database.sqlite(this.db).db as Kysely<TtpTables>;
     // The one insert, compiled for SQLite: both this connection and the writer thread run it.

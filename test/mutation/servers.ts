@@ -173,7 +173,8 @@ export const checks: SecurityCheck[] = [
   // ---------------------------------------------------------------- durability (each open, reopen included)
   {
     id: 'S-durable-store',
-    check: "every party's SQLite store commits with synchronous=FULL, also when its WAL file is opened again (an answered commit survives a power cut)",
+    check:
+      "every party's SQLite file (the stores, the card adapter, the TTP's reader) commits with synchronous=FULL, also when its WAL file is opened again (an answered commit survives a power cut)",
     file: sqlite,
     find: "db.pragma('synchronous = FULL');",
     replace: '',
@@ -183,14 +184,6 @@ export const checks: SecurityCheck[] = [
     id: 'S-durable-acquirer',
     check: "the card acquirer's file commits with synchronous=FULL, also on reopen",
     file: 'server/acquirer/service.ts',
-    find: "this.db.pragma('synchronous = FULL');",
-    replace: '',
-    tests: DURABLE,
-  },
-  {
-    id: 'S-durable-card-adapter',
-    check: "the card adapter's file commits with synchronous=FULL, also on reopen (an answered payment or refund is not taken back)",
-    file: 'server/payment-adapter/service.ts',
     find: "this.db.pragma('synchronous = FULL');",
     replace: '',
     tests: DURABLE,

@@ -15,7 +15,7 @@ import { digestJson } from '../../core/encoding/index.js';
 import { arbiterIssuer } from '../helpers/pki.js';
 import type { Statement } from '../../core/statements/index.js';
 import { signComplaint, verifyVerdict, type Claim, type VerdictBody } from '../../core/arbiter/index.js';
-import { ARBITER_DB_FILE, type ArbiterService, createArbiterApp, openMarketplaceArbiter } from '../../server/arbiter/index.js';
+import { ARBITER_DB_FILE, type ArbiterService, createArbiterApp, type OpenArbiterOptions, openMarketplaceArbiter } from '../../server/arbiter/index.js';
 import { CaService } from '../../server/ca/index.js';
 import { StatementStamps } from '../../server/storage/statement-stamps.js';
 import { inProcessTimestamper, openMarketplaceTsa } from '../../server/tsa/index.js';
@@ -28,7 +28,8 @@ let arbiter: ArbiterService;
 
 const issuer = () => arbiterIssuer(w.ca, () => w.clock.now);
 
-const open = () => openMarketplaceArbiter({ dataDir: dir, ca: issuer(), paymentIssuers: [w.bank.bank.keyId], now: () => w.clock.now });
+const open = (extra: Pick<OpenArbiterOptions, 'stamps'> = {}) =>
+  openMarketplaceArbiter({ dataDir: dir, ca: issuer(), paymentIssuers: [w.bank.bank.keyId], now: () => w.clock.now, ...extra });
 
 beforeEach(async () => {
   w = await makeArbiterWorld();
@@ -100,7 +101,7 @@ describe('arbiter server', () => {
     const ca = await CaService.open({ dataDir: dir });
     const tsa = await openMarketplaceTsa({ dataDir: dir, ca });
     const stamps = StatementStamps.open({ dataDir: dir, party: 'arbiter', timestamper: inProcessTimestamper(tsa) });
-    arbiter = await openMarketplaceArbiter({ dataDir: dir, ca: issuer(), paymentIssuers: [w.bank.bank.keyId], now: () => w.clock.now, stamps });
+    arbiter = await open({ stamps });
     try {
       const app = createArbiterApp(arbiter);
       const { shopper, t, bundle } = await paidUndelivered();

@@ -10,7 +10,7 @@ import { StatementStamps } from '../../server/storage/statement-stamps.js';
 import { inProcessTimestamper, openMarketplaceTsa, type TsaService } from '../../server/tsa/index.js';
 import { tempDataDir } from './helpers.js';
 import { createBankApp } from '../../server/bank/index.js';
-import { closeCheckingInvariants, type Customer, customer, openTestBank, T0, type TestBank } from '../core/payment/helpers.js';
+import { bankWithAliceAndShop, closeCheckingInvariants, type Customer, T0, type TestBank } from '../core/payment/helpers.js';
 import { order } from '../core/payment/orders.js';
 
 const stampDir = tempDataDir('bank-stamps');
@@ -31,9 +31,7 @@ let alice: Customer;
 let shop: Customer;
 
 beforeEach(async () => {
-  t = await openTestBank();
-  alice = await customer(t.bank, 10_000);
-  shop = await customer(t.bank);
+  ({ t, alice, shop } = await bankWithAliceAndShop({ aliceFunds: 10_000 }));
 });
 afterEach(() => closeCheckingInvariants(t));
 

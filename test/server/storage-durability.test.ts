@@ -38,7 +38,7 @@ describe('database durability on reopen', () => {
     expect(synchronous(again)).toBe(1);
   });
 
-  it('SqliteStore (CA, bank, TSA, arbiter, merchant kit, identities, time stamps): FULL on first open and on reopen', () => {
+  it('SqliteStore (CA, bank, TSA, arbiter, merchant kit, identities, time stamps; openSqliteFile under it): FULL on first open and on reopen', () => {
     const dataDir = dir();
     const schema = [{ component: 'notes', migrations: [{ version: 1, description: 'notes', up: 'CREATE TABLE notes (id INTEGER PRIMARY KEY)' }] }];
     const first = SqliteStore.open({ dataDir, fileName: 'party.sqlite', schema });

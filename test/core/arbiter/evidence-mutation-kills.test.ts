@@ -13,7 +13,7 @@ import { buildBundle } from '../../../core/evidence/bundle.js';
 import { evidenceFromBundle } from '../../../core/arbiter/index.js';
 import type { OfferBody } from '../../../core/protocol/commerce.js';
 import { closeCheckingInvariants } from '../payment/helpers.js';
-import { type ArbiterWorld, file, fundedShopper, makeArbiterWorld, payShop, type PurchaseTranscript, runPurchase } from './fixtures.js';
+import { arbiterTrust, type ArbiterWorld, file, fundedShopper, makeArbiterWorld, payShop, type PurchaseTranscript, runPurchase } from './fixtures.js';
 
 let w: ArbiterWorld;
 let t: PurchaseTranscript;
@@ -25,7 +25,7 @@ beforeEach(async () => {
 });
 afterEach(() => closeCheckingInvariants(w.bank));
 
-const trust = () => ({ roots: [w.ca.root], now: w.clock.now, paymentIssuers: [w.bank.bank.keyId] });
+const trust = () => arbiterTrust(w);
 const merchantSigned = (like: Statement, change: Partial<Statement>) =>
   signStatement({ ...like, ...change }, w.shopSigner, { signerRef: { kind: 'x509', chain: w.shop.identity.chain } }) as Promise<Statement>;
 

@@ -9,9 +9,9 @@ import { generateKeyPair, signerFromKeyPair } from '../../../core/crypto/index.j
 import { encodeBase64url } from '../../../core/encoding/index.js';
 import { EXCHANGE_TYPES, TTP_TYPES } from '../../../core/exchange/messages.js';
 import { FAIR_TYPES } from '../../../core/commerce/fair-purchase.js';
-import { nowIso, signStatement, statementDigest, type Statement } from '../../../core/statements/index.js';
+import { nowIso, signStatement, type Statement } from '../../../core/statements/index.js';
 import { closeCheckingInvariants } from '../payment/helpers.js';
-import { type ArbiterWorld, confirmedFair, FairRun, fairEvidence, file, makeArbiterWorld, payAtBank } from './fixtures.js';
+import { affidavitOf, type ArbiterWorld, confirmedFair, FairRun, fairEvidence, file, makeArbiterWorld, payAtBank } from './fixtures.js';
 
 let w: ArbiterWorld;
 beforeEach(async () => {
@@ -79,20 +79,7 @@ describe('TTP decisions that are not about this offer’s exchange', () => {
     const run = await withheldRun();
     const evidence = fairEvidence(run);
     const m1 = find(evidence, EXCHANGE_TYPES.propose);
-    const { exchangeIdOf } = await import('../../../core/exchange/common.js');
-    const affidavit = {
-      type: TTP_TYPES.affidavit,
-      version: 1 as const,
-      dealId: run.shopper.dealId,
-      issuedAt: nowIso(w.clock.now),
-      body: {
-        exchangeId: await exchangeIdOf(m1),
-        onBehalfOf: w.merchant.identity.signer.keyId,
-        description: (m1.body as { originatorGives: unknown }).originatorGives,
-        commitment: await statementDigest(m1),
-        unsealable: 'the box does not open',
-      },
-    };
+    const affidavit = await affidavitOf(w, run, m1, 'the box does not open');
     const otherExchange = await byTtp({ ...affidavit, body: { ...affidavit.body, exchangeId: encodeBase64url(new Uint8Array(32).fill(9)) } });
     const otherParty = await byTtp({ ...affidavit, body: { ...affidavit.body, onBehalfOf: w.shopper.signer.keyId } });
     for (const fake of [otherExchange, otherParty]) {
@@ -114,20 +101,8 @@ describe('TTP decisions that are not about this offer’s exchange', () => {
       w.merchant.identity.signer,
       merchantRef(),
     )) as Statement;
-    const { exchangeIdOf } = await import('../../../core/exchange/common.js');
-    const affidavit = await byTtp({
-      type: TTP_TYPES.affidavit,
-      version: 1 as const,
-      dealId: run.shopper.dealId,
-      issuedAt: nowIso(w.clock.now),
-      body: {
-        exchangeId: await exchangeIdOf(elsewhere),
-        onBehalfOf: w.merchant.identity.signer.keyId,
-        description: (m1.body as unknown as { originatorGives: unknown }).originatorGives,
-        commitment: await statementDigest(elsewhere),
-        unsealable: 'the box does not open',
-      },
-    });
+    // Its description is m1's: only the TTP named differs.
+    const affidavit = await byTtp(await affidavitOf(w, run, elsewhere, 'the box does not open'));
     const j = await fileAs(run, w.shopper.signer, 'goods-not-delivered', [...evidence, elsewhere, affidavit]);
     expect(j.verdict).toMatchObject({ decision: 'undecided', rule: 'goods-not-delivered/awaiting-ttp' });
   });

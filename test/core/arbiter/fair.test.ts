@@ -11,7 +11,7 @@ import { sealedAad } from '../../../core/items/schema.js';
 import { EXCHANGE_TYPES, TTP_TYPES } from '../../../core/exchange/messages.js';
 import { nowIso, signStatement, type Statement } from '../../../core/statements/index.js';
 import { closeCheckingInvariants } from '../payment/helpers.js';
-import { type ArbiterWorld, ciphertextOf, confirmedFair, FairRun, fairEvidence, file, makeArbiterWorld, payAtBank } from './fixtures.js';
+import { affidavitOf, type ArbiterWorld, ciphertextOf, confirmedFair, FairRun, fairEvidence, file, makeArbiterWorld, payAtBank } from './fixtures.js';
 
 let w: ArbiterWorld;
 beforeEach(async () => {
@@ -122,24 +122,7 @@ describe('goods-not-delivered (fair purchase)', () => {
   it('an affidavit signed by someone else than the TTP decides nothing', async () => {
     const run = await paidRun({ withhold: true });
     const m1 = fairEvidence(run).find((s) => s.type === EXCHANGE_TYPES.propose)!;
-    const { exchangeIdOf } = await import('../../../core/exchange/common.js');
-    const { statementDigest } = await import('../../../core/statements/index.js');
-    const fake = (await signStatement(
-      {
-        type: TTP_TYPES.affidavit,
-        version: 1,
-        dealId: run.shopper.dealId,
-        issuedAt: nowIso(w.clock.now),
-        body: {
-          exchangeId: await exchangeIdOf(m1),
-          onBehalfOf: w.merchant.identity.signer.keyId,
-          description: (m1.body as { originatorGives: unknown }).originatorGives,
-          commitment: await statementDigest(m1),
-          unsealable: 'says the stranger',
-        },
-      },
-      await stranger(),
-    )) as Statement;
+    const fake = (await signStatement(await affidavitOf(w, run, m1, 'says the stranger'), await stranger())) as Statement;
     const j = await shopperFiles(run, 'goods-not-delivered', [...fairEvidence(run), fake]);
     expect(j.verdict).toMatchObject({ decision: 'undecided', rule: 'goods-not-delivered/awaiting-ttp' });
   });

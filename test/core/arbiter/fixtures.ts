@@ -9,7 +9,9 @@ import { newMerchantDeal, startPurchase, stepMerchant, stepShopper, type Merchan
 import { cryptoRandom } from '../../../core/machine.js';
 import { accountMoneyItem } from '../../../core/payment/account/index.js';
 import type { OfferBody } from '../../../core/protocol/commerce.js';
-import { statementDigest, type Statement } from '../../../core/statements/index.js';
+import { nowIso, statementDigest, type Statement } from '../../../core/statements/index.js';
+import { exchangeIdOf } from '../../../core/exchange/common.js';
+import { TTP_TYPES } from '../../../core/exchange/messages.js';
 import { judge, makeEvidence, signComplaint, type Attachment, type Claim, type Judgment } from '../../../core/arbiter/index.js';
 import { order } from '../payment/orders.js';
 import type { Customer } from '../payment/helpers.js';
@@ -110,6 +112,31 @@ export async function confirmedFair(run: FairRun, method: 'cash' | 'account' = '
 
 export { FairRun, payAtBank };
 
+/** What the arbiter trusts in these tests: the test CA, the world's clock, and the marketplace's bank as payment issuer. */
+export function arbiterTrust(w: ArbiterWorld, paymentIssuers = [w.bank.bank.keyId]) {
+  return { roots: [w.ca.root], now: w.clock.now, paymentIssuers };
+}
+
+/**
+ * The TTP's affidavit (unsigned) that the goods the merchant sealed in `m1` do not open, on the
+ * merchant's behalf: sign it with the TTP's key for the real one, another key or other fields for fakes.
+ */
+export async function affidavitOf(w: ArbiterWorld, run: FairRun, m1: Statement, unsealable: string) {
+  return {
+    type: TTP_TYPES.affidavit,
+    version: 1 as const,
+    dealId: run.shopper.dealId,
+    issuedAt: nowIso(w.clock.now),
+    body: {
+      exchangeId: await exchangeIdOf(m1),
+      onBehalfOf: w.merchant.identity.signer.keyId,
+      description: (m1.body as { originatorGives: unknown }).originatorGives,
+      commitment: await statementDigest(m1),
+      unsealable,
+    },
+  };
+}
+
 /** File a complaint (signed by `claimant`) with this evidence and judge it at the world's time. */
 export async function file(
   w: ArbiterWorld,
@@ -125,7 +152,7 @@ export async function file(
     p.chain ? { chain: p.chain } : {},
   )) as Statement;
   // The arbiter trusts the marketplace's bank (a setting, as for the server's arbiter).
-  const j = await judge(complaintStatement, evidence, { roots: [w.ca.root], now: w.clock.now, paymentIssuers: trust.paymentIssuers ?? [w.bank.bank.keyId] });
+  const j = await judge(complaintStatement, evidence, arbiterTrust(w, trust.paymentIssuers));
   return { ...j, complaintStatement };
 }
 

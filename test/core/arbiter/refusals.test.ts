@@ -20,7 +20,7 @@ import {
   type VerdictBody,
 } from '../../../core/arbiter/index.js';
 import { closeCheckingInvariants } from '../payment/helpers.js';
-import { type ArbiterWorld, file, fundedShopper, makeArbiterWorld, type PurchaseTranscript, runPurchase } from './fixtures.js';
+import { arbiterTrust, type ArbiterWorld, file, fundedShopper, makeArbiterWorld, type PurchaseTranscript, runPurchase } from './fixtures.js';
 
 let w: ArbiterWorld;
 let t: PurchaseTranscript;
@@ -32,7 +32,7 @@ beforeEach(async () => {
 });
 afterEach(() => closeCheckingInvariants(w.bank));
 
-const trust = () => ({ roots: [w.ca.root], now: w.clock.now, paymentIssuers: [w.bank.bank.keyId] });
+const trust = () => arbiterTrust(w);
 
 async function fileRaw(evidence: ArbiterEvidence, committed = evidence.digest, dealId = t.dealId, signer = shopper.signer) {
   const complaint = await signComplaint({ claim: 'goods-mismatch', dealId, evidence: committed }, signer, w.clock.now);

@@ -126,10 +126,10 @@ export async function openTestBank(
   };
 }
 
-/** The bank tests' usual start: a test bank on `engine`, alice with 5,000 on her account and shop with nothing. */
-export async function bankWithAliceAndShop(engine: EngineName): Promise<{ t: TestBank; alice: Customer; shop: Customer }> {
-  const t = await openTestBank({ engine });
-  return { t, alice: await customer(t.bank, 5_000), shop: await customer(t.bank) };
+/** The bank tests' usual start: a test bank (SQLite unless `engine`), alice with `aliceFunds` (5,000) on her account, shop with nothing. */
+export async function bankWithAliceAndShop(o: { engine?: EngineName; aliceFunds?: number } = {}): Promise<{ t: TestBank; alice: Customer; shop: Customer }> {
+  const t = await openTestBank(o.engine ? { engine: o.engine } : {});
+  return { t, alice: await customer(t.bank, o.aliceFunds ?? 5_000), shop: await customer(t.bank) };
 }
 
 /** Rows of a query on the bank's database, either engine (tests look at the tables). */

@@ -65,7 +65,7 @@ describe.each(ENGINES)('the bank between its checks and its transaction, on %s',
   let shop: Customer;
 
   beforeEach(async () => {
-    ({ t, alice, shop } = await bankWithAliceAndShop(engine));
+    ({ t, alice, shop } = await bankWithAliceAndShop({ engine }));
   });
 
   afterEach(() => closeCheckingInvariants(t));

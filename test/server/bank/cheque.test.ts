@@ -34,7 +34,7 @@ describe.each(ENGINES)('bank cheque on %s', (engine) => {
   let shop: Customer;
 
   beforeEach(async () => {
-    ({ t, alice, shop } = await bankWithAliceAndShop(engine));
+    ({ t, alice, shop } = await bankWithAliceAndShop({ engine }));
   });
 
   afterEach(() => closeCheckingInvariants(t));

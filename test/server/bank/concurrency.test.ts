@@ -30,7 +30,7 @@ describe.each(ENGINES)('bank concurrency on %s', (engine) => {
   let shop: Customer;
 
   beforeEach(async () => {
-    ({ t, alice, shop } = await bankWithAliceAndShop(engine));
+    ({ t, alice, shop } = await bankWithAliceAndShop({ engine }));
   });
 
   afterEach(() => closeCheckingInvariants(t));

@@ -10,12 +10,11 @@ import { FUNDING_ACCOUNT, Ledger } from '../../../server/bank/index.js';
 import { deviceKeySigner } from '../../../core/payment/signing.js';
 import { nowIso, signStatement, type Statement } from '../../../core/statements/index.js';
 import {
+  bankWithAliceAndShop,
   closeCheckingInvariants,
   type Customer,
-  customer,
   dealId,
   denominationOf,
-  openTestBank,
   refused,
   T0,
   type TestBank,
@@ -30,9 +29,7 @@ describe('the bank refuses (money mutation kills)', () => {
   let shop: Customer;
 
   beforeEach(async () => {
-    t = await openTestBank();
-    alice = await customer(t.bank, 10_000);
-    shop = await customer(t.bank);
+    ({ t, alice, shop } = await bankWithAliceAndShop({ aliceFunds: 10_000 }));
   });
 
   afterEach(() => closeCheckingInvariants(t));
