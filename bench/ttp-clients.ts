@@ -63,6 +63,7 @@ process.on('message', async (m: { type: string }) => {
   await pool(bodies.slice(0, WARM_UP), concurrency, async (body) => void (await post(body)));
   const timed = bodies.slice(WARM_UP);
   const cpu0 = serverCpuMs();
+  const own0 = process.cpuUsage();
   const perSecond = await pool(timed, concurrency, async (body) => {
     const { status, text } = await post(body);
     if (status !== 200 || (JSON.parse(text) as { decided?: boolean }).decided !== true) {
@@ -71,7 +72,11 @@ process.on('message', async (m: { type: string }) => {
     }
   });
   const serverCpuMsPerRequest = (serverCpuMs() - cpu0) / timed.length;
-  send({ type: 'done', perSecond, serverCpuMsPerRequest, failures, firstFailure });
+  // The clients' own CPU (this process, all threads): on a machine whose cores they share with the
+  // server, what is left of the cores for the server.
+  const own = process.cpuUsage(own0);
+  const clientCpuMsPerRequest = (own.user + own.system) / 1000 / timed.length;
+  send({ type: 'done', perSecond, serverCpuMsPerRequest, clientCpuMsPerRequest, failures, firstFailure });
   agent.destroy();
   process.exit(0);
 });
