@@ -254,12 +254,18 @@ export function responderParams(keys: Keys, sc: Scenario, over: Record<string, u
   };
 }
 
-/** Both roles started and m1 answered: the honest m1 and m2 of one exchange. */
-export async function honestPair(keys: Keys, sc: Scenario, seed: number) {
+/** Both roles started (R as its descriptor agreed in advance), nothing exchanged yet; `over` replaces any of O's start parameters. */
+export async function startPair(keys: Keys, sc: Scenario, seed: number, over: Record<string, unknown> = {}) {
   const oCtx: ExchangeContext = { ...sc.O.ctx, random: seededRandom(seed) };
   const rCtx: ExchangeContext = { ...sc.R.ctx, random: seededRandom(seed + 1) };
-  const o = await startOriginator(originatorParams(keys, sc), oCtx);
+  const o = await startOriginator(originatorParams(keys, sc, over), oCtx);
   const r = await startResponder(responderParams(keys, sc), rCtx);
+  return { o, r, oCtx, rCtx };
+}
+
+/** Both roles started and m1 answered: the honest m1 and m2 of one exchange. */
+export async function honestPair(keys: Keys, sc: Scenario, seed: number) {
+  const { o, r, oCtx, rCtx } = await startPair(keys, sc, seed);
   const m1 = o.send[0]!.statement;
   const r1 = await stepExchange(roundTrip(r.state), { type: 'message', message: m1, now: T0, from: 'peer' }, rCtx);
   return { o, r, r1, oCtx, rCtx, m1, m2: r1.send[0]!.statement, exchangeId: o.state.exchangeId! };

@@ -18,7 +18,7 @@ import { seededRandom } from '../../../core/machine.js';
 import { nowIso, signStatement, type Statement } from '../../../core/statements/index.js';
 import type { Signer } from '../../../core/crypto/index.js';
 import { judge, makeEvidence, signComplaint, type Claim } from '../../../core/arbiter/index.js';
-import { contract as contractScenario, makeKeys, SIM_TIMEOUTS, T0, type Keys, type Scenario } from '../../protocols/fixtures.js';
+import { contract as contractScenario, honestPair, makeKeys, SIM_TIMEOUTS, T0, type Keys, type Scenario } from '../../protocols/fixtures.js';
 import { memoryTtp } from '../../protocols/ttp-host.js';
 
 let keys: Keys;
@@ -36,28 +36,7 @@ async function signed(signer: Signer, type: string, body: Record<string, unknown
 
 /** The Shmatikov–Mitchell cheat through the real machines: O aborts at the TTP after m2, then completes anyway. */
 async function abortThenComplete(seed: number) {
-  const oCtx: ExchangeContext = { ...sc.O.ctx, random: seededRandom(seed) };
-  const rCtx: ExchangeContext = { ...sc.R.ctx, random: seededRandom(seed + 1) };
-  const common = { protocol: sc.protocol, dealId: sc.dealId, now: T0, timeouts: SIM_TIMEOUTS };
-  const o = await startOriginator(
-    {
-      ...common,
-      gives: sc.O.gives,
-      item: sc.O.item,
-      expects: sc.R.gives,
-      responder: { keyId: keys.r.keyId },
-      ttp: { keyId: keys.ttp.keyId },
-      deadline: sc.deadline,
-    },
-    oCtx,
-  );
-  const r = await startResponder(
-    { ...common, gives: sc.R.gives, item: sc.R.item, expects: sc.O.gives, originator: { keyId: keys.o.keyId }, ttp: { keyId: keys.ttp.keyId } },
-    rCtx,
-  );
-  const m1 = o.send[0]!.statement;
-  const r1 = await stepExchange(rt(r.state), { type: 'message', message: m1, now: T0, from: 'peer' }, rCtx);
-  const m2 = r1.send[0]!.statement;
+  const { o, r1, oCtx, rCtx, m1, m2 } = await honestPair(keys, sc, seed);
   const ttp = memoryTtp();
   const token = (await ttp.request(await signed(keys.o, EXCHANGE_TYPES.abortRequest, { exchangeId: o.state.exchangeId, m1 }), sc.ttpContext(), T0)).answer;
   const o2 = await stepExchange(rt(o.state), { type: 'message', message: m2, now: T0, from: 'peer' }, oCtx);

@@ -7,20 +7,9 @@
  * resolution and never will, so it cannot void a contract the transcript proves.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
-import {
-  EXCHANGE_TYPES,
-  judgeContractSigning,
-  startOriginator,
-  startResponder,
-  stepExchange,
-  TTP_TYPES,
-  type ContractEvidence,
-  type ExchangeContext,
-  type ExchangeState,
-} from '../../../core/exchange/index.js';
-import { seededRandom } from '../../../core/machine.js';
+import { EXCHANGE_TYPES, judgeContractSigning, stepExchange, TTP_TYPES, type ContractEvidence, type ExchangeState } from '../../../core/exchange/index.js';
 import { nowIso, signStatement, type Statement } from '../../../core/statements/index.js';
-import { makeKeys, contract as contractScenario, SIM_TIMEOUTS, T0, type Keys, type Scenario } from '../../protocols/fixtures.js';
+import { honestPair, makeKeys, contract as contractScenario, T0, type Keys, type Scenario } from '../../protocols/fixtures.js';
 import { memoryTtp } from '../../protocols/ttp-host.js';
 
 let keys: Keys;
@@ -39,28 +28,7 @@ async function signed(signer: typeof keys.o, type: string, body: Record<string, 
 
 /** The attack, run through the real machines: O aborts at the TTP after m2, then completes anyway. */
 async function abortThenComplete() {
-  const oCtx: ExchangeContext = { ...sc.O.ctx, random: seededRandom(71) };
-  const rCtx: ExchangeContext = { ...sc.R.ctx, random: seededRandom(72) };
-  const common = { protocol: sc.protocol, dealId: sc.dealId, now: T0, timeouts: SIM_TIMEOUTS };
-  const o = await startOriginator(
-    {
-      ...common,
-      gives: sc.O.gives,
-      item: sc.O.item,
-      expects: sc.R.gives,
-      responder: { keyId: keys.r.keyId },
-      ttp: { keyId: keys.ttp.keyId },
-      deadline: sc.deadline,
-    },
-    oCtx,
-  );
-  const r = await startResponder(
-    { ...common, gives: sc.R.gives, item: sc.R.item, expects: sc.O.gives, originator: { keyId: keys.o.keyId }, ttp: { keyId: keys.ttp.keyId } },
-    rCtx,
-  );
-  const m1 = o.send[0]!.statement;
-  const r1 = await stepExchange(rt(r.state), { type: 'message', message: m1, now: T0, from: 'peer' }, rCtx);
-  const m2 = r1.send[0]!.statement;
+  const { o, r1, oCtx, rCtx, m1, m2 } = await honestPair(keys, sc, 71);
   // The cheat: an abort request with m2 already in hand.
   const abort = await signed(keys.o, EXCHANGE_TYPES.abortRequest, { exchangeId: o.state.exchangeId, m1 });
   const token = (await memoryTtp().request(abort, sc.ttpContext(), T0)).answer;

@@ -4,8 +4,6 @@ import {
   EXCHANGE_TYPES,
   isTerminal,
   pendingSends,
-  startOriginator,
-  startResponder,
   stepExchange,
   wakeAt,
   type ExchangeContext,
@@ -13,9 +11,8 @@ import {
   type StepResult,
 } from '../../../core/exchange/index.js';
 import { nowIso, signStatement, type Statement } from '../../../core/statements/index.js';
-import { seededRandom } from '../../../core/machine.js';
 import { memoryTtp } from '../../protocols/ttp-host.js';
-import { allScenarios, makeKeys, SIM_TIMEOUTS, T0, type Keys, type Scenario } from '../../protocols/fixtures.js';
+import { allScenarios, makeKeys, startPair, SIM_TIMEOUTS, T0, type Keys, type Scenario } from '../../protocols/fixtures.js';
 
 let keys: Keys;
 let mail: Scenario, contract: Scenario, money: Scenario;
@@ -26,37 +23,8 @@ beforeAll(async () => {
 
 const roundTrip = (s: ExchangeState): ExchangeState => JSON.parse(JSON.stringify(s)) as ExchangeState;
 
-async function start(sc: Scenario, seed: number, overrides: { deadline?: number } = {}) {
-  const oCtx: ExchangeContext = { ...sc.O.ctx, random: seededRandom(seed) };
-  const rCtx: ExchangeContext = { ...sc.R.ctx, random: seededRandom(seed + 1) };
-  const common = { protocol: sc.protocol, dealId: sc.dealId, now: T0, timeouts: SIM_TIMEOUTS };
-  const o = await startOriginator(
-    {
-      ...common,
-      gives: sc.O.gives,
-      item: sc.O.item,
-      expects: sc.R.gives,
-      responder: { keyId: keys.r.keyId },
-      ttp: { keyId: keys.ttp.keyId },
-      deadline: overrides.deadline ?? sc.deadline,
-    },
-    oCtx,
-  );
-  // What R agreed to in advance (a descriptor): the originator, itself as m1 names it, the TTP (key and endpoint), no extra terms.
-  const r = await startResponder(
-    {
-      ...common,
-      gives: sc.R.gives,
-      item: sc.R.item,
-      expects: sc.O.gives,
-      originator: { keyId: keys.o.keyId },
-      ttp: { keyId: keys.ttp.keyId },
-      latestDeadline: sc.deadline,
-    },
-    rCtx,
-  );
-  return { o, r, oCtx, rCtx };
-}
+/** Both roles started; R as its descriptor agreed in advance (the originator, the TTP, no extra terms). */
+const start = (sc: Scenario, seed: number, overrides: { deadline?: number } = {}) => startPair(keys, sc, seed, overrides);
 
 const deliver = (state: ExchangeState, message: unknown, ctx: ExchangeContext, now = T0) =>
   stepExchange(roundTrip(state), { type: 'message', message, now, from: 'peer' }, ctx);

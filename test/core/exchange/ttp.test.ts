@@ -1,11 +1,10 @@
 /** The TTP's decisions (core/exchange/ttp.ts, ttpMachine) through an in-memory host: one state per exchange, compare-and-set on absent. */
 import { beforeAll, describe, expect, it } from 'vitest';
-import { EXCHANGE_TYPES, startOriginator, startResponder, stepExchange, TTP_TYPES, type TtpContext } from '../../../core/exchange/index.js';
-import { seededRandom } from '../../../core/machine.js';
+import { EXCHANGE_TYPES, TTP_TYPES, type TtpContext } from '../../../core/exchange/index.js';
 import { canonicalJson } from '../../../core/encoding/index.js';
 import { nowIso, signStatement, type Statement } from '../../../core/statements/index.js';
 import type { Signer } from '../../../core/crypto/index.js';
-import { allScenarios, DEADLINE, makeKeys, SIM_TIMEOUTS, T0, type Keys, type Scenario } from '../../protocols/fixtures.js';
+import { allScenarios, DEADLINE, honestPair, makeKeys, T0, type Keys, type Scenario } from '../../protocols/fixtures.js';
 import { memoryTtp, type MemoryTtp } from '../../protocols/ttp-host.js';
 
 let keys: Keys;
@@ -17,27 +16,7 @@ beforeAll(async () => {
 
 /** Run the machines to the point where m1 and m2 exist; `wrongM2` lets R put a wrong item in m2. */
 async function exchange(sc: Scenario, seed: number, wrongM2 = false) {
-  const oCtx = { ...sc.O.ctx, random: seededRandom(seed) };
-  const rCtx = { ...sc.R.ctx, random: seededRandom(seed + 1) };
-  const common = { protocol: sc.protocol, dealId: sc.dealId, now: T0, timeouts: SIM_TIMEOUTS };
-  const o = await startOriginator(
-    {
-      ...common,
-      gives: sc.O.gives,
-      item: sc.O.item,
-      expects: sc.R.gives,
-      responder: { keyId: keys.r.keyId },
-      ttp: { keyId: keys.ttp.keyId },
-      deadline: sc.deadline,
-    },
-    oCtx,
-  );
-  const r0 = await startResponder(
-    { ...common, gives: sc.R.gives, item: sc.R.item, expects: sc.O.gives, originator: { keyId: keys.o.keyId }, ttp: { keyId: keys.ttp.keyId } },
-    rCtx,
-  );
-  const r1 = await stepExchange(r0.state, { type: 'message', message: o.state.m1, now: T0 }, rCtx);
-  const exchangeId = o.state.exchangeId!;
+  const { o, r1, exchangeId } = await honestPair(keys, sc, seed);
   let m2 = r1.state.m2!;
   if (wrongM2) m2 = await req(keys.r, EXCHANGE_TYPES.accept, sc.dealId, { exchangeId, item: sc.R.wrongItem });
   return { m1: o.state.m1!, m2, exchangeId };
