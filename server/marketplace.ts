@@ -43,9 +43,12 @@ export interface MarketplaceOptions {
    * PostgreSQL for the TTP's decisions, the bank's ledger, the CA's register and the shop's deals
    * (docs/operations.md); absent: their SQLite files in dataDir. `npm start` reads
    * SEMPER_TTP_DATABASE_URL, SEMPER_BANK_DATABASE_URL, SEMPER_CA_DATABASE_URL and
-   * SEMPER_SHOP_DATABASE_URL, each defaulting to SEMPER_DATABASE_URL.
+   * SEMPER_SHOP_DATABASE_URL, each defaulting to SEMPER_DATABASE_URL. `moreTtps`: the second and
+   * third TTP's (SEMPER_TTP2_DATABASE_URL, SEMPER_TTP3_DATABASE_URL, no default: each TTP needs a
+   * database of its own, and a TTP refuses one that keeps another TTP's decisions); absent, their
+   * SQLite files in dataDir/ttp-2 and dataDir/ttp-3.
    */
-  databaseUrls?: { ttp?: string; bank?: string; ca?: string; shop?: string };
+  databaseUrls?: { ttp?: string; bank?: string; ca?: string; shop?: string; moreTtps?: [string | undefined, string | undefined] };
   /** 0 for an ephemeral port. */
   caPort: number;
   shopPort: number;
@@ -256,13 +259,20 @@ export async function startMarketplace(options: MarketplaceOptions): Promise<Mar
     writeFileAtomic(join(dataDir, 'ttp.pem'), certificateToPem(ttpCertificate));
 
     // Two more TTPs for k-of-n exchanges: each its own key, certificate (own name), decisions and port, in its own
-    // subdirectory (SQLite: on PostgreSQL each would need its own database, docs/operations.md).
+    // subdirectory, or each its own PostgreSQL database (or schema): a TTP refuses a database that keeps another's decisions.
     const moreTtps: { service: typeof ttp; server: RunningServer; commonName: string }[] = [];
     for (const [i, port] of (options.moreTtpPorts ?? [0, 0]).entries()) {
       const commonName = `${DEFAULT_TTP_NAME} ${i + 2}`;
       const dir = join(dataDir, `ttp-${i + 2}`);
       mkdirSync(dir, { recursive: true, mode: 0o700 });
-      const service = await openMarketplaceTtp({ dataDir: dir, ca, commonName, ...(options.now ? { now: options.now } : {}) });
+      const databaseUrl = options.databaseUrls?.moreTtps?.[i];
+      const service = await openMarketplaceTtp({
+        dataDir: dir,
+        ca,
+        commonName,
+        ...(databaseUrl ? { databaseUrl } : {}),
+        ...(options.now ? { now: options.now } : {}),
+      });
       opened.push(service);
       const app = createTtpApp(service, {
         ...(options.signedStatementsPerMinute !== undefined ? { signedStatementsPerMinute: options.signedStatementsPerMinute } : {}),
@@ -475,6 +485,11 @@ function envPort(name: string, fallback: number): number {
 async function main(): Promise<void> {
   const databaseUrl = (party: string) => process.env[`SEMPER_${party}_DATABASE_URL`] || process.env.SEMPER_DATABASE_URL || undefined;
   const [ttpDb, bankDb, caDb, shopDb] = [databaseUrl('TTP'), databaseUrl('BANK'), databaseUrl('CA'), databaseUrl('SHOP')];
+  // Not SEMPER_DATABASE_URL: the first TTP's decisions are there, and each TTP needs a database of its own.
+  const moreTtpDbs: [string | undefined, string | undefined] = [
+    process.env.SEMPER_TTP2_DATABASE_URL || undefined,
+    process.env.SEMPER_TTP3_DATABASE_URL || undefined,
+  ];
   const market = await startMarketplace({
     dataDir: process.env.SEMPER_DATA_DIR || './data',
     databaseUrls: {
@@ -482,6 +497,7 @@ async function main(): Promise<void> {
       ...(bankDb ? { bank: bankDb } : {}),
       ...(caDb ? { ca: caDb } : {}),
       ...(shopDb ? { shop: shopDb } : {}),
+      ...(moreTtpDbs.some(Boolean) ? { moreTtps: moreTtpDbs } : {}),
     },
     caPort: envPort('SEMPER_CA_PORT', 8450),
     shopPort: envPort('SEMPER_SHOP_PORT', 8451),

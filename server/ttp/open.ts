@@ -46,14 +46,14 @@ export async function openMarketplaceTtp(options: OpenTtpOptions): Promise<TtpSe
     });
     const sealingKeys = await loadSealingKey(store, options.now);
     const sealing = await sealingPublicJwk(sealingKeys.publicKey);
-    return new TtpService({
+    return await new TtpService({
       sealing: { keyId: sealing.keyId, jwk: sealing.jwk, keys: sealingKeys },
       signer: identity.signer,
       certificateChain: [identity.certificate],
       trustRoots: [ca.rootCertificate],
       store: options.databaseUrl ? { url: options.databaseUrl } : { path: join(options.dataDir, TTP_DB_FILE) },
       ...(options.now ? { clock: options.now } : {}),
-    });
+    }).opened();
   } finally {
     store.close();
   }

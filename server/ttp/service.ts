@@ -75,6 +75,8 @@ export class TtpService {
   private readonly clock: () => number;
   private readonly context: () => TtpContext;
   private readonly host: MachineHost<TtpState, TtpEvent, TtpContext, TtpOutbound, never, { exchangeId: string }>;
+  /** The store bound to this TTP's key (TtpRecordStore.claim): nothing is decided before, or if it failed. */
+  private readonly claimed: Promise<void>;
 
   constructor(options: TtpServiceOptions) {
     if (options.certificateChain.length === 0) throw new SemperError('ERR_CERT_CHAIN', 'the TTP needs a certificate chain');
@@ -92,6 +94,9 @@ export class TtpService {
       ...(options.sealing ? { sealing: { keyId: options.sealing.keyId, keys: options.sealing.keys } } : {}),
     };
     this.context = () => context;
+    this.claimed = this.store.claim ? this.store.claim(this.signer.keyId) : Promise.resolve();
+    // Reported by ready() and by every request.
+    this.claimed.catch(() => undefined);
     this.host = new MachineHost({
       machine: ttpMachine,
       store: this.store,
@@ -129,7 +134,7 @@ export class TtpService {
     if (info.publicJwk.x !== signer.publicJwk.x) throw new SemperError('ERR_CERT_CHAIN', 'the CA certified another key than the TTP asked for');
     const sealingKeys = await generateSealingKeyPair();
     const sealing = await sealingPublicJwk(sealingKeys.publicKey);
-    return new TtpService({
+    const service = new TtpService({
       signer,
       certificateChain: [leaf],
       sealing: { keyId: sealing.keyId, jwk: sealing.jwk, keys: sealingKeys },
@@ -137,6 +142,18 @@ export class TtpService {
       store: params.databaseUrl ? { url: params.databaseUrl } : { path: params.dbPath },
       ...(params.clock ? { clock: params.clock } : {}),
     });
+    return service.opened();
+  }
+
+  /** This service once its store is bound to its key; closed, and the store's refusal thrown, if it is another TTP's. */
+  async opened(): Promise<this> {
+    try {
+      await this.claimed;
+    } catch (e) {
+      await this.close();
+      throw e;
+    }
+    return this;
   }
 
   get keyId(): string {
@@ -163,6 +180,7 @@ export class TtpService {
 
   /** Handle one request statement. Throws a SemperError for requests that decide nothing. */
   async handle(request: unknown): Promise<{ answer: Statement; decided: boolean; exchangeId: string }> {
+    await this.claimed;
     const now = this.clock();
     let exchangeId: string;
     try {

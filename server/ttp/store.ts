@@ -33,10 +33,18 @@ import { openSqliteFile } from '../storage/sqlite.js';
 
 /** Any store of TTP states: the host writes a state only when it holds a new decision. */
 export interface TtpRecordStore extends StateStore<TtpState> {
+  /**
+   * Bind the store to the TTP key whose decisions it keeps (the first key to claim it), or throw
+   * ERR_KEY for another key: two TTPs of one k-of-n set on one database would each answer with
+   * the other's decisions, so their independence is checked where it could silently be lost.
+   */
+  claim?(keyId: string): Promise<void>;
   close?(): void | Promise<void>;
 }
 
 interface TtpTables {
+  /** One row: the key of the TTP whose decisions these are. */
+  ttp_owner: { id: number; key_id: string };
   ttp_exchanges: {
     exchange_id: string;
     deal_id: string;
@@ -59,6 +67,12 @@ const TTP_SQL = {
       .onConflict((oc) => oc.column('exchange_id').doNothing())
       .returning('exchange_id'),
   select: (db: Kysely<TtpTables>, exchangeId: string) => db.selectFrom('ttp_exchanges').select('record').where('exchange_id', '=', exchangeId),
+  claim: (db: Kysely<TtpTables>, keyId: string) =>
+    db
+      .insertInto('ttp_owner')
+      .values({ id: 1, key_id: keyId })
+      .onConflict((oc) => oc.column('id').doNothing()),
+  owner: (db: Kysely<TtpTables>) => db.selectFrom('ttp_owner').select('key_id').where('id', '=', 1),
   counts: (db: Kysely<TtpTables>) =>
     db
       .selectFrom('ttp_exchanges')
@@ -96,7 +110,15 @@ const SQLITE_DDL = `
   CREATE TRIGGER IF NOT EXISTS ttp_exchanges_immutable BEFORE UPDATE ON ttp_exchanges
     BEGIN SELECT RAISE(ABORT, 'a TTP decision never changes'); END;
   CREATE TRIGGER IF NOT EXISTS ttp_exchanges_kept BEFORE DELETE ON ttp_exchanges
-    BEGIN SELECT RAISE(ABORT, 'a TTP decision is never deleted'); END;`;
+    BEGIN SELECT RAISE(ABORT, 'a TTP decision is never deleted'); END;
+  CREATE TABLE IF NOT EXISTS ttp_owner (
+    id     INTEGER PRIMARY KEY NOT NULL CHECK (id = 1),
+    key_id TEXT NOT NULL
+  ) STRICT;
+  CREATE TRIGGER IF NOT EXISTS ttp_owner_immutable BEFORE UPDATE ON ttp_owner
+    BEGIN SELECT RAISE(ABORT, 'a TTP database never changes hands'); END;
+  CREATE TRIGGER IF NOT EXISTS ttp_owner_kept BEFORE DELETE ON ttp_owner
+    BEGIN SELECT RAISE(ABORT, 'a TTP database never changes hands'); END;`;
 
 const POSTGRES_MIGRATIONS = [
   {
@@ -114,7 +136,29 @@ const POSTGRES_MIGRATIONS = [
       );
       ${appendOnlyPostgres('ttp_exchanges')}`,
   },
+  {
+    version: 2,
+    description: 'ttp: the key whose decisions these are (one row, never changed)',
+    up: `
+      CREATE TABLE ttp_owner (
+        id     INTEGER PRIMARY KEY NOT NULL CHECK (id = 1),
+        key_id TEXT NOT NULL
+      );
+      ${appendOnlyPostgres('ttp_owner')}`,
+  },
 ];
+
+/** The first key to claim a TTP database owns it; any other is refused (TtpRecordStore.claim). */
+async function claimFor(db: Kysely<TtpTables>, keyId: string): Promise<void> {
+  await TTP_SQL.claim(db, keyId).execute();
+  const owner = (await TTP_SQL.owner(db).executeTakeFirst())?.key_id;
+  if (owner !== keyId) {
+    throw new SemperError(
+      'ERR_KEY',
+      `this TTP database keeps the decisions of TTP key ${owner ?? '(none)'}, not of ${keyId}: every TTP needs a database of its own (docs/quorum.md)`,
+    );
+  }
+}
 
 /** Most decisions in one transaction: bounds a commit's time, and so every decision's wait. */
 const MAX_BATCH = 256;
@@ -205,6 +249,10 @@ export class SqliteTtpStore implements TtpRecordStore {
 
   async get(exchangeId: string): Promise<StoredState<TtpState> | undefined> {
     return stored(exchangeId, this.selectStmt.get(exchangeId)?.record);
+  }
+
+  claim(keyId: string): Promise<void> {
+    return claimFor(this.kysely, keyId);
   }
 
   put(exchangeId: string, expectedVersion: number | null, state: TtpState): Promise<boolean> {
@@ -333,6 +381,11 @@ export class PostgresTtpStore implements TtpRecordStore {
     await this.ready;
     const row = await TTP_SQL.select(this.kysely, exchangeId).executeTakeFirst();
     return stored(exchangeId, row?.record);
+  }
+
+  async claim(keyId: string): Promise<void> {
+    await this.ready;
+    await claimFor(this.kysely, keyId);
   }
 
   async put(exchangeId: string, expectedVersion: number | null, state: TtpState): Promise<boolean> {

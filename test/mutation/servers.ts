@@ -3,7 +3,8 @@
 // Content-Type, size, nesting, value count, UTF-8, schema), the limits on what a client can make a
 // party sign (per address, per deal, the limiter's own memory), the operator's token, the host's
 // compare-and-set against a concurrent writer, the append-only tables the database itself keeps
-// (the TTP's decisions, ledgers, issued tokens), and commits on disk before their answers leave. Each with the tests that must fail without it.
+// (the TTP's decisions, ledgers, issued tokens), commits on disk before their answers leave, and one
+// database per TTP key. Each with the tests that must fail without it.
 // Run: npx tsx scripts/mutation.ts --manifest servers [--only S-json-] [--jobs 2].
 // The parties' own checks are in the other manifests: the CA in pki, the merchant kit in purchase,
 // the TTP's decisions in exchange.
@@ -187,5 +188,22 @@ export const checks: SecurityCheck[] = [
     find: "this.db.pragma('synchronous = FULL');",
     replace: '',
     tests: DURABLE,
+  },
+  // ---------------------------------------------------------------- one database per TTP (k-of-n independence)
+  {
+    id: 'S-ttp-owner',
+    check: "a TTP refuses a database whose decisions another TTP key claimed (two TTPs of one set on one database would answer with each other's decisions)",
+    file: ttpStore,
+    find: 'if (owner !== keyId) {',
+    replace: 'if (false) {',
+    tests: [...TTP, 'test/server/merchant-marketplace-postgres.test.ts'],
+  },
+  {
+    id: 'S-ttp-owner-first',
+    check: 'a TTP decides nothing before its database is known to be its own',
+    file: 'server/ttp/service.ts',
+    find: '    await this.claimed;\n    const now = this.clock();',
+    replace: '    const now = this.clock();',
+    tests: TTP,
   },
 ];

@@ -17,7 +17,7 @@ import { EXCHANGE_TYPES, TTP_TYPES } from '../../core/exchange/index.js';
 import { canonicalJson } from '../../core/encoding/index.js';
 import { createRootCertificate, validateChain } from '../../core/pki/index.js';
 import { ttpIssuer } from '../helpers/exchange.js';
-import { generateKeyPair } from '../../core/crypto/index.js';
+import { generateKeyPair, signerFromKeyPair, type Signer } from '../../core/crypto/index.js';
 import { verifyStatement, type Statement } from '../../core/statements/index.js';
 import { T0, type Keys, type Scenario } from '../protocols/fixtures.js';
 import { contractSetup, prepareExchanges, request } from './ttp-fixtures.js';
@@ -266,6 +266,29 @@ describe.each(ENGINES)('TTP on %s', (engine) => {
         await s2.close();
         await second.close();
       }
+    });
+  });
+
+  describe('one database per TTP', () => {
+    it("refuses a second TTP key a database that keeps another TTP's decisions; its own TTP reopens it", async () => {
+      const store = await location('owned.sqlite');
+      const open = (signer: Signer) => new TtpService({ signer, certificateChain: keys.ttpChain, trustRoots: [keys.root], store, clock });
+      const owner = await open(keys.ttp).opened();
+      const [ex] = await prepareExchanges(sc, 1, 41);
+      expect((await owner.handle(ex!.abort)).decided).toBe(true);
+      await owner.close();
+
+      // Another TTP (a second TTP of a k-of-n set, configured with the first one's database):
+      // it would answer with the first TTP's decisions. Refused, before any request is decided.
+      const intruder = open(await signerFromKeyPair('ES256', await generateKeyPair('ES256')));
+      await expect(intruder.handle(ex!.resolve)).rejects.toMatchObject({ code: 'ERR_KEY' });
+      await expect(intruder.opened()).rejects.toMatchObject({ code: 'ERR_KEY', message: expect.stringContaining(keys.ttp.keyId) });
+
+      const again = await open(keys.ttp).opened();
+      const repeat = await again.handle(ex!.resolve);
+      expect(repeat.decided).toBe(false);
+      expect(repeat.answer.type).toBe(TTP_TYPES.abortToken);
+      await again.close();
     });
   });
 });
