@@ -71,6 +71,12 @@ export interface ArchiveEntry {
   /** statementDigest(statement) */
   digest: string;
   archivedAt: number;
+  /**
+   * An RFC 3161 time-stamp token (base64 DER) over `digest`, kept once it verified under the
+   * user's roots by a TSA the user trusts (a verdict's, disputes/timestamp.ts): the deal's evidence
+   * bundle carries it (disputes/bundle.ts), so the time stays provable when its arbiter is gone.
+   */
+  timestamp?: string;
 }
 
 export interface DealStore {
@@ -90,6 +96,11 @@ export interface DealStore {
   /** The deal a page request started (its random key), if any. */
   findByPageRequest(pageRequest: string): Promise<DealRecord | undefined>;
   archiveOf(dealId: string): Promise<ArchiveEntry[]>;
+  /**
+   * Keep `token` with the archived statement `digest` of the deal. The first token kept stays:
+   * a later one is not written over it. False when the deal has no such statement.
+   */
+  keepTimestamp(dealId: string, digest: string, token: string): Promise<boolean>;
   /**
    * The deals (never purses) newest first — by creation, then by id, both descending — created
    * within `range`, handed to `visit` one by one until it returns false: a page of the history
@@ -156,6 +167,12 @@ export class MemoryDealStore implements DealStore {
       .sort(byArchivedAt)
       .map((a) => structuredClone(a));
   }
+  async keepTimestamp(dealId: string, digest: string, token: string) {
+    const entry = this.archive.get(`${dealId}/${digest}`);
+    if (!entry) return false;
+    if (entry.timestamp === undefined) this.archive.set(`${dealId}/${digest}`, { ...structuredClone(entry), timestamp: token });
+    return true;
+  }
   async scanNewestFirst(range: CreatedRange, visit: (record: DealRecord) => boolean) {
     const deals = [...this.deals.values()].filter((d) => d.kind !== 'wallet' && inCreatedRange(d, range)).sort(newestFirst);
     for (const d of deals) if (!visit(structuredClone(d))) return;
@@ -201,6 +218,9 @@ export class KindRoutedStore implements DealStore {
   }
   async archiveOf(dealId: string) {
     return (await this.purses.get(dealId)) ? this.purses.archiveOf(dealId) : this.deals.archiveOf(dealId);
+  }
+  async keepTimestamp(dealId: string, digest: string, token: string) {
+    return (await this.purses.get(dealId)) ? this.purses.keepTimestamp(dealId, digest, token) : this.deals.keepTimestamp(dealId, digest, token);
   }
   scanNewestFirst(range: CreatedRange, visit: (record: DealRecord) => boolean) {
     return this.deals.scanNewestFirst(range, visit);

@@ -1,7 +1,8 @@
 /**
  * A deal's evidence bundle (core/evidence) from the worker's store: every statement of the deal in
  * its archive and record (statements carried inside others too), and the delivered goods as
- * attachments, so "the goods don't match the offer" can be judged. The popup's "Export evidence"
+ * attachments, so "the goods don't match the offer" can be judged, and the time stamps kept with
+ * archived statements. The popup's "Export evidence"
  * (operations/handlers/evidence.ts) and a dispute (disputes/raise.ts) file the same bundle.
  */
 import { decodeBase64url, utf8 } from '../../core/encoding/index.js';
@@ -22,9 +23,12 @@ export async function dealBundle(store: DealStore, dealId: string, now: number):
     .filter((s) => s.type === STATEMENT_TYPES.delivery)
     .flatMap((s) => DeliveryBody.safeParse(s.body).data?.goods ?? [])
     .map((g) => ({ mediaType: g.mediaType, data: g.encoding === 'utf8' ? utf8(g.content) : decodeBase64url(g.content) }));
+  // The time stamps kept with archived statements (a verdict's, once checked: disputes/timestamp.ts).
+  const timestamps = archive.flatMap((a) => (a.timestamp ? [{ of: a.digest, token: a.timestamp }] : []));
   const bundle = await buildBundle({
     deal: { id: dealId, kind: record.kind, exporter: 'Semper browser extension' },
     statements: statements.map((statement) => ({ statement, role: roleOf(statement) })),
+    timestamps,
     attachments,
     now,
   });

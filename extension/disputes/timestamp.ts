@@ -5,7 +5,8 @@
  * verdict — found among the user's trusted arbiters by its certificate, never an address from
  * anywhere else — and checks the token over the verdict's digest under the user's CA roots and
  * against the user's trusted TSAs (settings/tsa-trust.ts): a token from any other TSA is reported as
- * untrusted, not as a time.
+ * untrusted, not as a time. A trusted token is kept with the archived verdict (the first one stays),
+ * and the deal's evidence bundle carries it from then on.
  */
 import { z } from '../../core/zod.js';
 import { ARBITER_TYPES } from '../../core/arbiter/statements.js';
@@ -19,7 +20,7 @@ import type { CheckTimestamp, TimestampCheck, TrustedTsas } from '../settings/ts
 const VerdictAnswer = z.looseObject({ timestamp: z.optional(z.string().check(z.minLength(1), z.maxLength(64_000))) });
 
 export interface VerdictTimestampDeps {
-  store: Pick<DealStore, 'archiveOf'>;
+  store: Pick<DealStore, 'archiveOf' | 'keepTimestamp'>;
   arbiters: Pick<TrustedArbiters, 'list'>;
   tsas: Pick<TrustedTsas, 'list'>;
   roots: { ders(): Promise<string[]> };
@@ -39,5 +40,11 @@ export async function verdictTimestamp(deps: VerdictTimestampDeps, input: { deal
   const answer = VerdictAnswer.safeParse(await deps.getJson(`${arbiter.url}/arbiter/verdicts/${input.verdict}`));
   if (!answer.success) throw new SemperError('ERR_SCHEMA', `${arbiter.url} did not answer with the verdict`);
   if (!answer.data.timestamp) return { status: 'none' };
-  return deps.checkTimestamp(answer.data.timestamp, decodeBase64url(input.verdict), { roots: await deps.roots.ders(), tsas: await deps.tsas.list() });
+  const check = await deps.checkTimestamp(answer.data.timestamp, decodeBase64url(input.verdict), {
+    roots: await deps.roots.ders(),
+    tsas: await deps.tsas.list(),
+  });
+  // A time the user can rely on is kept with the verdict, so the deal's evidence carries it (disputes/bundle.ts).
+  if (check.status === 'trusted') await deps.store.keepTimestamp(input.dealId, input.verdict, answer.data.timestamp);
+  return check;
 }

@@ -138,6 +138,15 @@ function idbRequest<T>(request: IDBRequest<T>): Promise<T> {
   });
 }
 
+/** DealStore.keepTimestamp over the one archive (deals' and purses' statements alike): read and written in one transaction. */
+async function keepArchivedTimestamp(dealId: string, digest: string, token: string): Promise<boolean> {
+  const tx = (await semperDb()).transaction('archive', 'readwrite');
+  const entry = await tx.store.get([dealId, digest]);
+  if (entry && entry.timestamp === undefined) await tx.store.put({ ...entry, timestamp: token });
+  await tx.done;
+  return entry !== undefined;
+}
+
 export class IdbDealStore implements DealStore {
   async get(dealId: string) {
     const record = await (await semperDb()).get('deals', dealId);
@@ -169,6 +178,9 @@ export class IdbDealStore implements DealStore {
   }
   async archiveOf(dealId: string) {
     return (await (await semperDb()).getAllFromIndex('archive', 'byDeal', dealId)).sort(byArchivedAt);
+  }
+  keepTimestamp(dealId: string, digest: string, token: string) {
+    return keepArchivedTimestamp(dealId, digest, token);
   }
   async scanNewestFirst(range: CreatedRange, visit: (record: DealRecord) => boolean) {
     const index = unwrap((await semperDb()).transaction('deals').store.index('byCreated')) as IDBIndex & Partial<GetAllRecords>;
@@ -236,6 +248,9 @@ export class IdbWalletStore implements DealStore {
   }
   async archiveOf(dealId: string) {
     return (await (await semperDb()).getAllFromIndex('archive', 'byDeal', dealId)).sort(byArchivedAt);
+  }
+  keepTimestamp(dealId: string, digest: string, token: string) {
+    return keepArchivedTimestamp(dealId, digest, token);
   }
   async scanNewestFirst() {
     // Purses are not deals: the history never lists them.

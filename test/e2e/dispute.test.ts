@@ -94,6 +94,9 @@ describe('dispute in Chromium (English)', () => {
     await verdict.locator('.verdict-timestamp-check').click();
     await expect.poll(() => stampResult.getAttribute('data-status')).toBe('untrusted-tsa');
     expect(await stampResult.textContent()).toContain('not chosen to trust');
+    const exportedTimestamps = async () =>
+      (JSON.parse((await harness.operation('exportEvidence', { dealId })).json) as { timestamps: { of: string; token: string }[] }).timestamps;
+    expect(await exportedTimestamps()).toEqual([]);
     await popupSection(popup, 'trust');
     await popup.fill('#fetch-tsa-url', market.tsaUrl);
     await popup.click('#fetch-tsa-go');
@@ -106,6 +109,8 @@ describe('dispute in Chromium (English)', () => {
     await verdict.locator('.verdict-timestamp-check').click();
     await expect.poll(() => stampResult.getAttribute('data-status')).toBe('trusted');
     expect(await stampResult.textContent()).toMatch(/^Time-stamped by .+ \(a TSA you trust\)\.$/);
+    // A time the shopper can rely on is kept with the verdict (IndexedDB): the deal's evidence export carries it.
+    expect((await exportedTimestamps()).map((t) => t.of)).toEqual([verdictDigest]);
     await expectAccessible(popup, 'popup, verdict time stamp (en)');
 
     // The same deal's disputes in the trusted window, opened from the deal's detail (issue 12, item 5).

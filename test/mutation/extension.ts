@@ -455,4 +455,13 @@ export const checks: SecurityCheck[] = [
     replace: '',
     tests: HOST,
   },
+  // ---------------------------------------------------------------- a verdict's time stamp, kept with the deal's evidence
+  {
+    id: 'W-timestamp-kept-trusted',
+    check: "a verdict's time-stamp token is kept with the deal's evidence only once it verified under the user's roots by a TSA the user trusts",
+    file: 'extension/disputes/timestamp.ts',
+    find: "if (check.status === 'trusted') await deps.store.keepTimestamp(",
+    replace: 'await deps.store.keepTimestamp(',
+    tests: ['test/extension/settings/tsa-trust.test.ts'],
+  },
 ];

@@ -6,7 +6,11 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ARBITER_TYPES } from '../../../core/arbiter/statements.js';
-import { encodeBase64, encodeBase64url } from '../../../core/encoding/index.js';
+import { decodeBase64url, encodeBase64, encodeBase64url } from '../../../core/encoding/index.js';
+import { verifyRfc3161Timestamp } from '../../../core/evidence/timestamps.js';
+import { verifyBundle } from '../../../core/evidence/verify.js';
+import { nowIso, signStatement, statementDigest } from '../../../core/statements/index.js';
+import { dealBundle } from '../../../extension/disputes/bundle.js';
 import { certificateToPem, fingerprintOf } from '../../../core/pki/index.js';
 import { MemoryDealStore, type DealRecord } from '../../../extension/deals/records.js';
 import { verdictTimestamp } from '../../../extension/disputes/timestamp.js';
@@ -139,16 +143,28 @@ describe("a verdict's time stamp (disputes.timestamp)", () => {
   it('asks the trusted arbiter that signed the verdict, and checks its token against the trusted TSAs', async () => {
     const { deps, record, verdict, d, asked, setAnswer, arbiters } = await setup();
     const input = { dealId: record.dealId, verdict };
+    const kept = async () => (await deps.store.archiveOf(record.dealId)).find((e) => e.digest === verdict)?.timestamp;
     setAnswer({ verdict: {}, id: verdict });
     expect(await verdictTimestamp(deps, input)).toEqual({ status: 'none' });
     expect(asked).toEqual([`http://127.0.0.1:8455/arbiter/verdicts/${verdict}`]);
+    // A valid token by a TSA the user did not choose is reported, not kept.
+    setAnswer({ verdict: {}, id: verdict, timestamp: await stamp(other, d) });
+    expect(await verdictTimestamp(deps, input)).toMatchObject({ status: 'untrusted-tsa', tsa: 'Some Other TSA' });
+    expect(await kept()).toBeUndefined();
+    const token = await stamp(tsa, d);
+    setAnswer({ verdict: {}, id: verdict, timestamp: token });
+    expect(await verdictTimestamp(deps, input)).toMatchObject({ status: 'trusted' });
+    // Kept with the verdict; a later answer never replaces it, a trusted one neither.
+    expect(await kept()).toBe(token);
     setAnswer({ verdict: {}, id: verdict, timestamp: await stamp(tsa, d) });
     expect(await verdictTimestamp(deps, input)).toMatchObject({ status: 'trusted' });
+    expect(await kept()).toBe(token);
     setAnswer({ verdict: {}, id: verdict, timestamp: await stamp(other, d) });
     expect(await verdictTimestamp(deps, input)).toMatchObject({ status: 'untrusted-tsa', tsa: 'Some Other TSA' });
     // A token over something else (another verdict) does not date this one.
     setAnswer({ verdict: {}, id: verdict, timestamp: await stamp(tsa, digest()) });
     expect(await verdictTimestamp(deps, input)).toMatchObject({ status: 'invalid' });
+    expect(await kept()).toBe(token);
     setAnswer({ timestamp: 42 });
     await expect(verdictTimestamp(deps, input)).rejects.toMatchObject({ code: 'ERR_SCHEMA' });
     await expect(verdictTimestamp(deps, { ...input, verdict: encodeBase64url(digest()) })).rejects.toMatchObject({ code: 'ERR_NOT_FOUND' });
@@ -157,5 +173,38 @@ describe("a verdict's time stamp (disputes.timestamp)", () => {
     asked.length = 0;
     await expect(verdictTimestamp(deps, input)).rejects.toMatchObject({ code: 'ERR_CERT_UNTRUSTED' });
     expect(asked).toEqual([]);
+  });
+
+  it("the deal's evidence export carries the kept token, and the bundle's check verifies it", async () => {
+    const arbiterCa = await makeTestCa();
+    const arbiter = await arbiterCa.issue({ commonName: 'Test Arbiter', role: 'arbiter' });
+    const record: DealRecord = deal('completed');
+    const statement = await signStatement(
+      { type: ARBITER_TYPES.verdict, version: 1, dealId: record.dealId, issuedAt: nowIso(Date.now()), body: { decision: 'upheld' } },
+      arbiter.signer,
+      { signerRef: { kind: 'x509', chain: arbiter.chain } },
+    );
+    const verdict = await statementDigest(statement);
+    const store = new MemoryDealStore();
+    await store.create(record);
+    await store.commit(record, [{ dealId: record.dealId, direction: 'received', type: ARBITER_TYPES.verdict, statement, digest: verdict, archivedAt: 2 }]);
+    const arbiters = new MemoryFingerprintRecords<{ fingerprint: string; url: string; addedAt: number }>();
+    await arbiters.put({ fingerprint: await fingerprintOf(arbiter.chain[0]!), url: 'http://127.0.0.1:8455', addedAt: 1 });
+    const token = await stamp(tsa, decodeBase64url(verdict));
+    const deps = {
+      store,
+      arbiters,
+      tsas: await trusting(tsa),
+      roots: { ders: async () => [ca.rootCertificate] },
+      getJson: async () => ({ verdict: statement, id: verdict, timestamp: token }),
+      checkTimestamp,
+    };
+    expect((await dealBundle(store, record.dealId, Date.now())).bundle.timestamps).toEqual([]);
+    expect(await verdictTimestamp(deps, { dealId: record.dealId, verdict })).toMatchObject({ status: 'trusted' });
+    const { bundle } = await dealBundle(store, record.dealId, Date.now());
+    expect(bundle.timestamps).toEqual([{ of: verdict, token }]);
+    const report = await verifyBundle(bundle, { roots: [arbiterCa.root], timestampRoots: [ca.rootCertificate], verifyTimestamp: verifyRfc3161Timestamp });
+    expect(report.timestamps).toEqual([{ of: verdict, status: 'verified', genTime: expect.any(String) }]);
+    expect(report.problems).toEqual([]);
   });
 });
