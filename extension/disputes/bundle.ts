@@ -1,9 +1,9 @@
 /**
  * A deal's evidence bundle (core/evidence) from the worker's store: every statement of the deal in
- * its archive and record (statements carried inside others too), and the delivered goods as
+ * its archive and record (statements carried inside others too), the delivered goods as
  * attachments, so "the goods don't match the offer" can be judged, and the time stamps kept with
- * archived statements. The popup's "Export evidence"
- * (operations/handlers/evidence.ts) and a dispute (disputes/raise.ts) file the same bundle.
+ * archived statements. The popup's "Export evidence" (operations/handlers/evidence.ts) and a
+ * dispute (disputes/raise.ts) file the same bundle.
  */
 import { decodeBase64url, utf8 } from '../../core/encoding/index.js';
 import { SemperError } from '../../core/errors.js';

@@ -95,7 +95,7 @@ export class TtpService {
     };
     this.context = () => context;
     this.claimed = this.store.claim ? this.store.claim(this.signer.keyId) : Promise.resolve();
-    // Reported by ready() and by every request.
+    // Reported by opened() and by every request (handle waits for it).
     this.claimed.catch(() => undefined);
     this.host = new MachineHost({
       machine: ttpMachine,
